@@ -1,0 +1,46 @@
+"""Small checks shared by the public entry points, with scikit-learn style messages."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from metahpo.exceptions import InvalidParameterError
+
+
+def describe(value: Any) -> str:
+    """A short repr of a user value for error messages."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_finite_number(value: Any, name: str, owner: str) -> float:
+    """Return ``value`` as a float or raise naming the parameter."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be a finite number. "
+            f"Got {describe(value)} instead."
+        )
+    if not math.isfinite(value):
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be a finite number. Got {value!r} instead."
+        )
+    return float(value)
+
+
+def check_int(value: Any, name: str, owner: str, minimum: int | None = None) -> int:
+    """Return ``value`` as an int (no bools, no floats) or raise naming the parameter."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            expected = "an int" if minimum is None else f"an int >= {minimum}"
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {owner} must be {expected}. "
+                f"Got {describe(value)} instead."
+            )
+    if minimum is not None and value < minimum:
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be an int >= {minimum}. Got {value!r} instead."
+        )
+    return int(value)

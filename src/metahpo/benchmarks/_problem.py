@@ -1,0 +1,66 @@
+"""A benchmark problem: a search space, a family of tasks and a loss to evaluate."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError
+from metahpo.space import Space
+
+
+class Problem(ABC):
+    """A benchmark: ``evaluate(task, config, budget) -> loss`` over a space and its tasks.
+
+    Losses are minimised. ``min_budget``/``max_budget`` are ``None`` for problems
+    without a fidelity; ``budget=None`` always means the maximum budget.
+    Subclasses implement :meth:`_evaluate`; :meth:`evaluate` validates first, so
+    every problem refuses configs outside its space with the same clear error.
+    """
+
+    name: str = ""
+    space: Space
+    tasks: Sequence[str]
+    min_budget: float | None = None
+    max_budget: float | None = None
+    integer_budget: bool = False
+
+    def evaluate(self, task: str, config: Mapping[str, Any], budget: float | None = None) -> float:
+        """The loss of ``config`` on ``task`` at ``budget`` (the maximum when ``None``)."""
+        if task not in self.tasks:
+            raise InvalidParameterError(
+                f"The 'task' parameter of {self.name} must be one of its {len(self.tasks)} tasks "
+                f"(e.g. {list(self.tasks)[:3]}). Got {describe(task)} instead."
+            )
+        clean = self.space.validate(config)
+        return float(self._evaluate(task, clean, self._check_budget(budget)))
+
+    def descriptor(self, task: str) -> np.ndarray | None:
+        """Meta-features of ``task`` when the problem knows them, else ``None``."""
+        del task
+        return None
+
+    def _check_budget(self, budget: float | None) -> float | None:
+        if self.max_budget is None:
+            if budget is not None:
+                raise InvalidParameterError(
+                    f"The 'budget' parameter of {self.name} must be None: it has no fidelity. Got {budget!r} instead."
+                )
+            return None
+        if budget is None:
+            return self.max_budget
+        low = self.min_budget if self.min_budget is not None else 0.0
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not low <= budget <= self.max_budget:
+            raise InvalidParameterError(
+                f"The 'budget' parameter of {self.name} must be in [{low}, {self.max_budget}]. "
+                f"Got {describe(budget)} instead."
+            )
+        return float(budget)
+
+    @abstractmethod
+    def _evaluate(self, task: str, config: dict[str, Any], budget: float | None) -> float:
+        """The loss; ``config`` is validated and ``budget`` is in range (or ``None``)."""

@@ -1,0 +1,106 @@
+"""What an optimizer or a scheduler sees of a study: its space, its trials, its goal.
+
+Optimizers and schedulers hold no storage reference; the study hands them a
+:class:`History` on every call, so their decisions depend only on what it holds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from metahpo.space import Space
+from metahpo.trial import FrozenTrial, TrialState
+
+__all__ = ["DIRECTIONS", "History"]
+
+DIRECTIONS = ("minimize", "maximize")
+
+
+@dataclass(frozen=True)
+class History:
+    """The trials of a study before the next suggestion, in trial-number order.
+
+    Attributes:
+        space: the search space.
+        trials: every trial so far, RUNNING ones included (their configs are pending).
+        direction: ``"minimize"`` or ``"maximize"``; :meth:`loss` turns values into losses.
+        seed: the study's seed for this component; with the number of trials it keys
+            every random draw, so a study replayed with the same seed makes the same draws.
+        min_budget, max_budget: the scheduler's budget range (``None`` without budgets).
+        context: extra study facts (the task descriptor, a knowledge base) for optimizers
+            that use them.
+    """
+
+    space: Space
+    trials: tuple[FrozenTrial, ...]
+    direction: str = "minimize"
+    seed: int = 0
+    min_budget: float | None = None
+    max_budget: float | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def loss(self, value: float) -> float:
+        """The value to minimise: ``value`` itself, or its negation when maximising."""
+        return value if self.direction == "minimize" else -value
+
+    @property
+    def complete(self) -> list[FrozenTrial]:
+        return [t for t in self.trials if t.state is TrialState.COMPLETE and t.value is not None]
+
+    @property
+    def pending(self) -> list[FrozenTrial]:
+        return [t for t in self.trials if t.state is TrialState.RUNNING]
+
+    def new_config_count(self) -> int:
+        """How many trials started a new config (promotions continue an old one)."""
+        return sum(1 for t in self.trials if t.parent is None)
+
+    def observations(
+        self, budget: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Unit-cube inputs, budgets and losses of the COMPLETE trials.
+
+        With ``budget`` given, only the trials at that budget. Budgets of trials run
+        without one are reported as ``max_budget`` (or 1.0), since they ran in full.
+        """
+        chosen = [t for t in self.complete if budget is None or _same(t.budget, budget)]
+        x = self.space.to_unit([t.config for t in chosen]) if chosen else np.empty((0, len(self.space)))
+        full = self.max_budget if self.max_budget is not None else 1.0
+        budgets = np.array([full if t.budget is None else t.budget for t in chosen], dtype=float)
+        losses = np.array([self.loss(float(t.value)) for t in chosen], dtype=float)  # type: ignore[arg-type]
+        return x, budgets, losses
+
+    def best(self) -> FrozenTrial | None:
+        """The COMPLETE trial with the lowest loss at the largest budget reached."""
+        done = self.complete
+        if not done:
+            return None
+        top = max((t.budget or math.inf) for t in done)
+        at_top = [t for t in done if (t.budget or math.inf) == top]
+        return min(at_top, key=lambda t: self.loss(float(t.value)))  # type: ignore[arg-type]
+
+    def rng(self, salt: int = 0) -> np.random.Generator:
+        """A generator keyed by (seed, number of trials, salt): replayable, distinct per trial."""
+        return np.random.default_rng(np.random.SeedSequence([self.seed, len(self.trials), salt]))
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, rel_tol=1e-9)
+
+
+def history_from(
+    space: Space,
+    trials: Sequence[FrozenTrial],
+    direction: str = "minimize",
+    seed: int = 0,
+    **kwargs: Any,
+) -> History:
+    """Build a :class:`History`, sorting trials by number."""
+    return History(space, tuple(sorted(trials, key=lambda t: t.number)), direction, seed, **kwargs)

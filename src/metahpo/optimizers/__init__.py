@@ -1,0 +1,21 @@
+"""What to try next: random, Sobol, GP-BO and meta-BO optimizers."""
+
+from metahpo.optimizers._base import BaseOptimizer, Optimizer
+from metahpo.optimizers._random import RandomSearch, Sobol
+from metahpo.optimizers._registry import (
+    make_optimizer,
+    optimizer_names,
+    optimizer_spec,
+    register_optimizer,
+)
+
+__all__ = [
+    "BaseOptimizer",
+    "Optimizer",
+    "RandomSearch",
+    "Sobol",
+    "make_optimizer",
+    "optimizer_names",
+    "optimizer_spec",
+    "register_optimizer",
+]

@@ -1,0 +1,66 @@
+"""Optimizers by name: the names ``create_study(optimizer=...)`` and the CLI accept."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError
+from metahpo.optimizers._base import Optimizer
+
+# name -> "module:Class"; imported on first use so `import metahpo` stays light.
+_REGISTRY: dict[str, str] = {
+    "random": "metahpo.optimizers._random:RandomSearch",
+    "sobol": "metahpo.optimizers._random:Sobol",
+}
+
+
+def register_optimizer(name: str, target: str) -> None:
+    """Make ``name`` resolve to ``"module:Class"`` in :func:`make_optimizer`."""
+    _REGISTRY[name] = target
+
+
+def optimizer_names() -> list[str]:
+    return sorted(_REGISTRY) + ["auto"]
+
+
+def optimizer_class(name: str) -> type:
+    if name not in _REGISTRY:
+        raise InvalidParameterError(
+            f"The 'optimizer' parameter must be one of {optimizer_names()} or an Optimizer instance. "
+            f"Got {describe(name)} instead."
+        )
+    module, cls = _REGISTRY[name].split(":")
+    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+
+
+def resolve_auto() -> str:
+    """The optimizer "auto" stands for when no knowledge applies: GP-BO once it exists."""
+    return "gpbo" if "gpbo" in _REGISTRY else "sobol"
+
+
+def make_optimizer(spec: Any) -> Optimizer:
+    """An optimizer from a name, a stored ``{"name", "params", "state"}`` dict or an instance."""
+    if isinstance(spec, Optimizer):
+        return spec
+    if isinstance(spec, str):
+        name = resolve_auto() if spec == "auto" else spec
+        return optimizer_class(name)()  # type: ignore[no-any-return]
+    if isinstance(spec, dict) and "name" in spec:
+        optimizer = optimizer_class(spec["name"])(**spec.get("params", {}))
+        optimizer.load_state_dict(spec.get("state", {}))
+        return optimizer  # type: ignore[no-any-return]
+    raise InvalidParameterError(
+        f"The 'optimizer' parameter must be one of {optimizer_names()} or an Optimizer instance. "
+        f"Got {describe(spec)} instead."
+    )
+
+
+def optimizer_spec(optimizer: Optimizer) -> dict[str, Any]:
+    """The JSON-able description a study stores to rebuild ``optimizer`` later."""
+    return {
+        "name": optimizer.name,
+        "params": optimizer.get_params(),
+        "state": optimizer.state_dict(),
+    }

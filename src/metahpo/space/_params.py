@@ -1,0 +1,241 @@
+"""The three kinds of hyperparameter and their encoding to the unit interval.
+
+Each parameter maps its values to ``[0, 1]`` and back. Integers and categoricals
+map to the centre of their cell, so decoding is an exact round trip and a
+uniform draw on ``[0, 1]`` gives every value the same (or log-scaled) mass.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+
+from metahpo._validation import check_finite_number, describe
+from metahpo.exceptions import InvalidParameterError
+
+JSONScalar = Union[str, int, float, bool, None]
+
+
+@dataclass(frozen=True)
+class Float:
+    """A real-valued hyperparameter on ``[low, high]``, optionally log-scaled.
+
+    Example:
+        >>> import metahpo as mh
+        >>> round(mh.Float(1e-4, 1.0, log=True).from_unit(0.5), 12)
+        0.01
+    """
+
+    low: float
+    high: float
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        low = check_finite_number(self.low, "low", "Float")
+        high = check_finite_number(self.high, "high", "Float")
+        _check_bool(self.log, "log", "Float")
+        if low >= high:
+            raise InvalidParameterError(
+                f"The 'low' parameter of Float must be smaller than 'high'. Got low={low!r}, high={high!r} instead."
+            )
+        if self.log and low <= 0:
+            raise InvalidParameterError(
+                f"The 'low' parameter of Float must be > 0 when log=True. Got {low!r} instead."
+            )
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        return math.isfinite(value) and self.low <= value <= self.high
+
+    def to_unit(self, value: Any) -> float:
+        if self.log:
+            return (math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        return (value - self.low) / (self.high - self.low)
+
+    def from_unit(self, u: float) -> float:
+        u = min(max(float(u), 0.0), 1.0)
+        if self.log:
+            value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        else:
+            value = self.low + u * (self.high - self.low)
+        # Rounding in exp/log can step a hair outside the bounds.
+        return min(max(value, self.low), self.high)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "float", "low": self.low, "high": self.high, "log": self.log}
+
+
+@dataclass(frozen=True)
+class Int:
+    """An integer hyperparameter on ``[low, high]`` (both included), optionally log-scaled.
+
+    Example:
+        >>> import metahpo as mh
+        >>> mh.Int(1, 10).from_unit(0.99)
+        10
+    """
+
+    low: int
+    high: int
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("low", "high"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of Int must be an int. Got {describe(value)} instead."
+                )
+            object.__setattr__(self, name, int(value))
+        _check_bool(self.log, "log", "Int")
+        if self.low >= self.high:
+            raise InvalidParameterError(
+                f"The 'low' parameter of Int must be smaller than 'high'. Got low={self.low!r}, high={self.high!r} instead."
+            )
+        if self.log and self.low <= 0:
+            raise InvalidParameterError(
+                f"The 'low' parameter of Int must be >= 1 when log=True. Got {self.low!r} instead."
+            )
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            return False
+        return self.low <= value <= self.high
+
+    def _edges(self) -> tuple[float, float]:
+        # Cells of width one around each integer, in log space when log=True.
+        if self.log:
+            return math.log(self.low - 0.5), math.log(self.high + 0.5)
+        return self.low - 0.5, self.high + 0.5
+
+    def to_unit(self, value: Any) -> float:
+        lo, hi = self._edges()
+        x = math.log(value) if self.log else float(value)
+        return (x - lo) / (hi - lo)
+
+    def from_unit(self, u: float) -> int:
+        u = min(max(float(u), 0.0), 1.0)
+        lo, hi = self._edges()
+        x = lo + u * (hi - lo)
+        value = round(math.exp(x)) if self.log else round(x)
+        return int(min(max(value, self.low), self.high))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "int", "low": self.low, "high": self.high, "log": self.log}
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """A choice among JSON scalars (str, int, float, bool or None).
+
+    Example:
+        >>> import metahpo as mh
+        >>> mh.Categorical(["relu", "tanh"]).from_unit(0.9)
+        'relu'
+    """
+
+    choices: tuple[JSONScalar, ...]
+
+    def __init__(self, choices: Any) -> None:
+        if isinstance(choices, (str, bytes)) or not hasattr(choices, "__iter__"):
+            raise InvalidParameterError(
+                f"The 'choices' parameter of Categorical must be a list of JSON scalars. Got {describe(choices)} instead."
+            )
+        values = tuple(choices)
+        if not values:
+            raise InvalidParameterError(
+                "The 'choices' parameter of Categorical must not be empty. Got [] instead."
+            )
+        seen: set[tuple[str, Any]] = set()
+        for value in values:
+            if not _is_json_scalar(value):
+                raise InvalidParameterError(
+                    f"The 'choices' parameter of Categorical must hold JSON scalars (str, int, float, bool, None). Got {describe(value)} instead."
+                )
+            key = _choice_key(value)
+            if key in seen:
+                raise InvalidParameterError(
+                    f"The 'choices' parameter of Categorical must not repeat a value. Got {describe(value)} twice."
+                )
+            seen.add(key)
+        object.__setattr__(self, "choices", values)
+
+    def index(self, value: Any) -> int:
+        key = _choice_key(value)
+        for i, choice in enumerate(self.choices):
+            if _choice_key(choice) == key:
+                return i
+        raise InvalidParameterError(
+            f"Value {describe(value)} is not one of the choices {list(self.choices)!r}."
+        )
+
+    def contains(self, value: Any) -> bool:
+        if not _is_json_scalar(value):
+            return False
+        key = _choice_key(value)
+        return any(_choice_key(choice) == key for choice in self.choices)
+
+    def to_unit(self, value: Any) -> float:
+        return (self.index(value) + 0.5) / len(self.choices)
+
+    def from_unit(self, u: float) -> JSONScalar:
+        u = min(max(float(u), 0.0), 1.0)
+        return self.choices[min(int(u * len(self.choices)), len(self.choices) - 1)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "categorical", "choices": list(self.choices)}
+
+
+Param = Union[Float, Int, Categorical]
+
+
+def param_from_dict(data: Any) -> Param:
+    """Rebuild a parameter from :meth:`to_dict` output."""
+    if not isinstance(data, dict) or "type" not in data:
+        raise InvalidParameterError(
+            f"A parameter description must be a dict with a 'type' key. Got {describe(data)} instead."
+        )
+    kind = data["type"]
+    fields = {k: v for k, v in data.items() if k != "type"}
+    try:
+        if kind == "float":
+            return Float(**fields)
+        if kind == "int":
+            return Int(**fields)
+        if kind == "categorical":
+            return Categorical(**fields)
+    except TypeError as exc:
+        raise InvalidParameterError(f"Malformed {kind!r} parameter description {describe(data)}: {exc}") from exc
+    raise InvalidParameterError(
+        f"The 'type' of a parameter must be one of 'float', 'int', 'categorical'. Got {describe(kind)} instead."
+    )
+
+
+def _check_bool(value: Any, name: str, owner: str) -> None:
+    if not isinstance(value, bool):
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be a bool. Got {describe(value)} instead."
+        )
+
+
+def _is_json_scalar(value: Any) -> bool:
+    if value is None or isinstance(value, (str, bool, int)):
+        return True
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def _choice_key(value: Any) -> tuple[str, Any]:
+    # True == 1 and 1 == 1.0 in Python; JSON keeps them apart, so do we.
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, (int, np.integer)):
+        return ("number", float(value))
+    if isinstance(value, (float, np.floating)):
+        return ("number", float(value))
+    return (type(value).__name__, value)

@@ -1,0 +1,25 @@
+"""Where studies live: in memory, SQLite (the default file) or PostgreSQL."""
+
+from metahpo.storage._base import SCHEMA_VERSION, Storage, StudyRecord
+from metahpo.storage._memory import InMemoryStorage
+from metahpo.storage._url import CLI_DEFAULT_URL, ENV_VAR, get_storage
+
+__all__ = [
+    "CLI_DEFAULT_URL",
+    "ENV_VAR",
+    "SCHEMA_VERSION",
+    "InMemoryStorage",
+    "SQLStorage",
+    "Storage",
+    "StudyRecord",
+    "get_storage",
+]
+
+
+def __getattr__(name: str) -> object:
+    # SQLAlchemy is imported only when SQL storage is used.
+    if name == "SQLStorage":
+        from metahpo.storage._sql import SQLStorage
+
+        return SQLStorage
+    raise AttributeError(name)

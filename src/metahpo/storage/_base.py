@@ -1,0 +1,120 @@
+"""The storage protocol and the records it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol, runtime_checkable
+
+from metahpo.trial import FrozenTrial, TrialState
+
+SCHEMA_VERSION = 1
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    """A stored study: its name and everything needed to rebuild it.
+
+    ``space``, ``optimizer`` and ``scheduler`` are the JSON descriptions written
+    by ``Space.to_dict``, ``optimizer_spec`` and ``scheduler_spec``.
+    """
+
+    study_id: int
+    name: str
+    space: Mapping[str, Any]
+    direction: str
+    seed: int
+    optimizer: Mapping[str, Any]
+    scheduler: Mapping[str, Any]
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """Where studies and trials live.
+
+    Ownership: the storage owns every record; callers receive frozen copies and
+    change state only through these methods, each of which is atomic: it either
+    happens entirely or raises :class:`~metahpo.exceptions.StorageError` (or a
+    subclass) and leaves the stored data unchanged.
+
+    Thread-safety: one storage object may be shared by the threads of a process.
+    SQL storages may also be opened by many processes at once on the same
+    database; trial numbers stay unique and gap-free per study across all of them.
+
+    Trials are created RUNNING. ``create_trial`` without a config reserves the
+    next number so that the caller can choose the config knowing it (this keeps
+    parallel workers from proposing the same point); until ``set_trial_config``
+    the trial's config is empty. A trial's ``parent`` may be promoted only once:
+    a second ``create_trial`` with the same ``parent`` raises
+    :class:`~metahpo.exceptions.DuplicatedPromotionError`.
+    """
+
+    heartbeat_interval: float | None
+
+    # Studies
+    def create_study(
+        self,
+        name: str,
+        *,
+        space: Mapping[str, Any],
+        direction: str,
+        seed: int,
+        optimizer: Mapping[str, Any],
+        scheduler: Mapping[str, Any],
+        user_attrs: Mapping[str, Any] | None = None,
+    ) -> StudyRecord: ...
+
+    def get_study(self, name: str) -> StudyRecord: ...
+
+    def list_studies(self) -> list[StudyRecord]: ...
+
+    def delete_study(self, name: str) -> None: ...
+
+    def set_study_user_attrs(self, study_id: int, attrs: Mapping[str, Any]) -> None: ...
+
+    # Trials
+    def create_trial(
+        self,
+        study_id: int,
+        *,
+        config: Mapping[str, Any] | None = None,
+        budget: float | None = None,
+        bracket: int | None = None,
+        rung: int | None = None,
+        parent: int | None = None,
+        user_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial: ...
+
+    def set_trial_config(self, study_id: int, number: int, config: Mapping[str, Any]) -> None: ...
+
+    def finish_trial(
+        self,
+        study_id: int,
+        number: int,
+        state: TrialState,
+        value: float | None = None,
+        error: str | None = None,
+    ) -> FrozenTrial: ...
+
+    def report(self, study_id: int, number: int, step: float, value: float) -> None: ...
+
+    def set_trial_user_attrs(self, study_id: int, number: int, attrs: Mapping[str, Any]) -> None: ...
+
+    def heartbeat(self, study_id: int, number: int) -> None: ...
+
+    def fail_stale_trials(self, study_id: int) -> list[int]: ...
+
+    def get_trial(self, study_id: int, number: int) -> FrozenTrial: ...
+
+    def get_trials(
+        self, study_id: int, states: Collection[TrialState] | None = None
+    ) -> list[FrozenTrial]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,181 @@
+"""Storage in the process's memory: fast, private, gone when the process ends."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Mapping
+from dataclasses import replace
+from typing import Any
+
+from metahpo.exceptions import (
+    DuplicatedPromotionError,
+    DuplicatedStudyError,
+    StudyNotFoundError,
+    TrialStateError,
+)
+from metahpo.storage._base import StudyRecord, utcnow
+from metahpo.storage._checks import check_study_name, check_value_json
+from metahpo.trial import FrozenTrial, TrialState
+
+
+class InMemoryStorage:
+    """A :class:`~metahpo.storage.Storage` held in a dict, guarded by one lock.
+
+    Thread-safe within one process; not shared between processes. JSON fields are
+    round-tripped through ``json`` so that what works here also works on SQL.
+    """
+
+    heartbeat_interval: float | None = None
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._studies: dict[str, StudyRecord] = {}
+        self._trials: dict[int, list[FrozenTrial]] = {}
+        self._next_id = 0
+
+    def create_study(
+        self,
+        name: str,
+        *,
+        space: Mapping[str, Any],
+        direction: str,
+        seed: int,
+        optimizer: Mapping[str, Any],
+        scheduler: Mapping[str, Any],
+        user_attrs: Mapping[str, Any] | None = None,
+    ) -> StudyRecord:
+        check_study_name(name)
+        payload = [check_value_json(v, n) for v, n in ((space, "space"), (optimizer, "optimizer"),
+                                                       (scheduler, "scheduler"), (user_attrs or {}, "user_attrs"))]
+        with self._lock:
+            if name in self._studies:
+                raise DuplicatedStudyError(f"A study named {name!r} already exists.")
+            record = StudyRecord(
+                self._next_id, name, payload[0], direction, int(seed), payload[1], payload[2],
+                payload[3], utcnow(),
+            )
+            self._next_id += 1
+            self._studies[name] = record
+            self._trials[record.study_id] = []
+            return record
+
+    def get_study(self, name: str) -> StudyRecord:
+        with self._lock:
+            if name not in self._studies:
+                raise StudyNotFoundError(f"No study named {name!r} in this storage.")
+            return self._studies[name]
+
+    def list_studies(self) -> list[StudyRecord]:
+        with self._lock:
+            return sorted(self._studies.values(), key=lambda s: s.study_id)
+
+    def delete_study(self, name: str) -> None:
+        with self._lock:
+            record = self.get_study(name)
+            del self._studies[name]
+            del self._trials[record.study_id]
+
+    def set_study_user_attrs(self, study_id: int, attrs: Mapping[str, Any]) -> None:
+        attrs = check_value_json(attrs, "user_attrs")
+        with self._lock:
+            record = self._study_by_id(study_id)
+            self._studies[record.name] = replace(record, user_attrs={**record.user_attrs, **attrs})
+
+    def create_trial(
+        self,
+        study_id: int,
+        *,
+        config: Mapping[str, Any] | None = None,
+        budget: float | None = None,
+        bracket: int | None = None,
+        rung: int | None = None,
+        parent: int | None = None,
+        user_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        config_json = check_value_json(config or {}, "config")
+        attrs_json = check_value_json(user_attrs or {}, "user_attrs")
+        with self._lock:
+            trials = self._trials_of(study_id)
+            if parent is not None and any(t.parent == parent for t in trials):
+                raise DuplicatedPromotionError(f"Trial {parent} was already promoted.")
+            trial = FrozenTrial(
+                number=len(trials), state=TrialState.RUNNING, config=config_json,
+                budget=None if budget is None else float(budget), started_at=utcnow(),
+                user_attrs=attrs_json, parent=parent, bracket=bracket, rung=rung,
+            )
+            trials.append(trial)
+            return trial
+
+    def set_trial_config(self, study_id: int, number: int, config: Mapping[str, Any]) -> None:
+        config_json = check_value_json(config, "config")
+        self._update(study_id, number, config=config_json)
+
+    def finish_trial(
+        self,
+        study_id: int,
+        number: int,
+        state: TrialState,
+        value: float | None = None,
+        error: str | None = None,
+    ) -> FrozenTrial:
+        if not state.is_finished:
+            raise TrialStateError(f"finish_trial needs a final state. Got {state.value} instead.")
+        return self._update(study_id, number, state=state, value=value, error=error,
+                            finished_at=utcnow())
+
+    def report(self, study_id: int, number: int, step: float, value: float) -> None:
+        with self._lock:
+            trial = self.get_trial(study_id, number)
+            self._update(study_id, number, intermediate={**trial.intermediate, float(step): float(value)})
+
+    def set_trial_user_attrs(self, study_id: int, number: int, attrs: Mapping[str, Any]) -> None:
+        attrs = check_value_json(attrs, "user_attrs")
+        with self._lock:
+            trial = self.get_trial(study_id, number)
+            self._update(study_id, number, user_attrs={**trial.user_attrs, **attrs})
+
+    def heartbeat(self, study_id: int, number: int) -> None:
+        self.get_trial(study_id, number)  # A dead process takes its memory along: nothing to record.
+
+    def fail_stale_trials(self, study_id: int) -> list[int]:
+        self._trials_of(study_id)
+        return []
+
+    def get_trial(self, study_id: int, number: int) -> FrozenTrial:
+        with self._lock:
+            trials = self._trials_of(study_id)
+            if not 0 <= number < len(trials):
+                raise StudyNotFoundError(f"Study {study_id} has no trial {number}.")
+            return trials[number]
+
+    def get_trials(
+        self, study_id: int, states: Collection[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        with self._lock:
+            trials = list(self._trials_of(study_id))
+        return trials if states is None else [t for t in trials if t.state in states]
+
+    def close(self) -> None:
+        pass
+
+    def _trials_of(self, study_id: int) -> list[FrozenTrial]:
+        if study_id not in self._trials:
+            raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
+        return self._trials[study_id]
+
+    def _study_by_id(self, study_id: int) -> StudyRecord:
+        for record in self._studies.values():
+            if record.study_id == study_id:
+                return record
+        raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
+
+    def _update(self, study_id: int, number: int, **changes: Any) -> FrozenTrial:
+        with self._lock:
+            trial = self.get_trial(study_id, number)
+            if trial.state.is_finished:
+                raise TrialStateError(
+                    f"Trial {number} is already {trial.state.value}; a finished trial cannot change."
+                )
+            updated = replace(trial, **changes)
+            self._trials[study_id][number] = updated
+            return updated

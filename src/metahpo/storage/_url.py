@@ -1,0 +1,39 @@
+"""Turn what users pass as ``storage=`` into a storage object."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError
+from metahpo.storage._base import Storage
+from metahpo.storage._memory import InMemoryStorage
+
+ENV_VAR = "METAHPO_STORAGE"
+CLI_DEFAULT_URL = "sqlite:///metahpo.db"
+SQL_SCHEMES = ("sqlite", "postgresql")
+
+
+def get_storage(storage: Any) -> Storage:
+    """A storage from ``None``, a URL or a storage object.
+
+    ``None`` means the URL in ``METAHPO_STORAGE`` if set, else in-memory storage.
+    URLs: ``sqlite:///path.db`` or ``postgresql+psycopg://user:pass@host/db``.
+    """
+    if storage is None:
+        storage = os.environ.get(ENV_VAR) or None
+        if storage is None:
+            return InMemoryStorage()
+    if isinstance(storage, Storage):
+        return storage
+    if isinstance(storage, str):
+        scheme = storage.split(":", 1)[0].split("+", 1)[0]
+        if scheme in SQL_SCHEMES and "://" in storage:
+            from metahpo.storage._sql import SQLStorage
+
+            return SQLStorage(storage)
+    raise InvalidParameterError(
+        "The 'storage' parameter must be None, a Storage object or a URL starting with "
+        f"'sqlite:///' or 'postgresql+psycopg://'. Got {describe(storage)} instead."
+    )

@@ -1,0 +1,62 @@
+"""Trial states and the frozen record of one evaluation."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+__all__ = ["FrozenTrial", "TrialState"]
+
+
+class TrialState(str, enum.Enum):
+    """Where a trial is in its life.
+
+    RUNNING trials are being evaluated; the other three are final.
+    """
+
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    PRUNED = "PRUNED"
+    FAILED = "FAILED"
+
+    @property
+    def is_finished(self) -> bool:
+        return self is not TrialState.RUNNING
+
+
+@dataclass(frozen=True)
+class FrozenTrial:
+    """One evaluation of one configuration at one budget.
+
+    A promotion to a larger budget is a new record whose ``parent`` is the
+    number of the trial it continues; ``bracket`` and ``rung`` say where the
+    scheduler placed it (``None`` for a full-budget study).
+    """
+
+    number: int
+    state: TrialState
+    config: Mapping[str, Any]
+    budget: float | None = None
+    value: float | None = None
+    intermediate: Mapping[float, float] = field(default_factory=dict)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+    parent: int | None = None
+    bracket: int | None = None
+    rung: int | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds between start and end, or ``None`` while running."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def evolve(self, **changes: Any) -> FrozenTrial:
+        """A copy with some fields changed (records are immutable)."""
+        return replace(self, **changes)
