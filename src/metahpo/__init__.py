@@ -47,6 +47,7 @@ _LAZY: dict[str, str] = {
     "MetahpoError": "metahpo.exceptions",
     "InvalidParameterError": "metahpo.exceptions",
     "StorageError": "metahpo.exceptions",
+    "TrialPruned": "metahpo.exceptions",
 }
 
 __all__ = sorted(_LAZY)

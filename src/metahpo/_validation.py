@@ -44,3 +44,16 @@ def check_int(value: Any, name: str, owner: str, minimum: int | None = None) -> 
             f"The {name!r} parameter of {owner} must be an int >= {minimum}. Got {value!r} instead."
         )
     return int(value)
+
+
+def init_params(obj: Any) -> dict[str, Any]:
+    """The constructor arguments of ``obj``, read back from attributes of the same names
+    (scikit-learn's ``get_params`` convention: ``__init__`` stores its arguments as is)."""
+    import inspect
+
+    signature = inspect.signature(type(obj).__init__)
+    names = [
+        p.name for p in signature.parameters.values()
+        if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    return {name: getattr(obj, name) for name in names}

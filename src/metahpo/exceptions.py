@@ -15,6 +15,7 @@ __all__ = [
     "SchemaVersionError",
     "StorageError",
     "StudyNotFoundError",
+    "TrialPruned",
     "TrialStateError",
 ]
 
@@ -55,3 +56,17 @@ class SchemaVersionError(StorageError):
 
 class TrialStateError(MetahpoError):
     """An operation is not allowed in the trial's current state."""
+
+
+class TrialPruned(MetahpoError):
+    """Raised by an objective to stop its trial early; the trial becomes PRUNED.
+
+    Example:
+        >>> import metahpo as mh
+        >>> def objective(trial):
+        ...     for epoch in range(10):
+        ...         trial.report(epoch, 1.0 / (epoch + 1))
+        ...         if trial.should_stop():
+        ...             raise mh.TrialPruned()
+        ...     return 0.1
+    """

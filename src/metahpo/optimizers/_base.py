@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from metahpo._validation import init_params
 from metahpo.history import History
 from metahpo.space import Config
 
@@ -37,10 +37,7 @@ class BaseOptimizer:
     name: ClassVar[str] = ""
 
     def get_params(self) -> dict[str, Any]:
-        names = [
-            p for p in inspect.signature(type(self).__init__).parameters if p != "self"
-        ]
-        return {p: getattr(self, p) for p in names}
+        return init_params(self)
 
     def state_dict(self) -> dict[str, Any]:
         return {}

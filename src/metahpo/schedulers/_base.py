@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from metahpo._validation import init_params
 from metahpo.history import History
 from metahpo.trial import FrozenTrial
 
@@ -50,8 +50,7 @@ class BaseScheduler:
     name: ClassVar[str] = ""
 
     def get_params(self) -> dict[str, Any]:
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {p: getattr(self, p) for p in names}
+        return init_params(self)
 
     def should_stop(self, trial: FrozenTrial, history: History) -> bool:
         del trial, history

@@ -1,0 +1,107 @@
+"""``metahpo studies``, ``metahpo show`` and ``metahpo delete``."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from metahpo.cli._app import STORAGE_HELP, app
+from metahpo.exceptions import MetahpoError
+from metahpo.storage import CLI_DEFAULT_URL, ENV_VAR
+
+console = Console()
+
+
+def storage_url(storage: str | None) -> str:
+    """The storage URL a command uses: the flag, else $METAHPO_STORAGE, else the SQLite file."""
+    return storage or os.environ.get(ENV_VAR) or CLI_DEFAULT_URL
+
+
+def fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=1)
+
+
+@app.command()
+def studies(storage: str | None = typer.Option(None, help=STORAGE_HELP)) -> None:
+    """List the studies in the storage."""
+    from metahpo.study import list_studies, load_study
+
+    try:
+        url = storage_url(storage)
+        records = list_studies(url)
+        table = Table("name", "direction", "optimizer", "trials", "best", "created")
+        for record in records:
+            study = load_study(record.name, url)
+            trials = study.trials
+            try:
+                best = f"{study.best_value:.6g}"
+            except MetahpoError:
+                best = "-"
+            created = record.created_at.strftime("%Y-%m-%d %H:%M") if record.created_at else "-"
+            table.add_row(record.name, record.direction, str(record.optimizer.get("name")),
+                          str(len(trials)), best, created)
+    except MetahpoError as exc:
+        raise fail(str(exc)) from exc
+    console.print(table)
+
+
+@app.command()
+def show(
+    study: str = typer.Argument(..., help="The study's name."),
+    storage: str | None = typer.Option(None, help=STORAGE_HELP),
+    limit: int = typer.Option(50, help="Show at most this many trials (the last ones)."),
+    explain: bool = typer.Option(False, help="Show why each trial was suggested."),
+) -> None:
+    """Show a study's trials and its best configuration."""
+    from metahpo.study import load_study
+
+    try:
+        loaded = load_study(study, storage_url(storage))
+        trials = loaded.trials
+    except MetahpoError as exc:
+        raise fail(str(exc)) from exc
+    names = list(loaded.space)
+    table = Table("#", "state", "value", "budget", "bracket", "rung", *names,
+                  *(["why"] if explain else []), title=f"study {loaded.name!r} ({loaded.direction})")
+    for t in trials[-limit:]:
+        value = "-" if t.value is None else f"{t.value:.6g}"
+        budget = "-" if t.budget is None else f"{t.budget:g}"
+        cells = [_fmt(t.config.get(n)) for n in names]
+        why = [json.dumps(t.user_attrs.get("why", "")) if t.user_attrs.get("why") else ""] if explain else []
+        table.add_row(str(t.number), t.state.value, value, budget,
+                      "-" if t.bracket is None else str(t.bracket),
+                      "-" if t.rung is None else str(t.rung), *cells, *why)
+    console.print(table)
+    try:
+        best = loaded.best_trial
+    except MetahpoError:
+        console.print("no COMPLETE trial yet")
+        return
+    console.print(f"best trial {best.number}: value {best.value:.6g}  config {json.dumps(dict(best.config))}")
+
+
+@app.command()
+def delete(
+    study: str = typer.Argument(..., help="The study's name."),
+    storage: str | None = typer.Option(None, help=STORAGE_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete a study and all its trials."""
+    from metahpo.study import delete_study
+
+    if not yes and not typer.confirm(f"Delete study {study!r} and all its trials?"):
+        raise typer.Exit(code=1)
+    try:
+        delete_study(study, storage_url(storage))
+    except MetahpoError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"deleted {study!r}")
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

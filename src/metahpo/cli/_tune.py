@@ -1,0 +1,58 @@
+"""``metahpo tune``: tune a user's command from the shell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from metahpo.cli._app import STORAGE_HELP, app
+from metahpo.cli._studies import fail, storage_url
+from metahpo.exceptions import MetahpoError
+
+console = Console()
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def tune(
+    ctx: typer.Context,
+    space: Path = typer.Option(..., help="YAML or JSON file: name -> {type, low, high, log | choices}."),
+    trials: int = typer.Option(20, help="Number of trials to run."),
+    name: str | None = typer.Option(None, help="Study name (resumed if it exists)."),
+    storage: str | None = typer.Option(None, help=STORAGE_HELP),
+    direction: str = typer.Option("minimize", help="minimize or maximize."),
+    optimizer: str = typer.Option("auto", help="random, sobol, gpbo, metabo or auto."),
+    seed: int | None = typer.Option(None, help="Master seed of the study."),
+    jobs: int = typer.Option(1, help="Trials evaluated in parallel."),
+    timeout: float | None = typer.Option(None, help="Stop starting trials after this many seconds."),
+    trial_timeout: float | None = typer.Option(None, help="Kill a command after this many seconds."),
+) -> None:
+    """Run COMMAND for each trial: `metahpo tune --space s.yaml -- python train.py --lr {lr}`.
+
+    Placeholders {name} take the config's values, {budget} the budget and {trial} the
+    trial number. The command's last line of output is the value (a number, or a JSON
+    object with "value"); a non-zero exit makes the trial FAILED with stderr's tail.
+    """
+    from metahpo.cli._command import command_objective, load_space_file
+    from metahpo.study import create_study
+
+    command = list(ctx.args)
+    if not command:
+        raise fail("give the command to run after `--`, e.g. `-- python train.py --lr {lr}`.")
+    try:
+        study = create_study(
+            name=name or Path(command[-1]).stem or "tune", space=load_space_file(space),
+            storage=storage_url(storage), direction=direction, optimizer=optimizer, seed=seed,
+            load_if_exists=True,
+        )
+        study.optimize(command_objective(command, trial_timeout), n_trials=trials,
+                       n_jobs=jobs, timeout=timeout, show_progress=True)
+    except MetahpoError as exc:
+        raise fail(str(exc)) from exc
+    try:
+        best = study.best_trial
+    except MetahpoError:
+        raise fail(f"no trial of study {study.name!r} completed; see `metahpo show {study.name}`.") from None
+    console.print(f"study {study.name!r}: best value {best.value:.6g} at trial {best.number}")
+    console.print(dict(best.config))

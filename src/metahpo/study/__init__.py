@@ -1,0 +1,7 @@
+"""Studies: ask / tell, optimize, and their creation and loading by name."""
+
+from metahpo.study._create import create_study, delete_study, list_studies, load_study
+from metahpo.study._handle import TrialHandle
+from metahpo.study._study import Study
+
+__all__ = ["Study", "TrialHandle", "create_study", "delete_study", "list_studies", "load_study"]

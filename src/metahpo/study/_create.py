@@ -1,0 +1,112 @@
+"""Create, load, list and delete studies by name."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import numpy as np
+
+from metahpo._validation import check_int, describe
+from metahpo.exceptions import DuplicatedStudyError, InvalidParameterError
+from metahpo.history import DIRECTIONS
+from metahpo.optimizers import make_optimizer, optimizer_spec
+from metahpo.schedulers import make_scheduler, scheduler_spec
+from metahpo.space import Space
+from metahpo.storage import Storage, StudyRecord, get_storage
+from metahpo.study._study import Study
+
+
+def create_study(
+    name: str | None = None,
+    space: Space | None = None,
+    storage: Storage | str | None = None,
+    direction: str = "minimize",
+    optimizer: Any = "auto",
+    scheduler: Any = None,
+    seed: int | None = None,
+    load_if_exists: bool = False,
+    task: Any = None,
+) -> Study:
+    """Create a study (or load it, with ``load_if_exists=True``).
+
+    Args:
+        name: a unique name in the storage; a random one when omitted.
+        space: the search space.
+        storage: ``None`` (``$METAHPO_STORAGE`` or in memory), a URL such as
+            ``"sqlite:///metahpo.db"`` / ``"postgresql+psycopg://..."``, or a storage object.
+        direction: ``"minimize"`` or ``"maximize"``.
+        optimizer: an optimizer instance or its name (``"random"``, ``"sobol"``, ``"gpbo"``,
+            ``"metabo"``, ``"auto"``).
+        scheduler: ``None`` (full budget), a scheduler instance or its name.
+        seed: the master seed; every random draw of the study derives from it.
+        load_if_exists: load the stored study of this name instead of failing.
+        task: an optional task descriptor for meta-learning.
+
+    Example:
+        >>> import metahpo as mh
+        >>> space = mh.Space({"x": mh.Float(0.0, 1.0)})
+        >>> study = mh.create_study(name="demo", space=space, optimizer="random", seed=3)
+        >>> study.name, study.direction
+        ('demo', 'minimize')
+    """
+    if not isinstance(space, Space):
+        raise InvalidParameterError(
+            f"The 'space' parameter of create_study must be a metahpo Space. Got {describe(space)} instead."
+        )
+    if direction not in DIRECTIONS:
+        raise InvalidParameterError(
+            f"The 'direction' parameter of create_study must be 'minimize' or 'maximize'. Got {describe(direction)} instead."
+        )
+    if not isinstance(load_if_exists, bool):
+        raise InvalidParameterError(
+            f"The 'load_if_exists' parameter of create_study must be a bool. Got {describe(load_if_exists)} instead."
+        )
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
+    seed = check_int(seed, "seed", "create_study", minimum=0)
+    store = get_storage(storage)
+    resolved_optimizer = make_optimizer(optimizer)
+    resolved_scheduler = make_scheduler(scheduler)
+    name = name if name is not None else f"study-{uuid.uuid4().hex[:10]}"
+    user_attrs: dict[str, Any] = {}
+    if task is not None:
+        user_attrs["task"] = task.to_dict() if hasattr(task, "to_dict") else task
+    try:
+        record = store.create_study(
+            name, space=space.to_dict(), direction=direction, seed=seed,
+            optimizer=optimizer_spec(resolved_optimizer),
+            scheduler=scheduler_spec(resolved_scheduler), user_attrs=user_attrs,
+        )
+    except DuplicatedStudyError:
+        if not load_if_exists:
+            raise
+        record = store.get_study(name)
+        if Space.from_dict(record.space).fingerprint() != space.fingerprint():
+            raise InvalidParameterError(
+                f"A study named {name!r} exists with a different search space; "
+                "choose another name or load it with load_study."
+            ) from None
+        return _open(record, store)
+    return Study(record, store, resolved_optimizer, resolved_scheduler)
+
+
+def load_study(name: str, storage: Storage | str | None = None) -> Study:
+    """Open a stored study with the optimizer and scheduler it was created with."""
+    store = get_storage(storage)
+    return _open(store.get_study(name), store)
+
+
+def delete_study(name: str, storage: Storage | str | None = None) -> None:
+    """Delete a study and all its trials."""
+    get_storage(storage).delete_study(name)
+
+
+def list_studies(storage: Storage | str | None = None) -> list[StudyRecord]:
+    """Every study in the storage."""
+    return get_storage(storage).list_studies()
+
+
+def _open(record: StudyRecord, store: Storage) -> Study:
+    return Study(record, store, make_optimizer(dict(record.optimizer)),
+                 make_scheduler(dict(record.scheduler)))

@@ -1,0 +1,57 @@
+"""The progress display of ``optimize``: a rich bar with the best value so far."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from metahpo.trial import FrozenTrial, TrialState
+
+if TYPE_CHECKING:
+    from metahpo.study._study import Study
+
+
+class _Progress:
+    def __init__(self, study: Study, bar: object | None, task: object | None) -> None:
+        self._study = study
+        self._bar = bar
+        self._task = task
+        self._lock = threading.Lock()
+        self._best: float | None = None
+
+    def advance(self, trial: FrozenTrial) -> None:
+        if self._bar is None:
+            return
+        with self._lock:
+            if trial.state is TrialState.COMPLETE and trial.value is not None:
+                loss = trial.value if self._study.direction == "minimize" else -trial.value
+                if self._best is None or loss < self._best:
+                    self._best = loss
+            best = "-" if self._best is None else f"{self._best if self._study.direction == 'minimize' else -self._best:.6g}"
+            self._bar.update(self._task, advance=1, best=best)  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def progress_display(
+    study: Study, n_trials: int | None, timeout: float | None, show: bool | None
+) -> Iterator[_Progress]:
+    """A rich progress bar on stderr; shown by default when stderr is a terminal."""
+    if show is None:
+        show = sys.stderr.isatty()
+    if not show:
+        yield _Progress(study, None, None)
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TextColumn("best {task.fields[best]}"),
+        console=Console(stderr=True),
+    )
+    with bar:
+        task = bar.add_task(study.name, total=n_trials, best="-")
+        yield _Progress(study, bar, task)

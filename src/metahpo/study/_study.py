@@ -1,0 +1,309 @@
+"""The study: a named optimization over one space, with ask / tell on top of a storage."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from metahpo._validation import describe
+from metahpo.exceptions import (
+    DuplicatedPromotionError,
+    InvalidParameterError,
+    MetahpoError,
+    TrialStateError,
+)
+from metahpo.history import History
+from metahpo.optimizers import Optimizer
+from metahpo.schedulers import Scheduler
+from metahpo.space import Space
+from metahpo.storage import Storage, StudyRecord
+from metahpo.storage._checks import check_objective_value
+from metahpo.study._handle import TrialHandle
+from metahpo.trial import FrozenTrial, TrialState
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+logger = logging.getLogger("metahpo.study")
+
+Objective = Callable[[TrialHandle], float]
+_PROMOTION_RETRIES = 20
+
+
+class Study:
+    """A study: build it with :func:`create_study` or :func:`load_study`.
+
+    ``optimize`` is a loop over :meth:`ask` and :meth:`tell`; use them directly to
+    drive the evaluation yourself.
+
+    Example:
+        >>> import metahpo as mh
+        >>> study = mh.create_study(space=mh.Space({"x": mh.Float(-1, 1)}), optimizer="sobol", seed=1)
+        >>> trial = study.ask()
+        >>> study.tell(trial, trial.config["x"] ** 2)
+        >>> study.best_trial.number
+        0
+    """
+
+    def __init__(
+        self,
+        record: StudyRecord,
+        storage: Storage,
+        optimizer: Optimizer,
+        scheduler: Scheduler,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        self._record = record
+        self.storage = storage
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+        self.space = Space.from_dict(record.space)
+        self.context = dict(context or {})
+
+    # Facts -------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._record.name
+
+    @property
+    def study_id(self) -> int:
+        return self._record.study_id
+
+    @property
+    def direction(self) -> str:
+        return self._record.direction
+
+    @property
+    def seed(self) -> int:
+        return self._record.seed
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        return dict(self.storage.get_study(self.name).user_attrs)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.storage.set_study_user_attrs(self.study_id, {key: value})
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        """Every trial, in number order."""
+        return self.storage.get_trials(self.study_id)
+
+    def get_trials(self, states: Iterable[TrialState] | None = None) -> list[FrozenTrial]:
+        return self.storage.get_trials(self.study_id, None if states is None else set(states))
+
+    def history(self, trials: Sequence[FrozenTrial] | None = None) -> History:
+        """What the optimizer and the scheduler see; trials still being created are left out."""
+        if trials is None:
+            trials = self.trials
+        return History(
+            space=self.space,
+            trials=tuple(t for t in trials if t.config),
+            direction=self.direction,
+            seed=_component_seed(self.seed, 0),
+            min_budget=self.scheduler.min_budget,
+            max_budget=self.scheduler.max_budget,
+            context=self.context,
+        )
+
+    @property
+    def best_trial(self) -> FrozenTrial:
+        """The COMPLETE trial with the best value among those at the largest budget reached."""
+        best = self.history().best()
+        if best is None:
+            raise MetahpoError(f"Study {self.name!r} has no COMPLETE trial yet.")
+        return best
+
+    @property
+    def best_value(self) -> float:
+        return float(self.best_trial.value)  # type: ignore[arg-type]
+
+    @property
+    def best_config(self) -> dict[str, Any]:
+        return dict(self.best_trial.config)
+
+    # Ask / tell --------------------------------------------------------------------------
+    def ask(self) -> TrialHandle:
+        """Start the next trial: the scheduler picks the budget, the optimizer the config."""
+        self.storage.fail_stale_trials(self.study_id)
+        for _ in range(_PROMOTION_RETRIES):
+            trials = self.trials
+            history = self.history(trials)
+            job = self.scheduler.next_job(history)
+            if job.parent is not None:
+                try:
+                    record = self.storage.create_trial(
+                        self.study_id, config=job.parent.config, budget=job.budget,
+                        bracket=job.bracket, rung=job.rung, parent=job.parent.number,
+                    )
+                except DuplicatedPromotionError:
+                    continue  # Another worker promoted it first; ask the scheduler again.
+                return TrialHandle(self, record, job.parent)
+            record = self.storage.create_trial(
+                self.study_id, budget=job.budget, bracket=job.bracket, rung=job.rung
+            )
+            return TrialHandle(self, self._choose_config(record, trials))
+        raise MetahpoError(
+            f"Study {self.name!r}: {_PROMOTION_RETRIES} promotions in a row were taken by other workers."
+        )
+
+    def _choose_config(self, record: FrozenTrial, trials: Sequence[FrozenTrial]) -> FrozenTrial:
+        # The number is reserved first so that the suggestion can be keyed by it: parallel
+        # workers then never draw the same point, and a replay draws the same ones.
+        before = [t for t in trials if t.number < record.number]
+        history = _keyed(self.history(before), record.number)
+        try:
+            config = self.optimizer.suggest(history, 1)[0]
+            config = self.space.validate(config, "config")
+            self.storage.set_trial_config(self.study_id, record.number, config)
+        except BaseException as exc:
+            self.storage.finish_trial(
+                self.study_id, record.number, TrialState.FAILED,
+                error=f"The optimizer failed to propose a config: {exc!r}",
+            )
+            raise
+        return record.evolve(config=config)
+
+    def tell(
+        self,
+        trial: TrialHandle | FrozenTrial | int,
+        value: float | None = None,
+        state: TrialState | str | None = None,
+        error: str | None = None,
+    ) -> FrozenTrial:
+        """Finish a trial: ``tell(t, 0.12)`` or ``tell(t, state="FAILED")``.
+
+        Args:
+            trial: the handle from :meth:`ask`, a trial record or a trial number.
+            value: the objective value; required for COMPLETE, optional for PRUNED
+                (the last reported value is used when omitted).
+            state: COMPLETE (the default when a value is given), PRUNED or FAILED.
+            error: the error text stored with a FAILED trial.
+        """
+        number = trial if isinstance(trial, int) else getattr(trial, "number", None)
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise InvalidParameterError(
+                f"The 'trial' parameter of tell must be a trial handle, record or number. Got {describe(trial)} instead."
+            )
+        final = _parse_state(state, value)
+        current = self.storage.get_trial(self.study_id, number)
+        if current.state.is_finished:
+            raise TrialStateError(f"Trial {number} is already {current.state.value}.")
+        if final is TrialState.COMPLETE:
+            value = check_objective_value(value)
+        elif value is not None:
+            value = check_objective_value(value)
+        elif final is TrialState.PRUNED and current.intermediate:
+            value = current.intermediate[max(current.intermediate)]
+        return self.storage.finish_trial(self.study_id, number, final, value=value, error=error)
+
+    # The loop ----------------------------------------------------------------------------
+    def optimize(
+        self,
+        objective: Objective,
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        n_jobs: int = 1,
+        catch: Sequence[type[BaseException]] | type[BaseException] = (Exception,),
+        callbacks: Sequence[Callable[[Study, FrozenTrial], None]] | None = None,
+        show_progress: bool | None = None,
+        executor: Any = None,
+    ) -> None:
+        """Evaluate ``objective`` on ``n_trials`` trials (or until ``timeout`` seconds).
+
+        A trial whose objective raises one of ``catch`` (every ``Exception`` by default)
+        is FAILED with its traceback stored, and the study goes on; pass ``catch=()`` to
+        stop at the first error instead. ``TrialPruned`` marks the trial PRUNED.
+        ``n_jobs`` threads evaluate in parallel; ``executor`` takes a Dask client.
+        """
+        from metahpo.study._optimize import run_optimize
+
+        run_optimize(self, objective, n_trials, timeout, n_jobs, catch, callbacks,
+                     show_progress, executor)
+
+    def run_trial(self, objective: Objective, catch: tuple[type[BaseException], ...]) -> FrozenTrial:
+        """Ask, evaluate and tell one trial; errors in ``catch`` become a FAILED trial."""
+        from metahpo.exceptions import TrialPruned
+        from metahpo.study._heartbeat import heartbeat
+
+        handle = self.ask()
+        try:
+            with heartbeat(self.storage, self.study_id, handle.number):
+                value = objective(handle)
+            value = check_objective_value(value)
+        except TrialPruned:
+            return self.tell(handle, state=TrialState.PRUNED)
+        except InvalidParameterError as exc:
+            logger.warning("Trial %d failed: %s", handle.number, exc)
+            return self.tell(handle, state=TrialState.FAILED, error=str(exc))
+        except BaseException as exc:
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            self.tell(handle, state=TrialState.FAILED, error=text[-4000:])
+            if isinstance(exc, catch):
+                logger.warning("Trial %d failed: %r", handle.number, exc)
+                return self.storage.get_trial(self.study_id, handle.number)
+            raise
+        return self.tell(handle, value)
+
+    # Tables ------------------------------------------------------------------------------
+    def trials_dataframe(self) -> pd.DataFrame:
+        """One row per evaluation: number, state, value, budget, bracket, rung, parent,
+        times, error, ``config_<name>`` columns and ``user_attrs_<key>`` columns."""
+        import pandas as pd
+
+        rows = []
+        for t in self.trials:
+            row: dict[str, Any] = {
+                "number": t.number, "state": t.state.value, "value": t.value, "budget": t.budget,
+                "bracket": t.bracket, "rung": t.rung, "parent": t.parent,
+                "started_at": t.started_at, "finished_at": t.finished_at,
+                "duration": t.duration, "error": t.error,
+            }
+            row.update({f"config_{k}": t.config.get(k) for k in self.space})
+            row.update({f"user_attrs_{k}": v for k, v in t.user_attrs.items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        return f"Study(name={self.name!r}, direction={self.direction!r}, optimizer={self.optimizer!r})"
+
+
+def _parse_state(state: TrialState | str | None, value: float | None) -> TrialState:
+    if state is None:
+        if value is None:
+            raise InvalidParameterError(
+                "tell needs a 'value' for a COMPLETE trial, or state='FAILED' / 'PRUNED'. Got neither."
+            )
+        return TrialState.COMPLETE
+    try:
+        parsed = TrialState(state.value if isinstance(state, TrialState) else str(state).upper())
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed is TrialState.RUNNING:
+        raise InvalidParameterError(
+            f"The 'state' parameter of tell must be one of 'COMPLETE', 'PRUNED', 'FAILED'. Got {describe(state)} instead."
+        )
+    return parsed
+
+
+def _component_seed(seed: int, component: int) -> int:
+    """An independent 63-bit seed per study component, split from the study seed."""
+    return int(np.random.SeedSequence([seed, component]).generate_state(2, np.uint64)[0] >> np.uint64(1))
+
+
+def _keyed(history: History, number: int) -> History:
+    # The optimizer keys random draws on len(trials); pad the key with the reserved number
+    # so in-flight trials hidden from the history cannot make two workers collide.
+    if len(history.trials) == number:
+        return history
+    return History(
+        history.space, history.trials, history.direction,
+        _component_seed(history.seed, number), history.min_budget, history.max_budget,
+        history.context,
+    )
+
+

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import metahpo as mh
+from metahpo.exceptions import InvalidParameterError
+
+
+def make_space() -> mh.Space:
+    return mh.Space({
+        "lr": mh.Float(1e-4, 1.0, log=True),
+        "momentum": mh.Float(0.0, 0.99),
+        "layers": mh.Int(1, 8),
+        "width": mh.Int(8, 1024, log=True),
+        "act": mh.Categorical(["relu", "tanh", None, 3, 2.5, True]),
+    })
+
+
+@pytest.mark.parametrize(
+    ("build", "fragment"),
+    [
+        (lambda: mh.Float(1.0, 1.0), "'low' parameter of Float must be smaller"),
+        (lambda: mh.Float(2.0, 1.0), "'low' parameter of Float must be smaller"),
+        (lambda: mh.Float(0.0, 1.0, log=True), "> 0 when log=True"),
+        (lambda: mh.Float(float("nan"), 1.0), "'low' parameter of Float must be a finite number"),
+        (lambda: mh.Float("a", 1.0), "'low' parameter of Float"),
+        (lambda: mh.Int(3, 3), "'low' parameter of Int must be smaller"),
+        (lambda: mh.Int(1.5, 3), "'low' parameter of Int must be an int"),
+        (lambda: mh.Int(0, 3, log=True), ">= 1 when log=True"),
+        (lambda: mh.Categorical([]), "must not be empty"),
+        (lambda: mh.Categorical(["a", "a"]), "must not repeat"),
+        (lambda: mh.Categorical([1, 1.0]), "must not repeat"),
+        (lambda: mh.Categorical([[1]]), "JSON scalars"),
+        (lambda: mh.Categorical([float("inf")]), "JSON scalars"),
+        (lambda: mh.Categorical("abc"), "list of JSON scalars"),
+        (lambda: mh.Space({}), "at least one parameter"),
+        (lambda: mh.Space({"a": 3}), "must be a Float, Int or Categorical"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(build, fragment):
+    with pytest.raises(InvalidParameterError, match=fragment):
+        build()
+
+
+def test_true_and_one_are_different_choices():
+    cat = mh.Categorical([True, 1])
+    assert cat.from_unit(cat.to_unit(True)) is True
+    assert cat.from_unit(cat.to_unit(1)) == 1 and cat.from_unit(cat.to_unit(1)) is not True
+
+
+def test_validate_names_unknown_and_missing_keys():
+    space = make_space()
+    config = space.sample(0, 1)[0]
+    with pytest.raises(InvalidParameterError, match="unknown keys \\['extra'\\]"):
+        space.validate({**config, "extra": 1})
+    del config["lr"]
+    with pytest.raises(InvalidParameterError, match="missing the keys \\['lr'\\]"):
+        space.validate(config)
+    with pytest.raises(InvalidParameterError, match="'layers'"):
+        space.validate({**space.sample(0, 1)[0], "layers": 9})
+
+
+def test_samples_are_inside_and_seeded():
+    space = make_space()
+    a = space.sample(np.random.default_rng(5), 50)
+    b = space.sample(np.random.default_rng(5), 50)
+    c = space.sample(np.random.default_rng(6), 50)
+    assert a == b and a != c
+    assert all(space.contains(x) for x in a)
+    assert isinstance(a[0]["layers"], int) and isinstance(a[0]["lr"], float)
+
+
+def test_sobol_is_deterministic_and_skip_continues_the_sequence():
+    space = make_space()
+    whole = space.sobol(8, seed=3)
+    assert space.sobol(8, seed=3) == whole
+    assert space.sobol(3, seed=3, skip=5) == whole[5:]
+    assert all(space.contains(x) for x in whole)
+
+
+def test_int_cells_give_every_value_equal_mass():
+    param = mh.Int(1, 4)
+    draws = [param.from_unit(u) for u in np.linspace(0, 1, 4001)]
+    counts = np.bincount(draws)[1:]
+    assert counts.min() >= 995 and counts.max() <= 1005
+
+
+unit_rows = st.lists(st.floats(0.0, 1.0), min_size=5, max_size=5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(unit_rows)
+def test_unit_round_trip(row):
+    space = make_space()
+    config = space.from_unit([row])[0]
+    assert space.contains(config)
+    again = space.from_unit(space.to_unit([config]))[0]
+    for key, param in space.items():
+        if isinstance(param, mh.Float):
+            assert math.isclose(again[key], config[key], rel_tol=1e-12, abs_tol=1e-300)
+        else:
+            assert again[key] == config[key] and type(again[key]) is type(config[key])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(-1e6, 1e6), st.floats(1e-3, 1e6), st.booleans())
+def test_float_json_round_trip(low, width, log):
+    if log:
+        low = abs(low) + 1e-3
+    space = mh.Space({"x": mh.Float(low, low + width, log=log), "c": mh.Categorical(["a", 1, None])})
+    again = mh.Space.from_json(space.to_json())
+    assert again == space and again.fingerprint() == space.fingerprint()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(st.integers(), st.text(), st.lists(st.integers()), st.dictionaries(st.text(), st.integers()), st.none()))
+def test_garbage_configs_are_refused_with_the_parameter_named(garbage):
+    space = make_space()
+    assert not space.contains(garbage)
+    with pytest.raises(InvalidParameterError, match="'config'"):
+        space.validate(garbage)
+
+
+def test_fingerprint_is_stable_across_processes_and_ignores_order():
+    space = make_space()
+    reordered = mh.Space(dict(reversed(list(space.items()))))
+    assert reordered.fingerprint() == space.fingerprint()
+    code = (
+        "import json, metahpo as mh, sys;"
+        "print(mh.Space.from_json(sys.argv[1]).fingerprint())"
+    )
+    out = subprocess.run([sys.executable, "-c", code, space.to_json()], capture_output=True,
+                         text=True, check=True, env={"PYTHONHASHSEED": "123"})
+    assert out.stdout.strip() == space.fingerprint()
+    # A known value guards against accidental changes of the canonical form.
+    tiny = mh.Space({"x": mh.Float(0.0, 1.0)})
+    assert tiny.fingerprint() == __import__("hashlib").sha256(
+        json.dumps({"x": {"high": 1.0, "log": False, "low": 0.0, "type": "float"}},
+                   separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+def test_from_dict_refuses_malformed_descriptions():
+    with pytest.raises(InvalidParameterError, match="'type'"):
+        mh.Space.from_dict({"x": {"type": "complex"}})
+    with pytest.raises(InvalidParameterError):
+        mh.Space.from_dict({"x": {"type": "float", "low": 0}})
+    with pytest.raises(InvalidParameterError, match="valid JSON"):
+        mh.Space.from_json("{")

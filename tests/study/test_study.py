@@ -1,0 +1,231 @@
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import metahpo as mh
+from metahpo.exceptions import DuplicatedStudyError, InvalidParameterError, TrialStateError
+from metahpo.trial import TrialState
+
+SPACE = mh.Space({"x": mh.Float(-5.0, 5.0), "n": mh.Int(1, 10), "c": mh.Categorical(["a", "b"])})
+
+
+def quadratic(trial):
+    return (trial.config["x"] - 1.0) ** 2 + trial.config["n"]
+
+
+def test_optimize_finds_a_good_point_and_records_every_trial():
+    study = mh.create_study(space=SPACE, optimizer="random", seed=0)
+    study.optimize(quadratic, n_trials=40, show_progress=False)
+    assert len(study.trials) == 40
+    assert [t.number for t in study.trials] == list(range(40))
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+    assert study.best_value == min(t.value for t in study.trials)
+    assert study.best_value < 3.0
+
+
+def test_maximize_picks_the_largest_value():
+    study = mh.create_study(space=SPACE, optimizer="sobol", seed=0, direction="maximize")
+    study.optimize(quadratic, n_trials=10, show_progress=False)
+    assert study.best_value == max(t.value for t in study.trials)
+
+
+def test_failing_objective_is_a_failed_trial_and_the_study_goes_on():
+    def objective(trial):
+        if trial.number % 3 == 0:
+            raise RuntimeError(f"boom {trial.number}")
+        return quadratic(trial)
+
+    study = mh.create_study(space=SPACE, optimizer="random", seed=1)
+    study.optimize(objective, n_trials=9, show_progress=False)
+    failed = [t for t in study.trials if t.state is TrialState.FAILED]
+    assert [t.number for t in failed] == [0, 3, 6]
+    assert "RuntimeError: boom 3" in failed[1].error
+    assert sum(t.state is TrialState.COMPLETE for t in study.trials) == 6
+
+
+def test_catch_nothing_reraises_after_recording_the_failure():
+    def objective(trial):
+        raise KeyError("missing")
+
+    study = mh.create_study(space=SPACE, optimizer="random", seed=1)
+    with pytest.raises(KeyError):
+        study.optimize(objective, n_trials=5, catch=(), show_progress=False)
+    assert [t.state for t in study.trials] == [TrialState.FAILED]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), "0.1", None, [1.0]])
+def test_nan_inf_and_non_numbers_fail_the_trial_with_a_clear_message(bad):
+    study = mh.create_study(space=SPACE, optimizer="random", seed=1)
+    study.optimize(lambda t: bad, n_trials=1, show_progress=False)
+    trial = study.trials[0]
+    assert trial.state is TrialState.FAILED
+    assert "'value' of a trial must be a finite number" in trial.error
+
+
+def test_tell_refuses_nan_and_keeps_the_trial_running():
+    study = mh.create_study(space=SPACE, optimizer="random", seed=1)
+    trial = study.ask()
+    with pytest.raises(InvalidParameterError, match="finite number"):
+        study.tell(trial, float("nan"))
+    assert study.trials[0].state is TrialState.RUNNING
+    study.tell(trial, 1.5)
+    with pytest.raises(TrialStateError):
+        study.tell(trial, 2.0)
+    assert study.trials[0].value == 1.5
+
+
+def test_tell_failed_and_pruned_states():
+    study = mh.create_study(space=SPACE, optimizer="random", seed=1)
+    a, b = study.ask(), study.ask()
+    b.report(1, 0.7)
+    study.tell(a, state="FAILED", error="out of memory")
+    study.tell(b, state=TrialState.PRUNED)
+    trials = study.trials
+    assert trials[0].state is TrialState.FAILED and trials[0].error == "out of memory"
+    assert trials[1].state is TrialState.PRUNED and trials[1].value == 0.7
+    assert trials[1].intermediate == {1.0: 0.7}
+    with pytest.raises(InvalidParameterError, match="'state' parameter of tell"):
+        study.tell(study.ask(), state="RUNNING")
+
+
+def test_pruned_exception_marks_the_trial_pruned():
+    def objective(trial):
+        trial.report(0, 3.0)
+        raise mh.TrialPruned()
+
+    study = mh.create_study(space=SPACE, optimizer="random", seed=1)
+    study.optimize(objective, n_trials=2, show_progress=False)
+    assert [t.state for t in study.trials] == [TrialState.PRUNED] * 2
+
+
+def test_same_seed_same_configs_different_seed_different():
+    def configs(seed, optimizer):
+        study = mh.create_study(space=SPACE, optimizer=optimizer, seed=seed)
+        study.optimize(quadratic, n_trials=8, show_progress=False)
+        return [dict(t.config) for t in study.trials]
+
+    for optimizer in ("random", "sobol"):
+        assert configs(7, optimizer) == configs(7, optimizer)
+        assert configs(7, optimizer) != configs(8, optimizer)
+
+
+def test_same_seed_same_configs_in_another_process():
+    code = (
+        "import json, metahpo as mh;"
+        "s = mh.Space({'x': mh.Float(-5.0, 5.0), 'n': mh.Int(1, 10), 'c': mh.Categorical(['a', 'b'])});"
+        "st = mh.create_study(space=s, optimizer='random', seed=11);"
+        "st.optimize(lambda t: t.config['x'] ** 2, n_trials=5, show_progress=False);"
+        "print(json.dumps([dict(t.config) for t in st.trials]))"
+    )
+    import json
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    study = mh.create_study(space=SPACE, optimizer="random", seed=11)
+    study.optimize(lambda t: t.config["x"] ** 2, n_trials=5, show_progress=False)
+    assert json.loads(out.stdout) == [dict(t.config) for t in study.trials]
+
+
+def test_parallel_threads_number_every_trial_once_and_never_repeat_a_config():
+    study = mh.create_study(space=SPACE, optimizer="random", seed=2)
+    study.optimize(quadratic, n_trials=60, n_jobs=4, show_progress=False)
+    numbers = sorted(t.number for t in study.trials)
+    assert numbers == list(range(60))
+    keys = {tuple(sorted(t.config.items())) for t in study.trials}
+    assert len(keys) == 60
+
+
+def test_timeout_stops_starting_trials():
+    import time
+
+    study = mh.create_study(space=SPACE, optimizer="random", seed=2)
+    study.optimize(lambda t: time.sleep(0.05) or 1.0, timeout=0.3, show_progress=False)
+    assert 1 <= len(study.trials) <= 10
+
+
+def test_callbacks_see_each_finished_trial():
+    seen = []
+    study = mh.create_study(space=SPACE, optimizer="random", seed=2)
+    study.optimize(quadratic, n_trials=4, callbacks=[lambda s, t: seen.append(t.number)], show_progress=False)
+    assert seen == [0, 1, 2, 3]
+
+
+def test_duplicate_names_and_load_if_exists():
+    storage = mh.InMemoryStorage()
+    study = mh.create_study(name="s", space=SPACE, storage=storage, optimizer="sobol", seed=4)
+    study.optimize(quadratic, n_trials=3, show_progress=False)
+    with pytest.raises(DuplicatedStudyError):
+        mh.create_study(name="s", space=SPACE, storage=storage)
+    again = mh.create_study(name="s", space=SPACE, storage=storage, load_if_exists=True)
+    assert len(again.trials) == 3 and again.optimizer.name == "sobol" and again.seed == 4
+    other = mh.Space({"y": mh.Float(0, 1)})
+    with pytest.raises(InvalidParameterError, match="different search space"):
+        mh.create_study(name="s", space=other, storage=storage, load_if_exists=True)
+
+
+def test_resume_continues_the_same_trajectory():
+    storage = mh.InMemoryStorage()
+    whole = mh.create_study(name="whole", space=SPACE, storage=storage, optimizer="sobol", seed=9)
+    whole.optimize(quadratic, n_trials=10, show_progress=False)
+    part = mh.create_study(name="part", space=SPACE, storage=storage, optimizer="sobol", seed=9)
+    part.optimize(quadratic, n_trials=4, show_progress=False)
+    resumed = mh.load_study("part", storage)
+    resumed.optimize(quadratic, n_trials=6, show_progress=False)
+    assert [dict(t.config) for t in resumed.trials] == [dict(t.config) for t in whole.trials]
+
+
+def test_trials_dataframe_has_one_row_per_evaluation():
+    study = mh.create_study(space=SPACE, optimizer="random", seed=2)
+    study.optimize(quadratic, n_trials=5, show_progress=False)
+    frame = study.trials_dataframe()
+    assert len(frame) == 5
+    for column in ("number", "state", "value", "budget", "bracket", "rung", "parent", "config_x", "config_c"):
+        assert column in frame.columns
+    assert frame["value"].min() == study.best_value
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"space": {"x": 1}}, "'space' parameter of create_study"),
+        ({"space": SPACE, "direction": "up"}, "'direction' parameter"),
+        ({"space": SPACE, "optimizer": "tpe"}, "'optimizer' parameter"),
+        ({"space": SPACE, "seed": -1}, "'seed' parameter"),
+        ({"space": SPACE, "seed": 1.5}, "'seed' parameter"),
+        ({"space": SPACE, "storage": "mysql://x"}, "'storage' parameter"),
+        ({"space": SPACE, "storage": 3}, "'storage' parameter"),
+        ({"space": SPACE, "scheduler": "fastest"}, "'scheduler' parameter"),
+    ],
+)
+def test_bad_create_study_arguments(kwargs, fragment):
+    with pytest.raises(InvalidParameterError, match=fragment):
+        mh.create_study(**kwargs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.text(max_size=20), st.integers(), st.floats(), st.none(), st.lists(st.integers(), max_size=2)))
+def test_tell_rejects_garbage_and_storage_is_unchanged(garbage):
+    study = mh.create_study(space=SPACE, optimizer="random", seed=3)
+    trial = study.ask()
+    before = study.trials
+    if isinstance(garbage, (int, float)) and not isinstance(garbage, bool) and math.isfinite(garbage):
+        return  # a finite number is a valid value
+    with pytest.raises(InvalidParameterError):
+        study.tell(trial, garbage)
+    assert study.trials == before
+
+
+def test_optimize_argument_errors():
+    study = mh.create_study(space=SPACE, optimizer="random", seed=3)
+    with pytest.raises(InvalidParameterError, match="'n_trials' or 'timeout'"):
+        study.optimize(quadratic)
+    with pytest.raises(InvalidParameterError, match="'objective' parameter"):
+        study.optimize(3, n_trials=1)
+    with pytest.raises(InvalidParameterError, match="'n_jobs' parameter"):
+        study.optimize(quadratic, n_trials=1, n_jobs=0)
+    assert study.trials == []
