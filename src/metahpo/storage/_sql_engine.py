@@ -1,0 +1,266 @@
+"""Engines, sessions and error mapping for :class:`~metahpo.storage.SQLStorage`.
+
+One engine per process: the connection pool is dropped (without closing the parent's
+connections) the first time a forked child uses it. Every unit of work runs in
+:meth:`Database.session`, the one place where SQLAlchemy and driver errors become
+:class:`~metahpo.exceptions.StorageError`; :meth:`Database.run` retries a unit of
+work when the database says it is locked or the transaction lost a race.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from metahpo._validation import describe
+from metahpo.exceptions import (
+    DuplicatedPromotionError,
+    DuplicatedStudyError,
+    InvalidParameterError,
+    SchemaVersionError,
+    StorageError,
+)
+from metahpo.storage._base import SCHEMA_VERSION, utcnow
+from metahpo.storage._sql_schema import (
+    STUDY_NAME_CONSTRAINT,
+    TRIAL_PARENT_CONSTRAINT,
+    metadata,
+    schema_version,
+)
+
+logger = logging.getLogger("metahpo.storage")
+
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT = 30.0  # seconds a SQLite connection waits for a lock before "locked"
+MAX_ATTEMPTS = 12  # attempts of one unit of work when the database is locked or a race is lost
+_WRITE_OPTION = "metahpo_write"  # execution option: this transaction will write
+# SQLSTATEs of PostgreSQL errors that mean "try the transaction again".
+_RETRY_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+# An advisory lock key ("mhpo") that serialises schema creation between processes.
+_SCHEMA_LOCK_KEY = 0x6D68706F
+
+
+class _RetryableError(StorageError):
+    """The database was locked or the transaction lost a race; running it again may succeed."""
+
+
+def parse_url(url: Any) -> URL:
+    """The SQLAlchemy URL of a SQLite or PostgreSQL database, or an error naming ``url``."""
+    expected = (
+        "a database URL such as 'sqlite:///metahpo.db' or "
+        "'postgresql+psycopg://user:password@host:5432/dbname'"
+    )
+    if isinstance(url, URL):
+        parsed = url
+    elif isinstance(url, str):
+        try:
+            parsed = make_url(url)
+        except (ArgumentError, ValueError) as exc:
+            raise InvalidParameterError(
+                f"The 'url' parameter of SQLStorage must be {expected}. Got {describe(url)} instead."
+            ) from exc
+    else:
+        raise InvalidParameterError(
+            f"The 'url' parameter of SQLStorage must be {expected}. Got {describe(url)} instead."
+        )
+    backend = parsed.get_backend_name()
+    if backend == "postgresql" and "+" not in parsed.drivername:
+        # Without a driver SQLAlchemy picks psycopg2; metahpo's extra installs psycopg 3.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if backend not in ("sqlite", "postgresql"):
+        raise InvalidParameterError(
+            f"The 'url' parameter of SQLStorage must be {expected}: the backend must be "
+            f"'sqlite' or 'postgresql'. Got {describe(backend)} instead."
+        )
+    if backend == "sqlite" and parsed.host:
+        raise InvalidParameterError(
+            f"The 'url' parameter of SQLStorage must be {expected}; a SQLite URL has three "
+            f"slashes before a relative path and four before an absolute one. Got "
+            f"{describe(parsed.render_as_string(hide_password=True))} instead."
+        )
+    return parsed
+
+
+def _is_memory_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def _make_engine(url: URL, engine_kwargs: dict[str, Any]) -> Engine:
+    kwargs: dict[str, Any] = {}
+    if url.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False}
+        if _is_memory_sqlite(url):
+            # One shared connection, or every connection would see its own empty database.
+            kwargs["poolclass"] = StaticPool
+    else:
+        kwargs["pool_pre_ping"] = True
+    kwargs.update(engine_kwargs)
+    try:
+        engine = create_engine(url, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise StorageError(
+            f"The database driver for {url.drivername!r} is not installed. For PostgreSQL "
+            "install the 'postgres' extra: pip install 'metahpo[postgres]'."
+        ) from exc
+    except (ArgumentError, TypeError) as exc:
+        raise InvalidParameterError(
+            f"The 'engine_kwargs' parameter of SQLStorage must hold keyword arguments of "
+            f"sqlalchemy.create_engine. Got {describe(engine_kwargs)} instead: {exc}"
+        ) from exc
+    if url.get_backend_name() == "sqlite":
+        _configure_sqlite(engine, memory=_is_memory_sqlite(url))
+    return engine
+
+
+def _configure_sqlite(engine: Engine, *, memory: bool) -> None:
+    # pysqlite's own transaction handling starts transactions late and never as
+    # IMMEDIATE; take it over (the SQLAlchemy recipe for SQLite transactions) so that
+    # writers queue for the write lock at BEGIN instead of failing when they upgrade.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT * 1000)}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if not memory:
+                # WAL lets readers run beside the one writer; NORMAL sync is safe with WAL.
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _map_error(exc: SQLAlchemyError) -> StorageError:
+    """The metahpo error for a database error (the caller raises it ``from exc``)."""
+    original = getattr(exc, "orig", None)
+    text = str(original if original is not None else exc).strip()
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate in _RETRY_SQLSTATES or (
+        isinstance(exc, DBAPIError) and ("database is locked" in text or "database table is locked" in text)
+    ):
+        return _RetryableError(f"The database stayed locked or busy: {text}")
+    if isinstance(exc, IntegrityError):
+        if STUDY_NAME_CONSTRAINT in text or "metahpo_studies.name" in text:
+            return DuplicatedStudyError(f"A study with this name already exists: {text}")
+        if TRIAL_PARENT_CONSTRAINT in text or "metahpo_trials.study_id, metahpo_trials.parent" in text:
+            return DuplicatedPromotionError(f"The trial was already promoted: {text}")
+    return StorageError(f"The database failed ({type(exc).__name__}): {text}")
+
+
+class Database:
+    """An engine that follows the process across forks, with sessions that map errors."""
+
+    def __init__(self, url: URL, engine_kwargs: dict[str, Any]) -> None:
+        self.url = url
+        self.backend = url.get_backend_name()
+        self._engine_kwargs = engine_kwargs
+        self._engine = _make_engine(url, engine_kwargs)
+        self._pid = os.getpid()
+        self._fork_lock = threading.Lock()
+        # An in-memory SQLite database is one connection: one transaction at a time.
+        self._serial_lock: threading.RLock | None = (
+            threading.RLock() if _is_memory_sqlite(url) else None
+        )
+
+    @property
+    def engine(self) -> Engine:
+        pid = os.getpid()
+        if pid != self._pid:
+            with self._fork_lock:
+                if pid != self._pid:
+                    # The pooled connections belong to the parent; forget them without
+                    # closing them (the SQLAlchemy recipe for multiprocessing).
+                    self._engine.dispose(close=False)
+                    self._pid = pid
+        return self._engine
+
+    @contextlib.contextmanager
+    def session(self, *, write: bool) -> Iterator[Connection]:
+        """One transaction: committed on success, rolled back on any error.
+
+        Database errors leave as :class:`StorageError` (or a subclass) raised ``from``
+        the original; metahpo's own errors raised inside pass unchanged.
+        """
+        lock = self._serial_lock if self._serial_lock is not None else contextlib.nullcontext()
+        try:
+            with lock, self.engine.connect() as connection:
+                if write:
+                    connection.execution_options(**{_WRITE_OPTION: True})
+                elif self.backend == "postgresql":
+                    # Reads of several statements see one snapshot.
+                    connection.execution_options(isolation_level="REPEATABLE READ")
+                with connection.begin():
+                    yield connection
+        except SQLAlchemyError as exc:
+            raise _map_error(exc) from exc
+
+    def run(self, work: Callable[[Connection], T], *, write: bool) -> T:
+        """Run ``work`` in a session, again with backoff while the database is locked."""
+        delay = 0.02
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with self.session(write=write) as connection:
+                    return work(connection)
+            except _RetryableError as exc:
+                if attempt == MAX_ATTEMPTS:
+                    raise StorageError(
+                        f"The database at {self.describe()} stayed locked after {MAX_ATTEMPTS} "
+                        f"attempts: {exc}"
+                    ) from exc
+                logger.debug("Database busy (attempt %d), retrying: %s", attempt, exc)
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 2.0)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def describe(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    def initialize(self) -> None:
+        """Create missing tables and check (or record) the schema version."""
+
+        def work(connection: Connection) -> None:
+            if self.backend == "postgresql":
+                # CREATE TABLE races between processes fail on PostgreSQL; queue them.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_KEY})")
+            metadata.create_all(connection, checkfirst=True)
+            versions = connection.execute(select(schema_version.c.version)).scalars().all()
+            if not versions:
+                connection.execute(
+                    schema_version.insert().values(version=SCHEMA_VERSION, created_at=utcnow())
+                )
+                return
+            stored = max(versions)
+            if stored > SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"The database at {self.describe()} has metahpo storage schema version "
+                    f"{stored}, newer than version {SCHEMA_VERSION} that this metahpo "
+                    "understands. Upgrade metahpo to open it."
+                )
+            if stored < SCHEMA_VERSION:  # pragma: no cover - no older schema exists yet
+                raise SchemaVersionError(
+                    f"The database at {self.describe()} has metahpo storage schema version "
+                    f"{stored}, older than version {SCHEMA_VERSION}; it needs a migration."
+                )
+
+        self.run(work, write=True)
+
+    def dispose(self) -> None:
+        self._engine.dispose()
