@@ -1,0 +1,66 @@
+"""Every storage backend passes the same conformance suite (metahpo.testing.storage)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from metahpo.storage import InMemoryStorage, SQLStorage, Storage
+from metahpo.testing.storage import STORAGE_CHECKS, check_storage
+
+# Short heartbeats so that the stale-trial check waits about a second and a half.
+HEARTBEAT = {"heartbeat_interval": 0.5, "grace_period": 1.0}
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def make_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Storage]]:
+    opened: list[Storage] = []
+
+    def make() -> Storage:
+        if request.param == "memory":
+            storage: Storage = InMemoryStorage()
+        elif request.param == "sqlite":
+            storage = SQLStorage(f"sqlite:///{tmp_path}/{len(opened)}.db", **HEARTBEAT)
+        else:
+            storage = SQLStorage(request.getfixturevalue("postgres_url"), **HEARTBEAT)
+        opened.append(storage)
+        return storage
+
+    yield make
+    for storage in opened:
+        storage.close()
+
+
+@pytest.mark.parametrize("check", STORAGE_CHECKS, ids=lambda check: check.__name__)
+def test_storage_conformance(make_storage: Callable[[], Storage], check: Callable[[Storage], None]) -> None:
+    check(make_storage())
+
+
+def test_check_storage_runs_every_check_on_fresh_storages() -> None:
+    made: list[Storage] = []
+
+    def make() -> Storage:
+        made.append(InMemoryStorage())
+        return made[-1]
+
+    check_storage(make)
+    assert len(made) == len(STORAGE_CHECKS)
+
+
+class _ForgetsPromotions(InMemoryStorage):
+    """A broken backend: it lets a parent be promoted twice."""
+
+    def create_trial(self, study_id: int, **kwargs: object) -> object:  # type: ignore[override]
+        parent = kwargs.pop("parent", None)
+        trial = super().create_trial(study_id, **kwargs).evolve(parent=parent)  # type: ignore[arg-type]
+        self._trials[study_id][trial.number] = trial
+        return trial
+
+
+def test_the_suite_catches_a_broken_backend() -> None:
+    from metahpo.testing.storage import check_promotions_are_unique
+
+    with pytest.raises(AssertionError, match="DuplicatedPromotionError"):
+        check_promotions_are_unique(_ForgetsPromotions())
