@@ -22,6 +22,8 @@ _REGISTRY: dict[str, str] = {
     "shifted_hartmann6": "metahpo.benchmarks.synthetic:ShiftedHartmann6",
     "quadratic": "metahpo.benchmarks.synthetic:QuadraticFamily",
     "mf_branin": "metahpo.benchmarks.synthetic:MultiFidelityBranin",
+    "lcbench": "metahpo.benchmarks.yahpo:LCBench",
+    "rbv2_xgboost": "metahpo.benchmarks.yahpo:RBv2XGBoost",
 }
 
 
