@@ -49,7 +49,9 @@ logger = logging.getLogger("metahpo.storage")
 
 T = TypeVar("T")
 
-SQLITE_BUSY_TIMEOUT = 30.0  # seconds a SQLite connection waits for a lock before "locked"
+# Seconds a SQLite connection waits for a lock before "database is locked" (the
+# driver's `timeout`; engine_kwargs={"connect_args": {"timeout": ...}} overrides it).
+SQLITE_BUSY_TIMEOUT = 30.0
 MAX_ATTEMPTS = 12  # attempts of one unit of work when the database is locked or a race is lost
 _WRITE_OPTION = "metahpo_write"  # execution option: this transaction will write
 # SQLSTATEs of PostgreSQL errors that mean "try the transaction again".
@@ -112,7 +114,10 @@ def _make_engine(url: URL, engine_kwargs: dict[str, Any]) -> Engine:
             kwargs["poolclass"] = StaticPool
     else:
         kwargs["pool_pre_ping"] = True
+    connect_args = {**kwargs.get("connect_args", {}), **engine_kwargs.get("connect_args", {})}
     kwargs.update(engine_kwargs)
+    if connect_args:
+        kwargs["connect_args"] = connect_args
     try:
         engine = create_engine(url, **kwargs)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
@@ -139,7 +144,6 @@ def _configure_sqlite(engine: Engine, *, memory: bool) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT * 1000)}")
             cursor.execute("PRAGMA foreign_keys = ON")
             if not memory:
                 # WAL lets readers run beside the one writer; NORMAL sync is safe with WAL.

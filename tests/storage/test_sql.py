@@ -1,0 +1,222 @@
+"""What only the SQL storage has: schema versions, URLs, SQLite locking, forks, heartbeats."""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import SQLAlchemyError
+
+from metahpo.exceptions import (
+    InvalidParameterError,
+    SchemaVersionError,
+    StorageError,
+    StudyNotFoundError,
+)
+from metahpo.storage import SCHEMA_VERSION, SQLStorage, get_storage
+from metahpo.testing.storage import make_study, snapshot
+from metahpo.trial import TrialState
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/metahpo.db"
+
+
+def test_data_survives_reopening(sqlite_url: str) -> None:
+    storage = SQLStorage(sqlite_url)
+    study = make_study(storage)
+    trial = storage.create_trial(study.study_id, config={"x": 0.5})
+    storage.report(study.study_id, trial.number, 1, 0.25)
+    storage.finish_trial(study.study_id, trial.number, TrialState.COMPLETE, 0.125)
+    before = snapshot(storage)
+    storage.close()
+    reopened = SQLStorage(sqlite_url)
+    assert snapshot(reopened) == before
+    assert reopened.create_trial(study.study_id).number == 1
+
+
+def test_schema_version_is_recorded_on_creation(sqlite_url: str, tmp_path: Path) -> None:
+    SQLStorage(sqlite_url).close()
+    with sqlite3.connect(tmp_path / "metahpo.db") as connection:
+        rows = connection.execute("SELECT version FROM metahpo_schema_version").fetchall()
+    assert rows == [(SCHEMA_VERSION,)]
+
+
+def test_a_newer_schema_is_refused_naming_both_versions(sqlite_url: str, tmp_path: Path) -> None:
+    SQLStorage(sqlite_url).close()
+    with sqlite3.connect(tmp_path / "metahpo.db") as connection:
+        connection.execute("UPDATE metahpo_schema_version SET version = ?", (SCHEMA_VERSION + 4,))
+    with pytest.raises(SchemaVersionError, match=rf"version {SCHEMA_VERSION + 4}.*version {SCHEMA_VERSION}"):
+        SQLStorage(sqlite_url)
+
+
+@pytest.mark.postgres
+def test_a_newer_schema_is_refused_on_postgres(postgres_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    SQLStorage(postgres_url).close()
+    engine = create_engine(postgres_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE metahpo_schema_version SET version = 99"))
+    engine.dispose()
+    with pytest.raises(SchemaVersionError, match="version 99"):
+        SQLStorage(postgres_url)
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_url: str, tmp_path: Path) -> None:
+    SQLStorage(sqlite_url).close()
+    with sqlite3.connect(tmp_path / "metahpo.db") as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_in_memory_sqlite_is_shared_by_threads() -> None:
+    storage = get_storage("sqlite://")
+    assert isinstance(storage, SQLStorage)
+    study = make_study(storage)
+    threads = [threading.Thread(target=lambda: [storage.create_trial(study.study_id)
+                                               for _ in range(10)]) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [t.number for t in storage.get_trials(study.study_id)] == list(range(30))
+
+
+@pytest.mark.parametrize(
+    ("url", "match"),
+    [
+        ("mysql://user@host/db", "backend must be 'sqlite' or 'postgresql'"),
+        ("not a url", "'url' parameter of SQLStorage"),
+        ("sqlite://host/relative.db", "three slashes"),
+        (42, "'url' parameter of SQLStorage"),
+    ],
+)
+def test_malformed_urls_name_the_parameter(url: object, match: str) -> None:
+    with pytest.raises(InvalidParameterError, match=match):
+        SQLStorage(url)  # type: ignore[arg-type]
+
+
+def test_an_unreachable_sqlite_file_is_a_storage_error(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="unable to open database file") as info:
+        SQLStorage(f"sqlite:///{tmp_path}/missing/folder/metahpo.db")
+    assert isinstance(info.value.__cause__, SQLAlchemyError)
+
+
+@pytest.mark.parametrize("name", ["heartbeat_interval", "grace_period"])
+@pytest.mark.parametrize("value", [0, -1.0, float("nan"), float("inf"), "60", True])
+def test_heartbeat_settings_are_checked(sqlite_url: str, name: str, value: object) -> None:
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of SQLStorage"):
+        SQLStorage(sqlite_url, **{name: value})  # type: ignore[arg-type]
+
+
+def test_grace_period_defaults_to_two_heartbeats(sqlite_url: str) -> None:
+    storage = SQLStorage(sqlite_url, heartbeat_interval=7.5)
+    assert storage.grace_period == 15.0
+    assert SQLStorage(sqlite_url).heartbeat_interval == 60.0
+
+
+def test_heartbeats_switched_off_never_fail_a_trial(sqlite_url: str) -> None:
+    storage = SQLStorage(sqlite_url, heartbeat_interval=None, grace_period=0.01)
+    study = make_study(storage)
+    trial = storage.create_trial(study.study_id)
+    storage.heartbeat(study.study_id, trial.number)
+    time.sleep(0.05)
+    assert storage.fail_stale_trials(study.study_id) == []
+    assert storage.get_trial(study.study_id, trial.number).state is TrialState.RUNNING
+    with pytest.raises(StudyNotFoundError):
+        storage.fail_stale_trials(study.study_id + 100)
+
+
+def test_another_process_fails_the_trials_of_a_dead_one(sqlite_url: str) -> None:
+    worker = SQLStorage(sqlite_url, heartbeat_interval=0.05)
+    study = make_study(worker)
+    trial = worker.create_trial(study.study_id)
+    worker.heartbeat(study.study_id, trial.number)
+    worker.close()  # The worker dies: no more heartbeats.
+    time.sleep(0.15)
+    survivor = SQLStorage(sqlite_url, heartbeat_interval=0.05)
+    assert survivor.fail_stale_trials(study.study_id) == [trial.number]
+    record = survivor.get_trial(study.study_id, trial.number)
+    assert record.state is TrialState.FAILED
+    assert "heartbeat stopped" in (record.error or "")
+
+
+def test_database_errors_become_storage_errors_raised_from_the_original(sqlite_url: str) -> None:
+    storage = SQLStorage(sqlite_url)
+    with (
+        pytest.raises(StorageError, match="syntax error") as info,
+        storage._db.session(write=True) as connection,
+    ):
+        connection.exec_driver_sql("SELEC 1")
+    assert isinstance(info.value.__cause__, SQLAlchemyError)
+
+
+def test_a_locked_sqlite_database_is_waited_for_and_retried(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG", logger="metahpo.storage")
+    url = f"sqlite:///{tmp_path}/metahpo.db"
+    # A busy timeout far shorter than the lock, so that the retry loop has to do the waiting.
+    storage = SQLStorage(url, engine_kwargs={"connect_args": {"timeout": 0.01}})
+    study = make_study(storage)
+    locked = threading.Event()
+
+    def hold_the_write_lock() -> None:
+        connection = sqlite3.connect(tmp_path / "metahpo.db", isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(0.5)
+        connection.execute("COMMIT")
+        connection.close()
+
+    holder = threading.Thread(target=hold_the_write_lock)
+    holder.start()
+    locked.wait()
+    started = time.monotonic()
+    trial = storage.create_trial(study.study_id)
+    waited = time.monotonic() - started
+    holder.join()
+    assert trial.number == 0
+    assert waited >= 0.3  # It really was blocked, and got through once the lock was gone.
+    assert any("database is locked" in record.getMessage() for record in caplog.records)
+
+
+def _create_trials_in_child(storage: SQLStorage, study_id: int, count: int) -> None:
+    for _ in range(count):
+        trial = storage.create_trial(study_id, config={"x": 1.0})
+        storage.finish_trial(study_id, trial.number, TrialState.COMPLETE, 1.0)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_storage_made_before_fork_works_in_the_children(
+    backend: str, request: pytest.FixtureRequest, sqlite_url: str
+) -> None:
+    url = sqlite_url if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    storage = SQLStorage(url)
+    study = make_study(storage)
+    storage.create_trial(study.study_id)  # The pool now holds a connection the children inherit.
+    context = multiprocessing.get_context("fork")
+    children = [context.Process(target=_create_trials_in_child, args=(storage, study.study_id, 5))
+                for _ in range(2)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(60)
+    assert [child.exitcode for child in children] == [0, 0]
+    storage.create_trial(study.study_id)  # The parent's connection still works.
+    assert [t.number for t in storage.get_trials(study.study_id)] == list(range(12))
+    assert len(storage.get_trials(study.study_id, states={TrialState.COMPLETE})) == 10
+
+
+def test_pickling_sends_settings_only_and_reopens(sqlite_url: str) -> None:
+    storage = SQLStorage(sqlite_url, heartbeat_interval=5.0, grace_period=30.0)
+    study = make_study(storage)
+    copy = pickle.loads(pickle.dumps(storage))
+    assert (copy.heartbeat_interval, copy.grace_period) == (5.0, 30.0)
+    assert copy.get_study(study.name) == study
