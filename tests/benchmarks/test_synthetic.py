@@ -152,6 +152,11 @@ def test_batch_accepts_one_budget_per_config() -> None:
     batch = problem.evaluate_batch("0", configs, [1, 27, 81])
     expected = [problem.evaluate("0", c, b) for c, b in zip(configs, [1, 27, 81], strict=True)]
     np.testing.assert_allclose(batch, expected, rtol=1e-12)
+    np.testing.assert_array_equal(
+        problem.evaluate_batch("0", configs, np.array([1, 27, 81])), batch
+    )
+    at_27 = [problem.evaluate("0", c, 27) for c in configs]
+    np.testing.assert_array_equal(problem.evaluate_batch("0", configs, np.int64(27)), at_27)
     with pytest.raises(InvalidParameterError, match="one budget per config"):
         problem.evaluate_batch("0", configs, [1, 27])
 

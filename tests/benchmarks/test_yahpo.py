@@ -243,6 +243,10 @@ def test_rejects_missing_keys_tasks_and_budgets(problems: dict[str, YahpoProblem
     with pytest.raises(InvalidParameterError, match="whole number of epochs"):
         lcbench.evaluate("3945", good, 2.5)
     assert lcbench.evaluate("3945", good, 2.0) == lcbench.evaluate("3945", good, 2)
+    np.testing.assert_array_equal(
+        lcbench.evaluate_batch("3945", [good, good], np.array([2, 52])),
+        [lcbench.evaluate("3945", good, 2), lcbench.evaluate("3945", good, 52)],
+    )
     with pytest.raises(InvalidParameterError, match="one budget per config"):
         lcbench.evaluate_batch("3945", [good, good], [1])
     with pytest.raises(InvalidParameterError, match="'configs'"):

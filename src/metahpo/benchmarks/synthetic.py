@@ -133,8 +133,8 @@ class SyntheticProblem(Problem):
         clean = [
             self.space.validate(config, name=f"configs[{i}]") for i, config in enumerate(configs)
         ]
-        if budgets is None or isinstance(budgets, (int, float)):
-            budget_list: list[float | None] = [budgets] * len(clean)
+        if budgets is None or isinstance(budgets, (int, float, np.number)):
+            budget_list: list[Any] = [budgets] * len(clean)
         else:
             budget_list = list(budgets)
             if len(budget_list) != len(clean):
@@ -142,7 +142,7 @@ class SyntheticProblem(Problem):
                     f"The 'budgets' parameter of {self.name} must have one budget per config "
                     f"({len(clean)}). Got {len(budget_list)} budgets instead."
                 )
-        checked = [self._check_budget(budget) for budget in budget_list]
+        checked = [self._check_budget(_native(budget)) for budget in budget_list]
         if not clean:
             return np.empty(0)
         x = np.array([[config[key] for key in self.space] for config in clean], dtype=float)
@@ -528,3 +528,8 @@ def _check_range(value: Any, name: str, owner: str, positive: bool) -> tuple[flo
             f"with low <= high. Got {describe(value)} instead."
         )
     return float(value[0]), float(value[1])
+
+
+def _native(budget: Any) -> Any:
+    # Budgets often arrive as numpy scalars (np.int64 from a scheduler's arange).
+    return budget.item() if isinstance(budget, np.generic) else budget

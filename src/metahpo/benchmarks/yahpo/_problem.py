@@ -172,8 +172,8 @@ class YahpoProblem(Problem):
         clean = [
             self.space.validate(config, name=f"configs[{i}]") for i, config in enumerate(configs)
         ]
-        if budgets is None or isinstance(budgets, (int, float)):
-            budget_list: list[float | None] = [budgets] * len(clean)
+        if budgets is None or isinstance(budgets, (int, float, np.number)):
+            budget_list: list[Any] = [budgets] * len(clean)
         else:
             budget_list = list(budgets)
             if len(budget_list) != len(clean):
@@ -181,7 +181,7 @@ class YahpoProblem(Problem):
                     f"The 'budgets' parameter of {self.name} must have one budget per config "
                     f"({len(clean)}). Got {len(budget_list)} budgets instead."
                 )
-        fidelity = np.array([self._check_budget(b) for b in budget_list], dtype=np.float64)
+        fidelity = np.array([self._check_budget(_native(b)) for b in budget_list], dtype=np.float64)
         return clean, fidelity
 
     def _encode(
@@ -303,3 +303,8 @@ class RBv2XGBoost(YahpoProblem):
 
     def __init__(self, data_dir: str | os.PathLike[str] | None = None, n_threads: int = 1) -> None:
         super().__init__("rbv2_xgboost", data_dir=data_dir, n_threads=n_threads)
+
+
+def _native(budget: Any) -> Any:
+    # Budgets often arrive as numpy scalars (np.int64 from a scheduler's arange).
+    return budget.item() if isinstance(budget, np.generic) else budget
