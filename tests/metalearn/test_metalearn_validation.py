@@ -1,0 +1,56 @@
+"""Bad input is refused with a message naming the parameter."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from metahpo.exceptions import InvalidParameterError
+from metahpo.metalearn import Task, adapt, clone_params, maml_loss, mse_loss, stack_tasks
+
+
+@pytest.fixture
+def setup():
+    model = torch.nn.Linear(2, 1)
+    x = torch.randn(4, 2)
+    return model, clone_params(model), Task((x, x[:, :1]), (x, x[:, :1]))
+
+
+def test_inner_lr_must_cover_every_parameter_with_a_matching_shape(setup):
+    model, params, task = setup
+    with pytest.raises(InvalidParameterError, match="Missing \\['bias'\\]"):
+        adapt(model, params, mse_loss, task.support, inner_lr={"weight": torch.tensor(0.1)})
+    with pytest.raises(InvalidParameterError, match="'inner_lr' parameter of adapt"):
+        adapt(
+            model,
+            params,
+            mse_loss,
+            task.support,
+            inner_lr={"weight": torch.ones(3), "bias": torch.tensor(0.1)},
+        )
+    with pytest.raises(InvalidParameterError, match="finite float"):
+        adapt(model, params, mse_loss, task.support, inner_lr=float("nan"))
+
+
+def test_steps_tasks_params_and_vectorize_are_checked(setup):
+    model, params, task = setup
+    with pytest.raises(
+        InvalidParameterError, match="'steps' parameter of adapt must be an int >= 0"
+    ):
+        adapt(model, params, mse_loss, task.support, steps=-1)
+    with pytest.raises(InvalidParameterError, match="'tasks' parameter of task_losses"):
+        maml_loss(model, params, [], mse_loss)
+    with pytest.raises(InvalidParameterError, match="'params' parameter of task_losses"):
+        maml_loss(model, {}, [task], mse_loss)
+    with pytest.raises(InvalidParameterError, match="'vectorize' parameter"):
+        maml_loss(model, params, [task], mse_loss, vectorize="yes")
+    with pytest.raises(InvalidParameterError, match="'support' field of Task"):
+        Task([torch.zeros(1)], (torch.zeros(1),))  # type: ignore[arg-type]
+
+
+def test_stack_tasks():
+    a = Task((torch.zeros(3, 1),), (torch.zeros(2, 1),))
+    b = Task((torch.ones(3, 1),), (torch.ones(2, 1),))
+    stacked = stack_tasks([a, b])
+    assert stacked is not None and stacked.support[0].shape == (2, 3, 1)
+    assert stack_tasks([a, Task((torch.zeros(4, 1),), (torch.zeros(2, 1),))]) is None
