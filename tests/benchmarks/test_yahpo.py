@@ -320,3 +320,53 @@ def test_unknown_scenario_and_threads(tmp_path: Path) -> None:
         YahpoProblem("rbv2_svm", data_dir=tmp_path)
     with pytest.raises(InvalidParameterError, match="'n_threads'"):
         YahpoProblem("lcbench", data_dir=tmp_path, n_threads=0)
+
+
+def _fake_lcbench(
+    root: Path, extra: list[dict[str, Any]] | None = None, codes: dict[str, int] | None = None
+) -> Path:
+    """A minimal lcbench directory (an empty model: sessions open lazily)."""
+    numeric = [
+        "batch_size",
+        "epoch",
+        "learning_rate",
+        "max_dropout",
+        "max_units",
+        "momentum",
+        "num_layers",
+        "weight_decay",
+    ]
+    hps: list[dict[str, Any]] = [
+        {"name": "OpenML_task_id", "type": "categorical", "choices": ["3945", "7593"]}
+    ]
+    hps += [
+        {"name": n, "type": "uniform_float", "log": False, "lower": 1.0, "upper": 2.0}
+        for n in numeric
+    ]
+    hps += extra or []
+    directory = root / "lcbench"
+    directory.mkdir(parents=True)
+    (directory / "config_space.json").write_text(
+        json.dumps({"hyperparameters": hps, "conditions": []})
+    )
+    encoding = {"OpenML_task_id": codes if codes is not None else {"#na#": 0, "3945": 1, "7593": 2}}
+    (directory / "encoding.json").write_text(json.dumps(encoding))
+    (directory / "model.onnx").write_bytes(b"")
+    return root
+
+
+def test_malformed_data_files_are_clear_errors(tmp_path: Path) -> None:
+    problem = LCBench(data_dir=_fake_lcbench(tmp_path / "ok"))
+    assert problem.tasks == ("3945", "7593") and len(problem.space) == 7
+    with pytest.raises(YahpoDataError, match=r"misses \['7593'\]"):
+        LCBench(data_dir=_fake_lcbench(tmp_path / "codes", codes={"3945": 1}))
+    extra = [{"name": "dropout2", "type": "uniform_float", "log": False, "lower": 0, "upper": 1}]
+    with pytest.raises(YahpoDataError, match="the surrogate expects"):
+        LCBench(data_dir=_fake_lcbench(tmp_path / "extra", extra=extra))
+    ordinal = [{"name": "size", "type": "ordinal", "sequence": [1, 2]}]
+    with pytest.raises(YahpoDataError, match="'ordinal'"):
+        LCBench(data_dir=_fake_lcbench(tmp_path / "ordinal", extra=ordinal))
+    broken = _fake_lcbench(tmp_path / "broken")
+    (broken / "lcbench" / "encoding.json").write_text("{not json")
+    with pytest.raises(YahpoDataError, match="Cannot read"):
+        LCBench(data_dir=broken)

@@ -29,7 +29,7 @@ from metahpo.benchmarks._problem import Problem
 from metahpo.benchmarks.yahpo._data import YahpoDataError, find_data_dir, read_scenario
 from metahpo.benchmarks.yahpo._scenarios import SCENARIOS, Scenario
 from metahpo.exceptions import InvalidParameterError
-from metahpo.space import Categorical, Space
+from metahpo.space import Categorical, Param, Space
 
 _MISSING_CATEGORY = "#na#"
 
@@ -70,7 +70,7 @@ class YahpoProblem(Problem):
         self.name = scenario
         self.data_dir = find_data_dir(data_dir)
         files = read_scenario(self.data_dir, scenario)
-        self._check_files_match(files.params.keys(), files.encoding)
+        self._check_files_match(files.params, files.encoding)
         instances = files.params[self.scenario.instance_name]
         if not isinstance(instances, Categorical):
             raise YahpoDataError(f"The instance parameter of {scenario!r} must be categorical.")
@@ -217,20 +217,27 @@ class YahpoProblem(Problem):
             x_cat[:, j] = values
         return x_cont.astype(np.float32), x_cat.astype(np.int32)
 
-    def _check_files_match(self, param_names: Any, encoding: dict[str, dict[str, int]]) -> None:
+    def _check_files_match(
+        self, params: Mapping[str, Param], encoding: dict[str, dict[str, int]]
+    ) -> None:
         # The column lists come from yahpo-gym's code, the files from yahpo_data: make sure
         # they describe the same model before feeding it.
         scenario = self.scenario
         expected = set(scenario.cont_names) | set(scenario.cat_names)
-        if set(param_names) != expected:
+        if set(params) != expected:
             raise YahpoDataError(
-                f"The config space of {scenario.name!r} has the parameters {sorted(param_names)}; "
+                f"The config space of {scenario.name!r} has the parameters {sorted(params)}; "
                 f"the surrogate expects {sorted(expected)}. Is this yahpo_data v1.0.2?"
             )
         for name in scenario.cat_names:
-            if name not in encoding:
+            param = params[name]
+            codes = encoding.get(name, {})
+            choices = param.choices if isinstance(param, Categorical) else ()
+            missing = [choice for choice in choices if choice not in codes]
+            if not choices or missing:
                 raise YahpoDataError(
-                    f"encoding.json of {scenario.name!r} has no codes for {name!r}."
+                    f"encoding.json of {scenario.name!r} must give a code to every value of the "
+                    f"categorical {name!r}; it misses {missing or 'all of them'}."
                 )
 
     # The ONNX session -------------------------------------------------------------------
