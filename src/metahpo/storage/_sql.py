@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
@@ -395,11 +395,11 @@ class SQLStorage:
         ).first() is None:
             raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
 
-    def _raise_missing(self, connection: Connection, study_id: int, number: int) -> Any:
+    def _raise_missing(self, connection: Connection, study_id: int, number: int) -> NoReturn:
         self._check_study(connection, study_id)
         raise StudyNotFoundError(f"Study {study_id} has no trial {number}.")
 
-    def _locked_trial(self, connection: Connection, study_id: int, number: int) -> Row[Any]:
+    def _locked_trial(self, connection: Connection, study_id: int, number: int) -> Any:
         row = None
         if _is_key(study_id) and _is_key(number):
             row = connection.execute(

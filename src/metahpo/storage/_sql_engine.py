@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -60,6 +61,11 @@ _RETRY_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 _SCHEMA_LOCK_KEY = 0x6D68706F
 
 
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")  # Hidden in the messages of unparsable URLs.
+# The drivers metahpo is tested with ("postgresql://" alone means psycopg 3).
+_DRIVERS = {"sqlite": frozenset({"pysqlite"}), "postgresql": frozenset({"psycopg", "psycopg2"})}
+
+
 class _RetryableError(StorageError):
     """The database was locked or the transaction lost a race; running it again may succeed."""
 
@@ -76,8 +82,9 @@ def parse_url(url: Any) -> URL:
         try:
             parsed = make_url(url)
         except (ArgumentError, ValueError) as exc:
+            shown = describe(_PASSWORD.sub(r"\1***@", url))
             raise InvalidParameterError(
-                f"The 'url' parameter of SQLStorage must be {expected}. Got {describe(url)} instead."
+                f"The 'url' parameter of SQLStorage must be {expected}. Got {shown} instead."
             ) from exc
     else:
         raise InvalidParameterError(
@@ -91,6 +98,17 @@ def parse_url(url: Any) -> URL:
         raise InvalidParameterError(
             f"The 'url' parameter of SQLStorage must be {expected}: the backend must be "
             f"'sqlite' or 'postgresql'. Got {describe(backend)} instead."
+        )
+    driver = parsed.get_driver_name()
+    if driver not in _DRIVERS.get(backend, ()):
+        raise InvalidParameterError(
+            f"The 'url' parameter of SQLStorage must be {expected}: the {backend} driver must "
+            f"be one of {sorted(_DRIVERS[backend])}. Got {describe(driver)} instead."
+        )
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise InvalidParameterError(
+            f"The 'url' parameter of SQLStorage must be {expected}: the port must be between "
+            f"1 and 65535. Got {parsed.port!r} instead."
         )
     if backend == "sqlite" and parsed.host:
         raise InvalidParameterError(

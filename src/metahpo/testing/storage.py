@@ -251,7 +251,9 @@ def check_finish_trial(storage: Storage) -> None:
     _check(done == storage.get_trial(study.study_id, 0), "finish_trial's record differs from get_trial")
     _check(done.finished_at is not None and done.started_at is not None
            and done.finished_at >= done.started_at, "finished_at must be set, after started_at")
-    _check(done.finished_at.utcoffset() == timezone.utc.utcoffset(None), "finished_at must be UTC")
+    _check(done.finished_at is not None
+           and done.finished_at.utcoffset() == timezone.utc.utcoffset(None),
+           "finished_at must be UTC")
     pruned = storage.finish_trial(study.study_id, 1, TrialState.PRUNED, 3.5)
     failed = storage.finish_trial(study.study_id, 2, TrialState.FAILED, error="boom\nline 2")
     _check(pruned.state is TrialState.PRUNED and pruned.value == 3.5, f"pruned as {pruned!r}")

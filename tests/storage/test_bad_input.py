@@ -1,0 +1,215 @@
+"""Property-based tests: bad input gets a clear error and leaves every storage unchanged."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from metahpo.exceptions import InvalidParameterError, StorageError
+from metahpo.storage import InMemoryStorage, SQLStorage, Storage, get_storage
+from metahpo.storage._checks import MAX_NAME_LENGTH
+from metahpo.testing.storage import make_study, snapshot
+from metahpo.trial import TrialState
+
+PROPERTY_SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+# --- Storage URLs ------------------------------------------------------------------------
+
+_SAFE_TEXT = st.text(st.characters(min_codepoint=33, max_codepoint=126,
+                                   exclude_characters="/@:?#[]%"), min_size=1, max_size=12)
+
+
+@given(st.text(max_size=40))
+@PROPERTY_SETTINGS
+def test_text_that_is_no_database_url_is_refused(text: str) -> None:
+    assume(not text.startswith(("sqlite", "postgresql")))  # Real URLs would open databases.
+    with pytest.raises(InvalidParameterError, match="'storage' parameter"):
+        get_storage(text)
+
+
+@given(st.one_of(st.integers(), st.floats(), st.binary(), st.lists(st.text(), max_size=2),
+                 st.dictionaries(st.text(), st.text(), max_size=2)))
+@PROPERTY_SETTINGS
+def test_objects_that_are_no_storage_are_refused(value: object) -> None:
+    with pytest.raises(InvalidParameterError, match="'storage' parameter"):
+        get_storage(value)
+
+
+@given(
+    url=st.one_of(
+        _SAFE_TEXT.filter(lambda port: not port.isdigit()).map(
+            lambda port: f"postgresql+psycopg://user:secret@localhost:{port}/db"),
+        st.integers(min_value=65536).map(lambda port: f"postgresql://user@localhost:{port}/db"),
+        _SAFE_TEXT.filter(lambda driver: driver not in ("psycopg", "psycopg2")).map(
+            lambda driver: f"postgresql+{driver}://user@localhost/db"),
+        st.tuples(_SAFE_TEXT, _SAFE_TEXT).map(lambda parts: f"sqlite://{parts[0]}/{parts[1]}.db"),
+        _SAFE_TEXT.filter(lambda driver: driver != "pysqlite").map(
+            lambda driver: f"sqlite+{driver}:///never-created.db"),
+    )
+)
+@PROPERTY_SETTINGS
+def test_malformed_database_urls_name_the_url_parameter(url: str) -> None:
+    with pytest.raises(InvalidParameterError, match="'url' parameter of SQLStorage") as info:
+        get_storage(url)
+    assert "secret" not in str(info.value)  # Passwords stay out of messages.
+    assert not Path("never-created.db").exists()
+
+
+def test_a_url_to_no_server_is_a_storage_error() -> None:
+    import socket
+
+    with socket.socket() as sock:  # A port nobody listens on.
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(StorageError, match=str(port)):
+        get_storage(f"postgresql+psycopg://user:secret@127.0.0.1:{port}/db")
+
+
+def test_a_sqlite_url_naming_a_folder_is_a_storage_error(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="unable to open database file"):
+        get_storage(f"sqlite:///{tmp_path}")
+
+
+# --- Names and JSON values, on every backend ---------------------------------------------
+
+
+@pytest.fixture(scope="module", params=["memory", "sqlite",
+                                        pytest.param("postgres", marks=pytest.mark.postgres)])
+def storage(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Storage]:
+    """One storage per backend for all examples, holding a study with one running trial."""
+    if request.param == "memory":
+        yield _seeded(InMemoryStorage())
+    elif request.param == "sqlite":
+        path = tmp_path_factory.mktemp("bad-input") / "metahpo.db"
+        yield _seeded(SQLStorage(f"sqlite:///{path}"))
+    else:
+        from metahpo.testing import fresh_schema
+
+        with fresh_schema(request.getfixturevalue("postgres_server_url")) as url:
+            sql = _seeded(SQLStorage(url))
+            yield sql
+            sql.close()
+
+
+def _seeded(storage: Storage) -> Storage:
+    study = make_study(storage, "seeded")
+    storage.create_trial(study.study_id, config={"x": 0.5})
+    return storage
+
+
+_JSON_LEAVES = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**53), max_value=2**53),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=10),
+)
+_BAD_LEAVES = st.one_of(
+    st.just(math.nan), st.just(math.inf), st.just(-math.inf), st.builds(object),
+    st.sets(st.integers(), max_size=2), st.binary(max_size=3), st.complex_numbers(),
+)
+
+
+def _json_like(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.recursive(
+        leaves,
+        lambda children: st.lists(children, max_size=3)
+        | st.dictionaries(st.text(max_size=5), children, max_size=3),
+        max_leaves=8,
+    )
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+_NOT_JSON = _json_like(st.one_of(_JSON_LEAVES, _BAD_LEAVES)).filter(lambda value: not _is_json(value))
+_NOT_JSON_MAPPING = st.dictionaries(st.text(max_size=5), _NOT_JSON, min_size=1, max_size=2)
+
+
+@given(value=_NOT_JSON_MAPPING, field=st.sampled_from(["space", "optimizer", "scheduler", "user_attrs"]))
+@PROPERTY_SETTINGS
+def test_non_json_study_fields_are_refused(storage: Storage, value: Any, field: str) -> None:
+    before = snapshot(storage)
+    with pytest.raises(InvalidParameterError, match=f"'{field}' parameter must be JSON"):
+        make_study(storage, "new", **{field: value})
+    assert snapshot(storage) == before
+
+
+@given(value=_NOT_JSON_MAPPING, call=st.sampled_from(
+    ["set_study_user_attrs", "create_trial_config", "create_trial_attrs", "set_trial_config",
+     "set_trial_user_attrs"]))
+@PROPERTY_SETTINGS
+def test_non_json_trial_fields_are_refused(storage: Storage, value: Any, call: str) -> None:
+    study_id = storage.get_study("seeded").study_id
+    calls = {
+        "set_study_user_attrs": lambda: storage.set_study_user_attrs(study_id, value),
+        "create_trial_config": lambda: storage.create_trial(study_id, config=value),
+        "create_trial_attrs": lambda: storage.create_trial(study_id, user_attrs=value),
+        "set_trial_config": lambda: storage.set_trial_config(study_id, 0, value),
+        "set_trial_user_attrs": lambda: storage.set_trial_user_attrs(study_id, 0, value),
+    }
+    before = snapshot(storage)
+    with pytest.raises(InvalidParameterError, match="must be JSON-serialisable"):
+        calls[call]()
+    assert snapshot(storage) == before
+
+
+_BAD_NAMES = st.one_of(
+    st.text(" \t\n\r", max_size=5),  # empty or blank
+    st.text(min_size=MAX_NAME_LENGTH + 1, max_size=MAX_NAME_LENGTH + 20),
+    st.integers(), st.none(), st.binary(min_size=1, max_size=5), st.lists(st.text(), max_size=2),
+)
+
+
+@given(name=_BAD_NAMES)
+@PROPERTY_SETTINGS
+def test_malformed_study_names_are_refused(storage: Storage, name: Any) -> None:
+    before = snapshot(storage)
+    with pytest.raises(InvalidParameterError, match="'name' parameter of a study"):
+        make_study(storage, name)
+    assert snapshot(storage) == before
+
+
+@given(name=st.text(min_size=1, max_size=MAX_NAME_LENGTH), attrs=_json_like(_JSON_LEAVES))
+@PROPERTY_SETTINGS
+def test_backends_accept_and_return_the_same(storage: Storage, name: str, attrs: Any) -> None:
+    """What the reference in-memory storage accepts, every backend stores and returns equal."""
+    # NUL cannot be stored by PostgreSQL, so the SQL storage refuses it in names (below).
+    assume("\x00" not in name and name != "seeded")
+    reference = InMemoryStorage()
+    try:
+        expected = make_study(reference, name, user_attrs={"value": attrs})
+    except InvalidParameterError:
+        with pytest.raises(InvalidParameterError):
+            make_study(storage, name)
+        return
+    try:
+        record = make_study(storage, name, user_attrs={"value": attrs})
+        assert storage.get_study(name).user_attrs == expected.user_attrs
+        assert record.user_attrs == expected.user_attrs
+        trial = storage.create_trial(record.study_id, config={"attrs": attrs})
+        storage.finish_trial(record.study_id, trial.number, TrialState.COMPLETE, 1.0)
+        assert storage.get_trial(record.study_id, trial.number).config == {"attrs": expected.user_attrs["value"]}
+    finally:
+        storage.delete_study(name)
+
+
+@pytest.mark.parametrize("name", ["nul\x00inside", "\x00"])
+def test_sql_storage_refuses_names_it_cannot_store(tmp_path: Path, name: str) -> None:
+    storage = SQLStorage(f"sqlite:///{tmp_path}/metahpo.db")
+    with pytest.raises(InvalidParameterError, match="no NUL character"):
+        make_study(storage, name)
+    assert storage.list_studies() == []
+    with pytest.raises(StorageError):  # Looking it up is simply "not found".
+        storage.get_study(name)
