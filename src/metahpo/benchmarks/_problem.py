@@ -53,6 +53,8 @@ class Problem(ABC):
             return None
         if budget is None:
             return self.max_budget
+        if isinstance(budget, (np.integer, np.floating)):
+            budget = budget.item()
         low = self.min_budget if self.min_budget is not None else 0.0
         if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not low <= budget <= self.max_budget:
             raise InvalidParameterError(

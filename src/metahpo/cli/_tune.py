@@ -27,6 +27,10 @@ def tune(
     jobs: int = typer.Option(1, help="Trials evaluated in parallel."),
     timeout: float | None = typer.Option(None, help="Stop starting trials after this many seconds."),
     trial_timeout: float | None = typer.Option(None, help="Kill a command after this many seconds."),
+    scheduler: str = typer.Option("full", help="full, successive_halving, hyperband or asha."),
+    min_budget: float | None = typer.Option(None, help="Smallest budget passed as {budget}."),
+    max_budget: float | None = typer.Option(None, help="Full budget passed as {budget}."),
+    eta: int = typer.Option(3, help="Reduction factor of the budget scheduler."),
 ) -> None:
     """Run COMMAND for each trial: `metahpo tune --space s.yaml -- python train.py --lr {lr}`.
 
@@ -44,7 +48,7 @@ def tune(
         study = create_study(
             name=name or Path(command[-1]).stem or "tune", space=load_space_file(space),
             storage=storage_url(storage), direction=direction, optimizer=optimizer, seed=seed,
-            load_if_exists=True,
+            load_if_exists=True, scheduler=_scheduler(scheduler, min_budget, max_budget, eta),
         )
         study.optimize(command_objective(command, trial_timeout), n_trials=trials,
                        n_jobs=jobs, timeout=timeout, show_progress=True)
@@ -56,3 +60,15 @@ def tune(
         raise fail(f"no trial of study {study.name!r} completed; see `metahpo show {study.name}`.") from None
     console.print(f"study {study.name!r}: best value {best.value:.6g} at trial {best.number}")
     console.print(dict(best.config))
+
+
+def _scheduler(name: str, min_budget: float | None, max_budget: float | None, eta: int) -> object:
+    from metahpo.schedulers import make_scheduler
+
+    if name == "full":
+        return make_scheduler(None)
+    if min_budget is None or max_budget is None:
+        raise fail(f"--scheduler {name} needs --min-budget and --max-budget.")
+    whole = float(min_budget).is_integer() and float(max_budget).is_integer()
+    low, high = (int(min_budget), int(max_budget)) if whole else (min_budget, max_budget)
+    return make_scheduler({"name": name, "params": {"min_budget": low, "max_budget": high, "eta": eta}})

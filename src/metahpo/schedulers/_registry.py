@@ -11,6 +11,9 @@ from metahpo.schedulers._base import Scheduler
 
 _REGISTRY: dict[str, str] = {
     "full": "metahpo.schedulers._base:FullBudget",
+    "successive_halving": "metahpo.schedulers._hyperband:SuccessiveHalving",
+    "hyperband": "metahpo.schedulers._hyperband:Hyperband",
+    "asha": "metahpo.schedulers._asha:ASHA",
 }
 
 

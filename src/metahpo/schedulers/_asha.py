@@ -1,0 +1,88 @@
+"""Asynchronous successive halving (ASHA; Li et al., MLSys 2020, Algorithm 2)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError
+from metahpo.history import History
+from metahpo.schedulers._base import BaseScheduler, Job
+from metahpo.schedulers._ladder import Ladder, make_ladder
+from metahpo.schedulers._rungs import finite_or_inf, in_rung, promoted_parents, ranked, value_at
+from metahpo.trial import FrozenTrial
+
+_MODES = ("promotion", "stopping")
+
+
+class ASHA(BaseScheduler):
+    """ASHA: promote as soon as a config is in the top 1/eta of its rung; never wait.
+
+    ``mode="promotion"``: a free worker promotes the best not-yet-promoted config that
+    is in the top ``floor(|rung| / eta)`` of a rung (highest rung first); if none is,
+    it starts a new config at ``min_budget``. Rung k runs at
+    ``max_budget * eta**(k - s_max)``.
+
+    ``mode="stopping"``: every trial runs at ``max_budget`` and reports intermediate
+    values; ``trial.should_stop()`` is true when, at the last rung budget it passed,
+    its value is not in the top 1/eta of the values other trials reported there.
+
+    Example:
+        >>> import metahpo as mh
+        >>> mh.ASHA(min_budget=1, max_budget=27, eta=3).ladder.s_max
+        3
+    """
+
+    name: ClassVar[str] = "asha"
+
+    def __init__(self, min_budget: float, max_budget: float, eta: int = 3, mode: str = "promotion") -> None:
+        self.min_budget = min_budget
+        self.max_budget = max_budget
+        self.eta = eta
+        self.mode = mode
+        self.ladder: Ladder = make_ladder(min_budget, max_budget, eta, type(self).__name__)
+        if mode not in _MODES:
+            raise InvalidParameterError(
+                f"The 'mode' parameter of ASHA must be 'promotion' or 'stopping'. Got {describe(mode)} instead."
+            )
+
+    def rung_budget(self, rung: int) -> float:
+        return self.ladder.budget(self.ladder.s_max, rung)
+
+    def next_job(self, history: History) -> Job:
+        s_max = self.ladder.s_max
+        if self.mode == "stopping":
+            return Job(budget=self.max_budget, bracket=0, rung=s_max)
+        promoted = promoted_parents(history)
+        for rung in range(s_max - 1, -1, -1):
+            here = in_rung(history, 0, rung)
+            top = ranked(history, here)[: len(here) // self.eta]
+            waiting = [t for t in top if t.number not in promoted]
+            if waiting:
+                return Job(budget=self.rung_budget(rung + 1), bracket=0, rung=rung + 1,
+                           parent=waiting[0])
+        return Job(budget=self.rung_budget(0), bracket=0, rung=0)
+
+    def should_stop(self, trial: FrozenTrial, history: History) -> bool:
+        if self.mode != "stopping" or not trial.intermediate:
+            return False
+        reached = max(trial.intermediate)
+        passed = [k for k in range(self.ladder.s_max) if self.rung_budget(k) <= reached]
+        if not passed:
+            return False
+        step = self.rung_budget(passed[-1])
+        mine = history.loss(finite_or_inf(value_at(trial, step)))
+        others = [
+            history.loss(v) for t in history.trials
+            if t.number != trial.number and (v := value_at(t, step)) is not None
+            and max(t.intermediate) >= step
+        ]
+        if len(others) + 1 < self.eta:
+            return False  # Too few to rank: let it run.
+        ranks = sorted([*others, mine])
+        keep = max(1, len(ranks) // self.eta)
+        return mine > ranks[keep - 1]
+
+    def get_params(self) -> dict[str, Any]:
+        return {"min_budget": self.min_budget, "max_budget": self.max_budget, "eta": self.eta,
+                "mode": self.mode}

@@ -1,0 +1,77 @@
+"""Budget ladders of successive halving and Hyperband (Li et al., JMLR 2018, Algorithm 1).
+
+With maximum budget R, minimum budget r and reduction factor eta:
+    s_max = floor(log_eta(R / r))
+    bracket s (s = s_max .. 0) starts n = ceil((s_max + 1) / (s + 1) * eta**s) configs
+    at budget R * eta**-s; rung i keeps floor(n * eta**-i) of them at budget R * eta**(i - s).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from metahpo._validation import check_finite_number, check_int, describe
+from metahpo.exceptions import InvalidParameterError
+
+# log_eta(R/r) computed in floating point can land a hair below an integer (log(81)/log(3)).
+_LOG_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """The budget grid shared by successive halving, Hyperband and ASHA."""
+
+    min_budget: float
+    max_budget: float
+    eta: int
+    integer: bool
+
+    @property
+    def s_max(self) -> int:
+        return int(math.floor(math.log(self.max_budget / self.min_budget) / math.log(self.eta) + _LOG_TOLERANCE))
+
+    def budget(self, bracket_s: int, rung: int) -> float:
+        """Budget of rung ``rung`` in the bracket with ``bracket_s`` halvings: R * eta**(rung - s)."""
+        value = self.max_budget * float(self.eta) ** (rung - bracket_s)
+        if self.integer:
+            value = float(max(round(value), math.ceil(self.min_budget)))
+        return min(value, self.max_budget)
+
+    def bracket_size(self, bracket_s: int) -> int:
+        """n = ceil((s_max + 1) / (s + 1) * eta**s): configs the bracket starts."""
+        return int(math.ceil((self.s_max + 1) / (bracket_s + 1) * self.eta**bracket_s - 1e-9))
+
+    def rung_size(self, n_start: int, rung: int) -> int:
+        """floor(n * eta**-i): configs that reach rung ``rung`` of a bracket that starts ``n``."""
+        return int(math.floor(n_start / self.eta**rung + 1e-9))
+
+    def table(self) -> list[list[tuple[int, float]]]:
+        """One row per bracket (s = s_max .. 0): its rungs as (configs, budget)."""
+        rows = []
+        for s in range(self.s_max, -1, -1):
+            n = self.bracket_size(s)
+            rows.append([(self.rung_size(n, i), self.budget(s, i)) for i in range(s + 1)])
+        return rows
+
+
+def make_ladder(min_budget: object, max_budget: object, eta: object, owner: str) -> Ladder:
+    """Validate scheduler arguments; budgets given as ints stay integers (epochs, rounds)."""
+    low = check_finite_number(min_budget, "min_budget", owner)
+    high = check_finite_number(max_budget, "max_budget", owner)
+    if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
+        raise InvalidParameterError(
+            f"The 'eta' parameter of {owner} must be an int >= 2. Got {describe(eta)} instead."
+        )
+    check_int(eta, "eta", owner, minimum=2)
+    if low <= 0:
+        raise InvalidParameterError(
+            f"The 'min_budget' parameter of {owner} must be > 0. Got {min_budget!r} instead."
+        )
+    if high <= low:
+        raise InvalidParameterError(
+            f"The 'max_budget' parameter of {owner} must be larger than 'min_budget'. "
+            f"Got min_budget={min_budget!r}, max_budget={max_budget!r} instead."
+        )
+    integer = isinstance(min_budget, int) and isinstance(max_budget, int)
+    return Ladder(low, high, eta, integer)

@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import pytest
+
+import metahpo as mh
+from metahpo.exceptions import InvalidParameterError
+from metahpo.history import History
+from metahpo.trial import FrozenTrial, TrialState
+
+SPACE = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Float(0.0, 1.0)})
+
+
+def objective(trial):
+    # Loss falls with budget, so higher rungs look better, like real learning curves.
+    return (trial.config["x"] - 0.3) ** 2 + trial.config["y"] + 1.0 / trial.budget
+
+
+def run(scheduler, n_trials, seed=0, n_jobs=1, optimizer="random"):
+    study = mh.create_study(space=SPACE, optimizer=optimizer, scheduler=scheduler, seed=seed)
+    study.optimize(objective, n_trials=n_trials, n_jobs=n_jobs, show_progress=False)
+    return study
+
+
+def test_one_hyperband_iteration_matches_the_paper():
+    study = run(mh.Hyperband(min_budget=1, max_budget=81, eta=3), 206)
+    assert Counter(t.budget for t in study.trials) == {1: 81, 3: 61, 9: 35, 27: 19, 81: 10}
+    # Brackets run s = s_max .. 0 in the paper's order, each finished before the next starts.
+    brackets = [t.bracket for t in study.trials]
+    assert brackets == sorted(brackets) and set(brackets) == {0, 1, 2, 3, 4}
+    first_budget = {b: min(t.budget for t in study.trials if t.bracket == b) for b in range(5)}
+    assert first_budget == {0: 1, 1: 3, 2: 9, 3: 27, 4: 81}
+    # The next trial opens the next iteration with the most aggressive bracket.
+    study.optimize(objective, n_trials=1, show_progress=False)
+    assert (study.trials[-1].bracket, study.trials[-1].budget) == (5, 1)
+
+
+@pytest.mark.parametrize(("r", "big_r", "eta"), [(1, 81, 3), (1, 27, 3), (1, 16, 2), (2, 100, 3), (0.05, 1.0, 3), (1, 52, 4)])
+def test_bracket_tables_follow_the_formulas(r, big_r, eta):
+    ladder = mh.Hyperband(min_budget=r, max_budget=big_r, eta=eta).ladder
+    s_max = math.floor(math.log(big_r / r, eta) + 1e-9)
+    assert ladder.s_max == s_max
+    table = ladder.table()
+    assert len(table) == s_max + 1
+    for row, s in zip(table, range(s_max, -1, -1)):
+        n = math.ceil((s_max + 1) / (s + 1) * eta**s)
+        assert len(row) == s + 1
+        for i, (n_i, r_i) in enumerate(row):
+            assert n_i == math.floor(n * eta ** (-i))
+            expected = big_r * eta ** (i - s)
+            if isinstance(r, int) and isinstance(big_r, int):
+                assert r_i == min(max(round(expected), r), big_r) and float(r_i).is_integer()
+            else:
+                assert r_i == pytest.approx(expected)
+        assert row[-1][1] == big_r
+
+
+def test_successive_halving_rung_sizes():
+    study = run(mh.SuccessiveHalving(min_budget=1, max_budget=27, eta=3), 41)
+    bracket0 = [t for t in study.trials if t.bracket == 0]
+    assert Counter(t.rung for t in bracket0) == {0: 27, 1: 9, 2: 3, 3: 1}
+    # Each promotion continues one of the best of the rung below.
+    for t in bracket0:
+        if t.parent is not None:
+            parent = study.trials[t.parent]
+            assert parent.rung == t.rung - 1 and parent.config == t.config
+            rung_below = sorted(x.value for x in bracket0 if x.rung == parent.rung)
+            keep = len([x for x in bracket0 if x.rung == t.rung])
+            assert parent.value <= rung_below[keep - 1]
+    assert {t.bracket for t in study.trials} == {0, 1}
+
+
+def test_continuous_budgets_stay_continuous():
+    study = run(mh.Hyperband(min_budget=0.1, max_budget=1.0, eta=3), 30)
+    budgets = sorted({round(t.budget, 12) for t in study.trials})
+    assert budgets == [round(1 / 9, 12), round(1 / 3, 12), 1.0]
+
+
+def _trial(number, rung, value, parent=None, state=TrialState.COMPLETE):
+    return FrozenTrial(number=number, state=state, config={"x": number / 100, "y": 0.0},
+                       budget=float(3**rung), value=value, bracket=0, rung=rung, parent=parent)
+
+
+def test_asha_promotes_the_top_third_as_soon_as_it_exists():
+    asha = mh.ASHA(min_budget=1, max_budget=9, eta=3)
+    two = History(SPACE, (_trial(0, 0, 0.5), _trial(1, 0, 0.2)))
+    assert asha.next_job(two).parent is None  # floor(2/3) = 0: nobody to promote yet.
+    three = History(SPACE, (*two.trials, _trial(2, 0, 0.9)))
+    job = asha.next_job(three)
+    assert job.parent.number == 1 and job.rung == 1 and job.budget == 3
+    promoted = History(SPACE, (*three.trials, _trial(3, 1, 0.1, parent=1)))
+    assert asha.next_job(promoted).parent is None  # trial 1 already promoted
+    six = History(SPACE, (*promoted.trials, _trial(4, 0, 0.05), _trial(5, 0, 0.8), _trial(6, 0, 0.7)))
+    assert asha.next_job(six).parent.number == 4
+    # A failed trial is never promoted.
+    failed = History(SPACE, (_trial(0, 0, None, state=TrialState.FAILED), _trial(1, 0, 0.5), _trial(2, 0, 0.6)))
+    assert asha.next_job(failed).parent.number == 1
+
+
+def test_asha_with_parallel_workers_promotes_each_config_once():
+    study = run(mh.ASHA(min_budget=1, max_budget=27, eta=3), 80, n_jobs=4)
+    parents = [t.parent for t in study.trials if t.parent is not None]
+    assert len(parents) == len(set(parents)) and parents
+    assert sorted(t.number for t in study.trials) == list(range(80))
+    assert max(t.rung for t in study.trials) >= 2
+
+
+def test_asha_stopping_mode_stops_bad_curves():
+    asha = mh.ASHA(min_budget=1, max_budget=9, eta=3, mode="stopping")
+
+    def curve(number, level):
+        return FrozenTrial(number=number, state=TrialState.COMPLETE, config={"x": 0.1, "y": 0.1},
+                           budget=9.0, value=level, intermediate={float(s): level + 1 / s for s in range(1, 10)})
+
+    others = tuple(curve(i, level) for i, level in enumerate([0.1, 0.2, 0.3, 0.4, 0.5]))
+    history = History(SPACE, others)
+    bad = FrozenTrial(number=9, state=TrialState.RUNNING, config={"x": 0.1, "y": 0.1}, budget=9.0,
+                      intermediate={1.0: 5.0, 2.0: 4.0, 3.0: 3.5})
+    good = bad.evolve(intermediate={1.0: 0.5, 2.0: 0.4, 3.0: 0.3})
+    assert asha.should_stop(bad, history) and not asha.should_stop(good, history)
+    assert asha.next_job(history).budget == 9
+
+
+def test_pruning_in_process_with_report_and_should_stop():
+    def train(trial):
+        level = trial.config["x"]
+        for epoch in range(1, 28):
+            trial.report(epoch, level + 1 / epoch)
+            if trial.should_stop():
+                raise mh.TrialPruned()
+        return level
+
+    study = mh.create_study(space=SPACE, optimizer="random", seed=3,
+                            scheduler=mh.ASHA(min_budget=1, max_budget=27, eta=3, mode="stopping"))
+    study.optimize(train, n_trials=30, show_progress=False)
+    states = Counter(t.state for t in study.trials)
+    assert states[TrialState.PRUNED] >= 10 and states[TrialState.COMPLETE] >= 3
+    pruned = [t for t in study.trials if t.state is TrialState.PRUNED]
+    assert all(max(t.intermediate) < 27 for t in pruned)
+    assert study.best_value < sorted(t.config["x"] for t in study.trials)[len(study.trials) // 2]
+
+
+@pytest.mark.parametrize("scheduler", [mh.Hyperband(1, 27, 3), mh.ASHA(1, 27, 3), mh.SuccessiveHalving(1, 9, 3)])
+def test_same_seed_same_schedule(scheduler):
+    a, b = run(scheduler, 50, seed=4), run(scheduler, 50, seed=4)
+    key = lambda s: [(dict(t.config), t.budget, t.bracket, t.rung, t.parent) for t in s.trials]  # noqa: E731
+    assert key(a) == key(b)
+    assert key(a) != key(run(scheduler, 50, seed=5))
+
+
+@pytest.mark.parametrize("scheduler", [mh.Hyperband(1, 81, 3), mh.ASHA(1, 27, 3)])
+def test_resume_mid_bracket_continues_the_same_schedule(scheduler):
+    storage = mh.InMemoryStorage()
+    whole = mh.create_study(name="whole", space=SPACE, storage=storage, scheduler=scheduler,
+                            optimizer="random", seed=8)
+    whole.optimize(objective, n_trials=120, show_progress=False)
+    part = mh.create_study(name="part", space=SPACE, storage=storage, scheduler=scheduler,
+                           optimizer="random", seed=8)
+    part.optimize(objective, n_trials=95, show_progress=False)  # stops inside bracket 1
+    resumed = mh.load_study("part", storage)
+    assert type(resumed.scheduler) is type(scheduler)
+    resumed.optimize(objective, n_trials=25, show_progress=False)
+    key = lambda s: [(dict(t.config), t.budget, t.bracket, t.rung, t.parent) for t in s.trials]  # noqa: E731
+    assert key(resumed) == key(whole)
+
+
+def test_trial_handle_exposes_the_parent_for_checkpoints():
+    study = mh.create_study(space=SPACE, optimizer="random", seed=0,
+                            scheduler=mh.SuccessiveHalving(min_budget=1, max_budget=9, eta=3))
+    seen = []
+
+    def remember(trial):
+        seen.append((trial.budget, trial.parent_number, trial.parent_budget))
+        return objective(trial)
+
+    study.optimize(remember, n_trials=13, show_progress=False)
+    promotions = [s for s in seen if s[1] is not None]
+    assert promotions and all(pb == b / 3 for b, _, pb in promotions)
+    frame = study.trials_dataframe()
+    assert set(frame["rung"]) == {0, 1, 2} and frame["parent"].notna().sum() == 4
+
+
+@pytest.mark.parametrize(
+    ("build", "fragment"),
+    [
+        (lambda: mh.Hyperband(1, 81, eta=1.5), "'eta' parameter of Hyperband must be an int >= 2. Got 1.5 instead."),
+        (lambda: mh.Hyperband(1, 81, eta=1), "'eta' parameter of Hyperband must be an int >= 2"),
+        (lambda: mh.Hyperband(0, 81), "'min_budget' parameter of Hyperband must be > 0"),
+        (lambda: mh.SuccessiveHalving(9, 3), "'max_budget' parameter of SuccessiveHalving must be larger"),
+        (lambda: mh.ASHA(1, float("inf")), "'max_budget' parameter of ASHA must be a finite number"),
+        (lambda: mh.ASHA(1, 9, mode="fast"), "'mode' parameter of ASHA"),
+    ],
+)
+def test_bad_scheduler_arguments(build, fragment):
+    with pytest.raises(InvalidParameterError, match=fragment.replace("(", r"\(").replace(".", r"\.")):
+        build()
