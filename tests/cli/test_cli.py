@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+from typer.testing import CliRunner
+
+import metahpo as mh
+from metahpo.cli import app
+from metahpo.cli._command import CommandFailed, parse_value
+from metahpo.trial import TrialState
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("METAHPO_STORAGE", raising=False)
+    (tmp_path / "space.yaml").write_text(textwrap.dedent("""
+        x: {type: float, low: -5, high: 5}
+        lr: {type: float, low: 1e-4, high: 1, log: true}
+        n: {type: int, low: 1, high: 4}
+    """))
+    (tmp_path / "train.py").write_text(textwrap.dedent("""
+        import json, sys
+        x, lr, n, budget = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+        if n == 4:
+            sys.stderr.write("n=4 is not supported\\n")
+            sys.exit(3)
+        print("epoch 1 ...")
+        loss = (x - 1) ** 2 + n + (1 / float(budget) if budget else 0)
+        print(json.dumps({"value": loss, "budget": budget}) if n == 2 else loss)
+    """))
+    return tmp_path
+
+
+def tune(*extra):
+    return runner.invoke(app, ["tune", "--space", "space.yaml", *extra, "--", sys.executable,
+                               "train.py", "{x}", "{lr}", "{n}", "{budget}"])
+
+
+def test_tune_runs_the_command_and_records_failures(workdir):
+    result = tune("--trials", "12", "--optimizer", "random", "--seed", "1", "--name", "cli")
+    assert result.exit_code == 0, result.output
+    assert "best value" in result.output
+    study = mh.load_study("cli", "sqlite:///metahpo.db")
+    trials = study.trials
+    assert len(trials) == 12
+    failed = [t for t in trials if t.state is TrialState.FAILED]
+    assert failed and all(t.config["n"] == 4 for t in failed)
+    assert "status 3" in failed[0].error and "n=4 is not supported" in failed[0].error
+    done = [t for t in trials if t.state is TrialState.COMPLETE]
+    for t in done:
+        assert t.value == pytest.approx((t.config["x"] - 1) ** 2 + t.config["n"])
+    # Running it again resumes the same study.
+    assert tune("--trials", "3", "--optimizer", "random", "--name", "cli").exit_code == 0
+    assert len(mh.load_study("cli", "sqlite:///metahpo.db").trials) == 15
+
+
+def test_tune_with_hyperband_passes_integer_budgets(workdir):
+    result = tune("--trials", "13", "--optimizer", "random", "--seed", "2", "--name", "hb",
+                  "--scheduler", "hyperband", "--min-budget", "1", "--max-budget", "9", "--eta", "3")
+    assert result.exit_code == 0, result.output
+    study = mh.load_study("hb", "sqlite:///metahpo.db")
+    assert {t.budget for t in study.trials} == {1.0, 3.0, 9.0}
+    assert isinstance(study.scheduler, mh.Hyperband)
+    for t in study.trials:
+        if t.state is TrialState.COMPLETE:
+            assert t.value == pytest.approx((t.config["x"] - 1) ** 2 + t.config["n"] + 1 / t.budget)
+
+
+def test_studies_show_delete(workdir):
+    assert tune("--trials", "3", "--optimizer", "sobol", "--name", "listed").exit_code == 0
+    listed = runner.invoke(app, ["studies"])
+    assert listed.exit_code == 0 and "listed" in listed.output
+    shown = runner.invoke(app, ["show", "listed"])
+    assert shown.exit_code == 0 and "best trial" in shown.output and "COMPLETE" in shown.output
+    missing = runner.invoke(app, ["show", "nope"])
+    assert missing.exit_code == 1 and "No study named 'nope'" in missing.output
+    assert runner.invoke(app, ["delete", "listed", "--yes"]).exit_code == 0
+    assert "listed" not in runner.invoke(app, ["studies"]).output
+
+
+def test_bad_space_file_and_unknown_placeholder(workdir):
+    (workdir / "bad.yaml").write_text("x: {type: float, low: 3, high: 1}\n")
+    result = runner.invoke(app, ["tune", "--space", "bad.yaml", "--", "echo", "1"])
+    assert result.exit_code == 1 and "'low' parameter of Float" in result.output
+    result = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "1", "--name", "ph",
+                                 "--", "echo", "{nope}"])
+    assert result.exit_code == 1
+    trial = mh.load_study("ph", "sqlite:///metahpo.db").trials[0]
+    assert trial.state is TrialState.FAILED and "{nope}" in trial.error
+
+
+@pytest.mark.parametrize(
+    ("stdout", "value"),
+    [("1.5\n", 1.5), ("log\n\n  2\n", 2.0), ('noise\n{"value": 0.25, "acc": 0.9}\n', 0.25)],
+)
+def test_parse_value_reads_the_last_line(stdout, value):
+    assert parse_value(stdout) == value
+
+
+@pytest.mark.parametrize("stdout", ["", "done\n", '{"acc": 1}\n', "nan\n", "true\n", '{"value": "x"}'])
+def test_parse_value_refuses_non_values(stdout):
+    with pytest.raises(CommandFailed):
+        parse_value(stdout)
