@@ -1,6 +1,7 @@
 """What to try next: random, Sobol, GP-BO and meta-BO optimizers."""
 
 from metahpo.optimizers._base import BaseOptimizer, Optimizer
+from metahpo.optimizers._gp import GPBO
 from metahpo.optimizers._random import RandomSearch, Sobol
 from metahpo.optimizers._registry import (
     make_optimizer,
@@ -10,6 +11,7 @@ from metahpo.optimizers._registry import (
 )
 
 __all__ = [
+    "GPBO",
     "BaseOptimizer",
     "Optimizer",
     "RandomSearch",

@@ -1,0 +1,46 @@
+"""Surrogate models, acquisition functions and the proximal-gradient acquisition optimiser.
+
+A :class:`Surrogate` maps encoded inputs (config features and a log-budget column, see
+:class:`SpaceEncoding`) to a posterior mean and standard deviation, differentiably.
+:class:`ExactGP` is the cold-start model; acquisitions (:class:`LogExpectedImprovement`,
+:class:`LowerConfidenceBound`) are losses over config features at a target budget, and
+:class:`AcquisitionOptimizer` minimises them with batched :class:`ProximalGradient`
+descent from many starts, then rounds integers and categoricals and searches their
+neighbourhood.
+"""
+
+from metahpo.surrogates._acquisition import (
+    LogExpectedImprovement,
+    LowerConfidenceBound,
+    log_expected_improvement,
+    lower_confidence_bound,
+)
+from metahpo.surrogates._encoding import SpaceEncoding
+from metahpo.surrogates._gp import ExactGP, GPHyperparameters
+from metahpo.surrogates._kernels import matern52
+from metahpo.surrogates._multistart import AcquisitionOptimizer, Candidates, TrustRegion
+from metahpo.surrogates._protocol import Surrogate
+from metahpo.surrogates._proximal import ProximalGradient, ProximalResult, proximal_box
+from metahpo.surrogates._threads import torch_threads
+from metahpo.surrogates._transforms import OUTPUT_TRANSFORMS, OutputTransform
+
+__all__ = [
+    "OUTPUT_TRANSFORMS",
+    "AcquisitionOptimizer",
+    "Candidates",
+    "ExactGP",
+    "GPHyperparameters",
+    "LogExpectedImprovement",
+    "LowerConfidenceBound",
+    "OutputTransform",
+    "ProximalGradient",
+    "ProximalResult",
+    "SpaceEncoding",
+    "Surrogate",
+    "TrustRegion",
+    "log_expected_improvement",
+    "lower_confidence_bound",
+    "matern52",
+    "proximal_box",
+    "torch_threads",
+]

@@ -1,0 +1,127 @@
+"""Acquisition functions: log expected improvement and a lower confidence bound.
+
+Both are written as *losses to minimise* over surrogate inputs, so the proximal
+optimiser needs no sign conventions: :class:`LogExpectedImprovement` returns
+``-log EI`` and :class:`LowerConfidenceBound` returns ``mean - beta * std``.
+They append the fixed budget feature (the target budget) to every row, so a
+surrogate of ``g(config, budget)`` is optimised at that budget.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from metahpo.surrogates._protocol import Surrogate
+
+__all__ = [
+    "LogExpectedImprovement",
+    "LowerConfidenceBound",
+    "log_expected_improvement",
+    "lower_confidence_bound",
+]
+
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_SQRT_HALF_PI = math.sqrt(math.pi / 2.0)
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+
+
+def _log1mexp(x: torch.Tensor) -> torch.Tensor:
+    """``log(1 - exp(x))`` for ``x < 0`` (Mächler, 2012, "Accurately computing log(1 - exp(-|a|))")."""
+    small = x > -math.log(2.0)
+    x_small = x.masked_fill(~small, -1.0)
+    x_large = x.masked_fill(small, -1.0)
+    return torch.where(small, torch.log(-torch.expm1(x_small)), torch.log1p(-torch.exp(x_large)))
+
+
+def _log_h(z: torch.Tensor) -> torch.Tensor:
+    """``log(φ(z) + z Φ(z))``, accurate and differentiable for very negative ``z``.
+
+    For ``z > -1`` the direct formula is safe. Below, ``φ(z) + zΦ(z) = φ(z)(1 - |z| Φ(z)/φ(z))``
+    with ``Φ(z)/φ(z) = erfcx(-z/√2) √(π/2)``, which never underflows; for ``z`` below
+    ``-1/√eps`` the bracket is ``~1/z²`` (Ament et al., 2023, "Unexpected improvements to
+    expected improvement for Bayesian optimization", eq. 9). Masked copies of ``z`` keep
+    the unused branch from producing NaN gradients.
+    """
+    eps = torch.finfo(z.dtype).eps
+    asymptotic = -1.0 / math.sqrt(eps)
+    upper = z > -1.0
+    z_up = z.masked_fill(~upper, -1.0)
+    direct = torch.log(
+        torch.exp(-0.5 * z_up * z_up - _LOG_SQRT_2PI) + z_up * torch.special.ndtr(z_up)
+    )
+    z_low = z.masked_fill(upper, -1.0)
+    log_phi = -0.5 * z_low * z_low - _LOG_SQRT_2PI
+    z_mid = z_low.clamp_min(asymptotic)
+    w = torch.log(-z_mid * torch.special.erfcx(-z_mid * _INV_SQRT2) * _SQRT_HALF_PI)
+    bracket = torch.where(z_low > asymptotic, _log1mexp(w), -2.0 * torch.log(-z_low))
+    return torch.where(upper, direct, log_phi + bracket)
+
+
+def log_expected_improvement(
+    mean: torch.Tensor, std: torch.Tensor, best: float | torch.Tensor
+) -> torch.Tensor:
+    """``log E[max(best - f, 0)]`` for ``f ~ N(mean, std²)`` (minimisation).
+
+    Finite for every finite input: far from the incumbent it decays like ``-z²/2``
+    instead of underflowing to ``-inf``, so its gradient still points somewhere.
+    """
+    z = (best - mean) / std
+    return _log_h(z) + torch.log(std)
+
+
+def lower_confidence_bound(
+    mean: torch.Tensor, std: torch.Tensor, beta: float = 2.0
+) -> torch.Tensor:
+    """``mean - beta * std``: optimistic loss; smaller is more promising."""
+    return mean - beta * std
+
+
+class _BudgetAcquisition:
+    """Shared plumbing: evaluate the surrogate at ``(config features, target budget)``."""
+
+    def __init__(self, surrogate: Surrogate, budget_feature: float | None = None) -> None:
+        self.surrogate = surrogate
+        self.budget_feature = budget_feature
+
+    def _predict(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.budget_feature is not None:
+            column = torch.full((*z.shape[:-1], 1), self.budget_feature, dtype=z.dtype)
+            z = torch.cat([z, column], dim=-1)
+        return self.surrogate.predict(z)
+
+
+class LogExpectedImprovement(_BudgetAcquisition):
+    """``-log EI`` over config features: a loss for the acquisition optimiser.
+
+    Args:
+        surrogate: any :class:`Surrogate`.
+        best: the incumbent on the surrogate's output scale.
+        budget_feature: the budget column appended to each row (``None`` if the
+            surrogate has no budget input); 1.0 is the maximum budget.
+    """
+
+    def __init__(
+        self, surrogate: Surrogate, best: float, budget_feature: float | None = None
+    ) -> None:
+        super().__init__(surrogate, budget_feature)
+        self.best = best
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        mean, std = self._predict(z)
+        return -log_expected_improvement(mean, std, self.best)
+
+
+class LowerConfidenceBound(_BudgetAcquisition):
+    """``mean - beta * std`` over config features: a loss for the acquisition optimiser."""
+
+    def __init__(
+        self, surrogate: Surrogate, beta: float = 2.0, budget_feature: float | None = None
+    ) -> None:
+        super().__init__(surrogate, budget_feature)
+        self.beta = beta
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        mean, std = self._predict(z)
+        return lower_confidence_bound(mean, std, self.beta)

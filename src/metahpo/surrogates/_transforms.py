@@ -1,0 +1,90 @@
+"""Output transforms: the scale on which a surrogate models the losses.
+
+All transforms are strictly increasing, so the order of losses, the incumbent and
+the argmin of the posterior mean are the same on either scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtri
+from scipy.stats import rankdata
+
+from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError
+
+__all__ = ["OUTPUT_TRANSFORMS", "OutputTransform"]
+
+OUTPUT_TRANSFORMS = ("standardize", "log", "rank", "none")
+
+
+@dataclass
+class OutputTransform:
+    """A monotone map of losses to a roughly standard-normal scale, fitted on data.
+
+    Kinds:
+        ``"standardize"``: ``(y - mean) / std``.
+        ``"log"``: ``log(y - min + shift)`` then standardise; for skewed losses
+            (long right tails, e.g. Rosenbrock or diverged trainings). ``shift`` sits
+            a tenth of the gap to the median below the best loss.
+        ``"rank"``: rank-Gaussian: the normal quantile of each loss's mid-rank,
+            interpolated between observed losses for new ones; robust to any outlier.
+        ``"none"``: the identity.
+    """
+
+    kind: str = "standardize"
+
+    def __post_init__(self) -> None:
+        if self.kind not in OUTPUT_TRANSFORMS:
+            raise InvalidParameterError(
+                f"The 'output_transform' parameter must be one of {list(OUTPUT_TRANSFORMS)}. "
+                f"Got {describe(self.kind)} instead."
+            )
+        self.shift_ = 0.0
+        self.floor_ = 1e-12
+        self.center_ = 0.0
+        self.scale_ = 1.0
+        self.sorted_y_ = np.empty(0)
+        self.sorted_z_ = np.empty(0)
+
+    def fit(self, y: np.ndarray) -> OutputTransform:
+        y = np.asarray(y, dtype=float)
+        if self.kind == "rank":
+            n = len(y)
+            z = ndtri((rankdata(y) - 0.5) / n) if n else np.empty(0)
+            order = np.argsort(y, kind="stable")
+            self.sorted_y_, self.sorted_z_ = y[order], z[order]
+            return self
+        if self.kind == "log" and len(y):
+            low, spread = float(np.min(y)), float(np.ptp(y))
+            # The offset below the best loss is a tenth of the gap to the median loss:
+            # small enough to keep the good losses apart, large enough that the best
+            # one does not become a lone outlier at log(0).
+            gap = 0.1 * (float(np.median(y)) - low) or 0.1 * spread or 1.0
+            self.shift_ = low - gap
+            self.floor_ = 1e-3 * gap
+        base = self._pre(y)
+        if self.kind != "none" and len(base):
+            self.center_ = float(np.mean(base))
+            std = float(np.std(base))
+            self.scale_ = std if std > 1e-12 else 1.0
+        return self
+
+    def _pre(self, y: np.ndarray) -> np.ndarray:
+        if self.kind == "log":
+            # Losses below the fitted minimum map to a floor instead of log of a negative.
+            return np.log(np.maximum(y - self.shift_, self.floor_))
+        return y
+
+    def transform(self, y: np.ndarray) -> np.ndarray:
+        """Map losses to the model scale."""
+        y = np.asarray(y, dtype=float)
+        if self.kind == "rank":
+            if len(self.sorted_y_) == 0:
+                return np.zeros_like(y)
+            return np.interp(y, self.sorted_y_, self.sorted_z_)
+        if self.kind == "none":
+            return y.copy()
+        return (self._pre(y) - self.center_) / self.scale_

@@ -1,0 +1,188 @@
+"""GP-BO behind the Optimizer protocol: design, state, pending trials, budgets, quality."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.stats import wilcoxon
+
+import metahpo as mh
+from metahpo.exceptions import InvalidParameterError
+from metahpo.history import History, history_from
+from metahpo.optimizers import GPBO, Optimizer, make_optimizer, optimizer_spec
+from metahpo.trial import FrozenTrial, TrialState
+
+SPACE = mh.Space({"x": mh.Float(-2.0, 2.0), "y": mh.Float(-2.0, 2.0)})
+
+
+def _quadratic(config: dict) -> float:
+    return (config["x"] - 0.7) ** 2 + (config["y"] + 0.4) ** 2
+
+
+def _run(
+    optimizer: Optimizer,
+    n_trials: int,
+    space: mh.Space = SPACE,
+    objective=_quadratic,
+    seed: int = 0,
+    **history_kwargs,
+) -> list[FrozenTrial]:
+    trials: list[FrozenTrial] = []
+    for number in range(n_trials):
+        history = history_from(space, trials, seed=seed, **history_kwargs)
+        config = optimizer.suggest(history, 1)[0]
+        assert space.contains(config)
+        trials.append(
+            FrozenTrial(
+                number,
+                TrialState.COMPLETE,
+                config,
+                value=objective(config),
+                budget=history_kwargs.get("max_budget"),
+            )
+        )
+    return trials
+
+
+def test_conforms_to_the_protocol_and_registry() -> None:
+    assert isinstance(GPBO(), Optimizer)
+    assert isinstance(make_optimizer("gpbo"), GPBO)
+    spec = optimizer_spec(GPBO(acquisition="lcb", beta=1.5))
+    rebuilt = make_optimizer(json.loads(json.dumps(spec)))
+    assert isinstance(rebuilt, GPBO) and rebuilt.get_params() == spec["params"]
+
+
+def test_initial_design_is_the_sobol_sequence() -> None:
+    trials = _run(GPBO(), 3)  # d + 1 = 3
+    sobol = SPACE.sobol(3, seed=0)
+    assert [t.config for t in trials] == sobol
+
+
+def test_state_dict_is_json_and_restores_the_suggestion() -> None:
+    first = GPBO()
+    trials = _run(first, 8)
+    history = history_from(SPACE, trials, seed=0)
+    state = json.loads(json.dumps(first.state_dict()))
+    assert len(state["hyperparameters"]["lengthscales"]) == 2
+    second = GPBO()
+    second.load_state_dict(state)
+    third = GPBO()
+    third.load_state_dict(state)
+    assert second.suggest(history, 1) == third.suggest(history, 1)
+
+
+def test_finds_the_minimum_of_a_quadratic() -> None:
+    trials = _run(GPBO(), 15)
+    assert min(t.value for t in trials) < 1e-2
+
+
+def test_pending_configs_are_not_proposed_again_and_a_batch_is_distinct() -> None:
+    trials = _run(GPBO(), 10)
+    history = history_from(SPACE, trials, seed=0)
+    proposal = GPBO().suggest(history, 1)[0]
+    running = FrozenTrial(10, TrialState.RUNNING, proposal)
+    with_pending = history_from(SPACE, [*trials, running], seed=0)
+    second = GPBO().suggest(with_pending, 1)[0]
+    distance = np.hypot(second["x"] - proposal["x"], second["y"] - proposal["y"])
+    assert distance > 1e-3
+    batch = GPBO().suggest(history, 4)
+    points = np.array([[c["x"], c["y"]] for c in batch])
+    gaps = [np.linalg.norm(points[i] - points[j]) for i in range(4) for j in range(i)]
+    assert min(gaps) > 1e-3
+
+
+def test_mixed_space_suggestions_are_valid_and_new() -> None:
+    space = mh.Space(
+        {
+            "lr": mh.Float(1e-4, 1.0, log=True),
+            "depth": mh.Int(1, 6),
+            "act": mh.Categorical(["relu", "tanh", "gelu"]),
+        }
+    )
+
+    def objective(config: dict) -> float:
+        penalty = {"relu": 0.5, "tanh": 0.0, "gelu": 0.3}[config["act"]]
+        return (np.log10(config["lr"]) + 2) ** 2 + (config["depth"] - 4) ** 2 / 4 + penalty
+
+    trials = _run(GPBO(), 20, space=space, objective=objective)
+    keys = {json.dumps(t.config, sort_keys=True) for t in trials}
+    assert len(keys) == len(trials)
+    assert min(t.value for t in trials) < 0.3
+
+
+def test_models_budgets_and_targets_the_maximum_budget() -> None:
+    rng = np.random.default_rng(0)
+    trials = []
+    for number, config in enumerate(SPACE.sample(rng, 12)):
+        budget = [1.0, 3.0, 9.0][number % 3]
+        trials.append(
+            FrozenTrial(
+                number,
+                TrialState.COMPLETE,
+                config,
+                budget=budget,
+                value=_quadratic(config) + 1.0 / budget,
+            )
+        )
+    history = history_from(SPACE, trials, seed=0, min_budget=1.0, max_budget=9.0)
+    optimizer = GPBO()
+    config = optimizer.suggest(history, 1)[0]
+    assert SPACE.contains(config)
+    assert len(optimizer.state_dict()["hyperparameters"]["lengthscales"]) == 3  # x, y, budget
+
+
+def test_maximize_direction_through_a_study() -> None:
+    study = mh.create_study(space=SPACE, optimizer=GPBO(), seed=1, direction="maximize")
+    study.optimize(lambda t: -_quadratic(t.config), n_trials=14, show_progress=False)
+    assert study.best_value > -0.05
+
+
+def test_same_seed_same_trajectory() -> None:
+    first = [t.config for t in _run(GPBO(), 7, seed=3)]
+    second = [t.config for t in _run(GPBO(), 7, seed=3)]
+    assert first == second
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"acquisition": "ei"}, "acquisition"),
+        ({"n_initial": 0}, "n_initial"),
+        ({"beta": -1.0}, "beta"),
+        ({"output_transform": "boxcox"}, "output_transform"),
+        ({"proximal_penalty": -1.0}, "proximal_penalty"),
+    ],
+)
+def test_rejects_bad_parameters(params: dict, match: str) -> None:
+    with pytest.raises(InvalidParameterError, match=match):
+        GPBO(**params)
+
+
+def _regret(optimizer: str, problem_name: str, seed: int, n_trials: int = 30) -> float:
+    from metahpo.benchmarks import get_problem
+
+    problem = get_problem(problem_name)
+    study = mh.create_study(space=problem.space, optimizer=optimizer, seed=seed)
+    study.optimize(
+        lambda t: problem.evaluate("0", t.config), n_trials=n_trials, show_progress=False
+    )
+    return study.best_value - problem.optimum("0")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("problem_name", ["branin", "hartmann6"])
+def test_beats_random_search_at_30_trials_over_10_seeds(problem_name: str) -> None:
+    gp = np.array([_regret("gpbo", problem_name, seed) for seed in range(10)])
+    random = np.array([_regret("random", problem_name, seed) for seed in range(10)])
+    # One-sided Wilcoxon signed-rank test over the seeds, plus a clear gap in medians.
+    assert wilcoxon(gp, random, alternative="less").pvalue < 0.01
+    assert np.median(gp) < 0.5 * np.median(random)
+
+
+def test_history_without_observations_falls_back_to_sobol() -> None:
+    running = FrozenTrial(0, TrialState.RUNNING, SPACE.sobol(1, seed=0)[0])
+    history = History(SPACE, (running,), seed=0)
+    configs = GPBO(n_initial=1).suggest(history, 2)
+    assert len(configs) == 2 and all(SPACE.contains(c) for c in configs)

@@ -1,0 +1,65 @@
+"""Log expected improvement and the lower confidence bound."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import norm
+
+from metahpo.surrogates import (
+    ExactGP,
+    LogExpectedImprovement,
+    LowerConfidenceBound,
+    log_expected_improvement,
+    lower_confidence_bound,
+)
+
+
+def test_log_ei_matches_scipy_where_ei_is_representable() -> None:
+    mean = np.array([-3.0, -1.0, -0.2, 0.0, 0.5, 1.0, 3.0, 8.0, 20.0])
+    std = np.full_like(mean, 0.7)
+    z = (0.0 - mean) / std
+    reference = np.log(std * (norm.pdf(z) + z * norm.cdf(z)))
+    got = log_expected_improvement(torch.tensor(mean), torch.tensor(std), 0.0).numpy()
+    np.testing.assert_allclose(got, reference, rtol=1e-9)
+
+
+def test_log_ei_is_finite_far_from_the_incumbent() -> None:
+    mean = torch.tensor([40.0, 1e3, 1e8], dtype=torch.float64, requires_grad=True)
+    value = log_expected_improvement(mean, torch.ones(3, dtype=torch.float64), 0.0)
+    assert torch.all(torch.isfinite(value))
+    assert value[0] > value[1] > value[2]
+    value.sum().backward()
+    assert torch.all(torch.isfinite(mean.grad)) and torch.all(mean.grad < 0)
+
+
+def test_log_ei_gradcheck_across_both_branches() -> None:
+    mean = torch.tensor(
+        [-2.0, -0.5, 0.3, 0.99, 1.01, 3.0, 20.0, 1e3], dtype=torch.float64, requires_grad=True
+    )
+    std = torch.tensor(
+        [0.5, 1.0, 0.2, 1.0, 1.0, 0.8, 1.5, 2.0], dtype=torch.float64, requires_grad=True
+    )
+    assert torch.autograd.gradcheck(lambda m, s: log_expected_improvement(m, s, 0.0), (mean, std))
+
+
+def test_acquisitions_gradcheck_through_the_gp_with_a_budget_column() -> None:
+    rng = np.random.default_rng(0)
+    X = np.hstack([rng.random((12, 2)), rng.choice([0.0, 0.5, 1.0], size=(12, 1))])
+    gp = ExactGP(seed=0).fit(X, np.sin(5 * X[:, 0]) + X[:, 2])
+    z = torch.tensor(rng.random((4, 2)), requires_grad=True)
+    for acquisition in (
+        LogExpectedImprovement(gp, best=-1.0, budget_feature=1.0),
+        LowerConfidenceBound(gp, beta=2.0, budget_feature=1.0),
+    ):
+        assert torch.autograd.gradcheck(acquisition, (z,))
+
+
+def test_lcb_and_log_ei_prefer_low_mean_and_high_uncertainty() -> None:
+    mean = torch.tensor([0.0, -1.0, 0.0], dtype=torch.float64)
+    std = torch.tensor([1.0, 1.0, 2.0], dtype=torch.float64)
+    lcb = lower_confidence_bound(mean, std, beta=2.0)
+    assert lcb.tolist() == pytest.approx([-2.0, -3.0, -4.0])
+    log_ei = log_expected_improvement(mean, std, 0.0)
+    assert log_ei[1] > log_ei[0] and log_ei[2] > log_ei[0]

@@ -1,0 +1,148 @@
+"""The exact GP against closed-form references, its fitting and output transforms."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from metahpo.exceptions import InvalidParameterError
+from metahpo.surrogates import ExactGP, GPHyperparameters, OutputTransform, matern52
+
+
+def _matern52_reference(
+    a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray, scale: float
+) -> np.ndarray:
+    out = np.empty((len(a), len(b)))
+    for i, u in enumerate(a):
+        for j, v in enumerate(b):
+            r = math.sqrt(float(np.sum(((u - v) / lengthscales) ** 2)))
+            out[i, j] = scale * (1 + math.sqrt(5) * r + 5 * r * r / 3) * math.exp(-math.sqrt(5) * r)
+    return out
+
+
+def test_matern52_matches_the_formula() -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.random((5, 3)), rng.random((4, 3))
+    lengthscales = np.array([0.3, 1.2, 0.7])
+    got = matern52(
+        torch.tensor(a),
+        torch.tensor(b),
+        torch.tensor(lengthscales),
+        torch.tensor(1.7, dtype=torch.float64),
+    )
+    np.testing.assert_allclose(
+        got.numpy(), _matern52_reference(a, b, lengthscales, 1.7), rtol=1e-12, atol=1e-14
+    )
+
+
+def test_posterior_matches_closed_form_on_tiny_data() -> None:
+    rng = np.random.default_rng(1)
+    X, y, Xq = rng.random((6, 2)), rng.standard_normal(6), rng.random((5, 2))
+    hp = GPHyperparameters((0.4, 0.9), 1.3, 0.01)
+    gp = ExactGP(output_transform="none", warm_start=hp, fit_hyperparameters=False).fit(X, y)
+    mean, std = gp.predict(torch.tensor(Xq))
+
+    ls = np.array(hp.lengthscales)
+    K = _matern52_reference(X, X, ls, hp.outputscale) + hp.noise * np.eye(6)
+    Ks = _matern52_reference(Xq, X, ls, hp.outputscale)
+    ref_mean = Ks @ np.linalg.solve(K, y)
+    ref_var = hp.outputscale - np.einsum("ij,ji->i", Ks, np.linalg.solve(K, Ks.T))
+    np.testing.assert_allclose(mean.numpy(), ref_mean, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(std.numpy(), np.sqrt(ref_var), rtol=0, atol=1e-8)
+
+    sign, logdet = np.linalg.slogdet(K)
+    ref_lml = -0.5 * y @ np.linalg.solve(K, y) - 0.5 * logdet - 3 * math.log(2 * math.pi)
+    assert sign > 0
+    assert gp.log_marginal_likelihood() == pytest.approx(ref_lml, abs=1e-8)
+
+
+def test_standardized_posterior_is_the_affine_image() -> None:
+    rng = np.random.default_rng(2)
+    X, y = rng.random((8, 2)), 5.0 + 3.0 * rng.standard_normal(8)
+    hp = GPHyperparameters((0.5, 0.5), 1.0, 1e-4)
+    raw = ExactGP("none", warm_start=hp, fit_hyperparameters=False).fit(X, (y - y.mean()) / y.std())
+    standard = ExactGP("standardize", warm_start=hp, fit_hyperparameters=False).fit(X, y)
+    Xq = torch.tensor(rng.random((4, 2)))
+    for a, b in zip(raw.predict(Xq), standard.predict(Xq), strict=False):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-10)
+    np.testing.assert_allclose(standard.transform_losses(y), (y - y.mean()) / y.std(), atol=1e-12)
+
+
+def test_fit_interpolates_a_smooth_function_and_learns_relevance() -> None:
+    rng = np.random.default_rng(3)
+    X = rng.random((40, 3))
+    y = np.sin(6 * X[:, 0])  # columns 1 and 2 are irrelevant
+    gp = ExactGP(seed=0).fit(X, y)
+    Xq = rng.random((50, 3))
+    mean, std = gp.predict(torch.tensor(Xq))
+    truth = gp.transform_losses(np.sin(6 * Xq[:, 0]))
+    assert np.max(np.abs(mean.numpy() - truth)) < 0.1
+    ls = gp.hyperparameters_.lengthscales
+    assert ls[0] < ls[1] and ls[0] < ls[2]
+    assert float(std.max()) < 0.2
+
+
+def test_predict_is_differentiable_in_the_inputs() -> None:
+    rng = np.random.default_rng(4)
+    gp = ExactGP(seed=0).fit(rng.random((10, 2)), rng.standard_normal(10))
+    x = torch.tensor(rng.random((3, 2)), requires_grad=True)
+    assert torch.autograd.gradcheck(lambda z: torch.stack(gp.predict(z)), (x,))
+
+
+def test_warm_start_and_condition_keep_hyperparameters() -> None:
+    rng = np.random.default_rng(5)
+    X, y = rng.random((12, 2)), rng.standard_normal(12)
+    gp = ExactGP(seed=0).fit(X, y)
+    again = ExactGP(warm_start=gp.hyperparameters_, n_restarts=1).fit(X, y)
+    np.testing.assert_allclose(
+        again.hyperparameters_.lengthscales, gp.hyperparameters_.lengthscales, rtol=1e-3
+    )
+    x_new = rng.random((1, 2))
+    fantasy = gp.condition(x_new, np.array([10.0]))
+    assert fantasy.hyperparameters_ == gp.hyperparameters_
+    mean, std = fantasy.predict(torch.tensor(x_new))
+    before = gp.predict(torch.tensor(x_new))[1]
+    assert float(mean) > float(gp.predict(torch.tensor(x_new))[0])
+    assert float(std) < float(before)
+
+
+def test_hyperparameters_round_trip_through_json_dicts() -> None:
+    hp = GPHyperparameters((0.1, 2.0), 1.5, 1e-6)
+    assert GPHyperparameters.from_dict(hp.to_dict()) == hp
+    with pytest.raises(InvalidParameterError, match="lengthscales"):
+        GPHyperparameters.from_dict({"noise": 1.0})
+
+
+def test_fit_refuses_bad_data() -> None:
+    with pytest.raises(InvalidParameterError, match="same number"):
+        ExactGP().fit(np.zeros((3, 1)), np.zeros(2))
+    with pytest.raises(InvalidParameterError, match="finite"):
+        ExactGP().fit(np.zeros((2, 1)), np.array([0.0, np.nan]))
+
+
+@pytest.mark.parametrize("kind", ["standardize", "log", "rank", "none"])
+def test_output_transforms_are_increasing(kind: str) -> None:
+    y = np.array([3.0, 1.0, 1e4, 2.0, 50.0, 1.0])
+    transform = OutputTransform(kind).fit(y)
+    grid = np.linspace(0.5, 2e4, 200)
+    assert np.all(np.diff(transform.transform(grid)) >= 0)
+    z = transform.transform(y)
+    assert np.argmin(z) in (1, 5) and np.argmax(z) == 2
+
+
+def test_robust_transforms_tame_outliers() -> None:
+    y = np.array([1.0, 2.0, 3.0, 4.0, 1e6])
+    for kind in ("log", "rank"):
+        z = OutputTransform(kind).fit(y).transform(y)
+        # The four ordinary losses stay distinguishable (not squashed by the outlier).
+        assert np.min(np.diff(z[:4])) > 0.05
+    z = OutputTransform("standardize").fit(y).transform(y)
+    assert np.max(np.diff(z[:4])) < 1e-5
+
+
+def test_unknown_transform_is_refused() -> None:
+    with pytest.raises(InvalidParameterError, match="output_transform"):
+        OutputTransform("boxcox")
