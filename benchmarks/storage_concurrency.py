@@ -70,8 +70,14 @@ def _worker(url: str, mode: str, trials: int, worker: int, start: object, out: o
 
     space = mh.Space({"x": mh.Float(-1.0, 1.0), "y": mh.Float(-1.0, 1.0)})
     if mode == "study":
-        study = mh.create_study(name=STUDY_NAME, space=space, storage=url, optimizer="random",
-                                seed=0, load_if_exists=True)
+        study = mh.create_study(
+            name=STUDY_NAME,
+            space=space,
+            storage=url,
+            optimizer="random",
+            seed=0,
+            load_if_exists=True,
+        )
         start.wait()  # type: ignore[attr-defined]
         began = time.time()
         study.optimize(_objective, n_trials=trials, show_progress=False)
@@ -99,8 +105,10 @@ def run_once(url: str, backend: str, mode: str, processes: int, trials: int) -> 
     mh.create_study(name=STUDY_NAME, space=space, storage=storage, optimizer="random", seed=0)
     context = multiprocessing.get_context("fork")
     start, out = context.Event(), context.Queue()
-    workers = [context.Process(target=_worker, args=(url, mode, trials, w, start, out))
-               for w in range(processes)]
+    workers = [
+        context.Process(target=_worker, args=(url, mode, trials, w, start, out))
+        for w in range(processes)
+    ]
     for process in workers:
         process.start()
     time.sleep(0.5)  # Let every worker import and connect before the start signal.
@@ -158,8 +166,10 @@ def render(outcomes: list[Outcome], command: str) -> str:
     ]
     for o in outcomes:
         check = "yes" if o.ok else f"NO: {o.problem}"
-        lines.append(f"| {o.backend} | {o.mode} | {o.processes} | {o.trials} | {o.seconds:.2f} "
-                     f"| {o.rate:.1f} | {check} |")
+        lines.append(
+            f"| {o.backend} | {o.mode} | {o.processes} | {o.trials} | {o.seconds:.2f} "
+            f"| {o.rate:.1f} | {check} |"
+        )
     lines += [
         "",
         "`study`: each process runs `study.optimize(n_trials=...)` (random search, cheap "
@@ -174,10 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--processes", type=int, default=8)
     parser.add_argument("--trials", type=int, default=100, help="trials per process")
-    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"],
-                        choices=["sqlite", "postgres"])
-    parser.add_argument("--modes", nargs="+", default=["study", "storage"],
-                        choices=["study", "storage"])
+    parser.add_argument(
+        "--backends", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
+    )
+    parser.add_argument(
+        "--modes", nargs="+", default=["study", "storage"], choices=["study", "storage"]
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     outcomes = []
@@ -186,11 +198,15 @@ def main(argv: list[str] | None = None) -> int:
             with database(backend) as url:
                 outcome = run_once(url, backend, mode, args.processes, args.trials)
             outcomes.append(outcome)
-            print(f"{backend:8s} {mode:8s} {outcome.trials} trials in {outcome.seconds:.2f} s: "
-                  f"{outcome.rate:.1f} trials/s {'ok' if outcome.ok else outcome.problem}",
-                  flush=True)
-    command = "python " + " ".join(shlex.quote(a) for a in [
-        "benchmarks/storage_concurrency.py", *(sys.argv[1:] if argv is None else argv)])
+            print(
+                f"{backend:8s} {mode:8s} {outcome.trials} trials in {outcome.seconds:.2f} s: "
+                f"{outcome.rate:.1f} trials/s {'ok' if outcome.ok else outcome.problem}",
+                flush=True,
+            )
+    command = "python " + " ".join(
+        shlex.quote(a)
+        for a in ["benchmarks/storage_concurrency.py", *(sys.argv[1:] if argv is None else argv)]
+    )
     table = render(outcomes, command)
     print()
     print(table)

@@ -220,3 +220,33 @@ def test_pickling_sends_settings_only_and_reopens(sqlite_url: str) -> None:
     copy = pickle.loads(pickle.dumps(storage))
     assert (copy.heartbeat_interval, copy.grace_period) == (5.0, 30.0)
     assert copy.get_study(study.name) == study
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_unique_violations_map_to_their_errors(
+    backend: str, request: pytest.FixtureRequest, sqlite_url: str
+) -> None:
+    """The database's own constraints back the checks up when two processes race."""
+    from sqlalchemy import insert
+
+    from metahpo.exceptions import DuplicatedPromotionError, DuplicatedStudyError
+    from metahpo.storage._base import utcnow
+    from metahpo.storage._sql_schema import studies, trials
+
+    url = sqlite_url if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    storage = SQLStorage(url)
+    study = make_study(storage, "taken")
+    storage.create_trial(study.study_id)
+    storage.create_trial(study.study_id, parent=0)
+    before = snapshot(storage)
+    duplicate_study = insert(studies).values(
+        name="taken", direction="minimize", seed=0, space={}, optimizer={}, scheduler={},
+        user_attrs={}, created_at=utcnow(), next_trial_number=0)
+    duplicate_promotion = insert(trials).values(
+        study_id=study.study_id, number=5, state="RUNNING", config={}, user_attrs={}, parent=0)
+    for statement, error in ((duplicate_study, DuplicatedStudyError),
+                             (duplicate_promotion, DuplicatedPromotionError)):
+        with pytest.raises(error) as info, storage._db.session(write=True) as connection:
+            connection.execute(statement)
+        assert isinstance(info.value.__cause__, SQLAlchemyError)
+    assert snapshot(storage) == before

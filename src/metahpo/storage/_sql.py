@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from metahpo._validation import describe
 from metahpo.exceptions import (
@@ -157,8 +158,10 @@ class SQLStorage:
 
         try:
             return self._db.run(work, write=True)
-        except DuplicatedStudyError as exc:  # Lost a race on the unique name (PostgreSQL).
-            raise DuplicatedStudyError(f"A study named {name!r} already exists.") from exc
+        except DuplicatedStudyError as exc:
+            if isinstance(exc.__cause__, SQLAlchemyError):  # Lost a race on the unique name.
+                raise DuplicatedStudyError(f"A study named {name!r} already exists.") from exc.__cause__
+            raise
 
     def get_study(self, name: str) -> StudyRecord:
         def work(connection: Connection) -> StudyRecord:
@@ -262,8 +265,10 @@ class SQLStorage:
 
         try:
             return self._db.run(work, write=True)
-        except DuplicatedPromotionError as exc:  # Lost a race on the unique parent (PostgreSQL).
-            raise DuplicatedPromotionError(f"Trial {parent} was already promoted.") from exc
+        except DuplicatedPromotionError as exc:
+            if isinstance(exc.__cause__, SQLAlchemyError):  # Lost a race on the unique parent.
+                raise DuplicatedPromotionError(f"Trial {parent} was already promoted.") from exc.__cause__
+            raise
 
     def set_trial_config(self, study_id: int, number: int, config: Mapping[str, Any]) -> None:
         config_json = check_value_json(config, "config")
