@@ -137,7 +137,7 @@ class Categorical:
     Example:
         >>> import metahpo as mh
         >>> mh.Categorical(["relu", "tanh"]).from_unit(0.9)
-        'relu'
+        'tanh'
     """
 
     choices: tuple[JSONScalar, ...]

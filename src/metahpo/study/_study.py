@@ -44,7 +44,7 @@ class Study:
         >>> import metahpo as mh
         >>> study = mh.create_study(space=mh.Space({"x": mh.Float(-1, 1)}), optimizer="sobol", seed=1)
         >>> trial = study.ask()
-        >>> study.tell(trial, trial.config["x"] ** 2)
+        >>> _ = study.tell(trial, trial.config["x"] ** 2)
         >>> study.best_trial.number
         0
     """
