@@ -4,7 +4,12 @@ from metahpo.benchmarks.runner._adapter import Adapter, RunContext
 from metahpo.benchmarks.runner._budget import BudgetExhausted, Evaluator
 from metahpo.benchmarks.runner._meta_train import MetaTrainData, build_meta_train
 from metahpo.benchmarks.runner._records import Record, read_records, write_records
-from metahpo.benchmarks.runner._regret import TaskBounds, normalized_regret, random_draw_bounds, task_bounds
+from metahpo.benchmarks.runner._regret import (
+    TaskBounds,
+    normalized_regret,
+    random_draw_bounds,
+    task_bounds,
+)
 from metahpo.benchmarks.runner._split import TaskSplit, split_tasks
 
 __all__ = [

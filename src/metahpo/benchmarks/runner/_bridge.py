@@ -28,8 +28,11 @@ WORKER = Path(__file__).with_name("_bridge_worker.py")
 # Peer family -> (environment variable naming its interpreter, default interpreter, module to import).
 ENVIRONMENTS = {
     "dehb": ("METAHPO_DEHB_PYTHON", "/tmp/venv-dehb/bin/python", "dehb"),
-    "synetune": ("METAHPO_SYNETUNE_PYTHON", "/tmp/venv-synetune/bin/python",
-                 "syne_tune.optimizer.schedulers.transfer_learning.zero_shot"),
+    "synetune": (
+        "METAHPO_SYNETUNE_PYTHON",
+        "/tmp/venv-synetune/bin/python",
+        "syne_tune.optimizer.schedulers.transfer_learning.zero_shot",
+    ),
 }
 INSTALL_HINT = {
     "dehb": "python -m venv /tmp/venv-dehb && /tmp/venv-dehb/bin/pip install dehb==0.1.2",
@@ -52,9 +55,10 @@ def check_bridge(family: str) -> str | None:
     variable, _, module = ENVIRONMENTS[family]
     python = bridge_python(family)
     if not Path(python).exists():
-        return (f"no interpreter at {python} (set ${variable}; install with: {INSTALL_HINT[family]})")
-    done = subprocess.run([python, "-c", f"import {module}"], capture_output=True, text=True, check=False,
-                          timeout=300)
+        return f"no interpreter at {python} (set ${variable}; install with: {INSTALL_HINT[family]})"
+    done = subprocess.run(
+        [python, "-c", f"import {module}"], capture_output=True, text=True, check=False, timeout=300
+    )
     if done.returncode != 0:
         return f"{python} cannot import {module}: {done.stderr.strip().splitlines()[-1:]}"
     return None
@@ -88,18 +92,29 @@ class BridgeAdapter(Adapter):
     def optimize(self, evaluator: Evaluator, context: RunContext) -> None:
         problem = context.problem
         init = {
-            "method": self.name, "space": problem.space.to_dict(), "seed": context.seed, "eta": self.eta,
-            "min_budget": problem.min_budget, "max_budget": problem.max_budget,
+            "method": self.name,
+            "space": problem.space.to_dict(),
+            "seed": context.seed,
+            "eta": self.eta,
+            "min_budget": problem.min_budget,
+            "max_budget": problem.max_budget,
             "meta_train": None if context.meta_train is None else context.meta_train.to_dict(),
         }
         with tempfile.TemporaryFile(mode="w+") as stderr:
             process = subprocess.Popen(
-                [bridge_python(self.family), str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=stderr, text=True, bufsize=1, cwd=tempfile.gettempdir(),
+                [bridge_python(self.family), str(WORKER)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                bufsize=1,
+                cwd=tempfile.gettempdir(),
             )
             assert process.stdin is not None and process.stdout is not None  # both are PIPEs
             try:
                 self._send(process, init)
+                self._receive(process, stderr, "ready")
+                evaluator.restart_clock()  # the interpreter's start and imports are not the peer's time
                 while not evaluator.exhausted:
                     reply = self._receive(process, stderr)
                     config = coerce_config(problem.space, reply["config"])
@@ -118,11 +133,13 @@ class BridgeAdapter(Adapter):
         process.stdin.write(json.dumps(message) + "\n")
         process.stdin.flush()
 
-    def _receive(self, process: subprocess.Popen[str], stderr: Any) -> dict[str, Any]:
+    def _receive(
+        self, process: subprocess.Popen[str], stderr: Any, key: str = "config"
+    ) -> dict[str, Any]:
         assert process.stdout is not None
         line = process.stdout.readline()
         message = json.loads(line) if line.strip() else None
-        if not isinstance(message, dict) or "config" not in message:
+        if not isinstance(message, dict) or key not in message:
             process.wait(timeout=60)
             stderr.seek(0)
             detail = message.get("error") if isinstance(message, dict) else None

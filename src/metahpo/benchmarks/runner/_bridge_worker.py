@@ -2,8 +2,8 @@
 
 This file runs as a script in the peer's virtualenv and imports nothing from metahpo.
 Protocol, one JSON object per line: the parent writes an init object
-``{"method", "space", "seed", "min_budget", "max_budget", "eta", "meta_train"}``; then
-the worker writes a suggestion ``{"config": {...}, "budget": b}`` and reads back
+``{"method", "space", "seed", "min_budget", "max_budget", "eta", "meta_train"}``; the
+worker imports the peer and answers ``{"ready": true}``; then it writes a suggestion ``{"config": {...}, "budget": b}`` and reads back
 ``{"loss": x}`` (or ``{"stop": true}``), until stopped. Anything the peer prints goes
 to stderr, so stdout carries only the protocol. Errors are reported as
 ``{"error": "..."}`` before exiting with status 1.
@@ -44,9 +44,13 @@ def to_configspace(space: dict[str, Any], seed: int) -> Any:
     cs = CS.ConfigurationSpace(seed=seed)
     for name, p in space.items():
         if p["type"] == "float":
-            cs.add(CS.UniformFloatHyperparameter(name, p["low"], p["high"], log=p.get("log", False)))
+            cs.add(
+                CS.UniformFloatHyperparameter(name, p["low"], p["high"], log=p.get("log", False))
+            )
         elif p["type"] == "int":
-            cs.add(CS.UniformIntegerHyperparameter(name, p["low"], p["high"], log=p.get("log", False)))
+            cs.add(
+                CS.UniformIntegerHyperparameter(name, p["low"], p["high"], log=p.get("log", False))
+            )
         else:
             cs.add(CS.CategoricalHyperparameter(name, [str(i) for i in range(len(p["choices"]))]))
     return cs
@@ -91,8 +95,14 @@ def run_dehb(init: dict[str, Any]) -> None:
     space = init["space"]
     cs = to_configspace(space, init["seed"])
     dehb = DEHB(
-        cs=cs, dimensions=len(space), min_fidelity=init["min_budget"], max_fidelity=init["max_budget"],
-        eta=init["eta"], seed=init["seed"], n_workers=1, output_path=tempfile.mkdtemp(prefix="metahpo-dehb-"),
+        cs=cs,
+        dimensions=len(space),
+        min_fidelity=init["min_budget"],
+        max_fidelity=init["max_budget"],
+        eta=init["eta"],
+        seed=init["seed"],
+        n_workers=1,
+        output_path=tempfile.mkdtemp(prefix="metahpo-dehb-"),
     )
     while True:
         job = dehb.ask()
@@ -116,7 +126,9 @@ def transfer_evaluations(init: dict[str, Any], st_space: dict[str, Any]) -> dict
     frame = pd.DataFrame([encode_categorical(space, c) for c in meta["configs"]])
     return {
         task: TransferLearningTaskEvaluations(
-            configuration_space=st_space, hyperparameters=frame.copy(), objectives_names=["loss"],
+            configuration_space=st_space,
+            hyperparameters=frame.copy(),
+            objectives_names=["loss"],
             objectives_evaluations=np.asarray(losses, dtype=float).reshape(-1, 1, 1, 1),
         )
         for task, losses in meta["losses"].items()
@@ -138,8 +150,13 @@ def run_synetune(init: dict[str, Any]) -> None:
     if method == "synetune-zeroshot":
         from syne_tune.optimizer.schedulers.transfer_learning.zero_shot import ZeroShotTransfer
 
-        searcher = ZeroShotTransfer(st_space, metric="loss", transfer_learning_evaluations=evaluations,
-                                    do_minimize=True, random_seed=seed)
+        searcher = ZeroShotTransfer(
+            st_space,
+            metric="loss",
+            transfer_learning_evaluations=evaluations,
+            do_minimize=True,
+            random_seed=seed,
+        )
 
         def ask() -> dict[str, Any]:
             # The zero-shot choice happens only in get_config(); suggest() is random search.
@@ -155,8 +172,9 @@ def run_synetune(init: dict[str, Any]) -> None:
             QuantileBasedSurrogateSearcher,
         )
 
-        searcher = QuantileBasedSurrogateSearcher(st_space, transfer_learning_evaluations=evaluations,
-                                                  random_seed=seed)
+        searcher = QuantileBasedSurrogateSearcher(
+            st_space, transfer_learning_evaluations=evaluations, random_seed=seed
+        )
 
         def ask() -> dict[str, Any]:
             return searcher.suggest()
@@ -168,16 +186,28 @@ def run_synetune(init: dict[str, Any]) -> None:
         from syne_tune.optimizer.baselines import RandomSearch
         from syne_tune.optimizer.schedulers.transfer_learning.bounding_box import BoundingBox
 
-        def scheduler_fun(box: dict[str, Any], metric: str, do_minimize: bool, random_seed: int) -> Any:
-            return RandomSearch(box, metrics=[metric], do_minimize=do_minimize, random_seed=random_seed)
+        def scheduler_fun(
+            box: dict[str, Any], metric: str, do_minimize: bool, random_seed: int
+        ) -> Any:
+            return RandomSearch(
+                box, metrics=[metric], do_minimize=do_minimize, random_seed=random_seed
+            )
 
-        scheduler = BoundingBox(scheduler_fun, st_space, metric="loss", transfer_learning_evaluations=evaluations,
-                                do_minimize=True, random_seed=seed)
+        scheduler = BoundingBox(
+            scheduler_fun,
+            st_space,
+            metric="loss",
+            transfer_learning_evaluations=evaluations,
+            do_minimize=True,
+            random_seed=seed,
+        )
         trials: dict[int, Any] = {}
 
         def ask() -> dict[str, Any]:
             suggestion = scheduler.suggest()
-            trial = Trial(trial_id=len(trials), config=suggestion.config, creation_time=datetime.now())
+            trial = Trial(
+                trial_id=len(trials), config=suggestion.config, creation_time=datetime.now()
+            )
             trials[trial.trial_id] = trial
             scheduler.on_trial_add(trial)
             return dict(suggestion.config)
@@ -195,10 +225,7 @@ def run_synetune(init: dict[str, Any]) -> None:
         reply = receive()
         if reply.get("stop"):
             return
-        try:
-            tell(config, trial_id, float(reply["loss"]))
-        except NotImplementedError:
-            pass  # a searcher without an update step ignores results
+        tell(config, trial_id, float(reply["loss"]))
         trial_id += 1
 
 
@@ -207,6 +234,12 @@ def main() -> None:
     sys.stdout = sys.stderr
     init = receive()
     try:
+        if init["method"] == "dehb":
+            import dehb  # noqa: F401
+        else:
+            import syne_tune.optimizer.schedulers.transfer_learning  # noqa: F401
+            import xgboost  # noqa: F401
+        send({"ready": True})
         if init["method"] == "dehb":
             run_dehb(init)
         else:

@@ -29,7 +29,9 @@ class Evaluator:
     evaluation ended (the optimizer's own work) plus the evaluation.
     """
 
-    def __init__(self, problem: Problem, task: str, optimizer: str, seed: int, n_full_evals: int) -> None:
+    def __init__(
+        self, problem: Problem, task: str, optimizer: str, seed: int, n_full_evals: int
+    ) -> None:
         self.problem = problem
         self.task = task
         self.optimizer = optimizer
@@ -49,6 +51,10 @@ class Evaluator:
     def remaining(self) -> float:
         return max(self.total_budget - self.cum_budget, 0.0)
 
+    def restart_clock(self) -> None:
+        """Start timing the next evaluation now (after a peer's process has started)."""
+        self._clock = time.perf_counter()
+
     def snap(self, budget: float | None) -> float | None:
         """``budget`` as the problem takes it: ``None`` without fidelity, rounded for integer budgets."""
         if self.problem.max_budget is None or budget is None:
@@ -59,7 +65,9 @@ class Evaluator:
         return float(budget)
 
     def cost(self, budget: float | None) -> float:
-        return self.full_budget if budget is None or self.problem.max_budget is None else float(budget)
+        return (
+            self.full_budget if budget is None or self.problem.max_budget is None else float(budget)
+        )
 
     def __call__(self, config: Mapping[str, Any], budget: float | None = None) -> float:
         """The loss of ``config`` at ``budget``; recorded, and counted against the budget."""
@@ -80,9 +88,15 @@ class Evaluator:
         now = time.perf_counter()
         self.records.append(
             Record(
-                problem=self.problem.name, task=self.task, optimizer=self.optimizer, seed=self.seed,
-                trial=len(self.records), budget=None if budget is None else float(budget),
-                loss=float(loss), cum_budget=self.cum_budget, wall_time=now - self._clock,
+                problem=self.problem.name,
+                task=self.task,
+                optimizer=self.optimizer,
+                seed=self.seed,
+                trial=len(self.records),
+                budget=None if budget is None else float(budget),
+                loss=float(loss),
+                cum_budget=self.cum_budget,
+                wall_time=now - self._clock,
             )
         )
         self._clock = time.perf_counter()

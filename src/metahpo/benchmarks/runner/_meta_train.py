@@ -34,13 +34,17 @@ class MetaTrainData:
         return MetaTrainData(self.configs, {t: self.losses[t] for t in tasks if t in self.losses})
 
     def to_dict(self) -> dict[str, Any]:
-        return {"configs": [dict(c) for c in self.configs],
-                "losses": {t: list(v) for t, v in self.losses.items()}}
+        return {
+            "configs": [dict(c) for c in self.configs],
+            "losses": {t: list(v) for t, v in self.losses.items()},
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MetaTrainData:
-        return cls(tuple(dict(c) for c in data["configs"]),
-                   {str(t): tuple(float(x) for x in v) for t, v in data["losses"].items()})
+        return cls(
+            tuple(dict(c) for c in data["configs"]),
+            {str(t): tuple(float(x) for x in v) for t, v in data["losses"].items()},
+        )
 
 
 def build_meta_train(
@@ -60,7 +64,11 @@ def build_meta_train(
     losses: dict[str, tuple[float, ...]] = {}
     folder = None
     if cache_dir is not None:
-        folder = Path(cache_dir) / "meta-train" / f"{problem.name}-{problem_key(problem, problem_kwargs)}"
+        folder = (
+            Path(cache_dir)
+            / "meta-train"
+            / f"{problem.name}-{problem_key(problem, problem_kwargs)}"
+        )
         folder.mkdir(parents=True, exist_ok=True)
     for task in tasks:
         path = None if folder is None else folder / f"{_safe(task)}-n{size}-s{seed}.json"

@@ -7,7 +7,7 @@ from typing import Any
 from metahpo.benchmarks.runner._adapter import Adapter, RunContext
 from metahpo.benchmarks.runner._budget import Evaluator
 
-__all__ = ["MetahpoAdapter", "SCHEDULERS"]
+__all__ = ["SCHEDULERS", "MetahpoAdapter"]
 
 # Benchmark suffix -> scheduler class name in metahpo.schedulers.
 SCHEDULERS = {"hyperband": "Hyperband", "sh": "SuccessiveHalving", "asha": "ASHA"}
@@ -37,13 +37,25 @@ class MetahpoAdapter(Adapter):
         problem = context.problem
         return cls(min_budget=problem.min_budget, max_budget=problem.max_budget, eta=self.eta)
 
+    def prepare(self) -> None:
+        import metahpo.schedulers
+        import metahpo.storage
+        import metahpo.study
+        from metahpo.optimizers import make_optimizer
+
+        make_optimizer(self.optimizer)  # imports the optimizer's module (GP-BO loads torch)
+        del metahpo
+
     def optimize(self, evaluator: Evaluator, context: RunContext) -> None:
         from metahpo.storage import InMemoryStorage
         from metahpo.study import create_study
 
         study = create_study(
-            space=context.problem.space, storage=InMemoryStorage(), optimizer=self.optimizer,
-            scheduler=self._make_scheduler(context), seed=context.seed,
+            space=context.problem.space,
+            storage=InMemoryStorage(),
+            optimizer=self.optimizer,
+            scheduler=self._make_scheduler(context),
+            seed=context.seed,
         )
         if context.meta_train is not None:
             # Transfer optimizers read the meta-train tasks from the study context.

@@ -35,7 +35,9 @@ def report_steps(problem: Problem) -> list[float]:
     """The budgets at which a pruned Optuna trial reports: every epoch for integer budgets,
     otherwise an even grid of at most 100 steps from ``min_budget`` to ``max_budget``."""
     if problem.max_budget is None:
-        raise InvalidParameterError(f"Problem {problem.name!r} has no budgets; the pruned Optuna runner needs them.")
+        raise InvalidParameterError(
+            f"Problem {problem.name!r} has no budgets; the pruned Optuna runner needs them."
+        )
     low = float(problem.min_budget if problem.min_budget is not None else problem.max_budget)
     high = float(problem.max_budget)
     if problem.integer_budget:
@@ -60,6 +62,15 @@ class OptunaAdapter(Adapter):
         self.name = f"optuna-{sampler}" + ("-hyperband" if hyperband else "")
         self.needs_fidelity = hyperband
 
+    def prepare(self) -> None:
+        import optuna
+
+        if self.sampler == "gp":
+            import torch  # GPSampler imports torch on its first model fit
+
+            del torch
+        del optuna
+
     def _make_sampler(self, seed: int) -> Any:
         import optuna
 
@@ -76,8 +87,11 @@ class OptunaAdapter(Adapter):
         distributions = optuna_distributions(context.problem.space)
         steps = report_steps(context.problem) if self.hyperband else []
         pruner = (
-            optuna.pruners.HyperbandPruner(min_resource=1, max_resource=len(steps), reduction_factor=self.eta)
-            if self.hyperband else optuna.pruners.NopPruner()
+            optuna.pruners.HyperbandPruner(
+                min_resource=1, max_resource=len(steps), reduction_factor=self.eta
+            )
+            if self.hyperband
+            else optuna.pruners.NopPruner()
         )
         study = optuna.create_study(sampler=self._make_sampler(context.seed), pruner=pruner)
         while not evaluator.exhausted:

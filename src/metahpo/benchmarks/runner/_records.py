@@ -56,7 +56,9 @@ class Record:
             )
         record = cls(**data)
         if not math.isfinite(record.loss):
-            raise InvalidParameterError(f"A benchmark record's loss must be finite. Got {record.loss!r} instead.")
+            raise InvalidParameterError(
+                f"A benchmark record's loss must be finite. Got {record.loss!r} instead."
+            )
         return record
 
 

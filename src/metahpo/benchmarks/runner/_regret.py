@@ -23,7 +23,13 @@ import numpy as np
 from metahpo.benchmarks._problem import Problem
 from metahpo.exceptions import InvalidParameterError
 
-__all__ = ["TaskBounds", "default_cache_dir", "normalized_regret", "random_draw_bounds", "task_bounds"]
+__all__ = [
+    "TaskBounds",
+    "default_cache_dir",
+    "normalized_regret",
+    "random_draw_bounds",
+    "task_bounds",
+]
 
 logger = logging.getLogger("metahpo.benchmarks")
 
@@ -73,9 +79,14 @@ def default_cache_dir() -> Path:
 def problem_key(problem: Problem, problem_kwargs: Mapping[str, Any] | None = None) -> str:
     """A short digest naming the problem, its arguments and its space (for cache files)."""
     text = json.dumps(
-        {"name": problem.name, "kwargs": dict(problem_kwargs or {}), "space": problem.space.fingerprint(),
-         "budget": [problem.min_budget, problem.max_budget]},
-        sort_keys=True, default=str,
+        {
+            "name": problem.name,
+            "kwargs": dict(problem_kwargs or {}),
+            "space": problem.space.fingerprint(),
+            "budget": [problem.min_budget, problem.max_budget],
+        },
+        sort_keys=True,
+        default=str,
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -95,8 +106,11 @@ def random_draw_bounds(
     """
     path = None
     if cache_dir is not None:
-        path = Path(cache_dir) / "random-draws" / f"{problem.name}-{problem_key(problem, problem_kwargs)}" / (
-            f"{_safe(task)}-n{n_draws}-s{seed}.json"
+        path = (
+            Path(cache_dir)
+            / "random-draws"
+            / f"{problem.name}-{problem_key(problem, problem_kwargs)}"
+            / (f"{_safe(task)}-n{n_draws}-s{seed}.json")
         )
         if path.exists():
             data = json.loads(path.read_text())
@@ -105,9 +119,16 @@ def random_draw_bounds(
     bounds = TaskBounds(float(losses.min()), float(losses.max()))
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        summary = {"problem": problem.name, "task": task, "n_draws": n_draws, "seed": seed,
-                   "low": bounds.low, "high": bounds.high, "mean": float(losses.mean()),
-                   "median": float(np.median(losses))}
+        summary = {
+            "problem": problem.name,
+            "task": task,
+            "n_draws": n_draws,
+            "seed": seed,
+            "low": bounds.low,
+            "high": bounds.high,
+            "mean": float(losses.mean()),
+            "median": float(np.median(losses)),
+        }
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text(json.dumps(summary, indent=1))
         tmp.replace(path)
@@ -119,15 +140,23 @@ def draw_losses(problem: Problem, task: str, n_draws: int, seed: int) -> np.ndar
     configs = problem.space.sample(np.random.default_rng(seed), n_draws)
     batch = getattr(problem, "evaluate_batch", None)
     if batch is None:
-        logger.info("%s has no evaluate_batch; evaluating %d draws one by one", problem.name, n_draws)
-        losses = np.array([problem.evaluate(task, c, problem.max_budget) for c in configs], dtype=float)
+        logger.info(
+            "%s has no evaluate_batch; evaluating %d draws one by one", problem.name, n_draws
+        )
+        losses = np.array(
+            [problem.evaluate(task, c, problem.max_budget) for c in configs], dtype=float
+        )
     else:
-        parts = [np.asarray(batch(task, configs[i:i + _CHUNK], problem.max_budget), dtype=float)
-                 for i in range(0, n_draws, _CHUNK)]
+        parts = [
+            np.asarray(batch(task, configs[i : i + _CHUNK], problem.max_budget), dtype=float)
+            for i in range(0, n_draws, _CHUNK)
+        ]
         losses = np.concatenate(parts)
     finite = losses[np.isfinite(losses)]
     if finite.size == 0:
-        raise InvalidParameterError(f"{problem.name} returned no finite loss on task {task!r} for {n_draws} draws.")
+        raise InvalidParameterError(
+            f"{problem.name} returned no finite loss on task {task!r} for {n_draws} draws."
+        )
     return finite
 
 
@@ -141,7 +170,9 @@ def task_bounds(
     problem_kwargs: Mapping[str, Any] | None = None,
 ) -> TaskBounds:
     """The random-draw bounds of ``task`` widened by every ``observed`` loss."""
-    return random_draw_bounds(problem, task, n_draws, seed, cache_dir, problem_kwargs).widen(observed)
+    return random_draw_bounds(problem, task, n_draws, seed, cache_dir, problem_kwargs).widen(
+        observed
+    )
 
 
 def _safe(task: str) -> str:

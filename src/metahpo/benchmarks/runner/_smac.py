@@ -32,6 +32,11 @@ class SMACAdapter(Adapter):
         self.name = "smac-mf" if multi_fidelity else "smac"
         self.needs_fidelity = multi_fidelity
 
+    def prepare(self) -> None:
+        import smac
+
+        del smac
+
     def optimize(self, evaluator: Evaluator, context: RunContext) -> None:
         from smac import HyperparameterOptimizationFacade, MultiFidelityFacade, Scenario
         from smac.runhistory.dataclasses import TrialValue
@@ -41,23 +46,37 @@ class SMACAdapter(Adapter):
         with tempfile.TemporaryDirectory(prefix="metahpo-smac-") as tmp:
             if self.multi_fidelity:
                 scenario = Scenario(
-                    to_configspace(problem.space, context.seed), output_directory=Path(tmp), deterministic=True,
-                    n_trials=context.n_full_evals * _MF_TRIALS_PER_FULL_EVAL, seed=context.seed,
-                    min_budget=problem.min_budget, max_budget=problem.max_budget,
+                    to_configspace(problem.space, context.seed),
+                    output_directory=Path(tmp),
+                    deterministic=True,
+                    n_trials=context.n_full_evals * _MF_TRIALS_PER_FULL_EVAL,
+                    seed=context.seed,
+                    min_budget=problem.min_budget,
+                    max_budget=problem.max_budget,
                 )
                 facade: HyperparameterOptimizationFacade = MultiFidelityFacade(
-                    scenario, _unused_target, intensifier=MultiFidelityFacade.get_intensifier(scenario, eta=self.eta),
-                    overwrite=True, logging_level=logging.ERROR,
+                    scenario,
+                    _unused_target,
+                    intensifier=MultiFidelityFacade.get_intensifier(scenario, eta=self.eta),
+                    overwrite=True,
+                    logging_level=logging.ERROR,
                 )
             else:
                 scenario = Scenario(
-                    to_configspace(problem.space, context.seed), output_directory=Path(tmp), deterministic=True,
-                    n_trials=context.n_full_evals, seed=context.seed,
+                    to_configspace(problem.space, context.seed),
+                    output_directory=Path(tmp),
+                    deterministic=True,
+                    n_trials=context.n_full_evals,
+                    seed=context.seed,
                 )
                 facade = HyperparameterOptimizationFacade(
-                    scenario, _unused_target,
-                    intensifier=HyperparameterOptimizationFacade.get_intensifier(scenario, max_config_calls=1),
-                    overwrite=True, logging_level=logging.ERROR,
+                    scenario,
+                    _unused_target,
+                    intensifier=HyperparameterOptimizationFacade.get_intensifier(
+                        scenario, max_config_calls=1
+                    ),
+                    overwrite=True,
+                    logging_level=logging.ERROR,
                 )
             while not evaluator.exhausted:
                 info = facade.ask()

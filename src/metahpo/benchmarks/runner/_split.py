@@ -62,7 +62,11 @@ def split_tasks(
     if split == "random":
         if test_tasks is None:
             return TaskSplit(all_tasks, ())
-        if isinstance(test_tasks, bool) or not isinstance(test_tasks, int) or not 1 <= test_tasks <= len(all_tasks):
+        if (
+            isinstance(test_tasks, bool)
+            or not isinstance(test_tasks, int)
+            or not 1 <= test_tasks <= len(all_tasks)
+        ):
             raise InvalidParameterError(
                 f"The 'test_tasks' option must be an int in [1, {len(all_tasks)}]. Got {describe(test_tasks)} instead."
             )
