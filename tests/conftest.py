@@ -28,9 +28,24 @@ def postgres_server_url() -> Iterator[str]:
             pytest.fail(f"{reason} ({REQUIRE_VAR}=1 requires PostgreSQL tests to run)")
         pytest.skip(reason)
     try:
+        _check_reachable(url)
         yield url
     finally:
         manager.__exit__(None, None, None)
+
+
+def _check_reachable(url: str) -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        pytest.fail(f"The PostgreSQL server at {engine.url!r} does not answer: {exc}")
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
