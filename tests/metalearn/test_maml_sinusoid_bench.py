@@ -24,9 +24,9 @@ def test_task_distribution_matches_the_paper():
     stacked, amplitude, phase = sample_sinusoid_tasks(np.random.default_rng(0), 2000, 10, 5)
     x = stacked.support[0].numpy()
     assert stacked.support[0].shape == (2000, 10, 1) and stacked.query[0].shape == (2000, 5, 1)
-    assert 0.1 <= amplitude.min() and amplitude.max() <= 5.0
-    assert 0.0 <= phase.min() and phase.max() <= math.pi
-    assert -5.0 <= x.min() and x.max() <= 5.0
+    assert amplitude.min() >= 0.1 and amplitude.max() <= 5.0
+    assert phase.min() >= 0.0 and phase.max() <= math.pi
+    assert x.min() >= -5.0 and x.max() <= 5.0
     expected = amplitude[:, None] * np.sin(x[..., 0] - phase[:, None])
     np.testing.assert_allclose(stacked.support[1].numpy()[..., 0], expected, atol=1e-5)
 

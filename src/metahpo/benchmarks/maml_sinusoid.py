@@ -319,12 +319,12 @@ def plot(
         axis.set_ylim(-6, 6)
         axis.legend(fontsize=8, loc="lower left")
     axis = axes[2]
-    steps = np.arange(settings.test_steps + 1)
+    step_axis = np.arange(settings.test_steps + 1)
     for method, values in curves.items():
         mean = values.mean(axis=0)
-        half = np.array([_ci95(values[:, s]) for s in steps])
-        axis.plot(steps, mean, marker="o", markersize=3, label=METHOD_LABELS[method])
-        axis.fill_between(steps, mean - half, mean + half, alpha=0.2)
+        half = np.array([_ci95(values[:, s]) for s in step_axis])
+        axis.plot(step_axis, mean, marker="o", markersize=3, label=METHOD_LABELS[method])
+        axis.fill_between(step_axis, mean - half, mean + half, alpha=0.2)
     axis.set_xlabel("number of gradient steps")
     axis.set_ylabel("mean squared error")
     axis.set_title(
