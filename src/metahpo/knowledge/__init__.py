@@ -1,0 +1,60 @@
+"""The knowledge base: past tasks, their descriptors and clusters, and warm-start portfolios.
+
+What a meta-learning optimizer needs, in the order it uses it:
+
+* :class:`KnowledgeBase` — :meth:`~KnowledgeBase.open` a spec (``"bundled:keel-hgb"``, a
+  storage URL, a directory), then :meth:`~KnowledgeBase.tasks` ``(space)`` gives every
+  task mapped onto the study's space (:attr:`Task.missing` lists inputs to marginalise).
+* :class:`Task` — one task's evaluations: :attr:`Task.unit` (configs in the unit cube),
+  :attr:`Task.losses`, :attr:`Task.budgets`, :meth:`Task.at_budget`;
+  :meth:`Task.from_history` turns a running study into a target task.
+* :func:`nearest` / :meth:`KnowledgeBase.nearest` — the tasks most similar to a target
+  (descriptors and/or the target's few observations against each task's losses at the
+  nearest configs); cheap enough to call every round. :class:`LossLookup` is the
+  nearest-config loss predictor behind it.
+* :func:`cluster_tasks` — clusters on descriptors and response similarity.
+* :func:`greedy_portfolio` / :meth:`KnowledgeBase.portfolio` — the warm-start configs.
+"""
+
+from metahpo.knowledge._base import KnowledgeBase, bundled_knowledge, bundled_names
+from metahpo.knowledge._clusters import Clustering, cluster_tasks, similarity_matrix
+from metahpo.knowledge._descriptors import (
+    CLASSIFICATION_FEATURES,
+    REGRESSION_FEATURES,
+    meta_features,
+)
+from metahpo.knowledge._lookup import LossLookup
+from metahpo.knowledge._mapping import map_task, shared_parameters
+from metahpo.knowledge._portfolio import greedy_portfolio, regret_matrix
+from metahpo.knowledge._similarity import (
+    DescriptorScale,
+    descriptor_similarity,
+    nearest,
+    response_similarity,
+    similarity,
+)
+from metahpo.knowledge._task import Task, descriptor_of
+
+__all__ = [
+    "CLASSIFICATION_FEATURES",
+    "REGRESSION_FEATURES",
+    "Clustering",
+    "DescriptorScale",
+    "KnowledgeBase",
+    "LossLookup",
+    "Task",
+    "bundled_knowledge",
+    "bundled_names",
+    "cluster_tasks",
+    "descriptor_of",
+    "descriptor_similarity",
+    "greedy_portfolio",
+    "map_task",
+    "meta_features",
+    "nearest",
+    "regret_matrix",
+    "response_similarity",
+    "shared_parameters",
+    "similarity",
+    "similarity_matrix",
+]

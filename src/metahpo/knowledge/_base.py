@@ -1,0 +1,392 @@
+"""The knowledge base: the tasks metahpo can learn from, wherever they are stored."""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError
+from metahpo.knowledge._clusters import Clustering, cluster_tasks
+from metahpo.knowledge._mapping import map_task
+from metahpo.knowledge._portfolio import greedy_portfolio
+from metahpo.knowledge._similarity import nearest
+from metahpo.knowledge._task import Task
+from metahpo.space import Config, Space
+from metahpo.storage import Storage
+
+__all__ = ["KnowledgeBase", "bundled_knowledge", "bundled_names"]
+
+logger = logging.getLogger(__name__)
+
+_SQL_PREFIXES = ("sqlite:", "postgresql:", "postgresql+")
+
+
+class KnowledgeBase:
+    """An in-memory collection of :class:`Task` records with unique names.
+
+    Build one from the finished studies of a storage (:meth:`from_storage`), from
+    knowledge or meta-dataset directories (:meth:`from_files`), from the bundled
+    meta-data (:func:`bundled_knowledge`) or task by task (:meth:`add_task`). Every import
+    is validated before anything is added: a malformed file, study or task raises
+    :class:`~metahpo.exceptions.InvalidParameterError` naming the row and field, and the
+    knowledge base is unchanged.
+
+    :attr:`spec` is a JSON-able description of where the tasks came from
+    (``"bundled:keel-hgb"``, a directory, a storage URL, or a list of these), which
+    :meth:`open` resolves again — optimizers store it instead of the tasks. It is ``None``
+    once tasks were added by hand.
+
+    Example:
+        >>> import metahpo as mh
+        >>> space = mh.Space({"x": mh.Float(0.0, 1.0)})
+        >>> kb = mh.KnowledgeBase()
+        >>> xs = [{"x": v / 10} for v in range(11)]
+        >>> for i, opt in enumerate([0.3, 0.3, 0.8]):
+        ...     _ = kb.add_task(space, xs, [abs(c["x"] - opt) for c in xs], name=f"t{i}")
+        >>> len(kb), kb.portfolio(space, size=2)
+        (3, [{'x': 0.3}, {'x': 0.8}])
+    """
+
+    def __init__(self, tasks: Iterable[Task] = (), spec: str | Sequence[str] | None = None) -> None:
+        self._tasks: dict[str, Task] = {}
+        self._specs: list[str] | None = _check_spec(spec)
+        self._add_all(list(tasks))
+
+    # Collection ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def __iter__(self) -> Iterator[Task]:
+        return iter(list(self._tasks.values()))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tasks
+
+    def __getitem__(self, name: str) -> Task:
+        try:
+            return self._tasks[name]
+        except KeyError:
+            raise KeyError(f"No task named {name!r} in the knowledge base.") from None
+
+    def __repr__(self) -> str:
+        return f"KnowledgeBase({len(self)} tasks, spec={self.spec!r})"
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._tasks)
+
+    @property
+    def spec(self) -> str | list[str] | None:
+        """Where the tasks came from, for :meth:`open`; ``None`` when not reproducible."""
+        if not self._specs:
+            return None
+        return self._specs[0] if len(self._specs) == 1 else list(self._specs)
+
+    # Adding -------------------------------------------------------------------------------
+    def add(self, tasks: Task | Iterable[Task]) -> None:
+        """Add tasks (all or none: names must be new and distinct). Clears :attr:`spec`."""
+        batch = [tasks] if isinstance(tasks, Task) else list(tasks)
+        self._add_all(batch)
+        self._specs = None
+
+    def add_task(
+        self,
+        space: Space,
+        configs: Sequence[Mapping[str, Any]],
+        losses: Sequence[float] | Any,
+        budgets: Sequence[float] | Any | None = None,
+        descriptor: Mapping[str, float] | None = None,
+        name: str | None = None,
+        source: str = "memory",
+    ) -> Task:
+        """Validate and add one task; returns it. Errors name the row and the field.
+
+        Args:
+            space: the search space of the configs.
+            configs: one config per evaluation.
+            losses: one finite loss per config (minimised).
+            budgets: one budget per config, or ``None`` for full-budget evaluations.
+            descriptor: named meta-features (e.g. ``Task.from_data(X, y).descriptor``).
+            name: a new name (default ``"task-<n>"``).
+            source: provenance recorded on the task.
+        """
+        if not isinstance(space, Space):
+            raise InvalidParameterError(
+                f"The 'space' parameter of add_task must be a metahpo Space. Got {describe(space)} instead."
+            )
+        if name is None:
+            number = len(self._tasks)
+            while f"task-{number}" in self._tasks:
+                number += 1
+            name = f"task-{number}"
+        task = Task(name=name, space=space, configs=list(configs), losses=losses,
+                    budgets=budgets, descriptor=descriptor, source=source)
+        self.add(task)
+        return task
+
+    def add_files(self, path: str | os.PathLike[str]) -> None:
+        """Add the tasks of a knowledge directory or a meta-dataset directory (all or none)."""
+        self._add_all(_read_directory(path))
+        self._append_spec(str(path))
+
+    def add_storage(self, storage: Storage | str, min_trials: int = 5, exclude: Sequence[str] = ()) -> None:
+        """Add one task per study with at least ``min_trials`` COMPLETE trials (all or none)."""
+        from metahpo.knowledge._storage import read_storage
+
+        self._add_all(read_storage(storage, min_trials=min_trials, exclude=exclude))
+        if isinstance(storage, str) and min_trials == 5 and not exclude:
+            self._append_spec(storage)
+        else:
+            self._specs = None
+
+    def add_bundled(self, name: str) -> None:
+        """Add the bundled meta-data ``name`` (see :func:`bundled_names`)."""
+        self._add_all(_read_bundled(name))
+        self._append_spec(f"bundled:{name}")
+
+    def merge(self, other: KnowledgeBase) -> KnowledgeBase:
+        """A new knowledge base with the tasks of both (names must not clash)."""
+        if not isinstance(other, KnowledgeBase):
+            raise InvalidParameterError(
+                f"The 'other' parameter of merge must be a KnowledgeBase. Got {describe(other)} instead."
+            )
+        merged = KnowledgeBase(list(self) + list(other))
+        merged._specs = None if self._specs is None or other._specs is None else self._specs + other._specs
+        return merged
+
+    def _add_all(self, batch: list[Task]) -> None:
+        names = set()
+        for task in batch:
+            if not isinstance(task, Task):
+                raise InvalidParameterError(
+                    f"A knowledge base holds metahpo Task records. Got {describe(task)} instead."
+                )
+            if task.name in self._tasks or task.name in names:
+                raise InvalidParameterError(
+                    f"A task named {task.name!r} is already in the knowledge base; task names must be unique."
+                )
+            names.add(task.name)
+        for task in batch:
+            self._tasks[task.name] = task
+
+    def _append_spec(self, spec: str) -> None:
+        if self._specs is not None:
+            self._specs.append(spec)
+
+    # Views --------------------------------------------------------------------------------
+    def tasks(self, space: Space | None = None) -> list[Task]:
+        """The tasks with evaluations, mapped onto ``space`` (all tasks as stored when ``None``).
+
+        Tasks of the same space (same fingerprint, any parameter order) come as they are;
+        tasks of an overlapping space are projected onto the shared parameters, with the
+        others filled in and flagged (see :mod:`metahpo.knowledge._mapping` and
+        :attr:`Task.missing`); tasks sharing no parameter are left out.
+        """
+        if space is None:
+            return list(self._tasks.values())
+        if not isinstance(space, Space):
+            raise InvalidParameterError(
+                f"The 'space' parameter of KnowledgeBase.tasks must be a metahpo Space or None. "
+                f"Got {describe(space)} instead."
+            )
+        out = []
+        for task in self._tasks.values():
+            mapped = map_task(task, space) if task.has_evaluations else None
+            if mapped is not None:
+                out.append(mapped)
+        return out
+
+    def nearest(self, target: Task, k: int | None = None, space: Space | None = None) -> list[tuple[Task, float]]:
+        """The ``k`` tasks most similar to ``target`` with their similarity, best first.
+
+        Tasks are mapped onto ``space`` (default ``target.space``); a descriptor-only
+        target is compared with every task by descriptor. See
+        :func:`~metahpo.knowledge.nearest`.
+        """
+        space = space if space is not None else target.space
+        pool = self.tasks(space) if space is not None else [t for t in self if t.descriptor]
+        return nearest(target, pool, k)
+
+    def clusters(self, space: Space | None = None, **kwargs: Any) -> Clustering:
+        """Cluster the tasks (mapped onto ``space``); see :func:`~metahpo.knowledge.cluster_tasks`."""
+        return cluster_tasks(self.tasks(space), **kwargs)
+
+    def relevant(self, space: Space, target: Task | None = None, k: int | None = None) -> list[Task]:
+        """The tasks to learn from for a new task in ``space``.
+
+        Without information on the target (no descriptor and fewer than three
+        observations): every mapped task. With ``k``: the ``k`` nearest. Otherwise: the
+        cluster (see :meth:`clusters`) of the nearest task.
+        """
+        pool = self.tasks(space)
+        informative = target is not None and (bool(target.descriptor) or target.n_evaluations >= 3)
+        if not pool or not informative:
+            return pool
+        ranked = nearest(target, pool, k)  # type: ignore[arg-type]
+        if k is not None:
+            return [task for task, _ in ranked]
+        clustering = cluster_tasks(pool)
+        label = clustering.label_of(ranked[0][0].name)
+        members = set(clustering.members(label))
+        return [task for task in pool if task.name in members]
+
+    def portfolio(
+        self,
+        space: Space,
+        size: int = 10,
+        target: Task | None = None,
+        k: int | None = None,
+    ) -> list[Config]:
+        """A greedy warm-start portfolio for ``space`` over :meth:`relevant` tasks."""
+        return greedy_portfolio(self.relevant(space, target, k), size)
+
+    # Writing ------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write every task to a knowledge directory that :meth:`from_files` reads back."""
+        from metahpo.knowledge._files import write_knowledge
+
+        return write_knowledge(list(self), path)
+
+    def to_storage(self, storage: Storage | str) -> list[str]:
+        """Store every task with evaluations as a finished study; returns the study names."""
+        from metahpo.knowledge._storage import write_storage
+
+        return write_storage(list(self), storage)
+
+    # Constructors -------------------------------------------------------------------------
+    @classmethod
+    def from_storage(
+        cls,
+        storage: Storage | str,
+        min_trials: int = 5,
+        exclude: Sequence[str] = (),
+    ) -> KnowledgeBase:
+        """Every study of ``storage`` with at least ``min_trials`` COMPLETE trials.
+
+        Example:
+            >>> import metahpo as mh
+            >>> storage = mh.InMemoryStorage()
+            >>> study = mh.create_study(name="s", space=mh.Space({"x": mh.Float(0, 1)}),
+            ...                         storage=storage, optimizer="random", seed=0)
+            >>> study.optimize(lambda t: t.config["x"], n_trials=6, show_progress=False)
+            >>> mh.KnowledgeBase.from_storage(storage).names
+            ['s']
+        """
+        kb = cls(spec=[])
+        kb.add_storage(storage, min_trials=min_trials, exclude=exclude)
+        return kb
+
+    @classmethod
+    def from_files(cls, path: str | os.PathLike[str]) -> KnowledgeBase:
+        """The tasks of a knowledge directory (:meth:`save`) or a meta-dataset directory.
+
+        A meta-dataset (written by ``metahpo.benchmarks.metadata.build_metadata``) gives
+        one task per dataset holding every config of the design at every budget.
+        """
+        kb = cls(spec=[])
+        kb.add_files(path)
+        return kb
+
+    @classmethod
+    def from_design(
+        cls,
+        space: Space,
+        configs: Sequence[Mapping[str, Any]],
+        losses: Mapping[str, Sequence[float]],
+        descriptors: Mapping[str, Mapping[str, float]] | None = None,
+        source: str = "memory",
+    ) -> KnowledgeBase:
+        """One task per key of ``losses``, each evaluating the same ``configs`` at full budget."""
+        descriptors = descriptors or {}
+        tasks = [Task(name=str(name), space=space, configs=list(configs), losses=list(values),
+                      descriptor=descriptors.get(name), source=source)
+                 for name, values in losses.items()]
+        return cls(tasks)
+
+    @classmethod
+    def open(cls, spec: str | Sequence[str]) -> KnowledgeBase:
+        """Resolve a spec: ``"bundled:NAME"``, a storage URL, a directory, or a list of these.
+
+        Example:
+            >>> import metahpo as mh
+            >>> kb = mh.KnowledgeBase.open("sqlite:///:memory:")
+            >>> len(kb), kb.spec
+            (0, 'sqlite:///:memory:')
+        """
+        specs = _check_spec(spec)
+        kb = cls(spec=[])
+        for item in specs or []:
+            if item.startswith("bundled:"):
+                kb.add_bundled(item[len("bundled:"):])
+            elif item.startswith(_SQL_PREFIXES):
+                kb.add_storage(item)
+            elif item.startswith("file:") or Path(item).is_dir():
+                kb.add_files(item[len("file:"):] if item.startswith("file:") else item)
+            else:
+                raise InvalidParameterError(
+                    "A knowledge spec must be 'bundled:NAME', a storage URL ('sqlite:///...', "
+                    f"'postgresql+psycopg://...') or an existing directory. Got {item!r} instead."
+                )
+        return kb
+
+
+def bundled_names() -> list[str]:
+    """Names of the meta-data sets shipped in ``metahpo/knowledge/data/``."""
+    root = importlib.resources.files("metahpo.knowledge").joinpath("data")
+    if not root.is_dir():
+        return []
+    return sorted(entry.name for entry in root.iterdir()
+                  if entry.is_dir() and entry.joinpath("manifest.json").is_file())
+
+
+def bundled_knowledge(name: str) -> KnowledgeBase:
+    """The bundled meta-data ``name`` as a knowledge base (spec ``"bundled:NAME"``).
+
+    Example:
+        >>> import metahpo as mh
+        >>> kb = mh.bundled_knowledge("keel-hgb")  # doctest: +SKIP
+    """
+    kb = KnowledgeBase(spec=[])
+    kb.add_bundled(name)
+    return kb
+
+
+def _read_bundled(name: str) -> list[Task]:
+    names = bundled_names()
+    if not isinstance(name, str) or name not in names:
+        raise InvalidParameterError(
+            f"The 'name' parameter of bundled_knowledge must be one of {names}. Got {describe(name)} instead."
+        )
+    resource = importlib.resources.files("metahpo.knowledge").joinpath("data", name)
+    with importlib.resources.as_file(resource) as folder:
+        return _read_directory(folder, source=f"bundled:{name}")
+
+
+def _read_directory(path: str | os.PathLike[str], source: str | None = None) -> list[Task]:
+    from metahpo.knowledge._builder import is_metadata_dir, read_metadata_tasks
+    from metahpo.knowledge._files import read_knowledge
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidParameterError(
+            f"The 'path' parameter must be a directory path. Got {describe(path)} instead."
+        )
+    if is_metadata_dir(path):
+        return read_metadata_tasks(path, source=source)
+    return read_knowledge(path, source=source)
+
+
+def _check_spec(spec: Any) -> list[str] | None:
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        return [spec]
+    if isinstance(spec, Sequence) and all(isinstance(s, str) for s in spec):
+        return list(spec)
+    raise InvalidParameterError(
+        f"A knowledge spec must be a string, a list of strings or None. Got {describe(spec)} instead."
+    )

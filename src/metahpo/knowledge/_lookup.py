@@ -1,0 +1,78 @@
+"""A task's loss at any config: exact where it was evaluated, else its nearest neighbour."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from metahpo.knowledge._task import Task
+
+__all__ = ["LossLookup"]
+
+_KEY_DECIMALS = 9
+
+
+class LossLookup:
+    """Predicts ``task``'s loss at unit-cube points by the nearest evaluated config.
+
+    Evaluations are grouped by budget level; a query at budget ``b`` reads the level
+    nearest to ``b`` on a log scale (the largest level when ``b`` is ``None``). Repeated
+    configs at one level (e.g. rows that differed only in a parameter the mapping
+    dropped) are averaged. Distances ignore the task's ``missing`` parameters. A query
+    at an evaluated config returns its loss exactly.
+    """
+
+    def __init__(self, task: Task) -> None:
+        from scipy.spatial import cKDTree
+
+        self.task = task
+        space = task.space
+        self._columns = np.array(
+            [] if space is None else [j for j, n in enumerate(space.names) if n not in task.missing],
+            dtype=int,
+        )
+        self._levels: list[float | None] = task.budget_levels()
+        self._trees: list[cKDTree] = []
+        self._values: list[np.ndarray] = []
+        self._points: list[np.ndarray] = []
+        for level in self._levels:
+            part = task.at_budget(level) if level is not None else task
+            unit = part.unit[:, self._columns] if len(self._columns) else np.zeros((len(part.losses), 1))
+            keys, inverse = np.unique(np.round(unit, _KEY_DECIMALS), axis=0, return_inverse=True)
+            inverse = inverse.ravel()
+            sums = np.bincount(inverse, weights=part.losses, minlength=len(keys))
+            counts = np.bincount(inverse, minlength=len(keys))
+            self._points.append(keys)
+            self._values.append(sums / counts)
+            self._trees.append(cKDTree(keys))
+
+    @property
+    def levels(self) -> list[float | None]:
+        return list(self._levels)
+
+    def level_index(self, budget: float | None) -> int:
+        if budget is None or self._levels[-1] is None:
+            return len(self._levels) - 1
+        logs = np.log([max(float(b), 1e-300) for b in self._levels])  # type: ignore[arg-type]
+        return int(np.argmin(np.abs(logs - math.log(max(float(budget), 1e-300)))))
+
+    def predict(self, unit: np.ndarray, budgets: Sequence[float | None] | float | None = None) -> np.ndarray:
+        """Losses at the rows of ``unit`` (``(m, d)`` in the task's space)."""
+        points = np.atleast_2d(np.asarray(unit, dtype=float))
+        query = points[:, self._columns] if len(self._columns) else np.zeros((len(points), 1))
+        if budgets is None or np.isscalar(budgets):
+            level_of_row = np.full(len(points), self.level_index(budgets))  # type: ignore[arg-type]
+        else:
+            level_of_row = np.array([self.level_index(b) for b in budgets], dtype=int)  # type: ignore[union-attr]
+        out = np.empty(len(points))
+        for level in np.unique(level_of_row):
+            rows = np.flatnonzero(level_of_row == level)
+            _, nearest = self._trees[level].query(np.round(query[rows], _KEY_DECIMALS), k=1)
+            out[rows] = self._values[level][np.asarray(nearest, dtype=int)]
+        return out
+
+    def final(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct configs (unit cube, non-missing columns) and mean losses at the largest budget."""
+        return self._points[-1], self._values[-1]

@@ -1,0 +1,82 @@
+"""Map a task onto another search space: same space as is, overlapping spaces projected.
+
+Transfer across partly different spaces. A parameter is *shared* when both spaces have
+it under the same name with a compatible type:
+
+* ``Float`` <- ``Float`` or ``Int`` (ranges and log scales may differ),
+* ``Int`` <- ``Int``,
+* ``Categorical`` <- ``Categorical`` (the choices may differ).
+
+A source evaluation whose shared value lies outside the target parameter's range (or is
+not one of its choices) is dropped: it tells nothing about the target space. Source
+parameters the target lacks are dropped, so rows that differ only in them become
+repeated target configs: together they sample the loss marginalised over the dropped
+parameters. Target parameters the source lacks are filled with their midpoint in the
+unit cube and listed in :attr:`Task.missing`, so a surrogate can marginalise over them
+(ignore those inputs); nearest-neighbour lookups ignore them too, and a portfolio config
+taken from such a task carries the midpoint there. A task that shares no
+parameter with the target space, or keeps no evaluation, is not mapped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from metahpo.knowledge._task import Task
+from metahpo.space import Categorical, Float, Int, Param, Space
+
+__all__ = ["map_task", "shared_parameters"]
+
+
+def shared_parameters(source: Space, target: Space) -> list[str]:
+    """Names of the target parameters the source has with a compatible type, in target order."""
+    return [name for name, param in target.items() if name in source and _compatible(source[name], param)]
+
+
+def map_task(task: Task, space: Space) -> Task | None:
+    """``task`` expressed in ``space``, or ``None`` when nothing of it carries over."""
+    if task.space is None:
+        return None
+    if task.space.fingerprint() == space.fingerprint():
+        return task if task.space.names == space.names else replace(task, space=space)
+    shared = shared_parameters(task.space, space)
+    if not shared:
+        return None
+    filled = {name: space[name].from_unit(0.5) for name in space if name not in shared}
+    rows: list[int] = []
+    configs = []
+    for row, config in enumerate(task.configs):
+        values = {name: config[name] for name in shared}
+        if not all(space[name].contains(_cast(space[name], value)) for name, value in values.items()):
+            continue
+        rows.append(row)
+        configs.append({name: _cast(space[name], values[name]) if name in values else filled[name]
+                        for name in space})
+    if not rows:
+        return None
+    index = np.asarray(rows, dtype=int)
+    missing = tuple(sorted(set(task.missing) & set(shared)) + list(filled))
+    return replace(
+        task,
+        space=space,
+        configs=configs,
+        losses=task.losses[index],
+        budgets=None if task.budgets is None else task.budgets[index],
+        missing=tuple(name for name in space if name in missing),
+    )
+
+
+def _compatible(source: Param, target: Param) -> bool:
+    if isinstance(target, Float):
+        return isinstance(source, (Float, Int))
+    if isinstance(target, Int):
+        return isinstance(source, Int)
+    return isinstance(source, Categorical)
+
+
+def _cast(param: Param, value: object) -> object:
+    if isinstance(param, Float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value

@@ -1,0 +1,117 @@
+"""Tasks from the studies of a storage, and tasks written back as studies."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from metahpo._validation import check_int
+from metahpo.exceptions import InvalidParameterError, MetahpoError, StudyNotFoundError
+from metahpo.knowledge._task import Task, descriptor_of
+from metahpo.space import Space
+from metahpo.storage import Storage, get_storage
+from metahpo.trial import TrialState
+
+__all__ = ["read_storage", "storage_label", "write_storage"]
+
+logger = logging.getLogger(__name__)
+
+
+def storage_label(storage: Storage) -> str:
+    """The storage's URL with any password masked, or its type name."""
+    url = getattr(storage, "url", None)
+    if isinstance(url, str):
+        return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    return type(storage).__name__
+
+
+def read_storage(
+    storage: Storage | str,
+    min_trials: int = 5,
+    exclude: Sequence[str] = (),
+) -> list[Task]:
+    """One task per study with at least ``min_trials`` COMPLETE trials (all validated first).
+
+    A maximised study's values are negated. Trials without a budget count as run at the
+    study's largest budget when other trials have budgets. The descriptor is read from the
+    study's ``user_attrs["task"]`` (written by ``create_study(task=...)``) when present.
+    """
+    min_trials = check_int(min_trials, "min_trials", "KnowledgeBase.from_storage", minimum=1)
+    store = get_storage(storage)
+    label = storage_label(store)
+    skipped = set(exclude)
+    tasks = []
+    for record in store.list_studies():
+        if record.name in skipped:
+            continue
+        done = [t for t in store.get_trials(record.study_id, {TrialState.COMPLETE}) if t.value is not None]
+        if len(done) < min_trials:
+            continue
+        where = f"study {record.name!r} in {label}"
+        try:
+            space = Space.from_dict(record.space)
+            descriptor = descriptor_of(record.user_attrs.get("task"))
+            sign = -1.0 if record.direction == "maximize" else 1.0
+            raw = [t.budget for t in done]
+            budgets = None
+            if any(b is not None for b in raw):
+                full = max(float(b) for b in raw if b is not None)
+                budgets = np.array([full if b is None else float(b) for b in raw], dtype=float)
+            tasks.append(Task(
+                name=record.name, space=space, configs=[dict(t.config) for t in done],
+                losses=np.array([sign * float(t.value) for t in done], dtype=float),  # type: ignore[arg-type]
+                budgets=budgets, descriptor=descriptor, source=f"study:{record.name}@{label}",
+            ))
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(f"Cannot import {where}: {exc}") from exc
+    return tasks
+
+
+def write_storage(tasks: Sequence[Task], storage: Storage | str) -> list[str]:
+    """Store each task with evaluations as a finished study of the same name.
+
+    Every evaluation becomes a COMPLETE trial (value = loss, direction ``"minimize"``);
+    the descriptor goes to ``user_attrs["task"]``, where :func:`read_storage` finds it.
+    Refuses if a study of one of the names exists; if writing fails midway, the studies
+    written so far are deleted again.
+    """
+    from metahpo.optimizers import make_optimizer, optimizer_spec
+    from metahpo.schedulers import make_scheduler, scheduler_spec
+
+    store = get_storage(storage)
+    chosen = [t for t in tasks if t.has_evaluations]
+    existing = {r.name for r in store.list_studies()}
+    clash = sorted(t.name for t in chosen if t.name in existing)
+    if clash:
+        raise InvalidParameterError(
+            f"Cannot write tasks {clash[:5]} to {storage_label(store)}: studies of those names exist."
+        )
+    optimizer = optimizer_spec(make_optimizer("random"))
+    scheduler = scheduler_spec(make_scheduler(None))
+    written: list[str] = []
+    try:
+        for task in chosen:
+            attrs: dict[str, Any] = {"task": {"name": task.name, "source": task.source,
+                                              "descriptor": None if task.descriptor is None else dict(task.descriptor)}}
+            record = store.create_study(
+                task.name, space=task.space.to_dict(), direction="minimize", seed=0,  # type: ignore[union-attr]
+                optimizer=optimizer, scheduler=scheduler, user_attrs=attrs,
+            )
+            written.append(task.name)
+            for row, config in enumerate(task.configs):
+                budget = None if task.budgets is None else float(task.budgets[row])
+                trial = store.create_trial(record.study_id, config=dict(config), budget=budget)
+                store.finish_trial(record.study_id, trial.number, TrialState.COMPLETE, float(task.losses[row]))
+    except MetahpoError:
+        for name in written:
+            try:
+                store.delete_study(name)
+            except StudyNotFoundError:
+                logger.warning("Could not roll back study %r: it is already gone.", name)
+        raise
+    return written
+
