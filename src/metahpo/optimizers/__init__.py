@@ -2,6 +2,7 @@
 
 from metahpo.optimizers._base import BaseOptimizer, Optimizer
 from metahpo.optimizers._gp import GPBO
+from metahpo.optimizers._portfolio import Portfolio
 from metahpo.optimizers._random import RandomSearch, Sobol
 from metahpo.optimizers._registry import (
     make_optimizer,
@@ -14,6 +15,7 @@ __all__ = [
     "GPBO",
     "BaseOptimizer",
     "Optimizer",
+    "Portfolio",
     "RandomSearch",
     "Sobol",
     "make_optimizer",

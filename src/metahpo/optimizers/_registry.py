@@ -14,6 +14,7 @@ _REGISTRY: dict[str, str] = {
     "random": "metahpo.optimizers._random:RandomSearch",
     "sobol": "metahpo.optimizers._random:Sobol",
     "gpbo": "metahpo.optimizers._gp:GPBO",
+    "portfolio": "metahpo.optimizers._portfolio:Portfolio",
 }
 
 
