@@ -229,3 +229,28 @@ def test_optimize_argument_errors():
     with pytest.raises(InvalidParameterError, match="'n_jobs' parameter"):
         study.optimize(quadratic, n_trials=1, n_jobs=0)
     assert study.trials == []
+
+
+def test_each_trial_records_why_it_was_suggested_and_the_end_hook_runs():
+    class Explaining(mh.RandomSearch):
+        ended = None
+
+        def suggest_explained(self, history, n=1):
+            from metahpo.optimizers import Suggestion
+
+            return [Suggestion(c, {"source": "test", "seen": len(history.trials)})
+                    for c in self.suggest(history, n)]
+
+        def on_study_end(self, history):
+            Explaining.ended = len(history.trials)
+            return {"tasks_added": 1}
+
+    study = mh.create_study(space=SPACE, optimizer=Explaining(), seed=0)
+    study.optimize(quadratic, n_trials=3, show_progress=False)
+    assert [t.user_attrs["why"] for t in study.trials] == [
+        {"source": "test", "seen": i} for i in range(3)
+    ]
+    assert Explaining.ended == 3 and study.user_attrs["knowledge_update"] == {"tasks_added": 1}
+    plain = mh.create_study(space=SPACE, optimizer="sobol", seed=0)
+    plain.optimize(quadratic, n_trials=1, show_progress=False)
+    assert plain.trials[0].user_attrs["why"] == {"source": "sobol"}

@@ -1,6 +1,6 @@
 """What to try next: random, Sobol, GP-BO and meta-BO optimizers."""
 
-from metahpo.optimizers._base import BaseOptimizer, Optimizer
+from metahpo.optimizers._base import BaseOptimizer, Optimizer, Suggestion
 from metahpo.optimizers._gp import GPBO
 from metahpo.optimizers._portfolio import Portfolio
 from metahpo.optimizers._random import RandomSearch, Sobol
@@ -18,6 +18,7 @@ __all__ = [
     "Portfolio",
     "RandomSearch",
     "Sobol",
+    "Suggestion",
     "make_optimizer",
     "optimizer_names",
     "optimizer_spec",

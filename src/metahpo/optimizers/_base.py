@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from metahpo._validation import init_params
 from metahpo.history import History
 from metahpo.space import Config
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A proposed config and why it was proposed (stored as the trial's ``why`` attribute).
+
+    ``why`` is JSON: e.g. ``{"source": "portfolio", "tasks": [...]}`` or
+    ``{"source": "surrogate", "observations": 12, "similar_tasks": [...]}``.
+    """
+
+    config: Config
+    why: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -38,6 +51,16 @@ class BaseOptimizer:
 
     def get_params(self) -> dict[str, Any]:
         return init_params(self)
+
+    def suggest_explained(self, history: History, n: int = 1) -> list[Suggestion]:
+        """Like :meth:`suggest`, with the reason for each config; override to say more."""
+        return [Suggestion(c, {"source": self.name}) for c in self.suggest(history, n)]  # type: ignore[attr-defined]
+
+    def on_study_end(self, history: History) -> dict[str, Any] | None:
+        """Called when ``optimize`` returns; an optimizer that learns across studies
+        updates its knowledge here and returns a JSON summary of what it did."""
+        del history
+        return None
 
     def state_dict(self) -> dict[str, Any]:
         return {}

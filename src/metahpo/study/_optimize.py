@@ -51,8 +51,21 @@ def run_optimize(
         from metahpo.study._dask import optimize_on_dask
 
         optimize_on_dask(study, objective, n_trials, timeout, executor, catch_tuple, callbacks)
-        return
+    else:
+        _optimize_here(study, objective, n_trials, timeout, n_jobs, catch_tuple, callbacks, show_progress)
+    study.finish()
 
+
+def _optimize_here(
+    study: Study,
+    objective: Objective,
+    n_trials: int | None,
+    timeout: float | None,
+    n_jobs: int,
+    catch_tuple: tuple[type[BaseException], ...],
+    callbacks: Sequence[Callable[[Study, FrozenTrial], None]] | None,
+    show_progress: bool | None,
+) -> None:
     from metahpo.study._progress import progress_display
 
     deadline = None if timeout is None else time.monotonic() + timeout

@@ -157,16 +157,26 @@ class Study:
         before = [t for t in trials if t.number < record.number]
         history = _keyed(self.history(before), record.number)
         try:
-            config = self.optimizer.suggest(history, 1)[0]
-            config = self.space.validate(config, "config")
+            config, why = self._suggest(history)
             self.storage.set_trial_config(self.study_id, record.number, config)
+            if why:
+                self.storage.set_trial_user_attrs(self.study_id, record.number, {"why": why})
         except BaseException as exc:
             self.storage.finish_trial(
                 self.study_id, record.number, TrialState.FAILED,
                 error=f"The optimizer failed to propose a config: {exc!r}",
             )
             raise
-        return record.evolve(config=config)
+        return record.evolve(config=config, user_attrs={"why": why} if why else {})
+
+    def _suggest(self, history: History) -> tuple[dict[str, Any], dict[str, Any]]:
+        explained = getattr(self.optimizer, "suggest_explained", None)
+        if explained is not None:
+            suggestion = explained(history, 1)[0]
+            config, why = suggestion.config, dict(suggestion.why)
+        else:
+            config, why = self.optimizer.suggest(history, 1)[0], {}
+        return self.space.validate(config, "config"), why
 
     def tell(
         self,
@@ -224,6 +234,19 @@ class Study:
 
         run_optimize(self, objective, n_trials, timeout, n_jobs, catch, callbacks,
                      show_progress, executor)
+
+    def finish(self) -> dict[str, Any] | None:
+        """Let the optimizer learn from the finished study (``optimize`` calls this at its end).
+
+        An optimizer that keeps knowledge across studies (MetaBO) adds this study's task
+        and updates its meta-parameters; the summary it returns is stored in the study's
+        ``user_attrs["knowledge_update"]``.
+        """
+        hook = getattr(self.optimizer, "on_study_end", None)
+        summary = hook(self.history()) if hook is not None else None
+        if summary:
+            self.set_user_attr("knowledge_update", summary)
+        return summary
 
     def run_trial(self, objective: Objective, catch: tuple[type[BaseException], ...]) -> FrozenTrial:
         """Ask, evaluate and tell one trial; errors in ``catch`` become a FAILED trial."""
