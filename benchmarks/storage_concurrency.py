@@ -152,14 +152,15 @@ def database(backend: str) -> Iterator[str]:
         yield url
 
 
-def render(outcomes: list[Outcome], command: str) -> str:
+def render(outcomes: list[Outcome], command: str, loads: tuple[float, float]) -> str:
     lines = [
         "# Storage concurrency",
         "",
         f"Command: `{command}`",
         "",
         f"Machine: {platform.platform()}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} cores (shared with other work while measured).",
+        f"{os.cpu_count()} cores shared with other work while measured (1-minute load "
+        f"average {loads[0]:.1f} before, {loads[1]:.1f} after).",
         "",
         "| backend | mode | processes | trials | wall time (s) | trials / s | all numbered 0..N-1, COMPLETE |",
         "|---|---|---:|---:|---:|---:|---|",
@@ -193,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     outcomes = []
+    load_before = os.getloadavg()[0]
     for backend in args.backends:
         for mode in args.modes:
             with database(backend) as url:
@@ -207,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a)
         for a in ["benchmarks/storage_concurrency.py", *(sys.argv[1:] if argv is None else argv)]
     )
-    table = render(outcomes, command)
+    table = render(outcomes, command, (load_before, os.getloadavg()[0]))
     print()
     print(table)
     args.output.parent.mkdir(parents=True, exist_ok=True)

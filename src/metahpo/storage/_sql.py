@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 from datetime import timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, exists, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from metahpo._validation import describe
@@ -15,6 +15,7 @@ from metahpo.exceptions import (
     DuplicatedPromotionError,
     DuplicatedStudyError,
     InvalidParameterError,
+    StorageError,
     StudyNotFoundError,
     TrialStateError,
 )
@@ -339,10 +340,18 @@ class SQLStorage:
                            trials.c.heartbeat_at.is_not(None), trials.c.heartbeat_at < cutoff)
 
         def find(connection: Connection) -> bool:
-            self._check_study(connection, study_id)
             if not stale_where:
+                self._check_study(connection, study_id)
                 return False
-            return connection.execute(select(trials.c.id).where(*stale_where).limit(1)).first() is not None
+            row = None
+            if _is_key(study_id):
+                any_stale = exists(select(trials.c.id).where(*stale_where))
+                row = connection.execute(
+                    select(studies.c.id, any_stale).where(studies.c.id == study_id)
+                ).first()
+            if row is None:
+                raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
+            return bool(row[1])
 
         # Most calls find nothing: look first, so that they do not queue for the write lock.
         if not self._db.run(find, write=False):
@@ -379,12 +388,16 @@ class SQLStorage:
         wanted = None if states is None else [TrialState(s).value for s in states]
 
         def work(connection: Connection) -> list[FrozenTrial]:
-            self._check_study(connection, study_id)
+            if not _is_key(study_id):
+                raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
             where = [trials.c.study_id == study_id]
             if wanted is not None:
                 where.append(trials.c.state.in_(wanted))
             rows = connection.execute(select(trials).where(*where).order_by(trials.c.number)).all()
-            values = _intermediate(connection, *where) if rows else {}
+            if not rows:  # Trials exist only in existing studies: check only when there are none.
+                self._check_study(connection, study_id)
+                return []
+            values = _intermediate(connection, *where)
             return [_frozen_trial(row, values.get(row.id, {})) for row in rows]
 
         return self._db.run(work, write=False)
@@ -418,19 +431,19 @@ class SQLStorage:
     def _update_running(self, study_id: int, number: int, *, reload: bool = False,
                         **changes: Any) -> FrozenTrial:
         def work(connection: Connection) -> FrozenTrial:
-            changed = 0
+            row = None
             if _is_key(study_id) and _is_key(number):
-                changed = connection.execute(
+                row = connection.execute(
                     update(trials).where(*_trial_key(study_id, number),
                                          trials.c.state == TrialState.RUNNING.value)
-                    .values(**changes)
-                ).rowcount
-            if changed == 0:
-                row = self._locked_trial(connection, study_id, number)
-                _check_running(row.state, number)
+                    .values(**changes).returning(*trials.c)
+                ).first()
+            if row is None:
+                current = self._locked_trial(connection, study_id, number)
+                _check_running(current.state, number)
+                raise StorageError(f"Trial {number} of study {study_id} could not be updated.")
             if not reload:
                 return None  # type: ignore[return-value]
-            row = connection.execute(select(trials).where(*_trial_key(study_id, number))).one()
             return _frozen_trial(row, _intermediate(connection, trials.c.id == row.id).get(row.id, {}))
 
         return self._db.run(work, write=True)

@@ -232,11 +232,11 @@ class Database:
             with lock, self.engine.connect() as connection:
                 if write:
                     connection.execution_options(**{_WRITE_OPTION: True})
+                elif self.backend == "postgresql":
+                    # Reads of several statements see one snapshot. psycopg puts the level
+                    # into its BEGIN, so this costs no round trip.
+                    connection.execution_options(isolation_level="REPEATABLE READ")
                 with connection.begin():
-                    if not write and self.backend == "postgresql":
-                        # Reads of several statements see one snapshot. (Set per transaction:
-                        # a connection-level isolation_level costs two round trips more.)
-                        connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                     yield connection
         except SQLAlchemyError as exc:
             raise _map_error(exc) from exc
