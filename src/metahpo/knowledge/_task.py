@@ -306,7 +306,7 @@ def check_evaluations(
 
 
 def _float_column(values: Any, name: str, length: int, owner: str) -> np.ndarray:
-    field_name = name[:-1] if name.endswith("s") else name
+    field_name = {"losses": "loss", "budgets": "budget"}.get(name, name)
     if isinstance(values, (str, bytes, Mapping)):
         raise InvalidParameterError(
             f"The {name!r} parameter of {owner} must be a list of numbers. Got {describe(values)} instead."

@@ -1,0 +1,105 @@
+"""Knowledge bases from the finished studies of a storage, and back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import metahpo as mh
+from metahpo.exceptions import InvalidParameterError
+from metahpo.knowledge import KnowledgeBase, Task
+
+SPACE = mh.Space({"x": mh.Float(0.0, 1.0), "k": mh.Int(1, 5), "c": mh.Categorical(["a", "b"])})
+
+
+def _fill(url: str) -> None:
+    descriptor = Task("ds", descriptor={"n_samples": 150.0, "n_classes": 3.0})
+    study = mh.create_study(name="min", space=SPACE, storage=url, optimizer="random", seed=0, task=descriptor)
+    study.optimize(lambda t: (t.config["x"] - 0.3) ** 2 + t.config["k"], n_trials=8, show_progress=False)
+    study = mh.create_study(name="max", space=SPACE, storage=url, optimizer="random", seed=1,
+                            direction="maximize")
+    study.optimize(lambda t: t.config["x"], n_trials=6, show_progress=False)
+    study = mh.create_study(name="short", space=SPACE, storage=url, optimizer="random", seed=2)
+    study.optimize(lambda t: t.config["x"], n_trials=2, show_progress=False)
+    study = mh.create_study(name="failing", space=SPACE, storage=url, optimizer="random", seed=3)
+    for i in range(7):
+        handle = study.ask()
+        if i < 4:
+            study.tell(handle, float(i))
+        else:
+            study.tell(handle, state=mh.TrialState.FAILED)
+
+
+def test_from_storage_reads_finished_studies(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    _fill(url)
+    kb = KnowledgeBase.from_storage(url)
+    # "short" has 2 COMPLETE trials and "failing" 4: both below the default minimum of 5.
+    assert kb.names == ["min", "max"]
+    assert kb.spec == url
+    low = kb["min"]
+    assert low.n_evaluations == 8 and low.budgets is None
+    assert low.descriptor == {"n_samples": 150.0, "n_classes": 3.0}
+    assert low.source == f"study:min@{url}"
+    stored = mh.load_study("max", storage=url)
+    values = [t.value for t in stored.trials]
+    np.testing.assert_allclose(kb["max"].losses, [-v for v in values])
+    assert KnowledgeBase.from_storage(url, min_trials=4).names == ["min", "max", "failing"]
+    assert KnowledgeBase.from_storage(url, min_trials=1, exclude=["min"]).names == ["max", "short", "failing"]
+
+
+def test_open_resolves_a_storage_url(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    _fill(url)
+    kb = KnowledgeBase.open(url)
+    assert kb.names == ["min", "max"] and kb.spec == url
+
+
+def test_knowledge_base_round_trips_through_storage(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    configs = SPACE.sample(rng, 5)
+    kb = KnowledgeBase()
+    kb.add_task(SPACE, configs, rng.random(5), name="plain", descriptor={"n_samples": 10.0})
+    kb.add_task(SPACE, configs + configs, rng.random(10), budgets=[1.0] * 5 + [4.0] * 5, name="budgeted")
+    url = f"sqlite:///{tmp_path / 'rt.db'}"
+    assert kb.to_storage(url) == ["plain", "budgeted"]
+    back = KnowledgeBase.from_storage(url)
+    assert back.names == kb.names
+    for name in kb.names:
+        a, b = kb[name].to_dict(), back[name].to_dict()
+        a.pop("source"), b.pop("source")
+        assert a == b
+    # A second export refuses: the studies exist; nothing new is written.
+    with pytest.raises(InvalidParameterError, match="studies of those names exist"):
+        kb.to_storage(url)
+    assert len(mh.list_studies(url)) == 2
+
+
+def test_storage_import_is_all_or_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    _fill(url)
+    kb = KnowledgeBase()
+    kb.add_task(SPACE, [{"x": 0.1, "k": 1, "c": "a"}], [0.0], name="max")
+    with pytest.raises(InvalidParameterError, match="'max' is already"):
+        kb.add_storage(url)
+    assert kb.names == ["max"]
+
+
+def test_in_memory_storage_object_has_no_spec() -> None:
+    storage = mh.InMemoryStorage()
+    study = mh.create_study(name="s", space=SPACE, storage=storage, optimizer="random", seed=0)
+    study.optimize(lambda t: t.config["x"], n_trials=5, show_progress=False)
+    kb = KnowledgeBase.from_storage(storage)
+    assert kb.names == ["s"] and kb.spec is None
+    assert kb["s"].source == "study:s@InMemoryStorage"
+
+
+def test_password_is_masked_in_sources() -> None:
+    from metahpo.knowledge._storage import storage_label
+
+    class Fake:
+        url = "postgresql+psycopg://user:secret@host/db"
+
+    assert storage_label(Fake()) == "postgresql+psycopg://user:***@host/db"  # type: ignore[arg-type]

@@ -1,0 +1,163 @@
+"""Task records: validation naming row and field, JSON round trips, descriptors from data."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import metahpo as mh
+from metahpo.exceptions import InvalidParameterError
+from metahpo.history import history_from
+from metahpo.knowledge import CLASSIFICATION_FEATURES, REGRESSION_FEATURES, Task, meta_features
+from metahpo.trial import FrozenTrial, TrialState
+
+SPACE = mh.Space({
+    "lr": mh.Float(1e-3, 1.0, log=True),
+    "depth": mh.Int(1, 8),
+    "act": mh.Categorical(["relu", "tanh"]),
+})
+
+
+def _configs(n: int) -> list[dict]:
+    return SPACE.sample(np.random.default_rng(0), n)
+
+
+def test_public_names_resolve_from_the_top_level() -> None:
+    assert mh.Task is Task
+    assert mh.KnowledgeBase.__name__ == "KnowledgeBase"
+    assert callable(mh.bundled_knowledge)
+
+
+def test_task_validates_and_freezes_its_evaluations() -> None:
+    task = Task("t", SPACE, _configs(5), [0.5, 0.4, 0.3, 0.2, 0.1], budgets=[1, 1, 3, 3, 3])
+    assert task.n_evaluations == 5
+    assert task.losses.dtype == float and not task.losses.flags.writeable
+    assert task.budget_levels() == [1.0, 3.0]
+    assert task.at_budget(None).n_evaluations == 3
+    assert task.best_config() == task.configs[4]
+    with pytest.raises(AttributeError):
+        task.name = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"losses": [0.1, 0.2, math.nan, 0.4]}, "row 2, field 'loss'"),
+        ({"losses": [0.1, 0.2, "x", 0.4]}, "row 2, field 'loss'"),
+        ({"losses": [0.1, 0.2, 0.3]}, "one value per config (4)"),
+        ({"budgets": [1.0, 1.0, 1.0, 0.0]}, "row 3, field 'budget'"),
+        ({"budgets": [1.0, math.inf, 1.0, 1.0]}, "row 1, field 'budget'"),
+    ],
+)
+def test_bad_losses_and_budgets_name_row_and_field(change: dict, expected: str) -> None:
+    fields = {"configs": _configs(4), "losses": [0.1, 0.2, 0.3, 0.4], "budgets": None} | change
+    with pytest.raises(InvalidParameterError) as info:
+        Task("t", SPACE, **fields)
+    assert expected in str(info.value)
+
+
+def test_bad_config_names_row_and_field() -> None:
+    configs = _configs(4)
+    configs[3] = dict(configs[3], depth=12)
+    with pytest.raises(InvalidParameterError, match=r"row 3: .*'depth'"):
+        Task("t", SPACE, configs, [0.1, 0.2, 0.3, 0.4])
+
+
+def test_descriptor_must_be_finite_numbers() -> None:
+    with pytest.raises(InvalidParameterError, match="descriptor field 'n'"):
+        Task("t", descriptor={"n": math.nan})
+
+
+def test_to_dict_round_trips_through_json() -> None:
+    task = Task("t", SPACE, _configs(3), [0.3, 0.2, 0.1], budgets=[1, 2, 4],
+                descriptor={"n_samples": 10.0}, source="file:x", missing=("depth",))
+    data = json.loads(json.dumps(task.to_dict()))
+    back = Task.from_dict(data)
+    assert back.to_dict() == task.to_dict()
+    assert back.missing == ("depth",)
+
+
+def test_descriptor_only_task_stores_no_evaluations() -> None:
+    task = Task("d", descriptor={"n_samples": 100.0})
+    assert set(task.to_dict()) == {"name", "source", "descriptor"}
+
+
+def test_from_history_takes_complete_trials_as_losses() -> None:
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    trials = [
+        FrozenTrial(0, TrialState.COMPLETE, {"x": 0.1}, value=2.0),
+        FrozenTrial(1, TrialState.FAILED, {"x": 0.2}),
+        FrozenTrial(2, TrialState.COMPLETE, {"x": 0.3}, value=5.0),
+        FrozenTrial(3, TrialState.RUNNING, {"x": 0.4}),
+    ]
+    history = history_from(space, trials, direction="maximize", context={"task": {"name": "d", "descriptor": {"a": 1.0}}})
+    task = Task.from_history(history)
+    assert task.losses.tolist() == [-2.0, -5.0]
+    assert task.budgets is None
+    assert task.descriptor == {"a": 1.0}
+
+
+def _classification(n: int = 1000, d: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d))
+    y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(scale=0.5, size=n) > 0).astype(int)
+    return x, y
+
+
+def test_meta_features_are_deterministic_and_finite() -> None:
+    x, y = _classification()
+    first = meta_features(x, y)
+    second = meta_features(x.copy(), y.copy())
+    assert first == second
+    assert tuple(first) == CLASSIFICATION_FEATURES
+    assert all(math.isfinite(v) for v in first.values())
+    assert first["n_samples"] == 1000 and first["n_features"] == 20 and first["n_classes"] == 2
+    # The signal is in the first feature: a depth-1 tree finds it, so it beats chance clearly.
+    assert first["landmark_stump"] > 0.7
+    assert 0.9 < first["class_entropy"] <= 1.0
+
+
+def test_meta_features_tell_datasets_apart() -> None:
+    x, y = _classification()
+    noisy = np.random.default_rng(1).integers(0, 3, size=len(y))
+    informative, random_labels = meta_features(x, y), meta_features(x, noisy)
+    assert random_labels["n_classes"] == 3
+    assert informative["landmark_naive_bayes"] > random_labels["landmark_naive_bayes"] + 0.3
+    assert informative["mutual_info_mean"] > random_labels["mutual_info_mean"]
+
+
+def test_meta_features_regression_and_missing_values() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4))
+    y = 2.0 * x[:, 0] + rng.normal(scale=0.1, size=300)
+    x[::10, 2] = np.nan
+    features = meta_features(x, y)
+    assert tuple(features) == REGRESSION_FEATURES
+    assert features["n_classes"] == 0.0
+    assert features["missing_fraction"] == pytest.approx(30 / 1200)
+    assert features["landmark_linear"] > 0.95
+    assert all(math.isfinite(v) for v in features.values())
+
+
+def test_from_data_gives_a_descriptor_only_task_with_a_stable_name() -> None:
+    x, y = _classification(200, 5)
+    task = Task.from_data(x, y)
+    assert task.space is None and not task.has_evaluations
+    assert task.name == Task.from_data(x, y).name
+    assert Task.from_data(x, y, name="credit").name == "credit"
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "match"),
+    [
+        (np.zeros((5, 2)), np.zeros(5), "at least 10 rows"),
+        (np.ones((20, 2)), np.ones(19), "one value per row"),
+        (np.array([["a", "b"]] * 20), np.arange(20) % 2, "must be numeric"),
+    ],
+)
+def test_from_data_refuses_bad_input(x: np.ndarray, y: np.ndarray, match: str) -> None:
+    with pytest.raises(InvalidParameterError, match=match):
+        Task.from_data(x, y)
