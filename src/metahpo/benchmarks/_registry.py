@@ -24,6 +24,10 @@ _REGISTRY: dict[str, str] = {
     "mf_branin": "metahpo.benchmarks.synthetic:MultiFidelityBranin",
     "lcbench": "metahpo.benchmarks.yahpo:LCBench",
     "rbv2_xgboost": "metahpo.benchmarks.yahpo:RBv2XGBoost",
+    "keel-hgb": "metahpo.benchmarks.training:KeelHGB",
+    "keel-mlp": "metahpo.benchmarks.training:KeelMLP",
+    "sklearn-hgb": "metahpo.benchmarks.training:SklearnHGB",
+    "sklearn-mlp": "metahpo.benchmarks.training:SklearnMLP",
 }
 
 

@@ -1,0 +1,123 @@
+"""Gradient boosting on real datasets: scikit-learn's ``HistGradientBoostingClassifier``.
+
+The budget is the number of boosting rounds (``max_iter``, 1 to 81), early stopping
+is off, and the loss is the validation log-loss on the task's fixed split. Boosting
+rounds are nested, so :meth:`evaluate_budgets` fits once at the largest budget and reads
+every smaller budget from ``staged_predict_proba``: the numbers equal fresh fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from metahpo.benchmarks._problem import Problem
+from metahpo.benchmarks._training_data import DESCRIPTOR_NAMES, TabularTask, list_tasks, load_task
+from metahpo.benchmarks._training_losses import check_budgets, validation_log_loss
+from metahpo.space import Float, Int, Space
+
+HGB_SPACE = Space(
+    {
+        "learning_rate": Float(1e-3, 1.0, log=True),
+        "max_leaf_nodes": Int(4, 256, log=True),
+        "min_samples_leaf": Int(1, 128, log=True),
+        "l2_regularization": Float(1e-8, 10.0, log=True),
+        "max_features": Float(0.1, 1.0),
+        "max_bins": Int(4, 255, log=True),
+    }
+)
+HGB_MODEL_SEED = 0
+
+
+class _HGBProblem(Problem):
+    """``HistGradientBoostingClassifier`` on the tasks of one data source."""
+
+    source = ""
+    min_budget = 1.0
+    max_budget = 81.0
+    integer_budget = True
+    loss_name = "validation_log_loss"
+    descriptor_names = DESCRIPTOR_NAMES
+
+    def __init__(self) -> None:
+        self.space = HGB_SPACE
+        self.tasks = tuple(list_tasks(self.source))
+
+    def relative_cost(self, task: str) -> float:
+        """A rough cost of one evaluation of ``task``, for ordering builds (largest first)."""
+        return load_task(self.source, task).relative_cost()
+
+    def descriptor(self, task: str) -> np.ndarray:
+        """``[n_train, n_features, n_classes, class_entropy]`` of ``task``."""
+        return load_task(self.source, task).descriptor()
+
+    def evaluate_budgets(
+        self, task: str, config: Mapping[str, Any], budgets: Sequence[float]
+    ) -> list[float]:
+        """The losses of ``config`` at every budget of ``budgets``, from one fit at the largest."""
+        clean, rounds = self._check_staged(task, config, budgets)
+        return _staged_losses(load_task(self.source, task), clean, rounds)
+
+    def _check_staged(
+        self, task: str, config: Mapping[str, Any], budgets: Sequence[float]
+    ) -> tuple[dict[str, Any], list[int]]:
+        if task not in self.tasks:
+            # evaluate() words the error; reuse it.
+            self.evaluate(task, config, None)
+        clean = self.space.validate(config)
+        checked = [self._check_budget(budget) for budget in budgets]
+        return clean, check_budgets(self.name, checked)
+
+    def _evaluate(self, task: str, config: dict[str, Any], budget: float | None) -> float:
+        rounds = check_budgets(self.name, [budget])
+        return _staged_losses(load_task(self.source, task), config, rounds)[0]
+
+
+def _staged_losses(data: TabularTask, config: dict[str, Any], rounds: list[int]) -> list[float]:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(
+        learning_rate=config["learning_rate"],
+        max_iter=max(rounds),
+        max_leaf_nodes=config["max_leaf_nodes"],
+        min_samples_leaf=config["min_samples_leaf"],
+        l2_regularization=config["l2_regularization"],
+        max_features=config["max_features"],
+        max_bins=config["max_bins"],
+        early_stopping=False,
+        random_state=HGB_MODEL_SEED,
+    )
+    model.fit(data.x_train, data.y_train)
+    wanted = set(rounds)
+    by_round: dict[int, float] = {}
+    for stage, proba in enumerate(model.staged_predict_proba(data.x_valid), start=1):
+        if stage in wanted:
+            by_round[stage] = validation_log_loss(
+                proba, model.classes_, data.y_valid, data.n_classes
+            )
+    return [by_round[r] for r in rounds]
+
+
+class KeelHGB(_HGBProblem):
+    """``keel-hgb``: gradient boosting on the balanced KEEL datasets (fold 0 as shipped).
+
+    Example:
+        >>> from metahpo.benchmarks.training import KeelHGB
+        >>> problem = KeelHGB()
+        >>> config = problem.space.sobol(1, seed=0)[0]
+        >>> loss = problem.evaluate("iris", config, budget=3)
+        >>> 0.0 <= loss
+        True
+    """
+
+    name = "keel-hgb"
+    source = "keel"
+
+
+class SklearnHGB(_HGBProblem):
+    """``sklearn-hgb``: gradient boosting on scikit-learn's bundled datasets (stratified 75/25 split)."""
+
+    name = "sklearn-hgb"
+    source = "sklearn"
