@@ -1,0 +1,114 @@
+"""Similarity, nearest tasks and clusters on two planted families."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from _knowledge_families import UNIT2, unit_family_tasks
+
+import metahpo as mh
+from metahpo.benchmarks.synthetic import QuadraticFamily, ShiftedBranin
+from metahpo.exceptions import InvalidParameterError
+from metahpo.knowledge import (
+    Clustering,
+    KnowledgeBase,
+    Task,
+    cluster_tasks,
+    descriptor_similarity,
+    nearest,
+    response_similarity,
+    similarity,
+)
+
+NAMES = [str(i) for i in range(8)]
+
+
+def _families(descriptors: bool = False) -> tuple[list[Task], list[Task]]:
+    branin = unit_family_tasks(ShiftedBranin(n_tasks=10), NAMES, "branin-",
+                               descriptor_centre=(1.0, 0.0) if descriptors else None)
+    quadratic = unit_family_tasks(QuadraticFamily(dim=2, n_tasks=10), NAMES, "quad-",
+                                  descriptor_centre=(0.0, 1.0) if descriptors else None)
+    return branin, quadratic
+
+
+def test_response_similarity_is_rank_based() -> None:
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    xs = [{"x": v / 19} for v in range(20)]
+    base = Task("a", space, xs, [(c["x"] - 0.31) ** 2 for c in xs])
+    monotone = Task("b", space, xs, [np.exp(3 * (c["x"] - 0.31) ** 2) for c in xs])
+    reversed_ = Task("c", space, xs, [-((c["x"] - 0.31) ** 2) for c in xs])
+    assert response_similarity(base, monotone) == pytest.approx(1.0)
+    assert response_similarity(base, reversed_) == pytest.approx(0.0)
+    assert response_similarity(base, monotone, method="kendall") == pytest.approx(1.0)
+    assert response_similarity(Task("few", space, xs[:2], [0.0, 1.0]), base) is None
+    with pytest.raises(InvalidParameterError, match="'method'"):
+        response_similarity(base, monotone, method="pearson")
+
+
+def test_response_similarity_uses_nearby_configs_when_designs_differ() -> None:
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    rng = np.random.default_rng(0)
+    a_x, b_x = rng.random(40), rng.random(40)
+    a = Task("a", space, [{"x": float(v)} for v in a_x], (a_x - 0.7) ** 2)
+    b = Task("b", space, [{"x": float(v)} for v in b_x], 5 * (b_x - 0.7) ** 2 + 1)
+    c = Task("c", space, [{"x": float(v)} for v in b_x], (b_x - 0.1) ** 2)
+    assert response_similarity(a, b) > 0.9
+    assert response_similarity(a, c) < 0.5
+
+
+def test_descriptor_similarity_is_one_for_equal_descriptors() -> None:
+    assert descriptor_similarity({"n": 5.0}, {"n": 5.0}) == 1.0
+    assert descriptor_similarity({"n": 5.0}, {"m": 5.0}) is None
+    assert descriptor_similarity({"n": 5.0}, {"n": 500.0}) < 0.1
+    assert similarity(Task("a", descriptor={"n": 1.0}), Task("b")) == 0.5
+
+
+@pytest.mark.parametrize("held_out", ["8", "9"])
+def test_nearest_with_observations_finds_the_family(held_out: str) -> None:
+    branin, quadratic = _families()
+    family = QuadraticFamily(dim=2, n_tasks=10)
+    configs = UNIT2.sobol(20, seed=7)  # not the knowledge-base design: nearest configs are used
+    target = Task("target", UNIT2, configs,
+                  family.evaluate_batch(held_out, family.space.from_unit(UNIT2.to_unit(configs))))
+    ranked = nearest(target, branin + quadratic, k=4)
+    assert [t.name.split("-")[0] for t, _ in ranked] == ["quad"] * 4
+    assert all(0.0 <= score <= 1.0 for _, score in ranked)
+    assert ranked == sorted(ranked, key=lambda pair: -pair[1])
+
+
+def test_nearest_by_descriptor_only() -> None:
+    branin, quadratic = _families(descriptors=True)
+    kb = KnowledgeBase(branin + quadratic)
+    target = Task("new", descriptor={"a": 0.02, "b": 0.97})
+    ranked = kb.nearest(target, k=5)
+    assert {t.name.split("-")[0] for t, _ in ranked} == {"quad"}
+
+
+@pytest.mark.parametrize("descriptors", [False, True])
+def test_clustering_finds_planted_families(descriptors: bool) -> None:
+    branin, quadratic = _families(descriptors)
+    mixed = [task for pair in zip(branin, quadratic, strict=True) for task in pair]
+    clustering = cluster_tasks(mixed)
+    assert clustering.k == 2 and clustering.silhouette > 0.5
+    groups = [{name.split("-")[0] for name in members} for members in clustering.clusters()]
+    assert sorted(map(sorted, groups)) == [["branin"], ["quad"]]
+
+
+def test_clustering_on_descriptors_alone_and_json_round_trip() -> None:
+    rng = np.random.default_rng(0)
+    tasks = [Task(f"{g}{i}", descriptor={"n_samples": centre * (1 + 0.05 * rng.random()), "n_classes": 2.0})
+             for g, centre in (("small", 100.0), ("large", 100000.0)) for i in range(5)]
+    clustering = cluster_tasks(tasks)
+    assert clustering.clusters() == [[f"small{i}" for i in range(5)], [f"large{i}" for i in range(5)]]
+    back = Clustering.from_dict(json.loads(json.dumps(clustering.to_dict())))
+    assert back == clustering
+    assert back.label_of("large3") == 1
+
+
+def test_unstructured_tasks_form_one_cluster() -> None:
+    rng = np.random.default_rng(1)
+    tasks = [Task(f"t{i}", descriptor={"v": float(x)}) for i, x in enumerate(rng.uniform(0, 1, 12))]
+    assert cluster_tasks(tasks, min_silhouette=0.9).k == 1
+    assert cluster_tasks(tasks[:3]).k == 1
