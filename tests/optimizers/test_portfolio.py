@@ -1,0 +1,150 @@
+"""The portfolio optimizer: warm-start configs in order, then random draws; JSON-able and replayable."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import metahpo as mh
+from metahpo.benchmarks.synthetic import ShiftedBranin
+from metahpo.exceptions import InvalidParameterError
+from metahpo.history import history_from
+from metahpo.knowledge import KnowledgeBase, Task, greedy_portfolio
+from metahpo.optimizers import Portfolio, make_optimizer, optimizer_names, optimizer_spec
+from metahpo.trial import FrozenTrial, TrialState
+
+FAMILY = ShiftedBranin(n_tasks=12, seed=0)
+SPACE = FAMILY.space
+
+
+def _kb(names: list[str] | None = None) -> KnowledgeBase:
+    configs = SPACE.sobol(64, seed=0)
+    names = names or [str(i) for i in range(10)]
+    return KnowledgeBase([Task(n, SPACE, configs, FAMILY.evaluate_batch(n, configs)) for n in names])
+
+
+def _history(configs: list[dict], **kwargs) -> mh.history.History:  # type: ignore[name-defined]
+    trials = [FrozenTrial(i, TrialState.COMPLETE, c, value=float(i)) for i, c in enumerate(configs)]
+    return history_from(SPACE, trials, seed=5, **kwargs)
+
+
+def test_registered_under_its_name() -> None:
+    assert "portfolio" in optimizer_names()
+    assert isinstance(make_optimizer("portfolio"), Portfolio)
+
+
+def test_proposes_the_portfolio_in_order_then_random_draws() -> None:
+    kb = _kb()
+    expected = greedy_portfolio(kb.tasks(SPACE), 4)
+    optimizer = Portfolio(kb, size=4)
+    assert optimizer.suggest(_history([]), n=4) == expected
+    assert optimizer.suggest(_history(expected[:2]), n=1) == [expected[2]]
+    after = optimizer.suggest(_history(expected), n=2)
+    assert all(SPACE.contains(c) for c in after) and not any(c in expected for c in after)
+
+
+def test_skips_configs_already_tried() -> None:
+    kb = _kb()
+    expected = greedy_portfolio(kb.tasks(SPACE), 4)
+    optimizer = Portfolio(kb, size=4)
+    # The user tried the third portfolio config by hand first.
+    assert optimizer.suggest(_history([expected[2]]), n=3) == [expected[0], expected[1], expected[3]]
+
+
+def test_deterministic_given_the_history() -> None:
+    kb = _kb()
+    done = greedy_portfolio(kb.tasks(SPACE), 3)
+    first = Portfolio(kb, size=3).suggest(_history(done), n=3)
+    second = Portfolio(kb, size=3).suggest(_history(done), n=3)
+    assert first == second
+    other_seed = history_from(SPACE, _history(done).trials, seed=6)
+    assert Portfolio(kb, size=3).suggest(other_seed, n=3) != first
+
+
+def test_get_params_stores_the_spec_not_the_tasks(tmp_path: Path) -> None:
+    kb = _kb()
+    assert Portfolio(kb, size=3).get_params() == {"knowledge": None, "size": 3, "k_nearest": None}
+    kb.save(tmp_path / "kb")
+    opened = KnowledgeBase.from_files(tmp_path / "kb")
+    optimizer = Portfolio(opened, size=3, k_nearest=2)
+    spec = json.loads(json.dumps(optimizer_spec(optimizer)))
+    assert spec["params"] == {"knowledge": str(tmp_path / "kb"), "size": 3, "k_nearest": 2}
+    rebuilt = make_optimizer(spec)
+    history = _history([])
+    assert rebuilt.suggest(history, 3) == optimizer.suggest(history, 3)
+
+
+def test_study_with_a_storage_spec_reloads_its_knowledge(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    _kb(["0", "1", "2"]).to_storage(url)
+    study = mh.create_study(name="new", space=SPACE, storage=url, optimizer=Portfolio(url, size=2), seed=0)
+    first = study.ask()
+    study.tell(first, FAMILY.evaluate("11", first.config))
+    reloaded = mh.load_study("new", storage=url)
+    assert reloaded.optimizer.get_params()["knowledge"] == url
+    second = reloaded.ask()
+    expected = greedy_portfolio(KnowledgeBase.from_storage(url, exclude=["new"]).tasks(SPACE), 2)
+    assert [first.config, second.config] == expected
+
+
+@dataclass
+class _MetaTrain:
+    """What the benchmark runner puts in the study context."""
+
+    configs: tuple[dict, ...]
+    losses: dict[str, tuple[float, ...]] = field(default_factory=dict)
+
+
+def test_reads_meta_train_data_from_the_study_context() -> None:
+    configs = tuple(SPACE.sobol(32, seed=0))
+    meta = _MetaTrain(configs, {n: tuple(FAMILY.evaluate_batch(n, configs)) for n in ("0", "1", "2")})
+    study = mh.create_study(space=SPACE, optimizer="portfolio", seed=0)
+    study.context["meta_train"] = meta
+    handle = study.ask()
+    kb = KnowledgeBase.from_design(SPACE, configs, meta.losses)
+    assert handle.config == greedy_portfolio(kb.tasks(SPACE), 1)[0]
+
+
+def test_context_descriptor_selects_the_nearest_tasks() -> None:
+    configs = SPACE.sobol(64, seed=0)
+    kb = KnowledgeBase([
+        Task(n, SPACE, configs, FAMILY.evaluate_batch(n, configs), descriptor={"size": float(i)})
+        for i, n in enumerate(["0", "1", "2", "3", "4", "5"])
+    ])
+    optimizer = Portfolio(kb, size=1, k_nearest=1)
+    for name, size in (("0", 0.0), ("5", 5.0)):
+        history = _history([], context={"task": Task("new", descriptor={"size": size}).to_dict()})
+        assert optimizer.suggest(history) == [kb[name].best_config()]
+
+
+def test_without_knowledge_it_is_random_search() -> None:
+    history = _history([])
+    drawn = Portfolio(size=3).suggest(history, 2)
+    assert len(drawn) == 2 and all(SPACE.contains(c) for c in drawn)
+    assert drawn == Portfolio(size=3).suggest(history, 2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"size": 0}, "'size'"), ({"k_nearest": 0}, "'k_nearest'"), ({"knowledge": 3}, "'knowledge'")],
+)
+def test_bad_parameters_are_refused(kwargs: dict, match: str) -> None:
+    with pytest.raises(InvalidParameterError, match=match):
+        Portfolio(**kwargs)
+
+
+def test_warm_start_beats_random_on_a_held_out_task() -> None:
+    kb = _kb()
+    regrets = {}
+    for name, optimizer in (("portfolio", Portfolio(kb, size=5)), ("random", "random")):
+        per_seed = []
+        for seed in range(5):
+            study = mh.create_study(space=SPACE, optimizer=optimizer, seed=seed)
+            study.optimize(lambda t: FAMILY.evaluate("11", t.config), n_trials=5, show_progress=False)
+            per_seed.append(study.best_value - FAMILY.optimum("11"))
+        regrets[name] = float(np.mean(per_seed))
+    assert regrets["portfolio"] < 0.2 * regrets["random"], regrets
