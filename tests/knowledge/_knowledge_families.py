@@ -22,8 +22,14 @@ def family_tasks(
     """Tasks of ``family`` evaluated on one scrambled Sobol design of its own space."""
     configs = family.space.sobol(n_configs, seed=seed)
     return [
-        Task(name=f"{prefix}{name}", space=family.space, configs=configs,
-             losses=family.evaluate_batch(name, configs), descriptor=descriptor, source="synthetic")
+        Task(
+            name=f"{prefix}{name}",
+            space=family.space,
+            configs=configs,
+            losses=family.evaluate_batch(name, configs),
+            descriptor=descriptor,
+            source="synthetic",
+        )
         for name in names
     ]
 
@@ -49,8 +55,18 @@ def unit_family_tasks(
         descriptor = None
         if descriptor_centre is not None:
             noise = rng.normal(scale=0.05, size=2)
-            descriptor = {"a": descriptor_centre[0] + float(noise[0]), "b": descriptor_centre[1] + float(noise[1])}
-        tasks.append(Task(name=f"{prefix}{name}", space=UNIT2, configs=configs,
-                          losses=family.evaluate_batch(name, own), descriptor=descriptor,
-                          source="synthetic"))
+            descriptor = {
+                "a": descriptor_centre[0] + float(noise[0]),
+                "b": descriptor_centre[1] + float(noise[1]),
+            }
+        tasks.append(
+            Task(
+                name=f"{prefix}{name}",
+                space=UNIT2,
+                configs=configs,
+                losses=family.evaluate_batch(name, own),
+                descriptor=descriptor,
+                source="synthetic",
+            )
+        )
     return tasks

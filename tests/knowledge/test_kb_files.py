@@ -14,11 +14,13 @@ import metahpo as mh
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge import KnowledgeBase, Task
 
-SPACE = mh.Space({
-    "lr": mh.Float(1e-3, 1.0, log=True),
-    "depth": mh.Int(1, 8),
-    "act": mh.Categorical(["relu", "tanh", None, True]),
-})
+SPACE = mh.Space(
+    {
+        "lr": mh.Float(1e-3, 1.0, log=True),
+        "depth": mh.Int(1, 8),
+        "act": mh.Categorical(["relu", "tanh", None, True]),
+    }
+)
 OTHER = mh.Space({"x": mh.Float(-1.0, 1.0)})
 
 
@@ -151,8 +153,11 @@ def test_duplicate_names_are_refused_as_a_whole(tmp_path: Path) -> None:
 def test_add_task_is_validated_and_names_row_and_field() -> None:
     kb = KnowledgeBase()
     with pytest.raises(InvalidParameterError, match=r"row 1: .*'depth'"):
-        kb.add_task(SPACE, [{"lr": 0.1, "depth": 2, "act": "relu"}, {"lr": 0.1, "depth": 99, "act": "relu"}],
-                    [0.1, 0.2])
+        kb.add_task(
+            SPACE,
+            [{"lr": 0.1, "depth": 2, "act": "relu"}, {"lr": 0.1, "depth": 99, "act": "relu"}],
+            [0.1, 0.2],
+        )
     with pytest.raises(InvalidParameterError, match="row 0, field 'loss'"):
         kb.add_task(OTHER, [{"x": 0.0}], [float("inf")])
     assert len(kb) == 0
@@ -173,7 +178,9 @@ def test_merge_keeps_specs_and_refuses_clashes(tmp_path: Path) -> None:
 # --- the builder's meta-dataset format --------------------------------------------------------
 
 
-def _write_metadata(folder: Path, n_configs: int = 8, tasks: tuple[str, ...] = ("t0", "t1")) -> list[dict]:
+def _write_metadata(
+    folder: Path, n_configs: int = 8, tasks: tuple[str, ...] = ("t0", "t1")
+) -> list[dict]:
     """A small meta-dataset in the layout of metahpo.benchmarks.metadata.build_metadata."""
     space = mh.Space({"x": mh.Float(0.0, 1.0), "n": mh.Int(1, 4)})
     configs = space.sobol(n_configs, seed=0)
@@ -190,9 +197,17 @@ def _write_metadata(folder: Path, n_configs: int = 8, tasks: tuple[str, ...] = (
                 lines.append(f"{task},{i},{budget},{(config['x'] - 0.2 * t) ** 2 + 1.0 / budget!r}")
     (folder / "losses.csv.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
     manifest = {
-        "format_version": 1, "problem": "toy", "space": space.to_dict(),
-        "space_fingerprint": space.fingerprint(), "n_configs": n_configs, "budgets": [1, 3],
-        "tasks": list(tasks), "loss": "loss", "seed": 0, "metahpo_version": "0.1.0", "command": "",
+        "format_version": 1,
+        "problem": "toy",
+        "space": space.to_dict(),
+        "space_fingerprint": space.fingerprint(),
+        "n_configs": n_configs,
+        "budgets": [1, 3],
+        "tasks": list(tasks),
+        "loss": "loss",
+        "seed": 0,
+        "metahpo_version": "0.1.0",
+        "command": "",
         "files": {"configs": "configs.csv", "losses": "losses.csv.gz"},
         "descriptors": {task: {"d0": float(t)} for t, task in enumerate(tasks)},
     }

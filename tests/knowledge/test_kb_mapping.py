@@ -7,18 +7,22 @@ import numpy as np
 import metahpo as mh
 from metahpo.knowledge import KnowledgeBase, LossLookup, map_task, shared_parameters
 
-SOURCE = mh.Space({
-    "lr": mh.Float(1e-4, 1.0, log=True),
-    "layers": mh.Int(1, 8),
-    "act": mh.Categorical(["relu", "tanh", "gelu"]),
-    "dropout": mh.Float(0.0, 0.5),
-})
-TARGET = mh.Space({
-    "lr": mh.Float(1e-3, 1.0, log=True),   # narrower: rows with lr < 1e-3 carry nothing over
-    "act": mh.Categorical(["relu", "tanh"]),  # "gelu" rows are dropped
-    "momentum": mh.Float(0.0, 0.99),       # the source lacks it: filled in, flagged missing
-    "layers": mh.Float(1.0, 16.0),         # Int -> Float is compatible
-})
+SOURCE = mh.Space(
+    {
+        "lr": mh.Float(1e-4, 1.0, log=True),
+        "layers": mh.Int(1, 8),
+        "act": mh.Categorical(["relu", "tanh", "gelu"]),
+        "dropout": mh.Float(0.0, 0.5),
+    }
+)
+TARGET = mh.Space(
+    {
+        "lr": mh.Float(1e-3, 1.0, log=True),  # narrower: rows with lr < 1e-3 carry nothing over
+        "act": mh.Categorical(["relu", "tanh"]),  # "gelu" rows are dropped
+        "momentum": mh.Float(0.0, 0.99),  # the source lacks it: filled in, flagged missing
+        "layers": mh.Float(1.0, 16.0),  # Int -> Float is compatible
+    }
+)
 
 
 def _source_task() -> mh.Task:
@@ -26,7 +30,7 @@ def _source_task() -> mh.Task:
         {"lr": 0.01, "layers": 2, "act": "relu", "dropout": 0.1},
         {"lr": 0.01, "layers": 2, "act": "relu", "dropout": 0.4},  # differs only in dropout
         {"lr": 1e-4, "layers": 3, "act": "tanh", "dropout": 0.0},  # lr outside the target
-        {"lr": 0.1, "layers": 8, "act": "gelu", "dropout": 0.2},   # act not in the target
+        {"lr": 0.1, "layers": 8, "act": "gelu", "dropout": 0.2},  # act not in the target
         {"lr": 0.5, "layers": 5, "act": "tanh", "dropout": 0.3},
     ]
     return mh.Task("src", SOURCE, configs, [1.0, 3.0, 0.5, 0.2, 2.0], descriptor={"n": 1.0})

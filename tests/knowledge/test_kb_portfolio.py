@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -24,10 +25,14 @@ def _regret_first(family, task: str, configs: list[dict]) -> float:
 
 
 def _random_regret(family, task: str, n: int, repeats: int = 40) -> float:
-    return float(np.mean([
-        _regret_first(family, task, family.space.sample(np.random.default_rng(seed), n))
-        for seed in range(repeats)
-    ]))
+    return float(
+        np.mean(
+            [
+                _regret_first(family, task, family.space.sample(np.random.default_rng(seed), n))
+                for seed in range(repeats)
+            ]
+        )
+    )
 
 
 def test_branin_portfolio_starts_in_the_planted_region_and_beats_random() -> None:
@@ -60,7 +65,7 @@ def test_greedy_lowers_the_mean_regret_at_every_step() -> None:
     portfolio = greedy_portfolio(tasks, size=6)
     regrets = regret_matrix(tasks, portfolio)
     curve = [np.minimum.accumulate(regrets, axis=0)[i].mean() for i in range(len(portfolio))]
-    assert all(b <= a for a, b in zip(curve, curve[1:]))
+    assert all(b <= a for a, b in itertools.pairwise(curve))
     # Greedy's first pick is the candidate with the best mean regret on its own.
     pool = list(tasks[0].configs)
     assert portfolio[0] == pool[int(np.argmin(regret_matrix(tasks, pool).mean(axis=1)))]
@@ -70,8 +75,12 @@ def test_greedy_lowers_the_mean_regret_at_every_step() -> None:
 def test_tasks_with_their_own_designs_use_nearest_configs() -> None:
     family = ShiftedBranin(n_tasks=20, seed=0)
     tasks = [
-        Task(t, family.space, (cs := family.space.sample(np.random.default_rng(i), 200)),
-             family.evaluate_batch(t, cs))
+        Task(
+            t,
+            family.space,
+            (cs := family.space.sample(np.random.default_rng(i), 200)),
+            family.evaluate_batch(t, cs),
+        )
         for i, t in enumerate(TRAIN)
     ]
     portfolio = greedy_portfolio(tasks, size=3)
@@ -85,7 +94,7 @@ def test_explicit_candidates_and_bad_input() -> None:
     candidates = [family.argmin("0"), {"x0": -5.0, "x1": 15.0}]
     assert greedy_portfolio(tasks, 2, candidates=candidates)[0] == candidates[0]
     with pytest.raises(InvalidParameterError, match="one search space"):
-        greedy_portfolio(tasks + [Task("u", UNIT2, [{"x0": 0.1, "x1": 0.2}], [1.0])], 2)
+        greedy_portfolio([*tasks, Task("u", UNIT2, [{"x0": 0.1, "x1": 0.2}], [1.0])], 2)
     with pytest.raises(InvalidParameterError, match="'size'"):
         greedy_portfolio(tasks, 0)
     assert greedy_portfolio([], 3) == []
@@ -93,7 +102,9 @@ def test_explicit_candidates_and_bad_input() -> None:
 
 def test_knowledge_base_portfolio_follows_the_target_descriptor() -> None:
     names = [str(i) for i in range(8)]
-    branin = unit_family_tasks(ShiftedBranin(n_tasks=10), names, "branin-", descriptor_centre=(1.0, 0.0))
+    branin = unit_family_tasks(
+        ShiftedBranin(n_tasks=10), names, "branin-", descriptor_centre=(1.0, 0.0)
+    )
     quadratic_family = QuadraticFamily(dim=2, n_tasks=10)
     quadratic = unit_family_tasks(quadratic_family, names, "quad-", descriptor_centre=(0.0, 1.0))
     kb = KnowledgeBase(branin + quadratic)

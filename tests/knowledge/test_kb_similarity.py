@@ -26,10 +26,18 @@ NAMES = [str(i) for i in range(8)]
 
 
 def _families(descriptors: bool = False) -> tuple[list[Task], list[Task]]:
-    branin = unit_family_tasks(ShiftedBranin(n_tasks=10), NAMES, "branin-",
-                               descriptor_centre=(1.0, 0.0) if descriptors else None)
-    quadratic = unit_family_tasks(QuadraticFamily(dim=2, n_tasks=10), NAMES, "quad-",
-                                  descriptor_centre=(0.0, 1.0) if descriptors else None)
+    branin = unit_family_tasks(
+        ShiftedBranin(n_tasks=10),
+        NAMES,
+        "branin-",
+        descriptor_centre=(1.0, 0.0) if descriptors else None,
+    )
+    quadratic = unit_family_tasks(
+        QuadraticFamily(dim=2, n_tasks=10),
+        NAMES,
+        "quad-",
+        descriptor_centre=(0.0, 1.0) if descriptors else None,
+    )
     return branin, quadratic
 
 
@@ -70,8 +78,12 @@ def test_nearest_with_observations_finds_the_family(held_out: str) -> None:
     branin, quadratic = _families()
     family = QuadraticFamily(dim=2, n_tasks=10)
     configs = UNIT2.sobol(20, seed=7)  # not the knowledge-base design: nearest configs are used
-    target = Task("target", UNIT2, configs,
-                  family.evaluate_batch(held_out, family.space.from_unit(UNIT2.to_unit(configs))))
+    target = Task(
+        "target",
+        UNIT2,
+        configs,
+        family.evaluate_batch(held_out, family.space.from_unit(UNIT2.to_unit(configs))),
+    )
     ranked = nearest(target, branin + quadratic, k=4)
     assert [t.name.split("-")[0] for t, _ in ranked] == ["quad"] * 4
     assert all(0.0 <= score <= 1.0 for _, score in ranked)
@@ -98,10 +110,19 @@ def test_clustering_finds_planted_families(descriptors: bool) -> None:
 
 def test_clustering_on_descriptors_alone_and_json_round_trip() -> None:
     rng = np.random.default_rng(0)
-    tasks = [Task(f"{g}{i}", descriptor={"n_samples": centre * (1 + 0.05 * rng.random()), "n_classes": 2.0})
-             for g, centre in (("small", 100.0), ("large", 100000.0)) for i in range(5)]
+    tasks = [
+        Task(
+            f"{g}{i}",
+            descriptor={"n_samples": centre * (1 + 0.05 * rng.random()), "n_classes": 2.0},
+        )
+        for g, centre in (("small", 100.0), ("large", 100000.0))
+        for i in range(5)
+    ]
     clustering = cluster_tasks(tasks)
-    assert clustering.clusters() == [[f"small{i}" for i in range(5)], [f"large{i}" for i in range(5)]]
+    assert clustering.clusters() == [
+        [f"small{i}" for i in range(5)],
+        [f"large{i}" for i in range(5)],
+    ]
     back = Clustering.from_dict(json.loads(json.dumps(clustering.to_dict())))
     assert back == clustering
     assert back.label_of("large3") == 1

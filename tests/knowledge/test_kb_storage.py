@@ -16,10 +16,15 @@ SPACE = mh.Space({"x": mh.Float(0.0, 1.0), "k": mh.Int(1, 5), "c": mh.Categorica
 
 def _fill(url: str) -> None:
     descriptor = Task("ds", descriptor={"n_samples": 150.0, "n_classes": 3.0})
-    study = mh.create_study(name="min", space=SPACE, storage=url, optimizer="random", seed=0, task=descriptor)
-    study.optimize(lambda t: (t.config["x"] - 0.3) ** 2 + t.config["k"], n_trials=8, show_progress=False)
-    study = mh.create_study(name="max", space=SPACE, storage=url, optimizer="random", seed=1,
-                            direction="maximize")
+    study = mh.create_study(
+        name="min", space=SPACE, storage=url, optimizer="random", seed=0, task=descriptor
+    )
+    study.optimize(
+        lambda t: (t.config["x"] - 0.3) ** 2 + t.config["k"], n_trials=8, show_progress=False
+    )
+    study = mh.create_study(
+        name="max", space=SPACE, storage=url, optimizer="random", seed=1, direction="maximize"
+    )
     study.optimize(lambda t: t.config["x"], n_trials=6, show_progress=False)
     study = mh.create_study(name="short", space=SPACE, storage=url, optimizer="random", seed=2)
     study.optimize(lambda t: t.config["x"], n_trials=2, show_progress=False)
@@ -47,7 +52,11 @@ def test_from_storage_reads_finished_studies(tmp_path: Path) -> None:
     values = [t.value for t in stored.trials]
     np.testing.assert_allclose(kb["max"].losses, [-v for v in values])
     assert KnowledgeBase.from_storage(url, min_trials=4).names == ["min", "max", "failing"]
-    assert KnowledgeBase.from_storage(url, min_trials=1, exclude=["min"]).names == ["max", "short", "failing"]
+    assert KnowledgeBase.from_storage(url, min_trials=1, exclude=["min"]).names == [
+        "max",
+        "short",
+        "failing",
+    ]
 
 
 def test_open_resolves_a_storage_url(tmp_path: Path) -> None:
@@ -62,7 +71,9 @@ def test_knowledge_base_round_trips_through_storage(tmp_path: Path) -> None:
     configs = SPACE.sample(rng, 5)
     kb = KnowledgeBase()
     kb.add_task(SPACE, configs, rng.random(5), name="plain", descriptor={"n_samples": 10.0})
-    kb.add_task(SPACE, configs + configs, rng.random(10), budgets=[1.0] * 5 + [4.0] * 5, name="budgeted")
+    kb.add_task(
+        SPACE, configs + configs, rng.random(10), budgets=[1.0] * 5 + [4.0] * 5, name="budgeted"
+    )
     url = f"sqlite:///{tmp_path / 'rt.db'}"
     assert kb.to_storage(url) == ["plain", "budgeted"]
     back = KnowledgeBase.from_storage(url)

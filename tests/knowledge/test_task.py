@@ -14,11 +14,13 @@ from metahpo.history import history_from
 from metahpo.knowledge import CLASSIFICATION_FEATURES, REGRESSION_FEATURES, Task, meta_features
 from metahpo.trial import FrozenTrial, TrialState
 
-SPACE = mh.Space({
-    "lr": mh.Float(1e-3, 1.0, log=True),
-    "depth": mh.Int(1, 8),
-    "act": mh.Categorical(["relu", "tanh"]),
-})
+SPACE = mh.Space(
+    {
+        "lr": mh.Float(1e-3, 1.0, log=True),
+        "depth": mh.Int(1, 8),
+        "act": mh.Categorical(["relu", "tanh"]),
+    }
+)
 
 
 def _configs(n: int) -> list[dict]:
@@ -72,8 +74,16 @@ def test_descriptor_must_be_finite_numbers() -> None:
 
 
 def test_to_dict_round_trips_through_json() -> None:
-    task = Task("t", SPACE, _configs(3), [0.3, 0.2, 0.1], budgets=[1, 2, 4],
-                descriptor={"n_samples": 10.0}, source="file:x", missing=("depth",))
+    task = Task(
+        "t",
+        SPACE,
+        _configs(3),
+        [0.3, 0.2, 0.1],
+        budgets=[1, 2, 4],
+        descriptor={"n_samples": 10.0},
+        source="file:x",
+        missing=("depth",),
+    )
     data = json.loads(json.dumps(task.to_dict()))
     back = Task.from_dict(data)
     assert back.to_dict() == task.to_dict()
@@ -93,7 +103,12 @@ def test_from_history_takes_complete_trials_as_losses() -> None:
         FrozenTrial(2, TrialState.COMPLETE, {"x": 0.3}, value=5.0),
         FrozenTrial(3, TrialState.RUNNING, {"x": 0.4}),
     ]
-    history = history_from(space, trials, direction="maximize", context={"task": {"name": "d", "descriptor": {"a": 1.0}}})
+    history = history_from(
+        space,
+        trials,
+        direction="maximize",
+        context={"task": {"name": "d", "descriptor": {"a": 1.0}}},
+    )
     task = Task.from_history(history)
     assert task.losses.tolist() == [-2.0, -5.0]
     assert task.budgets is None

@@ -24,7 +24,9 @@ SPACE = FAMILY.space
 def _kb(names: list[str] | None = None) -> KnowledgeBase:
     configs = SPACE.sobol(64, seed=0)
     names = names or [str(i) for i in range(10)]
-    return KnowledgeBase([Task(n, SPACE, configs, FAMILY.evaluate_batch(n, configs)) for n in names])
+    return KnowledgeBase(
+        [Task(n, SPACE, configs, FAMILY.evaluate_batch(n, configs)) for n in names]
+    )
 
 
 def _history(configs: list[dict], **kwargs) -> mh.history.History:  # type: ignore[name-defined]
@@ -52,7 +54,11 @@ def test_skips_configs_already_tried() -> None:
     expected = greedy_portfolio(kb.tasks(SPACE), 4)
     optimizer = Portfolio(kb, size=4)
     # The user tried the third portfolio config by hand first.
-    assert optimizer.suggest(_history([expected[2]]), n=3) == [expected[0], expected[1], expected[3]]
+    assert optimizer.suggest(_history([expected[2]]), n=3) == [
+        expected[0],
+        expected[1],
+        expected[3],
+    ]
 
 
 def test_deterministic_given_the_history() -> None:
@@ -81,7 +87,9 @@ def test_get_params_stores_the_spec_not_the_tasks(tmp_path: Path) -> None:
 def test_study_with_a_storage_spec_reloads_its_knowledge(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'kb.db'}"
     _kb(["0", "1", "2"]).to_storage(url)
-    study = mh.create_study(name="new", space=SPACE, storage=url, optimizer=Portfolio(url, size=2), seed=0)
+    study = mh.create_study(
+        name="new", space=SPACE, storage=url, optimizer=Portfolio(url, size=2), seed=0
+    )
     first = study.ask()
     study.tell(first, FAMILY.evaluate("11", first.config))
     reloaded = mh.load_study("new", storage=url)
@@ -101,7 +109,9 @@ class _MetaTrain:
 
 def test_reads_meta_train_data_from_the_study_context() -> None:
     configs = tuple(SPACE.sobol(32, seed=0))
-    meta = _MetaTrain(configs, {n: tuple(FAMILY.evaluate_batch(n, configs)) for n in ("0", "1", "2")})
+    meta = _MetaTrain(
+        configs, {n: tuple(FAMILY.evaluate_batch(n, configs)) for n in ("0", "1", "2")}
+    )
     study = mh.create_study(space=SPACE, optimizer="portfolio", seed=0)
     study.context["meta_train"] = meta
     handle = study.ask()
@@ -111,10 +121,14 @@ def test_reads_meta_train_data_from_the_study_context() -> None:
 
 def test_context_descriptor_selects_the_nearest_tasks() -> None:
     configs = SPACE.sobol(64, seed=0)
-    kb = KnowledgeBase([
-        Task(n, SPACE, configs, FAMILY.evaluate_batch(n, configs), descriptor={"size": float(i)})
-        for i, n in enumerate(["0", "1", "2", "3", "4", "5"])
-    ])
+    kb = KnowledgeBase(
+        [
+            Task(
+                n, SPACE, configs, FAMILY.evaluate_batch(n, configs), descriptor={"size": float(i)}
+            )
+            for i, n in enumerate(["0", "1", "2", "3", "4", "5"])
+        ]
+    )
     optimizer = Portfolio(kb, size=1, k_nearest=1)
     for name, size in (("0", 0.0), ("5", 5.0)):
         history = _history([], context={"task": Task("new", descriptor={"size": size}).to_dict()})
@@ -144,7 +158,9 @@ def test_warm_start_beats_random_on_a_held_out_task() -> None:
         per_seed = []
         for seed in range(5):
             study = mh.create_study(space=SPACE, optimizer=optimizer, seed=seed)
-            study.optimize(lambda t: FAMILY.evaluate("11", t.config), n_trials=5, show_progress=False)
+            study.optimize(
+                lambda t: FAMILY.evaluate("11", t.config), n_trials=5, show_progress=False
+            )
             per_seed.append(study.best_value - FAMILY.optimum("11"))
         regrets[name] = float(np.mean(per_seed))
     assert regrets["portfolio"] < 0.2 * regrets["random"], regrets

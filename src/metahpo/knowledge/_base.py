@@ -124,8 +124,15 @@ class KnowledgeBase:
             while f"task-{number}" in self._tasks:
                 number += 1
             name = f"task-{number}"
-        task = Task(name=name, space=space, configs=list(configs), losses=losses,
-                    budgets=budgets, descriptor=descriptor, source=source)
+        task = Task(
+            name=name,
+            space=space,
+            configs=[dict(c) for c in configs],
+            losses=losses,
+            budgets=budgets,
+            descriptor=descriptor,
+            source=source,
+        )
         self.add(task)
         return task
 
@@ -134,7 +141,9 @@ class KnowledgeBase:
         self._add_all(_read_directory(path))
         self._append_spec(str(path))
 
-    def add_storage(self, storage: Storage | str, min_trials: int = 5, exclude: Sequence[str] = ()) -> None:
+    def add_storage(
+        self, storage: Storage | str, min_trials: int = 5, exclude: Sequence[str] = ()
+    ) -> None:
         """Add one task per study with at least ``min_trials`` COMPLETE trials (all or none)."""
         from metahpo.knowledge._storage import read_storage
 
@@ -156,7 +165,9 @@ class KnowledgeBase:
                 f"The 'other' parameter of merge must be a KnowledgeBase. Got {describe(other)} instead."
             )
         merged = KnowledgeBase(list(self) + list(other))
-        merged._specs = None if self._specs is None or other._specs is None else self._specs + other._specs
+        merged._specs = (
+            None if self._specs is None or other._specs is None else self._specs + other._specs
+        )
         return merged
 
     def _add_all(self, batch: list[Task]) -> None:
@@ -201,7 +212,9 @@ class KnowledgeBase:
                 out.append(mapped)
         return out
 
-    def nearest(self, target: Task, k: int | None = None, space: Space | None = None) -> list[tuple[Task, float]]:
+    def nearest(
+        self, target: Task, k: int | None = None, space: Space | None = None
+    ) -> list[tuple[Task, float]]:
         """The ``k`` tasks most similar to ``target`` with their similarity, best first.
 
         Tasks are mapped onto ``space`` (default ``target.space``); a descriptor-only
@@ -216,7 +229,9 @@ class KnowledgeBase:
         """Cluster the tasks (mapped onto ``space``); see :func:`~metahpo.knowledge.cluster_tasks`."""
         return cluster_tasks(self.tasks(space), **kwargs)
 
-    def relevant(self, space: Space, target: Task | None = None, k: int | None = None) -> list[Task]:
+    def relevant(
+        self, space: Space, target: Task | None = None, k: int | None = None
+    ) -> list[Task]:
         """The tasks to learn from for a new task in ``space``.
 
         Without information on the target (no descriptor and fewer than three
@@ -303,9 +318,17 @@ class KnowledgeBase:
     ) -> KnowledgeBase:
         """One task per key of ``losses``, each evaluating the same ``configs`` at full budget."""
         descriptors = descriptors or {}
-        tasks = [Task(name=str(name), space=space, configs=list(configs), losses=list(values),
-                      descriptor=descriptors.get(name), source=source)
-                 for name, values in losses.items()]
+        tasks = [
+            Task(
+                name=str(name),
+                space=space,
+                configs=[dict(c) for c in configs],
+                losses=list(values),
+                descriptor=descriptors.get(name),
+                source=source,
+            )
+            for name, values in losses.items()
+        ]
         return cls(tasks)
 
     @classmethod
@@ -322,11 +345,11 @@ class KnowledgeBase:
         kb = cls(spec=[])
         for item in specs or []:
             if item.startswith("bundled:"):
-                kb.add_bundled(item[len("bundled:"):])
+                kb.add_bundled(item[len("bundled:") :])
             elif item.startswith(_SQL_PREFIXES):
                 kb.add_storage(item)
             elif item.startswith("file:") or Path(item).is_dir():
-                kb.add_files(item[len("file:"):] if item.startswith("file:") else item)
+                kb.add_files(item[len("file:") :] if item.startswith("file:") else item)
             else:
                 raise InvalidParameterError(
                     "A knowledge spec must be 'bundled:NAME', a storage URL ('sqlite:///...', "
@@ -340,8 +363,11 @@ def bundled_names() -> list[str]:
     root = importlib.resources.files("metahpo.knowledge").joinpath("data")
     if not root.is_dir():
         return []
-    return sorted(entry.name for entry in root.iterdir()
-                  if entry.is_dir() and entry.joinpath("manifest.json").is_file())
+    return sorted(
+        entry.name
+        for entry in root.iterdir()
+        if entry.is_dir() and entry.joinpath("manifest.json").is_file()
+    )
 
 
 def bundled_knowledge(name: str) -> KnowledgeBase:
@@ -362,7 +388,7 @@ def _read_bundled(name: str) -> list[Task]:
         raise InvalidParameterError(
             f"The 'name' parameter of bundled_knowledge must be one of {names}. Got {describe(name)} instead."
         )
-    resource = importlib.resources.files("metahpo.knowledge").joinpath("data", name)
+    resource = importlib.resources.files("metahpo.knowledge").joinpath("data").joinpath(name)
     with importlib.resources.as_file(resource) as folder:
         return _read_directory(folder, source=f"bundled:{name}")
 

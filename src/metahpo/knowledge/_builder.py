@@ -51,6 +51,15 @@ def read_metadata_tasks(path: str | os.PathLike[str], source: str | None = None)
         # Budget-major order: all configs at the first budget, then the next...
         task_losses = losses[index].T.reshape(-1)
         descriptor = data.descriptor(name) or None
-        tasks.append(Task(name=name, space=data.space, configs=configs, losses=task_losses,
-                          budgets=budgets, descriptor=descriptor, source=origin))
+        tasks.append(
+            Task(
+                name=name,
+                space=data.space,
+                configs=configs,
+                losses=task_losses,
+                budgets=budgets,
+                descriptor=descriptor,
+                source=origin,
+            )
+        )
     return tasks

@@ -76,8 +76,13 @@ class Clustering:
                 f"A clustering description must have one label per name. Got {len(names)} names and {len(labels)} labels."
             )
         scores = data.get("scores")
-        return cls(names, labels, int(data["k"]), data.get("silhouette"),
-                   None if scores is None else {int(k): float(v) for k, v in scores.items()})
+        return cls(
+            names,
+            labels,
+            int(data["k"]),
+            data.get("silhouette"),
+            None if scores is None else {int(k): float(v) for k, v in scores.items()},
+        )
 
 
 def similarity_matrix(tasks: Sequence[Task], method: str = "spearman") -> np.ndarray:
@@ -101,15 +106,21 @@ def similarity_matrix(tasks: Sequence[Task], method: str = "spearman") -> np.nda
             if desc is not None:
                 parts.append(desc)
             same = fingerprints[i] is not None and fingerprints[i] == fingerprints[j]
-            forward = response_similarity(tasks[i], lookups[j] if same else tasks[j], method) \
-                if lookups[j] is not None else None  # type: ignore[arg-type]
-            backward = response_similarity(tasks[j], lookups[i] if same else tasks[i], method) \
-                if lookups[i] is not None else None  # type: ignore[arg-type]
+            forward = _response(tasks[i], tasks[j], lookups[j], same, method)
+            backward = _response(tasks[j], tasks[i], lookups[i], same, method)
             responses = [r for r in (forward, backward) if r is not None]
             if responses:
                 parts.append(float(np.mean(responses)))
             out[i, j] = out[j, i] = float(np.mean(parts)) if parts else 0.5
     return out
+
+
+def _response(
+    target: Task, other: Task, lookup: LossLookup | None, same_space: bool, method: str
+) -> float | None:
+    if lookup is None:
+        return None
+    return response_similarity(target, lookup if same_space else other, method)
 
 
 def cluster_tasks(
@@ -138,7 +149,9 @@ def cluster_tasks(
     min_silhouette = check_finite_number(min_silhouette, "min_silhouette", "cluster_tasks")
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
-        raise InvalidParameterError("The 'tasks' parameter of cluster_tasks must have unique names.")
+        raise InvalidParameterError(
+            "The 'tasks' parameter of cluster_tasks must have unique names."
+        )
     n = len(tasks)
     if n < 4:
         return Clustering(tuple(names), tuple([0] * n), 1 if n else 0)

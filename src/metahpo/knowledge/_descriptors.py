@@ -33,8 +33,13 @@ _COMMON = (
     "landmark_stump",
 )
 #: Names of the meta-features of a classification dataset, in order.
-CLASSIFICATION_FEATURES = (*_COMMON, "n_classes", "class_entropy", "minority_fraction",
-                           "landmark_naive_bayes")
+CLASSIFICATION_FEATURES = (
+    *_COMMON,
+    "n_classes",
+    "class_entropy",
+    "minority_fraction",
+    "landmark_naive_bayes",
+)
 #: Names of the meta-features of a regression dataset, in order.
 REGRESSION_FEATURES = (*_COMMON, "n_classes", "target_skewness", "landmark_linear")
 
@@ -128,9 +133,13 @@ def _check_data(X: Any, y: Any, task_type: str | None) -> tuple[np.ndarray, np.n
             f"and one column. Got shape {x.shape} instead."
         )
     if np.isinf(x).any():
-        raise InvalidParameterError("The 'X' parameter of Task.from_data must not contain infinite values.")
+        raise InvalidParameterError(
+            "The 'X' parameter of Task.from_data must not contain infinite values."
+        )
     if np.isnan(x).all():
-        raise InvalidParameterError("The 'X' parameter of Task.from_data is entirely missing (NaN).")
+        raise InvalidParameterError(
+            "The 'X' parameter of Task.from_data is entirely missing (NaN)."
+        )
     target = np.asarray(y)
     if target.ndim != 1 or len(target) != len(x):
         raise InvalidParameterError(
@@ -165,7 +174,9 @@ def _check_data(X: Any, y: Any, task_type: str | None) -> tuple[np.ndarray, np.n
                 f"The 'y' parameter of Task.from_data must be numeric for regression. Got {describe(y)} instead."
             ) from exc
         if not np.isfinite(target).all():
-            raise InvalidParameterError("The 'y' parameter of Task.from_data must be finite for regression.")
+            raise InvalidParameterError(
+                "The 'y' parameter of Task.from_data must be finite for regression."
+            )
     return x, target, task_type
 
 

@@ -74,13 +74,17 @@ def write_knowledge(tasks: Sequence[Task], path: str | os.PathLike[str]) -> Path
                         cells = [_format_cell(space[name], config[name]) for name in space.names]
                         writer.writerow([task.name, budget, *cells, repr(float(task.losses[row]))])
         for task in tasks:
-            manifest["tasks"].append({
-                "name": task.name,
-                "space": None if task.space is None else fingerprints.index(task.space.fingerprint()),
-                "source": task.source,
-                "descriptor": None if task.descriptor is None else dict(task.descriptor),
-                "missing": list(task.missing),
-            })
+            manifest["tasks"].append(
+                {
+                    "name": task.name,
+                    "space": None
+                    if task.space is None
+                    else fingerprints.index(task.space.fingerprint()),
+                    "source": task.source,
+                    "descriptor": None if task.descriptor is None else dict(task.descriptor),
+                    "missing": list(task.missing),
+                }
+            )
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         if target.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
@@ -138,7 +142,7 @@ def read_knowledge(path: str | os.PathLike[str], source: str | None = None) -> l
             rows_by_task[name] = columns
     tasks = []
     for entry in entries:
-        space = None if entry["space"] is None else spaces[entry["space"]][0]
+        task_space = None if entry["space"] is None else spaces[entry["space"]][0]
         columns = rows_by_task.get(entry["name"], {"configs": [], "losses": [], "budgets": []})
         budgets = columns["budgets"]
         if any(b is not None for b in budgets):
@@ -151,11 +155,18 @@ def read_knowledge(path: str | os.PathLike[str], source: str | None = None) -> l
         else:
             budget_array = None
         try:
-            tasks.append(Task(
-                name=entry["name"], space=space, configs=columns["configs"],
-                losses=np.asarray(columns["losses"], dtype=float), budgets=budget_array,
-                descriptor=entry["descriptor"], source=origin, missing=tuple(entry["missing"]),
-            ))
+            tasks.append(
+                Task(
+                    name=entry["name"],
+                    space=task_space,
+                    configs=columns["configs"],
+                    losses=np.asarray(columns["losses"], dtype=float),
+                    budgets=budget_array,
+                    descriptor=entry["descriptor"],
+                    source=origin,
+                    missing=tuple(entry["missing"]),
+                )
+            )
         except InvalidParameterError as exc:
             raise InvalidParameterError(f"{manifest_path}: {exc}") from exc
     return tasks
@@ -164,10 +175,16 @@ def read_knowledge(path: str | os.PathLike[str], source: str | None = None) -> l
 def _read_spaces(manifest: Mapping[str, Any], where: Path) -> list[tuple[Space, str]]:
     spaces = manifest.get("spaces")
     if not isinstance(spaces, list):
-        raise InvalidParameterError(f"{where}: field 'spaces' must be a list. Got {describe(spaces)} instead.")
+        raise InvalidParameterError(
+            f"{where}: field 'spaces' must be a list. Got {describe(spaces)} instead."
+        )
     out = []
     for i, entry in enumerate(spaces):
-        if not isinstance(entry, Mapping) or "space" not in entry or not isinstance(entry.get("file"), str):
+        if (
+            not isinstance(entry, Mapping)
+            or "space" not in entry
+            or not isinstance(entry.get("file"), str)
+        ):
             raise InvalidParameterError(
                 f"{where}: spaces[{i}] must be a dict with 'space' and 'file'. Got {describe(entry)} instead."
             )
@@ -183,26 +200,40 @@ def _read_spaces(manifest: Mapping[str, Any], where: Path) -> list[tuple[Space, 
             raise InvalidParameterError(f"{where}: spaces[{i}].space: {exc}") from exc
         clash = sorted(set(space.names) & set(_RESERVED))
         if clash:
-            raise InvalidParameterError(f"{where}: spaces[{i}] names parameters {clash}, which are reserved columns.")
+            raise InvalidParameterError(
+                f"{where}: spaces[{i}] names parameters {clash}, which are reserved columns."
+            )
         out.append((space, file_name))
     return out
 
 
-def _read_task_entries(manifest: Mapping[str, Any], where: Path, n_spaces: int) -> list[dict[str, Any]]:
+def _read_task_entries(
+    manifest: Mapping[str, Any], where: Path, n_spaces: int
+) -> list[dict[str, Any]]:
     tasks = manifest.get("tasks")
     if not isinstance(tasks, list):
-        raise InvalidParameterError(f"{where}: field 'tasks' must be a list. Got {describe(tasks)} instead.")
+        raise InvalidParameterError(
+            f"{where}: field 'tasks' must be a list. Got {describe(tasks)} instead."
+        )
     out = []
     seen: set[str] = set()
     for i, entry in enumerate(tasks):
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str) or not entry["name"]:
-            raise InvalidParameterError(f"{where}: tasks[{i}] must be a dict with a non-empty 'name'. Got {describe(entry)}.")
+        if (
+            not isinstance(entry, Mapping)
+            or not isinstance(entry.get("name"), str)
+            or not entry["name"]
+        ):
+            raise InvalidParameterError(
+                f"{where}: tasks[{i}] must be a dict with a non-empty 'name'. Got {describe(entry)}."
+            )
         name = entry["name"]
         if name in seen:
             raise InvalidParameterError(f"{where}: tasks[{i}].name {name!r} appears twice.")
         seen.add(name)
         index = entry.get("space")
-        if index is not None and (isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n_spaces):
+        if index is not None and (
+            isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n_spaces
+        ):
             raise InvalidParameterError(
                 f"{where}: tasks[{i}].space must be null or an index into 'spaces' (0 .. {n_spaces - 1}). "
                 f"Got {describe(index)} instead."
@@ -213,7 +244,9 @@ def _read_task_entries(manifest: Mapping[str, Any], where: Path, n_spaces: int) 
             raise InvalidParameterError(f"{where}: {exc}") from exc
         missing = entry.get("missing") or []
         if not isinstance(missing, list) or not all(isinstance(m, str) for m in missing):
-            raise InvalidParameterError(f"{where}: tasks[{i}].missing must be a list of parameter names.")
+            raise InvalidParameterError(
+                f"{where}: tasks[{i}].missing must be a list of parameter names."
+            )
         out.append({"name": name, "space": index, "descriptor": descriptor, "missing": missing})
     return out
 
@@ -230,8 +263,12 @@ def _read_table(file_path: Path, space: Space) -> dict[str, dict[str, list[Any]]
     for row, record in enumerate(records, start=1):
         name = record["task"]
         if not isinstance(name, str) or not name:
-            raise InvalidParameterError(f"{file_path}: row {row}, field 'task' must be a task name. Got {describe(name)}.")
-        config = {key: _parse_cell(space[key], record[key], file_path, row, key) for key in space.names}
+            raise InvalidParameterError(
+                f"{file_path}: row {row}, field 'task' must be a task name. Got {describe(name)}."
+            )
+        config = {
+            key: _parse_cell(space[key], record[key], file_path, row, key) for key in space.names
+        }
         loss = _parse_number(record["loss"], file_path, row, "loss", allow_empty=False)
         budget = _parse_number(record["budget"], file_path, row, "budget", allow_empty=True)
         if budget is not None and budget <= 0:
@@ -254,8 +291,10 @@ def _load_rows(file_path: Path) -> tuple[list[str], list[dict[str, Any]]]:
 
         frame = pd.read_parquet(file_path)
         header = [str(c) for c in frame.columns]
-        records = [{k: _none_if_nan(v) for k, v in zip(header, values, strict=True)}
-                   for values in frame.itertuples(index=False, name=None)]
+        records = [
+            {k: _none_if_nan(v) for k, v in zip(header, values, strict=True)}
+            for values in frame.itertuples(index=False, name=None)
+        ]
         return header, records
     with open(file_path, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
@@ -278,11 +317,15 @@ def _none_if_nan(value: Any) -> Any:
     return value
 
 
-def _parse_number(value: Any, file_path: Path, row: int, field: str, allow_empty: bool) -> float | None:
+def _parse_number(
+    value: Any, file_path: Path, row: int, field: str, allow_empty: bool
+) -> float | None:
     if value is None or value == "":
         if allow_empty:
             return None
-        raise InvalidParameterError(f"{file_path}: row {row}, field {field!r} must be a finite number. Got an empty cell.")
+        raise InvalidParameterError(
+            f"{file_path}: row {row}, field {field!r} must be a finite number. Got an empty cell."
+        )
     if isinstance(value, str):
         try:
             number = float(value)
@@ -322,7 +365,11 @@ def _parse_cell(param: Param, value: Any, file_path: Path, row: int, field: str)
             number = float(value)
         except ValueError:
             number = math.nan
-        parsed = int(number) if isinstance(param, Int) and math.isfinite(number) and number.is_integer() else number
+        parsed = (
+            int(number)
+            if isinstance(param, Int) and math.isfinite(number) and number.is_integer()
+            else number
+        )
     elif isinstance(param, Int) and isinstance(value, float) and value.is_integer():
         parsed = int(value)
     if param.contains(parsed):

@@ -30,7 +30,9 @@ class LossLookup:
         self.task = task
         space = task.space
         self._columns = np.array(
-            [] if space is None else [j for j, n in enumerate(space.names) if n not in task.missing],
+            []
+            if space is None
+            else [j for j, n in enumerate(space.names) if n not in task.missing],
             dtype=int,
         )
         self._levels: list[float | None] = task.budget_levels()
@@ -39,7 +41,11 @@ class LossLookup:
         self._points: list[np.ndarray] = []
         for level in self._levels:
             part = task.at_budget(level) if level is not None else task
-            unit = part.unit[:, self._columns] if len(self._columns) else np.zeros((len(part.losses), 1))
+            unit = (
+                part.unit[:, self._columns]
+                if len(self._columns)
+                else np.zeros((len(part.losses), 1))
+            )
             keys, inverse = np.unique(np.round(unit, _KEY_DECIMALS), axis=0, return_inverse=True)
             inverse = inverse.ravel()
             sums = np.bincount(inverse, weights=part.losses, minlength=len(keys))
@@ -58,7 +64,9 @@ class LossLookup:
         logs = np.log([max(float(b), 1e-300) for b in self._levels])  # type: ignore[arg-type]
         return int(np.argmin(np.abs(logs - math.log(max(float(budget), 1e-300)))))
 
-    def predict(self, unit: np.ndarray, budgets: Sequence[float | None] | float | None = None) -> np.ndarray:
+    def predict(
+        self, unit: np.ndarray, budgets: Sequence[float | None] | float | None = None
+    ) -> np.ndarray:
         """Losses at the rows of ``unit`` (``(m, d)`` in the task's space)."""
         points = np.atleast_2d(np.asarray(unit, dtype=float))
         query = points[:, self._columns] if len(self._columns) else np.zeros((len(points), 1))

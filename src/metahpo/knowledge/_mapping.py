@@ -32,7 +32,11 @@ __all__ = ["map_task", "shared_parameters"]
 
 def shared_parameters(source: Space, target: Space) -> list[str]:
     """Names of the target parameters the source has with a compatible type, in target order."""
-    return [name for name, param in target.items() if name in source and _compatible(source[name], param)]
+    return [
+        name
+        for name, param in target.items()
+        if name in source and _compatible(source[name], param)
+    ]
 
 
 def map_task(task: Task, space: Space) -> Task | None:
@@ -49,11 +53,17 @@ def map_task(task: Task, space: Space) -> Task | None:
     configs = []
     for row, config in enumerate(task.configs):
         values = {name: config[name] for name in shared}
-        if not all(space[name].contains(_cast(space[name], value)) for name, value in values.items()):
+        if not all(
+            space[name].contains(_cast(space[name], value)) for name, value in values.items()
+        ):
             continue
         rows.append(row)
-        configs.append({name: _cast(space[name], values[name]) if name in values else filled[name]
-                        for name in space})
+        configs.append(
+            {
+                name: _cast(space[name], values[name]) if name in values else filled[name]
+                for name in space
+            }
+        )
     if not rows:
         return None
     index = np.asarray(rows, dtype=int)

@@ -28,7 +28,9 @@ def regret_matrix(tasks: Sequence[Task], candidates: Sequence[Mapping[str, Any]]
     design), else that of the nearest evaluated config in the unit cube.
     """
     space = _common_space(tasks, "regret_matrix")
-    unit = space.to_unit([space.validate(c, name=f"candidates[{i}]") for i, c in enumerate(candidates)])
+    unit = space.to_unit(
+        [space.validate(c, name=f"candidates[{i}]") for i, c in enumerate(candidates)]
+    )
     out = np.zeros((len(candidates), len(tasks)))
     for j, task in enumerate(tasks):
         # Same fingerprint, maybe another parameter order: align the unit-cube columns.
@@ -77,7 +79,9 @@ def greedy_portfolio(
             raise InvalidParameterError(
                 f"The 'candidates' parameter of greedy_portfolio must be a list of configs. Got {describe(candidates)} instead."
             )
-        pool = _distinct_configs(space, [space.validate(c, name=f"candidates[{i}]") for i, c in enumerate(candidates)])
+        pool = _distinct_configs(
+            space, [space.validate(c, name=f"candidates[{i}]") for i, c in enumerate(candidates)]
+        )
     regrets = regret_matrix(tasks, pool)
     alone = regrets.mean(axis=1)
     best_so_far = np.ones(len(tasks))
@@ -102,7 +106,9 @@ def _common_space(tasks: Sequence[Task], owner: str) -> Space:
             f"KnowledgeBase.tasks(space)). Got {len(spaces)} spaces."
         )
     if any(t.space is None or not t.has_evaluations for t in tasks):
-        raise InvalidParameterError(f"The 'tasks' parameter of {owner} must hold tasks with evaluations.")
+        raise InvalidParameterError(
+            f"The 'tasks' parameter of {owner} must hold tasks with evaluations."
+        )
     return tasks[0].space  # type: ignore[return-value]
 
 

@@ -169,7 +169,9 @@ def nearest(
     round of a study. Ties are broken by name, so the order is deterministic.
     """
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
-        raise InvalidParameterError(f"The 'k' parameter of nearest must be an int >= 1 or None. Got {describe(k)} instead.")
+        raise InvalidParameterError(
+            f"The 'k' parameter of nearest must be an int >= 1 or None. Got {describe(k)} instead."
+        )
     scale = DescriptorScale.fit([t.descriptor for t in tasks] + [target.descriptor])
     scored = []
     for task in tasks:

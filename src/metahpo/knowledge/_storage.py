@@ -48,7 +48,11 @@ def read_storage(
     for record in store.list_studies():
         if record.name in skipped:
             continue
-        done = [t for t in store.get_trials(record.study_id, {TrialState.COMPLETE}) if t.value is not None]
+        done = [
+            t
+            for t in store.get_trials(record.study_id, {TrialState.COMPLETE})
+            if t.value is not None
+        ]
         if len(done) < min_trials:
             continue
         where = f"study {record.name!r} in {label}"
@@ -61,11 +65,17 @@ def read_storage(
             if any(b is not None for b in raw):
                 full = max(float(b) for b in raw if b is not None)
                 budgets = np.array([full if b is None else float(b) for b in raw], dtype=float)
-            tasks.append(Task(
-                name=record.name, space=space, configs=[dict(t.config) for t in done],
-                losses=np.array([sign * float(t.value) for t in done], dtype=float),  # type: ignore[arg-type]
-                budgets=budgets, descriptor=descriptor, source=f"study:{record.name}@{label}",
-            ))
+            tasks.append(
+                Task(
+                    name=record.name,
+                    space=space,
+                    configs=[dict(t.config) for t in done],
+                    losses=np.array([sign * float(t.value) for t in done], dtype=float),  # type: ignore[arg-type]
+                    budgets=budgets,
+                    descriptor=descriptor,
+                    source=f"study:{record.name}@{label}",
+                )
+            )
         except InvalidParameterError as exc:
             raise InvalidParameterError(f"Cannot import {where}: {exc}") from exc
     return tasks
@@ -95,17 +105,29 @@ def write_storage(tasks: Sequence[Task], storage: Storage | str) -> list[str]:
     written: list[str] = []
     try:
         for task in chosen:
-            attrs: dict[str, Any] = {"task": {"name": task.name, "source": task.source,
-                                              "descriptor": None if task.descriptor is None else dict(task.descriptor)}}
+            attrs: dict[str, Any] = {
+                "task": {
+                    "name": task.name,
+                    "source": task.source,
+                    "descriptor": None if task.descriptor is None else dict(task.descriptor),
+                }
+            }
             record = store.create_study(
-                task.name, space=task.space.to_dict(), direction="minimize", seed=0,  # type: ignore[union-attr]
-                optimizer=optimizer, scheduler=scheduler, user_attrs=attrs,
+                task.name,
+                space=task.space.to_dict(),  # type: ignore[union-attr]
+                direction="minimize",
+                seed=0,
+                optimizer=optimizer,
+                scheduler=scheduler,
+                user_attrs=attrs,
             )
             written.append(task.name)
             for row, config in enumerate(task.configs):
                 budget = None if task.budgets is None else float(task.budgets[row])
                 trial = store.create_trial(record.study_id, config=dict(config), budget=budget)
-                store.finish_trial(record.study_id, trial.number, TrialState.COMPLETE, float(task.losses[row]))
+                store.finish_trial(
+                    record.study_id, trial.number, TrialState.COMPLETE, float(task.losses[row])
+                )
     except MetahpoError:
         for name in written:
             try:
@@ -114,4 +136,3 @@ def write_storage(tasks: Sequence[Task], storage: Storage | str) -> list[str]:
                 logger.warning("Could not roll back study %r: it is already gone.", name)
         raise
     return written
-

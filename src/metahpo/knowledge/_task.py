@@ -89,7 +89,9 @@ class Task:
         object.__setattr__(self, "configs", configs)
         object.__setattr__(self, "losses", losses)
         object.__setattr__(self, "budgets", budgets)
-        object.__setattr__(self, "descriptor", check_descriptor(self.descriptor, f"Task {self.name!r}"))
+        object.__setattr__(
+            self, "descriptor", check_descriptor(self.descriptor, f"Task {self.name!r}")
+        )
         missing = tuple(self.missing)
         if self.space is not None and any(name not in self.space for name in missing):
             raise InvalidParameterError(
@@ -120,7 +122,7 @@ class Task:
         """The distinct budgets, ascending (``[None]`` for a full-budget task)."""
         if self.budgets is None:
             return [None] if self.configs else []
-        return sorted({float(b) for b in self.budgets})
+        return [*sorted({float(b) for b in self.budgets})]
 
     def at_budget(self, budget: float | None = None) -> Task:
         """The evaluations at one budget level; ``None`` means the largest."""
@@ -129,11 +131,11 @@ class Task:
         levels = self.budget_levels()
         if not levels:
             return self
-        level = levels[-1] if budget is None else float(budget)
+        level = float(levels[-1] if budget is None else budget)  # type: ignore[arg-type]
         rows = np.flatnonzero(np.isclose(self.budgets, level, rtol=1e-9, atol=0.0))
         return replace(
             self,
-            configs=[self.configs[i] for i in rows],
+            configs=[self.configs[int(i)] for i in rows],
             losses=self.losses[rows],
             budgets=self.budgets[rows],
         )
@@ -243,8 +245,10 @@ class Task:
             raise InvalidParameterError(
                 f"A task description must be a dict with at least a 'name'. Got {describe(data)} instead."
             )
-        unknown = sorted(set(data) - {"name", "source", "descriptor", "space", "configs",
-                                      "losses", "budgets", "missing"})
+        unknown = sorted(
+            set(data)
+            - {"name", "source", "descriptor", "space", "configs", "losses", "budgets", "missing"}
+        )
         if unknown:
             raise InvalidParameterError(
                 f"A task description has unknown keys {unknown}. Got {describe(dict(data))}."
@@ -264,8 +268,10 @@ class Task:
     def __repr__(self) -> str:
         budgets = "full" if self.budgets is None else f"{len(self.budget_levels())} levels"
         features = 0 if self.descriptor is None else len(self.descriptor)
-        return (f"Task(name={self.name!r}, n_evaluations={self.n_evaluations}, budgets={budgets}, "
-                f"descriptor={features} features, source={self.source!r})")
+        return (
+            f"Task(name={self.name!r}, n_evaluations={self.n_evaluations}, budgets={budgets}, "
+            f"descriptor={features} features, source={self.source!r})"
+        )
 
 
 def check_evaluations(
@@ -311,7 +317,11 @@ def _float_column(values: Any, name: str, length: int, owner: str) -> np.ndarray
         raise InvalidParameterError(
             f"The {name!r} parameter of {owner} must be a list of numbers. Got {describe(values)} instead."
         )
-    items = list(np.asarray(values, dtype=object).ravel()) if isinstance(values, np.ndarray) else list(values)
+    items = (
+        list(np.asarray(values, dtype=object).ravel())
+        if isinstance(values, np.ndarray)
+        else list(values)
+    )
     if len(items) != length:
         raise InvalidParameterError(
             f"The {name!r} parameter of {owner} must have one value per config ({length}). "
@@ -319,7 +329,9 @@ def _float_column(values: Any, name: str, length: int, owner: str) -> np.ndarray
         )
     out = np.empty(length, dtype=float)
     for row, value in enumerate(items):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)
+        ):
             raise InvalidParameterError(
                 f"{owner}: row {row}, field {field_name!r} must be a finite number. Got {describe(value)} instead."
             )
@@ -347,8 +359,11 @@ def check_descriptor(descriptor: Any, owner: str) -> dict[str, float] | None:
             raise InvalidParameterError(
                 f"The 'descriptor' of {owner} must have string keys. Got {describe(key)} instead."
             )
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(float(value)):
+        if (
+            isinstance(value, (bool, np.bool_))
+            or not isinstance(value, (int, float, np.integer, np.floating))
+            or not math.isfinite(float(value))
+        ):
             raise InvalidParameterError(
                 f"The descriptor field {key!r} of {owner} must be a finite number. Got {describe(value)} instead."
             )

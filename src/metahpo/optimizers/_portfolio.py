@@ -89,8 +89,10 @@ class Portfolio(BaseOptimizer):
         from metahpo.knowledge import KnowledgeBase
 
         knowledge = self.knowledge
-        ok = knowledge is None or isinstance(knowledge, (KnowledgeBase, str)) or (
-            isinstance(knowledge, Sequence) and all(isinstance(s, str) for s in knowledge)
+        ok = (
+            knowledge is None
+            or isinstance(knowledge, (KnowledgeBase, str))
+            or (isinstance(knowledge, Sequence) and all(isinstance(s, str) for s in knowledge))
         )
         if not ok:
             raise InvalidParameterError(
@@ -116,8 +118,11 @@ class Portfolio(BaseOptimizer):
     def suggest(self, history: History, n: int = 1) -> list[Config]:
         n = check_int(n, "n", "Portfolio.suggest", minimum=1)
         space = history.space
-        tried = {_key(row) for row in space.to_unit([t.config for t in history.trials])} \
-            if history.trials else set()
+        tried = (
+            {_key(row) for row in space.to_unit([t.config for t in history.trials])}
+            if history.trials
+            else set()
+        )
         out: list[Config] = []
         for config in self.portfolio(history):
             key = _key(space.to_unit([config])[0])
@@ -136,27 +141,45 @@ class Portfolio(BaseOptimizer):
         if kb is None:
             return []
         descriptor = descriptor_of(history.context.get("task"))
-        key = (kb_key, history.space.fingerprint(), tuple(history.space.names),
-               json.dumps(descriptor, sort_keys=True))
+        key = (
+            kb_key,
+            history.space.fingerprint(),
+            tuple(history.space.names),
+            json.dumps(descriptor, sort_keys=True),
+        )
         if key not in self._portfolios:
             target = None if descriptor is None else Task(name="__target__", descriptor=descriptor)
-            self._portfolios[key] = kb.portfolio(history.space, self.size, target=target, k=self.k_nearest)
-            logger.debug("Portfolio of %d configs from %d tasks", len(self._portfolios[key]), len(kb))
+            self._portfolios[key] = kb.portfolio(
+                history.space, self.size, target=target, k=self.k_nearest
+            )
+            logger.debug(
+                "Portfolio of %d configs from %d tasks", len(self._portfolios[key]), len(kb)
+            )
         return self._portfolios[key]
 
     def _knowledge_for(self, history: History) -> tuple[KnowledgeBase | None, Any]:
         from metahpo.knowledge import KnowledgeBase
 
-        for source in (self.knowledge, history.context.get("knowledge"), history.context.get("meta_train")):
+        for source in (
+            self.knowledge,
+            history.context.get("knowledge"),
+            history.context.get("meta_train"),
+        ):
             if source is None:
                 continue
             if isinstance(source, KnowledgeBase):
                 return source, ("object", id(source), len(source))
-            key = ("spec", json.dumps(source)) if isinstance(source, (str, list, tuple)) else ("object", id(source))
+            key = (
+                ("spec", json.dumps(source))
+                if isinstance(source, (str, list, tuple))
+                else ("object", id(source))
+            )
             if key not in self._opened:
                 self._opened[key] = self._resolve(source, history)
             return self._opened[key], key
-        logger.info("Portfolio has no knowledge (no 'knowledge' argument or study context): random search.")
+        logger.info(
+            "Portfolio has no knowledge (no 'knowledge' argument or study context): random search."
+        )
         return None, None
 
     @staticmethod
@@ -171,7 +194,9 @@ class Portfolio(BaseOptimizer):
                 "The study context's 'meta_train' must have 'configs' and a 'losses' mapping of task "
                 f"name to losses. Got {describe(source)} instead."
             )
-        return KnowledgeBase.from_design(history.space, list(configs), dict(losses), source="meta_train")
+        return KnowledgeBase.from_design(
+            history.space, list(configs), dict(losses), source="meta_train"
+        )
 
 
 def _key(row: np.ndarray) -> tuple[float, ...]:
