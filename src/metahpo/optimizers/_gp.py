@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 _ACQUISITIONS = ("logei", "lcb")
 _SALT_FIT, _SALT_ACQUISITION, _SALT_FALLBACK = 11, 12, 13
+_ALWAYS_COLD, _COLD_FIT_EVERY = 30, 10
 
 
 class GPBO(BaseOptimizer):
@@ -169,9 +170,15 @@ class GPBO(BaseOptimizer):
         warm = self._hyperparameters
         if warm is not None and len(warm.lengthscales) != encoding.n_features:
             warm = None
+        # Warm fits start from the previous hyperparameters only. Cold fits (all of the
+        # first ones, then every tenth; keyed by the history, so replays agree) can leave
+        # an optimum the warm start is stuck in.
+        cold = warm is None or len(losses) <= _ALWAYS_COLD or len(losses) % _COLD_FIT_EVERY == 0
         gp = ExactGP(
             output_transform=self.output_transform,
-            n_restarts=1 if warm is not None else self.n_restarts,
+            n_restarts=self.n_restarts + 1
+            if cold and warm is not None
+            else (self.n_restarts if cold else 1),
             warm_start=warm,
             seed=int(history.rng(_SALT_FIT).integers(2**31)),
         ).fit(inputs, losses)

@@ -64,7 +64,7 @@ class AcquisitionOptimizer:
         n_raw: int = 256,
         n_global: int = 8,
         n_local: int = 4,
-        max_iter: int = 40,
+        max_iter: int = 30,
         n_discrete_rounds: int = 3,
         n_refine: int = 2,
     ) -> None:

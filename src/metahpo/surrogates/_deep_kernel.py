@@ -1,0 +1,231 @@
+"""A deep-kernel GP whose parameters are an initialisation meant to be adapted per task.
+
+The model is a small MLP feature extractor φ followed by a GP with a Matérn-5/2 ARD
+kernel on φ(x) (Wilson et al., 2016, "Deep kernel learning"). Across tasks, its
+parameters θ (network weights, log lengthscales, log output scale, log noise) are
+meta-trained (see :mod:`metahpo.knowledge`); on a new task they are adapted in a few
+gradient steps on the negative log marginal likelihood of the task's observations
+(the MAML inner loop), then the GP posterior conditions on those observations.
+Everything is written as pure functions of a parameter dict for ``torch.func``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call
+
+from metahpo.exceptions import InvalidParameterError
+from metahpo.surrogates._kernels import matern52
+from metahpo.surrogates._transforms import OutputTransform
+
+__all__ = [
+    "DeepKernelGP",
+    "DeepKernelNet",
+    "deep_kernel_loss",
+    "marginal_nll",
+    "predictive_nll",
+]
+
+_DTYPE = torch.float64
+_MIN_NOISE = 1e-4
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+class DeepKernelNet(nn.Module):
+    """φ: encoded config (and log budget) → ``n_outputs`` features, plus the GP's own parameters."""
+
+    def __init__(self, n_features: int, hidden: int = 32, n_outputs: int = 8) -> None:
+        super().__init__()
+        self.n_features, self.hidden, self.n_outputs = n_features, hidden, n_outputs
+        self.body = nn.Sequential(
+            nn.Linear(n_features, hidden),
+            nn.Tanh(),
+            nn.Linear(hidden, hidden),
+            nn.Tanh(),
+            nn.Linear(hidden, n_outputs),
+        ).to(_DTYPE)
+        # The kernel sees the raw inputs beside the learned features, so the model can
+        # always fall back to a plain ARD GP where the features do not transfer.
+        self.log_lengthscales = nn.Parameter(
+            torch.cat([torch.full((n_features,), math.log(0.5)), torch.zeros(n_outputs)]).to(_DTYPE)
+        )
+        self.log_outputscale = nn.Parameter(torch.zeros((), dtype=_DTYPE))
+        self.log_noise = nn.Parameter(torch.tensor(math.log(1e-2), dtype=_DTYPE))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([x, self.body(x)], dim=-1)
+
+    def config(self) -> dict[str, int]:
+        return {"n_features": self.n_features, "hidden": self.hidden, "n_outputs": self.n_outputs}
+
+
+def _kernel_parts(
+    model: nn.Module, params: Mapping[str, Tensor], x: Tensor
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    features = functional_call(model, dict(params), (x,))
+    lengthscales = torch.exp(params["log_lengthscales"])
+    outputscale = torch.exp(params["log_outputscale"])
+    noise = torch.exp(params["log_noise"]) + _MIN_NOISE
+    return features, lengthscales, outputscale, noise
+
+
+def marginal_nll(
+    model: nn.Module, params: Mapping[str, Tensor], batch: tuple[Tensor, ...]
+) -> Tensor:
+    """−log p(y | X, θ) / n: the inner-loop loss on a support set ``(X, y)``."""
+    x, y = batch[0], batch[1]
+    features, lengthscales, outputscale, noise = _kernel_parts(model, params, x)
+    n = y.shape[-1]
+    K = matern52(features, features, lengthscales, outputscale) + noise * torch.eye(
+        n, dtype=x.dtype
+    )
+    L = torch.linalg.cholesky(K)
+    alpha = torch.cholesky_solve(y.unsqueeze(-1), L).squeeze(-1)
+    nll = 0.5 * (y * alpha).sum() + torch.log(torch.diagonal(L)).sum() + 0.5 * n * _LOG_2PI
+    return nll / n
+
+
+def predictive_nll(
+    model: nn.Module, params: Mapping[str, Tensor], batch: tuple[Tensor, ...]
+) -> Tensor:
+    """−mean log p(y_q | X_q, X_s, y_s, θ): the query loss of ``(X_s, y_s, X_q, y_q)``.
+
+    Each query point is scored under its posterior predictive (latent variance plus
+    noise) given the support set: how well the adapted model predicts unseen configs.
+    """
+    xs, ys, xq, yq = batch
+    features, lengthscales, outputscale, noise = _kernel_parts(model, params, torch.cat([xs, xq]))
+    n = ys.shape[-1]
+    fs, fq = features[:n], features[n:]
+    K = matern52(fs, fs, lengthscales, outputscale) + noise * torch.eye(n, dtype=xs.dtype)
+    L = torch.linalg.cholesky(K)
+    cross = matern52(fq, fs, lengthscales, outputscale)
+    mean = cross @ torch.cholesky_solve(ys.unsqueeze(-1), L).squeeze(-1)
+    v = torch.linalg.solve_triangular(L, cross.transpose(-1, -2), upper=False)
+    variance = (outputscale - (v * v).sum(-2)).clamp_min(1e-9) + noise
+    return 0.5 * (((yq - mean) ** 2) / variance + torch.log(variance) + _LOG_2PI).mean()
+
+
+def deep_kernel_loss(
+    model: nn.Module, params: Mapping[str, Tensor], batch: tuple[Tensor, ...]
+) -> Tensor:
+    """The loss MAML needs: marginal NLL on ``(X, y)``, predictive NLL on ``(X_s, y_s, X_q, y_q)``."""
+    return (
+        marginal_nll(model, params, batch)
+        if len(batch) == 2
+        else predictive_nll(model, params, batch)
+    )
+
+
+class DeepKernelGP:
+    """The :class:`~metahpo.surrogates.Surrogate` of a (meta-trained) deep-kernel GP.
+
+    ``fit`` adapts the meta-parameters to the observations with ``adapt_steps`` steps of
+    gradient descent on the marginal NLL (the MAML inner loop, ``adapt_steps=0`` keeps
+    them as they are), then conditions the GP on the observations.
+
+    Args:
+        net: the network (its architecture; its own parameters are not used).
+        meta_params: the meta-trained parameters θ.
+        adapt_steps: inner-loop steps on the new task's observations.
+        inner_lr: their step size.
+        output_transform: how losses are scaled before modelling (fitted per task).
+    """
+
+    def __init__(
+        self,
+        net: DeepKernelNet,
+        meta_params: Mapping[str, Tensor],
+        adapt_steps: int = 5,
+        inner_lr: float = 0.01,
+        output_transform: str = "standardize",
+    ) -> None:
+        self.net = net
+        self.meta_params = meta_params
+        self.adapt_steps = adapt_steps
+        self.inner_lr = inner_lr
+        self.output_transform = output_transform
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> DeepKernelGP:
+        from metahpo.metalearn import adapt
+
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        y = np.asarray(y, dtype=float).reshape(-1)
+        if len(X) != len(y) or len(y) == 0 or X.shape[1] != self.net.n_features:
+            raise InvalidParameterError(
+                f"DeepKernelGP.fit needs X of shape (n, {self.net.n_features}) and n > 0 losses. "
+                f"Got X {X.shape} and {len(y)} losses instead."
+            )
+        self.transform_ = OutputTransform(self.output_transform).fit(y)
+        x_t = torch.as_tensor(X, dtype=_DTYPE)
+        y_t = torch.as_tensor(self.transform_.transform(y), dtype=_DTYPE)
+        start = {k: v.detach() for k, v in self.meta_params.items()}
+        params = start
+        if self.adapt_steps > 0 and len(y) >= 2:
+            with torch.enable_grad():
+                adapted = adapt(
+                    self.net,
+                    start,
+                    marginal_nll,
+                    (x_t, y_t),
+                    steps=self.adapt_steps,
+                    inner_lr=self.inner_lr,
+                    first_order=True,
+                )
+            params = {k: v.detach() for k, v in adapted.items()}
+            if not all(torch.isfinite(v).all() for v in params.values()):
+                params = start  # A diverged adaptation must not poison the suggestion.
+        self.params_ = params
+        self._set_posterior(x_t, y_t)
+        return self
+
+    def condition(self, X: np.ndarray, y_model: np.ndarray) -> DeepKernelGP:
+        """A copy with extra observations on the model scale (pending "constant liars")."""
+        other = DeepKernelGP(
+            self.net, self.meta_params, self.adapt_steps, self.inner_lr, self.output_transform
+        )
+        other.transform_, other.params_ = self.transform_, self.params_
+        x_new = torch.as_tensor(np.atleast_2d(X), dtype=_DTYPE)
+        y_new = torch.as_tensor(np.asarray(y_model, dtype=float).reshape(-1), dtype=_DTYPE)
+        other._set_posterior(torch.cat([self.x_train_, x_new]), torch.cat([self.y_train_, y_new]))
+        return other
+
+    def transform_losses(self, y: np.ndarray) -> np.ndarray:
+        return self.transform_.transform(y)
+
+    def _set_posterior(self, x: Tensor, y: Tensor) -> None:
+        with torch.no_grad():
+            features, lengthscales, outputscale, noise = _kernel_parts(self.net, self.params_, x)
+            eye = torch.eye(len(y), dtype=_DTYPE)
+            K = matern52(features, features, lengthscales, outputscale)
+            jitter = float(noise)
+            L, info = torch.linalg.cholesky_ex(K + jitter * eye)
+            while int(info) != 0 and jitter < 1.0:
+                jitter *= 10.0
+                L, info = torch.linalg.cholesky_ex(K + jitter * eye)
+            inverse = torch.linalg.solve_triangular(L, eye, upper=False)
+        self.x_train_, self.y_train_ = x, y
+        self.features_train_ = features
+        self.lengthscales_, self.outputscale_ = lengthscales, outputscale
+        self.cholesky_inverse_ = inverse
+        self.alpha_ = inverse.T @ (inverse @ y)
+
+    def predict(self, X: Tensor) -> tuple[Tensor, Tensor]:
+        """Posterior mean and std at ``(batch, d)`` rows, differentiable in ``X``."""
+        features = functional_call(self.net, self.params_, (X,))
+        cross = matern52(features, self.features_train_, self.lengthscales_, self.outputscale_)
+        mean = cross @ self.alpha_
+        v = cross @ self.cholesky_inverse_.T
+        variance = (self.outputscale_ - (v * v).sum(-1)).clamp_min(1e-20)
+        return mean, torch.sqrt(variance)
+
+
+def params_to_lists(params: Mapping[str, Tensor]) -> dict[str, Any]:
+    """Parameters as nested lists (JSON), for small models stored beside a study."""
+    return {name: value.detach().tolist() for name, value in params.items()}
