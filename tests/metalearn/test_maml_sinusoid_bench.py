@@ -33,7 +33,7 @@ def test_task_distribution_matches_the_paper():
 
 @pytest.mark.parametrize("method", METHODS)
 def test_training_is_deterministic(method):
-    settings = SinusoidSettings(meta_iterations=4, meta_batch=3)
+    settings = SinusoidSettings(meta_iterations=2, meta_batch=3)
 
     def params(entropy: int):
         trained, _ = train(method, settings, np.random.SeedSequence(entropy), init_seed=7)

@@ -190,7 +190,9 @@ def meta_gradient(
     Second-order by default (differentiating through the inner loop); first-order
     MAML with ``first_order=True``. When ``inner_lr`` is a dict of tensors (Meta-SGD),
     the gradient with respect to those learning rates is returned too. The arguments
-    are those of :func:`task_losses`.
+    are those of :func:`task_losses`. The function composes with other ``torch.func``
+    transforms; when ``params`` are leaves that require grad, the results stay attached
+    to their autograd graph (pass detached tensors for plain values).
 
     Returns:
         A :class:`MetaGradient`.
