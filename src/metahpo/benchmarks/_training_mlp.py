@@ -76,6 +76,20 @@ class _MLPProblem(Problem):
 
 def _train(data: TabularTask, config: dict[str, Any], epochs: list[int]) -> list[float]:
     import torch
+
+    # One thread: the model is tiny, and parallelism belongs to the caller.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _train_single_thread(data, config, epochs)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_single_thread(
+    data: TabularTask, config: dict[str, Any], epochs: list[int]
+) -> list[float]:
+    import torch
     from torch import nn
 
     wanted = set(epochs)
@@ -83,9 +97,9 @@ def _train(data: TabularTask, config: dict[str, Any], epochs: list[int]) -> list
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(MLP_MODEL_SEED)
         shuffle = torch.Generator().manual_seed(MLP_MODEL_SEED)
-        x_train = torch.as_tensor(data.x_train, dtype=torch.float32)
-        y_train = torch.as_tensor(data.y_train, dtype=torch.int64)
-        x_valid = torch.as_tensor(data.x_valid, dtype=torch.float32)
+        x_train = torch.tensor(data.x_train, dtype=torch.float32)
+        y_train = torch.tensor(data.y_train, dtype=torch.int64)
+        x_valid = torch.tensor(data.x_valid, dtype=torch.float32)
         width, dropout = config["width"], config["dropout"]
         model = nn.Sequential(
             nn.Linear(x_train.shape[1], width),

@@ -367,8 +367,13 @@ def _part_done(out: Path, task: str, n_configs: int, budgets: list[float]) -> bo
     path = out / PARTS / f"{task}.csv"
     if not path.exists() or not (out / PARTS / f"{task}.json").exists():
         return False
-    rows = list(_read_loss_rows(path, path.read_text(encoding="utf-8")))
-    _check_grid(path.name, rows, [task], n_configs, budgets)
+    try:
+        rows = list(_read_loss_rows(path, path.read_text(encoding="utf-8")))
+        _check_grid(path.name, rows, [task], n_configs, budgets)
+    except MetadataFormatError as exc:
+        # Parts are written atomically, so this is a hand-edited file: evaluate again.
+        logger.warning("evaluating task %s again: %s", task, exc)
+        return False
     return True
 
 
