@@ -2,8 +2,8 @@
 
 Every optimizer runs ``--trials`` full-budget evaluations per (problem, seed) through the
 benchmark runner's adapters; each evaluation is one JSON line in
-``benchmarks/results/gpbo_regret.jsonl`` (appended run by run, so an interrupted
-benchmark keeps what it finished and a rerun skips finished runs).
+``benchmarks/results/gpbo_regret/<optimizer>.jsonl`` (appended run by run, so an
+interrupted benchmark keeps what it finished and a rerun skips finished runs).
 
 Normalised regret of the best loss after ``k`` trials is ``(best - low) / (high - low)``:
 for the synthetic functions ``low`` is the known global minimum, for YAHPO tasks the best
@@ -23,6 +23,7 @@ import csv
 import logging
 import sys
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ from metahpo.benchmarks.runner import read_records, write_records
 from metahpo.benchmarks.runner._regret import TaskBounds, random_draw_bounds
 
 RESULTS = Path(__file__).parent / "results"
-RECORDS = RESULTS / "gpbo_regret.jsonl"
+RECORDS_DIR = RESULTS / "gpbo_regret"
 CACHE = RESULTS / "gpbo_cache"
 
 # benchmark label -> (problem name, kwargs, task)
@@ -71,11 +72,14 @@ def _seeds(text: str) -> list[int]:
     return [int(s) for s in text.split(",")]
 
 
+def _all_records():
+    for path in sorted(RECORDS_DIR.glob("*.jsonl")):
+        yield from read_records(path)
+
+
 def _done() -> set[tuple[str, str, int]]:
-    if not RECORDS.exists():
-        return set()
     counts: dict[tuple[str, str, int], int] = defaultdict(int)
-    for record in read_records(RECORDS):
+    for record in _all_records():
         counts[(record.problem, record.optimizer, record.seed)] += 1
     return {key for key, count in counts.items() if count >= max(CHECKPOINTS)}
 
@@ -91,8 +95,9 @@ def run(args: argparse.Namespace) -> None:
                 if (label, adapter.name, seed) in done:
                     continue
                 records = adapter.run(problem, task, seed, args.trials)
-                records = [r.__class__(**{**r.__dict__, "problem": label}) for r in records]
-                write_records(RECORDS, records)
+                records = [replace(r, problem=label) for r in records]
+                RECORDS_DIR.mkdir(parents=True, exist_ok=True)
+                write_records(RECORDS_DIR / f"{adapter.name}.jsonl", records)
                 best = min(r.loss for r in records)
                 logging.info(
                     "%s %s seed %d: best %.6g, %.1f s",
@@ -115,7 +120,7 @@ def bounds_for(label: str, observed: list[float]) -> TaskBounds:
 
 def summarize(args: argparse.Namespace) -> None:
     runs: dict[tuple[str, str, int], list[tuple[int, float]]] = defaultdict(list)
-    for record in read_records(RECORDS):
+    for record in _all_records():
         runs[(record.problem, record.optimizer, record.seed)].append((record.trial, record.loss))
     by_problem: dict[str, list[float]] = defaultdict(list)
     for (label, _, _), losses in runs.items():
