@@ -169,3 +169,17 @@ def test_splits_are_fixed_disjoint_and_cover_the_tasks() -> None:
 def test_bad_splits_are_refused(split: str, kwargs: dict, message: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(InvalidParameterError, match=message):
         split_tasks([f"t{i}" for i in range(10)], split, **kwargs)
+
+
+def test_table_bounds_are_the_min_and_max_of_each_tasks_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from metahpo.benchmarks.metadata import build_metadata, load_metadata
+    from metahpo.benchmarks.runner._regret import table_bounds
+
+    problem = get_problem("mf_branin", min_budget=1, max_budget=9)
+    out = build_metadata(problem, tmp_path / "meta", n_configs=8, budgets=[1, 9], jobs=1)
+    bounds = table_bounds(out, "mf_branin")
+    losses = load_metadata(out).losses
+    assert set(bounds) == {"0"}
+    assert bounds["0"] == TaskBounds(float(losses["loss"].min()), float(losses["loss"].max()))
+    with pytest.raises(InvalidParameterError, match="meta-dataset of 'lcbench'"):
+        table_bounds(out, "lcbench")

@@ -60,6 +60,13 @@ def bench_run(
     draws: Annotated[
         int, typer.Option(help="Random configs per task for the regret bounds.")
     ] = 10_000,
+    regret_table: Annotated[
+        str | None,
+        typer.Option(
+            help="Meta-dataset directory whose per-task min/max set the regret bounds "
+            "(instead of random draws; for problems too costly to sample)."
+        ),
+    ] = None,
     eta: Annotated[int, typer.Option(help="Reduction factor of every Hyperband-like method.")] = 3,
     jobs: Annotated[int, typer.Option(help="Runs in parallel processes.")] = DEFAULT_JOBS,
     problem_arg: Annotated[
@@ -101,6 +108,7 @@ def bench_run(
             tasks=tuple(t.strip() for t in tasks.split(",")) if tasks else None,
             meta_train_size=meta_train_size,
             n_draws=draws,
+            regret_table=regret_table,
             eta=eta,
             jobs=jobs,
         )

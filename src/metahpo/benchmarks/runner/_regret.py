@@ -2,8 +2,9 @@
 
 The regret of a loss on a task is ``(loss - low) / (high - low)`` where ``low`` and
 ``high`` are the smallest and largest loss among ``n_draws`` (10,000 by default)
-uniform random configurations evaluated at the maximum budget and every loss any
-optimizer observed on the task. 0 is the best loss known, 1 the worst.
+uniform random configurations evaluated at the maximum budget — or over the task's
+rows of a meta-dataset table (:func:`table_bounds`) — and every loss any optimizer
+observed on the task. 0 is the best loss known, 1 the worst.
 The draws are cached as JSON, keyed by the problem, its arguments, its space and the task.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -173,6 +175,30 @@ def task_bounds(
     return random_draw_bounds(problem, task, n_draws, seed, cache_dir, problem_kwargs).widen(
         observed
     )
+
+
+def table_bounds(
+    directory: str | os.PathLike[str], problem_name: str | None = None
+) -> dict[str, TaskBounds]:
+    """Per-task min / max over a meta-dataset's table (every config at every budget).
+
+    For problems too costly for random draws (real training runs), the table written by
+    :func:`metahpo.benchmarks.metadata.build_metadata` sets the bounds instead.
+    """
+    from metahpo.benchmarks.metadata import load_metadata
+
+    data = load_metadata(directory)
+    if problem_name is not None and data.problem != problem_name:
+        raise InvalidParameterError(
+            f"The regret table {str(directory)!r} must be a meta-dataset of {problem_name!r}. "
+            f"Got one of {data.problem!r} instead."
+        )
+    grouped = data.losses.groupby("task")["loss"]
+    low, high = grouped.min(), grouped.max()
+    return {str(task): TaskBounds(float(low[task]), float(high[task])) for task in low.index}
+
+
+EMPTY_BOUNDS = TaskBounds(math.inf, -math.inf)
 
 
 def _safe(task: str) -> str:

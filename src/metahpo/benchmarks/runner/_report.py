@@ -46,6 +46,8 @@ class Curves:
     regret: Mapping[str, np.ndarray]
     runs: Mapping[str, list[tuple[str, int]]]
     wall_time: Mapping[str, float]
+    run_time: Mapping[str, float]
+    evaluations: Mapping[str, float]
 
 
 def incumbent_regret(
@@ -89,6 +91,7 @@ def build_curves(
     regret: dict[str, list[np.ndarray]] = {}
     runs: dict[str, list[tuple[str, int]]] = {}
     times: dict[str, list[float]] = {}
+    run_times: dict[str, list[float]] = {}
     problem = records[0].problem if records else ""
     for (optimizer, task, seed), group in sorted(groups.items()):
         cum = np.array([r.cum_budget for r in group])
@@ -98,12 +101,15 @@ def build_curves(
         )
         runs.setdefault(optimizer, []).append((task, seed))
         times.setdefault(optimizer, []).extend(r.wall_time for r in group)
+        run_times.setdefault(optimizer, []).append(sum(r.wall_time for r in group))
     return Curves(
         problem=problem,
         grid=grid,
         regret={k: np.vstack(v) for k, v in regret.items()},
         runs=runs,
         wall_time={k: float(np.mean(v)) for k, v in times.items()},
+        run_time={k: float(np.mean(v)) for k, v in run_times.items()},
+        evaluations={k: len(v) / len(runs[k]) for k, v in times.items()},
     )
 
 
@@ -148,6 +154,8 @@ def summary_rows(curves: Curves, n_full_evals: int) -> list[dict[str, Any]]:
                     "mean_rank": ranks[name],
                     "runs": int(values.size),
                     "mean_wall_time_per_eval": curves.wall_time[name],
+                    "mean_wall_time_per_run": curves.run_time[name],
+                    "evaluations_per_run": curves.evaluations[name],
                 }
             )
     return rows
@@ -216,14 +224,16 @@ def _write_markdown(
     lines += [
         "### Runs and time",
         "",
-        "| optimizer | runs | mean wall time per evaluation (s) | status |",
-        "|---|---:|---:|---|",
+        "| optimizer | runs | evaluations per run | wall time per evaluation (s) | wall time per run (s) | status |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for name in sorted(set(names) | set(status)):
         row = cell.get((name, checkpoints[-1])) if checkpoints else None
         runs = str(row["runs"]) if row else "0"
+        evals = f"{row['evaluations_per_run']:.1f}" if row else ""
         wall = f"{row['mean_wall_time_per_eval']:.4f}" if row else ""
-        lines.append(f"| {name} | {runs} | {wall} | {status.get(name, '')} |")
+        per_run = f"{row['mean_wall_time_per_run']:.1f}" if row else ""
+        lines.append(f"| {name} | {runs} | {evals} | {wall} | {per_run} | {status.get(name, '')} |")
     lines += [
         "",
         "Regret: (loss - low) / (high - low) per task, low/high = min/max over random draws at "

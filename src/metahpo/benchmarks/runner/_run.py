@@ -41,7 +41,8 @@ class BenchmarkSpec:
     ``test_tasks``/``split``/``split_seed``/``tasks`` choose the meta-test tasks
     (:func:`~metahpo.benchmarks.runner.split_tasks`); the meta-train data given to
     transfer methods is a ``meta_train_size``-point Sobol design of the other tasks at
-    the maximum budget. ``n_draws`` random configs per task set the regret bounds.
+    the maximum budget. ``n_draws`` random configs per task set the regret bounds, or the
+    meta-dataset in ``regret_table`` (``n_draws=0`` and no table: observed losses only).
     """
 
     problem: str
@@ -56,6 +57,7 @@ class BenchmarkSpec:
     meta_train_size: int = 64
     meta_train_seed: int = 0
     n_draws: int = 10_000
+    regret_table: str | None = None
     eta: int = 3
     jobs: int = 1
 
@@ -196,7 +198,7 @@ def run_benchmark(
                     )
                     for task in split.test
                 ]
-                if cache_dir is not None
+                if cache_dir is not None and spec.n_draws > 0 and spec.regret_table is None
                 else []
             )
             for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):

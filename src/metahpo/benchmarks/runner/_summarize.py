@@ -10,7 +10,7 @@ from typing import Any
 
 from metahpo.benchmarks._registry import get_problem
 from metahpo.benchmarks.runner._records import read_records
-from metahpo.benchmarks.runner._regret import TaskBounds
+from metahpo.benchmarks.runner._regret import EMPTY_BOUNDS, TaskBounds, table_bounds
 from metahpo.benchmarks.runner._report import write_report
 from metahpo.benchmarks.runner._run import RESULTS_FILE, RUN_FILE, bounds_of
 from metahpo.exceptions import InvalidParameterError
@@ -36,7 +36,18 @@ def summarize(
     records = list(read_records(results))
     problem = get_problem(spec["problem"], **spec["problem_kwargs"])
     tasks = sorted({r.task for r in records})
-    draws = _draw_bounds(spec, tasks, cache_dir, jobs)
+    if spec.get("regret_table"):
+        table = table_bounds(spec["regret_table"], spec["problem"])
+        missing = [t for t in tasks if t not in table]
+        if missing:
+            raise InvalidParameterError(
+                f"The regret table {spec['regret_table']!r} must hold every test task. Got none for {missing}."
+            )
+        draws = {t: table[t] for t in tasks}
+    elif spec["n_draws"] > 0:
+        draws = _draw_bounds(spec, tasks, cache_dir, jobs)
+    else:
+        draws = dict.fromkeys(tasks, EMPTY_BOUNDS)
     bounds = {task: draws[task].widen(r.loss for r in records if r.task == task) for task in tasks}
     full_budget = 1.0 if problem.max_budget is None else float(problem.max_budget)
     header = _header(spec, run, command)
@@ -73,7 +84,7 @@ def _header(spec: dict[str, Any], run: dict[str, Any], command: str) -> str:
             if run["train_tasks"]
             else "all other tasks (leave one out)."
         ),
-        f"Regret bounds: {spec['n_draws']} random configs per task at max budget, plus all observed losses.",
+        "Regret bounds: " + _bounds_text(spec) + ", plus all observed losses.",
         f"Run time: {run['seconds']} s with {spec['jobs']} processes. Versions: "
         + ", ".join(f"{k} {v}" for k, v in run["versions"].items())
         + ".",
@@ -81,3 +92,11 @@ def _header(spec: dict[str, Any], run: dict[str, Any], command: str) -> str:
     if command:
         lines += ["", f"Command: `{command}`"]
     return "\n".join(lines)
+
+
+def _bounds_text(spec: dict[str, Any]) -> str:
+    if spec.get("regret_table"):
+        return f"min / max of each task's rows in the meta-dataset {spec['regret_table']}"
+    if spec["n_draws"] > 0:
+        return f"{spec['n_draws']} random configs per task at max budget"
+    return "no random draws"
