@@ -102,7 +102,7 @@ class SinusoidSettings:
 
 
 FULL = SinusoidSettings()
-QUICK = replace(FULL, meta_iterations=1_000)
+QUICK = replace(FULL, meta_iterations=600)
 
 
 def sinusoid_network() -> nn.Module:

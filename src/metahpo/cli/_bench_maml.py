@@ -20,7 +20,7 @@ def maml_sinusoid(
         ),
     ],
     quick: Annotated[
-        bool, typer.Option("--quick", help="1,000 meta-iterations per method instead of 15,000.")
+        bool, typer.Option("--quick", help="600 meta-iterations per method instead of 15,000.")
     ] = False,
     iterations: Annotated[
         int | None,

@@ -103,8 +103,14 @@ def reptile_step(
     """One Reptile update ``θ ← θ + ε (mean_i φ_i − θ)`` (Nichol et al., 2018, algorithm 2).
 
     Args:
+        model: The module ``loss_fn`` calls through ``functional_call``.
+        params: The initialisation θ.
+        tasks: The meta-batch; each task's support set holds all of its data.
+        loss_fn: ``loss_fn(model, params, batch) -> scalar``.
+        inner_steps: Gradient steps per task, ``>= 1``.
+        inner_lr: Inner step size: a float or one tensor per parameter.
         outer_lr: The outer step size ε (``1.0`` moves θ onto the mean adapted weights).
-        **others: As in :func:`reptile_gradient`.
+        vectorize: As in :func:`reptile_gradient`.
 
     Returns:
         The new initialisation, detached.
