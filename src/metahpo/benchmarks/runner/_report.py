@@ -236,8 +236,8 @@ def _write_markdown(
         lines.append(f"| {name} | {runs} | {evals} | {wall} | {per_run} | {status.get(name, '')} |")
     lines += [
         "",
-        "Regret: (loss - low) / (high - low) per task, low/high = min/max over random draws at "
-        "the maximum budget and every loss observed (bounds.json). Full-budget-equivalent "
+        "Regret: (loss - low) / (high - low) per task; low/high: the bounds named above, widened "
+        "to every loss observed (bounds.json). Full-budget-equivalent "
         "evaluations = cumulative budget / max budget; every evaluation counts its full budget "
         "(promotions do not resume from checkpoints). The incumbent is the best loss observed "
         "at any budget. Wall time: the optimizer's own time plus the evaluation, measured with "
