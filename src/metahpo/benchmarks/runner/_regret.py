@@ -36,6 +36,7 @@ __all__ = [
 logger = logging.getLogger("metahpo.benchmarks")
 
 _CHUNK = 2000
+_DRAWN: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,11 @@ def random_draw_bounds(
 
 def draw_losses(problem: Problem, task: str, n_draws: int, seed: int) -> np.ndarray:
     """The losses of ``n_draws`` seeded uniform random configs of ``task`` at the maximum budget."""
-    configs = problem.space.sample(np.random.default_rng(seed), n_draws)
+    key = (problem.space.fingerprint(), n_draws, seed)
+    if key not in _DRAWN:
+        _DRAWN.clear()  # the same draws serve every task of one problem; keep one set
+        _DRAWN[key] = problem.space.sample(np.random.default_rng(seed), n_draws)
+    configs = _DRAWN[key]
     batch = getattr(problem, "evaluate_batch", None)
     if batch is None:
         logger.info(
