@@ -133,3 +133,30 @@ def test_unstructured_tasks_form_one_cluster() -> None:
     tasks = [Task(f"t{i}", descriptor={"v": float(x)}) for i, x in enumerate(rng.uniform(0, 1, 12))]
     assert cluster_tasks(tasks, min_silhouette=0.9).k == 1
     assert cluster_tasks(tasks[:3]).k == 1
+
+
+def test_shared_design_shortcut_matches_pairwise_similarities(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import metahpo.knowledge._clusters as clusters
+    from metahpo.knowledge import similarity_matrix
+
+    branin, quadratic = _families(descriptors=True)
+    budgeted = [
+        Task(
+            t.name,
+            t.space,
+            list(t.configs) * 2,
+            np.concatenate([t.losses + 1.0, t.losses]),
+            budgets=[1.0] * t.n_evaluations + [3.0] * t.n_evaluations,
+            descriptor=t.descriptor,
+        )
+        for t in branin[:3] + quadratic[:3]
+    ]
+    constant = Task("flat", UNIT2, branin[0].configs, np.ones(branin[0].n_evaluations))
+    tasks = [*branin[:4], *quadratic[:4], constant]
+    fast = similarity_matrix(tasks)
+    fast_budgeted = similarity_matrix(budgeted)
+    monkeypatch.setattr(clusters, "_shared_design_responses", lambda tasks, method: {})
+    np.testing.assert_allclose(fast, similarity_matrix(tasks), atol=1e-12)
+    np.testing.assert_allclose(fast_budgeted, similarity_matrix(budgeted), atol=1e-12)

@@ -98,6 +98,7 @@ def similarity_matrix(tasks: Sequence[Task], method: str = "spearman") -> np.nda
     for task in tasks:
         lookups.append(LossLookup(task) if task.has_evaluations else None)
         fingerprints.append(None if task.space is None else task.space.fingerprint())
+    shared = _shared_design_responses(tasks, method)
     out = np.eye(n)
     for i in range(n):
         for j in range(i + 1, n):
@@ -105,13 +106,63 @@ def similarity_matrix(tasks: Sequence[Task], method: str = "spearman") -> np.nda
             desc = descriptor_similarity(tasks[i].descriptor, tasks[j].descriptor, scale)
             if desc is not None:
                 parts.append(desc)
-            same = fingerprints[i] is not None and fingerprints[i] == fingerprints[j]
-            forward = _response(tasks[i], tasks[j], lookups[j], same, method)
-            backward = _response(tasks[j], tasks[i], lookups[i], same, method)
-            responses = [r for r in (forward, backward) if r is not None]
+            if (i, j) in shared:
+                responses = [] if shared[i, j] is None else [shared[i, j]]
+            else:
+                same = fingerprints[i] is not None and fingerprints[i] == fingerprints[j]
+                forward = _response(tasks[i], tasks[j], lookups[j], same, method)
+                backward = _response(tasks[j], tasks[i], lookups[i], same, method)
+                responses = [r for r in (forward, backward) if r is not None]
             if responses:
                 parts.append(float(np.mean(responses)))
             out[i, j] = out[j, i] = float(np.mean(parts)) if parts else 0.5
+    return out
+
+
+def _shared_design_responses(
+    tasks: Sequence[Task], method: str
+) -> dict[tuple[int, int], float | None]:
+    """Response similarities of tasks that evaluated the very same rows, computed at once.
+
+    When two tasks hold the same (config, budget) rows in the same order, each without
+    repeats (a meta-dataset's fixed design), the nearest-config lookup is the identity and
+    the response similarity is the rank correlation of the two loss vectors: one matrix
+    of ranks gives every pair. Other pairs are left to the general path.
+    """
+    if method != "spearman":
+        return {}
+    from scipy import stats
+
+    groups: dict[bytes, list[int]] = {}
+    for index, task in enumerate(tasks):
+        if task.space is None or task.n_evaluations < 3 or task.missing:
+            continue
+        rows = np.round(task.unit, 9)
+        if task.budgets is not None:
+            rows = np.column_stack([rows, task.budgets])
+        if len(np.unique(rows, axis=0)) != len(rows):
+            continue
+        signature = task.space.fingerprint().encode() + np.ascontiguousarray(rows).tobytes()
+        groups.setdefault(signature, []).append(index)
+    out: dict[tuple[int, int], float | None] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        losses = np.vstack([tasks[m].losses for m in members])
+        ranks = stats.rankdata(losses, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rho = np.nan_to_num(np.corrcoef(ranks), nan=0.0)
+        constant = np.ptp(losses, axis=1) == 0
+        for a, i in enumerate(members):
+            for b, j in enumerate(members):
+                if i < j:
+                    # As response_similarity: no answer for two constant tasks, 0.5 for one.
+                    if constant[a] and constant[b]:
+                        out[i, j] = None
+                    elif constant[a] or constant[b]:
+                        out[i, j] = 0.5
+                    else:
+                        out[i, j] = (1.0 + float(rho[a, b])) / 2.0
     return out
 
 

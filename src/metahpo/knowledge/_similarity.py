@@ -33,6 +33,7 @@ __all__ = [
     "DescriptorScale",
     "descriptor_similarity",
     "nearest",
+    "rank_correlation",
     "response_similarity",
     "similarity",
 ]
@@ -112,14 +113,20 @@ def response_similarity(
     predicted = lookup.predict(target.unit, budgets)
     if np.ptp(predicted) == 0:
         return 0.5
+    return (1.0 + rank_correlation(target.losses, predicted, method)) / 2.0
+
+
+def rank_correlation(a: np.ndarray, b: np.ndarray, method: str = "spearman") -> float:
+    """Spearman's rho (Pearson correlation of average ranks) or Kendall's tau-b; 0 if undefined."""
     from scipy import stats
 
     if method == "spearman":
-        rho = stats.spearmanr(target.losses, predicted).statistic
+        ranks = np.vstack([stats.rankdata(a), stats.rankdata(b)])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rho = float(np.corrcoef(ranks)[0, 1])
     else:
-        rho = stats.kendalltau(target.losses, predicted).statistic
-    rho = float(rho)
-    return 0.5 if not math.isfinite(rho) else (1.0 + rho) / 2.0
+        rho = float(stats.kendalltau(a, b).statistic)
+    return rho if math.isfinite(rho) else 0.0
 
 
 def similarity(

@@ -133,12 +133,26 @@ class Task:
             return self
         level = float(levels[-1] if budget is None else budget)  # type: ignore[arg-type]
         rows = np.flatnonzero(np.isclose(self.budgets, level, rtol=1e-9, atol=0.0))
-        return replace(
-            self,
-            configs=[self.configs[int(i)] for i in rows],
-            losses=self.losses[rows],
-            budgets=self.budgets[rows],
-        )
+        return self.take(rows)
+
+    def take(self, rows: Any) -> Task:
+        """The task restricted to ``rows`` (indices), without validating again."""
+        index = np.asarray(rows, dtype=int)
+        subset = object.__new__(Task)
+        for name in ("name", "space", "descriptor", "source", "missing"):
+            object.__setattr__(subset, name, getattr(self, name))
+        object.__setattr__(subset, "configs", tuple(self.configs[int(i)] for i in index))
+        for name in ("losses", "budgets"):
+            values = getattr(self, name)
+            if values is not None:
+                values = values[index]
+                values.setflags(write=False)
+            object.__setattr__(subset, name, values)
+        if self.space is not None and self.configs:
+            unit = self.unit[index]
+            unit.setflags(write=False)
+            subset.__dict__["unit"] = unit
+        return subset
 
     def best_config(self) -> Config:
         """The config of the lowest loss at the largest budget."""
