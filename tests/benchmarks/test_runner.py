@@ -11,13 +11,22 @@ import pytest
 from typer.testing import CliRunner
 
 from metahpo.benchmarks import get_problem
-from metahpo.benchmarks.runner import BudgetExhausted, Evaluator, build_meta_train, read_records
+from metahpo.benchmarks.runner import (
+    BenchmarkSpec,
+    BudgetExhausted,
+    Evaluator,
+    adapter_names,
+    build_meta_train,
+    make_adapter,
+    read_records,
+    run_benchmark,
+    summarize,
+    unavailable_reason,
+)
 from metahpo.benchmarks.runner._budget import budget_steps
 from metahpo.benchmarks.runner._metahpo import MetahpoAdapter
 from metahpo.benchmarks.runner._optuna import OptunaAdapter, report_steps
-from metahpo.benchmarks.runner._registry import adapter_names, make_adapter, unavailable_reason
-from metahpo.benchmarks.runner._run import BenchmarkSpec, parse_seeds, run_benchmark
-from metahpo.benchmarks.runner._summarize import summarize
+from metahpo.benchmarks.runner._run import parse_seeds
 from metahpo.exceptions import InvalidParameterError
 
 KEYS = {
