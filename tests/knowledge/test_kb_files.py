@@ -242,3 +242,35 @@ def test_malformed_meta_dataset_is_refused_naming_row_and_field(tmp_path: Path) 
         kb.add_files(tmp_path / "meta")
     assert "row 7" in str(info.value) and "'loss'" in str(info.value)
     assert len(kb) == 0
+
+
+def test_bundled_knowledge_reads_the_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("metahpo.benchmarks.metadata")
+    import metahpo.knowledge._base as base
+
+    _write_metadata(tmp_path / "data" / "toy-set")
+    (tmp_path / "data" / "not-a-set").mkdir()
+    monkeypatch.setattr(base, "_data_root", lambda: tmp_path / "data")
+    assert base.bundled_names() == ["toy-set"]
+    kb = mh.bundled_knowledge("toy-set")
+    assert kb.names == ["t0", "t1"] and kb.spec == "bundled:toy-set"
+    assert kb["t0"].source == "bundled:toy-set"
+    assert KnowledgeBase.open("bundled:toy-set").names == ["t0", "t1"]
+    with pytest.raises(InvalidParameterError, match=r"must be one of \['toy-set'\]"):
+        mh.bundled_knowledge("keel")
+
+
+@pytest.mark.skipif(
+    "keel-hgb" not in __import__("metahpo.knowledge", fromlist=["bundled_names"]).bundled_names(),
+    reason="the bundled keel-hgb meta-data is not installed",
+)
+def test_bundled_keel_hgb_loads_as_a_shared_design() -> None:
+    kb = mh.bundled_knowledge("keel-hgb")
+    assert len(kb) >= 30
+    tasks = kb.tasks(next(iter(kb)).space)
+    assert len(tasks) == len(kb)
+    first = tasks[0].at_budget(None)
+    assert all(t.at_budget(None).config_keys() == first.config_keys() for t in tasks)
+    assert len(kb.portfolio(tasks[0].space, size=5)) == 5

@@ -358,9 +358,14 @@ class KnowledgeBase:
         return kb
 
 
+def _data_root() -> Any:
+    """The bundled data folder (a ``Traversable``: it may live inside a wheel or zip)."""
+    return importlib.resources.files("metahpo.knowledge").joinpath("data")
+
+
 def bundled_names() -> list[str]:
     """Names of the meta-data sets shipped in ``metahpo/knowledge/data/``."""
-    root = importlib.resources.files("metahpo.knowledge").joinpath("data")
+    root = _data_root()
     if not root.is_dir():
         return []
     return sorted(
@@ -388,7 +393,7 @@ def _read_bundled(name: str) -> list[Task]:
         raise InvalidParameterError(
             f"The 'name' parameter of bundled_knowledge must be one of {names}. Got {describe(name)} instead."
         )
-    resource = importlib.resources.files("metahpo.knowledge").joinpath("data").joinpath(name)
+    resource = _data_root().joinpath(name)
     with importlib.resources.as_file(resource) as folder:
         return _read_directory(folder, source=f"bundled:{name}")
 
