@@ -197,9 +197,10 @@ class Task:
 
         descriptor = meta_features(X, y, task_type=task_type)
         if name is None:
+            # meta_features accepted X as numbers, so hashing its float bytes is exact and fast.
             digest = hashlib.sha256()
-            digest.update(np.ascontiguousarray(np.asarray(X, dtype=object).astype(str)).tobytes())
-            digest.update(np.ascontiguousarray(np.asarray(y, dtype=object).astype(str)).tobytes())
+            digest.update(np.ascontiguousarray(np.asarray(X, dtype=float)).tobytes())
+            digest.update(np.ascontiguousarray(np.asarray(y).astype(str)).tobytes())
             name = f"data-{digest.hexdigest()[:10]}"
         return cls(name=name, descriptor=descriptor, source="data")
 
