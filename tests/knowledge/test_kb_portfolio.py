@@ -125,3 +125,11 @@ def test_knowledge_base_portfolio_maps_overlapping_spaces() -> None:
     portfolio = kb.portfolio(wider, size=2)
     assert all(wider.contains(c) for c in portfolio)
     assert [c["extra"] for c in portfolio] == [2, 2]  # the midpoint of a parameter no task has
+
+
+def test_a_descriptor_nothing_shares_selects_every_task() -> None:
+    family = ShiftedBranin(n_tasks=6)
+    kb = KnowledgeBase(family_tasks(family, [str(i) for i in range(6)], n_configs=32))
+    target = Task("new", descriptor={"n_samples": 100.0})
+    assert len(kb.relevant(family.space, target)) == 6
+    assert kb.portfolio(family.space, 3, target=target) == kb.portfolio(family.space, 3)

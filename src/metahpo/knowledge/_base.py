@@ -234,13 +234,19 @@ class KnowledgeBase:
     ) -> list[Task]:
         """The tasks to learn from for a new task in ``space``.
 
-        Without information on the target (no descriptor and fewer than three
-        observations): every mapped task. With ``k``: the ``k`` nearest. Otherwise: the
-        cluster (see :meth:`clusters`) of the nearest task.
+        Without information to compare the target with the tasks (no descriptor sharing
+        a feature with some task's, and fewer than three observations): every mapped
+        task. With ``k``: the ``k`` nearest. Otherwise: the cluster (see :meth:`clusters`)
+        of the nearest task.
         """
         pool = self.tasks(space)
-        informative = target is not None and (bool(target.descriptor) or target.n_evaluations >= 3)
-        if not pool or not informative:
+        if not pool or target is None:
+            return pool
+        features = set(target.descriptor or ())
+        comparable = any(features & set(task.descriptor or ()) for task in pool) or (
+            target.space is not None and target.n_evaluations >= 3
+        )
+        if not comparable:
             return pool
         ranked = nearest(target, pool, k)  # type: ignore[arg-type]
         if k is not None:
