@@ -248,7 +248,7 @@ class KnowledgeBase:
         )
         if not comparable:
             return pool
-        ranked = nearest(target, pool, k)  # type: ignore[arg-type]
+        ranked = nearest(target, pool, k)
         if k is not None:
             return [task for task, _ in ranked]
         clustering = cluster_tasks(pool)

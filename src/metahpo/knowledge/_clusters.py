@@ -106,8 +106,10 @@ def similarity_matrix(tasks: Sequence[Task], method: str = "spearman") -> np.nda
             desc = descriptor_similarity(tasks[i].descriptor, tasks[j].descriptor, scale)
             if desc is not None:
                 parts.append(desc)
+            responses: list[float]
             if (i, j) in shared:
-                responses = [] if shared[i, j] is None else [shared[i, j]]
+                value = shared[i, j]
+                responses = [] if value is None else [value]
             else:
                 same = fingerprints[i] is not None and fingerprints[i] == fingerprints[j]
                 forward = _response(tasks[i], tasks[j], lookups[j], same, method)
