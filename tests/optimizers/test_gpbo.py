@@ -186,3 +186,24 @@ def test_history_without_observations_falls_back_to_sobol() -> None:
     history = History(SPACE, (running,), seed=0)
     configs = GPBO(n_initial=1).suggest(history, 2)
     assert len(configs) == 2 and all(SPACE.contains(c) for c in configs)
+
+
+@pytest.mark.parametrize("scheduler", ["Hyperband", "ASHA", "SuccessiveHalving"])
+def test_runs_under_every_scheduler(scheduler: str) -> None:
+    from metahpo.benchmarks import get_problem
+
+    problem = get_problem("mf_branin")
+    scheduler_obj = getattr(mh, scheduler)(
+        min_budget=problem.min_budget, max_budget=problem.max_budget, eta=3
+    )
+    optimizer = GPBO()
+    study = mh.create_study(
+        space=problem.space, optimizer=optimizer, scheduler=scheduler_obj, seed=0
+    )
+    study.optimize(
+        lambda t: problem.evaluate("0", t.config, t.budget), n_trials=12, show_progress=False
+    )
+    assert all(problem.space.contains(t.config) for t in study.trials)
+    assert all(t.budget is not None for t in study.trials)
+    # The GP modelled the budget as an input: one lengthscale per parameter plus one.
+    assert len(optimizer.state_dict()["hyperparameters"]["lengthscales"]) == len(problem.space) + 1
