@@ -118,11 +118,9 @@ class Portfolio(BaseOptimizer):
     def suggest(self, history: History, n: int = 1) -> list[Config]:
         n = check_int(n, "n", "Portfolio.suggest", minimum=1)
         space = history.space
-        tried = (
-            {_key(row) for row in space.to_unit([t.config for t in history.trials])}
-            if history.trials
-            else set()
-        )
+        # Every config already started counts, failed and pruned ones too.
+        started = [t.config for t in history.trials if t.config]
+        tried = {_key(row) for row in space.to_unit(started)} if started else set()
         out: list[Config] = []
         for config in self.portfolio(history):
             key = _key(space.to_unit([config])[0])
