@@ -274,3 +274,23 @@ def test_bundled_keel_hgb_loads_as_a_shared_design() -> None:
     first = tasks[0].at_budget(None)
     assert all(t.at_budget(None).config_keys() == first.config_keys() for t in tasks)
     assert len(kb.portfolio(tasks[0].space, size=5)) == 5
+
+
+def test_parquet_evaluations_are_read_too(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    kb = _kb()
+    kb.save(tmp_path / "kb")
+    manifest_path = tmp_path / "kb" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    csv_name = manifest["spaces"][0]["file"]
+    frame = pd.read_csv(tmp_path / "kb" / csv_name, dtype=str, keep_default_na=False)
+    frame["loss"] = frame["loss"].astype(float)
+    frame["budget"] = pd.to_numeric(frame["budget"].replace("", None))
+    frame["depth"] = frame["depth"].astype(int)
+    frame["lr"] = frame["lr"].astype(float)
+    frame.to_parquet(tmp_path / "kb" / "evaluations-0.parquet")
+    (tmp_path / "kb" / csv_name).unlink()
+    manifest["spaces"][0]["file"] = "evaluations-0.parquet"
+    manifest_path.write_text(json.dumps(manifest))
+    _same(kb, KnowledgeBase.from_files(tmp_path / "kb"))
