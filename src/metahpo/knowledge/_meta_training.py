@@ -64,15 +64,15 @@ class MetaTrainingConfig:
 
     hidden: int = 32
     n_outputs: int = 8
-    meta_steps: int = 300
+    meta_steps: int = 400
     meta_batch: int = 8
     support_min: int = 4
     support_max: int = 40
     query: int = 32
     inner_steps: int = 1
-    inner_lr: float = 0.01
+    inner_lr: float = 0.1
     meta_lr: float = 3e-3
-    first_order: bool = False
+    first_order: bool = True
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -305,3 +305,26 @@ def _split(
         as_t(task.X[query]),
         as_t((task.y[query] - center) / scale),
     )
+
+
+def tasks_to_data(tasks: Sequence[Any], encoding: Any, max_rows: int | None = 2000) -> list[TaskData]:
+    """Knowledge-base tasks as surrogate inputs under ``encoding`` (a ``SpaceEncoding``).
+
+    Without a budget column only each task's full-budget rows are used; otherwise every
+    row, its budget clipped into the study's range by the encoding. Large tasks are
+    subsampled to ``max_rows`` (deterministically).
+    """
+    out = []
+    for task in tasks:
+        chosen = task if encoding.has_budget else task.at_budget(None)
+        if not chosen.has_evaluations:
+            continue
+        full = encoding.max_budget if encoding.max_budget is not None else 1.0
+        budgets = np.full(chosen.n_evaluations, full) if chosen.budgets is None else np.asarray(chosen.budgets)
+        X = encoding.inputs(chosen.unit, budgets)
+        y = np.asarray(chosen.losses, dtype=float)
+        if max_rows is not None and len(y) > max_rows:
+            keep = np.random.default_rng(0).choice(len(y), max_rows, replace=False)
+            X, y = X[keep], y[keep]
+        out.append(TaskData(X, y, task.name))
+    return out

@@ -62,6 +62,11 @@ class BaseOptimizer:
         del history
         return None
 
+    def converged(self, history: History) -> bool:
+        """Whether the study may stop early (e.g. a plateau); ``optimize`` asks before each trial."""
+        del history
+        return False
+
     def state_dict(self) -> dict[str, Any]:
         return {}
 

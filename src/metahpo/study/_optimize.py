@@ -73,7 +73,7 @@ def _optimize_here(
     with progress_display(study, n_trials, timeout, show_progress) as progress:
 
         def worker() -> None:
-            while (deadline is None or time.monotonic() < deadline) and budget.take():
+            while (deadline is None or time.monotonic() < deadline) and not study.converged() and budget.take():
                 trial = study.run_trial(objective, catch_tuple)
                 for callback in callbacks or ():
                     callback(study, trial)

@@ -17,7 +17,7 @@ from metahpo.exceptions import (
     TrialStateError,
 )
 from metahpo.history import History
-from metahpo.optimizers import Optimizer
+from metahpo.optimizers import BaseOptimizer, Optimizer
 from metahpo.schedulers import Scheduler
 from metahpo.space import Space
 from metahpo.storage import Storage, StudyRecord
@@ -234,6 +234,13 @@ class Study:
 
         run_optimize(self, objective, n_trials, timeout, n_jobs, catch, callbacks,
                      show_progress, executor)
+
+    def converged(self) -> bool:
+        """Whether the optimizer says the study has converged (e.g. ``MetaBO(plateau_patience=)``)."""
+        hook = getattr(self.optimizer, "converged", None)
+        if hook is None or getattr(type(self.optimizer), "converged", None) is BaseOptimizer.converged:
+            return False  # The default never stops: skip reading the history.
+        return bool(hook(self.history()))
 
     def finish(self) -> dict[str, Any] | None:
         """Let the optimizer learn from the finished study (``optimize`` calls this at its end).
