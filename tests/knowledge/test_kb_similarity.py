@@ -160,3 +160,22 @@ def test_shared_design_shortcut_matches_pairwise_similarities(
     monkeypatch.setattr(clusters, "_shared_design_responses", lambda tasks, method: {})
     np.testing.assert_allclose(fast, similarity_matrix(tasks), atol=1e-12)
     np.testing.assert_allclose(fast_budgeted, similarity_matrix(budgeted), atol=1e-12)
+
+
+def test_knowledge_base_nearest_caches_lookups_and_matches_the_function() -> None:
+    branin, quadratic = _families()
+    kb = KnowledgeBase(branin + quadratic[:3])
+    family = QuadraticFamily(dim=2, n_tasks=10)
+    configs = UNIT2.sobol(12, seed=3)
+    losses = family.evaluate_batch("9", family.space.from_unit(UNIT2.to_unit(configs)))
+    target = Task("target", UNIT2, configs, losses)
+    expected = [(t.name, s) for t, s in nearest(target, kb.tasks(UNIT2))]
+    assert [(t.name, s) for t, s in kb.nearest(target)] == expected
+    assert [(t.name, s) for t, s in kb.nearest(target)] == expected  # from the cache
+    # The same target with its parameters in another order gives the same ranking.
+    flipped_space = mh.Space({"x1": UNIT2["x1"], "x0": UNIT2["x0"]})
+    flipped = Task("target", flipped_space, configs, losses)
+    assert [(t.name, s) for t, s in kb.nearest(flipped, space=UNIT2)] == expected
+    # Adding tasks invalidates the cache.
+    kb.add(quadratic[3:])
+    assert len(kb.nearest(target)) == len(branin) + len(quadratic)

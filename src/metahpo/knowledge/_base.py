@@ -12,6 +12,7 @@ from typing import Any
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._clusters import Clustering, cluster_tasks
+from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._mapping import map_task
 from metahpo.knowledge._portfolio import greedy_portfolio
 from metahpo.knowledge._similarity import nearest
@@ -55,6 +56,10 @@ class KnowledgeBase:
     def __init__(self, tasks: Iterable[Task] = (), spec: str | Sequence[str] | None = None) -> None:
         self._tasks: dict[str, Task] = {}
         self._specs: list[str] | None = _check_spec(spec)
+        # Tasks are immutable and never removed: mapped tasks and their loss lookups per
+        # target space are kept until a task is added.
+        self._mapped: dict[tuple[str, tuple[str, ...]], list[Task]] = {}
+        self._lookups: dict[tuple[str, tuple[str, ...]], dict[str, LossLookup]] = {}
         self._add_all(list(tasks))
 
     # Collection ---------------------------------------------------------------------------
@@ -184,6 +189,9 @@ class KnowledgeBase:
             names.add(task.name)
         for task in batch:
             self._tasks[task.name] = task
+        if batch:
+            self._mapped.clear()
+            self._lookups.clear()
 
     def _append_spec(self, spec: str) -> None:
         if self._specs is not None:
@@ -205,12 +213,15 @@ class KnowledgeBase:
                 f"The 'space' parameter of KnowledgeBase.tasks must be a metahpo Space or None. "
                 f"Got {describe(space)} instead."
             )
-        out = []
-        for task in self._tasks.values():
-            mapped = map_task(task, space) if task.has_evaluations else None
-            if mapped is not None:
-                out.append(mapped)
-        return out
+        key = (space.fingerprint(), tuple(space.names))
+        if key not in self._mapped:
+            out = []
+            for task in self._tasks.values():
+                mapped = map_task(task, space) if task.has_evaluations else None
+                if mapped is not None:
+                    out.append(mapped)
+            self._mapped[key] = out
+        return list(self._mapped[key])
 
     def nearest(
         self, target: Task, k: int | None = None, space: Space | None = None
@@ -222,8 +233,23 @@ class KnowledgeBase:
         :func:`~metahpo.knowledge.nearest`.
         """
         space = space if space is not None else target.space
-        pool = self.tasks(space) if space is not None else [t for t in self if t.descriptor]
-        return nearest(target, pool, k)
+        if space is None:
+            return nearest(target, [t for t in self if t.descriptor], k)
+        pool = self.tasks(space)
+        key = (space.fingerprint(), tuple(space.names))
+        lookups = self._lookups.setdefault(key, {})
+        same_columns = (
+            target.space is not None
+            and tuple(target.space.names) == key[1]
+            and target.space.fingerprint() == key[0]
+        )
+        if not same_columns:
+            return nearest(target, pool, k)
+        if target.n_evaluations >= 3:
+            for task in pool:
+                if task.name not in lookups:
+                    lookups[task.name] = LossLookup(task)
+        return nearest(target, pool, k, lookups=lookups)
 
     def clusters(self, space: Space | None = None, **kwargs: Any) -> Clustering:
         """Cluster the tasks (mapped onto ``space``); see :func:`~metahpo.knowledge.cluster_tasks`."""
@@ -248,7 +274,7 @@ class KnowledgeBase:
         )
         if not comparable:
             return pool
-        ranked = nearest(target, pool, k)
+        ranked = self.nearest(target, k, space)
         if k is not None:
             return [task for task, _ in ranked]
         clustering = cluster_tasks(pool)

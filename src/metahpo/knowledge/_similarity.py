@@ -167,13 +167,16 @@ def nearest(
     tasks: Sequence[Task],
     k: int | None = None,
     method: str = "spearman",
+    lookups: Mapping[str, LossLookup] | None = None,
 ) -> list[tuple[Task, float]]:
     """The ``k`` tasks most similar to ``target`` (all when ``k`` is ``None``), best first.
 
     Descriptors are standardised over ``tasks`` and the target. The response part compares
     the target's own observations with each task's losses at the nearest configs (one
     direction only: the target may have only a few), so this is cheap enough to call every
-    round of a study. Ties are broken by name, so the order is deterministic.
+    round of a study. ``lookups`` may hold a :class:`LossLookup` per task name, built on
+    the task as given in ``tasks`` (:meth:`KnowledgeBase.nearest` keeps them between
+    calls). Ties are broken by name, so the order is deterministic.
     """
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
         raise InvalidParameterError(
@@ -188,7 +191,10 @@ def nearest(
         desc = descriptor_similarity(target.descriptor, task.descriptor, scale)
         if desc is not None:
             parts.append(desc)
-        response = response_similarity(target, task, method) if task.has_evaluations else None
+        response = None
+        if task.has_evaluations:
+            other = lookups.get(task.name, task) if lookups else task
+            response = response_similarity(target, other, method)
         if response is not None:
             parts.append(response)
         scored.append((task, float(np.mean(parts)) if parts else 0.5))
