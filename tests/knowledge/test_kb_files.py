@@ -248,12 +248,12 @@ def test_bundled_knowledge_reads_the_data_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("metahpo.benchmarks.metadata")
-    import metahpo.knowledge._base as base
+    import metahpo.knowledge._sources as sources
 
     _write_metadata(tmp_path / "data" / "toy-set")
     (tmp_path / "data" / "not-a-set").mkdir()
-    monkeypatch.setattr(base, "_data_root", lambda: tmp_path / "data")
-    assert base.bundled_names() == ["toy-set"]
+    monkeypatch.setattr(sources, "_data_root", lambda: tmp_path / "data")
+    assert sources.bundled_names() == ["toy-set"]
     kb = mh.bundled_knowledge("toy-set")
     assert kb.names == ["t0", "t1"] and kb.spec == "bundled:toy-set"
     assert kb["t0"].source == "bundled:toy-set"

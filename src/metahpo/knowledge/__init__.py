@@ -16,7 +16,7 @@ What a meta-learning optimizer needs, in the order it uses it:
 * :func:`greedy_portfolio` / :meth:`KnowledgeBase.portfolio` — the warm-start configs.
 """
 
-from metahpo.knowledge._base import KnowledgeBase, bundled_knowledge, bundled_names
+from metahpo.knowledge._base import KnowledgeBase, bundled_knowledge
 from metahpo.knowledge._clusters import Clustering, cluster_tasks, similarity_matrix
 from metahpo.knowledge._descriptors import (
     CLASSIFICATION_FEATURES,
@@ -33,6 +33,7 @@ from metahpo.knowledge._similarity import (
     response_similarity,
     similarity,
 )
+from metahpo.knowledge._sources import bundled_names
 from metahpo.knowledge._task import Task, descriptor_of
 
 __all__ = [

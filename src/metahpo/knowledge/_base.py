@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -16,11 +15,12 @@ from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._mapping import map_task
 from metahpo.knowledge._portfolio import greedy_portfolio
 from metahpo.knowledge._similarity import nearest
+from metahpo.knowledge._sources import read_bundled, read_directory
 from metahpo.knowledge._task import Task
 from metahpo.space import Config, Space
 from metahpo.storage import Storage
 
-__all__ = ["KnowledgeBase", "bundled_knowledge", "bundled_names"]
+__all__ = ["KnowledgeBase", "bundled_knowledge"]
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class KnowledgeBase:
 
     def add_files(self, path: str | os.PathLike[str]) -> None:
         """Add the tasks of a knowledge directory or a meta-dataset directory (all or none)."""
-        self._add_all(_read_directory(path))
+        self._add_all(read_directory(path))
         self._append_spec(str(path))
 
     def add_storage(
@@ -160,7 +160,7 @@ class KnowledgeBase:
 
     def add_bundled(self, name: str) -> None:
         """Add the bundled meta-data ``name`` (see :func:`bundled_names`)."""
-        self._add_all(_read_bundled(name))
+        self._add_all(read_bundled(name))
         self._append_spec(f"bundled:{name}")
 
     def merge(self, other: KnowledgeBase) -> KnowledgeBase:
@@ -390,23 +390,6 @@ class KnowledgeBase:
         return kb
 
 
-def _data_root() -> Any:
-    """The bundled data folder (a ``Traversable``: it may live inside a wheel or zip)."""
-    return importlib.resources.files("metahpo.knowledge").joinpath("data")
-
-
-def bundled_names() -> list[str]:
-    """Names of the meta-data sets shipped in ``metahpo/knowledge/data/``."""
-    root = _data_root()
-    if not root.is_dir():
-        return []
-    return sorted(
-        entry.name
-        for entry in root.iterdir()
-        if entry.is_dir() and entry.joinpath("manifest.json").is_file()
-    )
-
-
 def bundled_knowledge(name: str) -> KnowledgeBase:
     """The bundled meta-data ``name`` as a knowledge base (spec ``"bundled:NAME"``).
 
@@ -417,30 +400,6 @@ def bundled_knowledge(name: str) -> KnowledgeBase:
     kb = KnowledgeBase(spec=[])
     kb.add_bundled(name)
     return kb
-
-
-def _read_bundled(name: str) -> list[Task]:
-    names = bundled_names()
-    if not isinstance(name, str) or name not in names:
-        raise InvalidParameterError(
-            f"The 'name' parameter of bundled_knowledge must be one of {names}. Got {describe(name)} instead."
-        )
-    resource = _data_root().joinpath(name)
-    with importlib.resources.as_file(resource) as folder:
-        return _read_directory(folder, source=f"bundled:{name}")
-
-
-def _read_directory(path: str | os.PathLike[str], source: str | None = None) -> list[Task]:
-    from metahpo.knowledge._builder import is_metadata_dir, read_metadata_tasks
-    from metahpo.knowledge._files import read_knowledge
-
-    if not isinstance(path, (str, os.PathLike)):
-        raise InvalidParameterError(
-            f"The 'path' parameter must be a directory path. Got {describe(path)} instead."
-        )
-    if is_metadata_dir(path):
-        return read_metadata_tasks(path, source=source)
-    return read_knowledge(path, source=source)
 
 
 def _check_spec(spec: Any) -> list[str] | None:

@@ -1,0 +1,54 @@
+"""Where knowledge lives on disk: knowledge directories, meta-datasets and the bundled data."""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+from typing import Any
+
+from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError
+from metahpo.knowledge._task import Task
+
+__all__ = ["bundled_names", "read_bundled", "read_directory"]
+
+
+def _data_root() -> Any:
+    """The bundled data folder (a ``Traversable``: it may live inside a wheel or zip)."""
+    return importlib.resources.files("metahpo.knowledge").joinpath("data")
+
+
+def bundled_names() -> list[str]:
+    """Names of the meta-data sets shipped in ``metahpo/knowledge/data/``."""
+    root = _data_root()
+    if not root.is_dir():
+        return []
+    return sorted(
+        entry.name
+        for entry in root.iterdir()
+        if entry.is_dir() and entry.joinpath("manifest.json").is_file()
+    )
+
+
+def read_bundled(name: str) -> list[Task]:
+    names = bundled_names()
+    if not isinstance(name, str) or name not in names:
+        raise InvalidParameterError(
+            f"The 'name' parameter of bundled_knowledge must be one of {names}. Got {describe(name)} instead."
+        )
+    resource = _data_root().joinpath(name)
+    with importlib.resources.as_file(resource) as folder:
+        return read_directory(folder, source=f"bundled:{name}")
+
+
+def read_directory(path: str | os.PathLike[str], source: str | None = None) -> list[Task]:
+    from metahpo.knowledge._builder import is_metadata_dir, read_metadata_tasks
+    from metahpo.knowledge._files import read_knowledge
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidParameterError(
+            f"The 'path' parameter must be a directory path. Got {describe(path)} instead."
+        )
+    if is_metadata_dir(path):
+        return read_metadata_tasks(path, source=source)
+    return read_knowledge(path, source=source)
