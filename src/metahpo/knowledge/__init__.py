@@ -30,6 +30,7 @@ from metahpo.knowledge._similarity import (
     DescriptorScale,
     descriptor_similarity,
     nearest,
+    rank_correlation,
     response_similarity,
     similarity,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "map_task",
     "meta_features",
     "nearest",
+    "rank_correlation",
     "regret_matrix",
     "response_similarity",
     "shared_parameters",

@@ -42,6 +42,10 @@ class KnowledgeBase:
     :meth:`open` resolves again — optimizers store it instead of the tasks. It is ``None``
     once tasks were added by hand.
 
+    Tasks are immutable and never removed, so the mapped tasks and loss lookups of each
+    target space are kept between calls (adding a task clears them). Reading from several
+    threads is safe; add tasks from one thread at a time.
+
     Example:
         >>> import metahpo as mh
         >>> space = mh.Space({"x": mh.Float(0.0, 1.0)})
