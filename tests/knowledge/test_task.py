@@ -132,7 +132,7 @@ def test_meta_features_are_deterministic_and_finite() -> None:
     assert first["n_samples"] == 1000 and first["n_features"] == 20 and first["n_classes"] == 2
     # The signal is in the first feature: a depth-1 tree finds it, so it beats chance clearly.
     assert first["landmark_stump"] > 0.7
-    assert 0.9 < first["class_entropy"] <= 1.0
+    assert 0.95 * math.log(2) < first["class_entropy"] <= math.log(2)  # nats, nearly balanced
 
 
 def test_meta_features_tell_datasets_apart() -> None:
@@ -176,3 +176,16 @@ def test_from_data_gives_a_descriptor_only_task_with_a_stable_name() -> None:
 def test_from_data_refuses_bad_input(x: np.ndarray, y: np.ndarray, match: str) -> None:
     with pytest.raises(InvalidParameterError, match=match):
         Task.from_data(x, y)
+
+
+def test_builder_descriptors_are_harmonised() -> None:
+    from metahpo.knowledge import harmonise_descriptor
+
+    out = harmonise_descriptor(
+        {"n_train": 100.0, "n_features": 10.0, "n_classes": 2.0, "class_entropy": 0.6}
+    )
+    assert out["n_samples"] == 100.0 and "n_train" not in out
+    assert out["log_n_samples"] == pytest.approx(math.log(100))
+    assert out["log_features_per_sample"] == pytest.approx(math.log(0.1))
+    assert out["class_entropy"] == 0.6
+    assert harmonise_descriptor({"d0": 1.0}) == {"d0": 1.0}

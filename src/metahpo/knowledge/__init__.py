@@ -21,6 +21,7 @@ from metahpo.knowledge._clusters import Clustering, cluster_tasks, similarity_ma
 from metahpo.knowledge._descriptors import (
     CLASSIFICATION_FEATURES,
     REGRESSION_FEATURES,
+    harmonise_descriptor,
     meta_features,
 )
 from metahpo.knowledge._lookup import LossLookup
@@ -51,6 +52,7 @@ __all__ = [
     "descriptor_of",
     "descriptor_similarity",
     "greedy_portfolio",
+    "harmonise_descriptor",
     "map_task",
     "meta_features",
     "nearest",

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from metahpo.exceptions import InvalidParameterError, MetahpoError
+from metahpo.knowledge._descriptors import harmonise_descriptor
 from metahpo.knowledge._task import Task
 
 __all__ = ["is_metadata_dir", "read_metadata_tasks"]
@@ -50,7 +51,8 @@ def read_metadata_tasks(path: str | os.PathLike[str], source: str | None = None)
     for index, name in enumerate(data.tasks):
         # Budget-major order: all configs at the first budget, then the next...
         task_losses = losses[index].T.reshape(-1)
-        descriptor = data.descriptor(name) or None
+        raw = data.descriptor(name)
+        descriptor = harmonise_descriptor(raw) if raw else None
         tasks.append(
             Task(
                 name=name,

@@ -17,7 +17,12 @@ import numpy as np
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 
-__all__ = ["CLASSIFICATION_FEATURES", "REGRESSION_FEATURES", "meta_features"]
+__all__ = [
+    "CLASSIFICATION_FEATURES",
+    "REGRESSION_FEATURES",
+    "harmonise_descriptor",
+    "meta_features",
+]
 
 _COMMON = (
     "n_samples",
@@ -60,8 +65,8 @@ def meta_features(X: Any, y: Any, task_type: str | None = None) -> dict[str, flo
     * simple: ``n_samples``, ``n_features``, their logs, ``log_features_per_sample``,
       ``missing_fraction``, ``n_classes`` (0 for regression);
     * statistical: mean absolute skewness and mean excess kurtosis of the features
-      (``skewness_mean``, ``kurtosis_mean``); for classification the normalised class
-      entropy (``class_entropy``, 1 = balanced) and ``minority_fraction``; for
+      (``skewness_mean``, ``kurtosis_mean``); for classification the class entropy in
+      nats (``class_entropy``, ``log n_classes`` when balanced) and ``minority_fraction``; for
       regression ``target_skewness``;
     * information-theoretic: ``mutual_info_mean``, the mean mutual information (nats)
       between each feature and the target, both discretised into 10 equal-frequency bins;
@@ -115,6 +120,29 @@ def meta_features(X: Any, y: Any, task_type: str | None = None) -> dict[str, flo
     features.update(_landmarkers(x_small, y_small, kind))
     names = CLASSIFICATION_FEATURES if kind == "classification" else REGRESSION_FEATURES
     return {name: float(features[name]) for name in names}
+
+
+def harmonise_descriptor(descriptor: dict[str, float]) -> dict[str, float]:
+    """A descriptor from elsewhere in the names of :func:`meta_features`.
+
+    The training problems of :mod:`metahpo.benchmarks` (and so the bundled meta-data)
+    describe a task by ``n_train, n_features, n_classes, class_entropy`` (entropy in nats,
+    as here). ``n_train`` becomes ``n_samples``, and the log features derived from
+    ``n_samples`` and ``n_features`` are added, so a study described by
+    :meth:`Task.from_data <metahpo.knowledge.Task.from_data>` shares those features with
+    the bundled tasks. Other names pass through unchanged.
+    """
+    out = dict(descriptor)
+    if "n_train" in out and "n_samples" not in out:
+        out["n_samples"] = out.pop("n_train")
+    n, d = out.get("n_samples"), out.get("n_features")
+    if n is not None and n > 0:
+        out.setdefault("log_n_samples", math.log(n))
+    if d is not None and d > 0:
+        out.setdefault("log_n_features", math.log(d))
+    if n is not None and d is not None and n > 0 and d > 0:
+        out.setdefault("log_features_per_sample", math.log(d / n))
+    return out
 
 
 def _check_data(X: Any, y: Any, task_type: str | None) -> tuple[np.ndarray, np.ndarray, str]:
@@ -206,7 +234,7 @@ def _class_stats(target: np.ndarray) -> dict[str, float]:
     entropy = float(-(freq * np.log(freq)).sum())
     return {
         "n_classes": float(k),
-        "class_entropy": entropy / math.log(k) if k > 1 else 0.0,
+        "class_entropy": entropy,
         "minority_fraction": float(freq.min()),
     }
 
