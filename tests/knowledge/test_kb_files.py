@@ -294,3 +294,21 @@ def test_parquet_evaluations_are_read_too(tmp_path: Path) -> None:
     manifest["spaces"][0]["file"] = "evaluations-0.parquet"
     manifest_path.write_text(json.dumps(manifest))
     _same(kb, KnowledgeBase.from_files(tmp_path / "kb"))
+
+
+def test_real_builder_output_is_read(tmp_path: Path) -> None:
+    metadata = pytest.importorskip("metahpo.benchmarks.metadata")
+    training = pytest.importorskip("metahpo.benchmarks.training")
+    out = metadata.build_metadata(
+        training.SklearnHGB(),
+        tmp_path / "meta",
+        n_configs=3,
+        budgets=[1, 2],
+        tasks=["iris"],
+        jobs=1,
+    )
+    data = metadata.load_metadata(out)
+    task = KnowledgeBase.from_files(out)["iris"]
+    assert task.n_evaluations == 6 and task.budget_levels() == [1.0, 2.0]
+    np.testing.assert_allclose(task.at_budget(2.0).losses, data.loss_array()[0, :, 1])
+    assert task.descriptor["n_samples"] > 0 and "n_train" not in task.descriptor
