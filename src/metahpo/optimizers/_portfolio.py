@@ -135,7 +135,7 @@ class Portfolio(BaseOptimizer):
         """The whole portfolio for the study of ``history`` (cached per knowledge, space and descriptor)."""
         from metahpo.knowledge import Task, descriptor_of
 
-        kb, kb_key = self._knowledge_for(history)
+        kb, kb_key = self.knowledge_for(history)
         if kb is None:
             return []
         descriptor = descriptor_of(history.context.get("task"))
@@ -155,7 +155,13 @@ class Portfolio(BaseOptimizer):
             )
         return self._portfolios[key]
 
-    def _knowledge_for(self, history: History) -> tuple[KnowledgeBase | None, Any]:
+    def knowledge_for(self, history: History) -> tuple[KnowledgeBase | None, Any]:
+        """The knowledge base this optimizer uses for ``history``, and a hashable key of it.
+
+        The key is ``("spec", <json>)`` for a knowledge base opened from a spec (stable
+        across processes) and ``("object", id, ...)`` for one given as an object; the
+        knowledge base is ``None`` when there is none (see the class docstring).
+        """
         from metahpo.knowledge import KnowledgeBase
 
         for source in (
@@ -179,6 +185,9 @@ class Portfolio(BaseOptimizer):
             "Portfolio has no knowledge (no 'knowledge' argument or study context): random search."
         )
         return None, None
+
+    # Kept for callers written against the earlier private name.
+    _knowledge_for = knowledge_for
 
     @staticmethod
     def _resolve(source: Any, history: History) -> KnowledgeBase:
