@@ -164,3 +164,24 @@ def test_warm_start_beats_random_on_a_held_out_task() -> None:
             per_seed.append(study.best_value - FAMILY.optimum("11"))
         regrets[name] = float(np.mean(per_seed))
     assert regrets["portfolio"] < 0.2 * regrets["random"], regrets
+
+
+def test_resumed_study_keeps_its_portfolio_when_it_joined_the_knowledge(tmp_path: Path) -> None:
+    def objective(trial: mh.TrialHandle) -> float:  # type: ignore[name-defined]
+        return float(FAMILY.evaluate("11", trial.config))
+
+    trajectories = []
+    for run, stop_after in (("straight", None), ("resumed", 6)):
+        url = f"sqlite:///{tmp_path / (run + '.db')}"
+        _kb(["0", "1", "2", "3"]).to_storage(url)
+        study = mh.create_study(
+            name="new", space=SPACE, storage=url, optimizer=Portfolio(url, size=9), seed=0
+        )
+        study.optimize(objective, n_trials=stop_after or 9, show_progress=False)
+        if stop_after is not None:
+            # The study now has 6 COMPLETE trials: the reloaded optimizer's knowledge holds it.
+            assert "new" in KnowledgeBase.from_storage(url).names
+            study = mh.load_study("new", storage=url)
+            study.optimize(objective, n_trials=9 - stop_after, show_progress=False)
+        trajectories.append([t.config for t in study.trials])
+    assert trajectories[0] == trajectories[1]

@@ -132,21 +132,30 @@ class Portfolio(BaseOptimizer):
         return out + space.sample(history.rng(_SALT_RANDOM), n - len(out))
 
     def portfolio(self, history: History) -> list[Config]:
-        """The whole portfolio for the study of ``history`` (cached per knowledge, space and descriptor)."""
-        from metahpo.knowledge import Task, descriptor_of
+        """The whole portfolio for the study of ``history`` (cached per knowledge, space and descriptor).
+
+        A knowledge-base task that is this very study (read back from the storage the
+        knowledge comes from: every one of its evaluations is in ``history``) is left
+        out, so a study reloaded later chooses the same portfolio.
+        """
+        from metahpo.knowledge import KnowledgeBase, Task, descriptor_of
 
         kb, kb_key = self.knowledge_for(history)
         if kb is None:
             return []
         descriptor = descriptor_of(history.context.get("task"))
+        own = _own_tasks(kb, history)
         key = (
             kb_key,
             history.space.fingerprint(),
             tuple(history.space.names),
             json.dumps(descriptor, sort_keys=True),
+            own,
         )
         if key not in self._portfolios:
             target = None if descriptor is None else Task(name="__target__", descriptor=descriptor)
+            if own:
+                kb = KnowledgeBase([t for t in kb if t.name not in own])
             self._portfolios[key] = kb.portfolio(
                 history.space, self.size, target=target, k=self.k_nearest
             )
@@ -204,6 +213,37 @@ class Portfolio(BaseOptimizer):
         return KnowledgeBase.from_design(
             history.space, list(configs), dict(losses), source="meta_train"
         )
+
+
+def _own_tasks(kb: KnowledgeBase, history: History) -> tuple[str, ...]:
+    """Names of the tasks read from a study whose every evaluation is one of ``history``'s."""
+    fingerprint = history.space.fingerprint()
+    candidates = [
+        t
+        for t in kb
+        if t.source.startswith("study:")
+        and t.space is not None
+        and t.space.fingerprint() == fingerprint
+        and 0 < t.n_evaluations <= len(history.complete)
+    ]
+    if not candidates:
+        return ()
+    done = history.complete
+    seen = {
+        (_key(row), t.budget, history.loss(float(t.value)))  # type: ignore[arg-type]
+        for row, t in zip(history.space.to_unit([t.config for t in done]), done, strict=True)
+    }
+    own = []
+    for task in candidates:
+        unit = history.space.to_unit(list(task.configs))
+        budgets = [None] * task.n_evaluations if task.budgets is None else list(task.budgets)
+        rows = zip(unit, budgets, task.losses, strict=True)
+        if all(
+            (_key(row), None if b is None else float(b), float(loss)) in seen
+            for row, b, loss in rows
+        ):
+            own.append(task.name)
+    return tuple(own)
 
 
 def _key(row: np.ndarray) -> tuple[float, ...]:
