@@ -188,9 +188,16 @@ def test_a_locked_sqlite_database_is_waited_for_and_retried(
 
 
 def _create_trials_in_child(storage: SQLStorage, study_id: int, count: int) -> None:
+    storage.close()  # Closing first must not close the connections inherited from the parent.
     for _ in range(count):
         trial = storage.create_trial(study_id, config={"x": 1.0})
         storage.finish_trial(study_id, trial.number, TrialState.COMPLETE, 1.0)
+    storage.close()  # Must close the child's connections only.
+
+
+def _backend_pid(storage: SQLStorage) -> int:
+    with storage._db.session(write=False) as connection:
+        return int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -201,6 +208,7 @@ def test_a_storage_made_before_fork_works_in_the_children(
     storage = SQLStorage(url)
     study = make_study(storage)
     storage.create_trial(study.study_id)  # The pool now holds a connection the children inherit.
+    server_process = _backend_pid(storage) if backend == "postgres" else None
     context = multiprocessing.get_context("fork")
     children = [context.Process(target=_create_trials_in_child, args=(storage, study.study_id, 5))
                 for _ in range(2)]
@@ -209,7 +217,9 @@ def test_a_storage_made_before_fork_works_in_the_children(
     for child in children:
         child.join(60)
     assert [child.exitcode for child in children] == [0, 0]
-    storage.create_trial(study.study_id)  # The parent's connection still works.
+    storage.create_trial(study.study_id)  # The parent's connection still works...
+    if server_process is not None:  # ... and is the same one, not a replacement.
+        assert _backend_pid(storage) == server_process
     assert [t.number for t in storage.get_trials(study.study_id)] == list(range(12))
     assert len(storage.get_trials(study.study_id, states={TrialState.COMPLETE})) == 10
 

@@ -62,7 +62,7 @@ _SCHEMA_LOCK_KEY = 0x6D68706F
 
 
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")  # Hidden in the messages of unparsable URLs.
-# The drivers metahpo is tested with ("postgresql://" alone means psycopg 3).
+# The drivers metahpo accepts; psycopg 3 is the tested one ("postgresql://" alone means it).
 _DRIVERS = {"sqlite": frozenset({"pysqlite"}), "postgresql": frozenset({"psycopg", "psycopg2"})}
 
 
@@ -292,4 +292,5 @@ class Database:
         self.run(work, write=True)
 
     def dispose(self) -> None:
-        self._engine.dispose()
+        # Through `engine`: in a forked child, the parent's connections must not be closed.
+        self.engine.dispose()
