@@ -185,3 +185,21 @@ def test_resumed_study_keeps_its_portfolio_when_it_joined_the_knowledge(tmp_path
             study.optimize(objective, n_trials=9 - stop_after, show_progress=False)
         trajectories.append([t.config for t in study.trials])
     assert trajectories[0] == trajectories[1]
+
+
+def test_suggestions_say_why_and_studies_store_it() -> None:
+    kb = _kb(["0", "1", "2"])
+    optimizer = Portfolio(kb, size=2)
+    explained = optimizer.suggest_explained(_history([]), n=3)
+    assert [s.why["source"] for s in explained] == ["portfolio", "portfolio", "random"]
+    assert explained[1].why == {
+        "source": "portfolio",
+        "rank": 1,
+        "tasks": ["0", "1", "2"],
+        "n_tasks": 3,
+    }
+    assert [s.config for s in explained] == optimizer.suggest(_history([]), n=3)
+    study = mh.create_study(space=SPACE, optimizer=optimizer, seed=0)
+    handle = study.ask()
+    study.tell(handle, 1.0)
+    assert study.trials[0].user_attrs["why"]["source"] == "portfolio"

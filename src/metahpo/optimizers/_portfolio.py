@@ -12,7 +12,7 @@ import numpy as np
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
-from metahpo.optimizers._base import BaseOptimizer
+from metahpo.optimizers._base import BaseOptimizer, Suggestion
 from metahpo.space import Config
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ class Portfolio(BaseOptimizer):
         self._check_params()
         self._opened: dict[Any, KnowledgeBase] = {}
         self._portfolios: dict[tuple[Any, ...], list[Config]] = {}
+        self._chosen_on: dict[tuple[Any, ...], list[str]] = {}
 
     def _check_params(self) -> None:
         from metahpo.knowledge import KnowledgeBase
@@ -116,20 +117,34 @@ class Portfolio(BaseOptimizer):
 
     # Suggest ------------------------------------------------------------------------------
     def suggest(self, history: History, n: int = 1) -> list[Config]:
+        return [s.config for s in self.suggest_explained(history, n)]
+
+    def suggest_explained(self, history: History, n: int = 1) -> list[Suggestion]:
+        """Suggestions with their reason: ``{"source": "portfolio", "rank", "tasks", "n_tasks"}``
+        for a portfolio config (its 0-based place and the tasks it was chosen on, at most 10
+        named), ``{"source": "random"}`` after the portfolio."""
         n = check_int(n, "n", "Portfolio.suggest", minimum=1)
         space = history.space
         # Every config already started counts, failed and pruned ones too.
         started = [t.config for t in history.trials if t.config]
         tried = {_key(row) for row in space.to_unit(started)} if started else set()
-        out: list[Config] = []
-        for config in self.portfolio(history):
+        out: list[Suggestion] = []
+        configs, tasks = self._choose(history)
+        for rank, config in enumerate(configs):
             key = _key(space.to_unit([config])[0])
             if key not in tried:
                 tried.add(key)
-                out.append(dict(config))
+                why = {
+                    "source": "portfolio",
+                    "rank": rank,
+                    "tasks": tasks[:10],
+                    "n_tasks": len(tasks),
+                }
+                out.append(Suggestion(dict(config), why))
                 if len(out) == n:
                     return out
-        return out + space.sample(history.rng(_SALT_RANDOM), n - len(out))
+        drawn = space.sample(history.rng(_SALT_RANDOM), n - len(out))
+        return out + [Suggestion(c, {"source": "random"}) for c in drawn]
 
     def portfolio(self, history: History) -> list[Config]:
         """The whole portfolio for the study of ``history`` (cached per knowledge, space and descriptor).
@@ -138,11 +153,15 @@ class Portfolio(BaseOptimizer):
         knowledge comes from: every one of its evaluations is in ``history``) is left
         out, so a study reloaded later chooses the same portfolio.
         """
-        from metahpo.knowledge import KnowledgeBase, Task, descriptor_of
+        return self._choose(history)[0]
+
+    def _choose(self, history: History) -> tuple[list[Config], list[str]]:
+        """The portfolio and the names of the tasks it was chosen on."""
+        from metahpo.knowledge import KnowledgeBase, Task, descriptor_of, greedy_portfolio
 
         kb, kb_key = self.knowledge_for(history)
         if kb is None:
-            return []
+            return [], []
         descriptor = descriptor_of(history.context.get("task"))
         own = _own_tasks(kb, history)
         key = (
@@ -156,13 +175,13 @@ class Portfolio(BaseOptimizer):
             target = None if descriptor is None else Task(name="__target__", descriptor=descriptor)
             if own:
                 kb = KnowledgeBase([t for t in kb if t.name not in own])
-            self._portfolios[key] = kb.portfolio(
-                history.space, self.size, target=target, k=self.k_nearest
-            )
+            chosen = kb.relevant(history.space, target, self.k_nearest)
+            self._chosen_on[key] = [t.name for t in chosen]
+            self._portfolios[key] = greedy_portfolio(chosen, self.size)
             logger.debug(
-                "Portfolio of %d configs from %d tasks", len(self._portfolios[key]), len(kb)
+                "Portfolio of %d configs from %d tasks", len(self._portfolios[key]), len(chosen)
             )
-        return self._portfolios[key]
+        return self._portfolios[key], self._chosen_on[key]
 
     def knowledge_for(self, history: History) -> tuple[KnowledgeBase | None, Any]:
         """The knowledge base this optimizer uses for ``history``, and a hashable key of it.
