@@ -148,7 +148,8 @@ class KnowledgeBase:
     def add_files(self, path: str | os.PathLike[str]) -> None:
         """Add the tasks of a knowledge directory or a meta-dataset directory (all or none)."""
         self._add_all(read_directory(path))
-        self._append_spec(str(path))
+        # Absolute, so the spec resolves from any working directory.
+        self._append_spec(os.path.abspath(path))
 
     def add_storage(
         self, storage: Storage | str, min_trials: int = 5, exclude: Sequence[str] = ()
