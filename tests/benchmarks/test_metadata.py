@@ -61,6 +61,9 @@ def test_output_round_trips_through_the_reader(built):
     assert data.budgets == (1.0, 3.0)
     assert data.space == SklearnHGB().space
     assert list(data.configs) == SklearnHGB().space.sobol(N_CONFIGS, seed=0)
+    assert all(
+        type(c["max_leaf_nodes"]) is int and type(c["max_features"]) is float for c in data.configs
+    )
     assert data.configs_unit.shape == (N_CONFIGS, 6)
     assert len(data.losses) == len(TASKS) * N_CONFIGS * len(BUDGETS)
     losses = data.loss_array()

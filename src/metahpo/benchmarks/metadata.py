@@ -302,15 +302,20 @@ def _run_tasks(
         pending: dict[Future[tuple[list[list[float]], float, list[float] | None]], str] = {
             pool.submit(_evaluate_task, problem, task, configs, budgets): task for task in todo
         }
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = pending.pop(future)
-                try:
-                    _save_part(out, task, *future.result())
-                except Exception as exc:  # a failing task must not lose the others
-                    logger.error("task %s failed: %s: %s", task, type(exc).__name__, exc)
-                    failures[task] = f"{type(exc).__name__}: {exc}"
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task = pending.pop(future)
+                    try:
+                        _save_part(out, task, *future.result())
+                    except Exception as exc:  # a failing task must not lose the others
+                        logger.error("task %s failed: %s: %s", task, type(exc).__name__, exc)
+                        failures[task] = f"{type(exc).__name__}: {exc}"
+        except BaseException:
+            # Interrupted (Ctrl-C): do not start the queued tasks; finished parts are kept.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     return failures
 
 
