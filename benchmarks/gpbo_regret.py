@@ -44,7 +44,7 @@ PROBLEMS = {
     "lcbench-3945": ("lcbench", {}, "3945"),
     "lcbench-7593": ("lcbench", {}, "7593"),
 }
-OPTIMIZERS = ["gpbo", "optuna-gp", "optuna-tpe", "smac", "random"]
+OPTIMIZERS = ["gpbo", "optuna-gp", "optuna-tpe", "smac", "random", "gpbo-log"]
 CHECKPOINTS = (10, 25, 50)
 
 
@@ -54,6 +54,8 @@ def make_adapter(name: str):
 
     if name in ("gpbo", "random"):
         return MetahpoAdapter(name)
+    if name.startswith("gpbo-"):  # GPBO with another output transform, e.g. "gpbo-log"
+        return _GPBOVariant(name.split("-", 1)[1])
     if name == "optuna-gp":
         return OptunaAdapter("gp")
     if name == "optuna-tpe":
@@ -63,6 +65,24 @@ def make_adapter(name: str):
 
         return SMACAdapter()
     raise SystemExit(f"unknown optimizer {name!r}; choose from {OPTIMIZERS}")
+
+
+class _GPBOVariant:
+    """A metahpo adapter running ``GPBO(output_transform=...)``, a fresh instance per run."""
+
+    def __init__(self, output_transform: str) -> None:
+        from metahpo.benchmarks.runner._metahpo import MetahpoAdapter
+
+        self.output_transform = output_transform
+        self.name = f"gpbo-{output_transform}"
+        self._adapter = MetahpoAdapter("gpbo")
+
+    def run(self, problem, task, seed, n_full_evals):
+        from metahpo.optimizers import GPBO
+
+        self._adapter.optimizer = GPBO(output_transform=self.output_transform)
+        self._adapter.name = self.name
+        return self._adapter.run(problem, task, seed, n_full_evals)
 
 
 def _seeds(text: str) -> list[int]:

@@ -12,7 +12,7 @@ from metahpo._validation import check_finite_number, check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
 from metahpo.optimizers._base import BaseOptimizer
-from metahpo.space import Config
+from metahpo.space import Config, Space
 from metahpo.surrogates import (
     OUTPUT_TRANSFORMS,
     AcquisitionOptimizer,
@@ -174,15 +174,13 @@ class GPBO(BaseOptimizer):
         # first ones, then every tenth; keyed by the history, so replays agree) can leave
         # an optimum the warm start is stuck in.
         cold = warm is None or len(losses) <= _ALWAYS_COLD or len(losses) % _COLD_FIT_EVERY == 0
-        gp = ExactGP(
-            output_transform=self.output_transform,
-            n_restarts=self.n_restarts + 1
-            if cold and warm is not None
-            else (self.n_restarts if cold else 1),
-            warm_start=warm,
-            seed=int(history.rng(_SALT_FIT).integers(2**31)),
-        ).fit(inputs, losses)
-        self._hyperparameters = gp.hyperparameters_
+        if not cold:
+            restarts = 1  # the previous fit only
+        elif warm is not None:
+            restarts = self.n_restarts + 1  # the previous fit, then the usual starts
+        else:
+            restarts = self.n_restarts
+        gp = self._fit_surrogate(history, encoding, inputs, losses, warm, restarts)
         y_model = gp.transform_losses(losses)
         liar = float(np.max(y_model))
         target_feature = 1.0 if encoding.has_budget else None
@@ -231,9 +229,28 @@ class GPBO(BaseOptimizer):
                 gp = gp.condition(row, np.array([liar]))
         return chosen
 
+    def _fit_surrogate(
+        self,
+        history: History,
+        encoding: SpaceEncoding,
+        inputs: np.ndarray,
+        losses: np.ndarray,
+        warm: GPHyperparameters | None = None,
+        restarts: int = 1,
+    ) -> Any:
+        """The surrogate of this round, fitted on the observations (subclasses swap the model)."""
+        gp = ExactGP(
+            output_transform=self.output_transform,
+            n_restarts=restarts,
+            warm_start=warm,
+            seed=int(history.rng(_SALT_FIT).integers(2**31)),
+        ).fit(inputs, losses)
+        self._hyperparameters = gp.hyperparameters_
+        return gp
+
     def _first_new(
         self,
-        space: Any,
+        space: Space,
         encoding: SpaceEncoding,
         rows: np.ndarray,
         taken: set[str],
