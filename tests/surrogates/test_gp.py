@@ -146,3 +146,13 @@ def test_robust_transforms_tame_outliers() -> None:
 def test_unknown_transform_is_refused() -> None:
     with pytest.raises(InvalidParameterError, match="output_transform"):
         OutputTransform("boxcox")
+
+
+def test_exact_gp_is_a_surrogate_and_thread_limits_are_restored() -> None:
+    from metahpo.surrogates import Surrogate, torch_threads
+
+    assert isinstance(ExactGP(), Surrogate)
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
