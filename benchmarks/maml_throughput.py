@@ -129,7 +129,7 @@ def _cases() -> dict[str, tuple[nn.Module, Params, list[Task], LossFn, int, floa
         for i in range(25)
     ]
     model_s = sinusoid_network()
-    _, test_classes = digits_classes()
+    _, _, test_classes = digits_classes()
     digits = sample_tasks(rng, test_classes, 8, 1, 15)
     digit_tasks = [
         Task(tuple(t[i] for t in digits.support), tuple(t[i] for t in digits.query))
