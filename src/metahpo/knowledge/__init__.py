@@ -14,6 +14,8 @@ What a meta-learning optimizer needs, in the order it uses it:
   nearest-config loss predictor behind it.
 * :func:`cluster_tasks` — clusters on descriptors and response similarity.
 * :func:`greedy_portfolio` / :meth:`KnowledgeBase.portfolio` — the warm-start configs.
+* ``meta_train``, ``MetaModel``, ``MetaModelStore`` and friends — meta-training of the
+  deep-kernel surrogate over these tasks, loaded on first access.
 """
 
 from metahpo.knowledge._base import KnowledgeBase, bundled_knowledge
@@ -63,3 +65,29 @@ __all__ = [
     "similarity",
     "similarity_matrix",
 ]
+
+# Meta-training of the deep-kernel surrogate across tasks (built on the records above);
+# loaded on first use so that importing the knowledge base stays light.
+_LAZY = {
+    "MetaModel": "metahpo.knowledge._meta_training",
+    "MetaTrainingConfig": "metahpo.knowledge._meta_training",
+    "TaskData": "metahpo.knowledge._meta_training",
+    "continual_update": "metahpo.knowledge._meta_training",
+    "meta_test_loss": "metahpo.knowledge._meta_training",
+    "meta_train": "metahpo.knowledge._meta_training",
+    "MetaModelStore": "metahpo.knowledge._meta_store",
+    "knowledge_key": "metahpo.knowledge._meta_store",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'metahpo.knowledge' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
