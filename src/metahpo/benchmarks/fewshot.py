@@ -81,7 +81,7 @@ class FewShotSettings:
 
     shots: tuple[int, ...] = (1, 5)
     query_per_class: int = 15
-    meta_iterations: int = 1_000
+    meta_iterations: int = 600
     eval_every: int = 100
     validation_tasks: int = 200
     meta_batch: int = 8
