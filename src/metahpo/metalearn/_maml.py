@@ -79,7 +79,9 @@ def task_losses(
         query_loss_fn: Loss on the query set; ``loss_fn`` when ``None``.
         vectorize: ``True`` runs the tasks through :func:`torch.func.vmap` (their shapes
             must match), ``False`` loops over them, ``None`` vectorizes when the shapes
-            allow. Both give the same values.
+            allow. Both give the same values. Modules that draw random numbers (dropout)
+            or update buffers in their forward pass (batch norm in training mode) cannot
+            run under ``vmap``: pass ``vectorize=False`` for them.
 
     Returns:
         A tensor of shape ``(len(tasks),)``, differentiable in ``params`` and in a tensor
