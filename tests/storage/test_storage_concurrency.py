@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -54,3 +55,35 @@ def test_processes_share_one_study(backend: str, request: pytest.FixtureRequest,
     assert sorted((t.config["worker"], t.config["index"]) for t in trials) == [
         (w, i) for w in range(PROCESSES) for i in range(TRIALS_PER_PROCESS)
     ]
+
+
+def _optimize(url: str, start: object) -> None:
+    import metahpo as mh
+
+    space = mh.Space({"x": mh.Float(-1.0, 1.0)})
+    study = mh.create_study(name="optimized", space=space, storage=url, optimizer="random",
+                            seed=0, load_if_exists=True)
+    start.wait()  # type: ignore[attr-defined]
+    study.optimize(lambda trial: trial.config["x"] ** 2, n_trials=TRIALS_PER_PROCESS,
+                   show_progress=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_processes_optimize_one_study(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    import metahpo as mh
+
+    url = f"sqlite:///{tmp_path}/metahpo.db" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    space = mh.Space({"x": mh.Float(-1.0, 1.0)})
+    study = mh.create_study(name="optimized", space=space, storage=url, optimizer="random", seed=0)
+    context = multiprocessing.get_context("fork")
+    start = context.Manager().Event()
+    with ProcessPoolExecutor(PROCESSES, mp_context=context) as pool:
+        futures = [pool.submit(_optimize, url, start) for _ in range(PROCESSES)]
+        start.set()
+        for future in futures:
+            future.result(timeout=300)
+    trials = study.trials
+    assert [t.number for t in trials] == list(range(PROCESSES * TRIALS_PER_PROCESS))
+    assert all(t.state.value == "COMPLETE" for t in trials)
+    assert len({json.dumps(dict(t.config)) for t in trials}) == len(trials)  # No config twice.
