@@ -260,3 +260,32 @@ def test_unique_violations_map_to_their_errors(
             connection.execute(statement)
         assert isinstance(info.value.__cause__, SQLAlchemyError)
     assert snapshot(storage) == before
+
+
+def _run_forever(url: str, study_id: int) -> None:
+    storage = SQLStorage(url, heartbeat_interval=0.1)
+    trial = storage.create_trial(study_id, config={"x": 0.5})
+    while True:  # The evaluation never ends; the heartbeat goes on until the process is killed.
+        storage.heartbeat(study_id, trial.number)
+        time.sleep(0.1)
+
+
+def test_a_killed_worker_s_trial_is_failed_once_its_heartbeat_stops(sqlite_url: str) -> None:
+    # A generous grace period: a loaded machine may delay a beat by several intervals.
+    storage = SQLStorage(sqlite_url, heartbeat_interval=0.1, grace_period=1.0)
+    study = make_study(storage)
+    worker = multiprocessing.get_context("fork").Process(
+        target=_run_forever, args=(sqlite_url, study.study_id))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not storage.get_trials(study.study_id) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.5)  # Longer than the grace period, bridged by heartbeats.
+        assert storage.fail_stale_trials(study.study_id) == []
+    finally:
+        worker.kill()
+        worker.join()
+    time.sleep(1.2)
+    assert storage.fail_stale_trials(study.study_id) == [0]
+    assert storage.get_trial(study.study_id, 0).state is TrialState.FAILED
