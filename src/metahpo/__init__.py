@@ -35,6 +35,7 @@ _LAZY: dict[str, str] = {
     "Sobol": "metahpo.optimizers",
     "GPBO": "metahpo.optimizers",
     "MetaBO": "metahpo.optimizers",
+    "Portfolio": "metahpo.optimizers",
     "FullBudget": "metahpo.schedulers",
     "SuccessiveHalving": "metahpo.schedulers",
     "Hyperband": "metahpo.schedulers",

@@ -1,8 +1,11 @@
-"""What to try next: random, Sobol, GP-BO and meta-BO optimizers."""
+"""What to try next: random, Sobol, GP-BO, portfolio and meta-BO optimizers."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from metahpo.optimizers._base import BaseOptimizer, Optimizer, Suggestion
-from metahpo.optimizers._gp import GPBO
-from metahpo.optimizers._portfolio import Portfolio
 from metahpo.optimizers._random import RandomSearch, Sobol
 from metahpo.optimizers._registry import (
     make_optimizer,
@@ -11,9 +14,18 @@ from metahpo.optimizers._registry import (
     register_optimizer,
 )
 
+# Model-based optimizers import torch; they load on first use so that a study with
+# random search does not pay for it.
+_LAZY = {
+    "GPBO": "metahpo.optimizers._gp",
+    "MetaBO": "metahpo.optimizers._metabo",
+    "Portfolio": "metahpo.optimizers._portfolio",
+}
+
 __all__ = [
     "GPBO",
     "BaseOptimizer",
+    "MetaBO",
     "Optimizer",
     "Portfolio",
     "RandomSearch",
@@ -24,3 +36,9 @@ __all__ = [
     "optimizer_spec",
     "register_optimizer",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'metahpo.optimizers' has no attribute {name!r}")

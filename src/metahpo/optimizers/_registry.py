@@ -13,6 +13,7 @@ from metahpo.optimizers._base import Optimizer
 _REGISTRY: dict[str, str] = {
     "random": "metahpo.optimizers._random:RandomSearch",
     "sobol": "metahpo.optimizers._random:Sobol",
+    "metabo": "metahpo.optimizers._metabo:MetaBO",
     "gpbo": "metahpo.optimizers._gp:GPBO",
     "portfolio": "metahpo.optimizers._portfolio:Portfolio",
 }

@@ -15,7 +15,12 @@ MAX_NAME_LENGTH = 512
 
 
 def check_study_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or len(name) > MAX_NAME_LENGTH
+        or "\x00" in name  # PostgreSQL cannot store NUL characters in text.
+    ):
         raise InvalidParameterError(
             f"The 'name' parameter of a study must be a non-empty string of at most "
             f"{MAX_NAME_LENGTH} characters. Got {describe(name)} instead."

@@ -14,7 +14,7 @@ from metahpo.exceptions import (
     TrialStateError,
 )
 from metahpo.storage._base import StudyRecord, utcnow
-from metahpo.storage._checks import check_study_name, check_value_json
+from metahpo.storage._checks import check_objective_value, check_study_name, check_value_json
 from metahpo.trial import FrozenTrial, TrialState
 
 
@@ -120,6 +120,8 @@ class InMemoryStorage:
     ) -> FrozenTrial:
         if not state.is_finished:
             raise TrialStateError(f"finish_trial needs a final state. Got {state.value} instead.")
+        if value is not None:
+            value = check_objective_value(value)
         return self._update(study_id, number, state=state, value=value, error=error,
                             finished_at=utcnow())
 

@@ -66,6 +66,8 @@ def create_study(
         seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
     seed = check_int(seed, "seed", "create_study", minimum=0)
     store = get_storage(storage)
+    if isinstance(optimizer, str) and optimizer == "auto":
+        optimizer = _auto_optimizer(space, store)
     resolved_optimizer = make_optimizer(optimizer)
     resolved_scheduler = make_scheduler(scheduler)
     name = name if name is not None else f"study-{uuid.uuid4().hex[:10]}"
@@ -105,6 +107,33 @@ def delete_study(name: str, storage: Storage | str | None = None) -> None:
 def list_studies(storage: Storage | str | None = None) -> list[StudyRecord]:
     """Every study in the storage."""
     return get_storage(storage).list_studies()
+
+
+def _auto_optimizer(space: Space, store: Storage) -> Any:
+    """MetaBO when the knowledge holds at least 3 related tasks, GP-BO otherwise.
+
+    The knowledge: finished studies in this storage whose space matches or overlaps, and
+    the bundled meta-data of exactly this space (bundled data of another space is never
+    mapped onto a user's space just because parameter names coincide).
+    """
+    from metahpo.knowledge import KnowledgeBase, bundled_knowledge, bundled_names
+    from metahpo.optimizers._metabo import MIN_RELATED_TASKS, MetaBO
+
+    specs: list[str] = []
+    count = 0
+    for name in bundled_names():
+        bundled = bundled_knowledge(name)
+        same = [t for t in bundled.tasks() if t.space is not None and t.space.fingerprint() == space.fingerprint()]
+        if same:
+            specs.append(f"bundled:{name}")
+            count += len(same)
+    url = getattr(store, "url", None)
+    if url is not None:
+        count += len(KnowledgeBase.from_storage(url).tasks(space))
+        specs.append(url)
+    if count >= MIN_RELATED_TASKS:
+        return MetaBO(knowledge=specs)
+    return "gpbo"
 
 
 def _open(record: StudyRecord, store: Storage) -> Study:

@@ -63,6 +63,10 @@ class Study:
         self.scheduler = scheduler
         self.space = Space.from_dict(record.space)
         self.context = dict(context or {})
+        if "task" in record.user_attrs and "task" not in self.context:
+            # The descriptor given to create_study(task=...) is what meta-learning
+            # optimizers compare tasks by; they read it from the context.
+            self.context["task"] = record.user_attrs["task"]
 
     # Facts -------------------------------------------------------------------------------
     @property
@@ -139,6 +143,8 @@ class Study:
                     record = self.storage.create_trial(
                         self.study_id, config=job.parent.config, budget=job.budget,
                         bracket=job.bracket, rung=job.rung, parent=job.parent.number,
+                        user_attrs={"why": {"source": "promotion", "parent": job.parent.number,
+                                            "parent_value": job.parent.value}},
                     )
                 except DuplicatedPromotionError:
                     continue  # Another worker promoted it first; ask the scheduler again.
