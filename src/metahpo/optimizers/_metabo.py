@@ -133,7 +133,11 @@ class MetaBO(GPBO):
             why = {"source": "gpbo", "reason": f"{len(tasks)} related tasks (< {MIN_RELATED_TASKS})"}
             return [Suggestion(c, why) for c in GPBO.suggest(self, history, n)]
         _, _, losses = history.observations()
-        if history.new_config_count() < self.n_warm_start or len(losses) < 2:
+        if history.new_config_count() >= self.n_warm_start and len(losses) < 2:
+            # No warm start (n_warm_start=0) and too little to fit on: a Sobol design.
+            configs = history.space.sobol(n, seed=history.seed, skip=history.new_config_count())
+            return [Suggestion(c, {"source": "sobol"}) for c in configs]
+        if history.new_config_count() < self.n_warm_start:
             configs = self._portfolio.suggest(history, n)
             sources = [t.name for t in kb.relevant(history.space, self._target(history), self.k_nearest)][:5]  # type: ignore[union-attr]
             return [Suggestion(c, {"source": "portfolio", "tasks": sources}) for c in configs]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from typing import Any
 
 from metahpo._validation import describe
@@ -22,6 +23,29 @@ _REGISTRY: dict[str, str] = {
 def register_optimizer(name: str, target: str) -> None:
     """Make ``name`` resolve to ``"module:Class"`` in :func:`make_optimizer`."""
     _REGISTRY[name] = target
+
+
+def parse_optimizer_name(text: str) -> tuple[str, dict[str, Any]]:
+    """``"metabo[inner_steps=0;n_warm_start=0]"`` -> ``("metabo", {"inner_steps": 0, ...})``.
+
+    Values are JSON (``true``, ``null``, numbers, quoted strings) or bare strings; this is
+    how benchmark command lines name ablations.
+    """
+    if not text.endswith("]") or "[" not in text:
+        return text, {}
+    name, _, inner = text[:-1].partition("[")
+    params: dict[str, Any] = {}
+    for item in filter(None, inner.split(";")):
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidParameterError(
+                f"The 'optimizer' parameter must look like 'name[key=value;...]'. Got {text!r} instead."
+            )
+        try:
+            params[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key.strip()] = raw
+    return name, params
 
 
 def optimizer_names() -> list[str]:
@@ -48,8 +72,9 @@ def make_optimizer(spec: Any) -> Optimizer:
     if isinstance(spec, Optimizer):
         return spec
     if isinstance(spec, str):
-        name = resolve_auto() if spec == "auto" else spec
-        return optimizer_class(name)()  # type: ignore[no-any-return]
+        name, params = parse_optimizer_name(spec)
+        name = resolve_auto() if name == "auto" else name
+        return optimizer_class(name)(**params)  # type: ignore[no-any-return]
     if isinstance(spec, dict) and "name" in spec:
         optimizer = optimizer_class(spec["name"])(**spec.get("params", {}))
         optimizer.load_state_dict(spec.get("state", {}))
