@@ -1,6 +1,7 @@
 """Where studies live: in memory, SQLite (the default file) or PostgreSQL."""
 
-from metahpo.storage._base import SCHEMA_VERSION, Storage, StudyRecord
+from metahpo.storage._base import SCHEMA_VERSION, Storage, StudyRecord, reads_from_number
+from metahpo.storage._cache import TrialCache
 from metahpo.storage._memory import InMemoryStorage
 from metahpo.storage._url import CLI_DEFAULT_URL, ENV_VAR, get_storage
 
@@ -12,7 +13,9 @@ __all__ = [
     "SQLStorage",
     "Storage",
     "StudyRecord",
+    "TrialCache",
     "get_storage",
+    "reads_from_number",
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -54,6 +55,13 @@ class Storage(Protocol):
     the trial's config is empty. A trial's ``parent`` may be promoted only once:
     a second ``create_trial`` with the same ``parent`` raises
     :class:`~metahpo.exceptions.DuplicatedPromotionError`.
+
+    Finished trials (COMPLETE, PRUNED, FAILED) never change, so a reader may keep
+    them and ask ``get_trials(study_id, min_number=k)`` only for the trials numbered
+    ``k`` and above, where ``k`` is the smallest number that was not finished at its
+    last read (see :class:`~metahpo.storage.TrialCache`). ``min_number`` is optional
+    for storages written before it existed: :func:`~metahpo.storage.reads_from_number`
+    says whether a storage accepts it.
     """
 
     heartbeat_interval: float | None
@@ -114,7 +122,25 @@ class Storage(Protocol):
     def get_trial(self, study_id: int, number: int) -> FrozenTrial: ...
 
     def get_trials(
-        self, study_id: int, states: Collection[TrialState] | None = None
-    ) -> list[FrozenTrial]: ...
+        self,
+        study_id: int,
+        states: Collection[TrialState] | None = None,
+        min_number: int = 0,
+    ) -> list[FrozenTrial]:
+        """The trials of the study in ``states`` (all when ``None``) numbered
+        ``min_number`` or more, in number order."""
+        ...
 
     def close(self) -> None: ...
+
+
+def reads_from_number(storage: Any) -> bool:
+    """Whether ``storage.get_trials`` accepts ``min_number`` (storages written before it
+    was added to the protocol do not, and are read whole)."""
+    try:
+        parameters = inspect.signature(storage.get_trials).parameters
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return "min_number" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )

@@ -14,7 +14,12 @@ from metahpo.exceptions import (
     TrialStateError,
 )
 from metahpo.storage._base import StudyRecord, utcnow
-from metahpo.storage._checks import check_objective_value, check_study_name, check_value_json
+from metahpo.storage._checks import (
+    check_min_number,
+    check_objective_value,
+    check_study_name,
+    check_value_json,
+)
 from metahpo.trial import FrozenTrial, TrialState
 
 
@@ -22,7 +27,9 @@ class InMemoryStorage:
     """A :class:`~metahpo.storage.Storage` held in a dict, guarded by one lock.
 
     Thread-safe within one process; not shared between processes. JSON fields are
-    round-tripped through ``json`` so that what works here also works on SQL.
+    round-tripped through ``json`` so that what works here also works on SQL, and every
+    record returned is a copy: changing its ``config`` or ``user_attrs`` does not change
+    the storage.
     """
 
     heartbeat_interval: float | None = None
@@ -57,21 +64,24 @@ class InMemoryStorage:
             self._next_id += 1
             self._studies[name] = record
             self._trials[record.study_id] = []
-            return record
+            return _study_copy(record)
 
     def get_study(self, name: str) -> StudyRecord:
         with self._lock:
             if name not in self._studies:
                 raise StudyNotFoundError(f"No study named {name!r} in this storage.")
-            return self._studies[name]
+            return _study_copy(self._studies[name])
 
     def list_studies(self) -> list[StudyRecord]:
         with self._lock:
-            return sorted(self._studies.values(), key=lambda s: s.study_id)
+            records = sorted(self._studies.values(), key=lambda s: s.study_id)
+        return [_study_copy(record) for record in records]
 
     def delete_study(self, name: str) -> None:
         with self._lock:
-            record = self.get_study(name)
+            record = self._studies.get(name)
+            if record is None:
+                raise StudyNotFoundError(f"No study named {name!r} in this storage.")
             del self._studies[name]
             del self._trials[record.study_id]
 
@@ -104,7 +114,7 @@ class InMemoryStorage:
                 user_attrs=attrs_json, parent=parent, bracket=bracket, rung=rung,
             )
             trials.append(trial)
-            return trial
+            return _trial_copy(trial)
 
     def set_trial_config(self, study_id: int, number: int, config: Mapping[str, Any]) -> None:
         config_json = check_value_json(config, "config")
@@ -122,40 +132,42 @@ class InMemoryStorage:
             raise TrialStateError(f"finish_trial needs a final state. Got {state.value} instead.")
         if value is not None:
             value = check_objective_value(value)
-        return self._update(study_id, number, state=state, value=value, error=error,
-                            finished_at=utcnow())
+        return _trial_copy(self._update(study_id, number, state=state, value=value,
+                                        error=error, finished_at=utcnow()))
 
     def report(self, study_id: int, number: int, step: float, value: float) -> None:
         with self._lock:
-            trial = self.get_trial(study_id, number)
+            trial = self._stored_trial(study_id, number)
             self._update(study_id, number, intermediate={**trial.intermediate, float(step): float(value)})
 
     def set_trial_user_attrs(self, study_id: int, number: int, attrs: Mapping[str, Any]) -> None:
         attrs = check_value_json(attrs, "user_attrs")
         with self._lock:
-            trial = self.get_trial(study_id, number)
+            trial = self._stored_trial(study_id, number)
             self._update(study_id, number, user_attrs={**trial.user_attrs, **attrs})
 
     def heartbeat(self, study_id: int, number: int) -> None:
-        self.get_trial(study_id, number)  # A dead process takes its memory along: nothing to record.
+        self._stored_trial(study_id, number)  # A dead process takes its memory along: nothing to record.
 
     def fail_stale_trials(self, study_id: int) -> list[int]:
         self._trials_of(study_id)
         return []
 
     def get_trial(self, study_id: int, number: int) -> FrozenTrial:
-        with self._lock:
-            trials = self._trials_of(study_id)
-            if not 0 <= number < len(trials):
-                raise StudyNotFoundError(f"Study {study_id} has no trial {number}.")
-            return trials[number]
+        return _trial_copy(self._stored_trial(study_id, number))
 
     def get_trials(
-        self, study_id: int, states: Collection[TrialState] | None = None
+        self,
+        study_id: int,
+        states: Collection[TrialState] | None = None,
+        min_number: int = 0,
     ) -> list[FrozenTrial]:
+        min_number = check_min_number(min_number)
         with self._lock:
-            trials = list(self._trials_of(study_id))
-        return trials if states is None else [t for t in trials if t.state in states]
+            trials = self._trials_of(study_id)[min_number:]
+        if states is not None:
+            trials = [t for t in trials if t.state in states]
+        return [_trial_copy(t) for t in trials]
 
     def close(self) -> None:
         pass
@@ -165,6 +177,13 @@ class InMemoryStorage:
             raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
         return self._trials[study_id]
 
+    def _stored_trial(self, study_id: int, number: int) -> FrozenTrial:
+        with self._lock:
+            trials = self._trials_of(study_id)
+            if not 0 <= number < len(trials):
+                raise StudyNotFoundError(f"Study {study_id} has no trial {number}.")
+            return trials[number]
+
     def _study_by_id(self, study_id: int) -> StudyRecord:
         for record in self._studies.values():
             if record.study_id == study_id:
@@ -173,7 +192,7 @@ class InMemoryStorage:
 
     def _update(self, study_id: int, number: int, **changes: Any) -> FrozenTrial:
         with self._lock:
-            trial = self.get_trial(study_id, number)
+            trial = self._stored_trial(study_id, number)
             if trial.state.is_finished:
                 raise TrialStateError(
                     f"Trial {number} is already {trial.state.value}; a finished trial cannot change."
@@ -181,3 +200,25 @@ class InMemoryStorage:
             updated = replace(trial, **changes)
             self._trials[study_id][number] = updated
             return updated
+
+
+def _json_copy(value: Any) -> Any:
+    """A copy of JSON data (dicts, lists and scalars) sharing nothing mutable with it."""
+    if isinstance(value, dict):
+        return {key: _json_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_copy(item) for item in value]
+    return value
+
+
+def _trial_copy(trial: FrozenTrial) -> FrozenTrial:
+    # Records are frozen, but their mappings are dicts: hand out copies so that a caller
+    # changing one cannot change the stored trial.
+    return replace(trial, config=_json_copy(trial.config), user_attrs=_json_copy(trial.user_attrs),
+                   intermediate=dict(trial.intermediate))
+
+
+def _study_copy(record: StudyRecord) -> StudyRecord:
+    return replace(record, space=_json_copy(record.space), optimizer=_json_copy(record.optimizer),
+                   scheduler=_json_copy(record.scheduler),
+                   user_attrs=_json_copy(record.user_attrs))

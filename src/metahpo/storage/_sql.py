@@ -20,7 +20,7 @@ from metahpo.exceptions import (
     TrialStateError,
 )
 from metahpo.storage._base import StudyRecord, utcnow
-from metahpo.storage._checks import check_study_name, check_value_json
+from metahpo.storage._checks import check_min_number, check_study_name, check_value_json
 from metahpo.storage._sql_engine import Database, parse_url
 from metahpo.storage._sql_schema import intermediate_values, studies, trials
 from metahpo.trial import FrozenTrial, TrialState
@@ -383,14 +383,21 @@ class SQLStorage:
         return self._db.run(work, write=False)
 
     def get_trials(
-        self, study_id: int, states: Collection[TrialState] | None = None
+        self,
+        study_id: int,
+        states: Collection[TrialState] | None = None,
+        min_number: int = 0,
     ) -> list[FrozenTrial]:
         wanted = None if states is None else [TrialState(s).value for s in states]
+        min_number = check_min_number(min_number)
 
         def work(connection: Connection) -> list[FrozenTrial]:
             if not _is_key(study_id):
                 raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
             where = [trials.c.study_id == study_id]
+            if min_number > 0:
+                # The unique (study_id, number) index serves this range.
+                where.append(trials.c.number >= min(min_number, _INT32 + 1))
             if wanted is not None:
                 where.append(trials.c.state.in_(wanted))
             rows = connection.execute(select(trials).where(*where).order_by(trials.c.number)).all()

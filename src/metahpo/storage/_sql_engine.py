@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +38,7 @@ from metahpo.exceptions import (
     StorageError,
 )
 from metahpo.storage._base import SCHEMA_VERSION, utcnow
+from metahpo.storage._checks import mask_password
 from metahpo.storage._sql_schema import (
     STUDY_NAME_CONSTRAINT,
     TRIAL_PARENT_CONSTRAINT,
@@ -61,7 +61,6 @@ _RETRY_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 _SCHEMA_LOCK_KEY = 0x6D68706F
 
 
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")  # Hidden in the messages of unparsable URLs.
 # The drivers metahpo accepts; psycopg 3 is the tested one ("postgresql://" alone means it).
 _DRIVERS = {"sqlite": frozenset({"pysqlite"}), "postgresql": frozenset({"psycopg", "psycopg2"})}
 
@@ -82,7 +81,7 @@ def parse_url(url: Any) -> URL:
         try:
             parsed = make_url(url)
         except (ArgumentError, ValueError) as exc:
-            shown = describe(_PASSWORD.sub(r"\1***@", url))
+            shown = describe(mask_password(url))
             raise InvalidParameterError(
                 f"The 'url' parameter of SQLStorage must be {expected}. Got {shown} instead."
             ) from exc

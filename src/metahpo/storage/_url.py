@@ -8,6 +8,7 @@ from typing import Any
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.storage._base import Storage
+from metahpo.storage._checks import mask_password
 from metahpo.storage._memory import InMemoryStorage
 
 ENV_VAR = "METAHPO_STORAGE"
@@ -33,7 +34,8 @@ def get_storage(storage: Any) -> Storage:
             from metahpo.storage._sql import SQLStorage
 
             return SQLStorage(storage)
+    shown = describe(mask_password(storage) if isinstance(storage, str) else storage)
     raise InvalidParameterError(
         "The 'storage' parameter must be None, a Storage object or a URL starting with "
-        f"'sqlite:///' or 'postgresql+psycopg://'. Got {describe(storage)} instead."
+        f"'sqlite:///' or 'postgresql+psycopg://'. Got {shown} instead."
     )

@@ -20,7 +20,7 @@ from metahpo.history import History
 from metahpo.optimizers import BaseOptimizer, Optimizer
 from metahpo.schedulers import Scheduler
 from metahpo.space import Space
-from metahpo.storage import Storage, StudyRecord
+from metahpo.storage import Storage, StudyRecord, TrialCache
 from metahpo.storage._checks import check_objective_value
 from metahpo.study._handle import TrialHandle
 from metahpo.trial import FrozenTrial, TrialState
@@ -62,6 +62,9 @@ class Study:
         self.optimizer = optimizer
         self.scheduler = scheduler
         self.space = Space.from_dict(record.space)
+        # Finished trials are kept and only the open ones re-read, so that an ask costs
+        # the trials still running rather than the whole study.
+        self._trial_cache = TrialCache(storage, record.study_id)
         self.context = dict(context or {})
         if "task" in record.user_attrs and "task" not in self.context:
             # The descriptor given to create_study(task=...) is what meta-learning
@@ -94,8 +97,14 @@ class Study:
 
     @property
     def trials(self) -> list[FrozenTrial]:
-        """Every trial, in number order."""
-        return self.storage.get_trials(self.study_id)
+        """Every trial, in number order, as the storage holds them now.
+
+        Finished trials are read once and kept; each call re-reads only the trials from
+        the first one that was not finished at the previous call (see
+        :class:`~metahpo.storage.TrialCache`). The records are shared between calls:
+        do not change them.
+        """
+        return self._trial_cache.read()
 
     def get_trials(self, states: Iterable[TrialState] | None = None) -> list[FrozenTrial]:
         return self.storage.get_trials(self.study_id, None if states is None else set(states))

@@ -1,0 +1,76 @@
+"""Read a study's trials incrementally: finished trials are kept, the rest re-read."""
+
+from __future__ import annotations
+
+import threading
+
+from metahpo.storage._base import Storage, reads_from_number
+from metahpo.trial import FrozenTrial
+
+
+class TrialCache:
+    """The trials of one study, each read re-fetching only what may have changed.
+
+    A finished trial never changes (storages refuse to change one), so the cache keeps
+    every trial below the smallest number that was not finished at the last read and
+    asks the storage only for the trials from that number on: the RUNNING ones (which
+    may have finished, reported or changed their ``user_attrs`` since), the reserved
+    ones still waiting for their config, and every trial created since, by this process
+    or any other. A read therefore returns what the storage holds at that moment, at
+    the cost of the trials still open rather than of the whole study.
+
+    Thread-safe: reads are serialised by a lock, so that threads sharing a study (as
+    ``optimize(n_jobs=k)`` does) see one consistent list. The records returned are
+    shared between reads; like every record they must not be changed.
+
+    A storage whose ``get_trials`` has no ``min_number`` parameter (written before the
+    protocol had it) is read whole every time.
+
+    Example:
+        >>> from metahpo.storage import InMemoryStorage, TrialCache
+        >>> from metahpo.trial import TrialState
+        >>> storage = InMemoryStorage()
+        >>> study = storage.create_study("demo", space={}, direction="minimize", seed=0,
+        ...                              optimizer={}, scheduler={})
+        >>> cache = TrialCache(storage, study.study_id)
+        >>> first = storage.create_trial(study.study_id, config={"x": 0.5})
+        >>> _ = storage.finish_trial(study.study_id, first.number, TrialState.COMPLETE, 1.0)
+        >>> second = storage.create_trial(study.study_id, config={"x": 0.1})
+        >>> [t.state.value for t in cache.read()]
+        ['COMPLETE', 'RUNNING']
+        >>> cache.first_open  # the next read asks the storage for trials 1, 2, ...
+        1
+    """
+
+    def __init__(self, storage: Storage, study_id: int) -> None:
+        self.storage = storage
+        self.study_id = study_id
+        self._incremental = reads_from_number(storage)
+        self._lock = threading.Lock()
+        self._trials: list[FrozenTrial] = []
+        self._first_open = 0
+
+    @property
+    def first_open(self) -> int:
+        """The smallest trial number that was not finished at the last read."""
+        return self._first_open
+
+    def read(self) -> list[FrozenTrial]:
+        """Every trial of the study, in number order, as the storage holds them now."""
+        with self._lock:
+            if not self._incremental:
+                return self.storage.get_trials(self.study_id)
+            start = self._first_open
+            fresh = self.storage.get_trials(self.study_id, min_number=start)
+            trials = self._trials[:start]
+            trials.extend(fresh)
+            first_open = start
+            while first_open < len(trials) and trials[first_open].state.is_finished:
+                first_open += 1
+            self._trials, self._first_open = trials, first_open
+            return list(trials)
+
+    def clear(self) -> None:
+        """Forget every kept trial: the next read fetches the whole study."""
+        with self._lock:
+            self._trials, self._first_open = [], 0
