@@ -63,3 +63,26 @@ def test_lcb_and_log_ei_prefer_low_mean_and_high_uncertainty() -> None:
     assert lcb.tolist() == pytest.approx([-2.0, -3.0, -4.0])
     log_ei = log_expected_improvement(mean, std, 0.0)
     assert log_ei[1] > log_ei[0] and log_ei[2] > log_ei[0]
+
+
+@pytest.mark.parametrize("best", [-1.5, -30.0, 2.0])
+def test_closed_form_gradients_match_autograd(best: float) -> None:
+    rng = np.random.default_rng(3)
+    X = np.hstack([rng.random((25, 3)), rng.choice([0.0, 0.5, 1.0], size=(25, 1))])
+    gp = ExactGP(seed=0).fit(X, np.sin(5 * X[:, 0]) + X[:, 2] + X[:, 3])
+    z = torch.tensor(rng.random((8, 3)))
+    for acquisition in (
+        LogExpectedImprovement(gp, best=best, budget_feature=1.0),
+        LowerConfidenceBound(gp, beta=1.5, budget_feature=0.5),
+    ):
+        value, grad = acquisition.value_and_grad(z)
+        x = z.clone().requires_grad_(True)
+        reference = acquisition(x)
+        (reference_grad,) = torch.autograd.grad(reference.sum(), x)
+        np.testing.assert_allclose(
+            value.numpy(), reference.detach().numpy(), rtol=1e-12, atol=1e-12
+        )
+        scale = float(reference_grad.abs().max())
+        np.testing.assert_allclose(
+            grad.numpy(), reference_grad.numpy(), rtol=1e-7, atol=1e-9 * scale
+        )

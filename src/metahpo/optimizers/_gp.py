@@ -174,12 +174,8 @@ class GPBO(BaseOptimizer):
         # first ones, then every tenth; keyed by the history, so replays agree) can leave
         # an optimum the warm start is stuck in.
         cold = warm is None or len(losses) <= _ALWAYS_COLD or len(losses) % _COLD_FIT_EVERY == 0
-        if not cold:
-            restarts = 1  # the previous fit only
-        elif warm is not None:
-            restarts = self.n_restarts + 1  # the previous fit, then the usual starts
-        else:
-            restarts = self.n_restarts
+        # Starts are tried in the order: previous fit, short lengthscales, prior mode, ...
+        restarts = self.n_restarts if cold else 1
         gp = self._fit_surrogate(history, encoding, inputs, losses, warm, restarts)
         y_model = gp.transform_losses(losses)
         liar = float(np.max(y_model))

@@ -91,6 +91,39 @@ class _BudgetAcquisition:
             z = torch.cat([z, column], dim=-1)
         return self.surrogate.predict(z)
 
+    def _predict_with_grad(
+        self, z: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        closed_form = getattr(self.surrogate, "predict_with_grad", None)
+        if closed_form is None:
+            return None
+        if self.budget_feature is not None:
+            column = torch.full((*z.shape[:-1], 1), self.budget_feature, dtype=z.dtype)
+            mean, std, mean_grad, std_grad = closed_form(torch.cat([z, column], dim=-1))
+            # The budget column is fixed: drop its derivative.
+            return mean, std, mean_grad[:, :-1], std_grad[:, :-1]
+        return closed_form(z)
+
+
+def _log_ei_and_grad(
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    mean_grad: torch.Tensor,
+    std_grad: torch.Tensor,
+    best: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``log EI`` and its gradient by the chain rule, from the surrogate's gradients.
+
+    With ``z = (best - mean) / std`` and ``h' = Φ``: ``∂/∂mean = -ρ / std`` and
+    ``∂/∂std = (1 - ρ z) / std`` where ``ρ = Φ(z) / h(z)``, computed in log space.
+    """
+    z = (best - mean) / std
+    log_h = _log_h(z)
+    ratio = torch.exp(torch.special.log_ndtr(z) - log_h)
+    d_mean = -ratio / std
+    d_std = (1.0 - ratio * z) / std
+    return log_h + torch.log(std), d_mean[:, None] * mean_grad + d_std[:, None] * std_grad
+
 
 class LogExpectedImprovement(_BudgetAcquisition):
     """``-log EI`` over config features: a loss for the acquisition optimiser.
@@ -112,6 +145,16 @@ class LogExpectedImprovement(_BudgetAcquisition):
         mean, std = self._predict(z)
         return -log_expected_improvement(mean, std, self.best)
 
+    def value_and_grad(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``-log EI`` and its gradient in closed form, or ``None`` if the surrogate has no
+        ``predict_with_grad`` (the optimiser then uses autograd)."""
+        moments = self._predict_with_grad(z)
+        if moments is None:
+            return None
+        with torch.no_grad():
+            value, grad = _log_ei_and_grad(*moments, self.best)
+        return -value, -grad
+
 
 class LowerConfidenceBound(_BudgetAcquisition):
     """``mean - beta * std`` over config features: a loss for the acquisition optimiser."""
@@ -125,3 +168,11 @@ class LowerConfidenceBound(_BudgetAcquisition):
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         mean, std = self._predict(z)
         return lower_confidence_bound(mean, std, self.beta)
+
+    def value_and_grad(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The bound and its gradient in closed form (``None`` without ``predict_with_grad``)."""
+        moments = self._predict_with_grad(z)
+        if moments is None:
+            return None
+        mean, std, mean_grad, std_grad = moments
+        return mean - self.beta * std, mean_grad - self.beta * std_grad

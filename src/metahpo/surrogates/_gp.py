@@ -21,6 +21,7 @@ __all__ = ["ExactGP", "GPHyperparameters"]
 logger = logging.getLogger(__name__)
 
 _DTYPE = torch.float64
+_SQRT5 = math.sqrt(5.0)
 # Bounds of the log hyperparameters during fitting (inputs live in the unit cube and
 # outputs are standardised, so these bracket every sensible value).
 _LOG_LENGTHSCALE_BOUNDS = (math.log(1e-3), math.log(1e2))
@@ -276,6 +277,47 @@ class ExactGP:
         v = cross @ self.cholesky_inverse_.T
         variance = (self.outputscale_ - (v * v).sum(-1)).clamp_min(1e-20)
         return mean, torch.sqrt(variance)
+
+    def predict_with_grad(
+        self, X: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Mean, standard deviation and their gradients in ``X`` (each ``(batch, d)``), in closed form.
+
+        The same values as :meth:`predict` and autograd, without building a graph: for the
+        Matérn-5/2 kernel ``∂k/∂x_d = -(5/3) s (1 + √5 r) e^{-√5 r} (x_d - x'_d) / ℓ_d²``,
+        so the mean's gradient is a weighted sum over training rows and the variance's
+        uses ``K⁻¹ k(x)`` the same way. The acquisition optimiser calls this every
+        iteration; skipping the autograd graph makes a suggestion markedly faster.
+        """
+        with torch.no_grad():
+            lengthscales, scale = self.lengthscales_, self.outputscale_
+            a = X / lengthscales
+            b = self.X_train_ / lengthscales
+            squared = ((a * a).sum(-1, keepdim=True) - 2.0 * a @ b.T + (b * b).sum(-1)).clamp_min(
+                0.0
+            )
+            r = torch.sqrt(squared + 1e-30)
+            decay = torch.exp(-_SQRT5 * r)
+            cross = scale * (1.0 + _SQRT5 * r + (5.0 / 3.0) * squared) * decay
+            slope = (
+                -(5.0 / 3.0) * scale * (1.0 + _SQRT5 * r) * decay
+            )  # (∂k/∂x_d) ℓ_d² / (x_d - x'_d)
+            inverse_sq = 1.0 / (lengthscales * lengthscales)
+            mean = cross @ self.alpha_
+            weighted = slope * self.alpha_
+            mean_grad = (X * weighted.sum(-1, keepdim=True) - weighted @ self.X_train_) * inverse_sq
+            v = cross @ self.cholesky_inverse_.T
+            raw_variance = scale - (v * v).sum(-1)
+            w = v @ self.cholesky_inverse_  # K(x, X) K⁻¹
+            weighted = slope * w
+            variance_grad = (
+                -2.0 * (X * weighted.sum(-1, keepdim=True) - weighted @ self.X_train_) * inverse_sq
+            )
+            clamped = raw_variance <= 1e-20
+            variance = raw_variance.clamp_min(1e-20)
+            std = torch.sqrt(variance)
+            std_grad = torch.where(clamped[:, None], 0.0, variance_grad / (2.0 * std[:, None]))
+        return mean, std, mean_grad, std_grad
 
     def log_marginal_likelihood(self) -> float:
         """The log marginal likelihood of the training data at the fitted hyperparameters."""

@@ -80,7 +80,9 @@ class ProximalGradient:
     """Batched proximal gradient descent with Barzilai–Borwein steps and backtracking.
 
     Generic over any differentiable ``f: (batch, d) -> (batch,)`` whose rows are
-    independent (an acquisition over a surrogate).
+    independent (an acquisition over a surrogate). If ``f`` has a
+    ``value_and_grad(x)`` method returning ``(values, gradients)`` it is used instead
+    of autograd.
 
     Args:
         max_iter: iterations (each one batched evaluation).
@@ -172,6 +174,14 @@ class ProximalGradient:
 
 
 def _value_and_grad(f: Objective, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    # Objectives may supply their gradient in closed form (the GP acquisitions do);
+    # otherwise autograd computes it.
+    closed_form = getattr(f, "value_and_grad", None)
+    if closed_form is not None:
+        result = closed_form(x.detach())
+        if result is not None:
+            value, grad = result
+            return value.detach(), grad.detach()
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
         value = f(x)
