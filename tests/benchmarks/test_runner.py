@@ -144,10 +144,16 @@ def test_meta_train_data_is_a_shared_sobol_design_without_the_test_task() -> Non
     assert type(data).from_dict(json.loads(json.dumps(data.to_dict()))) == data
 
 
-def test_run_benchmark_writes_lines_and_report_and_reports_missing_peers(tmp_path: Path) -> None:
+def test_run_benchmark_writes_lines_and_report_and_reports_missing_peers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from metahpo.benchmarks.runner._bridge import check_bridge
+
+    monkeypatch.setenv("METAHPO_DEHB_PYTHON", str(tmp_path / "no-such-python"))
+    check_bridge.cache_clear()
     spec = BenchmarkSpec(
         problem="shifted_branin",
-        optimizers=("random", "sobol", "metabo", "optuna-tpe-hyperband"),
+        optimizers=("random", "sobol", "dehb", "optuna-tpe-hyperband"),
         seeds=(0, 1),
         n_full_evals=6,
         problem_kwargs={"n_tasks": 5},
@@ -156,13 +162,13 @@ def test_run_benchmark_writes_lines_and_report_and_reports_missing_peers(tmp_pat
         jobs=1,
     )
     outcome = run_benchmark(spec, tmp_path, cache_dir=tmp_path / "cache")
+    check_bridge.cache_clear()
     assert "not run" in outcome.status["optuna-tpe-hyperband"]  # branin has no budgets
-    if "metabo" not in __import__("metahpo.optimizers", fromlist=["x"]).optimizer_names():
-        assert "not run" in outcome.status["metabo"]
-    assert outcome.status["random"].startswith("ran 4 runs")
+    assert outcome.status["dehb"].startswith("not run: no interpreter at")
+    assert outcome.status["random"].startswith("ran 4 of 4 runs")
     records = list(read_records(tmp_path / "results.jsonl"))
     assert len(records) == outcome.n_records
-    assert {r.optimizer for r in records} <= {"random", "sobol", "metabo"}
+    assert {r.optimizer for r in records} == {"random", "sobol"}
     assert {r.task for r in records} == set(outcome.test_tasks) and len(outcome.test_tasks) == 2
     first = json.loads((tmp_path / "results.jsonl").read_text().splitlines()[0])
     assert set(first) == KEYS
@@ -181,6 +187,38 @@ def test_run_benchmark_writes_lines_and_report_and_reports_missing_peers(tmp_pat
     assert all(0.0 <= float(r["mean_regret"]) <= 1.0 for r in rows)
     markdown = (tmp_path / "summary.md").read_text()
     assert "optuna-tpe-hyperband" in markdown and "has no budgets" in markdown
+    assert "no interpreter at" in markdown
+
+
+def test_resume_keeps_finished_runs_and_does_the_others(tmp_path: Path) -> None:
+    spec = BenchmarkSpec(
+        problem="quadratic",
+        optimizers=("random",),
+        seeds=(0,),
+        n_full_evals=4,
+        test_tasks=2,
+        n_draws=0,
+    )
+    first = run_benchmark(spec, tmp_path)
+    lines = (tmp_path / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 8 and first.status["random"].startswith("ran 2 of 2 runs")
+    wider = BenchmarkSpec(
+        problem="quadratic",
+        optimizers=("random", "sobol"),
+        seeds=(0, 1),
+        n_full_evals=4,
+        test_tasks=2,
+        n_draws=0,
+    )
+    second = run_benchmark(wider, tmp_path, resume=True)
+    after = (tmp_path / "results.jsonl").read_text().splitlines()
+    assert after[:8] == lines  # the finished runs are kept as they were
+    assert len(after) == 4 * 2 * 2 * 2
+    assert second.status["random"].startswith("ran 4 of 4 runs")
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["status"] == second.status
+    summarize(tmp_path)  # observed losses only (n_draws=0)
+    assert "no random draws" in (tmp_path / "summary.md").read_text()
 
 
 def test_cli_bench_run(tmp_path: Path) -> None:

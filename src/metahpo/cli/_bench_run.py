@@ -73,6 +73,9 @@ def bench_run(
         list[str] | None, typer.Option(help="Problem keyword argument name=value (repeatable).")
     ] = None,
     cache_dir: Annotated[Path | None, typer.Option(help=CACHE_HELP)] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Keep the runs already in OUT/results.jsonl; do the others.")
+    ] = False,
 ) -> None:
     """Run optimizers on a problem's test tasks; write raw lines, a summary and plots in OUT.
 
@@ -113,7 +116,7 @@ def bench_run(
             jobs=jobs,
         )
         cache = cache_dir or default_cache_dir()
-        outcome = run_benchmark(spec, out, cache, progress=console.print)
+        outcome = run_benchmark(spec, out, cache, progress=console.print, resume=resume)
         for name, status in outcome.status.items():
             console.print(f"{name}: {status}")
         console.print("computing regret bounds and the report")

@@ -17,7 +17,7 @@ from typing import Any
 from metahpo._validation import check_int, describe
 from metahpo.benchmarks._registry import get_problem
 from metahpo.benchmarks.runner._meta_train import MetaTrainData, build_meta_train
-from metahpo.benchmarks.runner._records import Record, write_records
+from metahpo.benchmarks.runner._records import Record, read_records, write_records
 from metahpo.benchmarks.runner._registry import make_adapter, unavailable_reason
 from metahpo.benchmarks.runner._regret import TaskBounds, random_draw_bounds
 from metahpo.benchmarks.runner._split import split_tasks, train_tasks_for
@@ -29,8 +29,8 @@ logger = logging.getLogger("metahpo.benchmarks")
 
 RESULTS_FILE = "results.jsonl"
 RUN_FILE = "run.json"
-# Adapters whose asks are slow start first, so the pool is not left waiting on them.
-_SLOW_FIRST = ("smac", "optuna-gp", "gpbo", "metabo", "synetune", "dehb")
+# Adapters whose runs take longest go last: an interrupted benchmark then lacks few optimizers.
+_SLOW_LAST = ("smac", "optuna-gp")
 
 
 @dataclass(frozen=True)
@@ -83,12 +83,15 @@ def run_benchmark(
     out: Path,
     cache_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    resume: bool = False,
 ) -> RunOutcome:
     """Run ``spec``, writing ``results.jsonl`` (one line per evaluation) and ``run.json`` in ``out``.
 
     An optimizer that cannot run here (peer not installed, no budgets on this problem,
     not written yet) is skipped and its reason kept in the status; a run that raises
-    is reported as failed. Nothing is made up for either.
+    is reported as failed. Nothing is made up for either. ``run.json`` is rewritten after
+    every run, so an interrupted benchmark can still be reported; ``resume=True`` keeps the
+    runs already in ``results.jsonl`` and does only the others.
     """
     started = time.perf_counter()
     n_full_evals = check_int(spec.n_full_evals, "trials", "bench run", minimum=1)
@@ -133,15 +136,51 @@ def run_benchmark(
 
     out.mkdir(parents=True, exist_ok=True)
     results = out / RESULTS_FILE
-    results.write_text("")
-    units = [(name, task, seed) for name in adapters for task in split.test for seed in spec.seeds]
-    units.sort(key=lambda unit: not unit[0].startswith(_SLOW_FIRST))
+    all_units = [
+        (name, task, seed) for name in adapters for task in split.test for seed in spec.seeds
+    ]
     failures: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
+    finished: dict[str, int] = {}
+    done_units: set[tuple[str, str, int]] = set()
+    if resume and results.exists():
+        # A run's records are written together when it ends: a run in the file is complete.
+        for record in read_records(results):
+            if record.optimizer in adapters:
+                counts[record.optimizer] = counts.get(record.optimizer, 0) + 1
+                done_units.add((record.optimizer, record.task, record.seed))
+        for name, _, _ in done_units:
+            finished[name] = finished.get(name, 0) + 1
+    else:
+        results.write_text("")
+    units = [unit for unit in all_units if unit not in done_units]
+    units.sort(key=lambda unit: unit[0].startswith(_SLOW_LAST))
     say(
-        f"{len(units)} runs ({len(adapters)} optimizers x {len(split.test)} tasks x {len(spec.seeds)} seeds), "
-        f"{jobs} process(es)"
+        f"{len(all_units)} runs ({len(adapters)} optimizers x {len(split.test)} tasks x {len(spec.seeds)} seeds), "
+        f"{len(units)} to do, {jobs} process(es)"
     )
+
+    def write_status(final: bool) -> RunOutcome:
+        per_optimizer = len(all_units) // max(len(adapters), 1)
+        for name in adapters:
+            errors = failures.get(name, [])
+            text = f"ran {finished.get(name, 0)} of {per_optimizer} runs, {counts.get(name, 0)} evaluations"
+            if not final and finished.get(name, 0) + len(errors) < per_optimizer:
+                text += " (in progress or interrupted)"
+            if errors:
+                text += f"; {len(errors)} runs failed: {errors[0]}"
+            status[name] = text
+        outcome = RunOutcome(
+            split.test,
+            split.train,
+            dict(status),
+            sum(counts.values()),
+            time.perf_counter() - started,
+        )
+        _write_run_file(out, spec, outcome)
+        return outcome
+
+    write_status(final=False)
 
     def meta_for(name: str, task: str) -> dict[str, Any] | None:
         if meta_train is None or not adapters[name].needs_meta_train:
@@ -156,6 +195,8 @@ def run_benchmark(
             return
         records = [Record.from_dict(json.loads(line)) for line in lines or []]
         counts[name] = counts.get(name, 0) + write_records(results, records)
+        finished[name] = finished.get(name, 0) + 1
+        write_status(final=False)
 
     if jobs == 1:
         for unit in units:
@@ -173,19 +214,7 @@ def run_benchmark(
     else:
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {
-                pool.submit(
-                    _run_unit_safely,
-                    spec.problem,
-                    dict(spec.problem_kwargs),
-                    *unit,
-                    n_full_evals,
-                    spec.eta,
-                    meta_for(unit[0], unit[1]),
-                ): unit
-                for unit in units
-            }
-            # The regret bounds' random draws fill the pool's idle slots; they land in the cache.
+            # The regret bounds' random draws (seconds each) go first; they land in the cache.
             draws = (
                 [
                     pool.submit(
@@ -201,6 +230,18 @@ def run_benchmark(
                 if cache_dir is not None and spec.n_draws > 0 and spec.regret_table is None
                 else []
             )
+            futures = {
+                pool.submit(
+                    _run_unit_safely,
+                    spec.problem,
+                    dict(spec.problem_kwargs),
+                    *unit,
+                    n_full_evals,
+                    spec.eta,
+                    meta_for(unit[0], unit[1]),
+                ): unit
+                for unit in units
+            }
             for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
                 collect(futures[future], *future.result())
                 if done % max(1, len(units) // 20) == 0:
@@ -208,17 +249,7 @@ def run_benchmark(
             for draw in draws:
                 draw.result()
 
-    for name in adapters:
-        errors = failures.get(name, [])
-        ran = len(units) // len(adapters) - len(errors)
-        status[name] = f"ran {ran} runs, {counts.get(name, 0)} evaluations" + (
-            f"; {len(errors)} runs failed: {errors[0]}" if errors else ""
-        )
-    outcome = RunOutcome(
-        split.test, split.train, status, sum(counts.values()), time.perf_counter() - started
-    )
-    _write_run_file(out, spec, outcome)
-    return outcome
+    return write_status(final=True)
 
 
 def _run_unit_safely(
