@@ -14,6 +14,7 @@ from scipy.optimize import minimize
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.surrogates._kernels import matern52
+from metahpo.surrogates._threads import torch_threads
 from metahpo.surrogates._transforms import OutputTransform
 
 __all__ = ["ExactGP", "GPHyperparameters"]
@@ -116,7 +117,10 @@ class ExactGP:
 
     # Fitting ------------------------------------------------------------------------------
     def fit(self, X: np.ndarray, y: np.ndarray) -> ExactGP:
-        """Fit the output transform, the hyperparameters and the posterior cache."""
+        """Fit the output transform, the hyperparameters and the posterior cache.
+
+        Runs on one thread (see :func:`torch_threads`): faster for these small problems.
+        """
         X = np.atleast_2d(np.asarray(X, dtype=float))
         y = np.asarray(y, dtype=float).reshape(-1)
         if len(X) != len(y) or len(y) == 0:
@@ -127,6 +131,10 @@ class ExactGP:
         if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
             raise InvalidParameterError("The 'X' and 'y' parameters of ExactGP.fit must be finite.")
         n_restarts = check_int(self.n_restarts, "n_restarts", "ExactGP", minimum=1)
+        with torch_threads(1):
+            return self._fit(X, y, n_restarts)
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, n_restarts: int) -> ExactGP:
         self.transform_ = OutputTransform(self.output_transform).fit(y)
         X_t = torch.as_tensor(X, dtype=_DTYPE)
         y_t = torch.as_tensor(self.transform_.transform(y), dtype=_DTYPE)
