@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml requirements/lock.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) examples/hgb_demo.py
+	$(PY) examples/meta_demo.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q

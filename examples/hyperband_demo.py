@@ -1,6 +1,6 @@
-"""The main job: tune a HistGradientBoostingClassifier on a real dataset, stored in SQLite.
+"""Hyperband on one model: tune a HistGradientBoostingClassifier with boosting rounds as budget.
 
-Run with `make demo` (or `.venv/bin/python examples/hgb_demo.py`). Results persist in
+Run with `.venv/bin/python examples/hyperband_demo.py`. Results persist in
 `metahpo.db`; inspect them with `metahpo studies` and `metahpo show hgb-breast-cancer`.
 """
 
