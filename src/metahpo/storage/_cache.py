@@ -48,6 +48,7 @@ class TrialCache:
         self._incremental = reads_from_number(storage)
         self._lock = threading.Lock()
         self._trials: list[FrozenTrial] = []
+        self._configured: list[FrozenTrial] = []  # the finished trials that have a config
         self._first_open = 0
 
     @property
@@ -57,9 +58,19 @@ class TrialCache:
 
     def read(self) -> list[FrozenTrial]:
         """Every trial of the study, in number order, as the storage holds them now."""
+        return self.read_with_configured()[0]
+
+    def read_with_configured(self) -> tuple[list[FrozenTrial], tuple[FrozenTrial, ...]]:
+        """Every trial (as :meth:`read`) and, from the same read, those that have a config.
+
+        The second is what an optimizer's history holds (reserved trials still waiting
+        for their config are left out); the finished part of it is kept too, so that
+        neither costs a pass over the whole study in Python.
+        """
         with self._lock:
             if not self._incremental:
-                return self.storage.get_trials(self.study_id)
+                trials = self.storage.get_trials(self.study_id)
+                return trials, tuple(t for t in trials if t.config)
             start = self._first_open
             fresh = self.storage.get_trials(self.study_id, min_number=start)
             trials = self._trials[:start]
@@ -67,10 +78,12 @@ class TrialCache:
             first_open = start
             while first_open < len(trials) and trials[first_open].state.is_finished:
                 first_open += 1
+            self._configured.extend(t for t in trials[start:first_open] if t.config)
             self._trials, self._first_open = trials, first_open
-            return list(trials)
+            configured = (*self._configured, *(t for t in trials[first_open:] if t.config))
+            return list(trials), configured
 
     def clear(self) -> None:
         """Forget every kept trial: the next read fetches the whole study."""
         with self._lock:
-            self._trials, self._first_open = [], 0
+            self._trials, self._configured, self._first_open = [], [], 0

@@ -112,10 +112,15 @@ class Study:
     def history(self, trials: Sequence[FrozenTrial] | None = None) -> History:
         """What the optimizer and the scheduler see; trials still being created are left out."""
         if trials is None:
-            trials = self.trials
+            configured = self._trial_cache.read_with_configured()[1]
+        else:
+            configured = tuple(t for t in trials if t.config)
+        return self._history_of(configured)
+
+    def _history_of(self, configured: tuple[FrozenTrial, ...]) -> History:
         return History(
             space=self.space,
-            trials=tuple(t for t in trials if t.config),
+            trials=configured,
             direction=self.direction,
             seed=_component_seed(self.seed, 0),
             min_budget=self.scheduler.min_budget,
@@ -144,8 +149,8 @@ class Study:
         """Start the next trial: the scheduler picks the budget, the optimizer the config."""
         self.storage.fail_stale_trials(self.study_id)
         for _ in range(_PROMOTION_RETRIES):
-            trials = self.trials
-            history = self.history(trials)
+            trials, configured = self._trial_cache.read_with_configured()
+            history = self._history_of(configured)
             job = self.scheduler.next_job(history)
             if job.parent is not None:
                 try:
@@ -161,16 +166,21 @@ class Study:
             record = self.storage.create_trial(
                 self.study_id, budget=job.budget, bracket=job.bracket, rung=job.rung
             )
-            return TrialHandle(self, self._choose_config(record, trials))
+            return TrialHandle(self, self._choose_config(record, trials, history))
         raise MetahpoError(
             f"Study {self.name!r}: {_PROMOTION_RETRIES} promotions in a row were taken by other workers."
         )
 
-    def _choose_config(self, record: FrozenTrial, trials: Sequence[FrozenTrial]) -> FrozenTrial:
+    def _choose_config(
+        self, record: FrozenTrial, trials: Sequence[FrozenTrial], history: History
+    ) -> FrozenTrial:
         # The number is reserved first so that the suggestion can be keyed by it: parallel
         # workers then never draw the same point, and a replay draws the same ones.
-        before = [t for t in trials if t.number < record.number]
-        history = _keyed(self.history(before), record.number)
+        if trials and trials[-1].number >= record.number:
+            # Numbers only grow, so trials read before the reservation all come before it;
+            # this is only for a storage that breaks that rule.
+            history = self.history([t for t in trials if t.number < record.number])
+        history = _keyed(history, record.number)
         try:
             config, why = self._suggest(history)
             self.storage.set_trial_config(self.study_id, record.number, config)
