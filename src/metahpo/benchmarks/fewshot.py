@@ -69,7 +69,8 @@ class FewShotSettings:
         meta_batch: Tasks per meta-update.
         inner_lr: Inner step size (training and test).
         train_inner_steps: Inner steps in meta-training.
-        test_inner_steps: Gradient steps on a test task's support set (MAML and scratch).
+        test_step_choices: Candidate numbers of gradient steps on a test task's support set
+            (MAML and scratch); the validation classes choose one.
         meta_lr: Adam's learning rate for the meta-update and for pretraining.
         pretrain_iterations: Adam steps of the 20-way pretraining, batch ``pretrain_batch``.
         pretrain_batch: Images per pretraining step.
@@ -87,7 +88,7 @@ class FewShotSettings:
     meta_batch: int = 8
     inner_lr: float = 0.4
     train_inner_steps: int = 2
-    test_inner_steps: int = 10
+    test_step_choices: tuple[int, ...] = (1, 2, 5, 10)
     meta_lr: float = 1e-3
     pretrain_iterations: int = 2_000
     pretrain_batch: int = 64
@@ -180,6 +181,18 @@ def _init(seed: int, n_way: int) -> Params:
         return clone_params(fewshot_cnn(n_way))
 
 
+def best_steps(
+    model: nn.Module, params: Params, validation: Task, settings: FewShotSettings
+) -> tuple[int, float]:
+    """The number of test-time steps (from ``test_step_choices``) best on ``validation``."""
+    scores = {
+        steps: float(evaluate_finetune(model, params, validation, steps, settings.inner_lr).mean())
+        for steps in settings.test_step_choices
+    }
+    chosen = max(scores, key=lambda steps: scores[steps])
+    return chosen, scores[chosen]
+
+
 def train_maml(
     settings: FewShotSettings,
     shots: int,
@@ -188,22 +201,25 @@ def train_maml(
     seed: np.random.SeedSequence,
     init_seed: int,
     test: Task | None = None,
-) -> tuple[Params, Params, list[dict[str, float]]]:
+) -> tuple[tuple[Params, int], tuple[Params, int], list[dict[str, float]]]:
     """Meta-train the CNN with second-order MAML on tasks of ``shots`` shots.
 
     Every ``eval_every`` meta-updates the parameters are scored on the validation tasks
-    with the test protocol; the best checkpoint is kept. ``test`` tasks, when given, are
-    scored at every checkpoint for the record only: they never choose anything.
+    after each number of steps in ``test_step_choices``; the best (checkpoint, steps) pair
+    is kept. ``test`` tasks, when given, are scored at every checkpoint for the record only:
+    they never choose anything.
 
     Returns:
-        The best parameters on validation, the parameters after the last meta-update, and
-        one record per checkpoint (iteration, mean training loss, validation and test accuracy).
+        The best parameters on validation with their number of test steps, the parameters
+        after the last meta-update with theirs, and one record per checkpoint (iteration,
+        mean training loss, chosen steps, validation and test accuracy).
     """
     model = fewshot_cnn()
     params = _init(init_seed, N_WAY)
     optimizer = torch.optim.Adam(params.values(), lr=settings.meta_lr)
     rng = np.random.default_rng(seed)
-    best: tuple[float, Params] = (-1.0, {})
+    best: tuple[float, Params, int] = (-1.0, {}, 0)
+    last: tuple[Params, int] = ({}, 0)
     history: list[dict[str, float]] = []
     losses: list[float] = []
     for iteration in range(1, settings.meta_iterations + 1):
@@ -222,25 +238,24 @@ def train_maml(
         losses.append(float(loss.detach()))
         if iteration % settings.eval_every == 0 or iteration == settings.meta_iterations:
             current = {name: value.detach().clone() for name, value in params.items()}
-            steps, lr = settings.test_inner_steps, settings.inner_lr
+            steps, accuracy = best_steps(model, current, validation, settings)
             record = {
                 "iteration": float(iteration),
                 "train_loss": float(np.mean(losses)),
-                "validation_accuracy": float(
-                    evaluate_finetune(model, current, validation, steps, lr).mean()
-                ),
+                "test_steps": float(steps),
+                "validation_accuracy": accuracy,
             }
             if test is not None:
                 record["test_accuracy"] = float(
-                    evaluate_finetune(model, current, test, steps, lr).mean()
+                    evaluate_finetune(model, current, test, steps, settings.inner_lr).mean()
                 )
             history.append(record)
             losses = []
             logger.info("maml %d-shot: %s", shots, record)
-            if record["validation_accuracy"] > best[0]:
-                best = (record["validation_accuracy"], current)
-    last = {name: value.detach() for name, value in params.items()}
-    return best[1], last, history
+            if accuracy > best[0]:
+                best = (accuracy, current, steps)
+            last = (current, steps)
+    return (best[1], best[2]), last, history
 
 
 def pretrain(
@@ -366,16 +381,17 @@ def run(settings: FewShotSettings, out_dir: str | Path, *, command: str = "") ->
             settings.query_per_class,
         )
         started = time.perf_counter()
-        best, last, history = train_maml(
+        (best, best_step_count), (last, last_step_count), history = train_maml(
             settings, shots, train_classes, validation, seq, init_seed, test=tasks
         )
         maml_seconds = time.perf_counter() - started
         scratch = _init(init_seed, N_WAY)
-        steps, lr = settings.test_inner_steps, settings.inner_lr
+        scratch_step_count, _ = best_steps(model, scratch, validation, settings)
+        lr = settings.inner_lr
         accuracies = {
-            "maml": evaluate_finetune(model, best, tasks, steps, lr),
-            "maml_last": evaluate_finetune(model, last, tasks, steps, lr),
-            "scratch": evaluate_finetune(model, scratch, tasks, steps, lr),
+            "maml": evaluate_finetune(model, best, tasks, best_step_count, lr),
+            "maml_last": evaluate_finetune(model, last, tasks, last_step_count, lr),
+            "scratch": evaluate_finetune(model, scratch, tasks, scratch_step_count, lr),
             "pretrained_head": evaluate_linear_head(
                 model, features, tasks, settings.head_steps, settings.head_lr
             ),
@@ -386,6 +402,9 @@ def run(settings: FewShotSettings, out_dir: str | Path, *, command: str = "") ->
         }
         chosen = max(history, key=lambda record: record["validation_accuracy"])
         results[str(shots)]["maml"]["iteration"] = int(chosen["iteration"])
+        results[str(shots)]["maml"]["test_steps"] = best_step_count
+        results[str(shots)]["maml_last"]["test_steps"] = last_step_count
+        results[str(shots)]["scratch"]["test_steps"] = scratch_step_count
         results[str(shots)]["maml"]["train_seconds"] = maml_seconds
         histories[str(shots)] = history
         logger.info("%d-shot: %s", shots, results[str(shots)])
@@ -401,17 +420,21 @@ def run(settings: FewShotSettings, out_dir: str | Path, *, command: str = "") ->
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     checkpoint_lines = [
-        "| shots | meta-iteration | mean training loss | validation accuracy | test accuracy |",
-        "|---|---|---|---|---|",
+        "| shots | meta-iteration | mean training loss | test steps | validation accuracy "
+        "| test accuracy |",
+        "|---|---|---|---|---|---|",
     ]
     for shot_key, history in histories.items():
         checkpoint_lines += [
             f"| {shot_key} | {int(r['iteration'])} | {r['train_loss']:.3f} | "
+            f"{int(r['test_steps'])} | "
             f"{100 * r['validation_accuracy']:.1f}% | {100 * r['test_accuracy']:.1f}% |"
             for r in history
         ]
-    chosen_text = ", ".join(
-        f"{k}-shot: iteration {results[k]['maml']['iteration']}" for k in results
+    chosen_text = "; ".join(
+        f"{k}-shot: iteration {results[k]['maml']['iteration']}, "
+        f"{results[k]['maml']['test_steps']} steps (scratch: {results[k]['scratch']['test_steps']})"
+        for k in results
     )
     (out / "results.md").write_text(
         "# Few-shot classification on scikit-learn digits\n\n"
@@ -421,18 +444,20 @@ def run(settings: FewShotSettings, out_dir: str | Path, *, command: str = "") ->
         f"test tasks: digits 5–9, labels permuted per task. {settings.test_tasks} test tasks, "
         f"{settings.query_per_class} query images per class; mean ± 95% confidence interval.\n\n"
         f"MAML: up to {settings.meta_iterations} meta-iterations, meta-batch {settings.meta_batch}, "
-        f"{settings.train_inner_steps} inner steps (lr {settings.inner_lr}) in training, "
-        f"{settings.test_inner_steps} at test; the checkpoint (every {settings.eval_every} "
-        f"iterations) with the best accuracy on {settings.validation_tasks} validation tasks is "
-        f"kept ({chosen_text}). Random init + fine-tuning: the same "
-        f"{settings.test_inner_steps} steps from the initialisation MAML started from. "
+        f"{settings.train_inner_steps} inner steps (lr {settings.inner_lr}) in training. "
+        f"At test, MAML and random init + fine-tuning take a number of steps (lr {settings.inner_lr}) "
+        f"from {list(settings.test_step_choices)}; for MAML the checkpoint (every "
+        f"{settings.eval_every} iterations) and the number of steps with the best accuracy on "
+        f"{settings.validation_tasks} validation tasks are kept, for random init + fine-tuning "
+        f"the number of steps ({chosen_text}). Random init + fine-tuning starts from the "
+        "initialisation MAML started from. "
         f"Pretrained: {settings.pretrain_iterations} Adam steps (batch {settings.pretrain_batch}) "
         "on the 15 training classes, then a zero-initialised 5-way head fitted with "
         f"{settings.head_steps} steps (lr {settings.head_lr}) on the frozen features.\n\n"
         f"{_table(summary)}\n\n"
         "## MAML checkpoints\n\n"
-        "Test accuracy at every checkpoint, for the record (it chooses nothing): with 15 "
-        "training classes MAML over-fits them as meta-training goes on.\n\n"
+        "Test accuracy at every checkpoint, with the number of steps the validation classes "
+        "chose for it, for the record (it chooses nothing).\n\n"
         + "\n".join(checkpoint_lines)
         + "\n"
     )
