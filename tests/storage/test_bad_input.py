@@ -213,3 +213,20 @@ def test_sql_storage_refuses_names_it_cannot_store(tmp_path: Path, name: str) ->
     assert storage.list_studies() == []
     with pytest.raises(StorageError):  # Looking it up is simply "not found".
         storage.get_study(name)
+
+
+@pytest.mark.parametrize("url", ["mysql://user:secret@localhost/db",
+                                 "mysql+pymysql://user:sec@ret@localhost:3306/db",
+                                 "oracle://:secret@host"])
+def test_unsupported_urls_are_refused_without_their_password(url: str) -> None:
+    with pytest.raises(InvalidParameterError, match="'storage' parameter") as info:
+        get_storage(url)
+    message = str(info.value)
+    assert "sec" not in message and "ret@" not in message
+    assert ":***@" in message
+
+
+def test_a_password_with_at_signs_is_hidden_from_sql_url_errors() -> None:
+    with pytest.raises(InvalidParameterError, match="'url' parameter") as info:
+        get_storage("postgresql+psycopg://user:p@ss@localhost:notaport/db")
+    assert "p@ss" not in str(info.value) and "ss@" not in str(info.value)

@@ -394,10 +394,13 @@ class SQLStorage:
         def work(connection: Connection) -> list[FrozenTrial]:
             if not _is_key(study_id):
                 raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
+            if min_number > _INT32:  # No number is that large (nor can PostgreSQL bind it).
+                self._check_study(connection, study_id)
+                return []
             where = [trials.c.study_id == study_id]
             if min_number > 0:
                 # The unique (study_id, number) index serves this range.
-                where.append(trials.c.number >= min(min_number, _INT32 + 1))
+                where.append(trials.c.number >= min_number)
             if wanted is not None:
                 where.append(trials.c.state.in_(wanted))
             rows = connection.execute(select(trials).where(*where).order_by(trials.c.number)).all()

@@ -51,6 +51,7 @@ __all__ = [
     "check_finish_trial",
     "check_heartbeats_and_stale_trials",
     "check_intermediate_reports",
+    "check_min_number",
     "check_missing_studies_and_trials",
     "check_promotions_are_unique",
     "check_reserve_then_set_config",
@@ -346,6 +347,53 @@ def check_states_filter(storage: Storage) -> None:
     _check(storage.get_trials(study.study_id, states=[]) == [], "states=[] must return nothing")
 
 
+def check_min_number(storage: Storage) -> None:
+    """get_trials(min_number=k) returns exactly the trials numbered k or more, fresh.
+
+    This is what :class:`~metahpo.storage.TrialCache` relies on: the trials from the
+    first unfinished number on come back as stored now (configs set, reports and
+    ``user_attrs`` added, states finished since), with the ``states`` filter applied.
+    Bad values of ``min_number`` raise :class:`~metahpo.exceptions.InvalidParameterError`.
+    """
+    study = make_study(storage)
+    other = make_study(storage, "other")
+    storage.create_trial(other.study_id, config={"x": 0.9})  # Must never show up.
+    states = [TrialState.COMPLETE, TrialState.RUNNING, TrialState.FAILED, TrialState.RUNNING,
+              TrialState.PRUNED]
+    for state in states:
+        trial = storage.create_trial(study.study_id, config={"x": 0.5})
+        if state.is_finished:
+            storage.finish_trial(study.study_id, trial.number, state, 1.0)
+    everything = storage.get_trials(study.study_id)
+    for k in range(len(states) + 2):
+        got = storage.get_trials(study.study_id, min_number=k)
+        _check(got == everything[k:], f"min_number={k}: got numbers {[t.number for t in got]}")
+        running = storage.get_trials(study.study_id, states={TrialState.RUNNING}, min_number=k)
+        expected = [n for n, state in enumerate(states) if n >= k and state is TrialState.RUNNING]
+        _check([t.number for t in running] == expected,
+               f"states={{RUNNING}}, min_number={k}: got {[t.number for t in running]}")
+    _check(storage.get_trials(study.study_id, min_number=2**40) == [],
+           "a min_number past every trial must return nothing")
+    reserved = storage.create_trial(study.study_id)
+    storage.set_trial_config(study.study_id, reserved.number, {"x": 0.25})
+    storage.report(study.study_id, 1, 1.0, 0.75)
+    storage.set_trial_user_attrs(study.study_id, 3, {"note": "fresh"})
+    storage.finish_trial(study.study_id, 3, TrialState.COMPLETE, 0.5)
+    got = storage.get_trials(study.study_id, min_number=1)
+    _check([t.number for t in got] == [1, 2, 3, 4, 5], f"got numbers {[t.number for t in got]}")
+    _check(got[0].intermediate == {1.0: 0.75}, f"a new report is missing: {got[0].intermediate}")
+    _check(got[2].state is TrialState.COMPLETE and got[2].user_attrs.get("note") == "fresh",
+           f"trial 3 came back stale: {got[2]!r}")
+    _check(got[4].config == {"x": 0.25}, f"a config set since came back as {got[4].config!r}")
+    with _raises(StudyNotFoundError, "get_trials(min_number=...) of a missing study"):
+        storage.get_trials(10**6, min_number=1)
+    before = snapshot(storage)
+    for bad in (-1, 1.5, "2", None, True):
+        with _raises(InvalidParameterError, f"get_trials(min_number={bad!r})"):
+            storage.get_trials(study.study_id, min_number=bad)  # type: ignore[arg-type]
+    _check(snapshot(storage) == before, "a refused get_trials changed the storage")
+
+
 def check_heartbeats_and_stale_trials(storage: Storage) -> None:
     """Trials whose heartbeat stopped are FAILED; beating, silent and finished ones are not."""
     study = make_study(storage)
@@ -433,6 +481,7 @@ STORAGE_CHECKS: tuple[Callable[[Storage], None], ...] = (
     check_user_attrs_merge,
     check_promotions_are_unique,
     check_states_filter,
+    check_min_number,
     check_heartbeats_and_stale_trials,
     check_bad_input_leaves_storage_unchanged,
 )
