@@ -83,10 +83,17 @@ def optuna_times(problem, configs, losses, repeats: int, threads: int | None) ->
         torch.set_num_threads(previous)
 
 
+def _has_greenlet() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("greenlet") is not None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="50,100,200,500")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--tag", default="", help="suffix of the result files, e.g. 'nogreenlet'")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     problem = get_problem("hartmann6")
@@ -110,14 +117,18 @@ def main() -> None:
         rows.append(row)
         print(row, flush=True)
     RESULTS.mkdir(exist_ok=True)
-    with open(RESULTS / "gpbo_speed.csv", "w", newline="") as handle:
+    stem = "gpbo_speed" + (f"_{args.tag}" if args.tag else "")
+    with open(RESULTS / f"{stem}.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     lines = [
         "# Seconds per suggestion: GPBO vs Optuna GPSampler (Hartmann-6)",
         "",
-        f"Command: `.venv/bin/python benchmarks/gpbo_speed.py --sizes {args.sizes} --repeats {args.repeats}`  ",
+        f"Command: `.venv/bin/python benchmarks/gpbo_speed.py --sizes {args.sizes} --repeats {args.repeats}"
+        + (f" --tag {args.tag}" if args.tag else "")
+        + "`  ",
+        f"greenlet installed (Optuna's batched acquisition optimisation): {_has_greenlet()}  ",
         f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads by default, "
         f"optuna {optuna.__version__}, torch {torch.__version__}; the machine is shared with other jobs, "
         "so absolute numbers are noisy. Mean seconds per suggestion over the repeats.",
@@ -130,7 +141,7 @@ def main() -> None:
             f"| {r['observations']} | {r['gpbo_s']:.3f} | {r['optuna_gp_s']:.3f} | {r['optuna_gp_1thread_s']:.3f} "
             f"| {r['speedup']:.1f}x | {r['speedup_vs_1thread']:.1f}x |"
         )
-    (RESULTS / "gpbo_speed.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
