@@ -127,9 +127,11 @@ class SameAsReference(RuleBasedStateMachine):
         self._both(lambda s, sid: s.heartbeat(sid(name), number))
         self._both(lambda s, sid: s.get_trial(sid(name), number))
 
-    @rule(name=NAMES, states=st.one_of(st.none(), st.sets(st.sampled_from(list(TrialState)))))
-    def get_trials(self, name: str, states: Any) -> None:
+    @rule(name=NAMES, states=st.one_of(st.none(), st.sets(st.sampled_from(list(TrialState)))),
+          min_number=st.integers(-1, 4))
+    def get_trials(self, name: str, states: Any, min_number: int) -> None:
         self._both(lambda s, sid: s.get_trials(sid(name), states))
+        self._both(lambda s, sid: s.get_trials(sid(name), states, min_number))
         self._both(lambda s, sid: s.fail_stale_trials(sid(name)))
 
     @invariant()
