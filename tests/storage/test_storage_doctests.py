@@ -9,11 +9,12 @@ import doctest
 
 import pytest
 
+import metahpo.storage._cache
 import metahpo.storage._sql
 import metahpo.testing.storage
 
 
-@pytest.mark.parametrize("module", [metahpo.storage._sql, metahpo.testing.storage])
+@pytest.mark.parametrize("module", [metahpo.storage._cache, metahpo.storage._sql, metahpo.testing.storage])
 def test_docstring_examples(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0
