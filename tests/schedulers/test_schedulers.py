@@ -44,7 +44,7 @@ def test_bracket_tables_follow_the_formulas(r, big_r, eta):
     assert ladder.s_max == s_max
     table = ladder.table()
     assert len(table) == s_max + 1
-    for row, s in zip(table, range(s_max, -1, -1)):
+    for row, s in zip(table, range(s_max, -1, -1), strict=False):
         n = math.ceil((s_max + 1) / (s + 1) * eta**s)
         assert len(row) == s + 1
         for i, (n_i, r_i) in enumerate(row):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import subprocess
@@ -37,10 +38,8 @@ def load_space_file(path: Path) -> Space:
         # YAML 1.1 reads 1e-3 (no dot) as a string; accept it as the number it means.
         for bound in ("low", "high"):
             if isinstance(param, dict) and isinstance(param.get(bound), str):
-                try:
+                with contextlib.suppress(ValueError):
                     param[bound] = float(param[bound])
-                except ValueError:
-                    pass
         if isinstance(param, dict) and param.get("type") == "int":
             for bound in ("low", "high"):
                 if isinstance(param.get(bound), float) and param[bound].is_integer():

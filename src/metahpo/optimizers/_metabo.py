@@ -146,7 +146,7 @@ class MetaBO(GPBO):
         similar = kb.nearest(self._target(history), k=3, space=history.space)  # type: ignore[union-attr]
         why = {
             "source": "surrogate",
-            "observations": int(len(losses)),
+            "observations": len(losses),
             "adapt_steps": self.adapt_steps,
             "similar_tasks": [[task.name, round(weight, 3)] for task, weight in similar],
         }
@@ -235,7 +235,7 @@ class MetaBO(GPBO):
         return {
             "meta_model": key,
             "version": version,
-            "new_task_evaluations": int(len(new[0].y)) if new else 0,
+            "new_task_evaluations": len(new[0].y) if new else 0,
             "replayed_tasks": len(old),
             "old_tasks_meta_test_loss_before": round(before, 4),
             "old_tasks_meta_test_loss_after": round(after, 4),

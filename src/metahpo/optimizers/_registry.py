@@ -49,7 +49,7 @@ def parse_optimizer_name(text: str) -> tuple[str, dict[str, Any]]:
 
 
 def optimizer_names() -> list[str]:
-    return sorted(_REGISTRY) + ["auto"]
+    return [*sorted(_REGISTRY), "auto"]
 
 
 def optimizer_class(name: str) -> type:

@@ -29,7 +29,7 @@ class Ladder:
 
     @property
     def s_max(self) -> int:
-        return int(math.floor(math.log(self.max_budget / self.min_budget) / math.log(self.eta) + _LOG_TOLERANCE))
+        return math.floor(math.log(self.max_budget / self.min_budget) / math.log(self.eta) + _LOG_TOLERANCE)
 
     def budget(self, bracket_s: int, rung: int) -> float:
         """Budget of rung ``rung`` in the bracket with ``bracket_s`` halvings: R * eta**(rung - s)."""
@@ -40,11 +40,11 @@ class Ladder:
 
     def bracket_size(self, bracket_s: int) -> int:
         """n = ceil((s_max + 1) / (s + 1) * eta**s): configs the bracket starts."""
-        return int(math.ceil((self.s_max + 1) / (bracket_s + 1) * self.eta**bracket_s - 1e-9))
+        return math.ceil((self.s_max + 1) / (bracket_s + 1) * self.eta**bracket_s - 1e-9)
 
     def rung_size(self, n_start: int, rung: int) -> int:
         """floor(n * eta**-i): configs that reach rung ``rung`` of a bracket that starts ``n``."""
-        return int(math.floor(n_start / self.eta**rung + 1e-9))
+        return math.floor(n_start / self.eta**rung + 1e-9)
 
     def table(self) -> list[list[tuple[int, float]]]:
         """One row per bracket (s = s_max .. 0): its rungs as (configs, budget)."""

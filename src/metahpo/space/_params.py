@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
 from metahpo._validation import check_finite_number, describe
 from metahpo.exceptions import InvalidParameterError
 
-JSONScalar = Union[str, int, float, bool, None]
+JSONScalar = str | int | float | bool | None
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ class Categorical:
         return {"type": "categorical", "choices": list(self.choices)}
 
 
-Param = Union[Float, Int, Categorical]
+Param = Float | Int | Categorical
 
 
 def param_from_dict(data: Any) -> Param:

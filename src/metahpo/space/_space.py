@@ -142,7 +142,8 @@ class Space(Mapping[str, Param]):
             )
         params = list(self._params.items())
         return [
-            {key: param.from_unit(u) for (key, param), u in zip(params, row)} for row in array
+            {key: param.from_unit(u) for (key, param), u in zip(params, row, strict=True)}
+            for row in array
         ]
 
     # Serialisation ----------------------------------------------------------------------

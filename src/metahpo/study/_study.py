@@ -228,9 +228,7 @@ class Study:
         current = self.storage.get_trial(self.study_id, number)
         if current.state.is_finished:
             raise TrialStateError(f"Trial {number} is already {current.state.value}.")
-        if final is TrialState.COMPLETE:
-            value = check_objective_value(value)
-        elif value is not None:
+        if final is TrialState.COMPLETE or value is not None:
             value = check_objective_value(value)
         elif final is TrialState.PRUNED and current.intermediate:
             value = current.intermediate[max(current.intermediate)]
