@@ -42,8 +42,8 @@ def build_metadata_command(
 ) -> None:
     """Evaluate one Sobol design of PROBLEM on every task at every budget.
 
-    Writes parts/<task>.csv as tasks finish (rerun the same command to resume), then
-    configs.csv, losses.csv.gz and manifest.json.
+    Writes parts/<task>.csv as tasks finish (rerun the same command to resume),
+    then configs.csv, losses.csv.gz and manifest.json. See docs/metadata.md.
     """
     from metahpo.benchmarks._registry import get_problem
     from metahpo.benchmarks.metadata import build_metadata
