@@ -183,3 +183,19 @@ def test_table_bounds_are_the_min_and_max_of_each_tasks_rows(tmp_path) -> None: 
     assert bounds["0"] == TaskBounds(float(losses["loss"].min()), float(losses["loss"].max()))
     with pytest.raises(InvalidParameterError, match="meta-dataset of 'lcbench'"):
         table_bounds(out, "lcbench")
+
+
+def test_an_optimizer_with_missing_runs_is_left_out_of_the_ranks() -> None:
+    bounds = {"a": TaskBounds(0.0, 1.0), "b": TaskBounds(0.0, 1.0)}
+    records = [
+        _record("x", "a", 0, 0, 1.0, 0.5, 1.0),
+        _record("x", "b", 0, 0, 1.0, 0.2, 1.0),
+        _record("y", "a", 0, 0, 1.0, 0.3, 1.0),
+        _record("y", "b", 0, 0, 1.0, 0.4, 1.0),
+        _record("z", "a", 0, 0, 1.0, 0.0, 1.0),  # z finished only one of its two runs
+    ]
+    curves = build_curves(records, bounds, 1.0, 1)
+    ranks = average_ranks(curves, len(curves.grid) - 1)
+    assert ranks["x"] == 1.5 and ranks["y"] == 1.5 and math.isnan(ranks["z"])
+    rows = {r["optimizer"]: r for r in summary_rows(curves, 1)}
+    assert rows["z"]["runs"] == 1 and rows["z"]["mean_regret"] == 0.0

@@ -114,10 +114,16 @@ def build_curves(
 
 
 def average_ranks(curves: Curves, column: int) -> dict[str, float]:
-    """Each optimizer's mean rank at grid ``column`` over the task x seed runs all of them have."""
+    """Each optimizer's mean rank at grid ``column`` over the task x seed runs.
+
+    Only optimizers with the full set of runs are ranked (an interrupted or failing
+    optimizer gets NaN), and a run is ranked only where all of them have a value, so
+    every rank is over the same runs.
+    """
     from scipy.stats import rankdata
 
-    names = sorted(curves.regret)
+    most = max((len(runs) for runs in curves.runs.values()), default=0)
+    names = sorted(n for n in curves.regret if len(curves.runs[n]) == most)
     by_run: dict[tuple[str, int], dict[str, float]] = {}
     for name in names:
         for run, value in zip(curves.runs[name], curves.regret[name][:, column], strict=True):
@@ -126,10 +132,14 @@ def average_ranks(curves: Curves, column: int) -> dict[str, float]:
     for values in by_run.values():
         present = [n for n in names if n in values and np.isfinite(values[n])]
         if len(present) < len(names):
-            continue  # a run some optimizer lacks (failed) is left out of the ranking
+            continue
         for name, rank in zip(present, rankdata([values[n] for n in present]), strict=True):
             ranks[name].append(float(rank))
-    return {name: float(np.mean(r)) if r else float("nan") for name, r in ranks.items()}
+    out = {
+        name: float(np.mean(ranks[name])) if ranks.get(name) else float("nan")
+        for name in curves.regret
+    }
+    return out
 
 
 def summary_rows(curves: Curves, n_full_evals: int) -> list[dict[str, Any]]:
@@ -234,6 +244,14 @@ def _write_markdown(
         wall = f"{row['mean_wall_time_per_eval']:.4f}" if row else ""
         per_run = f"{row['mean_wall_time_per_run']:.1f}" if row else ""
         lines.append(f"| {name} | {runs} | {evals} | {wall} | {per_run} | {status.get(name, '')} |")
+    incomplete = sorted({r["optimizer"] for r in rows if r["runs"] < max(x["runs"] for x in rows)})
+    if incomplete:
+        lines += [
+            "",
+            f"Incomplete: {', '.join(incomplete)} finished fewer runs than the others (see the runs "
+            "column and the status): their regrets are over the runs they finished, and they are "
+            "left out of the ranks (nan).",
+        ]
     lines += [
         "",
         "Regret: (loss - low) / (high - low) per task; low/high: the bounds named above, widened "
