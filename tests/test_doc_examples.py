@@ -28,6 +28,9 @@ DOCTEST_MODULES = [
     "metahpo.optimizers._random",
     "metahpo.schedulers._hyperband",
     "metahpo.schedulers._asha",
+    "metahpo.benchmarks.keel",
+    "metahpo.benchmarks.training",
+    "metahpo.benchmarks.metadata",
 ]
 
 
