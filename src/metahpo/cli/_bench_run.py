@@ -116,7 +116,9 @@ def bench_run(
             jobs=jobs,
         )
         cache = cache_dir or default_cache_dir()
-        outcome = run_benchmark(spec, out, cache, progress=console.print, resume=resume)
+        outcome = run_benchmark(
+            spec, out, cache, progress=console.print, resume=resume, command=command
+        )
         for name, status in outcome.status.items():
             console.print(f"{name}: {status}")
         console.print("computing regret bounds and the report")
@@ -137,13 +139,19 @@ def bench_report(
         int, typer.Option(help="Processes for the random draws of the regret bounds.")
     ] = 1,
     cache_dir: Annotated[Path | None, typer.Option(help=CACHE_HELP)] = None,
+    command: Annotated[
+        str,
+        typer.Option(
+            help="The command that made the run, for the summary (default: from run.json)."
+        ),
+    ] = "",
 ) -> None:
-    """Rewrite the summary and plots of a finished run directory."""
+    """Rewrite the summary and plots of a run directory (finished or interrupted)."""
     from metahpo.benchmarks.runner._regret import default_cache_dir
     from metahpo.benchmarks.runner._summarize import summarize
 
     try:
-        summarize(out, cache_dir or default_cache_dir(), jobs)
+        summarize(out, cache_dir or default_cache_dir(), jobs, command)
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
     typer.echo((out / "summary.md").read_text())

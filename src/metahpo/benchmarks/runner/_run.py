@@ -84,6 +84,7 @@ def run_benchmark(
     cache_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
     resume: bool = False,
+    command: str = "",
 ) -> RunOutcome:
     """Run ``spec``, writing ``results.jsonl`` (one line per evaluation) and ``run.json`` in ``out``.
 
@@ -177,7 +178,7 @@ def run_benchmark(
             sum(counts.values()),
             time.perf_counter() - started,
         )
-        _write_run_file(out, spec, outcome)
+        _write_run_file(out, spec, outcome, command)
         return outcome
 
     write_status(final=False)
@@ -294,8 +295,9 @@ def _cached_problem(name: str, kwargs: dict[str, Any]) -> Any:
     return _PROBLEMS[key]
 
 
-def _write_run_file(out: Path, spec: BenchmarkSpec, outcome: RunOutcome) -> None:
+def _write_run_file(out: Path, spec: BenchmarkSpec, outcome: RunOutcome, command: str) -> None:
     data = {
+        "command": command,
         "spec": spec.to_dict(),
         "test_tasks": list(outcome.test_tasks),
         "train_tasks": list(outcome.train_tasks),

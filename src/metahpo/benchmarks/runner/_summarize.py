@@ -50,7 +50,7 @@ def summarize(
         draws = dict.fromkeys(tasks, EMPTY_BOUNDS)
     bounds = {task: draws[task].widen(r.loss for r in records if r.task == task) for task in tasks}
     full_budget = 1.0 if problem.max_budget is None else float(problem.max_budget)
-    header = _header(spec, run, command)
+    header = _header(spec, run, command or run.get("command", ""))
     return write_report(
         out, records, bounds, full_budget, int(spec["n_full_evals"]), run["status"], header
     )
