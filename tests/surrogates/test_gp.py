@@ -156,3 +156,15 @@ def test_exact_gp_is_a_surrogate_and_thread_limits_are_restored() -> None:
     with torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_marginal_likelihood_gradient_matches_finite_differences() -> None:
+    from scipy.optimize import approx_fprime
+
+    rng = np.random.default_rng(6)
+    X, y = torch.tensor(rng.random((30, 3))), torch.tensor(rng.standard_normal(30))
+    gp = ExactGP()
+    for raw in (np.log([0.3, 0.5, 2.0, 1.2, 0.01]), np.log([1.0, 1.0, 1.0, 1.0, 1e-4])):
+        _, gradient = gp._objective(raw, X, y, 3)
+        numeric = approx_fprime(raw, lambda r: gp._objective(r, X, y, 3)[0], 1e-6)
+        np.testing.assert_allclose(gradient, numeric, rtol=1e-4, atol=1e-4 * np.abs(numeric).max())

@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 _ACQUISITIONS = ("logei", "lcb")
 _SALT_FIT, _SALT_ACQUISITION, _SALT_FALLBACK = 11, 12, 13
 _ALWAYS_COLD, _COLD_FIT_EVERY = 30, 10
+# A warm fit starts next to its optimum (one observation changed): a few steps suffice.
+_COLD_MAX_ITER, _WARM_MAX_ITER = 60, 15
 
 
 class GPBO(BaseOptimizer):
@@ -238,6 +240,7 @@ class GPBO(BaseOptimizer):
         gp = ExactGP(
             output_transform=self.output_transform,
             n_restarts=restarts,
+            max_iter=_WARM_MAX_ITER if warm is not None and restarts == 1 else _COLD_MAX_ITER,
             warm_start=warm,
             seed=int(history.rng(_SALT_FIT).integers(2**31)),
         ).fit(inputs, losses)

@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 _DTYPE = torch.float64
 _SQRT5 = math.sqrt(5.0)
+# Relative decrease of the negative log posterior at which fitting stops: hyperparameters
+# need no more precision than this, and each iteration costs a Cholesky decomposition.
+_FTOL = 1e-6
 # Bounds of the log hyperparameters during fitting (inputs live in the unit cube and
 # outputs are standardised, so these bracket every sensible value).
 _LOG_LENGTHSCALE_BOUNDS = (math.log(1e-3), math.log(1e2))
@@ -206,7 +209,7 @@ class ExactGP:
                 jac=True,
                 method="L-BFGS-B",
                 bounds=bounds,
-                options={"maxiter": self.max_iter},
+                options={"maxiter": self.max_iter, "ftol": _FTOL},
             )
             if np.isfinite(result.fun) and result.fun < best_value:
                 best_raw, best_value = result.x, float(result.fun)
@@ -230,28 +233,44 @@ class ExactGP:
     def _objective(
         self, raw: np.ndarray, X: torch.Tensor, y: torch.Tensor, dims: int
     ) -> tuple[float, np.ndarray]:
-        """The negative log posterior of the log hyperparameters and its gradient."""
-        theta = torch.tensor(raw, dtype=_DTYPE, requires_grad=True)
-        lengthscales = torch.exp(theta[:dims])
-        outputscale = torch.exp(theta[dims])
-        noise = torch.exp(theta[dims + 1]) + self.min_noise
-        K = matern52(X, X, lengthscales, outputscale)
-        K = K + noise * torch.eye(len(y), dtype=_DTYPE)
-        L, info = torch.linalg.cholesky_ex(K)
-        if int(info) != 0:
-            return 1e10, np.zeros_like(raw)
-        alpha = torch.cholesky_solve(y[:, None], L)[:, 0]
-        log_likelihood = (
-            -0.5 * (y * alpha).sum()
-            - torch.log(torch.diagonal(L)).sum()
-            - 0.5 * len(y) * math.log(2 * math.pi)
-        )
-        mode = torch.as_tensor(self._prior_mode(dims), dtype=_DTYPE)
-        widths = torch.tensor([math.sqrt(3.0)] * dims + [1.0, 1.0], dtype=_DTYPE)
-        log_prior = -0.5 * (((theta - mode) / widths) ** 2).sum()
-        loss = -(log_likelihood + log_prior)
-        (gradient,) = torch.autograd.grad(loss, theta)
-        value = float(loss.detach())
+        """The negative log posterior of the log hyperparameters and its gradient.
+
+        The gradient is in closed form (Rasmussen & Williams, 2006, eq. 5.9):
+        ``∂(-log p(y|θ))/∂θ = ½ tr((K⁻¹ - ααᵀ) ∂K/∂θ)`` with ``α = K⁻¹y``; for the
+        Matérn-5/2 kernel ``∂k/∂log ℓ_d = (5/3) s (1 + √5 r) e^{-√5 r} (Δ_d / ℓ_d)²``.
+        Backpropagating through the Cholesky factor instead costs several times more.
+        """
+        with torch.no_grad():
+            theta = torch.as_tensor(raw, dtype=_DTYPE)
+            lengthscales = torch.exp(theta[:dims])
+            outputscale = torch.exp(theta[dims])
+            noise_excess = torch.exp(theta[dims + 1])
+            scaled = X / lengthscales
+            norms = (scaled * scaled).sum(-1)
+            squared = (norms[:, None] - 2.0 * scaled @ scaled.T + norms[None, :]).clamp_min(0.0)
+            r = torch.sqrt(squared)
+            decay = torch.exp(-_SQRT5 * r)
+            kernel = outputscale * (1.0 + _SQRT5 * r + (5.0 / 3.0) * squared) * decay
+            K = kernel + (noise_excess + self.min_noise) * torch.eye(len(y), dtype=_DTYPE)
+            L, info = torch.linalg.cholesky_ex(K)
+            if int(info) != 0:
+                return 1e10, np.zeros_like(raw)
+            alpha = torch.cholesky_solve(y[:, None], L)[:, 0]
+            value = (
+                0.5 * float(y @ alpha)
+                + float(torch.log(torch.diagonal(L)).sum())
+                + 0.5 * len(y) * math.log(2 * math.pi)
+            )
+            W = torch.cholesky_inverse(L) - torch.outer(alpha, alpha)
+            P = W * ((5.0 / 3.0) * outputscale * (1.0 + _SQRT5 * r) * decay)
+            gradient = torch.empty(dims + 2, dtype=_DTYPE)
+            gradient[:dims] = (scaled * scaled).T @ P.sum(1) - (scaled * (P @ scaled)).sum(0)
+            gradient[dims] = 0.5 * (W * kernel).sum()
+            gradient[dims + 1] = 0.5 * noise_excess * torch.diagonal(W).sum()
+            mode = torch.as_tensor(self._prior_mode(dims), dtype=_DTYPE)
+            widths = torch.tensor([math.sqrt(3.0)] * dims + [1.0, 1.0], dtype=_DTYPE)
+            value += 0.5 * float((((theta - mode) / widths) ** 2).sum())
+            gradient += (theta - mode) / widths**2
         if not math.isfinite(value):
             return 1e10, np.zeros_like(raw)
         return value, gradient.numpy()
