@@ -11,6 +11,7 @@ Everything is written as pure functions of a parameter dict for ``torch.func``.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -199,7 +200,18 @@ class DeepKernelGP:
     def transform_losses(self, y: np.ndarray) -> np.ndarray:
         return self.transform_.transform(y)
 
+    def _bind(self) -> nn.Module:
+        # Prediction runs many times per suggestion: a private copy of the network holding the
+        # adapted parameters avoids functional_call's re-binding on every call.
+        bound = copy.deepcopy(self.net)
+        with torch.no_grad():
+            for name, value in bound.named_parameters():
+                value.copy_(self.params_[name])
+                value.requires_grad_(False)
+        return bound
+
     def _set_posterior(self, x: Tensor, y: Tensor) -> None:
+        self.bound_ = self._bind()
         with torch.no_grad():
             features, lengthscales, outputscale, noise = _kernel_parts(self.net, self.params_, x)
             eye = torch.eye(len(y), dtype=_DTYPE)
@@ -218,7 +230,7 @@ class DeepKernelGP:
 
     def predict(self, X: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior mean and std at ``(batch, d)`` rows, differentiable in ``X``."""
-        features = functional_call(self.net, self.params_, (X,))
+        features = self.bound_(X)
         cross = matern52(features, self.features_train_, self.lengthscales_, self.outputscale_)
         mean = cross @ self.alpha_
         v = cross @ self.cholesky_inverse_.T
