@@ -273,40 +273,56 @@ def _plot(out: Path, curves: Curves) -> list[Path]:
     import matplotlib.pyplot as plt
 
     paths = []
-    figure, axis = plt.subplots(figsize=(7, 4.5))
-    for name in sorted(curves.regret):
+    names = sorted(curves.regret)
+    # Distinct colour and line style per optimizer (more optimizers than one colour cycle).
+    colours = plt.get_cmap("tab20")
+    colour = {name: colours(i % 20) for i, name in enumerate(names)}
+    line = {name: ("-", "--", ":")[i % 3] for i, name in enumerate(names)}
+    figure, axis = plt.subplots(figsize=(9, 5))
+    for name in names:
         values = curves.regret[name]
-        seen = np.isfinite(values).any(
-            axis=0
-        )  # grid points before any run's first evaluation are left out
+        # Grid points before any run's first evaluation are left out.
+        seen = np.isfinite(values).any(axis=0)
         grid, values = curves.grid[seen], values[:, seen]
         mean = np.nanmean(values, axis=0)
         stderr = np.nanstd(values, axis=0) / np.sqrt(
             np.maximum(np.sum(np.isfinite(values), axis=0), 1)
         )
-        axis.plot(grid, mean, label=name)
-        axis.fill_between(grid, np.maximum(mean - stderr, 1e-6), mean + stderr, alpha=0.15)
+        axis.plot(grid, mean, label=name, color=colour[name], linestyle=line[name])
+        axis.fill_between(
+            grid,
+            np.maximum(mean - stderr, 1e-6),
+            mean + stderr,
+            alpha=0.08,
+            color=colour[name],
+        )
     axis.set_yscale("log")
     axis.set_xlabel("full-budget-equivalent evaluations (cumulative budget / max budget)")
     axis.set_ylabel("mean normalised regret (± s.e.)")
     axis.set_title(f"{curves.problem}: {len(next(iter(curves.runs.values())))} task x seed runs")
     axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     figure.tight_layout()
     paths.append(out / f"regret_{curves.problem}.png")
     figure.savefig(paths[-1], dpi=110)
     plt.close(figure)
 
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    figure, axis = plt.subplots(figsize=(9, 5))
     columns = np.arange(len(curves.grid))
     ranks = [average_ranks(curves, int(c)) for c in columns]
     for name in sorted(curves.regret):
-        axis.plot(curves.grid, [r[name] for r in ranks], label=name)
+        axis.plot(
+            curves.grid,
+            [r[name] for r in ranks],
+            label=name,
+            color=colour[name],
+            linestyle=line[name],
+        )
     axis.set_xlabel("full-budget-equivalent evaluations (cumulative budget / max budget)")
     axis.set_ylabel("average rank (lower is better)")
     axis.set_title(f"{curves.problem}: average rank over tasks x seeds")
     axis.grid(True, alpha=0.3)
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     figure.tight_layout()
     paths.append(out / f"rank_{curves.problem}.png")
     figure.savefig(paths[-1], dpi=110)
