@@ -145,11 +145,37 @@ def table(run: dict[str, Any]) -> list[str]:
     return lines
 
 
+def change_table(runs: list[dict[str, Any]]) -> list[str]:
+    """Before / after per backend and window, for the runs labelled ``before`` and ``after``."""
+    by_label = {run["label"]: {row["backend"]: row for row in run["results"]} for run in runs}
+    before, after = by_label.get("before"), by_label.get("after")
+    if before is None or after is None:
+        return []
+    lines = ["## Before and after the incremental trial reads", "",
+             "Milliseconds per trial in the `before` and `after` runs below (each beside its own",
+             "Optuna measurements), and after / before. Optuna's code is the same in both runs,",
+             "so its rows show how far the machine's load alone moved the numbers; the",
+             "`*-memory-repeat` runs further down give a second, back-to-back in-memory sample.",
+             "",
+             "| backend | window | before ms | after ms | after / before |", "|---|---|---|---|---|"]
+    for backend in BACKENDS:
+        if backend not in before or backend not in after:
+            continue
+        for label, _, _ in WINDOWS:
+            a, b = before[backend]["window_ms"][label], after[backend]["window_ms"][label]
+            ratio = "—" if a is None or b is None else f"{b / a:.2f}x"
+            lines.append(f"| {backend} | {label} | {_cell(a)} | {_cell(b)} | {ratio} |")
+        a, b = before[backend], after[backend]
+        lines.append(f"| {backend} | total wall s (trials) | {_cell(a['wall_seconds'], 1)} "
+                     f"({a['trials']:,}) | {_cell(b['wall_seconds'], 1)} ({b['trials']:,}) | |")
+    return [*lines, ""]
+
+
 def write_report() -> Path:
-    runs = []
-    for path in sorted(RESULTS.glob("ask_tell_overhead_*.json")):
-        runs.append(json.loads(path.read_text()))
-    runs.sort(key=lambda run: run["finished_at"])
+    stored = []
+    for path in RESULTS.glob("ask_tell_overhead_*.json"):
+        stored.append((path.stat().st_mtime, json.loads(path.read_text())))
+    runs = [run for _, run in sorted(stored, key=lambda item: (item[1]["finished_at"], item[0]))]
     out = [
         "# ask + tell overhead: metahpo beside Optuna",
         "",
@@ -161,6 +187,7 @@ def write_report() -> Path:
         "than absolute times across runs.",
         "",
     ]
+    out += change_table(runs)
     for run in runs:
         out += [
             f"## {run['label']}",
@@ -235,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{backend}: {result['trials']} trials in {result['wall_seconds']:.1f} s, "
                   f"windows {result['window_ms']}", flush=True)
     run["load_end"] = _load()
-    run["finished_at"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    run["finished_at"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"ask_tell_overhead_{args.label}.json").write_text(json.dumps(run, indent=1) + "\n")
     print("\n".join(table(run)))
