@@ -20,7 +20,12 @@ from metahpo.exceptions import (
     TrialStateError,
 )
 from metahpo.storage._base import StudyRecord, utcnow
-from metahpo.storage._checks import check_min_number, check_study_name, check_value_json
+from metahpo.storage._checks import (
+    check_min_number,
+    check_objective_value,
+    check_study_name,
+    check_value_json,
+)
 from metahpo.storage._sql_engine import Database, parse_url
 from metahpo.storage._sql_schema import intermediate_values, studies, trials
 from metahpo.trial import FrozenTrial, TrialState
@@ -286,7 +291,7 @@ class SQLStorage:
         if not state.is_finished:
             raise TrialStateError(f"finish_trial needs a final state. Got {state.value} instead.")
         if value is not None:
-            value = _as_float(value, "value")
+            value = check_objective_value(value)  # Refused alike on every backend.
         return self._update_running(
             study_id, number, state=state.value, value=value,
             error=None if error is None else str(error), finished_at=utcnow(), reload=True,
@@ -470,15 +475,6 @@ def _optional_positive(value: Any, name: str) -> float | None:
             f"None. Got {describe(value)} instead."
         )
     return float(value)
-
-
-def _as_float(value: Any, name: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(
-            f"The {name!r} of a trial must be a number or None. Got {describe(value)} instead."
-        ) from exc
 
 
 def _is_storable_name(name: Any) -> bool:

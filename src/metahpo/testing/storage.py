@@ -461,6 +461,12 @@ def check_bad_input_leaves_storage_unchanged(storage: Storage) -> None:
          lambda: storage.set_trial_config(study.study_id, trial.number, {"x": b"1"})),
         ("NaN in trial attrs",
          lambda: storage.set_trial_user_attrs(study.study_id, trial.number, {"a": [nan]})),
+        ("NaN value", lambda: storage.finish_trial(study.study_id, trial.number,
+                                                   TrialState.COMPLETE, nan)),
+        ("infinite value", lambda: storage.finish_trial(study.study_id, trial.number,
+                                                        TrialState.PRUNED, -math.inf)),
+        ("text value", lambda: storage.finish_trial(study.study_id, trial.number,
+                                                    TrialState.COMPLETE, "0.5")),  # type: ignore[arg-type]
     ]
     for what, call in bad_calls:
         with _raises(InvalidParameterError, what):
