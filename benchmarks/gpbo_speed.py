@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import platform
 import statistics
 import time
@@ -97,6 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     problem = get_problem("hartmann6")
+    load_before = os.getloadavg()[0]
     rows = []
     for n in [int(s) for s in args.sizes.split(",")]:
         configs = problem.space.sample(np.random.default_rng(n), n)
@@ -131,7 +133,9 @@ def main() -> None:
         f"greenlet installed (Optuna's batched acquisition optimisation): {_has_greenlet()}  ",
         f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads by default, "
         f"optuna {optuna.__version__}, torch {torch.__version__}; the machine is shared with other jobs, "
-        "so absolute numbers are noisy. Mean seconds per suggestion over the repeats.",
+        "so absolute numbers are noisy. Mean seconds per suggestion over the repeats.  ",
+        f"1-minute load average: {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
+        f"({os.cpu_count()} cores).",
         "",
         "| observations | GPBO (s) | Optuna GPSampler (s) | Optuna GPSampler, 1 thread (s) | speed-up | speed-up vs 1 thread |",
         "|---:|---:|---:|---:|---:|---:|",
