@@ -36,13 +36,13 @@ def run(optimizer, n_trials=10, seed=0, **kwargs):
 
 
 def test_warm_start_then_adapted_surrogate_and_each_trial_says_why():
-    study = run(mh.MetaBO(knowledge(), n_warm_start=3, meta_steps=40, continual_steps=0), n_trials=6)
+    study = run(mh.MetaBO(knowledge(), n_warm_start=3, meta_steps=20, continual_steps=0), n_trials=5)
     whys = [t.user_attrs["why"] for t in study.trials]
-    assert [w["source"] for w in whys] == ["portfolio"] * 3 + ["surrogate"] * 3
+    assert [w["source"] for w in whys] == ["portfolio"] * 3 + ["surrogate"] * 2
     assert whys[0]["tasks"] and set(whys[0]["tasks"]) <= set(FAMILY.tasks[1:])
     similar = whys[-1]["similar_tasks"]
     assert len(similar) == 3 and all(name in FAMILY.tasks for name, _ in similar)
-    assert whys[-1]["observations"] == 5
+    assert whys[-1]["observations"] == 4
 
 
 def test_without_related_tasks_it_is_gpbo():
@@ -69,7 +69,7 @@ def test_runs_under_hyperband_with_the_budget_as_input():
     study = mh.create_study(space=problem.space, seed=0,
                             optimizer=mh.MetaBO(kb, meta_steps=20, continual_steps=0),
                             scheduler=mh.Hyperband(min_budget=1, max_budget=9, eta=3))
-    study.optimize(lambda t: problem.evaluate(problem.tasks[0], t.config, t.budget), n_trials=16,
+    study.optimize(lambda t: problem.evaluate(problem.tasks[0], t.config, t.budget), n_trials=13,
                    show_progress=False)
     assert {t.budget for t in study.trials} == {1.0, 3.0, 9.0}
     assert "surrogate" in {t.user_attrs["why"]["source"] for t in study.trials}
@@ -78,10 +78,10 @@ def test_runs_under_hyperband_with_the_budget_as_input():
 def test_continual_update_keeps_old_tasks_and_versions_the_model(tmp_path):
     kb_dir = tmp_path / "kb"
     knowledge().save(kb_dir)
-    optimizer = mh.MetaBO(str(kb_dir), meta_steps=60, continual_steps=30, store=str(tmp_path / "store"))
-    study = run(optimizer, n_trials=8)
+    optimizer = mh.MetaBO(str(kb_dir), meta_steps=20, continual_steps=10, store=str(tmp_path / "store"))
+    study = run(optimizer, n_trials=5)
     summary = study.user_attrs["knowledge_update"]
-    assert summary["version"] == 2 and summary["new_task_evaluations"] == 8
+    assert summary["version"] == 2 and summary["new_task_evaluations"] == 5
     # Stated tolerance: replay keeps the old tasks' meta-test loss within 10% (+0.05).
     before, after = summary["old_tasks_meta_test_loss_before"], summary["old_tasks_meta_test_loss_after"]
     assert after <= 1.1 * before + 0.05
@@ -91,8 +91,8 @@ def test_continual_update_keeps_old_tasks_and_versions_the_model(tmp_path):
     assert store.versions(summary["meta_model"]) == [1, 2]
     # A new study starts from the updated version without retraining.
     _MODELS.clear()
-    again = mh.MetaBO(str(kb_dir), meta_steps=60, continual_steps=0, store=str(tmp_path / "store"))
-    run(again, n_trials=5, seed=1)
+    again = mh.MetaBO(str(kb_dir), meta_steps=20, continual_steps=0, store=str(tmp_path / "store"))
+    run(again, n_trials=4, seed=1)
     assert _MODELS[summary["meta_model"]].info["version"] == 2
 
 

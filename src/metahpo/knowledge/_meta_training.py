@@ -271,11 +271,20 @@ def continual_update(
     new_tasks: Sequence[TaskData],
     old_tasks: Sequence[TaskData],
     steps: int = 60,
-    replay_fraction: float = 0.5,
+    replay_fraction: float = 0.75,
+    lr_factor: float = 0.3,
 ) -> MetaModel:
-    """Fine-tune θ on finished studies' tasks, replaying stored tasks against forgetting."""
+    """Fine-tune θ on finished studies' tasks, replaying stored tasks against forgetting.
+
+    Gentle by design: a smaller learning rate than meta-training (``lr_factor``) and most
+    of each meta-batch replayed from ``old_tasks``, so one new study refines θ without
+    overwriting what the knowledge base taught it.
+    """
     config = replace(
-        model.config, meta_steps=steps, seed=model.config.seed + model.info.get("version", 1)
+        model.config,
+        meta_steps=steps,
+        meta_lr=model.config.meta_lr * lr_factor,
+        seed=model.config.seed + model.info.get("version", 1),
     )
     return meta_train(
         new_tasks, config, init=model, replay=old_tasks, replay_fraction=replay_fraction
