@@ -32,5 +32,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(VENV)/bin/mypy
 
+bench-storage: $(STAMP)
+	$(PY) benchmarks/storage_concurrency.py
+
 clean:
 	rm -rf $(VENV) metahpo.db metahpo.db-wal metahpo.db-shm
