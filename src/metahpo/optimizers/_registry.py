@@ -74,7 +74,13 @@ def make_optimizer(spec: Any) -> Optimizer:
     if isinstance(spec, str):
         name, params = parse_optimizer_name(spec)
         name = resolve_auto() if name == "auto" else name
-        return optimizer_class(name)(**params)  # type: ignore[no-any-return]
+        cls = optimizer_class(name)
+        try:
+            return cls(**params)  # type: ignore[no-any-return]
+        except TypeError as exc:
+            raise InvalidParameterError(
+                f"The 'optimizer' parameter {spec!r} sets parameters {cls.__name__} does not take: {exc}"
+            ) from exc
     if isinstance(spec, dict) and "name" in spec:
         optimizer = optimizer_class(spec["name"])(**spec.get("params", {}))
         optimizer.load_state_dict(spec.get("state", {}))

@@ -26,7 +26,7 @@ class MetahpoAdapter(Adapter):
         self.eta = eta
         self.name = optimizer if scheduler is None else f"{optimizer}+{scheduler}"
         self.needs_fidelity = scheduler is not None
-        self.needs_meta_train = optimizer in {"metabo", "portfolio"}
+        self.needs_meta_train = optimizer.partition("[")[0] in {"metabo", "portfolio"}
 
     def _make_scheduler(self, context: RunContext) -> Any:
         if self.scheduler is None:

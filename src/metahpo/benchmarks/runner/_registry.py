@@ -53,7 +53,9 @@ def make_adapter(name: str, eta: int = 3) -> Adapter:
     if name in peers:
         return peers[name](eta)
     optimizer, _, scheduler = name.partition("+")
-    if optimizer in _METAHPO_OPTIMIZERS and (not scheduler or scheduler in _METAHPO_SCHEDULERS):
+    # "metabo[inner_steps=0]" names an ablation: the optimizer with some parameters set.
+    base = optimizer.partition("[")[0]
+    if base in _METAHPO_OPTIMIZERS and (not scheduler or scheduler in _METAHPO_SCHEDULERS):
         return MetahpoAdapter(optimizer, scheduler or None, eta=eta)
     raise InvalidParameterError(
         f"The 'optimizers' option must name optimizers among {adapter_names()}. Got {describe(name)} instead."
