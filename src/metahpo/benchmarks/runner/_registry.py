@@ -83,7 +83,7 @@ def unavailable_reason(adapter: Adapter) -> str | None:
         try:
             from metahpo.optimizers import optimizer_names
 
-            if adapter.optimizer not in optimizer_names():
+            if adapter.optimizer.partition("[")[0] not in optimizer_names():
                 return f"metahpo has no optimizer {adapter.optimizer!r} yet (known: {optimizer_names()})"
             if adapter.scheduler is not None:
                 schedulers = importlib.import_module("metahpo.schedulers")
