@@ -26,5 +26,5 @@ def test_malformed_parameters_are_refused(bad):
 
 
 def test_unknown_parameter_names_the_optimizer():
-    with pytest.raises(mh.InvalidParameterError, match="GPBO does not take.*no_such"):
+    with pytest.raises(mh.InvalidParameterError, match=r"GPBO does not take.*no_such"):
         make_optimizer("gpbo[no_such=1]")
