@@ -114,3 +114,8 @@ def test_get_params_is_json_and_reload_works(tmp_path):
     json.dumps(study.optimizer.get_params())
     loaded = mh.load_study("m", storage)
     assert isinstance(loaded.optimizer, mh.MetaBO) and loaded.optimizer.knowledge == str(kb_dir)
+
+
+def test_without_warm_start_it_starts_from_sobol_points():
+    study = run(mh.MetaBO(knowledge(), n_warm_start=0, meta_steps=10, continual_steps=0), n_trials=3)
+    assert [t.user_attrs["why"]["source"] for t in study.trials] == ["sobol", "sobol", "surrogate"]

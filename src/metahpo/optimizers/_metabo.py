@@ -100,7 +100,8 @@ class MetaBO(GPBO):
         trust_region: bool = True,
         store: str | None = None,
     ) -> None:
-        super().__init__(n_initial=n_warm_start, acquisition=acquisition, trust_region=trust_region)
+        # GPBO.n_initial sizes the Sobol design of the no-knowledge fallback (d + 1 when None).
+        super().__init__(n_initial=n_warm_start or None, acquisition=acquisition, trust_region=trust_region)
         self.knowledge = knowledge
         self.n_warm_start = n_warm_start
         self.k_nearest = k_nearest
@@ -114,7 +115,8 @@ class MetaBO(GPBO):
             check_int(getattr(self, name), name, "MetaBO", minimum=0)
         if plateau_patience is not None:
             check_int(plateau_patience, "plateau_patience", "MetaBO", minimum=1)
-        self._portfolio = Portfolio(knowledge, size=n_warm_start, k_nearest=k_nearest)
+        # The portfolio object also resolves the knowledge, so it exists even without a warm start.
+        self._portfolio = Portfolio(knowledge, size=max(n_warm_start, 1), k_nearest=k_nearest)
 
     def get_params(self) -> dict[str, Any]:
         params = super().get_params()
