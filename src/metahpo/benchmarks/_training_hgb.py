@@ -8,14 +8,11 @@ every smaller budget from ``staged_predict_proba``: the numbers equal fresh fits
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
-from metahpo.benchmarks._problem import Problem
-from metahpo.benchmarks._training_data import DESCRIPTOR_NAMES, TabularTask, list_tasks, load_task
-from metahpo.benchmarks._training_losses import check_budgets, validation_log_loss
+from metahpo.benchmarks._training_data import TabularTask
+from metahpo.benchmarks._training_losses import validation_log_loss
+from metahpo.benchmarks._training_problem import TrainingProblem
 from metahpo.space import Float, Int, Space
 
 HGB_SPACE = Space(
@@ -31,48 +28,15 @@ HGB_SPACE = Space(
 HGB_MODEL_SEED = 0
 
 
-class _HGBProblem(Problem):
+class _HGBProblem(TrainingProblem):
     """``HistGradientBoostingClassifier`` on the tasks of one data source."""
 
-    source = ""
+    space = HGB_SPACE
     min_budget = 1.0
     max_budget = 81.0
-    integer_budget = True
-    loss_name = "validation_log_loss"
-    descriptor_names = DESCRIPTOR_NAMES
 
-    def __init__(self) -> None:
-        self.space = HGB_SPACE
-        self.tasks = tuple(list_tasks(self.source))
-
-    def relative_cost(self, task: str) -> float:
-        """A rough cost of one evaluation of ``task``, for ordering builds (largest first)."""
-        return load_task(self.source, task).relative_cost()
-
-    def descriptor(self, task: str) -> np.ndarray:
-        """``[n_train, n_features, n_classes, class_entropy]`` of ``task``."""
-        return load_task(self.source, task).descriptor()
-
-    def evaluate_budgets(
-        self, task: str, config: Mapping[str, Any], budgets: Sequence[float]
-    ) -> list[float]:
-        """The losses of ``config`` at every budget of ``budgets``, from one fit at the largest."""
-        clean, rounds = self._check_staged(task, config, budgets)
-        return _staged_losses(load_task(self.source, task), clean, rounds)
-
-    def _check_staged(
-        self, task: str, config: Mapping[str, Any], budgets: Sequence[float]
-    ) -> tuple[dict[str, Any], list[int]]:
-        if task not in self.tasks:
-            # evaluate() words the error; reuse it.
-            self.evaluate(task, config, None)
-        clean = self.space.validate(config)
-        checked = [self._check_budget(budget) for budget in budgets]
-        return clean, check_budgets(self.name, checked)
-
-    def _evaluate(self, task: str, config: dict[str, Any], budget: float | None) -> float:
-        rounds = check_budgets(self.name, [budget])
-        return _staged_losses(load_task(self.source, task), config, rounds)[0]
+    def _losses(self, data: TabularTask, config: dict[str, Any], steps: list[int]) -> list[float]:
+        return _staged_losses(data, config, steps)
 
 
 def _staged_losses(data: TabularTask, config: dict[str, Any], rounds: list[int]) -> list[float]:

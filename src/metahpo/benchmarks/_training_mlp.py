@@ -11,18 +11,16 @@ way. A run whose weights diverge to NaN scores the worst log-loss, ``-log(1e-15)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from metahpo.benchmarks._problem import Problem
-from metahpo.benchmarks._training_data import DESCRIPTOR_NAMES, TabularTask, list_tasks, load_task
+from metahpo.benchmarks._training_data import TabularTask
 from metahpo.benchmarks._training_losses import (
     PROBABILITY_FLOOR,
-    check_budgets,
     validation_log_loss,
 )
+from metahpo.benchmarks._training_problem import TrainingProblem
 from metahpo.space import Float, Int, Space
 
 MLP_SPACE = Space(
@@ -37,41 +35,15 @@ MLP_SPACE = Space(
 MLP_MODEL_SEED = 0
 
 
-class _MLPProblem(Problem):
+class _MLPProblem(TrainingProblem):
     """A two-hidden-layer MLP on the tasks of one data source."""
 
-    source = ""
+    space = MLP_SPACE
     min_budget = 1.0
     max_budget = 27.0
-    integer_budget = True
-    loss_name = "validation_log_loss"
-    descriptor_names = DESCRIPTOR_NAMES
 
-    def __init__(self) -> None:
-        self.space = MLP_SPACE
-        self.tasks = tuple(list_tasks(self.source))
-
-    def relative_cost(self, task: str) -> float:
-        """A rough cost of one evaluation of ``task``, for ordering builds (largest first)."""
-        return load_task(self.source, task).relative_cost()
-
-    def descriptor(self, task: str) -> np.ndarray:
-        """``[n_train, n_features, n_classes, class_entropy]`` of ``task``."""
-        return load_task(self.source, task).descriptor()
-
-    def evaluate_budgets(
-        self, task: str, config: Mapping[str, Any], budgets: Sequence[float]
-    ) -> list[float]:
-        """The losses of ``config`` after each number of epochs in ``budgets``, from one run."""
-        if task not in self.tasks:
-            self.evaluate(task, config, None)  # raises the task error of evaluate()
-        clean = self.space.validate(config)
-        epochs = check_budgets(self.name, [self._check_budget(budget) for budget in budgets])
-        return _train(load_task(self.source, task), clean, epochs)
-
-    def _evaluate(self, task: str, config: dict[str, Any], budget: float | None) -> float:
-        epochs = check_budgets(self.name, [budget])
-        return _train(load_task(self.source, task), config, epochs)[0]
+    def _losses(self, data: TabularTask, config: dict[str, Any], steps: list[int]) -> list[float]:
+        return _train(data, config, steps)
 
 
 def _train(data: TabularTask, config: dict[str, Any], epochs: list[int]) -> list[float]:
