@@ -129,20 +129,7 @@ class SyntheticProblem(Problem):
         budgets: Sequence[float | None] | float | None = None,
     ) -> np.ndarray:
         """The losses of ``configs`` on ``task``, one budget per config (or one for all)."""
-        self._check_task(task)
-        clean = [
-            self.space.validate(config, name=f"configs[{i}]") for i, config in enumerate(configs)
-        ]
-        if budgets is None or isinstance(budgets, (int, float, np.number)):
-            budget_list: list[Any] = [budgets] * len(clean)
-        else:
-            budget_list = list(budgets)
-            if len(budget_list) != len(clean):
-                raise InvalidParameterError(
-                    f"The 'budgets' parameter of {self.name} must have one budget per config "
-                    f"({len(clean)}). Got {len(budget_list)} budgets instead."
-                )
-        checked = [self._check_budget(_native(budget)) for budget in budget_list]
+        clean, checked = self._check_batch(task, configs, budgets)
         if not clean:
             return np.empty(0)
         x = np.array([[config[key] for key in self.space] for config in clean], dtype=float)
@@ -165,13 +152,6 @@ class SyntheticProblem(Problem):
         x = np.array([[config[key] for key in self.space]], dtype=float)
         fidelity = np.array([np.nan if budget is None else budget], dtype=float)
         return float(self._function(task, x, fidelity)[0])
-
-    def _check_task(self, task: str) -> None:
-        if task not in self.tasks:
-            raise InvalidParameterError(
-                f"The 'task' parameter of {self.name} must be one of its {len(self.tasks)} tasks "
-                f"(e.g. {list(self.tasks)[:3]}). Got {describe(task)} instead."
-            )
 
     def _point(self, values: Sequence[float]) -> dict[str, float]:
         return {key: float(value) for key, value in zip(self.space, values, strict=True)}
@@ -528,8 +508,3 @@ def _check_range(value: Any, name: str, owner: str, positive: bool) -> tuple[flo
             f"with low <= high. Got {describe(value)} instead."
         )
     return float(value[0]), float(value[1])
-
-
-def _native(budget: Any) -> Any:
-    # Budgets often arrive as numpy scalars (np.int64 from a scheduler's arange).
-    return budget.item() if isinstance(budget, np.generic) else budget

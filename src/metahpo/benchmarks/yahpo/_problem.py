@@ -125,7 +125,8 @@ class YahpoProblem(Problem):
         budgets: Sequence[float | None] | float | None = None,
     ) -> np.ndarray:
         """The raw surrogate outputs, an ``(n, len(targets))`` array in the order of :attr:`targets`."""
-        clean, fidelity = self._check_batch(task, configs, budgets)
+        clean, checked = self._check_batch(task, configs, budgets)
+        fidelity = np.array(checked, dtype=np.float64)
         if not clean:
             return np.empty((0, len(self.scenario.y_names)))
         x_cont, x_cat = self._encode(task, clean, fidelity)
@@ -153,36 +154,6 @@ class YahpoProblem(Problem):
                 f"Got {describe(budget)} instead."
             )
         return checked
-
-    def _check_batch(
-        self,
-        task: str,
-        configs: Sequence[Mapping[str, Any]],
-        budgets: Sequence[float | None] | float | None,
-    ) -> tuple[list[dict[str, Any]], np.ndarray]:
-        if task not in self.tasks:
-            raise InvalidParameterError(
-                f"The 'task' parameter of {self.name} must be one of its {len(self.tasks)} tasks "
-                f"(e.g. {list(self.tasks)[:3]}). Got {describe(task)} instead."
-            )
-        if isinstance(configs, Mapping) or not isinstance(configs, Sequence):
-            raise InvalidParameterError(
-                f"The 'configs' parameter of {self.name} must be a list of dicts. Got {describe(configs)} instead."
-            )
-        clean = [
-            self.space.validate(config, name=f"configs[{i}]") for i, config in enumerate(configs)
-        ]
-        if budgets is None or isinstance(budgets, (int, float, np.number)):
-            budget_list: list[Any] = [budgets] * len(clean)
-        else:
-            budget_list = list(budgets)
-            if len(budget_list) != len(clean):
-                raise InvalidParameterError(
-                    f"The 'budgets' parameter of {self.name} must have one budget per config "
-                    f"({len(clean)}). Got {len(budget_list)} budgets instead."
-                )
-        fidelity = np.array([self._check_budget(_native(b)) for b in budget_list], dtype=np.float64)
-        return clean, fidelity
 
     def _encode(
         self, task: str, configs: list[dict[str, Any]], fidelity: np.ndarray
@@ -310,8 +281,3 @@ class RBv2XGBoost(YahpoProblem):
 
     def __init__(self, data_dir: str | os.PathLike[str] | None = None, n_threads: int = 1) -> None:
         super().__init__("rbv2_xgboost", data_dir=data_dir, n_threads=n_threads)
-
-
-def _native(budget: Any) -> Any:
-    # Budgets often arrive as numpy scalars (np.int64 from a scheduler's arange).
-    return budget.item() if isinstance(budget, np.generic) else budget
