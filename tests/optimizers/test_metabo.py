@@ -119,3 +119,13 @@ def test_get_params_is_json_and_reload_works(tmp_path):
 def test_without_warm_start_it_starts_from_sobol_points():
     study = run(mh.MetaBO(knowledge(), n_warm_start=0, meta_steps=10, continual_steps=0), n_trials=3)
     assert [t.user_attrs["why"]["source"] for t in study.trials] == ["sobol", "sobol", "surrogate"]
+
+
+def test_auto_picks_metabo_for_the_bundled_space_and_gpbo_otherwise():
+    from metahpo.benchmarks import get_problem
+
+    hgb = get_problem("sklearn-hgb").space
+    chosen = mh.create_study(space=hgb, optimizer="auto", seed=0).optimizer
+    assert isinstance(chosen, mh.MetaBO) and chosen.knowledge == ["bundled:keel-hgb"]
+    other = mh.create_study(space=FAMILY.space, optimizer="auto", seed=0).optimizer
+    assert type(other) is mh.GPBO

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -116,17 +117,16 @@ def _auto_optimizer(space: Space, store: Storage) -> Any:
     the bundled meta-data of exactly this space (bundled data of another space is never
     mapped onto a user's space just because parameter names coincide).
     """
-    from metahpo.knowledge import KnowledgeBase, bundled_knowledge, bundled_names
+    from metahpo.knowledge import KnowledgeBase, bundled_names
     from metahpo.optimizers._metabo import MIN_RELATED_TASKS, MetaBO
 
     specs: list[str] = []
     count = 0
     for name in bundled_names():
-        bundled = bundled_knowledge(name)
-        same = [t for t in bundled.tasks() if t.space is not None and t.space.fingerprint() == space.fingerprint()]
+        same = _bundled_tasks_by_space(name).get(space.fingerprint(), 0)
         if same:
             specs.append(f"bundled:{name}")
-            count += len(same)
+            count += same
     url = getattr(store, "url", None)
     if url is not None:
         count += len(KnowledgeBase.from_storage(url).tasks(space))
@@ -134,6 +134,22 @@ def _auto_optimizer(space: Space, store: Storage) -> Any:
     if count >= MIN_RELATED_TASKS:
         return MetaBO(knowledge=specs)
     return "gpbo"
+
+
+@functools.cache
+def _bundled_tasks_by_space(name: str) -> dict[str, int]:
+    """How many tasks of each space fingerprint the bundled meta-data ``name`` holds.
+
+    Read once per process: bundled files do not change while it runs.
+    """
+    from metahpo.knowledge import bundled_knowledge
+
+    counts: dict[str, int] = {}
+    for task in bundled_knowledge(name).tasks():
+        if task.space is not None:
+            key = task.space.fingerprint()
+            counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def _open(record: StudyRecord, store: Storage) -> Study:

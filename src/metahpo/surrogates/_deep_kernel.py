@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import torch
@@ -28,7 +27,6 @@ from metahpo.surrogates._transforms import OutputTransform
 __all__ = [
     "DeepKernelGP",
     "DeepKernelNet",
-    "deep_kernel_loss",
     "marginal_nll",
     "predictive_nll",
 ]
@@ -111,17 +109,6 @@ def predictive_nll(
     v = torch.linalg.solve_triangular(L, cross.transpose(-1, -2), upper=False)
     variance = (outputscale - (v * v).sum(-2)).clamp_min(1e-9) + noise
     return 0.5 * (((yq - mean) ** 2) / variance + torch.log(variance) + _LOG_2PI).mean()
-
-
-def deep_kernel_loss(
-    model: nn.Module, params: Mapping[str, Tensor], batch: tuple[Tensor, ...]
-) -> Tensor:
-    """The loss MAML needs: marginal NLL on ``(X, y)``, predictive NLL on ``(X_s, y_s, X_q, y_q)``."""
-    return (
-        marginal_nll(model, params, batch)
-        if len(batch) == 2
-        else predictive_nll(model, params, batch)
-    )
 
 
 class DeepKernelGP:
@@ -236,8 +223,3 @@ class DeepKernelGP:
         v = cross @ self.cholesky_inverse_.T
         variance = (self.outputscale_ - (v * v).sum(-1)).clamp_min(1e-20)
         return mean, torch.sqrt(variance)
-
-
-def params_to_lists(params: Mapping[str, Tensor]) -> dict[str, Any]:
-    """Parameters as nested lists (JSON), for small models stored beside a study."""
-    return {name: value.detach().tolist() for name, value in params.items()}
