@@ -45,6 +45,17 @@ PROBLEMS = {
     "lcbench-7593": ("lcbench", {}, "7593"),
 }
 OPTIMIZERS = ["gpbo", "optuna-gp", "optuna-tpe", "smac", "random", "gpbo-log"]
+# Named GPBO variants: constructor arguments (run with --optimizers <name>). The earlier
+# rows ran before `noise_prior` existed; their settings are spelled out so reruns agree.
+VARIANTS: dict[str, dict[str, object]] = {
+    "gpbo-standardize": {"output_transform": "standardize", "noise_prior": "lognormal"},
+    "gpbo-log": {"output_transform": "log", "noise_prior": "lognormal"},
+    "gpbo-auto-lognormal": {"output_transform": "auto", "noise_prior": "lognormal"},
+    "gpbo-gamma": {"output_transform": "standardize", "noise_prior": "gamma"},
+    "gpbo-gamma-log": {"output_transform": "log", "noise_prior": "gamma"},
+    "gpbo-gamma-auto": {"output_transform": "auto", "noise_prior": "gamma"},
+    "gpbo-gamma-auto-r3": {"output_transform": "auto", "noise_prior": "gamma", "n_restarts": 3},
+}
 CHECKPOINTS = (10, 25, 50)
 # What produced each metahpo row (the code changed while the peers ran; rows are kept, not rerun).
 VARIANT_NOTES = [
@@ -63,8 +74,8 @@ def make_adapter(name: str):
 
     if name in ("gpbo", "random"):
         return MetahpoAdapter(name)
-    if name.startswith("gpbo-"):  # GPBO with another output transform, e.g. "gpbo-log"
-        return _GPBOVariant(name.split("-", 1)[1])
+    if name in VARIANTS:  # a named GPBO variant, e.g. "gpbo-log"
+        return _GPBOVariant(name, VARIANTS[name])
     if name == "optuna-gp":
         return OptunaAdapter("gp")
     if name == "optuna-tpe":
@@ -73,23 +84,23 @@ def make_adapter(name: str):
         from metahpo.benchmarks.runner._smac import SMACAdapter
 
         return SMACAdapter()
-    raise SystemExit(f"unknown optimizer {name!r}; choose from {OPTIMIZERS}")
+    raise SystemExit(f"unknown optimizer {name!r}; choose from {OPTIMIZERS + list(VARIANTS)}")
 
 
 class _GPBOVariant:
-    """A metahpo adapter running ``GPBO(output_transform=...)``, a fresh instance per run."""
+    """A metahpo adapter running ``GPBO(**params)``, a fresh instance per run."""
 
-    def __init__(self, output_transform: str) -> None:
+    def __init__(self, name: str, params: dict[str, object]) -> None:
         from metahpo.benchmarks.runner._metahpo import MetahpoAdapter
 
-        self.output_transform = output_transform
-        self.name = f"gpbo-{output_transform}"
+        self.params = params
+        self.name = name
         self._adapter = MetahpoAdapter("gpbo")
 
     def run(self, problem, task, seed, n_full_evals):
         from metahpo.optimizers import GPBO
 
-        self._adapter.optimizer = GPBO(output_transform=self.output_transform)
+        self._adapter.optimizer = GPBO(**self.params)
         self._adapter.name = self.name
         return self._adapter.run(problem, task, seed, n_full_evals)
 

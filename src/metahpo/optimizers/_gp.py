@@ -20,6 +20,7 @@ from metahpo.surrogates import (
     GPHyperparameters,
     LogExpectedImprovement,
     LowerConfidenceBound,
+    NOISE_PRIORS,
     SpaceEncoding,
     TrustRegion,
     torch_threads,
@@ -57,8 +58,10 @@ class GPBO(BaseOptimizer):
         n_initial: size of the Sobol design; ``None`` means ``d + 1``.
         acquisition: ``"logei"`` or ``"lcb"``.
         beta: the exploration weight of ``"lcb"``.
-        output_transform: ``"standardize"``, ``"log"``, ``"rank"`` or ``"none"``.
+        output_transform: ``"standardize"``, ``"log"``, ``"rank"``, ``"none"`` or
+            ``"auto"``.
         n_restarts: hyperparameter fits optimised on a cold fit (one when warm-started).
+        noise_prior: ``"gamma"`` or ``"lognormal"``; see :class:`~metahpo.surrogates.ExactGP`.
         trust_region: whether local starts are confined around the incumbent.
         proximal_penalty: weight of the pull of local starts toward the incumbent.
 
@@ -83,6 +86,7 @@ class GPBO(BaseOptimizer):
         n_restarts: int = 2,
         trust_region: bool = True,
         proximal_penalty: float = 0.0,
+        noise_prior: str = "gamma",
     ) -> None:
         self.n_initial = n_initial
         self.acquisition = acquisition
@@ -91,6 +95,7 @@ class GPBO(BaseOptimizer):
         self.n_restarts = n_restarts
         self.trust_region = trust_region
         self.proximal_penalty = proximal_penalty
+        self.noise_prior = noise_prior
         self._check_params()
         self._hyperparameters: GPHyperparameters | None = None
         self._trust_radius: float | None = None
@@ -113,6 +118,11 @@ class GPBO(BaseOptimizer):
                 f"Got {describe(self.output_transform)} instead."
             )
         check_int(self.n_restarts, "n_restarts", "GPBO", minimum=1)
+        if self.noise_prior not in NOISE_PRIORS:
+            raise InvalidParameterError(
+                f"The 'noise_prior' parameter of GPBO must be one of {list(NOISE_PRIORS)}. "
+                f"Got {describe(self.noise_prior)} instead."
+            )
         if not isinstance(self.trust_region, bool):
             raise InvalidParameterError(
                 f"The 'trust_region' parameter of GPBO must be a bool. Got {describe(self.trust_region)} instead."
@@ -243,6 +253,7 @@ class GPBO(BaseOptimizer):
             max_iter=_WARM_MAX_ITER if warm is not None and restarts == 1 else _COLD_MAX_ITER,
             warm_start=warm,
             seed=int(history.rng(_SALT_FIT).integers(2**31)),
+            noise_prior=self.noise_prior,
         ).fit(inputs, losses)
         self._hyperparameters = gp.hyperparameters_
         return gp

@@ -16,15 +16,17 @@ from metahpo.surrogates._acquisition import (
     lower_confidence_bound,
 )
 from metahpo.surrogates._encoding import SpaceEncoding
-from metahpo.surrogates._gp import ExactGP, GPHyperparameters
+from metahpo.surrogates._gp import NOISE_PRIORS, ExactGP, GPHyperparameters
 from metahpo.surrogates._kernels import matern52
 from metahpo.surrogates._multistart import AcquisitionOptimizer, Candidates, TrustRegion
 from metahpo.surrogates._protocol import Surrogate
 from metahpo.surrogates._proximal import ProximalGradient, ProximalResult, proximal_box
 from metahpo.surrogates._threads import torch_threads
-from metahpo.surrogates._transforms import OUTPUT_TRANSFORMS, OutputTransform
+from metahpo.surrogates._transforms import AUTO_CANDIDATES, OUTPUT_TRANSFORMS, OutputTransform
 
 __all__ = [
+    "AUTO_CANDIDATES",
+    "NOISE_PRIORS",
     "OUTPUT_TRANSFORMS",
     "AcquisitionOptimizer",
     "Candidates",

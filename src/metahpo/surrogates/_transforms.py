@@ -15,9 +15,12 @@ from scipy.stats import rankdata
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 
-__all__ = ["OUTPUT_TRANSFORMS", "OutputTransform"]
+__all__ = ["AUTO_CANDIDATES", "OUTPUT_TRANSFORMS", "OutputTransform"]
 
-OUTPUT_TRANSFORMS = ("standardize", "log", "rank", "none")
+# "auto" is not a transform itself: a surrogate fits each of AUTO_CANDIDATES and keeps
+# the one under which the losses are most probable (see ExactGP).
+OUTPUT_TRANSFORMS = ("standardize", "log", "rank", "none", "auto")
+AUTO_CANDIDATES = ("standardize", "log")
 
 
 @dataclass
@@ -32,14 +35,18 @@ class OutputTransform:
         ``"rank"``: rank-Gaussian: the normal quantile of each loss's mid-rank,
             interpolated between observed losses for new ones; robust to any outlier.
         ``"none"``: the identity.
+
+    ``"auto"`` is accepted by the surrogates (which choose among
+    :data:`AUTO_CANDIDATES`), not by this class.
     """
 
     kind: str = "standardize"
 
     def __post_init__(self) -> None:
-        if self.kind not in OUTPUT_TRANSFORMS:
+        if self.kind not in OUTPUT_TRANSFORMS or self.kind == "auto":
+            kinds = [k for k in OUTPUT_TRANSFORMS if k != "auto"]
             raise InvalidParameterError(
-                f"The 'output_transform' parameter must be one of {list(OUTPUT_TRANSFORMS)}. "
+                f"The 'output_transform' parameter must be one of {kinds}. "
                 f"Got {describe(self.kind)} instead."
             )
         self.shift_ = 0.0
@@ -88,3 +95,22 @@ class OutputTransform:
         if self.kind == "none":
             return y.copy()
         return (self._pre(y) - self.center_) / self.scale_
+
+    def log_jacobian(self, y: np.ndarray) -> float:
+        """``Σ log t'(y_i)``: the log-density change from the model scale back to losses.
+
+        A density ``p(z)`` of transformed losses ``z = t(y)`` is the density
+        ``p(t(y)) Π t'(y_i)`` of the losses themselves, so the log marginal likelihood
+        plus this term compares models fitted under different transforms on one scale.
+        The rank transform is a step function (no density); asking for it is an error.
+        """
+        y = np.asarray(y, dtype=float)
+        if self.kind == "rank":
+            raise InvalidParameterError(
+                "The rank output transform has no Jacobian: it cannot be compared by likelihood. "
+                f"Got output_transform={self.kind!r}."
+            )
+        total = -len(y) * float(np.log(self.scale_)) if self.kind != "none" else 0.0
+        if self.kind == "log":
+            total -= float(np.sum(np.log(np.maximum(y - self.shift_, self.floor_))))
+        return total
