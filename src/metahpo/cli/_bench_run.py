@@ -21,7 +21,8 @@ console = Console(stderr=True)
 
 DEFAULT_JOBS = max(1, min(4, os.cpu_count() or 1))
 OPTIMIZERS_HELP = (
-    "Comma-separated: random, sobol, gpbo, metabo (each optionally +hyperband, +sh, +asha), "
+    "Comma-separated: random, sobol, gpbo, metabo (each optionally +hyperband, +sh, +asha, "
+    "and @N for N simulated parallel workers, e.g. random+asha@4), "
     "optuna-tpe, optuna-gp, optuna-random, optuna-tpe-hyperband, smac, smac-mf, dehb, "
     "synetune-zeroshot, synetune-boundingbox, synetune-quantile."
 )

@@ -77,8 +77,20 @@ class Evaluator:
         loss = self.problem.evaluate(self.task, config, budget)
         return self.account(budget, loss)
 
-    def account(self, budget: float | None, loss: float, cost: float | None = None) -> float:
-        """Record an evaluation made elsewhere (e.g. a pruned run's last report)."""
+    def account(
+        self,
+        budget: float | None,
+        loss: float,
+        cost: float | None = None,
+        wall_time: float | None = None,
+        sim_time: float | None = None,
+    ) -> float:
+        """Record an evaluation made elsewhere (e.g. a pruned run's last report).
+
+        ``wall_time`` replaces the time since the previous record (for evaluations that
+        are recorded later than they ran, as with simulated parallel workers);
+        ``sim_time`` is the simulated clock at which the evaluation completed.
+        """
         if not math.isfinite(loss):
             raise MetahpoError(
                 f"{self.problem.name} returned the non-finite loss {loss!r} on task {self.task!r} "
@@ -96,7 +108,8 @@ class Evaluator:
                 budget=None if budget is None else float(budget),
                 loss=float(loss),
                 cum_budget=self.cum_budget,
-                wall_time=now - self._clock,
+                wall_time=now - self._clock if wall_time is None else wall_time,
+                sim_time=sim_time,
             )
         )
         self._clock = time.perf_counter()

@@ -6,6 +6,7 @@ from typing import Any
 
 from metahpo.benchmarks.runner._adapter import Adapter, RunContext
 from metahpo.benchmarks.runner._budget import Evaluator
+from metahpo.benchmarks.runner._parallel import run_simulated_workers
 
 __all__ = ["SCHEDULERS", "MetahpoAdapter"]
 
@@ -17,14 +18,22 @@ class MetahpoAdapter(Adapter):
     """A metahpo study: ``optimizer`` by name (``"random"``, ``"gpbo"``...), optionally a scheduler.
 
     Each evaluation is one ``ask``/``tell``; a promotion is a new evaluation and
-    counts its full budget. ``eta`` is the schedulers' reduction factor.
+    counts its full budget. ``eta`` is the schedulers' reduction factor. With
+    ``workers > 1`` the run simulates that many parallel workers
+    (:func:`~metahpo.benchmarks.runner._parallel.run_simulated_workers`) and its
+    benchmark name ends in ``@workers`` (``"random+asha@4"``).
     """
 
-    def __init__(self, optimizer: str, scheduler: str | None = None, eta: int = 3) -> None:
+    def __init__(
+        self, optimizer: str, scheduler: str | None = None, eta: int = 3, workers: int = 1
+    ) -> None:
         self.optimizer = optimizer
         self.scheduler = scheduler
         self.eta = eta
+        self.workers = workers
         self.name = optimizer if scheduler is None else f"{optimizer}+{scheduler}"
+        if workers != 1:
+            self.name += f"@{workers}"
         self.needs_fidelity = scheduler is not None
         self.needs_meta_train = optimizer.partition("[")[0] in {"metabo", "portfolio"}
 
@@ -60,6 +69,9 @@ class MetahpoAdapter(Adapter):
         if context.meta_train is not None:
             # Transfer optimizers read the meta-train tasks from the study context.
             study.context["meta_train"] = context.meta_train
+        if self.workers != 1:
+            run_simulated_workers(study, evaluator, self.workers)
+            return
         while not evaluator.exhausted:
             handle = study.ask()
             loss = evaluator(handle.config, handle.budget)

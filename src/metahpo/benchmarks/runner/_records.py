@@ -14,6 +14,9 @@ from metahpo.exceptions import InvalidParameterError
 
 __all__ = ["Record", "read_records", "write_records"]
 
+# Keys a results line may lack: fields added after results files were first written.
+_OPTIONAL = ("sim_time",)
+
 
 @dataclass(frozen=True)
 class Record:
@@ -32,6 +35,10 @@ class Record:
             For problems without fidelity every evaluation counts 1.
         wall_time: seconds spent on this evaluation: the optimizer's own time since the
             previous evaluation ended plus the evaluation itself.
+        sim_time: for runs with simulated parallel workers, the simulated clock when this
+            evaluation completed, in budget units (an evaluation at budget ``b`` takes
+            ``b``); ``None`` for serial runs, and then left out of the JSON line, so
+            files written before the field existed read unchanged.
     """
 
     problem: str
@@ -43,16 +50,22 @@ class Record:
     loss: float
     cum_budget: float
     wall_time: float
+    sim_time: float | None = None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), allow_nan=False)
+        data = asdict(self)
+        if data["sim_time"] is None:
+            del data["sim_time"]
+        return json.dumps(data, separators=(",", ":"), allow_nan=False)
 
     @classmethod
     def from_dict(cls, data: Any) -> Record:
         names = [f.name for f in fields(cls)]
-        if not isinstance(data, dict) or set(data) != set(names):
+        required = [name for name in names if name not in _OPTIONAL]
+        if not isinstance(data, dict) or not set(required) <= set(data) <= set(names):
             raise InvalidParameterError(
-                f"A benchmark record must be an object with exactly the keys {names}. Got {describe(data)} instead."
+                f"A benchmark record must be an object with exactly the keys {required} "
+                f"(and optionally {list(_OPTIONAL)}). Got {describe(data)} instead."
             )
         record = cls(**data)
         if not math.isfinite(record.loss):

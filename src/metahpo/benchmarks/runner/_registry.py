@@ -52,13 +52,19 @@ def make_adapter(name: str, eta: int = 3) -> Adapter:
     peers = _peer_factories()
     if name in peers:
         return peers[name](eta)
-    optimizer, _, scheduler = name.partition("+")
+    # "random+asha@4": metahpo's own optimizers simulate parallel workers with "@N".
+    own, at, count = name.rpartition("@") if "@" in name else (name, "", "")
+    workers = int(count) if count.isdigit() and int(count) >= 2 else None
+    optimizer, _, scheduler = own.partition("+")
     # "metabo[inner_steps=0]" names an ablation: the optimizer with some parameters set.
     base = optimizer.partition("[")[0]
-    if base in _METAHPO_OPTIMIZERS and (not scheduler or scheduler in _METAHPO_SCHEDULERS):
-        return MetahpoAdapter(optimizer, scheduler or None, eta=eta)
+    known = base in _METAHPO_OPTIMIZERS and (not scheduler or scheduler in _METAHPO_SCHEDULERS)
+    if known and (not at or workers is not None):
+        return MetahpoAdapter(optimizer, scheduler or None, eta=eta, workers=workers or 1)
     raise InvalidParameterError(
-        f"The 'optimizers' option must name optimizers among {adapter_names()}. Got {describe(name)} instead."
+        f"The 'optimizers' option must name optimizers among {adapter_names()}; metahpo's "
+        "own may end in @N for N >= 2 simulated parallel workers (random+asha@4). "
+        f"Got {describe(name)} instead."
     )
 
 
