@@ -64,3 +64,27 @@ def test_the_suite_catches_a_broken_backend() -> None:
 
     with pytest.raises(AssertionError, match="DuplicatedPromotionError"):
         check_promotions_are_unique(_ForgetsPromotions())
+
+
+class _OverwritesMetaModels(InMemoryStorage):
+    """A broken backend: every save of a key overwrites version 1."""
+
+    def save_meta_model(self, key: str, data: bytes, info: object = None) -> int:  # type: ignore[override]
+        self._meta_models.pop(key, None)
+        return super().save_meta_model(key, data, info)  # type: ignore[arg-type]
+
+
+class _StoresAnyData(InMemoryStorage):
+    """A broken backend: it stores whatever it is given as a meta-model."""
+
+    def save_meta_model(self, key: str, data: object, info: object = None) -> int:  # type: ignore[override]
+        return super().save_meta_model(key, data if isinstance(data, bytes) else b"?", info)  # type: ignore[arg-type]
+
+
+def test_the_suite_catches_broken_meta_model_versions() -> None:
+    from metahpo.testing.storage import check_meta_model_bad_input, check_meta_model_versions
+
+    with pytest.raises(AssertionError, match=r"three saves got versions \[1, 1, 1\]"):
+        check_meta_model_versions(_OverwritesMetaModels())
+    with pytest.raises(AssertionError, match="text data: expected InvalidParameterError"):
+        check_meta_model_bad_input(_StoresAnyData())

@@ -1,6 +1,12 @@
 """Where studies live: in memory, SQLite (the default file) or PostgreSQL."""
 
-from metahpo.storage._base import SCHEMA_VERSION, Storage, StudyRecord, reads_from_number
+from metahpo.storage._base import (
+    SCHEMA_VERSION,
+    MetaModelRecord,
+    Storage,
+    StudyRecord,
+    reads_from_number,
+)
 from metahpo.storage._cache import TrialCache
 from metahpo.storage._memory import InMemoryStorage
 from metahpo.storage._url import CLI_DEFAULT_URL, ENV_VAR, get_storage
@@ -10,6 +16,7 @@ __all__ = [
     "ENV_VAR",
     "SCHEMA_VERSION",
     "InMemoryStorage",
+    "MetaModelRecord",
     "SQLStorage",
     "Storage",
     "StudyRecord",

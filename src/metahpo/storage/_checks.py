@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 
 MAX_NAME_LENGTH = 512
+MAX_META_KEY_LENGTH = 256
 
 
 def check_study_name(name: Any) -> str:
@@ -68,6 +70,70 @@ def check_min_number(min_number: Any) -> int:
             f"Got {describe(min_number)} instead."
         )
     return min_number
+
+
+def check_meta_key(key: Any, method: str) -> str:
+    """A meta-model key: non-empty text of at most ``MAX_META_KEY_LENGTH`` characters
+    that both SQL backends can store (no NUL, no lone surrogate)."""
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_META_KEY_LENGTH:
+        raise InvalidParameterError(
+            f"The 'key' parameter of {method} must be a non-empty string of at most "
+            f"{MAX_META_KEY_LENGTH} characters. Got {describe(key)} instead."
+        )
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        storable = False
+    else:
+        storable = "\x00" not in key
+    if not storable:
+        raise InvalidParameterError(
+            f"The 'key' parameter of {method} must be text a database can store: no NUL "
+            f"character and no lone surrogate. Got {describe(key)} instead."
+        )
+    return key
+
+
+def check_meta_data(data: Any) -> bytes:
+    """A meta-model's serialised bytes (``bytes``, ``bytearray`` or ``memoryview``), non-empty."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InvalidParameterError(
+            "The 'data' parameter of save_meta_model must be bytes (a serialised model, "
+            f"such as safetensors). Got {type(data).__name__} {describe(data)} instead."
+        )
+    data = bytes(data)
+    if not data:
+        raise InvalidParameterError(
+            "The 'data' parameter of save_meta_model must be non-empty bytes. Got b'' instead."
+        )
+    return data
+
+
+def check_meta_info(info: Any) -> dict[str, Any]:
+    """``save_meta_model``'s ``info``: a mapping of strict JSON (``None`` is ``{}``), copied."""
+    if info is None:
+        return {}
+    if not isinstance(info, Mapping):
+        raise InvalidParameterError(
+            "The 'info' parameter of save_meta_model must be a mapping of JSON values or None. "
+            f"Got {describe(info)} instead."
+        )
+    copied: dict[str, Any] = check_value_json(dict(info), "info")
+    return copied
+
+
+def check_meta_version(version: Any) -> int | None:
+    """``load_meta_model``'s ``version``: ``None`` (the latest) or an int >= 1."""
+    if isinstance(version, np.integer):
+        version = int(version)
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or version < 1
+    ):
+        raise InvalidParameterError(
+            "The 'version' parameter of load_meta_model must be an int >= 1 or None (the "
+            f"latest). Got {describe(version)} instead."
+        )
+    return version
 
 
 # The password of a URL, from the ':' after the user name to the last '@' (a password

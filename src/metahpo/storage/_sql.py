@@ -19,7 +19,8 @@ from metahpo.exceptions import (
     StudyNotFoundError,
     TrialStateError,
 )
-from metahpo.storage._base import StudyRecord, utcnow
+from metahpo.storage import _sql_meta
+from metahpo.storage._base import MetaModelRecord, StudyRecord, utcnow
 from metahpo.storage._checks import (
     check_min_number,
     check_objective_value,
@@ -44,16 +45,17 @@ class SQLStorage:
     Opening a database creates the missing tables and records the schema version
     (:data:`~metahpo.storage.SCHEMA_VERSION`); a database with a newer version raises
     :class:`~metahpo.exceptions.SchemaVersionError`. Version 1 is the first schema, so
-    there are no migrations (Alembic) yet.
+    there are no migrations (Alembic) yet; tables added since (``metahpo_meta_models``)
+    are created when an older database is opened, its data untouched.
 
     Thread and process rules: one object may be shared by the threads of a process,
     and any number of processes (or machines, on PostgreSQL) may open the same
     database at once. A process forked after the object was made gets its own
     connection pool on first use. Trial numbers are handed out by a per-study
     counter bumped in the transaction that inserts the trial, so they stay unique and
-    gap-free across processes. SQLite runs in WAL mode; its writers queue on
-    ``BEGIN IMMEDIATE`` with a busy timeout, and a unit of work that still finds the
-    database locked is retried with backoff.
+    gap-free across processes; so do meta-model versions. SQLite runs in WAL mode; its
+    writers queue on ``BEGIN IMMEDIATE`` with a busy timeout, and a unit of work that
+    still finds the database locked is retried with backoff.
 
     Heartbeats: while a trial runs, its process calls :meth:`heartbeat` every
     ``heartbeat_interval`` seconds. :meth:`fail_stale_trials` marks FAILED the RUNNING
@@ -416,6 +418,18 @@ class SQLStorage:
             return [_frozen_trial(row, values.get(row.id, {})) for row in rows]
 
         return self._db.run(work, write=False)
+
+    # Meta-models ---------------------------------------------------------------------------
+    def save_meta_model(
+        self, key: str, data: bytes, info: Mapping[str, Any] | None = None
+    ) -> int:
+        return _sql_meta.save_meta_model(self._db, key, data, info)
+
+    def load_meta_model(self, key: str, version: int | None = None) -> MetaModelRecord | None:
+        return _sql_meta.load_meta_model(self._db, key, version)
+
+    def meta_model_versions(self, key: str) -> list[int]:
+        return _sql_meta.meta_model_versions(self._db, key)
 
     def close(self) -> None:
         """Close the pooled connections; the object opens new ones if used again."""

@@ -40,6 +40,7 @@ from metahpo.exceptions import (
 from metahpo.storage._base import SCHEMA_VERSION, utcnow
 from metahpo.storage._checks import mask_password
 from metahpo.storage._sql_schema import (
+    META_MODEL_VERSION_CONSTRAINT,
     STUDY_NAME_CONSTRAINT,
     TRIAL_PARENT_CONSTRAINT,
     metadata,
@@ -189,6 +190,9 @@ def _map_error(exc: SQLAlchemyError) -> StorageError:
             return DuplicatedStudyError(f"A study with this name already exists: {text}")
         if TRIAL_PARENT_CONSTRAINT in text or "metahpo_trials.study_id, metahpo_trials.parent" in text:
             return DuplicatedPromotionError(f"The trial was already promoted: {text}")
+        if META_MODEL_VERSION_CONSTRAINT in text or "metahpo_meta_models.key" in text:
+            # Another writer took this version first; the next attempt takes the next one.
+            return _RetryableError(f"A meta-model version was taken concurrently: {text}")
     return StorageError(f"The database failed ({type(exc).__name__}): {text}")
 
 

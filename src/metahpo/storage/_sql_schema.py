@@ -5,6 +5,11 @@ other tools (Optuna, for one, also has ``studies`` and ``trials`` tables).
 
 Version 1 is the first schema, so there are no migrations yet; when version 2 comes,
 Alembic migrations start from this file.
+
+A table that only adds to the schema does not change its version: opening a database
+creates the tables it lacks (``metahpo_meta_models`` came after the first release, so
+older databases gain it when opened), and an older metahpo opening a database that has
+the table simply leaves it alone. The version changes when an existing table changes.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -31,12 +37,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-from metahpo.storage._checks import MAX_NAME_LENGTH
+from metahpo.storage._checks import MAX_META_KEY_LENGTH, MAX_NAME_LENGTH
 
 # Constraint names are matched when an IntegrityError is mapped to a metahpo error.
 STUDY_NAME_CONSTRAINT = "uq_metahpo_studies_name"
 TRIAL_NUMBER_CONSTRAINT = "uq_metahpo_trials_study_number"
 TRIAL_PARENT_CONSTRAINT = "uq_metahpo_trials_study_parent"
+META_MODEL_VERSION_CONSTRAINT = "uq_metahpo_meta_models_key_version"
 
 
 class JSONText(TypeDecorator[Any]):
@@ -174,4 +181,20 @@ intermediate_values = Table(
     Column("step", Real, nullable=False),
     Column("value", Real, nullable=False),
     UniqueConstraint("trial_id", "step", name="uq_metahpo_intermediate_trial_step"),
+)
+
+# Versioned meta-models (meta-trained surrogate parameters): one row per (key, version),
+# the serialised bytes (safetensors) with their JSON description beside them.
+meta_models = Table(
+    "metahpo_meta_models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(MAX_META_KEY_LENGTH), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("info", JSONText, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # Also the index behind "latest version of a key" and "versions of a key".
+    UniqueConstraint("key", "version", name=META_MODEL_VERSION_CONSTRAINT),
+    sqlite_autoincrement=True,
 )
