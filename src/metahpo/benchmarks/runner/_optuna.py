@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from metahpo.benchmarks._problem import Problem
 from metahpo.benchmarks.runner._adapter import Adapter, RunContext
-from metahpo.benchmarks.runner._budget import Evaluator
+from metahpo.benchmarks.runner._budget import Evaluator, budget_steps
 from metahpo.exceptions import InvalidParameterError
 from metahpo.space import Categorical, Float, Int, Space
 
@@ -112,12 +113,13 @@ class OptunaAdapter(Adapter):
         # One training run: the loss after each step, stopped when pruned or when the
         # run's budget would be overspent. It costs (and is recorded at) its last step.
         problem, loss, reached = evaluator.problem, math.inf, steps[0]
+        loss_at = _staged_losses(problem, evaluator.task, config, steps, self.eta)
         pruned = False
         for index, budget in enumerate(steps, start=1):
             if index > 1 and evaluator.cum_budget + budget > evaluator.total_budget:
                 pruned = True
                 break
-            loss = problem.evaluate(evaluator.task, config, budget)
+            loss = loss_at(budget)
             reached = budget
             trial.report(loss, index)
             if index < len(steps) and trial.should_prune():
@@ -125,3 +127,30 @@ class OptunaAdapter(Adapter):
                 break
         evaluator.account(reached, loss)
         return loss, pruned
+
+
+def _staged_losses(
+    problem: Problem, task: str, config: dict[str, Any], steps: list[float], eta: int
+) -> Callable[[float], float]:
+    """The loss at each report step of one training run, computed as the run gets there.
+
+    A problem with ``evaluate_budgets`` (the training problems: one fit gives the losses
+    at every smaller budget, equal to fresh fits) is trained once per segment of the
+    ``eta`` ladder the run enters, so a run pruned at a rung of the ladder costs about
+    1.5x its budget in compute instead of one fresh fit per step; other problems
+    evaluate each step. The budget accounting is the same either way.
+    """
+    evaluate_budgets = getattr(problem, "evaluate_budgets", None)
+    if evaluate_budgets is None:
+        return lambda budget: problem.evaluate(task, config, budget)
+    ladder = budget_steps(problem, eta)
+    known: dict[float, float] = {}
+
+    def loss_at(budget: float) -> float:
+        if budget not in known:
+            end = next((b for b in ladder if b >= budget), steps[-1])
+            segment = [s for s in steps if budget <= s <= end]
+            known.update(zip(segment, evaluate_budgets(task, config, segment), strict=True))
+        return known[budget]
+
+    return loss_at
