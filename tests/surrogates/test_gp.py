@@ -158,13 +158,101 @@ def test_exact_gp_is_a_surrogate_and_thread_limits_are_restored() -> None:
     assert torch.get_num_threads() == before
 
 
-def test_marginal_likelihood_gradient_matches_finite_differences() -> None:
+@pytest.mark.parametrize("noise_prior", ["gamma", "lognormal"])
+def test_marginal_likelihood_gradient_matches_finite_differences(noise_prior: str) -> None:
     from scipy.optimize import approx_fprime
 
     rng = np.random.default_rng(6)
     X, y = torch.tensor(rng.random((30, 3))), torch.tensor(rng.standard_normal(30))
-    gp = ExactGP()
+    gp = ExactGP(noise_prior=noise_prior)
     for raw in (np.log([0.3, 0.5, 2.0, 1.2, 0.01]), np.log([1.0, 1.0, 1.0, 1.0, 1e-4])):
         _, gradient = gp._objective(raw, X, y, 3)
         numeric = approx_fprime(raw, lambda r: gp._objective(r, X, y, 3)[0], 1e-6)
         np.testing.assert_allclose(gradient, numeric, rtol=1e-4, atol=1e-4 * np.abs(numeric).max())
+
+
+# Noise prior and the automatic output transform ---------------------------------------------
+def _smooth_inputs(n: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, 3))
+    return X, np.sin(3.0 * X[:, 0]) + X[:, 1] ** 2
+
+
+def test_gamma_noise_prior_interpolates_deterministic_losses() -> None:
+    X, f = _smooth_inputs()
+    gamma = ExactGP(seed=0).fit(X, f)
+    lognormal = ExactGP(seed=0, noise_prior="lognormal").fit(X, f)
+    # The log-normal prior pulls the noise variance toward e^-4 ≈ 0.018; the Gamma prior
+    # lets a noiseless function be interpolated (down to the 1e-6 floor).
+    assert gamma.hyperparameters_.noise < 1e-5
+    assert lognormal.hyperparameters_.noise > 10.0 * gamma.hyperparameters_.noise
+    assert gamma.log_marginal_likelihood() > lognormal.log_marginal_likelihood()
+
+
+def test_gamma_noise_prior_still_finds_real_noise() -> None:
+    X, f = _smooth_inputs(60, seed=1)
+    noisy = f + 0.3 * np.random.default_rng(2).standard_normal(len(f))
+    gp = ExactGP(seed=0).fit(X, noisy)
+    # 0.3² over the standardised losses' variance: the fitted noise is of that order.
+    expected = 0.09 / np.var(noisy)
+    assert 0.3 * expected < gp.hyperparameters_.noise < 3.0 * expected
+
+
+def test_unknown_noise_prior_is_refused() -> None:
+    X, f = _smooth_inputs(5)
+    with pytest.raises(InvalidParameterError, match="noise_prior"):
+        ExactGP(noise_prior="flat").fit(X, f)
+
+
+@pytest.mark.parametrize("kind", ["standardize", "log", "none"])
+def test_log_jacobian_matches_finite_differences(kind: str) -> None:
+    y = np.array([0.3, 1.0, 2.5, 7.0, 40.0])
+    transform = OutputTransform(kind).fit(y)
+    h = 1e-6 * np.maximum(1.0, np.abs(y))
+    slopes = (transform.transform(y + h) - transform.transform(y - h)) / (2 * h)
+    assert transform.log_jacobian(y) == pytest.approx(float(np.sum(np.log(slopes))), rel=1e-6, abs=1e-6)
+
+
+def test_rank_transform_has_no_jacobian_and_auto_is_not_a_transform() -> None:
+    with pytest.raises(InvalidParameterError, match="rank"):
+        OutputTransform("rank").fit(np.arange(4.0)).log_jacobian(np.arange(4.0))
+    with pytest.raises(InvalidParameterError, match="output_transform"):
+        OutputTransform("auto")
+
+
+def test_auto_transform_picks_log_for_log_normal_losses() -> None:
+    X, f = _smooth_inputs()
+    noise = 0.1 * np.random.default_rng(3).standard_normal(len(f))
+    gp = ExactGP(output_transform="auto", seed=0).fit(X, np.exp(2.0 * f + noise))
+    assert gp.transform_.kind == "log"
+    assert gp.transform_scores_["log"] > gp.transform_scores_["standardize"] + 5.0
+
+
+def test_auto_transform_picks_standardize_for_gaussian_losses() -> None:
+    X, f = _smooth_inputs()
+    noise = 0.1 * np.random.default_rng(3).standard_normal(len(f))
+    gp = ExactGP(output_transform="auto", seed=0).fit(X, f + noise)
+    assert gp.transform_.kind == "standardize"
+    assert gp.transform_scores_["standardize"] > gp.transform_scores_["log"] + 5.0
+
+
+def test_auto_transform_equals_the_chosen_fixed_transform() -> None:
+    X, f = _smooth_inputs()
+    y = np.exp(2.0 * f)
+    auto = ExactGP(output_transform="auto", seed=0).fit(X, y)
+    fixed = ExactGP(output_transform=auto.transform_.kind, seed=0).fit(X, y)
+    assert auto.hyperparameters_ == fixed.hyperparameters_
+    Z = torch.tensor(np.random.default_rng(4).random((5, 3)))
+    torch.testing.assert_close(auto.predict(Z), fixed.predict(Z))
+    # Conditioning keeps the chosen transform (fantasies are on the same scale).
+    liar = auto.condition(Z[:1].numpy(), np.array([0.0]))
+    assert liar.transform_ is auto.transform_
+    np.testing.assert_allclose(liar.transform_losses(y), auto.transform_losses(y))
+
+
+def test_auto_transform_without_fitting_scores_the_warm_start() -> None:
+    X, f = _smooth_inputs()
+    y = np.exp(2.0 * f)
+    hp = ExactGP(output_transform="log", seed=0).fit(X, y).hyperparameters_
+    gp = ExactGP(output_transform="auto", warm_start=hp, fit_hyperparameters=False).fit(X, y)
+    assert gp.hyperparameters_ == hp and gp.transform_.kind == "log"
