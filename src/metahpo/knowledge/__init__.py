@@ -15,7 +15,8 @@ What a meta-learning optimizer needs, in the order it uses it:
 * :func:`cluster_tasks` — clusters on descriptors and response similarity.
 * :func:`greedy_portfolio` / :meth:`KnowledgeBase.portfolio` — the warm-start configs.
 * ``meta_train``, ``MetaModel``, ``MetaModelStore`` and friends — meta-training of the
-  deep-kernel surrogate over these tasks, loaded on first access.
+  deep-kernel surrogate over these tasks, loaded on first access; ``meta_store_for(spec)``
+  versions its meta-models in the spec's storage (``StorageMetaModelStore``) or on disk.
 """
 
 from metahpo.knowledge._base import KnowledgeBase, bundled_knowledge
@@ -76,7 +77,9 @@ _LAZY = {
     "meta_test_loss": "metahpo.knowledge._meta_training",
     "meta_train": "metahpo.knowledge._meta_training",
     "MetaModelStore": "metahpo.knowledge._meta_store",
+    "StorageMetaModelStore": "metahpo.knowledge._meta_store",
     "knowledge_key": "metahpo.knowledge._meta_store",
+    "meta_store_for": "metahpo.knowledge._meta_store",
 }
 
 

@@ -1,8 +1,13 @@
-"""Versioned meta-parameters on disk: one folder per knowledge key, one safetensors file per version.
+"""Versioned meta-parameters: on disk, or in a storage that a team shares.
 
 Meta-training is cached here so that it runs once per knowledge base and search space,
 and each continual update after a study adds a version (older ones stay, so an update
-can be inspected or rolled back). Files are safetensors with JSON metadata: no pickle.
+can be inspected or rolled back). Models are safetensors with JSON metadata: no pickle.
+
+:class:`MetaModelStore` keeps one folder per knowledge key and one file per version;
+:class:`StorageMetaModelStore` keeps them in a :class:`~metahpo.storage.Storage` (SQLite or
+PostgreSQL), beside the studies. :func:`meta_store_for` picks the storage named in a
+knowledge spec, so that whoever learns from a shared storage also shares its meta-models.
 """
 
 from __future__ import annotations
@@ -12,12 +17,25 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
+from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._meta_training import MetaModel
 
-__all__ = ["MetaModelStore", "default_store_root", "knowledge_key"]
+if TYPE_CHECKING:
+    from metahpo.storage import Storage
+
+__all__ = [
+    "MetaModelStore",
+    "StorageMetaModelStore",
+    "default_store_root",
+    "knowledge_key",
+    "meta_store_for",
+]
 
 ENV_VAR = "METAHPO_HOME"
 _VERSION = re.compile(r"^v(\d+)\.safetensors$")
@@ -37,13 +55,34 @@ def knowledge_key(*parts: Any) -> str:
 
 
 class MetaModelStore:
-    """Meta-models by key and version; writes are atomic (temporary file, then rename)."""
+    """Meta-models by key and version in a folder; writes are atomic (temporary file, then rename).
+
+    Keys are folder names (``knowledge_key`` gives hexadecimal ones): a key with a path
+    separator, ``.`` or ``..`` is refused.
+    """
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root) if root is not None else default_store_root()
 
+    def __repr__(self) -> str:
+        return f"MetaModelStore({str(self.root)!r})"
+
+    def __enter__(self) -> MetaModelStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Nothing to release (files are closed after each call); here so both stores match."""
+
     def versions(self, key: str) -> list[int]:
-        folder = self.root / key
+        folder = self.root / _check_folder_key(key)
         if not folder.is_dir():
             return []
         found = (_VERSION.match(p.name) for p in folder.iterdir())
@@ -54,11 +93,17 @@ class MetaModelStore:
         return self.load(key, versions[-1]) if versions else None
 
     def load(self, key: str, version: int) -> MetaModel:
-        return MetaModel.from_bytes((self.root / key / f"v{version}.safetensors").read_bytes())
+        """Version ``version`` of ``key``; ``KeyError`` when it was never saved."""
+        path = self.root / _check_folder_key(key) / f"v{version}.safetensors"
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise KeyError(f"No meta-model {key!r} version {version!r} in {self.root}.") from exc
+        return MetaModel.from_bytes(data)
 
     def save(self, key: str, model: MetaModel) -> int:
         """Store ``model`` as the next version of ``key``; returns the version number."""
-        folder = self.root / key
+        folder = self.root / _check_folder_key(key)
         folder.mkdir(parents=True, exist_ok=True)
         version = (self.versions(key) or [0])[-1] + 1
         data = model.to_bytes()
@@ -71,3 +116,149 @@ class MetaModelStore:
             target = folder / f"v{version}.safetensors"
         os.replace(temporary, target)
         return version
+
+
+class StorageMetaModelStore:
+    """Meta-models by key and version in a storage, beside its studies.
+
+    The same interface as :class:`MetaModelStore`. Versions are numbered by the storage:
+    1, 2, 3, ... per key, unique and gap-free even when several processes (or machines,
+    on PostgreSQL) save at once. Each version keeps the model's safetensors bytes and,
+    beside them, a JSON ``info`` (``n_features``, ``config``, ``sha256``, ``bytes`` and the
+    model's own ``info``) that :meth:`info` reads without loading the model.
+
+    Args:
+        storage: a :class:`~metahpo.storage.Storage` object (left open by :meth:`close`) or
+            a storage URL such as ``"sqlite:///metahpo.db"`` (opened here, closed by
+            :meth:`close`).
+
+    Example:
+        >>> from metahpo.knowledge import StorageMetaModelStore
+        >>> store = StorageMetaModelStore("sqlite://")
+        >>> store.versions("surrogate"), store.latest("surrogate")
+        ([], None)
+        >>> store.close()
+    """
+
+    def __init__(self, storage: Storage | str) -> None:
+        from metahpo.storage import Storage, get_storage
+
+        if not isinstance(storage, (str, Storage)):
+            raise InvalidParameterError(
+                "The 'storage' parameter of StorageMetaModelStore must be a Storage object or a "
+                f"storage URL such as 'sqlite:///metahpo.db'. Got {describe(storage)} instead."
+            )
+        self.storage: Storage = get_storage(storage)
+        self._owned = isinstance(storage, str)
+
+    def __repr__(self) -> str:
+        return f"StorageMetaModelStore({self.storage!r})"
+
+    def __enter__(self) -> StorageMetaModelStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the storage if this store opened it from a URL."""
+        if self._owned:
+            self.storage.close()
+
+    def versions(self, key: str) -> list[int]:
+        return self.storage.meta_model_versions(key)
+
+    def latest(self, key: str) -> MetaModel | None:
+        record = self.storage.load_meta_model(key)
+        return None if record is None else MetaModel.from_bytes(record.data)
+
+    def load(self, key: str, version: int) -> MetaModel:
+        """Version ``version`` of ``key``; ``KeyError`` when it was never saved."""
+        if version is None:  # The storage would read None as "the latest".
+            raise InvalidParameterError(
+                "The 'version' parameter of StorageMetaModelStore.load must be an int >= 1; "
+                "use latest() for the newest version. Got None instead."
+            )
+        record = self.storage.load_meta_model(key, version)
+        if record is None:
+            raise KeyError(f"No meta-model {key!r} version {version!r} in {self.storage!r}.")
+        return MetaModel.from_bytes(record.data)
+
+    def info(self, key: str, version: int | None = None) -> dict[str, Any] | None:
+        """The JSON description saved with a version (the latest when ``None``), or ``None``."""
+        record = self.storage.load_meta_model(key, version)
+        return None if record is None else dict(record.info)
+
+    def save(self, key: str, model: MetaModel) -> int:
+        """Store ``model`` as the next version of ``key``; returns the version number."""
+        if not isinstance(model, MetaModel):
+            raise InvalidParameterError(
+                "The 'model' parameter of StorageMetaModelStore.save must be a MetaModel. "
+                f"Got {describe(model)} instead."
+            )
+        data = model.to_bytes()
+        return self.storage.save_meta_model(key, data, _describe_model(model, data))
+
+
+def meta_store_for(
+    spec: str | Sequence[str] | None, root: str | os.PathLike[str] | None = None
+) -> MetaModelStore | StorageMetaModelStore:
+    """Where the meta-models of a knowledge spec live.
+
+    A :class:`StorageMetaModelStore` on the first storage URL of ``spec`` (``sqlite:...``,
+    ``postgresql...``: the URLs :meth:`KnowledgeBase.open
+    <metahpo.knowledge.KnowledgeBase.open>` reads studies from), so that everyone learning
+    from a shared storage shares its meta-models too; otherwise (directories,
+    ``bundled:NAME``, ``None``) the folder store :class:`MetaModelStore` at ``root``
+    (``$METAHPO_HOME/meta`` when ``None``). ``root`` is not used for a storage.
+
+    Close the store (or use it in a ``with`` block) when done: a storage store opened
+    its storage from the URL.
+
+    Example:
+        >>> from metahpo.knowledge import meta_store_for
+        >>> meta_store_for(["bundled:keel-hgb", "sqlite://"])
+        StorageMetaModelStore(SQLStorage('sqlite://'))
+        >>> meta_store_for("bundled:keel-hgb", root="/tmp/meta")
+        MetaModelStore('/tmp/meta')
+    """
+    from metahpo.knowledge._base import _SQL_PREFIXES, _check_spec
+
+    for item in _check_spec(spec) or []:
+        if item.startswith(_SQL_PREFIXES):
+            return StorageMetaModelStore(item)
+    return MetaModelStore(root)
+
+
+def _describe_model(model: MetaModel, data: bytes) -> dict[str, Any]:
+    """The JSON kept beside a model's bytes: readable without torch or safetensors."""
+    description: dict[str, Any] = {
+        "n_features": model.n_features,
+        "config": model.config.to_dict(),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": len(data),
+    }
+    try:  # The model's own info, when it is strict JSON (no NaN); it also travels in the bytes.
+        description["model"] = json.loads(json.dumps(model.info, allow_nan=False))
+    except (TypeError, ValueError):
+        description["model"] = None
+    return description
+
+
+def _check_folder_key(key: Any) -> str:
+    if (
+        not isinstance(key, str)
+        or not key.strip()
+        or key in (".", "..")
+        or any(sep in key for sep in ("/", "\\", "\x00"))
+    ):
+        raise InvalidParameterError(
+            "The 'key' parameter of MetaModelStore must be a non-empty folder name: no path "
+            f"separator, NUL, '.' or '..'. Got {describe(key)} instead."
+        )
+    return key

@@ -1,0 +1,242 @@
+"""Versioned meta-models on disk and in storage; meta_store_for picks the spec's storage."""
+
+from __future__ import annotations
+
+import doctest
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from metahpo.exceptions import InvalidParameterError
+from metahpo.knowledge import (
+    MetaModel,
+    MetaModelStore,
+    MetaTrainingConfig,
+    StorageMetaModelStore,
+    TaskData,
+    meta_store_for,
+    meta_train,
+)
+from metahpo.storage import InMemoryStorage, SQLStorage
+from metahpo.testing.storage import make_study, snapshot
+from metahpo.trial import TrialState
+
+Store = MetaModelStore | StorageMetaModelStore
+KEY = "a1b2c3d4e5f6a1b2c3d4e5f6"
+
+
+@pytest.fixture(scope="module")
+def models() -> list[MetaModel]:
+    """A tiny meta-trained model and two later versions of it (a few steps each)."""
+    rng = np.random.default_rng(0)
+    tasks = [TaskData(rng.random((24, 2)), rng.random(24), name=f"t{i}") for i in range(3)]
+    config = MetaTrainingConfig(hidden=8, n_outputs=2, meta_steps=3, meta_batch=2,
+                                support_max=10, query=8)
+    first = meta_train(tasks, config)
+    second = meta_train(tasks[:2], replace(config, seed=1), init=first)
+    third = meta_train(tasks[1:], replace(config, seed=2), init=second)
+    return [first, second, third]
+
+
+def _same(a: MetaModel, b: MetaModel) -> bool:
+    """Equal parameters, configuration and info (safetensors bytes are not canonical:
+    the order of their JSON header varies)."""
+    import torch
+
+    return (
+        (a.n_features, a.config, a.info) == (b.n_features, b.config, b.info)
+        and sorted(a.params) == sorted(b.params)
+        and all(torch.equal(a.params[name], b.params[name]) for name in a.params)
+    )
+
+
+@pytest.fixture(params=["disk", "memory", "sqlite",
+                        pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    made: Store
+    if request.param == "disk":
+        made = MetaModelStore(tmp_path / "meta")
+    elif request.param == "memory":
+        made = StorageMetaModelStore(InMemoryStorage())
+    elif request.param == "sqlite":
+        made = StorageMetaModelStore(f"sqlite:///{tmp_path}/metahpo.db")
+    else:
+        made = StorageMetaModelStore(request.getfixturevalue("postgres_url"))
+    with made:
+        yield made
+
+
+def test_versions_count_up_and_latest_is_the_newest(store: Store, models: list[MetaModel]) -> None:
+    assert store.versions(KEY) == [] and store.latest(KEY) is None
+    assert [store.save(KEY, model) for model in models] == [1, 2, 3]
+    assert store.versions(KEY) == [1, 2, 3]
+    latest = store.latest(KEY)
+    assert latest is not None and _same(latest, models[2])
+    for version, model in enumerate(models, start=1):
+        loaded = store.load(KEY, version)
+        assert _same(loaded, model)
+        assert loaded.n_features == model.n_features and loaded.config == model.config
+        assert loaded.info == model.info
+    assert not _same(models[0], models[1])  # The versions really differ.
+    assert store.versions("f" * 24) == []
+    with pytest.raises(KeyError, match="version 4"):
+        store.load(KEY, 4)
+
+
+def test_a_loaded_model_predicts_like_the_saved_one(store: Store, models: list[MetaModel]) -> None:
+    store.save(KEY, models[0])
+    loaded = store.latest(KEY)
+    assert loaded is not None
+    import torch
+
+    rng = np.random.default_rng(1)
+    X, y = rng.random((8, 2)), rng.random(8)
+    candidates = torch.as_tensor(rng.random((5, 2)), dtype=torch.float64)
+    with torch.no_grad():
+        expected = models[0].surrogate(adapt_steps=2).fit(X, y).predict(candidates)
+        got = loaded.surrogate(adapt_steps=2).fit(X, y).predict(candidates)
+    assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
+
+
+def test_storage_store_keeps_a_json_description_beside_the_bytes(models: list[MetaModel]) -> None:
+    storage = InMemoryStorage()
+    store = StorageMetaModelStore(storage)
+    store.save(KEY, models[0])
+    info = store.info(KEY)
+    record = storage.load_meta_model(KEY)
+    assert info is not None and record is not None
+    data = record.data  # The bytes as stored (safetensors headers are not canonical).
+    assert info["sha256"] == hashlib.sha256(data).hexdigest() and info["bytes"] == len(data)
+    assert info["n_features"] == models[0].n_features
+    assert info["config"] == models[0].config.to_dict()
+    assert info["model"]["task_names"] == ["t0", "t1", "t2"]
+    assert store.info(KEY, 2) is None and store.info("other") is None
+
+
+def test_a_model_whose_info_is_not_strict_json_is_still_stored(models: list[MetaModel]) -> None:
+    store = StorageMetaModelStore(InMemoryStorage())
+    odd = replace(models[0], info={**models[0].info, "loss_last": float("nan")})
+    assert store.save(KEY, odd) == 1
+    loaded = store.latest(KEY)
+    assert loaded is not None and np.isnan(loaded.info["loss_last"])  # The bytes keep it.
+    assert store.info(KEY)["model"] is None  # type: ignore[index]
+
+
+def test_two_users_of_one_database_share_the_versions(tmp_path: Path, models: list[MetaModel]) -> None:
+    url = f"sqlite:///{tmp_path}/team.db"
+    with meta_store_for(url) as alice, meta_store_for(["bundled:keel-hgb", url]) as bob:
+        assert alice.save(KEY, models[0]) == 1
+        assert bob.versions(KEY) == [1]
+        assert bob.save(KEY, models[1]) == 2  # Bob's continual update...
+        latest = alice.latest(KEY)  # ...is what Alice's next study starts from.
+        assert latest is not None and _same(latest, models[1])
+
+
+def test_the_database_keeps_its_studies(tmp_path: Path, models: list[MetaModel]) -> None:
+    url = f"sqlite:///{tmp_path}/metahpo.db"
+    storage = SQLStorage(url)
+    study = make_study(storage)
+    trial = storage.create_trial(study.study_id, config={"x": 0.5})
+    storage.finish_trial(study.study_id, trial.number, TrialState.COMPLETE, 0.25)
+    before = snapshot(storage)
+    with StorageMetaModelStore(storage) as store:
+        store.save(KEY, models[0])
+    assert snapshot(storage) == before
+    assert storage.meta_model_versions(KEY) == [1]  # A storage it was given stays open.
+    storage.close()
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (None, MetaModelStore),
+        ("bundled:keel-hgb", MetaModelStore),
+        (["bundled:keel-hgb"], MetaModelStore),
+        ("sqlite://", StorageMetaModelStore),
+        (["bundled:keel-hgb", "sqlite://"], StorageMetaModelStore),
+    ],
+)
+def test_meta_store_for_picks_a_storage_url(spec: object, expected: type, tmp_path: Path) -> None:
+    with meta_store_for(spec, root=tmp_path) as store:  # type: ignore[arg-type]
+        assert type(store) is expected
+        if isinstance(store, MetaModelStore):
+            assert store.root == tmp_path
+
+
+def test_meta_store_for_takes_the_first_storage_url(tmp_path: Path, models: list[MetaModel]) -> None:
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    first, second = f"sqlite:///{tmp_path}/first.db", f"sqlite:///{tmp_path}/second.db"
+    with meta_store_for([str(folder), first, second], root=tmp_path / "meta") as store:
+        store.save(KEY, models[0])
+    assert SQLStorage(first).meta_model_versions(KEY) == [1]
+    assert SQLStorage(second).meta_model_versions(KEY) == []
+    assert not (tmp_path / "meta").exists()  # root is for specs without a storage.
+
+
+def test_meta_store_for_without_root_uses_metahpo_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("METAHPO_HOME", str(tmp_path))
+    store = meta_store_for("bundled:keel-hgb")
+    assert isinstance(store, MetaModelStore) and store.root == tmp_path / "meta"
+
+
+@pytest.mark.postgres
+def test_meta_store_for_a_postgres_url(postgres_url: str, models: list[MetaModel]) -> None:
+    with meta_store_for(postgres_url) as store:
+        assert isinstance(store, StorageMetaModelStore)
+        assert store.save(KEY, models[0]) == 1
+    with meta_store_for(["bundled:keel-hgb", postgres_url]) as store:
+        latest = store.latest(KEY)
+        assert latest is not None and _same(latest, models[0])
+
+
+BadCall = Callable[[Store], object]
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda s: s.versions(""), "'key' parameter"),
+        (lambda s: s.latest(42), "'key' parameter"),  # type: ignore[arg-type]
+        (lambda s: s.save("", None), "'key' parameter|'model' parameter"),  # type: ignore[arg-type]
+        (lambda s: s.save(KEY, b"raw bytes"), "'model' parameter"),  # type: ignore[arg-type]
+        (lambda s: s.load(KEY, None), "'version' parameter"),  # type: ignore[arg-type]
+        (lambda s: s.load(KEY, 0), "'version' parameter"),
+    ],
+)
+def test_storage_store_refuses_bad_input(call: BadCall, match: str) -> None:
+    storage = InMemoryStorage()
+    with pytest.raises(InvalidParameterError, match=match):
+        call(StorageMetaModelStore(storage))
+    assert storage.meta_model_versions(KEY) == []
+
+
+def test_bad_specs_and_storages_are_refused() -> None:
+    with pytest.raises(InvalidParameterError, match="knowledge spec"):
+        meta_store_for(42)  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="'storage' parameter of StorageMetaModelStore"):
+        StorageMetaModelStore(None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="'storage' parameter"):
+        meta_store_for("sqlite:no-slashes.db")
+
+
+@pytest.mark.parametrize("key", ["", "../escape", "a/b", "..", "a\\b", 7])
+def test_disk_store_keys_cannot_leave_its_folder(key: object, tmp_path: Path,
+                                                 models: list[MetaModel]) -> None:
+    store = MetaModelStore(tmp_path / "meta")
+    with pytest.raises(InvalidParameterError, match="'key' parameter of MetaModelStore"):
+        store.save(key, models[0])  # type: ignore[arg-type]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_docstring_examples() -> None:
+    import metahpo.knowledge._meta_store as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
