@@ -55,6 +55,8 @@ VARIANTS: dict[str, dict[str, object]] = {
     "gpbo-gamma-log": {"output_transform": "log", "noise_prior": "gamma"},
     "gpbo-gamma-auto": {"output_transform": "auto", "noise_prior": "gamma"},
     "gpbo-gamma-auto-r3": {"output_transform": "auto", "noise_prior": "gamma", "n_restarts": 3},
+    # The defaults since the Gamma noise prior and the automatic output transform.
+    "gpbo-auto": {"output_transform": "auto", "noise_prior": "gamma"},
 }
 CHECKPOINTS = (10, 25, 50)
 # What produced each metahpo row (the code changed while the peers ran; rows are kept, not rerun).

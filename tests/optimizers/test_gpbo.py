@@ -209,3 +209,41 @@ def test_runs_under_every_scheduler(scheduler: str) -> None:
     assert all(t.budget is not None for t in study.trials)
     # The GP modelled the budget as an input: one lengthscale per parameter plus one.
     assert len(optimizer.state_dict()["hyperparameters"]["lengthscales"]) == len(problem.space) + 1
+
+
+def _log_normal_losses(config: dict) -> float:
+    return float(np.exp(4.0 * _quadratic(config)))
+
+
+def test_auto_transform_is_chosen_on_cold_fits_and_kept_by_warm_ones(monkeypatch) -> None:
+    from metahpo.surrogates import ExactGP
+
+    fits: list[tuple[int, str, str]] = []
+    original = ExactGP.fit
+
+    def recording_fit(self, X, y):
+        fitted = original(self, X, y)
+        fits.append((len(y), self.output_transform, fitted.transform_.kind))
+        return fitted
+
+    monkeypatch.setattr(ExactGP, "fit", recording_fit)
+    optimizer = GPBO(output_transform="auto")
+    trials = _run(optimizer, 41, objective=_log_normal_losses)
+    by_size = {n: (asked, chosen) for n, asked, chosen in fits}
+    # Up to 30 observations (and at 40) every fit compares the transforms ...
+    assert all(by_size[n][0] == "auto" for n in (3, 20, 30, 40))
+    # ... and warm fits in between reuse the last choice instead of comparing again.
+    assert by_size[31][0] == by_size[30][1] and by_size[39][0] == by_size[30][1]
+    # The losses are log-normal in a smooth function: the log scale wins.
+    assert by_size[30][1] == "log"
+    state = json.loads(json.dumps(optimizer.state_dict()))
+    assert state["output_transform"] == by_size[40][1]
+    restored = GPBO(output_transform="auto")
+    restored.load_state_dict(state)
+    history = history_from(SPACE, trials, seed=0)
+    assert restored.suggest(history, 1) == optimizer.suggest(history, 1)
+
+
+def test_state_with_an_unknown_output_transform_is_refused() -> None:
+    with pytest.raises(InvalidParameterError, match="output_transform"):
+        GPBO().load_state_dict({"hyperparameters": None, "output_transform": "boxcox"})

@@ -58,8 +58,9 @@ class GPBO(BaseOptimizer):
         n_initial: size of the Sobol design; ``None`` means ``d + 1``.
         acquisition: ``"logei"`` or ``"lcb"``.
         beta: the exploration weight of ``"lcb"``.
-        output_transform: ``"standardize"``, ``"log"``, ``"rank"``, ``"none"`` or
-            ``"auto"``.
+        output_transform: ``"auto"`` (choose ``"standardize"`` or ``"log"`` by the
+            log posterior of the losses on every cold fit), ``"standardize"``, ``"log"``,
+            ``"rank"`` or ``"none"``.
         n_restarts: hyperparameter fits optimised on a cold fit (one when warm-started).
         noise_prior: ``"gamma"`` or ``"lognormal"``; see :class:`~metahpo.surrogates.ExactGP`.
         trust_region: whether local starts are confined around the incumbent.
@@ -82,7 +83,7 @@ class GPBO(BaseOptimizer):
         n_initial: int | None = None,
         acquisition: str = "logei",
         beta: float = 2.0,
-        output_transform: str = "standardize",
+        output_transform: str = "auto",
         n_restarts: int = 2,
         trust_region: bool = True,
         proximal_penalty: float = 0.0,
@@ -99,6 +100,8 @@ class GPBO(BaseOptimizer):
         self._check_params()
         self._hyperparameters: GPHyperparameters | None = None
         self._trust_radius: float | None = None
+        # With output_transform="auto": the transform the last cold fit chose.
+        self._transform: str | None = None
 
     def _check_params(self) -> None:
         if self.n_initial is not None:
@@ -134,12 +137,14 @@ class GPBO(BaseOptimizer):
 
     # State --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """The last fitted GP hyperparameters (for warm starts) and trust-region radius."""
+        """The last fitted GP hyperparameters (for warm starts), the trust-region radius and
+        the output transform the last fit used (kept by warm fits under ``"auto"``)."""
         return {
             "hyperparameters": None
             if self._hyperparameters is None
             else self._hyperparameters.to_dict(),
             "trust_radius": self._trust_radius,
+            "output_transform": self._transform,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -151,6 +156,13 @@ class GPBO(BaseOptimizer):
         self._hyperparameters = None if data is None else GPHyperparameters.from_dict(data)
         radius = state.get("trust_radius")
         self._trust_radius = None if radius is None else float(radius)
+        transform = state.get("output_transform")
+        if transform is not None and transform not in OUTPUT_TRANSFORMS:
+            raise InvalidParameterError(
+                f"The 'output_transform' entry of a GPBO state must be one of "
+                f"{list(OUTPUT_TRANSFORMS)} or None. Got {describe(transform)} instead."
+            )
+        self._transform = transform
 
     # Suggest ------------------------------------------------------------------------------
     def suggest(self, history: History, n: int = 1) -> list[Config]:
@@ -246,9 +258,17 @@ class GPBO(BaseOptimizer):
         warm: GPHyperparameters | None = None,
         restarts: int = 1,
     ) -> Any:
-        """The surrogate of this round, fitted on the observations (subclasses swap the model)."""
+        """The surrogate of this round, fitted on the observations (subclasses swap the model).
+
+        With ``output_transform="auto"`` the transform is chosen on cold fits only (see
+        :class:`~metahpo.surrogates.ExactGP`); warm fits keep the last choice, so they
+        cost one fit, not one per candidate transform.
+        """
+        transform = self.output_transform
+        if transform == "auto" and self._transform is not None and not _cold(warm, len(losses)):
+            transform = self._transform
         gp = ExactGP(
-            output_transform=self.output_transform,
+            output_transform=transform,
             n_restarts=restarts,
             max_iter=_WARM_MAX_ITER if warm is not None and restarts == 1 else _COLD_MAX_ITER,
             warm_start=warm,
@@ -256,6 +276,7 @@ class GPBO(BaseOptimizer):
             noise_prior=self.noise_prior,
         ).fit(inputs, losses)
         self._hyperparameters = gp.hyperparameters_
+        self._transform = gp.transform_.kind
         return gp
 
     def _first_new(
@@ -300,6 +321,11 @@ class GPBO(BaseOptimizer):
 
 
 _INITIAL_RADIUS, _MIN_RADIUS, _MAX_RADIUS = 0.2, 1.0 / 64.0, 0.8
+
+
+def _cold(warm: GPHyperparameters | None, n_observations: int) -> bool:
+    """Whether this round's fit is a cold one (the rule ``GPBO._model_based`` applies)."""
+    return warm is None or n_observations <= _ALWAYS_COLD or n_observations % _COLD_FIT_EVERY == 0
 
 
 def _target(history: History) -> float:
