@@ -129,3 +129,22 @@ def test_auto_picks_metabo_for_the_bundled_space_and_gpbo_otherwise():
     assert isinstance(chosen, mh.MetaBO) and chosen.knowledge == ["bundled:keel-hgb"]
     other = mh.create_study(space=FAMILY.space, optimizer="auto", seed=0).optimizer
     assert type(other) is mh.GPBO
+
+
+def test_meta_models_are_versioned_in_the_knowledge_storage(tmp_path):
+    url = f"sqlite:///{tmp_path / 'team.sqlite'}"
+    for task in FAMILY.tasks[1:5]:  # four finished studies: the team's knowledge
+        past = mh.create_study(name=f"past-{task}", space=FAMILY.space, storage=url,
+                               optimizer="random", seed=0)
+        past.optimize(lambda t, task=task: FAMILY.evaluate(task, t.config), n_trials=12,
+                      show_progress=False)
+    optimizer = mh.MetaBO(url, meta_steps=20, continual_steps=10, store=str(tmp_path / "folder"))
+    study = mh.create_study(name="new", space=FAMILY.space, storage=url, optimizer=optimizer, seed=0)
+    study.optimize(lambda t: FAMILY.evaluate(TARGET, t.config), n_trials=6, show_progress=False)
+    key = study.user_attrs["knowledge_update"]["meta_model"]
+    from metahpo.storage import get_storage
+
+    storage = get_storage(url)
+    # Trained once, then updated when the study ended: two versions, in the database only.
+    assert storage.meta_model_versions(key) == [1, 2]
+    assert not (tmp_path / "folder").exists()

@@ -151,6 +151,20 @@ def meta_train(
     Returns:
         The trained :class:`MetaModel`; ``info`` holds the loss curve and timing.
     """
+    from metahpo.surrogates._threads import torch_threads
+
+    # Many small kernels: one thread is faster, and parallel studies do not oversubscribe.
+    with torch_threads(1):
+        return _meta_train(tasks, config, init, replay, replay_fraction)
+
+
+def _meta_train(
+    tasks: Sequence[TaskData],
+    config: MetaTrainingConfig | None,
+    init: MetaModel | None,
+    replay: Sequence[TaskData],
+    replay_fraction: float,
+) -> MetaModel:
     import torch
 
     from metahpo.metalearn import Task, maml_loss

@@ -16,6 +16,7 @@ from metahpo.optimizers._base import Suggestion
 from metahpo.optimizers._gp import GPBO
 from metahpo.optimizers._portfolio import Portfolio
 from metahpo.space import Config
+from metahpo.surrogates._threads import torch_threads
 
 if TYPE_CHECKING:
     from metahpo.knowledge import KnowledgeBase
@@ -66,7 +67,9 @@ class MetaBO(GPBO):
         plateau_patience: stop ``optimize`` early after this many full-budget trials without
             improvement (``None``: never).
         acquisition, trust_region: as for :class:`GPBO`.
-        store: the folder of versioned meta-models (default ``$METAHPO_HOME/meta``).
+        store: the folder of versioned meta-models when the knowledge spec names no storage
+            (default ``$METAHPO_HOME/meta``); with a storage URL in the spec they are
+            versioned in that storage, shared by everyone who uses it.
 
     Example:
         >>> import metahpo as mh
@@ -143,8 +146,9 @@ class MetaBO(GPBO):
             configs = self._portfolio.suggest(history, n)
             sources = [t.name for t in kb.relevant(history.space, self._target(history), self.k_nearest)][:5]  # type: ignore[union-attr]
             return [Suggestion(c, {"source": "portfolio", "tasks": sources}) for c in configs]
-        self._model = self._meta_model(kb, kb_key, tasks, history)
-        configs = self._model_based(history, *history.observations(), n)
+        with torch_threads(1):
+            self._model = self._meta_model(kb, kb_key, tasks, history)
+            configs = self._model_based(history, *history.observations(), n)
         similar = kb.nearest(self._target(history), k=3, space=history.space)  # type: ignore[union-attr]
         why = {
             "source": "surrogate",
@@ -184,15 +188,19 @@ class MetaBO(GPBO):
                              self.meta_steps, self.inner_steps)
 
     def _meta_model(self, kb: KnowledgeBase, kb_key: Any, tasks: list[Any], history: History) -> MetaModel:
-        from metahpo.knowledge._meta_store import MetaModelStore
+        from metahpo.knowledge._meta_store import meta_store_for
         from metahpo.knowledge._meta_training import MetaTrainingConfig, meta_train, tasks_to_data
 
         key = self._model_key(kb, kb_key, history)
         with _MODELS_LOCK:
             if key in _MODELS:
                 return _MODELS[key]
-            store = MetaModelStore(self.store) if kb.spec is not None else None
-            model = store.latest(key) if store is not None else None
+            # Meta-models live beside the knowledge: in its storage when the spec names one
+            # (so a team sharing a database shares them), else in the folder store.
+            model = None
+            if kb.spec is not None:
+                with meta_store_for(kb.spec, self.store) as store:
+                    model = store.latest(key)
             if model is None:
                 data = tasks_to_data(tasks, self._encoding(history))
                 config = MetaTrainingConfig(meta_steps=self.meta_steps, inner_steps=self.inner_steps,
@@ -200,15 +208,16 @@ class MetaBO(GPBO):
                 model = meta_train(data, config)
                 logger.info("Meta-trained the surrogate on %d tasks in %.1f s", len(data),
                             model.info.get("seconds", math.nan))
-                if store is not None:
-                    store.save(key, model)
+                if kb.spec is not None:
+                    with meta_store_for(kb.spec, self.store) as store:
+                        store.save(key, model)
             _MODELS[key] = model
             return model
 
     # Study end ----------------------------------------------------------------------------
     def on_study_end(self, history: History) -> dict[str, Any] | None:
         """Fine-tune the meta-parameters on this study's task, replaying stored tasks."""
-        from metahpo.knowledge._meta_store import MetaModelStore
+        from metahpo.knowledge._meta_store import meta_store_for
         from metahpo.knowledge._meta_training import continual_update, meta_test_loss, tasks_to_data
 
         if self.continual_steps == 0 or len(history.complete) < 3:
@@ -220,18 +229,20 @@ class MetaBO(GPBO):
         if len(tasks) < MIN_RELATED_TASKS:
             return None
         encoding = self._encoding(history)
-        model = self._meta_model(kb, kb_key, tasks, history)
         new = tasks_to_data([self._target(history)], encoding)
         old = tasks_to_data(tasks, encoding)
         rng = np.random.default_rng(history.seed % (2**31))
         probe = [old[i] for i in rng.choice(len(old), size=min(10, len(old)), replace=False)]
-        before = meta_test_loss(model, probe, repeats=2)
-        updated = continual_update(model, new, old, steps=self.continual_steps)
-        after = meta_test_loss(updated, probe, repeats=2)
+        with torch_threads(1):
+            model = self._meta_model(kb, kb_key, tasks, history)
+            before = meta_test_loss(model, probe, repeats=2)
+            updated = continual_update(model, new, old, steps=self.continual_steps)
+            after = meta_test_loss(updated, probe, repeats=2)
         key = self._model_key(kb, kb_key, history)
         version = None
         if kb.spec is not None:
-            version = MetaModelStore(self.store).save(key, updated)
+            with meta_store_for(kb.spec, self.store) as store:
+                version = store.save(key, updated)
         with _MODELS_LOCK:
             _MODELS[key] = updated
         return {
