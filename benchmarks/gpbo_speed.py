@@ -84,6 +84,19 @@ def optuna_times(problem, configs, losses, repeats: int, threads: int | None) ->
         torch.set_num_threads(previous)
 
 
+def _commit() -> str:
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or "unknown"
+
+
 def _has_greenlet() -> bool:
     import importlib.util
 
@@ -130,6 +143,7 @@ def main() -> None:
         f"Command: `.venv/bin/python benchmarks/gpbo_speed.py --sizes {args.sizes} --repeats {args.repeats}"
         + (f" --tag {args.tag}" if args.tag else "")
         + "`  ",
+        f"GPBO: `{mh.GPBO()!r}` (the defaults) at commit {_commit()}.  ",
         f"greenlet installed (Optuna's batched acquisition optimisation): {_has_greenlet()}  ",
         f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads by default, "
         f"optuna {optuna.__version__}, torch {torch.__version__}; the machine is shared with other jobs, "
