@@ -210,7 +210,9 @@ def test_log_jacobian_matches_finite_differences(kind: str) -> None:
     transform = OutputTransform(kind).fit(y)
     h = 1e-6 * np.maximum(1.0, np.abs(y))
     slopes = (transform.transform(y + h) - transform.transform(y - h)) / (2 * h)
-    assert transform.log_jacobian(y) == pytest.approx(float(np.sum(np.log(slopes))), rel=1e-6, abs=1e-6)
+    assert transform.log_jacobian(y) == pytest.approx(
+        float(np.sum(np.log(slopes))), rel=1e-6, abs=1e-6
+    )
 
 
 def test_rank_transform_has_no_jacobian_and_auto_is_not_a_transform() -> None:

@@ -14,13 +14,13 @@ from metahpo.history import History
 from metahpo.optimizers._base import BaseOptimizer
 from metahpo.space import Config, Space
 from metahpo.surrogates import (
+    NOISE_PRIORS,
     OUTPUT_TRANSFORMS,
     AcquisitionOptimizer,
     ExactGP,
     GPHyperparameters,
     LogExpectedImprovement,
     LowerConfidenceBound,
-    NOISE_PRIORS,
     SpaceEncoding,
     TrustRegion,
     torch_threads,
