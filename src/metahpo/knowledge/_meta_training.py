@@ -94,13 +94,18 @@ class MetaModel:
         return DeepKernelNet(self.n_features, self.config.hidden, self.config.n_outputs)
 
     def surrogate(
-        self, adapt_steps: int | None = None, output_transform: str = "standardize"
+        self,
+        adapt_steps: int | None = None,
+        output_transform: str = "standardize",
+        validate: bool = False,
     ) -> Any:
         """A fresh :class:`~metahpo.surrogates.DeepKernelGP` starting from θ."""
         from metahpo.surrogates._deep_kernel import DeepKernelGP
 
         steps = max(self.config.inner_steps, 3) if adapt_steps is None else adapt_steps
-        return DeepKernelGP(self.net(), self.params, steps, self.config.inner_lr, output_transform)
+        return DeepKernelGP(
+            self.net(), self.params, steps, self.config.inner_lr, output_transform, validate
+        )
 
     def to_bytes(self) -> bytes:
         """safetensors bytes; the configuration and info travel in its JSON metadata."""

@@ -61,6 +61,8 @@ class MetaBO(GPBO):
         k_nearest: tasks the portfolio is chosen on (``None``: the nearest task's cluster).
         adapt_steps: inner-loop steps on the study's observations at each suggestion
             (0 uses the meta-trained parameters as they are).
+        validate_adaptation: keep the step count (0 to ``adapt_steps``) whose parameters
+            predict the observations best in leave-one-out, rather than always all steps.
         meta_steps: outer steps of the initial meta-training.
         inner_steps: inner-loop steps during meta-training (0: no MAML inner loop).
         continual_steps: fine-tuning steps when a study ends.
@@ -95,6 +97,7 @@ class MetaBO(GPBO):
         n_warm_start: int = 3,
         k_nearest: int | None = None,
         adapt_steps: int = 3,
+        validate_adaptation: bool = False,
         meta_steps: int = 400,
         inner_steps: int = 1,
         continual_steps: int = 60,
@@ -109,6 +112,7 @@ class MetaBO(GPBO):
         self.n_warm_start = n_warm_start
         self.k_nearest = k_nearest
         self.adapt_steps = adapt_steps
+        self.validate_adaptation = bool(validate_adaptation)
         self.meta_steps = meta_steps
         self.inner_steps = inner_steps
         self.continual_steps = continual_steps
@@ -160,7 +164,7 @@ class MetaBO(GPBO):
 
     def _fit_surrogate(self, history: History, encoding: Any, inputs: np.ndarray, losses: np.ndarray,
                        warm: Any = None, restarts: int = 1) -> Any:
-        return self._model.surrogate(adapt_steps=self.adapt_steps).fit(inputs, losses)
+        return self._model.surrogate(self.adapt_steps, validate=self.validate_adaptation).fit(inputs, losses)
 
     @staticmethod
     def _target(history: History) -> Any:
