@@ -13,7 +13,9 @@ of the random configurations (and of the observed losses).
 Run (one process per optimizer, in parallel if cores allow):
     .venv/bin/python benchmarks/gpbo_regret.py run --optimizers gpbo,optuna-gp --seeds 0-9
     .venv/bin/python benchmarks/gpbo_regret.py summarize
-The summary goes to benchmarks/results/gpbo_regret.md and .csv.
+The summary goes to benchmarks/results/gpbo_regret.md and .csv. ``--tag extra`` (on both
+commands) keeps a separate set of runs, e.g. more seeds for a closer look, in
+``gpbo_regret_extra/`` and ``gpbo_regret_extra.md``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ from metahpo.benchmarks.runner._regret import TaskBounds, random_draw_bounds
 
 RESULTS = Path(__file__).parent / "results"
 RECORDS_DIR = RESULTS / "gpbo_regret"
+
+
+def _stem(tag: str) -> str:
+    return "gpbo_regret" + (f"_{tag}" if tag else "")
+
+
+def records_dir(tag: str = "") -> Path:
+    return RESULTS / _stem(tag)
+
+
 CACHE = RESULTS / "gpbo_cache"
 
 # benchmark label -> (problem name, kwargs, task)
@@ -125,20 +137,21 @@ def _seeds(text: str) -> list[int]:
     return [int(s) for s in text.split(",")]
 
 
-def _all_records():
-    for path in sorted(RECORDS_DIR.glob("*.jsonl")):
+def _all_records(tag: str = ""):
+    for path in sorted(records_dir(tag).glob("*.jsonl")):
         yield from read_records(path)
 
 
-def _done() -> set[tuple[str, str, int]]:
+def _done(tag: str = "") -> set[tuple[str, str, int]]:
     counts: dict[tuple[str, str, int], int] = defaultdict(int)
-    for record in _all_records():
+    for record in _all_records(tag):
         counts[(record.problem, record.optimizer, record.seed)] += 1
     return {key for key, count in counts.items() if count >= max(CHECKPOINTS)}
 
 
 def run(args: argparse.Namespace) -> None:
-    done = _done()
+    done = _done(args.tag)
+    out = records_dir(args.tag)
     for label in args.problems.split(","):
         name, kwargs, task = PROBLEMS[label]
         problem = get_problem(name, **kwargs)
@@ -149,8 +162,8 @@ def run(args: argparse.Namespace) -> None:
                     continue
                 records = adapter.run(problem, task, seed, args.trials)
                 records = [replace(r, problem=label) for r in records]
-                RECORDS_DIR.mkdir(parents=True, exist_ok=True)
-                write_records(RECORDS_DIR / f"{adapter.name}.jsonl", records)
+                out.mkdir(parents=True, exist_ok=True)
+                write_records(out / f"{adapter.name}.jsonl", records)
                 best = min(r.loss for r in records)
                 logging.info(
                     "%s %s seed %d: best %.6g, %.1f s",
@@ -173,7 +186,7 @@ def bounds_for(label: str, observed: list[float]) -> TaskBounds:
 
 def summarize(args: argparse.Namespace) -> None:
     runs: dict[tuple[str, str, int], list[tuple[int, float]]] = defaultdict(list)
-    for record in _all_records():
+    for record in _all_records(args.tag):
         runs[(record.problem, record.optimizer, record.seed)].append((record.trial, record.loss))
     by_problem: dict[str, list[float]] = defaultdict(list)
     for (label, _, _), losses in runs.items():
@@ -200,15 +213,16 @@ def summarize(args: argparse.Namespace) -> None:
             )
             row[f"median@{k}"] = float(np.median(values)) if len(values) else float("nan")
         rows.append(row)
-    with open(RESULTS / "gpbo_regret.csv", "w", newline="") as handle:
+    with open(RESULTS / f"{_stem(args.tag)}.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    tag_flag = f" --tag {args.tag}" if args.tag else ""
     lines = [
         "# Normalised regret: GPBO vs peers (full budget)",
         "",
-        "Commands: `.venv/bin/python benchmarks/gpbo_regret.py run --optimizers <name> --seeds 0-9` per optimizer, "
-        "then `.venv/bin/python benchmarks/gpbo_regret.py summarize`.  ",
+        "Commands: `.venv/bin/python benchmarks/gpbo_regret.py run --optimizers <name> --seeds <seeds>"
+        f"{tag_flag}` per optimizer, then `.venv/bin/python benchmarks/gpbo_regret.py summarize{tag_flag}`.  ",
         "Normalised regret of the best loss so far: 0 = the known optimum (synthetic) or the best loss seen "
         "anywhere (YAHPO), 1 = the worst of 10,000 random configurations. Mean ± standard error over seeds "
         "(median in brackets).",
@@ -227,7 +241,7 @@ def summarize(args: argparse.Namespace) -> None:
             f"| {r['problem']} | {r['optimizer']} | {r['seeds']} | " + " | ".join(cells) + " |"
         )
     lines += _head_to_head(table)
-    (RESULTS / "gpbo_regret.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{_stem(args.tag)}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     del args, seconds
 
@@ -278,7 +292,9 @@ def main() -> None:
     p_run.add_argument("--optimizers", default=",".join(OPTIMIZERS))
     p_run.add_argument("--seeds", default="0-9")
     p_run.add_argument("--trials", type=int, default=max(CHECKPOINTS))
-    sub.add_parser("summarize")
+    p_summarize = sub.add_parser("summarize")
+    for p in (p_run, p_summarize):
+        p.add_argument("--tag", default="", help="a separate set of runs and summary, e.g. 'extra'")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("smac").setLevel(logging.WARNING)
