@@ -319,8 +319,9 @@ class ExactGP:
             # Log-normal priors on the lengthscales and output scale (and the noise if chosen).
             n_lognormal = dims + 1 if self.noise_prior == "gamma" else dims + 2
             mode = torch.as_tensor(self._prior_mode(dims)[:n_lognormal], dtype=_DTYPE)
-            widths = torch.tensor([math.sqrt(3.0)] * dims + [1.0, 1.0], dtype=_DTYPE)
-            widths = widths[:n_lognormal]
+            widths = torch.tensor(
+                [math.sqrt(3.0)] * dims + [1.0, _NOISE_LOGNORMAL[1]], dtype=_DTYPE
+            )[:n_lognormal]
             deviation = theta[:n_lognormal] - mode
             value += 0.5 * float(((deviation / widths) ** 2).sum())
             gradient[:n_lognormal] += deviation / widths**2
