@@ -99,6 +99,18 @@ def test_asha_promotes_the_top_third_as_soon_as_it_exists():
     assert asha.next_job(failed).parent.number == 1
 
 
+def test_asha_counts_only_finished_trials_of_a_rung():
+    asha = mh.ASHA(min_budget=1, max_budget=9, eta=3)
+    # Four configs at rung 0, one told: floor(1/3) = 0, so a new config, not a promotion
+    # (Li et al. 2020, Algorithm 2: the top 1/eta of the *completed* trials of a rung).
+    pending = History(SPACE, (_trial(0, 0, 0.3), *(_trial(i, 0, None, state=TrialState.RUNNING) for i in (1, 2, 3))))
+    job = asha.next_job(pending)
+    assert job.parent is None and job.rung == 0
+    told = History(SPACE, (_trial(0, 0, 0.3), _trial(1, 0, 0.5), _trial(2, 0, 0.9),
+                           _trial(3, 0, None, state=TrialState.RUNNING)))
+    assert asha.next_job(told).parent.number == 0
+
+
 def test_asha_with_parallel_workers_promotes_each_config_once():
     study = run(mh.ASHA(min_budget=1, max_budget=27, eta=3), 80, n_jobs=4)
     parents = [t.parent for t in study.trials if t.parent is not None]

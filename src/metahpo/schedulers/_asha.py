@@ -19,7 +19,7 @@ class ASHA(BaseScheduler):
     """ASHA: promote as soon as a config is in the top 1/eta of its rung; never wait.
 
     ``mode="promotion"``: a free worker promotes the best not-yet-promoted config that
-    is in the top ``floor(|rung| / eta)`` of a rung (highest rung first); if none is,
+    is in the top ``floor(|finished in rung| / eta)`` of a rung (highest rung first); if none is,
     it starts a new config at ``min_budget``. Rung k runs at
     ``max_budget * eta**(k - s_max)``.
 
@@ -55,8 +55,11 @@ class ASHA(BaseScheduler):
             return Job(budget=self.max_budget, bracket=0, rung=s_max)
         promoted = promoted_parents(history)
         for rung in range(s_max - 1, -1, -1):
-            here = in_rung(history, 0, rung)
-            top = ranked(history, here)[: len(here) // self.eta]
+            # Only finished trials count (Li et al. 2020, Algorithm 2): a rung's pending
+            # trials have no result yet, so they neither rank nor widen the top 1/eta.
+            # A failed or pruned trial is finished and ranks last.
+            finished = [t for t in in_rung(history, 0, rung) if t.state.is_finished]
+            top = ranked(history, finished)[: len(finished) // self.eta]
             waiting = [t for t in top if t.number not in promoted]
             if waiting:
                 return Job(budget=self.rung_budget(rung + 1), bracket=0, rung=rung + 1,
