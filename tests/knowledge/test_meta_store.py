@@ -34,8 +34,9 @@ def models() -> list[MetaModel]:
     """A tiny meta-trained model and two later versions of it (a few steps each)."""
     rng = np.random.default_rng(0)
     tasks = [TaskData(rng.random((24, 2)), rng.random(24), name=f"t{i}") for i in range(3)]
-    config = MetaTrainingConfig(hidden=8, n_outputs=2, meta_steps=3, meta_batch=2,
-                                support_max=10, query=8)
+    config = MetaTrainingConfig(
+        hidden=8, n_outputs=2, meta_steps=3, meta_batch=2, support_max=10, query=8
+    )
     first = meta_train(tasks, config)
     second = meta_train(tasks[:2], replace(config, seed=1), init=first)
     third = meta_train(tasks[1:], replace(config, seed=2), init=second)
@@ -54,8 +55,9 @@ def _same(a: MetaModel, b: MetaModel) -> bool:
     )
 
 
-@pytest.fixture(params=["disk", "memory", "sqlite",
-                        pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=["disk", "memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     made: Store
     if request.param == "disk":
@@ -126,7 +128,9 @@ def test_a_model_whose_info_is_not_strict_json_is_still_stored(models: list[Meta
     assert store.info(KEY)["model"] is None  # type: ignore[index]
 
 
-def test_two_users_of_one_database_share_the_versions(tmp_path: Path, models: list[MetaModel]) -> None:
+def test_two_users_of_one_database_share_the_versions(
+    tmp_path: Path, models: list[MetaModel]
+) -> None:
     url = f"sqlite:///{tmp_path}/team.db"
     with meta_store_for(url) as alice, meta_store_for(["bundled:keel-hgb", url]) as bob:
         assert alice.save(KEY, models[0]) == 1
@@ -167,7 +171,9 @@ def test_meta_store_for_picks_a_storage_url(spec: object, expected: type, tmp_pa
             assert store.root == tmp_path
 
 
-def test_meta_store_for_takes_the_first_storage_url(tmp_path: Path, models: list[MetaModel]) -> None:
+def test_meta_store_for_takes_the_first_storage_url(
+    tmp_path: Path, models: list[MetaModel]
+) -> None:
     folder = tmp_path / "knowledge"
     folder.mkdir()
     first, second = f"sqlite:///{tmp_path}/first.db", f"sqlite:///{tmp_path}/second.db"
@@ -227,12 +233,88 @@ def test_bad_specs_and_storages_are_refused() -> None:
 
 
 @pytest.mark.parametrize("key", ["", "../escape", "a/b", "..", "a\\b", 7])
-def test_disk_store_keys_cannot_leave_its_folder(key: object, tmp_path: Path,
-                                                 models: list[MetaModel]) -> None:
+def test_disk_store_keys_cannot_leave_its_folder(
+    key: object, tmp_path: Path, models: list[MetaModel]
+) -> None:
     store = MetaModelStore(tmp_path / "meta")
     with pytest.raises(InvalidParameterError, match="'key' parameter of MetaModelStore"):
         store.save(key, models[0])  # type: ignore[arg-type]
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("version", [None, 0, -1, "1", 1.0, True, "../v1"])
+def test_load_refuses_a_version_that_is_not_a_positive_int(
+    version: object, tmp_path: Path, models: list[MetaModel]
+) -> None:
+    disk = MetaModelStore(tmp_path / "meta")
+    disk.save(KEY, models[0])
+    with pytest.raises(InvalidParameterError, match=r"'version' parameter of MetaModelStore\.load"):
+        disk.load(KEY, version)  # type: ignore[arg-type]
+    stored = StorageMetaModelStore(InMemoryStorage())
+    stored.save(KEY, models[0])
+    with pytest.raises(
+        InvalidParameterError, match=r"'version' parameter of StorageMetaModelStore\.load"
+    ):
+        stored.load(KEY, version)  # type: ignore[arg-type]
+    assert _same(disk.load(KEY, np.int64(1)), models[0])  # NumPy integers are ints.
+
+
+def test_disk_store_never_overwrites_a_version_saved_meanwhile(
+    tmp_path: Path, models: list[MetaModel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    store = MetaModelStore(tmp_path / "meta")
+    other = models[1].to_bytes()
+    link, rename = os.link, os.replace
+
+    def another_writer_first() -> None:
+        # Another thread or process saves version 1 after this save listed the versions.
+        target = tmp_path / "meta" / KEY / "v1.safetensors"
+        if not target.exists():
+            target.write_bytes(other)
+
+    def late_link(source: object, target: object) -> None:
+        another_writer_first()
+        link(source, target)  # type: ignore[arg-type]
+
+    def late_replace(source: object, target: object) -> None:
+        another_writer_first()
+        rename(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "link", late_link)
+    monkeypatch.setattr(os, "replace", late_replace)
+    assert store.save(KEY, models[0]) == 2
+    monkeypatch.undo()
+    assert store.versions(KEY) == [1, 2]
+    assert _same(store.load(KEY, 1), models[1]) and _same(store.load(KEY, 2), models[0])
+    assert sorted(p.name for p in (tmp_path / "meta" / KEY).iterdir()) == [
+        "v1.safetensors",
+        "v2.safetensors",
+    ]  # No temporary file is left behind.
+
+
+def test_disk_store_threads_get_distinct_versions(tmp_path: Path, models: list[MetaModel]) -> None:
+    import threading
+
+    store = MetaModelStore(tmp_path / "meta")
+    start = threading.Barrier(6)
+    got: list[tuple[int, int]] = []
+
+    def work(thread: int) -> None:
+        start.wait()
+        for _ in range(8):
+            got.append((store.save(KEY, models[thread % 3]), thread % 3))
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(version for version, _ in got) == list(range(1, 49))
+    assert store.versions(KEY) == list(range(1, 49))
+    for version, index in got:  # Each version holds the model its save wrote.
+        assert _same(store.load(KEY, version), models[index])
 
 
 def test_docstring_examples() -> None:

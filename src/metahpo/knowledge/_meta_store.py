@@ -12,8 +12,10 @@ knowledge spec, so that whoever learns from a shared storage also shares its met
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import numbers
 import os
 import re
 import tempfile
@@ -55,7 +57,13 @@ def knowledge_key(*parts: Any) -> str:
 
 
 class MetaModelStore:
-    """Meta-models by key and version in a folder; writes are atomic (temporary file, then rename).
+    """Meta-models by key and version in a folder; each version appears whole or not at all.
+
+    A save writes a temporary file and then hard-links it to the first free version
+    name; the link fails instead of replacing a file, so threads and processes saving
+    one key at once get distinct versions and none overwrites another's. (On a file
+    system without hard links the save falls back to a rename, which two writers racing
+    for one number can still clobber.)
 
     Keys are folder names (``knowledge_key`` gives hexadecimal ones): a key with a path
     separator, ``.`` or ``..`` is refused.
@@ -94,6 +102,7 @@ class MetaModelStore:
 
     def load(self, key: str, version: int) -> MetaModel:
         """Version ``version`` of ``key``; ``KeyError`` when it was never saved."""
+        version = _check_version(version, "MetaModelStore.load")
         path = self.root / _check_folder_key(key) / f"v{version}.safetensors"
         try:
             data = path.read_bytes()
@@ -105,17 +114,30 @@ class MetaModelStore:
         """Store ``model`` as the next version of ``key``; returns the version number."""
         folder = self.root / _check_folder_key(key)
         folder.mkdir(parents=True, exist_ok=True)
-        version = (self.versions(key) or [0])[-1] + 1
         data = model.to_bytes()
         handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        target = folder / f"v{version}.safetensors"
-        if target.exists():  # Another process took this number first: take the next.
-            version = self.versions(key)[-1] + 1
-            target = folder / f"v{version}.safetensors"
-        os.replace(temporary, target)
-        return version
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            version = (self.versions(key) or [0])[-1] + 1
+            while True:
+                target = folder / f"v{version}.safetensors"
+                try:
+                    # Unlike a rename, a link never replaces a version another writer
+                    # saved between the listing and now: it fails, and we take the next.
+                    os.link(temporary, target)
+                except FileExistsError:
+                    version += 1
+                    continue
+                except OSError:  # No hard links here (some network or FAT file systems).
+                    if target.exists():
+                        version += 1
+                        continue
+                    os.replace(temporary, target)
+                return version
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
 
 
 class StorageMetaModelStore:
@@ -179,11 +201,8 @@ class StorageMetaModelStore:
 
     def load(self, key: str, version: int) -> MetaModel:
         """Version ``version`` of ``key``; ``KeyError`` when it was never saved."""
-        if version is None:  # The storage would read None as "the latest".
-            raise InvalidParameterError(
-                "The 'version' parameter of StorageMetaModelStore.load must be an int >= 1; "
-                "use latest() for the newest version. Got None instead."
-            )
+        # Checked here: the storage would read None as "the latest".
+        version = _check_version(version, "StorageMetaModelStore.load")
         record = self.storage.load_meta_model(key, version)
         if record is None:
             raise KeyError(f"No meta-model {key!r} version {version!r} in {self.storage!r}.")
@@ -248,6 +267,18 @@ def _describe_model(model: MetaModel, data: bytes) -> dict[str, Any]:
     except (TypeError, ValueError):
         description["model"] = None
     return description
+
+
+def _check_version(version: Any, method: str) -> int:
+    """A version to load: an int >= 1 (``latest()`` reads the newest)."""
+    if isinstance(version, numbers.Integral) and not isinstance(version, bool):
+        version = int(version)
+        if version >= 1:
+            return version
+    raise InvalidParameterError(
+        f"The 'version' parameter of {method} must be an int >= 1; use latest() for the "
+        f"newest version. Got {describe(version)} instead."
+    )
 
 
 def _check_folder_key(key: Any) -> str:
