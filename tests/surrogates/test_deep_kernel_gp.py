@@ -15,41 +15,72 @@ def _data(n: int = 9, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.as_tensor(x), torch.as_tensor((y - y.mean()) / y.std())
 
 
+def _net() -> DeepKernelNet:
+    torch.manual_seed(0)  # The network's initial weights are the parameters under test.
+    return DeepKernelNet(2, hidden=8, n_outputs=3)
+
+
 def _params(net: DeepKernelNet) -> dict[str, torch.Tensor]:
-    torch.manual_seed(0)
     return {k: v.detach().clone() for k, v in net.named_parameters()}
 
 
 def test_loo_nll_matches_refitting_without_each_point():
-    net = DeepKernelNet(2, hidden=8, n_outputs=3)
+    net = _net()
     params = _params(net)
     x, y = _data()
     brute = []
     for i in range(len(y)):
         keep = torch.arange(len(y)) != i
-        brute.append(float(predictive_nll(net, params, (x[keep], y[keep], x[i : i + 1], y[i : i + 1]))))
+        brute.append(
+            float(predictive_nll(net, params, (x[keep], y[keep], x[i : i + 1], y[i : i + 1])))
+        )
     assert abs(float(loo_nll(net, params, (x, y))) - np.mean(brute)) < 1e-8
 
 
 def test_validated_adaptation_never_predicts_worse_in_leave_one_out():
-    net = DeepKernelNet(2, hidden=8, n_outputs=3)
+    net = _net()
     params = _params(net)
     x, y = _data(12, seed=1)
     scores = {}
     for validate in (False, True):
         gp = DeepKernelGP(net, params, adapt_steps=6, inner_lr=0.5, validate=validate)
         gp.fit(x.numpy(), y.numpy())
-        scores[validate] = float(loo_nll(net, gp.params_, (x, torch.as_tensor(gp.transform_.transform(y.numpy())))))
+        scores[validate] = float(
+            loo_nll(net, gp.params_, (x, torch.as_tensor(gp.transform_.transform(y.numpy()))))
+        )
     start = float(loo_nll(net, params, (x, torch.as_tensor(gp.transform_.transform(y.numpy())))))
     assert scores[True] <= min(scores[False], start) + 1e-12
     assert 0 <= gp.adapted_steps_ <= 6
 
 
 def test_validated_adaptation_keeps_the_start_when_steps_make_it_worse():
-    net = DeepKernelNet(2, hidden=8, n_outputs=3)
+    net = _net()
     params = _params(net)
     x, y = _data(10, seed=2)
     # A huge step size throws the parameters far away: the first candidate must win.
-    gp = DeepKernelGP(net, params, adapt_steps=3, inner_lr=50.0, validate=True).fit(x.numpy(), y.numpy())
+    gp = DeepKernelGP(net, params, adapt_steps=3, inner_lr=50.0, validate=True).fit(
+        x.numpy(), y.numpy()
+    )
     assert gp.adapted_steps_ == 0
     assert all(torch.equal(gp.params_[k], params[k]) for k in params)
+
+
+def test_adapted_steps_says_how_many_steps_the_parameters_took() -> None:
+    net = _net()
+    params = _params(net)
+    x, y = _data(12, seed=1)
+    plain = DeepKernelGP(net, params, adapt_steps=4, inner_lr=0.05).fit(x.numpy(), y.numpy())
+    assert plain.adapted_steps_ == 4
+    assert plain.condition(x[:1].numpy(), np.zeros(1)).adapted_steps_ == 4
+    # A refit with nothing to adapt must not keep the count of the previous fit.
+    validated = DeepKernelGP(net, params, adapt_steps=4, inner_lr=0.05, validate=True)
+    validated.fit(x.numpy(), y.numpy())
+    assert 0 <= validated.adapted_steps_ <= 4
+    validated.adapt_steps = 0
+    assert validated.fit(x.numpy(), y.numpy()).adapted_steps_ == 0
+    assert all(torch.equal(validated.params_[k], params[k]) for k in params)
+    one = DeepKernelGP(net, params, adapt_steps=4, validate=True).fit(x[:1].numpy(), y[:1].numpy())
+    assert one.adapted_steps_ == 0
+    # Too few points to validate on: every step is kept.
+    two = DeepKernelGP(net, params, adapt_steps=4, inner_lr=0.05, validate=True)
+    assert two.fit(x[:2].numpy(), y[:2].numpy()).adapted_steps_ == 4

@@ -146,6 +146,14 @@ class DeepKernelGP:
         output_transform: how losses are scaled before modelling (fitted per task).
         validate: keep the number of steps (0 to ``adapt_steps``) whose parameters have
             the lowest leave-one-out NLL on the observations, instead of always all of them.
+            With fewer than three observations there is too little to validate on, and
+            all steps are kept.
+
+    Attributes:
+        params_: the parameters the posterior uses (θ after the kept steps).
+        adapted_steps_: how many inner-loop steps ``params_`` took: ``adapt_steps``, fewer
+            when ``validate`` kept an earlier step, 0 when there was nothing to adapt
+            (``adapt_steps=0``, a single observation) or the adaptation diverged.
     """
 
     def __init__(
@@ -176,40 +184,41 @@ class DeepKernelGP:
         x_t = torch.as_tensor(X, dtype=_DTYPE)
         y_t = torch.as_tensor(self.transform_.transform(y), dtype=_DTYPE)
         start = {k: v.detach() for k, v in self.meta_params.items()}
-        params = start
+        self.adapted_steps_, self.params_ = 0, start
         if self.adapt_steps > 0 and len(y) >= 2:
-            params = self._adapt(start, x_t, y_t)
-        self.params_ = params
+            self.adapted_steps_, self.params_ = self._adapt(start, x_t, y_t)
         self._set_posterior(x_t, y_t)
         return self
 
-    def _adapt(self, start: dict[str, Tensor], x: Tensor, y: Tensor) -> dict[str, Tensor]:
+    def _adapt(
+        self, start: dict[str, Tensor], x: Tensor, y: Tensor
+    ) -> tuple[int, dict[str, Tensor]]:
         """The inner loop on the observations; with ``validate``, the step count that predicts best.
 
         Each step lowers the marginal NLL of the points it is fitted on, which on a few
         points can mean overfitting them. With ``validate`` the parameters after 0, 1, ...,
         ``adapt_steps`` steps are scored by their leave-one-out NLL and the best are kept:
         the meta-trained initialisation stays unless the task's own data say otherwise.
+        Returns the number of steps kept and the parameters after them.
         """
         from metahpo.metalearn import adapt
 
-        candidates = [start]
+        candidates = [(0, start)]
+        steps = 1 if self.validate else self.adapt_steps
         with torch.enable_grad():
             current = start
             for _ in range(self.adapt_steps if self.validate else 1):
-                steps = 1 if self.validate else self.adapt_steps
                 current = adapt(self.net, current, marginal_nll, (x, y), steps=steps,
                                 inner_lr=self.inner_lr, first_order=True)
                 current = {k: v.detach() for k, v in current.items()}
                 if not all(torch.isfinite(v).all() for v in current.values()):
                     break  # A diverged adaptation must not poison the suggestion.
-                candidates.append(current)
+                candidates.append((candidates[-1][0] + steps, current))
         if not self.validate or len(y) < 3:
             return candidates[-1]
         with torch.no_grad():
-            scores = [_safe_score(self.net, c, x, y) for c in candidates]
-        self.adapted_steps_ = int(np.argmin(scores))
-        return candidates[self.adapted_steps_]
+            scores = [_safe_score(self.net, c, x, y) for _, c in candidates]
+        return candidates[int(np.argmin(scores))]
 
     def condition(self, X: np.ndarray, y_model: np.ndarray) -> DeepKernelGP:
         """A copy with extra observations on the model scale (pending "constant liars")."""
@@ -218,6 +227,7 @@ class DeepKernelGP:
             self.validate,
         )
         other.transform_, other.params_ = self.transform_, self.params_
+        other.adapted_steps_ = self.adapted_steps_
         x_new = torch.as_tensor(np.atleast_2d(X), dtype=_DTYPE)
         y_new = torch.as_tensor(np.asarray(y_model, dtype=float).reshape(-1), dtype=_DTYPE)
         other._set_posterior(torch.cat([self.x_train_, x_new]), torch.cat([self.y_train_, y_new]))
