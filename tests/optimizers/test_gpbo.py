@@ -244,6 +244,8 @@ def test_auto_transform_is_chosen_on_cold_fits_and_kept_by_warm_ones(monkeypatch
     assert restored.suggest(history, 1) == optimizer.suggest(history, 1)
 
 
-def test_state_with_an_unknown_output_transform_is_refused() -> None:
+@pytest.mark.parametrize("transform", ["boxcox", "auto", 3])
+def test_state_with_an_unknown_output_transform_is_refused(transform: object) -> None:
+    # "auto" is a choice among transforms, never the transform a fit used.
     with pytest.raises(InvalidParameterError, match="output_transform"):
-        GPBO().load_state_dict({"hyperparameters": None, "output_transform": "boxcox"})
+        GPBO().load_state_dict({"hyperparameters": None, "output_transform": transform})

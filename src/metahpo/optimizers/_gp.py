@@ -157,10 +157,12 @@ class GPBO(BaseOptimizer):
         radius = state.get("trust_radius")
         self._trust_radius = None if radius is None else float(radius)
         transform = state.get("output_transform")
-        if transform is not None and transform not in OUTPUT_TRANSFORMS:
+        # The transform a fit used: "auto" chooses one, it is never the one used.
+        fitted = [kind for kind in OUTPUT_TRANSFORMS if kind != "auto"]
+        if transform is not None and transform not in fitted:
             raise InvalidParameterError(
-                f"The 'output_transform' entry of a GPBO state must be one of "
-                f"{list(OUTPUT_TRANSFORMS)} or None. Got {describe(transform)} instead."
+                f"The 'output_transform' entry of a GPBO state must be one of {fitted} or "
+                f"None. Got {describe(transform)} instead."
             )
         self._transform = transform
 
@@ -197,7 +199,7 @@ class GPBO(BaseOptimizer):
         # Warm fits start from the previous hyperparameters only. Cold fits (all of the
         # first ones, then every tenth; keyed by the history, so replays agree) can leave
         # an optimum the warm start is stuck in.
-        cold = warm is None or len(losses) <= _ALWAYS_COLD or len(losses) % _COLD_FIT_EVERY == 0
+        cold = _cold(warm, len(losses))
         # Starts are tried in the order: previous fit, short lengthscales, prior mode, ...
         restarts = self.n_restarts if cold else 1
         gp = self._fit_surrogate(history, encoding, inputs, losses, warm, restarts)
@@ -324,7 +326,7 @@ _INITIAL_RADIUS, _MIN_RADIUS, _MAX_RADIUS = 0.2, 1.0 / 64.0, 0.8
 
 
 def _cold(warm: GPHyperparameters | None, n_observations: int) -> bool:
-    """Whether this round's fit is a cold one (the rule ``GPBO._model_based`` applies)."""
+    """Whether this round's fit is a cold one: the first fits, then every tenth."""
     return warm is None or n_observations <= _ALWAYS_COLD or n_observations % _COLD_FIT_EVERY == 0
 
 
