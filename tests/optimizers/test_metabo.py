@@ -148,3 +148,20 @@ def test_meta_models_are_versioned_in_the_knowledge_storage(tmp_path):
     # Trained once, then updated when the study ended: two versions, in the database only.
     assert storage.meta_model_versions(key) == [1, 2]
     assert not (tmp_path / "folder").exists()
+
+
+def test_task_gp_takes_over_when_the_knowledge_misleads():
+    # Knowledge from the opposite problem (losses negated): its meta-learned surrogate
+    # predicts this task badly, so the plain GP on the study's own data must win.
+    kb = mh.KnowledgeBase()
+    for task in FAMILY.tasks[1:6]:
+        kb.add_task(FAMILY.space, DESIGN, [-FAMILY.evaluate(task, c) for c in DESIGN], name=task)
+    study = run(mh.MetaBO(kb, meta_steps=40, continual_steps=0, task_gp=True), n_trials=10)
+    models = [t.user_attrs["why"].get("model") for t in study.trials[3:]]
+    assert "task GP" in models and set(models) <= {"task GP", "meta-learned"}
+
+
+@pytest.mark.parametrize("name", ["validate_adaptation", "task_gp"])
+def test_switches_must_be_bools(name):
+    with pytest.raises(mh.InvalidParameterError, match=name):
+        mh.MetaBO(knowledge(), **{name: "no"})

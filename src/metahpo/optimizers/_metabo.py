@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from metahpo._validation import check_int
+from metahpo._validation import check_int, describe
+from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
 from metahpo.optimizers._base import Suggestion
 from metahpo.optimizers._gp import GPBO
@@ -63,6 +64,10 @@ class MetaBO(GPBO):
             (0 uses the meta-trained parameters as they are).
         validate_adaptation: keep the step count (0 to ``adapt_steps``) whose parameters
             predict the observations best in leave-one-out, rather than always all steps.
+        task_gp: from d + 1 observations on, also fit GPBO's plain GP on the study's own
+            observations and use whichever model has the better leave-one-out likelihood
+            of them (in loss units), so knowledge that does not transfer cannot hold the
+            search back.
         meta_steps: outer steps of the initial meta-training.
         inner_steps: inner-loop steps during meta-training (0: no MAML inner loop).
         continual_steps: fine-tuning steps when a study ends.
@@ -103,6 +108,7 @@ class MetaBO(GPBO):
         k_nearest: int | None = None,
         adapt_steps: int = 3,
         validate_adaptation: bool = True,
+        task_gp: bool = False,
         meta_steps: int = 400,
         inner_steps: int = 1,
         continual_steps: int = 60,
@@ -117,7 +123,15 @@ class MetaBO(GPBO):
         self.n_warm_start = n_warm_start
         self.k_nearest = k_nearest
         self.adapt_steps = adapt_steps
-        self.validate_adaptation = bool(validate_adaptation)
+        self.validate_adaptation = validate_adaptation
+        self.task_gp = task_gp
+        for name in ("validate_adaptation", "task_gp"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidParameterError(
+                    f"The '{name}' parameter of MetaBO must be a bool. "
+                    f"Got {describe(getattr(self, name))} instead."
+                )
+        self._model_used = "meta-learned"
         self.meta_steps = meta_steps
         self.inner_steps = inner_steps
         self.continual_steps = continual_steps
@@ -163,13 +177,27 @@ class MetaBO(GPBO):
             "source": "surrogate",
             "observations": len(losses),
             "adapt_steps": self.adapt_steps,
+            "model": self._model_used,
             "similar_tasks": [[task.name, round(weight, 3)] for task, weight in similar],
         }
         return [Suggestion(c, why) for c in configs]
 
     def _fit_surrogate(self, history: History, encoding: Any, inputs: np.ndarray, losses: np.ndarray,
                        warm: Any = None, restarts: int = 1) -> Any:
-        return self._model.surrogate(self.adapt_steps, validate=self.validate_adaptation).fit(inputs, losses)
+        from metahpo.surrogates import loo_nll_of_losses
+
+        meta = self._model.surrogate(self.adapt_steps, validate=self.validate_adaptation).fit(inputs, losses)
+        self._model_used = "meta-learned"
+        if not self.task_gp or len(losses) < len(history.space) + 1:
+            return meta
+        # Where the knowledge does not transfer (an unusual task, or many observations of
+        # this one), a GP fitted on the study alone predicts it better: use whichever of
+        # the two predicts the observations better when each is left out.
+        plain = GPBO._fit_surrogate(self, history, encoding, inputs, losses, warm, restarts)
+        if loo_nll_of_losses(plain, losses) < loo_nll_of_losses(meta, losses):
+            self._model_used = "task GP"
+            return plain
+        return meta
 
     @staticmethod
     def _target(history: History) -> Any:

@@ -18,6 +18,7 @@ from metahpo.surrogates._acquisition import (
 from metahpo.surrogates._encoding import SpaceEncoding
 from metahpo.surrogates._gp import NOISE_PRIORS, ExactGP, GPHyperparameters
 from metahpo.surrogates._kernels import matern52
+from metahpo.surrogates._loo import loo_nll_of_losses
 from metahpo.surrogates._multistart import AcquisitionOptimizer, Candidates, TrustRegion
 from metahpo.surrogates._protocol import Surrogate
 from metahpo.surrogates._proximal import ProximalGradient, ProximalResult, proximal_box
@@ -41,6 +42,7 @@ __all__ = [
     "Surrogate",
     "TrustRegion",
     "log_expected_improvement",
+    "loo_nll_of_losses",
     "lower_confidence_bound",
     "matern52",
     "proximal_box",
