@@ -121,9 +121,12 @@ def test_names_with_workers() -> None:
     assert isinstance(adapter, MetahpoAdapter)
     assert (adapter.name, adapter.scheduler, adapter.workers) == ("random+asha@4", "asha", 4)
     assert make_adapter("gpbo@2").name == "gpbo@2"
-    for bad in ("random+asha@1", "random+asha@x", "random+asha@", "optuna-tpe@4", "random+bohb@4"):
+    for bad in ("random+asha@1", "random+asha@x", "random+asha@", "random+asha@04", "optuna-tpe@4", "random+bohb@4"):
         with pytest.raises(InvalidParameterError, match="@N for N >= 2"):
             make_adapter(bad)
+    for workers in (0, -2):
+        with pytest.raises(InvalidParameterError, match="workers"):
+            MetahpoAdapter("random", "asha", workers=workers)
 
 
 def test_records_keep_sim_time_and_old_lines_still_read() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from metahpo._validation import check_int
 from metahpo.benchmarks.runner._adapter import Adapter, RunContext
 from metahpo.benchmarks.runner._budget import Evaluator
 from metahpo.benchmarks.runner._parallel import run_simulated_workers
@@ -30,7 +31,7 @@ class MetahpoAdapter(Adapter):
         self.optimizer = optimizer
         self.scheduler = scheduler
         self.eta = eta
-        self.workers = workers
+        self.workers = check_int(workers, "workers", "MetahpoAdapter", minimum=1)
         self.name = optimizer if scheduler is None else f"{optimizer}+{scheduler}"
         if workers != 1:
             self.name += f"@{workers}"

@@ -54,7 +54,8 @@ def make_adapter(name: str, eta: int = 3) -> Adapter:
         return peers[name](eta)
     # "random+asha@4": metahpo's own optimizers simulate parallel workers with "@N".
     own, at, count = name.rpartition("@") if "@" in name else (name, "", "")
-    workers = int(count) if count.isdigit() and int(count) >= 2 else None
+    # The count as written (no sign, no leading zero), so the run keeps the name asked for.
+    workers = int(count) if count.isdigit() and count == str(int(count)) and int(count) >= 2 else None
     optimizer, _, scheduler = own.partition("+")
     # "metabo[inner_steps=0]" names an ablation: the optimizer with some parameters set.
     base = optimizer.partition("[")[0]
