@@ -64,7 +64,7 @@ class MetaTrainingConfig:
 
     hidden: int = 32
     n_outputs: int = 8
-    meta_steps: int = 400
+    meta_steps: int = 2000
     meta_batch: int = 8
     support_min: int = 4
     support_max: int = 40
@@ -221,7 +221,7 @@ def _meta_train(
             inner_lr=config.inner_lr,
             first_order=config.first_order,
             query_loss_fn=predictive_nll,
-            vectorize=False,
+            vectorize=None,  # vmap when the meta-batch stacks (same sizes), else a loop
         )
         if not torch.isfinite(loss):
             continue  # A degenerate sample (e.g. a constant support set); skip the step.

@@ -109,7 +109,7 @@ class MetaBO(GPBO):
         adapt_steps: int = 3,
         validate_adaptation: bool = True,
         task_gp: bool = False,
-        meta_steps: int = 400,
+        meta_steps: int = 2000,
         inner_steps: int = 1,
         continual_steps: int = 60,
         plateau_patience: int | None = None,
