@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
@@ -56,7 +56,25 @@ def knowledge_key(*parts: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
-class MetaModelStore:
+class _ClosingContext:
+    """``with store:`` closes the store on exit (both stores share the interface)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:  # pragma: no cover - each store defines its own
+        raise NotImplementedError
+
+
+class MetaModelStore(_ClosingContext):
     """Meta-models by key and version in a folder; each version appears whole or not at all.
 
     A save writes a temporary file and then hard-links it to the first free version
@@ -74,17 +92,6 @@ class MetaModelStore:
 
     def __repr__(self) -> str:
         return f"MetaModelStore({str(self.root)!r})"
-
-    def __enter__(self) -> MetaModelStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Nothing to release (files are closed after each call); here so both stores match."""
@@ -140,7 +147,7 @@ class MetaModelStore:
                 os.unlink(temporary)
 
 
-class StorageMetaModelStore:
+class StorageMetaModelStore(_ClosingContext):
     """Meta-models by key and version in a storage, beside its studies.
 
     The same interface as :class:`MetaModelStore`. Versions are numbered by the storage:
@@ -175,17 +182,6 @@ class StorageMetaModelStore:
 
     def __repr__(self) -> str:
         return f"StorageMetaModelStore({self.storage!r})"
-
-    def __enter__(self) -> StorageMetaModelStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the storage if this store opened it from a URL."""
