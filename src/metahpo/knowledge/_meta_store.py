@@ -22,13 +22,15 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._meta_training import MetaModel
 
 if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
+
     from metahpo.storage import Storage
 
 __all__ = [
