@@ -60,6 +60,10 @@ class MetaTrainingConfig:
         meta_lr: Adam's learning rate.
         first_order: drop second derivatives in the meta-gradient.
         seed: seeds the initialisation and the sampling.
+        validation: share of the tasks held out to choose the number of meta-steps
+            (0: train all ``meta_steps``). Every ``meta_steps / 20`` steps the held-out
+            tasks' meta-test loss is measured; the step count where it was lowest is then
+            trained on all tasks, so a small or repetitive knowledge base is not overfitted.
     """
 
     hidden: int = 32
@@ -74,6 +78,7 @@ class MetaTrainingConfig:
     meta_lr: float = 3e-3
     first_order: bool = True
     seed: int = 0
+    validation: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -160,7 +165,34 @@ def meta_train(
 
     # Many small kernels: one thread is faster, and parallel studies do not oversubscribe.
     with torch_threads(1):
+        config = config or (init.config if init is not None else MetaTrainingConfig())
+        usable = [t for t in tasks if len(t.y) >= 3]
+        if config.validation > 0 and init is None and len(usable) >= 5:
+            steps = _validated_steps(usable, config)
+            model = _meta_train(tasks, replace(config, meta_steps=steps), init, replay, replay_fraction)
+            model.config = config
+            model.info["validated_steps"] = steps
+            return model
         return _meta_train(tasks, config, init, replay, replay_fraction)
+
+
+def _validated_steps(tasks: list[TaskData], config: MetaTrainingConfig) -> int:
+    """The meta-step count (a multiple of ``meta_steps / 20``) best on held-out tasks."""
+    rng = np.random.default_rng(config.seed)
+    n_held = min(len(tasks) - 2, max(2, round(config.validation * len(tasks))))
+    order = rng.permutation(len(tasks))
+    held = [tasks[i] for i in order[:n_held]]
+    train = [tasks[i] for i in order[n_held:]]
+    every = max(1, config.meta_steps // 20)
+    scores: list[tuple[float, int]] = []
+
+    def score(step: int, params: dict[str, Any]) -> None:
+        probe = MetaModel(train[0].X.shape[1], config, {k: v.detach().clone() for k, v in params.items()})
+        value = meta_test_loss(probe, held, repeats=2, seed=config.seed)
+        scores.append((value if np.isfinite(value) else np.inf, step))
+
+    _meta_train(train, config, None, (), 0.0, every=every, on_step=score)
+    return min(scores)[1] if scores else config.meta_steps
 
 
 def _meta_train(
@@ -169,6 +201,8 @@ def _meta_train(
     init: MetaModel | None,
     replay: Sequence[TaskData],
     replay_fraction: float,
+    every: int = 0,
+    on_step: Any = None,
 ) -> MetaModel:
     import torch
 
@@ -201,7 +235,9 @@ def _meta_train(
     old = [t for t in replay if len(t.y) >= 3]
     losses: list[float] = []
     started = time.perf_counter()
-    for _ in range(config.meta_steps):
+    if on_step is not None:
+        on_step(0, params)
+    for step in range(config.meta_steps):
         n_old = round(config.meta_batch * replay_fraction) if old else 0
         chosen = [usable[i] for i in rng.integers(len(usable), size=config.meta_batch - n_old)]
         chosen += [old[i] for i in rng.integers(len(old), size=n_old)] if n_old else []
@@ -229,6 +265,8 @@ def _meta_train(
         torch.nn.utils.clip_grad_norm_(list(params.values()), 10.0)
         optimizer.step()
         losses.append(float(loss.detach()))
+        if on_step is not None and (step + 1) % every == 0:
+            on_step(step + 1, params)
     info = {
         "tasks": len(usable),
         "replayed_tasks": len(old),

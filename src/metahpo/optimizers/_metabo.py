@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from metahpo._validation import check_int, describe
+from metahpo._validation import check_finite_number, check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
 from metahpo.optimizers._base import Suggestion
@@ -68,7 +68,9 @@ class MetaBO(GPBO):
             observations and use whichever model has the better leave-one-out likelihood
             of them (in loss units), so knowledge that does not transfer cannot hold the
             search back.
-        meta_steps: outer steps of the initial meta-training.
+        meta_steps: outer steps of the initial meta-training (at most, with ``meta_validation``).
+        meta_validation: share of the knowledge's tasks held out to choose how many
+            meta-steps to train (then trained on all tasks); 0 trains ``meta_steps``.
         inner_steps: inner-loop steps during meta-training (0: no MAML inner loop).
         continual_steps: fine-tuning steps when a study ends.
         plateau_patience: stop ``optimize`` early after this many full-budget trials without
@@ -110,6 +112,7 @@ class MetaBO(GPBO):
         validate_adaptation: bool = True,
         task_gp: bool = False,
         meta_steps: int = 2000,
+        meta_validation: float = 0.0,
         inner_steps: int = 1,
         continual_steps: int = 60,
         plateau_patience: int | None = None,
@@ -133,6 +136,12 @@ class MetaBO(GPBO):
                 )
         self._model_used = "meta-learned"
         self.meta_steps = meta_steps
+        self.meta_validation = check_finite_number(meta_validation, "meta_validation", "MetaBO")
+        if not 0.0 <= self.meta_validation < 1.0:
+            raise InvalidParameterError(
+                "The 'meta_validation' parameter of MetaBO must be in [0, 1). "
+                f"Got {meta_validation!r} instead."
+            )
         self.inner_steps = inner_steps
         self.continual_steps = continual_steps
         self.plateau_patience = plateau_patience
@@ -222,7 +231,8 @@ class MetaBO(GPBO):
         ]
         return knowledge_key(source, history.space.fingerprint(), history.space.names,
                              encoding.has_budget, history.min_budget, history.max_budget,
-                             self.meta_steps, self.inner_steps)
+                             self.meta_steps, self.inner_steps,
+                             *([self.meta_validation] if self.meta_validation else []))
 
     def _meta_model(self, kb: KnowledgeBase, kb_key: Any, tasks: list[Any], history: History) -> MetaModel:
         from metahpo.knowledge._meta_store import meta_store_for
@@ -241,7 +251,7 @@ class MetaBO(GPBO):
             if model is None:
                 data = tasks_to_data(tasks, self._encoding(history))
                 config = MetaTrainingConfig(meta_steps=self.meta_steps, inner_steps=self.inner_steps,
-                                            seed=history.seed % (2**31))
+                                            seed=history.seed % (2**31), validation=self.meta_validation)
                 model = meta_train(data, config)
                 logger.info("Meta-trained the surrogate on %d tasks in %.1f s", len(data),
                             model.info.get("seconds", math.nan))
