@@ -165,3 +165,14 @@ def test_task_gp_takes_over_when_the_knowledge_misleads():
 def test_switches_must_be_bools(name):
     with pytest.raises(mh.InvalidParameterError, match=name):
         mh.MetaBO(knowledge(), **{name: "no"})
+
+
+def test_auto_output_transform_takes_log_for_losses_spanning_magnitudes():
+    # Branin's losses run from 0.4 to about 300: on the log scale they are far easier to model.
+    study = run(mh.MetaBO(knowledge(), meta_steps=20, continual_steps=0), n_trials=8)
+    transforms = [t.user_attrs["why"]["transform"] for t in study.trials if t.user_attrs["why"]["source"] == "surrogate"]
+    assert "log" in transforms and set(transforms) <= {"log", "standardize"}
+    fixed = run(mh.MetaBO(knowledge(), meta_steps=20, continual_steps=0, output_transform="standardize"), n_trials=5)
+    assert {t.user_attrs["why"]["transform"] for t in fixed.trials[3:]} == {"standardize"}
+    with pytest.raises(mh.InvalidParameterError, match="output_transform"):
+        mh.MetaBO(knowledge(), output_transform="nope")

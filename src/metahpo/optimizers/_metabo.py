@@ -76,6 +76,10 @@ class MetaBO(GPBO):
         plateau_patience: stop ``optimize`` early after this many full-budget trials without
             improvement (``None``: never).
         acquisition: as for :class:`GPBO`.
+        output_transform: how losses are scaled for the surrogate; ``"auto"`` fits it on
+            standardised and on log losses and keeps the one with the higher
+            leave-one-out likelihood of the losses (a few diverged configs otherwise
+            flatten the model).
         trust_region: as for :class:`GPBO`, off by default: the meta-learned surrogate
             carries a prior over the whole space, and a trust region around an incumbent
             chosen among a few portfolio configs would keep the search where the
@@ -118,10 +122,12 @@ class MetaBO(GPBO):
         plateau_patience: int | None = None,
         acquisition: str = "logei",
         trust_region: bool = False,
+        output_transform: str = "auto",
         store: str | None = None,
     ) -> None:
         # GPBO.n_initial sizes the Sobol design of the no-knowledge fallback (d + 1 when None).
-        super().__init__(n_initial=n_warm_start or None, acquisition=acquisition, trust_region=trust_region)
+        super().__init__(n_initial=n_warm_start or None, acquisition=acquisition, trust_region=trust_region,
+                         output_transform=output_transform)
         self.knowledge = knowledge
         self.n_warm_start = n_warm_start
         self.k_nearest = k_nearest
@@ -135,6 +141,7 @@ class MetaBO(GPBO):
                     f"Got {describe(getattr(self, name))} instead."
                 )
         self._model_used = "meta-learned"
+        self._transform_used = ""
         self.meta_steps = meta_steps
         self.meta_validation = check_finite_number(meta_validation, "meta_validation", "MetaBO")
         if not 0.0 <= self.meta_validation < 1.0:
@@ -187,6 +194,7 @@ class MetaBO(GPBO):
             "observations": len(losses),
             "adapt_steps": self.adapt_steps,
             "model": self._model_used,
+            "transform": self._transform_used,
             "similar_tasks": [[task.name, round(weight, 3)] for task, weight in similar],
         }
         return [Suggestion(c, why) for c in configs]
@@ -195,8 +203,19 @@ class MetaBO(GPBO):
                        warm: Any = None, restarts: int = 1) -> Any:
         from metahpo.surrogates import loo_nll_of_losses
 
-        meta = self._model.surrogate(self.adapt_steps, validate=self.validate_adaptation).fit(inputs, losses)
+        from metahpo.surrogates import AUTO_CANDIDATES
+
+        # Losses with a few diverged configs (a log-loss of 6 among 0.1-0.3) flatten a
+        # standardised model; "auto" also fits on log losses and keeps the model whose
+        # leave-one-out likelihood of the losses is higher, as GPBO does.
+        kinds = AUTO_CANDIDATES if self.output_transform == "auto" else (self.output_transform,)
+        fits = [
+            self._model.surrogate(self.adapt_steps, kind, validate=self.validate_adaptation).fit(inputs, losses)
+            for kind in kinds
+        ]
+        meta = min(fits, key=lambda m: loo_nll_of_losses(m, losses)) if len(fits) > 1 else fits[0]
         self._model_used = "meta-learned"
+        self._transform_used = meta.transform_.kind
         if not self.task_gp or len(losses) < len(history.space) + 1:
             return meta
         # Where the knowledge does not transfer (an unusual task, or many observations of
