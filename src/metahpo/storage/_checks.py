@@ -17,6 +17,18 @@ MAX_NAME_LENGTH = 512
 MAX_META_KEY_LENGTH = 256
 
 
+def storable_error(error: Any) -> str | None:
+    """A failed trial's error text as every backend can store it.
+
+    The text comes from whatever an objective raised, so it may hold a NUL (PostgreSQL's
+    text type refuses it) or a lone surrogate (not encodable as UTF-8). Both become U+FFFD
+    on every backend alike, so a crash is always recorded, never refused.
+    """
+    if error is None:
+        return None
+    return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in str(error))
+
+
 def check_study_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
         raise InvalidParameterError(

@@ -23,6 +23,7 @@ from metahpo.storage._checks import (
     check_objective_value,
     check_study_name,
     check_value_json,
+    storable_error,
 )
 from metahpo.trial import FrozenTrial, TrialState
 
@@ -138,7 +139,7 @@ class InMemoryStorage:
         if value is not None:
             value = check_objective_value(value)
         return _trial_copy(self._update(study_id, number, state=state, value=value,
-                                        error=error, finished_at=utcnow()))
+                                        error=storable_error(error), finished_at=utcnow()))
 
     def report(self, study_id: int, number: int, step: float, value: float) -> None:
         with self._lock:

@@ -26,6 +26,7 @@ from metahpo.storage._checks import (
     check_objective_value,
     check_study_name,
     check_value_json,
+    storable_error,
 )
 from metahpo.storage._sql_engine import Database, parse_url
 from metahpo.storage._sql_schema import intermediate_values, studies, trials
@@ -296,7 +297,7 @@ class SQLStorage:
             value = check_objective_value(value)  # Refused alike on every backend.
         return self._update_running(
             study_id, number, state=state.value, value=value,
-            error=None if error is None else str(error), finished_at=utcnow(), reload=True,
+            error=storable_error(error), finished_at=utcnow(), reload=True,
         )
 
     def report(self, study_id: int, number: int, step: float, value: float) -> None:

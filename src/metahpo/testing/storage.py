@@ -51,6 +51,7 @@ from metahpo.trial import TrialState
 
 __all__ = [
     "STORAGE_CHECKS",
+    "check_any_error_text_is_stored",
     "check_bad_input_leaves_storage_unchanged",
     "check_create_get_list_studies",
     "check_delete_study_removes_its_trials",
@@ -248,6 +249,16 @@ def check_finish_trial(storage: Storage) -> None:
     with _raises(TrialStateError, "finish_trial with state RUNNING"):
         storage.finish_trial(study.study_id, 3, TrialState.RUNNING, 1.0)
     _check(snapshot(storage) == before, "a refused finish_trial changed the storage")
+
+
+def check_any_error_text_is_stored(storage: Storage) -> None:
+    """A crash's message is recorded whatever it holds: NUL and lone surrogates become U+FFFD."""
+    study = make_study(storage)
+    storage.create_trial(study.study_id, config={"x": 0.5})
+    failed = storage.finish_trial(study.study_id, 0, TrialState.FAILED, error="a\x00b \ud800 é")
+    _check(failed.state is TrialState.FAILED and failed.error == "a\ufffdb \ufffd é",
+           f"failed with an odd message as {failed!r}")
+    _check(storage.get_trial(study.study_id, 0) == failed, "the stored error differs when read back")
 
 
 def check_intermediate_reports(storage: Storage) -> None:
@@ -459,6 +470,7 @@ STORAGE_CHECKS: tuple[Callable[[Storage], None], ...] = (
     check_trial_numbering_across_threads,
     check_reserve_then_set_config,
     check_finish_trial,
+    check_any_error_text_is_stored,
     check_intermediate_reports,
     check_user_attrs_merge,
     check_promotions_are_unique,
