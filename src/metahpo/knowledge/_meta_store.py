@@ -12,6 +12,7 @@ knowledge spec, so that whoever learns from a shared storage also shares its met
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import hashlib
 import json
@@ -58,7 +59,7 @@ def knowledge_key(*parts: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
-class _ClosingContext:
+class _ClosingContext(abc.ABC):
     """``with store:`` closes the store on exit (both stores share the interface)."""
 
     def __enter__(self) -> Self:
@@ -72,8 +73,9 @@ class _ClosingContext:
     ) -> None:
         self.close()
 
-    def close(self) -> None:  # pragma: no cover - each store defines its own
-        raise NotImplementedError
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release what the store holds."""
 
 
 class MetaModelStore(_ClosingContext):

@@ -201,9 +201,7 @@ class MetaBO(GPBO):
 
     def _fit_surrogate(self, history: History, encoding: Any, inputs: np.ndarray, losses: np.ndarray,
                        warm: Any = None, restarts: int = 1) -> Any:
-        from metahpo.surrogates import loo_nll_of_losses
-
-        from metahpo.surrogates import AUTO_CANDIDATES
+        from metahpo.surrogates import AUTO_CANDIDATES, loo_nll_of_losses
 
         # Losses with a few diverged configs (a log-loss of 6 among 0.1-0.3) flatten a
         # standardised model; "auto" also fits on log losses and keeps the model whose
