@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from metahpo.storage import Storage, StudyRecord
 from metahpo.trial import FrozenTrial
 
-__all__ = ["_NotJSON", "_check", "_raises", "make_study", "snapshot"]
+__all__ = ["_NotJSON", "_check", "_in_threads", "_raises", "make_study", "snapshot"]
 
 
 @contextlib.contextmanager
@@ -48,3 +49,22 @@ def snapshot(storage: Storage) -> list[tuple[StudyRecord, list[FrozenTrial]]]:
 class _NotJSON:
     def __repr__(self) -> str:
         return "<not JSON>"
+
+
+def _in_threads(work: Callable[[int], None], count: int) -> None:
+    """Run ``work(i)`` on ``count`` threads at once; the first exception is re-raised here."""
+    errors: list[BaseException] = []
+
+    def guarded(index: int) -> None:
+        try:
+            work(index)
+        except BaseException as exc:  # Re-raised in the calling thread below.
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]

@@ -9,7 +9,7 @@ from typing import Any
 
 from metahpo.exceptions import InvalidParameterError
 from metahpo.storage import Storage
-from metahpo.testing._helpers import _check, _NotJSON, _raises, make_study, snapshot
+from metahpo.testing._helpers import _check, _in_threads, _NotJSON, _raises, make_study, snapshot
 
 __all__ = [
     "check_meta_model_bad_input",
@@ -94,29 +94,19 @@ def check_meta_model_versions(storage: Storage) -> None:
 
 def check_meta_model_versions_across_threads(storage: Storage) -> None:
     """Threads saving one key get distinct, gap-free versions, each holding its own bytes."""
-    errors: list[BaseException] = []
     got: dict[int, bytes] = {}
     lock = threading.Lock()
 
     def work(thread: int) -> None:
-        try:
-            for index in range(5):
-                data = f"thread {thread} save {index}".encode()
-                version = storage.save_meta_model("shared", data, {"thread": thread})
-                with lock:
-                    if version in got:
-                        raise AssertionError(f"version {version} was handed out twice")
-                    got[version] = data
-        except BaseException as exc:  # Re-raised in the main thread below.
-            errors.append(exc)
+        for index in range(5):
+            data = f"thread {thread} save {index}".encode()
+            version = storage.save_meta_model("shared", data, {"thread": thread})
+            with lock:
+                if version in got:
+                    raise AssertionError(f"version {version} was handed out twice")
+                got[version] = data
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
+    _in_threads(work, 4)
     _check(sorted(got) == list(range(1, 21)), f"4 threads x 5 saves got versions {sorted(got)}")
     _check(storage.meta_model_versions("shared") == list(range(1, 21)),
            f"stored versions: {storage.meta_model_versions('shared')}")

@@ -25,7 +25,6 @@ Example:
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable
 from datetime import timezone
@@ -39,7 +38,7 @@ from metahpo.exceptions import (
     TrialStateError,
 )
 from metahpo.storage import Storage
-from metahpo.testing._helpers import _check, _NotJSON, _raises, make_study, snapshot
+from metahpo.testing._helpers import _check, _in_threads, _NotJSON, _raises, make_study, snapshot
 from metahpo.testing._storage_meta import (
     check_meta_model_bad_input,
     check_meta_model_round_trip,
@@ -184,23 +183,13 @@ def check_trial_numbering(storage: Storage) -> None:
 def check_trial_numbering_across_threads(storage: Storage) -> None:
     """Threads sharing one storage get unique, gap-free numbers and lose no trial."""
     study = make_study(storage)
-    errors: list[BaseException] = []
 
-    def work() -> None:
-        try:
-            for _ in range(10):
-                trial = storage.create_trial(study.study_id, config={"x": 0.5})
-                storage.finish_trial(study.study_id, trial.number, TrialState.COMPLETE, 1.0)
-        except BaseException as exc:  # Re-raised in the main thread below.
-            errors.append(exc)
+    def work(_: int) -> None:
+        for _ in range(10):
+            trial = storage.create_trial(study.study_id, config={"x": 0.5})
+            storage.finish_trial(study.study_id, trial.number, TrialState.COMPLETE, 1.0)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
+    _in_threads(work, 4)
     trials = storage.get_trials(study.study_id, states={TrialState.COMPLETE})
     _check(sorted(t.number for t in trials) == list(range(40)),
            f"4 threads x 10 trials gave numbers {sorted(t.number for t in trials)}")
