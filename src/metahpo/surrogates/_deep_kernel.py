@@ -22,6 +22,7 @@ from torch.func import functional_call
 
 from metahpo.exceptions import InvalidParameterError
 from metahpo.surrogates._kernels import matern52
+from metahpo.surrogates._loo import mean_loo_nll
 from metahpo.surrogates._transforms import OutputTransform
 
 __all__ = [
@@ -126,9 +127,7 @@ def loo_nll(model: nn.Module, params: Mapping[str, Tensor], batch: tuple[Tensor,
         n, dtype=x.dtype
     )
     inverse = torch.cholesky_inverse(torch.linalg.cholesky(K))
-    diagonal = torch.diagonal(inverse).clamp_min(1e-12)
-    residual = (inverse @ y) / diagonal
-    return 0.5 * (residual**2 * diagonal - torch.log(diagonal) + _LOG_2PI).mean()
+    return mean_loo_nll(torch.diagonal(inverse), inverse @ y)
 
 
 class DeepKernelGP:

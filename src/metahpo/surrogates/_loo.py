@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["loo_nll_of_losses"]
+__all__ = ["loo_nll_of_losses", "mean_loo_nll"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -26,9 +26,17 @@ def loo_nll_of_losses(surrogate: Any, losses: np.ndarray) -> float:
     """
     with torch.no_grad():
         inverse = surrogate.cholesky_inverse_
-        diagonal = (inverse * inverse).sum(0).clamp_min(1e-300)
-        residual = surrogate.alpha_ / diagonal
-        per_point = 0.5 * (residual**2 * diagonal - torch.log(diagonal) + _LOG_2PI)
-        value = float(per_point.mean())
+        value = float(mean_loo_nll((inverse * inverse).sum(0), surrogate.alpha_))
     value -= surrogate.transform_.log_jacobian(np.asarray(losses, dtype=float)) / len(losses)
     return value if math.isfinite(value) else math.inf
+
+
+def mean_loo_nll(diagonal: torch.Tensor, weighted: torch.Tensor) -> torch.Tensor:
+    """Mean leave-one-out NLL from ``diag(K⁻¹)`` and ``K⁻¹ y`` (on the model's scale).
+
+    Each point's held-out residual is ``[K⁻¹ y]_i / [K⁻¹]_ii`` and its variance
+    ``1 / [K⁻¹]_ii`` (Rasmussen & Williams, 2006, eq. 5.12). Differentiable.
+    """
+    diagonal = diagonal.clamp_min(1e-300)
+    residual = weighted / diagonal
+    return 0.5 * (residual**2 * diagonal - torch.log(diagonal) + _LOG_2PI).mean()
