@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -174,7 +175,7 @@ class MetaBO(GPBO):
         kb, kb_key = self._portfolio.knowledge_for(history)
         tasks = kb.tasks(history.space) if kb is not None else []
         if len(tasks) < MIN_RELATED_TASKS:
-            why = {"source": "gpbo", "reason": f"{len(tasks)} related tasks (< {MIN_RELATED_TASKS})"}
+            why: dict[str, Any] = {"source": "gpbo", "reason": f"{len(tasks)} related tasks (< {MIN_RELATED_TASKS})"}
             return [Suggestion(c, why) for c in GPBO.suggest(self, history, n)]
         _, _, losses = history.observations()
         if history.new_config_count() >= self.n_warm_start and len(losses) < 2:
@@ -211,7 +212,10 @@ class MetaBO(GPBO):
             self._model.surrogate(self.adapt_steps, kind, validate=self.validate_adaptation).fit(inputs, losses)
             for kind in kinds
         ]
-        meta = min(fits, key=lambda m: loo_nll_of_losses(m, losses)) if len(fits) > 1 else fits[0]
+        compare = len(fits) > 1 or self.task_gp
+        scored = [(loo_nll_of_losses(m, losses) if compare else 0.0, i) for i, m in enumerate(fits)]
+        score, best = min(scored)
+        meta = fits[best]
         self._model_used = "meta-learned"
         self._transform_used = meta.transform_.kind
         if not self.task_gp or len(losses) < len(history.space) + 1:
@@ -220,7 +224,7 @@ class MetaBO(GPBO):
         # this one), a GP fitted on the study alone predicts it better: use whichever of
         # the two predicts the observations better when each is left out.
         plain = GPBO._fit_surrogate(self, history, encoding, inputs, losses, warm, restarts)
-        if loo_nll_of_losses(plain, losses) < loo_nll_of_losses(meta, losses):
+        if loo_nll_of_losses(plain, losses) < score:
             self._model_used = "task GP"
             return plain
         return meta
@@ -260,20 +264,19 @@ class MetaBO(GPBO):
             if key in _MODELS:
                 return _MODELS[key]
             # Meta-models live beside the knowledge: in its storage when the spec names one
-            # (so a team sharing a database shares them), else in the folder store.
-            model = None
-            if kb.spec is not None:
-                with meta_store_for(kb.spec, self.store) as store:
-                    model = store.latest(key)
-            if model is None:
-                data = tasks_to_data(tasks, self._encoding(history))
-                config = MetaTrainingConfig(meta_steps=self.meta_steps, inner_steps=self.inner_steps,
-                                            seed=history.seed % (2**31), validation=self.meta_validation)
-                model = meta_train(data, config)
-                logger.info("Meta-trained the surrogate on %d tasks in %.1f s", len(data),
-                            model.info.get("seconds", math.nan))
-                if kb.spec is not None:
-                    with meta_store_for(kb.spec, self.store) as store:
+            # (so a team sharing a database shares them), else in the folder store; a
+            # knowledge base built in memory keeps them in this process only.
+            opened = meta_store_for(kb.spec, self.store) if kb.spec is not None else contextlib.nullcontext()
+            with opened as store:
+                model = store.latest(key) if store is not None else None
+                if model is None:
+                    data = tasks_to_data(tasks, self._encoding(history))
+                    config = MetaTrainingConfig(meta_steps=self.meta_steps, inner_steps=self.inner_steps,
+                                                seed=history.seed % (2**31), validation=self.meta_validation)
+                    model = meta_train(data, config)
+                    logger.info("Meta-trained the surrogate on %d tasks in %.1f s", len(data),
+                                model.info.get("seconds", math.nan))
+                    if store is not None:
                         store.save(key, model)
             _MODELS[key] = model
             return model
