@@ -197,7 +197,7 @@ def _validated_steps(tasks: list[TaskData], config: MetaTrainingConfig) -> int:
 
 def _meta_train(
     tasks: Sequence[TaskData],
-    config: MetaTrainingConfig | None,
+    config: MetaTrainingConfig,
     init: MetaModel | None,
     replay: Sequence[TaskData],
     replay_fraction: float,
@@ -214,7 +214,6 @@ def _meta_train(
         raise InvalidParameterError(
             "meta_train needs at least one task with 3 or more evaluations. Got none."
         )
-    config = config or (init.config if init is not None else MetaTrainingConfig())
     check_int(config.meta_steps, "meta_steps", "MetaTrainingConfig", minimum=0)
     n_features = usable[0].X.shape[1]
     if any(t.X.shape[1] != n_features for t in usable) or (
