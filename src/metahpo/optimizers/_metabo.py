@@ -73,6 +73,9 @@ class MetaBO(GPBO):
         meta_validation: share of the knowledge's tasks held out to choose how many
             meta-steps to train (then trained on all tasks); 0 trains ``meta_steps``.
         inner_steps: inner-loop steps during meta-training (0: no MAML inner loop).
+        task_transform: how each knowledge task's losses are warped for meta-training:
+            ``"rank"`` (rank-Gaussian within the task) or ``"standardize"`` (see
+            :class:`~metahpo.knowledge.MetaTrainingConfig`).
         continual_steps: fine-tuning steps when a study ends.
         plateau_patience: stop ``optimize`` early after this many full-budget trials without
             improvement (``None``: never).
@@ -119,6 +122,7 @@ class MetaBO(GPBO):
         meta_steps: int = 2000,
         meta_validation: float = 0.0,
         inner_steps: int = 1,
+        task_transform: str = "rank",
         continual_steps: int = 60,
         plateau_patience: int | None = None,
         acquisition: str = "logei",
@@ -151,6 +155,14 @@ class MetaBO(GPBO):
                 f"Got {meta_validation!r} instead."
             )
         self.inner_steps = inner_steps
+        from metahpo.knowledge._meta_training import TASK_TRANSFORMS
+
+        if task_transform not in TASK_TRANSFORMS:
+            raise InvalidParameterError(
+                f"The 'task_transform' parameter of MetaBO must be one of {list(TASK_TRANSFORMS)}. "
+                f"Got {describe(task_transform)} instead."
+            )
+        self.task_transform = task_transform
         self.continual_steps = continual_steps
         self.plateau_patience = plateau_patience
         self.store = store
@@ -253,7 +265,8 @@ class MetaBO(GPBO):
         return knowledge_key(source, history.space.fingerprint(), history.space.names,
                              encoding.has_budget, history.min_budget, history.max_budget,
                              self.meta_steps, self.inner_steps,
-                             *([self.meta_validation] if self.meta_validation else []))
+                             *([self.meta_validation] if self.meta_validation else []),
+                             *([self.task_transform] if self.task_transform != "standardize" else []))
 
     def _meta_model(self, kb: KnowledgeBase, kb_key: Any, tasks: list[Any], history: History) -> MetaModel:
         from metahpo.knowledge._meta_store import meta_store_for
@@ -272,7 +285,8 @@ class MetaBO(GPBO):
                 if model is None:
                     data = tasks_to_data(tasks, self._encoding(history))
                     config = MetaTrainingConfig(meta_steps=self.meta_steps, inner_steps=self.inner_steps,
-                                                seed=history.seed % (2**31), validation=self.meta_validation)
+                                                seed=history.seed % (2**31), validation=self.meta_validation,
+                                                task_transform=self.task_transform)
                     model = meta_train(data, config)
                     logger.info("Meta-trained the surrogate on %d tasks in %.1f s", len(data),
                                 model.info.get("seconds", math.nan))

@@ -1,0 +1,81 @@
+"""Meta-training on rank-warped task losses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import metahpo as mh
+from metahpo.benchmarks.synthetic import ShiftedBranin
+from metahpo.knowledge._meta_training import (
+    MetaModel,
+    MetaTrainingConfig,
+    TaskData,
+    _warp,
+    meta_test_loss,
+    meta_train,
+)
+
+
+def _tasks(n_tasks: int = 6, tail: float = 0.0) -> list[TaskData]:
+    family = ShiftedBranin(n_tasks=n_tasks, seed=2)
+    design = family.space.sobol(40, seed=0)
+    unit = family.space.to_unit(design)
+    tasks = []
+    for t in family.tasks:
+        y = np.asarray([family.evaluate(t, c) for c in design])
+        if tail:
+            # The three worst evaluations diverge: far larger losses, the same ranks.
+            y[np.argsort(y)[-3:]] += tail
+        tasks.append(TaskData(unit, y, t))
+    return tasks
+
+
+def test_the_rank_warp_is_monotone_standard_normal_and_keeps_ties():
+    task = TaskData(np.zeros((6, 1)), np.array([0.0, 0.0, 0.3, 5.0, 1e6, 0.2]), "t")
+    z = _warp(task, "rank").y
+    assert z[0] == z[1]  # tied losses stay tied
+    assert np.all(np.diff(z[np.argsort(task.y, kind="stable")]) >= 0)
+    assert z[2] == pytest.approx(-z[5])  # ranks 4 and 3 of 6: symmetric normal quantiles
+    assert z.max() < 1.5  # the 1e6 outlier is just the top rank
+    assert _warp(task, "standardize") is task
+
+
+def test_an_outlier_does_not_change_what_rank_meta_training_sees():
+    config = MetaTrainingConfig(meta_steps=15, seed=0)
+    clean = meta_train(_tasks(), config)
+    tailed = meta_train(_tasks(tail=1e4), config)
+    # Same ranks, same warped losses, same training: the diverged values are invisible.
+    for key in clean.params:
+        np.testing.assert_allclose(clean.params[key].numpy(), tailed.params[key].numpy())
+    plain = meta_train(_tasks(tail=1e4), MetaTrainingConfig(meta_steps=15, seed=0, task_transform="standardize"))
+    assert any(not np.allclose(clean.params[k].numpy(), plain.params[k].numpy()) for k in clean.params)
+
+
+def test_meta_test_loss_is_measured_on_the_model_scale():
+    model = meta_train(_tasks(), MetaTrainingConfig(meta_steps=10, seed=0))
+    clean = meta_test_loss(model, _tasks(), repeats=1)
+    tailed = meta_test_loss(model, _tasks(tail=1e4), repeats=1)
+    assert np.isfinite(clean) and clean == pytest.approx(tailed)
+
+
+def test_models_saved_before_task_transforms_read_as_unwarped():
+    import json
+
+    from safetensors.torch import save
+
+    model = meta_train(_tasks(), MetaTrainingConfig(meta_steps=2, seed=0, task_transform="standardize"))
+    config = model.config.to_dict()
+    del config["task_transform"]  # as written before the field existed
+    data = save(dict(model.params), metadata={"n_features": "2", "config": json.dumps(config), "info": "{}"})
+    assert MetaModel.from_bytes(data).config.task_transform == "standardize"
+    rank = meta_train(_tasks(), MetaTrainingConfig(meta_steps=2, seed=0))
+    assert MetaModel.from_bytes(rank.to_bytes()).config.task_transform == "rank"
+
+
+@pytest.mark.parametrize("value", ["log", "", None])
+def test_a_bad_task_transform_is_refused_by_name(value):
+    with pytest.raises(mh.InvalidParameterError, match="task_transform"):
+        MetaTrainingConfig(task_transform=value)
+    with pytest.raises(mh.InvalidParameterError, match="'task_transform' parameter of MetaBO"):
+        mh.MetaBO(task_transform=value)
