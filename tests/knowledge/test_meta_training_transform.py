@@ -1,4 +1,4 @@
-"""Meta-training on rank-warped task losses."""
+"""Meta-training on rank-warped task losses, and models saved before these options."""
 
 from __future__ import annotations
 
@@ -66,9 +66,12 @@ def test_models_saved_before_task_transforms_read_as_unwarped():
 
     model = meta_train(_tasks(), MetaTrainingConfig(meta_steps=2, seed=0, task_transform="standardize"))
     config = model.config.to_dict()
-    del config["task_transform"]  # as written before the field existed
-    data = save(dict(model.params), metadata={"n_features": "2", "config": json.dumps(config), "info": "{}"})
-    assert MetaModel.from_bytes(data).config.task_transform == "standardize"
+    del config["task_transform"], config["trend"]  # as written before the fields existed
+    plain = {k: v for k, v in model.params.items() if not k.startswith("trend_head")}
+    data = save(plain, metadata={"n_features": "2", "config": json.dumps(config), "info": "{}"})
+    old = MetaModel.from_bytes(data)
+    assert old.config.task_transform == "standardize" and old.config.trend is False
+    assert old.surrogate(0).fit(np.random.default_rng(0).random((5, 2)), np.arange(5.0)).params_.keys() == plain.keys()
     rank = meta_train(_tasks(), MetaTrainingConfig(meta_steps=2, seed=0))
     assert MetaModel.from_bytes(rank.to_bytes()).config.task_transform == "rank"
 

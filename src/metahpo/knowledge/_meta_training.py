@@ -76,6 +76,12 @@ class MetaTrainingConfig:
             rather than how bad the worst ones are. On held-out YAHPO tasks this lowered
             the regret of the surrogate's top-ranked config after 10 observations from
             0.123 to 0.082 (rbv2_xgboost) and from 0.079 to 0.074 (lcbench).
+        trend: give the network a linear head ``m(x)`` whose rank-one term ``m(x) m(x')``
+            joins the kernel (see :class:`~metahpo.surrogates.DeepKernelNet`): the prior
+            learns where configs are good on most tasks, so a few observations of a new
+            one already point the search there. On the same held-out tasks, after 5
+            observations, it lowered that regret from 0.126 to 0.076 (rbv2_xgboost) and
+            from 0.125 to 0.073 (lcbench).
     """
 
     hidden: int = 32
@@ -92,6 +98,7 @@ class MetaTrainingConfig:
     seed: int = 0
     validation: float = 0.0
     task_transform: str = "rank"
+    trend: bool = True
 
     def __post_init__(self) -> None:
         if self.task_transform not in TASK_TRANSFORMS:
@@ -116,7 +123,7 @@ class MetaModel:
     def net(self) -> Any:
         from metahpo.surrogates._deep_kernel import DeepKernelNet
 
-        return DeepKernelNet(self.n_features, self.config.hidden, self.config.n_outputs)
+        return DeepKernelNet(self.n_features, self.config.hidden, self.config.n_outputs, self.config.trend)
 
     def surrogate(
         self,
@@ -152,8 +159,9 @@ class MetaModel:
         header_size = int.from_bytes(data[:8], "little")
         meta = json.loads(data[8 : 8 + header_size]).get("__metadata__", {})
         config = json.loads(meta["config"])
-        # Models saved before task transforms existed were trained on unwarped losses.
+        # Models saved before these options existed: unwarped losses, no trend head.
         config.setdefault("task_transform", "standardize")
+        config.setdefault("trend", False)
         return cls(
             int(meta["n_features"]),
             MetaTrainingConfig(**config),

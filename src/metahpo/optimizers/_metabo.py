@@ -76,6 +76,8 @@ class MetaBO(GPBO):
         task_transform: how each knowledge task's losses are warped for meta-training:
             ``"rank"`` (rank-Gaussian within the task) or ``"standardize"`` (see
             :class:`~metahpo.knowledge.MetaTrainingConfig`).
+        trend: meta-train a trend head whose rank-one kernel term carries where configs are
+            good on most tasks (see :class:`~metahpo.knowledge.MetaTrainingConfig`).
         continual_steps: fine-tuning steps when a study ends.
         plateau_patience: stop ``optimize`` early after this many full-budget trials without
             improvement (``None``: never).
@@ -123,6 +125,7 @@ class MetaBO(GPBO):
         meta_validation: float = 0.0,
         inner_steps: int = 1,
         task_transform: str = "rank",
+        trend: bool = True,
         continual_steps: int = 60,
         plateau_patience: int | None = None,
         acquisition: str = "logei",
@@ -139,7 +142,8 @@ class MetaBO(GPBO):
         self.adapt_steps = adapt_steps
         self.validate_adaptation = validate_adaptation
         self.task_gp = task_gp
-        for name in ("validate_adaptation", "task_gp"):
+        self.trend = trend
+        for name in ("validate_adaptation", "task_gp", "trend"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidParameterError(
                     f"The '{name}' parameter of MetaBO must be a bool. "
@@ -266,7 +270,8 @@ class MetaBO(GPBO):
                              encoding.has_budget, history.min_budget, history.max_budget,
                              self.meta_steps, self.inner_steps,
                              *([self.meta_validation] if self.meta_validation else []),
-                             *([self.task_transform] if self.task_transform != "standardize" else []))
+                             *([self.task_transform] if self.task_transform != "standardize" else []),
+                             *(["trend"] if self.trend else []))
 
     def _meta_model(self, kb: KnowledgeBase, kb_key: Any, tasks: list[Any], history: History) -> MetaModel:
         from metahpo.knowledge._meta_store import meta_store_for
@@ -286,7 +291,7 @@ class MetaBO(GPBO):
                     data = tasks_to_data(tasks, self._encoding(history))
                     config = MetaTrainingConfig(meta_steps=self.meta_steps, inner_steps=self.inner_steps,
                                                 seed=history.seed % (2**31), validation=self.meta_validation,
-                                                task_transform=self.task_transform)
+                                                task_transform=self.task_transform, trend=self.trend)
                     model = meta_train(data, config)
                     logger.info("Meta-trained the surrogate on %d tasks in %.1f s", len(data),
                                 model.info.get("seconds", math.nan))

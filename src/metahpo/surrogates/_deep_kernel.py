@@ -39,11 +39,19 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 
 class DeepKernelNet(nn.Module):
-    """φ: encoded config (and log budget) → ``n_outputs`` features, plus the GP's own parameters."""
+    """φ: encoded config (and log budget) → ``n_outputs`` features, plus the GP's own parameters.
 
-    def __init__(self, n_features: int, hidden: int = 32, n_outputs: int = 8) -> None:
+    With ``trend``, a linear head ``m(x) = w·φ(x)`` adds ``m(x) m(x')`` to the kernel: a
+    Bayesian linear term on a meta-learned direction, which is how the GP learns "where
+    configs are good on most tasks". A zero-mean GP predicts the mean of the observations
+    far from them; with the trend it predicts the scaled m(x) there instead, the scale
+    fitted to the task's observations by the posterior (as a basis function with a
+    Gaussian prior on its weight; Rasmussen & Williams, 2006, section 2.7).
+    """
+
+    def __init__(self, n_features: int, hidden: int = 32, n_outputs: int = 8, trend: bool = False) -> None:
         super().__init__()
-        self.n_features, self.hidden, self.n_outputs = n_features, hidden, n_outputs
+        self.n_features, self.hidden, self.n_outputs, self.trend = n_features, hidden, n_outputs, trend
         self.body = nn.Sequential(
             nn.Linear(n_features, hidden),
             nn.Tanh(),
@@ -58,12 +66,33 @@ class DeepKernelNet(nn.Module):
         )
         self.log_outputscale = nn.Parameter(torch.zeros((), dtype=_DTYPE))
         self.log_noise = nn.Parameter(torch.tensor(math.log(1e-2), dtype=_DTYPE))
+        if trend:
+            self.trend_head = nn.Linear(n_outputs, 1).to(_DTYPE)
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.cat([x, self.body(x)], dim=-1)
+        """The kernel's inputs ``[x, φ(x)]``, with ``m(x)`` as a last column under ``trend``."""
+        learned = self.body(x)
+        if self.trend:
+            return torch.cat([x, learned, self.trend_head(learned)], dim=-1)
+        return torch.cat([x, learned], dim=-1)
 
-    def config(self) -> dict[str, int]:
-        return {"n_features": self.n_features, "hidden": self.hidden, "n_outputs": self.n_outputs}
+    def config(self) -> dict[str, int | bool]:
+        return {"n_features": self.n_features, "hidden": self.hidden, "n_outputs": self.n_outputs,
+                "trend": self.trend}
+
+
+def covariance(model: nn.Module, a: Tensor, b: Tensor, lengthscales: Tensor, outputscale: Tensor) -> Tensor:
+    """The kernel matrix between forward outputs ``a`` and ``b`` of ``model``."""
+    if not getattr(model, "trend", False):
+        return matern52(a, b, lengthscales, outputscale)
+    return matern52(a[..., :-1], b[..., :-1], lengthscales, outputscale) + a[..., -1:] @ b[..., -1:].transpose(-1, -2)
+
+
+def prior_variance(model: nn.Module, features: Tensor, outputscale: Tensor) -> Tensor:
+    """``k(x, x)`` for each row of forward outputs ``features``."""
+    if not getattr(model, "trend", False):
+        return outputscale.expand(features.shape[:-1])
+    return outputscale + features[..., -1] ** 2
 
 
 def _kernel_parts(
@@ -83,7 +112,7 @@ def marginal_nll(
     x, y = batch[0], batch[1]
     features, lengthscales, outputscale, noise = _kernel_parts(model, params, x)
     n = y.shape[-1]
-    K = matern52(features, features, lengthscales, outputscale) + noise * torch.eye(
+    K = covariance(model, features, features, lengthscales, outputscale) + noise * torch.eye(
         n, dtype=x.dtype
     )
     L = torch.linalg.cholesky(K)
@@ -104,12 +133,12 @@ def predictive_nll(
     features, lengthscales, outputscale, noise = _kernel_parts(model, params, torch.cat([xs, xq]))
     n = ys.shape[-1]
     fs, fq = features[:n], features[n:]
-    K = matern52(fs, fs, lengthscales, outputscale) + noise * torch.eye(n, dtype=xs.dtype)
+    K = covariance(model, fs, fs, lengthscales, outputscale) + noise * torch.eye(n, dtype=xs.dtype)
     L = torch.linalg.cholesky(K)
-    cross = matern52(fq, fs, lengthscales, outputscale)
+    cross = covariance(model, fq, fs, lengthscales, outputscale)
     mean = cross @ torch.cholesky_solve(ys.unsqueeze(-1), L).squeeze(-1)
     v = torch.linalg.solve_triangular(L, cross.transpose(-1, -2), upper=False)
-    variance = (outputscale - (v * v).sum(-2)).clamp_min(1e-9) + noise
+    variance = (prior_variance(model, fq, outputscale) - (v * v).sum(-2)).clamp_min(1e-9) + noise
     return 0.5 * (((yq - mean) ** 2) / variance + torch.log(variance) + _LOG_2PI).mean()
 
 
@@ -123,7 +152,7 @@ def loo_nll(model: nn.Module, params: Mapping[str, Tensor], batch: tuple[Tensor,
     x, y = batch[0], batch[1]
     features, lengthscales, outputscale, noise = _kernel_parts(model, params, x)
     n = y.shape[-1]
-    K = matern52(features, features, lengthscales, outputscale) + noise * torch.eye(
+    K = covariance(model, features, features, lengthscales, outputscale) + noise * torch.eye(
         n, dtype=x.dtype
     )
     inverse = torch.cholesky_inverse(torch.linalg.cholesky(K))
@@ -250,7 +279,7 @@ class DeepKernelGP:
         with torch.no_grad():
             features, lengthscales, outputscale, noise = _kernel_parts(self.net, self.params_, x)
             eye = torch.eye(len(y), dtype=_DTYPE)
-            K = matern52(features, features, lengthscales, outputscale)
+            K = covariance(self.net, features, features, lengthscales, outputscale)
             jitter = float(noise)
             L, info = torch.linalg.cholesky_ex(K + jitter * eye)
             while int(info) != 0 and jitter < 1.0:
@@ -266,10 +295,10 @@ class DeepKernelGP:
     def predict(self, X: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior mean and std at ``(batch, d)`` rows, differentiable in ``X``."""
         features = self.bound_(X)
-        cross = matern52(features, self.features_train_, self.lengthscales_, self.outputscale_)
+        cross = covariance(self.net, features, self.features_train_, self.lengthscales_, self.outputscale_)
         mean = cross @ self.alpha_
         v = cross @ self.cholesky_inverse_.T
-        variance = (self.outputscale_ - (v * v).sum(-1)).clamp_min(1e-20)
+        variance = (prior_variance(self.net, features, self.outputscale_) - (v * v).sum(-1)).clamp_min(1e-20)
         return mean, torch.sqrt(variance)
 
 
