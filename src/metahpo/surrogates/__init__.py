@@ -2,7 +2,8 @@
 
 A :class:`Surrogate` maps encoded inputs (config features and a log-budget column, see
 :class:`SpaceEncoding`) to a posterior mean and standard deviation, differentiably.
-:class:`ExactGP` is the cold-start model; acquisitions (:class:`LogExpectedImprovement`,
+:class:`ExactGP` is the cold-start model and :class:`DeepKernelGP` the meta-learned one
+(a :class:`DeepKernelNet` whose parameters MetaBO meta-trains); acquisitions (:class:`LogExpectedImprovement`,
 :class:`LowerConfidenceBound`) are losses over config features at a target budget, and
 :class:`AcquisitionOptimizer` minimises them with batched :class:`ProximalGradient`
 descent from many starts, then rounds integers and categoricals and searches their
@@ -15,6 +16,7 @@ from metahpo.surrogates._acquisition import (
     log_expected_improvement,
     lower_confidence_bound,
 )
+from metahpo.surrogates._deep_kernel import DeepKernelGP, DeepKernelNet
 from metahpo.surrogates._encoding import SpaceEncoding
 from metahpo.surrogates._gp import NOISE_PRIORS, ExactGP, GPHyperparameters
 from metahpo.surrogates._kernels import matern52
@@ -31,6 +33,8 @@ __all__ = [
     "OUTPUT_TRANSFORMS",
     "AcquisitionOptimizer",
     "Candidates",
+    "DeepKernelGP",
+    "DeepKernelNet",
     "ExactGP",
     "GPHyperparameters",
     "LogExpectedImprovement",

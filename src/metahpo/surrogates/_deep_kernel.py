@@ -1,7 +1,8 @@
 """A deep-kernel GP whose parameters are an initialisation meant to be adapted per task.
 
 The model is a small MLP feature extractor φ followed by a GP with a Matérn-5/2 ARD
-kernel on φ(x) (Wilson et al., 2016, "Deep kernel learning"). Across tasks, its
+kernel on φ(x) (Wilson et al., 2016, "Deep kernel learning"), optionally plus a rank-one
+trend term ``m(x) m(x')`` from a linear head on φ (see :class:`DeepKernelNet`). Across tasks, its
 parameters θ (network weights, log lengthscales, log output scale, log noise) are
 meta-trained (see :mod:`metahpo.knowledge`); on a new task they are adapted in a few
 gradient steps on the negative log marginal likelihood of the task's observations
@@ -28,9 +29,11 @@ from metahpo.surrogates._transforms import OutputTransform
 __all__ = [
     "DeepKernelGP",
     "DeepKernelNet",
+    "covariance",
     "loo_nll",
     "marginal_nll",
     "predictive_nll",
+    "prior_variance",
 ]
 
 _DTYPE = torch.float64
