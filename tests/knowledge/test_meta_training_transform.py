@@ -82,3 +82,20 @@ def test_a_bad_task_transform_is_refused_by_name(value):
         MetaTrainingConfig(task_transform=value)
     with pytest.raises(mh.InvalidParameterError, match="'task_transform' parameter of MetaBO"):
         mh.MetaBO(task_transform=value)
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_a_non_bool_trend_is_refused_by_name(value):
+    with pytest.raises(mh.InvalidParameterError, match="'trend' parameter of MetaTrainingConfig"):
+        MetaTrainingConfig(trend=value)
+
+
+@pytest.mark.parametrize("field, value", [("trend", False), ("task_transform", "standardize"), ("hidden", 16)])
+def test_continuing_a_model_under_another_architecture_is_refused(field, value):
+    model = meta_train(_tasks(), MetaTrainingConfig(meta_steps=2, seed=0))
+    with pytest.raises(mh.InvalidParameterError, match=f"different '{field}'"):
+        meta_train(_tasks(), MetaTrainingConfig(meta_steps=2, **{field: value}), init=model)
+    # Its own configuration (config=None), or one that only changes how it trains, is fine.
+    assert meta_train(_tasks(), init=model).info["version"] == 2
+    again = meta_train(_tasks(), MetaTrainingConfig(meta_steps=3, meta_lr=1e-3), init=model)
+    assert again.params.keys() == model.params.keys()

@@ -101,6 +101,10 @@ class MetaTrainingConfig:
     trend: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.trend, bool):
+            raise InvalidParameterError(
+                f"The 'trend' parameter of MetaTrainingConfig must be a bool. Got {self.trend!r} instead."
+            )
         if self.task_transform not in TASK_TRANSFORMS:
             raise InvalidParameterError(
                 f"The 'task_transform' parameter of MetaTrainingConfig must be one of "
@@ -197,6 +201,8 @@ def meta_train(
     # Many small kernels: one thread is faster, and parallel studies do not oversubscribe.
     with torch_threads(1):
         config = config or (init.config if init is not None else MetaTrainingConfig())
+        if init is not None:
+            _check_continues(init.config, config)
         usable = [t for t in tasks if len(t.y) >= 3]
         if config.validation > 0 and init is None and len(usable) >= 5:
             steps = _validated_steps(usable, config)
@@ -205,6 +211,21 @@ def meta_train(
             model.info["validated_steps"] = steps
             return model
         return _meta_train(tasks, config, init, replay, replay_fraction)
+
+
+# What a model is: continuing it under other values would change its network or the
+# scale its kernel was learned on.
+_MODEL_FIELDS = ("hidden", "n_outputs", "trend", "task_transform")
+
+
+def _check_continues(trained: MetaTrainingConfig, config: MetaTrainingConfig) -> None:
+    for name in _MODEL_FIELDS:
+        if getattr(config, name) != getattr(trained, name):
+            raise InvalidParameterError(
+                f"meta_train cannot continue 'init' with a different {name!r}: 'init' was trained "
+                f"with {getattr(trained, name)!r}, the config has {getattr(config, name)!r}. Pass "
+                f"config=None, or a config with {name}={getattr(trained, name)!r}."
+            )
 
 
 def _validated_steps(tasks: list[TaskData], config: MetaTrainingConfig) -> int:

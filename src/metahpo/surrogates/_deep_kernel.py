@@ -44,7 +44,7 @@ _LOG_2PI = math.log(2.0 * math.pi)
 class DeepKernelNet(nn.Module):
     """φ: encoded config (and log budget) → ``n_outputs`` features, plus the GP's own parameters.
 
-    With ``trend``, a linear head ``m(x) = w·φ(x)`` adds ``m(x) m(x')`` to the kernel: a
+    With ``trend``, a linear head ``m(x) = w·φ(x) + b`` adds ``m(x) m(x')`` to the kernel: a
     Bayesian linear term on a meta-learned direction, which is how the GP learns "where
     configs are good on most tasks". A zero-mean GP predicts the mean of the observations
     far from them; with the trend it predicts the scaled m(x) there instead, the scale
