@@ -47,7 +47,9 @@ class SQLStorage:
     (:data:`~metahpo.storage.SCHEMA_VERSION`); a database with a newer version raises
     :class:`~metahpo.exceptions.SchemaVersionError`. Version 1 is the first schema, so
     there are no migrations (Alembic) yet; tables added since (``metahpo_meta_models``)
-    are created when an older database is opened, its data untouched.
+    are created when an older database is opened, its data untouched. A connection that
+    may not create them (read-only, or a role without CREATE rights) still opens the
+    studies, with a warning; it then finds no meta-models and cannot save one.
 
     Thread and process rules: one object may be shared by the threads of a process,
     and any number of processes (or machines, on PostgreSQL) may open the same

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -43,11 +43,14 @@ from metahpo.storage._sql_schema import (
     META_MODEL_VERSION_CONSTRAINT,
     STUDY_NAME_CONSTRAINT,
     TRIAL_PARENT_CONSTRAINT,
+    meta_models,
     metadata,
     schema_version,
 )
 
 logger = logging.getLogger("metahpo.storage")
+# PostgreSQL's SQLSTATE for "permission denied".
+_INSUFFICIENT_PRIVILEGE = "42501"
 
 T = TypeVar("T")
 
@@ -196,6 +199,29 @@ def _map_error(exc: SQLAlchemyError) -> StorageError:
     return StorageError(f"The database failed ({type(exc).__name__}): {text}")
 
 
+def _create_meta_models(connection: Connection, where: str) -> bool:
+    """Add the meta-model table to an older database; ``False`` if this role may not.
+
+    A read-only or restricted role (no CREATE on the schema) must still open the studies
+    it can read, so a refused CREATE is a warning here, not an error.
+    """
+    try:
+        with connection.begin_nested():
+            meta_models.create(connection, checkfirst=True)
+    except DBAPIError as exc:
+        state = getattr(exc.orig, "sqlstate", None)
+        if state != _INSUFFICIENT_PRIVILEGE and "readonly" not in str(exc.orig).lower():
+            raise
+        logger.warning(
+            "The database at %s predates the table %s and this connection may not create it "
+            "(a read-only connection, or a role without CREATE rights): its studies open, but "
+            "meta-models cannot be stored there until a connection that may opens it once.",
+            where, meta_models.name,
+        )
+        return False
+    return True
+
+
 class Database:
     """An engine that follows the process across forks, with sessions that map errors."""
 
@@ -204,6 +230,9 @@ class Database:
         self.backend = url.get_backend_name()
         self._engine_kwargs = engine_kwargs
         self._engine = _make_engine(url, engine_kwargs)
+        # False when an older database lacks the meta-model table and this role may not
+        # create it: the studies still open, meta-model reads find nothing, saves refuse.
+        self.has_meta_models = True
         self._pid = os.getpid()
         self._fork_lock = threading.Lock()
         # An in-memory SQLite database is one connection: one transaction at a time.
@@ -272,7 +301,11 @@ class Database:
             if self.backend == "postgresql":
                 # CREATE TABLE races between processes fail on PostgreSQL; queue them.
                 connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_KEY})")
-            metadata.create_all(connection, checkfirst=True)
+            existing = set(inspect(connection).get_table_names())
+            if schema_version.name in existing and meta_models.name not in existing:
+                self.has_meta_models = _create_meta_models(connection, self.describe())
+            else:
+                metadata.create_all(connection, checkfirst=True)
             versions = connection.execute(select(schema_version.c.version)).scalars().all()
             if not versions:
                 connection.execute(

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text
 
+from metahpo.exceptions import StorageError
 from metahpo.storage._base import MetaModelRecord, utcnow
 from metahpo.storage._checks import (
     check_meta_data,
@@ -39,6 +40,13 @@ def save_meta_model(db: Database, key: str, data: bytes, info: Mapping[str, Any]
     data = check_meta_data(data)
     info_json = check_meta_info(info)
     created_at = utcnow()
+    if not db.has_meta_models:
+        raise StorageError(
+            f"The database at {db.describe()} has no {meta_models.name} table and this "
+            "connection may not create it, so the meta-model cannot be saved. Open the "
+            "database once with write access and CREATE rights on its schema, or store "
+            "meta-models elsewhere."
+        )
 
     def work(connection: Connection) -> int:
         if db.backend == "postgresql":
@@ -63,8 +71,8 @@ def save_meta_model(db: Database, key: str, data: bytes, info: Mapping[str, Any]
 def load_meta_model(db: Database, key: str, version: int | None) -> MetaModelRecord | None:
     check_meta_key(key, "load_meta_model")
     version = check_meta_version(version)
-    if version is not None and version > _INT32:  # No version is that large.
-        return None
+    if (version is not None and version > _INT32) or not db.has_meta_models:
+        return None  # No version is that large; no table, no versions.
 
     def work(connection: Connection) -> MetaModelRecord | None:
         query = select(meta_models).where(meta_models.c.key == key)
@@ -82,6 +90,8 @@ def load_meta_model(db: Database, key: str, version: int | None) -> MetaModelRec
 
 def meta_model_versions(db: Database, key: str) -> list[int]:
     check_meta_key(key, "meta_model_versions")
+    if not db.has_meta_models:
+        return []
 
     def work(connection: Connection) -> list[int]:
         query = (
