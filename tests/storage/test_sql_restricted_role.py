@@ -15,6 +15,7 @@ from metahpo.storage import SQLStorage
 from metahpo.testing.storage import make_study, snapshot
 from metahpo.trial import TrialState
 
+
 @pytest.fixture
 def restricted_role(postgres_url: str):
     """A login role with read/write rights on the schema's tables, but no CREATE on it."""
@@ -55,7 +56,7 @@ def test_a_role_without_create_rights_opens_an_older_database(postgres_url, rest
     assert snapshot(storage) == before  # the studies open and read as they were
     assert storage.create_trial(study.study_id, config={"x": 0.25}).number == 1  # and take trials
     assert storage.meta_model_versions("k") == [] and storage.load_meta_model("k") is None
-    with pytest.raises(StorageError, match="no metahpo_meta_models table.*CREATE rights"):
+    with pytest.raises(StorageError, match=r"no metahpo_meta_models table.*CREATE rights"):
         storage.save_meta_model("k", b"model", None)
     storage.close()
 

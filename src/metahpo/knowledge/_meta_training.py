@@ -295,8 +295,8 @@ def _meta_train(
         chosen = [usable[i] for i in rng.integers(len(usable), size=config.meta_batch - n_old)]
         chosen += [old[i] for i in rng.integers(len(old), size=n_old)] if n_old else []
         n_support = int(rng.integers(config.support_min, config.support_max + 1))
-        batch = [_split(task, n_support, config.query, rng) for task in chosen]
-        batch = [b for b in batch if b is not None]
+        splits = (_split(task, n_support, config.query, rng) for task in chosen)
+        batch = [b for b in splits if b is not None]
         if not batch:
             continue
         tasks_t = [Task(support=(xs, ys), query=(xs, ys, xq, yq)) for xs, ys, xq, yq in batch]

@@ -190,7 +190,7 @@ class MetaBO(GPBO):
         n = check_int(n, "n", "MetaBO.suggest", minimum=1)
         kb, kb_key = self._portfolio.knowledge_for(history)
         tasks = kb.tasks(history.space) if kb is not None else []
-        if len(tasks) < MIN_RELATED_TASKS:
+        if kb is None or len(tasks) < MIN_RELATED_TASKS:
             why: dict[str, Any] = {"source": "gpbo", "reason": f"{len(tasks)} related tasks (< {MIN_RELATED_TASKS})"}
             return [Suggestion(c, why) for c in GPBO.suggest(self, history, n)]
         _, _, losses = history.observations()
@@ -200,12 +200,12 @@ class MetaBO(GPBO):
             return [Suggestion(c, {"source": "sobol"}) for c in configs]
         if history.new_config_count() < self.n_warm_start:
             configs = self._portfolio.suggest(history, n)
-            sources = [t.name for t in kb.relevant(history.space, self._target(history), self.k_nearest)][:5]  # type: ignore[union-attr]
+            sources = [t.name for t in kb.relevant(history.space, self._target(history), self.k_nearest)][:5]
             return [Suggestion(c, {"source": "portfolio", "tasks": sources}) for c in configs]
         with torch_threads(1):
             self._model = self._meta_model(kb, kb_key, tasks, history)
             configs = self._model_based(history, *history.observations(), n)
-        similar = kb.nearest(self._target(history), k=3, space=history.space)  # type: ignore[union-attr]
+        similar = kb.nearest(self._target(history), k=3, space=history.space)
         why = {
             "source": "surrogate",
             "observations": len(losses),
