@@ -72,7 +72,7 @@ class History:
         x = self.space.to_unit([t.config for t in chosen]) if chosen else np.empty((0, len(self.space)))
         full = self.max_budget if self.max_budget is not None else 1.0
         budgets = np.array([full if t.budget is None else t.budget for t in chosen], dtype=float)
-        losses = np.array([self.loss(float(t.value)) for t in chosen], dtype=float)  # type: ignore[arg-type]
+        losses = np.array([self.loss(float(t.value)) for t in chosen], dtype=float)  # type: ignore[arg-type, type-var]
         return x, budgets, losses
 
     def best(self) -> FrozenTrial | None:

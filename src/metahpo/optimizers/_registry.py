@@ -59,7 +59,7 @@ def optimizer_class(name: str) -> type:
             f"Got {describe(name)} instead."
         )
     module, cls = _REGISTRY[name].split(":")
-    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), cls)
 
 
 def resolve_auto() -> str:
@@ -76,7 +76,7 @@ def make_optimizer(spec: Any) -> Optimizer:
         name = resolve_auto() if name == "auto" else name
         cls = optimizer_class(name)
         try:
-            return cls(**params)  # type: ignore[no-any-return]
+            return cls(**params)
         except TypeError as exc:
             raise InvalidParameterError(
                 f"The 'optimizer' parameter {spec!r} sets parameters {cls.__name__} does not take: {exc}"
@@ -84,7 +84,7 @@ def make_optimizer(spec: Any) -> Optimizer:
     if isinstance(spec, dict) and "name" in spec:
         optimizer = optimizer_class(spec["name"])(**spec.get("params", {}))
         optimizer.load_state_dict(spec.get("state", {}))
-        return optimizer  # type: ignore[no-any-return]
+        return optimizer
     raise InvalidParameterError(
         f"The 'optimizer' parameter must be one of {optimizer_names()} or an Optimizer instance. "
         f"Got {describe(spec)} instead."

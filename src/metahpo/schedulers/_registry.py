@@ -36,7 +36,7 @@ def make_scheduler(spec: Any) -> Scheduler:
             f"Got {describe(spec)} instead."
         )
     module, cls = _REGISTRY[name].split(":")
-    return getattr(importlib.import_module(module), cls)(**params)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), cls)(**params)
 
 
 def scheduler_spec(scheduler: Scheduler) -> dict[str, Any]:

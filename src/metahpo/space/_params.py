@@ -106,7 +106,7 @@ class Int:
     def contains(self, value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             return False
-        return self.low <= value <= self.high
+        return bool(self.low <= value <= self.high)
 
     def _edges(self) -> tuple[float, float]:
         # Cells of width one around each integer, in log space when log=True.
