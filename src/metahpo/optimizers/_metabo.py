@@ -29,7 +29,6 @@ __all__ = ["MetaBO"]
 logger = logging.getLogger(__name__)
 
 MIN_RELATED_TASKS = 3
-BUDGET_MODELS = ("auto", "joint", "top")
 # Meta-models by knowledge key, shared by the optimizers of a process (meta-training runs
 # once per knowledge base, space and budget range; the store keeps them across processes).
 _MODELS: dict[str, MetaModel] = {}
@@ -79,12 +78,6 @@ class MetaBO(GPBO):
             :class:`~metahpo.knowledge.MetaTrainingConfig`).
         trend: meta-train a trend head whose rank-one kernel term carries where configs are
             good on most tasks (see :class:`~metahpo.knowledge.MetaTrainingConfig`).
-        budget_model: how observations at several budgets (under a scheduler) reach the
-            surrogate. ``"joint"``: all of them, the budget an input. ``"top"``: only those
-            at the largest budget with at least ``n_warm_start`` (at least 3) observations,
-            as if at the full budget, as BOHB does. ``"auto"``: ``"top"`` when the
-            knowledge holds a single budget per task (the surrogate never learnt what the
-            budget does), else ``"joint"``.
         continual_steps: fine-tuning steps when a study ends.
         plateau_patience: stop ``optimize`` early after this many full-budget trials without
             improvement (``None``: never).
@@ -133,7 +126,6 @@ class MetaBO(GPBO):
         inner_steps: int = 1,
         task_transform: str = "rank",
         trend: bool = True,
-        budget_model: str = "auto",
         continual_steps: int = 60,
         plateau_patience: int | None = None,
         acquisition: str = "logei",
@@ -175,12 +167,6 @@ class MetaBO(GPBO):
                 f"Got {describe(task_transform)} instead."
             )
         self.task_transform = task_transform
-        if budget_model not in BUDGET_MODELS:
-            raise InvalidParameterError(
-                f"The 'budget_model' parameter of MetaBO must be one of {list(BUDGET_MODELS)}. "
-                f"Got {describe(budget_model)} instead."
-            )
-        self.budget_model = budget_model
         self.continual_steps = continual_steps
         self.plateau_patience = plateau_patience
         self.store = store
@@ -216,19 +202,13 @@ class MetaBO(GPBO):
             configs = self._portfolio.suggest(history, n)
             sources = [t.name for t in kb.relevant(history.space, self._target(history), self.k_nearest)][:5]
             return [Suggestion(c, {"source": "portfolio", "tasks": sources}) for c in configs]
-        observed = history.observations()
-        fitted_budget = None
-        if self._top_budget_only(tasks):
-            observed, fitted_budget = _at_top_budget(*observed, history.max_budget,
-                                                     minimum=max(self.n_warm_start, 3))
         with torch_threads(1):
             self._model = self._meta_model(kb, kb_key, tasks, history)
-            configs = self._model_based(history, *observed, n)
+            configs = self._model_based(history, *history.observations(), n)
         similar = kb.nearest(self._target(history), k=3, space=history.space)
         why = {
             "source": "surrogate",
-            "observations": len(observed[2]),
-            **({"budget": fitted_budget} if fitted_budget is not None else {}),
+            "observations": len(losses),
             "adapt_steps": self.adapt_steps,
             "model": self._model_used,
             "transform": self._transform_used,
@@ -264,11 +244,6 @@ class MetaBO(GPBO):
             self._model_used = "task GP"
             return plain
         return meta
-
-    def _top_budget_only(self, tasks: Sequence[Any]) -> bool:
-        if self.budget_model != "auto":
-            return self.budget_model == "top"
-        return all(len(task.budget_levels()) <= 1 for task in tasks)
 
     @staticmethod
     def _target(history: History) -> Any:
@@ -378,24 +353,3 @@ class MetaBO(GPBO):
             return False
         best_before = min(losses[: -self.plateau_patience])
         return min(losses[-self.plateau_patience :]) >= best_before - 1e-12 * max(1.0, abs(best_before))
-
-
-def _at_top_budget(
-    x_unit: np.ndarray, budgets: np.ndarray, losses: np.ndarray, max_budget: float | None, minimum: int
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], float | None]:
-    """The observations at the largest budget with ``minimum`` of them, relabelled as full-budget.
-
-    A surrogate that never learnt what the budget does (full-budget knowledge) is better fed
-    one budget's observations, whose ranking it can model, than a mix whose losses differ
-    by budget in ways it cannot tell apart from the config's effect (BOHB, Falkner et al.,
-    2018, models the largest budget with enough observations for the same reason). With
-    no budget reaching ``minimum``: the budget with the most observations.
-    """
-    levels, counts = np.unique(budgets, return_counts=True)
-    if len(levels) <= 1:
-        return (x_unit, budgets, losses), None
-    enough = levels[counts >= minimum]
-    chosen = float(enough.max()) if len(enough) else float(levels[np.argmax(counts)])
-    rows = np.isclose(budgets, chosen)
-    full = max_budget if max_budget is not None else float(levels.max())
-    return (x_unit[rows], np.full(int(rows.sum()), full), losses[rows]), chosen
