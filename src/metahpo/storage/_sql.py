@@ -49,7 +49,8 @@ class SQLStorage:
     there are no migrations (Alembic) yet; tables added since (``metahpo_meta_models``)
     are created when an older database is opened, its data untouched. A connection that
     may not create them (read-only, or a role without CREATE rights) still opens the
-    studies, with a warning; it then finds no meta-models and cannot save one.
+    studies, with a warning; it finds no meta-models and cannot save one until another
+    connection has created the table.
 
     Thread and process rules: one object may be shared by the threads of a process,
     and any number of processes (or machines, on PostgreSQL) may open the same

@@ -49,8 +49,9 @@ from metahpo.storage._sql_schema import (
 )
 
 logger = logging.getLogger("metahpo.storage")
-# PostgreSQL's SQLSTATE for "permission denied".
-_INSUFFICIENT_PRIVILEGE = "42501"
+# PostgreSQL SQLSTATEs of a connection that may not write: permission denied, and a
+# read-only transaction (a hot standby, default_transaction_read_only).
+_NO_WRITE_SQLSTATES = frozenset({"42501", "25006"})
 
 T = TypeVar("T")
 
@@ -183,7 +184,7 @@ def _map_error(exc: SQLAlchemyError) -> StorageError:
     """The metahpo error for a database error (the caller raises it ``from exc``)."""
     original = getattr(exc, "orig", None)
     text = str(original if original is not None else exc).strip()
-    sqlstate = getattr(original, "sqlstate", None)
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
     if sqlstate in _RETRY_SQLSTATES or (
         isinstance(exc, DBAPIError) and ("database is locked" in text or "database table is locked" in text)
     ):
@@ -199,27 +200,35 @@ def _map_error(exc: SQLAlchemyError) -> StorageError:
     return StorageError(f"The database failed ({type(exc).__name__}): {text}")
 
 
-def _create_meta_models(connection: Connection, where: str) -> bool:
-    """Add the meta-model table to an older database; ``False`` if this role may not.
+def _create_missing_tables(connection: Connection, existing: set[str], where: str) -> bool:
+    """Add the tables an older database lacks; ``False`` if only optional ones could not be.
 
-    A read-only or restricted role (no CREATE on the schema) must still open the studies
-    it can read, so a refused CREATE is a warning here, not an error.
+    A read-only connection or a restricted role (no CREATE on the schema) must still open
+    the studies it can read when all that is missing is the meta-model table, so a refused
+    CREATE of that table alone is a warning here, not an error.
     """
     try:
         with connection.begin_nested():
-            meta_models.create(connection, checkfirst=True)
+            metadata.create_all(connection, checkfirst=True)
     except DBAPIError as exc:
-        state = getattr(exc.orig, "sqlstate", None)
-        if state != _INSUFFICIENT_PRIVILEGE and "readonly" not in str(exc.orig).lower():
+        missing = {t.name for t in metadata.sorted_tables} - existing
+        if missing != {meta_models.name} or not _may_not_write(exc):
             raise
         logger.warning(
             "The database at %s predates the table %s and this connection may not create it "
             "(a read-only connection, or a role without CREATE rights): its studies open, but "
-            "meta-models cannot be stored there until a connection that may opens it once.",
-            where, meta_models.name,
+            "meta-models cannot be stored there until a connection that may create the table "
+            "opens the database.", where, meta_models.name,
         )
         return False
     return True
+
+
+def _may_not_write(exc: DBAPIError) -> bool:
+    """Whether ``exc`` says the connection lacks the right to create or write."""
+    original = exc.orig
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)  # psycopg 3 / 2
+    return state in _NO_WRITE_SQLSTATES or getattr(original, "sqlite_errorname", "") == "SQLITE_READONLY"
 
 
 class Database:
@@ -302,8 +311,8 @@ class Database:
                 # CREATE TABLE races between processes fail on PostgreSQL; queue them.
                 connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_KEY})")
             existing = set(inspect(connection).get_table_names())
-            if schema_version.name in existing and meta_models.name not in existing:
-                self.has_meta_models = _create_meta_models(connection, self.describe())
+            if schema_version.name in existing:
+                self.has_meta_models = _create_missing_tables(connection, existing, self.describe())
             else:
                 metadata.create_all(connection, checkfirst=True)
             versions = connection.execute(select(schema_version.c.version)).scalars().all()

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, func, insert, inspect, select, text
 
 from metahpo.exceptions import StorageError
 from metahpo.storage._base import MetaModelRecord, utcnow
@@ -40,15 +40,15 @@ def save_meta_model(db: Database, key: str, data: bytes, info: Mapping[str, Any]
     data = check_meta_data(data)
     info_json = check_meta_info(info)
     created_at = utcnow()
-    if not db.has_meta_models:
-        raise StorageError(
-            f"The database at {db.describe()} has no {meta_models.name} table and this "
-            "connection may not create it, so the meta-model cannot be saved. Open the "
-            "database once with write access and CREATE rights on its schema, or store "
-            "meta-models elsewhere."
-        )
 
     def work(connection: Connection) -> int:
+        if not _has_table(db, connection):
+            raise StorageError(
+                f"The database at {db.describe()} has no {meta_models.name} table and this "
+                "connection may not create it, so the meta-model cannot be saved. Open the "
+                "database once with write access and CREATE rights on its schema, or store "
+                "meta-models elsewhere."
+            )
         if db.backend == "postgresql":
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(:space, :key)"),
@@ -71,10 +71,12 @@ def save_meta_model(db: Database, key: str, data: bytes, info: Mapping[str, Any]
 def load_meta_model(db: Database, key: str, version: int | None) -> MetaModelRecord | None:
     check_meta_key(key, "load_meta_model")
     version = check_meta_version(version)
-    if (version is not None and version > _INT32) or not db.has_meta_models:
-        return None  # No version is that large; no table, no versions.
+    if version is not None and version > _INT32:  # No version is that large.
+        return None
 
     def work(connection: Connection) -> MetaModelRecord | None:
+        if not _has_table(db, connection):
+            return None
         query = select(meta_models).where(meta_models.c.key == key)
         if version is None:
             query = query.order_by(meta_models.c.version.desc()).limit(1)
@@ -90,10 +92,10 @@ def load_meta_model(db: Database, key: str, version: int | None) -> MetaModelRec
 
 def meta_model_versions(db: Database, key: str) -> list[int]:
     check_meta_key(key, "meta_model_versions")
-    if not db.has_meta_models:
-        return []
 
     def work(connection: Connection) -> list[int]:
+        if not _has_table(db, connection):
+            return []
         query = (
             select(meta_models.c.version)
             .where(meta_models.c.key == key)
@@ -102,6 +104,17 @@ def meta_model_versions(db: Database, key: str) -> list[int]:
         return [int(v) for v in connection.execute(query).scalars()]
 
     return db.run(work, write=False)
+
+
+def _has_table(db: Database, connection: Connection) -> bool:
+    """Whether the meta-model table exists, looked up again while it did not at opening.
+
+    A connection that could not create it when it opened the database (see
+    :meth:`Database.initialize`) finds it once another connection has.
+    """
+    if not db.has_meta_models:
+        db.has_meta_models = inspect(connection).has_table(meta_models.name)
+    return db.has_meta_models
 
 
 def _int32_hash(key: str) -> int:
