@@ -59,6 +59,30 @@ def knowledge_key(*parts: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
+def spec_identity(spec: str | Sequence[str] | None) -> Any:
+    """``spec`` as it identifies knowledge: storage URLs without user, password or driver.
+
+    Teammates reach one database with their own roles (and perhaps another driver); the
+    knowledge, and so the meta-model key, is the same for all of them. Host, port,
+    database and query (e.g. a schema in ``options``) still tell databases apart.
+    """
+    from sqlalchemy.engine import URL, make_url
+
+    from metahpo.knowledge._base import _SQL_PREFIXES
+
+    def identity(item: str) -> str:
+        if not item.startswith(_SQL_PREFIXES):
+            return item
+        url = make_url(item)
+        bare = URL.create(url.get_backend_name(), host=url.host, port=url.port, database=url.database,
+                          query=url.query)
+        return bare.render_as_string(hide_password=False)
+
+    if spec is None or isinstance(spec, str):
+        return None if spec is None else identity(spec)
+    return [identity(item) for item in spec]
+
+
 class _ClosingContext(abc.ABC):
     """``with store:`` closes the store on exit (both stores share the interface)."""
 

@@ -258,12 +258,12 @@ class MetaBO(GPBO):
         return SpaceEncoding(history.space, history.min_budget, history.max_budget)
 
     def _model_key(self, kb: KnowledgeBase, kb_key: Any, history: History) -> str:
-        from metahpo.knowledge._meta_store import knowledge_key
+        from metahpo.knowledge._meta_store import knowledge_key, spec_identity
 
         encoding = self._encoding(history)
         # A knowledge base with a spec is identified by it, so later versions (continual
         # updates) of its model are found again; one built in memory by its contents.
-        source = kb.spec if kb.spec is not None else [
+        source = spec_identity(kb.spec) if kb.spec is not None else [
             (t.name, t.n_evaluations, float(np.sum(t.losses))) for t in kb
         ]
         return knowledge_key(source, history.space.fingerprint(), history.space.names,

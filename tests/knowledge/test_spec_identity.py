@@ -1,0 +1,33 @@
+"""Teammates reaching one database with their own roles share its meta-models' key."""
+
+from __future__ import annotations
+
+import metahpo as mh
+from metahpo.knowledge._meta_store import spec_identity
+from metahpo.optimizers._metabo import MetaBO
+
+SHARED = "db.example:5432/team?options=-csearch_path%3Dhpo"
+
+
+def test_credentials_and_driver_do_not_change_the_identity():
+    alice = f"postgresql+psycopg://alice:secret@{SHARED}"
+    bob = f"postgresql://bob@{SHARED}"
+    assert spec_identity(alice) == spec_identity(bob) == f"postgresql://{SHARED}"
+    assert "secret" not in spec_identity(alice)
+    # Host, database and schema still tell databases apart; other specs are kept as given.
+    assert spec_identity(f"postgresql://alice@{SHARED.replace('team', 'other')}") != spec_identity(alice)
+    assert spec_identity(f"postgresql://alice@{SHARED.replace('hpo', 'x')}") != spec_identity(alice)
+    assert spec_identity(["bundled:keel-hgb", "sqlite:///a.db"]) == ["bundled:keel-hgb", "sqlite:///a.db"]
+    assert spec_identity(None) is None
+
+
+def _key(spec: str) -> str:
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    kb = mh.KnowledgeBase(spec=["bundled:keel-hgb", spec])
+    study = mh.create_study(space=space, seed=0)
+    return MetaBO()._model_key(kb, None, study.history())
+
+
+def test_metabo_keys_the_meta_model_by_the_database_not_the_role():
+    assert _key(f"postgresql+psycopg://alice:secret@{SHARED}") == _key(f"postgresql://bob:other@{SHARED}")
+    assert _key(f"postgresql://alice@{SHARED}") != _key(f"postgresql://alice@{SHARED.replace('team', 'b')}")
