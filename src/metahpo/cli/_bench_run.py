@@ -58,6 +58,13 @@ def bench_run(
     meta_train_size: Annotated[
         int, typer.Option(help="Sobol configs per training task for transfer methods.")
     ] = 64,
+    meta_train_budgets: Annotated[
+        str | None,
+        typer.Option(
+            help="Also evaluate the meta-train design at these budgets: comma-separated "
+            "numbers, or 'hyperband' for the lower rungs of Hyperband with --eta."
+        ),
+    ] = None,
     draws: Annotated[
         int, typer.Option(help="Random configs per task for the regret bounds.")
     ] = 10_000,
@@ -87,6 +94,7 @@ def bench_run(
     from metahpo.benchmarks.runner._regret import default_cache_dir
     from metahpo.benchmarks.runner._run import (
         BenchmarkSpec,
+        parse_meta_train_budgets,
         parse_problem_args,
         parse_seeds,
         run_benchmark,
@@ -111,6 +119,7 @@ def bench_run(
             split_seed=split_seed,
             tasks=tuple(t.strip() for t in tasks.split(",")) if tasks else None,
             meta_train_size=meta_train_size,
+            meta_train_budgets=parse_meta_train_budgets(meta_train_budgets, problem, eta),
             n_draws=draws,
             regret_table=regret_table,
             eta=eta,

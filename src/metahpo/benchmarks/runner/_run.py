@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import logging
+import math
 import multiprocessing
 import os
 import platform
@@ -41,7 +42,8 @@ class BenchmarkSpec:
     ``test_tasks``/``split``/``split_seed``/``tasks`` choose the meta-test tasks
     (:func:`~metahpo.benchmarks.runner.split_tasks`); the meta-train data given to
     transfer methods is a ``meta_train_size``-point Sobol design of the other tasks at
-    the maximum budget. ``n_draws`` random configs per task set the regret bounds, or the
+    the maximum budget, and also at ``meta_train_budgets`` (multi-fidelity meta-data, which
+    MetaBO models; the other transfer methods use the maximum budget's rows). ``n_draws`` random configs per task set the regret bounds, or the
     meta-dataset in ``regret_table`` (``n_draws=0`` and no table: observed losses only).
     """
 
@@ -56,6 +58,7 @@ class BenchmarkSpec:
     tasks: tuple[str, ...] | None = None
     meta_train_size: int = 64
     meta_train_seed: int = 0
+    meta_train_budgets: tuple[float, ...] = ()
     n_draws: int = 10_000
     regret_table: str | None = None
     eta: int = 3
@@ -133,6 +136,7 @@ def run_benchmark(
             spec.meta_train_seed,
             cache_dir,
             spec.problem_kwargs,
+            spec.meta_train_budgets,
         )
 
     out.mkdir(parents=True, exist_ok=True)
@@ -334,6 +338,27 @@ def parse_seeds(text: str) -> tuple[int, ...]:
             f"The 'seeds' option must be a count (5) or a list of seeds (0,1,7). Got {describe(text)} instead."
         )
     return tuple(range(values[0])) if len(values) == 1 else tuple(dict.fromkeys(values))
+
+
+def parse_meta_train_budgets(text: str | None, problem: str, eta: int = 3) -> tuple[float, ...]:
+    """``None`` -> none; ``"hyperband"`` -> the lower rungs of Hyperband; ``"1,3,9"`` -> those."""
+    if text is None or not str(text).strip():
+        return ()
+    if str(text).strip() == "hyperband":
+        from metahpo.benchmarks import get_problem
+        from metahpo.benchmarks.runner._budget import budget_steps
+
+        return tuple(float(b) for b in budget_steps(get_problem(problem), eta)[:-1])
+    try:
+        values = tuple(float(p) for p in str(text).split(",") if p.strip())
+    except ValueError:
+        values = ()
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
+        raise InvalidParameterError(
+            "The 'meta-train-budgets' option must be 'hyperband' or comma-separated positive "
+            f"budgets (1,3,9). Got {describe(text)} instead."
+        )
+    return values
 
 
 def parse_problem_args(items: Sequence[str]) -> dict[str, Any]:
