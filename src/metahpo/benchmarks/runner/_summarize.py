@@ -78,7 +78,13 @@ def _header(spec: dict[str, Any], run: dict[str, Any], command: str) -> str:
         "",
         f"Test tasks: {', '.join(run['test_tasks'])}.",
         f"Split: {spec['split']} (seed {spec['split_seed']}); meta-train for transfer methods: "
-        f"{spec['meta_train_size']} Sobol configs at max budget on "
+        f"{spec['meta_train_size']} Sobol configs at max budget"
+        + (
+            f" (and at budgets {', '.join(f'{b:g}' for b in spec['meta_train_budgets'])})"
+            if spec.get("meta_train_budgets")
+            else ""
+        )
+        + " on "
         + (
             f"the {len(run['train_tasks'])} other tasks."
             if run["train_tasks"]
