@@ -352,20 +352,29 @@ class KnowledgeBase:
         losses: Mapping[str, Sequence[float]],
         descriptors: Mapping[str, Mapping[str, float]] | None = None,
         source: str = "memory",
+        fidelities: Mapping[str, Mapping[float, Sequence[float]]] | None = None,
+        max_budget: float | None = None,
     ) -> KnowledgeBase:
-        """One task per key of ``losses``, each evaluating the same ``configs`` at full budget."""
-        descriptors = descriptors or {}
-        tasks = [
-            Task(
+        """One task per key of ``losses``, each evaluating the same ``configs`` at full budget.
+
+        ``fidelities`` adds, per task and lower budget, the same configs' losses there;
+        the full-budget rows of such a task then carry ``max_budget`` (default 1.0).
+        """
+        descriptors, fidelities = descriptors or {}, fidelities or {}
+        full = 1.0 if max_budget is None else float(max_budget)
+        tasks = []
+        for name, values in losses.items():
+            lower = [(float(b), list(v)) for b, v in dict(fidelities.get(name, {})).items()]
+            rows = [*lower, (full, list(values))]
+            tasks.append(Task(
                 name=str(name),
                 space=space,
-                configs=[dict(c) for c in configs],
-                losses=list(values),
+                configs=[dict(c) for _, v in rows for c in configs],
+                losses=[x for _, v in rows for x in v],
+                budgets=[b for b, v in rows for _ in v] if lower else None,
                 descriptor=descriptors.get(name),
                 source=source,
-            )
-            for name, values in losses.items()
-        ]
+            ))
         return cls(tasks)
 
     @classmethod

@@ -39,6 +39,16 @@ __all__ = [
 TASK_TRANSFORMS = ("rank", "standardize")
 
 
+def check_task_transform(value: Any, owner: str) -> str:
+    """``value`` if it names a task transform, else an error naming ``owner``'s parameter."""
+    if value not in TASK_TRANSFORMS:
+        raise InvalidParameterError(
+            f"The 'task_transform' parameter of {owner} must be one of {list(TASK_TRANSFORMS)}. "
+            f"Got {value!r} instead."
+        )
+    return str(value)
+
+
 @dataclass(frozen=True)
 class TaskData:
     """One task's evaluations as surrogate inputs: features ``X`` (n, d) and losses ``y`` (n,)."""
@@ -107,11 +117,7 @@ class MetaTrainingConfig:
             raise InvalidParameterError(
                 f"The 'trend' parameter of MetaTrainingConfig must be a bool. Got {self.trend!r} instead."
             )
-        if self.task_transform not in TASK_TRANSFORMS:
-            raise InvalidParameterError(
-                f"The 'task_transform' parameter of MetaTrainingConfig must be one of "
-                f"{list(TASK_TRANSFORMS)}. Got {self.task_transform!r} instead."
-            )
+        check_task_transform(self.task_transform, "MetaTrainingConfig")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

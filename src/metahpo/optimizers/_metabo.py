@@ -159,14 +159,9 @@ class MetaBO(GPBO):
                 f"Got {meta_validation!r} instead."
             )
         self.inner_steps = inner_steps
-        from metahpo.knowledge._meta_training import TASK_TRANSFORMS
+        from metahpo.knowledge._meta_training import check_task_transform
 
-        if task_transform not in TASK_TRANSFORMS:
-            raise InvalidParameterError(
-                f"The 'task_transform' parameter of MetaBO must be one of {list(TASK_TRANSFORMS)}. "
-                f"Got {describe(task_transform)} instead."
-            )
-        self.task_transform = task_transform
+        self.task_transform = check_task_transform(task_transform, "MetaBO")
         self.continual_steps = continual_steps
         self.plateau_patience = plateau_patience
         self.store = store

@@ -229,30 +229,10 @@ class Portfolio(BaseOptimizer):
                 "The study context's 'meta_train' must have 'configs' and a 'losses' mapping of task "
                 f"name to losses. Got {describe(source)} instead."
             )
-        fidelities = getattr(source, "fidelities", None) or {}
-        if not fidelities:
-            return KnowledgeBase.from_design(
-                history.space, list(configs), dict(losses), source="meta_train"
-            )
-        return _multi_fidelity_knowledge(history, list(configs), dict(losses), fidelities)
-
-
-def _multi_fidelity_knowledge(
-    history: History, configs: list[Any], losses: dict[str, Any], fidelities: Any
-) -> KnowledgeBase:
-    """One task per key of ``losses``: the configs at the maximum budget and at each lower one."""
-    from metahpo.knowledge import KnowledgeBase, Task
-
-    full = history.max_budget if history.max_budget is not None else 1.0
-    tasks = []
-    for name, values in losses.items():
-        rows = [(b, list(v)) for b, v in dict(fidelities.get(name, {})).items()] + [(full, list(values))]
-        tasks.append(Task(
-            name=str(name), space=history.space, configs=[dict(c) for _, v in rows for c in configs],
-            losses=[x for _, v in rows for x in v], budgets=[float(b) for b, v in rows for _ in v],
-            source="meta_train",
-        ))
-    return KnowledgeBase(tasks)
+        return KnowledgeBase.from_design(
+            history.space, list(configs), dict(losses), source="meta_train",
+            fidelities=getattr(source, "fidelities", None), max_budget=history.max_budget,
+        )
 
 
 def _own_tasks(kb: KnowledgeBase, history: History) -> tuple[str, ...]:
