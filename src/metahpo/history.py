@@ -7,8 +7,8 @@ Optimizers and schedulers hold no storage reference; the study hands them a
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,8 +32,8 @@ class History:
         seed: the study's seed for this component; with the number of trials it keys
             every random draw, so a study replayed with the same seed makes the same draws.
         min_budget, max_budget: the scheduler's budget range (``None`` without budgets).
-        context: extra study facts (the task descriptor, a knowledge base) for optimizers
-            that use them.
+        descriptor: the study's task descriptor (``create_study(task=...)``: named
+            meta-features), which meta-learning optimizers compare tasks by; ``None`` without.
     """
 
     space: Space
@@ -42,7 +42,7 @@ class History:
     seed: int = 0
     min_budget: float | None = None
     max_budget: float | None = None
-    context: dict[str, Any] = field(default_factory=dict)
+    descriptor: Mapping[str, Any] | None = None
 
     def loss(self, value: float) -> float:
         """The value to minimise: ``value`` itself, or its negation when maximising."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import metahpo as mh
-from metahpo.knowledge._meta_store import spec_identity
-from metahpo.optimizers._metabo import MetaBO
+from metahpo.knowledge._identity import spec_identity
+from metahpo.surrogates import SpaceEncoding
+from metahpo.surrogates.meta import MetaModelProvider
 
 SHARED = "db.example:5432/team?options=-csearch_path%3Dhpo"
 
@@ -24,8 +25,16 @@ def test_credentials_and_driver_do_not_change_the_identity():
 def _key(spec: str) -> str:
     space = mh.Space({"x": mh.Float(0.0, 1.0)})
     kb = mh.KnowledgeBase(spec=["bundled:keel-hgb", spec])
-    study = mh.create_study(space=space, seed=0)
-    return MetaBO()._model_key(kb, None, study.history())
+    return MetaModelProvider().key(kb, SpaceEncoding(space))
+
+
+def test_the_key_depends_on_the_meta_training_seed():
+    from metahpo.surrogates.meta import MetaTrainingConfig
+
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    kb = mh.KnowledgeBase(spec="bundled:keel-hgb")
+    keys = {MetaModelProvider(MetaTrainingConfig(seed=s)).key(kb, SpaceEncoding(space)) for s in (0, 0, 1)}
+    assert len(keys) == 2
 
 
 def test_metabo_keys_the_meta_model_by_the_database_not_the_role():

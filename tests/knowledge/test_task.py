@@ -107,7 +107,7 @@ def test_from_history_takes_complete_trials_as_losses() -> None:
         space,
         trials,
         direction="maximize",
-        context={"task": {"name": "d", "descriptor": {"a": 1.0}}},
+        descriptor={"name": "d", "descriptor": {"a": 1.0}},
     )
     task = Task.from_history(history)
     assert task.losses.tolist() == [-2.0, -5.0]

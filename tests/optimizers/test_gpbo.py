@@ -153,7 +153,6 @@ def test_same_seed_same_trajectory() -> None:
         ({"beta": -1.0}, "beta"),
         ({"output_transform": "boxcox"}, "output_transform"),
         ({"proximal_penalty": -1.0}, "proximal_penalty"),
-        ({"noise_prior": "flat"}, "noise_prior"),
     ],
 )
 def test_rejects_bad_parameters(params: dict, match: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +78,7 @@ def test_get_params_stores_the_spec_not_the_tasks(tmp_path: Path) -> None:
     optimizer = Portfolio(opened, size=3, k_nearest=2)
     spec = json.loads(json.dumps(optimizer_spec(optimizer)))
     assert spec["params"] == {"knowledge": str(tmp_path / "kb"), "size": 3, "k_nearest": 2}
-    rebuilt = make_optimizer(spec)
+    rebuilt = make_optimizer(spec, knowledge=KnowledgeBase.open(spec["params"]["knowledge"]))
     history = _history([])
     assert rebuilt.suggest(history, 3) == optimizer.suggest(history, 3)
 
@@ -88,7 +87,7 @@ def test_study_with_a_storage_spec_reloads_its_knowledge(tmp_path: Path) -> None
     url = f"sqlite:///{tmp_path / 'kb.db'}"
     _kb(["0", "1", "2"]).to_storage(url)
     study = mh.create_study(
-        name="new", space=SPACE, storage=url, optimizer=Portfolio(url, size=2), seed=0
+        name="new", space=SPACE, storage=url, optimizer=Portfolio(KnowledgeBase.open(url), size=2), seed=0
     )
     first = study.ask()
     study.tell(first, FAMILY.evaluate("11", first.config))
@@ -99,27 +98,16 @@ def test_study_with_a_storage_spec_reloads_its_knowledge(tmp_path: Path) -> None
     assert [first.config, second.config] == expected
 
 
-@dataclass
-class _MetaTrain:
-    """What the benchmark runner puts in the study context."""
-
-    configs: tuple[dict, ...]
-    losses: dict[str, tuple[float, ...]] = field(default_factory=dict)
-
-
-def test_reads_meta_train_data_from_the_study_context() -> None:
+def test_create_study_hands_design_knowledge_to_the_portfolio() -> None:
+    # How the benchmark runner feeds a design evaluated on the meta-train tasks.
     configs = tuple(SPACE.sobol(32, seed=0))
-    meta = _MetaTrain(
-        configs, {n: tuple(FAMILY.evaluate_batch(n, configs)) for n in ("0", "1", "2")}
-    )
-    study = mh.create_study(space=SPACE, optimizer="portfolio", seed=0)
-    study.context["meta_train"] = meta
-    handle = study.ask()
-    kb = KnowledgeBase.from_design(SPACE, configs, meta.losses)
-    assert handle.config == greedy_portfolio(kb.tasks(SPACE), 1)[0]
+    losses = {n: tuple(FAMILY.evaluate_batch(n, configs)) for n in ("0", "1", "2")}
+    kb = KnowledgeBase.from_design(SPACE, configs, losses)
+    study = mh.create_study(space=SPACE, optimizer="portfolio", knowledge=kb, seed=0)
+    assert study.ask().config == greedy_portfolio(kb.tasks(SPACE), 1)[0]
 
 
-def test_context_descriptor_selects_the_nearest_tasks() -> None:
+def test_the_descriptor_selects_the_nearest_tasks() -> None:
     configs = SPACE.sobol(64, seed=0)
     kb = KnowledgeBase(
         [
@@ -131,7 +119,7 @@ def test_context_descriptor_selects_the_nearest_tasks() -> None:
     )
     optimizer = Portfolio(kb, size=1, k_nearest=1)
     for name, size in (("0", 0.0), ("5", 5.0)):
-        history = _history([], context={"task": Task("new", descriptor={"size": size}).to_dict()})
+        history = _history([], descriptor={"size": size})
         assert optimizer.suggest(history) == [kb[name].best_config()]
 
 
@@ -175,7 +163,7 @@ def test_resumed_study_keeps_its_portfolio_when_it_joined_the_knowledge(tmp_path
         url = f"sqlite:///{tmp_path / (run + '.db')}"
         _kb(["0", "1", "2", "3"]).to_storage(url)
         study = mh.create_study(
-            name="new", space=SPACE, storage=url, optimizer=Portfolio(url, size=9), seed=0
+            name="new", space=SPACE, storage=url, optimizer="portfolio", knowledge=url, seed=0
         )
         study.optimize(objective, n_trials=stop_after or 9, show_progress=False)
         if stop_after is not None:

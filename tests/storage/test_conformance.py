@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from metahpo.storage import InMemoryStorage, SQLStorage, Storage
+from metahpo.storage import InMemoryArtefactStore, InMemoryStorage, SQLStorage, Storage
 from metahpo.testing.storage import STORAGE_CHECKS, check_storage
 
 # Short heartbeats so that the stale-trial check waits about a second and a half.
@@ -66,25 +66,31 @@ def test_the_suite_catches_a_broken_backend() -> None:
         check_promotions_are_unique(_ForgetsPromotions())
 
 
-class _OverwritesMetaModels(InMemoryStorage):
-    """A broken backend: every save of a key overwrites version 1."""
+class _OverwritingArtefacts(InMemoryArtefactStore):
+    """A broken artefact store: every save of a key overwrites version 1."""
 
-    def save_meta_model(self, key: str, data: bytes, info: object = None) -> int:  # type: ignore[override]
-        self._meta_models.pop(key, None)
-        return super().save_meta_model(key, data, info)  # type: ignore[arg-type]
+    def save(self, key: str, data: bytes, info: object = None) -> int:  # type: ignore[override]
+        self._records.pop(key, None)
+        return super().save(key, data, info)  # type: ignore[arg-type]
 
 
-class _StoresAnyData(InMemoryStorage):
-    """A broken backend: it stores whatever it is given as a meta-model."""
+class _AnyDataArtefacts(InMemoryArtefactStore):
+    """A broken artefact store: it stores whatever it is given."""
 
-    def save_meta_model(self, key: str, data: object, info: object = None) -> int:  # type: ignore[override]
-        return super().save_meta_model(key, data if isinstance(data, bytes) else b"?", info)  # type: ignore[arg-type]
+    def save(self, key: str, data: object, info: object = None) -> int:  # type: ignore[override]
+        return super().save(key, data if isinstance(data, bytes) else b"?", info)  # type: ignore[arg-type]
+
+
+def _with_artefacts(store: InMemoryArtefactStore) -> InMemoryStorage:
+    storage = InMemoryStorage()
+    storage.artefacts = store
+    return storage
 
 
 def test_the_suite_catches_broken_meta_model_versions() -> None:
     from metahpo.testing.storage import check_meta_model_bad_input, check_meta_model_versions
 
     with pytest.raises(AssertionError, match=r"three saves got versions \[1, 1, 1\]"):
-        check_meta_model_versions(_OverwritesMetaModels())
+        check_meta_model_versions(_with_artefacts(_OverwritingArtefacts()))
     with pytest.raises(AssertionError, match="text data: expected InvalidParameterError"):
-        check_meta_model_bad_input(_StoresAnyData())
+        check_meta_model_bad_input(_with_artefacts(_AnyDataArtefacts()))

@@ -63,12 +63,12 @@ def test_an_older_database_gains_the_table_with_its_trials_intact(
     reopened = SQLStorage(url)
     assert "metahpo_meta_models" in _tables(url)
     assert snapshot(reopened) == before
-    assert reopened.meta_model_versions("k") == []
-    assert reopened.save_meta_model("k", b"\x00model", {"n": 1}) == 1
+    assert reopened.artefacts.versions("k") == []
+    assert reopened.artefacts.save("k", b"\x00model", {"n": 1}) == 1
     assert reopened.create_trial(study.study_id).number == 4  # The trial counter carried on.
     reopened.close()
     again = SQLStorage(url)  # Opening it once more changes nothing.
-    record = again.load_meta_model("k")
+    record = again.artefacts.load("k")
     assert record is not None and record.data == b"\x00model" and record.info == {"n": 1}
     again.close()
 
@@ -90,7 +90,7 @@ def _save_many(url: str, worker: int, start: object) -> list[int]:
     storage = SQLStorage(url)
     start.wait()  # type: ignore[attr-defined]  # All workers contend from the same moment.
     versions = [
-        storage.save_meta_model("shared", f"worker {worker} save {i}".encode(), {"worker": worker})
+        storage.artefacts.save("shared", f"worker {worker} save {i}".encode(), {"worker": worker})
         for i in range(SAVES_PER_PROCESS)
     ]
     storage.close()
@@ -111,11 +111,11 @@ def test_processes_get_distinct_gap_free_versions(
         per_worker = [future.result(timeout=120) for future in futures]
     total = PROCESSES * SAVES_PER_PROCESS
     assert sorted(v for versions in per_worker for v in versions) == list(range(1, total + 1))
-    assert storage.meta_model_versions("shared") == list(range(1, total + 1))
+    assert storage.artefacts.versions("shared") == list(range(1, total + 1))
     for worker, versions in enumerate(per_worker):
         assert versions == sorted(versions)  # One process's saves are in order.
         for index, version in enumerate(versions):
-            record = storage.load_meta_model("shared", version)
+            record = storage.artefacts.load("shared", version)
             assert record is not None
             assert record.data == f"worker {worker} save {index}".encode()
             assert record.info == {"worker": worker}

@@ -71,19 +71,19 @@ def test_a_role_without_create_rights_opens_an_older_database(
     assert "may not create it" in caplog.text
     assert snapshot(storage) == before  # the studies open and read as they were
     assert storage.create_trial(study.study_id, config={"x": 0.25}).number == 1  # and take trials
-    assert storage.meta_model_versions("k") == [] and storage.load_meta_model("k") is None
+    assert storage.artefacts.versions("k") == [] and storage.artefacts.load("k") is None
     with pytest.raises(StorageError, match=r"no metahpo_meta_models table.*CREATE rights"):
-        storage.save_meta_model("k", b"model", None)
+        storage.artefacts.save("k", b"model", None)
 
     # The owner opens it: the table appears, and nothing stored was lost.
     owner = SQLStorage(postgres_url)
-    assert owner.save_meta_model("k", b"model", None) == 1
+    assert owner.artefacts.save("k", b"model", None) == 1
     assert [t.number for t in owner.get_trials(study.study_id)] == [0, 1]
     owner.close()
     with role.admin.begin() as connection:
         connection.execute(text(f'GRANT SELECT ON "{role.schema}".metahpo_meta_models TO {role.name}'))
     # The restricted storage, still open, now finds the table and its version.
-    assert storage.meta_model_versions("k") == [1]
+    assert storage.artefacts.versions("k") == [1]
     storage.close()
 
 
@@ -108,13 +108,13 @@ def test_a_read_only_sqlite_connection_opens_an_older_file(
     with caplog.at_level(logging.WARNING, logger="metahpo.storage"):
         reader = SQLStorage(f"sqlite:///file:{path}?mode=ro&uri=true")
     assert "may not create it" in caplog.text
-    assert snapshot(reader) == before and reader.meta_model_versions("k") == []
+    assert snapshot(reader) == before and reader.artefacts.versions("k") == []
     with pytest.raises(StorageError, match="no metahpo_meta_models table"):
-        reader.save_meta_model("k", b"model", None)
+        reader.artefacts.save("k", b"model", None)
     writer = SQLStorage(f"sqlite:///{path}")  # a writable connection adds the table
-    writer.save_meta_model("k", b"model", None)
+    writer.artefacts.save("k", b"model", None)
     writer.close()
-    record = reader.load_meta_model("k")  # seen without reopening
+    record = reader.artefacts.load("k")  # seen without reopening
     assert record is not None and record.data == b"model"
     reader.close()
 
@@ -126,7 +126,7 @@ def test_a_partly_created_database_gets_every_missing_table(tmp_path: Path) -> N
     study_id = storage.list_studies()[0].study_id
     trial = storage.create_trial(study_id, config={"x": 0.1})
     storage.report(study_id, trial.number, 1, 0.3)  # the table it lacked is back
-    assert storage.save_meta_model("k", b"model", None) == 1
+    assert storage.artefacts.save("k", b"model", None) == 1
     storage.close()
     # A read-only connection may not add a core table: it fails, rather than opening half a schema.
     other = tmp_path / "other"

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
-import metahpo as mh
 from metahpo.surrogates._deep_kernel import DeepKernelGP, DeepKernelNet, covariance, marginal_nll
 from metahpo.surrogates._kernels import matern52
 
@@ -57,9 +55,3 @@ def test_the_trend_head_gets_gradients_from_the_marginal_likelihood():
     y = torch.randn(8, dtype=torch.float64)
     marginal_nll(net, params, (x, y)).backward()
     assert float(params["trend_head.weight"].grad.abs().sum()) > 0.0
-
-
-@pytest.mark.parametrize("value", ["yes", 1, None])
-def test_metabo_refuses_a_non_bool_trend(value):
-    with pytest.raises(mh.InvalidParameterError, match="'trend' parameter of MetaBO"):
-        mh.MetaBO(trend=value)

@@ -14,9 +14,10 @@ What a meta-learning optimizer needs, in the order it uses it:
   nearest-config loss predictor behind it.
 * :func:`cluster_tasks` — clusters on descriptors and response similarity.
 * :func:`greedy_portfolio` / :meth:`KnowledgeBase.portfolio` — the warm-start configs.
-* ``meta_train``, ``MetaModel``, ``MetaModelStore`` and friends — meta-training of the
-  deep-kernel surrogate over these tasks, loaded on first access; ``meta_store_for(spec)``
-  versions its meta-models in the spec's storage (``StorageMetaModelStore``) or on disk.
+
+The meta-learned surrogate trained on these tasks lives in :mod:`metahpo.surrogates.meta`;
+:attr:`KnowledgeBase.identity` and :meth:`KnowledgeBase.artefacts` tell it which knowledge
+it learned from and where to share what it learned.
 """
 
 from metahpo.knowledge._base import KnowledgeBase, bundled_knowledge
@@ -66,31 +67,3 @@ __all__ = [
     "similarity",
     "similarity_matrix",
 ]
-
-# Meta-training of the deep-kernel surrogate across tasks (built on the records above);
-# loaded on first use so that importing the knowledge base stays light.
-_LAZY = {
-    "MetaModel": "metahpo.knowledge._meta_training",
-    "MetaTrainingConfig": "metahpo.knowledge._meta_training",
-    "TaskData": "metahpo.knowledge._meta_training",
-    "continual_update": "metahpo.knowledge._meta_training",
-    "meta_test_loss": "metahpo.knowledge._meta_training",
-    "meta_train": "metahpo.knowledge._meta_training",
-    "MetaModelStore": "metahpo.knowledge._meta_store",
-    "StorageMetaModelStore": "metahpo.knowledge._meta_store",
-    "knowledge_key": "metahpo.knowledge._meta_store",
-    "meta_store_for": "metahpo.knowledge._meta_store",
-}
-
-
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'metahpo.knowledge' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))

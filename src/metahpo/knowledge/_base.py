@@ -8,9 +8,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._clusters import Clustering, cluster_tasks
+from metahpo.knowledge._identity import SQL_PREFIXES, check_spec, spec_identity
 from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._mapping import map_task
 from metahpo.knowledge._portfolio import greedy_portfolio
@@ -18,13 +21,11 @@ from metahpo.knowledge._similarity import nearest
 from metahpo.knowledge._sources import read_bundled, read_directory
 from metahpo.knowledge._task import Task
 from metahpo.space import Config, Space
-from metahpo.storage import Storage
+from metahpo.storage import ArtefactStore, Storage, artefacts_of, get_storage
 
 __all__ = ["KnowledgeBase", "bundled_knowledge"]
 
 logger = logging.getLogger(__name__)
-
-_SQL_PREFIXES = ("sqlite:", "postgresql:", "postgresql+")
 
 
 class KnowledgeBase:
@@ -59,11 +60,12 @@ class KnowledgeBase:
 
     def __init__(self, tasks: Iterable[Task] = (), spec: str | Sequence[str] | None = None) -> None:
         self._tasks: dict[str, Task] = {}
-        self._specs: list[str] | None = _check_spec(spec)
+        self._specs: list[str] | None = check_spec(spec)
         # Tasks are immutable and never removed: mapped tasks and their loss lookups per
         # target space are kept until a task is added.
         self._mapped: dict[tuple[str, tuple[str, ...]], list[Task]] = {}
         self._lookups: dict[tuple[str, tuple[str, ...]], dict[str, LossLookup]] = {}
+        self._artefact_storage: Storage | None = None
         self._add_all(list(tasks))
 
     # Collection ---------------------------------------------------------------------------
@@ -95,6 +97,25 @@ class KnowledgeBase:
         if not self._specs:
             return None
         return self._specs[0] if len(self._specs) == 1 else list(self._specs)
+
+    @property
+    def identity(self) -> Any:
+        """What identifies these tasks: the spec without credentials (the same in every
+        process and for every database role), or for knowledge built in memory a summary
+        of its tasks (names, evaluation counts and loss sums)."""
+        if self._specs is not None:
+            return spec_identity(self._specs)
+        return [[t.name, t.n_evaluations, float(np.sum(t.losses))] for t in self]
+
+    def artefacts(self) -> ArtefactStore | None:
+        """Where meta-models learned from this knowledge are shared: the artefact store of
+        the first storage URL in the spec (opened once and kept), or ``None``."""
+        if self._artefact_storage is None:
+            url = next((s for s in self._specs or [] if s.startswith(SQL_PREFIXES)), None)
+            if url is None:
+                return None
+            self._artefact_storage = get_storage(url)
+        return artefacts_of(self._artefact_storage)
 
     # Adding -------------------------------------------------------------------------------
     def add(self, tasks: Task | Iterable[Task]) -> None:
@@ -387,12 +408,12 @@ class KnowledgeBase:
             >>> len(kb), kb.spec
             (0, 'sqlite:///:memory:')
         """
-        specs = _check_spec(spec)
+        specs = check_spec(spec)
         kb = cls(spec=[])
         for item in specs or []:
             if item.startswith("bundled:"):
                 kb.add_bundled(item[len("bundled:") :])
-            elif item.startswith(_SQL_PREFIXES):
+            elif item.startswith(SQL_PREFIXES):
                 kb.add_storage(item)
             elif item.startswith("file:") or Path(item).is_dir():
                 kb.add_files(item[len("file:") :] if item.startswith("file:") else item)
@@ -414,15 +435,3 @@ def bundled_knowledge(name: str) -> KnowledgeBase:
     kb = KnowledgeBase(spec=[])
     kb.add_bundled(name)
     return kb
-
-
-def _check_spec(spec: Any) -> list[str] | None:
-    if spec is None:
-        return None
-    if isinstance(spec, str):
-        return [spec]
-    if isinstance(spec, Sequence) and all(isinstance(s, str) for s in spec):
-        return list(spec)
-    raise InvalidParameterError(
-        f"A knowledge spec must be a string, a list of strings or None. Got {describe(spec)} instead."
-    )

@@ -17,6 +17,7 @@ from metahpo.knowledge._similarity import (
     response_similarity,
 )
 from metahpo.knowledge._task import Task
+from metahpo.space import round_unit
 
 __all__ = ["Clustering", "cluster_tasks", "similarity_matrix"]
 
@@ -139,7 +140,7 @@ def _shared_design_responses(
     for index, task in enumerate(tasks):
         if task.space is None or task.n_evaluations < 3 or task.missing:
             continue
-        rows = np.round(task.unit, 9)
+        rows = round_unit(task.unit)
         if task.budgets is not None:
             rows = np.column_stack([rows, task.budgets])
         if len(np.unique(rows, axis=0)) != len(rows):

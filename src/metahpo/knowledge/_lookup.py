@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from metahpo.knowledge._task import Task
+from metahpo.space import round_unit
 
 __all__ = ["LossLookup"]
 
-_KEY_DECIMALS = 9
 
 
 class LossLookup:
@@ -46,7 +46,7 @@ class LossLookup:
                 if len(self._columns)
                 else np.zeros((len(part.losses), 1))
             )
-            keys, inverse = np.unique(np.round(unit, _KEY_DECIMALS), axis=0, return_inverse=True)
+            keys, inverse = np.unique(round_unit(unit), axis=0, return_inverse=True)
             inverse = inverse.ravel()
             sums = np.bincount(inverse, weights=part.losses, minlength=len(keys))
             counts = np.bincount(inverse, minlength=len(keys))
@@ -77,7 +77,7 @@ class LossLookup:
         out = np.empty(len(points))
         for level in np.unique(level_of_row):
             rows = np.flatnonzero(level_of_row == level)
-            _, nearest = self._trees[level].query(np.round(query[rows], _KEY_DECIMALS), k=1)
+            _, nearest = self._trees[level].query(round_unit(query[rows]), k=1)
             out[rows] = self._values[level][np.asarray(nearest, dtype=int)]
         return out
 

@@ -12,11 +12,10 @@ from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._mapping import map_task
 from metahpo.knowledge._task import Task
-from metahpo.space import Config, Space
+from metahpo.space import Config, Space, round_unit
 
 __all__ = ["greedy_portfolio", "regret_matrix"]
 
-_KEY_DECIMALS = 9
 
 
 def regret_matrix(tasks: Sequence[Task], candidates: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -115,7 +114,7 @@ def _common_space(tasks: Sequence[Task], owner: str) -> Space:
 def _distinct_configs(space: Space, configs: Sequence[Config]) -> list[Config]:
     if not configs:
         return []
-    keys = np.round(space.to_unit(list(configs)), _KEY_DECIMALS)
+    keys = round_unit(space.to_unit(list(configs)))
     seen: set[tuple[float, ...]] = set()
     out = []
     for key, config in zip(map(tuple, keys), configs, strict=True):

@@ -89,9 +89,6 @@ def write_storage(tasks: Sequence[Task], storage: Storage | str) -> list[str]:
     Refuses if a study of one of the names exists; if writing fails midway, the studies
     written so far are deleted again.
     """
-    from metahpo.optimizers import make_optimizer, optimizer_spec
-    from metahpo.schedulers import make_scheduler, scheduler_spec
-
     store = get_storage(storage)
     chosen = [t for t in tasks if t.has_evaluations]
     existing = {r.name for r in store.list_studies()}
@@ -100,8 +97,10 @@ def write_storage(tasks: Sequence[Task], storage: Storage | str) -> list[str]:
         raise InvalidParameterError(
             f"Cannot write tasks {clash[:5]} to {storage_label(store)}: studies of those names exist."
         )
-    optimizer = optimizer_spec(make_optimizer("random"))
-    scheduler = scheduler_spec(make_scheduler(None))
+    # What a study of random search at full budget stores (optimizers and schedulers sit
+    # above the knowledge layer, so their specs are written out here).
+    optimizer: dict[str, Any] = {"name": "random", "params": {}, "state": {}}
+    scheduler: dict[str, Any] = {"name": "full", "params": {}}
     written: list[str] = []
     try:
         for task in chosen:

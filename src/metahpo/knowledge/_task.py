@@ -13,7 +13,7 @@ import numpy as np
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
-from metahpo.space import Config, Space
+from metahpo.space import Config, Space, round_unit
 
 if TYPE_CHECKING:
     from metahpo.history import History
@@ -22,7 +22,6 @@ __all__ = ["Task", "check_descriptor", "descriptor_of"]
 
 # Unit-cube coordinates are rounded to this many decimals to decide that two configs
 # are the same point (integers and categoricals encode to exact cell centres).
-_KEY_DECIMALS = 9
 
 
 @dataclass(frozen=True, eq=False)
@@ -163,7 +162,7 @@ class Task:
 
     def config_keys(self) -> list[tuple[float, ...]]:
         """A hashable key per row: the unit-cube point rounded, so equal configs match."""
-        return [tuple(row) for row in np.round(self.unit, _KEY_DECIMALS)]
+        return [tuple(row) for row in round_unit(self.unit)]
 
     def with_descriptor(self, descriptor: Mapping[str, float] | None) -> Task:
         return replace(self, descriptor=descriptor)
@@ -213,13 +212,13 @@ class Task:
     ) -> Task:
         """The task of a running study: its COMPLETE trials (as losses) and a descriptor.
 
-        Without ``descriptor``, the one of ``history.context["task"]`` is used when present.
+        Without ``descriptor``, the one of ``history.descriptor`` is used when present.
         Trials run without a budget count as run at ``history.max_budget`` when other
         trials have budgets.
         """
         done = history.complete
         if descriptor is None:
-            descriptor = descriptor_of(history.context.get("task"))
+            descriptor = descriptor_of(history.descriptor)
         raw = [t.budget for t in done]
         budgets: np.ndarray | None = None
         if any(b is not None for b in raw):

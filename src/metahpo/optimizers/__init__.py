@@ -9,21 +9,25 @@ from metahpo.optimizers._base import BaseOptimizer, Optimizer, Suggestion
 from metahpo.optimizers._random import RandomSearch, Sobol
 from metahpo.optimizers._registry import (
     make_optimizer,
+    optimizer_class,
     optimizer_names,
     optimizer_spec,
     register_optimizer,
+    takes_knowledge,
 )
 
 # Model-based optimizers import torch; they load on first use so that a study with
 # random search does not pay for it.
 _LAZY = {
     "GPBO": "metahpo.optimizers._gp",
+    "MIN_RELATED_TASKS": "metahpo.optimizers._metabo",
     "MetaBO": "metahpo.optimizers._metabo",
     "Portfolio": "metahpo.optimizers._portfolio",
 }
 
 __all__ = [
     "GPBO",
+    "MIN_RELATED_TASKS",
     "BaseOptimizer",
     "MetaBO",
     "Optimizer",
@@ -32,9 +36,11 @@ __all__ = [
     "Sobol",
     "Suggestion",
     "make_optimizer",
+    "optimizer_class",
     "optimizer_names",
     "optimizer_spec",
     "register_optimizer",
+    "takes_knowledge",
 ]
 
 

@@ -1,40 +1,25 @@
-"""GP-BO: the cold-start model-based optimizer (an exact GP over config and budget)."""
+"""GP-BO: Bayesian optimisation with an exact GP, the cold start without prior knowledge."""
 
 from __future__ import annotations
 
-import logging
-import math
 from typing import Any, ClassVar
-
-import numpy as np
 
 from metahpo._validation import check_finite_number, check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
 from metahpo.optimizers._base import BaseOptimizer
-from metahpo.space import Config, Space
-from metahpo.surrogates import (
-    NOISE_PRIORS,
-    OUTPUT_TRANSFORMS,
-    AcquisitionOptimizer,
-    ExactGP,
-    GPHyperparameters,
-    LogExpectedImprovement,
-    LowerConfidenceBound,
-    SpaceEncoding,
-    TrustRegion,
-    torch_threads,
+from metahpo.optimizers._bo import (
+    ACQUISITIONS,
+    GPFitState,
+    fit_exact_gp,
+    propose,
+    replay_trust_radius,
+    state_from_dict,
 )
+from metahpo.space import Config
+from metahpo.surrogates import OUTPUT_TRANSFORMS, SpaceEncoding, torch_threads
 
 __all__ = ["GPBO"]
-
-logger = logging.getLogger(__name__)
-
-_ACQUISITIONS = ("logei", "lcb")
-_SALT_FIT, _SALT_ACQUISITION, _SALT_FALLBACK = 11, 12, 13
-_ALWAYS_COLD, _COLD_FIT_EVERY = 30, 10
-# A warm fit starts next to its optimum (one observation changed): a few steps suffice.
-_COLD_MAX_ITER, _WARM_MAX_ITER = 60, 15
 
 
 class GPBO(BaseOptimizer):
@@ -62,7 +47,6 @@ class GPBO(BaseOptimizer):
             log posterior of the losses on every cold fit), ``"standardize"``, ``"log"``,
             ``"rank"`` or ``"none"``.
         n_restarts: hyperparameter fits optimised on a cold fit (one when warm-started).
-        noise_prior: ``"gamma"`` or ``"lognormal"``; see :class:`~metahpo.surrogates.ExactGP`.
         trust_region: whether local starts are confined around the incumbent.
         proximal_penalty: weight of the pull of local starts toward the incumbent.
 
@@ -87,7 +71,6 @@ class GPBO(BaseOptimizer):
         n_restarts: int = 2,
         trust_region: bool = True,
         proximal_penalty: float = 0.0,
-        noise_prior: str = "gamma",
     ) -> None:
         self.n_initial = n_initial
         self.acquisition = acquisition
@@ -96,19 +79,16 @@ class GPBO(BaseOptimizer):
         self.n_restarts = n_restarts
         self.trust_region = trust_region
         self.proximal_penalty = proximal_penalty
-        self.noise_prior = noise_prior
         self._check_params()
-        self._hyperparameters: GPHyperparameters | None = None
-        self._trust_radius: float | None = None
-        # With output_transform="auto": the transform the last cold fit chose.
-        self._transform: str | None = None
+        # What the last fit leaves for the next (a warm start; the transform "auto" chose).
+        self._fit_state = GPFitState()
 
     def _check_params(self) -> None:
         if self.n_initial is not None:
             check_int(self.n_initial, "n_initial", "GPBO", minimum=1)
-        if self.acquisition not in _ACQUISITIONS:
+        if self.acquisition not in ACQUISITIONS:
             raise InvalidParameterError(
-                f"The 'acquisition' parameter of GPBO must be one of {list(_ACQUISITIONS)}. "
+                f"The 'acquisition' parameter of GPBO must be one of {list(ACQUISITIONS)}. "
                 f"Got {describe(self.acquisition)} instead."
             )
         if check_finite_number(self.beta, "beta", "GPBO") < 0:
@@ -121,11 +101,6 @@ class GPBO(BaseOptimizer):
                 f"Got {describe(self.output_transform)} instead."
             )
         check_int(self.n_restarts, "n_restarts", "GPBO", minimum=1)
-        if self.noise_prior not in NOISE_PRIORS:
-            raise InvalidParameterError(
-                f"The 'noise_prior' parameter of GPBO must be one of {list(NOISE_PRIORS)}. "
-                f"Got {describe(self.noise_prior)} instead."
-            )
         if not isinstance(self.trust_region, bool):
             raise InvalidParameterError(
                 f"The 'trust_region' parameter of GPBO must be a bool. Got {describe(self.trust_region)} instead."
@@ -137,25 +112,15 @@ class GPBO(BaseOptimizer):
 
     # State --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """The last fitted GP hyperparameters (for warm starts), the trust-region radius and
-        the output transform the last fit used (kept by warm fits under ``"auto"``)."""
-        return {
-            "hyperparameters": None
-            if self._hyperparameters is None
-            else self._hyperparameters.to_dict(),
-            "trust_radius": self._trust_radius,
-            "output_transform": self._transform,
-        }
+        """The last fitted GP hyperparameters (for warm starts) and the output transform
+        the last fit used (kept by warm fits under ``"auto"``)."""
+        return self._fit_state.to_dict()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if not isinstance(state, dict):
             raise InvalidParameterError(
                 f"The 'state' of GPBO must be a dict. Got {describe(state)} instead."
             )
-        data = state.get("hyperparameters")
-        self._hyperparameters = None if data is None else GPHyperparameters.from_dict(data)
-        radius = state.get("trust_radius")
-        self._trust_radius = None if radius is None else float(radius)
         transform = state.get("output_transform")
         # The transform a fit used: "auto" chooses one, it is never the one used.
         fitted = [kind for kind in OUTPUT_TRANSFORMS if kind != "auto"]
@@ -164,7 +129,7 @@ class GPBO(BaseOptimizer):
                 f"The 'output_transform' entry of a GPBO state must be one of {fitted} or "
                 f"None. Got {describe(transform)} instead."
             )
-        self._transform = transform
+        self._fit_state = state_from_dict(state)
 
     # Suggest ------------------------------------------------------------------------------
     def suggest(self, history: History, n: int = 1) -> list[Config]:
@@ -172,175 +137,23 @@ class GPBO(BaseOptimizer):
         space = history.space
         n_initial = len(space) + 1 if self.n_initial is None else self.n_initial
         started = history.new_config_count()
-        x_unit, budgets, losses = history.observations()
+        losses = history.observations()[2]
         n_design = max(0, min(n, n_initial - started))
         if len(losses) < 2:
             n_design = n
         configs = space.sobol(n_design, seed=history.seed, skip=started) if n_design else []
         if n_design < n:
             with torch_threads(1):
-                configs += self._model_based(history, x_unit, budgets, losses, n - n_design)
+                configs += self._model_based(history, n - n_design)
         return configs
 
-    def _model_based(
-        self,
-        history: History,
-        x_unit: np.ndarray,
-        budgets: np.ndarray,
-        losses: np.ndarray,
-        n: int,
-    ) -> list[Config]:
-        space = history.space
-        encoding = SpaceEncoding(space, history.min_budget, history.max_budget)
-        inputs = encoding.inputs(x_unit, budgets)
-        warm = self._hyperparameters
-        if warm is not None and len(warm.lengthscales) != encoding.n_features:
-            warm = None
-        # Warm fits start from the previous hyperparameters only. Cold fits (all of the
-        # first ones, then every tenth; keyed by the history, so replays agree) can leave
-        # an optimum the warm start is stuck in.
-        cold = _cold(warm, len(losses))
-        # Starts are tried in the order: previous fit, short lengthscales, prior mode, ...
-        restarts = self.n_restarts if cold else 1
-        gp = self._fit_surrogate(history, encoding, inputs, losses, warm, restarts)
-        y_model = gp.transform_losses(losses)
-        liar = float(np.max(y_model))
-        target_feature = 1.0 if encoding.has_budget else None
-
-        # The incumbent and anchors: observations at the largest budget observed.
-        budget_column = encoding.budget_feature(budgets)
-        at_top = budget_column >= budget_column.max() - 1e-12
-        top_features = encoding.features(x_unit[at_top])
-        top_order = np.argsort(y_model[at_top], kind="stable")
-        anchors = top_features[top_order]
-        if target_feature is not None and budget_column.max() < 1.0 - 1e-12:
-            # Nothing ran at the target budget yet: the incumbent is the best predicted one.
-            mean, _ = gp.predict(
-                _tensor(encoding.inputs(x_unit, np.full(len(x_unit), history.max_budget)))
-            )
-            best = float(mean.min())
-        else:
-            best = float(y_model[at_top].min())
-
-        pending_rows = self._pending_inputs(history, encoding)
-        if len(pending_rows):
-            gp = gp.condition(pending_rows, np.full(len(pending_rows), liar))
-        radius = self._replay_trust_radius(history) if self.trust_region else None
-        self._trust_radius = radius
-        trust = None
-        if radius is not None and len(anchors):
-            trust = TrustRegion(anchors[0], radius, self.proximal_penalty)
-
-        taken = {_key(c) for c in space.from_unit(x_unit)} | {
-            _key(t.config) for t in history.pending if t.config
-        }
-        rng = history.rng(_SALT_ACQUISITION)
-        optimizer = AcquisitionOptimizer()
-        chosen: list[Config] = []
-        for _ in range(n):
-            if self.acquisition == "logei":
-                acquisition: Any = LogExpectedImprovement(gp, best, target_feature)
-            else:
-                acquisition = LowerConfidenceBound(gp, self.beta, target_feature)
-            candidates = optimizer.optimize(acquisition, encoding, anchors, rng, trust)
-            config = self._first_new(space, encoding, candidates.x, taken, history)
-            chosen.append(config)
-            taken.add(_key(config))
-            if len(chosen) < n:
-                row = encoding.inputs(space.to_unit([config]), np.array([_target(history)]))
-                gp = gp.condition(row, np.array([liar]))
-        return chosen
-
-    def _fit_surrogate(
-        self,
-        history: History,
-        encoding: SpaceEncoding,
-        inputs: np.ndarray,
-        losses: np.ndarray,
-        warm: GPHyperparameters | None = None,
-        restarts: int = 1,
-    ) -> Any:
-        """The surrogate of this round, fitted on the observations (subclasses swap the model).
-
-        With ``output_transform="auto"`` the transform is chosen on cold fits only (see
-        :class:`~metahpo.surrogates.ExactGP`); warm fits keep the last choice, so they
-        cost one fit, not one per candidate transform.
-        """
-        transform = self.output_transform
-        if transform == "auto" and self._transform is not None and not _cold(warm, len(losses)):
-            transform = self._transform
-        gp = ExactGP(
-            output_transform=transform,
-            n_restarts=restarts,
-            max_iter=_WARM_MAX_ITER if warm is not None and restarts == 1 else _COLD_MAX_ITER,
-            warm_start=warm,
-            seed=int(history.rng(_SALT_FIT).integers(2**31)),
-            noise_prior=self.noise_prior,
-        ).fit(inputs, losses)
-        self._hyperparameters = gp.hyperparameters_
-        self._transform = gp.transform_.kind
-        return gp
-
-    def _first_new(
-        self,
-        space: Space,
-        encoding: SpaceEncoding,
-        rows: np.ndarray,
-        taken: set[str],
-        history: History,
-    ) -> Config:
-        for config in space.from_unit(encoding.unit(rows)):
-            if _key(config) not in taken:
-                return config
-        # Every optimum is already evaluated or pending (small discrete spaces): explore.
-        logger.debug("GPBO: all acquisition optima are taken; drawing a random config")
-        return space.sample(history.rng(_SALT_FALLBACK), 1)[0]
-
-    @staticmethod
-    def _pending_inputs(history: History, encoding: SpaceEncoding) -> np.ndarray:
-        pending = [t for t in history.pending if t.config]
-        if not pending:
-            return np.empty((0, encoding.n_features))
-        unit = history.space.to_unit([t.config for t in pending])
-        budgets = np.array([_target(history) if t.budget is None else t.budget for t in pending])
-        return encoding.inputs(unit, budgets)
-
-    @staticmethod
-    def _replay_trust_radius(history: History) -> float:
-        """Half-width after replaying the trials: doubled on an improvement, halved otherwise."""
-        radius, best = _INITIAL_RADIUS, math.inf
-        top = max((t.budget or math.inf) for t in history.complete)
-        for trial in history.complete:
-            if (trial.budget or math.inf) != top:
-                continue
-            loss = history.loss(float(trial.value))  # type: ignore[arg-type]
-            if loss < best - 1e-12 * max(1.0, abs(best)) or best == math.inf:
-                radius = min(2.0 * radius, _MAX_RADIUS) if best != math.inf else radius
-                best = loss
-            else:
-                radius = max(0.5 * radius, _MIN_RADIUS)
-        return radius
-
-
-_INITIAL_RADIUS, _MIN_RADIUS, _MAX_RADIUS = 0.2, 1.0 / 64.0, 0.8
-
-
-def _cold(warm: GPHyperparameters | None, n_observations: int) -> bool:
-    """Whether this round's fit is a cold one: the first fits, then every tenth."""
-    return warm is None or n_observations <= _ALWAYS_COLD or n_observations % _COLD_FIT_EVERY == 0
-
-
-def _target(history: History) -> float:
-    return history.max_budget if history.max_budget is not None else 1.0
-
-
-def _tensor(array: np.ndarray) -> Any:
-    import torch
-
-    return torch.as_tensor(array, dtype=torch.float64)
-
-
-def _key(config: Any) -> str:
-    import json
-
-    return json.dumps(dict(config), sort_keys=True, default=str)
+    def _model_based(self, history: History, n: int) -> list[Config]:
+        encoding = SpaceEncoding(history.space, history.min_budget, history.max_budget)
+        x_unit, budgets, losses = history.observations()
+        gp, self._fit_state = fit_exact_gp(
+            history, encoding, encoding.inputs(x_unit, budgets), losses,
+            self.output_transform, self.n_restarts, self._fit_state,
+        )
+        radius = replay_trust_radius(history) if self.trust_region else None
+        return propose(history, encoding, gp, n, self.acquisition, self.beta, radius,
+                       self.proximal_penalty)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib
-import json
+import inspect
+import logging
 from typing import Any
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.optimizers._base import Optimizer
+
+logger = logging.getLogger(__name__)
 
 # name -> "module:Class"; imported on first use so `import metahpo` stays light.
 _REGISTRY: dict[str, str] = {
@@ -23,29 +26,6 @@ _REGISTRY: dict[str, str] = {
 def register_optimizer(name: str, target: str) -> None:
     """Make ``name`` resolve to ``"module:Class"`` in :func:`make_optimizer`."""
     _REGISTRY[name] = target
-
-
-def parse_optimizer_name(text: str) -> tuple[str, dict[str, Any]]:
-    """``"metabo[inner_steps=0;n_warm_start=0]"`` -> ``("metabo", {"inner_steps": 0, ...})``.
-
-    Values are JSON (``true``, ``null``, numbers, quoted strings) or bare strings; this is
-    how benchmark command lines name ablations.
-    """
-    if not text.endswith("]") or "[" not in text:
-        return text, {}
-    name, _, inner = text[:-1].partition("[")
-    params: dict[str, Any] = {}
-    for item in filter(None, inner.split(";")):
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise InvalidParameterError(
-                f"The 'optimizer' parameter must look like 'name[key=value;...]'. Got {text!r} instead."
-            )
-        try:
-            params[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            params[key.strip()] = raw
-    return name, params
 
 
 def optimizer_names() -> list[str]:
@@ -67,22 +47,21 @@ def resolve_auto() -> str:
     return "gpbo" if "gpbo" in _REGISTRY else "sobol"
 
 
-def make_optimizer(spec: Any) -> Optimizer:
-    """An optimizer from a name, a stored ``{"name", "params", "state"}`` dict or an instance."""
+def make_optimizer(spec: Any, knowledge: Any = None) -> Optimizer:
+    """An optimizer from a name, a stored ``{"name", "params", "state"}`` dict or an instance.
+
+    ``knowledge`` (a resolved :class:`~metahpo.knowledge.KnowledgeBase`) is handed to the
+    optimizers that take one, in place of the spec a stored dict holds.
+    """
     if isinstance(spec, Optimizer):
         return spec
     if isinstance(spec, str):
-        name, params = parse_optimizer_name(spec)
-        name = resolve_auto() if name == "auto" else name
-        cls = optimizer_class(name)
-        try:
-            return cls(**params)
-        except TypeError as exc:
-            raise InvalidParameterError(
-                f"The 'optimizer' parameter {spec!r} sets parameters {cls.__name__} does not take: {exc}"
-            ) from exc
+        cls = optimizer_class(resolve_auto() if spec == "auto" else spec)
+        return cls(**_with_knowledge(cls, {}, knowledge))
     if isinstance(spec, dict) and "name" in spec:
-        optimizer = optimizer_class(spec["name"])(**spec.get("params", {}))
+        cls = optimizer_class(spec["name"])
+        params = _known_params(cls, dict(spec.get("params", {})))
+        optimizer = cls(**_with_knowledge(cls, params, knowledge))
         optimizer.load_state_dict(spec.get("state", {}))
         return optimizer
     raise InvalidParameterError(
@@ -98,3 +77,29 @@ def optimizer_spec(optimizer: Optimizer) -> dict[str, Any]:
         "params": optimizer.get_params(),
         "state": optimizer.state_dict(),
     }
+
+
+def takes_knowledge(cls: type) -> bool:
+    """Whether the optimizer class learns from a knowledge base (has a ``knowledge`` parameter)."""
+    return "knowledge" in inspect.signature(cls).parameters
+
+
+def _known_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
+    """The stored parameters ``cls`` still takes: a study stored by an earlier version may
+    name options that have since been removed, and it opens without them."""
+    accepted = inspect.signature(cls).parameters
+    dropped = sorted(set(params) - set(accepted))
+    if dropped:
+        logger.warning("%s no longer takes %s; the stored study opens without them.", cls.__name__, dropped)
+    return {k: v for k, v in params.items() if k in accepted}
+
+
+def _with_knowledge(cls: type, params: dict[str, Any], knowledge: Any) -> dict[str, Any]:
+    if takes_knowledge(cls):
+        params["knowledge"] = knowledge
+    elif knowledge is not None:
+        raise InvalidParameterError(
+            f"The optimizer {cls.__name__} does not learn from knowledge; use 'metabo', "
+            f"'portfolio' or 'auto' with 'knowledge'. Got knowledge={knowledge!r}."
+        )
+    return params

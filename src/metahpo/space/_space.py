@@ -147,6 +147,22 @@ class Space(Mapping[str, Param]):
         ]
 
     # Serialisation ----------------------------------------------------------------------
+    def config_keys(self, configs: Sequence[Mapping[str, Any]]) -> list[tuple[float, ...]]:
+        """The identity of each config: its unit-cube row rounded by :func:`round_unit`.
+
+        Two configs are the same config exactly when their keys are equal: integers and
+        categoricals are compared after encoding, floats to 9 decimals of the unit cube.
+        This is metahpo's one definition of config identity (duplicates, portfolios,
+        shared configs between tasks).
+        """
+        if not configs:
+            return []
+        return [tuple(row) for row in round_unit(self.to_unit(configs))]
+
+    def config_key(self, config: Mapping[str, Any]) -> tuple[float, ...]:
+        """The identity of one config (see :meth:`config_keys`)."""
+        return self.config_keys([config])[0]
+
     def to_dict(self) -> dict[str, Any]:
         return {name: param.to_dict() for name, param in self._params.items()}
 
@@ -192,3 +208,12 @@ def _native(param: Param, value: Any) -> Any:
     if isinstance(param, Float):
         return float(value)
     return param.choices[param.index(value)]
+
+
+# Unit-cube coordinates closer than this are the same config (see Space.config_keys).
+UNIT_KEY_DECIMALS = 9
+
+
+def round_unit(unit: np.ndarray) -> np.ndarray:
+    """Unit-cube rows rounded to config identity: equal rows are the same config."""
+    return np.round(np.asarray(unit, dtype=float), UNIT_KEY_DECIMALS)

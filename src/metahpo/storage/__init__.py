@@ -1,12 +1,12 @@
 """Where studies live: in memory, SQLite (the default file) or PostgreSQL."""
 
-from metahpo.storage._base import (
-    SCHEMA_VERSION,
-    MetaModelRecord,
-    Storage,
-    StudyRecord,
-    reads_from_number,
+from metahpo.storage._artefacts import (
+    ArtefactRecord,
+    ArtefactStore,
+    InMemoryArtefactStore,
+    artefacts_of,
 )
+from metahpo.storage._base import SCHEMA_VERSION, Storage, StudyRecord, reads_from_number
 from metahpo.storage._cache import TrialCache
 from metahpo.storage._memory import InMemoryStorage
 from metahpo.storage._url import CLI_DEFAULT_URL, ENV_VAR, get_storage
@@ -15,12 +15,15 @@ __all__ = [
     "CLI_DEFAULT_URL",
     "ENV_VAR",
     "SCHEMA_VERSION",
+    "ArtefactRecord",
+    "ArtefactStore",
+    "InMemoryArtefactStore",
     "InMemoryStorage",
-    "MetaModelRecord",
     "SQLStorage",
     "Storage",
     "StudyRecord",
     "TrialCache",
+    "artefacts_of",
     "get_storage",
     "reads_from_number",
 ]

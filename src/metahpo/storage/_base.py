@@ -36,22 +36,6 @@ class StudyRecord:
     created_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class MetaModelRecord:
-    """One stored version of a meta-model.
-
-    ``data`` is the serialised model exactly as saved (safetensors for metahpo's own
-    meta-models; the storage never interprets it), ``info`` a JSON description kept
-    beside it so that it can be read without parsing ``data``.
-    """
-
-    key: str
-    version: int
-    data: bytes = field(repr=False)
-    info: Mapping[str, Any] = field(default_factory=dict)
-    created_at: datetime | None = None
-
-
 @runtime_checkable
 class Storage(Protocol):
     """Where studies and trials live.
@@ -79,13 +63,8 @@ class Storage(Protocol):
     for storages written before it existed: :func:`~metahpo.storage.reads_from_number`
     says whether a storage accepts it.
 
-    Meta-models (the meta-trained parameters of a surrogate, see
-    :mod:`metahpo.knowledge`) are versioned per ``key``, beside the studies, so that
-    everyone sharing a storage shares them too. ``save_meta_model`` stores serialised
-    bytes (never pickle) as the next version of the key: 1, 2, 3, ... unique and
-    gap-free across threads and, on SQL storages, across processes, like trial
-    numbers. Versions never change once saved. ``load_meta_model`` returns ``None`` for
-    a key or version that was never saved.
+    Artefacts such as meta-models are not part of this protocol: a storage that keeps
+    them offers an :class:`~metahpo.storage.ArtefactStore` as its ``artefacts`` attribute.
     """
 
     heartbeat_interval: float | None
@@ -153,21 +132,6 @@ class Storage(Protocol):
     ) -> list[FrozenTrial]:
         """The trials of the study in ``states`` (all when ``None``) numbered
         ``min_number`` or more, in number order."""
-        ...
-
-    # Meta-models
-    def save_meta_model(
-        self, key: str, data: bytes, info: Mapping[str, Any] | None = None
-    ) -> int:
-        """Store ``data`` as the next version of ``key``; returns that version (1, 2, ...)."""
-        ...
-
-    def load_meta_model(self, key: str, version: int | None = None) -> MetaModelRecord | None:
-        """Version ``version`` of ``key`` (the latest when ``None``), or ``None`` if absent."""
-        ...
-
-    def meta_model_versions(self, key: str) -> list[int]:
-        """The stored versions of ``key``, ascending (empty for an unknown key)."""
         ...
 
     def close(self) -> None: ...

@@ -110,24 +110,24 @@ def check_meta_data(data: Any) -> bytes:
     """A meta-model's serialised bytes (``bytes``, ``bytearray`` or ``memoryview``), non-empty."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise InvalidParameterError(
-            "The 'data' parameter of save_meta_model must be bytes (a serialised model, "
+            "The 'data' parameter of ArtefactStore.save must be bytes (a serialised model, "
             f"such as safetensors). Got {type(data).__name__} {describe(data)} instead."
         )
     data = bytes(data)
     if not data:
         raise InvalidParameterError(
-            "The 'data' parameter of save_meta_model must be non-empty bytes. Got b'' instead."
+            "The 'data' parameter of ArtefactStore.save must be non-empty bytes. Got b'' instead."
         )
     return data
 
 
 def check_meta_info(info: Any) -> dict[str, Any]:
-    """``save_meta_model``'s ``info``: a mapping of strict JSON (``None`` is ``{}``), copied."""
+    """``ArtefactStore.save``'s ``info``: a mapping of strict JSON (``None`` is ``{}``), copied."""
     if info is None:
         return {}
     if not isinstance(info, Mapping):
         raise InvalidParameterError(
-            "The 'info' parameter of save_meta_model must be a mapping of JSON values or None. "
+            "The 'info' parameter of ArtefactStore.save must be a mapping of JSON values or None. "
             f"Got {describe(info)} instead."
         )
     copied: dict[str, Any] = check_value_json(dict(info), "info")
@@ -135,14 +135,14 @@ def check_meta_info(info: Any) -> dict[str, Any]:
 
 
 def check_meta_version(version: Any) -> int | None:
-    """``load_meta_model``'s ``version``: ``None`` (the latest) or an int >= 1."""
+    """``ArtefactStore.load``'s ``version``: ``None`` (the latest) or an int >= 1."""
     if isinstance(version, np.integer):
         version = int(version)
     if version is not None and (
         isinstance(version, bool) or not isinstance(version, int) or version < 1
     ):
         raise InvalidParameterError(
-            "The 'version' parameter of load_meta_model must be an int >= 1 or None (the "
+            "The 'version' parameter of ArtefactStore.load must be an int >= 1 or None (the "
             f"latest). Got {describe(version)} instead."
         )
     return version

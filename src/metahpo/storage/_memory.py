@@ -13,12 +13,9 @@ from metahpo.exceptions import (
     StudyNotFoundError,
     TrialStateError,
 )
-from metahpo.storage._base import MetaModelRecord, StudyRecord, utcnow
+from metahpo.storage._artefacts import InMemoryArtefactStore
+from metahpo.storage._base import StudyRecord, utcnow
 from metahpo.storage._checks import (
-    check_meta_data,
-    check_meta_info,
-    check_meta_key,
-    check_meta_version,
     check_min_number,
     check_objective_value,
     check_study_name,
@@ -44,7 +41,8 @@ class InMemoryStorage:
         self._studies: dict[str, StudyRecord] = {}
         self._trials: dict[int, list[FrozenTrial]] = {}
         self._next_id = 0
-        self._meta_models: dict[str, list[MetaModelRecord]] = {}
+        # Meta-models and other artefacts, under their own protocol.
+        self.artefacts = InMemoryArtefactStore()
 
     def create_study(
         self,
@@ -174,32 +172,6 @@ class InMemoryStorage:
         if states is not None:
             trials = [t for t in trials if t.state in states]
         return [_trial_copy(t) for t in trials]
-
-    def save_meta_model(
-        self, key: str, data: bytes, info: Mapping[str, Any] | None = None
-    ) -> int:
-        check_meta_key(key, "save_meta_model")
-        data = check_meta_data(data)
-        info_json = check_meta_info(info)
-        with self._lock:
-            versions = self._meta_models.setdefault(key, [])
-            versions.append(MetaModelRecord(key, len(versions) + 1, data, info_json, utcnow()))
-            return len(versions)
-
-    def load_meta_model(self, key: str, version: int | None = None) -> MetaModelRecord | None:
-        check_meta_key(key, "load_meta_model")
-        version = check_meta_version(version)
-        with self._lock:
-            versions = self._meta_models.get(key, [])
-            if not versions or (version is not None and version > len(versions)):
-                return None
-            record = versions[-1] if version is None else versions[version - 1]
-        return replace(record, info=_json_copy(record.info))
-
-    def meta_model_versions(self, key: str) -> list[int]:
-        check_meta_key(key, "meta_model_versions")
-        with self._lock:
-            return list(range(1, len(self._meta_models.get(key, [])) + 1))
 
     def close(self) -> None:
         pass

@@ -19,8 +19,7 @@ from metahpo.exceptions import (
     StudyNotFoundError,
     TrialStateError,
 )
-from metahpo.storage import _sql_meta
-from metahpo.storage._base import MetaModelRecord, StudyRecord, utcnow
+from metahpo.storage._base import StudyRecord, utcnow
 from metahpo.storage._checks import (
     check_min_number,
     check_objective_value,
@@ -28,6 +27,7 @@ from metahpo.storage._checks import (
     check_value_json,
     storable_error,
 )
+from metahpo.storage._sql_artefacts import SQLArtefactStore
 from metahpo.storage._sql_engine import Database, parse_url
 from metahpo.storage._sql_schema import intermediate_values, studies, trials
 from metahpo.trial import FrozenTrial, TrialState
@@ -110,6 +110,8 @@ class SQLStorage:
             )
         self._engine_kwargs = dict(engine_kwargs or {})
         self._db = Database(parse_url(url), self._engine_kwargs)
+        # Meta-models and other artefacts, under their own protocol, in the same database.
+        self.artefacts = SQLArtefactStore(self._db)
         try:
             self._db.initialize()
         except BaseException:
@@ -424,17 +426,6 @@ class SQLStorage:
         return self._db.run(work, write=False)
 
     # Meta-models ---------------------------------------------------------------------------
-    def save_meta_model(
-        self, key: str, data: bytes, info: Mapping[str, Any] | None = None
-    ) -> int:
-        return _sql_meta.save_meta_model(self._db, key, data, info)
-
-    def load_meta_model(self, key: str, version: int | None = None) -> MetaModelRecord | None:
-        return _sql_meta.load_meta_model(self._db, key, version)
-
-    def meta_model_versions(self, key: str) -> list[int]:
-        return _sql_meta.meta_model_versions(self._db, key)
-
     def close(self) -> None:
         """Close the pooled connections; the object opens new ones if used again."""
         self._db.dispose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
 from typing import Any
 
@@ -15,6 +14,7 @@ from metahpo.optimizers import make_optimizer, optimizer_spec
 from metahpo.schedulers import make_scheduler, scheduler_spec
 from metahpo.space import Space
 from metahpo.storage import Storage, StudyRecord, get_storage
+from metahpo.study._knowledge import build_optimizer, resolve_knowledge
 from metahpo.study._study import Study
 
 
@@ -28,6 +28,7 @@ def create_study(
     seed: int | None = None,
     load_if_exists: bool = False,
     task: Any = None,
+    knowledge: Any = None,
 ) -> Study:
     """Create a study (or load it, with ``load_if_exists=True``).
 
@@ -43,6 +44,10 @@ def create_study(
         seed: the master seed; every random draw of the study derives from it.
         load_if_exists: load the stored study of this name instead of failing.
         task: an optional task descriptor for meta-learning.
+        knowledge: what ``"auto"``, ``"metabo"`` and ``"portfolio"`` learn from: a
+            :class:`~metahpo.knowledge.KnowledgeBase`, a spec (``"bundled:NAME"``, a storage
+            URL, a directory) or a list of specs. Default: the finished studies of
+            ``storage`` and the bundled meta-data of exactly this space.
 
     Example:
         >>> import metahpo as mh
@@ -67,9 +72,7 @@ def create_study(
         seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
     seed = check_int(seed, "seed", "create_study", minimum=0)
     store = get_storage(storage)
-    if isinstance(optimizer, str) and optimizer == "auto":
-        optimizer = _auto_optimizer(space, store)
-    resolved_optimizer = make_optimizer(optimizer)
+    resolved_optimizer = build_optimizer(optimizer, knowledge, space, store)
     resolved_scheduler = make_scheduler(scheduler)
     name = name if name is not None else f"study-{uuid.uuid4().hex[:10]}"
     user_attrs: dict[str, Any] = {}
@@ -90,14 +93,18 @@ def create_study(
                 f"A study named {name!r} exists with a different search space; "
                 "choose another name or load it with load_study."
             ) from None
-        return _open(record, store)
+        return _open(record, store, knowledge)
     return Study(record, store, resolved_optimizer, resolved_scheduler)
 
 
-def load_study(name: str, storage: Storage | str | None = None) -> Study:
-    """Open a stored study with the optimizer and scheduler it was created with."""
+def load_study(name: str, storage: Storage | str | None = None, knowledge: Any = None) -> Study:
+    """Open a stored study with the optimizer and scheduler it was created with.
+
+    The optimizer's knowledge is opened again from the spec it stored; a knowledge base
+    built in memory has no spec and is given again as ``knowledge``.
+    """
     store = get_storage(storage)
-    return _open(store.get_study(name), store)
+    return _open(store.get_study(name), store, knowledge)
 
 
 def delete_study(name: str, storage: Storage | str | None = None) -> None:
@@ -110,48 +117,7 @@ def list_studies(storage: Storage | str | None = None) -> list[StudyRecord]:
     return get_storage(storage).list_studies()
 
 
-def _auto_optimizer(space: Space, store: Storage) -> Any:
-    """MetaBO when the knowledge holds at least 3 related tasks, GP-BO otherwise.
-
-    The knowledge: finished studies in this storage whose space matches or overlaps, and
-    the bundled meta-data of exactly this space (bundled data of another space is never
-    mapped onto a user's space just because parameter names coincide).
-    """
-    from metahpo.knowledge import KnowledgeBase, bundled_names
-    from metahpo.optimizers._metabo import MIN_RELATED_TASKS, MetaBO
-
-    specs: list[str] = []
-    count = 0
-    for name in bundled_names():
-        same = _bundled_tasks_by_space(name).get(space.fingerprint(), 0)
-        if same:
-            specs.append(f"bundled:{name}")
-            count += same
-    url = getattr(store, "url", None)
-    if url is not None:
-        count += len(KnowledgeBase.from_storage(url).tasks(space))
-        specs.append(url)
-    if count >= MIN_RELATED_TASKS:
-        return MetaBO(knowledge=specs)
-    return "gpbo"
-
-
-@functools.cache
-def _bundled_tasks_by_space(name: str) -> dict[str, int]:
-    """How many tasks of each space fingerprint the bundled meta-data ``name`` holds.
-
-    Read once per process: bundled files do not change while it runs.
-    """
-    from metahpo.knowledge import bundled_knowledge
-
-    counts: dict[str, int] = {}
-    for task in bundled_knowledge(name).tasks():
-        if task.space is not None:
-            key = task.space.fingerprint()
-            counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
-def _open(record: StudyRecord, store: Storage) -> Study:
-    return Study(record, store, make_optimizer(dict(record.optimizer)),
-                 make_scheduler(dict(record.scheduler)))
+def _open(record: StudyRecord, store: Storage, knowledge: Any = None) -> Study:
+    spec = dict(record.optimizer)
+    kb = resolve_knowledge(knowledge if knowledge is not None else spec.get("params", {}).get("knowledge"))
+    return Study(record, store, make_optimizer(spec, knowledge=kb), make_scheduler(dict(record.scheduler)))

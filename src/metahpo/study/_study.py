@@ -17,6 +17,7 @@ from metahpo.exceptions import (
     TrialStateError,
 )
 from metahpo.history import History
+from metahpo.knowledge import descriptor_of
 from metahpo.optimizers import BaseOptimizer, Optimizer
 from metahpo.schedulers import Scheduler
 from metahpo.space import Space
@@ -55,7 +56,6 @@ class Study:
         storage: Storage,
         optimizer: Optimizer,
         scheduler: Scheduler,
-        context: dict[str, Any] | None = None,
     ) -> None:
         self._record = record
         self.storage = storage
@@ -65,11 +65,9 @@ class Study:
         # Finished trials are kept and only the open ones re-read, so that an ask costs
         # the trials still running rather than the whole study.
         self._trial_cache = TrialCache(storage, record.study_id)
-        self.context = dict(context or {})
-        if "task" in record.user_attrs and "task" not in self.context:
-            # The descriptor given to create_study(task=...) is what meta-learning
-            # optimizers compare tasks by; they read it from the context.
-            self.context["task"] = record.user_attrs["task"]
+        # The descriptor given to create_study(task=...) is what meta-learning optimizers
+        # compare tasks by; they read it from the history.
+        self._descriptor = descriptor_of(record.user_attrs.get("task"))
 
     # Facts -------------------------------------------------------------------------------
     @property
@@ -125,7 +123,7 @@ class Study:
             seed=_component_seed(self.seed, 0),
             min_budget=self.scheduler.min_budget,
             max_budget=self.scheduler.max_budget,
-            context=self.context,
+            descriptor=self._descriptor,
         )
 
     @property
@@ -356,7 +354,7 @@ def _keyed(history: History, number: int) -> History:
     return History(
         history.space, history.trials, history.direction,
         _component_seed(history.seed, number), history.min_budget, history.max_budget,
-        history.context,
+        history.descriptor,
     )
 
 

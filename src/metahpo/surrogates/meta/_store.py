@@ -1,13 +1,12 @@
 """Versioned meta-parameters: on disk, or in a storage that a team shares.
 
-Meta-training is cached here so that it runs once per knowledge base and search space,
-and each continual update after a study adds a version (older ones stay, so an update
-can be inspected or rolled back). Models are safetensors with JSON metadata: no pickle.
+Meta-training is kept here so that it runs once per knowledge base and search space, and
+each continual update after a study adds a version (older ones stay, so an update can be
+inspected or rolled back). Models are safetensors with JSON metadata: no pickle.
 
-:class:`MetaModelStore` keeps one folder per knowledge key and one file per version;
-:class:`StorageMetaModelStore` keeps them in a :class:`~metahpo.storage.Storage` (SQLite or
-PostgreSQL), beside the studies. :func:`meta_store_for` picks the storage named in a
-knowledge spec, so that whoever learns from a shared storage also shares its meta-models.
+:class:`MetaModelStore` keeps one folder per key and one file per version;
+:class:`ArtefactMetaModelStore` keeps them in a storage's
+:class:`~metahpo.storage.ArtefactStore` (SQLite or PostgreSQL), beside the studies.
 """
 
 from __future__ import annotations
@@ -20,27 +19,19 @@ import numbers
 import os
 import re
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
-from metahpo.knowledge._meta_training import MetaModel
+from metahpo.storage import ArtefactStore
+from metahpo.surrogates.meta._model import MetaModel
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
 
-    from metahpo.storage import Storage
-
-__all__ = [
-    "MetaModelStore",
-    "StorageMetaModelStore",
-    "default_store_root",
-    "knowledge_key",
-    "meta_store_for",
-]
+__all__ = ["ArtefactMetaModelStore", "MetaModelStore", "default_store_root", "model_key"]
 
 ENV_VAR = "METAHPO_HOME"
 _VERSION = re.compile(r"^v(\d+)\.safetensors$")
@@ -53,34 +44,10 @@ def default_store_root() -> Path:
     return base / "meta"
 
 
-def knowledge_key(*parts: Any) -> str:
+def model_key(*parts: Any) -> str:
     """A short stable key from JSON-able parts (knowledge content, space, encoding, config)."""
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
-
-
-def spec_identity(spec: str | Sequence[str] | None) -> Any:
-    """``spec`` as it identifies knowledge: storage URLs without user, password or driver.
-
-    Teammates reach one database with their own roles (and perhaps another driver); the
-    knowledge, and so the meta-model key, is the same for all of them. Host, port,
-    database and query (e.g. a schema in ``options``) still tell databases apart.
-    """
-    from sqlalchemy.engine import URL, make_url
-
-    from metahpo.knowledge._base import _SQL_PREFIXES
-
-    def identity(item: str) -> str:
-        if not item.startswith(_SQL_PREFIXES):
-            return item
-        url = make_url(item)
-        bare = URL.create(url.get_backend_name(), host=url.host, port=url.port, database=url.database,
-                          query=url.query)
-        return bare.render_as_string(hide_password=False)
-
-    if spec is None or isinstance(spec, str):
-        return None if spec is None else identity(spec)
-    return [identity(item) for item in spec]
 
 
 class _ClosingContext(abc.ABC):
@@ -175,107 +142,67 @@ class MetaModelStore(_ClosingContext):
                 os.unlink(temporary)
 
 
-class StorageMetaModelStore(_ClosingContext):
-    """Meta-models by key and version in a storage, beside its studies.
+class ArtefactMetaModelStore(_ClosingContext):
+    """Meta-models by key and version in an :class:`~metahpo.storage.ArtefactStore`.
 
-    The same interface as :class:`MetaModelStore`. Versions are numbered by the storage:
-    1, 2, 3, ... per key, unique and gap-free even when several processes (or machines,
-    on PostgreSQL) save at once. Each version keeps the model's safetensors bytes and,
-    beside them, a JSON ``info`` (``n_features``, ``config``, ``sha256``, ``bytes`` and the
-    model's own ``info``) that :meth:`info` reads without loading the model.
-
-    Args:
-        storage: a :class:`~metahpo.storage.Storage` object (left open by :meth:`close`) or
-            a storage URL such as ``"sqlite:///metahpo.db"`` (opened here, closed by
-            :meth:`close`).
+    The same interface as :class:`MetaModelStore`. Versions are numbered by the artefact
+    store: 1, 2, 3, ... per key, unique and gap-free even when several processes (or
+    machines, on PostgreSQL) save at once. Each version keeps the model's safetensors bytes
+    and, beside them, a JSON ``info`` (``n_features``, ``config``, ``sha256``, ``bytes`` and
+    the model's own ``info``) that :meth:`info` reads without loading the model.
 
     Example:
-        >>> from metahpo.knowledge import StorageMetaModelStore
-        >>> store = StorageMetaModelStore("sqlite://")
+        >>> import metahpo as mh
+        >>> from metahpo.surrogates.meta import ArtefactMetaModelStore
+        >>> store = ArtefactMetaModelStore(mh.InMemoryStorage().artefacts)
         >>> store.versions("surrogate"), store.latest("surrogate")
         ([], None)
-        >>> store.close()
     """
 
-    def __init__(self, storage: Storage | str) -> None:
-        from metahpo.storage import Storage, get_storage
-
-        if not isinstance(storage, (str, Storage)):
+    def __init__(self, artefacts: ArtefactStore) -> None:
+        if not isinstance(artefacts, ArtefactStore):
             raise InvalidParameterError(
-                "The 'storage' parameter of StorageMetaModelStore must be a Storage object or a "
-                f"storage URL such as 'sqlite:///metahpo.db'. Got {describe(storage)} instead."
+                "The 'artefacts' parameter of ArtefactMetaModelStore must be an ArtefactStore "
+                f"(a storage's 'artefacts' attribute). Got {describe(artefacts)} instead."
             )
-        self.storage: Storage = get_storage(storage)
-        self._owned = isinstance(storage, str)
+        self.artefacts = artefacts
 
     def __repr__(self) -> str:
-        return f"StorageMetaModelStore({self.storage!r})"
+        return f"ArtefactMetaModelStore({self.artefacts!r})"
 
     def close(self) -> None:
-        """Close the storage if this store opened it from a URL."""
-        if self._owned:
-            self.storage.close()
+        """Nothing to release: the storage that owns the artefacts closes them."""
 
     def versions(self, key: str) -> list[int]:
-        return self.storage.meta_model_versions(key)
+        return self.artefacts.versions(key)
 
     def latest(self, key: str) -> MetaModel | None:
-        record = self.storage.load_meta_model(key)
+        record = self.artefacts.load(key)
         return None if record is None else MetaModel.from_bytes(record.data)
 
     def load(self, key: str, version: int) -> MetaModel:
         """Version ``version`` of ``key``; ``KeyError`` when it was never saved."""
-        # Checked here: the storage would read None as "the latest".
-        version = _check_version(version, "StorageMetaModelStore.load")
-        record = self.storage.load_meta_model(key, version)
+        # Checked here: the artefact store would read None as "the latest".
+        version = _check_version(version, "ArtefactMetaModelStore.load")
+        record = self.artefacts.load(key, version)
         if record is None:
-            raise KeyError(f"No meta-model {key!r} version {version!r} in {self.storage!r}.")
+            raise KeyError(f"No meta-model {key!r} version {version!r} in {self.artefacts!r}.")
         return MetaModel.from_bytes(record.data)
 
     def info(self, key: str, version: int | None = None) -> dict[str, Any] | None:
         """The JSON description saved with a version (the latest when ``None``), or ``None``."""
-        record = self.storage.load_meta_model(key, version)
+        record = self.artefacts.load(key, version)
         return None if record is None else dict(record.info)
 
     def save(self, key: str, model: MetaModel) -> int:
         """Store ``model`` as the next version of ``key``; returns the version number."""
         if not isinstance(model, MetaModel):
             raise InvalidParameterError(
-                "The 'model' parameter of StorageMetaModelStore.save must be a MetaModel. "
+                "The 'model' parameter of ArtefactMetaModelStore.save must be a MetaModel. "
                 f"Got {describe(model)} instead."
             )
         data = model.to_bytes()
-        return self.storage.save_meta_model(key, data, _describe_model(model, data))
-
-
-def meta_store_for(
-    spec: str | Sequence[str] | None, root: str | os.PathLike[str] | None = None
-) -> MetaModelStore | StorageMetaModelStore:
-    """Where the meta-models of a knowledge spec live.
-
-    A :class:`StorageMetaModelStore` on the first storage URL of ``spec`` (``sqlite:...``,
-    ``postgresql...``: the URLs :meth:`KnowledgeBase.open
-    <metahpo.knowledge.KnowledgeBase.open>` reads studies from), so that everyone learning
-    from a shared storage shares its meta-models too; otherwise (directories,
-    ``bundled:NAME``, ``None``) the folder store :class:`MetaModelStore` at ``root``
-    (``$METAHPO_HOME/meta`` when ``None``). ``root`` is not used for a storage.
-
-    Close the store (or use it in a ``with`` block) when done: a storage store opened
-    its storage from the URL.
-
-    Example:
-        >>> from metahpo.knowledge import meta_store_for
-        >>> meta_store_for(["bundled:keel-hgb", "sqlite://"])
-        StorageMetaModelStore(SQLStorage('sqlite://'))
-        >>> meta_store_for("bundled:keel-hgb", root="/tmp/meta")
-        MetaModelStore('/tmp/meta')
-    """
-    from metahpo.knowledge._base import _SQL_PREFIXES, _check_spec
-
-    for item in _check_spec(spec) or []:
-        if item.startswith(_SQL_PREFIXES):
-            return StorageMetaModelStore(item)
-    return MetaModelStore(root)
+        return self.artefacts.save(key, data, _describe_model(model, data))
 
 
 def _describe_model(model: MetaModel, data: bytes) -> dict[str, Any]:

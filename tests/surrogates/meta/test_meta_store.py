@@ -1,4 +1,4 @@
-"""Versioned meta-models on disk and in storage; meta_store_for picks the spec's storage."""
+"""Versioned meta-models on disk and in a storage's artefacts; the knowledge says which."""
 
 from __future__ import annotations
 
@@ -12,20 +12,20 @@ import numpy as np
 import pytest
 
 from metahpo.exceptions import InvalidParameterError
-from metahpo.knowledge import (
+from metahpo.knowledge import KnowledgeBase
+from metahpo.storage import InMemoryStorage, SQLStorage
+from metahpo.surrogates.meta import (
+    ArtefactMetaModelStore,
     MetaModel,
     MetaModelStore,
     MetaTrainingConfig,
-    StorageMetaModelStore,
     TaskData,
-    meta_store_for,
     meta_train,
 )
-from metahpo.storage import InMemoryStorage, SQLStorage
 from metahpo.testing.storage import make_study, snapshot
 from metahpo.trial import TrialState
 
-Store = MetaModelStore | StorageMetaModelStore
+Store = MetaModelStore | ArtefactMetaModelStore
 KEY = "a1b2c3d4e5f6a1b2c3d4e5f6"
 
 
@@ -63,11 +63,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "disk":
         made = MetaModelStore(tmp_path / "meta")
     elif request.param == "memory":
-        made = StorageMetaModelStore(InMemoryStorage())
+        made = ArtefactMetaModelStore(InMemoryStorage().artefacts)
     elif request.param == "sqlite":
-        made = StorageMetaModelStore(f"sqlite:///{tmp_path}/metahpo.db")
+        made = ArtefactMetaModelStore(SQLStorage(f"sqlite:///{tmp_path}/metahpo.db").artefacts)
     else:
-        made = StorageMetaModelStore(request.getfixturevalue("postgres_url"))
+        made = ArtefactMetaModelStore(SQLStorage(request.getfixturevalue("postgres_url")).artefacts)
     with made:
         yield made
 
@@ -106,10 +106,10 @@ def test_a_loaded_model_predicts_like_the_saved_one(store: Store, models: list[M
 
 def test_storage_store_keeps_a_json_description_beside_the_bytes(models: list[MetaModel]) -> None:
     storage = InMemoryStorage()
-    store = StorageMetaModelStore(storage)
+    store = ArtefactMetaModelStore(storage.artefacts)
     store.save(KEY, models[0])
     info = store.info(KEY)
-    record = storage.load_meta_model(KEY)
+    record = storage.artefacts.load(KEY)
     assert info is not None and record is not None
     data = record.data  # The bytes as stored (safetensors headers are not canonical).
     assert info["sha256"] == hashlib.sha256(data).hexdigest() and info["bytes"] == len(data)
@@ -120,7 +120,7 @@ def test_storage_store_keeps_a_json_description_beside_the_bytes(models: list[Me
 
 
 def test_a_model_whose_info_is_not_strict_json_is_still_stored(models: list[MetaModel]) -> None:
-    store = StorageMetaModelStore(InMemoryStorage())
+    store = ArtefactMetaModelStore(InMemoryStorage().artefacts)
     odd = replace(models[0], info={**models[0].info, "loss_last": float("nan")})
     assert store.save(KEY, odd) == 1
     loaded = store.latest(KEY)
@@ -128,16 +128,22 @@ def test_a_model_whose_info_is_not_strict_json_is_still_stored(models: list[Meta
     assert store.info(KEY)["model"] is None  # type: ignore[index]
 
 
+def _knowledge_store(spec: object) -> ArtefactMetaModelStore | None:
+    artefacts = KnowledgeBase.open(spec).artefacts()  # type: ignore[arg-type]
+    return None if artefacts is None else ArtefactMetaModelStore(artefacts)
+
+
 def test_two_users_of_one_database_share_the_versions(
     tmp_path: Path, models: list[MetaModel]
 ) -> None:
     url = f"sqlite:///{tmp_path}/team.db"
-    with meta_store_for(url) as alice, meta_store_for(["bundled:keel-hgb", url]) as bob:
-        assert alice.save(KEY, models[0]) == 1
-        assert bob.versions(KEY) == [1]
-        assert bob.save(KEY, models[1]) == 2  # Bob's continual update...
-        latest = alice.latest(KEY)  # ...is what Alice's next study starts from.
-        assert latest is not None and _same(latest, models[1])
+    alice, bob = _knowledge_store(url), _knowledge_store(["bundled:keel-hgb", url])
+    assert alice is not None and bob is not None
+    assert alice.save(KEY, models[0]) == 1
+    assert bob.versions(KEY) == [1]
+    assert bob.save(KEY, models[1]) == 2  # Bob's continual update...
+    latest = alice.latest(KEY)  # ...is what Alice's next study starts from.
+    assert latest is not None and _same(latest, models[1])
 
 
 def test_the_database_keeps_its_studies(tmp_path: Path, models: list[MetaModel]) -> None:
@@ -147,59 +153,48 @@ def test_the_database_keeps_its_studies(tmp_path: Path, models: list[MetaModel])
     trial = storage.create_trial(study.study_id, config={"x": 0.5})
     storage.finish_trial(study.study_id, trial.number, TrialState.COMPLETE, 0.25)
     before = snapshot(storage)
-    with StorageMetaModelStore(storage) as store:
+    with ArtefactMetaModelStore(storage.artefacts) as store:
         store.save(KEY, models[0])
     assert snapshot(storage) == before
-    assert storage.meta_model_versions(KEY) == [1]  # A storage it was given stays open.
+    assert storage.artefacts.versions(KEY) == [1]  # A storage it was given stays open.
     storage.close()
 
 
 @pytest.mark.parametrize(
-    ("spec", "expected"),
-    [
-        (None, MetaModelStore),
-        ("bundled:keel-hgb", MetaModelStore),
-        (["bundled:keel-hgb"], MetaModelStore),
-        ("sqlite://", StorageMetaModelStore),
-        (["bundled:keel-hgb", "sqlite://"], StorageMetaModelStore),
-    ],
+    ("spec", "shared"),
+    [("bundled:keel-hgb", False), (["bundled:keel-hgb"], False), ("sqlite://", True),
+     (["bundled:keel-hgb", "sqlite://"], True)],
 )
-def test_meta_store_for_picks_a_storage_url(spec: object, expected: type, tmp_path: Path) -> None:
-    with meta_store_for(spec, root=tmp_path) as store:  # type: ignore[arg-type]
-        assert type(store) is expected
-        if isinstance(store, MetaModelStore):
-            assert store.root == tmp_path
+def test_only_knowledge_from_a_storage_shares_meta_models(spec: object, shared: bool) -> None:
+    assert (_knowledge_store(spec) is not None) is shared
+    assert KnowledgeBase().artefacts() is None  # Built in memory: nowhere to share.
 
 
-def test_meta_store_for_takes_the_first_storage_url(
+def test_the_first_storage_url_of_the_knowledge_keeps_its_meta_models(
     tmp_path: Path, models: list[MetaModel]
 ) -> None:
-    folder = tmp_path / "knowledge"
-    folder.mkdir()
     first, second = f"sqlite:///{tmp_path}/first.db", f"sqlite:///{tmp_path}/second.db"
-    with meta_store_for([str(folder), first, second], root=tmp_path / "meta") as store:
-        store.save(KEY, models[0])
-    assert SQLStorage(first).meta_model_versions(KEY) == [1]
-    assert SQLStorage(second).meta_model_versions(KEY) == []
-    assert not (tmp_path / "meta").exists()  # root is for specs without a storage.
+    store = _knowledge_store(["bundled:keel-hgb", first, second])
+    assert store is not None
+    store.save(KEY, models[0])
+    assert SQLStorage(first).artefacts.versions(KEY) == [1]
+    assert SQLStorage(second).artefacts.versions(KEY) == []
 
 
-def test_meta_store_for_without_root_uses_metahpo_home(
+def test_the_folder_store_defaults_to_metahpo_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("METAHPO_HOME", str(tmp_path))
-    store = meta_store_for("bundled:keel-hgb")
-    assert isinstance(store, MetaModelStore) and store.root == tmp_path / "meta"
+    assert MetaModelStore().root == tmp_path / "meta"
 
 
 @pytest.mark.postgres
-def test_meta_store_for_a_postgres_url(postgres_url: str, models: list[MetaModel]) -> None:
-    with meta_store_for(postgres_url) as store:
-        assert isinstance(store, StorageMetaModelStore)
-        assert store.save(KEY, models[0]) == 1
-    with meta_store_for(["bundled:keel-hgb", postgres_url]) as store:
-        latest = store.latest(KEY)
-        assert latest is not None and _same(latest, models[0])
+def test_knowledge_from_postgres_shares_meta_models(postgres_url: str, models: list[MetaModel]) -> None:
+    store = _knowledge_store(postgres_url)
+    assert store is not None and store.save(KEY, models[0]) >= 1
+    again = _knowledge_store(["bundled:keel-hgb", postgres_url])
+    latest = again.latest(KEY) if again is not None else None
+    assert latest is not None and _same(latest, models[0])
 
 
 BadCall = Callable[[Store], object]
@@ -219,17 +214,17 @@ BadCall = Callable[[Store], object]
 def test_storage_store_refuses_bad_input(call: BadCall, match: str) -> None:
     storage = InMemoryStorage()
     with pytest.raises(InvalidParameterError, match=match):
-        call(StorageMetaModelStore(storage))
-    assert storage.meta_model_versions(KEY) == []
+        call(ArtefactMetaModelStore(storage.artefacts))
+    assert storage.artefacts.versions(KEY) == []
 
 
 def test_bad_specs_and_storages_are_refused() -> None:
     with pytest.raises(InvalidParameterError, match="knowledge spec"):
-        meta_store_for(42)  # type: ignore[arg-type]
-    with pytest.raises(InvalidParameterError, match="'storage' parameter of StorageMetaModelStore"):
-        StorageMetaModelStore(None)  # type: ignore[arg-type]
+        KnowledgeBase.open(42)  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="'artefacts' parameter of ArtefactMetaModelStore"):
+        ArtefactMetaModelStore(None)  # type: ignore[arg-type]
     with pytest.raises(InvalidParameterError, match="'storage' parameter"):
-        meta_store_for("sqlite:no-slashes.db")
+        KnowledgeBase.open("sqlite:no-slashes.db")
 
 
 @pytest.mark.parametrize("key", ["", "../escape", "a/b", "..", "a\\b", 7])
@@ -250,10 +245,10 @@ def test_load_refuses_a_version_that_is_not_a_positive_int(
     disk.save(KEY, models[0])
     with pytest.raises(InvalidParameterError, match=r"'version' parameter of MetaModelStore\.load"):
         disk.load(KEY, version)  # type: ignore[arg-type]
-    stored = StorageMetaModelStore(InMemoryStorage())
+    stored = ArtefactMetaModelStore(InMemoryStorage().artefacts)
     stored.save(KEY, models[0])
     with pytest.raises(
-        InvalidParameterError, match=r"'version' parameter of StorageMetaModelStore\.load"
+        InvalidParameterError, match=r"'version' parameter of ArtefactMetaModelStore\.load"
     ):
         stored.load(KEY, version)  # type: ignore[arg-type]
     assert _same(disk.load(KEY, np.int64(1)), models[0])  # NumPy integers are ints.
@@ -318,7 +313,7 @@ def test_disk_store_threads_get_distinct_versions(tmp_path: Path, models: list[M
 
 
 def test_docstring_examples() -> None:
-    import metahpo.knowledge._meta_store as module
+    import metahpo.surrogates.meta._store as module
 
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -1,4 +1,4 @@
-"""Versioned meta-models in SQL: the ``metahpo_meta_models`` table of :class:`SQLStorage`.
+"""Artefacts in SQL: the ``metahpo_meta_models`` table beside :class:`SQLStorage`'s studies.
 
 A new version is the key's largest version plus one, read and inserted in one write
 transaction. SQLite runs one writer at a time (``BEGIN IMMEDIATE``), so that is enough
@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, inspect, select, text
 
 from metahpo.exceptions import StorageError
-from metahpo.storage._base import MetaModelRecord, utcnow
+from metahpo.storage._artefacts import ArtefactRecord
+from metahpo.storage._base import utcnow
 from metahpo.storage._checks import (
     check_meta_data,
     check_meta_info,
@@ -27,7 +28,7 @@ from metahpo.storage._checks import (
 from metahpo.storage._sql_engine import Database
 from metahpo.storage._sql_schema import meta_models
 
-__all__ = ["load_meta_model", "meta_model_versions", "save_meta_model"]
+__all__ = ["SQLArtefactStore"]
 
 # The first of the two keys of pg_advisory_xact_lock(int, int) ("mhpM"); the second is a
 # hash of the meta-model key. The two-key form never collides with the one-key schema lock.
@@ -36,7 +37,7 @@ _INT32 = 2**31 - 1
 
 
 def save_meta_model(db: Database, key: str, data: bytes, info: Mapping[str, Any] | None) -> int:
-    check_meta_key(key, "save_meta_model")
+    check_meta_key(key, "ArtefactStore.save")
     data = check_meta_data(data)
     info_json = check_meta_info(info)
     created_at = utcnow()
@@ -68,13 +69,13 @@ def save_meta_model(db: Database, key: str, data: bytes, info: Mapping[str, Any]
     return db.run(work, write=True)
 
 
-def load_meta_model(db: Database, key: str, version: int | None) -> MetaModelRecord | None:
-    check_meta_key(key, "load_meta_model")
+def load_meta_model(db: Database, key: str, version: int | None) -> ArtefactRecord | None:
+    check_meta_key(key, "ArtefactStore.load")
     version = check_meta_version(version)
     if version is not None and version > _INT32:  # No version is that large.
         return None
 
-    def work(connection: Connection) -> MetaModelRecord | None:
+    def work(connection: Connection) -> ArtefactRecord | None:
         if not _has_table(db, connection):
             return None
         query = select(meta_models).where(meta_models.c.key == key)
@@ -85,13 +86,13 @@ def load_meta_model(db: Database, key: str, version: int | None) -> MetaModelRec
         row = connection.execute(query).first()
         if row is None:
             return None
-        return MetaModelRecord(row.key, row.version, bytes(row.data), row.info, row.created_at)
+        return ArtefactRecord(row.key, row.version, bytes(row.data), row.info, row.created_at)
 
     return db.run(work, write=False)
 
 
 def meta_model_versions(db: Database, key: str) -> list[int]:
-    check_meta_key(key, "meta_model_versions")
+    check_meta_key(key, "ArtefactStore.versions")
 
     def work(connection: Connection) -> list[int]:
         if not _has_table(db, connection):
@@ -104,6 +105,26 @@ def meta_model_versions(db: Database, key: str) -> list[int]:
         return [int(v) for v in connection.execute(query).scalars()]
 
     return db.run(work, write=False)
+
+
+class SQLArtefactStore:
+    """The :class:`~metahpo.storage.ArtefactStore` of a :class:`~metahpo.storage.SQLStorage`:
+    its ``artefacts`` attribute, sharing the storage's engine and error mapping."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def __repr__(self) -> str:
+        return f"SQLArtefactStore({self._db.describe()!r})"
+
+    def save(self, key: str, data: bytes, info: Mapping[str, Any] | None = None) -> int:
+        return save_meta_model(self._db, key, data, info)
+
+    def load(self, key: str, version: int | None = None) -> ArtefactRecord | None:
+        return load_meta_model(self._db, key, version)
+
+    def versions(self, key: str) -> list[int]:
+        return meta_model_versions(self._db, key)
 
 
 def _has_table(db: Database, connection: Connection) -> bool:

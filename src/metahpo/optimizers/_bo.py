@@ -1,0 +1,209 @@
+"""The Bayesian-optimisation steps GPBO and MetaBO share: fit a GP, propose from any surrogate.
+
+Both optimizers are thin callers of these functions; they differ only in the surrogate
+they fit (an exact GP on the study alone, or a meta-learned deep-kernel GP adapted to it).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from metahpo.history import History
+from metahpo.space import Config, Space
+from metahpo.surrogates import (
+    AcquisitionOptimizer,
+    ExactGP,
+    GPHyperparameters,
+    LogExpectedImprovement,
+    LowerConfidenceBound,
+    SpaceEncoding,
+    TrustRegion,
+)
+
+__all__ = ["ACQUISITIONS", "GPFitState", "fit_exact_gp", "propose", "replay_trust_radius"]
+
+logger = logging.getLogger(__name__)
+
+ACQUISITIONS = ("logei", "lcb")
+_SALT_FIT, _SALT_ACQUISITION, _SALT_FALLBACK = 11, 12, 13
+_ALWAYS_COLD, _COLD_FIT_EVERY = 30, 10
+# A warm fit starts next to its optimum (one observation changed): a few steps suffice.
+_COLD_MAX_ITER, _WARM_MAX_ITER = 60, 15
+_INITIAL_RADIUS, _MIN_RADIUS, _MAX_RADIUS = 0.2, 1.0 / 64.0, 0.8
+
+
+@dataclass(frozen=True)
+class GPFitState:
+    """What one GP fit leaves for the next: its hyperparameters (a warm start) and the
+    output transform it used (kept by warm fits under ``"auto"``)."""
+
+    hyperparameters: GPHyperparameters | None = None
+    transform: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "hyperparameters": None if self.hyperparameters is None else self.hyperparameters.to_dict(),
+            "output_transform": self.transform,
+        }
+
+
+def fit_exact_gp(
+    history: History,
+    encoding: SpaceEncoding,
+    inputs: np.ndarray,
+    losses: np.ndarray,
+    output_transform: str,
+    n_restarts: int,
+    previous: GPFitState,
+) -> tuple[ExactGP, GPFitState]:
+    """An exact GP fitted on the observations, warm-started from ``previous``.
+
+    Warm fits start from the previous hyperparameters only. Cold fits (all of the first
+    ones, then every tenth; keyed by the history, so replays agree) can leave an optimum
+    the warm start is stuck in, and with ``output_transform="auto"`` they choose the
+    transform; warm fits keep the last choice, so they cost one fit, not one per candidate.
+    """
+    warm = previous.hyperparameters
+    if warm is not None and len(warm.lengthscales) != encoding.n_features:
+        warm = None
+    cold = _cold(warm, len(losses))
+    transform = output_transform
+    if transform == "auto" and previous.transform is not None and not cold:
+        transform = previous.transform
+    gp = ExactGP(
+        output_transform=transform,
+        n_restarts=n_restarts if cold else 1,
+        max_iter=_COLD_MAX_ITER if cold else _WARM_MAX_ITER,
+        warm_start=warm,
+        seed=int(history.rng(_SALT_FIT).integers(2**31)),
+    ).fit(inputs, losses)
+    return gp, GPFitState(gp.hyperparameters_, gp.transform_.kind)
+
+
+def propose(
+    history: History,
+    encoding: SpaceEncoding,
+    surrogate: Any,
+    n: int,
+    acquisition: str = "logei",
+    beta: float = 2.0,
+    trust_radius: float | None = None,
+    proximal_penalty: float = 0.0,
+) -> list[Config]:
+    """``n`` new configs that minimise the acquisition of ``surrogate`` (fitted on every
+    COMPLETE observation of ``history``) at the target budget.
+
+    Pending (RUNNING) configs enter the surrogate as "constant liars" at the worst observed
+    loss, so parallel workers are not sent to the same place; a batch of ``n`` is built the
+    same way, one liar at a time. Local starts are confined to ``trust_radius`` around the
+    incumbent when it is given. Configs already evaluated or pending are never proposed
+    while the acquisition offers another.
+    """
+    space = history.space
+    x_unit, budgets, losses = history.observations()
+    y_model = surrogate.transform_losses(losses)
+    liar = float(np.max(y_model))
+    target_feature = 1.0 if encoding.has_budget else None
+
+    # The incumbent and anchors: observations at the largest budget observed.
+    budget_column = encoding.budget_feature(budgets)
+    at_top = budget_column >= budget_column.max() - 1e-12
+    anchors = encoding.features(x_unit[at_top])[np.argsort(y_model[at_top], kind="stable")]
+    if target_feature is not None and budget_column.max() < 1.0 - 1e-12:
+        # Nothing ran at the target budget yet: the incumbent is the best predicted one.
+        mean, _ = surrogate.predict(_tensor(encoding.inputs(x_unit, np.full(len(x_unit), _target(history)))))
+        best = float(mean.min())
+    else:
+        best = float(y_model[at_top].min())
+
+    pending_rows = _pending_inputs(history, encoding)
+    if len(pending_rows):
+        surrogate = surrogate.condition(pending_rows, np.full(len(pending_rows), liar))
+    trust = None
+    if trust_radius is not None and len(anchors):
+        trust = TrustRegion(anchors[0], trust_radius, proximal_penalty)
+
+    taken = {space.config_key(c) for c in space.from_unit(x_unit)}
+    taken |= {space.config_key(t.config) for t in history.pending if t.config}
+    rng = history.rng(_SALT_ACQUISITION)
+    optimizer = AcquisitionOptimizer()
+    chosen: list[Config] = []
+    for _ in range(n):
+        if acquisition == "logei":
+            objective: Any = LogExpectedImprovement(surrogate, best, target_feature)
+        else:
+            objective = LowerConfidenceBound(surrogate, beta, target_feature)
+        candidates = optimizer.optimize(objective, encoding, anchors, rng, trust)
+        config = _first_new(space, encoding, candidates.x, taken, history)
+        chosen.append(config)
+        taken.add(space.config_key(config))
+        if len(chosen) < n:
+            row = encoding.inputs(space.to_unit([config]), np.array([_target(history)]))
+            surrogate = surrogate.condition(row, np.array([liar]))
+    return chosen
+
+
+def replay_trust_radius(history: History) -> float:
+    """Half-width after replaying the trials: doubled on an improvement, halved otherwise."""
+    radius, best = _INITIAL_RADIUS, math.inf
+    top = max((t.budget or math.inf) for t in history.complete)
+    for trial in history.complete:
+        if (trial.budget or math.inf) != top:
+            continue
+        loss = history.loss(float(trial.value))  # type: ignore[arg-type]
+        if loss < best - 1e-12 * max(1.0, abs(best)) or best == math.inf:
+            radius = min(2.0 * radius, _MAX_RADIUS) if best != math.inf else radius
+            best = loss
+        else:
+            radius = max(0.5 * radius, _MIN_RADIUS)
+    return radius
+
+
+def _first_new(
+    space: Space, encoding: SpaceEncoding, rows: np.ndarray, taken: set[tuple[float, ...]], history: History
+) -> Config:
+    for config in space.from_unit(encoding.unit(rows)):
+        if space.config_key(config) not in taken:
+            return config
+    # Every optimum is already evaluated or pending (small discrete spaces): explore.
+    logger.debug("All acquisition optima are taken; drawing a random config")
+    return space.sample(history.rng(_SALT_FALLBACK), 1)[0]
+
+
+def _pending_inputs(history: History, encoding: SpaceEncoding) -> np.ndarray:
+    pending = [t for t in history.pending if t.config]
+    if not pending:
+        return np.empty((0, encoding.n_features))
+    unit = history.space.to_unit([t.config for t in pending])
+    budgets = np.array([_target(history) if t.budget is None else t.budget for t in pending])
+    return encoding.inputs(unit, budgets)
+
+
+def _cold(warm: GPHyperparameters | None, n_observations: int) -> bool:
+    """Whether this round's fit is a cold one: the first fits, then every tenth."""
+    return warm is None or n_observations <= _ALWAYS_COLD or n_observations % _COLD_FIT_EVERY == 0
+
+
+def _target(history: History) -> float:
+    return history.max_budget if history.max_budget is not None else 1.0
+
+
+def _tensor(array: np.ndarray) -> Any:
+    import torch
+
+    return torch.as_tensor(array, dtype=torch.float64)
+
+
+def state_from_dict(data: Any) -> GPFitState:
+    """The :class:`GPFitState` of :meth:`GPFitState.to_dict` (validated by the caller)."""
+    hyperparameters = data.get("hyperparameters")
+    return GPFitState(
+        None if hyperparameters is None else GPHyperparameters.from_dict(hyperparameters),
+        data.get("output_transform"),
+    )
+

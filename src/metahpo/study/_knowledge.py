@@ -1,0 +1,85 @@
+"""Which knowledge a study learns from, and which optimizer ``"auto"`` stands for."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError
+from metahpo.knowledge import KnowledgeBase, bundled_knowledge, bundled_names
+from metahpo.optimizers import (
+    MIN_RELATED_TASKS,
+    Optimizer,
+    make_optimizer,
+    optimizer_class,
+    takes_knowledge,
+)
+from metahpo.space import Space
+from metahpo.storage import Storage
+
+__all__ = ["build_optimizer", "default_knowledge", "resolve_knowledge"]
+
+
+def resolve_knowledge(knowledge: Any) -> KnowledgeBase | None:
+    """A :class:`KnowledgeBase` from what users pass as ``knowledge=``: a knowledge base, a
+    spec (``"bundled:NAME"``, a storage URL, a directory) or a list of specs."""
+    if knowledge is None or isinstance(knowledge, KnowledgeBase):
+        return knowledge
+    if isinstance(knowledge, str) or (
+        isinstance(knowledge, Sequence) and all(isinstance(s, str) for s in knowledge)
+    ):
+        return KnowledgeBase.open(knowledge if isinstance(knowledge, str) else list(knowledge))
+    raise InvalidParameterError(
+        "The 'knowledge' parameter must be a KnowledgeBase, a knowledge spec ('bundled:NAME', "
+        f"a storage URL or a directory), a list of specs or None. Got {describe(knowledge)} instead."
+    )
+
+
+def default_knowledge(space: Space, storage: Storage) -> KnowledgeBase:
+    """What a study learns from when it is given no knowledge: the finished studies of its
+    storage, and the bundled meta-data of exactly its space (bundled data of another
+    space is never mapped onto a user's space just because parameter names coincide)."""
+    specs = [f"bundled:{name}" for name in bundled_names() if _bundled_tasks_by_space(name).get(space.fingerprint())]
+    url = getattr(storage, "url", None)
+    if url is not None:
+        specs.append(url)
+    return KnowledgeBase.open(specs)
+
+
+def build_optimizer(optimizer: Any, knowledge: Any, space: Space, storage: Storage) -> Optimizer:
+    """The study's optimizer: ``"auto"`` is MetaBO when the knowledge holds at least three
+    related tasks and GP-BO otherwise; an optimizer that learns from knowledge and is
+    named without any gets :func:`default_knowledge`."""
+    kb = resolve_knowledge(knowledge)
+    if isinstance(optimizer, str):
+        if optimizer == "auto":
+            kb = kb if kb is not None else default_knowledge(space, storage)
+            if len(kb.tasks(space)) < MIN_RELATED_TASKS:
+                return make_optimizer("gpbo")
+            return make_optimizer("metabo", knowledge=kb)
+        if kb is None and takes_knowledge(optimizer_class(optimizer)):
+            kb = default_knowledge(space, storage)
+        return make_optimizer(optimizer, knowledge=kb)
+    if kb is not None and getattr(optimizer, "knowledge", None) is not kb:
+        raise InvalidParameterError(
+            "The 'knowledge' parameter of create_study goes with an optimizer name ('auto', "
+            "'metabo', 'portfolio'); an optimizer instance takes its knowledge in its "
+            f"constructor, e.g. MetaBO(knowledge=kb). Got knowledge with {describe(optimizer)}."
+        )
+    return make_optimizer(optimizer)
+
+
+@functools.cache
+def _bundled_tasks_by_space(name: str) -> dict[str, int]:
+    """How many tasks of each space fingerprint the bundled meta-data ``name`` holds.
+
+    Read once per process: bundled files do not change while it runs.
+    """
+    counts: dict[str, int] = {}
+    for task in bundled_knowledge(name).tasks():
+        if task.space is not None:
+            key = task.space.fingerprint()
+            counts[key] = counts.get(key, 0) + 1
+    return counts

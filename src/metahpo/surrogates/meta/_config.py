@@ -1,0 +1,92 @@
+"""How the meta-learned surrogate is trained, and the task data it is trained on."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from metahpo.exceptions import InvalidParameterError
+
+__all__ = ["TASK_TRANSFORMS", "MetaTrainingConfig", "TaskData", "check_task_transform"]
+
+TASK_TRANSFORMS = ("rank", "standardize")
+
+
+def check_task_transform(value: Any, owner: str) -> str:
+    """``value`` if it names a task transform, else an error naming ``owner``'s parameter."""
+    if value not in TASK_TRANSFORMS:
+        raise InvalidParameterError(
+            f"The 'task_transform' parameter of {owner} must be one of {list(TASK_TRANSFORMS)}. "
+            f"Got {value!r} instead."
+        )
+    return str(value)
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """One task's evaluations as surrogate inputs: features ``X`` (n, d) and losses ``y`` (n,)."""
+
+    X: np.ndarray
+    y: np.ndarray
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class MetaTrainingConfig:
+    """How the deep-kernel GP is meta-trained.
+
+    Args:
+        hidden, n_outputs: width of the feature extractor's hidden layers and its output.
+        meta_steps: outer-loop Adam steps.
+        meta_batch: tasks per outer step.
+        support_min, support_max: the support size is drawn in this range each step (a new
+            study's surrogate must work from a handful of observations up to many).
+        query: query points per task.
+        inner_steps: MAML inner-loop steps (0: no inner loop).
+        inner_lr: inner-loop step size (also used when adapting to a new study).
+        meta_lr: Adam's learning rate.
+        first_order: drop second derivatives in the meta-gradient.
+        seed: seeds the initialisation and the sampling.
+        task_transform: how each task's losses are warped before it is split:
+            ``"rank"`` (the normal quantile of each loss's rank within its task) or
+            ``"standardize"`` (no warp; the split's standardisation only). Loss
+            distributions differ between tasks and many have long tails (diverged or
+            degenerate configs); on ranks the kernel learns where configs are good
+            rather than how bad the worst ones are.
+        trend: give the network a linear head ``m(x)`` whose rank-one term ``m(x) m(x')``
+            joins the kernel (see :class:`~metahpo.surrogates.DeepKernelNet`): the prior
+            learns where configs are good on most tasks, so a few observations of a new
+            one already point the search there.
+
+        continual_steps: fine-tuning steps of the continual update when a study ends.
+
+    How much each option adds is measured in ``docs/metabo.md``.
+    """
+
+    hidden: int = 32
+    n_outputs: int = 8
+    meta_steps: int = 2000
+    meta_batch: int = 8
+    support_min: int = 4
+    support_max: int = 40
+    query: int = 32
+    inner_steps: int = 1
+    inner_lr: float = 0.1
+    meta_lr: float = 3e-3
+    first_order: bool = True
+    seed: int = 0
+    task_transform: str = "rank"
+    trend: bool = True
+    continual_steps: int = 60
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.trend, bool):
+            raise InvalidParameterError(
+                f"The 'trend' parameter of MetaTrainingConfig must be a bool. Got {self.trend!r} instead."
+            )
+        check_task_transform(self.task_transform, "MetaTrainingConfig")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,76 @@
+"""The meta-learned surrogate's record: its parameters θ, how they were trained, and bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from metahpo.surrogates.meta._config import MetaTrainingConfig
+
+__all__ = ["MetaModel"]
+
+
+@dataclass
+class MetaModel:
+    """Meta-trained parameters θ of a deep-kernel GP and how they were made."""
+
+    n_features: int
+    config: MetaTrainingConfig
+    params: dict[str, Any]  # name -> torch.Tensor
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def net(self) -> Any:
+        from metahpo.surrogates._deep_kernel import DeepKernelNet
+
+        return DeepKernelNet(self.n_features, self.config.hidden, self.config.n_outputs, self.config.trend)
+
+    def surrogate(
+        self,
+        adapt_steps: int | None = None,
+        output_transform: str = "standardize",
+        validate: bool = False,
+    ) -> Any:
+        """A fresh :class:`~metahpo.surrogates.DeepKernelGP` starting from θ."""
+        from metahpo.surrogates._deep_kernel import DeepKernelGP
+
+        steps = max(self.config.inner_steps, 3) if adapt_steps is None else adapt_steps
+        return DeepKernelGP(
+            self.net(), self.params, steps, self.config.inner_lr, output_transform, validate
+        )
+
+    def to_bytes(self) -> bytes:
+        """safetensors bytes; the configuration and info travel in its JSON metadata."""
+        from safetensors.torch import save
+
+        metadata = {
+            "n_features": str(self.n_features),
+            "config": json.dumps(self.config.to_dict()),
+            "info": json.dumps(self.info),
+        }
+        return save({k: v.detach().contiguous() for k, v in self.params.items()}, metadata=metadata)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> MetaModel:
+        from safetensors.torch import load
+
+        params = load(data)
+        # safetensors.torch.load returns the tensors only; the metadata is in the JSON header.
+        header_size = int.from_bytes(data[:8], "little")
+        meta = json.loads(data[8 : 8 + header_size]).get("__metadata__", {})
+        config = json.loads(meta["config"])
+        # Models saved before these options existed: unwarped losses, no trend head.
+        config.setdefault("task_transform", "standardize")
+        config.setdefault("trend", False)
+        config.pop("validation", None)  # A training option that has since been removed.
+        config.setdefault("continual_steps", 60)
+        return cls(
+            int(meta["n_features"]),
+            MetaTrainingConfig(**config),
+            params,
+            json.loads(meta.get("info", "{}")),
+        )
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.to_bytes()).hexdigest()[:16]

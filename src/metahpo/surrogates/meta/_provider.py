@@ -1,0 +1,191 @@
+"""The one interface MetaBO uses: the meta-learned surrogate for a knowledge base and an encoding.
+
+A :class:`MetaModelProvider` finds the meta-model of a knowledge base (in its memory,
+then in the knowledge's storage or the folder store), meta-trains it when there is none,
+hands out surrogates adapted from it, and fine-tunes it when a study ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from metahpo._validation import check_int, describe
+from metahpo.exceptions import InvalidParameterError
+from metahpo.storage import ArtefactStore
+from metahpo.surrogates._encoding import SpaceEncoding
+from metahpo.surrogates._threads import torch_threads
+from metahpo.surrogates.meta._config import MetaTrainingConfig
+from metahpo.surrogates.meta._model import MetaModel
+from metahpo.surrogates.meta._store import ArtefactMetaModelStore, MetaModelStore, model_key
+from metahpo.surrogates.meta._train import meta_train, tasks_to_data
+from metahpo.surrogates.meta._update import continual_update, meta_test_loss
+
+__all__ = ["KnowledgeSource", "MetaModelProvider"]
+
+logger = logging.getLogger(__name__)
+
+# How many stored tasks score a continual update.
+_PROBE_TASKS = 10
+
+
+class KnowledgeSource(Protocol):
+    """What the provider needs of a knowledge base (:class:`~metahpo.knowledge.KnowledgeBase`)."""
+
+    @property
+    def identity(self) -> Any:
+        """JSON-able; the same in every process for knowledge opened from a spec."""
+        ...
+
+    @property
+    def spec(self) -> str | list[str] | None: ...
+
+    def tasks(self, space: Any = None) -> list[Any]: ...
+
+    def artefacts(self) -> ArtefactStore | None:
+        """Where meta-models of this knowledge are shared (its storage's), or ``None``."""
+        ...
+
+
+class MetaModelProvider:
+    """Meta-models by knowledge base and encoding: cached, stored, trained once.
+
+    Where a meta-model is kept: in this provider's memory (the ``cache_size`` most
+    recently used, keyed by the knowledge's identity, the space and budget range, and the
+    whole training configuration, seed included); in the knowledge's storage when it was
+    opened from one (so a team sharing a database shares its meta-models); otherwise, for
+    knowledge opened from a spec, in the folder store ``store``. Knowledge built in memory
+    (no spec) keeps its meta-models in this provider only.
+
+    Args:
+        config: how meta-models are trained; its ``seed`` is the meta-training seed, so
+            a meta-model does not depend on which study asked for it first.
+        adapt_steps: inner-loop steps on a study's observations at each suggestion (the
+            number kept is chosen by leave-one-out, 0 to ``adapt_steps``).
+        store: the folder store's root (default ``$METAHPO_HOME/meta``).
+        cache_size: meta-models kept in memory.
+
+    Example:
+        >>> from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig
+        >>> provider = MetaModelProvider(MetaTrainingConfig(meta_steps=50), store="/tmp/meta")
+        >>> provider.config.meta_steps, provider.adapt_steps
+        (50, 3)
+    """
+
+    def __init__(
+        self,
+        config: MetaTrainingConfig | None = None,
+        adapt_steps: int = 3,
+        store: str | Path | None = None,
+        cache_size: int = 4,
+    ) -> None:
+        if config is not None and not isinstance(config, MetaTrainingConfig):
+            raise InvalidParameterError(
+                "The 'config' parameter of MetaModelProvider must be a MetaTrainingConfig or "
+                f"None. Got {describe(config)} instead."
+            )
+        if store is not None and not isinstance(store, (str, Path)):
+            raise InvalidParameterError(
+                "The 'store' parameter of MetaModelProvider must be a folder path or None. "
+                f"Got {describe(store)} instead."
+            )
+        self.config = config if config is not None else MetaTrainingConfig()
+        self.adapt_steps = check_int(adapt_steps, "adapt_steps", "MetaModelProvider", minimum=0)
+        self.store = None if store is None else str(store)
+        self.cache_size = check_int(cache_size, "cache_size", "MetaModelProvider", minimum=1)
+        self._cache: OrderedDict[str, MetaModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"MetaModelProvider(adapt_steps={self.adapt_steps}, store={self.store!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """What a study stores of the provider: where its folder store is."""
+        return {"store": self.store}
+
+    # Models -------------------------------------------------------------------------------
+    def key(self, knowledge: KnowledgeSource, encoding: SpaceEncoding) -> str:
+        """The meta-model's key: knowledge identity, space, budget range, training config."""
+        space = encoding.space
+        return model_key(
+            knowledge.identity, space.fingerprint(), space.names, encoding.has_budget,
+            encoding.min_budget, encoding.max_budget, self.config.to_dict(),
+        )
+
+    def model(self, knowledge: KnowledgeSource, encoding: SpaceEncoding) -> MetaModel:
+        """The meta-model of ``knowledge`` under ``encoding``: cached, stored, or trained now."""
+        key = self.key(knowledge, encoding)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+            store = self._store_for(knowledge)
+            model = store.latest(key) if store is not None else None
+            if model is None:
+                data = tasks_to_data(knowledge.tasks(encoding.space), encoding)
+                model = meta_train(data, self.config)
+                logger.info("Meta-trained the surrogate on %d tasks in %.1f s", len(data),
+                            model.info.get("seconds", math.nan))
+                if store is not None:
+                    store.save(key, model)
+            self._remember(key, model)
+            return model
+
+    def surrogate(self, model: MetaModel, output_transform: str) -> Any:
+        """A :class:`~metahpo.surrogates.DeepKernelGP` that adapts ``model`` when fitted."""
+        return model.surrogate(self.adapt_steps, output_transform, validate=True)
+
+    def update(
+        self, knowledge: KnowledgeSource, new_task: Any, encoding: SpaceEncoding, seed: int = 0
+    ) -> dict[str, Any] | None:
+        """Fine-tune the meta-model on a finished study's task, replaying stored tasks.
+
+        Saves the result as the next version where the knowledge keeps its meta-models and
+        returns a JSON summary (``None`` when the study has no usable evaluations).
+        """
+        new = tasks_to_data([new_task], encoding)
+        old = tasks_to_data(knowledge.tasks(encoding.space), encoding)
+        if not new or not old:
+            return None
+        rng = np.random.default_rng(seed % (2**31))
+        probe = [old[i] for i in rng.choice(len(old), size=min(_PROBE_TASKS, len(old)), replace=False)]
+        with torch_threads(1):
+            model = self.model(knowledge, encoding)
+            before = meta_test_loss(model, probe, repeats=2)
+            updated = continual_update(model, new, old, steps=self.config.continual_steps)
+            after = meta_test_loss(updated, probe, repeats=2)
+        key = self.key(knowledge, encoding)
+        store = self._store_for(knowledge)
+        version = store.save(key, updated) if store is not None else None
+        with self._lock:
+            self._remember(key, updated)
+        return {
+            "meta_model": key,
+            "version": version,
+            "new_task_evaluations": len(new[0].y),
+            "replayed_tasks": len(old),
+            "old_tasks_meta_test_loss_before": round(before, 4),
+            "old_tasks_meta_test_loss_after": round(after, 4),
+        }
+
+    # Helpers ------------------------------------------------------------------------------
+    def _store_for(self, knowledge: KnowledgeSource) -> MetaModelStore | ArtefactMetaModelStore | None:
+        if knowledge.spec is None:
+            return None  # Built in memory: its identity does not outlive this process.
+        artefacts = knowledge.artefacts()
+        if artefacts is not None:
+            return ArtefactMetaModelStore(artefacts)
+        return MetaModelStore(self.store)
+
+    def _remember(self, key: str, model: MetaModel) -> None:
+        self._cache[key] = model
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
