@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -12,7 +11,7 @@ import numpy as np
 from metahpo.history import History
 from metahpo.optimizers import Optimizer, make_optimizer, optimizer_names
 from metahpo.space import Categorical, Config, Float, Int, Space
-from metahpo.testing._helpers import _check
+from metahpo.testing._helpers import _check, json_round_trip
 from metahpo.trial import FrozenTrial, TrialState
 
 __all__ = [
@@ -101,14 +100,6 @@ def run_study(
         config = optimizer.suggest(history(trials, seed, context), 1)[0]
         trials.append(trial(number, config))
     return [dict(t.config) for t in trials]
-
-
-def json_round_trip(value: Any, what: str) -> Any:
-    """``value`` through strict JSON (no NaN, no objects), or AssertionError naming ``what``."""
-    try:
-        return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise AssertionError(f"{what} must be JSON (no NaN, numpy types or objects): {exc}") from exc
 
 
 def rebuild(spec: dict[str, Any], like: Optimizer) -> Optimizer:
