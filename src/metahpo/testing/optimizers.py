@@ -219,11 +219,12 @@ def check_avoids_pending_and_evaluated_configs(make_optimizer: OptimizerFactory,
     first = make_optimizer().suggest(history(observed, 9, context), 1)[0]
     pending = [*observed, trial(8, first, TrialState.RUNNING)]
     second = make_optimizer().suggest(history(pending, 9, context), 1)[0]
+    for done in observed:
+        for config in (first, second):
+            _check(unit_distance(space, dict(done.config), config) > 1e-6,
+                   f"{config!r} repeats the evaluated config of trial {done.number}")
     _check(unit_distance(space, first, second) > 1e-3,
            f"{second!r} is the pending config {first!r} again")
-    for done in observed:
-        _check(unit_distance(space, dict(done.config), second) > 1e-6,
-               f"{second!r} repeats the evaluated config of trial {done.number}")
 
 
 def check_budgets(make_optimizer: OptimizerFactory, context: Context = None) -> None:
