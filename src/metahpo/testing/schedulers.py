@@ -217,9 +217,8 @@ def check_deterministic_replay(make_scheduler: SchedulerFactory) -> None:
     """``next_job`` is a function of the history: a fresh scheduler given any past history
     (a resumed study, another worker) hands out the same job."""
     for name, steps in _runs(make_scheduler):
-        replayed = make_scheduler()
         for number, step in enumerate(steps):
-            again = replayed.next_job(step.history)
+            again = make_scheduler().next_job(step.history)
             _check(_key(again) == _key(step.job),
                    f"{name}, trial {number}: replayed from the history the job is {_key(again)}, "
                    f"the study got {_key(step.job)} (budget, bracket, rung, parent)")
