@@ -7,7 +7,6 @@ from collections.abc import Callable
 import pytest
 
 import metahpo as mh
-from metahpo.trial import TrialState
 from metahpo.schedulers import Job, Scheduler
 from metahpo.testing.schedulers import (
     SCHEDULER_CHECKS,
@@ -18,6 +17,7 @@ from metahpo.testing.schedulers import (
     check_should_stop,
     check_spec_round_trip,
 )
+from metahpo.trial import TrialState
 
 FACTORIES: dict[str, Callable[[], Scheduler]] = {
     "full": mh.FullBudget,

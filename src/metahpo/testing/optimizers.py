@@ -133,9 +133,10 @@ def check_returns_n_configs(make_optimizer: OptimizerFactory, context: Context =
 def check_bad_n_is_refused(make_optimizer: OptimizerFactory, context: Context = None) -> None:
     """``n`` that is not an int >= 1 raises InvalidParameterError (also in ``suggest_explained``)."""
     optimizer = make_optimizer()
-    methods = [("suggest", optimizer.suggest)]
-    if callable(getattr(optimizer, "suggest_explained", None)):
-        methods.append(("suggest_explained", optimizer.suggest_explained))
+    methods: list[tuple[str, Callable[..., Any]]] = [("suggest", optimizer.suggest)]
+    explained = getattr(optimizer, "suggest_explained", None)
+    if callable(explained):
+        methods.append(("suggest_explained", explained))
     for name, method in methods:
         for bad in (0, -1, 1.5, "2", True, None):
             with _raises(InvalidParameterError, f"{name}(history, n={bad!r})"):
