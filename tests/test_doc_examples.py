@@ -28,6 +28,8 @@ DOCTEST_MODULES = [
     "metahpo.optimizers._random",
     "metahpo.schedulers._hyperband",
     "metahpo.schedulers._asha",
+    "metahpo.testing.optimizers",
+    "metahpo.testing.schedulers",
     "metahpo.benchmarks.keel",
     "metahpo.benchmarks.training",
     "metahpo.benchmarks.metadata",

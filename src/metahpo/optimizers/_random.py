@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from metahpo._validation import check_int
 from metahpo.history import History
 from metahpo.optimizers._base import BaseOptimizer
 from metahpo.space import Config
@@ -26,6 +27,7 @@ class RandomSearch(BaseOptimizer):
     name: ClassVar[str] = "random"
 
     def suggest(self, history: History, n: int = 1) -> list[Config]:
+        n = check_int(n, "n", "RandomSearch.suggest", minimum=1)
         return history.space.sample(history.rng(), n)
 
 
@@ -40,4 +42,5 @@ class Sobol(BaseOptimizer):
     name: ClassVar[str] = "sobol"
 
     def suggest(self, history: History, n: int = 1) -> list[Config]:
+        n = check_int(n, "n", "Sobol.suggest", minimum=1)
         return history.space.sobol(n, seed=history.seed, skip=history.new_config_count())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from metahpo.storage import Storage, StudyRecord
 from metahpo.trial import FrozenTrial
 
-__all__ = ["_NotJSON", "_check", "_in_threads", "_raises", "make_study", "snapshot"]
+__all__ = ["_NotJSON", "_check", "_in_threads", "_raises", "json_round_trip", "make_study", "snapshot"]
 
 
 @contextlib.contextmanager
@@ -25,6 +26,14 @@ def _raises(expected: type[BaseException], what: str) -> Iterator[None]:
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise AssertionError(message)
+
+
+def json_round_trip(value: Any, what: str) -> Any:
+    """``value`` through strict JSON (no NaN, no objects), or AssertionError naming ``what``."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise AssertionError(f"{what} must be JSON (no NaN, numpy types or objects): {exc}") from exc
 
 
 def make_study(storage: Storage, name: str = "study", **changes: Any) -> StudyRecord:
