@@ -41,15 +41,14 @@ def knowledge() -> mh.KnowledgeBase:
 
 
 KNOWLEDGE = knowledge()
-CONTEXT = {"knowledge": KNOWLEDGE}
 
 
 def make_metabo() -> Optimizer:
-    """MetaBO with tiny meta-training, as a new process builds it (no meta-model cached)."""
-    from metahpo.optimizers._metabo import _MODELS
+    """MetaBO with tiny meta-training and its own provider, as a new process builds it."""
+    from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig
 
-    _MODELS.clear()
-    return MetaBO(KNOWLEDGE, meta_steps=20, continual_steps=0)
+    provider = MetaModelProvider(MetaTrainingConfig(meta_steps=20))
+    return MetaBO(KNOWLEDGE, meta_models=provider, continual_update=False)
 
 
 FACTORIES: dict[str, Callable[[], Optimizer]] = {
@@ -61,18 +60,7 @@ FACTORIES: dict[str, Callable[[], Optimizer]] = {
 }
 
 # Known failures of a built-in optimizer: (optimizer, check name) -> reason.
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("metabo", "check_other_spaces"): (
-        "MetaBO with fewer than 3 related tasks falls back to GPBO.suggest, whose model stage "
-        "calls MetaBO._fit_surrogate, which reads self._model, never set on that path: "
-        "AttributeError once the Sobol design (d + 1 configs) is used up"
-    ),
-    ("metabo", "check_suggest_depends_only_on_history_and_state"): (
-        "the process-wide meta-model cache (_MODELS) is keyed without the seed, but meta-training "
-        "is seeded with the first study's seed: a study's suggestions depend on which study "
-        "trained the cached meta-model first in this process"
-    ),
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 
 def _cases() -> Iterator[Any]:
@@ -90,7 +78,7 @@ def _meta_models_in_tmp(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(("name", "check"), list(_cases()))
 def test_optimizer_conformance(name: str, check: Callable[..., None]) -> None:
-    check(FACTORIES[name], CONTEXT)
+    check(FACTORIES[name])
 
 
 def test_check_optimizer_runs_every_check() -> None:

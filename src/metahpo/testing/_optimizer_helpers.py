@@ -79,12 +79,12 @@ def observed_trials(count: int = 8, seed: int = 123) -> list[FrozenTrial]:
 def history(
     trials: Sequence[FrozenTrial] = (),
     seed: int = 0,
-    context: Mapping[str, Any] | None = None,
+    descriptor: Mapping[str, Any] | None = None,
     space: Space | None = None,
     **fields: Any,
 ) -> History:
     return History(
-        space or conformance_space(), tuple(trials), seed=seed, context=dict(context or {}), **fields
+        space or conformance_space(), tuple(trials), seed=seed, descriptor=None if descriptor is None else dict(descriptor), **fields
     )
 
 
@@ -92,12 +92,12 @@ def run_study(
     optimizer: Optimizer,
     n_trials: int,
     seed: int,
-    context: Mapping[str, Any] | None = None,
+    descriptor: Mapping[str, Any] | None = None,
 ) -> list[Config]:
     """Ask ``optimizer`` for one config at a time, as a study does; the configs it chose."""
     trials: list[FrozenTrial] = []
     for number in range(n_trials):
-        config = optimizer.suggest(history(trials, seed, context), 1)[0]
+        config = optimizer.suggest(history(trials, seed, descriptor), 1)[0]
         trials.append(trial(number, config))
     return [dict(t.config) for t in trials]
 
