@@ -8,6 +8,7 @@ from metahpo.storage._base import (
     reads_from_number,
 )
 from metahpo.storage._cache import TrialCache
+from metahpo.storage._checks import check_objective_value
 from metahpo.storage._memory import InMemoryStorage
 from metahpo.storage._url import CLI_DEFAULT_URL, ENV_VAR, get_storage
 
@@ -21,6 +22,7 @@ __all__ = [
     "Storage",
     "StudyRecord",
     "TrialCache",
+    "check_objective_value",
     "get_storage",
     "reads_from_number",
 ]

@@ -90,14 +90,13 @@ def create_study(
                 f"A study named {name!r} exists with a different search space; "
                 "choose another name or load it with load_study."
             ) from None
-        return _open(record, store)
+        return Study.from_record(record, store)
     return Study(record, store, resolved_optimizer, resolved_scheduler)
 
 
 def load_study(name: str, storage: Storage | str | None = None) -> Study:
     """Open a stored study with the optimizer and scheduler it was created with."""
-    store = get_storage(storage)
-    return _open(store.get_study(name), store)
+    return Study.load(name, storage)
 
 
 def delete_study(name: str, storage: Storage | str | None = None) -> None:
@@ -150,8 +149,3 @@ def _bundled_tasks_by_space(name: str) -> dict[str, int]:
             key = task.space.fingerprint()
             counts[key] = counts.get(key, 0) + 1
     return counts
-
-
-def _open(record: StudyRecord, store: Storage) -> Study:
-    return Study(record, store, make_optimizer(dict(record.optimizer)),
-                 make_scheduler(dict(record.scheduler)))
