@@ -130,6 +130,9 @@ def test_the_reserved_state_attribute_stays_out_of_the_dataframe(tmp_path):
     assert "optimizer_state" in study.trials[-1].user_attrs
     columns = set(study.trials_dataframe().columns)
     assert "user_attrs_why" in columns and "user_attrs_optimizer_state" not in columns
+    handle = study.ask()
+    with pytest.raises(mh.InvalidParameterError, match="optimizer_state"):
+        handle.set_user_attr("optimizer_state", {})
 
 
 def test_a_study_run_on_dask_proposes_what_a_serial_run_proposes(tmp_path, monkeypatch):
