@@ -55,7 +55,8 @@ class MetaBO(BaseOptimizer):
             (``create_study(knowledge=...)`` also takes a spec or URLs and opens them).
         meta_models: the :class:`~metahpo.surrogates.meta.MetaModelProvider` that trains,
             keeps and updates meta-models, or the folder where the default provider keeps
-            them when the knowledge names no storage (default ``$METAHPO_HOME/meta``).
+            them when the knowledge names no storage (default ``$METAHPO_HOME/meta``), or a
+            provider's ``to_dict()`` (as a study stores it).
         n_warm_start: portfolio configs before the surrogate takes over.
         k_nearest: tasks the portfolio is chosen on (``None``: the nearest task's cluster).
         acquisition: ``"logei"`` or ``"lcb"``.
@@ -86,7 +87,7 @@ class MetaBO(BaseOptimizer):
     def __init__(
         self,
         knowledge: KnowledgeBase | None = None,
-        meta_models: MetaModelProvider | str | None = None,
+        meta_models: MetaModelProvider | str | dict[str, Any] | None = None,
         n_warm_start: int = 3,
         k_nearest: int | None = None,
         acquisition: str = "logei",
@@ -119,6 +120,8 @@ class MetaBO(BaseOptimizer):
             self._provider = meta_models
         elif meta_models is None or isinstance(meta_models, (str, Path)):
             self._provider = MetaModelProvider(store=meta_models)
+        elif isinstance(meta_models, dict):  # as a study stored it
+            self._provider = MetaModelProvider.from_dict(meta_models)
         else:
             raise InvalidParameterError(
                 "The 'meta_models' parameter of MetaBO must be a MetaModelProvider, a folder "
@@ -129,10 +132,10 @@ class MetaBO(BaseOptimizer):
         self._fallback = GPBO(n_initial=n_warm_start or None, acquisition=acquisition)
 
     def get_params(self) -> dict[str, Any]:
-        """The constructor arguments as JSON: the knowledge's spec and the provider's folder."""
+        """The constructor arguments as JSON: the knowledge's spec and the provider's settings."""
         return {
             "knowledge": None if self.knowledge is None else self.knowledge.spec,
-            "meta_models": self._provider.store,
+            "meta_models": self._provider.to_dict(),
             "n_warm_start": self.n_warm_start,
             "k_nearest": self.k_nearest,
             "acquisition": self.acquisition,

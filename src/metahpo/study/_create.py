@@ -10,11 +10,11 @@ import numpy as np
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import DuplicatedStudyError, InvalidParameterError
 from metahpo.history import DIRECTIONS
-from metahpo.optimizers import make_optimizer, optimizer_spec
+from metahpo.optimizers import optimizer_spec
 from metahpo.schedulers import make_scheduler, scheduler_spec
 from metahpo.space import Space
 from metahpo.storage import Storage, StudyRecord, get_storage
-from metahpo.study._knowledge import build_optimizer, resolve_knowledge
+from metahpo.study._knowledge import build_optimizer
 from metahpo.study._study import Study
 
 
@@ -93,7 +93,7 @@ def create_study(
                 f"A study named {name!r} exists with a different search space; "
                 "choose another name or load it with load_study."
             ) from None
-        return _open(record, store, knowledge)
+        return Study.from_record(record, store, knowledge)
     return Study(record, store, resolved_optimizer, resolved_scheduler)
 
 
@@ -103,8 +103,7 @@ def load_study(name: str, storage: Storage | str | None = None, knowledge: Any =
     The optimizer's knowledge is opened again from the spec it stored; a knowledge base
     built in memory has no spec and is given again as ``knowledge``.
     """
-    store = get_storage(storage)
-    return _open(store.get_study(name), store, knowledge)
+    return Study.load(name, storage, knowledge)
 
 
 def delete_study(name: str, storage: Storage | str | None = None) -> None:
@@ -117,7 +116,3 @@ def list_studies(storage: Storage | str | None = None) -> list[StudyRecord]:
     return get_storage(storage).list_studies()
 
 
-def _open(record: StudyRecord, store: Storage, knowledge: Any = None) -> Study:
-    spec = dict(record.optimizer)
-    kb = resolve_knowledge(knowledge if knowledge is not None else spec.get("params", {}).get("knowledge"))
-    return Study(record, store, make_optimizer(spec, knowledge=kb), make_scheduler(dict(record.scheduler)))

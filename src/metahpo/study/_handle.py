@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from metahpo._validation import check_finite_number
+from metahpo.exceptions import InvalidParameterError
+from metahpo.study._state import RESERVED_USER_ATTRS
 from metahpo.trial import FrozenTrial
 
 if TYPE_CHECKING:
-    from metahpo.study._study import Study
+    from metahpo.history import History
+    from metahpo.schedulers import Scheduler
+    from metahpo.storage import Storage
+
+
+class TrialOwner(Protocol):
+    """What a handle needs of its study (:class:`~metahpo.study.Study` is one)."""
+
+    @property
+    def storage(self) -> Storage: ...
+
+    @property
+    def scheduler(self) -> Scheduler: ...
+
+    @property
+    def study_id(self) -> int: ...
+
+    def history(self) -> History: ...
 
 
 class TrialHandle:
@@ -25,7 +44,7 @@ class TrialHandle:
         bracket, rung: where the scheduler placed the trial.
     """
 
-    def __init__(self, study: Study, record: FrozenTrial, parent: FrozenTrial | None = None) -> None:
+    def __init__(self, study: TrialOwner, record: FrozenTrial, parent: FrozenTrial | None = None) -> None:
         self._study = study
         self._record = record
         self.number = record.number
@@ -51,6 +70,11 @@ class TrialHandle:
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach a JSON-able value to the trial (shown by ``metahpo show``)."""
+        if key in RESERVED_USER_ATTRS:
+            raise InvalidParameterError(
+                f"The 'key' parameter of set_user_attr must not be one of {sorted(RESERVED_USER_ATTRS)} "
+                f"(the study stores the optimizer's state there). Got {key!r} instead."
+            )
         self._study.storage.set_trial_user_attrs(self._study.study_id, self.number, {key: value})
 
     @property
@@ -59,3 +83,6 @@ class TrialHandle:
 
     def __repr__(self) -> str:
         return f"TrialHandle(number={self.number}, budget={self.budget}, config={self.config})"
+
+
+Objective = Callable[[TrialHandle], float]

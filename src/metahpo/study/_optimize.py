@@ -6,24 +6,27 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from metahpo._validation import check_finite_number, check_int, describe
 from metahpo.exceptions import InvalidParameterError
+from metahpo.study._protocols import RunnableStudy
 from metahpo.trial import FrozenTrial
 
 if TYPE_CHECKING:
-    from metahpo.study._study import Objective, Study
+    from metahpo.study._handle import Objective
+
+StudyT = TypeVar("StudyT", bound=RunnableStudy)
 
 
 def run_optimize(
-    study: Study,
+    study: StudyT,
     objective: Objective,
     n_trials: int | None,
     timeout: float | None,
     n_jobs: int,
     catch: Sequence[type[BaseException]] | type[BaseException],
-    callbacks: Sequence[Callable[[Study, FrozenTrial], None]] | None,
+    callbacks: Sequence[Callable[[StudyT, FrozenTrial], None]] | None,
     show_progress: bool | None,
     executor: Any,
 ) -> None:
@@ -57,13 +60,13 @@ def run_optimize(
 
 
 def _optimize_here(
-    study: Study,
+    study: StudyT,
     objective: Objective,
     n_trials: int | None,
     timeout: float | None,
     n_jobs: int,
     catch_tuple: tuple[type[BaseException], ...],
-    callbacks: Sequence[Callable[[Study, FrozenTrial], None]] | None,
+    callbacks: Sequence[Callable[[StudyT, FrozenTrial], None]] | None,
     show_progress: bool | None,
 ) -> None:
     from metahpo.study._progress import progress_display

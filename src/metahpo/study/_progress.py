@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 from metahpo.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
-    from metahpo.study._study import Study
+    from metahpo.study._protocols import RunnableStudy
 
 
 class _Progress:
-    def __init__(self, study: Study, bar: object | None, task: object | None) -> None:
+    def __init__(self, study: RunnableStudy, bar: object | None, task: object | None) -> None:
         self._study = study
         self._bar = bar
         self._task = task
@@ -36,7 +36,7 @@ class _Progress:
 
 @contextlib.contextmanager
 def progress_display(
-    study: Study, n_trials: int | None, timeout: float | None, show: bool | None
+    study: RunnableStudy, n_trials: int | None, timeout: float | None, show: bool | None
 ) -> Iterator[_Progress]:
     """A rich progress bar on stderr; shown by default when stderr is a terminal."""
     if show is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,12 +19,13 @@ from metahpo.exceptions import (
 )
 from metahpo.history import History
 from metahpo.knowledge import descriptor_of
-from metahpo.optimizers import BaseOptimizer, Optimizer
-from metahpo.schedulers import Scheduler
+from metahpo.optimizers import BaseOptimizer, Optimizer, make_optimizer
+from metahpo.schedulers import Scheduler, make_scheduler
 from metahpo.space import Space
-from metahpo.storage import Storage, StudyRecord, TrialCache
-from metahpo.storage._checks import check_objective_value
-from metahpo.study._handle import TrialHandle
+from metahpo.storage import Storage, StudyRecord, TrialCache, check_objective_value, get_storage
+from metahpo.study._handle import Objective, TrialHandle
+from metahpo.study._knowledge import resolve_knowledge
+from metahpo.study._state import OPTIMIZER_STATE_KEY, public_user_attrs, state_of_history
 from metahpo.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("metahpo.study")
 
-Objective = Callable[[TrialHandle], float]
 _PROMOTION_RETRIES = 20
 
 
@@ -68,6 +69,27 @@ class Study:
         # The descriptor given to create_study(task=...) is what meta-learning optimizers
         # compare tasks by; they read it from the history.
         self._descriptor = descriptor_of(record.user_attrs.get("task"))
+        # Threads of one process share the optimizer: loading the history's state,
+        # suggesting and reading the new state must not interleave.
+        self._suggest_lock = threading.Lock()
+
+    @classmethod
+    def from_record(cls, record: StudyRecord, storage: Storage, knowledge: Any = None) -> Study:
+        """The study of ``record`` with the optimizer and scheduler it was created with.
+
+        The optimizer's knowledge is opened from the spec it stored, unless ``knowledge``
+        (a knowledge base or a spec) is given: knowledge built in memory has no spec.
+        """
+        spec = dict(record.optimizer)
+        stored = dict(spec.get("params", {})).get("knowledge")
+        kb = resolve_knowledge(knowledge if knowledge is not None else stored)
+        return cls(record, storage, make_optimizer(spec, knowledge=kb), make_scheduler(dict(record.scheduler)))
+
+    @classmethod
+    def load(cls, name: str, storage: Storage | str | None = None, knowledge: Any = None) -> Study:
+        """Open the stored study ``name`` (what :func:`~metahpo.load_study` does)."""
+        store = get_storage(storage)
+        return cls.from_record(store.get_study(name), store, knowledge)
 
     # Facts -------------------------------------------------------------------------------
     @property
@@ -180,17 +202,32 @@ class Study:
             history = self.history([t for t in trials if t.number < record.number])
         history = _keyed(history, record.number)
         try:
-            config, why = self._suggest(history)
+            with self._suggest_lock:
+                self._load_optimizer_state(history)
+                config, why = self._suggest(history)
+                attrs: dict[str, Any] = {"why": why} if why else {}
+                attrs[OPTIMIZER_STATE_KEY] = self.optimizer.state_dict()
+            # The state is stored before the config: a trial is in other workers'
+            # histories once it has a config, and its state must be there by then.
+            self.storage.set_trial_user_attrs(self.study_id, record.number, attrs)
             self.storage.set_trial_config(self.study_id, record.number, config)
-            if why:
-                self.storage.set_trial_user_attrs(self.study_id, record.number, {"why": why})
         except BaseException as exc:
             self.storage.finish_trial(
                 self.study_id, record.number, TrialState.FAILED,
                 error=f"The optimizer failed to propose a config: {exc!r}",
             )
             raise
-        return record.evolve(config=config, user_attrs={"why": why} if why else {})
+        return record.evolve(config=config, user_attrs=attrs)
+
+    def _load_optimizer_state(self, history: History) -> None:
+        """Give the optimizer the state stored with the history's newest suggestion.
+
+        In an uninterrupted serial run it already holds that state; a study reloaded
+        elsewhere, a Dask worker or another thread's suggestion changes it.
+        """
+        state = state_of_history(history.trials, self._record.optimizer.get("state") or {})
+        if self.optimizer.state_dict() != state:
+            self.optimizer.load_state_dict(state)
 
     def _suggest(self, history: History) -> tuple[dict[str, Any], dict[str, Any]]:
         explained = getattr(self.optimizer, "suggest_explained", None)
@@ -315,7 +352,7 @@ class Study:
                 "duration": t.duration, "error": t.error,
             }
             row.update({f"config_{k}": t.config.get(k) for k in self.space})
-            row.update({f"user_attrs_{k}": v for k, v in t.user_attrs.items()})
+            row.update({f"user_attrs_{k}": v for k, v in public_user_attrs(t.user_attrs).items()})
             rows.append(row)
         return pd.DataFrame(rows)
 

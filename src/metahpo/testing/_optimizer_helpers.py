@@ -103,9 +103,12 @@ def run_study(
 
 
 def rebuild(spec: dict[str, Any], like: Optimizer) -> Optimizer:
-    """The optimizer a stored spec describes: by its registered name, else by ``like``'s class."""
+    """The optimizer a stored spec describes: by its registered name, else by ``like``'s class.
+
+    Knowledge built in memory has no spec; it is handed over again, as ``load_study`` does.
+    """
     if spec["name"] in optimizer_names():
-        return make_optimizer(spec)
+        return make_optimizer(spec, knowledge=getattr(like, "knowledge", None))
     optimizer = type(like)(**spec["params"])
     optimizer.load_state_dict(spec["state"])
     return optimizer

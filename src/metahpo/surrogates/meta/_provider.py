@@ -106,8 +106,21 @@ class MetaModelProvider:
         return f"MetaModelProvider(adapt_steps={self.adapt_steps}, store={self.store!r})"
 
     def to_dict(self) -> dict[str, Any]:
-        """What a study stores of the provider: where its folder store is."""
-        return {"store": self.store}
+        """What a study stores to rebuild the provider: its folder store and whatever it
+        sets apart from the defaults (so a reloaded study finds the same meta-model)."""
+        defaults = MetaTrainingConfig().to_dict()
+        config = {k: v for k, v in self.config.to_dict().items() if defaults[k] != v}
+        return {"store": self.store, "config": config, "adapt_steps": self.adapt_steps}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> MetaModelProvider:
+        """The provider of :meth:`to_dict`."""
+        if not isinstance(data, dict) or not set(data) <= {"store", "config", "adapt_steps"}:
+            raise InvalidParameterError(
+                "A stored meta-model provider must be a dict with 'store', 'config' and "
+                f"'adapt_steps'. Got {describe(data)} instead."
+            )
+        return cls(MetaTrainingConfig(**data.get("config", {})), data.get("adapt_steps", 3), data.get("store"))
 
     # Models -------------------------------------------------------------------------------
     def key(self, knowledge: KnowledgeSource, encoding: SpaceEncoding) -> str:

@@ -1,0 +1,44 @@
+"""What ``optimize``, its executors and its progress display need of a study.
+
+:class:`~metahpo.study.Study` satisfies :class:`RunnableStudy`; the helpers are typed
+against the protocol so that they do not import the study module that imports them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from metahpo.storage import Storage
+    from metahpo.study._handle import Objective
+    from metahpo.trial import FrozenTrial
+
+
+class RunnableStudy(Protocol):
+    """A study that runs trials: ask, evaluate and tell one, and report its state."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def study_id(self) -> int: ...
+
+    @property
+    def direction(self) -> str: ...
+
+    @property
+    def storage(self) -> Storage: ...
+
+    @classmethod
+    def load(cls, name: str, storage: Any = None) -> Self:
+        """The stored study ``name``, opened from ``storage`` (a URL in another process)."""
+        ...
+
+    def run_trial(self, objective: Objective, catch: tuple[type[BaseException], ...]) -> FrozenTrial: ...
+
+    def converged(self) -> bool: ...
+
+    def finish(self) -> dict[str, Any] | None: ...
+

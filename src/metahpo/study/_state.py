@@ -1,0 +1,39 @@
+"""The optimizer state that belongs to a history, stored with the trial it was suggested for.
+
+After the optimizer proposes the config of a trial, its ``state_dict()`` is stored in that
+trial's ``user_attrs`` under :data:`OPTIMIZER_STATE_KEY`. Before a suggestion, the state
+stored with the newest trial of the history is loaded (the state the study was created
+with when no trial has one yet). A suggestion is then a function of what is stored, so a
+study reloaded in another process, on a Dask worker or in the same process continues
+exactly as it would have without the interruption.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from metahpo.trial import FrozenTrial
+
+OPTIMIZER_STATE_KEY = "optimizer_state"
+RESERVED_USER_ATTRS = frozenset({OPTIMIZER_STATE_KEY})
+
+
+def state_of_history(trials: Iterable[FrozenTrial], initial: Mapping[str, Any]) -> dict[str, Any]:
+    """The state stored with the highest-numbered trial that has one, else ``initial``.
+
+    Promotions store none (the optimizer did not run), so this is the state the optimizer
+    was left in by its latest suggestion among ``trials``.
+    """
+    newest: FrozenTrial | None = None
+    for trial in trials:
+        if OPTIMIZER_STATE_KEY in trial.user_attrs and (newest is None or trial.number > newest.number):
+            newest = trial
+    if newest is None:
+        return dict(initial)
+    return dict(newest.user_attrs[OPTIMIZER_STATE_KEY])
+
+
+def public_user_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """A trial's ``user_attrs`` without the keys the study reserves for itself."""
+    return {key: value for key, value in attrs.items() if key not in RESERVED_USER_ATTRS}
