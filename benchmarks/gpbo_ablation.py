@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 
-from metahpo.benchmarks import get_problem
+from metahpo_bench import get_problem
 from metahpo.surrogates import (
     AcquisitionOptimizer,
     ExactGP,

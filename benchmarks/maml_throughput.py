@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from metahpo.benchmarks.fewshot import N_WAY, digits_classes, fewshot_cnn, sample_tasks
-from metahpo.benchmarks.maml_sinusoid import sample_sinusoid_tasks, sinusoid_network
+from metahpo_bench.fewshot import N_WAY, digits_classes, fewshot_cnn, sample_tasks
+from metahpo_bench.maml_sinusoid import sample_sinusoid_tasks, sinusoid_network
 from metahpo.metalearn import (
     LossFn,
     Params,

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import metahpo as mh
-from metahpo.benchmarks.synthetic import ShiftedHartmann6
+from metahpo.testing.synthetic import ShiftedHartmann6
 from metahpo.knowledge._meta_training import MetaTrainingConfig, TaskData, meta_train
 from metahpo.surrogates import torch_threads
 

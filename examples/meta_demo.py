@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 import metahpo as mh
-from metahpo.benchmarks import get_problem
+from metahpo_bench import get_problem
 
 PAST_DATASETS = ("australian", "bupa", "pima", "wisconsin")
 TARGET = "breast_cancer"

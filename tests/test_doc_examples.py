@@ -28,9 +28,9 @@ DOCTEST_MODULES = [
     "metahpo.optimizers._random",
     "metahpo.schedulers._hyperband",
     "metahpo.schedulers._asha",
-    "metahpo.benchmarks.keel",
-    "metahpo.benchmarks.training",
-    "metahpo.benchmarks.metadata",
+    "metahpo_bench.keel",
+    "metahpo_bench.training",
+    "metahpo_bench.metadata",
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metahpo.benchmarks.synthetic import QuadraticFamily, ShiftedBranin
+from metahpo.testing.synthetic import QuadraticFamily, ShiftedBranin
 from metahpo.knowledge import Task
 from metahpo.space import Float, Space
 

@@ -181,7 +181,7 @@ def test_merge_keeps_specs_and_refuses_clashes(tmp_path: Path) -> None:
 def _write_metadata(
     folder: Path, n_configs: int = 8, tasks: tuple[str, ...] = ("t0", "t1")
 ) -> list[dict]:
-    """A small meta-dataset in the layout of metahpo.benchmarks.metadata.build_metadata."""
+    """A small meta-dataset in the layout of metahpo_bench.metadata.build_metadata."""
     space = mh.Space({"x": mh.Float(0.0, 1.0), "n": mh.Int(1, 4)})
     configs = space.sobol(n_configs, seed=0)
     folder.mkdir(parents=True)
@@ -216,7 +216,7 @@ def _write_metadata(
 
 
 def test_meta_dataset_gives_one_task_per_dataset_at_every_budget(tmp_path: Path) -> None:
-    pytest.importorskip("metahpo.benchmarks.metadata")
+    pytest.importorskip("metahpo_bench.metadata")
     configs = _write_metadata(tmp_path / "meta")
     kb = KnowledgeBase.from_files(tmp_path / "meta")
     assert kb.names == ["t0", "t1"]
@@ -229,7 +229,7 @@ def test_meta_dataset_gives_one_task_per_dataset_at_every_budget(tmp_path: Path)
 
 
 def test_malformed_meta_dataset_is_refused_naming_row_and_field(tmp_path: Path) -> None:
-    pytest.importorskip("metahpo.benchmarks.metadata")
+    pytest.importorskip("metahpo_bench.metadata")
     _write_metadata(tmp_path / "meta")
     path = tmp_path / "meta" / "losses.csv.gz"
     lines = gzip.decompress(path.read_bytes()).decode().splitlines()
@@ -247,7 +247,7 @@ def test_malformed_meta_dataset_is_refused_naming_row_and_field(tmp_path: Path) 
 def test_bundled_knowledge_reads_the_data_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("metahpo.benchmarks.metadata")
+    pytest.importorskip("metahpo_bench.metadata")
     import metahpo.knowledge._sources as sources
 
     _write_metadata(tmp_path / "data" / "toy-set")
@@ -297,8 +297,8 @@ def test_parquet_evaluations_are_read_too(tmp_path: Path) -> None:
 
 
 def test_real_builder_output_is_read(tmp_path: Path) -> None:
-    metadata = pytest.importorskip("metahpo.benchmarks.metadata")
-    training = pytest.importorskip("metahpo.benchmarks.training")
+    metadata = pytest.importorskip("metahpo_bench.metadata")
+    training = pytest.importorskip("metahpo_bench.training")
     out = metadata.build_metadata(
         training.SklearnHGB(),
         tmp_path / "meta",

@@ -9,7 +9,7 @@ import pytest
 from _knowledge_families import UNIT2, unit_family_tasks
 
 import metahpo as mh
-from metahpo.benchmarks.synthetic import QuadraticFamily, ShiftedBranin
+from metahpo.testing.synthetic import QuadraticFamily, ShiftedBranin
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge import (
     Clustering,

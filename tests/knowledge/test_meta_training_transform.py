@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import metahpo as mh
-from metahpo.benchmarks.synthetic import ShiftedBranin
+from metahpo.testing.synthetic import ShiftedBranin
 from metahpo.knowledge._meta_training import (
     MetaModel,
     MetaTrainingConfig,

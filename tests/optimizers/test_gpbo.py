@@ -162,7 +162,7 @@ def test_rejects_bad_parameters(params: dict, match: str) -> None:
 
 
 def _regret(optimizer: str, problem_name: str, seed: int, n_trials: int = 30) -> float:
-    from metahpo.benchmarks import get_problem
+    from metahpo_bench import get_problem
 
     problem = get_problem(problem_name)
     study = mh.create_study(space=problem.space, optimizer=optimizer, seed=seed)
@@ -192,7 +192,7 @@ def test_history_without_observations_falls_back_to_sobol() -> None:
 
 @pytest.mark.parametrize("scheduler", ["Hyperband", "ASHA", "SuccessiveHalving"])
 def test_runs_under_every_scheduler(scheduler: str) -> None:
-    from metahpo.benchmarks import get_problem
+    from metahpo_bench import get_problem
 
     problem = get_problem("mf_branin")
     scheduler_obj = getattr(mh, scheduler)(

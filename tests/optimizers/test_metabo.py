@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import metahpo as mh
-from metahpo.benchmarks.synthetic import ShiftedBranin
+from metahpo.testing.synthetic import ShiftedBranin
 from metahpo.optimizers._metabo import _MODELS
 
 FAMILY = ShiftedBranin(n_tasks=8, seed=3)
@@ -60,7 +60,7 @@ def test_metabo_beats_random_search_on_a_related_task():
 
 
 def test_runs_under_hyperband_with_the_budget_as_input():
-    from metahpo.benchmarks.synthetic import MultiFidelityBranin
+    from metahpo.testing.synthetic import MultiFidelityBranin
 
     problem = MultiFidelityBranin(min_budget=1, max_budget=9)
     kb = mh.KnowledgeBase()
@@ -122,7 +122,7 @@ def test_without_warm_start_it_starts_from_sobol_points():
 
 
 def test_auto_picks_metabo_for_the_bundled_space_and_gpbo_otherwise():
-    from metahpo.benchmarks import get_problem
+    from metahpo_bench import get_problem
 
     hgb = get_problem("sklearn-hgb").space
     chosen = mh.create_study(space=hgb, optimizer="auto", seed=0).optimizer

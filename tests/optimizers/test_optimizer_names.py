@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 import metahpo as mh
-from metahpo.benchmarks.runner._registry import make_adapter
+from metahpo_bench.runner._registry import make_adapter
 from metahpo.optimizers import make_optimizer
 from metahpo.optimizers._registry import parse_optimizer_name
 

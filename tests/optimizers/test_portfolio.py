@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import metahpo as mh
-from metahpo.benchmarks.synthetic import ShiftedBranin
+from metahpo.testing.synthetic import ShiftedBranin
 from metahpo.exceptions import InvalidParameterError
 from metahpo.history import history_from
 from metahpo.knowledge import KnowledgeBase, Task, greedy_portfolio
@@ -210,7 +210,7 @@ def test_lcbench_portfolio_regret_is_well_below_random_search() -> None:
     """Leave-one-task-out on the 34 lcbench tasks: a 10-config portfolio chosen on the other
     33 tasks' losses at 256 Sobol configs, against 10 random configs (20 repeats), both
     scored by regret normalised with each task's min and max over 2000 random configs."""
-    from metahpo.benchmarks.yahpo import YahpoProblem, find_data_dir
+    from metahpo_bench.yahpo import YahpoProblem, find_data_dir
 
     try:
         problem = YahpoProblem("lcbench", data_dir=find_data_dir())

@@ -97,7 +97,7 @@ class MetaBO(GPBO):
 
     Example:
         >>> import metahpo as mh
-        >>> from metahpo.benchmarks.synthetic import ShiftedBranin
+        >>> from metahpo.testing.synthetic import ShiftedBranin
         >>> family = ShiftedBranin(n_tasks=6, seed=0)
         >>> kb = mh.KnowledgeBase()
         >>> design = family.space.sobol(64, seed=0)
