@@ -122,9 +122,7 @@ def test_without_warm_start_it_starts_from_sobol_points():
 
 
 def test_auto_picks_metabo_for_the_bundled_space_and_gpbo_otherwise():
-    from metahpo_bench import get_problem
-
-    hgb = get_problem("sklearn-hgb").space
+    hgb = next(iter(mh.bundled_knowledge("keel-hgb"))).space
     chosen = mh.create_study(space=hgb, optimizer="auto", seed=0).optimizer
     assert isinstance(chosen, mh.MetaBO) and chosen.knowledge == ["bundled:keel-hgb"]
     other = mh.create_study(space=FAMILY.space, optimizer="auto", seed=0).optimizer

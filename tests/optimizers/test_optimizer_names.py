@@ -3,7 +3,6 @@ from __future__ import annotations
 import pytest
 
 import metahpo as mh
-from metahpo_bench.runner._registry import make_adapter
 from metahpo.optimizers import make_optimizer
 from metahpo.optimizers._registry import parse_optimizer_name
 
@@ -15,8 +14,6 @@ def test_names_with_parameters_build_ablations():
     assert parse_optimizer_name("gpbo") == ("gpbo", {})
     optimizer = make_optimizer("gpbo[acquisition=lcb;beta=1.5]")
     assert isinstance(optimizer, mh.GPBO) and optimizer.acquisition == "lcb" and optimizer.beta == 1.5
-    adapter = make_adapter("metabo[inner_steps=0;adapt_steps=0]+hyperband")
-    assert adapter.needs_meta_train and adapter.scheduler == "hyperband"
 
 
 @pytest.mark.parametrize("bad", ["metabo[inner_steps]", "metabo[=3]"])

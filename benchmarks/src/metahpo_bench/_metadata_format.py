@@ -1,4 +1,4 @@
-"""The meta-dataset's file names, records and errors, shared by the builder and the reader."""
+"""The meta-dataset's work-file names, records and errors, shared by the builder and the reader."""
 
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ import numpy as np
 from metahpo.exceptions import MetahpoError
 from metahpo.space import Space
 
-FORMAT_VERSION = 1
+# The build's work files; its output is a metahpo knowledge directory (manifest.json and
+# evaluations-0.parquet, written by metahpo.knowledge.write_knowledge) in the same folder.
+BUILD_VERSION = 1  # of build.json and the parts, which did not change with the output format
 MANIFEST = "manifest.json"
-CONFIGS = "configs.csv"
-LOSSES = "losses.csv.gz"
 BUILD = "build.json"
 PARTS = "parts"
 LOSS_COLUMNS = ("task", "config_id", "budget", "loss")
 
 
 class MetadataFormatError(MetahpoError, ValueError):
-    """A meta-dataset file is malformed; the message names the file, row and field."""
+    """A meta-dataset is malformed or is not a full grid; the message names the file and what is wrong."""
 
 
 class MetadataBuildError(MetahpoError):
@@ -48,7 +48,8 @@ class MetaDataset:
         budgets: budgets, ascending.
         configs: the design, ``configs[i]`` has ``config_id == i``.
         losses: the long table with columns ``task, config_id, budget, loss``.
-        manifest: the parsed ``manifest.json``.
+        descriptors: each task's descriptor as stored (``None`` when it has none).
+        provenance: what the build recorded (problem, loss, seed, command, timings...).
     """
 
     problem: str
@@ -57,7 +58,8 @@ class MetaDataset:
     budgets: tuple[float, ...]
     configs: tuple[dict[str, Any], ...]
     losses: Any  # pandas.DataFrame; pandas is imported lazily
-    manifest: dict[str, Any] = field(repr=False)
+    descriptors: dict[str, dict[str, float] | None] = field(repr=False)
+    provenance: dict[str, Any] = field(repr=False)
 
     @property
     def configs_unit(self) -> np.ndarray:
@@ -76,5 +78,5 @@ class MetaDataset:
         return out
 
     def descriptor(self, task: str) -> dict[str, float]:
-        """The task's meta-features as recorded by the build (empty when the problem has none)."""
-        return dict(self.manifest["descriptors"].get(task) or {})
+        """The task's meta-features as stored (empty when the problem has none)."""
+        return dict(self.descriptors.get(task) or {})

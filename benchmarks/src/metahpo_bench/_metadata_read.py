@@ -1,11 +1,9 @@
-"""Reading a meta-dataset back: :func:`load_metadata`, which validates every file it reads."""
+"""Reading a meta-dataset back (:func:`load_metadata`) and checking the builder's part files."""
 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
-import json
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -13,191 +11,78 @@ from pathlib import Path
 from typing import Any
 
 from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError
 from metahpo_bench._metadata_format import (
-    FORMAT_VERSION,
     LOSS_COLUMNS,
     MANIFEST,
     MetadataFormatError,
     MetaDataset,
 )
-from metahpo.exceptions import InvalidParameterError
-from metahpo.space import Categorical, Space
-
-# --------------------------------------------------------------------------------------
-# Read
-# --------------------------------------------------------------------------------------
 
 
 def load_metadata(directory: str | os.PathLike[str]) -> MetaDataset:
-    """Read and validate the meta-dataset written by :func:`build_metadata` in ``directory``.
+    """Read a meta-dataset written by :func:`build_metadata` in ``directory``.
+
+    The directory is a metahpo knowledge directory (read and validated by
+    :func:`metahpo.knowledge.read_knowledge`, whose errors name the file, row and field);
+    this adds the checks of a meta-dataset: one space, and every task evaluating the same
+    design at every budget exactly once.
 
     Raises:
-        MetadataFormatError: a file is missing or malformed; the message names the file,
-            and for a bad value the row (1 = first data row) and the field.
+        MetadataFormatError: a file is missing or malformed, or the tasks are not a full grid.
     """
     import pandas as pd
 
+    from metahpo.knowledge import read_knowledge
+
     base = Path(directory)
-    manifest = _read_manifest(base / MANIFEST)
-    space = manifest["_space"]
-    configs = _read_configs(base / manifest["files"]["configs"], space, manifest["n_configs"])
-    losses_path = base / manifest["files"]["losses"]
-    if not losses_path.exists():
-        raise MetadataFormatError(f"{losses_path}: the losses file is missing.")
     try:
-        text = gzip.decompress(losses_path.read_bytes()).decode("utf-8")
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        files = read_knowledge(base)
+    except InvalidParameterError as exc:
+        raise MetadataFormatError(str(exc)) from exc
+    where = base / MANIFEST
+    problem = files.provenance.get("problem")
+    if not isinstance(problem, str) or not problem:
         raise MetadataFormatError(
-            f"{losses_path}: not a gzip-compressed UTF-8 CSV file ({exc})."
-        ) from exc
-    rows = list(_read_loss_rows(losses_path, text))
-    budgets = [float(b) for b in manifest["budgets"]]
-    _check_grid(losses_path.name, rows, manifest["tasks"], manifest["n_configs"], budgets)
-    frame = pd.DataFrame(rows, columns=list(LOSS_COLUMNS))
-    public = {k: v for k, v in manifest.items() if k != "_space"}
+            f"{where}: field 'provenance.problem' must name the problem. Got {describe(problem)} instead."
+        )
+    tasks = [task for task in files.tasks if task.has_evaluations]
+    if not tasks:
+        raise MetadataFormatError(f"{where}: holds no task with evaluations.")
+    space = tasks[0].space
+    if space is None or any(task.space != space for task in tasks):
+        raise MetadataFormatError(f"{where}: every task of a meta-dataset must share one space.")
+    budget_columns = [task.budgets for task in tasks]
+    if any(column is None for column in budget_columns):
+        raise MetadataFormatError(f"{where}: every row of a meta-dataset must have a budget.")
+    budgets = sorted({float(b) for column in budget_columns for b in column})  # type: ignore[union-attr]
+    first = tasks[0]
+    first_keys = first.config_keys()
+    key_ids = {key: i for i, key in enumerate(dict.fromkeys(first_keys))}
+    configs: list[dict[str, Any]] = [{} for _ in key_ids]
+    for key, config in zip(first_keys, first.configs, strict=True):
+        configs[key_ids[key]] = dict(config)
+    rows: list[tuple[str, int, float, float]] = []
+    for task, column in zip(tasks, budget_columns, strict=True):
+        for key, budget, loss in zip(task.config_keys(), column, task.losses, strict=True):  # type: ignore[arg-type]
+            if key not in key_ids:
+                raise MetadataFormatError(
+                    f"{where}: task {task.name!r} evaluates a config outside the design of "
+                    f"task {first.name!r}."
+                )
+            rows.append((task.name, key_ids[key], float(budget), float(loss)))
+    names = [task.name for task in tasks]
+    _check_grid(where, rows, names, len(key_ids), budgets)
     return MetaDataset(
-        problem=manifest["problem"],
+        problem=problem,
         space=space,
-        tasks=tuple(manifest["tasks"]),
+        tasks=tuple(names),
         budgets=tuple(budgets),
         configs=tuple(configs),
-        losses=frame,
-        manifest=public,
+        losses=pd.DataFrame(rows, columns=list(LOSS_COLUMNS)),
+        descriptors={task.name: task.descriptor for task in tasks},
+        provenance=dict(files.provenance),
     )
-
-
-_MANIFEST_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "format_version": int,
-    "problem": str,
-    "space": dict,
-    "space_fingerprint": str,
-    "n_configs": int,
-    "budgets": list,
-    "tasks": list,
-    "loss": str,
-    "seed": int,
-    "metahpo_version": str,
-    "command": str,
-    "files": dict,
-    "descriptors": dict,
-}
-
-
-def _read_manifest(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise MetadataFormatError(f"{path}: the manifest is missing.")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MetadataFormatError(f"{path}: not valid JSON ({exc}).") from exc
-    if not isinstance(manifest, dict):
-        raise MetadataFormatError(
-            f"{path}: must hold a JSON object. Got {describe(manifest)} instead."
-        )
-    for name, kind in _MANIFEST_FIELDS.items():
-        if name not in manifest:
-            raise MetadataFormatError(f"{path}: field {name!r} is missing.")
-        value = manifest[name]
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise MetadataFormatError(
-                f"{path}: field {name!r} must be a {getattr(kind, '__name__', kind)}. Got {describe(value)} instead."
-            )
-    if manifest["format_version"] != FORMAT_VERSION:
-        raise MetadataFormatError(
-            f"{path}: field 'format_version' must be {FORMAT_VERSION}. Got {manifest['format_version']!r} instead."
-        )
-    try:
-        space = Space.from_dict(manifest["space"])
-    except InvalidParameterError as exc:
-        raise MetadataFormatError(f"{path}: field 'space' is not a valid space ({exc}).") from exc
-    if space.fingerprint() != manifest["space_fingerprint"]:
-        raise MetadataFormatError(
-            f"{path}: field 'space_fingerprint' does not match field 'space'."
-        )
-    if manifest["n_configs"] < 1:
-        raise MetadataFormatError(
-            f"{path}: field 'n_configs' must be >= 1. Got {manifest['n_configs']!r} instead."
-        )
-    budgets = manifest["budgets"]
-    if not budgets or not all(_is_number(b) for b in budgets) or sorted(set(budgets)) != budgets:
-        raise MetadataFormatError(
-            f"{path}: field 'budgets' must be a non-empty ascending list of distinct numbers. Got {describe(budgets)} instead."
-        )
-    tasks = manifest["tasks"]
-    if (
-        not tasks
-        or not all(isinstance(t, str) and t for t in tasks)
-        or len(set(tasks)) != len(tasks)
-    ):
-        raise MetadataFormatError(
-            f"{path}: field 'tasks' must be a non-empty list of distinct task names. Got {describe(tasks)} instead."
-        )
-    for key in ("configs", "losses"):
-        name = manifest["files"].get(key)
-        if (
-            not isinstance(name, str)
-            or not name
-            or "/" in name
-            or "\\" in name
-            or name.startswith(".")
-        ):
-            raise MetadataFormatError(
-                f"{path}: field 'files.{key}' must be a file name in the same directory. Got {describe(name)} instead."
-            )
-    manifest["_space"] = space
-    return manifest
-
-
-def _read_configs(path: Path, space: Space, n_configs: int) -> list[dict[str, Any]]:
-    if not path.exists():
-        raise MetadataFormatError(f"{path}: the configs file is missing.")
-    reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8")))
-    header = next(reader, None)
-    expected = ["config_id", *space.names]
-    if header != expected:
-        raise MetadataFormatError(f"{path}: the header must be {expected}. Got {header!r} instead.")
-    configs: list[dict[str, Any]] = []
-    for row_number, row in enumerate(reader, start=1):
-        if len(row) != len(expected):
-            raise MetadataFormatError(
-                f"{path}: row {row_number} must have {len(expected)} fields. Got {len(row)} instead."
-            )
-        if row[0] != str(row_number - 1):
-            raise MetadataFormatError(
-                f"{path}: row {row_number}, field 'config_id' must be {row_number - 1}. Got {row[0]!r} instead."
-            )
-        config: dict[str, Any] = {}
-        for name, text in zip(space.names, row[1:], strict=True):
-            param = space[name]
-            value = _parse_param(param, text)
-            if value is None or not param.contains(value):
-                raise MetadataFormatError(
-                    f"{path}: row {row_number}, field {name!r} must be a value of {param}. Got {text!r} instead."
-                )
-            config[name] = value
-        configs.append(config)
-    if len(configs) != n_configs:
-        raise MetadataFormatError(
-            f"{path}: must hold {n_configs} configs (manifest 'n_configs'). Got {len(configs)} instead."
-        )
-    return configs
-
-
-def _parse_param(param: Any, text: str) -> Any:
-    if isinstance(param, Categorical):
-        for choice in param.choices:
-            if str(choice) == text:
-                return choice
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    if param.contains(value):
-        return value
-    if value.is_integer() and param.contains(int(value)):
-        return int(value)
-    return None
 
 
 def _read_loss_rows(path: Path, text: str) -> Iterator[tuple[str, int, float, float]]:
@@ -280,5 +165,3 @@ def _parse_float(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _is_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)

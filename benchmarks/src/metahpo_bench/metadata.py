@@ -7,20 +7,22 @@
   stopped and never duplicates rows; ``parts/<task>.json`` holds the task's descriptor
   and wall time. ``build.json`` records the settings, and a restart with other settings
   is refused instead of mixing designs.
-- ``configs.csv`` — ``config_id`` and one column per parameter (the design).
-- ``losses.csv.gz`` — the long table ``task, config_id, budget, loss``.
-- ``manifest.json`` — problem, space (JSON and fingerprint), configs count, budgets,
-  tasks, loss name, seed, metahpo version, command and per-task descriptors.
+- the output: a metahpo knowledge directory (written by
+  :func:`metahpo.knowledge.write_knowledge`, read by ``KnowledgeBase.from_files`` and
+  ``create_study(knowledge=DIR)``): ``manifest.json`` (the space, one entry per task with
+  its descriptor, and the build's provenance: problem, configs count, budgets, loss
+  name, seed, metahpo version, command, timings) and ``evaluations-0.parquet`` (columns
+  ``task, budget, <one per parameter>, loss``; one row per config and budget). The work
+  files above stay beside it, so a later call with more tasks resumes.
 
-:func:`load_metadata` reads the three final files back into a :class:`MetaDataset` and
-refuses a malformed file with a message naming the file, the row and the field. No
-pickle anywhere: CSV and JSON only.
+:func:`load_metadata` reads the output back into a :class:`MetaDataset` (the design,
+the ``task x config x budget`` loss grid) and refuses a malformed file with a message
+naming the file, the row and the field. No pickle anywhere: CSV, JSON and Parquet only.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import logging
@@ -35,13 +37,12 @@ from pathlib import Path
 from typing import Any
 
 from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError, MetahpoError
+from metahpo.testing.synthetic import Problem
 from metahpo_bench._metadata_format import (
     BUILD,
-    CONFIGS,
-    FORMAT_VERSION,
+    BUILD_VERSION,
     LOSS_COLUMNS,
-    LOSSES,
-    MANIFEST,
     PARTS,
     MetadataBuildError,
     MetadataFormatError,
@@ -49,8 +50,6 @@ from metahpo_bench._metadata_format import (
     StagedProblem,
 )
 from metahpo_bench._metadata_read import _check_grid, _read_loss_rows, load_metadata
-from metahpo.testing.synthetic import Problem
-from metahpo.exceptions import InvalidParameterError, MetahpoError
 
 __all__ = [
     "MetaDataset",
@@ -189,7 +188,7 @@ def _build_settings(
         if not task or "/" in task or "\\" in task or task.startswith("."):
             raise InvalidParameterError(f"Task names must be usable as file names. Got {task!r}.")
     return {
-        "format_version": FORMAT_VERSION,
+        "format_version": BUILD_VERSION,
         "problem": problem.name,
         "space_fingerprint": problem.space.fingerprint(),
         "n_configs": n_configs,
@@ -331,56 +330,52 @@ def _write_final(
     command: str,
     descriptor_names: Sequence[str] | None,
 ) -> None:
+    """The parts as one metahpo knowledge directory (manifest.json, evaluations-0.parquet)."""
     from metahpo import __version__
+    from metahpo.knowledge import KnowledgeBase, Task, harmonise_descriptor
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["config_id", *problem.space.names])
-    for config_id, config in enumerate(configs):
-        writer.writerow([config_id, *(_format_value(config[name]) for name in problem.space.names)])
-    _atomic_write(out / CONFIGS, buffer.getvalue().encode("utf-8"))
-
-    body = io.StringIO()
-    body.write(",".join(LOSS_COLUMNS) + "\n")
-    descriptors: dict[str, dict[str, float] | None] = {}
+    tasks = []
     seconds: dict[str, float] = {}
     for task in settings["tasks"]:
-        text = (out / PARTS / f"{task}.csv").read_text(encoding="utf-8")
-        body.write(text.split("\n", 1)[1])
+        path = out / PARTS / f"{task}.csv"
+        rows = list(_read_loss_rows(path, path.read_text(encoding="utf-8")))
         meta = json.loads((out / PARTS / f"{task}.json").read_text(encoding="utf-8"))
         seconds[task] = meta["seconds"]
         values = meta["descriptor"]
-        if values is None:
-            descriptors[task] = None
-        else:
+        descriptor = None
+        if values is not None:
             names = (
                 list(descriptor_names)
                 if descriptor_names
                 else [f"d{i}" for i in range(len(values))]
             )
-            descriptors[task] = dict(zip(names, values, strict=True))
-    # mtime=0: the same losses give the same bytes, so a rebuilt file diffs clean.
-    _atomic_write(out / LOSSES, gzip.compress(body.getvalue().encode("utf-8"), mtime=0))
-
-    manifest = {
-        "format_version": FORMAT_VERSION,
+            # In metahpo's names (n_train -> n_samples...), as Task.from_data describes a study.
+            descriptor = harmonise_descriptor(dict(zip(names, values, strict=True)))
+        tasks.append(
+            Task(
+                name=task,
+                space=problem.space,
+                configs=[configs[config_id] for _, config_id, _, _ in rows],
+                losses=[loss for _, _, _, loss in rows],
+                budgets=[budget for _, _, budget, _ in rows],
+                descriptor=descriptor,
+                source=f"problem:{problem.name}",
+            )
+        )
+    provenance = {
         "problem": problem.name,
-        "space": problem.space.to_dict(),
-        "space_fingerprint": problem.space.fingerprint(),
         "n_configs": settings["n_configs"],
         "budgets": settings["budgets"],
-        "tasks": settings["tasks"],
         "loss": getattr(problem, "loss_name", "loss"),
         "seed": settings["seed"],
         "design": "scipy.stats.qmc.Sobol(scramble=True, seed=seed), first n_configs points",
+        "descriptor_names": None if descriptor_names is None else list(descriptor_names),
         "metahpo_version": __version__,
         "command": command,
-        "files": {"configs": CONFIGS, "losses": LOSSES},
-        "descriptors": descriptors,
         "task_seconds": seconds,
         "total_task_seconds": round(sum(seconds.values()), 3),
     }
-    _atomic_write(out / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
+    KnowledgeBase(tasks).save(out, provenance=provenance)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -401,5 +396,3 @@ def _format_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def _format_value(value: Any) -> str:
-    return repr(value) if isinstance(value, float) else str(value)

@@ -65,7 +65,10 @@ def write_knowledge(
     path: str | os.PathLike[str],
     provenance: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write ``tasks`` to the directory ``path`` (replaced atomically if it exists).
+    """Write ``tasks`` to the directory ``path``.
+
+    An existing directory's manifest and tables are replaced atomically (the directory is
+    swapped for a new one); other files in it, such as a builder's work files, are kept.
 
     Args:
         tasks: the tasks, written in this order.
@@ -115,6 +118,11 @@ def write_knowledge(
             )
         manifest["provenance"] = extra
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        if target.is_dir():
+            # Keep what is not ours (a builder's resumable work files) across the swap.
+            for entry in target.iterdir():
+                if not _owned(entry.name):
+                    os.replace(entry, staging / entry.name)
         if target.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
             os.replace(target, backup / "old")
@@ -126,6 +134,11 @@ def write_knowledge(
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _owned(name: str) -> bool:
+    """Whether a file name belongs to the format (replaced on write) rather than to its user."""
+    return name == MANIFEST or (name.startswith("evaluations-") and name.endswith(".parquet"))
 
 
 def _columns(space: Space, members: list[Task]) -> tuple[dict[str, list[Any]], list[Any]]:

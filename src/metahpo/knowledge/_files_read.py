@@ -103,10 +103,9 @@ def _numbers(file_path: Path, column: Any, field: str, allow_null: bool) -> np.n
     if values is None:
         values = np.full(len(raw), np.nan)
         for i, value in enumerate(raw):
-            if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-                value, (bool, np.bool_)
-            ):
-                values[i] = float(value)
+            number = _as_number(value, is_int=False)
+            if number is not None:
+                values[i] = number
             elif value is not None:
                 raise InvalidParameterError(
                     f"{file_path}: row {i + 1}, field {field!r} must be a finite number. "
@@ -173,6 +172,11 @@ def _param_column(file_path: Path, param: Param, column: Any, field: str) -> lis
 
 
 def _as_number(value: Any, is_int: bool) -> int | float | None:
+    if isinstance(value, str):  # a column written as text by another tool
+        try:
+            value = float(value)
+        except ValueError:
+            return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(
         value, (int, float, np.integer, np.floating)
     ):

@@ -7,12 +7,31 @@ from typing import Any
 from metahpo._validation import check_int
 from metahpo_bench.runner._adapter import Adapter, RunContext
 from metahpo_bench.runner._budget import Evaluator
+from metahpo_bench.runner._names import parse_optimizer_name
 from metahpo_bench.runner._parallel import run_simulated_workers
 
-__all__ = ["SCHEDULERS", "MetahpoAdapter"]
+__all__ = ["SCHEDULERS", "MetahpoAdapter", "build_optimizer"]
 
 # Benchmark suffix -> scheduler class name in metahpo.schedulers.
 SCHEDULERS = {"hyperband": "Hyperband", "sh": "SuccessiveHalving", "asha": "ASHA"}
+
+
+def build_optimizer(name: str) -> Any:
+    """A metahpo optimizer from a benchmark name, ``"gpbo"`` or ``"metabo[inner_steps=0]"``."""
+    from metahpo.exceptions import InvalidParameterError
+    from metahpo.optimizers import make_optimizer
+
+    base, params = parse_optimizer_name(name)
+    optimizer = make_optimizer(base)
+    if not params:
+        return optimizer
+    cls = type(optimizer)
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise InvalidParameterError(
+            f"The optimizer {name!r} sets parameters {cls.__name__} does not take: {exc}"
+        ) from exc
 
 
 class MetahpoAdapter(Adapter):
@@ -51,9 +70,7 @@ class MetahpoAdapter(Adapter):
         import metahpo.schedulers
         import metahpo.storage
         import metahpo.study
-        from metahpo.optimizers import make_optimizer
-
-        make_optimizer(self.optimizer)  # imports the optimizer's module (GP-BO loads torch)
+        build_optimizer(self.optimizer)  # imports the optimizer's module (GP-BO loads torch)
         del metahpo
 
     def optimize(self, evaluator: Evaluator, context: RunContext) -> None:
@@ -63,7 +80,7 @@ class MetahpoAdapter(Adapter):
         study = create_study(
             space=context.problem.space,
             storage=InMemoryStorage(),
-            optimizer=self.optimizer,
+            optimizer=build_optimizer(self.optimizer),
             scheduler=self._make_scheduler(context),
             seed=context.seed,
         )

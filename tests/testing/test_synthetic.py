@@ -9,7 +9,6 @@ import pytest
 from scipy.optimize import minimize
 from scipy.stats import spearmanr
 
-from metahpo_bench import get_problem, problem_names
 from metahpo.testing.synthetic import (
     Branin,
     Hartmann6,
@@ -215,25 +214,6 @@ def test_bad_task_and_budget_rejected() -> None:
 def test_bad_constructor_arguments(factory: type, kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(InvalidParameterError, match=match):
         factory(**kwargs)
-
-
-def test_registry() -> None:
-    for name in [
-        "branin",
-        "hartmann6",
-        "rosenbrock",
-        "shifted_branin",
-        "shifted_hartmann6",
-        "quadratic",
-        "mf_branin",
-    ]:
-        assert name in problem_names()
-        assert get_problem(name).name == name
-    assert len(get_problem("rosenbrock", dim=7).space) == 7
-    with pytest.raises(InvalidParameterError, match="'name'"):
-        get_problem("no-such-problem")
-    with pytest.raises(InvalidParameterError, match="keyword"):
-        get_problem("branin", dim=3)
 
 
 def test_quadratic_closed_form() -> None:
