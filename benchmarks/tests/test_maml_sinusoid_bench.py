@@ -17,7 +17,7 @@ from metahpo_bench.maml_sinusoid import (
     sample_sinusoid_tasks,
     train,
 )
-from metahpo.cli._app import app
+from metahpo_bench.cli import app
 
 
 def test_task_distribution_matches_the_paper():
@@ -47,7 +47,7 @@ def test_cli_writes_a_summary_with_every_method(tmp_path):
     out = tmp_path / "run"
     result = CliRunner().invoke(
         app,
-        ["bench", "maml-sinusoid", "--iterations", "3", "--test-tasks", "20", "--out", str(out)],
+        ["maml-sinusoid", "--iterations", "3", "--test-tasks", "20", "--out", str(out)],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())

@@ -1,12 +1,13 @@
-"""The meta-dataset builder resumes without duplicates; the reader refuses malformed files."""
+"""The meta-dataset builder resumes without duplicates and writes metahpo's knowledge format."""
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -17,7 +18,8 @@ from metahpo_bench.metadata import (
     load_metadata,
 )
 from metahpo_bench.training import SklearnHGB
-from metahpo.cli import app
+from metahpo.knowledge import KnowledgeBase
+from metahpo_bench.cli import app
 from metahpo.exceptions import InvalidParameterError
 
 TASKS = ["iris", "wine"]
@@ -71,10 +73,24 @@ def test_output_round_trips_through_the_reader(built):
     # Every stored number is the problem's own loss for that cell.
     problem = SklearnHGB()
     assert losses[1, 5, 1] == problem.evaluate("wine", data.configs[5], 3)
-    manifest = data.manifest
-    assert manifest["space_fingerprint"] == problem.space.fingerprint()
-    assert manifest["loss"] == "validation_log_loss" and manifest["command"] == "test"
+    provenance = data.provenance
+    assert provenance["problem"] == "sklearn-hgb" and provenance["n_configs"] == N_CONFIGS
+    assert provenance["loss"] == "validation_log_loss" and provenance["command"] == "test"
     assert data.descriptor("iris")["n_classes"] == 3.0
+    assert "n_samples" in data.descriptor("iris") and "n_train" not in data.descriptor("iris")
+    assert sorted(p.name for p in built.iterdir()) == [
+        "build.json", "evaluations-0.parquet", "manifest.json", "parts"
+    ]
+
+
+def test_output_is_a_knowledge_directory(built):
+    data = load_metadata(built)
+    kb = KnowledgeBase.from_files(built)
+    assert kb.names == TASKS
+    task = kb["iris"]
+    assert task.n_evaluations == N_CONFIGS * len(BUDGETS) and task.budget_levels() == [1.0, 3.0]
+    np.testing.assert_array_equal(task.at_budget(3.0).losses, data.loss_array()[0, :, 1])
+    assert [dict(c) for c in task.at_budget(3.0).configs] == list(data.configs)
 
 
 def test_interrupted_build_resumes_without_duplicates(tmp_path):
@@ -84,6 +100,7 @@ def test_interrupted_build_resumes_without_duplicates(tmp_path):
     assert (tmp_path / "parts" / "iris.csv").exists()
     assert not (tmp_path / "parts" / "wine.csv").exists()
     assert not (tmp_path / "manifest.json").exists()
+    assert not (tmp_path / "evaluations-0.parquet").exists()
     assert crashing.fits == ["iris"] * N_CONFIGS
 
     resumed = CountingHGB()
@@ -144,13 +161,13 @@ def test_bad_build_arguments_are_refused(tmp_path, kwargs, fragment):
 def test_parallel_build_equals_serial_build(tmp_path, built):
     build(SklearnHGB(), tmp_path, jobs=2)
     assert load_metadata(tmp_path).losses.equals(load_metadata(built).losses)
-    assert (tmp_path / "losses.csv.gz").read_bytes() == (built / "losses.csv.gz").read_bytes()
+    table = "evaluations-0.parquet"
+    assert (tmp_path / table).read_bytes() == (built / table).read_bytes()
 
 
 def test_cli_builds_and_resumes(tmp_path):
     runner = CliRunner()
     args = [
-        "bench",
         "build-metadata",
         "--problem",
         "sklearn-hgb",
@@ -168,7 +185,8 @@ def test_cli_builds_and_resumes(tmp_path):
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["command"].startswith("metahpo") and manifest["tasks"] == ["iris"]
+    assert manifest["provenance"]["command"].startswith("metahpo-bench")
+    assert [task["name"] for task in manifest["tasks"]] == ["iris"]
     assert runner.invoke(app, args).exit_code == 0
     bad = runner.invoke(app, [*args[:-2], "--budgets", "1,x", "--out", str(tmp_path)])
     assert bad.exit_code == 1 and "--budgets" in bad.output
@@ -178,101 +196,58 @@ def test_cli_builds_and_resumes(tmp_path):
 
 
 def copy_of(built: Path, tmp_path: Path) -> Path:
-    for name in ("manifest.json", "configs.csv", "losses.csv.gz"):
+    for name in ("manifest.json", "evaluations-0.parquet"):
         (tmp_path / name).write_bytes((built / name).read_bytes())
     return tmp_path
 
 
-def edit_losses(directory: Path, row: int, column: int, value: str) -> None:
-    path = directory / "losses.csv.gz"
-    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
-    fields = lines[row].split(",")
-    fields[column] = value
-    lines[row] = ",".join(fields)
-    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+def edit_table(directory: Path, edit) -> None:
+    path = directory / "evaluations-0.parquet"
+    columns = pq.read_table(path).to_pydict()
+    edit(columns)
+    pq.write_table(pa.table({k: pa.array(v) for k, v in columns.items()}), path)
 
 
-@pytest.mark.parametrize(
-    ("row", "column", "value", "fragment"),
-    [
-        (3, 3, "abc", "row 3, field 'loss'"),
-        (5, 3, "nan", "row 5, field 'loss'"),
-        (2, 1, "-1", "row 2, field 'config_id'"),
-        (4, 1, "99", "row 4, field 'config_id'"),
-        (6, 2, "7", "row 6, field 'budget'"),
-        (7, 0, "digits", "row 7, field 'task'"),
-    ],
-)
-def test_malformed_loss_values_are_refused_naming_file_row_and_field(
-    built, tmp_path, row, column, value, fragment
-):
+def test_a_malformed_value_is_refused_naming_file_row_and_field(built, tmp_path):
     directory = copy_of(built, tmp_path)
-    edit_losses(directory, row, column, value)
-    with pytest.raises(MetadataFormatError, match=r"losses\.csv\.gz") as info:
+    edit_table(directory, lambda c: c["loss"].__setitem__(2, float("nan")))
+    with pytest.raises(MetadataFormatError, match=r"evaluations-0\.parquet: row 3, field 'loss'"):
         load_metadata(directory)
-    assert fragment in str(info.value)
 
 
-def test_duplicated_and_missing_loss_rows_are_refused(built, tmp_path):
+def test_duplicated_and_missing_grid_rows_are_refused(built, tmp_path):
     directory = copy_of(built, tmp_path)
-    edit_losses(directory, 2, 1, "0")  # row 2 now repeats row 1 (config 0, budget 3)
-    edit_losses(directory, 2, 2, "1")
+    edit_table(directory, lambda c: c["budget"].__setitem__(1, c["budget"][0]))
     with pytest.raises(MetadataFormatError, match="row 2 repeats task 'iris', config_id 0"):
         load_metadata(directory)
-    path = directory / "losses.csv.gz"
-    lines = gzip.decompress((built / "losses.csv.gz").read_bytes()).decode().splitlines()
-    path.write_bytes(gzip.compress(("\n".join(lines[:-1]) + "\n").encode()))
+    directory = copy_of(built, tmp_path)
+    edit_table(directory, lambda c: [column.pop() for column in c.values()])
     with pytest.raises(MetadataFormatError, match="must hold 32 rows"):
         load_metadata(directory)
 
 
-def test_malformed_config_value_is_refused_naming_row_and_field(built, tmp_path):
-    directory = copy_of(built, tmp_path)
-    path = directory / "configs.csv"
-    lines = path.read_text().splitlines()
-    fields = lines[4].split(",")
-    fields[2] = "1000"  # max_leaf_nodes out of range
-    lines[4] = ",".join(fields)
-    path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(MetadataFormatError, match=r"configs.csv: row 4, field 'max_leaf_nodes'"):
-        load_metadata(directory)
-
-
-@pytest.mark.parametrize(
-    ("edit", "fragment"),
-    [
-        (lambda m: m.pop("budgets"), "field 'budgets' is missing"),
-        (lambda m: m.update(n_configs="8"), "field 'n_configs' must be a int"),
-        (lambda m: m.update(space_fingerprint="0" * 64), "'space_fingerprint' does not match"),
-        (lambda m: m.update(budgets=[3, 1]), "field 'budgets' must be a non-empty ascending"),
-        (lambda m: m["files"].update(losses="../x.csv"), "field 'files.losses'"),
-        (lambda m: m.update(format_version=2), "field 'format_version' must be 1"),
-    ],
-)
-def test_malformed_manifest_is_refused_naming_the_field(built, tmp_path, edit, fragment):
+def test_a_knowledge_directory_without_a_problem_is_not_a_meta_dataset(built, tmp_path):
     directory = copy_of(built, tmp_path)
     path = directory / "manifest.json"
     manifest = json.loads(path.read_text())
-    edit(manifest)
+    del manifest["provenance"]["problem"]
     path.write_text(json.dumps(manifest))
-    with pytest.raises(MetadataFormatError, match=r"manifest\.json") as info:
+    with pytest.raises(MetadataFormatError, match=r"manifest\.json: field 'provenance\.problem'"):
         load_metadata(directory)
-    assert fragment in str(info.value)
 
 
 def test_missing_files_are_named(built, tmp_path):
-    with pytest.raises(MetadataFormatError, match=r"manifest\.json: the manifest is missing"):
+    with pytest.raises(MetadataFormatError, match=r"holding manifest\.json"):
         load_metadata(tmp_path)
     directory = copy_of(built, tmp_path)
-    (directory / "configs.csv").unlink()
-    with pytest.raises(MetadataFormatError, match=r"configs\.csv: the configs file is missing"):
+    (directory / "evaluations-0.parquet").unlink()
+    with pytest.raises(MetadataFormatError, match=r"evaluations-0\.parquet: table named in"):
         load_metadata(directory)
 
 
 # --- the bundled knowledge base ----------------------------------------------------------
 
 
-@pytest.mark.skipif(not (BUNDLED / "manifest.json").exists(), reason="bundled meta-data not built")
 def test_bundled_keel_hgb_metadata_loads_and_reproduces():
     data = load_metadata(BUNDLED)
     assert data.problem == "keel-hgb"

@@ -148,7 +148,7 @@ def test_run_benchmark_writes_lines_and_report_and_reports_missing_peers(
 ) -> None:
     from metahpo_bench.runner._bridge import check_bridge
 
-    monkeypatch.setenv("METAHPO_DEHB_PYTHON", str(tmp_path / "no-such-python"))
+    monkeypatch.delenv("METAHPO_DEHB_PYTHON", raising=False)
     check_bridge.cache_clear()
     spec = BenchmarkSpec(
         problem="shifted_branin",
@@ -163,7 +163,8 @@ def test_run_benchmark_writes_lines_and_report_and_reports_missing_peers(
     outcome = run_benchmark(spec, tmp_path, cache_dir=tmp_path / "cache")
     check_bridge.cache_clear()
     assert "not run" in outcome.status["optuna-tpe-hyperband"]  # branin has no budgets
-    assert outcome.status["dehb"].startswith("not run: no interpreter at")
+    assert outcome.status["dehb"].startswith("not run: $METAHPO_DEHB_PYTHON is not set")
+    assert "pip install dehb==0.1.2" in outcome.status["dehb"]
     assert outcome.status["random"].startswith("ran 4 of 4 runs")
     records = list(read_records(tmp_path / "results.jsonl"))
     assert len(records) == outcome.n_records
@@ -186,7 +187,7 @@ def test_run_benchmark_writes_lines_and_report_and_reports_missing_peers(
     assert all(0.0 <= float(r["mean_regret"]) <= 1.0 for r in rows)
     markdown = (tmp_path / "summary.md").read_text()
     assert "optuna-tpe-hyperband" in markdown and "has no budgets" in markdown
-    assert "no interpreter at" in markdown
+    assert "METAHPO_DEHB_PYTHON is not set" in markdown
 
 
 def test_resume_keeps_finished_runs_and_does_the_others(tmp_path: Path) -> None:
@@ -220,14 +221,31 @@ def test_resume_keeps_finished_runs_and_does_the_others(tmp_path: Path) -> None:
     assert "no random draws" in (tmp_path / "summary.md").read_text()
 
 
-def test_cli_bench_run(tmp_path: Path) -> None:
-    from metahpo.cli import app
+def test_a_peer_interpreter_comes_only_from_its_environment_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from metahpo_bench.runner._bridge import bridge_python, check_bridge
+
+    for variable in ("METAHPO_DEHB_PYTHON", "METAHPO_SYNETUNE_PYTHON"):
+        monkeypatch.delenv(variable, raising=False)
+    check_bridge.cache_clear()
+    assert bridge_python("dehb") is None and bridge_python("synetune") is None
+    reason = check_bridge("synetune")
+    assert reason is not None and "$METAHPO_SYNETUNE_PYTHON is not set" in reason
+    assert "syne-tune==0.16.0" in reason
+    monkeypatch.setenv("METAHPO_DEHB_PYTHON", str(tmp_path / "missing" / "python"))
+    check_bridge.cache_clear()
+    assert "$METAHPO_DEHB_PYTHON names" in (check_bridge("dehb") or "")
+    check_bridge.cache_clear()
+
+
+def test_cli_run(tmp_path: Path) -> None:
+    from metahpo_bench.cli import app
 
     out = tmp_path / "run"
     result = CliRunner().invoke(
         app,
         [
-            "bench",
             "run",
             "--problem",
             "quadratic",
@@ -256,7 +274,6 @@ def test_cli_bench_run(tmp_path: Path) -> None:
     bad = CliRunner().invoke(
         app,
         [
-            "bench",
             "run",
             "--problem",
             "quadratic",

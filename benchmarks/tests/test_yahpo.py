@@ -308,12 +308,21 @@ def test_missing_data_dir_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.M
     assert issubclass(YahpoDataError, FileNotFoundError)
 
 
-def test_default_data_dir_relative_to_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "shared" / "data" / "yahpo").mkdir(parents=True)
-    (tmp_path / "project").mkdir()
+def test_default_data_dir_is_beside_the_repository_root_whatever_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import metahpo_bench.yahpo._data as data
+
+    (tmp_path / "a" / "shared" / "data" / "yahpo").mkdir(parents=True)
+    (tmp_path / "a" / "project").mkdir()
+    (tmp_path / "b" / "repo").mkdir(parents=True)
     monkeypatch.delenv(ENV_VARIABLE, raising=False)
-    monkeypatch.chdir(tmp_path / "project")
-    assert find_data_dir() == (tmp_path / "shared" / "data" / "yahpo").resolve()
+    monkeypatch.chdir(tmp_path / "a" / "project")  # its ../shared is not looked at
+    monkeypatch.setattr(data, "repository_root", lambda: tmp_path / "b" / "repo")
+    with pytest.raises(YahpoDataError, match=r"b/shared/data/yahpo"):
+        find_data_dir()
+    (tmp_path / "b" / "shared" / "data" / "yahpo").mkdir(parents=True)
+    assert find_data_dir() == (tmp_path / "b" / "shared" / "data" / "yahpo").resolve()
 
 
 def test_unknown_scenario_and_threads(tmp_path: Path) -> None:
