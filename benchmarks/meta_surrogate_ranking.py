@@ -30,11 +30,11 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from metahpo_bench import get_problem
-from metahpo_bench.runner._meta_train import build_meta_train
 from metahpo.knowledge import KnowledgeBase
 from metahpo.knowledge._meta_training import MetaTrainingConfig, meta_train, tasks_to_data
 from metahpo.surrogates import SpaceEncoding, torch_threads
+from metahpo_bench import get_problem
+from metahpo_bench.runner._meta_train import build_meta_train
 
 VARIANTS = {
     "standardize": {"task_transform": "standardize", "trend": False},

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 import metahpo as mh
-from metahpo.testing.synthetic import ShiftedHartmann6
 from metahpo.knowledge._meta_training import MetaTrainingConfig, TaskData, meta_train
 from metahpo.surrogates import torch_threads
+from metahpo.testing.synthetic import ShiftedHartmann6
 
 
 def family_tasks(n_tasks: int, n_evals: int) -> tuple[ShiftedHartmann6, list[TaskData], mh.KnowledgeBase]:

@@ -7,8 +7,8 @@ import importlib.util
 import numpy as np
 import pytest
 
-from metahpo_bench import keel
 from metahpo.exceptions import InvalidParameterError
+from metahpo_bench import keel
 
 
 def test_balanced_collection_has_at_least_forty_datasets():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from metahpo_bench.cli import app
 from metahpo_bench.maml_sinusoid import (
     METHODS,
     QUICK,
@@ -17,7 +18,6 @@ from metahpo_bench.maml_sinusoid import (
     sample_sinusoid_tasks,
     train,
 )
-from metahpo_bench.cli import app
 
 
 def test_task_distribution_matches_the_paper():

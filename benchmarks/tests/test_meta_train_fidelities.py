@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 import metahpo as mh
+from metahpo.exceptions import InvalidParameterError
+from metahpo.optimizers._portfolio import Portfolio
 from metahpo_bench import get_problem
 from metahpo_bench.runner._meta_train import MetaTrainData, build_meta_train
 from metahpo_bench.runner._run import parse_meta_train_budgets
-from metahpo.exceptions import InvalidParameterError
-from metahpo.optimizers._portfolio import Portfolio
 
 
 def test_the_design_is_evaluated_and_cached_at_each_lower_budget(tmp_path: Path) -> None:

@@ -11,6 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from metahpo.exceptions import InvalidParameterError
+from metahpo.knowledge import KnowledgeBase
+from metahpo_bench.cli import app
 from metahpo_bench.metadata import (
     MetadataBuildError,
     MetadataFormatError,
@@ -18,9 +21,6 @@ from metahpo_bench.metadata import (
     load_metadata,
 )
 from metahpo_bench.training import SklearnHGB
-from metahpo.knowledge import KnowledgeBase
-from metahpo_bench.cli import app
-from metahpo.exceptions import InvalidParameterError
 
 TASKS = ["iris", "wine"]
 BUDGETS = [1, 3]

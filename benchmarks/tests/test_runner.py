@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from metahpo.exceptions import InvalidParameterError
 from metahpo_bench import get_problem
 from metahpo_bench.runner import (
     BenchmarkSpec,
@@ -27,7 +28,6 @@ from metahpo_bench.runner._budget import budget_steps
 from metahpo_bench.runner._metahpo import MetahpoAdapter
 from metahpo_bench.runner._optuna import OptunaAdapter, report_steps
 from metahpo_bench.runner._run import parse_seeds
-from metahpo.exceptions import InvalidParameterError
 
 KEYS = {
     "problem",

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from metahpo_bench import get_problem
-from metahpo_bench.runner import Evaluator, Record, make_adapter
-from metahpo_bench.runner._metahpo import MetahpoAdapter
-from metahpo_bench.runner._parallel import run_simulated_workers
 from metahpo.exceptions import InvalidParameterError
 from metahpo.schedulers import ASHA, Hyperband
 from metahpo.storage import InMemoryStorage
 from metahpo.study import create_study
 from metahpo.trial import TrialState
+from metahpo_bench import get_problem
+from metahpo_bench.runner import Evaluator, Record, make_adapter
+from metahpo_bench.runner._metahpo import MetahpoAdapter
+from metahpo_bench.runner._parallel import run_simulated_workers
 
 
 class _Spy:

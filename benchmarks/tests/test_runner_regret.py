@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from metahpo.exceptions import InvalidParameterError
 from metahpo_bench import get_problem
 from metahpo_bench.runner import (
     Record,
@@ -24,7 +25,6 @@ from metahpo_bench.runner._report import (
     incumbent_regret,
     summary_rows,
 )
-from metahpo.exceptions import InvalidParameterError
 
 
 def test_normalized_regret_maps_bounds_to_zero_and_one() -> None:

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from metahpo.exceptions import InvalidParameterError
+from metahpo.space import Float, Int
 from metahpo_bench import get_problem
 from metahpo_bench._training_losses import PROBABILITY_FLOOR, validation_log_loss
 from metahpo_bench.training import (
@@ -20,8 +22,6 @@ from metahpo_bench.training import (
     SklearnMLP,
     load_task,
 )
-from metahpo.exceptions import InvalidParameterError
-from metahpo.space import Float, Int
 
 # Small, quick configs: a few leaves, a wide batch.
 HGB_CONFIG = {

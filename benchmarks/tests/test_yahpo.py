@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from metahpo.exceptions import InvalidParameterError
+from metahpo.space import Categorical, Float, Int
 from metahpo_bench import get_problem
 from metahpo_bench.yahpo import (
     ENV_VARIABLE,
@@ -28,8 +30,6 @@ from metahpo_bench.yahpo import (
     default_data_dirs,
     find_data_dir,
 )
-from metahpo.exceptions import InvalidParameterError
-from metahpo.space import Categorical, Float, Int
 
 REFERENCE = Path(__file__).parent / "data" / "yahpo_reference.json"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

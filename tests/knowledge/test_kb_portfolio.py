@@ -10,9 +10,9 @@ import pytest
 from _knowledge_families import UNIT2, family_tasks, unit_family_tasks
 
 import metahpo as mh
-from metahpo.testing.synthetic import QuadraticFamily, ShiftedBranin, ShiftedHartmann6
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge import KnowledgeBase, Task, greedy_portfolio, regret_matrix
+from metahpo.testing.synthetic import QuadraticFamily, ShiftedBranin, ShiftedHartmann6
 
 TRAIN = [str(i) for i in range(20)]
 HELD_OUT = [str(i) for i in range(20, 30)]

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import metahpo as mh
-from metahpo.testing.synthetic import ShiftedBranin
 from metahpo.knowledge._meta_training import (
     MetaModel,
     MetaTrainingConfig,
@@ -15,6 +14,7 @@ from metahpo.knowledge._meta_training import (
     meta_test_loss,
     meta_train,
 )
+from metahpo.testing.synthetic import ShiftedBranin
 
 
 def _tasks(n_tasks: int = 6, tail: float = 0.0) -> list[TaskData]:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import metahpo as mh
-from metahpo.testing.synthetic import ShiftedBranin
 from metahpo.knowledge._meta_training import MetaTrainingConfig, TaskData, meta_train
+from metahpo.testing.synthetic import ShiftedBranin
 
 
 def _tasks(n_tasks: int = 8) -> list[TaskData]:

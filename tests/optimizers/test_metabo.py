@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import metahpo as mh
-from metahpo.testing.synthetic import ShiftedBranin
 from metahpo.optimizers._metabo import _MODELS
+from metahpo.testing.synthetic import ShiftedBranin
 
 FAMILY = ShiftedBranin(n_tasks=8, seed=3)
 DESIGN = FAMILY.space.sobol(48, seed=0)

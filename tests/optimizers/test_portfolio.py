@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import metahpo as mh
-from metahpo.testing.synthetic import ShiftedBranin
 from metahpo.exceptions import InvalidParameterError
 from metahpo.history import history_from
 from metahpo.knowledge import KnowledgeBase, Task, greedy_portfolio
 from metahpo.optimizers import Portfolio, make_optimizer, optimizer_names, optimizer_spec
+from metahpo.testing.synthetic import ShiftedBranin
 from metahpo.trial import FrozenTrial, TrialState
 
 FAMILY = ShiftedBranin(n_tasks=12, seed=0)

@@ -9,6 +9,7 @@ import pytest
 from scipy.optimize import minimize
 from scipy.stats import spearmanr
 
+from metahpo.exceptions import InvalidParameterError
 from metahpo.testing.synthetic import (
     Branin,
     Hartmann6,
@@ -19,7 +20,6 @@ from metahpo.testing.synthetic import (
     ShiftedHartmann6,
     SyntheticProblem,
 )
-from metahpo.exceptions import InvalidParameterError
 
 ALL_PROBLEMS = [
     Branin,

@@ -10,8 +10,8 @@ import importlib
 from typing import Any
 
 from metahpo._validation import describe
-from metahpo.testing.synthetic import Problem
 from metahpo.exceptions import InvalidParameterError
+from metahpo.testing.synthetic import Problem
 
 # name -> "module:Class" (or factory); keyword arguments of get_problem go to it.
 _REGISTRY: dict[str, str] = {

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from metahpo._validation import describe
-from metahpo_bench.keel import list_keel_datasets, load_keel
 from metahpo.exceptions import InvalidParameterError
+from metahpo_bench.keel import list_keel_datasets, load_keel
 
 MAX_TRAIN_ROWS = 2000
 MAX_VALID_ROWS = 2000

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from metahpo.space import Float, Int, Space
 from metahpo_bench._training_data import TabularTask
 from metahpo_bench._training_losses import validation_log_loss
 from metahpo_bench._training_problem import TrainingProblem
-from metahpo.space import Float, Int, Space
 
 HGB_SPACE = Space(
     {

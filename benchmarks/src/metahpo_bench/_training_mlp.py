@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from metahpo.space import Float, Int, Space
 from metahpo_bench._training_data import TabularTask
 from metahpo_bench._training_losses import (
     PROBABILITY_FLOOR,
     validation_log_loss,
 )
 from metahpo_bench._training_problem import TrainingProblem
-from metahpo.space import Float, Int, Space
 
 MLP_SPACE = Space(
     {

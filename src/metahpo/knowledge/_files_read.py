@@ -59,9 +59,8 @@ def read_table(file_path: Path, space: Space, owned: Iterable[str]) -> dict[str,
                 f"{file_path}: row {first}, field 'budget': task {name!r} mixes rows with and "
                 "without a budget; give every row a budget or none."
             )
-        columns = [[values[key][i] for i in rows] for key in space.names]
         out[name] = {
-            "configs": [dict(zip(space.names, cells, strict=True)) for cells in zip(*columns)],
+            "configs": [{key: values[key][i] for key in space.names} for i in rows],
             "losses": loss[index],
             "budgets": None if null.all() else task_budgets,
         }

@@ -12,9 +12,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from metahpo_bench.cli._app import app, fail
-
 from metahpo.exceptions import MetahpoError
+from metahpo_bench.cli._app import app, fail
 
 console = Console(stderr=True)
 
@@ -43,7 +42,8 @@ def build_metadata_command(
     """Evaluate one Sobol design of PROBLEM on every task at every budget.
 
     Writes parts/<task>.csv as tasks finish (rerun the same command to resume),
-    then configs.csv, losses.csv.gz and manifest.json. See docs/metadata.md.
+    then the knowledge directory (manifest.json, evaluations-0.parquet) that
+    KnowledgeBase.from_files and create_study(knowledge=OUT) read. See docs/metadata.md.
     """
     from metahpo_bench._registry import get_problem
     from metahpo_bench.metadata import build_metadata

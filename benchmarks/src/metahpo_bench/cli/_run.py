@@ -12,9 +12,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from metahpo_bench.cli._app import app, fail
-
 from metahpo.exceptions import MetahpoError
+from metahpo_bench.cli._app import app, fail
 
 console = Console(stderr=True)
 

@@ -16,10 +16,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from metahpo_bench.runner._adapter import Adapter, RunContext
-from metahpo_bench.runner._budget import Evaluator
 from metahpo.exceptions import MetahpoError
 from metahpo.space import Categorical, Config, Float, Int, Space
+from metahpo_bench.runner._adapter import Adapter, RunContext
+from metahpo_bench.runner._budget import Evaluator
 
 __all__ = ["BridgeAdapter", "PeerUnavailable", "bridge_python", "check_bridge"]
 

@@ -7,9 +7,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from metahpo.exceptions import MetahpoError
 from metahpo.testing.synthetic import Problem
 from metahpo_bench.runner._records import Record
-from metahpo.exceptions import MetahpoError
 
 __all__ = ["BudgetExhausted", "Evaluator", "budget_steps"]
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from metahpo.space import Config
 from metahpo.testing.synthetic import Problem
 from metahpo_bench.runner._regret import problem_key
-from metahpo.space import Config
 
 __all__ = ["MetaTrainData", "build_meta_train"]
 

@@ -6,11 +6,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from metahpo.exceptions import InvalidParameterError
+from metahpo.space import Categorical, Float, Int, Space
 from metahpo.testing.synthetic import Problem
 from metahpo_bench.runner._adapter import Adapter, RunContext
 from metahpo_bench.runner._budget import Evaluator, budget_steps
-from metahpo.exceptions import InvalidParameterError
-from metahpo.space import Categorical, Float, Int, Space
 
 __all__ = ["OptunaAdapter", "optuna_distributions", "report_steps"]
 

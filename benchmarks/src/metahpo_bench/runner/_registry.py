@@ -6,8 +6,8 @@ import importlib
 from collections.abc import Callable
 
 from metahpo._validation import describe
-from metahpo_bench.runner._adapter import Adapter
 from metahpo.exceptions import InvalidParameterError
+from metahpo_bench.runner._adapter import Adapter
 
 __all__ = ["adapter_names", "make_adapter", "unavailable_reason"]
 

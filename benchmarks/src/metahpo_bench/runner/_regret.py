@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from metahpo.testing.synthetic import Problem
 from metahpo.exceptions import InvalidParameterError
+from metahpo.testing.synthetic import Problem
 
 __all__ = [
     "TaskBounds",

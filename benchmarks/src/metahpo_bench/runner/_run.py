@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from metahpo._validation import check_int, describe
+from metahpo.exceptions import InvalidParameterError
 from metahpo_bench._registry import get_problem
 from metahpo_bench.runner._meta_train import MetaTrainData, build_meta_train
 from metahpo_bench.runner._records import Record, read_records, write_records
 from metahpo_bench.runner._registry import make_adapter, unavailable_reason
 from metahpo_bench.runner._regret import TaskBounds, random_draw_bounds
 from metahpo_bench.runner._split import split_tasks, train_tasks_for
-from metahpo.exceptions import InvalidParameterError
 
 __all__ = ["BenchmarkSpec", "RunOutcome", "run_benchmark"]
 

@@ -8,12 +8,12 @@ import multiprocessing
 from pathlib import Path
 from typing import Any
 
+from metahpo.exceptions import InvalidParameterError
 from metahpo_bench._registry import get_problem
 from metahpo_bench.runner._records import read_records
 from metahpo_bench.runner._regret import EMPTY_BOUNDS, TaskBounds, table_bounds
 from metahpo_bench.runner._report import write_report
 from metahpo_bench.runner._run import RESULTS_FILE, RUN_FILE, bounds_of
-from metahpo.exceptions import InvalidParameterError
 
 __all__ = ["summarize"]
 

@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 
 from metahpo._validation import check_int, describe
+from metahpo.exceptions import InvalidParameterError
+from metahpo.space import Categorical, Param, Space
 from metahpo.testing.synthetic import Problem
 from metahpo_bench.yahpo._data import YahpoDataError, find_data_dir, read_scenario
 from metahpo_bench.yahpo._scenarios import SCENARIOS, Scenario
-from metahpo.exceptions import InvalidParameterError
-from metahpo.space import Categorical, Param, Space
 
 _MISSING_CATEGORY = "#na#"
 
