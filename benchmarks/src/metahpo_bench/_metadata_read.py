@@ -55,7 +55,7 @@ def load_metadata(directory: str | os.PathLike[str]) -> MetaDataset:
     budget_columns = [task.budgets for task in tasks]
     if any(column is None for column in budget_columns):
         raise MetadataFormatError(f"{where}: every row of a meta-dataset must have a budget.")
-    budgets = sorted({float(b) for column in budget_columns for b in column})  # type: ignore[union-attr]
+    budgets = sorted({float(b) for column in budget_columns for b in column})
     first = tasks[0]
     first_keys = first.config_keys()
     key_ids = {key: i for i, key in enumerate(dict.fromkeys(first_keys))}
@@ -64,7 +64,7 @@ def load_metadata(directory: str | os.PathLike[str]) -> MetaDataset:
         configs[key_ids[key]] = dict(config)
     rows: list[tuple[str, int, float, float]] = []
     for task, column in zip(tasks, budget_columns, strict=True):
-        for key, budget, loss in zip(task.config_keys(), column, task.losses, strict=True):  # type: ignore[arg-type]
+        for key, budget, loss in zip(task.config_keys(), column, task.losses, strict=True):
             if key not in key_ids:
                 raise MetadataFormatError(
                     f"{where}: task {task.name!r} evaluates a config outside the design of "
@@ -80,7 +80,9 @@ def load_metadata(directory: str | os.PathLike[str]) -> MetaDataset:
         budgets=tuple(budgets),
         configs=tuple(configs),
         losses=pd.DataFrame(rows, columns=list(LOSS_COLUMNS)),
-        descriptors={task.name: task.descriptor for task in tasks},
+        descriptors={
+            task.name: None if task.descriptor is None else dict(task.descriptor) for task in tasks
+        },
         provenance=dict(files.provenance),
     )
 
