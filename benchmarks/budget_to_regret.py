@@ -1,4 +1,4 @@
-"""Total budget each optimizer needs to reach a regret, from a `metahpo bench run` directory.
+"""Total budget each optimizer needs to reach a regret, from a `metahpo-bench run` directory.
 
 For each target regret, the mean normalised regret curve over tasks x seeds (incumbent =
 best loss at any budget, as in the run's summary) is read off at every cumulative budget;
@@ -174,8 +174,8 @@ def spend_table(runs: list[Run], ladder: list[float]) -> list[str]:
 
 
 def ladder_of(spec: dict[str, Any]) -> list[float]:
-    from metahpo.benchmarks import get_problem
-    from metahpo.benchmarks.runner._budget import budget_steps
+    from metahpo_bench import get_problem
+    from metahpo_bench.runner._budget import budget_steps
 
     problem = get_problem(spec["problem"], **spec.get("problem_kwargs", {}))
     return budget_steps(problem, spec.get("eta", 3))
@@ -184,7 +184,7 @@ def ladder_of(spec: dict[str, Any]) -> list[float]:
 def bracket_table(spec: dict[str, Any]) -> list[str]:
     """Hyperband's brackets for the run's problem and eta, with the budgets as evaluated."""
     import metahpo as mh
-    from metahpo.benchmarks import get_problem
+    from metahpo_bench import get_problem
 
     problem = get_problem(spec["problem"], **spec.get("problem_kwargs", {}))
     hyperband = mh.Hyperband(
@@ -225,8 +225,8 @@ def fidelity_table(spec: dict[str, Any], tasks: list[str], n_configs: int) -> li
     and how many of the best 10% at the maximum survive a top-1/eta cut at that budget."""
     from scipy.stats import spearmanr
 
-    from metahpo.benchmarks import get_problem
-    from metahpo.benchmarks.runner._budget import budget_steps
+    from metahpo_bench import get_problem
+    from metahpo_bench.runner._budget import budget_steps
 
     eta = spec.get("eta", 3)
     problem = get_problem(spec["problem"], **spec.get("problem_kwargs", {}))

@@ -32,7 +32,6 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 
-from metahpo.benchmarks import get_problem
 from metahpo.surrogates import (
     AcquisitionOptimizer,
     ExactGP,
@@ -41,6 +40,7 @@ from metahpo.surrogates import (
     SpaceEncoding,
     torch_threads,
 )
+from metahpo_bench import get_problem
 
 RESULTS = Path(__file__).parent / "results"
 CASES = [

@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from metahpo.benchmarks import get_problem
-from metahpo.benchmarks.runner import read_records, write_records
-from metahpo.benchmarks.runner._regret import TaskBounds, random_draw_bounds
+from metahpo_bench import get_problem
+from metahpo_bench.runner import read_records, write_records
+from metahpo_bench.runner._regret import TaskBounds, random_draw_bounds
 
 RESULTS = Path(__file__).parent / "results"
 RECORDS_DIR = RESULTS / "gpbo_regret"
@@ -94,8 +94,8 @@ VARIANT_NOTES = [
 
 
 def make_adapter(name: str):
-    from metahpo.benchmarks.runner._metahpo import MetahpoAdapter
-    from metahpo.benchmarks.runner._optuna import OptunaAdapter
+    from metahpo_bench.runner._metahpo import MetahpoAdapter
+    from metahpo_bench.runner._optuna import OptunaAdapter
 
     if name in ("gpbo", "random"):
         return MetahpoAdapter(name)
@@ -106,7 +106,7 @@ def make_adapter(name: str):
     if name == "optuna-tpe":
         return OptunaAdapter("tpe")
     if name == "smac":
-        from metahpo.benchmarks.runner._smac import SMACAdapter
+        from metahpo_bench.runner._smac import SMACAdapter
 
         return SMACAdapter()
     raise SystemExit(f"unknown optimizer {name!r}; choose from {OPTIMIZERS + list(VARIANTS)}")
@@ -116,7 +116,7 @@ class _GPBOVariant:
     """A metahpo adapter running ``GPBO(**params)``, a fresh instance per run."""
 
     def __init__(self, name: str, params: dict[str, object]) -> None:
-        from metahpo.benchmarks.runner._metahpo import MetahpoAdapter
+        from metahpo_bench.runner._metahpo import MetahpoAdapter
 
         self.params = params
         self.name = name

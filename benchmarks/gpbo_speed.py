@@ -28,10 +28,10 @@ import optuna
 import torch
 
 import metahpo as mh
-from metahpo.benchmarks import get_problem
-from metahpo.benchmarks.runner._optuna import optuna_distributions
 from metahpo.history import history_from
 from metahpo.trial import FrozenTrial, TrialState
+from metahpo_bench import get_problem
+from metahpo_bench.runner._optuna import optuna_distributions
 
 RESULTS = Path(__file__).parent / "results"
 

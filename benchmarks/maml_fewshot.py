@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from metahpo.benchmarks.fewshot import main
+from metahpo_bench.fewshot import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,4 +1,4 @@
-"""MAML's sinusoid regression benchmark; the same program as ``metahpo bench maml-sinusoid``.
+"""MAML's sinusoid regression benchmark; the same program as ``metahpo-bench maml-sinusoid``.
 
 python benchmarks/maml_sinusoid.py --out benchmarks/results/maml_sinusoid
 python benchmarks/maml_sinusoid.py --quick --out /tmp/maml_quick
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from metahpo.benchmarks.maml_sinusoid import main
+from metahpo_bench.maml_sinusoid import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -27,8 +27,6 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from metahpo.benchmarks.fewshot import N_WAY, digits_classes, fewshot_cnn, sample_tasks
-from metahpo.benchmarks.maml_sinusoid import sample_sinusoid_tasks, sinusoid_network
 from metahpo.metalearn import (
     LossFn,
     Params,
@@ -39,6 +37,8 @@ from metahpo.metalearn import (
     meta_gradient,
     mse_loss,
 )
+from metahpo_bench.fewshot import N_WAY, digits_classes, fewshot_cnn, sample_tasks
+from metahpo_bench.maml_sinusoid import sample_sinusoid_tasks, sinusoid_network
 
 
 def conv4(n_way: int = N_WAY, channels: int = 32) -> nn.Module:

@@ -1,7 +1,7 @@
 """How well a meta-trained surrogate ranks a held-out task's configs from a few observations.
 
 The YAHPO meta-benchmarks' split (10 test tasks, random, seed 0; the 256-config Sobol
-meta-train design of `metahpo bench run --meta-train-size 256`): meta-train on the other
+meta-train design of `metahpo-bench run --meta-train-size 256`): meta-train on the other
 tasks, then per test task and repeat observe k random design configs, fit the surrogate
 as MetaBO does (3 validated adaptation steps, standardised losses) and predict the
 remaining configs. Reported per k, averaged over tasks, repeats and meta-training seeds:
@@ -30,11 +30,11 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from metahpo.benchmarks import get_problem
-from metahpo.benchmarks.runner._meta_train import build_meta_train
 from metahpo.knowledge import KnowledgeBase
-from metahpo.knowledge._meta_training import MetaTrainingConfig, meta_train, tasks_to_data
+from metahpo.surrogates.meta import MetaTrainingConfig, meta_train, tasks_to_data
 from metahpo.surrogates import SpaceEncoding, torch_threads
+from metahpo_bench import get_problem
+from metahpo_bench.runner._meta_train import build_meta_train
 
 VARIANTS = {
     "standardize": {"task_transform": "standardize", "trend": False},

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 import metahpo as mh
-from metahpo.benchmarks.synthetic import ShiftedHartmann6
-from metahpo.knowledge._meta_training import MetaTrainingConfig, TaskData, meta_train
+from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig, TaskData, meta_train
 from metahpo.surrogates import torch_threads
+from metahpo.testing.synthetic import ShiftedHartmann6
 
 
 def family_tasks(n_tasks: int, n_evals: int) -> tuple[ShiftedHartmann6, list[TaskData], mh.KnowledgeBase]:
@@ -88,16 +88,15 @@ def _suggest_seconds(label, family, configs, losses, kb, model, repeats) -> floa
     """Median seconds of one suggestion after ``len(configs)`` observations."""
     if label == "optuna-gp":
         return _optuna_seconds(family, configs, losses, repeats)
-    from metahpo.optimizers._metabo import _MODELS
+    from metahpo.surrogates import SpaceEncoding
 
+    # The meta-model is trained once per knowledge base (timed above): the provider has it.
+    provider = MetaModelProvider()
+    provider._remember(provider.key(kb, SpaceEncoding(family.space)), model)
     times = []
     for repeat in range(repeats):
-        optimizer = mh.GPBO() if label == "gpbo" else mh.MetaBO(kb, continual_steps=0)
+        optimizer = mh.GPBO() if label == "gpbo" else mh.MetaBO(kb, meta_models=provider, continual_update=False)
         study = mh.create_study(space=family.space, optimizer=optimizer, seed=repeat)
-        if label == "metabo":
-            # The meta-model is trained once per knowledge base (timed above); reuse it.
-            key = optimizer._model_key(kb, None, study.history())
-            _MODELS[key] = model
         for config, loss in zip(configs, losses, strict=True):
             trial = study.storage.create_trial(study.study_id, config=config)
             study.storage.finish_trial(study.study_id, trial.number, mh.TrialState.COMPLETE, float(loss))

@@ -8,6 +8,9 @@
    similar tasks, then a meta-learned surrogate) and a cold start (GP-BO).
 3. The table shows the best validation log-loss after each number of trials.
 
+The KEEL and scikit-learn training problems come from the benchmark harness
+(`metahpo-bench`, in `benchmarks/`; `make venv` installs it next to metahpo).
+
 Run with `make demo`. Results persist in `metahpo.db`; re-running resumes the stored
 studies. Inspect them with `metahpo studies` and `metahpo show NAME --explain`.
 """
@@ -22,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 import metahpo as mh
-from metahpo.benchmarks import get_problem
+from metahpo_bench import get_problem
 
 PAST_DATASETS = ("australian", "bupa", "pima", "wisconsin")
 TARGET = "breast_cancer"

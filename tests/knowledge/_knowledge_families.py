@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from metahpo.benchmarks.synthetic import QuadraticFamily, ShiftedBranin
 from metahpo.knowledge import Task
 from metahpo.space import Float, Space
+from metahpo.testing.synthetic import QuadraticFamily, ShiftedBranin
 
 UNIT2 = Space({"x0": Float(0.0, 1.0), "x1": Float(0.0, 1.0)})
 

@@ -1,13 +1,14 @@
-"""Knowledge directories and meta-dataset directories: round trips and transactional imports."""
+"""Knowledge directories (manifest.json + Parquet tables): round trips, validation, transactional imports."""
 
 from __future__ import annotations
 
-import csv
-import gzip
 import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import metahpo as mh
@@ -64,23 +65,27 @@ def test_open_resolves_a_directory_spec(tmp_path: Path) -> None:
         KnowledgeBase.open(str(tmp_path / "nowhere"))
 
 
-def _rewrite_csv(path: Path, edit) -> None:
-    with open(path, newline="") as handle:
-        rows = list(csv.reader(handle))
-    edit(rows)
-    with open(path, "w", newline="") as handle:
-        csv.writer(handle).writerows(rows)
+def _rewrite_table(path: Path, edit) -> None:
+    """Apply ``edit`` to the table's columns as Python lists (any cell may take any type)."""
+    columns = pq.read_table(path).to_pydict()
+    edit(columns)
+    arrays = {}
+    for name, values in columns.items():
+        try:
+            arrays[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arrays[name] = pa.array([None if v is None else str(v) for v in values])
+    pq.write_table(pa.table(arrays), path)
 
 
 def test_bad_value_in_row_7_is_refused_and_nothing_is_imported(tmp_path: Path) -> None:
     _kb().save(tmp_path / "kb")
-    table = tmp_path / "kb" / "evaluations-0.csv"
+    table = tmp_path / "kb" / "evaluations-0.parquet"
 
-    def corrupt(rows: list[list[str]]) -> None:
-        column = rows[0].index("depth")
-        rows[7][column] = "seven"  # rows[0] is the header: this is data row 7
+    def corrupt(columns: dict[str, list]) -> None:
+        columns["depth"][6] = "seven"  # rows are numbered from 1: this is row 7
 
-    _rewrite_csv(table, corrupt)
+    _rewrite_table(table, corrupt)
     kb = KnowledgeBase()
     kb.add_task(OTHER, [{"x": 0.0}], [0.0], name="kept")
     before = kb.names
@@ -93,14 +98,8 @@ def test_bad_value_in_row_7_is_refused_and_nothing_is_imported(tmp_path: Path) -
 
 def test_missing_column_is_refused(tmp_path: Path) -> None:
     _kb().save(tmp_path / "kb")
-    table = tmp_path / "kb" / "evaluations-0.csv"
-
-    def drop_loss(rows: list[list[str]]) -> None:
-        column = rows[0].index("loss")
-        for row in rows:
-            del row[column]
-
-    _rewrite_csv(table, drop_loss)
+    table = tmp_path / "kb" / "evaluations-0.parquet"
+    _rewrite_table(table, lambda columns: columns.pop("loss"))
     kb = KnowledgeBase()
     with pytest.raises(InvalidParameterError, match="missing column 'loss'"):
         kb.add_files(tmp_path / "kb")
@@ -110,21 +109,40 @@ def test_missing_column_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("column", "value", "match"),
     [
-        ("loss", "nan", "row 3, field 'loss' must be a finite number"),
-        ("lr", "5.0", "row 3, field 'lr'"),
+        ("loss", float("nan"), "row 3, field 'loss' must be a finite number"),
+        ("loss", None, "row 3, field 'loss' must be a finite number"),
+        ("loss", "abc", "row 3, field 'loss' must be a finite number"),
+        ("lr", 5.0, "row 3, field 'lr'"),
+        ("depth", 2.5, "row 3, field 'depth' must be an integer"),
         ("act", '"gelu"', "row 3, field 'act' must be one of"),
-        ("budget", "-1", "row 3, field 'budget'"),
+        ("act", "relu", "row 3, field 'act' must be one of"),  # not JSON text
+        ("budget", -1.0, "row 3, field 'budget'"),
         ("task", "zz", "row 3, field 'task'"),
     ],
 )
-def test_bad_cells_name_row_and_field(tmp_path: Path, column: str, value: str, match: str) -> None:
+def test_bad_cells_name_file_row_and_field(
+    tmp_path: Path, column: str, value: object, match: str
+) -> None:
     _kb().save(tmp_path / "kb")
 
-    def corrupt(rows: list[list[str]]) -> None:
-        rows[3][rows[0].index(column)] = value
+    def corrupt(columns: dict[str, list]) -> None:
+        columns[column][2] = value
 
-    _rewrite_csv(tmp_path / "kb" / "evaluations-0.csv", corrupt)
-    with pytest.raises(InvalidParameterError, match=match):
+    _rewrite_table(tmp_path / "kb" / "evaluations-0.parquet", corrupt)
+    with pytest.raises(InvalidParameterError, match=match) as info:
+        KnowledgeBase.from_files(tmp_path / "kb")
+    assert "evaluations-0.parquet" in str(info.value)
+
+
+def test_a_task_mixing_rows_with_and_without_budget_is_refused(tmp_path: Path) -> None:
+    _kb().save(tmp_path / "kb")
+
+    def corrupt(columns: dict[str, list]) -> None:
+        first_b = columns["task"].index("b")
+        columns["budget"][first_b + 4] = None
+
+    _rewrite_table(tmp_path / "kb" / "evaluations-0.parquet", corrupt)
+    with pytest.raises(InvalidParameterError, match=r"row 11, field 'budget': task 'b' mixes"):
         KnowledgeBase.from_files(tmp_path / "kb")
 
 
@@ -136,9 +154,67 @@ def test_malformed_manifest_is_refused(tmp_path: Path) -> None:
     manifest.write_text(json.dumps(data))
     with pytest.raises(InvalidParameterError, match="descriptor field 'n_samples'"):
         KnowledgeBase.from_files(tmp_path / "kb")
+    data["tasks"][0]["descriptor"] = None
+    data["spaces"][0]["fingerprint"] = "0" * 64
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(InvalidParameterError, match=r"spaces\[0\]\.fingerprint"):
+        KnowledgeBase.from_files(tmp_path / "kb")
+    data["spaces"][0]["fingerprint"] = SPACE.fingerprint()
+    data["spaces"][0]["table"] = "../elsewhere.parquet"
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(InvalidParameterError, match=r"spaces\[0\]\.table"):
+        KnowledgeBase.from_files(tmp_path / "kb")
     manifest.write_text("{not json")
     with pytest.raises(InvalidParameterError, match="not valid JSON"):
         KnowledgeBase.from_files(tmp_path / "kb")
+
+
+def test_a_missing_or_unreadable_table_is_named(tmp_path: Path) -> None:
+    _kb().save(tmp_path / "kb")
+    table = tmp_path / "kb" / "evaluations-0.parquet"
+    table.write_bytes(b"not parquet")
+    with pytest.raises(InvalidParameterError, match=r"evaluations-0\.parquet: not a readable Parquet"):
+        KnowledgeBase.from_files(tmp_path / "kb")
+    table.unlink()
+    with pytest.raises(InvalidParameterError, match=r"evaluations-0\.parquet: table named in"):
+        KnowledgeBase.from_files(tmp_path / "kb")
+
+
+def test_the_old_csv_format_is_refused_with_a_version_message(tmp_path: Path) -> None:
+    folder = tmp_path / "old"
+    folder.mkdir()
+    manifest = {"format": "metahpo-knowledge", "version": 1, "spaces": [], "tasks": []}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InvalidParameterError, match="field 'version' must be 2"):
+        KnowledgeBase.from_files(folder)
+
+
+def test_tables_have_typed_columns_and_provenance_round_trips(tmp_path: Path) -> None:
+    _kb().save(tmp_path / "kb", provenance={"problem": "toy", "seed": 3})
+    schema = pq.read_schema(tmp_path / "kb" / "evaluations-0.parquet")
+    assert schema.names == ["task", "budget", "lr", "depth", "act", "loss"]
+    assert [str(schema.field(n).type) for n in schema.names] == [
+        "string", "double", "double", "int64", "string", "double"
+    ]
+    frame = pd.read_parquet(tmp_path / "kb" / "evaluations-0.parquet")
+    assert frame["budget"].isna().sum() == 6  # task "a" is at full budget
+    files = mh.knowledge.read_knowledge(tmp_path / "kb")
+    assert files.provenance == {"problem": "toy", "seed": 3}
+    assert [t.name for t in files.tasks] == ["a", "b", "c", "d"]
+    with pytest.raises(InvalidParameterError, match="'provenance'"):
+        _kb().save(tmp_path / "kb2", provenance={"x": float("nan")})
+
+
+def test_saving_keeps_files_that_are_not_part_of_the_format(tmp_path: Path) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "parts").mkdir()
+    (folder / "parts" / "t.csv").write_text("kept")
+    (folder / "evaluations-7.parquet").write_text("stale")
+    _kb().save(folder)
+    assert (folder / "parts" / "t.csv").read_text() == "kept"
+    assert not (folder / "evaluations-7.parquet").exists()
+    assert KnowledgeBase.from_files(folder).names == ["a", "b", "c", "d"]
 
 
 def test_duplicate_names_are_refused_as_a_whole(tmp_path: Path) -> None:
@@ -175,140 +251,34 @@ def test_merge_keeps_specs_and_refuses_clashes(tmp_path: Path) -> None:
         files.merge(files)
 
 
-# --- the builder's meta-dataset format --------------------------------------------------------
-
-
-def _write_metadata(
-    folder: Path, n_configs: int = 8, tasks: tuple[str, ...] = ("t0", "t1")
-) -> list[dict]:
-    """A small meta-dataset in the layout of metahpo.benchmarks.metadata.build_metadata."""
-    space = mh.Space({"x": mh.Float(0.0, 1.0), "n": mh.Int(1, 4)})
-    configs = space.sobol(n_configs, seed=0)
-    folder.mkdir(parents=True)
-    with open(folder / "configs.csv", "w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["config_id", *space.names])
-        for i, config in enumerate(configs):
-            writer.writerow([i, repr(config["x"]), config["n"]])
-    lines = ["task,config_id,budget,loss"]
-    for t, task in enumerate(tasks):
-        for i, config in enumerate(configs):
-            for budget in (1, 3):
-                lines.append(f"{task},{i},{budget},{(config['x'] - 0.2 * t) ** 2 + 1.0 / budget!r}")
-    (folder / "losses.csv.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
-    manifest = {
-        "format_version": 1,
-        "problem": "toy",
-        "space": space.to_dict(),
-        "space_fingerprint": space.fingerprint(),
-        "n_configs": n_configs,
-        "budgets": [1, 3],
-        "tasks": list(tasks),
-        "loss": "loss",
-        "seed": 0,
-        "metahpo_version": "0.1.0",
-        "command": "",
-        "files": {"configs": "configs.csv", "losses": "losses.csv.gz"},
-        "descriptors": {task: {"d0": float(t)} for t, task in enumerate(tasks)},
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    return configs
-
-
-def test_meta_dataset_gives_one_task_per_dataset_at_every_budget(tmp_path: Path) -> None:
-    pytest.importorskip("metahpo.benchmarks.metadata")
-    configs = _write_metadata(tmp_path / "meta")
-    kb = KnowledgeBase.from_files(tmp_path / "meta")
-    assert kb.names == ["t0", "t1"]
-    task = kb["t1"]
-    assert task.n_evaluations == 16 and task.budget_levels() == [1.0, 3.0]
-    assert task.descriptor == {"d0": 1.0}
-    final = task.at_budget(None)
-    assert [dict(c) for c in final.configs] == configs
-    np.testing.assert_allclose(final.losses, [(c["x"] - 0.2) ** 2 + 1 / 3 for c in configs])
-
-
-def test_malformed_meta_dataset_is_refused_naming_row_and_field(tmp_path: Path) -> None:
-    pytest.importorskip("metahpo.benchmarks.metadata")
-    _write_metadata(tmp_path / "meta")
-    path = tmp_path / "meta" / "losses.csv.gz"
-    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
-    fields = lines[7].split(",")
-    fields[3] = "oops"
-    lines[7] = ",".join(fields)
-    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
-    kb = KnowledgeBase()
-    with pytest.raises(InvalidParameterError) as info:
-        kb.add_files(tmp_path / "meta")
-    assert "row 7" in str(info.value) and "'loss'" in str(info.value)
-    assert len(kb) == 0
+# --- the bundled knowledge --------------------------------------------------------------------
 
 
 def test_bundled_knowledge_reads_the_data_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("metahpo.benchmarks.metadata")
     import metahpo.knowledge._sources as sources
 
-    _write_metadata(tmp_path / "data" / "toy-set")
+    KnowledgeBase([_kb()["a"], _kb()["c"]]).save(tmp_path / "data" / "toy-set")
     (tmp_path / "data" / "not-a-set").mkdir()
     monkeypatch.setattr(sources, "_data_root", lambda: tmp_path / "data")
     assert sources.bundled_names() == ["toy-set"]
     kb = mh.bundled_knowledge("toy-set")
-    assert kb.names == ["t0", "t1"] and kb.spec == "bundled:toy-set"
-    assert kb["t0"].source == "bundled:toy-set"
-    assert KnowledgeBase.open("bundled:toy-set").names == ["t0", "t1"]
+    assert kb.names == ["a", "c"] and kb.spec == "bundled:toy-set"
+    assert kb["a"].source == "bundled:toy-set"
+    assert KnowledgeBase.open("bundled:toy-set").names == ["a", "c"]
     with pytest.raises(InvalidParameterError, match=r"must be one of \['toy-set'\]"):
         mh.bundled_knowledge("keel")
 
 
-@pytest.mark.skipif(
-    "keel-hgb" not in __import__("metahpo.knowledge", fromlist=["bundled_names"]).bundled_names(),
-    reason="the bundled keel-hgb meta-data is not installed",
-)
 def test_bundled_keel_hgb_loads_as_a_shared_design() -> None:
+    assert "keel-hgb" in mh.knowledge.bundled_names()
     kb = mh.bundled_knowledge("keel-hgb")
     assert len(kb) >= 30
+    assert all(t.budget_levels() == [3.0, 9.0, 27.0, 81.0] for t in kb)
+    assert kb["iris"].descriptor["n_classes"] == 3.0 and "n_samples" in kb["iris"].descriptor
     tasks = kb.tasks(next(iter(kb)).space)
     assert len(tasks) == len(kb)
     first = tasks[0].at_budget(None)
     assert all(t.at_budget(None).config_keys() == first.config_keys() for t in tasks)
     assert len(kb.portfolio(tasks[0].space, size=5)) == 5
-
-
-def test_parquet_evaluations_are_read_too(tmp_path: Path) -> None:
-    pd = pytest.importorskip("pandas")
-    pytest.importorskip("pyarrow")
-    kb = _kb()
-    kb.save(tmp_path / "kb")
-    manifest_path = tmp_path / "kb" / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    csv_name = manifest["spaces"][0]["file"]
-    frame = pd.read_csv(tmp_path / "kb" / csv_name, dtype=str, keep_default_na=False)
-    frame["loss"] = frame["loss"].astype(float)
-    frame["budget"] = pd.to_numeric(frame["budget"].replace("", None))
-    frame["depth"] = frame["depth"].astype(int)
-    frame["lr"] = frame["lr"].astype(float)
-    frame.to_parquet(tmp_path / "kb" / "evaluations-0.parquet")
-    (tmp_path / "kb" / csv_name).unlink()
-    manifest["spaces"][0]["file"] = "evaluations-0.parquet"
-    manifest_path.write_text(json.dumps(manifest))
-    _same(kb, KnowledgeBase.from_files(tmp_path / "kb"))
-
-
-def test_real_builder_output_is_read(tmp_path: Path) -> None:
-    metadata = pytest.importorskip("metahpo.benchmarks.metadata")
-    training = pytest.importorskip("metahpo.benchmarks.training")
-    out = metadata.build_metadata(
-        training.SklearnHGB(),
-        tmp_path / "meta",
-        n_configs=3,
-        budgets=[1, 2],
-        tasks=["iris"],
-        jobs=1,
-    )
-    data = metadata.load_metadata(out)
-    task = KnowledgeBase.from_files(out)["iris"]
-    assert task.n_evaluations == 6 and task.budget_levels() == [1.0, 2.0]
-    np.testing.assert_allclose(task.at_budget(2.0).losses, data.loss_array()[0, :, 1])
-    assert task.descriptor["n_samples"] > 0 and "n_train" not in task.descriptor

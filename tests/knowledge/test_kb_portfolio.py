@@ -10,9 +10,9 @@ import pytest
 from _knowledge_families import UNIT2, family_tasks, unit_family_tasks
 
 import metahpo as mh
-from metahpo.benchmarks.synthetic import QuadraticFamily, ShiftedBranin, ShiftedHartmann6
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge import KnowledgeBase, Task, greedy_portfolio, regret_matrix
+from metahpo.testing.synthetic import QuadraticFamily, ShiftedBranin, ShiftedHartmann6
 
 TRAIN = [str(i) for i in range(20)]
 HELD_OUT = [str(i) for i in range(20, 30)]
@@ -50,7 +50,7 @@ def test_branin_portfolio_starts_in_the_planted_region_and_beats_random() -> Non
 def test_hartmann6_portfolio_beats_random_on_held_out_tasks() -> None:
     family = ShiftedHartmann6(n_tasks=30, seed=0, max_shift=0.1)
     portfolio = greedy_portfolio(family_tasks(family, TRAIN, n_configs=256), size=5)
-    from metahpo.benchmarks.synthetic import _HARTMANN6_MINIMIZER
+    from metahpo.testing._synthetic import _HARTMANN6_MINIMIZER
 
     first = np.array([portfolio[0][f"x{i}"] for i in range(6)])
     assert np.max(np.abs(first - np.array(_HARTMANN6_MINIMIZER))) < 0.1 + 0.1

@@ -9,7 +9,6 @@ import pytest
 from _knowledge_families import UNIT2, unit_family_tasks
 
 import metahpo as mh
-from metahpo.benchmarks.synthetic import QuadraticFamily, ShiftedBranin
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge import (
     Clustering,
@@ -21,6 +20,7 @@ from metahpo.knowledge import (
     response_similarity,
     similarity,
 )
+from metahpo.testing.synthetic import QuadraticFamily, ShiftedBranin
 
 NAMES = [str(i) for i in range(8)]
 

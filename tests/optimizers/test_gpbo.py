@@ -161,9 +161,9 @@ def test_rejects_bad_parameters(params: dict, match: str) -> None:
 
 
 def _regret(optimizer: str, problem_name: str, seed: int, n_trials: int = 30) -> float:
-    from metahpo.benchmarks import get_problem
+    from metahpo.testing.synthetic import Branin, Hartmann6
 
-    problem = get_problem(problem_name)
+    problem = {"branin": Branin, "hartmann6": Hartmann6}[problem_name]()
     study = mh.create_study(space=problem.space, optimizer=optimizer, seed=seed)
     study.optimize(
         lambda t: problem.evaluate("0", t.config), n_trials=n_trials, show_progress=False
@@ -191,9 +191,9 @@ def test_history_without_observations_falls_back_to_sobol() -> None:
 
 @pytest.mark.parametrize("scheduler", ["Hyperband", "ASHA", "SuccessiveHalving"])
 def test_runs_under_every_scheduler(scheduler: str) -> None:
-    from metahpo.benchmarks import get_problem
+    from metahpo.testing.synthetic import MultiFidelityBranin
 
-    problem = get_problem("mf_branin")
+    problem = MultiFidelityBranin()
     scheduler_obj = getattr(mh, scheduler)(
         min_budget=problem.min_budget, max_budget=problem.max_budget, eta=3
     )

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import metahpo as mh
-from metahpo.benchmarks.synthetic import ShiftedBranin
 from metahpo.surrogates.meta import MetaModelProvider, MetaModelStore, MetaTrainingConfig
+from metahpo.testing.synthetic import ShiftedBranin
 
 FAMILY = ShiftedBranin(n_tasks=8, seed=3)
 DESIGN = FAMILY.space.sobol(48, seed=0)
@@ -67,7 +67,7 @@ def test_metabo_beats_random_search_on_a_related_task():
 
 
 def test_runs_under_hyperband_with_the_budget_as_input():
-    from metahpo.benchmarks.synthetic import MultiFidelityBranin
+    from metahpo.testing.synthetic import MultiFidelityBranin
 
     problem = MultiFidelityBranin(min_budget=1, max_budget=9)
     kb = mh.KnowledgeBase()
@@ -135,9 +135,7 @@ def test_without_warm_start_it_starts_from_sobol_points():
 
 
 def test_auto_picks_metabo_for_the_bundled_space_and_gpbo_otherwise():
-    from metahpo.benchmarks import get_problem
-
-    hgb = get_problem("sklearn-hgb").space
+    hgb = next(iter(mh.bundled_knowledge("keel-hgb"))).space
     chosen = mh.create_study(space=hgb, optimizer="auto", seed=0).optimizer
     assert isinstance(chosen, mh.MetaBO) and chosen.knowledge.spec == "bundled:keel-hgb"
     other = mh.create_study(space=FAMILY.space, optimizer="auto", seed=0).optimizer

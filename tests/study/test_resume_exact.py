@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import metahpo as mh
-from metahpo.benchmarks.synthetic import ShiftedBranin
+from metahpo.testing.synthetic import ShiftedBranin
 
 N_TRIALS = 12
 STOP_AT = 5

@@ -14,6 +14,8 @@ What a meta-learning optimizer needs, in the order it uses it:
   nearest-config loss predictor behind it.
 * :func:`cluster_tasks` — clusters on descriptors and response similarity.
 * :func:`greedy_portfolio` / :meth:`KnowledgeBase.portfolio` — the warm-start configs.
+* :func:`write_knowledge` / :func:`read_knowledge` — the one on-disk format (``manifest.json``
+  plus Parquet tables), behind :meth:`KnowledgeBase.save` and :meth:`KnowledgeBase.from_files`.
 
 The meta-learned surrogate trained on these tasks lives in :mod:`metahpo.surrogates.meta`;
 :attr:`KnowledgeBase.identity` and :meth:`KnowledgeBase.artefacts` tell it which knowledge
@@ -28,6 +30,7 @@ from metahpo.knowledge._descriptors import (
     harmonise_descriptor,
     meta_features,
 )
+from metahpo.knowledge._files import KnowledgeFiles, read_knowledge, write_knowledge
 from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._mapping import map_task, shared_parameters
 from metahpo.knowledge._portfolio import greedy_portfolio, regret_matrix
@@ -48,6 +51,7 @@ __all__ = [
     "Clustering",
     "DescriptorScale",
     "KnowledgeBase",
+    "KnowledgeFiles",
     "LossLookup",
     "Task",
     "bundled_knowledge",
@@ -61,9 +65,11 @@ __all__ = [
     "meta_features",
     "nearest",
     "rank_correlation",
+    "read_knowledge",
     "regret_matrix",
     "response_similarity",
     "shared_parameters",
     "similarity",
     "similarity_matrix",
+    "write_knowledge",
 ]

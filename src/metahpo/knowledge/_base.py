@@ -32,7 +32,7 @@ class KnowledgeBase:
     """An in-memory collection of :class:`Task` records with unique names.
 
     Build one from the finished studies of a storage (:meth:`from_storage`), from
-    knowledge or meta-dataset directories (:meth:`from_files`), from the bundled
+    knowledge directories (:meth:`from_files`), from the bundled
     meta-data (:func:`bundled_knowledge`) or task by task (:meth:`add_task`). Every import
     is validated before anything is added: a malformed file, study or task raises
     :class:`~metahpo.exceptions.InvalidParameterError` naming the row and field, and the
@@ -167,7 +167,7 @@ class KnowledgeBase:
         return task
 
     def add_files(self, path: str | os.PathLike[str]) -> None:
-        """Add the tasks of a knowledge directory or a meta-dataset directory (all or none)."""
+        """Add the tasks of a knowledge directory (all or none)."""
         self._add_all(read_directory(path))
         # Absolute, so the spec resolves from any working directory.
         self._append_spec(os.path.abspath(path))
@@ -319,11 +319,18 @@ class KnowledgeBase:
         return greedy_portfolio(self.relevant(space, target, k), size)
 
     # Writing ------------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write every task to a knowledge directory that :meth:`from_files` reads back."""
+    def save(
+        self, path: str | os.PathLike[str], provenance: Mapping[str, Any] | None = None
+    ) -> Path:
+        """Write every task to a knowledge directory that :meth:`from_files` reads back.
+
+        The directory holds ``manifest.json`` (spaces, tasks, descriptors and the JSON
+        ``provenance``) and one Parquet table of evaluations per search space; see
+        :func:`metahpo.knowledge.write_knowledge`. An existing directory is replaced.
+        """
         from metahpo.knowledge._files import write_knowledge
 
-        return write_knowledge(list(self), path)
+        return write_knowledge(list(self), path, provenance=provenance)
 
     def to_storage(self, storage: Storage | str) -> list[str]:
         """Store every task with evaluations as a finished study; returns the study names."""
@@ -356,11 +363,8 @@ class KnowledgeBase:
 
     @classmethod
     def from_files(cls, path: str | os.PathLike[str]) -> KnowledgeBase:
-        """The tasks of a knowledge directory (:meth:`save`) or a meta-dataset directory.
-
-        A meta-dataset (written by ``metahpo.benchmarks.metadata.build_metadata``) gives
-        one task per dataset holding every config of the design at every budget.
-        """
+        """The tasks of a knowledge directory (:meth:`save`, or a meta-dataset built by
+        the benchmark harness, which writes the same format)."""
         kb = cls(spec=[])
         kb.add_files(path)
         return kb

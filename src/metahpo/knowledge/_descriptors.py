@@ -125,7 +125,7 @@ def meta_features(X: Any, y: Any, task_type: str | None = None) -> dict[str, flo
 def harmonise_descriptor(descriptor: dict[str, float]) -> dict[str, float]:
     """A descriptor from elsewhere in the names of :func:`meta_features`.
 
-    The training problems of :mod:`metahpo.benchmarks` (and so the bundled meta-data)
+    The training problems of the benchmark harness (and so the bundled meta-data)
     describe a task by ``n_train, n_features, n_classes, class_entropy`` (entropy in nats,
     as here). ``n_train`` becomes ``n_samples``, and the log features derived from
     ``n_samples`` and ``n_features`` are added, so a study described by

@@ -1,31 +1,33 @@
-"""Knowledge-base directories: ``manifest.json`` plus one evaluations table per search space.
+"""The one on-disk knowledge format: ``manifest.json`` plus one Parquet table per search space.
 
-Layout written by :func:`write_knowledge` and read by :func:`read_knowledge`::
+Written by :func:`write_knowledge` (and :meth:`KnowledgeBase.save`), read by
+:func:`read_knowledge` (and :meth:`KnowledgeBase.from_files`, the bundled data, and the
+benchmark harness's meta-dataset builder, whose final output is this format)::
 
     DIR/manifest.json
-        {"format": "metahpo-knowledge", "version": 1,
-         "spaces": [{"space": <Space.to_dict()>, "file": "evaluations-0.csv"}, ...],
-         "tasks": [{"name": ..., "space": 0, "source": ..., "descriptor": {...} | null,
-                    "missing": [...]}, ...]}
-    DIR/evaluations-0.csv      (or .parquet)
-        task,budget,<one column per parameter>,loss
+        {"format": "metahpo-knowledge", "version": 2,
+         "spaces": [{"space": <Space.to_dict()>, "fingerprint": <Space.fingerprint()>,
+                     "table": "evaluations-0.parquet"}, ...],
+         "tasks": [{"name": ..., "space": 0 | null, "descriptor": {...} | null,
+                    "missing": [...]}, ...],
+         "provenance": {...}}           # free JSON: who wrote the data and how
+    DIR/evaluations-0.parquet
+        task: string, budget: float64 (null = full budget), one column per parameter
+        (float64 for Float, int64 for Int, the JSON text of the value for Categorical),
+        loss: float64
 
-One row per evaluation. ``budget`` is empty (CSV) or null (Parquet) for a full-budget
-evaluation. Categorical values are written as JSON (``"relu"`` is ``"\\"relu\\""`` in the
-CSV), and a bare string that is one of the choices is accepted too. Reading validates
-every row before returning anything; an error names the file, the row (1-based, header
-excluded) and the field.
+One row per evaluation, each task's rows in its own order. Reading validates every row
+before returning anything; an error names the file, the row (1-based) and the field.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +35,52 @@ import numpy as np
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
+from metahpo.knowledge._files_read import read_table
 from metahpo.knowledge._task import Task, check_descriptor
-from metahpo.space import Categorical, Float, Int, Param, Space
+from metahpo.space import Categorical, Int, Space
 
-__all__ = ["FORMAT", "read_knowledge", "write_knowledge"]
+__all__ = ["FORMAT", "VERSION", "KnowledgeFiles", "read_knowledge", "write_knowledge"]
 
 FORMAT = "metahpo-knowledge"
-VERSION = 1
+VERSION = 2
+MANIFEST = "manifest.json"
 _RESERVED = ("task", "budget", "loss")
 
 
-def write_knowledge(tasks: Sequence[Task], path: str | os.PathLike[str]) -> Path:
-    """Write ``tasks`` to the directory ``path`` (replaced atomically if it exists)."""
+@dataclass(frozen=True)
+class KnowledgeFiles:
+    """What a knowledge directory holds: its tasks and the provenance its writer recorded."""
+
+    tasks: tuple[Task, ...]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------
+# Write
+# --------------------------------------------------------------------------------------
+
+
+def write_knowledge(
+    tasks: Sequence[Task],
+    path: str | os.PathLike[str],
+    provenance: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``tasks`` to the directory ``path``.
+
+    An existing directory's manifest and tables are replaced atomically (the directory is
+    swapped for a new one); other files in it, such as a builder's work files, are kept.
+
+    Args:
+        tasks: the tasks, written in this order.
+        path: the directory to write.
+        provenance: JSON-able facts about the data (problem, command, seed...), kept in
+            the manifest and returned by :func:`read_knowledge`.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     target = Path(path)
+    extra = _check_provenance(provenance)
     groups: dict[str, tuple[Space, list[Task]]] = {}
     for task in tasks:
         if task.space is not None:
@@ -63,16 +98,13 @@ def write_knowledge(tasks: Sequence[Task], path: str | os.PathLike[str]) -> Path
         manifest: dict[str, Any] = {"format": FORMAT, "version": VERSION, "spaces": [], "tasks": []}
         for index, fingerprint in enumerate(fingerprints):
             space, members = groups[fingerprint]
-            file_name = f"evaluations-{index}.csv"
-            manifest["spaces"].append({"space": space.to_dict(), "file": file_name})
-            with open(staging / file_name, "w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["task", "budget", *space.names, "loss"])
-                for task in members:
-                    for row, config in enumerate(task.configs):
-                        budget = "" if task.budgets is None else repr(float(task.budgets[row]))
-                        cells = [_format_cell(space[name], config[name]) for name in space.names]
-                        writer.writerow([task.name, budget, *cells, repr(float(task.losses[row]))])
+            table_name = f"evaluations-{index}.parquet"
+            manifest["spaces"].append(
+                {"space": space.to_dict(), "fingerprint": fingerprint, "table": table_name}
+            )
+            columns, schema = _columns(space, members)
+            table = pa.Table.from_pydict(columns, schema=pa.schema(schema))
+            pq.write_table(table, staging / table_name, compression="zstd")
         for task in tasks:
             manifest["tasks"].append(
                 {
@@ -80,12 +112,17 @@ def write_knowledge(tasks: Sequence[Task], path: str | os.PathLike[str]) -> Path
                     "space": None
                     if task.space is None
                     else fingerprints.index(task.space.fingerprint()),
-                    "source": task.source,
                     "descriptor": None if task.descriptor is None else dict(task.descriptor),
                     "missing": list(task.missing),
                 }
             )
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        manifest["provenance"] = extra
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        if target.is_dir():
+            # Keep what is not ours (a builder's resumable work files) across the swap.
+            for entry in target.iterdir():
+                if not _owned(entry.name):
+                    os.replace(entry, staging / entry.name)
         if target.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
             os.replace(target, backup / "old")
@@ -99,7 +136,66 @@ def write_knowledge(tasks: Sequence[Task], path: str | os.PathLike[str]) -> Path
     return target
 
 
-def read_knowledge(path: str | os.PathLike[str], source: str | None = None) -> list[Task]:
+def _owned(name: str) -> bool:
+    """Whether a file name belongs to the format (replaced on write) rather than to its user."""
+    return name == MANIFEST or (name.startswith("evaluations-") and name.endswith(".parquet"))
+
+
+def _columns(space: Space, members: list[Task]) -> tuple[dict[str, list[Any]], list[Any]]:
+    import pyarrow as pa
+
+    columns: dict[str, list[Any]] = {"task": [], "budget": []}
+    columns.update({name: [] for name in space.names})
+    columns["loss"] = []
+    for task in members:
+        n = task.n_evaluations
+        columns["task"] += [task.name] * n
+        columns["budget"] += [None] * n if task.budgets is None else [float(b) for b in task.budgets]
+        for name in space.names:
+            param = space[name]
+            values = [config[name] for config in task.configs]
+            if isinstance(param, Categorical):
+                columns[name] += [json.dumps(v) for v in values]
+            elif isinstance(param, Int):
+                columns[name] += [int(v) for v in values]
+            else:
+                columns[name] += [float(v) for v in values]
+        columns["loss"] += [float(v) for v in task.losses]
+    schema = [("task", pa.string()), ("budget", pa.float64())]
+    for name in space.names:
+        param = space[name]
+        kind = (
+            pa.string()
+            if isinstance(param, Categorical)
+            else pa.int64()
+            if isinstance(param, Int)
+            else pa.float64()
+        )
+        schema.append((name, kind))
+    schema.append(("loss", pa.float64()))
+    return columns, schema
+
+
+def _check_provenance(provenance: Mapping[str, Any] | None) -> dict[str, Any]:
+    if provenance is None:
+        return {}
+    try:
+        if not isinstance(provenance, Mapping):
+            raise TypeError
+        return dict(json.loads(json.dumps(dict(provenance), allow_nan=False)))
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(
+            "The 'provenance' parameter of write_knowledge must be a JSON-able dict. "
+            f"Got {describe(provenance)} instead."
+        ) from exc
+
+
+# --------------------------------------------------------------------------------------
+# Read
+# --------------------------------------------------------------------------------------
+
+
+def read_knowledge(path: str | os.PathLike[str], source: str | None = None) -> KnowledgeFiles:
     """The tasks of a knowledge directory, all validated (nothing returned on any error).
 
     Args:
@@ -107,11 +203,47 @@ def read_knowledge(path: str | os.PathLike[str], source: str | None = None) -> l
         source: the ``source`` given to every task; ``"file:<path>"`` by default.
     """
     folder = Path(path)
-    manifest_path = folder / "manifest.json"
+    manifest_path = folder / MANIFEST
+    manifest = _read_manifest(folder, manifest_path)
+    origin = source if source is not None else f"file:{folder}"
+    spaces = _read_spaces(manifest, manifest_path)
+    entries = _read_task_entries(manifest, manifest_path, len(spaces))
+    rows_by_task: dict[str, dict[str, Any]] = {}
+    for index, (space, table_name) in enumerate(spaces):
+        owned = {e["name"] for e in entries if e["space"] == index}
+        rows_by_task.update(read_table(folder / table_name, space, owned))
+    tasks = []
+    for entry in entries:
+        task_space = None if entry["space"] is None else spaces[entry["space"]][0]
+        columns = rows_by_task.get(entry["name"], {"configs": [], "losses": [], "budgets": None})
+        try:
+            tasks.append(
+                Task(
+                    name=entry["name"],
+                    space=task_space,
+                    configs=columns["configs"],
+                    losses=np.asarray(columns["losses"], dtype=float),
+                    budgets=columns["budgets"],
+                    descriptor=entry["descriptor"],
+                    source=origin,
+                    missing=tuple(entry["missing"]),
+                )
+            )
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(f"{manifest_path}: {exc}") from exc
+    provenance = manifest.get("provenance") or {}
+    if not isinstance(provenance, Mapping):
+        raise InvalidParameterError(
+            f"{manifest_path}: field 'provenance' must be a dict. Got {describe(provenance)} instead."
+        )
+    return KnowledgeFiles(tuple(tasks), dict(provenance))
+
+
+def _read_manifest(folder: Path, manifest_path: Path) -> Mapping[str, Any]:
     if not manifest_path.is_file():
         raise InvalidParameterError(
-            f"The 'path' parameter must be a knowledge directory holding manifest.json. "
-            f"Got {str(folder)!r}, which has no manifest.json."
+            f"The 'path' parameter must be a knowledge directory holding {MANIFEST}. "
+            f"Got {str(folder)!r}, which has no {MANIFEST}."
         )
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -124,52 +256,10 @@ def read_knowledge(path: str | os.PathLike[str], source: str | None = None) -> l
         )
     if manifest.get("version") != VERSION:
         raise InvalidParameterError(
-            f"{manifest_path}: field 'version' must be {VERSION} (written by a newer metahpo?). "
-            f"Got {describe(manifest.get('version'))} instead."
+            f"{manifest_path}: field 'version' must be {VERSION} (version 1 directories were CSV: "
+            f"read them with metahpo 0.1 and save again). Got {describe(manifest.get('version'))} instead."
         )
-    origin = source if source is not None else f"file:{folder}"
-    spaces = _read_spaces(manifest, manifest_path)
-    entries = _read_task_entries(manifest, manifest_path, len(spaces))
-    rows_by_task: dict[str, dict[str, list[Any]]] = {}
-    for index, (space, file_path) in enumerate(spaces):
-        owned = {e["name"] for e in entries if e["space"] == index}
-        for name, columns in _read_table(folder / file_path, space).items():
-            if name not in owned:
-                raise InvalidParameterError(
-                    f"{folder / file_path}: row {columns['rows'][0]}, field 'task': {name!r} is not a task "
-                    f"of this space in manifest.json."
-                )
-            rows_by_task[name] = columns
-    tasks = []
-    for entry in entries:
-        task_space = None if entry["space"] is None else spaces[entry["space"]][0]
-        columns = rows_by_task.get(entry["name"], {"configs": [], "losses": [], "budgets": []})
-        budgets = columns["budgets"]
-        if any(b is not None for b in budgets):
-            if any(b is None for b in budgets):
-                raise InvalidParameterError(
-                    f"{manifest_path}: task {entry['name']!r} mixes rows with and without a budget; "
-                    "give every row a budget or none."
-                )
-            budget_array: np.ndarray | None = np.asarray(budgets, dtype=float)
-        else:
-            budget_array = None
-        try:
-            tasks.append(
-                Task(
-                    name=entry["name"],
-                    space=task_space,
-                    configs=columns["configs"],
-                    losses=np.asarray(columns["losses"], dtype=float),
-                    budgets=budget_array,
-                    descriptor=entry["descriptor"],
-                    source=origin,
-                    missing=tuple(entry["missing"]),
-                )
-            )
-        except InvalidParameterError as exc:
-            raise InvalidParameterError(f"{manifest_path}: {exc}") from exc
-    return tasks
+    return manifest
 
 
 def _read_spaces(manifest: Mapping[str, Any], where: Path) -> list[tuple[Space, str]]:
@@ -183,27 +273,33 @@ def _read_spaces(manifest: Mapping[str, Any], where: Path) -> list[tuple[Space, 
         if (
             not isinstance(entry, Mapping)
             or "space" not in entry
-            or not isinstance(entry.get("file"), str)
+            or not isinstance(entry.get("table"), str)
         ):
             raise InvalidParameterError(
-                f"{where}: spaces[{i}] must be a dict with 'space' and 'file'. Got {describe(entry)} instead."
+                f"{where}: spaces[{i}] must be a dict with 'space', 'fingerprint' and 'table'. "
+                f"Got {describe(entry)} instead."
             )
-        file_name = entry["file"]
-        if Path(file_name).name != file_name or not file_name.endswith((".csv", ".parquet")):
+        table_name = entry["table"]
+        if Path(table_name).name != table_name or not table_name.endswith(".parquet"):
             raise InvalidParameterError(
-                f"{where}: spaces[{i}].file must be a .csv or .parquet file name in the directory. "
-                f"Got {file_name!r} instead."
+                f"{where}: spaces[{i}].table must be a .parquet file name in the directory. "
+                f"Got {table_name!r} instead."
             )
         try:
             space = Space.from_dict(entry["space"])
         except InvalidParameterError as exc:
             raise InvalidParameterError(f"{where}: spaces[{i}].space: {exc}") from exc
+        if entry.get("fingerprint") != space.fingerprint():
+            raise InvalidParameterError(
+                f"{where}: spaces[{i}].fingerprint must be the fingerprint of spaces[{i}].space "
+                f"({space.fingerprint()}). Got {describe(entry.get('fingerprint'))} instead."
+            )
         clash = sorted(set(space.names) & set(_RESERVED))
         if clash:
             raise InvalidParameterError(
                 f"{where}: spaces[{i}] names parameters {clash}, which are reserved columns."
             )
-        out.append((space, file_name))
+        out.append((space, table_name))
     return out
 
 
@@ -249,139 +345,3 @@ def _read_task_entries(
             )
         out.append({"name": name, "space": index, "descriptor": descriptor, "missing": missing})
     return out
-
-
-def _read_table(file_path: Path, space: Space) -> dict[str, dict[str, list[Any]]]:
-    expected = ["task", "budget", *space.names, "loss"]
-    header, records = _load_rows(file_path)
-    absent = [c for c in expected if c not in header]
-    if absent:
-        raise InvalidParameterError(
-            f"{file_path}: missing column {absent[0]!r}; expected the columns {expected}. Got {header}."
-        )
-    out: dict[str, dict[str, list[Any]]] = {}
-    for row, record in enumerate(records, start=1):
-        name = record["task"]
-        if not isinstance(name, str) or not name:
-            raise InvalidParameterError(
-                f"{file_path}: row {row}, field 'task' must be a task name. Got {describe(name)}."
-            )
-        config = {
-            key: _parse_cell(space[key], record[key], file_path, row, key) for key in space.names
-        }
-        loss = _parse_number(record["loss"], file_path, row, "loss", allow_empty=False)
-        budget = _parse_number(record["budget"], file_path, row, "budget", allow_empty=True)
-        if budget is not None and budget <= 0:
-            raise InvalidParameterError(
-                f"{file_path}: row {row}, field 'budget' must be a number > 0 or empty. Got {budget!r} instead."
-            )
-        columns = out.setdefault(name, {"configs": [], "losses": [], "budgets": [], "rows": []})
-        columns["configs"].append(config)
-        columns["losses"].append(loss)
-        columns["budgets"].append(budget)
-        columns["rows"].append(row)
-    return out
-
-
-def _load_rows(file_path: Path) -> tuple[list[str], list[dict[str, Any]]]:
-    if not file_path.is_file():
-        raise InvalidParameterError(f"{file_path}: file named in manifest.json does not exist.")
-    if file_path.suffix == ".parquet":
-        import pandas as pd
-
-        frame = pd.read_parquet(file_path)
-        header = [str(c) for c in frame.columns]
-        records = [
-            {k: _none_if_nan(v) for k, v in zip(header, values, strict=True)}
-            for values in frame.itertuples(index=False, name=None)
-        ]
-        return header, records
-    with open(file_path, newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-        records = []
-        for row, values in enumerate(reader, start=1):
-            if len(values) != len(header):
-                raise InvalidParameterError(
-                    f"{file_path}: row {row} has {len(values)} fields; the header has {len(header)}."
-                )
-            records.append(dict(zip(header, values, strict=True)))
-    return header, records
-
-
-def _none_if_nan(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _parse_number(
-    value: Any, file_path: Path, row: int, field: str, allow_empty: bool
-) -> float | None:
-    if value is None or value == "":
-        if allow_empty:
-            return None
-        raise InvalidParameterError(
-            f"{file_path}: row {row}, field {field!r} must be a finite number. Got an empty cell."
-        )
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            raise InvalidParameterError(
-                f"{file_path}: row {row}, field {field!r} must be a finite number. Got {value!r} instead."
-            ) from None
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = float(value)
-    else:
-        raise InvalidParameterError(
-            f"{file_path}: row {row}, field {field!r} must be a finite number. Got {describe(value)} instead."
-        )
-    if not math.isfinite(number):
-        raise InvalidParameterError(
-            f"{file_path}: row {row}, field {field!r} must be a finite number. Got {value!r} instead."
-        )
-    return number
-
-
-def _parse_cell(param: Param, value: Any, file_path: Path, row: int, field: str) -> Any:
-    parsed: Any = value
-    if isinstance(param, Categorical):
-        if isinstance(value, str):
-            try:
-                decoded = json.loads(value)
-            except json.JSONDecodeError:
-                decoded = value
-            parsed = decoded if param.contains(decoded) else value
-        if param.contains(parsed):
-            return param.choices[param.index(parsed)]
-        raise InvalidParameterError(
-            f"{file_path}: row {row}, field {field!r} must be one of {list(param.choices)!r}. Got {value!r} instead."
-        )
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-        parsed = (
-            int(number)
-            if isinstance(param, Int) and math.isfinite(number) and number.is_integer()
-            else number
-        )
-    elif isinstance(param, Int) and isinstance(value, float) and value.is_integer():
-        parsed = int(value)
-    if param.contains(parsed):
-        return float(parsed) if isinstance(param, Float) else int(parsed)
-    kind = "an integer" if isinstance(param, Int) else "a number"
-    raise InvalidParameterError(
-        f"{file_path}: row {row}, field {field!r} must be {kind} in [{param.low!r}, {param.high!r}]. "
-        f"Got {value!r} instead."
-    )
-
-
-def _format_cell(param: Param, value: Any) -> str:
-    if isinstance(param, Categorical):
-        return json.dumps(value)
-    return repr(int(value)) if isinstance(param, Int) else repr(float(value))

@@ -1,4 +1,4 @@
-"""Where knowledge lives on disk: knowledge directories, meta-datasets and the bundled data."""
+"""Where knowledge lives on disk: knowledge directories and the bundled data."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _data_root() -> Any:
 
 
 def bundled_names() -> list[str]:
-    """Names of the meta-data sets shipped in ``metahpo/knowledge/data/``."""
+    """Names of the knowledge directories shipped in ``metahpo/knowledge/data/``."""
     root = _data_root()
     if not root.is_dir():
         return []
@@ -42,13 +42,10 @@ def read_bundled(name: str) -> list[Task]:
 
 
 def read_directory(path: str | os.PathLike[str], source: str | None = None) -> list[Task]:
-    from metahpo.knowledge._builder import is_metadata_dir, read_metadata_tasks
     from metahpo.knowledge._files import read_knowledge
 
     if not isinstance(path, (str, os.PathLike)):
         raise InvalidParameterError(
             f"The 'path' parameter must be a directory path. Got {describe(path)} instead."
         )
-    if is_metadata_dir(path):
-        return read_metadata_tasks(path, source=source)
-    return read_knowledge(path, source=source)
+    return list(read_knowledge(path, source=source).tasks)

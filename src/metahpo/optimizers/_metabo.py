@@ -67,7 +67,7 @@ class MetaBO(BaseOptimizer):
     Example:
         >>> import metahpo as mh
         >>> from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig
-        >>> from metahpo.testing import ShiftedBranin
+        >>> from metahpo.testing.synthetic import ShiftedBranin
         >>> family = ShiftedBranin(n_tasks=6, seed=0)
         >>> kb = mh.KnowledgeBase()
         >>> design = family.space.sobol(64, seed=0)

@@ -6,6 +6,8 @@ The conformance suites every implementation of a protocol passes, each a tuple o
 (:func:`check_scheduler`, :data:`SCHEDULER_CHECKS`) and :mod:`metahpo.testing.storage`
 (:func:`check_storage`, :data:`STORAGE_CHECKS`). :func:`postgres_server` and
 :func:`fresh_schema` give tests a PostgreSQL server.
+:mod:`metahpo.testing.synthetic` holds test functions with known optima (Branin,
+Hartmann-6, shifted task families, ...), also re-exported here.
 """
 
 from __future__ import annotations
@@ -18,6 +20,16 @@ from metahpo.testing._postgres import (
     fresh_schema,
     postgres_server,
     temporary_postgres,
+)
+from metahpo.testing.synthetic import (
+    Branin,
+    Hartmann6,
+    MultiFidelityBranin,
+    Problem,
+    QuadraticFamily,
+    Rosenbrock,
+    ShiftedBranin,
+    ShiftedHartmann6,
 )
 
 # The suites import the packages they check; they load on first use.
@@ -38,6 +50,14 @@ __all__ = [
     "check_optimizer",
     "check_scheduler",
     "check_storage",
+    "Branin",
+    "Hartmann6",
+    "MultiFidelityBranin",
+    "Problem",
+    "QuadraticFamily",
+    "Rosenbrock",
+    "ShiftedBranin",
+    "ShiftedHartmann6",
     "fresh_schema",
     "postgres_server",
     "temporary_postgres",

