@@ -25,9 +25,11 @@ demo: $(STAMP)
 	$(PY) examples/meta_demo.py
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 test-all: $(STAMP)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -m ""
 
 lint: $(STAMP)
