@@ -31,8 +31,8 @@ import torch
 from scipy.stats import spearmanr
 
 from metahpo.knowledge import KnowledgeBase
-from metahpo.surrogates.meta import MetaTrainingConfig, meta_train, tasks_to_data
 from metahpo.surrogates import SpaceEncoding, torch_threads
+from metahpo.surrogates.meta import MetaTrainingConfig, meta_train, tasks_to_data
 from metahpo_bench import get_problem
 from metahpo_bench.runner._meta_train import build_meta_train
 

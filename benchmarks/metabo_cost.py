@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 import metahpo as mh
-from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig, TaskData, meta_train
 from metahpo.surrogates import torch_threads
+from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig, TaskData, meta_train
 from metahpo.testing.synthetic import ShiftedHartmann6
 
 

@@ -60,7 +60,6 @@ def test_cli_writes_a_summary_with_every_method(tmp_path):
         assert (out / name).is_file()
 
 
-@pytest.mark.slow
 def test_quick_run_beats_the_pretrained_baseline(tmp_path):
     summary = run(QUICK, tmp_path, make_plot=False)
     maml, pretrained = summary["methods"]["maml"]["mse"], summary["methods"]["pretrained"]["mse"]

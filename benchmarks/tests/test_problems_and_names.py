@@ -67,7 +67,6 @@ def test_metabo_ablations_configure_its_meta_model_provider() -> None:
     assert build_optimizer("metabo[trend=false;inner_steps=0;adapt_steps=0]", kb, 4)._provider is provider
 
 
-@pytest.mark.slow
 def test_lcbench_portfolio_regret_is_well_below_random_search() -> None:
     """Leave-one-task-out on the 34 lcbench tasks: a 10-config portfolio chosen on the other
     33 tasks' losses at 256 Sobol configs, against 10 random configs (20 repeats), both

@@ -171,7 +171,6 @@ def _regret(optimizer: str, problem_name: str, seed: int, n_trials: int = 30) ->
     return study.best_value - problem.optimum("0")
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(3600)  # 20 studies of 30 trials; minutes on a busy machine
 @pytest.mark.parametrize("problem_name", ["branin", "hartmann6"])
 def test_beats_random_search_at_30_trials_over_10_seeds(problem_name: str) -> None:

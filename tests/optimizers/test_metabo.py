@@ -57,7 +57,6 @@ def test_without_related_tasks_it_is_gpbo():
     assert {t.user_attrs["why"]["source"] for t in study.trials} == {"gpbo"}
 
 
-@pytest.mark.slow
 def test_metabo_beats_random_search_on_a_related_task():
     kb = knowledge()
     seeds = range(3)

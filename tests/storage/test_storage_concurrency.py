@@ -68,7 +68,6 @@ def _optimize(url: str, start: object) -> None:
                    show_progress=False)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_processes_optimize_one_study(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     import metahpo as mh
