@@ -70,6 +70,9 @@ class MetaModelProvider:
             number kept is chosen by leave-one-out, 0 to ``adapt_steps``).
         store: the folder store's root (default ``$METAHPO_HOME/meta``).
         cache_size: meta-models kept in memory.
+        initial: a ready-trained meta-model (a preset's) used instead of meta-training
+            when none is cached or stored for the key and its input width fits the
+            encoding; it is then stored as the key's first version.
 
     Example:
         >>> from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig
@@ -84,6 +87,7 @@ class MetaModelProvider:
         adapt_steps: int = 3,
         store: str | Path | None = None,
         cache_size: int = 4,
+        initial: MetaModel | None = None,
     ) -> None:
         if config is not None and not isinstance(config, MetaTrainingConfig):
             raise InvalidParameterError(
@@ -99,6 +103,12 @@ class MetaModelProvider:
         self.adapt_steps = check_int(adapt_steps, "adapt_steps", "MetaModelProvider", minimum=0)
         self.store = None if store is None else str(store)
         self.cache_size = check_int(cache_size, "cache_size", "MetaModelProvider", minimum=1)
+        if initial is not None and not isinstance(initial, MetaModel):
+            raise InvalidParameterError(
+                "The 'initial' parameter of MetaModelProvider must be a MetaModel or None. "
+                f"Got {describe(initial)} instead."
+            )
+        self.initial = initial
         self._cache: OrderedDict[str, MetaModel] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -140,6 +150,10 @@ class MetaModelProvider:
                 return self._cache[key]
             store = self._store_for(knowledge)
             model = store.latest(key) if store is not None else None
+            if model is None and self.initial is not None and self.initial.n_features == encoding.n_features:
+                model = self.initial
+                if store is not None:
+                    store.save(key, model)
             if model is None:
                 data = tasks_to_data(knowledge.tasks(encoding.space), encoding)
                 model = meta_train(data, self.config)
