@@ -80,6 +80,7 @@ def create_app(storage: Storage | str) -> Starlette:
     """
     store = get_storage(storage)
     label = _label(store)
+    _import_drawing_modules()
 
     def html(title: str, body: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(page(title, body, label), status_code=status)
@@ -151,6 +152,23 @@ def create_app(storage: Storage | str) -> Starlette:
     app = Starlette(routes=routes)
     app.add_middleware(_Guard)
     return app
+
+
+def _import_drawing_modules() -> None:
+    """Import what the figures need before requests run on several threads at once.
+
+    Lazy imports racing in two threads can see a partly initialised module (pandas, which
+    plotly imports on first use, fails so).
+    """
+    import pandas  # noqa: F401
+    import plotly.graph_objects as go
+    import plotly.io  # noqa: F401
+    import scipy.interpolate  # noqa: F401
+    import sklearn.ensemble  # noqa: F401
+    import sklearn.inspection  # noqa: F401
+    from plotly.subplots import make_subplots  # noqa: F401
+
+    go.Figure().to_json()
 
 
 def _label(store: Storage) -> str:

@@ -51,6 +51,7 @@ def page(title: str, body: str, storage_label: str) -> str:
     return (
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{escape(title)} · metahpo</title>"
+        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
         '<link rel="stylesheet" href="/static/style.css">'
         '<script src="/static/plotly.min.js"></script><script src="/static/app.js" defer></script>'
         "</head><body>"

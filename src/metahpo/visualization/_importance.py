@@ -17,11 +17,11 @@ _MIN_TRIALS = 4
 def param_importances(study: Any, storage: Storage | str | None = None, seed: int = 0) -> dict[str, float]:
     """How much each parameter explains the values of the COMPLETE trials, summing to 1.
 
-    The measure: a random forest (scikit-learn, 100 trees) is fitted on the trials'
+    The measure: a random forest (scikit-learn, 50 trees) is fitted on the trials'
     configs in the unit cube (categorical choices by index) plus, when the trials ran at
     several budgets, the log budget as one more input; each input's importance is the mean
     increase of the forest's squared error on the trials when that input's column is
-    shuffled (permutation importance, 10 repeats), clipped at 0 and normalised. It is a
+    shuffled (permutation importance, 5 repeats), clipped at 0 and normalised. It is a
     property of the forest, not of the study's surrogate, and it is the same for every
     optimizer. Empty when there are fewer than 4 COMPLETE trials.
 
@@ -50,9 +50,9 @@ def param_importances(study: Any, storage: Storage | str | None = None, seed: in
         features = np.column_stack([features, column])
         names = [*names, "budget"]
     target = np.array([float(t.value) for t in done])  # type: ignore[arg-type]
-    forest = RandomForestRegressor(n_estimators=100, random_state=seed, n_jobs=1)
+    forest = RandomForestRegressor(n_estimators=50, random_state=seed, n_jobs=1)
     forest.fit(features, target)
-    result = permutation_importance(forest, features, target, n_repeats=10, random_state=seed, n_jobs=1)
+    result = permutation_importance(forest, features, target, n_repeats=5, random_state=seed, n_jobs=1)
     raw = np.clip(result.importances_mean, 0.0, None)
     total = float(raw.sum())
     shares = raw / total if total > 0 else np.full(len(names), 1.0 / len(names))
