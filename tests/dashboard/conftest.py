@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -16,8 +17,9 @@ CHROMIUM = os.environ.get("METAHPO_CHROMIUM", "/usr/bin/chromium")
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
 
-@pytest.fixture(scope="session")
-def dashboard_url(drawn_storage) -> Iterator[str]:
+@contextmanager
+def serving(storage: str) -> Iterator[str]:
+    """The dashboard of ``storage`` on a free loopback port, in a thread; yields its URL."""
     uvicorn = pytest.importorskip("uvicorn")
     from metahpo.dashboard import create_app
 
@@ -25,7 +27,7 @@ def dashboard_url(drawn_storage) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(drawn_storage), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(storage), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -33,10 +35,24 @@ def dashboard_url(drawn_storage) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("The dashboard did not start within 20 s")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def serve_dashboard():
+    """:func:`serving`, for a test that serves a storage of its own."""
+    return serving
+
+
+@pytest.fixture(scope="session")
+def dashboard_url(drawn_storage) -> Iterator[str]:
+    with serving(drawn_storage) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,11 @@ import pytest
 
 SCRIPT_NAME = "<script>alert(1)</script>"  # as in tests/conftest.py
 
-# With METAHPO_SCREENSHOTS=DIR the tests save the screenshots docs/ shows.
+# With METAHPO_SCREENSHOTS=DIR the tests save screenshots there; with
+# METAHPO_DASHBOARD_STORAGE=URL too, test_every_page_of_a_given_storage takes the ones
+# docs/dashboard.md shows (on the storage `make demo` writes).
 SCREENSHOTS = os.environ.get("METAHPO_SCREENSHOTS")
+GIVEN_STORAGE = os.environ.get("METAHPO_DASHBOARD_STORAGE")
 TIMEOUT_MS = 15_000
 
 
@@ -25,7 +28,7 @@ def _rendered(page, selector: str = "div.plot[data-src]") -> int:
 
 
 def _shot(page, name: str) -> None:
-    if SCREENSHOTS:
+    if SCREENSHOTS and not GIVEN_STORAGE:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
 
@@ -131,3 +134,23 @@ def test_nothing_writes(dashboard_url):
 
     for method in ("POST", "PUT", "DELETE", "PATCH"):
         assert httpx.request(method, dashboard_url + "/api/studies").status_code == 405
+
+
+@pytest.mark.skipif(GIVEN_STORAGE is None, reason="METAHPO_DASHBOARD_STORAGE names no storage")
+def test_every_page_of_a_given_storage(page, serve_dashboard):
+    from metahpo.storage import get_storage
+
+    names = [r.name for r in get_storage(GIVEN_STORAGE).list_studies()]
+    assert names
+    with serve_dashboard(GIVEN_STORAGE) as url:
+        shots = [("dashboard-studies", "/"),
+                 ("dashboard-study", "/study?name=" + quote(names[-1])),
+                 ("dashboard-compare", "/compare?" + "&".join("name=" + quote(n) for n in names[-2:])),
+                 ("dashboard-knowledge", "/knowledge")]
+        for name, path in shots:
+            page.goto(url + path)
+            _rendered(page)
+            if SCREENSHOTS:
+                Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+    assert page.errors == []

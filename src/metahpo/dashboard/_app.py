@@ -9,10 +9,16 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from metahpo.dashboard._html import escape, page
 from metahpo.dashboard._pages import compare_body, knowledge_body, studies_body, study_body
@@ -56,7 +62,7 @@ class _Guard:
         elif _TRAVERSAL.search(path) or ".." in scope["path"]:
             response = PlainTextResponse("Not found.", status_code=404)
         else:
-            async def send_with_headers(message: dict[str, Any]) -> None:
+            async def send_with_headers(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     message.setdefault("headers", [])
                     message["headers"] = [*message["headers"], *_SECURITY_HEADERS]
@@ -164,7 +170,7 @@ def _import_drawing_modules() -> None:
     import plotly.graph_objects as go
     import plotly.io  # noqa: F401
     import scipy.interpolate  # noqa: F401
-    import sklearn.ensemble  # noqa: F401
+    import sklearn.ensemble
     import sklearn.inspection  # noqa: F401
     from plotly.subplots import make_subplots  # noqa: F401
 

@@ -15,7 +15,13 @@ optimizer or knowledge.
 """
 
 from metahpo.visualization._budgets import plot_brackets, plot_learning_curves
-from metahpo.visualization._data import SOURCE_COLOURS, StudyData, read_studies, read_study, source_of
+from metahpo.visualization._data import (
+    SOURCE_COLOURS,
+    StudyData,
+    read_studies,
+    read_study,
+    source_of,
+)
 from metahpo.visualization._export import KINDS, plot, write_figure
 from metahpo.visualization._history import plot_optimization_history, plot_studies
 from metahpo.visualization._importance import param_importances, plot_param_importances

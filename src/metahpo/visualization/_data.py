@@ -12,7 +12,7 @@ from metahpo.space import Space
 from metahpo.storage import Storage, get_storage
 from metahpo.trial import FrozenTrial, TrialState
 
-__all__ = ["SOURCE_COLOURS", "StudyData", "read_study", "read_studies", "source_of"]
+__all__ = ["SOURCE_COLOURS", "StudyData", "read_studies", "read_study", "source_of"]
 
 # One colour per way a trial was suggested (``user_attrs["why"]["source"]``).
 SOURCE_COLOURS: dict[str, str] = {

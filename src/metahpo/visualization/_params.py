@@ -30,9 +30,9 @@ def plot_parallel_coordinate(study: Any, storage: Storage | str | None = None) -
     done = data.complete()
     if not done:
         return empty_figure(title, "No COMPLETE trial yet")
-    dimensions = []
+    dimensions: list[dict[str, Any]] = []
     for name, param in data.space.items():
-        values = [t.config.get(name) for t in done]
+        values: list[Any] = [t.config.get(name) for t in done]
         if isinstance(param, Categorical):
             choices = list(param.choices)
             codes = [choices.index(v) if v in choices else -1 for v in values]
