@@ -93,7 +93,7 @@ def run_optuna(preset: Any, order: list[str], args: argparse.Namespace, seed: in
         X, y = load(name, args.max_rows)
         objective = preset.objective(X, y, cv=args.cv)
         study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed + k))
-        study.optimize(lambda trial: objective(_Config(_suggest(trial, preset.space))), n_trials=args.trials)
+        study.optimize(lambda trial, f=objective: f(_Config(_suggest(trial, preset.space))), n_trials=args.trials)
         curves.append(best_so_far([t.value for t in study.trials]))
     return curves
 
