@@ -189,6 +189,11 @@ def test_the_next_study_learns_from_studies_finished_in_the_storage_once(tmp_pat
     grown = model_of_a_new_study()
     assert grown.info["version"] == 2 and len(grown.info["seen"]) == 5
     assert model_of_a_new_study().info["version"] == 2  # considered once, not again
+    assert grown.info["trained_on"] == 4  # a continual update, not a new meta-training
+    for i, task in enumerate(FAMILY.tasks[1:4]):  # eight studies now: twice what it was trained on
+        past(f"more-{i}", task)
+    doubled = model_of_a_new_study()
+    assert doubled.info["trained_on"] == 8 and len(doubled.info["seen"]) == 8
 
 
 def test_continual_updates_do_not_compound_the_learning_rate():

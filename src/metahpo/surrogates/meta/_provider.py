@@ -150,9 +150,10 @@ class MetaModelProvider:
     ) -> MetaModel:
         """The meta-model of ``knowledge`` under ``encoding``: cached, stored, or trained now.
 
-        Meta-training happens once per knowledge base; when the knowledge has grown since
-        (studies finished in its storage), the model is brought up to date by one continual
-        update on the new tasks (:meth:`update`'s guard applies), saved as a new version.
+        Meta-training happens once per knowledge base, and again whenever the knowledge has
+        doubled since; when it has grown less (studies finished in its storage), the model
+        is brought up to date by one continual update on the new tasks (:meth:`update`'s
+        guard applies). Either way the result is saved as a new version.
         Tasks named in ``exclude`` (the asking study's own, read back from its storage) never
         count as growth.
         """
@@ -167,18 +168,22 @@ class MetaModelProvider:
             if model is None and self.initial is not None and self.initial.n_features == encoding.n_features:
                 # A ready-trained model covers the bundled tasks it was trained on.
                 bundled = [t for t in tasks if str(getattr(t, "source", "")).startswith("bundled:")]
-                model = _with_seen(self.initial, _signatures(bundled))
+                model = _with_seen(self.initial, _signatures(bundled), trained_on=len(bundled))
                 if store is not None:
                     store.save(key, model)
-            if model is None:
-                data = tasks_to_data(tasks, encoding)
-                model = _with_seen(meta_train(data, self.config), _signatures(tasks))
+            usable = [t for t in tasks if t.name not in exclude]
+            if model is None or len(usable) >= 2 * model.info.get("trained_on", len(usable)):
+                # Meta-training anew once the knowledge has doubled since the last time: a
+                # model meta-trained on three tasks is a poor start for thirty, and
+                # continual updates only refine it. Doubling keeps the cost logarithmic.
+                data = tasks_to_data(usable, encoding)
+                model = _with_seen(meta_train(data, self.config), _signatures(usable), trained_on=len(usable))
                 logger.info("Meta-trained the surrogate on %d tasks in %.1f s", len(data),
                             model.info.get("seconds", math.nan))
                 if store is not None:
                     store.save(key, model)
             seen = set(map(tuple, model.info.get("seen", [])))
-            new = [t for t in tasks if _signature(t) not in seen and t.name not in exclude]
+            new = [t for t in usable if _signature(t) not in seen]
             if new:
                 old = [t for t in tasks if _signature(t) in seen]
                 model, _ = self._grow(model, new, old, encoding, seed=len(seen))
@@ -251,7 +256,7 @@ class MetaModelProvider:
         elif not (np.isfinite(new_after) and new_after <= new_before):
             reason = f"the new tasks' meta-test loss would rise from {new_before:.4f} to {new_after:.4f}"
         else:
-            return _with_seen(updated, seen), {**summary, "kept": True}
+            return _with_seen(updated, seen, model.info.get("trained_on")), {**summary, "kept": True}
         logger.info("Discarded the continual update of the meta-model: %s.", reason)
         return _with_seen(model, seen), {**summary, "kept": False, "reason": reason}
 
@@ -281,6 +286,10 @@ def _signatures(tasks: list[Any]) -> list[tuple[int, float]]:
     return sorted({_signature(t) for t in tasks})
 
 
-def _with_seen(model: MetaModel, seen: Any) -> MetaModel:
-    """``model`` recording the tasks it has learned from or considered (JSON: pairs)."""
-    return replace(model, info={**model.info, "seen": [list(s) for s in sorted(set(map(tuple, seen)))]})
+def _with_seen(model: MetaModel, seen: Any, trained_on: int | None = None) -> MetaModel:
+    """``model`` recording the tasks it has learned from or considered (JSON: pairs), and
+    after a meta-training how many tasks it was trained on."""
+    info = {**model.info, "seen": [list(s) for s in sorted(set(map(tuple, seen)))]}
+    if trained_on is not None:
+        info["trained_on"] = trained_on
+    return replace(model, info=info)
