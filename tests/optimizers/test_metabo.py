@@ -171,8 +171,8 @@ def test_meta_models_are_versioned_in_the_knowledge_storage(tmp_path):
 def test_the_next_study_learns_from_studies_finished_in_the_storage_once(tmp_path):
     url = f"sqlite:///{tmp_path / 'team.sqlite'}"
 
-    def past(name, task):
-        study = mh.create_study(name=name, space=FAMILY.space, storage=url, optimizer="random", seed=0)
+    def past(name, task, seed=0):
+        study = mh.create_study(name=name, space=FAMILY.space, storage=url, optimizer="random", seed=seed)
         study.optimize(lambda t: FAMILY.evaluate(task, t.config), n_trials=12, show_progress=False)
 
     for task in FAMILY.tasks[1:5]:
@@ -191,7 +191,7 @@ def test_the_next_study_learns_from_studies_finished_in_the_storage_once(tmp_pat
     assert model_of_a_new_study().info["version"] == 2  # considered once, not again
     assert grown.info["trained_on"] == 4  # a continual update, not a new meta-training
     for i, task in enumerate(FAMILY.tasks[1:4]):  # eight studies now: twice what it was trained on
-        past(f"more-{i}", task)
+        past(f"more-{i}", task, seed=i + 1)
     doubled = model_of_a_new_study()
     assert doubled.info["trained_on"] == 8 and len(doubled.info["seen"]) == 8
 
