@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Mapping
 from datetime import timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import Connection, Row, delete, exists, insert, select, update
+from sqlalchemy import Connection, delete, exists, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from metahpo._validation import describe
@@ -29,10 +28,20 @@ from metahpo.storage._checks import (
 )
 from metahpo.storage._sql_artefacts import SQLArtefactStore
 from metahpo.storage._sql_engine import Database, parse_url
+from metahpo.storage._sql_rows import (
+    INT32,
+    check_running,
+    check_storable_name,
+    frozen_trial,
+    intermediate,
+    is_key,
+    is_storable_name,
+    optional_positive,
+    study_record,
+    trial_key,
+)
 from metahpo.storage._sql_schema import intermediate_values, studies, trials
 from metahpo.trial import FrozenTrial, TrialState
-
-_INT32 = 2**31 - 1
 
 
 class SQLStorage:
@@ -98,8 +107,8 @@ class SQLStorage:
         engine_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         self.url = url
-        self.heartbeat_interval = _optional_positive(heartbeat_interval, "heartbeat_interval")
-        grace = _optional_positive(grace_period, "grace_period")
+        self.heartbeat_interval = optional_positive(heartbeat_interval, "heartbeat_interval")
+        grace = optional_positive(grace_period, "grace_period")
         if grace is None and self.heartbeat_interval is not None:
             grace = 2.0 * self.heartbeat_interval
         self.grace_period = grace
@@ -148,7 +157,7 @@ class SQLStorage:
         user_attrs: Mapping[str, Any] | None = None,
     ) -> StudyRecord:
         check_study_name(name)
-        _check_storable_name(name)
+        check_storable_name(name)
         payload = [
             check_value_json(value, field)
             for value, field in ((space, "space"), (optimizer, "optimizer"),
@@ -180,25 +189,25 @@ class SQLStorage:
     def get_study(self, name: str) -> StudyRecord:
         def work(connection: Connection) -> StudyRecord:
             row = None
-            if _is_storable_name(name):
+            if is_storable_name(name):
                 row = connection.execute(select(studies).where(studies.c.name == name)).first()
             if row is None:
                 raise StudyNotFoundError(f"No study named {name!r} in this storage.")
-            return _study_record(row)
+            return study_record(row)
 
         return self._db.run(work, write=False)
 
     def list_studies(self) -> list[StudyRecord]:
         def work(connection: Connection) -> list[StudyRecord]:
             rows = connection.execute(select(studies).order_by(studies.c.id))
-            return [_study_record(row) for row in rows]
+            return [study_record(row) for row in rows]
 
         return self._db.run(work, write=False)
 
     def delete_study(self, name: str) -> None:
         def work(connection: Connection) -> None:
             study_id = None
-            if _is_storable_name(name):
+            if is_storable_name(name):
                 study_id = connection.execute(
                     select(studies.c.id).where(studies.c.name == name).with_for_update()
                 ).scalar_one_or_none()
@@ -218,7 +227,7 @@ class SQLStorage:
 
         def work(connection: Connection) -> None:
             current = None
-            if _is_key(study_id):
+            if is_key(study_id):
                 current = connection.execute(
                     select(studies.c.user_attrs).where(studies.c.id == study_id).with_for_update()
                 ).scalar_one_or_none()
@@ -249,7 +258,7 @@ class SQLStorage:
 
         def work(connection: Connection) -> FrozenTrial:
             counter = None
-            if _is_key(study_id):
+            if is_key(study_id):
                 # Bumping the counter locks the study row until commit: the next creator
                 # of a trial in this study waits here and then gets the next number.
                 counter = connection.execute(
@@ -309,7 +318,7 @@ class SQLStorage:
         def work(connection: Connection) -> None:
             row = self._locked_trial(connection, study_id, number)
             step_value, reported = float(step), float(value)
-            _check_running(row.state, number)
+            check_running(row.state, number)
             where = (intermediate_values.c.trial_id == row.id,
                      intermediate_values.c.step == step_value)
             if connection.execute(update(intermediate_values).where(*where)
@@ -324,7 +333,7 @@ class SQLStorage:
 
         def work(connection: Connection) -> None:
             row = self._locked_trial(connection, study_id, number)
-            _check_running(row.state, number)
+            check_running(row.state, number)
             connection.execute(update(trials).where(trials.c.id == row.id)
                                .values(user_attrs={**row.user_attrs, **attrs}))
 
@@ -333,9 +342,9 @@ class SQLStorage:
     def heartbeat(self, study_id: int, number: int) -> None:
         def work(connection: Connection) -> None:
             stamped = 0
-            if _is_key(study_id) and _is_key(number):
+            if is_key(study_id) and is_key(number):
                 stamped = connection.execute(
-                    update(trials).where(*_trial_key(study_id, number),
+                    update(trials).where(*trial_key(study_id, number),
                                          trials.c.state == TrialState.RUNNING.value)
                     .values(heartbeat_at=utcnow())
                 ).rowcount
@@ -357,7 +366,7 @@ class SQLStorage:
                 self._check_study(connection, study_id)
                 return False
             row = None
-            if _is_key(study_id):
+            if is_key(study_id):
                 any_stale = exists(select(trials.c.id).where(*stale_where))
                 row = connection.execute(
                     select(studies.c.id, any_stale).where(studies.c.id == study_id)
@@ -387,11 +396,11 @@ class SQLStorage:
     def get_trial(self, study_id: int, number: int) -> FrozenTrial:
         def work(connection: Connection) -> FrozenTrial:
             row = None
-            if _is_key(study_id) and _is_key(number):
-                row = connection.execute(select(trials).where(*_trial_key(study_id, number))).first()
+            if is_key(study_id) and is_key(number):
+                row = connection.execute(select(trials).where(*trial_key(study_id, number))).first()
             if row is None:
                 self._raise_missing(connection, study_id, number)
-            return _frozen_trial(row, _intermediate(connection, trials.c.id == row.id).get(row.id, {}))
+            return frozen_trial(row, intermediate(connection, trials.c.id == row.id).get(row.id, {}))
 
         return self._db.run(work, write=False)
 
@@ -405,9 +414,9 @@ class SQLStorage:
         min_number = check_min_number(min_number)
 
         def work(connection: Connection) -> list[FrozenTrial]:
-            if not _is_key(study_id):
+            if not is_key(study_id):
                 raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
-            if min_number > _INT32:  # No number is that large (nor can PostgreSQL bind it).
+            if min_number > INT32:  # No number is that large (nor can PostgreSQL bind it).
                 self._check_study(connection, study_id)
                 return []
             where = [trials.c.study_id == study_id]
@@ -420,8 +429,8 @@ class SQLStorage:
             if not rows:  # Trials exist only in existing studies: check only when there are none.
                 self._check_study(connection, study_id)
                 return []
-            values = _intermediate(connection, *where)
-            return [_frozen_trial(row, values.get(row.id, {})) for row in rows]
+            values = intermediate(connection, *where)
+            return [frozen_trial(row, values.get(row.id, {})) for row in rows]
 
         return self._db.run(work, write=False)
 
@@ -432,7 +441,7 @@ class SQLStorage:
 
     # Helpers --------------------------------------------------------------------------------
     def _check_study(self, connection: Connection, study_id: int) -> None:
-        if not _is_key(study_id) or connection.execute(
+        if not is_key(study_id) or connection.execute(
             select(studies.c.id).where(studies.c.id == study_id)
         ).first() is None:
             raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
@@ -443,10 +452,10 @@ class SQLStorage:
 
     def _locked_trial(self, connection: Connection, study_id: int, number: int) -> Any:
         row = None
-        if _is_key(study_id) and _is_key(number):
+        if is_key(study_id) and is_key(number):
             row = connection.execute(
                 select(trials.c.id, trials.c.state, trials.c.user_attrs)
-                .where(*_trial_key(study_id, number)).with_for_update()
+                .where(*trial_key(study_id, number)).with_for_update()
             ).first()
         if row is None:
             self._raise_missing(connection, study_id, number)
@@ -456,98 +465,18 @@ class SQLStorage:
                         **changes: Any) -> FrozenTrial:
         def work(connection: Connection) -> FrozenTrial:
             row = None
-            if _is_key(study_id) and _is_key(number):
+            if is_key(study_id) and is_key(number):
                 row = connection.execute(
-                    update(trials).where(*_trial_key(study_id, number),
+                    update(trials).where(*trial_key(study_id, number),
                                          trials.c.state == TrialState.RUNNING.value)
                     .values(**changes).returning(*trials.c)
                 ).first()
             if row is None:
                 current = self._locked_trial(connection, study_id, number)
-                _check_running(current.state, number)
+                check_running(current.state, number)
                 raise StorageError(f"Trial {number} of study {study_id} could not be updated.")
             if not reload:
                 return None  # type: ignore[return-value]
-            return _frozen_trial(row, _intermediate(connection, trials.c.id == row.id).get(row.id, {}))
+            return frozen_trial(row, intermediate(connection, trials.c.id == row.id).get(row.id, {}))
 
         return self._db.run(work, write=True)
-
-
-def _optional_positive(value: Any, name: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-        math.isfinite(value) and value > 0
-    ):
-        raise InvalidParameterError(
-            f"The {name!r} parameter of SQLStorage must be a positive number of seconds or "
-            f"None. Got {describe(value)} instead."
-        )
-    return float(value)
-
-
-def _is_storable_name(name: Any) -> bool:
-    """Whether both backends can store ``name`` (PostgreSQL text refuses NUL)."""
-    if not isinstance(name, str) or "\x00" in name:
-        return False
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _check_storable_name(name: str) -> None:
-    if not _is_storable_name(name):
-        raise InvalidParameterError(
-            "The 'name' parameter of a study must be text a database can store: no NUL "
-            f"character and no lone surrogate. Got {describe(name)} instead."
-        )
-
-
-def _is_key(value: Any) -> bool:
-    """Whether ``value`` can be an id or a trial number (anything else matches nothing)."""
-    return isinstance(value, int) and not isinstance(value, bool) and -_INT32 - 1 <= value <= _INT32
-
-
-def _check_running(state: str, number: int) -> None:
-    if state != TrialState.RUNNING.value:
-        raise TrialStateError(
-            f"Trial {number} is already {state}; a finished trial cannot change."
-        )
-
-
-def _trial_key(study_id: int, number: int) -> tuple[Any, ...]:
-    return trials.c.study_id == study_id, trials.c.number == number
-
-
-def _intermediate(connection: Connection, *where: Any) -> dict[int, dict[float, float]]:
-    """Intermediate values by trial id, in report order, of the trials matching ``where``."""
-    table = intermediate_values
-    query = (
-        select(table.c.trial_id, table.c.step, table.c.value)
-        .join(trials, trials.c.id == table.c.trial_id)
-        .where(*where)
-        .order_by(table.c.id)
-    )
-    values: dict[int, dict[float, float]] = {}
-    for trial_id, step, value in connection.execute(query):
-        values.setdefault(trial_id, {})[step] = value
-    return values
-
-
-def _study_record(row: Row[Any]) -> StudyRecord:
-    return StudyRecord(
-        study_id=row.id, name=row.name, space=row.space, direction=row.direction,
-        seed=row.seed, optimizer=row.optimizer, scheduler=row.scheduler,
-        user_attrs=row.user_attrs, created_at=row.created_at,
-    )
-
-
-def _frozen_trial(row: Row[Any], intermediate: dict[float, float]) -> FrozenTrial:
-    return FrozenTrial(
-        number=row.number, state=TrialState(row.state), config=row.config, budget=row.budget,
-        value=row.value, intermediate=intermediate, started_at=row.started_at,
-        finished_at=row.finished_at, error=row.error, user_attrs=row.user_attrs,
-        parent=row.parent, bracket=row.bracket, rung=row.rung,
-    )
