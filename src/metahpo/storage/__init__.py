@@ -6,7 +6,14 @@ from metahpo.storage._artefacts import (
     InMemoryArtefactStore,
     artefacts_of,
 )
-from metahpo.storage._base import SCHEMA_VERSION, Storage, StudyRecord, reads_from_number
+from metahpo.storage._base import (
+    SCHEMA_VERSION,
+    STALE_TRIAL_ERROR,
+    Storage,
+    StudyRecord,
+    is_stale_failure,
+    reads_from_number,
+)
 from metahpo.storage._cache import TrialCache
 from metahpo.storage._checks import check_objective_value
 from metahpo.storage._memory import InMemoryStorage
@@ -16,6 +23,7 @@ __all__ = [
     "CLI_DEFAULT_URL",
     "ENV_VAR",
     "SCHEMA_VERSION",
+    "STALE_TRIAL_ERROR",
     "ArtefactRecord",
     "ArtefactStore",
     "InMemoryArtefactStore",
@@ -27,6 +35,7 @@ __all__ = [
     "artefacts_of",
     "check_objective_value",
     "get_storage",
+    "is_stale_failure",
     "reads_from_number",
 ]
 

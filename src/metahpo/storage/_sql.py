@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import Any
 
-from sqlalchemy import Connection, delete, exists, insert, select, update
+from sqlalchemy import Connection, and_, delete, exists, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from metahpo._validation import describe
@@ -18,10 +18,11 @@ from metahpo.exceptions import (
     StudyNotFoundError,
     TrialStateError,
 )
-from metahpo.storage._base import StudyRecord, utcnow
+from metahpo.storage._base import STALE_TRIAL_ERROR, StudyRecord, utcnow
 from metahpo.storage._checks import (
     check_min_number,
     check_objective_value,
+    check_seed,
     check_study_name,
     check_value_json,
     storable_error,
@@ -29,14 +30,19 @@ from metahpo.storage._checks import (
 from metahpo.storage._sql_artefacts import SQLArtefactStore
 from metahpo.storage._sql_engine import Database, parse_url
 from metahpo.storage._sql_rows import (
+    GRACE_FACTOR,
+    HEARTBEAT_INTERVAL,
     INT32,
     check_running,
     check_storable_name,
+    check_study,
     frozen_trial,
     intermediate,
     is_key,
     is_storable_name,
+    locked_trial,
     optional_positive,
+    raise_missing,
     study_record,
     trial_key,
 )
@@ -75,13 +81,21 @@ class SQLStorage:
     trials whose last heartbeat is older than ``grace_period``; trials that never sent
     a heartbeat (evaluated by hand with ask and tell, say) are left alone. Times come
     from the clocks of the processes, which must agree to within the grace period.
+    Such a failure is only presumed: :meth:`finish_trial` still accepts the result of a
+    trial FAILED for a stopped heartbeat, from a process that was paused, not dead.
+
+    Lost connections: a unit of work that loses its PostgreSQL connection (a server
+    restart, a failover, a network cut) is retried with backoff for up to
+    ``reconnect_timeout`` seconds before :class:`~metahpo.exceptions.StorageError`.
 
     Args:
         url: the database URL.
         heartbeat_interval: seconds between heartbeats of a running trial, or ``None``
             to switch heartbeats (and stale-trial failing) off.
         grace_period: seconds without a heartbeat after which a RUNNING trial counts
-            as dead; twice ``heartbeat_interval`` when ``None``.
+            as dead; four times ``heartbeat_interval`` when ``None``.
+        reconnect_timeout: seconds during which a unit of work that lost its database
+            connection is retried (0 to fail at once).
         engine_kwargs: extra keyword arguments of :func:`sqlalchemy.create_engine`.
 
     Example:
@@ -102,21 +116,25 @@ class SQLStorage:
         self,
         url: str,
         *,
-        heartbeat_interval: float | None = 60.0,
+        heartbeat_interval: float | None = HEARTBEAT_INTERVAL,
         grace_period: float | None = None,
+        reconnect_timeout: float = 60.0,
         engine_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         self.url = url
         self.heartbeat_interval = optional_positive(heartbeat_interval, "heartbeat_interval")
         grace = optional_positive(grace_period, "grace_period")
         if grace is None and self.heartbeat_interval is not None:
-            grace = 2.0 * self.heartbeat_interval
+            grace = GRACE_FACTOR * self.heartbeat_interval
         self.grace_period = grace
         if engine_kwargs is not None and not isinstance(engine_kwargs, Mapping):
             raise InvalidParameterError(
                 "The 'engine_kwargs' parameter of SQLStorage must be a mapping of keyword "
                 f"arguments or None. Got {describe(engine_kwargs)} instead."
             )
+        if reconnect_timeout != 0:
+            reconnect_timeout = optional_positive(reconnect_timeout, "reconnect_timeout") or 0.0
+        self.reconnect_timeout = float(reconnect_timeout)
         self._engine_kwargs = dict(engine_kwargs or {})
         self._db = Database(parse_url(url), self._engine_kwargs)
         # Meta-models and other artefacts, under their own protocol, in the same database.
@@ -126,6 +144,8 @@ class SQLStorage:
         except BaseException:
             self._db.dispose()
             raise
+        # Only once open: a URL that is wrong from the start fails at once, not after a wait.
+        self._db.reconnect_timeout = self.reconnect_timeout
 
     def __repr__(self) -> str:
         return f"SQLStorage({self._db.describe()!r})"
@@ -137,6 +157,7 @@ class SQLStorage:
             "url": self.url,
             "heartbeat_interval": self.heartbeat_interval,
             "grace_period": self.grace_period,
+            "reconnect_timeout": self.reconnect_timeout,
             "engine_kwargs": self._engine_kwargs,
         }
 
@@ -163,7 +184,7 @@ class SQLStorage:
             for value, field in ((space, "space"), (optimizer, "optimizer"),
                                  (scheduler, "scheduler"), (user_attrs or {}, "user_attrs"))
         ]
-        seed = int(seed)
+        seed = check_seed(seed)
         created_at = utcnow()
 
         def work(connection: Connection) -> StudyRecord:
@@ -311,12 +332,12 @@ class SQLStorage:
             value = check_objective_value(value)  # Refused alike on every backend.
         return self._update_running(
             study_id, number, state=state.value, value=value,
-            error=storable_error(error), finished_at=utcnow(), reload=True,
+            error=storable_error(error), finished_at=utcnow(), reload=True, revive=True,
         )
 
     def report(self, study_id: int, number: int, step: float, value: float) -> None:
         def work(connection: Connection) -> None:
-            row = self._locked_trial(connection, study_id, number)
+            row = locked_trial(connection, study_id, number)
             step_value, reported = float(step), float(value)
             check_running(row.state, number)
             where = (intermediate_values.c.trial_id == row.id,
@@ -332,7 +353,7 @@ class SQLStorage:
         attrs = check_value_json(attrs, "user_attrs")
 
         def work(connection: Connection) -> None:
-            row = self._locked_trial(connection, study_id, number)
+            row = locked_trial(connection, study_id, number)
             check_running(row.state, number)
             connection.execute(update(trials).where(trials.c.id == row.id)
                                .values(user_attrs={**row.user_attrs, **attrs}))
@@ -349,7 +370,7 @@ class SQLStorage:
                     .values(heartbeat_at=utcnow())
                 ).rowcount
             if stamped == 0:  # Finished trials need no heartbeat; missing ones are an error.
-                self._locked_trial(connection, study_id, number)
+                locked_trial(connection, study_id, number)
 
         self._db.run(work, write=True)
 
@@ -363,7 +384,7 @@ class SQLStorage:
 
         def find(connection: Connection) -> bool:
             if not stale_where:
-                self._check_study(connection, study_id)
+                check_study(connection, study_id)
                 return False
             row = None
             if is_key(study_id):
@@ -379,7 +400,7 @@ class SQLStorage:
         if not self._db.run(find, write=False):
             return []
         message = (
-            f"The trial's heartbeat stopped: no heartbeat for more than {self.grace_period:g} "
+            f"{STALE_TRIAL_ERROR}: no heartbeat for more than {self.grace_period:g} "
             "seconds (the grace period), so its process is taken to be dead."
         )
 
@@ -399,7 +420,7 @@ class SQLStorage:
             if is_key(study_id) and is_key(number):
                 row = connection.execute(select(trials).where(*trial_key(study_id, number))).first()
             if row is None:
-                self._raise_missing(connection, study_id, number)
+                raise_missing(connection, study_id, number)
             return frozen_trial(row, intermediate(connection, trials.c.id == row.id).get(row.id, {}))
 
         return self._db.run(work, write=False)
@@ -417,7 +438,7 @@ class SQLStorage:
             if not is_key(study_id):
                 raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
             if min_number > INT32:  # No number is that large (nor can PostgreSQL bind it).
-                self._check_study(connection, study_id)
+                check_study(connection, study_id)
                 return []
             where = [trials.c.study_id == study_id]
             if min_number > 0:
@@ -427,7 +448,7 @@ class SQLStorage:
                 where.append(trials.c.state.in_(wanted))
             rows = connection.execute(select(trials).where(*where).order_by(trials.c.number)).all()
             if not rows:  # Trials exist only in existing studies: check only when there are none.
-                self._check_study(connection, study_id)
+                check_study(connection, study_id)
                 return []
             values = intermediate(connection, *where)
             return [frozen_trial(row, values.get(row.id, {})) for row in rows]
@@ -440,39 +461,25 @@ class SQLStorage:
         self._db.dispose()
 
     # Helpers --------------------------------------------------------------------------------
-    def _check_study(self, connection: Connection, study_id: int) -> None:
-        if not is_key(study_id) or connection.execute(
-            select(studies.c.id).where(studies.c.id == study_id)
-        ).first() is None:
-            raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
-
-    def _raise_missing(self, connection: Connection, study_id: int, number: int) -> NoReturn:
-        self._check_study(connection, study_id)
-        raise StudyNotFoundError(f"Study {study_id} has no trial {number}.")
-
-    def _locked_trial(self, connection: Connection, study_id: int, number: int) -> Any:
-        row = None
-        if is_key(study_id) and is_key(number):
-            row = connection.execute(
-                select(trials.c.id, trials.c.state, trials.c.user_attrs)
-                .where(*trial_key(study_id, number)).with_for_update()
-            ).first()
-        if row is None:
-            self._raise_missing(connection, study_id, number)
-        return row
 
     def _update_running(self, study_id: int, number: int, *, reload: bool = False,
-                        **changes: Any) -> FrozenTrial:
+                        revive: bool = False, **changes: Any) -> FrozenTrial:
+        # `revive`: a trial FAILED only for a stopped heartbeat may still be finished by
+        # its process, which was paused or cut off rather than dead; its result counts.
+        open_state = trials.c.state == TrialState.RUNNING.value
+        if revive:
+            open_state = or_(open_state, and_(trials.c.state == TrialState.FAILED.value,
+                                              trials.c.error.startswith(STALE_TRIAL_ERROR)))
+
         def work(connection: Connection) -> FrozenTrial:
             row = None
             if is_key(study_id) and is_key(number):
                 row = connection.execute(
-                    update(trials).where(*trial_key(study_id, number),
-                                         trials.c.state == TrialState.RUNNING.value)
+                    update(trials).where(*trial_key(study_id, number), open_state)
                     .values(**changes).returning(*trials.c)
                 ).first()
             if row is None:
-                current = self._locked_trial(connection, study_id, number)
+                current = locked_trial(connection, study_id, number)
                 check_running(current.state, number)
                 raise StorageError(f"Trial {number} of study {study_id} could not be updated.")
             if not reload:

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Row, select
 
 from metahpo._validation import describe
-from metahpo.exceptions import InvalidParameterError, TrialStateError
+from metahpo.exceptions import InvalidParameterError, StudyNotFoundError, TrialStateError
 from metahpo.storage._base import StudyRecord
-from metahpo.storage._sql_schema import intermediate_values, trials
+from metahpo.storage._sql_schema import intermediate_values, studies, trials
 from metahpo.trial import FrozenTrial, TrialState
 
 INT32 = 2**31 - 1
+
+# Heartbeat defaults (see docs/storage.md, "Heartbeats"): a beat every 5 s costs one small
+# UPDATE per running trial (16 workers: about 3 writes/s, against hundreds the storage
+# takes); four missed beats (20 s) declare a trial dead. The grace period covers a SQLite
+# writer queueing for the lock, a garbage-collection pause or a short network cut; a
+# process paused for longer still delivers its result (see `finish_trial`), so a short
+# grace period costs at most a retry, never a result.
+HEARTBEAT_INTERVAL = 5.0
+GRACE_FACTOR = 4.0
 
 
 def optional_positive(value: Any, name: str) -> float | None:
@@ -94,3 +103,29 @@ def frozen_trial(row: Row[Any], intermediate: dict[float, float]) -> FrozenTrial
         finished_at=row.finished_at, error=row.error, user_attrs=row.user_attrs,
         parent=row.parent, bracket=row.bracket, rung=row.rung,
     )
+
+
+def check_study(connection: Connection, study_id: int) -> None:
+    if not is_key(study_id) or connection.execute(
+        select(studies.c.id).where(studies.c.id == study_id)
+    ).first() is None:
+        raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
+
+
+
+def raise_missing(connection: Connection, study_id: int, number: int) -> NoReturn:
+    check_study(connection, study_id)
+    raise StudyNotFoundError(f"Study {study_id} has no trial {number}.")
+
+
+
+def locked_trial(connection: Connection, study_id: int, number: int) -> Any:
+    row = None
+    if is_key(study_id) and is_key(number):
+        row = connection.execute(
+            select(trials.c.id, trials.c.state, trials.c.user_attrs)
+            .where(*trial_key(study_id, number)).with_for_update()
+        ).first()
+    if row is None:
+        raise_missing(connection, study_id, number)
+    return row
