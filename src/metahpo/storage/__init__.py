@@ -17,7 +17,7 @@ from metahpo.storage._base import (
 from metahpo.storage._cache import TrialCache
 from metahpo.storage._checks import check_objective_value
 from metahpo.storage._memory import InMemoryStorage
-from metahpo.storage._url import CLI_DEFAULT_URL, ENV_VAR, get_storage
+from metahpo.storage._url import CLI_DEFAULT_URL, ENV_VAR, get_storage, sqlite_path
 
 __all__ = [
     "CLI_DEFAULT_URL",
@@ -37,6 +37,7 @@ __all__ = [
     "get_storage",
     "is_stale_failure",
     "reads_from_number",
+    "sqlite_path",
 ]
 
 

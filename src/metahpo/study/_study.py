@@ -18,7 +18,7 @@ from metahpo.exceptions import (
     TrialStateError,
 )
 from metahpo.history import History
-from metahpo.knowledge import descriptor_of
+from metahpo.knowledge import descriptor_of, spec_with_credentials
 from metahpo.optimizers import BaseOptimizer, Optimizer, make_optimizer
 from metahpo.schedulers import Scheduler, make_scheduler
 from metahpo.space import Space
@@ -94,7 +94,10 @@ class Study:
         (a knowledge base or a spec) is given: knowledge built in memory has no spec.
         """
         spec = dict(record.optimizer)
-        stored = dict(spec.get("params", {})).get("knowledge")
+        # Stored specs carry no password: take it from this storage's URL when the knowledge
+        # is on the same server as the same user (else PGPASSWORD or ~/.pgpass supply it).
+        stored = spec_with_credentials(dict(spec.get("params", {})).get("knowledge"),
+                                       [getattr(storage, "url", None)])
         kb = resolve_knowledge(knowledge if knowledge is not None else stored)
         return cls(record, storage, make_optimizer(spec, knowledge=kb), make_scheduler(dict(record.scheduler)))
 
