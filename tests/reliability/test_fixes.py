@@ -6,6 +6,7 @@ processes, a real Dask cluster and a real PostgreSQL server.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -18,10 +19,10 @@ from typer.testing import CliRunner
 import metahpo as mh
 from metahpo.cli import app
 from metahpo.cli._command import command_objective
+from metahpo.exceptions import TrialStateError
 from metahpo.optimizers import BaseOptimizer
 from metahpo.storage import SQLStorage
 from metahpo.study import Study
-from metahpo.exceptions import TrialStateError
 from metahpo.trial import TrialState
 
 runner = CliRunner()
@@ -114,10 +115,8 @@ class _FirstFree(BaseOptimizer):
     def suggest(self, history: Any, n: int = 1) -> list[dict[str, Any]]:
         taken = {(t.config["x"], t.config["y"]) for t in history.trials if t.config}
         if len(taken) < 2:
-            try:
+            with contextlib.suppress(threading.BrokenBarrierError):
                 type(self).barrier.wait(timeout=2)
-            except threading.BrokenBarrierError:
-                pass
         free = next(p for p in [(5.0, -5.0), (-5.0, 5.0), (0.0, 0.0), (1.0, 1.0)] if p not in taken)
         return [{"x": free[0], "y": free[1]}]
 
@@ -239,7 +238,7 @@ def test_a_trial_timeout_kills_the_commands_grandchildren(tmp_path):
 @pytest.mark.parametrize("name", ["trial", "budget"])
 def test_tune_refuses_a_parameter_named_like_a_placeholder(workdir, name):
     (workdir / "space.yaml").write_text(f"{name}: {{type: int, low: 1, high: 3}}\n")
-    result = runner.invoke(app, ["tune", "--space", "space.yaml", "--", "echo", "{%s}" % name])
+    result = runner.invoke(app, ["tune", "--space", "space.yaml", "--", "echo", f"{{{name}}}"])
     assert result.exit_code == 1 and f"{name!r}" in result.output
     assert not (workdir / "metahpo.db").exists() or "tune" not in result.output
 
