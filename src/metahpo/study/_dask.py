@@ -19,14 +19,18 @@ StudyT = TypeVar("StudyT", bound=RunnableStudy)
 
 
 def _run_one(
-    study_class: type[RunnableStudy], storage: Any, name: str, objective: Objective,
-    catch: tuple[type[BaseException], ...], retries: int, dispatch: str,
+    study_class: type[RunnableStudy], storage_class: type, settings: dict[str, Any], name: str,
+    objective: Objective, catch: tuple[type[BaseException], ...], retries: int, dispatch: str,
 ) -> int:
     # Runs on a worker: open the study from the shared storage, ask, evaluate, tell. The
     # class travels with the task (pickled by reference), so this module needs no import
     # of the study module. The storage travels by its settings (URL, heartbeat, grace)
     # and opens a fresh connection pool here, closed when the task ends: a worker that
     # kept one pool per task would hold connections until the server ran out of them.
+    # Settings, not the storage object: a worker unpickles the arguments of every task it
+    # is sent when it receives them, and each unpickled storage would connect at once.
+    storage = storage_class.__new__(storage_class)
+    storage.__setstate__(dict(settings))
     study = study_class.load(name, storage)
     try:
         # `dispatch` makes the task idempotent: Dask runs a finished task again when the
@@ -70,8 +74,8 @@ def optimize_on_dask(
     deadline = None if timeout is None else time.monotonic() + timeout
     run = uuid.uuid4().hex[:12]
     futures = [
-        client.submit(_run_one, type(study), study.storage, study.name, objective, catch, retries,
-                      f"{run}:{i}", pure=False)
+        client.submit(_run_one, type(study), type(study.storage), study.storage.__getstate__(),
+                      study.name, objective, catch, retries, f"{run}:{i}", pure=False)
         for i in range(n_trials)
     ]
     try:
