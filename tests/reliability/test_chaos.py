@@ -118,9 +118,11 @@ def test_sigstop_past_the_grace_period_then_sigcont_loses_no_result(sqlite_db):
     paused.send_signal(signal.SIGSTOP)
     frozen = _running_of(study, paused.pid)[0].number
     try:
-        # The other worker's next ask finds the frozen trial's heartbeat too old.
-        _wait_for(lambda: study.storage.get_trial(study.study_id, frozen).state is TrialState.FAILED,
+        # Another process (the other worker's next ask, or this one) finds its heartbeat too old.
+        _wait_for(lambda: frozen in study.storage.fail_stale_trials(study.study_id)
+                  or study.storage.get_trial(study.study_id, frozen).state is TrialState.FAILED,
                   30, "the paused trial to be taken for dead")
+        time.sleep(0.5)
     finally:
         paused.send_signal(signal.SIGCONT)
     stderr = _finish(paused)
