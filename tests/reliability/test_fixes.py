@@ -42,6 +42,19 @@ def test_a_task_run_again_returns_its_finished_trial(tmp_path):
     assert len(study.trials) == 1
 
 
+def test_a_task_whose_trial_died_with_its_worker_runs_a_new_trial(tmp_path):
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    storage = SQLStorage(url, heartbeat_interval=0.05)
+    study = mh.create_study(name="s", space=_space(), storage=storage, optimizer="random", seed=0)
+    dead = study.ask()
+    study.storage.set_trial_user_attrs(study.study_id, dead.number, {"dispatch": "run:0"})
+    study.storage.heartbeat(study.study_id, dead.number)
+    time.sleep(0.3)
+    assert study.storage.fail_stale_trials(study.study_id) == [dead.number]
+    again = Study.load("s", storage).run_trial(lambda t: 2.0, (Exception,), dispatch="run:0")
+    assert again.number == dead.number + 1 and again.state is TrialState.COMPLETE
+
+
 # 4. A worker paused past the grace period still delivers its result --------------------
 def test_a_late_result_finishes_a_trial_taken_for_dead(tmp_path):
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"

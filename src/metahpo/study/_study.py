@@ -395,8 +395,9 @@ class Study:
         from metahpo.study._state import DISPATCH_KEY
 
         if dispatch is not None:
+            # A trial failed for a stopped heartbeat died with the worker: run it again.
             done = next((t for t in self.trials if t.user_attrs.get(DISPATCH_KEY) == dispatch
-                         and t.state.is_finished), None)
+                         and t.state.is_finished and not is_stale_failure(t)), None)
             if done is not None:
                 return done
         handle = self.ask(retries=retries)
