@@ -239,13 +239,13 @@ def test_a_trial_timeout_kills_the_commands_grandchildren(tmp_path):
     command = ["sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"]
     study = mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), optimizer="random", seed=0)
     study.optimize(command_objective(command, timeout=1.0), n_trials=1)
-    assert study.trials[0].state is TrialState.FAILED
-    assert "killed" in study.trials[0].error
     grandchild = int(pidfile.read_text())
     deadline = time.monotonic() + 10
     while _pid_alive(grandchild) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _pid_alive(grandchild)
+    assert study.trials[0].state is TrialState.FAILED
+    assert "killed" in study.trials[0].error
 
 
 @pytest.mark.parametrize("name", ["trial", "budget"])
