@@ -19,7 +19,7 @@ StudyT = TypeVar("StudyT", bound=RunnableStudy)
 
 
 def _run_one(
-    study_class: type[RunnableStudy], storage_class: type, settings: dict[str, Any], name: str,
+    study_class: type[RunnableStudy], storage_class: type[Any], settings: dict[str, Any], name: str,
     objective: Objective, catch: tuple[type[BaseException], ...], retries: int, dispatch: str,
 ) -> int:
     # Runs on a worker: open the study from the shared storage, ask, evaluate, tell. The
@@ -29,7 +29,7 @@ def _run_one(
     # kept one pool per task would hold connections until the server ran out of them.
     # Settings, not the storage object: a worker unpickles the arguments of every task it
     # is sent when it receives them, and each unpickled storage would connect at once.
-    storage = storage_class.__new__(storage_class)
+    storage: Any = object.__new__(storage_class)
     storage.__setstate__(dict(settings))
     study = study_class.load(name, storage)
     try:
@@ -74,7 +74,7 @@ def optimize_on_dask(
     deadline = None if timeout is None else time.monotonic() + timeout
     run = uuid.uuid4().hex[:12]
     futures = [
-        client.submit(_run_one, type(study), type(study.storage), study.storage.__getstate__(),
+        client.submit(_run_one, type(study), type(study.storage), study.storage.__getstate__(),  # type: ignore[attr-defined]
                       study.name, objective, catch, retries, f"{run}:{i}", pure=False)
         for i in range(n_trials)
     ]

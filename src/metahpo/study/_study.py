@@ -97,7 +97,7 @@ class Study:
         # Stored specs carry no password: take it from this storage's URL when the knowledge
         # is on the same server as the same user (else PGPASSWORD or ~/.pgpass supply it).
         stored = spec_with_credentials(dict(spec.get("params", {})).get("knowledge"),
-                                       [getattr(storage, "url", None)])
+                                       [str(getattr(storage, "url", ""))])
         kb = resolve_knowledge(knowledge if knowledge is not None else stored)
         return cls(record, storage, make_optimizer(spec, knowledge=kb), make_scheduler(dict(record.scheduler)))
 
