@@ -28,7 +28,9 @@ def check_finite_number(value: Any, name: str, owner: str) -> float:
     return float(value)
 
 
-def check_int(value: Any, name: str, owner: str, minimum: int | None = None) -> int:
+def check_int(
+    value: Any, name: str, owner: str, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """Return ``value`` as an int (no bools, no floats) or raise naming the parameter."""
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
@@ -42,6 +44,11 @@ def check_int(value: Any, name: str, owner: str, minimum: int | None = None) -> 
     if minimum is not None and value < minimum:
         raise InvalidParameterError(
             f"The {name!r} parameter of {owner} must be an int >= {minimum}. Got {value!r} instead."
+        )
+    if maximum is not None and value > maximum:
+        low = "" if minimum is None else f">= {minimum} and "
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be an int {low}<= {maximum}. Got {value!r} instead."
         )
     return int(value)
 

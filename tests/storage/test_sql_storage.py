@@ -115,10 +115,10 @@ def test_heartbeat_settings_are_checked(sqlite_url: str, name: str, value: objec
         SQLStorage(sqlite_url, **{name: value})  # type: ignore[arg-type]
 
 
-def test_grace_period_defaults_to_two_heartbeats(sqlite_url: str) -> None:
+def test_grace_period_defaults_to_four_heartbeats(sqlite_url: str) -> None:
     storage = SQLStorage(sqlite_url, heartbeat_interval=7.5)
-    assert storage.grace_period == 15.0
-    assert SQLStorage(sqlite_url).heartbeat_interval == 60.0
+    assert storage.grace_period == 30.0
+    assert SQLStorage(sqlite_url).heartbeat_interval == 5.0
 
 
 def test_heartbeats_switched_off_never_fail_a_trial(sqlite_url: str) -> None:
@@ -139,7 +139,7 @@ def test_another_process_fails_the_trials_of_a_dead_one(sqlite_url: str) -> None
     trial = worker.create_trial(study.study_id)
     worker.heartbeat(study.study_id, trial.number)
     worker.close()  # The worker dies: no more heartbeats.
-    time.sleep(0.15)
+    time.sleep(0.3)
     survivor = SQLStorage(sqlite_url, heartbeat_interval=0.05)
     assert survivor.fail_stale_trials(study.study_id) == [trial.number]
     record = survivor.get_trial(study.study_id, trial.number)

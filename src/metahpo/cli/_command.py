@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
+import os
+import signal
+import string
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +22,29 @@ from metahpo.space import Space
 from metahpo.study import TrialHandle
 
 _STDERR_TAIL = 2000
+# Placeholders the command gets besides the space's parameters; no parameter may take them.
+RESERVED_PLACEHOLDERS = ("trial", "budget")
+# Seconds a command's process group has between SIGTERM and SIGKILL after a timeout.
+_KILL_GRACE = 5.0
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a mapping with the same key twice (PyYAML keeps the last)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        with contextlib.suppress(TypeError):
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice", key_node.start_mark)
+            seen.add(key)
+    return loader.construct_mapping(node, deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
 class CommandFailed(MetahpoError):
@@ -27,12 +54,18 @@ class CommandFailed(MetahpoError):
 def load_space_file(path: Path) -> Space:
     """A space from YAML or JSON: ``name: {type: float|int|categorical, low:, high:, log:, choices:}``."""
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InvalidParameterError(f"The '--space' file {str(path)!r} cannot be read: {exc}") from exc
     if not isinstance(data, dict):
         raise InvalidParameterError(
             f"The '--space' file {str(path)!r} must map parameter names to descriptions. Got {describe(data)} instead."
+        )
+    reserved = sorted(set(RESERVED_PLACEHOLDERS) & set(data))
+    if reserved:
+        raise InvalidParameterError(
+            f"The '--space' file {str(path)!r} must not name a parameter {reserved[0]!r}: "
+            f"{{{reserved[0]}}} in the command is the trial's {reserved[0]}. Rename the parameter."
         )
     for param in data.values():
         # YAML 1.1 reads 1e-3 (no dot) as a string; accept it as the number it means.
@@ -45,6 +78,40 @@ def load_space_file(path: Path) -> Space:
                 if isinstance(param.get(bound), float) and param[bound].is_integer():
                     param[bound] = int(param[bound])
     return Space.from_dict(data)
+
+
+def check_placeholders(command: Sequence[str], space: Space) -> None:
+    """Refuse, before any trial runs, a command whose placeholders the trials cannot fill.
+
+    ``{name}`` is a parameter of the space, ``{budget}`` or ``{trial}``; a literal brace is
+    written twice (``{{`` and ``}}``), as in Python's ``str.format``.
+    """
+    known = set(space) | set(RESERVED_PLACEHOLDERS)
+    for arg in command:
+        try:
+            fields = [field for _, field, _, _ in string.Formatter().parse(arg) if field is not None]
+        except ValueError as exc:
+            raise InvalidParameterError(
+                f"The command argument {arg!r} has a brace that is not a placeholder ({exc}). "
+                "Write a literal brace twice: '{{' and '}}'."
+            ) from None
+        for field in fields:
+            base = field.split(".", 1)[0].split("[", 1)[0]
+            if base not in known:
+                raise InvalidParameterError(
+                    f"The command placeholder {{{field}}} in {arg!r} is not a parameter of the space "
+                    f"(nor budget or trial). Parameters: {sorted(space)}. Write a literal brace "
+                    "twice: '{{' and '}}'."
+                )
+
+
+def default_study_name(command: Sequence[str], space: Space) -> str:
+    """A study name for ``metahpo tune`` without ``--name``: the program's name and a hash
+    of the whole command and the space, so that the same command resumes its own study and
+    another command (or the same one with other arguments) gets another study."""
+    program = next((Path(a).stem for a in command if Path(a).suffix), Path(command[0]).name) or "tune"
+    digest = hashlib.sha256(json.dumps([list(command), space.fingerprint()]).encode()).hexdigest()[:8]
+    return f"tune-{program}-{digest}"
 
 
 def fill_placeholders(command: Sequence[str], trial: TrialHandle) -> list[str]:
@@ -90,19 +157,45 @@ def command_objective(command: Sequence[str], timeout: float | None = None) -> A
     def objective(trial: TrialHandle) -> float:
         args = fill_placeholders(command, trial)
         try:
-            done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
+            returncode, stdout, stderr = _run_in_own_group(args, timeout)
         except FileNotFoundError as exc:
             raise CommandFailed(f"Cannot run {args[0]!r}: {exc}") from exc
         except subprocess.TimeoutExpired as exc:
-            raise CommandFailed(f"The command ran longer than {timeout} s.") from exc
-        if done.returncode != 0:
             raise CommandFailed(
-                f"The command exited with status {done.returncode}. stderr (tail):\n"
-                f"{done.stderr[-_STDERR_TAIL:]}"
+                f"The command ran longer than {timeout} s; it and every process it started were killed."
+            ) from exc
+        if returncode != 0:
+            raise CommandFailed(
+                f"The command exited with status {returncode}. stderr (tail):\n"
+                f"{stderr[-_STDERR_TAIL:]}"
             )
-        return parse_value(done.stdout)
+        return parse_value(stdout)
 
     return objective
+
+
+def _run_in_own_group(args: list[str], timeout: float | None) -> tuple[int, str, str]:
+    """Run ``args`` in a new process group, so that on a timeout (or Ctrl-C) the whole
+    tree goes: a shell's or a launcher's children would outlive a kill of the child alone."""
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except BaseException:
+        _kill_group(process)
+        raise
+    return process.returncode, stdout, stderr
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)  # A chance to clean up ...
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.communicate(timeout=_KILL_GRACE)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # ... and then the whole group goes.
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.communicate(timeout=_KILL_GRACE)
 
 
 def _budget_text(budget: float) -> str:

@@ -21,6 +21,22 @@ def storage_url(storage: str | None) -> str:
     return storage or os.environ.get(ENV_VAR) or CLI_DEFAULT_URL
 
 
+def existing_storage_url(storage: str | None) -> str:
+    """:func:`storage_url` for commands that only read or delete: a SQLite file that does
+    not exist is an error, not a new empty database left behind."""
+    from metahpo.exceptions import StorageError
+    from metahpo.storage import sqlite_path
+
+    url = storage_url(storage)
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise StorageError(
+            f"The storage {url!r} does not exist: there is no SQLite file at {str(path)!r}. "
+            "Give --storage (or $METAHPO_STORAGE) the URL of an existing database."
+        )
+    return url
+
+
 def fail(message: str) -> typer.Exit:
     Console(stderr=True).print(f"[bold red]error:[/] {message}")
     return typer.Exit(code=1)
@@ -32,7 +48,7 @@ def studies(storage: str | None = typer.Option(None, help=STORAGE_HELP)) -> None
     from metahpo.study import list_studies, load_study
 
     try:
-        url = storage_url(storage)
+        url = existing_storage_url(storage)
         records = list_studies(url)
         table = Table("name", "direction", "optimizer", "trials", "best", "created")
         for record in records:
@@ -61,14 +77,15 @@ def show(
     from metahpo.study import load_study
 
     try:
-        loaded = load_study(study, storage_url(storage))
+        loaded = load_study(study, existing_storage_url(storage))
         trials = loaded.trials
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
     names = list(loaded.space)
+    shown = trials[-limit:]
     table = Table("#", "state", "value", "budget", "bracket", "rung", *names,
                   *(["why"] if explain else []), title=f"study {loaded.name!r} ({loaded.direction})")
-    for t in trials[-limit:]:
+    for t in shown:
         value = "-" if t.value is None else f"{t.value:.6g}"
         budget = "-" if t.budget is None else f"{t.budget:g}"
         cells = [_fmt(t.config.get(n)) for n in names]
@@ -77,6 +94,11 @@ def show(
                       "-" if t.bracket is None else str(t.bracket),
                       "-" if t.rung is None else str(t.rung), *cells, *why)
     console.print(table)
+    # Below the table, whole: a column would be squeezed to nothing on a narrow terminal.
+    for t in shown:
+        if t.error:
+            console.print(f"trial {t.number} {t.state.value}: {_error_line(t.error)}", markup=False,
+                          highlight=False, soft_wrap=True)
     attrs = loaded.user_attrs
     choice = attrs.get("optimizer_choice")
     console.print(f"optimizer: {type(loaded.optimizer).__name__}"
@@ -105,10 +127,19 @@ def delete(
     if not yes and not typer.confirm(f"Delete study {study!r} and all its trials?"):
         raise typer.Exit(code=1)
     try:
-        delete_study(study, storage_url(storage))
+        delete_study(study, existing_storage_url(storage))
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
     console.print(f"deleted {study!r}")
+
+
+def _error_line(error: str | None) -> str:
+    """The line of an error that says what went wrong: a traceback's last line."""
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    if not lines:
+        return ""
+    text = lines[-1]
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _fmt(value: object) -> str:

@@ -26,7 +26,8 @@ def tune(
     seed: int | None = typer.Option(None, help="Master seed of the study."),
     jobs: int = typer.Option(1, help="Trials evaluated in parallel."),
     timeout: float | None = typer.Option(None, help="Stop starting trials after this many seconds."),
-    trial_timeout: float | None = typer.Option(None, help="Kill a command after this many seconds."),
+    trial_timeout: float | None = typer.Option(
+        None, help="Kill a command, and every process it started, after this many seconds."),
     scheduler: str = typer.Option("full", help="full, successive_halving, hyperband or asha."),
     min_budget: float | None = typer.Option(None, help="Smallest budget passed as {budget}."),
     max_budget: float | None = typer.Option(None, help="Full budget passed as {budget}."),
@@ -35,18 +36,25 @@ def tune(
     """Run COMMAND for each trial: `metahpo tune --space s.yaml -- python train.py --lr {lr}`.
 
     Placeholders {name} take the config's values, {budget} the budget and {trial} the
-    trial number. The command's last line of output is the value (a number, or a JSON
+    trial number; a literal brace is written twice ({{ and }}). The command's last line of output is the value (a number, or a JSON
     object with "value"); a non-zero exit makes the trial FAILED with stderr's tail.
     """
-    from metahpo.cli._command import command_objective, load_space_file
+    from metahpo.cli._command import (
+        check_placeholders,
+        command_objective,
+        default_study_name,
+        load_space_file,
+    )
     from metahpo.study import create_study
 
     command = list(ctx.args)
     if not command:
         raise fail("give the command to run after `--`, e.g. `-- python train.py --lr {lr}`.")
     try:
+        parsed_space = load_space_file(space)
+        check_placeholders(command, parsed_space)
         study = create_study(
-            name=name or Path(command[-1]).stem or "tune", space=load_space_file(space),
+            name=name or default_study_name(command, parsed_space), space=parsed_space,
             storage=storage_url(storage), direction=direction, optimizer=optimizer, seed=seed,
             load_if_exists=True, scheduler=_scheduler(scheduler, min_budget, max_budget, eta),
         )

@@ -31,6 +31,7 @@ from metahpo.knowledge._descriptors import (
     meta_features,
 )
 from metahpo.knowledge._files import KnowledgeFiles, read_knowledge, write_knowledge
+from metahpo.knowledge._identity import spec_with_credentials, spec_without_passwords
 from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._mapping import is_related, map_task, shared_parameters
 from metahpo.knowledge._portfolio import greedy_portfolio, greedy_portfolio_sources, regret_matrix
@@ -73,5 +74,7 @@ __all__ = [
     "shared_parameters",
     "similarity",
     "similarity_matrix",
+    "spec_with_credentials",
+    "spec_without_passwords",
     "write_knowledge",
 ]

@@ -13,7 +13,12 @@ import numpy as np
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._clusters import Clustering, cluster_tasks
-from metahpo.knowledge._identity import SQL_PREFIXES, check_spec, spec_identity
+from metahpo.knowledge._identity import (
+    SQL_PREFIXES,
+    check_spec,
+    spec_identity,
+    spec_without_passwords,
+)
 from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._mapping import map_task
 from metahpo.knowledge._portfolio import greedy_portfolio
@@ -93,10 +98,15 @@ class KnowledgeBase:
 
     @property
     def spec(self) -> str | list[str] | None:
-        """Where the tasks came from, for :meth:`open`; ``None`` when not reproducible."""
+        """Where the tasks came from, for :meth:`open`; ``None`` when not reproducible.
+
+        Storage URLs are given without their password, so that the spec can be stored and
+        shown; see :func:`~metahpo.knowledge.spec_with_credentials` for how it is found again.
+        """
         if not self._specs:
             return None
-        return self._specs[0] if len(self._specs) == 1 else list(self._specs)
+        specs = spec_without_passwords(self._specs)
+        return specs[0] if len(specs) == 1 else list(specs)
 
     @property
     def identity(self) -> Any:

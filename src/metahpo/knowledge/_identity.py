@@ -8,7 +8,7 @@ from typing import Any
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 
-__all__ = ["SQL_PREFIXES", "check_spec", "spec_identity"]
+__all__ = ["SQL_PREFIXES", "check_spec", "spec_identity", "spec_with_credentials", "spec_without_passwords"]
 
 SQL_PREFIXES = ("sqlite:", "postgresql:", "postgresql+")
 
@@ -46,3 +46,64 @@ def spec_identity(spec: str | Sequence[str] | None) -> Any:
     if spec is None or isinstance(spec, str):
         return None if spec is None else identity(spec)
     return [identity(item) for item in spec]
+
+
+def spec_without_passwords(spec: str | Sequence[str] | None) -> Any:
+    """``spec`` with the password of every storage URL left out (the user name stays).
+
+    This is the spec that is stored with a study and shown: a password is never written
+    anywhere. Reopening it finds the password again (:func:`spec_with_credentials`).
+    """
+    from sqlalchemy.engine import make_url
+
+    def bare(item: str) -> str:
+        if not item.startswith(SQL_PREFIXES) or ":" not in item.split("//", 1)[-1].split("@", 1)[0]:
+            return item
+        url = make_url(item)
+        # URL.set() keeps the password when given None; a new URL without one drops it.
+        return item if url.password is None else _url_with_password(url, None)
+
+    if spec is None or isinstance(spec, str):
+        return None if spec is None else bare(spec)
+    return [bare(item) for item in spec]
+
+
+def spec_with_credentials(spec: Any, known_urls: Sequence[str]) -> Any:
+    """``spec`` with the password of each storage URL that has none taken from the first of
+    ``known_urls`` on the same server with the same user (the study's own storage URL).
+
+    A URL that still has no password connects as PostgreSQL clients do: with
+    ``PGPASSWORD`` or the ``~/.pgpass`` file (libpq's rules, which psycopg follows).
+    """
+    from sqlalchemy.engine import make_url
+
+    def server(url: Any) -> tuple[Any, ...]:
+        return (url.get_backend_name(), url.host, url.port, url.username)
+
+    known = []
+    for item in known_urls:
+        if isinstance(item, str) and item.startswith(SQL_PREFIXES):
+            url = make_url(item)
+            if url.password is not None:
+                known.append(url)
+
+    def complete(item: Any) -> Any:
+        if not isinstance(item, str) or not item.startswith(SQL_PREFIXES):
+            return item
+        url = make_url(item)
+        if url.password is not None or url.username is None:
+            return item
+        match = next((k for k in known if server(k) == server(url)), None)
+        return item if match is None else _url_with_password(url, match.password)
+
+    if spec is None or isinstance(spec, str):
+        return complete(spec)
+    return [complete(item) for item in spec]
+
+
+def _url_with_password(url: Any, password: Any) -> str:
+    from sqlalchemy.engine import URL
+
+    new = URL.create(url.drivername, username=url.username, password=password, host=url.host,
+                     port=url.port, database=url.database, query=url.query)
+    return new.render_as_string(hide_password=False)

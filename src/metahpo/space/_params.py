@@ -17,6 +17,7 @@ from metahpo._validation import check_finite_number, describe
 from metahpo.exceptions import InvalidParameterError
 
 JSONScalar = str | int | float | bool | None
+_MAX_EXACT_INT = 2**53
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,12 @@ class Float:
         if self.log and low <= 0:
             raise InvalidParameterError(
                 f"The 'low' parameter of Float must be > 0 when log=True. Got {low!r} instead."
+            )
+        if not math.isfinite(high - low):
+            # The encoding divides by the width: an infinite width breaks every model.
+            raise InvalidParameterError(
+                "The range of Float must have a finite width: 'high' - 'low' must be a finite "
+                f"number. Got low={low!r}, high={high!r} instead."
             )
         object.__setattr__(self, "low", low)
         object.__setattr__(self, "high", high)
@@ -94,6 +101,12 @@ class Int:
                 )
             object.__setattr__(self, name, int(value))
         _check_bool(self.log, "log", "Int")
+        for name in ("low", "high"):
+            if abs(getattr(self, name)) > _MAX_EXACT_INT:
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of Int must be between -2**53 and 2**53 (integers a "
+                    f"float holds exactly). Got {getattr(self, name)!r} instead."
+                )
         if self.low >= self.high:
             raise InvalidParameterError(
                 f"The 'low' parameter of Int must be smaller than 'high'. Got low={self.low!r}, high={self.high!r} instead."

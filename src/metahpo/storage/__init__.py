@@ -6,16 +6,24 @@ from metahpo.storage._artefacts import (
     InMemoryArtefactStore,
     artefacts_of,
 )
-from metahpo.storage._base import SCHEMA_VERSION, Storage, StudyRecord, reads_from_number
+from metahpo.storage._base import (
+    SCHEMA_VERSION,
+    STALE_TRIAL_ERROR,
+    Storage,
+    StudyRecord,
+    is_stale_failure,
+    reads_from_number,
+)
 from metahpo.storage._cache import TrialCache
 from metahpo.storage._checks import check_objective_value
 from metahpo.storage._memory import InMemoryStorage
-from metahpo.storage._url import CLI_DEFAULT_URL, ENV_VAR, get_storage
+from metahpo.storage._url import CLI_DEFAULT_URL, ENV_VAR, get_storage, sqlite_path
 
 __all__ = [
     "CLI_DEFAULT_URL",
     "ENV_VAR",
     "SCHEMA_VERSION",
+    "STALE_TRIAL_ERROR",
     "ArtefactRecord",
     "ArtefactStore",
     "InMemoryArtefactStore",
@@ -27,7 +35,9 @@ __all__ = [
     "artefacts_of",
     "check_objective_value",
     "get_storage",
+    "is_stale_failure",
     "reads_from_number",
+    "sqlite_path",
 ]
 
 

@@ -12,6 +12,16 @@ from metahpo.trial import FrozenTrial, TrialState
 
 SCHEMA_VERSION = 1
 
+# How the error of a trial failed for a stopped heartbeat begins. Such a failure is a
+# presumption (the process was paused, not dead, or its network was down): a late result
+# still finishes the trial, see :func:`is_stale_failure`.
+STALE_TRIAL_ERROR = "The trial's heartbeat stopped"
+
+
+def is_stale_failure(trial: FrozenTrial) -> bool:
+    """Whether ``trial`` was FAILED only because its heartbeat stopped (it may still be told)."""
+    return trial.state is TrialState.FAILED and (trial.error or "").startswith(STALE_TRIAL_ERROR)
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)

@@ -63,7 +63,13 @@ def check_objective_value(value: Any) -> float:
         raise InvalidParameterError(
             f"The 'value' of a trial must be a finite number. Got {describe(value)} instead."
         )
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise InvalidParameterError(
+            f"The 'value' of a trial must be a finite number. Got {describe(value)} instead, "
+            "an int too large for a float."
+        ) from None
     if not math.isfinite(value):
         raise InvalidParameterError(
             f"The 'value' of a trial must be a finite number. Got {value!r} instead; "
@@ -156,3 +162,18 @@ _PASSWORD = re.compile(r"(://[^:/@]*:).*@")
 def mask_password(url: str) -> str:
     """``url`` with its password replaced by ``***``, for error messages."""
     return _PASSWORD.sub(r"\1***@", url)
+
+
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: Any) -> int:
+    """A study seed as an int in ``[0, 2**63 - 1]`` (a signed 64-bit column), or an error."""
+    if isinstance(seed, np.integer):
+        seed = int(seed)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InvalidParameterError(
+            "The 'seed' parameter of a study must be an int between 0 and 2**63 - 1. "
+            f"Got {describe(seed)} instead."
+        )
+    return seed

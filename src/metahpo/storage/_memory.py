@@ -18,6 +18,7 @@ from metahpo.storage._base import StudyRecord, utcnow
 from metahpo.storage._checks import (
     check_min_number,
     check_objective_value,
+    check_seed,
     check_study_name,
     check_value_json,
     storable_error,
@@ -62,7 +63,7 @@ class InMemoryStorage:
             if name in self._studies:
                 raise DuplicatedStudyError(f"A study named {name!r} already exists.")
             record = StudyRecord(
-                self._next_id, name, payload[0], direction, int(seed), payload[1], payload[2],
+                self._next_id, name, payload[0], direction, check_seed(seed), payload[1], payload[2],
                 payload[3], utcnow(),
             )
             self._next_id += 1

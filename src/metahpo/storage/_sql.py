@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Mapping
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import Any
 
-from sqlalchemy import Connection, Row, delete, exists, insert, select, update
+from sqlalchemy import Connection, and_, delete, exists, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from metahpo._validation import describe
@@ -19,20 +18,36 @@ from metahpo.exceptions import (
     StudyNotFoundError,
     TrialStateError,
 )
-from metahpo.storage._base import StudyRecord, utcnow
+from metahpo.storage._base import STALE_TRIAL_ERROR, StudyRecord, utcnow
 from metahpo.storage._checks import (
     check_min_number,
     check_objective_value,
+    check_seed,
     check_study_name,
     check_value_json,
     storable_error,
 )
 from metahpo.storage._sql_artefacts import SQLArtefactStore
 from metahpo.storage._sql_engine import Database, parse_url
+from metahpo.storage._sql_rows import (
+    GRACE_FACTOR,
+    HEARTBEAT_INTERVAL,
+    INT32,
+    check_running,
+    check_storable_name,
+    check_study,
+    frozen_trial,
+    intermediate,
+    is_key,
+    is_storable_name,
+    locked_trial,
+    optional_positive,
+    raise_missing,
+    study_record,
+    trial_key,
+)
 from metahpo.storage._sql_schema import intermediate_values, studies, trials
 from metahpo.trial import FrozenTrial, TrialState
-
-_INT32 = 2**31 - 1
 
 
 class SQLStorage:
@@ -66,13 +81,21 @@ class SQLStorage:
     trials whose last heartbeat is older than ``grace_period``; trials that never sent
     a heartbeat (evaluated by hand with ask and tell, say) are left alone. Times come
     from the clocks of the processes, which must agree to within the grace period.
+    Such a failure is only presumed: :meth:`finish_trial` still accepts the result of a
+    trial FAILED for a stopped heartbeat, from a process that was paused, not dead.
+
+    Lost connections: a unit of work that loses its PostgreSQL connection (a server
+    restart, a failover, a network cut) is retried with backoff for up to
+    ``reconnect_timeout`` seconds before :class:`~metahpo.exceptions.StorageError`.
 
     Args:
         url: the database URL.
         heartbeat_interval: seconds between heartbeats of a running trial, or ``None``
             to switch heartbeats (and stale-trial failing) off.
         grace_period: seconds without a heartbeat after which a RUNNING trial counts
-            as dead; twice ``heartbeat_interval`` when ``None``.
+            as dead; four times ``heartbeat_interval`` when ``None``.
+        reconnect_timeout: seconds during which a unit of work that lost its database
+            connection is retried (0 to fail at once).
         engine_kwargs: extra keyword arguments of :func:`sqlalchemy.create_engine`.
 
     Example:
@@ -93,21 +116,25 @@ class SQLStorage:
         self,
         url: str,
         *,
-        heartbeat_interval: float | None = 60.0,
+        heartbeat_interval: float | None = HEARTBEAT_INTERVAL,
         grace_period: float | None = None,
+        reconnect_timeout: float = 60.0,
         engine_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         self.url = url
-        self.heartbeat_interval = _optional_positive(heartbeat_interval, "heartbeat_interval")
-        grace = _optional_positive(grace_period, "grace_period")
+        self.heartbeat_interval = optional_positive(heartbeat_interval, "heartbeat_interval")
+        grace = optional_positive(grace_period, "grace_period")
         if grace is None and self.heartbeat_interval is not None:
-            grace = 2.0 * self.heartbeat_interval
+            grace = GRACE_FACTOR * self.heartbeat_interval
         self.grace_period = grace
         if engine_kwargs is not None and not isinstance(engine_kwargs, Mapping):
             raise InvalidParameterError(
                 "The 'engine_kwargs' parameter of SQLStorage must be a mapping of keyword "
                 f"arguments or None. Got {describe(engine_kwargs)} instead."
             )
+        if reconnect_timeout != 0:
+            reconnect_timeout = optional_positive(reconnect_timeout, "reconnect_timeout") or 0.0
+        self.reconnect_timeout = float(reconnect_timeout)
         self._engine_kwargs = dict(engine_kwargs or {})
         self._db = Database(parse_url(url), self._engine_kwargs)
         # Meta-models and other artefacts, under their own protocol, in the same database.
@@ -117,6 +144,8 @@ class SQLStorage:
         except BaseException:
             self._db.dispose()
             raise
+        # Only once open: a URL that is wrong from the start fails at once, not after a wait.
+        self._db.reconnect_timeout = self.reconnect_timeout
 
     def __repr__(self) -> str:
         return f"SQLStorage({self._db.describe()!r})"
@@ -128,6 +157,7 @@ class SQLStorage:
             "url": self.url,
             "heartbeat_interval": self.heartbeat_interval,
             "grace_period": self.grace_period,
+            "reconnect_timeout": self.reconnect_timeout,
             "engine_kwargs": self._engine_kwargs,
         }
 
@@ -148,13 +178,13 @@ class SQLStorage:
         user_attrs: Mapping[str, Any] | None = None,
     ) -> StudyRecord:
         check_study_name(name)
-        _check_storable_name(name)
+        check_storable_name(name)
         payload = [
             check_value_json(value, field)
             for value, field in ((space, "space"), (optimizer, "optimizer"),
                                  (scheduler, "scheduler"), (user_attrs or {}, "user_attrs"))
         ]
-        seed = int(seed)
+        seed = check_seed(seed)
         created_at = utcnow()
 
         def work(connection: Connection) -> StudyRecord:
@@ -180,25 +210,25 @@ class SQLStorage:
     def get_study(self, name: str) -> StudyRecord:
         def work(connection: Connection) -> StudyRecord:
             row = None
-            if _is_storable_name(name):
+            if is_storable_name(name):
                 row = connection.execute(select(studies).where(studies.c.name == name)).first()
             if row is None:
                 raise StudyNotFoundError(f"No study named {name!r} in this storage.")
-            return _study_record(row)
+            return study_record(row)
 
         return self._db.run(work, write=False)
 
     def list_studies(self) -> list[StudyRecord]:
         def work(connection: Connection) -> list[StudyRecord]:
             rows = connection.execute(select(studies).order_by(studies.c.id))
-            return [_study_record(row) for row in rows]
+            return [study_record(row) for row in rows]
 
         return self._db.run(work, write=False)
 
     def delete_study(self, name: str) -> None:
         def work(connection: Connection) -> None:
             study_id = None
-            if _is_storable_name(name):
+            if is_storable_name(name):
                 study_id = connection.execute(
                     select(studies.c.id).where(studies.c.name == name).with_for_update()
                 ).scalar_one_or_none()
@@ -218,7 +248,7 @@ class SQLStorage:
 
         def work(connection: Connection) -> None:
             current = None
-            if _is_key(study_id):
+            if is_key(study_id):
                 current = connection.execute(
                     select(studies.c.user_attrs).where(studies.c.id == study_id).with_for_update()
                 ).scalar_one_or_none()
@@ -249,7 +279,7 @@ class SQLStorage:
 
         def work(connection: Connection) -> FrozenTrial:
             counter = None
-            if _is_key(study_id):
+            if is_key(study_id):
                 # Bumping the counter locks the study row until commit: the next creator
                 # of a trial in this study waits here and then gets the next number.
                 counter = connection.execute(
@@ -302,14 +332,14 @@ class SQLStorage:
             value = check_objective_value(value)  # Refused alike on every backend.
         return self._update_running(
             study_id, number, state=state.value, value=value,
-            error=storable_error(error), finished_at=utcnow(), reload=True,
+            error=storable_error(error), finished_at=utcnow(), reload=True, revive=True,
         )
 
     def report(self, study_id: int, number: int, step: float, value: float) -> None:
         def work(connection: Connection) -> None:
-            row = self._locked_trial(connection, study_id, number)
+            row = locked_trial(connection, study_id, number)
             step_value, reported = float(step), float(value)
-            _check_running(row.state, number)
+            check_running(row.state, number)
             where = (intermediate_values.c.trial_id == row.id,
                      intermediate_values.c.step == step_value)
             if connection.execute(update(intermediate_values).where(*where)
@@ -323,8 +353,8 @@ class SQLStorage:
         attrs = check_value_json(attrs, "user_attrs")
 
         def work(connection: Connection) -> None:
-            row = self._locked_trial(connection, study_id, number)
-            _check_running(row.state, number)
+            row = locked_trial(connection, study_id, number)
+            check_running(row.state, number)
             connection.execute(update(trials).where(trials.c.id == row.id)
                                .values(user_attrs={**row.user_attrs, **attrs}))
 
@@ -333,14 +363,14 @@ class SQLStorage:
     def heartbeat(self, study_id: int, number: int) -> None:
         def work(connection: Connection) -> None:
             stamped = 0
-            if _is_key(study_id) and _is_key(number):
+            if is_key(study_id) and is_key(number):
                 stamped = connection.execute(
-                    update(trials).where(*_trial_key(study_id, number),
+                    update(trials).where(*trial_key(study_id, number),
                                          trials.c.state == TrialState.RUNNING.value)
                     .values(heartbeat_at=utcnow())
                 ).rowcount
             if stamped == 0:  # Finished trials need no heartbeat; missing ones are an error.
-                self._locked_trial(connection, study_id, number)
+                locked_trial(connection, study_id, number)
 
         self._db.run(work, write=True)
 
@@ -354,10 +384,10 @@ class SQLStorage:
 
         def find(connection: Connection) -> bool:
             if not stale_where:
-                self._check_study(connection, study_id)
+                check_study(connection, study_id)
                 return False
             row = None
-            if _is_key(study_id):
+            if is_key(study_id):
                 any_stale = exists(select(trials.c.id).where(*stale_where))
                 row = connection.execute(
                     select(studies.c.id, any_stale).where(studies.c.id == study_id)
@@ -370,7 +400,7 @@ class SQLStorage:
         if not self._db.run(find, write=False):
             return []
         message = (
-            f"The trial's heartbeat stopped: no heartbeat for more than {self.grace_period:g} "
+            f"{STALE_TRIAL_ERROR}: no heartbeat for more than {self.grace_period:g} "
             "seconds (the grace period), so its process is taken to be dead."
         )
 
@@ -387,11 +417,11 @@ class SQLStorage:
     def get_trial(self, study_id: int, number: int) -> FrozenTrial:
         def work(connection: Connection) -> FrozenTrial:
             row = None
-            if _is_key(study_id) and _is_key(number):
-                row = connection.execute(select(trials).where(*_trial_key(study_id, number))).first()
+            if is_key(study_id) and is_key(number):
+                row = connection.execute(select(trials).where(*trial_key(study_id, number))).first()
             if row is None:
-                self._raise_missing(connection, study_id, number)
-            return _frozen_trial(row, _intermediate(connection, trials.c.id == row.id).get(row.id, {}))
+                raise_missing(connection, study_id, number)
+            return frozen_trial(row, intermediate(connection, trials.c.id == row.id).get(row.id, {}))
 
         return self._db.run(work, write=False)
 
@@ -405,10 +435,10 @@ class SQLStorage:
         min_number = check_min_number(min_number)
 
         def work(connection: Connection) -> list[FrozenTrial]:
-            if not _is_key(study_id):
+            if not is_key(study_id):
                 raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
-            if min_number > _INT32:  # No number is that large (nor can PostgreSQL bind it).
-                self._check_study(connection, study_id)
+            if min_number > INT32:  # No number is that large (nor can PostgreSQL bind it).
+                check_study(connection, study_id)
                 return []
             where = [trials.c.study_id == study_id]
             if min_number > 0:
@@ -418,10 +448,10 @@ class SQLStorage:
                 where.append(trials.c.state.in_(wanted))
             rows = connection.execute(select(trials).where(*where).order_by(trials.c.number)).all()
             if not rows:  # Trials exist only in existing studies: check only when there are none.
-                self._check_study(connection, study_id)
+                check_study(connection, study_id)
                 return []
-            values = _intermediate(connection, *where)
-            return [_frozen_trial(row, values.get(row.id, {})) for row in rows]
+            values = intermediate(connection, *where)
+            return [frozen_trial(row, values.get(row.id, {})) for row in rows]
 
         return self._db.run(work, write=False)
 
@@ -431,123 +461,29 @@ class SQLStorage:
         self._db.dispose()
 
     # Helpers --------------------------------------------------------------------------------
-    def _check_study(self, connection: Connection, study_id: int) -> None:
-        if not _is_key(study_id) or connection.execute(
-            select(studies.c.id).where(studies.c.id == study_id)
-        ).first() is None:
-            raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
-
-    def _raise_missing(self, connection: Connection, study_id: int, number: int) -> NoReturn:
-        self._check_study(connection, study_id)
-        raise StudyNotFoundError(f"Study {study_id} has no trial {number}.")
-
-    def _locked_trial(self, connection: Connection, study_id: int, number: int) -> Any:
-        row = None
-        if _is_key(study_id) and _is_key(number):
-            row = connection.execute(
-                select(trials.c.id, trials.c.state, trials.c.user_attrs)
-                .where(*_trial_key(study_id, number)).with_for_update()
-            ).first()
-        if row is None:
-            self._raise_missing(connection, study_id, number)
-        return row
 
     def _update_running(self, study_id: int, number: int, *, reload: bool = False,
-                        **changes: Any) -> FrozenTrial:
+                        revive: bool = False, **changes: Any) -> FrozenTrial:
+        # `revive`: a trial FAILED only for a stopped heartbeat may still be finished by
+        # its process, which was paused or cut off rather than dead; its result counts.
+        open_state = trials.c.state == TrialState.RUNNING.value
+        if revive:
+            open_state = or_(open_state, and_(trials.c.state == TrialState.FAILED.value,
+                                              trials.c.error.startswith(STALE_TRIAL_ERROR)))
+
         def work(connection: Connection) -> FrozenTrial:
             row = None
-            if _is_key(study_id) and _is_key(number):
+            if is_key(study_id) and is_key(number):
                 row = connection.execute(
-                    update(trials).where(*_trial_key(study_id, number),
-                                         trials.c.state == TrialState.RUNNING.value)
+                    update(trials).where(*trial_key(study_id, number), open_state)
                     .values(**changes).returning(*trials.c)
                 ).first()
             if row is None:
-                current = self._locked_trial(connection, study_id, number)
-                _check_running(current.state, number)
+                current = locked_trial(connection, study_id, number)
+                check_running(current.state, number)
                 raise StorageError(f"Trial {number} of study {study_id} could not be updated.")
             if not reload:
                 return None  # type: ignore[return-value]
-            return _frozen_trial(row, _intermediate(connection, trials.c.id == row.id).get(row.id, {}))
+            return frozen_trial(row, intermediate(connection, trials.c.id == row.id).get(row.id, {}))
 
         return self._db.run(work, write=True)
-
-
-def _optional_positive(value: Any, name: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-        math.isfinite(value) and value > 0
-    ):
-        raise InvalidParameterError(
-            f"The {name!r} parameter of SQLStorage must be a positive number of seconds or "
-            f"None. Got {describe(value)} instead."
-        )
-    return float(value)
-
-
-def _is_storable_name(name: Any) -> bool:
-    """Whether both backends can store ``name`` (PostgreSQL text refuses NUL)."""
-    if not isinstance(name, str) or "\x00" in name:
-        return False
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _check_storable_name(name: str) -> None:
-    if not _is_storable_name(name):
-        raise InvalidParameterError(
-            "The 'name' parameter of a study must be text a database can store: no NUL "
-            f"character and no lone surrogate. Got {describe(name)} instead."
-        )
-
-
-def _is_key(value: Any) -> bool:
-    """Whether ``value`` can be an id or a trial number (anything else matches nothing)."""
-    return isinstance(value, int) and not isinstance(value, bool) and -_INT32 - 1 <= value <= _INT32
-
-
-def _check_running(state: str, number: int) -> None:
-    if state != TrialState.RUNNING.value:
-        raise TrialStateError(
-            f"Trial {number} is already {state}; a finished trial cannot change."
-        )
-
-
-def _trial_key(study_id: int, number: int) -> tuple[Any, ...]:
-    return trials.c.study_id == study_id, trials.c.number == number
-
-
-def _intermediate(connection: Connection, *where: Any) -> dict[int, dict[float, float]]:
-    """Intermediate values by trial id, in report order, of the trials matching ``where``."""
-    table = intermediate_values
-    query = (
-        select(table.c.trial_id, table.c.step, table.c.value)
-        .join(trials, trials.c.id == table.c.trial_id)
-        .where(*where)
-        .order_by(table.c.id)
-    )
-    values: dict[int, dict[float, float]] = {}
-    for trial_id, step, value in connection.execute(query):
-        values.setdefault(trial_id, {})[step] = value
-    return values
-
-
-def _study_record(row: Row[Any]) -> StudyRecord:
-    return StudyRecord(
-        study_id=row.id, name=row.name, space=row.space, direction=row.direction,
-        seed=row.seed, optimizer=row.optimizer, scheduler=row.scheduler,
-        user_attrs=row.user_attrs, created_at=row.created_at,
-    )
-
-
-def _frozen_trial(row: Row[Any], intermediate: dict[float, float]) -> FrozenTrial:
-    return FrozenTrial(
-        number=row.number, state=TrialState(row.state), config=row.config, budget=row.budget,
-        value=row.value, intermediate=intermediate, started_at=row.started_at,
-        finished_at=row.finished_at, error=row.error, user_attrs=row.user_attrs,
-        parent=row.parent, bracket=row.bracket, rung=row.rung,
-    )

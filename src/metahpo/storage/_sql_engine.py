@@ -25,6 +25,7 @@ from sqlalchemy.exc import (
     DBAPIError,
     IntegrityError,
     NoSuchModuleError,
+    OperationalError,
     SQLAlchemyError,
 )
 from sqlalchemy.pool import StaticPool
@@ -72,6 +73,10 @@ _DRIVERS = {"sqlite": frozenset({"pysqlite"}), "postgresql": frozenset({"psycopg
 
 class _RetryableError(StorageError):
     """The database was locked or the transaction lost a race; running it again may succeed."""
+
+
+class _DisconnectedError(StorageError):
+    """The connection to the server was lost or refused; a new one may succeed later."""
 
 
 def parse_url(url: Any) -> URL:
@@ -189,6 +194,10 @@ def _map_error(exc: SQLAlchemyError) -> StorageError:
         isinstance(exc, DBAPIError) and ("database is locked" in text or "database table is locked" in text)
     ):
         return _RetryableError(f"The database stayed locked or busy: {text}")
+    if isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or (isinstance(exc, OperationalError) and _is_server(exc))
+    ):
+        return _DisconnectedError(f"The database connection was lost or refused: {text}")
     if isinstance(exc, IntegrityError):
         if STUDY_NAME_CONSTRAINT in text or "metahpo_studies.name" in text:
             return DuplicatedStudyError(f"A study with this name already exists: {text}")
@@ -198,6 +207,13 @@ def _map_error(exc: SQLAlchemyError) -> StorageError:
             # Another writer took this version first; the next attempt takes the next one.
             return _RetryableError(f"A meta-model version was taken concurrently: {text}")
     return StorageError(f"The database failed ({type(exc).__name__}): {text}")
+
+
+def _is_server(exc: DBAPIError) -> bool:
+    """Whether ``exc`` comes from a PostgreSQL driver (SQLite's operational errors are
+    locks, handled above, or real errors: a file that cannot be opened does not heal)."""
+    module = type(getattr(exc, "orig", None)).__module__ or ""
+    return module.startswith(("psycopg", "psycopg2"))
 
 
 def _create_missing_tables(connection: Connection, existing: set[str], where: str) -> bool:
@@ -234,8 +250,9 @@ def _may_not_write(exc: DBAPIError) -> bool:
 class Database:
     """An engine that follows the process across forks, with sessions that map errors."""
 
-    def __init__(self, url: URL, engine_kwargs: dict[str, Any]) -> None:
+    def __init__(self, url: URL, engine_kwargs: dict[str, Any], reconnect_timeout: float = 0.0) -> None:
         self.url = url
+        self.reconnect_timeout = reconnect_timeout
         self.backend = url.get_backend_name()
         self._engine_kwargs = engine_kwargs
         self._engine = _make_engine(url, engine_kwargs)
@@ -285,10 +302,28 @@ class Database:
     def run(self, work: Callable[[Connection], T], *, write: bool) -> T:
         """Run ``work`` in a session, again with backoff while the database is locked."""
         delay = 0.02
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        reconnect_until: float | None = None
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 with self.session(write=write) as connection:
                     return work(connection)
+            except _DisconnectedError as exc:
+                # A server restart or failover: wait for it, then run the unit again. A
+                # write whose commit was lost in flight is run again too; finishing a
+                # trial twice with the same result is accepted by the study.
+                now = time.monotonic()
+                reconnect_until = reconnect_until or now + self.reconnect_timeout
+                if now >= reconnect_until:
+                    raise StorageError(
+                        f"The database at {self.describe()} stayed unreachable for "
+                        f"{self.reconnect_timeout:g} s (reconnect_timeout): {exc}"
+                    ) from exc
+                logger.warning("Database connection lost, reconnecting: %s", exc)
+                self.engine.dispose()
+                time.sleep(min(0.5, reconnect_until - now))
+                attempt -= 1
             except _RetryableError as exc:
                 if attempt == MAX_ATTEMPTS:
                     raise StorageError(
@@ -298,7 +333,6 @@ class Database:
                 logger.debug("Database busy (attempt %d), retrying: %s", attempt, exc)
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 2.0)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def describe(self) -> str:
         return self.url.render_as_string(hide_password=True)

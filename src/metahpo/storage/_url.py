@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from metahpo._validation import describe
@@ -39,3 +40,13 @@ def get_storage(storage: Any) -> Storage:
         "The 'storage' parameter must be None, a Storage object or a URL starting with "
         f"'sqlite:///' or 'postgresql+psycopg://'. Got {shown} instead."
     )
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL, or ``None`` for other URLs and in-memory SQLite."""
+    if not isinstance(url, str) or not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///"):].split("?", 1)[0]
+    if path in ("", ":memory:"):
+        return None
+    return Path(path)

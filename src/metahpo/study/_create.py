@@ -68,9 +68,10 @@ def create_study(
         raise InvalidParameterError(
             f"The 'load_if_exists' parameter of create_study must be a bool. Got {describe(load_if_exists)} instead."
         )
+    seed_given = seed is not None
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
-    seed = check_int(seed, "seed", "create_study", minimum=0)
+    seed = check_int(seed, "seed", "create_study", minimum=0, maximum=2**63 - 1)
     store = get_storage(storage)
     resolved_optimizer, choice = build_optimizer(optimizer, knowledge, space, store)
     resolved_scheduler = make_scheduler(scheduler)
@@ -90,13 +91,47 @@ def create_study(
         if not load_if_exists:
             raise
         record = store.get_study(name)
-        if Space.from_dict(record.space).fingerprint() != space.fingerprint():
-            raise InvalidParameterError(
-                f"A study named {name!r} exists with a different search space; "
-                "choose another name or load it with load_study."
-            ) from None
+        _check_same_study(record, space, direction, optimizer, resolved_optimizer,
+                          scheduler, resolved_scheduler, seed if seed_given else None)
         return Study.from_record(record, store, knowledge)
     return Study(record, store, resolved_optimizer, resolved_scheduler)
+
+
+def _check_same_study(
+    record: StudyRecord, space: Space, direction: str, optimizer: Any, resolved_optimizer: Any,
+    scheduler: Any, resolved_scheduler: Any, seed: int | None,
+) -> None:
+    """Refuse ``load_if_exists`` when what was asked differs from the stored study: a
+    silently different direction, optimizer, scheduler or seed would be another study."""
+    stored_optimizer = dict(record.optimizer)
+    asked_optimizer = optimizer_spec(resolved_optimizer)
+    differences = []
+    if Space.from_dict(record.space).fingerprint() != space.fingerprint():
+        differences.append(("space", "a different search space", "the stored one"))
+    if record.direction != direction:
+        differences.append(("direction", repr(direction), repr(record.direction)))
+    # "auto" stands for whatever was chosen when the study was created.
+    if optimizer != "auto" and stored_optimizer.get("name") != asked_optimizer["name"]:
+        differences.append(("optimizer", repr(asked_optimizer["name"]), repr(stored_optimizer.get("name"))))
+    elif not isinstance(optimizer, str) and _params(stored_optimizer) != _params(asked_optimizer):
+        differences.append(("optimizer", repr(_params(asked_optimizer)), repr(_params(stored_optimizer))))
+    if scheduler is not None and dict(record.scheduler) != scheduler_spec(resolved_scheduler):
+        differences.append(("scheduler", repr(scheduler_spec(resolved_scheduler)), repr(dict(record.scheduler))))
+    if seed is not None and record.seed != seed:
+        differences.append(("seed", repr(seed), repr(record.seed)))
+    if differences:
+        name, given, stored = differences[0]
+        raise InvalidParameterError(
+            f"The {name!r} parameter of create_study must match the stored study {record.name!r} "
+            f"when load_if_exists=True: it was created with {stored}. Got {given} instead. "
+            "Choose another name, or open the study as stored with load_study."
+        )
+
+
+def _params(spec: dict[str, Any]) -> dict[str, Any]:
+    # The knowledge is where tasks come from, not how the optimizer works: it may be given
+    # again in another form (a KnowledgeBase built in memory has no spec).
+    return {k: v for k, v in dict(spec.get("params", {})).items() if k != "knowledge"}
 
 
 def load_study(name: str, storage: Storage | str | None = None, knowledge: Any = None) -> Study:

@@ -29,6 +29,7 @@ def run_optimize(
     callbacks: Sequence[Callable[[StudyT, FrozenTrial], None]] | None,
     show_progress: bool | None,
     executor: Any,
+    retries: int = 0,
 ) -> None:
     if not callable(objective):
         raise InvalidParameterError(
@@ -38,6 +39,10 @@ def run_optimize(
         n_trials = check_int(n_trials, "n_trials", "optimize", minimum=0)
     if timeout is not None:
         timeout = check_finite_number(timeout, "timeout", "optimize")
+        if timeout <= 0:
+            raise InvalidParameterError(
+                f"The 'timeout' parameter of optimize must be a positive number of seconds or None. Got {timeout!r} instead."
+            )
     if n_trials is None and timeout is None:
         raise InvalidParameterError(
             "optimize needs 'n_trials' or 'timeout' (or both) so that it ends. Got neither."
@@ -53,9 +58,10 @@ def run_optimize(
     if executor is not None:
         from metahpo.study._dask import optimize_on_dask
 
-        optimize_on_dask(study, objective, n_trials, timeout, executor, catch_tuple, callbacks)
+        optimize_on_dask(study, objective, n_trials, timeout, executor, catch_tuple, callbacks, retries)
     else:
-        _optimize_here(study, objective, n_trials, timeout, n_jobs, catch_tuple, callbacks, show_progress)
+        _optimize_here(study, objective, n_trials, timeout, n_jobs, catch_tuple, callbacks,
+                       show_progress, retries)
 
 
 def _optimize_here(
@@ -67,6 +73,7 @@ def _optimize_here(
     catch_tuple: tuple[type[BaseException], ...],
     callbacks: Sequence[Callable[[StudyT, FrozenTrial], None]] | None,
     show_progress: bool | None,
+    retries: int,
 ) -> None:
     from metahpo.study._progress import progress_display
 
@@ -76,7 +83,7 @@ def _optimize_here(
 
         def worker() -> None:
             while (deadline is None or time.monotonic() < deadline) and not study.converged() and budget.take():
-                trial = study.run_trial(objective, catch_tuple)
+                trial = study.run_trial(objective, catch_tuple, retries)
                 for callback in callbacks or ():
                     callback(study, trial)
                 progress.advance(trial)

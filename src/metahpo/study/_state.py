@@ -16,7 +16,9 @@ from typing import Any
 from metahpo.trial import FrozenTrial
 
 OPTIMIZER_STATE_KEY = "optimizer_state"
-RESERVED_USER_ATTRS = frozenset({OPTIMIZER_STATE_KEY})
+# The Dask task that ran a trial: a task run again returns that trial (see Study.run_trial).
+DISPATCH_KEY = "dispatch"
+RESERVED_USER_ATTRS = frozenset({OPTIMIZER_STATE_KEY, DISPATCH_KEY})
 
 
 def state_of_history(trials: Iterable[FrozenTrial], initial: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,13 +18,21 @@ from metahpo.exceptions import (
     TrialStateError,
 )
 from metahpo.history import History
-from metahpo.knowledge import descriptor_of
+from metahpo.knowledge import descriptor_of, spec_with_credentials
 from metahpo.optimizers import BaseOptimizer, Optimizer, make_optimizer
 from metahpo.schedulers import Scheduler, make_scheduler
 from metahpo.space import Space
-from metahpo.storage import Storage, StudyRecord, TrialCache, check_objective_value, get_storage
+from metahpo.storage import (
+    Storage,
+    StudyRecord,
+    TrialCache,
+    check_objective_value,
+    get_storage,
+    is_stale_failure,
+)
 from metahpo.study._handle import Objective, TrialHandle
 from metahpo.study._knowledge import resolve_knowledge
+from metahpo.study._retry import check_retries, retry_dead_trial, taken_elsewhere
 from metahpo.study._state import OPTIMIZER_STATE_KEY, public_user_attrs, state_of_history
 from metahpo.trial import FrozenTrial, TrialState
 
@@ -34,6 +42,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("metahpo.study")
 
 _PROMOTION_RETRIES = 20
+# Suggestions made at the same moment by two workers cannot see each other; when a
+# worker finds its config already taken by another trial it proposes again, this often.
+_DUPLICATE_RETRIES = 3
 
 
 class Study:
@@ -72,6 +83,8 @@ class Study:
         # Threads of one process share the optimizer: loading the history's state,
         # suggesting and reading the new state must not interleave.
         self._suggest_lock = threading.Lock()
+        # Trials this process found dead (heartbeat stopped) and may run again.
+        self._dead_to_retry: list[int] = []
 
     @classmethod
     def from_record(cls, record: StudyRecord, storage: Storage, knowledge: Any = None) -> Study:
@@ -81,7 +94,10 @@ class Study:
         (a knowledge base or a spec) is given: knowledge built in memory has no spec.
         """
         spec = dict(record.optimizer)
-        stored = dict(spec.get("params", {})).get("knowledge")
+        # Stored specs carry no password: take it from this storage's URL when the knowledge
+        # is on the same server as the same user (else PGPASSWORD or ~/.pgpass supply it).
+        stored = spec_with_credentials(dict(spec.get("params", {})).get("knowledge"),
+                                       [str(getattr(storage, "url", ""))])
         kb = resolve_knowledge(knowledge if knowledge is not None else stored)
         return cls(record, storage, make_optimizer(spec, knowledge=kb), make_scheduler(dict(record.scheduler)))
 
@@ -165,9 +181,24 @@ class Study:
         return dict(self.best_trial.config)
 
     # Ask / tell --------------------------------------------------------------------------
-    def ask(self) -> TrialHandle:
-        """Start the next trial: the scheduler picks the budget, the optimizer the config."""
-        self.storage.fail_stale_trials(self.study_id)
+    def ask(self, *, retries: int = 0) -> TrialHandle:
+        """Start the next trial: the scheduler picks the budget, the optimizer the config.
+
+        Args:
+            retries: how often a trial whose process died (its heartbeat stopped) is run
+                again with the same config and budget. The asker that finds the dead trial
+                starts the retry; the new trial's ``user_attrs["why"]`` names the one it
+                retries. 0 (the default) never retries. Objective errors are not retried:
+                they would fail again.
+        """
+        retries = check_retries(retries, "ask")
+        dead = self.storage.fail_stale_trials(self.study_id)
+        if retries:
+            self._dead_to_retry.extend(dead)
+            while self._dead_to_retry:
+                retried = self._retry(self._dead_to_retry.pop(0), retries)
+                if retried is not None:
+                    return retried
         for _ in range(_PROMOTION_RETRIES):
             trials, configured = self._trial_cache.read_with_configured()
             history = self._history_of(configured)
@@ -191,6 +222,10 @@ class Study:
             f"Study {self.name!r}: {_PROMOTION_RETRIES} promotions in a row were taken by other workers."
         )
 
+    def _retry(self, number: int, retries: int) -> TrialHandle | None:
+        record = retry_dead_trial(self.storage, self.study_id, number, retries)
+        return None if record is None else TrialHandle(self, record)
+
     def _choose_config(
         self, record: FrozenTrial, trials: Sequence[FrozenTrial], history: History
     ) -> FrozenTrial:
@@ -202,15 +237,28 @@ class Study:
             history = self.history([t for t in trials if t.number < record.number])
         history = _keyed(history, record.number)
         try:
-            with self._suggest_lock:
-                self._load_optimizer_state(history)
-                config, why = self._suggest(history)
-                attrs: dict[str, Any] = {"why": why} if why else {}
-                attrs[OPTIMIZER_STATE_KEY] = self.optimizer.state_dict()
-            # The state is stored before the config: a trial is in other workers'
-            # histories once it has a config, and its state must be there by then.
-            self.storage.set_trial_user_attrs(self.study_id, record.number, attrs)
-            self.storage.set_trial_config(self.study_id, record.number, config)
+            for attempt in range(_DUPLICATE_RETRIES + 1):
+                with self._suggest_lock:
+                    self._load_optimizer_state(history)
+                    config, why = self._suggest(history)
+                    attrs: dict[str, Any] = {"why": why} if why else {}
+                    attrs[OPTIMIZER_STATE_KEY] = self.optimizer.state_dict()
+                    # The state is stored before the config: a trial is in other workers'
+                    # histories once it has a config, and its state must be there by then.
+                    self.storage.set_trial_user_attrs(self.study_id, record.number, attrs)
+                    self.storage.set_trial_config(self.study_id, record.number, config)
+                # Workers that suggested at the same moment did not see each other's
+                # pending config. Each looks after storing its own: of two equal configs,
+                # at least the one stored last sees the other, and it proposes again with
+                # the other now pending (a serial run finds nothing and reads no more).
+                clash = attempt < _DUPLICATE_RETRIES and self._same_config_elsewhere(record, config)
+                if not clash:
+                    break
+                logger.info("Trial %d: config %s is already taken by a concurrent trial; proposing again.",
+                            record.number, config)
+                history = _keyed(self._history_of(tuple(
+                    t for t in self._trial_cache.read_with_configured()[1] if t.number != record.number
+                )), record.number)
         except BaseException as exc:
             self.storage.finish_trial(
                 self.study_id, record.number, TrialState.FAILED,
@@ -218,6 +266,9 @@ class Study:
             )
             raise
         return record.evolve(config=config, user_attrs=attrs)
+
+    def _same_config_elsewhere(self, record: FrozenTrial, config: dict[str, Any]) -> bool:
+        return taken_elsewhere(self.space, self._trial_cache.read_with_configured()[1], record, config)
 
     def _load_optimizer_state(self, history: History) -> None:
         """Give the optimizer the state stored with the history's newest suggestion.
@@ -261,13 +312,25 @@ class Study:
             )
         final = _parse_state(state, value)
         current = self.storage.get_trial(self.study_id, number)
-        if current.state.is_finished:
+        if current.state.is_finished and not is_stale_failure(current):
             raise TrialStateError(f"Trial {number} is already {current.state.value}.")
+        if is_stale_failure(current):
+            # Its heartbeat stopped (a paused process, a network cut) but it was not dead:
+            # the result still counts.
+            logger.warning("Trial %d was taken for dead (heartbeat stopped) and is finished late.", number)
         if final is TrialState.COMPLETE or value is not None:
             value = check_objective_value(value)
         elif final is TrialState.PRUNED and current.intermediate:
             value = current.intermediate[max(current.intermediate)]
-        return self.storage.finish_trial(self.study_id, number, final, value=value, error=error)
+        try:
+            return self.storage.finish_trial(self.study_id, number, final, value=value, error=error)
+        except TrialStateError:
+            # After a lost connection the storage runs the write again; if the first one
+            # committed, the trial already holds this very result.
+            now = self.storage.get_trial(self.study_id, number)
+            if now.state is final and now.value == value:
+                return now
+            raise
 
     # The loop ----------------------------------------------------------------------------
     def optimize(
@@ -280,6 +343,7 @@ class Study:
         callbacks: Sequence[Callable[[Study, FrozenTrial], None]] | None = None,
         show_progress: bool | None = None,
         executor: Any = None,
+        retries: int = 0,
     ) -> None:
         """Evaluate ``objective`` on ``n_trials`` trials (or until ``timeout`` seconds).
 
@@ -287,11 +351,14 @@ class Study:
         is FAILED with its traceback stored, and the study goes on; pass ``catch=()`` to
         stop at the first error instead. ``TrialPruned`` marks the trial PRUNED.
         ``n_jobs`` threads evaluate in parallel; ``executor`` takes a Dask client.
+        ``retries`` runs a trial whose process died (heartbeat stopped) again with the
+        same config, at most that many times (see :meth:`ask`); a retry counts as one of
+        the ``n_trials``.
         """
         from metahpo.study._optimize import run_optimize
 
         run_optimize(self, objective, n_trials, timeout, n_jobs, catch, callbacks,
-                     show_progress, executor)
+                     show_progress, executor, check_retries(retries, "optimize"))
 
     def converged(self) -> bool:
         """Whether the optimizer says the study has converged (e.g. ``MetaBO(plateau_patience=)``)."""
@@ -328,12 +395,29 @@ class Study:
             self.set_user_attr("knowledge_update", summary)
         return summary
 
-    def run_trial(self, objective: Objective, catch: tuple[type[BaseException], ...]) -> FrozenTrial:
-        """Ask, evaluate and tell one trial; errors in ``catch`` become a FAILED trial."""
+    def run_trial(
+        self, objective: Objective, catch: tuple[type[BaseException], ...], retries: int = 0,
+        dispatch: str | None = None,
+    ) -> FrozenTrial:
+        """Ask, evaluate and tell one trial; errors in ``catch`` become a FAILED trial.
+
+        ``dispatch`` names the unit of work that asks (a Dask task); it is stored with the
+        trial, so that the same unit run again (Dask recomputes the results a lost worker
+        held) returns that trial instead of starting another.
+        """
         from metahpo.exceptions import TrialPruned
         from metahpo.study._heartbeat import heartbeat
+        from metahpo.study._state import DISPATCH_KEY
 
-        handle = self.ask()
+        if dispatch is not None:
+            # A trial failed for a stopped heartbeat died with the worker: run it again.
+            done = next((t for t in self.trials if t.user_attrs.get(DISPATCH_KEY) == dispatch
+                         and t.state.is_finished and not is_stale_failure(t)), None)
+            if done is not None:
+                return done
+        handle = self.ask(retries=retries)
+        if dispatch is not None:
+            self.storage.set_trial_user_attrs(self.study_id, handle.number, {DISPATCH_KEY: dispatch})
         try:
             with heartbeat(self.storage, self.study_id, handle.number):
                 value = objective(handle)

@@ -20,6 +20,7 @@ from metahpo.testing._postgres import (
     fresh_schema,
     postgres_server,
     temporary_postgres,
+    temporary_postgres_server,
 )
 from metahpo.testing.synthetic import (
     Branin,
@@ -61,6 +62,7 @@ __all__ = [
     "fresh_schema",
     "postgres_server",
     "temporary_postgres",
+    "temporary_postgres_server",
 ]
 
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import logging
 import os
@@ -64,6 +65,22 @@ def _run(command: list[str], what: str) -> None:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class TemporaryPostgres:
+    """A private server of :func:`temporary_postgres_server`: its URL, and a restart."""
+
+    url: str
+    data: str
+    pg_ctl: str
+
+    def restart(self, mode: str = "fast") -> None:
+        """``pg_ctl restart -m MODE``: every connection is cut; the server is back after it."""
+        # With a log file, or the server would hold pg_ctl's output pipes open.
+        log = os.path.join(os.path.dirname(self.data), "server.log")
+        _run(_as_server_user([self.pg_ctl, "-D", self.data, "-m", mode, "-l", log, "-w", "-t", "60",
+                              "restart"]), "pg_ctl restart")
+
+
 @contextlib.contextmanager
 def temporary_postgres() -> Iterator[str]:
     """Start a private PostgreSQL server; yield its URL (database ``postgres``, trust auth).
@@ -71,6 +88,13 @@ def temporary_postgres() -> Iterator[str]:
     Raises:
         PostgresUnavailable: when the binaries are missing or the server does not start.
     """
+    with temporary_postgres_server() as server:
+        yield server.url
+
+
+@contextlib.contextmanager
+def temporary_postgres_server() -> Iterator[TemporaryPostgres]:
+    """:func:`temporary_postgres` as a :class:`TemporaryPostgres`, which fault tests restart."""
     initdb, pg_ctl = _binaries()
     if os.geteuid() == 0:
         try:
@@ -92,6 +116,7 @@ def temporary_postgres() -> Iterator[str]:
             os.chown(folder, server_user.pw_uid, server_user.pw_gid)
         _run(_as_server_user([initdb, "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
                               "--no-sync"]), "initdb")
+        # The options are kept in the data directory, so that a restart keeps them.
         options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off " \
                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         _run(_as_server_user([pg_ctl, "-D", data, "-o", options, "-l",
@@ -99,7 +124,7 @@ def temporary_postgres() -> Iterator[str]:
              "pg_ctl start")
         started = True
         logger.info("Started a temporary PostgreSQL server on port %d in %s", port, folder)
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        yield TemporaryPostgres(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", data, pg_ctl)
     finally:
         if started:
             with contextlib.suppress(PostgresUnavailable, subprocess.TimeoutExpired):

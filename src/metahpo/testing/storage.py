@@ -388,7 +388,7 @@ def check_heartbeats_and_stale_trials(storage: Storage) -> None:
     storage.heartbeat(study.study_id, done.number)  # Allowed, and changes nothing.
     _check(storage.fail_stale_trials(study.study_id) == [], "fresh heartbeats counted as stale")
     interval = storage.heartbeat_interval
-    grace = getattr(storage, "grace_period", None) or (2 * interval if interval else None)
+    grace = getattr(storage, "grace_period", None) or (4 * interval if interval else None)
     if interval is None or grace is None or grace > MAX_WAITED_GRACE:
         _check(storage.get_trial(study.study_id, dying.number).state is TrialState.RUNNING,
                "a RUNNING trial was failed without heartbeats switched on")
@@ -410,8 +410,14 @@ def check_heartbeats_and_stale_trials(storage: Storage) -> None:
     _check(storage.get_trial(study.study_id, done.number).state is TrialState.COMPLETE,
            "fail_stale_trials changed a finished trial")
     _check(storage.fail_stale_trials(study.study_id) == [], "a trial was failed twice")
-    with _raises(TrialStateError, "finishing a trial failed for its stopped heartbeat"):
-        storage.finish_trial(study.study_id, dying.number, TrialState.COMPLETE, 0.1)
+    with _raises(TrialStateError, "reporting to a trial failed for its stopped heartbeat"):
+        storage.report(study.study_id, dying.number, 1.0, 0.5)
+    # Its process was only paused: the late result still finishes it, once.
+    late = storage.finish_trial(study.study_id, dying.number, TrialState.COMPLETE, 0.1)
+    _check(late.state is TrialState.COMPLETE and late.value == 0.1 and late.error is None,
+           f"a late result left the stale trial {late.state.value} with error {late.error!r}")
+    with _raises(TrialStateError, "finishing a trial a second time"):
+        storage.finish_trial(study.study_id, dying.number, TrialState.COMPLETE, 0.2)
 
 
 def check_bad_input_leaves_storage_unchanged(storage: Storage) -> None:

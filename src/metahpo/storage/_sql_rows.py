@@ -1,0 +1,131 @@
+"""Row conversions and small checks of :class:`~metahpo.storage.SQLStorage`."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NoReturn
+
+from sqlalchemy import Connection, Row, select
+
+from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError, StudyNotFoundError, TrialStateError
+from metahpo.storage._base import StudyRecord
+from metahpo.storage._sql_schema import intermediate_values, studies, trials
+from metahpo.trial import FrozenTrial, TrialState
+
+INT32 = 2**31 - 1
+
+# Heartbeat defaults (see docs/storage.md, "Heartbeats"): a beat every 5 s costs one small
+# UPDATE per running trial (16 workers: about 3 writes/s, against hundreds the storage
+# takes); four missed beats (20 s) declare a trial dead. The grace period covers a SQLite
+# writer queueing for the lock, a garbage-collection pause or a short network cut; a
+# process paused for longer still delivers its result (see `finish_trial`), so a short
+# grace period costs at most a retry, never a result.
+HEARTBEAT_INTERVAL = 5.0
+GRACE_FACTOR = 4.0
+
+
+def optional_positive(value: Any, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+        math.isfinite(value) and value > 0
+    ):
+        raise InvalidParameterError(
+            f"The {name!r} parameter of SQLStorage must be a positive number of seconds or "
+            f"None. Got {describe(value)} instead."
+        )
+    return float(value)
+
+
+def is_storable_name(name: Any) -> bool:
+    """Whether both backends can store ``name`` (PostgreSQL text refuses NUL)."""
+    if not isinstance(name, str) or "\x00" in name:
+        return False
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_storable_name(name: str) -> None:
+    if not is_storable_name(name):
+        raise InvalidParameterError(
+            "The 'name' parameter of a study must be text a database can store: no NUL "
+            f"character and no lone surrogate. Got {describe(name)} instead."
+        )
+
+
+def is_key(value: Any) -> bool:
+    """Whether ``value`` can be an id or a trial number (anything else matches nothing)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -INT32 - 1 <= value <= INT32
+
+
+def check_running(state: str, number: int) -> None:
+    if state != TrialState.RUNNING.value:
+        raise TrialStateError(
+            f"Trial {number} is already {state}; a finished trial cannot change."
+        )
+
+
+def trial_key(study_id: int, number: int) -> tuple[Any, ...]:
+    return trials.c.study_id == study_id, trials.c.number == number
+
+
+def intermediate(connection: Connection, *where: Any) -> dict[int, dict[float, float]]:
+    """Intermediate values by trial id, in report order, of the trials matching ``where``."""
+    table = intermediate_values
+    query = (
+        select(table.c.trial_id, table.c.step, table.c.value)
+        .join(trials, trials.c.id == table.c.trial_id)
+        .where(*where)
+        .order_by(table.c.id)
+    )
+    values: dict[int, dict[float, float]] = {}
+    for trial_id, step, value in connection.execute(query):
+        values.setdefault(trial_id, {})[step] = value
+    return values
+
+
+def study_record(row: Row[Any]) -> StudyRecord:
+    return StudyRecord(
+        study_id=row.id, name=row.name, space=row.space, direction=row.direction,
+        seed=row.seed, optimizer=row.optimizer, scheduler=row.scheduler,
+        user_attrs=row.user_attrs, created_at=row.created_at,
+    )
+
+
+def frozen_trial(row: Row[Any], intermediate: dict[float, float]) -> FrozenTrial:
+    return FrozenTrial(
+        number=row.number, state=TrialState(row.state), config=row.config, budget=row.budget,
+        value=row.value, intermediate=intermediate, started_at=row.started_at,
+        finished_at=row.finished_at, error=row.error, user_attrs=row.user_attrs,
+        parent=row.parent, bracket=row.bracket, rung=row.rung,
+    )
+
+
+def check_study(connection: Connection, study_id: int) -> None:
+    if not is_key(study_id) or connection.execute(
+        select(studies.c.id).where(studies.c.id == study_id)
+    ).first() is None:
+        raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
+
+
+
+def raise_missing(connection: Connection, study_id: int, number: int) -> NoReturn:
+    check_study(connection, study_id)
+    raise StudyNotFoundError(f"Study {study_id} has no trial {number}.")
+
+
+
+def locked_trial(connection: Connection, study_id: int, number: int) -> Any:
+    row = None
+    if is_key(study_id) and is_key(number):
+        row = connection.execute(
+            select(trials.c.id, trials.c.state, trials.c.user_attrs)
+            .where(*trial_key(study_id, number)).with_for_update()
+        ).first()
+    if row is None:
+        raise_missing(connection, study_id, number)
+    return row
