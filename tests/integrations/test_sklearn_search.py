@@ -7,15 +7,15 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from sklearn.base import clone  # noqa: E402
-from sklearn.datasets import load_iris  # noqa: E402
-from sklearn.linear_model import LogisticRegression, Ridge  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from sklearn.base import clone
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import metahpo as mh  # noqa: E402
-from metahpo.integrations.sklearn import MetaSearchCV  # noqa: E402
+import metahpo as mh
+from metahpo.integrations.sklearn import MetaSearchCV
 
 # Every check of check_estimator runs: none is skipped or expected to fail. (A meta-
 # estimator needs its inner estimator's tags, target tags included: without them

@@ -62,7 +62,7 @@ def _param_of(distribution: BaseDistribution) -> Param:
     if isinstance(distribution, FloatDistribution) and step is None:
         return Float(float(distribution.low), float(distribution.high), log=distribution.log)
     # A stepped grid: search its index, so every proposal lies on the grid.
-    n_steps = int(round((distribution.high - distribution.low) / step))
+    n_steps = round((distribution.high - distribution.low) / step)
     return Int(0, n_steps)
 
 
@@ -77,7 +77,7 @@ def _to_metahpo(distribution: BaseDistribution, value: Any) -> Any:
         isinstance(distribution, IntDistribution) and step == 1
     ):
         return value
-    return int(round((value - distribution.low) / step))
+    return round((value - distribution.low) / step)
 
 
 def _to_optuna(distribution: BaseDistribution, value: Any) -> Any:

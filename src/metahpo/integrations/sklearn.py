@@ -213,7 +213,7 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
     def _params(self, config: Any, budget: float | None) -> dict[str, Any]:
         params = dict(config)
         if self.budget_param is not None and budget is not None:
-            params[self.budget_param] = int(round(budget))
+            params[self.budget_param] = round(budget)
         return params
 
     def _results(self, rows: list[dict[str, Any]], space: Space, n_splits: int) -> dict[str, Any]:

@@ -367,7 +367,7 @@ def _check_conditions(
 
 
 def _check_condition_values(child: str, condition: Condition, params: Mapping[str, Param]) -> None:
-    from metahpo.space._conditions import AllOf, AnyOf, Equals, In, Range
+    from metahpo.space._conditions import AllOf, AnyOf, Equals, Range
 
     if isinstance(condition, (AllOf, AnyOf)):
         for part in condition.conditions:
