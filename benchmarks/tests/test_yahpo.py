@@ -67,16 +67,18 @@ def _reference_cases(scenario: str) -> list[dict[str, Any]]:
 def _split(
     problem: YahpoProblem, yahpo_config: dict[str, Any], rng: np.random.Generator
 ) -> tuple[str, dict[str, Any], float]:
-    """A YAHPO config as (task, metahpo config, budget); inactive parameters get random values."""
+    """A YAHPO config as (task, metahpo config, budget).
+
+    The official configurations carry only their active parameters; the rest of each
+    is passed on unchanged (``rng`` is unused, kept for the callers' signature).
+    """
     s = problem.scenario
     config = dict(yahpo_config)
     task = config.pop(s.instance_name)
     budget = config.pop(s.fidelity_name)
     for name, value in s.fixed.items():
         assert config.pop(name) == value
-    full = problem.space.sample(rng, 1)[0]
-    full.update(config)
-    return task, full, budget
+    return task, config, budget
 
 
 # Reference values ----------------------------------------------------------------------
@@ -91,6 +93,7 @@ def test_matches_official_package(problems: dict[str, YahpoProblem], scenario: s
     for case in cases:
         task, config, budget = _split(problem, case["config"], rng)
         tasks.add(task)
+        assert problem.space.validate(config) == config  # unchanged, only active keys
         expected = case["targets"]
         got = problem.evaluate_all(task, config, budget)
         assert list(got) == list(expected)
@@ -162,18 +165,30 @@ def test_rbv2_xgboost_space(problems: dict[str, YahpoProblem]) -> None:
 
 
 @needs_data
-def test_inactive_parameters_are_ignored(problems: dict[str, YahpoProblem]) -> None:
+def test_inactive_parameters_are_left_out(problems: dict[str, YahpoProblem]) -> None:
     problem = problems["rbv2_xgboost"]
     base = problem.space.sample(np.random.default_rng(2), 1)[0]
-    linear = {**base, "booster": "gblinear"}
-    tree = {**base, "booster": "gbtree"}
-    # Tree parameters do not matter to gblinear; dart's do not matter to gbtree.
-    assert problem.evaluate("1040", {**linear, "max_depth": 1, "eta": 0.5}) == problem.evaluate(
-        "1040", {**linear, "max_depth": 15, "eta": 0.001}
-    )
-    assert problem.evaluate("1040", {**tree, "rate_drop": 0.0}) == problem.evaluate(
-        "1040", {**tree, "rate_drop": 1.0}
-    )
+    base = {k: base.get(k, v) for k, v in {
+        "max_depth": 8, "eta": 0.1, "gamma": 0.01, "min_child_weight": 5.0,
+        "colsample_bytree": 0.5, "colsample_bylevel": 0.5, "rate_drop": 0.5, "skip_drop": 0.5,
+    }.items()} | {k: base[k] for k in ("alpha", "lambda", "nrounds", "subsample", "num.impute.selected.cpo")}
+    tree_keys = ("max_depth", "eta", "gamma", "min_child_weight", "colsample_bytree", "colsample_bylevel")
+    linear = {k: v for k, v in base.items() if k not in (*tree_keys, "rate_drop", "skip_drop")}
+    linear["booster"] = "gblinear"
+    tree = {k: v for k, v in base.items() if k not in ("rate_drop", "skip_drop")} | {"booster": "gbtree"}
+    assert np.isfinite(problem.evaluate("1040", linear))
+    # Inactive parameters are refused, not silently ignored.
+    with pytest.raises(InvalidParameterError, match="inactive keys"):
+        problem.evaluate("1040", {**linear, "max_depth": 1})
+    with pytest.raises(InvalidParameterError, match="inactive keys"):
+        problem.evaluate("1040", {**tree, "rate_drop": 0.0})
+    with pytest.raises(InvalidParameterError, match="missing the keys"):
+        problem.evaluate("1040", {**linear, "booster": "gbtree"})
+    # Sampled configs hold exactly their active parameters and evaluate.
+    for config in problem.space.sample(np.random.default_rng(5), 30):
+        assert problem.space.active_names(config) == list(config)
+    assert np.isfinite(problem.evaluate_batch("1040", problem.space.sample(0, 30))).all()
+    base = {**tree, "rate_drop": 0.5, "skip_drop": 0.5}
     # ... but they matter when active.
     assert problem.evaluate("1040", {**tree, "max_depth": 1}) != problem.evaluate(
         "1040", {**tree, "max_depth": 15}

@@ -141,6 +141,9 @@ def _owned(name: str) -> bool:
     return name == MANIFEST or (name.startswith("evaluations-") and name.endswith(".parquet"))
 
 
+_ABSENT = object()
+
+
 def _columns(space: Space, members: list[Task]) -> tuple[dict[str, list[Any]], list[Any]]:
     import pyarrow as pa
 
@@ -153,13 +156,14 @@ def _columns(space: Space, members: list[Task]) -> tuple[dict[str, list[Any]], l
         columns["budget"] += [None] * n if task.budgets is None else [float(b) for b in task.budgets]
         for name in space.names:
             param = space[name]
-            values = [config[name] for config in task.configs]
+            # An inactive conditional parameter is absent from the config: a null cell.
+            values = [config.get(name, _ABSENT) for config in task.configs]
             if isinstance(param, Categorical):
-                columns[name] += [json.dumps(v) for v in values]
+                columns[name] += [None if v is _ABSENT else json.dumps(v) for v in values]
             elif isinstance(param, Int):
-                columns[name] += [int(v) for v in values]
+                columns[name] += [None if v is _ABSENT else int(v) for v in values]
             else:
-                columns[name] += [float(v) for v in values]
+                columns[name] += [None if v is _ABSENT else float(v) for v in values]
         columns["loss"] += [float(v) for v in task.losses]
     schema = [("task", pa.string()), ("budget", pa.float64())]
     for name in space.names:

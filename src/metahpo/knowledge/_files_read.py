@@ -44,7 +44,7 @@ def read_table(file_path: Path, space: Space, owned: Iterable[str]) -> dict[str,
             f"{file_path}: row {bad[0] + 1}, field 'budget' must be a number > 0 or null. "
             f"Got {budget[bad[0]]!r} instead."
         )
-    values = {key: _param_column(file_path, space[key], frame[key], key) for key in space.names}
+    values = {key: _column_of(file_path, space, frame[key], key) for key in space.names}
     out: dict[str, dict[str, Any]] = {}
     order: dict[str, list[int]] = {}
     for row, name in enumerate(names):
@@ -60,7 +60,11 @@ def read_table(file_path: Path, space: Space, owned: Iterable[str]) -> dict[str,
                 "without a budget; give every row a budget or none."
             )
         out[name] = {
-            "configs": [{key: values[key][i] for key in space.names} for i in rows],
+            # A null cell is a conditional parameter the config leaves out (inactive).
+            "configs": [
+                {key: values[key][i] for key in space.names if values[key][i] is not _ABSENT}
+                for i in rows
+            ],
             "losses": loss[index],
             "budgets": None if null.all() else task_budgets,
         }
@@ -123,6 +127,23 @@ def _numbers(file_path: Path, column: Any, field: str, allow_null: bool) -> np.n
             f"{file_path}: row {row + 1}, field {field!r} must be a finite number. Got {raw[row]!r} instead."
         )
     return values
+
+
+_ABSENT = object()
+
+
+def _column_of(file_path: Path, space: Any, column: Any, field: str) -> list[Any]:
+    """A parameter column; a conditional parameter's null cells become ``_ABSENT``."""
+    if field not in space.conditions:
+        return _param_column(file_path, space[field], column, field)
+    raw = column.to_numpy(dtype=object).tolist()
+    null = [v is None or (isinstance(v, float) and math.isnan(v)) for v in raw]
+    present = [i for i, is_null in enumerate(null) if not is_null]
+    values = _param_column(file_path, space[field], column.iloc[present], field) if present else []
+    out: list[Any] = [_ABSENT] * len(raw)
+    for i, value in zip(present, values, strict=True):
+        out[i] = value
+    return out
 
 
 def _param_column(file_path: Path, param: Param, column: Any, field: str) -> list[Any]:

@@ -21,6 +21,11 @@ half) and at least half of its own. Two spaces that merely share a name or two (
 a ``learning_rate``) describe different problems, and transferring between them would
 mislead more often than help. A task that is not related, or keeps no evaluation, is not
 mapped.
+
+Conditional spaces: a mapped config holds exactly the parameters the target space makes
+active under its values (the target's conditions decide, parents first). A shared
+parameter the source config left out (inactive there) but the target needs is filled
+with its midpoint like a missing one; a value the target makes inactive is dropped.
 """
 
 from __future__ import annotations
@@ -65,22 +70,18 @@ def map_task(task: Task, space: Space) -> Task | None:
     shared = shared_parameters(task.space, space)
     if not shared or not is_related(task.space, space):
         return None
-    filled = {name: space[name].from_unit(0.5) for name in space if name not in shared}
+    midpoint = {name: space[name].from_unit(0.5) for name in space}
+    filled = {name: midpoint[name] for name in space if name not in shared}
     rows: list[int] = []
     configs = []
     for row, config in enumerate(task.configs):
-        values = {name: config[name] for name in shared}
-        if not all(
-            space[name].contains(_cast(space[name], value)) for name, value in values.items()
-        ):
+        values = {name: _cast(space[name], config[name]) for name in shared if name in config}
+        if not all(space[name].contains(value) for name, value in values.items()):
             continue
+        full = {name: values.get(name, midpoint[name]) for name in space}
+        active = space.active_names(full) if space.is_conditional else list(space)
         rows.append(row)
-        configs.append(
-            {
-                name: _cast(space[name], values[name]) if name in values else filled[name]
-                for name in space
-            }
-        )
+        configs.append({name: full[name] for name in active})
     if not rows:
         return None
     index = np.asarray(rows, dtype=int)

@@ -33,6 +33,7 @@ class Float:
     low: float
     high: float
     log: bool = False
+    default: float | None = None
 
     def __post_init__(self) -> None:
         low = check_finite_number(self.low, "low", "Float")
@@ -54,6 +55,12 @@ class Float:
             )
         object.__setattr__(self, "low", low)
         object.__setattr__(self, "high", high)
+        if self.default is not None:
+            if not self.contains(self.default):
+                raise InvalidParameterError(
+                    f"The 'default' parameter of Float must be in [{low!r}, {high!r}]. Got {describe(self.default)} instead."
+                )
+            object.__setattr__(self, "default", float(self.default))
 
     def contains(self, value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -75,7 +82,7 @@ class Float:
         return min(max(value, self.low), self.high)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "float", "low": self.low, "high": self.high, "log": self.log}
+        return _with_default({"type": "float", "low": self.low, "high": self.high, "log": self.log}, self.default)
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ class Int:
     low: int
     high: int
     log: bool = False
+    default: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("low", "high"):
@@ -115,6 +123,12 @@ class Int:
             raise InvalidParameterError(
                 f"The 'low' parameter of Int must be >= 1 when log=True. Got {self.low!r} instead."
             )
+        if self.default is not None:
+            if not self.contains(self.default):
+                raise InvalidParameterError(
+                    f"The 'default' parameter of Int must be an int in [{self.low!r}, {self.high!r}]. Got {describe(self.default)} instead."
+                )
+            object.__setattr__(self, "default", int(self.default))
 
     def contains(self, value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -140,12 +154,15 @@ class Int:
         return int(min(max(value, self.low), self.high))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "int", "low": self.low, "high": self.high, "log": self.log}
+        return _with_default({"type": "int", "low": self.low, "high": self.high, "log": self.log}, self.default)
 
 
 @dataclass(frozen=True)
 class Categorical:
     """A choice among JSON scalars (str, int, float, bool or None).
+
+    ``ordered=True`` marks an ordinal: the choices are listed in their order (the unit
+    cube keeps it; ConfigSpace's ``OrdinalHyperparameter`` maps here).
 
     Example:
         >>> import metahpo as mh
@@ -154,8 +171,10 @@ class Categorical:
     """
 
     choices: tuple[JSONScalar, ...]
+    ordered: bool = False
+    default: JSONScalar = None
 
-    def __init__(self, choices: Any) -> None:
+    def __init__(self, choices: Any, ordered: bool = False, default: JSONScalar = None) -> None:
         if isinstance(choices, (str, bytes)) or not hasattr(choices, "__iter__"):
             raise InvalidParameterError(
                 f"The 'choices' parameter of Categorical must be a list of JSON scalars. Got {describe(choices)} instead."
@@ -178,6 +197,13 @@ class Categorical:
                 )
             seen.add(key)
         object.__setattr__(self, "choices", values)
+        _check_bool(ordered, "ordered", "Categorical")
+        object.__setattr__(self, "ordered", ordered)
+        if default is not None and not self.contains(default):
+            raise InvalidParameterError(
+                f"The 'default' parameter of Categorical must be one of the choices {list(values)!r}. Got {describe(default)} instead."
+            )
+        object.__setattr__(self, "default", default)
 
     def index(self, value: Any) -> int:
         key = _choice_key(value)
@@ -202,7 +228,10 @@ class Categorical:
         return self.choices[min(int(u * len(self.choices)), len(self.choices) - 1)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "categorical", "choices": list(self.choices)}
+        data: dict[str, Any] = {"type": "categorical", "choices": list(self.choices)}
+        if self.ordered:
+            data["ordered"] = True
+        return _with_default(data, self.default)
 
 
 Param = Float | Int | Categorical
@@ -230,6 +259,14 @@ def param_from_dict(data: Any) -> Param:
     )
 
 
+def _with_default(data: dict[str, Any], default: Any) -> dict[str, Any]:
+    # Only a parameter with a default carries the key, so older descriptions (and their
+    # fingerprints) are unchanged.
+    if default is not None:
+        data["default"] = default
+    return data
+
+
 def _check_bool(value: Any, name: str, owner: str) -> None:
     if not isinstance(value, bool):
         raise InvalidParameterError(
@@ -251,4 +288,6 @@ def _choice_key(value: Any) -> tuple[str, Any]:
         return ("number", float(value))
     if isinstance(value, (float, np.floating)):
         return ("number", float(value))
+    if isinstance(value, str):  # numpy's str_ (ConfigSpace returns it) is the same text
+        return ("str", str(value))
     return (type(value).__name__, value)

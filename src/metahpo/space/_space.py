@@ -1,4 +1,13 @@
-"""A search space: named parameters, sampling, the unit-cube encoding, JSON and a fingerprint."""
+"""A search space: named parameters and their conditions, sampling, the unit-cube encoding,
+JSON and a fingerprint.
+
+A conditional parameter is *active* only when its condition holds on its parents'
+values (and those parents are active). A config holds exactly its active parameters.
+In the unit cube every parameter keeps its column; an inactive one sits at
+:data:`INACTIVE_UNIT` (the centre), so two configs that differ only in what they do
+not use have the same row and the same identity, and decoding a row drops the
+parameters its own values make inactive.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +21,13 @@ import numpy as np
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
+from metahpo.space._conditions import CONDITION_TYPES, Condition, condition_from_dict
 from metahpo.space._params import Categorical, Float, Int, Param, param_from_dict
 
 Config = dict[str, Any]
+
+# The unit-cube value of an inactive parameter (see the module docstring).
+INACTIVE_UNIT = 0.5
 
 
 class Space(Mapping[str, Param]):
@@ -32,7 +45,9 @@ class Space(Mapping[str, Param]):
         True
     """
 
-    def __init__(self, params: Mapping[str, Param]) -> None:
+    def __init__(
+        self, params: Mapping[str, Param], conditions: Mapping[str, Condition] | None = None
+    ) -> None:
         if not isinstance(params, Mapping):
             raise InvalidParameterError(
                 f"The 'params' parameter of Space must be a dict of name -> parameter. Got {describe(params)} instead."
@@ -51,6 +66,9 @@ class Space(Mapping[str, Param]):
                     f"The parameter {name!r} of Space must be a Float, Int or Categorical. Got {describe(param)} instead."
                 )
         self._params: dict[str, Param] = dict(params)
+        self._conditions: dict[str, Condition] = _check_conditions(self._params, conditions)
+        self._order = _topological_order(self._params, self._conditions)
+        self._parents = [n for n in self._order if any(n in c.parents() for c in self._conditions.values())]
 
     # Mapping protocol -------------------------------------------------------------------
     def __getitem__(self, name: str) -> Param:
@@ -63,6 +81,8 @@ class Space(Mapping[str, Param]):
         return len(self._params)
 
     def __repr__(self) -> str:
+        if self._conditions:
+            return f"Space({self._params!r}, conditions={self._conditions!r})"
         return f"Space({self._params!r})"
 
     def __eq__(self, other: object) -> bool:
@@ -75,12 +95,46 @@ class Space(Mapping[str, Param]):
     def names(self) -> list[str]:
         return list(self._params)
 
+    @property
+    def conditions(self) -> dict[str, Condition]:
+        """The condition of each conditional parameter (a copy)."""
+        return dict(self._conditions)
+
+    @property
+    def is_conditional(self) -> bool:
+        return bool(self._conditions)
+
+    def active_names(self, config: Mapping[str, Any]) -> list[str]:
+        """The parameters active under ``config``'s values, in space order.
+
+        A parameter without a condition is always active; a conditional one is active
+        when every parent its condition reads is active and the condition holds.
+        """
+        if not self._conditions:
+            return list(self._params)
+        active: dict[str, Any] = {}
+        for name in self._order:
+            condition = self._conditions.get(name)
+            if condition is None or (
+                all(p in active for p in condition.parents()) and condition.holds(active)
+            ):
+                active[name] = config.get(name)
+        return [name for name in self._params if name in active]
+
     # Validation -------------------------------------------------------------------------
     def contains(self, config: Any) -> bool:
-        """Whether ``config`` has exactly this space's keys and every value is in range."""
-        if not isinstance(config, Mapping) or set(config) != set(self._params):
+        """Whether ``config`` has exactly the active keys and every value is in range."""
+        if not isinstance(config, Mapping):
             return False
-        return all(param.contains(config[name]) for name, param in self._params.items())
+        if not self._conditions:
+            if set(config) != set(self._params):
+                return False
+            return all(param.contains(config[name]) for name, param in self._params.items())
+        try:
+            self.validate(config)
+        except InvalidParameterError:
+            return False
+        return True
 
     def validate(self, config: Any, name: str = "config") -> Config:
         """Return ``config`` as a plain dict, or raise naming the first problem."""
@@ -93,11 +147,27 @@ class Space(Mapping[str, Param]):
             raise InvalidParameterError(
                 f"The {name!r} parameter has unknown keys {unknown}; the space has {self.names}."
             )
-        missing = [k for k in self._params if k not in config]
+        # A parent's value decides what else is active: check it first.
+        for key in self._parents:
+            if key in config and not self._params[key].contains(config[key]):
+                raise InvalidParameterError(
+                    f"The value of {key!r} in {name!r} must be in {_describe_param(self._params[key])}. "
+                    f"Got {describe(config[key])} instead."
+                )
+        active = self.active_names(config)
+        missing = [k for k in active if k not in config]
         if missing:
             raise InvalidParameterError(f"The {name!r} parameter is missing the keys {missing}.")
+        inactive = [k for k in self._params if k in config and k not in set(active)]
+        if inactive:
+            why = "; ".join(f"{k!r} is active only when {self._conditions[k].describe()}" for k in inactive)
+            raise InvalidParameterError(
+                f"The {name!r} parameter has the inactive keys {inactive}: {why}. "
+                "Leave inactive parameters out."
+            )
         out: Config = {}
-        for key, param in self._params.items():
+        for key in active:
+            param = self._params[key]
             value = config[key]
             if not param.contains(value):
                 raise InvalidParameterError(
@@ -129,9 +199,37 @@ class Space(Mapping[str, Param]):
         """Encode configurations as rows of an ``(n, d)`` array in ``[0, 1]``."""
         out = np.empty((len(configs), len(self)), dtype=float)
         for i, config in enumerate(configs):
+            active = set(self.active_names(config)) if self._conditions else self._params
             for j, (key, param) in enumerate(self._params.items()):
-                out[i, j] = param.to_unit(config[key])
+                out[i, j] = param.to_unit(config[key]) if key in active else INACTIVE_UNIT
         return out
+
+    def active_mask(self, points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+        """Which parameters each unit-cube row makes active: a boolean ``(n, d)`` array."""
+        array = np.atleast_2d(np.asarray(points, dtype=float))
+        mask = np.ones(array.shape, dtype=bool)
+        if not self._conditions:
+            return mask
+        column = {name: j for j, name in enumerate(self._params)}
+        for name in self._order:
+            condition = self._conditions.get(name)
+            if condition is None:
+                continue
+            parents = condition.parents()
+            for i, row in enumerate(array):
+                if not all(mask[i, column[p]] for p in parents):
+                    mask[i, column[name]] = False
+                    continue
+                values = {p: self._params[p].from_unit(row[column[p]]) for p in parents}
+                mask[i, column[name]] = condition.holds(values)
+        return mask
+
+    def impute_inactive(self, points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+        """Unit-cube rows with inactive parameters moved to :data:`INACTIVE_UNIT`."""
+        array = np.array(np.atleast_2d(np.asarray(points, dtype=float)))
+        if self._conditions:
+            array[~self.active_mask(array)] = INACTIVE_UNIT
+        return array
 
     def from_unit(self, points: np.ndarray | Sequence[Sequence[float]]) -> list[Config]:
         """Decode rows of the unit cube into configurations (values clipped into range)."""
@@ -141,10 +239,17 @@ class Space(Mapping[str, Param]):
                 f"The 'points' parameter must have {len(self)} columns. Got shape {array.shape} instead."
             )
         params = list(self._params.items())
-        return [
+        configs = [
             {key: param.from_unit(u) for (key, param), u in zip(params, row, strict=True)}
             for row in array
         ]
+        if not self._conditions:
+            return configs
+        out = []
+        for config in configs:
+            active = self.active_names(config)
+            out.append({key: config[key] for key in active})
+        return out
 
     # Serialisation ----------------------------------------------------------------------
     def config_keys(self, configs: Sequence[Mapping[str, Any]]) -> list[tuple[float, ...]]:
@@ -164,7 +269,14 @@ class Space(Mapping[str, Param]):
         return self.config_keys([config])[0]
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: param.to_dict() for name, param in self._params.items()}
+        """Name -> parameter description; a conditional one carries a ``"condition"`` key."""
+        out = {}
+        for name, param in self._params.items():
+            entry = param.to_dict()
+            if name in self._conditions:
+                entry["condition"] = self._conditions[name].to_dict()
+            out[name] = entry
+        return out
 
     @classmethod
     def from_dict(cls, data: Any) -> Space:
@@ -172,7 +284,29 @@ class Space(Mapping[str, Param]):
             raise InvalidParameterError(
                 f"A space description must be a dict of name -> parameter. Got {describe(data)} instead."
             )
-        return cls({name: param_from_dict(param) for name, param in data.items()})
+        params, conditions = {}, {}
+        for name, entry in data.items():
+            if isinstance(entry, Mapping) and "condition" in entry:
+                entry = dict(entry)
+                conditions[name] = condition_from_dict(entry.pop("condition"))
+            params[name] = param_from_dict(entry)
+        return cls(params, conditions)
+
+    @classmethod
+    def from_configspace(cls, configspace: Any, forbidden: str = "raise") -> Space:
+        """The space of a ConfigSpace ``ConfigurationSpace`` (needs the ``configspace`` extra).
+
+        See :func:`metahpo.space.from_configspace` for what maps and how.
+        """
+        from metahpo.space._configspace import from_configspace
+
+        return from_configspace(configspace, forbidden=forbidden)
+
+    def to_configspace(self, seed: int | None = None) -> Any:
+        """This space as a ConfigSpace ``ConfigurationSpace`` (needs the ``configspace`` extra)."""
+        from metahpo.space._configspace import to_configspace
+
+        return to_configspace(self, seed=seed)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=False)
@@ -189,9 +323,94 @@ class Space(Mapping[str, Param]):
         """A SHA-256 hex digest of the canonical JSON; the same in every process and version.
 
         Parameter order does not change it: two studies with the same parameters match.
+        Conditions are covered; defaults are not (they do not change what is searched).
         """
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        data = {
+            name: {k: v for k, v in entry.items() if k != "default"}
+            for name, entry in self.to_dict().items()
+        }
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _check_conditions(
+    params: Mapping[str, Param], conditions: Mapping[str, Condition] | None
+) -> dict[str, Condition]:
+    if conditions is None:
+        return {}
+    if not isinstance(conditions, Mapping):
+        raise InvalidParameterError(
+            "The 'conditions' parameter of Space must be a dict of parameter name -> condition. "
+            f"Got {describe(conditions)} instead."
+        )
+    out: dict[str, Condition] = {}
+    for child, condition in conditions.items():
+        if child not in params:
+            raise InvalidParameterError(
+                f"The 'conditions' parameter of Space names {child!r}, which is not a parameter; "
+                f"the space has {list(params)}."
+            )
+        if not isinstance(condition, CONDITION_TYPES):
+            raise InvalidParameterError(
+                f"The condition of {child!r} must be an Equals, In, Range, AllOf or AnyOf. "
+                f"Got {describe(condition)} instead."
+            )
+        for parent in condition.parents():
+            if parent not in params or parent == child:
+                raise InvalidParameterError(
+                    f"The condition of {child!r} reads {parent!r}, which must be another parameter "
+                    f"of the space. The space has {list(params)}."
+                )
+        _check_condition_values(child, condition, params)
+        out[child] = condition
+    return out
+
+
+def _check_condition_values(child: str, condition: Condition, params: Mapping[str, Param]) -> None:
+    from metahpo.space._conditions import AllOf, AnyOf, Equals, Range
+
+    if isinstance(condition, (AllOf, AnyOf)):
+        for part in condition.conditions:
+            _check_condition_values(child, part, params)
+        return
+    parent = params[condition.parent]
+    if isinstance(condition, Range):
+        if isinstance(parent, Categorical):
+            raise InvalidParameterError(
+                f"The condition of {child!r} is a Range on the categorical {condition.parent!r}; "
+                "use Equals or In for a categorical parent."
+            )
+        return
+    values = (condition.value,) if isinstance(condition, Equals) else condition.values
+    for value in values:
+        if not parent.contains(value):
+            raise InvalidParameterError(
+                f"The condition of {child!r} compares {condition.parent!r} with {describe(value)}, "
+                f"which is not in {_describe_param(parent)}."
+            )
+
+
+def _topological_order(params: Mapping[str, Param], conditions: Mapping[str, Condition]) -> list[str]:
+    """Parameter names with every parent before its children; refuses cycles."""
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1: being visited, 2: done
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = " -> ".join([*path[path.index(name):], name])
+            raise InvalidParameterError(f"The conditions of Space form a cycle: {cycle}.")
+        state[name] = 1
+        condition = conditions.get(name)
+        for parent in condition.parents() if condition is not None else ():
+            visit(parent, [*path, name])
+        state[name] = 2
+        order.append(name)
+
+    for name in params:
+        visit(name, [])
+    return order
 
 
 def _describe_param(param: Param) -> str:

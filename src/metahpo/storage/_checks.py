@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -12,6 +13,7 @@ import numpy as np
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
+from metahpo.space import Space
 
 MAX_NAME_LENGTH = 512
 MAX_META_KEY_LENGTH = 256
@@ -55,8 +57,53 @@ def check_value_json(value: Any, name: str) -> Any:
     return json.loads(text)
 
 
+def check_trial_config(space: Mapping[str, Any], config: Any) -> dict[str, Any]:
+    """``config`` validated against the study's space description (conditions included).
+
+    Every backend calls this before storing a config, so a config outside the space
+    (which would break every later ``ask``) is refused at the door. An empty config is a
+    trial whose config is not chosen yet.
+    A description that is not a metahpo space (the storage protocol stores any JSON; its
+    own tests use opaque ones) cannot be checked against, and only the JSON check applies.
+    """
+    if isinstance(config, Mapping) and not config:
+        return {}
+    parsed = _space_of(json.dumps(space, sort_keys=True))
+    if parsed is None:
+        return dict(config) if isinstance(config, Mapping) else config
+    return parsed.validate(config, "config")
+
+
+@functools.lru_cache(maxsize=64)
+def _space_of(space_json: str) -> Space | None:
+    # Bounded and keyed by the whole space description: parsing a space once per
+    # distinct space, not once per trial.
+    try:
+        return Space.from_dict(json.loads(space_json))
+    except InvalidParameterError:
+        return None
+
+
 def check_objective_value(value: Any) -> float:
-    """An objective's return value as a finite float, or an error saying what was wrong."""
+    """An objective's return value as a finite float, or an error saying what was wrong.
+
+    Python and numpy scalars, 0-d numpy arrays and 0-d tensors (anything with a ``shape``
+    of ``()`` and an ``item()`` method, such as ``torch.tensor(0.3)``) are accepted. A list
+    or an array with one or more axes is refused: the objective must return one number.
+    """
+    if isinstance(value, (list, tuple)):
+        raise InvalidParameterError(
+            f"The 'value' of a trial must be a finite number (one scalar). Got a {type(value).__name__} "
+            f"{describe(value)} instead; return one number (multi-objective studies are not supported)."
+        )
+    shape = getattr(value, "shape", None)
+    if shape is not None and not isinstance(value, (int, float)) and hasattr(value, "item"):
+        if tuple(shape) != ():
+            raise InvalidParameterError(
+                f"The 'value' of a trial must be a finite number (one scalar). Got an array of shape "
+                f"{tuple(shape)} instead; return a scalar (for example array.item() after reducing it)."
+            )
+        value = value.item()
     if isinstance(value, np.generic) and np.ndim(value) == 0:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, (int, float)):

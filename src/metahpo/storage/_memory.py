@@ -20,6 +20,7 @@ from metahpo.storage._checks import (
     check_objective_value,
     check_seed,
     check_study_name,
+    check_trial_config,
     check_value_json,
     storable_error,
 )
@@ -107,10 +108,12 @@ class InMemoryStorage:
         parent: int | None = None,
         user_attrs: Mapping[str, Any] | None = None,
     ) -> FrozenTrial:
-        config_json = check_value_json(config or {}, "config")
         attrs_json = check_value_json(user_attrs or {}, "user_attrs")
         with self._lock:
             trials = self._trials_of(study_id)
+            config_json = check_value_json(
+                check_trial_config(self._study_by_id(study_id).space, config or {}), "config"
+            )
             if parent is not None and any(t.parent == parent for t in trials):
                 raise DuplicatedPromotionError(f"Trial {parent} was already promoted.")
             trial = FrozenTrial(
@@ -122,7 +125,9 @@ class InMemoryStorage:
             return _trial_copy(trial)
 
     def set_trial_config(self, study_id: int, number: int, config: Mapping[str, Any]) -> None:
-        config_json = check_value_json(config, "config")
+        with self._lock:
+            space = self._study_by_id(study_id).space
+        config_json = check_value_json(check_trial_config(space, config), "config")
         self._update(study_id, number, config=config_json)
 
     def finish_trial(

@@ -24,6 +24,7 @@ from metahpo.storage._checks import (
     check_objective_value,
     check_seed,
     check_study_name,
+    check_trial_config,
     check_value_json,
     storable_error,
 )
@@ -273,7 +274,7 @@ class SQLStorage:
         parent: int | None = None,
         user_attrs: Mapping[str, Any] | None = None,
     ) -> FrozenTrial:
-        config_json = check_value_json(config or {}, "config")
+        config_json = self._checked_config(study_id, config or {})
         attrs_json = check_value_json(user_attrs or {}, "user_attrs")
         budget_value = None if budget is None else float(budget)
 
@@ -314,8 +315,18 @@ class SQLStorage:
                 raise DuplicatedPromotionError(f"Trial {parent} was already promoted.") from exc.__cause__
             raise
 
+    def _checked_config(self, study_id: int, config: Mapping[str, Any]) -> Any:
+        """``config`` validated against the study's space (a missing study fails later)."""
+        if not (isinstance(config, Mapping) and not config) and _is_key(study_id):
+            space = self._db.run(lambda c: c.execute(
+                select(studies.c.space).where(studies.c.id == study_id)).scalar_one_or_none(),
+                write=False)
+            if space is not None:
+                config = check_trial_config(space, config)
+        return check_value_json(config, "config")
+
     def set_trial_config(self, study_id: int, number: int, config: Mapping[str, Any]) -> None:
-        config_json = check_value_json(config, "config")
+        config_json = self._checked_config(study_id, config)
         self._update_running(study_id, number, config=config_json)
 
     def finish_trial(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from metahpo._validation import check_finite_number
 from metahpo.exceptions import InvalidParameterError
+from metahpo.storage import check_objective_value
 from metahpo.study._state import RESERVED_USER_ATTRS
 from metahpo.trial import FrozenTrial
 
@@ -59,7 +60,7 @@ class TrialHandle:
     def report(self, step: float, value: float) -> None:
         """Store an intermediate value (e.g. validation loss after ``step`` epochs)."""
         step = check_finite_number(step, "step", "TrialHandle.report")
-        value = check_finite_number(value, "value", "TrialHandle.report")
+        value = check_report_value(value)
         self._study.storage.report(self._study.study_id, self.number, step, value)
         self._intermediate[step] = value
 
@@ -86,3 +87,13 @@ class TrialHandle:
 
 
 Objective = Callable[[TrialHandle], float]
+
+
+def check_report_value(value: Any) -> float:
+    """An intermediate value: a number, numpy scalar, 0-d array or 0-d tensor."""
+    try:
+        return check_objective_value(value)
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(
+            f"The 'value' parameter of TrialHandle.report must be a finite number. {exc}"
+        ) from exc

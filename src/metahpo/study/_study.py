@@ -30,6 +30,7 @@ from metahpo.storage import (
     get_storage,
     is_stale_failure,
 )
+from metahpo.study._enqueue import QUEUE_KEY, add_to_queue, trial_fields, waiting_entry
 from metahpo.study._handle import Objective, TrialHandle
 from metahpo.study._knowledge import resolve_knowledge
 from metahpo.study._retry import check_retries, retry_dead_trial, taken_elsewhere
@@ -85,6 +86,8 @@ class Study:
         self._suggest_lock = threading.Lock()
         # Trials this process found dead (heartbeat stopped) and may run again.
         self._dead_to_retry: list[int] = []
+        # Threads of one process take enqueued configs one at a time.
+        self._enqueue_lock = threading.Lock()
 
     @classmethod
     def from_record(cls, record: StudyRecord, storage: Storage, knowledge: Any = None) -> Study:
@@ -214,6 +217,12 @@ class Study:
                 except DuplicatedPromotionError:
                     continue  # Another worker promoted it first; ask the scheduler again.
                 return TrialHandle(self, record, job.parent)
+            with self._enqueue_lock:
+                queue = self.storage.get_study(self.name).user_attrs.get(QUEUE_KEY)
+                entry = waiting_entry(queue, self._trial_cache.read()) if queue else None
+                if entry is not None:
+                    fields = trial_fields(entry, job)
+                    return TrialHandle(self, self.storage.create_trial(self.study_id, **fields))
             record = self.storage.create_trial(
                 self.study_id, budget=job.budget, bracket=job.bracket, rung=job.rung
             )
@@ -225,6 +234,23 @@ class Study:
     def _retry(self, number: int, retries: int) -> TrialHandle | None:
         record = retry_dead_trial(self.storage, self.study_id, number, retries)
         return None if record is None else TrialHandle(self, record)
+
+    def enqueue(self, config: dict[str, Any], budget: float | None = None) -> None:
+        """Queue a known config: the next :meth:`ask` that starts a new config returns it.
+
+        The config is validated against the space (conditions included) now. Queued
+        configs are asked in order, before the optimizer proposes anything, and each such
+        trial records ``user_attrs["enqueued"]`` (the entry's id) and a ``why`` of
+        ``{"source": "enqueued"}``. ``budget=None`` lets the scheduler choose the budget.
+
+        Example:
+            >>> import metahpo as mh
+            >>> study = mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), seed=0)
+            >>> study.enqueue({"x": 0.25})
+            >>> study.ask().config
+            {'x': 0.25}
+        """
+        add_to_queue(self.storage, self.study_id, self.name, self.space, self.scheduler, config, budget)
 
     def _choose_config(
         self, record: FrozenTrial, trials: Sequence[FrozenTrial], history: History

@@ -8,6 +8,15 @@ the budget) are also the variables of the acquisition optimiser: its continuous
 relaxation lets one-hot blocks take any value in ``[0, 1]``, and :meth:`snap` maps a
 relaxed row back to a valid point (integers to their cell centre, a block to the
 one-hot vector of its largest entry).
+
+Conditional parameters: each gets an *activity indicator* column (1 when active, 0
+when not), after the parameter columns. An inactive parameter's columns hold a fixed
+imputed value: its unit column sits at the cube's centre (as in the space's encoding)
+and a categorical block is all zeros. Two configs that differ only in parameters
+neither uses have the same features, and the kernel sees active and inactive rows as
+apart through the indicator, so a stationary kernel stays valid (Lévesque et al., 2017,
+"Bayesian optimization for conditional hyperparameter spaces"). Indicators are derived
+from the parents' columns, so :meth:`snap` recomputes them from a relaxed row.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metahpo.space import Categorical, Int, Space
+from metahpo.space import INACTIVE_UNIT, Categorical, Int, Space
 
 __all__ = ["SpaceEncoding"]
 
@@ -60,6 +69,11 @@ class SpaceEncoding:
                 columns.append(_Column("int" if isinstance(param, Int) else "float", start, 1))
                 start += 1
         self.columns = columns
+        # One activity indicator per conditional parameter, after the parameter columns.
+        names = list(space)
+        self.conditional = [names.index(name) for name in space.conditions]
+        self.indicator_start = start
+        start += len(self.conditional)
         self.n_config_features = start
         self.has_budget = (
             min_budget is not None
@@ -74,13 +88,16 @@ class SpaceEncoding:
     @property
     def is_continuous(self) -> bool:
         """Whether every parameter is a float (no rounding or discrete search needed)."""
-        return all(column.kind == "float" for column in self.columns)
+        return not self.conditional and all(column.kind == "float" for column in self.columns)
 
     # Unit cube <-> relaxed config features -------------------------------------------------
     def features(self, unit: np.ndarray) -> np.ndarray:
         """Config features ``(n, n_config_features)`` of unit-cube rows ``(n, d)``."""
         unit = np.atleast_2d(np.asarray(unit, dtype=float))
         out = np.zeros((len(unit), self.n_config_features))
+        active = self.space.active_mask(unit) if self.conditional else None
+        if active is not None:
+            unit = np.where(active, unit, INACTIVE_UNIT)
         for j, column in enumerate(self.columns):
             if column.kind == "categorical":
                 k = column.width
@@ -88,6 +105,12 @@ class SpaceEncoding:
                 out[np.arange(len(unit)), column.start + index] = 1.0
             else:
                 out[:, column.start] = unit[:, j]
+        if active is not None:
+            for k, j in enumerate(self.conditional):
+                out[:, self.indicator_start + k] = active[:, j]
+                column = self.columns[j]
+                if column.kind == "categorical":
+                    out[~active[:, j], column.start : column.start + column.width] = 0.0
         return out
 
     def unit(self, features: np.ndarray) -> np.ndarray:
@@ -98,6 +121,8 @@ class SpaceEncoding:
             block = features[:, column.start : column.start + column.width]
             if column.kind == "categorical":
                 out[:, j] = (np.argmax(block, axis=1) + 0.5) / column.width
+                # An all-zero block is an inactive parameter: back to the imputed centre.
+                out[np.all(block <= 0.0, axis=1), j] = INACTIVE_UNIT
             else:
                 out[:, j] = np.clip(block[:, 0], 0.0, 1.0)
         return out
@@ -110,9 +135,13 @@ class SpaceEncoding:
             if column.kind == "int":
                 unit[:, j] = [param.to_unit(param.from_unit(u)) for u in unit[:, j]]
         snapped = self.features(unit)
-        for column in self.columns:
+        active = self.space.active_mask(unit) if self.conditional else None
+        for j, column in enumerate(self.columns):
             if column.kind == "float":
-                snapped[:, column.start] = np.clip(features[:, column.start], 0.0, 1.0)
+                kept = np.clip(features[:, column.start], 0.0, 1.0)
+                if active is not None:
+                    kept = np.where(active[:, j], kept, INACTIVE_UNIT)
+                snapped[:, column.start] = kept
         return snapped
 
     def neighbors(self, features: np.ndarray) -> np.ndarray:
@@ -137,7 +166,9 @@ class SpaceEncoding:
                         moved[column.start : column.start + column.width] = 0.0
                         moved[column.start + choice] = 1.0
                         out.append(moved)
-        return np.array(out).reshape(-1, self.n_config_features)
+        moves = np.array(out).reshape(-1, self.n_config_features)
+        # A move of a parent turns its children on or off: recompute what it implies.
+        return self.snap(moves) if self.conditional and len(moves) else moves
 
     # Budget ------------------------------------------------------------------------------
     def budget_feature(self, budgets: np.ndarray) -> np.ndarray:

@@ -7,10 +7,11 @@ without depending on the package (its pins need numpy < 2):
   the ONNX graph applies the log transforms and normalisation itself;
 * categorical inputs (the task id first) go in as the integer codes of
   ``encoding.json``, int32;
-* an inactive conditional parameter is imputed as YAHPO does: 0 for a number, the
-  code of ``"#na#"`` for a category. metahpo's spaces have no conditions, so a config
-  always holds every parameter; the values of inactive ones are range-checked and
-  then ignored;
+* the space carries the scenario's conditions (rbv2_xgboost: the tree parameters are
+  active for ``gbtree`` and ``dart``, ``rate_drop`` / ``skip_drop`` for ``dart``), so a
+  config holds exactly its active parameters, as the benchmark's official
+  configurations do; an inactive parameter is imputed as YAHPO does: 0 for a number,
+  the code of ``"#na#"`` for a category;
 * the outputs are already on their original scale (the graph de-normalises them);
   they are returned unclipped under YAHPO's target names.
 """
@@ -26,7 +27,7 @@ import numpy as np
 
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
-from metahpo.space import Categorical, Param, Space
+from metahpo.space import Categorical, Equals, In, Param, Space
 from metahpo.testing.synthetic import Problem
 from metahpo_bench.yahpo._data import YahpoDataError, find_data_dir, read_scenario
 from metahpo_bench.yahpo._scenarios import SCENARIOS, Scenario
@@ -76,8 +77,14 @@ class YahpoProblem(Problem):
             raise YahpoDataError(f"The instance parameter of {scenario!r} must be categorical.")
         self.tasks = tuple(str(choice) for choice in instances.choices)
         excluded = {self.scenario.instance_name, self.scenario.fidelity_name, *self.scenario.fixed}
-        self.space = Space({k: p for k, p in files.params.items() if k not in excluded})
-        self.conditions = {k: c for k, c in files.conditions.items() if k in self.space}
+        self.conditions = {
+            k: Equals(c.parent, c.values[0]) if len(c.values) == 1 else In(c.parent, c.values)
+            for k, c in files.conditions.items()
+            if k not in excluded
+        }
+        self.space = Space(
+            {k: p for k, p in files.params.items() if k not in excluded}, self.conditions
+        )
         self.min_budget = self.scenario.min_budget
         self.max_budget = self.scenario.max_budget
         self.integer_budget = self.scenario.integer_budget
@@ -160,9 +167,9 @@ class YahpoProblem(Problem):
     ) -> tuple[np.ndarray, np.ndarray]:
         scenario = self.scenario
         n = len(configs)
+        active_sets = [set(self.space.active_names(config)) for config in configs]
         active = {
-            child: np.array([config[c.parent] in c.values for config in configs])
-            for child, c in self.conditions.items()
+            child: np.array([child in names for names in active_sets]) for child in self.conditions
         }
         x_cont = np.empty((n, len(scenario.cont_names)), dtype=np.float64)
         for j, name in enumerate(scenario.cont_names):
@@ -171,7 +178,7 @@ class YahpoProblem(Problem):
             elif name in scenario.fixed:
                 x_cont[:, j] = scenario.fixed[name]
             else:
-                column = np.array([config[name] for config in configs], dtype=np.float64)
+                column = np.array([config.get(name, 0.0) for config in configs], dtype=np.float64)
                 x_cont[:, j] = np.where(active[name], column, 0.0) if name in active else column
         x_cat = np.empty((n, len(scenario.cat_names)), dtype=np.int64)
         for j, name in enumerate(scenario.cat_names):
@@ -179,12 +186,12 @@ class YahpoProblem(Problem):
             if name == scenario.instance_name:
                 x_cat[:, j] = codes[task]
                 continue
-            values = [codes[config[name]] for config in configs]
-            if name in active:
-                values = [
-                    v if a else codes[_MISSING_CATEGORY]
-                    for v, a in zip(values, active[name], strict=True)
-                ]
+            values = [
+                codes[config[name]] if name not in active or a else codes[_MISSING_CATEGORY]
+                for config, a in zip(
+                    configs, active.get(name, np.ones(n, dtype=bool)), strict=True
+                )
+            ]
             x_cat[:, j] = values
         return x_cont.astype(np.float32), x_cat.astype(np.int32)
 
@@ -273,8 +280,9 @@ class LCBench(YahpoProblem):
 class RBv2XGBoost(YahpoProblem):
     """rbv2_xgboost (Binder et al., 2020) through YAHPO Gym: XGBoost on 119 OpenML datasets.
 
-    Fourteen hyperparameters; the booster-specific ones are always in the config and
-    ignored (imputed as YAHPO does) when the booster does not use them. The budget is
+    Fourteen hyperparameters; the booster-specific ones are conditional: a ``gblinear``
+    config holds only the six it uses, as the benchmark's official configurations do
+    (YAHPO imputes the rest). The budget is
     the training-set fraction ``trainsize``, 0.05 to 1; ``repl`` is fixed at 10. The
     loss is ``1 - acc``.
     """

@@ -1,0 +1,265 @@
+"""metahpo's optimizers inside Optuna: ``optuna.create_study(sampler=MetaHPOSampler())``.
+
+The sampler samples *relatively* over Optuna's intersection search space (the parameters
+every finished trial has, with the same distribution): those trials become a metahpo
+:class:`~metahpo.history.History` and the optimizer proposes the next config. Parameters
+outside that space (conditional ones, or any parameter at the first trial) are sampled
+*independently*, uniformly at random, as Optuna's own model-based samplers do.
+
+Past Optuna studies become knowledge with :func:`knowledge_from_optuna`, so code that
+already uses Optuna gains warm starts by changing only the sampler.
+
+Optuna distributions map to metahpo parameters: ``FloatDistribution`` -> ``Float`` (log
+scale kept), ``IntDistribution`` -> ``Int``, ``CategoricalDistribution`` ->
+``Categorical``; a distribution with a ``step`` becomes an ``Int`` over the grid index,
+so proposals stay on the grid.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError
+from metahpo.history import History
+from metahpo.knowledge import KnowledgeBase, Task
+from metahpo.optimizers import Optimizer, make_optimizer
+from metahpo.space import Categorical, Float, Int, Param, Space
+from metahpo.trial import FrozenTrial, TrialState
+
+try:
+    import optuna
+    from optuna.distributions import (
+        BaseDistribution,
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+    from optuna.samplers import BaseSampler, RandomSampler
+    from optuna.search_space import IntersectionSearchSpace
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "metahpo.integrations.optuna needs Optuna: install the 'optuna' extra "
+        "(pip install 'metahpo[optuna]')."
+    ) from exc
+
+__all__ = ["MetaHPOSampler", "knowledge_from_optuna", "space_from_distributions", "task_from_optuna"]
+
+# "auto" uses MetaBO when the knowledge holds at least this many tasks of the space.
+_MIN_RELATED_TASKS = 3
+
+
+def _param_of(distribution: BaseDistribution) -> Param:
+    if isinstance(distribution, CategoricalDistribution):
+        return Categorical(list(distribution.choices))
+    step = getattr(distribution, "step", None)
+    if isinstance(distribution, IntDistribution) and (step or 1) == 1:
+        return Int(int(distribution.low), int(distribution.high), log=distribution.log)
+    if isinstance(distribution, FloatDistribution) and step is None:
+        return Float(float(distribution.low), float(distribution.high), log=distribution.log)
+    # A stepped grid: search its index, so every proposal lies on the grid.
+    n_steps = round((distribution.high - distribution.low) / step)
+    return Int(0, n_steps)
+
+
+def space_from_distributions(distributions: Mapping[str, BaseDistribution]) -> Space:
+    """The metahpo space of Optuna distributions (parameters in name order)."""
+    return Space({name: _param_of(distributions[name]) for name in sorted(distributions)})
+
+
+def _to_metahpo(distribution: BaseDistribution, value: Any) -> Any:
+    step = getattr(distribution, "step", None)
+    if isinstance(distribution, CategoricalDistribution) or step is None or (
+        isinstance(distribution, IntDistribution) and step == 1
+    ):
+        return value
+    return round((value - distribution.low) / step)
+
+
+def _to_optuna(distribution: BaseDistribution, value: Any) -> Any:
+    if isinstance(distribution, CategoricalDistribution):
+        return value
+    step = getattr(distribution, "step", None)
+    if isinstance(distribution, IntDistribution):
+        out = int(value) if step == 1 else int(distribution.low + int(value) * step)
+        return min(max(out, int(distribution.low)), int(distribution.high))
+    if step is not None:
+        return float(min(distribution.low + int(value) * step, distribution.high))
+    return float(value)
+
+
+def _usable(trial: Any, distributions: Mapping[str, BaseDistribution]) -> bool:
+    return all(
+        name in trial.params and trial.distributions.get(name) == distribution
+        for name, distribution in distributions.items()
+    )
+
+
+def task_from_optuna(study: Any, name: str | None = None) -> Task | None:
+    """One finished Optuna study as a knowledge :class:`~metahpo.knowledge.Task`.
+
+    The task's space is the study's intersection search space; its losses are the
+    COMPLETE trials' values (negated for a maximised study). ``None`` when the study has
+    no usable trial. Multi-objective studies are refused.
+    """
+    if len(study.directions) != 1:
+        raise InvalidParameterError(
+            f"knowledge_from_optuna takes single-objective studies. Got the study "
+            f"{study.study_name!r} with {len(study.directions)} objectives."
+        )
+    distributions = {
+        k: v for k, v in IntersectionSearchSpace().calculate(study).items() if not v.single()
+    }
+    if not distributions:
+        return None
+    space = space_from_distributions(distributions)
+    sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
+    configs, losses = [], []
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        if not _usable(trial, distributions) or trial.value is None or not math.isfinite(trial.value):
+            continue
+        configs.append({k: _to_metahpo(d, trial.params[k]) for k, d in distributions.items()})
+        losses.append(sign * float(trial.value))
+    if not configs:
+        return None
+    return Task(
+        name=name or study.study_name, space=space, configs=configs,
+        losses=np.asarray(losses), source="optuna",
+    )
+
+
+def knowledge_from_optuna(studies: Iterable[Any]) -> KnowledgeBase:
+    """A :class:`~metahpo.knowledge.KnowledgeBase` of finished Optuna studies.
+
+    Example:
+        >>> import optuna
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> past = optuna.create_study(study_name="past")
+        >>> past.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=5)
+        >>> knowledge_from_optuna([past]).names
+        ['past']
+    """
+    tasks = [task for study in studies if (task := task_from_optuna(study)) is not None]
+    return KnowledgeBase(tasks)
+
+
+class MetaHPOSampler(BaseSampler):
+    """An Optuna sampler that proposes with metahpo's optimizers, and learns from past studies.
+
+    Args:
+        optimizer: a metahpo optimizer name (``"auto"``, ``"gpbo"``, ``"metabo"``,
+            ``"sobol"``, ``"random"``, ``"portfolio"``). ``"auto"`` is MetaBO when the
+            knowledge holds at least three tasks of the search space, GP-BO otherwise.
+        knowledge: a :class:`~metahpo.knowledge.KnowledgeBase` (for example from
+            :func:`knowledge_from_optuna`), a knowledge spec, or ``None``.
+        seed: seeds every draw; the same seed gives the same proposals.
+
+    Example:
+        >>> import optuna
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> study = optuna.create_study(sampler=MetaHPOSampler(optimizer="sobol", seed=0))
+        >>> study.optimize(lambda t: (t.suggest_float("x", -2, 2) - 1) ** 2, n_trials=8)
+        >>> len(study.trials)
+        8
+    """
+
+    def __init__(self, optimizer: str = "auto", knowledge: Any = None, seed: int | None = None) -> None:
+        if not isinstance(optimizer, str):
+            raise InvalidParameterError(
+                "The 'optimizer' parameter of MetaHPOSampler must be an optimizer name such as "
+                f"'auto', 'gpbo' or 'metabo'. Got {describe(optimizer)} instead."
+            )
+        self.optimizer = optimizer
+        self.knowledge = knowledge
+        self.seed = seed
+        self._knowledge = (
+            knowledge if knowledge is None or isinstance(knowledge, KnowledgeBase)
+            else KnowledgeBase.open(knowledge)
+        )
+        self._seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
+        self._random = RandomSampler(seed=seed)
+        self._intersection = IntersectionSearchSpace(include_pruned=True)
+        self._optimizers: dict[str, Optimizer] = {}
+
+    def reseed_rng(self) -> None:
+        self._random.reseed_rng()
+        self._seed = int(np.random.SeedSequence().generate_state(1)[0])
+
+    def infer_relative_search_space(self, study: Any, trial: Any) -> dict[str, BaseDistribution]:
+        _check_single_objective(study)
+        return {
+            name: distribution
+            for name, distribution in self._intersection.calculate(study).items()
+            if not distribution.single()
+        }
+
+    def sample_relative(
+        self, study: Any, trial: Any, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        _check_single_objective(study)
+        if not search_space:
+            return {}
+        space = space_from_distributions(search_space)
+        history = self._history(study, trial, space, search_space)
+        config = self._make_optimizer(space).suggest(history, 1)[0]
+        return {name: _to_optuna(search_space[name], config[name]) for name in search_space}
+
+    def sample_independent(
+        self, study: Any, trial: Any, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
+        _check_single_objective(study)
+        return self._random.sample_independent(study, trial, param_name, param_distribution)
+
+    def _make_optimizer(self, space: Space) -> Optimizer:
+        # One optimizer per search space, kept: MetaBO meta-trains its model once, not at
+        # every trial (a bounded cache: one entry per distinct intersection space).
+        key = space.fingerprint()
+        if key not in self._optimizers:
+            if len(self._optimizers) >= 8:
+                self._optimizers.pop(next(iter(self._optimizers)))
+            self._optimizers[key] = self._new_optimizer(space)
+        return self._optimizers[key]
+
+    def _new_optimizer(self, space: Space) -> Optimizer:
+        kb = self._knowledge
+        name = self.optimizer
+        if name == "auto":
+            related = 0 if kb is None else len(kb.tasks(space))
+            name = "metabo" if related >= _MIN_RELATED_TASKS else "gpbo"
+        if name in ("metabo", "portfolio") and kb is None:
+            kb = KnowledgeBase([])
+        return make_optimizer(name, knowledge=kb if name in ("metabo", "portfolio") else None)
+
+    def _history(
+        self, study: Any, trial: Any, space: Space, distributions: Mapping[str, BaseDistribution]
+    ) -> History:
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)
+        records = []
+        for past in study.get_trials(deepcopy=False, states=states):
+            if past.number == trial.number or not _usable(past, distributions):
+                continue
+            value = past.value
+            complete = past.state == optuna.trial.TrialState.COMPLETE
+            if complete and (value is None or not math.isfinite(value)):
+                continue
+            config = {k: _to_metahpo(d, past.params[k]) for k, d in distributions.items()}
+            records.append(FrozenTrial(
+                number=len(records), state=TrialState.COMPLETE if complete else TrialState.RUNNING,
+                config=space.validate(config), value=float(value) if complete else None,
+            ))
+        direction = "maximize" if study.direction == optuna.study.StudyDirection.MAXIMIZE else "minimize"
+        # Keyed by the trial number, so parallel trials draw different points.
+        seed = int(np.random.SeedSequence([self._seed, trial.number]).generate_state(1)[0])
+        return History(space=space, trials=tuple(records), direction=direction, seed=seed)
+
+
+def _check_single_objective(study: Any) -> None:
+    if len(study.directions) != 1:
+        raise ValueError(
+            "MetaHPOSampler supports single-objective studies only. Got a study with "
+            f"{len(study.directions)} objectives."
+        )

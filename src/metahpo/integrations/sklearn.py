@@ -1,0 +1,279 @@
+"""``MetaSearchCV``: a metahpo study behind scikit-learn's ``GridSearchCV`` interface."""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+import numpy as np
+
+from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError
+from metahpo.space import Param, Space
+from metahpo.study import create_study
+
+try:
+    from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+    from sklearn.metrics import check_scoring
+    from sklearn.model_selection import check_cv, cross_validate
+    from sklearn.utils import get_tags
+    from sklearn.utils.metaestimators import available_if
+    from sklearn.utils.validation import check_is_fitted, indexable
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "metahpo.integrations.sklearn needs scikit-learn: install the 'sklearn' extra "
+        "(pip install 'metahpo[sklearn]')."
+    ) from exc
+
+__all__ = ["MetaSearchCV"]
+
+
+def _best_has(attr: str) -> Any:
+    def check(self: MetaSearchCV) -> bool:
+        if hasattr(self, "best_estimator_"):
+            getattr(self.best_estimator_, attr)
+        else:
+            getattr(self.estimator, attr)
+        return True
+
+    return check
+
+
+class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
+    """Cross-validated hyperparameter search driven by a metahpo study.
+
+    Follows ``GridSearchCV``: after ``fit``, ``best_params_``, ``best_score_``,
+    ``best_estimator_`` (with ``refit=True``) and ``cv_results_`` are set and ``predict``,
+    ``predict_proba``, ``decision_function``, ``transform`` and ``score`` use the refitted
+    best estimator. Each trial is one cross-validation of one config; the study
+    maximises the mean test score.
+
+    Args:
+        estimator: the estimator to tune (cloned for every fit).
+        space: a :class:`~metahpo.space.Space` or a dict of parameter name -> metahpo
+            parameter, over ``estimator.set_params`` names (``"clf__C"`` in a pipeline).
+        n_trials: the number of configs evaluated.
+        cv, scoring: as in ``GridSearchCV``.
+        scheduler: a metahpo scheduler (Hyperband, ASHA...) with ``budget_param``, the
+            estimator parameter set to ``int(trial.budget)`` (``n_estimators``, ``max_iter``).
+        storage: where the study is kept (``None``: in memory).
+        optimizer, knowledge: as in :func:`metahpo.create_study`.
+        refit: refit the best config on the whole data.
+        random_state: the study's seed.
+        error_score: the score of a fit that fails (``np.nan`` fails the trial).
+        study_name: the study's name (a fresh one per fit by default).
+
+    Example:
+        >>> import metahpo as mh
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> search = MetaSearchCV(LogisticRegression(max_iter=500),
+        ...                       {"C": mh.Float(1e-2, 1e2, log=True)}, n_trials=4, cv=3,
+        ...                       optimizer="random", random_state=0)
+        >>> search.fit(X, y).best_score_ > 0.9
+        True
+    """
+
+    def __init__(
+        self,
+        estimator: Any,
+        space: Any,
+        n_trials: int = 20,
+        cv: Any = None,
+        scoring: Any = None,
+        scheduler: Any = None,
+        storage: Any = None,
+        optimizer: Any = "auto",
+        knowledge: Any = None,
+        budget_param: str | None = None,
+        refit: bool = True,
+        random_state: int | None = None,
+        error_score: Any = np.nan,
+        study_name: str | None = None,
+    ) -> None:
+        self.estimator = estimator
+        self.space = space
+        self.n_trials = n_trials
+        self.cv = cv
+        self.scoring = scoring
+        self.scheduler = scheduler
+        self.storage = storage
+        self.optimizer = optimizer
+        self.knowledge = knowledge
+        self.budget_param = budget_param
+        self.refit = refit
+        self.random_state = random_state
+        self.error_score = error_score
+        self.study_name = study_name
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.classifier_tags = deepcopy(inner.classifier_tags)
+        tags.regressor_tags = deepcopy(inner.regressor_tags)
+        tags.target_tags = deepcopy(inner.target_tags)
+        tags.input_tags.pairwise = inner.input_tags.pairwise
+        tags.input_tags.sparse = inner.input_tags.sparse
+        return tags
+
+    def _space(self) -> Space:
+        if isinstance(self.space, Space):
+            return self.space
+        if isinstance(self.space, dict) and all(isinstance(p, Param) for p in self.space.values()):
+            return Space(self.space)
+        raise InvalidParameterError(
+            "The 'space' parameter of MetaSearchCV must be a metahpo Space or a dict of "
+            f"parameter name -> Float / Int / Categorical. Got {describe(self.space)} instead."
+        )
+
+    def fit(self, X: Any, y: Any = None, **fit_params: Any) -> MetaSearchCV:
+        """Run the study and refit the best config (see the class docstring)."""
+        if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or self.n_trials < 1:
+            raise InvalidParameterError(
+                f"The 'n_trials' parameter of MetaSearchCV must be an int >= 1. Got {describe(self.n_trials)} instead."
+            )
+        space = self._space()
+        if self.scheduler is not None and self.budget_param is None:
+            raise InvalidParameterError(
+                "MetaSearchCV with a scheduler needs 'budget_param', the estimator parameter "
+                "the budget sets (e.g. 'n_estimators'). Got None instead."
+            )
+        X, y = indexable(X, y)
+        classifier = get_tags(self.estimator).estimator_type == "classifier"
+        cv = check_cv(self.cv, y, classifier=classifier)
+        scorer = check_scoring(self.estimator, self.scoring)
+        study = create_study(
+            name=self.study_name, space=space, storage=self.storage, direction="maximize",
+            optimizer=self.optimizer, knowledge=self.knowledge, scheduler=self.scheduler,
+            seed=self.random_state,
+        )
+        rows: list[dict[str, Any]] = []
+
+        def objective(trial: Any) -> float:
+            params = self._params(trial.config, trial.budget)
+            estimator = clone(self.estimator).set_params(**params)
+            result = cross_validate(
+                estimator, X, y, cv=cv, scoring=scorer, params=fit_params,
+                error_score=self.error_score,
+            )
+            scores = np.asarray(result["test_score"], dtype=float)
+            if not np.all(np.isfinite(scores)):
+                # A failed fit scores error_score (NaN by default): the trial fails, as
+                # metahpo refuses NaN values; a finite error_score is a value like any other.
+                raise ValueError(
+                    f"Cross-validation scored {scores.tolist()}: a fit failed (see the "
+                    "FitFailedWarning); set error_score='raise' to see why."
+                )
+            rows.append({"params": params, "config": dict(trial.config), "budget": trial.budget,
+                         "scores": scores, "fit_time": result["fit_time"],
+                         "score_time": result["score_time"]})
+            return float(np.mean(scores))
+
+        study.optimize(objective, n_trials=self.n_trials, show_progress=False)
+        if not rows:
+            # Every trial failed. A fit on the whole data with the first config raises the
+            # estimator's own error (bad input: NaN, wrong target type), as GridSearchCV's
+            # refit does; otherwise say why with the first trial's error.
+            first = study.trials[0]
+            if first.config:
+                params = self._params(first.config, first.budget)
+                clone(self.estimator).set_params(**params).fit(X, y, **fit_params)
+            errors = [t.error for t in study.trials if t.error]
+            raise ValueError(
+                f"All {len(study.trials)} trials of MetaSearchCV failed. The first error:\n"
+                + (errors[0] if errors else "unknown")
+            )
+        self.study_ = study
+        self.cv_results_ = self._results(rows, space, cv.get_n_splits(X, y))
+        self.n_splits_ = cv.get_n_splits(X, y)
+        ranked = self.cv_results_["rank_test_score"]
+        self.best_index_ = int(np.argmin(ranked))
+        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
+        self.best_params_ = dict(self.cv_results_["params"][self.best_index_])
+        self.scorer_ = scorer
+        if self.refit:
+            best = self._params(study.best_config, self._final_budget())
+            self.best_estimator_ = clone(self.estimator).set_params(**best).fit(X, y, **fit_params)
+            for name in ("classes_", "n_features_in_", "feature_names_in_"):
+                if hasattr(self.best_estimator_, name):
+                    setattr(self, name, getattr(self.best_estimator_, name))
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The study holds its storage (locks, connections): not part of a pickled model.
+        state = self.__dict__.copy()
+        state.pop("study_", None)
+        return state
+
+    def _final_budget(self) -> float | None:
+        return None if self.scheduler is None else self.study_.scheduler.max_budget
+
+    def _params(self, config: Any, budget: float | None) -> dict[str, Any]:
+        params = dict(config)
+        if self.budget_param is not None and budget is not None:
+            params[self.budget_param] = round(budget)
+        return params
+
+    def _results(self, rows: list[dict[str, Any]], space: Space, n_splits: int) -> dict[str, Any]:
+        scores = np.array([row["scores"] for row in rows]).reshape(len(rows), n_splits)
+        means = np.nanmean(scores, axis=1) if scores.size else np.zeros(0)
+        # Failed fits (NaN) rank last, as in GridSearchCV.
+        filled = np.where(np.isnan(means), -np.inf, means)
+        order = np.argsort(-filled, kind="stable")
+        ranks = np.empty(len(rows), dtype=np.int32)
+        ranks[order] = np.arange(1, len(rows) + 1)
+        results: dict[str, Any] = {
+            "params": [row["params"] for row in rows],
+            "budget": np.array([np.nan if row["budget"] is None else row["budget"] for row in rows]),
+            "mean_fit_time": np.array([np.mean(row["fit_time"]) for row in rows]),
+            "mean_score_time": np.array([np.mean(row["score_time"]) for row in rows]),
+            "mean_test_score": means,
+            "std_test_score": np.nanstd(scores, axis=1) if scores.size else np.zeros(0),
+            "rank_test_score": ranks,
+        }
+        for k in range(n_splits):
+            results[f"split{k}_test_score"] = scores[:, k]
+        for name in space:
+            # Masked where the parameter is inactive (conditional spaces), as in GridSearchCV.
+            values = np.ma.MaskedArray(np.empty(len(rows), dtype=object), mask=True)
+            for i, row in enumerate(rows):
+                if name in row["config"]:
+                    values[i] = row["config"][name]
+            results[f"param_{name}"] = values
+        return results
+
+    # Delegation to the refitted best estimator --------------------------------------------
+    @available_if(_best_has("predict"))
+    def predict(self, X: Any) -> Any:
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict(X)
+
+    @available_if(_best_has("predict_proba"))
+    def predict_proba(self, X: Any) -> Any:
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_best_has("predict_log_proba"))
+    def predict_log_proba(self, X: Any) -> Any:
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict_log_proba(X)
+
+    @available_if(_best_has("decision_function"))
+    def decision_function(self, X: Any) -> Any:
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.decision_function(X)
+
+    @available_if(_best_has("transform"))
+    def transform(self, X: Any) -> Any:
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.transform(X)
+
+    @available_if(_best_has("score"))
+    def score(self, X: Any, y: Any = None) -> float:
+        """The ``scoring`` score of the best estimator on ``X`` (its own ``score`` without one)."""
+        check_is_fitted(self, "best_estimator_")
+        if self.scoring is None:
+            return float(self.best_estimator_.score(X, y))
+        return float(self.scorer_(self.best_estimator_, X, y))

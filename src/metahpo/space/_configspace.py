@@ -1,0 +1,192 @@
+"""ConfigSpace import and export (the optional ``configspace`` extra).
+
+What maps, both ways:
+
+* ``UniformFloatHyperparameter`` <-> :class:`Float` and ``UniformIntegerHyperparameter``
+  <-> :class:`Int`, with ranges, log scales and defaults;
+* ``CategoricalHyperparameter`` <-> :class:`Categorical` (uniform weights only);
+* ``OrdinalHyperparameter`` <-> ``Categorical(sequence, ordered=True)``;
+* ``Constant`` -> a one-choice :class:`Categorical` (exported back as a categorical);
+* ``EqualsCondition`` <-> :class:`Equals`, ``InCondition`` <-> :class:`In`,
+  ``NotEqualsCondition`` -> :class:`In` over the other choices,
+  ``GreaterThanCondition`` / ``LessThanCondition`` <-> :class:`Range` (an integer bound
+  is exact; a real bound differs only at the bound itself, where ConfigSpace is strict
+  and ``Range`` inclusive), ``AndConjunction`` / ``OrConjunction`` <-> :class:`AllOf` /
+  :class:`AnyOf`.
+
+Forbidden clauses have no counterpart in a metahpo space: ``forbidden="raise"`` (the
+default) refuses a space that has them, ``forbidden="ignore"`` drops them with a warning.
+Non-uniform distributions (normal, beta, weighted categoricals) are refused.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError
+from metahpo.space._conditions import AllOf, AnyOf, Condition, Equals, In, Range
+from metahpo.space._params import Categorical, Float, Int, Param
+from metahpo.space._space import Space
+
+__all__ = ["from_configspace", "to_configspace"]
+
+
+def _import_configspace() -> Any:
+    try:
+        import ConfigSpace
+    except ImportError as exc:
+        raise ImportError(
+            "ConfigSpace import and export need the ConfigSpace package: install the "
+            "'configspace' extra (pip install 'metahpo[configspace]')."
+        ) from exc
+    return ConfigSpace
+
+
+def from_configspace(configspace: Any, forbidden: str = "raise") -> Space:
+    """A metahpo :class:`Space` equivalent to a ConfigSpace ``ConfigurationSpace``.
+
+    Example:
+        >>> import ConfigSpace as CS
+        >>> cs = CS.ConfigurationSpace({"booster": ["gbtree", "gblinear"], "depth": (1, 10)})
+        >>> cs.add(CS.EqualsCondition(cs["depth"], cs["booster"], "gbtree"))  # doctest: +ELLIPSIS
+        ...
+        >>> space = Space.from_configspace(cs)
+        >>> space.conditions["depth"]
+        Equals(parent='booster', value='gbtree')
+    """
+    cs = _import_configspace()
+    if not isinstance(configspace, cs.ConfigurationSpace):
+        raise InvalidParameterError(
+            "The 'configspace' parameter of from_configspace must be a ConfigSpace "
+            f"ConfigurationSpace. Got {describe(configspace)} instead."
+        )
+    if forbidden not in ("raise", "ignore"):
+        raise InvalidParameterError(
+            f"The 'forbidden' parameter of from_configspace must be 'raise' or 'ignore'. Got {describe(forbidden)} instead."
+        )
+    if configspace.forbidden_clauses:
+        if forbidden == "raise":
+            raise InvalidParameterError(
+                f"The ConfigSpace has forbidden clauses {list(map(str, configspace.forbidden_clauses))}, "
+                "which a metahpo Space cannot express. Pass forbidden='ignore' to drop them."
+            )
+        warnings.warn(
+            f"Dropped {len(configspace.forbidden_clauses)} forbidden clauses of the ConfigSpace: "
+            "a metahpo Space cannot express them.",
+            UserWarning,
+            stacklevel=2,
+        )
+    params = {name: _param_from(cs, hp) for name, hp in configspace.items()}
+    conditions = {
+        condition.child.name: _condition_from(cs, condition, params)
+        for condition in configspace.conditions
+    }
+    return Space(params, conditions)
+
+
+def _param_from(cs: Any, hp: Any) -> Param:
+    if isinstance(hp, cs.UniformFloatHyperparameter):
+        return Float(float(hp.lower), float(hp.upper), log=bool(hp.log), default=float(hp.default_value))
+    if isinstance(hp, cs.UniformIntegerHyperparameter):
+        return Int(int(hp.lower), int(hp.upper), log=bool(hp.log), default=int(hp.default_value))
+    if isinstance(hp, cs.CategoricalHyperparameter):
+        weights = hp.weights
+        if weights is not None and len(set(weights)) > 1:
+            raise InvalidParameterError(
+                f"The categorical {hp.name!r} has non-uniform weights {list(weights)}; a metahpo "
+                "Categorical draws its choices uniformly."
+            )
+        return Categorical([_plain(c) for c in hp.choices], default=_plain(hp.default_value))
+    if isinstance(hp, cs.OrdinalHyperparameter):
+        return Categorical(
+            [_plain(c) for c in hp.sequence], ordered=True, default=_plain(hp.default_value)
+        )
+    if isinstance(hp, cs.Constant):
+        return Categorical([_plain(hp.value)], default=_plain(hp.value))
+    raise InvalidParameterError(
+        f"The hyperparameter {hp.name!r} is a {type(hp).__name__}; metahpo maps uniform "
+        "floats and integers, categoricals, ordinals and constants."
+    )
+
+
+def _condition_from(cs: Any, condition: Any, params: dict[str, Param]) -> Condition:
+    if isinstance(condition, (cs.AndConjunction, cs.OrConjunction)):
+        parts = [_condition_from(cs, c, params) for c in condition.components]
+        return AllOf(*parts) if isinstance(condition, cs.AndConjunction) else AnyOf(*parts)
+    parent = condition.parent.name
+    if isinstance(condition, cs.EqualsCondition):
+        return Equals(parent, _plain(condition.value))
+    if isinstance(condition, cs.InCondition):
+        return In(parent, [_plain(v) for v in condition.values])
+    if isinstance(condition, cs.NotEqualsCondition):
+        param = params[parent]
+        if not isinstance(param, Categorical):
+            raise InvalidParameterError(
+                f"The condition {condition} is a 'not equal' on the numeric {parent!r}; metahpo "
+                "maps 'not equal' only on a categorical parent."
+            )
+        excluded = _plain(condition.value)
+        return In(parent, [c for c in param.choices if c != excluded])
+    if isinstance(condition, (cs.GreaterThanCondition, cs.LessThanCondition)):
+        value = _plain(condition.value)
+        step = 1 if isinstance(params[parent], Int) else 0
+        if isinstance(condition, cs.GreaterThanCondition):
+            return Range(parent, low=value + step)
+        return Range(parent, high=value - step)
+    raise InvalidParameterError(f"The condition {condition} of type {type(condition).__name__} cannot be mapped.")
+
+
+def to_configspace(space: Space, seed: int | None = None) -> Any:
+    """``space`` as a ConfigSpace ``ConfigurationSpace`` (see the module docstring)."""
+    cs = _import_configspace()
+    out = cs.ConfigurationSpace(seed=seed)
+    hyperparameters = {name: _param_to(cs, name, param) for name, param in space.items()}
+    out.add(list(hyperparameters.values()))
+    conditions = [
+        _condition_to(cs, hyperparameters[child], condition, hyperparameters, space)
+        for child, condition in space.conditions.items()
+    ]
+    if conditions:
+        out.add(conditions)
+    return out
+
+
+def _param_to(cs: Any, name: str, param: Param) -> Any:
+    if isinstance(param, Float):
+        return cs.UniformFloatHyperparameter(name, param.low, param.high, default_value=param.default, log=param.log)
+    if isinstance(param, Int):
+        return cs.UniformIntegerHyperparameter(name, param.low, param.high, default_value=param.default, log=param.log)
+    options = {} if param.default is None else {"default_value": param.default}
+    if param.ordered:
+        return cs.OrdinalHyperparameter(name, list(param.choices), **options)
+    return cs.CategoricalHyperparameter(name, list(param.choices), **options)
+
+
+def _condition_to(cs: Any, child: Any, condition: Condition, hps: dict[str, Any], space: Space) -> Any:
+    if isinstance(condition, (AllOf, AnyOf)):
+        parts = [_condition_to(cs, child, c, hps, space) for c in condition.conditions]
+        return cs.AndConjunction(*parts) if isinstance(condition, AllOf) else cs.OrConjunction(*parts)
+    parent = hps[condition.parent]
+    if isinstance(condition, Equals):
+        return cs.EqualsCondition(child, parent, condition.value)
+    if isinstance(condition, In):
+        return cs.InCondition(child, parent, list(condition.values))
+    step = 1 if isinstance(space[condition.parent], Int) else 0
+    low = None if condition.low is None else condition.low - step
+    high = None if condition.high is None else condition.high + step
+    if low is not None and high is not None:
+        return cs.AndConjunction(
+            cs.GreaterThanCondition(child, parent, low), cs.LessThanCondition(child, parent, high)
+        )
+    if low is not None:
+        return cs.GreaterThanCondition(child, parent, low)
+    return cs.LessThanCondition(child, parent, high)
+
+
+def _plain(value: Any) -> Any:
+    """A ConfigSpace value (often a numpy scalar) as a plain JSON scalar."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()
+    return value

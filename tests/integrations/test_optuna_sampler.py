@@ -1,0 +1,77 @@
+"""Optuna's own sampler conformance suites, run against MetaHPOSampler.
+
+Skipped from Optuna's suites, and why:
+
+* ``MultiObjectiveSamplerTestCase``: metahpo studies have one objective; the sampler
+  raises ``ValueError`` for multi-objective studies (``SingleOnlySamplerTestCase`` checks
+  that, and runs).
+
+Every test of ``BasicSamplerTestCase`` and ``RelativeSamplerTestCase`` runs.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+from optuna.testing.pytest_samplers import (  # noqa: E402
+    BasicSamplerTestCase,
+    RelativeSamplerTestCase,
+    SingleOnlySamplerTestCase,
+)
+
+from metahpo.integrations.optuna import MetaHPOSampler, knowledge_from_optuna  # noqa: E402
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+class TestMetaHPOSampler(BasicSamplerTestCase, RelativeSamplerTestCase, SingleOnlySamplerTestCase):
+    @pytest.fixture
+    def sampler(self):  # type: ignore[no-untyped-def]
+        return lambda: MetaHPOSampler(optimizer="auto", seed=0)
+
+
+def _objective(trial: optuna.Trial) -> float:
+    x = trial.suggest_float("x", -3.0, 3.0)
+    kind = trial.suggest_categorical("kind", ["a", "b"])
+    return (x - 1.0) ** 2 + (0.0 if kind == "a" else 1.0)
+
+
+def _past_knowledge():  # type: ignore[no-untyped-def]
+    past = []
+    for i in range(3):
+        study = optuna.create_study(study_name=f"past-{i}", sampler=optuna.samplers.RandomSampler(seed=i))
+        study.optimize(_objective, n_trials=15)
+        past.append(study)
+    kb = knowledge_from_optuna(past)
+    assert kb.names == ["past-0", "past-1", "past-2"]
+    return kb
+
+
+def test_past_optuna_studies_warm_start_a_new_one() -> None:
+    kb = _past_knowledge()
+    study = optuna.create_study(sampler=MetaHPOSampler(optimizer="portfolio", knowledge=kb, seed=0))
+    study.optimize(_objective, n_trials=4)
+    # The portfolio's first configs are the past studies' best: near x = 1, kind "a".
+    assert study.best_value < 0.5
+    # The same seed gives the same proposals.
+    again = optuna.create_study(sampler=MetaHPOSampler(optimizer="portfolio", knowledge=kb, seed=0))
+    again.optimize(_objective, n_trials=4)
+    assert [t.params for t in again.trials] == [t.params for t in study.trials]
+
+
+@pytest.mark.slow
+def test_auto_is_metabo_with_enough_past_studies() -> None:
+    sampler = MetaHPOSampler(knowledge=_past_knowledge(), seed=0)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(_objective, n_trials=5)
+    assert type(next(iter(sampler._optimizers.values()))).__name__ == "MetaBO"
+    assert study.best_value < 1.0
+
+
+def test_maximize_and_stepped_distributions_stay_on_their_grid() -> None:
+    study = optuna.create_study(direction="maximize", sampler=MetaHPOSampler(optimizer="gpbo", seed=1))
+    study.optimize(lambda t: -abs(t.suggest_float("x", 0, 1, step=0.25) - 0.5) + t.suggest_int("n", 2, 10, step=2), n_trials=10)
+    for t in study.trials:
+        assert t.params["x"] in (0.0, 0.25, 0.5, 0.75, 1.0) and t.params["n"] in (2, 4, 6, 8, 10)

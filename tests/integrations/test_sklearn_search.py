@@ -1,0 +1,73 @@
+"""MetaSearchCV against scikit-learn's estimator checks, in a Pipeline, with clone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+from sklearn.base import clone
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import metahpo as mh
+from metahpo.integrations.sklearn import MetaSearchCV
+
+# Every check of check_estimator runs: none is skipped or expected to fail. (A meta-
+# estimator needs its inner estimator's tags, target tags included: without them
+# check_supervised_y_2d fails on a regressor.)
+
+
+def _searches() -> list[MetaSearchCV]:
+    return [
+        MetaSearchCV(LogisticRegression(max_iter=200), {"C": mh.Float(0.1, 10.0, log=True)},
+                     n_trials=2, cv=2, optimizer="random", random_state=0),
+        MetaSearchCV(Ridge(), {"alpha": mh.Float(0.1, 10.0, log=True)},
+                     n_trials=2, cv=2, optimizer="random", random_state=0),
+    ]
+
+
+@parametrize_with_checks(_searches())
+def test_sklearn_estimator_checks(estimator, check):  # type: ignore[no-untyped-def]
+    check(estimator)
+
+
+def test_search_in_a_pipeline_with_conditions_and_clone() -> None:
+    X, y = load_iris(return_X_y=True)
+    space = mh.Space(
+        {"clf__penalty": mh.Categorical(["l2", None]), "clf__C": mh.Float(0.01, 100.0, log=True)},
+        {"clf__C": mh.Equals("clf__penalty", "l2")},
+    )
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    pipe.steps[-1] = ("clf", pipe.steps[-1][1])
+    search = MetaSearchCV(pipe, space, n_trials=6, cv=3, optimizer="sobol", random_state=0)
+    copy = clone(search)
+    assert copy.get_params()["n_trials"] == 6
+    outer = make_pipeline(StandardScaler(), clone(search)).fit(X, y)
+    fitted = outer[-1]
+    assert fitted.best_score_ > 0.9 and set(fitted.best_params_) <= {"clf__penalty", "clf__C"}
+    assert fitted.cv_results_["rank_test_score"].min() == 1
+    column = fitted.cv_results_["param_clf__C"]
+    nulls = [p.get("clf__penalty") is None for p in fitted.cv_results_["params"]]
+    assert list(np.ma.getmaskarray(column)) == nulls
+    assert outer.score(X, y) > 0.9 and outer.predict(X).shape == y.shape
+
+
+def test_hyperband_budget_goes_to_the_budget_parameter() -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y = load_iris(return_X_y=True)
+    search = MetaSearchCV(
+        HistGradientBoostingClassifier(early_stopping=False),
+        {"learning_rate": mh.Float(0.01, 0.5, log=True)}, n_trials=6, cv=2, optimizer="random",
+        scheduler=mh.Hyperband(min_budget=3, max_budget=9, eta=3), budget_param="max_iter",
+        random_state=0,
+    ).fit(X, y)
+    assert set(search.cv_results_["budget"]) <= {3.0, 9.0}
+    assert search.best_estimator_.max_iter == 9
+    with pytest.raises(mh.InvalidParameterError, match="budget_param"):
+        MetaSearchCV(LogisticRegression(), {"C": mh.Float(0.1, 1.0)}, scheduler=mh.Hyperband(1, 9, 3)).fit(X, y)

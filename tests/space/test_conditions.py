@@ -1,0 +1,144 @@
+"""Conditional spaces: validation, sampling, encoding, JSON, fingerprint, surrogate features."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import metahpo as mh
+from metahpo.exceptions import InvalidParameterError
+from metahpo.space import INACTIVE_UNIT
+from metahpo.surrogates import SpaceEncoding
+
+
+def booster_space() -> mh.Space:
+    """XGBoost's booster, with a three-level hierarchy (booster -> depth -> min_split)."""
+    return mh.Space(
+        {
+            "booster": mh.Categorical(["gblinear", "gbtree", "dart"]),
+            "alpha": mh.Float(1e-3, 10.0, log=True),
+            "max_depth": mh.Int(1, 15),
+            "rate_drop": mh.Float(0.0, 1.0),
+            "grow_deep": mh.Float(0.0, 1.0),
+            "extra": mh.Categorical(["a", "b"]),
+        },
+        conditions={
+            "max_depth": mh.In("booster", ["gbtree", "dart"]),
+            "rate_drop": mh.Equals("booster", "dart"),
+            "grow_deep": mh.Range("max_depth", low=10),
+            "extra": mh.AllOf(mh.Range("grow_deep", high=0.5), mh.Equals("booster", "dart")),
+        },
+    )
+
+
+def test_validate_requires_active_and_refuses_inactive() -> None:
+    space = booster_space()
+    assert space.validate({"booster": "gblinear", "alpha": 0.1}) == {"booster": "gblinear", "alpha": 0.1}
+    with pytest.raises(InvalidParameterError, match=r"missing the keys \['max_depth'\]"):
+        space.validate({"booster": "gbtree", "alpha": 0.1})
+    with pytest.raises(InvalidParameterError, match=r"inactive keys \[.max_depth.\].*booster in"):
+        space.validate({"booster": "gblinear", "alpha": 0.1, "max_depth": 3})
+    # Depth 3: grow_deep needs max_depth >= 10, extra needs grow_deep <= 0.5 and dart.
+    deep = {"booster": "dart", "alpha": 1.0, "max_depth": 12, "rate_drop": 0.1, "grow_deep": 0.2, "extra": "a"}
+    assert space.validate(deep) == deep
+    assert space.active_names({**deep, "max_depth": 3}) == ["booster", "alpha", "max_depth", "rate_drop"]
+    assert not space.contains({**deep, "booster": "gbtree"})
+
+
+@pytest.mark.parametrize(
+    ("params", "conditions", "fragment"),
+    [
+        ({"x": mh.Float(0, 1)}, {"y": mh.Equals("x", 1)}, "names 'y', which is not a parameter"),
+        ({"x": mh.Float(0, 1)}, {"x": mh.Range("z", low=0)}, "reads 'z'"),
+        ({"x": mh.Float(0, 1)}, {"x": mh.Range("x", low=0)}, "reads 'x'"),
+        ({"a": mh.Categorical([1, 2]), "b": mh.Categorical([1, 2])},
+         {"a": mh.Equals("b", 1), "b": mh.Equals("a", 1)}, "form a cycle"),
+        ({"a": mh.Categorical(["u"]), "b": mh.Float(0, 1)}, {"b": mh.Equals("a", "v")}, "not in the choices"),
+        ({"a": mh.Categorical(["u"]), "b": mh.Float(0, 1)}, {"b": mh.Range("a", low=1)}, "Range on the categorical"),
+        ({"a": mh.Categorical(["u"]), "b": mh.Float(0, 1)}, {"b": "a == u"}, "must be an Equals"),
+    ],
+)
+def test_bad_conditions_are_refused(params: dict, conditions: dict, fragment: str) -> None:
+    with pytest.raises(InvalidParameterError, match=fragment):
+        mh.Space(params, conditions)
+
+
+def test_sampling_gives_valid_configs_and_every_branch() -> None:
+    space = booster_space()
+    configs = space.sample(np.random.default_rng(0), 400) + space.sobol(64, seed=1)
+    for config in configs:
+        assert space.validate(config) == config
+    assert {c["booster"] for c in configs} == {"gblinear", "gbtree", "dart"}
+    assert any("extra" in c for c in configs) and any("grow_deep" in c and "extra" not in c for c in configs)
+    # Uniform over what is active: a third of the draws are dart.
+    assert abs(np.mean([c["booster"] == "dart" for c in configs[:400]]) - 1 / 3) < 0.07
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=6, max_size=6))
+def test_unit_round_trip_and_identity(point: list[float]) -> None:
+    space = booster_space()
+    config = space.from_unit([point])[0]
+    assert space.contains(config)
+    unit = space.to_unit([config])
+    assert space.from_unit(unit)[0].keys() == config.keys()
+    again = space.from_unit(unit)[0]
+    assert space.config_key(again) == space.config_key(config)
+    inactive = [j for j, name in enumerate(space) if name not in config]
+    assert np.all(unit[0, inactive] == INACTIVE_UNIT)
+    np.testing.assert_array_equal(space.active_mask(unit)[0], [n in config for n in space])
+
+
+def test_json_and_fingerprint_cover_conditions() -> None:
+    space = booster_space()
+    again = mh.Space.from_json(space.to_json())
+    assert again == space and again.conditions == space.conditions
+    plain = mh.Space(dict(space.items()))
+    assert plain.fingerprint() != space.fingerprint()
+    changed = mh.Space(dict(space.items()), {**space.conditions, "rate_drop": mh.Equals("booster", "gbtree")})
+    assert changed.fingerprint() != space.fingerprint()
+    # Spaces without conditions keep their description and fingerprint.
+    assert "condition" not in str(plain.to_dict())
+    assert mh.Space({"x": mh.Float(0, 1)}).fingerprint() == mh.Space({"x": mh.Float(0, 1, default=0.3)}).fingerprint()
+
+
+def test_encoding_imputes_inactive_and_adds_indicators() -> None:
+    space = booster_space()
+    encoding = SpaceEncoding(space)
+    linear = {"booster": "gblinear", "alpha": 0.1}
+    features = encoding.features(space.to_unit([linear]))[0]
+    assert encoding.n_config_features == 3 + 1 + 1 + 1 + 1 + 2 + 4
+    assert features[encoding.indicator_start:].tolist() == [0, 0, 0, 0]
+    # The 'extra' block is all zeros; max_depth sits at the imputed centre.
+    assert features[encoding.columns[5].start : encoding.columns[5].start + 2].tolist() == [0, 0]
+    assert features[encoding.columns[2].start] == INACTIVE_UNIT
+    # Two configs that differ only in what they do not use have the same features.
+    noisy = space.to_unit([linear])
+    noisy[0, 2:] = [0.1, 0.9, 0.3, 0.7]
+    np.testing.assert_array_equal(encoding.features(noisy)[0], features)
+    # snap recomputes indicators from a relaxed row; unit decodes to the same config.
+    relaxed = features.copy()
+    relaxed[:3] = [0.1, 0.2, 0.9]  # booster -> dart
+    snapped = encoding.snap(relaxed[None, :])
+    config = space.from_unit(encoding.unit(snapped))[0]
+    assert config["booster"] == "dart" and "rate_drop" in config
+    assert snapped[0, encoding.indicator_start : encoding.indicator_start + 2].tolist() == [1, 1]
+    for row in encoding.neighbors(snapped[0]):
+        np.testing.assert_array_equal(encoding.snap(row[None, :])[0], row)
+
+
+@pytest.mark.parametrize("optimizer", ["gpbo", "sobol"])
+def test_a_study_runs_on_a_conditional_space(optimizer: str) -> None:
+    space = booster_space()
+
+    def objective(trial: mh.TrialHandle) -> float:
+        c = trial.config
+        return c["alpha"] + (0.0 if c["booster"] == "gblinear" else c["max_depth"] / 15)
+
+    study = mh.create_study(space=space, optimizer=optimizer, seed=0)
+    study.optimize(objective, n_trials=10, show_progress=False)
+    assert all(t.state == mh.TrialState.COMPLETE for t in study.trials)
+    for t in study.trials:
+        assert space.validate(dict(t.config)) == dict(t.config)

@@ -1,0 +1,96 @@
+"""ConfigSpace import and export, with round trips of the YAHPO Gym spaces."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+
+import metahpo as mh
+from metahpo.exceptions import InvalidParameterError
+
+CS = pytest.importorskip("ConfigSpace")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _yahpo_files() -> list[Path]:
+    roots = [Path(os.environ["METAHPO_YAHPO_DATA"])] if os.environ.get("METAHPO_YAHPO_DATA") else []
+    roots.append(ROOT.parent / "shared" / "data" / "yahpo")
+    roots.append(Path("/work/shared/data/yahpo"))
+    for root in roots:
+        files = sorted(root.glob("*/config_space.json"))
+        if files:
+            return files
+    return []
+
+
+YAHPO = _yahpo_files()
+
+
+def _read(path: Path) -> object:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the files use ConfigSpace 0.4's 'default' field
+        return CS.ConfigurationSpace.from_json(path)
+
+
+@pytest.mark.skipif(not YAHPO, reason="YAHPO Gym config_space.json files not found")
+@pytest.mark.parametrize("path", YAHPO, ids=lambda p: p.parent.name)
+def test_yahpo_spaces_round_trip(path: Path) -> None:
+    original = _read(path)
+    space = mh.Space.from_configspace(original)
+    exported = space.to_configspace()
+    assert exported == original  # hyperparameters, defaults and conditions
+    assert mh.Space.from_configspace(exported) == space
+    assert mh.Space.from_json(space.to_json()) == space
+    assert set(space.conditions) == {c.child.name for c in original.conditions}
+    # Every default configuration ConfigSpace makes, and samples, are valid metahpo configs.
+    assert space.validate(dict(original.get_default_configuration()))
+    for config in original.sample_configuration(20):
+        assert space.contains(dict(config))
+    for config in space.sample(0, 20):
+        CS.Configuration(exported, values=config).check_valid_configuration()
+
+
+def test_every_kind_maps_and_comes_back() -> None:
+    cs = CS.ConfigurationSpace(seed=1)
+    cs.add([
+        CS.UniformFloatHyperparameter("lr", 1e-4, 1.0, log=True, default_value=0.01),
+        CS.UniformIntegerHyperparameter("layers", 1, 5, default_value=2),
+        CS.CategoricalHyperparameter("act", ["relu", "tanh"], default_value="tanh"),
+        CS.OrdinalHyperparameter("size", ["s", "m", "l"], default_value="m"),
+        CS.UniformFloatHyperparameter("width2", 0.0, 1.0),
+        CS.UniformFloatHyperparameter("both", 0.0, 1.0),
+    ])
+    cs.add([
+        CS.GreaterThanCondition(cs["width2"], cs["layers"], 1),
+        CS.AndConjunction(
+            CS.EqualsCondition(cs["both"], cs["act"], "relu"),
+            CS.LessThanCondition(cs["both"], cs["lr"], 0.5),
+        ),
+    ])
+    space = mh.Space.from_configspace(cs)
+    assert space["size"] == mh.Categorical(["s", "m", "l"], ordered=True, default="m")
+    assert space["lr"].default == 0.01 and space["lr"].log
+    assert space.conditions["width2"] == mh.Range("layers", low=2)
+    assert space.validate({"lr": 0.1, "layers": 1, "act": "tanh", "size": "s"})
+    assert space.to_configspace() == cs
+    other = CS.ConfigurationSpace({"c": "fixed", "k": ["u", "v", "w"], "x": (0.0, 1.0)})
+    other.add(CS.NotEqualsCondition(other["x"], other["k"], "u"))
+    mapped = mh.Space.from_configspace(other)
+    assert mapped["c"] == mh.Categorical(["fixed"], default="fixed")
+    assert mapped.conditions["x"] == mh.In("k", ["v", "w"])
+    with pytest.raises(InvalidParameterError, match="forbidden"):
+        forbid = CS.ConfigurationSpace({"a": ["u", "v"], "b": ["u", "v"]})
+        forbid.add(CS.ForbiddenAndConjunction(
+            CS.ForbiddenEqualsClause(forbid["a"], "v"), CS.ForbiddenEqualsClause(forbid["b"], "v")
+        ))
+        mh.Space.from_configspace(forbid)
+    with pytest.warns(UserWarning, match="Dropped 1 forbidden"):
+        assert len(mh.Space.from_configspace(forbid, forbidden="ignore")) == 2
+    with pytest.raises(InvalidParameterError, match="non-uniform weights"):
+        mh.Space.from_configspace(CS.ConfigurationSpace({"a": CS.CategoricalHyperparameter("a", [1, 2], weights=[1, 3])}))
+    with pytest.raises(InvalidParameterError, match="ConfigurationSpace"):
+        mh.Space.from_configspace({"a": (0, 1)})
