@@ -317,7 +317,7 @@ class SQLStorage:
 
     def _checked_config(self, study_id: int, config: Mapping[str, Any]) -> Any:
         """``config`` validated against the study's space (a missing study fails later)."""
-        if not (isinstance(config, Mapping) and not config) and _is_key(study_id):
+        if not (isinstance(config, Mapping) and not config) and is_key(study_id):
             space = self._db.run(lambda c: c.execute(
                 select(studies.c.space).where(studies.c.id == study_id)).scalar_one_or_none(),
                 write=False)
