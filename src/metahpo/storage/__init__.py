@@ -8,7 +8,7 @@ from metahpo.storage._artefacts import (
 )
 from metahpo.storage._base import SCHEMA_VERSION, Storage, StudyRecord, reads_from_number
 from metahpo.storage._cache import TrialCache
-from metahpo.storage._checks import check_objective_value
+from metahpo.storage._checks import check_objective_value, mask_password
 from metahpo.storage._memory import InMemoryStorage
 from metahpo.storage._url import CLI_DEFAULT_URL, ENV_VAR, get_storage
 
@@ -27,6 +27,7 @@ __all__ = [
     "artefacts_of",
     "check_objective_value",
     "get_storage",
+    "mask_password",
     "reads_from_number",
 ]
 
