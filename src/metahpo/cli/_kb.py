@@ -86,6 +86,27 @@ def _open(storage: str | None, knowledge: list[str] | None, bundled: bool) -> Kn
     return KnowledgeBase.open(specs)
 
 
+def _origins(storage: str | None, knowledge: list[str] | None) -> dict[str, str]:
+    """Where the storage's imported studies came from (``kb import`` keeps the task's source
+    in the study's ``user_attrs["task"]``), by study name; empty with --knowledge."""
+    if knowledge:
+        return {}
+    from metahpo.storage import get_storage
+
+    out = {}
+    for record in get_storage(storage_url(storage)).list_studies():
+        task = record.user_attrs.get("task")
+        origin = task.get("source") if isinstance(task, dict) else None
+        if isinstance(origin, str) and origin not in ("memory", "study", "data"):
+            out[record.name] = origin
+    return out
+
+
+def _source(task: Task, origins: dict[str, str]) -> str:
+    origin = origins.get(task.name) if task.source.startswith("study:") else None
+    return task.source if origin is None else f"{task.source} (from {origin})"
+
+
 def _where(storage: str | None, knowledge: list[str] | None) -> str:
     from metahpo.storage import mask_password
 
@@ -150,6 +171,7 @@ def list_tasks(
     """List the tasks, by space and source."""
     with _one_line_errors():
         kb = _open(storage, knowledge, bundled)
+        origins = _origins(storage, knowledge)
     if not len(kb):
         console.print(_empty(_where(storage, knowledge)))
         return
@@ -161,7 +183,7 @@ def list_tasks(
     for task in rows:
         space = "-" if task.space is None else task.space.fingerprint()[:8]
         params = "-" if task.space is None else str(len(task.space))
-        table.add_row(task.name, task.source, space, params, str(task.n_evaluations),
+        table.add_row(task.name, _source(task, origins), space, params, str(task.n_evaluations),
                       _budgets(task) if task.has_evaluations else "-",
                       "yes" if task.descriptor else "no")
     console.print(table)
@@ -180,8 +202,10 @@ def show_task(
         if task not in kb:
             raise BadInput(f"No task named {task!r} in {_where(storage, knowledge)}; "
                            "`metahpo kb list` shows the tasks.")
+        origins = _origins(storage, knowledge)
     record = kb[task]
-    console.print(f"[bold]task[/] {record.name}   [bold]source[/] {record.source}")
+    console.print(f"[bold]task[/] {record.name}   [bold]source[/] {_source(record, origins)}",
+                  highlight=False)
     if record.space is not None:
         space = Table("parameter", "type", "range / choices",
                       title=f"space {record.space.fingerprint()[:8]}")
@@ -310,9 +334,10 @@ def clusters(
         results = [(space, kb.clusters(space)) for space in spaces]
     for space, clustering in results:
         score = "" if clustering.silhouette is None else f", silhouette {clustering.silhouette:.2f}"
-        table = Table("cluster", "tasks", "members",
-                      title=f"space {space.fingerprint()[:8]} ({', '.join(space.names)}): "
-                            f"{len(clustering.names)} tasks, {clustering.k} clusters{score}")
+        console.print(f"[bold]space {space.fingerprint()[:8]}[/] ({', '.join(space.names)}): "
+                      f"{len(clustering.names)} tasks, {clustering.k} clusters{score}",
+                      highlight=False)
+        table = Table("cluster", "tasks", "members")
         for label, members in enumerate(clustering.clusters()):
             table.add_row(str(label), str(len(members)), ", ".join(members))
         console.print(table)
