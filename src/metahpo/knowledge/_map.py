@@ -111,13 +111,31 @@ def _embed(distance: np.ndarray, seed: int) -> np.ndarray:
         return np.zeros((n, 2))
     from sklearn.manifold import MDS
 
+    # scikit-learn's own classical start takes the square root of negative eigenvalues
+    # (1 - similarity is not a Euclidean distance) and fails on NaN; ours clips them.
+    start = _classical_mds(distance, seed)
     if "metric_mds" in inspect.signature(MDS).parameters:  # scikit-learn >= 1.8
-        mds = MDS(n_components=2, metric_mds=True, metric="precomputed", init="classical_mds",
+        mds = MDS(n_components=2, metric_mds=True, metric="precomputed", init="random",
                   n_init=1, random_state=seed)
     else:
-        mds = MDS(n_components=2, dissimilarity="precomputed", n_init=4, random_state=seed)
-    xy = np.asarray(mds.fit_transform(distance), dtype=float)
+        mds = MDS(n_components=2, dissimilarity="precomputed", n_init=1, random_state=seed)
+    xy = np.asarray(mds.fit_transform(distance, init=start), dtype=float)
     return _canonical_orientation(xy)
+
+
+def _classical_mds(distance: np.ndarray, seed: int) -> np.ndarray:
+    """Torgerson's classical MDS: the top two eigenvectors of the double-centred squared
+    distances, scaled by the root of their eigenvalues (negative ones clipped to 0)."""
+    n = len(distance)
+    centring = np.eye(n) - np.full((n, n), 1.0 / n)
+    gram = -0.5 * centring @ (distance**2) @ centring
+    values, vectors = np.linalg.eigh(gram)
+    top = np.argsort(values)[::-1][:2]
+    xy = vectors[:, top] * np.sqrt(np.clip(values[top], 0.0, None))
+    # A start with all points equal gives SMACOF nothing to move; spread them a little.
+    if not np.any(np.abs(xy) > 1e-12):
+        xy = np.random.default_rng(seed).normal(scale=1e-3, size=(n, 2))
+    return xy
 
 
 def _canonical_orientation(xy: np.ndarray) -> np.ndarray:
