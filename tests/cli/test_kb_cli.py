@@ -86,6 +86,20 @@ def test_read_only_commands_never_create_a_database(workdir, command):
     assert not (workdir / "metahpo.db").exists() and not (workdir / "out").exists()
 
 
+def test_read_only_commands_leave_other_files_alone(workdir):
+    import sqlite3
+
+    with sqlite3.connect(workdir / "other.db") as db:
+        db.execute("CREATE TABLE mine (a)")
+    (workdir / "garbage.db").write_text("not a database")
+    result = kb("list", "--storage", "sqlite:///other.db")
+    assert result.exit_code == 2 and "not a metahpo database" in result.output
+    with sqlite3.connect(workdir / "other.db") as db:
+        assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("mine",)]
+    garbage = kb("clusters", "--storage", "sqlite:///garbage.db")
+    assert garbage.exit_code == 2 and "not a readable SQLite database" in garbage.output
+
+
 def test_show_one_task(storage_url):
     result = kb("show", "low-b", "--storage", storage_url)
     assert result.exit_code == 0, result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -74,6 +75,24 @@ def _existing_sqlite(url: str) -> None:
             f"There is no database at {url} (the file {database!r} does not exist); "
             "nothing was created. Pass --storage, or run a study first."
         )
+    if not _has_metahpo_tables(Path(database)):
+        # Opening it as a storage would add metahpo's tables to someone else's file.
+        raise BadInput(f"{url} is not a metahpo database (it has no metahpo_studies table); "
+                       "it was left unchanged.")
+
+
+def _has_metahpo_tables(path: Path) -> bool:
+    """Whether the SQLite file holds metahpo's studies table, read without writing."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            found = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metahpo_studies'"
+            ).fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise BadInput(f"{str(path)!r} is not a readable SQLite database: {exc}") from exc
+    return found is not None
 
 
 def _open(storage: str | None, knowledge: list[str] | None, bundled: bool) -> KnowledgeBase:
