@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Column, Table
 
 from metahpo.cli._app import STORAGE_HELP, app
@@ -42,8 +43,12 @@ class BadInput(Exception):
 
 
 def _fail(message: str) -> NoReturn:
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", markup=True,
-                                               highlight=False)
+    from metahpo.storage import mask_password
+
+    # Messages may quote a URL the user typed; its password is never printed.
+    Console(stderr=True, soft_wrap=True).print(
+        f"[bold red]error:[/] {escape(mask_password(message))}", highlight=False
+    )
     raise typer.Exit(code=BAD_INPUT)
 
 
@@ -113,11 +118,15 @@ def _origins(storage: str | None, knowledge: list[str] | None) -> dict[str, str]
     from metahpo.storage import get_storage
 
     out = {}
-    for record in get_storage(storage_url(storage)).list_studies():
-        task = record.user_attrs.get("task")
-        origin = task.get("source") if isinstance(task, dict) else None
-        if isinstance(origin, str) and origin not in ("memory", "study", "data"):
-            out[record.name] = origin
+    store = get_storage(storage_url(storage))
+    try:
+        for record in store.list_studies():
+            task = record.user_attrs.get("task")
+            origin = task.get("source") if isinstance(task, dict) else None
+            if isinstance(origin, str) and origin not in ("memory", "study", "data"):
+                out[record.name] = origin
+    finally:
+        store.close()
     return out
 
 
@@ -129,7 +138,7 @@ def _source(task: Task, origins: dict[str, str]) -> str:
 def _where(storage: str | None, knowledge: list[str] | None) -> str:
     from metahpo.storage import mask_password
 
-    return ", ".join(knowledge) if knowledge else mask_password(storage_url(storage))
+    return ", ".join(map(mask_password, knowledge or [storage_url(storage)]))
 
 
 def _spaces(tasks: list[Task]) -> list[tuple[Space, list[Task]]]:
