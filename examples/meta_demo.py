@@ -98,9 +98,9 @@ def main() -> None:
     console.print(table)
     best = warm.best_trial if warm.best_value <= cold.best_value else cold.best_trial
     console.print(f"best config: {dict(best.config)}")
-    update = warm.user_attrs.get("knowledge_update")
+    update = warm.finish()  # the study is done: the knowledge learns from it (once)
     if update:
-        console.print(f"knowledge updated after the study: {update}")
+        console.print(f"knowledge update after the study: {update}")
 
 
 if __name__ == "__main__":

@@ -57,3 +57,57 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
 
 
 # --- end PostgreSQL -----------------------------------------------------------------------
+
+
+# --- Studies to draw (visualization and dashboard) ----------------------------------------
+# A SQLite storage holding a finished Hyperband study, two more finished studies (so that
+# the knowledge has tasks), a warm-started portfolio study, a study that is still running
+# and has a FAILED trial whose error text is HTML, and a study whose name is a script tag.
+
+SCRIPT_NAME = "<script>alert(1)</script>"
+
+
+def _objective(trial):
+    x, lr = trial.config["x"], trial.config["lr"]
+    budget = trial.budget or 9.0
+    return (x - 0.3) ** 2 + 0.1 * abs(lr - 0.01) + 1.0 / budget + 0.01 * trial.config["depth"]
+
+
+@pytest.fixture(scope="session")
+def drawn_storage(tmp_path_factory) -> str:
+    import metahpo as mh
+    from metahpo.storage import get_storage
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('drawn') / 'studies.db'}"
+    space = mh.Space({
+        "x": mh.Float(0.0, 1.0),
+        "lr": mh.Float(1e-4, 1.0, log=True),
+        "depth": mh.Int(1, 8),
+        "kind": mh.Categorical(["a", "b"]),
+    })
+    hb = mh.create_study(name="finished-hb", space=space, storage=url, optimizer="random", seed=0,
+                         scheduler=mh.Hyperband(min_budget=1, max_budget=9, eta=3))
+    hb.optimize(_objective, n_trials=30, show_progress=False)
+    for seed in (1, 2):
+        other = mh.create_study(name=f"past-{seed}", space=space, storage=url, optimizer="random",
+                                seed=seed)
+        other.optimize(_objective, n_trials=12, show_progress=False)
+    warm = mh.create_study(name="warm", space=space, storage=url, optimizer="portfolio", seed=3,
+                           knowledge=url)
+    warm.optimize(_objective, n_trials=7, show_progress=False)
+    trial = warm.ask()  # A trial that names its similar tasks, as MetaBO's do.
+    get_storage(url).set_trial_user_attrs(warm.study_id, trial.number, {"why": {
+        "source": "surrogate", "similar_tasks": [["past-1", 0.7], ["finished-hb", 0.3]]}})
+    warm.tell(trial, _objective(trial))
+
+    def flaky(trial):
+        if trial.number == 2:
+            raise ValueError("<b>broken</b> & failed")
+        return _objective(trial)
+
+    running = mh.create_study(name="running", space=space, storage=url, optimizer="random", seed=4)
+    running.optimize(flaky, n_trials=6, show_progress=False)
+    running.ask()  # left RUNNING
+    odd = mh.create_study(name=SCRIPT_NAME, space=space, storage=url, optimizer="random", seed=5)
+    odd.optimize(_objective, n_trials=3, show_progress=False)
+    return url

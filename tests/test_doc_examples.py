@@ -32,6 +32,10 @@ DOCTEST_MODULES = [
     "metahpo.testing.schedulers",
     "metahpo.testing.synthetic",
     "metahpo.testing._synthetic",
+    "metahpo.visualization._data",
+    "metahpo.visualization._export",
+    "metahpo.visualization._history",
+    "metahpo.visualization._importance",
 ]
 
 

@@ -77,6 +77,10 @@ def test_studies_show_delete(workdir):
     assert listed.exit_code == 0 and "listed" in listed.output
     shown = runner.invoke(app, ["show", "listed"])
     assert shown.exit_code == 0 and "best trial" in shown.output and "COMPLETE" in shown.output
+    assert "optimizer: Sobol" in shown.output
+    assert tune("--trials", "2", "--name", "chosen").exit_code == 0  # optimizer "auto"
+    chosen = runner.invoke(app, ["show", "chosen"])
+    assert "optimizer: GPBO (auto: " in chosen.output and "related tasks" in chosen.output
     missing = runner.invoke(app, ["show", "nope"])
     assert missing.exit_code == 1 and "No study named 'nope'" in missing.output
     assert runner.invoke(app, ["delete", "listed", "--yes"]).exit_code == 0

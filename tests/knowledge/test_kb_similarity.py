@@ -179,3 +179,22 @@ def test_knowledge_base_nearest_caches_lookups_and_matches_the_function() -> Non
     # Adding tasks invalidates the cache.
     kb.add(quadratic[3:])
     assert len(kb.nearest(target)) == len(branin) + len(quadratic)
+
+
+def test_a_few_observations_tell_tasks_apart_and_weigh_less_than_many() -> None:
+    from metahpo.testing.synthetic import ShiftedBranin
+
+    family = ShiftedBranin(n_tasks=8, seed=3)
+    design = family.space.sobol(64, seed=0)
+    pool = [Task(t, family.space, design, family.evaluate_batch(t, design)) for t in family.tasks[1:]]
+
+    def weights(n: int) -> list[float]:
+        configs = family.space.sobol(n, seed=5)
+        target = Task("target", family.space, configs, family.evaluate_batch(family.tasks[0], configs))
+        return [w for _, w in nearest(target, pool)]
+
+    few, many = weights(4), weights(40)
+    # Four observations: the ranks of many tasks agree perfectly by chance, the weights do not tie.
+    assert len(set(np.round(few, 6))) == len(few) and max(few) < 0.9
+    # More observations may weigh more: the shrinkage toward 0.5 is n / (n + 5).
+    assert max(many) > max(few)

@@ -180,12 +180,18 @@ def test_suggestions_say_why_and_studies_store_it() -> None:
     optimizer = Portfolio(kb, size=2)
     explained = optimizer.suggest_explained(_history([]), n=3)
     assert [s.why["source"] for s in explained] == ["portfolio", "portfolio", "random"]
+    # The second config is named for the tasks whose best regret it lowered, not all of them.
+    from metahpo.knowledge import regret_matrix
+
+    first, second = (s.config for s in explained[:2])
+    regrets = regret_matrix(kb.tasks(SPACE), [first, second])
+    helped = [kb.tasks(SPACE)[j].name for j in np.argsort(regrets[1] - regrets[0], kind="stable")
+              if regrets[1, j] < regrets[0, j] - 1e-12]
     assert explained[1].why == {
-        "source": "portfolio",
-        "rank": 1,
-        "tasks": ["0", "1", "2"],
-        "n_tasks": 3,
+        "source": "portfolio", "rank": 1, "tasks": helped, "n_tasks": len(helped), "chosen_among": 3,
     }
+    assert 0 < len(helped) < 3
+    assert explained[0].why["tasks"] and explained[0].why["n_tasks"] <= 3
     assert [s.config for s in explained] == optimizer.suggest(_history([]), n=3)
     study = mh.create_study(space=SPACE, optimizer=optimizer, seed=0)
     handle = study.ask()

@@ -250,6 +250,9 @@ def test_each_trial_records_why_it_was_suggested_and_the_end_hook_runs():
     assert [t.user_attrs["why"] for t in study.trials] == [
         {"source": "test", "seen": i} for i in range(3)
     ]
+    # optimize() leaves the learning to finish(): once per study, not once per call.
+    assert Explaining.ended is None and "knowledge_update" not in study.user_attrs
+    assert study.finish() == {"tasks_added": 1}
     assert Explaining.ended == 3 and study.user_attrs["knowledge_update"] == {"tasks_added": 1}
     plain = mh.create_study(space=SPACE, optimizer="sobol", seed=0)
     plain.optimize(quadratic, n_trials=1, show_progress=False)

@@ -77,6 +77,14 @@ def show(
                       "-" if t.bracket is None else str(t.bracket),
                       "-" if t.rung is None else str(t.rung), *cells, *why)
     console.print(table)
+    attrs = loaded.user_attrs
+    choice = attrs.get("optimizer_choice")
+    console.print(f"optimizer: {type(loaded.optimizer).__name__}"
+                  + (f" (auto: {choice.get('reason', '')})" if isinstance(choice, dict) else ""),
+                  markup=False)
+    update = attrs.get("knowledge_update")
+    if isinstance(update, dict):
+        console.print(f"knowledge update: {json.dumps(update)}", markup=False)
     try:
         best = loaded.best_trial
     except MetahpoError:

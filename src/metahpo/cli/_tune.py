@@ -52,6 +52,8 @@ def tune(
         )
         study.optimize(command_objective(command, trial_timeout), n_trials=trials,
                        n_jobs=jobs, timeout=timeout, show_progress=True)
+        # The trial budget is spent: the study is done, and the knowledge learns from it.
+        study.finish()
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
     try:

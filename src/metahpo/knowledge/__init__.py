@@ -34,8 +34,8 @@ from metahpo.knowledge._descriptors import (
 from metahpo.knowledge._files import KnowledgeFiles, read_knowledge, write_knowledge
 from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._map import TaskMap, task_map
-from metahpo.knowledge._mapping import map_task, shared_parameters
-from metahpo.knowledge._portfolio import greedy_portfolio, regret_matrix
+from metahpo.knowledge._mapping import is_related, map_task, shared_parameters
+from metahpo.knowledge._portfolio import greedy_portfolio, greedy_portfolio_sources, regret_matrix
 from metahpo.knowledge._similarity import (
     DescriptorScale,
     descriptor_similarity,
@@ -63,7 +63,9 @@ __all__ = [
     "descriptor_of",
     "descriptor_similarity",
     "greedy_portfolio",
+    "greedy_portfolio_sources",
     "harmonise_descriptor",
+    "is_related",
     "map_task",
     "meta_features",
     "nearest",

@@ -14,8 +14,13 @@ repeated target configs: together they sample the loss marginalised over the dro
 parameters. Target parameters the source lacks are filled with their midpoint in the
 unit cube and listed in :attr:`Task.missing`, so a surrogate can marginalise over them
 (ignore those inputs); nearest-neighbour lookups ignore them too, and a portfolio config
-taken from such a task carries the midpoint there. A task that shares no
-parameter with the target space, or keeps no evaluation, is not mapped.
+taken from such a task carries the midpoint there.
+
+Only a *related* task is mapped: it shares most of the target's parameters (more than
+half) and at least half of its own. Two spaces that merely share a name or two (an ``x``,
+a ``learning_rate``) describe different problems, and transferring between them would
+mislead more often than help. A task that is not related, or keeps no evaluation, is not
+mapped.
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ import numpy as np
 from metahpo.knowledge._task import Task
 from metahpo.space import Categorical, Float, Int, Param, Space
 
-__all__ = ["map_task", "shared_parameters"]
+__all__ = ["is_related", "map_task", "shared_parameters"]
+
+# "Most" of the target's parameters: strictly more than this share of them.
+_MIN_SHARED = 0.5
 
 
 def shared_parameters(source: Space, target: Space) -> list[str]:
@@ -39,6 +47,15 @@ def shared_parameters(source: Space, target: Space) -> list[str]:
     ]
 
 
+def is_related(source: Space, target: Space) -> bool:
+    """Whether a task of ``source`` transfers to ``target``: it shares more than half of the
+    target's parameters and at least half of its own (see the module docstring)."""
+    if source.fingerprint() == target.fingerprint():
+        return True
+    shared = len(shared_parameters(source, target))
+    return shared > _MIN_SHARED * len(target) and shared >= _MIN_SHARED * len(source)
+
+
 def map_task(task: Task, space: Space) -> Task | None:
     """``task`` expressed in ``space``, or ``None`` when nothing of it carries over."""
     if task.space is None:
@@ -46,7 +63,7 @@ def map_task(task: Task, space: Space) -> Task | None:
     if task.space.fingerprint() == space.fingerprint():
         return task if task.space.names == space.names else replace(task, space=space)
     shared = shared_parameters(task.space, space)
-    if not shared:
+    if not shared or not is_related(task.space, space):
         return None
     filled = {name: space[name].from_unit(0.5) for name in space if name not in shared}
     rows: list[int] = []

@@ -14,7 +14,7 @@ from metahpo.knowledge._mapping import map_task
 from metahpo.knowledge._task import Task
 from metahpo.space import Config, Space, round_unit
 
-__all__ = ["greedy_portfolio", "regret_matrix"]
+__all__ = ["greedy_portfolio", "greedy_portfolio_sources", "regret_matrix"]
 
 
 
@@ -66,6 +66,17 @@ def greedy_portfolio(
         >>> greedy_portfolio(tasks, 2)
         [{'x': 0.2}, {'x': 0.8}]
     """
+    return [config for config, _ in greedy_portfolio_sources(tasks, size, candidates)]
+
+
+def greedy_portfolio_sources(
+    tasks: Sequence[Task],
+    size: int,
+    candidates: Sequence[Mapping[str, Any]] | None = None,
+) -> list[tuple[Config, list[str]]]:
+    """:func:`greedy_portfolio`, each config with the names of the tasks it was chosen for:
+    those whose best regret in the portfolio it lowered when it was added, the most lowered
+    first. They are what a portfolio trial's explanation names."""
     size = check_int(size, "size", "greedy_portfolio", minimum=1)
     tasks = [t for t in tasks if t.has_evaluations]
     if not tasks:
@@ -84,17 +95,19 @@ def greedy_portfolio(
     regrets = regret_matrix(tasks, pool)
     alone = regrets.mean(axis=1)
     best_so_far = np.ones(len(tasks))
-    chosen: list[int] = []
+    chosen: list[tuple[Config, list[str]]] = []
     available = np.ones(len(pool), dtype=bool)
     for _ in range(min(size, len(pool))):
         gain = np.minimum(regrets, best_so_far).mean(axis=1)
         gain = np.where(available, np.round(gain, 12), np.inf)
         order = np.lexsort((np.arange(len(pool)), alone, gain))
         pick = int(order[0])
-        chosen.append(pick)
+        lowered = best_so_far - regrets[pick]
+        helped = [j for j in np.argsort(-lowered, kind="stable") if lowered[j] > 1e-12]
+        chosen.append((dict(pool[pick]), [tasks[j].name for j in helped]))
         available[pick] = False
         best_so_far = np.minimum(best_so_far, regrets[pick])
-    return [dict(pool[i]) for i in chosen]
+    return chosen
 
 
 def _common_space(tasks: Sequence[Task], owner: str) -> Space:

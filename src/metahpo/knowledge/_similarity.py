@@ -40,6 +40,9 @@ __all__ = [
 
 _METHODS = ("spearman", "kendall")
 _MIN_POINTS = 3
+# nearest(): a prior worth this many uncorrelated observations shrinks a target's response
+# correlation (see _few_point_response).
+_PRIOR_OBSERVATIONS = 5
 
 
 def _signed_log(value: float) -> float:
@@ -162,6 +165,26 @@ def similarity(
     return float(np.mean(parts)) if parts else 0.5
 
 
+def _few_point_response(target: Task, other: Task | LossLookup, response: float, method: str) -> float:
+    """A target's response similarity made to tell tasks apart after a few observations.
+
+    The ranks of three or four observations agree perfectly by chance with many tasks, so
+    the rank correlation is averaged with the Pearson correlation of the losses (the values
+    still differ), and shrunk toward "no information" (0.5) by ``n / (n + 5)``, as a prior
+    worth five uncorrelated observations would: three observations cannot make a task as
+    similar as a hundred can.
+    """
+    lookup = other if isinstance(other, LossLookup) else LossLookup(map_task(other, target.space))  # type: ignore[arg-type]
+    budgets = None if target.budgets is None else list(target.budgets)
+    predicted = lookup.predict(target.unit, budgets)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pearson = float(np.corrcoef(target.losses, predicted)[0, 1])
+    rank = 2.0 * response - 1.0
+    rho = 0.5 * (rank + (pearson if math.isfinite(pearson) else 0.0))
+    n = target.n_evaluations
+    return (1.0 + n / (n + _PRIOR_OBSERVATIONS) * rho) / 2.0
+
+
 def nearest(
     target: Task,
     tasks: Sequence[Task],
@@ -195,6 +218,8 @@ def nearest(
         if task.has_evaluations:
             other = lookups.get(task.name, task) if lookups else task
             response = response_similarity(target, other, method)
+            if response is not None:
+                response = _few_point_response(target, other, response, method)
         if response is not None:
             parts.append(response)
         scored.append((task, float(np.mean(parts)) if parts else 0.5))

@@ -35,6 +35,9 @@ _ALWAYS_COLD, _COLD_FIT_EVERY = 30, 10
 # A warm fit starts next to its optimum (one observation changed): a few steps suffice.
 _COLD_MAX_ITER, _WARM_MAX_ITER = 60, 15
 _INITIAL_RADIUS, _MIN_RADIUS, _MAX_RADIUS = 0.2, 1.0 / 64.0, 0.8
+# Candidates closer than this to an evaluated or pending config, in every unit-cube
+# coordinate, repeat it (see _Taken).
+_RESOLUTION = 1e-3
 
 
 @dataclass(frozen=True)
@@ -128,8 +131,8 @@ def propose(
     if trust_radius is not None and len(anchors):
         trust = TrustRegion(anchors[0], trust_radius, proximal_penalty)
 
-    taken = {space.config_key(c) for c in space.from_unit(x_unit)}
-    taken |= {space.config_key(t.config) for t in history.pending if t.config}
+    pending = [t.config for t in history.pending if t.config]
+    taken = _Taken(space, [*space.from_unit(x_unit), *pending])
     rng = history.rng(_SALT_ACQUISITION)
     optimizer = AcquisitionOptimizer()
     chosen: list[Config] = []
@@ -141,7 +144,7 @@ def propose(
         candidates = optimizer.optimize(objective, encoding, anchors, rng, trust)
         config = _first_new(space, encoding, candidates.x, taken, history)
         chosen.append(config)
-        taken.add(space.config_key(config))
+        taken.add(config)
         if len(chosen) < n:
             row = encoding.inputs(space.to_unit([config]), np.array([_target(history)]))
             surrogate = surrogate.condition(row, np.array([liar]))
@@ -164,11 +167,38 @@ def replay_trust_radius(history: History) -> float:
     return radius
 
 
+class _Taken:
+    """The configs evaluated or pending, and whether a candidate repeats one of them.
+
+    A candidate repeats a config when it is the same config (:meth:`Space.config_key`) or
+    lies within ``_RESOLUTION`` of it in every unit-cube coordinate: an acquisition
+    optimum that converges on the incumbent (at a corner of the box, say) would otherwise
+    spend trial after trial on what is, to the model and to the user, the same config.
+    """
+
+    def __init__(self, space: Space, configs: list[Config]) -> None:
+        self.space = space
+        self.keys = set(space.config_keys(configs))
+        self.rows = space.to_unit(configs) if configs else np.empty((0, len(space)))
+
+    def __contains__(self, config: Config) -> bool:
+        if self.space.config_key(config) in self.keys:
+            return True
+        if not len(self.rows):
+            return False
+        row = self.space.to_unit([config])[0]
+        return bool(np.any(np.max(np.abs(self.rows - row), axis=1) < _RESOLUTION))
+
+    def add(self, config: Config) -> None:
+        self.keys.add(self.space.config_key(config))
+        self.rows = np.vstack([self.rows, self.space.to_unit([config])])
+
+
 def _first_new(
-    space: Space, encoding: SpaceEncoding, rows: np.ndarray, taken: set[tuple[float, ...]], history: History
+    space: Space, encoding: SpaceEncoding, rows: np.ndarray, taken: _Taken, history: History
 ) -> Config:
     for config in space.from_unit(encoding.unit(rows)):
-        if space.config_key(config) not in taken:
+        if config not in taken:
             return config
     # Every optimum is already evaluated or pending (small discrete spaces): explore.
     logger.debug("All acquisition optima are taken; drawing a random config")

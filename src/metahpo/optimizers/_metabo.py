@@ -11,9 +11,16 @@ from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
 from metahpo.optimizers._base import BaseOptimizer, Suggestion
-from metahpo.optimizers._bo import ACQUISITIONS, propose
+from metahpo.optimizers._bo import (
+    ACQUISITIONS,
+    GPFitState,
+    fit_exact_gp,
+    propose,
+    replay_trust_radius,
+    state_from_dict,
+)
 from metahpo.optimizers._gp import GPBO
-from metahpo.optimizers._portfolio import Portfolio, check_knowledge
+from metahpo.optimizers._portfolio import Portfolio, check_knowledge, own_tasks
 from metahpo.space import Config
 from metahpo.surrogates import AUTO_CANDIDATES, SpaceEncoding, loo_nll_of_losses, torch_threads
 
@@ -42,9 +49,11 @@ class MetaBO(BaseOptimizer):
     3. **Acquisition.** Log expected improvement at the target budget, minimised by the
        proximal-gradient optimiser, as in :class:`GPBO`; the budget is a surrogate input,
        so any scheduler composes.
-    4. **Update.** When ``optimize`` ends, the study's task fine-tunes the meta-parameters
-       with replay of stored tasks, saved as a new version (``continual_update=False``
-       turns this off).
+    4. **Update.** When the study is finished (:meth:`Study.finish
+       <metahpo.study.Study.finish>`), or when the next study finds it in the knowledge's
+       storage, its task fine-tunes the meta-parameters with replay of stored tasks; the new
+       version is kept only if it does not make the old tasks' or the new task's
+       predictions worse (``continual_update=False`` turns this off).
 
     With fewer than three related tasks it is :class:`GPBO`. Each suggestion records why
     it was made: the portfolio's source tasks, or the number of observations the surrogate
@@ -62,7 +71,7 @@ class MetaBO(BaseOptimizer):
         acquisition: ``"logei"`` or ``"lcb"``.
         plateau_patience: stop ``optimize`` early after this many full-budget trials without
             improvement (``None``: never).
-        continual_update: fine-tune the meta-model on the study when it ends.
+        continual_update: fine-tune the meta-model on the study when it is finished.
 
     Example:
         >>> import metahpo as mh
@@ -130,6 +139,8 @@ class MetaBO(BaseOptimizer):
         # Composition: the warm start and the no-knowledge fallback are optimizers of their own.
         self._portfolio = Portfolio(knowledge, size=max(n_warm_start, 1), k_nearest=k_nearest)
         self._fallback = GPBO(n_initial=n_warm_start or None, acquisition=acquisition)
+        # The GP on the study alone that the meta-learned surrogate is checked against.
+        self._check_state = GPFitState()
 
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments as JSON: the knowledge's spec and the provider's settings."""
@@ -144,13 +155,16 @@ class MetaBO(BaseOptimizer):
         }
 
     def state_dict(self) -> dict[str, Any]:
-        """The fallback GP-BO's state (used while the knowledge holds too few tasks)."""
-        return {"gpbo": self._fallback.state_dict()}
+        """The fallback GP-BO's state (used while the knowledge holds too few tasks) and the
+        last fit of the study-alone GP the meta-learned surrogate is checked against."""
+        return {"gpbo": self._fallback.state_dict(), "check": self._check_state.to_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if not isinstance(state, dict):
             raise InvalidParameterError(f"The 'state' of MetaBO must be a dict. Got {describe(state)} instead.")
         self._fallback.load_state_dict(state.get("gpbo", {}))
+        check = state.get("check")
+        self._check_state = GPFitState() if check is None else state_from_dict(check)
 
     # Suggest ------------------------------------------------------------------------------
     def suggest(self, history: History, n: int = 1) -> list[Config]:
@@ -172,31 +186,48 @@ class MetaBO(BaseOptimizer):
             return self._portfolio.suggest_explained(history, n)
         encoding = SpaceEncoding(history.space, history.min_budget, history.max_budget)
         with torch_threads(1):
-            surrogate = self._fit(history, encoding)
-            configs = propose(history, encoding, surrogate, n, self.acquisition)
+            surrogate, checked = self._fit(history, encoding)
+            # Where the study's own GP predicts better, the search is GP-BO's, trust region included.
+            radius = replay_trust_radius(history) if checked["model"] == "study GP" else None
+            configs = propose(history, encoding, surrogate, n, self.acquisition, trust_radius=radius)
         similar = kb.nearest(_target(history), k=3, space=history.space)
         why = {
             "source": "surrogate",
             "observations": len(losses),
             "adapt_steps": self._provider.adapt_steps,
             "transform": surrogate.transform_.kind,
+            **checked,
             "similar_tasks": [[task.name, round(weight, 3)] for task, weight in similar],
         }
         return [Suggestion(c, why) for c in configs]
 
-    def _fit(self, history: History, encoding: SpaceEncoding) -> Any:
-        """The meta-learned surrogate adapted to the observations, in the better loss scale.
+    def _fit(self, history: History, encoding: SpaceEncoding) -> tuple[Any, dict[str, Any]]:
+        """The surrogate of this round and what the check between models found.
 
-        Losses with a few diverged configs (a log-loss of 6 among 0.1-0.3) flatten a
-        standardised model: it is also fitted on log losses, and the model whose
-        leave-one-out likelihood of the losses is higher is kept.
+        The meta-learned surrogate is adapted to the observations in the better loss scale:
+        losses with a few diverged configs (a log-loss of 6 among 0.1-0.3) flatten a
+        standardised model, so it is also fitted on log losses, and the model whose
+        leave-one-out likelihood of the losses is higher is kept. From d + 1 observations
+        on, a GP fitted on the study alone competes with it the same way: where the
+        knowledge misleads, the study's own data say so, and the search stops following it.
         """
         assert self.knowledge is not None  # checked by the caller
-        model = self._provider.model(self.knowledge, encoding)
+        # The study's own task, once it is in the knowledge's storage, is not growth to learn from.
+        model = self._provider.model(self.knowledge, encoding, exclude=own_tasks(self.knowledge, history))
         x_unit, budgets, losses = history.observations()
         inputs = encoding.inputs(x_unit, budgets)
         fits = [self._provider.surrogate(model, kind).fit(inputs, losses) for kind in AUTO_CANDIDATES]
-        return min(fits, key=lambda fitted: loo_nll_of_losses(fitted, losses))
+        scored = [(loo_nll_of_losses(fitted, losses), i) for i, fitted in enumerate(fits)]
+        meta_score, best = min(scored)
+        meta = fits[best]
+        if len(losses) < len(history.space) + 1:
+            return meta, {"model": "meta-learned"}
+        gp, self._check_state = fit_exact_gp(history, encoding, inputs, losses, "auto", 2, self._check_state)
+        gp_score = loo_nll_of_losses(gp, losses)
+        check = {"loo_nll": {"meta-learned": round(meta_score, 4), "study GP": round(gp_score, 4)}}
+        if gp_score < meta_score:
+            return gp, {"model": "study GP", **check}
+        return meta, {"model": "meta-learned", **check}
 
     # Study end ----------------------------------------------------------------------------
     def on_study_end(self, history: History) -> dict[str, Any] | None:

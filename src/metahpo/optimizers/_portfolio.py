@@ -15,7 +15,7 @@ from metahpo.space import Config
 if TYPE_CHECKING:
     from metahpo.knowledge import KnowledgeBase
 
-__all__ = ["Portfolio", "check_knowledge"]
+__all__ = ["Portfolio", "check_knowledge", "own_tasks"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class Portfolio(BaseOptimizer):
         check_int(self.size, "size", "Portfolio", minimum=1)
         if self.k_nearest is not None:
             check_int(self.k_nearest, "k_nearest", "Portfolio", minimum=1)
-        self._portfolios: dict[tuple[Any, ...], tuple[list[Config], list[str]]] = {}
+        self._portfolios: dict[tuple[Any, ...], tuple[list[tuple[Config, list[str]]], int]] = {}
 
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments, with the knowledge base replaced by its spec (JSON-able)."""
@@ -85,20 +85,23 @@ class Portfolio(BaseOptimizer):
         return [s.config for s in self.suggest_explained(history, n)]
 
     def suggest_explained(self, history: History, n: int = 1) -> list[Suggestion]:
-        """Suggestions with their reason: ``{"source": "portfolio", "rank", "tasks", "n_tasks"}``
-        for a portfolio config (its 0-based place and the tasks it was chosen on, at most 10
-        named), ``{"source": "random"}`` after the portfolio."""
+        """Suggestions with their reason: ``{"source": "portfolio", "rank", "tasks", "n_tasks",
+        "chosen_among"}`` for a portfolio config (its 0-based place; the tasks it was chosen
+        for, whose best regret in the portfolio it lowered, most lowered first, at most 10
+        named; how many tasks the portfolio was chosen among), ``{"source": "random"}``
+        after the portfolio."""
         n = check_int(n, "n", "Portfolio.suggest", minimum=1)
         space = history.space
         # Every config already started counts, failed and pruned ones too.
         tried = set(space.config_keys([t.config for t in history.trials if t.config]))
         out: list[Suggestion] = []
-        configs, tasks = self._choose(history)
-        for rank, config in enumerate(configs):
+        portfolio, pool = self._choose(history)
+        for rank, (config, tasks) in enumerate(portfolio):
             key = space.config_key(config)
             if key not in tried:
                 tried.add(key)
-                why = {"source": "portfolio", "rank": rank, "tasks": tasks[:10], "n_tasks": len(tasks)}
+                why = {"source": "portfolio", "rank": rank, "tasks": tasks[:10], "n_tasks": len(tasks),
+                       "chosen_among": pool}
                 out.append(Suggestion(dict(config), why))
                 if len(out) == n:
                     return out
@@ -112,17 +115,18 @@ class Portfolio(BaseOptimizer):
         knowledge comes from: every one of its evaluations is in ``history``) is left
         out, so a study reloaded later chooses the same portfolio.
         """
-        return self._choose(history)[0]
+        return [config for config, _ in self._choose(history)[0]]
 
-    def _choose(self, history: History) -> tuple[list[Config], list[str]]:
-        """The portfolio and the names of the tasks it was chosen on."""
-        from metahpo.knowledge import KnowledgeBase, Task, descriptor_of, greedy_portfolio
+    def _choose(self, history: History) -> tuple[list[tuple[Config, list[str]]], int]:
+        """The portfolio, each config with the tasks it was chosen for, and how many tasks
+        it was chosen among."""
+        from metahpo.knowledge import KnowledgeBase, Task, descriptor_of, greedy_portfolio_sources
 
         kb = self.knowledge
         if kb is None:
-            return [], []
+            return [], 0
         descriptor = descriptor_of(history.descriptor)
-        own = _own_tasks(kb, history)
+        own = own_tasks(kb, history)
         key = (
             len(kb),
             history.space.fingerprint(),
@@ -134,7 +138,7 @@ class Portfolio(BaseOptimizer):
             target = None if descriptor is None else Task(name="__target__", descriptor=descriptor)
             pool = KnowledgeBase([t for t in kb if t.name not in own]) if own else kb
             chosen = pool.relevant(history.space, target, self.k_nearest)
-            self._portfolios[key] = (greedy_portfolio(chosen, self.size), [t.name for t in chosen])
+            self._portfolios[key] = (greedy_portfolio_sources(chosen, self.size), len(chosen))
             logger.debug("Portfolio of %d configs from %d tasks", len(self._portfolios[key][0]), len(chosen))
         return self._portfolios[key]
 
@@ -151,7 +155,7 @@ def check_knowledge(knowledge: Any, owner: str) -> None:
         )
 
 
-def _own_tasks(kb: KnowledgeBase, history: History) -> tuple[str, ...]:
+def own_tasks(kb: KnowledgeBase, history: History) -> tuple[str, ...]:
     """Names of the tasks read from a study whose every evaluation is one of ``history``'s."""
     fingerprint = history.space.fingerprint()
     candidates = [

@@ -72,12 +72,14 @@ def create_study(
         seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
     seed = check_int(seed, "seed", "create_study", minimum=0)
     store = get_storage(storage)
-    resolved_optimizer = build_optimizer(optimizer, knowledge, space, store)
+    resolved_optimizer, choice = build_optimizer(optimizer, knowledge, space, store)
     resolved_scheduler = make_scheduler(scheduler)
     name = name if name is not None else f"study-{uuid.uuid4().hex[:10]}"
     user_attrs: dict[str, Any] = {}
     if task is not None:
         user_attrs["task"] = task.to_dict() if hasattr(task, "to_dict") else task
+    if choice is not None:
+        user_attrs["optimizer_choice"] = choice
     try:
         record = store.create_study(
             name, space=space.to_dict(), direction=direction, seed=seed,

@@ -48,27 +48,41 @@ def default_knowledge(space: Space, storage: Storage) -> KnowledgeBase:
     return KnowledgeBase.open(specs)
 
 
-def build_optimizer(optimizer: Any, knowledge: Any, space: Space, storage: Storage) -> Optimizer:
-    """The study's optimizer: ``"auto"`` is MetaBO when the knowledge holds at least three
-    related tasks and GP-BO otherwise; an optimizer that learns from knowledge and is
-    named without any gets :func:`default_knowledge`."""
+def build_optimizer(
+    optimizer: Any, knowledge: Any, space: Space, storage: Storage
+) -> tuple[Optimizer, dict[str, str] | None]:
+    """The study's optimizer, and for ``"auto"`` which one it chose and why.
+
+    ``"auto"`` is MetaBO when the knowledge holds at least three tasks related to the
+    space (the same space, or one sharing most parameters; see
+    :func:`~metahpo.knowledge.is_related`) and GP-BO otherwise; once the study has
+    observations, MetaBO itself checks, suggestion by suggestion, that its meta-learned
+    surrogate predicts them better than a GP on the study alone. An optimizer that learns
+    from knowledge and is named without any gets :func:`default_knowledge`.
+    """
     kb = resolve_knowledge(knowledge)
     if isinstance(optimizer, str):
         if optimizer == "auto":
             kb = kb if kb is not None else default_knowledge(space, storage)
-            if len(kb.tasks(space)) < MIN_RELATED_TASKS:
-                return make_optimizer("gpbo")
-            return make_optimizer("metabo", knowledge=kb)
+            related = len(kb.tasks(space))
+            source = "built in memory" if kb.spec is None else repr(kb.identity)  # no credentials
+            where = f"among the {len(kb)} tasks of the knowledge ({source})"
+            if related < MIN_RELATED_TASKS:
+                reason = f"{related} related tasks {where} (MetaBO needs {MIN_RELATED_TASKS})"
+                return make_optimizer("gpbo"), {"optimizer": "gpbo", "reason": reason}
+            reason = (f"{related} related tasks {where}; each suggestion checks the meta-learned "
+                      "surrogate against a GP on the study alone")
+            return make_optimizer("metabo", knowledge=kb), {"optimizer": "metabo", "reason": reason}
         if kb is None and takes_knowledge(optimizer_class(optimizer)):
             kb = default_knowledge(space, storage)
-        return make_optimizer(optimizer, knowledge=kb)
+        return make_optimizer(optimizer, knowledge=kb), None
     if kb is not None and getattr(optimizer, "knowledge", None) is not kb:
         raise InvalidParameterError(
             "The 'knowledge' parameter of create_study goes with an optimizer name ('auto', "
             "'metabo', 'portfolio'); an optimizer instance takes its knowledge in its "
             f"constructor, e.g. MetaBO(knowledge=kb). Got knowledge with {describe(optimizer)}."
         )
-    return make_optimizer(optimizer)
+    return make_optimizer(optimizer), None
 
 
 @functools.cache

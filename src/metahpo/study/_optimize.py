@@ -56,7 +56,6 @@ def run_optimize(
         optimize_on_dask(study, objective, n_trials, timeout, executor, catch_tuple, callbacks)
     else:
         _optimize_here(study, objective, n_trials, timeout, n_jobs, catch_tuple, callbacks, show_progress)
-    study.finish()
 
 
 def _optimize_here(

@@ -301,11 +301,26 @@ class Study:
         return bool(hook(self.history()))
 
     def finish(self) -> dict[str, Any] | None:
-        """Let the optimizer learn from the finished study (``optimize`` calls this at its end).
+        """Let the optimizer learn from the study now that it is done.
 
-        An optimizer that keeps knowledge across studies (MetaBO) adds this study's task
-        and updates its meta-parameters; the summary it returns is stored in the study's
-        ``user_attrs["knowledge_update"]``.
+        ``optimize`` does not call this: a study may be continued, and the learning costs
+        a continual update (a second or two), once per study rather than once per call.
+        Call it when the study is done — ``metahpo tune`` does when its trial budget ends.
+        Without it, the next MetaBO study that reads this one from the storage learns from
+        it before its first model-based suggestion. An optimizer that keeps knowledge
+        across studies (MetaBO) fine-tunes its meta-model on this study's task, keeping the
+        new version only if it does not make predictions worse; the summary it returns
+        (``kept``, and the meta-test losses before and after) is stored in the study's
+        ``user_attrs["knowledge_update"]``. Calling it again does nothing new.
+
+        Example:
+            >>> import metahpo as mh
+            >>> study = mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), optimizer="random")
+            >>> for _ in range(5):
+            ...     trial = study.ask()
+            ...     _ = study.tell(trial, trial.config["x"] ** 2)
+            >>> study.finish() is None   # random search learns nothing across studies
+            True
         """
         hook = getattr(self.optimizer, "on_study_end", None)
         summary = hook(self.history()) if hook is not None else None

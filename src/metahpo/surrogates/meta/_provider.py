@@ -11,6 +11,8 @@ import logging
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Collection
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,8 +33,10 @@ __all__ = ["KnowledgeSource", "MetaModelProvider"]
 
 logger = logging.getLogger(__name__)
 
-# How many stored tasks score a continual update.
+# How many stored tasks score a continual update, and how much their meta-test loss may
+# rise (relative, absolute) for the update to be kept.
 _PROBE_TASKS = 10
+_OLD_TASKS_TOLERANCE = (0.01, 0.01)
 
 
 class KnowledgeSource(Protocol):
@@ -141,24 +145,48 @@ class MetaModelProvider:
             encoding.min_budget, encoding.max_budget, self.config.to_dict(),
         )
 
-    def model(self, knowledge: KnowledgeSource, encoding: SpaceEncoding) -> MetaModel:
-        """The meta-model of ``knowledge`` under ``encoding``: cached, stored, or trained now."""
+    def model(
+        self, knowledge: KnowledgeSource, encoding: SpaceEncoding, exclude: Collection[str] = ()
+    ) -> MetaModel:
+        """The meta-model of ``knowledge`` under ``encoding``: cached, stored, or trained now.
+
+        Meta-training happens once per knowledge base, and again whenever the knowledge has
+        doubled since; when it has grown less (studies finished in its storage), the model
+        is brought up to date by one continual update on the new tasks (:meth:`update`'s
+        guard applies). Either way the result is saved as a new version.
+        Tasks named in ``exclude`` (the asking study's own, read back from its storage) never
+        count as growth.
+        """
         key = self.key(knowledge, encoding)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
+            tasks = knowledge.tasks(encoding.space)
             store = self._store_for(knowledge)
             model = store.latest(key) if store is not None else None
             if model is None and self.initial is not None and self.initial.n_features == encoding.n_features:
-                model = self.initial
+                # A ready-trained model covers the bundled tasks it was trained on.
+                bundled = [t for t in tasks if str(getattr(t, "source", "")).startswith("bundled:")]
+                model = _with_seen(self.initial, _signatures(bundled), trained_on=len(bundled))
                 if store is not None:
                     store.save(key, model)
-            if model is None:
-                data = tasks_to_data(knowledge.tasks(encoding.space), encoding)
-                model = meta_train(data, self.config)
+            usable = [t for t in tasks if t.name not in exclude]
+            if model is None or len(usable) >= 2 * model.info.get("trained_on", len(usable)):
+                # Meta-training anew once the knowledge has doubled since the last time: a
+                # model meta-trained on three tasks is a poor start for thirty, and
+                # continual updates only refine it. Doubling keeps the cost logarithmic.
+                data = tasks_to_data(usable, encoding)
+                model = _with_seen(meta_train(data, self.config), _signatures(usable), trained_on=len(usable))
                 logger.info("Meta-trained the surrogate on %d tasks in %.1f s", len(data),
                             model.info.get("seconds", math.nan))
+                if store is not None:
+                    store.save(key, model)
+            seen = set(map(tuple, model.info.get("seen", [])))
+            new = [t for t in usable if _signature(t) not in seen]
+            if new:
+                old = [t for t in tasks if _signature(t) in seen]
+                model, _ = self._grow(model, new, old, encoding, seed=len(seen))
                 if store is not None:
                     store.save(key, model)
             self._remember(key, model)
@@ -173,33 +201,64 @@ class MetaModelProvider:
     ) -> dict[str, Any] | None:
         """Fine-tune the meta-model on a finished study's task, replaying stored tasks.
 
-        Saves the result as the next version where the knowledge keeps its meta-models and
-        returns a JSON summary (``None`` when the study has no usable evaluations).
+        The new version is kept only if it does not make things worse (see :meth:`_grow`);
+        either way it is saved where the knowledge keeps its meta-models, recording that
+        the task was considered, and a JSON summary is returned (``None`` when the study
+        has too few evaluations).
         """
-        new = tasks_to_data([new_task], encoding)
-        old = tasks_to_data(knowledge.tasks(encoding.space), encoding)
-        if not new or not old:
+        if len(tasks_to_data([new_task], encoding)) == 0:
             return None
-        rng = np.random.default_rng(seed % (2**31))
-        probe = [old[i] for i in rng.choice(len(old), size=min(_PROBE_TASKS, len(old)), replace=False)]
-        with torch_threads(1):
-            model = self.model(knowledge, encoding)
-            before = meta_test_loss(model, probe, repeats=2)
-            updated = continual_update(model, new, old, steps=self.config.continual_steps)
-            after = meta_test_loss(updated, probe, repeats=2)
+        model = self.model(knowledge, encoding)
+        seen = set(map(tuple, model.info.get("seen", [])))
+        if _signature(new_task) in seen:
+            return None
+        old = knowledge.tasks(encoding.space)
+        updated, summary = self._grow(model, [new_task], old, encoding, seed)
         key = self.key(knowledge, encoding)
         store = self._store_for(knowledge)
         version = store.save(key, updated) if store is not None else None
         with self._lock:
             self._remember(key, updated)
-        return {
-            "meta_model": key,
-            "version": version,
-            "new_task_evaluations": len(new[0].y),
-            "replayed_tasks": len(old),
-            "old_tasks_meta_test_loss_before": round(before, 4),
-            "old_tasks_meta_test_loss_after": round(after, 4),
-        }
+        return {"meta_model": key, "version": version, **summary}
+
+    def _grow(
+        self, model: MetaModel, new: list[Any], old: list[Any], encoding: SpaceEncoding, seed: int
+    ) -> tuple[MetaModel, dict[str, Any]]:
+        """The model after a continual update on ``new`` tasks, if it does not make things worse.
+
+        The update is kept only if the meta-test loss of the old tasks (a probe of up to
+        ten, replayed during the update) rises by at most ``_OLD_TASKS_TOLERANCE`` (1% of its
+        magnitude plus 0.01) and that of the new tasks does not rise at all; otherwise the
+        old parameters stay and the reason is logged. Either way the new tasks are recorded
+        as seen, so they are not considered again.
+        """
+        new_data, old_data = tasks_to_data(new, encoding), tasks_to_data(old, encoding)
+        seen = sorted(set(map(tuple, model.info.get("seen", []))) | set(_signatures(new)))
+        summary: dict[str, Any] = {"new_tasks": len(new), "new_task_evaluations": int(sum(len(t.y) for t in new_data)),
+                                   "replayed_tasks": len(old_data)}
+        if not new_data or not old_data:
+            return _with_seen(model, seen), {**summary, "kept": False, "reason": "nothing to update on"}
+        rng = np.random.default_rng(seed % (2**31))
+        probe = [old_data[i] for i in rng.choice(len(old_data), size=min(_PROBE_TASKS, len(old_data)), replace=False)]
+        with torch_threads(1):
+            updated = continual_update(model, new_data, old_data, steps=self.config.continual_steps)
+            old_before, old_after = meta_test_loss(model, probe, repeats=2), meta_test_loss(updated, probe, repeats=2)
+            new_before, new_after = meta_test_loss(model, new_data, repeats=2), meta_test_loss(updated, new_data, repeats=2)
+        summary.update({
+            "old_tasks_meta_test_loss_before": round(old_before, 4),
+            "old_tasks_meta_test_loss_after": round(old_after, 4),
+            "new_tasks_meta_test_loss_before": round(new_before, 4),
+            "new_tasks_meta_test_loss_after": round(new_after, 4),
+        })
+        relative, absolute = _OLD_TASKS_TOLERANCE
+        if not (np.isfinite(old_after) and old_after <= old_before + relative * abs(old_before) + absolute):
+            reason = f"the old tasks' meta-test loss would rise from {old_before:.4f} to {old_after:.4f}"
+        elif not (np.isfinite(new_after) and new_after <= new_before):
+            reason = f"the new tasks' meta-test loss would rise from {new_before:.4f} to {new_after:.4f}"
+        else:
+            return _with_seen(updated, seen, model.info.get("trained_on")), {**summary, "kept": True}
+        logger.info("Discarded the continual update of the meta-model: %s.", reason)
+        return _with_seen(model, seen), {**summary, "kept": False, "reason": reason}
 
     # Helpers ------------------------------------------------------------------------------
     def _store_for(self, knowledge: KnowledgeSource) -> MetaModelStore | ArtefactMetaModelStore | None:
@@ -216,3 +275,21 @@ class MetaModelProvider:
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
+
+def _signature(task: Any) -> tuple[int, float]:
+    """What identifies a task's evaluations whatever it is called: their number and loss sum
+    (a study read back from its storage has the same evaluations as the study's history)."""
+    return (int(task.n_evaluations), round(float(np.sum(task.losses)), 6))
+
+
+def _signatures(tasks: list[Any]) -> list[tuple[int, float]]:
+    return sorted({_signature(t) for t in tasks})
+
+
+def _with_seen(model: MetaModel, seen: Any, trained_on: int | None = None) -> MetaModel:
+    """``model`` recording the tasks it has learned from or considered (JSON: pairs), and
+    after a meta-training how many tasks it was trained on."""
+    info = {**model.info, "seen": [list(s) for s in sorted(set(map(tuple, seen)))]}
+    if trained_on is not None:
+        info["trained_on"] = trained_on
+    return replace(model, info=info)

@@ -77,6 +77,7 @@ def continual_update(
         meta_lr=model.config.meta_lr * lr_factor,
         seed=model.config.seed + model.info.get("version", 1),
     )
-    return meta_train(
-        new_tasks, config, init=model, replay=old_tasks, replay_fraction=replay_fraction
-    )
+    updated = meta_train(new_tasks, config, init=model, replay=old_tasks, replay_fraction=replay_fraction)
+    # The gentler learning rate is this update's alone: the model keeps the configuration it
+    # was trained with, so updates do not compound the cut (0.3^k after k updates).
+    return replace(updated, config=model.config)

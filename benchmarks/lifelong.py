@@ -1,0 +1,232 @@
+"""The lifelong benchmark: does tuning get better from study to study?
+
+For each preset, ``--studies`` datasets held out of the preset's bundled knowledge are tuned
+one after another, as a user would: defaults, ``study.optimize``, one SQLite storage per
+run. Four ways, on the same datasets in the same order (``--orderings`` random orders):
+
+* ``metabo+bundle``: ``create_study(preset=NAME, task=Task.from_data(X, y))`` — ``"auto"``
+  with the preset's bundled knowledge and ready-trained meta-model, plus the storage;
+* ``metabo-empty``: ``create_study(space=preset.space, knowledge=<the storage>)`` — ``"auto"``
+  learning only from the user's own earlier studies (GP-BO until three exist);
+* ``gpbo``: metahpo's cold start;
+* ``optuna``: Optuna's default sampler (TPE), on the same objective.
+
+Regret of a run after n trials: its best loss minus the best loss any way found on that
+dataset. The report gives the median regret at 5 / 10 / 20 trials of study k (k in blocks),
+each way's ratio to GP-BO and Optuna paired on the same datasets, and a plot of the regret
+at 10 trials against k.
+
+    .venv/bin/python benchmarks/lifelong.py --presets hgb-classifier,logistic-regression,random-forest-classifier --studies 20 --trials 20 --out benchmarks/results/lifelong
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import metahpo as mh
+
+WAYS = ("metabo+bundle", "metabo-empty", "gpbo", "optuna")
+CHECKPOINTS = (5, 10, 20)
+
+
+def datasets_for(preset: Any, count: int) -> list[str]:
+    """KEEL datasets held out of the preset's bundle (never seen by its meta-model)."""
+    from metahpo_bench.keel import list_keel_datasets
+
+    bundled = {t.name for t in preset.knowledge()}
+    names = [n for c in ("balanced", "imbalanced") for n in list_keel_datasets(c)]
+    held = [n for n in dict.fromkeys(names) if n not in bundled]
+    if len(held) < count:
+        raise SystemExit(f"only {len(held)} KEEL datasets are held out of {preset.name}'s bundle")
+    return held
+
+
+def load(name: str, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    from metahpo_bench.keel import list_keel_datasets, load_keel
+
+    collection = "balanced" if name in list_keel_datasets("balanced") else "imbalanced"
+    split = load_keel(name, fold=0, collection=collection)
+    X = np.vstack([split.x_train, split.x_test]).astype(float)
+    y = np.concatenate([split.y_train, split.y_test])
+    if len(y) > max_rows:
+        keep = np.random.default_rng(0).choice(len(y), max_rows, replace=False)
+        X, y = X[keep], y[keep]
+    return X, y
+
+
+def run_metahpo(way: str, preset: Any, order: list[str], args: argparse.Namespace, seed: int) -> list[list[float]]:
+    curves = []
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/lifelong.db"
+        for k, name in enumerate(order):
+            X, y = load(name, args.max_rows)
+            task = mh.Task.from_data(X, y)
+            if way == "metabo+bundle":
+                study = mh.create_study(name=name, preset=preset.name, task=task, storage=url, seed=seed + k)
+            elif way == "metabo-empty":
+                study = mh.create_study(name=name, space=preset.space, task=task, storage=url,
+                                        knowledge=url, seed=seed + k)
+            else:
+                study = mh.create_study(name=name, space=preset.space, task=task, storage=url,
+                                        optimizer="gpbo", seed=seed + k)
+            study.optimize(preset.objective(X, y, cv=args.cv), n_trials=args.trials, show_progress=False)
+            curves.append(best_so_far([t.value for t in study.trials]))
+            logging.info("%s %s study %d (%s): best %.4f", preset.name, way, k + 1, name, curves[-1][-1])
+    return curves
+
+
+def run_optuna(preset: Any, order: list[str], args: argparse.Namespace, seed: int) -> list[list[float]]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    curves = []
+    for k, name in enumerate(order):
+        X, y = load(name, args.max_rows)
+        objective = preset.objective(X, y, cv=args.cv)
+        study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed + k))
+        study.optimize(lambda trial, f=objective: f(_Config(_suggest(trial, preset.space))), n_trials=args.trials)
+        curves.append(best_so_far([t.value for t in study.trials]))
+    return curves
+
+
+class _Config:
+    """What a metahpo objective reads of a trial, for a config Optuna chose."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config, self.budget, self.number = config, None, 0
+
+    def report(self, step: float, value: float) -> None:
+        del step, value
+
+    def should_stop(self) -> bool:
+        return False
+
+
+def _suggest(trial: Any, space: mh.Space) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for name, param in space.items():
+        if isinstance(param, mh.Float):
+            config[name] = trial.suggest_float(name, param.low, param.high, log=param.log)
+        elif isinstance(param, mh.Int):
+            config[name] = trial.suggest_int(name, param.low, param.high, log=param.log)
+        else:
+            config[name] = trial.suggest_categorical(name, list(param.choices))
+    return config
+
+
+def best_so_far(values: list[float | None]) -> list[float]:
+    out, best = [], np.inf
+    for value in values:
+        if value is not None and np.isfinite(value):
+            best = min(best, float(value))
+        out.append(best)
+    return out
+
+
+def report(results: dict[str, Any], args: argparse.Namespace, seconds: float) -> str:
+    lines = ["# Lifelong tuning: regret of study k after n trials", "",
+             f"Command: `.venv/bin/python benchmarks/lifelong.py --presets {args.presets} --studies {args.studies} "
+             f"--trials {args.trials} --orderings {args.orderings} --cv {args.cv} --max-rows {args.max_rows} --out {args.out}`  ",
+             f"Run time {seconds / 60:.1f} min. Regret: the run's best loss minus the best loss any way found on the "
+             "dataset (validation loss of the preset's objective). Medians over datasets and orderings.", ""]
+    for preset, by_order in results.items():
+        regrets = regret_table(by_order)
+        lines += [f"## {preset}", "", "| way | studies | " + " | ".join(f"n={n}" for n in CHECKPOINTS) + " |",
+                  "|---|---|" + "---:|" * len(CHECKPOINTS)]
+        blocks = [(0, 5), (5, 10), (10, 20), (0, 20)]
+        for way in WAYS:
+            for lo, hi in blocks:
+                cells = [np.median(regrets[way][:, lo:hi, n - 1]) for n in CHECKPOINTS]
+                lines.append(f"| {way} | {lo + 1}-{hi} | " + " | ".join(f"{c:.4f}" for c in cells) + " |")
+        lines += ["", "Median over studies 1-20 of the paired ratio of regrets at 10 trials (ties at 0 excluded):", ""]
+        for way in ("metabo+bundle", "metabo-empty"):
+            for ref in ("gpbo", "optuna"):
+                lines.append(f"- {way} / {ref}: {paired_ratio(regrets[way], regrets[ref], 10):.2f}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def regret_table(by_order: list[dict[str, list[list[float]]]]) -> dict[str, np.ndarray]:
+    """(orderings, studies, trials) regrets per way, against the best of every way."""
+    out = {}
+    for way in WAYS:
+        rows = []
+        for runs in by_order:
+            best = [min(min(runs[w][k]) for w in WAYS) for k in range(len(runs[way]))]
+            rows.append([np.subtract(curve, b) for curve, b in zip(runs[way], best, strict=True)])
+        out[way] = np.asarray(rows)
+    return out
+
+
+def paired_ratio(a: np.ndarray, b: np.ndarray, n: int) -> float:
+    x, y = a[:, :, n - 1].ravel(), b[:, :, n - 1].ravel()
+    keep = (x > 0) | (y > 0)
+    return float(np.median((x[keep] + 1e-9) / (y[keep] + 1e-9))) if keep.any() else float("nan")
+
+
+def plot(results: dict[str, Any], out: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 3.6), squeeze=False)
+    for ax, (preset, by_order) in zip(axes[0], results.items(), strict=True):
+        regrets = regret_table(by_order)
+        for way in WAYS:
+            curve = np.median(regrets[way][:, :, 9], axis=0)
+            ax.plot(np.arange(1, len(curve) + 1), curve, marker="o", ms=3, label=way)
+        ax.set_title(preset)
+        ax.set_xlabel("study k")
+        ax.set_ylabel("regret after 10 trials")
+        ax.set_yscale("symlog", linthresh=1e-3)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    path = out / "lifelong.png"
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--presets", default="hgb-classifier,logistic-regression,random-forest-classifier")
+    parser.add_argument("--studies", type=int, default=20)
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--orderings", type=int, default=1)
+    parser.add_argument("--cv", type=int, default=3)
+    parser.add_argument("--max-rows", type=int, default=1000)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/lifelong"))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    os.environ.setdefault("METAHPO_HOME", tempfile.mkdtemp())
+    started = time.perf_counter()
+    results: dict[str, Any] = {}
+    for preset_name in args.presets.split(","):
+        preset = mh.presets.get(preset_name)
+        held = datasets_for(preset, args.studies)
+        by_order = []
+        for ordering in range(args.orderings):
+            order = list(np.random.default_rng(ordering).permutation(held))[: args.studies]
+            runs = {way: run_metahpo(way, preset, order, args, 1000 * ordering)
+                    for way in WAYS if way != "optuna"}
+            runs["optuna"] = run_optuna(preset, order, args, 1000 * ordering)
+            by_order.append(runs)
+        results[preset_name] = by_order
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "curves.json").write_text(json.dumps(results))
+    text = report(results, args, time.perf_counter() - started)
+    print(text)
+    (args.out / "README.md").write_text(text + f"\n![regret at 10 trials against k]({plot(results, args.out).name})\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""``metahpo plot`` and ``metahpo dashboard``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from metahpo.cli._app import STORAGE_HELP, app
+from metahpo.cli._studies import fail, storage_url
+from metahpo.exceptions import MetahpoError
+
+_KINDS_HELP = ("history, parallel, slice, contour, importance, learning-curves, brackets, "
+               "knowledge-map, why, compare")
+
+
+@app.command("plot")
+def plot_command(
+    study: str = typer.Argument(..., help="The study's name."),
+    kind: str = typer.Argument(..., help=f"The figure: {_KINDS_HELP}."),
+    out: Path = typer.Option(..., "--out", "-o", help="The file to write: .html or .png."),
+    storage: str | None = typer.Option(None, help=STORAGE_HELP),
+    trial: int | None = typer.Option(None, help="The trial of 'why' (default: the latest that names similar tasks)."),
+    others: list[str] = typer.Option([], "--with", help="Another study for 'compare' (repeatable)."),
+) -> None:
+    """Draw one figure of a study and write it as HTML or PNG."""
+    from metahpo.visualization import plot, write_figure
+
+    try:
+        url = storage_url(storage)
+        _check_exists(url)
+        figure = plot(study, kind, url, trial=trial, others=others)
+        written = write_figure(figure, out)
+    except MetahpoError as exc:
+        raise fail(str(exc)) from exc
+    Console().print(f"wrote {written}")
+
+
+@app.command("dashboard")
+def dashboard_command(
+    storage: str | None = typer.Option(None, help=STORAGE_HELP),
+    host: str = typer.Option("127.0.0.1", help="The address to listen on (loopback by default)."),
+    port: int = typer.Option(8080, help="The port to listen on."),
+) -> None:
+    """Serve the read-only web dashboard of a storage."""
+    from metahpo.dashboard import is_loopback, serve
+
+    url = storage_url(storage)
+    try:
+        _check_exists(url)
+    except MetahpoError as exc:
+        raise fail(str(exc)) from exc
+    err = Console(stderr=True)
+    if not is_loopback(host):
+        err.print(f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this "
+                  "address can read every study in the storage.")
+    err.print(f"metahpo dashboard on http://{host}:{port}/ (read-only; Ctrl+C stops it)")
+    serve(url, host=host, port=port)
+
+
+def _check_exists(url: str) -> None:
+    """Refuse a SQLite file that does not exist (opening it would create an empty one)."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url != prefix + ":memory:" and not Path(url[len(prefix):]).exists():
+        raise MetahpoError(f"No database at {url[len(prefix):]!r}: check --storage (or $METAHPO_STORAGE).")

@@ -1,0 +1,96 @@
+"""The dashboard's pages: studies, one study, studies compared, the knowledge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from metahpo.dashboard._html import escape, link, plot_div, table
+from metahpo.dashboard._reader import study_summaries, trial_rows
+from metahpo.knowledge import KnowledgeBase
+from metahpo.storage import Storage
+from metahpo.visualization import KINDS, knowledge_updates, read_study, tasks_by_space
+
+__all__ = ["compare_body", "knowledge_body", "studies_body", "study_body"]
+
+_STUDY_KINDS = [k for k in KINDS if k not in ("compare", "knowledge-map")]
+
+
+def studies_body(storage: Storage) -> str:
+    """The studies table; ``app.js`` refreshes it from ``/api/studies`` while the page is open."""
+    rows = [
+        [link(s["name"], "/study", name=s["name"]), escape(s["state"]), escape(s["best"]),
+         escape(s["trials"]), escape(s["optimizer"]), escape(s["scheduler"]), escape(s["created"])]
+        for s in study_summaries(storage)
+    ]
+    return (
+        '<p>Refreshed every few seconds while this page is open.</p>'
+        + table(["study", "state", "best", "trials", "optimizer", "scheduler", "created"], rows,
+                ident="studies", raw_columns=range(7))
+        .replace('<table id="studies">', '<table id="studies" data-src="/api/studies">')
+    )
+
+
+def study_body(storage: Storage, name: str) -> str:
+    """The figures of one study and its trials table."""
+    data = read_study(name, storage)
+    running = data.state == "running"
+    plots = "".join(
+        f'<section><h2>{escape(kind)}</h2>'
+        + plot_div("/api/figure", f"plot-{kind}", refresh=running, study=name, kind=kind)
+        + "</section>"
+        for kind in [*_STUDY_KINDS, "knowledge-map"]
+    )
+    rows = [[r["number"], r["state"], r["value"], r["budget"], r["bracket"], r["rung"], r["parent"],
+             r["config"], r["why"], r["error"]] for r in trial_rows(data)]
+    best = data.best()
+    facts = (
+        f"<p>direction {escape(data.direction)} · state {escape(data.state)} · "
+        f"{len(data.trials)} trials · best {escape('-' if best is None else f'{best.value:.6g}')}</p>"
+    )
+    return (facts + f'<div class="plots">{plots}</div><h2>Trials</h2>'
+            + table(["#", "state", "value", "budget", "bracket", "rung", "parent", "config",
+                     "why suggested", "error"], rows, ident="trials"))
+
+
+def compare_body(storage: Storage, names: Sequence[str]) -> str:
+    """A form to pick studies, and their best values on one axis."""
+    known = [record.name for record in storage.list_studies()]
+    boxes = "".join(
+        f'<label><input type="checkbox" name="name" value="{escape(n)}"'
+        f'{" checked" if n in names else ""}> {escape(n)}</label> ' for n in known)
+    form = f'<form method="get" action="/compare">{boxes}<button type="submit">Compare</button></form>'
+    chosen = [n for n in names if n in known]
+    if not chosen:
+        return form + "<p>Pick studies to compare.</p>"
+    return (form + plot_div("/api/compare", "plot-compare", name=chosen, x="trial")
+            + plot_div("/api/compare", "plot-compare-budget", name=chosen, x="budget"))
+
+
+def knowledge_body(storage: Storage) -> str:
+    """Tasks by space and source, clusters, the map and the meta-model versions."""
+    knowledge = KnowledgeBase.from_storage(storage)
+    groups = tasks_by_space(knowledge)
+    rows = [[g["space"], g["parameters"], g["source"], len(g["tasks"]), ", ".join(g["tasks"])] for g in groups]
+    parts = ["<h2>Tasks by space and source</h2>",
+             table(["space", "parameters", "source", "tasks", "names"], rows, ident="tasks")]
+    parts.append("<h2>Clusters</h2>")
+    seen: set[str] = set()
+    cluster_rows = []
+    for group in groups:
+        if group["space"] in seen or group["space"] == "-":
+            continue
+        seen.add(group["space"])
+        space = knowledge[group["tasks"][0]].space
+        clustering = knowledge.clusters(space)
+        for label, members in enumerate(clustering.clusters()):
+            cluster_rows.append([group["space"], label, ", ".join(members)])
+    parts.append(table(["space", "cluster", "tasks"], cluster_rows, ident="clusters"))
+    parts.append("<h2>Map</h2>" + plot_div("/api/knowledge/map", "plot-knowledge-map"))
+    updates = knowledge_updates(storage)
+    update_rows = [[u["key"], u["version"], u["created"], u["study"], u["before"], u["after"]] for u in updates]
+    parts.append("<h2>Meta-model versions</h2>")
+    parts.append(table(["meta-model", "version", "created", "made by study", "meta-test loss before",
+                        "meta-test loss after"], update_rows, ident="versions"))
+    if updates:
+        parts.append(plot_div("/api/knowledge/updates", "plot-knowledge-updates"))
+    return "".join(parts)

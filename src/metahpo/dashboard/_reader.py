@@ -1,0 +1,79 @@
+"""What the dashboard shows, read from the storage (it never writes)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from metahpo.storage import Storage
+from metahpo.visualization import StudyData, read_study, source_of
+
+__all__ = ["study_summaries", "trial_rows", "why_text"]
+
+
+def _spec_text(spec: Mapping[str, Any]) -> str:
+    params = {k: v for k, v in dict(spec.get("params") or {}).items() if k != "knowledge" and v is not None}
+    inside = ", ".join(f"{k}={v}" for k, v in params.items())
+    return f"{spec.get('name', '-')}({inside})" if inside else str(spec.get("name", "-"))
+
+
+def study_summaries(storage: Storage) -> list[dict[str, Any]]:
+    """One JSON-able row per study: name, state, best value, trial counts, optimizer, scheduler."""
+    rows = []
+    for record in storage.list_studies():
+        data = read_study(record.name, storage)
+        best = data.best()
+        counts: dict[str, int] = {}
+        for trial in data.trials:
+            counts[trial.state.value] = counts.get(trial.state.value, 0) + 1
+        rows.append({
+            "name": record.name,
+            "state": data.state,
+            "direction": record.direction,
+            "best": None if best is None else best.value,
+            "trials": len(data.trials),
+            "counts": counts,
+            "optimizer": _spec_text(record.optimizer),
+            "scheduler": _spec_text(record.scheduler),
+            "created": record.created_at.strftime("%Y-%m-%d %H:%M") if record.created_at else "-",
+        })
+    return rows
+
+
+def why_text(why: Any) -> str:
+    """A one-line account of ``user_attrs["why"]``: the source, then the similar tasks."""
+    if not isinstance(why, Mapping):
+        return ""
+    parts = [str(why.get("source", "unknown"))]
+    similar = why.get("similar_tasks") or []
+    if similar:
+        parts.append("similar: " + ", ".join(
+            f"{item[0]} ({item[1]})" for item in similar if isinstance(item, (list, tuple)) and len(item) == 2))
+    rest = {k: v for k, v in why.items() if k not in ("source", "similar_tasks", "tasks")}
+    if rest:
+        parts.append(json.dumps(rest, default=str))
+    if why.get("tasks"):
+        tasks = list(why["tasks"])
+        parts.append("tasks: " + ", ".join(map(str, tasks[:5])) + (" ..." if len(tasks) > 5 else ""))
+    return "; ".join(parts)
+
+
+def trial_rows(data: StudyData) -> list[dict[str, Any]]:
+    """One row per trial for the trials table (plain strings: the page escapes them)."""
+    rows = []
+    for trial in data.trials:
+        rows.append({
+            "number": str(trial.number),
+            "state": trial.state.value,
+            "value": "-" if trial.value is None else f"{trial.value:.6g}",
+            "budget": "-" if trial.budget is None else f"{trial.budget:g}",
+            "bracket": "-" if trial.bracket is None else str(trial.bracket),
+            "rung": "-" if trial.rung is None else str(trial.rung),
+            "parent": "-" if trial.parent is None else str(trial.parent),
+            "config": json.dumps(dict(trial.config), default=str),
+            "source": source_of(trial),
+            "why": why_text(trial.user_attrs.get("why")),
+            "error": trial.error or "",
+        })
+    return rows

@@ -1,0 +1,149 @@
+"""Multi-fidelity views: learning curves per rung and bracket, and the Hyperband bracket chart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from metahpo.storage import Storage
+from metahpo.trial import FrozenTrial
+from metahpo.visualization._data import StudyData, empty_figure, read_study
+
+__all__ = ["plot_brackets", "plot_learning_curves"]
+
+_RUNG_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+
+
+def lineages(data: StudyData) -> dict[int, list[FrozenTrial]]:
+    """The trials of each configuration, by the number of its first trial, in budget order.
+
+    A promotion (``parent``) continues its parent's configuration at a larger budget.
+    """
+    by_number = {t.number: t for t in data.trials}
+    roots: dict[int, list[FrozenTrial]] = {}
+    for trial in data.trials:
+        root = trial
+        seen = {root.number}
+        while root.parent is not None and root.parent in by_number and root.parent not in seen:
+            root = by_number[root.parent]
+            seen.add(root.number)
+        roots.setdefault(root.number, []).append(trial)
+    for trials in roots.values():
+        trials.sort(key=lambda t: (t.budget or 0.0, t.number))
+    return roots
+
+
+def plot_learning_curves(study: Any, storage: Storage | str | None = None) -> Any:
+    """The value of each configuration against the budget, one panel per bracket.
+
+    Each line is one configuration through its rungs (and any intermediate values it
+    reported); markers are coloured by rung. A study without a scheduler has one panel.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    data = read_study(study, storage)
+    title = f"Learning curves of {data.name}"
+    groups = lineages(data)
+    if not any(t.value is not None or t.intermediate for ts in groups.values() for t in ts):
+        return empty_figure(title, "No trial has reported a value yet")
+    brackets = sorted({ts[0].bracket if ts[0].bracket is not None else -1 for ts in groups.values()})
+    fig = make_subplots(rows=1, cols=len(brackets), shared_yaxes=True,
+                        subplot_titles=[("bracket " + str(b)) if b >= 0 else "all trials" for b in brackets])
+    shown_rungs: set[int] = set()
+    for root, trials in sorted(groups.items()):
+        bracket = trials[0].bracket if trials[0].bracket is not None else -1
+        column = brackets.index(bracket) + 1
+        xs: list[float] = []
+        ys: list[float] = []
+        colours: list[str] = []
+        for trial in trials:
+            rung = trial.rung or 0
+            for step, value in sorted(trial.intermediate.items()):
+                xs.append(float(step))
+                ys.append(float(value))
+                colours.append(_RUNG_COLOURS[rung % len(_RUNG_COLOURS)])
+            if trial.value is not None:
+                xs.append(float(trial.budget) if trial.budget is not None else float(len(xs) + 1))
+                ys.append(float(trial.value))
+                colours.append(_RUNG_COLOURS[rung % len(_RUNG_COLOURS)])
+        if not xs:
+            continue
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="lines+markers", name=f"config of trial {root}", showlegend=False,
+            line={"color": "rgba(100,100,100,0.4)", "width": 1}, marker={"color": colours, "size": 7},
+            hovertemplate=f"config of trial {root}<br>budget %{{x}}<br>value %{{y:.6g}}<extra></extra>",
+        ), row=1, col=column)
+        for trial in trials:
+            shown_rungs.add(trial.rung or 0)
+    for rung in sorted(shown_rungs):  # A legend for the rung colours.
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"rung {rung}",
+                                 marker={"color": _RUNG_COLOURS[rung % len(_RUNG_COLOURS)]}))
+    log_x = any(t.budget is not None for ts in groups.values() for t in ts)
+    fig.update_xaxes(title_text="budget", type="log" if log_x else "linear")
+    fig.update_yaxes(title_text="value", row=1, col=1)
+    fig.update_layout(title=title)
+    return fig
+
+
+def plot_brackets(study: Any, storage: Storage | str | None = None) -> Any:
+    """The Hyperband bracket chart: configurations × budgets, one panel per bracket.
+
+    Each row is one configuration, each marker one trial at its budget, coloured by its
+    value (crosses for trials without a value); a line joins a trial to the promotion
+    that continued it. Rows are ordered by the best value the configuration reached.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    data = read_study(study, storage)
+    title = f"Brackets of {data.name}"
+    groups = lineages(data)
+    if not any(t.budget is not None for ts in groups.values() for t in ts):
+        return empty_figure(title, "This study ran every trial at full budget: it has no brackets")
+    brackets = sorted({ts[0].bracket if ts[0].bracket is not None else -1 for ts in groups.values()})
+    fig = make_subplots(rows=1, cols=len(brackets),
+                        subplot_titles=[("bracket " + str(b)) if b >= 0 else "no bracket" for b in brackets])
+    values = [float(t.value) for t in data.trials if t.value is not None]
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    for column, bracket in enumerate(brackets, start=1):
+        members = [ts for ts in groups.values() if (ts[0].bracket if ts[0].bracket is not None else -1) == bracket]
+        members.sort(key=lambda ts: min((data.sign * float(t.value) for t in ts if t.value is not None),
+                                        default=float("inf")))
+        xs_line: list[float | None] = []
+        ys_line: list[float | None] = []
+        points: list[tuple[float, int, FrozenTrial]] = []
+        for row, trials in enumerate(members):
+            by_number = {t.number: t for t in trials}
+            for trial in trials:
+                budget = float(trial.budget) if trial.budget is not None else 1.0
+                points.append((budget, row, trial))
+                parent = by_number.get(trial.parent) if trial.parent is not None else None
+                if parent is not None:
+                    xs_line += [float(parent.budget or 1.0), budget, None]
+                    ys_line += [row, row, None]
+        fig.add_trace(go.Scatter(x=xs_line, y=ys_line, mode="lines", name="promotion",
+                                 line={"color": "#2ca02c", "width": 2}, showlegend=column == 1,
+                                 hoverinfo="skip"), row=1, col=column)
+        with_value = [p for p in points if p[2].value is not None]
+        without = [p for p in points if p[2].value is None]
+        fig.add_trace(go.Scatter(
+            x=[p[0] for p in with_value], y=[p[1] for p in with_value], mode="markers", name="trial",
+            showlegend=False,
+            marker={"color": [p[2].value for p in with_value], "colorscale": "Viridis",
+                    "reversescale": data.direction == "maximize", "cmin": low, "cmax": high,
+                    "size": 9, "showscale": column == len(brackets), "colorbar": {"title": "value"}},
+            text=[f"trial {p[2].number} ({p[2].state.value})" for p in with_value],
+            hovertemplate="%{text}<br>budget %{x}<br>value %{marker.color:.6g}<extra></extra>",
+        ), row=1, col=column)
+        if without:
+            fig.add_trace(go.Scatter(
+                x=[p[0] for p in without], y=[p[1] for p in without], mode="markers",
+                name="no value", showlegend=False, marker={"symbol": "x", "color": "#d62728", "size": 8},
+                text=[f"trial {p[2].number} ({p[2].state.value})" for p in without],
+                hovertemplate="%{text}<br>budget %{x}<extra></extra>",
+            ), row=1, col=column)
+        fig.update_yaxes(showticklabels=False, row=1, col=column)
+    fig.update_xaxes(title_text="budget", type="log")
+    fig.update_yaxes(title_text="configuration (best first)", row=1, col=1)
+    fig.update_layout(title=title)
+    return fig

@@ -1,0 +1,101 @@
+"""Figures by kind name (what ``metahpo plot`` and the dashboard ask for) and file export."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from metahpo.exceptions import InvalidParameterError, MetahpoError
+from metahpo.storage import Storage
+from metahpo.visualization._budgets import plot_brackets, plot_learning_curves
+from metahpo.visualization._history import plot_optimization_history, plot_studies
+from metahpo.visualization._importance import plot_param_importances
+from metahpo.visualization._knowledge import plot_knowledge_map, plot_why
+from metahpo.visualization._params import plot_contour, plot_parallel_coordinate, plot_slice
+
+__all__ = ["KINDS", "plot", "write_figure"]
+
+_STUDY_FIGURES: dict[str, Callable[..., Any]] = {
+    "history": plot_optimization_history,
+    "parallel": plot_parallel_coordinate,
+    "slice": plot_slice,
+    "contour": plot_contour,
+    "importance": plot_param_importances,
+    "learning-curves": plot_learning_curves,
+    "brackets": plot_brackets,
+}
+# Every kind of figure of a study, in the order the dashboard shows them.
+KINDS: tuple[str, ...] = (*_STUDY_FIGURES, "knowledge-map", "why", "compare")
+_FORMATS = (".html", ".png")
+
+
+def plot(
+    study: Any,
+    kind: str,
+    storage: Storage | str | None = None,
+    *,
+    trial: int | None = None,
+    others: Sequence[Any] = (),
+) -> Any:
+    """The figure ``kind`` (one of :data:`KINDS`) of ``study``.
+
+    ``trial`` is the trial of ``"why"``; ``others`` the studies ``"compare"`` draws beside
+    ``study``.
+
+    Example:
+        >>> import metahpo as mh
+        >>> from metahpo.visualization import plot
+        >>> s = mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), optimizer="random", seed=0)
+        >>> s.optimize(lambda t: t.config["x"], n_trials=5, show_progress=False)
+        >>> plot(s, "history").layout.title.text.startswith("Optimization history")
+        True
+    """
+    if kind not in KINDS:
+        raise InvalidParameterError(
+            f"The 'kind' parameter of metahpo plot must be one of {list(KINDS)}. Got {kind!r} instead."
+        )
+    if kind in _STUDY_FIGURES:
+        return _STUDY_FIGURES[kind](study, storage)
+    if kind == "why":
+        return plot_why(study, storage, trial=trial)
+    if kind == "compare":
+        return plot_studies([study, *others], storage)
+    if storage is None and hasattr(study, "storage"):
+        storage = study.storage
+    return plot_knowledge_map(storage, study=study)
+
+
+def write_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``fig`` to ``path``: a self-contained HTML page or a PNG image, by extension.
+
+    The HTML embeds plotly.js (it opens offline). PNG goes through Kaleido, which drives
+    a Chromium already installed on the machine (``$BROWSER_PATH``, else ``chromium`` on
+    the ``PATH``); it never downloads one.
+    """
+    out = Path(path)
+    suffix = out.suffix.lower()
+    if suffix not in _FORMATS:
+        raise InvalidParameterError(
+            f"The 'out' parameter of metahpo plot must end in one of {list(_FORMATS)}. Got {str(out)!r} instead."
+        )
+    if suffix == ".html":
+        fig.write_html(out, include_plotlyjs=True, full_html=True)
+        return out
+    browser = os.environ.get("BROWSER_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        raise MetahpoError(
+            "PNG export needs a Chromium browser on this machine (Debian: apt-get install chromium), "
+            "or BROWSER_PATH naming one. Write an .html file instead, or install one."
+        )
+    os.environ.setdefault("BROWSER_PATH", browser)
+    try:
+        import kaleido  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            "PNG export needs kaleido: install the 'dashboard' extra (pip install 'metahpo[dashboard]')."
+        ) from exc
+    fig.write_image(out, format="png", width=1100, height=600, scale=1)
+    return out

@@ -1,0 +1,236 @@
+"""The knowledge base in pictures: the task map, why a trial was suggested, meta-model versions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from metahpo.exceptions import InvalidParameterError
+from metahpo.knowledge import KnowledgeBase, Task, cluster_tasks, similarity_matrix
+from metahpo.space import Space
+from metahpo.storage import Storage, artefacts_of, get_storage
+from metahpo.visualization._data import StudyData, empty_figure, read_study
+
+__all__ = [
+    "knowledge_updates",
+    "map_coordinates",
+    "plot_knowledge_map",
+    "plot_knowledge_updates",
+    "plot_why",
+    "tasks_by_space",
+]
+
+_CLUSTER_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+
+
+def map_coordinates(similarity: np.ndarray) -> np.ndarray:
+    """2-D coordinates whose distances approximate ``1 - similarity`` (classical MDS).
+
+    Torgerson's classical multidimensional scaling: the top two eigenvectors of the
+    double-centred squared distances, scaled by the square roots of their eigenvalues.
+    Deterministic (signs fixed so that each axis's largest coordinate is positive).
+    """
+    n = len(similarity)
+    if n == 0:
+        return np.zeros((0, 2))
+    distance = np.clip(1.0 - (similarity + similarity.T) / 2.0, 0.0, None)
+    np.fill_diagonal(distance, 0.0)
+    centring = np.eye(n) - np.full((n, n), 1.0 / n)
+    gram = -0.5 * centring @ (distance**2) @ centring
+    eigenvalues, eigenvectors = np.linalg.eigh(gram)
+    order = np.argsort(eigenvalues)[::-1][:2]
+    coords = eigenvectors[:, order] * np.sqrt(np.clip(eigenvalues[order], 0.0, None))
+    if coords.shape[1] < 2:
+        coords = np.column_stack([coords, np.zeros((n, 2 - coords.shape[1]))])
+    for axis in range(2):
+        if coords[np.argmax(np.abs(coords[:, axis])), axis] < 0:
+            coords[:, axis] *= -1
+    return coords
+
+
+def tasks_by_space(knowledge: KnowledgeBase) -> list[dict[str, Any]]:
+    """One row per search space and source kind: parameters, source, tasks (names)."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for task in knowledge:
+        fingerprint = task.space.fingerprint() if task.space is not None else "-"
+        kind = task.source.split(":", 1)[0]
+        row = rows.setdefault((fingerprint, kind), {
+            "space": fingerprint[:10],
+            "parameters": ", ".join(task.space.names) if task.space is not None else "-",
+            "source": kind,
+            "tasks": [],
+        })
+        row["tasks"].append(task.name)
+    return sorted(rows.values(), key=lambda r: (-len(r["tasks"]), r["space"], r["source"]))
+
+
+def _study_task(data: StudyData) -> Task | None:
+    done = data.complete()
+    if len(done) < 3:
+        return None
+    raw = [t.budget for t in done]
+    budgets = None
+    if any(b is not None for b in raw):
+        full = max(float(b) for b in raw if b is not None)
+        budgets = np.array([full if b is None else float(b) for b in raw])
+    return Task(data.name, data.space, [dict(t.config) for t in done],
+                np.array([data.sign * float(t.value) for t in done]),  # type: ignore[arg-type]
+                budgets=budgets, source=f"study:{data.name}")
+
+
+def plot_knowledge_map(
+    storage: Storage | str | None = None,
+    study: Any = None,
+    knowledge: KnowledgeBase | None = None,
+    space: Space | None = None,
+) -> Any:
+    """The tasks of one search space in 2-D, coloured by cluster, with ``study`` among them.
+
+    ``knowledge`` defaults to the storage's studies (:meth:`KnowledgeBase.from_storage`).
+    The space is ``study``'s, else ``space``, else the one with the most tasks. Positions
+    come from :func:`map_coordinates` on :func:`~metahpo.knowledge.similarity_matrix`
+    (descriptors and response surfaces); clusters from :func:`~metahpo.knowledge.cluster_tasks`.
+    A study that is not yet a task (running, or fewer than five trials) is placed from its
+    COMPLETE trials when it has at least three.
+    """
+    import plotly.graph_objects as go
+
+    if knowledge is None:
+        if storage is None:
+            raise InvalidParameterError(
+                "plot_knowledge_map needs a storage or a knowledge base: pass storage= or knowledge=."
+            )
+        knowledge = KnowledgeBase.from_storage(get_storage(storage))
+    data = read_study(study, storage) if study is not None else None
+    if data is not None:
+        space = data.space
+    if space is None:
+        groups = tasks_by_space(knowledge)
+        space = next((knowledge[r["tasks"][0]].space for r in groups if r["space"] != "-"), None)
+    tasks = knowledge.tasks(space) if space is not None else []
+    if data is not None and data.name not in {t.name for t in tasks}:
+        extra = _study_task(data)
+        tasks = tasks + ([extra] if extra is not None else [])
+    title = "Knowledge map" + (f": tasks of the space of {data.name}" if data is not None else "")
+    if not tasks:
+        return empty_figure(title, "The knowledge holds no task of this space")
+    coords = map_coordinates(similarity_matrix(tasks))
+    labels = cluster_tasks(tasks).labels
+    fig = go.Figure()
+    for label in sorted(set(labels)):
+        idx = [i for i, lab in enumerate(labels) if lab == label]
+        fig.add_trace(go.Scatter(
+            x=coords[idx, 0], y=coords[idx, 1], mode="markers+text", name=f"cluster {label}",
+            text=[tasks[i].name for i in idx], textposition="top center",
+            marker={"size": 12, "color": _CLUSTER_COLOURS[label % len(_CLUSTER_COLOURS)]},
+            customdata=[[tasks[i].source, tasks[i].n_evaluations] for i in idx],
+            hovertemplate="%{text}<br>%{customdata[0]}<br>%{customdata[1]} evaluations<extra></extra>",
+        ))
+    if data is not None and data.name in {t.name for t in tasks}:
+        i = [t.name for t in tasks].index(data.name)
+        fig.add_trace(go.Scatter(x=[coords[i, 0]], y=[coords[i, 1]], mode="markers",
+                                 name=f"this study ({data.name})",
+                                 marker={"symbol": "star", "size": 22, "color": "rgba(0,0,0,0)",
+                                         "line": {"color": "black", "width": 2}}))
+    fig.update_layout(title=title, xaxis_title="map axis 1", yaxis_title="map axis 2",
+                      legend_title="cluster")
+    return fig
+
+
+def plot_why(study: Any, storage: Storage | str | None = None, trial: int | None = None) -> Any:
+    """Why one trial was suggested: its source and the similar tasks with their weights.
+
+    ``trial`` defaults to the latest trial that names similar tasks (else the latest).
+    """
+    import plotly.graph_objects as go
+
+    data = read_study(study, storage)
+    if not data.trials:
+        return empty_figure(f"Why trials of {data.name} were suggested", "No trial yet")
+    if trial is None:
+        named = [t for t in data.trials if _similar(t.user_attrs.get("why"))]
+        chosen = (named or list(data.trials))[-1]
+    else:
+        matches = [t for t in data.trials if t.number == trial]
+        if not matches:
+            raise InvalidParameterError(
+                f"The 'trial' parameter of plot_why must be a trial number of study {data.name!r} "
+                f"(0 to {len(data.trials) - 1}). Got {trial!r} instead."
+            )
+        chosen = matches[0]
+    why = chosen.user_attrs.get("why")
+    source = why.get("source", "unknown") if isinstance(why, Mapping) else "unknown"
+    title = f"Why trial {chosen.number} of {data.name}: suggested by {source}"
+    similar = _similar(why)
+    if not similar:
+        return empty_figure(title, "This trial names no similar task")
+    similar = sorted(similar, key=lambda nw: nw[1])
+    fig = go.Figure(go.Bar(x=[w for _, w in similar], y=[n for n, _ in similar], orientation="h",
+                           marker={"color": "#d62728"}, hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="weight (similarity to this study)", yaxis_title="task")
+    return fig
+
+
+def _similar(why: Any) -> list[tuple[str, float]]:
+    if not isinstance(why, Mapping):
+        return []
+    out = []
+    for item in why.get("similar_tasks") or []:
+        if isinstance(item, (list, tuple)) and len(item) == 2:
+            try:
+                out.append((str(item[0]), float(item[1])))
+            except (TypeError, ValueError):
+                continue
+    return out
+
+
+def knowledge_updates(storage: Storage | str) -> list[dict[str, Any]]:
+    """Every stored meta-model version, with the update that made it when a study recorded one.
+
+    Rows: ``key``, ``version``, ``created``, ``study`` (the study whose end made it),
+    ``before`` and ``after`` (the meta-test loss on old tasks around the update), ``info``.
+    Keys are those named by studies' ``user_attrs["knowledge_update"]``.
+    """
+    store = get_storage(storage)
+    updates: dict[tuple[str, int], tuple[str, Mapping[str, Any]]] = {}
+    for record in store.list_studies():
+        update = record.user_attrs.get("knowledge_update")
+        if isinstance(update, Mapping) and isinstance(update.get("meta_model"), str):
+            version = update.get("version")
+            updates[(update["meta_model"], int(version) if isinstance(version, int) else -1)] = (record.name, update)
+    artefacts = artefacts_of(store)
+    rows = []
+    for key in sorted({k for k, _ in updates}):
+        versions = artefacts.versions(key) if artefacts is not None else []
+        for version in versions or [v for k, v in updates if k == key]:
+            saved = artefacts.load(key, version) if artefacts is not None and version > 0 else None
+            study_name, update = updates.get((key, version), ("-", {}))
+            rows.append({
+                "key": key,
+                "version": version,
+                "created": saved.created_at.strftime("%Y-%m-%d %H:%M") if saved and saved.created_at else "-",
+                "study": study_name,
+                "before": update.get("old_tasks_meta_test_loss_before"),
+                "after": update.get("old_tasks_meta_test_loss_after"),
+                "info": dict(saved.info) if saved is not None else {},
+            })
+    return rows
+
+
+def plot_knowledge_updates(storage: Storage | str) -> Any:
+    """The meta-test loss on old tasks before and after each meta-model update."""
+    import plotly.graph_objects as go
+
+    rows = [r for r in knowledge_updates(storage) if r["before"] is not None]
+    title = "Meta-model updates: meta-test loss on old tasks"
+    if not rows:
+        return empty_figure(title, "No meta-model update recorded")
+    labels = [f"{r['key'][:12]} v{r['version']} ({r['study']})" for r in rows]
+    fig = go.Figure([
+        go.Bar(x=labels, y=[r["before"] for r in rows], name="before"),
+        go.Bar(x=labels, y=[r["after"] for r in rows], name="after"),
+    ])
+    fig.update_layout(title=title, barmode="group", yaxis_title="meta-test loss", xaxis_title="version")
+    return fig

@@ -1,0 +1,142 @@
+"""How the objective depends on the parameters: parallel coordinates, slices and contours."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from metahpo.exceptions import InvalidParameterError
+from metahpo.space import Categorical, Float, Int
+from metahpo.storage import Storage
+from metahpo.visualization._data import empty_figure, read_study
+
+__all__ = ["plot_contour", "plot_parallel_coordinate", "plot_slice"]
+
+
+def _axis_type(param: Any) -> str:
+    if isinstance(param, Categorical):
+        return "category"
+    return "log" if getattr(param, "log", False) else "linear"
+
+
+def plot_parallel_coordinate(study: Any, storage: Storage | str | None = None) -> Any:
+    """One line per COMPLETE trial through every parameter and the value."""
+    import plotly.graph_objects as go
+
+    data = read_study(study, storage)
+    title = f"Parallel coordinates of {data.name}"
+    done = data.complete()
+    if not done:
+        return empty_figure(title, "No COMPLETE trial yet")
+    dimensions: list[dict[str, Any]] = []
+    for name, param in data.space.items():
+        values: list[Any] = [t.config.get(name) for t in done]
+        if isinstance(param, Categorical):
+            choices = list(param.choices)
+            codes = [choices.index(v) if v in choices else -1 for v in values]
+            dimensions.append({"label": name, "values": codes, "tickvals": list(range(len(choices))),
+                               "ticktext": [str(c) for c in choices]})
+        elif getattr(param, "log", False):
+            logs = np.log10([float(v) for v in values])
+            ticks = np.linspace(np.log10(param.low), np.log10(param.high), 5)
+            dimensions.append({"label": name, "values": logs, "range": [ticks[0], ticks[-1]],
+                               "tickvals": ticks, "ticktext": [f"{10 ** v:.3g}" for v in ticks]})
+        else:
+            dimensions.append({"label": name, "values": [float(v) for v in values],
+                               "range": [param.low, param.high]})
+    objective = [float(t.value) for t in done]  # type: ignore[arg-type]
+    dimensions.append({"label": "value", "values": objective})
+    fig = go.Figure(go.Parcoords(
+        dimensions=dimensions,
+        line={"color": objective, "colorscale": "Viridis",
+              "reversescale": data.direction != "maximize", "showscale": True},
+    ))
+    fig.update_layout(title=title)
+    return fig
+
+
+def plot_slice(study: Any, storage: Storage | str | None = None) -> Any:
+    """The value against each parameter, one panel per parameter, coloured by trial number."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    data = read_study(study, storage)
+    title = f"Slices of {data.name}"
+    done = data.complete()
+    if not done:
+        return empty_figure(title, "No COMPLETE trial yet")
+    names = list(data.space)
+    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, subplot_titles=names)
+    for column, name in enumerate(names, start=1):
+        fig.add_trace(go.Scatter(
+            x=[t.config.get(name) for t in done], y=[t.value for t in done], mode="markers",
+            name=name, showlegend=False,
+            marker={"color": [t.number for t in done], "colorscale": "Blues",
+                    "showscale": column == len(names), "colorbar": {"title": "trial"}},
+        ), row=1, col=column)
+        fig.update_xaxes(type=_axis_type(data.space[name]), row=1, col=column)
+    fig.update_yaxes(title_text="value", row=1, col=1)
+    fig.update_layout(title=title)
+    return fig
+
+
+def plot_contour(
+    study: Any, storage: Storage | str | None = None, params: Sequence[str] | None = None
+) -> Any:
+    """The value over two numeric parameters, interpolated between the COMPLETE trials.
+
+    ``params`` names the two parameters (default: the first two numeric ones). The
+    surface is a linear interpolation in the unit cube (log parameters on a log scale),
+    nearest-neighbour outside the trials' convex hull; the trials are drawn on top.
+    """
+    import plotly.graph_objects as go
+    from scipy.interpolate import griddata
+    from scipy.spatial import QhullError
+
+    data = read_study(study, storage)
+    numeric = [n for n, p in data.space.items() if isinstance(p, (Float, Int))]
+    pair = list(params) if params is not None else numeric[:2]
+    if len(pair) != 2 or any(p not in numeric for p in pair):
+        raise InvalidParameterError(
+            f"The 'params' parameter of plot_contour must name two of the numeric parameters "
+            f"{numeric}. Got {params!r} instead."
+        )
+    title = f"Contour of {data.name}: {pair[0]} × {pair[1]}"
+    done = data.complete()
+    if len(done) < 4:
+        return empty_figure(title, "A contour needs at least 4 COMPLETE trials")
+    first, second = (data.space[p] for p in pair)
+    unit = np.array([[first.to_unit(t.config[pair[0]]), second.to_unit(t.config[pair[1]])] for t in done])
+    values = np.array([float(t.value) for t in done])  # type: ignore[arg-type]
+    grid = np.linspace(0.0, 1.0, 60)
+    gu, gv = np.meshgrid(grid, grid)
+    try:
+        z = griddata(unit, values, (gu, gv), method="linear")
+    except (QhullError, ValueError):  # degenerate (e.g. collinear) trials: nearest only
+        z = np.full(gu.shape, np.nan)
+    nearest = griddata(unit, values, (gu, gv), method="nearest")
+    z = np.where(np.isnan(z), nearest, z)
+    fig = go.Figure(go.Contour(
+        x=_from_unit(first, grid), y=_from_unit(second, grid), z=z, colorscale="Viridis",
+        reversescale=data.direction == "maximize", colorbar={"title": "value"}, name="interpolated",
+    ))
+    fig.add_trace(go.Scatter(
+        x=[t.config[pair[0]] for t in done], y=[t.config[pair[1]] for t in done], mode="markers",
+        marker={"color": "white", "line": {"color": "black", "width": 1}}, name="trials",
+        text=[f"trial {t.number}" for t in done],
+    ))
+    fig.update_xaxes(title_text=pair[0], type=_axis_type(first))
+    fig.update_yaxes(title_text=pair[1], type=_axis_type(second))
+    fig.update_layout(title=title)
+    return fig
+
+
+def _from_unit(param: Any, unit: np.ndarray) -> np.ndarray:
+    """Unit-cube coordinates back to values, continuously (no rounding for integers)."""
+    low, high = float(param.low), float(param.high)
+    if getattr(param, "log", False):
+        return np.asarray(low * (high / low) ** unit)
+    return np.asarray(low + unit * (high - low))
+

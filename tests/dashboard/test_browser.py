@@ -1,0 +1,159 @@
+"""The dashboard in a real headless Chromium: pages render, plots draw, nothing runs that
+should not, and no console error."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+SCRIPT_NAME = "<script>alert(1)</script>"  # as in tests/conftest.py
+
+# With METAHPO_SCREENSHOTS=DIR the tests save screenshots there; with
+# METAHPO_DASHBOARD_STORAGE=URL too, test_every_page_of_a_given_storage takes the ones
+# docs/dashboard.md shows (on the storage `make demo` writes).
+SCREENSHOTS = os.environ.get("METAHPO_SCREENSHOTS")
+GIVEN_STORAGE = os.environ.get("METAHPO_DASHBOARD_STORAGE")
+TIMEOUT_MS = 15_000
+
+
+def _rendered(page, selector: str = "div.plot[data-src]") -> int:
+    """Wait until every plot placeholder is drawn; returns how many there are."""
+    page.wait_for_function(
+        f"[...document.querySelectorAll({selector!r})].every(d => d.dataset.rendered)",
+        timeout=TIMEOUT_MS)
+    return page.locator(selector).count()
+
+
+def _shot(page, name: str) -> None:
+    if SCREENSHOTS and not GIVEN_STORAGE:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+
+
+def test_studies_page_lists_every_study_and_refreshes(page, dashboard_url):
+    page.goto(dashboard_url + "/")
+    table = page.locator("table#studies")
+    for name in ("finished-hb", "running", "warm"):
+        assert table.get_by_role("link", name=name, exact=True).count() == 1
+    row = table.locator("tr", has=page.get_by_role("link", name="running", exact=True))
+    assert "running" in row.locator("td").nth(1).inner_text()
+    page.wait_for_function("document.querySelector('table#studies').dataset.refreshed", timeout=TIMEOUT_MS)
+    assert table.get_by_role("link", name="finished-hb", exact=True).count() == 1
+    _shot(page, "dashboard-studies")
+    assert page.errors == []
+
+
+def test_study_page_draws_every_figure_and_the_trials(page, dashboard_url):
+    page.goto(dashboard_url + "/study?name=finished-hb")
+    assert _rendered(page) == 9
+    assert all(v == "1" for v in page.eval_on_selector_all(
+        "div.plot", "ds => ds.map(d => d.dataset.rendered)"))
+    # Plotly drew SVG (or WebGL) content into each placeholder.
+    assert page.locator("div.plot .main-svg").count() >= 9
+    assert page.locator("table#trials tbody tr").count() == 30
+    _shot(page, "dashboard-study")
+    assert page.errors == []
+
+
+def test_failed_trial_error_and_why_are_shown_as_text(page, dashboard_url):
+    page.goto(dashboard_url + "/study?name=running")
+    _rendered(page)
+    cells = page.locator("table#trials td", has_text="broken")
+    assert cells.count() == 1
+    assert "<b>broken</b> & failed" in cells.first.inner_text()
+    assert page.locator("table#trials b").count() == 0  # not interpreted as HTML
+    page.goto(dashboard_url + "/study?name=warm")
+    _rendered(page)
+    assert page.locator("table#trials td", has_text="similar: past-1 (0.7)").count() == 1
+    assert page.errors == []
+
+
+def test_script_study_name_is_text(page, dashboard_url):
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(dashboard_url + "/")
+    link = page.get_by_role("link", name=SCRIPT_NAME, exact=True)
+    assert link.count() == 1
+    page.wait_for_function("document.querySelector('table#studies').dataset.refreshed", timeout=TIMEOUT_MS)
+    assert page.get_by_role("link", name=SCRIPT_NAME, exact=True).count() == 1  # after the refresh
+    page.get_by_role("link", name=SCRIPT_NAME, exact=True).click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == f"Study {SCRIPT_NAME}"
+    _rendered(page)
+    page.goto(dashboard_url + "/compare?name=" + quote(SCRIPT_NAME) + "&name=past-1")
+    _rendered(page)
+    assert dialogs == []
+    assert page.evaluate("typeof window.alert") == "function"
+    assert page.locator("script:not([src])").count() == 0
+    assert page.errors == []
+
+
+def test_compare_page_draws_the_chosen_studies(page, dashboard_url):
+    page.goto(dashboard_url + "/compare")
+    page.check("input[value='finished-hb']")
+    page.check("input[value='past-1']")
+    page.click("button[type=submit]")
+    assert _rendered(page) == 2
+    legend = page.locator("#plot-compare .legendtext").all_text_contents()
+    assert sorted(legend) == ["finished-hb", "past-1"]
+    _shot(page, "dashboard-compare")
+    assert page.errors == []
+
+
+def test_knowledge_page_shows_tasks_clusters_and_map(page, dashboard_url):
+    page.goto(dashboard_url + "/knowledge")
+    assert _rendered(page) >= 1
+    names = page.locator("table#tasks").inner_text()
+    for name in ("finished-hb", "past-1", "past-2", "warm", "running"):
+        assert name in names
+    assert page.locator("table#clusters tbody tr").count() >= 1
+    assert page.locator("#plot-knowledge-map .point").count() >= 5
+    _shot(page, "dashboard-knowledge")
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("path", ["/static/../_app.py", "/static/%2e%2e/_app.py",
+                                  "/static/..%2f_app.py", "/..%2f..%2fetc/passwd", "/static/%2e%2e%2f%2e%2e%2fetc/passwd"])
+def test_traversal_is_refused(dashboard_url, path):
+    import http.client
+
+    host, port = dashboard_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request("GET", path)  # sent as written: no client-side normalisation
+    response = connection.getresponse()
+    body = response.read()
+    assert response.status == 404
+    assert b"import" not in body and b"root:" not in body
+
+
+def test_nothing_writes(dashboard_url):
+    import httpx
+
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        assert httpx.request(method, dashboard_url + "/api/studies").status_code == 405
+
+
+@pytest.mark.skipif(GIVEN_STORAGE is None, reason="METAHPO_DASHBOARD_STORAGE names no storage")
+def test_every_page_of_a_given_storage(page, serve_dashboard):
+    from metahpo.storage import get_storage
+
+    records = get_storage(GIVEN_STORAGE).list_studies()
+    names = [r.name for r in records]
+    assert names
+    # The study to show: the last one whose optimizer learned from the knowledge.
+    shown = next((r.name for r in reversed(records) if "knowledge_update" in r.user_attrs), names[-1])
+    with serve_dashboard(GIVEN_STORAGE) as url:
+        shots = [("dashboard-studies", "/"),
+                 ("dashboard-study", "/study?name=" + quote(shown)),
+                 ("dashboard-compare", "/compare?" + "&".join("name=" + quote(n) for n in names[-2:])),
+                 ("dashboard-knowledge", "/knowledge")]
+        for name, path in shots:
+            page.goto(url + path)
+            _rendered(page)
+            if SCREENSHOTS:
+                Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+    assert page.errors == []

@@ -1,0 +1,109 @@
+"""The figures: what each draws from a stored study, and the errors for bad arguments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import metahpo as mh
+from metahpo.exceptions import InvalidParameterError
+from metahpo.visualization import (
+    KINDS,
+    map_coordinates,
+    param_importances,
+    plot,
+    plot_brackets,
+    plot_optimization_history,
+    plot_studies,
+    plot_why,
+    read_study,
+    write_figure,
+)
+
+
+def test_history_colours_trials_by_source(drawn_storage):
+    fig = plot_optimization_history("finished-hb", drawn_storage)
+    names = {trace.name for trace in fig.data}
+    assert {"random", "promotion", "best so far"} <= names
+    promoted = next(t for t in fig.data if t.name == "promotion")
+    data = read_study("finished-hb", drawn_storage)
+    assert sorted(promoted.x) == sorted(t.number for t in data.complete() if t.parent is not None)
+    best = next(t for t in fig.data if t.name == "best so far")
+    assert best.y[-1] == pytest.approx(data.best().value)
+    assert np.all(np.diff(best.y) <= 0)
+
+
+def test_portfolio_trials_are_marked(drawn_storage):
+    names = {trace.name for trace in plot_optimization_history("warm", drawn_storage).data}
+    assert "portfolio" in names and "surrogate" in names
+
+
+def test_every_kind_draws(drawn_storage):
+    for kind in KINDS:
+        fig = plot("warm" if kind == "why" else "finished-hb", kind, drawn_storage, others=["past-1"])
+        assert len(fig.data) >= 1, kind
+
+
+def test_unknown_kind_is_refused_in_sklearn_form(drawn_storage):
+    with pytest.raises(InvalidParameterError, match=r"The 'kind' parameter of metahpo plot must be one of \[.*'history'.*\]\. Got 'pie' instead\."):
+        plot("finished-hb", "pie", drawn_storage)
+
+
+def test_brackets_draw_each_promotion(drawn_storage):
+    fig = plot_brackets("finished-hb", drawn_storage)
+    data = read_study("finished-hb", drawn_storage)
+    promotions = sum(1 for t in data.trials if t.parent is not None)
+    segments = sum(sum(1 for v in trace.x if v is None) for trace in fig.data if trace.name == "promotion")
+    assert promotions > 0 and segments == promotions
+    assert len({t.bracket for t in data.trials}) == sum(1 for a in fig.layout.annotations if "bracket" in a.text)
+
+
+def test_importance_finds_the_parameter_that_matters():
+    space = mh.Space({"x": mh.Float(0, 1), "y": mh.Float(0, 1), "z": mh.Float(0, 1)})
+    study = mh.create_study(space=space, optimizer="random", seed=0)
+    study.optimize(lambda t: 10 * t.config["y"] + 0.01 * t.config["x"], n_trials=40, show_progress=False)
+    importances = param_importances(study)
+    assert set(importances) == {"x", "y", "z"}
+    assert sum(importances.values()) == pytest.approx(1.0)
+    assert importances["y"] > 0.9
+
+
+def test_compare_keeps_best_so_far(drawn_storage):
+    fig = plot_studies(["finished-hb", "past-1"], drawn_storage, x="budget")
+    assert [t.name for t in fig.data] == ["finished-hb", "past-1"]
+    for trace in fig.data:
+        assert np.all(np.diff(trace.y) <= 0) and np.all(np.diff(trace.x) > 0)
+    with pytest.raises(InvalidParameterError, match="The 'x' parameter of plot_studies"):
+        plot_studies(["past-1"], drawn_storage, x="time")
+
+
+def test_why_shows_similar_tasks_and_their_weights(drawn_storage):
+    fig = plot_why("warm", drawn_storage)
+    assert "suggested by surrogate" in fig.layout.title.text
+    assert dict(zip(fig.data[0].y, fig.data[0].x, strict=True)) == {"past-1": 0.7, "finished-hb": 0.3}
+    with pytest.raises(InvalidParameterError, match="The 'trial' parameter of plot_why"):
+        plot_why("warm", drawn_storage, trial=99)
+
+
+def test_knowledge_map_places_the_study(drawn_storage):
+    fig = plot("running", "knowledge-map", drawn_storage)
+    placed = [name for trace in fig.data if trace.text is not None for name in trace.text]
+    assert {"finished-hb", "past-1", "past-2", "warm", "running"} <= set(placed)
+    assert any(trace.name == "this study (running)" for trace in fig.data)
+
+
+def test_map_coordinates_keep_distances():
+    points = np.array([[0.0, 0.0], [0.3, 0.0], [0.0, 0.4]])
+    distance = np.linalg.norm(points[:, None] - points[None], axis=-1)
+    coords = map_coordinates(1.0 - distance)
+    recovered = np.linalg.norm(coords[:, None] - coords[None], axis=-1)
+    np.testing.assert_allclose(recovered, distance, atol=1e-9)
+
+
+def test_write_figure_html_and_refuses_other_formats(drawn_storage, tmp_path):
+    fig = plot("finished-hb", "history", drawn_storage)
+    out = write_figure(fig, tmp_path / "h.html")
+    text = out.read_text()
+    assert "Optimization history of finished-hb" in text and "cdn.plot.ly" not in text.split("<body>")[0]
+    with pytest.raises(InvalidParameterError, match=r"must end in one of \['.html', '.png'\]"):
+        write_figure(fig, tmp_path / "h.svg")
