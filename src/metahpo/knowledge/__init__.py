@@ -3,7 +3,7 @@
 What a meta-learning optimizer needs, in the order it uses it:
 
 * :class:`KnowledgeBase` — :meth:`~KnowledgeBase.open` a spec (``"bundled:keel-hgb"``, a
-  storage URL, a directory), then :meth:`~KnowledgeBase.tasks` ``(space)`` gives every
+  storage URL, a directory) or read Optuna studies (:meth:`~KnowledgeBase.from_optuna`), then :meth:`~KnowledgeBase.tasks` ``(space)`` gives every
   task mapped onto the study's space (:attr:`Task.missing` lists inputs to marginalise).
 * :class:`Task` — one task's evaluations: :attr:`Task.unit` (configs in the unit cube),
   :attr:`Task.losses`, :attr:`Task.budgets`, :meth:`Task.at_budget`;
@@ -12,7 +12,8 @@ What a meta-learning optimizer needs, in the order it uses it:
   (descriptors and/or the target's few observations against each task's losses at the
   nearest configs); cheap enough to call every round. :class:`LossLookup` is the
   nearest-config loss predictor behind it.
-* :func:`cluster_tasks` — clusters on descriptors and response similarity.
+* :func:`cluster_tasks` — clusters on descriptors and response similarity;
+  :func:`task_map` places the tasks on a 2-D map with their clusters.
 * :func:`greedy_portfolio` / :meth:`KnowledgeBase.portfolio` — the warm-start configs.
 * :func:`write_knowledge` / :func:`read_knowledge` — the one on-disk format (``manifest.json``
   plus Parquet tables), behind :meth:`KnowledgeBase.save` and :meth:`KnowledgeBase.from_files`.
@@ -33,6 +34,7 @@ from metahpo.knowledge._descriptors import (
 from metahpo.knowledge._files import KnowledgeFiles, read_knowledge, write_knowledge
 from metahpo.knowledge._identity import spec_with_credentials, spec_without_passwords
 from metahpo.knowledge._lookup import LossLookup
+from metahpo.knowledge._map import TaskMap, task_map
 from metahpo.knowledge._mapping import is_related, map_task, shared_parameters
 from metahpo.knowledge._portfolio import greedy_portfolio, greedy_portfolio_sources, regret_matrix
 from metahpo.knowledge._similarity import (
@@ -55,6 +57,7 @@ __all__ = [
     "KnowledgeFiles",
     "LossLookup",
     "Task",
+    "TaskMap",
     "bundled_knowledge",
     "bundled_names",
     "cluster_tasks",
@@ -76,5 +79,6 @@ __all__ = [
     "similarity_matrix",
     "spec_with_credentials",
     "spec_without_passwords",
+    "task_map",
     "write_knowledge",
 ]

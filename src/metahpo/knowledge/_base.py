@@ -194,6 +194,22 @@ class KnowledgeBase:
         else:
             self._specs = None
 
+    def add_optuna(
+        self,
+        storage: Any,
+        study_names: Sequence[str] | None = None,
+        *,
+        min_trials: int = 5,
+        prefix: str = "",
+        descriptors: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> None:
+        """Add one task per Optuna study (all or none); see :meth:`from_optuna`. Clears :attr:`spec`."""
+        from metahpo.knowledge._optuna import read_optuna
+
+        self._add_all(read_optuna(storage, study_names, min_trials=min_trials, prefix=prefix,
+                                  descriptors=descriptors))
+        self._specs = None
+
     def add_bundled(self, name: str) -> None:
         """Add the bundled meta-data ``name`` (see :func:`bundled_names`)."""
         self._add_all(read_bundled(name))
@@ -377,6 +393,43 @@ class KnowledgeBase:
         the benchmark harness, which writes the same format)."""
         kb = cls(spec=[])
         kb.add_files(path)
+        return kb
+
+    @classmethod
+    def from_optuna(
+        cls,
+        storage: Any,
+        study_names: Sequence[str] | None = None,
+        *,
+        min_trials: int = 5,
+        prefix: str = "",
+        descriptors: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> KnowledgeBase:
+        """One task per study of an Optuna storage URL, Optuna storage or ``optuna.Study``.
+
+        Float, int (log or not) and categorical distributions become ``Float``, ``Int`` and
+        ``Categorical`` (a ``step`` is not kept); a study's parameters are those every
+        usable trial suggested. COMPLETE trials are evaluations (negated for
+        ``maximize``); with intermediate values, budgets are ``step + 1`` and a PRUNED
+        trial's intermediate values are lower-budget evaluations. FAIL, RUNNING and WAITING
+        trials are skipped, and so are (with a warning) multi-objective studies and those
+        with fewer than ``min_trials`` usable trials, unless named in ``study_names``
+        (then they are an error). The source is ``optuna:<URL, password masked>:<study>``.
+        Needs ``pip install 'metahpo[optuna]'``. See ``docs/knowledge.md``.
+
+        Args:
+            storage: ``"sqlite:///optuna.db"`` (or any Optuna RDB URL; a missing SQLite file
+                is an error, never created), an Optuna storage, or an ``optuna.Study``.
+            study_names: the studies to import (default: every study of the storage).
+            min_trials: the fewest usable trials (COMPLETE, or PRUNED with intermediate
+                values) a study needs.
+            prefix: put before each study name to make the task name.
+            descriptors: ``{study name: {feature: number}}``; by default a study's
+                ``user_attrs["task"]`` or ``user_attrs["descriptor"]`` when valid.
+        """
+        kb = cls()
+        kb.add_optuna(storage, study_names, min_trials=min_trials, prefix=prefix,
+                      descriptors=descriptors)
         return kb
 
     @classmethod

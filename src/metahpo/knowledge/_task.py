@@ -43,7 +43,7 @@ class Task:
             full budget.
         descriptor: named meta-features, or ``None``.
         source: where the task came from: ``"study:NAME@URL"``, ``"file:PATH"``,
-            ``"bundled:NAME"``, ``"data"`` or ``"memory"``.
+            ``"bundled:NAME"``, ``"optuna:URL:STUDY"``, ``"data"`` or ``"memory"``.
         missing: parameters of ``space`` the source task did not have; their values were
             filled with the parameter's midpoint when the task was mapped onto ``space``
             (see :meth:`KnowledgeBase.tasks <metahpo.knowledge.KnowledgeBase.tasks>`), so a

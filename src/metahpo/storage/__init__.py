@@ -15,7 +15,7 @@ from metahpo.storage._base import (
     reads_from_number,
 )
 from metahpo.storage._cache import TrialCache
-from metahpo.storage._checks import check_objective_value
+from metahpo.storage._checks import check_objective_value, mask_password
 from metahpo.storage._memory import InMemoryStorage
 from metahpo.storage._url import CLI_DEFAULT_URL, ENV_VAR, get_storage, sqlite_path
 
@@ -36,6 +36,7 @@ __all__ = [
     "check_objective_value",
     "get_storage",
     "is_stale_failure",
+    "mask_password",
     "reads_from_number",
     "sqlite_path",
 ]

@@ -1,0 +1,232 @@
+"""``metahpo kb``: every command on a temporary SQLite storage, through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import pytest
+from typer.testing import CliRunner
+
+import metahpo as mh
+from metahpo.cli import app
+from metahpo.knowledge import KnowledgeBase
+
+runner = CliRunner()
+SPACE = mh.Space({"x": mh.Float(0.0, 1.0), "depth": mh.Int(1, 8)})
+OTHER = mh.Space({"lr": mh.Float(1e-4, 1.0, log=True)})
+OPTIMA = {"low-a": 0.1, "low-b": 0.15, "low-c": 0.2, "high-a": 0.8, "high-b": 0.85, "high-c": 0.9}
+
+
+def kb(*args):
+    """Run ``metahpo kb ARGS`` wide enough that rich does not fold names."""
+    return runner.invoke(app, ["kb", *args], env={"COLUMNS": "250"})
+
+
+def make_storage(path):
+    url = f"sqlite:///{path}"
+    for name, optimum in OPTIMA.items():
+        study = mh.create_study(name=name, space=SPACE, storage=url, optimizer="random", seed=0)
+        study.optimize(lambda t, o=optimum: (t.config["x"] - o) ** 2 + 0.01 * t.config["depth"],
+                       n_trials=12, show_progress=False)
+    other = mh.create_study(name="other-space", space=OTHER, storage=url, optimizer="random", seed=1)
+    other.optimize(lambda t: abs(t.config["lr"] - 0.01), n_trials=6, show_progress=False)
+    short = mh.create_study(name="too-short", space=SPACE, storage=url, optimizer="random", seed=2)
+    short.optimize(lambda t: t.config["x"], n_trials=3, show_progress=False)
+    return url
+
+
+@pytest.fixture(scope="module")
+def storage_url(tmp_path_factory):
+    return make_storage(tmp_path_factory.mktemp("kb") / "metahpo.db")
+
+
+@pytest.fixture()
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("METAHPO_STORAGE", raising=False)
+    return tmp_path
+
+
+def test_list_shows_the_finished_studies_by_space_and_source(storage_url):
+    result = kb("list", "--storage", storage_url)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for name in [*OPTIMA, "other-space"]:
+        assert name in out and f"study:{name}@{storage_url}" in out
+    assert "too-short" not in out                 # fewer than 5 COMPLETE trials
+    assert SPACE.fingerprint()[:8] in out and OTHER.fingerprint()[:8] in out
+    assert "7 tasks" in out and "full" in out
+    rows = [line for line in out.splitlines() if "study:" in line]
+    # By space, then source: the six tasks of SPACE are together.
+    spaces = [SPACE.fingerprint()[:8] in row for row in rows]
+    assert spaces in ([True] * 6 + [False], [False] + [True] * 6)
+
+
+def test_list_with_the_environment_variable_and_bundled_knowledge(storage_url, monkeypatch):
+    monkeypatch.setenv("METAHPO_STORAGE", storage_url)
+    names = mh.knowledge.bundled_names()
+    result = kb("list", "--bundled")
+    assert result.exit_code == 0, result.output
+    assert "low-a" in result.output
+    if names:
+        assert f"bundled:{names[0]}" in result.output and "yes" in result.output
+
+
+@pytest.mark.parametrize("command", [["list"], ["show", "low-a"], ["clusters"], ["export", "out"],
+                                     ["map", "--out", "map.png"]])
+def test_read_only_commands_never_create_a_database(workdir, command):
+    result = kb(*command, "--storage", "sqlite:///new.db")
+    assert result.exit_code == 2
+    assert "no database at sqlite:///new.db" in result.output and "nothing was created" in result.output
+    assert "Traceback" not in result.output
+    assert not (workdir / "new.db").exists()
+    default = kb(*command)                         # sqlite:///metahpo.db in the working directory
+    assert default.exit_code == 2 and "metahpo.db" in default.output
+    assert not (workdir / "metahpo.db").exists() and not (workdir / "out").exists()
+
+
+def test_read_only_commands_leave_other_files_alone(workdir):
+    import sqlite3
+
+    with sqlite3.connect(workdir / "other.db") as db:
+        db.execute("CREATE TABLE mine (a)")
+    (workdir / "garbage.db").write_text("not a database")
+    result = kb("list", "--storage", "sqlite:///other.db")
+    assert result.exit_code == 2 and "not a metahpo database" in result.output
+    with sqlite3.connect(workdir / "other.db") as db:
+        assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("mine",)]
+    garbage = kb("clusters", "--storage", "sqlite:///garbage.db")
+    assert garbage.exit_code == 2 and "not a readable SQLite database" in garbage.output
+
+
+def test_show_one_task(storage_url):
+    result = kb("show", "low-b", "--storage", storage_url)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "low-b" in out and f"study:low-b@{storage_url}" in out
+    assert "x" in out and "float" in out and "[0, 1]" in out and "int" in out and "[1, 8]" in out
+    assert "descriptor: none" in out and "12 evaluations" in out
+    task = KnowledgeBase.from_storage(storage_url)["low-b"]
+    assert json.dumps(task.best_config()) in out.replace("\n", "")
+    assert f"{task.losses.min():.6g}" in out
+
+    missing = kb("show", "nope", "--storage", storage_url)
+    assert missing.exit_code == 2
+    assert "No task named 'nope'" in missing.output and len(missing.output.strip().splitlines()) == 1
+
+
+def test_export_then_import_into_another_storage(storage_url, workdir):
+    exported = kb("export", "knowledge", "--storage", storage_url)
+    assert exported.exit_code == 0, exported.output
+    assert "wrote 7 tasks of 2 spaces" in exported.output
+    assert (workdir / "knowledge" / "manifest.json").is_file()
+
+    listed = kb("list", "--knowledge", "knowledge")
+    assert listed.exit_code == 0, listed.output
+    assert "7 tasks" in listed.output and "file:knowledge" in listed.output
+
+    imported = kb("import", "knowledge", "--storage", "sqlite:///copy.db", "--prefix", "copy-")
+    assert imported.exit_code == 0, imported.output
+    assert "imported 7 tasks" in imported.output
+    copy = KnowledgeBase.from_storage("sqlite:///copy.db")
+    assert sorted(copy.names) == sorted(f"copy-{n}" for n in [*OPTIMA, "other-space"])
+    original = KnowledgeBase.from_storage(storage_url)["high-a"]
+    assert copy["copy-high-a"].losses.tolist() == original.losses.tolist()
+
+    again = kb("import", "knowledge", "--storage", "sqlite:///copy.db", "--prefix", "copy-")
+    assert again.exit_code == 2 and "studies of those names exist" in again.output
+    assert len(KnowledgeBase.from_storage("sqlite:///copy.db")) == 7   # nothing half-added
+
+
+def test_import_refuses_bad_sources(workdir):
+    for args in (["import", "no-such-dir"], ["import"], ["import", "dir", "--optuna", "sqlite:///o.db"],
+                 ["import-optuna", "sqlite:///absent.db"]):
+        result = kb(*args, "--storage", "sqlite:///target.db")
+        assert result.exit_code == 2, (args, result.output)
+        assert "Traceback" not in result.output
+    assert not (workdir / "absent.db").exists()
+    leaked = kb("import-optuna", "postgresql+psycopg://user:s3cret@127.0.0.1:1/optuna")
+    assert leaked.exit_code == 2 and "s3cret" not in leaked.output and "***" in leaked.output
+
+
+def test_import_optuna_studies(workdir):
+    optuna = pytest.importorskip("optuna")
+    url = f"sqlite:///{workdir / 'optuna.db'}"
+    study = optuna.create_study(study_name="curves", storage=url, direction="maximize",
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0.0, 1.0)
+        for step in range(3):
+            trial.report(x + step, step)
+            if x < 0.3 and step == 1:
+                raise optuna.TrialPruned()
+        return x + 3
+
+    study.optimize(objective, n_trials=8)
+    optuna.create_study(study_name="empty", storage=url)
+
+    result = kb("import-optuna", url, "--storage", "sqlite:///metahpo.db")
+    assert result.exit_code == 0, result.output
+    assert "imported 1 tasks" in result.output and "curves" in result.output
+    shown = kb("show", "curves")
+    assert shown.exit_code == 0, shown.output
+    assert f"study:curves@sqlite:///metahpo.db (from optuna:{url}:curves)" in shown.output
+    listed = kb("list")
+    assert f"(from optuna:{url}:curves)" in listed.output
+    task = KnowledgeBase.from_storage("sqlite:///metahpo.db")["curves"]
+    assert task.budget_levels() == [1.0, 2.0, 3.0]
+    assert task.losses.max() < 0                    # maximised: negated
+
+    alias = kb("import", "--optuna", url, "--study", "curves", "--prefix", "o-")
+    assert alias.exit_code == 0, alias.output
+    named = kb("import", "--optuna", url, "--study", "empty")
+    assert named.exit_code == 2 and "'empty'" in named.output
+
+
+def test_clusters_one_table_per_space(storage_url):
+    result = kb("clusters", "--storage", storage_url)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert f"space {SPACE.fingerprint()[:8]}" in out and f"space {OTHER.fingerprint()[:8]}" in out
+    assert "6 tasks, 2 clusters" in out
+    assert "low-a, low-b, low-c" in out and "high-a, high-b, high-c" in out
+    only = kb("clusters", "--storage", storage_url, "--space-of", "other-space")
+    assert only.exit_code == 0 and SPACE.fingerprint()[:8] not in only.output
+    unknown = kb("clusters", "--storage", storage_url, "--space-of", "nope")
+    assert unknown.exit_code == 2 and "No task named 'nope'" in unknown.output
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_map_writes_a_png_and_a_self_contained_html_page(storage_url, workdir):
+    result = kb("map", "--out", "map.png", "--storage", storage_url)
+    assert result.exit_code == 0, result.output
+    assert "6 tasks, 2 clusters" in result.output      # the space with the most tasks
+    data = (workdir / "map.png").read_bytes()
+    assert png_size(data) == (990, 770) and len(data) > 10_000
+
+    page = kb("map", "--out", "map.html", "--storage", storage_url)
+    assert page.exit_code == 0, page.output
+    text = (workdir / "map.html").read_text()
+    assert text.startswith("<!DOCTYPE html>") and "<svg" in text and text.count("<circle") == 6
+    for name in OPTIMA:
+        assert f">{name}</text>" in text
+    assert "<script" not in text and "href=" not in text and "src=" not in text
+    assert "cdn" not in text.lower()
+
+    other = kb("map", "--out", "other.html", "--storage", storage_url, "--space-of", "other-space")
+    assert other.exit_code == 0 and (workdir / "other.html").read_text().count("<circle") == 1
+
+
+@pytest.mark.parametrize(("out", "message"), [("map.svg", "must end in .png or .html"),
+                                              ("no/such/folder/map.png", "does not exist")])
+def test_map_refuses_a_bad_output(storage_url, workdir, out, message):
+    result = kb("map", "--out", out, "--storage", storage_url)
+    assert result.exit_code == 2 and message in result.output
+    assert "Traceback" not in result.output
