@@ -59,7 +59,7 @@ def xgboost_callback(trial: Any, data_name: str = "validation_0", metric: str | 
     """
     xgb_callback = _import("xgboost.callback", "xgboost")
 
-    class _MetahpoXGBoost(xgb_callback.TrainingCallback):  # type: ignore[misc, name-defined]
+    class _MetahpoXGBoost(xgb_callback.TrainingCallback):  # type: ignore[name-defined]
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
             if data_name not in evals_log:
                 raise InvalidParameterError(
@@ -115,7 +115,7 @@ def lightning_callback(trial: Any, monitor: str = "val_loss") -> Any:
     """
     pl = _import("pytorch_lightning", "lightning")
 
-    class _MetahpoLightning(pl.Callback):  # type: ignore[misc, name-defined]
+    class _MetahpoLightning(pl.Callback):  # type: ignore[name-defined]
         def __init__(self) -> None:
             self.stopped_at: int | None = None
 

@@ -53,7 +53,7 @@ __all__ = ["MetaHPOSampler", "knowledge_from_optuna", "space_from_distributions"
 _MIN_RELATED_TASKS = 3
 
 
-def _param_of(distribution: BaseDistribution) -> Param:
+def _param_of(distribution: Any) -> Param:
     if isinstance(distribution, CategoricalDistribution):
         return Categorical(list(distribution.choices))
     step = getattr(distribution, "step", None)
@@ -71,7 +71,7 @@ def space_from_distributions(distributions: Mapping[str, BaseDistribution]) -> S
     return Space({name: _param_of(distributions[name]) for name in sorted(distributions)})
 
 
-def _to_metahpo(distribution: BaseDistribution, value: Any) -> Any:
+def _to_metahpo(distribution: Any, value: Any) -> Any:
     step = getattr(distribution, "step", None)
     if isinstance(distribution, CategoricalDistribution) or step is None or (
         isinstance(distribution, IntDistribution) and step == 1
@@ -80,10 +80,10 @@ def _to_metahpo(distribution: BaseDistribution, value: Any) -> Any:
     return round((value - distribution.low) / step)
 
 
-def _to_optuna(distribution: BaseDistribution, value: Any) -> Any:
+def _to_optuna(distribution: Any, value: Any) -> Any:
     if isinstance(distribution, CategoricalDistribution):
         return value
-    step = getattr(distribution, "step", None)
+    step: Any = getattr(distribution, "step", None)
     if isinstance(distribution, IntDistribution):
         out = int(value) if step == 1 else int(distribution.low + int(value) * step)
         return min(max(out, int(distribution.low)), int(distribution.high))
@@ -238,7 +238,7 @@ class MetaHPOSampler(BaseSampler):
         self, study: Any, trial: Any, space: Space, distributions: Mapping[str, BaseDistribution]
     ) -> History:
         states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)
-        records = []
+        records: list[Any] = []
         for past in study.get_trials(deepcopy=False, states=states):
             if past.number == trial.number or not _usable(past, distributions):
                 continue

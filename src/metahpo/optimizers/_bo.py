@@ -131,7 +131,7 @@ def propose(
     if trust_radius is not None and len(anchors):
         trust = TrustRegion(anchors[0], trust_radius, proximal_penalty)
 
-    pending = [t.config for t in history.pending if t.config]
+    pending = [dict(t.config) for t in history.pending if t.config]
     taken = _Taken(space, [*space.from_unit(x_unit), *pending])
     rng = history.rng(_SALT_ACQUISITION)
     optimizer = AcquisitionOptimizer()
