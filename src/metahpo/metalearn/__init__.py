@@ -1,7 +1,9 @@
 """Meta-learning as pure functions over parameter dicts (``torch.func``).
 
 MAML (second- and first-order), Meta-SGD's learnable per-parameter inner learning
-rates, and Reptile, for any ``nn.Module`` and any ``loss_fn(model, params, batch)``.
+rates, and Reptile, plus the first-order methods they and the acquisition optimizer
+build on: Frank–Wolfe, proximal gradient (ISTA, FISTA) and the Barzilai–Borwein step.
+The meta-learners take any ``nn.Module`` and any ``loss_fn(model, params, batch)``.
 Nothing here holds state: parameters go in, parameters (or gradients) come out.
 
 Example:
@@ -19,27 +21,56 @@ Example:
 from metahpo.metalearn._adapt import adapt
 from metahpo.metalearn._checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from metahpo.metalearn._losses import cross_entropy_loss, mse_loss
+from metahpo.metalearn._frank_wolfe import FrankWolfeResult, frank_wolfe
+from metahpo.metalearn._lmo import BoxLMO, L1BallLMO, NuclearNormBallLMO, SimplexLMO
 from metahpo.metalearn._maml import MetaGradient, maml_loss, meta_gradient, task_losses
 from metahpo.metalearn._params import clone_params, inner_lr_like
+from metahpo.metalearn._prox_operators import (
+    BoxIndicator,
+    GroupLassoPenalty,
+    L1Penalty,
+    MCPPenalty,
+    Penalty,
+    ZeroPenalty,
+)
+from metahpo.metalearn._proximal import ProximalGradientResult, gradient_mapping_norm, proximal_gradient
 from metahpo.metalearn._reptile import reptile_gradient, reptile_step
+from metahpo.metalearn._step_rules import barzilai_borwein_step, nonmonotone_accept
 from metahpo.metalearn._types import Batch, InnerLR, LossFn, Params, Task, stack_tasks
 
 __all__ = [
     "Batch",
+    "BoxIndicator",
+    "BoxLMO",
     "Checkpoint",
+    "FrankWolfeResult",
+    "GroupLassoPenalty",
     "InnerLR",
+    "L1BallLMO",
+    "L1Penalty",
     "LossFn",
+    "MCPPenalty",
     "MetaGradient",
+    "NuclearNormBallLMO",
     "Params",
+    "Penalty",
+    "ProximalGradientResult",
+    "SimplexLMO",
     "Task",
+    "ZeroPenalty",
     "adapt",
+    "barzilai_borwein_step",
     "clone_params",
     "cross_entropy_loss",
+    "frank_wolfe",
+    "gradient_mapping_norm",
     "inner_lr_like",
     "load_checkpoint",
     "maml_loss",
     "meta_gradient",
     "mse_loss",
+    "nonmonotone_accept",
+    "proximal_gradient",
     "reptile_gradient",
     "reptile_step",
     "save_checkpoint",
