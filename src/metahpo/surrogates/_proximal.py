@@ -8,7 +8,8 @@ the proximal operator of the rest, which is separable and exact:
 
     prox_t(v) = clip((v + tλc) / (1 + tλ), lower, upper).
 
-Step sizes are Barzilai–Borwein (BB1, ``sᵀs / sᵀy``) with backtracking on the
+Step sizes are Barzilai–Borwein (BB1, ``sᵀs / sᵀy``, safeguarded: the step shared with
+:func:`metahpo.metalearn.barzilai_borwein_step`) with backtracking on the
 sufficient-decrease condition of Beck & Teboulle (2009, "A fast iterative
 shrinkage-thresholding algorithm", Lemma 2.3):
 
@@ -28,6 +29,7 @@ import torch
 
 from metahpo._validation import check_finite_number, check_int
 from metahpo.exceptions import InvalidParameterError
+from metahpo.metalearn import barzilai_borwein_step
 
 __all__ = ["ProximalGradient", "ProximalResult", "proximal_box"]
 
@@ -157,11 +159,12 @@ class ProximalGradient:
             moved = trial - x
             bound = fx + (grad * moved).sum(-1) + (moved * moved).sum(-1) / (2.0 * step[:, 0])
             accept = active & torch.isfinite(f_trial) & (f_trial <= bound + 1e-12 * fx.abs())
-            # Barzilai–Borwein step from the accepted pairs; doubling when curvature is not positive.
-            s_dot_s = (moved * moved).sum(-1)
-            s_dot_y = (moved * (g_trial - grad)).sum(-1)
-            bb = torch.where(s_dot_y > 0, s_dot_s / s_dot_y.clamp_min(1e-300), 2.0 * step[:, 0])
-            new_step = torch.where(accept, bb, 0.5 * step[:, 0]).clamp(self.min_step, self.max_step)
+            # The shared safeguarded Barzilai–Borwein step for accepted pairs; halving otherwise.
+            bb = barzilai_borwein_step(
+                moved, g_trial - grad, step[:, 0], min_step=self.min_step, max_step=self.max_step
+            )
+            halved = (0.5 * step[:, 0]).clamp(self.min_step, self.max_step)
+            new_step = torch.where(accept, bb, halved)
             converged = moved.abs().amax(-1) < self.tol
             keep = accept[:, None]
             x = torch.where(keep, trial, x)
