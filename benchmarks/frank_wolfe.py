@@ -28,7 +28,9 @@ import torch
 from metahpo.metalearn import BoxLMO, L1BallLMO, NuclearNormBallLMO, SimplexLMO, frank_wolfe
 
 
-def _problem(rows: int, shape: tuple[int, ...], seed: int, scale: float, shift: float) -> tuple[torch.Tensor, torch.Tensor]:
+def _problem(
+    rows: int, shape: tuple[int, ...], seed: int, scale: float, shift: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     size = int(np.prod(shape))
     matrix = torch.randn(rows, size, generator=generator, dtype=torch.float64)
@@ -58,7 +60,9 @@ def _reference_simplex(matrix: np.ndarray, target: np.ndarray) -> np.ndarray:
     return _refine_on_support(matrix, target, np.asarray(result.x))
 
 
-def _refine_on_support(matrix: np.ndarray, target: np.ndarray, approximate: np.ndarray) -> np.ndarray:
+def _refine_on_support(
+    matrix: np.ndarray, target: np.ndarray, approximate: np.ndarray
+) -> np.ndarray:
     # SLSQP stops about 1e-5 from the solution at d = 50; on the support it finds, the
     # solution solves the equality-constrained KKT system exactly. The checks below make
     # sure that support is the right one (primal and dual feasibility).
@@ -85,30 +89,51 @@ def main(argv: list[str] | None = None) -> int:
     d = 20 if args.quick else 50
     open_loop_iterations = 2000 if args.quick else 20000
     away_iterations = 3000 if args.quick else 20000
-    command = "python benchmarks/frank_wolfe.py" + (" --quick" if args.quick else "") + f" --out {args.out}"
+    command = (
+        "python benchmarks/frank_wolfe.py"
+        + (" --quick" if args.quick else "")
+        + f" --out {args.out}"
+    )
 
     problems = {
         "simplex": (SimplexLMO(1.0), (d,), 1.0, 0.3),
         "box [-1, 1]": (BoxLMO(-1.0, 1.0), (d,), 4.0, 0.5),
         "L1 ball (radius 2)": (L1BallLMO(2.0), (d,), 2.0, 0.5),
-        "nuclear-norm ball (radius 3)": (NuclearNormBallLMO(3.0), (6, 6) if args.quick else (10, 10), 2.0, 0.5),
+        "nuclear-norm ball (radius 3)": (
+            NuclearNormBallLMO(3.0),
+            (6, 6) if args.quick else (10, 10),
+            2.0,
+            0.5,
+        ),
     }
     rows: list[dict[str, object]] = []
     curves: dict[str, np.ndarray] = {}
     for index, (name, (lmo, shape, scale, shift)) in enumerate(problems.items()):
         matrix, target = _problem(3 * int(np.prod(shape)), shape, index, scale, shift)
 
-        def objective(x: torch.Tensor, matrix: torch.Tensor = matrix, target: torch.Tensor = target) -> torch.Tensor:
+        def objective(
+            x: torch.Tensor, matrix: torch.Tensor = matrix, target: torch.Tensor = target
+        ) -> torch.Tensor:
             return 0.5 * ((matrix @ x.flatten() - target) ** 2).sum()
 
         x0 = lmo(torch.zeros(shape, dtype=torch.float64))
         start = time.perf_counter()
-        result = frank_wolfe(objective, lmo, x0, step_rule="open_loop", max_iter=open_loop_iterations, tol=0.0)
+        result = frank_wolfe(
+            objective, lmo, x0, step_rule="open_loop", max_iter=open_loop_iterations, tol=0.0
+        )
         seconds = time.perf_counter() - start
         gaps = result.gaps.numpy()
         curves[name] = gaps
-        rows.append({"set": name, "iterations": result.n_iterations, "final_gap": float(gaps[-1]),
-                     "best_gap": float(gaps.min()), "gap_slope": _slope(gaps), "seconds": seconds})
+        rows.append(
+            {
+                "set": name,
+                "iterations": result.n_iterations,
+                "final_gap": float(gaps[-1]),
+                "best_gap": float(gaps.min()),
+                "gap_slope": _slope(gaps),
+                "seconds": seconds,
+            }
+        )
 
     errors: dict[str, float] = {}
     accuracy_rows: list[dict[str, object]] = []
@@ -119,20 +144,39 @@ def main(argv: list[str] | None = None) -> int:
             reference = _reference_simplex(matrix.numpy(), target.numpy())
             solver = "SLSQP support, then the KKT system (scipy.linalg.solve)"
         else:
-            reference = scipy.optimize.lsq_linear(matrix.numpy(), target.numpy(), bounds=(-1.0, 1.0), method="bvls", tol=1e-14).x
+            reference = scipy.optimize.lsq_linear(
+                matrix.numpy(), target.numpy(), bounds=(-1.0, 1.0), method="bvls", tol=1e-14
+            ).x
             solver = "scipy.optimize.lsq_linear (BVLS)"
 
-        def objective(x: torch.Tensor, matrix: torch.Tensor = matrix, target: torch.Tensor = target) -> torch.Tensor:
+        def objective(
+            x: torch.Tensor, matrix: torch.Tensor = matrix, target: torch.Tensor = target
+        ) -> torch.Tensor:
             return 0.5 * ((matrix @ x - target) ** 2).sum()
 
         start = time.perf_counter()
-        result = frank_wolfe(objective, lmo, lmo(torch.zeros(shape, dtype=torch.float64)), step_rule="line_search",
-                             away_steps=True, max_iter=away_iterations, tol=1e-13)
+        result = frank_wolfe(
+            objective,
+            lmo,
+            lmo(torch.zeros(shape, dtype=torch.float64)),
+            step_rule="line_search",
+            away_steps=True,
+            max_iter=away_iterations,
+            tol=1e-13,
+        )
         seconds = time.perf_counter() - start
         error = float(np.abs(result.x.numpy() - reference).max())
         errors[name] = error
-        accuracy_rows.append({"set": name, "reference": solver, "iterations": result.n_iterations,
-                              "gap": result.gap, "max_abs_error": error, "seconds": seconds})
+        accuracy_rows.append(
+            {
+                "set": name,
+                "reference": solver,
+                "iterations": result.n_iterations,
+                "gap": result.gap,
+                "max_abs_error": error,
+                "seconds": seconds,
+            }
+        )
 
     summary = {
         "gap_slope": max(float(row["gap_slope"]) for row in rows),  # the worst (least steep) set
@@ -144,14 +188,30 @@ def main(argv: list[str] | None = None) -> int:
     }
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     lines = [
-        "# Frank–Wolfe on constrained least squares", "", f"Made with `{command}` (torch {torch.__version__}, CPU, one thread).", "",
-        "Open-loop steps 2/(k+2); slope of log(smallest gap so far) against log k over the last 95% of iterations.", "",
-        "| set | iterations | final gap | smallest gap | log-log slope | seconds |", "|---|---|---|---|---|---|",
+        "# Frank–Wolfe on constrained least squares",
+        "",
+        f"Made with `{command}` (torch {torch.__version__}, CPU, one thread).",
+        "",
+        "Open-loop steps 2/(k+2); slope of log(smallest gap so far) against log k over the last 95% of iterations.",
+        "",
+        "| set | iterations | final gap | smallest gap | log-log slope | seconds |",
+        "|---|---|---|---|---|---|",
     ]
-    lines += [f"| {r['set']} | {r['iterations']} | {r['final_gap']:.3e} | {r['best_gap']:.3e} | {r['gap_slope']:.3f} | {r['seconds']:.1f} |" for r in rows]
-    lines += ["", "Away steps with backtracking line search, against a reference solver:", "",
-              "| set | reference | iterations | final gap | max abs error | seconds |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r['set']} | {r['reference']} | {r['iterations']} | {r['gap']:.2e} | {r['max_abs_error']:.2e} | {r['seconds']:.1f} |" for r in accuracy_rows]
+    lines += [
+        f"| {r['set']} | {r['iterations']} | {r['final_gap']:.3e} | {r['best_gap']:.3e} | {r['gap_slope']:.3f} | {r['seconds']:.1f} |"
+        for r in rows
+    ]
+    lines += [
+        "",
+        "Away steps with backtracking line search, against a reference solver:",
+        "",
+        "| set | reference | iterations | final gap | max abs error | seconds |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['set']} | {r['reference']} | {r['iterations']} | {r['gap']:.2e} | {r['max_abs_error']:.2e} | {r['seconds']:.1f} |"
+        for r in accuracy_rows
+    ]
     (args.out / "results.md").write_text("\n".join(lines) + "\n")
 
     import matplotlib

@@ -29,19 +29,30 @@ import numpy as np
 import torch
 from sklearn.linear_model import Lasso
 
-from metahpo.metalearn import GroupLassoPenalty, L1Penalty, MCPPenalty, Penalty, gradient_mapping_norm, proximal_gradient
+from metahpo.metalearn import (
+    GroupLassoPenalty,
+    L1Penalty,
+    MCPPenalty,
+    Penalty,
+    gradient_mapping_norm,
+    proximal_gradient,
+)
 
 Objective = Callable[[torch.Tensor], torch.Tensor]
 
 
-def _regression(n: int, d: int, seed: int, correlation: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+def _regression(
+    n: int, d: int, seed: int, correlation: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     features = torch.randn(n, d, generator=generator, dtype=torch.float64)
     if correlation:
         shared = torch.randn(n, 1, generator=generator, dtype=torch.float64)
         features = math.sqrt(1 - correlation) * features + math.sqrt(correlation) * shared
     truth = torch.zeros(d, dtype=torch.float64)
-    truth[: max(1, d // 10)] = 3.0 * torch.randn(max(1, d // 10), generator=generator, dtype=torch.float64)
+    truth[: max(1, d // 10)] = 3.0 * torch.randn(
+        max(1, d // 10), generator=generator, dtype=torch.float64
+    )
     target = features @ truth + 0.5 * torch.randn(n, generator=generator, dtype=torch.float64)
     return features, target
 
@@ -78,7 +89,13 @@ def _family(name: str, seed: int, quick: bool) -> tuple[Objective, Penalty, int,
     return objective, MCPPenalty(0.2, 3.0), d, lipschitz
 
 
-FAMILIES = ["lasso", "lasso, correlated features", "group lasso", "L1 logistic regression", "MCP, more features than samples"]
+FAMILIES = [
+    "lasso",
+    "lasso, correlated features",
+    "group lasso",
+    "L1 logistic regression",
+    "MCP, more features than samples",
+]
 RULES = {
     "fixed 1/L": ("ista", "fixed", 1.0),
     "fixed 2.5/L": ("ista", "fixed", 2.5),
@@ -99,19 +116,31 @@ def _ablation(quick: bool, seeds: int, max_iter: int) -> list[dict[str, object]]
             for seed in range(seeds):
                 objective, penalty, d, lipschitz = _family(family, seed, quick)
                 runs += 1
-                result = proximal_gradient(objective, penalty, torch.zeros(d, dtype=torch.float64), method=method,
-                                           step_rule=step_rule, step=multiple / lipschitz, max_iter=max_iter, tol=1e-6)
+                result = proximal_gradient(
+                    objective,
+                    penalty,
+                    torch.zeros(d, dtype=torch.float64),
+                    method=method,
+                    step_rule=step_rule,
+                    step=multiple / lipschitz,
+                    max_iter=max_iter,
+                    tol=1e-6,
+                )
                 if result.converged and math.isfinite(result.objective):
                     iterations.append(result.n_iterations)
                     evaluations.append(result.n_evaluations)
                 else:
                     failures += 1
-        rows.append({
-            "rule": rule, "runs": runs, "failures": failures,
-            "median_iterations": float(np.median(iterations)) if iterations else math.nan,
-            "median_evaluations": float(np.median(evaluations)) if evaluations else math.nan,
-            "max_iterations": int(max(iterations)) if iterations else -1,
-        })
+        rows.append(
+            {
+                "rule": rule,
+                "runs": runs,
+                "failures": failures,
+                "median_iterations": float(np.median(iterations)) if iterations else math.nan,
+                "median_evaluations": float(np.median(evaluations)) if evaluations else math.nan,
+                "max_iterations": int(max(iterations)) if iterations else -1,
+            }
+        )
     return rows
 
 
@@ -122,7 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
-    command = "python benchmarks/proximal_gradient.py" + (" --quick" if args.quick else "") + f" --out {args.out}"
+    command = (
+        "python benchmarks/proximal_gradient.py"
+        + (" --quick" if args.quick else "")
+        + f" --out {args.out}"
+    )
     n, d = (100, 50) if args.quick else (500, 300)
 
     # 1. Lasso against scikit-learn.
@@ -130,18 +163,39 @@ def main(argv: list[str] | None = None) -> int:
     objective, lipschitz = _least_squares(features, target)
     alpha = 0.1
     start = time.perf_counter()
-    reference = Lasso(alpha=alpha, fit_intercept=False, tol=1e-12, max_iter=1_000_000).fit(features.numpy(), target.numpy())
+    reference = Lasso(alpha=alpha, fit_intercept=False, tol=1e-12, max_iter=1_000_000).fit(
+        features.numpy(), target.numpy()
+    )
     sklearn_seconds = time.perf_counter() - start
-    reference_objective = float(objective(torch.as_tensor(reference.coef_)) + alpha * np.abs(reference.coef_).sum())
+    reference_objective = float(
+        objective(torch.as_tensor(reference.coef_)) + alpha * np.abs(reference.coef_).sum()
+    )
     lasso_rows = []
-    for label, method, rule in [("FISTA, backtracking", "fista", "backtracking"), ("ISTA, Barzilai–Borwein", "ista", "barzilai_borwein")]:
+    for label, method, rule in [
+        ("FISTA, backtracking", "fista", "backtracking"),
+        ("ISTA, Barzilai–Borwein", "ista", "barzilai_borwein"),
+    ]:
         start = time.perf_counter()
-        result = proximal_gradient(objective, L1Penalty(alpha), torch.zeros(d, dtype=torch.float64), method=method,
-                                   step_rule=rule, step=10.0 / lipschitz, max_iter=50_000, tol=1e-10)
-        lasso_rows.append({"method": label, "iterations": result.n_iterations, "objective": result.objective,
-                           "rel_error": abs(result.objective - reference_objective) / abs(reference_objective),
-                           "coef_max_abs_diff": float(np.abs(result.x.numpy() - reference.coef_).max()),
-                           "seconds": time.perf_counter() - start})
+        result = proximal_gradient(
+            objective,
+            L1Penalty(alpha),
+            torch.zeros(d, dtype=torch.float64),
+            method=method,
+            step_rule=rule,
+            step=10.0 / lipschitz,
+            max_iter=50_000,
+            tol=1e-10,
+        )
+        lasso_rows.append(
+            {
+                "method": label,
+                "iterations": result.n_iterations,
+                "objective": result.objective,
+                "rel_error": abs(result.objective - reference_objective) / abs(reference_objective),
+                "coef_max_abs_diff": float(np.abs(result.x.numpy() - reference.coef_).max()),
+                "seconds": time.perf_counter() - start,
+            }
+        )
     lasso_rel_error = max(float(row["rel_error"]) for row in lasso_rows)
 
     # 2. MCP: the gradient mapping along the iterations (a common step 1/L for every iterate).
@@ -152,36 +206,71 @@ def main(argv: list[str] | None = None) -> int:
     x = torch.zeros(d, dtype=torch.float64)
     budgets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]
     for budget in budgets:
-        result = proximal_gradient(objective, penalty, x, method="ista", step_rule="barzilai_borwein",
-                                   step=10.0 / lipschitz, max_iter=budget, tol=1e-12)
+        result = proximal_gradient(
+            objective,
+            penalty,
+            x,
+            method="ista",
+            step_rule="barzilai_borwein",
+            step=10.0 / lipschitz,
+            max_iter=budget,
+            tol=1e-12,
+        )
         mappings.append(gradient_mapping_norm(objective, penalty, result.x, 1.0 / lipschitz))
     final_gradient_mapping = mappings[-1]
 
     # 3. The step-rule ablation.
-    ablation = _ablation(args.quick, seeds=2 if args.quick else 10, max_iter=5000 if args.quick else 20000)
+    ablation = _ablation(
+        args.quick, seeds=2 if args.quick else 10, max_iter=5000 if args.quick else 20000
+    )
 
     summary = {
         "lasso_rel_error": lasso_rel_error,
         "final_gradient_mapping": final_gradient_mapping,
-        "gradient_mapping_by_iterations": dict(zip(budgets, mappings)),
+        "gradient_mapping_by_iterations": dict(zip(budgets, mappings, strict=False)),
         "ablation": ablation,
         "quick": args.quick,
         "command": command,
     }
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    lines = ["# Proximal gradient", "", f"Made with `{command}` (torch {torch.__version__}, CPU, one thread).", "",
-             f"## Lasso against scikit-learn ({n} samples, {d} features, alpha {alpha})", "",
-             f"scikit-learn `Lasso(fit_intercept=False, tol=1e-12)`: objective {reference_objective:.12g} ({sklearn_seconds:.2f} s).", "",
-             "| method | iterations | objective | relative error | max abs coef diff | seconds |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r['method']} | {r['iterations']} | {r['objective']:.12g} | {r['rel_error']:.2e} | {r['coef_max_abs_diff']:.2e} | {r['seconds']:.2f} |" for r in lasso_rows]
-    lines += ["", f"## MCP (λ 0.2, γ 3), {n // 2} samples, {d} features: ISTA with the Barzilai–Borwein step", "",
-              "| iterations | gradient mapping (step 1/L) |", "|---|---|"]
-    lines += [f"| {b} | {m:.2e} |" for b, m in zip(budgets, mappings)]
-    lines += ["", "## Step-rule ablation", "",
-              f"Families: {', '.join(FAMILIES)}; {ablation[0]['runs'] // len(FAMILIES)} seeds each. Tolerance: gradient mapping <= 1e-6. "
-              "Adaptive rules start at 10/L. A failure is a run not converged within the budget (or diverged).", "",
-              "| step rule | runs | failures | median iterations | median gradient evaluations | most iterations |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r['rule']} | {r['runs']} | {r['failures']} | {r['median_iterations']:.0f} | {r['median_evaluations']:.0f} | {r['max_iterations']} |" for r in ablation]
+    lines = [
+        "# Proximal gradient",
+        "",
+        f"Made with `{command}` (torch {torch.__version__}, CPU, one thread).",
+        "",
+        f"## Lasso against scikit-learn ({n} samples, {d} features, alpha {alpha})",
+        "",
+        f"scikit-learn `Lasso(fit_intercept=False, tol=1e-12)`: objective {reference_objective:.12g} ({sklearn_seconds:.2f} s).",
+        "",
+        "| method | iterations | objective | relative error | max abs coef diff | seconds |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['method']} | {r['iterations']} | {r['objective']:.12g} | {r['rel_error']:.2e} | {r['coef_max_abs_diff']:.2e} | {r['seconds']:.2f} |"
+        for r in lasso_rows
+    ]
+    lines += [
+        "",
+        f"## MCP (λ 0.2, γ 3), {n // 2} samples, {d} features: ISTA with the Barzilai–Borwein step",
+        "",
+        "| iterations | gradient mapping (step 1/L) |",
+        "|---|---|",
+    ]
+    lines += [f"| {b} | {m:.2e} |" for b, m in zip(budgets, mappings, strict=False)]
+    lines += [
+        "",
+        "## Step-rule ablation",
+        "",
+        f"Families: {', '.join(FAMILIES)}; {ablation[0]['runs'] // len(FAMILIES)} seeds each. Tolerance: gradient mapping <= 1e-6. "
+        "Adaptive rules start at 10/L. A failure is a run not converged within the budget (or diverged).",
+        "",
+        "| step rule | runs | failures | median iterations | median gradient evaluations | most iterations |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['rule']} | {r['runs']} | {r['failures']} | {r['median_iterations']:.0f} | {r['median_evaluations']:.0f} | {r['max_iterations']} |"
+        for r in ablation
+    ]
     (args.out / "results.md").write_text("\n".join(lines) + "\n")
 
     import matplotlib
@@ -195,7 +284,13 @@ def main(argv: list[str] | None = None) -> int:
     left.set_ylabel("gradient mapping norm (step 1/L)")
     left.set_title("MCP regression, ISTA + BB")
     names = [str(r["rule"]) for r in ablation]
-    right.barh(names, [float(r["median_iterations"]) if not math.isnan(float(r["median_iterations"])) else 0 for r in ablation])
+    right.barh(
+        names,
+        [
+            float(r["median_iterations"]) if not math.isnan(float(r["median_iterations"])) else 0
+            for r in ablation
+        ],
+    )
     right.set_xscale("log")
     right.set_xlabel("median iterations to gradient mapping 1e-6")
     figure.tight_layout()

@@ -18,8 +18,13 @@ def _run(program: str, out: Path) -> dict[str, object]:
     environment["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT / "src"), str(ROOT / "benchmarks" / "src"), environment.get("PYTHONPATH", "")]
     )
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / program), "--quick", "--out", str(out)],
-                   check=True, env=environment, timeout=240, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / program), "--quick", "--out", str(out)],
+        check=True,
+        env=environment,
+        timeout=240,
+        capture_output=True,
+    )
     assert (out / "results.md").read_text().startswith("# ")
     assert any(path.suffix == ".png" for path in out.iterdir())
     return json.loads((out / "summary.json").read_text())

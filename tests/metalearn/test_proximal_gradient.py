@@ -23,20 +23,28 @@ DOUBLE = torch.float64
 
 @pytest.mark.parametrize("penalty", [L1Penalty(0.7), MCPPenalty(0.7, 2.5)])
 @pytest.mark.parametrize("step", [0.3, 1.0, 2.0])
-def test_scalar_prox_is_the_argmin_found_on_a_fine_grid(penalty: L1Penalty | MCPPenalty, step: float) -> None:
+def test_scalar_prox_is_the_argmin_found_on_a_fine_grid(
+    penalty: L1Penalty | MCPPenalty, step: float
+) -> None:
     grid = torch.linspace(-6, 6, 240001, dtype=DOUBLE)
     for v in (-4.0, -1.5, -0.5, 0.1, 0.9, 2.0, 5.0):
         mcp = isinstance(penalty, MCPPenalty)
         a = grid.abs()
         if mcp:
             lam, gamma = penalty.strength, penalty.concavity
-            g = torch.where(a <= gamma * lam, lam * a - a**2 / (2 * gamma), torch.full_like(a, gamma * lam**2 / 2))
+            g = torch.where(
+                a <= gamma * lam,
+                lam * a - a**2 / (2 * gamma),
+                torch.full_like(a, gamma * lam**2 / 2),
+            )
         else:
             g = penalty.strength * a
         # The penalty's value() agrees with the hand formula on a few points of the grid.
         assert float(penalty.value(grid[::40000])) == pytest.approx(float(g[::40000].sum()))
         best = grid[torch.argmin(g + (grid - v) ** 2 / (2 * step))]
-        assert float(penalty.prox(torch.tensor([v], dtype=DOUBLE), step)) == pytest.approx(float(best), abs=1e-4)
+        assert float(penalty.prox(torch.tensor([v], dtype=DOUBLE), step)) == pytest.approx(
+            float(best), abs=1e-4
+        )
 
 
 def test_soft_thresholding_group_shrinkage_and_clipping_by_hand() -> None:
@@ -63,15 +71,24 @@ def test_nonmonotone_test_compares_with_the_worst_recent_value() -> None:
     displacement = torch.tensor([1.0, 0.0], dtype=DOUBLE)
     step = torch.tensor(1.0, dtype=DOUBLE)
     recent = torch.tensor([1.0, 3.0, 2.0], dtype=DOUBLE)
-    accept = lambda value: bool(nonmonotone_accept(torch.tensor(value, dtype=DOUBLE), recent, displacement, step, sufficient_decrease=0.5))  # noqa: E731
+    def accept(value):
+        return bool(
+            nonmonotone_accept(
+                torch.tensor(value, dtype=DOUBLE), recent, displacement, step, sufficient_decrease=0.5
+            )
+        )
     assert accept(2.74) and not accept(2.76) and not accept(float("nan"))
 
 
 def test_gradient_mapping_by_hand() -> None:
     objective = lambda x: 0.5 * ((x - 3.0) ** 2).sum()  # noqa: E731
     # x = 0, t = 1: prox of 3 under L1(1) is 2, so G = (0 - 2)/1.
-    assert gradient_mapping_norm(objective, L1Penalty(1.0), torch.zeros(1, dtype=DOUBLE), 1.0) == pytest.approx(2.0)
-    assert gradient_mapping_norm(objective, ZeroPenalty(), torch.zeros(2, dtype=DOUBLE), 0.5) == pytest.approx(3.0 * 2**0.5)
+    assert gradient_mapping_norm(
+        objective, L1Penalty(1.0), torch.zeros(1, dtype=DOUBLE), 1.0
+    ) == pytest.approx(2.0)
+    assert gradient_mapping_norm(
+        objective, ZeroPenalty(), torch.zeros(2, dtype=DOUBLE), 0.5
+    ) == pytest.approx(3.0 * 2**0.5)
 
 
 def _orthogonal_lasso() -> tuple[object, torch.Tensor]:
@@ -82,16 +99,30 @@ def _orthogonal_lasso() -> tuple[object, torch.Tensor]:
 
 @pytest.mark.parametrize(
     ("method", "step_rule", "step"),
-    [("ista", "fixed", 1.0), ("ista", "backtracking", 5.0), ("fista", "fixed", 1.0),
-     ("fista", "backtracking", 5.0), ("ista", "barzilai_borwein", 5.0)],
+    [
+        ("ista", "fixed", 1.0),
+        ("ista", "backtracking", 5.0),
+        ("fista", "fixed", 1.0),
+        ("fista", "backtracking", 5.0),
+        ("ista", "barzilai_borwein", 5.0),
+    ],
 )
-def test_every_variant_solves_the_orthogonal_lasso(method: str, step_rule: str, step: float) -> None:
-    objective, v = _orthogonal_lasso()
+def test_every_variant_solves_the_orthogonal_lasso(
+    method: str, step_rule: str, step: float
+) -> None:
+    _objective, v = _orthogonal_lasso()
     matrix = torch.diag(torch.tensor([1.0, 2.0, 0.5, 1.0, 3.0], dtype=DOUBLE))
     scaled = lambda x: 0.5 * ((matrix @ x - v) ** 2).sum()  # noqa: E731
-    result = proximal_gradient(scaled, L1Penalty(0.5), torch.zeros(5, dtype=DOUBLE), method=method,
-                               step_rule=step_rule, step=step / 9.0 if step_rule == "fixed" else step,
-                               max_iter=5000, tol=1e-10)
+    result = proximal_gradient(
+        scaled,
+        L1Penalty(0.5),
+        torch.zeros(5, dtype=DOUBLE),
+        method=method,
+        step_rule=step_rule,
+        step=step / 9.0 if step_rule == "fixed" else step,
+        max_iter=5000,
+        tol=1e-10,
+    )
     d = torch.diagonal(matrix)
     expected = torch.sign(v) * (v.abs() * d - 0.5).clamp_min(0) / d**2
     assert result.converged
@@ -104,20 +135,36 @@ def test_bb_on_mcp_reaches_a_stationary_point_and_never_exceeds_the_worst_recent
     target = torch.randn(15, generator=generator, dtype=DOUBLE)
     objective = lambda w: 0.5 * ((features @ w - target) ** 2).sum() / 15  # noqa: E731
     penalty = MCPPenalty(0.1, 3.0)
-    result = proximal_gradient(objective, penalty, torch.zeros(30, dtype=DOUBLE), method="ista",
-                               step_rule="barzilai_borwein", step=1.0, max_iter=3000, tol=1e-9, memory=5)
+    result = proximal_gradient(
+        objective,
+        penalty,
+        torch.zeros(30, dtype=DOUBLE),
+        method="ista",
+        step_rule="barzilai_borwein",
+        step=1.0,
+        max_iter=3000,
+        tol=1e-9,
+        memory=5,
+    )
     assert result.converged
     lipschitz = float(torch.linalg.matrix_norm(features, 2) ** 2 / 15)
     assert gradient_mapping_norm(objective, penalty, result.x, 1.0 / lipschitz) < 1e-7
     history = result.history
     for k in range(1, len(history)):
-        assert float(history[k]) <= float(history[max(0, k - 5):k].max()) + 1e-12
+        assert float(history[k]) <= float(history[max(0, k - 5) : k].max()) + 1e-12
 
 
 def test_fixed_steps_too_large_diverge_and_are_reported_as_not_converged() -> None:
     objective = lambda x: 0.5 * (4.0 * x**2).sum()  # noqa: E731  L = 4: steps above 1/2 diverge
-    result = proximal_gradient(objective, ZeroPenalty(), torch.ones(2, dtype=DOUBLE), method="ista",
-                               step_rule="fixed", step=0.6, max_iter=2000)
+    result = proximal_gradient(
+        objective,
+        ZeroPenalty(),
+        torch.ones(2, dtype=DOUBLE),
+        method="ista",
+        step_rule="fixed",
+        step=0.6,
+        max_iter=2000,
+    )
     assert not result.converged
 
 
@@ -137,8 +184,11 @@ def test_fixed_steps_too_large_diverge_and_are_reported_as_not_converged() -> No
     ],
 )
 def test_bad_input_is_refused_by_name(kwargs: dict[str, object], name: str) -> None:
-    arguments: dict[str, object] = {"objective": lambda x: (x**2).sum(), "penalty": L1Penalty(0.1),
-                                    "x0": torch.ones(2, dtype=DOUBLE)}
+    arguments: dict[str, object] = {
+        "objective": lambda x: (x**2).sum(),
+        "penalty": L1Penalty(0.1),
+        "x0": torch.ones(2, dtype=DOUBLE),
+    }
     arguments.update(kwargs)
     with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of proximal_gradient"):
         proximal_gradient(**arguments)  # type: ignore[arg-type]

@@ -20,9 +20,9 @@ Example:
 
 from metahpo.metalearn._adapt import adapt
 from metahpo.metalearn._checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from metahpo.metalearn._losses import cross_entropy_loss, mse_loss
 from metahpo.metalearn._frank_wolfe import FrankWolfeResult, frank_wolfe
 from metahpo.metalearn._lmo import BoxLMO, L1BallLMO, NuclearNormBallLMO, SimplexLMO
+from metahpo.metalearn._losses import cross_entropy_loss, mse_loss
 from metahpo.metalearn._maml import MetaGradient, maml_loss, meta_gradient, task_losses
 from metahpo.metalearn._params import clone_params, inner_lr_like
 from metahpo.metalearn._prox_operators import (
@@ -33,7 +33,11 @@ from metahpo.metalearn._prox_operators import (
     Penalty,
     ZeroPenalty,
 )
-from metahpo.metalearn._proximal import ProximalGradientResult, gradient_mapping_norm, proximal_gradient
+from metahpo.metalearn._proximal import (
+    ProximalGradientResult,
+    gradient_mapping_norm,
+    proximal_gradient,
+)
 from metahpo.metalearn._reptile import reptile_gradient, reptile_step
 from metahpo.metalearn._step_rules import barzilai_borwein_step, nonmonotone_accept
 from metahpo.metalearn._types import Batch, InnerLR, LossFn, Params, Task, stack_tasks

@@ -115,7 +115,11 @@ def frank_wolfe(
             f"The 'lmo' parameter of {owner} must be a linear-minimisation oracle (e.g. SimplexLMO()). "
             f"Got {describe(lmo)} instead."
         )
-    if not isinstance(x0, Tensor) or not x0.is_floating_point() or not bool(torch.isfinite(x0).all()):
+    if (
+        not isinstance(x0, Tensor)
+        or not x0.is_floating_point()
+        or not bool(torch.isfinite(x0).all())
+    ):
         raise InvalidParameterError(
             f"The 'x0' parameter of {owner} must be a floating-point tensor of finite values. "
             f"Got {describe(x0)} instead."
@@ -130,7 +134,9 @@ def frank_wolfe(
             f"The 'step_rule' parameter of {owner} must be one of {_STEP_RULES}. Got {step_rule!r} instead."
         )
     if not isinstance(away_steps, bool):
-        raise InvalidParameterError(f"The 'away_steps' parameter of {owner} must be a bool. Got {away_steps!r} instead.")
+        raise InvalidParameterError(
+            f"The 'away_steps' parameter of {owner} must be a bool. Got {away_steps!r} instead."
+        )
     if away_steps and step_rule != "line_search":
         raise InvalidParameterError(
             f"The 'away_steps' parameter of {owner} needs step_rule='line_search'. Got step_rule={step_rule!r} instead."
@@ -169,11 +175,12 @@ def frank_wolfe(
                 away_key = None
         if step_rule == "open_loop":
             gamma = 2.0 / (k + 2.0)
-            new_value = objective(x + gamma * direction)
         else:
             if math.isnan(lipschitz):
                 lipschitz = _initial_lipschitz(value_and_grad, x, grad, direction)
-            gamma, new_value, lipschitz = _backtrack(objective, x, value, grad, direction, max_gamma, lipschitz)
+            gamma, lipschitz = _backtrack(
+                objective, x, value, grad, direction, max_gamma, lipschitz
+            )
         x = x + gamma * direction
         if away_steps:
             _update_atoms(atoms, vertex, away_key, gamma, max_gamma)
@@ -190,17 +197,28 @@ def frank_wolfe(
     )
 
 
-def _initial_lipschitz(value_and_grad: Callable, x: Tensor, grad: Tensor, direction: Tensor) -> float:
+def _initial_lipschitz(
+    value_and_grad: Callable, x: Tensor, grad: Tensor, direction: Tensor
+) -> float:
     # Pedregosa et al. (2020), section 3: a finite difference of the gradient along the direction.
     epsilon = 1e-3
     shifted_grad, _ = value_and_grad(x + epsilon * direction)
-    estimate = float(torch.linalg.vector_norm(shifted_grad - grad) / (epsilon * torch.linalg.vector_norm(direction)))
+    estimate = float(
+        torch.linalg.vector_norm(shifted_grad - grad)
+        / (epsilon * torch.linalg.vector_norm(direction))
+    )
     return estimate if estimate > 0 else 1.0
 
 
 def _backtrack(
-    objective: Objective, x: Tensor, value: Tensor, grad: Tensor, direction: Tensor, max_gamma: float, lipschitz: float
-) -> tuple[float, Tensor, float]:
+    objective: Objective,
+    x: Tensor,
+    value: Tensor,
+    grad: Tensor,
+    direction: Tensor,
+    max_gamma: float,
+    lipschitz: float,
+) -> tuple[float, float]:
     # Pedregosa et al. (2020), Algorithm 2: try a slightly smaller L first, double it until
     # the quadratic upper bound holds at the step that minimises it.
     slope = float(-(grad * direction).sum())
@@ -209,10 +227,13 @@ def _backtrack(
     while True:
         gamma = min(slope / (trial_lipschitz * squared), max_gamma)
         new_value = objective(x + gamma * direction)
-        if float(new_value) <= float(value) - gamma * slope + 0.5 * gamma**2 * trial_lipschitz * squared:
-            return gamma, new_value, trial_lipschitz
+        if (
+            float(new_value)
+            <= float(value) - gamma * slope + 0.5 * gamma**2 * trial_lipschitz * squared
+        ):
+            return gamma, trial_lipschitz
         if trial_lipschitz > 1e300:
-            return 0.0, value, trial_lipschitz
+            return 0.0, trial_lipschitz
         trial_lipschitz *= 2.0
 
 

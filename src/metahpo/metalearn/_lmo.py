@@ -21,7 +21,9 @@ __all__ = ["BoxLMO", "L1BallLMO", "NuclearNormBallLMO", "SimplexLMO"]
 def _check_radius(value: object, owner: str) -> float:
     radius = check_finite_number(value, "radius", owner)
     if radius <= 0:
-        raise InvalidParameterError(f"The 'radius' parameter of {owner} must be > 0. Got {value!r} instead.")
+        raise InvalidParameterError(
+            f"The 'radius' parameter of {owner} must be > 0. Got {value!r} instead."
+        )
     return radius
 
 
@@ -47,7 +49,9 @@ class SimplexLMO:
         return vertex.reshape(grad.shape)
 
     def contains(self, x: Tensor, atol: float = 1e-9) -> bool:
-        return bool((x >= -atol).all()) and abs(float(x.sum()) - self.radius) <= atol * max(1.0, self.radius)
+        return bool((x >= -atol).all()) and abs(float(x.sum()) - self.radius) <= atol * max(
+            1.0, self.radius
+        )
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,9 @@ class BoxLMO:
 
     def __post_init__(self) -> None:
         lower, upper = torch.as_tensor(self.lower), torch.as_tensor(self.upper)
-        if not bool(torch.isfinite(lower).all() and torch.isfinite(upper).all()) or bool((lower > upper).any()):
+        if not bool(torch.isfinite(lower).all() and torch.isfinite(upper).all()) or bool(
+            (lower > upper).any()
+        ):
             raise InvalidParameterError(
                 "The 'lower' and 'upper' parameters of BoxLMO must be finite with lower <= upper. "
                 f"Got lower={self.lower!r}, upper={self.upper!r} instead."
@@ -116,4 +122,6 @@ class NuclearNormBallLMO:
         return -self.radius * torch.outer(u[:, 0], vh[0])
 
     def contains(self, x: Tensor, atol: float = 1e-9) -> bool:
-        return x.dim() == 2 and float(torch.linalg.matrix_norm(x, "nuc")) <= self.radius * (1.0 + atol)
+        return x.dim() == 2 and float(torch.linalg.matrix_norm(x, "nuc")) <= self.radius * (
+            1.0 + atol
+        )

@@ -87,7 +87,9 @@ class GroupLassoPenalty:
         seen: set[int] = set()
         for group in self.groups:
             members = list(group)
-            if not members or any(isinstance(i, bool) or not isinstance(i, int) or i < 0 for i in members):
+            if not members or any(
+                isinstance(i, bool) or not isinstance(i, int) or i < 0 for i in members
+            ):
                 raise InvalidParameterError(
                     "The 'groups' parameter of GroupLassoPenalty must be a sequence of non-empty "
                     f"sequences of indices >= 0. Got {list(self.groups)!r} instead."

@@ -81,7 +81,13 @@ def gradient_mapping_norm(objective: Objective, penalty: Penalty, x: Tensor, ste
 
 
 def _check(
-    objective: object, penalty: object, x0: object, method: object, step_rule: object, step: object, tol: object
+    objective: object,
+    penalty: object,
+    x0: object,
+    method: object,
+    step_rule: object,
+    step: object,
+    tol: object,
 ) -> tuple[Tensor, float, float]:
     owner = "proximal_gradient"
     if not callable(objective):
@@ -94,7 +100,11 @@ def _check(
             f"The 'penalty' parameter of {owner} must have 'value' and 'prox' methods "
             f"(e.g. L1Penalty). Got {describe(penalty)} instead."
         )
-    if not isinstance(x0, Tensor) or not x0.is_floating_point() or not bool(torch.isfinite(x0).all()):
+    if (
+        not isinstance(x0, Tensor)
+        or not x0.is_floating_point()
+        or not bool(torch.isfinite(x0).all())
+    ):
         raise InvalidParameterError(
             f"The 'x0' parameter of {owner} must be a floating-point tensor of finite values. "
             f"Got {describe(x0)} instead."
@@ -115,9 +125,13 @@ def _check(
     step_value = check_finite_number(step, "step", owner)
     tol_value = check_finite_number(tol, "tol", owner)
     if step_value <= 0:
-        raise InvalidParameterError(f"The 'step' parameter of {owner} must be > 0. Got {step!r} instead.")
+        raise InvalidParameterError(
+            f"The 'step' parameter of {owner} must be > 0. Got {step!r} instead."
+        )
     if tol_value < 0:
-        raise InvalidParameterError(f"The 'tol' parameter of {owner} must be >= 0. Got {tol!r} instead.")
+        raise InvalidParameterError(
+            f"The 'tol' parameter of {owner} must be >= 0. Got {tol!r} instead."
+        )
     return x0.detach().clone(), step_value, tol_value
 
 
@@ -188,11 +202,15 @@ def proximal_gradient(
                 break
             if step_rule == "backtracking":
                 bound = fy + (gy * moved).sum() + (moved * moved).sum() / (2.0 * step)
-                accepted = bool(torch.isfinite(f_trial)) and bool(f_trial <= bound + 1e-12 * fy.abs())
+                accepted = bool(torch.isfinite(f_trial)) and bool(
+                    f_trial <= bound + 1e-12 * fy.abs()
+                )
             else:
                 recent = torch.tensor(history[-memory:], dtype=fy.dtype)
                 accepted = bool(
-                    nonmonotone_accept(f_trial + penalty.value(trial), recent, moved, torch.tensor(step))
+                    nonmonotone_accept(
+                        f_trial + penalty.value(trial), recent, moved, torch.tensor(step)
+                    )
                 )
             if accepted or step < 1e-12:
                 break
