@@ -224,13 +224,14 @@ def _backtrack(
     slope = float(-(grad * direction).sum())
     squared = float((direction * direction).sum())
     trial_lipschitz = 0.9 * lipschitz
+    # Near the solution the predicted decrease falls below the rounding error of f(x⁺) - f(x);
+    # without this slack, L would double forever and the iterate would stall.
+    rounding = 16.0 * torch.finfo(x.dtype).eps * max(1.0, abs(float(value)))
     while True:
         gamma = min(slope / (trial_lipschitz * squared), max_gamma)
         new_value = objective(x + gamma * direction)
-        if (
-            float(new_value)
-            <= float(value) - gamma * slope + 0.5 * gamma**2 * trial_lipschitz * squared
-        ):
+        bound = float(value) - gamma * slope + 0.5 * gamma**2 * trial_lipschitz * squared
+        if float(new_value) <= bound + rounding:
             return gamma, trial_lipschitz
         if trial_lipschitz > 1e300:
             return 0.0, trial_lipschitz
