@@ -36,6 +36,11 @@ DOCTEST_MODULES = [
     "metahpo.visualization._export",
     "metahpo.visualization._history",
     "metahpo.visualization._importance",
+    "metahpo.metalearn._frank_wolfe",
+    "metahpo.metalearn._lmo",
+    "metahpo.metalearn._prox_operators",
+    "metahpo.metalearn._proximal",
+    "metahpo.metalearn._step_rules",
 ]
 
 

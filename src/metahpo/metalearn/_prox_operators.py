@@ -68,7 +68,8 @@ class L1Penalty:
         return self.strength * x.abs().sum()
 
     def prox(self, v: Tensor, step: float | Tensor) -> Tensor:
-        return torch.sign(v) * (v.abs() - step * self.strength).clamp_min(0.0)
+        threshold = torch.as_tensor(step * self.strength, dtype=v.dtype)
+        return v - torch.maximum(torch.minimum(v, threshold), -threshold)
 
 
 @dataclass(frozen=True)
