@@ -71,12 +71,18 @@ def test_nonmonotone_test_compares_with_the_worst_recent_value() -> None:
     displacement = torch.tensor([1.0, 0.0], dtype=DOUBLE)
     step = torch.tensor(1.0, dtype=DOUBLE)
     recent = torch.tensor([1.0, 3.0, 2.0], dtype=DOUBLE)
+
     def accept(value):
         return bool(
             nonmonotone_accept(
-                torch.tensor(value, dtype=DOUBLE), recent, displacement, step, sufficient_decrease=0.5
+                torch.tensor(value, dtype=DOUBLE),
+                recent,
+                displacement,
+                step,
+                sufficient_decrease=0.5,
             )
         )
+
     assert accept(2.74) and not accept(2.76) and not accept(float("nan"))
 
 
