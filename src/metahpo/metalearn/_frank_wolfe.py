@@ -224,17 +224,20 @@ def _backtrack(
     slope = float(-(grad * direction).sum())
     squared = float((direction * direction).sum())
     trial_lipschitz = 0.9 * lipschitz
-    # Near the solution the predicted decrease falls below the rounding error of f(x⁺) - f(x);
-    # without this slack, L would double forever and the iterate would stall.
+    # Near the solution the predicted decrease falls below the rounding error of
+    # f(x⁺) - f(x). A step that passes the test only within that error is taken, but it
+    # says nothing about L: the estimate is kept, so it neither shrinks nor ratchets up.
     rounding = 16.0 * torch.finfo(x.dtype).eps * max(1.0, abs(float(value)))
     while True:
         gamma = min(slope / (trial_lipschitz * squared), max_gamma)
-        new_value = objective(x + gamma * direction)
+        new_value = float(objective(x + gamma * direction))
         bound = float(value) - gamma * slope + 0.5 * gamma**2 * trial_lipschitz * squared
-        if float(new_value) <= bound + rounding:
+        if new_value <= bound:
             return gamma, trial_lipschitz
+        if new_value <= bound + rounding:
+            return gamma, max(lipschitz, trial_lipschitz)
         if trial_lipschitz > 1e300:
-            return 0.0, trial_lipschitz
+            return 0.0, lipschitz
         trial_lipschitz *= 2.0
 
 
