@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -37,9 +35,8 @@ def test_frank_wolfe_quick(tmp_path: Path) -> None:
     assert float(summary["max_abs_error"]) < 1e-6
 
 
-@pytest.mark.parametrize("program", ["proximal_gradient.py"])
-def test_proximal_gradient_quick(tmp_path: Path, program: str) -> None:
-    summary = _run(program, tmp_path)
+def test_proximal_gradient_quick(tmp_path: Path) -> None:
+    summary = _run("proximal_gradient.py", tmp_path)
     assert float(summary["lasso_rel_error"]) < 1e-6
     assert float(summary["final_gradient_mapping"]) < 1e-8
     rules = {row["rule"]: row for row in summary["ablation"]}  # type: ignore[union-attr]
