@@ -207,3 +207,23 @@ def test_penalties_refuse_bad_parameters_by_name() -> None:
         MCPPenalty(0.1, 1.0)
     with pytest.raises(InvalidParameterError, match="'groups' parameter of GroupLassoPenalty"):
         GroupLassoPenalty(0.1, [[0, 1], [1, 2]])
+
+
+def test_step_rules_refuse_bad_parameters_by_name() -> None:
+    s = torch.ones(2, dtype=DOUBLE)
+    with pytest.raises(
+        InvalidParameterError, match="'min_step' and 'max_step' parameters of barzilai_borwein_step"
+    ):
+        barzilai_borwein_step(s, s, torch.tensor(1.0), min_step=1.0, max_step=0.5)
+    with pytest.raises(InvalidParameterError, match="'growth' parameter of barzilai_borwein_step"):
+        barzilai_borwein_step(s, s, torch.tensor(1.0), growth=0.5)
+    with pytest.raises(
+        InvalidParameterError, match="'gradient_change' parameter of barzilai_borwein_step"
+    ):
+        barzilai_borwein_step(s, torch.ones(3, dtype=DOUBLE), torch.tensor(1.0))
+    with pytest.raises(
+        InvalidParameterError, match="'sufficient_decrease' parameter of nonmonotone_accept"
+    ):
+        nonmonotone_accept(
+            torch.tensor(1.0), torch.ones(2), s, torch.tensor(1.0), sufficient_decrease=1.5
+        )

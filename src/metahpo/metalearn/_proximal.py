@@ -231,7 +231,9 @@ def proximal_gradient(
         else:
             if step_rule == "barzilai_borwein":
                 step = float(
-                    barzilai_borwein_step(moved, g_trial - gy, torch.tensor(step), max_step=largest)
+                    barzilai_borwein_step(
+                        moved, g_trial - gy, torch.tensor(step), max_step=min(largest, 1e10)
+                    )
                 )
             x, y, fy, gy = trial, trial, f_trial, g_trial
         history.append(total)

@@ -20,6 +20,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from metahpo._validation import check_finite_number
+from metahpo.exceptions import InvalidParameterError
+
 __all__ = ["barzilai_borwein_step", "nonmonotone_accept"]
 
 
@@ -51,6 +54,23 @@ def barzilai_borwein_step(
         >>> barzilai_borwein_step(s, y, torch.tensor(1.0)).item()
         0.25
     """
+    owner = "barzilai_borwein_step"
+    low = check_finite_number(min_step, "min_step", owner)
+    high = check_finite_number(max_step, "max_step", owner)
+    if not 0 < low <= high:
+        raise InvalidParameterError(
+            f"The 'min_step' and 'max_step' parameters of {owner} must satisfy "
+            f"0 < min_step <= max_step. Got min_step={min_step!r}, max_step={max_step!r} instead."
+        )
+    if check_finite_number(growth, "growth", owner) < 1:
+        raise InvalidParameterError(
+            f"The 'growth' parameter of {owner} must be a finite number >= 1. Got {growth!r} instead."
+        )
+    if displacement.shape != gradient_change.shape:
+        raise InvalidParameterError(
+            f"The 'gradient_change' parameter of {owner} must have the shape of 'displacement' "
+            f"{tuple(displacement.shape)}. Got {tuple(gradient_change.shape)} instead."
+        )
     s_dot_s = (displacement * displacement).sum(-1)
     s_dot_y = (displacement * gradient_change).sum(-1)
     bb = torch.where(s_dot_y > 0, s_dot_s / s_dot_y.clamp_min(1e-300), growth * previous_step)
@@ -78,6 +98,12 @@ def nonmonotone_accept(
     Returns:
         A boolean tensor of shape ``(...)``; non-finite trial values are rejected.
     """
+    sigma = check_finite_number(sufficient_decrease, "sufficient_decrease", "nonmonotone_accept")
+    if not 0 < sigma < 1:
+        raise InvalidParameterError(
+            "The 'sufficient_decrease' parameter of nonmonotone_accept must be in (0, 1). "
+            f"Got {sufficient_decrease!r} instead."
+        )
     reference = recent_values.amax(-1)
-    required = reference - sufficient_decrease / (2.0 * step) * (displacement**2).sum(-1)
+    required = reference - sigma / (2.0 * step) * (displacement**2).sum(-1)
     return torch.isfinite(trial_value) & (trial_value <= required)
