@@ -42,7 +42,7 @@ from metahpo.knowledge._similarity import (
     response_similarity,
     similarity,
 )
-from metahpo.knowledge._sources import bundled_names
+from metahpo.knowledge._sources import bundled_meta_model, bundled_names
 from metahpo.knowledge._task import Task, descriptor_of
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "LossLookup",
     "Task",
     "bundled_knowledge",
+    "bundled_meta_model",
     "bundled_names",
     "cluster_tasks",
     "descriptor_of",
