@@ -42,11 +42,12 @@ from metahpo.knowledge._similarity import (
     response_similarity,
     similarity,
 )
-from metahpo.knowledge._sources import bundled_meta_model, bundled_names
+from metahpo.knowledge._sources import META_MODEL_FILE, bundled_meta_model, bundled_names
 from metahpo.knowledge._task import Task, descriptor_of
 
 __all__ = [
     "CLASSIFICATION_FEATURES",
+    "META_MODEL_FILE",
     "REGRESSION_FEATURES",
     "Clustering",
     "DescriptorScale",

@@ -8,7 +8,7 @@ from typing import Any
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
-from metahpo.knowledge import KnowledgeBase, bundled_knowledge, bundled_names
+from metahpo.knowledge import KnowledgeBase, bundled_knowledge, bundled_meta_model, bundled_names
 from metahpo.optimizers import (
     MIN_RELATED_TASKS,
     Optimizer,
@@ -58,6 +58,13 @@ def build_optimizer(optimizer: Any, knowledge: Any, space: Space, storage: Stora
             kb = kb if kb is not None else default_knowledge(space, storage)
             if len(kb.tasks(space)) < MIN_RELATED_TASKS:
                 return make_optimizer("gpbo")
+            specs = [kb.spec] if isinstance(kb.spec, str) else list(kb.spec or [])
+            ready = [bundled_meta_model(s[8:]) for s in specs if s.startswith("bundled:")]
+            if any(model is not None for model in ready):  # shipped with the bundle: no meta-training
+                from metahpo.surrogates.meta import MetaModelProvider
+
+                initial = next(model for model in ready if model is not None)
+                return optimizer_class("metabo")(knowledge=kb, meta_models=MetaModelProvider(initial=initial))
             return make_optimizer("metabo", knowledge=kb)
         if kb is None and takes_knowledge(optimizer_class(optimizer)):
             kb = default_knowledge(space, storage)
