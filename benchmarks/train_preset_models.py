@@ -20,8 +20,7 @@ from pathlib import Path
 import torch
 
 from metahpo import presets
-from metahpo.knowledge import bundled_knowledge, bundled_names
-from metahpo.knowledge import META_MODEL_FILE
+from metahpo.knowledge import META_MODEL_FILE, bundled_knowledge, bundled_names
 from metahpo.surrogates import SpaceEncoding
 from metahpo.surrogates.meta import MetaTrainingConfig, meta_train, tasks_to_data
 

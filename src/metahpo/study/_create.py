@@ -10,7 +10,7 @@ import numpy as np
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import DuplicatedStudyError, InvalidParameterError
 from metahpo.history import DIRECTIONS
-from metahpo.optimizers import optimizer_spec
+from metahpo.optimizers import optimizer_class, optimizer_spec, takes_knowledge
 from metahpo.schedulers import make_scheduler, scheduler_spec
 from metahpo.space import Space
 from metahpo.storage import Storage, StudyRecord, get_storage
@@ -63,7 +63,7 @@ def create_study(
     """
     store = get_storage(storage)
     if preset is not None:
-        space, knowledge = _preset_space_and_knowledge(preset, space, knowledge, store)
+        space, knowledge = _preset_space_and_knowledge(preset, space, knowledge, optimizer, store)
     if not isinstance(space, Space):
         raise InvalidParameterError(
             f"The 'space' parameter of create_study must be a metahpo Space. Got {describe(space)} instead."
@@ -105,7 +105,7 @@ def create_study(
 
 
 def _preset_space_and_knowledge(
-    preset: Any, space: Any, knowledge: Any, store: Storage
+    preset: Any, space: Any, knowledge: Any, optimizer: Any, store: Storage
 ) -> tuple[Space, Any]:
     """The preset's space (``space`` must be it when given) and, without ``knowledge``,
     the preset's bundle plus the storage's finished studies."""
@@ -120,7 +120,10 @@ def _preset_space_and_knowledge(
             f"{chosen.name!r} preset ({chosen.space.to_dict()}) when 'preset' is given. "
             f"Got {describe(space)} instead."
         )
-    if knowledge is None:
+    learns = isinstance(optimizer, str) and (
+        optimizer == "auto" or takes_knowledge(optimizer_class(optimizer))
+    )
+    if knowledge is None and learns:
         from metahpo.knowledge import bundled_names
 
         knowledge = [f"bundled:{chosen.knowledge_name}"] if chosen.knowledge_name in bundled_names() else []
