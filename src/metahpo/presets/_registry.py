@@ -34,7 +34,7 @@ _PRESETS: dict[str, Preset] = {
             "regression",
             _trees.HGB_SPACE,
             1,
-            81,
+            27,
             "boosting rounds",
             "hgb-regressor",
             _build=_trees.build_hgb,
