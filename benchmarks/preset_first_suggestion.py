@@ -30,7 +30,11 @@ from metahpo.knowledge import bundled_meta_model, bundled_names
 def dataset(task_type: str):  # type: ignore[no-untyped-def]
     from sklearn.datasets import load_diabetes, load_wine
 
-    return load_wine(return_X_y=True) if task_type == "classification" else load_diabetes(return_X_y=True)
+    return (
+        load_wine(return_X_y=True)
+        if task_type == "classification"
+        else load_diabetes(return_X_y=True)
+    )
 
 
 def first_model_suggestion(name: str, optimizer: str) -> tuple[str, float, float, int]:
@@ -60,12 +64,15 @@ def main() -> None:
     parser.add_argument("presets", nargs="*")
     args = parser.parse_args()
     names = args.presets or [
-        n for n in mh.presets.names()
+        n
+        for n in mh.presets.names()
         if mh.presets.get(n).knowledge_name in bundled_names()
         and bundled_meta_model(mh.presets.get(n).knowledge_name) is not None
     ]
-    rows = ["| preset | optimizer | observations before | first ask (s) | first model-based ask (s) |",
-            "|---|---|---:|---:|---:|"]
+    rows = [
+        "| preset | optimizer | observations before | first ask (s) | first model-based ask (s) |",
+        "|---|---|---:|---:|---:|",
+    ]
     runs = [(names[0], "auto", " (first in process)")] if names else []
     runs += [(name, optimizer, "") for name in names for optimizer in ("auto", "gpbo")]
     for name, optimizer, note in runs:
@@ -74,12 +81,18 @@ def main() -> None:
         rows.append(f"| {name} | {label} | {n_design} | {first:.3f} | {model:.3f} |")
         print(rows[-1], flush=True)
     command = shlex.join(["python", "benchmarks/preset_first_suggestion.py", *sys.argv[1:]])
-    text = "\n".join([
-        "# First suggestion of a preset study", "",
-        f"Command: `PYTHONPATH=src {command}`", "",
-        "Shared 2-core machine, other jobs running; compare rows of the same run.", "",
-        *rows, "",
-    ])
+    text = "\n".join(
+        [
+            "# First suggestion of a preset study",
+            "",
+            f"Command: `PYTHONPATH=src {command}`",
+            "",
+            "Shared 2-core machine, other jobs running; compare rows of the same run.",
+            "",
+            *rows,
+            "",
+        ]
+    )
     if args.out is not None:
         args.out.write_text(text, encoding="utf-8")
     print(text)

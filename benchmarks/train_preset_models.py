@@ -40,7 +40,9 @@ def train(name: str) -> None:
     seconds = time.perf_counter() - start
     model.info["bundle"] = preset.knowledge_name
     (DATA / preset.knowledge_name / META_MODEL_FILE).write_bytes(model.to_bytes())
-    print(f"{name}: {len(data)} tasks, {encoding.n_features} features, meta-trained in {seconds:.1f} s")
+    print(
+        f"{name}: {len(data)} tasks, {encoding.n_features} features, meta-trained in {seconds:.1f} s"
+    )
 
 
 def main() -> None:

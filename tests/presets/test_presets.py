@@ -57,7 +57,9 @@ def test_names_cover_the_required_families() -> None:
 
 
 def test_bad_name_lists_the_presets() -> None:
-    with pytest.raises(InvalidParameterError, match="'preset' parameter.*lightgbm-classifier.*Got 'lgbm'"):
+    with pytest.raises(
+        InvalidParameterError, match=r"'preset' parameter.*lightgbm-classifier.*Got 'lgbm'"
+    ):
         mh.presets.get("lgbm")
     with pytest.raises(InvalidParameterError, match="xgboost-classifier"):
         mh.create_study(preset="xgb")
@@ -88,9 +90,17 @@ def test_objective_is_finite_and_honours_the_budget(name: str) -> None:
     preset = mh.presets.get(name)
     X, y = tiny_data(preset.task_type)
     objective = mh.presets.objective(name, X, y, cv=2)
-    config = preset.space.sobol(1, seed=3)[0] if name != "mlp-classifier" else {
-        "learning_rate": 0.01, "width": 16, "weight_decay": 1e-4, "dropout": 0.0, "batch_size": 32,
-    }
+    config = (
+        preset.space.sobol(1, seed=3)[0]
+        if name != "mlp-classifier"
+        else {
+            "learning_rate": 0.01,
+            "width": 16,
+            "weight_decay": 1e-4,
+            "dropout": 0.0,
+            "batch_size": 32,
+        }
+    )
     low = objective(StubTrial(config, preset.min_budget))
     high = objective(StubTrial(config, None))
     assert math.isfinite(low) and math.isfinite(high)
@@ -113,7 +123,7 @@ def test_staged_losses_equal_fresh_fits() -> None:
 
 def test_scoring_is_checked() -> None:
     X, y = tiny_data("regression")
-    with pytest.raises(InvalidParameterError, match="'scoring' parameter.*'1-r2', 'rmse'"):
+    with pytest.raises(InvalidParameterError, match=r"'scoring' parameter.*'1-r2', 'rmse'"):
         mh.presets.objective("hgb-regressor", X, y, scoring="log_loss")
 
 
@@ -155,7 +165,7 @@ def test_create_study_with_a_preset_uses_its_space_and_bundle() -> None:
 
 def test_create_study_refuses_another_space_with_a_preset() -> None:
     other = mh.Space({"x": mh.Float(0.0, 1.0)})
-    with pytest.raises(InvalidParameterError, match="'space' parameter.*'hgb-classifier' preset"):
+    with pytest.raises(InvalidParameterError, match=r"'space' parameter.*'hgb-classifier' preset"):
         mh.create_study(preset="hgb-classifier", space=other)
     same = mh.presets.get("hgb-classifier").space
     assert mh.create_study(preset="hgb-classifier", space=same, optimizer="random").space == same
