@@ -46,7 +46,7 @@ _PRESETS: dict[str, Preset] = {
             "classification",
             _trees.FOREST_SPACE,
             1,
-            64,
+            32,
             "trees",
             "random-forest-classifier",
             _build=_trees.build_forest,
