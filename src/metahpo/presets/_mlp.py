@@ -23,7 +23,7 @@ MLP_SPACE = Space(
         "width": Int(16, 256, log=True),
         "weight_decay": Float(1e-8, 1e-1, log=True),
         "dropout": Float(0.0, 0.5),
-        "batch_size": Int(32, 512, log=True),
+        "batch_size": Int(64, 512, log=True),
     }
 )
 

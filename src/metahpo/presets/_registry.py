@@ -97,7 +97,7 @@ _PRESETS: dict[str, Preset] = {
             "classification",
             _mlp.MLP_SPACE,
             1,
-            27,
+            9,
             "epochs",
             "mlp-classifier",
             _build=_mlp.build_mlp,
