@@ -98,7 +98,7 @@ def test_objective_is_finite_and_honours_the_budget(name: str) -> None:
             "width": 16,
             "weight_decay": 1e-4,
             "dropout": 0.0,
-            "batch_size": 32,
+            "batch_size": 64,
         }
     )
     low = objective(StubTrial(config, preset.min_budget))
