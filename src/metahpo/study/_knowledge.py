@@ -60,11 +60,10 @@ def build_optimizer(optimizer: Any, knowledge: Any, space: Space, storage: Stora
                 return make_optimizer("gpbo")
             specs = [kb.spec] if isinstance(kb.spec, str) else list(kb.spec or [])
             ready = [bundled_meta_model(s[8:]) for s in specs if s.startswith("bundled:")]
-            if any(model is not None for model in ready):  # shipped with the bundle: no meta-training
+            if len(ready) == 1 and ready[0] is not None:  # shipped with the one bundle: no meta-training
                 from metahpo.surrogates.meta import MetaModelProvider
 
-                initial = next(model for model in ready if model is not None)
-                return optimizer_class("metabo")(knowledge=kb, meta_models=MetaModelProvider(initial=initial))
+                return optimizer_class("metabo")(knowledge=kb, meta_models=MetaModelProvider(initial=ready[0]))
             return make_optimizer("metabo", knowledge=kb)
         if kb is None and takes_knowledge(optimizer_class(optimizer)):
             kb = default_knowledge(space, storage)
