@@ -100,9 +100,8 @@ class PresetProblem(Problem):
         return presets.get(self.preset).validation_losses(dict(config), self.split(task), steps)
 
     def _evaluate(self, task: str, config: dict[str, Any], budget: float | None) -> float:
-        return self.evaluate_budgets(
-            task, config, [budget if budget is not None else self.max_budget]
-        )[0]
+        full = float(self.max_budget or 1.0)
+        return self.evaluate_budgets(task, config, [budget if budget is not None else full])[0]
 
 
 def preset_hgb_classifier() -> PresetProblem:

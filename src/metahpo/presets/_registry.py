@@ -183,7 +183,7 @@ def knowledge_size(knowledge_name: str) -> dict[str, Any]:
 
     import pyarrow.parquet as pq
 
-    root = importlib.resources.files("metahpo.knowledge").joinpath("data", knowledge_name)
+    root = importlib.resources.files("metahpo.knowledge").joinpath("data").joinpath(knowledge_name)
     manifest_file = root.joinpath("manifest.json")
     if not manifest_file.is_file():
         return {"tasks": 0, "configs": 0, "evaluations": 0, "budgets": []}
