@@ -22,12 +22,13 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import metahpo as mh
 from metahpo.knowledge import bundled_meta_model, bundled_names
 
 
-def dataset(task_type: str):  # type: ignore[no-untyped-def]
+def dataset(task_type: str) -> tuple[Any, Any]:
     from sklearn.datasets import load_diabetes, load_wine
 
     return (
