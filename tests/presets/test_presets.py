@@ -53,7 +53,8 @@ def test_names_cover_the_required_families() -> None:
     assert set(REQUIRED) <= set(mh.presets.names())
     rows = {info.name: info for info in mh.presets.list_presets()}
     assert set(rows) == set(mh.presets.names())
-    assert rows["hgb-classifier"].tasks == 43 and rows["hgb-classifier"].configs == 64
+    assert rows["xgboost-classifier"].tasks == 44 and rows["xgboost-classifier"].configs == 128
+    assert rows["xgboost-classifier"].evaluations == 44 * 128 * 4
 
 
 def test_bad_name_lists_the_presets() -> None:
@@ -157,7 +158,10 @@ def test_create_study_with_a_preset_uses_its_space_and_bundle() -> None:
     preset = mh.presets.get("hgb-classifier")
     assert study.space.fingerprint() == preset.space.fingerprint()
     assert study.optimizer.name == "metabo"
-    assert "bundled:keel-hgb" in study.optimizer.knowledge.spec
+    assert study.optimizer.knowledge.spec in (
+        f"bundled:{preset.knowledge_name}",
+        [f"bundled:{preset.knowledge_name}"],
+    )
     assert study.optimizer._provider.initial is not None  # the shipped meta-model
     gp = mh.create_study(preset="hgb-classifier", optimizer="gpbo", seed=0)
     assert gp.optimizer.name == "gpbo"
