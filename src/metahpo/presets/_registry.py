@@ -32,7 +32,7 @@ _PRESETS: dict[str, Preset] = {
             "hgb-regressor",
             "scikit-learn HistGradientBoostingRegressor",
             "regression",
-            _trees.HGB_SPACE,
+            _trees.HGB_REGRESSOR_SPACE,
             1,
             27,
             "boosting rounds",

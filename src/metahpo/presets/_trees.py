@@ -29,6 +29,12 @@ HGB_SPACE = Space(
         "max_bins": Int(4, 255, log=True),
     }
 )
+# The regressor also tunes its training loss. (Its own space keeps the classification
+# bundles out of a regression study's default knowledge, which is "the bundles of exactly
+# this space".)
+HGB_REGRESSOR_SPACE = Space(
+    {**dict(HGB_SPACE.items()), "loss": Categorical(["squared_error", "absolute_error"])}
+)
 FOREST_SPACE = Space(
     {
         "max_features": Float(0.05, 1.0),
@@ -63,7 +69,9 @@ def build_hgb(config: dict[str, Any], budget: int, task_type: str) -> Any:
         if task_type == "classification"
         else HistGradientBoostingRegressor
     )
+    extra = {"loss": config["loss"]} if task_type == "regression" else {}
     return estimator(
+        **extra,
         learning_rate=config["learning_rate"],
         max_iter=budget,
         max_leaf_nodes=config["max_leaf_nodes"],
