@@ -33,7 +33,7 @@ HGB_SPACE = Space(
 # bundles out of a regression study's default knowledge, which is "the bundles of exactly
 # this space".)
 HGB_REGRESSOR_SPACE = Space(
-    {**dict(HGB_SPACE.items()), "loss": Categorical(["squared_error", "absolute_error"])}
+    {**dict(HGB_SPACE.items()), "loss_function": Categorical(["squared_error", "absolute_error"])}
 )
 FOREST_SPACE = Space(
     {
@@ -69,7 +69,7 @@ def build_hgb(config: dict[str, Any], budget: int, task_type: str) -> Any:
         if task_type == "classification"
         else HistGradientBoostingRegressor
     )
-    extra = {"loss": config["loss"]} if task_type == "regression" else {}
+    extra = {"loss": config["loss_function"]} if task_type == "regression" else {}
     return estimator(
         **extra,
         learning_rate=config["learning_rate"],
