@@ -23,11 +23,6 @@ REQUIRED = (
     "lightgbm-classifier",
     "mlp-classifier",
 )
-# Bundles this release does not ship (see docs/presets.md, "Knowledge sizes"); a strict
-# xfail turns into a failure once one is built, so this list is kept honest.
-NOT_BUILT: dict[str, str] = {}
-# keel-hgb (hgb-classifier's knowledge) was built with 64 configs per dataset.
-FEWER_CONFIGS = {"hgb-classifier": "keel-hgb holds 64 configs per dataset"}
 
 
 def installed(preset: str) -> bool:
@@ -131,16 +126,11 @@ def test_scoring_is_checked() -> None:
 @pytest.mark.parametrize("name", REQUIRED)
 def test_bundle_size_descriptors_and_meta_model(name: str) -> None:
     preset = mh.presets.get(name)
-    if name in NOT_BUILT:
-        pytest.xfail(NOT_BUILT[name])
     assert preset.knowledge_name in bundled_names()
     size = preset.knowledge_size()
     assert size["tasks"] >= 40
     assert len(size["budgets"]) >= 3
-    if name in FEWER_CONFIGS:
-        assert size["configs"] >= 64
-    else:
-        assert size["configs"] >= 128
+    assert size["configs"] >= 128
     assert size["evaluations"] == size["tasks"] * size["configs"] * len(size["budgets"])
     tasks = preset.knowledge().tasks(preset.space)
     assert len(tasks) == size["tasks"]

@@ -29,6 +29,11 @@ HGB_SPACE = Space(
         "max_bins": Int(4, 255, log=True),
     }
 )
+# The classifier also tunes class weights (many datasets are imbalanced); the keel-hgb
+# bundle keeps the six-parameter space above.
+HGB_CLASSIFIER_SPACE = Space(
+    {**dict(HGB_SPACE.items()), "class_weight": Categorical(["none", "balanced"])}
+)
 # The regressor also tunes its training loss. (Its own space keeps the classification
 # bundles out of a regression study's default knowledge, which is "the bundles of exactly
 # this space".)
@@ -69,7 +74,10 @@ def build_hgb(config: dict[str, Any], budget: int, task_type: str) -> Any:
         if task_type == "classification"
         else HistGradientBoostingRegressor
     )
-    extra = {"loss": config["loss_function"]} if task_type == "regression" else {}
+    if task_type == "regression":
+        extra = {"loss": config["loss_function"]}
+    else:
+        extra = {"class_weight": None if config["class_weight"] == "none" else "balanced"}
     return estimator(
         **extra,
         learning_rate=config["learning_rate"],
