@@ -50,6 +50,7 @@ _LAZY: dict[str, str] = {
     "Task": "metahpo.knowledge",
     "KnowledgeBase": "metahpo.knowledge",
     "bundled_knowledge": "metahpo.knowledge",
+    "presets": "metahpo.presets",
     "MetahpoError": "metahpo.exceptions",
     "InvalidParameterError": "metahpo.exceptions",
     "StorageError": "metahpo.exceptions",
@@ -63,7 +64,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'metahpo' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    imported = importlib.import_module(module)
+    value = imported if module == f"metahpo.{name}" else getattr(imported, name)
     globals()[name] = value
     return value
 

@@ -29,6 +29,12 @@ _REGISTRY: dict[str, str] = {
     "sklearn-hgb": "metahpo_bench.training:SklearnHGB",
     "sklearn-mlp": "metahpo_bench.training:SklearnMLP",
 }
+# The presets of metahpo.presets, trained through the preset's own code: "preset:NAME".
+for _preset in (
+    "hgb-classifier", "hgb-regressor", "random-forest-classifier", "logistic-regression",
+    "xgboost-classifier", "lightgbm-classifier", "mlp-classifier",
+):
+    _REGISTRY[f"preset:{_preset}"] = f"metahpo_bench._training_presets:preset_{_preset.replace('-', '_')}"
 
 
 def register_problem(name: str, target: str) -> None:

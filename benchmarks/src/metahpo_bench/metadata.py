@@ -375,6 +375,9 @@ def _write_final(
         "task_seconds": seconds,
         "total_task_seconds": round(sum(seconds.values()), 3),
     }
+    held_out = getattr(problem, "held_out", None)
+    if held_out is not None:
+        provenance["held_out"] = list(held_out)
     KnowledgeBase(tasks).save(out, provenance=provenance)
 
 

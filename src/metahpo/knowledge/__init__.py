@@ -45,11 +45,12 @@ from metahpo.knowledge._similarity import (
     response_similarity,
     similarity,
 )
-from metahpo.knowledge._sources import bundled_names
+from metahpo.knowledge._sources import META_MODEL_FILE, bundled_meta_model, bundled_names
 from metahpo.knowledge._task import Task, descriptor_of
 
 __all__ = [
     "CLASSIFICATION_FEATURES",
+    "META_MODEL_FILE",
     "REGRESSION_FEATURES",
     "Clustering",
     "DescriptorScale",
@@ -59,6 +60,7 @@ __all__ = [
     "Task",
     "TaskMap",
     "bundled_knowledge",
+    "bundled_meta_model",
     "bundled_names",
     "cluster_tasks",
     "descriptor_of",

@@ -10,7 +10,10 @@ from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._task import Task
 
-__all__ = ["bundled_names", "read_bundled", "read_directory"]
+__all__ = ["bundled_meta_model", "bundled_names", "read_bundled", "read_directory"]
+
+#: The ready-trained meta-model file beside a bundled knowledge directory's manifest.
+META_MODEL_FILE = "meta_model.safetensors"
 
 
 def _data_root() -> Any:
@@ -39,6 +42,32 @@ def read_bundled(name: str) -> list[Task]:
     resource = _data_root().joinpath(name)
     with importlib.resources.as_file(resource) as folder:
         return read_directory(folder, source=f"bundled:{name}")
+
+
+def bundled_meta_model(name: str) -> Any:
+    """The ready-trained meta-model shipped beside the bundled knowledge ``name``, or ``None``.
+
+    It is ``MetaModel.to_bytes()`` of a model meta-trained on the bundle's full-budget
+    evaluations (``SpaceEncoding(space)`` without a budget column), written by
+    ``benchmarks/train_preset_models.py``.
+
+    Example:
+        >>> from metahpo.knowledge import bundled_meta_model
+        >>> model = bundled_meta_model("xgboost-classifier")
+        >>> model.n_features  # the seven parameters of the preset's space
+        7
+    """
+    names = bundled_names()
+    if not isinstance(name, str) or name not in names:
+        raise InvalidParameterError(
+            f"The 'name' parameter of bundled_meta_model must be one of {names}. Got {describe(name)} instead."
+        )
+    resource = _data_root().joinpath(name, META_MODEL_FILE)
+    if not resource.is_file():
+        return None
+    from metahpo.surrogates.meta import MetaModel
+
+    return MetaModel.from_bytes(resource.read_bytes())
 
 
 def read_directory(path: str | os.PathLike[str], source: str | None = None) -> list[Task]:

@@ -10,7 +10,7 @@ import numpy as np
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import DuplicatedStudyError, InvalidParameterError
 from metahpo.history import DIRECTIONS
-from metahpo.optimizers import optimizer_spec
+from metahpo.optimizers import optimizer_class, optimizer_spec, takes_knowledge
 from metahpo.schedulers import make_scheduler, scheduler_spec
 from metahpo.space import Space
 from metahpo.storage import Storage, StudyRecord, get_storage
@@ -29,6 +29,7 @@ def create_study(
     load_if_exists: bool = False,
     task: Any = None,
     knowledge: Any = None,
+    preset: str | None = None,
 ) -> Study:
     """Create a study (or load it, with ``load_if_exists=True``).
 
@@ -47,7 +48,11 @@ def create_study(
         knowledge: what ``"auto"``, ``"metabo"`` and ``"portfolio"`` learn from: a
             :class:`~metahpo.knowledge.KnowledgeBase`, a spec (``"bundled:NAME"``, a storage
             URL, a directory) or a list of specs. Default: the finished studies of
-            ``storage`` and the bundled meta-data of exactly this space.
+            ``storage`` and the bundled meta-data of exactly this space (with ``preset``:
+            the preset's bundled knowledge and the finished studies of ``storage``).
+        preset: a preset name (see :func:`metahpo.presets.names`): its space is the
+            study's space when ``space`` is omitted, and its bundled knowledge is part of
+            the default knowledge.
 
     Example:
         >>> import metahpo as mh
@@ -56,6 +61,9 @@ def create_study(
         >>> study.name, study.direction
         ('demo', 'minimize')
     """
+    store = get_storage(storage)
+    if preset is not None:
+        space, knowledge = _preset_space_and_knowledge(preset, space, knowledge, optimizer, store)
     if not isinstance(space, Space):
         raise InvalidParameterError(
             f"The 'space' parameter of create_study must be a metahpo Space. Got {describe(space)} instead."
@@ -72,7 +80,6 @@ def create_study(
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
     seed = check_int(seed, "seed", "create_study", minimum=0, maximum=2**63 - 1)
-    store = get_storage(storage)
     resolved_optimizer, choice = build_optimizer(optimizer, knowledge, space, store)
     resolved_scheduler = make_scheduler(scheduler)
     name = name if name is not None else f"study-{uuid.uuid4().hex[:10]}"
@@ -132,6 +139,36 @@ def _params(spec: dict[str, Any]) -> dict[str, Any]:
     # The knowledge is where tasks come from, not how the optimizer works: it may be given
     # again in another form (a KnowledgeBase built in memory has no spec).
     return {k: v for k, v in dict(spec.get("params", {})).items() if k != "knowledge"}
+
+
+def _preset_space_and_knowledge(
+    preset: Any, space: Any, knowledge: Any, optimizer: Any, store: Storage
+) -> tuple[Space, Any]:
+    """The preset's space (``space`` must be it when given) and, without ``knowledge``,
+    the preset's bundle plus the storage's finished studies."""
+    from metahpo.presets import get
+
+    chosen = get(preset)
+    if space is None:
+        space = chosen.space
+    elif not isinstance(space, Space) or space.fingerprint() != chosen.space.fingerprint():
+        raise InvalidParameterError(
+            f"The 'space' parameter of create_study must be omitted or be the space of the "
+            f"{chosen.name!r} preset ({chosen.space.to_dict()}) when 'preset' is given. "
+            f"Got {describe(space)} instead."
+        )
+    learns = isinstance(optimizer, str) and (
+        optimizer == "auto" or takes_knowledge(optimizer_class(optimizer))
+    )
+    if knowledge is None and learns:
+        from metahpo.knowledge import bundled_names
+
+        knowledge = [f"bundled:{chosen.knowledge_name}"] if chosen.knowledge_name in bundled_names() else []
+        url = getattr(store, "url", None)
+        if url is not None:
+            knowledge.append(url)
+        knowledge = knowledge or None
+    return space, knowledge
 
 
 def load_study(name: str, storage: Storage | str | None = None, knowledge: Any = None) -> Study:

@@ -8,7 +8,7 @@ from typing import Any
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
-from metahpo.knowledge import KnowledgeBase, bundled_knowledge, bundled_names
+from metahpo.knowledge import KnowledgeBase, bundled_knowledge, bundled_meta_model, bundled_names
 from metahpo.optimizers import (
     MIN_RELATED_TASKS,
     Optimizer,
@@ -72,6 +72,14 @@ def build_optimizer(
                 return make_optimizer("gpbo"), {"optimizer": "gpbo", "reason": reason}
             reason = (f"{related} related tasks {where}; each suggestion checks the meta-learned "
                       "surrogate against a GP on the study alone")
+            specs = [kb.spec] if isinstance(kb.spec, str) else list(kb.spec or [])
+            ready = [bundled_meta_model(s[8:]) for s in specs if s.startswith("bundled:")]
+            if len(ready) == 1 and ready[0] is not None:  # shipped with the one bundle: no meta-training
+                from metahpo.surrogates.meta import MetaModelProvider
+
+                reason += "; starting from the bundle's ready-trained meta-model"
+                metabo = optimizer_class("metabo")(knowledge=kb, meta_models=MetaModelProvider(initial=ready[0]))
+                return metabo, {"optimizer": "metabo", "reason": reason}
             return make_optimizer("metabo", knowledge=kb), {"optimizer": "metabo", "reason": reason}
         if kb is None and takes_knowledge(optimizer_class(optimizer)):
             kb = default_knowledge(space, storage)

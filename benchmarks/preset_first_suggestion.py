@@ -1,0 +1,103 @@
+"""Seconds to the first model-based suggestion of a preset study: MetaBO with the bundle's
+ready-trained meta-model beside GP-BO, in the same run.
+
+For each preset with bundled knowledge and a shipped meta-model, on a small scikit-learn
+dataset of its task type: ``create_study(preset=..., task=Task.from_data(X, y))``
+(``optimizer="auto"``, which is MetaBO with the bundle) and the same with
+``optimizer="gpbo"``. Each study is asked and told until its first model-based
+suggestion (MetaBO: after the 3 warm-start portfolio configs; GP-BO: after its Sobol
+design of d + 1 points), with losses from the preset's own objective (3-fold CV at the
+smallest budget, not timed). The table gives the seconds of the first ``ask()`` (which
+opens the knowledge) and of the first model-based ``ask()``. The very first MetaBO study
+of the process also pays a one-time import of ``torch.func``'s autograd machinery (the
+first row); every preset is then measured again in the warm process.
+
+    PYTHONPATH=src python benchmarks/preset_first_suggestion.py --out benchmarks/results/preset_first_suggestion.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import metahpo as mh
+from metahpo.knowledge import bundled_meta_model, bundled_names
+
+
+def dataset(task_type: str) -> tuple[Any, Any]:
+    from sklearn.datasets import load_diabetes, load_wine
+
+    return (
+        load_wine(return_X_y=True)
+        if task_type == "classification"
+        else load_diabetes(return_X_y=True)
+    )
+
+
+def first_model_suggestion(name: str, optimizer: str) -> tuple[str, float, float, int]:
+    preset = mh.presets.get(name)
+    X, y = dataset(preset.task_type)
+    objective = preset.objective(X, y, cv=3)
+    study = mh.create_study(preset=name, task=mh.Task.from_data(X, y), optimizer=optimizer, seed=0)
+    n_design = 3 if study.optimizer.name == "metabo" else len(preset.space) + 1
+    first = model = 0.0
+    for number in range(n_design + 1):
+        start = time.perf_counter()
+        trial = study.ask()
+        seconds = time.perf_counter() - start
+        if number == 0:
+            first = seconds
+        if number == n_design:
+            model = seconds
+            break
+        trial.budget = preset.min_budget
+        study.tell(trial, objective(trial))
+    return study.optimizer.name, first, model, n_design
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("presets", nargs="*")
+    args = parser.parse_args()
+    names = args.presets or [
+        n
+        for n in mh.presets.names()
+        if mh.presets.get(n).knowledge_name in bundled_names()
+        and bundled_meta_model(mh.presets.get(n).knowledge_name) is not None
+    ]
+    rows = [
+        "| preset | optimizer | observations before | first ask (s) | first model-based ask (s) |",
+        "|---|---|---:|---:|---:|",
+    ]
+    runs = [(names[0], "auto", " (first in process)")] if names else []
+    runs += [(name, optimizer, "") for name in names for optimizer in ("auto", "gpbo")]
+    for name, optimizer, note in runs:
+        used, first, model, n_design = first_model_suggestion(name, optimizer)
+        label = (f"{used} (ready meta-model)" if optimizer == "auto" else used) + note
+        rows.append(f"| {name} | {label} | {n_design} | {first:.3f} | {model:.3f} |")
+        print(rows[-1], flush=True)
+    command = shlex.join(["python", "benchmarks/preset_first_suggestion.py", *sys.argv[1:]])
+    text = "\n".join(
+        [
+            "# First suggestion of a preset study",
+            "",
+            f"Command: `PYTHONPATH=src {command}`",
+            "",
+            "Shared 2-core machine, other jobs running; compare rows of the same run.",
+            "",
+            *rows,
+            "",
+        ]
+    )
+    if args.out is not None:
+        args.out.write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""A preset's objective: the mean validation loss over cross-validation folds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from metahpo._validation import check_int, describe
+from metahpo.exceptions import InvalidParameterError
+
+if TYPE_CHECKING:
+    from metahpo.presets._preset import Preset, Split
+
+
+def make_objective(
+    preset: Preset, X: Any, y: Any, cv: int, scoring: str, seed: int
+) -> Callable[[Any], float]:
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    x = np.asarray(X, dtype=float)
+    target = np.asarray(y)
+    if x.ndim != 2 or target.ndim != 1 or len(x) != len(target) or len(x) == 0:
+        raise InvalidParameterError(
+            f"The 'X' and 'y' parameters of the {preset.name!r} preset's objective must be a "
+            f"2-D array and a 1-D array with the same number of rows. Got X of shape "
+            f"{x.shape} and y of shape {target.shape} instead."
+        )
+    cv = check_int(cv, "cv", f"the {preset.name!r} preset's objective", minimum=2)
+    if preset.task_type == "classification":
+        classes, labels = np.unique(target, return_inverse=True)
+        n_classes = len(classes)
+        splitter: Any = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
+        folds = list(splitter.split(x, labels))
+    else:
+        labels = target.astype(float)
+        n_classes = 0
+        folds = list(KFold(n_splits=cv, shuffle=True, random_state=seed).split(x))
+    splits = [
+        _split(x, labels, train, valid, preset.task_type, n_classes) for train, valid in folds
+    ]
+
+    def objective(trial: Any) -> float:
+        budget = preset.check_budget(getattr(trial, "budget", None))
+        losses = [
+            preset.validation_losses(trial.config, split, [budget], scoring)[0] for split in splits
+        ]
+        return float(np.mean(losses))
+
+    objective.__name__ = f"{preset.name.replace('-', '_')}_objective"
+    return objective
+
+
+def _split(
+    x: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    valid: np.ndarray,
+    task_type: str,
+    n_classes: int,
+) -> Split:
+    from metahpo.presets._preset import Split
+
+    if len(train) == 0 or len(valid) == 0:
+        raise InvalidParameterError(f"A fold has no rows. Got {describe(len(x))} rows.")
+    return Split(x[train], y[train], x[valid], y[valid], task_type, n_classes)

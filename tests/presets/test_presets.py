@@ -1,0 +1,179 @@
+"""Presets: spaces, builders, objectives, bundled knowledge and ready meta-models."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import metahpo as mh
+from metahpo.exceptions import InvalidParameterError
+from metahpo.knowledge import bundled_names
+from metahpo.presets import Split
+
+REQUIRED = (
+    "hgb-classifier",
+    "hgb-regressor",
+    "random-forest-classifier",
+    "logistic-regression",
+    "xgboost-classifier",
+    "lightgbm-classifier",
+    "mlp-classifier",
+)
+
+
+def installed(preset: str) -> bool:
+    extra = mh.presets.get(preset).extra
+    return extra is None or importlib.util.find_spec(extra) is not None
+
+
+def tiny_data(task_type: str, n: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 4))
+    if task_type == "classification":
+        return X, np.where(X[:, 0] + 0.5 * X[:, 1] > 0, "yes", "no")
+    return X, X[:, 0] * 3.0 + rng.normal(scale=0.1, size=n)
+
+
+class StubTrial:
+    def __init__(self, config: dict, budget: float | None) -> None:
+        self.config = config
+        self.budget = budget
+
+
+def test_names_cover_the_required_families() -> None:
+    assert set(REQUIRED) <= set(mh.presets.names())
+    rows = {info.name: info for info in mh.presets.list_presets()}
+    assert set(rows) == set(mh.presets.names())
+    assert rows["xgboost-classifier"].tasks == 44 and rows["xgboost-classifier"].configs == 128
+    assert rows["xgboost-classifier"].evaluations == 44 * 128 * 4
+
+
+def test_bad_name_lists_the_presets() -> None:
+    with pytest.raises(
+        InvalidParameterError, match=r"'preset' parameter.*lightgbm-classifier.*Got 'lgbm'"
+    ):
+        mh.presets.get("lgbm")
+    with pytest.raises(InvalidParameterError, match="xgboost-classifier"):
+        mh.create_study(preset="xgb")
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_space_validates_and_build_fits_at_both_budget_ends(name: str) -> None:
+    if not installed(name):
+        pytest.skip(f"{name} needs the {mh.presets.get(name).extra!r} extra")
+    preset = mh.presets.get(name)
+    configs = preset.space.sobol(2, seed=1)
+    assert [preset.space.validate(c) for c in configs] == configs
+    X, y = tiny_data(preset.task_type)
+    if preset.task_type == "classification":
+        y = np.unique(y, return_inverse=True)[1]  # XGBoost takes labels 0..K-1 only
+    for budget in (preset.min_budget, preset.max_budget):
+        model = preset.build(configs[0], budget)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # one L-BFGS iteration does not converge, on purpose
+            model.fit(X, y)
+        assert len(model.predict(X)) == len(y)
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_objective_is_finite_and_honours_the_budget(name: str) -> None:
+    if not installed(name):
+        pytest.skip(f"{name} needs the {mh.presets.get(name).extra!r} extra")
+    preset = mh.presets.get(name)
+    X, y = tiny_data(preset.task_type)
+    objective = mh.presets.objective(name, X, y, cv=2)
+    config = (
+        preset.space.sobol(1, seed=3)[0]
+        if name != "mlp-classifier"
+        else {
+            "learning_rate": 0.01,
+            "width": 16,
+            "weight_decay": 1e-4,
+            "dropout": 0.0,
+            "batch_size": 64,
+        }
+    )
+    low = objective(StubTrial(config, preset.min_budget))
+    high = objective(StubTrial(config, None))
+    assert math.isfinite(low) and math.isfinite(high)
+    assert low != high  # the budget changed the model
+    assert high == objective(StubTrial(config, preset.max_budget))
+    with pytest.raises(InvalidParameterError, match="'budget' parameter"):
+        objective(StubTrial(config, preset.max_budget + 1))
+
+
+def test_staged_losses_equal_fresh_fits() -> None:
+    preset = mh.presets.get("hgb-classifier")
+    X, y = tiny_data("classification")
+    labels = np.unique(y, return_inverse=True)[1]
+    split = Split(X[:40], labels[:40], X[40:], labels[40:], "classification", 2)
+    config = preset.space.sobol(1, seed=0)[0]
+    staged = preset.validation_losses(config, split, [2, 5])
+    fresh = [preset.validation_losses(config, split, [b])[0] for b in (2, 5)]
+    assert staged == pytest.approx(fresh)
+
+
+def test_scoring_is_checked() -> None:
+    X, y = tiny_data("regression")
+    with pytest.raises(InvalidParameterError, match=r"'scoring' parameter.*'1-r2', 'rmse'"):
+        mh.presets.objective("hgb-regressor", X, y, scoring="log_loss")
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_bundle_size_descriptors_and_meta_model(name: str) -> None:
+    preset = mh.presets.get(name)
+    assert preset.knowledge_name in bundled_names()
+    size = preset.knowledge_size()
+    assert size["tasks"] >= 40
+    assert len(size["budgets"]) >= 3
+    assert size["configs"] >= 128
+    assert size["evaluations"] == size["tasks"] * size["configs"] * len(size["budgets"])
+    tasks = preset.knowledge().tasks(preset.space)
+    assert len(tasks) == size["tasks"]
+    assert all(task.descriptor and "n_samples" in task.descriptor for task in tasks)
+    model = preset.meta_model()
+    assert model is not None
+    from metahpo.surrogates import SpaceEncoding
+
+    assert model.n_features == SpaceEncoding(preset.space).n_features
+
+
+def test_create_study_with_a_preset_uses_its_space_and_bundle() -> None:
+    X, y = tiny_data("classification")
+    study = mh.create_study(preset="hgb-classifier", task=mh.Task.from_data(X, y), seed=0)
+    preset = mh.presets.get("hgb-classifier")
+    assert study.space.fingerprint() == preset.space.fingerprint()
+    assert study.optimizer.name == "metabo"
+    assert study.optimizer.knowledge.spec in (
+        f"bundled:{preset.knowledge_name}",
+        [f"bundled:{preset.knowledge_name}"],
+    )
+    assert study.optimizer._provider.initial is not None  # the shipped meta-model
+    gp = mh.create_study(preset="hgb-classifier", optimizer="gpbo", seed=0)
+    assert gp.optimizer.name == "gpbo"
+
+
+def test_create_study_refuses_another_space_with_a_preset() -> None:
+    other = mh.Space({"x": mh.Float(0.0, 1.0)})
+    with pytest.raises(InvalidParameterError, match=r"'space' parameter.*'hgb-classifier' preset"):
+        mh.create_study(preset="hgb-classifier", space=other)
+    same = mh.presets.get("hgb-classifier").space
+    assert mh.create_study(preset="hgb-classifier", space=same, optimizer="random").space == same
+
+
+def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from metahpo.presets._boosting import import_extra
+
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # makes `import lightgbm` fail
+    with pytest.raises(ImportError, match=r"metahpo\[lightgbm\]"):
+        import_extra("lightgbm", "lightgbm")
+    with pytest.raises(ImportError, match=r"metahpo\[lightgbm\]"):
+        mh.presets.get("lightgbm-classifier").build(
+            mh.presets.get("lightgbm-classifier").space.sobol(1, seed=0)[0], 3
+        )
