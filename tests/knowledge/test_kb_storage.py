@@ -114,3 +114,17 @@ def test_password_is_masked_in_sources() -> None:
         url = "postgresql+psycopg://user:secret@host/db"
 
     assert storage_label(Fake()) == "postgresql+psycopg://user:***@host/db"  # type: ignore[arg-type]
+
+
+def test_tasks_named_alike_in_two_sources_are_told_apart(tmp_path) -> None:
+    import metahpo as mh
+
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    for source in ("a", "b"):
+        kb = mh.KnowledgeBase()
+        kb.add_task(space, [{"x": v / 5} for v in range(6)], [float(v) for v in range(6)], name="same")
+        kb.save(tmp_path / source)
+    kb = mh.KnowledgeBase.open([str(tmp_path / "a"), str(tmp_path / "b"), url])
+    assert len(kb) == 2 and kb.names[0] == "same" and kb.names[1].startswith("same (")
+    assert kb.spec == [str(tmp_path / "a"), str(tmp_path / "b"), url]

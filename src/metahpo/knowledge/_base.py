@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -478,17 +479,23 @@ class KnowledgeBase:
         specs = check_spec(spec)
         kb = cls(spec=[])
         for item in specs or []:
+            part = cls(spec=[])
             if item.startswith("bundled:"):
-                kb.add_bundled(item[len("bundled:") :])
+                part.add_bundled(item[len("bundled:") :])
             elif item.startswith(SQL_PREFIXES):
-                kb.add_storage(item)
+                part.add_storage(item)
             elif item.startswith("file:") or Path(item).is_dir():
-                kb.add_files(item[len("file:") :] if item.startswith("file:") else item)
+                part.add_files(item[len("file:") :] if item.startswith("file:") else item)
             else:
                 raise InvalidParameterError(
                     "A knowledge spec must be 'bundled:NAME', a storage URL ('sqlite:///...', "
                     f"'postgresql+psycopg://...') or an existing directory. Got {item!r} instead."
                 )
+            # Two sources may name tasks alike (two bundles of one dataset, a study named
+            # like a bundled dataset): the later one's task is told apart by its source.
+            kb._add_all([t if t.name not in kb else replace(t, name=f"{t.name} ({t.source})") for t in part])
+            for resolved in part._specs or []:
+                kb._append_spec(resolved)
         return kb
 
 
