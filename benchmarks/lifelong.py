@@ -22,6 +22,7 @@ at 10 trials against k.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import os
@@ -138,19 +139,22 @@ def report(results: dict[str, Any], args: argparse.Namespace, seconds: float) ->
              f"--trials {args.trials} --orderings {args.orderings} --cv {args.cv} --max-rows {args.max_rows} --out {args.out}`  ",
              f"Run time {seconds / 60:.1f} min. Regret: the run's best loss minus the best loss any way found on the "
              "dataset (validation loss of the preset's objective). Medians over datasets and orderings.", ""]
+    checkpoints = [n for n in CHECKPOINTS if n <= args.trials]
+    edges = sorted({0, *range(5, args.studies, 5), args.studies})
+    blocks = [*itertools.pairwise(edges), (0, args.studies)]
     for preset, by_order in results.items():
         regrets = regret_table(by_order)
-        lines += [f"## {preset}", "", "| way | studies | " + " | ".join(f"n={n}" for n in CHECKPOINTS) + " |",
-                  "|---|---|" + "---:|" * len(CHECKPOINTS)]
-        blocks = [(0, 5), (5, 10), (10, 20), (0, 20)]
+        lines += [f"## {preset}", "", "| way | studies | " + " | ".join(f"n={n}" for n in checkpoints) + " |",
+                  "|---|---|" + "---:|" * len(checkpoints)]
         for way in WAYS:
             for lo, hi in blocks:
-                cells = [np.median(regrets[way][:, lo:hi, n - 1]) for n in CHECKPOINTS]
+                cells = [np.median(regrets[way][:, lo:hi, n - 1]) for n in checkpoints]
                 lines.append(f"| {way} | {lo + 1}-{hi} | " + " | ".join(f"{c:.4f}" for c in cells) + " |")
-        lines += ["", "Median over studies 1-20 of the paired ratio of regrets at 10 trials (ties at 0 excluded):", ""]
+        n = min(10, args.trials)
+        lines += ["", f"Median over all studies of the paired ratio of regrets at {n} trials (ties at 0 excluded):", ""]
         for way in ("metabo+bundle", "metabo-empty"):
             for ref in ("gpbo", "optuna"):
-                lines.append(f"- {way} / {ref}: {paired_ratio(regrets[way], regrets[ref], 10):.2f}")
+                lines.append(f"- {way} / {ref}: {paired_ratio(regrets[way], regrets[ref], n):.2f}")
         lines.append("")
     return "\n".join(lines)
 
@@ -183,7 +187,7 @@ def plot(results: dict[str, Any], out: Path) -> Path:
     for ax, (preset, by_order) in zip(axes[0], results.items(), strict=True):
         regrets = regret_table(by_order)
         for way in WAYS:
-            curve = np.median(regrets[way][:, :, 9], axis=0)
+            curve = np.median(regrets[way][:, :, min(10, regrets[way].shape[2]) - 1], axis=0)
             ax.plot(np.arange(1, len(curve) + 1), curve, marker="o", ms=3, label=way)
         ax.set_title(preset)
         ax.set_xlabel("study k")
