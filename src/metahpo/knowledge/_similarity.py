@@ -98,11 +98,25 @@ def response_similarity(
     :meth:`KnowledgeBase.tasks <metahpo.knowledge.KnowledgeBase.tasks>`); ``None`` when
     it cannot be, or when ``target`` has fewer than three distinct losses.
     """
+    _check_method(method, "response_similarity")
+    predicted = _predicted(target, other)
+    if predicted is None:
+        return None
+    if np.ptp(predicted) == 0:
+        return 0.5
+    return (1.0 + rank_correlation(target.losses, predicted, method)) / 2.0
+
+
+def _check_method(method: str, owner: str) -> None:
     if method not in _METHODS:
         raise InvalidParameterError(
-            f"The 'method' parameter of response_similarity must be one of {list(_METHODS)}. "
+            f"The 'method' parameter of {owner} must be one of {list(_METHODS)}. "
             f"Got {describe(method)} instead."
         )
+
+
+def _predicted(target: Task, other: Task | LossLookup) -> np.ndarray | None:
+    """``other``'s losses at ``target``'s configs, or ``None`` when they cannot be compared."""
     if target.space is None or target.n_evaluations < _MIN_POINTS or np.ptp(target.losses) == 0:
         return None
     if isinstance(other, Task):
@@ -113,10 +127,7 @@ def response_similarity(
     else:
         lookup = other
     budgets = None if target.budgets is None else list(target.budgets)
-    predicted = lookup.predict(target.unit, budgets)
-    if np.ptp(predicted) == 0:
-        return 0.5
-    return (1.0 + rank_correlation(target.losses, predicted, method)) / 2.0
+    return lookup.predict(target.unit, budgets)
 
 
 def rank_correlation(a: np.ndarray, b: np.ndarray, method: str = "spearman") -> float:
@@ -165,7 +176,7 @@ def similarity(
     return float(np.mean(parts)) if parts else 0.5
 
 
-def _few_point_response(target: Task, other: Task | LossLookup, response: float, method: str) -> float:
+def _few_point_response(target: Task, predicted: np.ndarray, method: str) -> float:
     """A target's response similarity made to tell tasks apart after a few observations.
 
     The ranks of three or four observations agree perfectly by chance with many tasks, so
@@ -174,12 +185,11 @@ def _few_point_response(target: Task, other: Task | LossLookup, response: float,
     worth five uncorrelated observations would: three observations cannot make a task as
     similar as a hundred can.
     """
-    lookup = other if isinstance(other, LossLookup) else LossLookup(map_task(other, target.space))  # type: ignore[arg-type]
-    budgets = None if target.budgets is None else list(target.budgets)
-    predicted = lookup.predict(target.unit, budgets)
+    if np.ptp(predicted) == 0:
+        return 0.5
     with np.errstate(invalid="ignore", divide="ignore"):
         pearson = float(np.corrcoef(target.losses, predicted)[0, 1])
-    rank = 2.0 * response - 1.0
+    rank = rank_correlation(target.losses, predicted, method)
     rho = 0.5 * (rank + (pearson if math.isfinite(pearson) else 0.0))
     n = target.n_evaluations
     return (1.0 + n / (n + _PRIOR_OBSERVATIONS) * rho) / 2.0
@@ -205,6 +215,7 @@ def nearest(
         raise InvalidParameterError(
             f"The 'k' parameter of nearest must be an int >= 1 or None. Got {describe(k)} instead."
         )
+    _check_method(method, "nearest")
     scale = DescriptorScale.fit([t.descriptor for t in tasks] + [target.descriptor])
     scored = []
     for task in tasks:
@@ -217,9 +228,9 @@ def nearest(
         response = None
         if task.has_evaluations:
             other = lookups.get(task.name, task) if lookups else task
-            response = response_similarity(target, other, method)
-            if response is not None:
-                response = _few_point_response(target, other, response, method)
+            predicted = _predicted(target, other)
+            if predicted is not None:
+                response = _few_point_response(target, predicted, method)
         if response is not None:
             parts.append(response)
         scored.append((task, float(np.mean(parts)) if parts else 0.5))
