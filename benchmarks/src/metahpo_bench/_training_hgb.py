@@ -10,21 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from metahpo.space import Float, Int, Space
+# The space of the bundled keel-hgb knowledge, which the HGB presets extend.
+from metahpo.presets import HGB_SPACE
 from metahpo_bench._training_data import TabularTask
 from metahpo_bench._training_losses import validation_log_loss
 from metahpo_bench._training_problem import TrainingProblem
 
-HGB_SPACE = Space(
-    {
-        "learning_rate": Float(1e-3, 1.0, log=True),
-        "max_leaf_nodes": Int(4, 256, log=True),
-        "min_samples_leaf": Int(1, 128, log=True),
-        "l2_regularization": Float(1e-8, 10.0, log=True),
-        "max_features": Float(0.1, 1.0),
-        "max_bins": Int(4, 255, log=True),
-    }
-)
 HGB_MODEL_SEED = 0
 
 

@@ -17,5 +17,6 @@ Example:
 
 from metahpo.presets._preset import Preset, Split
 from metahpo.presets._registry import PresetInfo, get, list_presets, names, objective
+from metahpo.presets._trees import HGB_SPACE
 
-__all__ = ["Preset", "PresetInfo", "Split", "get", "list_presets", "names", "objective"]
+__all__ = ["HGB_SPACE", "Preset", "PresetInfo", "Split", "get", "list_presets", "names", "objective"]
