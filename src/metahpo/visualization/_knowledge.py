@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from metahpo.exceptions import InvalidParameterError
-from metahpo.knowledge import KnowledgeBase, Task, cluster_tasks, similarity_matrix
+from metahpo.knowledge import KnowledgeBase, Task, task_map
 from metahpo.space import Space
 from metahpo.storage import Storage, artefacts_of, get_storage
 from metahpo.visualization._data import StudyData, empty_figure, read_study
@@ -90,8 +90,8 @@ def plot_knowledge_map(
 
     ``knowledge`` defaults to the storage's studies (:meth:`KnowledgeBase.from_storage`).
     The space is ``study``'s, else ``space``, else the one with the most tasks. Positions
-    come from :func:`map_coordinates` on :func:`~metahpo.knowledge.similarity_matrix`
-    (descriptors and response surfaces); clusters from :func:`~metahpo.knowledge.cluster_tasks`.
+    and clusters come from :func:`~metahpo.knowledge.task_map` (MDS on one minus the
+    similarity of descriptors and response surfaces, and the clusters cut from it).
     A study that is not yet a task (running, or fewer than five trials) is placed from its
     COMPLETE trials when it has at least three.
     """
@@ -116,8 +116,9 @@ def plot_knowledge_map(
     title = "Knowledge map" + (f": tasks of the space of {data.name}" if data is not None else "")
     if not tasks:
         return empty_figure(title, "The knowledge holds no task of this space")
-    coords = map_coordinates(similarity_matrix(tasks))
-    labels = cluster_tasks(tasks).labels
+    # One similarity matrix for both the positions and the clusters.
+    embedded = task_map(tasks)
+    coords, labels = embedded.xy, embedded.labels
     fig = go.Figure()
     for label in sorted(set(labels)):
         idx = [i for i, lab in enumerate(labels) if lab == label]
