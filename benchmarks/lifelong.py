@@ -9,7 +9,11 @@ run. Four ways, on the same datasets in the same order (``--orderings`` random o
 * ``metabo-empty``: ``create_study(space=preset.space, knowledge=<the storage>)`` — ``"auto"``
   learning only from the user's own earlier studies (GP-BO until three exist);
 * ``gpbo``: metahpo's cold start;
-* ``optuna``: Optuna's default sampler (TPE), on the same objective.
+* ``optuna``: Optuna's default sampler (TPE), on the same objective;
+* ``bundle-alone``: as ``metabo+bundle``, but each study in a storage of its own, so it
+  never sees the user's earlier studies: what the bundle alone gives. Paired with
+  ``metabo+bundle`` on the same dataset at the same k, the difference is what the user's
+  own earlier studies add, free of how hard the k-th dataset happens to be.
 
 Regret of a run after n trials: its best loss minus the best loss any way found on that
 dataset. The report gives the median regret at 5 / 10 / 20 trials of study k (k in blocks),
@@ -36,18 +40,19 @@ import numpy as np
 import metahpo as mh
 from metahpo_bench.keel import keel_held_out, load_keel_xy
 
-WAYS = ("metabo+bundle", "metabo-empty", "gpbo", "optuna")
+WAYS = ("metabo+bundle", "metabo-empty", "gpbo", "optuna", "bundle-alone")
 CHECKPOINTS = (5, 10, 20)
 
 
 def run_metahpo(way: str, preset: Any, order: list[str], args: argparse.Namespace, seed: int) -> list[list[float]]:
     curves = []
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{folder}/lifelong.db"
         for k, name in enumerate(order):
+            # One storage for the whole sequence, except for the bundle alone.
+            url = f"sqlite:///{folder}/{'study%d' % k if way == 'bundle-alone' else 'lifelong'}.db"
             X, y = load_keel_xy(name, args.max_rows)
             task = mh.Task.from_data(X, y)
-            if way == "metabo+bundle":
+            if way in ("metabo+bundle", "bundle-alone"):
                 study = mh.create_study(name=name, preset=preset.name, task=task, storage=url, seed=seed + k)
             elif way == "metabo-empty":
                 study = mh.create_study(name=name, space=preset.space, task=task, storage=url,
@@ -131,8 +136,43 @@ def report(results: dict[str, Any], args: argparse.Namespace, seconds: float) ->
         for way in ("metabo+bundle", "metabo-empty"):
             for ref in ("gpbo", "optuna"):
                 lines.append(f"- {way} / {ref}: {paired_ratio(regrets[way], regrets[ref], n):.2f}")
-        lines.append("")
+        lines += ["", *target_lines(regrets, n), ""]
     return "\n".join(lines)
+
+
+def target_lines(regrets: dict[str, np.ndarray], n: int) -> list[str]:
+    """The benchmark's targets at ``n`` trials, each with the figures it is judged on."""
+    from scipy.stats import spearmanr
+
+    def median(way: str, first: int = 1) -> float:
+        return float(np.median(regrets[way][:, first - 1 :, n - 1]))
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}" if b > 0 else ("0/0" if a == 0 else "inf")
+
+    late = 10 if regrets["gpbo"].shape[1] >= 10 else 1
+    rows = [
+        ("with the bundle, median regret <= 0.5x GP-BO's", median("metabo+bundle"), median("gpbo"), 0.5),
+        ("with the bundle, median regret <= 0.5x Optuna's", median("metabo+bundle"), median("optuna"), 0.5),
+        (f"from empty, studies {late}+: median regret <= 0.7x GP-BO's", median("metabo-empty", late),
+         median("gpbo", late), 0.7),
+        (f"from empty, studies {late}+: within 1.2x of the bundled run", median("metabo-empty", late),
+         median("metabo+bundle", late), 1.2),
+    ]
+    lines = [f"Targets at {n} trials (median regrets over the same datasets):", "",
+             "| target | way | reference | ratio | met |", "|---|---:|---:|---:|---|"]
+    for text, a, b, limit in rows:
+        lines.append(f"| {text} | {a:.4f} | {b:.4f} | {ratio(a, b)} | {'yes' if a <= limit * b else 'no'} |")
+    k = np.tile(np.arange(1, regrets["gpbo"].shape[1] + 1), regrets["gpbo"].shape[0])
+    lines += ["", f"Learning with k, at {n} trials: the gain of a way over its reference on the same dataset at "
+              "the same k (the reference's regret minus the way's), its Spearman correlation with k "
+              "(positive: the gain grows with k) and its mean over studies 1-9 and from 10 on:", ""]
+    for way, ref in (("metabo+bundle", "bundle-alone"), ("metabo-empty", "gpbo"), ("metabo+bundle", "gpbo")):
+        gain = regrets[ref][:, :, n - 1] - regrets[way][:, :, n - 1]
+        rho, p = spearmanr(k, gain.ravel())
+        lines.append(f"- {way} over {ref}: rho = {rho:.2f} (p = {p:.2f}); mean gain {gain[:, :late - 1].mean():.4f} "
+                     f"(studies 1-{late - 1}), {gain[:, late - 1:].mean():.4f} (studies {late}+)")
+    return lines
 
 
 def regret_table(by_order: list[dict[str, list[list[float]]]]) -> dict[str, np.ndarray]:

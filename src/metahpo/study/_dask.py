@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -18,26 +21,48 @@ if TYPE_CHECKING:
 StudyT = TypeVar("StudyT", bound=RunnableStudy)
 
 
+# The storages a worker process has opened, by their settings: one connection pool per
+# worker and storage, reused by every task of a run instead of opened (engine, schema
+# check, connect) per trial, and closed by the driver when the run ends.
+_worker_storages: dict[str, Any] = {}
+_worker_storages_lock = threading.Lock()
+
+
+def _storage_key(storage_class: type[Any], settings: dict[str, Any]) -> str:
+    return f"{storage_class.__module__}.{storage_class.__qualname__}:{json.dumps(settings, sort_keys=True, default=repr)}"
+
+
+def _worker_storage(storage_class: type[Any], settings: dict[str, Any]) -> Any:
+    key = _storage_key(storage_class, settings)
+    with _worker_storages_lock:
+        storage = _worker_storages.get(key)
+        if storage is None:
+            storage = object.__new__(storage_class)
+            storage.__setstate__(dict(settings))
+            _worker_storages[key] = storage
+    return storage
+
+
+def _close_worker_storage(key: str) -> None:
+    with _worker_storages_lock:
+        storage = _worker_storages.pop(key, None)
+    if storage is not None:
+        storage.close()
+
+
 def _run_one(
     study_class: type[RunnableStudy], storage_class: type[Any], settings: dict[str, Any], name: str,
     objective: Objective, catch: tuple[type[BaseException], ...], retries: int, dispatch: str,
 ) -> int:
     # Runs on a worker: open the study from the shared storage, ask, evaluate, tell. The
     # class travels with the task (pickled by reference), so this module needs no import
-    # of the study module. The storage travels by its settings (URL, heartbeat, grace)
-    # and opens a fresh connection pool here, closed when the task ends: a worker that
-    # kept one pool per task would hold connections until the server ran out of them.
-    # Settings, not the storage object: a worker unpickles the arguments of every task it
-    # is sent when it receives them, and each unpickled storage would connect at once.
-    storage: Any = object.__new__(storage_class)
-    storage.__setstate__(dict(settings))
-    study = study_class.load(name, storage)
-    try:
-        # `dispatch` makes the task idempotent: Dask runs a finished task again when the
-        # worker holding its result dies, and must then get the same trial back.
-        return study.run_trial(objective, catch, retries, dispatch=dispatch).number
-    finally:
-        study.storage.close()
+    # of the study module. The storage travels by its settings (URL, heartbeat, grace),
+    # not as an object: a worker unpickles the arguments of every task it is sent when it
+    # receives them, and each unpickled storage would connect at once.
+    study = study_class.load(name, _worker_storage(storage_class, settings))
+    # `dispatch` makes the task idempotent: Dask runs a finished task again when the
+    # worker holding its result dies, and must then get the same trial back.
+    return study.run_trial(objective, catch, retries, dispatch=dispatch).number
 
 
 def optimize_on_dask(
@@ -73,8 +98,9 @@ def optimize_on_dask(
         raise InvalidParameterError("optimize(executor=...) needs 'n_trials'. Got None instead.")
     deadline = None if timeout is None else time.monotonic() + timeout
     run = uuid.uuid4().hex[:12]
+    settings = study.storage.__getstate__()  # type: ignore[attr-defined]
     futures = [
-        client.submit(_run_one, type(study), type(study.storage), study.storage.__getstate__(),  # type: ignore[attr-defined]
+        client.submit(_run_one, type(study), type(study.storage), settings,
                       study.name, objective, catch, retries, f"{run}:{i}", pure=False)
         for i in range(n_trials)
     ]
@@ -88,3 +114,8 @@ def optimize_on_dask(
     finally:
         # Tasks already running finish their trial; the others never start.
         client.cancel([f for f in futures if not f.done()])
+        # Release the workers' pools: nothing stays connected between runs. A task still
+        # running (after an error here) reopens a pool of its own and drops it when done.
+        # A worker that died or is shutting down has nothing left to close.
+        with contextlib.suppress(Exception):
+            client.run(_close_worker_storage, _storage_key(type(study.storage), settings))
