@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from metahpo._validation import check_finite_number
@@ -29,6 +30,9 @@ class TrialOwner(Protocol):
     @property
     def study_id(self) -> int: ...
 
+    @property
+    def checkpoint_dir(self) -> Path: ...
+
     def history(self) -> History: ...
 
 
@@ -40,12 +44,19 @@ class TrialHandle:
         config: the configuration to evaluate (a dict of parameter values).
         budget: the budget to train for (epochs, rounds, data fraction), or ``None``
             for a study without budgets.
-        parent_number, parent_budget: for a promotion, the trial it continues and the
-            budget that trial reached — resume from its checkpoint if you keep one.
+        parent_number: for a promotion, the number of the trial it continues (the same
+            config at a smaller budget); ``None`` otherwise.
         bracket, rung: where the scheduler placed the trial.
+
+    A promotion can continue its parent's training instead of starting over: save the
+    model in :attr:`checkpoint_dir`, and when :attr:`parent_checkpoint_dir` is not
+    ``None``, load the parent's and train from ``parent.budget`` to ``budget`` (see
+    "Continuing promoted trials" in ``docs/schedulers.md``).
     """
 
-    def __init__(self, study: TrialOwner, record: FrozenTrial, parent: FrozenTrial | None = None) -> None:
+    def __init__(
+        self, study: TrialOwner, record: FrozenTrial, parent: FrozenTrial | None = None
+    ) -> None:
         self._study = study
         self._record = record
         self.number = record.number
@@ -54,8 +65,45 @@ class TrialHandle:
         self.bracket = record.bracket
         self.rung = record.rung
         self.parent_number = record.parent
-        self.parent_budget = None if parent is None else parent.budget
+        self._parent = parent
         self._intermediate: dict[float, float] = {}
+
+    @property
+    def parent(self) -> FrozenTrial | None:
+        """The finished trial this promotion continues, or ``None`` for a new config."""
+        if self._parent is None and self.parent_number is not None:
+            self._parent = self._study.storage.get_trial(self._study.study_id, self.parent_number)
+        return self._parent
+
+    @property
+    def parent_budget(self) -> float | None:
+        """The budget the parent reached (``parent.budget``), or ``None``."""
+        return None if self.parent is None else self.parent.budget
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """This trial's own folder for checkpoints, created on first use.
+
+        ``study.checkpoint_dir / str(number)``: unique per trial, and the same in every
+        thread, process and Dask worker that opens the study, so a promotion finds it as
+        its parent's. metahpo never deletes it (see :attr:`Study.checkpoint_dir`).
+        """
+        path = self._study.checkpoint_dir / str(self.number)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def parent_checkpoint_dir(self) -> Path | None:
+        """The parent's :attr:`checkpoint_dir` when it holds anything; else ``None``.
+
+        ``None`` for a new config, and for a promotion whose parent saved nothing (it
+        then trains from scratch). Read from it; write to :attr:`checkpoint_dir`, so the
+        parent's checkpoint stays as the parent left it.
+        """
+        if self.parent_number is None:
+            return None
+        path = self._study.checkpoint_dir / str(self.parent_number)
+        return path if path.is_dir() and any(path.iterdir()) else None
 
     def report(self, step: float, value: float) -> None:
         """Store an intermediate value (e.g. validation loss after ``step`` epochs)."""

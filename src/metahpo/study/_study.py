@@ -6,6 +6,7 @@ import logging
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from metahpo.storage import (
     get_storage,
     is_stale_failure,
 )
+from metahpo.study._checkpoints import study_checkpoint_dir
 from metahpo.study._enqueue import QUEUE_KEY, add_to_queue, trial_fields, waiting_entry
 from metahpo.study._handle import Objective, TrialHandle
 from metahpo.study._knowledge import resolve_knowledge
@@ -126,6 +128,17 @@ class Study:
     @property
     def seed(self) -> int:
         return self._record.seed
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """The folder of this study's checkpoints; trial ``n`` keeps its own in ``n/``.
+
+        Beside a SQLite database (``metahpo.db`` -> ``metahpo-checkpoints/<study>-<key>``),
+        else under ``$METAHPO_HOME/checkpoints``. Nothing is created until a trial asks
+        for its :attr:`TrialHandle.checkpoint_dir`, and metahpo deletes nothing: the
+        checkpoints are yours (``shutil.rmtree(study.checkpoint_dir)`` removes them all).
+        """
+        return study_checkpoint_dir(self.storage, self._record)
 
     @property
     def user_attrs(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from metahpo._home import metahpo_home
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.storage import ArtefactStore
@@ -33,15 +34,12 @@ if TYPE_CHECKING:
 
 __all__ = ["ArtefactMetaModelStore", "MetaModelStore", "default_store_root", "model_key"]
 
-ENV_VAR = "METAHPO_HOME"
 _VERSION = re.compile(r"^v(\d+)\.safetensors$")
 
 
 def default_store_root() -> Path:
     """``$METAHPO_HOME/meta`` or ``~/.cache/metahpo/meta``."""
-    home = os.environ.get(ENV_VAR)
-    base = Path(home) if home else Path.home() / ".cache" / "metahpo"
-    return base / "meta"
+    return metahpo_home() / "meta"
 
 
 def model_key(*parts: Any) -> str:
