@@ -137,6 +137,19 @@ class Study:
         else under ``$METAHPO_HOME/checkpoints``. Nothing is created until a trial asks
         for its :attr:`TrialHandle.checkpoint_dir`, and metahpo deletes nothing: the
         checkpoints are yours (``shutil.rmtree(study.checkpoint_dir)`` removes them all).
+
+        Example:
+            >>> import tempfile
+            >>> import metahpo as mh
+            >>> url = f"sqlite:///{tempfile.mkdtemp()}/runs.db"
+            >>> study = mh.create_study(name="cp", space=mh.Space({"x": mh.Float(0, 1)}), storage=url)
+            >>> trial = study.ask()
+            >>> (trial.checkpoint_dir / "model.txt").write_text("weights")
+            7
+            >>> trial.checkpoint_dir == study.checkpoint_dir / "0"
+            True
+            >>> study.checkpoint_dir.parent.name
+            'runs-checkpoints'
         """
         return study_checkpoint_dir(self.storage, self._record)
 

@@ -83,6 +83,14 @@ def bench_run(
     resume: Annotated[
         bool, typer.Option(help="Keep the runs already in OUT/results.jsonl; do the others.")
     ] = False,
+    continuation: Annotated[
+        bool,
+        typer.Option(
+            "--continuation/--restart",
+            help="Budget accounting: a promotion counts only budget - parent budget "
+            "(it resumes its parent's checkpoint), or its full budget (the default).",
+        ),
+    ] = False,
 ) -> None:
     """Run optimizers on a problem's test tasks; write raw lines, a summary and plots in OUT.
 
@@ -123,6 +131,7 @@ def bench_run(
             regret_table=regret_table,
             eta=eta,
             jobs=jobs,
+            continuation=continuation,
         )
         cache = cache_dir or default_cache_dir()
         outcome = run_benchmark(

@@ -55,10 +55,15 @@ class Adapter(ABC):
         seed: int,
         n_full_evals: int,
         meta_train: MetaTrainData | None = None,
+        continuation: bool = False,
     ) -> list[Record]:
-        """Spend ``n_full_evals`` full-budget-equivalent evaluations on ``task``; one record each."""
+        """Spend ``n_full_evals`` full-budget-equivalent evaluations on ``task``; one record each.
+
+        ``continuation=True`` charges a promotion only the budget its parent had not
+        reached (see :class:`Evaluator`); by default every evaluation restarts.
+        """
         self.prepare()
-        evaluator = Evaluator(problem, task, self.name, seed, n_full_evals)
+        evaluator = Evaluator(problem, task, self.name, seed, n_full_evals, continuation)
         context = RunContext(problem, task, seed, n_full_evals, meta_train)
         with contextlib.suppress(BudgetExhausted):
             self.optimize(evaluator, context)

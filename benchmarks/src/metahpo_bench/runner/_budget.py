@@ -27,15 +27,28 @@ class Evaluator:
     is completed and recorded even if it overshoots; asking for one afterwards raises
     :class:`BudgetExhausted`. ``wall_time`` of a record is the time since the previous
     evaluation ended (the optimizer's own work) plus the evaluation.
+
+    Two accountings: *restart* (the default) charges every evaluation its full budget;
+    with ``continuation=True``, an evaluation that names the evaluation it continues
+    (``parent_budget``: a promotion resuming its parent's checkpoint) is charged
+    ``budget - parent_budget``, and its record keeps ``parent_budget``. Evaluations that
+    name no parent cost their full budget under both.
     """
 
     def __init__(
-        self, problem: Problem, task: str, optimizer: str, seed: int, n_full_evals: int
+        self,
+        problem: Problem,
+        task: str,
+        optimizer: str,
+        seed: int,
+        n_full_evals: int,
+        continuation: bool = False,
     ) -> None:
         self.problem = problem
         self.task = task
         self.optimizer = optimizer
         self.seed = seed
+        self.continuation = continuation
         self.full_budget = 1.0 if problem.max_budget is None else float(problem.max_budget)
         self.total_budget = n_full_evals * self.full_budget
         self.cum_budget = 0.0
@@ -64,18 +77,34 @@ class Evaluator:
             return float(min(max(round(budget), low), self.problem.max_budget))
         return float(budget)
 
-    def cost(self, budget: float | None) -> float:
-        return (
-            self.full_budget if budget is None or self.problem.max_budget is None else float(budget)
-        )
+    def cost(self, budget: float | None, parent_budget: float | None = None) -> float:
+        """What an evaluation at ``budget`` is charged (``budget`` as :meth:`snap` gives it)."""
+        if budget is None or self.problem.max_budget is None:
+            return self.full_budget
+        parent = self.charged_parent(parent_budget)
+        return float(budget) if parent is None else max(float(budget) - parent, 0.0)
 
-    def __call__(self, config: Mapping[str, Any], budget: float | None = None) -> float:
-        """The loss of ``config`` at ``budget``; recorded, and counted against the budget."""
+    def charged_parent(self, parent_budget: float | None) -> float | None:
+        """The parent budget a continuation is not charged: ``None`` under restart accounting."""
+        if not self.continuation or parent_budget is None or self.problem.max_budget is None:
+            return None
+        return self.snap(parent_budget)
+
+    def __call__(
+        self,
+        config: Mapping[str, Any],
+        budget: float | None = None,
+        parent_budget: float | None = None,
+    ) -> float:
+        """The loss of ``config`` at ``budget``; recorded, and counted against the budget.
+
+        ``parent_budget`` is the budget of the evaluation this one continues, if any.
+        """
         if self.exhausted:
             raise BudgetExhausted
         budget = self.snap(budget)
         loss = self.problem.evaluate(self.task, config, budget)
-        return self.account(budget, loss)
+        return self.account(budget, loss, parent_budget=parent_budget)
 
     def account(
         self,
@@ -84,19 +113,21 @@ class Evaluator:
         cost: float | None = None,
         wall_time: float | None = None,
         sim_time: float | None = None,
+        parent_budget: float | None = None,
     ) -> float:
         """Record an evaluation made elsewhere (e.g. a pruned run's last report).
 
         ``wall_time`` replaces the time since the previous record (for evaluations that
         are recorded later than they ran, as with simulated parallel workers);
-        ``sim_time`` is the simulated clock at which the evaluation completed.
+        ``sim_time`` is the simulated clock at which the evaluation completed;
+        ``parent_budget`` is the budget of the evaluation this one continues.
         """
         if not math.isfinite(loss):
             raise MetahpoError(
                 f"{self.problem.name} returned the non-finite loss {loss!r} on task {self.task!r} "
                 f"at budget {budget!r}; a benchmark problem must return finite losses."
             )
-        self.cum_budget += self.cost(budget) if cost is None else cost
+        self.cum_budget += self.cost(budget, parent_budget) if cost is None else cost
         now = time.perf_counter()
         self.records.append(
             Record(
@@ -110,6 +141,7 @@ class Evaluator:
                 cum_budget=self.cum_budget,
                 wall_time=now - self._clock if wall_time is None else wall_time,
                 sim_time=sim_time,
+                parent_budget=self.charged_parent(parent_budget),
             )
         )
         self._clock = time.perf_counter()

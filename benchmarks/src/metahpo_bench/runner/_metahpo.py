@@ -66,8 +66,9 @@ def _provider(training: dict[str, Any], adaptation: dict[str, Any], meta_seed: i
 class MetahpoAdapter(Adapter):
     """A metahpo study: ``optimizer`` by name (``"random"``, ``"gpbo"``...), optionally a scheduler.
 
-    Each evaluation is one ``ask``/``tell``; a promotion is a new evaluation and
-    counts its full budget. ``eta`` is the schedulers' reduction factor. With
+    Each evaluation is one ``ask``/``tell``; a promotion is a new evaluation that
+    names its parent's budget, so under continuation accounting it is charged only the
+    budget it adds (under restart accounting, its full budget). ``eta`` is the schedulers' reduction factor. With
     ``workers > 1`` the run simulates that many parallel workers
     (:func:`~metahpo_bench.runner._parallel.run_simulated_workers`) and its
     benchmark name ends in ``@workers`` (``"random+asha@4"``).
@@ -121,7 +122,7 @@ class MetahpoAdapter(Adapter):
             return
         while not evaluator.exhausted:
             handle = study.ask()
-            loss = evaluator(handle.config, handle.budget)
+            loss = evaluator(handle.config, handle.budget, handle.parent_budget)
             study.tell(handle, loss)
 
 

@@ -20,6 +20,7 @@ class _Running:
     start_index: int
     handle: Any = field(compare=False)
     budget: float | None = field(compare=False)
+    parent_budget: float | None = field(compare=False)
     loss: float = field(compare=False)
     seconds: float = field(compare=False)
 
@@ -28,8 +29,9 @@ def run_simulated_workers(study: Any, evaluator: Evaluator, workers: int) -> Non
     """Drive ``study`` as ``workers`` parallel workers would, on a simulated clock.
 
     Each worker holds one asked-but-not-told trial. An evaluation at budget ``b`` takes
-    ``b`` units of simulated time (one unit per evaluation without fidelity), so a
-    worker that starts at time ``t`` is free again at ``t + b``. Trials are told in
+    ``b`` units of simulated time (one unit per evaluation without fidelity; a
+    promotion under continuation accounting takes what it is charged, ``b`` minus its
+    parent's budget), so a worker that starts at time ``t`` is free again at ``t + b``. Trials are told in
     order of simulated completion (ties: the one started first), and a free worker asks
     for its next trial right after the tell, so the scheduler and the optimizer see the
     other workers' trials as RUNNING exactly as with real workers.
@@ -59,10 +61,14 @@ def run_simulated_workers(study: Any, evaluator: Evaluator, workers: int) -> Non
             handle = study.ask()
             budget = evaluator.snap(handle.budget)
             loss = evaluator.problem.evaluate(evaluator.task, handle.config, budget)
-            cost = evaluator.cost(budget)
+            parent_budget = handle.parent_budget
+            cost = evaluator.cost(budget, parent_budget)
             started_budget += cost
             seconds = time.perf_counter() - clock
-            heapq.heappush(running, _Running(now + cost, started, handle, budget, loss, seconds))
+            heapq.heappush(
+                running,
+                _Running(now + cost, started, handle, budget, parent_budget, loss, seconds),
+            )
             started += 1
         if not running:
             return
@@ -73,4 +79,10 @@ def run_simulated_workers(study: Any, evaluator: Evaluator, workers: int) -> Non
         clock = time.perf_counter()
         study.tell(done.handle, done.loss)
         seconds = done.seconds + time.perf_counter() - clock
-        evaluator.account(done.budget, done.loss, wall_time=seconds, sim_time=now)
+        evaluator.account(
+            done.budget,
+            done.loss,
+            wall_time=seconds,
+            sim_time=now,
+            parent_budget=done.parent_budget,
+        )

@@ -15,7 +15,7 @@ from metahpo.exceptions import InvalidParameterError
 __all__ = ["Record", "read_records", "write_records"]
 
 # Keys a results line may lack: fields added after results files were first written.
-_OPTIONAL = ("sim_time",)
+_OPTIONAL = ("sim_time", "parent_budget")
 
 
 @dataclass(frozen=True)
@@ -30,15 +30,20 @@ class Record:
         trial: the evaluation's index in the run, from 0.
         budget: the budget of this evaluation (``None`` for problems without fidelity).
         loss: the loss the problem returned.
-        cum_budget: the budget spent so far, this evaluation included. Each
-            evaluation counts its full budget: promotions do not resume from checkpoints.
-            For problems without fidelity every evaluation counts 1.
+        cum_budget: the budget spent so far, this evaluation included. Under restart
+            accounting (the default) each evaluation counts its full budget; under
+            continuation accounting a promotion counts ``budget - parent_budget``. For
+            problems without fidelity every evaluation counts 1.
         wall_time: seconds spent on this evaluation: the optimizer's own time since the
             previous evaluation ended plus the evaluation itself.
         sim_time: for runs with simulated parallel workers, the simulated clock when this
             evaluation completed, in budget units (an evaluation at budget ``b`` takes
             ``b``); ``None`` for serial runs, and then left out of the JSON line, so
             files written before the field existed read unchanged.
+        parent_budget: under continuation accounting, the budget of the evaluation this
+            one continues (it was charged ``budget - parent_budget``); ``None``, and left
+            out of the JSON line, for every evaluation of a restart-accounted run and for
+            evaluations that continue nothing.
     """
 
     problem: str
@@ -51,11 +56,13 @@ class Record:
     cum_budget: float
     wall_time: float
     sim_time: float | None = None
+    parent_budget: float | None = None
 
     def to_json(self) -> str:
         data = asdict(self)
-        if data["sim_time"] is None:
-            del data["sim_time"]
+        for key in _OPTIONAL:
+            if data[key] is None:
+                del data[key]
         return json.dumps(data, separators=(",", ":"), allow_nan=False)
 
     @classmethod

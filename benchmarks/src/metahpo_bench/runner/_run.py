@@ -45,6 +45,9 @@ class BenchmarkSpec:
     the maximum budget, and also at ``meta_train_budgets`` (multi-fidelity meta-data, which
     MetaBO models; the other transfer methods use the maximum budget's rows). ``n_draws`` random configs per task set the regret bounds, or the
     meta-dataset in ``regret_table`` (``n_draws=0`` and no table: observed losses only).
+    ``continuation`` chooses the budget accounting: ``False`` (restart) charges every
+    evaluation its full budget, ``True`` charges a promotion only ``budget - parent
+    budget``, as if it resumed its parent's checkpoint (see :class:`Evaluator`).
     """
 
     problem: str
@@ -63,6 +66,7 @@ class BenchmarkSpec:
     regret_table: str | None = None
     eta: int = 3
     jobs: int = 1
+    continuation: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -149,6 +153,7 @@ def run_benchmark(
     finished: dict[str, int] = {}
     done_units: set[tuple[str, str, int]] = set()
     if resume and results.exists():
+        _check_same_accounting(out, spec)
         # A run's records are written together when it ends: a run in the file is complete.
         for record in read_records(results):
             if record.optimizer in adapters:
@@ -214,6 +219,7 @@ def run_benchmark(
                     n_full_evals,
                     spec.eta,
                     meta_for(unit[0], unit[1]),
+                    spec.continuation,
                 ),
             )
     else:
@@ -244,6 +250,7 @@ def run_benchmark(
                     n_full_evals,
                     spec.eta,
                     meta_for(unit[0], unit[1]),
+                    spec.continuation,
                 ): unit
                 for unit in units
             }
@@ -266,6 +273,7 @@ def _run_unit_safely(
     n_full_evals: int,
     eta: int,
     meta_train: dict[str, Any] | None,
+    continuation: bool = False,
 ) -> tuple[list[str] | None, str | None]:
     # Runs in a worker process; arguments and results are plain JSON-able values.
     try:
@@ -274,12 +282,30 @@ def _run_unit_safely(
         problem.evaluate(task, problem.space.sample(0, 1)[0], problem.max_budget)
         adapter = make_adapter(optimizer, eta=eta)
         data = None if meta_train is None else MetaTrainData.from_dict(meta_train)
-        records = adapter.run(problem, task, seed, n_full_evals, data)
+        records = adapter.run(problem, task, seed, n_full_evals, data, continuation)
     except Exception as exc:  # one failing run is reported, the benchmark goes on
         import traceback
 
         return None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()[-2000:]}"
     return [r.to_json() for r in records], None
+
+
+def _check_same_accounting(out: Path, spec: BenchmarkSpec) -> None:
+    """Refuse to resume a run made with the other budget accounting: its lines would mix."""
+    run_file = out / RUN_FILE
+    if not run_file.exists():
+        return
+    stored = bool(json.loads(run_file.read_text()).get("spec", {}).get("continuation", False))
+    if stored != spec.continuation:
+        raise InvalidParameterError(
+            f"The 'continuation' option of bench run must match the run being resumed in {out}: "
+            f"it was made with {_accounting_name(stored)} accounting. Got "
+            f"{_accounting_name(spec.continuation)} accounting instead."
+        )
+
+
+def _accounting_name(continuation: bool) -> str:
+    return "continuation" if continuation else "restart"
 
 
 def bounds_of(

@@ -91,6 +91,7 @@ def _header(spec: dict[str, Any], run: dict[str, Any], command: str) -> str:
             else "all other tasks (leave one out)."
         ),
         "Regret bounds: " + _bounds_text(spec) + ", plus all observed losses.",
+        "Budget accounting: " + _accounting_text(spec) + ".",
         f"Run time: {run['seconds']} s with {spec['jobs']} processes. Versions: "
         + ", ".join(f"{k} {v}" for k, v in run["versions"].items())
         + ".",
@@ -98,6 +99,15 @@ def _header(spec: dict[str, Any], run: dict[str, Any], command: str) -> str:
     if command:
         lines += ["", f"Command: `{command}`"]
     return "\n".join(lines)
+
+
+def _accounting_text(spec: dict[str, Any]) -> str:
+    if spec.get("continuation", False):
+        return (
+            "continuation (a promotion resumes its parent's checkpoint and counts only "
+            "budget - parent budget; evaluations that name no parent count their full budget)"
+        )
+    return "restart (every evaluation counts its full budget; promotions do not resume)"
 
 
 def _bounds_text(spec: dict[str, Any]) -> str:
