@@ -3,7 +3,8 @@
 Conventions (stated in every report):
 
 * the x axis is full-budget-equivalent evaluations, ``cum_budget / max_budget``; each
-  evaluation counts its full budget (promotions do not resume from checkpoints);
+  evaluation counts its full budget, or under continuation accounting a promotion
+  counts only the budget it adds (the header names the accounting);
 * the incumbent after ``c`` full-budget-equivalents is the best loss observed at any
   budget among the evaluations whose ``cum_budget`` is at most ``c * max_budget``;
 * its regret is normalised per task with the task's :class:`TaskBounds`;
@@ -256,8 +257,8 @@ def _write_markdown(
         "",
         "Regret: (loss - low) / (high - low) per task; low/high: the bounds named above, widened "
         "to every loss observed (bounds.json). Full-budget-equivalent "
-        "evaluations = cumulative budget / max budget; every evaluation counts its full budget "
-        "(promotions do not resume from checkpoints). The incumbent is the best loss observed "
+        "evaluations = cumulative budget / max budget, with the budget accounting named above. "
+        "The incumbent is the best loss observed "
         "at any budget. Wall time: the optimizer's own time plus the evaluation, measured with "
         "runs in parallel processes on a shared machine.",
         "",
