@@ -49,7 +49,7 @@ def run_metahpo(way: str, preset: Any, order: list[str], args: argparse.Namespac
     with tempfile.TemporaryDirectory() as folder:
         for k, name in enumerate(order):
             # One storage for the whole sequence, except for the bundle alone.
-            url = f"sqlite:///{folder}/{'study%d' % k if way == 'bundle-alone' else 'lifelong'}.db"
+            url = f"sqlite:///{folder}/{f'study{k}' if way == 'bundle-alone' else 'lifelong'}.db"
             X, y = load_keel_xy(name, args.max_rows)
             task = mh.Task.from_data(X, y)
             if way in ("metabo+bundle", "bundle-alone"):

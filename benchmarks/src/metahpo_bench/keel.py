@@ -28,7 +28,7 @@ import numpy as np
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 
-__all__ = ["KEEL_COLLECTIONS", "KeelSplit", "keel_data_dir", "list_keel_datasets", "keel_held_out", "load_keel", "load_keel_xy"]
+__all__ = ["KEEL_COLLECTIONS", "KeelSplit", "keel_data_dir", "keel_held_out", "list_keel_datasets", "load_keel", "load_keel_xy"]
 
 KEEL_COLLECTIONS = ("balanced", "imbalanced")
 _N_FOLDS = 10

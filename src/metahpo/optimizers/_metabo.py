@@ -270,8 +270,10 @@ class MetaBO(BaseOptimizer):
         if top is None:
             return False
         losses = [
-            history.loss(float(t.value)) for t in history.complete if (t.budget or math.inf) == top
-        ]  # type: ignore[arg-type]
+            history.loss(float(t.value))  # type: ignore[arg-type]
+            for t in history.complete
+            if (t.budget or math.inf) == top
+        ]
         if len(losses) <= self.plateau_patience:
             return False
         best_before = min(losses[: -self.plateau_patience])
