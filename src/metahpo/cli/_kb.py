@@ -349,9 +349,15 @@ def clusters(
     knowledge: list[str] | None = KnowledgeOption,
     bundled: bool = BundledOption,
     space_of: str | None = typer.Option(None, "--space-of", help="Only the space of this task."),
+    method: str = typer.Option(
+        "meta", "--method",
+        help="'meta' (meta-clustering: the consensus of many clusterings) or 'average-linkage' (one clustering).",
+    ),
 ) -> None:
     """Show the clusters of the tasks of each space (descriptors and response similarity)."""
     with _one_line_errors():
+        if method not in ("meta", "average-linkage"):
+            raise BadInput(f"--method must be 'meta' or 'average-linkage'. Got {method!r} instead.")
         kb = _open(storage, knowledge, bundled)
         chosen = _space_of(kb, space_of)
         groups = _spaces(list(kb))
@@ -359,9 +365,12 @@ def clusters(
         if not spaces:
             console.print(_empty(_where(storage, knowledge)))
             return
-        results = [(space, kb.clusters(space)) for space in spaces]
+        results = [(space, kb.clusters(space, method=method)) for space in spaces]
     for space, clustering in results:
         score = "" if clustering.silhouette is None else f", silhouette {clustering.silhouette:.2f}"
+        if clustering.support is not None and clustering.agreement is not None:
+            score += (f", chosen by {clustering.support:.0%} of {clustering.n_base} clusterings"
+                      f" (agreement {clustering.agreement:.2f})")
         console.print(f"[bold]space {space.fingerprint()[:8]}[/] ({', '.join(space.names)}): "
                       f"{len(clustering.names)} tasks, {clustering.k} clusters{score}",
                       highlight=False)
