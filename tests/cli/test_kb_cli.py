@@ -198,6 +198,18 @@ def test_clusters_one_table_per_space(storage_url):
     assert unknown.exit_code == 2 and "No task named 'nope'" in unknown.output
 
 
+def test_clusters_by_meta_clustering_or_one_clustering(storage_url):
+    meta = kb("clusters", "--storage", storage_url, "--space-of", "low-a")
+    assert meta.exit_code == 0, meta.output
+    # No descriptors: one weighting, on all and two random halves of the configs, four algorithms.
+    assert "6 tasks, 2 clusters" in meta.output and "chosen by 100% of 12 clusterings (agreement 1.00)" in meta.output
+    single = kb("clusters", "--storage", storage_url, "--space-of", "low-a", "--method", "average-linkage")
+    assert single.exit_code == 0, single.output
+    assert "low-a, low-b, low-c" in single.output and "clusterings" not in single.output
+    bad = kb("clusters", "--storage", storage_url, "--method", "kmeans")
+    assert bad.exit_code == 2 and "--method must be 'meta' or 'average-linkage'. Got 'kmeans'" in bad.output
+
+
 def png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert data[12:16] == b"IHDR"

@@ -217,7 +217,9 @@ def test_bad_tasks_and_base_clusterings_are_refused() -> None:
         consensus_clustering(["a", "b"], [[0, 1], [0, 1, 2]])
     with pytest.raises(InvalidParameterError, match="one integer label per name"):
         consensus_clustering(["a", "b"], [[0.5, 1.0]])
-    with pytest.raises(InvalidParameterError, match=r"'method' parameter of KnowledgeBase\.clusters"):
+    with pytest.raises(
+        InvalidParameterError, match=r"'method' parameter of KnowledgeBase\.clusters"
+    ):
         KnowledgeBase(tasks).clusters(SPACE, method="kmeans")
 
 
@@ -242,6 +244,9 @@ def test_the_map_shows_the_meta_clusters() -> None:
 
 
 def test_docstring_examples() -> None:
-    import metahpo.knowledge._meta_clusters as module
+    import metahpo.knowledge._ensemble as ensemble
+    import metahpo.knowledge._meta_clusters as meta
+    import metahpo.knowledge._structure as structure
 
-    assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
+    for module in (ensemble, meta, structure):
+        assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0

@@ -310,15 +310,10 @@ class KnowledgeBase:
     ) -> Clustering:
         """Cluster the tasks (mapped onto ``space``) on descriptors and response surfaces.
 
-        ``method="meta"`` (the default) is meta-clustering
-        (:func:`~metahpo.knowledge.meta_cluster_tasks`): sixty base clusterings that weigh
-        meta-features against response surfaces differently, on random halves of both,
-        by four algorithms, grouped by their adjusted Rand index, and the consensus of the
-        largest group. It does not hinge on one weighting or one algorithm, and says "one
-        cluster" when most readings of the tasks find no structure; it takes about a
-        second for fifty tasks. ``method="average-linkage"`` is the single clustering of
-        :func:`~metahpo.knowledge.cluster_tasks` on the evenly weighted similarity, a
-        tenth of the time. ``kwargs`` go to that function.
+        ``method="meta"`` (the default): meta-clustering, the consensus of many clusterings
+        (:func:`~metahpo.knowledge.meta_cluster_tasks`, about a second for fifty tasks);
+        ``"average-linkage"``: one clustering (:func:`~metahpo.knowledge.cluster_tasks`).
+        ``kwargs`` go to that function. See ``docs/knowledge.md`` for the choice.
         """
         if method == "meta":
             return meta_cluster_tasks(self.tasks(space), **kwargs)
@@ -336,8 +331,8 @@ class KnowledgeBase:
 
         Without information to compare the target with the tasks (no descriptor sharing
         a feature with some task's, and fewer than three observations): every mapped
-        task. With ``k``: the ``k`` nearest. Otherwise: the cluster (see :meth:`clusters`)
-        of the nearest task.
+        task. With ``k``: the ``k`` nearest. Otherwise: the cluster of the nearest task in
+        ``clusters(space, method="average-linkage")`` (see ``docs/knowledge.md``).
         """
         pool = self.tasks(space)
         if not pool or target is None:

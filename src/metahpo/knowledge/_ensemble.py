@@ -68,7 +68,29 @@ def base_clusterings(
     n_subsets: int = 2,
     seed: int = 0,
 ) -> list[BaseClustering]:
-    """The base clusterings of every view and algorithm, in a fixed order, seeded."""
+    """The base clusterings of every view and algorithm, in a fixed order, seeded.
+
+    Args:
+        structure: the tasks' global and local structure (:func:`task_structure`).
+        max_clusters: the largest ``k`` tried.
+        min_silhouette: below this best silhouette a clustering says "one cluster".
+        n_subsets: how many random halves of features and reference configs add views.
+        seed: seeds the halves, spectral clustering and k-means.
+
+    Returns:
+        ``(n_subsets + 1) * 5 * 4`` clusterings (views x algorithms; one weight instead of
+        five when the tasks have only one kind of structure), or none for fewer than four
+        tasks or nothing to compare them on.
+
+    Example:
+        >>> import metahpo as mh
+        >>> from metahpo.knowledge import base_clusterings, task_structure
+        >>> tasks = [mh.Task(f"t{i}", descriptor={"n_samples": 10.0 ** (2 + 3 * (i // 3)) + i})
+        ...          for i in range(6)]
+        >>> base = base_clusterings(task_structure(tasks))
+        >>> len(base), {b.labels for b in base}
+        (12, {(0, 0, 0, 1, 1, 1)})
+    """
     n = len(structure.names)
     if n < 4 or not (structure.has_global or structure.has_local):
         return []

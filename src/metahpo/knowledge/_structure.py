@@ -143,7 +143,25 @@ def combine(global_: np.ndarray, local: np.ndarray, weight: float) -> np.ndarray
 def task_structure(
     tasks: Sequence[Task], max_reference: int = 1024, seed: int = 0
 ) -> TaskStructure:
-    """The global and local structure of ``tasks`` (best mapped onto one space first)."""
+    """The global and local structure of ``tasks`` (best mapped onto one space first).
+
+    Args:
+        tasks: the tasks; those with fewer than three evaluations have no local structure.
+        max_reference: the most reference rows per space (a seeded subsample beyond it).
+        seed: seeds that subsample.
+
+    Example:
+        >>> import metahpo as mh
+        >>> from metahpo.knowledge import task_structure
+        >>> space = mh.Space({"x": mh.Float(0.0, 1.0)})
+        >>> xs = [{"x": v / 10} for v in range(11)]
+        >>> tasks = [mh.Task(f"t{i}", space, xs, [(c["x"] - o) ** 2 for c in xs],
+        ...                  descriptor={"n_samples": 100.0 * (i + 1)})
+        ...          for i, o in enumerate([0.1, 0.2, 0.9])]
+        >>> structure = task_structure(tasks)
+        >>> structure.features, structure.local_similarity().round(2)[0].tolist()
+        (('n_samples',), [1.0, 0.97, 0.02])
+    """
     names = tuple(t.name for t in tasks)
     scale = DescriptorScale.fit([t.descriptor for t in tasks])
     features = tuple(sorted({key for t in tasks for key in (t.descriptor or {})}))

@@ -91,7 +91,7 @@ def plot_knowledge_map(
     ``knowledge`` defaults to the storage's studies (:meth:`KnowledgeBase.from_storage`).
     The space is ``study``'s, else ``space``, else the one with the most tasks. Positions
     and clusters come from :func:`~metahpo.knowledge.task_map` (MDS on one minus the
-    similarity of descriptors and response surfaces, and the clusters cut from it).
+    similarity of descriptors and response surfaces, and the meta-clustering clusters).
     A study that is not yet a task (running, or fewer than five trials) is placed from its
     COMPLETE trials when it has at least three.
     """
@@ -116,7 +116,6 @@ def plot_knowledge_map(
     title = "Knowledge map" + (f": tasks of the space of {data.name}" if data is not None else "")
     if not tasks:
         return empty_figure(title, "The knowledge holds no task of this space")
-    # One similarity matrix for both the positions and the clusters.
     embedded = task_map(tasks)
     coords, labels = embedded.xy, embedded.labels
     fig = go.Figure()
