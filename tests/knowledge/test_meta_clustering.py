@@ -211,6 +211,14 @@ def test_bad_tasks_and_base_clusterings_are_refused() -> None:
         meta_cluster_tasks(tasks[0])
     with pytest.raises(InvalidParameterError, match="unique names"):
         meta_cluster_tasks(tasks + tasks[:1])
+    with pytest.raises(InvalidParameterError, match="'structure' parameter of base_clusterings"):
+        base_clusterings(tasks)
+    with pytest.raises(InvalidParameterError, match="'max_clusters' parameter of base_clusterings"):
+        base_clusterings(task_structure(tasks), max_clusters=0)
+    with pytest.raises(InvalidParameterError, match="'max_reference' parameter of task_structure"):
+        task_structure(tasks, max_reference=2)
+    with pytest.raises(InvalidParameterError, match="'tasks' parameter of task_structure"):
+        task_structure([1, 2])
     with pytest.raises(InvalidParameterError, match="non-empty list of label sequences"):
         consensus_clustering(["a", "b"], [])
     with pytest.raises(InvalidParameterError, match=r"one integer label per name \(2\); base\[1\]"):

@@ -311,7 +311,7 @@ class KnowledgeBase:
         """Cluster the tasks (mapped onto ``space``) on descriptors and response surfaces.
 
         ``method="meta"`` (the default): meta-clustering, the consensus of many clusterings
-        (:func:`~metahpo.knowledge.meta_cluster_tasks`, about a second for fifty tasks);
+        (:func:`~metahpo.knowledge.meta_cluster_tasks`, a second or two for fifty tasks);
         ``"average-linkage"``: one clustering (:func:`~metahpo.knowledge.cluster_tasks`).
         ``kwargs`` go to that function. See ``docs/knowledge.md`` for the choice.
         """

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from metahpo._validation import check_finite_number, check_int, describe
+from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._structure import TaskStructure, combine
 
 __all__ = ["ALGORITHMS", "WEIGHTS", "BaseClustering", "base_clusterings", "canonical_labels"]
@@ -42,7 +44,8 @@ class BaseClustering:
         algorithm: one of :data:`ALGORITHMS`.
         weight: the weight of global structure in the view's similarity.
         subset: 0 for all features and reference rows, ``i >= 1`` for the i-th random half.
-        silhouette: the silhouette of the chosen ``k`` on the view's distance.
+        silhouette: the best silhouette on the view's distance (below the threshold when
+            ``k`` is 1; ``None`` when no ``k`` could be scored).
     """
 
     labels: tuple[int, ...]
@@ -91,6 +94,16 @@ def base_clusterings(
         >>> len(base), {b.labels for b in base}
         (12, {(0, 0, 0, 1, 1, 1)})
     """
+    owner = "base_clusterings"
+    if not isinstance(structure, TaskStructure):
+        raise InvalidParameterError(
+            f"The 'structure' parameter of {owner} must be a TaskStructure (see task_structure). "
+            f"Got {describe(structure)} instead."
+        )
+    max_clusters = check_int(max_clusters, "max_clusters", owner, minimum=2)
+    min_silhouette = check_finite_number(min_silhouette, "min_silhouette", owner)
+    n_subsets = check_int(n_subsets, "n_subsets", owner, minimum=0)
+    seed = check_int(seed, "seed", owner, minimum=0)
     n = len(structure.names)
     if n < 4 or not (structure.has_global or structure.has_local):
         return []

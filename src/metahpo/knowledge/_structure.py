@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from metahpo._validation import check_int, describe
+from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._similarity import DescriptorScale, _signed_log
 from metahpo.knowledge._task import Task
@@ -162,6 +164,13 @@ def task_structure(
         >>> structure.features, structure.local_similarity().round(2)[0].tolist()
         (('n_samples',), [1.0, 0.97, 0.02])
     """
+    if isinstance(tasks, Task) or not all(isinstance(t, Task) for t in tasks):
+        raise InvalidParameterError(
+            "The 'tasks' parameter of task_structure must be a list of Task records. "
+            f"Got {describe(tasks)} instead."
+        )
+    max_reference = check_int(max_reference, "max_reference", "task_structure", minimum=3)
+    seed = check_int(seed, "seed", "task_structure", minimum=0)
     names = tuple(t.name for t in tasks)
     scale = DescriptorScale.fit([t.descriptor for t in tasks])
     features = tuple(sorted({key for t in tasks for key in (t.descriptor or {})}))
