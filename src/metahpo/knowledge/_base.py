@@ -208,8 +208,11 @@ class KnowledgeBase:
         """Add one task per Optuna study (all or none); see :meth:`from_optuna`. Clears :attr:`spec`."""
         from metahpo.knowledge._optuna import read_optuna
 
-        self._add_all(read_optuna(storage, study_names, min_trials=min_trials, prefix=prefix,
-                                  descriptors=descriptors))
+        self._add_all(
+            read_optuna(
+                storage, study_names, min_trials=min_trials, prefix=prefix, descriptors=descriptors
+            )
+        )
         self._specs = None
 
     def add_bundled(self, name: str) -> None:
@@ -445,8 +448,9 @@ class KnowledgeBase:
                 ``user_attrs["task"]`` or ``user_attrs["descriptor"]`` when valid.
         """
         kb = cls()
-        kb.add_optuna(storage, study_names, min_trials=min_trials, prefix=prefix,
-                      descriptors=descriptors)
+        kb.add_optuna(
+            storage, study_names, min_trials=min_trials, prefix=prefix, descriptors=descriptors
+        )
         return kb
 
     @classmethod
@@ -471,15 +475,17 @@ class KnowledgeBase:
         for name, values in losses.items():
             lower = [(float(b), list(v)) for b, v in dict(fidelities.get(name, {})).items()]
             rows = [*lower, (full, list(values))]
-            tasks.append(Task(
-                name=str(name),
-                space=space,
-                configs=[dict(c) for _, v in rows for c in configs],
-                losses=[x for _, v in rows for x in v],
-                budgets=[b for b, v in rows for _ in v] if lower else None,
-                descriptor=descriptors.get(name),
-                source=source,
-            ))
+            tasks.append(
+                Task(
+                    name=str(name),
+                    space=space,
+                    configs=[dict(c) for _, v in rows for c in configs],
+                    losses=[x for _, v in rows for x in v],
+                    budgets=[b for b, v in rows for _ in v] if lower else None,
+                    descriptor=descriptors.get(name),
+                    source=source,
+                )
+            )
         return cls(tasks)
 
     @classmethod
@@ -509,7 +515,9 @@ class KnowledgeBase:
                 )
             # Two sources may name tasks alike (two bundles of one dataset, a study named
             # like a bundled dataset): the later one's task is told apart by its source.
-            kb._add_all([t if t.name not in kb else replace(t, name=f"{t.name} ({t.source})") for t in part])
+            kb._add_all(
+                [t if t.name not in kb else replace(t, name=f"{t.name} ({t.source})") for t in part]
+            )
             for resolved in part._specs or []:
                 kb._append_spec(resolved)
         return kb
