@@ -1,4 +1,4 @@
-"""The Frank–Wolfe and proximal-gradient reproduction programs run in quick mode and meet their targets."""
+"""The Frank–Wolfe, proximal-gradient and meta-clustering programs run in quick mode and meet their targets."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(program: str, out: Path) -> dict[str, object]:
+def _run(program: str, out: Path, report: str = "results.md") -> dict[str, object]:
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT / "src"), str(ROOT / "benchmarks" / "src"), environment.get("PYTHONPATH", "")]
@@ -23,7 +23,7 @@ def _run(program: str, out: Path) -> dict[str, object]:
         timeout=240,
         capture_output=True,
     )
-    assert (out / "results.md").read_text().startswith("# ")
+    assert (out / report).read_text().startswith("# ")
     assert any(path.suffix == ".png" for path in out.iterdir())
     return json.loads((out / "summary.json").read_text())
 
@@ -41,3 +41,34 @@ def test_proximal_gradient_quick(tmp_path: Path) -> None:
     assert float(summary["final_gradient_mapping"]) < 1e-8
     rules = {row["rule"]: row for row in summary["ablation"]}  # type: ignore[union-attr]
     assert rules["Barzilai–Borwein, non-monotone"]["failures"] == 0
+
+
+def test_meta_clustering_quick(tmp_path: Path) -> None:
+    summary = _run("meta_clustering.py", tmp_path, report="README.md")
+    methods = {
+        "all",
+        "meta",
+        "meta-forced",
+        "single",
+        "single-forced",
+        "random",
+        "meta-forced+probes",
+        "nearest-10",
+    }
+    assert set(summary["regret"]) == methods  # type: ignore[arg-type]
+    for method, by_n in summary["regret"].items():  # type: ignore[attr-defined]
+        assert set(by_n) == {"1", "3", "5", "10"}
+        values = [by_n[n] for n in ("1", "3", "5", "10")]
+        # Regret of the best config so far: in [0, 1] and never rising with n.
+        assert all(0.0 <= v <= 1.0 for v in values) and values == sorted(values, reverse=True), (
+            method
+        )
+    assert isinstance(summary["helps"], bool)
+    assert set(summary["versus_all"]) == methods - {"all"}  # type: ignore[arg-type]
+    for row in summary["versus_all"].values():  # type: ignore[attr-defined]
+        assert abs(row["wins"] + row["ties"] + row["losses"] - 1.0) < 1e-9
+        assert 0.0 <= row["p_wilcoxon"] <= 1.0 and 0.0 <= row["p_sign"] <= 1.0
+    assert summary["n_tasks"] == 43 and summary["sets"] == ["keel-hgb"]
+    assert (tmp_path / "README.md").read_text().count(
+        "python benchmarks/meta_clustering.py --quick"
+    ) == 1

@@ -27,9 +27,14 @@ def make_storage(path):
     url = f"sqlite:///{path}"
     for name, optimum in OPTIMA.items():
         study = mh.create_study(name=name, space=SPACE, storage=url, optimizer="random", seed=0)
-        study.optimize(lambda t, o=optimum: (t.config["x"] - o) ** 2 + 0.01 * t.config["depth"],
-                       n_trials=12, show_progress=False)
-    other = mh.create_study(name="other-space", space=OTHER, storage=url, optimizer="random", seed=1)
+        study.optimize(
+            lambda t, o=optimum: (t.config["x"] - o) ** 2 + 0.01 * t.config["depth"],
+            n_trials=12,
+            show_progress=False,
+        )
+    other = mh.create_study(
+        name="other-space", space=OTHER, storage=url, optimizer="random", seed=1
+    )
     other.optimize(lambda t: abs(t.config["lr"] - 0.01), n_trials=6, show_progress=False)
     short = mh.create_study(name="too-short", space=SPACE, storage=url, optimizer="random", seed=2)
     short.optimize(lambda t: t.config["x"], n_trials=3, show_progress=False)
@@ -54,7 +59,7 @@ def test_list_shows_the_finished_studies_by_space_and_source(storage_url):
     out = result.output
     for name in [*OPTIMA, "other-space"]:
         assert name in out and f"study:{name}@{storage_url}" in out
-    assert "too-short" not in out                 # fewer than 5 COMPLETE trials
+    assert "too-short" not in out  # fewer than 5 COMPLETE trials
     assert SPACE.fingerprint()[:8] in out and OTHER.fingerprint()[:8] in out
     assert "7 tasks" in out and "full" in out
     rows = [line for line in out.splitlines() if "study:" in line]
@@ -73,15 +78,20 @@ def test_list_with_the_environment_variable_and_bundled_knowledge(storage_url, m
         assert f"bundled:{names[0]}" in result.output and "yes" in result.output
 
 
-@pytest.mark.parametrize("command", [["list"], ["show", "low-a"], ["clusters"], ["export", "out"],
-                                     ["map", "--out", "map.png"]])
+@pytest.mark.parametrize(
+    "command",
+    [["list"], ["show", "low-a"], ["clusters"], ["export", "out"], ["map", "--out", "map.png"]],
+)
 def test_read_only_commands_never_create_a_database(workdir, command):
     result = kb(*command, "--storage", "sqlite:///new.db")
     assert result.exit_code == 2
-    assert "no database at sqlite:///new.db" in result.output and "nothing was created" in result.output
+    assert (
+        "no database at sqlite:///new.db" in result.output
+        and "nothing was created" in result.output
+    )
     assert "Traceback" not in result.output
     assert not (workdir / "new.db").exists()
-    default = kb(*command)                         # sqlite:///metahpo.db in the working directory
+    default = kb(*command)  # sqlite:///metahpo.db in the working directory
     assert default.exit_code == 2 and "metahpo.db" in default.output
     assert not (workdir / "metahpo.db").exists() and not (workdir / "out").exists()
 
@@ -113,7 +123,9 @@ def test_show_one_task(storage_url):
 
     missing = kb("show", "nope", "--storage", storage_url)
     assert missing.exit_code == 2
-    assert "No task named 'nope'" in missing.output and len(missing.output.strip().splitlines()) == 1
+    assert (
+        "No task named 'nope'" in missing.output and len(missing.output.strip().splitlines()) == 1
+    )
 
 
 def test_export_then_import_into_another_storage(storage_url, workdir):
@@ -136,12 +148,16 @@ def test_export_then_import_into_another_storage(storage_url, workdir):
 
     again = kb("import", "knowledge", "--storage", "sqlite:///copy.db", "--prefix", "copy-")
     assert again.exit_code == 2 and "studies of those names exist" in again.output
-    assert len(KnowledgeBase.from_storage("sqlite:///copy.db")) == 7   # nothing half-added
+    assert len(KnowledgeBase.from_storage("sqlite:///copy.db")) == 7  # nothing half-added
 
 
 def test_import_refuses_bad_sources(workdir):
-    for args in (["import", "no-such-dir"], ["import"], ["import", "dir", "--optuna", "sqlite:///o.db"],
-                 ["import-optuna", "sqlite:///absent.db"]):
+    for args in (
+        ["import", "no-such-dir"],
+        ["import"],
+        ["import", "dir", "--optuna", "sqlite:///o.db"],
+        ["import-optuna", "sqlite:///absent.db"],
+    ):
         result = kb(*args, "--storage", "sqlite:///target.db")
         assert result.exit_code == 2, (args, result.output)
         assert "Traceback" not in result.output
@@ -153,8 +169,12 @@ def test_import_refuses_bad_sources(workdir):
 def test_import_optuna_studies(workdir):
     optuna = pytest.importorskip("optuna")
     url = f"sqlite:///{workdir / 'optuna.db'}"
-    study = optuna.create_study(study_name="curves", storage=url, direction="maximize",
-                                sampler=optuna.samplers.RandomSampler(seed=0))
+    study = optuna.create_study(
+        study_name="curves",
+        storage=url,
+        direction="maximize",
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )
 
     def objective(trial):
         x = trial.suggest_float("x", 0.0, 1.0)
@@ -177,7 +197,7 @@ def test_import_optuna_studies(workdir):
     assert f"(from optuna:{url}:curves)" in listed.output
     task = KnowledgeBase.from_storage("sqlite:///metahpo.db")["curves"]
     assert task.budget_levels() == [1.0, 2.0, 3.0]
-    assert task.losses.max() < 0                    # maximised: negated
+    assert task.losses.max() < 0  # maximised: negated
 
     alias = kb("import", "--optuna", url, "--study", "curves", "--prefix", "o-")
     assert alias.exit_code == 0, alias.output
@@ -198,6 +218,26 @@ def test_clusters_one_table_per_space(storage_url):
     assert unknown.exit_code == 2 and "No task named 'nope'" in unknown.output
 
 
+def test_clusters_by_meta_clustering_or_one_clustering(storage_url):
+    meta = kb("clusters", "--storage", storage_url, "--space-of", "low-a")
+    assert meta.exit_code == 0, meta.output
+    # No descriptors: one weighting, on all and two random halves of the configs, four algorithms.
+    assert (
+        "6 tasks, 2 clusters" in meta.output
+        and "chosen by 100% of 12 clusterings (agreement 1.00)" in meta.output
+    )
+    single = kb(
+        "clusters", "--storage", storage_url, "--space-of", "low-a", "--method", "average-linkage"
+    )
+    assert single.exit_code == 0, single.output
+    assert "low-a, low-b, low-c" in single.output and "clusterings" not in single.output
+    bad = kb("clusters", "--storage", storage_url, "--method", "kmeans")
+    assert (
+        bad.exit_code == 2
+        and "--method must be 'meta' or 'average-linkage'. Got 'kmeans'" in bad.output
+    )
+
+
 def png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert data[12:16] == b"IHDR"
@@ -207,7 +247,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 def test_map_writes_a_png_and_a_self_contained_html_page(storage_url, workdir):
     result = kb("map", "--out", "map.png", "--storage", storage_url)
     assert result.exit_code == 0, result.output
-    assert "6 tasks, 2 clusters" in result.output      # the space with the most tasks
+    assert "6 tasks, 2 clusters" in result.output  # the space with the most tasks
     data = (workdir / "map.png").read_bytes()
     assert png_size(data) == (990, 770) and len(data) > 10_000
 
@@ -224,8 +264,10 @@ def test_map_writes_a_png_and_a_self_contained_html_page(storage_url, workdir):
     assert other.exit_code == 0 and (workdir / "other.html").read_text().count("<circle") == 1
 
 
-@pytest.mark.parametrize(("out", "message"), [("map.svg", "must end in .png or .html"),
-                                              ("no/such/folder/map.png", "does not exist")])
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [("map.svg", "must end in .png or .html"), ("no/such/folder/map.png", "does not exist")],
+)
 def test_map_refuses_a_bad_output(storage_url, workdir, out, message):
     result = kb("map", "--out", out, "--storage", storage_url)
     assert result.exit_code == 2 and message in result.output

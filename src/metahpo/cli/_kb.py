@@ -82,8 +82,10 @@ def _existing_sqlite(url: str) -> None:
         )
     if not _has_metahpo_tables(Path(database)):
         # Opening it as a storage would add metahpo's tables to someone else's file.
-        raise BadInput(f"{url} is not a metahpo database (it has no metahpo_studies table); "
-                       "it was left unchanged.")
+        raise BadInput(
+            f"{url} is not a metahpo database (it has no metahpo_studies table); "
+            "it was left unchanged."
+        )
 
 
 def _has_metahpo_tables(path: Path) -> bool:
@@ -91,7 +93,9 @@ def _has_metahpo_tables(path: Path) -> bool:
     import sqlite3
 
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        ) as db:
             found = db.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metahpo_studies'"
             ).fetchone()
@@ -180,8 +184,10 @@ def _space_of(kb: KnowledgeBase, task_name: str | None) -> Space | None:
 
 
 def _empty(where: str) -> str:
-    return (f"No tasks in {where} (a study becomes a task once it has 5 COMPLETE trials; "
-            "--bundled adds the bundled knowledge).")
+    return (
+        f"No tasks in {where} (a study becomes a task once it has 5 COMPLETE trials; "
+        "--bundled adds the bundled knowledge)."
+    )
 
 
 # Commands -----------------------------------------------------------------------------------
@@ -203,17 +209,31 @@ def list_tasks(
     if not len(kb):
         console.print(_empty(_where(storage, knowledge)))
         return
-    table = Table(Column("task", overflow="fold"), Column("source", overflow="fold"),
-                  Column("space", no_wrap=True), Column("#params", justify="right"),
-                  Column("#evals", justify="right"), Column("budgets", no_wrap=True),
-                  Column("descriptor", no_wrap=True), title=f"{len(kb)} tasks")
-    rows = sorted(kb, key=lambda t: ("" if t.space is None else t.space.fingerprint(), t.source, t.name))
+    table = Table(
+        Column("task", overflow="fold"),
+        Column("source", overflow="fold"),
+        Column("space", no_wrap=True),
+        Column("#params", justify="right"),
+        Column("#evals", justify="right"),
+        Column("budgets", no_wrap=True),
+        Column("descriptor", no_wrap=True),
+        title=f"{len(kb)} tasks",
+    )
+    rows = sorted(
+        kb, key=lambda t: ("" if t.space is None else t.space.fingerprint(), t.source, t.name)
+    )
     for task in rows:
         space = "-" if task.space is None else task.space.fingerprint()[:8]
         params = "-" if task.space is None else str(len(task.space))
-        table.add_row(task.name, _source(task, origins), space, params, str(task.n_evaluations),
-                      _budgets(task) if task.has_evaluations else "-",
-                      "yes" if task.descriptor else "no")
+        table.add_row(
+            task.name,
+            _source(task, origins),
+            space,
+            params,
+            str(task.n_evaluations),
+            _budgets(task) if task.has_evaluations else "-",
+            "yes" if task.descriptor else "no",
+        )
     console.print(table)
 
 
@@ -228,20 +248,26 @@ def show_task(
     with _one_line_errors():
         kb = _open(storage, knowledge, bundled)
         if task not in kb:
-            raise BadInput(f"No task named {task!r} in {_where(storage, knowledge)}; "
-                           "`metahpo kb list` shows the tasks.")
+            raise BadInput(
+                f"No task named {task!r} in {_where(storage, knowledge)}; "
+                "`metahpo kb list` shows the tasks."
+            )
         origins = _origins(storage, knowledge)
     record = kb[task]
-    console.print(f"[bold]task[/] {record.name}   [bold]source[/] {_source(record, origins)}",
-                  highlight=False)
+    console.print(
+        f"[bold]task[/] {record.name}   [bold]source[/] {_source(record, origins)}", highlight=False
+    )
     if record.space is not None:
-        space = Table("parameter", "type", "range / choices",
-                      title=f"space {record.space.fingerprint()[:8]}")
+        space = Table(
+            "parameter", "type", "range / choices", title=f"space {record.space.fingerprint()[:8]}"
+        )
         for name, param in record.space.items():
             space.add_row(name, *_param_text(param))
         console.print(space)
     if record.descriptor:
-        console.print("descriptor: " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(record.descriptor.items())))
+        console.print(
+            "descriptor: " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(record.descriptor.items()))
+        )
     else:
         console.print("descriptor: none")
     if not record.has_evaluations:
@@ -250,19 +276,25 @@ def show_task(
     budgets = Table("budget", "evaluations", "best loss", "worst loss", title="evaluations")
     for level in record.budget_levels():
         rows = record.at_budget(level)
-        budgets.add_row("full" if level is None else f"{level:g}", str(rows.n_evaluations),
-                        f"{rows.losses.min():.6g}", f"{rows.losses.max():.6g}")
+        budgets.add_row(
+            "full" if level is None else f"{level:g}",
+            str(rows.n_evaluations),
+            f"{rows.losses.min():.6g}",
+            f"{rows.losses.max():.6g}",
+        )
     console.print(budgets)
     final = record.at_budget(None)
-    console.print(f"{record.n_evaluations} evaluations; losses {record.losses.min():.6g} .. "
-                  f"{record.losses.max():.6g}")
-    console.print(f"best at the largest budget: loss {final.losses.min():.6g}  "
-                  f"config {json.dumps(record.best_config())}")
+    console.print(
+        f"{record.n_evaluations} evaluations; losses {record.losses.min():.6g} .. "
+        f"{record.losses.max():.6g}"
+    )
+    console.print(
+        f"best at the largest budget: loss {final.losses.min():.6g}  "
+        f"config {json.dumps(record.best_config())}"
+    )
 
 
-def _import(
-    build: Callable[[], KnowledgeBase], storage: str | None, what: str
-) -> None:
+def _import(build: Callable[[], KnowledgeBase], storage: str | None, what: str) -> None:
     with _one_line_errors():
         kb = build()
         if not len(kb):
@@ -271,23 +303,33 @@ def _import(
         names = kb.to_storage(url)
     from metahpo.storage import mask_password
 
-    console.print(f"imported {len(names)} tasks from {what} into {mask_password(url)}: "
-                  + ", ".join(names))
+    console.print(
+        f"imported {len(names)} tasks from {what} into {mask_password(url)}: " + ", ".join(names)
+    )
 
 
 @kb_app.command("import")
 def import_knowledge(
     source: str | None = typer.Argument(
-        None, help="A knowledge directory, 'bundled:NAME' or another metahpo storage URL."),
-    optuna: str | None = typer.Option(None, "--optuna", help="An Optuna storage URL to import instead."),
-    study: list[str] | None = typer.Option(None, "--study", help="With --optuna: the studies to import (default: all)."),
+        None, help="A knowledge directory, 'bundled:NAME' or another metahpo storage URL."
+    ),
+    optuna: str | None = typer.Option(
+        None, "--optuna", help="An Optuna storage URL to import instead."
+    ),
+    study: list[str] | None = typer.Option(
+        None, "--study", help="With --optuna: the studies to import (default: all)."
+    ),
     prefix: str = typer.Option("", help="Put before each imported task's name."),
-    min_trials: int = typer.Option(5, help="With --optuna: the fewest usable trials a study needs."),
+    min_trials: int = typer.Option(
+        5, help="With --optuna: the fewest usable trials a study needs."
+    ),
     storage: str | None = StorageOption,
 ) -> None:
     """Import knowledge into the storage as finished studies (files, bundled, or Optuna)."""
     if (source is None) == (optuna is None):
-        _fail("give either a SOURCE (a knowledge directory, 'bundled:NAME', a storage URL) or --optuna URL.")
+        _fail(
+            "give either a SOURCE (a knowledge directory, 'bundled:NAME', a storage URL) or --optuna URL."
+        )
     if optuna is not None:
         _import_optuna(optuna, study, prefix, min_trials, storage)
     elif source is not None:
@@ -297,7 +339,9 @@ def import_knowledge(
 def _import_spec(source: str, prefix: str, storage: str | None) -> None:
     def build() -> KnowledgeBase:
         if "://" not in source and not source.startswith("bundled:") and not Path(source).is_dir():
-            raise BadInput(f"{source!r} is not a knowledge directory, 'bundled:NAME' or a storage URL.")
+            raise BadInput(
+                f"{source!r} is not a knowledge directory, 'bundled:NAME' or a storage URL."
+            )
         _existing_sqlite(source)
         kb = KnowledgeBase.open(source)
         return KnowledgeBase([t.renamed(prefix + t.name) for t in kb]) if prefix else kb
@@ -308,26 +352,37 @@ def _import_spec(source: str, prefix: str, storage: str | None) -> None:
 @kb_app.command("import-optuna")
 def import_optuna(
     url: str = typer.Argument(..., help="The Optuna storage URL, e.g. sqlite:///optuna.db."),
-    study: list[str] | None = typer.Option(None, "--study", help="The studies to import (default: all)."),
+    study: list[str] | None = typer.Option(
+        None, "--study", help="The studies to import (default: all)."
+    ),
     prefix: str = typer.Option("", help="Put before each study's name to make the task name."),
-    min_trials: int = typer.Option(5, help="The fewest usable trials (COMPLETE, or PRUNED with intermediate values) a study needs."),
+    min_trials: int = typer.Option(
+        5,
+        help="The fewest usable trials (COMPLETE, or PRUNED with intermediate values) a study needs.",
+    ),
     storage: str | None = StorageOption,
 ) -> None:
     """Import Optuna studies into the storage as finished studies (same as import --optuna)."""
     _import_optuna(url, study, prefix, min_trials, storage)
 
 
-def _import_optuna(url: str, study: list[str] | None, prefix: str, min_trials: int,
-                   storage: str | None) -> None:
+def _import_optuna(
+    url: str, study: list[str] | None, prefix: str, min_trials: int, storage: str | None
+) -> None:
     from metahpo.storage import mask_password
 
-    _import(lambda: KnowledgeBase.from_optuna(url, study or None, min_trials=min_trials, prefix=prefix),
-            storage, f"Optuna storage {mask_password(url)}")
+    _import(
+        lambda: KnowledgeBase.from_optuna(url, study or None, min_trials=min_trials, prefix=prefix),
+        storage,
+        f"Optuna storage {mask_password(url)}",
+    )
 
 
 @kb_app.command("export")
 def export_knowledge(
-    out: Path = typer.Argument(..., help="The knowledge directory to write (replaced if it exists)."),
+    out: Path = typer.Argument(
+        ..., help="The knowledge directory to write (replaced if it exists)."
+    ),
     storage: str | None = StorageOption,
     knowledge: list[str] | None = KnowledgeOption,
     bundled: bool = BundledOption,
@@ -349,9 +404,16 @@ def clusters(
     knowledge: list[str] | None = KnowledgeOption,
     bundled: bool = BundledOption,
     space_of: str | None = typer.Option(None, "--space-of", help="Only the space of this task."),
+    method: str = typer.Option(
+        "meta",
+        "--method",
+        help="'meta' (meta-clustering: the consensus of many clusterings) or 'average-linkage' (one clustering).",
+    ),
 ) -> None:
     """Show the clusters of the tasks of each space (descriptors and response similarity)."""
     with _one_line_errors():
+        if method not in ("meta", "average-linkage"):
+            raise BadInput(f"--method must be 'meta' or 'average-linkage'. Got {method!r} instead.")
         kb = _open(storage, knowledge, bundled)
         chosen = _space_of(kb, space_of)
         groups = _spaces(list(kb))
@@ -359,12 +421,19 @@ def clusters(
         if not spaces:
             console.print(_empty(_where(storage, knowledge)))
             return
-        results = [(space, kb.clusters(space)) for space in spaces]
+        results = [(space, kb.clusters(space, method=method)) for space in spaces]
     for space, clustering in results:
         score = "" if clustering.silhouette is None else f", silhouette {clustering.silhouette:.2f}"
-        console.print(f"[bold]space {space.fingerprint()[:8]}[/] ({', '.join(space.names)}): "
-                      f"{len(clustering.names)} tasks, {clustering.k} clusters{score}",
-                      highlight=False)
+        if clustering.support is not None and clustering.agreement is not None:
+            score += (
+                f", chosen by {clustering.support:.0%} of {clustering.n_base} clusterings"
+                f" (agreement {clustering.agreement:.2f})"
+            )
+        console.print(
+            f"[bold]space {space.fingerprint()[:8]}[/] ({', '.join(space.names)}): "
+            f"{len(clustering.names)} tasks, {clustering.k} clusters{score}",
+            highlight=False,
+        )
         table = Table("cluster", "tasks", "members")
         for label, members in enumerate(clustering.clusters()):
             table.add_row(str(label), str(len(members)), ", ".join(members))
@@ -377,7 +446,11 @@ def task_map_command(
     storage: str | None = StorageOption,
     knowledge: list[str] | None = KnowledgeOption,
     bundled: bool = BundledOption,
-    space_of: str | None = typer.Option(None, "--space-of", help="Map the tasks of this task's space (default: the space with the most tasks)."),
+    space_of: str | None = typer.Option(
+        None,
+        "--space-of",
+        help="Map the tasks of this task's space (default: the space with the most tasks).",
+    ),
     seed: int = typer.Option(0, help="The embedding's seed."),
 ) -> None:
     """Draw the tasks of one space on a 2-D map, coloured by cluster (PNG or HTML)."""
@@ -399,8 +472,10 @@ def task_map_command(
             space = groups[0][0]
         tasks = kb.tasks(space)
         mapped = task_map(tasks, seed=seed)
-        title = (f"{len(tasks)} tasks of space {space.fingerprint()[:8]} "
-                 f"({', '.join(space.names)}), {mapped.k} clusters")
+        title = (
+            f"{len(tasks)} tasks of space {space.fingerprint()[:8]} "
+            f"({', '.join(space.names)}), {mapped.k} clusters"
+        )
         sources = {t.name: kb[t.name].source if t.name in kb else t.source for t in tasks}
         write_map(mapped, out, title=title, sources=sources)
     console.print(f"wrote {out} ({len(tasks)} tasks, {mapped.k} clusters)")

@@ -12,8 +12,13 @@ What a meta-learning optimizer needs, in the order it uses it:
   (descriptors and/or the target's few observations against each task's losses at the
   nearest configs); cheap enough to call every round. :class:`LossLookup` is the
   nearest-config loss predictor behind it.
-* :func:`cluster_tasks` — clusters on descriptors and response similarity;
-  :func:`task_map` places the tasks on a 2-D map with their clusters.
+* :func:`meta_cluster_tasks` / :meth:`KnowledgeBase.clusters` — clusters on global
+  structure (descriptors) and local structure (how the response surfaces rank the same
+  configs) by meta-clustering: many base clusterings (:func:`base_clusterings` on a
+  :func:`task_structure`), clustered by adjusted Rand index, and the consensus of the
+  largest group (:func:`consensus_clustering`); :func:`cluster_tasks` is the single
+  average-linkage clustering; :func:`task_map` places the tasks on a 2-D map with their
+  clusters.
 * :func:`greedy_portfolio` / :meth:`KnowledgeBase.portfolio` — the warm-start configs.
 * :func:`write_knowledge` / :func:`read_knowledge` — the one on-disk format (``manifest.json``
   plus Parquet tables), behind :meth:`KnowledgeBase.save` and :meth:`KnowledgeBase.from_files`.
@@ -31,11 +36,13 @@ from metahpo.knowledge._descriptors import (
     harmonise_descriptor,
     meta_features,
 )
+from metahpo.knowledge._ensemble import BaseClustering, base_clusterings
 from metahpo.knowledge._files import KnowledgeFiles, read_knowledge, write_knowledge
 from metahpo.knowledge._identity import spec_with_credentials, spec_without_passwords
 from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._map import TaskMap, task_map
 from metahpo.knowledge._mapping import is_related, map_task, shared_parameters
+from metahpo.knowledge._meta_clusters import consensus_clustering, meta_cluster_tasks
 from metahpo.knowledge._portfolio import greedy_portfolio, greedy_portfolio_sources, regret_matrix
 from metahpo.knowledge._similarity import (
     DescriptorScale,
@@ -46,12 +53,14 @@ from metahpo.knowledge._similarity import (
     similarity,
 )
 from metahpo.knowledge._sources import META_MODEL_FILE, bundled_meta_model, bundled_names
+from metahpo.knowledge._structure import TaskStructure, task_structure
 from metahpo.knowledge._task import Task, descriptor_of
 
 __all__ = [
     "CLASSIFICATION_FEATURES",
     "META_MODEL_FILE",
     "REGRESSION_FEATURES",
+    "BaseClustering",
     "Clustering",
     "DescriptorScale",
     "KnowledgeBase",
@@ -59,10 +68,13 @@ __all__ = [
     "LossLookup",
     "Task",
     "TaskMap",
+    "TaskStructure",
+    "base_clusterings",
     "bundled_knowledge",
     "bundled_meta_model",
     "bundled_names",
     "cluster_tasks",
+    "consensus_clustering",
     "descriptor_of",
     "descriptor_similarity",
     "greedy_portfolio",
@@ -70,6 +82,7 @@ __all__ = [
     "harmonise_descriptor",
     "is_related",
     "map_task",
+    "meta_cluster_tasks",
     "meta_features",
     "nearest",
     "rank_correlation",
@@ -82,5 +95,6 @@ __all__ = [
     "spec_with_credentials",
     "spec_without_passwords",
     "task_map",
+    "task_structure",
     "write_knowledge",
 ]

@@ -22,6 +22,7 @@ from metahpo.knowledge._identity import (
 )
 from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._mapping import map_task
+from metahpo.knowledge._meta_clusters import meta_cluster_tasks
 from metahpo.knowledge._portfolio import greedy_portfolio
 from metahpo.knowledge._similarity import nearest
 from metahpo.knowledge._sources import read_bundled, read_directory
@@ -207,8 +208,11 @@ class KnowledgeBase:
         """Add one task per Optuna study (all or none); see :meth:`from_optuna`. Clears :attr:`spec`."""
         from metahpo.knowledge._optuna import read_optuna
 
-        self._add_all(read_optuna(storage, study_names, min_trials=min_trials, prefix=prefix,
-                                  descriptors=descriptors))
+        self._add_all(
+            read_optuna(
+                storage, study_names, min_trials=min_trials, prefix=prefix, descriptors=descriptors
+            )
+        )
         self._specs = None
 
     def add_bundled(self, name: str) -> None:
@@ -304,9 +308,24 @@ class KnowledgeBase:
                     lookups[task.name] = LossLookup(task)
         return nearest(target, pool, k, lookups=lookups)
 
-    def clusters(self, space: Space | None = None, **kwargs: Any) -> Clustering:
-        """Cluster the tasks (mapped onto ``space``); see :func:`~metahpo.knowledge.cluster_tasks`."""
-        return cluster_tasks(self.tasks(space), **kwargs)
+    def clusters(
+        self, space: Space | None = None, method: str = "meta", **kwargs: Any
+    ) -> Clustering:
+        """Cluster the tasks (mapped onto ``space``) on descriptors and response surfaces.
+
+        ``method="meta"`` (the default): meta-clustering, the consensus of many clusterings
+        (:func:`~metahpo.knowledge.meta_cluster_tasks`, a second or two for fifty tasks);
+        ``"average-linkage"``: one clustering (:func:`~metahpo.knowledge.cluster_tasks`).
+        ``kwargs`` go to that function. See ``docs/knowledge.md`` for the choice.
+        """
+        if method == "meta":
+            return meta_cluster_tasks(self.tasks(space), **kwargs)
+        if method == "average-linkage":
+            return cluster_tasks(self.tasks(space), **kwargs)
+        raise InvalidParameterError(
+            "The 'method' parameter of KnowledgeBase.clusters must be 'meta' or "
+            f"'average-linkage'. Got {describe(method)} instead."
+        )
 
     def relevant(
         self, space: Space, target: Task | None = None, k: int | None = None
@@ -315,8 +334,8 @@ class KnowledgeBase:
 
         Without information to compare the target with the tasks (no descriptor sharing
         a feature with some task's, and fewer than three observations): every mapped
-        task. With ``k``: the ``k`` nearest. Otherwise: the cluster (see :meth:`clusters`)
-        of the nearest task.
+        task. With ``k``: the ``k`` nearest. Otherwise: the cluster of the nearest task in
+        ``clusters(space, method="average-linkage")`` (see ``docs/knowledge.md``).
         """
         pool = self.tasks(space)
         if not pool or target is None:
@@ -429,8 +448,9 @@ class KnowledgeBase:
                 ``user_attrs["task"]`` or ``user_attrs["descriptor"]`` when valid.
         """
         kb = cls()
-        kb.add_optuna(storage, study_names, min_trials=min_trials, prefix=prefix,
-                      descriptors=descriptors)
+        kb.add_optuna(
+            storage, study_names, min_trials=min_trials, prefix=prefix, descriptors=descriptors
+        )
         return kb
 
     @classmethod
@@ -455,15 +475,17 @@ class KnowledgeBase:
         for name, values in losses.items():
             lower = [(float(b), list(v)) for b, v in dict(fidelities.get(name, {})).items()]
             rows = [*lower, (full, list(values))]
-            tasks.append(Task(
-                name=str(name),
-                space=space,
-                configs=[dict(c) for _, v in rows for c in configs],
-                losses=[x for _, v in rows for x in v],
-                budgets=[b for b, v in rows for _ in v] if lower else None,
-                descriptor=descriptors.get(name),
-                source=source,
-            ))
+            tasks.append(
+                Task(
+                    name=str(name),
+                    space=space,
+                    configs=[dict(c) for _, v in rows for c in configs],
+                    losses=[x for _, v in rows for x in v],
+                    budgets=[b for b, v in rows for _ in v] if lower else None,
+                    descriptor=descriptors.get(name),
+                    source=source,
+                )
+            )
         return cls(tasks)
 
     @classmethod
@@ -493,7 +515,9 @@ class KnowledgeBase:
                 )
             # Two sources may name tasks alike (two bundles of one dataset, a study named
             # like a bundled dataset): the later one's task is told apart by its source.
-            kb._add_all([t if t.name not in kb else replace(t, name=f"{t.name} ({t.source})") for t in part])
+            kb._add_all(
+                [t if t.name not in kb else replace(t, name=f"{t.name} ({t.source})") for t in part]
+            )
             for resolved in part._specs or []:
                 kb._append_spec(resolved)
         return kb

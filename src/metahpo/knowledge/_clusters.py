@@ -32,6 +32,14 @@ class Clustering:
         k: the number of clusters.
         silhouette: the silhouette score of the chosen ``k`` (``None`` when ``k == 1``).
         scores: the silhouette score of every ``k`` tried, by ``k``.
+        method: how it was made: ``"average-linkage"`` (:func:`cluster_tasks`) or
+            ``"meta-clustering"`` (:func:`~metahpo.knowledge.meta_cluster_tasks`; then the
+            silhouettes are on the co-association distance of the chosen view).
+        agreement: meta-clustering only: the mean adjusted Rand index of the result with
+            the base clusterings of the chosen view.
+        support: meta-clustering only: the fraction of base clusterings in that view.
+        n_base: meta-clustering only: the number of base clusterings.
+        n_views: meta-clustering only: the number of views (clusters of clusterings).
     """
 
     names: tuple[str, ...]
@@ -39,6 +47,11 @@ class Clustering:
     k: int
     silhouette: float | None = None
     scores: Mapping[int, float] | None = None
+    method: str = "average-linkage"
+    agreement: float | None = None
+    support: float | None = None
+    n_base: int | None = None
+    n_views: int | None = None
 
     def members(self, label: int) -> list[str]:
         return [n for n, lab in zip(self.names, self.labels, strict=True) if lab == label]
@@ -62,6 +75,11 @@ class Clustering:
             "k": self.k,
             "silhouette": self.silhouette,
             "scores": None if self.scores is None else {str(k): v for k, v in self.scores.items()},
+            "method": self.method,
+            "agreement": self.agreement,
+            "support": self.support,
+            "n_base": self.n_base,
+            "n_views": self.n_views,
         }
 
     @classmethod
@@ -77,12 +95,23 @@ class Clustering:
                 f"A clustering description must have one label per name. Got {len(names)} names and {len(labels)} labels."
             )
         scores = data.get("scores")
+
+        def optional(key: str, kind: type) -> Any:
+            # Descriptions written before a field existed lack it.
+            value = data.get(key)
+            return None if value is None else kind(value)
+
         return cls(
             names,
             labels,
             int(data["k"]),
-            data.get("silhouette"),
+            optional("silhouette", float),
             None if scores is None else {int(k): float(v) for k, v in scores.items()},
+            str(data.get("method", "average-linkage")),
+            optional("agreement", float),
+            optional("support", float),
+            optional("n_base", int),
+            optional("n_views", int),
         )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +10,8 @@ import numpy as np
 
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
-from metahpo.knowledge._clusters import Clustering, cluster_tasks, similarity_matrix
+from metahpo.knowledge._clusters import Clustering, similarity_matrix
+from metahpo.knowledge._meta_clusters import meta_cluster_tasks
 from metahpo.knowledge._task import Task
 
 __all__ = ["TaskMap", "task_map"]
@@ -24,7 +24,7 @@ class TaskMap:
     Attributes:
         names: the task names, in the order given.
         xy: ``(n, 2)`` coordinates; distances approximate ``1 - similarity``.
-        labels: each task's cluster (see :func:`~metahpo.knowledge.cluster_tasks`).
+        labels: each task's cluster (by default :func:`~metahpo.knowledge.meta_cluster_tasks`).
         k: the number of clusters.
         stress: Kruskal's stress-1 of the embedding (0 is a perfect fit of the distances).
     """
@@ -45,17 +45,17 @@ class TaskMap:
         }
 
 
-def task_map(
-    tasks: Sequence[Task], seed: int = 0, clustering: Clustering | None = None
-) -> TaskMap:
+def task_map(tasks: Sequence[Task], seed: int = 0, clustering: Clustering | None = None) -> TaskMap:
     """Embed ``tasks`` in two dimensions by metric multidimensional scaling (MDS).
 
     The distance between two tasks is ``1 - similarity`` (:func:`similarity_matrix`:
-    descriptors and response surfaces), the same distance the clusters are cut from, so
-    a cluster is a group on the map. scikit-learn's SMACOF MDS starts from classical
-    (Torgerson) MDS and is seeded; the result is centred, turned to its principal axes
-    and each axis flipped so its largest coordinate is positive, so the same tasks and
-    seed give the same picture. Tasks are best given mapped onto one space
+    descriptors and response surfaces weighed equally, the middle view the clusters of
+    :func:`~metahpo.knowledge.meta_cluster_tasks` are drawn from), so a cluster is a group
+    on the map. The embedding is scikit-learn's: ``sklearn.manifold.MDS`` (metric SMACOF on
+    the precomputed distances) started from ``sklearn.manifold.ClassicalMDS`` (Torgerson);
+    the result is centred, turned to its principal axes and each axis flipped so its
+    largest coordinate is positive, so the same tasks and seed give the same picture.
+    ``seed`` also seeds the clustering. Tasks are best given mapped onto one space
     (``kb.tasks(space)``): response similarity compares losses at the same configs.
 
     Example:
@@ -75,10 +75,12 @@ def task_map(
         )
     tasks = list(tasks)
     if not tasks:
-        raise InvalidParameterError("The 'tasks' parameter of task_map must not be empty. Got [] instead.")
+        raise InvalidParameterError(
+            "The 'tasks' parameter of task_map must not be empty. Got [] instead."
+        )
     seed = check_int(seed, "seed", "task_map", minimum=0)
     if clustering is None:
-        clustering = cluster_tasks(tasks)
+        clustering = meta_cluster_tasks(tasks, seed=seed)
     elif list(clustering.names) != [t.name for t in tasks]:
         raise InvalidParameterError(
             "The 'clustering' parameter of task_map must cluster the same tasks, in the same "
@@ -109,33 +111,28 @@ def _embed(distance: np.ndarray, seed: int) -> np.ndarray:
         return np.array([[half, 0.0], [-half, 0.0]])
     if not np.any(distance > 0):
         return np.zeros((n, 2))
-    from sklearn.manifold import MDS
+    import sklearn.manifold as manifold
 
-    # scikit-learn's own classical start takes the square root of negative eigenvalues
-    # (1 - similarity is not a Euclidean distance) and fails on NaN; ours clips them.
-    start = _classical_mds(distance, seed)
-    if "metric_mds" in inspect.signature(MDS).parameters:  # scikit-learn >= 1.8
-        mds = MDS(n_components=2, metric_mds=True, metric="precomputed", init="random",
-                  n_init=1, random_state=seed)
-    else:
-        mds = MDS(n_components=2, dissimilarity="precomputed", n_init=1, random_state=seed)
-    xy = np.asarray(mds.fit_transform(distance, init=start), dtype=float)
-    return _canonical_orientation(xy)
-
-
-def _classical_mds(distance: np.ndarray, seed: int) -> np.ndarray:
-    """Torgerson's classical MDS: the top two eigenvectors of the double-centred squared
-    distances, scaled by the root of their eigenvalues (negative ones clipped to 0)."""
-    n = len(distance)
-    centring = np.eye(n) - np.full((n, n), 1.0 / n)
-    gram = -0.5 * centring @ (distance**2) @ centring
-    values, vectors = np.linalg.eigh(gram)
-    top = np.argsort(values)[::-1][:2]
-    xy = vectors[:, top] * np.sqrt(np.clip(values[top], 0.0, None))
+    if not hasattr(manifold, "ClassicalMDS"):  # scikit-learn < 1.8: seeded random starts
+        mds = manifold.MDS(n_components=2, dissimilarity="precomputed", n_init=4, random_state=seed)
+        return _canonical_orientation(np.asarray(mds.fit_transform(distance), dtype=float))
+    with np.errstate(invalid="ignore"):
+        start = manifold.ClassicalMDS(n_components=2, metric="precomputed").fit_transform(distance)
+    # 1 - similarity is not a Euclidean distance: an axis whose eigenvalue is negative has
+    # no real extent, and ClassicalMDS gives it NaN coordinates; it belongs at 0.
+    start = np.nan_to_num(np.asarray(start, dtype=float), nan=0.0)
     # A start with all points equal gives SMACOF nothing to move; spread them a little.
-    if not np.any(np.abs(xy) > 1e-12):
-        xy = np.random.default_rng(seed).normal(scale=1e-3, size=(n, 2))
-    return xy
+    if not np.any(np.abs(start) > 1e-12):
+        start = np.random.default_rng(seed).normal(scale=1e-3, size=(n, 2))
+    mds = manifold.MDS(
+        n_components=2,
+        metric_mds=True,
+        metric="precomputed",
+        init="random",
+        n_init=1,
+        random_state=seed,
+    )
+    return _canonical_orientation(np.asarray(mds.fit_transform(distance, init=start), dtype=float))
 
 
 def _canonical_orientation(xy: np.ndarray) -> np.ndarray:

@@ -22,7 +22,16 @@ __all__ = [
     "tasks_by_space",
 ]
 
-_CLUSTER_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+_CLUSTER_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+)
 
 
 def map_coordinates(similarity: np.ndarray) -> np.ndarray:
@@ -56,12 +65,15 @@ def tasks_by_space(knowledge: KnowledgeBase) -> list[dict[str, Any]]:
     for task in knowledge:
         fingerprint = task.space.fingerprint() if task.space is not None else "-"
         kind = task.source.split(":", 1)[0]
-        row = rows.setdefault((fingerprint, kind), {
-            "space": fingerprint[:10],
-            "parameters": ", ".join(task.space.names) if task.space is not None else "-",
-            "source": kind,
-            "tasks": [],
-        })
+        row = rows.setdefault(
+            (fingerprint, kind),
+            {
+                "space": fingerprint[:10],
+                "parameters": ", ".join(task.space.names) if task.space is not None else "-",
+                "source": kind,
+                "tasks": [],
+            },
+        )
         row["tasks"].append(task.name)
     return sorted(rows.values(), key=lambda r: (-len(r["tasks"]), r["space"], r["source"]))
 
@@ -75,9 +87,14 @@ def _study_task(data: StudyData) -> Task | None:
     if any(b is not None for b in raw):
         full = max(float(b) for b in raw if b is not None)
         budgets = np.array([full if b is None else float(b) for b in raw])
-    return Task(data.name, data.space, [dict(t.config) for t in done],
-                np.array([data.sign * float(t.value) for t in done]),  # type: ignore[arg-type]
-                budgets=budgets, source=f"study:{data.name}")
+    return Task(
+        data.name,
+        data.space,
+        [dict(t.config) for t in done],
+        np.array([data.sign * float(t.value) for t in done]),  # type: ignore[arg-type]
+        budgets=budgets,
+        source=f"study:{data.name}",
+    )
 
 
 def plot_knowledge_map(
@@ -91,7 +108,7 @@ def plot_knowledge_map(
     ``knowledge`` defaults to the storage's studies (:meth:`KnowledgeBase.from_storage`).
     The space is ``study``'s, else ``space``, else the one with the most tasks. Positions
     and clusters come from :func:`~metahpo.knowledge.task_map` (MDS on one minus the
-    similarity of descriptors and response surfaces, and the clusters cut from it).
+    similarity of descriptors and response surfaces, and the meta-clustering clusters).
     A study that is not yet a task (running, or fewer than five trials) is placed from its
     COMPLETE trials when it has at least three.
     """
@@ -116,27 +133,43 @@ def plot_knowledge_map(
     title = "Knowledge map" + (f": tasks of the space of {data.name}" if data is not None else "")
     if not tasks:
         return empty_figure(title, "The knowledge holds no task of this space")
-    # One similarity matrix for both the positions and the clusters.
     embedded = task_map(tasks)
     coords, labels = embedded.xy, embedded.labels
     fig = go.Figure()
     for label in sorted(set(labels)):
         idx = [i for i, lab in enumerate(labels) if lab == label]
-        fig.add_trace(go.Scatter(
-            x=coords[idx, 0], y=coords[idx, 1], mode="markers+text", name=f"cluster {label}",
-            text=[tasks[i].name for i in idx], textposition="top center",
-            marker={"size": 12, "color": _CLUSTER_COLOURS[label % len(_CLUSTER_COLOURS)]},
-            customdata=[[tasks[i].source, tasks[i].n_evaluations] for i in idx],
-            hovertemplate="%{text}<br>%{customdata[0]}<br>%{customdata[1]} evaluations<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=coords[idx, 0],
+                y=coords[idx, 1],
+                mode="markers+text",
+                name=f"cluster {label}",
+                text=[tasks[i].name for i in idx],
+                textposition="top center",
+                marker={"size": 12, "color": _CLUSTER_COLOURS[label % len(_CLUSTER_COLOURS)]},
+                customdata=[[tasks[i].source, tasks[i].n_evaluations] for i in idx],
+                hovertemplate="%{text}<br>%{customdata[0]}<br>%{customdata[1]} evaluations<extra></extra>",
+            )
+        )
     if data is not None and data.name in {t.name for t in tasks}:
         i = [t.name for t in tasks].index(data.name)
-        fig.add_trace(go.Scatter(x=[coords[i, 0]], y=[coords[i, 1]], mode="markers",
-                                 name=f"this study ({data.name})",
-                                 marker={"symbol": "star", "size": 22, "color": "rgba(0,0,0,0)",
-                                         "line": {"color": "black", "width": 2}}))
-    fig.update_layout(title=title, xaxis_title="map axis 1", yaxis_title="map axis 2",
-                      legend_title="cluster")
+        fig.add_trace(
+            go.Scatter(
+                x=[coords[i, 0]],
+                y=[coords[i, 1]],
+                mode="markers",
+                name=f"this study ({data.name})",
+                marker={
+                    "symbol": "star",
+                    "size": 22,
+                    "color": "rgba(0,0,0,0)",
+                    "line": {"color": "black", "width": 2},
+                },
+            )
+        )
+    fig.update_layout(
+        title=title, xaxis_title="map axis 1", yaxis_title="map axis 2", legend_title="cluster"
+    )
     return fig
 
 
@@ -168,9 +201,18 @@ def plot_why(study: Any, storage: Storage | str | None = None, trial: int | None
     if not similar:
         return empty_figure(title, "This trial names no similar task")
     similar = sorted(similar, key=lambda nw: nw[1])
-    fig = go.Figure(go.Bar(x=[w for _, w in similar], y=[n for n, _ in similar], orientation="h",
-                           marker={"color": "#d62728"}, hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
-    fig.update_layout(title=title, xaxis_title="weight (similarity to this study)", yaxis_title="task")
+    fig = go.Figure(
+        go.Bar(
+            x=[w for _, w in similar],
+            y=[n for n, _ in similar],
+            orientation="h",
+            marker={"color": "#d62728"},
+            hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title, xaxis_title="weight (similarity to this study)", yaxis_title="task"
+    )
     return fig
 
 
@@ -200,7 +242,10 @@ def knowledge_updates(storage: Storage | str) -> list[dict[str, Any]]:
         update = record.user_attrs.get("knowledge_update")
         if isinstance(update, Mapping) and isinstance(update.get("meta_model"), str):
             version = update.get("version")
-            updates[(update["meta_model"], int(version) if isinstance(version, int) else -1)] = (record.name, update)
+            updates[(update["meta_model"], int(version) if isinstance(version, int) else -1)] = (
+                record.name,
+                update,
+            )
     artefacts = artefacts_of(store)
     rows = []
     for key in sorted({k for k, _ in updates}):
@@ -208,15 +253,19 @@ def knowledge_updates(storage: Storage | str) -> list[dict[str, Any]]:
         for version in versions or [v for k, v in updates if k == key]:
             saved = artefacts.load(key, version) if artefacts is not None and version > 0 else None
             study_name, update = updates.get((key, version), ("-", {}))
-            rows.append({
-                "key": key,
-                "version": version,
-                "created": saved.created_at.strftime("%Y-%m-%d %H:%M") if saved and saved.created_at else "-",
-                "study": study_name,
-                "before": update.get("old_tasks_meta_test_loss_before"),
-                "after": update.get("old_tasks_meta_test_loss_after"),
-                "info": dict(saved.info) if saved is not None else {},
-            })
+            rows.append(
+                {
+                    "key": key,
+                    "version": version,
+                    "created": saved.created_at.strftime("%Y-%m-%d %H:%M")
+                    if saved and saved.created_at
+                    else "-",
+                    "study": study_name,
+                    "before": update.get("old_tasks_meta_test_loss_before"),
+                    "after": update.get("old_tasks_meta_test_loss_after"),
+                    "info": dict(saved.info) if saved is not None else {},
+                }
+            )
     return rows
 
 
@@ -229,9 +278,13 @@ def plot_knowledge_updates(storage: Storage | str) -> Any:
     if not rows:
         return empty_figure(title, "No meta-model update recorded")
     labels = [f"{r['key'][:12]} v{r['version']} ({r['study']})" for r in rows]
-    fig = go.Figure([
-        go.Bar(x=labels, y=[r["before"] for r in rows], name="before"),
-        go.Bar(x=labels, y=[r["after"] for r in rows], name="after"),
-    ])
-    fig.update_layout(title=title, barmode="group", yaxis_title="meta-test loss", xaxis_title="version")
+    fig = go.Figure(
+        [
+            go.Bar(x=labels, y=[r["before"] for r in rows], name="before"),
+            go.Bar(x=labels, y=[r["after"] for r in rows], name="after"),
+        ]
+    )
+    fig.update_layout(
+        title=title, barmode="group", yaxis_title="meta-test loss", xaxis_title="version"
+    )
     return fig
