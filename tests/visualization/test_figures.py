@@ -9,7 +9,6 @@ import metahpo as mh
 from metahpo.exceptions import InvalidParameterError
 from metahpo.visualization import (
     KINDS,
-    map_coordinates,
     param_importances,
     plot,
     plot_brackets,
@@ -90,14 +89,6 @@ def test_knowledge_map_places_the_study(drawn_storage):
     placed = [name for trace in fig.data if trace.text is not None for name in trace.text]
     assert {"finished-hb", "past-1", "past-2", "warm", "running"} <= set(placed)
     assert any(trace.name == "this study (running)" for trace in fig.data)
-
-
-def test_map_coordinates_keep_distances():
-    points = np.array([[0.0, 0.0], [0.3, 0.0], [0.0, 0.4]])
-    distance = np.linalg.norm(points[:, None] - points[None], axis=-1)
-    coords = map_coordinates(1.0 - distance)
-    recovered = np.linalg.norm(coords[:, None] - coords[None], axis=-1)
-    np.testing.assert_allclose(recovered, distance, atol=1e-9)
 
 
 def test_write_figure_html_and_refuses_other_formats(drawn_storage, tmp_path):

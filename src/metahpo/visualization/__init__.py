@@ -27,7 +27,6 @@ from metahpo.visualization._history import plot_optimization_history, plot_studi
 from metahpo.visualization._importance import param_importances, plot_param_importances
 from metahpo.visualization._knowledge import (
     knowledge_updates,
-    map_coordinates,
     plot_knowledge_map,
     plot_knowledge_updates,
     plot_why,
@@ -40,7 +39,6 @@ __all__ = [
     "SOURCE_COLOURS",
     "StudyData",
     "knowledge_updates",
-    "map_coordinates",
     "param_importances",
     "plot",
     "plot_brackets",

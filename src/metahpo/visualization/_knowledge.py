@@ -15,7 +15,6 @@ from metahpo.visualization._data import StudyData, empty_figure, read_study
 
 __all__ = [
     "knowledge_updates",
-    "map_coordinates",
     "plot_knowledge_map",
     "plot_knowledge_updates",
     "plot_why",
@@ -32,31 +31,6 @@ _CLUSTER_COLOURS = (
     "#17becf",
     "#bcbd22",
 )
-
-
-def map_coordinates(similarity: np.ndarray) -> np.ndarray:
-    """2-D coordinates whose distances approximate ``1 - similarity`` (classical MDS).
-
-    Torgerson's classical multidimensional scaling: the top two eigenvectors of the
-    double-centred squared distances, scaled by the square roots of their eigenvalues.
-    Deterministic (signs fixed so that each axis's largest coordinate is positive).
-    """
-    n = len(similarity)
-    if n == 0:
-        return np.zeros((0, 2))
-    distance = np.clip(1.0 - (similarity + similarity.T) / 2.0, 0.0, None)
-    np.fill_diagonal(distance, 0.0)
-    centring = np.eye(n) - np.full((n, n), 1.0 / n)
-    gram = -0.5 * centring @ (distance**2) @ centring
-    eigenvalues, eigenvectors = np.linalg.eigh(gram)
-    order = np.argsort(eigenvalues)[::-1][:2]
-    coords = eigenvectors[:, order] * np.sqrt(np.clip(eigenvalues[order], 0.0, None))
-    if coords.shape[1] < 2:
-        coords = np.column_stack([coords, np.zeros((n, 2 - coords.shape[1]))])
-    for axis in range(2):
-        if coords[np.argmax(np.abs(coords[:, axis])), axis] < 0:
-            coords[:, axis] *= -1
-    return coords
 
 
 def tasks_by_space(knowledge: KnowledgeBase) -> list[dict[str, Any]]:
