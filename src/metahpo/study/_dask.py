@@ -21,31 +21,42 @@ if TYPE_CHECKING:
 StudyT = TypeVar("StudyT", bound=RunnableStudy)
 
 
-# The storages a worker process has opened, by their settings: one connection pool per
-# worker and storage, reused by every task of a run instead of opened (engine, schema
-# check, connect) per trial, and closed by the driver when the run ends.
+# What a worker process has opened, by the storage's settings: one connection pool per
+# worker and storage, and one study object per study in it, reused by every task of a run
+# instead of opened per trial (engine, schema check, connect, a read of every trial). The
+# study's trial cache then reads only the trials still open. The driver closes them when
+# the run ends.
 _worker_storages: dict[str, Any] = {}
-_worker_storages_lock = threading.Lock()
+_worker_studies: dict[tuple[str, str], Any] = {}
+_worker_lock = threading.Lock()
 
 
 def _storage_key(storage_class: type[Any], settings: dict[str, Any]) -> str:
     return f"{storage_class.__module__}.{storage_class.__qualname__}:{json.dumps(settings, sort_keys=True, default=repr)}"
 
 
-def _worker_storage(storage_class: type[Any], settings: dict[str, Any]) -> Any:
+def _worker_study(
+    study_class: type[RunnableStudy], storage_class: type[Any], settings: dict[str, Any], name: str
+) -> Any:
     key = _storage_key(storage_class, settings)
-    with _worker_storages_lock:
+    with _worker_lock:
+        study = _worker_studies.get((key, name))
+        if study is not None:
+            return study
         storage = _worker_storages.get(key)
         if storage is None:
             storage = object.__new__(storage_class)
             storage.__setstate__(dict(settings))
             _worker_storages[key] = storage
-    return storage
+        study = _worker_studies[(key, name)] = study_class.load(name, storage)
+        return study
 
 
 def _close_worker_storage(key: str) -> None:
-    with _worker_storages_lock:
+    with _worker_lock:
         storage = _worker_storages.pop(key, None)
+        for opened in [k for k in _worker_studies if k[0] == key]:
+            del _worker_studies[opened]
     if storage is not None:
         storage.close()
 
@@ -59,7 +70,7 @@ def _run_one(
     # of the study module. The storage travels by its settings (URL, heartbeat, grace),
     # not as an object: a worker unpickles the arguments of every task it is sent when it
     # receives them, and each unpickled storage would connect at once.
-    study = study_class.load(name, _worker_storage(storage_class, settings))
+    study = _worker_study(study_class, storage_class, settings, name)
     # `dispatch` makes the task idempotent: Dask runs a finished task again when the
     # worker holding its result dies, and must then get the same trial back.
     return study.run_trial(objective, catch, retries, dispatch=dispatch).number
