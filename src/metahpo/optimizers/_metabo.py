@@ -195,7 +195,10 @@ class MetaBO(BaseOptimizer):
             return [Suggestion(c, {"source": "sobol"}) for c in configs]
         if history.new_config_count() < self.n_warm_start:
             suggestions = self._portfolio.suggest_explained(history, n)
-            preload_torch_func()  # while the warm start is evaluated: the surrogate's first fit needs it
+            # While the warm start is evaluated: the surrogate's first fit needs it (once
+            # per process, a no-op afterwards; started after the suggestion so that it
+            # does not slow the first ask).
+            preload_torch_func()
             return suggestions
         encoding = SpaceEncoding(history.space, history.min_budget, history.max_budget)
         with torch_threads(1):
