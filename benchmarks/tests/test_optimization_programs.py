@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -43,6 +45,7 @@ def test_proximal_gradient_quick(tmp_path: Path) -> None:
     assert rules["Barzilai–Borwein, non-monotone"]["failures"] == 0
 
 
+@pytest.mark.slow  # 1.5 to 2 minutes: meta-training an LSTM, even briefly
 def test_l2l_quadratic_quick(tmp_path: Path) -> None:
     summary = _run("l2l_quadratic.py", tmp_path, report="README.md")
     methods = {"LSTM (learned)", "SGD", "Adam", "RMSprop", "NAG"}
@@ -53,8 +56,13 @@ def test_l2l_quadratic_quick(tmp_path: Path) -> None:
     assert isinstance(summary["beats_every_baseline"], bool)
     assert isinstance(mlp["beats_every_baseline"], bool)
     assert "python benchmarks/l2l_quadratic.py --quick" in (tmp_path / "README.md").read_text()
-    # Short meta-training is enough to beat the untrained LSTM and tuned plain gradient
-    # descent on held-out quadratics; the full run's comparison with every tuned baseline
-    # is in benchmarks/results/l2l_quadratic/.
-    assert final["LSTM (learned)"] < final["SGD"]
-    assert final["LSTM (learned)"] < float(summary["untrained_lstm_final_loss"])  # type: ignore[arg-type]
+    # A short meta-training beats the untrained LSTM and plain gradient descent on held-out
+    # quadratics, even SGD with its rate tuned on those quadratics themselves (the rate tuned
+    # on the training ones diverges on a few of them). It also beat tuned Adam in quick mode
+    # when this test was written, by 8% only, so that is not asserted here; the full run's
+    # comparison with every tuned baseline is in benchmarks/results/l2l_quadratic/.
+    learned = final["LSTM (learned)"]
+    assert learned < float(summary["untrained_lstm_final_loss"])  # type: ignore[arg-type]
+    assert learned < summary["held_out_tuned_baselines"]["SGD"]["final_loss"]  # type: ignore[index]
+    medians = summary["median_final_loss"]
+    assert isinstance(medians, dict) and medians["LSTM (learned)"] < medians["SGD"]
