@@ -41,6 +41,10 @@ DOCTEST_MODULES = [
     "metahpo.visualization._history",
     "metahpo.visualization._importance",
     "metahpo.metalearn._frank_wolfe",
+    "metahpo.metalearn._l2l",
+    "metahpo.metalearn._l2l_lstm",
+    "metahpo.metalearn._l2l_problems",
+    "metahpo.metalearn._l2l_torch",
     "metahpo.metalearn._lmo",
     "metahpo.metalearn._prox_operators",
     "metahpo.metalearn._proximal",
@@ -61,8 +65,14 @@ def test_docs_page_examples_run(page, tmp_path):
     env = {"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"}
     if os.environ.get("PYTHONPATH"):  # a checkout run without installing it
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=240, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+    )
     assert done.returncode == 0, f"{page.name} examples failed:\n{done.stderr[-3000:]}"
 
 

@@ -1,7 +1,8 @@
 """Meta-learning as pure functions over parameter dicts (``torch.func``).
 
 MAML (second- and first-order), Meta-SGD's learnable per-parameter inner learning
-rates, and Reptile, plus the first-order methods they and the acquisition optimizer
+rates, and Reptile; the learned LSTM optimizer of "Learning to learn by gradient descent
+by gradient descent"; and the first-order methods they and the acquisition optimizer
 build on: Frank–Wolfe, proximal gradient (ISTA, FISTA) and the Barzilai–Borwein step.
 The meta-learners take any ``nn.Module`` and any ``loss_fn(model, params, batch)``.
 Nothing here holds state: parameters go in, parameters (or gradients) come out.
@@ -21,6 +22,15 @@ Example:
 from metahpo.metalearn._adapt import adapt
 from metahpo.metalearn._checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from metahpo.metalearn._frank_wolfe import FrankWolfeResult, frank_wolfe
+from metahpo.metalearn._l2l import (
+    LearnedOptimizerRun,
+    LearnedOptimizerTraining,
+    learned_optimizer_run,
+    train_learned_optimizer,
+)
+from metahpo.metalearn._l2l_lstm import LearnedOptimizer, LSTMState, preprocess_gradients
+from metahpo.metalearn._l2l_problems import OptimizeeBatch, quadratic_loss, random_quadratics
+from metahpo.metalearn._l2l_torch import LearnedTorchOptimizer
 from metahpo.metalearn._lmo import BoxLMO, L1BallLMO, NuclearNormBallLMO, SimplexLMO
 from metahpo.metalearn._losses import cross_entropy_loss, mse_loss
 from metahpo.metalearn._maml import MetaGradient, maml_loss, meta_gradient, task_losses
@@ -52,10 +62,16 @@ __all__ = [
     "InnerLR",
     "L1BallLMO",
     "L1Penalty",
+    "LSTMState",
+    "LearnedOptimizer",
+    "LearnedOptimizerRun",
+    "LearnedOptimizerTraining",
+    "LearnedTorchOptimizer",
     "LossFn",
     "MCPPenalty",
     "MetaGradient",
     "NuclearNormBallLMO",
+    "OptimizeeBatch",
     "Params",
     "Penalty",
     "ProximalGradientResult",
@@ -69,15 +85,20 @@ __all__ = [
     "frank_wolfe",
     "gradient_mapping_norm",
     "inner_lr_like",
+    "learned_optimizer_run",
     "load_checkpoint",
     "maml_loss",
     "meta_gradient",
     "mse_loss",
     "nonmonotone_accept",
+    "preprocess_gradients",
     "proximal_gradient",
+    "quadratic_loss",
+    "random_quadratics",
     "reptile_gradient",
     "reptile_step",
     "save_checkpoint",
     "stack_tasks",
     "task_losses",
+    "train_learned_optimizer",
 ]
