@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -74,6 +72,7 @@ def test_meta_clustering_quick(tmp_path: Path) -> None:
     assert (tmp_path / "README.md").read_text().count(
         "python benchmarks/meta_clustering.py --quick"
     ) == 1
+
 
 def test_l2l_quadratic_quick(tmp_path: Path) -> None:
     summary = _run("l2l_quadratic.py", tmp_path, report="README.md")
