@@ -42,8 +42,13 @@ DOCTEST_MODULES = [
     "metahpo.visualization._importance",
     "metahpo.metalearn._frank_wolfe",
     "metahpo.metalearn._lmo",
+    "metahpo.metalearn._maml_rl",
+    "metahpo.metalearn._point_env",
+    "metahpo.metalearn._policy",
+    "metahpo.metalearn._policy_gradient",
     "metahpo.metalearn._prox_operators",
     "metahpo.metalearn._proximal",
+    "metahpo.metalearn._rollout",
     "metahpo.metalearn._step_rules",
 ]
 

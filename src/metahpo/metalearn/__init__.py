@@ -2,8 +2,9 @@
 
 MAML (second- and first-order), Meta-SGD's learnable per-parameter inner learning
 rates, Reptile, and MAML for reinforcement learning (a vectorised 2-D navigation
-environment, a Gaussian MLP policy, policy-gradient losses), plus the first-order methods they and the acquisition optimizer
-build on: Frank–Wolfe, proximal gradient (ISTA, FISTA) and the Barzilai–Borwein step.
+environment, a Gaussian MLP policy, policy-gradient losses), plus the first-order
+methods they and the acquisition optimizer build on: Frank–Wolfe, proximal gradient
+(ISTA, FISTA) and the Barzilai–Borwein step.
 The meta-learners take any ``nn.Module`` and any ``loss_fn(model, params, batch)``.
 Nothing here holds state: parameters go in, parameters (or gradients) come out.
 

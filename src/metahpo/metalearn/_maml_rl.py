@@ -22,7 +22,7 @@ from metahpo.metalearn._policy_gradient import (
     reinforce_loss,
 )
 from metahpo.metalearn._rollout import check_goals, rollout
-from metahpo.metalearn._types import Batch, Params, Task
+from metahpo.metalearn._types import Batch, InnerLR, Params, Task
 
 __all__ = ["fine_tune_returns", "sample_maml_rl_tasks"]
 
@@ -71,7 +71,7 @@ def sample_maml_rl_tasks(
     *,
     n_trajectories: int = 20,
     inner_steps: int = 1,
-    inner_lr: float = 0.1,
+    inner_lr: InnerLR = 0.1,
     discount: float = 0.99,
     normalize_advantages: bool = False,
     generator: torch.Generator | None = None,
@@ -95,7 +95,7 @@ def sample_maml_rl_tasks(
         goals: One goal per task, ``(n_tasks, 2)``.
         n_trajectories: Episodes per task and per set.
         inner_steps: Policy-gradient steps of the inner loop.
-        inner_lr: The inner step size α.
+        inner_lr: The inner step size α: a float, or one tensor per parameter (Meta-SGD).
         discount: The discount factor γ of the advantages.
         normalize_advantages: Standardise each task's advantages (rllab's ``center_adv``);
             see :func:`policy_gradient_batch`.
@@ -157,7 +157,7 @@ def fine_tune_returns(
     goals: Tensor,
     *,
     steps: int = 3,
-    inner_lr: float = 0.1,
+    inner_lr: InnerLR = 0.1,
     n_trajectories: int = 20,
     discount: float = 0.99,
     normalize_advantages: bool = False,
@@ -175,7 +175,7 @@ def fine_tune_returns(
         env: The environment.
         goals: The test goals, ``(n_tasks, 2)``.
         steps: Gradient steps, ``>= 0``.
-        inner_lr: The fine-tuning step size.
+        inner_lr: The fine-tuning step size: a float, or one tensor per parameter.
         n_trajectories: Episodes per task and per step.
         discount: The discount factor γ of the advantages.
         normalize_advantages: Standardise each task's advantages, as in training.

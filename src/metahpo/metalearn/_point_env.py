@@ -9,8 +9,9 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from metahpo._validation import check_int, describe
+from metahpo._validation import check_int
 from metahpo.exceptions import InvalidParameterError
+from metahpo.metalearn._checks import describe_tensor
 
 __all__ = ["PointNavigation"]
 
@@ -24,7 +25,7 @@ def _check_positive(value: object, name: str) -> float:
     ):
         raise InvalidParameterError(
             f"The {name!r} parameter of PointNavigation must be a positive finite float. "
-            f"Got {describe(value)} instead."
+            f"Got {describe_tensor(value)} instead."
         )
     return float(value)
 
@@ -93,7 +94,7 @@ class PointNavigation:
             if not isinstance(value, Tensor) or value.dim() < 1 or value.shape[-1] != 2:
                 raise InvalidParameterError(
                     f"The {name!r} parameter of PointNavigation.step must be a tensor whose "
-                    f"last dimension is 2. Got {describe(value)} instead."
+                    f"last dimension is 2. Got {describe_tensor(value)} instead."
                 )
         moved = positions + actions.clamp(-self.max_action, self.max_action)
         return moved, -torch.linalg.vector_norm(moved - goals, dim=-1)

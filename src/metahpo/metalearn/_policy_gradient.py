@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
+from metahpo.metalearn._checks import describe_tensor
 from metahpo.metalearn._policy import gaussian_log_prob
 from metahpo.metalearn._rollout import Trajectories
 from metahpo.metalearn._types import Batch, Params
@@ -68,6 +69,17 @@ def linear_feature_baseline(
     Returns:
         The fitted values, ``(tasks, n, T)``.
     """
+    if (
+        not isinstance(observations, Tensor)
+        or not isinstance(returns, Tensor)
+        or observations.dim() != 4
+        or returns.shape != observations.shape[:3]
+    ):
+        raise InvalidParameterError(
+            "The 'observations' and 'returns' parameters of linear_feature_baseline must be "
+            "tensors of shapes (tasks, n, T, observation_dim) and (tasks, n, T). Got "
+            f"{describe_tensor(observations)} and {describe_tensor(returns)} instead."
+        )
     tasks, n, horizon, _ = observations.shape
     clipped = observations.clamp(-10.0, 10.0)
     time = torch.arange(horizon, dtype=observations.dtype) / horizon
@@ -109,7 +121,7 @@ def policy_gradient_batch(
     if not isinstance(trajectories, Trajectories):
         raise InvalidParameterError(
             f"The 'trajectories' parameter of {owner} must be Trajectories (from rollout). "
-            f"Got {describe(trajectories)} instead."
+            f"Got {describe_tensor(trajectories)} instead."
         )
     gamma = check_discount(discount, owner)
     returns = discounted_returns(trajectories.rewards, gamma)

@@ -10,7 +10,7 @@ from torch.func import functional_call, vmap
 
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
-from metahpo.metalearn._checks import check_params
+from metahpo.metalearn._checks import check_params, describe_tensor
 from metahpo.metalearn._point_env import PointNavigation
 from metahpo.metalearn._policy import LOG_SQRT_2PI
 from metahpo.metalearn._types import Params
@@ -51,7 +51,7 @@ def check_goals(goals: object, owner: str) -> Tensor:
     ):
         raise InvalidParameterError(
             f"The 'goals' parameter of {owner} must be a finite float tensor of shape "
-            f"(n_tasks, 2). Got {describe(goals)} instead."
+            f"(n_tasks, 2). Got {describe_tensor(goals)} instead."
         )
     return goals
 
