@@ -46,8 +46,13 @@ DOCTEST_MODULES = [
     "metahpo.metalearn._l2l_problems",
     "metahpo.metalearn._l2l_torch",
     "metahpo.metalearn._lmo",
+    "metahpo.metalearn._maml_rl",
+    "metahpo.metalearn._point_env",
+    "metahpo.metalearn._policy",
+    "metahpo.metalearn._policy_gradient",
     "metahpo.metalearn._prox_operators",
     "metahpo.metalearn._proximal",
+    "metahpo.metalearn._rollout",
     "metahpo.metalearn._step_rules",
 ]
 

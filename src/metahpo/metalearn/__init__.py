@@ -1,9 +1,11 @@
 """Meta-learning as pure functions over parameter dicts (``torch.func``).
 
 MAML (second- and first-order), Meta-SGD's learnable per-parameter inner learning
-rates, and Reptile; the learned LSTM optimizer of "Learning to learn by gradient descent
-by gradient descent"; and the first-order methods they and the acquisition optimizer
-build on: Frank–Wolfe, proximal gradient (ISTA, FISTA) and the Barzilai–Borwein step.
+rates, Reptile, and MAML for reinforcement learning (a vectorised 2-D navigation
+environment, a Gaussian MLP policy, policy-gradient losses); the learned LSTM optimizer of
+"Learning to learn by gradient descent by gradient descent"; and the first-order methods
+they and the acquisition optimizer build on: Frank–Wolfe, proximal gradient (ISTA,
+FISTA) and the Barzilai–Borwein step.
 The meta-learners take any ``nn.Module`` and any ``loss_fn(model, params, batch)``.
 Nothing here holds state: parameters go in, parameters (or gradients) come out.
 
@@ -34,7 +36,17 @@ from metahpo.metalearn._l2l_torch import LearnedTorchOptimizer
 from metahpo.metalearn._lmo import BoxLMO, L1BallLMO, NuclearNormBallLMO, SimplexLMO
 from metahpo.metalearn._losses import cross_entropy_loss, mse_loss
 from metahpo.metalearn._maml import MetaGradient, maml_loss, meta_gradient, task_losses
+from metahpo.metalearn._maml_rl import fine_tune_returns, sample_maml_rl_tasks
 from metahpo.metalearn._params import clone_params, inner_lr_like
+from metahpo.metalearn._point_env import PointNavigation
+from metahpo.metalearn._policy import GaussianMLPPolicy, gaussian_log_prob
+from metahpo.metalearn._policy_gradient import (
+    clipped_surrogate_loss,
+    discounted_returns,
+    linear_feature_baseline,
+    policy_gradient_batch,
+    reinforce_loss,
+)
 from metahpo.metalearn._prox_operators import (
     BoxIndicator,
     GroupLassoPenalty,
@@ -49,6 +61,7 @@ from metahpo.metalearn._proximal import (
     proximal_gradient,
 )
 from metahpo.metalearn._reptile import reptile_gradient, reptile_step
+from metahpo.metalearn._rollout import Trajectories, rollout
 from metahpo.metalearn._step_rules import barzilai_borwein_step, nonmonotone_accept
 from metahpo.metalearn._types import Batch, InnerLR, LossFn, Params, Task, stack_tasks
 
@@ -58,6 +71,7 @@ __all__ = [
     "BoxLMO",
     "Checkpoint",
     "FrankWolfeResult",
+    "GaussianMLPPolicy",
     "GroupLassoPenalty",
     "InnerLR",
     "L1BallLMO",
@@ -74,29 +88,40 @@ __all__ = [
     "OptimizeeBatch",
     "Params",
     "Penalty",
+    "PointNavigation",
     "ProximalGradientResult",
     "SimplexLMO",
     "Task",
+    "Trajectories",
     "ZeroPenalty",
     "adapt",
     "barzilai_borwein_step",
+    "clipped_surrogate_loss",
     "clone_params",
     "cross_entropy_loss",
+    "discounted_returns",
+    "fine_tune_returns",
     "frank_wolfe",
+    "gaussian_log_prob",
     "gradient_mapping_norm",
     "inner_lr_like",
     "learned_optimizer_run",
+    "linear_feature_baseline",
     "load_checkpoint",
     "maml_loss",
     "meta_gradient",
     "mse_loss",
     "nonmonotone_accept",
+    "policy_gradient_batch",
     "preprocess_gradients",
     "proximal_gradient",
     "quadratic_loss",
     "random_quadratics",
+    "reinforce_loss",
     "reptile_gradient",
     "reptile_step",
+    "rollout",
+    "sample_maml_rl_tasks",
     "save_checkpoint",
     "stack_tasks",
     "task_losses",

@@ -13,6 +13,13 @@ from metahpo.exceptions import InvalidParameterError
 from metahpo.metalearn._types import Params, Task
 
 
+def describe_tensor(value: Any) -> str:
+    """A tensor's shape and dtype for error messages (its values say little); else ``describe``."""
+    if isinstance(value, Tensor):
+        return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
+    return describe(value)
+
+
 def check_params(params: Any, owner: str) -> Params:
     """``params`` as a plain dict of tensors, or raise naming the parameter."""
     if not isinstance(params, Mapping) or not params:
