@@ -73,4 +73,6 @@ def run_simulated_workers(study: Any, evaluator: Evaluator, workers: int) -> Non
         clock = time.perf_counter()
         study.tell(done.handle, done.loss)
         seconds = done.seconds + time.perf_counter() - clock
-        evaluator.account(done.budget, done.loss, wall_time=seconds, sim_time=now)
+        evaluator.account(
+            done.budget, done.loss, wall_time=seconds, sim_time=now, config=done.handle.config
+        )

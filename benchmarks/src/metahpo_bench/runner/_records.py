@@ -15,7 +15,7 @@ from metahpo.exceptions import InvalidParameterError
 __all__ = ["Record", "read_records", "write_records"]
 
 # Keys a results line may lack: fields added after results files were first written.
-_OPTIONAL = ("sim_time",)
+_OPTIONAL = ("sim_time", "distinct_configs")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,10 @@ class Record:
             evaluation completed, in budget units (an evaluation at budget ``b`` takes
             ``b``); ``None`` for serial runs, and then left out of the JSON line, so
             files written before the field existed read unchanged.
+        distinct_configs: how many distinct configs the run has evaluated so far, this
+            evaluation included (a config evaluated at several budgets counts once; on a
+            pool problem, suggestions that snap to the same pool config are one config).
+            ``None`` in files written before the field existed, and then left out.
     """
 
     problem: str
@@ -51,11 +55,13 @@ class Record:
     cum_budget: float
     wall_time: float
     sim_time: float | None = None
+    distinct_configs: int | None = None
 
     def to_json(self) -> str:
         data = asdict(self)
-        if data["sim_time"] is None:
-            del data["sim_time"]
+        for key in _OPTIONAL:
+            if data[key] is None:
+                del data[key]
         return json.dumps(data, separators=(",", ":"), allow_nan=False)
 
     @classmethod
