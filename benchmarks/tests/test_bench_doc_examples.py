@@ -24,6 +24,11 @@ DOCTEST_MODULES = [
     "metahpo_bench.keel",
     "metahpo_bench.training",
     "metahpo_bench.metadata",
+    "metahpo_bench.pool._snap",
+    "metahpo_bench.pool._problem",
+    "metahpo_bench.pool._surrogate",
+    "metahpo_bench.pool._table",
+    "metahpo_bench.runner._regret",
 ]
 
 

@@ -39,6 +39,7 @@ KEYS = {
     "loss",
     "cum_budget",
     "wall_time",
+    "distinct_configs",
 }
 
 

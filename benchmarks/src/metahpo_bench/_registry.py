@@ -24,6 +24,9 @@ _REGISTRY: dict[str, str] = {
     "mf_branin": "metahpo.testing.synthetic:MultiFidelityBranin",
     "lcbench": "metahpo_bench.yahpo:LCBench",
     "rbv2_xgboost": "metahpo_bench.yahpo:RBv2XGBoost",
+    "lcbench-pool": "metahpo_bench.pool:LCBenchPool",
+    "rbv2_xgboost-pool": "metahpo_bench.pool:RBv2XGBoostPool",
+    "keel-hgb-pool": "metahpo_bench.pool:KeelHGBPool",
     "keel-hgb": "metahpo_bench.training:KeelHGB",
     "keel-mlp": "metahpo_bench.training:KeelMLP",
     "sklearn-hgb": "metahpo_bench.training:SklearnHGB",
@@ -31,10 +34,17 @@ _REGISTRY: dict[str, str] = {
 }
 # The presets of metahpo.presets, trained through the preset's own code: "preset:NAME".
 for _preset in (
-    "hgb-classifier", "hgb-regressor", "random-forest-classifier", "logistic-regression",
-    "xgboost-classifier", "lightgbm-classifier", "mlp-classifier",
+    "hgb-classifier",
+    "hgb-regressor",
+    "random-forest-classifier",
+    "logistic-regression",
+    "xgboost-classifier",
+    "lightgbm-classifier",
+    "mlp-classifier",
 ):
-    _REGISTRY[f"preset:{_preset}"] = f"metahpo_bench._training_presets:preset_{_preset.replace('-', '_')}"
+    _REGISTRY[f"preset:{_preset}"] = (
+        f"metahpo_bench._training_presets:preset_{_preset.replace('-', '_')}"
+    )
 
 
 def register_problem(name: str, target: str) -> None:

@@ -8,6 +8,7 @@ from metahpo_bench.runner._registry import adapter_names, make_adapter, unavaila
 from metahpo_bench.runner._regret import (
     TaskBounds,
     normalized_regret,
+    pool_bounds,
     random_draw_bounds,
     table_bounds,
     task_bounds,
@@ -31,6 +32,7 @@ __all__ = [
     "build_meta_train",
     "make_adapter",
     "normalized_regret",
+    "pool_bounds",
     "random_draw_bounds",
     "read_records",
     "run_benchmark",

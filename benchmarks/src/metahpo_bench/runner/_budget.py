@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from metahpo.exceptions import MetahpoError
 from metahpo.testing.synthetic import Problem
+from metahpo_bench.pool import PoolProblem
 from metahpo_bench.runner._records import Record
 
 __all__ = ["BudgetExhausted", "Evaluator", "budget_steps"]
@@ -26,7 +27,8 @@ class Evaluator:
     problem without fidelity). An evaluation that starts before the budget is spent
     is completed and recorded even if it overshoots; asking for one afterwards raises
     :class:`BudgetExhausted`. ``wall_time`` of a record is the time since the previous
-    evaluation ended (the optimizer's own work) plus the evaluation.
+    evaluation ended (the optimizer's own work) plus the evaluation. Each record also
+    counts the distinct configs evaluated so far (:meth:`identity`).
 
     Two accountings: *restart* (the default) charges every evaluation its full budget;
     with ``continuation=True``, an evaluation that names the evaluation it continues
@@ -53,6 +55,7 @@ class Evaluator:
         self.total_budget = n_full_evals * self.full_budget
         self.cum_budget = 0.0
         self.records: list[Record] = []
+        self._seen: set[Hashable] = set()
         self._clock = time.perf_counter()
 
     @property
@@ -104,7 +107,14 @@ class Evaluator:
             raise BudgetExhausted
         budget = self.snap(budget)
         loss = self.problem.evaluate(self.task, config, budget)
-        return self.account(budget, loss, parent_budget=parent_budget)
+        return self.account(budget, loss, parent_budget=parent_budget, config=config)
+
+    def identity(self, config: Mapping[str, Any]) -> Hashable:
+        """What makes two evaluated configs the same: the pool config a suggestion snaps
+        to on a pool problem, else the space's config identity (its rounded unit row)."""
+        if isinstance(self.problem, PoolProblem):
+            return self.problem.nearest(self.task, config)
+        return self.problem.space.config_key(self.problem.space.validate(config))
 
     def account(
         self,
@@ -114,13 +124,16 @@ class Evaluator:
         wall_time: float | None = None,
         sim_time: float | None = None,
         parent_budget: float | None = None,
+        config: Mapping[str, Any] | None = None,
     ) -> float:
         """Record an evaluation made elsewhere (e.g. a pruned run's last report).
 
         ``wall_time`` replaces the time since the previous record (for evaluations that
         are recorded later than they ran, as with simulated parallel workers);
         ``sim_time`` is the simulated clock at which the evaluation completed;
-        ``parent_budget`` is the budget of the evaluation this one continues.
+        ``parent_budget`` is the budget of the evaluation this one continues. With the
+        evaluated ``config`` the record counts the distinct configs so far; without it
+        that count is left out.
         """
         if not math.isfinite(loss):
             raise MetahpoError(
@@ -128,6 +141,8 @@ class Evaluator:
                 f"at budget {budget!r}; a benchmark problem must return finite losses."
             )
         self.cum_budget += self.cost(budget, parent_budget) if cost is None else cost
+        if config is not None:
+            self._seen.add(self.identity(config))
         now = time.perf_counter()
         self.records.append(
             Record(
@@ -142,6 +157,7 @@ class Evaluator:
                 wall_time=now - self._clock if wall_time is None else wall_time,
                 sim_time=sim_time,
                 parent_budget=self.charged_parent(parent_budget),
+                distinct_configs=None if config is None else len(self._seen),
             )
         )
         self._clock = time.perf_counter()

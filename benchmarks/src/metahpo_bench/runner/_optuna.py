@@ -125,7 +125,7 @@ class OptunaAdapter(Adapter):
             if index < len(steps) and trial.should_prune():
                 pruned = True
                 break
-        evaluator.account(reached, loss)
+        evaluator.account(reached, loss, config=config)
         return loss, pruned
 
 

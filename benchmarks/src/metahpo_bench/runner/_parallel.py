@@ -85,4 +85,5 @@ def run_simulated_workers(study: Any, evaluator: Evaluator, workers: int) -> Non
             wall_time=seconds,
             sim_time=now,
             parent_budget=done.parent_budget,
+            config=done.handle.config,
         )

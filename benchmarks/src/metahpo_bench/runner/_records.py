@@ -15,7 +15,7 @@ from metahpo.exceptions import InvalidParameterError
 __all__ = ["Record", "read_records", "write_records"]
 
 # Keys a results line may lack: fields added after results files were first written.
-_OPTIONAL = ("sim_time", "parent_budget")
+_OPTIONAL = ("sim_time", "parent_budget", "distinct_configs")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,10 @@ class Record:
             one continues (it was charged ``budget - parent_budget``); ``None``, and left
             out of the JSON line, for every evaluation of a restart-accounted run and for
             evaluations that continue nothing.
+        distinct_configs: how many distinct configs the run has evaluated so far, this
+            evaluation included (a config evaluated at several budgets counts once; on a
+            pool problem, suggestions that snap to the same pool config are one config).
+            ``None`` in files written before the field existed, and then left out.
     """
 
     problem: str
@@ -57,6 +61,7 @@ class Record:
     wall_time: float
     sim_time: float | None = None
     parent_budget: float | None = None
+    distinct_configs: int | None = None
 
     def to_json(self) -> str:
         data = asdict(self)

@@ -4,7 +4,9 @@ The regret of a loss on a task is ``(loss - low) / (high - low)`` where ``low`` 
 ``high`` are the smallest and largest loss among ``n_draws`` (10,000 by default)
 uniform random configurations evaluated at the maximum budget — or over the task's
 rows of a meta-dataset table (:func:`table_bounds`) — and every loss any optimizer
-observed on the task. 0 is the best loss known, 1 the worst.
+observed on the task. 0 is the best loss known, 1 the worst. On a pool problem the
+bounds are the task's pool's best and worst loss (:func:`pool_bounds`): every loss
+observed there is a pool loss, and 0 is the pool's best config.
 The draws are cached as JSON, keyed by the problem, its arguments, its space and the task.
 """
 
@@ -24,11 +26,13 @@ import numpy as np
 
 from metahpo.exceptions import InvalidParameterError
 from metahpo.testing.synthetic import Problem
+from metahpo_bench.pool import PoolProblem
 
 __all__ = [
     "TaskBounds",
     "default_cache_dir",
     "normalized_regret",
+    "pool_bounds",
     "random_draw_bounds",
     "task_bounds",
 ]
@@ -201,6 +205,26 @@ def table_bounds(
     grouped = data.losses.groupby("task")["loss"]
     low, high = grouped.min(), grouped.max()
     return {str(task): TaskBounds(float(low[task]), float(high[task])) for task in low.index}
+
+
+def pool_bounds(problem: PoolProblem, task: str) -> TaskBounds:
+    """The best and worst loss of ``task``'s pool: a pool problem's regret bounds.
+
+    Example:
+        >>> from metahpo.testing.synthetic import ShiftedBranin
+        >>> from metahpo_bench.pool import SurrogatePool
+        >>> problem = SurrogatePool(ShiftedBranin(n_tasks=2), pool_size=20)
+        >>> bounds = pool_bounds(problem, "1")
+        >>> pool = problem.pool("1")
+        >>> bounds.regret(pool.best), bounds.regret(pool.worst)
+        (0.0, 1.0)
+    """
+    if not isinstance(problem, PoolProblem):
+        raise InvalidParameterError(
+            f"The 'problem' parameter of pool_bounds must be a pool problem. Got {problem!r} instead."
+        )
+    low, high = problem.bounds(task)
+    return TaskBounds(low, high)
 
 
 EMPTY_BOUNDS = TaskBounds(math.inf, -math.inf)

@@ -9,7 +9,9 @@ Conventions (stated in every report):
   budget among the evaluations whose ``cum_budget`` is at most ``c * max_budget``;
 * its regret is normalised per task with the task's :class:`TaskBounds`;
 * average rank: optimizers are ranked (ties share the mean rank) on each task x seed,
-  then the ranks are averaged.
+  then the ranks are averaged;
+* distinct configs: how many different configs a run evaluated by then (a repeat, or on a
+  pool problem a suggestion that snaps to a config already evaluated, is not a new one).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class Curves:
 
     ``regret[optimizer]`` has shape ``(n_runs, len(grid))``; row ``i`` belongs to
     ``runs[optimizer][i]`` = ``(task, seed)``. NaN before a run's first evaluation.
+    ``distinct[optimizer]`` has the same shape: the distinct configs evaluated by each grid
+    point (NaN where the records do not count them).
     """
 
     problem: str
@@ -49,6 +53,7 @@ class Curves:
     wall_time: Mapping[str, float]
     run_time: Mapping[str, float]
     evaluations: Mapping[str, float]
+    distinct: Mapping[str, np.ndarray]
 
 
 def incumbent_regret(
@@ -66,6 +71,19 @@ def incumbent_regret(
     out = np.full(grid.shape, np.nan)
     seen = index >= 0
     out[seen] = np.asarray(bounds.regret(best[index[seen]]), dtype=float)
+    return out
+
+
+def distinct_configs(
+    cum_budget: np.ndarray, distinct: np.ndarray, full_budget: float, grid: np.ndarray
+) -> np.ndarray:
+    """The distinct configs evaluated by each grid point (NaN before the first evaluation)."""
+    order = np.argsort(cum_budget, kind="stable")
+    spent = np.asarray(cum_budget, dtype=float)[order] / full_budget
+    counts = np.fmax.accumulate(np.asarray(distinct, dtype=float)[order])
+    index = np.searchsorted(spent, grid * (1 + 1e-9), side="right") - 1
+    out = np.full(grid.shape, np.nan)
+    out[index >= 0] = counts[index[index >= 0]]
     return out
 
 
@@ -90,6 +108,7 @@ def build_curves(
     for record in records:
         groups.setdefault((record.optimizer, record.task, record.seed), []).append(record)
     regret: dict[str, list[np.ndarray]] = {}
+    distinct: dict[str, list[np.ndarray]] = {}
     runs: dict[str, list[tuple[str, int]]] = {}
     times: dict[str, list[float]] = {}
     run_times: dict[str, list[float]] = {}
@@ -100,6 +119,10 @@ def build_curves(
         regret.setdefault(optimizer, []).append(
             incumbent_regret(cum, losses, bounds[task], full_budget, grid)
         )
+        counts = np.array(
+            [np.nan if r.distinct_configs is None else r.distinct_configs for r in group]
+        )
+        distinct.setdefault(optimizer, []).append(distinct_configs(cum, counts, full_budget, grid))
         runs.setdefault(optimizer, []).append((task, seed))
         times.setdefault(optimizer, []).extend(r.wall_time for r in group)
         run_times.setdefault(optimizer, []).append(sum(r.wall_time for r in group))
@@ -111,6 +134,7 @@ def build_curves(
         wall_time={k: float(np.mean(v)) for k, v in times.items()},
         run_time={k: float(np.mean(v)) for k, v in run_times.items()},
         evaluations={k: len(v) / len(runs[k]) for k, v in times.items()},
+        distinct={k: np.vstack(v) for k, v in distinct.items()},
     )
 
 
@@ -144,7 +168,8 @@ def average_ranks(curves: Curves, column: int) -> dict[str, float]:
 
 
 def summary_rows(curves: Curves, n_full_evals: int) -> list[dict[str, Any]]:
-    """One row per optimizer and checkpoint: mean / median regret and mean rank over task x seed."""
+    """One row per optimizer and checkpoint: mean regret with its standard error, median
+    regret, mean rank and mean distinct configs over task x seed."""
     checkpoints = [c for c in CHECKPOINTS if c <= n_full_evals]
     if n_full_evals not in checkpoints:
         checkpoints.append(n_full_evals)
@@ -155,21 +180,34 @@ def summary_rows(curves: Curves, n_full_evals: int) -> list[dict[str, Any]]:
         for name in sorted(curves.regret):
             values = curves.regret[name][:, column]
             values = values[np.isfinite(values)]
+            counts = curves.distinct[name][:, column]
+            counts = counts[np.isfinite(counts)]
             rows.append(
                 {
                     "problem": curves.problem,
                     "optimizer": name,
                     "full_budget_evals": checkpoint,
                     "mean_regret": float(np.mean(values)) if values.size else float("nan"),
+                    "stderr_regret": _stderr(values),
                     "median_regret": float(np.median(values)) if values.size else float("nan"),
                     "mean_rank": ranks[name],
                     "runs": int(values.size),
+                    "mean_distinct_configs": float(np.mean(counts))
+                    if counts.size
+                    else float("nan"),
                     "mean_wall_time_per_eval": curves.wall_time[name],
                     "mean_wall_time_per_run": curves.run_time[name],
                     "evaluations_per_run": curves.evaluations[name],
                 }
             )
     return rows
+
+
+def _stderr(values: np.ndarray) -> float:
+    """The standard error of the mean (sample standard deviation / sqrt(n)); NaN below 2 values."""
+    if values.size < 2:
+        return float("nan")
+    return float(np.std(values, ddof=1) / np.sqrt(values.size))
 
 
 def write_report(
@@ -215,11 +253,15 @@ def _write_markdown(
     names = sorted({r["optimizer"] for r in rows})
     cell = {(r["optimizer"], r["full_budget_evals"]): r for r in rows}
     lines = [header.rstrip(), ""] if header else []
-    for title, key, fmt in (
+    tables = [
         ("Mean normalised regret", "mean_regret", "{:.4f}"),
+        ("Standard error of the mean normalised regret", "stderr_regret", "{:.4f}"),
         ("Median normalised regret", "median_regret", "{:.4f}"),
         ("Average rank", "mean_rank", "{:.2f}"),
-    ):
+    ]
+    if any(np.isfinite(r["mean_distinct_configs"]) for r in rows):
+        tables.insert(2, ("Mean distinct configs evaluated", "mean_distinct_configs", "{:.1f}"))
+    for title, key, fmt in tables:
         lines += [
             f"### {title} (tasks x seeds) after N full-budget-equivalent evaluations",
             "",
@@ -255,11 +297,14 @@ def _write_markdown(
         ]
     lines += [
         "",
-        "Regret: (loss - low) / (high - low) per task; low/high: the bounds named above, widened "
-        "to every loss observed (bounds.json). Full-budget-equivalent "
+        "Regret: (loss - low) / (high - low) per task; low/high: the bounds named above "
+        "(bounds.json). Full-budget-equivalent "
         "evaluations = cumulative budget / max budget, with the budget accounting named above. "
         "The incumbent is the best loss observed "
-        "at any budget. Wall time: the optimizer's own time plus the evaluation, measured with "
+        "at any budget. Standard error: the sample standard deviation over tasks x seeds / "
+        "sqrt(runs). Distinct configs: the configs a run evaluated that differ (a repeat, or "
+        "on a pool problem a suggestion snapped to a config already evaluated, counts once). "
+        "Wall time: the optimizer's own time plus the evaluation, measured with "
         "runs in parallel processes on a shared machine.",
         "",
     ]

@@ -18,6 +18,7 @@ from typing import Any
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo_bench._registry import get_problem
+from metahpo_bench.pool import PoolProblem
 from metahpo_bench.runner._meta_train import MetaTrainData, build_meta_train
 from metahpo_bench.runner._records import Record, read_records, write_records
 from metahpo_bench.runner._registry import make_adapter, unavailable_reason
@@ -109,6 +110,13 @@ def run_benchmark(
             "The 'seeds' option of bench run must give at least one seed. Got none."
         )
     problem = get_problem(spec.problem, **dict(spec.problem_kwargs))
+    is_pool = isinstance(problem, PoolProblem)
+    if is_pool and (spec.meta_train_budgets or spec.regret_table):
+        raise InvalidParameterError(
+            f"{spec.problem} is a pool problem: its pools are at one budget and set their own "
+            "regret bounds, so 'meta_train_budgets' and 'regret_table' must be unset. Got "
+            f"meta_train_budgets={list(spec.meta_train_budgets)}, regret_table={spec.regret_table!r} instead."
+        )
     split = split_tasks(problem.tasks, spec.split, spec.test_tasks, spec.split_seed, spec.tasks)
     say = progress or (lambda message: logger.info("%s", message))
 
@@ -133,8 +141,9 @@ def run_benchmark(
             key=list(problem.tasks).index,
         )
         say(f"meta-train data: {spec.meta_train_size} Sobol configs x {len(train_union)} tasks")
+        # A pool problem's design is scored where its pools come from (PoolProblem.design_problem).
         meta_train = build_meta_train(
-            problem,
+            problem.design_problem if isinstance(problem, PoolProblem) else problem,
             train_union,
             spec.meta_train_size,
             spec.meta_train_seed,
@@ -238,7 +247,10 @@ def run_benchmark(
                     )
                     for task in split.test
                 ]
-                if cache_dir is not None and spec.n_draws > 0 and spec.regret_table is None
+                if cache_dir is not None
+                and spec.n_draws > 0
+                and spec.regret_table is None
+                and not is_pool
                 else []
             )
             futures = {

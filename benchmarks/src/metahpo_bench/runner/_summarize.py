@@ -8,10 +8,12 @@ import multiprocessing
 from pathlib import Path
 from typing import Any
 
-from metahpo.exceptions import InvalidParameterError
+from metahpo.exceptions import InvalidParameterError, MetahpoError
+from metahpo.testing.synthetic import Problem
 from metahpo_bench._registry import get_problem
-from metahpo_bench.runner._records import read_records
-from metahpo_bench.runner._regret import EMPTY_BOUNDS, TaskBounds, table_bounds
+from metahpo_bench.pool import PoolProblem
+from metahpo_bench.runner._records import Record, read_records
+from metahpo_bench.runner._regret import EMPTY_BOUNDS, TaskBounds, pool_bounds, table_bounds
 from metahpo_bench.runner._report import write_report
 from metahpo_bench.runner._run import RESULTS_FILE, RUN_FILE, bounds_of
 
@@ -36,6 +38,38 @@ def summarize(
     records = list(read_records(results))
     problem = get_problem(spec["problem"], **spec["problem_kwargs"])
     tasks = sorted({r.task for r in records})
+    if isinstance(problem, PoolProblem):
+        bounds = _pool_bounds(problem, records, tasks)
+    else:
+        draws = _given_bounds(spec, tasks, cache_dir, jobs)
+        bounds = {
+            task: draws[task].widen(r.loss for r in records if r.task == task) for task in tasks
+        }
+    full_budget = 1.0 if problem.max_budget is None else float(problem.max_budget)
+    header = _header(spec, run, command or run.get("command", ""), problem)
+    return write_report(
+        out, records, bounds, full_budget, int(spec["n_full_evals"]), run["status"], header
+    )
+
+
+def _pool_bounds(
+    problem: PoolProblem, records: list[Record], tasks: list[str]
+) -> dict[str, TaskBounds]:
+    """Each task's pool range; every observed loss must lie in it (it is a pool loss)."""
+    bounds = {task: pool_bounds(problem, task) for task in tasks}
+    outside = [r for r in records if not bounds[r.task].low <= r.loss <= bounds[r.task].high]
+    if outside:
+        raise MetahpoError(
+            f"{problem.name} is a pool problem, so every loss must be a pool loss; the record "
+            f"{outside[0].to_json()} is outside its task's pool range."
+        )
+    return bounds
+
+
+def _given_bounds(
+    spec: dict[str, Any], tasks: list[str], cache_dir: Path | None, jobs: int
+) -> dict[str, TaskBounds]:
+    """The bounds before the observed losses: a regret table's, random draws' or none."""
     if spec.get("regret_table"):
         table = table_bounds(spec["regret_table"], spec["problem"])
         missing = [t for t in tasks if t not in table]
@@ -43,17 +77,10 @@ def summarize(
             raise InvalidParameterError(
                 f"The regret table {spec['regret_table']!r} must hold every test task. Got none for {missing}."
             )
-        draws = {t: table[t] for t in tasks}
-    elif spec["n_draws"] > 0:
-        draws = _draw_bounds(spec, tasks, cache_dir, jobs)
-    else:
-        draws = dict.fromkeys(tasks, EMPTY_BOUNDS)
-    bounds = {task: draws[task].widen(r.loss for r in records if r.task == task) for task in tasks}
-    full_budget = 1.0 if problem.max_budget is None else float(problem.max_budget)
-    header = _header(spec, run, command or run.get("command", ""))
-    return write_report(
-        out, records, bounds, full_budget, int(spec["n_full_evals"]), run["status"], header
-    )
+        return {t: table[t] for t in tasks}
+    if spec["n_draws"] > 0:
+        return _draw_bounds(spec, tasks, cache_dir, jobs)
+    return dict.fromkeys(tasks, EMPTY_BOUNDS)
 
 
 def _draw_bounds(
@@ -71,7 +98,7 @@ def _draw_bounds(
     return dict(zip(tasks, values, strict=True))
 
 
-def _header(spec: dict[str, Any], run: dict[str, Any], command: str) -> str:
+def _header(spec: dict[str, Any], run: dict[str, Any], command: str, problem: Problem) -> str:
     lines = [
         f"## {spec['problem']}: {len(run['test_tasks'])} test tasks x {len(spec['seeds'])} seeds x "
         f"{spec['n_full_evals']} full-budget-equivalent evaluations",
@@ -90,7 +117,15 @@ def _header(spec: dict[str, Any], run: dict[str, Any], command: str) -> str:
             if run["train_tasks"]
             else "all other tasks (leave one out)."
         ),
-        "Regret bounds: " + _bounds_text(spec) + ", plus all observed losses.",
+        *(
+            [
+                f"Pool: {problem.pool_description}; a suggestion is snapped to the nearest pool "
+                "config, and a repeat costs a trial.",
+                "Regret bounds: each task's pool's best and worst loss (0 is the pool's best config).",
+            ]
+            if isinstance(problem, PoolProblem)
+            else ["Regret bounds: " + _bounds_text(spec) + ", plus all observed losses."]
+        ),
         "Budget accounting: " + _accounting_text(spec) + ".",
         f"Run time: {run['seconds']} s with {spec['jobs']} processes. Versions: "
         + ", ".join(f"{k} {v}" for k, v in run["versions"].items())
