@@ -60,10 +60,18 @@ def test_docs_page_examples_run(page: Path, tmp_path: Path) -> None:
     if "lcbench" in code or "rbv2_xgboost" in code:
         data = _yahpo_data()
         if data is None:
-            pytest.skip(f"{page.name} needs the YAHPO data (../shared/data/yahpo or $METAHPO_YAHPO_DATA)")
+            pytest.skip(
+                f"{page.name} needs the YAHPO data (../shared/data/yahpo or $METAHPO_YAHPO_DATA)"
+            )
         env["METAHPO_YAHPO_DATA"] = str(data)
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=240, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+    )
     assert done.returncode == 0, f"{page.name} examples failed:\n{done.stderr[-3000:]}"
 
 

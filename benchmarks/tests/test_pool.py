@@ -27,10 +27,12 @@ from metahpo_bench.runner import (
     Record,
     TaskBounds,
     build_meta_train,
+    make_adapter,
     read_records,
     run_benchmark,
     summarize,
 )
+from metahpo_bench.runner._configspace import from_configspace
 from metahpo_bench.runner._regret import pool_bounds
 from metahpo_bench.runner._report import build_curves, summary_rows
 from metahpo_bench.yahpo import default_data_dirs
@@ -229,3 +231,20 @@ def test_pool_runs_refuse_options_that_do_not_apply(tmp_path: Path) -> None:
     )
     with pytest.raises(InvalidParameterError, match="pool problem"):
         run_benchmark(spec, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["optuna-random", "optuna-tpe"])
+def test_flat_peers_run_on_a_conditional_pool(name: str) -> None:
+    # Optuna proposes every parameter; the config evaluated keeps the active ones.
+    records = make_adapter(name).run(_Mixed(), "t", seed=0, n_full_evals=6)
+    assert len(records) == 6 and {r.loss for r in records} <= {0.1, 0.2, 0.3, 0.4}
+
+
+def test_configspace_configs_keep_only_active_parameters() -> None:
+    space = _Mixed.space
+    assert from_configspace(space, {"kind": "0", "x": 0.3, "depth": 2}) == {"kind": "a", "x": 0.3}
+    assert from_configspace(space, {"kind": "1", "x": 0.3, "depth": 2}) == {
+        "kind": "b",
+        "x": 0.3,
+        "depth": 2,
+    }

@@ -1,4 +1,4 @@
-"""metahpo spaces as ConfigSpace spaces (for SMAC3) and back."""
+"""metahpo spaces as ConfigSpace spaces (for SMAC3) and back; flat peer configs made conditional."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from metahpo.space import Categorical, Config, Float, Int, Space
 
-__all__ = ["from_configspace", "to_configspace"]
+__all__ = ["active_config", "from_configspace", "to_configspace"]
 
 
 def to_configspace(space: Space, seed: int) -> Any:
@@ -45,4 +45,14 @@ def from_configspace(space: Space, values: Any) -> Config:
             config[name] = int(min(max(round(float(value)), param.low), param.high))
         else:
             config[name] = float(min(max(float(value), param.low), param.high))
-    return config
+    return active_config(space, config)
+
+
+def active_config(space: Space, values: Any) -> Config:
+    """``values`` restricted to the parameters active under them.
+
+    The peers' spaces are flat (no conditions), so they propose a value for every
+    parameter; a conditional space's config holds only its active ones.
+    """
+    data = dict(values)
+    return {name: data[name] for name in space.active_names(data)}

@@ -11,6 +11,7 @@ from metahpo.space import Categorical, Float, Int, Space
 from metahpo.testing.synthetic import Problem
 from metahpo_bench.runner._adapter import Adapter, RunContext
 from metahpo_bench.runner._budget import Evaluator, budget_steps
+from metahpo_bench.runner._configspace import active_config
 
 __all__ = ["OptunaAdapter", "optuna_distributions", "report_steps"]
 
@@ -97,7 +98,8 @@ class OptunaAdapter(Adapter):
         study = optuna.create_study(sampler=self._make_sampler(context.seed), pruner=pruner)
         while not evaluator.exhausted:
             trial = study.ask(distributions)
-            config = dict(trial.params)
+            # Optuna samples every parameter; a conditional space's config keeps the active ones.
+            config = active_config(context.problem.space, trial.params)
             if not self.hyperband:
                 study.tell(trial, evaluator(config))
                 continue
