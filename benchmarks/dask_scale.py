@@ -22,7 +22,7 @@ from the Debian binaries (see :mod:`metahpo.testing`). The table is written to
 Usage::
 
     python benchmarks/dask_scale.py                        # W = 1..16, both backends
-    python benchmarks/dask_scale.py --workers 1,2 --backends sqlite --rounds 2
+    python benchmarks/dask_scale.py --workers 1,2 --backends sqlite --rounds 3
 """
 
 from __future__ import annotations
@@ -162,7 +162,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", default="1,2,4,8,16")
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--rounds", type=int, default=3, help="timed trials per worker")
+    # Ten trials per worker: a steady-state rate, not one dominated by the first and last round.
+    parser.add_argument("--rounds", type=int, default=10, help="timed trials per worker")
     parser.add_argument("--sleep", type=float, default=1.0)
     parser.add_argument("--writes", type=int, default=300)
     args = parser.parse_args()
