@@ -15,6 +15,10 @@ run. Four ways, on the same datasets in the same order (``--orderings`` random o
   ``metabo+bundle`` on the same dataset at the same k, the difference is what the user's
   own earlier studies add, free of how hard the k-th dataset happens to be.
 
+``--datasets shifted`` tunes a generated family of related datasets instead
+(:mod:`metahpo_bench.shifted`): data unlike the bundle's KEEL tasks, where what a user's
+own earlier studies add on top of the bundle can show.
+
 Regret of a run after n trials: its best loss minus the best loss any way found on that
 dataset. The report gives the median regret at 5 / 10 / 20 trials of study k (k in blocks),
 each way's ratio to GP-BO and Optuna paired on the same datasets, and a plot of the regret
@@ -39,6 +43,7 @@ import numpy as np
 
 import metahpo as mh
 from metahpo_bench.keel import keel_held_out, load_keel_xy
+from metahpo_bench.shifted import is_shifted, load_shifted_xy, shifted_family
 
 WAYS = ("metabo+bundle", "metabo-empty", "gpbo", "optuna", "bundle-alone")
 CHECKPOINTS = (5, 10, 20)
@@ -50,7 +55,7 @@ def run_metahpo(way: str, preset: Any, order: list[str], args: argparse.Namespac
         for k, name in enumerate(order):
             # One storage for the whole sequence, except for the bundle alone.
             url = f"sqlite:///{folder}/{f'study{k}' if way == 'bundle-alone' else 'lifelong'}.db"
-            X, y = load_keel_xy(name, args.max_rows)
+            X, y = load_xy(name, args.max_rows)
             task = mh.Task.from_data(X, y)
             if way in ("metabo+bundle", "bundle-alone"):
                 study = mh.create_study(name=name, preset=preset.name, task=task, storage=url, seed=seed + k)
@@ -72,12 +77,16 @@ def run_optuna(preset: Any, order: list[str], args: argparse.Namespace, seed: in
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     curves = []
     for k, name in enumerate(order):
-        X, y = load_keel_xy(name, args.max_rows)
+        X, y = load_xy(name, args.max_rows)
         objective = preset.objective(X, y, cv=args.cv)
         study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed + k))
         study.optimize(lambda trial, f=objective: f(_Config(_suggest(trial, preset.space))), n_trials=args.trials)
         curves.append(best_so_far([t.value for t in study.trials]))
     return curves
+
+
+def load_xy(name: str, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    return load_shifted_xy(name, max_rows) if is_shifted(name) else load_keel_xy(name, max_rows)
 
 
 class _Config:
@@ -117,7 +126,7 @@ def best_so_far(values: list[float | None]) -> list[float]:
 def report(results: dict[str, Any], args: argparse.Namespace, seconds: float) -> str:
     lines = ["# Lifelong tuning: regret of study k after n trials", "",
              f"Command: `.venv/bin/python benchmarks/lifelong.py --presets {args.presets} --studies {args.studies} "
-             f"--trials {args.trials} --orderings {args.orderings} --cv {args.cv} --max-rows {args.max_rows} --out {args.out}`  ",
+             f"--trials {args.trials} --orderings {args.orderings} --cv {args.cv} --datasets {args.datasets} --max-rows {args.max_rows} --out {args.out}`  ",
              f"Run time of this invocation {seconds / 60:.1f} min (runs it resumed are not counted). Regret: the run's best loss minus the best loss any way found on the "
              "dataset (validation loss of the preset's objective). Medians over datasets and orderings.", ""]
     checkpoints = [n for n in CHECKPOINTS if n <= args.trials]
@@ -174,6 +183,23 @@ def target_lines(regrets: dict[str, np.ndarray], n: int) -> list[str]:
         rho, p = spearmanr(k, gain.ravel())
         lines.append(f"- {way} over {ref}: rho = {rho:.2f} (p = {p:.2f}); mean gain {gain[:, :late - 1].mean():.4f} "
                      f"(studies 1-{late - 1}), {gain[:, late - 1:].mean():.4f} (studies {late}+)")
+    lines += ["", *own_studies_lines(regrets, n)]
+    return lines
+
+
+def own_studies_lines(regrets: dict[str, np.ndarray], n: int) -> list[str]:
+    """What the user's own earlier studies add to the bundle: ``metabo+bundle`` against the
+    bundle alone on the same dataset at the same k, from study 2 on (study 1 has none)."""
+    from scipy.stats import wilcoxon
+
+    lines = ["What the user's own earlier studies add to the bundle (bundle-alone's regret minus "
+             "metabo+bundle's, paired, studies 2+; positive: they help):", ""]
+    for m in [c for c in CHECKPOINTS if c <= regrets["gpbo"].shape[2]]:
+        gain = (regrets["bundle-alone"][:, 1:, m - 1] - regrets["metabo+bundle"][:, 1:, m - 1]).ravel()
+        moved = gain[gain != 0]
+        p = wilcoxon(moved).pvalue if len(moved) else float("nan")
+        lines.append(f"- n={m}: mean {gain.mean():.4f} ± {gain.std(ddof=1) / np.sqrt(len(gain)):.4f} (s.e.), "
+                     f"better on {int(np.sum(gain > 0))} of {len(moved)} studies that differ, Wilcoxon p = {p:.3g}")
     return lines
 
 
@@ -225,6 +251,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--orderings", type=int, default=1)
     parser.add_argument("--cv", type=int, default=3)
+    parser.add_argument("--datasets", choices=("keel", "shifted"), default="keel",
+                        help="KEEL datasets held out of each bundle, or a generated family unlike them")
     parser.add_argument("--max-rows", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/lifelong"))
     args = parser.parse_args()
@@ -242,7 +270,8 @@ def main() -> None:
         bundled = {task.name for task in preset.knowledge()}
         by_order = []
         for ordering in range(args.orderings):
-            order = keel_held_out(bundled, args.studies, ordering)
+            order = (shifted_family(args.studies, ordering) if args.datasets == "shifted"
+                     else keel_held_out(bundled, args.studies, ordering))
             runs = {}
             for way in WAYS:
                 key = f"{preset_name}|{ordering}|{way}|{args.studies}|{args.trials}"
