@@ -222,9 +222,11 @@ def write_report(
     """Write ``summary.md``, ``summary.csv``, ``bounds.json`` and the PNG plots into ``out``."""
     curves = build_curves(records, bounds, full_budget, n_full_evals)
     rows = summary_rows(curves, n_full_evals)
+    from metahpo_bench.runner._paired import paired_lines
+
     written = [
         _write_csv(out / "summary.csv", rows),
-        _write_markdown(out / "summary.md", rows, status, header),
+        _write_markdown(out / "summary.md", rows, status, header, paired_lines(curves, n_full_evals)),
     ]
     bounds_path = out / "bounds.json"
     bounds_path.write_text(
@@ -247,7 +249,11 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def _write_markdown(
-    path: Path, rows: list[dict[str, Any]], status: Mapping[str, str], header: str
+    path: Path,
+    rows: list[dict[str, Any]],
+    status: Mapping[str, str],
+    header: str,
+    paired: Sequence[str] = (),
 ) -> Path:
     checkpoints = sorted({r["full_budget_evals"] for r in rows})
     names = sorted({r["optimizer"] for r in rows})
@@ -275,6 +281,7 @@ def _write_markdown(
             lines.append(f"| {name} | " + " | ".join(values) + " |")
         lines.append("")
     lines += [
+        *paired,
         "### Runs and time",
         "",
         "| optimizer | runs | evaluations per run | wall time per evaluation (s) | wall time per run (s) | status |",
