@@ -39,5 +39,5 @@ def test_difference_uses_only_runs_both_finished() -> None:
     assert d["runs"] == 3 and (d["better"], d["worse"]) == (0, 2)
     assert d["mean"] == pytest.approx(0.1)
     assert d["stderr"] == pytest.approx(np.std([0.1, 0.0, 0.2], ddof=1) / np.sqrt(3))
-    lines = paired_lines(curves, 10)
+    lines = paired_lines(curves, [5, 10])
     assert any(line.startswith("| metabo[x=1] | metabo | +0.1000") for line in lines)

@@ -25,17 +25,6 @@ from metahpo_bench._preset_data import (
     regression_tasks,
 )
 
-#: Builder names of the preset problems; ``hgb-classifier`` keeps its own ``keel-hgb`` bundle.
-PRESET_PROBLEMS = (
-    "hgb-classifier",
-    "hgb-regressor",
-    "random-forest-classifier",
-    "logistic-regression",
-    "xgboost-classifier",
-    "lightgbm-classifier",
-    "mlp-classifier",
-)
-
 
 class PresetProblem(Problem):
     """The preset ``preset`` on its datasets; budgets in the preset's unit."""

@@ -7,11 +7,13 @@ mean, the pairs where the first was better or worse, and the Wilcoxon signed-ran
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from metahpo_bench.runner._report import CHECKPOINTS, Curves
+if TYPE_CHECKING:
+    from metahpo_bench.runner._report import Curves
 
 __all__ = ["paired_difference", "paired_lines", "pairs_to_compare"]
 
@@ -50,14 +52,12 @@ def paired_difference(curves: Curves, first: str, second: str, column: int) -> d
     }
 
 
-def paired_lines(curves: Curves, n_full_evals: int) -> list[str]:
-    """A markdown table of :func:`paired_difference` for :func:`pairs_to_compare` (may be empty)."""
+def paired_lines(curves: Curves, checkpoints: Sequence[float]) -> list[str]:
+    """A markdown table of :func:`paired_difference` at ``checkpoints`` for
+    :func:`pairs_to_compare` (may be empty)."""
     pairs = pairs_to_compare(list(curves.regret))
     if not pairs:
         return []
-    checkpoints = [c for c in CHECKPOINTS if c <= n_full_evals]
-    if n_full_evals not in checkpoints:
-        checkpoints.append(n_full_evals)
     lines = [
         "### Paired differences of mean normalised regret (first minus second, same task x seed)",
         "",

@@ -25,10 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from metahpo_bench.runner._paired import paired_lines
 from metahpo_bench.runner._records import Record
 from metahpo_bench.runner._regret import TaskBounds
 
-__all__ = ["CHECKPOINTS", "Curves", "build_curves", "summary_rows", "write_report"]
+__all__ = ["CHECKPOINTS", "Curves", "build_curves", "report_checkpoints", "summary_rows", "write_report"]
 
 logger = logging.getLogger("metahpo_bench")
 
@@ -170,10 +171,8 @@ def average_ranks(curves: Curves, column: int) -> dict[str, float]:
 def summary_rows(curves: Curves, n_full_evals: int) -> list[dict[str, Any]]:
     """One row per optimizer and checkpoint: mean regret with its standard error, median
     regret, mean rank and mean distinct configs over task x seed."""
-    checkpoints = [c for c in CHECKPOINTS if c <= n_full_evals]
-    if n_full_evals not in checkpoints:
-        checkpoints.append(n_full_evals)
     rows = []
+    checkpoints = report_checkpoints(n_full_evals)
     for checkpoint in checkpoints:
         column = int(np.argmin(np.abs(curves.grid - checkpoint)))
         ranks = average_ranks(curves, column)
@@ -203,6 +202,12 @@ def summary_rows(curves: Curves, n_full_evals: int) -> list[dict[str, Any]]:
     return rows
 
 
+def report_checkpoints(n_full_evals: int) -> list[int]:
+    """The checkpoints a report shows: those of :data:`CHECKPOINTS` within the run, and its end."""
+    checkpoints = [c for c in CHECKPOINTS if c <= n_full_evals]
+    return checkpoints if n_full_evals in checkpoints else [*checkpoints, n_full_evals]
+
+
 def _stderr(values: np.ndarray) -> float:
     """The standard error of the mean (sample standard deviation / sqrt(n)); NaN below 2 values."""
     if values.size < 2:
@@ -222,11 +227,10 @@ def write_report(
     """Write ``summary.md``, ``summary.csv``, ``bounds.json`` and the PNG plots into ``out``."""
     curves = build_curves(records, bounds, full_budget, n_full_evals)
     rows = summary_rows(curves, n_full_evals)
-    from metahpo_bench.runner._paired import paired_lines
-
+    paired = paired_lines(curves, report_checkpoints(n_full_evals))
     written = [
         _write_csv(out / "summary.csv", rows),
-        _write_markdown(out / "summary.md", rows, status, header, paired_lines(curves, n_full_evals)),
+        _write_markdown(out / "summary.md", rows, status, header, paired),
     ]
     bounds_path = out / "bounds.json"
     bounds_path.write_text(
