@@ -34,6 +34,7 @@ __all__ = [
     "marginal_nll",
     "predictive_nll",
     "prior_variance",
+    "trend_weight",
 ]
 
 _DTYPE = torch.float64
@@ -96,6 +97,29 @@ def prior_variance(model: nn.Module, features: Tensor, outputscale: Tensor) -> T
     if not getattr(model, "trend", False):
         return outputscale.expand(features.shape[:-1])
     return outputscale + features[..., -1] ** 2
+
+
+def _with_trend_prior(model: nn.Module, features: Tensor, trend_prior: tuple[float, float]) -> tuple[Tensor, Tensor]:
+    """The forward outputs as the posterior uses them under the trend weight's prior
+    ``N(w0, s²)``: the trend column scaled by ``s`` (the kernel's rank-one term becomes
+    ``s² m m'``), and the prior mean ``w0 m(x)`` of each row (zeros without a trend)."""
+    if not getattr(model, "trend", False):
+        return features, torch.zeros(features.shape[:-1], dtype=features.dtype)
+    mean, std = trend_prior
+    scaled = torch.cat([features[..., :-1], std * features[..., -1:]], dim=-1)
+    return scaled, mean * features[..., -1]
+
+
+def trend_weight(model: nn.Module, params: Mapping[str, Tensor], x: Tensor, y: Tensor) -> float:
+    """Posterior mean of the trend's weight ``w`` (prior ``N(0, 1)``) given ``(x, y)``.
+
+    With ``K`` the kernel without the rank-one term, plus noise: ``mᵀ K⁻¹ y / (1 + mᵀ K⁻¹ m)``.
+    """
+    features, lengthscales, outputscale, noise = _kernel_parts(model, params, x)
+    trend, rest = features[..., -1], features[..., :-1]
+    K = matern52(rest, rest, lengthscales, outputscale) + noise * torch.eye(len(y), dtype=x.dtype)
+    solved = torch.cholesky_solve(torch.stack([trend, y], -1), torch.linalg.cholesky(K))
+    return float((trend @ solved[:, 1]) / (1.0 + trend @ solved[:, 0]))
 
 
 def _kernel_parts(
@@ -179,6 +203,9 @@ class DeepKernelGP:
             the lowest leave-one-out NLL on the observations, instead of always all of them.
             With fewer than three observations there is too little to validate on, and
             all steps are kept.
+        trend_prior: ``(w0, s)``, the prior of the trend's weight, ``N(w0, s²)``: the GP's
+            prior mean is ``w0 m(x)`` and its rank-one term ``s² m(x) m(x')`` (see
+            :mod:`metahpo.surrogates.meta._trend`). ``(0, 1)`` is the prior of meta-training.
 
     Attributes:
         params_: the parameters the posterior uses (θ after the kept steps).
@@ -195,9 +222,11 @@ class DeepKernelGP:
         inner_lr: float = 0.01,
         output_transform: str = "standardize",
         validate: bool = False,
+        trend_prior: tuple[float, float] = (0.0, 1.0),
     ) -> None:
         self.net = net
         self.validate = validate
+        self.trend_prior = (float(trend_prior[0]), float(trend_prior[1]))
         self.meta_params = meta_params
         self.adapt_steps = adapt_steps
         self.inner_lr = inner_lr
@@ -255,7 +284,7 @@ class DeepKernelGP:
         """A copy with extra observations on the model scale (pending "constant liars")."""
         other = DeepKernelGP(
             self.net, self.meta_params, self.adapt_steps, self.inner_lr, self.output_transform,
-            self.validate,
+            self.validate, self.trend_prior,
         )
         other.transform_, other.params_ = self.transform_, self.params_
         other.adapted_steps_ = self.adapted_steps_
@@ -281,6 +310,7 @@ class DeepKernelGP:
         self.bound_ = self._bind()
         with torch.no_grad():
             features, lengthscales, outputscale, noise = _kernel_parts(self.net, self.params_, x)
+            features, mean = _with_trend_prior(self.net, features, self.trend_prior)
             eye = torch.eye(len(y), dtype=_DTYPE)
             K = covariance(self.net, features, features, lengthscales, outputscale)
             jitter = float(noise)
@@ -293,13 +323,14 @@ class DeepKernelGP:
         self.features_train_ = features
         self.lengthscales_, self.outputscale_ = lengthscales, outputscale
         self.cholesky_inverse_ = inverse
-        self.alpha_ = inverse.T @ (inverse @ y)
+        # alpha = K⁻¹ (y - prior mean): also what the leave-one-out scores read.
+        self.alpha_ = inverse.T @ (inverse @ (y - mean))
 
     def predict(self, X: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior mean and std at ``(batch, d)`` rows, differentiable in ``X``."""
-        features = self.bound_(X)
+        features, prior = _with_trend_prior(self.net, self.bound_(X), self.trend_prior)
         cross = covariance(self.net, features, self.features_train_, self.lengthscales_, self.outputscale_)
-        mean = cross @ self.alpha_
+        mean = prior + cross @ self.alpha_
         v = cross @ self.cholesky_inverse_.T
         variance = (prior_variance(self.net, features, self.outputscale_) - (v * v).sum(-1)).clamp_min(1e-20)
         return mean, torch.sqrt(variance)

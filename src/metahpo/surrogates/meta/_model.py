@@ -37,7 +37,8 @@ class MetaModel:
 
         steps = max(self.config.inner_steps, 3) if adapt_steps is None else adapt_steps
         return DeepKernelGP(
-            self.net(), self.params, steps, self.config.inner_lr, output_transform, validate
+            self.net(), self.params, steps, self.config.inner_lr, output_transform, validate,
+            trend_prior=tuple(self.info.get("trend_prior", (0.0, 1.0))),
         )
 
     def to_bytes(self) -> bytes:

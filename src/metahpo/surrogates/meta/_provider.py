@@ -27,6 +27,7 @@ from metahpo.surrogates.meta._config import MetaTrainingConfig
 from metahpo.surrogates.meta._model import MetaModel
 from metahpo.surrogates.meta._store import ArtefactMetaModelStore, MetaModelStore, model_key
 from metahpo.surrogates.meta._train import meta_train, tasks_to_data
+from metahpo.surrogates.meta._trend import trend_prior
 from metahpo.surrogates.meta._update import continual_update, meta_test_loss
 
 __all__ = ["KnowledgeSource", "MetaModelProvider"]
@@ -178,6 +179,7 @@ class MetaModelProvider:
                 # continual updates only refine it. Doubling keeps the cost logarithmic.
                 data = tasks_to_data(usable, encoding)
                 model = _with_seen(meta_train(data, self.config), _signatures(usable), trained_on=len(usable))
+                model = _with_trend_prior(model, data)
                 logger.info("Meta-trained the surrogate on %d tasks in %.1f s", len(data),
                             model.info.get("seconds", math.nan))
                 if store is not None:
@@ -189,6 +191,9 @@ class MetaModelProvider:
                 model, _ = self._grow(model, new, old, encoding, seed=len(seen))
                 if store is not None:
                     store.save(key, model)
+            if model.config.trend and "trend_prior" not in model.info:
+                # Models made before the prior existed (ready-trained ones included).
+                model = _with_trend_prior(model, tasks_to_data(usable, encoding))
             self._remember(key, model)
             return model
 
@@ -256,7 +261,8 @@ class MetaModelProvider:
         elif not (np.isfinite(new_after) and new_after <= new_before):
             reason = f"the new tasks' meta-test loss would rise from {new_before:.4f} to {new_after:.4f}"
         else:
-            return _with_seen(updated, seen, model.info.get("trained_on")), {**summary, "kept": True}
+            kept = _with_trend_prior(updated, [*old_data, *new_data])
+            return _with_seen(kept, seen, model.info.get("trained_on")), {**summary, "kept": True}
         logger.info("Discarded the continual update of the meta-model: %s.", reason)
         return _with_seen(model, seen), {**summary, "kept": False, "reason": reason}
 
@@ -284,6 +290,12 @@ def _signature(task: Any) -> tuple[int, float]:
 
 def _signatures(tasks: list[Any]) -> list[tuple[int, float]]:
     return sorted({_signature(t) for t in tasks})
+
+
+def _with_trend_prior(model: MetaModel, data: list[Any]) -> MetaModel:
+    """``model`` with the prior mean of its trend's weight, measured on ``data``."""
+    mean, std = trend_prior(model, data)
+    return replace(model, info={**model.info, "trend_prior": [round(mean, 6), round(std, 6)]})
 
 
 def _with_seen(model: MetaModel, seen: Any, trained_on: int | None = None) -> MetaModel:

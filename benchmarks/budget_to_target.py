@@ -1,0 +1,119 @@
+"""Budget each run needs to reach a fixed normalised regret, from a `metahpo-bench run` directory.
+
+Per run (task x seed), the budget spent when the incumbent (best loss at any budget, as
+in the run's summary) first reaches each target regret, under both accountings: restart
+(every evaluation costs its budget) and continuation (a promotion costs only the budget
+it adds to its parent's). The table gives, per optimizer, the median over runs (a run
+that never gets there counts as infinite), the share of runs that got there, and the
+ratio of the medians to the reference optimizer's. Budgets are in the problem's units
+(epochs on lcbench).
+
+    .venv/bin/python benchmarks/budget_to_target.py benchmarks/results/multifidelity_lcbench \
+        --reference metabo --targets 0.1,0.05 --out benchmarks/results/multifidelity_lcbench/budget_to_target.md
+
+The run must have been made with ``--continuation`` so that its records name each
+promotion's parent budget; restart budgets are then the plain sums of the budgets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shlex
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def read_lines(run_dir: Path) -> tuple[dict[tuple[str, str, int], list[dict[str, Any]]], dict[str, Any]]:
+    """Each run's records in trial order, and the per-task regret bounds."""
+    bounds = json.loads((run_dir / "bounds.json").read_text())
+    runs: dict[tuple[str, str, int], list[dict[str, Any]]] = defaultdict(list)
+    for line in (run_dir / "results.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        runs[(r["optimizer"], r["task"], r["seed"])].append(r)
+    for records in runs.values():
+        records.sort(key=lambda r: r["trial"])
+    return runs, bounds
+
+
+def budget_to_reach(records: list[dict[str, Any]], bounds: list[float], target: float) -> tuple[float, float]:
+    """(restart, continuation) budget spent when the incumbent's regret first is <= target."""
+    low, high = bounds
+    restart = continuation = 0.0
+    for r in records:
+        restart += r["budget"]
+        continuation += r["budget"] - (r.get("parent_budget") or 0.0)
+        if (r["loss"] - low) / (high - low) <= target + 1e-12:
+            return restart, continuation
+    return math.inf, math.inf
+
+
+def table(
+    runs: dict[tuple[str, str, int], list[dict[str, Any]]],
+    bounds: dict[str, Any],
+    reference: str,
+    target: float,
+) -> list[str]:
+    need: dict[str, dict[tuple[str, int], tuple[float, float]]] = defaultdict(dict)
+    for (optimizer, task, seed), records in runs.items():
+        need[optimizer][(task, seed)] = budget_to_reach(records, bounds[task], target)
+    medians = {
+        name: tuple(float(np.median([v[i] for v in cells.values()])) for i in (0, 1))
+        for name, cells in need.items()
+    }
+    ref = medians[reference]
+    lines = [
+        f"| optimizer | runs | reached | median restart | x {reference} | median continuation | x {reference} |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in sorted(need):
+        cells = need[name]
+        reached = sum(math.isfinite(v[0]) for v in cells.values())
+        med = medians[name]
+        ratio = [m / r if math.isfinite(m) and math.isfinite(r) and r > 0 else math.nan
+                 for m, r in zip(med, ref, strict=True)]
+        lines.append(
+            f"| {name} | {len(cells)} | {100 * reached / len(cells):.0f}% | {med[0]:g} | {ratio[0]:.2f} "
+            f"| {med[1]:g} | {ratio[1]:.2f} |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--reference", default="metabo")
+    parser.add_argument("--targets", default="0.1,0.05", help="Comma-separated normalised regrets.")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    runs, bounds = read_lines(args.run_dir)
+    run_info = json.loads((args.run_dir / "run.json").read_text())
+    command = ".venv/bin/python " + " ".join(shlex.quote(a) for a in sys.argv)
+    lines = [
+        f"# Budget to reach a normalised regret ({args.run_dir.name})",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Run: `{run_info['command']}`",
+        "",
+        "Per run: the budget spent when the incumbent first reaches the target regret. "
+        "Restart: every evaluation costs its budget; continuation: a promotion costs only "
+        "what it adds to its parent's budget. Medians over runs (a run that never reaches "
+        "the target counts as infinite); ratios are medians over the reference's median.",
+        "",
+    ]
+    for target in (float(t) for t in args.targets.split(",")):
+        lines += [f"## Regret {target:g}", "", *table(runs, bounds, args.reference, target), ""]
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
