@@ -5,7 +5,8 @@ command (the "before" one usually the committed result, the "after" one a rerun 
 changed code), normalises both with the after directory's regret bounds, and prints the
 mean regret of each at the checkpoints and their paired difference (after minus before:
 mean ± standard error, better/worse runs, Wilcoxon p), plus after minus each other
-optimizer of the after directory named with ``--against``.
+optimizer of the after directory named with ``--against``. With ``--evaluation K`` it also
+gives the regret of each run's K-th evaluation (not the incumbent's) before and after.
 
     .venv/bin/python benchmarks/before_after.py benchmarks/results/pool_lcbench \
         benchmarks/results/trend_prior/pool_lcbench --optimizer metabo --against portfolio,gpbo
@@ -33,6 +34,7 @@ def main() -> None:
     parser.add_argument("after", type=Path)
     parser.add_argument("--optimizer", default="metabo")
     parser.add_argument("--against", default="", help="Comma-separated optimizers of the after run.")
+    parser.add_argument("--evaluation", type=int, default=0, help="Also the regret of the K-th evaluation (1-based).")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -84,11 +86,29 @@ def main() -> None:
             d = paired_difference(curves, first, second, column)
             cells.append(f"{d['mean']:+.4f} ± {d['stderr']:.4f}; {d['better']}/{d['worse']}; p={d['p']:.2g}")
         lines.append(f"| {first} | {second} | " + " | ".join(cells) + " |")
+    if args.evaluation > 0:
+        lines += ["", *evaluation_lines(records, bounds, args.evaluation, [args.optimizer, before_name])]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
+
+
+def evaluation_lines(records: list, bounds: dict, k: int, names: list[str]) -> list[str]:
+    """Mean and median regret of each run's ``k``-th evaluation, and the share of runs above 0.5."""
+    lines = [
+        f"Regret of evaluation {k} of each run (mean; median; share of runs above 0.5):",
+        "",
+        "| | mean | median | above 0.5 |",
+        "|---|---:|---:|---:|",
+    ]
+    for name in names:
+        values = np.array([
+            float(bounds[r.task].regret(r.loss)) for r in records if r.optimizer == name and r.trial == k - 1
+        ])
+        lines.append(f"| {name} | {values.mean():.3f} | {np.median(values):.3f} | {np.mean(values > 0.5):.0%} |")
+    return lines
 
 
 if __name__ == "__main__":
