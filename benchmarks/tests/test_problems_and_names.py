@@ -44,6 +44,19 @@ def test_optimizer_names_with_parameters_name_ablations() -> None:
         parse_optimizer_name("metabo[inner_steps]")
 
 
+def test_a_scheduler_name_can_set_its_parameters() -> None:
+    from metahpo_bench.runner._adapter import RunContext
+
+    adapter = make_adapter("metabo+asha[min_budget=5]")
+    assert adapter.name == "metabo+asha[min_budget=5]" and adapter.needs_fidelity
+    problem = get_problem("mf_branin")
+    scheduler = adapter._make_scheduler(RunContext(problem, problem.tasks[0], 0, 5))
+    assert isinstance(scheduler, mh.ASHA) and scheduler.min_budget == 5
+    assert scheduler.max_budget == problem.max_budget
+    with pytest.raises(InvalidParameterError, match="optimizers"):
+        make_adapter("metabo+no-such[min_budget=5]")
+
+
 def test_an_ablation_builds_the_optimizer_with_its_parameters() -> None:
     from metahpo_bench.runner._metahpo import build_optimizer
 

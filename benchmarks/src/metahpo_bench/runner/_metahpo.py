@@ -68,7 +68,8 @@ class MetahpoAdapter(Adapter):
 
     Each evaluation is one ``ask``/``tell``; a promotion is a new evaluation that
     names its parent's budget, so under continuation accounting it is charged only the
-    budget it adds (under restart accounting, its full budget). ``eta`` is the schedulers' reduction factor. With
+    budget it adds (under restart accounting, its full budget). ``eta`` is the schedulers' reduction factor;
+    ``"asha[min_budget=6]"`` sets a scheduler's parameters (the problem's budget range otherwise). With
     ``workers > 1`` the run simulates that many parallel workers
     (:func:`~metahpo_bench.runner._parallel.run_simulated_workers`) and its
     benchmark name ends in ``@workers`` (``"random+asha@4"``).
@@ -92,9 +93,11 @@ class MetahpoAdapter(Adapter):
             return None
         import metahpo.schedulers as schedulers
 
-        cls = getattr(schedulers, SCHEDULERS[self.scheduler])
+        base, params = parse_optimizer_name(self.scheduler)
+        cls = getattr(schedulers, SCHEDULERS[base])
         problem = context.problem
-        return cls(min_budget=problem.min_budget, max_budget=problem.max_budget, eta=self.eta)
+        settings = {"min_budget": problem.min_budget, "max_budget": problem.max_budget, "eta": self.eta}
+        return cls(**{**settings, **params})
 
     def prepare(self) -> None:
         import metahpo.schedulers

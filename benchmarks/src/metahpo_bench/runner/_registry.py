@@ -59,7 +59,10 @@ def make_adapter(name: str, eta: int = 3) -> Adapter:
     optimizer, _, scheduler = own.partition("+")
     # "metabo[inner_steps=0]" names an ablation: the optimizer with some parameters set.
     base = optimizer.partition("[")[0]
-    known = base in _METAHPO_OPTIMIZERS and (not scheduler or scheduler in _METAHPO_SCHEDULERS)
+    # "metabo+asha[min_budget=6]": a scheduler with some parameters set.
+    known = base in _METAHPO_OPTIMIZERS and (
+        not scheduler or scheduler.partition("[")[0] in _METAHPO_SCHEDULERS
+    )
     if known and (not at or workers is not None):
         return MetahpoAdapter(optimizer, scheduler or None, eta=eta, workers=workers or 1)
     raise InvalidParameterError(
@@ -94,8 +97,9 @@ def unavailable_reason(adapter: Adapter) -> str | None:
                 return f"metahpo has no optimizer {adapter.optimizer!r} yet (known: {optimizer_names()})"
             if adapter.scheduler is not None:
                 schedulers = importlib.import_module("metahpo.schedulers")
-                if not hasattr(schedulers, SCHEDULERS[adapter.scheduler]):
-                    return f"metahpo has no scheduler {SCHEDULERS[adapter.scheduler]} yet"
+                scheduler = SCHEDULERS[adapter.scheduler.partition("[")[0]]
+                if not hasattr(schedulers, scheduler):
+                    return f"metahpo has no scheduler {scheduler} yet"
         except ImportError as exc:
             return f"metahpo's optimizers or schedulers failed to import: {exc}"
     return None
