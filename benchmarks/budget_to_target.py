@@ -46,9 +46,11 @@ def budget_to_reach(records: list[dict[str, Any]], bounds: list[float], target: 
     low, high = bounds
     restart = continuation = 0.0
     for r in records:
-        restart += r["budget"]
-        continuation += r["budget"] - (r.get("parent_budget") or 0.0)
-        if (r["loss"] - low) / (high - low) <= target + 1e-12:
+        budget = 1.0 if r["budget"] is None else r["budget"]  # one evaluation without fidelity
+        restart += budget
+        continuation += budget - (r.get("parent_budget") or 0.0)
+        regret = 0.0 if high == low else (r["loss"] - low) / (high - low)
+        if regret <= target + 1e-12:
             return restart, continuation
     return math.inf, math.inf
 
@@ -66,6 +68,8 @@ def table(
         name: tuple(float(np.median([v[i] for v in cells.values()])) for i in (0, 1))
         for name, cells in need.items()
     }
+    if reference not in medians:
+        raise SystemExit(f"--reference {reference!r} is not in the run; it has {sorted(medians)}.")
     ref = medians[reference]
     lines = [
         f"| optimizer | runs | reached | median restart | x {reference} | median continuation | x {reference} |",

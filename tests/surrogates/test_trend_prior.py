@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from metahpo.surrogates._deep_kernel import DeepKernelGP, DeepKernelNet, trend_weight
+from metahpo.surrogates import loo_nll_of_losses
+from metahpo.surrogates._deep_kernel import DeepKernelGP, DeepKernelNet, loo_nll, trend_weight
 from metahpo.surrogates._kernels import matern52
 from metahpo.surrogates.meta import MetaTrainingConfig
 from metahpo.surrogates.meta._config import TaskData
@@ -37,9 +38,13 @@ def test_trend_weight_is_the_posterior_mean_of_the_weight():
         f, ls, scale, noise = _parts(net, params, x)
         m = f[:, -1]
         full = matern52(f[:, :-1], f[:, :-1], ls, scale) + torch.outer(m, m) + noise * torch.eye(7, dtype=x.dtype)
-        # w ~ N(0, 1), y = w m + rest: E[w | y] = Cov(w, y) K⁻¹ y = mᵀ K⁻¹ y.
-        expected = float(m @ torch.linalg.solve(full, y))
-        assert trend_weight(net, params, x, y) == pytest.approx(expected, rel=1e-8)
+        # w ~ N(0, 1), y = w m + rest: E[w | y] = Cov(w, y) K⁻¹ y = mᵀ K⁻¹ y,
+        # Var[w | y] = 1 - mᵀ K⁻¹ m.
+        expected_mean = float(m @ torch.linalg.solve(full, y))
+        expected_var = 1.0 - float(m @ torch.linalg.solve(full, m))
+        mean, variance = trend_weight(net, params, x, y)
+        assert mean == pytest.approx(expected_mean, rel=1e-8)
+        assert variance == pytest.approx(expected_var, rel=1e-8)
 
 
 def test_the_posterior_is_a_gp_with_mean_w0_m_and_kernel_plus_s2_m_m():
@@ -61,6 +66,20 @@ def test_the_posterior_is_a_gp_with_mean_w0_m_and_kernel_plus_s2_m_m():
         expected_var = torch.diagonal(K[query, query] - K[query, train] @ torch.linalg.solve(Ktt, K[train, query]))
     torch.testing.assert_close(mean, expected_mean)
     torch.testing.assert_close(std**2, expected_var)
+    # Pending "constant liars" condition the same GP: as a refit on the extended data.
+    extra = rng.uniform(size=(2, 2))
+    liars = np.full(2, 1.5)
+    conditioned = gp.condition(extra, liars)
+    refit = DeepKernelGP(net, params, adapt_steps=0, output_transform="none", trend_prior=(w0, s)).fit(
+        np.vstack([X, extra]), np.concatenate([y, liars])
+    )
+    with torch.no_grad():
+        torch.testing.assert_close(conditioned.predict(torch.as_tensor(Xq))[0], refit.predict(torch.as_tensor(Xq))[0])
+    # The leave-one-out score the step count is chosen by is the fitted posterior's.
+    with torch.no_grad():
+        direct = float(loo_nll(net, params, (torch.as_tensor(X), torch.as_tensor(y)), (w0, s)))
+    assert loo_nll_of_losses(gp, y) == pytest.approx(direct, rel=1e-6)
+    assert direct != pytest.approx(float(loo_nll(net, params, (torch.as_tensor(X), torch.as_tensor(y)))), rel=1e-3)
 
 
 def test_the_prior_is_measured_on_the_tasks_and_carries_their_sign():
@@ -82,7 +101,7 @@ def test_the_prior_is_measured_on_the_tasks_and_carries_their_sign():
         # Good configs at the high end of m on every task: the weight is negative.
         tasks.append(TaskData(X, -m + 0.05 * rng.normal(size=40), f"t{i}"))
     mean, spread = trend_prior(model, tasks)
-    assert mean < 0.0 and 0.0 < spread < abs(mean)
+    assert mean < 0.0 and 0.0 < spread < 1.0
     flipped, _ = trend_prior(model, [TaskData(t.X, -t.y, t.name) for t in tasks])
     assert flipped == pytest.approx(-mean, rel=0.2)
     assert trend_prior(model, tasks[:1]) == (0.0, 1.0)  # one task says nothing about the spread

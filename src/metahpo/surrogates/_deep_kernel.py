@@ -110,16 +110,24 @@ def _with_trend_prior(model: nn.Module, features: Tensor, trend_prior: tuple[flo
     return scaled, mean * features[..., -1]
 
 
-def trend_weight(model: nn.Module, params: Mapping[str, Tensor], x: Tensor, y: Tensor) -> float:
-    """Posterior mean of the trend's weight ``w`` (prior ``N(0, 1)``) given ``(x, y)``.
+def trend_weight(
+    model: nn.Module, params: Mapping[str, Tensor], x: Tensor, y: Tensor
+) -> tuple[float, float]:
+    """Posterior mean and variance of the trend's weight ``w`` (prior ``N(0, 1)``) given ``(x, y)``.
 
-    With ``K`` the kernel without the rank-one term, plus noise: ``mᵀ K⁻¹ y / (1 + mᵀ K⁻¹ m)``.
+    With ``K`` the kernel without the rank-one term, plus noise: mean
+    ``mᵀ K⁻¹ y / (1 + mᵀ K⁻¹ m)``, variance ``1 / (1 + mᵀ K⁻¹ m)``. ``(nan, nan)`` when
+    ``K`` is not positive definite.
     """
     features, lengthscales, outputscale, noise = _kernel_parts(model, params, x)
     trend, rest = features[..., -1], features[..., :-1]
     K = matern52(rest, rest, lengthscales, outputscale) + noise * torch.eye(len(y), dtype=x.dtype)
-    solved = torch.cholesky_solve(torch.stack([trend, y], -1), torch.linalg.cholesky(K))
-    return float((trend @ solved[:, 1]) / (1.0 + trend @ solved[:, 0]))
+    L, info = torch.linalg.cholesky_ex(K)
+    if int(info) != 0:
+        return math.nan, math.nan
+    solved = torch.cholesky_solve(torch.stack([trend, y], -1), L)
+    precision = 1.0 + float(trend @ solved[:, 0])
+    return float(trend @ solved[:, 1]) / precision, 1.0 / precision
 
 
 def _kernel_parts(
@@ -169,15 +177,23 @@ def predictive_nll(
     return 0.5 * (((yq - mean) ** 2) / variance + torch.log(variance) + _LOG_2PI).mean()
 
 
-def loo_nll(model: nn.Module, params: Mapping[str, Tensor], batch: tuple[Tensor, ...]) -> Tensor:
+def loo_nll(
+    model: nn.Module,
+    params: Mapping[str, Tensor],
+    batch: tuple[Tensor, ...],
+    trend_prior: tuple[float, float] = (0.0, 1.0),
+) -> Tensor:
     """Mean leave-one-out predictive NLL of ``(X, y)``, in closed form.
 
     With ``A = K⁻¹`` each point's held-out predictive mean is ``y_i − [A y]_i / A_ii`` and
     its variance ``1 / A_ii`` (Rasmussen & Williams, 2006, eq. 5.12): a validation score
-    of the parameters that costs one inverse, not n refits.
+    of the parameters that costs one inverse, not n refits. ``trend_prior`` is the trend
+    weight's prior, as in :class:`DeepKernelGP` (``y`` is then scored about its prior mean).
     """
     x, y = batch[0], batch[1]
     features, lengthscales, outputscale, noise = _kernel_parts(model, params, x)
+    features, mean = _with_trend_prior(model, features, trend_prior)
+    y = y - mean
     n = y.shape[-1]
     K = covariance(model, features, features, lengthscales, outputscale) + noise * torch.eye(
         n, dtype=x.dtype
@@ -277,7 +293,7 @@ class DeepKernelGP:
         if not self.validate or len(y) < 3:
             return candidates[-1]
         with torch.no_grad():
-            scores = [_safe_score(self.net, c, x, y) for _, c in candidates]
+            scores = [_safe_score(self.net, c, x, y, self.trend_prior) for _, c in candidates]
         return candidates[int(np.argmin(scores))]
 
     def condition(self, X: np.ndarray, y_model: np.ndarray) -> DeepKernelGP:
@@ -336,9 +352,11 @@ class DeepKernelGP:
         return mean, torch.sqrt(variance)
 
 
-def _safe_score(model: nn.Module, params: Mapping[str, Tensor], x: Tensor, y: Tensor) -> float:
+def _safe_score(
+    model: nn.Module, params: Mapping[str, Tensor], x: Tensor, y: Tensor, trend_prior: tuple[float, float]
+) -> float:
     try:
-        value = float(loo_nll(model, params, (x, y)))
+        value = float(loo_nll(model, params, (x, y), trend_prior))
     except torch.linalg.LinAlgError:
         return math.inf
     return value if math.isfinite(value) else math.inf

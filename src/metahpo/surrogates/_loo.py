@@ -17,7 +17,7 @@ def loo_nll_of_losses(surrogate: Any, losses: np.ndarray) -> float:
     """Mean leave-one-out NLL of ``losses`` under a fitted GP surrogate, in loss units.
 
     Works for any surrogate that keeps ``cholesky_inverse_`` (L⁻¹ of its train kernel
-    matrix with noise), ``alpha_`` (K⁻¹ y) and ``transform_`` (its output transform), as
+    matrix with noise), ``alpha_`` (K⁻¹ (y − prior mean)) and ``transform_`` (its output transform), as
     :class:`~metahpo.surrogates.ExactGP` and the deep-kernel GP do. With ``A = K⁻¹`` each
     point's held-out residual is ``[A y]_i / A_ii`` and its variance ``1 / A_ii``
     (Rasmussen & Williams, 2006, eq. 5.12). The transform's log-Jacobian brings the

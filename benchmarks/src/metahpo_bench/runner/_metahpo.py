@@ -97,7 +97,14 @@ class MetahpoAdapter(Adapter):
         cls = getattr(schedulers, SCHEDULERS[base])
         problem = context.problem
         settings = {"min_budget": problem.min_budget, "max_budget": problem.max_budget, "eta": self.eta}
-        return cls(**{**settings, **params})
+        try:
+            return cls(**{**settings, **params})
+        except TypeError as exc:
+            from metahpo.exceptions import InvalidParameterError
+
+            raise InvalidParameterError(
+                f"The scheduler {self.scheduler!r} sets parameters {cls.__name__} does not take: {exc}"
+            ) from exc
 
     def prepare(self) -> None:
         import metahpo.schedulers

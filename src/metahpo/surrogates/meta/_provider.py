@@ -194,6 +194,8 @@ class MetaModelProvider:
             if model.config.trend and "trend_prior" not in model.info:
                 # Models made before the prior existed (ready-trained ones included).
                 model = _with_trend_prior(model, tasks_to_data(usable, encoding))
+                if store is not None:
+                    store.save(key, model)
             self._remember(key, model)
             return model
 

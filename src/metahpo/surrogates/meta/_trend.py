@@ -31,24 +31,37 @@ def trend_prior(model: MetaModel, tasks: Sequence[TaskData], seed: int = 0) -> t
     """``(w0, s)``: median and spread over ``tasks`` of the trend weight's posterior mean.
 
     ``(0, 1)``, the prior meta-training used, without a trend or with fewer than two tasks.
-    The spread is the sample standard deviation of the per-task weights, which also holds
-    their estimation noise, so it errs on the wide side.
+    The spread is the total standard deviation of a task's weight: the variance of the
+    per-task posterior means plus the mean of their posterior variances (each task's own
+    uncertainty about its weight).
 
     Each task's losses are put on the meta-training scale (its ``task_transform``, then
     standardised) and the posterior mean of the weight ``w`` of ``m(x)`` under the prior
     ``w ~ N(0, 1)`` is ``mᵀ K⁻¹ y / (1 + mᵀ K⁻¹ m)``, with ``K`` the rest of the kernel
     plus noise on at most :data:`TREND_PRIOR_ROWS` of the task's rows.
     """
+    from metahpo.surrogates._threads import torch_threads
+
+    if not model.config.trend:
+        return 0.0, 1.0
+    # Many small kernels: one thread is faster (as in meta-training).
+    with torch_threads(1):
+        weights, variances = _task_weights(model, tasks, seed)
+    if len(weights) < 2:
+        return 0.0, 1.0
+    spread = float(np.sqrt(np.var(weights, ddof=1) + np.mean(variances)))
+    return float(np.median(weights)), spread
+
+
+def _task_weights(model: MetaModel, tasks: Sequence[TaskData], seed: int) -> tuple[list[float], list[float]]:
     import torch
 
     from metahpo.surrogates._deep_kernel import trend_weight
     from metahpo.surrogates.meta._train import warp_task
 
-    if not model.config.trend:
-        return 0.0, 1.0
     net = model.net()
     rng = np.random.default_rng(seed)
-    weights = []
+    weights, variances = [], []
     for task in tasks:
         if len(task.y) < 3:
             continue
@@ -59,13 +72,12 @@ def trend_prior(model: MetaModel, tasks: Sequence[TaskData], seed: int = 0) -> t
         if not np.isfinite(scale) or scale < 1e-9:
             continue
         with torch.no_grad():
-            w = trend_weight(
+            mean, variance = trend_weight(
                 net, model.params,
                 torch.as_tensor(warped.X[keep], dtype=torch.float64),
                 torch.as_tensor((y - y.mean()) / scale, dtype=torch.float64),
             )
-        if np.isfinite(w):
-            weights.append(w)
-    if len(weights) < 2:
-        return 0.0, 1.0
-    return float(np.median(weights)), float(np.std(weights, ddof=1))
+        if np.isfinite(mean) and np.isfinite(variance):
+            weights.append(mean)
+            variances.append(variance)
+    return weights, variances
