@@ -7,9 +7,9 @@ tasks), but a study's first few observations are good configs only, and among th
 posterior can pick the wrong sign: it then predicts the configs the knowledge holds to be
 the worst, at the far end of ``m``, as the best by far, and the first surrogate
 suggestion lands in a corner that no past task liked. The weight's posterior mean on the
-training tasks is what the knowledge says about it, so a study's GP takes their mean and
-spread as the weight's prior (empirical Bayes across tasks): its prior mean becomes
-``w0 m(x)`` and its rank-one kernel term ``s² m(x) m(x')``.
+training tasks is what the knowledge says about it, so a study's GP takes its typical
+value and spread across them as the weight's prior (empirical Bayes across tasks): its
+prior mean becomes ``w0 m(x)`` and its rank-one kernel term ``s² m(x) m(x')``.
 """
 
 from __future__ import annotations
