@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metahpo_bench.runner._paired import paired_difference
+from metahpo_bench.runner._paired import paired_table
 from metahpo_bench.runner._records import read_records
 from metahpo_bench.runner._regret import TaskBounds
 from metahpo_bench.runner._report import CHECKPOINTS, build_curves
@@ -75,17 +75,11 @@ def main() -> None:
         "Paired differences (first minus second; negative: the first is better): mean ± s.e.; "
         "better/worse runs; Wilcoxon p.",
         "",
-        "| first | second | " + " | ".join(f"N={c}" for c in checkpoints) + " |",
-        "|---|---|" + "---|" * len(checkpoints),
     ]
-    for first, second in [(args.optimizer, before_name)] + [(args.optimizer, o) for o in others] + [
+    pairs = [(args.optimizer, before_name)] + [(args.optimizer, o) for o in others] + [
         (before_name, o) for o in others
-    ]:
-        cells = []
-        for column in columns:
-            d = paired_difference(curves, first, second, column)
-            cells.append(f"{d['mean']:+.4f} ± {d['stderr']:.4f}; {d['better']}/{d['worse']}; p={d['p']:.2g}")
-        lines.append(f"| {first} | {second} | " + " | ".join(cells) + " |")
+    ]
+    lines += paired_table(curves, pairs, checkpoints)
     if args.evaluation > 0:
         lines += ["", *evaluation_lines(records, bounds, args.evaluation, [args.optimizer, before_name])]
     text = "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ import numpy as np
 if TYPE_CHECKING:
     from metahpo_bench.runner._report import Curves
 
-__all__ = ["paired_difference", "paired_lines", "pairs_to_compare"]
+__all__ = ["paired_difference", "paired_lines", "paired_table", "pairs_to_compare"]
 
 
 def pairs_to_compare(names: list[str]) -> list[tuple[str, str]]:
@@ -58,12 +58,20 @@ def paired_lines(curves: Curves, checkpoints: Sequence[float]) -> list[str]:
     pairs = pairs_to_compare(list(curves.regret))
     if not pairs:
         return []
-    lines = [
+    return [
         "### Paired differences of mean normalised regret (first minus second, same task x seed)",
         "",
         "Negative: the first is better. Each cell: mean ± standard error; better/worse runs; "
         "Wilcoxon signed-rank p.",
         "",
+        *paired_table(curves, pairs, checkpoints),
+        "",
+    ]
+
+
+def paired_table(curves: Curves, pairs: Sequence[tuple[str, str]], checkpoints: Sequence[float]) -> list[str]:
+    """The markdown rows of :func:`paired_difference` for ``pairs`` at ``checkpoints``."""
+    lines = [
         "| first | second | " + " | ".join(f"N={c}" for c in checkpoints) + " |",
         "|---|---|" + "---|" * len(checkpoints),
     ]
@@ -74,4 +82,4 @@ def paired_lines(curves: Curves, checkpoints: Sequence[float]) -> list[str]:
             d = paired_difference(curves, first, second, column)
             cells.append(f"{d['mean']:+.4f} ± {d['stderr']:.4f}; {d['better']}/{d['worse']}; p={d['p']:.2g}")
         lines.append(f"| {first} | {second} | " + " | ".join(cells) + " |")
-    return [*lines, ""]
+    return lines
