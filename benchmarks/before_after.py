@@ -18,6 +18,7 @@ import argparse
 import json
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +42,9 @@ def main() -> None:
     spec = json.loads((args.after / "run.json").read_text())["spec"]
     bounds = {t: TaskBounds(*b) for t, b in json.loads((args.after / "bounds.json").read_text()).items()}
     before_name = f"{args.optimizer} (before)"
-    records = [r for r in read_records(args.after / "results.jsonl")]
+    records = list(read_records(args.after / "results.jsonl"))
     records += [
-        type(r)(**{**r.__dict__, "optimizer": before_name})
+        replace(r, optimizer=before_name)
         for r in read_records(args.before / "results.jsonl")
         if r.optimizer == args.optimizer
     ]

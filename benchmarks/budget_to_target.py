@@ -24,40 +24,39 @@ import shlex
 import sys
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from metahpo_bench.runner._records import Record, read_records
+from metahpo_bench.runner._regret import TaskBounds
 
-def read_lines(run_dir: Path) -> tuple[dict[tuple[str, str, int], list[dict[str, Any]]], dict[str, Any]]:
+
+def read_runs(run_dir: Path) -> tuple[dict[tuple[str, str, int], list[Record]], dict[str, TaskBounds]]:
     """Each run's records in trial order, and the per-task regret bounds."""
-    bounds = json.loads((run_dir / "bounds.json").read_text())
-    runs: dict[tuple[str, str, int], list[dict[str, Any]]] = defaultdict(list)
-    for line in (run_dir / "results.jsonl").read_text().splitlines():
-        r = json.loads(line)
-        runs[(r["optimizer"], r["task"], r["seed"])].append(r)
+    bounds = {t: TaskBounds(*b) for t, b in json.loads((run_dir / "bounds.json").read_text()).items()}
+    runs: dict[tuple[str, str, int], list[Record]] = defaultdict(list)
+    for record in read_records(run_dir / "results.jsonl"):
+        runs[(record.optimizer, record.task, record.seed)].append(record)
     for records in runs.values():
-        records.sort(key=lambda r: r["trial"])
+        records.sort(key=lambda r: r.trial)
     return runs, bounds
 
 
-def budget_to_reach(records: list[dict[str, Any]], bounds: list[float], target: float) -> tuple[float, float]:
+def budget_to_reach(records: list[Record], bounds: TaskBounds, target: float) -> tuple[float, float]:
     """(restart, continuation) budget spent when the incumbent's regret first is <= target."""
-    low, high = bounds
     restart = continuation = 0.0
     for r in records:
-        budget = 1.0 if r["budget"] is None else r["budget"]  # one evaluation without fidelity
+        budget = 1.0 if r.budget is None else r.budget  # one evaluation without fidelity
         restart += budget
-        continuation += budget - (r.get("parent_budget") or 0.0)
-        regret = 0.0 if high == low else (r["loss"] - low) / (high - low)
-        if regret <= target + 1e-12:
+        continuation += budget - (r.parent_budget or 0.0)
+        if bounds.regret(r.loss) <= target + 1e-12:
             return restart, continuation
     return math.inf, math.inf
 
 
 def table(
-    runs: dict[tuple[str, str, int], list[dict[str, Any]]],
-    bounds: dict[str, Any],
+    runs: dict[tuple[str, str, int], list[Record]],
+    bounds: dict[str, TaskBounds],
     reference: str,
     target: float,
 ) -> list[str]:
@@ -95,7 +94,7 @@ def main() -> None:
     parser.add_argument("--targets", default="0.1,0.05", help="Comma-separated normalised regrets.")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    runs, bounds = read_lines(args.run_dir)
+    runs, bounds = read_runs(args.run_dir)
     run_info = json.loads((args.run_dir / "run.json").read_text())
     command = ".venv/bin/python " + " ".join(shlex.quote(a) for a in sys.argv)
     lines = [
