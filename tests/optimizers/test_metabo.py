@@ -249,3 +249,21 @@ def test_auto_output_transform_takes_log_for_losses_spanning_magnitudes():
         transforms += [t.user_attrs["why"]["transform"] for t in study.trials
                        if t.user_attrs["why"]["source"] == "surrogate"]
     assert "log" in transforms and set(transforms) <= {"log", "standardize"}
+
+
+def test_a_study_reopened_from_its_storage_is_not_replayed_as_an_old_task(tmp_path):
+    url = f"sqlite:///{tmp_path / 'team.sqlite'}"
+    for task in FAMILY.tasks[1:5]:
+        past = mh.create_study(name=f"past-{task}", space=FAMILY.space, storage=url,
+                               optimizer="random", seed=0)
+        past.optimize(lambda t, task=task: FAMILY.evaluate(task, t.config), n_trials=12,
+                      show_progress=False)
+    optimizer = metabo(mh.KnowledgeBase.open(url), continual_update=True)
+    study = mh.create_study(name="new", space=FAMILY.space, storage=url, optimizer=optimizer, seed=0)
+    study.optimize(lambda t: FAMILY.evaluate(TARGET, t.config), n_trials=6, show_progress=False)
+    # Reopened the next day: the storage's knowledge now holds the study's own evaluations.
+    assert len(mh.KnowledgeBase.open(url).tasks(FAMILY.space)) == 5
+    reopened = mh.load_study("new", storage=url)
+    assert len(reopened.optimizer.knowledge.tasks(FAMILY.space)) == 5
+    summary = reopened.finish()
+    assert summary["new_task_evaluations"] == 6 and summary["replayed_tasks"] == 4

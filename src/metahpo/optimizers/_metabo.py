@@ -259,10 +259,12 @@ class MetaBO(BaseOptimizer):
         kb = self.knowledge
         if not self.continual_update or kb is None or len(history.complete) < 3:
             return None
-        if len(kb.tasks(history.space)) < MIN_RELATED_TASKS:
+        # A study reopened from its storage reads itself back as a task: not an old task.
+        own = own_tasks(kb, history)
+        if len([t for t in kb.tasks(history.space) if t.name not in own]) < MIN_RELATED_TASKS:
             return None
         encoding = SpaceEncoding(history.space, history.min_budget, history.max_budget)
-        return self._provider.update(kb, _target(history), encoding, seed=history.seed)
+        return self._provider.update(kb, _target(history), encoding, seed=history.seed, exclude=own)
 
     # Plateau ------------------------------------------------------------------------------
     def converged(self, history: History) -> bool:

@@ -204,22 +204,25 @@ class MetaModelProvider:
         return model.surrogate(self.adapt_steps, output_transform, validate=True)
 
     def update(
-        self, knowledge: KnowledgeSource, new_task: Any, encoding: SpaceEncoding, seed: int = 0
+        self, knowledge: KnowledgeSource, new_task: Any, encoding: SpaceEncoding, seed: int = 0,
+        exclude: Collection[str] = (),
     ) -> dict[str, Any] | None:
         """Fine-tune the meta-model on a finished study's task, replaying stored tasks.
 
         The new version is kept only if it does not make things worse (see :meth:`_grow`);
         either way it is saved where the knowledge keeps its meta-models, recording that
         the task was considered, and a JSON summary is returned (``None`` when the study
-        has too few evaluations).
+        has too few evaluations). Tasks named in ``exclude`` (the study itself, read back
+        from its storage) are not replayed as old tasks: the new task would otherwise be
+        both what is learned and what the guard checks is not forgotten.
         """
         if len(tasks_to_data([new_task], encoding)) == 0:
             return None
-        model = self.model(knowledge, encoding)
+        model = self.model(knowledge, encoding, exclude=exclude)
         seen = set(map(tuple, model.info.get("seen", [])))
         if _signature(new_task) in seen:
             return None
-        old = knowledge.tasks(encoding.space)
+        old = [t for t in knowledge.tasks(encoding.space) if t.name not in exclude]
         updated, summary = self._grow(model, [new_task], old, encoding, seed)
         key = self.key(knowledge, encoding)
         store = self._store_for(knowledge)
