@@ -61,6 +61,9 @@ class MetaTrainingConfig:
             one already point the search there.
 
         continual_steps: fine-tuning steps of the continual update when a study ends.
+        learned_step_sizes: meta-learn one inner-loop step size per network weight
+            beside θ (Meta-SGD, Li et al., 2017), starting from ``inner_lr``; a new
+            study's adaptation then steps each weight by its own learned size.
 
     How much each option adds is measured in ``docs/metabo.md``.
     """
@@ -80,11 +83,17 @@ class MetaTrainingConfig:
     task_transform: str = "rank"
     trend: bool = True
     continual_steps: int = 60
+    learned_step_sizes: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.trend, bool):
             raise InvalidParameterError(
                 f"The 'trend' parameter of MetaTrainingConfig must be a bool. Got {self.trend!r} instead."
+            )
+        if not isinstance(self.learned_step_sizes, bool):
+            raise InvalidParameterError(
+                "The 'learned_step_sizes' parameter of MetaTrainingConfig must be a bool. "
+                f"Got {self.learned_step_sizes!r} instead."
             )
         check_task_transform(self.task_transform, "MetaTrainingConfig")
 

@@ -11,15 +11,28 @@ from metahpo.surrogates.meta._config import MetaTrainingConfig
 
 __all__ = ["MetaModel"]
 
+# safetensors keys of the learned step sizes; network parameter names never start so.
+_STEP_PREFIX = "step_size."
+
 
 @dataclass
 class MetaModel:
-    """Meta-trained parameters θ of a deep-kernel GP and how they were made."""
+    """Meta-trained parameters θ of a deep-kernel GP and how they were made.
+
+    ``step_sizes`` holds the inner loop's per-weight step sizes when they were
+    meta-learned (``config.learned_step_sizes``), else ``None`` (``config.inner_lr``).
+    """
 
     n_features: int
     config: MetaTrainingConfig
     params: dict[str, Any]  # name -> torch.Tensor
     info: dict[str, Any] = field(default_factory=dict)
+    step_sizes: dict[str, Any] | None = None  # name -> torch.Tensor of the param's shape
+
+    @property
+    def inner_lr(self) -> Any:
+        """The inner loop's step size: the learned one per weight, else ``config.inner_lr``."""
+        return self.config.inner_lr if self.step_sizes is None else self.step_sizes
 
     def net(self) -> Any:
         from metahpo.surrogates._deep_kernel import DeepKernelNet
@@ -37,7 +50,7 @@ class MetaModel:
 
         steps = max(self.config.inner_steps, 3) if adapt_steps is None else adapt_steps
         return DeepKernelGP(
-            self.net(), self.params, steps, self.config.inner_lr, output_transform, validate,
+            self.net(), self.params, steps, self.inner_lr, output_transform, validate,
             trend_prior=tuple(self.info.get("trend_prior", (0.0, 1.0))),
         )
 
@@ -50,13 +63,18 @@ class MetaModel:
             "config": json.dumps(self.config.to_dict()),
             "info": json.dumps(self.info),
         }
-        return save({k: v.detach().contiguous() for k, v in self.params.items()}, metadata=metadata)
+        tensors = {k: v.detach().contiguous() for k, v in self.params.items()}
+        for k, v in (self.step_sizes or {}).items():
+            tensors[_STEP_PREFIX + k] = v.detach().contiguous()
+        return save(tensors, metadata=metadata)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> MetaModel:
         from safetensors.torch import load
 
-        params = load(data)
+        tensors = load(data)
+        params = {k: v for k, v in tensors.items() if not k.startswith(_STEP_PREFIX)}
+        steps = {k[len(_STEP_PREFIX):]: v for k, v in tensors.items() if k.startswith(_STEP_PREFIX)}
         # safetensors.torch.load returns the tensors only; the metadata is in the JSON header.
         header_size = int.from_bytes(data[:8], "little")
         meta = json.loads(data[8 : 8 + header_size]).get("__metadata__", {})
@@ -71,6 +89,7 @@ class MetaModel:
             MetaTrainingConfig(**config),
             params,
             json.loads(meta.get("info", "{}")),
+            steps or None,
         )
 
     def fingerprint(self) -> str:

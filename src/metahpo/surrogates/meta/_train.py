@@ -54,7 +54,7 @@ def meta_train(
 
 # What a model is: continuing it under other values would change its network or the
 # scale its kernel was learned on.
-_MODEL_FIELDS = ("hidden", "n_outputs", "trend", "task_transform")
+_MODEL_FIELDS = ("hidden", "n_outputs", "trend", "task_transform", "learned_step_sizes")
 
 
 def _check_continues(trained: MetaTrainingConfig, config: MetaTrainingConfig) -> None:
@@ -100,7 +100,9 @@ def _meta_train(
     else:
         model = init.net()
         params = {k: v.detach().clone().requires_grad_(True) for k, v in init.params.items()}
-    optimizer = torch.optim.Adam(list(params.values()), lr=config.meta_lr)
+    # Meta-SGD: step sizes learned on the log scale, so they stay positive.
+    log_steps = _initial_log_steps(params, config, init)
+    optimizer = torch.optim.Adam([*params.values(), *log_steps.values()], lr=config.meta_lr)
     old = [warp_task(t, config.task_transform) for t in replay if len(t.y) >= 3]
     losses: list[float] = []
     started = time.perf_counter()
@@ -121,7 +123,7 @@ def _meta_train(
             tasks_t,
             marginal_nll,
             inner_steps=config.inner_steps,
-            inner_lr=config.inner_lr,
+            inner_lr={k: v.exp() for k, v in log_steps.items()} if log_steps else config.inner_lr,
             first_order=config.first_order,
             query_loss_fn=predictive_nll,
             vectorize=None,  # vmap when the meta-batch stacks (same sizes), else a loop
@@ -129,7 +131,7 @@ def _meta_train(
         if not torch.isfinite(loss):
             continue  # A degenerate sample (e.g. a constant support set); skip the step.
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(params.values()), 10.0)
+        torch.nn.utils.clip_grad_norm_([*params.values(), *log_steps.values()], 10.0)
         optimizer.step()
         losses.append(float(loss.detach()))
     info = {
@@ -143,7 +145,20 @@ def _meta_train(
         "task_names": [t.name for t in usable][:200],
         "version": (init.info.get("version", 0) + 1) if init is not None else 1,
     }
-    return MetaModel(n_features, config, {k: v.detach().clone() for k, v in params.items()}, info)
+    steps = {k: v.detach().exp() for k, v in log_steps.items()} or None
+    return MetaModel(n_features, config, {k: v.detach().clone() for k, v in params.items()}, info, steps)
+
+
+def _initial_log_steps(params: dict[str, Any], config: MetaTrainingConfig, init: MetaModel | None) -> dict[str, Any]:
+    """The log step size per weight to start from: ``init``'s learned ones, else ``inner_lr``
+    everywhere (none when the step sizes are not learned)."""
+    import torch
+
+    if not config.learned_step_sizes:
+        return {}
+    if init is not None and init.step_sizes is not None:
+        return {k: v.detach().clone().log().requires_grad_(True) for k, v in init.step_sizes.items()}
+    return {k: torch.full_like(v, float(np.log(config.inner_lr))).requires_grad_(True) for k, v in params.items()}
 
 
 def warp_task(task: TaskData, kind: str) -> TaskData:

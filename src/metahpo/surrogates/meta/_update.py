@@ -47,7 +47,7 @@ def meta_test_loss(
                     marginal_nll,
                     (xs, ys),
                     steps=steps,
-                    inner_lr=model.config.inner_lr,
+                    inner_lr=model.inner_lr,
                     first_order=True,
                 )
             with torch.no_grad():

@@ -1,0 +1,61 @@
+"""Meta-SGD: the inner loop's per-weight step sizes meta-learned beside θ."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from metahpo.exceptions import InvalidParameterError
+from metahpo.surrogates.meta import MetaModel, MetaTrainingConfig, TaskData, continual_update, meta_train
+from metahpo.testing.synthetic import ShiftedBranin
+
+
+def _tasks() -> list[TaskData]:
+    family = ShiftedBranin(n_tasks=6, seed=2)
+    design = family.space.sobol(40, seed=0)
+    unit = family.space.to_unit(design)
+    return [TaskData(unit, np.asarray([family.evaluate(t, c) for c in design]), t) for t in family.tasks]
+
+
+def test_step_sizes_are_learned_per_weight_and_travel_with_the_model():
+    config = MetaTrainingConfig(meta_steps=30, seed=0, learned_step_sizes=True)
+    model = meta_train(_tasks()[1:], config)
+    assert model.step_sizes is not None and set(model.step_sizes) == set(model.params)
+    for name, steps in model.step_sizes.items():
+        assert steps.shape == model.params[name].shape and bool((steps > 0).all())
+    learned = np.concatenate([s.numpy().ravel() for s in model.step_sizes.values()])
+    assert np.ptp(learned) > 0  # moved away from the shared start, each weight its own way
+    assert np.allclose(np.median(learned), config.inner_lr, rtol=0.5)
+    again = MetaModel.from_bytes(model.to_bytes())
+    assert again.step_sizes is not None
+    for name, steps in model.step_sizes.items():
+        np.testing.assert_array_equal(again.step_sizes[name].numpy(), steps.numpy())
+    # A new study's adaptation steps with them: the fit differs from one with the shared size.
+    tasks = _tasks()
+    X, y = tasks[0].X[:12], tasks[0].y[:12]
+    with_learned = model.surrogate(adapt_steps=2).fit(X, y)
+    shared = MetaModel(model.n_features, model.config, model.params, model.info).surrogate(adapt_steps=2).fit(X, y)
+    assert with_learned.adapted_steps_ == shared.adapted_steps_ == 2
+    rest = torch.as_tensor(tasks[0].X[12:], dtype=torch.float64)
+    mean_learned, _ = with_learned.predict(rest)
+    mean_shared, _ = shared.predict(rest)
+    assert not np.allclose(mean_learned.numpy(), mean_shared.numpy())
+
+
+def test_a_continual_update_keeps_learning_the_step_sizes():
+    tasks = _tasks()
+    model = meta_train(tasks[1:], MetaTrainingConfig(meta_steps=10, seed=0, learned_step_sizes=True))
+    updated = continual_update(model, tasks[:1], tasks[1:], steps=5)
+    assert updated.step_sizes is not None and set(updated.step_sizes) == set(model.step_sizes)
+    assert any(not np.allclose(updated.step_sizes[k].numpy(), model.step_sizes[k].numpy()) for k in model.step_sizes)
+
+
+def test_without_the_option_there_are_no_step_sizes_and_it_cannot_be_switched_on_midway():
+    tasks = _tasks()
+    plain = meta_train(tasks, MetaTrainingConfig(meta_steps=3, seed=0))
+    assert plain.step_sizes is None and plain.inner_lr == plain.config.inner_lr
+    with pytest.raises(InvalidParameterError, match="learned_step_sizes"):
+        meta_train(tasks, MetaTrainingConfig(meta_steps=3, learned_step_sizes=True), init=plain)
+    with pytest.raises(InvalidParameterError, match="'learned_step_sizes' parameter of MetaTrainingConfig must be a bool"):
+        MetaTrainingConfig(learned_step_sizes="yes")  # type: ignore[arg-type]
