@@ -27,6 +27,13 @@ def test_pairs_are_ablations_with_their_base_and_metabo_with_its_parts() -> None
         ("metabo", "gpbo"),
     ]
     assert pairs_to_compare(["random", "gpbo"]) == []
+    # One parameter more than another ablation: also paired with it (same model, one change).
+    assert pairs_to_compare(["metabo", "metabo[a=1]", "metabo[a=1;b=0]", "metabo[a=2;b=0]"]) == [
+        ("metabo[a=1;b=0]", "metabo"),
+        ("metabo[a=1;b=0]", "metabo[a=1]"),
+        ("metabo[a=1]", "metabo"),
+        ("metabo[a=2;b=0]", "metabo"),
+    ]
 
 
 def test_difference_uses_only_runs_both_finished() -> None:

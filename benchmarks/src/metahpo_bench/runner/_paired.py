@@ -20,13 +20,24 @@ __all__ = ["paired_difference", "paired_lines", "paired_table", "pairs_to_compar
 
 def pairs_to_compare(names: list[str]) -> list[tuple[str, str]]:
     """Each ablation or composition (``"metabo[adapt_steps=0]"``, ``"metabo+hyperband"``) with
-    the optimizer it changes, and MetaBO with its own parts (the portfolio and GP-BO)."""
+    the optimizer it changes; an ablation that sets one parameter more than another present
+    name (``"metabo[a=1;b=0]"`` and ``"metabo[a=1]"``) also with that one, the same model
+    with one thing changed; and MetaBO with its own parts (the portfolio and GP-BO)."""
+    from metahpo_bench.runner._names import parse_optimizer_name
+
     present = set(names)
+    parsed = {name: parse_optimizer_name(name) for name in names}
     pairs = []
     for name in sorted(names):
         base = name.split("[")[0].split("+")[0]
         if base != name and base in present:
             pairs.append((name, base))
+        head, params = parsed[name]
+        for other in sorted(names):
+            other_head, other_params = parsed[other]
+            if (other_head == head and other_params and len(params) == len(other_params) + 1
+                    and other_params.items() <= params.items()):
+                pairs.append((name, other))
     for part in ("portfolio", "gpbo"):
         if "metabo" in present and part in present:
             pairs.append(("metabo", part))
