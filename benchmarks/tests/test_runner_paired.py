@@ -34,6 +34,12 @@ def test_pairs_are_ablations_with_their_base_and_metabo_with_its_parts() -> None
         ("metabo[a=1]", "metabo"),
         ("metabo[a=2;b=0]", "metabo"),
     ]
+    # A composition with a parameter set: also paired with the composition it changes.
+    assert pairs_to_compare(["metabo", "metabo+asha", "metabo+asha[min_budget=5]"]) == [
+        ("metabo+asha", "metabo"),
+        ("metabo+asha[min_budget=5]", "metabo"),
+        ("metabo+asha[min_budget=5]", "metabo+asha"),
+    ]
 
 
 def test_difference_uses_only_runs_both_finished() -> None:

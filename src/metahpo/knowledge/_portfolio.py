@@ -55,7 +55,7 @@ def greedy_portfolio(
     Starting from an empty portfolio, each step adds the candidate that most lowers the
     mean over tasks of the best normalised regret in the portfolio (see
     :func:`regret_matrix`); ties go to the candidate with the lower mean regret on its
-    own, then to the earlier candidate, so the result is deterministic. ``candidates``
+    own (over the tasks that know its loss), then to the earlier candidate, so the result is deterministic. ``candidates``
     defaults to every config evaluated at the largest budget of some task, in task order.
     All tasks must share one space: map them first with
     :meth:`KnowledgeBase.tasks(space) <metahpo.knowledge.KnowledgeBase.tasks>`.

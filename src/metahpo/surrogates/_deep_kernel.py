@@ -99,7 +99,7 @@ def prior_variance(model: nn.Module, features: Tensor, outputscale: Tensor) -> T
     return outputscale + features[..., -1] ** 2
 
 
-def _with_trend_prior(model: nn.Module, features: Tensor, trend_prior: tuple[float, float]) -> tuple[Tensor, Tensor]:
+def _prior_mean_features(model: nn.Module, features: Tensor, trend_prior: tuple[float, float]) -> tuple[Tensor, Tensor]:
     """The forward outputs as the posterior uses them under the trend weight's prior
     ``N(w0, s²)``: the trend column scaled by ``s`` (the kernel's rank-one term becomes
     ``s² m m'``), and the prior mean ``w0 m(x)`` of each row (zeros without a trend)."""
@@ -192,7 +192,7 @@ def loo_nll(
     """
     x, y = batch[0], batch[1]
     features, lengthscales, outputscale, noise = _kernel_parts(model, params, x)
-    features, mean = _with_trend_prior(model, features, trend_prior)
+    features, mean = _prior_mean_features(model, features, trend_prior)
     y = y - mean
     n = y.shape[-1]
     K = covariance(model, features, features, lengthscales, outputscale) + noise * torch.eye(
@@ -213,7 +213,7 @@ class DeepKernelGP:
         net: the network (its architecture; its own parameters are not used).
         meta_params: the meta-trained parameters θ.
         adapt_steps: inner-loop steps on the new task's observations.
-        inner_lr: their step size.
+        inner_lr: their step size: a float, or one tensor per parameter (learned, Meta-SGD).
         output_transform: how losses are scaled before modelling (fitted per task).
         validate: keep the number of steps (0 to ``adapt_steps``) whose parameters have
             the lowest leave-one-out NLL on the observations, instead of always all of them.
@@ -235,7 +235,7 @@ class DeepKernelGP:
         net: DeepKernelNet,
         meta_params: Mapping[str, Tensor],
         adapt_steps: int = 5,
-        inner_lr: float = 0.01,
+        inner_lr: float | Mapping[str, Tensor] = 0.01,
         output_transform: str = "standardize",
         validate: bool = False,
         trend_prior: tuple[float, float] = (0.0, 1.0),
@@ -326,7 +326,7 @@ class DeepKernelGP:
         self.bound_ = self._bind()
         with torch.no_grad():
             features, lengthscales, outputscale, noise = _kernel_parts(self.net, self.params_, x)
-            features, mean = _with_trend_prior(self.net, features, self.trend_prior)
+            features, mean = _prior_mean_features(self.net, features, self.trend_prior)
             eye = torch.eye(len(y), dtype=_DTYPE)
             K = covariance(self.net, features, features, lengthscales, outputscale)
             jitter = float(noise)
@@ -344,7 +344,7 @@ class DeepKernelGP:
 
     def predict(self, X: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior mean and std at ``(batch, d)`` rows, differentiable in ``X``."""
-        features, prior = _with_trend_prior(self.net, self.bound_(X), self.trend_prior)
+        features, prior = _prior_mean_features(self.net, self.bound_(X), self.trend_prior)
         cross = covariance(self.net, features, self.features_train_, self.lengthscales_, self.outputscale_)
         mean = prior + cross @ self.alpha_
         v = cross @ self.cholesky_inverse_.T

@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from metahpo.exceptions import InvalidParameterError
-from metahpo.surrogates.meta import MetaModel, MetaTrainingConfig, TaskData, continual_update, meta_train
+from metahpo.surrogates.meta import (
+    MetaModel,
+    MetaTrainingConfig,
+    TaskData,
+    continual_update,
+    meta_train,
+)
 from metahpo.testing.synthetic import ShiftedBranin
 
 
@@ -59,3 +65,11 @@ def test_without_the_option_there_are_no_step_sizes_and_it_cannot_be_switched_on
         meta_train(tasks, MetaTrainingConfig(meta_steps=3, learned_step_sizes=True), init=plain)
     with pytest.raises(InvalidParameterError, match="'learned_step_sizes' parameter of MetaTrainingConfig must be a bool"):
         MetaTrainingConfig(learned_step_sizes="yes")  # type: ignore[arg-type]
+
+
+def test_the_default_config_keys_models_as_before_the_option_existed():
+    # Stored meta-models are found by a hash of the training config's dict: an option added
+    # later must not appear in it at its default, or every stored model would be orphaned.
+    assert "learned_step_sizes" not in MetaTrainingConfig().to_dict()
+    assert MetaTrainingConfig(learned_step_sizes=True).to_dict()["learned_step_sizes"] is True
+    assert MetaTrainingConfig(**MetaTrainingConfig().to_dict()) == MetaTrainingConfig()

@@ -35,7 +35,7 @@ def pairs_to_compare(names: list[str]) -> list[tuple[str, str]]:
         head, params = parsed[name]
         for other in sorted(names):
             other_head, other_params = parsed[other]
-            if (other_head == head and other_params and len(params) == len(other_params) + 1
+            if (other != base and other_head == head and len(params) == len(other_params) + 1
                     and other_params.items() <= params.items()):
                 pairs.append((name, other))
     for part in ("portfolio", "gpbo"):

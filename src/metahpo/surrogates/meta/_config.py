@@ -45,7 +45,8 @@ class MetaTrainingConfig:
             study's surrogate must work from a handful of observations up to many).
         query: query points per task.
         inner_steps: MAML inner-loop steps (0: no inner loop).
-        inner_lr: inner-loop step size (also used when adapting to a new study).
+        inner_lr: inner-loop step size (also used when adapting to a new study); with
+            ``learned_step_sizes`` the value every learned step size starts from.
         meta_lr: Adam's learning rate.
         first_order: drop second derivatives in the meta-gradient.
         seed: seeds the initialisation and the sampling.
@@ -98,4 +99,9 @@ class MetaTrainingConfig:
         check_task_transform(self.task_transform, "MetaTrainingConfig")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        # An option added after models were stored is left out at its default: the dict
+        # keys the stored models, and theirs must still match.
+        if not self.learned_step_sizes:
+            del data["learned_step_sizes"]
+        return data
