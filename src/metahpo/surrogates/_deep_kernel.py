@@ -235,7 +235,7 @@ class DeepKernelGP:
         net: DeepKernelNet,
         meta_params: Mapping[str, Tensor],
         adapt_steps: int = 5,
-        inner_lr: float | Mapping[str, Tensor] = 0.01,
+        inner_lr: float | dict[str, Tensor] = 0.01,
         output_transform: str = "standardize",
         validate: bool = False,
         trend_prior: tuple[float, float] = (0.0, 1.0),
