@@ -48,12 +48,19 @@ def main() -> None:
         for r in read_records(args.before / "results.jsonl")
         if r.optimizer == args.optimizer
     ]
+    present = {r.optimizer for r in records}
+    others = [a for a in args.against.split(",") if a]
+    missing = [n for n in [args.optimizer, before_name, *others] if n not in present]
+    if missing:
+        parser.error(f"--optimizer/--against name optimizers the runs do not have: {missing}; "
+                     f"the after run has {sorted(present - {before_name})}")
     full = max((r.budget or 1.0) for r in records)
     n_full = int(spec["n_full_evals"])
+    if not 0 <= args.evaluation <= n_full:
+        parser.error(f"--evaluation must be between 1 and {n_full} (or 0: none); got {args.evaluation}")
     curves = build_curves(records, bounds, full, n_full)
     checkpoints = [c for c in CHECKPOINTS if c <= n_full]
     columns = [int(np.argmin(np.abs(curves.grid - c))) for c in checkpoints]
-    others = [a for a in args.against.split(",") if a]
     header = "| | " + " | ".join(f"N={c}" for c in checkpoints) + " |"
     rule = "|---|" + "---:|" * len(checkpoints)
     lines = [

@@ -94,6 +94,10 @@ def main() -> None:
     parser.add_argument("--targets", default="0.1,0.05", help="Comma-separated normalised regrets.")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    try:
+        targets = [float(t) for t in args.targets.split(",")]
+    except ValueError:
+        parser.error(f"--targets must be comma-separated numbers such as 0.1,0.05; got {args.targets!r}")
     runs, bounds = read_runs(args.run_dir)
     run_info = json.loads((args.run_dir / "run.json").read_text())
     command = ".venv/bin/python " + " ".join(shlex.quote(a) for a in sys.argv)
@@ -110,7 +114,7 @@ def main() -> None:
         "the target counts as infinite); ratios are medians over the reference's median.",
         "",
     ]
-    for target in (float(t) for t in args.targets.split(",")):
+    for target in targets:
         lines += [f"## Regret {target:g}", "", *table(runs, bounds, args.reference, target), ""]
     text = "\n".join(lines)
     print(text)

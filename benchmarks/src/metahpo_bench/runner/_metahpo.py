@@ -87,6 +87,8 @@ class MetahpoAdapter(Adapter):
             self.name += f"@{workers}"
         self.needs_fidelity = scheduler is not None
         self.needs_meta_train = optimizer.partition("[")[0] in {"metabo", "portfolio"}
+        if scheduler is not None:
+            _check_scheduler_params(scheduler)
 
     def _make_scheduler(self, context: RunContext) -> Any:
         if self.scheduler is None:
@@ -97,14 +99,7 @@ class MetahpoAdapter(Adapter):
         cls = getattr(schedulers, SCHEDULERS[base])
         problem = context.problem
         settings = {"min_budget": problem.min_budget, "max_budget": problem.max_budget, "eta": self.eta}
-        try:
-            return cls(**{**settings, **params})
-        except TypeError as exc:
-            from metahpo.exceptions import InvalidParameterError
-
-            raise InvalidParameterError(
-                f"The scheduler {self.scheduler!r} sets parameters {cls.__name__} does not take: {exc}"
-            ) from exc
+        return cls(**{**settings, **params})
 
     def prepare(self) -> None:
         import metahpo.schedulers
@@ -147,3 +142,22 @@ def _knowledge(context: RunContext) -> Any:
         context.problem.space, list(data.configs), dict(data.losses), source="meta_train",
         fidelities=data.fidelities or None, max_budget=context.problem.max_budget,
     )
+
+
+def _check_scheduler_params(scheduler: str) -> None:
+    """Refuse, when the benchmark is named, a scheduler parameter its class does not take."""
+    import inspect
+
+    import metahpo.schedulers as schedulers
+    from metahpo.exceptions import InvalidParameterError
+
+    base, params = parse_optimizer_name(scheduler)
+    if base not in SCHEDULERS:
+        return  # the registry names the unknown scheduler itself
+    cls = getattr(schedulers, SCHEDULERS[base])
+    unknown = sorted(set(params) - set(inspect.signature(cls).parameters))
+    if unknown:
+        raise InvalidParameterError(
+            f"The scheduler {scheduler!r} sets parameters {cls.__name__} does not take: {unknown}. "
+            f"It takes {sorted(inspect.signature(cls).parameters)}."
+        )
