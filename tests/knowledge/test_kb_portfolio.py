@@ -11,13 +11,7 @@ from _knowledge_families import UNIT2, family_tasks, unit_family_tasks
 
 import metahpo as mh
 from metahpo.exceptions import InvalidParameterError
-from metahpo.knowledge import (
-    KnowledgeBase,
-    Task,
-    greedy_portfolio,
-    greedy_portfolio_sources,
-    regret_matrix,
-)
+from metahpo.knowledge import KnowledgeBase, Task, greedy_portfolio, regret_matrix
 from metahpo.testing.synthetic import QuadraticFamily, ShiftedBranin, ShiftedHartmann6
 
 TRAIN = [str(i) for i in range(20)]
@@ -139,46 +133,3 @@ def test_a_descriptor_nothing_shares_selects_every_task() -> None:
     target = Task("new", descriptor={"n_samples": 100.0})
     assert len(kb.relevant(family.space, target)) == 6
     assert kb.portfolio(family.space, 3, target=target) == kb.portfolio(family.space, 3)
-
-
-def test_a_study_gathered_in_one_corner_neither_credits_nor_blames_configs_far_from_it() -> None:
-    space = mh.Space({"x": mh.Float(0.0, 1.0)})
-    design = [{"x": v / 63} for v in range(64)]
-    wide = Task("wide", space, design, [abs(c["x"] - 0.9) for c in design])
-    # A study's trials near x = 0.1, best at the edge of where it looked (0.15).
-    near = [{"x": 0.05 + 0.1 * v / 7} for v in range(8)]
-    study = Task("study", space, near, [0.15 - c["x"] for c in near])
-    far, inside = {"x": 0.9}, {"x": 0.15}
-    regrets = regret_matrix([wide, study], [far, inside])
-    assert regrets[0, 0] == 0.0 and np.isnan(regrets[0, 1])  # 0.15 is nearest, but far away
-    assert regrets[1, 1] == 0.0 and regrets[1, 0] > 0.5
-    # 0.9 is named only for the task that knows it; nearest-neighbour credit from the study
-    # would have made it the best config of both tasks and the portfolio's first pick.
-    sources = greedy_portfolio_sources([wide, study], size=2, candidates=[far, inside])
-    assert sources == [(inside, ["study", "wide"]), (far, ["wide"])]
-
-
-def test_tasks_with_random_designs_of_their_own_cover_nearly_all_of_each_other() -> None:
-    space = mh.Space({f"x{i}": mh.Float(0.0, 1.0) for i in range(4)})
-    tasks = []
-    for seed in range(6):
-        configs = space.sample(np.random.default_rng(seed), 100)
-        tasks.append(Task(f"t{seed}", space, configs, [sum(c.values()) for c in configs]))
-    candidates = [c for t in tasks for c in t.configs]
-    unknown = np.isnan(regret_matrix(tasks, candidates)).mean()
-    assert 0.0 < unknown < 0.03  # about 1% of the cube lies farther than the radius
-
-
-def test_a_clustered_study_covers_its_neighbourhood_only() -> None:
-    from metahpo.knowledge import LossLookup, coverage_radius
-
-    space = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Float(0.0, 1.0)})
-    rng = np.random.default_rng(0)
-    near = [{"x": 0.1 + 0.05 * a, "y": 0.1 + 0.05 * b} for a, b in rng.random((20, 2))]
-    lookup = LossLookup(Task("study", space, near, list(range(20))))
-    grid = np.array([[a, b] for a in np.linspace(0, 1, 21) for b in np.linspace(0, 1, 21)])
-    covered = lookup.covers(grid)
-    distance = np.sqrt(((grid[:, None, :] - space.to_unit(near)[None]) ** 2).sum(-1)).min(axis=1)
-    np.testing.assert_array_equal(covered, distance <= coverage_radius(20, 2) + 1e-9)
-    assert 0.05 < covered.mean() < 0.5 and covered[0] and not covered[-1]
-    assert coverage_radius(20, 2) > coverage_radius(200, 2)  # a larger design covers more finely

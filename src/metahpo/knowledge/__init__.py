@@ -39,7 +39,7 @@ from metahpo.knowledge._descriptors import (
 from metahpo.knowledge._ensemble import BaseClustering, base_clusterings
 from metahpo.knowledge._files import KnowledgeFiles, read_knowledge, write_knowledge
 from metahpo.knowledge._identity import spec_with_credentials, spec_without_passwords
-from metahpo.knowledge._lookup import LossLookup, coverage_radius
+from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._map import TaskMap, task_map
 from metahpo.knowledge._mapping import is_related, map_task, shared_parameters
 from metahpo.knowledge._meta_clusters import consensus_clustering, meta_cluster_tasks
@@ -75,7 +75,6 @@ __all__ = [
     "bundled_names",
     "cluster_tasks",
     "consensus_clustering",
-    "coverage_radius",
     "descriptor_of",
     "descriptor_similarity",
     "greedy_portfolio",

@@ -1,23 +1,17 @@
-"""A task's loss at any config: exact where it was evaluated, else its nearest neighbour;
-and whether the task knows a config's loss at all (:meth:`LossLookup.covers`)."""
+"""A task's loss at any config: exact where it was evaluated, else its nearest neighbour."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
 from metahpo.knowledge._task import Task
 from metahpo.space import round_unit
 
-__all__ = ["LossLookup", "coverage_radius"]
+__all__ = ["LossLookup"]
 
-# A design of n uniform random points leaves this share of the cube within the radius:
-# nearly all of it, so tasks with designs of their own (not shared) still cover each other.
-_COVERED_SHARE = 0.99
-_COVERAGE_DRAWS = 4096
 
 
 class LossLookup:
@@ -87,36 +81,6 @@ class LossLookup:
             out[rows] = self._values[level][np.asarray(nearest, dtype=int)]
         return out
 
-    def covers(self, unit: np.ndarray) -> np.ndarray:
-        """Whether the task knows its loss near each row of ``unit``: a boolean ``(m,)``.
-
-        A row is covered when an evaluated config at the largest budget lies within
-        :func:`coverage_radius` of it for the task's number of configs and dimensions —
-        as near as a random design of that size would place one for 99% of the cube.
-        A random design covers nearly everything; a study's trials, gathered around its
-        own optimum, cover only their neighbourhood, and elsewhere their nearest
-        neighbour's loss says little.
-        """
-        points = np.atleast_2d(np.asarray(unit, dtype=float))
-        query = points[:, self._columns] if len(self._columns) else np.zeros((len(points), 1))
-        distance, _ = self._trees[-1].query(round_unit(query), k=1)
-        keys = self._points[-1]
-        return np.asarray(distance) <= coverage_radius(len(keys), keys.shape[1]) + 1e-9
-
     def final(self) -> tuple[np.ndarray, np.ndarray]:
         """The distinct configs (unit cube, non-missing columns) and mean losses at the largest budget."""
         return self._points[-1], self._values[-1]
-
-
-@lru_cache(maxsize=256)
-def coverage_radius(n: int, dims: int) -> float:
-    """The distance within which ``n`` uniform random points of the ``dims``-cube have a
-    point for 99% of the cube (its 0.99 quantile, measured on fixed draws)."""
-    from scipy.spatial import cKDTree
-
-    if n < 1 or dims < 1:
-        return math.inf
-    rng = np.random.default_rng(n * 1009 + dims)
-    design = rng.random((n, dims))
-    distance, _ = cKDTree(design).query(rng.random((_COVERAGE_DRAWS, dims)), k=1)
-    return float(np.quantile(distance, _COVERED_SHARE))

@@ -24,10 +24,7 @@ def regret_matrix(tasks: Sequence[Task], candidates: Sequence[Mapping[str, Any]]
     The regret of a candidate on a task is ``(loss - min) / (max - min)`` with the task's
     own minimum and maximum loss, so every task weighs the same whatever its loss scale.
     The loss is exact when the candidate was evaluated on the task (the tasks share a
-    design), else that of the nearest evaluated config in the unit cube. Where the task
-    evaluated nothing near the candidate (:meth:`LossLookup.covers
-    <metahpo.knowledge.LossLookup.covers>`: a study's trials gathered around its own
-    optimum), the regret is unknown: ``nan``.
+    design), else that of the nearest evaluated config in the unit cube.
     """
     space = _common_space(tasks, "regret_matrix")
     unit = space.to_unit(
@@ -39,9 +36,8 @@ def regret_matrix(tasks: Sequence[Task], candidates: Sequence[Mapping[str, Any]]
         final = map_task(task, space).at_budget(None)  # type: ignore[union-attr]
         lo, hi = float(final.losses.min()), float(final.losses.max())
         if hi > lo:
-            lookup = LossLookup(final)
-            regret = np.clip((lookup.predict(unit) - lo) / (hi - lo), 0.0, 1.0)
-            out[:, j] = np.where(lookup.covers(unit), regret, np.nan)
+            predicted = LossLookup(final).predict(unit)
+            out[:, j] = np.clip((predicted - lo) / (hi - lo), 0.0, 1.0)
     return out
 
 
@@ -55,7 +51,7 @@ def greedy_portfolio(
     Starting from an empty portfolio, each step adds the candidate that most lowers the
     mean over tasks of the best normalised regret in the portfolio (see
     :func:`regret_matrix`); ties go to the candidate with the lower mean regret on its
-    own (over the tasks that know its loss), then to the earlier candidate, so the result is deterministic. ``candidates``
+    own, then to the earlier candidate, so the result is deterministic. ``candidates``
     defaults to every config evaluated at the largest budget of some task, in task order.
     All tasks must share one space: map them first with
     :meth:`KnowledgeBase.tasks(space) <metahpo.knowledge.KnowledgeBase.tasks>`.
@@ -97,23 +93,20 @@ def greedy_portfolio_sources(
             space, [space.validate(c, name=f"candidates[{i}]") for i, c in enumerate(candidates)]
         )
     regrets = regret_matrix(tasks, pool)
-    known = ~np.isnan(regrets)
-    # A candidate's mean regret alone over the tasks that know it; unknown to all: the worst.
-    alone = np.where(known.any(axis=1), np.nansum(regrets, axis=1) / np.maximum(known.sum(axis=1), 1), 1.0)
+    alone = regrets.mean(axis=1)
     best_so_far = np.ones(len(tasks))
     chosen: list[tuple[Config, list[str]]] = []
     available = np.ones(len(pool), dtype=bool)
     for _ in range(min(size, len(pool))):
-        # A task that does not know a candidate's loss neither credits nor blames it.
-        gain = np.fmin(regrets, best_so_far).mean(axis=1)
+        gain = np.minimum(regrets, best_so_far).mean(axis=1)
         gain = np.where(available, np.round(gain, 12), np.inf)
         order = np.lexsort((np.arange(len(pool)), alone, gain))
         pick = int(order[0])
-        lowered = best_so_far - np.fmin(regrets[pick], best_so_far)
+        lowered = best_so_far - regrets[pick]
         helped = [j for j in np.argsort(-lowered, kind="stable") if lowered[j] > 1e-12]
         chosen.append((dict(pool[pick]), [tasks[j].name for j in helped]))
         available[pick] = False
-        best_so_far = np.fmin(regrets[pick], best_so_far)
+        best_so_far = np.minimum(best_so_far, regrets[pick])
     return chosen
 
 
