@@ -149,13 +149,19 @@ def test_auto_picks_metabo_for_the_bundled_space_and_gpbo_otherwise():
     assert type(other) is mh.GPBO
 
 
-def test_meta_models_are_versioned_in_the_knowledge_storage(tmp_path):
+def _team_storage(tmp_path) -> str:
+    """A SQLite file holding four finished random-search studies of related tasks."""
     url = f"sqlite:///{tmp_path / 'team.sqlite'}"
-    for task in FAMILY.tasks[1:5]:  # four finished studies: the team's knowledge
+    for task in FAMILY.tasks[1:5]:
         past = mh.create_study(name=f"past-{task}", space=FAMILY.space, storage=url,
                                optimizer="random", seed=0)
         past.optimize(lambda t, task=task: FAMILY.evaluate(task, t.config), n_trials=12,
                       show_progress=False)
+    return url
+
+
+def test_meta_models_are_versioned_in_the_knowledge_storage(tmp_path):
+    url = _team_storage(tmp_path)  # four finished studies: the team's knowledge
     optimizer = metabo(mh.KnowledgeBase.open(url), store=tmp_path / "folder", continual_update=True)
     study = mh.create_study(name="new", space=FAMILY.space, storage=url, optimizer=optimizer, seed=0)
     study.optimize(lambda t: FAMILY.evaluate(TARGET, t.config), n_trials=6, show_progress=False)
@@ -252,12 +258,7 @@ def test_auto_output_transform_takes_log_for_losses_spanning_magnitudes():
 
 
 def test_a_study_reopened_from_its_storage_is_not_replayed_as_an_old_task(tmp_path):
-    url = f"sqlite:///{tmp_path / 'team.sqlite'}"
-    for task in FAMILY.tasks[1:5]:
-        past = mh.create_study(name=f"past-{task}", space=FAMILY.space, storage=url,
-                               optimizer="random", seed=0)
-        past.optimize(lambda t, task=task: FAMILY.evaluate(task, t.config), n_trials=12,
-                      show_progress=False)
+    url = _team_storage(tmp_path)
     optimizer = metabo(mh.KnowledgeBase.open(url), continual_update=True)
     study = mh.create_study(name="new", space=FAMILY.space, storage=url, optimizer=optimizer, seed=0)
     study.optimize(lambda t: FAMILY.evaluate(TARGET, t.config), n_trials=6, show_progress=False)
