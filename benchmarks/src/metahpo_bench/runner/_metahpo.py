@@ -69,7 +69,9 @@ class MetahpoAdapter(Adapter):
     Each evaluation is one ``ask``/``tell``; a promotion is a new evaluation that
     names its parent's budget, so under continuation accounting it is charged only the
     budget it adds (under restart accounting, its full budget). ``eta`` is the schedulers' reduction factor;
-    ``"asha[min_budget=6]"`` sets a scheduler's parameters (the problem's budget range otherwise). With
+    ``"asha[min_budget=6]"`` sets a scheduler's parameters (the problem's budget range otherwise);
+    ``"asha[min_budget=knowledge]"`` chooses the lowest rung on the meta-train tasks
+    (:func:`~metahpo.schedulers.min_budget_from_knowledge`, which needs ``meta_train_budgets``). With
     ``workers > 1`` the run simulates that many parallel workers
     (:func:`~metahpo_bench.runner._parallel.run_simulated_workers`) and its
     benchmark name ends in ``@workers`` (``"random+asha@4"``).
@@ -99,7 +101,12 @@ class MetahpoAdapter(Adapter):
         cls = getattr(schedulers, SCHEDULERS[base])
         problem = context.problem
         settings = {"min_budget": problem.min_budget, "max_budget": problem.max_budget, "eta": self.eta}
-        return cls(**{**settings, **params})
+        settings = {**settings, **params}
+        if settings["min_budget"] == "knowledge":  # the lowest rung chosen on the meta-train tasks
+            settings["min_budget"] = schedulers.min_budget_from_knowledge(
+                _knowledge(context), problem.space, settings["max_budget"], settings["eta"]
+            ).min_budget
+        return cls(**settings)
 
     def prepare(self) -> None:
         import metahpo.schedulers
