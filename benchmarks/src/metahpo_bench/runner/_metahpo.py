@@ -100,8 +100,9 @@ class MetahpoAdapter(Adapter):
         base, params = parse_optimizer_name(self.scheduler)
         cls = getattr(schedulers, SCHEDULERS[base])
         problem = context.problem
-        settings = {"min_budget": problem.min_budget, "max_budget": problem.max_budget, "eta": self.eta}
-        settings = {**settings, **params}
+        settings: dict[str, Any] = {
+            "min_budget": problem.min_budget, "max_budget": problem.max_budget, "eta": self.eta, **params
+        }
         if settings["min_budget"] == "knowledge":  # the lowest rung chosen on the meta-train tasks
             settings["min_budget"] = schedulers.min_budget_from_knowledge(
                 _knowledge(context), problem.space, settings["max_budget"], settings["eta"]
