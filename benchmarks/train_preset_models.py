@@ -5,7 +5,9 @@ meta-trains ``meta_train(tasks_to_data(kb.tasks(space), SpaceEncoding(space)),
 MetaTrainingConfig())`` over the bundle's full-budget rows (no budget column) and writes
 ``MetaModel.to_bytes()`` to ``src/metahpo/knowledge/data/<knowledge>/meta_model.safetensors``,
 which ``metahpo.knowledge.bundled_meta_model`` reads. Prints one line per preset with the
-training time; run it again after a bundle is rebuilt.
+training time; run it again after a bundle is rebuilt. The trend weight's prior
+(:func:`metahpo.surrogates.meta.trend_prior`) is measured on the same tasks and stored in
+the model's info.
 
 Usage:
     PYTHONPATH=src python benchmarks/train_preset_models.py [PRESET ...]
@@ -22,7 +24,7 @@ import torch
 from metahpo import presets
 from metahpo.knowledge import META_MODEL_FILE, bundled_knowledge, bundled_names
 from metahpo.surrogates import SpaceEncoding
-from metahpo.surrogates.meta import MetaTrainingConfig, meta_train, tasks_to_data
+from metahpo.surrogates.meta import MetaTrainingConfig, meta_train, tasks_to_data, trend_prior
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "metahpo" / "knowledge" / "data"
 
@@ -39,6 +41,9 @@ def train(name: str) -> None:
     model = meta_train(data, MetaTrainingConfig())
     seconds = time.perf_counter() - start
     model.info["bundle"] = preset.knowledge_name
+    # Shipped with the model, so a study's first suggestion does not measure it again.
+    mean, std = trend_prior(model, data)
+    model.info["trend_prior"] = [round(mean, 6), round(std, 6)]
     (DATA / preset.knowledge_name / META_MODEL_FILE).write_bytes(model.to_bytes())
     print(
         f"{name}: {len(data)} tasks, {encoding.n_features} features, meta-trained in {seconds:.1f} s"

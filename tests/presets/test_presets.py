@@ -140,6 +140,9 @@ def test_bundle_size_descriptors_and_meta_model(name: str) -> None:
     from metahpo.surrogates import SpaceEncoding
 
     assert model.n_features == SpaceEncoding(preset.space).n_features
+    # The trend weight's prior ships with the model, measured on the bundle's tasks.
+    mean, std = model.info["trend_prior"]
+    assert np.isfinite(mean) and 0.0 < std < 1.0
 
 
 def test_create_study_with_a_preset_uses_its_space_and_bundle() -> None:

@@ -4,7 +4,8 @@ continual update, model record and store, behind :class:`MetaModelProvider`.
 * :class:`MetaTrainingConfig` — how the deep-kernel GP is meta-trained; :class:`TaskData`
   one task's encoded evaluations (:func:`tasks_to_data`).
 * :func:`meta_train` — MAML across tasks; :func:`continual_update` fine-tunes after a study
-  with replay; :func:`meta_test_loss` scores a model on held-out tasks.
+  with replay; :func:`meta_test_loss` scores a model on held-out tasks; :func:`trend_prior`
+  measures the prior of the trend's weight on the tasks.
 * :class:`MetaModel` — θ and how it was made, as safetensors bytes.
 * :class:`MetaModelStore` (a folder) and :class:`ArtefactMetaModelStore` (a storage's
   artefacts) keep versions.
@@ -27,6 +28,7 @@ from metahpo.surrogates.meta._store import (
     model_key,
 )
 from metahpo.surrogates.meta._train import meta_train, tasks_to_data
+from metahpo.surrogates.meta._trend import trend_prior
 from metahpo.surrogates.meta._update import continual_update, meta_test_loss
 
 __all__ = [
@@ -45,4 +47,5 @@ __all__ = [
     "meta_train",
     "model_key",
     "tasks_to_data",
+    "trend_prior",
 ]
