@@ -32,7 +32,6 @@ DOCTEST_MODULES = [
     "metahpo.optimizers._random",
     "metahpo.schedulers._hyperband",
     "metahpo.schedulers._asha",
-    "metahpo.schedulers._from_knowledge",
     "metahpo.testing.optimizers",
     "metahpo.testing.schedulers",
     "metahpo.testing.synthetic",

@@ -54,20 +54,3 @@ def test_the_knowledge_holds_every_budget_and_the_portfolio_the_full_one() -> No
     plain = knowledge(MetaTrainData(tuple(configs), full))
     # The low-budget rows (best at x=0.1) do not move the portfolio off the full-budget best.
     assert kb.portfolio(space, size=1) == plain.portfolio(space, size=1) == [{"x": 0.5}]
-
-
-def test_asha_can_take_its_lowest_rung_from_the_meta_train_tasks(tmp_path: Path) -> None:
-    from metahpo_bench.runner._adapter import RunContext
-    from metahpo_bench.runner._registry import make_adapter
-
-    problem = get_problem("mf_branin")
-    budgets = parse_meta_train_budgets("hyperband", "mf_branin", eta=3)
-    data = build_meta_train(problem, ["0"], size=32, seed=0, cache_dir=tmp_path,
-                            budgets=budgets)
-    adapter = make_adapter("metabo+asha[min_budget=knowledge]")
-    context = RunContext(problem, "0", 0, 5, meta_train=data)
-    scheduler = adapter._make_scheduler(context)
-    choice = mh.schedulers.min_budget_from_knowledge(_knowledge(context), problem.space,
-                                                     problem.max_budget, 3)
-    assert isinstance(scheduler, mh.ASHA) and scheduler.min_budget == choice.min_budget
-    assert choice.n_tasks == 1 and len(choice.quantile_regret) == len(budgets) + 1

@@ -2,7 +2,6 @@
 
 from metahpo.schedulers._asha import ASHA
 from metahpo.schedulers._base import BaseScheduler, FullBudget, Job, Scheduler
-from metahpo.schedulers._from_knowledge import MinBudgetChoice, min_budget_from_knowledge
 from metahpo.schedulers._hyperband import Hyperband, SuccessiveHalving
 from metahpo.schedulers._ladder import Ladder
 from metahpo.schedulers._registry import make_scheduler, scheduler_names, scheduler_spec
@@ -14,11 +13,9 @@ __all__ = [
     "Hyperband",
     "Job",
     "Ladder",
-    "MinBudgetChoice",
     "Scheduler",
     "SuccessiveHalving",
     "make_scheduler",
-    "min_budget_from_knowledge",
     "scheduler_names",
     "scheduler_spec",
 ]

@@ -69,9 +69,7 @@ class MetahpoAdapter(Adapter):
     Each evaluation is one ``ask``/``tell``; a promotion is a new evaluation that
     names its parent's budget, so under continuation accounting it is charged only the
     budget it adds (under restart accounting, its full budget). ``eta`` is the schedulers' reduction factor;
-    ``"asha[min_budget=6]"`` sets a scheduler's parameters (the problem's budget range otherwise);
-    ``"asha[min_budget=knowledge]"`` chooses the lowest rung on the meta-train tasks
-    (:func:`~metahpo.schedulers.min_budget_from_knowledge`, which needs ``meta_train_budgets``). With
+    ``"asha[min_budget=6]"`` sets a scheduler's parameters (the problem's budget range otherwise). With
     ``workers > 1`` the run simulates that many parallel workers
     (:func:`~metahpo_bench.runner._parallel.run_simulated_workers`) and its
     benchmark name ends in ``@workers`` (``"random+asha@4"``).
@@ -100,14 +98,8 @@ class MetahpoAdapter(Adapter):
         base, params = parse_optimizer_name(self.scheduler)
         cls = getattr(schedulers, SCHEDULERS[base])
         problem = context.problem
-        settings: dict[str, Any] = {
-            "min_budget": problem.min_budget, "max_budget": problem.max_budget, "eta": self.eta, **params
-        }
-        if settings["min_budget"] == "knowledge":  # the lowest rung chosen on the meta-train tasks
-            settings["min_budget"] = schedulers.min_budget_from_knowledge(
-                _knowledge(context), problem.space, settings["max_budget"], settings["eta"]
-            ).min_budget
-        return cls(**settings)
+        settings = {"min_budget": problem.min_budget, "max_budget": problem.max_budget, "eta": self.eta}
+        return cls(**{**settings, **params})
 
     def prepare(self) -> None:
         import metahpo.schedulers
