@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import threading
 import traceback
@@ -183,7 +185,7 @@ class Study:
         return self._history_of(configured)
 
     def _history_of(self, configured: tuple[FrozenTrial, ...]) -> History:
-        return History(
+        history = History(
             space=self.space,
             trials=configured,
             direction=self.direction,
@@ -192,6 +194,11 @@ class Study:
             max_budget=self.scheduler.max_budget,
             descriptor=self._descriptor,
         )
+        forecast = getattr(self.optimizer, "forecast", None)
+        if forecast is None or history.max_budget is None:
+            return history
+        # Called only by a scheduler that promotes by it, so it costs nothing otherwise.
+        return dataclasses.replace(history, forecast=functools.partial(forecast, history))
 
     @property
     def best_trial(self) -> FrozenTrial:
