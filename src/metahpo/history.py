@@ -7,8 +7,8 @@ Optimizers and schedulers hold no storage reference; the study hands them a
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,10 +34,6 @@ class History:
         min_budget, max_budget: the scheduler's budget range (``None`` without budgets).
         descriptor: the study's task descriptor (``create_study(task=...)``: named
             meta-features), which meta-learning optimizers compare tasks by; ``None`` without.
-        forecast: the study's optimizer's forecast of trials' losses at ``max_budget``
-            (called with trials, it returns one loss-like score each, lower is better, or
-            ``None`` when the optimizer has no model of the budget); a scheduler may
-            promote by it (``ASHA(promote_by="forecast")``). ``None`` outside a study.
     """
 
     space: Space
@@ -47,7 +43,6 @@ class History:
     min_budget: float | None = None
     max_budget: float | None = None
     descriptor: Mapping[str, Any] | None = None
-    forecast: Callable[[Sequence[FrozenTrial]], Any] | None = field(default=None, compare=False, repr=False)
 
     def loss(self, value: float) -> float:
         """The value to minimise: ``value`` itself, or its negation when maximising."""

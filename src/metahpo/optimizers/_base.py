@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from metahpo._validation import init_params
 from metahpo.history import History
 from metahpo.space import Config
-from metahpo.trial import FrozenTrial
 
 
 @dataclass(frozen=True)
@@ -62,12 +60,6 @@ class BaseOptimizer:
         """Called when ``optimize`` returns; an optimizer that learns across studies
         updates its knowledge here and returns a JSON summary of what it did."""
         del history
-        return None
-
-    def forecast(self, history: History, trials: Sequence[FrozenTrial]) -> Any:
-        """Each trial's config's predicted loss at the full budget (an array, lower is
-        better), for a scheduler that promotes by it; ``None``: no model of the budget."""
-        del history, trials
         return None
 
     def converged(self, history: History) -> bool:

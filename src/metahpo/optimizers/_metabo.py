@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from metahpo._validation import check_int, describe
@@ -23,7 +22,6 @@ from metahpo.optimizers._bo import (
 from metahpo.optimizers._gp import GPBO
 from metahpo.optimizers._portfolio import Portfolio, check_knowledge, own_tasks
 from metahpo.space import Config
-from metahpo.trial import FrozenTrial
 from metahpo.surrogates import (
     AUTO_CANDIDATES,
     SpaceEncoding,
@@ -231,23 +229,6 @@ class MetaBO(BaseOptimizer):
         on, a GP fitted on the study alone competes with it the same way: where the
         knowledge misleads, the study's own data say so, and the search stops following it.
         """
-        meta, meta_score = self._fit_meta(history, encoding)
-        x_unit, budgets, losses = history.observations()
-        inputs = encoding.inputs(x_unit, budgets)
-        if len(losses) < len(history.space) + 1:
-            return meta, {"model": "meta-learned"}
-        gp, self._check_state = fit_exact_gp(
-            history, encoding, inputs, losses, "auto", 2, self._check_state
-        )
-        gp_score = loo_nll_of_losses(gp, losses)
-        check = {"loo_nll": {"meta-learned": round(meta_score, 4), "study GP": round(gp_score, 4)}}
-        if gp_score < meta_score:
-            return gp, {"model": "study GP", **check}
-        return meta, {"model": "meta-learned", **check}
-
-    def _fit_meta(self, history: History, encoding: SpaceEncoding) -> tuple[Any, float]:
-        """The meta-learned surrogate adapted in the loss scale it predicts better, and its
-        leave-one-out score."""
         assert self.knowledge is not None  # checked by the caller
         # The study's own task, once it is in the knowledge's storage, is not growth to learn from.
         model = self._provider.model(
@@ -260,35 +241,17 @@ class MetaBO(BaseOptimizer):
         ]
         scored = [(loo_nll_of_losses(fitted, losses), i) for i, fitted in enumerate(fits)]
         meta_score, best = min(scored)
-        return fits[best], meta_score
-
-    def forecast(self, history: History, trials: Sequence[FrozenTrial]) -> Any:
-        """The surrogate's posterior mean at the full budget for each trial's config.
-
-        The meta-learned surrogate has seen, on past tasks evaluated at several budgets,
-        which low-budget losses turned out well at the full budget; conditioned on this
-        study's observations at every budget, it ranks a rung's configs by what they will
-        reach, not by where they stand after a few epochs (``ASHA(promote_by="forecast")``).
-        ``None`` without a budget, with too little knowledge, or before two observations.
-        The study-alone GP that may replace the meta-learned surrogate for suggestions
-        does not forecast: it has seen no budget beyond the study's own.
-        """
-        import numpy as np
-        import torch
-
-        kb = self.knowledge
-        if history.max_budget is None or kb is None or len(kb.tasks(history.space)) < MIN_RELATED_TASKS:
-            return None
-        if len(history.observations()[2]) < 2 or not trials:
-            return None
-        encoding = SpaceEncoding(history.space, history.min_budget, history.max_budget)
-        unit = history.space.to_unit([t.config for t in trials])
-        inputs = encoding.inputs(unit, np.full(len(trials), float(history.max_budget)))
-        with torch_threads(1):
-            surrogate, _ = self._fit_meta(history, encoding)
-            with torch.no_grad():
-                mean, _ = surrogate.predict(torch.as_tensor(inputs, dtype=torch.float64))
-        return mean.detach().numpy()
+        meta = fits[best]
+        if len(losses) < len(history.space) + 1:
+            return meta, {"model": "meta-learned"}
+        gp, self._check_state = fit_exact_gp(
+            history, encoding, inputs, losses, "auto", 2, self._check_state
+        )
+        gp_score = loo_nll_of_losses(gp, losses)
+        check = {"loo_nll": {"meta-learned": round(meta_score, 4), "study GP": round(gp_score, 4)}}
+        if gp_score < meta_score:
+            return gp, {"model": "study GP", **check}
+        return meta, {"model": "meta-learned", **check}
 
     # Study end ----------------------------------------------------------------------------
     def on_study_end(self, history: History) -> dict[str, Any] | None:

@@ -13,7 +13,6 @@ from metahpo.schedulers._rungs import finite_or_inf, in_rung, promoted_parents, 
 from metahpo.trial import FrozenTrial
 
 _MODES = ("promotion", "stopping")
-_PROMOTE_BY = ("loss", "forecast")
 
 
 class ASHA(BaseScheduler):
@@ -23,12 +22,6 @@ class ASHA(BaseScheduler):
     is in the top ``floor(|finished in rung| / eta)`` of a rung (highest rung first); if none is,
     it starts a new config at ``min_budget``. Rung k runs at
     ``max_budget * eta**(k - s_max)``.
-
-    ``promote_by="forecast"`` ranks a rung by the study's optimizer's forecast of each
-    config's loss at ``max_budget`` (:attr:`History.forecast <metahpo.history.History>`;
-    MetaBO's meta-learned surrogate, which has seen how low-budget losses of past tasks
-    turned out at the full budget) instead of by the loss at the rung's budget; with an
-    optimizer that has no model of the budget it ranks by the loss.
 
     ``mode="stopping"``: every trial runs at ``max_budget`` and reports intermediate
     values; ``trial.should_stop()`` is true when, at the last rung budget it passed,
@@ -42,24 +35,15 @@ class ASHA(BaseScheduler):
 
     name: ClassVar[str] = "asha"
 
-    def __init__(
-        self, min_budget: float, max_budget: float, eta: int = 3, mode: str = "promotion",
-        promote_by: str = "loss",
-    ) -> None:
+    def __init__(self, min_budget: float, max_budget: float, eta: int = 3, mode: str = "promotion") -> None:
         self.min_budget = min_budget
         self.max_budget = max_budget
         self.eta = eta
         self.mode = mode
-        self.promote_by = promote_by
         self.ladder: Ladder = make_ladder(min_budget, max_budget, eta, type(self).__name__)
         if mode not in _MODES:
             raise InvalidParameterError(
                 f"The 'mode' parameter of ASHA must be 'promotion' or 'stopping'. Got {describe(mode)} instead."
-            )
-        if promote_by not in _PROMOTE_BY:
-            raise InvalidParameterError(
-                "The 'promote_by' parameter of ASHA must be 'loss' or 'forecast'. "
-                f"Got {describe(promote_by)} instead."
             )
 
     def rung_budget(self, rung: int) -> float:
@@ -70,18 +54,12 @@ class ASHA(BaseScheduler):
         if self.mode == "stopping":
             return Job(budget=self.max_budget, bracket=0, rung=s_max)
         promoted = promoted_parents(history)
-        order = _Forecasts(history) if self.promote_by == "forecast" else None
         for rung in range(s_max - 1, -1, -1):
             # Only finished trials count (Li et al. 2020, Algorithm 2): a rung's pending
             # trials have no result yet, so they neither rank nor widen the top 1/eta.
             # A failed or pruned trial is finished and ranks last.
             finished = [t for t in in_rung(history, 0, rung) if t.state.is_finished]
-            if len(finished) < self.eta:
-                continue
-            best_first = ranked(history, finished)
-            if order is not None:
-                best_first = order.ranked(best_first)
-            top = best_first[: len(finished) // self.eta]
+            top = ranked(history, finished)[: len(finished) // self.eta]
             waiting = [t for t in top if t.number not in promoted]
             if waiting:
                 return Job(budget=self.rung_budget(rung + 1), bracket=0, rung=rung + 1,
@@ -110,30 +88,4 @@ class ASHA(BaseScheduler):
 
     def get_params(self) -> dict[str, Any]:
         return {"min_budget": self.min_budget, "max_budget": self.max_budget, "eta": self.eta,
-                "mode": self.mode, "promote_by": self.promote_by}
-
-
-class _Forecasts:
-    """The optimizer's full-budget forecast of the finished trials, asked for once per job."""
-
-    def __init__(self, history: History) -> None:
-        self._history = history
-        self._asked = False
-        self._scores: dict[int, float] | None = None
-
-    def ranked(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
-        """``trials`` (COMPLETE, ranked by loss) ranked by forecast instead, when there is one."""
-        scores = self._all()
-        if scores is None or any(t.number not in scores for t in trials):
-            return trials
-        return sorted(trials, key=lambda t: (scores[t.number], t.number))
-
-    def _all(self) -> dict[int, float] | None:
-        if not self._asked:
-            self._asked = True
-            forecast = self._history.forecast
-            done = self._history.complete
-            values = None if forecast is None or not done else forecast(done)
-            if values is not None:
-                self._scores = {t.number: float(v) for t, v in zip(done, values, strict=True)}
-        return self._scores
+                "mode": self.mode}

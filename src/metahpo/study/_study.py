@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import logging
 import threading
 import traceback
@@ -185,7 +183,7 @@ class Study:
         return self._history_of(configured)
 
     def _history_of(self, configured: tuple[FrozenTrial, ...]) -> History:
-        history = History(
+        return History(
             space=self.space,
             trials=configured,
             direction=self.direction,
@@ -194,11 +192,6 @@ class Study:
             max_budget=self.scheduler.max_budget,
             descriptor=self._descriptor,
         )
-        forecast = getattr(self.optimizer, "forecast", None)
-        if forecast is None or history.max_budget is None:
-            return history
-        # Called only by a scheduler that promotes by it, so it costs nothing otherwise.
-        return dataclasses.replace(history, forecast=functools.partial(forecast, history))
 
     @property
     def best_trial(self) -> FrozenTrial:
