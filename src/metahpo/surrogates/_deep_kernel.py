@@ -13,7 +13,6 @@ Everything is written as pure functions of a parameter dict for ``torch.func``.
 from __future__ import annotations
 
 import copy
-import functools
 import math
 from collections.abc import Mapping
 
@@ -142,17 +141,11 @@ def _kernel_parts(
 
 
 def marginal_nll(
-    model: nn.Module, params: Mapping[str, Tensor], batch: tuple[Tensor, ...],
-    trend_prior: tuple[float, float] = (0.0, 1.0),
+    model: nn.Module, params: Mapping[str, Tensor], batch: tuple[Tensor, ...]
 ) -> Tensor:
-    """−log p(y | X, θ) / n: the inner-loop loss on a support set ``(X, y)``.
-
-    ``trend_prior`` is the trend weight's prior, as in :class:`DeepKernelGP`: a study's
-    adaptation fits the model it predicts with (meta-training keeps ``N(0, 1)``)."""
+    """−log p(y | X, θ) / n: the inner-loop loss on a support set ``(X, y)``."""
     x, y = batch[0], batch[1]
     features, lengthscales, outputscale, noise = _kernel_parts(model, params, x)
-    features, prior_mean = _prior_mean_features(model, features, trend_prior)
-    y = y - prior_mean
     n = y.shape[-1]
     K = covariance(model, features, features, lengthscales, outputscale) + noise * torch.eye(
         n, dtype=x.dtype
@@ -291,8 +284,7 @@ class DeepKernelGP:
         with torch.enable_grad():
             current = start
             for _ in range(self.adapt_steps if self.validate else 1):
-                loss = functools.partial(marginal_nll, trend_prior=self.trend_prior)
-                current = adapt(self.net, current, loss, (x, y), steps=steps,
+                current = adapt(self.net, current, marginal_nll, (x, y), steps=steps,
                                 inner_lr=self.inner_lr, first_order=True)
                 current = {k: v.detach() for k, v in current.items()}
                 if not all(torch.isfinite(v).all() for v in current.values()):
