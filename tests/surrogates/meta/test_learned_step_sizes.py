@@ -73,3 +73,14 @@ def test_the_default_config_keys_models_as_before_the_option_existed():
     assert "learned_step_sizes" not in MetaTrainingConfig().to_dict()
     assert MetaTrainingConfig(learned_step_sizes=True).to_dict()["learned_step_sizes"] is True
     assert MetaTrainingConfig(**MetaTrainingConfig().to_dict()) == MetaTrainingConfig()
+
+
+def test_a_provider_with_learned_step_sizes_round_trips_through_its_dict():
+    # A MetaBO study stores its provider's dict; an option that MetaTrainingConfig leaves
+    # out at its default must still be stored when it is set.
+    from metahpo.surrogates.meta import MetaModelProvider
+
+    provider = MetaModelProvider(MetaTrainingConfig(meta_steps=30, learned_step_sizes=True))
+    data = provider.to_dict()
+    assert data["config"] == {"meta_steps": 30, "learned_step_sizes": True}
+    assert MetaModelProvider.from_dict(data).config == provider.config

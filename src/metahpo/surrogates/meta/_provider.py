@@ -124,7 +124,8 @@ class MetaModelProvider:
         """What a study stores to rebuild the provider: its folder store and whatever it
         sets apart from the defaults (so a reloaded study finds the same meta-model)."""
         defaults = MetaTrainingConfig().to_dict()
-        config = {k: v for k, v in self.config.to_dict().items() if defaults[k] != v}
+        # Options left out of the defaults' dict (see MetaTrainingConfig.to_dict) differ from them.
+        config = {k: v for k, v in self.config.to_dict().items() if k not in defaults or defaults[k] != v}
         return {"store": self.store, "config": config, "adapt_steps": self.adapt_steps}
 
     @classmethod
