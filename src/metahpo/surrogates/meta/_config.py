@@ -65,9 +65,6 @@ class MetaTrainingConfig:
         learned_step_sizes: meta-learn one inner-loop step size per network weight
             beside θ (Meta-SGD, Li et al., 2017), starting from ``inner_lr``; a new
             study's adaptation then steps each weight by its own learned size.
-        step_size_shape: with ``learned_step_sizes``, ``"weight"`` (one step size per
-            weight) or ``"tensor"`` (one per parameter tensor, as MAML++'s per-layer
-            learned step sizes, Antoniou et al., 2019).
 
     How much each option adds is measured in ``docs/metabo.md``.
     """
@@ -88,7 +85,6 @@ class MetaTrainingConfig:
     trend: bool = True
     continual_steps: int = 60
     learned_step_sizes: bool = False
-    step_size_shape: str = "weight"
 
     def __post_init__(self) -> None:
         if not isinstance(self.trend, bool):
@@ -108,6 +104,4 @@ class MetaTrainingConfig:
         # keys the stored models, and theirs must still match.
         if not self.learned_step_sizes:
             del data["learned_step_sizes"]
-        if self.step_size_shape == "weight":
-            del data["step_size_shape"]
         return data

@@ -54,7 +54,7 @@ def meta_train(
 
 # What a model is: continuing it under other values would change its network or the
 # scale its kernel was learned on.
-_MODEL_FIELDS = ("hidden", "n_outputs", "trend", "task_transform", "learned_step_sizes", "step_size_shape")
+_MODEL_FIELDS = ("hidden", "n_outputs", "trend", "task_transform", "learned_step_sizes")
 
 
 def _check_continues(trained: MetaTrainingConfig, config: MetaTrainingConfig) -> None:
@@ -158,8 +158,6 @@ def _initial_log_steps(params: dict[str, Any], config: MetaTrainingConfig, init:
         return {}
     if init is not None and init.step_sizes is not None:
         return {k: v.detach().clone().log().requires_grad_(True) for k, v in init.step_sizes.items()}
-    if config.step_size_shape == "tensor":
-        return {k: torch.full((), float(np.log(config.inner_lr)), dtype=v.dtype).requires_grad_(True) for k, v in params.items()}
     return {k: torch.full_like(v, float(np.log(config.inner_lr))).requires_grad_(True) for k, v in params.items()}
 
 
