@@ -156,4 +156,4 @@ class GPBO(BaseOptimizer):
         )
         radius = replay_trust_radius(history) if self.trust_region else None
         return propose(history, encoding, gp, n, self.acquisition, self.beta, radius,
-                       self.proximal_penalty)
+                       self.proximal_penalty, thorough=True)

@@ -204,9 +204,11 @@ class MetaBO(BaseOptimizer):
         with torch_threads(1):
             surrogate, checked = self._fit(history, encoding)
             # Where the study's own GP predicts better, the search is GP-BO's, trust region included.
-            radius = replay_trust_radius(history) if checked["model"] == "study GP" else None
+            study_gp = checked["model"] == "study GP"
+            radius = replay_trust_radius(history) if study_gp else None
             configs = propose(
-                history, encoding, surrogate, n, self.acquisition, trust_radius=radius
+                history, encoding, surrogate, n, self.acquisition, trust_radius=radius,
+                thorough=study_gp,
             )
         similar = kb.nearest(_target(history), k=3, space=history.space)
         why = {

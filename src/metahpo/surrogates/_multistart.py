@@ -50,11 +50,6 @@ class Candidates:
 class AcquisitionOptimizer:
     """Minimise an acquisition loss over the features of a space.
 
-    The defaults search thoroughly: late in a study the expected improvement is a few
-    narrow peaks, and 256 Sobol points with 30 iterations left GP-BO at 2.4x Optuna GP's
-    regret after 50 lcbench trials, 2,048 with 100 at 1.4x, for twice the time per
-    suggestion (``benchmarks/results/acquisition_search/``).
-
     Args:
         n_raw: Sobol points scored to choose the global starts.
         n_global: global starts (from the best Sobol points).
@@ -66,10 +61,10 @@ class AcquisitionOptimizer:
 
     def __init__(
         self,
-        n_raw: int = 2048,
+        n_raw: int = 256,
         n_global: int = 8,
         n_local: int = 4,
-        max_iter: int = 100,
+        max_iter: int = 30,
         n_discrete_rounds: int = 3,
         n_refine: int = 2,
     ) -> None:
