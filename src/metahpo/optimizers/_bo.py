@@ -40,7 +40,7 @@ _INITIAL_RADIUS, _MIN_RADIUS, _MAX_RADIUS = 0.2, 1.0 / 64.0, 0.8
 _RESOLUTION = 1e-3
 # How hard the acquisition is searched. An exact GP's expected improvement late in a study
 # is a few narrow peaks that a small search misses (GP-BO's regret after 50 lcbench trials
-# was 2.4x Optuna GP's with it, 1.4x with the thorough one); a meta-learned deep kernel's has
+# was 2.4x Optuna GP's with it, 1.25x with the thorough one); a meta-learned deep kernel's has
 # spurious peaks where its features extrapolate, and searching it thoroughly finds those
 # (MetaBO's regret on rbv2_xgboost after 10 trials rose by 0.036 ± 0.010).
 # benchmarks/results/acquisition_search/ has both measurements.
