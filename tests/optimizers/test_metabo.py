@@ -85,7 +85,7 @@ def test_continual_update_keeps_old_tasks_and_versions_the_model(tmp_path):
     kb_dir = tmp_path / "kb"
     knowledge().save(kb_dir)
     kb = mh.KnowledgeBase.open(str(kb_dir))
-    optimizer = metabo(kb, store=tmp_path / "store", continual_update=True)
+    optimizer = metabo(kb, store=tmp_path / "store", continual_update=True, n_warm_start=3)
     study = run(optimizer, n_trials=5)
     assert "knowledge_update" not in study.user_attrs  # optimize() does not finish the study
     summary = study.finish()
@@ -106,7 +106,9 @@ def test_continual_update_keeps_old_tasks_and_versions_the_model(tmp_path):
     again = metabo(mh.KnowledgeBase.open(str(kb_dir)), store=tmp_path / "store")
     run(again, n_trials=4, seed=1)
     model = again._provider.model(again.knowledge, _encoding())
-    assert model.info["version"] == 2
+    latest = store.load(summary["meta_model"], 2)
+    assert all(bool((model.params[k] == latest.params[k]).all()) for k in latest.params)
+    assert model.info["seen"] == latest.info["seen"] and len(model.info["seen"]) == 7
 
 
 def _encoding():

@@ -135,3 +135,25 @@ def test_the_provider_measures_the_prior_for_trained_and_loaded_models(tmp_path)
     again = MetaModelProvider(MetaTrainingConfig(meta_steps=5), initial=old).model(kb, encoding)
     assert again.info["trained_on"] == 4  # the ready-trained model itself, not a new one
     assert again.info["trend_prior"] == pytest.approx([mean, spread], abs=1e-6)
+
+
+def test_the_query_loss_scores_the_posterior_a_study_gets_under_the_prior():
+    # The continual update's guard scores models with predictive_nll: under the model's
+    # prior it must be the Gaussian NLL of the study's own posterior (plus noise).
+    from metahpo.surrogates._deep_kernel import predictive_nll
+
+    net, params = _net()
+    rng = np.random.default_rng(3)
+    X, Xq = rng.uniform(size=(8, 2)), rng.uniform(size=(5, 2))
+    y, yq = rng.normal(size=8), rng.normal(size=5)
+    prior = (0.8, 0.3)
+    gp = DeepKernelGP(net, params, adapt_steps=0, output_transform="none", trend_prior=prior).fit(X, y)
+    with torch.no_grad():
+        mean, std = gp.predict(torch.as_tensor(Xq))
+        noise = float(torch.exp(params["log_noise"]) + 1e-4)
+        variance = std.numpy() ** 2 + noise
+        expected = np.mean(0.5 * ((yq - mean.numpy()) ** 2 / variance + np.log(2 * np.pi * variance)))
+        batch = tuple(torch.as_tensor(a) for a in (X, y, Xq, yq))
+        assert float(predictive_nll(net, params, batch, prior)) == pytest.approx(expected, rel=1e-6)
+        # N(0, 1), meta-training's prior, is another posterior.
+        assert float(predictive_nll(net, params, batch)) != pytest.approx(expected, rel=1e-3)

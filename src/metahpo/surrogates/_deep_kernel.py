@@ -157,21 +157,28 @@ def marginal_nll(
 
 
 def predictive_nll(
-    model: nn.Module, params: Mapping[str, Tensor], batch: tuple[Tensor, ...]
+    model: nn.Module,
+    params: Mapping[str, Tensor],
+    batch: tuple[Tensor, ...],
+    trend_prior: tuple[float, float] = (0.0, 1.0),
 ) -> Tensor:
     """−mean log p(y_q | X_q, X_s, y_s, θ): the query loss of ``(X_s, y_s, X_q, y_q)``.
 
     Each query point is scored under its posterior predictive (latent variance plus
     noise) given the support set: how well the adapted model predicts unseen configs.
+    ``trend_prior`` is the trend weight's prior, as in :class:`DeepKernelGP`; the default
+    ``N(0, 1)`` is the one meta-training uses.
     """
     xs, ys, xq, yq = batch
     features, lengthscales, outputscale, noise = _kernel_parts(model, params, torch.cat([xs, xq]))
+    features, prior_mean = _prior_mean_features(model, features, trend_prior)
     n = ys.shape[-1]
     fs, fq = features[:n], features[n:]
     K = covariance(model, fs, fs, lengthscales, outputscale) + noise * torch.eye(n, dtype=xs.dtype)
     L = torch.linalg.cholesky(K)
     cross = covariance(model, fq, fs, lengthscales, outputscale)
-    mean = cross @ torch.cholesky_solve(ys.unsqueeze(-1), L).squeeze(-1)
+    residual = (ys - prior_mean[:n]).unsqueeze(-1)
+    mean = prior_mean[n:] + cross @ torch.cholesky_solve(residual, L).squeeze(-1)
     v = torch.linalg.solve_triangular(L, cross.transpose(-1, -2), upper=False)
     variance = (prior_variance(model, fq, outputscale) - (v * v).sum(-2)).clamp_min(1e-9) + noise
     return 0.5 * (((yq - mean) ** 2) / variance + torch.log(variance) + _LOG_2PI).mean()

@@ -253,6 +253,8 @@ class MetaModelProvider:
         probe = [old_data[i] for i in rng.choice(len(old_data), size=min(_PROBE_TASKS, len(old_data)), replace=False)]
         with torch_threads(1):
             updated = continual_update(model, new_data, old_data, steps=self.config.continual_steps)
+            # Scored as studies would use it: under the trend prior measured for it.
+            updated = _with_trend_prior(updated, [*old_data, *new_data])
             old_before, old_after = meta_test_loss(model, probe, repeats=2), meta_test_loss(updated, probe, repeats=2)
             new_before, new_after = meta_test_loss(model, new_data, repeats=2), meta_test_loss(updated, new_data, repeats=2)
         summary.update({
@@ -267,8 +269,7 @@ class MetaModelProvider:
         elif not (np.isfinite(new_after) and new_after <= new_before):
             reason = f"the new tasks' meta-test loss would rise from {new_before:.4f} to {new_after:.4f}"
         else:
-            kept = _with_trend_prior(updated, [*old_data, *new_data])
-            return _with_seen(kept, seen, model.info.get("trained_on")), {**summary, "kept": True}
+            return _with_seen(updated, seen, model.info.get("trained_on")), {**summary, "kept": True}
         logger.info("Discarded the continual update of the meta-model: %s.", reason)
         return _with_seen(model, seen), {**summary, "kept": False, "reason": reason}
 

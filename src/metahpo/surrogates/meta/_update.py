@@ -23,7 +23,12 @@ def meta_test_loss(
     seed: int = 0,
     adapt_steps: int | None = None,
 ) -> float:
-    """Mean predictive NLL on query sets after adapting on ``n_support`` points per task."""
+    """Mean predictive NLL on query sets after adapting on ``n_support`` points per task.
+
+    The predictions are the ones a study gets: under the trend weight's prior the model
+    carries (``info["trend_prior"]``, measured on its knowledge), not the ``N(0, 1)`` of
+    meta-training, so that a continual update is judged on what it changes for studies.
+    """
     import torch
 
     from metahpo.metalearn import adapt
@@ -32,6 +37,7 @@ def meta_test_loss(
     rng = np.random.default_rng(seed)
     net = model.net()
     steps = model.config.inner_steps if adapt_steps is None else adapt_steps
+    prior = tuple(model.info.get("trend_prior", (0.0, 1.0)))
     values = []
     for task in (warp_task(t, model.config.task_transform) for t in tasks):
         for _ in range(repeats):
@@ -51,7 +57,7 @@ def meta_test_loss(
                     first_order=True,
                 )
             with torch.no_grad():
-                values.append(float(predictive_nll(net, params, (xs, ys, xq, yq))))
+                values.append(float(predictive_nll(net, params, (xs, ys, xq, yq), prior)))
     finite = [v for v in values if np.isfinite(v)]
     return float(np.mean(finite)) if finite else float("nan")
 
