@@ -185,16 +185,17 @@ class MetaModelProvider:
                             model.info.get("seconds", math.nan))
                 if store is not None:
                     store.save(key, model)
+            if model.config.trend and "trend_prior" not in model.info:
+                # Models made before the prior existed (ready-trained ones included); before
+                # any update, whose guard scores both models under their priors.
+                model = _with_trend_prior(model, tasks_to_data(usable, encoding))
+                if store is not None:
+                    store.save(key, model)
             seen = set(map(tuple, model.info.get("seen", [])))
             new = [t for t in usable if _signature(t) not in seen]
             if new:
                 old = [t for t in tasks if _signature(t) in seen]
                 model, _ = self._grow(model, new, old, encoding, seed=len(seen))
-                if store is not None:
-                    store.save(key, model)
-            if model.config.trend and "trend_prior" not in model.info:
-                # Models made before the prior existed (ready-trained ones included).
-                model = _with_trend_prior(model, tasks_to_data(usable, encoding))
                 if store is not None:
                     store.save(key, model)
             self._remember(key, model)

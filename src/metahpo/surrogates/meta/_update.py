@@ -25,9 +25,11 @@ def meta_test_loss(
 ) -> float:
     """Mean predictive NLL on query sets after adapting on ``n_support`` points per task.
 
-    The predictions are the ones a study gets: under the trend weight's prior the model
-    carries (``info["trend_prior"]``, measured on its knowledge), not the ``N(0, 1)`` of
-    meta-training, so that a continual update is judged on what it changes for studies.
+    Predictions are made under the trend weight's prior the model carries
+    (``info["trend_prior"]``, measured on its knowledge), as a study's GP makes them, not
+    under the ``N(0, 1)`` of meta-training, so that a continual update is judged on the
+    posterior studies use (the adaptation here is a fixed number of steps, not a study's
+    step count chosen by leave-one-out).
     """
     import torch
 
