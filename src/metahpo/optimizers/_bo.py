@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from metahpo.history import History
+from metahpo.optimizers._taken import Taken, tie_radii
 from metahpo.space import Config, Space
 from metahpo.surrogates import (
     AcquisitionOptimizer,
@@ -31,13 +32,11 @@ logger = logging.getLogger(__name__)
 
 ACQUISITIONS = ("logei", "lcb")
 _SALT_FIT, _SALT_ACQUISITION, _SALT_FALLBACK = 11, 12, 13
+_FALLBACK_BATCH = 256
 _ALWAYS_COLD, _COLD_FIT_EVERY = 30, 10
 # A warm fit starts next to its optimum (one observation changed): a few steps suffice.
 _COLD_MAX_ITER, _WARM_MAX_ITER = 60, 15
 _INITIAL_RADIUS, _MIN_RADIUS, _MAX_RADIUS = 0.2, 1.0 / 64.0, 0.8
-# Candidates closer than this to an evaluated or pending config, in every unit-cube
-# coordinate, repeat it (see _Taken).
-_RESOLUTION = 1e-3
 # How hard the acquisition is searched. An exact GP's expected improvement late in a study
 # is a few narrow peaks that a small search misses (GP-BO's regret after 50 lcbench trials
 # was 2.4x Optuna GP's with it, 1.25x with the thorough one); a meta-learned deep kernel's has
@@ -112,8 +111,9 @@ def propose(
     Pending (RUNNING) configs enter the surrogate as "constant liars" at the worst observed
     loss, so parallel workers are not sent to the same place; a batch of ``n`` is built the
     same way, one liar at a time. Local starts are confined to ``trust_radius`` around the
-    incumbent when it is given. Configs already evaluated or pending are never proposed
-    while the acquisition offers another. ``thorough`` searches the acquisition harder
+    incumbent when it is given. Configs already evaluated or pending, or within the
+    resolution the objective has shown around them (ties; see :mod:`._taken`), are never
+    proposed while the acquisition offers another. ``thorough`` searches the acquisition harder
     (for an exact GP; see ``THOROUGH_SEARCH``).
     """
     space = history.space
@@ -141,7 +141,8 @@ def propose(
         trust = TrustRegion(anchors[0], trust_radius, proximal_penalty)
 
     pending = [dict(t.config) for t in history.pending if t.config]
-    taken = _Taken(space, [*space.from_unit(x_unit), *pending])
+    radii = np.r_[tie_radii(space, x_unit, budgets, losses), np.zeros(len(pending))]
+    taken = Taken(space, [*space.from_unit(x_unit), *pending], radii)
     rng = history.rng(_SALT_ACQUISITION)
     optimizer = AcquisitionOptimizer(**THOROUGH_SEARCH) if thorough else AcquisitionOptimizer()
     chosen: list[Config] = []
@@ -151,7 +152,7 @@ def propose(
         else:
             objective = LowerConfidenceBound(surrogate, beta, target_feature)
         candidates = optimizer.optimize(objective, encoding, anchors, rng, trust)
-        config = _first_new(space, encoding, candidates.x, taken, history)
+        config = _first_new(space, encoding, candidates.x, taken, history, objective)
         chosen.append(config)
         taken.add(config)
         if len(chosen) < n:
@@ -176,42 +177,29 @@ def replay_trust_radius(history: History) -> float:
     return radius
 
 
-class _Taken:
-    """The configs evaluated or pending, and whether a candidate repeats one of them.
-
-    A candidate repeats a config when it is the same config (:meth:`Space.config_key`) or
-    lies within ``_RESOLUTION`` of it in every unit-cube coordinate: an acquisition
-    optimum that converges on the incumbent (at a corner of the box, say) would otherwise
-    spend trial after trial on what is, to the model and to the user, the same config.
-    """
-
-    def __init__(self, space: Space, configs: list[Config]) -> None:
-        self.space = space
-        self.keys = set(space.config_keys(configs))
-        self.rows = space.to_unit(configs) if configs else np.empty((0, len(space)))
-
-    def __contains__(self, config: Config) -> bool:
-        if self.space.config_key(config) in self.keys:
-            return True
-        if not len(self.rows):
-            return False
-        row = self.space.to_unit([config])[0]
-        return bool(np.any(np.max(np.abs(self.rows - row), axis=1) < _RESOLUTION))
-
-    def add(self, config: Config) -> None:
-        self.keys.add(self.space.config_key(config))
-        self.rows = np.vstack([self.rows, self.space.to_unit([config])])
-
-
 def _first_new(
-    space: Space, encoding: SpaceEncoding, rows: np.ndarray, taken: _Taken, history: History
+    space: Space,
+    encoding: SpaceEncoding,
+    rows: np.ndarray,
+    taken: Taken,
+    history: History,
+    objective: Any,
 ) -> Config:
     for config in space.from_unit(encoding.unit(rows)):
         if config not in taken:
             return config
-    # Every optimum is already evaluated or pending (small discrete spaces): explore.
-    logger.debug("All acquisition optima are taken; drawing a random config")
-    return space.sample(history.rng(_SALT_FALLBACK), 1)[0]
+    # Every optimum repeats a config (a small discrete space, or optima inside the resolution
+    # the objective has shown): the best new config of a random batch.
+    rng = history.rng(_SALT_FALLBACK)
+    batch = [c for c in space.sample(rng, _FALLBACK_BATCH) if c not in taken]
+    if not batch:
+        logger.debug("No new config in a random batch; drawing a random config")
+        return space.sample(rng, 1)[0]
+    import torch
+
+    with torch.no_grad():
+        scores = objective(_tensor(encoding.features(space.to_unit(batch)))).numpy()
+    return batch[int(np.argmin(np.where(np.isfinite(scores), scores, np.inf)))]
 
 
 def _pending_inputs(history: History, encoding: SpaceEncoding) -> np.ndarray:

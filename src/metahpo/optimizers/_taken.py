@@ -1,0 +1,101 @@
+"""Which candidate configs would repeat one already evaluated or pending.
+
+A candidate repeats a config when it is the same config (:meth:`Space.config_key`), when it
+lies within ``RESOLUTION`` of it in every unit-cube coordinate, or when it lies within the
+resolution the objective has shown around that config.
+
+The objective shows its resolution through ties. Two different configs that returned
+exactly the same loss at the same budget tell that the objective does not tell them apart:
+a tabular benchmark snapped both to one evaluated config, a model ignored the parameter
+that differs, or the loss sits on a plateau. Either way a new config closer to them than
+they are to each other is likely to return that loss again, a wasted trial. Losses of a
+model trained on data practically never tie by chance, so on such objectives this changes
+nothing. The learned resolution is local: it widens only around the configs that tied, so
+a plateau far away does not stop the search refining the incumbent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from metahpo.space import Categorical, Config, Space
+
+__all__ = ["RESOLUTION", "Taken", "tie_radii"]
+
+# Candidates closer than this to an evaluated or pending config, in every unit-cube
+# coordinate, repeat it: an acquisition optimum that converges on the incumbent (at a
+# corner of the box, say) would otherwise spend trial after trial on what is, to the model
+# and to the user, the same config.
+RESOLUTION = 1e-3
+
+
+def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.ndarray) -> np.ndarray:
+    """For each observation, its distance to the farthest different config that tied with it.
+
+    Two observations tie when their losses are exactly equal at the same budget, their
+    configs differ, and their unordered categoricals agree (a tie across categories says
+    nothing about distances). Distances are Euclidean over the other unit-cube columns;
+    an observation without a tie gets 0.
+
+    Example:
+        >>> import numpy as np
+        >>> import metahpo as mh
+        >>> space = mh.Space({"x": mh.Float(0.0, 1.0)})
+        >>> x = np.array([[0.2], [0.5], [0.3]])
+        >>> tie_radii(space, x, np.ones(3), np.array([0.7, 0.1, 0.7])).round(3).tolist()
+        [0.1, 0.0, 0.1]
+    """
+    radii = np.zeros(len(losses))
+    categorical, ordered = _columns(space)
+    for i in range(len(losses)):
+        tied = (losses == losses[i]) & (budgets == budgets[i])
+        tied &= np.all(x_unit[:, categorical] == x_unit[i, categorical], axis=1)
+        distance = np.linalg.norm(x_unit[:, ordered] - x_unit[i, ordered], axis=1)
+        tied &= distance > 0.0
+        if tied.any():
+            radii[i] = float(distance[tied].max())
+    return radii
+
+
+class Taken:
+    """The configs evaluated or pending, and whether a candidate repeats one of them.
+
+    Args:
+        space: the search space.
+        configs: the configs evaluated or pending.
+        radii: the resolution learned around each of ``configs`` (:func:`tie_radii`;
+            0 where none is known), aligned with ``configs``.
+    """
+
+    def __init__(self, space: Space, configs: list[Config], radii: np.ndarray | None = None) -> None:
+        self.space = space
+        self.keys = set(space.config_keys(configs))
+        self.rows = space.to_unit(configs) if configs else np.empty((0, len(space)))
+        self.radii = np.zeros(len(configs)) if radii is None else np.asarray(radii, dtype=float)
+        self._categorical, self._ordered = _columns(space)
+
+    def __contains__(self, config: Config) -> bool:
+        if self.space.config_key(config) in self.keys:
+            return True
+        if not len(self.rows):
+            return False
+        row = self.space.to_unit([config])[0]
+        if np.any(np.max(np.abs(self.rows - row), axis=1) < RESOLUTION):
+            return True
+        near = self.radii > 0.0
+        near &= np.all(self.rows[:, self._categorical] == row[self._categorical], axis=1)
+        distance = np.linalg.norm(self.rows[:, self._ordered] - row[self._ordered], axis=1)
+        return bool(np.any(near & (distance <= self.radii)))
+
+    def add(self, config: Config) -> None:
+        self.keys.add(self.space.config_key(config))
+        self.rows = np.vstack([self.rows, self.space.to_unit([config])])
+        self.radii = np.r_[self.radii, 0.0]
+
+
+def _columns(space: Space) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the unordered categorical columns and of the others (ordered ones)."""
+    unordered = np.array(
+        [isinstance(param, Categorical) and not param.ordered for param in space.values()], dtype=bool
+    )
+    return np.flatnonzero(unordered), np.flatnonzero(~unordered)
