@@ -8,10 +8,11 @@ The objective shows its resolution through ties. Two different configs that retu
 exactly the same loss at the same budget tell that the objective does not tell them apart:
 a tabular benchmark snapped both to one evaluated config, a model ignored the parameter
 that differs, or the loss sits on a plateau. Either way a new config closer to them than
-they are to each other is likely to return that loss again, a wasted trial. Losses of a
-model trained on data practically never tie by chance, so on such objectives this changes
-nothing. The learned resolution is local: it widens only around the configs that tied, so
-a plateau far away does not stop the search refining the incumbent.
+they are to each other is likely to return that loss again, a wasted trial. Only ties
+between neighbours count (see :func:`tie_radii`), so a loss that takes few values does
+not widen the resolution by chance, and a continuous loss never ties. The learned
+resolution is local: it widens only around the configs that tied, so a plateau far away
+does not stop the search refining the incumbent.
 """
 
 from __future__ import annotations
@@ -33,27 +34,35 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
     """For each observation, its distance to the farthest different config that tied with it.
 
     Two observations tie when their losses are exactly equal at the same budget, their
-    configs differ, and their unordered categoricals agree (a tie across categories says
-    nothing about distances). Distances are Euclidean over the other unit-cube columns;
-    an observation without a tie gets 0.
+    configs differ, their unordered categoricals agree (a tie across categories says
+    nothing about distances), and one of them is the other's nearest evaluated config. The
+    last condition keeps chance ties out: a loss that takes few values (the error rate on
+    a small validation set) ties far-apart configs by chance, while a config the objective
+    does not tell from another was evaluated next to it. Distances are Euclidean over the
+    ordered unit-cube columns; an observation without a tie gets 0.
 
     Example:
         >>> import numpy as np
         >>> import metahpo as mh
         >>> space = mh.Space({"x": mh.Float(0.0, 1.0)})
-        >>> x = np.array([[0.2], [0.5], [0.3]])
-        >>> tie_radii(space, x, np.ones(3), np.array([0.7, 0.1, 0.7])).round(3).tolist()
-        [0.1, 0.0, 0.1]
+        >>> x = np.array([[0.2], [0.5], [0.3], [0.9]])
+        >>> tie_radii(space, x, np.ones(4), np.array([0.7, 0.1, 0.7, 0.7])).round(3).tolist()
+        [0.1, 0.0, 0.1, 0.0]
     """
-    radii = np.zeros(len(losses))
+    n = len(losses)
+    radii = np.zeros(n)
+    if n < 2:
+        return radii
     categorical, ordered = _columns(space)
-    for i in range(len(losses)):
-        tied = (losses == losses[i]) & (budgets == budgets[i])
-        tied &= np.all(x_unit[:, categorical] == x_unit[i, categorical], axis=1)
-        distance = np.linalg.norm(x_unit[:, ordered] - x_unit[i, ordered], axis=1)
-        tied &= distance > 0.0
-        if tied.any():
-            radii[i] = float(distance[tied].max())
+    same_kind = np.all(x_unit[:, None, categorical] == x_unit[None, :, categorical], axis=2)
+    distance = np.linalg.norm(x_unit[:, None, ordered] - x_unit[None, :, ordered], axis=2)
+    apart = np.where(same_kind & (distance > 0.0), distance, np.inf)
+    nearest = np.zeros((n, n), dtype=bool)
+    has_neighbour = np.isfinite(apart.min(axis=1))
+    nearest[np.flatnonzero(has_neighbour), apart.argmin(axis=1)[has_neighbour]] = True
+    tied = (losses[:, None] == losses[None, :]) & (budgets[:, None] == budgets[None, :])
+    tied &= np.isfinite(apart) & (nearest | nearest.T)
+    radii[tied.any(axis=1)] = np.where(tied, distance, 0.0).max(axis=1)[tied.any(axis=1)]
     return radii
 
 
