@@ -80,3 +80,17 @@ def test_gpbo_on_a_tabular_objective_never_suggests_inside_a_shown_resolution() 
     # 32 table entries; without the learned resolution 11-12 in 20 trials (seeds 0-3).
     assert len(snapped) >= 14
     assert any(tie_radii(SPACE, *history_from(SPACE, trials, seed=1).observations()) > 0)
+
+
+def test_stepping_out_moves_a_candidate_past_the_radius_along_its_ray() -> None:
+    configs = [{"x": 0.2, "y": 0.2, "c": "a"}, {"x": 0.2, "y": 0.6, "c": "a"}]
+    taken = Taken(SPACE, configs, np.array([0.4, 0.4]))
+    inside = {"x": 0.3, "y": 0.2, "c": "a"}  # 0.1 right of the first, 0.41 from the second
+    stepped = taken.step_out(inside)
+    assert stepped is not None and stepped not in taken
+    assert stepped["c"] == "a" and stepped["y"] < 0.2 + 1e-9  # away from both, to the right
+    assert stepped["x"] > 0.2 + 0.4
+    # A candidate on a tied config has no direction to go.
+    assert taken.step_out(dict(configs[0])) is None
+    # Outside every radius it is returned as it is.
+    assert taken.step_out({"x": 0.9, "y": 0.9, "c": "a"}) == {"x": 0.9, "y": 0.9, "c": "a"}

@@ -18,6 +18,7 @@ from metahpo.optimizers._taken import Taken, tie_radii
 from metahpo.space import Config, Space
 from metahpo.surrogates import (
     AcquisitionOptimizer,
+    Candidates,
     ExactGP,
     GPHyperparameters,
     LogExpectedImprovement,
@@ -152,7 +153,7 @@ def propose(
         else:
             objective = LowerConfidenceBound(surrogate, beta, target_feature)
         candidates = optimizer.optimize(objective, encoding, anchors, rng, trust)
-        config = _first_new(space, encoding, candidates.x, taken, history, objective)
+        config = _first_new(space, encoding, candidates, taken, history, objective)
         chosen.append(config)
         taken.add(config)
         if len(chosen) < n:
@@ -180,14 +181,25 @@ def replay_trust_radius(history: History) -> float:
 def _first_new(
     space: Space,
     encoding: SpaceEncoding,
-    rows: np.ndarray,
+    candidates: Candidates,
     taken: Taken,
     history: History,
     objective: Any,
 ) -> Config:
-    for config in space.from_unit(encoding.unit(rows)):
+    # The acquisition's optima not taken, and those inside the resolution the objective has
+    # shown (ties) stepped out of it: the best of them by the acquisition.
+    choices, values = [], []
+    for config, value in zip(space.from_unit(encoding.unit(candidates.x)), candidates.value, strict=True):
         if config not in taken:
-            return config
+            choices.append(config)
+            values.append(float(value) if np.isfinite(value) else math.inf)
+            continue
+        stepped = taken.step_out(config)
+        if stepped is not None:
+            choices.append(stepped)
+            values.append(float(_scores(objective, encoding, space, [stepped])[0]))
+    if choices:
+        return choices[int(np.argmin(values))]
     # Every optimum repeats a config (a small discrete space, or optima inside the resolution
     # the objective has shown): the best new config of a random batch.
     rng = history.rng(_SALT_FALLBACK)
@@ -195,11 +207,16 @@ def _first_new(
     if not batch:
         logger.debug("No new config in a random batch; drawing a random config")
         return space.sample(rng, 1)[0]
+    return batch[int(np.argmin(_scores(objective, encoding, space, batch)))]
+
+
+def _scores(objective: Any, encoding: SpaceEncoding, space: Space, configs: list[Config]) -> np.ndarray:
+    """The acquisition loss of ``configs`` (non-finite values last)."""
     import torch
 
     with torch.no_grad():
-        scores = objective(_tensor(encoding.features(space.to_unit(batch)))).numpy()
-    return batch[int(np.argmin(np.where(np.isfinite(scores), scores, np.inf)))]
+        scores = objective(_tensor(encoding.features(space.to_unit(configs)))).numpy()
+    return np.where(np.isfinite(scores), scores, np.inf)
 
 
 def _pending_inputs(history: History, encoding: SpaceEncoding) -> np.ndarray:

@@ -21,13 +21,15 @@ import numpy as np
 
 from metahpo.space import Categorical, Config, Space
 
-__all__ = ["RESOLUTION", "Taken", "tie_radii"]
+__all__ = ["RESOLUTION", "STEP_OUT", "Taken", "tie_radii"]
 
 # Candidates closer than this to an evaluated or pending config, in every unit-cube
 # coordinate, repeat it: an acquisition optimum that converges on the incumbent (at a
 # corner of the box, say) would otherwise spend trial after trial on what is, to the model
 # and to the user, the same config.
 RESOLUTION = 1e-3
+# How many radii from a tied config a candidate inside its radius is moved (Taken.step_out).
+STEP_OUT = 1.25
 
 
 def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.ndarray) -> np.ndarray:
@@ -91,15 +93,42 @@ class Taken:
         row = self.space.to_unit([config])[0]
         if np.any(np.max(np.abs(self.rows - row), axis=1) < RESOLUTION):
             return True
-        near = self.radii > 0.0
-        near &= np.all(self.rows[:, self._categorical] == row[self._categorical], axis=1)
-        distance = np.linalg.norm(self.rows[:, self._ordered] - row[self._ordered], axis=1)
-        return bool(np.any(near & (distance <= self.radii)))
+        return bool(np.any(self._depth(row) >= 0.0))
+
+    def step_out(self, config: Config) -> Config | None:
+        """``config`` moved out of the resolution shown around tied configs, or ``None``.
+
+        An acquisition optimum inside a tied config's radius points the way the search
+        wants to go; the config there that the objective may tell apart lies past the
+        radius along the ray from the tied config. It is placed ``STEP_OUT`` radii out, so
+        that if it ties again the radius grows by that factor and repeats stay few.
+        """
+        row = self.space.to_unit([config])[0]
+        for _ in range(len(self.rows)):
+            depth = self._depth(row)
+            if not len(depth) or depth.max() < 0.0:
+                break
+            i = int(np.argmax(depth))
+            ray = row[self._ordered] - self.rows[i, self._ordered]
+            length = float(np.linalg.norm(ray))
+            if length == 0.0:
+                return None
+            moved = self.rows[i, self._ordered] + ray / length * STEP_OUT * self.radii[i]
+            row[self._ordered] = np.clip(moved, 0.0, 1.0)
+        stepped = self.space.from_unit([row])[0]
+        return None if stepped in self else stepped
 
     def add(self, config: Config) -> None:
         self.keys.add(self.space.config_key(config))
         self.rows = np.vstack([self.rows, self.space.to_unit([config])])
         self.radii = np.r_[self.radii, 0.0]
+
+    def _depth(self, row: np.ndarray) -> np.ndarray:
+        """How far inside each tied config's radius ``row`` lies (negative: outside)."""
+        distance = np.linalg.norm(self.rows[:, self._ordered] - row[self._ordered], axis=1)
+        depth = self.radii - distance
+        same_kind = np.all(self.rows[:, self._categorical] == row[self._categorical], axis=1)
+        return np.where(same_kind & (self.radii > 0.0), depth, -np.inf)
 
 
 def _columns(space: Space) -> tuple[np.ndarray, np.ndarray]:
