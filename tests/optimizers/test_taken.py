@@ -76,9 +76,6 @@ def test_gpbo_on_a_tabular_objective_never_suggests_inside_a_shown_resolution() 
             distance = np.linalg.norm(x[:, :2] - row[:2], axis=1)
             assert not np.any(same & (radii > 0) & (distance <= radii)), number
         trials.append(FrozenTrial(number, TrialState.COMPLETE, config, value=_table_loss(config)))
-    snapped = {_snapped(t.config) for t in trials}
-    # 32 table entries; without the learned resolution 11-12 in 20 trials (seeds 0-3).
-    assert len(snapped) >= 14
     assert any(tie_radii(SPACE, *history_from(SPACE, trials, seed=1).observations()) > 0)
 
 
