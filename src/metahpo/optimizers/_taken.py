@@ -51,20 +51,29 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
         >>> tie_radii(space, x, np.ones(4), np.array([0.7, 0.1, 0.7, 0.7])).round(3).tolist()
         [0.1, 0.0, 0.1, 0.0]
     """
-    n = len(losses)
-    radii = np.zeros(n)
-    if n < 2:
+    radii = np.zeros(len(losses))
+    # Only observations that share their loss and budget with another can tie: usually none.
+    _, group, size = np.unique(
+        np.column_stack([losses, budgets]), axis=0, return_inverse=True, return_counts=True
+    )
+    group = group.ravel()
+    shared = [int(i) for i in np.flatnonzero(size[group] > 1)]
+    if not len(shared):
         return radii
     categorical, ordered = _columns(space)
-    same_kind = np.all(x_unit[:, None, categorical] == x_unit[None, :, categorical], axis=2)
-    distance = np.linalg.norm(x_unit[:, None, ordered] - x_unit[None, :, ordered], axis=2)
-    apart = np.where(same_kind & (distance > 0.0), distance, np.inf)
-    nearest = np.zeros((n, n), dtype=bool)
-    has_neighbour = np.isfinite(apart.min(axis=1))
-    nearest[np.flatnonzero(has_neighbour), apart.argmin(axis=1)[has_neighbour]] = True
-    tied = (losses[:, None] == losses[None, :]) & (budgets[:, None] == budgets[None, :])
-    tied &= np.isfinite(apart) & (nearest | nearest.T)
-    radii[tied.any(axis=1)] = np.where(tied, distance, 0.0).max(axis=1)[tied.any(axis=1)]
+    kind = np.unique(x_unit[:, categorical], axis=0, return_inverse=True)[1].ravel()
+    nearest: dict[int, tuple[int, np.ndarray]] = {}
+    for i in shared:
+        distance = np.linalg.norm(x_unit[:, ordered] - x_unit[i, ordered], axis=1)
+        apart = np.where((kind == kind[i]) & (distance > 0.0), distance, np.inf)
+        nearest[i] = (int(np.argmin(apart)), apart)
+    for i in shared:
+        neighbour, apart = nearest[i]
+        for j in shared:
+            if group[j] != group[i] or not np.isfinite(apart[j]):
+                continue
+            if neighbour == j or nearest[j][0] == i:
+                radii[i] = max(radii[i], float(apart[j]))
     return radii
 
 
