@@ -22,6 +22,7 @@ DOCTEST_MODULES = [
     "metahpo",
     "metahpo.space._params",
     "metahpo.space._space",
+    "metahpo.optimizers._taken",
     "metahpo.exceptions",
     "metahpo.study._study",
     "metahpo.study._create",

@@ -71,7 +71,7 @@ def test_gpbo_on_a_tabular_objective_never_suggests_inside_a_shown_resolution() 
         x, budgets, losses = history.observations()
         radii = tie_radii(SPACE, x, budgets, losses)
         same = np.array([t.config["c"] == config["c"] for t in trials], dtype=bool)
-        if len(trials):
+        if number > len(SPACE):  # after the Sobol design
             row = SPACE.to_unit([config])[0]
             distance = np.linalg.norm(x[:, :2] - row[:2], axis=1)
             assert not np.any(same & (radii > 0) & (distance <= radii)), number
@@ -91,3 +91,71 @@ def test_stepping_out_moves_a_candidate_past_the_radius_along_its_ray() -> None:
     assert taken.step_out(dict(configs[0])) is None
     # Outside every radius it is returned as it is.
     assert taken.step_out({"x": 0.9, "y": 0.9, "c": "a"}) == {"x": 0.9, "y": 0.9, "c": "a"}
+
+
+def test_a_radius_stays_short_of_a_config_the_objective_told_apart() -> None:
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    x = np.array([[0.25], [0.3], [0.5]])
+    radii = tie_radii(space, x, np.ones(3), np.array([0.5, 0.7, 0.7]))
+    assert radii[0] == 0.0 and 0.0 < radii[1] < 0.05 and radii[2] == 0.2
+    # Without the cap 0.3's radius (0.2, its tie with 0.5) would cover 0.25.
+    assert {"x": 0.25} not in Taken(space, [{"x": 0.3}, {"x": 0.5}], radii[1:])
+
+
+def test_an_inactive_categorical_is_its_own_kind() -> None:
+    space = mh.Space(
+        {"x": mh.Float(0.0, 1.0), "c": mh.Categorical(["a", "b", "c"])},
+        conditions={"c": mh.Range("x", low=0.5)},
+    )
+    configs = [{"x": 0.45}, {"x": 0.3}]
+    taken = Taken(space, configs, np.array([0.15, 0.15]))
+    assert {"x": 0.4} in taken
+    # "b" sits where an inactive parameter is encoded: it must not count as inactive.
+    assert all({"x": 0.55, "c": c} not in taken for c in ("a", "b", "c"))
+
+
+def test_ties_below_the_top_budget_do_not_restrict_the_search(monkeypatch) -> None:
+    import metahpo.optimizers._bo as bo
+
+    space = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Float(0.0, 1.0)})
+    plateau = [{"x": 0.1 * i, "y": 0.02} for i in range(1, 9)]  # one loss at budget 1
+    trials = [FrozenTrial(i, TrialState.COMPLETE, c, value=1.0, budget=1.0) for i, c in enumerate(plateau)]
+    top = [{"x": 0.35, "y": 0.2}, {"x": 0.8, "y": 0.9}, {"x": 0.2, "y": 0.8}, {"x": 0.3, "y": 0.8}]
+    values = [0.3, 0.9, 0.8, 0.8]  # the last two tie, as neighbours, at budget 3
+    trials += [
+        FrozenTrial(8 + i, TrialState.COMPLETE, c, value=v, budget=3.0)
+        for i, (c, v) in enumerate(zip(top, values, strict=True))
+    ]
+    history = history_from(space, trials, seed=0, min_budget=1.0, max_budget=3.0)
+    x, budgets, losses = history.observations()
+    assert np.all(tie_radii(space, x, budgets, losses)[:8] > 0)  # ties at budget 1
+    seen: list[np.ndarray] = []
+
+    class Recording(bo.Taken):
+        def __init__(self, space, configs, radii=None) -> None:
+            seen.append(np.asarray(radii))
+            super().__init__(space, configs, radii)
+
+    monkeypatch.setattr(bo, "Taken", Recording)
+    GPBO().suggest(history, 1)
+    # Only the budget-3 tie restricts the search for budget 3.
+    np.testing.assert_allclose(seen[0], [0.0] * 10 + [0.1, 0.1])
+
+
+def test_without_ties_the_first_new_optimum_in_the_acquisition_order_is_proposed() -> None:
+    import torch
+
+    from metahpo.optimizers._bo import _first_new
+    from metahpo.surrogates import Candidates, SpaceEncoding
+
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    encoding = SpaceEncoding(space)
+    rows = np.array([[0.2], [0.6], [0.9]])
+    taken = Taken(space, [{"x": 0.2}])
+    history = history_from(space, [], seed=0)
+
+    def objective(z: torch.Tensor) -> torch.Tensor:  # would prefer 0.9; must not be asked
+        raise AssertionError("rescored")
+
+    chosen = _first_new(space, encoding, Candidates(rows, np.array([-3.0, -2.0, -1.0]), 0), taken, history, objective)
+    assert chosen == {"x": 0.6}

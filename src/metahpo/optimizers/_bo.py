@@ -142,7 +142,10 @@ def propose(
         trust = TrustRegion(anchors[0], trust_radius, proximal_penalty)
 
     pending = [dict(t.config) for t in history.pending if t.config]
-    radii = np.r_[tie_radii(space, x_unit, budgets, losses), np.zeros(len(pending))]
+    # Proposals are for the target budget (the largest observed stands for it): what the
+    # objective resolves there is what counts.
+    radii = np.zeros(len(losses) + len(pending))
+    radii[: len(losses)][at_top] = tie_radii(space, x_unit[at_top], budgets[at_top], losses[at_top])
     taken = Taken(space, [*space.from_unit(x_unit), *pending], radii)
     rng = history.rng(_SALT_ACQUISITION)
     optimizer = AcquisitionOptimizer(**THOROUGH_SEARCH) if thorough else AcquisitionOptimizer()

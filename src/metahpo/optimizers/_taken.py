@@ -40,8 +40,10 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
     nothing about distances), and one of them is the other's nearest evaluated config. The
     last condition keeps chance ties out: a loss that takes few values (the error rate on
     a small validation set) ties far-apart configs by chance, while a config the objective
-    does not tell from another was evaluated next to it. Distances are Euclidean over the
-    ordered unit-cube columns; an observation without a tie gets 0.
+    does not tell from another was evaluated next to it. A radius stays short of every
+    config of the same kind and budget whose loss differs: the objective told that one
+    apart. Distances are Euclidean over the ordered unit-cube columns; an observation
+    without a tie gets 0.
 
     Example:
         >>> import numpy as np
@@ -58,22 +60,26 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
     )
     group = group.ravel()
     shared = [int(i) for i in np.flatnonzero(size[group] > 1)]
-    if not len(shared):
+    if not shared:
         return radii
-    categorical, ordered = _columns(space)
-    kind = np.unique(x_unit[:, categorical], axis=0, return_inverse=True)[1].ravel()
-    nearest: dict[int, tuple[int, np.ndarray]] = {}
+    kinds = _kinds(space, x_unit)
+    kind = np.unique(kinds, axis=0, return_inverse=True)[1].ravel()
+    ordered = _columns(space)[1]
+    apart: dict[int, np.ndarray] = {}
     for i in shared:
         distance = np.linalg.norm(x_unit[:, ordered] - x_unit[i, ordered], axis=1)
-        apart = np.where((kind == kind[i]) & (distance > 0.0), distance, np.inf)
-        nearest[i] = (int(np.argmin(apart)), apart)
+        apart[i] = np.where((kind == kind[i]) & (distance > 0.0), distance, np.inf)
+    nearest = {i: int(np.argmin(apart[i])) for i in shared}
+    members: dict[int, list[int]] = {}
     for i in shared:
-        neighbour, apart = nearest[i]
-        for j in shared:
-            if group[j] != group[i] or not np.isfinite(apart[j]):
-                continue
-            if neighbour == j or nearest[j][0] == i:
-                radii[i] = max(radii[i], float(apart[j]))
+        members.setdefault(int(group[i]), []).append(i)
+    for i in shared:
+        for j in members[int(group[i])]:
+            if np.isfinite(apart[i][j]) and (nearest[i] == j or nearest[j] == i):
+                radii[i] = max(radii[i], float(apart[i][j]))
+        told_apart = apart[i][(budgets == budgets[i]) & (losses != losses[i])]
+        if radii[i] > 0.0 and len(told_apart) and radii[i] >= told_apart.min():
+            radii[i] = float(np.nextafter(told_apart.min(), 0.0))
     return radii
 
 
@@ -92,7 +98,8 @@ class Taken:
         self.keys = set(space.config_keys(configs))
         self.rows = space.to_unit(configs) if configs else np.empty((0, len(space)))
         self.radii = np.zeros(len(configs)) if radii is None else np.asarray(radii, dtype=float)
-        self._categorical, self._ordered = _columns(space)
+        self._kinds = _kinds(space, self.rows)
+        self._ordered = _columns(space)[1]
 
     def __contains__(self, config: Config) -> bool:
         if self.space.config_key(config) in self.keys:
@@ -124,20 +131,34 @@ class Taken:
                 return None
             moved = self.rows[i, self._ordered] + ray / length * STEP_OUT * self.radii[i]
             row[self._ordered] = np.clip(moved, 0.0, 1.0)
+            # As a config: integers rounded, inactive parameters back at their centre.
+            row = self.space.to_unit(self.space.from_unit([row]))[0]
         stepped = self.space.from_unit([row])[0]
         return None if stepped in self else stepped
 
     def add(self, config: Config) -> None:
         self.keys.add(self.space.config_key(config))
-        self.rows = np.vstack([self.rows, self.space.to_unit([config])])
+        row = self.space.to_unit([config])
+        self.rows = np.vstack([self.rows, row])
+        self._kinds = np.vstack([self._kinds, _kinds(self.space, row)])
         self.radii = np.r_[self.radii, 0.0]
 
     def _depth(self, row: np.ndarray) -> np.ndarray:
         """How far inside each tied config's radius ``row`` lies (negative: outside)."""
         distance = np.linalg.norm(self.rows[:, self._ordered] - row[self._ordered], axis=1)
         depth = self.radii - distance
-        same_kind = np.all(self.rows[:, self._categorical] == row[self._categorical], axis=1)
+        same_kind = np.all(self._kinds == _kinds(self.space, row[None, :])[0], axis=1)
         return np.where(same_kind & (self.radii > 0.0), depth, -np.inf)
+
+
+def _kinds(space: Space, rows: np.ndarray) -> np.ndarray:
+    """The unordered categorical columns of ``rows``, ``-1`` where inactive: configs of one
+    kind are those these columns make equal."""
+    categorical = _columns(space)[0]
+    kinds = rows[:, categorical].copy()
+    if len(rows):
+        kinds[~space.active_mask(rows)[:, categorical]] = -1.0
+    return kinds
 
 
 def _columns(space: Space) -> tuple[np.ndarray, np.ndarray]:
