@@ -29,7 +29,7 @@ __all__ = ["RESOLUTION", "STEP_OUT", "Taken", "tie_radii"]
 # and to the user, the same config.
 RESOLUTION = 1e-3
 # How many radii from a tied config a candidate inside its radius is moved (Taken.step_out).
-STEP_OUT = 1.25
+STEP_OUT = 2.0
 
 
 def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.ndarray) -> np.ndarray:
