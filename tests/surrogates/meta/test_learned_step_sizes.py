@@ -40,13 +40,24 @@ def test_step_sizes_are_learned_per_weight_and_travel_with_the_model():
     # A new study's adaptation steps with them: the fit differs from one with the shared size.
     tasks = _tasks()
     X, y = tasks[0].X[:12], tasks[0].y[:12]
-    with_learned = model.surrogate(adapt_steps=2).fit(X, y)
-    shared = MetaModel(model.n_features, model.config, model.params, model.info).surrogate(adapt_steps=2).fit(X, y)
-    assert with_learned.adapted_steps_ == shared.adapted_steps_ == 2
+    with_learned = model.surrogate(adapt_steps=1).fit(X, y)
+    shared = MetaModel(model.n_features, model.config, model.params, model.info).surrogate(adapt_steps=1).fit(X, y)
+    assert with_learned.adapted_steps_ == shared.adapted_steps_ == 1
     rest = torch.as_tensor(tasks[0].X[12:], dtype=torch.float64)
     mean_learned, _ = with_learned.predict(rest)
     mean_shared, _ = shared.predict(rest)
     assert not np.allclose(mean_learned.numpy(), mean_shared.numpy())
+
+
+def test_a_study_adapts_with_at_most_the_steps_the_step_sizes_were_learned_for():
+    tasks = _tasks()
+    config = MetaTrainingConfig(meta_steps=5, seed=0, learned_step_sizes=True, inner_steps=2)
+    model = meta_train(tasks[1:], config)
+    X, y = tasks[0].X[:12], tasks[0].y[:12]
+    assert model.surrogate(adapt_steps=3).fit(X, y).adapted_steps_ == 2
+    assert model.surrogate(adapt_steps=1).fit(X, y).adapted_steps_ == 1
+    shared = MetaModel(model.n_features, model.config, model.params, model.info)
+    assert shared.surrogate(adapt_steps=3).fit(X, y).adapted_steps_ == 3
 
 
 def test_a_continual_update_keeps_learning_the_step_sizes():

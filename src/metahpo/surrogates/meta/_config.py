@@ -64,7 +64,8 @@ class MetaTrainingConfig:
         continual_steps: fine-tuning steps of the continual update when a study ends.
         learned_step_sizes: meta-learn one inner-loop step size per network weight
             beside θ (Meta-SGD, Li et al., 2017), starting from ``inner_lr``; a new
-            study's adaptation then steps each weight by its own learned size.
+            study's adaptation then steps each weight by its own learned size, for at most
+            ``inner_steps`` steps (what the sizes were learned for).
 
     How much each option adds is measured in ``docs/metabo.md``.
     """

@@ -45,10 +45,18 @@ class MetaModel:
         output_transform: str = "standardize",
         validate: bool = False,
     ) -> Any:
-        """A fresh :class:`~metahpo.surrogates.DeepKernelGP` starting from θ."""
+        """A fresh :class:`~metahpo.surrogates.DeepKernelGP` starting from θ.
+
+        Learned step sizes (Meta-SGD) are learned for the inner loop's ``inner_steps``
+        steps, so a study adapts with at most that many: further steps of the same sizes
+        overshoot (held-out tasks' predictive NLL after 3 steps is worse than after none,
+        ``benchmarks/results/meta_sgd_steps/``).
+        """
         from metahpo.surrogates._deep_kernel import DeepKernelGP
 
         steps = max(self.config.inner_steps, 3) if adapt_steps is None else adapt_steps
+        if self.step_sizes is not None:
+            steps = min(steps, self.config.inner_steps)
         return DeepKernelGP(
             self.net(), self.params, steps, self.inner_lr, output_transform, validate,
             trend_prior=tuple(self.info.get("trend_prior", (0.0, 1.0))),
