@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +106,7 @@ def propose(
     trust_radius: float | None = None,
     proximal_penalty: float = 0.0,
     thorough: bool = False,
+    known_good: Sequence[Config] = (),
 ) -> list[Config]:
     """``n`` new configs that minimise the acquisition of ``surrogate`` (fitted on every
     COMPLETE observation of ``history``) at the target budget.
@@ -115,7 +117,8 @@ def propose(
     incumbent when it is given. Configs already evaluated or pending, or within the
     resolution the objective has shown around them (ties; see :mod:`._taken`), are never
     proposed while the acquisition offers another. ``thorough`` searches the acquisition harder
-    (for an exact GP; see ``THOROUGH_SEARCH``).
+    (for an exact GP; see ``THOROUGH_SEARCH``). ``known_good`` configs (a portfolio's, good on
+    related tasks) compete with the acquisition's optima as they are, by the same acquisition.
     """
     space = history.space
     x_unit, budgets, losses = history.observations()
@@ -156,7 +159,7 @@ def propose(
         else:
             objective = LowerConfidenceBound(surrogate, beta, target_feature)
         candidates = optimizer.optimize(objective, encoding, anchors, rng, trust)
-        config = _first_new(space, encoding, candidates, taken, history, objective)
+        config = _first_new(space, encoding, candidates, taken, history, objective, known_good)
         chosen.append(config)
         taken.add(config)
         if len(chosen) < n:
@@ -188,9 +191,11 @@ def _first_new(
     taken: Taken,
     history: History,
     objective: Any,
+    known_good: Sequence[Config] = (),
 ) -> Config:
     # The acquisition's optima not taken, and those inside the resolution the objective has
-    # shown (ties) stepped out of it: the best of them by the acquisition.
+    # shown (ties) stepped out of it, and the known-good configs not taken: the best of them
+    # by the acquisition.
     choices, values = [], []
     for config, value in zip(space.from_unit(encoding.unit(candidates.x)), candidates.value, strict=True):
         if config not in taken:
@@ -201,6 +206,10 @@ def _first_new(
         if stepped is not None:
             choices.append(stepped)
             values.append(float(_scores(objective, encoding, space, [stepped])[0]))
+    fresh = [dict(c) for c in known_good if c not in taken]
+    if fresh:
+        choices.extend(fresh)
+        values.extend(_scores(objective, encoding, space, fresh).tolist())
     if choices:
         return choices[int(np.argmin(values))]
     # Every optimum repeats a config (a small discrete space, or optima inside the resolution

@@ -39,6 +39,8 @@ __all__ = ["MIN_RELATED_TASKS", "MetaBO"]
 logger = logging.getLogger(__name__)
 
 MIN_RELATED_TASKS = 3
+# Portfolio configs that keep competing with the surrogate's optima after the warm start.
+PORTFOLIO_CANDIDATES = 20
 
 
 class MetaBO(BaseOptimizer):
@@ -53,7 +55,9 @@ class MetaBO(BaseOptimizer):
        gradient steps, then conditioned on them. Losses are modelled standardised or
        logged, whichever predicts the observations better in leave-one-out.
     3. **Acquisition.** Log expected improvement at the target budget, minimised by the
-       proximal-gradient optimiser, as in :class:`GPBO`; the budget is a surrogate input,
+       proximal-gradient optimiser, as in :class:`GPBO`; the portfolio's next configs (its
+       first 20, those not yet evaluated) compete with the optimiser's optima by the same
+       acquisition, and ``why["portfolio_rank"]`` names one that wins. The budget is a surrogate input,
        so any scheduler composes.
     4. **Update.** When the study is finished (:meth:`Study.finish
        <metahpo.study.Study.finish>`), or when the next study finds it in the knowledge's
@@ -143,7 +147,10 @@ class MetaBO(BaseOptimizer):
                 f"path or None. Got {describe(meta_models)} instead."
             )
         # Composition: the warm start and the no-knowledge fallback are optimizers of their own.
-        self._portfolio = Portfolio(knowledge, size=max(n_warm_start, 1), k_nearest=k_nearest)
+        # The portfolio is greedy, so its first configs are the warm start whatever its size.
+        self._portfolio = Portfolio(
+            knowledge, size=max(n_warm_start, PORTFOLIO_CANDIDATES), k_nearest=k_nearest
+        )
         self._fallback = GPBO(n_initial=n_warm_start or None, acquisition=acquisition)
         # The GP on the study alone that the meta-learned surrogate is checked against.
         self._check_state = GPFitState()
@@ -206,9 +213,10 @@ class MetaBO(BaseOptimizer):
             # Where the study's own GP predicts better, the search is GP-BO's, trust region included.
             study_gp = checked["model"] == "study GP"
             radius = replay_trust_radius(history) if study_gp else None
+            portfolio = self._portfolio.portfolio(history)
             configs = propose(
                 history, encoding, surrogate, n, self.acquisition, trust_radius=radius,
-                thorough=study_gp,
+                thorough=study_gp, known_good=portfolio,
             )
         similar = kb.nearest(_target(history), k=3, space=history.space)
         why = {
@@ -219,7 +227,13 @@ class MetaBO(BaseOptimizer):
             **checked,
             "similar_tasks": [[task.name, round(weight, 3)] for task, weight in similar],
         }
-        return [Suggestion(c, why) for c in configs]
+        # A portfolio config the acquisition preferred to its own optima says so.
+        ranks = {key: rank for rank, key in enumerate(history.space.config_keys(portfolio))}
+        keys = history.space.config_keys(configs)
+        return [
+            Suggestion(config, {**why, "portfolio_rank": ranks[key]} if key in ranks else why)
+            for config, key in zip(configs, keys, strict=True)
+        ]
 
     def _fit(self, history: History, encoding: SpaceEncoding) -> tuple[Any, dict[str, Any]]:
         """The surrogate of this round and what the check between models found.
