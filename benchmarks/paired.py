@@ -52,6 +52,12 @@ def main() -> None:
     missing = sorted(wanted - set(owner))
     if missing:
         parser.error(f"no runs of {missing} in {[str(d) for d in args.dirs]}")
+    runs: dict[str, set] = {}
+    for record in records:
+        runs.setdefault(record.optimizer, set()).add((record.task, record.seed))
+    for first, second in pairs:
+        if runs[first] != runs[second]:
+            parser.error(f"{first!r} and {second!r} were not run on the same tasks and seeds")
     full = max((r.budget or 1.0) for r in records)
     curves = build_curves(records, bounds, full, args.trials)
     checkpoints = [c for c in CHECKPOINTS if c <= args.trials]
@@ -67,7 +73,7 @@ def main() -> None:
     for name in sorted(wanted):
         means = [float(np.nanmean(curves.regret[name][:, c])) for c in columns]
         lines.append(f"| {name} | " + " | ".join(f"{m:.4f}" for m in means) + " |")
-    lines += ["", "Paired (first minus second; negative: the first is better):", ""]
+    lines += ["", f"Paired over {len(runs[pairs[0][0]])} runs (first minus second; negative: the first is better):", ""]
     lines += paired_table(curves, pairs, checkpoints)
     text = "\n".join(lines) + "\n"
     print(text)

@@ -39,26 +39,54 @@ def test_the_optima_win_over_worse_known_good_configs() -> None:
     assert _choose([{"x": 0.0}, {"x": 1.0}], []) == {"x": 0.2}
 
 
-def test_metabo_names_the_portfolio_rank_of_a_portfolio_config_it_proposes_later() -> None:
+SMALL = mh.Space({"a": mh.Categorical(["p", "q", "r", "s", "t", "u"]), "b": mh.Int(0, 5)})
+
+
+def _small_loss(config: dict, shift: float) -> float:
+    return ("pqrstu".index(config["a"]) - 2.0 - shift) ** 2 + (config["b"] - 3.0 + shift) ** 2
+
+
+def _small_metabo() -> mh.MetaBO:
     from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig
 
-    space = mh.Space({"a": mh.Categorical(["p", "q", "r", "s", "t", "u"]), "b": mh.Int(0, 5)})
     grid = [{"a": a, "b": b} for a in "pqrstu" for b in range(6)]
-
-    def loss(config: dict, shift: float) -> float:
-        return ("pqrstu".index(config["a"]) - 2.0 - shift) ** 2 + (config["b"] - 3.0 + shift) ** 2
-
     kb = mh.KnowledgeBase()
     for i, shift in enumerate([-0.6, -0.3, 0.0, 0.3, 0.6]):
-        kb.add_task(space, grid, [loss(c, shift) for c in grid], name=f"t{i}")
+        kb.add_task(SMALL, grid, [_small_loss(c, shift) for c in grid], name=f"t{i}")
     provider = MetaModelProvider(MetaTrainingConfig(meta_steps=20))
-    optimizer = mh.MetaBO(kb, meta_models=provider, continual_update=False)
-    study = mh.create_study(space=space, optimizer=optimizer, seed=0)
-    study.optimize(lambda t: loss(t.config, 0.1), n_trials=10, show_progress=False)
+    return mh.MetaBO(kb, meta_models=provider, continual_update=False)
 
-    keys = space.config_keys(optimizer._portfolio.portfolio(history_from(space, [], seed=0)))
-    ranked = [t for t in study.trials[3:] if "portfolio_rank" in t.user_attrs["why"]]
-    assert ranked  # 20 of the 36 configs are the portfolio's
+
+def _portfolio_keys(optimizer: mh.MetaBO) -> list:
+    return SMALL.config_keys(optimizer._candidates.portfolio(history_from(SMALL, [], seed=0)))
+
+
+def test_metabo_names_the_portfolio_rank_of_a_portfolio_config_it_proposes_later() -> None:
+    optimizer = _small_metabo()
+    study = mh.create_study(space=SMALL, optimizer=optimizer, seed=0)
+    study.optimize(lambda t: _small_loss(t.config, 0.1), n_trials=10, show_progress=False)
+    keys = _portfolio_keys(optimizer)
     for trial in study.trials[3:]:
-        key = space.config_keys([trial.config])[0]
+        key = SMALL.config_keys([trial.config])[0]
         assert trial.user_attrs["why"].get("portfolio_rank") == (keys.index(key) if key in keys else None)
+
+
+def test_a_portfolio_config_that_failed_is_not_offered_again() -> None:
+    optimizer = _small_metabo()
+    broken = _portfolio_keys(optimizer)[3]  # the first one after the warm start
+
+    def objective(trial: mh.Trial) -> float:
+        if SMALL.config_keys([trial.config])[0] == broken:
+            raise RuntimeError("this config crashes")
+        return _small_loss(trial.config, 0.1)
+
+    study = mh.create_study(space=SMALL, optimizer=optimizer, seed=0)
+    study.optimize(objective, n_trials=15, show_progress=False)
+    keys = SMALL.config_keys([t.config for t in study.trials])
+    assert keys.count(broken) <= 1
+
+
+def test_a_batch_during_the_warm_start_is_the_warm_start_then_random_configs() -> None:
+    optimizer = _small_metabo()
+    whys = [s.why for s in optimizer.suggest_explained(history_from(SMALL, [], seed=0), 6)]
+    assert [w["source"] for w in whys] == ["portfolio"] * 3 + ["random"] * 3

@@ -27,6 +27,7 @@ from metahpo.surrogates import (
     SpaceEncoding,
     TrustRegion,
 )
+from metahpo.trial import TrialState
 
 __all__ = ["ACQUISITIONS", "GPFitState", "fit_exact_gp", "propose", "replay_trust_radius"]
 
@@ -145,11 +146,14 @@ def propose(
         trust = TrustRegion(anchors[0], trust_radius, proximal_penalty)
 
     pending = [dict(t.config) for t in history.pending if t.config]
+    # A config whose objective crashed would crash again, and the surrogate, which did not
+    # learn from it, would ask for it again: it is taken too.
+    failed = [dict(t.config) for t in history.trials if t.state is TrialState.FAILED and t.config]
     # Proposals are for the target budget (the largest observed stands for it): what the
     # objective resolves there is what counts.
-    radii = np.zeros(len(losses) + len(pending))
+    radii = np.zeros(len(losses) + len(pending) + len(failed))
     radii[: len(losses)][at_top] = tie_radii(space, x_unit[at_top], budgets[at_top], losses[at_top])
-    taken = Taken(space, [*space.from_unit(x_unit), *pending], radii)
+    taken = Taken(space, [*space.from_unit(x_unit), *pending, *failed], radii)
     rng = history.rng(_SALT_ACQUISITION)
     optimizer = AcquisitionOptimizer(**THOROUGH_SEARCH) if thorough else AcquisitionOptimizer()
     chosen: list[Config] = []

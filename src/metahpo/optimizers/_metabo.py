@@ -55,9 +55,10 @@ class MetaBO(BaseOptimizer):
        gradient steps, then conditioned on them. Losses are modelled standardised or
        logged, whichever predicts the observations better in leave-one-out.
     3. **Acquisition.** Log expected improvement at the target budget, minimised by the
-       proximal-gradient optimiser, as in :class:`GPBO`; the portfolio's next configs (its
-       first 20, those not yet evaluated) compete with the optimiser's optima by the same
-       acquisition, and ``why["portfolio_rank"]`` names one that wins. The budget is a surrogate input,
+       proximal-gradient optimiser, as in :class:`GPBO`; the portfolio's first 20 configs
+       that no trial has started compete with the optimiser's optima by the same
+       acquisition (not with ``n_warm_start=0``), and ``why["portfolio_rank"]`` gives the
+       place of a proposed config that is one of the portfolio's. The budget is a surrogate input,
        so any scheduler composes.
     4. **Update.** When the study is finished (:meth:`Study.finish
        <metahpo.study.Study.finish>`), or when the next study finds it in the knowledge's
@@ -147,8 +148,9 @@ class MetaBO(BaseOptimizer):
                 f"path or None. Got {describe(meta_models)} instead."
             )
         # Composition: the warm start and the no-knowledge fallback are optimizers of their own.
-        # The portfolio is greedy, so its first configs are the warm start whatever its size.
-        self._portfolio = Portfolio(
+        self._portfolio = Portfolio(knowledge, size=max(n_warm_start, 1), k_nearest=k_nearest)
+        # The same greedy portfolio, longer: its first configs are the warm start's.
+        self._candidates = Portfolio(
             knowledge, size=max(n_warm_start, PORTFOLIO_CANDIDATES), k_nearest=k_nearest
         )
         self._fallback = GPBO(n_initial=n_warm_start or None, acquisition=acquisition)
@@ -210,13 +212,14 @@ class MetaBO(BaseOptimizer):
         encoding = SpaceEncoding(history.space, history.min_budget, history.max_budget)
         with torch_threads(1):
             surrogate, checked = self._fit(history, encoding)
-            # Where the study's own GP predicts better, the search is GP-BO's, trust region included.
+            # Where the study's own GP predicts better, the search is GP-BO's, trust region
+            # included (the portfolio's configs still compete, as measured).
             study_gp = checked["model"] == "study GP"
             radius = replay_trust_radius(history) if study_gp else None
-            portfolio = self._portfolio.portfolio(history)
+            portfolio = self._candidates.portfolio(history) if self.n_warm_start else []
             configs = propose(
                 history, encoding, surrogate, n, self.acquisition, trust_radius=radius,
-                thorough=study_gp, known_good=portfolio,
+                thorough=study_gp, known_good=_not_started(history, portfolio),
             )
         similar = kb.nearest(_target(history), k=3, space=history.space)
         why = {
@@ -227,7 +230,7 @@ class MetaBO(BaseOptimizer):
             **checked,
             "similar_tasks": [[task.name, round(weight, 3)] for task, weight in similar],
         }
-        # A portfolio config the acquisition preferred to its own optima says so.
+        # A proposed config that is one of the portfolio's says which.
         ranks = {key: rank for rank, key in enumerate(history.space.config_keys(portfolio))}
         keys = history.space.config_keys(configs)
         return [
@@ -301,6 +304,12 @@ class MetaBO(BaseOptimizer):
         return min(losses[-self.plateau_patience :]) >= best_before - 1e-12 * max(
             1.0, abs(best_before)
         )
+
+
+def _not_started(history: History, configs: list[Config]) -> list[Config]:
+    """``configs`` that no trial has started: a failed or pruned one is not offered again."""
+    started = set(history.space.config_keys([t.config for t in history.trials if t.config]))
+    return [c for c, key in zip(configs, history.space.config_keys(configs), strict=True) if key not in started]
 
 
 def _target(history: History) -> Any:

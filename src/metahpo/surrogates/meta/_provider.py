@@ -72,7 +72,8 @@ class MetaModelProvider:
         config: how meta-models are trained; its ``seed`` is the meta-training seed, so
             a meta-model does not depend on which study asked for it first.
         adapt_steps: inner-loop steps on a study's observations at each suggestion (the
-            number kept is chosen by leave-one-out, 0 to ``adapt_steps``).
+            number kept is chosen by leave-one-out, 0 to ``adapt_steps``; a model with
+            learned step sizes takes at most its ``inner_steps``).
         store: the folder store's root (default ``$METAHPO_HOME/meta``).
         cache_size: meta-models kept in memory.
         initial: a ready-trained meta-model (a preset's) used instead of meta-training
