@@ -219,7 +219,8 @@ class MetaBO(BaseOptimizer):
             portfolio = self._candidates.portfolio(history) if self.n_warm_start else []
             configs = propose(
                 history, encoding, surrogate, n, self.acquisition, trust_radius=radius,
-                thorough=study_gp, known_good=_not_started(history, portfolio),
+                thorough=study_gp,
+                known_good=self._candidates.untried(history) if self.n_warm_start else (),
             )
         similar = kb.nearest(_target(history), k=3, space=history.space)
         why = {
@@ -304,12 +305,6 @@ class MetaBO(BaseOptimizer):
         return min(losses[-self.plateau_patience :]) >= best_before - 1e-12 * max(
             1.0, abs(best_before)
         )
-
-
-def _not_started(history: History, configs: list[Config]) -> list[Config]:
-    """``configs`` that no trial has started: a failed or pruned one is not offered again."""
-    started = set(history.space.config_keys([t.config for t in history.trials if t.config]))
-    return [c for c, key in zip(configs, history.space.config_keys(configs), strict=True) if key not in started]
 
 
 def _target(history: History) -> Any:

@@ -92,8 +92,7 @@ class Portfolio(BaseOptimizer):
         after the portfolio."""
         n = check_int(n, "n", "Portfolio.suggest", minimum=1)
         space = history.space
-        # Every config already started counts, failed and pruned ones too.
-        tried = set(space.config_keys([t.config for t in history.trials if t.config]))
+        tried = _started(history)
         out: list[Suggestion] = []
         portfolio, pool = self._choose(history)
         for rank, (config, tasks) in enumerate(portfolio):
@@ -116,6 +115,14 @@ class Portfolio(BaseOptimizer):
         out, so a study reloaded later chooses the same portfolio.
         """
         return [config for config, _ in self._choose(history)[0]]
+
+    def untried(self, history: History) -> list[Config]:
+        """The portfolio's configs that no trial of ``history`` has started (failed and
+        pruned ones count as started: they are not offered again)."""
+        portfolio = self.portfolio(history)
+        tried = _started(history)
+        keys = history.space.config_keys(portfolio)
+        return [c for c, key in zip(portfolio, keys, strict=True) if key not in tried]
 
     def _choose(self, history: History) -> tuple[list[tuple[Config, list[str]]], int]:
         """The portfolio, each config with the tasks it was chosen for, and how many tasks
@@ -141,6 +148,11 @@ class Portfolio(BaseOptimizer):
             self._portfolios[key] = (greedy_portfolio_sources(chosen, self.size), len(chosen))
             logger.debug("Portfolio of %d configs from %d tasks", len(self._portfolios[key][0]), len(chosen))
         return self._portfolios[key]
+
+
+def _started(history: History) -> set[Any]:
+    """Keys of every config a trial has started, failed and pruned ones too."""
+    return set(history.space.config_keys([t.config for t in history.trials if t.config]))
 
 
 def check_knowledge(knowledge: Any, owner: str) -> None:
