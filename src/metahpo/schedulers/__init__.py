@@ -1,7 +1,8 @@
-"""At which budget to evaluate: full budget, successive halving, Hyperband, ASHA."""
+"""At which budget to evaluate: full budget, successive halving, Hyperband, ASHA, freeze-thaw."""
 
 from metahpo.schedulers._asha import ASHA
 from metahpo.schedulers._base import BaseScheduler, FullBudget, Job, Scheduler
+from metahpo.schedulers._freeze_thaw import FreezeThaw
 from metahpo.schedulers._hyperband import Hyperband, SuccessiveHalving
 from metahpo.schedulers._ladder import Ladder
 from metahpo.schedulers._registry import make_scheduler, scheduler_names, scheduler_spec
@@ -9,6 +10,7 @@ from metahpo.schedulers._registry import make_scheduler, scheduler_names, schedu
 __all__ = [
     "ASHA",
     "BaseScheduler",
+    "FreezeThaw",
     "FullBudget",
     "Hyperband",
     "Job",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import threading
 import traceback
@@ -183,7 +185,7 @@ class Study:
         return self._history_of(configured)
 
     def _history_of(self, configured: tuple[FrozenTrial, ...]) -> History:
-        return History(
+        history = History(
             space=self.space,
             trials=configured,
             direction=self.direction,
@@ -192,6 +194,11 @@ class Study:
             max_budget=self.scheduler.max_budget,
             descriptor=self._descriptor,
         )
+        chance = getattr(self.optimizer, "chance_to_improve", None)
+        if chance is None or history.max_budget is None:
+            return history
+        # Evaluated only when a scheduler asks (FreezeThaw), so it costs nothing otherwise.
+        return dataclasses.replace(history, chance_to_improve=functools.partial(chance, history))
 
     @property
     def best_trial(self) -> FrozenTrial:
@@ -542,7 +549,7 @@ def _keyed(history: History, number: int) -> History:
     return History(
         history.space, history.trials, history.direction,
         _component_seed(history.seed, number), history.min_budget, history.max_budget,
-        history.descriptor,
+        history.descriptor, history.chance_to_improve,
     )
 
 
