@@ -45,7 +45,6 @@ _LAZY: dict[str, str] = {
     "SuccessiveHalving": "metahpo.schedulers",
     "Hyperband": "metahpo.schedulers",
     "ASHA": "metahpo.schedulers",
-    "FreezeThaw": "metahpo.schedulers",
     "InMemoryStorage": "metahpo.storage",
     "SQLStorage": "metahpo.storage",
     "Task": "metahpo.knowledge",

@@ -7,8 +7,8 @@ Optimizers and schedulers hold no storage reference; the study hands them a
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,11 +34,6 @@ class History:
         min_budget, max_budget: the scheduler's budget range (``None`` without budgets).
         descriptor: the study's task descriptor (``create_study(task=...)``: named
             meta-features), which meta-learning optimizers compare tasks by; ``None`` without.
-        chance_to_improve: the study's optimizer's chance, for each of the trials it is
-            called with, that the trial's config run to ``max_budget`` beats the best loss
-            seen there (an array of probabilities), or ``None`` when the optimizer has no
-            model of the budget; :class:`~metahpo.schedulers.FreezeThaw` continues configs
-            by it. ``None`` outside a study.
     """
 
     space: Space
@@ -48,9 +43,6 @@ class History:
     min_budget: float | None = None
     max_budget: float | None = None
     descriptor: Mapping[str, Any] | None = None
-    chance_to_improve: Callable[[Sequence[FrozenTrial]], np.ndarray | None] | None = field(
-        default=None, compare=False, repr=False
-    )
 
     def loss(self, value: float) -> float:
         """The value to minimise: ``value`` itself, or its negation when maximising."""

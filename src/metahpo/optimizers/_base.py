@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from metahpo._validation import init_params
 from metahpo.history import History
 from metahpo.space import Config
-from metahpo.trial import FrozenTrial
 
 
 @dataclass(frozen=True)
@@ -62,13 +60,6 @@ class BaseOptimizer:
         """Called when ``optimize`` returns; an optimizer that learns across studies
         updates its knowledge here and returns a JSON summary of what it did."""
         del history
-        return None
-
-    def chance_to_improve(self, history: History, trials: Sequence[FrozenTrial]) -> Any:
-        """For each trial, the chance that its config run to the full budget beats the best
-        loss seen there (an array), for a scheduler that continues configs by it;
-        ``None``: this optimizer has no model of the budget."""
-        del history, trials
         return None
 
     def converged(self, history: History) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,7 +29,6 @@ from metahpo.surrogates import (
     preload_torch_func,
     torch_threads,
 )
-from metahpo.trial import FrozenTrial
 
 if TYPE_CHECKING:
     from metahpo.knowledge import KnowledgeBase
@@ -251,23 +249,6 @@ class MetaBO(BaseOptimizer):
         on, a GP fitted on the study alone competes with it the same way: where the
         knowledge misleads, the study's own data say so, and the search stops following it.
         """
-        meta, meta_score = self._fit_meta(history, encoding)
-        x_unit, budgets, losses = history.observations()
-        inputs = encoding.inputs(x_unit, budgets)
-        if len(losses) < len(history.space) + 1:
-            return meta, {"model": "meta-learned"}
-        gp, self._check_state = fit_exact_gp(
-            history, encoding, inputs, losses, "auto", 2, self._check_state
-        )
-        gp_score = loo_nll_of_losses(gp, losses)
-        check = {"loo_nll": {"meta-learned": round(meta_score, 4), "study GP": round(gp_score, 4)}}
-        if gp_score < meta_score:
-            return gp, {"model": "study GP", **check}
-        return meta, {"model": "meta-learned", **check}
-
-    def _fit_meta(self, history: History, encoding: SpaceEncoding) -> tuple[Any, float]:
-        """The meta-learned surrogate adapted in the loss scale it predicts better, and its
-        leave-one-out score."""
         assert self.knowledge is not None  # checked by the caller
         # The study's own task, once it is in the knowledge's storage, is not growth to learn from.
         model = self._provider.model(
@@ -280,42 +261,17 @@ class MetaBO(BaseOptimizer):
         ]
         scored = [(loo_nll_of_losses(fitted, losses), i) for i, fitted in enumerate(fits)]
         meta_score, best = min(scored)
-        return fits[best], meta_score
-
-    def chance_to_improve(self, history: History, trials: Sequence[FrozenTrial]) -> Any:
-        """For each trial, the surrogate's probability that its config, run to the full
-        budget, beats the best full-budget loss so far.
-
-        The meta-learned surrogate has seen on past tasks, evaluated at several budgets,
-        how low-budget losses turned out at the full budget; conditioned on this study's
-        observations at every budget (the trial's own included) it forecasts where a config
-        stopped early would end. The study-alone GP that may replace it for suggestions does
-        not forecast: it has seen no budget beyond the study's own. All ones before any trial reached the full budget (there
-        is nothing to beat yet); ``None`` without a budget, with too little knowledge or
-        before two observations.
-        """
-        import numpy as np
-        import torch
-        from scipy.stats import norm
-
-        kb = self.knowledge
-        if history.max_budget is None or kb is None or len(kb.tasks(history.space)) < MIN_RELATED_TASKS:
-            return None
-        _, budgets, losses = history.observations()
-        if len(losses) < 2 or not trials:
-            return None
-        full = float(history.max_budget)
-        at_full = budgets >= full * (1 - 1e-9)
-        if not at_full.any():
-            return np.ones(len(trials))
-        encoding = SpaceEncoding(history.space, history.min_budget, history.max_budget)
-        inputs = encoding.inputs(history.space.to_unit([t.config for t in trials]), np.full(len(trials), full))
-        with torch_threads(1):
-            surrogate, _ = self._fit_meta(history, encoding)
-            best = float(surrogate.transform_losses(losses)[at_full].min())
-            with torch.no_grad():
-                mean, std = surrogate.predict(torch.as_tensor(inputs, dtype=torch.float64))
-        return norm.cdf((best - mean.numpy()) / np.maximum(std.numpy(), 1e-12))
+        meta = fits[best]
+        if len(losses) < len(history.space) + 1:
+            return meta, {"model": "meta-learned"}
+        gp, self._check_state = fit_exact_gp(
+            history, encoding, inputs, losses, "auto", 2, self._check_state
+        )
+        gp_score = loo_nll_of_losses(gp, losses)
+        check = {"loo_nll": {"meta-learned": round(meta_score, 4), "study GP": round(gp_score, 4)}}
+        if gp_score < meta_score:
+            return gp, {"model": "study GP", **check}
+        return meta, {"model": "meta-learned", **check}
 
     # Study end ----------------------------------------------------------------------------
     def on_study_end(self, history: History) -> dict[str, Any] | None:

@@ -1,8 +1,7 @@
-"""At which budget to evaluate: full budget, successive halving, Hyperband, ASHA, freeze-thaw."""
+"""At which budget to evaluate: full budget, successive halving, Hyperband, ASHA."""
 
 from metahpo.schedulers._asha import ASHA
 from metahpo.schedulers._base import BaseScheduler, FullBudget, Job, Scheduler
-from metahpo.schedulers._freeze_thaw import FreezeThaw
 from metahpo.schedulers._hyperband import Hyperband, SuccessiveHalving
 from metahpo.schedulers._ladder import Ladder
 from metahpo.schedulers._registry import make_scheduler, scheduler_names, scheduler_spec
@@ -10,7 +9,6 @@ from metahpo.schedulers._registry import make_scheduler, scheduler_names, schedu
 __all__ = [
     "ASHA",
     "BaseScheduler",
-    "FreezeThaw",
     "FullBudget",
     "Hyperband",
     "Job",

@@ -14,7 +14,6 @@ _REGISTRY: dict[str, str] = {
     "successive_halving": "metahpo.schedulers._hyperband:SuccessiveHalving",
     "hyperband": "metahpo.schedulers._hyperband:Hyperband",
     "asha": "metahpo.schedulers._asha:ASHA",
-    "freeze_thaw": "metahpo.schedulers._freeze_thaw:FreezeThaw",
 }
 
 

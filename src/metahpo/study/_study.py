@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import logging
 import threading
 import traceback
@@ -185,7 +183,7 @@ class Study:
         return self._history_of(configured)
 
     def _history_of(self, configured: tuple[FrozenTrial, ...]) -> History:
-        history = History(
+        return History(
             space=self.space,
             trials=configured,
             direction=self.direction,
@@ -194,11 +192,6 @@ class Study:
             max_budget=self.scheduler.max_budget,
             descriptor=self._descriptor,
         )
-        chance = getattr(self.optimizer, "chance_to_improve", None)
-        if chance is None or history.max_budget is None:
-            return history
-        # Evaluated only when a scheduler asks (FreezeThaw), so it costs nothing otherwise.
-        return dataclasses.replace(history, chance_to_improve=functools.partial(chance, history))
 
     @property
     def best_trial(self) -> FrozenTrial:
@@ -549,7 +542,7 @@ def _keyed(history: History, number: int) -> History:
     return History(
         history.space, history.trials, history.direction,
         _component_seed(history.seed, number), history.min_budget, history.max_budget,
-        history.descriptor, history.chance_to_improve,
+        history.descriptor,
     )
 
 

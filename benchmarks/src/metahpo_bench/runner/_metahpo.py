@@ -16,9 +16,7 @@ from metahpo_bench.runner._parallel import run_simulated_workers
 __all__ = ["SCHEDULERS", "MetahpoAdapter", "build_optimizer"]
 
 # Benchmark suffix -> scheduler class name in metahpo.schedulers.
-SCHEDULERS = {
-    "hyperband": "Hyperband", "sh": "SuccessiveHalving", "asha": "ASHA", "freeze_thaw": "FreezeThaw",
-}
+SCHEDULERS = {"hyperband": "Hyperband", "sh": "SuccessiveHalving", "asha": "ASHA"}
 
 
 # Ablation knobs of MetaBO that belong to its meta-model provider, not to its signature.

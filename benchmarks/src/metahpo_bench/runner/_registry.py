@@ -12,7 +12,7 @@ from metahpo_bench.runner._adapter import Adapter
 __all__ = ["adapter_names", "make_adapter", "unavailable_reason"]
 
 _METAHPO_OPTIMIZERS = ("random", "sobol", "gpbo", "metabo", "portfolio")
-_METAHPO_SCHEDULERS = ("hyperband", "sh", "asha", "freeze_thaw")
+_METAHPO_SCHEDULERS = ("hyperband", "sh", "asha")
 _PEERS: dict[str, Callable[[int], Adapter]] = {}
 
 
