@@ -52,6 +52,19 @@ def test_warm_start_then_adapted_surrogate_and_each_trial_says_why():
     assert whys[-1]["observations"] == 4
 
 
+def test_why_names_the_adaptation_steps_kept():
+    # A Meta-SGD model adapts with at most the inner loop's one step; the shared step size
+    # with up to three, the number kept by leave-one-out.
+    sgd = MetaModelProvider(MetaTrainingConfig(meta_steps=20, learned_step_sizes=True), adapt_steps=3)
+    plain = MetaModelProvider(MetaTrainingConfig(meta_steps=20), adapt_steps=3)
+    for provider, most in ((sgd, 1), (plain, 3)):
+        optimizer = mh.MetaBO(knowledge(), meta_models=provider, n_warm_start=2, continual_update=False)
+        whys = [t.user_attrs["why"] for t in run(optimizer, n_trials=5).trials[2:]]
+        meta = [w["adapt_steps"] for w in whys if w["model"] == "meta-learned"]
+        assert meta and all(isinstance(k, int) and 0 <= k <= most for k in meta), meta
+        assert all(w["adapt_steps"] is None for w in whys if w["model"] == "study GP")
+
+
 def test_without_related_tasks_it_is_gpbo():
     study = run(metabo(knowledge(n_tasks=2), meta_steps=10), n_trials=3)
     assert {t.user_attrs["why"]["source"] for t in study.trials} == {"gpbo"}

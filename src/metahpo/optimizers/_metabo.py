@@ -55,8 +55,8 @@ class MetaBO(BaseOptimizer):
        gradient steps, then conditioned on them. Losses are modelled standardised or
        logged, whichever predicts the observations better in leave-one-out.
     3. **Acquisition.** Log expected improvement at the target budget, minimised by the
-       proximal-gradient optimiser, as in :class:`GPBO`; the portfolio's first 20 configs
-       that no trial has started compete with the optimiser's optima by the same
+       proximal-gradient optimiser, as in :class:`GPBO`; those of the portfolio's first 20
+       configs (the warm start's among them) that no trial has started compete with the optimiser's optima by the same
        acquisition (not with ``n_warm_start=0``), and ``why["portfolio_rank"]`` gives the
        place of a proposed config that is one of the portfolio's. The budget is a surrogate input,
        so any scheduler composes.
@@ -226,7 +226,8 @@ class MetaBO(BaseOptimizer):
         why = {
             "source": "surrogate",
             "observations": len(losses),
-            "adapt_steps": self._provider.adapt_steps,
+            # The steps the meta-learned surrogate's adaptation kept (the study GP has none).
+            "adapt_steps": getattr(surrogate, "adapted_steps_", None),
             "transform": surrogate.transform_.kind,
             **checked,
             "similar_tasks": [[task.name, round(weight, 3)] for task, weight in similar],
