@@ -9,6 +9,7 @@ import torch
 from metahpo.exceptions import InvalidParameterError
 from metahpo.surrogates.meta import (
     MetaModel,
+    MetaModelProvider,
     MetaTrainingConfig,
     TaskData,
     continual_update,
@@ -95,3 +96,15 @@ def test_a_provider_with_learned_step_sizes_round_trips_through_its_dict():
     data = provider.to_dict()
     assert data["config"] == {"meta_steps": 30, "learned_step_sizes": True}
     assert MetaModelProvider.from_dict(data).config == provider.config
+
+
+def test_a_stored_configuration_without_the_option_restores_without_it() -> None:
+    # Models and studies stored before the option existed must not come back with it,
+    # whatever the default becomes.
+    plain = MetaTrainingConfig(meta_steps=5).to_dict()
+    assert "learned_step_sizes" not in plain
+    assert MetaTrainingConfig.from_dict(plain).learned_step_sizes is False
+    sgd = MetaTrainingConfig(meta_steps=5, learned_step_sizes=True)
+    assert MetaTrainingConfig.from_dict(sgd.to_dict()) == sgd
+    provider = MetaModelProvider.from_dict({"config": plain, "adapt_steps": 1})
+    assert provider.config.learned_step_sizes is False and provider.adapt_steps == 1

@@ -99,6 +99,12 @@ class MetaTrainingConfig:
             )
         check_task_transform(self.task_transform, "MetaTrainingConfig")
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MetaTrainingConfig:
+        """The configuration :meth:`to_dict` stored; an option it left out takes the value
+        models had before the option existed, whatever the default is now."""
+        return cls(**{"learned_step_sizes": False, **data})
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         # An option added after models were stored is left out at its default: the dict

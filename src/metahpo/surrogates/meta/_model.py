@@ -94,7 +94,7 @@ class MetaModel:
         config.setdefault("continual_steps", 60)
         return cls(
             int(meta["n_features"]),
-            MetaTrainingConfig(**config),
+            MetaTrainingConfig.from_dict(config),
             params,
             json.loads(meta.get("info", "{}")),
             steps or None,

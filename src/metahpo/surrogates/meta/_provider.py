@@ -137,7 +137,7 @@ class MetaModelProvider:
                 "A stored meta-model provider must be a dict with 'store', 'config' and "
                 f"'adapt_steps'. Got {describe(data)} instead."
             )
-        return cls(MetaTrainingConfig(**data.get("config", {})), data.get("adapt_steps", 3), data.get("store"))
+        return cls(MetaTrainingConfig.from_dict(data.get("config", {})), data.get("adapt_steps", 3), data.get("store"))
 
     # Models -------------------------------------------------------------------------------
     def key(self, knowledge: KnowledgeSource, encoding: SpaceEncoding) -> str:
