@@ -56,10 +56,10 @@ class MetaBO(BaseOptimizer):
        logged, whichever predicts the observations better in leave-one-out.
     3. **Acquisition.** Log expected improvement at the target budget, minimised by the
        proximal-gradient optimiser, as in :class:`GPBO`; those of the portfolio's first 20
-       configs (the warm start's among them) that no trial has started compete with the optimiser's optima by the same
-       acquisition (not with ``n_warm_start=0``), and ``why["portfolio_rank"]`` gives the
-       place of a proposed config that is one of the portfolio's. The budget is a surrogate input,
-       so any scheduler composes.
+       configs (the warm start's among them) that no trial has started compete with the
+       optimiser's optima by the same acquisition (not with ``n_warm_start=0``), and
+       ``why["portfolio_rank"]`` gives the place of a proposed config that is one of the
+       portfolio's. The budget is a surrogate input, so any scheduler composes.
     4. **Update.** When the study is finished (:meth:`Study.finish
        <metahpo.study.Study.finish>`), or when the next study finds it in the knowledge's
        storage, its task fine-tunes the meta-parameters with replay of stored tasks; the new
