@@ -227,7 +227,7 @@ class MetaBO(BaseOptimizer):
             "source": "surrogate",
             "observations": len(losses),
             # The steps the meta-learned surrogate's adaptation kept (the study GP has none).
-            "adapt_steps": getattr(surrogate, "adapted_steps_", None),
+            "adapt_steps": None if study_gp else surrogate.adapted_steps_,
             "transform": surrogate.transform_.kind,
             **checked,
             "similar_tasks": [[task.name, round(weight, 3)] for task, weight in similar],

@@ -98,10 +98,18 @@ def test_a_provider_with_learned_step_sizes_round_trips_through_its_dict():
     assert MetaModelProvider.from_dict(data).config == provider.config
 
 
-def test_a_stored_configuration_without_the_option_restores_without_it() -> None:
-    # Models and studies stored before the option existed must not come back with it,
-    # whatever the default becomes.
-    plain = MetaTrainingConfig(meta_steps=5).to_dict()
+@pytest.mark.parametrize("default", [False, True])
+def test_a_stored_configuration_without_the_option_restores_without_it(monkeypatch, default) -> None:
+    # Models and studies stored before the option existed must not come back with it, and
+    # a provider with it on must come back with it on, whatever the default becomes.
+    init = MetaTrainingConfig.__init__
+    names = init.__code__.co_varnames[1 : init.__code__.co_argcount]
+    defaults = dict(zip(names[-len(init.__defaults__):], init.__defaults__, strict=True))
+    monkeypatch.setattr(init, "__defaults__", tuple({**defaults, "learned_step_sizes": default}.values()))
+    assert MetaTrainingConfig().learned_step_sizes is default
+    on = MetaModelProvider(MetaTrainingConfig(meta_steps=30, learned_step_sizes=True))
+    assert MetaModelProvider.from_dict(on.to_dict()).config.learned_step_sizes is True
+    plain = MetaTrainingConfig(meta_steps=5, learned_step_sizes=False).to_dict()
     assert "learned_step_sizes" not in plain
     assert MetaTrainingConfig.from_dict(plain).learned_step_sizes is False
     sgd = MetaTrainingConfig(meta_steps=5, learned_step_sizes=True)

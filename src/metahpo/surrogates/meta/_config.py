@@ -101,8 +101,8 @@ class MetaTrainingConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MetaTrainingConfig:
-        """The configuration :meth:`to_dict` stored; an option it left out takes the value
-        models had before the option existed, whatever the default is now."""
+        """The configuration :meth:`to_dict` stored; without ``learned_step_sizes`` it is
+        off (models and studies stored before the option existed), whatever the default."""
         return cls(**{"learned_step_sizes": False, **data})
 
     def to_dict(self) -> dict[str, Any]:

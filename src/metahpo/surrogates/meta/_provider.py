@@ -125,8 +125,13 @@ class MetaModelProvider:
         """What a study stores to rebuild the provider: its folder store and whatever it
         sets apart from the defaults (so a reloaded study finds the same meta-model)."""
         defaults = MetaTrainingConfig().to_dict()
-        # Options left out of the defaults' dict (see MetaTrainingConfig.to_dict) differ from them.
-        config = {k: v for k, v in self.config.to_dict().items() if k not in defaults or defaults[k] != v}
+        # Options left out of the defaults' dict (see MetaTrainingConfig.to_dict) differ from
+        # them. Meta-SGD is always written when on: a stored config without it restores with
+        # it off (MetaTrainingConfig.from_dict), whatever the default.
+        config = {
+            k: v for k, v in self.config.to_dict().items()
+            if k not in defaults or defaults[k] != v or k == "learned_step_sizes"
+        }
         return {"store": self.store, "config": config, "adapt_steps": self.adapt_steps}
 
     @classmethod
