@@ -124,14 +124,11 @@ class MetaModelProvider:
     def to_dict(self) -> dict[str, Any]:
         """What a study stores to rebuild the provider: its folder store and whatever it
         sets apart from the defaults (so a reloaded study finds the same meta-model)."""
-        defaults = MetaTrainingConfig().to_dict()
-        # Options left out of the defaults' dict (see MetaTrainingConfig.to_dict) differ from
-        # them. Meta-SGD is always written when on: a stored config without it restores with
-        # it off (MetaTrainingConfig.from_dict), whatever the default.
-        config = {
-            k: v for k, v in self.config.to_dict().items()
-            if k not in defaults or defaults[k] != v or k == "learned_step_sizes"
-        }
+        # What from_dict makes of a config that sets nothing: a key is left out only when
+        # restoring without it gives the same value (options left out of that dict, see
+        # MetaTrainingConfig.to_dict, differ from it).
+        defaults = MetaTrainingConfig.from_dict({}).to_dict()
+        config = {k: v for k, v in self.config.to_dict().items() if k not in defaults or defaults[k] != v}
         return {"store": self.store, "config": config, "adapt_steps": self.adapt_steps}
 
     @classmethod
