@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from metahpo.history import History
-from metahpo.optimizers._taken import AvoidRepeats, RepeatRisk, Taken, tie_radii
+from metahpo.optimizers._taken import Taken, tie_radii
 from metahpo.space import Config, Space
 from metahpo.surrogates import (
     AcquisitionOptimizer,
@@ -154,7 +154,6 @@ def propose(
     radii = np.zeros(len(losses) + len(pending) + len(failed))
     radii[: len(losses)][at_top] = tie_radii(space, x_unit[at_top], budgets[at_top], losses[at_top])
     taken = Taken(space, [*space.from_unit(x_unit), *pending, *failed], radii)
-    risk = RepeatRisk(encoding.features(x_unit[at_top]), radii[: len(losses)][at_top])
     rng = history.rng(_SALT_ACQUISITION)
     optimizer = AcquisitionOptimizer(**THOROUGH_SEARCH) if thorough else AcquisitionOptimizer()
     chosen: list[Config] = []
@@ -163,8 +162,6 @@ def propose(
             objective: Any = LogExpectedImprovement(surrogate, best, target_feature)
         else:
             objective = LowerConfidenceBound(surrogate, beta, target_feature)
-        if risk.active and acquisition == "logei":
-            objective = AvoidRepeats(objective, risk)
         candidates = optimizer.optimize(objective, encoding, anchors, rng, trust)
         config = _first_new(space, encoding, candidates, taken, history, objective, known_good)
         chosen.append(config)

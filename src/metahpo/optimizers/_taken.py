@@ -17,13 +17,11 @@ does not stop the search refining the incumbent.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from metahpo.space import Categorical, Config, Space
 
-__all__ = ["RESOLUTION", "STEP_OUT", "AvoidRepeats", "RepeatRisk", "Taken", "tie_radii"]
+__all__ = ["RESOLUTION", "STEP_OUT", "Taken", "tie_radii"]
 
 # Candidates closer than this to an evaluated or pending config, in every unit-cube
 # coordinate, repeat it: an acquisition optimum that converges on the incumbent (at a
@@ -169,65 +167,3 @@ def _columns(space: Space) -> tuple[np.ndarray, np.ndarray]:
         [isinstance(param, Categorical) and not param.ordered for param in space.values()], dtype=bool
     )
     return np.flatnonzero(unordered), np.flatnonzero(~unordered)
-
-
-class RepeatRisk:
-    """The chance that a new config returns a loss already observed, learned from the ties.
-
-    A radius (:class:`Taken`) covers what the ties have shown; on an objective that snaps
-    configs to a few evaluated ones (a tabular benchmark) a snapped cell reaches far beyond
-    it, and in a study of 50 trials about half the proposals returned a loss already seen.
-    The chance of a repeat near a config is the kernel-weighted share of tied observations
-    around it, with one prior observation that did not tie at every point, so it fades to 0
-    away from the ties and is 0 everywhere before the first one. The kernel's width is the
-    median distance between tied neighbours: the resolution the objective has shown.
-
-    Args:
-        features: ``(n, p)`` config features of the observations at the target budget.
-        radii: their :func:`tie_radii`; an observation with a positive radius tied.
-    """
-
-    def __init__(self, features: np.ndarray, radii: np.ndarray) -> None:
-        import torch
-
-        self.rows = torch.as_tensor(features, dtype=torch.float64)
-        self.tied = torch.as_tensor(radii > 0.0, dtype=torch.float64)
-        self.width = float(np.median(radii[radii > 0.0])) if np.any(radii > 0.0) else 0.0
-
-    @property
-    def active(self) -> bool:
-        """Whether any observation tied (else the risk is 0 everywhere)."""
-        return self.width > 0.0
-
-    def log_new(self, z: Any) -> Any:
-        """``log(1 - P(repeat))`` at feature rows ``z`` ``(m, p)``: 0 far from every tie."""
-        import torch
-
-        weights = torch.exp(-0.5 * torch.cdist(z, self.rows).square() / self.width**2)
-        not_tied = weights @ (1.0 - self.tied)
-        return torch.log1p(not_tied) - torch.log1p(weights.sum(dim=-1))
-
-
-class AvoidRepeats:
-    """An acquisition loss (``-log EI``, lower is better) for a new trial's loss: a trial
-    that repeats an observed loss improves nothing, so the expected improvement of a
-    config is its EI times the chance that it does not repeat (:class:`RepeatRisk`)."""
-
-    def __init__(self, acquisition: Any, risk: RepeatRisk) -> None:
-        self.acquisition = acquisition
-        self.risk = risk
-
-    def __call__(self, z: Any) -> Any:
-        return self.acquisition(z) - self.risk.log_new(z)
-
-    def value_and_grad(self, z: Any) -> Any:
-        import torch
-
-        inner = self.acquisition.value_and_grad(z)
-        if inner is None:
-            return None
-        with torch.enable_grad():
-            point = z.detach().requires_grad_(True)
-            penalty = -self.risk.log_new(point)
-            (grad,) = torch.autograd.grad(penalty.sum(), point)
-        return inner[0] + penalty.detach(), inner[1] + grad
