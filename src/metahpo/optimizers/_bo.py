@@ -146,9 +146,11 @@ def propose(
         trust = TrustRegion(anchors[0], trust_radius, proximal_penalty)
 
     pending = [dict(t.config) for t in history.pending if t.config]
-    # A config whose objective crashed would crash again, and the surrogate, which did not
-    # learn from it, would ask for it again: it is taken too.
-    failed = [dict(t.config) for t in history.trials if t.state is TrialState.FAILED and t.config]
+    # A config whose objective crashed would crash again, and one the objective pruned would
+    # be pruned again; the surrogate, which learned from neither, would ask for them again:
+    # they are taken too.
+    stopped = (TrialState.FAILED, TrialState.PRUNED)
+    failed = [dict(t.config) for t in history.trials if t.state in stopped and t.config]
     # Proposals are for the target budget (the largest observed stands for it): what the
     # objective resolves there is what counts.
     radii = np.zeros(len(losses) + len(pending) + len(failed))
