@@ -93,6 +93,23 @@ def test_pending_configs_are_not_proposed_again_and_a_batch_is_distinct() -> Non
     assert min(gaps) > 1e-3
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_config_whose_trial_was_pruned_is_not_proposed_again(seed: int) -> None:
+    # Six configs; the best is pruned whenever it runs, so the surrogate never sees its
+    # loss and, without taking it, would keep asking for it. The losses have no ties,
+    # and six trials leave a new config to propose every time.
+    space = mh.Space({"b": mh.Int(0, 5)})
+
+    def objective(trial: mh.Trial) -> float:
+        if trial.config["b"] == 3:
+            raise mh.TrialPruned()
+        return (trial.config["b"] - 3.3) ** 2
+
+    study = mh.create_study(space=space, optimizer=GPBO(n_initial=2), seed=seed)
+    study.optimize(objective, n_trials=6, show_progress=False)
+    assert [t.config["b"] for t in study.trials].count(3) <= 1
+
+
 def test_mixed_space_suggestions_are_valid_and_new() -> None:
     space = mh.Space(
         {

@@ -90,18 +90,3 @@ def test_a_batch_during_the_warm_start_is_the_warm_start_then_random_configs() -
     optimizer = _small_metabo()
     whys = [s.why for s in optimizer.suggest_explained(history_from(SMALL, [], seed=0), 6)]
     assert [w["source"] for w in whys] == ["portfolio"] * 3 + ["random"] * 3
-
-
-def test_a_config_the_objective_pruned_is_not_proposed_again() -> None:
-    # Six configs in all; the best one is pruned every time it runs. The surrogate never
-    # sees its loss, so without taking it the search would keep asking for it.
-    space = mh.Space({"b": mh.Int(0, 5)})
-
-    def objective(trial: mh.Trial) -> float:
-        if trial.config["b"] == 3:
-            raise mh.TrialPruned()
-        return (trial.config["b"] - 3.0) ** 2
-
-    study = mh.create_study(space=space, optimizer=mh.GPBO(n_initial=2), seed=0)
-    study.optimize(objective, n_trials=8, show_progress=False)
-    assert [t.config["b"] for t in study.trials].count(3) <= 1
