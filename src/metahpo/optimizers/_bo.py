@@ -149,13 +149,13 @@ def propose(
     # A config whose objective crashed would crash again, and one the objective pruned would
     # be pruned again; the surrogate, which learned from neither, would ask for them again:
     # they are taken too.
-    stopped = (TrialState.FAILED, TrialState.PRUNED)
-    failed = [dict(t.config) for t in history.trials if t.state in stopped and t.config]
+    unlearned = (TrialState.FAILED, TrialState.PRUNED)
+    stopped = [dict(t.config) for t in history.trials if t.state in unlearned and t.config]
     # Proposals are for the target budget (the largest observed stands for it): what the
     # objective resolves there is what counts.
-    radii = np.zeros(len(losses) + len(pending) + len(failed))
+    radii = np.zeros(len(losses) + len(pending) + len(stopped))
     radii[: len(losses)][at_top] = tie_radii(space, x_unit[at_top], budgets[at_top], losses[at_top])
-    taken = Taken(space, [*space.from_unit(x_unit), *pending, *failed], radii)
+    taken = Taken(space, [*space.from_unit(x_unit), *pending, *stopped], radii)
     rng = history.rng(_SALT_ACQUISITION)
     optimizer = AcquisitionOptimizer(**THOROUGH_SEARCH) if thorough else AcquisitionOptimizer()
     chosen: list[Config] = []
