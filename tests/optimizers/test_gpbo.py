@@ -110,6 +110,23 @@ def test_a_config_whose_trial_was_pruned_is_not_proposed_again(seed: int) -> Non
     assert [t.config["b"] for t in study.trials].count(3) <= 1
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_an_exhausted_space_repeats_a_completed_config_not_a_failed_one(seed: int) -> None:
+    # Three configs, one of which crashes: once all three are evaluated a repeat is
+    # unavoidable, and it should be of a config that completed.
+    space = mh.Space({"c": mh.Categorical(["a", "b", "c"])})
+
+    def objective(trial: mh.Trial) -> float:
+        if trial.config["c"] == "a":
+            raise RuntimeError("this config always crashes")
+        return {"b": 1.0, "c": 2.0}[trial.config["c"]]
+
+    study = mh.create_study(space=space, optimizer=GPBO(n_initial=2), seed=seed)
+    study.optimize(objective, n_trials=9, show_progress=False)
+    assert len(study.trials) == 9
+    assert [t.config["c"] for t in study.trials].count("a") <= 1
+
+
 def test_mixed_space_suggestions_are_valid_and_new() -> None:
     space = mh.Space(
         {

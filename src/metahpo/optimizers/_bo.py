@@ -156,6 +156,7 @@ def propose(
     radii = np.zeros(len(losses) + len(pending) + len(stopped))
     radii[: len(losses)][at_top] = tie_radii(space, x_unit[at_top], budgets[at_top], losses[at_top])
     taken = Taken(space, [*space.from_unit(x_unit), *pending, *stopped], radii)
+    stopped_taken = Taken(space, stopped)
     rng = history.rng(_SALT_ACQUISITION)
     optimizer = AcquisitionOptimizer(**THOROUGH_SEARCH) if thorough else AcquisitionOptimizer()
     chosen: list[Config] = []
@@ -165,7 +166,7 @@ def propose(
         else:
             objective = LowerConfidenceBound(surrogate, beta, target_feature)
         candidates = optimizer.optimize(objective, encoding, anchors, rng, trust)
-        config = _first_new(space, encoding, candidates, taken, history, objective, known_good)
+        config = _first_new(space, encoding, candidates, taken, history, objective, known_good, stopped_taken)
         chosen.append(config)
         taken.add(config)
         if len(chosen) < n:
@@ -198,6 +199,7 @@ def _first_new(
     history: History,
     objective: Any,
     known_good: Sequence[Config] = (),
+    stopped: Taken | None = None,
 ) -> Config:
     # The acquisition's optima not taken, and those inside the resolution the objective has
     # shown (ties) stepped out of it, and the known-good configs not taken: the best of them
@@ -221,10 +223,14 @@ def _first_new(
     # Every optimum repeats a config (a small discrete space, or optima inside the resolution
     # the objective has shown): the best new config of a random batch.
     rng = history.rng(_SALT_FALLBACK)
-    batch = [c for c in space.sample(rng, _FALLBACK_BATCH) if c not in taken]
+    drawn = space.sample(rng, _FALLBACK_BATCH)
+    batch = [c for c in drawn if c not in taken]
     if not batch:
-        logger.debug("No new config in a random batch; drawing a random config")
-        return space.sample(rng, 1)[0]
+        # Nothing new is left to draw (a small discrete space all evaluated): a repeat it is,
+        # of a config that completed (a noisy objective may tell more on a second look), not
+        # of one that crashed or was pruned and would again.
+        logger.debug("No new config in a random batch; repeating a completed config")
+        batch = [c for c in drawn if stopped is None or c not in stopped] or drawn[:1]
     return batch[int(np.argmin(_scores(objective, encoding, space, batch)))]
 
 
