@@ -24,13 +24,14 @@ $(STAMP): pyproject.toml benchmarks/pyproject.toml requirements/lock.txt
 demo: $(STAMP)
 	$(PY) examples/meta_demo.py
 
+# One test process per core (pytest-xdist): the suite is mostly single-threaded.
 test: $(STAMP)
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 test-all: $(STAMP)
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q -m ""
+	$(PY) -m pytest -q -n auto -m ""
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples

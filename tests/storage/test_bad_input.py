@@ -64,6 +64,15 @@ def test_malformed_database_urls_name_the_url_parameter(url: str) -> None:
     assert not Path("never-created.db").exists()
 
 
+@pytest.mark.parametrize("port", ["+1", " 5432", "5_432", "+5432"])
+def test_a_port_written_other_than_as_digits_is_refused(port: str) -> None:
+    # int() reads each of these as a number; the URL parser used to take them as ports and
+    # the error came later, as an unreachable server.
+    with pytest.raises(InvalidParameterError, match="port must be written as digits") as info:
+        get_storage(f"postgresql+psycopg://user:secret@localhost:{port}/db")
+    assert "secret" not in str(info.value)
+
+
 def test_a_url_to_no_server_is_a_storage_error() -> None:
     import socket
 

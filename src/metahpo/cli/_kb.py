@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from metahpo.cli._app import STORAGE_HELP, app
-from metahpo.cli._studies import storage_url
+from metahpo.cli._studies import console, storage_url
 from metahpo.exceptions import MetahpoError
 from metahpo.knowledge import KnowledgeBase, Task, bundled_names
 from metahpo.space import Categorical, Float, Int, Space
@@ -28,7 +28,6 @@ kb_app = typer.Typer(
 )
 app.add_typer(kb_app, name="kb")
 
-console = Console()
 
 KNOWLEDGE_HELP = (
     "Read this knowledge instead of the storage: 'bundled:NAME', a storage URL or a knowledge "
@@ -207,7 +206,7 @@ def list_tasks(
         kb = _open(storage, knowledge, bundled)
         origins = _origins(storage, knowledge)
     if not len(kb):
-        console.print(_empty(_where(storage, knowledge)))
+        console().print(_empty(_where(storage, knowledge)))
         return
     table = Table(
         Column("task", overflow="fold"),
@@ -234,7 +233,7 @@ def list_tasks(
             _budgets(task) if task.has_evaluations else "-",
             "yes" if task.descriptor else "no",
         )
-    console.print(table)
+    console().print(table)
 
 
 @kb_app.command("show")
@@ -254,7 +253,7 @@ def show_task(
             )
         origins = _origins(storage, knowledge)
     record = kb[task]
-    console.print(
+    console().print(
         f"[bold]task[/] {record.name}   [bold]source[/] {_source(record, origins)}", highlight=False
     )
     if record.space is not None:
@@ -263,15 +262,15 @@ def show_task(
         )
         for name, param in record.space.items():
             space.add_row(name, *_param_text(param))
-        console.print(space)
+        console().print(space)
     if record.descriptor:
-        console.print(
+        console().print(
             "descriptor: " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(record.descriptor.items()))
         )
     else:
-        console.print("descriptor: none")
+        console().print("descriptor: none")
     if not record.has_evaluations:
-        console.print("no evaluations")
+        console().print("no evaluations")
         return
     budgets = Table("budget", "evaluations", "best loss", "worst loss", title="evaluations")
     for level in record.budget_levels():
@@ -282,13 +281,13 @@ def show_task(
             f"{rows.losses.min():.6g}",
             f"{rows.losses.max():.6g}",
         )
-    console.print(budgets)
+    console().print(budgets)
     final = record.at_budget(None)
-    console.print(
+    console().print(
         f"{record.n_evaluations} evaluations; losses {record.losses.min():.6g} .. "
         f"{record.losses.max():.6g}"
     )
-    console.print(
+    console().print(
         f"best at the largest budget: loss {final.losses.min():.6g}  "
         f"config {json.dumps(record.best_config())}"
     )
@@ -303,7 +302,7 @@ def _import(build: Callable[[], KnowledgeBase], storage: str | None, what: str) 
         names = kb.to_storage(url)
     from metahpo.storage import mask_password
 
-    console.print(
+    console().print(
         f"imported {len(names)} tasks from {what} into {mask_password(url)}: " + ", ".join(names)
     )
 
@@ -395,7 +394,7 @@ def export_knowledge(
         if out.exists() and not out.is_dir():
             raise BadInput(f"{str(out)!r} is a file; give a directory to write the knowledge to.")
         written = kb.save(out)
-    console.print(f"wrote {len(kb)} tasks of {len(_spaces(list(kb)))} spaces to {written}")
+    console().print(f"wrote {len(kb)} tasks of {len(_spaces(list(kb)))} spaces to {written}")
 
 
 @kb_app.command("clusters")
@@ -419,7 +418,7 @@ def clusters(
         groups = _spaces(list(kb))
         spaces = [chosen] if chosen is not None else [space for space, _ in groups]
         if not spaces:
-            console.print(_empty(_where(storage, knowledge)))
+            console().print(_empty(_where(storage, knowledge)))
             return
         results = [(space, kb.clusters(space, method=method)) for space in spaces]
     for space, clustering in results:
@@ -429,7 +428,7 @@ def clusters(
                 f", chosen by {clustering.support:.0%} of {clustering.n_base} clusterings"
                 f" (agreement {clustering.agreement:.2f})"
             )
-        console.print(
+        console().print(
             f"[bold]space {space.fingerprint()[:8]}[/] ({', '.join(space.names)}): "
             f"{len(clustering.names)} tasks, {clustering.k} clusters{score}",
             highlight=False,
@@ -437,7 +436,7 @@ def clusters(
         table = Table("cluster", "tasks", "members")
         for label, members in enumerate(clustering.clusters()):
             table.add_row(str(label), str(len(members)), ", ".join(members))
-        console.print(table)
+        console().print(table)
 
 
 @kb_app.command("map")
@@ -478,4 +477,4 @@ def task_map_command(
         )
         sources = {t.name: kb[t.name].source if t.name in kb else t.source for t in tasks}
         write_map(mapped, out, title=title, sources=sources)
-    console.print(f"wrote {out} ({len(tasks)} tasks, {mapped.k} clusters)")
+    console().print(f"wrote {out} ({len(tasks)} tasks, {mapped.k} clusters)")

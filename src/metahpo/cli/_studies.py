@@ -13,7 +13,10 @@ from metahpo.cli._app import STORAGE_HELP, app
 from metahpo.exceptions import MetahpoError
 from metahpo.storage import CLI_DEFAULT_URL, ENV_VAR
 
-console = Console()
+
+def console() -> Console:
+    """Standard output, as wide as the terminal (or ``COLUMNS``) is when a command runs."""
+    return Console()
 
 
 def storage_url(storage: str | None) -> str:
@@ -63,7 +66,7 @@ def studies(storage: str | None = typer.Option(None, help=STORAGE_HELP)) -> None
                           str(len(trials)), best, created)
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
-    console.print(table)
+    console().print(table)
 
 
 @app.command()
@@ -93,26 +96,26 @@ def show(
         table.add_row(str(t.number), t.state.value, value, budget,
                       "-" if t.bracket is None else str(t.bracket),
                       "-" if t.rung is None else str(t.rung), *cells, *why)
-    console.print(table)
+    console().print(table)
     # Below the table, whole: a column would be squeezed to nothing on a narrow terminal.
     for t in shown:
         if t.error:
-            console.print(f"trial {t.number} {t.state.value}: {_error_line(t.error)}", markup=False,
+            console().print(f"trial {t.number} {t.state.value}: {_error_line(t.error)}", markup=False,
                           highlight=False, soft_wrap=True)
     attrs = loaded.user_attrs
     choice = attrs.get("optimizer_choice")
-    console.print(f"optimizer: {type(loaded.optimizer).__name__}"
+    console().print(f"optimizer: {type(loaded.optimizer).__name__}"
                   + (f" (auto: {choice.get('reason', '')})" if isinstance(choice, dict) else ""),
                   markup=False)
     update = attrs.get("knowledge_update")
     if isinstance(update, dict):
-        console.print(f"knowledge update: {json.dumps(update)}", markup=False)
+        console().print(f"knowledge update: {json.dumps(update)}", markup=False)
     try:
         best = loaded.best_trial
     except MetahpoError:
-        console.print("no COMPLETE trial yet")
+        console().print("no COMPLETE trial yet")
         return
-    console.print(f"best trial {best.number}: value {best.value:.6g}  config {json.dumps(dict(best.config))}")
+    console().print(f"best trial {best.number}: value {best.value:.6g}  config {json.dumps(dict(best.config))}")
 
 
 @app.command()
@@ -130,7 +133,7 @@ def delete(
         delete_study(study, existing_storage_url(storage))
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
-    console.print(f"deleted {study!r}")
+    console().print(f"deleted {study!r}")
 
 
 def _error_line(error: str | None) -> str:

@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from metahpo.cli._app import STORAGE_HELP, app
-from metahpo.cli._studies import fail, storage_url
+from metahpo.cli._studies import console, fail, storage_url
 from metahpo.exceptions import MetahpoError
-
-console = Console()
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -68,8 +65,8 @@ def tune(
         best = study.best_trial
     except MetahpoError:
         raise fail(f"no trial of study {study.name!r} completed; see `metahpo show {study.name}`.") from None
-    console.print(f"study {study.name!r}: best value {best.value:.6g} at trial {best.number}")
-    console.print(dict(best.config))
+    console().print(f"study {study.name!r}: best value {best.value:.6g} at trial {best.number}")
+    console().print(dict(best.config))
 
 
 def _scheduler(name: str, min_budget: float | None, max_budget: float | None, eta: int) -> object:

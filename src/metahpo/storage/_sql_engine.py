@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -113,6 +114,14 @@ def parse_url(url: Any) -> URL:
         raise InvalidParameterError(
             f"The 'url' parameter of SQLStorage must be {expected}: the {backend} driver must "
             f"be one of {sorted(_DRIVERS[backend])}. Got {describe(driver)} instead."
+        )
+    # SQLAlchemy reads the port with int(), which also takes '+1' or ' 1': written any way
+    # but as digits, the port is more likely a typo than meant.
+    written_as_digits = not isinstance(url, str) or re.search(rf":{parsed.port}(?=[/?#]|$)", url)
+    if parsed.port is not None and not written_as_digits:
+        raise InvalidParameterError(
+            f"The 'url' parameter of SQLStorage must be {expected}: the port must be written "
+            f"as digits. Got {describe(mask_password(url))} instead."
         )
     if parsed.port is not None and not 0 < parsed.port < 65536:
         raise InvalidParameterError(
