@@ -27,11 +27,11 @@ demo: $(STAMP)
 # One test process per core (pytest-xdist): the suite is mostly single-threaded.
 test: $(STAMP)
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q -n auto
+	$(PY) -m pytest -q -n auto --dist worksteal
 
 test-all: $(STAMP)
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q -n auto -m ""
+	$(PY) -m pytest -q -n auto --dist worksteal -m ""
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples
