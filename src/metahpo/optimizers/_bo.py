@@ -156,7 +156,6 @@ def propose(
     radii = np.zeros(len(losses) + len(pending) + len(stopped))
     radii[: len(losses)][at_top] = tie_radii(space, x_unit[at_top], budgets[at_top], losses[at_top])
     taken = Taken(space, [*space.from_unit(x_unit), *pending, *stopped], radii)
-    stopped_taken = Taken(space, stopped)
     rng = history.rng(_SALT_ACQUISITION)
     optimizer = AcquisitionOptimizer(**THOROUGH_SEARCH) if thorough else AcquisitionOptimizer()
     chosen: list[Config] = []
@@ -166,7 +165,7 @@ def propose(
         else:
             objective = LowerConfidenceBound(surrogate, beta, target_feature)
         candidates = optimizer.optimize(objective, encoding, anchors, rng, trust)
-        config = _first_new(space, encoding, candidates, taken, history, objective, known_good, stopped_taken)
+        config = _first_new(space, encoding, candidates, taken, history, objective, known_good, stopped)
         chosen.append(config)
         taken.add(config)
         if len(chosen) < n:
@@ -199,7 +198,7 @@ def _first_new(
     history: History,
     objective: Any,
     known_good: Sequence[Config] = (),
-    stopped: Taken | None = None,
+    stopped: Sequence[Config] = (),
 ) -> Config:
     # The acquisition's optima not taken, and those inside the resolution the objective has
     # shown (ties) stepped out of it, and the known-good configs not taken: the best of them
@@ -230,7 +229,8 @@ def _first_new(
         # of a config that completed (a noisy objective may tell more on a second look), not
         # of one that crashed or was pruned and would again.
         logger.debug("No new config in a random batch; repeating a completed config")
-        batch = [c for c in drawn if stopped is None or c not in stopped] or drawn[:1]
+        unlearned = Taken(space, list(stopped))
+        batch = [c for c in drawn if c not in unlearned] or drawn[:1]
     return batch[int(np.argmin(_scores(objective, encoding, space, batch)))]
 
 

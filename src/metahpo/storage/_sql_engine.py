@@ -117,8 +117,11 @@ def parse_url(url: Any) -> URL:
         )
     # SQLAlchemy reads the port with int(), which also takes '+1' or ' 1': written any way
     # but as digits, the port is more likely a typo than meant.
-    written_as_digits = not isinstance(url, str) or re.search(rf":{parsed.port}(?=[/?#]|$)", url)
-    if parsed.port is not None and not written_as_digits:
+    if (
+        parsed.port is not None
+        and isinstance(url, str)
+        and not re.search(rf":{parsed.port}(?=[/?#]|$)", url)
+    ):
         raise InvalidParameterError(
             f"The 'url' parameter of SQLStorage must be {expected}: the port must be written "
             f"as digits. Got {describe(mask_password(url))} instead."
