@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import textwrap
 
@@ -110,3 +112,34 @@ def test_parse_value_reads_the_last_line(stdout, value):
 def test_parse_value_refuses_non_values(stdout):
     with pytest.raises(CommandFailed):
         parse_value(stdout)
+
+
+
+def test_tables_are_as_wide_as_the_terminal_when_the_command_runs(tmp_path):
+    # The console is made per command. It used to be made when the CLI was imported, and
+    # kept the width of that moment: here 60 columns, on what is by then a 300-column
+    # terminal, which cut the study's long name.
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    name = "a-study-name-long-enough-to-need-a-wide-terminal-" + "x" * 40
+    study = mh.create_study(name=name, space=mh.Space({"x": mh.Float(0.0, 1.0)}), storage=url,
+                            optimizer="random", seed=0)
+    study.optimize(lambda t: t.config["x"], n_trials=2, show_progress=False)
+    script = textwrap.dedent(f"""
+        import os
+        os.environ["COLUMNS"] = "60"
+        from typer.testing import CliRunner
+        from metahpo.cli import app
+        del os.environ["COLUMNS"]
+        runner = CliRunner()
+        for columns in ("300", "60"):
+            result = runner.invoke(app, ["studies", "--storage", {url!r}], env={{"COLUMNS": columns}})
+            assert result.exit_code == 0, result.output
+            print(columns, max(len(line) for line in result.output.splitlines()), {name!r} in result.output)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "METAHPO_STORAGE": ""})
+    assert done.returncode == 0, done.stderr
+    rows = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    wide, narrow = (rows[c].split() for c in ("300", "60"))
+    assert int(wide[0]) > 60 and wide[1] == "True"
+    assert int(narrow[0]) <= 60

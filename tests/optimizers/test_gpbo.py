@@ -127,6 +127,24 @@ def test_an_exhausted_space_repeats_a_completed_config_not_a_failed_one(seed: in
     assert [t.config["c"] for t in study.trials].count("a") <= 1
 
 
+def test_an_exhausted_space_repeats_a_completed_config_even_when_few_completed() -> None:
+    # 300 configs, all evaluated, two of them completed: a random draw would almost always
+    # land on one that failed.
+    space = mh.Space({"c": mh.Categorical([f"k{i}" for i in range(300)])})
+    study = mh.create_study(space=space, optimizer=GPBO(n_initial=2), seed=0)
+    for i in range(300):
+        study.enqueue({"c": f"k{i}"})
+        trial = study.ask()
+        if i in (7, 150):
+            study.tell(trial, float(i))
+        else:
+            study.tell(trial, state="FAILED")
+    for _ in range(3):
+        trial = study.ask()
+        assert trial.config["c"] in ("k7", "k150")
+        study.tell(trial, 1.0)
+
+
 def test_mixed_space_suggestions_are_valid_and_new() -> None:
     space = mh.Space(
         {

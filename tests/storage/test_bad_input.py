@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from metahpo.exceptions import InvalidParameterError, StorageError
 from metahpo.storage import InMemoryStorage, SQLStorage, Storage, get_storage
 from metahpo.storage._checks import MAX_NAME_LENGTH
+from metahpo.storage._sql_engine import parse_url
 from metahpo.testing.storage import make_study, snapshot
 from metahpo.trial import TrialState
 
@@ -64,13 +65,24 @@ def test_malformed_database_urls_name_the_url_parameter(url: str) -> None:
     assert not Path("never-created.db").exists()
 
 
-@pytest.mark.parametrize("port", ["+1", " 5432", "5_432", "+5432"])
+@pytest.mark.parametrize("port", ["+1", " 5432", "5_432", "+5432", "+1/db?application_name=x:1", "+1/db:1"])
 def test_a_port_written_other_than_as_digits_is_refused(port: str) -> None:
     # int() reads each of these as a number; the URL parser used to take them as ports and
     # the error came later, as an unreachable server.
+    url = f"postgresql+psycopg://user:secret@localhost:{port}"
     with pytest.raises(InvalidParameterError, match="port must be written as digits") as info:
-        get_storage(f"postgresql+psycopg://user:secret@localhost:{port}/db")
+        get_storage(url if "/" in port else url + "/db")
     assert "secret" not in str(info.value)
+
+
+@pytest.mark.parametrize(("url", "port"), [
+    ("postgresql+psycopg://user:p:w@localhost:05432/db", 5432),
+    ("postgresql+psycopg://user:p@ss@localhost:5433/db?sslmode=disable", 5433),
+    ("postgresql+psycopg://user:pw@[::1]:5434/db", 5434),
+    ("postgresql+psycopg://user@localhost/db", None),
+])
+def test_ports_written_as_digits_are_read(url: str, port: int | None) -> None:
+    assert parse_url(url).port == port
 
 
 def test_a_url_to_no_server_is_a_storage_error() -> None:

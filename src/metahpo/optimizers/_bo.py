@@ -155,7 +155,12 @@ def propose(
     # objective resolves there is what counts.
     radii = np.zeros(len(losses) + len(pending) + len(stopped))
     radii[: len(losses)][at_top] = tie_radii(space, x_unit[at_top], budgets[at_top], losses[at_top])
-    taken = Taken(space, [*space.from_unit(x_unit), *pending, *stopped], radii)
+    observed = space.from_unit(x_unit)
+    taken = Taken(space, [*observed, *pending, *stopped], radii)
+    # The configs a repeat may take if nothing new is left: those that completed at the
+    # target budget, not pending, and not yet chosen for this batch.
+    completed = [c for c, top in zip(observed, at_top, strict=True) if top]
+    not_again = Taken(space, pending)
     rng = history.rng(_SALT_ACQUISITION)
     optimizer = AcquisitionOptimizer(**THOROUGH_SEARCH) if thorough else AcquisitionOptimizer()
     chosen: list[Config] = []
@@ -165,9 +170,17 @@ def propose(
         else:
             objective = LowerConfidenceBound(surrogate, beta, target_feature)
         candidates = optimizer.optimize(objective, encoding, anchors, rng, trust)
-        config = _first_new(space, encoding, candidates, taken, history, objective, known_good, stopped)
+        config = _first_new(space, encoding, candidates, taken, history, objective, known_good)
+        if config is None:
+            # Nothing new is left (a small discrete space, all evaluated): a repeat it is,
+            # of a config that completed (a noisy objective may tell more on a second look),
+            # never of one that crashed or was pruned and would again.
+            logger.debug("No new config left; repeating a completed config")
+            again = [c for c in completed if c not in not_again] or completed
+            config = again[int(np.argmin(_scores(objective, encoding, space, again)))]
         chosen.append(config)
         taken.add(config)
+        not_again.add(config)
         if len(chosen) < n:
             row = encoding.inputs(space.to_unit([config]), np.array([_target(history)]))
             surrogate = surrogate.condition(row, np.array([liar]))
@@ -198,8 +211,7 @@ def _first_new(
     history: History,
     objective: Any,
     known_good: Sequence[Config] = (),
-    stopped: Sequence[Config] = (),
-) -> Config:
+) -> Config | None:
     # The acquisition's optima not taken, and those inside the resolution the objective has
     # shown (ties) stepped out of it, and the known-good configs not taken: the best of them
     # by the acquisition.
@@ -220,17 +232,11 @@ def _first_new(
     if choices:
         return choices[int(np.argmin(values))]
     # Every optimum repeats a config (a small discrete space, or optima inside the resolution
-    # the objective has shown): the best new config of a random batch.
+    # the objective has shown): the best new config of a random batch, or None without one.
     rng = history.rng(_SALT_FALLBACK)
-    drawn = space.sample(rng, _FALLBACK_BATCH)
-    batch = [c for c in drawn if c not in taken]
+    batch = [c for c in space.sample(rng, _FALLBACK_BATCH) if c not in taken]
     if not batch:
-        # Nothing new is left to draw (a small discrete space all evaluated): a repeat it is,
-        # of a config that completed (a noisy objective may tell more on a second look), not
-        # of one that crashed or was pruned and would again.
-        logger.debug("No new config in a random batch; repeating a completed config")
-        unlearned = Taken(space, list(stopped))
-        batch = [c for c in drawn if c not in unlearned] or drawn[:1]
+        return None
     return batch[int(np.argmin(_scores(objective, encoding, space, batch)))]
 
 

@@ -13,11 +13,11 @@ import contextlib
 import logging
 import os
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import URL, make_url
@@ -80,6 +80,20 @@ class _DisconnectedError(StorageError):
     """The connection to the server was lost or refused; a new one may succeed later."""
 
 
+def _port_text(url: str) -> str | None:
+    """The port as written in ``url``, or ``None`` if it names none."""
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        return None
+    # After the credentials (a password may hold '@' or ':') and an IPv6 host's brackets.
+    host = netloc.rpartition("@")[2]
+    if host.startswith("["):
+        host = host.partition("]")[2]
+    _, colon, port = host.rpartition(":")
+    return port if colon else None
+
+
 def parse_url(url: Any) -> URL:
     """The SQLAlchemy URL of a SQLite or PostgreSQL database, or an error naming ``url``."""
     expected = (
@@ -117,11 +131,8 @@ def parse_url(url: Any) -> URL:
         )
     # SQLAlchemy reads the port with int(), which also takes '+1' or ' 1': written any way
     # but as digits, the port is more likely a typo than meant.
-    if (
-        parsed.port is not None
-        and isinstance(url, str)
-        and not re.search(rf":{parsed.port}(?=[/?#]|$)", url)
-    ):
+    written = _port_text(url) if parsed.port is not None and isinstance(url, str) else None
+    if written is not None and not (written.isascii() and written.isdigit()):
         raise InvalidParameterError(
             f"The 'url' parameter of SQLStorage must be {expected}: the port must be written "
             f"as digits. Got {describe(mask_password(url))} instead."
