@@ -165,9 +165,9 @@ def _alive(pid: int) -> bool:
 
 
 # SIGKILL of a Dask worker -----------------------------------------------------------------------
-def test_sigkill_of_a_dask_worker_runs_exactly_the_requested_trials(sqlite_db):
+def test_sigkill_of_a_dask_worker_runs_exactly_the_requested_trials(sqlite_db, monkeypatch):
     distributed = pytest.importorskip("distributed")
-    os.environ["PYTHONPATH"] = _env()["PYTHONPATH"]
+    monkeypatch.setenv("PYTHONPATH", _env()["PYTHONPATH"])
     study = _new_study(sqlite_db)
 
     def objective(trial):
@@ -248,11 +248,11 @@ def _connections(admin_url: str) -> int:
 
 
 @pytest.mark.postgres
-def test_dask_workers_hold_at_most_two_connections_each(own_postgres):
+def test_dask_workers_hold_at_most_two_connections_each(own_postgres, monkeypatch):
     distributed = pytest.importorskip("distributed")
     from metahpo.testing import fresh_schema
 
-    os.environ["PYTHONPATH"] = _env()["PYTHONPATH"]
+    monkeypatch.setenv("PYTHONPATH", _env()["PYTHONPATH"])
     with fresh_schema(own_postgres.url) as url:
         study = _new_study(url)
         peak, stop = [0], threading.Event()
