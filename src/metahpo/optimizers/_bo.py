@@ -157,10 +157,6 @@ def propose(
     radii[: len(losses)][at_top] = tie_radii(space, x_unit[at_top], budgets[at_top], losses[at_top])
     observed = space.from_unit(x_unit)
     taken = Taken(space, [*observed, *pending, *stopped], radii)
-    # The configs a repeat may take if nothing new is left: those that completed at the
-    # target budget, not pending, and not yet chosen for this batch.
-    completed = [c for c, top in zip(observed, at_top, strict=True) if top]
-    not_again = Taken(space, pending)
     rng = history.rng(_SALT_ACQUISITION)
     optimizer = AcquisitionOptimizer(**THOROUGH_SEARCH) if thorough else AcquisitionOptimizer()
     chosen: list[Config] = []
@@ -173,14 +169,16 @@ def propose(
         config = _first_new(space, encoding, candidates, taken, history, objective, known_good)
         if config is None:
             # Nothing new is left (a small discrete space, all evaluated): a repeat it is,
-            # of a config that completed (a noisy objective may tell more on a second look),
-            # never of one that crashed or was pruned and would again.
+            # of a config that completed at the target budget (a noisy objective may tell
+            # more on a second look), not pending or chosen for this batch if that leaves
+            # one, never one that crashed or was pruned and would again.
             logger.debug("No new config left; repeating a completed config")
-            again = [c for c in completed if c not in not_again] or completed
+            completed = [c for c, top in zip(observed, at_top, strict=True) if top]
+            busy = Taken(space, [*pending, *chosen])
+            again = [c for c in completed if c not in busy] or completed
             config = again[int(np.argmin(_scores(objective, encoding, space, again)))]
         chosen.append(config)
         taken.add(config)
-        not_again.add(config)
         if len(chosen) < n:
             row = encoding.inputs(space.to_unit([config]), np.array([_target(history)]))
             surrogate = surrogate.condition(row, np.array([liar]))
