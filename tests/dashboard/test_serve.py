@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
+import re
+import select
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 
 import pytest
 
 from metahpo.dashboard import is_loopback
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from metahpo.dashboard._serve import listen
+from metahpo.exceptions import InvalidParameterError
 
 
 def _start(args: list[str]) -> subprocess.Popen:
     code = "from metahpo.cli import main; main()"
     return subprocess.Popen([sys.executable, "-c", code, "dashboard", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _announced_url(process: subprocess.Popen, timeout: float = 30.0) -> tuple[str, str]:
+    """The URL the command prints once it listens, and what it printed before."""
+    deadline = time.monotonic() + timeout
+    before = ""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stderr], [], [], 0.1)
+        if ready:
+            line = process.stderr.readline()
+            match = re.search(r"metahpo dashboard on (\S+)", line)
+            if match:
+                return match.group(1), before
+            before += line
+            if not line and process.poll() is not None:
+                break
+    raise AssertionError(f"The dashboard printed no URL within {timeout} s")
 
 
 def _listening(pid: int, port: int, timeout: float = 30.0) -> list[str]:
@@ -46,26 +63,49 @@ def _stop(process: subprocess.Popen) -> str:
     return err
 
 
-def test_default_listens_on_loopback_only(drawn_storage):
-    port = _free_port()
-    process = _start(["--storage", drawn_storage, "--port", str(port)])
+def test_default_listens_on_loopback_only_on_the_port_it_prints(drawn_storage):
+    process = _start(["--storage", drawn_storage, "--port", "0"])
     try:
+        url, before = _announced_url(process)
+        port = urllib.parse.urlsplit(url).port
         addresses = _listening(process.pid, port)
+        with urllib.request.urlopen(url, timeout=30) as response:
+            page = response.read().decode()
     finally:
         err = _stop(process)
+    assert port and port != 0, url
     assert addresses and all(is_loopback(a) for a in addresses), addresses
-    assert "warning" not in err
+    assert "finished-hb" in page
+    assert "warning" not in before + err
 
 
 def test_other_host_prints_a_warning(drawn_storage):
-    port = _free_port()
-    process = _start(["--storage", drawn_storage, "--port", str(port), "--host", "0.0.0.0"])
+    process = _start(["--storage", drawn_storage, "--port", "0", "--host", "0.0.0.0"])
     try:
-        addresses = _listening(process.pid, port)
+        url, before = _announced_url(process)
+        addresses = _listening(process.pid, urllib.parse.urlsplit(url).port)
     finally:
-        err = _stop(process)
+        _stop(process)
     assert addresses == ["0.0.0.0"]
-    assert "warning" in err and "anyone who can reach" in err
+    assert "warning" in before and "anyone who can reach" in before
+
+
+def test_a_port_in_use_is_refused_naming_it(drawn_storage):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-c", "from metahpo.cli import main; main()", "dashboard",
+                               "--storage", drawn_storage, "--port", str(port)],
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"port {port}" in done.stderr and "0 takes a free one" in done.stderr
+
+
+@pytest.mark.parametrize("port", [-1, 65536, 1.5])
+def test_a_port_out_of_range_is_refused(port):
+    with pytest.raises(InvalidParameterError, match="'port'"):
+        listen("127.0.0.1", port)
 
 
 def test_missing_database_is_refused(tmp_path):

@@ -212,6 +212,28 @@ def own_postgres() -> Iterator[object]:
 
 
 @pytest.mark.postgres
+def test_a_temporary_server_tries_another_port_when_its_first_is_taken(monkeypatch):
+    import socket
+
+    from metahpo.testing import PostgresUnavailable, _postgres
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        first, second = taken.getsockname()[1], _postgres._free_port()
+        ports = iter([first, second])
+        monkeypatch.setattr(_postgres, "_free_port", lambda: next(ports))
+        try:
+            with _postgres.temporary_postgres_server() as server:
+                url = server.url
+        except PostgresUnavailable as exc:
+            if os.environ.get("METAHPO_REQUIRE_POSTGRES") == "1":
+                pytest.fail(f"a PostgreSQL server is needed: {exc}")
+            pytest.skip(f"no PostgreSQL binaries: {exc}")
+    assert f"127.0.0.1:{second}/" in url and f":{first}/" not in url
+
+
+@pytest.mark.postgres
 def test_a_postgres_restart_mid_run_loses_no_result(own_postgres):
     from metahpo.testing import fresh_schema
 

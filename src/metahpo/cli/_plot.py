@@ -41,7 +41,7 @@ def plot_command(
 def dashboard_command(
     storage: str | None = typer.Option(None, help=STORAGE_HELP),
     host: str = typer.Option("127.0.0.1", help="The address to listen on (loopback by default)."),
-    port: int = typer.Option(8080, help="The port to listen on."),
+    port: int = typer.Option(8080, help="The port to listen on (0: a free one, printed)."),
 ) -> None:
     """Serve the read-only web dashboard of a storage."""
     from metahpo.dashboard import is_loopback, serve
@@ -55,8 +55,11 @@ def dashboard_command(
     if not is_loopback(host):
         err.print(f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this "
                   "address can read every study in the storage.")
-    err.print(f"metahpo dashboard on http://{host}:{port}/ (read-only; Ctrl+C stops it)")
-    serve(url, host=host, port=port)
+    try:
+        serve(url, host=host, port=port,
+              on_start=lambda address: err.print(f"metahpo dashboard on {address} (read-only; Ctrl+C stops it)"))
+    except MetahpoError as exc:
+        raise fail(str(exc)) from exc
 
 
 def _check_exists(url: str) -> None:

@@ -42,6 +42,9 @@ def _binaries() -> tuple[str, str]:
     return initdb, pg_ctl
 
 
+_START_ATTEMPTS = 3
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -109,19 +112,28 @@ def temporary_postgres_server() -> Iterator[TemporaryPostgres]:
     # Directly under /tmp so that the server user can reach it (pytest's tmp dirs are 0700).
     folder = tempfile.mkdtemp(prefix="metahpo-pg-")
     data = os.path.join(folder, "data")
-    port = _free_port()
     started = False
     try:
         if os.geteuid() == 0:
             os.chown(folder, server_user.pw_uid, server_user.pw_gid)
         _run(_as_server_user([initdb, "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
                               "--no-sync"]), "initdb")
-        # The options are kept in the data directory, so that a restart keeps them.
-        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off " \
-                  "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        _run(_as_server_user([pg_ctl, "-D", data, "-o", options, "-l",
-                              os.path.join(folder, "server.log"), "-w", "-t", "60", "start"]),
-             "pg_ctl start")
+        # The free port found may be taken by another process before the server binds it
+        # (tests run in parallel): then another is tried.
+        for attempt in range(_START_ATTEMPTS):
+            port = _free_port()
+            # The options are kept in the data directory, so that a restart keeps them.
+            options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off " \
+                      "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            try:
+                _run(_as_server_user([pg_ctl, "-D", data, "-o", options, "-l",
+                                      os.path.join(folder, "server.log"), "-w", "-t", "60", "start"]),
+                     "pg_ctl start")
+                break
+            except PostgresUnavailable:
+                if attempt == _START_ATTEMPTS - 1:
+                    raise
+                logger.info("PostgreSQL did not start on port %d; trying another", port)
         started = True
         logger.info("Started a temporary PostgreSQL server on port %d in %s", port, folder)
         yield TemporaryPostgres(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", data, pg_ctl)
