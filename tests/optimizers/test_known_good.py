@@ -58,7 +58,7 @@ def _small_metabo() -> mh.MetaBO:
 
 
 def _portfolio_keys(optimizer: mh.MetaBO) -> list:
-    return SMALL.config_keys(optimizer._candidates.portfolio(history_from(SMALL, [], seed=0)))
+    return SMALL.config_keys(optimizer._portfolio.portfolio(history_from(SMALL, [], seed=0)))
 
 
 def test_metabo_names_the_portfolio_rank_of_a_portfolio_config_it_proposes_later() -> None:
@@ -86,7 +86,10 @@ def test_a_portfolio_config_that_failed_is_not_offered_again() -> None:
     assert keys.count(broken) <= 1
 
 
-def test_a_batch_during_the_warm_start_is_the_warm_start_then_random_configs() -> None:
+def test_a_batch_during_the_warm_start_goes_on_down_the_portfolio() -> None:
     optimizer = _small_metabo()
     whys = [s.why for s in optimizer.suggest_explained(history_from(SMALL, [], seed=0), 6)]
-    assert [w["source"] for w in whys] == ["portfolio"] * 3 + ["random"] * 3
+    # Nothing to fit a surrogate on yet: the configs after the warm start's are the
+    # portfolio's next ones (chosen to complement the first on related tasks), in order.
+    assert [w["source"] for w in whys] == ["portfolio"] * 6
+    assert [w["rank"] for w in whys] == list(range(6))

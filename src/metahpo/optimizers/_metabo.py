@@ -148,9 +148,9 @@ class MetaBO(BaseOptimizer):
                 f"path or None. Got {describe(meta_models)} instead."
             )
         # Composition: the warm start and the no-knowledge fallback are optimizers of their own.
-        self._portfolio = Portfolio(knowledge, size=max(n_warm_start, 1), k_nearest=k_nearest)
-        # The same greedy portfolio, longer: its first configs are the warm start's.
-        self._candidates = Portfolio(
+        # The greedy portfolio adds one config at a time, so its first configs are the warm
+        # start's whatever its length; the later ones compete with the surrogate's optima.
+        self._portfolio = Portfolio(
             knowledge, size=max(n_warm_start, PORTFOLIO_CANDIDATES), k_nearest=k_nearest
         )
         self._fallback = GPBO(n_initial=n_warm_start or None, acquisition=acquisition)
@@ -216,11 +216,11 @@ class MetaBO(BaseOptimizer):
             # included (the portfolio's configs still compete, as measured).
             study_gp = checked["model"] == "study GP"
             radius = replay_trust_radius(history) if study_gp else None
-            portfolio = self._candidates.portfolio(history) if self.n_warm_start else []
+            portfolio = self._portfolio.portfolio(history) if self.n_warm_start else []
             configs = propose(
                 history, encoding, surrogate, n, self.acquisition, trust_radius=radius,
                 thorough=study_gp,
-                known_good=self._candidates.untried(history) if self.n_warm_start else (),
+                known_good=self._portfolio.untried(history) if self.n_warm_start else (),
             )
         similar = kb.nearest(_target(history), k=3, space=history.space)
         why = {
