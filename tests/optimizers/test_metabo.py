@@ -124,6 +124,30 @@ def test_continual_update_keeps_old_tasks_and_versions_the_model(tmp_path):
     assert model.info["seen"] == latest.info["seen"] and len(model.info["seen"]) == 7
 
 
+def test_the_guard_scores_an_update_on_old_tasks_it_did_not_replay(monkeypatch):
+    from metahpo.surrogates.meta import _provider
+
+    replayed, scored = [], []
+    update, score = _provider.continual_update, _provider.meta_test_loss
+
+    def spy_update(model, new_tasks, old_tasks, **kwargs):
+        replayed.extend(id(t) for t in old_tasks)
+        return update(model, new_tasks, old_tasks, **kwargs)
+
+    def spy_score(model, tasks, **kwargs):
+        scored.append([id(t) for t in tasks])
+        return score(model, tasks, **kwargs)
+
+    monkeypatch.setattr(_provider, "continual_update", spy_update)
+    monkeypatch.setattr(_provider, "meta_test_loss", spy_score)
+    study = run(metabo(knowledge(), continual_update=True), n_trials=5)
+    summary = study.finish()
+    old = set(scored[0])  # the old tasks' probe, scored before and after
+    assert old and replayed and not old & set(replayed)
+    assert summary["probe_tasks"] == len(old) and summary["replayed_tasks"] == len(set(replayed))
+    assert summary["probe_tasks"] <= summary["replayed_tasks"]
+
+
 def _encoding():
     from metahpo.surrogates import SpaceEncoding
 
@@ -282,4 +306,5 @@ def test_a_study_reopened_from_its_storage_is_not_replayed_as_an_old_task(tmp_pa
     reopened = mh.load_study("new", storage=url)
     assert len(reopened.optimizer.knowledge.tasks(FAMILY.space)) == 5
     summary = reopened.finish()
-    assert summary["new_task_evaluations"] == 6 and summary["replayed_tasks"] == 4
+    assert summary["new_task_evaluations"] == 6
+    assert summary["replayed_tasks"] + summary["probe_tasks"] == 4

@@ -34,8 +34,8 @@ __all__ = ["KnowledgeSource", "MetaModelProvider"]
 
 logger = logging.getLogger(__name__)
 
-# How many stored tasks score a continual update, and how much their meta-test loss may
-# rise (relative, absolute) for the update to be kept.
+# How many stored tasks score a continual update (held out of its replay), and how much
+# their meta-test loss may rise (relative, absolute) for the update to be kept.
 _PROBE_TASKS = 10
 _OLD_TASKS_TOLERANCE = (0.01, 0.01)
 
@@ -242,23 +242,30 @@ class MetaModelProvider:
         """The model after a continual update on ``new`` tasks, if it does not make things worse.
 
         The update is kept only if the meta-test loss of the old tasks (a probe of up to
-        ten, replayed during the update) rises by at most ``_OLD_TASKS_TOLERANCE`` (1% of its
-        magnitude plus 0.01) and that of the new tasks does not rise at all; otherwise the
-        old parameters stay and the reason is logged. Either way the new tasks are recorded
-        as seen, so they are not considered again.
+        ten, at most half of them, held out of the update's replay) rises by at most
+        ``_OLD_TASKS_TOLERANCE`` (1% of its magnitude plus 0.01) and that of the new tasks
+        does not rise at all; otherwise the old parameters stay and the reason is logged.
+        Either way the new tasks are recorded as seen, so they are not considered again.
         """
         new_data, old_data = tasks_to_data(new, encoding), tasks_to_data(old, encoding)
         seen = sorted(set(map(tuple, model.info.get("seen", []))) | set(_signatures(new)))
-        summary: dict[str, Any] = {"new_tasks": len(new), "new_task_evaluations": int(sum(len(t.y) for t in new_data)),
-                                   "replayed_tasks": len(old_data)}
+        evaluations = int(sum(len(t.y) for t in new_data))
         if not new_data or not old_data:
-            return _with_seen(model, seen), {**summary, "kept": False, "reason": "nothing to update on"}
+            nothing = {"new_tasks": len(new), "new_task_evaluations": evaluations, "replayed_tasks": len(old_data)}
+            return _with_seen(model, seen), {**nothing, "kept": False, "reason": "nothing to update on"}
+        # The probe is held out of the replay: the old tasks' loss then measures whether the
+        # update generalises, as it must for the studies to come, not how well it fits the
+        # tasks it was just trained on. (A single old task is both.)
         rng = np.random.default_rng(seed % (2**31))
-        probe = [old_data[i] for i in rng.choice(len(old_data), size=min(_PROBE_TASKS, len(old_data)), replace=False)]
+        held_out = set(rng.choice(len(old_data), size=_probe_size(len(old_data)), replace=False).tolist())
+        probe = [old_data[i] for i in sorted(held_out)]
+        replayed = [task for i, task in enumerate(old_data) if i not in held_out] or old_data
+        summary: dict[str, Any] = {"new_tasks": len(new), "new_task_evaluations": evaluations,
+                                   "replayed_tasks": len(replayed), "probe_tasks": len(probe)}
         with torch_threads(1):
-            updated = continual_update(model, new_data, old_data, steps=self.config.continual_steps)
+            updated = continual_update(model, new_data, replayed, steps=self.config.continual_steps)
             # Scored as studies would use it: under the trend prior measured for it.
-            updated = _with_trend_prior(updated, [*old_data, *new_data])
+            updated = _with_trend_prior(updated, [*replayed, *new_data])
             old_before, old_after = meta_test_loss(model, probe, repeats=2), meta_test_loss(updated, probe, repeats=2)
             new_before, new_after = meta_test_loss(model, new_data, repeats=2), meta_test_loss(updated, new_data, repeats=2)
         summary.update({
@@ -291,6 +298,12 @@ class MetaModelProvider:
         self._cache.move_to_end(key)
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
+
+
+def _probe_size(n_old: int) -> int:
+    """How many old tasks score an update, held out of its replay: up to ``_PROBE_TASKS``,
+    and at most half of them, so that most are still replayed."""
+    return max(1, min(_PROBE_TASKS, n_old // 2))
 
 
 def _signature(task: Any) -> tuple[int, float]:
