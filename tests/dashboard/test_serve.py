@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import queue
 import re
-import select
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -26,19 +28,29 @@ def _start(args: list[str]) -> subprocess.Popen:
 
 def _announced_url(process: subprocess.Popen, timeout: float = 30.0) -> tuple[str, str]:
     """The URL the command prints once it listens, and what it printed before."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:  # a thread, as a pipe's buffered lines defeat select()
+        for line in process.stderr:
+            lines.put(line)
+            if "metahpo dashboard on" in line:
+                return
+
+    threading.Thread(target=read, daemon=True).start()
     deadline = time.monotonic() + timeout
     before = ""
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stderr], [], [], 0.1)
-        if ready:
-            line = process.stderr.readline()
-            match = re.search(r"metahpo dashboard on (\S+)", line)
-            if match:
-                return match.group(1), before
-            before += line
-            if not line and process.poll() is not None:
+        try:
+            line = lines.get(timeout=0.1)
+        except queue.Empty:
+            if process.poll() is not None and lines.empty():
                 break
-    raise AssertionError(f"The dashboard printed no URL within {timeout} s")
+            continue
+        match = re.search(r"metahpo dashboard on (\S+)", line)
+        if match:
+            return match.group(1), before
+        before += line
+    raise AssertionError(f"The dashboard printed no URL within {timeout} s; before it: {before!r}")
 
 
 def _listening(pid: int, port: int, timeout: float = 30.0) -> list[str]:
@@ -106,6 +118,33 @@ def test_a_port_in_use_is_refused_naming_it(drawn_storage):
 def test_a_port_out_of_range_is_refused(port):
     with pytest.raises(InvalidParameterError, match="'port'"):
         listen("127.0.0.1", port)
+
+
+def test_the_sockets_listen_before_the_url_is_announced():
+    sockets = listen("127.0.0.1", 0)
+    try:
+        # Connectable at once (no server loop yet: the backlog accepts it), and a second
+        # dashboard on the same port is refused, not bound beside it.
+        with socket.create_connection(sockets[0].getsockname()[:2], timeout=5):
+            pass
+        with pytest.raises(InvalidParameterError, match="cannot listen"):
+            listen("127.0.0.1", sockets[0].getsockname()[1])
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_an_interrupt_stops_the_dashboard_with_exit_code_zero(drawn_storage):
+    process = _start(["--storage", drawn_storage, "--port", "0"])
+    try:
+        _announced_url(process)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
 
 
 def test_missing_database_is_refused(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import socket
@@ -35,11 +36,11 @@ def serve(
     port: int = DEFAULT_PORT,
     on_start: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve the read-only dashboard of ``storage`` until interrupted.
+    """Serve the read-only dashboard of ``storage`` until interrupted (Ctrl+C).
 
     Listens on the loopback interface by default; any other ``host`` makes the studies
     readable by everyone who can reach it, which is logged as a warning. ``port=0`` takes
-    a free port. ``on_start`` is called with the dashboard's URL once it listens (the
+    a free port. ``on_start`` is called with the dashboard's URL once it listens (with the
     port the system gave, for ``port=0``).
     """
     import uvicorn
@@ -48,42 +49,56 @@ def serve(
 
     if not is_loopback(host):
         logger.warning("The dashboard listens on %s: anyone who can reach it can read every study.", host)
-    # The socket is bound here, not by uvicorn: a port in use is then a clear error, and
-    # the URL printed is the one listened on.
-    sock = listen(host, port)
+    # The sockets listen before uvicorn starts: a port in use is then a clear error, and
+    # the URL announced is one that already accepts connections.
+    sockets = listen(host, port)
     try:
-        if on_start is not None:
-            on_start(url_of(sock))
-        server = uvicorn.Server(uvicorn.Config(create_app(storage), log_level="warning"))
-        server.run(sockets=[sock])
+        # As uvicorn.run does: an interrupt is how the dashboard is stopped, not an error
+        # (also one that comes as soon as the URL is announced).
+        with contextlib.suppress(KeyboardInterrupt):
+            if on_start is not None:
+                on_start(url_of(host, sockets[0]))
+            server = uvicorn.Server(uvicorn.Config(create_app(storage), log_level="warning"))
+            server.run(sockets=sockets)
     finally:
-        sock.close()
+        for sock in sockets:
+            sock.close()
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host``:``port`` (``0``: a free port); refused with a clear error."""
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets on every address ``host`` resolves to, at ``port`` (``0``: a free
+    port, the same for all of them); refused with a clear error naming what is wrong."""
     port = check_int(port, "port", "the dashboard", minimum=0, maximum=65535)
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise InvalidParameterError(
             f"The 'host' of the dashboard must be an address or a name this machine resolves. "
             f"Got {host!r} instead ({exc.strerror})."
         ) from exc
-    sock = socket.socket(family, kind, proto)
+    sockets: list[socket.socket] = []
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
+        for family, kind, proto, _, address in dict.fromkeys((i[0], i[1], i[2], "", i[4]) for i in infos):
+            if sockets:  # the port the first socket got, for port=0
+                address = (address[0], sockets[0].getsockname()[1], *address[2:])
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen()
     except OSError as exc:
-        sock.close()
+        for sock in sockets:
+            sock.close()
         raise InvalidParameterError(
-            f"The dashboard cannot listen on {host} port {port}: {exc.strerror}. Choose another "
-            "'port' (0 takes a free one)."
+            f"The dashboard cannot listen on {host} port {port}: {exc.strerror or exc}. Choose "
+            "another 'port' (0 takes a free one)."
         ) from exc
-    return sock
+    return sockets
 
 
-def url_of(sock: socket.socket) -> str:
-    """The http URL of a bound socket (IPv6 addresses in brackets)."""
-    host, port = sock.getsockname()[:2]
+def url_of(host: str, sock: socket.socket) -> str:
+    """The http URL of the dashboard on ``host`` at ``sock``'s port (IPv6 addresses in brackets)."""
+    port = sock.getsockname()[1]
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"

@@ -112,37 +112,49 @@ def temporary_postgres_server() -> Iterator[TemporaryPostgres]:
     # Directly under /tmp so that the server user can reach it (pytest's tmp dirs are 0700).
     folder = tempfile.mkdtemp(prefix="metahpo-pg-")
     data = os.path.join(folder, "data")
-    started = False
+    log = os.path.join(folder, "server.log")
     try:
         if os.geteuid() == 0:
             os.chown(folder, server_user.pw_uid, server_user.pw_gid)
         _run(_as_server_user([initdb, "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
                               "--no-sync"]), "initdb")
         # The free port found may be taken by another process before the server binds it
-        # (tests run in parallel): then another is tried.
+        # (tests run in parallel): then another is tried. Any other failure is final.
         for attempt in range(_START_ATTEMPTS):
             port = _free_port()
+            logged = os.path.getsize(log) if os.path.exists(log) else 0
             # The options are kept in the data directory, so that a restart keeps them.
             options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off " \
                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
             try:
-                _run(_as_server_user([pg_ctl, "-D", data, "-o", options, "-l",
-                                      os.path.join(folder, "server.log"), "-w", "-t", "60", "start"]),
-                     "pg_ctl start")
+                _run(_as_server_user([pg_ctl, "-D", data, "-o", options, "-l", log, "-w", "-t", "60",
+                                      "start"]), "pg_ctl start")
                 break
             except PostgresUnavailable:
-                if attempt == _START_ATTEMPTS - 1:
+                if attempt == _START_ATTEMPTS - 1 or not _port_was_taken(log, logged):
                     raise
-                logger.info("PostgreSQL did not start on port %d; trying another", port)
-        started = True
+                logger.info("PostgreSQL could not bind port %d; trying another", port)
         logger.info("Started a temporary PostgreSQL server on port %d in %s", port, folder)
         yield TemporaryPostgres(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", data, pg_ctl)
     finally:
-        if started:
+        # Whenever a server may be running (a start that timed out leaves one), it is stopped
+        # before its folder goes.
+        if os.path.exists(os.path.join(data, "postmaster.pid")):
             with contextlib.suppress(PostgresUnavailable, subprocess.TimeoutExpired):
                 _run(_as_server_user([pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"]),
                      "pg_ctl stop")
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _port_was_taken(log: str, offset: int) -> bool:
+    """Whether the server log, from ``offset`` on, says the port could not be bound."""
+    try:
+        with open(log, "rb") as lines:
+            lines.seek(offset)
+            text = lines.read().decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return "could not bind" in text or "already in use" in text
 
 
 @contextlib.contextmanager
