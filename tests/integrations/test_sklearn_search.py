@@ -37,23 +37,27 @@ def test_sklearn_estimator_checks(estimator, check):  # type: ignore[no-untyped-
 
 
 def test_search_in_a_pipeline_with_conditions_and_clone() -> None:
+    from sklearn.svm import SVC
+
     X, y = load_iris(return_X_y=True)
+    # gamma means something to the RBF kernel only: inactive (masked) for the linear one.
     space = mh.Space(
-        {"clf__penalty": mh.Categorical(["l2", None]), "clf__C": mh.Float(0.01, 100.0, log=True)},
-        {"clf__C": mh.Equals("clf__penalty", "l2")},
+        {"clf__kernel": mh.Categorical(["rbf", "linear"]), "clf__gamma": mh.Float(1e-3, 1.0, log=True)},
+        {"clf__gamma": mh.Equals("clf__kernel", "rbf")},
     )
-    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    pipe = make_pipeline(StandardScaler(), SVC())
     pipe.steps[-1] = ("clf", pipe.steps[-1][1])
     search = MetaSearchCV(pipe, space, n_trials=6, cv=3, optimizer="sobol", random_state=0)
     copy = clone(search)
     assert copy.get_params()["n_trials"] == 6
     outer = make_pipeline(StandardScaler(), clone(search)).fit(X, y)
     fitted = outer[-1]
-    assert fitted.best_score_ > 0.9 and set(fitted.best_params_) <= {"clf__penalty", "clf__C"}
+    assert fitted.best_score_ > 0.9 and set(fitted.best_params_) <= {"clf__kernel", "clf__gamma"}
     assert fitted.cv_results_["rank_test_score"].min() == 1
-    column = fitted.cv_results_["param_clf__C"]
-    nulls = [p.get("clf__penalty") is None for p in fitted.cv_results_["params"]]
-    assert list(np.ma.getmaskarray(column)) == nulls
+    column = fitted.cv_results_["param_clf__gamma"]
+    inactive = [p["clf__kernel"] == "linear" for p in fitted.cv_results_["params"]]
+    assert any(inactive) and not all(inactive)
+    assert list(np.ma.getmaskarray(column)) == inactive
     assert outer.score(X, y) > 0.9 and outer.predict(X).shape == y.shape
 
 
