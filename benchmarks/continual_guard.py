@@ -5,8 +5,8 @@ preset's objective), then the bundle's ready-trained meta-model is updated on th
 after another, as finished studies would update it: each update replays the stored
 tasks and is kept only if the guard allows it (``MetaModelProvider`` docs). The table
 gives each update's decision, the guard's meta-test losses, and the meta-test loss of the
-resulting model on ``--held-out`` further held-out datasets: does what is kept predict
-unseen studies better?
+resulting model on ``--held-out`` further held-out datasets (does what is kept predict
+unseen studies better?) and on every task of the bundle (does it forget them?).
 
     .venv/bin/python benchmarks/continual_guard.py --preset random-forest-classifier --studies 10 --held-out 6 --out benchmarks/results/continual_guard
 """
@@ -58,9 +58,13 @@ def main() -> None:
     provider = MetaModelProvider(initial=preset.meta_model())
     model = provider.model(knowledge, encoding)
     held_out = tasks_to_data(tasks[args.studies:], encoding)
+    bundle = tasks_to_data(list(knowledge.tasks(preset.space)), encoding)
 
     def unseen(m: object) -> float:
         return meta_test_loss(m, held_out, repeats=3)  # type: ignore[arg-type]
+
+    def forgotten(m: object) -> float:  # every bundle task: what the updates may forget
+        return meta_test_loss(m, bundle, repeats=1)  # type: ignore[arg-type]
 
     lines = [
         f"# The continual update's guard: {args.preset}",
@@ -73,9 +77,9 @@ def main() -> None:
         f"support configs per task, under each model's trend prior (lower is better). Unseen: "
         f"{args.held_out} further held-out datasets' studies, never used for an update.",
         "",
-        "| study | kept | old tasks before → after | new task before → after | unseen tasks after |",
-        "|---|---|---|---|---:|",
-        f"| (bundle's model) | | | | {unseen(model):.4f} |",
+        "| study | kept | old tasks before → after | new task before → after | unseen tasks after | bundle tasks after |",
+        "|---|---|---|---|---:|---:|",
+        f"| (bundle's model) | | | | {unseen(model):.4f} | {forgotten(model):.4f} |",
     ]
     old = list(knowledge.tasks(preset.space))
     kept = 0
@@ -87,7 +91,7 @@ def main() -> None:
             f"| {task.name} | {'yes' if summary['kept'] else 'no'} | "
             f"{summary['old_tasks_meta_test_loss_before']:.4f} → {summary['old_tasks_meta_test_loss_after']:.4f} | "
             f"{summary['new_tasks_meta_test_loss_before']:.4f} → {summary['new_tasks_meta_test_loss_after']:.4f} | "
-            f"{unseen(model):.4f} |"
+            f"{unseen(model):.4f} | {forgotten(model):.4f} |"
         )
     lines += ["", f"Kept {kept} of {args.studies} updates. Run time {(time.perf_counter() - started) / 60:.1f} min."]
     text = "\n".join(lines) + "\n"
