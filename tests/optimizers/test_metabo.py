@@ -106,9 +106,10 @@ def test_continual_update_keeps_old_tasks_and_versions_the_model(tmp_path):
     assert summary["version"] == 2 and summary["new_task_evaluations"] == 5
     # The guard: kept only if the old tasks' loss rose by at most 1% + 0.01 and the new
     # task's did not rise; otherwise the old parameters were saved again.
-    before, after = summary["old_tasks_meta_test_loss_before"], summary["old_tasks_meta_test_loss_after"]
+    anchor, after = summary["old_tasks_meta_test_loss_anchor"], summary["old_tasks_meta_test_loss_after"]
     new_before, new_after = summary["new_tasks_meta_test_loss_before"], summary["new_tasks_meta_test_loss_after"]
-    assert summary["kept"] == (after <= before + 0.01 * abs(before) + 0.01 and new_after <= new_before)
+    assert anchor == summary["old_tasks_meta_test_loss_before"]  # the first update sets the anchor
+    assert summary["kept"] == (after <= anchor + 0.01 * abs(anchor) + 0.01 and new_after <= new_before)
     store = MetaModelStore(tmp_path / "store")
     assert store.versions(summary["meta_model"]) == [1, 2]
     if not summary["kept"]:
@@ -146,6 +147,31 @@ def test_the_guard_scores_an_update_on_old_tasks_it_did_not_replay(monkeypatch):
     assert old and replayed and not old & set(replayed)
     assert summary["probe_tasks"] == len(old) and summary["replayed_tasks"] == len(set(replayed))
     assert summary["probe_tasks"] <= summary["replayed_tasks"]
+
+
+def test_later_updates_are_measured_against_the_model_as_last_meta_trained():
+    from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig
+
+    provider = MetaModelProvider(MetaTrainingConfig(meta_steps=20, seed=0))
+    kb, encoding = knowledge(), _encoding()
+    model = provider.model(kb, encoding)
+    fresh = mh.KnowledgeBase()
+    for name in FAMILY.tasks[7:8]:
+        fresh.add_task(FAMILY.space, DESIGN[:20], [FAMILY.evaluate(name, c) for c in DESIGN[:20]], name=name)
+    fresh.add_task(FAMILY.space, DESIGN[20:40], [FAMILY.evaluate(TARGET, c) for c in DESIGN[20:40]], name="target")
+    first_task, second_task = fresh.tasks(FAMILY.space)
+    old = list(kb.tasks(FAMILY.space))
+    first, one = provider._grow(model, [first_task], old, encoding, seed=0)
+    second, two = provider._grow(first, [second_task], [*old, first_task], encoding, seed=1)
+    # One probe and one anchor for both: the loss of the model as last meta-trained.
+    assert first.info["guard"] == second.info["guard"] and one["probe_tasks"] == two["probe_tasks"]
+    anchor = one["old_tasks_meta_test_loss_before"]
+    assert one["old_tasks_meta_test_loss_anchor"] == two["old_tasks_meta_test_loss_anchor"] == anchor
+    within = two["old_tasks_meta_test_loss_after"] <= anchor + 0.01 * abs(anchor) + 0.01
+    improved = two["new_tasks_meta_test_loss_after"] <= two["new_tasks_meta_test_loss_before"]
+    assert two["kept"] == (within and improved)
+    # A model meta-trained anew has no guard yet: its first update chooses a new one.
+    assert "guard" not in model.info
 
 
 def _encoding():
