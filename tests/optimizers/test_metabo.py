@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -128,24 +130,25 @@ def test_continual_update_keeps_old_tasks_and_versions_the_model(tmp_path):
 def test_the_guard_scores_an_update_on_old_tasks_it_did_not_replay(monkeypatch):
     from metahpo.surrogates.meta import _provider
 
-    replayed, scored = [], []
-    update, score = _provider.continual_update, _provider.meta_test_loss
+    replayed: list[int] = []
+    probe: set[int] = set()
 
     def spy_update(model, new_tasks, old_tasks, **kwargs):
         replayed.extend(id(t) for t in old_tasks)
         return update(model, new_tasks, old_tasks, **kwargs)
 
     def spy_score(model, tasks, **kwargs):
-        scored.append([id(t) for t in tasks])
+        if not replayed:  # scored before the update: the probe, as the model stands
+            probe.update(id(t) for t in tasks)
         return score(model, tasks, **kwargs)
 
+    update, score = _provider.continual_update, _provider.meta_test_loss
     monkeypatch.setattr(_provider, "continual_update", spy_update)
     monkeypatch.setattr(_provider, "meta_test_loss", spy_score)
     study = run(metabo(knowledge(), continual_update=True), n_trials=5)
     summary = study.finish()
-    old = set(scored[0])  # the old tasks' probe, scored before and after
-    assert old and replayed and not old & set(replayed)
-    assert summary["probe_tasks"] == len(old) and summary["replayed_tasks"] == len(set(replayed))
+    assert probe and replayed and not probe & set(replayed)
+    assert summary["probe_tasks"] == len(probe) and summary["replayed_tasks"] == len(set(replayed))
     assert summary["probe_tasks"] <= summary["replayed_tasks"]
 
 
@@ -165,13 +168,60 @@ def test_later_updates_are_measured_against_the_model_as_last_meta_trained():
     second, two = provider._grow(first, [second_task], [*old, first_task], encoding, seed=1)
     # One probe and one anchor for both: the loss of the model as last meta-trained.
     assert first.info["guard"] == second.info["guard"] and one["probe_tasks"] == two["probe_tasks"]
+    assert one["probe_chosen_now"] and not two["probe_chosen_now"]
     anchor = one["old_tasks_meta_test_loss_before"]
     assert one["old_tasks_meta_test_loss_anchor"] == two["old_tasks_meta_test_loss_anchor"] == anchor
     within = two["old_tasks_meta_test_loss_after"] <= anchor + 0.01 * abs(anchor) + 0.01
     improved = two["new_tasks_meta_test_loss_after"] <= two["new_tasks_meta_test_loss_before"]
     assert two["kept"] == (within and improved)
+    # The stored anchor decides, not the version just before: with its losses halved, the
+    # same update is refused for the old tasks.
+    strict = {"probe": [[n, total, loss / 2] for n, total, loss in first.info["guard"]["probe"]]}
+    refused, three = provider._grow(replace(first, info={**first.info, "guard": strict}), [second_task],
+                                    [*old, first_task], encoding, seed=1)
+    assert not three["kept"] and "as last meta-trained" in three["reason"]
+    assert three["old_tasks_meta_test_loss_anchor"] == pytest.approx(anchor / 2, abs=1e-3)
+    assert refused.info["guard"] == strict
     # A model meta-trained anew has no guard yet: its first update chooses a new one.
     assert "guard" not in model.info
+
+
+def test_the_guard_survives_saving_and_loading_the_model(tmp_path):
+    from metahpo.surrogates.meta import MetaModelProvider, MetaModelStore, MetaTrainingConfig
+
+    provider = MetaModelProvider(MetaTrainingConfig(meta_steps=20, seed=0))
+    kb, encoding = knowledge(), _encoding()
+    fresh = mh.KnowledgeBase()
+    fresh.add_task(FAMILY.space, DESIGN[:20], [FAMILY.evaluate(TARGET, c) for c in DESIGN[:20]], name="target")
+    new_task = fresh.tasks(FAMILY.space)[0]
+    first, _ = provider._grow(provider.model(kb, encoding), [new_task], list(kb.tasks(FAMILY.space)), encoding, seed=0)
+    store = MetaModelStore(tmp_path)
+    store.save("key", first)
+    loaded = store.load("key", 1)
+    assert loaded.info["guard"] == first.info["guard"]
+    old = [*kb.tasks(FAMILY.space), new_task]
+    fresh.add_task(FAMILY.space, DESIGN[20:40], [FAMILY.evaluate(FAMILY.tasks[7], c) for c in DESIGN[20:40]], name="next")
+    _, summary = provider._grow(loaded, [fresh.tasks(FAMILY.space)[1]], old, encoding, seed=3)
+    assert not summary["probe_chosen_now"]
+
+
+def test_a_guard_whose_probe_tasks_are_mostly_gone_is_chosen_anew():
+    from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig
+
+    provider = MetaModelProvider(MetaTrainingConfig(meta_steps=20, seed=0))
+    kb, encoding = knowledge(), _encoding()
+    fresh = mh.KnowledgeBase()
+    fresh.add_task(FAMILY.space, DESIGN[:20], [FAMILY.evaluate(TARGET, c) for c in DESIGN[:20]], name="target")
+    new_task = fresh.tasks(FAMILY.space)[0]
+    old = list(kb.tasks(FAMILY.space))
+    first, _ = provider._grow(provider.model(kb, encoding), [new_task], old, encoding, seed=0)
+    probe = {(int(n), float(total)) for n, total, _ in first.info["guard"]["probe"]}
+    from metahpo.surrogates.meta._provider import _signature
+
+    remaining = [t for t in old if _signature(t) not in probe]  # every probe task gone
+    fresh.add_task(FAMILY.space, DESIGN[20:40], [FAMILY.evaluate(FAMILY.tasks[7], c) for c in DESIGN[20:40]], name="next")
+    _, summary = provider._grow(first, [fresh.tasks(FAMILY.space)[1]], [*remaining, new_task], encoding, seed=3)
+    assert summary["probe_chosen_now"]
 
 
 def _encoding():

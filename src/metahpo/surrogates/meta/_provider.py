@@ -249,55 +249,57 @@ class MetaModelProvider:
         they are not considered again.
         """
         new_data = tasks_to_data(new, encoding)
-        old_by_signature = {_signature(t): d[0] for t in old for d in [tasks_to_data([t], encoding)] if d}
+        # Old tasks by what identifies their evaluations (tasks may share it: all kept).
+        old_groups: dict[tuple[int, float], list[Any]] = {}
+        for task in old:
+            for data in tasks_to_data([task], encoding):
+                old_groups.setdefault(_signature(task), []).append(data)
         seen = sorted(set(map(tuple, model.info.get("seen", []))) | set(_signatures(new)))
         evaluations = int(sum(len(t.y) for t in new_data))
-        if not new_data or not old_by_signature:
+        if not new_data or not old_groups:
             nothing = {"new_tasks": len(new), "new_task_evaluations": evaluations,
-                       "replayed_tasks": len(old_by_signature)}
+                       "replayed_tasks": sum(map(len, old_groups.values()))}
             return _with_seen(model, seen), {**nothing, "kept": False, "reason": "nothing to update on"}
         # The probe is held out of the replay, so the old tasks' loss measures whether the
         # update generalises, as it must for the studies to come, not how well it fits
-        # tasks it was just trained on (a single old task is both). It is fixed, with its
-        # loss, when the model was last meta-trained (its first update chooses it), and
-        # every later update is measured against that loss: kept updates cannot add up past
-        # the tolerance on the probe, as they could when each was measured against the one
-        # before (benchmarks/results/continual_guard_held_out/).
-        guard = _guard_of(model, old_by_signature)
-        if guard is None:
-            signatures = sorted(old_by_signature)
-            rng = np.random.default_rng(seed % (2**31))
-            chosen = rng.choice(len(signatures), size=_probe_size(len(signatures)), replace=False)
-            probe_signatures = sorted(signatures[i] for i in chosen)
-            with torch_threads(1):
-                anchor = meta_test_loss(model, [old_by_signature[s] for s in probe_signatures], repeats=2)
-            guard = {"probe": [list(s) for s in probe_signatures], "loss": anchor}
-        probe_keys = {tuple(s) for s in guard["probe"]}
-        probe = [old_by_signature[tuple(s)] for s in guard["probe"]]
-        replayed = [d for s, d in old_by_signature.items() if s not in probe_keys] or probe
-        summary: dict[str, Any] = {"new_tasks": len(new), "new_task_evaluations": evaluations,
-                                   "replayed_tasks": len(replayed), "probe_tasks": len(probe)}
+        # tasks it was just trained on (a single old task is both). Its tasks and their
+        # losses are fixed when the model was last meta-trained (its first update chooses
+        # them), and every later update is measured against those losses, so kept updates
+        # cannot add up past the tolerance on the probe as they could when each was
+        # measured against the one before (benchmarks/results/continual_guard_held_out/).
+        anchors = _anchors_of(model, old_groups)
+        chosen_now = anchors is None
         with torch_threads(1):
+            if anchors is None:
+                signatures = sorted(old_groups)
+                rng = np.random.default_rng(seed % (2**31))
+                picked = rng.choice(len(signatures), size=_probe_size(len(signatures)), replace=False)
+                scored = {signatures[i]: _probe_loss(model, old_groups[signatures[i]]) for i in sorted(picked)}
+                anchors = {key: loss for key, loss in scored.items() if np.isfinite(loss)} or scored
+            probe = [data for key in anchors for data in old_groups[key]]
+            replayed = [data for key, group in old_groups.items() if key not in anchors for data in group] or probe
             updated = continual_update(model, new_data, replayed, steps=self.config.continual_steps)
             # Scored as studies would use it: under the trend prior measured for it.
             updated = _with_trend_prior(updated, [*replayed, *new_data])
-            old_before, old_after = meta_test_loss(model, probe, repeats=2), meta_test_loss(updated, probe, repeats=2)
+            anchor = float(np.mean(list(anchors.values())))
+            old_before = anchor if chosen_now else float(np.mean([_probe_loss(model, old_groups[k]) for k in anchors]))
+            old_after = float(np.mean([_probe_loss(updated, old_groups[k]) for k in anchors]))
             new_before, new_after = meta_test_loss(model, new_data, repeats=2), meta_test_loss(updated, new_data, repeats=2)
-        anchor = float(guard["loss"])
-        summary.update({
+        if chosen_now and "guard" in model.info:
+            logger.info("The continual update's guard chose a new probe: a task of the last one is gone.")
+        summary: dict[str, Any] = {
+            "new_tasks": len(new), "new_task_evaluations": evaluations,
+            "replayed_tasks": len(replayed), "probe_tasks": len(probe), "probe_chosen_now": chosen_now,
             "old_tasks_meta_test_loss_anchor": round(anchor, 4),
             "old_tasks_meta_test_loss_before": round(old_before, 4),
             "old_tasks_meta_test_loss_after": round(old_after, 4),
             "new_tasks_meta_test_loss_before": round(new_before, 4),
             "new_tasks_meta_test_loss_after": round(new_after, 4),
-        })
-        relative, absolute = _OLD_TASKS_TOLERANCE
-        if not (np.isfinite(old_after) and old_after <= anchor + relative * abs(anchor) + absolute):
-            reason = (f"the old tasks' meta-test loss would be {old_after:.4f}, above the "
-                      f"{anchor:.4f} of the model as last meta-trained")
-        elif not (np.isfinite(new_after) and new_after <= new_before):
-            reason = f"the new tasks' meta-test loss would rise from {new_before:.4f} to {new_after:.4f}"
-        else:
+        }
+        # A probe that cannot be scored is not kept as the anchor of later updates.
+        guard = {"probe": [[*key, loss] for key, loss in anchors.items()]} if np.isfinite(anchor) else None
+        reason = _verdict(anchor, old_after, new_before, new_after)
+        if reason is None:
             kept = _with_seen(updated, seen, model.info.get("trained_on"))
             return _with_guard(kept, guard), {**summary, "kept": True}
         logger.info("Discarded the continual update of the meta-model: %s.", reason)
@@ -325,19 +327,39 @@ def _probe_size(n_old: int) -> int:
     return max(1, min(_PROBE_TASKS, n_old // 2))
 
 
-def _guard_of(model: MetaModel, old_by_signature: dict[tuple[int, float], Any]) -> dict[str, Any] | None:
-    """The guard's fixed probe and its loss under the model as last meta-trained, or
-    ``None`` when there is none yet or a probe task is no longer among the old tasks."""
+def _anchors_of(model: MetaModel, old_groups: dict[tuple[int, float], list[Any]]) -> dict[tuple[int, float], float] | None:
+    """The guard's probe (signature → its loss under the model as last meta-trained), of
+    the tasks still among the old ones; ``None`` when there is none yet, or when fewer than
+    half of its tasks remain (a new probe is chosen)."""
     guard = model.info.get("guard")
     if not isinstance(guard, dict) or not guard.get("probe"):
         return None
-    if any(tuple(s) not in old_by_signature for s in guard["probe"]):
-        return None
-    return guard
+    anchors = {(int(n), float(total)): float(loss) for n, total, loss in guard["probe"]}
+    remaining = {key: loss for key, loss in anchors.items() if key in old_groups}
+    return remaining if 2 * len(remaining) >= len(anchors) and remaining else None
 
 
-def _with_guard(model: MetaModel, guard: dict[str, Any]) -> MetaModel:
-    return replace(model, info={**model.info, "guard": guard})
+def _probe_loss(model: MetaModel, tasks: list[Any]) -> float:
+    """The meta-test loss of one probe entry (its own draws, so that it is comparable
+    from update to update whatever else the probe holds)."""
+    return meta_test_loss(model, tasks, repeats=2)
+
+
+def _verdict(anchor: float, old_after: float, new_before: float, new_after: float) -> str | None:
+    """Why an update is discarded, or ``None`` when it is kept: the old tasks' loss must
+    stay within ``_OLD_TASKS_TOLERANCE`` of the anchor, and the new tasks' must not rise."""
+    relative, absolute = _OLD_TASKS_TOLERANCE
+    if not (np.isfinite(old_after) and old_after <= anchor + relative * abs(anchor) + absolute):
+        return (f"the old tasks' meta-test loss would be {old_after:.4f}, above the "
+                f"{anchor:.4f} of the model as last meta-trained")
+    if not (np.isfinite(new_after) and new_after <= new_before):
+        return f"the new tasks' meta-test loss would rise from {new_before:.4f} to {new_after:.4f}"
+    return None
+
+
+def _with_guard(model: MetaModel, guard: dict[str, Any] | None) -> MetaModel:
+    info = {k: v for k, v in model.info.items() if k != "guard"}
+    return replace(model, info=info if guard is None else {**info, "guard": guard})
 
 
 def _signature(task: Any) -> tuple[int, float]:
