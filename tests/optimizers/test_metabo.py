@@ -174,9 +174,9 @@ def test_later_updates_are_measured_against_the_model_as_last_meta_trained():
     within = two["old_tasks_meta_test_loss_after"] <= anchor + 0.01 * abs(anchor) + 0.01
     improved = two["new_tasks_meta_test_loss_after"] <= two["new_tasks_meta_test_loss_before"]
     assert two["kept"] == (within and improved)
-    # The stored anchor decides, not the version just before: with its losses halved, the
+    # The stored anchor decides, not the version just before: with its loss halved, the
     # same update is refused for the old tasks.
-    strict = {"probe": [[n, total, loss / 2] for n, total, loss in first.info["guard"]["probe"]]}
+    strict = {**first.info["guard"], "loss": first.info["guard"]["loss"] / 2}
     refused, three = provider._grow(replace(first, info={**first.info, "guard": strict}), [second_task],
                                     [*old, first_task], encoding, seed=1)
     assert not three["kept"] and "as last meta-trained" in three["reason"]
@@ -205,7 +205,7 @@ def test_the_guard_survives_saving_and_loading_the_model(tmp_path):
     assert not summary["probe_chosen_now"]
 
 
-def test_a_guard_whose_probe_tasks_are_mostly_gone_is_chosen_anew():
+def test_a_guard_whose_probe_tasks_are_gone_is_chosen_anew():
     from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig
 
     provider = MetaModelProvider(MetaTrainingConfig(meta_steps=20, seed=0))
@@ -215,7 +215,7 @@ def test_a_guard_whose_probe_tasks_are_mostly_gone_is_chosen_anew():
     new_task = fresh.tasks(FAMILY.space)[0]
     old = list(kb.tasks(FAMILY.space))
     first, _ = provider._grow(provider.model(kb, encoding), [new_task], old, encoding, seed=0)
-    probe = {(int(n), float(total)) for n, total, _ in first.info["guard"]["probe"]}
+    probe = {(int(n), float(total)) for n, total in first.info["guard"]["probe"]}
     from metahpo.surrogates.meta._provider import _signature
 
     remaining = [t for t in old if _signature(t) not in probe]  # every probe task gone

@@ -262,31 +262,33 @@ class MetaModelProvider:
             return _with_seen(model, seen), {**nothing, "kept": False, "reason": "nothing to update on"}
         # The probe is held out of the replay, so the old tasks' loss measures whether the
         # update generalises, as it must for the studies to come, not how well it fits
-        # tasks it was just trained on (a single old task is both). Its tasks and their
-        # losses are fixed when the model was last meta-trained (its first update chooses
-        # them), and every later update is measured against those losses, so kept updates
-        # cannot add up past the tolerance on the probe as they could when each was
-        # measured against the one before (benchmarks/results/continual_guard_held_out/).
-        anchors = _anchors_of(model, old_groups)
-        chosen_now = anchors is None
+        # tasks it was just trained on (a single old task is both). The probe and its loss
+        # are fixed when the model was last meta-trained (its first update chooses them),
+        # and every later update is measured against that loss, so kept updates cannot add
+        # up past the tolerance on the probe as they could when each was measured against
+        # the one before (benchmarks/results/continual_guard_held_out/).
+        guard = _guard_of(model, old_groups)
+        chosen_now = guard is None
         with torch_threads(1):
-            if anchors is None:
+            if guard is None:
                 signatures = sorted(old_groups)
                 rng = np.random.default_rng(seed % (2**31))
                 picked = rng.choice(len(signatures), size=_probe_size(len(signatures)), replace=False)
-                scored = {signatures[i]: _probe_loss(model, old_groups[signatures[i]]) for i in sorted(picked)}
-                anchors = {key: loss for key, loss in scored.items() if np.isfinite(loss)} or scored
-            probe = [data for key in anchors for data in old_groups[key]]
-            replayed = [data for key, group in old_groups.items() if key not in anchors for data in group] or probe
+                keys = [signatures[i] for i in sorted(picked)]
+                loss = meta_test_loss(model, [data for key in keys for data in old_groups[key]], repeats=2)
+                guard = {"probe": [list(key) for key in keys], "loss": loss}
+            keys = [(int(n), float(total)) for n, total in guard["probe"]]
+            probe = [data for key in keys for data in old_groups[key]]
+            replayed = [data for key, group in old_groups.items() if key not in set(keys) for data in group] or probe
             updated = continual_update(model, new_data, replayed, steps=self.config.continual_steps)
             # Scored as studies would use it: under the trend prior measured for it.
             updated = _with_trend_prior(updated, [*replayed, *new_data])
-            anchor = float(np.mean(list(anchors.values())))
-            old_before = anchor if chosen_now else float(np.mean([_probe_loss(model, old_groups[k]) for k in anchors]))
-            old_after = float(np.mean([_probe_loss(updated, old_groups[k]) for k in anchors]))
+            anchor = float(guard["loss"])
+            old_before = anchor if chosen_now else meta_test_loss(model, probe, repeats=2)
+            old_after = meta_test_loss(updated, probe, repeats=2)
             new_before, new_after = meta_test_loss(model, new_data, repeats=2), meta_test_loss(updated, new_data, repeats=2)
         if chosen_now and "guard" in model.info:
-            logger.info("The continual update's guard chose a new probe: a task of the last one is gone.")
+            logger.info("The continual update's guard chose a new probe: a task of the last one is gone or changed.")
         summary: dict[str, Any] = {
             "new_tasks": len(new), "new_task_evaluations": evaluations,
             "replayed_tasks": len(replayed), "probe_tasks": len(probe), "probe_chosen_now": chosen_now,
@@ -297,13 +299,13 @@ class MetaModelProvider:
             "new_tasks_meta_test_loss_after": round(new_after, 4),
         }
         # A probe that cannot be scored is not kept as the anchor of later updates.
-        guard = {"probe": [[*key, loss] for key, loss in anchors.items()]} if np.isfinite(anchor) else None
+        kept_guard = guard if np.isfinite(anchor) else None
         reason = _verdict(anchor, old_after, new_before, new_after)
         if reason is None:
             kept = _with_seen(updated, seen, model.info.get("trained_on"))
-            return _with_guard(kept, guard), {**summary, "kept": True}
+            return _with_guard(kept, kept_guard), {**summary, "kept": True}
         logger.info("Discarded the continual update of the meta-model: %s.", reason)
-        return _with_guard(_with_seen(model, seen), guard), {**summary, "kept": False, "reason": reason}
+        return _with_guard(_with_seen(model, seen), kept_guard), {**summary, "kept": False, "reason": reason}
 
     # Helpers ------------------------------------------------------------------------------
     def _store_for(self, knowledge: KnowledgeSource) -> MetaModelStore | ArtefactMetaModelStore | None:
@@ -327,22 +329,16 @@ def _probe_size(n_old: int) -> int:
     return max(1, min(_PROBE_TASKS, n_old // 2))
 
 
-def _anchors_of(model: MetaModel, old_groups: dict[tuple[int, float], list[Any]]) -> dict[tuple[int, float], float] | None:
-    """The guard's probe (signature → its loss under the model as last meta-trained), of
-    the tasks still among the old ones; ``None`` when there is none yet, or when fewer than
-    half of its tasks remain (a new probe is chosen)."""
+def _guard_of(model: MetaModel, old_groups: dict[tuple[int, float], list[Any]]) -> dict[str, Any] | None:
+    """The guard's probe (old tasks' signatures) and its loss under the model as last
+    meta-trained; ``None`` when there is none yet, or when a probe task is gone or has
+    changed (a study still running when the probe was chosen): a new probe is chosen."""
     guard = model.info.get("guard")
-    if not isinstance(guard, dict) or not guard.get("probe"):
+    if not isinstance(guard, dict) or not guard.get("probe") or "loss" not in guard:
         return None
-    anchors = {(int(n), float(total)): float(loss) for n, total, loss in guard["probe"]}
-    remaining = {key: loss for key, loss in anchors.items() if key in old_groups}
-    return remaining if 2 * len(remaining) >= len(anchors) and remaining else None
-
-
-def _probe_loss(model: MetaModel, tasks: list[Any]) -> float:
-    """The meta-test loss of one probe entry (its own draws, so that it is comparable
-    from update to update whatever else the probe holds)."""
-    return meta_test_loss(model, tasks, repeats=2)
+    if any((int(n), float(total)) not in old_groups for n, total in guard["probe"]):
+        return None
+    return guard
 
 
 def _verdict(anchor: float, old_after: float, new_before: float, new_after: float) -> str | None:
