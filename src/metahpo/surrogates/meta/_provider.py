@@ -279,7 +279,8 @@ class MetaModelProvider:
                 guard = {"probe": [list(key) for key in keys], "loss": loss}
             keys = [(int(n), float(total)) for n, total in guard["probe"]]
             probe = [data for key in keys for data in old_groups[key]]
-            replayed = [data for key, group in old_groups.items() if key not in set(keys) for data in group] or probe
+            in_probe = set(keys)
+            replayed = [data for key, group in old_groups.items() if key not in in_probe for data in group] or probe
             updated = continual_update(model, new_data, replayed, steps=self.config.continual_steps)
             # Scored as studies would use it: under the trend prior measured for it.
             updated = _with_trend_prior(updated, [*replayed, *new_data])
