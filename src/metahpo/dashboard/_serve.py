@@ -78,7 +78,8 @@ def listen(host: str, port: int) -> list[socket.socket]:
         ) from exc
     sockets: list[socket.socket] = []
     try:
-        for family, kind, proto, _, address in dict.fromkeys((i[0], i[1], i[2], "", i[4]) for i in infos):
+        # getaddrinfo may list an address once per protocol: each is bound once.
+        for family, kind, proto, address in dict.fromkeys((i[0], i[1], i[2], i[4]) for i in infos):
             if sockets:  # the port the first socket got, for port=0
                 address = (address[0], sockets[0].getsockname()[1], *address[2:])
             sock = socket.socket(family, kind, proto)
