@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 from metahpo.exceptions import InvalidParameterError
@@ -14,9 +15,14 @@ def describe(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def is_real_number(value: Any) -> bool:
+    """A real number, NumPy's scalars included (``np.float32(0.1)``), but not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and type(value).__name__ != "bool_"
+
+
 def check_finite_number(value: Any, name: str, owner: str) -> float:
     """Return ``value`` as a float or raise naming the parameter."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_real_number(value):
         raise InvalidParameterError(
             f"The {name!r} parameter of {owner} must be a finite number. "
             f"Got {describe(value)} instead."

@@ -121,6 +121,7 @@ def test_tasks_named_alike_in_two_sources_are_told_apart(tmp_path) -> None:
 
     space = mh.Space({"x": mh.Float(0.0, 1.0)})
     url = f"sqlite:///{tmp_path / 'kb.db'}"
+    mh.storage.SQLStorage(url)  # an empty database: knowledge is read from existing ones only
     for source in ("a", "b"):
         kb = mh.KnowledgeBase()
         kb.add_task(space, [{"x": v / 5} for v in range(6)], [float(v) for v in range(6)], name="same")

@@ -10,7 +10,9 @@ import os
 import signal
 import string
 import subprocess
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,8 @@ _STDERR_TAIL = 2000
 RESERVED_PLACEHOLDERS = ("trial", "budget")
 # Seconds a command's process group has between SIGTERM and SIGKILL after a timeout.
 _KILL_GRACE = 5.0
+# Seconds between looks at whether another thread saw Ctrl+C while a command runs.
+_POLL = 0.2
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -151,18 +155,28 @@ def parse_value(stdout: str) -> float:
     return float(parsed)
 
 
-def command_objective(command: Sequence[str], timeout: float | None = None) -> Any:
-    """An objective that runs ``command`` for each trial."""
+class CommandObjective:
+    """An objective that runs ``command`` for each trial.
 
-    def objective(trial: TrialHandle) -> float:
-        args = fill_placeholders(command, trial)
+    Its commands run in process groups of their own (see :func:`_run_in_own_group`), so
+    the terminal's Ctrl+C does not reach them: :meth:`stop_on_interrupt` passes it on,
+    to commands running on worker threads too.
+    """
+
+    def __init__(self, command: Sequence[str], timeout: float | None = None) -> None:
+        self.command = list(command)
+        self.timeout = timeout
+        self.stopping = threading.Event()
+
+    def __call__(self, trial: TrialHandle) -> float:
+        args = fill_placeholders(self.command, trial)
         try:
-            returncode, stdout, stderr = _run_in_own_group(args, timeout)
+            returncode, stdout, stderr = _run_in_own_group(args, self.timeout, self.stopping)
         except FileNotFoundError as exc:
             raise CommandFailed(f"Cannot run {args[0]!r}: {exc}") from exc
         except subprocess.TimeoutExpired as exc:
             raise CommandFailed(
-                f"The command ran longer than {timeout} s; it and every process it started were killed."
+                f"The command ran longer than {self.timeout} s; it and every process it started were killed."
             ) from exc
         if returncode != 0:
             raise CommandFailed(
@@ -171,16 +185,62 @@ def command_objective(command: Sequence[str], timeout: float | None = None) -> A
             )
         return parse_value(stdout)
 
-    return objective
+    @contextlib.contextmanager
+    def stop_on_interrupt(self) -> Iterator[None]:
+        """While inside: Ctrl+C (SIGINT) also stops the commands running on other threads.
+
+        Python delivers the signal to the main thread alone; a command a worker thread
+        waits for would otherwise run to its end before the interrupt could go on.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.getsignal(signal.SIGINT)
+
+        def interrupt(signum: int, frame: Any) -> None:
+            self.stopping.set()
+            if callable(previous):
+                previous(signum, frame)
+            elif previous != signal.SIG_IGN:
+                raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, interrupt)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
 
-def _run_in_own_group(args: list[str], timeout: float | None) -> tuple[int, str, str]:
+def command_objective(command: Sequence[str], timeout: float | None = None) -> CommandObjective:
+    """An objective that runs ``command`` for each trial."""
+    return CommandObjective(command, timeout)
+
+
+def _run_in_own_group(
+    args: list[str], timeout: float | None, stopping: threading.Event | None = None
+) -> tuple[int, str, str]:
     """Run ``args`` in a new process group, so that on a timeout (or Ctrl-C) the whole
-    tree goes: a shell's or a launcher's children would outlive a kill of the child alone."""
+    tree goes: a shell's or a launcher's children would outlive a kill of the child alone.
+
+    With ``stopping`` set (an interrupt seen by another thread) the command is stopped
+    too, and :class:`KeyboardInterrupt` raised.
+    """
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
+    deadline = None if timeout is None else time.monotonic() + timeout
     try:
-        stdout, stderr = process.communicate(timeout=timeout)
+        while True:
+            if stopping is not None and stopping.is_set():
+                raise KeyboardInterrupt
+            wait = _POLL if deadline is None else min(_POLL, deadline - time.monotonic())
+            try:
+                # Waiting in slices lets a stop be seen; communicate() may be called again
+                # after its timeout, with nothing read lost.
+                stdout, stderr = process.communicate(timeout=max(wait, 0.0))
+                break
+            except subprocess.TimeoutExpired:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise subprocess.TimeoutExpired(args, timeout or 0.0) from None
     except BaseException:
         _kill_group(process)
         raise

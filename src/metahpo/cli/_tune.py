@@ -47,6 +47,7 @@ def tune(
     command = list(ctx.args)
     if not command:
         raise fail("give the command to run after `--`, e.g. `-- python train.py --lr {lr}`.")
+    _check_options(trials, jobs, timeout, trial_timeout)
     try:
         parsed_space = load_space_file(space)
         check_placeholders(command, parsed_space)
@@ -55,8 +56,9 @@ def tune(
             storage=storage_url(storage), direction=direction, optimizer=optimizer, seed=seed,
             load_if_exists=True, scheduler=_scheduler(scheduler, min_budget, max_budget, eta),
         )
-        study.optimize(command_objective(command, trial_timeout), n_trials=trials,
-                       n_jobs=jobs, timeout=timeout, show_progress=True)
+        objective = command_objective(command, trial_timeout)
+        with objective.stop_on_interrupt():
+            study.optimize(objective, n_trials=trials, n_jobs=jobs, timeout=timeout, show_progress=True)
         # The trial budget is spent: the study is done, and the knowledge learns from it.
         study.finish()
     except MetahpoError as exc:
@@ -67,6 +69,17 @@ def tune(
         raise fail(f"no trial of study {study.name!r} completed; see `metahpo show {study.name}`.") from None
     console().print(f"study {study.name!r}: best value {best.value:.6g} at trial {best.number}")
     console().print(dict(best.config))
+
+
+def _check_options(trials: int, jobs: int, timeout: float | None, trial_timeout: float | None) -> None:
+    """Refuse bad options before the study is created, by the names the user typed."""
+    if trials < 1:
+        raise fail(f"--trials must be at least 1. Got {trials}.")
+    if jobs < 1 and jobs != -1:
+        raise fail(f"--jobs must be at least 1, or -1 for one per core. Got {jobs}.")
+    for option, seconds in (("--timeout", timeout), ("--trial-timeout", trial_timeout)):
+        if seconds is not None and not seconds > 0:
+            raise fail(f"{option} must be a positive number of seconds. Got {seconds}.")
 
 
 def _scheduler(name: str, min_budget: float | None, max_budget: float | None, eta: int) -> object:

@@ -188,11 +188,20 @@ class KnowledgeBase:
         self, storage: Storage | str, min_trials: int = 5, exclude: Sequence[str] = ()
     ) -> None:
         """Add one task per study with at least ``min_trials`` COMPLETE trials (all or none)."""
+        from metahpo.knowledge._optuna import missing_sqlite_file
         from metahpo.knowledge._storage import read_storage
+        from metahpo.storage import absolute_sqlite_url
 
+        if isinstance(storage, str) and missing_sqlite_file(storage):
+            # Reading must not create an empty database where a typo or a moved file points.
+            raise InvalidParameterError(
+                f"The knowledge storage {storage!r} does not exist (no file "
+                f"{missing_sqlite_file(storage)!r}); nothing was created. Check the path."
+            )
         self._add_all(read_storage(storage, min_trials=min_trials, exclude=exclude))
         if isinstance(storage, str) and min_trials == 5 and not exclude:
-            self._append_spec(storage)
+            # Absolute, so that a study reopened from another folder learns from the same file.
+            self._append_spec(absolute_sqlite_url(storage))
         else:
             self._specs = None
 

@@ -19,7 +19,14 @@ def make_objective(
 ) -> Callable[[Any], float]:
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    x = np.asarray(X, dtype=float)
+    owner = f"the {preset.name!r} preset's objective"
+    try:
+        x = np.asarray(X, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(
+            f"The 'X' parameter of {owner} must be numeric (encode categorical or text columns "
+            f"first, e.g. with an OrdinalEncoder). Got values that are not numbers: {exc}."
+        ) from None
     target = np.asarray(y)
     if x.ndim != 2 or target.ndim != 1 or len(x) != len(target) or len(x) == 0:
         raise InvalidParameterError(
@@ -31,10 +38,17 @@ def make_objective(
     if preset.task_type == "classification":
         classes, labels = np.unique(target, return_inverse=True)
         n_classes = len(classes)
+        _check_classes(classes, owner)
         splitter: Any = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
         folds = list(splitter.split(x, labels))
     else:
-        labels = target.astype(float)
+        try:
+            labels = target.astype(float)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(
+                f"The 'y' parameter of {owner} must be numbers (a regression target). Got "
+                f"values such as {describe(target[0])}; a classifier's preset takes labels."
+            ) from None
         n_classes = 0
         folds = list(KFold(n_splits=cv, shuffle=True, random_state=seed).split(x))
     splits = [
@@ -50,6 +64,20 @@ def make_objective(
 
     objective.__name__ = f"{preset.name.replace('-', '_')}_objective"
     return objective
+
+
+def _check_classes(classes: np.ndarray, owner: str) -> None:
+    """Refuse a target a classifier cannot learn: one class, or a continuous number."""
+    if len(classes) < 2:
+        raise InvalidParameterError(
+            f"The 'y' parameter of {owner} must hold at least two classes. Got only "
+            f"{describe(classes.tolist())}."
+        )
+    if classes.dtype.kind == "f" and not np.all(np.isfinite(classes) & (classes == np.round(classes))):
+        raise InvalidParameterError(
+            f"The 'y' parameter of {owner} must be class labels. Got {len(classes)} distinct "
+            "non-integer numbers, a regression target: use a regressor's preset."
+        )
 
 
 def _split(

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from metahpo._validation import check_finite_number, describe
+from metahpo._validation import check_finite_number, describe, is_real_number
 from metahpo.exceptions import InvalidParameterError
 
 JSONScalar = str | int | float | bool | None
@@ -63,7 +63,7 @@ class Float:
             object.__setattr__(self, "default", float(self.default))
 
     def contains(self, value: Any) -> bool:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not is_real_number(value):
             return False
         return math.isfinite(value) and self.low <= value <= self.high
 

@@ -17,7 +17,13 @@ from metahpo.storage._base import (
 from metahpo.storage._cache import TrialCache
 from metahpo.storage._checks import check_objective_value, mask_password
 from metahpo.storage._memory import InMemoryStorage
-from metahpo.storage._url import CLI_DEFAULT_URL, ENV_VAR, get_storage, sqlite_path
+from metahpo.storage._url import (
+    CLI_DEFAULT_URL,
+    ENV_VAR,
+    absolute_sqlite_url,
+    get_storage,
+    sqlite_path,
+)
 
 __all__ = [
     "CLI_DEFAULT_URL",
@@ -32,6 +38,7 @@ __all__ = [
     "Storage",
     "StudyRecord",
     "TrialCache",
+    "absolute_sqlite_url",
     "artefacts_of",
     "check_objective_value",
     "get_storage",

@@ -50,3 +50,14 @@ def sqlite_path(url: str) -> Path | None:
     if path in ("", ":memory:"):
         return None
     return Path(path)
+
+
+def absolute_sqlite_url(url: str) -> str:
+    """``url`` with a relative SQLite file made absolute against the current folder, so
+    that the URL names the same database whichever folder reads it later (a study stores
+    its knowledge's URLs); other URLs are returned unchanged."""
+    path = sqlite_path(url)
+    if path is None or path.is_absolute() or str(path).startswith("file:"):
+        return url
+    query = url.split("?", 1)[1] if "?" in url else ""
+    return f"sqlite:///{path.resolve()}" + (f"?{query}" if query else "")

@@ -10,6 +10,7 @@ import numpy as np
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import DuplicatedStudyError, InvalidParameterError
 from metahpo.history import DIRECTIONS
+from metahpo.knowledge import descriptor_of
 from metahpo.optimizers import optimizer_class, optimizer_spec, takes_knowledge
 from metahpo.schedulers import make_scheduler, scheduler_spec
 from metahpo.space import Space
@@ -86,6 +87,7 @@ def create_study(
     user_attrs: dict[str, Any] = {}
     if task is not None:
         user_attrs["task"] = task.to_dict() if hasattr(task, "to_dict") else task
+        descriptor_of(user_attrs["task"])  # refused here, before anything is stored
     if choice is not None:
         user_attrs["optimizer_choice"] = choice
     try:

@@ -20,9 +20,11 @@ from metahpo.exceptions import InvalidParameterError
 from metahpo.schedulers import Job, Scheduler
 from metahpo.space import Space
 from metahpo.storage import Storage
+from metahpo.study._state import QUEUE_KEY
 from metahpo.trial import FrozenTrial
 
-QUEUE_KEY = "enqueued_configs"
+__all__ = ["ENQUEUED_KEY", "QUEUE_KEY", "add_to_queue", "check_enqueue_budget", "trial_fields", "waiting_entry"]
+
 ENQUEUED_KEY = "enqueued"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -17,6 +18,11 @@ if TYPE_CHECKING:
     from metahpo.study._handle import Objective
 
 StudyT = TypeVar("StudyT", bound=RunnableStudy)
+
+logger = logging.getLogger(__name__)
+
+# Seconds the main thread waits for a worker at a time (see _optimize_here).
+_JOIN_SLICE = 0.2
 
 
 def run_optimize(
@@ -54,7 +60,8 @@ def run_optimize(
         raise InvalidParameterError(
             f"The 'n_jobs' parameter of optimize must be >= 1 or -1 (all cores). Got {n_jobs} instead."
         )
-    catch_tuple = (catch,) if isinstance(catch, type) else tuple(catch)
+    catch_tuple = _check_catch(catch)
+    _check_callbacks(callbacks)
     if executor is not None:
         from metahpo.study._dask import optimize_on_dask
 
@@ -92,21 +99,69 @@ def _optimize_here(
             worker()
             return
         errors: list[BaseException] = []
+        finished = [threading.Event() for _ in range(n_jobs)]
 
-        def guarded() -> None:
+        def guarded(done: threading.Event) -> None:
             try:
                 worker()
             except BaseException as exc:
                 budget.close()
                 errors.append(exc)
+            finally:
+                done.set()
 
-        threads = [threading.Thread(target=guarded, name=f"metahpo-worker-{i}") for i in range(n_jobs)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        for i, done in enumerate(finished):
+            threading.Thread(target=guarded, args=(done,), name=f"metahpo-worker-{i}").start()
+        try:
+            for done in finished:
+                # In slices: the main thread runs Python's signal handlers only when it wakes.
+                # (Events, not Thread.join: a join that Ctrl+C interrupts takes its running
+                # thread for stopped, and a second join would not wait for it.)
+                while not done.wait(_JOIN_SLICE):
+                    pass
+        except BaseException:
+            # Ctrl+C reaches the main thread alone: no worker starts another trial, and the
+            # running ones finish and are stored before the interrupt goes on (a second
+            # Ctrl+C stops waiting; a trial left running is then failed by its heartbeat).
+            budget.close()
+            logger.warning("Interrupted: waiting for the running trials to finish.")
+            for done in finished:
+                done.wait()
+            raise
         if errors:
             raise errors[0]
+
+
+def _check_catch(catch: Any) -> tuple[type[BaseException], ...]:
+    """``catch`` as a tuple of exception classes, or an error naming what is not one."""
+    items = (catch,) if isinstance(catch, type) else catch
+    if isinstance(items, (str, bytes)) or not isinstance(items, (Sequence, set, frozenset)):
+        raise InvalidParameterError(
+            "The 'catch' parameter of optimize must be an exception class or a sequence of them. "
+            f"Got {describe(catch)} instead."
+        )
+    for item in items:
+        if not (isinstance(item, type) and issubclass(item, BaseException)):
+            raise InvalidParameterError(
+                f"The 'catch' parameter of optimize must hold exception classes. Got {describe(item)} in it."
+            )
+    return tuple(items)
+
+
+def _check_callbacks(callbacks: Any) -> None:
+    """Refuse, before any trial runs, callbacks that a finished trial could not call."""
+    if callbacks is None:
+        return
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Sequence):
+        raise InvalidParameterError(
+            "The 'callbacks' parameter of optimize must be a list of callables or None. "
+            f"Got {describe(callbacks)} instead."
+        )
+    for callback in callbacks:
+        if not callable(callback):
+            raise InvalidParameterError(
+                f"The 'callbacks' parameter of optimize must hold callables. Got {describe(callback)} in it."
+            )
 
 
 class _TrialBudget:

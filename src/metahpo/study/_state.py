@@ -19,6 +19,10 @@ OPTIMIZER_STATE_KEY = "optimizer_state"
 # The Dask task that ran a trial: a task run again returns that trial (see Study.run_trial).
 DISPATCH_KEY = "dispatch"
 RESERVED_USER_ATTRS = frozenset({OPTIMIZER_STATE_KEY, DISPATCH_KEY})
+# Study-level keys metahpo writes and reads back: the queue of enqueued configs, the task
+# descriptor the knowledge reads, auto's choice and the last continual update's summary.
+QUEUE_KEY = "enqueued_configs"
+RESERVED_STUDY_ATTRS = frozenset({QUEUE_KEY, "task", "optimizer_choice", "knowledge_update"})
 
 
 def state_of_history(trials: Iterable[FrozenTrial], initial: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from metahpo.exceptions import (
     DuplicatedPromotionError,
     InvalidParameterError,
     MetahpoError,
+    StudyNotFoundError,
     TrialStateError,
 )
 from metahpo.history import History
@@ -27,16 +28,23 @@ from metahpo.storage import (
     Storage,
     StudyRecord,
     TrialCache,
+    absolute_sqlite_url,
     check_objective_value,
     get_storage,
     is_stale_failure,
+    sqlite_path,
 )
 from metahpo.study._checkpoints import study_checkpoint_dir
 from metahpo.study._enqueue import QUEUE_KEY, add_to_queue, trial_fields, waiting_entry
 from metahpo.study._handle import Objective, TrialHandle
 from metahpo.study._knowledge import resolve_knowledge
 from metahpo.study._retry import check_retries, retry_dead_trial, taken_elsewhere
-from metahpo.study._state import OPTIMIZER_STATE_KEY, public_user_attrs, state_of_history
+from metahpo.study._state import (
+    OPTIMIZER_STATE_KEY,
+    RESERVED_STUDY_ATTRS,
+    public_user_attrs,
+    state_of_history,
+)
 from metahpo.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -109,6 +117,13 @@ class Study:
     @classmethod
     def load(cls, name: str, storage: Storage | str | None = None, knowledge: Any = None) -> Study:
         """Open the stored study ``name`` (what :func:`~metahpo.load_study` does)."""
+        missing = isinstance(storage, str) and sqlite_path(storage)
+        if missing and not missing.exists():
+            # Opening it would create an empty database where a typo points.
+            raise StudyNotFoundError(
+                f"No study named {name!r}: there is no database at {storage} (the file "
+                f"{str(missing)!r} does not exist); nothing was created."
+            )
         store = get_storage(storage)
         return cls.from_record(store.get_study(name), store, knowledge)
 
@@ -158,6 +173,13 @@ class Study:
         return dict(self.storage.get_study(self.name).user_attrs)
 
     def set_user_attr(self, key: str, value: Any) -> None:
+        """Store ``value`` (JSON) with the study under ``key``; metahpo's own keys are refused."""
+        if key in RESERVED_STUDY_ATTRS:
+            raise InvalidParameterError(
+                f"The 'key' parameter of Study.set_user_attr must not be one of "
+                f"{sorted(RESERVED_STUDY_ATTRS)}: metahpo keeps the study's state there. "
+                f"Got {key!r}; choose another key."
+            )
         self.storage.set_study_user_attrs(self.study_id, {key: value})
 
     @property
@@ -319,6 +341,11 @@ class Study:
             raise
         return record.evolve(config=config, user_attrs=attrs)
 
+    def _owns(self, handle: TrialHandle) -> bool:
+        """Whether ``handle`` is a trial of this study (asked through any of its openings)."""
+        other = handle._study  # the handle's owner (within this package)
+        return other.study_id == self.study_id and _storage_key(other.storage) == _storage_key(self.storage)
+
     def _same_config_elsewhere(self, record: FrozenTrial, config: dict[str, Any]) -> bool:
         return taken_elsewhere(self.space, self._trial_cache.read_with_configured()[1], record, config)
 
@@ -361,6 +388,11 @@ class Study:
         if isinstance(number, bool) or not isinstance(number, int):
             raise InvalidParameterError(
                 f"The 'trial' parameter of tell must be a trial handle, record or number. Got {describe(trial)} instead."
+            )
+        if isinstance(trial, TrialHandle) and not self._owns(trial):
+            raise InvalidParameterError(
+                f"The 'trial' parameter of tell must be a handle this study asked for. Got trial "
+                f"{number} of another study instead; tell the study that asked for it."
             )
         final = _parse_state(state, value)
         current = self.storage.get_trial(self.study_id, number)
@@ -444,7 +476,7 @@ class Study:
         hook = getattr(self.optimizer, "on_study_end", None)
         summary = hook(self.history()) if hook is not None else None
         if summary:
-            self.set_user_attr("knowledge_update", summary)
+            self.storage.set_study_user_attrs(self.study_id, {"knowledge_update": summary})
         return summary
 
     def run_trial(
@@ -509,6 +541,12 @@ class Study:
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, direction={self.direction!r}, optimizer={self.optimizer!r})"
+
+
+def _storage_key(storage: Any) -> Any:
+    """What tells storages apart: a database's URL, else the storage object itself."""
+    url = getattr(storage, "url", None)
+    return absolute_sqlite_url(url) if url is not None else id(storage)
 
 
 def _parse_state(state: TrialState | str | None, value: float | None) -> TrialState:

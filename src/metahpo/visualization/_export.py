@@ -81,6 +81,11 @@ def write_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
         raise InvalidParameterError(
             f"The 'out' parameter of metahpo plot must end in one of {list(_FORMATS)}. Got {str(out)!r} instead."
         )
+    if not out.parent.is_dir():
+        raise InvalidParameterError(
+            f"The 'out' parameter of metahpo plot must be a file in an existing folder. Got "
+            f"{str(out)!r}, whose folder {str(out.parent)!r} does not exist."
+        )
     if suffix == ".html":
         fig.write_html(out, include_plotlyjs=True, full_html=True)
         return out

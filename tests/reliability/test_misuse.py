@@ -1,0 +1,185 @@
+"""Interrupts and misuse a user hits: Ctrl+C with workers, foreign handles, moved folders."""
+
+from __future__ import annotations
+
+import _thread
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import metahpo as mh
+from metahpo.cli import app
+from metahpo.exceptions import InvalidParameterError, StudyNotFoundError
+from metahpo.trial import TrialState
+
+runner = CliRunner()
+
+
+def _space() -> mh.Space:
+    return mh.Space({"x": mh.Float(0.0, 1.0)})
+
+
+def test_an_interrupt_stops_worker_threads_from_starting_trials(tmp_path):
+    study = mh.create_study(space=_space(), storage=f"sqlite:///{tmp_path}/s.db", optimizer="random", seed=0)
+
+    def objective(trial: mh.TrialHandle) -> float:
+        if trial.number == 1:
+            _thread.interrupt_main()  # what Ctrl+C does: the main thread alone is interrupted
+        time.sleep(0.3)
+        return trial.config["x"]
+
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(objective, n_trials=40, n_jobs=2, show_progress=False)
+    trials = study.trials
+    assert len(trials) <= 6  # the workers stopped starting trials
+    assert all(t.state is TrialState.COMPLETE for t in trials)  # and finished the running ones
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie is dead too
+        return stat.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_ctrl_c_stops_the_commands_tune_runs_on_worker_threads(tmp_path):
+    (tmp_path / "space.yaml").write_text("x: {type: float, low: 0, high: 1}\n")
+    pids = tmp_path / "pids"
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from metahpo.cli import main; main()", "tune", "--space", "space.yaml",
+         "--trials", "6", "--jobs", "2", "--optimizer", "random", "--storage", "sqlite:///t.db", "--",
+         "sh", "-c", f"echo $$ >> {pids}; exec sleep 60"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(pids.read_text().split() if pids.exists() else []) < 2:
+        time.sleep(0.1)
+    started = [int(p) for p in pids.read_text().split()]
+    assert len(started) == 2
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=30)  # not the 60 s the commands would run
+    assert process.returncode != 0, output
+    assert not any(_alive(pid) for pid in started)
+    assert len(pids.read_text().split()) == 2, "no command started after the interrupt"
+
+
+def test_tune_checks_its_options_before_creating_a_study(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "space.yaml").write_text("x: {type: float, low: 0, high: 1}\n")
+    for option, value in (("--trials", "-1"), ("--jobs", "0"), ("--trial-timeout", "0")):
+        result = runner.invoke(app, ["tune", "--space", "space.yaml", option, value, "--name", "z",
+                                     "--", "echo", "{x}"])
+        assert result.exit_code == 1 and option in result.output
+    assert not (tmp_path / "metahpo.db").exists()
+
+
+def test_tell_refuses_a_handle_of_another_study():
+    a = mh.create_study(space=_space(), optimizer="random", seed=0)
+    b = mh.create_study(space=_space(), optimizer="random", seed=1)
+    handle_a, _ = a.ask(), b.ask()
+    with pytest.raises(InvalidParameterError, match="another study"):
+        b.tell(handle_a, 0.1)
+    assert [t.state for t in b.trials] == [TrialState.RUNNING]
+    assert a.tell(handle_a, 0.1).state is TrialState.COMPLETE
+
+
+def test_a_handle_is_told_through_another_opening_of_its_study(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = mh.create_study(name="s", space=_space(), storage=url, optimizer="random", seed=0)
+    handle = study.ask()
+    assert mh.load_study("s", url).tell(handle, 0.5).state is TrialState.COMPLETE
+
+
+@pytest.mark.parametrize("key", ["enqueued_configs", "task", "optimizer_choice", "knowledge_update"])
+def test_a_studys_own_attributes_cannot_be_overwritten(key):
+    study = mh.create_study(space=_space(), optimizer="random", seed=0)
+    study.enqueue({"x": 0.25})
+    with pytest.raises(InvalidParameterError, match=key):
+        study.set_user_attr(key, "garbage")
+    assert study.ask().config == {"x": 0.25}  # the queue still works
+    study.set_user_attr("note", "mine")
+    assert study.user_attrs["note"] == "mine"
+
+
+def test_a_relative_sqlite_url_names_the_same_database_from_another_folder(tmp_path, monkeypatch):
+    first, elsewhere = tmp_path / "first", tmp_path / "elsewhere"
+    first.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(first)
+    study = mh.create_study(name="s", preset="logistic-regression", storage="sqlite:///rel.db", seed=0)
+    specs = study.optimizer.knowledge.spec
+    assert f"sqlite:///{first / 'rel.db'}" in specs and "sqlite:///rel.db" not in specs
+    monkeypatch.chdir(elsewhere)
+    reopened = mh.load_study("s", f"sqlite:///{first / 'rel.db'}")
+    assert reopened.optimizer.knowledge.spec == specs
+    assert not (elsewhere / "rel.db").exists()
+
+
+def test_opening_a_missing_sqlite_file_creates_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StudyNotFoundError, match=r"typo\.db"):
+        mh.load_study("x", "sqlite:///typo.db")
+    with pytest.raises(InvalidParameterError, match=r"team\.db"):
+        mh.KnowledgeBase.open("sqlite:///team.db")
+    assert not list(tmp_path.iterdir())
+
+
+def test_optimize_refuses_bad_catch_and_callbacks_before_any_trial():
+    study = mh.create_study(space=_space(), optimizer="random", seed=0)
+    with pytest.raises(InvalidParameterError, match="'catch'"):
+        study.optimize(lambda t: 0.0, n_trials=1, catch=5)
+    with pytest.raises(InvalidParameterError, match="'callbacks'"):
+        study.optimize(lambda t: 0.0, n_trials=1, callbacks=[5])
+    assert study.trials == []
+
+
+def test_numpy_scalars_are_numbers():
+    space = mh.Space({"x": mh.Float(np.float32(0.0), 1.0), "n": mh.Int(np.int64(1), 5)})
+    assert space.validate({"x": np.float32(0.5), "n": np.int32(2)}) == {"x": 0.5, "n": 2}
+    with pytest.raises(InvalidParameterError):
+        space.validate({"x": np.bool_(True), "n": 2})
+
+
+def test_a_task_that_is_not_a_descriptor_is_refused_before_the_study_is_stored():
+    storage = mh.InMemoryStorage()
+    with pytest.raises(InvalidParameterError, match="task"):
+        mh.create_study(name="t", space=_space(), task=np.zeros((3, 2)), storage=storage)
+    assert storage.list_studies() == []
+
+
+def test_a_plot_into_a_missing_folder_is_a_clear_error(tmp_path):
+    study = mh.create_study(name="p", space=_space(), storage=f"sqlite:///{tmp_path}/p.db",
+                            optimizer="random", seed=0)
+    study.optimize(lambda t: t.config["x"], n_trials=2, show_progress=False)
+    result = runner.invoke(app, ["plot", "p", "history", "--out", str(tmp_path / "no" / "x.html"),
+                                 "--storage", f"sqlite:///{tmp_path}/p.db"])
+    assert result.exit_code == 1 and "does not exist" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("preset", "y", "match"),
+    [
+        ("logistic-regression", np.zeros(40, dtype=int), "two classes"),
+        ("logistic-regression", np.linspace(0.1, 9.7, 40), "regressor"),
+        ("hgb-regressor", np.array(["a", "b"] * 20), "regression target"),
+    ],
+)
+def test_a_preset_objective_refuses_a_target_its_model_cannot_learn(preset, y, match):
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    with pytest.raises(InvalidParameterError, match=match):
+        mh.presets.objective(preset, X, y, cv=3)
+
+
+def test_a_preset_objective_refuses_text_features():
+    X = np.array([["a", 1.0]] * 20, dtype=object)
+    with pytest.raises(InvalidParameterError, match=r"'X'.*numeric"):
+        mh.presets.objective("logistic-regression", X, np.array([0, 1] * 10), cv=3)
