@@ -247,7 +247,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 def test_map_writes_a_png_and_a_self_contained_html_page(storage_url, workdir):
     result = kb("map", "--out", "map.png", "--storage", storage_url)
     assert result.exit_code == 0, result.output
-    assert "6 tasks, 2 clusters" in result.output  # the space with the most tasks
+    assert "6 tasks related to the space, 6 of exactly it; 2 clusters" in result.output  # the largest space
     data = (workdir / "map.png").read_bytes()
     assert png_size(data) == (990, 770) and len(data) > 10_000
 

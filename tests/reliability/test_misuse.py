@@ -183,3 +183,19 @@ def test_a_preset_objective_refuses_text_features():
     X = np.array([["a", 1.0]] * 20, dtype=object)
     with pytest.raises(InvalidParameterError, match=r"'X'.*numeric"):
         mh.presets.objective("logistic-regression", X, np.array([0, 1] * 10), cv=3)
+
+
+def test_a_study_reopened_without_its_in_memory_knowledge_says_so(tmp_path, caplog):
+    space = _space()
+    kb = mh.KnowledgeBase()
+    for i in range(3):
+        kb.add_task(space, [{"x": v / 5} for v in range(6)], [float((v - i) ** 2) for v in range(6)], name=f"t{i}")
+    url = f"sqlite:///{tmp_path}/k.db"
+    mh.create_study(name="k", space=space, storage=url, optimizer=mh.MetaBO(kb, continual_update=False), seed=0)
+    with caplog.at_level("WARNING", logger="metahpo.study"):
+        mh.load_study("k", url)
+    assert "learns from no past tasks" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="metahpo.study"):
+        mh.load_study("k", url, knowledge=kb)
+    assert "learns from no past tasks" not in caplog.text

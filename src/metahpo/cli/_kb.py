@@ -469,12 +469,15 @@ def task_map_command(
             if not groups:
                 raise BadInput(_empty(_where(storage, knowledge)) + " Nothing was drawn.")
             space = groups[0][0]
+        # The tasks MetaBO learns from for this space: its own and those of related spaces.
         tasks = kb.tasks(space)
+        exact = sum(t.space.fingerprint() == space.fingerprint() for t in tasks)
         mapped = task_map(tasks, seed=seed)
         title = (
-            f"{len(tasks)} tasks of space {space.fingerprint()[:8]} "
-            f"({', '.join(space.names)}), {mapped.k} clusters"
+            f"{len(tasks)} tasks related to space {space.fingerprint()[:8]} "
+            f"({', '.join(space.names)}; {exact} of exactly this space), {mapped.k} clusters"
         )
         sources = {t.name: kb[t.name].source if t.name in kb else t.source for t in tasks}
         write_map(mapped, out, title=title, sources=sources)
-    console().print(f"wrote {out} ({len(tasks)} tasks, {mapped.k} clusters)")
+    console().print(f"wrote {out} ({len(tasks)} tasks related to the space, {exact} of exactly it; "
+                    f"{mapped.k} clusters)")

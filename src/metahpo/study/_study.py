@@ -112,6 +112,12 @@ class Study:
         stored = spec_with_credentials(dict(spec.get("params", {})).get("knowledge"),
                                        [str(getattr(storage, "url", ""))])
         kb = resolve_knowledge(knowledge if knowledge is not None else stored)
+        if kb is None and "knowledge" in dict(spec.get("params", {})):
+            logger.warning(
+                "Study %r stored no knowledge spec (its knowledge was built in memory, or it had "
+                "none): reopened without knowledge=, its %s learns from no past tasks (as GP-BO). "
+                "Pass knowledge= to load_study to give it its knowledge again.",
+                record.name, spec.get("name", "optimizer"))
         return cls(record, storage, make_optimizer(spec, knowledge=kb), make_scheduler(dict(record.scheduler)))
 
     @classmethod
