@@ -199,3 +199,15 @@ def test_a_study_reopened_without_its_in_memory_knowledge_says_so(tmp_path, capl
     with caplog.at_level("WARNING", logger="metahpo.study"):
         mh.load_study("k", url, knowledge=kb)
     assert "learns from no past tasks" not in caplog.text
+
+
+def test_tune_keeps_the_metrics_a_command_prints_beside_its_value(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "space.yaml").write_text("x: {type: float, low: 0, high: 1}\n")
+    script = 'import json; print(json.dumps({{"value": {x}, "accuracy": 0.97, "why": "mine"}}))'
+    result = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "2", "--name", "m",
+                                 "--optimizer", "random", "--", sys.executable, "-c", script])
+    assert result.exit_code == 0, result.output
+    trials = mh.load_study("m", "sqlite:///metahpo.db").trials
+    assert [t.user_attrs["accuracy"] for t in trials] == [0.97, 0.97]
+    assert all(t.user_attrs["why"] != "mine" for t in trials)  # metahpo's own attribute is kept

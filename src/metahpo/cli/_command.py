@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import os
 import signal
@@ -23,7 +24,11 @@ from metahpo.exceptions import InvalidParameterError, MetahpoError
 from metahpo.space import Space
 from metahpo.study import TrialHandle
 
+logger = logging.getLogger(__name__)
+
 _STDERR_TAIL = 2000
+# Trial attributes metahpo writes: a command's metric of the same name is not stored.
+_OWN_TRIAL_ATTRS = frozenset({"why", "optimizer_state", "dispatch", "enqueued"})
 # Placeholders the command gets besides the space's parameters; no parameter may take them.
 RESERVED_PLACEHOLDERS = ("trial", "budget")
 # Seconds a command's process group has between SIGTERM and SIGKILL after a timeout.
@@ -136,6 +141,12 @@ def fill_placeholders(command: Sequence[str], trial: TrialHandle) -> list[str]:
 
 def parse_value(stdout: str) -> float:
     """The last non-empty line: a number, or a JSON object with a "value" key."""
+    return parse_result(stdout)[0]
+
+
+def parse_result(stdout: str) -> tuple[float, dict[str, Any]]:
+    """The value of the last non-empty line, and the JSON object's other keys (metrics the
+    command reports beside its value, e.g. ``{"value": 0.12, "accuracy": 0.97}``)."""
     lines = [line.strip() for line in stdout.splitlines() if line.strip()]
     if not lines:
         raise CommandFailed("The command printed nothing; its last line must be the objective value.")
@@ -146,13 +157,15 @@ def parse_value(stdout: str) -> float:
         raise CommandFailed(
             f"The command's last line must be a number or a JSON object with \"value\". Got {last[:200]!r}."
         ) from None
+    extras: dict[str, Any] = {}
     if isinstance(parsed, dict):
         if "value" not in parsed:
             raise CommandFailed(f"The JSON object on the command's last line has no \"value\": {last[:200]!r}.")
+        extras = {str(k): v for k, v in parsed.items() if k != "value"}
         parsed = parsed["value"]
     if isinstance(parsed, bool) or not isinstance(parsed, (int, float)) or not math.isfinite(parsed):
         raise CommandFailed(f"The command's value must be a finite number. Got {parsed!r}.")
-    return float(parsed)
+    return float(parsed), extras
 
 
 class CommandObjective:
@@ -183,7 +196,10 @@ class CommandObjective:
                 f"The command exited with status {returncode}. stderr (tail):\n"
                 f"{stderr[-_STDERR_TAIL:]}"
             )
-        return parse_value(stdout)
+        value, extras = parse_result(stdout)
+        for key, metric in extras.items():
+            _keep_metric(trial, key, metric)
+        return value
 
     @contextlib.contextmanager
     def stop_on_interrupt(self) -> Iterator[None]:
@@ -209,6 +225,18 @@ class CommandObjective:
             yield
         finally:
             signal.signal(signal.SIGINT, previous)
+
+
+def _keep_metric(trial: TrialHandle, key: str, value: Any) -> None:
+    """Store a metric the command printed beside its value as a trial attribute; one that
+    metahpo's own attributes use, or that cannot be stored (NaN), is skipped with a warning."""
+    if key in _OWN_TRIAL_ATTRS:
+        logger.warning("Trial %d: the command's %r is not stored (metahpo keeps its own there).", trial.number, key)
+        return
+    try:
+        trial.set_user_attr(key, value)
+    except InvalidParameterError as exc:
+        logger.warning("Trial %d: the command's %r is not stored: %s", trial.number, key, exc)
 
 
 def command_objective(command: Sequence[str], timeout: float | None = None) -> CommandObjective:
