@@ -99,7 +99,7 @@ def test_a_handle_is_told_through_another_opening_of_its_study(tmp_path):
 
 
 @pytest.mark.parametrize("key", ["enqueued_configs", "task", "optimizer_choice", "knowledge_update"])
-def test_a_studys_own_attributes_cannot_be_overwritten(key):
+def test_a_studys_own_attributes_cannot_be_overwritten(key):  # "task" only by a descriptor
     study = mh.create_study(space=_space(), optimizer="random", seed=0)
     study.enqueue({"x": 0.25})
     with pytest.raises(InvalidParameterError, match=key):
@@ -211,3 +211,75 @@ def test_tune_keeps_the_metrics_a_command_prints_beside_its_value(tmp_path, monk
     trials = mh.load_study("m", "sqlite:///metahpo.db").trials
     assert [t.user_attrs["accuracy"] for t in trials] == [0.97, 0.97]
     assert all(t.user_attrs["why"] != "mine" for t in trials)  # metahpo's own attribute is kept
+
+
+def test_a_task_descriptor_may_be_set_after_creation():
+    study = mh.create_study(space=_space(), optimizer="random", seed=0)
+    study.set_user_attr("task", {"name": "d", "descriptor": {"n_samples": 100.0}})
+    assert study.user_attrs["task"]["name"] == "d"
+
+
+def test_a_stored_knowledge_spec_is_reopened_as_it_can_be(tmp_path, caplog):
+    from metahpo.storage import SQLStorage
+    from metahpo.study._knowledge import reachable_knowledge
+
+    own = SQLStorage(f"sqlite:///{tmp_path}/own.db")
+    # As an earlier version stored it: the study's own storage by a relative URL.
+    stored = ["bundled:keel-hgb", "sqlite:///own.db", f"sqlite:///{tmp_path}/gone.db"]
+    with caplog.at_level("WARNING", logger="metahpo.study"):
+        assert reachable_knowledge(stored, own, "s") == ["bundled:keel-hgb", f"sqlite:///{tmp_path}/own.db"]
+    assert "gone.db does not exist any more" in caplog.text
+
+
+def test_a_study_whose_knowledge_file_is_gone_still_opens(tmp_path, caplog):
+    other = f"sqlite:///{tmp_path}/other.db"
+    mh.create_study(name="o", space=_space(), storage=other, optimizer="random", seed=0)
+    url = f"sqlite:///{tmp_path}/s.db"
+    mh.create_study(name="s", space=_space(), storage=url, optimizer="metabo", knowledge=other, seed=0)
+    (tmp_path / "other.db").unlink()
+    with caplog.at_level("WARNING", logger="metahpo.study"):
+        study = mh.load_study("s", url)
+    assert "other.db does not exist any more" in caplog.text
+    assert study.ask().config  # and it suggests (from no past tasks)
+    assert not (tmp_path / "other.db").exists()
+
+
+def test_uri_and_environment_sqlite_urls_are_opened_as_created(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    uri = "sqlite:///file:u.db?uri=true"
+    mh.create_study(name="u", space=_space(), storage=uri, optimizer="random", seed=0)
+    assert mh.load_study("u", uri).name == "u"
+    monkeypatch.setenv("METAHPO_STORAGE", "sqlite:///typo.db")
+    with pytest.raises(StudyNotFoundError, match=r"typo\.db"):
+        mh.load_study("u")
+    assert not (tmp_path / "typo.db").exists()
+
+
+def test_an_ignored_sigint_stays_ignored_while_tune_runs():
+    from metahpo.cli._command import command_objective
+
+    objective = command_objective(["true"])
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with objective.stop_on_interrupt():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        objective.stopping.set()  # a stop seen by an earlier run ...
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        with objective.stop_on_interrupt():
+            assert not objective.stopping.is_set()  # ... does not stop the next one
+            assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_two_openings_of_one_database_are_one_study_whatever_the_driver_or_password():
+    from metahpo.study._study import _storage_key
+
+    class Opened:
+        def __init__(self, url: str) -> None:
+            self.url = url
+
+    assert _storage_key(Opened("postgresql://u:secret@db:5432/hpo")) == _storage_key(
+        Opened("postgresql+psycopg://u@db:5432/hpo"))
+    assert _storage_key(Opened("postgresql://u@db:5432/hpo")) != _storage_key(Opened("postgresql://u@db:5432/other"))

@@ -208,16 +208,19 @@ class CommandObjective:
         Python delivers the signal to the main thread alone; a command a worker thread
         waits for would otherwise run to its end before the interrupt could go on.
         """
-        if threading.current_thread() is not threading.main_thread():
+        self.stopping.clear()
+        previous = signal.getsignal(signal.SIGINT)
+        # Off the main thread no handler can be set; an ignored SIGINT (a job started with
+        # `&` by a shell, a supervisor) stays ignored; one not set from Python is left alone.
+        if threading.current_thread() is not threading.main_thread() or previous in (signal.SIG_IGN, None):
             yield
             return
-        previous = signal.getsignal(signal.SIGINT)
 
         def interrupt(signum: int, frame: Any) -> None:
             self.stopping.set()
             if callable(previous):
                 previous(signum, frame)
-            elif previous != signal.SIG_IGN:
+            else:
                 raise KeyboardInterrupt
 
         signal.signal(signal.SIGINT, interrupt)
@@ -253,6 +256,8 @@ def _run_in_own_group(
     With ``stopping`` set (an interrupt seen by another thread) the command is stopped
     too, and :class:`KeyboardInterrupt` raised.
     """
+    if stopping is not None and stopping.is_set():
+        raise KeyboardInterrupt  # stopped before it started
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
     deadline = None if timeout is None else time.monotonic() + timeout

@@ -38,7 +38,7 @@ from metahpo.knowledge._descriptors import (
 )
 from metahpo.knowledge._ensemble import BaseClustering, base_clusterings
 from metahpo.knowledge._files import KnowledgeFiles, read_knowledge, write_knowledge
-from metahpo.knowledge._identity import spec_with_credentials, spec_without_passwords
+from metahpo.knowledge._identity import spec_identity, spec_with_credentials, spec_without_passwords
 from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._map import TaskMap, task_map
 from metahpo.knowledge._mapping import is_related, map_task, shared_parameters
@@ -92,6 +92,7 @@ __all__ = [
     "shared_parameters",
     "similarity",
     "similarity_matrix",
+    "spec_identity",
     "spec_with_credentials",
     "spec_without_passwords",
     "task_map",

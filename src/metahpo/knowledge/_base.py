@@ -188,9 +188,8 @@ class KnowledgeBase:
         self, storage: Storage | str, min_trials: int = 5, exclude: Sequence[str] = ()
     ) -> None:
         """Add one task per study with at least ``min_trials`` COMPLETE trials (all or none)."""
-        from metahpo.knowledge._optuna import missing_sqlite_file
         from metahpo.knowledge._storage import read_storage
-        from metahpo.storage import absolute_sqlite_url
+        from metahpo.storage import absolute_sqlite_url, missing_sqlite_file
 
         if isinstance(storage, str) and missing_sqlite_file(storage):
             # Reading must not create an empty database where a typo or a moved file points.

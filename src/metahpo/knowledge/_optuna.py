@@ -38,14 +38,13 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._task import Task, check_descriptor, descriptor_of
 from metahpo.space import Categorical, Float, Int, Param, Space
-from metahpo.storage import mask_password
+from metahpo.storage import mask_password, missing_sqlite_file
 
 __all__ = ["read_optuna"]
 
@@ -162,20 +161,6 @@ def _reason(exc: BaseException) -> str:
     return mask_password(f"{type(cause).__name__}: {text}"[:300])
 
 
-def missing_sqlite_file(url: str) -> str | None:
-    """The file a ``sqlite:///PATH`` URL names when it does not exist, else ``None``."""
-    if not url.startswith("sqlite"):
-        return None
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        database = make_url(url).database
-    except ArgumentError:
-        return None
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return None if Path(database).exists() else database
 
 
 def _storage_label(storage: Any) -> str:

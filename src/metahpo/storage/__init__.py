@@ -22,6 +22,7 @@ from metahpo.storage._url import (
     ENV_VAR,
     absolute_sqlite_url,
     get_storage,
+    missing_sqlite_file,
     sqlite_path,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "get_storage",
     "is_stale_failure",
     "mask_password",
+    "missing_sqlite_file",
     "reads_from_number",
     "sqlite_path",
 ]

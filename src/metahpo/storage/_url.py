@@ -52,12 +52,36 @@ def sqlite_path(url: str) -> Path | None:
     return Path(path)
 
 
+def _sqlite_file(url: Any) -> str | None:
+    """The file a SQLite URL (any driver) names, or ``None`` for other URLs, in-memory
+    databases and ``file:`` URIs."""
+    if not isinstance(url, str) or not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        database = make_url(url).database
+    except ArgumentError:
+        return None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def missing_sqlite_file(url: Any) -> str | None:
+    """The file a SQLite URL names when it does not exist, else ``None``."""
+    database = _sqlite_file(url)
+    return database if database is not None and not Path(database).exists() else None
+
+
 def absolute_sqlite_url(url: str) -> str:
     """``url`` with a relative SQLite file made absolute against the current folder, so
     that the URL names the same database whichever folder reads it later (a study stores
     its knowledge's URLs); other URLs are returned unchanged."""
-    path = sqlite_path(url)
-    if path is None or path.is_absolute() or str(path).startswith("file:"):
+    database = _sqlite_file(url)
+    if database is None or Path(database).is_absolute():
         return url
-    query = url.split("?", 1)[1] if "?" in url else ""
-    return f"sqlite:///{path.resolve()}" + (f"?{query}" if query else "")
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(database=str(Path(database).resolve())).render_as_string(hide_password=False)

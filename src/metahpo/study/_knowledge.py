@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,9 +18,11 @@ from metahpo.optimizers import (
     takes_knowledge,
 )
 from metahpo.space import Space
-from metahpo.storage import Storage
+from metahpo.storage import Storage, absolute_sqlite_url, missing_sqlite_file, sqlite_path
 
-__all__ = ["build_optimizer", "default_knowledge", "resolve_knowledge"]
+__all__ = ["build_optimizer", "default_knowledge", "reachable_knowledge", "resolve_knowledge"]
+
+logger = logging.getLogger("metahpo.study")
 
 
 def resolve_knowledge(knowledge: Any) -> KnowledgeBase | None:
@@ -35,6 +38,31 @@ def resolve_knowledge(knowledge: Any) -> KnowledgeBase | None:
         "The 'knowledge' parameter must be a KnowledgeBase, a knowledge spec ('bundled:NAME', "
         f"a storage URL or a directory), a list of specs or None. Got {describe(knowledge)} instead."
     )
+
+
+def reachable_knowledge(spec: Any, storage: Storage, study: str) -> Any:
+    """A study's stored knowledge spec as it can be opened now.
+
+    A SQLite source whose file is gone is left out, with a warning (the study still
+    opens, as it did before missing files were refused). Studies stored by earlier
+    versions recorded their own storage's relative URL (``sqlite:///metahpo.db``): one
+    naming the file of the storage the study is opened through stands for it.
+    """
+    if spec is None:
+        return None
+    items = [spec] if isinstance(spec, str) else list(spec)
+    own = getattr(storage, "url", None)
+    own_file = sqlite_path(own) if isinstance(own, str) else None
+    kept = []
+    for item in items:
+        path = sqlite_path(item) if isinstance(item, str) else None
+        if path is not None and own_file is not None and not path.is_absolute() and path.name == own_file.name:
+            item = absolute_sqlite_url(own)  # type: ignore[arg-type]
+        if missing_sqlite_file(item) is not None:
+            logger.warning("Study %r: its knowledge source %s does not exist any more; left out.", study, item)
+            continue
+        kept.append(item)
+    return kept[0] if isinstance(spec, str) and kept else (kept or None)
 
 
 def default_knowledge(space: Space, storage: Storage) -> KnowledgeBase:

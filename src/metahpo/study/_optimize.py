@@ -110,10 +110,12 @@ def _optimize_here(
             finally:
                 done.set()
 
-        for i, done in enumerate(finished):
-            threading.Thread(target=guarded, args=(done,), name=f"metahpo-worker-{i}").start()
+        started: list[threading.Event] = []
         try:
-            for done in finished:
+            for i, done in enumerate(finished):
+                threading.Thread(target=guarded, args=(done,), name=f"metahpo-worker-{i}").start()
+                started.append(done)
+            for done in started:
                 # In slices: the main thread runs Python's signal handlers only when it wakes.
                 # (Events, not Thread.join: a join that Ctrl+C interrupts takes its running
                 # thread for stopped, and a second join would not wait for it.)
@@ -121,11 +123,10 @@ def _optimize_here(
                     pass
         except BaseException:
             # Ctrl+C reaches the main thread alone: no worker starts another trial, and the
-            # running ones finish and are stored before the interrupt goes on (a second
-            # Ctrl+C stops waiting; a trial left running is then failed by its heartbeat).
+            # running ones finish and are stored before the interrupt goes on.
             budget.close()
             logger.warning("Interrupted: waiting for the running trials to finish.")
-            for done in finished:
+            for done in started:
                 done.wait()
             raise
         if errors:

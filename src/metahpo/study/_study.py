@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -20,11 +21,12 @@ from metahpo.exceptions import (
     TrialStateError,
 )
 from metahpo.history import History
-from metahpo.knowledge import descriptor_of, spec_with_credentials
+from metahpo.knowledge import descriptor_of, spec_identity, spec_with_credentials
 from metahpo.optimizers import BaseOptimizer, Optimizer, make_optimizer
 from metahpo.schedulers import Scheduler, make_scheduler
 from metahpo.space import Space
 from metahpo.storage import (
+    ENV_VAR,
     Storage,
     StudyRecord,
     TrialCache,
@@ -32,12 +34,12 @@ from metahpo.storage import (
     check_objective_value,
     get_storage,
     is_stale_failure,
-    sqlite_path,
+    missing_sqlite_file,
 )
 from metahpo.study._checkpoints import study_checkpoint_dir
 from metahpo.study._enqueue import QUEUE_KEY, add_to_queue, trial_fields, waiting_entry
 from metahpo.study._handle import Objective, TrialHandle
-from metahpo.study._knowledge import resolve_knowledge
+from metahpo.study._knowledge import reachable_knowledge, resolve_knowledge
 from metahpo.study._retry import check_retries, retry_dead_trial, taken_elsewhere
 from metahpo.study._state import (
     OPTIMIZER_STATE_KEY,
@@ -111,11 +113,13 @@ class Study:
         # is on the same server as the same user (else PGPASSWORD or ~/.pgpass supply it).
         stored = spec_with_credentials(dict(spec.get("params", {})).get("knowledge"),
                                        [str(getattr(storage, "url", ""))])
+        if knowledge is None:
+            stored = reachable_knowledge(stored, storage, record.name)
         kb = resolve_knowledge(knowledge if knowledge is not None else stored)
         if kb is None and "knowledge" in dict(spec.get("params", {})):
             logger.warning(
                 "Study %r stored no knowledge spec (its knowledge was built in memory, or it had "
-                "none): reopened without knowledge=, its %s learns from no past tasks (as GP-BO). "
+                "none): reopened without knowledge=, its %s learns from no past tasks. "
                 "Pass knowledge= to load_study to give it its knowledge again.",
                 record.name, spec.get("name", "optimizer"))
         return cls(record, storage, make_optimizer(spec, knowledge=kb), make_scheduler(dict(record.scheduler)))
@@ -123,12 +127,13 @@ class Study:
     @classmethod
     def load(cls, name: str, storage: Storage | str | None = None, knowledge: Any = None) -> Study:
         """Open the stored study ``name`` (what :func:`~metahpo.load_study` does)."""
-        missing = isinstance(storage, str) and sqlite_path(storage)
-        if missing and not missing.exists():
+        url = storage if storage is not None else os.environ.get(ENV_VAR) or None
+        missing = missing_sqlite_file(url)
+        if missing is not None:
             # Opening it would create an empty database where a typo points.
             raise StudyNotFoundError(
-                f"No study named {name!r}: there is no database at {storage} (the file "
-                f"{str(missing)!r} does not exist); nothing was created."
+                f"No study named {name!r}: there is no database at {url} (the file "
+                f"{missing!r} does not exist); nothing was created."
             )
         store = get_storage(storage)
         return cls.from_record(store.get_study(name), store, knowledge)
@@ -180,7 +185,9 @@ class Study:
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Store ``value`` (JSON) with the study under ``key``; metahpo's own keys are refused."""
-        if key in RESERVED_STUDY_ATTRS:
+        if key == "task":
+            descriptor_of(value)  # a task descriptor may be given later, checked as at creation
+        elif key in RESERVED_STUDY_ATTRS:
             raise InvalidParameterError(
                 f"The 'key' parameter of Study.set_user_attr must not be one of "
                 f"{sorted(RESERVED_STUDY_ATTRS)}: metahpo keeps the study's state there. "
@@ -552,7 +559,7 @@ class Study:
 def _storage_key(storage: Any) -> Any:
     """What tells storages apart: a database's URL, else the storage object itself."""
     url = getattr(storage, "url", None)
-    return absolute_sqlite_url(url) if url is not None else id(storage)
+    return spec_identity(absolute_sqlite_url(url)) if url is not None else id(storage)
 
 
 def _parse_state(state: TrialState | str | None, value: float | None) -> TrialState:

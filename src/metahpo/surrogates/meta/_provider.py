@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 # their meta-test loss may rise (relative, absolute) for the update to be kept.
 _PROBE_TASKS = 10
 _OLD_TASKS_TOLERANCE = (0.01, 0.01)
+# Support/query splits per task that the guard's losses average: with 2, the spread of
+# (after - anchor) over draws was as large as the tolerance (benchmarks/results/guard_noise/).
+_GUARD_SPLITS = 6
 
 
 class KnowledgeSource(Protocol):
@@ -275,8 +278,8 @@ class MetaModelProvider:
                 rng = np.random.default_rng(seed % (2**31))
                 picked = rng.choice(len(signatures), size=_probe_size(len(signatures)), replace=False)
                 keys = [signatures[i] for i in sorted(picked)]
-                loss = meta_test_loss(model, [data for key in keys for data in old_groups[key]], repeats=2)
-                guard = {"probe": [list(key) for key in keys], "loss": loss}
+                loss = meta_test_loss(model, [data for key in keys for data in old_groups[key]], repeats=_GUARD_SPLITS)
+                guard = {"probe": [list(key) for key in keys], "loss": loss, "splits": _GUARD_SPLITS}
             keys = [(int(n), float(total)) for n, total in guard["probe"]]
             probe = [data for key in keys for data in old_groups[key]]
             in_probe = set(keys)
@@ -285,11 +288,13 @@ class MetaModelProvider:
             # Scored as studies would use it: under the trend prior measured for it.
             updated = _with_trend_prior(updated, [*replayed, *new_data])
             anchor = float(guard["loss"])
-            old_before = anchor if chosen_now else meta_test_loss(model, probe, repeats=2)
-            old_after = meta_test_loss(updated, probe, repeats=2)
-            new_before, new_after = meta_test_loss(model, new_data, repeats=2), meta_test_loss(updated, new_data, repeats=2)
+            old_before = anchor if chosen_now else meta_test_loss(model, probe, repeats=_GUARD_SPLITS)
+            old_after = meta_test_loss(updated, probe, repeats=_GUARD_SPLITS)
+            new_before = meta_test_loss(model, new_data, repeats=_GUARD_SPLITS)
+            new_after = meta_test_loss(updated, new_data, repeats=_GUARD_SPLITS)
         if chosen_now and "guard" in model.info:
-            logger.info("The continual update's guard chose a new probe: a task of the last one is gone or changed.")
+            logger.info("The continual update's guard chose a new probe: a task of the last one is gone "
+                        "or changed, or its loss was scored on other draws.")
         summary: dict[str, Any] = {
             "new_tasks": len(new), "new_task_evaluations": evaluations,
             "replayed_tasks": len(replayed), "probe_tasks": len(probe), "probe_chosen_now": chosen_now,
@@ -332,10 +337,13 @@ def _probe_size(n_old: int) -> int:
 
 def _guard_of(model: MetaModel, old_groups: dict[tuple[int, float], list[Any]]) -> dict[str, Any] | None:
     """The guard's probe (old tasks' signatures) and its loss under the model as last
-    meta-trained; ``None`` when there is none yet, or when a probe task is gone or has
-    changed (a study still running when the probe was chosen): a new probe is chosen."""
+    meta-trained; ``None`` when there is none yet, when a probe task is gone or has changed
+    (a study still running when the probe was chosen), or when its loss was scored on
+    another number of splits (by an earlier version): a new probe is chosen."""
     guard = model.info.get("guard")
     if not isinstance(guard, dict) or not guard.get("probe") or "loss" not in guard:
+        return None
+    if guard.get("splits", 2) != _GUARD_SPLITS:  # an anchor scored on other draws
         return None
     if any((int(n), float(total)) not in old_groups for n, total in guard["probe"]):
         return None
