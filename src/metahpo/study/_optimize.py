@@ -99,7 +99,6 @@ def _optimize_here(
             worker()
             return
         errors: list[BaseException] = []
-        finished = [threading.Event() for _ in range(n_jobs)]
 
         def guarded(done: threading.Event) -> None:
             try:
@@ -112,7 +111,8 @@ def _optimize_here(
 
         started: list[threading.Event] = []
         try:
-            for i, done in enumerate(finished):
+            for i in range(n_jobs):
+                done = threading.Event()
                 threading.Thread(target=guarded, args=(done,), name=f"metahpo-worker-{i}").start()
                 started.append(done)
             for done in started:

@@ -137,6 +137,7 @@ def test_two_users_of_one_database_share_the_versions(
     tmp_path: Path, models: list[MetaModel]
 ) -> None:
     url = f"sqlite:///{tmp_path}/team.db"
+    SQLStorage(url)  # the team's database (knowledge is read from existing ones only)
     alice, bob = _knowledge_store(url), _knowledge_store(["bundled:keel-hgb", url])
     assert alice is not None and bob is not None
     assert alice.save(KEY, models[0]) == 1
@@ -174,6 +175,7 @@ def test_the_first_storage_url_of_the_knowledge_keeps_its_meta_models(
     tmp_path: Path, models: list[MetaModel]
 ) -> None:
     first, second = f"sqlite:///{tmp_path}/first.db", f"sqlite:///{tmp_path}/second.db"
+    SQLStorage(first), SQLStorage(second)
     store = _knowledge_store(["bundled:keel-hgb", first, second])
     assert store is not None
     store.save(KEY, models[0])
