@@ -143,3 +143,27 @@ def test_tables_are_as_wide_as_the_terminal_when_the_command_runs(tmp_path):
     wide, narrow = (rows[c].split() for c in ("300", "60"))
     assert int(wide[0]) > 60 and wide[1] == "True"
     assert int(narrow[0]) <= 60
+
+
+def test_listing_and_showing_studies_builds_no_optimizer(tmp_path):
+    # A MetaBO study's optimizer imports torch and opens its knowledge: seconds per study,
+    # for a table that needs only the stored trials.
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = mh.create_study(name="m", space=mh.Space({"x": mh.Float(0, 1)}), storage=url,
+                            optimizer="metabo", seed=0)
+    study.optimize(lambda t: t.config["x"], n_trials=2, show_progress=False)
+    code = (
+        "import sys\n"
+        "from metahpo.cli import main\n"
+        f"for args in (['studies', '--storage', {url!r}], ['show', 'm', '--storage', {url!r}]):\n"
+        "    sys.argv = ['metahpo', *args]\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit as exc:\n"
+        "        assert not exc.code, exc.code\n"
+        "print('torch imported:', 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "optimizer: MetaBO" in done.stdout and "best trial" in done.stdout
+    assert "torch imported: False" in done.stdout

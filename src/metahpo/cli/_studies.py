@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -12,6 +13,7 @@ from rich.table import Table
 from metahpo.cli._app import STORAGE_HELP, app
 from metahpo.exceptions import MetahpoError
 from metahpo.storage import CLI_DEFAULT_URL, ENV_VAR
+from metahpo.trial import FrozenTrial
 
 
 def console() -> Console:
@@ -48,22 +50,18 @@ def fail(message: str) -> typer.Exit:
 @app.command()
 def studies(storage: str | None = typer.Option(None, help=STORAGE_HELP)) -> None:
     """List the studies in the storage."""
-    from metahpo.study import list_studies, load_study
+    from metahpo.storage import get_storage
 
     try:
         url = existing_storage_url(storage)
-        records = list_studies(url)
+        records = get_storage(url).list_studies()
         table = Table("name", "direction", "optimizer", "trials", "best", "created")
         for record in records:
-            study = load_study(record.name, url)
-            trials = study.trials
-            try:
-                best = f"{study.best_value:.6g}"
-            except MetahpoError:
-                best = "-"
+            data, best_trial = _stored(record.name, url)
+            best = "-" if best_trial is None else f"{best_trial.value:.6g}"
             created = record.created_at.strftime("%Y-%m-%d %H:%M") if record.created_at else "-"
             table.add_row(record.name, record.direction, str(record.optimizer.get("name")),
-                          str(len(trials)), best, created)
+                          str(len(data.trials)), best, created)
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
     console().print(table)
@@ -77,10 +75,10 @@ def show(
     explain: bool = typer.Option(False, help="Show why each trial was suggested."),
 ) -> None:
     """Show a study's trials and its best configuration."""
-    from metahpo.study import load_study
+    from metahpo.optimizers import optimizer_class_name
 
     try:
-        loaded = load_study(study, existing_storage_url(storage))
+        loaded, best = _stored(study, existing_storage_url(storage))
         trials = loaded.trials
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
@@ -104,15 +102,13 @@ def show(
                           highlight=False, soft_wrap=True)
     attrs = loaded.user_attrs
     choice = attrs.get("optimizer_choice")
-    console().print(f"optimizer: {type(loaded.optimizer).__name__}"
+    console().print(f"optimizer: {optimizer_class_name(str(loaded.optimizer.get('name')))}"
                   + (f" (auto: {choice.get('reason', '')})" if isinstance(choice, dict) else ""),
                   markup=False)
     update = attrs.get("knowledge_update")
     if isinstance(update, dict):
         console().print(f"knowledge update: {json.dumps(update)}", markup=False)
-    try:
-        best = loaded.best_trial
-    except MetahpoError:
+    if best is None:
         console().print("no COMPLETE trial yet")
         return
     console().print(f"best trial {best.number}: value {best.value:.6g}  config {json.dumps(dict(best.config))}")
@@ -134,6 +130,19 @@ def delete(
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
     console().print(f"deleted {study!r}")
+
+
+def _stored(name: str, url: str) -> tuple[Any, FrozenTrial | None]:
+    """A study as stored, and its best trial (at the largest budget reached), read through
+    the storage: listing trials builds no optimizer, imports no torch and opens no
+    knowledge (which took seconds per study)."""
+    from metahpo.history import History
+    from metahpo.visualization import read_study
+
+    data = read_study(name, url)
+    history = History(space=data.space, trials=tuple(t for t in data.trials if t.config),
+                      direction=data.direction)
+    return data, history.best()
 
 
 def _error_line(error: str | None) -> str:

@@ -10,6 +10,7 @@ from metahpo.optimizers._random import RandomSearch, Sobol
 from metahpo.optimizers._registry import (
     make_optimizer,
     optimizer_class,
+    optimizer_class_name,
     optimizer_names,
     optimizer_spec,
     register_optimizer,
@@ -37,6 +38,7 @@ __all__ = [
     "Suggestion",
     "make_optimizer",
     "optimizer_class",
+    "optimizer_class_name",
     "optimizer_names",
     "optimizer_spec",
     "register_optimizer",

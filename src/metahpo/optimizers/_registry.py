@@ -32,6 +32,13 @@ def optimizer_names() -> list[str]:
     return [*sorted(_REGISTRY), "auto"]
 
 
+def optimizer_class_name(name: str) -> str:
+    """The class an optimizer's name stands for, without importing it (``"metabo"`` ->
+    ``"MetaBO"``); a name not registered is returned as it is."""
+    target = _REGISTRY.get(name)
+    return target.split(":")[-1] if target else name
+
+
 def optimizer_class(name: str) -> type:
     if name not in _REGISTRY:
         raise InvalidParameterError(
