@@ -224,6 +224,31 @@ def test_a_guard_whose_probe_tasks_are_gone_is_chosen_anew():
     assert summary["probe_chosen_now"]
 
 
+def test_a_guard_scored_on_other_draws_keeps_its_probe_and_is_scored_again():
+    from dataclasses import replace
+
+    from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig
+
+    provider = MetaModelProvider(MetaTrainingConfig(meta_steps=20, seed=0))
+    kb, encoding = knowledge(), _encoding()
+    fresh = mh.KnowledgeBase()
+    fresh.add_task(FAMILY.space, DESIGN[:20], [FAMILY.evaluate(TARGET, c) for c in DESIGN[:20]], name="target")
+    fresh.add_task(FAMILY.space, DESIGN[20:40], [FAMILY.evaluate(FAMILY.tasks[7], c) for c in DESIGN[20:40]], name="next")
+    first_task, next_task = fresh.tasks(FAMILY.space)
+    old = list(kb.tasks(FAMILY.space))
+    first, _ = provider._grow(provider.model(kb, encoding), [first_task], old, encoding, seed=0)
+    # As an earlier version stored it: two splits per task, no "splits" field, another loss.
+    legacy = {k: v for k, v in first.info["guard"].items() if k != "splits"}
+    legacy["loss"] = legacy["loss"] + 5.0
+    earlier = replace(first, info={**first.info, "guard": legacy})
+    grown, summary = provider._grow(earlier, [next_task], [*old, first_task], encoding, seed=3)
+    assert not summary["probe_chosen_now"]
+    assert grown.info["guard"]["probe"] == legacy["probe"]  # the same held-out tasks
+    assert grown.info["guard"]["splits"] == 6
+    assert summary["old_tasks_meta_test_loss_anchor"] == summary["old_tasks_meta_test_loss_before"]
+    assert grown.info["guard"]["loss"] < legacy["loss"] - 4.0  # scored again, not carried over
+
+
 def _encoding():
     from metahpo.surrogates import SpaceEncoding
 

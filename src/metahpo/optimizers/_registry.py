@@ -34,9 +34,9 @@ def optimizer_names() -> list[str]:
 
 def optimizer_class_name(name: str) -> str:
     """The class an optimizer's name stands for, without importing it (``"metabo"`` ->
-    ``"MetaBO"``); a name not registered is returned as it is."""
+    ``"MetaBO"``); a name not registered is returned as it is (``"-"`` for none)."""
     target = _REGISTRY.get(name)
-    return target.split(":")[-1] if target else name
+    return target.split(":")[-1] if target else (name or "-")
 
 
 def optimizer_class(name: str) -> type:

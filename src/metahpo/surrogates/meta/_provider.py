@@ -282,19 +282,24 @@ class MetaModelProvider:
                 guard = {"probe": [list(key) for key in keys], "loss": loss, "splits": _GUARD_SPLITS}
             keys = [(int(n), float(total)) for n, total in guard["probe"]]
             probe = [data for key in keys for data in old_groups[key]]
+            rescored = guard.get("splits", 2) != _GUARD_SPLITS
+            if rescored:
+                # Scored on other draws by an earlier version: the same probe (still held
+                # out), its loss scored again under the model as it is now.
+                guard = {**guard, "loss": meta_test_loss(model, probe, repeats=_GUARD_SPLITS),
+                         "splits": _GUARD_SPLITS}
             in_probe = set(keys)
             replayed = [data for key, group in old_groups.items() if key not in in_probe for data in group] or probe
             updated = continual_update(model, new_data, replayed, steps=self.config.continual_steps)
             # Scored as studies would use it: under the trend prior measured for it.
             updated = _with_trend_prior(updated, [*replayed, *new_data])
             anchor = float(guard["loss"])
-            old_before = anchor if chosen_now else meta_test_loss(model, probe, repeats=_GUARD_SPLITS)
+            old_before = anchor if chosen_now or rescored else meta_test_loss(model, probe, repeats=_GUARD_SPLITS)
             old_after = meta_test_loss(updated, probe, repeats=_GUARD_SPLITS)
             new_before = meta_test_loss(model, new_data, repeats=_GUARD_SPLITS)
             new_after = meta_test_loss(updated, new_data, repeats=_GUARD_SPLITS)
         if chosen_now and "guard" in model.info:
-            logger.info("The continual update's guard chose a new probe: a task of the last one is gone "
-                        "or changed, or its loss was scored on other draws.")
+            logger.info("The continual update's guard chose a new probe: a task of the last one is gone or changed.")
         summary: dict[str, Any] = {
             "new_tasks": len(new), "new_task_evaluations": evaluations,
             "replayed_tasks": len(replayed), "probe_tasks": len(probe), "probe_chosen_now": chosen_now,
@@ -337,13 +342,10 @@ def _probe_size(n_old: int) -> int:
 
 def _guard_of(model: MetaModel, old_groups: dict[tuple[int, float], list[Any]]) -> dict[str, Any] | None:
     """The guard's probe (old tasks' signatures) and its loss under the model as last
-    meta-trained; ``None`` when there is none yet, when a probe task is gone or has changed
-    (a study still running when the probe was chosen), or when its loss was scored on
-    another number of splits (by an earlier version): a new probe is chosen."""
+    meta-trained; ``None`` when there is none yet, or when a probe task is gone or has
+    changed (a study still running when the probe was chosen): a new probe is chosen."""
     guard = model.info.get("guard")
     if not isinstance(guard, dict) or not guard.get("probe") or "loss" not in guard:
-        return None
-    if guard.get("splits", 2) != _GUARD_SPLITS:  # an anchor scored on other draws
         return None
     if any((int(n), float(total)) not in old_groups for n, total in guard["probe"]):
         return None
