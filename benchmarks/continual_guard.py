@@ -38,6 +38,19 @@ def tuned_tasks(preset: mh.presets.Preset, names: list[str], trials: int, cv: in
     return tasks
 
 
+def updates_setup(preset_name: str, n_studies: int, trials: int, cv: int, max_rows: int) -> tuple:
+    """What both guard benchmarks start from: the preset, its bundle, ``n_studies`` GP-BO
+    studies of held-out KEEL datasets as tasks, the encoding, a provider starting from the
+    bundle's ready-trained meta-model, and that model."""
+    preset = mh.presets.get(preset_name)
+    knowledge = preset.knowledge()
+    names = keel_held_out({t.name for t in knowledge}, n_studies, 0)
+    tasks = tuned_tasks(preset, names, trials, cv, max_rows)
+    encoding = SpaceEncoding(preset.space, None, None)
+    provider = MetaModelProvider(initial=preset.meta_model())
+    return preset, knowledge, tasks, encoding, provider, provider.model(knowledge, encoding)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="random-forest-classifier")
@@ -50,13 +63,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("METAHPO_HOME", tempfile.mkdtemp())
     started = time.perf_counter()
-    preset = mh.presets.get(args.preset)
-    knowledge = preset.knowledge()
-    names = keel_held_out({t.name for t in knowledge}, args.studies + args.held_out, 0)
-    tasks = tuned_tasks(preset, names, args.trials, args.cv, args.max_rows)
-    encoding = SpaceEncoding(preset.space, None, None)
-    provider = MetaModelProvider(initial=preset.meta_model())
-    model = provider.model(knowledge, encoding)
+    preset, knowledge, tasks, encoding, provider, model = updates_setup(
+        args.preset, args.studies + args.held_out, args.trials, args.cv, args.max_rows)
     held_out = tasks_to_data(tasks[args.studies:], encoding)
     bundle = tasks_to_data(list(knowledge.tasks(preset.space)), encoding)
 

@@ -23,9 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-import metahpo as mh
-from metahpo.surrogates import SpaceEncoding, torch_threads
-from metahpo.surrogates.meta import MetaModelProvider, meta_test_loss
+from metahpo.surrogates import torch_threads
+from metahpo.surrogates.meta import meta_test_loss
 from metahpo.surrogates.meta._provider import (
     _OLD_TASKS_TOLERANCE,
     _probe_size,
@@ -34,10 +33,9 @@ from metahpo.surrogates.meta._provider import (
 )
 from metahpo.surrogates.meta._train import tasks_to_data
 from metahpo.surrogates.meta._update import continual_update
-from metahpo_bench.keel import keel_held_out
 
 sys.path.insert(0, str(Path(__file__).parent))
-from continual_guard import tuned_tasks
+from continual_guard import updates_setup
 
 
 def main() -> None:
@@ -50,13 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("METAHPO_HOME", tempfile.mkdtemp())
     started = time.perf_counter()
-    preset = mh.presets.get(args.preset)
-    knowledge = preset.knowledge()
-    names = keel_held_out({t.name for t in knowledge}, args.studies, 0)
-    tasks = tuned_tasks(preset, names, args.trials, 3, 1000)
-    encoding = SpaceEncoding(preset.space, None, None)
-    provider = MetaModelProvider(initial=preset.meta_model())
-    model = provider.model(knowledge, encoding)
+    preset, knowledge, tasks, encoding, _, model = updates_setup(args.preset, args.studies, args.trials, 3, 1000)
     old = list(knowledge.tasks(preset.space))
     groups: dict[tuple[int, float], list] = {}
     for task in old:
