@@ -131,3 +131,28 @@ def test_runs_state_their_accounting_and_do_not_mix(tmp_path: Path) -> None:
     assert restart.exit_code == 0, restart.output
     summary = (tmp_path / "restart" / "summary.md").read_text()
     assert "Budget accounting: restart" in summary
+
+
+def test_a_scheduler_in_stopping_mode_runs_each_config_once_and_reports_at_its_rungs() -> None:
+    problem = get_problem("mf_branin", min_budget=1, max_budget=27)
+    for continuation in (False, True):
+        adapter = make_adapter("random+asha[mode=stopping]")
+        records = adapter.run(problem, "0", 0, n_full_evals=6, continuation=continuation)
+        # One run per config: every report is charged what it adds, under either accounting.
+        steps = [float(r.budget) for r in records]  # type: ignore[arg-type]
+        cum = [r.cum_budget for r in records]
+        charged = [after - before for before, after in zip([0.0, *cum[:-1]], cum, strict=True)]
+        expected = [step - (prev if prev < step else 0.0)
+                    for prev, step in zip([0.0, *steps[:-1]], steps, strict=True)]
+        assert charged == expected
+        starts = [i for i, step in enumerate(steps) if step == 1.0]
+        assert starts[0] == 0 and len(starts) > 6  # more configs than full-budget equivalents
+        lengths = {b - a for a, b in zip(starts, [*starts[1:], len(steps)], strict=True)}
+        assert 4 in lengths and min(lengths) < 4  # rungs 1, 3, 9, 27; some runs were stopped
+        assert {r.budget for r in records} == {1.0, 3.0, 9.0, 27.0}
+
+
+def test_stopping_mode_with_simulated_workers_is_refused() -> None:
+    adapter = make_adapter("random+asha[mode=stopping]@2")
+    with pytest.raises(InvalidParameterError, match="stopping mode"):
+        adapter.run(get_problem("mf_branin", min_budget=1, max_budget=27), "0", 0, n_full_evals=2)

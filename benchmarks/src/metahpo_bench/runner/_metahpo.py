@@ -9,7 +9,7 @@ from typing import Any
 from metahpo._validation import check_int
 from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig
 from metahpo_bench.runner._adapter import Adapter, RunContext
-from metahpo_bench.runner._budget import Evaluator
+from metahpo_bench.runner._budget import BudgetExhausted, Evaluator
 from metahpo_bench.runner._names import parse_optimizer_name
 from metahpo_bench.runner._parallel import run_simulated_workers
 
@@ -109,6 +109,7 @@ class MetahpoAdapter(Adapter):
         del metahpo
 
     def optimize(self, evaluator: Evaluator, context: RunContext) -> None:
+        from metahpo.exceptions import InvalidParameterError
         from metahpo.storage import InMemoryStorage
         from metahpo.study import create_study
 
@@ -122,13 +123,45 @@ class MetahpoAdapter(Adapter):
             scheduler=self._make_scheduler(context),
             seed=context.seed,
         )
+        stopping = getattr(study.scheduler, "mode", None) == "stopping"
         if self.workers != 1:
+            if stopping:
+                raise InvalidParameterError(
+                    f"{self.name}: simulated parallel workers run promotions, not a scheduler "
+                    "in stopping mode. Use one worker or mode='promotion'."
+                )
             run_simulated_workers(study, evaluator, self.workers)
             return
         while not evaluator.exhausted:
             handle = study.ask()
+            if stopping:
+                _run_with_reports(study, handle, evaluator)
+                continue
             loss = evaluator(handle.config, handle.budget, handle.parent_budget)
             study.tell(handle, loss)
+
+
+def _run_with_reports(study: Any, handle: Any, evaluator: Evaluator) -> None:
+    """One training run that reports at every rung budget and stops when the scheduler says.
+
+    It is one run, not a restart per report: each report is charged only the budget it
+    adds to the previous one, under either accounting. A stopped run is told PRUNED.
+    """
+    steps = sorted({evaluator.snap(study.scheduler.rung_budget(rung))
+                    for rung in range(study.scheduler.ladder.s_max + 1)})
+    reached = 0.0
+    for step in steps:
+        if evaluator.exhausted:
+            raise BudgetExhausted
+        loss = evaluator.problem.evaluate(evaluator.task, handle.config, step)
+        evaluator.account(step, loss, cost=step - reached, parent_budget=reached or None,
+                          config=handle.config)
+        reached = step
+        handle.report(step, loss)
+        if step < steps[-1] and handle.should_stop():
+            study.tell(handle, state="PRUNED")
+            return
+    study.tell(handle, loss)
 
 
 def _knowledge(context: RunContext) -> Any:
