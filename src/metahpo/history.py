@@ -63,17 +63,33 @@ class History:
     def observations(
         self, budget: float | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Unit-cube inputs, budgets and losses of the COMPLETE trials.
+        """Unit-cube inputs, budgets and losses of the COMPLETE trials, and of the stopped ones.
 
-        With ``budget`` given, only the trials at that budget. Budgets of trials run
-        without one are reported as ``max_budget`` (or 1.0), since they ran in full.
+        With ``budget`` given, only the observations at that budget. Budgets of trials run
+        without one are reported as ``max_budget`` (or 1.0), since they ran in full. When
+        the study has budgets, a PRUNED trial is an observation at the last step it reported
+        (its value there), since a surrogate that takes the budget as an input learns from
+        a stopped run as from a low-budget one; without budgets its steps have no budget
+        meaning and it is left out.
         """
-        chosen = [t for t in self.complete if budget is None or _same(t.budget, budget)]
-        x = self.space.to_unit([t.config for t in chosen]) if chosen else np.empty((0, len(self.space)))
         full = self.max_budget if self.max_budget is not None else 1.0
-        budgets = np.array([full if t.budget is None else t.budget for t in chosen], dtype=float)
-        losses = np.array([self.loss(float(t.value)) for t in chosen], dtype=float)  # type: ignore[arg-type, type-var]
+        seen = [(t, full if t.budget is None else t.budget) for t in self.complete]
+        seen += [(t, step) for t in self.trials if (step := self._stopped_at(t)) is not None]
+        seen.sort(key=lambda pair: pair[0].number)
+        chosen = [(t, b) for t, b in seen if budget is None or _same(b, budget)]
+        x = (self.space.to_unit([t.config for t, _ in chosen]) if chosen
+             else np.empty((0, len(self.space))))
+        budgets = np.array([b for _, b in chosen], dtype=float)
+        losses = np.array([self.loss(float(t.value)) for t, _ in chosen], dtype=float)  # type: ignore[arg-type]
         return x, budgets, losses
+
+    def _stopped_at(self, trial: FrozenTrial) -> float | None:
+        """The budget a PRUNED trial reached (its last reported step, within the budget range)."""
+        if (trial.state is not TrialState.PRUNED or trial.value is None or not trial.intermediate
+                or self.max_budget is None or not math.isfinite(trial.value)):
+            return None
+        low = self.min_budget if self.min_budget is not None else 0.0
+        return float(min(max(max(trial.intermediate), low), self.max_budget))
 
     def best(self) -> FrozenTrial | None:
         """The COMPLETE trial with the lowest loss at the largest budget reached."""

@@ -208,3 +208,41 @@ def test_trial_handle_exposes_the_parent_for_checkpoints():
 def test_bad_scheduler_arguments(build, fragment):
     with pytest.raises(InvalidParameterError, match=fragment.replace("(", r"\(").replace(".", r"\.")):
         build()
+
+
+def test_a_pruned_trial_is_an_observation_at_the_budget_it_reached():
+    config = {"x": 0.1, "y": 0.1}
+    done = FrozenTrial(number=0, state=TrialState.COMPLETE, config=config, budget=27.0, value=0.2,
+                       intermediate={1.0: 0.9, 3.0: 0.5, 27.0: 0.2})
+    pruned = FrozenTrial(number=1, state=TrialState.PRUNED, config={"x": 0.5, "y": 0.5},
+                         budget=27.0, value=0.7, intermediate={1.0: 0.8, 3.0: 0.7})
+    failed = FrozenTrial(number=2, state=TrialState.FAILED, config=config, budget=27.0)
+    quiet = FrozenTrial(number=3, state=TrialState.PRUNED, config=config, budget=27.0)
+    trials = (done, pruned, failed, quiet)
+    x, budgets, losses = History(SPACE, trials, min_budget=1, max_budget=27).observations()
+    assert budgets.tolist() == [27.0, 3.0] and losses.tolist() == [0.2, 0.7] and x.shape == (2, 2)
+    at_three = History(SPACE, trials, min_budget=1, max_budget=27).observations(budget=3.0)
+    assert at_three[2].tolist() == [0.7]
+    # Maximising: the loss is the negated value, as for a complete trial.
+    assert History(SPACE, trials, direction="maximize", min_budget=1,
+                   max_budget=27).observations()[2].tolist() == [-0.2, -0.7]
+    # Without budgets a step means nothing to the surrogate: the pruned trial is left out.
+    assert History(SPACE, trials).observations()[2].tolist() == [0.2]
+
+
+def test_the_surrogate_learns_from_pruned_trials_under_a_stopping_scheduler():
+    def train(trial):
+        level = (trial.config["x"] - 0.7) ** 2 + (trial.config["y"] - 0.2) ** 2
+        for epoch in (1, 3, 9, 27):
+            trial.report(epoch, level + 1 / epoch)
+            if trial.should_stop():
+                raise mh.TrialPruned()
+        return level
+
+    study = mh.create_study(space=SPACE, optimizer=mh.GPBO(n_initial=4), seed=0,
+                            scheduler=mh.ASHA(min_budget=1, max_budget=27, eta=3, mode="stopping"))
+    study.optimize(train, n_trials=14, show_progress=False)
+    pruned = [t for t in study.trials if t.state is TrialState.PRUNED]
+    _, budgets, losses = study.history().observations()
+    assert pruned and len(losses) == len(study.trials)
+    assert sorted(budgets.tolist()) == sorted(max(t.intermediate) for t in study.trials)

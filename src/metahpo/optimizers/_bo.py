@@ -147,8 +147,8 @@ def propose(
 
     pending = [dict(t.config) for t in history.pending if t.config]
     # A config whose objective crashed would crash again, and one the objective pruned would
-    # be pruned again; the surrogate, which learned from neither, would ask for them again:
-    # they are taken too.
+    # be pruned again; the surrogate, which learned nothing from a crash (nor from a pruned
+    # trial of a study without budgets), could ask for them again: they are taken too.
     unlearned = (TrialState.FAILED, TrialState.PRUNED)
     stopped = [dict(t.config) for t in history.trials if t.state in unlearned and t.config]
     # Proposals are for the target budget (the largest observed stands for it): what the
