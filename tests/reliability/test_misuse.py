@@ -274,12 +274,12 @@ def test_an_ignored_sigint_stays_ignored_while_tune_runs():
 
 
 def test_two_openings_of_one_database_are_one_study_whatever_the_driver_or_password():
-    from metahpo.study._study import _storage_key
+    from metahpo.study._tell import storage_key
 
     class Opened:
         def __init__(self, url: str) -> None:
             self.url = url
 
-    assert _storage_key(Opened("postgresql://u:secret@db:5432/hpo")) == _storage_key(
+    assert storage_key(Opened("postgresql://u:secret@db:5432/hpo")) == storage_key(
         Opened("postgresql+psycopg://u@db:5432/hpo"))
-    assert _storage_key(Opened("postgresql://u@db:5432/hpo")) != _storage_key(Opened("postgresql://u@db:5432/other"))
+    assert storage_key(Opened("postgresql://u@db:5432/hpo")) != storage_key(Opened("postgresql://u@db:5432/other"))

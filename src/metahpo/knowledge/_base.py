@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +12,19 @@ import numpy as np
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
-from metahpo.knowledge._clusters import Clustering, cluster_tasks
+from metahpo.knowledge._clusters import Clustering
 from metahpo.knowledge._identity import (
     SQL_PREFIXES,
     check_spec,
     spec_identity,
     spec_without_passwords,
 )
-from metahpo.knowledge._lookup import LossLookup
-from metahpo.knowledge._mapping import map_task
-from metahpo.knowledge._meta_clusters import meta_cluster_tasks
+from metahpo.knowledge._new_tasks import check_new_tasks, design_tasks, task_from_values, told_apart
 from metahpo.knowledge._portfolio import greedy_portfolio
 from metahpo.knowledge._similarity import nearest
 from metahpo.knowledge._sources import read_bundled, read_directory
 from metahpo.knowledge._task import Task
+from metahpo.knowledge._views import SpaceViews, cluster_with, relevant_tasks
 from metahpo.space import Config, Space
 from metahpo.storage import ArtefactStore, Storage, artefacts_of, get_storage
 
@@ -70,8 +68,7 @@ class KnowledgeBase:
         self._specs: list[str] | None = check_spec(spec)
         # Tasks are immutable and never removed: mapped tasks and their loss lookups per
         # target space are kept until a task is added.
-        self._mapped: dict[tuple[str, tuple[str, ...]], list[Task]] = {}
-        self._lookups: dict[tuple[str, tuple[str, ...]], dict[str, LossLookup]] = {}
+        self._views = SpaceViews()
         self._artefact_storage: Storage | None = None
         self._add_all(list(tasks))
 
@@ -157,23 +154,8 @@ class KnowledgeBase:
             name: a new name (default ``"task-<n>"``).
             source: provenance recorded on the task.
         """
-        if not isinstance(space, Space):
-            raise InvalidParameterError(
-                f"The 'space' parameter of add_task must be a metahpo Space. Got {describe(space)} instead."
-            )
-        if name is None:
-            number = len(self._tasks)
-            while f"task-{number}" in self._tasks:
-                number += 1
-            name = f"task-{number}"
-        task = Task(
-            name=name,
-            space=space,
-            configs=[dict(c) for c in configs],
-            losses=losses,
-            budgets=budgets,
-            descriptor=descriptor,
-            source=source,
+        task = task_from_values(
+            space, configs, losses, budgets, descriptor, name, source, self._tasks
         )
         self.add(task)
         return task
@@ -188,19 +170,12 @@ class KnowledgeBase:
         self, storage: Storage | str, min_trials: int = 5, exclude: Sequence[str] = ()
     ) -> None:
         """Add one task per study with at least ``min_trials`` COMPLETE trials (all or none)."""
-        from metahpo.knowledge._storage import read_storage
-        from metahpo.storage import absolute_sqlite_url, missing_sqlite_file
+        from metahpo.knowledge._storage import read_storage_source
 
-        if isinstance(storage, str) and missing_sqlite_file(storage):
-            # Reading must not create an empty database where a typo or a moved file points.
-            raise InvalidParameterError(
-                f"The knowledge storage {storage!r} does not exist (no file "
-                f"{missing_sqlite_file(storage)!r}); nothing was created. Check the path."
-            )
-        self._add_all(read_storage(storage, min_trials=min_trials, exclude=exclude))
-        if isinstance(storage, str) and min_trials == 5 and not exclude:
-            # Absolute, so that a study reopened from another folder learns from the same file.
-            self._append_spec(absolute_sqlite_url(storage))
+        tasks, spec = read_storage_source(storage, min_trials, exclude)
+        self._add_all(tasks)
+        if spec is not None:
+            self._append_spec(spec)
         else:
             self._specs = None
 
@@ -241,22 +216,11 @@ class KnowledgeBase:
         return merged
 
     def _add_all(self, batch: list[Task]) -> None:
-        names = set()
-        for task in batch:
-            if not isinstance(task, Task):
-                raise InvalidParameterError(
-                    f"A knowledge base holds metahpo Task records. Got {describe(task)} instead."
-                )
-            if task.name in self._tasks or task.name in names:
-                raise InvalidParameterError(
-                    f"A task named {task.name!r} is already in the knowledge base; task names must be unique."
-                )
-            names.add(task.name)
+        check_new_tasks(batch, self._tasks)
         for task in batch:
             self._tasks[task.name] = task
         if batch:
-            self._mapped.clear()
-            self._lookups.clear()
+            self._views.clear()
 
     def _append_spec(self, spec: str) -> None:
         if self._specs is not None:
@@ -278,15 +242,7 @@ class KnowledgeBase:
                 f"The 'space' parameter of KnowledgeBase.tasks must be a metahpo Space or None. "
                 f"Got {describe(space)} instead."
             )
-        key = (space.fingerprint(), tuple(space.names))
-        if key not in self._mapped:
-            out = []
-            for task in self._tasks.values():
-                mapped = map_task(task, space) if task.has_evaluations else None
-                if mapped is not None:
-                    out.append(mapped)
-            self._mapped[key] = out
-        return list(self._mapped[key])
+        return self._views.mapped(self._tasks.values(), space)
 
     def nearest(
         self, target: Task, k: int | None = None, space: Space | None = None
@@ -300,21 +256,7 @@ class KnowledgeBase:
         space = space if space is not None else target.space
         if space is None:
             return nearest(target, [t for t in self if t.descriptor], k)
-        pool = self.tasks(space)
-        key = (space.fingerprint(), tuple(space.names))
-        lookups = self._lookups.setdefault(key, {})
-        same_columns = (
-            target.space is not None
-            and tuple(target.space.names) == key[1]
-            and target.space.fingerprint() == key[0]
-        )
-        if not same_columns:
-            return nearest(target, pool, k)
-        if target.n_evaluations >= 3:
-            for task in pool:
-                if task.name not in lookups:
-                    lookups[task.name] = LossLookup(task)
-        return nearest(target, pool, k, lookups=lookups)
+        return self._views.nearest(target, self.tasks(space), k, space)
 
     def clusters(
         self, space: Space | None = None, method: str = "meta", **kwargs: Any
@@ -326,14 +268,7 @@ class KnowledgeBase:
         ``"average-linkage"``: one clustering (:func:`~metahpo.knowledge.cluster_tasks`).
         ``kwargs`` go to that function. See ``docs/knowledge.md`` for the choice.
         """
-        if method == "meta":
-            return meta_cluster_tasks(self.tasks(space), **kwargs)
-        if method == "average-linkage":
-            return cluster_tasks(self.tasks(space), **kwargs)
-        raise InvalidParameterError(
-            "The 'method' parameter of KnowledgeBase.clusters must be 'meta' or "
-            f"'average-linkage'. Got {describe(method)} instead."
-        )
+        return cluster_with(self.tasks(space), method, kwargs)
 
     def relevant(
         self, space: Space, target: Task | None = None, k: int | None = None
@@ -345,22 +280,7 @@ class KnowledgeBase:
         task. With ``k``: the ``k`` nearest. Otherwise: the cluster of the nearest task in
         ``clusters(space, method="average-linkage")`` (see ``docs/knowledge.md``).
         """
-        pool = self.tasks(space)
-        if not pool or target is None:
-            return pool
-        features = set(target.descriptor or ())
-        comparable = any(features & set(task.descriptor or ()) for task in pool) or (
-            target.space is not None and target.n_evaluations >= 3
-        )
-        if not comparable:
-            return pool
-        ranked = self.nearest(target, k, space)
-        if k is not None:
-            return [task for task, _ in ranked]
-        clustering = cluster_tasks(pool)
-        label = clustering.label_of(ranked[0][0].name)
-        members = set(clustering.members(label))
-        return [task for task in pool if task.name in members]
+        return relevant_tasks(self.tasks(space), target, k, lambda t: self.nearest(t, k, space))
 
     def portfolio(
         self,
@@ -477,24 +397,9 @@ class KnowledgeBase:
         ``fidelities`` adds, per task and lower budget, the same configs' losses there;
         the full-budget rows of such a task then carry ``max_budget`` (default 1.0).
         """
-        descriptors, fidelities = descriptors or {}, fidelities or {}
-        full = 1.0 if max_budget is None else float(max_budget)
-        tasks = []
-        for name, values in losses.items():
-            lower = [(float(b), list(v)) for b, v in dict(fidelities.get(name, {})).items()]
-            rows = [*lower, (full, list(values))]
-            tasks.append(
-                Task(
-                    name=str(name),
-                    space=space,
-                    configs=[dict(c) for _, v in rows for c in configs],
-                    losses=[x for _, v in rows for x in v],
-                    budgets=[b for b, v in rows for _ in v] if lower else None,
-                    descriptor=descriptors.get(name),
-                    source=source,
-                )
-            )
-        return cls(tasks)
+        return cls(
+            design_tasks(space, configs, losses, descriptors, source, fidelities, max_budget)
+        )
 
     @classmethod
     def open(cls, spec: str | Sequence[str]) -> KnowledgeBase:
@@ -521,11 +426,7 @@ class KnowledgeBase:
                     "A knowledge spec must be 'bundled:NAME', a storage URL ('sqlite:///...', "
                     f"'postgresql+psycopg://...') or an existing directory. Got {item!r} instead."
                 )
-            # Two sources may name tasks alike (two bundles of one dataset, a study named
-            # like a bundled dataset): the later one's task is told apart by its source.
-            kb._add_all(
-                [t if t.name not in kb else replace(t, name=f"{t.name} ({t.source})") for t in part]
-            )
+            kb._add_all(told_apart(part, kb))
             for resolved in part._specs or []:
                 kb._append_spec(resolved)
         return kb

@@ -13,10 +13,10 @@ from metahpo._validation import check_int
 from metahpo.exceptions import InvalidParameterError, MetahpoError, StudyNotFoundError
 from metahpo.knowledge._task import Task, descriptor_of
 from metahpo.space import Space
-from metahpo.storage import Storage, get_storage
+from metahpo.storage import Storage, absolute_sqlite_url, get_storage, missing_sqlite_file
 from metahpo.trial import TrialState
 
-__all__ = ["read_storage", "storage_label", "write_storage"]
+__all__ = ["read_storage", "read_storage_source", "storage_label", "write_storage"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,27 @@ def read_storage(
         except InvalidParameterError as exc:
             raise InvalidParameterError(f"Cannot import {where}: {exc}") from exc
     return tasks
+
+
+def read_storage_source(
+    storage: Storage | str, min_trials: int = 5, exclude: Sequence[str] = ()
+) -> tuple[list[Task], str | None]:
+    """The tasks of :func:`read_storage`, and the spec that reads them again: the URL made
+    absolute when a URL was given and the default choice of studies kept, else ``None``.
+
+    A SQLite URL naming a file that does not exist is an error; nothing is created.
+    """
+    if isinstance(storage, str) and missing_sqlite_file(storage):
+        # Reading must not create an empty database where a typo or a moved file points.
+        raise InvalidParameterError(
+            f"The knowledge storage {storage!r} does not exist (no file "
+            f"{missing_sqlite_file(storage)!r}); nothing was created. Check the path."
+        )
+    tasks = read_storage(storage, min_trials=min_trials, exclude=exclude)
+    if isinstance(storage, str) and min_trials == 5 and not exclude:
+        # Absolute, so that a study reopened from another folder learns from the same file.
+        return tasks, absolute_sqlite_url(storage)
+    return tasks, None
 
 
 def write_storage(tasks: Sequence[Task], storage: Storage | str) -> list[str]:

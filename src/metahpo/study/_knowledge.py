@@ -9,7 +9,13 @@ from typing import Any
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
-from metahpo.knowledge import KnowledgeBase, bundled_knowledge, bundled_meta_model, bundled_names
+from metahpo.knowledge import (
+    KnowledgeBase,
+    bundled_knowledge,
+    bundled_meta_model,
+    bundled_names,
+    spec_with_credentials,
+)
 from metahpo.optimizers import (
     MIN_RELATED_TASKS,
     Optimizer,
@@ -18,9 +24,21 @@ from metahpo.optimizers import (
     takes_knowledge,
 )
 from metahpo.space import Space
-from metahpo.storage import Storage, absolute_sqlite_url, missing_sqlite_file, sqlite_path
+from metahpo.storage import (
+    Storage,
+    StudyRecord,
+    absolute_sqlite_url,
+    missing_sqlite_file,
+    sqlite_path,
+)
 
-__all__ = ["build_optimizer", "default_knowledge", "reachable_knowledge", "resolve_knowledge"]
+__all__ = [
+    "build_optimizer",
+    "default_knowledge",
+    "reachable_knowledge",
+    "reopened_knowledge",
+    "resolve_knowledge",
+]
 
 logger = logging.getLogger("metahpo.study")
 
@@ -63,6 +81,29 @@ def reachable_knowledge(spec: Any, storage: Storage, study: str) -> Any:
             continue
         kept.append(item)
     return kept[0] if isinstance(spec, str) and kept else (kept or None)
+
+
+def reopened_knowledge(record: StudyRecord, storage: Storage, knowledge: Any) -> KnowledgeBase | None:
+    """The knowledge of the stored study ``record``'s optimizer, opened through ``storage``.
+
+    Opened from the spec the optimizer stored, unless ``knowledge`` (a knowledge base or a
+    spec) is given: knowledge built in memory has no spec.
+    """
+    spec = dict(record.optimizer)
+    # Stored specs carry no password: take it from this storage's URL when the knowledge
+    # is on the same server as the same user (else PGPASSWORD or ~/.pgpass supply it).
+    stored = spec_with_credentials(dict(spec.get("params", {})).get("knowledge"),
+                                   [str(getattr(storage, "url", ""))])
+    if knowledge is None:
+        stored = reachable_knowledge(stored, storage, record.name)
+    kb = resolve_knowledge(knowledge if knowledge is not None else stored)
+    if kb is None and "knowledge" in dict(spec.get("params", {})):
+        logger.warning(
+            "Study %r stored no knowledge spec (its knowledge was built in memory, or it had "
+            "none): reopened without knowledge=, its %s learns from no past tasks. "
+            "Pass knowledge= to load_study to give it its knowledge again.",
+            record.name, spec.get("name", "optimizer"))
+    return kb
 
 
 def default_knowledge(space: Space, storage: Storage) -> KnowledgeBase:

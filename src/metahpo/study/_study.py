@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
-import traceback
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from metahpo._validation import describe
 from metahpo.exceptions import (
@@ -18,10 +14,9 @@ from metahpo.exceptions import (
     InvalidParameterError,
     MetahpoError,
     StudyNotFoundError,
-    TrialStateError,
 )
 from metahpo.history import History
-from metahpo.knowledge import descriptor_of, spec_identity, spec_with_credentials
+from metahpo.knowledge import descriptor_of
 from metahpo.optimizers import BaseOptimizer, Optimizer, make_optimizer
 from metahpo.schedulers import Scheduler, make_scheduler
 from metahpo.space import Space
@@ -30,34 +25,24 @@ from metahpo.storage import (
     Storage,
     StudyRecord,
     TrialCache,
-    absolute_sqlite_url,
-    check_objective_value,
     get_storage,
-    is_stale_failure,
     missing_sqlite_file,
 )
 from metahpo.study._checkpoints import study_checkpoint_dir
 from metahpo.study._enqueue import QUEUE_KEY, add_to_queue, trial_fields, waiting_entry
 from metahpo.study._handle import Objective, TrialHandle
-from metahpo.study._knowledge import reachable_knowledge, resolve_knowledge
-from metahpo.study._retry import check_retries, retry_dead_trial, taken_elsewhere
-from metahpo.study._state import (
-    OPTIMIZER_STATE_KEY,
-    RESERVED_STUDY_ATTRS,
-    public_user_attrs,
-    state_of_history,
-)
+from metahpo.study._knowledge import reopened_knowledge
+from metahpo.study._propose import component_seed, keyed_history, propose_config
+from metahpo.study._retry import check_retries, retry_dead_trial
+from metahpo.study._run_trial import run_trial
+from metahpo.study._state import RESERVED_STUDY_ATTRS, public_user_attrs
+from metahpo.study._tell import finish_told_trial, storage_key
 from metahpo.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     import pandas as pd
 
-logger = logging.getLogger("metahpo.study")
-
 _PROMOTION_RETRIES = 20
-# Suggestions made at the same moment by two workers cannot see each other; when a
-# worker finds its config already taken by another trial it proposes again, this often.
-_DUPLICATE_RETRIES = 3
 
 
 class Study:
@@ -108,21 +93,9 @@ class Study:
         The optimizer's knowledge is opened from the spec it stored, unless ``knowledge``
         (a knowledge base or a spec) is given: knowledge built in memory has no spec.
         """
-        spec = dict(record.optimizer)
-        # Stored specs carry no password: take it from this storage's URL when the knowledge
-        # is on the same server as the same user (else PGPASSWORD or ~/.pgpass supply it).
-        stored = spec_with_credentials(dict(spec.get("params", {})).get("knowledge"),
-                                       [str(getattr(storage, "url", ""))])
-        if knowledge is None:
-            stored = reachable_knowledge(stored, storage, record.name)
-        kb = resolve_knowledge(knowledge if knowledge is not None else stored)
-        if kb is None and "knowledge" in dict(spec.get("params", {})):
-            logger.warning(
-                "Study %r stored no knowledge spec (its knowledge was built in memory, or it had "
-                "none): reopened without knowledge=, its %s learns from no past tasks. "
-                "Pass knowledge= to load_study to give it its knowledge again.",
-                record.name, spec.get("name", "optimizer"))
-        return cls(record, storage, make_optimizer(spec, knowledge=kb), make_scheduler(dict(record.scheduler)))
+        kb = reopened_knowledge(record, storage, knowledge)
+        optimizer = make_optimizer(dict(record.optimizer), knowledge=kb)
+        return cls(record, storage, optimizer, make_scheduler(dict(record.scheduler)))
 
     @classmethod
     def load(cls, name: str, storage: Storage | str | None = None, knowledge: Any = None) -> Study:
@@ -222,7 +195,7 @@ class Study:
             space=self.space,
             trials=configured,
             direction=self.direction,
-            seed=_component_seed(self.seed, 0),
+            seed=component_seed(self.seed, 0),
             min_budget=self.scheduler.min_budget,
             max_budget=self.scheduler.max_budget,
             descriptor=self._descriptor,
@@ -322,64 +295,19 @@ class Study:
             # Numbers only grow, so trials read before the reservation all come before it;
             # this is only for a storage that breaks that rule.
             history = self.history([t for t in trials if t.number < record.number])
-        history = _keyed(history, record.number)
-        try:
-            for attempt in range(_DUPLICATE_RETRIES + 1):
-                with self._suggest_lock:
-                    self._load_optimizer_state(history)
-                    config, why = self._suggest(history)
-                    attrs: dict[str, Any] = {"why": why} if why else {}
-                    attrs[OPTIMIZER_STATE_KEY] = self.optimizer.state_dict()
-                    # The state is stored before the config: a trial is in other workers'
-                    # histories once it has a config, and its state must be there by then.
-                    self.storage.set_trial_user_attrs(self.study_id, record.number, attrs)
-                    self.storage.set_trial_config(self.study_id, record.number, config)
-                # Workers that suggested at the same moment did not see each other's
-                # pending config. Each looks after storing its own: of two equal configs,
-                # at least the one stored last sees the other, and it proposes again with
-                # the other now pending (a serial run finds nothing and reads no more).
-                clash = attempt < _DUPLICATE_RETRIES and self._same_config_elsewhere(record, config)
-                if not clash:
-                    break
-                logger.info("Trial %d: config %s is already taken by a concurrent trial; proposing again.",
-                            record.number, config)
-                history = _keyed(self._history_of(tuple(
-                    t for t in self._trial_cache.read_with_configured()[1] if t.number != record.number
-                )), record.number)
-        except BaseException as exc:
-            self.storage.finish_trial(
-                self.study_id, record.number, TrialState.FAILED,
-                error=f"The optimizer failed to propose a config: {exc!r}",
-            )
-            raise
-        return record.evolve(config=config, user_attrs=attrs)
+        return propose_config(
+            record, keyed_history(history, record.number),
+            storage=self.storage, study_id=self.study_id, space=self.space,
+            optimizer=self.optimizer, initial_state=self._record.optimizer.get("state") or {},
+            lock=self._suggest_lock,
+            configured=lambda: self._trial_cache.read_with_configured()[1],
+            history_of=self._history_of,
+        )
 
     def _owns(self, handle: TrialHandle) -> bool:
         """Whether ``handle`` is a trial of this study (asked through any of its openings)."""
         other = handle._study  # the handle's owner (within this package)
-        return other.study_id == self.study_id and _storage_key(other.storage) == _storage_key(self.storage)
-
-    def _same_config_elsewhere(self, record: FrozenTrial, config: dict[str, Any]) -> bool:
-        return taken_elsewhere(self.space, self._trial_cache.read_with_configured()[1], record, config)
-
-    def _load_optimizer_state(self, history: History) -> None:
-        """Give the optimizer the state stored with the history's newest suggestion.
-
-        In an uninterrupted serial run it already holds that state; a study reloaded
-        elsewhere, a Dask worker or another thread's suggestion changes it.
-        """
-        state = state_of_history(history.trials, self._record.optimizer.get("state") or {})
-        if self.optimizer.state_dict() != state:
-            self.optimizer.load_state_dict(state)
-
-    def _suggest(self, history: History) -> tuple[dict[str, Any], dict[str, Any]]:
-        explained = getattr(self.optimizer, "suggest_explained", None)
-        if explained is not None:
-            suggestion = explained(history, 1)[0]
-            config, why = suggestion.config, dict(suggestion.why)
-        else:
-            config, why = self.optimizer.suggest(history, 1)[0], {}
-        return self.space.validate(config, "config"), why
+        return other.study_id == self.study_id and storage_key(other.storage) == storage_key(self.storage)
 
     def tell(
         self,
@@ -407,27 +335,7 @@ class Study:
                 f"The 'trial' parameter of tell must be a handle this study asked for. Got trial "
                 f"{number} of another study instead; tell the study that asked for it."
             )
-        final = _parse_state(state, value)
-        current = self.storage.get_trial(self.study_id, number)
-        if current.state.is_finished and not is_stale_failure(current):
-            raise TrialStateError(f"Trial {number} is already {current.state.value}.")
-        if is_stale_failure(current):
-            # Its heartbeat stopped (a paused process, a network cut) but it was not dead:
-            # the result still counts.
-            logger.warning("Trial %d was taken for dead (heartbeat stopped) and is finished late.", number)
-        if final is TrialState.COMPLETE or value is not None:
-            value = check_objective_value(value)
-        elif final is TrialState.PRUNED and current.intermediate:
-            value = current.intermediate[max(current.intermediate)]
-        try:
-            return self.storage.finish_trial(self.study_id, number, final, value=value, error=error)
-        except TrialStateError:
-            # After a lost connection the storage runs the write again; if the first one
-            # committed, the trial already holds this very result.
-            now = self.storage.get_trial(self.study_id, number)
-            if now.state is final and now.value == value:
-                return now
-            raise
+        return finish_told_trial(self.storage, self.study_id, number, state, value, error)
 
     # The loop ----------------------------------------------------------------------------
     def optimize(
@@ -502,36 +410,7 @@ class Study:
         trial, so that the same unit run again (Dask recomputes the results a lost worker
         held) returns that trial instead of starting another.
         """
-        from metahpo.exceptions import TrialPruned
-        from metahpo.study._heartbeat import heartbeat
-        from metahpo.study._state import DISPATCH_KEY
-
-        if dispatch is not None:
-            # A trial failed for a stopped heartbeat died with the worker: run it again.
-            done = next((t for t in self.trials if t.user_attrs.get(DISPATCH_KEY) == dispatch
-                         and t.state.is_finished and not is_stale_failure(t)), None)
-            if done is not None:
-                return done
-        handle = self.ask(retries=retries)
-        if dispatch is not None:
-            self.storage.set_trial_user_attrs(self.study_id, handle.number, {DISPATCH_KEY: dispatch})
-        try:
-            with heartbeat(self.storage, self.study_id, handle.number):
-                value = objective(handle)
-            value = check_objective_value(value)
-        except TrialPruned:
-            return self.tell(handle, state=TrialState.PRUNED)
-        except InvalidParameterError as exc:
-            logger.warning("Trial %d failed: %s", handle.number, exc)
-            return self.tell(handle, state=TrialState.FAILED, error=str(exc))
-        except BaseException as exc:
-            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            self.tell(handle, state=TrialState.FAILED, error=text[-4000:])
-            if isinstance(exc, catch):
-                logger.warning("Trial %d failed: %r", handle.number, exc)
-                return self.storage.get_trial(self.study_id, handle.number)
-            raise
-        return self.tell(handle, value)
+        return run_trial(self, objective, catch, retries, dispatch)
 
     # Tables ------------------------------------------------------------------------------
     def trials_dataframe(self) -> pd.DataFrame:
@@ -554,46 +433,4 @@ class Study:
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, direction={self.direction!r}, optimizer={self.optimizer!r})"
-
-
-def _storage_key(storage: Any) -> Any:
-    """What tells storages apart: a database's URL, else the storage object itself."""
-    url = getattr(storage, "url", None)
-    return spec_identity(absolute_sqlite_url(url)) if url is not None else id(storage)
-
-
-def _parse_state(state: TrialState | str | None, value: float | None) -> TrialState:
-    if state is None:
-        if value is None:
-            raise InvalidParameterError(
-                "tell needs a 'value' for a COMPLETE trial, or state='FAILED' / 'PRUNED'. Got neither."
-            )
-        return TrialState.COMPLETE
-    try:
-        parsed = TrialState(state.value if isinstance(state, TrialState) else str(state).upper())
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed is TrialState.RUNNING:
-        raise InvalidParameterError(
-            f"The 'state' parameter of tell must be one of 'COMPLETE', 'PRUNED', 'FAILED'. Got {describe(state)} instead."
-        )
-    return parsed
-
-
-def _component_seed(seed: int, component: int) -> int:
-    """An independent 63-bit seed per study component, split from the study seed."""
-    return int(np.random.SeedSequence([seed, component]).generate_state(2, np.uint64)[0] >> np.uint64(1))
-
-
-def _keyed(history: History, number: int) -> History:
-    # The optimizer keys random draws on len(trials); pad the key with the reserved number
-    # so in-flight trials hidden from the history cannot make two workers collide.
-    if len(history.trials) == number:
-        return history
-    return History(
-        history.space, history.trials, history.direction,
-        _component_seed(history.seed, number), history.min_budget, history.max_budget,
-        history.descriptor,
-    )
-
 

@@ -1,0 +1,77 @@
+"""One trial from start to end: ask, evaluate the objective under a heartbeat, tell."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import TYPE_CHECKING, Protocol
+
+from metahpo.exceptions import InvalidParameterError, TrialPruned
+from metahpo.storage import check_objective_value, is_stale_failure
+from metahpo.study._heartbeat import heartbeat
+from metahpo.study._state import DISPATCH_KEY
+from metahpo.trial import FrozenTrial, TrialState
+
+if TYPE_CHECKING:
+    from metahpo.storage import Storage
+    from metahpo.study._handle import Objective, TrialHandle
+
+__all__ = ["TrialRunner", "run_trial"]
+
+logger = logging.getLogger("metahpo.study")
+
+
+class TrialRunner(Protocol):
+    """What running a trial needs of its study (:class:`~metahpo.study.Study` is one)."""
+
+    @property
+    def storage(self) -> Storage: ...
+
+    @property
+    def study_id(self) -> int: ...
+
+    @property
+    def trials(self) -> list[FrozenTrial]: ...
+
+    def ask(self, *, retries: int = 0) -> TrialHandle: ...
+
+    def tell(
+        self,
+        trial: TrialHandle | FrozenTrial | int,
+        value: float | None = None,
+        state: TrialState | str | None = None,
+        error: str | None = None,
+    ) -> FrozenTrial: ...
+
+
+def run_trial(
+    study: TrialRunner, objective: Objective, catch: tuple[type[BaseException], ...],
+    retries: int = 0, dispatch: str | None = None,
+) -> FrozenTrial:
+    """What :meth:`Study.run_trial <metahpo.study.Study.run_trial>` does, for ``study``."""
+    if dispatch is not None:
+        # A trial failed for a stopped heartbeat died with the worker: run it again.
+        done = next((t for t in study.trials if t.user_attrs.get(DISPATCH_KEY) == dispatch
+                     and t.state.is_finished and not is_stale_failure(t)), None)
+        if done is not None:
+            return done
+    handle = study.ask(retries=retries)
+    if dispatch is not None:
+        study.storage.set_trial_user_attrs(study.study_id, handle.number, {DISPATCH_KEY: dispatch})
+    try:
+        with heartbeat(study.storage, study.study_id, handle.number):
+            value = objective(handle)
+        value = check_objective_value(value)
+    except TrialPruned:
+        return study.tell(handle, state=TrialState.PRUNED)
+    except InvalidParameterError as exc:
+        logger.warning("Trial %d failed: %s", handle.number, exc)
+        return study.tell(handle, state=TrialState.FAILED, error=str(exc))
+    except BaseException as exc:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        study.tell(handle, state=TrialState.FAILED, error=text[-4000:])
+        if isinstance(exc, catch):
+            logger.warning("Trial %d failed: %r", handle.number, exc)
+            return study.storage.get_trial(study.study_id, handle.number)
+        raise
+    return study.tell(handle, value)
