@@ -83,3 +83,33 @@ def test_trust_region_confines_the_local_starts() -> None:
     )
     assert np.all(np.abs(candidates.x - center) <= 0.1 + 1e-12)
     np.testing.assert_allclose(candidates.x[0], [0.3, 0.3], atol=1e-6)
+
+
+def test_an_integers_relaxation_ends_at_its_extreme_values() -> None:
+    encoding = SpaceEncoding(SPACE)
+    low, high = encoding.feature_bounds()
+    # depth 1..5 sits at cell centres 0.1 .. 0.9; the float and the one-hot block span [0, 1].
+    np.testing.assert_allclose(low, [0.0, 0.1, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(high, [1.0, 0.9, 1.0, 1.0, 1.0])
+    extremes = encoding.features(SPACE.to_unit([{"lr": 1.0, "depth": 5, "act": "relu"},
+                                                {"lr": 1e-4, "depth": 1, "act": "gelu"}]))
+    assert np.all(extremes >= low) and np.all(extremes <= high)
+
+
+def test_the_search_stays_where_an_integer_has_values() -> None:
+    # Beyond depth 5's cell centre (0.9) the loss pulls x toward 0.8 and falls to -5; inside,
+    # the best x is 0.3. Searched on the whole unit interval, the optima sit at depth 1.0,
+    # x 0.8, and snap back to depth 5 with x 0.8 (loss 0.25); confined to the integer's
+    # values, the search finds x 0.3 (loss 0).
+    encoding = SpaceEncoding(mh.Space({"x": mh.Float(0, 1), "depth": mh.Int(1, 5)}))
+
+    def loss(z: torch.Tensor) -> torch.Tensor:
+        beyond = torch.clamp((z[:, 1] - 0.9) / 0.1, 0.0, 1.0)
+        return (1 - beyond) * (z[:, 0] - 0.3) ** 2 + beyond * ((z[:, 0] - 0.8) ** 2 - 5.0)
+
+    with torch_threads(1):
+        candidates = AcquisitionOptimizer().optimize(loss, encoding, np.empty((0, 2)),
+                                                     np.random.default_rng(0))
+    assert abs(candidates.x[0, 0] - 0.3) < 1e-4 and candidates.value[0] < 1e-8
+    with torch.no_grad():
+        np.testing.assert_allclose(candidates.value, loss(torch.as_tensor(candidates.x)).numpy())

@@ -90,6 +90,24 @@ class SpaceEncoding:
         """Whether every parameter is a float (no rounding or discrete search needed)."""
         return not self.conditional and all(column.kind == "float" for column in self.columns)
 
+    def feature_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The box of the acquisition's relaxation: lower and upper config features.
+
+        An integer's column spans the cell centres of its lowest and highest values, where
+        its observations lie; every other column spans ``[0, 1]``. Beyond the last cell
+        centre the surrogate would extrapolate to a region that :meth:`snap` maps back
+        inside, so a relaxed optimum there (where the model is least sure) would be judged
+        by a value its snapped config does not have.
+        """
+        lower = np.zeros(self.n_config_features)
+        upper = np.ones(self.n_config_features)
+        for param, column in zip(self.params, self.columns, strict=True):
+            if column.kind == "int":
+                assert isinstance(param, Int)
+                lower[column.start] = param.to_unit(param.low)
+                upper[column.start] = param.to_unit(param.high)
+        return lower, upper
+
     # Unit cube <-> relaxed config features -------------------------------------------------
     def features(self, unit: np.ndarray) -> np.ndarray:
         """Config features ``(n, n_config_features)`` of unit-cube rows ``(n, d)``."""

@@ -88,7 +88,8 @@ class AcquisitionOptimizer:
             warnings.filterwarnings("ignore", message=".*balance properties.*")
             raw_unit = qmc.Sobol(len(encoding.params), seed=rng).random(self.n_raw)
         # Sobol in the unit cube of the space, then relaxed features (one-hot blocks).
-        raw = encoding.features(raw_unit)
+        low, high = encoding.feature_bounds()
+        raw = np.clip(encoding.features(raw_unit), low, high)
         with torch.no_grad():
             scores = f(torch.as_tensor(raw, dtype=_DTYPE)).numpy()
         order = np.argsort(np.where(np.isfinite(scores), scores, np.inf), kind="stable")
@@ -96,7 +97,7 @@ class AcquisitionOptimizer:
         local_starts = np.empty((0, dims))
         if len(anchors) and self.n_local:
             picks = anchors[np.arange(self.n_local) % len(anchors)]
-            local_starts = np.clip(picks + 0.02 * rng.standard_normal(picks.shape), 0.0, 1.0)
+            local_starts = np.clip(picks + 0.02 * rng.standard_normal(picks.shape), low, high)
         starts = np.vstack([global_starts, local_starts])
         is_local = np.r_[np.zeros(len(global_starts), bool), np.ones(len(local_starts), bool)]
         return starts, is_local, self.n_raw
@@ -111,14 +112,15 @@ class AcquisitionOptimizer:
     ) -> Candidates:
         """Valid candidates sorted by ``f``; ``anchors`` are observed rows, best first."""
         starts, is_local, evaluations = self.starts(f, encoding, anchors, rng)
-        lower = np.zeros_like(starts)
-        upper = np.ones_like(starts)
+        low, high = encoding.feature_bounds()
+        lower = np.broadcast_to(low, starts.shape).copy()
+        upper = np.broadcast_to(high, starts.shape).copy()
         center = None
         penalty = np.zeros(len(starts))
         if trust_region is not None:
             center_row = np.asarray(trust_region.center, dtype=float)
-            lower[is_local] = np.clip(center_row - trust_region.radius, 0.0, 1.0)
-            upper[is_local] = np.clip(center_row + trust_region.radius, 0.0, 1.0)
+            lower[is_local] = np.clip(center_row - trust_region.radius, low, high)
+            upper[is_local] = np.clip(center_row + trust_region.radius, low, high)
             starts = np.clip(starts, lower, upper)
             center = torch.as_tensor(np.broadcast_to(center_row, starts.shape).copy(), dtype=_DTYPE)
             penalty[is_local] = trust_region.penalty
