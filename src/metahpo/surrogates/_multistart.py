@@ -3,7 +3,9 @@
 1. Score a scrambled Sobol batch of relaxed points and keep the best as global starts;
    add the best observed points (slightly perturbed) as local starts, confined to a
    trust-region box around the incumbent when one is given.
-2. Run :class:`ProximalGradient` from all starts at once on the continuous relaxation.
+2. Run :class:`ProximalGradient` from all starts at once on the continuous relaxation,
+   within the box of valid features (:meth:`SpaceEncoding.feature_bounds`: an integer
+   spans its lowest to its highest value, not the whole unit interval).
 3. Snap each solution to a valid point (integers to cells, one-hot blocks to their
    largest entry) and improve the best few by a discrete neighbourhood search (one
    integer step or one other category at a time) while that lowers the acquisition.
