@@ -9,7 +9,8 @@ only the epochs it trained. The proposals are held fixed, so this is a bound on 
 stopping rule can save without better proposals: a real run under the rule proposes
 differently (it learns from the stopped runs), which can only be judged by running it.
 
-Rules, each applied at every rung below the full budget (or at one rung):
+Rules, each applied at every rung below the full budget (or at one rung), from the second
+config on (the first, with nothing to compare with, trains in full):
 - ``top 1/eta``: stop a run not in the top 1/eta of the losses the earlier runs reported
   at that rung (ASHA's stopping mode);
 - ``median``: stop a run worse than the median of the earlier runs there (the median
@@ -17,7 +18,7 @@ Rules, each applied at every rung below the full budget (or at one rung):
 - ``incumbent``: stop a run worse there than the best full-budget run so far was.
 
     PYTHONPATH=src:benchmarks/src OMP_NUM_THREADS=1 .venv/bin/python benchmarks/stopping_bound.py \
-        --proposals 40 --seeds 0,1,2 --out benchmarks/results/stopping_bound
+        --proposals 40 --seeds 0,1,2 --out benchmarks/results/multifidelity_stopping/bound
 
 Writes ``sequences.jsonl`` (resumed when rerun) and ``README.md`` with the table.
 """
@@ -117,7 +118,7 @@ def replay(losses: list[dict[float, float]], bounds: list[float], rule: Rule | N
             return spent
         if incumbent is None or at[full] < incumbent[full]:
             incumbent = at
-    return math.nan
+    return math.inf if spent >= cap else math.nan
 
 
 def rules(rungs: list[float]) -> dict[str, tuple[Rule | None, list[float]]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,14 @@ def test_stopping_mode_with_simulated_workers_is_refused() -> None:
     adapter = make_adapter("random+asha[mode=stopping]@2")
     with pytest.raises(InvalidParameterError, match="stopping mode"):
         adapter.run(get_problem("mf_branin", min_budget=1, max_budget=27), "0", 0, n_full_evals=2)
+
+
+def test_stopping_mode_reports_where_the_scheduler_looks_on_an_uneven_ladder() -> None:
+    # 52 epochs with eta 3: rungs at 1.93, 5.78, 17.3 and 52, evaluated at 2, 6, 17 and 52.
+    problem = get_problem("mf_branin", min_budget=1, max_budget=52)
+    problem.integer_budget = True  # as lcbench's epochs
+    records = make_adapter("random+asha[mode=stopping]").run(problem, "0", 0, n_full_evals=12)
+    stops = Counter(records[i].budget for i in range(len(records) - 1)
+                    if records[i + 1].budget == 2.0)
+    # Runs are stopped at every lower rung, not only where a rounded step passed a rung.
+    assert {2.0, 6.0, 17.0} <= set(stops)

@@ -80,16 +80,19 @@ class History:
         x = (self.space.to_unit([t.config for t, _ in chosen]) if chosen
              else np.empty((0, len(self.space))))
         budgets = np.array([b for _, b in chosen], dtype=float)
-        losses = np.array([self.loss(float(t.value)) for t, _ in chosen], dtype=float)  # type: ignore[arg-type]
+        losses = np.array([self.loss(float(t.value)) for t, _ in chosen], dtype=float)  # type: ignore[arg-type, type-var]
         return x, budgets, losses
 
     def _stopped_at(self, trial: FrozenTrial) -> float | None:
-        """The budget a PRUNED trial reached (its last reported step, within the budget range)."""
+        """The budget a PRUNED trial reached: its last reported step, if that lies within
+        the budget range (a step outside it is in other units, and says nothing of budgets)."""
         if (trial.state is not TrialState.PRUNED or trial.value is None or not trial.intermediate
                 or self.max_budget is None or not math.isfinite(trial.value)):
             return None
+        step = float(max(trial.intermediate))
         low = self.min_budget if self.min_budget is not None else 0.0
-        return float(min(max(max(trial.intermediate), low), self.max_budget))
+        tolerance = 1e-9 * self.max_budget
+        return step if low - tolerance <= step <= self.max_budget + tolerance else None
 
     def best(self) -> FrozenTrial | None:
         """The COMPLETE trial with the lowest loss at the largest budget reached."""

@@ -226,11 +226,32 @@ def test_a_pruned_trial_is_an_observation_at_the_budget_it_reached():
     # Maximising: the loss is the negated value, as for a complete trial.
     assert History(SPACE, trials, direction="maximize", min_budget=1,
                    max_budget=27).observations()[2].tolist() == [-0.2, -0.7]
-    # Without budgets a step means nothing to the surrogate: the pruned trial is left out.
+    # Without budgets a step means nothing to the surrogate: the pruned trial is left out,
+    # and so is one whose step lies outside the budget range (other units: batches, say).
     assert History(SPACE, trials).observations()[2].tolist() == [0.2]
+    batches = pruned.evolve(intermediate={100.0: 0.8, 300.0: 0.7})
+    assert History(SPACE, (done, batches), min_budget=1,
+                   max_budget=27).observations()[2].tolist() == [0.2]
 
 
-def test_the_surrogate_learns_from_pruned_trials_under_a_stopping_scheduler():
+@pytest.mark.parametrize("optimizer", [mh.GPBO(n_initial=2), mh.GPBO(n_initial=2, trust_region=False)])
+def test_a_model_is_fitted_on_pruned_runs_alone(optimizer):
+    # The objective gives up on its first runs itself: nothing has completed yet when the
+    # model-based search starts.
+    def train(trial):
+        for epoch in (1, 3, 9):
+            trial.report(epoch, trial.config["x"] + 1 / epoch)
+            if trial.number < 4 and epoch == 3:
+                raise mh.TrialPruned()
+        return trial.config["x"]
+
+    study = mh.create_study(space=SPACE, optimizer=optimizer, seed=0,
+                            scheduler=mh.ASHA(min_budget=1, max_budget=9, eta=3, mode="stopping"))
+    study.optimize(train, n_trials=8, show_progress=False)
+    assert len(study.trials) == 8 and study.trials[4].state is not TrialState.FAILED
+
+
+def test_pruned_runs_are_observed_under_a_stopping_scheduler():
     def train(trial):
         level = (trial.config["x"] - 0.7) ** 2 + (trial.config["y"] - 0.2) ** 2
         for epoch in (1, 3, 9, 27):

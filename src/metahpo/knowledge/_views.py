@@ -26,7 +26,7 @@ class SpaceViews:
     """The tasks mapped onto each target space and their loss lookups, kept between calls.
 
     Tasks are immutable and never removed, so only adding a task makes them stale: the
-    knowledge base calls :meth:`clear` then. Reading from several threads is safe.
+    knowledge base calls :meth:`clear` then.
     """
 
     def __init__(self) -> None:

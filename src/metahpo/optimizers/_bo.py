@@ -110,7 +110,8 @@ def propose(
     known_good: Sequence[Config] = (),
 ) -> list[Config]:
     """``n`` new configs that minimise the acquisition of ``surrogate`` (fitted on every
-    COMPLETE observation of ``history``) at the target budget.
+    observation of ``history``: COMPLETE trials, and PRUNED ones at the budget they
+    reached) at the target budget.
 
     Pending (RUNNING) configs enter the surrogate as "constant liars" at the worst observed
     loss, so parallel workers are not sent to the same place; a batch of ``n`` is built the
@@ -173,7 +174,9 @@ def propose(
             # more on a second look), not pending or chosen for this batch if that leaves
             # one, never one that crashed or was pruned and would again.
             logger.debug("No new config left; repeating a completed config")
-            completed = [c for c, top in zip(observed, at_top, strict=True) if top]
+            unlearnt = set(space.config_keys(stopped))
+            completed = [c for c, key, top in zip(observed, space.config_keys(observed), at_top,
+                                                  strict=True) if top and key not in unlearnt]
             busy = Taken(space, [*pending, *chosen])
             again = [c for c in completed if c not in busy] or completed
             config = again[int(np.argmin(_scores(objective, encoding, space, again)))]
@@ -188,7 +191,8 @@ def propose(
 def replay_trust_radius(history: History) -> float:
     """Half-width after replaying the trials: doubled on an improvement, halved otherwise."""
     radius, best = _INITIAL_RADIUS, math.inf
-    top = max((t.budget or math.inf) for t in history.complete)
+    # Only pruned runs observed so far: nothing to replay.
+    top = max(((t.budget or math.inf) for t in history.complete), default=None)
     for trial in history.complete:
         if (trial.budget or math.inf) != top:
             continue

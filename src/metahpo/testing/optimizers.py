@@ -210,6 +210,13 @@ def check_failed_pruned_and_pending_trials(make_optimizer: OptimizerFactory, des
         for n in (1, 3):
             check_configs(conformance_space(), make_optimizer().suggest(history(trials, 4, descriptor), n),
                           n, f"{name}, n={n}")
+    # Under a scheduler's budgets, runs stopped before any completed are all there is.
+    pruned_only = [trial(i, c, TrialState.PRUNED, budget=9.0, intermediate={1.0: 2.0, 3.0: 1.0 + i})
+                   for i, c in enumerate(configs[:5])]
+    for n in (1, 3):
+        stopped = history(pruned_only, 4, descriptor, min_budget=1.0, max_budget=9.0)
+        check_configs(conformance_space(), make_optimizer().suggest(stopped, n),
+                      n, f"only PRUNED with budgets, n={n}")
 
 
 def check_avoids_pending_and_evaluated_configs(make_optimizer: OptimizerFactory,

@@ -145,24 +145,26 @@ def _run_with_reports(study: Any, handle: Any, evaluator: Evaluator) -> None:
     """One training run that reports at every rung budget and stops when the scheduler says.
 
     It is one run, not a restart per report: each report is charged only the budget it
-    adds to the previous one, under either accounting. A stopped run is told PRUNED.
+    adds to the previous one, under either accounting. Reports are made at the scheduler's
+    own rung budgets (its ``should_stop`` looks values up there), each evaluated at the
+    budget the problem takes (rounded for integer budgets). A stopped run is told PRUNED.
     """
-    steps = sorted({evaluator.snap(study.scheduler.rung_budget(rung))
-                    for rung in range(study.scheduler.ladder.s_max + 1)})
+    scheduler = study.scheduler
+    rungs = [scheduler.rung_budget(rung) for rung in range(scheduler.ladder.s_max + 1)]
     reached = 0.0
-    for step in steps:
+    for rung in rungs:
         if evaluator.exhausted:
             raise BudgetExhausted
+        step = float(evaluator.snap(rung))  # type: ignore[arg-type]  # the scheduler needs budgets
         loss = evaluator.problem.evaluate(evaluator.task, handle.config, step)
         evaluator.account(step, loss, cost=step - reached, parent_budget=reached or None,
                           config=handle.config)
         reached = step
-        handle.report(step, loss)
-        if step < steps[-1] and handle.should_stop():
+        handle.report(rung, loss)
+        if rung < rungs[-1] and handle.should_stop():
             study.tell(handle, state="PRUNED")
             return
     study.tell(handle, loss)
-
 
 def _knowledge(context: RunContext) -> Any:
     """The meta-train tasks as a knowledge base: the design evaluated on each of them."""
