@@ -1,6 +1,7 @@
-"""What ``optimize``, its executors and its progress display need of a study.
+"""What ``optimize``, its executors, its progress display and a trial's run need of a study.
 
-:class:`~metahpo.study.Study` satisfies :class:`RunnableStudy`; the helpers are typed
+:class:`~metahpo.study.Study` satisfies :class:`RunnableStudy` and :class:`TrialRunner`;
+the helpers are typed
 against the protocol so that they do not import the study module that imports them.
 """
 
@@ -12,8 +13,8 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from metahpo.storage import Storage
-    from metahpo.study._handle import Objective
-    from metahpo.trial import FrozenTrial
+    from metahpo.study._handle import Objective, TrialHandle
+    from metahpo.trial import FrozenTrial, TrialState
 
 
 class RunnableStudy(Protocol):
@@ -45,3 +46,25 @@ class RunnableStudy(Protocol):
 
     def finish(self) -> dict[str, Any] | None: ...
 
+
+class TrialRunner(Protocol):
+    """What running a trial needs of its study (:class:`~metahpo.study.Study` is one)."""
+
+    @property
+    def storage(self) -> Storage: ...
+
+    @property
+    def study_id(self) -> int: ...
+
+    @property
+    def trials(self) -> list[FrozenTrial]: ...
+
+    def ask(self, *, retries: int = 0) -> TrialHandle: ...
+
+    def tell(
+        self,
+        trial: TrialHandle | FrozenTrial | int,
+        value: float | None = None,
+        state: TrialState | str | None = None,
+        error: str | None = None,
+    ) -> FrozenTrial: ...

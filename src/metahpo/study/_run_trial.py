@@ -4,44 +4,21 @@ from __future__ import annotations
 
 import logging
 import traceback
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from metahpo.exceptions import InvalidParameterError, TrialPruned
 from metahpo.storage import check_objective_value, is_stale_failure
 from metahpo.study._heartbeat import heartbeat
+from metahpo.study._protocols import TrialRunner
 from metahpo.study._state import DISPATCH_KEY
 from metahpo.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
-    from metahpo.storage import Storage
-    from metahpo.study._handle import Objective, TrialHandle
+    from metahpo.study._handle import Objective
 
-__all__ = ["TrialRunner", "run_trial"]
+__all__ = ["run_trial"]
 
 logger = logging.getLogger("metahpo.study")
-
-
-class TrialRunner(Protocol):
-    """What running a trial needs of its study (:class:`~metahpo.study.Study` is one)."""
-
-    @property
-    def storage(self) -> Storage: ...
-
-    @property
-    def study_id(self) -> int: ...
-
-    @property
-    def trials(self) -> list[FrozenTrial]: ...
-
-    def ask(self, *, retries: int = 0) -> TrialHandle: ...
-
-    def tell(
-        self,
-        trial: TrialHandle | FrozenTrial | int,
-        value: float | None = None,
-        state: TrialState | str | None = None,
-        error: str | None = None,
-    ) -> FrozenTrial: ...
 
 
 def run_trial(
