@@ -22,6 +22,10 @@ __all__ = ["SpaceViews", "cluster_with", "relevant_tasks"]
 SpaceKey = tuple[str, tuple[str, ...]]
 
 
+def _space_key(space: Space) -> SpaceKey:
+    return space.fingerprint(), tuple(space.names)
+
+
 class SpaceViews:
     """The tasks mapped onto each target space and their loss lookups, kept between calls.
 
@@ -40,7 +44,7 @@ class SpaceViews:
     def mapped(self, tasks: Iterable[Task], space: Space) -> list[Task]:
         """``tasks`` with evaluations mapped onto ``space``; those sharing no parameter are
         left out (see :func:`~metahpo.knowledge.map_task`)."""
-        key = (space.fingerprint(), tuple(space.names))
+        key = _space_key(space)
         if key not in self._mapped:
             out = []
             for task in tasks:
@@ -58,7 +62,7 @@ class SpaceViews:
         A target in ``space`` itself (same columns) is compared through the tasks' loss
         lookups, built once per task and space when it has observations to compare.
         """
-        key = (space.fingerprint(), tuple(space.names))
+        key = _space_key(space)
         lookups = self._lookups.setdefault(key, {})
         same_columns = (
             target.space is not None
