@@ -131,6 +131,18 @@ def test_same_seed_same_configs_in_another_process():
     assert json.loads(out.stdout) == [dict(t.config) for t in study.trials]
 
 
+def test_a_random_search_study_does_not_load_the_model_libraries():
+    # torch, scipy and scikit-learn load in seconds; a study that needs no model pays nothing.
+    code = (
+        "import sys, metahpo as mh;"
+        "st = mh.create_study(space=mh.Space({'x': mh.Float(0.0, 1.0)}), optimizer='random', seed=0);"
+        "st.optimize(lambda t: t.config['x'], n_trials=3, show_progress=False);"
+        "print(sorted(m for m in ('torch', 'scipy', 'sklearn') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_parallel_threads_number_every_trial_once_and_never_repeat_a_config():
     study = mh.create_study(space=SPACE, optimizer="random", seed=2)
     study.optimize(quadratic, n_trials=60, n_jobs=4, show_progress=False)

@@ -27,7 +27,7 @@ from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
 from metahpo.knowledge import KnowledgeBase, Task
-from metahpo.optimizers import Optimizer, make_optimizer
+from metahpo.optimizers import MIN_RELATED_TASKS, Optimizer, make_optimizer
 from metahpo.space import Categorical, Float, Int, Param, Space
 from metahpo.trial import FrozenTrial, TrialState
 
@@ -48,9 +48,6 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 __all__ = ["MetaHPOSampler", "knowledge_from_optuna", "space_from_distributions", "task_from_optuna"]
-
-# "auto" uses MetaBO when the knowledge holds at least this many tasks of the space.
-_MIN_RELATED_TASKS = 3
 
 
 def _param_of(distribution: Any) -> Param:
@@ -229,7 +226,7 @@ class MetaHPOSampler(BaseSampler):
         name = self.optimizer
         if name == "auto":
             related = 0 if kb is None else len(kb.tasks(space))
-            name = "metabo" if related >= _MIN_RELATED_TASKS else "gpbo"
+            name = "metabo" if related >= MIN_RELATED_TASKS else "gpbo"
         if name in ("metabo", "portfolio") and kb is None:
             kb = KnowledgeBase([])
         return make_optimizer(name, knowledge=kb if name in ("metabo", "portfolio") else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from metahpo.optimizers._base import BaseOptimizer, Optimizer, Suggestion
+from metahpo.optimizers._base import MIN_RELATED_TASKS, BaseOptimizer, Optimizer, Suggestion
 from metahpo.optimizers._random import RandomSearch, Sobol
 from metahpo.optimizers._registry import (
     make_optimizer,
@@ -21,7 +21,6 @@ from metahpo.optimizers._registry import (
 # random search does not pay for it.
 _LAZY = {
     "GPBO": "metahpo.optimizers._gp",
-    "MIN_RELATED_TASKS": "metahpo.optimizers._metabo",
     "MetaBO": "metahpo.optimizers._metabo",
     "Portfolio": "metahpo.optimizers._portfolio",
 }

@@ -9,6 +9,10 @@ from metahpo._validation import init_params
 from metahpo.history import History
 from metahpo.space import Config
 
+# MetaBO (and "auto" choosing it) transfers from at least this many related tasks. Here,
+# not in MetaBO's module, so that deciding does not import torch.
+MIN_RELATED_TASKS = 3
+
 
 @dataclass(frozen=True)
 class Suggestion:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
-from metahpo.optimizers._base import BaseOptimizer, Suggestion
+from metahpo.optimizers._base import MIN_RELATED_TASKS, BaseOptimizer, Suggestion
 from metahpo.optimizers._bo import (
     ACQUISITIONS,
     GPFitState,
@@ -34,11 +34,10 @@ if TYPE_CHECKING:
     from metahpo.knowledge import KnowledgeBase
     from metahpo.surrogates.meta import MetaModelProvider
 
-__all__ = ["MIN_RELATED_TASKS", "MetaBO"]
+__all__ = ["MetaBO"]
 
 logger = logging.getLogger(__name__)
 
-MIN_RELATED_TASKS = 3
 # Portfolio configs that keep competing with the surrogate's optima after the warm start.
 PORTFOLIO_CANDIDATES = 20
 
