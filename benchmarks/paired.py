@@ -4,7 +4,8 @@
 same problem, tasks and seeds (same split, seeds and meta-train data) lands in another;
 this reads the runs of several directories (optimizer names must not repeat across them),
 normalises them all with the first directory's regret bounds and prints the mean regret
-of each named optimizer at the checkpoints up to ``--trials`` and the paired differences
+of each named optimizer at the checkpoints (``--checkpoints``, or 5, 10, 25 and 50 up to
+``--trials``) and the paired differences
 ``first:second`` (mean ± standard error, better/worse runs, Wilcoxon p).
 
     .venv/bin/python benchmarks/paired.py benchmarks/results/meta_sgd_steps/lcbench \
@@ -33,6 +34,9 @@ def main() -> None:
     parser.add_argument("dirs", type=Path, nargs="+")
     parser.add_argument("--pairs", required=True, help="Comma-separated FIRST:SECOND optimizer names.")
     parser.add_argument("--trials", type=int, required=True, help="Full-budget evaluations to compare up to.")
+    parser.add_argument(
+        "--checkpoints", help="Comma-separated evaluation counts to compare at (default: 5, 10, 25, 50 up to --trials)."
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -59,8 +63,8 @@ def main() -> None:
         if runs[first] != runs[second]:
             parser.error(f"{first!r} and {second!r} were not run on the same tasks and seeds")
     full = max((r.budget or 1.0) for r in records)
-    curves = build_curves(records, bounds, full, args.trials)
-    checkpoints = [c for c in CHECKPOINTS if c <= args.trials]
+    checkpoints = _checkpoints(parser, args.checkpoints, args.trials)
+    curves = build_curves(records, bounds, full, args.trials, checkpoints)
     columns = [int(np.argmin(np.abs(curves.grid - c))) for c in checkpoints]
     lines = [
         "Command: `.venv/bin/python " + " ".join(shlex.quote(a) for a in sys.argv) + "`",
@@ -80,6 +84,18 @@ def main() -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
+
+
+def _checkpoints(parser: argparse.ArgumentParser, text: str | None, trials: int) -> list[int]:
+    if text is None:
+        return [c for c in CHECKPOINTS if c <= trials]
+    try:
+        chosen = [int(c) for c in text.split(",") if c.strip()]
+    except ValueError:
+        chosen = []
+    if not chosen or any(c < 1 or c > trials for c in chosen):
+        parser.error(f"--checkpoints must be evaluation counts from 1 to --trials ({trials}); got {text!r}")
+    return chosen
 
 
 if __name__ == "__main__":

@@ -93,14 +93,16 @@ def build_curves(
     bounds: Mapping[str, TaskBounds],
     full_budget: float,
     n_full_evals: int,
+    checkpoints: Sequence[float] = CHECKPOINTS,
 ) -> Curves:
-    """Group records by run and compute each run's anytime regret on a shared grid."""
+    """Group records by run and compute each run's anytime regret on a shared grid (which
+    holds ``checkpoints`` exactly)."""
     grid = np.unique(
         np.concatenate(
             [
                 np.linspace(0.0, n_full_evals, _GRID_POINTS + 1)[1:],
                 np.array(
-                    [c for c in CHECKPOINTS if c <= n_full_evals] + [n_full_evals], dtype=float
+                    [c for c in checkpoints if c <= n_full_evals] + [n_full_evals], dtype=float
                 ),
             ]
         )

@@ -1,0 +1,75 @@
+"""The result scripts ``paired.py`` and ``budget_to_target.py`` on a results folder made by hand."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT / "benchmarks" / "src")])
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / name), *args],
+        capture_output=True, text=True, env=environment, timeout=120,
+    )
+
+
+def _write(folder: Path, runs: dict[tuple[str, str, int], list[tuple[float | None, float, float | None]]]) -> None:
+    # runs: (optimizer, task, seed) -> [(budget, loss, parent budget)], in trial order.
+    folder.mkdir()
+    lines, tasks = [], set()
+    for (optimizer, task, seed), evaluations in runs.items():
+        tasks.add(task)
+        spent = 0.0
+        for trial, (budget, loss, parent) in enumerate(evaluations):
+            spent += (1.0 if budget is None else budget) - (parent or 0.0)
+            record = {"problem": "p", "task": task, "optimizer": optimizer, "seed": seed, "trial": trial,
+                      "budget": budget, "loss": loss, "cum_budget": spent, "wall_time": 0.0}
+            if parent is not None:
+                record["parent_budget"] = parent
+            lines.append(json.dumps(record))
+    (folder / "results.jsonl").write_text("\n".join(lines) + "\n")
+    (folder / "bounds.json").write_text(json.dumps({task: [0.0, 1.0] for task in tasks}))
+    (folder / "run.json").write_text(json.dumps({"command": "made by hand"}))
+
+
+def test_paired_compares_at_the_checkpoints_asked_for(tmp_path: Path) -> None:
+    # "a" finds 0.2 at its 3rd evaluation, "b" only 0.5 by then: at N=3 a - b = -0.3 in each run.
+    runs = {}
+    for task in ("t1", "t2"):
+        for seed in (0, 1):
+            runs[("a", task, seed)] = [(None, 0.9, None), (None, 0.8, None), (None, 0.2, None), (None, 0.2, None)]
+            runs[("b", task, seed)] = [(None, 0.9, None), (None, 0.8, None), (None, 0.5, None), (None, 0.1, None)]
+    _write(tmp_path / "r", runs)
+    done = _script("paired.py", str(tmp_path / "r"), "--trials", "4", "--checkpoints", "2,3,4", "--pairs", "a:b")
+    assert done.returncode == 0, done.stderr
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| a | b |"))
+    cells = [cell.strip() for cell in row.split("|")[3:-1]]
+    assert cells[0].startswith("+0.0000")  # N=2: the same
+    assert cells[1].startswith("-0.3000") and "4/0" in cells[1]  # N=3: a better in all 4 runs
+    assert cells[2].startswith("+0.1000") and "0/4" in cells[2]  # N=4: b better
+
+    refused = _script("paired.py", str(tmp_path / "r"), "--trials", "4", "--checkpoints", "3,9", "--pairs", "a:b")
+    assert refused.returncode != 0 and "--checkpoints must be evaluation counts from 1 to --trials (4)" in refused.stderr
+
+
+def test_budget_to_target_has_no_restart_figure_for_a_run_that_reports(tmp_path: Path) -> None:
+    # One config trained to 8 epochs in reports at 2, 4 and 8 (each charged what it adds),
+    # beside a plain run that evaluates two configs at 8 epochs.
+    runs = {
+        ("m", "t", 0): [(8.0, 0.5, None), (8.0, 0.01, None)],
+        ("m+asha[mode=stopping]", "t", 0): [(2.0, 0.5, None), (4.0, 0.2, 2.0), (8.0, 0.01, 4.0)],
+    }
+    _write(tmp_path / "r", runs)
+    done = _script("budget_to_target.py", str(tmp_path / "r"), "--reference", "m", "--targets", "0.05")
+    assert done.returncode == 0, done.stderr
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in done.stdout.splitlines() if line.startswith("| m")}
+    assert rows["m"] == ["1", "100%", "16", "1.00", "16", "1.00"]
+    assert rows["m+asha[mode=stopping]"] == ["1", "100%", "n/a", "n/a", "8", "0.50"]
