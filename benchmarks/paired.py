@@ -4,9 +4,9 @@
 same problem, tasks and seeds (same split, seeds and meta-train data) lands in another;
 this reads the runs of several directories (optimizer names must not repeat across them),
 normalises them all with the first directory's regret bounds and prints the mean regret
-of each named optimizer at the checkpoints (``--checkpoints``, or 5, 10, 25 and 50 up to
-``--trials``) and the paired differences
-``first:second`` (mean ± standard error, better/worse runs, Wilcoxon p).
+of each named optimizer at the checkpoints (``--checkpoints``, or those of 5, 10, 25 and
+50 up to ``--trials``) and the paired differences ``first:second`` (mean ± standard
+error, better/worse runs, Wilcoxon p).
 
     .venv/bin/python benchmarks/paired.py benchmarks/results/meta_sgd_steps/lcbench \
         benchmarks/results/tie_resolution/step_out_2/continuous_lcbench --trials 25 \
@@ -95,7 +95,7 @@ def _checkpoints(parser: argparse.ArgumentParser, text: str | None, trials: int)
         chosen = []
     if not chosen or any(c < 1 or c > trials for c in chosen):
         parser.error(f"--checkpoints must be evaluation counts from 1 to --trials ({trials}); got {text!r}")
-    return chosen
+    return sorted(set(chosen))
 
 
 if __name__ == "__main__":

@@ -41,22 +41,25 @@ def _write(folder: Path, runs: dict[tuple[str, str, int], list[tuple[float | Non
 
 def test_paired_compares_at_the_checkpoints_asked_for(tmp_path: Path) -> None:
     # "a" finds 0.2 at its 3rd evaluation, "b" only 0.5 by then: at N=3 a - b = -0.3 in each run.
+    # Compared up to 7 evaluations, the default grid does not hold 4 (its nearest point is
+    # 3.99), so the checkpoints asked for must be on the grid themselves.
     runs = {}
     for task in ("t1", "t2"):
         for seed in (0, 1):
             runs[("a", task, seed)] = [(None, 0.9, None), (None, 0.8, None), (None, 0.2, None), (None, 0.2, None)]
             runs[("b", task, seed)] = [(None, 0.9, None), (None, 0.8, None), (None, 0.5, None), (None, 0.1, None)]
     _write(tmp_path / "r", runs)
-    done = _script("paired.py", str(tmp_path / "r"), "--trials", "4", "--checkpoints", "2,3,4", "--pairs", "a:b")
+    done = _script("paired.py", str(tmp_path / "r"), "--trials", "7", "--checkpoints", "4,2,3,3", "--pairs", "a:b")
     assert done.returncode == 0, done.stderr
     row = next(line for line in done.stdout.splitlines() if line.startswith("| a | b |"))
     cells = [cell.strip() for cell in row.split("|")[3:-1]]
+    assert "| first | second | N=2 | N=3 | N=4 |" in done.stdout  # sorted, once each
     assert cells[0].startswith("+0.0000")  # N=2: the same
     assert cells[1].startswith("-0.3000") and "4/0" in cells[1]  # N=3: a better in all 4 runs
     assert cells[2].startswith("+0.1000") and "0/4" in cells[2]  # N=4: b better
 
-    refused = _script("paired.py", str(tmp_path / "r"), "--trials", "4", "--checkpoints", "3,9", "--pairs", "a:b")
-    assert refused.returncode != 0 and "--checkpoints must be evaluation counts from 1 to --trials (4)" in refused.stderr
+    refused = _script("paired.py", str(tmp_path / "r"), "--trials", "7", "--checkpoints", "3,9", "--pairs", "a:b")
+    assert refused.returncode != 0 and "--checkpoints must be evaluation counts from 1 to --trials (7)" in refused.stderr
 
 
 def test_budget_to_target_has_no_restart_figure_for_a_run_that_reports(tmp_path: Path) -> None:
@@ -73,3 +76,10 @@ def test_budget_to_target_has_no_restart_figure_for_a_run_that_reports(tmp_path:
             for line in done.stdout.splitlines() if line.startswith("| m")}
     assert rows["m"] == ["1", "100%", "16", "1.00", "16", "1.00"]
     assert rows["m+asha[mode=stopping]"] == ["1", "100%", "n/a", "n/a", "8", "0.50"]
+
+    # Against a stopping-mode reference there is no restart median to divide by.
+    done = _script("budget_to_target.py", str(tmp_path / "r"), "--reference", "m+asha[mode=stopping]",
+                   "--targets", "0.05")
+    assert done.returncode == 0, done.stderr
+    plain = next(line for line in done.stdout.splitlines() if line.startswith("| m |"))
+    assert [c.strip() for c in plain.split("|")[2:-1]] == ["1", "100%", "16", "n/a", "16", "2.00"]

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -139,7 +141,10 @@ def test_a_random_search_study_does_not_load_the_model_libraries():
         "st.optimize(lambda t: t.config['x'], n_trials=3, show_progress=False);"
         "print(sorted(m for m in ('torch', 'scipy', 'sklearn') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # The child imports this checkout's metahpo, whatever the installed one is.
+    env = {**os.environ, "PYTHONPATH": str(Path(mh.__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
 

@@ -95,8 +95,10 @@ def build_curves(
     n_full_evals: int,
     checkpoints: Sequence[float] = CHECKPOINTS,
 ) -> Curves:
-    """Group records by run and compute each run's anytime regret on a shared grid (which
-    holds ``checkpoints`` exactly)."""
+    """Group records by run and compute each run's anytime regret on a shared grid.
+
+    The grid holds ``checkpoints`` (up to ``n_full_evals``) exactly.
+    """
     grid = np.unique(
         np.concatenate(
             [
