@@ -42,6 +42,27 @@ def test_a_tie_between_configs_that_are_not_neighbours_is_chance() -> None:
     np.testing.assert_array_equal(radii, np.zeros(4))
 
 
+def test_ties_of_two_losses_show_a_resolution_that_holds_around_every_config() -> None:
+    configs = [
+        {"x": 0.1, "y": 0.1, "c": "a"},
+        {"x": 0.1, "y": 0.2, "c": "a"},  # ties with the first: 0.1 apart
+        {"x": 0.9, "y": 0.9, "c": "a"},
+        {"x": 0.9, "y": 0.6, "c": "a"},  # ties with the third, another loss: 0.3 apart
+        {"x": 0.5, "y": 0.5, "c": "a"},  # no tie: the median radius, 0.2
+        {"x": 0.5, "y": 0.55, "c": "a"},  # no tie, 0.05 from the fifth, another loss
+        {"x": 0.5, "y": 0.5, "c": "b"},  # another category, nothing told apart there
+    ]
+    losses = np.array([0.3, 0.3, 0.7, 0.7, 0.5, 0.4, 0.9])
+    radii = tie_radii(SPACE, _unit(configs), np.ones(7), losses)
+    np.testing.assert_allclose(radii, [0.1, 0.1, 0.3, 0.3, 0.05, 0.05, 0.2])
+    told_apart = np.linalg.norm(_unit(configs)[4, :2] - _unit(configs)[5, :2])
+    assert radii[4] < told_apart and radii[5] < told_apart  # short of the config told apart
+
+    # Ties of one loss only (a plateau, say) widen nothing else.
+    radii = tie_radii(SPACE, _unit(configs), np.ones(7), np.array([0.3, 0.3, 0.7, 0.8, 0.5, 0.4, 0.9]))
+    np.testing.assert_allclose(radii, [0.1, 0.1, 0, 0, 0, 0, 0])
+
+
 def test_a_candidate_repeats_a_tied_config_within_its_radius_only() -> None:
     configs = [{"x": 0.1, "y": 0.1, "c": "a"}, {"x": 0.4, "y": 0.5, "c": "a"}, {"x": 0.9, "y": 0.1, "c": "a"}]
     taken = Taken(SPACE, configs, np.array([0.5, 0.5, 0.0]))

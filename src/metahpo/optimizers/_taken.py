@@ -10,9 +10,12 @@ a tabular benchmark snapped both to one evaluated config, a model ignored the pa
 that differs, or the loss sits on a plateau. Either way a new config closer to them than
 they are to each other is likely to return that loss again, a wasted trial. Only ties
 between neighbours count (see :func:`tie_radii`), so a loss that takes few values does
-not widen the resolution by chance, and a continuous loss never ties. The learned
-resolution is local: it widens only around the configs that tied, so a plateau far away
-does not stop the search refining the incumbent.
+not widen the resolution by chance, and a continuous loss never ties. The resolution
+is first learned around the configs that tied. Once ties in two places (two different
+losses) show that it is the objective's and not one plateau's, it holds around every
+evaluated config: a tabular objective would otherwise spend a trial on each of its
+configs before its neighbourhood was known. Around each config it stays short of the
+nearest config the objective told apart, so the search still refines where losses differ.
 """
 
 from __future__ import annotations
@@ -33,17 +36,19 @@ STEP_OUT = 2.0
 
 
 def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.ndarray) -> np.ndarray:
-    """For each observation, its distance to the farthest different config that tied with it.
+    """For each observation, the distance within which the objective does not tell configs apart.
 
-    Two observations tie when their losses are exactly equal at the same budget, their
-    configs differ, their unordered categoricals agree (a tie across categories says
+    A tied observation's radius is its distance to the farthest different config that tied
+    with it. Two observations tie when their losses are exactly equal at the same budget,
+    their configs differ, their unordered categoricals agree (a tie across categories says
     nothing about distances), and one of them is the other's nearest evaluated config. The
     last condition keeps chance ties out: a loss that takes few values (the error rate on
     a small validation set) ties far-apart configs by chance, while a config the objective
-    does not tell from another was evaluated next to it. A radius stays short of every
-    config of the same kind and budget whose loss differs: the objective told that one
-    apart. Distances are Euclidean over the ordered unit-cube columns; an observation
-    without a tie gets 0.
+    does not tell from another was evaluated next to it. When ties of two different losses
+    have been seen, every observation without a tie gets the tied ones' median radius. A
+    radius stays short of every config of the same kind and budget whose loss differs: the
+    objective told that one apart. Distances are Euclidean over the ordered unit-cube
+    columns; without ties every radius is 0.
 
     Example:
         >>> import numpy as np
@@ -77,8 +82,13 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
         for j in members[int(group[i])]:
             if np.isfinite(apart[i][j]) and (nearest[i] == j or nearest[j] == i):
                 radii[i] = max(radii[i], float(apart[i][j]))
-        told_apart = apart[i][(budgets == budgets[i]) & (losses != losses[i])]
-        if radii[i] > 0.0 and len(told_apart) and radii[i] >= told_apart.min():
+    tied = radii > 0.0
+    if len(np.unique(group[tied])) >= 2:
+        radii[~tied] = float(np.median(radii[tied]))
+    for i in np.flatnonzero(radii > 0.0):
+        distance = np.linalg.norm(x_unit[:, ordered] - x_unit[i, ordered], axis=1)
+        told_apart = distance[(kind == kind[i]) & (budgets == budgets[i]) & (losses != losses[i])]
+        if len(told_apart) and radii[i] >= told_apart.min():
             radii[i] = float(np.nextafter(told_apart.min(), 0.0))
     return radii
 
