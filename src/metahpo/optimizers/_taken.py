@@ -85,7 +85,7 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
     tied = radii > 0.0
     if len(np.unique(group[tied])) >= 2:
         radii[~tied] = float(np.median(radii[tied]))
-    for i in np.flatnonzero(radii > 0.0):
+    for i in [int(k) for k in np.flatnonzero(radii > 0.0)]:
         distance = np.linalg.norm(x_unit[:, ordered] - x_unit[i, ordered], axis=1)
         told_apart = distance[(kind == kind[i]) & (budgets == budgets[i]) & (losses != losses[i])]
         if len(told_apart) and radii[i] >= told_apart.min():
