@@ -42,25 +42,34 @@ def test_a_tie_between_configs_that_are_not_neighbours_is_chance() -> None:
     np.testing.assert_array_equal(radii, np.zeros(4))
 
 
-def test_ties_of_two_losses_show_a_resolution_that_holds_around_every_config() -> None:
+def test_ties_of_two_losses_show_a_resolution_that_holds_around_every_config_of_their_kind() -> None:
     configs = [
         {"x": 0.1, "y": 0.1, "c": "a"},
         {"x": 0.1, "y": 0.2, "c": "a"},  # ties with the first: 0.1 apart
-        {"x": 0.9, "y": 0.9, "c": "a"},
-        {"x": 0.9, "y": 0.6, "c": "a"},  # ties with the third, another loss: 0.3 apart
-        {"x": 0.5, "y": 0.5, "c": "a"},  # no tie: the median radius, 0.2
-        {"x": 0.5, "y": 0.55, "c": "a"},  # no tie, 0.05 from the fifth, another loss
-        {"x": 0.5, "y": 0.5, "c": "b"},  # another category, nothing told apart there
+        {"x": 0.9, "y": 0.1, "c": "a"},
+        {"x": 0.9, "y": 0.2, "c": "a"},  # ties with the third, another loss: 0.1 apart
+        {"x": 0.1, "y": 0.9, "c": "a"},
+        {"x": 0.5, "y": 0.9, "c": "a"},  # ties with the fifth, a third loss: 0.4 apart
+        {"x": 0.5, "y": 0.45, "c": "a"},  # no tie: the median radius (not the mean, 0.2)
+        {"x": 0.5, "y": 0.45, "c": "b"},  # no tie of its kind: nothing known there
+        {"x": 0.1, "y": 0.1, "c": "a"},  # the first again, another loss (noise)
     ]
-    losses = np.array([0.3, 0.3, 0.7, 0.7, 0.5, 0.4, 0.9])
-    radii = tie_radii(SPACE, _unit(configs), np.ones(7), losses)
-    np.testing.assert_allclose(radii, [0.1, 0.1, 0.3, 0.3, 0.05, 0.05, 0.2])
-    told_apart = np.linalg.norm(_unit(configs)[4, :2] - _unit(configs)[5, :2])
-    assert radii[4] < told_apart and radii[5] < told_apart  # short of the config told apart
+    losses = np.array([0.3, 0.3, 0.35, 0.35, 0.7, 0.7, 0.5, 0.5, 0.31])
+    radii = tie_radii(SPACE, _unit(configs), np.ones(9), losses)
+    np.testing.assert_allclose(radii, [0.1, 0.1, 0.1, 0.1, 0.4, 0.4, 0.1, 0.0, 0.1])
+    # The repeat stays short of the second config, which the objective told apart from it;
+    # the first's radius is not cut to nothing by its own noisy repeat.
+    assert radii[8] < np.linalg.norm(_unit(configs)[8, :2] - _unit(configs)[1, :2])
+
+    # A config the objective told apart, nearer than the median, caps the spread radius.
+    near = [*configs[:7], {"x": 0.5, "y": 0.5, "c": "a"}]
+    radii = tie_radii(SPACE, _unit(near), np.ones(8), np.r_[losses[:7], 0.6])
+    assert 0.0 < radii[6] < np.linalg.norm(_unit(near)[6, :2] - _unit(near)[7, :2]) < 0.1
 
     # Ties of one loss only (a plateau, say) widen nothing else.
-    radii = tie_radii(SPACE, _unit(configs), np.ones(7), np.array([0.3, 0.3, 0.7, 0.8, 0.5, 0.4, 0.9]))
-    np.testing.assert_allclose(radii, [0.1, 0.1, 0, 0, 0, 0, 0])
+    one_loss = np.array([0.3, 0.3, 0.35, 0.36, 0.7, 0.8, 0.5, 0.5, 0.31])
+    radii = tie_radii(SPACE, _unit(configs), np.ones(9), one_loss)
+    np.testing.assert_allclose(radii, [0.1, 0.1, 0, 0, 0, 0, 0, 0, 0])
 
 
 def test_a_candidate_repeats_a_tied_config_within_its_radius_only() -> None:

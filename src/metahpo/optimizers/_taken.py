@@ -12,13 +12,18 @@ they are to each other is likely to return that loss again, a wasted trial. Only
 between neighbours count (see :func:`tie_radii`), so a loss that takes few values does
 not widen the resolution by chance, and a continuous loss never ties. The resolution
 is first learned around the configs that tied. Once ties in two places (two different
-losses) show that it is the objective's and not one plateau's, it holds around every
-evaluated config: a tabular objective would otherwise spend a trial on each of its
-configs before its neighbourhood was known. Around each config it stays short of the
-nearest config the objective told apart, so the search still refines where losses differ.
+losses, among configs of one kind) show that it is the objective's and not one
+plateau's, it holds around every evaluated config of that kind: a tabular objective
+would otherwise spend a trial on each of its configs before its neighbourhood was known.
+Around each config it stays short of the nearest config the objective told apart. The
+price: once it holds, a config closer to an evaluated one than that resolution is not
+proposed, whatever the loss would have been (an objective that ties by coarseness, an
+error rate on a small validation set, gives up refinement below it).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -31,7 +36,7 @@ __all__ = ["RESOLUTION", "STEP_OUT", "Taken", "tie_radii"]
 # corner of the box, say) would otherwise spend trial after trial on what is, to the model
 # and to the user, the same config.
 RESOLUTION = 1e-3
-# How many radii from a tied config a candidate inside its radius is moved (Taken.step_out).
+# How many radii from a config a candidate inside its radius is moved (Taken.step_out).
 STEP_OUT = 2.0
 
 
@@ -44,11 +49,12 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
     nothing about distances), and one of them is the other's nearest evaluated config. The
     last condition keeps chance ties out: a loss that takes few values (the error rate on
     a small validation set) ties far-apart configs by chance, while a config the objective
-    does not tell from another was evaluated next to it. When ties of two different losses
-    have been seen, every observation without a tie gets the tied ones' median radius. A
-    radius stays short of every config of the same kind and budget whose loss differs: the
-    objective told that one apart. Distances are Euclidean over the ordered unit-cube
-    columns; without ties every radius is 0.
+    does not tell from another was evaluated next to it. A radius stays short of every
+    other config of the same kind and budget whose loss differs: the objective told that
+    one apart. Once configs of one kind and budget have tied at two different losses,
+    every other config of that kind and budget gets their median radius (again short of
+    the configs told apart). Distances are Euclidean over the ordered unit-cube columns;
+    without ties every radius is 0.
 
     Example:
         >>> import numpy as np
@@ -82,15 +88,36 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
         for j in members[int(group[i])]:
             if np.isfinite(apart[i][j]) and (nearest[i] == j or nearest[j] == i):
                 radii[i] = max(radii[i], float(apart[i][j]))
-    tied = radii > 0.0
-    if len(np.unique(group[tied])) >= 2:
-        radii[~tied] = float(np.median(radii[tied]))
-    for i in [int(k) for k in np.flatnonzero(radii > 0.0)]:
-        distance = np.linalg.norm(x_unit[:, ordered] - x_unit[i, ordered], axis=1)
-        told_apart = distance[(kind == kind[i]) & (budgets == budgets[i]) & (losses != losses[i])]
-        if len(told_apart) and radii[i] >= told_apart.min():
-            radii[i] = float(np.nextafter(told_apart.min(), 0.0))
+    x_ordered = x_unit[:, ordered]
+    tied = np.flatnonzero(radii > 0.0)
+    _short_of_told_apart(radii, tied, x_ordered, kind, budgets, losses)
+    # Configs of one kind at one budget share a resolution once ties of two losses show it.
+    spread_to = []
+    for k, budget in {(kind[i], budgets[i]) for i in tied}:
+        cell = (kind == k) & (budgets == budget)
+        if len(np.unique(losses[cell & (radii > 0.0)])) >= 2:
+            spread = np.flatnonzero(cell & (radii == 0.0))
+            radii[spread] = float(np.median(radii[cell & (radii > 0.0)]))
+            spread_to.extend(spread.tolist())
+    _short_of_told_apart(radii, spread_to, x_ordered, kind, budgets, losses)
     return radii
+
+
+def _short_of_told_apart(
+    radii: np.ndarray,
+    which: Iterable[int],
+    x_ordered: np.ndarray,
+    kind: np.ndarray,
+    budgets: np.ndarray,
+    losses: np.ndarray,
+) -> None:
+    """Shrink each radius of ``which`` (in place) to stop short of the nearest other config
+    of its kind and budget whose loss differs: the objective told that one apart."""
+    for i in which:
+        distance = np.linalg.norm(x_ordered - x_ordered[i], axis=1)
+        differs = (kind == kind[i]) & (budgets == budgets[i]) & (losses != losses[i]) & (distance > 0.0)
+        if np.any(differs) and radii[i] >= distance[differs].min():
+            radii[i] = float(np.nextafter(distance[differs].min(), 0.0))
 
 
 class Taken:
@@ -122,11 +149,11 @@ class Taken:
         return bool(np.any(self._depth(row) >= 0.0))
 
     def step_out(self, config: Config) -> Config | None:
-        """``config`` moved out of the resolution shown around tied configs, or ``None``.
+        """``config`` moved out of the resolution shown around evaluated configs, or ``None``.
 
-        An acquisition optimum inside a tied config's radius points the way the search
-        wants to go; the config there that the objective may tell apart lies past the
-        radius along the ray from the tied config. It is placed ``STEP_OUT`` radii out, so
+        An acquisition optimum inside a config's radius points the way the search wants to
+        go; the config there that the objective may tell apart lies past the radius along
+        the ray from the config whose radius it lies in. It is placed ``STEP_OUT`` radii out, so
         that if it ties again the radius grows by that factor and repeats stay few.
         """
         row = self.space.to_unit([config])[0]
@@ -154,7 +181,7 @@ class Taken:
         self.radii = np.r_[self.radii, 0.0]
 
     def _depth(self, row: np.ndarray) -> np.ndarray:
-        """How far inside each tied config's radius ``row`` lies (negative: outside)."""
+        """How far inside each config's radius ``row`` lies (negative: outside or no radius)."""
         distance = np.linalg.norm(self.rows[:, self._ordered] - row[self._ordered], axis=1)
         depth = self.radii - distance
         same_kind = np.all(self._kinds == _kinds(self.space, row[None, :])[0], axis=1)
