@@ -42,7 +42,7 @@ def test_a_tie_between_configs_that_are_not_neighbours_is_chance() -> None:
     np.testing.assert_array_equal(radii, np.zeros(4))
 
 
-def test_ties_of_two_losses_show_a_resolution_that_holds_around_every_config_of_their_kind() -> None:
+def test_ties_of_two_losses_show_a_resolution_that_holds_around_every_config() -> None:
     configs = [
         {"x": 0.1, "y": 0.1, "c": "a"},
         {"x": 0.1, "y": 0.2, "c": "a"},  # ties with the first: 0.1 apart
@@ -51,12 +51,12 @@ def test_ties_of_two_losses_show_a_resolution_that_holds_around_every_config_of_
         {"x": 0.1, "y": 0.9, "c": "a"},
         {"x": 0.5, "y": 0.9, "c": "a"},  # ties with the fifth, a third loss: 0.4 apart
         {"x": 0.5, "y": 0.45, "c": "a"},  # no tie: the median radius (not the mean, 0.2)
-        {"x": 0.5, "y": 0.45, "c": "b"},  # no tie of its kind: nothing known there
+        {"x": 0.5, "y": 0.45, "c": "b"},  # another category: the table's resolution too
         {"x": 0.1, "y": 0.1, "c": "a"},  # the first again, another loss (noise)
     ]
     losses = np.array([0.3, 0.3, 0.35, 0.35, 0.7, 0.7, 0.5, 0.5, 0.31])
     radii = tie_radii(SPACE, _unit(configs), np.ones(9), losses)
-    np.testing.assert_allclose(radii, [0.1, 0.1, 0.1, 0.1, 0.4, 0.4, 0.1, 0.0, 0.1])
+    np.testing.assert_allclose(radii, [0.1, 0.1, 0.1, 0.1, 0.4, 0.4, 0.1, 0.1, 0.1])
     # The repeat stays short of the second config, which the objective told apart from it;
     # the first's radius is not cut to nothing by its own noisy repeat.
     assert radii[8] < np.linalg.norm(_unit(configs)[8, :2] - _unit(configs)[1, :2])

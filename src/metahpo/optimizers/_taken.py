@@ -12,9 +12,10 @@ they are to each other is likely to return that loss again, a wasted trial. Only
 between neighbours count (see :func:`tie_radii`), so a loss that takes few values does
 not widen the resolution by chance, and a continuous loss never ties. The resolution
 is first learned around the configs that tied. Once ties in two places (two different
-losses, among configs of one kind) show that it is the objective's and not one
-plateau's, it holds around every evaluated config of that kind: a tabular objective
-would otherwise spend a trial on each of its configs before its neighbourhood was known.
+losses) show that it is the objective's and not one plateau's, it holds around every
+evaluated config, in whichever category (a table's resolution is the table's): a tabular
+objective would otherwise spend a trial on each of its configs before its neighbourhood
+was known.
 Around each config it stays short of the nearest config the objective told apart. The
 price: once it holds, a config closer to an evaluated one than that resolution is not
 proposed, whatever the loss would have been (an objective that ties by coarseness, an
@@ -51,9 +52,9 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
     a small validation set) ties far-apart configs by chance, while a config the objective
     does not tell from another was evaluated next to it. A radius stays short of every
     other config of the same kind and budget whose loss differs: the objective told that
-    one apart. Once configs of one kind and budget have tied at two different losses,
-    every other config of that kind and budget gets their median radius (again short of
-    the configs told apart). Distances are Euclidean over the ordered unit-cube columns;
+    one apart. Once configs at one budget have tied at two different losses, every other
+    config at that budget, of any kind, gets their median radius (again short of the
+    configs of its kind told apart). Distances are Euclidean over the ordered unit-cube columns;
     without ties every radius is 0.
 
     Example:
@@ -91,10 +92,13 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
     x_ordered = x_unit[:, ordered]
     tied = np.flatnonzero(radii > 0.0)
     _short_of_told_apart(radii, tied, x_ordered, kind, budgets, losses)
-    # Configs of one kind at one budget share a resolution once ties of two losses show it.
+    # The configs at one budget share a resolution once ties of two losses show it: a
+    # table's resolution is its own, whatever the categories (measured on
+    # benchmarks/results/resolution_everywhere/, where spreading within a kind only lost
+    # most of the gain on the pool with a categorical).
     spread_to = []
-    for k, budget in {(kind[i], budgets[i]) for i in tied}:
-        cell = (kind == k) & (budgets == budget)
+    for budget in {budgets[i] for i in tied}:
+        cell = budgets == budget
         if len(np.unique(losses[cell & (radii > 0.0)])) >= 2:
             spread = np.flatnonzero(cell & (radii == 0.0))
             radii[spread] = float(np.median(radii[cell & (radii > 0.0)]))
