@@ -72,6 +72,21 @@ def test_ties_of_two_losses_show_a_resolution_that_holds_around_every_config() -
     np.testing.assert_allclose(radii, [0.1, 0.1, 0, 0, 0, 0, 0, 0, 0])
 
 
+def test_the_spread_radius_is_the_median_of_capped_radii_and_stays_at_its_budget() -> None:
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    x = np.array([[0.0], [0.04], [0.2], [0.28], [0.6], [0.75], [0.77], [0.4]])
+    # Ties 0.04 apart (loss 1), 0.08 (loss 2) and 0.15 (loss 3; the second of them is
+    # capped to 0.02 by 0.77, whose loss differs); 0.77 and 0.4 tie with nothing.
+    losses = np.array([1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 5.0, 4.0])
+    radii = tie_radii(space, x, np.ones(8), losses)
+    # Capped: 0.04, 0.04, 0.08, 0.08, 0.15, 0.02, median 0.06 (uncapped 0.08, mean 0.068).
+    np.testing.assert_allclose(radii, [0.04, 0.04, 0.08, 0.08, 0.15, 0.02, 0.02, 0.06], atol=1e-9)
+
+    # Ties of two losses at budget 0.5 say nothing about budget 1, where one loss tied.
+    radii = tie_radii(space, x, np.array([0.5, 0.5, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0]), losses)
+    np.testing.assert_allclose(radii, [0.04, 0.04, 0.08, 0.08, 0.15, 0.02, 0.0, 0.0], atol=1e-9)
+
+
 def test_a_candidate_repeats_a_tied_config_within_its_radius_only() -> None:
     configs = [{"x": 0.1, "y": 0.1, "c": "a"}, {"x": 0.4, "y": 0.5, "c": "a"}, {"x": 0.9, "y": 0.1, "c": "a"}]
     taken = Taken(SPACE, configs, np.array([0.5, 0.5, 0.0]))

@@ -16,7 +16,8 @@ losses) show that it is the objective's and not one plateau's, it holds around e
 evaluated config, in whichever category (a table's resolution is the table's): a tabular
 objective would otherwise spend a trial on each of its configs before its neighbourhood
 was known.
-Around each config it stays short of the nearest config the objective told apart. The
+Around each config it stays short of the nearest config of its kind and budget that the
+objective told apart. The
 price: once it holds, a config closer to an evaluated one than that resolution is not
 proposed, whatever the loss would have been (an objective that ties by coarseness, an
 error rate on a small validation set, gives up refinement below it).
@@ -80,7 +81,7 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
     apart: dict[int, np.ndarray] = {}
     for i in shared:
         distance = np.linalg.norm(x_unit[:, ordered] - x_unit[i, ordered], axis=1)
-        apart[i] = np.where((kind == kind[i]) & (distance > 0.0), distance, np.inf)
+        apart[i] = np.where((kind == kind[i]) & (budgets == budgets[i]) & (distance > 0.0), distance, np.inf)
     nearest = {i: int(np.argmin(apart[i])) for i in shared}
     members: dict[int, list[int]] = {}
     for i in shared:
@@ -93,9 +94,9 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
     tied = np.flatnonzero(radii > 0.0)
     _short_of_told_apart(radii, tied, x_ordered, kind, budgets, losses)
     # The configs at one budget share a resolution once ties of two losses show it: a
-    # table's resolution is its own, whatever the categories (measured on
-    # benchmarks/results/resolution_everywhere/, where spreading within a kind only lost
-    # most of the gain on the pool with a categorical).
+    # table's resolution is its own, whatever the categories (spreading within a kind
+    # only lost most of the gain on the pool with a categorical, the `[per_kind]` rows of
+    # benchmarks/results/resolution_everywhere/).
     spread_to = []
     for budget in {budgets[i] for i in tied}:
         cell = budgets == budget
