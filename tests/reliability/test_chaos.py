@@ -97,7 +97,10 @@ def test_sigkill_of_a_worker_process_loses_no_result(sqlite_db):
     killed = _running_of(study, victim.pid)
     assert len(killed) == 1
     done_by_victim = len([t for t in study.get_trials([TrialState.COMPLETE]) if t.user_attrs.get("pid") == victim.pid])
-    # A supervisor starts the worker again for the trials it still owed.
+    # A supervisor starts the worker again for the trials it still owed, once the dead
+    # one's heartbeat has lapsed (a worker that starts and ends sooner may finish before
+    # the killed trial is known to be dead, and leave it for a later reaper).
+    time.sleep(GRACE + 2 * HEARTBEAT)
     restarted = _start_worker(sqlite_db, 4 - done_by_victim, 0.3, retries=1)
     _finish(survivor)
     _finish(restarted)
