@@ -77,10 +77,10 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
         return radii
     kinds = _kinds(space, x_unit)
     kind = np.unique(kinds, axis=0, return_inverse=True)[1].ravel()
-    ordered = _columns(space)[1]
+    x_ordered = x_unit[:, _columns(space)[1]]
     apart: dict[int, np.ndarray] = {}
     for i in shared:
-        distance = np.linalg.norm(x_unit[:, ordered] - x_unit[i, ordered], axis=1)
+        distance = np.linalg.norm(x_ordered - x_ordered[i], axis=1)
         apart[i] = np.where((kind == kind[i]) & (budgets == budgets[i]) & (distance > 0.0), distance, np.inf)
     nearest = {i: int(np.argmin(apart[i])) for i in shared}
     members: dict[int, list[int]] = {}
@@ -90,7 +90,6 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
         for j in members[int(group[i])]:
             if np.isfinite(apart[i][j]) and (nearest[i] == j or nearest[j] == i):
                 radii[i] = max(radii[i], float(apart[i][j]))
-    x_ordered = x_unit[:, ordered]
     tied = np.flatnonzero(radii > 0.0)
     _short_of_told_apart(radii, tied, x_ordered, kind, budgets, losses)
     # The configs at one budget share a resolution once ties of two losses show it: a
