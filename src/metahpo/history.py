@@ -70,17 +70,29 @@ class History:
         the study has budgets, a PRUNED trial is an observation at the last step it reported
         (its value there), since a surrogate that takes the budget as an input learns from
         a stopped run as from a low-budget one; without budgets its steps have no budget
-        meaning and it is left out.
+        meaning and it is left out. A run that went on past a step where another was
+        stopped is an observation there too (the value it reported at that step): the
+        stopped runs alone would show a surrogate only the worse runs at the low budgets,
+        while side by side with the survivors they show how those budgets rank configs and
+        how their values carry on to the full budget.
         """
         full = self.max_budget if self.max_budget is not None else 1.0
-        seen = [(t, full if t.budget is None else t.budget) for t in self.complete]
-        seen += [(t, step) for t in self.trials if (step := self._stopped_at(t)) is not None]
-        seen.sort(key=lambda pair: pair[0].number)
-        chosen = [(t, b) for t, b in seen if budget is None or _same(b, budget)]
-        x = (self.space.to_unit([t.config for t, _ in chosen]) if chosen
+        seen = [(t, full if t.budget is None else t.budget, t.value) for t in self.complete]
+        seen += [(t, step, t.value) for t in self.trials if (step := self._stopped_at(t)) is not None]
+        stops = sorted({step for t, step, _ in seen if t.state is TrialState.PRUNED})
+        seen += [
+            (t, step, value)
+            for t, reached, _ in list(seen)
+            for step in stops
+            if step < reached and not _same(step, reached)
+            and (value := _reported_at(t, step)) is not None
+        ]
+        seen.sort(key=lambda row: (row[0].number, row[1]))
+        chosen = [row for row in seen if budget is None or _same(row[1], budget)]
+        x = (self.space.to_unit([t.config for t, _, _ in chosen]) if chosen
              else np.empty((0, len(self.space))))
-        budgets = np.array([b for _, b in chosen], dtype=float)
-        losses = np.array([self.loss(float(t.value)) for t, _ in chosen], dtype=float)  # type: ignore[arg-type, type-var]
+        budgets = np.array([b for _, b, _ in chosen], dtype=float)
+        losses = np.array([self.loss(float(v)) for _, _, v in chosen], dtype=float)  # type: ignore[arg-type]
         return x, budgets, losses
 
     def _stopped_at(self, trial: FrozenTrial) -> float | None:
@@ -106,6 +118,14 @@ class History:
     def rng(self, salt: int = 0) -> np.random.Generator:
         """A generator keyed by (seed, number of trials, salt): replayable, distinct per trial."""
         return np.random.default_rng(np.random.SeedSequence([self.seed, len(self.trials), salt]))
+
+
+def _reported_at(trial: FrozenTrial, step: float) -> float | None:
+    """The finite value ``trial`` reported at ``step``, if it reported one there."""
+    for reported, value in trial.intermediate.items():
+        if _same(float(reported), step) and value is not None and math.isfinite(value):
+            return float(value)
+    return None
 
 
 def _same(a: float | None, b: float | None) -> bool:

@@ -220,18 +220,44 @@ def test_a_pruned_trial_is_an_observation_at_the_budget_it_reached():
     quiet = FrozenTrial(number=3, state=TrialState.PRUNED, config=config, budget=27.0)
     trials = (done, pruned, failed, quiet)
     x, budgets, losses = History(SPACE, trials, min_budget=1, max_budget=27).observations()
-    assert budgets.tolist() == [27.0, 3.0] and losses.tolist() == [0.2, 0.7] and x.shape == (2, 2)
+    # The complete run is also seen at 3, where the other was stopped (not at 1: no run
+    # stopped there).
+    assert budgets.tolist() == [3.0, 27.0, 3.0] and losses.tolist() == [0.5, 0.2, 0.7]
+    assert x.shape == (3, 2) and x[0].tolist() == x[1].tolist()
     at_three = History(SPACE, trials, min_budget=1, max_budget=27).observations(budget=3.0)
-    assert at_three[2].tolist() == [0.7]
+    assert at_three[2].tolist() == [0.5, 0.7]
     # Maximising: the loss is the negated value, as for a complete trial.
     assert History(SPACE, trials, direction="maximize", min_budget=1,
-                   max_budget=27).observations()[2].tolist() == [-0.2, -0.7]
+                   max_budget=27).observations()[2].tolist() == [-0.5, -0.2, -0.7]
     # Without budgets a step means nothing to the surrogate: the pruned trial is left out,
     # and so is one whose step lies outside the budget range (other units: batches, say).
     assert History(SPACE, trials).observations()[2].tolist() == [0.2]
     batches = pruned.evolve(intermediate={100.0: 0.8, 300.0: 0.7})
     assert History(SPACE, (done, batches), min_budget=1,
                    max_budget=27).observations()[2].tolist() == [0.2]
+
+
+def test_runs_that_went_on_are_observed_where_others_were_stopped():
+    def run(number, state, curve):
+        value = curve[max(curve)]
+        return FrozenTrial(number=number, state=state, config={"x": number / 10, "y": 0.5},
+                           budget=27.0, value=value, intermediate=curve)
+
+    trials = (
+        run(0, TrialState.COMPLETE, {1.0: 0.9, 3.0: 0.5, 9.0: 0.3, 27.0: 0.2}),
+        run(1, TrialState.PRUNED, {1.0: 0.95}),
+        run(2, TrialState.PRUNED, {1.0: 0.6, 3.0: 0.55, 9.0: 0.5}),
+        # A step it did not report, and one whose value is not finite, add nothing.
+        run(3, TrialState.COMPLETE, {3.0: float("nan"), 27.0: 0.25}),
+    )
+    _, budgets, losses = History(SPACE, trials, min_budget=1, max_budget=27).observations()
+    # Runs were stopped at 1 and at 9, none at 3: the runs that went on past 1 or 9 are
+    # seen there too (the complete run at 1 and 9, the run stopped at 9 at 1), none at 3.
+    assert list(zip(budgets.tolist(), losses.tolist(), strict=True)) == [
+        (1.0, 0.9), (9.0, 0.3), (27.0, 0.2), (1.0, 0.95), (1.0, 0.6), (9.0, 0.5), (27.0, 0.25)]
+    # Nothing was stopped: a run's earlier steps are not observations.
+    complete = tuple(t for t in trials if t.state is TrialState.COMPLETE)
+    assert History(SPACE, complete, min_budget=1, max_budget=27).observations()[1].tolist() == [27.0, 27.0]
 
 
 @pytest.mark.parametrize("optimizer", [mh.GPBO(n_initial=2), mh.GPBO(n_initial=2, trust_region=False)])
@@ -265,5 +291,9 @@ def test_pruned_runs_are_observed_under_a_stopping_scheduler():
     study.optimize(train, n_trials=14, show_progress=False)
     pruned = [t for t in study.trials if t.state is TrialState.PRUNED]
     _, budgets, losses = study.history().observations()
-    assert pruned and len(losses) == len(study.trials)
-    assert sorted(budgets.tolist()) == sorted(max(t.intermediate) for t in study.trials)
+    # Every run at its last step, and at each earlier step where a run was stopped.
+    stops = {max(t.intermediate) for t in pruned}
+    expected = [step for t in study.trials for step in t.intermediate
+                if step == max(t.intermediate) or step in stops]
+    assert pruned and len(losses) == len(expected) > len(study.trials)
+    assert sorted(budgets.tolist()) == sorted(expected)
