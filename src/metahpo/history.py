@@ -92,7 +92,7 @@ class History:
         x = (self.space.to_unit([t.config for t, _, _ in chosen]) if chosen
              else np.empty((0, len(self.space))))
         budgets = np.array([b for _, b, _ in chosen], dtype=float)
-        losses = np.array([self.loss(float(v)) for _, _, v in chosen], dtype=float)  # type: ignore[arg-type]
+        losses = np.array([self.loss(float(v)) for _, _, v in chosen], dtype=float)  # type: ignore[arg-type, type-var]
         return x, budgets, losses
 
     def _stopped_at(self, trial: FrozenTrial) -> float | None:
