@@ -7,6 +7,7 @@ Optimizers and schedulers hold no storage reference; the study hands them a
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,12 @@ from metahpo.trial import FrozenTrial, TrialState
 __all__ = ["DIRECTIONS", "History"]
 
 DIRECTIONS = ("minimize", "maximize")
+
+# The steps where runs were stopped at which the runs that went on are observed too: a
+# scheduler's rungs are fewer than this (ASHA from 1 to 81 with eta 2 has 7), and an
+# objective that stops itself at any epoch would otherwise multiply the observations
+# (and an exact GP's cost) by the number of distinct epochs it stopped at.
+MAX_STOP_STEPS = 8
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,9 @@ class History:
         full = self.max_budget if self.max_budget is not None else 1.0
         seen = [(t, full if t.budget is None else t.budget, t.value) for t in self.complete]
         seen += [(t, step, t.value) for t in self.trials if (step := self._stopped_at(t)) is not None]
-        stops = sorted({step for t, step, _ in seen if t.state is TrialState.PRUNED})
+        stopped = Counter(step for t, step, _ in seen if t.state is TrialState.PRUNED)
+        stops = [step for step, _ in sorted(stopped.items(), key=lambda s: (-s[1], s[0]))]
+        stops = stops[:MAX_STOP_STEPS]
         seen += [
             (t, step, value)
             for t, reached, _ in list(seen)

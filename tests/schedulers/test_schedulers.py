@@ -240,7 +240,7 @@ def test_a_pruned_trial_is_an_observation_at_the_budget_it_reached():
 def test_runs_that_went_on_are_observed_where_others_were_stopped():
     def run(number, state, curve):
         value = curve[max(curve)]
-        return FrozenTrial(number=number, state=state, config={"x": number / 10, "y": 0.5},
+        return FrozenTrial(number=number, state=state, config={"x": number / 100, "y": 0.5},
                            budget=27.0, value=value, intermediate=curve)
 
     trials = (
@@ -255,6 +255,21 @@ def test_runs_that_went_on_are_observed_where_others_were_stopped():
     # seen there too (the complete run at 1 and 9, the run stopped at 9 at 1), none at 3.
     assert list(zip(budgets.tolist(), losses.tolist(), strict=True)) == [
         (1.0, 0.9), (9.0, 0.3), (27.0, 0.2), (1.0, 0.95), (1.0, 0.6), (9.0, 0.5), (27.0, 0.25)]
+    # An objective that stops itself at any step: the runs that went on are seen at the
+    # steps where the most runs were stopped, not at every one.
+    from metahpo.history import MAX_STOP_STEPS
+
+    curve = {float(step): 1.0 / step for step in range(1, 28)}
+    # Runs stopped at every step from 1 to 20, and a second run at each of 11 to 18.
+    stops = [*range(1, 21), *range(11, 11 + MAX_STOP_STEPS)]
+    quitters = tuple(
+        run(number, TrialState.PRUNED, {s: v for s, v in curve.items() if s <= stop})
+        for number, stop in enumerate(stops, start=1)
+    )
+    many = (run(0, TrialState.COMPLETE, curve), *quitters)
+    x, budgets, _ = History(SPACE, many, min_budget=1, max_budget=27).observations()
+    survivor = budgets[(x[:, 0] == 0.0)].tolist()
+    assert survivor == [*map(float, range(11, 11 + MAX_STOP_STEPS)), 27.0]
     # Nothing was stopped: a run's earlier steps are not observations.
     complete = tuple(t for t in trials if t.state is TrialState.COMPLETE)
     assert History(SPACE, complete, min_budget=1, max_budget=27).observations()[1].tolist() == [27.0, 27.0]
