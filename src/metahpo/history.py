@@ -78,31 +78,53 @@ class History:
         (its value there), since a surrogate that takes the budget as an input learns from
         a stopped run as from a low-budget one; without budgets its steps have no budget
         meaning and it is left out. A run that went on past a step where another was
-        stopped is an observation there too (the value it reported at that step): the
-        stopped runs alone would show a surrogate only the worse runs at the low budgets,
-        while side by side with the survivors they show how those budgets rank configs and
-        how their values carry on to the full budget.
+        stopped is an observation there too (the value it reported at that step; at the
+        ``MAX_STOP_STEPS`` steps where the most runs were stopped): the stopped runs alone
+        would show a surrogate only the worse runs at the low budgets, while side by side
+        with the survivors they show how those budgets rank configs and how their values
+        carry on to the full budget.
         """
-        full = self.max_budget if self.max_budget is not None else 1.0
-        seen = [(t, full if t.budget is None else t.budget, t.value) for t in self.complete]
-        seen += [(t, step, t.value) for t in self.trials if (step := self._stopped_at(t)) is not None]
-        stopped = Counter(step for t, step, _ in seen if t.state is TrialState.PRUNED)
-        stops = [step for step, _ in sorted(stopped.items(), key=lambda s: (-s[1], s[0]))]
-        stops = stops[:MAX_STOP_STEPS]
-        seen += [
-            (t, step, value)
-            for t, reached, _ in list(seen)
-            for step in stops
-            if step < reached and not _same(step, reached)
-            and (value := _reported_at(t, step)) is not None
-        ]
+        seen = self._runs()
+        seen += self._where_others_stopped(seen)
         seen.sort(key=lambda row: (row[0].number, row[1]))
         chosen = [row for row in seen if budget is None or _same(row[1], budget)]
         x = (self.space.to_unit([t.config for t, _, _ in chosen]) if chosen
              else np.empty((0, len(self.space))))
         budgets = np.array([b for _, b, _ in chosen], dtype=float)
-        losses = np.array([self.loss(float(v)) for _, _, v in chosen], dtype=float)  # type: ignore[arg-type, type-var]
+        losses = np.array([self.loss(float(v)) for _, _, v in chosen], dtype=float)
         return x, budgets, losses
+
+    def observed_count(self) -> int:
+        """How many trials the observations come from (a run seen at several budgets counts once)."""
+        return len(self._runs())
+
+    def _runs(self) -> list[tuple[FrozenTrial, float, Any]]:
+        """Each COMPLETE trial at its budget and each stopped one at the step it reached."""
+        full = self.max_budget if self.max_budget is not None else 1.0
+        runs = [(t, full if t.budget is None else t.budget, t.value) for t in self.complete]
+        runs += [(t, step, t.value) for t in self.trials if (step := self._stopped_at(t)) is not None]
+        return runs
+
+    def _where_others_stopped(
+        self, runs: list[tuple[FrozenTrial, float, Any]]
+    ) -> list[tuple[FrozenTrial, float, Any]]:
+        """``runs`` at the steps below their own where other runs were stopped (at most
+        ``MAX_STOP_STEPS``, those where the most were), with the values they reported there;
+        not where their config is seen already (a promoted trial reporting its parent's steps)."""
+        stopped = Counter(step for t, step, _ in runs if t.state is TrialState.PRUNED)
+        if not stopped:
+            return []
+        stops = [step for step, _ in sorted(stopped.items(), key=lambda s: (-s[1], s[0]))]
+        keys = self.space.config_keys([t.config for t, _, _ in runs])
+        known = {(key, step) for key, (_, step, _) in zip(keys, runs, strict=True)}
+        extra = []
+        for key, (trial, reached, _) in zip(keys, runs, strict=True):
+            for step in stops[:MAX_STOP_STEPS]:
+                value = _reported_at(trial, step) if step < reached else None
+                if value is not None and not _same(step, reached) and (key, step) not in known:
+                    known.add((key, step))
+                    extra.append((trial, step, value))
+        return extra
 
     def _stopped_at(self, trial: FrozenTrial) -> float | None:
         """The budget a PRUNED trial reached: its last reported step, if that lies within

@@ -237,42 +237,58 @@ def test_a_pruned_trial_is_an_observation_at_the_budget_it_reached():
                    max_budget=27).observations()[2].tolist() == [0.2]
 
 
-def test_runs_that_went_on_are_observed_where_others_were_stopped():
-    def run(number, state, curve):
-        value = curve[max(curve)]
-        return FrozenTrial(number=number, state=state, config={"x": number / 100, "y": 0.5},
-                           budget=27.0, value=value, intermediate=curve)
+def _run(number, state, curve, budget=27.0, x=None, parent=None):
+    return FrozenTrial(number=number, state=state, config={"x": number / 100 if x is None else x, "y": 0.5},
+                       budget=budget, value=curve[max(curve)], intermediate=curve, parent=parent)
 
+
+def test_runs_that_went_on_are_observed_where_others_were_stopped():
     trials = (
-        run(0, TrialState.COMPLETE, {1.0: 0.9, 3.0: 0.5, 9.0: 0.3, 27.0: 0.2}),
-        run(1, TrialState.PRUNED, {1.0: 0.95}),
-        run(2, TrialState.PRUNED, {1.0: 0.6, 3.0: 0.55, 9.0: 0.5}),
-        # A step it did not report, and one whose value is not finite, add nothing.
-        run(3, TrialState.COMPLETE, {3.0: float("nan"), 27.0: 0.25}),
+        _run(0, TrialState.COMPLETE, {1.0: 0.9, 3.0: 0.5, 9.0: 0.3, 27.0: 0.2}),
+        _run(1, TrialState.PRUNED, {1.0: 0.95}),
+        _run(2, TrialState.PRUNED, {1.0: 0.6, 3.0: 0.55, 9.0: 0.5}),
+        # A value that is not finite at a step where a run was stopped adds nothing.
+        _run(3, TrialState.COMPLETE, {1.0: float("nan"), 3.0: 0.4, 27.0: 0.25}),
     )
-    _, budgets, losses = History(SPACE, trials, min_budget=1, max_budget=27).observations()
+    history = History(SPACE, trials, min_budget=1, max_budget=27)
+    _, budgets, losses = history.observations()
     # Runs were stopped at 1 and at 9, none at 3: the runs that went on past 1 or 9 are
     # seen there too (the complete run at 1 and 9, the run stopped at 9 at 1), none at 3.
     assert list(zip(budgets.tolist(), losses.tolist(), strict=True)) == [
         (1.0, 0.9), (9.0, 0.3), (27.0, 0.2), (1.0, 0.95), (1.0, 0.6), (9.0, 0.5), (27.0, 0.25)]
-    # An objective that stops itself at any step: the runs that went on are seen at the
-    # steps where the most runs were stopped, not at every one.
+    assert history.observed_count() == 4
+    # Nothing was stopped: a run's earlier steps are not observations.
+    complete = tuple(t for t in trials if t.state is TrialState.COMPLETE)
+    assert History(SPACE, complete, min_budget=1, max_budget=27).observations()[1].tolist() == [27.0, 27.0]
+
+
+def test_survivors_are_observed_at_the_steps_where_most_runs_were_stopped():
+    # An objective that stops itself at any step would otherwise multiply the observations.
     from metahpo.history import MAX_STOP_STEPS
 
     curve = {float(step): 1.0 / step for step in range(1, 28)}
     # Runs stopped at every step from 1 to 20, and a second run at each of 11 to 18.
     stops = [*range(1, 21), *range(11, 11 + MAX_STOP_STEPS)]
     quitters = tuple(
-        run(number, TrialState.PRUNED, {s: v for s, v in curve.items() if s <= stop})
+        _run(number, TrialState.PRUNED, {s: v for s, v in curve.items() if s <= stop})
         for number, stop in enumerate(stops, start=1)
     )
-    many = (run(0, TrialState.COMPLETE, curve), *quitters)
+    many = (_run(0, TrialState.COMPLETE, curve), *quitters)
     x, budgets, _ = History(SPACE, many, min_budget=1, max_budget=27).observations()
     survivor = budgets[(x[:, 0] == 0.0)].tolist()
     assert survivor == [*map(float, range(11, 11 + MAX_STOP_STEPS)), 27.0]
-    # Nothing was stopped: a run's earlier steps are not observations.
-    complete = tuple(t for t in trials if t.state is TrialState.COMPLETE)
-    assert History(SPACE, complete, min_budget=1, max_budget=27).observations()[1].tolist() == [27.0, 27.0]
+
+
+def test_a_promoted_run_is_not_observed_again_at_its_parents_budget():
+    # A promotion trained from scratch reports its parent's steps again: the parent is
+    # already the observation there.
+    parent = _run(0, TrialState.COMPLETE, {1.0: 0.9}, budget=1.0, x=0.3)
+    child = _run(1, TrialState.COMPLETE, {1.0: 0.9, 3.0: 0.5, 9.0: 0.3}, budget=9.0, x=0.3, parent=0)
+    stopped = _run(2, TrialState.PRUNED, {1.0: 0.95}, budget=9.0, x=0.6)
+    history = History(SPACE, (parent, child, stopped), min_budget=1, max_budget=9)
+    x, budgets, losses = history.observations()
+    assert budgets.tolist() == [1.0, 9.0, 1.0] and losses.tolist() == [0.9, 0.3, 0.95]
+    assert x[:, 0].tolist() == [0.3, 0.3, 0.6] and history.observed_count() == 3
 
 
 @pytest.mark.parametrize("optimizer", [mh.GPBO(n_initial=2), mh.GPBO(n_initial=2, trust_region=False)])
@@ -306,9 +322,11 @@ def test_pruned_runs_are_observed_under_a_stopping_scheduler():
     study.optimize(train, n_trials=14, show_progress=False)
     pruned = [t for t in study.trials if t.state is TrialState.PRUNED]
     _, budgets, losses = study.history().observations()
-    # Every run at its last step, and at each earlier step where a run was stopped.
+    # Every run at its last step with its value, and at each earlier step where a run was
+    # stopped with the value it reported there.
     stops = {max(t.intermediate) for t in pruned}
-    expected = [step for t in study.trials for step in t.intermediate
+    expected = [(step, t.value if step == max(t.intermediate) else value)
+                for t in study.trials for step, value in t.intermediate.items()
                 if step == max(t.intermediate) or step in stops]
     assert pruned and len(losses) == len(expected) > len(study.trials)
-    assert sorted(budgets.tolist()) == sorted(expected)
+    assert sorted(zip(budgets.tolist(), losses.tolist(), strict=True)) == sorted(expected)

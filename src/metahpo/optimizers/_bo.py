@@ -37,7 +37,7 @@ ACQUISITIONS = ("logei", "lcb")
 _SALT_FIT, _SALT_ACQUISITION, _SALT_FALLBACK = 11, 12, 13
 _FALLBACK_BATCH = 256
 _ALWAYS_COLD, _COLD_FIT_EVERY = 30, 10
-# A warm fit starts next to its optimum (one observation changed): a few steps suffice.
+# A warm fit starts next to its optimum (one trial's observations changed): a few steps suffice.
 _COLD_MAX_ITER, _WARM_MAX_ITER = 60, 15
 _INITIAL_RADIUS, _MIN_RADIUS, _MAX_RADIUS = 0.2, 1.0 / 64.0, 0.8
 # How hard the acquisition is searched. An exact GP's expected improvement late in a study
@@ -83,7 +83,8 @@ def fit_exact_gp(
     warm = previous.hyperparameters
     if warm is not None and len(warm.lengthscales) != encoding.n_features:
         warm = None
-    cold = _cold(warm, len(losses))
+    # Counted in trials: a run seen at several budgets would make the schedule irregular.
+    cold = _cold(warm, history.observed_count())
     transform = output_transform
     if transform == "auto" and previous.transform is not None and not cold:
         transform = previous.transform
@@ -260,9 +261,9 @@ def _pending_inputs(history: History, encoding: SpaceEncoding) -> np.ndarray:
     return encoding.inputs(unit, budgets)
 
 
-def _cold(warm: GPHyperparameters | None, n_observations: int) -> bool:
+def _cold(warm: GPHyperparameters | None, n_observed: int) -> bool:
     """Whether this round's fit is a cold one: the first fits, then every tenth."""
-    return warm is None or n_observations <= _ALWAYS_COLD or n_observations % _COLD_FIT_EVERY == 0
+    return warm is None or n_observed <= _ALWAYS_COLD or n_observed % _COLD_FIT_EVERY == 0
 
 
 def _target(history: History) -> float:

@@ -245,7 +245,7 @@ class MetaBO(BaseOptimizer):
         The meta-learned surrogate is adapted to the observations in the better loss scale:
         losses with a few diverged configs (a log-loss of 6 among 0.1-0.3) flatten a
         standardised model, so it is also fitted on log losses, and the model whose
-        leave-one-out likelihood of the losses is higher is kept. From d + 1 observations
+        leave-one-out likelihood of the losses is higher is kept. From d + 1 trials observed
         on, a GP fitted on the study alone competes with it the same way: where the
         knowledge misleads, the study's own data say so, and the search stops following it.
         """
@@ -262,7 +262,7 @@ class MetaBO(BaseOptimizer):
         scored = [(loo_nll_of_losses(fitted, losses), i) for i, fitted in enumerate(fits)]
         meta_score, best = min(scored)
         meta = fits[best]
-        if len(losses) < len(history.space) + 1:
+        if history.observed_count() < len(history.space) + 1:  # configs run, not budgets seen
             return meta, {"model": "meta-learned"}
         gp, self._check_state = fit_exact_gp(
             history, encoding, inputs, losses, "auto", 2, self._check_state
