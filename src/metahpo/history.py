@@ -7,7 +7,6 @@ Optimizers and schedulers hold no storage reference; the study hands them a
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -109,20 +108,23 @@ class History:
         self, runs: list[tuple[FrozenTrial, float, Any]]
     ) -> list[tuple[FrozenTrial, float, Any]]:
         """``runs`` at the steps below their own where other runs were stopped (at most
-        ``MAX_STOP_STEPS``, those where the most were), with the values they reported there;
-        not where their config is seen already (a promoted trial reporting its parent's steps)."""
-        stopped = Counter(step for t, step, _ in runs if t.state is TrialState.PRUNED)
-        if not stopped:
-            return []
-        stops = [step for step, _ in sorted(stopped.items(), key=lambda s: (-s[1], s[0]))]
-        keys = self.space.config_keys([t.config for t, _, _ in runs])
-        known = {(key, step) for key, (_, step, _) in zip(keys, runs, strict=True)}
+        ``MAX_STOP_STEPS``, those where the most were), with the values they reported there.
+        A promotion is not observed at or below its parent's budget: the parent is."""
+        stopped: dict[float, int] = {}
+        for trial, step, _ in runs:
+            if trial.state is TrialState.PRUNED:
+                # One step however it was rounded (a ladder's 100 * 3**-3, a reported 100 / 27).
+                step = next((known for known in stopped if _same(known, step)), step)
+                stopped[step] = stopped.get(step, 0) + 1
+        stops = sorted(stopped, key=lambda step: (-stopped[step], step))[:MAX_STOP_STEPS]
+        budgets = {t.number: t.budget for t in self.trials}
         extra = []
-        for key, (trial, reached, _) in zip(keys, runs, strict=True):
-            for step in stops[:MAX_STOP_STEPS]:
-                value = _reported_at(trial, step) if step < reached else None
-                if value is not None and not _same(step, reached) and (key, step) not in known:
-                    known.add((key, step))
+        for trial, reached, _ in runs:
+            start = budgets.get(trial.parent) if trial.parent is not None else None
+            for step in stops:
+                if not _below(step, reached) or (start is not None and not _below(start, step)):
+                    continue
+                if (value := _reported_at(trial, step)) is not None:
                     extra.append((trial, step, value))
         return extra
 
@@ -157,6 +159,11 @@ def _reported_at(trial: FrozenTrial, step: float) -> float | None:
         if _same(float(reported), step) and value is not None and math.isfinite(value):
             return float(value)
     return None
+
+
+def _below(a: float, b: float) -> bool:
+    """``a < b``, and not equal but for rounding."""
+    return a < b and not _same(a, b)
 
 
 def _same(a: float | None, b: float | None) -> bool:

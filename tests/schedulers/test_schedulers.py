@@ -283,12 +283,26 @@ def test_a_promoted_run_is_not_observed_again_at_its_parents_budget():
     # A promotion trained from scratch reports its parent's steps again: the parent is
     # already the observation there.
     parent = _run(0, TrialState.COMPLETE, {1.0: 0.9}, budget=1.0, x=0.3)
-    child = _run(1, TrialState.COMPLETE, {1.0: 0.9, 3.0: 0.5, 9.0: 0.3}, budget=9.0, x=0.3, parent=0)
-    stopped = _run(2, TrialState.PRUNED, {1.0: 0.95}, budget=9.0, x=0.6)
+    child = _run(1, TrialState.COMPLETE, {1.0: 0.85, 3.0: 0.5, 9.0: 0.3}, budget=9.0, x=0.3, parent=0)
+    stopped = _run(2, TrialState.PRUNED, {1.0: 0.95, 3.0: 0.7}, budget=9.0, x=0.6)
     history = History(SPACE, (parent, child, stopped), min_budget=1, max_budget=9)
     x, budgets, losses = history.observations()
-    assert budgets.tolist() == [1.0, 9.0, 1.0] and losses.tolist() == [0.9, 0.3, 0.95]
-    assert x[:, 0].tolist() == [0.3, 0.3, 0.6] and history.observed_count() == 3
+    # The child is seen at 3 (above its parent's budget), not again at 1.
+    assert budgets.tolist() == [1.0, 3.0, 9.0, 3.0] and losses.tolist() == [0.9, 0.5, 0.3, 0.7]
+    assert x[:, 0].tolist() == [0.3, 0.3, 0.3, 0.6] and history.observed_count() == 3
+
+
+def test_steps_equal_but_for_rounding_are_one_step():
+    # A ladder's rung (100 * 3**-3) and the step an objective reports there (100 / 27).
+    rung, reported = 100 * 3.0**-3, 100 / 27
+    assert rung != reported
+    trials = (
+        _run(0, TrialState.COMPLETE, {reported: 0.6, 100.0: 0.2}, budget=100.0),
+        _run(1, TrialState.PRUNED, {rung: 0.9}, budget=100.0),
+        _run(2, TrialState.PRUNED, {reported: 0.8}, budget=100.0),
+    )
+    budgets = History(SPACE, trials, min_budget=1, max_budget=100).observations()[1]
+    assert len(budgets) == 4 and budgets.tolist().count(100.0) == 1
 
 
 @pytest.mark.parametrize("optimizer", [mh.GPBO(n_initial=2), mh.GPBO(n_initial=2, trust_region=False)])

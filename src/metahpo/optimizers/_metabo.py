@@ -262,7 +262,7 @@ class MetaBO(BaseOptimizer):
         scored = [(loo_nll_of_losses(fitted, losses), i) for i, fitted in enumerate(fits)]
         meta_score, best = min(scored)
         meta = fits[best]
-        if history.observed_count() < len(history.space) + 1:  # configs run, not budgets seen
+        if history.observed_count() < len(history.space) + 1:  # trials observed, not rows
             return meta, {"model": "meta-learned"}
         gp, self._check_state = fit_exact_gp(
             history, encoding, inputs, losses, "auto", 2, self._check_state
