@@ -116,6 +116,8 @@ class History:
                 # One step however it was rounded (a ladder's 100 * 3**-3, a reported 100 / 27).
                 step = next((known for known in stopped if _same(known, step)), step)
                 stopped[step] = stopped.get(step, 0) + 1
+        if not stopped:  # every study that stops nothing: no work on its hot path
+            return []
         stops = sorted(stopped, key=lambda step: (-stopped[step], step))[:MAX_STOP_STEPS]
         budgets = {t.number: t.budget for t in self.trials}
         extra = []
