@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from metahpo.exceptions import InvalidParameterError
+from metahpo.surrogates._fit_rows import fit_rows
 from metahpo.surrogates._kernels import matern52
 from metahpo.surrogates._loo import mean_loo_nll
 from metahpo.surrogates._transforms import OutputTransform
@@ -269,7 +270,9 @@ class DeepKernelGP:
         start = {k: v.detach() for k, v in self.meta_params.items()}
         self.adapted_steps_, self.params_ = 0, start
         if self.adapt_steps > 0 and len(y) >= 2:
-            self.adapted_steps_, self.params_ = self._adapt(start, x_t, y_t)
+            # Adapted on at most MAX_FIT_ROWS of the observations, conditioned on all.
+            rows = torch.as_tensor(fit_rows(y, seed=0))
+            self.adapted_steps_, self.params_ = self._adapt(start, x_t[rows], y_t[rows])
         self._set_posterior(x_t, y_t)
         return self
 

@@ -13,6 +13,7 @@ from scipy.optimize import minimize
 
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
+from metahpo.surrogates._fit_rows import fit_rows
 from metahpo.surrogates._kernels import matern52
 from metahpo.surrogates._threads import torch_threads
 from metahpo.surrogates._transforms import AUTO_CANDIDATES, OutputTransform
@@ -98,7 +99,10 @@ class ExactGP:
 
     Fitting runs L-BFGS-B from the first ``n_restarts`` of: the previous fit
     (``warm_start``), short lengthscales, the prior's mode, prior draws; the best
-    posterior wins.
+    posterior wins. Beyond ``MAX_FIT_ROWS`` (256) observations the hyperparameters (and
+    the transform) are chosen on the 128 best and 128 random others
+    (:func:`~metahpo.surrogates._fit_rows.fit_rows`, keyed by ``seed``); the posterior
+    conditions on every observation.
 
     Args:
         output_transform: ``"standardize"``, ``"log"``, ``"rank"``, ``"none"`` (see
@@ -174,6 +178,7 @@ class ExactGP:
                 f"fit_hyperparameters=False. Got {describe(self.warm_start)} instead."
             )
         X_t = torch.as_tensor(X, dtype=_DTYPE)
+        rows = torch.as_tensor(fit_rows(y, self.seed))
         kinds = AUTO_CANDIDATES if self.output_transform == "auto" else (self.output_transform,)
         best: tuple[float, OutputTransform, torch.Tensor, GPHyperparameters] | None = None
         self.transform_scores_: dict[str, float] = {}
@@ -181,15 +186,16 @@ class ExactGP:
             transform = OutputTransform(kind).fit(y)
             y_t = torch.as_tensor(transform.transform(y), dtype=_DTYPE)
             if self.fit_hyperparameters:
-                hyperparameters, value = self._optimize(X_t, y_t, dims, n_restarts)
+                hyperparameters, value = self._optimize(X_t[rows], y_t[rows], dims, n_restarts)
             else:
                 hyperparameters = self.warm_start  # type: ignore[assignment]
-                value = self._objective(self._to_raw(hyperparameters), X_t, y_t, dims)[0]
+                value = self._objective(self._to_raw(hyperparameters), X_t[rows], y_t[rows], dims)[0]
             if len(kinds) == 1:
                 best = (0.0, transform, y_t, hyperparameters)
                 break
-            # Log posterior of the raw losses: of the model-scale values, plus log |dz/dy|.
-            score = -value + transform.log_jacobian(y)
+            # Log posterior of the raw losses: of the model-scale values, plus log |dz/dy|
+            # (both on the rows fitted).
+            score = -value + transform.log_jacobian(y[rows.numpy()])
             self.transform_scores_[kind] = score
             logger.debug("ExactGP: output transform %s scores %.4g", kind, score)
             if best is None or score > best[0]:
