@@ -36,17 +36,35 @@ def test_beyond_the_cap_the_best_half_and_a_random_rest_are_fitted() -> None:
 
 def test_exact_gp_fits_hyperparameters_on_the_subset_and_conditions_on_every_row() -> None:
     x, y = _data(MAX_FIT_ROWS + 140)
+    y = y + 0.2 * np.sin(40 * x[:, 2])  # fine structure the subset alone misses between its rows
     gp = ExactGP(output_transform="none", seed=5).fit(x, y)
     rows = fit_rows(y, seed=5)
     on_subset = ExactGP(output_transform="none", seed=5).fit(x[rows], y[rows])
     assert gp.hyperparameters_ == on_subset.hyperparameters_
-    assert len(gp.X_train_) == len(x)
-    # Conditioned on every row: an observation outside the subset is interpolated.
-    outside = np.setdiff1d(np.arange(len(y)), rows)[0]
-    mean, _ = gp.predict(torch.as_tensor(x[outside : outside + 1]))
-    mean_subset, _ = on_subset.predict(torch.as_tensor(x[outside : outside + 1]))
-    assert abs(float(mean[0]) - y[outside]) < abs(float(mean_subset[0]) - y[outside]) + 1e-9
-    assert abs(float(mean[0]) - y[outside]) < 1e-2
+    # The posterior is that of those hyperparameters on every row, not on the subset.
+    every_row = ExactGP(
+        output_transform="none", warm_start=gp.hyperparameters_, fit_hyperparameters=False
+    ).fit(x, y)
+    outside = torch.as_tensor(x[np.setdiff1d(np.arange(len(y)), rows)])
+    torch.testing.assert_close(gp.predict(outside), every_row.predict(outside))
+    gap = (on_subset.predict(outside)[0] - gp.predict(outside)[0]).abs().max()
+    assert float(gap) > 1e-3
+
+
+def test_auto_transform_beyond_the_cap_is_chosen_on_the_subset() -> None:
+    x, f = _data(MAX_FIT_ROWS + 100, seed=7)
+    y = np.exp(2.0 * f)
+    auto = ExactGP(output_transform="auto", seed=1).fit(x, y)
+    fixed = ExactGP(output_transform=auto.transform_.kind, seed=1).fit(x, y)
+    assert auto.hyperparameters_ == fixed.hyperparameters_
+    assert set(auto.transform_scores_) == {"standardize", "log"}
+    rows = fit_rows(y, seed=1)
+    # The scores are log posteriors of the subset's raw losses: the log-Jacobian of its rows.
+    log_fit = ExactGP(output_transform="log", seed=1).fit(x, y)
+    z = torch.as_tensor(log_fit.transform_losses(y)[rows])
+    value = log_fit._objective(log_fit._to_raw(log_fit.hyperparameters_), torch.as_tensor(x[rows]), z, 3)[0]
+    expected = -value + log_fit.transform_.log_jacobian(y[rows])
+    assert abs(auto.transform_scores_["log"] - expected) < 1e-8 * max(1.0, abs(expected))
 
 
 def test_deep_kernel_adapts_on_the_subset_and_conditions_on_every_row() -> None:

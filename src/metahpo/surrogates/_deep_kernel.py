@@ -271,8 +271,12 @@ class DeepKernelGP:
         self.adapted_steps_, self.params_ = 0, start
         if self.adapt_steps > 0 and len(y) >= 2:
             # Adapted on at most MAX_FIT_ROWS of the observations, conditioned on all.
-            rows = torch.as_tensor(fit_rows(y, seed=0))
-            self.adapted_steps_, self.params_ = self._adapt(start, x_t[rows], y_t[rows])
+            rows = fit_rows(y, seed=0)
+            if len(rows) < len(y):
+                rows_t = torch.as_tensor(rows)
+                self.adapted_steps_, self.params_ = self._adapt(start, x_t[rows_t], y_t[rows_t])
+            else:
+                self.adapted_steps_, self.params_ = self._adapt(start, x_t, y_t)
         self._set_posterior(x_t, y_t)
         return self
 

@@ -101,7 +101,7 @@ class ExactGP:
     (``warm_start``), short lengthscales, the prior's mode, prior draws; the best
     posterior wins. Beyond ``MAX_FIT_ROWS`` (256) observations the hyperparameters (and
     the transform) are chosen on the 128 best and 128 random others
-    (:func:`~metahpo.surrogates._fit_rows.fit_rows`, keyed by ``seed``); the posterior
+    (:func:`~metahpo.surrogates._fit_rows.fit_rows`, drawn with ``seed``); the posterior
     conditions on every observation.
 
     Args:
@@ -178,24 +178,27 @@ class ExactGP:
                 f"fit_hyperparameters=False. Got {describe(self.warm_start)} instead."
             )
         X_t = torch.as_tensor(X, dtype=_DTYPE)
-        rows = torch.as_tensor(fit_rows(y, self.seed))
+        rows = fit_rows(y, self.seed)
+        subset = len(rows) < len(y)  # below the cap: every row, unindexed (bit for bit as ever)
+        X_fit = X_t[torch.as_tensor(rows)] if subset else X_t
         kinds = AUTO_CANDIDATES if self.output_transform == "auto" else (self.output_transform,)
         best: tuple[float, OutputTransform, torch.Tensor, GPHyperparameters] | None = None
         self.transform_scores_: dict[str, float] = {}
         for kind in kinds:
             transform = OutputTransform(kind).fit(y)
             y_t = torch.as_tensor(transform.transform(y), dtype=_DTYPE)
+            y_fit = y_t[torch.as_tensor(rows)] if subset else y_t
             if self.fit_hyperparameters:
-                hyperparameters, value = self._optimize(X_t[rows], y_t[rows], dims, n_restarts)
+                hyperparameters, value = self._optimize(X_fit, y_fit, dims, n_restarts)
             else:
                 hyperparameters = self.warm_start  # type: ignore[assignment]
-                value = self._objective(self._to_raw(hyperparameters), X_t[rows], y_t[rows], dims)[0]
+                value = self._objective(self._to_raw(hyperparameters), X_fit, y_fit, dims)[0]
             if len(kinds) == 1:
                 best = (0.0, transform, y_t, hyperparameters)
                 break
             # Log posterior of the raw losses: of the model-scale values, plus log |dz/dy|
             # (both on the rows fitted).
-            score = -value + transform.log_jacobian(y[rows.numpy()])
+            score = -value + transform.log_jacobian(y[rows])
             self.transform_scores_[kind] = score
             logger.debug("ExactGP: output transform %s scores %.4g", kind, score)
             if best is None or score > best[0]:
