@@ -272,11 +272,8 @@ class DeepKernelGP:
         if self.adapt_steps > 0 and len(y) >= 2:
             # Adapted on at most MAX_FIT_ROWS of the observations, conditioned on all.
             rows = fit_rows(y, seed=0)
-            if len(rows) < len(y):
-                rows_t = torch.as_tensor(rows)
-                self.adapted_steps_, self.params_ = self._adapt(start, x_t[rows_t], y_t[rows_t])
-            else:
-                self.adapted_steps_, self.params_ = self._adapt(start, x_t, y_t)
+            pick = torch.as_tensor(rows) if len(rows) < len(y) else slice(None)
+            self.adapted_steps_, self.params_ = self._adapt(start, x_t[pick], y_t[pick])
         self._set_posterior(x_t, y_t)
         return self
 

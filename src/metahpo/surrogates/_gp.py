@@ -179,15 +179,16 @@ class ExactGP:
             )
         X_t = torch.as_tensor(X, dtype=_DTYPE)
         rows = fit_rows(y, self.seed)
-        subset = len(rows) < len(y)  # below the cap: every row, unindexed (bit for bit as ever)
-        X_fit = X_t[torch.as_tensor(rows)] if subset else X_t
+        # Below the cap every row, as a view (bit for bit what the fit always saw).
+        pick = torch.as_tensor(rows) if len(rows) < len(y) else slice(None)
+        X_fit = X_t[pick]
         kinds = AUTO_CANDIDATES if self.output_transform == "auto" else (self.output_transform,)
         best: tuple[float, OutputTransform, torch.Tensor, GPHyperparameters] | None = None
         self.transform_scores_: dict[str, float] = {}
         for kind in kinds:
             transform = OutputTransform(kind).fit(y)
             y_t = torch.as_tensor(transform.transform(y), dtype=_DTYPE)
-            y_fit = y_t[torch.as_tensor(rows)] if subset else y_t
+            y_fit = y_t[pick]
             if self.fit_hyperparameters:
                 hyperparameters, value = self._optimize(X_fit, y_fit, dims, n_restarts)
             else:
