@@ -92,13 +92,13 @@ def main() -> None:
             suffix = f"|{args.studies}|{args.trials}"
             runs = {}
             for k_nearest in (0, args.k):  # the default rule and the k nearest, on this code
-                name = way_name(k_nearest)
-                if prefix + name + suffix not in done:
+                key = prefix + way_name(k_nearest) + suffix
+                if key not in done:
                     order = keel_held_out(bundled, args.studies, ordering)
-                    done[prefix + name + suffix] = run(preset, order, k_nearest, args, 1000 * ordering)
+                    done[key] = run(preset, order, k_nearest, args, 1000 * ordering)
                     with log.open("a") as f:
-                        f.write(json.dumps({"key": prefix + name + suffix, "curves": done[prefix + name + suffix]}) + "\n")
-                runs[name] = done[prefix + name + suffix]
+                        f.write(json.dumps({"key": key, "curves": done[key]}) + "\n")
+                runs[way_name(k_nearest)] = done[key]
             ways = {k[len(prefix):-len(suffix)]: v for k, v in earlier.items() if k.startswith(prefix) and k.endswith(suffix)}
             ways.update(runs)
             mine.append(runs[way_name(args.k)])

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from metahpo.exceptions import InvalidParameterError
-from metahpo.surrogates._fit_rows import fit_rows
+from metahpo.surrogates._fit_rows import fit_index
 from metahpo.surrogates._kernels import matern52
 from metahpo.surrogates._loo import mean_loo_nll
 from metahpo.surrogates._transforms import OutputTransform
@@ -271,8 +271,7 @@ class DeepKernelGP:
         self.adapted_steps_, self.params_ = 0, start
         if self.adapt_steps > 0 and len(y) >= 2:
             # Adapted on at most MAX_FIT_ROWS of the observations, conditioned on all.
-            rows = fit_rows(y, seed=0)
-            pick = torch.as_tensor(rows) if len(rows) < len(y) else slice(None)
+            pick = fit_index(y, seed=0)
             self.adapted_steps_, self.params_ = self._adapt(start, x_t[pick], y_t[pick])
         self._set_posterior(x_t, y_t)
         return self

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MAX_FIT_ROWS", "fit_rows"]
+__all__ = ["MAX_FIT_ROWS", "fit_index", "fit_rows"]
 
 MAX_FIT_ROWS = 256
 
@@ -34,3 +34,10 @@ def fit_rows(y: np.ndarray, seed: int) -> np.ndarray:
     best = order[: MAX_FIT_ROWS // 2]
     rest = np.random.default_rng(seed).choice(order[MAX_FIT_ROWS // 2 :], MAX_FIT_ROWS - len(best), replace=False)
     return np.sort(np.concatenate([best, rest]))
+
+
+def fit_index(y: np.ndarray, seed: int) -> np.ndarray | slice:
+    """:func:`fit_rows` as an index for arrays and tensors: below the cap ``slice(None)``,
+    a view of every row, so that the fit sees exactly what it always saw."""
+    rows = fit_rows(y, seed)
+    return rows if len(rows) < len(y) else slice(None)

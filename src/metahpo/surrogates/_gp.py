@@ -13,7 +13,7 @@ from scipy.optimize import minimize
 
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
-from metahpo.surrogates._fit_rows import fit_rows
+from metahpo.surrogates._fit_rows import fit_index
 from metahpo.surrogates._kernels import matern52
 from metahpo.surrogates._threads import torch_threads
 from metahpo.surrogates._transforms import AUTO_CANDIDATES, OutputTransform
@@ -178,9 +178,7 @@ class ExactGP:
                 f"fit_hyperparameters=False. Got {describe(self.warm_start)} instead."
             )
         X_t = torch.as_tensor(X, dtype=_DTYPE)
-        rows = fit_rows(y, self.seed)
-        # Below the cap every row, as a view (bit for bit what the fit always saw).
-        pick = torch.as_tensor(rows) if len(rows) < len(y) else slice(None)
+        pick = fit_index(y, self.seed)
         X_fit = X_t[pick]
         kinds = AUTO_CANDIDATES if self.output_transform == "auto" else (self.output_transform,)
         best: tuple[float, OutputTransform, torch.Tensor, GPHyperparameters] | None = None
@@ -199,7 +197,7 @@ class ExactGP:
                 break
             # Log posterior of the raw losses: of the model-scale values, plus log |dz/dy|
             # (both on the rows fitted).
-            score = -value + transform.log_jacobian(y[rows])
+            score = -value + transform.log_jacobian(y[pick])
             self.transform_scores_[kind] = score
             logger.debug("ExactGP: output transform %s scores %.4g", kind, score)
             if best is None or score > best[0]:
