@@ -17,3 +17,4 @@ def test_docs_examples_run(tmp_path: Path, monkeypatch) -> None:
         exec(compile(block, f"{DOC.name}[{index}]", "exec"), namespace)
     assert namespace["clustering"].k == 2
     assert namespace["study"].best_value < 0.05
+    assert namespace["choice"].k_nearest == 3

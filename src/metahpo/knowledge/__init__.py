@@ -19,7 +19,10 @@ What a meta-learning optimizer needs, in the order it uses it:
   largest group (:func:`consensus_clustering`); :func:`cluster_tasks` is the single
   average-linkage clustering; :func:`task_map` places the tasks on a 2-D map with their
   clusters.
-* :func:`greedy_portfolio` / :meth:`KnowledgeBase.portfolio` — the warm-start configs.
+* :func:`greedy_portfolio` / :meth:`KnowledgeBase.portfolio` — the warm-start configs;
+  :func:`choose_portfolio_neighbours` measures, one task held out at a time, how many
+  nearest tasks they should be chosen on, and :func:`write_portfolio_rule` records it
+  beside the knowledge (:meth:`KnowledgeBase.portfolio_neighbours` reads it back).
 * :func:`write_knowledge` / :func:`read_knowledge` — the one on-disk format (``manifest.json``
   plus Parquet tables), behind :meth:`KnowledgeBase.save` and :meth:`KnowledgeBase.from_files`.
 
@@ -43,6 +46,11 @@ from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._map import TaskMap, task_map
 from metahpo.knowledge._mapping import is_related, map_task, shared_parameters
 from metahpo.knowledge._meta_clusters import consensus_clustering, meta_cluster_tasks
+from metahpo.knowledge._neighbours import (
+    NeighboursChoice,
+    choose_portfolio_neighbours,
+    held_out_portfolio_regrets,
+)
 from metahpo.knowledge._portfolio import greedy_portfolio, greedy_portfolio_sources, regret_matrix
 from metahpo.knowledge._similarity import (
     DescriptorScale,
@@ -52,13 +60,21 @@ from metahpo.knowledge._similarity import (
     response_similarity,
     similarity,
 )
-from metahpo.knowledge._sources import META_MODEL_FILE, bundled_meta_model, bundled_names
+from metahpo.knowledge._sources import (
+    META_MODEL_FILE,
+    PORTFOLIO_FILE,
+    bundled_meta_model,
+    bundled_names,
+    read_portfolio_rule,
+    write_portfolio_rule,
+)
 from metahpo.knowledge._structure import TaskStructure, task_structure
 from metahpo.knowledge._task import Task, descriptor_of
 
 __all__ = [
     "CLASSIFICATION_FEATURES",
     "META_MODEL_FILE",
+    "PORTFOLIO_FILE",
     "REGRESSION_FEATURES",
     "BaseClustering",
     "Clustering",
@@ -66,6 +82,7 @@ __all__ = [
     "KnowledgeBase",
     "KnowledgeFiles",
     "LossLookup",
+    "NeighboursChoice",
     "Task",
     "TaskMap",
     "TaskStructure",
@@ -73,6 +90,7 @@ __all__ = [
     "bundled_knowledge",
     "bundled_meta_model",
     "bundled_names",
+    "choose_portfolio_neighbours",
     "cluster_tasks",
     "consensus_clustering",
     "descriptor_of",
@@ -80,6 +98,7 @@ __all__ = [
     "greedy_portfolio",
     "greedy_portfolio_sources",
     "harmonise_descriptor",
+    "held_out_portfolio_regrets",
     "is_related",
     "map_task",
     "meta_cluster_tasks",
@@ -87,6 +106,7 @@ __all__ = [
     "nearest",
     "rank_correlation",
     "read_knowledge",
+    "read_portfolio_rule",
     "regret_matrix",
     "response_similarity",
     "shared_parameters",
@@ -98,4 +118,5 @@ __all__ = [
     "task_map",
     "task_structure",
     "write_knowledge",
+    "write_portfolio_rule",
 ]

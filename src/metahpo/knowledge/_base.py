@@ -22,7 +22,12 @@ from metahpo.knowledge._identity import (
 from metahpo.knowledge._new_tasks import check_new_tasks, design_tasks, task_from_values, told_apart
 from metahpo.knowledge._portfolio import greedy_portfolio
 from metahpo.knowledge._similarity import nearest
-from metahpo.knowledge._sources import read_bundled, read_directory
+from metahpo.knowledge._sources import (
+    bundled_portfolio_rule,
+    read_bundled,
+    read_directory,
+    read_portfolio_rule,
+)
 from metahpo.knowledge._task import Task
 from metahpo.knowledge._views import SpaceViews, cluster_with, relevant_tasks
 from metahpo.space import Config, Space
@@ -70,6 +75,9 @@ class KnowledgeBase:
         # target space are kept until a task is added.
         self._views = SpaceViews()
         self._artefact_storage: Storage | None = None
+        # Per space fingerprint, the k nearest tasks its portfolio is chosen on, as the
+        # knowledge directories that hold the space recorded it (see docs/knowledge.md).
+        self._portfolio_k: dict[str, int] = {}
         self._add_all(list(tasks))
 
     # Collection ---------------------------------------------------------------------------
@@ -163,6 +171,7 @@ class KnowledgeBase:
     def add_files(self, path: str | os.PathLike[str]) -> None:
         """Add the tasks of a knowledge directory (all or none)."""
         self._add_all(read_directory(path))
+        self._portfolio_k.update(read_portfolio_rule(path))
         # Absolute, so the spec resolves from any working directory.
         self._append_spec(os.path.abspath(path))
 
@@ -201,6 +210,7 @@ class KnowledgeBase:
     def add_bundled(self, name: str) -> None:
         """Add the bundled meta-data ``name`` (see :func:`bundled_names`)."""
         self._add_all(read_bundled(name))
+        self._portfolio_k.update(bundled_portfolio_rule(name))
         self._append_spec(f"bundled:{name}")
 
     def merge(self, other: KnowledgeBase) -> KnowledgeBase:
@@ -210,6 +220,7 @@ class KnowledgeBase:
                 f"The 'other' parameter of merge must be a KnowledgeBase. Got {describe(other)} instead."
             )
         merged = KnowledgeBase(list(self) + list(other))
+        merged._portfolio_k = {**self._portfolio_k, **other._portfolio_k}
         merged._specs = (
             None if self._specs is None or other._specs is None else self._specs + other._specs
         )
@@ -277,10 +288,20 @@ class KnowledgeBase:
 
         Without information to compare the target with the tasks (no descriptor sharing
         a feature with some task's, and fewer than three observations): every mapped
-        task. With ``k``: the ``k`` nearest. Otherwise: the cluster of the nearest task in
-        ``clusters(space, method="average-linkage")`` (see ``docs/knowledge.md``).
+        task. With ``k``, or without it when the knowledge records a rule for ``space``
+        (:meth:`portfolio_neighbours`): the ``k`` nearest. Otherwise: the cluster of the
+        nearest task in ``clusters(space, method="average-linkage")`` (see
+        ``docs/knowledge.md``).
         """
+        if k is None:
+            k = self.portfolio_neighbours(space)
         return relevant_tasks(self.tasks(space), target, k, lambda t: self.nearest(t, k, space))
+
+    def portfolio_neighbours(self, space: Space) -> int | None:
+        """How many nearest tasks the knowledge directories holding ``space`` recorded for
+        its portfolio (chosen by :func:`~metahpo.knowledge.choose_portfolio_neighbours`
+        when the knowledge was built), or ``None``: the nearest task's cluster."""
+        return self._portfolio_k.get(space.fingerprint())
 
     def portfolio(
         self,
@@ -427,6 +448,7 @@ class KnowledgeBase:
                     f"'postgresql+psycopg://...') or an existing directory. Got {item!r} instead."
                 )
             kb._add_all(told_apart(part, kb))
+            kb._portfolio_k.update(part._portfolio_k)
             for resolved in part._specs or []:
                 kb._append_spec(resolved)
         return kb

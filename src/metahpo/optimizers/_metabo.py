@@ -77,7 +77,8 @@ class MetaBO(BaseOptimizer):
             them when the knowledge names no storage (default ``$METAHPO_HOME/meta``), or a
             provider's ``to_dict()`` (as a study stores it).
         n_warm_start: portfolio configs before the surrogate takes over.
-        k_nearest: tasks the portfolio is chosen on (``None``: the nearest task's cluster).
+        k_nearest: tasks the portfolio is chosen on (``None``: the number the knowledge
+            records for the space, else the nearest task's cluster).
         acquisition: ``"logei"`` or ``"lcb"``.
         plateau_patience: stop ``optimize`` early after this many full-budget trials without
             improvement (``None``: never).

@@ -28,8 +28,10 @@ class Portfolio(BaseOptimizer):
     The portfolio (:func:`~metahpo.knowledge.greedy_portfolio`) minimises the mean
     normalised regret over the knowledge-base tasks relevant to the study: with a task
     descriptor (``create_study(task=...)``, :attr:`History.descriptor`), the ``k_nearest``
-    most similar tasks, or the cluster of the most similar one when ``k_nearest`` is
-    ``None`` (:meth:`KnowledgeBase.relevant <metahpo.knowledge.KnowledgeBase.relevant>`);
+    most similar tasks, or when ``k_nearest`` is ``None`` the number the knowledge
+    records for the space (:meth:`KnowledgeBase.portfolio_neighbours
+    <metahpo.knowledge.KnowledgeBase.portfolio_neighbours>`), else the cluster of the most
+    similar task (:meth:`KnowledgeBase.relevant <metahpo.knowledge.KnowledgeBase.relevant>`);
     without one, every task of the space (tasks of overlapping spaces are mapped). Configs
     already tried are skipped; once the portfolio is used up, each suggestion is a
     uniform random draw keyed like :class:`RandomSearch`'s. The portfolio depends only on
@@ -44,7 +46,7 @@ class Portfolio(BaseOptimizer):
             ``load_study(..., knowledge=)``.
         size: the number of portfolio configs.
         k_nearest: how many nearest tasks to choose on when a descriptor is known
-            (``None``: the nearest task's cluster).
+            (``None``: the knowledge's recorded rule, else the nearest task's cluster).
 
     Example:
         >>> import metahpo as mh
@@ -144,7 +146,8 @@ class Portfolio(BaseOptimizer):
         if key not in self._portfolios:
             target = None if descriptor is None else Task(name="__target__", descriptor=descriptor)
             pool = KnowledgeBase([t for t in kb if t.name not in own]) if own else kb
-            chosen = pool.relevant(history.space, target, self.k_nearest)
+            k = self.k_nearest if self.k_nearest is not None else kb.portfolio_neighbours(history.space)
+            chosen = pool.relevant(history.space, target, k)
             self._portfolios[key] = (greedy_portfolio_sources(chosen, self.size), len(chosen))
             logger.debug("Portfolio of %d configs from %d tasks", len(self._portfolios[key][0]), len(chosen))
         return self._portfolios[key]

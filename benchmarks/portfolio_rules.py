@@ -1,0 +1,74 @@
+"""Choose each preset bundle's portfolio rule by leaving one bundled task out, and record it.
+
+For every preset (or the ones named), :func:`metahpo.knowledge.choose_portfolio_neighbours`
+scores the rules the portfolio can be chosen by (the nearest task's cluster, the 3, 5, 10
+or 20 nearest tasks) on the bundle's own tasks held out one at a time, and keeps the best
+only when it beats the cluster by a paired test. Prints and writes the table to
+``--out``; with ``--write`` also records the rule as ``portfolio.json`` beside the
+bundle's manifest (``src/metahpo/knowledge/data/<knowledge>/``), which
+``KnowledgeBase.portfolio_neighbours`` reads. Run it again after a bundle is rebuilt.
+
+    .venv/bin/python benchmarks/portfolio_rules.py --write --out benchmarks/results/portfolio_rules.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from metahpo import presets
+from metahpo.knowledge import bundled_knowledge, choose_portfolio_neighbours, write_portfolio_rule
+
+DATA = Path(__file__).resolve().parents[1] / "src" / "metahpo" / "knowledge" / "data"
+
+
+def label(k: int | None) -> str:
+    return "cluster" if k is None else f"{k} nearest"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("presets", nargs="*", default=presets.names())
+    parser.add_argument("--write", action="store_true", help="write portfolio.json beside each bundle")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/portfolio_rules.md"))
+    args = parser.parse_args()
+    lines = [
+        "# Each preset bundle's portfolio rule, chosen with one bundled task held out at a time",
+        "",
+        f"Command: `.venv/bin/python benchmarks/portfolio_rules.py {' '.join(args.presets)}"
+        f"{' --write' if args.write else ''} --out {args.out}`",
+        "",
+        "Mean over held-out tasks of the normalised regret of the portfolio's first 1-5 configs",
+        "(`metahpo.knowledge.held_out_portfolio_regrets`); p: one-sided paired Wilcoxon test of",
+        "the best rule against the cluster; chosen: the best rule when p < 0.05, else the cluster.",
+        "",
+        "| preset | tasks | cluster | 3 nearest | 5 nearest | 10 nearest | 20 nearest | p | chosen | seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for name in args.presets:
+        preset = presets.get(name)
+        kb = bundled_knowledge(preset.knowledge_name)
+        started = time.perf_counter()
+        choice = choose_portfolio_neighbours(kb.tasks(preset.space), preset.space)
+        seconds = time.perf_counter() - started
+        cells = [f"{choice.mean_regret[k]:.3f}" if k in choice.mean_regret else "" for k in (None, 3, 5, 10, 20)]
+        lines.append(f"| {name} | {choice.n_tasks} | {' | '.join(cells)} | {choice.p_value:.3g} | "
+                     f"{label(choice.k_nearest)} | {seconds:.0f} |")
+        print(lines[-1], flush=True)
+        if args.write:
+            write_portfolio_rule(DATA / preset.knowledge_name, {
+                preset.space.fingerprint(): {
+                    "k_nearest": choice.k_nearest,
+                    "chosen_by": "metahpo.knowledge.choose_portfolio_neighbours",
+                    "n_tasks": choice.n_tasks,
+                    "p_value": round(choice.p_value, 6),
+                    "mean_regret": {label(k): round(v, 6) for k, v in choice.mean_regret.items()},
+                }
+            })
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
