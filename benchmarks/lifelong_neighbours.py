@@ -43,7 +43,7 @@ def run(preset: mh.presets.Preset, order: list[str], k_nearest: int, args: argpa
             X, y = load_xy(name, args.max_rows)
             kb = mh.KnowledgeBase.open(f"bundled:{preset.knowledge_name}")  # its own storage is empty
             optimizer = mh.MetaBO(
-                knowledge=kb, k_nearest=k_nearest or None,
+                knowledge=kb, k_nearest=k_nearest or "cluster",
                 meta_models=MetaModelProvider(initial=bundled_meta_model(preset.knowledge_name)),
             )
             study = mh.create_study(name=name, preset=preset.name, task=mh.Task.from_data(X, y),

@@ -3,12 +3,12 @@
 For every preset (or the ones named), :func:`metahpo.knowledge.choose_portfolio_neighbours`
 scores the rules the portfolio can be chosen by (the nearest task's cluster, the 3, 5, 10
 or 20 nearest tasks) on the bundle's own tasks held out one at a time, and keeps the best
-only when it beats the cluster by a paired test. Prints and writes the table to
+of those that beat the cluster by a paired test. Prints and writes the table to
 ``--out``; with ``--write`` also records the rule as ``portfolio.json`` beside the
 bundle's manifest (``src/metahpo/knowledge/data/<knowledge>/``), which
 ``KnowledgeBase.portfolio_neighbours`` reads. Run it again after a bundle is rebuilt.
 
-    .venv/bin/python benchmarks/portfolio_rules.py --write --out benchmarks/results/portfolio_rules.md
+    .venv/bin/python benchmarks/portfolio_rules.py --write
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("presets", nargs="*", default=presets.names())
     parser.add_argument("--write", action="store_true", help="write portfolio.json beside each bundle")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/portfolio_rules.md"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/portfolio_rules/README.md"))
     args = parser.parse_args()
     lines = [
         "# Each preset bundle's portfolio rule, chosen with one bundled task held out at a time",
@@ -40,11 +40,12 @@ def main() -> None:
         f"{' --write' if args.write else ''} --out {args.out}`",
         "",
         "Mean over held-out tasks of the normalised regret of the portfolio's first 1-5 configs",
-        "(`metahpo.knowledge.held_out_portfolio_regrets`); p: one-sided paired Wilcoxon test of",
-        "the best rule against the cluster; chosen: the best rule when p < 0.05, else the cluster.",
+        "(`metahpo.knowledge.held_out_portfolio_regrets`), and in brackets the one-sided paired",
+        "Wilcoxon test of each k against the cluster; chosen: of the rules with p < 0.05, the one",
+        "with the lowest mean, else the cluster.",
         "",
-        "| preset | tasks | cluster | 3 nearest | 5 nearest | 10 nearest | 20 nearest | p | chosen | seconds |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        "| preset | tasks | cluster | 3 nearest | 5 nearest | 10 nearest | 20 nearest | chosen | seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for name in args.presets:
         preset = presets.get(name)
@@ -52,9 +53,11 @@ def main() -> None:
         started = time.perf_counter()
         choice = choose_portfolio_neighbours(kb.tasks(preset.space), preset.space)
         seconds = time.perf_counter() - started
-        cells = [f"{choice.mean_regret[k]:.3f}" if k in choice.mean_regret else "" for k in (None, 3, 5, 10, 20)]
-        lines.append(f"| {name} | {choice.n_tasks} | {' | '.join(cells)} | {choice.p_value:.3g} | "
-                     f"{label(choice.k_nearest)} | {seconds:.0f} |")
+        cells = [f"{choice.mean_regret[None]:.3f}"] + [
+            f"{choice.mean_regret[k]:.3f} ({choice.p_values[k]:.2g})" if k in choice.p_values else ""
+            for k in (3, 5, 10, 20)
+        ]
+        lines.append(f"| {name} | {choice.n_tasks} | {' | '.join(cells)} | {label(choice.k_nearest)} | {seconds:.0f} |")
         print(lines[-1], flush=True)
         if args.write:
             write_portfolio_rule(DATA / preset.knowledge_name, {
@@ -62,8 +65,9 @@ def main() -> None:
                     "k_nearest": choice.k_nearest,
                     "chosen_by": "metahpo.knowledge.choose_portfolio_neighbours",
                     "n_tasks": choice.n_tasks,
-                    "p_value": round(choice.p_value, 6),
+                    "tasks": sorted(task.name for task in kb),
                     "mean_regret": {label(k): round(v, 6) for k, v in choice.mean_regret.items()},
+                    "p_values": {label(k): round(p, 6) for k, p in choice.p_values.items()},
                 }
             })
     args.out.parent.mkdir(parents=True, exist_ok=True)

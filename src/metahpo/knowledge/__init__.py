@@ -52,6 +52,11 @@ from metahpo.knowledge._neighbours import (
     held_out_portfolio_regrets,
 )
 from metahpo.knowledge._portfolio import greedy_portfolio, greedy_portfolio_sources, regret_matrix
+from metahpo.knowledge._portfolio_file import (
+    PORTFOLIO_FILE,
+    read_portfolio_rule,
+    write_portfolio_rule,
+)
 from metahpo.knowledge._similarity import (
     DescriptorScale,
     descriptor_similarity,
@@ -60,14 +65,7 @@ from metahpo.knowledge._similarity import (
     response_similarity,
     similarity,
 )
-from metahpo.knowledge._sources import (
-    META_MODEL_FILE,
-    PORTFOLIO_FILE,
-    bundled_meta_model,
-    bundled_names,
-    read_portfolio_rule,
-    write_portfolio_rule,
-)
+from metahpo.knowledge._sources import META_MODEL_FILE, bundled_meta_model, bundled_names
 from metahpo.knowledge._structure import TaskStructure, task_structure
 from metahpo.knowledge._task import Task, descriptor_of
 

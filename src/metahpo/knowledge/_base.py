@@ -21,13 +21,9 @@ from metahpo.knowledge._identity import (
 )
 from metahpo.knowledge._new_tasks import check_new_tasks, design_tasks, task_from_values, told_apart
 from metahpo.knowledge._portfolio import greedy_portfolio
+from metahpo.knowledge._portfolio_file import read_portfolio_rule
 from metahpo.knowledge._similarity import nearest
-from metahpo.knowledge._sources import (
-    bundled_portfolio_rule,
-    read_bundled,
-    read_directory,
-    read_portfolio_rule,
-)
+from metahpo.knowledge._sources import bundled_portfolio_rule, read_bundled, read_directory
 from metahpo.knowledge._task import Task
 from metahpo.knowledge._views import SpaceViews, cluster_with, relevant_tasks
 from metahpo.space import Config, Space
@@ -170,8 +166,9 @@ class KnowledgeBase:
 
     def add_files(self, path: str | os.PathLike[str]) -> None:
         """Add the tasks of a knowledge directory (all or none)."""
+        rule = read_portfolio_rule(path)  # before adding: all or none
         self._add_all(read_directory(path))
-        self._portfolio_k.update(read_portfolio_rule(path))
+        self._portfolio_k.update(rule)
         # Absolute, so the spec resolves from any working directory.
         self._append_spec(os.path.abspath(path))
 
@@ -209,8 +206,9 @@ class KnowledgeBase:
 
     def add_bundled(self, name: str) -> None:
         """Add the bundled meta-data ``name`` (see :func:`bundled_names`)."""
+        rule = bundled_portfolio_rule(name)  # before adding: all or none
         self._add_all(read_bundled(name))
-        self._portfolio_k.update(bundled_portfolio_rule(name))
+        self._portfolio_k.update(rule)
         self._append_spec(f"bundled:{name}")
 
     def merge(self, other: KnowledgeBase) -> KnowledgeBase:
@@ -288,19 +286,19 @@ class KnowledgeBase:
 
         Without information to compare the target with the tasks (no descriptor sharing
         a feature with some task's, and fewer than three observations): every mapped
-        task. With ``k``, or without it when the knowledge records a rule for ``space``
-        (:meth:`portfolio_neighbours`): the ``k`` nearest. Otherwise: the cluster of the
-        nearest task in ``clusters(space, method="average-linkage")`` (see
-        ``docs/knowledge.md``).
+        task. With ``k``: the ``k`` nearest. Otherwise: the cluster of the nearest task in
+        ``clusters(space, method="average-linkage")`` (see ``docs/knowledge.md``; the
+        portfolio optimizers pass the ``k`` the knowledge records,
+        :meth:`portfolio_neighbours`).
         """
-        if k is None:
-            k = self.portfolio_neighbours(space)
         return relevant_tasks(self.tasks(space), target, k, lambda t: self.nearest(t, k, space))
 
     def portfolio_neighbours(self, space: Space) -> int | None:
         """How many nearest tasks the knowledge directories holding ``space`` recorded for
         its portfolio (chosen by :func:`~metahpo.knowledge.choose_portfolio_neighbours`
-        when the knowledge was built), or ``None``: the nearest task's cluster."""
+        when the knowledge was built), or ``None``: the nearest task's cluster. When
+        several sources record one for the same space, the last one opened wins; a
+        storage records none."""
         return self._portfolio_k.get(space.fingerprint())
 
     def portfolio(
@@ -320,12 +318,14 @@ class KnowledgeBase:
         """Write every task to a knowledge directory that :meth:`from_files` reads back.
 
         The directory holds ``manifest.json`` (spaces, tasks, descriptors and the JSON
-        ``provenance``) and one Parquet table of evaluations per search space; see
+        ``provenance``), one Parquet table of evaluations per search space, and the
+        portfolio rules the knowledge records (:meth:`portfolio_neighbours`); see
         :func:`metahpo.knowledge.write_knowledge`. An existing directory is replaced.
         """
         from metahpo.knowledge._files import write_knowledge
 
-        return write_knowledge(list(self), path, provenance=provenance)
+        rules = {fingerprint: {"k_nearest": k} for fingerprint, k in self._portfolio_k.items()}
+        return write_knowledge(list(self), path, provenance=provenance, portfolio_rules=rules)
 
     def to_storage(self, storage: Storage | str) -> list[str]:
         """Store every task with evaluations as a finished study; returns the study names."""

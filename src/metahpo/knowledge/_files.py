@@ -11,6 +11,8 @@ benchmark harness's meta-dataset builder, whose final output is this format)::
          "tasks": [{"name": ..., "space": 0 | null, "descriptor": {...} | null,
                     "missing": [...]}, ...],
          "provenance": {...}}           # free JSON: who wrote the data and how
+    DIR/portfolio.json                  # optional: which tasks each space's portfolio is
+                                        # chosen on (metahpo.knowledge._portfolio_file)
     DIR/evaluations-0.parquet
         task: string, budget: float64 (null = full budget), one column per parameter
         (float64 for Float, int64 for Int, the JSON text of the value for Categorical),
@@ -36,6 +38,7 @@ import numpy as np
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._files_read import read_table
+from metahpo.knowledge._portfolio_file import PORTFOLIO_FILE, portfolio_rule_text
 from metahpo.knowledge._task import Task, check_descriptor
 from metahpo.space import Categorical, Int, Space
 
@@ -64,23 +67,31 @@ def write_knowledge(
     tasks: Sequence[Task],
     path: str | os.PathLike[str],
     provenance: Mapping[str, Any] | None = None,
+    portfolio_rules: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``tasks`` to the directory ``path``.
 
-    An existing directory's manifest and tables are replaced atomically (the directory is
-    swapped for a new one); other files in it, such as a builder's work files, are kept.
+    An existing directory's manifest, tables and portfolio rule are replaced atomically
+    (the directory is swapped for a new one); other files in it, such as a builder's work
+    files, are kept.
 
     Args:
         tasks: the tasks, written in this order.
         path: the directory to write.
         provenance: JSON-able facts about the data (problem, command, seed...), kept in
             the manifest and returned by :func:`read_knowledge`.
+        portfolio_rules: per space fingerprint, the portfolio rule record to write as
+            ``portfolio.json`` (see :func:`~metahpo.knowledge.write_portfolio_rule`); only
+            the spaces of ``tasks`` are kept.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     target = Path(path)
     extra = _check_provenance(provenance)
+    if portfolio_rules:
+        # Refused before anything is written.
+        portfolio_rule_text(portfolio_rules, "The 'portfolio_rules' parameter of write_knowledge")
     groups: dict[str, tuple[Space, list[Task]]] = {}
     for task in tasks:
         if task.space is not None:
@@ -118,6 +129,9 @@ def write_knowledge(
             )
         manifest["provenance"] = extra
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        kept = {f: r for f, r in dict(portfolio_rules or {}).items() if f in groups}
+        if kept:
+            (staging / PORTFOLIO_FILE).write_text(portfolio_rule_text(kept), encoding="utf-8")
         if target.is_dir():
             # Keep what is not ours (a builder's resumable work files) across the swap.
             for entry in target.iterdir():
@@ -138,7 +152,9 @@ def write_knowledge(
 
 def _owned(name: str) -> bool:
     """Whether a file name belongs to the format (replaced on write) rather than to its user."""
-    return name == MANIFEST or (name.startswith("evaluations-") and name.endswith(".parquet"))
+    return name in (MANIFEST, PORTFOLIO_FILE) or (
+        name.startswith("evaluations-") and name.endswith(".parquet")
+    )
 
 
 _ABSENT = object()

@@ -20,7 +20,7 @@ from metahpo.optimizers._bo import (
     state_from_dict,
 )
 from metahpo.optimizers._gp import GPBO
-from metahpo.optimizers._portfolio import Portfolio, check_knowledge, own_tasks
+from metahpo.optimizers._portfolio import Portfolio, check_k_nearest, check_knowledge, own_tasks
 from metahpo.space import Config
 from metahpo.surrogates import (
     AUTO_CANDIDATES,
@@ -77,8 +77,9 @@ class MetaBO(BaseOptimizer):
             them when the knowledge names no storage (default ``$METAHPO_HOME/meta``), or a
             provider's ``to_dict()`` (as a study stores it).
         n_warm_start: portfolio configs before the surrogate takes over.
-        k_nearest: tasks the portfolio is chosen on (``None``: the number the knowledge
-            records for the space, else the nearest task's cluster).
+        k_nearest: how many nearest tasks the portfolio is chosen on (``None``: the number
+            the knowledge records for the space, else the nearest task's cluster;
+            ``"cluster"``: the nearest task's cluster).
         acquisition: ``"logei"`` or ``"lcb"``.
         plateau_patience: stop ``optimize`` early after this many full-budget trials without
             improvement (``None``: never).
@@ -109,7 +110,7 @@ class MetaBO(BaseOptimizer):
         knowledge: KnowledgeBase | None = None,
         meta_models: MetaModelProvider | str | dict[str, Any] | None = None,
         n_warm_start: int = 3,
-        k_nearest: int | None = None,
+        k_nearest: int | str | None = None,
         acquisition: str = "logei",
         plateau_patience: int | None = None,
         continual_update: bool = True,
@@ -117,6 +118,7 @@ class MetaBO(BaseOptimizer):
         from metahpo.surrogates.meta import MetaModelProvider
 
         check_knowledge(knowledge, "MetaBO")
+        check_k_nearest(k_nearest, "MetaBO")
         self.knowledge = knowledge
         self.meta_models = meta_models
         self.n_warm_start = check_int(n_warm_start, "n_warm_start", "MetaBO", minimum=0)

@@ -15,7 +15,10 @@ from metahpo.space import Config
 if TYPE_CHECKING:
     from metahpo.knowledge import KnowledgeBase
 
-__all__ = ["Portfolio", "check_knowledge", "own_tasks"]
+__all__ = ["CLUSTER", "Portfolio", "check_k_nearest", "check_knowledge", "own_tasks"]
+
+#: ``k_nearest`` that always chooses on the nearest task's cluster, whatever the knowledge records.
+CLUSTER = "cluster"
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +48,9 @@ class Portfolio(BaseOptimizer):
             memory (spec ``None``) is stored as ``None`` and must be given again to
             ``load_study(..., knowledge=)``.
         size: the number of portfolio configs.
-        k_nearest: how many nearest tasks to choose on when a descriptor is known
-            (``None``: the knowledge's recorded rule, else the nearest task's cluster).
+        k_nearest: how many nearest tasks to choose on when a descriptor is known;
+            ``None``: the number the knowledge records for the space, else the nearest
+            task's cluster; ``"cluster"``: the nearest task's cluster.
 
     Example:
         >>> import metahpo as mh
@@ -66,15 +70,14 @@ class Portfolio(BaseOptimizer):
         self,
         knowledge: KnowledgeBase | None = None,
         size: int = 10,
-        k_nearest: int | None = None,
+        k_nearest: int | str | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.size = size
         self.k_nearest = k_nearest
         check_knowledge(knowledge, "Portfolio")
         check_int(self.size, "size", "Portfolio", minimum=1)
-        if self.k_nearest is not None:
-            check_int(self.k_nearest, "k_nearest", "Portfolio", minimum=1)
+        check_k_nearest(k_nearest, "Portfolio")
         self._portfolios: dict[tuple[Any, ...], tuple[list[tuple[Config, list[str]]], int]] = {}
 
     def get_params(self) -> dict[str, Any]:
@@ -136,8 +139,14 @@ class Portfolio(BaseOptimizer):
             return [], 0
         descriptor = descriptor_of(history.descriptor)
         own = own_tasks(kb, history)
+        k = (
+            None if self.k_nearest == CLUSTER
+            else kb.portfolio_neighbours(history.space) if self.k_nearest is None
+            else self.k_nearest
+        )
         key = (
             len(kb),
+            k,
             history.space.fingerprint(),
             tuple(history.space.names),
             json.dumps(descriptor, sort_keys=True),
@@ -146,8 +155,7 @@ class Portfolio(BaseOptimizer):
         if key not in self._portfolios:
             target = None if descriptor is None else Task(name="__target__", descriptor=descriptor)
             pool = KnowledgeBase([t for t in kb if t.name not in own]) if own else kb
-            k = self.k_nearest if self.k_nearest is not None else kb.portfolio_neighbours(history.space)
-            chosen = pool.relevant(history.space, target, k)
+            chosen = pool.relevant(history.space, target, k)  # type: ignore[arg-type]
             self._portfolios[key] = (greedy_portfolio_sources(chosen, self.size), len(chosen))
             logger.debug("Portfolio of %d configs from %d tasks", len(self._portfolios[key][0]), len(chosen))
         return self._portfolios[key]
@@ -156,6 +164,17 @@ class Portfolio(BaseOptimizer):
 def _started(history: History) -> set[Any]:
     """Keys of every config a trial has started, failed and pruned ones too."""
     return set(history.space.config_keys([t.config for t in history.trials if t.config]))
+
+
+def check_k_nearest(k_nearest: Any, owner: str) -> None:
+    """Refuse anything but an int >= 1, ``"cluster"`` or ``None`` as ``owner``'s ``k_nearest``."""
+    if k_nearest is None or k_nearest == CLUSTER:
+        return
+    if isinstance(k_nearest, bool) or not isinstance(k_nearest, int) or k_nearest < 1:
+        raise InvalidParameterError(
+            f"The 'k_nearest' parameter of {owner} must be an int >= 1, 'cluster' or None. "
+            f"Got {describe(k_nearest)} instead."
+        )
 
 
 def check_knowledge(knowledge: Any, owner: str) -> None:

@@ -1,0 +1,113 @@
+"""``portfolio.json``: which tasks a knowledge directory's portfolios are chosen on.
+
+It sits beside the manifest and belongs to the knowledge format: :func:`write_knowledge`
+replaces it with the directory (a rule chosen on other tasks must not survive them)::
+
+    {"spaces": {"<space fingerprint>": {"k_nearest": 10 | null, ...evidence}}}
+
+``k_nearest`` is the number of nearest tasks the space's portfolio is chosen on, ``null``
+the nearest task's cluster; the rest of a record is free JSON (how it was chosen).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError
+
+__all__ = ["PORTFOLIO_FILE", "parse_portfolio_rule", "portfolio_rule_text", "read_portfolio_rule",
+           "write_portfolio_rule"]
+
+PORTFOLIO_FILE = "portfolio.json"
+
+
+def read_portfolio_rule(folder: str | os.PathLike[str]) -> dict[str, int]:
+    """``{space fingerprint: k}`` from a knowledge directory's :data:`PORTFOLIO_FILE`, for
+    the spaces whose portfolio is chosen on the ``k`` nearest tasks (empty without the
+    file: every space on the nearest task's cluster)."""
+    path = Path(folder) / PORTFOLIO_FILE
+    if not path.is_file():
+        return {}
+    return parse_portfolio_rule(path.read_text(encoding="utf-8"), str(path))
+
+
+def write_portfolio_rule(folder: str | os.PathLike[str], rules: Mapping[str, Any]) -> Path:
+    """Write :data:`PORTFOLIO_FILE` into the knowledge directory ``folder``.
+
+    Args:
+        folder: a knowledge directory (it holds ``manifest.json``).
+        rules: per space fingerprint, a JSON-able record with ``"k_nearest"`` (an int >= 1,
+            or ``None`` for the nearest task's cluster) and the evidence it was chosen on.
+
+    Example:
+        >>> import metahpo as mh, tempfile
+        >>> from metahpo.knowledge import write_portfolio_rule
+        >>> space = mh.Space({"x": mh.Float(0.0, 1.0)})
+        >>> kb = mh.KnowledgeBase()
+        >>> _ = kb.add_task(space, [{"x": 0.5}], [1.0], name="t")
+        >>> folder = kb.save(tempfile.mkdtemp() + "/kb")
+        >>> _ = write_portfolio_rule(folder, {space.fingerprint(): {"k_nearest": 5}})
+        >>> mh.KnowledgeBase.from_files(folder).portfolio_neighbours(space)
+        5
+    """
+    folder = Path(folder)
+    if not (folder / "manifest.json").is_file():
+        raise InvalidParameterError(
+            "The 'folder' parameter of write_portfolio_rule must be a knowledge directory "
+            f"holding manifest.json. Got {str(folder)!r} instead."
+        )
+    path = folder / PORTFOLIO_FILE
+    path.write_text(portfolio_rule_text(rules), encoding="utf-8")
+    return path
+
+
+def portfolio_rule_text(
+    rules: Mapping[str, Any], parameter: str = "The 'rules' parameter of write_portfolio_rule"
+) -> str:
+    """The file's text for ``rules`` (see :func:`write_portfolio_rule`), validated; errors
+    start with ``parameter``."""
+    try:
+        if not isinstance(rules, Mapping):
+            raise TypeError
+        text = json.dumps({"spaces": dict(rules)}, indent=1, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(
+            f"{parameter} must be a JSON-able dict of records without NaN. "
+            f"Got {describe(rules)} instead."
+        ) from exc
+    parse_portfolio_rule(text, parameter)
+    return text + "\n"
+
+
+def parse_portfolio_rule(text: str, where: str) -> dict[str, int]:
+    """``{fingerprint: k}`` from the file's ``text``; errors start with ``where``."""
+    try:
+        spaces = json.loads(text)["spaces"]
+        if not isinstance(spaces, Mapping):
+            raise TypeError
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidParameterError(
+            f"{where}: must be a JSON object with a 'spaces' object. Got {text[:80]!r} instead."
+        ) from exc
+    rules = {}
+    for fingerprint, record in spaces.items():
+        if not isinstance(record, Mapping) or "k_nearest" not in record:
+            raise InvalidParameterError(
+                f"{where}: the record of space {fingerprint!r} must be an object with a "
+                f"'k_nearest' field. Got {describe(record)} instead."
+            )
+        k = record["k_nearest"]
+        if k is None:
+            continue
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise InvalidParameterError(
+                f"{where}: field 'k_nearest' of space {fingerprint!r} must be an int >= 1 or null. "
+                f"Got {describe(k)} instead."
+            )
+        rules[str(fingerprint)] = k
+    return rules
