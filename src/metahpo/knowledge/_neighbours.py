@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import wilcoxon
 
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
@@ -106,6 +105,9 @@ def choose_portfolio_neighbours(tasks: Sequence[Task], space: Space) -> Neighbou
         tasks: the knowledge's tasks mapped onto ``space`` (``kb.tasks(space)``).
         space: the search space the portfolio is for.
     """
+    # Here, not at import: a study that needs no model must not load scipy.
+    from scipy.stats import wilcoxon
+
     if not isinstance(space, Space):
         raise InvalidParameterError(
             f"The 'space' parameter of choose_portfolio_neighbours must be a metahpo Space. "

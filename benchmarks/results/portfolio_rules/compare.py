@@ -1,0 +1,73 @@
+"""The lifelong ways that use a preset's bundle, with its portfolio rule against before it.
+
+Pairs each preset's ``metabo+bundle`` and ``bundle-alone`` runs of ``lifelong/runs.jsonl``
+(the rule) with the same studies of an earlier directory (the nearest task's cluster) on
+dataset, ordering and k: the best loss after n trials, rule minus cluster (negative:
+better with the rule). Then the targets' medians of regret after 10 trials with one zero
+for both, the best loss any run of either directory found on the dataset, so that the
+ratios before and after are measured on the same scale. Run from the repository root:
+
+    .venv/bin/python benchmarks/results/portfolio_rules/compare.py
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from scipy.stats import wilcoxon
+
+NEW = "benchmarks/results/portfolio_rules/lifelong/runs.jsonl"
+OLD = {
+    "lightgbm-classifier": "benchmarks/results/lifelong_boosting/report/runs.jsonl",
+    "xgboost-classifier": "benchmarks/results/lifelong_boosting/report/runs.jsonl",
+    "random-forest-classifier": "benchmarks/results/lifelong_rf_current/runs.jsonl",
+}
+CHANGED = ("metabo+bundle", "bundle-alone")
+WAYS = ("metabo+bundle", "bundle-alone", "metabo-empty", "gpbo", "optuna")
+
+
+def curves(path: str) -> dict[str, np.ndarray]:
+    with open(path) as lines:
+        return {row["key"]: np.array(row["curves"]) for row in map(json.loads, lines)}
+
+
+def main() -> None:
+    new = curves(NEW)
+    print("| preset | way | n | rule − cluster (mean ± s.e.) | better / worse | Wilcoxon p |")
+    print("|---|---|---:|---|---|---:|")
+    medians = []
+    for preset, old_path in OLD.items():
+        old = curves(old_path)
+        keys = {way: [f"{preset}|{o}|{way}|20|20" for o in range(3)] for way in WAYS}
+        if not all(k in new for k in keys["metabo+bundle"]):
+            continue
+        ways = {way: np.concatenate([new[k] for k in keys[way]]) for way in WAYS}
+        before = {way: np.concatenate([old[k] for k in keys[way]]) for way in CHANGED}
+        for way in CHANGED:
+            for n in (3, 5, 10, 20):
+                d = ways[way][:, n - 1] - before[way][:, n - 1]
+                moved = d[np.abs(d) > 1e-12]
+                p = wilcoxon(moved).pvalue if len(moved) else float("nan")
+                se = d.std(ddof=1) / np.sqrt(len(d))
+                print(f"| {preset} | {way} | {n} | {d.mean():+.4f} ± {se:.4f} | "
+                      f"{int((d < -1e-12).sum())} / {int((d > 1e-12).sum())} | {p:.3g} |")
+        runs = {**ways, **{f"{way} (cluster)": before[way] for way in CHANGED}}
+        zero = np.min([r.min(axis=1) for r in runs.values()], axis=0)
+        at10 = {name: float(np.median(r[:, 9] - zero)) for name, r in runs.items()}
+        medians.append((preset, at10))
+    print()
+    print("Median regret after 10 trials, one zero for both directories:")
+    print()
+    print("| preset | with the bundle, rule (cluster) | bundle alone, rule (cluster) | GP-BO | Optuna | "
+          "with the bundle ÷ GP-BO, rule (cluster) | ÷ Optuna, rule (cluster) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for preset, m in medians:
+        a, b = m["metabo+bundle"], m["metabo+bundle (cluster)"]
+        print(f"| {preset} | {a:.4f} ({b:.4f}) | {m['bundle-alone']:.4f} ({m['bundle-alone (cluster)']:.4f}) | "
+              f"{m['gpbo']:.4f} | {m['optuna']:.4f} | {a / m['gpbo']:.2f} ({b / m['gpbo']:.2f}) | "
+              f"{a / m['optuna']:.2f} ({b / m['optuna']:.2f}) |")
+
+
+if __name__ == "__main__":
+    main()
