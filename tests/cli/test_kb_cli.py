@@ -68,6 +68,15 @@ def test_list_shows_the_finished_studies_by_space_and_source(storage_url):
     assert spaces in ([True] * 6 + [False], [False] + [True] * 6)
 
 
+def test_list_names_the_portfolio_rule_of_the_knowledge(tmp_path):
+    xgboost = mh.presets.get("xgboost-classifier")
+    result = kb("list", "--knowledge", f"bundled:{xgboost.knowledge_name}")
+    assert result.exit_code == 0, result.output
+    assert f"portfolio of space {xgboost.space.fingerprint()[:8]}: chosen on the 10 nearest tasks" in result.output
+    hgb = mh.presets.get("hgb-classifier")  # the nearest task's cluster: nothing to say
+    assert "portfolio of space" not in kb("list", "--knowledge", f"bundled:{hgb.knowledge_name}").output
+
+
 def test_list_with_the_environment_variable_and_bundled_knowledge(storage_url, monkeypatch):
     monkeypatch.setenv("METAHPO_STORAGE", storage_url)
     names = mh.knowledge.bundled_names()

@@ -234,6 +234,11 @@ def list_tasks(
             "yes" if task.descriptor else "no",
         )
     console().print(table)
+    spaces = {t.space.fingerprint(): t.space for t in kb if t.space is not None}
+    for fingerprint, space in sorted(spaces.items()):
+        k = kb.portfolio_neighbours(space)
+        if k is not None:
+            console().print(f"portfolio of space {fingerprint[:8]}: chosen on the {k} nearest tasks")
 
 
 @kb_app.command("show")
