@@ -4,7 +4,7 @@ For every preset (or the ones named), :func:`metahpo.knowledge.choose_portfolio_
 scores the rules the portfolio can be chosen by (the nearest task's cluster, the 3, 5, 10
 or 20 nearest tasks) on the bundle's own tasks held out one at a time, and keeps the best
 of those that beat the cluster by a paired test. Prints and writes the table to
-``--out``; with ``--write`` also records the rule as ``portfolio.json`` beside the
+``--out`` (``benchmarks/results/portfolio_rules/rules.md``); with ``--write`` also records the rule as ``portfolio.json`` beside the
 bundle's manifest (``src/metahpo/knowledge/data/<knowledge>/``), which
 ``KnowledgeBase.portfolio_neighbours`` reads. Run it again after a bundle is rebuilt.
 
@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("presets", nargs="*", default=presets.names())
     parser.add_argument("--write", action="store_true", help="write portfolio.json beside each bundle")
     parser.add_argument("--cluster", default="", help="presets kept on the cluster: their choice failed the held-out check")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/portfolio_rules/README.md"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/portfolio_rules/rules.md"))
     args = parser.parse_args()
     lines = [
         "# Each preset bundle's portfolio rule, chosen with one bundled task held out at a time",

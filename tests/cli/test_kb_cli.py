@@ -68,7 +68,7 @@ def test_list_shows_the_finished_studies_by_space_and_source(storage_url):
     assert spaces in ([True] * 6 + [False], [False] + [True] * 6)
 
 
-def test_list_names_the_portfolio_rule_of_the_knowledge(tmp_path):
+def test_list_names_the_portfolio_rule_of_the_knowledge():
     xgboost = mh.presets.get("xgboost-classifier")
     result = kb("list", "--knowledge", f"bundled:{xgboost.knowledge_name}")
     assert result.exit_code == 0, result.output

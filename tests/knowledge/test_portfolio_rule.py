@@ -103,6 +103,16 @@ def test_the_recorded_rule_is_read_back_and_obeyed(tmp_path: Path) -> None:
     assert KnowledgeBase.from_files(tmp_path / "kb").portfolio_neighbours(other_space) is None
 
 
+def test_a_later_source_recording_the_cluster_wins(tmp_path: Path) -> None:
+    for name, k in (("a", 3), ("b", None)):
+        KnowledgeBase([Task(f"{name}{i}", SPACE, CONFIGS, [c["x"] for c in CONFIGS]) for i in range(3)]).save(tmp_path / name)
+        write_portfolio_rule(tmp_path / name, {SPACE.fingerprint(): {"k_nearest": k}})
+    a, b = (KnowledgeBase.from_files(tmp_path / name) for name in "ab")
+    assert KnowledgeBase.open([str(tmp_path / "a"), str(tmp_path / "b")]).portfolio_neighbours(SPACE) is None
+    assert KnowledgeBase.open([str(tmp_path / "b"), str(tmp_path / "a")]).portfolio_neighbours(SPACE) == 3
+    assert a.merge(b).portfolio_neighbours(SPACE) is None and b.merge(a).portfolio_neighbours(SPACE) == 3
+
+
 def test_saving_keeps_the_rule_and_overwriting_drops_a_stale_one(tmp_path: Path) -> None:
     KnowledgeBase(_descriptor_tells_the_optimum(12)).save(tmp_path / "kb")
     write_portfolio_rule(tmp_path / "kb", {SPACE.fingerprint(): {"k_nearest": 3}})
@@ -132,8 +142,9 @@ def test_the_portfolio_optimizer_follows_the_recorded_rule(tmp_path: Path) -> No
     assert why["chosen_among"] == 2 and set(why["tasks"]) <= {"t10", "t11"}
     assert mh.Portfolio(kb, size=1, k_nearest=4).suggest_explained(history)[0].why["chosen_among"] == 4
     # The cluster on request: the rule is not followed, so not 2 tasks.
-    assert mh.Portfolio(kb, size=1, k_nearest="cluster").suggest_explained(history)[0].why["chosen_among"] != 2
-    assert len(kb.relevant(SPACE, Task(name="new", descriptor={"d": 1.0}))) != 2  # relevant does what k says
+    cluster = kb.relevant(SPACE, Task(name="new", descriptor={"d": 1.0}))  # relevant does what k says
+    assert len(cluster) != 2
+    assert mh.Portfolio(kb, size=1, k_nearest="cluster").suggest_explained(history)[0].why["chosen_among"] == len(cluster)
 
 
 @pytest.mark.parametrize("owner", [mh.Portfolio, mh.MetaBO])
@@ -163,10 +174,12 @@ def test_a_malformed_rule_file_is_refused(tmp_path: Path, text: str, match: str)
 @pytest.mark.parametrize(
     ("rules", "match"),
     [
-        ({"abc": {"k_nearest": -1}}, "'rules' parameter of write_portfolio_rule: field 'k_nearest'"),
-        ({"abc": {"k_nearest": 3, "mean": float("nan")}}, "'rules' parameter of write_portfolio_rule must be a JSON-able dict"),
-        ({"abc": {"k_nearest": np.int64(3)}}, "JSON-able"),
-        ([1, 2], "JSON-able dict"),
+        ({"abc": {"k_nearest": -1}}, r"The 'rules' parameter of write_portfolio_rule must map each space "
+         r"fingerprint to a record whose 'k_nearest' is an int >= 1 or None. Got -1 for space 'abc' instead."),
+        ({"abc": {"k_nearest": 3, "mean": float("nan")}}, "must hold JSON-able records without NaN"),
+        ({"abc": {"k_nearest": np.int64(3)}}, "whose 'k_nearest' is an int >= 1 or None"),
+        ({"abc": {"k": 3}}, "to a record with a 'k_nearest' field"),
+        ([1, 2], "must be a dict of space fingerprints to records"),
     ],
 )
 def test_writing_a_bad_rule_leaves_no_file(tmp_path: Path, rules, match: str) -> None:
@@ -200,11 +213,13 @@ def test_every_bundled_rule_was_chosen_on_its_bundle(name: str) -> None:
 def test_a_preset_study_follows_its_bundle_rule(preset: str, k: int | None) -> None:
     space = mh.presets.get(preset).space
     assert bundled_portfolio_rule(mh.presets.get(preset).knowledge_name).get(space.fingerprint()) == k
-    study = mh.create_study(preset=preset, task=mh.Task.from_data(*_iris()), seed=0)
+    task = mh.Task.from_data(*_iris())
+    study = mh.create_study(preset=preset, task=task, seed=0)
     why = study.ask().user_attrs["why"]
     assert why["source"] == "portfolio"
-    if k is not None:
-        assert why["chosen_among"] == k
+    kb = study.optimizer.knowledge
+    cluster = kb.relevant(space, Task(name="__target__", descriptor=task.descriptor))
+    assert why["chosen_among"] == (len(cluster) if k is None else k) and k != len(cluster)
 
 
 def _iris():

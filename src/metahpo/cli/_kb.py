@@ -235,8 +235,8 @@ def list_tasks(
         )
     console().print(table)
     spaces = {t.space.fingerprint(): t.space for t in kb if t.space is not None}
-    for fingerprint, space in sorted(spaces.items()):
-        k = kb.portfolio_neighbours(space)
+    for fingerprint in sorted(spaces):
+        k = kb.portfolio_neighbours(spaces[fingerprint])
         if k is not None:
             console().print(f"portfolio of space {fingerprint[:8]}: chosen on the {k} nearest tasks")
 

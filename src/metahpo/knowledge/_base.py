@@ -73,7 +73,7 @@ class KnowledgeBase:
         self._artefact_storage: Storage | None = None
         # Per space fingerprint, the k nearest tasks its portfolio is chosen on, as the
         # knowledge directories that hold the space recorded it (see docs/knowledge.md).
-        self._portfolio_k: dict[str, int] = {}
+        self._portfolio_k: dict[str, int | None] = {}
         self._add_all(list(tasks))
 
     # Collection ---------------------------------------------------------------------------
@@ -324,7 +324,7 @@ class KnowledgeBase:
         """
         from metahpo.knowledge._files import write_knowledge
 
-        rules = {fingerprint: {"k_nearest": k} for fingerprint, k in self._portfolio_k.items()}
+        rules = {f: {"k_nearest": k} for f, k in self._portfolio_k.items() if k is not None}
         return write_knowledge(list(self), path, provenance=provenance, portfolio_rules=rules)
 
     def to_storage(self, storage: Storage | str) -> list[str]:

@@ -89,7 +89,7 @@ def write_knowledge(
 
     target = Path(path)
     extra = _check_provenance(provenance)
-    if portfolio_rules:
+    if portfolio_rules is not None:
         # Refused before anything is written.
         portfolio_rule_text(portfolio_rules, "The 'portfolio_rules' parameter of write_knowledge")
     groups: dict[str, tuple[Space, list[Task]]] = {}

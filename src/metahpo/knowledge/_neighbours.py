@@ -61,17 +61,19 @@ def held_out_portfolio_regrets(
     with its descriptor only (what a new study knows), by the same rule as
     :meth:`KnowledgeBase.relevant`. The score is the mean over ``n = 1..first`` of
     ``(best of the first n configs - best) / (median - best)`` on the task's losses at its
-    largest budget. Tasks without a descriptor, or that did not evaluate every portfolio
-    config (knowledge without a shared design), are skipped.
+    largest budget. Tasks without evaluations or a descriptor, or that did not evaluate
+    every portfolio config (knowledge without a shared design), are skipped.
     """
     from metahpo.knowledge._base import KnowledgeBase
 
     first = check_int(first, "first", "held_out_portfolio_regrets", minimum=1)
     if k_nearest is not None:
-        check_int(k_nearest, "k_nearest", "held_out_portfolio_regrets", minimum=1)
+        k_nearest = check_int(k_nearest, "k_nearest", "held_out_portfolio_regrets", minimum=1)
     scores = {}
     for task in tasks:
         top = task.at_budget(None)
+        if not top.n_evaluations:
+            continue
         losses = np.asarray(top.losses, dtype=float)
         best, median = float(losses.min()), float(np.median(losses))
         if not task.descriptor or median <= best:

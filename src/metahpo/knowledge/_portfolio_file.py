@@ -26,10 +26,10 @@ __all__ = ["PORTFOLIO_FILE", "parse_portfolio_rule", "portfolio_rule_text", "rea
 PORTFOLIO_FILE = "portfolio.json"
 
 
-def read_portfolio_rule(folder: str | os.PathLike[str]) -> dict[str, int]:
-    """``{space fingerprint: k}`` from a knowledge directory's :data:`PORTFOLIO_FILE`, for
-    the spaces whose portfolio is chosen on the ``k`` nearest tasks (empty without the
-    file: every space on the nearest task's cluster)."""
+def read_portfolio_rule(folder: str | os.PathLike[str]) -> dict[str, int | None]:
+    """``{space fingerprint: k}`` from a knowledge directory's :data:`PORTFOLIO_FILE`: the
+    space's portfolio is chosen on the ``k`` nearest tasks, or with ``None`` on the nearest
+    task's cluster (empty without the file)."""
     path = Path(folder) / PORTFOLIO_FILE
     if not path.is_file():
         return {}
@@ -71,43 +71,57 @@ def portfolio_rule_text(
 ) -> str:
     """The file's text for ``rules`` (see :func:`write_portfolio_rule`), validated; errors
     start with ``parameter``."""
+    if not isinstance(rules, Mapping):
+        raise InvalidParameterError(
+            f"{parameter} must be a dict of space fingerprints to records. Got {describe(rules)} instead."
+        )
+    for fingerprint, record in rules.items():
+        if not isinstance(record, Mapping) or "k_nearest" not in record:
+            raise InvalidParameterError(
+                f"{parameter} must map each space fingerprint to a record with a 'k_nearest' "
+                f"field. Got {describe(record)} for space {fingerprint!r} instead."
+            )
+        if not _valid_k(record["k_nearest"]):
+            raise InvalidParameterError(
+                f"{parameter} must map each space fingerprint to a record whose 'k_nearest' is "
+                f"an int >= 1 or None. Got {describe(record['k_nearest'])} for space {fingerprint!r} instead."
+            )
     try:
-        if not isinstance(rules, Mapping):
-            raise TypeError
-        text = json.dumps({"spaces": dict(rules)}, indent=1, allow_nan=False)
+        return json.dumps({"spaces": dict(rules)}, indent=1, allow_nan=False) + "\n"
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError(
-            f"{parameter} must be a JSON-able dict of records without NaN. "
-            f"Got {describe(rules)} instead."
+            f"{parameter} must hold JSON-able records without NaN. Got {describe(rules)} instead."
         ) from exc
-    parse_portfolio_rule(text, parameter)
-    return text + "\n"
 
 
-def parse_portfolio_rule(text: str, where: str) -> dict[str, int]:
-    """``{fingerprint: k}`` from the file's ``text``; errors start with ``where``."""
+def parse_portfolio_rule(text: str, path: str) -> dict[str, int | None]:
+    """``{fingerprint: k or None}`` from the text of the file at ``path`` (named in errors).
+
+    A ``null`` record is kept: it says the space's portfolio is chosen on the cluster, and
+    so overrides a rule an earlier source recorded."""
     try:
         spaces = json.loads(text)["spaces"]
         if not isinstance(spaces, Mapping):
             raise TypeError
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidParameterError(
-            f"{where}: must be a JSON object with a 'spaces' object. Got {text[:80]!r} instead."
+            f"{path}: must be a JSON object with a 'spaces' object. Got {text[:80]!r} instead."
         ) from exc
-    rules = {}
+    rules: dict[str, int | None] = {}
     for fingerprint, record in spaces.items():
         if not isinstance(record, Mapping) or "k_nearest" not in record:
             raise InvalidParameterError(
-                f"{where}: the record of space {fingerprint!r} must be an object with a "
+                f"{path}: the record of space {fingerprint!r} must be an object with a "
                 f"'k_nearest' field. Got {describe(record)} instead."
             )
-        k = record["k_nearest"]
-        if k is None:
-            continue
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        if not _valid_k(record["k_nearest"]):
             raise InvalidParameterError(
-                f"{where}: field 'k_nearest' of space {fingerprint!r} must be an int >= 1 or null. "
-                f"Got {describe(k)} instead."
+                f"{path}: field 'k_nearest' of space {fingerprint!r} must be an int >= 1 or null. "
+                f"Got {describe(record['k_nearest'])} instead."
             )
-        rules[str(fingerprint)] = k
+        rules[str(fingerprint)] = record["k_nearest"]
     return rules
+
+
+def _valid_k(k: Any) -> bool:
+    return k is None or (isinstance(k, int) and not isinstance(k, bool) and k >= 1)

@@ -77,7 +77,7 @@ def bundled_meta_model(name: str) -> Any:
     return MetaModel.from_bytes(resource.read_bytes())
 
 
-def bundled_portfolio_rule(name: str) -> dict[str, int]:
+def bundled_portfolio_rule(name: str) -> dict[str, int | None]:
     """The portfolio rule shipped beside the bundled knowledge ``name``
     (:func:`~metahpo.knowledge.read_portfolio_rule`'s form)."""
     resource = _data_root().joinpath(name, PORTFOLIO_FILE)
