@@ -75,17 +75,14 @@ def portfolio_rule_text(
         raise InvalidParameterError(
             f"{parameter} must be a dict of space fingerprints to records. Got {describe(rules)} instead."
         )
-    for fingerprint, record in rules.items():
-        if not isinstance(record, Mapping) or "k_nearest" not in record:
-            raise InvalidParameterError(
-                f"{parameter} must map each space fingerprint to a record with a 'k_nearest' "
-                f"field. Got {describe(record)} for space {fingerprint!r} instead."
-            )
-        if not _valid_k(record["k_nearest"]):
-            raise InvalidParameterError(
-                f"{parameter} must map each space fingerprint to a record whose 'k_nearest' is "
-                f"an int >= 1 or None. Got {describe(record['k_nearest'])} for space {fingerprint!r} instead."
-            )
+    bad = _first_bad_record(rules)
+    if bad is not None:
+        fingerprint, k_only, value = bad
+        wanted = "whose 'k_nearest' is an int >= 1 or None" if k_only else "with a 'k_nearest' field"
+        raise InvalidParameterError(
+            f"{parameter} must map each space fingerprint to a record {wanted}. "
+            f"Got {describe(value)} for space {fingerprint!r} instead."
+        )
     try:
         return json.dumps({"spaces": dict(rules)}, indent=1, allow_nan=False) + "\n"
     except (TypeError, ValueError) as exc:
@@ -107,21 +104,24 @@ def parse_portfolio_rule(text: str, path: str) -> dict[str, int | None]:
         raise InvalidParameterError(
             f"{path}: must be a JSON object with a 'spaces' object. Got {text[:80]!r} instead."
         ) from exc
-    rules: dict[str, int | None] = {}
+    bad = _first_bad_record(spaces)
+    if bad is not None:
+        fingerprint, k_only, value = bad
+        wanted = (
+            f"field 'k_nearest' of space {fingerprint!r} must be an int >= 1 or null" if k_only
+            else f"the record of space {fingerprint!r} must be an object with a 'k_nearest' field"
+        )
+        raise InvalidParameterError(f"{path}: {wanted}. Got {describe(value)} instead.")
+    return {str(fingerprint): record["k_nearest"] for fingerprint, record in spaces.items()}
+
+
+def _first_bad_record(spaces: Mapping[str, Any]) -> tuple[str, bool, Any] | None:
+    """The first wrong record: its space, whether only its ``k_nearest`` is wrong, and the
+    wrong value (the record, or its ``k_nearest``)."""
     for fingerprint, record in spaces.items():
         if not isinstance(record, Mapping) or "k_nearest" not in record:
-            raise InvalidParameterError(
-                f"{path}: the record of space {fingerprint!r} must be an object with a "
-                f"'k_nearest' field. Got {describe(record)} instead."
-            )
-        if not _valid_k(record["k_nearest"]):
-            raise InvalidParameterError(
-                f"{path}: field 'k_nearest' of space {fingerprint!r} must be an int >= 1 or null. "
-                f"Got {describe(record['k_nearest'])} instead."
-            )
-        rules[str(fingerprint)] = record["k_nearest"]
-    return rules
-
-
-def _valid_k(k: Any) -> bool:
-    return k is None or (isinstance(k, int) and not isinstance(k, bool) and k >= 1)
+            return fingerprint, False, record
+        k = record["k_nearest"]
+        if k is not None and (not isinstance(k, int) or isinstance(k, bool) or k < 1):
+            return fingerprint, True, k
+    return None
