@@ -298,7 +298,8 @@ class KnowledgeBase:
         its portfolio (chosen by :func:`~metahpo.knowledge.choose_portfolio_neighbours`
         when the knowledge was built), or ``None``: the nearest task's cluster. When
         several sources record one for the same space, the last one opened wins; a
-        storage records none."""
+        storage records none. The rule stays with the knowledge when tasks join it (a
+        user's studies beside a bundle), and :meth:`save` writes it with them."""
         return self._portfolio_k.get(space.fingerprint())
 
     def portfolio(
