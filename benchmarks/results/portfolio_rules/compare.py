@@ -8,10 +8,14 @@ for both, the best loss any run of either directory found on the dataset, so tha
 ratios before and after are measured on the same scale. Run from the repository root:
 
     .venv/bin/python benchmarks/results/portfolio_rules/compare.py
+
+``--new DIR/runs.jsonl --old OTHER/runs.jsonl`` pairs two other runs of the same studies
+(``--old`` then serves every preset).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import numpy as np
@@ -33,11 +37,16 @@ def curves(path: str) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    new = curves(NEW)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--new", default=NEW)
+    parser.add_argument("--old", default=None)
+    args = parser.parse_args()
+    new = curves(args.new)
+    olds = OLD if args.old is None else dict.fromkeys(OLD, args.old)
     print("| preset | way | n | rule − cluster (mean ± s.e.) | better / worse | Wilcoxon p |")
     print("|---|---|---:|---|---|---:|")
     medians = []
-    for preset, old_path in OLD.items():
+    for preset, old_path in olds.items():
         old = curves(old_path)
         keys = {way: [f"{preset}|{o}|{way}|20|20" for o in range(3)] for way in WAYS}
         if not all(k in new for k in keys["metabo+bundle"]):
