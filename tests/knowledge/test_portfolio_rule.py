@@ -158,10 +158,10 @@ def test_a_bad_k_nearest_is_refused(owner, bad) -> None:
     ("text", "match"),
     [
         ('{"spaces": {"abc": {"k_nearest": "five"}}}', "'k_nearest' of space 'abc' must be an int >= 1"),
-        ('{"spaces": {"abc": {"k_neighbours": 3}}}', "must be an object with a 'k_nearest' field"),
+        ('{"spaces": {"abc": {"k_neighbours": 3}}}', "must map space 'abc' to an object with a 'k_nearest' field"),
         ('{"spaces": {"abc": {"k_nearest": 0}}}', "must be an int >= 1 or null. Got 0"),
-        ("[1, 2]", "must be a JSON object with a 'spaces' object"),
-        ("not json", "must be a JSON object"),
+        ("[1, 2]", "field 'spaces' must be a JSON object of space fingerprints to records"),
+        ("not json", "field 'spaces' must be a JSON object"),
     ],
 )
 def test_a_malformed_rule_file_is_refused(tmp_path: Path, text: str, match: str) -> None:
@@ -179,7 +179,8 @@ def test_a_malformed_rule_file_is_refused(tmp_path: Path, text: str, match: str)
         ({"abc": {"k_nearest": 3, "mean": float("nan")}}, "must hold JSON-able records without NaN"),
         ({"abc": {"k_nearest": np.int64(3)}}, "whose 'k_nearest' is an int >= 1 or None"),
         ({"abc": {"k": 3}}, "to a record with a 'k_nearest' field"),
-        ([1, 2], "must be a dict of space fingerprints to records"),
+        ([1, 2], "must be a dict of space fingerprints"),
+        ({3: {"k_nearest": 3}}, r"must be a dict of space fingerprints \(str\) to records"),
     ],
 )
 def test_writing_a_bad_rule_leaves_no_file(tmp_path: Path, rules, match: str) -> None:

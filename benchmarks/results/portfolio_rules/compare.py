@@ -9,8 +9,9 @@ ratios before and after are measured on the same scale. Run from the repository 
 
     .venv/bin/python benchmarks/results/portfolio_rules/compare.py
 
-``--new DIR/runs.jsonl --old OTHER/runs.jsonl`` pairs two other runs of the same studies
-(``--old`` then serves every preset).
+``--new DIR/runs.jsonl --old OTHER/runs.jsonl --labels NEW,OLD`` pairs two other runs of
+the same studies (``--old`` then serves every preset); a way whose runs are the same in
+both is left out.
 """
 
 from __future__ import annotations
@@ -40,10 +41,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--new", default=NEW)
     parser.add_argument("--old", default=None)
+    parser.add_argument("--labels", default="rule,cluster", help="names of the new and old runs")
     args = parser.parse_args()
+    label, old_label = args.labels.split(",")
     new = curves(args.new)
     olds = OLD if args.old is None else dict.fromkeys(OLD, args.old)
-    print("| preset | way | n | rule − cluster (mean ± s.e.) | better / worse | Wilcoxon p |")
+    print(f"| preset | way | n | {label} − {old_label} (mean ± s.e.) | better / worse | Wilcoxon p |")
     print("|---|---|---:|---|---|---:|")
     medians = []
     for preset, old_path in olds.items():
@@ -54,6 +57,8 @@ def main() -> None:
         ways = {way: np.concatenate([new[k] for k in keys[way]]) for way in WAYS}
         before = {way: np.concatenate([old[k] for k in keys[way]]) for way in CHANGED}
         for way in CHANGED:
+            if np.array_equal(ways[way], before[way]):
+                continue
             for n in (3, 5, 10, 20):
                 d = ways[way][:, n - 1] - before[way][:, n - 1]
                 moved = d[np.abs(d) > 1e-12]
@@ -61,20 +66,23 @@ def main() -> None:
                 se = d.std(ddof=1) / np.sqrt(len(d))
                 print(f"| {preset} | {way} | {n} | {d.mean():+.4f} ± {se:.4f} | "
                       f"{int((d < -1e-12).sum())} / {int((d > 1e-12).sum())} | {p:.3g} |")
-        runs = {**ways, **{f"{way} (cluster)": before[way] for way in CHANGED}}
+        runs = {**ways, **{f"{way} ({old_label})": before[way] for way in CHANGED}}
         zero = np.min([r.min(axis=1) for r in runs.values()], axis=0)
         at10 = {name: float(np.median(r[:, 9] - zero)) for name, r in runs.items()}
         medians.append((preset, at10))
     print()
-    print("The random forest's rows measure its screened rule (the 5 nearest tasks), which its")
-    print("bundle does not ship. Median regret after 10 trials, one zero for both directories:")
+    if any(preset == "random-forest-classifier" for preset, _ in medians) and args.old is None:
+        print("The random forest's rows measure its screened rule (the 5 nearest tasks), which its")
+        print("bundle does not ship. ", end="")
+    print("Median regret after 10 trials, one zero for both directories:")
     print()
-    print("| preset | with the bundle, rule (cluster) | bundle alone, rule (cluster) | GP-BO | Optuna | "
-          "with the bundle ÷ GP-BO, rule (cluster) | ÷ Optuna, rule (cluster) |")
+    both = f"{label} ({old_label})"
+    print(f"| preset | with the bundle, {both} | bundle alone, {both} | GP-BO | Optuna | "
+          f"with the bundle ÷ GP-BO, {both} | ÷ Optuna, {both} |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for preset, m in medians:
-        a, b = m["metabo+bundle"], m["metabo+bundle (cluster)"]
-        print(f"| {preset} | {a:.4f} ({b:.4f}) | {m['bundle-alone']:.4f} ({m['bundle-alone (cluster)']:.4f}) | "
+        a, b = m["metabo+bundle"], m[f"metabo+bundle ({old_label})"]
+        print(f"| {preset} | {a:.4f} ({b:.4f}) | {m['bundle-alone']:.4f} ({m[f'bundle-alone ({old_label})']:.4f}) | "
               f"{m['gpbo']:.4f} | {m['optuna']:.4f} | {a / m['gpbo']:.2f} ({b / m['gpbo']:.2f}) | "
               f"{a / m['optuna']:.2f} ({b / m['optuna']:.2f}) |")
 

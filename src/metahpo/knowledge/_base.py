@@ -325,7 +325,7 @@ class KnowledgeBase:
         """
         from metahpo.knowledge._files import write_knowledge
 
-        rules = {f: {"k_nearest": k} for f, k in self._portfolio_k.items() if k is not None}
+        rules = {fingerprint: {"k_nearest": k} for fingerprint, k in self._portfolio_k.items()}
         return write_knowledge(list(self), path, provenance=provenance, portfolio_rules=rules)
 
     def to_storage(self, storage: Storage | str) -> list[str]:

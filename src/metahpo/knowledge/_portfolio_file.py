@@ -1,7 +1,7 @@
 """``portfolio.json``: which tasks a knowledge directory's portfolios are chosen on.
 
 It sits beside the manifest and belongs to the knowledge format: :func:`write_knowledge`
-replaces it with the directory (a rule chosen on other tasks must not survive them)::
+replaces it with the directory (a directory rewritten without a rule keeps no old one)::
 
     {"spaces": {"<space fingerprint>": {"k_nearest": 10 | null, ...evidence}}}
 
@@ -71,9 +71,9 @@ def portfolio_rule_text(
 ) -> str:
     """The file's text for ``rules`` (see :func:`write_portfolio_rule`), validated; errors
     start with ``parameter``."""
-    if not isinstance(rules, Mapping):
+    if not isinstance(rules, Mapping) or not all(isinstance(f, str) for f in rules):
         raise InvalidParameterError(
-            f"{parameter} must be a dict of space fingerprints to records. Got {describe(rules)} instead."
+            f"{parameter} must be a dict of space fingerprints (str) to records. Got {describe(rules)} instead."
         )
     bad = _first_bad_record(rules)
     if bad is not None:
@@ -102,20 +102,21 @@ def parse_portfolio_rule(text: str, path: str) -> dict[str, int | None]:
             raise TypeError
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidParameterError(
-            f"{path}: must be a JSON object with a 'spaces' object. Got {text[:80]!r} instead."
+            f"{path}: field 'spaces' must be a JSON object of space fingerprints to records. "
+            f"Got {text[:80]!r} instead."
         ) from exc
     bad = _first_bad_record(spaces)
     if bad is not None:
         fingerprint, k_only, value = bad
         wanted = (
             f"field 'k_nearest' of space {fingerprint!r} must be an int >= 1 or null" if k_only
-            else f"the record of space {fingerprint!r} must be an object with a 'k_nearest' field"
+            else f"field 'spaces' must map space {fingerprint!r} to an object with a 'k_nearest' field"
         )
         raise InvalidParameterError(f"{path}: {wanted}. Got {describe(value)} instead.")
     return {str(fingerprint): record["k_nearest"] for fingerprint, record in spaces.items()}
 
 
-def _first_bad_record(spaces: Mapping[str, Any]) -> tuple[str, bool, Any] | None:
+def _first_bad_record(spaces: Mapping[Any, Any]) -> tuple[Any, bool, Any] | None:
     """The first wrong record: its space, whether only its ``k_nearest`` is wrong, and the
     wrong value (the record, or its ``k_nearest``)."""
     for fingerprint, record in spaces.items():
