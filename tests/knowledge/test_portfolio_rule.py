@@ -193,6 +193,10 @@ def test_writing_a_bad_rule_leaves_no_file(tmp_path: Path, rules, match: str) ->
 def test_a_rule_goes_only_into_a_knowledge_directory(tmp_path: Path) -> None:
     with pytest.raises(InvalidParameterError, match="'folder' parameter of write_portfolio_rule must be a knowledge directory"):
         write_portfolio_rule(tmp_path / "nowhere", {"abc": {"k_nearest": 3}})
+    KnowledgeBase(_descriptor_tells_the_optimum(3)).save(tmp_path / "kb")
+    with pytest.raises(InvalidParameterError, match=r"must name spaces of the knowledge directory .* Got \['abc'\] instead"):
+        write_portfolio_rule(tmp_path / "kb", {"abc": {"k_nearest": 3}})
+    assert sorted(p.name for p in (tmp_path / "kb").iterdir()) == ["evaluations-0.parquet", "manifest.json"]
 
 
 DATA = Path(mh.knowledge.__file__).parent / "data"

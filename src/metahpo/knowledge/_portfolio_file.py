@@ -41,7 +41,7 @@ def write_portfolio_rule(folder: str | os.PathLike[str], rules: Mapping[str, Any
 
     Args:
         folder: a knowledge directory (it holds ``manifest.json``).
-        rules: per space fingerprint, a JSON-able record with ``"k_nearest"`` (an int >= 1,
+        rules: per fingerprint of a space of the directory, a JSON-able record with ``"k_nearest"`` (an int >= 1,
             or ``None`` for the nearest task's cluster) and the evidence it was chosen on.
 
     Example:
@@ -61,8 +61,20 @@ def write_portfolio_rule(folder: str | os.PathLike[str], rules: Mapping[str, Any
             "The 'folder' parameter of write_portfolio_rule must be a knowledge directory "
             f"holding manifest.json. Got {str(folder)!r} instead."
         )
+    text = portfolio_rule_text(rules)
+    spaces = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("spaces") or []
+    known = {entry.get("fingerprint") for entry in spaces if isinstance(entry, Mapping)}
+    unknown = sorted(set(rules) - known)
+    if unknown:
+        raise InvalidParameterError(
+            "The 'rules' parameter of write_portfolio_rule must name spaces of the knowledge "
+            f"directory ({sorted(f for f in known if isinstance(f, str))}). Got {unknown} instead."
+        )
+    # Written beside and moved in, so that a reader never sees half a file.
     path = folder / PORTFOLIO_FILE
-    path.write_text(portfolio_rule_text(rules), encoding="utf-8")
+    staging = folder / f".{PORTFOLIO_FILE}.tmp"
+    staging.write_text(text, encoding="utf-8")
+    os.replace(staging, path)
     return path
 
 
