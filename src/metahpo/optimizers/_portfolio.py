@@ -139,11 +139,7 @@ class Portfolio(BaseOptimizer):
             return [], 0
         descriptor = descriptor_of(history.descriptor)
         own = own_tasks(kb, history)
-        k = (
-            None if self.k_nearest == CLUSTER
-            else kb.portfolio_neighbours(history.space) if self.k_nearest is None
-            else self.k_nearest
-        )
+        k = self._neighbours(kb, history)
         key = (
             len(kb),
             k,
@@ -155,10 +151,18 @@ class Portfolio(BaseOptimizer):
         if key not in self._portfolios:
             target = None if descriptor is None else Task(name="__target__", descriptor=descriptor)
             pool = KnowledgeBase([t for t in kb if t.name not in own]) if own else kb
-            chosen = pool.relevant(history.space, target, k)  # type: ignore[arg-type]
+            chosen = pool.relevant(history.space, target, k)
             self._portfolios[key] = (greedy_portfolio_sources(chosen, self.size), len(chosen))
             logger.debug("Portfolio of %d configs from %d tasks", len(self._portfolios[key][0]), len(chosen))
         return self._portfolios[key]
+
+    def _neighbours(self, kb: KnowledgeBase, history: History) -> int | None:
+        """How many nearest tasks to choose on (``None``: the nearest task's cluster)."""
+        if self.k_nearest is None:
+            return kb.portfolio_neighbours(history.space)
+        if isinstance(self.k_nearest, int):
+            return self.k_nearest
+        return None  # "cluster"
 
 
 def _started(history: History) -> set[Any]:
