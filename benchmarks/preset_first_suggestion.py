@@ -9,11 +9,9 @@ suggestion (MetaBO: after the 3 warm-start portfolio configs; GP-BO: after its S
 design of d + 1 points), with losses from the preset's own objective as a user runs it
 (3-fold CV at the trial's budget, the preset's full budget; not timed). The table gives
 the seconds of the first ``ask()`` (which opens the knowledge) and of the first
-model-based ``ask()``, and the seconds the objective took over the design. The very
-first MetaBO study of the process also needs a one-time import of ``torch.func``'s
-autograd machinery (the first row); MetaBO starts it in the background during its warm
-start, so it overlaps the evaluation of the warm-start configs. Every preset is then
-measured again in the warm process.
+model-based ``ask()``, and the seconds the objective took over the design. The first
+row is the very first MetaBO study of the process (imports and caches cold); every preset
+is then measured again in the warm process.
 
     PYTHONPATH=src python benchmarks/preset_first_suggestion.py --out benchmarks/results/preset_first_suggestion.md
 """

@@ -26,7 +26,6 @@ from metahpo.surrogates import (
     AUTO_CANDIDATES,
     SpaceEncoding,
     loo_nll_of_losses,
-    preload_torch_func,
     torch_threads,
 )
 
@@ -205,12 +204,7 @@ class MetaBO(BaseOptimizer):
             configs = history.space.sobol(n, seed=history.seed, skip=history.new_config_count())
             return [Suggestion(c, {"source": "sobol"}) for c in configs]
         if history.new_config_count() < self.n_warm_start:
-            suggestions = self._portfolio.suggest_explained(history, n)
-            # While the warm start is evaluated: the surrogate's first fit needs it (once
-            # per process, a no-op afterwards; started after the suggestion so that it
-            # does not slow the first ask).
-            preload_torch_func()
-            return suggestions
+            return self._portfolio.suggest_explained(history, n)
         encoding = SpaceEncoding(history.space, history.min_budget, history.max_budget)
         with torch_threads(1):
             surrogate, checked = self._fit(history, encoding)

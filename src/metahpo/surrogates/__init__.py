@@ -22,7 +22,6 @@ from metahpo.surrogates._gp import NOISE_PRIORS, ExactGP, GPHyperparameters
 from metahpo.surrogates._kernels import matern52
 from metahpo.surrogates._loo import loo_nll_of_losses
 from metahpo.surrogates._multistart import AcquisitionOptimizer, Candidates, TrustRegion
-from metahpo.surrogates._preload import preload_torch_func
 from metahpo.surrogates._protocol import Surrogate
 from metahpo.surrogates._proximal import ProximalGradient, ProximalResult, proximal_box
 from metahpo.surrogates._threads import torch_threads
@@ -50,7 +49,6 @@ __all__ = [
     "loo_nll_of_losses",
     "lower_confidence_bound",
     "matern52",
-    "preload_torch_func",
     "proximal_box",
     "torch_threads",
 ]
