@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Each module registers its commands on `app` when imported.
-from metahpo.cli import _kb, _plot, _studies, _tune  # noqa: F401
+from metahpo.cli import _kb, _plot, _presets, _studies, _tune  # noqa: F401
 from metahpo.cli._app import app
 
 __all__ = ["app", "main"]

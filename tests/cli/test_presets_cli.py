@@ -1,0 +1,83 @@
+"""`metahpo presets list` and `metahpo presets tune` on a data file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import metahpo as mh
+from metahpo.cli import app
+from metahpo.trial import TrialState
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("METAHPO_STORAGE", raising=False)
+    monkeypatch.setenv("COLUMNS", "80")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(120, 3)), columns=["a", "b", "c"])
+    frame["colour"] = np.where(rng.random(120) < 0.5, "red", "blue")
+    frame["label"] = np.where(frame["a"] + (frame["colour"] == "red") > 0.5, "yes", "no")
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    frame.to_parquet(tmp_path / "data.parquet")
+    return tmp_path
+
+
+def test_list_names_every_preset_and_its_knowledge(workdir):
+    result = runner.invoke(app, ["presets", "list"])
+    assert result.exit_code == 0, result.output
+    for info in mh.presets.list_presets():
+        line = next(row for row in result.output.splitlines() if row.strip().startswith(info.name + " "))
+        assert f" {info.tasks} " in line and f" {info.configs} " in line
+        assert f"{info.evaluations} evaluations" in result.output
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_tune_runs_a_finished_preset_study_on_the_file(workdir, suffix):
+    result = runner.invoke(app, ["presets", "tune", "hgb-classifier", "--data", f"data.{suffix}",
+                                 "--target", "label", "--trials", "4", "--cv", "2", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert "one-hot encoded: colour" in result.output
+    assert "(metabo): best log_loss" in result.output
+    study = mh.load_study("hgb-classifier-data", "sqlite:///metahpo.db")
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 4
+    # Finished: the knowledge learned from it (the update's summary is stored).
+    assert "knowledge_update" in study.user_attrs
+    assert set(study.best_trial.config) == set(mh.presets.get("hgb-classifier").space.names)
+    # The same data in a new study: the values are the preset objective's, on the encoded file.
+    X = pd.get_dummies(pd.read_csv("data.csv").drop(columns=["label"]), columns=["colour"], dtype=float)
+    objective = mh.presets.objective("hgb-classifier", X.to_numpy(), pd.read_csv("data.csv")["label"], cv=2, seed=1)
+    assert objective(study.best_trial) == pytest.approx(study.best_value)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope", "--data", "data.csv", "--target", "label"], "'preset' parameter must be one of"),
+        (["hgb-classifier", "--data", "data.csv", "--target", "y"], "--target must be a column"),
+        (["hgb-classifier", "--data", "none.csv", "--target", "label"], "no file at 'none.csv'"),
+        (["hgb-classifier", "--data", "data.txt", "--target", "label"], "--data must be a .csv or .parquet"),
+        (["hgb-regressor", "--data", "data.csv", "--target", "label"], "must be numbers (a regression target)"),
+        (["hgb-classifier", "--data", "data.csv", "--target", "label", "--cv", "1"], "'cv' parameter"),
+        (["hgb-classifier", "--data", "data.csv", "--target", "label", "--trials", "0"], "--trials must be at least 1"),
+    ],
+)
+def test_bad_input_is_one_error_line_and_stores_nothing(workdir, args, message):
+    result = runner.invoke(app, ["presets", "tune", *args])
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())
+    assert not (workdir / "metahpo.db").exists()
+
+
+def test_a_target_with_missing_values_is_refused(workdir):
+    frame = pd.read_csv("data.csv")
+    frame.loc[3, "label"] = None
+    frame.to_csv("holes.csv", index=False)
+    result = runner.invoke(app, ["presets", "tune", "hgb-classifier", "--data", "holes.csv", "--target", "label"])
+    assert result.exit_code == 1
+    assert "1 missing values" in " ".join(result.output.split())
