@@ -43,7 +43,8 @@ def first_model_suggestion(name: str, optimizer: str) -> tuple[str, float, float
     preset = mh.presets.get(name)
     X, y = dataset(preset.task_type)
     objective = preset.objective(X, y, cv=3)
-    study = mh.create_study(preset=name, task=mh.Task.from_data(X, y), optimizer=optimizer, seed=0)
+    task = mh.Task.from_data(X, y, task_type=preset.task_type)  # diabetes: whole-number target
+    study = mh.create_study(preset=name, task=task, optimizer=optimizer, seed=0)
     n_design = 3 if study.optimizer.name == "metabo" else len(preset.space) + 1
     first = model = evaluating = 0.0
     for number in range(n_design + 1):

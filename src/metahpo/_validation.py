@@ -59,6 +59,18 @@ def check_int(
     return int(value)
 
 
+def count_missing(values: Any) -> int:
+    """How many entries of a 1-D array are missing: NaN, or None in an object array."""
+    import numpy as np
+
+    array = np.asarray(values)
+    if array.dtype.kind == "f":
+        return int(np.isnan(array).sum())
+    if array.dtype.kind == "O":
+        return sum(v is None or (isinstance(v, float) and math.isnan(v)) for v in array.tolist())
+    return 0
+
+
 def init_params(obj: Any) -> dict[str, Any]:
     """The constructor arguments of ``obj``, read back from attributes of the same names
     (scikit-learn's ``get_params`` convention: ``__init__`` stores its arguments as is)."""

@@ -22,6 +22,7 @@ def workdir(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(rng.normal(size=(120, 3)), columns=["a", "b", "c"])
     frame["colour"] = np.where(rng.random(120) < 0.5, "red", "blue")
+    frame["count"] = np.arange(120) * 7 % 90  # a whole-number regression target
     frame["label"] = np.where(frame["a"] + (frame["colour"] == "red") > 0.5, "yes", "no")
     frame.to_csv(tmp_path / "data.csv", index=False)
     frame.to_parquet(tmp_path / "data.parquet")
@@ -63,6 +64,7 @@ def test_tune_runs_a_finished_preset_study_on_the_file(workdir, suffix):
         (["hgb-classifier", "--data", "none.csv", "--target", "label"], "no file at 'none.csv'"),
         (["hgb-classifier", "--data", "data.txt", "--target", "label"], "--data must be a .csv or .parquet"),
         (["hgb-regressor", "--data", "data.csv", "--target", "label"], "must be numbers (a regression target)"),
+        (["hgb-classifier", "--data", "data.csv", "--target", "count"], "use a regressor's preset"),
         (["hgb-classifier", "--data", "data.csv", "--target", "label", "--cv", "1"], "'cv' parameter"),
         (["hgb-classifier", "--data", "data.csv", "--target", "label", "--trials", "0"], "--trials must be at least 1"),
     ],

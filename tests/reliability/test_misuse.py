@@ -179,6 +179,60 @@ def test_a_preset_objective_refuses_a_target_its_model_cannot_learn(preset, y, m
         mh.presets.objective(preset, X, y, cv=3)
 
 
+def _with(values, index, value):
+    out = np.array(values, dtype=object if value is None else float)
+    out[index] = value
+    return out
+
+
+_X = np.random.default_rng(0).normal(size=(40, 3))
+_Y = np.array([0, 1] * 20)
+
+
+@pytest.mark.parametrize(
+    ("preset", "X", "y", "cv", "match"),
+    [
+        # Whole-number regression targets read as hundreds of classes of one or two rows.
+        ("hgb-classifier", _X, np.arange(40) % 25, 3, r"'y'.*25 classes, and 25 of them have fewer"),
+        ("hgb-classifier", _X, _Y, 30, r"'y'.*2 classes, and 2 of them"),
+        ("hgb-regressor", _X, _X[:, 0], 41, r"'cv' parameter.*<= 40"),
+        ("hgb-classifier", _X, _with(_Y, 3, np.nan), 3, r"'y'.*1 missing values"),
+        ("hgb-classifier", _X, _with(_Y, 3, None), 3, r"'y'.*1 missing values"),
+        ("hgb-regressor", _X, _with(_X[:, 0], 5, np.nan), 3, r"'y'.*1 missing values"),
+        ("hgb-classifier", _with(_X, (2, 1), np.inf), _Y, 3, r"'X'.*infinite"),
+        ("mlp-classifier", _with(_X, (2, 1), np.nan), _Y, 3, r"'X'.*1 missing values.*impute"),
+        ("logistic-regression", _with(_X, (2, 1), np.nan), _Y, 3, r"'X'.*1 missing values.*impute"),
+    ],
+)
+def test_a_preset_objective_refuses_data_no_trial_could_learn_from(preset, X, y, cv, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        mh.presets.objective(preset, X, y, cv=cv)
+
+
+@pytest.mark.filterwarnings("ignore:The least populated class")
+def test_tree_presets_take_missing_features_and_a_few_rare_classes():
+    X = _with(_X, (2, 1), np.nan)
+    y = np.array([0, 1] * 19 + [2, 2])  # one class of two rows, fewer than the 3 folds
+    objective = mh.presets.objective("hgb-classifier", X, y, cv=3)
+    trial = mh.create_study(preset="hgb-classifier", optimizer="random", seed=0).ask()
+    assert np.isfinite(objective(trial))
+
+
+def test_a_task_of_the_other_type_is_refused_with_a_preset():
+    X, y = _X, np.arange(40) % 25 + 100.0  # a whole-number regression target
+    with pytest.raises(InvalidParameterError, match=r"'task'.*classification dataset.*task_type='regression'"):
+        mh.create_study(preset="hgb-regressor", task=mh.Task.from_data(X, y), storage=mh.InMemoryStorage())
+    task = mh.Task.from_data(X, y, task_type="regression")
+    with pytest.raises(InvalidParameterError, match=r"'task'.*regression dataset.*'hgb-classifier'"):
+        mh.create_study(preset="hgb-classifier", task=task, storage=mh.InMemoryStorage())
+    assert mh.create_study(preset="hgb-regressor", task=task, storage=mh.InMemoryStorage()).space.names
+
+
+def test_task_from_data_refuses_missing_labels():
+    with pytest.raises(InvalidParameterError, match=r"'y' parameter of Task.from_data has 1 missing"):
+        mh.Task.from_data(_X, _with(_Y, 0, np.nan))
+
+
 def test_a_preset_objective_refuses_text_features():
     X = np.array([["a", 1.0]] * 20, dtype=object)
     with pytest.raises(InvalidParameterError, match=r"'X'.*numeric"):

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from metahpo._validation import describe
+from metahpo._validation import count_missing, describe
 from metahpo.exceptions import InvalidParameterError
 
 __all__ = [
@@ -173,6 +173,12 @@ def _check_data(X: Any, y: Any, task_type: str | None) -> tuple[np.ndarray, np.n
         raise InvalidParameterError(
             f"The 'y' parameter of Task.from_data must be 1-D with one value per row of X ({len(x)}). "
             f"Got shape {target.shape} instead."
+        )
+    missing = count_missing(target)
+    if missing:
+        raise InvalidParameterError(
+            f"The 'y' parameter of Task.from_data has {missing} missing values (NaN or None): "
+            "drop those rows first."
         )
     if task_type is None:
         from sklearn.utils.multiclass import type_of_target

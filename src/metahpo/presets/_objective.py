@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from metahpo._validation import check_int, describe
+from metahpo._validation import check_int, count_missing, describe
 from metahpo.exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -34,11 +34,13 @@ def make_objective(
             f"2-D array and a 1-D array with the same number of rows. Got X of shape "
             f"{x.shape} and y of shape {target.shape} instead."
         )
-    cv = check_int(cv, "cv", f"the {preset.name!r} preset's objective", minimum=2)
+    _check_values(preset, x, target, owner)
+    cv = check_int(cv, "cv", f"the {preset.name!r} preset's objective", minimum=2, maximum=len(x))
     if preset.task_type == "classification":
         classes, labels = np.unique(target, return_inverse=True)
         n_classes = len(classes)
         _check_classes(classes, owner)
+        _check_class_sizes(np.bincount(labels), cv, owner)
         splitter: Any = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
         folds = list(splitter.split(x, labels))
     else:
@@ -64,6 +66,42 @@ def make_objective(
 
     objective.__name__ = f"{preset.name.replace('-', '_')}_objective"
     return objective
+
+
+def _check_values(preset: Preset, x: np.ndarray, target: np.ndarray, owner: str) -> None:
+    """Refuse what no trial could learn from: missing labels, infinite features, and missing
+    features for a model that does not take them (it would fail, or score garbage, every trial)."""
+    missing = count_missing(target)
+    if missing:
+        raise InvalidParameterError(
+            f"The 'y' parameter of {owner} has {missing} missing values (NaN or None): drop "
+            "those rows first."
+        )
+    if np.isinf(x).any():
+        raise InvalidParameterError(
+            f"The 'X' parameter of {owner} must not contain infinite values. Got "
+            f"{int(np.isinf(x).sum())}."
+        )
+    holes = int(np.isnan(x).sum())
+    if holes and not preset.handles_missing:
+        raise InvalidParameterError(
+            f"The 'X' parameter of {owner} has {holes} missing values (NaN), which the "
+            f"{preset.family} model does not take: impute them first (e.g. with "
+            "sklearn.impute.SimpleImputer), or use a tree or boosting preset, which handles them."
+        )
+
+
+def _check_class_sizes(counts: np.ndarray, cv: int, owner: str) -> None:
+    """Refuse a target whose classes mostly cannot appear in every fold: a regression target
+    of whole numbers, or far too many folds. (A few rare classes only get a warning.)"""
+    rare = int((counts < cv).sum())
+    if 2 * rare > len(counts):
+        raise InvalidParameterError(
+            f"The 'y' parameter of {owner} has {len(counts)} classes, and {rare} of them have "
+            f"fewer examples than the {cv} cross-validation folds. If y is a regression "
+            "target, use a regressor's preset; otherwise use fewer folds (cv) or merge the rare "
+            "classes."
+        )
 
 
 def _check_classes(classes: np.ndarray, owner: str) -> None:

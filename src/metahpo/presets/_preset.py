@@ -51,6 +51,7 @@ class Preset:
         budget_unit: what the budget counts.
         knowledge_name: the bundled knowledge directory (spec ``"bundled:<knowledge_name>"``).
         extra: the pip extra that installs the family's library, if it needs one.
+        handles_missing: whether the model takes missing feature values (NaN) as they are.
     """
 
     name: str
@@ -62,6 +63,7 @@ class Preset:
     budget_unit: str
     knowledge_name: str
     extra: str | None = None
+    handles_missing: bool = True
     _build: Callable[[dict[str, Any], int, str], Any] = field(default=None, repr=False)  # type: ignore[assignment]
     _staged: Callable[..., list[float]] = field(default=None, repr=False)  # type: ignore[assignment]
     _one_fit_per_budget: bool = field(default=False, repr=False)

@@ -63,6 +63,7 @@ _PRESETS: dict[str, Preset] = {
             "logistic-regression",
             _build=_trees.build_logistic,
             _staged=_trees.staged_logistic,
+            handles_missing=False,
             _one_fit_per_budget=True,
         ),
         Preset(
@@ -100,6 +101,7 @@ _PRESETS: dict[str, Preset] = {
             9,
             "epochs",
             "mlp-classifier",
+            handles_missing=False,
             _build=_mlp.build_mlp,
             _staged=_mlp.staged_mlp,
         ),

@@ -87,7 +87,9 @@ def create_study(
     user_attrs: dict[str, Any] = {}
     if task is not None:
         user_attrs["task"] = task.to_dict() if hasattr(task, "to_dict") else task
-        descriptor_of(user_attrs["task"])  # refused here, before anything is stored
+        descriptor = descriptor_of(user_attrs["task"])  # refused here, before anything is stored
+        if preset is not None:
+            _check_task_type(preset, descriptor)
     if choice is not None:
         user_attrs["optimizer_choice"] = choice
     try:
@@ -171,6 +173,24 @@ def _preset_space_and_knowledge(
             knowledge.append(url)
         knowledge = knowledge or None
     return space, knowledge
+
+
+def _check_task_type(preset: str, descriptor: dict[str, float] | None) -> None:
+    """A task described as regression for a classifier's preset, or the other way round, is
+    a mistake the losses would not show (a whole-number target reads as classes)."""
+    from metahpo.presets import get
+
+    if descriptor is None or "n_classes" not in descriptor:
+        return
+    task_type = "regression" if descriptor["n_classes"] == 0 else "classification"
+    wanted = get(preset).task_type
+    if task_type != wanted:
+        raise InvalidParameterError(
+            f"The 'task' parameter of create_study describes a {task_type} dataset, but the "
+            f"{preset!r} preset is for {wanted}. Use a {wanted} preset, or describe the data "
+            f"with mh.Task.from_data(X, y, task_type={wanted!r}) if its target was misread "
+            "(a regression target of whole numbers reads as classes)."
+        )
 
 
 def load_study(name: str, storage: Storage | str | None = None, knowledge: Any = None) -> Study:
