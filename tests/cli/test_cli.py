@@ -56,6 +56,13 @@ def test_tune_runs_the_command_and_records_failures(workdir):
     done = [t for t in trials if t.state is TrialState.COMPLETE]
     for t in done:
         assert t.value == pytest.approx((t.config["x"] - 1) ** 2 + t.config["n"])
+    # The other keys of a JSON last line are the trial's attributes, and `show` prints them.
+    with_budget = [t for t in done if t.config["n"] == 2]
+    assert with_budget and all(t.user_attrs["budget"] == "" for t in with_budget)
+    shown = runner.invoke(app, ["show", "cli", "--limit", "12"])
+    assert shown.exit_code == 0, shown.output
+    assert f'trial {with_budget[0].number} attributes: {{"budget": ""}}' in shown.output
+    assert "optimizer_state" not in shown.output
     # Running it again resumes the same study.
     assert tune("--trials", "3", "--optimizer", "random", "--name", "cli").exit_code == 0
     assert len(mh.load_study("cli", "sqlite:///metahpo.db").trials) == 15

@@ -337,3 +337,10 @@ def test_two_openings_of_one_database_are_one_study_whatever_the_driver_or_passw
     assert storage_key(Opened("postgresql://u:secret@db:5432/hpo")) == storage_key(
         Opened("postgresql+psycopg://u@db:5432/hpo"))
     assert storage_key(Opened("postgresql://u@db:5432/hpo")) != storage_key(Opened("postgresql://u@db:5432/other"))
+
+
+def test_a_sqlite_file_in_a_missing_folder_names_the_folder(tmp_path):
+    url = f"sqlite:///{tmp_path}/no/such/x.db"
+    with pytest.raises(mh.exceptions.StorageError, match=r"folder '.*no/such' does not exist"):
+        mh.create_study(space=_space(), storage=url)
+    assert not (tmp_path / "no").exists()

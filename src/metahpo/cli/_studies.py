@@ -100,6 +100,10 @@ def show(
         if t.error:
             console().print(f"trial {t.number} {t.state.value}: {_error_line(t.error)}", markup=False,
                           highlight=False, soft_wrap=True)
+        attrs_shown = _own_attrs(t.user_attrs)
+        if attrs_shown:
+            console().print(f"trial {t.number} attributes: {json.dumps(attrs_shown, default=str)}",
+                            markup=False, highlight=False, soft_wrap=True)
     attrs = loaded.user_attrs
     choice = attrs.get("optimizer_choice")
     console().print(f"optimizer: {optimizer_class_name(str(loaded.optimizer.get('name')))}"
@@ -143,6 +147,14 @@ def _stored(name: str, url: str) -> tuple[Any, FrozenTrial | None]:
     history = History(space=data.space, trials=tuple(t for t in data.trials if t.config),
                       direction=data.direction)
     return data, history.best()
+
+
+def _own_attrs(attrs: Any) -> dict[str, Any]:
+    """A trial's attributes the user (or the command `tune` ran) set: not metahpo's own
+    state, nor the reason for the suggestion (`--explain` shows that)."""
+    from metahpo.study import public_user_attrs
+
+    return {k: v for k, v in public_user_attrs(attrs).items() if k != "why"}
 
 
 def _error_line(error: str | None) -> str:

@@ -26,6 +26,7 @@ from metahpo.storage._checks import (
     check_study_name,
     check_trial_config,
     check_value_json,
+    mask_password,
     storable_error,
 )
 from metahpo.storage._sql_artefacts import SQLArtefactStore
@@ -48,6 +49,7 @@ from metahpo.storage._sql_rows import (
     trial_key,
 )
 from metahpo.storage._sql_schema import intermediate_values, studies, trials
+from metahpo.storage._url import missing_sqlite_folder
 from metahpo.trial import FrozenTrial, TrialState
 
 
@@ -137,6 +139,12 @@ class SQLStorage:
             reconnect_timeout = optional_positive(reconnect_timeout, "reconnect_timeout") or 0.0
         self.reconnect_timeout = float(reconnect_timeout)
         self._engine_kwargs = dict(engine_kwargs or {})
+        folder = missing_sqlite_folder(url)
+        if folder is not None:
+            raise StorageError(
+                f"The storage {mask_password(url)!r} cannot be opened: its folder {folder!r} "
+                "does not exist. Create the folder first, or fix the path."
+            )
         self._db = Database(parse_url(url), self._engine_kwargs)
         # Meta-models and other artefacts, under their own protocol, in the same database.
         self.artefacts = SQLArtefactStore(self._db)

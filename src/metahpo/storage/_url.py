@@ -75,6 +75,16 @@ def missing_sqlite_file(url: Any) -> str | None:
     return database if database is not None and not Path(database).exists() else None
 
 
+def missing_sqlite_folder(url: Any) -> str | None:
+    """The folder of the file a SQLite URL names when that folder does not exist, else ``None``
+    (SQLite creates a missing file, not a missing folder)."""
+    database = _sqlite_file(url)
+    if database is None:
+        return None
+    folder = Path(database).parent
+    return None if folder.is_dir() else str(folder)
+
+
 def absolute_sqlite_url(url: str) -> str:
     """``url`` with a relative SQLite file made absolute against the current folder, so
     that the URL names the same database whichever folder reads it later (a study stores

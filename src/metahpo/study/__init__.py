@@ -2,6 +2,15 @@
 
 from metahpo.study._create import create_study, delete_study, list_studies, load_study
 from metahpo.study._handle import TrialHandle
+from metahpo.study._state import public_user_attrs
 from metahpo.study._study import Study
 
-__all__ = ["Study", "TrialHandle", "create_study", "delete_study", "list_studies", "load_study"]
+__all__ = [
+    "Study",
+    "TrialHandle",
+    "create_study",
+    "delete_study",
+    "list_studies",
+    "load_study",
+    "public_user_attrs",
+]
