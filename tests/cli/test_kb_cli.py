@@ -281,3 +281,16 @@ def test_map_refuses_a_bad_output(storage_url, workdir, out, message):
     result = kb("map", "--out", out, "--storage", storage_url)
     assert result.exit_code == 2 and message in result.output
     assert "Traceback" not in result.output
+
+
+def test_map_counts_the_tasks_of_exactly_the_space_among_the_related(workdir):
+    # Three tasks of a space with one parameter more: related (most parameters shared), not exact.
+    wider = mh.Space({**dict(SPACE.items()), "extra": mh.Categorical(["a", "b"])})
+    url = make_storage(workdir / "mixed.db")
+    for i in range(3):
+        study = mh.create_study(name=f"wider-{i}", space=wider, storage=url, optimizer="random", seed=i)
+        study.optimize(lambda t, i=i: (t.config["x"] - 0.3 * i) ** 2, n_trials=8, show_progress=False)
+    result = kb("map", "--out", "map.html", "--storage", url, "--space-of", "low-a")
+    assert result.exit_code == 0, result.output
+    assert "9 tasks related to the space, 6 of exactly it" in result.output
+    assert "6 of exactly this space" in (workdir / "map.html").read_text()

@@ -198,3 +198,31 @@ def test_a_few_observations_tell_tasks_apart_and_weigh_less_than_many() -> None:
     assert len(set(np.round(few, 6))) == len(few) and max(few) < 0.9
     # More observations may weigh more: the shrinkage toward 0.5 is n / (n + 5).
     assert max(many) > max(few)
+
+
+@pytest.mark.parametrize("method", ["spearman", "kendall"])
+def test_similarity_matrix_shares_work_between_tasks_of_one_design_with_the_same_numbers(
+    method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import metahpo.knowledge._clusters as clusters
+    from metahpo.knowledge import DescriptorScale, similarity, similarity_matrix
+
+    branin, quadratic = _families(descriptors=True)
+
+    def redesigned(task: Task, n: int, seed: int) -> Task:
+        # Another design, evaluated at two budgets, so that neighbours are found per level.
+        configs = UNIT2.sobol(n, seed=seed)
+        near = task.losses[np.argmin(((UNIT2.to_unit(configs)[:, None] - task.unit[None]) ** 2).sum(-1), axis=1)]
+        return Task(task.name + "-b", UNIT2, configs * 2, np.concatenate([near + 1.0, near]),
+                    budgets=[1.0] * n + [3.0] * n, descriptor=task.descriptor)
+
+    tasks = [*branin[:3], *quadratic[:3], *(redesigned(t, 20, 5) for t in branin[3:5] + quadratic[3:5]),
+             redesigned(quadratic[5], 9, 7)]
+    # Every pair through the general path (not the same-rows shortcut), designs shared by 2-6 tasks.
+    monkeypatch.setattr(clusters, "_shared_design_responses", lambda tasks, method: {})
+    got = similarity_matrix(tasks, method)
+    scale = DescriptorScale.fit([t.descriptor for t in tasks])
+    for i, a in enumerate(tasks):
+        for j, b in enumerate(tasks):
+            if i != j:
+                assert got[i, j] == pytest.approx(similarity(a, b, scale, method), abs=1e-12)

@@ -476,7 +476,8 @@ def task_map_command(
             space = groups[0][0]
         # The tasks MetaBO learns from for this space: its own and those of related spaces.
         tasks = kb.tasks(space)
-        exact = sum(t.space is not None and t.space.fingerprint() == space.fingerprint() for t in tasks)
+        # Counted on the tasks as stored: kb.tasks gives every task mapped onto the space.
+        exact = sum(t.space is not None and t.space.fingerprint() == space.fingerprint() for t in kb)
         mapped = task_map(tasks, seed=seed)
         title = (
             f"{len(tasks)} tasks related to space {space.fingerprint()[:8]} "

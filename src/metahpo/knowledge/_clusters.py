@@ -13,8 +13,10 @@ from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._similarity import (
     DescriptorScale,
+    comparable,
     descriptor_similarity,
     response_similarity,
+    similarity_of_predictions,
 )
 from metahpo.knowledge._task import Task
 from metahpo.space import round_unit
@@ -129,6 +131,7 @@ def similarity_matrix(tasks: Sequence[Task], method: str = "spearman") -> np.nda
         lookups.append(LossLookup(task) if task.has_evaluations else None)
         fingerprints.append(None if task.space is None else task.space.fingerprint())
     shared = _shared_design_responses(tasks, method)
+    same_space = _SameSpaceResponses(tasks, lookups, method)
     out = np.eye(n)
     for i in range(n):
         for j in range(i + 1, n):
@@ -141,9 +144,11 @@ def similarity_matrix(tasks: Sequence[Task], method: str = "spearman") -> np.nda
                 value = shared[i, j]
                 responses = [] if value is None else [value]
             else:
-                same = fingerprints[i] is not None and fingerprints[i] == fingerprints[j]
-                forward = _response(tasks[i], tasks[j], lookups[j], same, method)
-                backward = _response(tasks[j], tasks[i], lookups[i], same, method)
+                if fingerprints[i] is not None and fingerprints[i] == fingerprints[j]:
+                    forward, backward = same_space(i, j), same_space(j, i)
+                else:
+                    forward = _response(tasks[i], tasks[j], lookups[j], method)
+                    backward = _response(tasks[j], tasks[i], lookups[i], method)
                 responses = [r for r in (forward, backward) if r is not None]
             if responses:
                 parts.append(float(np.mean(responses)))
@@ -198,12 +203,44 @@ def _shared_design_responses(
     return out
 
 
-def _response(
-    target: Task, other: Task, lookup: LossLookup | None, same_space: bool, method: str
-) -> float | None:
-    if lookup is None:
-        return None
-    return response_similarity(target, lookup if same_space else other, method)
+def _response(target: Task, other: Task, lookup: LossLookup | None, method: str) -> float | None:
+    return None if lookup is None else response_similarity(target, other, method)
+
+
+class _SameSpaceResponses:
+    """Response similarities of tasks of one space, with the work shared between pairs.
+
+    A target's loss ranks are computed once, and so are the nearest configs of its rows in
+    a design (the evaluated configs of a meta-dataset) that several tasks share: for every
+    task of that design the prediction is then a lookup of its losses. Same numbers as
+    :func:`response_similarity`.
+    """
+
+    def __init__(self, tasks: Sequence[Task], lookups: Sequence[LossLookup | None], method: str) -> None:
+        self.tasks, self.lookups, self.method = tasks, lookups, method
+        designs = [None if lookup is None else lookup.design for lookup in lookups]
+        self.shared_designs = {d for d in designs if d is not None and designs.count(d) > 1}
+        self.ranks: dict[int, np.ndarray] = {}
+        self.neighbours: dict[tuple[bytes, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, target: int, other: int) -> float | None:
+        """The similarity of task ``other``'s responses to task ``target``'s."""
+        from scipy import stats
+
+        lookup, task = self.lookups[other], self.tasks[target]
+        if lookup is None or not comparable(task):
+            return None
+        key = (lookup.design, target)
+        if key in self.neighbours:
+            predicted = lookup.values_at(*self.neighbours[key])
+        else:
+            found = lookup.neighbours(task.unit, task.budgets)
+            if lookup.design in self.shared_designs:
+                self.neighbours[key] = found
+            predicted = lookup.values_at(*found)
+        if self.method == "spearman" and target not in self.ranks:
+            self.ranks[target] = stats.rankdata(task.losses)
+        return similarity_of_predictions(task.losses, predicted, self.method, self.ranks.get(target))
 
 
 def cluster_tasks(

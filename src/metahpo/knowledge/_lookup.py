@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 from collections.abc import Sequence
 
@@ -64,22 +66,52 @@ class LossLookup:
         logs = np.log([max(float(b), 1e-300) for b in self._levels])  # type: ignore[arg-type]
         return int(np.argmin(np.abs(logs - math.log(max(float(budget), 1e-300)))))
 
-    def predict(
-        self, unit: np.ndarray, budgets: Sequence[float | None] | float | None = None
-    ) -> np.ndarray:
-        """Losses at the rows of ``unit`` (``(m, d)`` in the task's space)."""
+    @functools.cached_property
+    def design(self) -> bytes:
+        """What the nearest-config search depends on (the columns, the budget levels and each
+        level's distinct configs): lookups of one design find the same neighbours."""
+        digest = hashlib.sha256(self._columns.tobytes() + repr(self._levels).encode())
+        for points in self._points:
+            digest.update(repr(points.shape).encode() + np.ascontiguousarray(points).tobytes())
+        return digest.digest()
+
+    def neighbours(
+        self, unit: np.ndarray, budgets: Sequence[float | None] | np.ndarray | float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The budget level and the nearest evaluated config (an index into that level) of
+        each row of ``unit``; :meth:`values_at` reads the losses there."""
         points = np.atleast_2d(np.asarray(unit, dtype=float))
         query = points[:, self._columns] if len(self._columns) else np.zeros((len(points), 1))
         if budgets is None or np.isscalar(budgets):
             level_of_row = np.full(len(points), self.level_index(budgets))  # type: ignore[arg-type]
         else:
-            level_of_row = np.array([self.level_index(b) for b in budgets], dtype=int)  # type: ignore[union-attr]
-        out = np.empty(len(points))
+            given = list(budgets)  # type: ignore[arg-type]
+            if any(b is None for b in given):
+                level_of_row = np.array([self.level_index(b) for b in given], dtype=int)
+            else:
+                # A meta-dataset's rows repeat a few budgets: each distinct one's level once.
+                distinct, inverse = np.unique(np.asarray(given, dtype=float), return_inverse=True)
+                level_of_row = np.array([self.level_index(b) for b in distinct], dtype=int)[inverse.ravel()]
+        nearest = np.empty(len(points), dtype=int)
         for level in np.unique(level_of_row):
             rows = np.flatnonzero(level_of_row == level)
-            _, nearest = self._trees[level].query(round_unit(query[rows]), k=1)
-            out[rows] = self._values[level][np.asarray(nearest, dtype=int)]
+            _, found = self._trees[level].query(round_unit(query[rows]), k=1)
+            nearest[rows] = np.asarray(found, dtype=int)
+        return level_of_row, nearest
+
+    def values_at(self, level_of_row: np.ndarray, nearest: np.ndarray) -> np.ndarray:
+        """The losses at :meth:`neighbours`' answer (of this lookup or one of the same design)."""
+        out = np.empty(len(nearest))
+        for level in np.unique(level_of_row):
+            rows = level_of_row == level
+            out[rows] = self._values[level][nearest[rows]]
         return out
+
+    def predict(
+        self, unit: np.ndarray, budgets: Sequence[float | None] | np.ndarray | float | None = None
+    ) -> np.ndarray:
+        """Losses at the rows of ``unit`` (``(m, d)`` in the task's space)."""
+        return self.values_at(*self.neighbours(unit, budgets))
 
     def final(self) -> tuple[np.ndarray, np.ndarray]:
         """The distinct configs (unit cube, non-missing columns) and mean losses at the largest budget."""

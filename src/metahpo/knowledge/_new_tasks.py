@@ -5,7 +5,6 @@ before any of them is added, and renamed apart from the tasks already there."""
 from __future__ import annotations
 
 from collections.abc import Collection, Container, Iterable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from metahpo._validation import describe
@@ -101,4 +100,4 @@ def told_apart(tasks: Iterable[Task], taken: Container[str]) -> list[Task]:
     Two sources may name tasks alike (two bundles of one dataset, a study named like a
     bundled dataset): the later one's task is told apart by its source.
     """
-    return [t if t.name not in taken else replace(t, name=f"{t.name} ({t.source})") for t in tasks]
+    return [t if t.name not in taken else t.renamed(f"{t.name} ({t.source})") for t in tasks]

@@ -99,12 +99,31 @@ def response_similarity(
     it cannot be, or when ``target`` has fewer than three distinct losses.
     """
     _check_method(method, "response_similarity")
-    predicted = _predicted(target, other)
+    return similarity_of_predictions(target.losses, _predicted(target, other), method)
+
+
+def comparable(target: Task) -> bool:
+    """Whether ``target``'s losses can be ranked against another task's predictions."""
+    return target.space is not None and target.n_evaluations >= _MIN_POINTS and np.ptp(target.losses) > 0
+
+
+def similarity_of_predictions(
+    losses: np.ndarray, predicted: np.ndarray | None, method: str, ranks: np.ndarray | None = None
+) -> float | None:
+    """``(1 + rank correlation) / 2`` of a comparable target's ``losses`` and another task's
+    ``predicted`` losses at the same configs (0.5 when those are constant; ``None`` without
+    them). ``ranks``: the target's loss ranks, when the caller ranked them once already."""
     if predicted is None:
         return None
     if np.ptp(predicted) == 0:
         return 0.5
-    return (1.0 + rank_correlation(target.losses, predicted, method)) / 2.0
+    if method != "spearman" or ranks is None:
+        return (1.0 + rank_correlation(losses, predicted, method)) / 2.0
+    from scipy import stats
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = float(np.corrcoef(ranks, stats.rankdata(predicted))[0, 1])
+    return (1.0 + (rho if math.isfinite(rho) else 0.0)) / 2.0
 
 
 def _check_method(method: str, owner: str) -> None:
@@ -117,7 +136,7 @@ def _check_method(method: str, owner: str) -> None:
 
 def _predicted(target: Task, other: Task | LossLookup) -> np.ndarray | None:
     """``other``'s losses at ``target``'s configs, or ``None`` when they cannot be compared."""
-    if target.space is None or target.n_evaluations < _MIN_POINTS or np.ptp(target.losses) == 0:
+    if not comparable(target) or target.space is None:
         return None
     if isinstance(other, Task):
         mapped = map_task(other, target.space)
@@ -126,8 +145,7 @@ def _predicted(target: Task, other: Task | LossLookup) -> np.ndarray | None:
         lookup = LossLookup(mapped)
     else:
         lookup = other
-    budgets = None if target.budgets is None else list(target.budgets)
-    return lookup.predict(target.unit, budgets)
+    return lookup.predict(target.unit, target.budgets)
 
 
 def rank_correlation(a: np.ndarray, b: np.ndarray, method: str = "spearman") -> float:

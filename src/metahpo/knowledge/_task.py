@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -165,10 +166,19 @@ class Task:
         return [tuple(row) for row in round_unit(self.unit)]
 
     def with_descriptor(self, descriptor: Mapping[str, float] | None) -> Task:
-        return replace(self, descriptor=descriptor)
+        other = copy.copy(self)  # the evaluations were checked once; only the descriptor is new
+        object.__setattr__(other, "descriptor", check_descriptor(descriptor, f"Task {self.name!r}"))
+        return other
 
     def renamed(self, name: str) -> Task:
-        return replace(self, name=name)
+        # Not `replace`: that checks every evaluation again (seconds for a bundle's tasks).
+        if not isinstance(name, str) or not name:
+            raise InvalidParameterError(
+                f"The 'name' parameter of Task.renamed must be a non-empty string. Got {describe(name)} instead."
+            )
+        other = copy.copy(self)
+        object.__setattr__(other, "name", name)
+        return other
 
     # Constructors -------------------------------------------------------------------------
     @classmethod
