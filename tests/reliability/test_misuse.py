@@ -344,3 +344,10 @@ def test_a_sqlite_file_in_a_missing_folder_names_the_folder(tmp_path):
     with pytest.raises(mh.exceptions.StorageError, match=r"folder '.*no/such' does not exist"):
         mh.create_study(space=_space(), storage=url)
     assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize(("option", "value"), [("optimizer", "gbpo"), ("direction", "minimise")])
+def test_a_misspelt_option_leaves_no_database_behind(tmp_path, option, value):
+    with pytest.raises(InvalidParameterError, match=f"'{option}' parameter"):
+        mh.create_study(space=_space(), storage=f"sqlite:///{tmp_path}/x.db", **{option: value})
+    assert not (tmp_path / "x.db").exists()

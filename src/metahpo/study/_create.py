@@ -62,16 +62,18 @@ def create_study(
         >>> study.name, study.direction
         ('demo', 'minimize')
     """
+    if isinstance(optimizer, str) and optimizer != "auto":
+        optimizer_class(optimizer)  # a misspelt name is refused before a database file is created
+    if direction not in DIRECTIONS:
+        raise InvalidParameterError(
+            f"The 'direction' parameter of create_study must be 'minimize' or 'maximize'. Got {describe(direction)} instead."
+        )
     store = get_storage(storage)
     if preset is not None:
         space, knowledge = _preset_space_and_knowledge(preset, space, knowledge, optimizer, store)
     if not isinstance(space, Space):
         raise InvalidParameterError(
             f"The 'space' parameter of create_study must be a metahpo Space. Got {describe(space)} instead."
-        )
-    if direction not in DIRECTIONS:
-        raise InvalidParameterError(
-            f"The 'direction' parameter of create_study must be 'minimize' or 'maximize'. Got {describe(direction)} instead."
         )
     if not isinstance(load_if_exists, bool):
         raise InvalidParameterError(
