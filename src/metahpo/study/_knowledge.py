@@ -146,7 +146,9 @@ def build_optimizer(
             if len(ready) == 1 and ready[0] is not None:  # shipped with the one bundle: no meta-training
                 from metahpo.surrogates.meta import MetaModelProvider
 
-                reason += "; starting from the bundle's ready-trained meta-model"
+                # Its inputs have no budget: a study under a budget scheduler meta-trains once.
+                reason += ("; starting from the bundle's ready-trained meta-model (a study with "
+                           "budgets meta-trains once on the bundle instead)")
                 metabo = optimizer_class("metabo")(knowledge=kb, meta_models=MetaModelProvider(initial=ready[0]))
                 return metabo, {"optimizer": "metabo", "reason": reason}
             return make_optimizer("metabo", knowledge=kb), {"optimizer": "metabo", "reason": reason}
