@@ -189,3 +189,14 @@ def test_builder_descriptors_are_harmonised() -> None:
     assert out["log_features_per_sample"] == pytest.approx(math.log(0.1))
     assert out["class_entropy"] == 0.6
     assert harmonise_descriptor({"d0": 1.0}) == {"d0": 1.0}
+
+
+def test_configs_checked_for_one_space_are_checked_again_for_another() -> None:
+    from metahpo.knowledge._task import CheckedConfigs
+
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    narrow = mh.Space({"x": mh.Float(0.0, 0.5)})
+    configs = CheckedConfigs(space, [{"x": 0.9}])
+    assert Task("t", space, configs, [1.0]).configs == ({"x": 0.9},)
+    with pytest.raises(InvalidParameterError, match="row 0"):
+        Task("t", narrow, configs, [1.0])

@@ -39,7 +39,7 @@ from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._files_read import read_table
 from metahpo.knowledge._portfolio_file import PORTFOLIO_FILE, portfolio_rule_text
-from metahpo.knowledge._task import Task, check_descriptor
+from metahpo.knowledge._task import CheckedConfigs, Task, check_descriptor
 from metahpo.space import Categorical, Int, Space
 
 __all__ = ["FORMAT", "VERSION", "KnowledgeFiles", "read_knowledge", "write_knowledge"]
@@ -236,12 +236,16 @@ def read_knowledge(path: str | os.PathLike[str], source: str | None = None) -> K
     for entry in entries:
         task_space = None if entry["space"] is None else spaces[entry["space"]][0]
         columns = rows_by_task.get(entry["name"], {"configs": [], "losses": [], "budgets": None})
+        configs = columns["configs"]
+        if task_space is not None and not task_space.conditions:
+            # read_table checked each column's values; without conditions that is the whole check.
+            configs = CheckedConfigs(task_space, configs)
         try:
             tasks.append(
                 Task(
                     name=entry["name"],
                     space=task_space,
-                    configs=columns["configs"],
+                    configs=configs,
                     losses=np.asarray(columns["losses"], dtype=float),
                     budgets=columns["budgets"],
                     descriptor=entry["descriptor"],

@@ -298,6 +298,19 @@ class Task:
         )
 
 
+class CheckedConfigs(tuple):  # type: ignore[type-arg]
+    """Configs already checked against ``space``, column by column (a knowledge file's
+    reader does so): :func:`check_evaluations` takes them as they are, which spares a
+    bundle's tens of thousands of per-config checks when it is opened."""
+
+    space: Space
+
+    def __new__(cls, space: Space, configs: Sequence[Config]) -> CheckedConfigs:
+        out = super().__new__(cls, configs)
+        out.space = space
+        return out
+
+
 def check_evaluations(
     space: Space | None,
     configs: Any,
@@ -318,6 +331,8 @@ def check_evaluations(
             f"The 'space' parameter of {owner} is required when there are evaluations. Got None instead."
         )
     clean: list[Config] = []
+    if isinstance(configs, CheckedConfigs) and configs.space is space:
+        clean, configs = list(configs), ()
     for row, config in enumerate(configs):
         try:
             clean.append(space.validate(config, name=f"configs[{row}]"))  # type: ignore[union-attr]
