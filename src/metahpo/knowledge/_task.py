@@ -298,7 +298,7 @@ class Task:
         )
 
 
-class CheckedConfigs(tuple):  # type: ignore[type-arg]
+class CheckedConfigs(tuple):
     """Configs already checked against ``space``, column by column (a knowledge file's
     reader does so): :func:`check_evaluations` takes them as they are, which spares a
     bundle's tens of thousands of per-config checks when it is opened."""
