@@ -129,6 +129,13 @@ def test_show_one_task(storage_url):
     task = KnowledgeBase.from_storage(storage_url)["low-b"]
     assert json.dumps(task.best_config()) in out.replace("\n", "")
     assert f"{task.losses.min():.6g}" in out
+    assert "also named" not in out
+
+    # Two bundles both hold a dataset: the second is told apart by its source, and named.
+    both = kb("show", "banana", "--knowledge", "bundled:hgb-classifier", "--knowledge", "bundled:xgboost-classifier")
+    assert both.exit_code == 0, both.output
+    assert "source bundled:hgb-classifier" in both.output
+    assert "also named 'banana' in other sources: banana (bundled:xgboost-classifier)" in both.output
 
     missing = kb("show", "nope", "--storage", storage_url)
     assert missing.exit_code == 2

@@ -261,6 +261,11 @@ def show_task(
     console().print(
         f"[bold]task[/] {record.name}   [bold]source[/] {_source(record, origins)}", highlight=False
     )
+    # Sources that name a task alike are told apart as "NAME (SOURCE)": say which others exist.
+    namesakes = [t.name for t in kb if t.name.startswith(f"{task} (")]
+    if namesakes:
+        console().print(f"also named {task!r} in other sources: " + ", ".join(namesakes),
+                        highlight=False, markup=False)
     if record.space is not None:
         space = Table(
             "parameter", "type", "range / choices", title=f"space {record.space.fingerprint()[:8]}"
