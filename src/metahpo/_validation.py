@@ -67,7 +67,9 @@ def count_missing(values: Any) -> int:
     if array.dtype.kind == "f":
         return int(np.isnan(array).sum())
     if array.dtype.kind == "O":
-        return sum(v is None or (isinstance(v, float) and math.isnan(v)) for v in array.tolist())
+        import pandas as pd  # its isna knows pd.NA and NaT as well as None and NaN
+
+        return int(pd.isna(array).sum())
     return 0
 
 

@@ -76,6 +76,16 @@ def test_bad_input_is_one_error_line_and_stores_nothing(workdir, args, message):
     assert not (workdir / "metahpo.db").exists()
 
 
+@pytest.mark.parametrize(("name", "content"), [("empty.csv", b""), ("bad.parquet", b"not parquet"),
+                                               ("binary.csv", b"\xff\xfe\x00\x81")])
+def test_an_unreadable_file_is_one_error_line(workdir, name, content):
+    (workdir / name).write_bytes(content)
+    result = runner.invoke(app, ["presets", "tune", "hgb-classifier", "--data", name, "--target", "label"])
+    assert result.exit_code == 1
+    assert f"--data '{name}' could not be read" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
 def test_a_target_with_missing_values_is_refused(workdir):
     frame = pd.read_csv("data.csv")
     frame.loc[3, "label"] = None

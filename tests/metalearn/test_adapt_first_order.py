@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import torch
 from torch import nn
 from torch.func import grad
@@ -14,8 +15,18 @@ from metahpo.metalearn import adapt, mse_loss
 
 def _model() -> nn.Module:
     torch.manual_seed(0)
-    # The second layer's bias is unused by the loss below: its gradient must be zero.
     return nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1)).double()
+
+
+def _without_last_bias(model, params, batch):  # type: ignore[no-untyped-def]
+    """A loss that leaves the last layer's bias out: its gradient is zero."""
+    x, y = batch
+    hidden = torch.tanh(x @ params["0.weight"].T + params["0.bias"])
+    return ((hidden @ params["2.weight"].T - y) ** 2).mean()
+
+
+def _constant(model, params, batch):  # type: ignore[no-untyped-def]
+    return torch.tensor(0.5, dtype=torch.float64)
 
 
 def _support() -> tuple[torch.Tensor, torch.Tensor]:
@@ -24,9 +35,9 @@ def _support() -> tuple[torch.Tensor, torch.Tensor]:
     return x, torch.sin(x.sum(1, keepdim=True))
 
 
-def _reference(model, params, support, steps, lr):  # type: ignore[no-untyped-def]
+def _reference(model, params, support, steps, lr, loss_fn=mse_loss):  # type: ignore[no-untyped-def]
     """The same steps with torch.func.grad, gradients detached."""
-    gradient = grad(lambda p: mse_loss(model, p, support))
+    gradient = grad(lambda p: loss_fn(model, p, support))
     for _ in range(steps):
         grads = gradient(params)
         params = {
@@ -46,6 +57,27 @@ def test_first_order_steps_equal_torch_func_with_scalar_and_per_parameter_rates(
         for name in params:
             torch.testing.assert_close(got[name], want[name], rtol=1e-12, atol=1e-12)
         assert any(not torch.equal(got[k], params[k]) for k in params)
+
+
+@pytest.mark.parametrize("inference", [False, True])
+@pytest.mark.parametrize("loss_fn", [_without_last_bias, _constant], ids=["unused parameter", "constant"])
+def test_parameters_the_loss_does_not_use_do_not_move(loss_fn, inference) -> None:  # type: ignore[no-untyped-def]
+    model, support = _model(), _support()
+    params = {k: v.detach().clone() for k, v in model.named_parameters()}
+    context = torch.inference_mode() if inference else torch.enable_grad()
+    with context:
+        got = adapt(model, params, loss_fn, support, steps=2, inner_lr=0.1, first_order=True)
+    want = _reference(model, params, support, 2, 0.1, loss_fn)
+    for name in params:
+        torch.testing.assert_close(got[name], want[name], rtol=1e-12, atol=1e-12)
+    assert torch.equal(got["2.bias"], params["2.bias"])
+
+
+def test_a_loss_that_is_not_a_scalar_is_refused() -> None:
+    model, support = _model(), _support()
+    params = {k: v.detach().clone() for k, v in model.named_parameters()}
+    with pytest.raises(RuntimeError, match="scalar"):
+        adapt(model, params, lambda m, p, b: mse_loss(m, p, b).reshape(1), support, first_order=True)
 
 
 def test_first_order_keeps_the_outer_graph_through_params_and_rates() -> None:

@@ -193,8 +193,9 @@ _Y = np.array([0, 1] * 20)
     ("preset", "X", "y", "cv", "match"),
     [
         # Whole-number regression targets read as hundreds of classes of one or two rows.
-        ("hgb-classifier", _X, np.arange(40) % 25, 3, r"'y'.*25 classes, and 25 of them have fewer"),
-        ("hgb-classifier", _X, _Y, 30, r"'y'.*2 classes, and 2 of them"),
+        ("hgb-classifier", _X, np.arange(40) % 25, 3, r"'y'.*25 classes for 40 rows, fewer than the 3 .* on average"),
+        ("hgb-classifier", _X, _Y, 30, r"'y'.*2 classes for 40 rows"),
+        ("hgb-classifier", _X[:4], np.array([0, 0, 1, 1]), 3, r"'y'.*2 classes for 4 rows"),
         ("hgb-regressor", _X, _X[:, 0], 41, r"'cv' parameter.*<= 40"),
         ("hgb-classifier", _X, _with(_Y, 3, np.nan), 3, r"'y'.*1 missing values"),
         ("hgb-classifier", _X, _with(_Y, 3, None), 3, r"'y'.*1 missing values"),
@@ -210,6 +211,15 @@ def test_a_preset_objective_refuses_data_no_trial_could_learn_from(preset, X, y,
 
 
 @pytest.mark.filterwarnings("ignore:The least populated class")
+def test_imbalanced_classes_are_taken():
+    X = np.random.default_rng(1).normal(size=(208, 3))
+    y = np.array([0] * 200 + [1] * 4 + [2] * 4)  # two classes smaller than the 5 folds
+    objective = mh.presets.objective("hgb-classifier", X, y, cv=5)
+    trial = mh.create_study(preset="hgb-classifier", optimizer="random", seed=0).ask()
+    assert np.isfinite(objective(trial))
+
+
+@pytest.mark.filterwarnings("ignore:The least populated class")
 def test_tree_presets_take_missing_features_and_a_few_rare_classes():
     X = _with(_X, (2, 1), np.nan)
     y = np.array([0, 1] * 19 + [2, 2])  # one class of two rows, fewer than the 3 folds
@@ -218,10 +228,11 @@ def test_tree_presets_take_missing_features_and_a_few_rare_classes():
     assert np.isfinite(objective(trial))
 
 
-def test_a_task_of_the_other_type_is_refused_with_a_preset():
+def test_a_task_of_the_other_type_is_refused_with_a_preset(tmp_path):
     X, y = _X, np.arange(40) % 25 + 100.0  # a whole-number regression target
     with pytest.raises(InvalidParameterError, match=r"'task'.*classification dataset.*task_type='regression'"):
-        mh.create_study(preset="hgb-regressor", task=mh.Task.from_data(X, y), storage=mh.InMemoryStorage())
+        mh.create_study(preset="hgb-regressor", task=mh.Task.from_data(X, y), storage=f"sqlite:///{tmp_path}/t.db")
+    assert not (tmp_path / "t.db").exists()
     task = mh.Task.from_data(X, y, task_type="regression")
     with pytest.raises(InvalidParameterError, match=r"'task'.*regression dataset.*'hgb-classifier'"):
         mh.create_study(preset="hgb-classifier", task=task, storage=mh.InMemoryStorage())
@@ -229,8 +240,16 @@ def test_a_task_of_the_other_type_is_refused_with_a_preset():
 
 
 def test_task_from_data_refuses_missing_labels():
+    import pandas as pd
+
     with pytest.raises(InvalidParameterError, match=r"'y' parameter of Task.from_data has 1 missing"):
         mh.Task.from_data(_X, _with(_Y, 0, np.nan))
+    labels = pd.Series(["a", "b"] * 20, dtype="string")
+    labels[4] = pd.NA
+    with pytest.raises(InvalidParameterError, match=r"'y' parameter of Task.from_data has 1 missing"):
+        mh.Task.from_data(_X, labels)
+    with pytest.raises(InvalidParameterError, match=r"'y'.*1 missing"):
+        mh.presets.objective("hgb-classifier", _X, labels, cv=3)
 
 
 def test_a_preset_objective_refuses_text_features():

@@ -262,7 +262,7 @@ def show_task(
         f"[bold]task[/] {record.name}   [bold]source[/] {_source(record, origins)}", highlight=False
     )
     # Sources that name a task alike are told apart as "NAME (SOURCE)": say which others exist.
-    namesakes = [t.name for t in kb if t.name.startswith(f"{task} (")]
+    namesakes = [t.name for t in kb if t.name == f"{task} ({t.source})"]
     if namesakes:
         console().print(f"also named {task!r} in other sources: " + ", ".join(namesakes),
                         highlight=False, markup=False)

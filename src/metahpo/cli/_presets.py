@@ -112,7 +112,11 @@ def _read_data(path: Path, target: str) -> tuple[Any, Any, list[str]]:
         )
     if not path.is_file():
         raise InvalidParameterError(f"--data must be an existing file. There is no file at {str(path)!r}.")
-    frame = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+    try:
+        frame = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+    except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        # pandas' and pyarrow's parse errors (ArrowInvalid is a ValueError), unreadable files.
+        raise InvalidParameterError(f"--data {str(path)!r} could not be read: {exc}") from None
     if target not in frame.columns:
         raise InvalidParameterError(
             f"--target must be a column of {path.name}. Got {target!r}; the columns are "

@@ -178,6 +178,7 @@ class Task:
             )
         other = copy.copy(self)
         object.__setattr__(other, "name", name)
+        object.__setattr__(other, "descriptor", None if self.descriptor is None else dict(self.descriptor))
         return other
 
     # Constructors -------------------------------------------------------------------------

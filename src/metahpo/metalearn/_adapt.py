@@ -33,6 +33,10 @@ def _first_order_gradient(support_loss: Callable[[Params], Tensor]) -> Callable[
         leaves = {name: value.detach().requires_grad_() for name, value in params.items()}
         with torch.enable_grad():
             loss = support_loss(leaves)
+        if loss.dim() != 0:
+            raise RuntimeError(f"adapt: loss_fn must return a scalar tensor. Got shape {tuple(loss.shape)}.")
+        if not loss.requires_grad:  # the loss does not depend on the parameters
+            return {name: torch.zeros_like(leaf) for name, leaf in leaves.items()}
         grads = torch.autograd.grad(loss, list(leaves.values()), allow_unused=True)
         return {
             name: torch.zeros_like(leaf) if g is None else g
@@ -97,7 +101,8 @@ def adapt(
     def support_loss(current: Params) -> Tensor:
         return loss_fn(model, current, support)
 
-    if first_order and not _inside_transform():
+    # Inference mode forbids building the graph autograd.grad needs; torch.func.grad copes.
+    if first_order and not _inside_transform() and not torch.is_inference_mode_enabled():
         gradient = _first_order_gradient(support_loss)
     else:
         gradient = grad(support_loss)

@@ -92,15 +92,16 @@ def _check_values(preset: Preset, x: np.ndarray, target: np.ndarray, owner: str)
 
 
 def _check_class_sizes(counts: np.ndarray, cv: int, owner: str) -> None:
-    """Refuse a target whose classes mostly cannot appear in every fold: a regression target
-    of whole numbers, or far too many folds. (A few rare classes only get a warning.)"""
-    rare = int((counts < cv).sum())
-    if 2 * rare > len(counts):
+    """Refuse a target with fewer examples per class than folds on average (a regression
+    target of whole numbers read as classes), or whose every class is smaller than the
+    folds. Imbalanced data with a few rare classes only get scikit-learn's warning."""
+    n, k = int(counts.sum()), len(counts)
+    if k * cv > n or bool((counts < cv).all()):
         raise InvalidParameterError(
-            f"The 'y' parameter of {owner} has {len(counts)} classes, and {rare} of them have "
-            f"fewer examples than the {cv} cross-validation folds. If y is a regression "
-            "target, use a regressor's preset; otherwise use fewer folds (cv) or merge the rare "
-            "classes."
+            f"The 'y' parameter of {owner} has {k} classes for {n} rows, fewer than the "
+            f"{cv} cross-validation folds per class{' on average' if k * cv > n else ''}. If y "
+            "is a regression target, use a regressor's preset; otherwise use fewer folds (cv) "
+            "or merge the rare classes."
         )
 
 

@@ -68,6 +68,11 @@ def create_study(
         raise InvalidParameterError(
             f"The 'direction' parameter of create_study must be 'minimize' or 'maximize'. Got {describe(direction)} instead."
         )
+    if task is not None:  # refused before a database file is created
+        task_record = task.to_dict() if hasattr(task, "to_dict") else task
+        descriptor = descriptor_of(task_record)
+        if preset is not None:
+            _check_task_type(preset, descriptor)
     store = get_storage(storage)
     if preset is not None:
         space, knowledge = _preset_space_and_knowledge(preset, space, knowledge, optimizer, store)
@@ -88,10 +93,7 @@ def create_study(
     name = name if name is not None else f"study-{uuid.uuid4().hex[:10]}"
     user_attrs: dict[str, Any] = {}
     if task is not None:
-        user_attrs["task"] = task.to_dict() if hasattr(task, "to_dict") else task
-        descriptor = descriptor_of(user_attrs["task"])  # refused here, before anything is stored
-        if preset is not None:
-            _check_task_type(preset, descriptor)
+        user_attrs["task"] = task_record
     if choice is not None:
         user_attrs["optimizer_choice"] = choice
     try:
