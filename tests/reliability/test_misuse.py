@@ -370,3 +370,36 @@ def test_a_misspelt_option_leaves_no_database_behind(tmp_path, option, value):
     with pytest.raises(InvalidParameterError, match=f"'{option}' parameter"):
         mh.create_study(space=_space(), storage=f"sqlite:///{tmp_path}/x.db", **{option: value})
     assert not (tmp_path / "x.db").exists()
+
+
+def _foreign_sqlite(path):
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE other_program (x INTEGER)")
+    db.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("reader", ["plot", "dashboard", "figure", "cli-plot", "cli-dashboard"])
+def test_readers_leave_another_programs_sqlite_file_and_a_missing_path_alone(tmp_path, reader):
+    from metahpo import visualization as vis
+    from metahpo.dashboard import create_app
+
+    foreign = tmp_path / "other.db"
+    before = _foreign_sqlite(foreign)
+    for path, message in ((foreign, "not a metahpo database"), (tmp_path / "missing.db", "no database at")):
+        url = f"sqlite:///{path}"
+        if reader.startswith("cli-"):
+            args = ["plot", "s", "history", "--out", str(tmp_path / "h.html")] if reader == "cli-plot" else ["dashboard", "--port", "0"]
+            result = runner.invoke(app, [*args, "--storage", url])
+            assert result.exit_code != 0 and message in " ".join(result.output.split()).lower()
+            assert "http://" not in result.output  # a bad storage fails before a URL is announced
+        else:
+            calls = {"plot": lambda u: vis.plot("s", "history", storage=u),
+                     "dashboard": create_app,
+                     "figure": lambda u: vis.plot_knowledge_map(storage=u)}
+            with pytest.raises(mh.exceptions.StorageError, match=message):
+                calls[reader](url)
+    assert foreign.read_bytes() == before
+    assert not (tmp_path / "missing.db").exists()

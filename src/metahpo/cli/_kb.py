@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -62,45 +61,11 @@ def _one_line_errors() -> Iterator[None]:
 
 
 def _existing_sqlite(url: str) -> None:
-    """Refuse a ``sqlite:///PATH`` URL whose file does not exist: reading must not create it."""
-    if not url.startswith("sqlite"):
-        return
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    """Refuse a SQLite URL whose file does not exist or is not metahpo's: reading must not
+    create a database nor add metahpo's tables to another program's file."""
+    from metahpo.storage import check_existing_sqlite
 
-    try:
-        database = make_url(url).database
-    except ArgumentError as exc:
-        raise BadInput(f"{url!r} is not a storage URL: {exc}") from exc
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return
-    if not Path(database).exists():
-        raise BadInput(
-            f"There is no database at {url} (the file {database!r} does not exist); "
-            "nothing was created. Pass --storage, or run a study first."
-        )
-    if not _has_metahpo_tables(Path(database)):
-        # Opening it as a storage would add metahpo's tables to someone else's file.
-        raise BadInput(
-            f"{url} is not a metahpo database (it has no metahpo_studies table); "
-            "it was left unchanged."
-        )
-
-
-def _has_metahpo_tables(path: Path) -> bool:
-    """Whether the SQLite file holds metahpo's studies table, read without writing."""
-    import sqlite3
-
-    try:
-        with contextlib.closing(
-            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        ) as db:
-            found = db.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metahpo_studies'"
-            ).fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise BadInput(f"{str(path)!r} is not a readable SQLite database: {exc}") from exc
-    return found is not None
+    check_existing_sqlite(url)
 
 
 def _open(storage: str | None, knowledge: list[str] | None, bundled: bool) -> KnowledgeBase:

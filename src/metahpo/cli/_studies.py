@@ -28,17 +28,11 @@ def storage_url(storage: str | None) -> str:
 
 def existing_storage_url(storage: str | None) -> str:
     """:func:`storage_url` for commands that only read or delete: a SQLite file that does
-    not exist is an error, not a new empty database left behind."""
-    from metahpo.exceptions import StorageError
-    from metahpo.storage import sqlite_path
+    not exist, or is not metahpo's, is an error, not a new or changed database."""
+    from metahpo.storage import check_existing_sqlite
 
     url = storage_url(storage)
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        raise StorageError(
-            f"The storage {url!r} does not exist: there is no SQLite file at {str(path)!r}. "
-            "Give --storage (or $METAHPO_STORAGE) the URL of an existing database."
-        )
+    check_existing_sqlite(url)
     return url
 
 

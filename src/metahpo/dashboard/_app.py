@@ -24,7 +24,7 @@ from metahpo.dashboard._html import escape, page
 from metahpo.dashboard._pages import compare_body, knowledge_body, studies_body, study_body
 from metahpo.dashboard._reader import study_summaries
 from metahpo.exceptions import InvalidParameterError, StudyNotFoundError
-from metahpo.storage import Storage, get_storage
+from metahpo.storage import Storage, existing_storage
 from metahpo.visualization import plot, plot_knowledge_map, plot_knowledge_updates, plot_studies
 
 __all__ = ["create_app"]
@@ -84,7 +84,7 @@ def create_app(storage: Storage | str) -> Starlette:
         >>> from metahpo.dashboard import create_app
         >>> app = create_app("sqlite:///:memory:")
     """
-    store = get_storage(storage)
+    store = existing_storage(storage)
     label = _label(store)
     _import_drawing_modules()
 

@@ -53,12 +53,14 @@ def serve(
     # the URL announced is one that already accepts connections.
     sockets = listen(host, port)
     try:
+        # The storage is opened before the URL is announced: a bad one fails first.
+        app = create_app(storage)
         # As uvicorn.run does: an interrupt is how the dashboard is stopped, not an error
         # (also one that comes as soon as the URL is announced).
         with contextlib.suppress(KeyboardInterrupt):
             if on_start is not None:
                 on_start(url_of(host, sockets[0]))
-            server = uvicorn.Server(uvicorn.Config(create_app(storage), log_level="warning"))
+            server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
             server.run(sockets=sockets)
     finally:
         for sock in sockets:

@@ -16,6 +16,7 @@ from metahpo.storage._base import (
 )
 from metahpo.storage._cache import TrialCache
 from metahpo.storage._checks import check_objective_value, mask_password
+from metahpo.storage._existing import check_existing_sqlite, existing_storage
 from metahpo.storage._memory import InMemoryStorage
 from metahpo.storage._url import (
     CLI_DEFAULT_URL,
@@ -41,7 +42,9 @@ __all__ = [
     "TrialCache",
     "absolute_sqlite_url",
     "artefacts_of",
+    "check_existing_sqlite",
     "check_objective_value",
+    "existing_storage",
     "get_storage",
     "is_stale_failure",
     "mask_password",

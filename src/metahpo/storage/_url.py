@@ -52,7 +52,7 @@ def sqlite_path(url: str) -> Path | None:
     return Path(path)
 
 
-def _sqlite_file(url: Any) -> str | None:
+def sqlite_file(url: Any) -> str | None:
     """The file a SQLite URL (any driver) names, or ``None`` for other URLs, in-memory
     databases and ``file:`` URIs."""
     if not isinstance(url, str) or not url.startswith("sqlite"):
@@ -71,14 +71,14 @@ def _sqlite_file(url: Any) -> str | None:
 
 def missing_sqlite_file(url: Any) -> str | None:
     """The file a SQLite URL names when it does not exist, else ``None``."""
-    database = _sqlite_file(url)
+    database = sqlite_file(url)
     return database if database is not None and not Path(database).exists() else None
 
 
 def missing_sqlite_folder(url: Any) -> str | None:
     """The folder of the file a SQLite URL names when that folder does not exist, else ``None``
     (SQLite creates a missing file, not a missing folder)."""
-    database = _sqlite_file(url)
+    database = sqlite_file(url)
     if database is None:
         return None
     folder = Path(database).parent
@@ -89,7 +89,7 @@ def absolute_sqlite_url(url: str) -> str:
     """``url`` with a relative SQLite file made absolute against the current folder, so
     that the URL names the same database whichever folder reads it later (a study stores
     its knowledge's URLs); other URLs are returned unchanged."""
-    database = _sqlite_file(url)
+    database = sqlite_file(url)
     if database is None or Path(database).is_absolute():
         return url
     from sqlalchemy.engine import make_url

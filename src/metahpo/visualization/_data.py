@@ -9,7 +9,7 @@ from typing import Any
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.space import Space
-from metahpo.storage import Storage, get_storage
+from metahpo.storage import Storage, existing_storage
 from metahpo.trial import FrozenTrial, TrialState
 
 __all__ = ["SOURCE_COLOURS", "StudyData", "read_studies", "read_study", "source_of"]
@@ -89,7 +89,7 @@ def read_study(study: Any, storage: Storage | str | None = None) -> StudyData:
             raise InvalidParameterError(
                 f"A study given by name needs its storage: pass storage= with the name {study!r}."
             )
-        store = get_storage(storage)
+        store = existing_storage(storage)
         name = study
     elif hasattr(study, "storage") and hasattr(study, "name"):
         store, name = study.storage, study.name

@@ -10,7 +10,7 @@ import numpy as np
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge import KnowledgeBase, Task, task_map
 from metahpo.space import Space
-from metahpo.storage import Storage, artefacts_of, get_storage
+from metahpo.storage import Storage, artefacts_of, existing_storage
 from metahpo.visualization._data import StudyData, empty_figure, read_study
 
 __all__ = [
@@ -93,7 +93,7 @@ def plot_knowledge_map(
             raise InvalidParameterError(
                 "plot_knowledge_map needs a storage or a knowledge base: pass storage= or knowledge=."
             )
-        knowledge = KnowledgeBase.from_storage(get_storage(storage))
+        knowledge = KnowledgeBase.from_storage(existing_storage(storage))
     data = read_study(study, storage) if study is not None else None
     if data is not None:
         space = data.space
@@ -210,7 +210,7 @@ def knowledge_updates(storage: Storage | str) -> list[dict[str, Any]]:
     ``before`` and ``after`` (the meta-test loss on old tasks around the update), ``info``.
     Keys are those named by studies' ``user_attrs["knowledge_update"]``.
     """
-    store = get_storage(storage)
+    store = existing_storage(storage)
     updates: dict[tuple[str, int], tuple[str, Mapping[str, Any]]] = {}
     for record in store.list_studies():
         update = record.user_attrs.get("knowledge_update")

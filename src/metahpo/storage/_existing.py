@@ -1,0 +1,56 @@
+"""Open a storage only to read it: nothing may be created or changed."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from metahpo.exceptions import StorageError
+from metahpo.storage._base import Storage
+from metahpo.storage._checks import mask_password
+from metahpo.storage._url import get_storage, sqlite_file
+
+__all__ = ["check_existing_sqlite", "existing_storage"]
+
+
+def existing_storage(storage: Any) -> Storage:
+    """:func:`get_storage` for readers (plots, the dashboard, listings): a SQLite URL must name
+    an existing metahpo database. Opening a storage creates its tables, which would turn a
+    mistyped path into an empty database or write metahpo's tables into another program's
+    SQLite file."""
+    if isinstance(storage, str):
+        check_existing_sqlite(storage)
+    return get_storage(storage)
+
+
+def check_existing_sqlite(url: str) -> None:
+    """Refuse a SQLite URL whose file does not exist or holds no metahpo tables, reading the
+    file without writing to it; other URLs pass."""
+    database = sqlite_file(url)
+    if database is None:
+        return
+    shown = mask_password(url)
+    path = Path(database)
+    if not path.exists():
+        raise StorageError(
+            f"There is no database at {shown} (the file {database!r} does not exist); "
+            "nothing was created. Check the path, or run a study first."
+        )
+    if not _has_metahpo_tables(path):
+        raise StorageError(
+            f"{shown} is not a metahpo database (it has no metahpo_studies table); it was left unchanged."
+        )
+
+
+def _has_metahpo_tables(path: Path) -> bool:
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            found = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metahpo_studies'"
+            ).fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"{str(path)!r} is not a readable SQLite database: {exc}") from exc
+    return found is not None
