@@ -39,3 +39,20 @@ def test_dask_needs_a_sql_storage():
     study = mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), optimizer="random", seed=0)
     with pytest.raises(mh.InvalidParameterError, match="SQL URL"):
         study.optimize(lambda t: 0.0, n_trials=1, executor=object())
+
+
+def test_the_executor_must_be_a_running_dask_client(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"sqlite:///{tmp_path}/e.db"
+    study = mh.create_study(name="e", space=mh.Space({"x": mh.Float(0, 1)}), storage=url, optimizer="random")
+    with ThreadPoolExecutor(2) as pool:
+        for executor in (pool, "localhost:8786"):
+            with pytest.raises(mh.exceptions.InvalidParameterError, match=r"'executor'.*dask.distributed Client.*n_jobs="):
+                study.optimize(lambda t: t.config["x"], n_trials=2, executor=executor)
+    client = distributed.Client(distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False))
+    client.cluster.close()
+    client.close()
+    with pytest.raises(mh.exceptions.InvalidParameterError, match=r"'executor'.*closed, not running"):
+        study.optimize(lambda t: t.config["x"], n_trials=2, executor=client)
+    assert study.trials == []

@@ -95,7 +95,7 @@ def optimize_on_dask(
     ``catch``, a timeout, Ctrl-C) the tasks not yet started are cancelled.
     """
     try:
-        from distributed import as_completed
+        from distributed import Client, as_completed
     except ImportError as exc:
         raise ImportError(
             "optimize(executor=...) needs Dask distributed: pip install 'metahpo[dask]'"
@@ -104,6 +104,17 @@ def optimize_on_dask(
         raise InvalidParameterError(
             "optimize(executor=...) needs a storage that Dask workers can open (a SQL URL). "
             f"Got {describe(study.storage)} instead."
+        )
+    if not isinstance(client, Client):
+        raise InvalidParameterError(
+            "The 'executor' parameter of optimize must be a dask.distributed Client (trials "
+            "in threads on this machine: n_jobs=). Got "
+            f"{describe(client)} instead."
+        )
+    if client.status != "running":
+        raise InvalidParameterError(
+            f"The 'executor' parameter of optimize is a Dask client that is {client.status}, "
+            "not running: connect it (or make a new one) first."
         )
     if n_trials is None:
         raise InvalidParameterError("optimize(executor=...) needs 'n_trials'. Got None instead.")
