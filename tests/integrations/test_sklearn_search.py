@@ -73,5 +73,22 @@ def test_hyperband_budget_goes_to_the_budget_parameter() -> None:
     ).fit(X, y)
     assert set(search.cv_results_["budget"]) <= {3.0, 9.0}
     assert search.best_estimator_.max_iter == 9
+    # The best is the study's best trial, at the largest budget reached, and the refit its config.
+    best = search.study_.best_trial
+    assert search.cv_results_["budget"][search.best_index_] == best.budget == 9.0
+    assert search.best_score_ == pytest.approx(best.value)
+    assert search.best_params_ == {"learning_rate": best.config["learning_rate"], "max_iter": 9}
+    assert search.best_estimator_.learning_rate == best.config["learning_rate"]
+
+
+def test_tied_scores_share_a_rank() -> None:
+    class Constant(LogisticRegression):
+        def score(self, X, y, sample_weight=None):  # type: ignore[no-untyped-def]
+            return 0.5
+
+    X, y = load_iris(return_X_y=True)
+    search = MetaSearchCV(Constant(), {"C": mh.Float(0.1, 1.0)}, n_trials=4, cv=2,
+                          optimizer="random", random_state=0).fit(X, y)
+    assert list(search.cv_results_["rank_test_score"]) == [1, 1, 1, 1]
     with pytest.raises(mh.InvalidParameterError, match="budget_param"):
         MetaSearchCV(LogisticRegression(), {"C": mh.Float(0.1, 1.0)}, scheduler=mh.Hyperband(1, 9, 3)).fit(X, y)

@@ -56,6 +56,9 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         cv, scoring: as in ``GridSearchCV``.
         scheduler: a metahpo scheduler (Hyperband, ASHA...) with ``budget_param``, the
             estimator parameter set to ``int(trial.budget)`` (``n_estimators``, ``max_iter``).
+            ``best_index_``, ``best_params_`` and ``best_score_`` are then the study's best
+            trial at the largest budget reached (a low budget's score may rank higher in
+            ``cv_results_``), and ``best_estimator_`` is refitted at the full budget.
         storage: where the study is kept (``None``: in memory).
         optimizer, knowledge: as in :func:`metahpo.create_study`.
         refit: refit the best config on the whole data.
@@ -166,7 +169,8 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
                     f"Cross-validation scored {scores.tolist()}: a fit failed (see the "
                     "FitFailedWarning); set error_score='raise' to see why."
                 )
-            rows.append({"params": params, "config": dict(trial.config), "budget": trial.budget,
+            rows.append({"number": trial.number, "params": params, "config": dict(trial.config),
+                         "budget": trial.budget,
                          "scores": scores, "fit_time": result["fit_time"],
                          "score_time": result["score_time"]})
             return float(np.mean(scores))
@@ -188,8 +192,9 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.study_ = study
         self.cv_results_ = self._results(rows, space, cv.get_n_splits(X, y))
         self.n_splits_ = cv.get_n_splits(X, y)
-        ranked = self.cv_results_["rank_test_score"]
-        self.best_index_ = int(np.argmin(ranked))
+        # The study's best trial: under a scheduler, the best at the largest budget reached,
+        # which the refit trains at the full budget (a low budget's score may rank higher).
+        self.best_index_ = [row["number"] for row in rows].index(study.best_trial.number)
         self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
         self.best_params_ = dict(self.cv_results_["params"][self.best_index_])
         self.scorer_ = scorer
@@ -220,10 +225,10 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         scores = np.array([row["scores"] for row in rows]).reshape(len(rows), n_splits)
         means = np.nanmean(scores, axis=1) if scores.size else np.zeros(0)
         # Failed fits (NaN) rank last, as in GridSearchCV.
+        from scipy.stats import rankdata
+
         filled = np.where(np.isnan(means), -np.inf, means)
-        order = np.argsort(-filled, kind="stable")
-        ranks = np.empty(len(rows), dtype=np.int32)
-        ranks[order] = np.arange(1, len(rows) + 1)
+        ranks = rankdata(-filled, method="min").astype(np.int32)  # ties share a rank
         results: dict[str, Any] = {
             "params": [row["params"] for row in rows],
             "budget": np.array([np.nan if row["budget"] is None else row["budget"] for row in rows]),
