@@ -103,8 +103,12 @@ def test_malformed_urls_name_the_parameter(url: object, match: str) -> None:
 
 
 def test_an_unreachable_sqlite_file_is_a_storage_error(tmp_path: Path) -> None:
-    with pytest.raises(StorageError, match="unable to open database file") as info:
+    with pytest.raises(StorageError, match=r"its folder '.*missing/folder' does not exist"):
         SQLStorage(f"sqlite:///{tmp_path}/missing/folder/metahpo.db")
+    assert not (tmp_path / "missing").exists()
+    # A folder that exists but cannot hold the file: SQLite's own error, as a StorageError.
+    with pytest.raises(StorageError, match="unable to open database file") as info:
+        SQLStorage(f"sqlite:///{tmp_path}")
     assert isinstance(info.value.__cause__, SQLAlchemyError)
 
 
