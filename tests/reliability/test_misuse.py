@@ -403,3 +403,14 @@ def test_readers_leave_another_programs_sqlite_file_and_a_missing_path_alone(tmp
                 calls[reader](url)
     assert foreign.read_bytes() == before
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_report_refuses_a_step_that_is_not_a_finite_non_negative_number():
+    study = mh.create_study(space=_space(), optimizer="random", seed=0)
+    trial = study.ask()
+    for step in (-1, float("nan"), float("inf"), "3"):
+        with pytest.raises(InvalidParameterError, match=r"'step' parameter of TrialHandle\.report"):
+            trial.report(step, 0.5)
+    trial.report(2, 0.5)
+    trial.report(2, 0.3)  # reported again: replaced
+    assert study.storage.get_trial(study.study_id, trial.number).intermediate == {2.0: 0.3}

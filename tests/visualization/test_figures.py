@@ -44,7 +44,7 @@ def test_every_kind_draws(drawn_storage):
 
 
 def test_unknown_kind_is_refused_in_sklearn_form(drawn_storage):
-    with pytest.raises(InvalidParameterError, match=r"The 'kind' parameter of metahpo plot must be one of \[.*'history'.*\]\. Got 'pie' instead\."):
+    with pytest.raises(InvalidParameterError, match=r"The 'kind' parameter of plot \(`metahpo plot KIND`\) must be one of \[.*'history'.*\]\. Got 'pie' instead\."):
         plot("finished-hb", "pie", drawn_storage)
 
 

@@ -106,8 +106,13 @@ class TrialHandle:
         return path if path.is_dir() and any(path.iterdir()) else None
 
     def report(self, step: float, value: float) -> None:
-        """Store an intermediate value (e.g. validation loss after ``step`` epochs)."""
+        """Store an intermediate value (e.g. validation loss after ``step`` epochs); a step
+        reported again replaces its value."""
         step = check_finite_number(step, "step", "TrialHandle.report")
+        if step < 0:
+            raise InvalidParameterError(
+                f"The 'step' parameter of TrialHandle.report must be >= 0 (an epoch, a budget). Got {step!r} instead."
+            )
         value = check_report_value(value)
         self._study.storage.report(self._study.study_id, self.number, step, value)
         self._intermediate[step] = value

@@ -55,7 +55,7 @@ def plot(
     """
     if kind not in KINDS:
         raise InvalidParameterError(
-            f"The 'kind' parameter of metahpo plot must be one of {list(KINDS)}. Got {kind!r} instead."
+            f"The 'kind' parameter of plot (`metahpo plot KIND`) must be one of {list(KINDS)}. Got {kind!r} instead."
         )
     if kind in _STUDY_FIGURES:
         return _STUDY_FIGURES[kind](study, storage)
@@ -79,11 +79,11 @@ def write_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
     suffix = out.suffix.lower()
     if suffix not in _FORMATS:
         raise InvalidParameterError(
-            f"The 'out' parameter of metahpo plot must end in one of {list(_FORMATS)}. Got {str(out)!r} instead."
+            f"The 'path' parameter of write_figure (`metahpo plot --out`) must end in one of {list(_FORMATS)}. Got {str(out)!r} instead."
         )
     if not out.parent.is_dir():
         raise InvalidParameterError(
-            f"The 'out' parameter of metahpo plot must be a file in an existing folder. Got "
+            f"The 'path' parameter of write_figure (`metahpo plot --out`) must be a file in an existing folder. Got "
             f"{str(out)!r}, whose folder {str(out.parent)!r} does not exist."
         )
     if suffix == ".html":
