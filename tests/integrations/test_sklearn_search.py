@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -92,3 +94,17 @@ def test_tied_scores_share_a_rank() -> None:
     assert list(search.cv_results_["rank_test_score"]) == [1, 1, 1, 1]
     with pytest.raises(mh.InvalidParameterError, match="budget_param"):
         MetaSearchCV(LogisticRegression(), {"C": mh.Float(0.1, 1.0)}, scheduler=mh.Hyperband(1, 9, 3)).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    ("space", "budget_param", "unknown"),
+    [({"c": mh.Float(0.1, 1.0)}, None, "['c']"), ({"C": mh.Float(0.1, 1.0)}, "n_estimators", "['n_estimators']")],
+)
+def test_names_the_estimator_does_not_have_are_refused_before_any_trial(space, budget_param, unknown) -> None:
+    X, y = load_iris(return_X_y=True)
+    scheduler = mh.Hyperband(1, 9, 3) if budget_param else None
+    search = MetaSearchCV(LogisticRegression(), space, n_trials=3, scheduler=scheduler,
+                          budget_param=budget_param, storage=None)
+    with pytest.raises(mh.InvalidParameterError, match=rf"must name parameters of the estimator.*Got {re.escape(unknown)}"):
+        search.fit(X, y)
+    assert not hasattr(search, "study_")

@@ -56,3 +56,10 @@ def test_the_executor_must_be_a_running_dask_client(tmp_path):
     with pytest.raises(mh.exceptions.InvalidParameterError, match=r"'executor'.*closed, not running"):
         study.optimize(lambda t: t.config["x"], n_trials=2, executor=client)
     assert study.trials == []
+
+
+def test_n_jobs_with_an_executor_is_refused(tmp_path):
+    study = mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), storage=f"sqlite:///{tmp_path}/j.db",
+                            optimizer="random")
+    with pytest.raises(mh.exceptions.InvalidParameterError, match=r"'n_jobs'.*Dask executor.*n_jobs=2"):
+        study.optimize(lambda t: t.config["x"], n_trials=2, n_jobs=2, executor=object())

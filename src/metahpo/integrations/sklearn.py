@@ -143,6 +143,15 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
                 "MetaSearchCV with a scheduler needs 'budget_param', the estimator parameter "
                 "the budget sets (e.g. 'n_estimators'). Got None instead."
             )
+        # Names the estimator does not have would fail every trial: refuse them first.
+        known = set(self.estimator.get_params(deep=True))
+        names = [*space.names, *([self.budget_param] if self.scheduler is not None else [])]
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise InvalidParameterError(
+                f"The 'space' and 'budget_param' parameters of MetaSearchCV must name parameters "
+                f"of the estimator (estimator.get_params()). Got {unknown}, which it does not have."
+            )
         X, y = indexable(X, y)
         classifier = get_tags(self.estimator).estimator_type == "classifier"
         cv = check_cv(self.cv, y, classifier=classifier)

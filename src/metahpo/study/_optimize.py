@@ -65,6 +65,12 @@ def run_optimize(
     if executor is not None:
         from metahpo.study._dask import optimize_on_dask
 
+        if n_jobs != 1:
+            raise InvalidParameterError(
+                "The 'n_jobs' parameter of optimize applies to threads on this machine, not to "
+                f"a Dask executor (its workers set the parallelism). Got n_jobs={n_jobs} with an executor."
+            )
+
         optimize_on_dask(study, objective, n_trials, timeout, executor, catch_tuple, callbacks, retries)
     else:
         _optimize_here(study, objective, n_trials, timeout, n_jobs, catch_tuple, callbacks,
