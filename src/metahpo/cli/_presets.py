@@ -10,7 +10,7 @@ from rich import box
 from rich.table import Column, Table
 
 from metahpo.cli._app import STORAGE_HELP, app
-from metahpo.cli._studies import console, fail, storage_url
+from metahpo.cli._studies import best_or_fail, console, fail, storage_url
 from metahpo.exceptions import MetahpoError
 
 presets_app = typer.Typer(
@@ -89,10 +89,7 @@ def tune_command(
         study.finish()
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
-    try:
-        best = study.best_trial
-    except MetahpoError:
-        raise fail(f"no trial of study {study.name!r} completed; see `metahpo show {study.name}`.") from None
+    best = best_or_fail(study)
     console().print(
         f"study {study.name!r} ({study.optimizer.name}): best {scoring or chosen.loss_name} "
         f"{best.value:.6g} at trial {best.number}"

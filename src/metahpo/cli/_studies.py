@@ -41,6 +41,14 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def best_or_fail(study: Any) -> FrozenTrial:
+    """The best trial of a study a command ran, or the error that none completed."""
+    try:
+        return study.best_trial
+    except MetahpoError:
+        raise fail(f"no trial of study {study.name!r} completed; see `metahpo show {study.name}`.") from None
+
+
 @app.command()
 def studies(storage: str | None = typer.Option(None, help=STORAGE_HELP)) -> None:
     """List the studies in the storage."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from metahpo.cli._app import STORAGE_HELP, app
-from metahpo.cli._studies import console, fail, storage_url
+from metahpo.cli._studies import best_or_fail, console, fail, storage_url
 from metahpo.exceptions import MetahpoError
 
 
@@ -63,10 +63,7 @@ def tune(
         study.finish()
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
-    try:
-        best = study.best_trial
-    except MetahpoError:
-        raise fail(f"no trial of study {study.name!r} completed; see `metahpo show {study.name}`.") from None
+    best = best_or_fail(study)
     console().print(f"study {study.name!r}: best value {best.value:.6g} at trial {best.number}")
     console().print(dict(best.config))
 
