@@ -174,3 +174,10 @@ def test_listing_and_showing_studies_builds_no_optimizer(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "optimizer: MetaBO" in done.stdout and "best trial" in done.stdout
     assert "torch imported: False" in done.stdout
+
+
+def test_tune_says_so_when_no_trial_completed(workdir):
+    result = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "2", "--optimizer", "random",
+                                 "--name", "broken", "--", sys.executable, "-c", "import sys; sys.exit(3)"])
+    assert result.exit_code == 1
+    assert "no trial of study 'broken' completed; see `metahpo show broken`" in " ".join(result.output.split())
