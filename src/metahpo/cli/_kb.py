@@ -18,6 +18,7 @@ from metahpo.cli._studies import console, storage_url
 from metahpo.exceptions import MetahpoError
 from metahpo.knowledge import KnowledgeBase, Task, bundled_names
 from metahpo.space import Categorical, Float, Int, Space
+from metahpo.storage import check_existing_sqlite
 
 kb_app = typer.Typer(
     name="kb",
@@ -60,19 +61,11 @@ def _one_line_errors() -> Iterator[None]:
         _fail(" ".join(text.split()))
 
 
-def _existing_sqlite(url: str) -> None:
-    """Refuse a SQLite URL whose file does not exist or is not metahpo's: reading must not
-    create a database nor add metahpo's tables to another program's file."""
-    from metahpo.storage import check_existing_sqlite
-
-    check_existing_sqlite(url)
-
-
 def _open(storage: str | None, knowledge: list[str] | None, bundled: bool) -> KnowledgeBase:
     """The knowledge a read-only command shows: --knowledge specs, else the storage."""
     specs = list(knowledge) if knowledge else [storage_url(storage)]
     for spec in specs:
-        _existing_sqlite(spec)
+        check_existing_sqlite(spec)  # reading creates nothing, changes no other program's file
     if bundled:
         specs += [f"bundled:{name}" for name in bundled_names() if f"bundled:{name}" not in specs]
     return KnowledgeBase.open(specs)
@@ -316,7 +309,7 @@ def _import_spec(source: str, prefix: str, storage: str | None) -> None:
             raise BadInput(
                 f"{source!r} is not a knowledge directory, 'bundled:NAME' or a storage URL."
             )
-        _existing_sqlite(source)
+        check_existing_sqlite(source)
         kb = KnowledgeBase.open(source)
         return KnowledgeBase([t.renamed(prefix + t.name) for t in kb]) if prefix else kb
 

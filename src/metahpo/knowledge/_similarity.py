@@ -119,11 +119,7 @@ def similarity_of_predictions(
         return 0.5
     if method != "spearman" or ranks is None:
         return (1.0 + rank_correlation(losses, predicted, method)) / 2.0
-    from scipy import stats
-
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rho = float(np.corrcoef(ranks, stats.rankdata(predicted))[0, 1])
-    return (1.0 + (rho if math.isfinite(rho) else 0.0)) / 2.0
+    return (1.0 + _spearman(ranks, predicted)) / 2.0
 
 
 def _check_method(method: str, owner: str) -> None:
@@ -153,11 +149,17 @@ def rank_correlation(a: np.ndarray, b: np.ndarray, method: str = "spearman") -> 
     from scipy import stats
 
     if method == "spearman":
-        ranks = np.vstack([stats.rankdata(a), stats.rankdata(b)])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rho = float(np.corrcoef(ranks)[0, 1])
-    else:
-        rho = float(stats.kendalltau(a, b).statistic)
+        return _spearman(stats.rankdata(a), b)
+    rho = float(stats.kendalltau(a, b).statistic)
+    return rho if math.isfinite(rho) else 0.0
+
+
+def _spearman(ranks: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rho of values whose average ranks are ``ranks`` and ``b``; 0 if undefined."""
+    from scipy import stats
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = float(np.corrcoef(ranks, stats.rankdata(b))[0, 1])
     return rho if math.isfinite(rho) else 0.0
 
 
