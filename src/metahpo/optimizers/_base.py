@@ -61,7 +61,7 @@ class BaseOptimizer:
         return [Suggestion(c, {"source": self.name}) for c in self.suggest(history, n)]  # type: ignore[attr-defined]
 
     def on_study_end(self, history: History) -> dict[str, Any] | None:
-        """Called when ``optimize`` returns; an optimizer that learns across studies
+        """Called by ``Study.finish``; an optimizer that learns across studies
         updates its knowledge here and returns a JSON summary of what it did."""
         del history
         return None

@@ -278,7 +278,9 @@ class MetaBO(BaseOptimizer):
             return None
         # A study reopened from its storage reads itself back as a task: not an old task.
         own = own_tasks(kb, history)
-        if len([t for t in kb.tasks(history.space) if t.name not in own]) < MIN_RELATED_TASKS:
+        # With this study the knowledge may reach what MetaBO needs: the meta-model is then
+        # trained now, so that the next study starts with it.
+        if len([t for t in kb.tasks(history.space) if t.name not in own]) + 1 < MIN_RELATED_TASKS:
             return None
         encoding = SpaceEncoding(history.space, history.min_budget, history.max_budget)
         return self._provider.update(kb, _target(history), encoding, seed=history.seed, exclude=own)

@@ -15,6 +15,7 @@ from metahpo.knowledge import (
     bundled_meta_model,
     bundled_names,
     spec_with_credentials,
+    spec_without_passwords,
 )
 from metahpo.optimizers import (
     MIN_RELATED_TASKS,
@@ -35,6 +36,7 @@ from metahpo.storage import (
 __all__ = [
     "build_optimizer",
     "default_knowledge",
+    "learner_after_auto",
     "reachable_knowledge",
     "reopened_knowledge",
     "resolve_knowledge",
@@ -119,7 +121,7 @@ def default_knowledge(space: Space, storage: Storage) -> KnowledgeBase:
 
 def build_optimizer(
     optimizer: Any, knowledge: Any, space: Space, storage: Storage
-) -> tuple[Optimizer, dict[str, str] | None]:
+) -> tuple[Optimizer, dict[str, Any] | None]:
     """The study's optimizer, and for ``"auto"`` which one it chose and why.
 
     ``"auto"`` is MetaBO when the knowledge holds at least three tasks related to the
@@ -138,7 +140,10 @@ def build_optimizer(
             where = f"among the {len(kb)} tasks of the knowledge ({source})"
             if related < MIN_RELATED_TASKS:
                 reason = f"{related} related tasks {where} (MetaBO needs {MIN_RELATED_TASKS})"
-                return make_optimizer("gpbo"), {"optimizer": "gpbo", "reason": reason}
+                choice = {"optimizer": "gpbo", "reason": reason}
+                if kb.spec is not None:  # what the study's end adds to (learner_after_auto)
+                    choice["knowledge"] = spec_without_passwords(kb.spec)
+                return make_optimizer("gpbo"), choice
             reason = (f"{related} related tasks {where}; each suggestion checks the meta-learned "
                       "surrogate against a GP on the study alone")
             specs = [kb.spec] if isinstance(kb.spec, str) else list(kb.spec or [])
@@ -162,6 +167,22 @@ def build_optimizer(
             f"constructor, e.g. MetaBO(knowledge=kb). Got knowledge with {describe(optimizer)}."
         )
     return make_optimizer(optimizer), None
+
+
+def learner_after_auto(record: StudyRecord, storage: Storage) -> Optimizer | None:
+    """The MetaBO that learns from a study ``"auto"`` ran with GP-BO for want of knowledge.
+
+    Such a study, once finished, may be what makes the knowledge enough for MetaBO: its end
+    then meta-trains the model the next study starts from, rather than the next study's
+    first model-based suggestion. ``None`` for any other study, and for knowledge built
+    in memory (its meta-models would not outlive the process).
+    """
+    choice = record.user_attrs.get("optimizer_choice")
+    if not isinstance(choice, dict) or choice.get("optimizer") != "gpbo" or choice.get("knowledge") is None:
+        return None
+    spec = spec_with_credentials(choice["knowledge"], [str(getattr(storage, "url", ""))])
+    kb = resolve_knowledge(reachable_knowledge(spec, storage, record.name))
+    return None if kb is None else make_optimizer("metabo", knowledge=kb)
 
 
 @functools.cache

@@ -31,7 +31,7 @@ from metahpo.storage import (
 from metahpo.study._checkpoints import study_checkpoint_dir
 from metahpo.study._enqueue import QUEUE_KEY, add_to_queue, trial_fields, waiting_entry
 from metahpo.study._handle import Objective, TrialHandle
-from metahpo.study._knowledge import reopened_knowledge
+from metahpo.study._knowledge import learner_after_auto, reopened_knowledge
 from metahpo.study._propose import component_seed, keyed_history, propose_config
 from metahpo.study._retry import check_retries, retry_dead_trial
 from metahpo.study._run_trial import run_trial
@@ -383,7 +383,10 @@ class Study:
         across studies (MetaBO) fine-tunes its meta-model on this study's task, keeping the
         new version only if it does not make predictions worse; the summary it returns
         (``kept``, and the meta-test losses before and after) is stored in the study's
-        ``user_attrs["knowledge_update"]``. Calling it again does nothing new.
+        ``user_attrs["knowledge_update"]``. When this study brings the knowledge to what
+        MetaBO needs, or doubles it, the meta-model is trained anew instead (tens of
+        seconds), so that the next study starts with it; a study ``"auto"`` ran with GP-BO
+        for want of knowledge does this too. Calling it again does nothing new.
 
         Example:
             >>> import metahpo as mh
@@ -394,7 +397,8 @@ class Study:
             >>> study.finish() is None   # random search learns nothing across studies
             True
         """
-        hook = getattr(self.optimizer, "on_study_end", None)
+        learner = learner_after_auto(self.storage.get_study(self.name), self.storage) or self.optimizer
+        hook = getattr(learner, "on_study_end", None)
         summary = hook(self.history()) if hook is not None else None
         if summary:
             self.storage.set_study_user_attrs(self.study_id, {"knowledge_update": summary})

@@ -172,25 +172,10 @@ class MetaModelProvider:
                 return self._cache[key]
             tasks = knowledge.tasks(encoding.space)
             store = self._store_for(knowledge)
-            model = store.latest(key) if store is not None else None
-            if model is None and self.initial is not None and self.initial.n_features == encoding.n_features:
-                # A ready-trained model covers the bundled tasks it was trained on.
-                bundled = [t for t in tasks if str(getattr(t, "source", "")).startswith("bundled:")]
-                model = _with_seen(self.initial, _signatures(bundled), trained_on=len(bundled))
-                if store is not None:
-                    store.save(key, model)
+            model = self._stored(key, store, tasks, encoding)
             usable = [t for t in tasks if t.name not in exclude]
-            if model is None or len(usable) >= 2 * model.info.get("trained_on", len(usable)):
-                # Meta-training anew once the knowledge has doubled since the last time: a
-                # model meta-trained on three tasks is a poor start for thirty, and
-                # continual updates only refine it. Doubling keeps the cost logarithmic.
-                data = tasks_to_data(usable, encoding)
-                model = _with_seen(meta_train(data, self.config), _signatures(usable), trained_on=len(usable))
-                model = _with_trend_prior(model, data)
-                logger.info("Meta-trained the surrogate on %d tasks in %.1f s", len(data),
-                            model.info.get("seconds", math.nan))
-                if store is not None:
-                    store.save(key, model)
+            if model is None or _training_due(model, len(usable)):
+                model, _ = self._train(key, store, usable, encoding)
             if model.config.trend and "trend_prior" not in model.info:
                 # Models made before the prior existed (ready-trained ones included); before
                 # any update, whose guard scores both models under their priors.
@@ -206,6 +191,32 @@ class MetaModelProvider:
                     store.save(key, model)
             self._remember(key, model)
             return model
+
+    def _stored(
+        self, key: str, store: MetaModelStore | ArtefactMetaModelStore | None, tasks: list[Any],
+        encoding: SpaceEncoding,
+    ) -> MetaModel | None:
+        """The latest stored version of ``key``, else the ready-trained model when it fits."""
+        model = store.latest(key) if store is not None else None
+        if model is None and self.initial is not None and self.initial.n_features == encoding.n_features:
+            # A ready-trained model covers the bundled tasks it was trained on.
+            bundled = [t for t in tasks if str(getattr(t, "source", "")).startswith("bundled:")]
+            model = _with_seen(self.initial, _signatures(bundled), trained_on=len(bundled))
+            if store is not None:
+                store.save(key, model)
+        return model
+
+    def _train(
+        self, key: str, store: MetaModelStore | ArtefactMetaModelStore | None, tasks: list[Any],
+        encoding: SpaceEncoding,
+    ) -> tuple[MetaModel, int | None]:
+        """A meta-model trained anew on ``tasks``, and its version when saved as one of ``key``."""
+        data = tasks_to_data(tasks, encoding)
+        model = _with_seen(meta_train(data, self.config), _signatures(tasks), trained_on=len(tasks))
+        model = _with_trend_prior(model, data)
+        logger.info("Meta-trained the surrogate on %d tasks in %.1f s", len(data),
+                    model.info.get("seconds", math.nan))
+        return model, store.save(key, model) if store is not None else None
 
     def surrogate(self, model: MetaModel, output_transform: str) -> Any:
         """A :class:`~metahpo.surrogates.DeepKernelGP` that adapts ``model`` when fitted."""
@@ -226,14 +237,26 @@ class MetaModelProvider:
         """
         if len(tasks_to_data([new_task], encoding)) == 0:
             return None
+        key = self.key(knowledge, encoding)
+        store = self._store_for(knowledge)
+        tasks = knowledge.tasks(encoding.space)
+        old = [t for t in tasks if t.name not in exclude]
+        with self._lock:
+            model = self._cache.get(key) or self._stored(key, store, tasks, encoding)
+            if model is None or _training_due(model, len(old) + 1):
+                # This study makes the knowledge enough to learn from, or doubles it: the
+                # meta-training happens now, at the end of a study, not in the middle of the
+                # next study's first model-based suggestion.
+                trained, version = self._train(key, store, [*old, new_task], encoding)
+                self._remember(key, trained)
+                return {"meta_model": key, "version": version, "meta_trained_on_tasks": len(old) + 1,
+                        "meta_training_seconds": round(float(trained.info.get("seconds", math.nan)), 1),
+                        "kept": True}
         model = self.model(knowledge, encoding, exclude=exclude)
         seen = set(map(tuple, model.info.get("seen", [])))
         if _signature(new_task) in seen:
             return None
-        old = [t for t in knowledge.tasks(encoding.space) if t.name not in exclude]
         updated, summary = self._grow(model, [new_task], old, encoding, seed)
-        key = self.key(knowledge, encoding)
-        store = self._store_for(knowledge)
         version = store.save(key, updated) if store is not None else None
         with self._lock:
             self._remember(key, updated)
@@ -367,6 +390,13 @@ def _verdict(anchor: float, old_after: float, new_before: float, new_after: floa
 def _with_guard(model: MetaModel, guard: dict[str, Any] | None) -> MetaModel:
     info = {k: v for k, v in model.info.items() if k != "guard"}
     return replace(model, info=info if guard is None else {**info, "guard": guard})
+
+
+def _training_due(model: MetaModel, n_tasks: int) -> bool:
+    """Whether to meta-train anew: the knowledge has doubled since the last meta-training
+    (a model meta-trained on three tasks is a poor start for thirty, and continual updates
+    only refine it; doubling keeps the cost logarithmic)."""
+    return n_tasks >= 2 * model.info.get("trained_on", n_tasks)
 
 
 def _signature(task: Any) -> tuple[int, float]:
