@@ -63,13 +63,46 @@ def test_the_study_that_makes_the_knowledge_enough_meta_trains_at_its_end(tmp_pa
     assert trainings == [3, 6] and isinstance(seventh.optimizer, mh.MetaBO)
 
 
-def test_auto_with_knowledge_built_in_memory_learns_nothing_at_the_end(tmp_path, trainings):
+def _knowledge_in_memory(n_tasks: int) -> mh.KnowledgeBase:
     kb = mh.KnowledgeBase()
     design = FAMILY.space.sobol(8, seed=0)
-    for task in FAMILY.tasks[1:3]:
+    for task in FAMILY.tasks[1 : 1 + n_tasks]:
         kb.add_task(FAMILY.space, design, [FAMILY.evaluate(task, c) for c in design], name=task)
+    return kb
+
+
+def _finished(study: mh.Study, n_trials: int) -> dict | None:
+    study.optimize(lambda t: FAMILY.evaluate(FAMILY.tasks[0], t.config), n_trials=n_trials,
+                   show_progress=False)
+    return study.finish()
+
+
+def test_a_study_the_next_one_will_not_learn_from_trains_nothing(tmp_path, trainings):
+    # Knowledge built in memory: the finished study never joins it.
+    metabo = mh.MetaBO(_knowledge_in_memory(2), continual_update=True)
+    study = mh.create_study(space=FAMILY.space, optimizer=metabo, seed=0)
+    assert _finished(study, 6) is None
+    # Too few trials to count as a task of the storage (fewer than 5 COMPLETE).
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    for k in range(2):
+        _study(url, k)
+    short = mh.create_study(name="short", space=FAMILY.space, storage=url, seed=9)
+    assert _finished(short, 4) is None
+    # The study's storage is not the knowledge's: the next study there still has two tasks.
+    elsewhere = mh.create_study(space=FAMILY.space, storage=f"sqlite:///{tmp_path / 'b.db'}",
+                                knowledge=url, seed=3)
+    assert type(elsewhere.optimizer) is mh.GPBO and _finished(elsewhere, 6) is None
+    assert trainings == []
+
+
+def test_a_knowledge_source_gone_since_does_not_fail_the_end_of_a_study(tmp_path, trainings, caplog):
+    folder = tmp_path / "team-kb"
+    _knowledge_in_memory(1).save(folder)
     study = mh.create_study(space=FAMILY.space, storage=f"sqlite:///{tmp_path / 'a.db'}",
-                            knowledge=kb, seed=0)
-    study.optimize(lambda t: FAMILY.evaluate(FAMILY.tasks[0], t.config), n_trials=4, show_progress=False)
+                            knowledge=str(folder), seed=0)
     assert type(study.optimizer) is mh.GPBO
-    assert study.finish() is None and trainings == []
+    import shutil
+
+    shutil.rmtree(folder)
+    assert _finished(study, 6) is None
+    assert "could not be opened" in caplog.text and trainings == []

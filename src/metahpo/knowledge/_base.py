@@ -423,6 +423,11 @@ class KnowledgeBase:
             design_tasks(space, configs, losses, descriptors, source, fidelities, max_budget)
         )
 
+    def reopened(self) -> KnowledgeBase:
+        """The knowledge as opening its spec finds it now (studies finished in its storage
+        since included); itself when it was built in memory."""
+        return self if not self._specs else type(self).open(list(self._specs))
+
     @classmethod
     def open(cls, spec: str | Sequence[str]) -> KnowledgeBase:
         """Resolve a spec: ``"bundled:NAME"``, a storage URL, a directory, or a list of these.

@@ -62,7 +62,10 @@ class MetaBO(BaseOptimizer):
        <metahpo.study.Study.finish>`), or when the next study finds it in the knowledge's
        storage, its task fine-tunes the meta-parameters with replay of stored tasks; the new
        version is kept only if it does not make the old tasks' or the new task's
-       predictions worse (``continual_update=False`` turns this off).
+       predictions worse (``continual_update=False`` turns this off). A finished study
+       that brings the knowledge to three related tasks, or doubles it since the last
+       meta-training, meta-trains the model anew instead, so that the next study starts
+       with it.
 
     With fewer than three related tasks it is :class:`GPBO`. Each suggestion records why
     it was made: the portfolio's source tasks, or the number of observations the surrogate
@@ -272,15 +275,23 @@ class MetaBO(BaseOptimizer):
 
     # Study end ----------------------------------------------------------------------------
     def on_study_end(self, history: History) -> dict[str, Any] | None:
-        """Fine-tune the meta-parameters on this study's task, replaying stored tasks."""
-        kb = self.knowledge
-        if not self.continual_update or kb is None or len(history.complete) < 3:
+        """Learn from this finished study: fine-tune the meta-model on its task, replaying
+        stored tasks, or meta-train anew when the study brings the knowledge to what MetaBO
+        needs or doubles it (see :meth:`MetaModelProvider.update
+        <metahpo.surrogates.meta.MetaModelProvider.update>`)."""
+        if not self.continual_update or self.knowledge is None or len(history.complete) < 3:
             return None
-        # A study reopened from its storage reads itself back as a task: not an old task.
+        # The knowledge as the next study will open it: this study is in it when its
+        # storage is one of the knowledge's and it has enough trials to count as a task.
+        try:
+            kb = self.knowledge.reopened()
+        except Exception as exc:  # a source moved or unreachable since: what was opened then
+            logger.warning("Reopening the knowledge to learn from the study failed (%s); "
+                           "learning with the knowledge as it was opened.", exc)
+            kb = self.knowledge
         own = own_tasks(kb, history)
-        # With this study the knowledge may reach what MetaBO needs: the meta-model is then
-        # trained now, so that the next study starts with it.
-        if len([t for t in kb.tasks(history.space) if t.name not in own]) + 1 < MIN_RELATED_TASKS:
+        others = [t for t in kb.tasks(history.space) if t.name not in own]
+        if len(others) + (1 if own else 0) < MIN_RELATED_TASKS:
             return None
         encoding = SpaceEncoding(history.space, history.min_budget, history.max_budget)
         return self._provider.update(kb, _target(history), encoding, seed=history.seed, exclude=own)

@@ -146,17 +146,12 @@ def build_optimizer(
                 return make_optimizer("gpbo"), choice
             reason = (f"{related} related tasks {where}; each suggestion checks the meta-learned "
                       "surrogate against a GP on the study alone")
-            specs = [kb.spec] if isinstance(kb.spec, str) else list(kb.spec or [])
-            ready = [bundled_meta_model(s[8:]) for s in specs if s.startswith("bundled:")]
-            if len(ready) == 1 and ready[0] is not None:  # shipped with the one bundle: no meta-training
-                from metahpo.surrogates.meta import MetaModelProvider
-
+            metabo, ready = _auto_metabo(kb)
+            if ready:
                 # Its inputs have no budget: a study under a budget scheduler meta-trains once.
                 reason += ("; starting from the bundle's ready-trained meta-model (a study with "
                            "budgets meta-trains once on the bundle instead)")
-                metabo = optimizer_class("metabo")(knowledge=kb, meta_models=MetaModelProvider(initial=ready[0]))
-                return metabo, {"optimizer": "metabo", "reason": reason}
-            return make_optimizer("metabo", knowledge=kb), {"optimizer": "metabo", "reason": reason}
+            return metabo, {"optimizer": "metabo", "reason": reason}
         if kb is None and takes_knowledge(optimizer_class(optimizer)):
             kb = default_knowledge(space, storage)
         return make_optimizer(optimizer, knowledge=kb), None
@@ -169,20 +164,37 @@ def build_optimizer(
     return make_optimizer(optimizer), None
 
 
+def _auto_metabo(kb: KnowledgeBase) -> tuple[Optimizer, bool]:
+    """The MetaBO ``"auto"`` makes for ``kb``, and whether it starts from a ready-trained
+    meta-model (shipped with the one bundle of the knowledge: no meta-training)."""
+    specs = [kb.spec] if isinstance(kb.spec, str) else list(kb.spec or [])
+    ready = [bundled_meta_model(s[8:]) for s in specs if s.startswith("bundled:")]
+    if len(ready) == 1 and ready[0] is not None:
+        from metahpo.surrogates.meta import MetaModelProvider
+
+        return optimizer_class("metabo")(knowledge=kb, meta_models=MetaModelProvider(initial=ready[0])), True
+    return make_optimizer("metabo", knowledge=kb), False
+
+
 def learner_after_auto(record: StudyRecord, storage: Storage) -> Optimizer | None:
     """The MetaBO that learns from a study ``"auto"`` ran with GP-BO for want of knowledge.
 
     Such a study, once finished, may be what makes the knowledge enough for MetaBO: its end
     then meta-trains the model the next study starts from, rather than the next study's
-    first model-based suggestion. ``None`` for any other study, and for knowledge built
-    in memory (its meta-models would not outlive the process).
+    first model-based suggestion. ``None`` for any other study, for knowledge built in
+    memory (its meta-models would not outlive the process), and, with a warning, for
+    knowledge that cannot be opened any more (a study's end does not fail for it).
     """
     choice = record.user_attrs.get("optimizer_choice")
-    if not isinstance(choice, dict) or choice.get("optimizer") != "gpbo" or choice.get("knowledge") is None:
+    if not isinstance(choice, dict) or choice.get("optimizer") != "gpbo" or not choice.get("knowledge"):
         return None
     spec = spec_with_credentials(choice["knowledge"], [str(getattr(storage, "url", ""))])
-    kb = resolve_knowledge(reachable_knowledge(spec, storage, record.name))
-    return None if kb is None else make_optimizer("metabo", knowledge=kb)
+    try:
+        kb = resolve_knowledge(reachable_knowledge(spec, storage, record.name))
+    except Exception as exc:  # a moved directory, a server gone: nothing to learn into
+        logger.warning("Study %r: its knowledge could not be opened to learn from it (%s).", record.name, exc)
+        return None
+    return None if kb is None else _auto_metabo(kb)[0]
 
 
 @functools.cache

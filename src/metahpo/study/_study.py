@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -41,6 +42,8 @@ from metahpo.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     import pandas as pd
+
+logger = logging.getLogger("metahpo.study")
 
 _PROMOTION_RETRIES = 20
 
@@ -376,7 +379,8 @@ class Study:
         """Let the optimizer learn from the study now that it is done.
 
         ``optimize`` does not call this: a study may be continued, and the learning costs
-        a continual update (a second or two), once per study rather than once per call.
+        a continual update (a second or two; a meta-training, below, tens of seconds), once
+        per study rather than once per call.
         Call it when the study is done — ``metahpo tune`` does when its trial budget ends.
         Without it, the next MetaBO study that reads this one from the storage learns from
         it before its first model-based suggestion. An optimizer that keeps knowledge
@@ -384,9 +388,12 @@ class Study:
         new version only if it does not make predictions worse; the summary it returns
         (``kept``, and the meta-test losses before and after) is stored in the study's
         ``user_attrs["knowledge_update"]``. When this study brings the knowledge to what
-        MetaBO needs, or doubles it, the meta-model is trained anew instead (tens of
-        seconds), so that the next study starts with it; a study ``"auto"`` ran with GP-BO
-        for want of knowledge does this too. Calling it again does nothing new.
+        MetaBO needs, or doubles it, the meta-model is trained anew instead, so that the
+        next study starts with it; a study ``"auto"`` ran with GP-BO for want of knowledge
+        does this too (when its knowledge has a spec: not built in memory). Either needs the
+        study to count as a task of the knowledge the next study opens: its storage among
+        the knowledge's sources, and at least 5 COMPLETE trials. Calling it again does
+        nothing new.
 
         Example:
             >>> import metahpo as mh
@@ -397,9 +404,16 @@ class Study:
             >>> study.finish() is None   # random search learns nothing across studies
             True
         """
-        learner = learner_after_auto(self.storage.get_study(self.name), self.storage) or self.optimizer
-        hook = getattr(learner, "on_study_end", None)
-        summary = hook(self.history()) if hook is not None else None
+        learner = learner_after_auto(self.storage.get_study(self.name), self.storage)
+        hook = getattr(self.optimizer if learner is None else learner, "on_study_end", None)
+        try:
+            summary = hook(self.history()) if hook is not None else None
+        except Exception as exc:
+            if learner is None:
+                raise
+            # What a GP-BO study's end learns for the next study is a bonus, not its result.
+            logger.warning("Study %r: learning from it for the next study failed (%s).", self.name, exc)
+            summary = None
         if summary:
             self.storage.set_study_user_attrs(self.study_id, {"knowledge_update": summary})
         return summary

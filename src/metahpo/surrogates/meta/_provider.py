@@ -234,6 +234,12 @@ class MetaModelProvider:
         has too few evaluations). Tasks named in ``exclude`` (the study itself, read back
         from its storage) are not replayed as old tasks: the new task would otherwise be
         both what is learned and what the guard checks is not forgotten.
+
+        When the study is in ``knowledge`` (a task named in ``exclude``) and there is no
+        meta-model yet, or the knowledge has doubled since the last meta-training, the
+        model is meta-trained anew on every task instead, now rather than in the next
+        study's first suggestion; the summary then gives ``meta_trained_on_tasks`` and
+        ``meta_training_seconds``.
         """
         if len(tasks_to_data([new_task], encoding)) == 0:
             return None
@@ -241,9 +247,10 @@ class MetaModelProvider:
         store = self._store_for(knowledge)
         tasks = knowledge.tasks(encoding.space)
         old = [t for t in tasks if t.name not in exclude]
+        joins = len(old) < len(tasks)  # the study, read back: the next study learns from it
         with self._lock:
             model = self._cache.get(key) or self._stored(key, store, tasks, encoding)
-            if model is None or _training_due(model, len(old) + 1):
+            if joins and (model is None or _training_due(model, len(old) + 1)):
                 # This study makes the knowledge enough to learn from, or doubles it: the
                 # meta-training happens now, at the end of a study, not in the middle of the
                 # next study's first model-based suggestion.
