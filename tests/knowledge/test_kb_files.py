@@ -282,3 +282,16 @@ def test_bundled_keel_hgb_loads_as_a_shared_design() -> None:
     first = tasks[0].at_budget(None)
     assert all(t.at_budget(None).config_keys() == first.config_keys() for t in tasks)
     assert len(kb.portfolio(tasks[0].space, size=5)) == 5
+
+
+def test_bundled_space_counts_read_from_the_manifest_match_the_tasks() -> None:
+    from metahpo.knowledge import bundled_knowledge, bundled_names, bundled_space_counts
+
+    for name in bundled_names():
+        counts: dict[str, int] = {}
+        for task in bundled_knowledge(name).tasks():
+            if task.space is not None:
+                counts[task.space.fingerprint()] = counts.get(task.space.fingerprint(), 0) + 1
+        assert bundled_space_counts(name) == counts and counts
+    with pytest.raises(mh.InvalidParameterError, match="bundled_space_counts"):
+        bundled_space_counts("no-such-bundle")

@@ -414,3 +414,8 @@ def test_report_refuses_a_step_that_is_not_a_finite_non_negative_number():
     trial.report(2, 0.5)
     trial.report(2, 0.3)  # reported again: replaced
     assert study.storage.get_trial(study.study_id, trial.number).intermediate == {2.0: 0.3}
+
+
+def test_a_study_missing_from_the_in_memory_storage_says_where_stored_studies_are():
+    with pytest.raises(StudyNotFoundError, match=r"in memory.*sqlite:///FILE\.db"):
+        mh.load_study("made-by-metahpo-tune")

@@ -65,7 +65,12 @@ from metahpo.knowledge._similarity import (
     response_similarity,
     similarity,
 )
-from metahpo.knowledge._sources import META_MODEL_FILE, bundled_meta_model, bundled_names
+from metahpo.knowledge._sources import (
+    META_MODEL_FILE,
+    bundled_meta_model,
+    bundled_names,
+    bundled_space_counts,
+)
 from metahpo.knowledge._structure import TaskStructure, task_structure
 from metahpo.knowledge._task import Task, descriptor_of
 
@@ -88,6 +93,7 @@ __all__ = [
     "bundled_knowledge",
     "bundled_meta_model",
     "bundled_names",
+    "bundled_space_counts",
     "choose_portfolio_neighbours",
     "cluster_tasks",
     "consensus_clustering",

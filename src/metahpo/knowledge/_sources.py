@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import json
 import os
 from typing import Any
 
@@ -15,6 +16,7 @@ __all__ = [
     "bundled_meta_model",
     "bundled_names",
     "bundled_portfolio_rule",
+    "bundled_space_counts",
     "read_bundled",
     "read_directory",
 ]
@@ -49,6 +51,27 @@ def read_bundled(name: str) -> list[Task]:
     resource = _data_root().joinpath(name)
     with importlib.resources.as_file(resource) as folder:
         return read_directory(folder, source=f"bundled:{name}")
+
+
+def bundled_space_counts(name: str) -> dict[str, int]:
+    """How many tasks of each space (by fingerprint) the bundled knowledge ``name`` holds.
+
+    Read from its manifest alone, without the evaluations: deciding whether a bundle is
+    about a study's space must not cost reading every bundle.
+    """
+    names = bundled_names()
+    if not isinstance(name, str) or name not in names:
+        raise InvalidParameterError(
+            f"The 'name' parameter of bundled_space_counts must be one of {names}. Got {describe(name)} instead."
+        )
+    manifest = json.loads(_data_root().joinpath(name, "manifest.json").read_text(encoding="utf-8"))
+    fingerprints = [entry["fingerprint"] for entry in manifest["spaces"]]
+    counts: dict[str, int] = {}
+    for task in manifest["tasks"]:
+        if task.get("space") is not None:
+            key = fingerprints[task["space"]]
+            counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def bundled_meta_model(name: str) -> Any:

@@ -26,6 +26,11 @@ from metahpo.storage._checks import (
 )
 from metahpo.trial import FrozenTrial, TrialState
 
+# A study stored in a file by another process is not here: say where it would be.
+_IN_MEMORY = ("This storage is in memory: a study of another process is opened with "
+              "storage='sqlite:///FILE.db' (the command line's default is sqlite:///metahpo.db) "
+              "or $METAHPO_STORAGE.")
+
 
 class InMemoryStorage:
     """A :class:`~metahpo.storage.Storage` held in a dict, guarded by one lock.
@@ -75,7 +80,7 @@ class InMemoryStorage:
     def get_study(self, name: str) -> StudyRecord:
         with self._lock:
             if name not in self._studies:
-                raise StudyNotFoundError(f"No study named {name!r} in this storage.")
+                raise StudyNotFoundError(f"No study named {name!r} in this storage. {_IN_MEMORY}")
             return _study_copy(self._studies[name])
 
     def list_studies(self) -> list[StudyRecord]:
@@ -87,7 +92,7 @@ class InMemoryStorage:
         with self._lock:
             record = self._studies.get(name)
             if record is None:
-                raise StudyNotFoundError(f"No study named {name!r} in this storage.")
+                raise StudyNotFoundError(f"No study named {name!r} in this storage. {_IN_MEMORY}")
             del self._studies[name]
             del self._trials[record.study_id]
 

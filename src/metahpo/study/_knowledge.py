@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -11,9 +10,9 @@ from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge import (
     KnowledgeBase,
-    bundled_knowledge,
     bundled_meta_model,
     bundled_names,
+    bundled_space_counts,
     spec_with_credentials,
     spec_without_passwords,
 )
@@ -112,7 +111,7 @@ def default_knowledge(space: Space, storage: Storage) -> KnowledgeBase:
     """What a study learns from when it is given no knowledge: the finished studies of its
     storage, and the bundled meta-data of exactly its space (bundled data of another
     space is never mapped onto a user's space just because parameter names coincide)."""
-    specs = [f"bundled:{name}" for name in bundled_names() if _bundled_tasks_by_space(name).get(space.fingerprint())]
+    specs = [f"bundled:{name}" for name in bundled_names() if bundled_space_counts(name).get(space.fingerprint())]
     url = getattr(storage, "url", None)
     if url is not None:
         specs.append(url)
@@ -139,7 +138,8 @@ def build_optimizer(
             source = "built in memory" if kb.spec is None else repr(kb.identity)  # no credentials
             where = f"among the {len(kb)} tasks of the knowledge ({source})"
             if related < MIN_RELATED_TASKS:
-                reason = f"{related} related tasks {where} (MetaBO needs {MIN_RELATED_TASKS})"
+                tasks = "task" if related == 1 else "tasks"
+                reason = f"{related} related {tasks} {where} (MetaBO needs {MIN_RELATED_TASKS})"
                 choice = {"optimizer": "gpbo", "reason": reason}
                 if kb.spec is not None:  # what the study's end adds to (learner_after_auto)
                     choice["knowledge"] = spec_without_passwords(kb.spec)
@@ -195,17 +195,3 @@ def learner_after_auto(record: StudyRecord, storage: Storage) -> Optimizer | Non
         logger.warning("Study %r: its knowledge could not be opened to learn from it (%s).", record.name, exc)
         return None
     return None if kb is None else _auto_metabo(kb)[0]
-
-
-@functools.cache
-def _bundled_tasks_by_space(name: str) -> dict[str, int]:
-    """How many tasks of each space fingerprint the bundled meta-data ``name`` holds.
-
-    Read once per process: bundled files do not change while it runs.
-    """
-    counts: dict[str, int] = {}
-    for task in bundled_knowledge(name).tasks():
-        if task.space is not None:
-            key = task.space.fingerprint()
-            counts[key] = counts.get(key, 0) + 1
-    return counts
