@@ -181,3 +181,30 @@ def test_tune_says_so_when_no_trial_completed(workdir):
                                  "--name", "broken", "--", sys.executable, "-c", "import sys; sys.exit(3)"])
     assert result.exit_code == 1
     assert "no trial of study 'broken' completed; see `metahpo show broken`" in " ".join(result.output.split())
+
+
+def test_tune_says_what_the_knowledge_learned_at_the_end(workdir, monkeypatch):
+    from dataclasses import replace
+
+    from metahpo.cli._command import load_space_file
+    from metahpo.surrogates.meta import _provider
+
+    real = _provider.meta_train
+    def short(data, config, *args, **kwargs):
+        return real(data, replace(config, meta_steps=5), *args, **kwargs)
+
+    monkeypatch.setattr(_provider, "meta_train", short)
+    monkeypatch.setenv("METAHPO_HOME", str(workdir))
+    space = load_space_file(workdir / "space.yaml")
+    for k in range(2):  # two earlier studies of this space in the command's storage
+        past = mh.create_study(name=f"past-{k}", space=space, storage="sqlite:///metahpo.db", seed=k)
+        past.optimize(lambda t, k=k: (t.config["x"] - k) ** 2 + t.config["n"], n_trials=6, show_progress=False)
+    (workdir / "ok.py").write_text("import sys; print((float(sys.argv[1]) - 2) ** 2 + int(sys.argv[2]))\n")
+    result = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "6", "--name", "third",
+                                 "--", sys.executable, "ok.py", "{x}", "{n}"])
+    assert result.exit_code == 0, result.output
+    assert "knowledge: meta-trained on 3 tasks" in result.output
+    shown = runner.invoke(app, ["show", "third"])
+    assert "bracket" not in shown.output  # no scheduler: no scheduler columns
+    explained = runner.invoke(app, ["show", "third", "--explain"])
+    assert "trial 0 why: {" in explained.output

@@ -10,7 +10,7 @@ from rich import box
 from rich.table import Column, Table
 
 from metahpo.cli._app import STORAGE_HELP, app
-from metahpo.cli._studies import best_or_fail, console, fail, storage_url
+from metahpo.cli._studies import best_or_fail, console, fail, finish_and_say, storage_url
 from metahpo.exceptions import MetahpoError
 
 presets_app = typer.Typer(
@@ -86,7 +86,7 @@ def tune_command(
         if encoded:
             console().print(f"one-hot encoded: {', '.join(encoded)}")
         study.optimize(objective, n_trials=trials, timeout=timeout, show_progress=True)
-        study.finish()
+        finish_and_say(study)
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
     best = best_or_fail(study)

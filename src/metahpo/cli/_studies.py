@@ -49,6 +49,21 @@ def best_or_fail(study: Any) -> FrozenTrial:
         raise fail(f"no trial of study {study.name!r} completed; see `metahpo show {study.name}`.") from None
 
 
+def finish_and_say(study: Any) -> None:
+    """Finish a study a command ran, saying what the knowledge learned: a meta-training
+    takes tens of seconds, which would otherwise pass in silence."""
+    with console().status("learning from the study for the next ones..."):
+        update = study.finish()
+    if not update:
+        return
+    if "meta_trained_on_tasks" in update:
+        console().print(f"knowledge: meta-trained on {update['meta_trained_on_tasks']} tasks "
+                        f"in {update.get('meta_training_seconds', 0):.0f} s")
+    else:
+        kept = "kept" if update.get("kept") else f"discarded ({update.get('reason', '')})"
+        console().print(f"knowledge: continual update {kept}", markup=False)
+
+
 @app.command()
 def studies(storage: str | None = typer.Option(None, help=STORAGE_HELP)) -> None:
     """List the studies in the storage."""
@@ -86,19 +101,23 @@ def show(
         raise fail(str(exc)) from exc
     names = list(loaded.space)
     shown = trials[-limit:]
-    table = Table("#", "state", "value", "budget", "bracket", "rung", *names,
-                  *(["why"] if explain else []), title=f"study {loaded.name!r} ({loaded.direction})")
+    # The scheduler's columns only for a study that has one: on 80 columns every column
+    # taken from the parameters cuts their values short.
+    scheduled = any(t.budget is not None or t.bracket is not None for t in shown)
+    table = Table("#", "state", "value", *(["budget", "bracket", "rung"] if scheduled else []), *names,
+                  title=f"study {loaded.name!r} ({loaded.direction})")
     for t in shown:
         value = "-" if t.value is None else f"{t.value:.6g}"
         budget = "-" if t.budget is None else f"{t.budget:g}"
-        cells = [_fmt(t.config.get(n)) for n in names]
-        why = [json.dumps(t.user_attrs.get("why", "")) if t.user_attrs.get("why") else ""] if explain else []
-        table.add_row(str(t.number), t.state.value, value, budget,
-                      "-" if t.bracket is None else str(t.bracket),
-                      "-" if t.rung is None else str(t.rung), *cells, *why)
+        schedule = [budget, "-" if t.bracket is None else str(t.bracket),
+                    "-" if t.rung is None else str(t.rung)] if scheduled else []
+        table.add_row(str(t.number), t.state.value, value, *schedule, *[_fmt(t.config.get(n)) for n in names])
     console().print(table)
     # Below the table, whole: a column would be squeezed to nothing on a narrow terminal.
     for t in shown:
+        if explain and t.user_attrs.get("why"):
+            console().print(f"trial {t.number} why: {json.dumps(t.user_attrs['why'], default=str)}",
+                            markup=False, highlight=False, soft_wrap=True)
         if t.error:
             console().print(f"trial {t.number} {t.state.value}: {_error_line(t.error)}", markup=False,
                           highlight=False, soft_wrap=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from metahpo.cli._app import STORAGE_HELP, app
-from metahpo.cli._studies import best_or_fail, console, fail, storage_url
+from metahpo.cli._studies import best_or_fail, console, fail, finish_and_say, storage_url
 from metahpo.exceptions import MetahpoError
 
 
@@ -60,7 +60,7 @@ def tune(
         with objective.stop_on_interrupt():
             study.optimize(objective, n_trials=trials, n_jobs=jobs, timeout=timeout, show_progress=True)
         # The trial budget is spent: the study is done, and the knowledge learns from it.
-        study.finish()
+        finish_and_say(study)
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
     best = best_or_fail(study)
