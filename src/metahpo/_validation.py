@@ -38,6 +38,8 @@ def check_int(
     value: Any, name: str, owner: str, minimum: int | None = None, maximum: int | None = None
 ) -> int:
     """Return ``value`` as an int (no bools, no floats) or raise naming the parameter."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, int)):
+        value = int(value)  # a NumPy integer: what arithmetic on arrays hands users
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
             value = int(value)

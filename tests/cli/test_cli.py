@@ -208,3 +208,10 @@ def test_tune_says_what_the_knowledge_learned_at_the_end(workdir, monkeypatch):
     assert "bracket" not in shown.output  # no scheduler: no scheduler columns
     explained = runner.invoke(app, ["show", "third", "--explain"])
     assert "trial 0 why: {" in explained.output
+
+
+def test_a_program_that_does_not_exist_is_refused_before_the_first_trial(workdir):
+    result = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "2", "--name", "typo",
+                                 "--", "pythn3-no-such-program", "train.py", "{x}"])
+    assert result.exit_code == 1 and "'pythn3-no-such-program' was not found" in result.output
+    assert not (workdir / "metahpo.db").exists() or "typo" not in runner.invoke(app, ["studies"]).output

@@ -419,3 +419,13 @@ def test_report_refuses_a_step_that_is_not_a_finite_non_negative_number():
 def test_a_study_missing_from_the_in_memory_storage_says_where_stored_studies_are():
     with pytest.raises(StudyNotFoundError, match=r"in memory.*sqlite:///FILE\.db"):
         mh.load_study("made-by-metahpo-tune")
+
+
+def test_numpy_integers_are_ints_where_ints_are_asked_for():
+    import numpy as np
+
+    study = mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), optimizer="random", seed=np.int64(3))
+    study.optimize(lambda t: t.config["x"], n_trials=np.int32(2), show_progress=False)
+    assert study.seed == 3 and len(study.trials) == 2
+    with pytest.raises(InvalidParameterError, match="'seed' parameter"):
+        mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), seed=np.bool_(True))

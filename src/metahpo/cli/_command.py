@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import signal
 import string
 import subprocess
@@ -112,6 +113,19 @@ def check_placeholders(command: Sequence[str], space: Space) -> None:
                     f"(nor budget or trial). Parameters: {sorted(space)}. Write a literal brace "
                     "twice: '{{' and '}}'."
                 )
+
+
+def check_program(command: Sequence[str]) -> None:
+    """Refuse, before any trial runs, a command whose program cannot be found: every trial
+    would fail the same way."""
+    program = command[0] if command else ""
+    if "{" in program:
+        return  # chosen by a parameter: known only per trial
+    if shutil.which(program) is None:
+        raise InvalidParameterError(
+            f"The command's program {program!r} was not found on PATH, nor is it an "
+            "executable file. Check its spelling, or give its path."
+        )
 
 
 def default_study_name(command: Sequence[str], space: Space) -> str:

@@ -38,6 +38,7 @@ def tune(
     """
     from metahpo.cli._command import (
         check_placeholders,
+        check_program,
         command_objective,
         default_study_name,
         load_space_file,
@@ -51,6 +52,7 @@ def tune(
     try:
         parsed_space = load_space_file(space)
         check_placeholders(command, parsed_space)
+        check_program(command)
         study = create_study(
             name=name or default_study_name(command, parsed_space), space=parsed_space,
             storage=storage_url(storage), direction=direction, optimizer=optimizer, seed=seed,
