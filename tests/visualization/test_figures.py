@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import metahpo as mh
-from metahpo.exceptions import InvalidParameterError
+from metahpo.exceptions import InvalidParameterError, MetahpoError
 from metahpo.visualization import (
     KINDS,
     param_importances,
@@ -98,3 +100,26 @@ def test_write_figure_html_and_refuses_other_formats(drawn_storage, tmp_path):
     assert "Optimization history of finished-hb" in text and "cdn.plot.ly" not in text.split("<body>")[0]
     with pytest.raises(InvalidParameterError, match=r"must end in one of \['.html', '.png'\]"):
         write_figure(fig, tmp_path / "h.svg")
+
+
+class _FlakyFigure:
+    """A figure whose PNG rendering fails the first ``failures`` times, as Kaleido's page
+    sometimes does."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    def write_image(self, path, **kwargs):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise RuntimeError("ReferenceError: kaleido_scopes is not defined")
+        Path(path).write_bytes(b"png")
+
+
+def test_png_export_tries_a_second_time_then_says_what_failed(tmp_path, monkeypatch):
+    monkeypatch.setenv("BROWSER_PATH", "/usr/bin/true")  # never started: the figure is a stand-in
+    once = _FlakyFigure(failures=1)
+    assert write_figure(once, tmp_path / "a.png").read_bytes() == b"png" and once.calls == 2
+    with pytest.raises(MetahpoError, match="PNG export failed twice"):
+        write_figure(_FlakyFigure(failures=2), tmp_path / "b.png")

@@ -102,5 +102,16 @@ def write_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
         raise ImportError(
             "PNG export needs kaleido: install the 'dashboard' extra (pip install 'metahpo[dashboard]')."
         ) from exc
-    fig.write_image(out, format="png", width=1100, height=600, scale=1)
+    for attempt in (1, 2):
+        try:
+            fig.write_image(out, format="png", width=1100, height=600, scale=1)
+            return out
+        except RuntimeError as exc:
+            # Kaleido's page now and then fails to load its own scripts (a JavascriptError
+            # about kaleido_scopes, about one export in a dozen here): a second try renders.
+            if attempt == 2:
+                raise MetahpoError(
+                    f"PNG export failed twice in Kaleido's browser ({exc}). Try again, or write "
+                    "an .html file instead."
+                ) from exc
     return out
