@@ -41,13 +41,13 @@ def test_list_names_every_preset_and_its_knowledge(workdir):
 @pytest.mark.parametrize("suffix", ["csv", "parquet"])
 def test_tune_runs_a_finished_preset_study_on_the_file(workdir, suffix):
     result = runner.invoke(app, ["presets", "tune", "hgb-classifier", "--data", f"data.{suffix}",
-                                 "--target", "label", "--trials", "4", "--cv", "2", "--seed", "1"])
+                                 "--target", "label", "--trials", "5", "--cv", "2", "--seed", "1"])
     assert result.exit_code == 0, result.output
     assert "one-hot encoded: colour" in result.output
     assert "(metabo): best log_loss" in result.output
     study = mh.load_study("hgb-classifier-data", "sqlite:///metahpo.db")
-    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 4
-    # Finished: the knowledge learned from it (the update's summary is stored).
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 5
+    # Finished: the knowledge learned from it (the update's summary is stored; 5 trials: a task).
     assert "knowledge_update" in study.user_attrs
     assert set(study.best_trial.config) == set(mh.presets.get("hgb-classifier").space.names)
     # The same data in a new study: the values are the preset objective's, on the encoded file.

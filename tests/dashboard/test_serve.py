@@ -160,3 +160,21 @@ def test_missing_database_is_refused(tmp_path):
                                                 ("0.0.0.0", False), ("192.168.1.4", False), ("example.org", False)])
 def test_is_loopback(host, expected):
     assert is_loopback(host) is expected
+
+
+def test_an_interrupt_as_the_url_is_announced_stops_the_server_and_restores_the_handler(drawn_storage):
+    # In its own process: serving needs a thread with no event loop running.
+    code = (
+        "import os, signal\n"
+        "from metahpo.dashboard._serve import serve\n"
+        "before = signal.getsignal(signal.SIGINT)\n"
+        "announced = []\n"
+        "def interrupt_at_once(url):\n"
+        "    announced.append(url)\n"
+        "    os.kill(os.getpid(), signal.SIGINT)  # the earliest a user's Ctrl+C can come\n"
+        f"serve({drawn_storage!r}, port=0, on_start=interrupt_at_once)\n"
+        "print('announced', len(announced), 'restored', signal.getsignal(signal.SIGINT) is before)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "announced 1 restored True" in done.stdout and "Traceback" not in done.stderr

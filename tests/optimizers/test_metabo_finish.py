@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 import metahpo as mh
+from metahpo.surrogates import SpaceEncoding
 from metahpo.surrogates.meta import _provider
 from metahpo.testing.synthetic import ShiftedBranin
 
@@ -93,6 +94,15 @@ def test_a_study_the_next_one_will_not_learn_from_trains_nothing(tmp_path, train
                                 knowledge=url, seed=3)
     assert type(elsewhere.optimizer) is mh.GPBO and _finished(elsewhere, 6) is None
     assert trainings == []
+    # Enough knowledge (its suggestions meta-train once), but a study too short to be a
+    # task does not update the model at its end.
+    enough = mh.MetaBO(_knowledge_in_memory(3), continual_update=True, n_warm_start=2)
+    short_metabo = mh.create_study(space=FAMILY.space, optimizer=enough, seed=0)
+    short_metabo.optimize(lambda t: FAMILY.evaluate(FAMILY.tasks[0], t.config), n_trials=4,
+                          show_progress=False)
+    model = enough._provider.model(enough.knowledge, SpaceEncoding(FAMILY.space))
+    assert short_metabo.finish() is None and trainings == [3]
+    assert enough._provider.model(enough.knowledge, SpaceEncoding(FAMILY.space)) is model
 
 
 def test_a_knowledge_source_gone_since_does_not_fail_the_end_of_a_study(tmp_path, trainings, caplog):

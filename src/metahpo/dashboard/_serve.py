@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import signal
 import socket
+import threading
 from collections.abc import Callable
+from typing import Any
 
 from metahpo._validation import check_int
 from metahpo.exceptions import InvalidParameterError
@@ -55,16 +58,31 @@ def serve(
     try:
         # The storage is opened before the URL is announced: a bad one fails first.
         app = create_app(storage)
-        # As uvicorn.run does: an interrupt is how the dashboard is stopped, not an error
-        # (also one that comes as soon as the URL is announced).
-        with contextlib.suppress(KeyboardInterrupt):
-            if on_start is not None:
-                on_start(url_of(host, sockets[0]))
-            server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-            server.run(sockets=sockets)
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        # An interrupt is how the dashboard is stopped, not an error. One that comes as soon
+        # as the URL is announced, before uvicorn listens for it, would otherwise land in
+        # the middle of building the event loop: the server's own handler takes it from
+        # the announcement on, and the server then stops as soon as it has started.
+        previous = _take_interrupts(server.handle_exit)
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                if on_start is not None:
+                    on_start(url_of(host, sockets[0]))
+                server.run(sockets=sockets)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _take_interrupts(handler: Callable[[int, Any], None]) -> Any:
+    """Install ``handler`` for SIGINT and return the one it replaces (``None`` off the main
+    thread, where signals cannot be handled)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, handler)
 
 
 def listen(host: str, port: int) -> list[socket.socket]:

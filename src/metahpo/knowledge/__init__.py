@@ -72,11 +72,12 @@ from metahpo.knowledge._sources import (
     bundled_space_counts,
 )
 from metahpo.knowledge._structure import TaskStructure, task_structure
-from metahpo.knowledge._task import Task, descriptor_of
+from metahpo.knowledge._task import MIN_TASK_TRIALS, Task, descriptor_of
 
 __all__ = [
     "CLASSIFICATION_FEATURES",
     "META_MODEL_FILE",
+    "MIN_TASK_TRIALS",
     "PORTFOLIO_FILE",
     "REGRESSION_FEATURES",
     "BaseClustering",

@@ -24,7 +24,7 @@ from metahpo.knowledge._portfolio import greedy_portfolio
 from metahpo.knowledge._portfolio_file import read_portfolio_rule
 from metahpo.knowledge._similarity import nearest
 from metahpo.knowledge._sources import bundled_portfolio_rule, read_bundled, read_directory
-from metahpo.knowledge._task import Task
+from metahpo.knowledge._task import MIN_TASK_TRIALS, Task
 from metahpo.knowledge._views import SpaceViews, cluster_with, relevant_tasks
 from metahpo.space import Config, Space
 from metahpo.storage import ArtefactStore, Storage, artefacts_of, get_storage
@@ -173,7 +173,7 @@ class KnowledgeBase:
         self._append_spec(os.path.abspath(path))
 
     def add_storage(
-        self, storage: Storage | str, min_trials: int = 5, exclude: Sequence[str] = ()
+        self, storage: Storage | str, min_trials: int = MIN_TASK_TRIALS, exclude: Sequence[str] = ()
     ) -> None:
         """Add one task per study with at least ``min_trials`` COMPLETE trials (all or none)."""
         from metahpo.knowledge._storage import read_storage_source
@@ -190,7 +190,7 @@ class KnowledgeBase:
         storage: Any,
         study_names: Sequence[str] | None = None,
         *,
-        min_trials: int = 5,
+        min_trials: int = MIN_TASK_TRIALS,
         prefix: str = "",
         descriptors: Mapping[str, Mapping[str, float]] | None = None,
     ) -> None:
@@ -339,7 +339,7 @@ class KnowledgeBase:
     def from_storage(
         cls,
         storage: Storage | str,
-        min_trials: int = 5,
+        min_trials: int = MIN_TASK_TRIALS,
         exclude: Sequence[str] = (),
     ) -> KnowledgeBase:
         """Every study of ``storage`` with at least ``min_trials`` COMPLETE trials.
@@ -371,7 +371,7 @@ class KnowledgeBase:
         storage: Any,
         study_names: Sequence[str] | None = None,
         *,
-        min_trials: int = 5,
+        min_trials: int = MIN_TASK_TRIALS,
         prefix: str = "",
         descriptors: Mapping[str, Mapping[str, float]] | None = None,
     ) -> KnowledgeBase:

@@ -42,7 +42,7 @@ from typing import Any
 
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
-from metahpo.knowledge._task import Task, check_descriptor, descriptor_of
+from metahpo.knowledge._task import MIN_TASK_TRIALS, Task, check_descriptor, descriptor_of
 from metahpo.space import Categorical, Float, Int, Param, Space
 from metahpo.storage import mask_password, missing_sqlite_file
 
@@ -67,7 +67,7 @@ def read_optuna(
     source: Any,
     study_names: Sequence[str] | None = None,
     *,
-    min_trials: int = 5,
+    min_trials: int = MIN_TASK_TRIALS,
     prefix: str = "",
     descriptors: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[Task]:

@@ -11,7 +11,7 @@ import numpy as np
 
 from metahpo._validation import check_int
 from metahpo.exceptions import InvalidParameterError, MetahpoError, StudyNotFoundError
-from metahpo.knowledge._task import Task, descriptor_of
+from metahpo.knowledge._task import MIN_TASK_TRIALS, Task, descriptor_of
 from metahpo.space import Space
 from metahpo.storage import Storage, absolute_sqlite_url, get_storage, missing_sqlite_file
 from metahpo.trial import TrialState
@@ -31,7 +31,7 @@ def storage_label(storage: Storage) -> str:
 
 def read_storage(
     storage: Storage | str,
-    min_trials: int = 5,
+    min_trials: int = MIN_TASK_TRIALS,
     exclude: Sequence[str] = (),
 ) -> list[Task]:
     """One task per study with at least ``min_trials`` COMPLETE trials (all validated first).
@@ -82,7 +82,7 @@ def read_storage(
 
 
 def read_storage_source(
-    storage: Storage | str, min_trials: int = 5, exclude: Sequence[str] = ()
+    storage: Storage | str, min_trials: int = MIN_TASK_TRIALS, exclude: Sequence[str] = ()
 ) -> tuple[list[Task], str | None]:
     """The tasks of :func:`read_storage`, and the spec that reads them again: the URL made
     absolute when a URL was given and the default choice of studies kept, else ``None``.

@@ -19,7 +19,10 @@ from metahpo.space import Config, Space, round_unit
 if TYPE_CHECKING:
     from metahpo.history import History
 
-__all__ = ["Task", "check_descriptor", "descriptor_of"]
+__all__ = ["MIN_TASK_TRIALS", "Task", "check_descriptor", "descriptor_of"]
+
+#: COMPLETE trials a study needs to count as a task of the knowledge, and to teach it.
+MIN_TASK_TRIALS = 5
 
 # Unit-cube coordinates are rounded to this many decimals to decide that two configs
 # are the same point (integers and categoricals encode to exact cell centres).

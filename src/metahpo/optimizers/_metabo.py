@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
+from metahpo.knowledge import MIN_TASK_TRIALS
 from metahpo.optimizers._base import MIN_RELATED_TASKS, BaseOptimizer, Suggestion
 from metahpo.optimizers._bo import (
     ACQUISITIONS,
@@ -279,7 +280,9 @@ class MetaBO(BaseOptimizer):
         stored tasks, or meta-train anew when the study brings the knowledge to what MetaBO
         needs or doubles it (see :meth:`MetaModelProvider.update
         <metahpo.surrogates.meta.MetaModelProvider.update>`)."""
-        if not self.continual_update or self.knowledge is None or len(history.complete) < 3:
+        # A study too short to count as a task teaches nothing either (a run of 3 trials
+        # with a wrong target would shift the model every later study starts from).
+        if not self.continual_update or self.knowledge is None or len(history.complete) < MIN_TASK_TRIALS:
             return None
         # The knowledge as the next study will open it: this study is in it when its
         # storage is one of the knowledge's and it has enough trials to count as a task.

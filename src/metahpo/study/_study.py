@@ -390,10 +390,10 @@ class Study:
         ``user_attrs["knowledge_update"]``. When this study brings the knowledge to what
         MetaBO needs, or doubles it, the meta-model is trained anew instead, so that the
         next study starts with it; a study ``"auto"`` ran with GP-BO for want of knowledge
-        does this too (when its knowledge has a spec: not built in memory). Either needs the
+        does this too (when its knowledge has a spec: not built in memory). That needs the
         study to count as a task of the knowledge the next study opens: its storage among
-        the knowledge's sources, and at least 5 COMPLETE trials. Calling it again does
-        nothing new.
+        the knowledge's sources. A study with fewer than 5 COMPLETE trials (not a task)
+        teaches nothing. Calling it again does nothing new.
 
         Example:
             >>> import metahpo as mh
