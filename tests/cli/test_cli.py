@@ -214,4 +214,7 @@ def test_a_program_that_does_not_exist_is_refused_before_the_first_trial(workdir
     result = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "2", "--name", "typo",
                                  "--", "pythn3-no-such-program", "train.py", "{x}"])
     assert result.exit_code == 1 and "'pythn3-no-such-program' was not found" in result.output
+    (workdir / "run.sh").write_text("echo 1\n")  # not executable
+    result = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "1", "--", "./run.sh"])
+    assert result.exit_code == 1 and "cannot be executed" in result.output
     assert not (workdir / "metahpo.db").exists() or "typo" not in runner.invoke(app, ["studies"]).output

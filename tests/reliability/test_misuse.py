@@ -429,3 +429,8 @@ def test_numpy_integers_are_ints_where_ints_are_asked_for():
     assert study.seed == 3 and len(study.trials) == 2
     with pytest.raises(InvalidParameterError, match="'seed' parameter"):
         mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), seed=np.bool_(True))
+    # Kept as ints: the optimizer and scheduler are stored as JSON with the study.
+    stored = mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), seed=0,
+                             optimizer=mh.GPBO(n_initial=np.int64(3), n_restarts=np.int64(2)),
+                             scheduler=mh.Hyperband(1, 9, eta=np.int64(3)))
+    assert stored.optimizer.n_initial == 3 and type(stored.optimizer.n_initial) is int

@@ -113,7 +113,9 @@ class _FlakyFigure:
     def write_image(self, path, **kwargs):
         self.calls += 1
         if self.calls <= self.failures:
-            raise RuntimeError("ReferenceError: kaleido_scopes is not defined")
+            from kaleido.errors import JavascriptError
+
+            raise JavascriptError(-32000, "ReferenceError: kaleido_scopes is not defined")
         Path(path).write_bytes(b"png")
 
 

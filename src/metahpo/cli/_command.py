@@ -121,11 +121,18 @@ def check_program(command: Sequence[str]) -> None:
     program = command[0] if command else ""
     if "{" in program:
         return  # chosen by a parameter: known only per trial
-    if shutil.which(program) is None:
+    if shutil.which(program) is not None:
+        return
+    if os.path.isfile(program):
         raise InvalidParameterError(
-            f"The command's program {program!r} was not found on PATH, nor is it an "
-            "executable file. Check its spelling, or give its path."
+            f"The command's program {program!r} is a file that cannot be executed. Make it "
+            f"executable (chmod +x {program}), or run it through its interpreter "
+            f"(python {program} ...)."
         )
+    raise InvalidParameterError(
+        f"The command's program {program!r} was not found on PATH, nor is it an "
+        "executable file. Check its spelling, or give its path."
+    )
 
 
 def default_study_name(command: Sequence[str], space: Space) -> str:

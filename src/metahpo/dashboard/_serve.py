@@ -9,7 +9,6 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from metahpo._validation import check_int
 from metahpo.exceptions import InvalidParameterError
@@ -63,26 +62,21 @@ def serve(
         # as the URL is announced, before uvicorn listens for it, would otherwise land in
         # the middle of building the event loop: the server's own handler takes it from
         # the announcement on, and the server then stops as soon as it has started.
-        previous = _take_interrupts(server.handle_exit)
+        main_thread = threading.current_thread() is threading.main_thread()
+        # Off the main thread signals cannot be handled (nor reach this thread).
+        previous = signal.signal(signal.SIGINT, server.handle_exit) if main_thread else None
         try:
             with contextlib.suppress(KeyboardInterrupt):
                 if on_start is not None:
                     on_start(url_of(host, sockets[0]))
                 server.run(sockets=sockets)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+            if main_thread:
+                # None: a handler not set from Python; the default is what it stood for.
+                signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
     finally:
         for sock in sockets:
             sock.close()
-
-
-def _take_interrupts(handler: Callable[[int, Any], None]) -> Any:
-    """Install ``handler`` for SIGINT and return the one it replaces (``None`` off the main
-    thread, where signals cannot be handled)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGINT, handler)
 
 
 def listen(host: str, port: int) -> list[socket.socket]:

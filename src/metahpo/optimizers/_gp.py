@@ -85,7 +85,7 @@ class GPBO(BaseOptimizer):
 
     def _check_params(self) -> None:
         if self.n_initial is not None:
-            check_int(self.n_initial, "n_initial", "GPBO", minimum=1)
+            self.n_initial = check_int(self.n_initial, "n_initial", "GPBO", minimum=1)
         if self.acquisition not in ACQUISITIONS:
             raise InvalidParameterError(
                 f"The 'acquisition' parameter of GPBO must be one of {list(ACQUISITIONS)}. "
@@ -100,7 +100,7 @@ class GPBO(BaseOptimizer):
                 f"The 'output_transform' parameter of GPBO must be one of {list(OUTPUT_TRANSFORMS)}. "
                 f"Got {describe(self.output_transform)} instead."
             )
-        check_int(self.n_restarts, "n_restarts", "GPBO", minimum=1)
+        self.n_restarts = check_int(self.n_restarts, "n_restarts", "GPBO", minimum=1)
         if not isinstance(self.trust_region, bool):
             raise InvalidParameterError(
                 f"The 'trust_region' parameter of GPBO must be a bool. Got {describe(self.trust_region)} instead."

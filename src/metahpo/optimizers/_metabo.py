@@ -135,7 +135,7 @@ class MetaBO(BaseOptimizer):
                 f"Got {describe(acquisition)} instead."
             )
         if plateau_patience is not None:
-            check_int(plateau_patience, "plateau_patience", "MetaBO", minimum=1)
+            self.plateau_patience = check_int(plateau_patience, "plateau_patience", "MetaBO", minimum=1)
         if not isinstance(continual_update, bool):
             raise InvalidParameterError(
                 "The 'continual_update' parameter of MetaBO must be a bool. "

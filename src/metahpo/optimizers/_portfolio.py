@@ -76,7 +76,7 @@ class Portfolio(BaseOptimizer):
         self.size = size
         self.k_nearest = k_nearest
         check_knowledge(knowledge, "Portfolio")
-        check_int(self.size, "size", "Portfolio", minimum=1)
+        self.size = check_int(self.size, "size", "Portfolio", minimum=1)
         check_k_nearest(k_nearest, "Portfolio")
         self._portfolios: dict[tuple[Any, ...], tuple[list[tuple[Config, list[str]]], int]] = {}
 

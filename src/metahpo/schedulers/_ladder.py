@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from metahpo._validation import check_finite_number, check_int, describe
+from metahpo._validation import check_finite_number, check_int
 from metahpo.exceptions import InvalidParameterError
 
 # log_eta(R/r) computed in floating point can land a hair below an integer (log(81)/log(3)).
@@ -59,11 +59,7 @@ def make_ladder(min_budget: object, max_budget: object, eta: object, owner: str)
     """Validate scheduler arguments; budgets given as ints stay integers (epochs, rounds)."""
     low = check_finite_number(min_budget, "min_budget", owner)
     high = check_finite_number(max_budget, "max_budget", owner)
-    if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
-        raise InvalidParameterError(
-            f"The 'eta' parameter of {owner} must be an int >= 2. Got {describe(eta)} instead."
-        )
-    check_int(eta, "eta", owner, minimum=2)
+    eta = check_int(eta, "eta", owner, minimum=2)
     if low <= 0:
         raise InvalidParameterError(
             f"The 'min_budget' parameter of {owner} must be > 0. Got {min_budget!r} instead."

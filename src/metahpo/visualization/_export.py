@@ -102,13 +102,15 @@ def write_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
         raise ImportError(
             "PNG export needs kaleido: install the 'dashboard' extra (pip install 'metahpo[dashboard]')."
         ) from exc
+    from kaleido.errors import JavascriptError
+
     for attempt in (1, 2):
         try:
             fig.write_image(out, format="png", width=1100, height=600, scale=1)
             return out
-        except RuntimeError as exc:
-            # Kaleido's page now and then fails to load its own scripts (a JavascriptError
-            # about kaleido_scopes, about one export in a dozen here): a second try renders.
+        except JavascriptError as exc:
+            # Kaleido's page now and then fails to load its own scripts (kaleido_scopes is
+            # not defined, about one export in a dozen here): a second try renders.
             if attempt == 2:
                 raise MetahpoError(
                     f"PNG export failed twice in Kaleido's browser ({exc}). Try again, or write "
