@@ -125,3 +125,24 @@ def test_png_export_tries_a_second_time_then_says_what_failed(tmp_path, monkeypa
     assert write_figure(once, tmp_path / "a.png").read_bytes() == b"png" and once.calls == 2
     with pytest.raises(MetahpoError, match="PNG export failed twice"):
         write_figure(_FlakyFigure(failures=2), tmp_path / "b.png")
+
+
+def test_why_says_when_the_study_alone_shaped_a_suggestion(tmp_path):
+    url = f"sqlite:///{tmp_path / 'why.db'}"
+    study = mh.create_study(name="s", space=mh.Space({"x": mh.Float(0, 1)}), storage=url,
+                            optimizer="random", seed=0)
+    attrs = [
+        {"source": "surrogate", "model": "meta-learned", "similar_tasks": [["a", 0.6], ["b", 0.4]]},
+        {"source": "surrogate", "model": "study GP", "loo_nll": {"meta-learned": -1.2, "study GP": -2.5},
+         "similar_tasks": [["a", 0.6], ["b", 0.4]]},
+    ]
+    for why in attrs:
+        trial = study.ask()
+        study.storage.set_trial_user_attrs(study.study_id, trial.number, {"why": why})
+        study.tell(trial, trial.config["x"])
+    alone = plot_why("s", url, trial=1)
+    assert not alone.data and "a GP on this study alone" in alone.layout.title.text
+    assert "-2.5 against -1.2" in alone.layout.annotations[0].text
+    default = plot_why("s", url)  # the latest trial the knowledge shaped
+    assert default.layout.title.text.startswith("Why trial 0") and "(meta-learned)" in default.layout.title.text
+    assert list(default.data[0].y) == ["b", "a"]

@@ -158,7 +158,7 @@ def plot_why(study: Any, storage: Storage | str | None = None, trial: int | None
     if not data.trials:
         return empty_figure(f"Why trials of {data.name} were suggested", "No trial yet")
     if trial is None:
-        named = [t for t in data.trials if _similar(t.user_attrs.get("why"))]
+        named = [t for t in data.trials if _similar(t.user_attrs.get("why")) and not _study_alone(t.user_attrs.get("why"))]
         chosen = (named or list(data.trials))[-1]
     else:
         matches = [t for t in data.trials if t.number == trial]
@@ -171,6 +171,19 @@ def plot_why(study: Any, storage: Storage | str | None = None, trial: int | None
     why = chosen.user_attrs.get("why")
     source = why.get("source", "unknown") if isinstance(why, Mapping) else "unknown"
     title = f"Why trial {chosen.number} of {data.name}: suggested by {source}"
+    if isinstance(why, Mapping) and _study_alone(why):
+        # MetaBO's check chose the GP fitted on the study alone: the similar tasks it lists
+        # are the nearest ones, but none of them shaped this suggestion.
+        found = why.get("loo_nll")
+        scores: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        return empty_figure(
+            f"{title} (a GP on this study alone)",
+            "A GP fitted on this study alone predicted its trials better than the meta-learned "
+            f"surrogate (leave-one-out NLL {scores.get('study GP', '?')} against "
+            f"{scores.get('meta-learned', '?')}): no past task shaped this suggestion",
+        )
+    if isinstance(why, Mapping) and why.get("model") == "meta-learned":
+        title += " (meta-learned)"
     similar = _similar(why)
     if not similar:
         return empty_figure(title, "This trial names no similar task")
@@ -188,6 +201,11 @@ def plot_why(study: Any, storage: Storage | str | None = None, trial: int | None
         title=title, xaxis_title="weight (similarity to this study)", yaxis_title="task"
     )
     return fig
+
+
+def _study_alone(why: Any) -> bool:
+    """Whether MetaBO suggested the trial with the GP on the study alone (its check chose it)."""
+    return isinstance(why, Mapping) and why.get("model") == "study GP"
 
 
 def _similar(why: Any) -> list[tuple[str, float]]:
