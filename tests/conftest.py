@@ -88,6 +88,7 @@ def drawn_storage(tmp_path_factory) -> str:
     hb = mh.create_study(name="finished-hb", space=space, storage=url, optimizer="random", seed=0,
                          scheduler=mh.Hyperband(min_budget=1, max_budget=9, eta=3))
     hb.optimize(_objective, n_trials=30, show_progress=False)
+    hb.finish()
     for seed in (1, 2):
         other = mh.create_study(name=f"past-{seed}", space=space, storage=url, optimizer="random",
                                 seed=seed)

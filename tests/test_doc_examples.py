@@ -26,6 +26,7 @@ DOCTEST_MODULES = [
     "metahpo.exceptions",
     "metahpo.study._study",
     "metahpo.study._create",
+    "metahpo.study._labels",
     "metahpo.presets",
     "metahpo.presets._preset",
     "metahpo.presets._registry",

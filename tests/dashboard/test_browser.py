@@ -38,10 +38,20 @@ def test_studies_page_lists_every_study_and_refreshes(page, dashboard_url):
     table = page.locator("table#studies")
     for name in ("finished-hb", "running", "warm"):
         assert table.get_by_role("link", name=name, exact=True).count() == 1
-    row = table.locator("tr", has=page.get_by_role("link", name="running", exact=True))
-    assert "running" in row.locator("td").nth(1).inner_text()
+
+    def cells(name: str) -> list[str]:
+        return table.locator("tr", has=page.get_by_role("link", name=name, exact=True)).locator("td").all_inner_texts()
+
+    def states_and_optimizers() -> dict[str, tuple[str, str]]:
+        return {name: (cells(name)[1], cells(name)[4]) for name in ("running", "finished-hb", "past-1", "warm")}
+
+    # "finished" is a study finish() was called on; the others' trials merely all ended.
+    expected = {"running": ("running", "RandomSearch"), "finished-hb": ("finished", "RandomSearch"),
+                "past-1": ("idle", "RandomSearch"), "warm": ("idle", "Portfolio")}
+    assert states_and_optimizers() == expected
     page.wait_for_function("document.querySelector('table#studies').dataset.refreshed", timeout=TIMEOUT_MS)
     assert table.get_by_role("link", name="finished-hb", exact=True).count() == 1
+    assert states_and_optimizers() == expected  # as app.js writes them
     _shot(page, "dashboard-studies")
     assert page.errors == []
 

@@ -56,12 +56,9 @@ def finish_and_say(study: Any) -> None:
         update = study.finish()
     if not update:
         return
-    if "meta_trained_on_tasks" in update:
-        console().print(f"knowledge: meta-trained on {update['meta_trained_on_tasks']} tasks "
-                        f"in {update.get('meta_training_seconds', 0):.0f} s")
-    else:
-        kept = "kept" if update.get("kept") else f"discarded ({update.get('reason', '')})"
-        console().print(f"knowledge: continual update {kept}", markup=False)
+    from metahpo.study import knowledge_update_label
+
+    console().print(f"knowledge: {knowledge_update_label(update)}", markup=False)
 
 
 @app.command()
@@ -92,7 +89,7 @@ def show(
     explain: bool = typer.Option(False, help="Show why each trial was suggested."),
 ) -> None:
     """Show a study's trials and its best configuration."""
-    from metahpo.optimizers import optimizer_class_name
+    from metahpo.study import optimizer_label
 
     try:
         loaded, best = _stored(study, existing_storage_url(storage))
@@ -126,10 +123,7 @@ def show(
             console().print(f"trial {t.number} attributes: {json.dumps(attrs_shown, default=str)}",
                             markup=False, highlight=False, soft_wrap=True)
     attrs = loaded.user_attrs
-    choice = attrs.get("optimizer_choice")
-    console().print(f"optimizer: {optimizer_class_name(str(loaded.optimizer.get('name')))}"
-                  + (f" (auto: {choice.get('reason', '')})" if isinstance(choice, dict) else ""),
-                  markup=False)
+    console().print(f"optimizer: {optimizer_label(loaded.optimizer, attrs)}", markup=False)
     update = attrs.get("knowledge_update")
     if isinstance(update, dict):
         console().print(f"knowledge update: {json.dumps(update)}", markup=False)

@@ -87,9 +87,10 @@ def knowledge_body(storage: Storage) -> str:
     parts.append(table(["space", "cluster", "tasks"], cluster_rows, ident="clusters"))
     parts.append("<h2>Map</h2>" + plot_div("/api/knowledge/map", "plot-knowledge-map"))
     updates = knowledge_updates(storage)
-    update_rows = [[u["key"], u["version"], u["created"], u["study"], u["before"], u["after"]] for u in updates]
+    update_rows = [[u["key"], u["version"], u["created"], u["study"], u["outcome"], u["before"], u["after"]]
+                   for u in updates]
     parts.append("<h2>Meta-model versions</h2>")
-    parts.append(table(["meta-model", "version", "created", "made by study", "meta-test loss before",
+    parts.append(table(["meta-model", "version", "created", "made by study", "update", "meta-test loss before",
                         "meta-test loss after"], update_rows, ident="versions"))
     if updates:
         parts.append(plot_div("/api/knowledge/updates", "plot-knowledge-updates"))

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from metahpo.storage import Storage
+from metahpo.study import optimizer_label
 from metahpo.visualization import StudyData, read_study, source_of
 
 __all__ = ["study_summaries", "trial_rows", "why_text"]
@@ -19,7 +20,12 @@ def _spec_text(spec: Mapping[str, Any]) -> str:
 
 
 def study_summaries(storage: Storage) -> list[dict[str, Any]]:
-    """One JSON-able row per study: name, state, best value, trial counts, optimizer, scheduler."""
+    """One JSON-able row per study: name, state, best value, trial counts, optimizer, scheduler.
+
+    The state is ``"finished"`` only for a study :meth:`~metahpo.Study.finish` was called
+    on (``"idle"`` for one whose trials merely all ended); the optimizer is its class name,
+    with ``"auto"``'s choice and reason.
+    """
     rows = []
     for record in storage.list_studies():
         data = read_study(record.name, storage)
@@ -34,7 +40,7 @@ def study_summaries(storage: Storage) -> list[dict[str, Any]]:
             "best": None if best is None else best.value,
             "trials": len(data.trials),
             "counts": counts,
-            "optimizer": _spec_text(record.optimizer),
+            "optimizer": optimizer_label(record.optimizer, record.user_attrs),
             "scheduler": _spec_text(record.scheduler),
             "created": record.created_at.strftime("%Y-%m-%d %H:%M") if record.created_at else "-",
         })

@@ -2,6 +2,7 @@
 
 from metahpo.study._create import create_study, delete_study, list_studies, load_study
 from metahpo.study._handle import TrialHandle
+from metahpo.study._labels import knowledge_update_label, optimizer_label, study_state
 from metahpo.study._state import public_user_attrs
 from metahpo.study._study import Study
 
@@ -10,7 +11,10 @@ __all__ = [
     "TrialHandle",
     "create_study",
     "delete_study",
+    "knowledge_update_label",
     "list_studies",
     "load_study",
+    "optimizer_label",
     "public_user_attrs",
+    "study_state",
 ]

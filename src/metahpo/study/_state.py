@@ -20,10 +20,11 @@ OPTIMIZER_STATE_KEY = "optimizer_state"
 DISPATCH_KEY = "dispatch"
 RESERVED_USER_ATTRS = frozenset({OPTIMIZER_STATE_KEY, DISPATCH_KEY})
 # Study-level keys metahpo writes and reads back: the queue of enqueued configs, the task
-# descriptor the knowledge reads (settable, if it is one), auto's choice and the last
-# continual update's summary.
+# descriptor the knowledge reads (settable, if it is one), auto's choice, the last
+# continual update's summary and when the study was finished (Study.finish).
 QUEUE_KEY = "enqueued_configs"
-RESERVED_STUDY_ATTRS = frozenset({QUEUE_KEY, "task", "optimizer_choice", "knowledge_update"})
+FINISHED_KEY = "finished"
+RESERVED_STUDY_ATTRS = frozenset({QUEUE_KEY, "task", "optimizer_choice", "knowledge_update", FINISHED_KEY})
 
 
 def state_of_history(trials: Iterable[FrozenTrial], initial: Mapping[str, Any]) -> dict[str, Any]:

@@ -33,10 +33,11 @@ from metahpo.study._checkpoints import study_checkpoint_dir
 from metahpo.study._enqueue import QUEUE_KEY, add_to_queue, trial_fields, waiting_entry
 from metahpo.study._handle import Objective, TrialHandle
 from metahpo.study._knowledge import learner_after_auto, reopened_knowledge
+from metahpo.study._labels import finished_marker
 from metahpo.study._propose import component_seed, keyed_history, propose_config
 from metahpo.study._retry import check_retries, retry_dead_trial
 from metahpo.study._run_trial import run_trial
-from metahpo.study._state import RESERVED_STUDY_ATTRS, public_user_attrs
+from metahpo.study._state import FINISHED_KEY, RESERVED_STUDY_ATTRS, public_user_attrs
 from metahpo.study._tell import finish_told_trial, storage_key
 from metahpo.trial import FrozenTrial, TrialState
 
@@ -393,7 +394,9 @@ class Study:
         does this too (when its knowledge has a spec: not built in memory). That needs the
         study to count as a task of the knowledge the next study opens: its storage among
         the knowledge's sources. A study with fewer than 5 COMPLETE trials (not a task)
-        teaches nothing. Calling it again does nothing new.
+        teaches nothing. Whatever the optimizer learns, the study is recorded as finished
+        in ``user_attrs["finished"]`` (when, and its number of trials); the dashboard calls
+        it finished until a trial is added. Calling it again does nothing new.
 
         Example:
             >>> import metahpo as mh
@@ -404,7 +407,9 @@ class Study:
             >>> study.finish() is None   # random search learns nothing across studies
             True
         """
-        learner = learner_after_auto(self.storage.get_study(self.name), self.storage)
+        record = self.storage.get_study(self.name)
+        n_trials = len(self.trials)
+        learner = learner_after_auto(record, self.storage)
         hook = getattr(self.optimizer if learner is None else learner, "on_study_end", None)
         try:
             summary = hook(self.history()) if hook is not None else None
@@ -414,8 +419,14 @@ class Study:
             # What a GP-BO study's end learns for the next study is a bonus, not its result.
             logger.warning("Study %r: learning from it for the next study failed (%s).", self.name, exc)
             summary = None
+        marker = record.user_attrs.get(FINISHED_KEY)
+        attrs: dict[str, Any] = {}
+        if not (isinstance(marker, dict) and marker.get("trials") == n_trials):  # else finished already
+            attrs[FINISHED_KEY] = finished_marker(n_trials)
         if summary:
-            self.storage.set_study_user_attrs(self.study_id, {"knowledge_update": summary})
+            attrs["knowledge_update"] = summary
+        if attrs:
+            self.storage.set_study_user_attrs(self.study_id, attrs)
         return summary
 
     def run_trial(

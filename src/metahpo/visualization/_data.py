@@ -10,6 +10,7 @@ from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.space import Space
 from metahpo.storage import Storage, existing_storage
+from metahpo.study import study_state
 from metahpo.trial import FrozenTrial, TrialState
 
 __all__ = ["SOURCE_COLOURS", "StudyData", "read_studies", "read_study", "source_of"]
@@ -57,10 +58,9 @@ class StudyData:
 
     @property
     def state(self) -> str:
-        """``"running"`` while a trial runs, ``"empty"`` without trials, else ``"finished"``."""
-        if any(t.state is TrialState.RUNNING for t in self.trials):
-            return "running"
-        return "finished" if self.trials else "empty"
+        """``"running"``, ``"finished"`` (by :meth:`~metahpo.Study.finish`), ``"idle"`` or
+        ``"empty"``: see :func:`~metahpo.study.study_state`."""
+        return study_state(self.trials, self.user_attrs)
 
 
 def source_of(trial: FrozenTrial) -> str:

@@ -11,6 +11,7 @@ from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge import KnowledgeBase, Task, task_map
 from metahpo.space import Space
 from metahpo.storage import Storage, artefacts_of, existing_storage
+from metahpo.study import knowledge_update_label
 from metahpo.visualization._data import StudyData, empty_figure, read_study
 
 __all__ = [
@@ -225,7 +226,9 @@ def knowledge_updates(storage: Storage | str) -> list[dict[str, Any]]:
     """Every stored meta-model version, with the update that made it when a study recorded one.
 
     Rows: ``key``, ``version``, ``created``, ``study`` (the study whose end made it),
-    ``before`` and ``after`` (the meta-test loss on old tasks around the update), ``info``.
+    ``before`` and ``after`` (the meta-test loss on old tasks around the update),
+    ``outcome`` (a meta-training, or a continual update kept or discarded and why; ``"-"``
+    when no study recorded the update), ``info``.
     Keys are those named by studies' ``user_attrs["knowledge_update"]``.
     """
     store = existing_storage(storage)
@@ -255,6 +258,7 @@ def knowledge_updates(storage: Storage | str) -> list[dict[str, Any]]:
                     "study": study_name,
                     "before": update.get("old_tasks_meta_test_loss_before"),
                     "after": update.get("old_tasks_meta_test_loss_after"),
+                    "outcome": knowledge_update_label(update) if update else "-",
                     "info": dict(saved.info) if saved is not None else {},
                 }
             )

@@ -1,0 +1,79 @@
+"""How a stored study reads to a user: its optimizer, its state and what its end taught the
+knowledge. The command line and the dashboard both show these, in the same words."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from metahpo.optimizers import optimizer_class_name
+from metahpo.study._state import FINISHED_KEY
+from metahpo.trial import FrozenTrial, TrialState
+
+__all__ = ["finished_marker", "knowledge_update_label", "optimizer_label", "study_state"]
+
+
+def optimizer_label(optimizer: Mapping[str, Any], user_attrs: Mapping[str, Any]) -> str:
+    """A stored optimizer spec by its class name; for ``"auto"``, what it chose and why.
+
+    Example:
+        >>> from metahpo.study import optimizer_label
+        >>> optimizer_label({"name": "gpbo", "params": {"beta": 2.0}}, {})
+        'GPBO'
+        >>> choice = {"optimizer": "gpbo", "reason": "1 related task (MetaBO needs 3)"}
+        >>> optimizer_label({"name": "gpbo"}, {"optimizer_choice": choice})
+        'GPBO (auto: 1 related task (MetaBO needs 3))'
+    """
+    name = optimizer_class_name(str(optimizer.get("name") or ""))
+    choice = user_attrs.get("optimizer_choice")
+    return f"{name} (auto: {choice.get('reason', '')})" if isinstance(choice, Mapping) else name
+
+
+def knowledge_update_label(update: Mapping[str, Any]) -> str:
+    """One line on what a study's end did to the meta-model (``user_attrs["knowledge_update"]``).
+
+    Example:
+        >>> from metahpo.study import knowledge_update_label
+        >>> knowledge_update_label({"kept": False, "reason": "the old tasks' loss would rise"})
+        "continual update discarded (the old tasks' loss would rise)"
+    """
+    if "meta_trained_on_tasks" in update:
+        seconds = update.get("meta_training_seconds")
+        took = (
+            f" in {seconds:.0f} s"
+            if isinstance(seconds, (int, float)) and math.isfinite(seconds)
+            else ""
+        )
+        return f"meta-trained on {update['meta_trained_on_tasks']} tasks{took}"
+    if "kept" not in update:  # an optimizer of the user's own reports what it likes
+        return ", ".join(f"{key}: {value}" for key, value in update.items())
+    if update["kept"]:
+        return "continual update kept"
+    return f"continual update discarded ({update.get('reason', 'no reason recorded')})"
+
+
+def finished_marker(n_trials: int) -> dict[str, Any]:
+    """What :meth:`~metahpo.Study.finish` stores in ``user_attrs["finished"]``: when, and
+    how many trials the study had then (a trial added since means it was continued)."""
+    return {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "trials": n_trials}
+
+
+def study_state(trials: Sequence[FrozenTrial], user_attrs: Mapping[str, Any]) -> str:
+    """``"running"`` while a trial runs; ``"finished"`` once :meth:`~metahpo.Study.finish`
+    was called and no trial was added since; ``"idle"`` with trials, none running, and not
+    finished; ``"empty"`` without trials.
+
+    Example:
+        >>> from metahpo.study import study_state
+        >>> study_state([], {})
+        'empty'
+    """
+    if any(t.state is TrialState.RUNNING for t in trials):
+        return "running"
+    if not trials:
+        return "empty"
+    marker = user_attrs.get(FINISHED_KEY)
+    finished_with = marker.get("trials") if isinstance(marker, Mapping) else None
+    return "finished" if isinstance(finished_with, int) and len(trials) <= finished_with else "idle"

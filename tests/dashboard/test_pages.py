@@ -1,0 +1,119 @@
+"""What the dashboard's pages say, read from a storage without a browser."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import metahpo as mh
+from metahpo.dashboard._pages import knowledge_body, studies_body
+from metahpo.dashboard._reader import study_summaries
+from metahpo.storage import get_storage
+
+SPACE = mh.Space({"x": mh.Float(0.0, 1.0)})
+
+
+def _objective(trial) -> float:
+    return (trial.config["x"] - 0.3) ** 2
+
+
+def _column(html: str, table: str, header: str, key: str) -> dict[str, str]:
+    """The text of one column of ``table``, by the text of each row's ``key`` column."""
+    body = re.search(rf'<table id="{table}"[^>]*>(.*?)</table>', html, re.S)
+    assert body is not None, f"no table {table!r}"
+    headers = [unescape(h) for h in re.findall(r"<th>(.*?)</th>", body.group(1))]
+    index, key_index = headers.index(header), headers.index(key)
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", body.group(1).split("</thead>", 1)[1], re.S):
+        cells = [
+            unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td>(.*?)</td>", row, re.S)
+        ]
+        rows[cells[key_index]] = cells[index]
+    return rows
+
+
+def test_the_optimizer_is_named_as_users_name_it_and_auto_says_why(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    mh.create_study(name="gp", space=SPACE, storage=url, optimizer="gpbo", seed=0)
+    mh.create_study(name="chosen", space=SPACE, storage=url, optimizer="auto", seed=0)
+    shown = _column(studies_body(get_storage(url)), "studies", "optimizer", "study")
+    assert shown["gp"] == "GPBO"
+    assert re.fullmatch(
+        r"GPBO \(auto: 0 related tasks among the \d+ tasks of the knowledge .*\)", shown["chosen"]
+    ), shown["chosen"]
+    assert "acquisition=" not in shown["chosen"] and "{" not in shown["gp"]
+    # /api/studies, which refreshes the table, says the same.
+    assert {r["name"]: r["optimizer"] for r in study_summaries(get_storage(url))} == shown
+
+
+def test_finished_means_finish_was_called_not_that_no_trial_runs(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    done = mh.create_study(name="done", space=SPACE, storage=url, optimizer="random", seed=0)
+    done.optimize(_objective, n_trials=3, show_progress=False)
+    done.finish()
+    idle = mh.create_study(name="idle", space=SPACE, storage=url, optimizer="random", seed=1)
+    idle.optimize(_objective, n_trials=3, show_progress=False)
+    continued = mh.create_study(
+        name="continued", space=SPACE, storage=url, optimizer="random", seed=2
+    )
+    continued.optimize(_objective, n_trials=3, show_progress=False)
+    continued.finish()
+    continued.optimize(_objective, n_trials=1, show_progress=False)  # after its end: not finished
+    running = mh.create_study(name="running", space=SPACE, storage=url, optimizer="random", seed=3)
+    running.optimize(_objective, n_trials=1, show_progress=False)
+    running.finish()
+    running.ask()
+    mh.create_study(name="new", space=SPACE, storage=url, optimizer="random", seed=4)
+    shown = _column(studies_body(get_storage(url)), "studies", "state", "study")
+    assert shown == {
+        "done": "finished",
+        "idle": "idle",
+        "continued": "idle",
+        "running": "running",
+        "new": "empty",
+    }
+
+
+def test_the_meta_model_versions_say_whether_each_update_was_kept(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    storage = get_storage(url)
+    updates = {
+        "kept": {
+            "meta_model": "key",
+            "version": 2,
+            "kept": True,
+            "old_tasks_meta_test_loss_before": 0.5,
+            "old_tasks_meta_test_loss_after": 0.49,
+        },
+        "discarded": {
+            "meta_model": "key",
+            "version": 3,
+            "kept": False,
+            "reason": "the new tasks' meta-test loss would rise from 0.4000 to 0.4100",
+            "old_tasks_meta_test_loss_before": 0.5,
+            "old_tasks_meta_test_loss_after": 0.48,
+        },
+        "trained": {
+            "meta_model": "key",
+            "version": 1,
+            "meta_trained_on_tasks": 3,
+            "meta_training_seconds": 21.4,
+            "kept": True,
+        },
+    }
+    for seed, (name, update) in enumerate(updates.items()):
+        study = mh.create_study(name=name, space=SPACE, storage=url, optimizer="random", seed=seed)
+        study.optimize(_objective, n_trials=5, show_progress=False)
+        storage.set_study_user_attrs(study.study_id, {"knowledge_update": update})
+    html = knowledge_body(storage)
+    made_by = _column(html, "versions", "made by study", "version")
+    outcome = {
+        made_by[version]: text
+        for version, text in _column(html, "versions", "update", "version").items()
+    }
+    assert outcome == {
+        "trained": "meta-trained on 3 tasks in 21 s",
+        "kept": "continual update kept",
+        "discarded": "continual update discarded (the new tasks' meta-test loss would rise from "
+        "0.4000 to 0.4100)",
+    }
