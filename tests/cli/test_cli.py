@@ -198,6 +198,26 @@ def test_tables_are_as_wide_as_the_terminal_when_the_command_runs(tmp_path):
     assert int(narrow[0]) <= 60
 
 
+@pytest.mark.parametrize("columns", [80, 60, 40])
+def test_studies_shows_long_names_whole_on_a_narrow_terminal(tmp_path, columns):
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    long_name = "resnet50-cifar10-lr-schedule-sweep-with-warmup-" + "x" * 40
+    bests = []
+    for name in (long_name, "short"):
+        study = mh.create_study(name=name, space=mh.Space({"x": mh.Float(0.0, 1.0)}), storage=url,
+                                optimizer="random", seed=0)
+        study.optimize(lambda t: t.config["x"] + 1234.5, n_trials=2, show_progress=False)
+        bests.append(f"{study.best_trial.value:.6g}")
+    result = runner.invoke(app, ["studies", "--storage", url], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    # The name column's pieces, read down the table, are the names, whole and uncut.
+    name_cells = [line.split("│")[1].strip() for line in lines if line.startswith("│")]
+    assert "".join(name_cells) == long_name + "short"
+    assert all(f"│ {best} │" in result.output for best in bests)  # the values are not cut either
+
+
 def test_listing_and_showing_studies_builds_no_optimizer(tmp_path):
     # A MetaBO study's optimizer imports torch and opens its knowledge: seconds per study,
     # for a table that needs only the stored trials.
