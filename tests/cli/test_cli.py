@@ -107,6 +107,52 @@ def test_bad_space_file_and_unknown_placeholder(workdir):
     assert not (workdir / "metahpo.db").exists()
 
 
+def _tune_error(workdir, text, file_name="space.yaml"):
+    (workdir / file_name).write_text(text)
+    result = runner.invoke(app, ["tune", "--space", file_name, "--", "echo", "1"])
+    assert result.exit_code == 1
+    return " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(("file_name", "text"), [
+    ("quoted.yaml", 'lr: {type: float, low: "0.1", high: 1}\n'),
+    ("quoted.json", '{"lr": {"type": "float", "low": "0.1", "high": 1}}\n'),
+])
+def test_a_quoted_bound_in_the_space_file_is_refused_as_the_api_refuses_it(workdir, file_name, text):
+    # mh.Float("0.1", 1) is refused; the file turned the text into a number.
+    output = _tune_error(workdir, text, file_name)
+    assert "The 'low' of parameter 'lr'" in output and "must be a number" in output
+    assert "Got '0.1' (a string) instead: write the number without quotes." in output
+    output = _tune_error(workdir, "n: {type: int, low: 1, high: ten}\n")
+    assert "The 'high' of parameter 'n'" in output and "Got 'ten' (a string) instead." in output
+
+
+def test_unquoted_numbers_yaml_1_1_reads_as_text_stay_numbers(workdir):
+    from metahpo.cli._command import load_space_file
+
+    (workdir / "s.yaml").write_text(
+        "lr: {type: float, low: 1e-4, high: 1.0e0, default: 1E-2}\n"
+        "n: {type: int, low: 1e0, high: 1e3}\n"
+        "c: {type: categorical, choices: [1e-3, '1e-2', 0.5]}\n"
+    )
+    space = load_space_file(workdir / "s.yaml")
+    assert space["lr"] == mh.Float(1e-4, 1.0, default=1e-2)
+    assert space["n"] == mh.Int(1, 1000)
+    # Choices keep the text YAML 1.1 reads (as before): the fingerprint, and the default
+    # study name made from it, do not change.
+    assert space["c"].choices == ("1e-3", "1e-2", 0.5)
+    assert all(type(c) in (str, float) for c in space["c"].choices)
+
+
+def test_an_unknown_key_in_the_space_file_names_the_parameter_and_the_allowed_keys(workdir):
+    output = _tune_error(workdir, "lr: {type: float, low: 0.1, high: 1, lg: true}\n")
+    assert "unexpected keyword" not in output
+    assert ("The description of parameter 'lr' (type 'float') must use only the keys "
+            "['type', 'low', 'high', 'log', 'default', 'condition']. Got the unknown key 'lg' instead.") in output
+    output = _tune_error(workdir, "act: {type: categorical, choice: [relu, tanh]}\n")
+    assert "parameter 'act'" in output and "unknown key 'choice'" in output and "'choices'" in output
+
+
 @pytest.mark.parametrize(
     ("stdout", "value"),
     [("1.5\n", 1.5), ("log\n\n  2\n", 2.0), ('noise\n{"value": 0.25, "acc": 0.9}\n', 0.25)],
@@ -150,6 +196,26 @@ def test_tables_are_as_wide_as_the_terminal_when_the_command_runs(tmp_path):
     wide, narrow = (rows[c].split() for c in ("300", "60"))
     assert int(wide[0]) > 60 and wide[1] == "True"
     assert int(narrow[0]) <= 60
+
+
+@pytest.mark.parametrize("columns", [80, 60, 40])
+def test_studies_shows_long_names_whole_on_a_narrow_terminal(tmp_path, columns):
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    long_name = "resnet50-cifar10-lr-schedule-sweep-with-warmup-" + "x" * 40
+    bests = []
+    for name in (long_name, "short"):
+        study = mh.create_study(name=name, space=mh.Space({"x": mh.Float(0.0, 1.0)}), storage=url,
+                                optimizer="random", seed=0)
+        study.optimize(lambda t: t.config["x"] + 1234.5, n_trials=2, show_progress=False)
+        bests.append(f"{study.best_trial.value:.6g}")
+    result = runner.invoke(app, ["studies", "--storage", url], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    # The name column's pieces, read down the table, are the names, whole and uncut.
+    name_cells = [line.split("│")[1].strip() for line in lines if line.startswith("│")]
+    assert "".join(name_cells) == long_name + "short"
+    assert all(f"│ {best} │" in result.output for best in bests)  # the values are not cut either
 
 
 def test_listing_and_showing_studies_builds_no_optimizer(tmp_path):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -146,6 +147,20 @@ def test_fingerprint_is_stable_across_processes_and_ignores_order():
         json.dumps({"x": {"high": 1.0, "log": False, "low": 0.0, "type": "float"}},
                    separators=(",", ":")).encode()
     ).hexdigest()
+
+
+def test_from_dict_names_the_parameter_and_the_keys_a_description_may_use():
+    with pytest.raises(InvalidParameterError, match=r"parameter 'lr' \(type 'float'\) must use only the keys "
+                       r"\['type', 'low', 'high', 'log', 'default', 'condition'\]. Got the unknown key 'lg'"):
+        mh.Space.from_dict({"lr": {"type": "float", "low": 0.1, "high": 1.0, "lg": True}})
+    with pytest.raises(InvalidParameterError, match=r"parameter 'n' \(type 'int'\) must have the key 'high'"):
+        mh.Space.from_dict({"n": {"type": "int", "low": 1}})
+    with pytest.raises(InvalidParameterError, match=re.escape(
+            "parameter 'lr' is invalid: The 'low' parameter of Float must be a finite number. Got '0.1' instead.")):
+        mh.Space.from_dict({"lr": {"type": "float", "low": "0.1", "high": 1.0}})
+    with pytest.raises(InvalidParameterError, match=r"A 'categorical' parameter description must use only the "
+                       r"keys \['type', 'choices', 'ordered', 'default'\]. Got the unknown key 'condition'"):
+        mh.space.param_from_dict({"type": "categorical", "choices": [1], "condition": {}})
 
 
 def test_from_dict_refuses_malformed_descriptions():

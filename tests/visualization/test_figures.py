@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from metahpo.visualization import (
     param_importances,
     plot,
     plot_brackets,
+    plot_contour,
     plot_optimization_history,
     plot_studies,
     plot_why,
@@ -48,6 +50,37 @@ def test_every_kind_draws(drawn_storage):
 def test_unknown_kind_is_refused_in_sklearn_form(drawn_storage):
     with pytest.raises(InvalidParameterError, match=r"The 'kind' parameter of plot \(`metahpo plot KIND`\) must be one of \[.*'history'.*\]\. Got 'pie' instead\."):
         plot("finished-hb", "pie", drawn_storage)
+
+
+def _one_numeric_study() -> mh.Study:
+    space = mh.Space({"x": mh.Float(0.0, 1.0), "act": mh.Categorical(["relu", "tanh"])})
+    study = mh.create_study(name="one-numeric", space=space, optimizer="random", seed=0)
+    study.optimize(lambda t: t.config["x"], n_trials=6, show_progress=False)
+    return study
+
+
+def test_a_contour_of_one_numeric_parameter_says_why_and_points_to_the_slice_plot():
+    with pytest.raises(InvalidParameterError, match=re.escape(
+            "A contour needs two numeric (float or int) parameters; study 'one-numeric' has only ['x'], "
+            "among its parameters ['x', 'act']. Draw its slice plot instead: plot_slice(study)")):
+        plot_contour(_one_numeric_study())
+
+
+def test_contour_params_choose_the_axes_and_bad_names_list_the_parameters(drawn_storage):
+    fig = plot("finished-hb", "contour", drawn_storage, params=["depth", "lr"])
+    assert fig.layout.xaxis.title.text == "depth" and fig.layout.yaxis.title.text == "lr"
+    assert fig.layout.yaxis.type == "log"
+    listed = "among ['x', 'lr', 'depth'] (its parameters: ['x', 'lr', 'depth', 'kind'])"
+    for params, reason in [(["x", "nope"], "'nope' is not a parameter of the study"),
+                           (["x", "kind"], "'kind' is categorical"),
+                           (["x", "x"], "the two are the same"),
+                           (["x"], None)]:
+        with pytest.raises(InvalidParameterError, match=re.escape(listed)) as caught:
+            plot_contour("finished-hb", drawn_storage, params=params)
+        assert f"Got {params!r}" in str(caught.value)
+        assert reason is None or f"({reason}) instead." in str(caught.value)
+    with pytest.raises(InvalidParameterError, match="chooses the axes of a 'contour' only"):
+        plot("finished-hb", "slice", drawn_storage, params=["x", "lr"])
 
 
 def test_brackets_draw_each_promotion(drawn_storage):

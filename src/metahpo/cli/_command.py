@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import signal
 import string
@@ -57,6 +58,26 @@ def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
+class _UnquotedNumber(str):
+    """An unquoted scalar YAML 1.2 (and JSON) reads as a number but PyYAML's YAML 1.1 as
+    text: ``1e-3``, ``1.0e5`` (1.1's floats need a dot and a signed exponent;
+    https://github.com/yaml/pyyaml/issues/173). Marked apart from quoted text, so that a
+    bound written ``1e-3`` is the number it means while ``"0.1"`` stays a string."""
+
+
+_UNQUOTED_NUMBER_TAG = "tag:metahpo:unquoted-number"
+_UniqueKeyLoader.add_implicit_resolver(
+    _UNQUOTED_NUMBER_TAG,
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+.0123456789"),
+)
+_UniqueKeyLoader.add_constructor(
+    _UNQUOTED_NUMBER_TAG, lambda loader, node: _UnquotedNumber(loader.construct_scalar(node))
+)
+# The fields of a float or int parameter that hold numbers.
+_NUMBER_FIELDS = ("low", "high", "default")
+
+
 class CommandFailed(MetahpoError):
     """The user's command exited with an error or printed no value."""
 
@@ -77,17 +98,43 @@ def load_space_file(path: Path) -> Space:
             f"The '--space' file {str(path)!r} must not name a parameter {reserved[0]!r}: "
             f"{{{reserved[0]}}} in the command is the trial's {reserved[0]}. Rename the parameter."
         )
-    for param in data.values():
-        # YAML 1.1 reads 1e-3 (no dot) as a string; accept it as the number it means.
-        for bound in ("low", "high"):
-            if isinstance(param, dict) and isinstance(param.get(bound), str):
-                with contextlib.suppress(ValueError):
-                    param[bound] = float(param[bound])
-        if isinstance(param, dict) and param.get("type") == "int":
-            for bound in ("low", "high"):
-                if isinstance(param.get(bound), float) and param[bound].is_integer():
-                    param[bound] = int(param[bound])
-    return Space.from_dict(data)
+    for name, param in data.items():
+        if not isinstance(param, dict) or param.get("type") not in ("float", "int"):
+            continue
+        for field in _NUMBER_FIELDS:
+            value = param.get(field)
+            if isinstance(value, _UnquotedNumber):
+                param[field] = float(value)
+            elif isinstance(value, str):
+                # What Float("0.1", 1) refuses; a file must not turn text into a number either.
+                raise InvalidParameterError(
+                    f"The {field!r} of parameter {name!r} in the '--space' file {str(path)!r} must be "
+                    f"a number. Got {value!r} (a string) instead{_unquote_hint(value)}."
+                )
+            if param["type"] == "int" and isinstance(param.get(field), float) and param[field].is_integer():
+                param[field] = int(param[field])  # 1e3 for an int
+    return Space.from_dict(_without_marks(data))
+
+
+def _unquote_hint(text: str) -> str:
+    try:
+        float(text)
+    except ValueError:
+        return ""
+    return ": write the number without quotes"
+
+
+def _without_marks(value: Any) -> Any:
+    """``value`` with every :class:`_UnquotedNumber` left as the plain text YAML 1.1 reads:
+    category choices such as ``[1e-3, 1e-2]`` stay the strings they always were, which
+    keeps the space's fingerprint, and the study name derived from it, unchanged."""
+    if isinstance(value, _UnquotedNumber):
+        return str(value)
+    if isinstance(value, dict):
+        return {_without_marks(k): _without_marks(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_marks(v) for v in value]
+    return value
 
 
 def check_placeholders(command: Sequence[str], space: Space) -> None:

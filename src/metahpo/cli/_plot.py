@@ -23,6 +23,8 @@ def plot_command(
     storage: str | None = typer.Option(None, help=STORAGE_HELP),
     trial: int | None = typer.Option(None, help="The trial of 'why' (default: the latest that names similar tasks)."),
     others: list[str] = typer.Option([], "--with", help="Another study for 'compare' (repeatable)."),
+    params: list[str] = typer.Option(
+        [], "--param", help="A parameter of 'contour', given twice: x then y (default: the first two numeric ones)."),
 ) -> None:
     """Draw one figure of a study and write it as HTML or PNG."""
     from metahpo.visualization import plot, write_figure
@@ -30,7 +32,7 @@ def plot_command(
     try:
         url = storage_url(storage)
         _check_exists(url)
-        figure = plot(study, kind, url, trial=trial, others=others)
+        figure = plot(study, kind, url, trial=trial, others=others, params=params or None)
         written = write_figure(figure, out)
     except MetahpoError as exc:
         raise fail(str(exc)) from exc

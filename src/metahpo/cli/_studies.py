@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from metahpo.cli._app import STORAGE_HELP, app
 from metahpo.exceptions import MetahpoError
@@ -69,7 +69,11 @@ def studies(storage: str | None = typer.Option(None, help=STORAGE_HELP)) -> None
     try:
         url = existing_storage_url(storage)
         records = get_storage(url).list_studies()
-        table = Table("name", "direction", "optimizer", "trials", "best", "created")
+        # A name is what `show`, `plot` and `delete` take: folded over lines, never cut, and
+        # the best value is never cut either. Only those two: every column that may not wrap
+        # is one rich cannot narrow, and on a narrow terminal the name's would go to nothing.
+        table = Table(Column("name", overflow="fold"), "direction", "optimizer", "trials",
+                      Column("best", no_wrap=True), "created")
         for record in records:
             data, best_trial = _stored(record.name, url)
             best = "-" if best_trial is None else f"{best_trial.value:.6g}"

@@ -7,6 +7,7 @@ uniform draw on ``[0, 1]`` gives every value the same (or log-scaled) mass.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -237,6 +238,11 @@ class Categorical:
 Param = Float | Int | Categorical
 
 
+_KINDS: dict[str, type[Float] | type[Int] | type[Categorical]] = {
+    "float": Float, "int": Int, "categorical": Categorical,
+}
+
+
 def param_from_dict(data: Any) -> Param:
     """Rebuild a parameter from :meth:`to_dict` output."""
     if not isinstance(data, dict) or "type" not in data:
@@ -244,19 +250,32 @@ def param_from_dict(data: Any) -> Param:
             f"A parameter description must be a dict with a 'type' key. Got {describe(data)} instead."
         )
     kind = data["type"]
-    fields = {k: v for k, v in data.items() if k != "type"}
-    try:
-        if kind == "float":
-            return Float(**fields)
-        if kind == "int":
-            return Int(**fields)
-        if kind == "categorical":
-            return Categorical(**fields)
-    except TypeError as exc:
-        raise InvalidParameterError(f"Malformed {kind!r} parameter description {describe(data)}: {exc}") from exc
-    raise InvalidParameterError(
-        f"The 'type' of a parameter must be one of 'float', 'int', 'categorical'. Got {describe(kind)} instead."
-    )
+    if not isinstance(kind, str) or kind not in _KINDS:
+        raise InvalidParameterError(
+            f"The 'type' of a parameter must be one of 'float', 'int', 'categorical'. Got {describe(kind)} instead."
+        )
+    check_param_keys(data, f"A {kind!r} parameter description")
+    return _KINDS[kind](**{k: v for k, v in data.items() if k != "type"})
+
+
+def check_param_keys(data: dict[Any, Any], owner: str, extra: tuple[str, ...] = ()) -> None:
+    """Refuse a description with a key its type does not take, or without one it needs,
+    naming the keys: the constructor's own TypeError ("unexpected keyword argument") does
+    not say which keys there are. ``data["type"]`` must be a known type; ``extra`` are keys
+    the caller takes itself (a space's ``"condition"``)."""
+    fields = dataclasses.fields(_KINDS[data["type"]])
+    allowed = ["type", *(f.name for f in fields), *extra]
+    unknown = [key for key in data if key not in allowed]
+    if unknown:
+        raise InvalidParameterError(
+            f"{owner} must use only the keys {allowed}. Got the unknown key {unknown[0]!r} instead."
+        )
+    missing = [f.name for f in fields
+               if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in data]
+    if missing:
+        raise InvalidParameterError(
+            f"{owner} must have the key {missing[0]!r}. Got {describe(data)} instead."
+        )
 
 
 def _with_default(data: dict[str, Any], default: Any) -> dict[str, Any]:

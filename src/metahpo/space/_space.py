@@ -22,7 +22,7 @@ import numpy as np
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.space._conditions import CONDITION_TYPES, Condition, condition_from_dict
-from metahpo.space._params import Categorical, Float, Int, Param, param_from_dict
+from metahpo.space._params import Categorical, Float, Int, Param, check_param_keys, param_from_dict
 
 Config = dict[str, Any]
 
@@ -286,10 +286,17 @@ class Space(Mapping[str, Param]):
             )
         params, conditions = {}, {}
         for name, entry in data.items():
-            if isinstance(entry, Mapping) and "condition" in entry:
-                entry = dict(entry)
-                conditions[name] = condition_from_dict(entry.pop("condition"))
-            params[name] = param_from_dict(entry)
+            if isinstance(entry, Mapping) and entry.get("type") in ("float", "int", "categorical"):
+                check_param_keys(dict(entry), f"The description of parameter {name!r} "
+                                 f"(type {entry['type']!r})", extra=("condition",))
+            try:
+                if isinstance(entry, Mapping) and "condition" in entry:
+                    entry = dict(entry)
+                    conditions[name] = condition_from_dict(entry.pop("condition"))
+                params[name] = param_from_dict(entry)
+            except InvalidParameterError as exc:
+                # The parameter's own message names its field, not which parameter it is.
+                raise InvalidParameterError(f"The description of parameter {name!r} is invalid: {exc}") from exc
         return cls(params, conditions)
 
     @classmethod

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError, MetahpoError
 from metahpo.storage import Storage
 from metahpo.visualization._budgets import plot_brackets, plot_learning_curves
@@ -39,11 +40,12 @@ def plot(
     *,
     trial: int | None = None,
     others: Sequence[Any] = (),
+    params: Sequence[str] | None = None,
 ) -> Any:
     """The figure ``kind`` (one of :data:`KINDS`) of ``study``.
 
     ``trial`` is the trial of ``"why"``; ``others`` the studies ``"compare"`` draws beside
-    ``study``.
+    ``study``; ``params`` the two parameters of ``"contour"`` (see :func:`plot_contour`).
 
     Example:
         >>> import metahpo as mh
@@ -57,6 +59,14 @@ def plot(
         raise InvalidParameterError(
             f"The 'kind' parameter of plot (`metahpo plot KIND`) must be one of {list(KINDS)}. Got {kind!r} instead."
         )
+    if params is not None and kind != "contour":
+        # Silently drawing another figure than the one asked for would hide the mistake.
+        raise InvalidParameterError(
+            f"The 'params' parameter of plot (`metahpo plot --param`) chooses the axes of a "
+            f"'contour' only. Got params={describe(params)} with kind {kind!r} instead."
+        )
+    if kind == "contour":
+        return plot_contour(study, storage, params=params)
     if kind in _STUDY_FIGURES:
         return _STUDY_FIGURES[kind](study, storage)
     if kind == "why":

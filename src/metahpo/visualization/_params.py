@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
-from metahpo.space import Categorical, Float, Int
+from metahpo.space import Categorical, Float, Int, Space
 from metahpo.storage import Storage
 from metahpo.visualization._data import empty_figure, read_study
 
@@ -87,22 +88,18 @@ def plot_contour(
 ) -> Any:
     """The value over two numeric parameters, interpolated between the COMPLETE trials.
 
-    ``params`` names the two parameters (default: the first two numeric ones). The
-    surface is a linear interpolation in the unit cube (log parameters on a log scale),
-    nearest-neighbour outside the trials' convex hull; the trials are drawn on top.
+    ``params`` names the two parameters, x then y (default: the first two numeric ones).
+    The surface is a linear interpolation in the unit cube (log parameters on a log
+    scale), nearest-neighbour outside the trials' convex hull; the trials are drawn on top.
+    A study with fewer than two numeric parameters has no contour: the error says so and
+    points to :func:`plot_slice`.
     """
     import plotly.graph_objects as go
     from scipy.interpolate import griddata
     from scipy.spatial import QhullError
 
     data = read_study(study, storage)
-    numeric = [n for n, p in data.space.items() if isinstance(p, (Float, Int))]
-    pair = list(params) if params is not None else numeric[:2]
-    if len(pair) != 2 or any(p not in numeric for p in pair):
-        raise InvalidParameterError(
-            f"The 'params' parameter of plot_contour must name two of the numeric parameters "
-            f"{numeric}. Got {params!r} instead."
-        )
+    pair = _contour_pair(data.space, data.name, params)
     title = f"Contour of {data.name}: {pair[0]} × {pair[1]}"
     done = data.complete()
     if len(done) < 4:
@@ -131,6 +128,34 @@ def plot_contour(
     fig.update_yaxes(title_text=pair[1], type=_axis_type(second))
     fig.update_layout(title=title)
     return fig
+
+
+def _contour_pair(space: Space, study_name: str, params: Sequence[str] | None) -> list[str]:
+    """The two parameters of a contour, or an error that names the study's parameters."""
+    numeric = [n for n, p in space.items() if isinstance(p, (Float, Int))]
+    slice_hint = ("" if len(numeric) >= 2 else
+                  " Draw its slice plot instead: plot_slice(study), or `metahpo plot STUDY slice`.")
+    if params is None:
+        if len(numeric) < 2:
+            has = f"only {numeric}" if numeric else "none"
+            raise InvalidParameterError(
+                f"A contour needs two numeric (float or int) parameters; study {study_name!r} has "
+                f"{has}, among its parameters {list(space)}.{slice_hint}"
+            )
+        return numeric[:2]
+    pair = [params] if isinstance(params, str) else list(params)
+    problems = [f"{name!r} is not a parameter of the study" if name not in list(space) else f"{name!r} is categorical"
+                for name in pair if name not in numeric]
+    if len(pair) == 2 and pair[0] == pair[1]:
+        problems.append("the two are the same")
+    if len(pair) != 2 or problems:
+        reason = f" ({'; '.join(problems)})" if problems else ""
+        raise InvalidParameterError(
+            f"The 'params' parameter of plot_contour (`metahpo plot --param`) must name two different "
+            f"numeric parameters of study {study_name!r}, among {numeric} (its parameters: "
+            f"{list(space)}). Got {describe(params)}{reason} instead.{slice_hint}"
+        )
+    return pair
 
 
 def _from_unit(param: Any, unit: np.ndarray) -> np.ndarray:
