@@ -69,7 +69,7 @@ def main() -> None:
         f"Machine: {os.cpu_count()} cores, load average {load_start:.1f} at start, "
         f"{os.getloadavg()[0]:.1f} at end (shared machine: compare ratios within this run).", "",
         f"Meta-training on {len(data)} tasks x {args.evals} evaluations "
-        f"({model.config.meta_steps} meta-steps, meta-batch {model.config.meta_batch}, "
+        f"({model.info['meta_steps']} meta-steps, meta-batch {model.config.meta_batch}, "
         f"inner steps {model.config.inner_steps}): **{train_seconds:.1f} s**.", "",
         "Seconds per suggestion (median of repeats), 6-d space, history of n COMPLETE trials:", "",
         "| n | MetaBO | GPBO | Optuna GPSampler | Optuna / MetaBO |",

@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from metahpo._validation import check_int
 from metahpo.exceptions import InvalidParameterError
-from metahpo.surrogates.meta._config import MetaTrainingConfig, TaskData
+from metahpo.surrogates.meta._config import MetaTrainingConfig, TaskData, meta_steps_for
 from metahpo.surrogates.meta._model import MetaModel
 
 __all__ = ["meta_train", "split_task", "tasks_to_data", "warp_task"]
@@ -84,7 +83,7 @@ def _meta_train(
         raise InvalidParameterError(
             "meta_train needs at least one task with 3 or more evaluations. Got none."
         )
-    check_int(config.meta_steps, "meta_steps", "MetaTrainingConfig", minimum=0)
+    n_steps = meta_steps_for(config, len(usable))
     n_features = usable[0].X.shape[1]
     if any(t.X.shape[1] != n_features for t in usable) or (
         init is not None and init.n_features != n_features
@@ -106,7 +105,7 @@ def _meta_train(
     old = [warp_task(t, config.task_transform) for t in replay if len(t.y) >= 3]
     losses: list[float] = []
     started = time.perf_counter()
-    for _ in range(config.meta_steps):
+    for _ in range(n_steps):
         n_old = round(config.meta_batch * replay_fraction) if old else 0
         chosen = [usable[i] for i in rng.integers(len(usable), size=config.meta_batch - n_old)]
         chosen += [old[i] for i in rng.integers(len(old), size=n_old)] if n_old else []
@@ -138,7 +137,7 @@ def _meta_train(
         "tasks": len(usable),
         "replayed_tasks": len(old),
         "evaluations": int(sum(len(t.y) for t in usable)),
-        "meta_steps": config.meta_steps,
+        "meta_steps": n_steps,
         "seconds": round(time.perf_counter() - started, 3),
         "loss_first": float(np.mean(losses[:20])) if losses else None,
         "loss_last": float(np.mean(losses[-20:])) if losses else None,
