@@ -43,7 +43,8 @@ def test_portfolio_trials_are_marked(drawn_storage):
 
 def test_every_kind_draws(drawn_storage):
     for kind in KINDS:
-        fig = plot("warm" if kind == "why" else "finished-hb", kind, drawn_storage, others=["past-1"])
+        others = ["past-1"] if kind == "compare" else ()
+        fig = plot("warm" if kind == "why" else "finished-hb", kind, drawn_storage, others=others)
         assert len(fig.data) >= 1, kind
 
 
@@ -79,8 +80,15 @@ def test_contour_params_choose_the_axes_and_bad_names_list_the_parameters(drawn_
             plot_contour("finished-hb", drawn_storage, params=params)
         assert f"Got {params!r}" in str(caught.value)
         assert reason is None or f"({reason}) instead." in str(caught.value)
-    with pytest.raises(InvalidParameterError, match="chooses the axes of a 'contour' only"):
+    with pytest.raises(InvalidParameterError, match=r"'params' parameter of plot .* is for a 'contour' figure only"):
         plot("finished-hb", "slice", drawn_storage, params=["x", "lr"])
+
+
+@pytest.mark.parametrize(("option", "value", "only"), [("trial", 0, "why"), ("others", ["finished-hb"], "compare")])
+def test_an_option_of_another_figure_is_refused(drawn_storage, option, value, only):
+    # Drawing the history while the user asked about trial 0 would hide the mistake.
+    with pytest.raises(InvalidParameterError, match=f"'{option}' parameter of plot .* is for a '{only}' figure only"):
+        plot("finished-hb", "history", drawn_storage, **{option: value})
 
 
 def test_brackets_draw_each_promotion(drawn_storage):

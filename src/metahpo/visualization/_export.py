@@ -59,12 +59,18 @@ def plot(
         raise InvalidParameterError(
             f"The 'kind' parameter of plot (`metahpo plot KIND`) must be one of {list(KINDS)}. Got {kind!r} instead."
         )
-    if params is not None and kind != "contour":
-        # Silently drawing another figure than the one asked for would hide the mistake.
-        raise InvalidParameterError(
-            f"The 'params' parameter of plot (`metahpo plot --param`) chooses the axes of a "
-            f"'contour' only. Got params={describe(params)} with kind {kind!r} instead."
-        )
+    # Silently drawing another figure than the one asked for would hide the mistake.
+    for name, option, given, only in (
+        ("params", "--param", params is not None, "contour"),
+        ("trial", "--trial", trial is not None, "why"),
+        ("others", "--with", bool(others), "compare"),
+    ):
+        if given and kind != only:
+            value = {"params": params, "trial": trial, "others": others}[name]
+            raise InvalidParameterError(
+                f"The '{name}' parameter of plot (`metahpo plot {option}`) is for a {only!r} "
+                f"figure only. Got {name}={describe(value)} with kind {kind!r} instead."
+            )
     if kind == "contour":
         return plot_contour(study, storage, params=params)
     if kind in _STUDY_FIGURES:
