@@ -90,6 +90,8 @@ def test_studies_show_delete(workdir):
     assert tune("--trials", "2", "--name", "chosen").exit_code == 0  # optimizer "auto"
     chosen = runner.invoke(app, ["show", "chosen"])
     assert "optimizer: GPBO (auto: " in chosen.output and "related tasks" in chosen.output
+    listed = runner.invoke(app, ["studies"], env={"COLUMNS": "200"})
+    assert "Sobol " in listed.output and "GPBO (auto)" in listed.output  # as `show` names them
     missing = runner.invoke(app, ["show", "nope"])
     assert missing.exit_code == 1 and "No study named 'nope'" in missing.output
     assert runner.invoke(app, ["delete", "listed", "--yes"]).exit_code == 0

@@ -63,6 +63,16 @@ def test_finished_means_finish_was_called_not_that_no_trial_runs(tmp_path):
     running.optimize(_objective, n_trials=1, show_progress=False)
     running.finish()
     running.ask()
+    # Finished while a trial ran: that trial ends after the end the knowledge learned from.
+    late = mh.create_study(name="late", space=SPACE, storage=url, optimizer="random", seed=5)
+    late.optimize(_objective, n_trials=1, show_progress=False)
+    handle = late.ask()
+    late.finish()
+    late.tell(handle, 0.5)
+    # Tasks stored as studies are over.
+    kb = mh.KnowledgeBase()
+    kb.add_task(SPACE, [{"x": 0.1}, {"x": 0.9}], [0.3, 0.2], name="imported")
+    kb.to_storage(url)
     mh.create_study(name="new", space=SPACE, storage=url, optimizer="random", seed=4)
     shown = _column(studies_body(get_storage(url)), "studies", "state", "study")
     assert shown == {
@@ -71,6 +81,8 @@ def test_finished_means_finish_was_called_not_that_no_trial_runs(tmp_path):
         "continued": "idle",
         "running": "running",
         "new": "empty",
+        "late": "idle",
+        "imported": "finished",
     }
 
 

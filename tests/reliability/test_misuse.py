@@ -98,7 +98,7 @@ def test_a_handle_is_told_through_another_opening_of_its_study(tmp_path):
     assert mh.load_study("s", url).tell(handle, 0.5).state is TrialState.COMPLETE
 
 
-@pytest.mark.parametrize("key", ["enqueued_configs", "task", "optimizer_choice", "knowledge_update", "finished"])
+@pytest.mark.parametrize("key", ["enqueued_configs", "task", "optimizer_choice", "knowledge_update", "study_finished"])
 def test_a_studys_own_attributes_cannot_be_overwritten(key):  # "task" only by a descriptor
     study = mh.create_study(space=_space(), optimizer="random", seed=0)
     study.enqueue({"x": 0.25})

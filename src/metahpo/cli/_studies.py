@@ -12,6 +12,7 @@ from rich.table import Column, Table
 
 from metahpo.cli._app import STORAGE_HELP, app
 from metahpo.exceptions import MetahpoError
+from metahpo.optimizers import optimizer_class_name
 from metahpo.storage import CLI_DEFAULT_URL, ENV_VAR
 from metahpo.trial import FrozenTrial
 
@@ -78,8 +79,10 @@ def studies(storage: str | None = typer.Option(None, help=STORAGE_HELP)) -> None
             data, best_trial = _stored(record.name, url)
             best = "-" if best_trial is None else f"{best_trial.value:.6g}"
             created = record.created_at.strftime("%Y-%m-%d %H:%M") if record.created_at else "-"
-            table.add_row(record.name, record.direction, str(record.optimizer.get("name")),
-                          str(len(data.trials)), best, created)
+            # As `show` names it, without auto's reason (a sentence; `show` prints it).
+            optimizer = optimizer_class_name(str(record.optimizer.get("name") or ""))
+            auto = " (auto)" if "optimizer_choice" in record.user_attrs else ""
+            table.add_row(record.name, record.direction, optimizer + auto, str(len(data.trials)), best, created)
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
     console().print(table)

@@ -13,7 +13,14 @@ from metahpo._validation import check_int
 from metahpo.exceptions import InvalidParameterError, MetahpoError, StudyNotFoundError
 from metahpo.knowledge._task import MIN_TASK_TRIALS, Task, descriptor_of
 from metahpo.space import Space
-from metahpo.storage import Storage, absolute_sqlite_url, get_storage, missing_sqlite_file
+from metahpo.storage import (
+    FINISHED_KEY,
+    Storage,
+    absolute_sqlite_url,
+    finished_marker,
+    get_storage,
+    missing_sqlite_file,
+)
 from metahpo.trial import TrialState
 
 __all__ = ["read_storage", "read_storage_source", "storage_label", "write_storage"]
@@ -148,6 +155,8 @@ def write_storage(tasks: Sequence[Task], storage: Storage | str) -> list[str]:
                 store.finish_trial(
                     record.study_id, trial.number, TrialState.COMPLETE, float(task.losses[row])
                 )
+            # A task is a study that is over: the dashboard shows it finished, not idle.
+            store.set_study_user_attrs(record.study_id, {FINISHED_KEY: finished_marker(len(task.configs))})
     except MetahpoError:
         for name in written:
             try:

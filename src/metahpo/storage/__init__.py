@@ -17,6 +17,7 @@ from metahpo.storage._base import (
 from metahpo.storage._cache import TrialCache
 from metahpo.storage._checks import check_objective_value, mask_password
 from metahpo.storage._existing import check_existing_sqlite, existing_storage
+from metahpo.storage._finished import FINISHED_KEY, ended_trials, finished_marker, is_finished
 from metahpo.storage._memory import InMemoryStorage
 from metahpo.storage._url import (
     CLI_DEFAULT_URL,
@@ -30,6 +31,7 @@ from metahpo.storage._url import (
 __all__ = [
     "CLI_DEFAULT_URL",
     "ENV_VAR",
+    "FINISHED_KEY",
     "SCHEMA_VERSION",
     "STALE_TRIAL_ERROR",
     "ArtefactRecord",
@@ -44,8 +46,11 @@ __all__ = [
     "artefacts_of",
     "check_existing_sqlite",
     "check_objective_value",
+    "ended_trials",
     "existing_storage",
+    "finished_marker",
     "get_storage",
+    "is_finished",
     "is_stale_failure",
     "mask_password",
     "missing_sqlite_file",

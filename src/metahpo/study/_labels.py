@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 from metahpo.optimizers import optimizer_class_name
-from metahpo.study._state import FINISHED_KEY
+from metahpo.storage import is_finished
 from metahpo.trial import FrozenTrial, TrialState
 
-__all__ = ["finished_marker", "knowledge_update_label", "optimizer_label", "study_state"]
+__all__ = ["knowledge_update_label", "optimizer_label", "study_state"]
 
 
 def optimizer_label(optimizer: Mapping[str, Any], user_attrs: Mapping[str, Any]) -> str:
@@ -54,15 +53,9 @@ def knowledge_update_label(update: Mapping[str, Any]) -> str:
     return f"continual update discarded ({update.get('reason', 'no reason recorded')})"
 
 
-def finished_marker(n_trials: int) -> dict[str, Any]:
-    """What :meth:`~metahpo.Study.finish` stores in ``user_attrs["finished"]``: when, and
-    how many trials the study had then (a trial added since means it was continued)."""
-    return {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "trials": n_trials}
-
-
 def study_state(trials: Sequence[FrozenTrial], user_attrs: Mapping[str, Any]) -> str:
     """``"running"`` while a trial runs; ``"finished"`` once :meth:`~metahpo.Study.finish`
-    was called and no trial was added since; ``"idle"`` with trials, none running, and not
+    was called and no trial has ended since; ``"idle"`` with trials, none running, and not
     finished; ``"empty"`` without trials.
 
     Example:
@@ -74,6 +67,4 @@ def study_state(trials: Sequence[FrozenTrial], user_attrs: Mapping[str, Any]) ->
         return "running"
     if not trials:
         return "empty"
-    marker = user_attrs.get(FINISHED_KEY)
-    finished_with = marker.get("trials") if isinstance(marker, Mapping) else None
-    return "finished" if isinstance(finished_with, int) and len(trials) <= finished_with else "idle"
+    return "finished" if is_finished(trials, user_attrs) else "idle"

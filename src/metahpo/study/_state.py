@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from metahpo.storage import FINISHED_KEY
 from metahpo.trial import FrozenTrial
 
 OPTIMIZER_STATE_KEY = "optimizer_state"
@@ -23,7 +24,6 @@ RESERVED_USER_ATTRS = frozenset({OPTIMIZER_STATE_KEY, DISPATCH_KEY})
 # descriptor the knowledge reads (settable, if it is one), auto's choice, the last
 # continual update's summary and when the study was finished (Study.finish).
 QUEUE_KEY = "enqueued_configs"
-FINISHED_KEY = "finished"
 RESERVED_STUDY_ATTRS = frozenset({QUEUE_KEY, "task", "optimizer_choice", "knowledge_update", FINISHED_KEY})
 
 

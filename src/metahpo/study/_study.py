@@ -23,9 +23,12 @@ from metahpo.schedulers import Scheduler, make_scheduler
 from metahpo.space import Space
 from metahpo.storage import (
     ENV_VAR,
+    FINISHED_KEY,
     Storage,
     StudyRecord,
     TrialCache,
+    ended_trials,
+    finished_marker,
     get_storage,
     missing_sqlite_file,
 )
@@ -33,11 +36,10 @@ from metahpo.study._checkpoints import study_checkpoint_dir
 from metahpo.study._enqueue import QUEUE_KEY, add_to_queue, trial_fields, waiting_entry
 from metahpo.study._handle import Objective, TrialHandle
 from metahpo.study._knowledge import learner_after_auto, reopened_knowledge
-from metahpo.study._labels import finished_marker
 from metahpo.study._propose import component_seed, keyed_history, propose_config
 from metahpo.study._retry import check_retries, retry_dead_trial
 from metahpo.study._run_trial import run_trial
-from metahpo.study._state import FINISHED_KEY, RESERVED_STUDY_ATTRS, public_user_attrs
+from metahpo.study._state import RESERVED_STUDY_ATTRS, public_user_attrs
 from metahpo.study._tell import finish_told_trial, storage_key
 from metahpo.trial import FrozenTrial, TrialState
 
@@ -395,8 +397,9 @@ class Study:
         study to count as a task of the knowledge the next study opens: its storage among
         the knowledge's sources. A study with fewer than 5 COMPLETE trials (not a task)
         teaches nothing. Whatever the optimizer learns, the study is recorded as finished
-        in ``user_attrs["finished"]`` (when, and its number of trials); the dashboard calls
-        it finished until a trial is added. Calling it again does nothing new.
+        in ``user_attrs["study_finished"]`` (when, and its number of ended trials); the
+        dashboard calls it finished until another trial ends (one running now included).
+        Calling it again does nothing new.
 
         Example:
             >>> import metahpo as mh
@@ -408,7 +411,7 @@ class Study:
             True
         """
         record = self.storage.get_study(self.name)
-        n_trials = len(self.trials)
+        n_ended = ended_trials(self.trials)  # one still running ends after: not part of it
         learner = learner_after_auto(record, self.storage)
         hook = getattr(self.optimizer if learner is None else learner, "on_study_end", None)
         try:
@@ -421,8 +424,8 @@ class Study:
             summary = None
         marker = record.user_attrs.get(FINISHED_KEY)
         attrs: dict[str, Any] = {}
-        if not (isinstance(marker, dict) and marker.get("trials") == n_trials):  # else finished already
-            attrs[FINISHED_KEY] = finished_marker(n_trials)
+        if not (isinstance(marker, dict) and marker.get("trials") == n_ended):  # else finished already
+            attrs[FINISHED_KEY] = finished_marker(n_ended)
         if summary:
             attrs["knowledge_update"] = summary
         if attrs:
