@@ -63,7 +63,7 @@ def _one_numeric_study() -> mh.Study:
 def test_a_contour_of_one_numeric_parameter_says_why_and_points_to_the_slice_plot():
     with pytest.raises(InvalidParameterError, match=re.escape(
             "A contour needs two numeric (float or int) parameters; study 'one-numeric' has only ['x'], "
-            "among its parameters ['x', 'act']. Draw its slice plot instead: plot_slice(study)")):
+            "among its parameters ['x', 'act']. Its slice plot shows one parameter: plot_slice(study)")):
         plot_contour(_one_numeric_study())
 
 

@@ -134,7 +134,7 @@ def _contour_pair(space: Space, study_name: str, params: Sequence[str] | None) -
     """The two parameters of a contour, or an error that names the study's parameters."""
     numeric = [n for n, p in space.items() if isinstance(p, (Float, Int))]
     slice_hint = ("" if len(numeric) >= 2 else
-                  " Draw its slice plot instead: plot_slice(study), or `metahpo plot STUDY slice`.")
+                  " Its slice plot shows one parameter: plot_slice(study), or `metahpo plot STUDY slice`.")
     if params is None:
         if len(numeric) < 2:
             has = f"only {numeric}" if numeric else "none"
@@ -145,7 +145,7 @@ def _contour_pair(space: Space, study_name: str, params: Sequence[str] | None) -
         return numeric[:2]
     pair = [params] if isinstance(params, str) else list(params)
     problems = [f"{name!r} is not a parameter of the study" if name not in list(space) else f"{name!r} is categorical"
-                for name in pair if name not in numeric]
+                for name in dict.fromkeys(pair) if name not in numeric]  # a name given twice: said once
     if len(pair) == 2 and pair[0] == pair[1]:
         problems.append("the two are the same")
     if len(pair) != 2 or problems:
