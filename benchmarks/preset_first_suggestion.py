@@ -13,14 +13,20 @@ model-based ``ask()``, and the seconds the objective took over the design. The f
 row is the very first MetaBO study of the process (imports and caches cold); every preset
 is then measured again in the warm process.
 
+With ``--hyperband`` every study runs under ``Hyperband(min_budget, max_budget, eta=3)``
+over the bundle's budgets (3 to 81 boosting rounds, ...), its trials at the budgets it
+asks, and MetaBO's surrogate has a budget column.
+
     PYTHONPATH=src python benchmarks/preset_first_suggestion.py --out benchmarks/results/preset_first_suggestion.md
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,12 +45,14 @@ def dataset(task_type: str) -> tuple[Any, Any]:
     )
 
 
-def first_model_suggestion(name: str, optimizer: str) -> tuple[str, float, float, int]:
+def first_model_suggestion(name: str, optimizer: str, hyperband: bool) -> tuple[str, float, float, int, float]:
     preset = mh.presets.get(name)
     X, y = dataset(preset.task_type)
     objective = preset.objective(X, y, cv=3)
     task = mh.Task.from_data(X, y, task_type=preset.task_type)  # diabetes: whole-number target
-    study = mh.create_study(preset=name, task=task, optimizer=optimizer, seed=0)
+    budgets = preset.knowledge_size()["budgets"]
+    scheduler = mh.Hyperband(min_budget=int(min(budgets)), max_budget=int(max(budgets)), eta=3) if hyperband else None
+    study = mh.create_study(preset=name, task=task, optimizer=optimizer, seed=0, scheduler=scheduler)
     n_design = 3 if study.optimizer.name == "metabo" else len(preset.space) + 1
     first = model = evaluating = 0.0
     for number in range(n_design + 1):
@@ -66,8 +74,12 @@ def first_model_suggestion(name: str, optimizer: str) -> tuple[str, float, float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--hyperband", action="store_true", help="under Hyperband over the bundle's budgets")
     parser.add_argument("presets", nargs="*")
     args = parser.parse_args()
+    # Meta-models a study trains are kept under $METAHPO_HOME: an earlier run's must not be
+    # found here.
+    os.environ["METAHPO_HOME"] = tempfile.mkdtemp()
     names = args.presets or [
         n
         for n in mh.presets.names()
@@ -81,14 +93,14 @@ def main() -> None:
     runs = [(names[0], "auto", " (first in process)")] if names else []
     runs += [(name, optimizer, "") for name in names for optimizer in ("auto", "gpbo")]
     for name, optimizer, note in runs:
-        used, first, model, n_design, evaluating = first_model_suggestion(name, optimizer)
+        used, first, model, n_design, evaluating = first_model_suggestion(name, optimizer, args.hyperband)
         label = (f"{used} (ready meta-model)" if optimizer == "auto" else used) + note
         rows.append(f"| {name} | {label} | {n_design} | {evaluating:.2f} | {first:.3f} | {model:.3f} |")
         print(rows[-1], flush=True)
     command = shlex.join(["python", "benchmarks/preset_first_suggestion.py", *sys.argv[1:]])
     text = "\n".join(
         [
-            "# First suggestion of a preset study",
+            "# First suggestion of a preset study" + (" under Hyperband" if args.hyperband else ""),
             "",
             f"Command: `PYTHONPATH=src {command}`",
             "",

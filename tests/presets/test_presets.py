@@ -11,7 +11,7 @@ import pytest
 
 import metahpo as mh
 from metahpo.exceptions import InvalidParameterError
-from metahpo.knowledge import bundled_names
+from metahpo.knowledge import bundled_meta_model, bundled_names
 from metahpo.presets import Split
 
 REQUIRED = (
@@ -143,6 +143,12 @@ def test_bundle_size_descriptors_and_meta_model(name: str) -> None:
     # The trend weight's prior ships with the model, measured on the bundle's tasks.
     mean, std = model.info["trend_prior"]
     assert np.isfinite(mean) and 0.0 < std < 1.0
+    # The one for studies under a scheduler: a budget column over the bundle's budgets.
+    with_budgets = bundled_meta_model(preset.knowledge_name, budgets=True)
+    low, high = min(size["budgets"]), max(size["budgets"])
+    assert with_budgets.info["budget_range"] == [low, high]
+    assert with_budgets.n_features == SpaceEncoding(preset.space, low, high).n_features
+    assert np.isfinite(with_budgets.info["trend_prior"][0])
 
 
 def test_create_study_with_a_preset_uses_its_space_and_bundle() -> None:
@@ -158,6 +164,31 @@ def test_create_study_with_a_preset_uses_its_space_and_bundle() -> None:
     assert study.optimizer._provider.initial is not None  # the shipped meta-model
     gp = mh.create_study(preset="hgb-classifier", optimizer="gpbo", seed=0)
     assert gp.optimizer.name == "gpbo"
+
+
+def test_a_scheduler_over_the_bundles_budgets_starts_from_the_shipped_model(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from metahpo.surrogates.meta import _provider
+
+    monkeypatch.setenv("METAHPO_HOME", str(tmp_path))  # no meta-model stored by another run
+    trained = []
+    real_train = _provider.meta_train
+    monkeypatch.setattr(_provider, "meta_train", lambda *a, **k: trained.append(1) or real_train(*a, **k))
+    X, y = tiny_data("classification")
+    objective = mh.presets.objective("hgb-classifier", X, y, cv=2)
+
+    def run(min_budget: int) -> mh.Study:
+        study = mh.create_study(preset="hgb-classifier", task=mh.Task.from_data(X, y), seed=0,
+                                scheduler=mh.Hyperband(min_budget=min_budget, max_budget=81, eta=3))
+        study.optimize(objective, n_trials=4, show_progress=False)
+        assert any(t.user_attrs["why"].get("source") == "surrogate" for t in study.trials)
+        return study
+
+    run(3)  # the bundle's budgets are 3 to 81: the shipped model with a budget column
+    assert trained == []
+    run(9)  # another range: the budget column would mean other budgets, so it meta-trains
+    assert trained == [1]
 
 
 def test_create_study_refuses_another_space_with_a_preset() -> None:

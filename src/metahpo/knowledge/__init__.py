@@ -66,6 +66,7 @@ from metahpo.knowledge._similarity import (
     similarity,
 )
 from metahpo.knowledge._sources import (
+    META_MODEL_BUDGETS_FILE,
     META_MODEL_FILE,
     bundled_meta_model,
     bundled_names,
@@ -76,6 +77,7 @@ from metahpo.knowledge._task import MIN_TASK_TRIALS, Task, descriptor_of
 
 __all__ = [
     "CLASSIFICATION_FEATURES",
+    "META_MODEL_BUDGETS_FILE",
     "META_MODEL_FILE",
     "MIN_TASK_TRIALS",
     "PORTFOLIO_FILE",

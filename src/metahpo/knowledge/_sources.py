@@ -23,6 +23,8 @@ __all__ = [
 
 #: The ready-trained meta-model file beside a bundled knowledge directory's manifest.
 META_MODEL_FILE = "meta_model.safetensors"
+# The model meta-trained with the preset's budget column, for studies under a scheduler.
+META_MODEL_BUDGETS_FILE = "meta_model_budgets.safetensors"
 
 
 def _data_root() -> Any:
@@ -74,25 +76,29 @@ def bundled_space_counts(name: str) -> dict[str, int]:
     return counts
 
 
-def bundled_meta_model(name: str) -> Any:
-    """The ready-trained meta-model shipped beside the bundled knowledge ``name``, or ``None``.
+def bundled_meta_model(name: str, budgets: bool = False) -> Any:
+    """A ready-trained meta-model shipped beside the bundled knowledge ``name``, or ``None``.
 
-    It is ``MetaModel.to_bytes()`` of a model meta-trained on the bundle's full-budget
-    evaluations (``SpaceEncoding(space)`` without a budget column), written by
-    ``benchmarks/train_preset_models.py``.
+    Without ``budgets`` it is ``MetaModel.to_bytes()`` of a model meta-trained on the
+    bundle's full-budget evaluations (``SpaceEncoding(space)`` without a budget column);
+    with ``budgets``, the one meta-trained on all of them with the budget column of the
+    bundle's budget range (``info["budget_range"]``: its lowest and highest budget), for
+    studies under a scheduler over that range. Both are written by ``benchmarks/train_preset_models.py``.
 
     Example:
         >>> from metahpo.knowledge import bundled_meta_model
         >>> model = bundled_meta_model("xgboost-classifier")
         >>> model.n_features  # the seven parameters of the preset's space
         7
+        >>> bundled_meta_model("xgboost-classifier", budgets=True).info["budget_range"]
+        [3, 81]
     """
     names = bundled_names()
     if not isinstance(name, str) or name not in names:
         raise InvalidParameterError(
             f"The 'name' parameter of bundled_meta_model must be one of {names}. Got {describe(name)} instead."
         )
-    resource = _data_root().joinpath(name, META_MODEL_FILE)
+    resource = _data_root().joinpath(name, META_MODEL_BUDGETS_FILE if budgets else META_MODEL_FILE)
     if not resource.is_file():
         return None
     from metahpo.surrogates.meta import MetaModel

@@ -148,9 +148,9 @@ def build_optimizer(
                       "surrogate against a GP on the study alone")
             metabo, ready = _auto_metabo(kb)
             if ready:
-                # Its inputs have no budget: a study under a budget scheduler meta-trains once.
-                reason += ("; starting from the bundle's ready-trained meta-model (a study with "
-                           "budgets meta-trains once on the bundle instead)")
+                # A budget column over another range than the bundle's means another model.
+                reason += ("; starting from the bundle's ready-trained meta-model (a scheduler "
+                           "over other budgets than the bundle's meta-trains once on it instead)")
             return metabo, {"optimizer": "metabo", "reason": reason}
         if kb is None and takes_knowledge(optimizer_class(optimizer)):
             kb = default_knowledge(space, storage)
@@ -165,14 +165,17 @@ def build_optimizer(
 
 
 def _auto_metabo(kb: KnowledgeBase) -> tuple[Optimizer, bool]:
-    """The MetaBO ``"auto"`` makes for ``kb``, and whether it starts from a ready-trained
-    meta-model (shipped with the one bundle of the knowledge: no meta-training)."""
+    """The MetaBO ``"auto"`` makes for ``kb``, and whether it starts from ready-trained
+    meta-models (shipped with the one bundle of the knowledge, without and with a budget
+    column: no meta-training)."""
     specs = [kb.spec] if isinstance(kb.spec, str) else list(kb.spec or [])
-    ready = [bundled_meta_model(s[8:]) for s in specs if s.startswith("bundled:")]
-    if len(ready) == 1 and ready[0] is not None:
+    bundles = [s[8:] for s in specs if s.startswith("bundled:")]
+    ready = [] if len(bundles) != 1 else [bundled_meta_model(bundles[0], budgets=b) for b in (False, True)]
+    ready = [model for model in ready if model is not None]
+    if ready:
         from metahpo.surrogates.meta import MetaModelProvider
 
-        return optimizer_class("metabo")(knowledge=kb, meta_models=MetaModelProvider(initial=ready[0])), True
+        return optimizer_class("metabo")(knowledge=kb, meta_models=MetaModelProvider(initial=ready)), True
     return make_optimizer("metabo", knowledge=kb), False
 
 

@@ -11,7 +11,7 @@ import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -79,9 +79,11 @@ class MetaModelProvider:
             learned step sizes takes at most its ``inner_steps``).
         store: the folder store's root (default ``$METAHPO_HOME/meta``).
         cache_size: meta-models kept in memory.
-        initial: a ready-trained meta-model (a preset's) used instead of meta-training
-            when none is cached or stored for the key and its input width fits the
-            encoding; it is then stored as the key's first version.
+        initial: a ready-trained meta-model (a preset's), or several, used instead of
+            meta-training when none is cached or stored for the key and one fits the
+            encoding: the same input width and, for a model with a budget column, the
+            budget range it was trained on (``info["budget_range"]``); it is then stored
+            as the key's first version.
 
     Example:
         >>> from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig
@@ -96,7 +98,7 @@ class MetaModelProvider:
         adapt_steps: int = 3,
         store: str | Path | None = None,
         cache_size: int = 4,
-        initial: MetaModel | None = None,
+        initial: MetaModel | Sequence[MetaModel] | None = None,
     ) -> None:
         if config is not None and not isinstance(config, MetaTrainingConfig):
             raise InvalidParameterError(
@@ -112,12 +114,14 @@ class MetaModelProvider:
         self.adapt_steps = check_int(adapt_steps, "adapt_steps", "MetaModelProvider", minimum=0)
         self.store = None if store is None else str(store)
         self.cache_size = check_int(cache_size, "cache_size", "MetaModelProvider", minimum=1)
-        if initial is not None and not isinstance(initial, MetaModel):
+        initials = [initial] if isinstance(initial, MetaModel) else list(initial or [])
+        if not all(isinstance(model, MetaModel) for model in initials):
             raise InvalidParameterError(
-                "The 'initial' parameter of MetaModelProvider must be a MetaModel or None. "
-                f"Got {describe(initial)} instead."
+                "The 'initial' parameter of MetaModelProvider must be a MetaModel, a list of "
+                f"them or None. Got {describe(initial)} instead."
             )
         self.initial = initial
+        self._initials = initials
         self._cache: OrderedDict[str, MetaModel] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -198,10 +202,11 @@ class MetaModelProvider:
     ) -> MetaModel | None:
         """The latest stored version of ``key``, else the ready-trained model when it fits."""
         model = store.latest(key) if store is not None else None
-        if model is None and self.initial is not None and self.initial.n_features == encoding.n_features:
+        ready = next((m for m in self._initials if _fits(m, encoding)), None)
+        if model is None and ready is not None:
             # A ready-trained model covers the bundled tasks it was trained on.
             bundled = [t for t in tasks if str(getattr(t, "source", "")).startswith("bundled:")]
-            model = _with_seen(self.initial, _signatures(bundled), trained_on=len(bundled))
+            model = _with_seen(ready, _signatures(bundled), trained_on=len(bundled))
             if store is not None:
                 store.save(key, model)
         return model
@@ -397,6 +402,20 @@ def _verdict(anchor: float, old_after: float, new_before: float, new_after: floa
 def _with_guard(model: MetaModel, guard: dict[str, Any] | None) -> MetaModel:
     info = {k: v for k, v in model.info.items() if k != "guard"}
     return replace(model, info=info if guard is None else {**info, "guard": guard})
+
+
+def _fits(model: MetaModel, encoding: SpaceEncoding) -> bool:
+    """Whether a ready-trained ``model`` reads ``encoding``'s inputs as it was trained to:
+    the same width and, with a budget column, the same budget range (the column is the
+    log budget scaled to the range, so another range would shift what it means)."""
+    if model.n_features != encoding.n_features:
+        return False
+    trained_range = model.info.get("budget_range")
+    if not encoding.has_budget:
+        return trained_range is None
+    return trained_range is not None and [float(b) for b in trained_range] == [
+        float(encoding.min_budget), float(encoding.max_budget)  # type: ignore[arg-type]
+    ]
 
 
 def _training_due(model: MetaModel, n_tasks: int) -> bool:
