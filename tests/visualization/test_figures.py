@@ -80,6 +80,11 @@ def test_contour_params_choose_the_axes_and_bad_names_list_the_parameters(drawn_
             plot_contour("finished-hb", drawn_storage, params=params)
         assert f"Got {params!r}" in str(caught.value)
         assert reason is None or f"({reason}) instead." in str(caught.value)
+    with pytest.raises(InvalidParameterError) as twice:
+        plot_contour("finished-hb", drawn_storage, params=["kind", "kind"])
+    assert str(twice.value).count("'kind' is categorical") == 1
+    with pytest.raises(InvalidParameterError):  # not a name at all
+        plot_contour("finished-hb", drawn_storage, params=[["x"], "lr"])
     with pytest.raises(InvalidParameterError, match=r"'params' parameter of plot .* is for a 'contour' figure only"):
         plot("finished-hb", "slice", drawn_storage, params=["x", "lr"])
 

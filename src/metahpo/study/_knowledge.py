@@ -149,8 +149,9 @@ def build_optimizer(
             metabo, ready = _auto_metabo(kb)
             if ready:
                 # A budget column over another range than the bundle's means another model.
-                reason += ("; starting from the bundle's ready-trained meta-model (a scheduler "
-                           "over other budgets than the bundle's meta-trains once on it instead)")
+                reason += ("; starting from the bundle's ready-trained meta-model (under a "
+                           "scheduler, from the one over the bundle's lowest to highest budget; "
+                           "another budget range meta-trains once on the bundle instead)")
             return metabo, {"optimizer": "metabo", "reason": reason}
         if kb is None and takes_knowledge(optimizer_class(optimizer)):
             kb = default_knowledge(space, storage)
@@ -164,19 +165,42 @@ def build_optimizer(
     return make_optimizer(optimizer), None
 
 
-def _auto_metabo(kb: KnowledgeBase) -> tuple[Optimizer, bool]:
-    """The MetaBO ``"auto"`` makes for ``kb``, and whether it starts from ready-trained
-    meta-models (shipped with the one bundle of the knowledge, without and with a budget
-    column: no meta-training)."""
+def _ready_meta_models(kb: KnowledgeBase) -> list[Any]:
+    """The ready-trained meta-models shipped with the one bundle of ``kb`` (without and with
+    a budget column); none when it holds no bundle or several."""
     specs = [kb.spec] if isinstance(kb.spec, str) else list(kb.spec or [])
     bundles = [s[8:] for s in specs if s.startswith("bundled:")]
     ready = [] if len(bundles) != 1 else [bundled_meta_model(bundles[0], budgets=b) for b in (False, True)]
-    ready = [model for model in ready if model is not None]
+    return [model for model in ready if model is not None]
+
+
+def _auto_metabo(kb: KnowledgeBase) -> tuple[Optimizer, bool]:
+    """The MetaBO ``"auto"`` makes for ``kb``, and whether it starts from ready-trained
+    meta-models (no meta-training)."""
+    ready = _ready_meta_models(kb)
     if ready:
         from metahpo.surrogates.meta import MetaModelProvider
 
         return optimizer_class("metabo")(knowledge=kb, meta_models=MetaModelProvider(initial=ready)), True
     return make_optimizer("metabo", knowledge=kb), False
+
+
+def reopened_optimizer(record: StudyRecord, kb: Any) -> Optimizer:
+    """The optimizer of a stored study, rebuilt from its spec with knowledge ``kb``; a
+    MetaBO ``"auto"`` chose gets the bundle's ready-trained meta-models again (the spec
+    keeps the provider's settings, not the models), so a study reopened before its first
+    model-based suggestion does not meta-train on the bundle."""
+    optimizer = make_optimizer(dict(record.optimizer), knowledge=kb)
+    choice = record.user_attrs.get("optimizer_choice")
+    ready = _ready_meta_models(kb) if isinstance(kb, KnowledgeBase) else []
+    if not (isinstance(choice, dict) and choice.get("optimizer") == "metabo" and ready):
+        return optimizer
+    from metahpo.surrogates.meta import MetaModelProvider
+
+    params = optimizer.get_params()
+    stored = MetaModelProvider.from_dict(params["meta_models"])
+    params["meta_models"] = MetaModelProvider(stored.config, stored.adapt_steps, stored.store, initial=ready)
+    return optimizer_class("metabo")(**{**params, "knowledge": kb})
 
 
 def learner_after_auto(record: StudyRecord, storage: Storage) -> Optimizer | None:

@@ -18,7 +18,7 @@ from metahpo.exceptions import (
 )
 from metahpo.history import History
 from metahpo.knowledge import descriptor_of
-from metahpo.optimizers import BaseOptimizer, Optimizer, make_optimizer
+from metahpo.optimizers import BaseOptimizer, Optimizer
 from metahpo.schedulers import Scheduler, make_scheduler
 from metahpo.space import Space
 from metahpo.storage import (
@@ -35,7 +35,7 @@ from metahpo.storage import (
 from metahpo.study._checkpoints import study_checkpoint_dir
 from metahpo.study._enqueue import QUEUE_KEY, add_to_queue, trial_fields, waiting_entry
 from metahpo.study._handle import Objective, TrialHandle
-from metahpo.study._knowledge import learner_after_auto, reopened_knowledge
+from metahpo.study._knowledge import learner_after_auto, reopened_knowledge, reopened_optimizer
 from metahpo.study._propose import component_seed, keyed_history, propose_config
 from metahpo.study._retry import check_retries, retry_dead_trial
 from metahpo.study._run_trial import run_trial
@@ -100,8 +100,7 @@ class Study:
         (a knowledge base or a spec) is given: knowledge built in memory has no spec.
         """
         kb = reopened_knowledge(record, storage, knowledge)
-        optimizer = make_optimizer(dict(record.optimizer), knowledge=kb)
-        return cls(record, storage, optimizer, make_scheduler(dict(record.scheduler)))
+        return cls(record, storage, reopened_optimizer(record, kb), make_scheduler(dict(record.scheduler)))
 
     @classmethod
     def load(cls, name: str, storage: Storage | str | None = None, knowledge: Any = None) -> Study:

@@ -145,7 +145,7 @@ def _contour_pair(space: Space, study_name: str, params: Sequence[str] | None) -
         return numeric[:2]
     pair = [params] if isinstance(params, str) else list(params)
     problems = [f"{name!r} is not a parameter of the study" if name not in list(space) else f"{name!r} is categorical"
-                for name in dict.fromkeys(pair) if name not in numeric]  # a name given twice: said once
+                for i, name in enumerate(pair) if name not in numeric and name not in pair[:i]]  # said once
     if len(pair) == 2 and pair[0] == pair[1]:
         problems.append("the two are the same")
     if len(pair) != 2 or problems:

@@ -43,3 +43,13 @@ def test_a_bad_step_count_is_refused_with_its_value(bad):
 def test_a_numpy_step_count_is_kept_as_an_int():
     steps = MetaTrainingConfig(meta_steps=np.int64(40)).meta_steps
     assert steps == 40 and type(steps) is int
+
+
+def test_ready_models_must_be_meta_models_and_the_wrong_one_is_named():
+    model = meta_train([TaskData(np.random.default_rng(0).random((6, 2)), np.arange(6.0), "t")],
+                       MetaTrainingConfig(meta_steps=1))
+    assert MetaModelProvider(initial=(model,))._initials == [model]
+    with pytest.raises(mh.InvalidParameterError, match="'initial' parameter of MetaModelProvider.*Got item 1 is None"):
+        MetaModelProvider(initial=[model, None])
+    with pytest.raises(mh.InvalidParameterError, match="'initial' parameter of MetaModelProvider"):
+        MetaModelProvider(initial=5)

@@ -114,11 +114,16 @@ class MetaModelProvider:
         self.adapt_steps = check_int(adapt_steps, "adapt_steps", "MetaModelProvider", minimum=0)
         self.store = None if store is None else str(store)
         self.cache_size = check_int(cache_size, "cache_size", "MetaModelProvider", minimum=1)
-        initials = [initial] if isinstance(initial, MetaModel) else list(initial or [])
-        if not all(isinstance(model, MetaModel) for model in initials):
+        if initial is None or isinstance(initial, MetaModel):
+            initials = [] if initial is None else [initial]
+        elif isinstance(initial, (list, tuple)) and all(isinstance(m, MetaModel) for m in initial):
+            initials = list(initial)
+        else:
+            wrong = next((f"item {i} is {describe(m)}" for i, m in enumerate(initial) if not isinstance(m, MetaModel)),
+                         None) if isinstance(initial, (list, tuple)) else None
             raise InvalidParameterError(
-                "The 'initial' parameter of MetaModelProvider must be a MetaModel, a list of "
-                f"them or None. Got {describe(initial)} instead."
+                "The 'initial' parameter of MetaModelProvider must be a MetaModel, a list or tuple "
+                f"of them, or None. Got {wrong or describe(initial)} instead."
             )
         self.initial = initial
         self._initials = initials
@@ -203,6 +208,10 @@ class MetaModelProvider:
         """The latest stored version of ``key``, else the ready-trained model when it fits."""
         model = store.latest(key) if store is not None else None
         ready = next((m for m in self._initials if _fits(m, encoding)), None)
+        if model is None and ready is None and any(m.n_features == encoding.n_features for m in self._initials):
+            logger.info("The ready-trained meta-model was trained for budgets %s, not %s to %s: meta-training "
+                        "for this range.", [m.info.get("budget_range") for m in self._initials],
+                        encoding.min_budget, encoding.max_budget)
         if model is None and ready is not None:
             # A ready-trained model covers the bundled tasks it was trained on.
             bundled = [t for t in tasks if str(getattr(t, "source", "")).startswith("bundled:")]
@@ -218,6 +227,8 @@ class MetaModelProvider:
         """A meta-model trained anew on ``tasks``, and its version when saved as one of ``key``."""
         data = tasks_to_data(tasks, encoding)
         model = _with_seen(meta_train(data, self.config), _signatures(tasks), trained_on=len(tasks))
+        if encoding.has_budget:  # what its budget column means (see _fits)
+            model.info["budget_range"] = [encoding.min_budget, encoding.max_budget]
         model = _with_trend_prior(model, data)
         logger.info("Meta-trained the surrogate on %d tasks in %.1f s", len(data),
                     model.info.get("seconds", math.nan))
@@ -411,9 +422,9 @@ def _fits(model: MetaModel, encoding: SpaceEncoding) -> bool:
     if model.n_features != encoding.n_features:
         return False
     trained_range = model.info.get("budget_range")
-    if not encoding.has_budget:
-        return trained_range is None
-    return trained_range is not None and [float(b) for b in trained_range] == [
+    if trained_range is None:  # a model that does not say: its width is all there is to check
+        return True
+    return encoding.has_budget and [float(b) for b in trained_range] == [
         float(encoding.min_budget), float(encoding.max_budget)  # type: ignore[arg-type]
     ]
 
