@@ -194,6 +194,8 @@ def test_a_scheduler_over_the_bundles_budgets_starts_from_the_shipped_model(
     # the study reopened from its storage (its spec does not hold the models).
     study(3)
     reopened = mh.load_study("hb3", storage=url)
+    stored = reopened.storage.get_study("hb3").optimizer
+    assert reopened.optimizer.state_dict() == stored["state"]  # rebuilt with its stored state
     reopened.optimize(objective, n_trials=1, show_progress=False)
     assert reopened.trials[-1].user_attrs["why"]["source"] == "surrogate"
     # Another range: the budget column would mean other budgets, so it meta-trains.

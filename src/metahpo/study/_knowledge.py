@@ -38,6 +38,7 @@ __all__ = [
     "learner_after_auto",
     "reachable_knowledge",
     "reopened_knowledge",
+    "reopened_optimizer",
     "resolve_knowledge",
 ]
 
@@ -190,17 +191,17 @@ def reopened_optimizer(record: StudyRecord, kb: Any) -> Optimizer:
     MetaBO ``"auto"`` chose gets the bundle's ready-trained meta-models again (the spec
     keeps the provider's settings, not the models), so a study reopened before its first
     model-based suggestion does not meta-train on the bundle."""
-    optimizer = make_optimizer(dict(record.optimizer), knowledge=kb)
+    spec = dict(record.optimizer)
     choice = record.user_attrs.get("optimizer_choice")
     ready = _ready_meta_models(kb) if isinstance(kb, KnowledgeBase) else []
-    if not (isinstance(choice, dict) and choice.get("optimizer") == "metabo" and ready):
-        return optimizer
-    from metahpo.surrogates.meta import MetaModelProvider
+    if isinstance(choice, dict) and choice.get("optimizer") == "metabo" and ready:
+        from metahpo.surrogates.meta import MetaModelProvider
 
-    params = optimizer.get_params()
-    stored = MetaModelProvider.from_dict(params["meta_models"])
-    params["meta_models"] = MetaModelProvider(stored.config, stored.adapt_steps, stored.store, initial=ready)
-    return optimizer_class("metabo")(**{**params, "knowledge": kb})
+        params = dict(spec.get("params") or {})
+        stored = MetaModelProvider.from_dict(params.get("meta_models") or {})
+        params["meta_models"] = MetaModelProvider(stored.config, stored.adapt_steps, stored.store, initial=ready)
+        spec["params"] = params
+    return make_optimizer(spec, knowledge=kb)  # its stored state loaded as for any optimizer
 
 
 def learner_after_auto(record: StudyRecord, storage: Storage) -> Optimizer | None:

@@ -49,7 +49,7 @@ def test_ready_models_must_be_meta_models_and_the_wrong_one_is_named():
     model = meta_train([TaskData(np.random.default_rng(0).random((6, 2)), np.arange(6.0), "t")],
                        MetaTrainingConfig(meta_steps=1))
     assert MetaModelProvider(initial=(model,))._initials == [model]
-    with pytest.raises(mh.InvalidParameterError, match=r"'initial' parameter of MetaModelProvider.*Got item 1 is None"):
+    with pytest.raises(mh.InvalidParameterError, match=r"'initial' parameter of MetaModelProvider.*instead \(item 1 is None\)"):
         MetaModelProvider(initial=[model, None])
     with pytest.raises(mh.InvalidParameterError, match="'initial' parameter of MetaModelProvider"):
         MetaModelProvider(initial=5)

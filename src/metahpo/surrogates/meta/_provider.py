@@ -11,7 +11,7 @@ import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -81,9 +81,11 @@ class MetaModelProvider:
         cache_size: meta-models kept in memory.
         initial: a ready-trained meta-model (a preset's), or several, used instead of
             meta-training when none is cached or stored for the key and one fits the
-            encoding: the same input width and, for a model with a budget column, the
-            budget range it was trained on (``info["budget_range"]``); it is then stored
-            as the key's first version.
+            encoding: the same input width and, when the model records the budget range
+            its budget column was trained on (``info["budget_range"]``, as the presets'
+            models and the models this provider trains do), the same range; a model
+            that records none is taken on its width. It is then stored as the key's
+            first version.
 
     Example:
         >>> from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig
@@ -98,7 +100,7 @@ class MetaModelProvider:
         adapt_steps: int = 3,
         store: str | Path | None = None,
         cache_size: int = 4,
-        initial: MetaModel | Sequence[MetaModel] | None = None,
+        initial: MetaModel | list[MetaModel] | tuple[MetaModel, ...] | None = None,
     ) -> None:
         if config is not None and not isinstance(config, MetaTrainingConfig):
             raise InvalidParameterError(
@@ -119,11 +121,11 @@ class MetaModelProvider:
         elif isinstance(initial, (list, tuple)) and all(isinstance(m, MetaModel) for m in initial):
             initials = list(initial)
         else:
-            wrong = next((f"item {i} is {describe(m)}" for i, m in enumerate(initial) if not isinstance(m, MetaModel)),
-                         None) if isinstance(initial, (list, tuple)) else None
+            wrong = next((f" (item {i} is {describe(m)})" for i, m in enumerate(initial) if not isinstance(m, MetaModel)),
+                         "") if isinstance(initial, (list, tuple)) else ""
             raise InvalidParameterError(
                 "The 'initial' parameter of MetaModelProvider must be a MetaModel, a list or tuple "
-                f"of them, or None. Got {wrong or describe(initial)} instead."
+                f"of them, or None. Got {describe(initial)} instead{wrong}."
             )
         self.initial = initial
         self._initials = initials
@@ -208,9 +210,12 @@ class MetaModelProvider:
         """The latest stored version of ``key``, else the ready-trained model when it fits."""
         model = store.latest(key) if store is not None else None
         ready = next((m for m in self._initials if _fits(m, encoding)), None)
-        if model is None and ready is None and any(m.n_features == encoding.n_features for m in self._initials):
-            logger.info("The ready-trained meta-model was trained for budgets %s, not %s to %s: meta-training "
-                        "for this range.", [m.info.get("budget_range") for m in self._initials],
+        ranges = [m.info["budget_range"] for m in self._initials
+                  if m.n_features == encoding.n_features and m.info.get("budget_range") is not None]
+        if model is None and ready is None and ranges:
+            low, high = ranges[0]
+            logger.info("The ready-trained meta-model with a budget column was trained for budgets %s to %s, "
+                        "not %s to %s: meta-training once for this range.", low, high,
                         encoding.min_budget, encoding.max_budget)
         if model is None and ready is not None:
             # A ready-trained model covers the bundled tasks it was trained on.
@@ -228,7 +233,7 @@ class MetaModelProvider:
         data = tasks_to_data(tasks, encoding)
         model = _with_seen(meta_train(data, self.config), _signatures(tasks), trained_on=len(tasks))
         if encoding.has_budget:  # what its budget column means (see _fits)
-            model.info["budget_range"] = [encoding.min_budget, encoding.max_budget]
+            model = replace(model, info={**model.info, "budget_range": [encoding.min_budget, encoding.max_budget]})
         model = _with_trend_prior(model, data)
         logger.info("Meta-trained the surrogate on %d tasks in %.1f s", len(data),
                     model.info.get("seconds", math.nan))
