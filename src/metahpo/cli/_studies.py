@@ -12,7 +12,6 @@ from rich.table import Column, Table
 
 from metahpo.cli._app import STORAGE_HELP, app
 from metahpo.exceptions import MetahpoError
-from metahpo.optimizers import optimizer_class_name
 from metahpo.storage import CLI_DEFAULT_URL, ENV_VAR
 from metahpo.trial import FrozenTrial
 
@@ -66,6 +65,7 @@ def finish_and_say(study: Any) -> None:
 def studies(storage: str | None = typer.Option(None, help=STORAGE_HELP)) -> None:
     """List the studies in the storage."""
     from metahpo.storage import get_storage
+    from metahpo.study import optimizer_label
 
     try:
         url = existing_storage_url(storage)
@@ -80,9 +80,8 @@ def studies(storage: str | None = typer.Option(None, help=STORAGE_HELP)) -> None
             best = "-" if best_trial is None else f"{best_trial.value:.6g}"
             created = record.created_at.strftime("%Y-%m-%d %H:%M") if record.created_at else "-"
             # As `show` names it, without auto's reason (a sentence; `show` prints it).
-            optimizer = optimizer_class_name(str(record.optimizer.get("name") or ""))
-            auto = " (auto)" if "optimizer_choice" in record.user_attrs else ""
-            table.add_row(record.name, record.direction, optimizer + auto, str(len(data.trials)), best, created)
+            optimizer = optimizer_label(record.optimizer, record.user_attrs, reason=False)
+            table.add_row(record.name, record.direction, optimizer, str(len(data.trials)), best, created)
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
     console().print(table)

@@ -14,8 +14,9 @@ from metahpo.trial import FrozenTrial, TrialState
 __all__ = ["knowledge_update_label", "optimizer_label", "study_state"]
 
 
-def optimizer_label(optimizer: Mapping[str, Any], user_attrs: Mapping[str, Any]) -> str:
-    """A stored optimizer spec by its class name; for ``"auto"``, what it chose and why.
+def optimizer_label(optimizer: Mapping[str, Any], user_attrs: Mapping[str, Any], reason: bool = True) -> str:
+    """A stored optimizer spec by its class name; for ``"auto"``, what it chose and why
+    (``reason=False``: only that ``auto`` chose it, for a one-line listing).
 
     Example:
         >>> from metahpo.study import optimizer_label
@@ -27,7 +28,9 @@ def optimizer_label(optimizer: Mapping[str, Any], user_attrs: Mapping[str, Any])
     """
     name = optimizer_class_name(str(optimizer.get("name") or ""))
     choice = user_attrs.get("optimizer_choice")
-    return f"{name} (auto: {choice.get('reason', '')})" if isinstance(choice, Mapping) else name
+    if not isinstance(choice, Mapping):
+        return name
+    return f"{name} (auto: {choice.get('reason', '')})" if reason else f"{name} (auto)"
 
 
 def knowledge_update_label(update: Mapping[str, Any]) -> str:

@@ -209,20 +209,22 @@ class MetaModelProvider:
     ) -> MetaModel | None:
         """The latest stored version of ``key``, else the ready-trained model when it fits."""
         model = store.latest(key) if store is not None else None
+        if model is not None:
+            return model
         ready = next((m for m in self._initials if _fits(m, encoding)), None)
-        ranges = [m.info["budget_range"] for m in self._initials
-                  if m.n_features == encoding.n_features and m.info.get("budget_range") is not None]
-        if model is None and ready is None and ranges:
-            low, high = ranges[0]
-            logger.info("The ready-trained meta-model with a budget column was trained for budgets %s to %s, "
-                        "not %s to %s: meta-training once for this range.", low, high,
-                        encoding.min_budget, encoding.max_budget)
-        if model is None and ready is not None:
-            # A ready-trained model covers the bundled tasks it was trained on.
-            bundled = [t for t in tasks if str(getattr(t, "source", "")).startswith("bundled:")]
-            model = _with_seen(ready, _signatures(bundled), trained_on=len(bundled))
-            if store is not None:
-                store.save(key, model)
+        if ready is None:
+            ranges = [m.info["budget_range"] for m in self._initials
+                      if m.n_features == encoding.n_features and m.info.get("budget_range") is not None]
+            if ranges:
+                logger.info("The ready-trained meta-model with a budget column was trained for budgets %s to %s, "
+                            "not %s to %s: meta-training once for this range.", *ranges[0],
+                            encoding.min_budget, encoding.max_budget)
+            return None
+        # A ready-trained model covers the bundled tasks it was trained on.
+        bundled = [t for t in tasks if str(getattr(t, "source", "")).startswith("bundled:")]
+        model = _with_seen(ready, _signatures(bundled), trained_on=len(bundled))
+        if store is not None:
+            store.save(key, model)
         return model
 
     def _train(
