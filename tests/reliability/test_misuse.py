@@ -416,6 +416,17 @@ def test_report_refuses_a_step_that_is_not_a_finite_non_negative_number():
     assert study.storage.get_trial(study.study_id, trial.number).intermediate == {2.0: 0.3}
 
 
+def test_report_refuses_a_step_lower_than_one_already_reported():
+    study = mh.create_study(space=_space(), optimizer="random", seed=0)
+    trial = study.ask()
+    trial.report(5, 0.5)
+    with pytest.raises(InvalidParameterError, match=r"'step' parameter of TrialHandle\.report must be >= 5\.0.*Got 3\.0"):
+        trial.report(3, 0.4)
+    trial.report(5, 0.45)  # the last step again: replaced
+    trial.report(6, 0.4)
+    assert study.storage.get_trial(study.study_id, trial.number).intermediate == {5.0: 0.45, 6.0: 0.4}
+
+
 def test_a_study_missing_from_the_in_memory_storage_says_where_stored_studies_are():
     with pytest.raises(StudyNotFoundError, match=r"in memory.*sqlite:///FILE\.db"):
         mh.load_study("made-by-metahpo-tune")

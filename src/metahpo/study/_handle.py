@@ -106,12 +106,23 @@ class TrialHandle:
         return path if path.is_dir() and any(path.iterdir()) else None
 
     def report(self, step: float, value: float) -> None:
-        """Store an intermediate value (e.g. validation loss after ``step`` epochs); a step
-        reported again replaces its value."""
+        """Store an intermediate value (e.g. validation loss after ``step`` epochs); the
+        last step reported may be reported again, which replaces its value.
+
+        Steps never go back: a step lower than one already reported is refused, since the
+        scheduler reads the highest step as how far the run got, and a lower one is a
+        mislabelled epoch (or a counter restarted) rather than progress.
+        """
         step = check_finite_number(step, "step", "TrialHandle.report")
         if step < 0:
             raise InvalidParameterError(
                 f"The 'step' parameter of TrialHandle.report must be >= 0 (an epoch, a budget). Got {step!r} instead."
+            )
+        last = max(self._intermediate, default=None)
+        if last is not None and step < last:
+            raise InvalidParameterError(
+                f"The 'step' parameter of TrialHandle.report must be >= {last!r}, the highest step "
+                f"trial {self.number} reported so far (steps never go back). Got {step!r} instead."
             )
         value = check_report_value(value)
         self._study.storage.report(self._study.study_id, self.number, step, value)
