@@ -210,6 +210,12 @@ def test_bad_scheduler_arguments(build, fragment):
         build()
 
 
+@pytest.mark.parametrize("spec", ["hyperband", "asha", {"name": "successive_halving", "params": {"min_budget": 1}}])
+def test_a_scheduler_name_without_its_budgets_is_refused_naming_what_to_pass(spec):
+    with pytest.raises(InvalidParameterError, match=r"'scheduler' parameter .* cannot build a .*min_budget=1, max_budget=81"):
+        mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), scheduler=spec)
+
+
 def test_a_pruned_trial_is_an_observation_at_the_budget_it_reached():
     config = {"x": 0.1, "y": 0.1}
     done = FrozenTrial(number=0, state=TrialState.COMPLETE, config=config, budget=27.0, value=0.2,
