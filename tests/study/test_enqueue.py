@@ -68,6 +68,15 @@ def test_enqueue_with_a_budget_under_hyperband() -> None:
     assert b.bracket is not None
 
 
+@pytest.mark.parametrize("budget", [np.int64(9), np.float32(9.0)])
+def test_enqueue_takes_a_numpy_budget(budget: object) -> None:
+    study = mh.create_study(space=SPACE, optimizer="random", seed=0,
+                            scheduler=mh.Hyperband(min_budget=1, max_budget=9, eta=3))
+    study.enqueue({"booster": "linear", "lr": 0.1}, budget=budget)  # type: ignore[arg-type]
+    trial = study.ask()
+    assert trial.budget == 9.0 and type(trial.budget) is float
+
+
 @pytest.mark.parametrize(
     "value", [np.array(0.5), torch.tensor(0.5), np.float32(0.5), np.float64(0.5), np.int64(1), torch.tensor(1)]
 )
