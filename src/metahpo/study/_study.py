@@ -89,7 +89,8 @@ class Study:
         self._suggest_lock = threading.Lock()
         # Trials this process found dead (heartbeat stopped) and may run again.
         self._dead_to_retry: list[int] = []
-        # Threads of one process take enqueued configs one at a time.
+        # Threads of one process add and take enqueued configs one at a time: adding
+        # rewrites the whole queue, so two adds at once would lose one.
         self._enqueue_lock = threading.Lock()
 
     @classmethod
@@ -289,7 +290,8 @@ class Study:
             >>> study.ask().config
             {'x': 0.25}
         """
-        add_to_queue(self.storage, self.study_id, self.name, self.space, self.scheduler, config, budget)
+        with self._enqueue_lock:
+            add_to_queue(self.storage, self.study_id, self.name, self.space, self.scheduler, config, budget)
 
     def _choose_config(
         self, record: FrozenTrial, trials: Sequence[FrozenTrial], history: History
