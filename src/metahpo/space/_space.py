@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -386,6 +387,15 @@ def _check_condition_values(child: str, condition: Condition, params: Mapping[st
             raise InvalidParameterError(
                 f"The condition of {child!r} is a Range on the categorical {condition.parent!r}; "
                 "use Equals or In for a categorical parent."
+            )
+        low = parent.low if condition.low is None else max(parent.low, condition.low)
+        high = parent.high if condition.high is None else min(parent.high, condition.high)
+        if isinstance(parent, Int):
+            low, high = math.ceil(low), math.floor(high)
+        if low > high:  # the child could never be active: a typo in a bound, most likely
+            raise InvalidParameterError(
+                f"The condition of {child!r} is a Range on {condition.parent!r} with low={condition.low!r}, "
+                f"high={condition.high!r}, which holds for no value in {_describe_param(parent)}."
             )
         return
     values = (condition.value,) if isinstance(condition, Equals) else condition.values
