@@ -176,7 +176,7 @@ def test_duplicate_names_and_load_if_exists():
     storage = mh.InMemoryStorage()
     study = mh.create_study(name="s", space=SPACE, storage=storage, optimizer="sobol", seed=4)
     study.optimize(quadratic, n_trials=3, show_progress=False)
-    with pytest.raises(DuplicatedStudyError):
+    with pytest.raises(DuplicatedStudyError, match=r"named 's' already exists\. Pass load_if_exists=True"):
         mh.create_study(name="s", space=SPACE, storage=storage)
     again = mh.create_study(name="s", space=SPACE, storage=storage, load_if_exists=True)
     assert len(again.trials) == 3 and again.optimizer.name == "sobol" and again.seed == 4

@@ -102,9 +102,12 @@ def create_study(
             optimizer=optimizer_spec(resolved_optimizer),
             scheduler=scheduler_spec(resolved_scheduler), user_attrs=user_attrs,
         )
-    except DuplicatedStudyError:
+    except DuplicatedStudyError as exc:
         if not load_if_exists:
-            raise
+            raise DuplicatedStudyError(
+                f"{exc} Pass load_if_exists=True to continue it (or open it with "
+                f"mh.load_study({name!r}, storage)), or choose another name."
+            ) from exc
         record = store.get_study(name)
         _check_same_study(record, space, direction, optimizer, resolved_optimizer,
                           scheduler, resolved_scheduler, seed if seed_given else None)
