@@ -365,10 +365,15 @@ def test_a_sqlite_file_in_a_missing_folder_names_the_folder(tmp_path):
     assert not (tmp_path / "no").exists()
 
 
-@pytest.mark.parametrize(("option", "value"), [("optimizer", "gbpo"), ("direction", "minimise")])
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("optimizer", "gbpo"), ("direction", "minimise"), ("scheduler", "hyperbnd"), ("seed", -1),
+     ("load_if_exists", "yes"), ("name", ""), ("space", {"x": (0, 1)}), ("preset", "hgb")],
+)
 def test_a_misspelt_option_leaves_no_database_behind(tmp_path, option, value):
+    arguments = {"space": _space(), option: value}
     with pytest.raises(InvalidParameterError, match=f"'{option}' parameter"):
-        mh.create_study(space=_space(), storage=f"sqlite:///{tmp_path}/x.db", **{option: value})
+        mh.create_study(storage=f"sqlite:///{tmp_path}/x.db", **arguments)
     assert not (tmp_path / "x.db").exists()
 
 

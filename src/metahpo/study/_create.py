@@ -14,7 +14,7 @@ from metahpo.knowledge import descriptor_of
 from metahpo.optimizers import optimizer_class, optimizer_spec, takes_knowledge
 from metahpo.schedulers import make_scheduler, scheduler_spec
 from metahpo.space import Space
-from metahpo.storage import Storage, StudyRecord, get_storage
+from metahpo.storage import Storage, StudyRecord, check_study_name, get_storage
 from metahpo.study._knowledge import build_optimizer
 from metahpo.study._study import Study
 
@@ -73,13 +73,16 @@ def create_study(
         descriptor = descriptor_of(task_record)
         if preset is not None:
             _check_task_type(preset, descriptor)
-    store = get_storage(storage)
-    if preset is not None:
-        space, knowledge = _preset_space_and_knowledge(preset, space, knowledge, optimizer, store)
-    if not isinstance(space, Space):
-        raise InvalidParameterError(
-            f"The 'space' parameter of create_study must be a metahpo Space. Got {describe(space)} instead."
-        )
+    # Every argument that needs no storage is checked before one is opened, so that a
+    # mistake does not leave an empty database file behind.
+    if name is not None:
+        check_study_name(name)
+    if preset is None:
+        _check_space(space)
+    else:
+        from metahpo.presets import get
+
+        get(preset)
     if not isinstance(load_if_exists, bool):
         raise InvalidParameterError(
             f"The 'load_if_exists' parameter of create_study must be a bool. Got {describe(load_if_exists)} instead."
@@ -88,8 +91,12 @@ def create_study(
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
     seed = check_int(seed, "seed", "create_study", minimum=0, maximum=2**63 - 1)
-    resolved_optimizer, choice = build_optimizer(optimizer, knowledge, space, store)
     resolved_scheduler = make_scheduler(scheduler)
+    store = get_storage(storage)
+    if preset is not None:
+        space, knowledge = _preset_space_and_knowledge(preset, space, knowledge, optimizer, store)
+    space = _check_space(space)
+    resolved_optimizer, choice = build_optimizer(optimizer, knowledge, space, store)
     name = name if name is not None else f"study-{uuid.uuid4().hex[:10]}"
     user_attrs: dict[str, Any] = {}
     if task is not None:
@@ -113,6 +120,14 @@ def create_study(
                           scheduler, resolved_scheduler, seed if seed_given else None)
         return Study.from_record(record, store, knowledge)
     return Study(record, store, resolved_optimizer, resolved_scheduler)
+
+
+def _check_space(space: Any) -> Space:
+    if not isinstance(space, Space):
+        raise InvalidParameterError(
+            f"The 'space' parameter of create_study must be a metahpo Space. Got {describe(space)} instead."
+        )
+    return space
 
 
 def _check_same_study(
