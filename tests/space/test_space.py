@@ -57,6 +57,17 @@ def test_true_and_one_are_different_choices():
     assert cat.from_unit(cat.to_unit(1)) == 1 and cat.from_unit(cat.to_unit(1)) is not True
 
 
+def test_numpy_scalars_are_the_choices_they_stand_for():
+    # A config read back from a DataFrame row holds NumPy scalars.
+    space = mh.Space({"depth": mh.Categorical([2, 4, 8]), "flag": mh.Categorical([True, 1]),
+                      "name": mh.Categorical(["a", "b"])})
+    config = {"depth": np.int64(4), "flag": np.True_, "name": np.str_("b")}
+    assert space.validate(config) == {"depth": 4, "flag": True, "name": "b"}
+    assert type(space.validate(config)["flag"]) is bool
+    assert not space.contains({"depth": np.int64(3), "flag": np.True_, "name": "b"})
+    assert type(space.validate({"depth": 2, "flag": np.int64(1), "name": "a"})["flag"]) is int
+
+
 def test_validate_names_unknown_and_missing_keys():
     space = make_space()
     config = space.sample(0, 1)[0]
