@@ -109,6 +109,20 @@ def test_a_studys_own_attributes_cannot_be_overwritten(key):  # "task" only by a
     assert study.user_attrs["note"] == "mine"
 
 
+@pytest.mark.parametrize("key", ["why", "enqueued", "optimizer_state", "dispatch"])
+def test_a_trials_own_attributes_cannot_be_overwritten(key):
+    study = mh.create_study(space=_space(), optimizer="random", seed=0)
+    study.enqueue({"x": 0.25})
+    study.enqueue({"x": 0.75})
+    first = study.ask()
+    with pytest.raises(InvalidParameterError, match=rf"'key' parameter of set_user_attr.*Got '{key}'"):
+        first.set_user_attr(key, True)  # True == 1 would have marked entry 1 as taken
+    study.tell(first, 0.5)
+    second = study.ask()
+    assert second.config == {"x": 0.75} and second.user_attrs["enqueued"] == 1
+    assert study.trials[0].user_attrs["why"] == {"source": "enqueued", "entry": 0}
+
+
 def test_a_relative_sqlite_url_names_the_same_database_from_another_folder(tmp_path, monkeypatch):
     first, elsewhere = tmp_path / "first", tmp_path / "elsewhere"
     first.mkdir()

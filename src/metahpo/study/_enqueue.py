@@ -20,12 +20,10 @@ from metahpo.exceptions import InvalidParameterError
 from metahpo.schedulers import Job, Scheduler
 from metahpo.space import Space
 from metahpo.storage import Storage
-from metahpo.study._state import QUEUE_KEY
+from metahpo.study._state import ENQUEUED_KEY, QUEUE_KEY
 from metahpo.trial import FrozenTrial
 
 __all__ = ["ENQUEUED_KEY", "QUEUE_KEY", "add_to_queue", "check_enqueue_budget", "trial_fields", "waiting_entry"]
-
-ENQUEUED_KEY = "enqueued"
 
 
 def check_enqueue_budget(budget: Any, scheduler: Scheduler) -> float | None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from metahpo._validation import check_finite_number
 from metahpo.exceptions import InvalidParameterError
 from metahpo.storage import check_objective_value
-from metahpo.study._state import RESERVED_USER_ATTRS
+from metahpo.study._state import OWN_TRIAL_ATTRS
 from metahpo.trial import FrozenTrial
 
 if TYPE_CHECKING:
@@ -135,10 +135,11 @@ class TrialHandle:
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach a JSON-able value to the trial (shown by ``metahpo show``)."""
-        if key in RESERVED_USER_ATTRS:
+        if key in OWN_TRIAL_ATTRS:
             raise InvalidParameterError(
-                f"The 'key' parameter of set_user_attr must not be one of {sorted(RESERVED_USER_ATTRS)} "
-                f"(the study stores the optimizer's state there). Got {key!r} instead."
+                f"The 'key' parameter of set_user_attr must not be one of {sorted(OWN_TRIAL_ATTRS)} "
+                f"(the study keeps the trial's own records there: why it was suggested, the "
+                f"optimizer's state, its enqueued entry). Got {key!r}; choose another key."
             )
         self._study.storage.set_trial_user_attrs(self._study.study_id, self.number, {key: value})
 
