@@ -379,6 +379,17 @@ def test_a_sqlite_file_in_a_missing_folder_names_the_folder(tmp_path):
     assert not (tmp_path / "no").exists()
 
 
+@pytest.mark.parametrize("call", [lambda url: mh.delete_study("s", url), mh.list_studies])
+def test_deleting_or_listing_in_a_missing_sqlite_file_creates_nothing(tmp_path, monkeypatch, call):
+    url = f"sqlite:///{tmp_path}/typo.db"
+    with pytest.raises(mh.exceptions.StorageError, match=r"no database at .*typo\.db.*nothing was created"):
+        call(url)
+    monkeypatch.setenv("METAHPO_STORAGE", url)
+    with pytest.raises(mh.exceptions.StorageError, match="nothing was created"):
+        call(None)
+    assert not (tmp_path / "typo.db").exists()
+
+
 @pytest.mark.parametrize(
     ("option", "value"),
     [("optimizer", "gbpo"), ("direction", "minimise"), ("scheduler", "hyperbnd"), ("seed", -1),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
@@ -14,7 +15,14 @@ from metahpo.knowledge import descriptor_of
 from metahpo.optimizers import optimizer_class, optimizer_spec, takes_knowledge
 from metahpo.schedulers import make_scheduler, scheduler_spec
 from metahpo.space import Space
-from metahpo.storage import Storage, StudyRecord, check_study_name, get_storage
+from metahpo.storage import (
+    ENV_VAR,
+    Storage,
+    StudyRecord,
+    check_study_name,
+    existing_storage,
+    get_storage,
+)
 from metahpo.study._knowledge import build_optimizer
 from metahpo.study._study import Study
 
@@ -225,12 +233,25 @@ def load_study(name: str, storage: Storage | str | None = None, knowledge: Any =
 
 
 def delete_study(name: str, storage: Storage | str | None = None) -> None:
-    """Delete a study and all its trials."""
-    get_storage(storage).delete_study(name)
+    """Delete a study and all its trials.
+
+    A SQLite URL must name an existing metahpo database, as for :func:`list_studies`.
+    """
+    existing_storage(_url_or_default(storage)).delete_study(name)
 
 
 def list_studies(storage: Storage | str | None = None) -> list[StudyRecord]:
-    """Every study in the storage."""
-    return get_storage(storage).list_studies()
+    """Every study in the storage.
+
+    A SQLite URL must name an existing metahpo database: opening one creates its tables,
+    so a mistyped path would become an empty database, or another program's SQLite file
+    would gain metahpo's tables. Either raises :class:`~metahpo.exceptions.StorageError`.
+    """
+    return existing_storage(_url_or_default(storage)).list_studies()
+
+
+def _url_or_default(storage: Storage | str | None) -> Storage | str | None:
+    """``storage``, or the ``$METAHPO_STORAGE`` URL it stands for when ``None``."""
+    return storage if storage is not None else os.environ.get(ENV_VAR) or None
 
 
