@@ -245,6 +245,8 @@ def test_optimize_argument_errors():
         study.optimize(3, n_trials=1)
     with pytest.raises(InvalidParameterError, match="'n_jobs' parameter"):
         study.optimize(quadratic, n_trials=1, n_jobs=0)
+    with pytest.raises(InvalidParameterError, match=r"'show_progress' parameter .* Got 'no' instead"):
+        study.optimize(quadratic, n_trials=1, show_progress="no")
     assert study.trials == []
 
 
