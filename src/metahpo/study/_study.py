@@ -169,8 +169,8 @@ class Study:
         elif key in RESERVED_STUDY_ATTRS:
             raise InvalidParameterError(
                 f"The 'key' parameter of Study.set_user_attr must not be one of "
-                f"{sorted(RESERVED_STUDY_ATTRS)}: metahpo keeps the study's state there. "
-                f"Got {key!r}; choose another key."
+                f"{sorted(RESERVED_STUDY_ATTRS - {'task'})} ('task' takes a task descriptor "
+                f"only): metahpo keeps the study's state there. Got {key!r}; choose another key."
             )
         self.storage.set_study_user_attrs(self.study_id, {key: value})
 
