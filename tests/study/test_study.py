@@ -185,6 +185,23 @@ def test_duplicate_names_and_load_if_exists():
         mh.create_study(name="s", space=other, storage=storage, load_if_exists=True)
 
 
+class _Unregistered(mh.RandomSearch):
+    name = "unregistered-random"
+
+
+def test_a_study_of_an_unregistered_optimizer_reopens_with_its_instance(tmp_path):
+    url = f"sqlite:///{tmp_path}/own.db"
+    whole = mh.create_study(name="whole", space=SPACE, storage=url, optimizer=_Unregistered(), seed=5)
+    whole.optimize(quadratic, n_trials=4, show_progress=False)
+    part = mh.create_study(name="part", space=SPACE, storage=url, optimizer=_Unregistered(), seed=5)
+    part.optimize(quadratic, n_trials=2, show_progress=False)
+    with pytest.raises(InvalidParameterError, match=r"optimizer 'unregistered-random', which is not registered.*register_optimizer"):
+        mh.load_study("part", url)
+    again = mh.create_study(name="part", space=SPACE, storage=url, optimizer=_Unregistered(), load_if_exists=True)
+    again.optimize(quadratic, n_trials=2, show_progress=False)
+    assert [dict(t.config) for t in again.trials] == [dict(t.config) for t in whole.trials]
+
+
 def test_resume_continues_the_same_trajectory():
     storage = mh.InMemoryStorage()
     whole = mh.create_study(name="whole", space=SPACE, storage=storage, optimizer="sobol", seed=9)

@@ -126,6 +126,11 @@ def create_study(
         record = store.get_study(name)
         _check_same_study(record, space, direction, optimizer, resolved_optimizer,
                           scheduler, resolved_scheduler, seed if seed_given else None)
+        if not isinstance(optimizer, str):
+            # The instance given is the stored optimizer (checked above): use it, so that a
+            # class never registered by name (one of the user's own) reopens too. Its state
+            # is loaded from the trials before each suggestion, as for a rebuilt one.
+            return Study(record, store, resolved_optimizer, make_scheduler(dict(record.scheduler)))
         return Study.from_record(record, store, knowledge)
     return Study(record, store, resolved_optimizer, resolved_scheduler)
 

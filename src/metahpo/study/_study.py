@@ -18,7 +18,7 @@ from metahpo.exceptions import (
 )
 from metahpo.history import History
 from metahpo.knowledge import descriptor_of
-from metahpo.optimizers import BaseOptimizer, Optimizer
+from metahpo.optimizers import BaseOptimizer, Optimizer, optimizer_names
 from metahpo.schedulers import Scheduler, make_scheduler
 from metahpo.space import Space
 from metahpo.storage import (
@@ -100,6 +100,14 @@ class Study:
         The optimizer's knowledge is opened from the spec it stored, unless ``knowledge``
         (a knowledge base or a spec) is given: knowledge built in memory has no spec.
         """
+        name = record.optimizer.get("name")
+        if name not in optimizer_names():
+            raise InvalidParameterError(
+                f"Study {record.name!r} was created with the optimizer {name!r}, which is not "
+                f"registered in this process (registered: {optimizer_names()}). Register its "
+                f"class before opening the study: metahpo.optimizers.register_optimizer({name!r}, "
+                "'module:Class'), or pass an instance to create_study(..., load_if_exists=True)."
+            )
         kb = reopened_knowledge(record, storage, knowledge)
         return cls(record, storage, reopened_optimizer(record, kb), make_scheduler(dict(record.scheduler)))
 
