@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -183,6 +184,19 @@ def test_duplicate_names_and_load_if_exists():
     other = mh.Space({"y": mh.Float(0, 1)})
     with pytest.raises(InvalidParameterError, match="different search space"):
         mh.create_study(name="s", space=other, storage=storage, load_if_exists=True)
+
+
+def test_load_if_exists_keeps_a_task_given_late_and_refuses_another_one(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3))
+    task, other = mh.Task.from_data(x, x[:, 0] > 0), mh.Task.from_data(x, x[:, 1] > 0)
+    url = f"sqlite:///{tmp_path}/task.db"
+    mh.create_study(name="s", space=SPACE, storage=url, optimizer="random", seed=0)
+    again = mh.create_study(name="s", space=SPACE, storage=url, load_if_exists=True, task=task)
+    assert again.user_attrs["task"] == task.to_dict()  # it was dropped without a word
+    assert mh.create_study(name="s", space=SPACE, storage=url, load_if_exists=True, task=task).user_attrs == again.user_attrs
+    with pytest.raises(InvalidParameterError, match=r"'task' parameter of create_study must match the stored study 's'"):
+        mh.create_study(name="s", space=SPACE, storage=url, load_if_exists=True, task=other)
 
 
 class _Unregistered(mh.RandomSearch):

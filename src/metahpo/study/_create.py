@@ -125,7 +125,13 @@ def create_study(
             ) from exc
         record = store.get_study(name)
         _check_same_study(record, space, direction, optimizer, resolved_optimizer,
-                          scheduler, resolved_scheduler, seed if seed_given else None)
+                          scheduler, resolved_scheduler, seed if seed_given else None,
+                          user_attrs.get("task"))
+        if "task" in user_attrs and "task" not in record.user_attrs:
+            # A descriptor given now to a study stored without one: kept, as
+            # study.set_user_attr("task", ...) would, rather than dropped in silence.
+            store.set_study_user_attrs(record.study_id, {"task": user_attrs["task"]})
+            record = store.get_study(name)
         if not isinstance(optimizer, str):
             # The instance given is the stored optimizer (checked above): use it, so that a
             # class never registered by name (one of the user's own) reopens too. Its state
@@ -145,10 +151,10 @@ def _check_space(space: Any) -> Space:
 
 def _check_same_study(
     record: StudyRecord, space: Space, direction: str, optimizer: Any, resolved_optimizer: Any,
-    scheduler: Any, resolved_scheduler: Any, seed: int | None,
+    scheduler: Any, resolved_scheduler: Any, seed: int | None, task: Any = None,
 ) -> None:
     """Refuse ``load_if_exists`` when what was asked differs from the stored study: a
-    silently different direction, optimizer, scheduler or seed would be another study."""
+    silently different direction, optimizer, scheduler, seed or task would be another study."""
     stored_optimizer = dict(record.optimizer)
     asked_optimizer = optimizer_spec(resolved_optimizer)
     differences = []
@@ -165,6 +171,9 @@ def _check_same_study(
         differences.append(("scheduler", repr(scheduler_spec(resolved_scheduler)), repr(dict(record.scheduler))))
     if seed is not None and record.seed != seed:
         differences.append(("seed", repr(seed), repr(record.seed)))
+    stored_task = record.user_attrs.get("task")
+    if task is not None and stored_task is not None and stored_task != task:
+        differences.append(("task", describe(task), describe(stored_task)))
     if differences:
         name, given, stored = differences[0]
         raise InvalidParameterError(
