@@ -98,6 +98,18 @@ def test_sobol_is_deterministic_and_skip_continues_the_sequence():
     assert all(space.contains(x) for x in whole)
 
 
+@pytest.mark.parametrize(
+    ("draw", "fragment"),
+    [(lambda s: s.sample(np.random.default_rng(0), -1), "'n' parameter of Space.sample must be an int >= 0. Got -1"),
+     (lambda s: s.sample(0, 2.5), "'n' parameter of Space.sample"),
+     (lambda s: s.sobol(-2, seed=0), "'n' parameter of Space.sobol must be an int >= 0. Got -2"),
+     (lambda s: s.sobol(2, seed=0, skip=-1), "'skip' parameter of Space.sobol must be an int >= 0. Got -1")],
+)
+def test_a_bad_number_of_points_names_the_parameter(draw, fragment):
+    with pytest.raises(mh.InvalidParameterError, match=re.escape(fragment)):
+        draw(mh.Space({"x": mh.Float(0, 1)}))
+
+
 def test_int_cells_give_every_value_equal_mass():
     param = mh.Int(1, 4)
     draws = [param.from_unit(u) for u in np.linspace(0, 1, 4001)]

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from metahpo._validation import describe
+from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.space._conditions import CONDITION_TYPES, Condition, condition_from_dict
 from metahpo.space._params import Categorical, Float, Int, Param, check_param_keys, param_from_dict
@@ -180,6 +180,7 @@ class Space(Mapping[str, Param]):
     # Sampling ---------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator | int | None, n: int) -> list[Config]:
         """Draw ``n`` configurations uniformly in the unit cube (log-uniform for log parameters)."""
+        n = check_int(n, "n", "Space.sample", minimum=0)
         generator = np.random.default_rng(rng)
         return self.from_unit(generator.random((n, len(self))))
 
@@ -187,6 +188,8 @@ class Space(Mapping[str, Param]):
         """Points ``skip .. skip + n - 1`` of a scrambled Sobol sequence seeded by ``seed``."""
         from scipy.stats import qmc  # scipy.stats is slow to import; only Sobol needs it.
 
+        n = check_int(n, "n", "Space.sobol", minimum=0)
+        skip = check_int(skip, "skip", "Space.sobol", minimum=0)
         engine = qmc.Sobol(d=len(self), scramble=True, seed=seed)
         if skip:
             engine.fast_forward(skip)
