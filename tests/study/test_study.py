@@ -199,6 +199,18 @@ def test_load_if_exists_keeps_a_task_given_late_and_refuses_another_one(tmp_path
         mh.create_study(name="s", space=SPACE, storage=url, load_if_exists=True, task=other)
 
 
+def test_telling_a_trial_inside_optimize_says_that_optimize_tells_it():
+    study = mh.create_study(space=SPACE, optimizer="random", seed=0)
+
+    def objective(trial):
+        study.tell(trial, 0.5)
+        return 0.5
+
+    with pytest.raises(TrialStateError, match=r"is already COMPLETE: a trial is told once\..*do not call tell there"):
+        study.optimize(objective, n_trials=1, show_progress=False)
+    assert [t.value for t in study.trials] == [0.5]
+
+
 class _Unregistered(mh.RandomSearch):
     name = "unregistered-random"
 
