@@ -108,3 +108,13 @@ def test_names_the_estimator_does_not_have_are_refused_before_any_trial(space, b
     with pytest.raises(mh.InvalidParameterError, match=rf"must name parameters of the estimator.*Got {re.escape(unknown)}"):
         search.fit(X, y)
     assert not hasattr(search, "study_")
+
+
+def test_a_study_name_fitted_twice_says_what_to_do_in_metasearchcv_terms(tmp_path) -> None:
+    X, y = load_iris(return_X_y=True)
+    search = MetaSearchCV(LogisticRegression(max_iter=200), {"C": mh.Float(0.1, 10.0, log=True)},
+                          n_trials=2, cv=2, optimizer="random", random_state=0,
+                          storage=f"sqlite:///{tmp_path}/cv.db", study_name="cv")
+    search.fit(X, y)
+    with pytest.raises(mh.exceptions.DuplicatedStudyError, match=r"'study_name' parameter of MetaSearchCV .*'cv'.*study_name=None"):
+        search.fit(X, y)

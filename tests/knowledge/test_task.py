@@ -178,6 +178,18 @@ def test_from_data_refuses_bad_input(x: np.ndarray, y: np.ndarray, match: str) -
         Task.from_data(x, y)
 
 
+def test_from_data_names_the_text_columns_of_a_dataframe_and_refuses_sparse_input() -> None:
+    import pandas as pd
+    from scipy import sparse
+
+    x, y = _classification(40, 2)
+    frame = pd.DataFrame({"age": x[:, 0], "city": ["a", "b"] * 20, "ok": [True, False] * 20})
+    with pytest.raises(InvalidParameterError, match=r"must be numeric .* Got the non-numeric columns \['city'\] instead"):
+        Task.from_data(frame, y)
+    with pytest.raises(InvalidParameterError, match=r"must be a dense array\. Got a sparse csr_matrix of shape \(40, 2\)"):
+        Task.from_data(sparse.csr_matrix(x), y)
+
+
 def test_builder_descriptors_are_harmonised() -> None:
     from metahpo.knowledge import harmonise_descriptor
 

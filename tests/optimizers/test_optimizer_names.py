@@ -18,6 +18,11 @@ def test_only_plain_names_are_accepted(bad):
         make_optimizer(bad)
 
 
+def test_a_class_instead_of_an_instance_is_refused_naming_the_instance_to_pass():
+    with pytest.raises(mh.InvalidParameterError, match=r"Got the class GPBO instead; pass an instance, GPBO\(\)"):
+        mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), optimizer=mh.GPBO)
+
+
 def test_a_stored_spec_from_an_earlier_version_opens_without_removed_options(caplog):
     spec = {"name": "gpbo", "params": {"acquisition": "lcb", "noise_prior": "lognormal"}, "state": {}}
     optimizer = make_optimizer(spec)

@@ -102,11 +102,27 @@ def test_a_handle_is_told_through_another_opening_of_its_study(tmp_path):
 def test_a_studys_own_attributes_cannot_be_overwritten(key):  # "task" only by a descriptor
     study = mh.create_study(space=_space(), optimizer="random", seed=0)
     study.enqueue({"x": 0.25})
-    with pytest.raises(InvalidParameterError, match=key):
+    with pytest.raises(InvalidParameterError, match=key) as refused:
         study.set_user_attr(key, "garbage")
+    if key != "task":  # the message names the keys refused, not 'task', which a descriptor may set
+        assert "'enqueued_configs', 'knowledge_update', 'optimizer_choice', 'study_finished'] (" in str(refused.value)
     assert study.ask().config == {"x": 0.25}  # the queue still works
     study.set_user_attr("note", "mine")
     assert study.user_attrs["note"] == "mine"
+
+
+@pytest.mark.parametrize("key", ["why", "enqueued", "optimizer_state", "dispatch"])
+def test_a_trials_own_attributes_cannot_be_overwritten(key):
+    study = mh.create_study(space=_space(), optimizer="random", seed=0)
+    study.enqueue({"x": 0.25})
+    study.enqueue({"x": 0.75})
+    first = study.ask()
+    with pytest.raises(InvalidParameterError, match=rf"'key' parameter of set_user_attr.*Got '{key}'"):
+        first.set_user_attr(key, True)  # True == 1 would have marked entry 1 as taken
+    study.tell(first, 0.5)
+    second = study.ask()
+    assert second.config == {"x": 0.75} and second.user_attrs["enqueued"] == 1
+    assert study.trials[0].user_attrs["why"] == {"source": "enqueued", "entry": 0}
 
 
 def test_a_relative_sqlite_url_names_the_same_database_from_another_folder(tmp_path, monkeypatch):
@@ -365,10 +381,26 @@ def test_a_sqlite_file_in_a_missing_folder_names_the_folder(tmp_path):
     assert not (tmp_path / "no").exists()
 
 
-@pytest.mark.parametrize(("option", "value"), [("optimizer", "gbpo"), ("direction", "minimise")])
+@pytest.mark.parametrize("call", [lambda url: mh.delete_study("s", url), mh.list_studies])
+def test_deleting_or_listing_in_a_missing_sqlite_file_creates_nothing(tmp_path, monkeypatch, call):
+    url = f"sqlite:///{tmp_path}/typo.db"
+    with pytest.raises(mh.exceptions.StorageError, match=r"no database at .*typo\.db.*nothing was created"):
+        call(url)
+    monkeypatch.setenv("METAHPO_STORAGE", url)
+    with pytest.raises(mh.exceptions.StorageError, match="nothing was created"):
+        call(None)
+    assert not (tmp_path / "typo.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("optimizer", "gbpo"), ("direction", "minimise"), ("scheduler", "hyperbnd"), ("seed", -1),
+     ("load_if_exists", "yes"), ("name", ""), ("space", {"x": (0, 1)}), ("preset", "hgb")],
+)
 def test_a_misspelt_option_leaves_no_database_behind(tmp_path, option, value):
+    arguments = {"space": _space(), option: value}
     with pytest.raises(InvalidParameterError, match=f"'{option}' parameter"):
-        mh.create_study(space=_space(), storage=f"sqlite:///{tmp_path}/x.db", **{option: value})
+        mh.create_study(storage=f"sqlite:///{tmp_path}/x.db", **arguments)
     assert not (tmp_path / "x.db").exists()
 
 
@@ -414,6 +446,17 @@ def test_report_refuses_a_step_that_is_not_a_finite_non_negative_number():
     trial.report(2, 0.5)
     trial.report(2, 0.3)  # reported again: replaced
     assert study.storage.get_trial(study.study_id, trial.number).intermediate == {2.0: 0.3}
+
+
+def test_report_refuses_a_step_lower_than_one_already_reported():
+    study = mh.create_study(space=_space(), optimizer="random", seed=0)
+    trial = study.ask()
+    trial.report(5, 0.5)
+    with pytest.raises(InvalidParameterError, match=r"'step' parameter of TrialHandle\.report must be >= 5\.0.*Got 3\.0"):
+        trial.report(3, 0.4)
+    trial.report(5, 0.45)  # the last step again: replaced
+    trial.report(6, 0.4)
+    assert study.storage.get_trial(study.study_id, trial.number).intermediate == {5.0: 0.45, 6.0: 0.4}
 
 
 def test_a_study_missing_from_the_in_memory_storage_says_where_stored_studies_are():

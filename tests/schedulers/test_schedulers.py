@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 
@@ -208,6 +209,24 @@ def test_trial_handle_exposes_the_parent_for_checkpoints():
 def test_bad_scheduler_arguments(build, fragment):
     with pytest.raises(InvalidParameterError, match=fragment.replace("(", r"\(").replace(".", r"\.")):
         build()
+
+
+@pytest.mark.parametrize("build", [mh.Hyperband, mh.SuccessiveHalving, mh.ASHA])
+def test_a_budget_range_narrower_than_eta_is_warned_about(build, caplog):
+    with caplog.at_level(logging.WARNING, logger="metahpo.schedulers"):
+        scheduler = build(min_budget=1, max_budget=2, eta=3)
+    assert scheduler.ladder.table() == [[(1, 2.0)]]  # every trial at max_budget
+    assert f"{build.__name__}(min_budget=1, max_budget=2, eta=3) has a single rung" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="metahpo.schedulers"):
+        build(min_budget=1, max_budget=3, eta=3)
+    assert caplog.text == ""
+
+
+@pytest.mark.parametrize("spec", ["hyperband", "asha", {"name": "successive_halving", "params": {"min_budget": 1}}])
+def test_a_scheduler_name_without_its_budgets_is_refused_naming_what_to_pass(spec):
+    with pytest.raises(InvalidParameterError, match=r"'scheduler' parameter .* cannot build a .*min_budget=1, max_budget=81"):
+        mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), scheduler=spec)
 
 
 def test_a_pruned_trial_is_an_observation_at_the_budget_it_reached():

@@ -58,6 +58,9 @@ def test_validate_requires_active_and_refuses_inactive() -> None:
         ({"a": mh.Categorical(["u"]), "b": mh.Float(0, 1)}, {"b": mh.Equals("a", "v")}, "not in the choices"),
         ({"a": mh.Categorical(["u"]), "b": mh.Float(0, 1)}, {"b": mh.Range("a", low=1)}, "Range on the categorical"),
         ({"a": mh.Categorical(["u"]), "b": mh.Float(0, 1)}, {"b": "a == u"}, "must be an Equals"),
+        ({"a": mh.Float(0, 10), "b": mh.Float(0, 1)}, {"b": mh.Range("a", low=50)}, "holds for no value in the reals"),
+        ({"a": mh.Int(1, 8), "b": mh.Float(0, 1)}, {"b": mh.Range("a", high=0)}, "holds for no value in the integers"),
+        ({"a": mh.Int(1, 8), "b": mh.Float(0, 1)}, {"b": mh.Range("a", low=3.2, high=3.8)}, "with low=3.2, high=3.8"),
     ],
 )
 def test_bad_conditions_are_refused(params: dict, conditions: dict, fragment: str) -> None:

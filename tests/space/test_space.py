@@ -57,6 +57,17 @@ def test_true_and_one_are_different_choices():
     assert cat.from_unit(cat.to_unit(1)) == 1 and cat.from_unit(cat.to_unit(1)) is not True
 
 
+def test_numpy_scalars_are_the_choices_they_stand_for():
+    # A config read back from a DataFrame row holds NumPy scalars.
+    space = mh.Space({"depth": mh.Categorical([2, 4, 8]), "flag": mh.Categorical([True, 1]),
+                      "name": mh.Categorical(["a", "b"])})
+    config = {"depth": np.int64(4), "flag": np.True_, "name": np.str_("b")}
+    assert space.validate(config) == {"depth": 4, "flag": True, "name": "b"}
+    assert type(space.validate(config)["flag"]) is bool
+    assert not space.contains({"depth": np.int64(3), "flag": np.True_, "name": "b"})
+    assert type(space.validate({"depth": 2, "flag": np.int64(1), "name": "a"})["flag"]) is int
+
+
 def test_validate_names_unknown_and_missing_keys():
     space = make_space()
     config = space.sample(0, 1)[0]
@@ -85,6 +96,18 @@ def test_sobol_is_deterministic_and_skip_continues_the_sequence():
     assert space.sobol(8, seed=3) == whole
     assert space.sobol(3, seed=3, skip=5) == whole[5:]
     assert all(space.contains(x) for x in whole)
+
+
+@pytest.mark.parametrize(
+    ("draw", "fragment"),
+    [(lambda s: s.sample(np.random.default_rng(0), -1), "'n' parameter of Space.sample must be an int >= 0. Got -1"),
+     (lambda s: s.sample(0, 2.5), "'n' parameter of Space.sample"),
+     (lambda s: s.sobol(-2, seed=0), "'n' parameter of Space.sobol must be an int >= 0. Got -2"),
+     (lambda s: s.sobol(2, seed=0, skip=-1), "'skip' parameter of Space.sobol must be an int >= 0. Got -1")],
+)
+def test_a_bad_number_of_points_names_the_parameter(draw, fragment):
+    with pytest.raises(mh.InvalidParameterError, match=re.escape(fragment)):
+        draw(mh.Space({"x": mh.Float(0, 1)}))
 
 
 def test_int_cells_give_every_value_equal_mass():

@@ -112,6 +112,32 @@ def test_an_unreachable_sqlite_file_is_a_storage_error(tmp_path: Path) -> None:
     assert isinstance(info.value.__cause__, SQLAlchemyError)
 
 
+@pytest.mark.parametrize("replace", [False, True])
+def test_a_sqlite_file_deleted_or_replaced_while_open_is_not_written_to(tmp_path: Path, replace: bool) -> None:
+    # Open connections would go on writing to the deleted file: every result lost at exit.
+    url = f"sqlite:///{tmp_path}/metahpo.db"
+    storage = SQLStorage(url)
+    study = make_study(storage)
+    storage.create_trial(study.study_id, config={"x": 0.5})
+    for path in tmp_path.glob("metahpo.db*"):
+        path.unlink()
+    if replace:
+        SQLStorage(url).close()
+    with pytest.raises(StorageError, match=r"metahpo\.db' was deleted or replaced while this storage had it open"):
+        storage.create_trial(study.study_id, config={"x": 0.25})
+    if replace:
+        assert SQLStorage(url).list_studies() == []  # the new file stayed as it was
+
+
+def test_a_sqlite_storage_follows_its_file_across_a_change_of_folder(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    storage = SQLStorage("sqlite:///relative.db")
+    study = make_study(storage)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert storage.create_trial(study.study_id, config={"x": 0.5}).number == 0
+
+
 @pytest.mark.parametrize("name", ["heartbeat_interval", "grace_period"])
 @pytest.mark.parametrize("value", [0, -1.0, float("nan"), float("inf"), "60", True])
 def test_heartbeat_settings_are_checked(sqlite_url: str, name: str, value: object) -> None:

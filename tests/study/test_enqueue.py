@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -40,6 +42,24 @@ def test_a_reloaded_study_sees_the_queue(tmp_path: object) -> None:
     assert dict(study.ask().config) != {"booster": "linear", "lr": 0.5}
 
 
+def test_configs_enqueued_by_several_threads_at_once_are_all_kept(tmp_path: object) -> None:
+    # Callbacks of optimize(n_jobs=k) run in the worker threads and may enqueue at once.
+    study = mh.create_study(space=SPACE, storage=f"sqlite:///{tmp_path}/q.db", optimizer="random", seed=0)
+
+    def add(thread: int) -> None:
+        for i in range(10):
+            study.enqueue({"booster": "linear", "lr": (1 + thread * 10 + i) / 100})
+
+    workers = [threading.Thread(target=add, args=(k,)) for k in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    queue = study.user_attrs["enqueued_configs"]
+    assert sorted(entry["config"]["lr"] for entry in queue) == [(1 + k) / 100 for k in range(40)]
+    assert sorted(entry["id"] for entry in queue) == list(range(40))
+
+
 @pytest.mark.parametrize(
     ("config", "budget", "match"),
     [
@@ -66,6 +86,15 @@ def test_enqueue_with_a_budget_under_hyperband() -> None:
     a, b = study.ask(), study.ask()
     assert (a.budget, b.budget) == (9.0, 1.0)
     assert b.bracket is not None
+
+
+@pytest.mark.parametrize("budget", [np.int64(9), np.float32(9.0)])
+def test_enqueue_takes_a_numpy_budget(budget: object) -> None:
+    study = mh.create_study(space=SPACE, optimizer="random", seed=0,
+                            scheduler=mh.Hyperband(min_budget=1, max_budget=9, eta=3))
+    study.enqueue({"booster": "linear", "lr": 0.1}, budget=budget)  # type: ignore[arg-type]
+    trial = study.ask()
+    assert trial.budget == 9.0 and type(trial.budget) is float
 
 
 @pytest.mark.parametrize(

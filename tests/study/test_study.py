@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -176,13 +177,55 @@ def test_duplicate_names_and_load_if_exists():
     storage = mh.InMemoryStorage()
     study = mh.create_study(name="s", space=SPACE, storage=storage, optimizer="sobol", seed=4)
     study.optimize(quadratic, n_trials=3, show_progress=False)
-    with pytest.raises(DuplicatedStudyError):
+    with pytest.raises(DuplicatedStudyError, match=r"named 's' already exists\. Pass load_if_exists=True"):
         mh.create_study(name="s", space=SPACE, storage=storage)
     again = mh.create_study(name="s", space=SPACE, storage=storage, load_if_exists=True)
     assert len(again.trials) == 3 and again.optimizer.name == "sobol" and again.seed == 4
     other = mh.Space({"y": mh.Float(0, 1)})
     with pytest.raises(InvalidParameterError, match="different search space"):
         mh.create_study(name="s", space=other, storage=storage, load_if_exists=True)
+
+
+def test_load_if_exists_keeps_a_task_given_late_and_refuses_another_one(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3))
+    task, other = mh.Task.from_data(x, x[:, 0] > 0), mh.Task.from_data(x, x[:, 1] > 0)
+    url = f"sqlite:///{tmp_path}/task.db"
+    mh.create_study(name="s", space=SPACE, storage=url, optimizer="random", seed=0)
+    again = mh.create_study(name="s", space=SPACE, storage=url, load_if_exists=True, task=task)
+    assert again.user_attrs["task"] == task.to_dict()  # it was dropped without a word
+    assert mh.create_study(name="s", space=SPACE, storage=url, load_if_exists=True, task=task).user_attrs == again.user_attrs
+    with pytest.raises(InvalidParameterError, match=r"'task' parameter of create_study must match the stored study 's'"):
+        mh.create_study(name="s", space=SPACE, storage=url, load_if_exists=True, task=other)
+
+
+def test_telling_a_trial_inside_optimize_says_that_optimize_tells_it():
+    study = mh.create_study(space=SPACE, optimizer="random", seed=0)
+
+    def objective(trial):
+        study.tell(trial, 0.5)
+        return 0.5
+
+    with pytest.raises(TrialStateError, match=r"is already COMPLETE: a trial is told once\..*do not call tell there"):
+        study.optimize(objective, n_trials=1, show_progress=False)
+    assert [t.value for t in study.trials] == [0.5]
+
+
+class _Unregistered(mh.RandomSearch):
+    name = "unregistered-random"
+
+
+def test_a_study_of_an_unregistered_optimizer_reopens_with_its_instance(tmp_path):
+    url = f"sqlite:///{tmp_path}/own.db"
+    whole = mh.create_study(name="whole", space=SPACE, storage=url, optimizer=_Unregistered(), seed=5)
+    whole.optimize(quadratic, n_trials=4, show_progress=False)
+    part = mh.create_study(name="part", space=SPACE, storage=url, optimizer=_Unregistered(), seed=5)
+    part.optimize(quadratic, n_trials=2, show_progress=False)
+    with pytest.raises(InvalidParameterError, match=r"optimizer 'unregistered-random', which is not registered.*register_optimizer"):
+        mh.load_study("part", url)
+    again = mh.create_study(name="part", space=SPACE, storage=url, optimizer=_Unregistered(), load_if_exists=True)
+    again.optimize(quadratic, n_trials=2, show_progress=False)
+    assert [dict(t.config) for t in again.trials] == [dict(t.config) for t in whole.trials]
 
 
 def test_resume_continues_the_same_trajectory():
@@ -245,6 +288,8 @@ def test_optimize_argument_errors():
         study.optimize(3, n_trials=1)
     with pytest.raises(InvalidParameterError, match="'n_jobs' parameter"):
         study.optimize(quadratic, n_trials=1, n_jobs=0)
+    with pytest.raises(InvalidParameterError, match=r"'show_progress' parameter .* Got 'no' instead"):
+        study.optimize(quadratic, n_trials=1, show_progress="no")
     assert study.trials == []
 
 

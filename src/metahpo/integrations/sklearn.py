@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from metahpo._validation import describe
-from metahpo.exceptions import InvalidParameterError
+from metahpo.exceptions import DuplicatedStudyError, InvalidParameterError
 from metahpo.space import Param, Space
 from metahpo.study import create_study
 
@@ -156,11 +156,20 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         classifier = get_tags(self.estimator).estimator_type == "classifier"
         cv = check_cv(self.cv, y, classifier=classifier)
         scorer = check_scoring(self.estimator, self.scoring)
-        study = create_study(
-            name=self.study_name, space=space, storage=self.storage, direction="maximize",
-            optimizer=self.optimizer, knowledge=self.knowledge, scheduler=self.scheduler,
-            seed=self.random_state,
-        )
+        try:
+            study = create_study(
+                name=self.study_name, space=space, storage=self.storage, direction="maximize",
+                optimizer=self.optimizer, knowledge=self.knowledge, scheduler=self.scheduler,
+                seed=self.random_state,
+            )
+        except DuplicatedStudyError as exc:
+            # create_study's advice (load_if_exists=True) is no option of MetaSearchCV.
+            raise DuplicatedStudyError(
+                f"The 'study_name' parameter of MetaSearchCV names a study the storage already "
+                f"holds ({self.study_name!r}), and each fit creates its own study. Choose another "
+                "name, delete that study (mh.delete_study), or leave study_name=None for a fresh "
+                "name per fit."
+            ) from exc
         rows: list[dict[str, Any]] = []
 
         def objective(trial: Any) -> float:

@@ -145,13 +145,28 @@ def harmonise_descriptor(descriptor: dict[str, float]) -> dict[str, float]:
     return out
 
 
+def _non_numeric(X: Any) -> str:
+    """What is not numeric in ``X``: a DataFrame's columns by name, else ``X`` itself."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and hasattr(dtypes, "items"):
+        named = [str(name) for name, dtype in dtypes.items() if getattr(dtype, "kind", "O") not in "biuf"]
+        if named:
+            return f"the non-numeric columns {named}"
+    return describe(X)
+
+
 def _check_data(X: Any, y: Any, task_type: str | None) -> tuple[np.ndarray, np.ndarray, str]:
+    if hasattr(X, "tocsr") and hasattr(X, "nnz"):  # a scipy sparse matrix: numeric, but not dense
+        raise InvalidParameterError(
+            "The 'X' parameter of Task.from_data must be a dense array. Got a sparse "
+            f"{type(X).__name__} of shape {X.shape} instead; pass X.toarray() (or a sample of its rows)."
+        )
     try:
         x = np.asarray(X, dtype=float)
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError(
             "The 'X' parameter of Task.from_data must be numeric (encode categorical columns first). "
-            f"Got {describe(X)} instead."
+            f"Got {_non_numeric(X)} instead."
         ) from exc
     if x.ndim == 1:
         x = x[:, None]

@@ -60,6 +60,13 @@ def make_optimizer(spec: Any, knowledge: Any = None) -> Optimizer:
     ``knowledge`` (a resolved :class:`~metahpo.knowledge.KnowledgeBase`) is handed to the
     optimizers that take one, in place of the spec a stored dict holds.
     """
+    if isinstance(spec, type):
+        # A class has the methods a runtime protocol check looks for, so it would pass as
+        # an instance and fail later, calling get_params() without one.
+        raise InvalidParameterError(
+            f"The 'optimizer' parameter must be one of {optimizer_names()} or an Optimizer instance. "
+            f"Got the class {spec.__name__} instead; pass an instance, {spec.__name__}()."
+        )
     if isinstance(spec, Optimizer):
         return spec
     if isinstance(spec, str):

@@ -8,11 +8,14 @@ With maximum budget R, minimum budget r and reduction factor eta:
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
 from metahpo._validation import check_finite_number, check_int
 from metahpo.exceptions import InvalidParameterError
+
+logger = logging.getLogger("metahpo.schedulers")
 
 # log_eta(R/r) computed in floating point can land a hair below an integer (log(81)/log(3)).
 _LOG_TOLERANCE = 1e-9
@@ -70,4 +73,13 @@ def make_ladder(min_budget: object, max_budget: object, eta: object, owner: str)
             f"Got min_budget={min_budget!r}, max_budget={max_budget!r} instead."
         )
     integer = isinstance(min_budget, int) and isinstance(max_budget, int)
-    return Ladder(low, high, eta, integer)
+    ladder = Ladder(low, high, eta, integer)
+    if ladder.s_max == 0:
+        # Not refused: a study stored with such a scheduler must still open.
+        logger.warning(
+            "%s(min_budget=%r, max_budget=%r, eta=%d) has a single rung: max_budget / min_budget "
+            "must be at least eta for any trial to run below max_budget, so every trial runs "
+            "at max_budget. Lower eta or widen the budget range.",
+            owner, min_budget, max_budget, eta,
+        )
+    return ladder

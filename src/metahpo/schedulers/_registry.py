@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 from metahpo._validation import describe
@@ -35,8 +36,18 @@ def make_scheduler(spec: Any) -> Scheduler:
             f"The 'scheduler' parameter must be one of {scheduler_names()} or a Scheduler instance. "
             f"Got {describe(spec)} instead."
         )
-    module, cls = _REGISTRY[name].split(":")
-    return getattr(importlib.import_module(module), cls)(**params)
+    module, cls_name = _REGISTRY[name].split(":")
+    cls = getattr(importlib.import_module(module), cls_name)
+    try:
+        inspect.signature(cls).bind(**params)
+    except TypeError as exc:
+        # A name alone cannot build a scheduler that needs budgets ("hyperband"): say so
+        # rather than let the constructor's TypeError out.
+        raise InvalidParameterError(
+            f"The 'scheduler' parameter {describe(spec)} cannot build a {cls_name} ({exc}). "
+            f"Pass an instance with its budgets, such as mh.{cls_name}(min_budget=1, max_budget=81), instead."
+        ) from exc
+    return cls(**params)
 
 
 def scheduler_spec(scheduler: Scheduler) -> dict[str, Any]:

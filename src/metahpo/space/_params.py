@@ -216,6 +216,10 @@ class Categorical:
         )
 
     def contains(self, value: Any) -> bool:
+        if isinstance(value, np.generic):
+            # A NumPy scalar (a cell of a DataFrame row, an array element) stands for the
+            # Python one, as it does for Float and Int.
+            value = value.item()
         if not _is_json_scalar(value):
             return False
         key = _choice_key(value)
@@ -301,8 +305,8 @@ def _is_json_scalar(value: Any) -> bool:
 
 def _choice_key(value: Any) -> tuple[str, Any]:
     # True == 1 and 1 == 1.0 in Python; JSON keeps them apart, so do we.
-    if isinstance(value, bool):
-        return ("bool", value)
+    if isinstance(value, (bool, np.bool_)):
+        return ("bool", bool(value))
     if isinstance(value, (int, np.integer)):
         return ("number", float(value))
     if isinstance(value, (float, np.floating)):

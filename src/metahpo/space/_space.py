@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from metahpo._validation import describe
+from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.space._conditions import CONDITION_TYPES, Condition, condition_from_dict
 from metahpo.space._params import Categorical, Float, Int, Param, check_param_keys, param_from_dict
@@ -179,6 +180,7 @@ class Space(Mapping[str, Param]):
     # Sampling ---------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator | int | None, n: int) -> list[Config]:
         """Draw ``n`` configurations uniformly in the unit cube (log-uniform for log parameters)."""
+        n = check_int(n, "n", "Space.sample", minimum=0)
         generator = np.random.default_rng(rng)
         return self.from_unit(generator.random((n, len(self))))
 
@@ -186,6 +188,8 @@ class Space(Mapping[str, Param]):
         """Points ``skip .. skip + n - 1`` of a scrambled Sobol sequence seeded by ``seed``."""
         from scipy.stats import qmc  # scipy.stats is slow to import; only Sobol needs it.
 
+        n = check_int(n, "n", "Space.sobol", minimum=0)
+        skip = check_int(skip, "skip", "Space.sobol", minimum=0)
         engine = qmc.Sobol(d=len(self), scramble=True, seed=seed)
         if skip:
             engine.fast_forward(skip)
@@ -386,6 +390,15 @@ def _check_condition_values(child: str, condition: Condition, params: Mapping[st
             raise InvalidParameterError(
                 f"The condition of {child!r} is a Range on the categorical {condition.parent!r}; "
                 "use Equals or In for a categorical parent."
+            )
+        low = parent.low if condition.low is None else max(parent.low, condition.low)
+        high = parent.high if condition.high is None else min(parent.high, condition.high)
+        if isinstance(parent, Int):
+            low, high = math.ceil(low), math.floor(high)
+        if low > high:  # the child could never be active: a typo in a bound, most likely
+            raise InvalidParameterError(
+                f"The condition of {child!r} is a Range on {condition.parent!r} with low={condition.low!r}, "
+                f"high={condition.high!r}, which holds for no value in {_describe_param(parent)}."
             )
         return
     values = (condition.value,) if isinstance(condition, Equals) else condition.values

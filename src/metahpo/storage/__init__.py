@@ -15,7 +15,7 @@ from metahpo.storage._base import (
     reads_from_number,
 )
 from metahpo.storage._cache import TrialCache
-from metahpo.storage._checks import check_objective_value, mask_password
+from metahpo.storage._checks import check_objective_value, check_study_name, mask_password
 from metahpo.storage._existing import check_existing_sqlite, existing_storage
 from metahpo.storage._finished import FINISHED_KEY, ended_trials, finished_marker, is_finished
 from metahpo.storage._memory import InMemoryStorage
@@ -46,6 +46,7 @@ __all__ = [
     "artefacts_of",
     "check_existing_sqlite",
     "check_objective_value",
+    "check_study_name",
     "ended_trials",
     "existing_storage",
     "finished_marker",

@@ -151,6 +151,15 @@ def parse_url(url: Any) -> URL:
     return parsed
 
 
+def _sqlite_file_of(url: URL) -> str | None:
+    """The absolute path of a SQLite database file (the storage may outlive a chdir), or
+    ``None`` for other databases, in-memory SQLite and ``file:`` URIs."""
+    if url.get_backend_name() != "sqlite" or _is_memory_sqlite(url):
+        return None
+    database = url.database or ""
+    return None if database.startswith("file:") else os.path.abspath(database)
+
+
 def _is_memory_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
@@ -288,6 +297,9 @@ class Database:
         self._serial_lock: threading.RLock | None = (
             threading.RLock() if _is_memory_sqlite(url) else None
         )
+        # A SQLite file, and which file it was once opened (see _check_same_file).
+        self._sqlite_file = _sqlite_file_of(url)
+        self._file_identity: tuple[int, int] | None = None
 
     @property
     def engine(self) -> Engine:
@@ -324,6 +336,8 @@ class Database:
 
     def run(self, work: Callable[[Connection], T], *, write: bool) -> T:
         """Run ``work`` in a session, again with backoff while the database is locked."""
+        if write:
+            self._check_same_file()
         delay = 0.02
         reconnect_until: float | None = None
         attempt = 0
@@ -356,6 +370,30 @@ class Database:
                 logger.debug("Database busy (attempt %d), retrying: %s", attempt, exc)
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 2.0)
+
+    def _check_same_file(self) -> None:
+        """Refuse to write once the SQLite file was deleted or replaced under this storage.
+
+        Open connections keep writing to the deleted file, which is gone when they close:
+        every result stored from then on would be lost without a word.
+        """
+        if self._sqlite_file is None or self._file_identity is None:
+            return
+        try:
+            stat = os.stat(self._sqlite_file)
+        except FileNotFoundError:
+            stat = None
+        if stat is None or (stat.st_dev, stat.st_ino) != self._file_identity:
+            raise StorageError(
+                f"The SQLite database {self._sqlite_file!r} was deleted or replaced while this "
+                "storage had it open; what it wrote from then on would be lost, so nothing "
+                "more is written. Open the storage again to use the file now at that path."
+            )
+
+    def _remember_file(self) -> None:
+        if self._sqlite_file is not None:
+            stat = os.stat(self._sqlite_file)
+            self._file_identity = (stat.st_dev, stat.st_ino)
 
     def describe(self) -> str:
         return self.url.render_as_string(hide_password=True)
@@ -392,6 +430,7 @@ class Database:
                 )
 
         self.run(work, write=True)
+        self._remember_file()
 
     def dispose(self) -> None:
         # Through `engine`: in a forked child, the parent's connections must not be closed.

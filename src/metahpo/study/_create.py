@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
@@ -14,7 +15,14 @@ from metahpo.knowledge import descriptor_of
 from metahpo.optimizers import optimizer_class, optimizer_spec, takes_knowledge
 from metahpo.schedulers import make_scheduler, scheduler_spec
 from metahpo.space import Space
-from metahpo.storage import Storage, StudyRecord, get_storage
+from metahpo.storage import (
+    ENV_VAR,
+    Storage,
+    StudyRecord,
+    check_study_name,
+    existing_storage,
+    get_storage,
+)
 from metahpo.study._knowledge import build_optimizer
 from metahpo.study._study import Study
 
@@ -73,13 +81,16 @@ def create_study(
         descriptor = descriptor_of(task_record)
         if preset is not None:
             _check_task_type(preset, descriptor)
-    store = get_storage(storage)
-    if preset is not None:
-        space, knowledge = _preset_space_and_knowledge(preset, space, knowledge, optimizer, store)
-    if not isinstance(space, Space):
-        raise InvalidParameterError(
-            f"The 'space' parameter of create_study must be a metahpo Space. Got {describe(space)} instead."
-        )
+    # Every argument that needs no storage is checked before one is opened, so that a
+    # mistake does not leave an empty database file behind.
+    if name is not None:
+        check_study_name(name)
+    if preset is None:
+        _check_space(space)
+    else:
+        from metahpo.presets import get
+
+        get(preset)
     if not isinstance(load_if_exists, bool):
         raise InvalidParameterError(
             f"The 'load_if_exists' parameter of create_study must be a bool. Got {describe(load_if_exists)} instead."
@@ -88,8 +99,12 @@ def create_study(
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
     seed = check_int(seed, "seed", "create_study", minimum=0, maximum=2**63 - 1)
-    resolved_optimizer, choice = build_optimizer(optimizer, knowledge, space, store)
     resolved_scheduler = make_scheduler(scheduler)
+    store = get_storage(storage)
+    if preset is not None:
+        space, knowledge = _preset_space_and_knowledge(preset, space, knowledge, optimizer, store)
+    space = _check_space(space)
+    resolved_optimizer, choice = build_optimizer(optimizer, knowledge, space, store)
     name = name if name is not None else f"study-{uuid.uuid4().hex[:10]}"
     user_attrs: dict[str, Any] = {}
     if task is not None:
@@ -102,22 +117,44 @@ def create_study(
             optimizer=optimizer_spec(resolved_optimizer),
             scheduler=scheduler_spec(resolved_scheduler), user_attrs=user_attrs,
         )
-    except DuplicatedStudyError:
+    except DuplicatedStudyError as exc:
         if not load_if_exists:
-            raise
+            raise DuplicatedStudyError(
+                f"{exc} Pass load_if_exists=True to continue it (or open it with "
+                f"mh.load_study({name!r}, storage)), or choose another name."
+            ) from exc
         record = store.get_study(name)
         _check_same_study(record, space, direction, optimizer, resolved_optimizer,
-                          scheduler, resolved_scheduler, seed if seed_given else None)
+                          scheduler, resolved_scheduler, seed if seed_given else None,
+                          user_attrs.get("task"))
+        if "task" in user_attrs and "task" not in record.user_attrs:
+            # A descriptor given now to a study stored without one: kept, as
+            # study.set_user_attr("task", ...) would, rather than dropped in silence.
+            store.set_study_user_attrs(record.study_id, {"task": user_attrs["task"]})
+            record = store.get_study(name)
+        if not isinstance(optimizer, str):
+            # The instance given is the stored optimizer (checked above): use it, so that a
+            # class never registered by name (one of the user's own) reopens too. Its state
+            # is loaded from the trials before each suggestion, as for a rebuilt one.
+            return Study(record, store, resolved_optimizer, make_scheduler(dict(record.scheduler)))
         return Study.from_record(record, store, knowledge)
     return Study(record, store, resolved_optimizer, resolved_scheduler)
 
 
+def _check_space(space: Any) -> Space:
+    if not isinstance(space, Space):
+        raise InvalidParameterError(
+            f"The 'space' parameter of create_study must be a metahpo Space. Got {describe(space)} instead."
+        )
+    return space
+
+
 def _check_same_study(
     record: StudyRecord, space: Space, direction: str, optimizer: Any, resolved_optimizer: Any,
-    scheduler: Any, resolved_scheduler: Any, seed: int | None,
+    scheduler: Any, resolved_scheduler: Any, seed: int | None, task: Any = None,
 ) -> None:
     """Refuse ``load_if_exists`` when what was asked differs from the stored study: a
-    silently different direction, optimizer, scheduler or seed would be another study."""
+    silently different direction, optimizer, scheduler, seed or task would be another study."""
     stored_optimizer = dict(record.optimizer)
     asked_optimizer = optimizer_spec(resolved_optimizer)
     differences = []
@@ -134,6 +171,9 @@ def _check_same_study(
         differences.append(("scheduler", repr(scheduler_spec(resolved_scheduler)), repr(dict(record.scheduler))))
     if seed is not None and record.seed != seed:
         differences.append(("seed", repr(seed), repr(record.seed)))
+    stored_task = record.user_attrs.get("task")
+    if task is not None and stored_task is not None and stored_task != task:
+        differences.append(("task", describe(task), describe(stored_task)))
     if differences:
         name, given, stored = differences[0]
         raise InvalidParameterError(
@@ -207,12 +247,25 @@ def load_study(name: str, storage: Storage | str | None = None, knowledge: Any =
 
 
 def delete_study(name: str, storage: Storage | str | None = None) -> None:
-    """Delete a study and all its trials."""
-    get_storage(storage).delete_study(name)
+    """Delete a study and all its trials.
+
+    A SQLite URL must name an existing metahpo database, as for :func:`list_studies`.
+    """
+    existing_storage(_url_or_default(storage)).delete_study(name)
 
 
 def list_studies(storage: Storage | str | None = None) -> list[StudyRecord]:
-    """Every study in the storage."""
-    return get_storage(storage).list_studies()
+    """Every study in the storage.
+
+    A SQLite URL must name an existing metahpo database: opening one creates its tables,
+    so a mistyped path would become an empty database, or another program's SQLite file
+    would gain metahpo's tables. Either raises :class:`~metahpo.exceptions.StorageError`.
+    """
+    return existing_storage(_url_or_default(storage)).list_studies()
+
+
+def _url_or_default(storage: Storage | str | None) -> Storage | str | None:
+    """``storage``, or the ``$METAHPO_STORAGE`` URL it stands for when ``None``."""
+    return storage if storage is not None else os.environ.get(ENV_VAR) or None
 
 

@@ -15,24 +15,23 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from metahpo._validation import describe
+from metahpo._validation import describe, is_real_number
 from metahpo.exceptions import InvalidParameterError
 from metahpo.schedulers import Job, Scheduler
 from metahpo.space import Space
 from metahpo.storage import Storage
-from metahpo.study._state import QUEUE_KEY
+from metahpo.study._state import ENQUEUED_KEY, QUEUE_KEY
 from metahpo.trial import FrozenTrial
 
 __all__ = ["ENQUEUED_KEY", "QUEUE_KEY", "add_to_queue", "check_enqueue_budget", "trial_fields", "waiting_entry"]
-
-ENQUEUED_KEY = "enqueued"
 
 
 def check_enqueue_budget(budget: Any, scheduler: Scheduler) -> float | None:
     """``budget`` checked against the scheduler's range (``None``: the scheduler decides)."""
     if budget is None:
         return None
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not math.isfinite(budget) or budget <= 0:
+    # NumPy scalars count (what arithmetic on arrays hands users), as for the other numbers.
+    if not is_real_number(budget) or not math.isfinite(budget) or budget <= 0:
         raise InvalidParameterError(
             f"The 'budget' parameter of enqueue must be a finite number > 0 or None. Got {describe(budget)} instead."
         )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from metahpo._validation import check_finite_number
 from metahpo.exceptions import InvalidParameterError
 from metahpo.storage import check_objective_value
-from metahpo.study._state import RESERVED_USER_ATTRS
+from metahpo.study._state import OWN_TRIAL_ATTRS
 from metahpo.trial import FrozenTrial
 
 if TYPE_CHECKING:
@@ -106,12 +106,23 @@ class TrialHandle:
         return path if path.is_dir() and any(path.iterdir()) else None
 
     def report(self, step: float, value: float) -> None:
-        """Store an intermediate value (e.g. validation loss after ``step`` epochs); a step
-        reported again replaces its value."""
+        """Store an intermediate value (e.g. validation loss after ``step`` epochs); the
+        last step reported may be reported again, which replaces its value.
+
+        Steps never go back: a step lower than one already reported is refused, since the
+        scheduler reads the highest step as how far the run got, and a lower one is a
+        mislabelled epoch (or a counter restarted) rather than progress.
+        """
         step = check_finite_number(step, "step", "TrialHandle.report")
         if step < 0:
             raise InvalidParameterError(
                 f"The 'step' parameter of TrialHandle.report must be >= 0 (an epoch, a budget). Got {step!r} instead."
+            )
+        last = max(self._intermediate, default=None)
+        if last is not None and step < last:
+            raise InvalidParameterError(
+                f"The 'step' parameter of TrialHandle.report must be >= {last!r}, the highest step "
+                f"trial {self.number} reported so far (steps never go back). Got {step!r} instead."
             )
         value = check_report_value(value)
         self._study.storage.report(self._study.study_id, self.number, step, value)
@@ -124,10 +135,11 @@ class TrialHandle:
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach a JSON-able value to the trial (shown by ``metahpo show``)."""
-        if key in RESERVED_USER_ATTRS:
+        if key in OWN_TRIAL_ATTRS:
             raise InvalidParameterError(
-                f"The 'key' parameter of set_user_attr must not be one of {sorted(RESERVED_USER_ATTRS)} "
-                f"(the study stores the optimizer's state there). Got {key!r} instead."
+                f"The 'key' parameter of set_user_attr must not be one of {sorted(OWN_TRIAL_ATTRS)} "
+                f"(the study keeps the trial's own records there: why it was suggested, the "
+                f"optimizer's state, its enqueued entry). Got {key!r}; choose another key."
             )
         self._study.storage.set_trial_user_attrs(self._study.study_id, self.number, {key: value})
 

@@ -60,6 +60,12 @@ def run_optimize(
         raise InvalidParameterError(
             f"The 'n_jobs' parameter of optimize must be >= 1 or -1 (all cores). Got {n_jobs} instead."
         )
+    if show_progress is not None and not isinstance(show_progress, bool):
+        # Any object would be taken for true: show_progress="no" showed the bar.
+        raise InvalidParameterError(
+            "The 'show_progress' parameter of optimize must be True, False or None (a bar on "
+            f"a terminal). Got {describe(show_progress)} instead."
+        )
     catch_tuple = _check_catch(catch)
     _check_callbacks(callbacks)
     if executor is not None:

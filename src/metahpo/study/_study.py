@@ -18,7 +18,7 @@ from metahpo.exceptions import (
 )
 from metahpo.history import History
 from metahpo.knowledge import descriptor_of
-from metahpo.optimizers import BaseOptimizer, Optimizer
+from metahpo.optimizers import BaseOptimizer, Optimizer, optimizer_names
 from metahpo.schedulers import Scheduler, make_scheduler
 from metahpo.space import Space
 from metahpo.storage import (
@@ -89,7 +89,8 @@ class Study:
         self._suggest_lock = threading.Lock()
         # Trials this process found dead (heartbeat stopped) and may run again.
         self._dead_to_retry: list[int] = []
-        # Threads of one process take enqueued configs one at a time.
+        # Threads of one process add and take enqueued configs one at a time: adding
+        # rewrites the whole queue, so two adds at once would lose one.
         self._enqueue_lock = threading.Lock()
 
     @classmethod
@@ -99,6 +100,14 @@ class Study:
         The optimizer's knowledge is opened from the spec it stored, unless ``knowledge``
         (a knowledge base or a spec) is given: knowledge built in memory has no spec.
         """
+        name = record.optimizer.get("name")
+        if name not in optimizer_names():
+            raise InvalidParameterError(
+                f"Study {record.name!r} was created with the optimizer {name!r}, which is not "
+                f"registered in this process (registered: {optimizer_names()}). Register its "
+                f"class before opening the study: metahpo.optimizers.register_optimizer({name!r}, "
+                "'module:Class'), or pass an instance to create_study(..., load_if_exists=True)."
+            )
         kb = reopened_knowledge(record, storage, knowledge)
         return cls(record, storage, reopened_optimizer(record, kb), make_scheduler(dict(record.scheduler)))
 
@@ -168,8 +177,8 @@ class Study:
         elif key in RESERVED_STUDY_ATTRS:
             raise InvalidParameterError(
                 f"The 'key' parameter of Study.set_user_attr must not be one of "
-                f"{sorted(RESERVED_STUDY_ATTRS)}: metahpo keeps the study's state there. "
-                f"Got {key!r}; choose another key."
+                f"{sorted(RESERVED_STUDY_ATTRS - {'task'})} ('task' takes a task descriptor "
+                f"only): metahpo keeps the study's state there. Got {key!r}; choose another key."
             )
         self.storage.set_study_user_attrs(self.study_id, {key: value})
 
@@ -289,7 +298,8 @@ class Study:
             >>> study.ask().config
             {'x': 0.25}
         """
-        add_to_queue(self.storage, self.study_id, self.name, self.space, self.scheduler, config, budget)
+        with self._enqueue_lock:
+            add_to_queue(self.storage, self.study_id, self.name, self.space, self.scheduler, config, budget)
 
     def _choose_config(
         self, record: FrozenTrial, trials: Sequence[FrozenTrial], history: History

@@ -35,7 +35,10 @@ def finish_told_trial(
     final = _parse_state(state, value)
     current = storage.get_trial(study_id, number)
     if current.state.is_finished and not is_stale_failure(current):
-        raise TrialStateError(f"Trial {number} is already {current.state.value}.")
+        raise TrialStateError(
+            f"Trial {number} is already {current.state.value}: a trial is told once. Inside "
+            "optimize, the objective's return value tells it; do not call tell there too."
+        )
     if is_stale_failure(current):
         # Its heartbeat stopped (a paused process, a network cut) but it was not dead:
         # the result still counts.
