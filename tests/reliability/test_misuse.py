@@ -91,6 +91,15 @@ def test_tell_refuses_a_handle_of_another_study():
     assert a.tell(handle_a, 0.1).state is TrialState.COMPLETE
 
 
+def test_tell_refuses_a_value_for_a_failed_trial():
+    study = mh.create_study(space=mh.Space({"x": mh.Float(0.0, 1.0)}), optimizer="random", seed=0)
+    handle = study.ask()
+    with pytest.raises(InvalidParameterError, match=r"'value' parameter of tell must be None for a FAILED"):
+        study.tell(handle, 0.3, state="FAILED")
+    assert study.trials[0].state is TrialState.RUNNING  # nothing stored: it can still be told
+    assert study.tell(handle, state="FAILED", error="diverged").value is None
+
+
 def test_a_handle_is_told_through_another_opening_of_its_study(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
     study = mh.create_study(name="s", space=_space(), storage=url, optimizer="random", seed=0)

@@ -73,4 +73,10 @@ def _parse_state(state: TrialState | str | None, value: float | None) -> TrialSt
         raise InvalidParameterError(
             f"The 'state' parameter of tell must be one of 'COMPLETE', 'PRUNED', 'FAILED'. Got {describe(state)} instead."
         )
+    if parsed is TrialState.FAILED and value is not None:
+        # A value stored on a FAILED trial would read as a result it never gave.
+        raise InvalidParameterError(
+            "The 'value' parameter of tell must be None for a FAILED trial (say why with "
+            f"error=...). Got value={describe(value)} with state='FAILED'."
+        )
     return parsed
