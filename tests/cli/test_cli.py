@@ -286,3 +286,12 @@ def test_a_program_that_does_not_exist_is_refused_before_the_first_trial(workdir
     result = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "1", "--", "./run.sh"])
     assert result.exit_code == 1 and "cannot be executed" in result.output
     assert not (workdir / "metahpo.db").exists() or "typo" not in runner.invoke(app, ["studies"]).output
+
+
+@pytest.mark.parametrize("limit", ["0", "-2"])
+def test_show_refuses_a_limit_below_one(workdir, limit):
+    assert tune("--trials", "3", "--optimizer", "sobol", "--name", "few").exit_code == 0
+    shown = runner.invoke(app, ["show", "few", "--limit", limit])
+    assert shown.exit_code == 1
+    assert f"--limit must be at least 1. Got {limit}." in shown.output
+    assert "COMPLETE" not in shown.output

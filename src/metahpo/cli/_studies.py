@@ -97,6 +97,9 @@ def show(
     """Show a study's trials and its best configuration."""
     from metahpo.study import optimizer_label
 
+    if limit < 1:
+        # trials[-0:] is every trial and trials[-(-2):] drops the first two: neither is asked for.
+        raise fail(f"--limit must be at least 1. Got {limit}.")
     try:
         loaded, best = _stored(study, existing_storage_url(storage))
         trials = loaded.trials
