@@ -295,3 +295,15 @@ def test_show_refuses_a_limit_below_one(workdir, limit):
     assert shown.exit_code == 1
     assert f"--limit must be at least 1. Got {limit}." in shown.output
     assert "COMPLETE" not in shown.output
+
+
+@pytest.mark.parametrize(("options", "named"), [
+    (["--min-budget", "1", "--max-budget", "9"], "Got --min-budget 1, --max-budget 9 with --scheduler full"),
+    (["--eta", "2"], "Got --eta 2 with --scheduler full"),
+])
+def test_budget_options_without_a_budget_scheduler_are_refused(workdir, options, named):
+    # Without --scheduler they were ignored, and {budget} stayed empty in every command.
+    result = tune("--trials", "2", "--name", "forgot", *options)
+    assert result.exit_code == 1
+    assert named in " ".join(result.output.split())
+    assert not (workdir / "metahpo.db").exists()

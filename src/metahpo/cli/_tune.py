@@ -28,7 +28,7 @@ def tune(
     scheduler: str = typer.Option("full", help="full, successive_halving, hyperband or asha."),
     min_budget: float | None = typer.Option(None, help="Smallest budget passed as {budget}."),
     max_budget: float | None = typer.Option(None, help="Full budget passed as {budget}."),
-    eta: int = typer.Option(3, help="Reduction factor of the budget scheduler."),
+    eta: int | None = typer.Option(None, help="Reduction factor of the budget scheduler (default 3)."),
 ) -> None:
     """Run COMMAND for each trial: `metahpo tune --space s.yaml -- python train.py --lr {lr}`.
 
@@ -81,13 +81,22 @@ def _check_options(trials: int, jobs: int, timeout: float | None, trial_timeout:
             raise fail(f"{option} must be a positive number of seconds. Got {seconds}.")
 
 
-def _scheduler(name: str, min_budget: float | None, max_budget: float | None, eta: int) -> object:
+def _scheduler(name: str, min_budget: float | None, max_budget: float | None, eta: int | None) -> object:
     from metahpo.schedulers import make_scheduler
 
     if name == "full":
+        # Ignored, they would leave {budget} empty in a command written for a scheduler.
+        given = [f"{option} {value:g}" for option, value in
+                 (("--min-budget", min_budget), ("--max-budget", max_budget), ("--eta", eta))
+                 if value is not None]
+        if given:
+            raise fail("--min-budget, --max-budget and --eta apply to --scheduler hyperband, "
+                       f"successive_halving or asha. Got {', '.join(given)} with --scheduler full, "
+                       "which runs every trial at full budget.")
         return make_scheduler(None)
     if min_budget is None or max_budget is None:
         raise fail(f"--scheduler {name} needs --min-budget and --max-budget.")
     whole = float(min_budget).is_integer() and float(max_budget).is_integer()
     low, high = (int(min_budget), int(max_budget)) if whole else (min_budget, max_budget)
-    return make_scheduler({"name": name, "params": {"min_budget": low, "max_budget": high, "eta": eta}})
+    params = {"min_budget": low, "max_budget": high, "eta": 3 if eta is None else eta}
+    return make_scheduler({"name": name, "params": params})
