@@ -172,12 +172,16 @@ def test_import_refuses_bad_sources(workdir):
         ["import", "no-such-dir"],
         ["import"],
         ["import", "dir", "--optuna", "sqlite:///o.db"],
+        # --study and --min-trials choose Optuna studies; without --optuna every task was written.
+        ["import", "bundled:keel-hgb", "--study", "banana"],
+        ["import", "bundled:keel-hgb", "--min-trials", "3"],
         ["import-optuna", "sqlite:///absent.db"],
     ):
         result = kb(*args, "--storage", "sqlite:///target.db")
         assert result.exit_code == 2, (args, result.output)
         assert "Traceback" not in result.output
     assert not (workdir / "absent.db").exists()
+    assert not (workdir / "target.db").exists()
     leaked = kb("import-optuna", "postgresql+psycopg://user:s3cret@127.0.0.1:1/optuna")
     assert leaked.exit_code == 2 and "s3cret" not in leaked.output and "***" in leaked.output
 

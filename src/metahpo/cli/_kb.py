@@ -287,8 +287,8 @@ def import_knowledge(
         None, "--study", help="With --optuna: the studies to import (default: all)."
     ),
     prefix: str = typer.Option("", help="Put before each imported task's name."),
-    min_trials: int = typer.Option(
-        5, help="With --optuna: the fewest usable trials a study needs."
+    min_trials: int | None = typer.Option(
+        None, help="With --optuna: the fewest usable trials a study needs (default 5)."
     ),
     storage: str | None = StorageOption,
 ) -> None:
@@ -297,8 +297,13 @@ def import_knowledge(
         _fail(
             "give either a SOURCE (a knowledge directory, 'bundled:NAME', a storage URL) or --optuna URL."
         )
+    if source is not None and (study or min_trials is not None):
+        # Ignored, every task of SOURCE would be written, not the studies asked for.
+        given = "--study" if study else "--min-trials"
+        _fail(f"{given} applies to --optuna URL, choosing among its studies. Got {given} with "
+              f"SOURCE {source!r}, all of whose tasks would be imported.")
     if optuna is not None:
-        _import_optuna(optuna, study, prefix, min_trials, storage)
+        _import_optuna(optuna, study, prefix, 5 if min_trials is None else min_trials, storage)
     elif source is not None:
         _import_spec(source, prefix, storage)
 
