@@ -65,6 +65,15 @@ def test_open_resolves_a_directory_spec(tmp_path: Path) -> None:
         KnowledgeBase.open(str(tmp_path / "nowhere"))
 
 
+def test_a_source_named_twice_counts_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `metahpo kb list -k kb -k ./kb` listed every task twice, the copies renamed "a (file:...)".
+    _kb().save(tmp_path / "kb")
+    monkeypatch.chdir(tmp_path)
+    kb = KnowledgeBase.open(["kb", "./kb", f"file:{tmp_path / 'kb'}"])
+    assert kb.names == ["a", "b", "c", "d"]
+    assert kb.spec == str(tmp_path / "kb")
+
+
 def _rewrite_table(path: Path, edit) -> None:
     """Apply ``edit`` to the table's columns as Python lists (any cell may take any type)."""
     columns = pq.read_table(path).to_pydict()
