@@ -167,6 +167,17 @@ def test_export_then_import_into_another_storage(storage_url, workdir):
     assert len(KnowledgeBase.from_storage("sqlite:///copy.db")) == 7  # nothing half-added
 
 
+def test_imported_studies_name_their_source_not_an_optimizer(storage_url, workdir):
+    assert kb("export", "knowledge", "--storage", storage_url).exit_code == 0
+    assert kb("import", "knowledge", "--storage", "sqlite:///copy.db").exit_code == 0
+    # They were listed as run by RandomSearch, the optimizer stored so they can be reopened.
+    listed = runner.invoke(app, ["studies", "--storage", "sqlite:///copy.db"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0 and "none (imported)" in listed.output
+    assert "RandomSearch" not in listed.output
+    shown = runner.invoke(app, ["show", "high-a", "--storage", "sqlite:///copy.db"], env={"COLUMNS": "200"})
+    assert "optimizer: none (imported from file:knowledge)" in shown.output
+
+
 def test_import_refuses_bad_sources(workdir):
     for args in (
         ["import", "no-such-dir"],
