@@ -307,3 +307,18 @@ def test_budget_options_without_a_budget_scheduler_are_refused(workdir, options,
     assert result.exit_code == 1
     assert named in " ".join(result.output.split())
     assert not (workdir / "metahpo.db").exists()
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:"])
+def test_an_in_memory_sqlite_storage_is_refused(workdir, url, monkeypatch):
+    # `sqlite://` (one slash short) ran the study in memory: its trials were gone at exit.
+    result = tune("--trials", "1", "--name", "lost", "--storage", url)
+    assert result.exit_code == 1
+    assert f"Got {url!r}, an in-memory SQLite database" in " ".join(result.output.split())
+    for args in (["studies", "--storage", url], ["kb", "list", "--storage", url],
+                 ["plot", "lost", "history", "--out", "h.html", "--storage", url]):
+        refused = runner.invoke(app, args)
+        assert refused.exit_code in (1, 2) and "in-memory SQLite database" in refused.output, args
+    monkeypatch.setenv("METAHPO_STORAGE", url)
+    assert "in-memory SQLite database" in runner.invoke(app, ["studies"]).output
+    assert not (workdir / "metahpo.db").exists()

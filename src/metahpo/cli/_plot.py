@@ -48,8 +48,8 @@ def dashboard_command(
     """Serve the read-only web dashboard of a storage."""
     from metahpo.dashboard import is_loopback, serve
 
-    url = storage_url(storage)
     try:
+        url = storage_url(storage)
         _check_exists(url)
     except MetahpoError as exc:
         raise fail(str(exc)) from exc

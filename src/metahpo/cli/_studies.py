@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from metahpo.cli._app import STORAGE_HELP, app
-from metahpo.exceptions import MetahpoError
+from metahpo.exceptions import InvalidParameterError, MetahpoError
 from metahpo.storage import CLI_DEFAULT_URL, ENV_VAR
 from metahpo.trial import FrozenTrial
 
@@ -23,7 +23,29 @@ def console() -> Console:
 
 def storage_url(storage: str | None) -> str:
     """The storage URL a command uses: the flag, else $METAHPO_STORAGE, else the SQLite file."""
-    return storage or os.environ.get(ENV_VAR) or CLI_DEFAULT_URL
+    url = storage or os.environ.get(ENV_VAR) or CLI_DEFAULT_URL
+    if _in_memory_sqlite(url):
+        # `sqlite://` is a typo of `sqlite:///` away: a study would vanish when the command exits.
+        raise InvalidParameterError(
+            f"--storage (or ${ENV_VAR}) must name a database that outlives the command. Got "
+            f"{url!r}, an in-memory SQLite database: what a command writes there is gone when it "
+            "exits, and a command that reads finds nothing. Give a file: sqlite:///metahpo.db "
+            "(three slashes, then the path)."
+        )
+    return url
+
+
+def _in_memory_sqlite(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not url.startswith("sqlite"):
+        return False
+    try:
+        database = make_url(url).database
+    except ArgumentError:
+        return False  # not a URL: the storage says what is wrong with it
+    return not database or database == ":memory:"
 
 
 def existing_storage_url(storage: str | None) -> str:
