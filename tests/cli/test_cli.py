@@ -322,3 +322,13 @@ def test_an_in_memory_sqlite_storage_is_refused(workdir, url, monkeypatch):
     monkeypatch.setenv("METAHPO_STORAGE", url)
     assert "in-memory SQLite database" in runner.invoke(app, ["studies"]).output
     assert not (workdir / "metahpo.db").exists()
+
+
+def test_a_misspelt_scheduler_is_named_before_the_budgets_are_asked_for(workdir):
+    # It was told to need --min-budget and --max-budget, then refused as a dict repr.
+    for extra in ([], ["--min-budget", "1", "--max-budget", "9"]):
+        result = tune("--trials", "1", "--scheduler", "hyperbnd", *extra)
+        assert result.exit_code == 1
+        assert "--scheduler must be one of asha, full, hyperband, successive_halving. Got 'hyperbnd'." in (
+            " ".join(result.output.split()))
+    assert not (workdir / "metahpo.db").exists()

@@ -82,8 +82,11 @@ def _check_options(trials: int, jobs: int, timeout: float | None, trial_timeout:
 
 
 def _scheduler(name: str, min_budget: float | None, max_budget: float | None, eta: int | None) -> object:
-    from metahpo.schedulers import make_scheduler
+    from metahpo.schedulers import make_scheduler, scheduler_names
 
+    if name not in scheduler_names():
+        # Before the budgets are asked for: a misspelt name is not missing them.
+        raise fail(f"--scheduler must be one of {', '.join(scheduler_names())}. Got {name!r}.")
     if name == "full":
         # Ignored, they would leave {budget} empty in a command written for a scheduler.
         given = [f"{option} {value:g}" for option, value in
