@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -332,3 +333,12 @@ def test_a_misspelt_scheduler_is_named_before_the_budgets_are_asked_for(workdir)
         assert "--scheduler must be one of asha, full, hyperband, successive_halving. Got 'hyperbnd'." in (
             " ".join(result.output.split()))
     assert not (workdir / "metahpo.db").exists()
+
+
+@pytest.mark.parametrize("command", [["tune"], ["presets", "tune"]])
+def test_the_optimizer_help_names_every_optimizer(command):
+    from metahpo.optimizers import optimizer_names
+
+    shown = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"}).output
+    line = next(row for row in shown.splitlines() if "--optimizer" in row)
+    assert set(optimizer_names()) <= set(re.findall(r"[a-z]+", line.split("--optimizer", 1)[1]))

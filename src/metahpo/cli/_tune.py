@@ -19,7 +19,7 @@ def tune(
     name: str | None = typer.Option(None, help="Study name (resumed if it exists)."),
     storage: str | None = typer.Option(None, help=STORAGE_HELP),
     direction: str = typer.Option("minimize", help="minimize or maximize."),
-    optimizer: str = typer.Option("auto", help="random, sobol, gpbo, metabo or auto."),
+    optimizer: str = typer.Option("auto", help="random, sobol, gpbo, portfolio, metabo or auto."),
     seed: int | None = typer.Option(None, help="Master seed of the study."),
     jobs: int = typer.Option(1, help="Trials evaluated in parallel."),
     timeout: float | None = typer.Option(None, help="Stop starting trials after this many seconds."),
