@@ -289,6 +289,15 @@ def test_a_program_that_does_not_exist_is_refused_before_the_first_trial(workdir
     assert not (workdir / "metahpo.db").exists() or "typo" not in runner.invoke(app, ["studies"]).output
 
 
+def test_show_says_when_trials_are_left_out(workdir):
+    assert tune("--trials", "3", "--optimizer", "sobol", "--name", "cut").exit_code == 0
+    shown = runner.invoke(app, ["show", "cut", "--limit", "2"], env={"COLUMNS": "120"})
+    assert shown.exit_code == 0
+    assert "the last 2 of 3 trials (--limit 3 shows all)" in shown.output
+    whole = runner.invoke(app, ["show", "cut"], env={"COLUMNS": "120"})
+    assert "the last" not in whole.output
+
+
 @pytest.mark.parametrize("limit", ["0", "-2"])
 def test_show_refuses_a_limit_below_one(workdir, limit):
     assert tune("--trials", "3", "--optimizer", "sobol", "--name", "few").exit_code == 0

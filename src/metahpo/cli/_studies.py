@@ -132,8 +132,11 @@ def show(
     # The scheduler's columns only for a study that has one: on 80 columns every column
     # taken from the parameters cuts their values short.
     scheduled = any(t.budget is not None or t.bracket is not None for t in shown)
+    # Said when trials are left out: a table of 50 rows reads as a study of 50 trials.
+    cut = f"the last {len(shown)} of {len(trials)} trials (--limit {len(trials)} shows all)"
     table = Table("#", "state", "value", *(["budget", "bracket", "rung"] if scheduled else []), *names,
-                  title=f"study {loaded.name!r} ({loaded.direction})")
+                  title=f"study {loaded.name!r} ({loaded.direction})",
+                  caption=cut if len(shown) < len(trials) else None)
     for t in shown:
         value = "-" if t.value is None else f"{t.value:.6g}"
         budget = "-" if t.budget is None else f"{t.budget:g}"
