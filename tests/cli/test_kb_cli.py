@@ -236,6 +236,20 @@ def test_import_optuna_studies(workdir):
     assert named.exit_code == 2 and "'empty'" in named.output
 
 
+def test_import_warns_of_studies_too_short_to_be_tasks(workdir):
+    optuna = pytest.importorskip("optuna")
+    url = f"sqlite:///{workdir / 'optuna.db'}"
+    study = optuna.create_study(study_name="three", storage=url)
+    study.optimize(lambda trial: trial.suggest_float("x", 0.0, 1.0), n_trials=3)
+    # Written, but no study would learn from it: "imported 1 tasks" alone said otherwise.
+    result = kb("import-optuna", url, "--min-trials", "2", "--storage", "sqlite:///metahpo.db")
+    assert result.exit_code == 0, result.output
+    assert "imported 1 tasks" in result.output
+    assert "warning: 1 of them have fewer than 5 evaluations" in result.output
+    assert "studies learn nothing from three." in result.output
+    assert "three" not in KnowledgeBase.from_storage("sqlite:///metahpo.db")
+
+
 def test_clusters_one_table_per_space(storage_url):
     result = kb("clusters", "--storage", storage_url)
     assert result.exit_code == 0, result.output

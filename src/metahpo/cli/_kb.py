@@ -16,7 +16,7 @@ from rich.table import Column, Table
 from metahpo.cli._app import STORAGE_HELP, app
 from metahpo.cli._studies import console, storage_url
 from metahpo.exceptions import MetahpoError
-from metahpo.knowledge import KnowledgeBase, Task, bundled_names
+from metahpo.knowledge import MIN_TASK_TRIALS, KnowledgeBase, Task, bundled_names
 from metahpo.space import Categorical, Float, Int, Space
 from metahpo.storage import check_existing_sqlite
 
@@ -273,6 +273,15 @@ def _import(build: Callable[[], KnowledgeBase], storage: str | None, what: str) 
     console().print(
         f"imported {len(names)} tasks from {what} into {mask_password(url)}: " + ", ".join(names)
     )
+    # Stored, but the storage's knowledge would not learn from them: say so, not "imported".
+    short = [t.name for t in kb if t.name in names and t.n_evaluations < MIN_TASK_TRIALS]
+    if short:
+        Console(stderr=True, soft_wrap=True).print(
+            f"warning: {len(short)} of them have fewer than {MIN_TASK_TRIALS} evaluations, and a "
+            f"study is a task of the storage's knowledge from {MIN_TASK_TRIALS} COMPLETE trials: "
+            "studies learn nothing from " + ", ".join(short) + ".",
+            highlight=False, markup=False,
+        )
 
 
 @kb_app.command("import")
