@@ -252,6 +252,13 @@ def test_tune_says_so_when_no_trial_completed(workdir):
     assert "no trial of study 'broken' completed; see `metahpo show broken`" in " ".join(result.output.split())
 
 
+def test_tune_says_so_when_the_timeout_left_no_trial(workdir):
+    result = tune("--trials", "2", "--name", "hurried", "--timeout", "1e-9")
+    assert result.exit_code == 1
+    assert "no trial of study 'hurried' ran: --timeout ended the run before its first trial." in " ".join(
+        result.output.split())
+
+
 def test_tune_says_what_the_knowledge_learned_at_the_end(workdir, monkeypatch):
     from dataclasses import replace
 

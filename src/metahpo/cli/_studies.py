@@ -68,6 +68,9 @@ def best_or_fail(study: Any) -> FrozenTrial:
     try:
         return study.best_trial
     except MetahpoError:
+        if not study.trials:  # `metahpo show` would have no failed trial to show
+            raise fail(f"no trial of study {study.name!r} ran: --timeout ended the run before its "
+                       "first trial.") from None
         raise fail(f"no trial of study {study.name!r} completed; see `metahpo show {study.name}`.") from None
 
 
