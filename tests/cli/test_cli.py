@@ -358,3 +358,20 @@ def test_the_optimizer_help_names_every_optimizer(command):
     shown = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"}).output
     line = next(row for row in shown.splitlines() if "--optimizer" in row)
     assert set(optimizer_names()) <= set(re.findall(r"[a-z]+", line.split("--optimizer", 1)[1]))
+
+
+def test_a_conditional_parameter_left_inactive_is_an_empty_placeholder(workdir):
+    # Every trial whose condition left C inactive FAILED: "{C} is not a parameter of the space".
+    (workdir / "cond.yaml").write_text(textwrap.dedent("""
+        kind: {type: categorical, choices: [svm, rf]}
+        C: {type: float, low: 0.1, high: 10, condition: {type: equals, parent: kind, value: svm}}
+    """))
+    (workdir / "cond.py").write_text("import sys; print(float(sys.argv[2]) if sys.argv[2] else 5.0)\n")
+    result = runner.invoke(app, ["tune", "--space", "cond.yaml", "--trials", "6", "--optimizer", "random",
+                                 "--seed", "0", "--name", "cond", "--", sys.executable, "cond.py", "{kind}", "{C}"])
+    assert result.exit_code == 0, result.output
+    trials = mh.load_study("cond", "sqlite:///metahpo.db").trials
+    assert {t.config["kind"] for t in trials} == {"svm", "rf"}
+    for t in trials:
+        assert t.state is TrialState.COMPLETE
+        assert t.value == (t.config["C"] if t.config["kind"] == "svm" else 5.0)

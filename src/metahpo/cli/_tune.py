@@ -32,7 +32,8 @@ def tune(
 ) -> None:
     """Run COMMAND for each trial: `metahpo tune --space s.yaml -- python train.py --lr {lr}`.
 
-    Placeholders {name} take the config's values, {budget} the budget and {trial} the
+    Placeholders {name} take the config's values (nothing for a parameter its condition
+    leaves inactive), {budget} the budget and {trial} the
     trial number; a literal brace is written twice ({{ and }}). The command's last line of output is the value (a number, or a JSON
     object with "value"); a non-zero exit makes the trial FAILED with stderr's tail.
     """
@@ -58,7 +59,7 @@ def tune(
             storage=storage_url(storage), direction=direction, optimizer=optimizer, seed=seed,
             load_if_exists=True, scheduler=_scheduler(scheduler, min_budget, max_budget, eta),
         )
-        objective = command_objective(command, trial_timeout)
+        objective = command_objective(command, trial_timeout, parsed_space)
         with objective.stop_on_interrupt():
             study.optimize(objective, n_trials=trials, n_jobs=jobs, timeout=timeout, show_progress=True)
         # The trial budget is spent: the study is done, and the knowledge learns from it.
