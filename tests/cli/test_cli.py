@@ -375,3 +375,22 @@ def test_a_conditional_parameter_left_inactive_is_an_empty_placeholder(workdir):
     for t in trials:
         assert t.state is TrialState.COMPLETE
         assert t.value == (t.config["C"] if t.config["kind"] == "svm" else 5.0)
+
+
+def test_studies_shows_the_creation_time_in_the_local_time_zone(workdir, monkeypatch):
+    import time
+    from datetime import timedelta, timezone
+
+    # The UTC time was shown without a zone: hours off for anyone not on UTC.
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # UTC+9 all year
+    time.tzset()
+    try:
+        assert tune("--trials", "1", "--optimizer", "random", "--name", "zoned").exit_code == 0
+        listed = runner.invoke(app, ["studies"], env={"COLUMNS": "200"})
+        created = mh.list_studies("sqlite:///metahpo.db")[0].created_at
+        tokyo = created.astimezone(timezone(timedelta(hours=9)))
+        assert tokyo.strftime("%Y-%m-%d %H:%M") in listed.output
+        assert created.strftime("%H:%M") != tokyo.strftime("%H:%M")
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -103,7 +103,8 @@ def studies(storage: str | None = typer.Option(None, help=STORAGE_HELP)) -> None
         for record in records:
             data, best_trial = _stored(record.name, url)
             best = "-" if best_trial is None else f"{best_trial.value:.6g}"
-            created = record.created_at.strftime("%Y-%m-%d %H:%M") if record.created_at else "-"
+            # Stored in UTC; shown in the terminal's own time zone, as the user reads clocks.
+            created = record.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if record.created_at else "-"
             # As `show` names it, without auto's reason (a sentence; `show` prints it).
             optimizer = optimizer_label(record.optimizer, record.user_attrs, reason=False)
             table.add_row(record.name, record.direction, optimizer, str(len(data.trials)), best, created)
