@@ -85,7 +85,8 @@ def tune_command(
             name=name or f"{chosen.name}-{data.stem}", preset=chosen.name, task=task,
             storage=storage_url(storage), optimizer=optimizer, seed=seed, load_if_exists=True,
         )
-        _check_same_objective(study, {"scoring": scoring or chosen.loss_name, "data": _digest(X, y)}, data)
+        measured = {"scoring": scoring or chosen.loss_name, "data": _digest(X, y)}
+        _check_same_objective(study, measured, data)
         if encoded:
             console().print(f"one-hot encoded: {', '.join(encoded)}")
         study.optimize(objective, n_trials=trials, timeout=timeout, show_progress=True)

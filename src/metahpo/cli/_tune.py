@@ -33,9 +33,9 @@ def tune(
     """Run COMMAND for each trial: `metahpo tune --space s.yaml -- python train.py --lr {lr}`.
 
     Placeholders {name} take the config's values (nothing for a parameter its condition
-    leaves inactive), {budget} the budget and {trial} the
-    trial number; a literal brace is written twice ({{ and }}). The command's last line of output is the value (a number, or a JSON
-    object with "value"); a non-zero exit makes the trial FAILED with stderr's tail.
+    leaves inactive), {budget} the budget and {trial} the trial number; a literal brace is
+    written twice ({{ and }}). The command's last line of output is the value (a number, or
+    a JSON object with "value"); a non-zero exit makes the trial FAILED with stderr's tail.
     """
     from metahpo.cli._command import (
         check_placeholders,
