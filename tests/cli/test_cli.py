@@ -297,7 +297,9 @@ def test_a_program_that_does_not_exist_is_refused_before_the_first_trial(workdir
 
 
 def test_show_says_when_trials_are_left_out(workdir):
-    assert tune("--trials", "3", "--optimizer", "sobol", "--name", "cut").exit_code == 0
+    made = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "3", "--optimizer", "sobol",
+                               "--name", "cut", "--", "echo", "1"])
+    assert made.exit_code == 0, made.output
     shown = runner.invoke(app, ["show", "cut", "--limit", "2"], env={"COLUMNS": "120"})
     assert shown.exit_code == 0
     assert "the last 2 of 3 trials (--limit 3 shows all)" in shown.output
@@ -307,7 +309,9 @@ def test_show_says_when_trials_are_left_out(workdir):
 
 @pytest.mark.parametrize("limit", ["0", "-2"])
 def test_show_refuses_a_limit_below_one(workdir, limit):
-    assert tune("--trials", "3", "--optimizer", "sobol", "--name", "few").exit_code == 0
+    made = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "3", "--optimizer", "sobol",
+                               "--name", "few", "--", "echo", "1"])
+    assert made.exit_code == 0, made.output
     shown = runner.invoke(app, ["show", "few", "--limit", limit])
     assert shown.exit_code == 1
     assert f"--limit must be at least 1. Got {limit}." in shown.output
@@ -385,7 +389,9 @@ def test_studies_shows_the_creation_time_in_the_local_time_zone(workdir, monkeyp
     monkeypatch.setenv("TZ", "Asia/Tokyo")  # UTC+9 all year
     time.tzset()
     try:
-        assert tune("--trials", "1", "--optimizer", "random", "--name", "zoned").exit_code == 0
+        made = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "1", "--name", "zoned",
+                                   "--", "echo", "1"])
+        assert made.exit_code == 0, made.output
         listed = runner.invoke(app, ["studies"], env={"COLUMNS": "200"})
         created = mh.list_studies("sqlite:///metahpo.db")[0].created_at
         tokyo = created.astimezone(timezone(timedelta(hours=9)))
@@ -394,3 +400,23 @@ def test_studies_shows_the_creation_time_in_the_local_time_zone(workdir, monkeyp
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_name_with_brackets_is_shown_whole(workdir):
+    # rich read "[final]" as markup: `studies` listed "run", which `show` then did not find.
+    made = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "1", "--name", "run[final]",
+                               "--", "echo", "1"])
+    assert made.exit_code == 0, made.output
+    listed = runner.invoke(app, ["studies"], env={"COLUMNS": "200"})
+    assert "run[final]" in listed.output
+    shown = runner.invoke(app, ["show", "run[final]"], env={"COLUMNS": "200"})
+    assert "study 'run[final]' (minimize)" in shown.output
+    deleted = runner.invoke(app, ["delete", "run[final]", "--yes"])
+    assert "deleted 'run[final]'" in deleted.output
+
+
+def test_an_error_message_keeps_its_brackets(workdir):
+    # rich read "[abc]" as markup and dropped it from the one line the user gets.
+    result = runner.invoke(app, ["tune", "--space", "space[abc].yaml", "--", "echo", "1"])
+    assert result.exit_code == 1
+    assert "'space[abc].yaml' cannot be read" in " ".join(result.output.split())

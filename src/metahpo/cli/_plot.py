@@ -36,7 +36,7 @@ def plot_command(
         written = write_figure(figure, out)
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
-    Console().print(f"wrote {written}")
+    Console().print(f"wrote {written}", markup=False)
 
 
 @app.command("dashboard")

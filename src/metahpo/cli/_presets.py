@@ -88,7 +88,7 @@ def tune_command(
         measured = {"scoring": scoring or chosen.loss_name, "data": _digest(X, y)}
         _check_same_objective(study, measured, data)
         if encoded:
-            console().print(f"one-hot encoded: {', '.join(encoded)}")
+            console().print(f"one-hot encoded: {', '.join(encoded)}", markup=False)
         study.optimize(objective, n_trials=trials, timeout=timeout, show_progress=True)
         finish_and_say(study)
     except MetahpoError as exc:
@@ -96,7 +96,7 @@ def tune_command(
     best = best_or_fail(study)
     console().print(
         f"study {study.name!r} ({study.optimizer.name}): best {scoring or chosen.loss_name} "
-        f"{best.value:.6g} at trial {best.number}"
+        f"{best.value:.6g} at trial {best.number}", markup=False,
     )
     console().print(dict(best.config))
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Column, Table
 
 from metahpo.cli._app import STORAGE_HELP, app
@@ -59,7 +60,8 @@ def existing_storage_url(storage: str | None) -> str:
 
 
 def fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}")
+    # Escaped: rich would take "[lightgbm]" in "pip install 'metahpo[lightgbm]'" for a tag and drop it.
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code=1)
 
 
@@ -107,7 +109,8 @@ def studies(storage: str | None = typer.Option(None, help=STORAGE_HELP)) -> None
             created = record.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if record.created_at else "-"
             # As `show` names it, without auto's reason (a sentence; `show` prints it).
             optimizer = optimizer_label(record.optimizer, record.user_attrs, reason=False)
-            table.add_row(record.name, record.direction, optimizer, str(len(data.trials)), best, created)
+            table.add_row(escape(record.name), record.direction, escape(optimizer), str(len(data.trials)),
+                          best, created)
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
     console().print(table)
@@ -138,15 +141,16 @@ def show(
     scheduled = any(t.budget is not None or t.bracket is not None for t in shown)
     # Said when trials are left out: a table of 50 rows reads as a study of 50 trials.
     cut = f"the last {len(shown)} of {len(trials)} trials (--limit {len(trials)} shows all)"
-    table = Table("#", "state", "value", *(["budget", "bracket", "rung"] if scheduled else []), *names,
-                  title=f"study {loaded.name!r} ({loaded.direction})",
+    # Names and values as stored: markup would drop "[final]" from a study named "run[final]".
+    table = Table("#", "state", "value", *(["budget", "bracket", "rung"] if scheduled else []),
+                  *map(escape, names), title=escape(f"study {loaded.name!r} ({loaded.direction})"),
                   caption=cut if len(shown) < len(trials) else None)
     for t in shown:
         value = "-" if t.value is None else f"{t.value:.6g}"
         budget = "-" if t.budget is None else f"{t.budget:g}"
         schedule = [budget, "-" if t.bracket is None else str(t.bracket),
                     "-" if t.rung is None else str(t.rung)] if scheduled else []
-        table.add_row(str(t.number), t.state.value, value, *schedule, *[_fmt(t.config.get(n)) for n in names])
+        table.add_row(str(t.number), t.state.value, value, *schedule, *[escape(_fmt(t.config.get(n))) for n in names])
     console().print(table)
     # Below the table, whole: a column would be squeezed to nothing on a narrow terminal.
     for t in shown:
@@ -168,7 +172,8 @@ def show(
     if best is None:
         console().print("no COMPLETE trial yet")
         return
-    console().print(f"best trial {best.number}: value {best.value:.6g}  config {json.dumps(dict(best.config))}")
+    console().print(f"best trial {best.number}: value {best.value:.6g}  config {json.dumps(dict(best.config))}",
+                    markup=False)
 
 
 @app.command()
@@ -186,7 +191,7 @@ def delete(
         delete_study(study, existing_storage_url(storage))
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
-    console().print(f"deleted {study!r}")
+    console().print(f"deleted {study!r}", markup=False)
 
 
 def _stored(name: str, url: str) -> tuple[Any, FrozenTrial | None]:

@@ -67,7 +67,7 @@ def tune(
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
     best = best_or_fail(study)
-    console().print(f"study {study.name!r}: best value {best.value:.6g} at trial {best.number}")
+    console().print(f"study {study.name!r}: best value {best.value:.6g} at trial {best.number}", markup=False)
     console().print(dict(best.config))
 
 
