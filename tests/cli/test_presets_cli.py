@@ -116,3 +116,14 @@ def test_a_study_is_resumed_only_with_the_same_scoring_and_data(workdir):
     # The same scoring and data (CSV or Parquet) resume it.
     assert runner.invoke(app, [*base, "--data", "data.parquet"]).exit_code == 0
     assert len(study.trials) == 4
+
+
+def test_a_missing_extra_is_one_error_line_and_stores_nothing(workdir, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # makes `import lightgbm` fail
+    result = runner.invoke(app, ["presets", "tune", "lightgbm-classifier", "--data", "data.csv",
+                                 "--target", "label", "--trials", "2"])
+    assert result.exit_code == 1
+    assert "pip install 'metahpo[lightgbm]'" in " ".join(result.output.split())
+    assert not (workdir / "metahpo.db").exists()

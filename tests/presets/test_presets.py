@@ -234,3 +234,7 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
         mh.presets.get("lightgbm-classifier").build(
             mh.presets.get("lightgbm-classifier").space.sobol(1, seed=0)[0], 3
         )
+    # Before any trial: each failed on the import, and the study held only FAILED trials.
+    X, y = tiny_data("classification")
+    with pytest.raises(ImportError, match=r"metahpo\[lightgbm\]"):
+        mh.presets.objective("lightgbm-classifier", X, y)

@@ -91,7 +91,7 @@ def tune_command(
             console().print(f"one-hot encoded: {', '.join(encoded)}", markup=False)
         study.optimize(objective, n_trials=trials, timeout=timeout, show_progress=True)
         finish_and_say(study)
-    except MetahpoError as exc:
+    except (MetahpoError, ImportError) as exc:  # ImportError: the preset's extra is missing
         raise fail(str(exc)) from exc
     best = best_or_fail(study)
     console().print(
