@@ -330,3 +330,17 @@ def test_map_counts_the_tasks_of_exactly_the_space_among_the_related(workdir):
     assert result.exit_code == 0, result.output
     assert "9 tasks related to the space, 6 of exactly it" in result.output
     assert "6 of exactly this space" in (workdir / "map.html").read_text()
+
+
+def test_task_names_with_brackets_are_shown_whole(workdir):
+    # rich read "[final]" as markup: `kb list` listed "run", which `kb show` then did not find.
+    url = "sqlite:///metahpo.db"
+    study = mh.create_study(name="run[final]", space=SPACE, storage=url, optimizer="random", seed=0)
+    study.optimize(lambda t: t.config["x"], n_trials=5, show_progress=False)
+    assert "run[final]" in kb("list").output
+    shown = kb("show", "run[final]")
+    assert shown.exit_code == 0 and "task run[final]" in shown.output
+    assert "run[final]" in kb("clusters").output
+    assert kb("export", "kb").exit_code == 0
+    imported = kb("import", "kb", "--prefix", "x[y]-", "--storage", "sqlite:///copy.db")
+    assert "imported 1 tasks from kb into sqlite:///copy.db: x[y]-run[final]" in imported.output
