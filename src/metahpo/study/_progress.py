@@ -59,6 +59,7 @@ def progress_display(
         yield _Progress(study, None, None)
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(
@@ -67,7 +68,8 @@ def progress_display(
         console=Console(stderr=True),
     )
     with bar:
-        task = bar.add_task(study.name, total=n_trials, best="-")
+        # Escaped: the description column reads markup, and "[final]" would vanish from a name.
+        task = bar.add_task(escape(study.name), total=n_trials, best="-")
         progress = _Progress(study, bar, task, _stored_best(study))
         bar.update(task, best=progress.best_text())
         yield progress
