@@ -119,6 +119,17 @@ def test_read_only_commands_leave_other_files_alone(workdir):
     assert garbage.exit_code == 2 and "not a readable SQLite database" in garbage.output
 
 
+def test_an_optuna_storage_given_as_a_metahpo_one_points_to_import_optuna(workdir):
+    optuna = pytest.importorskip("optuna")
+    url = f"sqlite:///{workdir / 'optuna.db'}"
+    optuna.create_study(study_name="s", storage=url)
+    for args in (["import", url, "--storage", "sqlite:///target.db"], ["list", "--storage", url]):
+        result = kb(*args)
+        assert result.exit_code == 2
+        assert "It is an Optuna storage: `metahpo kb import-optuna URL` imports its studies." in result.output
+    assert not (workdir / "target.db").exists()
+
+
 def test_show_one_task(storage_url):
     result = kb("show", "low-b", "--storage", storage_url)
     assert result.exit_code == 0, result.output
