@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -251,6 +252,13 @@ def test_tune_says_so_when_no_trial_completed(workdir):
     assert "no trial of study 'broken' completed; see `metahpo show broken`" in " ".join(result.output.split())
 
 
+def test_tune_says_so_when_the_timeout_left_no_trial(workdir):
+    result = tune("--trials", "2", "--name", "hurried", "--timeout", "1e-9")
+    assert result.exit_code == 1
+    assert "no trial of study 'hurried' ran: --timeout ended the run before its first trial." in " ".join(
+        result.output.split())
+
+
 def test_tune_says_what_the_knowledge_learned_at_the_end(workdir, monkeypatch):
     from dataclasses import replace
 
@@ -286,3 +294,129 @@ def test_a_program_that_does_not_exist_is_refused_before_the_first_trial(workdir
     result = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "1", "--", "./run.sh"])
     assert result.exit_code == 1 and "cannot be executed" in result.output
     assert not (workdir / "metahpo.db").exists() or "typo" not in runner.invoke(app, ["studies"]).output
+
+
+def test_show_says_when_trials_are_left_out(workdir):
+    made = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "3", "--optimizer", "sobol",
+                               "--name", "cut", "--", "echo", "1"])
+    assert made.exit_code == 0, made.output
+    shown = runner.invoke(app, ["show", "cut", "--limit", "2"], env={"COLUMNS": "120"})
+    assert shown.exit_code == 0
+    assert "the last 2 of 3 trials (--limit 3 shows all)" in shown.output
+    whole = runner.invoke(app, ["show", "cut"], env={"COLUMNS": "120"})
+    assert "the last" not in whole.output
+
+
+@pytest.mark.parametrize("limit", ["0", "-2"])
+def test_show_refuses_a_limit_below_one(workdir, limit):
+    made = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "3", "--optimizer", "sobol",
+                               "--name", "few", "--", "echo", "1"])
+    assert made.exit_code == 0, made.output
+    shown = runner.invoke(app, ["show", "few", "--limit", limit])
+    assert shown.exit_code == 1
+    assert f"--limit must be at least 1. Got {limit}." in shown.output
+    assert "COMPLETE" not in shown.output
+
+
+@pytest.mark.parametrize(("options", "named"), [
+    (["--min-budget", "1", "--max-budget", "9"], "Got --min-budget 1, --max-budget 9 with --scheduler full"),
+    (["--eta", "2"], "Got --eta 2 with --scheduler full"),
+])
+def test_budget_options_without_a_budget_scheduler_are_refused(workdir, options, named):
+    # Without --scheduler they were ignored, and {budget} stayed empty in every command.
+    result = tune("--trials", "2", "--name", "forgot", *options)
+    assert result.exit_code == 1
+    assert named in " ".join(result.output.split())
+    assert not (workdir / "metahpo.db").exists()
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:"])
+def test_an_in_memory_sqlite_storage_is_refused(workdir, url, monkeypatch):
+    # `sqlite://` (one slash short) ran the study in memory: its trials were gone at exit.
+    result = tune("--trials", "1", "--name", "lost", "--storage", url)
+    assert result.exit_code == 1
+    assert f"Got {url!r}, an in-memory SQLite database" in " ".join(result.output.split())
+    for args in (["studies", "--storage", url], ["kb", "list", "--storage", url],
+                 ["plot", "lost", "history", "--out", "h.html", "--storage", url]):
+        refused = runner.invoke(app, args)
+        assert refused.exit_code in (1, 2) and "in-memory SQLite database" in refused.output, args
+    monkeypatch.setenv("METAHPO_STORAGE", url)
+    assert "in-memory SQLite database" in runner.invoke(app, ["studies"]).output
+    assert not (workdir / "metahpo.db").exists()
+
+
+def test_a_misspelt_scheduler_is_named_before_the_budgets_are_asked_for(workdir):
+    # It was told to need --min-budget and --max-budget, then refused as a dict repr.
+    for extra in ([], ["--min-budget", "1", "--max-budget", "9"]):
+        result = tune("--trials", "1", "--scheduler", "hyperbnd", *extra)
+        assert result.exit_code == 1
+        assert "--scheduler must be one of asha, full, hyperband, successive_halving. Got 'hyperbnd'." in (
+            " ".join(result.output.split()))
+    assert not (workdir / "metahpo.db").exists()
+
+
+@pytest.mark.parametrize("command", [["tune"], ["presets", "tune"]])
+def test_the_optimizer_help_names_every_optimizer(command):
+    from metahpo.optimizers import optimizer_names
+
+    shown = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"}).output
+    line = next(row for row in shown.splitlines() if "--optimizer" in row)
+    assert set(optimizer_names()) <= set(re.findall(r"[a-z]+", line.split("--optimizer", 1)[1]))
+
+
+def test_a_conditional_parameter_left_inactive_is_an_empty_placeholder(workdir):
+    # Every trial whose condition left C inactive FAILED: "{C} is not a parameter of the space".
+    (workdir / "cond.yaml").write_text(textwrap.dedent("""
+        kind: {type: categorical, choices: [svm, rf]}
+        C: {type: float, low: 0.1, high: 10, condition: {type: equals, parent: kind, value: svm}}
+    """))
+    (workdir / "cond.py").write_text("import sys; print(float(sys.argv[2]) if sys.argv[2] else 5.0)\n")
+    result = runner.invoke(app, ["tune", "--space", "cond.yaml", "--trials", "6", "--optimizer", "random",
+                                 "--seed", "0", "--name", "cond", "--", sys.executable, "cond.py", "{kind}", "{C}"])
+    assert result.exit_code == 0, result.output
+    trials = mh.load_study("cond", "sqlite:///metahpo.db").trials
+    assert {t.config["kind"] for t in trials} == {"svm", "rf"}
+    for t in trials:
+        assert t.state is TrialState.COMPLETE
+        assert t.value == (t.config["C"] if t.config["kind"] == "svm" else 5.0)
+
+
+def test_studies_shows_the_creation_time_in_the_local_time_zone(workdir, monkeypatch):
+    import time
+    from datetime import timedelta, timezone
+
+    # The UTC time was shown without a zone: hours off for anyone not on UTC.
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # UTC+9 all year
+    time.tzset()
+    try:
+        made = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "1", "--name", "zoned",
+                                   "--", "echo", "1"])
+        assert made.exit_code == 0, made.output
+        listed = runner.invoke(app, ["studies"], env={"COLUMNS": "200"})
+        created = mh.list_studies("sqlite:///metahpo.db")[0].created_at
+        tokyo = created.astimezone(timezone(timedelta(hours=9)))
+        assert tokyo.strftime("%Y-%m-%d %H:%M") in listed.output
+        assert created.strftime("%H:%M") != tokyo.strftime("%H:%M")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_name_with_brackets_is_shown_whole(workdir):
+    # rich read "[final]" as markup: `studies` listed "run", which `show` then did not find.
+    made = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "1", "--name", "run[final]",
+                               "--", "echo", "1"])
+    assert made.exit_code == 0, made.output
+    listed = runner.invoke(app, ["studies"], env={"COLUMNS": "200"})
+    assert "run[final]" in listed.output
+    shown = runner.invoke(app, ["show", "run[final]"], env={"COLUMNS": "200"})
+    assert "study 'run[final]' (minimize)" in shown.output
+    deleted = runner.invoke(app, ["delete", "run[final]", "--yes"])
+    assert "deleted 'run[final]'" in deleted.output
+
+
+def test_an_error_message_keeps_its_brackets(workdir):
+    # rich read "[abc]" as markup and dropped it from the one line the user gets.
+    result = runner.invoke(app, ["tune", "--space", "space[abc].yaml", "--", "echo", "1"])
+    assert result.exit_code == 1
+    assert "'space[abc].yaml' cannot be read" in " ".join(result.output.split())

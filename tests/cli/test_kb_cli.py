@@ -119,6 +119,17 @@ def test_read_only_commands_leave_other_files_alone(workdir):
     assert garbage.exit_code == 2 and "not a readable SQLite database" in garbage.output
 
 
+def test_an_optuna_storage_given_as_a_metahpo_one_points_to_import_optuna(workdir):
+    optuna = pytest.importorskip("optuna")
+    url = f"sqlite:///{workdir / 'optuna.db'}"
+    optuna.create_study(study_name="s", storage=url)
+    for args in (["import", url, "--storage", "sqlite:///target.db"], ["list", "--storage", url]):
+        result = kb(*args)
+        assert result.exit_code == 2
+        assert "It is an Optuna storage: `metahpo kb import-optuna URL` imports its studies." in result.output
+    assert not (workdir / "target.db").exists()
+
+
 def test_show_one_task(storage_url):
     result = kb("show", "low-b", "--storage", storage_url)
     assert result.exit_code == 0, result.output
@@ -167,17 +178,32 @@ def test_export_then_import_into_another_storage(storage_url, workdir):
     assert len(KnowledgeBase.from_storage("sqlite:///copy.db")) == 7  # nothing half-added
 
 
+def test_imported_studies_name_their_source_not_an_optimizer(storage_url, workdir):
+    assert kb("export", "knowledge", "--storage", storage_url).exit_code == 0
+    assert kb("import", "knowledge", "--storage", "sqlite:///copy.db").exit_code == 0
+    # They were listed as run by RandomSearch, the optimizer stored so they can be reopened.
+    listed = runner.invoke(app, ["studies", "--storage", "sqlite:///copy.db"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0 and "none (imported)" in listed.output
+    assert "RandomSearch" not in listed.output
+    shown = runner.invoke(app, ["show", "high-a", "--storage", "sqlite:///copy.db"], env={"COLUMNS": "200"})
+    assert "optimizer: none (imported from file:knowledge)" in shown.output
+
+
 def test_import_refuses_bad_sources(workdir):
     for args in (
         ["import", "no-such-dir"],
         ["import"],
         ["import", "dir", "--optuna", "sqlite:///o.db"],
+        # --study and --min-trials choose Optuna studies; without --optuna every task was written.
+        ["import", "bundled:keel-hgb", "--study", "banana"],
+        ["import", "bundled:keel-hgb", "--min-trials", "3"],
         ["import-optuna", "sqlite:///absent.db"],
     ):
         result = kb(*args, "--storage", "sqlite:///target.db")
         assert result.exit_code == 2, (args, result.output)
         assert "Traceback" not in result.output
     assert not (workdir / "absent.db").exists()
+    assert not (workdir / "target.db").exists()
     leaked = kb("import-optuna", "postgresql+psycopg://user:s3cret@127.0.0.1:1/optuna")
     assert leaked.exit_code == 2 and "s3cret" not in leaked.output and "***" in leaked.output
 
@@ -219,6 +245,20 @@ def test_import_optuna_studies(workdir):
     assert alias.exit_code == 0, alias.output
     named = kb("import", "--optuna", url, "--study", "empty")
     assert named.exit_code == 2 and "'empty'" in named.output
+
+
+def test_import_warns_of_studies_too_short_to_be_tasks(workdir):
+    optuna = pytest.importorskip("optuna")
+    url = f"sqlite:///{workdir / 'optuna.db'}"
+    study = optuna.create_study(study_name="three", storage=url)
+    study.optimize(lambda trial: trial.suggest_float("x", 0.0, 1.0), n_trials=3)
+    # Written, but no study would learn from it: "imported 1 tasks" alone said otherwise.
+    result = kb("import-optuna", url, "--min-trials", "2", "--storage", "sqlite:///metahpo.db")
+    assert result.exit_code == 0, result.output
+    assert "imported 1 tasks" in result.output
+    assert "warning: 1 of them have fewer than 5 evaluations" in result.output
+    assert "studies learn nothing from three." in result.output
+    assert "three" not in KnowledgeBase.from_storage("sqlite:///metahpo.db")
 
 
 def test_clusters_one_table_per_space(storage_url):
@@ -301,3 +341,17 @@ def test_map_counts_the_tasks_of_exactly_the_space_among_the_related(workdir):
     assert result.exit_code == 0, result.output
     assert "9 tasks related to the space, 6 of exactly it" in result.output
     assert "6 of exactly this space" in (workdir / "map.html").read_text()
+
+
+def test_task_names_with_brackets_are_shown_whole(workdir):
+    # rich read "[final]" as markup: `kb list` listed "run", which `kb show` then did not find.
+    url = "sqlite:///metahpo.db"
+    study = mh.create_study(name="run[final]", space=SPACE, storage=url, optimizer="random", seed=0)
+    study.optimize(lambda t: t.config["x"], n_trials=5, show_progress=False)
+    assert "run[final]" in kb("list").output
+    shown = kb("show", "run[final]")
+    assert shown.exit_code == 0 and "task run[final]" in shown.output
+    assert "run[final]" in kb("clusters").output
+    assert kb("export", "kb").exit_code == 0
+    imported = kb("import", "kb", "--prefix", "x[y]-", "--storage", "sqlite:///copy.db")
+    assert "imported 1 tasks from kb into sqlite:///copy.db: x[y]-run[final]" in imported.output

@@ -93,3 +93,37 @@ def test_a_target_with_missing_values_is_refused(workdir):
     result = runner.invoke(app, ["presets", "tune", "hgb-classifier", "--data", "holes.csv", "--target", "label"])
     assert result.exit_code == 1
     assert "1 missing values" in " ".join(result.output.split())
+
+
+def test_a_study_is_resumed_only_with_the_same_scoring_and_data(workdir):
+    base = ["presets", "tune", "logistic-regression", "--target", "label", "--cv", "2", "--seed", "1",
+            "--optimizer", "random", "--trials", "2"]
+    assert runner.invoke(app, [*base, "--data", "data.csv"]).exit_code == 0
+    # Another metric: its values would be mixed with the log-losses of the first trials.
+    result = runner.invoke(app, [*base, "--data", "data.csv", "--scoring", "error"])
+    assert result.exit_code == 1
+    assert "--scoring must be 'log_loss' to resume study 'logistic-regression-data'" in " ".join(
+        result.output.split())
+    # Another file of the same stem: other data under the same study name.
+    (workdir / "other").mkdir()
+    pd.read_csv("data.csv").iloc[:100].to_csv(workdir / "other" / "data.csv", index=False)
+    result = runner.invoke(app, [*base, "--data", "other/data.csv"])
+    assert result.exit_code == 1
+    assert "--data must hold the data study 'logistic-regression-data' was tuned on" in " ".join(
+        result.output.split())
+    study = mh.load_study("logistic-regression-data", "sqlite:///metahpo.db")
+    assert len(study.trials) == 2  # nothing was run on the refused objectives
+    # The same scoring and data (CSV or Parquet) resume it.
+    assert runner.invoke(app, [*base, "--data", "data.parquet"]).exit_code == 0
+    assert len(study.trials) == 4
+
+
+def test_a_missing_extra_is_one_error_line_and_stores_nothing(workdir, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # makes `import lightgbm` fail
+    result = runner.invoke(app, ["presets", "tune", "lightgbm-classifier", "--data", "data.csv",
+                                 "--target", "label", "--trials", "2"])
+    assert result.exit_code == 1
+    assert "pip install 'metahpo[lightgbm]'" in " ".join(result.output.split())
+    assert not (workdir / "metahpo.db").exists()

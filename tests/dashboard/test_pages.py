@@ -46,6 +46,15 @@ def test_the_optimizer_is_named_as_users_name_it_and_auto_says_why(tmp_path):
     assert {r["name"]: r["optimizer"] for r in study_summaries(get_storage(url))} == shown
 
 
+def test_the_creation_time_names_its_time_zone(tmp_path):
+    # A page read anywhere showed UTC times with no zone.
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    mh.create_study(name="made", space=SPACE, storage=url, optimizer="random", seed=0)
+    created = mh.list_studies(url)[0].created_at
+    shown = _column(studies_body(get_storage(url)), "studies", "created", "study")
+    assert shown["made"] == created.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def test_finished_means_finish_was_called_not_that_no_trial_runs(tmp_path):
     url = f"sqlite:///{tmp_path / 's.db'}"
     done = mh.create_study(name="done", space=SPACE, storage=url, optimizer="random", seed=0)

@@ -65,6 +65,15 @@ def test_open_resolves_a_directory_spec(tmp_path: Path) -> None:
         KnowledgeBase.open(str(tmp_path / "nowhere"))
 
 
+def test_a_source_named_twice_counts_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `metahpo kb list -k kb -k ./kb` listed every task twice, the copies renamed "a (file:...)".
+    _kb().save(tmp_path / "kb")
+    monkeypatch.chdir(tmp_path)
+    kb = KnowledgeBase.open(["kb", "./kb", f"file:{tmp_path / 'kb'}"])
+    assert kb.names == ["a", "b", "c", "d"]
+    assert kb.spec == str(tmp_path / "kb")
+
+
 def _rewrite_table(path: Path, edit) -> None:
     """Apply ``edit`` to the table's columns as Python lists (any cell may take any type)."""
     columns = pq.read_table(path).to_pydict()
@@ -215,6 +224,26 @@ def test_saving_keeps_files_that_are_not_part_of_the_format(tmp_path: Path) -> N
     assert (folder / "parts" / "t.csv").read_text() == "kept"
     assert not (folder / "evaluations-7.parquet").exists()
     assert KnowledgeBase.from_files(folder).names == ["a", "b", "c", "d"]
+
+
+def test_saving_refuses_to_replace_what_is_not_knowledge(tmp_path: Path) -> None:
+    # Another program's manifest.json in the folder was overwritten, and a file was deleted.
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "manifest.json").write_text('{"name": "my-web-app"}')
+    with pytest.raises(InvalidParameterError, match="is not a metahpo knowledge manifest"):
+        _kb().save(app)
+    assert (app / "manifest.json").read_text() == '{"name": "my-web-app"}'
+    assert sorted(p.name for p in app.iterdir()) == ["manifest.json"]
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    with pytest.raises(InvalidParameterError, match="which is a file"):
+        _kb().save(notes)
+    assert notes.read_text() == "mine"
+    # A knowledge directory is replaced as before.
+    _kb().save(tmp_path / "kb")
+    _kb().save(tmp_path / "kb")
+    assert KnowledgeBase.from_files(tmp_path / "kb").names == ["a", "b", "c", "d"]
 
 
 def test_duplicate_names_are_refused_as_a_whole(tmp_path: Path) -> None:

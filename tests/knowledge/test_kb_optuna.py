@@ -177,6 +177,27 @@ def test_conditional_parameters_keep_the_intersection_and_join_ranges(optuna_url
     assert task.n_evaluations == 5
 
 
+def test_trials_with_only_a_non_finite_value_are_left_out_before_the_space_is_chosen(tmp_path):
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0.0, 1.0)
+        if trial.number % 3 == 0:
+            return float("inf")  # a config refused before "n" is suggested
+        return x + trial.suggest_int("n", 0, 3)
+
+    study = optuna.create_study(study_name="refusing", storage=url,
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=9)
+    # "n" was dropped from the task, though no usable trial lacked it.
+    task = KnowledgeBase.from_optuna(url, ["refusing"])["refusing"]
+    assert task.space.names == ["x", "n"]
+    assert task.n_evaluations == 6
+    # Only the 6 finite trials count towards min_trials.
+    with pytest.raises(InvalidParameterError, match="it has 6 usable trials"):
+        KnowledgeBase.from_optuna(url, ["refusing"], min_trials=7)
+
+
 def test_a_named_study_that_cannot_be_a_task_is_an_error_and_nothing_is_added(optuna_url):
     kb = KnowledgeBase()
     with pytest.raises(InvalidParameterError, match=r"'multi'.*2 objectives"):

@@ -60,6 +60,15 @@ def test_initial_design_is_the_sobol_sequence() -> None:
     assert [t.config for t in trials] == sobol
 
 
+def test_why_tells_the_sobol_design_from_the_gp_proposals() -> None:
+    study = mh.create_study(space=SPACE, optimizer="gpbo", seed=0)
+    study.optimize(lambda t: _quadratic(t.config), n_trials=5, show_progress=False)
+    # d + 1 = 3 design points, then the GP's: `metahpo show --explain` and the history
+    # plot said "gpbo" for the design too.
+    sources = [t.user_attrs["why"]["source"] for t in study.trials]
+    assert sources == ["sobol"] * 3 + ["gpbo"] * 2
+
+
 def test_state_dict_is_json_and_restores_the_suggestion() -> None:
     first = GPBO()
     trials = _run(first, 8)

@@ -123,6 +123,16 @@ def test_scoring_is_checked() -> None:
         mh.presets.objective("hgb-regressor", X, y, scoring="log_loss")
 
 
+@pytest.mark.parametrize(("task_type", "preset"), [("classification", "logistic-regression"),
+                                                   ("regression", "hgb-regressor")])
+@pytest.mark.parametrize("seed", [-1, 2**32, 0.5])
+def test_the_seed_is_checked(task_type: str, preset: str, seed: object) -> None:
+    # A NumPy ValueError from inside scikit-learn's splitter, as a traceback from the CLI.
+    X, y = tiny_data(task_type)
+    with pytest.raises(InvalidParameterError, match=r"'seed' parameter of the .* preset's objective"):
+        mh.presets.objective(preset, X, y, seed=seed)
+
+
 @pytest.mark.parametrize("name", REQUIRED)
 def test_bundle_size_descriptors_and_meta_model(name: str) -> None:
     preset = mh.presets.get(name)
@@ -224,3 +234,7 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
         mh.presets.get("lightgbm-classifier").build(
             mh.presets.get("lightgbm-classifier").space.sobol(1, seed=0)[0], 3
         )
+    # Before any trial: each failed on the import, and the study held only FAILED trials.
+    X, y = tiny_data("classification")
+    with pytest.raises(ImportError, match=r"metahpo\[lightgbm\]"):
+        mh.presets.objective("lightgbm-classifier", X, y)

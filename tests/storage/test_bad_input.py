@@ -91,8 +91,11 @@ def test_a_url_to_no_server_is_a_storage_error() -> None:
     with socket.socket() as sock:  # A port nobody listens on.
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with pytest.raises(StorageError, match=str(port)):
+    with pytest.raises(StorageError, match=str(port)) as refused:
         get_storage(f"postgresql+psycopg://user:secret@127.0.0.1:{port}/db")
+    # Opening waits for no reconnection: it said "stayed unreachable for 0 s (reconnect_timeout)".
+    assert f"127.0.0.1:{port}/db is unreachable: " in str(refused.value)
+    assert "reconnect_timeout" not in str(refused.value)
 
 
 def test_a_sqlite_url_naming_a_folder_is_a_storage_error(tmp_path: Path) -> None:

@@ -146,6 +146,11 @@ def test_write_figure_html_and_refuses_other_formats(drawn_storage, tmp_path):
     assert "Optimization history of finished-hb" in text and "cdn.plot.ly" not in text.split("<body>")[0]
     with pytest.raises(InvalidParameterError, match=r"must end in one of \['.html', '.png'\]"):
         write_figure(fig, tmp_path / "h.svg")
+    # A directory named like a figure: IsADirectoryError was a traceback from `metahpo plot`.
+    for name in ("d.html", "d.png"):
+        (tmp_path / name).mkdir()
+        with pytest.raises(InvalidParameterError, match=r"must be a file. Got .*, which is a directory"):
+            write_figure(fig, tmp_path / name)
 
 
 class _FlakyFigure:

@@ -191,9 +191,14 @@ def default_study_name(command: Sequence[str], space: Space) -> str:
     return f"tune-{program}-{digest}"
 
 
-def fill_placeholders(command: Sequence[str], trial: TrialHandle) -> list[str]:
-    """Replace ``{name}`` by config values, ``{budget}`` by the budget, ``{trial}`` by the number."""
-    values: dict[str, Any] = {**trial.config, "trial": trial.number}
+def fill_placeholders(command: Sequence[str], trial: TrialHandle, space: Space | None = None) -> list[str]:
+    """Replace ``{name}`` by config values, ``{budget}`` by the budget, ``{trial}`` by the number.
+
+    A parameter of ``space`` that the trial's config leaves inactive (its condition does not
+    hold) is replaced by nothing, as ``{budget}`` is without a scheduler.
+    """
+    inactive = {} if space is None else {name: "" for name in space if name not in trial.config}
+    values: dict[str, Any] = {**inactive, **trial.config, "trial": trial.number}
     values["budget"] = "" if trial.budget is None else _budget_text(trial.budget)
     out = []
     for arg in command:
@@ -244,13 +249,16 @@ class CommandObjective:
     to commands running on worker threads too.
     """
 
-    def __init__(self, command: Sequence[str], timeout: float | None = None) -> None:
+    def __init__(
+        self, command: Sequence[str], timeout: float | None = None, space: Space | None = None
+    ) -> None:
         self.command = list(command)
         self.timeout = timeout
+        self.space = space
         self.stopping = threading.Event()
 
     def __call__(self, trial: TrialHandle) -> float:
-        args = fill_placeholders(self.command, trial)
+        args = fill_placeholders(self.command, trial, self.space)
         try:
             returncode, stdout, stderr = _run_in_own_group(args, self.timeout, self.stopping)
         except FileNotFoundError as exc:
@@ -310,9 +318,11 @@ def _keep_metric(trial: TrialHandle, key: str, value: Any) -> None:
         logger.warning("Trial %d: the command's %r is not stored: %s", trial.number, key, exc)
 
 
-def command_objective(command: Sequence[str], timeout: float | None = None) -> CommandObjective:
-    """An objective that runs ``command`` for each trial."""
-    return CommandObjective(command, timeout)
+def command_objective(
+    command: Sequence[str], timeout: float | None = None, space: Space | None = None
+) -> CommandObjective:
+    """An objective that runs ``command`` for each trial of a study of ``space``."""
+    return CommandObjective(command, timeout, space)
 
 
 def _run_in_own_group(

@@ -16,7 +16,7 @@ from rich.table import Column, Table
 from metahpo.cli._app import STORAGE_HELP, app
 from metahpo.cli._studies import console, storage_url
 from metahpo.exceptions import MetahpoError
-from metahpo.knowledge import KnowledgeBase, Task, bundled_names
+from metahpo.knowledge import MIN_TASK_TRIALS, KnowledgeBase, Task, bundled_names
 from metahpo.space import Categorical, Float, Int, Space
 from metahpo.storage import check_existing_sqlite
 
@@ -182,9 +182,10 @@ def list_tasks(
     for task in rows:
         space = "-" if task.space is None else task.space.fingerprint()[:8]
         params = "-" if task.space is None else str(len(task.space))
+        # Names and sources as they are: markup would drop "[final]" from "run[final]".
         table.add_row(
-            task.name,
-            _source(task, origins),
+            escape(task.name),
+            escape(_source(task, origins)),
             space,
             params,
             str(task.n_evaluations),
@@ -217,7 +218,8 @@ def show_task(
         origins = _origins(storage, knowledge)
     record = kb[task]
     console().print(
-        f"[bold]task[/] {record.name}   [bold]source[/] {_source(record, origins)}", highlight=False
+        f"[bold]task[/] {escape(record.name)}   [bold]source[/] {escape(_source(record, origins))}",
+        highlight=False,
     )
     # Sources that name a task alike are told apart as "NAME (SOURCE)": say which others exist.
     namesakes = [t.name for t in kb if t.name == f"{task} ({t.source})"]
@@ -229,11 +231,12 @@ def show_task(
             "parameter", "type", "range / choices", title=f"space {record.space.fingerprint()[:8]}"
         )
         for name, param in record.space.items():
-            space.add_row(name, *_param_text(param))
+            space.add_row(escape(name), *map(escape, _param_text(param)))
         console().print(space)
     if record.descriptor:
         console().print(
-            "descriptor: " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(record.descriptor.items()))
+            "descriptor: " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(record.descriptor.items())),
+            markup=False,
         )
     else:
         console().print("descriptor: none")
@@ -257,7 +260,8 @@ def show_task(
     )
     console().print(
         f"best at the largest budget: loss {final.losses.min():.6g}  "
-        f"config {json.dumps(record.best_config())}"
+        f"config {json.dumps(record.best_config())}",
+        markup=False,
     )
 
 
@@ -271,8 +275,18 @@ def _import(build: Callable[[], KnowledgeBase], storage: str | None, what: str) 
     from metahpo.storage import mask_password
 
     console().print(
-        f"imported {len(names)} tasks from {what} into {mask_password(url)}: " + ", ".join(names)
+        f"imported {len(names)} tasks from {what} into {mask_password(url)}: " + ", ".join(names),
+        markup=False,
     )
+    # Stored, but the storage's knowledge would not learn from them: say so, not "imported".
+    short = [t.name for t in kb if t.name in names and t.n_evaluations < MIN_TASK_TRIALS]
+    if short:
+        Console(stderr=True, soft_wrap=True).print(
+            f"warning: {len(short)} of them have fewer than {MIN_TASK_TRIALS} evaluations, and a "
+            f"study is a task of the storage's knowledge from {MIN_TASK_TRIALS} COMPLETE trials: "
+            "studies learn nothing from " + ", ".join(short) + ".",
+            highlight=False, markup=False,
+        )
 
 
 @kb_app.command("import")
@@ -287,8 +301,8 @@ def import_knowledge(
         None, "--study", help="With --optuna: the studies to import (default: all)."
     ),
     prefix: str = typer.Option("", help="Put before each imported task's name."),
-    min_trials: int = typer.Option(
-        5, help="With --optuna: the fewest usable trials a study needs."
+    min_trials: int | None = typer.Option(
+        None, help="With --optuna: the fewest usable trials a study needs (default 5)."
     ),
     storage: str | None = StorageOption,
 ) -> None:
@@ -297,8 +311,13 @@ def import_knowledge(
         _fail(
             "give either a SOURCE (a knowledge directory, 'bundled:NAME', a storage URL) or --optuna URL."
         )
+    if source is not None and (study or min_trials is not None):
+        # Ignored, every task of SOURCE would be written, not the studies asked for.
+        given = "--study" if study else "--min-trials"
+        _fail(f"{given} applies to --optuna URL, choosing among its studies. Got {given} with "
+              f"SOURCE {source!r}, all of whose tasks would be imported.")
     if optuna is not None:
-        _import_optuna(optuna, study, prefix, min_trials, storage)
+        _import_optuna(optuna, study, prefix, 5 if min_trials is None else min_trials, storage)
     elif source is not None:
         _import_spec(source, prefix, storage)
 
@@ -362,7 +381,7 @@ def export_knowledge(
         if out.exists() and not out.is_dir():
             raise BadInput(f"{str(out)!r} is a file; give a directory to write the knowledge to.")
         written = kb.save(out)
-    console().print(f"wrote {len(kb)} tasks of {len(_spaces(list(kb)))} spaces to {written}")
+    console().print(f"wrote {len(kb)} tasks of {len(_spaces(list(kb)))} spaces to {written}", markup=False)
 
 
 @kb_app.command("clusters")
@@ -397,13 +416,13 @@ def clusters(
                 f" (agreement {clustering.agreement:.2f})"
             )
         console().print(
-            f"[bold]space {space.fingerprint()[:8]}[/] ({', '.join(space.names)}): "
+            f"[bold]space {space.fingerprint()[:8]}[/] ({escape(', '.join(space.names))}): "
             f"{len(clustering.names)} tasks, {clustering.k} clusters{score}",
             highlight=False,
         )
         table = Table("cluster", "tasks", "members")
         for label, members in enumerate(clustering.clusters()):
-            table.add_row(str(label), str(len(members)), ", ".join(members))
+            table.add_row(str(label), str(len(members)), escape(", ".join(members)))
         console().print(table)
 
 
@@ -449,4 +468,4 @@ def task_map_command(
         sources = {t.name: kb[t.name].source if t.name in kb else t.source for t in tasks}
         write_map(mapped, out, title=title, sources=sources)
     console().print(f"wrote {out} ({len(tasks)} tasks related to the space, {exact} of exactly it; "
-                    f"{mapped.k} clusters)")
+                    f"{mapped.k} clusters)", markup=False)

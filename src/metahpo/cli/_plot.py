@@ -36,7 +36,7 @@ def plot_command(
         written = write_figure(figure, out)
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
-    Console().print(f"wrote {written}")
+    Console().print(f"wrote {written}", markup=False)
 
 
 @app.command("dashboard")
@@ -48,8 +48,8 @@ def dashboard_command(
     """Serve the read-only web dashboard of a storage."""
     from metahpo.dashboard import is_loopback, serve
 
-    url = storage_url(storage)
     try:
+        url = storage_url(storage)
         _check_exists(url)
     except MetahpoError as exc:
         raise fail(str(exc)) from exc

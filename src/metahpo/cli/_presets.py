@@ -21,6 +21,8 @@ presets_app = typer.Typer(
 app.add_typer(presets_app, name="presets")
 
 DATA_SUFFIXES = (".csv", ".parquet")
+# The study attribute recording what a `presets tune` study's values measure, checked on resume.
+OBJECTIVE_KEY = "presets_tune"
 
 
 @presets_app.command("list")
@@ -83,18 +85,56 @@ def tune_command(
             name=name or f"{chosen.name}-{data.stem}", preset=chosen.name, task=task,
             storage=storage_url(storage), optimizer=optimizer, seed=seed, load_if_exists=True,
         )
+        measured = {"scoring": scoring or chosen.loss_name, "data": _digest(X, y)}
+        _check_same_objective(study, measured, data)
         if encoded:
-            console().print(f"one-hot encoded: {', '.join(encoded)}")
+            console().print(f"one-hot encoded: {', '.join(encoded)}", markup=False)
         study.optimize(objective, n_trials=trials, timeout=timeout, show_progress=True)
         finish_and_say(study)
-    except MetahpoError as exc:
+    except (MetahpoError, ImportError) as exc:  # ImportError: the preset's extra is missing
         raise fail(str(exc)) from exc
     best = best_or_fail(study)
     console().print(
         f"study {study.name!r} ({study.optimizer.name}): best {scoring or chosen.loss_name} "
-        f"{best.value:.6g} at trial {best.number}"
+        f"{best.value:.6g} at trial {best.number}", markup=False,
     )
     console().print(dict(best.config))
+
+
+def _check_same_objective(study: Any, objective: dict[str, str], path: Path) -> None:
+    """Record what the study's values measure, or refuse to resume it on another scoring
+    or other data: trials of two metrics or datasets in one study do not compare, and the
+    finished study would teach the knowledge a task that never existed."""
+    from metahpo.exceptions import InvalidParameterError
+
+    stored = study.user_attrs.get(OBJECTIVE_KEY)
+    if not isinstance(stored, dict):
+        study.set_user_attr(OBJECTIVE_KEY, objective)
+        return
+    if stored.get("scoring") != objective["scoring"]:
+        raise InvalidParameterError(
+            f"--scoring must be {stored.get('scoring')!r} to resume study {study.name!r}, which "
+            f"was tuned with it. Got {objective['scoring']!r}: give another --name for a new study."
+        )
+    if stored.get("data") != objective["data"]:
+        raise InvalidParameterError(
+            f"--data must hold the data study {study.name!r} was tuned on to resume it. Got "
+            f"{str(path)!r}, whose rows or --target differ: give another --name for a new study."
+        )
+
+
+def _digest(X: Any, y: Any) -> str:
+    """A fingerprint of the encoded features and the target."""
+    import hashlib
+    import json
+
+    import numpy as np
+
+    features = np.ascontiguousarray(X, dtype=float)
+    digest = hashlib.sha256(json.dumps(features.shape).encode())
+    digest.update(features.tobytes())
+    digest.update(json.dumps([str(v) for v in y]).encode())
+    return digest.hexdigest()[:16]
 
 
 def _read_data(path: Path, target: str) -> tuple[Any, Any, list[str]]:

@@ -8,10 +8,11 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Column, Table
 
 from metahpo.cli._app import STORAGE_HELP, app
-from metahpo.exceptions import MetahpoError
+from metahpo.exceptions import InvalidParameterError, MetahpoError
 from metahpo.storage import CLI_DEFAULT_URL, ENV_VAR
 from metahpo.trial import FrozenTrial
 
@@ -23,7 +24,29 @@ def console() -> Console:
 
 def storage_url(storage: str | None) -> str:
     """The storage URL a command uses: the flag, else $METAHPO_STORAGE, else the SQLite file."""
-    return storage or os.environ.get(ENV_VAR) or CLI_DEFAULT_URL
+    url = storage or os.environ.get(ENV_VAR) or CLI_DEFAULT_URL
+    if _in_memory_sqlite(url):
+        # `sqlite://` is a typo of `sqlite:///` away: a study would vanish when the command exits.
+        raise InvalidParameterError(
+            f"--storage (or ${ENV_VAR}) must name a database that outlives the command. Got "
+            f"{url!r}, an in-memory SQLite database: what a command writes there is gone when it "
+            "exits, and a command that reads finds nothing. Give a file: sqlite:///metahpo.db "
+            "(three slashes, then the path)."
+        )
+    return url
+
+
+def _in_memory_sqlite(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not url.startswith("sqlite"):
+        return False
+    try:
+        database = make_url(url).database
+    except ArgumentError:
+        return False  # not a URL: the storage says what is wrong with it
+    return not database or database == ":memory:"
 
 
 def existing_storage_url(storage: str | None) -> str:
@@ -37,7 +60,8 @@ def existing_storage_url(storage: str | None) -> str:
 
 
 def fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}")
+    # Escaped: rich would take "[lightgbm]" in "pip install 'metahpo[lightgbm]'" for a tag and drop it.
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code=1)
 
 
@@ -46,6 +70,9 @@ def best_or_fail(study: Any) -> FrozenTrial:
     try:
         return study.best_trial
     except MetahpoError:
+        if not study.trials:  # `metahpo show` would have no failed trial to show
+            raise fail(f"no trial of study {study.name!r} ran: --timeout ended the run before its "
+                       "first trial.") from None
         raise fail(f"no trial of study {study.name!r} completed; see `metahpo show {study.name}`.") from None
 
 
@@ -78,10 +105,12 @@ def studies(storage: str | None = typer.Option(None, help=STORAGE_HELP)) -> None
         for record in records:
             data, best_trial = _stored(record.name, url)
             best = "-" if best_trial is None else f"{best_trial.value:.6g}"
-            created = record.created_at.strftime("%Y-%m-%d %H:%M") if record.created_at else "-"
+            # Stored in UTC; shown in the terminal's own time zone, as the user reads clocks.
+            created = record.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if record.created_at else "-"
             # As `show` names it, without auto's reason (a sentence; `show` prints it).
             optimizer = optimizer_label(record.optimizer, record.user_attrs, reason=False)
-            table.add_row(record.name, record.direction, optimizer, str(len(data.trials)), best, created)
+            table.add_row(escape(record.name), record.direction, escape(optimizer), str(len(data.trials)),
+                          best, created)
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
     console().print(table)
@@ -97,6 +126,9 @@ def show(
     """Show a study's trials and its best configuration."""
     from metahpo.study import optimizer_label
 
+    if limit < 1:
+        # trials[-0:] is every trial and trials[-(-2):] drops the first two: neither is asked for.
+        raise fail(f"--limit must be at least 1. Got {limit}.")
     try:
         loaded, best = _stored(study, existing_storage_url(storage))
         trials = loaded.trials
@@ -107,14 +139,18 @@ def show(
     # The scheduler's columns only for a study that has one: on 80 columns every column
     # taken from the parameters cuts their values short.
     scheduled = any(t.budget is not None or t.bracket is not None for t in shown)
-    table = Table("#", "state", "value", *(["budget", "bracket", "rung"] if scheduled else []), *names,
-                  title=f"study {loaded.name!r} ({loaded.direction})")
+    # Said when trials are left out: a table of 50 rows reads as a study of 50 trials.
+    cut = f"the last {len(shown)} of {len(trials)} trials (--limit {len(trials)} shows all)"
+    # Names and values as stored: markup would drop "[final]" from a study named "run[final]".
+    table = Table("#", "state", "value", *(["budget", "bracket", "rung"] if scheduled else []),
+                  *map(escape, names), title=escape(f"study {loaded.name!r} ({loaded.direction})"),
+                  caption=cut if len(shown) < len(trials) else None)
     for t in shown:
         value = "-" if t.value is None else f"{t.value:.6g}"
         budget = "-" if t.budget is None else f"{t.budget:g}"
         schedule = [budget, "-" if t.bracket is None else str(t.bracket),
                     "-" if t.rung is None else str(t.rung)] if scheduled else []
-        table.add_row(str(t.number), t.state.value, value, *schedule, *[_fmt(t.config.get(n)) for n in names])
+        table.add_row(str(t.number), t.state.value, value, *schedule, *[escape(_fmt(t.config.get(n))) for n in names])
     console().print(table)
     # Below the table, whole: a column would be squeezed to nothing on a narrow terminal.
     for t in shown:
@@ -136,7 +172,8 @@ def show(
     if best is None:
         console().print("no COMPLETE trial yet")
         return
-    console().print(f"best trial {best.number}: value {best.value:.6g}  config {json.dumps(dict(best.config))}")
+    console().print(f"best trial {best.number}: value {best.value:.6g}  config {json.dumps(dict(best.config))}",
+                    markup=False)
 
 
 @app.command()
@@ -154,7 +191,7 @@ def delete(
         delete_study(study, existing_storage_url(storage))
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
-    console().print(f"deleted {study!r}")
+    console().print(f"deleted {study!r}", markup=False)
 
 
 def _stored(name: str, url: str) -> tuple[Any, FrozenTrial | None]:

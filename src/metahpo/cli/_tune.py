@@ -19,7 +19,7 @@ def tune(
     name: str | None = typer.Option(None, help="Study name (resumed if it exists)."),
     storage: str | None = typer.Option(None, help=STORAGE_HELP),
     direction: str = typer.Option("minimize", help="minimize or maximize."),
-    optimizer: str = typer.Option("auto", help="random, sobol, gpbo, metabo or auto."),
+    optimizer: str = typer.Option("auto", help="random, sobol, gpbo, portfolio, metabo or auto."),
     seed: int | None = typer.Option(None, help="Master seed of the study."),
     jobs: int = typer.Option(1, help="Trials evaluated in parallel."),
     timeout: float | None = typer.Option(None, help="Stop starting trials after this many seconds."),
@@ -28,13 +28,14 @@ def tune(
     scheduler: str = typer.Option("full", help="full, successive_halving, hyperband or asha."),
     min_budget: float | None = typer.Option(None, help="Smallest budget passed as {budget}."),
     max_budget: float | None = typer.Option(None, help="Full budget passed as {budget}."),
-    eta: int = typer.Option(3, help="Reduction factor of the budget scheduler."),
+    eta: int | None = typer.Option(None, help="Reduction factor of the budget scheduler (default 3)."),
 ) -> None:
     """Run COMMAND for each trial: `metahpo tune --space s.yaml -- python train.py --lr {lr}`.
 
-    Placeholders {name} take the config's values, {budget} the budget and {trial} the
-    trial number; a literal brace is written twice ({{ and }}). The command's last line of output is the value (a number, or a JSON
-    object with "value"); a non-zero exit makes the trial FAILED with stderr's tail.
+    Placeholders {name} take the config's values (nothing for a parameter its condition
+    leaves inactive), {budget} the budget and {trial} the trial number; a literal brace is
+    written twice ({{ and }}). The command's last line of output is the value (a number, or
+    a JSON object with "value"); a non-zero exit makes the trial FAILED with stderr's tail.
     """
     from metahpo.cli._command import (
         check_placeholders,
@@ -58,7 +59,7 @@ def tune(
             storage=storage_url(storage), direction=direction, optimizer=optimizer, seed=seed,
             load_if_exists=True, scheduler=_scheduler(scheduler, min_budget, max_budget, eta),
         )
-        objective = command_objective(command, trial_timeout)
+        objective = command_objective(command, trial_timeout, parsed_space)
         with objective.stop_on_interrupt():
             study.optimize(objective, n_trials=trials, n_jobs=jobs, timeout=timeout, show_progress=True)
         # The trial budget is spent: the study is done, and the knowledge learns from it.
@@ -66,7 +67,7 @@ def tune(
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
     best = best_or_fail(study)
-    console().print(f"study {study.name!r}: best value {best.value:.6g} at trial {best.number}")
+    console().print(f"study {study.name!r}: best value {best.value:.6g} at trial {best.number}", markup=False)
     console().print(dict(best.config))
 
 
@@ -81,13 +82,25 @@ def _check_options(trials: int, jobs: int, timeout: float | None, trial_timeout:
             raise fail(f"{option} must be a positive number of seconds. Got {seconds}.")
 
 
-def _scheduler(name: str, min_budget: float | None, max_budget: float | None, eta: int) -> object:
-    from metahpo.schedulers import make_scheduler
+def _scheduler(name: str, min_budget: float | None, max_budget: float | None, eta: int | None) -> object:
+    from metahpo.schedulers import make_scheduler, scheduler_names
 
+    if name not in scheduler_names():
+        # Before the budgets are asked for: a misspelt name is not missing them.
+        raise fail(f"--scheduler must be one of {', '.join(scheduler_names())}. Got {name!r}.")
     if name == "full":
+        # Ignored, they would leave {budget} empty in a command written for a scheduler.
+        given = [f"{option} {value:g}" for option, value in
+                 (("--min-budget", min_budget), ("--max-budget", max_budget), ("--eta", eta))
+                 if value is not None]
+        if given:
+            raise fail("--min-budget, --max-budget and --eta apply to --scheduler hyperband, "
+                       f"successive_halving or asha. Got {', '.join(given)} with --scheduler full, "
+                       "which runs every trial at full budget.")
         return make_scheduler(None)
     if min_budget is None or max_budget is None:
         raise fail(f"--scheduler {name} needs --min-budget and --max-budget.")
     whole = float(min_budget).is_integer() and float(max_budget).is_integer()
     low, high = (int(min_budget), int(max_budget)) if whole else (min_budget, max_budget)
-    return make_scheduler({"name": name, "params": {"min_budget": low, "max_budget": high, "eta": eta}})
+    params = {"min_budget": low, "max_budget": high, "eta": 3 if eta is None else eta}
+    return make_scheduler({"name": name, "params": params})

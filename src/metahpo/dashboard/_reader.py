@@ -42,7 +42,8 @@ def study_summaries(storage: Storage) -> list[dict[str, Any]]:
             "counts": counts,
             "optimizer": optimizer_label(record.optimizer, record.user_attrs),
             "scheduler": _spec_text(record.scheduler),
-            "created": record.created_at.strftime("%Y-%m-%d %H:%M") if record.created_at else "-",
+            # Readers of a served page may be in any time zone: it says which one it uses.
+            "created": record.created_at.strftime("%Y-%m-%d %H:%M UTC") if record.created_at else "-",
         })
     return rows
 

@@ -453,6 +453,8 @@ class KnowledgeBase:
                     "A knowledge spec must be 'bundled:NAME', a storage URL ('sqlite:///...', "
                     f"'postgresql+psycopg://...') or an existing directory. Got {item!r} instead."
                 )
+            if part._specs and kb._specs is not None and set(part._specs) <= set(kb._specs):
+                continue  # the same source named twice ("kb", "./kb"): its tasks count once
             kb._add_all(told_apart(part, kb))
             kb._portfolio_k.update(part._portfolio_k)
             for resolved in part._specs or []:

@@ -88,6 +88,7 @@ def write_knowledge(
     import pyarrow.parquet as pq
 
     target = Path(path)
+    _check_replaceable(target)
     extra = _check_provenance(provenance)
     if portfolio_rules is not None:
         # Refused before anything is written.
@@ -148,6 +149,29 @@ def write_knowledge(
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _check_replaceable(target: Path) -> None:
+    """Refuse a path whose replacement would lose what is not knowledge: a file (swapped
+    for the directory) or another program's ``manifest.json`` (a web app's, say)."""
+    if target.exists() and not target.is_dir():
+        raise InvalidParameterError(
+            f"The 'path' of a knowledge directory must be a directory or a new path. Got "
+            f"{str(target)!r}, which is a file; it was left unchanged."
+        )
+    manifest = target / MANIFEST
+    if not manifest.is_file():
+        return
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InvalidParameterError(
+            f"The 'path' of a knowledge directory must be a new directory or a knowledge "
+            f"directory. Got {str(target)!r}, whose {MANIFEST} is not a metahpo knowledge "
+            "manifest; it was left unchanged. Choose another directory."
+        )
 
 
 def _owned(name: str) -> bool:

@@ -222,10 +222,13 @@ def _study_task(
         )
         return None
     state = optuna.trial.TrialState
+    # A COMPLETE trial with only a non-finite value (`return float("inf")` on a bad config,
+    # often before the other parameters were suggested) adds no evaluation: left out here,
+    # it neither counts towards min_trials nor takes parameters out of the common space.
     usable = [
         t
         for t in study.get_trials(deepcopy=False)
-        if (t.state == state.COMPLETE and t.value is not None)
+        if (t.state == state.COMPLETE and (_finite(t.value) or t.intermediate_values))
         or (t.state == state.PRUNED and t.intermediate_values)
     ]
     if len(usable) < min_trials:
@@ -254,6 +257,10 @@ def _study_task(
         raise InvalidParameterError(f"Cannot import {where}: {exc}") from exc
 
 
+def _finite(value: Any) -> bool:
+    return value is not None and math.isfinite(float(value))
+
+
 def _evaluations(
     state: Any, trials: list[Any], space: Space, sign: float
 ) -> tuple[list[dict[str, Any]], list[float], list[float] | None, int]:
@@ -274,7 +281,7 @@ def _evaluations(
         if trial.state == state.COMPLETE:
             rows.append((full, trial.value))
         for budget, value in rows:
-            if value is None or not math.isfinite(float(value)):
+            if not _finite(value):
                 non_finite += 1
                 continue
             configs.append(config)

@@ -156,7 +156,8 @@ def write_storage(tasks: Sequence[Task], storage: Storage | str) -> list[str]:
                     record.study_id, trial.number, TrialState.COMPLETE, float(task.losses[row])
                 )
             # A task is a study that is over: the dashboard shows it finished, not idle.
-            store.set_study_user_attrs(record.study_id, {FINISHED_KEY: finished_marker(len(task.configs))})
+            marker = finished_marker(len(task.configs), imported_from=task.source)
+            store.set_study_user_attrs(record.study_id, {FINISHED_KEY: marker})
     except MetahpoError:
         for name in written:
             try:

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from metahpo._validation import check_finite_number, check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
-from metahpo.optimizers._base import BaseOptimizer
+from metahpo.optimizers._base import BaseOptimizer, Suggestion
 from metahpo.optimizers._bo import (
     ACQUISITIONS,
     GPFitState,
@@ -133,6 +133,11 @@ class GPBO(BaseOptimizer):
 
     # Suggest ------------------------------------------------------------------------------
     def suggest(self, history: History, n: int = 1) -> list[Config]:
+        return [s.config for s in self.suggest_explained(history, n)]
+
+    def suggest_explained(self, history: History, n: int = 1) -> list[Suggestion]:
+        """The configs of :meth:`suggest`, each with ``{"source": "sobol"}`` (the initial
+        design) or ``{"source": "gpbo"}`` (the GP's proposal)."""
         n = check_int(n, "n", "GPBO.suggest", minimum=1)
         space = history.space
         n_initial = len(space) + 1 if self.n_initial is None else self.n_initial
@@ -142,10 +147,12 @@ class GPBO(BaseOptimizer):
         if len(losses) < 2:
             n_design = n
         configs = space.sobol(n_design, seed=history.seed, skip=started) if n_design else []
-        if n_design < n:
-            with torch_threads(1):
-                configs += self._model_based(history, n - n_design)
-        return configs
+        design = [Suggestion(c, {"source": "sobol"}) for c in configs]
+        if n_design == n:
+            return design
+        with torch_threads(1):
+            proposed = self._model_based(history, n - n_design)
+        return design + [Suggestion(c, {"source": "gpbo"}) for c in proposed]
 
     def _model_based(self, history: History, n: int) -> list[Config]:
         encoding = SpaceEncoding(history.space, history.min_budget, history.max_budget)

@@ -197,11 +197,9 @@ class MetaBO(BaseOptimizer):
         kb = self.knowledge
         tasks = kb.tasks(history.space) if kb is not None else []
         if kb is None or len(tasks) < MIN_RELATED_TASKS:
-            why: dict[str, Any] = {
-                "source": "gpbo",
-                "reason": f"{len(tasks)} related tasks (< {MIN_RELATED_TASKS})",
-            }
-            return [Suggestion(c, why) for c in self._fallback.suggest(history, n)]
+            reason = f"{len(tasks)} related tasks (< {MIN_RELATED_TASKS})"
+            return [Suggestion(s.config, {**s.why, "reason": reason})
+                    for s in self._fallback.suggest_explained(history, n)]
         losses = history.observations()[2]
         if history.new_config_count() >= self.n_warm_start and len(losses) < 2:
             # No warm start (n_warm_start=0) and too little to fit on: a Sobol design.

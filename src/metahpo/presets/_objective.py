@@ -36,6 +36,9 @@ def make_objective(
         )
     _check_values(preset, x, target, owner)
     cv = check_int(cv, "cv", f"the {preset.name!r} preset's objective", minimum=2, maximum=len(x))
+    # scikit-learn's splitters take NumPy's legacy seeds only: a traceback from deep inside them.
+    seed = check_int(seed, "seed", f"the {preset.name!r} preset's objective", minimum=0,
+                     maximum=2**32 - 1)
     if preset.task_type == "classification":
         classes, labels = np.unique(target, return_inverse=True)
         n_classes = len(classes)

@@ -138,8 +138,12 @@ class Preset:
             >>> X, y = load_iris(return_X_y=True)
             >>> objective = mh.presets.get("hgb-classifier").objective(X, y, cv=3)
         """
+        from metahpo.presets._boosting import import_extra
         from metahpo.presets._objective import make_objective
 
+        if self.extra is not None:
+            # Every trial would fail on the same import: said once, before the first.
+            import_extra(self.extra, self.extra)  # each extra is named after its package
         return make_objective(
             self, X, y, cv, check_scoring(scoring, self.task_type, self.name), seed
         )

@@ -17,7 +17,13 @@ from metahpo.storage._base import (
 from metahpo.storage._cache import TrialCache
 from metahpo.storage._checks import check_objective_value, check_study_name, mask_password
 from metahpo.storage._existing import check_existing_sqlite, existing_storage
-from metahpo.storage._finished import FINISHED_KEY, ended_trials, finished_marker, is_finished
+from metahpo.storage._finished import (
+    FINISHED_KEY,
+    ended_trials,
+    finished_marker,
+    imported_from,
+    is_finished,
+)
 from metahpo.storage._memory import InMemoryStorage
 from metahpo.storage._url import (
     CLI_DEFAULT_URL,
@@ -51,6 +57,7 @@ __all__ = [
     "existing_storage",
     "finished_marker",
     "get_storage",
+    "imported_from",
     "is_finished",
     "is_stale_failure",
     "mask_password",

@@ -37,20 +37,29 @@ def check_existing_sqlite(url: str) -> None:
             f"There is no database at {shown} (the file {database!r} does not exist); "
             "nothing was created. Check the path, or run a study first."
         )
-    if not _has_metahpo_tables(path):
+    tables = _table_names(path)
+    if "metahpo_studies" not in tables:
+        # `metahpo kb import sqlite:///optuna.db` is the natural first try: say what reads it.
+        optuna = (
+            " It is an Optuna storage: `metahpo kb import-optuna URL` imports its studies."
+            if tables >= _OPTUNA_TABLES else ""
+        )
         raise StorageError(
-            f"{shown} is not a metahpo database (it has no metahpo_studies table); it was left unchanged."
+            f"{shown} is not a metahpo database (it has no metahpo_studies table); it was left "
+            f"unchanged.{optuna}"
         )
 
 
-def _has_metahpo_tables(path: Path) -> bool:
+# Tables every Optuna RDB storage has.
+_OPTUNA_TABLES = frozenset({"studies", "trials", "version_info"})
+
+
+def _table_names(path: Path) -> set[str]:
     import sqlite3
 
     try:
         with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
-            found = db.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metahpo_studies'"
-            ).fetchone()
+            rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
     except sqlite3.DatabaseError as exc:
         raise StorageError(f"{str(path)!r} is not a readable SQLite database: {exc}") from exc
-    return found is not None
+    return {name for (name,) in rows}

@@ -13,7 +13,7 @@ from typing import Any
 
 from metahpo.trial import FrozenTrial, TrialState
 
-__all__ = ["FINISHED_KEY", "ended_trials", "finished_marker", "is_finished"]
+__all__ = ["FINISHED_KEY", "ended_trials", "finished_marker", "imported_from", "is_finished"]
 
 # A name of metahpo's own: a user's "finished" attribute stays theirs.
 FINISHED_KEY = "study_finished"
@@ -24,10 +24,22 @@ def ended_trials(trials: Iterable[FrozenTrial]) -> int:
     return sum(1 for t in trials if t.state is not TrialState.RUNNING)
 
 
-def finished_marker(n_ended: int) -> dict[str, Any]:
+def finished_marker(n_ended: int, imported_from: str | None = None) -> dict[str, Any]:
     """``user_attrs[FINISHED_KEY]`` of a study finished with ``n_ended`` ended trials: a trial
-    that ends after it (one running at ``finish()``, or a later one) means it was continued."""
-    return {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "trials": n_ended}
+    that ends after it (one running at ``finish()``, or a later one) means it was continued.
+    ``imported_from`` is the source of a study written from a knowledge task."""
+    marker: dict[str, Any] = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "trials": n_ended}
+    if imported_from is not None:
+        marker["imported_from"] = imported_from
+    return marker
+
+
+def imported_from(user_attrs: Mapping[str, Any]) -> str | None:
+    """The source of a study written from a knowledge task (``KnowledgeBase.to_storage``,
+    ``metahpo kb import``), or ``None`` for a study that an optimizer ran."""
+    marker = user_attrs.get(FINISHED_KEY)
+    source = marker.get("imported_from") if isinstance(marker, Mapping) else None
+    return source if isinstance(source, str) else None
 
 
 def is_finished(trials: Iterable[FrozenTrial], user_attrs: Mapping[str, Any]) -> bool:

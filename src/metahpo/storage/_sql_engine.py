@@ -353,10 +353,12 @@ class Database:
                 now = time.monotonic()
                 reconnect_until = reconnect_until or now + self.reconnect_timeout
                 if now >= reconnect_until:
-                    raise StorageError(
-                        f"The database at {self.describe()} stayed unreachable for "
-                        f"{self.reconnect_timeout:g} s (reconnect_timeout): {exc}"
-                    ) from exc
+                    # Opening a storage does not wait (a wrong URL fails at once): no "for 0 s".
+                    unreachable = (
+                        f"stayed unreachable for {self.reconnect_timeout:g} s (reconnect_timeout)"
+                        if self.reconnect_timeout > 0 else "is unreachable"
+                    )
+                    raise StorageError(f"The database at {self.describe()} {unreachable}: {exc}") from exc
                 logger.warning("Database connection lost, reconnecting: %s", exc)
                 self.engine.dispose()
                 time.sleep(min(0.5, reconnect_until - now))

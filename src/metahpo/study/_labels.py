@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from metahpo.optimizers import optimizer_class_name
-from metahpo.storage import is_finished
+from metahpo.storage import imported_from, is_finished
 from metahpo.trial import FrozenTrial, TrialState
 
 __all__ = ["knowledge_update_label", "optimizer_label", "study_state"]
@@ -26,6 +26,10 @@ def optimizer_label(optimizer: Mapping[str, Any], user_attrs: Mapping[str, Any],
         >>> optimizer_label({"name": "gpbo"}, {"optimizer_choice": choice})
         'GPBO (auto: 1 related task (MetaBO needs 3))'
     """
+    source = imported_from(user_attrs)
+    if source is not None:
+        # Stored as a random search, so that it can be reopened; no optimizer chose its trials.
+        return f"none (imported from {source})" if reason else "none (imported)"
     name = optimizer_class_name(str(optimizer.get("name") or ""))
     choice = user_attrs.get("optimizer_choice")
     if not isinstance(choice, Mapping):

@@ -15,12 +15,19 @@ if TYPE_CHECKING:
 
 
 class _Progress:
-    def __init__(self, study: RunnableStudy, bar: object | None, task: object | None) -> None:
+    def __init__(
+        self, study: RunnableStudy, bar: object | None, task: object | None, best: float | None = None
+    ) -> None:
         self._study = study
         self._bar = bar
         self._task = task
         self._lock = threading.Lock()
-        self._best: float | None = None
+        self._best = best  # a loss: the value, negated when maximising
+
+    def best_text(self) -> str:
+        if self._best is None:
+            return "-"
+        return f"{self._best if self._study.direction == 'minimize' else -self._best:.6g}"
 
     def advance(self, trial: FrozenTrial) -> None:
         if self._bar is None:
@@ -30,8 +37,15 @@ class _Progress:
                 loss = trial.value if self._study.direction == "minimize" else -trial.value
                 if self._best is None or loss < self._best:
                     self._best = loss
-            best = "-" if self._best is None else f"{self._best if self._study.direction == 'minimize' else -self._best:.6g}"
-            self._bar.update(self._task, advance=1, best=best)  # type: ignore[attr-defined]
+            self._bar.update(self._task, advance=1, best=self.best_text())  # type: ignore[attr-defined]
+
+
+def _stored_best(study: RunnableStudy) -> float | None:
+    """The best loss of the trials the study already has: a resumed study's bar shows the
+    study's best, not only that of the trials this run adds."""
+    done = study.storage.get_trials(study.study_id, [TrialState.COMPLETE])
+    losses = [t.value if study.direction == "minimize" else -t.value for t in done if t.value is not None]
+    return min(losses, default=None)
 
 
 @contextlib.contextmanager
@@ -45,6 +59,7 @@ def progress_display(
         yield _Progress(study, None, None)
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(
@@ -53,5 +68,8 @@ def progress_display(
         console=Console(stderr=True),
     )
     with bar:
-        task = bar.add_task(study.name, total=n_trials, best="-")
-        yield _Progress(study, bar, task)
+        # Escaped: the description column reads markup, and "[final]" would vanish from a name.
+        task = bar.add_task(escape(study.name), total=n_trials, best="-")
+        progress = _Progress(study, bar, task, _stored_best(study))
+        bar.update(task, best=progress.best_text())
+        yield progress

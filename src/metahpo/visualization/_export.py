@@ -102,8 +102,16 @@ def write_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
             f"The 'path' parameter of write_figure (`metahpo plot --out`) must be a file in an existing folder. Got "
             f"{str(out)!r}, whose folder {str(out.parent)!r} does not exist."
         )
+    if out.is_dir():
+        raise InvalidParameterError(
+            f"The 'path' parameter of write_figure (`metahpo plot --out`) must be a file. Got "
+            f"{str(out)!r}, which is a directory."
+        )
     if suffix == ".html":
-        fig.write_html(out, include_plotlyjs=True, full_html=True)
+        try:
+            fig.write_html(out, include_plotlyjs=True, full_html=True)
+        except OSError as exc:  # no permission, a full disk: one line, not a traceback
+            raise MetahpoError(f"Cannot write the figure to {str(out)!r}: {exc}") from exc
         return out
     browser = os.environ.get("BROWSER_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:

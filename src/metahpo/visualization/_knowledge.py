@@ -252,7 +252,7 @@ def knowledge_updates(storage: Storage | str) -> list[dict[str, Any]]:
                 {
                     "key": key,
                     "version": version,
-                    "created": saved.created_at.strftime("%Y-%m-%d %H:%M")
+                    "created": saved.created_at.strftime("%Y-%m-%d %H:%M UTC")
                     if saved and saved.created_at
                     else "-",
                     "study": study_name,
