@@ -16,6 +16,7 @@ from metahpo.visualization import (
     plot,
     plot_brackets,
     plot_contour,
+    plot_knowledge_map,
     plot_optimization_history,
     plot_studies,
     plot_why,
@@ -137,6 +138,21 @@ def test_knowledge_map_places_the_study(drawn_storage):
     placed = [name for trace in fig.data if trace.text is not None for name in trace.text]
     assert {"finished-hb", "past-1", "past-2", "warm", "running"} <= set(placed)
     assert any(trace.name == "this study (running)" for trace in fig.data)
+
+
+def test_knowledge_map_of_a_preset_study_shows_the_bundle_it_learns_from(tmp_path, monkeypatch):
+    monkeypatch.setenv("METAHPO_HOME", str(tmp_path / "home"))
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    study = mh.create_study(name="lr", storage=url, preset="logistic-regression", seed=0)
+    for value in (0.3, 0.2, 0.25):
+        study.tell(study.ask(), value)
+    bundle = {task.name for task in mh.presets.get("logistic-regression").knowledge()}
+    fig = plot("lr", "knowledge-map", url)
+    placed = {name for trace in fig.data if trace.text is not None for name in trace.text}
+    assert bundle <= placed and "lr" in placed
+    # Without a study, the map is the storage's own tasks: no bundle task among them.
+    alone = plot_knowledge_map(storage=url)
+    assert not bundle & {name for trace in alone.data if trace.text is not None for name in trace.text}
 
 
 def test_write_figure_html_and_refuses_other_formats(drawn_storage, tmp_path):

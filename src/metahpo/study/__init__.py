@@ -2,6 +2,7 @@
 
 from metahpo.study._create import create_study, delete_study, list_studies, load_study
 from metahpo.study._handle import TrialHandle
+from metahpo.study._knowledge import study_knowledge
 from metahpo.study._labels import knowledge_update_label, optimizer_label, study_state
 from metahpo.study._state import public_user_attrs
 from metahpo.study._study import Study
@@ -16,5 +17,6 @@ __all__ = [
     "load_study",
     "optimizer_label",
     "public_user_attrs",
+    "study_knowledge",
     "study_state",
 ]

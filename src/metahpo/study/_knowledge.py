@@ -40,6 +40,7 @@ __all__ = [
     "reopened_knowledge",
     "reopened_optimizer",
     "resolve_knowledge",
+    "study_knowledge",
 ]
 
 logger = logging.getLogger("metahpo.study")
@@ -106,6 +107,27 @@ def reopened_knowledge(record: StudyRecord, storage: Storage, knowledge: Any) ->
             "Pass knowledge= to load_study to give it its knowledge again.",
             record.name, spec.get("name", "optimizer"))
     return kb
+
+
+def study_knowledge(
+    optimizer: Any, user_attrs: Any, storage: Storage, study: str
+) -> KnowledgeBase | None:
+    """What the stored study ``study`` learns from: its optimizer's knowledge spec, or for
+    a study ``"auto"`` ran with GP-BO the knowledge that choice looked at; ``None`` when it
+    stored neither (knowledge built in memory, or an optimizer without knowledge).
+
+    Opened from the specs through ``storage`` as :func:`reopened_knowledge` opens them
+    (passwords from the storage's URL, missing SQLite files left out).
+    """
+    params = dict(dict(optimizer or {}).get("params") or {})
+    choice = dict(user_attrs or {}).get("optimizer_choice")
+    spec = params.get("knowledge")
+    if spec is None and isinstance(choice, dict):
+        spec = choice.get("knowledge")
+    if not spec:
+        return None
+    spec = spec_with_credentials(spec, [str(getattr(storage, "url", ""))])
+    return resolve_knowledge(reachable_knowledge(spec, storage, study))
 
 
 def default_knowledge(space: Space, storage: Storage) -> KnowledgeBase:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,8 +12,10 @@ from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge import KnowledgeBase, Task, task_map
 from metahpo.space import Space
 from metahpo.storage import Storage, artefacts_of, existing_storage
-from metahpo.study import knowledge_update_label
+from metahpo.study import knowledge_update_label, study_knowledge
 from metahpo.visualization._data import StudyData, empty_figure, read_study
+
+logger = logging.getLogger("metahpo.visualization")
 
 __all__ = [
     "knowledge_updates",
@@ -72,6 +75,19 @@ def _study_task(data: StudyData) -> Task | None:
     )
 
 
+def _learned_from(data: StudyData | None, storage: Storage) -> KnowledgeBase | None:
+    """The knowledge ``data``'s study learns from, or ``None`` (no study, none stored, or
+    a source that cannot be opened now: the map then shows the storage's studies)."""
+    if data is None:
+        return None
+    try:
+        return study_knowledge(data.optimizer, data.user_attrs, storage, data.name)
+    except Exception as exc:  # a server gone, a directory moved: the storage's map still helps
+        logger.warning("The knowledge of study %r could not be opened (%s); mapping the storage's studies.",
+                       data.name, exc)
+        return None
+
+
 def plot_knowledge_map(
     storage: Storage | str | None = None,
     study: Any = None,
@@ -80,7 +96,9 @@ def plot_knowledge_map(
 ) -> Any:
     """The tasks of one search space in 2-D, coloured by cluster, with ``study`` among them.
 
-    ``knowledge`` defaults to the storage's studies (:meth:`KnowledgeBase.from_storage`).
+    ``knowledge`` defaults to what ``study`` learns from (its optimizer's knowledge, a
+    preset's bundle among it; :func:`~metahpo.study.study_knowledge`), else to the
+    storage's studies (:meth:`KnowledgeBase.from_storage`).
     The space is ``study``'s, else ``space``, else the one with the most tasks. Positions
     and clusters come from :func:`~metahpo.knowledge.task_map` (MDS on one minus the
     similarity of descriptors and response surfaces, and the meta-clustering clusters).
@@ -89,13 +107,14 @@ def plot_knowledge_map(
     """
     import plotly.graph_objects as go
 
+    data = read_study(study, storage) if study is not None else None
     if knowledge is None:
         if storage is None:
             raise InvalidParameterError(
                 "plot_knowledge_map needs a storage or a knowledge base: pass storage= or knowledge=."
             )
-        knowledge = KnowledgeBase.from_storage(existing_storage(storage))
-    data = read_study(study, storage) if study is not None else None
+        store = existing_storage(storage)
+        knowledge = _learned_from(data, store) or KnowledgeBase.from_storage(store)
     if data is not None:
         space = data.space
     if space is None:
