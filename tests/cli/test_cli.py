@@ -110,6 +110,24 @@ def test_bad_space_file_and_unknown_placeholder(workdir):
     assert not (workdir / "metahpo.db").exists()
 
 
+def test_a_placeholder_format_the_values_cannot_take_is_refused_before_any_trial(workdir):
+    (workdir / "f.yaml").write_text("x: {type: float, low: 0, high: 1}\n")
+    result = runner.invoke(app, ["tune", "--space", "f.yaml", "--trials", "2", "--name", "fmt",
+                                 "--", "echo", "{x:d}"])
+    assert result.exit_code == 1 and "'{x:d}' cannot be filled" in " ".join(result.output.split())
+    assert not (workdir / "metahpo.db").exists()
+    result = runner.invoke(app, ["tune", "--space", "f.yaml", "--trials", "2", "--name", "fmt",
+                                 "--", "echo", "{x:.3f}"])
+    assert result.exit_code == 0, result.output
+
+
+def test_an_empty_name_is_refused_not_replaced_by_the_default(workdir):
+    result = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "1", "--name", "",
+                                 "--", "echo", "1"])
+    assert result.exit_code == 1 and "'name' parameter" in result.output
+    assert not (workdir / "metahpo.db").exists()
+
+
 def _tune_error(workdir, text, file_name="space.yaml"):
     (workdir / file_name).write_text(text)
     result = runner.invoke(app, ["tune", "--space", file_name, "--", "echo", "1"])

@@ -15,7 +15,7 @@ import string
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +160,19 @@ def check_placeholders(command: Sequence[str], space: Space) -> None:
                     f"(nor budget or trial). Parameters: {sorted(space)}. Write a literal brace "
                     "twice: '{{' and '}}'."
                 )
+    # A format spec that cannot take the parameter's values ({x:d} for a float) would
+    # fail every trial: try the command on a few configs of the space first.
+    for config in space.sample(0, 4):
+        values = _placeholder_values(space, config, 0, 1.0)
+        for arg in command:
+            try:
+                arg.format_map(values)
+            except (ValueError, TypeError, IndexError, AttributeError) as exc:
+                raise InvalidParameterError(
+                    f"The command argument {arg!r} cannot be filled with the config {config} "
+                    f"({exc}). Placeholders take the values as they are (floats, ints, choices; "
+                    "{budget} and {trial} as text): write {x} or a format their values take."
+                ) from None
 
 
 def check_program(command: Sequence[str]) -> None:
@@ -197,9 +210,7 @@ def fill_placeholders(command: Sequence[str], trial: TrialHandle, space: Space |
     A parameter of ``space`` that the trial's config leaves inactive (its condition does not
     hold) is replaced by nothing, as ``{budget}`` is without a scheduler.
     """
-    inactive = {} if space is None else {name: "" for name in space if name not in trial.config}
-    values: dict[str, Any] = {**inactive, **trial.config, "trial": trial.number}
-    values["budget"] = "" if trial.budget is None else _budget_text(trial.budget)
+    values = _placeholder_values(space, trial.config, trial.number, trial.budget)
     out = []
     for arg in command:
         try:
@@ -367,6 +378,16 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
         os.killpg(process.pid, signal.SIGKILL)  # ... and then the whole group goes.
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.communicate(timeout=_KILL_GRACE)
+
+
+def _placeholder_values(
+    space: Space | None, config: Mapping[str, Any], number: int, budget: float | None
+) -> dict[str, Any]:
+    """What each placeholder stands for in one trial's command (see :func:`fill_placeholders`)."""
+    inactive = {} if space is None else {name: "" for name in space if name not in config}
+    values: dict[str, Any] = {**inactive, **config, "trial": number}
+    values["budget"] = "" if budget is None else _budget_text(budget)
+    return values
 
 
 def _budget_text(budget: float) -> str:

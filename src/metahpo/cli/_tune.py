@@ -55,7 +55,7 @@ def tune(
         check_placeholders(command, parsed_space)
         check_program(command)
         study = create_study(
-            name=name or default_study_name(command, parsed_space), space=parsed_space,
+            name=default_study_name(command, parsed_space) if name is None else name, space=parsed_space,
             storage=storage_url(storage), direction=direction, optimizer=optimizer, seed=seed,
             load_if_exists=True, scheduler=_scheduler(scheduler, min_budget, max_budget, eta),
         )
