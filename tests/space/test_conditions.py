@@ -68,6 +68,22 @@ def test_bad_conditions_are_refused(params: dict, conditions: dict, fragment: st
         mh.Space(params, conditions)
 
 
+def test_a_stored_range_that_never_holds_is_read_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    # Earlier versions stored such a space: its study must still open.
+    description = {
+        "n": {"type": "int", "low": 1, "high": 5, "log": False},
+        "x": {"type": "float", "low": 0.0, "high": 1.0, "log": False,
+              "condition": {"type": "range", "parent": "n", "low": 6, "high": None}},
+    }
+    with caplog.at_level("WARNING", logger="metahpo.space"):
+        space = mh.Space.from_dict(description)
+    assert space.to_dict() == description
+    assert "holds for no value" in caplog.text
+    assert space.active_names({"n": 3}) == ["n"]
+    with pytest.raises(InvalidParameterError, match="holds for no value"):
+        mh.Space.from_dict(description, strict=True)
+
+
 def test_sampling_gives_valid_configs_and_every_branch() -> None:
     space = booster_space()
     configs = space.sample(np.random.default_rng(0), 400) + space.sobol(64, seed=1)

@@ -113,7 +113,7 @@ def load_space_file(path: Path) -> Space:
                 )
             if param["type"] == "int" and isinstance(param.get(field), float) and param[field].is_integer():
                 param[field] = int(param[field])  # 1e3 for an int
-    return Space.from_dict(_without_marks(data))
+    return Space.from_dict(_without_marks(data), strict=True)
 
 
 def _unquote_hint(text: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,6 +27,8 @@ from metahpo.space._conditions import CONDITION_TYPES, Condition, condition_from
 from metahpo.space._params import Categorical, Float, Int, Param, check_param_keys, param_from_dict
 
 Config = dict[str, Any]
+
+logger = logging.getLogger("metahpo.space")
 
 # The unit-cube value of an inactive parameter (see the module docstring).
 INACTIVE_UNIT = 0.5
@@ -49,6 +52,13 @@ class Space(Mapping[str, Param]):
     def __init__(
         self, params: Mapping[str, Param], conditions: Mapping[str, Condition] | None = None
     ) -> None:
+        self._init(params, conditions, stored=False)
+
+    def _init(
+        self, params: Mapping[str, Param], conditions: Mapping[str, Condition] | None, *, stored: bool
+    ) -> None:
+        # ``stored``: a description read back (see from_dict), which may hold what this
+        # version refuses of a new space but an earlier one accepted.
         if not isinstance(params, Mapping):
             raise InvalidParameterError(
                 f"The 'params' parameter of Space must be a dict of name -> parameter. Got {describe(params)} instead."
@@ -67,7 +77,7 @@ class Space(Mapping[str, Param]):
                     f"The parameter {name!r} of Space must be a Float, Int or Categorical. Got {describe(param)} instead."
                 )
         self._params: dict[str, Param] = dict(params)
-        self._conditions: dict[str, Condition] = _check_conditions(self._params, conditions)
+        self._conditions: dict[str, Condition] = _check_conditions(self._params, conditions, stored)
         self._order = _topological_order(self._params, self._conditions)
         self._parents = [n for n in self._order if any(n in c.parents() for c in self._conditions.values())]
 
@@ -283,7 +293,14 @@ class Space(Mapping[str, Param]):
         return out
 
     @classmethod
-    def from_dict(cls, data: Any) -> Space:
+    def from_dict(cls, data: Any, *, strict: bool = False) -> Space:
+        """The space of a description written by :meth:`to_dict`.
+
+        A description is read as an earlier version wrote it, so that a stored study or
+        task still opens: a ``Range`` that holds for none of its parent's values, which
+        ``Space(...)`` refuses, is logged instead. ``strict=True`` refuses it too, for a
+        description written by hand.
+        """
         if not isinstance(data, Mapping):
             raise InvalidParameterError(
                 f"A space description must be a dict of name -> parameter. Got {describe(data)} instead."
@@ -301,7 +318,9 @@ class Space(Mapping[str, Param]):
             except InvalidParameterError as exc:
                 # The parameter's own message names its field, not which parameter it is.
                 raise InvalidParameterError(f"The description of parameter {name!r} is invalid: {exc}") from exc
-        return cls(params, conditions)
+        space = cls.__new__(cls)
+        space._init(params, conditions, stored=not strict)
+        return space
 
     @classmethod
     def from_configspace(cls, configspace: Any, forbidden: str = "raise") -> Space:
@@ -345,7 +364,7 @@ class Space(Mapping[str, Param]):
 
 
 def _check_conditions(
-    params: Mapping[str, Param], conditions: Mapping[str, Condition] | None
+    params: Mapping[str, Param], conditions: Mapping[str, Condition] | None, stored: bool = False
 ) -> dict[str, Condition]:
     if conditions is None:
         return {}
@@ -372,17 +391,19 @@ def _check_conditions(
                     f"The condition of {child!r} reads {parent!r}, which must be another parameter "
                     f"of the space. The space has {list(params)}."
                 )
-        _check_condition_values(child, condition, params)
+        _check_condition_values(child, condition, params, stored)
         out[child] = condition
     return out
 
 
-def _check_condition_values(child: str, condition: Condition, params: Mapping[str, Param]) -> None:
+def _check_condition_values(
+    child: str, condition: Condition, params: Mapping[str, Param], stored: bool = False
+) -> None:
     from metahpo.space._conditions import AllOf, AnyOf, Equals, Range
 
     if isinstance(condition, (AllOf, AnyOf)):
         for part in condition.conditions:
-            _check_condition_values(child, part, params)
+            _check_condition_values(child, part, params, stored)
         return
     parent = params[condition.parent]
     if isinstance(condition, Range):
@@ -396,10 +417,13 @@ def _check_condition_values(child: str, condition: Condition, params: Mapping[st
         if isinstance(parent, Int):
             low, high = math.ceil(low), math.floor(high)
         if low > high:  # the child could never be active: a typo in a bound, most likely
-            raise InvalidParameterError(
+            message = (
                 f"The condition of {child!r} is a Range on {condition.parent!r} with low={condition.low!r}, "
                 f"high={condition.high!r}, which holds for no value in {_describe_param(parent)}."
             )
+            if not stored:
+                raise InvalidParameterError(message)
+            logger.warning("%s %r is never active in this stored space.", message, child)
         return
     values = (condition.value,) if isinstance(condition, Equals) else condition.values
     for value in values:
