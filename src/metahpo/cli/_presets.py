@@ -81,12 +81,18 @@ def tune_command(
         X, y, encoded = _read_data(data, target)
         objective = chosen.objective(X, y, cv=cv, scoring=scoring, seed=0 if seed is None else seed)
         task = Task.from_data(X, y, task_type=chosen.task_type)
-        study = create_study(
-            name=name or f"{chosen.name}-{data.stem}", preset=chosen.name, task=task,
-            storage=storage_url(storage), optimizer=optimizer, seed=seed, load_if_exists=True,
-        )
+        study_name = name or f"{chosen.name}-{data.stem}"
+        url = storage_url(storage)
         measured = {"scoring": scoring or chosen.loss_name, "data": _digest(X, y)}
-        _check_same_objective(study, measured, data)
+        # Before create_study: other data make another task, which it would refuse naming
+        # its own 'task' parameter rather than --data.
+        _check_same_objective(_stored_objective(url, study_name), study_name, measured, data)
+        study = create_study(
+            name=study_name, preset=chosen.name, task=task,
+            storage=url, optimizer=optimizer, seed=seed, load_if_exists=True,
+        )
+        if not isinstance(study.user_attrs.get(OBJECTIVE_KEY), dict):
+            study.set_user_attr(OBJECTIVE_KEY, measured)
         if encoded:
             console().print(f"one-hot encoded: {', '.join(encoded)}", markup=False)
         study.optimize(objective, n_trials=trials, timeout=timeout, show_progress=True)
@@ -101,24 +107,36 @@ def tune_command(
     console().print(dict(best.config))
 
 
-def _check_same_objective(study: Any, objective: dict[str, str], path: Path) -> None:
-    """Record what the study's values measure, or refuse to resume it on another scoring
-    or other data: trials of two metrics or datasets in one study do not compare, and the
-    finished study would teach the knowledge a task that never existed."""
+def _stored_objective(url: str, name: str) -> Any:
+    """What the stored study ``name`` recorded that its values measure; ``None`` for a new
+    study (no database file yet, or no study of that name)."""
+    from metahpo.exceptions import StudyNotFoundError
+    from metahpo.storage import existing_storage, missing_sqlite_file
+
+    if missing_sqlite_file(url) is not None:
+        return None  # nothing stored yet; create_study creates the file
+    try:
+        return existing_storage(url).get_study(name).user_attrs.get(OBJECTIVE_KEY)
+    except StudyNotFoundError:
+        return None
+
+
+def _check_same_objective(stored: Any, name: str, objective: dict[str, str], path: Path) -> None:
+    """Refuse to resume a study on another scoring or other data than it recorded: trials
+    of two metrics or datasets in one study do not compare, and the finished study would
+    teach the knowledge a task that never existed."""
     from metahpo.exceptions import InvalidParameterError
 
-    stored = study.user_attrs.get(OBJECTIVE_KEY)
     if not isinstance(stored, dict):
-        study.set_user_attr(OBJECTIVE_KEY, objective)
         return
     if stored.get("scoring") != objective["scoring"]:
         raise InvalidParameterError(
-            f"--scoring must be {stored.get('scoring')!r} to resume study {study.name!r}, which "
+            f"--scoring must be {stored.get('scoring')!r} to resume study {name!r}, which "
             f"was tuned with it. Got {objective['scoring']!r}: give another --name for a new study."
         )
     if stored.get("data") != objective["data"]:
         raise InvalidParameterError(
-            f"--data must hold the data study {study.name!r} was tuned on to resume it. Got "
+            f"--data must hold the data study {name!r} was tuned on to resume it. Got "
             f"{str(path)!r}, whose rows or --target differ: give another --name for a new study."
         )
 
