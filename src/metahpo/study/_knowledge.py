@@ -126,6 +126,13 @@ def study_knowledge(
         spec = choice.get("knowledge")
     if not spec:
         return None
+    return _open_stored_spec(spec, storage, study)
+
+
+def _open_stored_spec(spec: Any, storage: Storage, study: str) -> KnowledgeBase | None:
+    """The knowledge of a spec the stored study ``study`` recorded, opened through
+    ``storage``: with the password of the storage's URL (stored specs carry none), and
+    without the SQLite files that are gone (see :func:`reachable_knowledge`)."""
     spec = spec_with_credentials(spec, [str(getattr(storage, "url", ""))])
     return resolve_knowledge(reachable_knowledge(spec, storage, study))
 
@@ -238,9 +245,8 @@ def learner_after_auto(record: StudyRecord, storage: Storage) -> Optimizer | Non
     choice = record.user_attrs.get("optimizer_choice")
     if not isinstance(choice, dict) or choice.get("optimizer") != "gpbo" or not choice.get("knowledge"):
         return None
-    spec = spec_with_credentials(choice["knowledge"], [str(getattr(storage, "url", ""))])
     try:
-        kb = resolve_knowledge(reachable_knowledge(spec, storage, record.name))
+        kb = _open_stored_spec(choice["knowledge"], storage, record.name)
     except Exception as exc:  # a moved directory, a server gone: nothing to learn into
         logger.warning("Study %r: its knowledge could not be opened to learn from it (%s).", record.name, exc)
         return None
