@@ -121,6 +121,18 @@ def test_a_placeholder_format_the_values_cannot_take_is_refused_before_any_trial
     assert result.exit_code == 0, result.output
 
 
+def test_a_placeholder_format_refused_says_what_trial_and_an_inactive_parameter_are(workdir):
+    (workdir / "c.yaml").write_text(
+        "opt: {type: categorical, choices: [sgd, adam]}\n"
+        "mom: {type: float, low: 0, high: 1, condition: {type: equals, parent: opt, value: sgd}}\n"
+    )
+    result = runner.invoke(app, ["tune", "--space", "c.yaml", "--trials", "1", "--name", "cond",
+                                 "--", "echo", "{trial:03d}", "{mom:.3f}"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1 and "'{mom:.3f}' cannot be filled" in text
+    assert "{trial} an int" in text and "inactive as empty text" in text
+
+
 def test_an_empty_name_is_refused_not_replaced_by_the_default(workdir):
     result = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "1", "--name", "",
                                  "--", "echo", "1"])

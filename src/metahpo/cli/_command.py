@@ -170,8 +170,9 @@ def check_placeholders(command: Sequence[str], space: Space) -> None:
             except (ValueError, TypeError, IndexError, AttributeError) as exc:
                 raise InvalidParameterError(
                     f"The command argument {arg!r} cannot be filled with the config {config} "
-                    f"({exc}). Placeholders take the values as they are (floats, ints, choices; "
-                    "{budget} and {trial} as text): write {x} or a format their values take."
+                    f"({exc}). Placeholders take the values as they are (floats, ints, choices, "
+                    "{trial} an int; {budget} as text, and a parameter its condition leaves "
+                    "inactive as empty text): write {x} or a format their values take."
                 ) from None
 
 
