@@ -197,6 +197,10 @@ def test_load_if_exists_keeps_a_task_given_late_and_refuses_another_one(tmp_path
     assert mh.create_study(name="s", space=SPACE, storage=url, load_if_exists=True, task=task).user_attrs == again.user_attrs
     with pytest.raises(InvalidParameterError, match=r"'task' parameter of create_study must match the stored study 's'"):
         mh.create_study(name="s", space=SPACE, storage=url, load_if_exists=True, task=other)
+    # The same data described on another machine: meta-features equal up to their last bits.
+    nudged = task.to_dict()
+    nudged["descriptor"] = {k: v * (1 + 1e-12) for k, v in nudged["descriptor"].items()}
+    assert mh.create_study(name="s", space=SPACE, storage=url, load_if_exists=True, task=nudged).name == "s"
 
 
 def test_telling_a_trial_inside_optimize_says_that_optimize_tells_it():

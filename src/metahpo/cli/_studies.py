@@ -72,7 +72,7 @@ def best_or_fail(study: Any) -> FrozenTrial:
     except MetahpoError:
         if not study.trials:  # `metahpo show` would have no failed trial to show
             raise fail(f"no trial of study {study.name!r} ran: --timeout ended the run before its "
-                       "first trial.") from None
+                       "first trial, or it was stopped.") from None
         raise fail(f"no trial of study {study.name!r} completed; see `metahpo show {study.name}`.") from None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
 from typing import Any
@@ -22,6 +23,7 @@ from metahpo.storage import (
     check_study_name,
     existing_storage,
     get_storage,
+    missing_sqlite_file,
 )
 from metahpo.study._knowledge import build_optimizer
 from metahpo.study._study import Study
@@ -172,7 +174,7 @@ def _check_same_study(
     if seed is not None and record.seed != seed:
         differences.append(("seed", repr(seed), repr(record.seed)))
     stored_task = record.user_attrs.get("task")
-    if task is not None and stored_task is not None and stored_task != task:
+    if task is not None and stored_task is not None and not _same_task(stored_task, task):
         differences.append(("task", describe(task), describe(stored_task)))
     if differences:
         name, given, stored = differences[0]
@@ -254,14 +256,30 @@ def delete_study(name: str, storage: Storage | str | None = None) -> None:
     existing_storage(_url_or_default(storage)).delete_study(name)
 
 
+def _same_task(stored: Any, given: Any) -> bool:
+    """Whether two task records describe the same task: equal names and fields, and
+    descriptors equal up to rounding, since computed meta-features (skewness, landmarker
+    scores) can differ in their last bits between machines and library versions."""
+    if isinstance(stored, dict) and isinstance(given, dict):
+        return stored.keys() == given.keys() and all(_same_task(stored[k], given[k]) for k in stored)
+    numbers = (int, float)
+    if isinstance(stored, numbers) and isinstance(given, numbers) and not isinstance(stored, bool):
+        return math.isclose(stored, given, rel_tol=1e-6, abs_tol=1e-9)
+    return bool(stored == given)
+
+
 def list_studies(storage: Storage | str | None = None) -> list[StudyRecord]:
     """Every study in the storage.
 
-    A SQLite URL must name an existing metahpo database: opening one creates its tables,
-    so a mistyped path would become an empty database, or another program's SQLite file
-    would gain metahpo's tables. Either raises :class:`~metahpo.exceptions.StorageError`.
+    A SQLite file that does not exist holds no study: the list is empty and no file is
+    created (opening one creates its tables, so a mistyped path would become an empty
+    database). Another program's SQLite file raises :class:`~metahpo.exceptions.StorageError`
+    rather than gaining metahpo's tables.
     """
-    return existing_storage(_url_or_default(storage)).list_studies()
+    url = _url_or_default(storage)
+    if missing_sqlite_file(url) is not None:
+        return []
+    return existing_storage(url).list_studies()
 
 
 def _url_or_default(storage: Storage | str | None) -> Storage | str | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from metahpo.exceptions import InvalidParameterError
+from metahpo.exceptions import InvalidParameterError, MetahpoError
 from metahpo.knowledge import KnowledgeBase, Task, task_map
 from metahpo.space import Space
 from metahpo.storage import Storage, artefacts_of, existing_storage
@@ -82,7 +82,7 @@ def _learned_from(data: StudyData | None, storage: Storage) -> KnowledgeBase | N
         return None
     try:
         return study_knowledge(data.optimizer, data.user_attrs, storage, data.name)
-    except Exception as exc:  # a server gone, a directory moved: the storage's map still helps
+    except (MetahpoError, OSError) as exc:  # a server gone, a directory moved: the storage's map still helps
         logger.warning("The knowledge of study %r could not be opened (%s); mapping the storage's studies.",
                        data.name, exc)
         return None
