@@ -13,7 +13,7 @@ from rich.table import Column, Table
 
 from metahpo.cli._app import STORAGE_HELP, app
 from metahpo.exceptions import InvalidParameterError, MetahpoError
-from metahpo.storage import CLI_DEFAULT_URL, ENV_VAR
+from metahpo.storage import CLI_DEFAULT_URL, ENV_VAR, is_memory_sqlite
 from metahpo.trial import FrozenTrial
 
 
@@ -25,7 +25,7 @@ def console() -> Console:
 def storage_url(storage: str | None) -> str:
     """The storage URL a command uses: the flag, else $METAHPO_STORAGE, else the SQLite file."""
     url = storage or os.environ.get(ENV_VAR) or CLI_DEFAULT_URL
-    if _in_memory_sqlite(url):
+    if is_memory_sqlite(url):
         # `sqlite://` is a typo of `sqlite:///` away: a study would vanish when the command exits.
         raise InvalidParameterError(
             f"--storage (or ${ENV_VAR}) must name a database that outlives the command. Got "
@@ -34,19 +34,6 @@ def storage_url(storage: str | None) -> str:
             "(three slashes, then the path)."
         )
     return url
-
-
-def _in_memory_sqlite(url: str) -> bool:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    if not url.startswith("sqlite"):
-        return False
-    try:
-        database = make_url(url).database
-    except ArgumentError:
-        return False  # not a URL: the storage says what is wrong with it
-    return not database or database == ":memory:"
 
 
 def existing_storage_url(storage: str | None) -> str:

@@ -30,6 +30,7 @@ from metahpo.storage._url import (
     ENV_VAR,
     absolute_sqlite_url,
     get_storage,
+    is_memory_sqlite,
     missing_sqlite_file,
     sqlite_path,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "get_storage",
     "imported_from",
     "is_finished",
+    "is_memory_sqlite",
     "is_stale_failure",
     "mask_password",
     "missing_sqlite_file",

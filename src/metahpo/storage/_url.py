@@ -52,21 +52,32 @@ def sqlite_path(url: str) -> Path | None:
     return Path(path)
 
 
-def sqlite_file(url: Any) -> str | None:
-    """The file a SQLite URL (any driver) names, or ``None`` for other URLs, in-memory
-    databases and ``file:`` URIs."""
+def _sqlite_database(url: Any) -> str | None:
+    """The database part of a SQLite URL (any driver; ``""`` when it has none), or ``None``
+    for other URLs and text that is not a URL."""
     if not isinstance(url, str) or not url.startswith("sqlite"):
         return None
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
-        database = make_url(url).database
+        return make_url(url).database or ""
     except ArgumentError:
         return None
+
+
+def sqlite_file(url: Any) -> str | None:
+    """The file a SQLite URL (any driver) names, or ``None`` for other URLs, in-memory
+    databases and ``file:`` URIs."""
+    database = _sqlite_database(url)
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return database
+
+
+def is_memory_sqlite(url: Any) -> bool:
+    """Whether ``url`` is an in-memory SQLite database (``sqlite://``, ``sqlite:///:memory:``)."""
+    return _sqlite_database(url) in ("", ":memory:")
 
 
 def missing_sqlite_file(url: Any) -> str | None:
