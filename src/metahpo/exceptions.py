@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "DuplicatedPromotionError",
     "DuplicatedStudyError",
+    "EnqueuedConfigTakenError",
     "InvalidParameterError",
     "MetahpoError",
     "SchemaVersionError",
@@ -41,6 +42,10 @@ class DuplicatedStudyError(StorageError):
 
 class DuplicatedPromotionError(StorageError):
     """The trial was already promoted; each trial may be continued only once."""
+
+
+class EnqueuedConfigTakenError(StorageError):
+    """The enqueued config was already taken by another trial; each is run once."""
 
 
 class StudyNotFoundError(StorageError, KeyError):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,3 +96,23 @@ def test_the_suite_catches_broken_meta_model_versions() -> None:
         check_meta_model_versions(_with_artefacts(_OverwritingArtefacts()))
     with pytest.raises(AssertionError, match="text data: expected InvalidParameterError"):
         check_meta_model_bad_input(_with_artefacts(_AnyDataArtefacts()))
+
+
+class _TakesEntriesTwice(InMemoryStorage):
+    """A broken backend: it forgets which enqueued configs were taken before each take."""
+
+    def create_trial(self, study_id: int, **kwargs: Any) -> Any:  # type: ignore[override]
+        if kwargs.get("enqueued") is not None:
+            record = self._study_by_id(study_id)
+            queue = [{k: v for k, v in entry.items() if k != "trial"}
+                     for entry in record.user_attrs["enqueued_configs"]]
+            self._studies[record.name] = replace(
+                record, user_attrs={**record.user_attrs, "enqueued_configs": queue})
+        return super().create_trial(study_id, **kwargs)
+
+
+def test_the_suite_catches_a_backend_that_takes_an_entry_twice() -> None:
+    from metahpo.testing.storage import check_enqueued_configs
+
+    with pytest.raises(AssertionError, match="EnqueuedConfigTakenError"):
+        check_enqueued_configs(_TakesEntriesTwice())

@@ -105,6 +105,15 @@ class SameAsReference(RuleBasedStateMachine):
                                                  parent=parent, rung=rung, bracket=rung,
                                                  user_attrs=attrs))
 
+    @rule(name=NAMES, config=SMALL_JSON, budget=VALUES)
+    def enqueue_config(self, name: str, config: dict[str, Any], budget: Any) -> None:
+        self._both(lambda s, sid: s.enqueue_config(sid(name), config, budget))
+
+    @rule(name=NAMES, entry=NUMBERS, budget=VALUES, attrs=st.one_of(st.none(), SMALL_JSON))
+    def take_enqueued(self, name: str, entry: int, budget: Any, attrs: Any) -> None:
+        self._both(lambda s, sid: s.create_trial(sid(name), enqueued=entry, budget=budget,
+                                                 user_attrs=attrs))
+
     @rule(name=NAMES, number=NUMBERS, config=SMALL_JSON)
     def set_trial_config(self, name: str, number: int, config: dict[str, Any]) -> None:
         self._both(lambda s, sid: s.set_trial_config(sid(name), number, config))

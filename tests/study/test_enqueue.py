@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import numpy as np
 import pytest
@@ -120,3 +123,137 @@ def test_lists_and_arrays_fail_with_a_clear_message(value: object, match: str) -
     trial = study.trials[0]
     assert trial.state is mh.TrialState.FAILED
     assert "finite number (one scalar)" in trial.error and __import__("re").search(match, trial.error)
+
+
+# --- Several Study objects and processes on one storage -----------------------------------
+# Each enqueue and each ask that takes an entry is one storage transaction: entries are
+# neither lost nor handed out twice, however many Study objects or processes share them.
+
+SHARED_SPACE = mh.Space({"x": mh.Float(0.0, 1.0)})
+ENTRIES_PER_WORKER = 8
+WORKERS = 4
+
+
+def _shared_url(backend: str, request: pytest.FixtureRequest, tmp_path: object) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path}/shared.db"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def _entry_x(worker: int, index: int) -> float:
+    return (1 + worker * ENTRIES_PER_WORKER + index) / 100
+
+
+def _enqueue_some(url: str, worker: int, start: object) -> None:
+    study = mh.load_study("shared", storage=url)
+    start.wait()  # type: ignore[attr-defined]  # Every worker enqueues from the same moment.
+    for index in range(ENTRIES_PER_WORKER):
+        study.enqueue({"x": _entry_x(worker, index)})
+
+
+def _ask_some(url: str, asks: int, start: object) -> list[int]:
+    study = mh.load_study("shared", storage=url)
+    start.wait()  # type: ignore[attr-defined]
+    numbers = []
+    for _ in range(asks):
+        trial = study.ask()
+        study.tell(trial, trial.config["x"])
+        numbers.append(trial.number)
+    return numbers
+
+
+def _check_queue_complete(study: mh.Study) -> dict[int, dict[str, float]]:
+    """Every worker's entry is in the queue once, with ids 0, 1, ...; the queue by id."""
+    expected = sorted(_entry_x(w, i) for w in range(WORKERS) for i in range(ENTRIES_PER_WORKER))
+    queue = study.user_attrs["enqueued_configs"]
+    assert sorted(entry["config"]["x"] for entry in queue) == expected
+    assert sorted(entry["id"] for entry in queue) == list(range(len(expected)))
+    return {entry["id"]: entry["config"] for entry in queue}
+
+
+def _check_every_entry_asked_once(study: mh.Study) -> None:
+    by_id = _check_queue_complete(study)
+    trials = study.trials
+    assert len(trials) == len(by_id)
+    # Every ask took an entry, none twice (so none was left over), and ran its config.
+    assert sorted(t.user_attrs["enqueued"] for t in trials) == sorted(by_id)
+    assert all(dict(t.config) == by_id[t.user_attrs["enqueued"]] for t in trials)
+
+
+def test_study_objects_sharing_a_sqlite_file_enqueue_and_ask_from_threads(tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/shared.db"  # type: ignore[operator]
+    mh.create_study(name="shared", space=SHARED_SPACE, storage=url, optimizer="random", seed=0)
+    studies = [mh.load_study("shared", storage=url) for _ in range(2)]
+    start = threading.Barrier(WORKERS)
+
+    def enqueue(worker: int) -> None:
+        start.wait()
+        for index in range(ENTRIES_PER_WORKER):
+            studies[worker % 2].enqueue({"x": _entry_x(worker, index)})
+
+    def ask(worker: int) -> None:
+        start.wait()
+        for _ in range(ENTRIES_PER_WORKER):
+            trial = studies[worker % 2].ask()
+            studies[worker % 2].tell(trial, trial.config["x"])
+
+    for work in (enqueue, ask):
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(WORKERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    _check_every_entry_asked_once(mh.load_study("shared", storage=url))
+
+
+def _in_processes(work: Any, url: str, args: list[tuple[Any, ...]]) -> list[Any]:
+    """``work(url, *arg, start)`` in one process per ``args``, all released at once."""
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(len(args), mp_context=context) as pool:
+        start = context.Manager().Event()
+        futures = [pool.submit(work, url, *arg, start) for arg in args]
+        start.set()
+        return [future.result(timeout=120) for future in futures]  # Re-raises any error.
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_processes_enqueueing_at_once_lose_no_entry(
+    backend: str, request: pytest.FixtureRequest, tmp_path: object
+) -> None:
+    url = _shared_url(backend, request, tmp_path)
+    study = mh.create_study(name="shared", space=SHARED_SPACE, storage=url, optimizer="random", seed=0)
+    _in_processes(_enqueue_some, url, [(worker,) for worker in range(WORKERS)])
+    _check_queue_complete(study)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_processes_asking_at_once_take_each_entry_once(
+    backend: str, request: pytest.FixtureRequest, tmp_path: object
+) -> None:
+    url = _shared_url(backend, request, tmp_path)
+    study = mh.create_study(name="shared", space=SHARED_SPACE, storage=url, optimizer="random", seed=0)
+    for worker in range(WORKERS):
+        for index in range(ENTRIES_PER_WORKER):
+            study.enqueue({"x": _entry_x(worker, index)})
+    numbers = _in_processes(_ask_some, url, [(ENTRIES_PER_WORKER,)] * WORKERS)
+    assert sorted(n for numbers_of_one in numbers for n in numbers_of_one) == list(range(WORKERS * ENTRIES_PER_WORKER))
+    _check_every_entry_asked_once(study)
+
+
+def test_a_queue_stored_before_taken_entries_were_marked_goes_on(tmp_path: object) -> None:
+    # Stored as earlier versions wrote it: entries without "trial", and the trial that took
+    # an entry naming it in its user_attrs.
+    url = f"sqlite:///{tmp_path}/old.db"  # type: ignore[operator]
+    study = mh.create_study(name="old", space=SHARED_SPACE, storage=url, optimizer="random", seed=0)
+    queue = [{"id": 0, "config": {"x": 0.1}, "budget": None}, {"id": 1, "config": {"x": 0.2}, "budget": None}]
+    study.storage.set_study_user_attrs(study.study_id, {"enqueued_configs": queue})
+    old = study.storage.create_trial(study.study_id, config={"x": 0.1},
+                                     user_attrs={"enqueued": 0, "why": {"source": "enqueued", "entry": 0}})
+    study.tell(old.number, 0.1)
+    again = mh.load_study("old", storage=url)
+    second = again.ask()
+    assert (dict(second.config), second.user_attrs["enqueued"]) == ({"x": 0.2}, 1)
+    again.enqueue({"x": 0.3})
+    assert [entry["id"] for entry in again.user_attrs["enqueued_configs"]] == [0, 1, 2]
+    assert dict(again.ask().config) == {"x": 0.3}
+    assert "enqueued" not in again.ask().user_attrs  # The queue is empty: the optimizer's turn.

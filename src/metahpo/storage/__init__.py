@@ -25,6 +25,7 @@ from metahpo.storage._finished import (
     is_finished,
 )
 from metahpo.storage._memory import InMemoryStorage
+from metahpo.storage._queue import ENQUEUED_KEY, QUEUE_KEY, TAKEN_KEY
 from metahpo.storage._url import (
     CLI_DEFAULT_URL,
     ENV_VAR,
@@ -37,10 +38,13 @@ from metahpo.storage._url import (
 
 __all__ = [
     "CLI_DEFAULT_URL",
+    "ENQUEUED_KEY",
     "ENV_VAR",
     "FINISHED_KEY",
+    "QUEUE_KEY",
     "SCHEMA_VERSION",
     "STALE_TRIAL_ERROR",
+    "TAKEN_KEY",
     "ArtefactRecord",
     "ArtefactStore",
     "InMemoryArtefactStore",

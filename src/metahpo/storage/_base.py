@@ -66,6 +66,17 @@ class Storage(Protocol):
     a second ``create_trial`` with the same ``parent`` raises
     :class:`~metahpo.exceptions.DuplicatedPromotionError`.
 
+    A study has a queue of configs to run first (``Study.enqueue``), kept in its
+    ``user_attrs`` under ``"enqueued_configs"``: entries ``{"id", "config", "budget"}`` in
+    the order they came, with ``"trial"`` (the number of the trial that took it) once
+    taken. :meth:`enqueue_config` appends an entry and returns its id;
+    ``create_trial(enqueued=id)`` creates the trial that runs entry ``id``, with the
+    entry's config, marking the entry taken in the same transaction. An entry is taken
+    once: a second ``create_trial`` with the same ``enqueued`` raises
+    :class:`~metahpo.exceptions.EnqueuedConfigTakenError`. No entry is lost, and none is
+    taken twice, when threads, processes or machines enqueue and take at once. The queue is changed
+    only through these two methods; ``set_study_user_attrs`` of that key would replace it.
+
     Finished trials (COMPLETE, PRUNED, FAILED) never change, so a reader may keep
     them and ask ``get_trials(study_id, min_number=k)`` only for the trials numbered
     ``k`` and above, where ``k`` is the smallest number that was not finished at its
@@ -100,6 +111,13 @@ class Storage(Protocol):
 
     def set_study_user_attrs(self, study_id: int, attrs: Mapping[str, Any]) -> None: ...
 
+    def enqueue_config(
+        self, study_id: int, config: Mapping[str, Any], budget: float | None = None
+    ) -> int:
+        """Append ``config`` (checked against the study's space) to the study's queue, with
+        ``budget`` (``None``: the scheduler decides); return the new entry's id."""
+        ...
+
     # Trials
     def create_trial(
         self,
@@ -111,7 +129,15 @@ class Storage(Protocol):
         rung: int | None = None,
         parent: int | None = None,
         user_attrs: Mapping[str, Any] | None = None,
-    ) -> FrozenTrial: ...
+        enqueued: int | None = None,
+    ) -> FrozenTrial:
+        """A new RUNNING trial numbered next in the study.
+
+        With ``enqueued``, the trial runs that entry of the study's queue: its config is the
+        entry's (``config`` must not be given), its ``user_attrs`` record the entry's id
+        under ``"enqueued"``, and the entry is marked taken by it.
+        """
+        ...
 
     def set_trial_config(self, study_id: int, number: int, config: Mapping[str, Any]) -> None: ...
 

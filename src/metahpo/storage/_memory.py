@@ -24,6 +24,15 @@ from metahpo.storage._checks import (
     check_value_json,
     storable_error,
 )
+from metahpo.storage._queue import (
+    ENQUEUED_KEY,
+    QUEUE_KEY,
+    check_config_or_enqueued,
+    check_enqueued_config,
+    check_queue_budget,
+    queue_with_entry,
+    queue_with_taken,
+)
 from metahpo.trial import FrozenTrial, TrialState
 
 # A study stored in a file by another process is not here: say where it would be.
@@ -102,6 +111,17 @@ class InMemoryStorage:
             record = self._study_by_id(study_id)
             self._studies[record.name] = replace(record, user_attrs={**record.user_attrs, **attrs})
 
+    def enqueue_config(
+        self, study_id: int, config: Mapping[str, Any], budget: float | None = None
+    ) -> int:
+        budget = check_queue_budget(budget)
+        with self._lock:
+            record = self._study_by_id(study_id)
+            config_json = check_value_json(check_enqueued_config(record.space, config), "config")
+            queue, entry_id = queue_with_entry(record.user_attrs.get(QUEUE_KEY, []), config_json, budget)
+            self._studies[record.name] = replace(record, user_attrs={**record.user_attrs, QUEUE_KEY: queue})
+            return entry_id
+
     def create_trial(
         self,
         study_id: int,
@@ -112,20 +132,28 @@ class InMemoryStorage:
         rung: int | None = None,
         parent: int | None = None,
         user_attrs: Mapping[str, Any] | None = None,
+        enqueued: int | None = None,
     ) -> FrozenTrial:
         attrs_json = check_value_json(user_attrs or {}, "user_attrs")
+        check_config_or_enqueued(config, enqueued)
         with self._lock:
             trials = self._trials_of(study_id)
-            config_json = check_value_json(
-                check_trial_config(self._study_by_id(study_id).space, config or {}), "config"
-            )
+            record = self._study_by_id(study_id)
+            config_json = check_value_json(check_trial_config(record.space, config or {}), "config")
             if parent is not None and any(t.parent == parent for t in trials):
                 raise DuplicatedPromotionError(f"Trial {parent} was already promoted.")
+            queue = None
+            if enqueued is not None:
+                queue, entry = queue_with_taken(record.user_attrs.get(QUEUE_KEY, []), enqueued, len(trials))
+                config_json = _json_copy(entry["config"])
+                attrs_json[ENQUEUED_KEY] = enqueued
             trial = FrozenTrial(
                 number=len(trials), state=TrialState.RUNNING, config=config_json,
                 budget=None if budget is None else float(budget), started_at=utcnow(),
                 user_attrs=attrs_json, parent=parent, bracket=bracket, rung=rung,
             )
+            if queue is not None:
+                self._studies[record.name] = replace(record, user_attrs={**record.user_attrs, QUEUE_KEY: queue})
             trials.append(trial)
             return _trial_copy(trial)
 

@@ -29,6 +29,15 @@ from metahpo.storage._checks import (
     mask_password,
     storable_error,
 )
+from metahpo.storage._queue import (
+    ENQUEUED_KEY,
+    QUEUE_KEY,
+    check_config_or_enqueued,
+    check_enqueued_config,
+    check_queue_budget,
+    queue_with_entry,
+    queue_with_taken,
+)
 from metahpo.storage._sql_artefacts import SQLArtefactStore
 from metahpo.storage._sql_engine import Database, parse_url
 from metahpo.storage._sql_rows import (
@@ -270,6 +279,32 @@ class SQLStorage:
 
         self._db.run(work, write=True)
 
+    def enqueue_config(
+        self, study_id: int, config: Mapping[str, Any], budget: float | None = None
+    ) -> int:
+        budget = check_queue_budget(budget)
+
+        def work(connection: Connection) -> int:
+            row = None
+            if is_key(study_id):
+                # The study row stays locked until commit: concurrent enqueuers append one
+                # after the other, each to the queue the previous one wrote.
+                row = connection.execute(
+                    select(studies.c.space, studies.c.user_attrs).where(studies.c.id == study_id)
+                    .with_for_update()
+                ).first()
+            if row is None:
+                raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
+            config_json = check_value_json(check_enqueued_config(row.space, config), "config")
+            queue, entry_id = queue_with_entry(row.user_attrs.get(QUEUE_KEY, []), config_json, budget)
+            connection.execute(
+                update(studies).where(studies.c.id == study_id)
+                .values(user_attrs={**row.user_attrs, QUEUE_KEY: queue})
+            )
+            return entry_id
+
+        return self._db.run(work, write=True)
+
     # Trials -------------------------------------------------------------------------------
     def create_trial(
         self,
@@ -281,29 +316,42 @@ class SQLStorage:
         rung: int | None = None,
         parent: int | None = None,
         user_attrs: Mapping[str, Any] | None = None,
+        enqueued: int | None = None,
     ) -> FrozenTrial:
-        config_json = self._checked_config(study_id, config or {})
-        attrs_json = check_value_json(user_attrs or {}, "user_attrs")
+        check_config_or_enqueued(config, enqueued)
+        checked_config = self._checked_config(study_id, config or {})
+        checked_attrs = check_value_json(user_attrs or {}, "user_attrs")
         budget_value = None if budget is None else float(budget)
+        queue_column = (studies.c.user_attrs,) if enqueued is not None else ()
 
         def work(connection: Connection) -> FrozenTrial:
-            counter = None
+            config_json, attrs_json = checked_config, checked_attrs
+            row = None
             if is_key(study_id):
                 # Bumping the counter locks the study row until commit: the next creator
-                # of a trial in this study waits here and then gets the next number.
-                counter = connection.execute(
+                # of a trial in this study waits here and then gets the next number (and,
+                # taking an enqueued config, the queue as the previous creator left it).
+                row = connection.execute(
                     update(studies).where(studies.c.id == study_id)
                     .values(next_trial_number=studies.c.next_trial_number + 1)
-                    .returning(studies.c.next_trial_number)
-                ).scalar_one_or_none()
-            if counter is None:
+                    .returning(studies.c.next_trial_number, *queue_column)
+                ).first()
+            if row is None:
                 raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
+            number = row.next_trial_number - 1
             if parent is not None and connection.execute(
                 select(trials.c.id).where(trials.c.study_id == study_id, trials.c.parent == parent)
             ).first():
                 raise DuplicatedPromotionError(f"Trial {parent} was already promoted.")
+            if enqueued is not None:
+                queue, entry = queue_with_taken(row.user_attrs.get(QUEUE_KEY, []), enqueued, number)
+                config_json, attrs_json = entry["config"], {**attrs_json, ENQUEUED_KEY: enqueued}
+                connection.execute(
+                    update(studies).where(studies.c.id == study_id)
+                    .values(user_attrs={**row.user_attrs, QUEUE_KEY: queue})
+                )
             trial = FrozenTrial(
-                number=counter - 1, state=TrialState.RUNNING, config=config_json,
+                number=number, state=TrialState.RUNNING, config=config_json,
                 budget=budget_value, started_at=utcnow(), user_attrs=attrs_json,
                 parent=parent, bracket=bracket, rung=rung,
             )

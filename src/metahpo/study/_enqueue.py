@@ -1,12 +1,13 @@
 """Known configs queued ahead of the optimizer: ``study.enqueue(config, budget=None)``.
 
-The queue lives in the study's ``user_attrs`` under :data:`QUEUE_KEY`, a list of
-``{"id", "config", "budget"}`` entries, so every process sharing the storage sees it.
-A trial made from an entry records the entry's id in its own ``user_attrs`` under
-:data:`ENQUEUED_KEY`; an entry is waiting while no trial records its id. The trial is
-created with its config in one storage call, so a process never hands out an entry
-twice; two processes asking at the same instant may both take the same entry (the
-entry is then evaluated twice, nothing is lost).
+The storage keeps the queue (the study's ``user_attrs`` under :data:`QUEUE_KEY`, a list
+of ``{"id", "config", "budget"}`` entries), so every process sharing the storage sees it.
+Appending an entry (:meth:`Storage.enqueue_config`) and creating the trial that takes one
+(``create_trial(enqueued=id)``, which marks the entry with the trial's number and records
+the entry's id in the trial's ``user_attrs`` under :data:`ENQUEUED_KEY`) are each one
+storage transaction: Study objects, threads and processes enqueueing or asking at once
+lose no entry and never take one twice. An asker that finds its entry taken meanwhile
+takes the next waiting one.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from metahpo._validation import describe, is_real_number
-from metahpo.exceptions import InvalidParameterError
+from metahpo.exceptions import EnqueuedConfigTakenError, InvalidParameterError
 from metahpo.schedulers import Job, Scheduler
 from metahpo.space import Space
-from metahpo.storage import Storage
-from metahpo.study._state import ENQUEUED_KEY, QUEUE_KEY
+from metahpo.storage import ENQUEUED_KEY, QUEUE_KEY, TAKEN_KEY, Storage
 from metahpo.trial import FrozenTrial
 
-__all__ = ["ENQUEUED_KEY", "QUEUE_KEY", "add_to_queue", "check_enqueue_budget", "trial_fields", "waiting_entry"]
+__all__ = ["add_to_queue", "check_enqueue_budget", "take_waiting_entry", "trial_fields", "waiting_entries"]
 
 
 def check_enqueue_budget(budget: Any, scheduler: Scheduler) -> float | None:
@@ -50,24 +50,36 @@ def check_enqueue_budget(budget: Any, scheduler: Scheduler) -> float | None:
 
 
 def add_to_queue(
-    storage: Storage, study_id: int, name: str, space: Space, scheduler: Scheduler,
-    config: Any, budget: Any,
-) -> dict[str, Any]:
-    """Validate ``config`` and ``budget`` and append them to the study's queue."""
+    storage: Storage, study_id: int, space: Space, scheduler: Scheduler, config: Any, budget: Any,
+) -> int:
+    """Validate ``config`` and ``budget`` and append them to the study's queue; the entry's id."""
     clean = space.validate(config, "config")
-    checked = check_enqueue_budget(budget, scheduler)
-    queue = list(storage.get_study(name).user_attrs.get(QUEUE_KEY, []))
-    entry = {"id": 1 + max((int(e["id"]) for e in queue), default=-1), "config": clean, "budget": checked}
-    storage.set_study_user_attrs(study_id, {QUEUE_KEY: [*queue, entry]})
-    return entry
+    return storage.enqueue_config(study_id, clean, check_enqueue_budget(budget, scheduler))
 
 
-def waiting_entry(queue: Sequence[Mapping[str, Any]], trials: Sequence[FrozenTrial]) -> Mapping[str, Any] | None:
-    """The oldest queue entry no trial has taken yet."""
-    taken = {t.user_attrs.get(ENQUEUED_KEY) for t in trials}
-    for entry in queue:
-        if entry["id"] not in taken:
-            return entry
+def waiting_entries(
+    queue: Sequence[Mapping[str, Any]], trials: Sequence[FrozenTrial]
+) -> list[Mapping[str, Any]]:
+    """The entries no trial has taken yet, oldest first.
+
+    An entry is taken when the storage marked it, or, in a study stored before entries
+    were marked, when a trial names it.
+    """
+    named = {t.user_attrs.get(ENQUEUED_KEY) for t in trials}
+    return [e for e in queue if e.get(TAKEN_KEY) is None and e["id"] not in named]
+
+
+def take_waiting_entry(
+    storage: Storage, study_id: int, name: str, trials: Sequence[FrozenTrial], job: Job
+) -> FrozenTrial | None:
+    """The trial of the oldest waiting entry, in place of ``job``'s new config; ``None``
+    when no entry waits. An entry another asker took meanwhile is passed over."""
+    queue = storage.get_study(name).user_attrs.get(QUEUE_KEY) or []
+    for entry in waiting_entries(queue, trials):
+        try:
+            return storage.create_trial(study_id, **trial_fields(entry, job))
+        except EnqueuedConfigTakenError:
+            continue
     return None
 
 
@@ -81,9 +93,9 @@ def trial_fields(entry: Mapping[str, Any], job: Job) -> dict[str, Any]:
     budget = entry.get("budget")
     same = budget is None or (job.budget is not None and math.isclose(budget, job.budget))
     return {
-        "config": dict(entry["config"]),
+        "enqueued": entry["id"],
         "budget": job.budget if budget is None else budget,
         "bracket": job.bracket if same else None,
         "rung": job.rung if same else None,
-        "user_attrs": {ENQUEUED_KEY: entry["id"], "why": {"source": "enqueued", "entry": entry["id"]}},
+        "user_attrs": {"why": {"source": "enqueued", "entry": entry["id"]}},
     }

@@ -13,22 +13,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from metahpo.storage import FINISHED_KEY
+from metahpo.storage import ENQUEUED_KEY, FINISHED_KEY, QUEUE_KEY
 from metahpo.trial import FrozenTrial
 
 OPTIMIZER_STATE_KEY = "optimizer_state"
 # The Dask task that ran a trial: a task run again returns that trial (see Study.run_trial).
 DISPATCH_KEY = "dispatch"
 RESERVED_USER_ATTRS = frozenset({OPTIMIZER_STATE_KEY, DISPATCH_KEY})
-# The enqueued entry a trial was made from: an entry is waiting while no trial names it.
-ENQUEUED_KEY = "enqueued"
 # What metahpo writes on a trial and reads back (why it was suggested, its enqueued
 # entry, the state above): set_user_attr may not overwrite them.
 OWN_TRIAL_ATTRS = RESERVED_USER_ATTRS | {"why", ENQUEUED_KEY}
 # Study-level keys metahpo writes and reads back: the queue of enqueued configs, the task
 # descriptor the knowledge reads (settable, if it is one), auto's choice, the last
-# continual update's summary and when the study was finished (Study.finish).
-QUEUE_KEY = "enqueued_configs"
+# continual update's summary and when the study was finished (Study.finish). The storage
+# keeps the queue (QUEUE_KEY) and writes the entry a trial runs (ENQUEUED_KEY).
 RESERVED_STUDY_ATTRS = frozenset({QUEUE_KEY, "task", "optimizer_choice", "knowledge_update", FINISHED_KEY})
 
 

@@ -33,7 +33,7 @@ from metahpo.storage import (
     missing_sqlite_file,
 )
 from metahpo.study._checkpoints import study_checkpoint_dir
-from metahpo.study._enqueue import QUEUE_KEY, add_to_queue, trial_fields, waiting_entry
+from metahpo.study._enqueue import add_to_queue, take_waiting_entry
 from metahpo.study._handle import Objective, TrialHandle
 from metahpo.study._knowledge import learner_after_auto, reopened_knowledge, reopened_optimizer
 from metahpo.study._propose import component_seed, keyed_history, propose_config
@@ -89,9 +89,6 @@ class Study:
         self._suggest_lock = threading.Lock()
         # Trials this process found dead (heartbeat stopped) and may run again.
         self._dead_to_retry: list[int] = []
-        # Threads of one process add and take enqueued configs one at a time: adding
-        # rewrites the whole queue, so two adds at once would lose one.
-        self._enqueue_lock = threading.Lock()
 
     @classmethod
     def from_record(cls, record: StudyRecord, storage: Storage, knowledge: Any = None) -> Study:
@@ -265,12 +262,9 @@ class Study:
                 except DuplicatedPromotionError:
                     continue  # Another worker promoted it first; ask the scheduler again.
                 return TrialHandle(self, record, job.parent)
-            with self._enqueue_lock:
-                queue = self.storage.get_study(self.name).user_attrs.get(QUEUE_KEY)
-                entry = waiting_entry(queue, self._trial_cache.read()) if queue else None
-                if entry is not None:
-                    fields = trial_fields(entry, job)
-                    return TrialHandle(self, self.storage.create_trial(self.study_id, **fields))
+            enqueued = take_waiting_entry(self.storage, self.study_id, self.name, trials, job)
+            if enqueued is not None:
+                return TrialHandle(self, enqueued)
             record = self.storage.create_trial(
                 self.study_id, budget=job.budget, bracket=job.bracket, rung=job.rung
             )
@@ -290,6 +284,9 @@ class Study:
         configs are asked in order, before the optimizer proposes anything, and each such
         trial records ``user_attrs["enqueued"]`` (the entry's id) and a ``why`` of
         ``{"source": "enqueued"}``. ``budget=None`` lets the scheduler choose the budget.
+        The queue is kept by the storage: any number of Study objects, threads and
+        processes sharing it may enqueue and ask at once; no entry is lost, and each is
+        asked once.
 
         Example:
             >>> import metahpo as mh
@@ -298,8 +295,7 @@ class Study:
             >>> study.ask().config
             {'x': 0.25}
         """
-        with self._enqueue_lock:
-            add_to_queue(self.storage, self.study_id, self.name, self.space, self.scheduler, config, budget)
+        add_to_queue(self.storage, self.study_id, self.space, self.scheduler, config, budget)
 
     def _choose_config(
         self, record: FrozenTrial, trials: Sequence[FrozenTrial], history: History
