@@ -134,6 +134,62 @@ def test_unit_round_trip(row):
             assert again[key] == config[key] and type(again[key]) is type(config[key])
 
 
+MIDDLE = {"lr": 0.01, "momentum": 0.5, "layers": 4, "width": 64, "act": "relu"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("lr", 5.0, "the reals [0.0001, 1.0], log scale"),
+        ("lr", 0.0, "the reals [0.0001, 1.0], log scale"),
+        ("lr", -1.0, "the reals [0.0001, 1.0], log scale"),
+        ("momentum", -0.5, "the reals [0.0, 0.99]"),
+        ("momentum", float("nan"), "the reals [0.0, 0.99]"),
+        ("momentum", float("inf"), "the reals [0.0, 0.99]"),
+        ("momentum", "0.5", "the reals [0.0, 0.99]"),
+        ("layers", 9, "the integers [1, 8]"),
+        ("layers", 0, "the integers [1, 8]"),
+        ("width", 2048, "the integers [8, 1024], log scale"),
+        ("act", "gelu", "the choices ['relu', 'tanh', None, 3, 2.5, True]"),
+    ],
+)
+def test_to_unit_refuses_a_value_outside_its_range_naming_it(name, value, expected):
+    space = make_space()
+    with pytest.raises(InvalidParameterError) as refused:
+        space.to_unit([MIDDLE, {**MIDDLE, name: value}])
+    assert str(refused.value) == (
+        f"The value of {name!r} in configs[1] must be in {expected}. Got {value!r} instead."
+    )
+
+
+def test_to_unit_clips_floating_point_excess_at_the_bounds():
+    space = make_space()
+    beyond = {**MIDDLE, "lr": 1.0 * (1 + 1e-12), "momentum": -1e-13, "layers": 8 + 1e-12}
+    unit = space.to_unit([beyond])
+    assert unit[0, 0] == 1.0 and unit[0, 1] == 0.0
+    assert space.from_unit(unit)[0] == {**MIDDLE, "lr": 1.0, "momentum": 0.0, "layers": 8}
+    assert ((unit >= 0.0) & (unit <= 1.0)).all()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), 1.5, -0.25, 1 + 1e-6])
+def test_from_unit_refuses_a_point_outside_the_unit_cube_naming_the_parameter(value):
+    space = make_space()
+    inside = [0.5] * len(space)
+    with pytest.raises(InvalidParameterError) as refused:
+        space.from_unit([inside, [0.5, 0.5, value, 0.5, 0.5]])
+    assert str(refused.value) == (
+        f"The coordinate of 'layers' (column 2) in points[1] must be in [0, 1], the unit "
+        f"interval. Got {value!r} instead."
+    )
+
+
+def test_from_unit_clips_floating_point_excess():
+    space = make_space()
+    assert space.from_unit([[1 + 1e-12, -1e-12, 1.0, 0.0, 1 - 1e-12]]) == space.from_unit(
+        [[1.0, 0.0, 1.0, 0.0, 1.0]]
+    )
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.floats(-1e6, 1e6), st.floats(1e-3, 1e6), st.booleans())
 def test_float_json_round_trip(low, width, log):

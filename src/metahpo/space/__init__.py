@@ -10,11 +10,19 @@ from metahpo.space._conditions import (
     condition_from_dict,
 )
 from metahpo.space._params import Categorical, Float, Int, Param, param_from_dict
-from metahpo.space._space import INACTIVE_UNIT, UNIT_KEY_DECIMALS, Config, Space, round_unit
+from metahpo.space._space import (
+    INACTIVE_UNIT,
+    UNIT_KEY_DECIMALS,
+    UNIT_TOLERANCE,
+    Config,
+    Space,
+    round_unit,
+)
 
 __all__ = [
     "INACTIVE_UNIT",
     "UNIT_KEY_DECIMALS",
+    "UNIT_TOLERANCE",
     "AllOf",
     "AnyOf",
     "Categorical",

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from metahpo._validation import check_int, describe
+from metahpo._validation import check_int, describe, is_real_number
 from metahpo.exceptions import InvalidParameterError
 from metahpo.space._conditions import CONDITION_TYPES, Condition, condition_from_dict
 from metahpo.space._params import Categorical, Float, Int, Param, check_param_keys, param_from_dict
@@ -32,6 +32,10 @@ logger = logging.getLogger("metahpo.space")
 
 # The unit-cube value of an inactive parameter (see the module docstring).
 INACTIVE_UNIT = 0.5
+# How far outside [0, 1] a unit-cube coordinate may lie and still be taken for its bound:
+# a value computed a rounding error past its range (a relative 1e-9 of the range), or a
+# point an optimiser's arithmetic left a hair outside the cube. Farther out is refused.
+UNIT_TOLERANCE = 1e-9
 
 
 class Space(Mapping[str, Param]):
@@ -210,12 +214,18 @@ class Space(Mapping[str, Param]):
 
     # Encoding ---------------------------------------------------------------------------
     def to_unit(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """Encode configurations as rows of an ``(n, d)`` array in ``[0, 1]``."""
+        """Encode configurations as rows of an ``(n, d)`` array in ``[0, 1]``.
+
+        A value outside its parameter's range (or not one of its choices) raises
+        :class:`~metahpo.exceptions.InvalidParameterError` naming it; a value past a bound
+        by no more than rounding (:data:`UNIT_TOLERANCE` of the range) is encoded as the
+        bound.
+        """
         out = np.empty((len(configs), len(self)), dtype=float)
         for i, config in enumerate(configs):
             active = set(self.active_names(config)) if self._conditions else self._params
             for j, (key, param) in enumerate(self._params.items()):
-                out[i, j] = param.to_unit(config[key]) if key in active else INACTIVE_UNIT
+                out[i, j] = _unit_of(param, key, config[key], i) if key in active else INACTIVE_UNIT
         return out
 
     def active_mask(self, points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
@@ -246,12 +256,26 @@ class Space(Mapping[str, Param]):
         return array
 
     def from_unit(self, points: np.ndarray | Sequence[Sequence[float]]) -> list[Config]:
-        """Decode rows of the unit cube into configurations (values clipped into range)."""
+        """Decode rows of the unit cube into configurations.
+
+        A coordinate outside ``[0, 1]`` (NaN included) raises
+        :class:`~metahpo.exceptions.InvalidParameterError` naming its parameter; one
+        outside by no more than rounding (:data:`UNIT_TOLERANCE`) is taken as the bound.
+        """
         array = np.atleast_2d(np.asarray(points, dtype=float))
         if array.shape[1] != len(self):
             raise InvalidParameterError(
                 f"The 'points' parameter must have {len(self)} columns. Got shape {array.shape} instead."
             )
+        # Written so that NaN, which fails every comparison, counts as outside.
+        outside = ~((array >= -UNIT_TOLERANCE) & (array <= 1.0 + UNIT_TOLERANCE))
+        if outside.any():
+            row, column = (int(k) for k in np.argwhere(outside)[0])
+            raise InvalidParameterError(
+                f"The coordinate of {self.names[column]!r} (column {column}) in points[{row}] must "
+                f"be in [0, 1], the unit interval. Got {describe(float(array[row, column]))} instead."
+            )
+        array = np.clip(array, 0.0, 1.0)
         params = list(self._params.items())
         configs = [
             {key: param.from_unit(u) for (key, param), u in zip(params, row, strict=True)}
@@ -463,6 +487,30 @@ def _describe_param(param: Param) -> str:
     kind = "integers" if isinstance(param, Int) else "reals"
     scale = ", log scale" if param.log else ""
     return f"the {kind} [{param.low!r}, {param.high!r}]{scale}"
+
+
+def _unit_of(param: Param, key: str, value: Any, row: int) -> float:
+    """``param.to_unit(value)`` for the value of ``key`` in ``configs[row]``, which must lie in
+    the parameter's range up to :data:`UNIT_TOLERANCE` (then clipped into it)."""
+    if isinstance(param, Categorical):
+        try:
+            return param.to_unit(value)
+        except InvalidParameterError:
+            pass  # Refused below, naming the parameter.
+    elif is_real_number(value) and not (param.log and value <= 0):
+        if isinstance(param, Int):
+            # Every value in range lies inside (0, 1): the cells reach half a step past the bounds.
+            slack = UNIT_TOLERANCE * (param.high - param.low)
+            if param.low - slack <= value <= param.high + slack:
+                return param.to_unit(value)
+        else:
+            unit = param.to_unit(value)
+            if -UNIT_TOLERANCE <= unit <= 1.0 + UNIT_TOLERANCE:
+                return min(max(unit, 0.0), 1.0)
+    raise InvalidParameterError(
+        f"The value of {key!r} in configs[{row}] must be in {_describe_param(param)}. "
+        f"Got {describe(value)} instead."
+    )
 
 
 def _native(param: Param, value: Any) -> Any:
