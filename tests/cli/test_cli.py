@@ -275,6 +275,31 @@ def test_listing_and_showing_studies_builds_no_optimizer(tmp_path):
     assert "torch imported: False" in done.stdout
 
 
+@pytest.mark.parametrize("named", [True, False])
+def test_a_resume_with_another_direction_is_refused_naming_the_option(workdir, named):
+    name = ["--name", "dir"] if named else []
+    made = tune("--trials", "2", "--optimizer", "random", "--seed", "1", "--direction", "maximize", *name)
+    assert made.exit_code == 0, made.output
+    study_name = mh.list_studies("sqlite:///metahpo.db")[0].name
+    stored = mh.load_study(study_name, "sqlite:///metahpo.db")
+    result = tune("--trials", "2", "--optimizer", "random", *name)  # --direction minimize, the default
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert (f"--direction must be 'maximize' to resume study {study_name!r}, which was created "
+            "with it. Got 'minimize': give --direction maximize, or another --name for a new "
+            "study.") in text
+    assert "create_study" not in text and "load_if_exists" not in text
+    again = mh.load_study(study_name, "sqlite:///metahpo.db")
+    assert again.trials == stored.trials and again.user_attrs == stored.user_attrs
+
+
+def test_an_unknown_direction_is_refused_naming_the_option(workdir):
+    result = tune("--trials", "1", "--direction", "max", "--name", "typo")
+    assert result.exit_code == 1
+    assert "--direction must be minimize or maximize. Got 'max'." in " ".join(result.output.split())
+    assert not (workdir / "metahpo.db").exists()
+
+
 def test_tune_says_so_when_no_trial_completed(workdir):
     result = runner.invoke(app, ["tune", "--space", "space.yaml", "--trials", "2", "--optimizer", "random",
                                  "--name", "broken", "--", sys.executable, "-c", "import sys; sys.exit(3)"])

@@ -10,7 +10,14 @@ from rich import box
 from rich.table import Column, Table
 
 from metahpo.cli._app import STORAGE_HELP, app
-from metahpo.cli._studies import best_or_fail, console, fail, finish_and_say, storage_url
+from metahpo.cli._studies import (
+    best_or_fail,
+    console,
+    fail,
+    finish_and_say,
+    storage_url,
+    stored_study,
+)
 from metahpo.exceptions import MetahpoError
 
 presets_app = typer.Typer(
@@ -110,15 +117,8 @@ def tune_command(
 def _stored_objective(url: str, name: str) -> Any:
     """What the stored study ``name`` recorded that its values measure; ``None`` for a new
     study (no database file yet, or no study of that name)."""
-    from metahpo.exceptions import StudyNotFoundError
-    from metahpo.storage import existing_storage, missing_sqlite_file
-
-    if missing_sqlite_file(url) is not None:
-        return None  # nothing stored yet; create_study creates the file
-    try:
-        return existing_storage(url).get_study(name).user_attrs.get(OBJECTIVE_KEY)
-    except StudyNotFoundError:
-        return None
+    record = stored_study(url, name)
+    return None if record is None else record.user_attrs.get(OBJECTIVE_KEY)
 
 
 def _check_same_objective(stored: Any, name: str, objective: dict[str, str], path: Path) -> None:

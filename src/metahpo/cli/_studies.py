@@ -12,8 +12,8 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from metahpo.cli._app import STORAGE_HELP, app
-from metahpo.exceptions import InvalidParameterError, MetahpoError
-from metahpo.storage import CLI_DEFAULT_URL, ENV_VAR, is_memory_sqlite
+from metahpo.exceptions import InvalidParameterError, MetahpoError, StudyNotFoundError
+from metahpo.storage import CLI_DEFAULT_URL, ENV_VAR, StudyRecord, is_memory_sqlite
 from metahpo.trial import FrozenTrial
 
 
@@ -34,6 +34,22 @@ def storage_url(storage: str | None) -> str:
             "(three slashes, then the path)."
         )
     return url
+
+
+def stored_study(url: str, name: str) -> StudyRecord | None:
+    """The study ``name`` stored at ``url``, or ``None`` when there is none (no database file
+    yet, or no study of that name). Reads only: nothing is created."""
+    from metahpo.storage import existing_storage, missing_sqlite_file
+
+    if missing_sqlite_file(url) is not None:
+        return None  # Nothing stored yet; the command creates the file.
+    store = existing_storage(url)
+    try:
+        return store.get_study(name)
+    except StudyNotFoundError:
+        return None
+    finally:
+        store.close()
 
 
 def existing_storage_url(storage: str | None) -> str:

@@ -7,8 +7,16 @@ from pathlib import Path
 import typer
 
 from metahpo.cli._app import STORAGE_HELP, app
-from metahpo.cli._studies import best_or_fail, console, fail, finish_and_say, storage_url
-from metahpo.exceptions import MetahpoError
+from metahpo.cli._studies import (
+    best_or_fail,
+    console,
+    fail,
+    finish_and_say,
+    storage_url,
+    stored_study,
+)
+from metahpo.exceptions import InvalidParameterError, MetahpoError
+from metahpo.storage import StudyRecord
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -49,15 +57,19 @@ def tune(
     command = list(ctx.args)
     if not command:
         raise fail("give the command to run after `--`, e.g. `-- python train.py --lr {lr}`.")
-    _check_options(trials, jobs, timeout, trial_timeout)
+    _check_options(trials, jobs, timeout, trial_timeout, direction)
     try:
         parsed_space = load_space_file(space)
         check_placeholders(command, parsed_space)
         check_program(command)
+        study_name = default_study_name(command, parsed_space) if name is None else name
+        url = storage_url(storage)
+        # Before create_study, which would refuse naming its own parameters.
+        _check_same_direction(stored_study(url, study_name), direction)
         study = create_study(
-            name=default_study_name(command, parsed_space) if name is None else name, space=parsed_space,
-            storage=storage_url(storage), direction=direction, optimizer=optimizer, seed=seed,
-            load_if_exists=True, scheduler=_scheduler(scheduler, min_budget, max_budget, eta),
+            name=study_name, space=parsed_space, storage=url, direction=direction,
+            optimizer=optimizer, seed=seed, load_if_exists=True,
+            scheduler=_scheduler(scheduler, min_budget, max_budget, eta),
         )
         objective = command_objective(command, trial_timeout, parsed_space)
         with objective.stop_on_interrupt():
@@ -71,7 +83,9 @@ def tune(
     console().print(dict(best.config))
 
 
-def _check_options(trials: int, jobs: int, timeout: float | None, trial_timeout: float | None) -> None:
+def _check_options(
+    trials: int, jobs: int, timeout: float | None, trial_timeout: float | None, direction: str
+) -> None:
     """Refuse bad options before the study is created, by the names the user typed."""
     if trials < 1:
         raise fail(f"--trials must be at least 1. Got {trials}.")
@@ -80,6 +94,18 @@ def _check_options(trials: int, jobs: int, timeout: float | None, trial_timeout:
     for option, seconds in (("--timeout", timeout), ("--trial-timeout", trial_timeout)):
         if seconds is not None and not seconds > 0:
             raise fail(f"{option} must be a positive number of seconds. Got {seconds}.")
+    if direction not in ("minimize", "maximize"):
+        raise fail(f"--direction must be minimize or maximize. Got {direction!r}.")
+
+
+def _check_same_direction(stored: StudyRecord | None, direction: str) -> None:
+    """Refuse to resume a study in the other direction: its best trial would become its worst."""
+    if stored is not None and stored.direction != direction:
+        raise InvalidParameterError(
+            f"--direction must be {stored.direction!r} to resume study {stored.name!r}, which was "
+            f"created with it. Got {direction!r}: give --direction {stored.direction}, or another "
+            "--name for a new study."
+        )
 
 
 def _scheduler(name: str, min_budget: float | None, max_budget: float | None, eta: int | None) -> object:
