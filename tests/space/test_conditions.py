@@ -110,6 +110,21 @@ def test_unit_round_trip_and_identity(point: list[float]) -> None:
     np.testing.assert_array_equal(space.active_mask(unit)[0], [n in config for n in space])
 
 
+def test_to_unit_refuses_a_config_without_an_active_child_but_not_an_inactive_one() -> None:
+    space = booster_space()
+    # rate_drop is active under dart; extra is not (grow_deep is inactive at depth 3).
+    dart = {"booster": "dart", "alpha": 1.0, "max_depth": 3}
+    with pytest.raises(InvalidParameterError) as refused:
+        space.to_unit([dart])
+    assert str(refused.value) == (
+        "The value of 'rate_drop' in configs[0] must be given: the parameter is active, with "
+        "values in the reals [0.0, 1.0]. Got a config without it (its keys: ['booster', "
+        "'alpha', 'max_depth']) instead."
+    )
+    unit = space.to_unit([{**dart, "rate_drop": 0.5}])
+    assert unit[0, list(space).index("extra")] == INACTIVE_UNIT
+
+
 def test_json_and_fingerprint_cover_conditions() -> None:
     space = booster_space()
     again = mh.Space.from_json(space.to_json())

@@ -162,6 +162,25 @@ def test_to_unit_refuses_a_value_outside_its_range_naming_it(name, value, expect
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("lr", "the reals [0.0001, 1.0], log scale"),
+        ("layers", "the integers [1, 8]"),
+        ("act", "the choices ['relu', 'tanh', None, 3, 2.5, True]"),
+    ],
+)
+def test_to_unit_refuses_a_config_without_an_active_parameter_naming_it(name, expected):
+    space = make_space()
+    without = {key: value for key, value in MIDDLE.items() if key != name}
+    with pytest.raises(InvalidParameterError) as refused:
+        space.to_unit([MIDDLE, without])
+    assert str(refused.value) == (
+        f"The value of {name!r} in configs[1] must be given: the parameter is active, with "
+        f"values in {expected}. Got a config without it (its keys: {list(without)!r}) instead."
+    )
+
+
 def test_to_unit_clips_floating_point_excess_at_the_bounds():
     space = make_space()
     beyond = {**MIDDLE, "lr": 1.0 * (1 + 1e-12), "momentum": -1e-13, "layers": 8 + 1e-12}

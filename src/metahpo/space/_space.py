@@ -216,16 +216,16 @@ class Space(Mapping[str, Param]):
     def to_unit(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Encode configurations as rows of an ``(n, d)`` array in ``[0, 1]``.
 
-        A value outside its parameter's range (or not one of its choices) raises
-        :class:`~metahpo.exceptions.InvalidParameterError` naming it; a value past a bound
-        by no more than rounding (:data:`UNIT_TOLERANCE` of the range) is encoded as the
-        bound.
+        A value outside its parameter's range (or not one of its choices), or missing for
+        an active parameter, raises :class:`~metahpo.exceptions.InvalidParameterError`
+        naming it; a value past a bound by no more than rounding (:data:`UNIT_TOLERANCE` of
+        the range) is encoded as the bound.
         """
         out = np.empty((len(configs), len(self)), dtype=float)
         for i, config in enumerate(configs):
             active = set(self.active_names(config)) if self._conditions else self._params
             for j, (key, param) in enumerate(self._params.items()):
-                out[i, j] = _unit_of(param, key, config[key], i) if key in active else INACTIVE_UNIT
+                out[i, j] = _unit_of(param, key, config, i) if key in active else INACTIVE_UNIT
         return out
 
     def active_mask(self, points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
@@ -489,9 +489,17 @@ def _describe_param(param: Param) -> str:
     return f"the {kind} [{param.low!r}, {param.high!r}]{scale}"
 
 
-def _unit_of(param: Param, key: str, value: Any, row: int) -> float:
-    """``param.to_unit(value)`` for the value of ``key`` in ``configs[row]``, which must lie in
-    the parameter's range up to :data:`UNIT_TOLERANCE` (then clipped into it)."""
+def _unit_of(param: Param, key: str, config: Mapping[str, Any], row: int) -> float:
+    """``param.to_unit(value)`` for the value of ``key`` in ``config``, ``configs[row]``, which
+    must be there and lie in the parameter's range up to :data:`UNIT_TOLERANCE` (then clipped
+    into it)."""
+    if key not in config:
+        raise InvalidParameterError(
+            f"The value of {key!r} in configs[{row}] must be given: the parameter is active, with "
+            f"values in {_describe_param(param)}. Got a config without it (its keys: "
+            f"{describe(list(config))}) instead."
+        )
+    value = config[key]
     if isinstance(param, Categorical):
         try:
             return param.to_unit(value)
