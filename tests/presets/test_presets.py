@@ -214,6 +214,23 @@ def test_a_scheduler_over_the_bundles_budgets_starts_from_the_shipped_model(
         other.ask()
 
 
+def test_a_preset_study_resumes_with_auto_whichever_optimizer_it_was_created_with(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    for optimizer in ("random", "metabo"):
+        made = mh.create_study(name=optimizer, preset="logistic-regression", storage=url,
+                               optimizer=optimizer, seed=0)
+        made.tell(made.ask(), 0.5)
+        # "auto" stands for the stored optimizer, which keeps its own knowledge: the random
+        # search was refused the preset's knowledge it had never had.
+        again = mh.create_study(name=optimizer, preset="logistic-regression", storage=url,
+                                load_if_exists=True)
+        assert again.optimizer.name == optimizer
+        if optimizer == "metabo":
+            assert again.optimizer.knowledge.spec == made.optimizer.knowledge.spec
+        again.tell(again.ask(), 0.25)
+        assert [t.value for t in again.trials] == [0.5, 0.25]
+
+
 def test_create_study_refuses_another_space_with_a_preset() -> None:
     other = mh.Space({"x": mh.Float(0.0, 1.0)})
     with pytest.raises(InvalidParameterError, match=r"'space' parameter.*'hgb-classifier' preset"):

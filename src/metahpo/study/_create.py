@@ -103,6 +103,10 @@ def create_study(
     seed = check_int(seed, "seed", "create_study", minimum=0, maximum=2**63 - 1)
     resolved_scheduler = make_scheduler(scheduler)
     store = get_storage(storage)
+    # A resumed study's optimizer reopens with its stored knowledge unless knowledge is
+    # given: the preset's default is for the optimizer "auto" would build, which may not
+    # be the stored one (a random search learns from nothing, and refuses knowledge).
+    given_knowledge = knowledge
     if preset is not None:
         space, knowledge = _preset_space_and_knowledge(preset, space, knowledge, optimizer, store)
     space = _check_space(space)
@@ -139,7 +143,7 @@ def create_study(
             # class never registered by name (one of the user's own) reopens too. Its state
             # is loaded from the trials before each suggestion, as for a rebuilt one.
             return Study(record, store, resolved_optimizer, make_scheduler(dict(record.scheduler)))
-        return Study.from_record(record, store, knowledge)
+        return Study.from_record(record, store, given_knowledge)
     return Study(record, store, resolved_optimizer, resolved_scheduler)
 
 
