@@ -67,6 +67,8 @@ def test_tune_runs_a_finished_preset_study_on_the_file(workdir, suffix):
         (["hgb-classifier", "--data", "data.csv", "--target", "count"], "use a regressor's preset"),
         (["hgb-classifier", "--data", "data.csv", "--target", "label", "--cv", "1"], "'cv' parameter"),
         (["hgb-classifier", "--data", "data.csv", "--target", "label", "--trials", "0"], "--trials must be at least 1"),
+        (["hgb-classifier", "--data", "data.csv", "--target", "label", "--optimizer", "rnadom"],
+         "--optimizer must be one of gpbo, metabo, portfolio, random, sobol, auto. Got 'rnadom'."),
     ],
 )
 def test_bad_input_is_one_error_line_and_stores_nothing(workdir, args, message):
@@ -115,6 +117,33 @@ def test_a_study_is_resumed_only_with_the_same_scoring_and_data(workdir):
     assert len(study.trials) == 2  # nothing was run on the refused objectives
     # The same scoring and data (CSV or Parquet) resume it.
     assert runner.invoke(app, [*base, "--data", "data.parquet"]).exit_code == 0
+    assert len(study.trials) == 4
+
+
+def test_a_study_is_resumed_only_with_the_same_optimizer_and_seed(workdir):
+    base = ["presets", "tune", "logistic-regression", "--data", "data.csv", "--target", "label",
+            "--cv", "2", "--trials", "2"]
+    assert runner.invoke(app, [*base, "--optimizer", "random", "--seed", "1"]).exit_code == 0
+    for other, message in [
+        (["--optimizer", "sobol", "--seed", "1"],
+         "--optimizer must be 'random' to resume study 'logistic-regression-data', which was "
+         "created with it. Got 'sobol': give --optimizer random or auto, or another --name for a "
+         "new study."),
+        (["--optimizer", "random", "--seed", "2"],
+         "--seed must be 1 to resume study 'logistic-regression-data', which was created with it. "
+         "Got 2: give --seed 1 or no --seed, or another --name for a new study."),
+    ]:
+        result = runner.invoke(app, [*base, *other])
+        assert result.exit_code == 1
+        text = " ".join(result.output.split())
+        assert message in text and "create_study" not in text
+    study = mh.load_study("logistic-regression-data", "sqlite:///metahpo.db")
+    assert len(study.trials) == 2  # nothing was run with the refused options
+    # --optimizer auto, the default, resumes the stored random search: it was refused, the
+    # preset's knowledge being handed to an optimizer that learns from none.
+    resumed = runner.invoke(app, [*base, "--seed", "1"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "(random): best log_loss" in resumed.output
     assert len(study.trials) == 4
 
 

@@ -285,7 +285,7 @@ def test_tune_refuses_another_direction_for_an_existing_study(workdir):
     base = ["tune", "--space", "space.yaml", "--trials", "1", "--name", "n", "--optimizer", "random"]
     assert runner.invoke(app, [*base, "--", "echo", "{x}"]).exit_code == 0
     result = runner.invoke(app, [*base, "--direction", "maximize", "--", "echo", "{x}"])
-    assert result.exit_code == 1 and "'direction'" in result.output
+    assert result.exit_code == 1 and "--direction must be 'minimize'" in result.output
 
 
 def test_show_prints_the_error_of_failed_trials(workdir):

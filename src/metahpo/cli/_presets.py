@@ -10,8 +10,10 @@ from rich import box
 from rich.table import Column, Table
 
 from metahpo.cli._app import STORAGE_HELP, app
+from metahpo.cli._resume import check_same_optimizer, check_same_seed
 from metahpo.cli._studies import (
     best_or_fail,
+    check_optimizer_option,
     console,
     fail,
     finish_and_say,
@@ -83,6 +85,7 @@ def tune_command(
         raise fail(f"--trials must be at least 1. Got {trials}.")
     if timeout is not None and not timeout > 0:
         raise fail(f"--timeout must be a positive number of seconds. Got {timeout}.")
+    check_optimizer_option(optimizer)
     try:
         chosen = get(preset)
         X, y, encoded = _read_data(data, target)
@@ -91,9 +94,14 @@ def tune_command(
         study_name = name or f"{chosen.name}-{data.stem}"
         url = storage_url(storage)
         measured = {"scoring": scoring or chosen.loss_name, "data": _digest(X, y)}
-        # Before create_study: other data make another task, which it would refuse naming
-        # its own 'task' parameter rather than --data.
-        _check_same_objective(_stored_objective(url, study_name), study_name, measured, data)
+        stored = stored_study(url, study_name)
+        if stored is not None:
+            # Before create_study: other data make another task, which it would refuse naming
+            # its own 'task' parameter rather than --data; another optimizer or seed, naming
+            # its own parameters and load_if_exists.
+            _check_same_objective(stored.user_attrs.get(OBJECTIVE_KEY), study_name, measured, data)
+            check_same_optimizer(stored, optimizer)
+            check_same_seed(stored, seed)
         study = create_study(
             name=study_name, preset=chosen.name, task=task,
             storage=url, optimizer=optimizer, seed=seed, load_if_exists=True,
@@ -112,13 +120,6 @@ def tune_command(
         f"{best.value:.6g} at trial {best.number}", markup=False,
     )
     console().print(dict(best.config))
-
-
-def _stored_objective(url: str, name: str) -> Any:
-    """What the stored study ``name`` recorded that its values measure; ``None`` for a new
-    study (no database file yet, or no study of that name)."""
-    record = stored_study(url, name)
-    return None if record is None else record.user_attrs.get(OBJECTIVE_KEY)
 
 
 def _check_same_objective(stored: Any, name: str, objective: dict[str, str], path: Path) -> None:

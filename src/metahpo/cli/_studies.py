@@ -52,6 +52,14 @@ def stored_study(url: str, name: str) -> StudyRecord | None:
         store.close()
 
 
+def check_optimizer_option(optimizer: str) -> None:
+    """Refuse an unknown --optimizer by the option's name, before anything is read or stored."""
+    from metahpo.optimizers import optimizer_names
+
+    if optimizer not in optimizer_names():
+        raise fail(f"--optimizer must be one of {', '.join(optimizer_names())}. Got {optimizer!r}.")
+
+
 def existing_storage_url(storage: str | None) -> str:
     """:func:`storage_url` for commands that only read or delete: a SQLite file that does
     not exist, or is not metahpo's, is an error, not a new or changed database."""

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from metahpo.cli._app import STORAGE_HELP, app
+from metahpo.cli._resume import (
+    check_same_direction,
+    check_same_optimizer,
+    check_same_scheduler,
+    check_same_seed,
+    check_same_space,
+)
 from metahpo.cli._studies import (
     best_or_fail,
+    check_optimizer_option,
     console,
     fail,
     finish_and_say,
     storage_url,
     stored_study,
 )
-from metahpo.exceptions import InvalidParameterError, MetahpoError
-from metahpo.storage import StudyRecord
+from metahpo.exceptions import MetahpoError
+
+if TYPE_CHECKING:
+    from metahpo.schedulers import Scheduler
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -52,24 +63,32 @@ def tune(
         default_study_name,
         load_space_file,
     )
+    from metahpo.schedulers import scheduler_spec
     from metahpo.study import create_study
 
     command = list(ctx.args)
     if not command:
         raise fail("give the command to run after `--`, e.g. `-- python train.py --lr {lr}`.")
     _check_options(trials, jobs, timeout, trial_timeout, direction)
+    check_optimizer_option(optimizer)
     try:
         parsed_space = load_space_file(space)
         check_placeholders(command, parsed_space)
         check_program(command)
         study_name = default_study_name(command, parsed_space) if name is None else name
         url = storage_url(storage)
-        # Before create_study, which would refuse naming its own parameters.
-        _check_same_direction(stored_study(url, study_name), direction)
+        resolved_scheduler = _scheduler(scheduler, min_budget, max_budget, eta)
+        stored = stored_study(url, study_name)
+        if stored is not None:
+            # Before create_study, which would refuse naming its own parameters.
+            check_same_space(stored, parsed_space, space)
+            check_same_direction(stored, direction)
+            check_same_optimizer(stored, optimizer)
+            check_same_scheduler(stored, scheduler_spec(resolved_scheduler))
+            check_same_seed(stored, seed)
         study = create_study(
             name=study_name, space=parsed_space, storage=url, direction=direction,
-            optimizer=optimizer, seed=seed, load_if_exists=True,
-            scheduler=_scheduler(scheduler, min_budget, max_budget, eta),
+            optimizer=optimizer, seed=seed, load_if_exists=True, scheduler=resolved_scheduler,
         )
         objective = command_objective(command, trial_timeout, parsed_space)
         with objective.stop_on_interrupt():
@@ -98,17 +117,7 @@ def _check_options(
         raise fail(f"--direction must be minimize or maximize. Got {direction!r}.")
 
 
-def _check_same_direction(stored: StudyRecord | None, direction: str) -> None:
-    """Refuse to resume a study in the other direction: its best trial would become its worst."""
-    if stored is not None and stored.direction != direction:
-        raise InvalidParameterError(
-            f"--direction must be {stored.direction!r} to resume study {stored.name!r}, which was "
-            f"created with it. Got {direction!r}: give --direction {stored.direction}, or another "
-            "--name for a new study."
-        )
-
-
-def _scheduler(name: str, min_budget: float | None, max_budget: float | None, eta: int | None) -> object:
+def _scheduler(name: str, min_budget: float | None, max_budget: float | None, eta: int | None) -> Scheduler:
     from metahpo.schedulers import make_scheduler, scheduler_names
 
     if name not in scheduler_names():
