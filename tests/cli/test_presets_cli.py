@@ -147,6 +147,25 @@ def test_a_study_is_resumed_only_with_the_same_optimizer_and_seed(workdir):
     assert len(study.trials) == 4
 
 
+def test_a_study_resumed_without_seed_scores_on_its_folds_and_refuses_another_cv(workdir):
+    base = ["presets", "tune", "logistic-regression", "--data", "data.csv", "--target", "label",
+            "--optimizer", "random", "--trials", "2"]
+    assert runner.invoke(app, [*base, "--cv", "3", "--seed", "1"]).exit_code == 0
+    result = runner.invoke(app, [*base, "--cv", "2"])
+    assert result.exit_code == 1
+    assert ("--cv must be 3 to resume study 'logistic-regression-data', which was tuned with it. "
+            "Got 2: give --cv 3") in " ".join(result.output.split())
+    assert runner.invoke(app, [*base, "--cv", "3"]).exit_code == 0  # no --seed: the stored one
+    study = mh.load_study("logistic-regression-data", "sqlite:///metahpo.db")
+    assert len(study.trials) == 4
+    # Every trial's value is the objective's on the folds of --seed 1, the resumed ones too.
+    frame = pd.read_csv("data.csv")
+    X = pd.get_dummies(frame.drop(columns=["label"]), columns=["colour"], dtype=float).to_numpy()
+    objective = mh.presets.objective("logistic-regression", X, frame["label"], cv=3, seed=1)
+    for trial in study.trials:
+        assert objective(trial) == pytest.approx(trial.value)
+
+
 def test_a_missing_extra_is_one_error_line_and_stores_nothing(workdir, monkeypatch):
     import sys
 

@@ -89,17 +89,22 @@ def tune_command(
     try:
         chosen = get(preset)
         X, y, encoded = _read_data(data, target)
-        objective = chosen.objective(X, y, cv=cv, scoring=scoring, seed=0 if seed is None else seed)
-        task = Task.from_data(X, y, task_type=chosen.task_type)
         study_name = name or f"{chosen.name}-{data.stem}"
         url = storage_url(storage)
-        measured = {"scoring": scoring or chosen.loss_name, "data": _digest(X, y)}
         stored = stored_study(url, study_name)
+        recorded = stored.user_attrs.get(OBJECTIVE_KEY) if stored is not None else None
+        # A resumed study's new trials are scored on the folds its earlier trials were.
+        fold_seed = seed if seed is not None else _recorded(recorded, "fold_seed", 0)
+        # The objective checks the target and --cv first: its errors name the options.
+        objective = chosen.objective(X, y, cv=cv, scoring=scoring, seed=fold_seed)
+        task = Task.from_data(X, y, task_type=chosen.task_type)
+        measured = {"scoring": scoring or chosen.loss_name, "data": _digest(X, y), "cv": cv,
+                    "fold_seed": fold_seed}
         if stored is not None:
             # Before create_study: other data make another task, which it would refuse naming
             # its own 'task' parameter rather than --data; another optimizer or seed, naming
             # its own parameters and load_if_exists.
-            _check_same_objective(stored.user_attrs.get(OBJECTIVE_KEY), study_name, measured, data)
+            _check_same_objective(recorded, study_name, measured, data)
             check_same_optimizer(stored, optimizer)
             check_same_seed(stored, seed)
         study = create_study(
@@ -135,11 +140,23 @@ def _check_same_objective(stored: Any, name: str, objective: dict[str, str], pat
             f"--scoring must be {stored.get('scoring')!r} to resume study {name!r}, which "
             f"was tuned with it. Got {objective['scoring']!r}: give another --name for a new study."
         )
+    if "cv" in stored and stored["cv"] != objective["cv"]:
+        raise InvalidParameterError(
+            f"--cv must be {stored['cv']} to resume study {name!r}, which was tuned with it. "
+            f"Got {objective['cv']}: give --cv {stored['cv']}, or another --name for a new study."
+        )
     if stored.get("data") != objective["data"]:
         raise InvalidParameterError(
             f"--data must hold the data study {name!r} was tuned on to resume it. Got "
             f"{str(path)!r}, whose rows or --target differ: give another --name for a new study."
         )
+
+
+def _recorded(record: Any, key: str, default: int) -> int:
+    """An int the study recorded about its objective (studies tuned before it was recorded
+    have none: ``default``, what they used)."""
+    value = record.get(key) if isinstance(record, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
 def _digest(X: Any, y: Any) -> str:
