@@ -127,7 +127,7 @@ def tune_command(
     console().print(dict(best.config))
 
 
-def _check_same_objective(stored: Any, name: str, objective: dict[str, str], path: Path) -> None:
+def _check_same_objective(stored: Any, name: str, objective: dict[str, Any], path: Path) -> None:
     """Refuse to resume a study on another scoring or other data than it recorded: trials
     of two metrics or datasets in one study do not compare, and the finished study would
     teach the knowledge a task that never existed."""
