@@ -67,6 +67,17 @@ def test_why_names_the_adaptation_steps_kept():
         assert all(w["adapt_steps"] is None for w in whys if w["model"] == "study GP")
 
 
+def test_the_study_gp_searches_under_the_meta_learned_prior_which_fades():
+    study = run(metabo(knowledge(), n_warm_start=2), n_trials=12)
+    whys = [t.user_attrs["why"] for t in study.trials[2:]]
+    assert any(w["model"] == "study GP" for w in whys), [w["model"] for w in whys]
+    for w in whys:
+        if w["model"] == "study GP":
+            assert w["prior_weight"] == pytest.approx(10.0 / w["observations"], abs=1e-4)
+        else:
+            assert "prior_weight" not in w
+
+
 def test_without_related_tasks_it_is_gpbo():
     study = run(metabo(knowledge(n_tasks=2), meta_steps=10), n_trials=3)
     whys = [t.user_attrs["why"] for t in study.trials]

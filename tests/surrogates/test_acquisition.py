@@ -11,6 +11,7 @@ from metahpo.surrogates import (
     ExactGP,
     LogExpectedImprovement,
     LowerConfidenceBound,
+    PriorWeighted,
     log_expected_improvement,
     lower_confidence_bound,
 )
@@ -86,3 +87,40 @@ def test_closed_form_gradients_match_autograd(best: float) -> None:
         np.testing.assert_allclose(
             grad.numpy(), reference_grad.numpy(), rtol=1e-7, atol=1e-9 * scale
         )
+
+
+def test_prior_weighted_adds_the_priors_log_probability_of_improvement() -> None:
+    rng = np.random.default_rng(4)
+    X = np.hstack([rng.random((20, 2)), np.ones((20, 1))])
+    study = ExactGP(seed=0).fit(X, np.cos(4 * X[:, 0]) + X[:, 1])
+    prior = ExactGP(seed=1).fit(X, X[:, 0] + X[:, 1])  # believes the optimum is at (0, 0)
+    base = LogExpectedImprovement(study, best=-0.5, budget_feature=1.0)
+    z = torch.tensor(rng.random((6, 2)))
+    unweighted = PriorWeighted(base, prior, best=-1.0, weight=0.0, budget_feature=1.0)
+    np.testing.assert_allclose(unweighted(z).numpy(), base(z).numpy())
+    weighted = PriorWeighted(base, prior, best=-1.0, weight=0.5, budget_feature=1.0)
+    mean, std = prior.predict(torch.cat([z, torch.ones(6, 1, dtype=z.dtype)], dim=-1))
+    expected = base(z) - 0.5 * torch.special.log_ndtr((-1.0 - mean) / std)
+    np.testing.assert_allclose(weighted(z).detach().numpy(), expected.detach().numpy(), rtol=1e-12)
+    # A point the prior finds promising gains on one it does not, against the base loss.
+    corners = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    gain = (weighted(corners) - base(corners)).detach()
+    assert gain[0] < gain[1]
+
+
+def test_prior_weighted_closed_form_gradient_matches_autograd() -> None:
+    rng = np.random.default_rng(5)
+    X = np.hstack([rng.random((20, 3)), np.ones((20, 1))])
+    study = ExactGP(seed=0).fit(X, np.sin(5 * X[:, 0]) + X[:, 2])
+    prior = ExactGP(seed=1).fit(X, X[:, 1] - X[:, 2])
+    weighted = PriorWeighted(
+        LogExpectedImprovement(study, best=-1.0, budget_feature=1.0), prior, best=-1.2,
+        weight=0.3, budget_feature=1.0,
+    )
+    z = torch.tensor(rng.random((8, 3)))
+    value, grad = weighted.value_and_grad(z)
+    x = z.clone().requires_grad_(True)
+    reference = weighted(x)
+    (reference_grad,) = torch.autograd.grad(reference.sum(), x)
+    np.testing.assert_allclose(value.numpy(), reference.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(grad.numpy(), reference_grad.numpy(), rtol=1e-6, atol=1e-9)

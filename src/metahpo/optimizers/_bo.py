@@ -24,6 +24,7 @@ from metahpo.surrogates import (
     GPHyperparameters,
     LogExpectedImprovement,
     LowerConfidenceBound,
+    PriorWeighted,
     SpaceEncoding,
     TrustRegion,
 )
@@ -109,6 +110,7 @@ def propose(
     proximal_penalty: float = 0.0,
     thorough: bool = False,
     known_good: Sequence[Config] = (),
+    prior: tuple[Any, float] | None = None,
 ) -> list[Config]:
     """``n`` new configs that minimise the acquisition of ``surrogate`` (fitted on every
     observation of ``history``: COMPLETE trials, and PRUNED ones at the budget they
@@ -122,6 +124,8 @@ def propose(
     proposed while the acquisition offers another. ``thorough`` searches the acquisition harder
     (for an exact GP; see ``THOROUGH_SEARCH``). ``known_good`` configs (a portfolio's, good on
     related tasks) compete with the acquisition's optima as they are, by the same acquisition.
+    ``prior``, a surrogate fitted on the same observations and a weight, weights the
+    acquisition by that surrogate's probability of improvement (:class:`PriorWeighted`).
     """
     space = history.space
     x_unit, budgets, losses = history.observations()
@@ -133,12 +137,10 @@ def propose(
     budget_column = encoding.budget_feature(budgets)
     at_top = budget_column >= budget_column.max() - 1e-12
     anchors = encoding.features(x_unit[at_top])[np.argsort(y_model[at_top], kind="stable")]
-    if target_feature is not None and budget_column.max() < 1.0 - 1e-12:
-        # Nothing ran at the target budget yet: the incumbent is the best predicted one.
-        mean, _ = surrogate.predict(_tensor(encoding.inputs(x_unit, np.full(len(x_unit), _target(history)))))
-        best = float(mean.min())
-    else:
-        best = float(y_model[at_top].min())
+    best = _incumbent(surrogate, history, encoding, y_model, at_top)
+    prior_best = 0.0 if prior is None else _incumbent(
+        prior[0], history, encoding, prior[0].transform_losses(losses), at_top
+    )
 
     pending_rows = _pending_inputs(history, encoding)
     if len(pending_rows):
@@ -167,6 +169,8 @@ def propose(
             objective: Any = LogExpectedImprovement(surrogate, best, target_feature)
         else:
             objective = LowerConfidenceBound(surrogate, beta, target_feature)
+        if prior is not None:
+            objective = PriorWeighted(objective, prior[0], prior_best, prior[1], target_feature)
         candidates = optimizer.optimize(objective, encoding, anchors, rng, trust)
         config = _first_new(space, encoding, candidates, taken, history, objective, known_good)
         if config is None:
@@ -204,6 +208,18 @@ def replay_trust_radius(history: History) -> float:
         else:
             radius = max(0.5 * radius, _MIN_RADIUS)
     return radius
+
+
+def _incumbent(
+    surrogate: Any, history: History, encoding: SpaceEncoding, y_model: np.ndarray, at_top: np.ndarray
+) -> float:
+    """The best loss at the largest budget observed, on ``surrogate``'s scale; before
+    anything ran at the target budget, the best loss it predicts there."""
+    x_unit, budgets, _ = history.observations()
+    if encoding.has_budget and encoding.budget_feature(budgets).max() < 1.0 - 1e-12:
+        mean, _ = surrogate.predict(_tensor(encoding.inputs(x_unit, np.full(len(x_unit), _target(history)))))
+        return float(mean.min())
+    return float(y_model[at_top].min())
 
 
 def _first_new(

@@ -40,6 +40,10 @@ logger = logging.getLogger(__name__)
 
 # Portfolio configs that keep competing with the surrogate's optima after the warm start.
 PORTFOLIO_CANDIDATES = 20
+# πBO's β (Hvarfner et al., 2022, who set β = N / 10 for a budget of N trials: 10 for 100):
+# the meta-learned model's probability of improvement weighs the study GP's acquisition
+# with the exponent β / n, n the trials observed.
+PRIOR_BETA = 10.0
 
 
 class MetaBO(BaseOptimizer):
@@ -58,7 +62,10 @@ class MetaBO(BaseOptimizer):
        configs (the warm start's among them) that no trial has started compete with the
        optimiser's optima by the same acquisition (not with ``n_warm_start=0``), and
        ``why["portfolio_rank"]`` gives the place of a proposed config that is one of the
-       portfolio's. The budget is a surrogate input, so any scheduler composes.
+       portfolio's. Where a GP on the study alone predicts the observations better and
+       takes over, its acquisition is weighted by the meta-learned model's probability of
+       improvement to the power ``10 / n`` (πBO's fading prior; ``why["prior_weight"]``).
+       The budget is a surrogate input, so any scheduler composes.
     4. **Update.** When the study is finished (:meth:`Study.finish
        <metahpo.study.Study.finish>`), or when the next study finds it in the knowledge's
        storage, its task fine-tunes the meta-parameters with replay of stored tasks; the new
@@ -209,16 +216,21 @@ class MetaBO(BaseOptimizer):
             return self._portfolio.suggest_explained(history, n)
         encoding = SpaceEncoding(history.space, history.min_budget, history.max_budget)
         with torch_threads(1):
-            surrogate, checked = self._fit(history, encoding)
+            surrogate, meta, checked = self._fit(history, encoding)
             # Where the study's own GP predicts better, the search is GP-BO's, trust region
-            # included (the portfolio's configs still compete, as measured).
+            # included (the portfolio's configs still compete, as measured), with what the
+            # meta-learned model believes as a fading prior over where to look: without it
+            # the study GP spends its trials on corners of the box far from anything
+            # observed, which the knowledge holds to be bad.
             study_gp = checked["model"] == "study GP"
             radius = replay_trust_radius(history) if study_gp else None
+            prior = (meta, PRIOR_BETA / history.observed_count()) if study_gp else None
             portfolio = self._portfolio.portfolio(history) if self.n_warm_start else []
             configs = propose(
                 history, encoding, surrogate, n, self.acquisition, trust_radius=radius,
                 thorough=study_gp,
                 known_good=self._portfolio.untried(history) if self.n_warm_start else (),
+                prior=prior,
             )
         similar = kb.nearest(_target(history), k=3, space=history.space)
         why = {
@@ -228,6 +240,7 @@ class MetaBO(BaseOptimizer):
             "adapt_steps": None if study_gp else surrogate.adapted_steps_,
             "transform": surrogate.transform_.kind,
             **checked,
+            **({"prior_weight": round(prior[1], 4)} if prior is not None else {}),
             "similar_tasks": [[task.name, round(weight, 3)] for task, weight in similar],
         }
         # A proposed config that is one of the portfolio's says which.
@@ -238,8 +251,9 @@ class MetaBO(BaseOptimizer):
             for config, key in zip(configs, keys, strict=True)
         ]
 
-    def _fit(self, history: History, encoding: SpaceEncoding) -> tuple[Any, dict[str, Any]]:
-        """The surrogate of this round and what the check between models found.
+    def _fit(self, history: History, encoding: SpaceEncoding) -> tuple[Any, Any, dict[str, Any]]:
+        """The surrogate of this round, the meta-learned one, and what the check between
+        models found.
 
         The meta-learned surrogate is adapted to the observations in the better loss scale:
         losses with a few diverged configs (a log-loss of 6 among 0.1-0.3) flatten a
@@ -262,15 +276,15 @@ class MetaBO(BaseOptimizer):
         meta_score, best = min(scored)
         meta = fits[best]
         if history.observed_count() < len(history.space) + 1:  # trials observed, not rows
-            return meta, {"model": "meta-learned"}
+            return meta, meta, {"model": "meta-learned"}
         gp, self._check_state = fit_exact_gp(
             history, encoding, inputs, losses, "auto", 2, self._check_state
         )
         gp_score = loo_nll_of_losses(gp, losses)
         check = {"loo_nll": {"meta-learned": round(meta_score, 4), "study GP": round(gp_score, 4)}}
         if gp_score < meta_score:
-            return gp, {"model": "study GP", **check}
-        return meta, {"model": "meta-learned", **check}
+            return gp, meta, {"model": "study GP", **check}
+        return meta, meta, {"model": "meta-learned", **check}
 
     # Study end ----------------------------------------------------------------------------
     def on_study_end(self, history: History) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ A :class:`Surrogate` maps encoded inputs (config features and a log-budget colum
 :class:`SpaceEncoding`) to a posterior mean and standard deviation, differentiably.
 :class:`ExactGP` is the cold-start model and :class:`DeepKernelGP` the meta-learned one
 (a :class:`DeepKernelNet` whose parameters MetaBO meta-trains); acquisitions (:class:`LogExpectedImprovement`,
-:class:`LowerConfidenceBound`) are losses over config features at a target budget, and
+:class:`LowerConfidenceBound`, either weighted by a prior as :class:`PriorWeighted`) are losses over config features at a target budget, and
 :class:`AcquisitionOptimizer` minimises them with batched :class:`ProximalGradient`
 descent from many starts, then rounds integers and categoricals and searches their
 neighbourhood.
@@ -13,6 +13,7 @@ neighbourhood.
 from metahpo.surrogates._acquisition import (
     LogExpectedImprovement,
     LowerConfidenceBound,
+    PriorWeighted,
     log_expected_improvement,
     lower_confidence_bound,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "LogExpectedImprovement",
     "LowerConfidenceBound",
     "OutputTransform",
+    "PriorWeighted",
     "ProximalGradient",
     "ProximalResult",
     "SpaceEncoding",

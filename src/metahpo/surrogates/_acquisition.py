@@ -1,4 +1,5 @@
-"""Acquisition functions: log expected improvement and a lower confidence bound.
+"""Acquisition functions: log expected improvement, a lower confidence bound, and either
+weighted by a second model's belief about where the optimum lies.
 
 Both are written as *losses to minimise* over surrogate inputs, so the proximal
 optimiser needs no sign conventions: :class:`LogExpectedImprovement` returns
@@ -18,6 +19,7 @@ from metahpo.surrogates._protocol import Surrogate
 __all__ = [
     "LogExpectedImprovement",
     "LowerConfidenceBound",
+    "PriorWeighted",
     "log_expected_improvement",
     "lower_confidence_bound",
 ]
@@ -176,3 +178,57 @@ class LowerConfidenceBound(_BudgetAcquisition):
             return None
         mean, std, mean_grad, std_grad = moments
         return mean - self.beta * std, mean_grad - self.beta * std_grad
+
+
+class PriorWeighted(_BudgetAcquisition):
+    """An acquisition loss weighted by a prior over where the optimum lies (πBO).
+
+    πBO (Hvarfner et al., 2022, "πBO: Augmenting acquisition functions with user beliefs
+    for Bayesian optimization") maximises ``α(x) π(x)^(β/n)``: the prior ``π`` steers the
+    search early and fades as the ``n`` observations take over, which keeps the method's
+    convergence. Here ``π(x)`` is a second surrogate's probability that ``x`` improves on
+    its incumbent (MetaBO's meta-learned model, conditioned on the study's observations,
+    while a GP fitted on the study alone chooses where to look), so the loss is
+    ``acquisition(x) - weight · log PI(x)`` with ``weight = β / n``.
+
+    Args:
+        acquisition: the loss to weight (:class:`LogExpectedImprovement` or
+            :class:`LowerConfidenceBound`).
+        prior: the surrogate whose probability of improvement is the prior.
+        best: the incumbent on ``prior``'s output scale.
+        weight: ``β / n``.
+        budget_feature: the budget column appended to each row for ``prior``.
+    """
+
+    def __init__(
+        self,
+        acquisition: LogExpectedImprovement | LowerConfidenceBound,
+        prior: Surrogate,
+        best: float,
+        weight: float,
+        budget_feature: float | None = None,
+    ) -> None:
+        super().__init__(prior, budget_feature)
+        self.acquisition = acquisition
+        self.best = best
+        self.weight = weight
+
+    def _log_prior(self, z: torch.Tensor) -> torch.Tensor:
+        mean, std = self._predict(z)
+        return torch.special.log_ndtr((self.best - mean) / std)
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        return self.acquisition(z) - self.weight * self._log_prior(z)
+
+    def value_and_grad(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The weighted loss and its gradient: the acquisition's in closed form where it has
+        one, the prior's by autograd (``None`` when neither part has a closed form)."""
+        closed = self.acquisition.value_and_grad(z)
+        if closed is None:
+            return None
+        with torch.enable_grad():
+            x = z.detach().requires_grad_(True)
+            log_prior = self._log_prior(x)
+            (grad,) = torch.autograd.grad(log_prior.sum(), x)
+        value, acquisition_grad = closed
+        return value - self.weight * log_prior.detach(), acquisition_grad - self.weight * grad
