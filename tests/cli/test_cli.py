@@ -70,6 +70,16 @@ def test_tune_runs_the_command_and_records_failures(workdir):
     assert len(mh.load_study("cli", "sqlite:///metahpo.db").trials) == 15
 
 
+def test_tune_sets_up_an_empty_database_file(workdir):
+    # An empty file (as `touch` leaves it) holds no study: tune sets it up, as create_study does.
+    (workdir / "empty.db").touch()
+    result = tune("--trials", "2", "--optimizer", "random", "--storage", "sqlite:///empty.db")
+    assert result.exit_code == 0, result.output
+    from metahpo.storage import get_storage
+
+    assert len(get_storage("sqlite:///empty.db").list_studies()) == 1
+
+
 def test_tune_with_hyperband_passes_integer_budgets(workdir):
     result = tune("--trials", "13", "--optimizer", "random", "--seed", "2", "--name", "hb",
                   "--scheduler", "hyperband", "--min-budget", "1", "--max-budget", "9", "--eta", "3")

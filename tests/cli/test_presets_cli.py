@@ -166,6 +166,21 @@ def test_a_study_resumed_without_seed_scores_on_its_folds_and_refuses_another_cv
         assert objective(trial) == pytest.approx(trial.value)
 
 
+def test_a_study_created_without_seed_resumed_with_its_seed_keeps_its_folds(workdir):
+    base = ["presets", "tune", "logistic-regression", "--data", "data.csv", "--target", "label",
+            "--optimizer", "random", "--trials", "2", "--cv", "3"]
+    assert runner.invoke(app, base).exit_code == 0
+    study = mh.load_study("logistic-regression-data", "sqlite:///metahpo.db")
+    assert runner.invoke(app, [*base, "--seed", str(study.seed)]).exit_code == 0
+    study = mh.load_study("logistic-regression-data", "sqlite:///metahpo.db")
+    frame = pd.read_csv("data.csv")
+    X = pd.get_dummies(frame.drop(columns=["label"]), columns=["colour"], dtype=float).to_numpy()
+    objective = mh.presets.objective("logistic-regression", X, frame["label"], cv=3, seed=0)
+    assert len(study.trials) == 4
+    for trial in study.trials:  # all on the folds of the first run (seed 0: none given)
+        assert objective(trial) == pytest.approx(trial.value)
+
+
 def test_a_missing_extra_is_one_error_line_and_stores_nothing(workdir, monkeypatch):
     import sys
 

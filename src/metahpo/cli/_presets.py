@@ -93,8 +93,9 @@ def tune_command(
         url = storage_url(storage)
         stored = stored_study(url, study_name)
         recorded = stored.user_attrs.get(OBJECTIVE_KEY) if stored is not None else None
-        # A resumed study's new trials are scored on the folds its earlier trials were.
-        fold_seed = seed if seed is not None else _recorded(recorded, "fold_seed", 0)
+        # A resumed study's new trials are scored on the folds its earlier trials were
+        # (--seed, when given, must be the study's: checked below).
+        fold_seed = _recorded(recorded, "fold_seed", seed if seed is not None else 0)
         # The objective checks the target and --cv first: its errors name the options.
         objective = chosen.objective(X, y, cv=cv, scoring=scoring, seed=fold_seed)
         task = Task.from_data(X, y, task_type=chosen.task_type)
@@ -153,8 +154,8 @@ def _check_same_objective(stored: Any, name: str, objective: dict[str, Any], pat
 
 
 def _recorded(record: Any, key: str, default: int) -> int:
-    """An int the study recorded about its objective (studies tuned before it was recorded
-    have none: ``default``, what they used)."""
+    """An int the study recorded about its objective, or ``default`` (studies tuned before it
+    was recorded have none: their folds were shuffled with --seed, or 0 without it)."""
     value = record.get(key) if isinstance(record, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 

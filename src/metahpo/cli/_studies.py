@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from metahpo.cli._app import STORAGE_HELP, app
-from metahpo.exceptions import InvalidParameterError, MetahpoError, StudyNotFoundError
+from metahpo.exceptions import InvalidParameterError, MetahpoError, StorageError, StudyNotFoundError
 from metahpo.storage import CLI_DEFAULT_URL, ENV_VAR, StudyRecord, is_memory_sqlite
 from metahpo.trial import FrozenTrial
 
@@ -43,7 +43,12 @@ def stored_study(url: str, name: str) -> StudyRecord | None:
 
     if missing_sqlite_file(url) is not None:
         return None  # Nothing stored yet; the command creates the file.
-    store = existing_storage(url)
+    try:
+        store = existing_storage(url)
+    except StorageError:
+        # A file without metahpo's tables (an empty one, say) holds no study: create_study
+        # sets it up, or says what is wrong with it.
+        return None
     try:
         return store.get_study(name)
     except StudyNotFoundError:

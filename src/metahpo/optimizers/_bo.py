@@ -124,8 +124,9 @@ def propose(
     proposed while the acquisition offers another. ``thorough`` searches the acquisition harder
     (for an exact GP; see ``THOROUGH_SEARCH``). ``known_good`` configs (a portfolio's, good on
     related tasks) compete with the acquisition's optima as they are, by the same acquisition.
-    ``prior``, a surrogate fitted on the same observations and a weight, weights the
-    acquisition by that surrogate's probability of improvement (:class:`PriorWeighted`).
+    ``prior``, a surrogate fitted on the same observations and a weight, weights log EI
+    by that surrogate's probability of improvement (:class:`PriorWeighted`; pending and
+    batch configs enter it as liars too).
     """
     space = history.space
     x_unit, budgets, losses = history.observations()
@@ -145,6 +146,11 @@ def propose(
     pending_rows = _pending_inputs(history, encoding)
     if len(pending_rows):
         surrogate = surrogate.condition(pending_rows, np.full(len(pending_rows), liar))
+    if prior is not None:
+        # The prior sees the liars too, or it would pull every worker to the same place.
+        prior_liar = float(np.max(prior[0].transform_losses(losses)))
+        if len(pending_rows):
+            prior = (prior[0].condition(pending_rows, np.full(len(pending_rows), prior_liar)), prior[1])
     trust = None
     if trust_radius is not None and len(anchors):
         trust = TrustRegion(anchors[0], trust_radius, proximal_penalty)
@@ -169,7 +175,7 @@ def propose(
             objective: Any = LogExpectedImprovement(surrogate, best, target_feature)
         else:
             objective = LowerConfidenceBound(surrogate, beta, target_feature)
-        if prior is not None:
+        if prior is not None and acquisition == "logei":
             objective = PriorWeighted(objective, prior[0], prior_best, prior[1], target_feature)
         candidates = optimizer.optimize(objective, encoding, anchors, rng, trust)
         config = _first_new(space, encoding, candidates, taken, history, objective, known_good)
@@ -190,6 +196,8 @@ def propose(
         if len(chosen) < n:
             row = encoding.inputs(space.to_unit([config]), np.array([_target(history)]))
             surrogate = surrogate.condition(row, np.array([liar]))
+            if prior is not None:
+                prior = (prior[0].condition(row, np.array([prior_liar])), prior[1])
     return chosen
 
 

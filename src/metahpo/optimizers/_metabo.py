@@ -63,8 +63,9 @@ class MetaBO(BaseOptimizer):
        optimiser's optima by the same acquisition (not with ``n_warm_start=0``), and
        ``why["portfolio_rank"]`` gives the place of a proposed config that is one of the
        portfolio's. Where a GP on the study alone predicts the observations better and
-       takes over, its acquisition is weighted by the meta-learned model's probability of
-       improvement to the power ``10 / n`` (πBO's fading prior; ``why["prior_weight"]``).
+       takes over, its expected improvement is weighted by the meta-learned model's
+       probability of improvement to the power ``10 / n`` (πBO's fading prior;
+       ``why["prior_weight"]``; not with ``acquisition="lcb"``).
        The budget is a surrogate input, so any scheduler composes.
     4. **Update.** When the study is finished (:meth:`Study.finish
        <metahpo.study.Study.finish>`), or when the next study finds it in the knowledge's
@@ -224,7 +225,9 @@ class MetaBO(BaseOptimizer):
             # observed, which the knowledge holds to be bad.
             study_gp = checked["model"] == "study GP"
             radius = replay_trust_radius(history) if study_gp else None
-            prior = (meta, PRIOR_BETA / history.observed_count()) if study_gp else None
+            # (πBO weights log EI; a confidence bound is searched without it.)
+            weighted = study_gp and self.acquisition == "logei"
+            prior = (meta, PRIOR_BETA / history.observed_count()) if weighted else None
             portfolio = self._portfolio.portfolio(history) if self.n_warm_start else []
             configs = propose(
                 history, encoding, surrogate, n, self.acquisition, trust_radius=radius,

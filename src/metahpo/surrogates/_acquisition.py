@@ -14,6 +14,7 @@ import math
 
 import torch
 
+from metahpo.exceptions import InvalidParameterError
 from metahpo.surrogates._protocol import Surrogate
 
 __all__ = [
@@ -180,6 +181,9 @@ class LowerConfidenceBound(_BudgetAcquisition):
         return mean - self.beta * std, mean_grad - self.beta * std_grad
 
 
+_PRIOR_Z_FLOOR = -1e6
+
+
 class PriorWeighted(_BudgetAcquisition):
     """An acquisition loss weighted by a prior over where the optimum lies (πBO).
 
@@ -192,8 +196,9 @@ class PriorWeighted(_BudgetAcquisition):
     ``acquisition(x) - weight · log PI(x)`` with ``weight = β / n``.
 
     Args:
-        acquisition: the loss to weight (:class:`LogExpectedImprovement` or
-            :class:`LowerConfidenceBound`).
+        acquisition: the loss to weight, a :class:`LogExpectedImprovement` (``-log α``:
+            adding ``-weight · log π`` is πBO's product; a loss on another scale, such as
+            a confidence bound's, would be swamped by the prior's log).
         prior: the surrogate whose probability of improvement is the prior.
         best: the incumbent on ``prior``'s output scale.
         weight: ``β / n``.
@@ -202,12 +207,17 @@ class PriorWeighted(_BudgetAcquisition):
 
     def __init__(
         self,
-        acquisition: LogExpectedImprovement | LowerConfidenceBound,
+        acquisition: LogExpectedImprovement,
         prior: Surrogate,
         best: float,
         weight: float,
         budget_feature: float | None = None,
     ) -> None:
+        if not isinstance(acquisition, LogExpectedImprovement):
+            raise InvalidParameterError(
+                "The 'acquisition' parameter of PriorWeighted must be a LogExpectedImprovement "
+                f"(πBO weights log EI). Got {type(acquisition).__name__} instead."
+            )
         super().__init__(prior, budget_feature)
         self.acquisition = acquisition
         self.best = best
@@ -215,7 +225,9 @@ class PriorWeighted(_BudgetAcquisition):
 
     def _log_prior(self, z: torch.Tensor) -> torch.Tensor:
         mean, std = self._predict(z)
-        return torch.special.log_ndtr((self.best - mean) / std)
+        # Beyond a million standard deviations log_ndtr's gradient is wrong (inf at 1e10):
+        # there the prior is flat, and a start stuck there stays put rather than diverge.
+        return torch.special.log_ndtr(((self.best - mean) / std).clamp_min(_PRIOR_Z_FLOOR))
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         return self.acquisition(z) - self.weight * self._log_prior(z)
