@@ -138,9 +138,9 @@ def propose(
     budget_column = encoding.budget_feature(budgets)
     at_top = budget_column >= budget_column.max() - 1e-12
     anchors = encoding.features(x_unit[at_top])[np.argsort(y_model[at_top], kind="stable")]
-    best = _incumbent(surrogate, history, encoding, y_model, at_top)
+    best = _incumbent(surrogate, history, encoding, x_unit, budget_column, y_model)
     prior_best = 0.0 if prior is None else _incumbent(
-        prior[0], history, encoding, prior[0].transform_losses(losses), at_top
+        prior[0], history, encoding, x_unit, budget_column, prior[0].transform_losses(losses)
     )
 
     pending_rows = _pending_inputs(history, encoding)
@@ -219,15 +219,19 @@ def replay_trust_radius(history: History) -> float:
 
 
 def _incumbent(
-    surrogate: Any, history: History, encoding: SpaceEncoding, y_model: np.ndarray, at_top: np.ndarray
+    surrogate: Any,
+    history: History,
+    encoding: SpaceEncoding,
+    x_unit: np.ndarray,
+    budget_column: np.ndarray,
+    y_model: np.ndarray,
 ) -> float:
     """The best loss at the largest budget observed, on ``surrogate``'s scale; before
     anything ran at the target budget, the best loss it predicts there."""
-    x_unit, budgets, _ = history.observations()
-    if encoding.has_budget and encoding.budget_feature(budgets).max() < 1.0 - 1e-12:
+    if encoding.has_budget and budget_column.max() < 1.0 - 1e-12:
         mean, _ = surrogate.predict(_tensor(encoding.inputs(x_unit, np.full(len(x_unit), _target(history)))))
         return float(mean.min())
-    return float(y_model[at_top].min())
+    return float(y_model[budget_column >= budget_column.max() - 1e-12].min())
 
 
 def _first_new(
