@@ -139,18 +139,18 @@ def propose(
     at_top = budget_column >= budget_column.max() - 1e-12
     anchors = encoding.features(x_unit[at_top])[np.argsort(y_model[at_top], kind="stable")]
     best = _incumbent(surrogate, history, encoding, x_unit, budget_column, y_model)
-    prior_best = 0.0 if prior is None else _incumbent(
-        prior[0], history, encoding, x_unit, budget_column, prior[0].transform_losses(losses)
-    )
+    prior_best, prior_liar = 0.0, 0.0
+    if prior is not None:
+        prior_y = prior[0].transform_losses(losses)
+        prior_best = _incumbent(prior[0], history, encoding, x_unit, budget_column, prior_y)
+        prior_liar = float(np.max(prior_y))
 
     pending_rows = _pending_inputs(history, encoding)
     if len(pending_rows):
         surrogate = surrogate.condition(pending_rows, np.full(len(pending_rows), liar))
-    if prior is not None:
+    if prior is not None and len(pending_rows):
         # The prior sees the liars too, or it would pull every worker to the same place.
-        prior_liar = float(np.max(prior[0].transform_losses(losses)))
-        if len(pending_rows):
-            prior = (prior[0].condition(pending_rows, np.full(len(pending_rows), prior_liar)), prior[1])
+        prior = (prior[0].condition(pending_rows, np.full(len(pending_rows), prior_liar)), prior[1])
     trust = None
     if trust_radius is not None and len(anchors):
         trust = TrustRegion(anchors[0], trust_radius, proximal_penalty)
