@@ -209,6 +209,33 @@ def test_from_unit_clips_floating_point_excess():
     )
 
 
+@pytest.mark.parametrize(
+    "param", [mh.Float(0.0, 1.0), mh.Float(1e-3, 1.0, log=True), mh.Int(1, 8), mh.Categorical(["a", "b"])]
+)
+@pytest.mark.parametrize("u", [float("nan"), float("inf"), -float("inf"), np.float64("nan"), 1.5, -0.25,
+                               1 + 1e-6, "0.5", None, True])
+def test_param_from_unit_refuses_a_coordinate_outside_the_unit_interval_naming_the_parameter(param, u):
+    with pytest.raises(InvalidParameterError) as refused:
+        param.from_unit(u)
+    assert str(refused.value) == (
+        f"The 'u' parameter of {param!r}.from_unit must be a finite number in [0, 1], the unit "
+        f"interval. Got {u!r} instead."
+    )
+
+
+@pytest.mark.parametrize(
+    ("param", "low", "high"),
+    [(mh.Float(0.0, 1.0), 0.0, 1.0), (mh.Float(1e-3, 1.0, log=True), 1e-3, 1.0), (mh.Int(1, 8), 1, 8),
+     (mh.Categorical([0.5, 2.5]), 0.5, 2.5)],
+)
+def test_param_from_unit_takes_floating_point_excess_for_the_bound(param, low, high):
+    # exp(log(low)) may differ from low in its last bit: compared up to that.
+    assert param.from_unit(-1e-12) == param.from_unit(0.0) == pytest.approx(low, rel=1e-15, abs=0)
+    assert param.from_unit(1 + 1e-12) == param.from_unit(1.0) == pytest.approx(high, rel=1e-15, abs=0)
+    assert param.from_unit(np.float32(1.0)) == param.from_unit(1.0)
+    assert param.from_unit(0) == param.from_unit(0.0)
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.floats(-1e6, 1e6), st.floats(1e-3, 1e6), st.booleans())
 def test_float_json_round_trip(low, width, log):

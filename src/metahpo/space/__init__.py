@@ -9,11 +9,10 @@ from metahpo.space._conditions import (
     Range,
     condition_from_dict,
 )
-from metahpo.space._params import Categorical, Float, Int, Param, param_from_dict
+from metahpo.space._params import UNIT_TOLERANCE, Categorical, Float, Int, Param, param_from_dict
 from metahpo.space._space import (
     INACTIVE_UNIT,
     UNIT_KEY_DECIMALS,
-    UNIT_TOLERANCE,
     Config,
     Space,
     round_unit,

@@ -19,6 +19,33 @@ from metahpo.exceptions import InvalidParameterError
 
 JSONScalar = str | int | float | bool | None
 _MAX_EXACT_INT = 2**53
+# How far outside [0, 1] a unit-cube coordinate may lie and still be taken for its bound:
+# a value computed a rounding error past its range (a relative 1e-9 of the range), or a
+# point an optimiser's arithmetic left a hair outside the cube. Farther out is refused.
+UNIT_TOLERANCE = 1e-9
+_UNIT_LOW, _UNIT_HIGH = -UNIT_TOLERANCE, 1.0 + UNIT_TOLERANCE
+
+
+def outside_unit_interval(values: np.ndarray) -> np.ndarray:
+    """Which of ``values`` lie outside ``[0, 1]`` by more than :data:`UNIT_TOLERANCE`, NaN
+    included: the array form of the check :func:`unit_coordinate` makes."""
+    # Written so that NaN, which fails every comparison, counts as outside.
+    return ~((values >= _UNIT_LOW) & (values <= _UNIT_HIGH))
+
+
+def unit_coordinate(u: Any, owner: Param) -> float:
+    """``u`` as a coordinate of the unit interval, for ``owner.from_unit``: a real number
+    in ``[0, 1]``, or past a bound by no more than :data:`UNIT_TOLERANCE` (then the
+    bound). Anything else (NaN and infinities included) raises naming ``owner``."""
+    # The same bounds as outside_unit_interval, compared without NumPy, and a float (NumPy's
+    # float64 included) let through before the slower general check: this runs once per
+    # coordinate of every decoded point.
+    if (isinstance(u, float) or is_real_number(u)) and _UNIT_LOW <= u <= _UNIT_HIGH:
+        return min(max(float(u), 0.0), 1.0)
+    raise InvalidParameterError(
+        f"The 'u' parameter of {describe(owner)}.from_unit must be a finite number in [0, 1], "
+        f"the unit interval. Got {describe(u)} instead."
+    )
 
 
 @dataclass(frozen=True)
@@ -74,7 +101,8 @@ class Float:
         return (value - self.low) / (self.high - self.low)
 
     def from_unit(self, u: float) -> float:
-        u = min(max(float(u), 0.0), 1.0)
+        """The value at ``u`` in ``[0, 1]`` (see :func:`unit_coordinate` for what is refused)."""
+        u = unit_coordinate(u, self)
         if self.log:
             value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         else:
@@ -148,7 +176,8 @@ class Int:
         return (x - lo) / (hi - lo)
 
     def from_unit(self, u: float) -> int:
-        u = min(max(float(u), 0.0), 1.0)
+        """The value at ``u`` in ``[0, 1]`` (see :func:`unit_coordinate` for what is refused)."""
+        u = unit_coordinate(u, self)
         lo, hi = self._edges()
         x = lo + u * (hi - lo)
         value = round(math.exp(x)) if self.log else round(x)
@@ -229,7 +258,8 @@ class Categorical:
         return (self.index(value) + 0.5) / len(self.choices)
 
     def from_unit(self, u: float) -> JSONScalar:
-        u = min(max(float(u), 0.0), 1.0)
+        """The value at ``u`` in ``[0, 1]`` (see :func:`unit_coordinate` for what is refused)."""
+        u = unit_coordinate(u, self)
         return self.choices[min(int(u * len(self.choices)), len(self.choices) - 1)]
 
     def to_dict(self) -> dict[str, Any]:

@@ -24,7 +24,16 @@ import numpy as np
 from metahpo._validation import check_int, describe, is_real_number
 from metahpo.exceptions import InvalidParameterError
 from metahpo.space._conditions import CONDITION_TYPES, Condition, condition_from_dict
-from metahpo.space._params import Categorical, Float, Int, Param, check_param_keys, param_from_dict
+from metahpo.space._params import (
+    UNIT_TOLERANCE,
+    Categorical,
+    Float,
+    Int,
+    Param,
+    check_param_keys,
+    outside_unit_interval,
+    param_from_dict,
+)
 
 Config = dict[str, Any]
 
@@ -32,10 +41,6 @@ logger = logging.getLogger("metahpo.space")
 
 # The unit-cube value of an inactive parameter (see the module docstring).
 INACTIVE_UNIT = 0.5
-# How far outside [0, 1] a unit-cube coordinate may lie and still be taken for its bound:
-# a value computed a rounding error past its range (a relative 1e-9 of the range), or a
-# point an optimiser's arithmetic left a hair outside the cube. Farther out is refused.
-UNIT_TOLERANCE = 1e-9
 
 
 class Space(Mapping[str, Param]):
@@ -267,8 +272,7 @@ class Space(Mapping[str, Param]):
             raise InvalidParameterError(
                 f"The 'points' parameter must have {len(self)} columns. Got shape {array.shape} instead."
             )
-        # Written so that NaN, which fails every comparison, counts as outside.
-        outside = ~((array >= -UNIT_TOLERANCE) & (array <= 1.0 + UNIT_TOLERANCE))
+        outside = outside_unit_interval(array)
         if outside.any():
             row, column = (int(k) for k in np.argwhere(outside)[0])
             raise InvalidParameterError(
