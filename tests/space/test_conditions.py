@@ -110,6 +110,54 @@ def test_unit_round_trip_and_identity(point: list[float]) -> None:
     np.testing.assert_array_equal(space.active_mask(unit)[0], [n in config for n in space])
 
 
+@pytest.mark.parametrize("method", ["active_mask", "impute_inactive", "from_unit"])
+@pytest.mark.parametrize(
+    ("points", "given"),
+    [(np.full((2, 5), 0.5), "shape (2, 5)"), (np.full((2, 7), 0.5), "shape (2, 7)"),
+     (np.full((1, 2, 6), 0.5), "shape (1, 2, 6)"), ([0.5] * 5, "shape (5,)"),
+     ([["gbtree"] * 6], "[['gbtree', 'gbtree', 'gbtree', 'gbtree', 'gbtree', 'gbtree']]")],
+)
+def test_unit_cube_methods_refuse_points_of_another_shape(method, points, given) -> None:
+    space = booster_space()
+    with pytest.raises(InvalidParameterError) as refused:
+        getattr(space, method)(points)
+    numbers = ", all numbers" if given.startswith("[") else ""
+    assert str(refused.value) == (
+        f"The 'points' parameter of Space.{method} must be an array of unit-cube rows with 6 "
+        f"columns, one per parameter {list(space)!r}{numbers}. Got {given} instead."
+    )
+
+
+@pytest.mark.parametrize("method", ["active_mask", "impute_inactive"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), 1.5])
+def test_active_mask_and_impute_inactive_refuse_a_parent_outside_the_unit_cube(method, value) -> None:
+    space = booster_space()
+    # max_depth (column 2) decides whether grow_deep is active: it is read under gbtree.
+    points = np.full((2, 6), 0.5)
+    points[1, 2] = value
+    with pytest.raises(InvalidParameterError) as refused:
+        getattr(space, method)(points)
+    assert str(refused.value) == (
+        f"The coordinate of 'max_depth' (column 2) in points[1] must be in [0, 1], the unit "
+        f"interval. Got {value!r} instead."
+    )
+
+
+def test_impute_inactive_replaces_what_is_inactive_and_refuses_an_active_nan() -> None:
+    space = booster_space()
+    # gblinear (booster 0.1): every parameter but booster and alpha is inactive, so its
+    # coordinates are not read and may be anything.
+    linear = [0.1, 0.5, np.nan, np.inf, -3.0, np.nan]
+    np.testing.assert_array_equal(space.active_mask([linear])[0], [True, True, False, False, False, False])
+    np.testing.assert_array_equal(space.impute_inactive([linear])[0], [0.1, 0.5] + [INACTIVE_UNIT] * 4)
+    assert space.impute_inactive([[-1e-12, 0.5, *linear[2:]]])[0, 0] == 0.0  # rounding: the bound
+    with pytest.raises(InvalidParameterError, match=r"'alpha' \(column 1\) in points\[0\] .* Got nan"):
+        space.impute_inactive([[0.1, np.nan, *linear[2:]]])
+    flat = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Int(1, 3)})
+    with pytest.raises(InvalidParameterError, match=r"'y' \(column 1\) in points\[1\] .* Got inf"):
+        flat.impute_inactive([[0.5, 0.5], [0.5, np.inf]])
+
+
 def test_to_unit_refuses_a_config_without_an_active_child_but_not_an_inactive_one() -> None:
     space = booster_space()
     # rate_drop is active under dart; extra is not (grow_deep is inactive at depth 3).

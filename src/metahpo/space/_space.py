@@ -234,12 +234,18 @@ class Space(Mapping[str, Param]):
         return out
 
     def active_mask(self, points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
-        """Which parameters each unit-cube row makes active: a boolean ``(n, d)`` array."""
-        array = np.atleast_2d(np.asarray(points, dtype=float))
+        """Which parameters each unit-cube row makes active: a boolean ``(n, d)`` array.
+
+        ``points`` has one column per parameter (a single row may be given flat). A
+        coordinate that decides what is active (an active parent's) must lie in ``[0, 1]``
+        as for :meth:`from_unit`; the others are not read.
+        """
+        array = _unit_rows(points, self.names, "Space.active_mask")
         mask = np.ones(array.shape, dtype=bool)
         if not self._conditions:
             return mask
         column = {name: j for j, name in enumerate(self._params)}
+        outside = outside_unit_interval(array)
         for name in self._order:
             condition = self._conditions.get(name)
             if condition is None:
@@ -249,16 +255,28 @@ class Space(Mapping[str, Param]):
                 if not all(mask[i, column[p]] for p in parents):
                     mask[i, column[name]] = False
                     continue
+                for p in parents:
+                    if outside[i, column[p]]:
+                        raise _coordinate_error(self.names, array, i, column[p])
                 values = {p: self._params[p].from_unit(row[column[p]]) for p in parents}
                 mask[i, column[name]] = condition.holds(values)
         return mask
 
     def impute_inactive(self, points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
-        """Unit-cube rows with inactive parameters moved to :data:`INACTIVE_UNIT`."""
-        array = np.array(np.atleast_2d(np.asarray(points, dtype=float)))
-        if self._conditions:
-            array[~self.active_mask(array)] = INACTIVE_UNIT
-        return array
+        """Unit-cube rows with inactive parameters moved to :data:`INACTIVE_UNIT`.
+
+        ``points`` is read as by :meth:`active_mask`. An active coordinate must lie in
+        ``[0, 1]`` as for :meth:`from_unit` (one past a bound by rounding becomes the
+        bound); an inactive one may be anything, NaN included, since it is replaced.
+        """
+        array = np.array(_unit_rows(points, self.names, "Space.impute_inactive"))
+        active = self.active_mask(array)
+        outside = outside_unit_interval(array) & active
+        if outside.any():
+            row, column = (int(k) for k in np.argwhere(outside)[0])
+            raise _coordinate_error(self.names, array, row, column)
+        array[~active] = INACTIVE_UNIT
+        return np.clip(array, 0.0, 1.0)
 
     def from_unit(self, points: np.ndarray | Sequence[Sequence[float]]) -> list[Config]:
         """Decode rows of the unit cube into configurations.
@@ -267,18 +285,11 @@ class Space(Mapping[str, Param]):
         :class:`~metahpo.exceptions.InvalidParameterError` naming its parameter; one
         outside by no more than rounding (:data:`UNIT_TOLERANCE`) is taken as the bound.
         """
-        array = np.atleast_2d(np.asarray(points, dtype=float))
-        if array.shape[1] != len(self):
-            raise InvalidParameterError(
-                f"The 'points' parameter must have {len(self)} columns. Got shape {array.shape} instead."
-            )
+        array = _unit_rows(points, self.names, "Space.from_unit")
         outside = outside_unit_interval(array)
         if outside.any():
             row, column = (int(k) for k in np.argwhere(outside)[0])
-            raise InvalidParameterError(
-                f"The coordinate of {self.names[column]!r} (column {column}) in points[{row}] must "
-                f"be in [0, 1], the unit interval. Got {describe(float(array[row, column]))} instead."
-            )
+            raise _coordinate_error(self.names, array, row, column)
         array = np.clip(array, 0.0, 1.0)
         params = list(self._params.items())
         configs = [
@@ -491,6 +502,35 @@ def _describe_param(param: Param) -> str:
     kind = "integers" if isinstance(param, Int) else "reals"
     scale = ", log scale" if param.log else ""
     return f"the {kind} [{param.low!r}, {param.high!r}]{scale}"
+
+
+def _unit_rows(points: Any, names: list[str], owner: str) -> np.ndarray:
+    """``points`` as an ``(n, d)`` float array with a column for each of ``names`` (a flat
+    sequence is one row), or an error naming ``owner``'s argument, the expected shape and
+    the shape given. The coordinates are not checked: see :func:`_coordinate_error`."""
+    expected = (f"an array of unit-cube rows with {len(names)} columns, one per parameter "
+                f"{describe(names)}")
+    try:
+        given = np.asarray(points, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(
+            f"The 'points' parameter of {owner} must be {expected}, all numbers. "
+            f"Got {describe(points)} instead."
+        ) from exc
+    array = np.atleast_2d(given)
+    if array.ndim != 2 or array.shape[1] != len(names):
+        raise InvalidParameterError(
+            f"The 'points' parameter of {owner} must be {expected}. Got shape {given.shape} instead."
+        )
+    return array
+
+
+def _coordinate_error(names: list[str], array: np.ndarray, row: int, column: int) -> InvalidParameterError:
+    """The error for ``points[row][column]``, which lies outside the unit interval."""
+    return InvalidParameterError(
+        f"The coordinate of {names[column]!r} (column {column}) in points[{row}] must "
+        f"be in [0, 1], the unit interval. Got {describe(float(array[row, column]))} instead."
+    )
 
 
 def _unit_of(param: Param, key: str, config: Mapping[str, Any], row: int) -> float:
