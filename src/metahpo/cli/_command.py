@@ -24,13 +24,11 @@ import yaml
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError, MetahpoError
 from metahpo.space import Space
-from metahpo.study import TrialHandle
+from metahpo.study import OWN_TRIAL_ATTRS, TrialHandle
 
 logger = logging.getLogger(__name__)
 
 _STDERR_TAIL = 2000
-# Trial attributes metahpo writes: a command's metric of the same name is not stored.
-_OWN_TRIAL_ATTRS = frozenset({"why", "optimizer_state", "dispatch", "enqueued"})
 # Placeholders the command gets besides the space's parameters; no parameter may take them.
 RESERVED_PLACEHOLDERS = ("trial", "budget")
 # Seconds a command's process group has between SIGTERM and SIGKILL after a timeout.
@@ -321,7 +319,7 @@ class CommandObjective:
 def _keep_metric(trial: TrialHandle, key: str, value: Any) -> None:
     """Store a metric the command printed beside its value as a trial attribute; one that
     metahpo's own attributes use, or that cannot be stored (NaN), is skipped with a warning."""
-    if key in _OWN_TRIAL_ATTRS:
+    if key in OWN_TRIAL_ATTRS:
         logger.warning("Trial %d: the command's %r is not stored (metahpo keeps its own there).", trial.number, key)
         return
     try:

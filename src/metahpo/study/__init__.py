@@ -4,10 +4,11 @@ from metahpo.study._create import create_study, delete_study, list_studies, load
 from metahpo.study._handle import TrialHandle
 from metahpo.study._knowledge import study_knowledge
 from metahpo.study._labels import knowledge_update_label, optimizer_label, study_state
-from metahpo.study._state import public_user_attrs
+from metahpo.study._state import OWN_TRIAL_ATTRS, public_user_attrs
 from metahpo.study._study import Study
 
 __all__ = [
+    "OWN_TRIAL_ATTRS",
     "Study",
     "TrialHandle",
     "create_study",
