@@ -203,6 +203,29 @@ def test_load_if_exists_keeps_a_task_given_late_and_refuses_another_one(tmp_path
     assert mh.create_study(name="s", space=SPACE, storage=url, load_if_exists=True, task=nudged).name == "s"
 
 
+@pytest.mark.parametrize(("optimizer", "stored", "opened"), [("auto", "gpbo", 0), ("metabo", "metabo", 1)])
+def test_load_if_exists_finds_the_stored_study_before_building_an_optimizer(tmp_path, monkeypatch, optimizer,
+                                                                            stored, opened):
+    from metahpo.knowledge import KnowledgeBase
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    mh.create_study(name="s", space=SPACE, storage=url, optimizer=optimizer, seed=0)
+    specs = []
+    open_knowledge = KnowledgeBase.open.__func__
+
+    def counted_open(cls, spec):
+        specs.append(spec)
+        return open_knowledge(cls, spec)
+
+    monkeypatch.setattr(KnowledgeBase, "open", classmethod(counted_open))
+    again = mh.create_study(name="s", space=SPACE, storage=url, optimizer=optimizer, load_if_exists=True)
+    assert again.optimizer.name == stored and again.seed == 0
+    # The stored optimizer is reopened (MetaBO with its stored knowledge); "auto" does not
+    # open the knowledge to choose again, nor MetaBO the default knowledge, only to be
+    # replaced by the stored ones.
+    assert len(specs) == opened
+
+
 def test_telling_a_trial_inside_optimize_says_that_optimize_tells_it():
     study = mh.create_study(space=SPACE, optimizer="random", seed=0)
 

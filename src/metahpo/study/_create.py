@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 
 from metahpo._validation import check_int, describe
-from metahpo.exceptions import DuplicatedStudyError, InvalidParameterError
+from metahpo.exceptions import DuplicatedStudyError, InvalidParameterError, StudyNotFoundError
 from metahpo.history import DIRECTIONS
 from metahpo.knowledge import descriptor_of
-from metahpo.optimizers import optimizer_class, optimizer_spec, takes_knowledge
+from metahpo.optimizers import Optimizer, optimizer_class, optimizer_spec, takes_knowledge
 from metahpo.schedulers import make_scheduler, scheduler_spec
 from metahpo.space import Space
 from metahpo.storage import (
@@ -78,6 +78,7 @@ def create_study(
         raise InvalidParameterError(
             f"The 'direction' parameter of create_study must be 'minimize' or 'maximize'. Got {describe(direction)} instead."
         )
+    task_record = None
     if task is not None:  # refused before a database file is created
         task_record = task.to_dict() if hasattr(task, "to_dict") else task
         descriptor = descriptor_of(task_record)
@@ -110,41 +111,55 @@ def create_study(
     if preset is not None:
         space, knowledge = _preset_space_and_knowledge(preset, space, knowledge, optimizer, store)
     space = _check_space(space)
-    resolved_optimizer, choice = build_optimizer(optimizer, knowledge, space, store)
     name = name if name is not None else f"study-{uuid.uuid4().hex[:10]}"
-    user_attrs: dict[str, Any] = {}
-    if task is not None:
-        user_attrs["task"] = task_record
-    if choice is not None:
-        user_attrs["optimizer_choice"] = choice
-    try:
-        record = store.create_study(
-            name, space=space.to_dict(), direction=direction, seed=seed,
-            optimizer=optimizer_spec(resolved_optimizer),
-            scheduler=scheduler_spec(resolved_scheduler), user_attrs=user_attrs,
-        )
-    except DuplicatedStudyError as exc:
-        if not load_if_exists:
-            raise DuplicatedStudyError(
-                f"{exc} Pass load_if_exists=True to continue it (or open it with "
-                f"mh.load_study({name!r}, storage)), or choose another name."
-            ) from exc
+    # A stored study is looked for before an optimizer is built: it resumes with its stored
+    # optimizer, so one built now ("auto" opening the knowledge to choose, a learner its
+    # default knowledge) would be thrown away.
+    record = _stored_study(store, name) if load_if_exists else None
+    if record is None:
+        resolved_optimizer, choice = build_optimizer(optimizer, knowledge, space, store)
+        user_attrs: dict[str, Any] = {}
+        if task_record is not None:
+            user_attrs["task"] = task_record
+        if choice is not None:
+            user_attrs["optimizer_choice"] = choice
+        try:
+            record = store.create_study(
+                name, space=space.to_dict(), direction=direction, seed=seed,
+                optimizer=optimizer_spec(resolved_optimizer),
+                scheduler=scheduler_spec(resolved_scheduler), user_attrs=user_attrs,
+            )
+        except DuplicatedStudyError as exc:
+            if not load_if_exists:
+                raise DuplicatedStudyError(
+                    f"{exc} Pass load_if_exists=True to continue it (or open it with "
+                    f"mh.load_study({name!r}, storage)), or choose another name."
+                ) from exc
+            record = store.get_study(name)  # created by another process since it was looked for
+        else:
+            return Study(record, store, resolved_optimizer, resolved_scheduler)
+    # Only an instance is needed as given: it is compared with the stored one and used.
+    instance = None if isinstance(optimizer, str) else build_optimizer(optimizer, knowledge, space, store)[0]
+    _check_same_study(record, space, direction, optimizer, instance,
+                      scheduler, resolved_scheduler, seed if seed_given else None, task_record)
+    if task_record is not None and "task" not in record.user_attrs:
+        # A descriptor given now to a study stored without one: kept, as
+        # study.set_user_attr("task", ...) would, rather than dropped in silence.
+        store.set_study_user_attrs(record.study_id, {"task": task_record})
         record = store.get_study(name)
-        _check_same_study(record, space, direction, optimizer, resolved_optimizer,
-                          scheduler, resolved_scheduler, seed if seed_given else None,
-                          user_attrs.get("task"))
-        if "task" in user_attrs and "task" not in record.user_attrs:
-            # A descriptor given now to a study stored without one: kept, as
-            # study.set_user_attr("task", ...) would, rather than dropped in silence.
-            store.set_study_user_attrs(record.study_id, {"task": user_attrs["task"]})
-            record = store.get_study(name)
-        if not isinstance(optimizer, str):
-            # The instance given is the stored optimizer (checked above): use it, so that a
-            # class never registered by name (one of the user's own) reopens too. Its state
-            # is loaded from the trials before each suggestion, as for a rebuilt one.
-            return Study(record, store, resolved_optimizer, make_scheduler(dict(record.scheduler)))
-        return Study.from_record(record, store, given_knowledge)
-    return Study(record, store, resolved_optimizer, resolved_scheduler)
+    if instance is not None:
+        # The instance given is the stored optimizer (checked above): use it, so that a
+        # class never registered by name (one of the user's own) reopens too. Its state
+        # is loaded from the trials before each suggestion, as for a rebuilt one.
+        return Study(record, store, instance, make_scheduler(dict(record.scheduler)))
+    return Study.from_record(record, store, given_knowledge)
+
+
+def _stored_study(store: Storage, name: str) -> StudyRecord | None:
+    try:
+        return store.get_study(name)
+    except StudyNotFoundError:
+        return None
 
 
 def _check_space(space: Any) -> Space:
@@ -156,13 +171,22 @@ def _check_space(space: Any) -> Space:
 
 
 def _check_same_study(
-    record: StudyRecord, space: Space, direction: str, optimizer: Any, resolved_optimizer: Any,
+    record: StudyRecord, space: Space, direction: str, optimizer: Any, instance: Any,
     scheduler: Any, resolved_scheduler: Any, seed: int | None, task: Any = None,
 ) -> None:
     """Refuse ``load_if_exists`` when what was asked differs from the stored study: a
-    silently different direction, optimizer, scheduler, seed or task would be another study."""
+    silently different direction, optimizer, scheduler, seed or task would be another study.
+
+    ``optimizer`` is as given; ``instance`` the optimizer an instance given resolves to
+    (``None`` for a name, whose class's name is compared: no optimizer is built for it).
+    """
     stored_optimizer = dict(record.optimizer)
-    asked_optimizer = optimizer_spec(resolved_optimizer)
+    if isinstance(optimizer, str):
+        # "auto" is not compared (below); a name by its class's name, without building one.
+        named: type[Optimizer] | None = None if optimizer == "auto" else optimizer_class(optimizer)
+        asked_optimizer = {} if named is None else {"name": named.name}
+    else:
+        asked_optimizer = optimizer_spec(instance)
     differences = []
     if Space.from_dict(record.space).fingerprint() != space.fingerprint():
         differences.append(("space", "a different search space", "the stored one"))
