@@ -226,6 +226,31 @@ def test_load_if_exists_finds_the_stored_study_before_building_an_optimizer(tmp_
     assert len(specs) == opened
 
 
+@pytest.mark.parametrize("kind", ["in memory", "spec"])
+def test_an_auto_study_that_chose_gpbo_resumes_with_the_knowledge_it_was_created_with(tmp_path, kind):
+    url = f"sqlite:///{tmp_path}/s.db"
+    # Knowledge of no task related to SPACE: "auto" chooses GP-BO, which learns from none.
+    knowledge = mh.KnowledgeBase() if kind == "in memory" else f"sqlite:///{tmp_path}/other.db"
+    if kind == "spec":
+        mh.create_study(name="other", space=mh.Space({"y": mh.Float(0, 1)}), storage=knowledge,
+                        optimizer="random", seed=0)
+    made = mh.create_study(name="s", space=SPACE, storage=url, knowledge=knowledge, seed=0)
+    assert made.optimizer.name == "gpbo"
+    choice = made.user_attrs["optimizer_choice"]
+    made.tell(made.ask(), 0.5)
+    # The arguments it was created with resume it; GP-BO was refused the knowledge.
+    again = mh.create_study(name="s", space=SPACE, storage=url, knowledge=knowledge, seed=0,
+                            load_if_exists=True)
+    assert again.optimizer.name == "gpbo" and again.user_attrs["optimizer_choice"] == choice
+    again.tell(again.ask(), 0.25)
+    loaded = mh.load_study("s", url, knowledge=knowledge)
+    assert [t.value for t in loaded.trials] == [0.5, 0.25]
+    # A study named GP-BO was never given knowledge: knowledge given to reopen it is a mistake.
+    mh.create_study(name="named", space=SPACE, storage=url, optimizer="gpbo", seed=0)
+    with pytest.raises(InvalidParameterError, match="GPBO does not learn from knowledge"):
+        mh.load_study("named", url, knowledge=knowledge)
+
+
 def test_telling_a_trial_inside_optimize_says_that_optimize_tells_it():
     study = mh.create_study(space=SPACE, optimizer="random", seed=0)
 

@@ -271,7 +271,9 @@ def load_study(name: str, storage: Storage | str | None = None, knowledge: Any =
     """Open a stored study with the optimizer and scheduler it was created with.
 
     The optimizer's knowledge is opened again from the spec it stored; a knowledge base
-    built in memory has no spec and is given again as ``knowledge``.
+    built in memory has no spec and is given again as ``knowledge``. A study ``"auto"``
+    ran with GP-BO (too few related tasks) takes the knowledge it was created with and
+    does not use it.
     """
     return Study.load(name, storage, knowledge)
 

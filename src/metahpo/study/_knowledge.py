@@ -90,9 +90,15 @@ def reopened_knowledge(record: StudyRecord, storage: Storage, knowledge: Any) ->
     """The knowledge of the stored study ``record``'s optimizer, opened through ``storage``.
 
     Opened from the spec the optimizer stored, unless ``knowledge`` (a knowledge base or a
-    spec) is given: knowledge built in memory has no spec.
+    spec) is given: knowledge built in memory has no spec. A study ``"auto"`` ran with an
+    optimizer that learns from no knowledge (GP-BO) takes ``knowledge`` and does not use it.
     """
     spec = dict(record.optimizer)
+    if knowledge is not None and _auto_chose_a_non_learner(record):
+        # Resumed with the knowledge it was created with, as create_study(..., knowledge=kb,
+        # load_if_exists=True) does: "auto" chose when the study was created, and what the
+        # study's end learns into is the spec its choice recorded (learner_after_auto).
+        return None
     # Stored specs carry no password: take it from this storage's URL when the knowledge
     # is on the same server as the same user (else PGPASSWORD or ~/.pgpass supply it).
     stored = spec_with_credentials(dict(spec.get("params", {})).get("knowledge"),
@@ -107,6 +113,13 @@ def reopened_knowledge(record: StudyRecord, storage: Storage, knowledge: Any) ->
             "Pass knowledge= to load_study to give it its knowledge again.",
             record.name, spec.get("name", "optimizer"))
     return kb
+
+
+def _auto_chose_a_non_learner(record: StudyRecord) -> bool:
+    """Whether ``"auto"`` chose the stored study's optimizer, and it learns from no knowledge."""
+    if not isinstance(record.user_attrs.get("optimizer_choice"), dict):
+        return False
+    return not takes_knowledge(optimizer_class(str(dict(record.optimizer).get("name"))))
 
 
 def study_knowledge(
