@@ -93,21 +93,13 @@ class History:
         losses = np.array([self.loss(float(v)) for _, _, v in chosen], dtype=float)
         return x, budgets, losses
 
-    def observed_count(self, budget: float | None = None) -> int:
-        """How many trials the observations come from (a run seen at several budgets counts
-        once); with ``budget`` given, how many were observed at that budget (as they ended:
-        a run that went on is not counted at the steps it passed)."""
-        runs = self._runs()
-        return len(runs) if budget is None else sum(1 for _, b, _ in runs if _same(b, budget))
-
-    @property
-    def full_budget(self) -> float:
-        """The budget a run without one is observed at: ``max_budget``, or 1.0 without budgets."""
-        return self.max_budget if self.max_budget is not None else 1.0
+    def observed_count(self) -> int:
+        """How many trials the observations come from (a run seen at several budgets counts once)."""
+        return len(self._runs())
 
     def _runs(self) -> list[tuple[FrozenTrial, float, Any]]:
         """Each COMPLETE trial at its budget and each stopped one at the step it reached."""
-        full = self.full_budget
+        full = self.max_budget if self.max_budget is not None else 1.0
         runs = [(t, full if t.budget is None else t.budget, t.value) for t in self.complete]
         runs += [(t, step, t.value) for t in self.trials if (step := self._stopped_at(t)) is not None]
         return runs

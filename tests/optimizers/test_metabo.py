@@ -422,24 +422,3 @@ def test_a_study_reopened_from_its_storage_is_not_replayed_as_an_old_task(tmp_pa
     summary = reopened.finish()
     assert summary["new_task_evaluations"] == 6
     assert summary["replayed_tasks"] + summary["probe_tasks"] == 4
-
-
-def test_the_study_gp_competes_only_from_d_plus_1_trials_at_the_full_budget():
-    # Under a scheduler most trials end at low budgets, of which a GP fitted on the study
-    # alone cannot tell the full budget's losses: until d + 1 trials ran in full, the
-    # meta-learned model proposes, whatever the leave-one-out check would say.
-    from metahpo.testing.synthetic import MultiFidelityBranin
-
-    problem = MultiFidelityBranin(min_budget=1, max_budget=9)
-    study = mh.create_study(space=problem.space, seed=0, optimizer=metabo(knowledge(4), n_warm_start=2),
-                            scheduler=mh.Hyperband(min_budget=1, max_budget=9, eta=3))
-    study.optimize(lambda t: problem.evaluate(problem.tasks[0], t.config, t.budget), n_trials=20,
-                   show_progress=False)
-    d_plus_1 = len(problem.space) + 1
-    full = 0
-    for trial in study.trials:
-        why = trial.user_attrs["why"]
-        if why["source"] == "surrogate" and full < d_plus_1:
-            assert why["model"] == "meta-learned", (trial.number, full)
-        full += trial.budget == 9.0
-    assert sum(t.budget < 9.0 for t in study.trials) >= d_plus_1  # low-budget trials alone would pass

@@ -278,11 +278,7 @@ class MetaBO(BaseOptimizer):
         scored = [(loo_nll_of_losses(fitted, losses), i) for i, fitted in enumerate(fits)]
         meta_score, best = min(scored)
         meta = fits[best]
-        # The study GP competes from d + 1 trials at the full budget: fitted on the study alone,
-        # it cannot tell how a scheduler's low budgets carry on to the full one (the
-        # meta-learned model learnt that across tasks), and trials stopped early would hand
-        # it the search while it knows nothing of the budget the study is after.
-        if history.observed_count(history.full_budget) < len(history.space) + 1:
+        if history.observed_count() < len(history.space) + 1:  # trials observed, not rows
             return meta, meta, {"model": "meta-learned"}
         gp, self._check_state = fit_exact_gp(
             history, encoding, inputs, losses, "auto", 2, self._check_state
