@@ -45,6 +45,23 @@ def test_objects_that_are_no_storage_are_refused(value: object) -> None:
         get_storage(value)
 
 
+class _StorageOfOnesOwn:
+    """A storage class written before the protocol gained its queue operations."""
+
+    def __init__(self) -> None:
+        self._inner = InMemoryStorage()
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "enqueue_config":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def test_a_storage_class_missing_operations_is_refused_naming_them() -> None:
+    with pytest.raises(InvalidParameterError, match=r"_StorageOfOnesOwn lacks enqueue_config, of the operations"):
+        get_storage(_StorageOfOnesOwn())
+
+
 @given(
     url=st.one_of(
         _SAFE_TEXT.filter(lambda port: not port.isdigit()).map(

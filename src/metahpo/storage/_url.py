@@ -36,10 +36,26 @@ def get_storage(storage: Any) -> Storage:
 
             return SQLStorage(storage)
     shown = describe(mask_password(storage) if isinstance(storage, str) else storage)
+    missing = _missing_operations(storage)
+    if missing is not None:
+        raise InvalidParameterError(
+            f"The 'storage' parameter must be a Storage object: {type(storage).__name__} lacks "
+            f"{', '.join(missing)}, of the operations of the metahpo.storage.Storage protocol "
+            "(metahpo.testing.storage checks a storage class against it)."
+        )
     raise InvalidParameterError(
         "The 'storage' parameter must be None, a Storage object or a URL starting with "
         f"'sqlite:///' or 'postgresql+psycopg://'. Got {shown} instead."
     )
+
+
+def _missing_operations(storage: Any) -> list[str] | None:
+    """The Storage operations an object that has some of them lacks (a storage class of
+    one's own that misses operations added since it was written); ``None`` for an object
+    with none of them, which was not meant as a storage."""
+    operations = sorted(name for name in dir(Storage) if not name.startswith("_"))
+    missing = [name for name in operations if not callable(getattr(storage, name, None))]
+    return missing if len(missing) < len(operations) else None
 
 
 def sqlite_path(url: str) -> Path | None:
