@@ -121,7 +121,7 @@ def test_unit_cube_methods_refuse_points_of_another_shape(method, points, given)
     space = booster_space()
     with pytest.raises(InvalidParameterError) as refused:
         getattr(space, method)(points)
-    numbers = ", all numbers" if given.startswith("[") else ""
+    numbers = ": rows of equal length, all numbers" if given.startswith("[") else ""
     assert str(refused.value) == (
         f"The 'points' parameter of Space.{method} must be an array of unit-cube rows with 6 "
         f"columns, one per parameter {list(space)!r}{numbers}. Got {given} instead."

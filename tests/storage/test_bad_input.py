@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,14 @@ class _StorageOfOnesOwn:
 
 
 def test_a_storage_class_missing_operations_is_refused_naming_them() -> None:
-    with pytest.raises(InvalidParameterError, match=r"_StorageOfOnesOwn lacks enqueue_config, of the operations"):
+    with pytest.raises(InvalidParameterError, match=r"which lacks enqueue_config of the metahpo.storage.Storage"):
         get_storage(_StorageOfOnesOwn())
+    # An object with a method of the same name (close) was not meant as a storage.
+    connection = sqlite3.connect(":memory:")
+    with pytest.raises(InvalidParameterError, match=r"must be None, a Storage object or a URL") as info:
+        get_storage(connection)
+    assert "lacks" not in str(info.value)
+    connection.close()
 
 
 @given(

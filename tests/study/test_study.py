@@ -12,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import metahpo as mh
-from metahpo.exceptions import DuplicatedStudyError, InvalidParameterError, TrialStateError
+from metahpo.exceptions import (
+    DuplicatedStudyError,
+    InvalidParameterError,
+    StudyNotFoundError,
+    TrialStateError,
+)
+from metahpo.storage import InMemoryStorage
 from metahpo.trial import TrialState
 
 SPACE = mh.Space({"x": mh.Float(-5.0, 5.0), "n": mh.Int(1, 10), "c": mh.Categorical(["a", "b"])})
@@ -249,6 +255,45 @@ def test_an_auto_study_that_chose_gpbo_resumes_with_the_knowledge_it_was_created
     mh.create_study(name="named", space=SPACE, storage=url, optimizer="gpbo", seed=0)
     with pytest.raises(InvalidParameterError, match="GPBO does not learn from knowledge"):
         mh.load_study("named", url, knowledge=knowledge)
+    # Knowledge that is none, or given with an optimizer that takes none, is still refused.
+    with pytest.raises(InvalidParameterError, match="knowledge"):
+        mh.create_study(name="s", space=SPACE, storage=url, knowledge=42, seed=0, load_if_exists=True)
+    with pytest.raises(InvalidParameterError, match="knowledge"):
+        mh.load_study("s", url, knowledge=42)
+    with pytest.raises(InvalidParameterError, match="GPBO does not learn from knowledge"):
+        mh.create_study(name="s", space=SPACE, storage=url, optimizer="gpbo", knowledge=knowledge,
+                        seed=0, load_if_exists=True)
+    assert [t.value for t in mh.load_study("s", url).trials] == [0.5, 0.25]
+
+
+class _CreatedMeanwhile(InMemoryStorage):
+    """A storage where another process creates the study just after it was looked up."""
+
+    def __init__(self, optimizer: str) -> None:
+        super().__init__()
+        self.other_optimizer = optimizer
+        self.looked_up = False
+
+    def get_study(self, name):
+        if not self.looked_up:
+            self.looked_up = True
+            mh.create_study(name=name, space=SPACE, storage=self, optimizer=self.other_optimizer, seed=0)
+            raise StudyNotFoundError(name)
+        return super().get_study(name)
+
+
+@pytest.mark.parametrize("optimizer", ["random", "instance"])
+def test_a_study_created_by_another_process_after_the_lookup_is_resumed(optimizer):
+    store = _CreatedMeanwhile("random")
+    given = mh.RandomSearch() if optimizer == "instance" else optimizer
+    study = mh.create_study(name="s", space=SPACE, storage=store, optimizer=given, seed=0, load_if_exists=True)
+    assert store.looked_up and len(store.list_studies()) == 1
+    study.tell(study.ask(), 0.5)
+    assert [t.value for t in mh.load_study("s", store).trials] == [0.5]
+    # What differs from the study the other process stored is refused as on any resume.
+    with pytest.raises(InvalidParameterError, match="optimizer"):
+        mh.create_study(name="t", space=SPACE, storage=_CreatedMeanwhile("random"), optimizer="sobol",
+                        seed=0, load_if_exists=True)
 
 
 def test_telling_a_trial_inside_optimize_says_that_optimize_tells_it():

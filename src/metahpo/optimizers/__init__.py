@@ -13,6 +13,7 @@ from metahpo.optimizers._registry import (
     optimizer_class_name,
     optimizer_names,
     optimizer_spec,
+    refuse_knowledge,
     register_optimizer,
     takes_knowledge,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "optimizer_class_name",
     "optimizer_names",
     "optimizer_spec",
+    "refuse_knowledge",
     "register_optimizer",
     "takes_knowledge",
 ]

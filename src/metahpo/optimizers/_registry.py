@@ -108,12 +108,17 @@ def _known_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k in accepted}
 
 
-def _with_knowledge(cls: type, params: dict[str, Any], knowledge: Any) -> dict[str, Any]:
-    if takes_knowledge(cls):
-        params["knowledge"] = knowledge
-    elif knowledge is not None:
+def refuse_knowledge(cls: type, knowledge: Any) -> None:
+    """Refuse ``knowledge`` (anything but ``None``) for an optimizer class that learns from none."""
+    if knowledge is not None and not takes_knowledge(cls):
         raise InvalidParameterError(
             f"The optimizer {cls.__name__} does not learn from knowledge; use 'metabo', "
             f"'portfolio' or 'auto' with 'knowledge'. Got knowledge={knowledge!r}."
         )
+
+
+def _with_knowledge(cls: type, params: dict[str, Any], knowledge: Any) -> dict[str, Any]:
+    refuse_knowledge(cls, knowledge)
+    if takes_knowledge(cls):
+        params["knowledge"] = knowledge
     return params

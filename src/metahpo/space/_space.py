@@ -271,10 +271,7 @@ class Space(Mapping[str, Param]):
         """
         array = np.array(_unit_rows(points, self.names, "Space.impute_inactive"))
         active = self.active_mask(array)
-        outside = outside_unit_interval(array) & active
-        if outside.any():
-            row, column = (int(k) for k in np.argwhere(outside)[0])
-            raise _coordinate_error(self.names, array, row, column)
+        _refuse_outside(self.names, array, outside_unit_interval(array) & active)
         array[~active] = INACTIVE_UNIT
         return np.clip(array, 0.0, 1.0)
 
@@ -286,10 +283,7 @@ class Space(Mapping[str, Param]):
         outside by no more than rounding (:data:`UNIT_TOLERANCE`) is taken as the bound.
         """
         array = _unit_rows(points, self.names, "Space.from_unit")
-        outside = outside_unit_interval(array)
-        if outside.any():
-            row, column = (int(k) for k in np.argwhere(outside)[0])
-            raise _coordinate_error(self.names, array, row, column)
+        _refuse_outside(self.names, array, outside_unit_interval(array))
         array = np.clip(array, 0.0, 1.0)
         params = list(self._params.items())
         configs = [
@@ -514,8 +508,8 @@ def _unit_rows(points: Any, names: list[str], owner: str) -> np.ndarray:
         given = np.asarray(points, dtype=float)
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError(
-            f"The 'points' parameter of {owner} must be {expected}, all numbers. "
-            f"Got {describe(points)} instead."
+            f"The 'points' parameter of {owner} must be {expected}: rows of equal length, "
+            f"all numbers. Got {describe(points)} instead."
         ) from exc
     array = np.atleast_2d(given)
     if array.ndim != 2 or array.shape[1] != len(names):
@@ -523,6 +517,13 @@ def _unit_rows(points: Any, names: list[str], owner: str) -> np.ndarray:
             f"The 'points' parameter of {owner} must be {expected}. Got shape {given.shape} instead."
         )
     return array
+
+
+def _refuse_outside(names: list[str], array: np.ndarray, outside: np.ndarray) -> None:
+    """Raise :func:`_coordinate_error` for the first coordinate ``outside`` marks, if any."""
+    if outside.any():
+        row, column = (int(k) for k in np.argwhere(outside)[0])
+        raise _coordinate_error(names, array, row, column)
 
 
 def _coordinate_error(names: list[str], array: np.ndarray, row: int, column: int) -> InvalidParameterError:

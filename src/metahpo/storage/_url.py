@@ -36,11 +36,11 @@ def get_storage(storage: Any) -> Storage:
 
             return SQLStorage(storage)
     shown = describe(mask_password(storage) if isinstance(storage, str) else storage)
-    missing = _missing_operations(storage)
-    if missing is not None:
+    missing = _missing_members(storage)
+    if missing:
         raise InvalidParameterError(
-            f"The 'storage' parameter must be a Storage object: {type(storage).__name__} lacks "
-            f"{', '.join(missing)}, of the operations of the metahpo.storage.Storage protocol "
+            f"The 'storage' parameter must be a Storage object. Got {shown} instead, which lacks "
+            f"{', '.join(missing)} of the metahpo.storage.Storage protocol "
             "(metahpo.testing.storage checks a storage class against it)."
         )
     raise InvalidParameterError(
@@ -49,13 +49,16 @@ def get_storage(storage: Any) -> Storage:
     )
 
 
-def _missing_operations(storage: Any) -> list[str] | None:
-    """The Storage operations an object that has some of them lacks (a storage class of
-    one's own that misses operations added since it was written); ``None`` for an object
-    with none of them, which was not meant as a storage."""
-    operations = sorted(name for name in dir(Storage) if not name.startswith("_"))
-    missing = [name for name in operations if not callable(getattr(storage, name, None))]
-    return missing if len(missing) < len(operations) else None
+def _missing_members(storage: Any) -> list[str]:
+    """The members of the Storage protocol that an object meant as a storage lacks (a
+    storage class of one's own written before operations were added to the protocol); none
+    for an object without ``create_study`` and ``get_study``, which was not meant as one."""
+    if not all(callable(getattr(storage, name, None)) for name in ("create_study", "get_study")):
+        return []
+    methods = sorted(name for name, member in vars(Storage).items()
+                     if not name.startswith("_") and callable(member))
+    missing = [name for name in methods if not callable(getattr(storage, name, None))]
+    return missing + [name for name in Storage.__annotations__ if not hasattr(storage, name)]
 
 
 def sqlite_path(url: str) -> Path | None:

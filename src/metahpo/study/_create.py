@@ -13,7 +13,13 @@ from metahpo._validation import check_int, describe
 from metahpo.exceptions import DuplicatedStudyError, InvalidParameterError, StudyNotFoundError
 from metahpo.history import DIRECTIONS
 from metahpo.knowledge import descriptor_of
-from metahpo.optimizers import Optimizer, optimizer_class, optimizer_spec, takes_knowledge
+from metahpo.optimizers import (
+    Optimizer,
+    optimizer_class,
+    optimizer_spec,
+    refuse_knowledge,
+    takes_knowledge,
+)
 from metahpo.schedulers import make_scheduler, scheduler_spec
 from metahpo.space import Space
 from metahpo.storage import (
@@ -115,9 +121,14 @@ def create_study(
     # A stored study is looked for before an optimizer is built: it resumes with its stored
     # optimizer, so one built now ("auto" opening the knowledge to choose, a learner its
     # default knowledge) would be thrown away.
+    if isinstance(optimizer, str) and optimizer != "auto":
+        # Refused whether the study is created or resumed, as building the optimizer would.
+        refuse_knowledge(optimizer_class(optimizer), knowledge)
     record = _stored_study(store, name) if load_if_exists else None
+    built = None
     if record is None:
         resolved_optimizer, choice = build_optimizer(optimizer, knowledge, space, store)
+        built = resolved_optimizer
         user_attrs: dict[str, Any] = {}
         if task_record is not None:
             user_attrs["task"] = task_record
@@ -139,7 +150,9 @@ def create_study(
         else:
             return Study(record, store, resolved_optimizer, resolved_scheduler)
     # Only an instance is needed as given: it is compared with the stored one and used.
-    instance = None if isinstance(optimizer, str) else build_optimizer(optimizer, knowledge, space, store)[0]
+    instance = None
+    if not isinstance(optimizer, str):
+        instance = built if built is not None else build_optimizer(optimizer, knowledge, space, store)[0]
     _check_same_study(record, space, direction, optimizer, instance,
                       scheduler, resolved_scheduler, seed if seed_given else None, task_record)
     if task_record is not None and "task" not in record.user_attrs:

@@ -98,6 +98,8 @@ def reopened_knowledge(record: StudyRecord, storage: Storage, knowledge: Any) ->
         # Resumed with the knowledge it was created with, as create_study(..., knowledge=kb,
         # load_if_exists=True) does: "auto" chose when the study was created, and what the
         # study's end learns into is the spec its choice recorded (learner_after_auto).
+        # What is given is still opened, so that knowledge that is none is refused.
+        resolve_knowledge(knowledge)
         return None
     # Stored specs carry no password: take it from this storage's URL when the knowledge
     # is on the same server as the same user (else PGPASSWORD or ~/.pgpass supply it).
@@ -119,7 +121,11 @@ def _auto_chose_a_non_learner(record: StudyRecord) -> bool:
     """Whether ``"auto"`` chose the stored study's optimizer, and it learns from no knowledge."""
     if not isinstance(record.user_attrs.get("optimizer_choice"), dict):
         return False
-    return not takes_knowledge(optimizer_class(str(dict(record.optimizer).get("name"))))
+    try:
+        cls = optimizer_class(str(dict(record.optimizer).get("name")))
+    except InvalidParameterError:  # a name no longer registered: reopening it says so
+        return False
+    return not takes_knowledge(cls)
 
 
 def study_knowledge(
