@@ -118,12 +118,12 @@ def create_study(
         space, knowledge = _preset_space_and_knowledge(preset, space, knowledge, optimizer, store)
     space = _check_space(space)
     name = name if name is not None else f"study-{uuid.uuid4().hex[:10]}"
-    # A stored study is looked for before an optimizer is built: it resumes with its stored
-    # optimizer, so one built now ("auto" opening the knowledge to choose, a learner its
-    # default knowledge) would be thrown away.
     if isinstance(optimizer, str) and optimizer != "auto":
         # Refused whether the study is created or resumed, as building the optimizer would.
         refuse_knowledge(optimizer_class(optimizer), knowledge)
+    # A stored study is looked for before an optimizer is built: it resumes with its stored
+    # optimizer, so one built now ("auto" opening the knowledge to choose, a learner its
+    # default knowledge) would be thrown away.
     record = _stored_study(store, name) if load_if_exists else None
     built = None
     if record is None:
