@@ -102,7 +102,10 @@ class Float:
 
     def from_unit(self, u: float) -> float:
         """The value at ``u`` in ``[0, 1]`` (see :func:`unit_coordinate` for what is refused)."""
-        u = unit_coordinate(u, self)
+        return self._value_at(unit_coordinate(u, self))
+
+    def _value_at(self, u: float) -> float:
+        """:meth:`from_unit` of a coordinate already checked to lie in ``[0, 1]``."""
         if self.log:
             value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         else:
@@ -177,7 +180,10 @@ class Int:
 
     def from_unit(self, u: float) -> int:
         """The value at ``u`` in ``[0, 1]`` (see :func:`unit_coordinate` for what is refused)."""
-        u = unit_coordinate(u, self)
+        return self._value_at(unit_coordinate(u, self))
+
+    def _value_at(self, u: float) -> int:
+        """:meth:`from_unit` of a coordinate already checked to lie in ``[0, 1]``."""
         lo, hi = self._edges()
         x = lo + u * (hi - lo)
         value = round(math.exp(x)) if self.log else round(x)
@@ -259,7 +265,10 @@ class Categorical:
 
     def from_unit(self, u: float) -> JSONScalar:
         """The value at ``u`` in ``[0, 1]`` (see :func:`unit_coordinate` for what is refused)."""
-        u = unit_coordinate(u, self)
+        return self._value_at(unit_coordinate(u, self))
+
+    def _value_at(self, u: float) -> JSONScalar:
+        """:meth:`from_unit` of a coordinate already checked to lie in ``[0, 1]``."""
         return self.choices[min(int(u * len(self.choices)), len(self.choices) - 1)]
 
     def to_dict(self) -> dict[str, Any]:

@@ -286,9 +286,10 @@ class Space(Mapping[str, Param]):
         _refuse_outside(self.names, array, outside_unit_interval(array))
         array = np.clip(array, 0.0, 1.0)
         params = list(self._params.items())
+        # Checked and clipped above as a whole: each value is decoded without checking again.
         configs = [
-            {key: param.from_unit(u) for (key, param), u in zip(params, row, strict=True)}
-            for row in array
+            {key: param._value_at(u) for (key, param), u in zip(params, row, strict=True)}
+            for row in array.tolist()  # Python floats: arithmetic on NumPy scalars is slower
         ]
         if not self._conditions:
             return configs
