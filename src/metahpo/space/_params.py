@@ -37,9 +37,9 @@ def unit_coordinate(u: Any, owner: Param) -> float:
     """``u`` as a coordinate of the unit interval, for ``owner.from_unit``: a real number
     in ``[0, 1]``, or past a bound by no more than :data:`UNIT_TOLERANCE` (then the
     bound). Anything else (NaN and infinities included) raises naming ``owner``."""
-    # The same bounds as outside_unit_interval, compared without NumPy, and a float (NumPy's
-    # float64 included) let through before the slower general check: this runs once per
-    # coordinate of every decoded point.
+    # The same bounds as outside_unit_interval, compared without NumPy; a float (NumPy's
+    # float64 included) skips the slower general check. Space.from_unit checks whole
+    # arrays with outside_unit_interval and does not come through here.
     if (isinstance(u, float) or is_real_number(u)) and _UNIT_LOW <= u <= _UNIT_HIGH:
         return min(max(float(u), 0.0), 1.0)
     raise InvalidParameterError(
