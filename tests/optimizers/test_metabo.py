@@ -422,26 +422,3 @@ def test_a_study_reopened_from_its_storage_is_not_replayed_as_an_old_task(tmp_pa
     summary = reopened.finish()
     assert summary["new_task_evaluations"] == 6
     assert summary["replayed_tasks"] + summary["probe_tasks"] == 4
-
-
-def test_the_study_gp_is_fitted_under_a_lengthscale_prior_learned_from_the_knowledge(monkeypatch):
-    import metahpo.optimizers._metabo as module
-    from metahpo.surrogates import SpaceEncoding, learn_lengthscale_prior
-    from metahpo.surrogates.meta import tasks_to_data
-
-    seen = []
-    fit = module.fit_exact_gp
-
-    def spy(*args, **kwargs):
-        seen.append(kwargs.get("lengthscale_prior"))
-        return fit(*args, **kwargs)
-
-    monkeypatch.setattr(module, "fit_exact_gp", spy)
-    kb = knowledge()
-    optimizer = metabo(kb)
-    run(optimizer, n_trials=6)
-    # From d + 1 = 3 trials on, every fit of the study GP uses the same learned prior.
-    assert len(seen) == 3 and all(prior is seen[0] for prior in seen)
-    encoding = SpaceEncoding(FAMILY.space, None, None)
-    data = tasks_to_data(kb.tasks(FAMILY.space), encoding)
-    assert seen[0] == learn_lengthscale_prior([(d.X, d.y) for d in data])

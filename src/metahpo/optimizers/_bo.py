@@ -22,7 +22,6 @@ from metahpo.surrogates import (
     Candidates,
     ExactGP,
     GPHyperparameters,
-    LengthscalePrior,
     LogExpectedImprovement,
     LowerConfidenceBound,
     PriorWeighted,
@@ -74,10 +73,8 @@ def fit_exact_gp(
     output_transform: str,
     n_restarts: int,
     previous: GPFitState,
-    lengthscale_prior: LengthscalePrior | None = None,
 ) -> tuple[ExactGP, GPFitState]:
-    """An exact GP fitted on the observations, warm-started from ``previous`` (under
-    ``lengthscale_prior``, else the default prior).
+    """An exact GP fitted on the observations, warm-started from ``previous``.
 
     Warm fits start from the previous hyperparameters only. Cold fits (all of the first
     ones, then every tenth; keyed by the history, so replays agree) can leave an optimum
@@ -98,7 +95,6 @@ def fit_exact_gp(
         max_iter=_COLD_MAX_ITER if cold else _WARM_MAX_ITER,
         warm_start=warm,
         seed=int(history.rng(_SALT_FIT).integers(2**31)),
-        lengthscale_prior=lengthscale_prior,
     ).fit(inputs, losses)
     return gp, GPFitState(gp.hyperparameters_, gp.transform_.kind)
 

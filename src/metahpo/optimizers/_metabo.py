@@ -25,9 +25,7 @@ from metahpo.optimizers._portfolio import Portfolio, check_k_nearest, check_know
 from metahpo.space import Config
 from metahpo.surrogates import (
     AUTO_CANDIDATES,
-    LengthscalePrior,
     SpaceEncoding,
-    learn_lengthscale_prior,
     loo_nll_of_losses,
     torch_threads,
 )
@@ -169,10 +167,8 @@ class MetaBO(BaseOptimizer):
             knowledge, size=max(n_warm_start, PORTFOLIO_CANDIDATES), k_nearest=k_nearest
         )
         self._fallback = GPBO(n_initial=n_warm_start or None, acquisition=acquisition)
-        # The GP on the study alone that the meta-learned surrogate is checked against, and
-        # the lengthscale priors it is fitted under (by knowledge, space and own tasks).
+        # The GP on the study alone that the meta-learned surrogate is checked against.
         self._check_state = GPFitState()
-        self._lengthscale_priors: dict[Any, LengthscalePrior | None] = {}
 
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments as JSON: the knowledge's spec and the provider's settings."""
@@ -268,14 +264,12 @@ class MetaBO(BaseOptimizer):
         leave-one-out likelihood of the losses is higher is kept. From d + 1 trials observed
         on, a GP fitted on the study alone competes with it the same way: where the
         knowledge misleads, the study's own data say so, and the search stops following it.
-        That GP's lengthscales have a prior learned from the knowledge's tasks
-        (:func:`~metahpo.surrogates.learn_lengthscale_prior`): how fast the loss varies
-        along each parameter on related tasks.
         """
         assert self.knowledge is not None  # checked by the caller
         # The study's own task, once it is in the knowledge's storage, is not growth to learn from.
-        own = own_tasks(self.knowledge, history)
-        model = self._provider.model(self.knowledge, encoding, exclude=own)
+        model = self._provider.model(
+            self.knowledge, encoding, exclude=own_tasks(self.knowledge, history)
+        )
         x_unit, budgets, losses = history.observations()
         inputs = encoding.inputs(x_unit, budgets)
         fits = [
@@ -287,26 +281,13 @@ class MetaBO(BaseOptimizer):
         if history.observed_count() < len(history.space) + 1:  # trials observed, not rows
             return meta, meta, {"model": "meta-learned"}
         gp, self._check_state = fit_exact_gp(
-            history, encoding, inputs, losses, "auto", 2, self._check_state,
-            lengthscale_prior=self._lengthscale_prior(encoding, own),
+            history, encoding, inputs, losses, "auto", 2, self._check_state
         )
         gp_score = loo_nll_of_losses(gp, losses)
         check = {"loo_nll": {"meta-learned": round(meta_score, 4), "study GP": round(gp_score, 4)}}
         if gp_score < meta_score:
             return gp, meta, {"model": "study GP", **check}
         return meta, meta, {"model": "meta-learned", **check}
-
-    def _lengthscale_prior(self, encoding: SpaceEncoding, own: tuple[str, ...]) -> LengthscalePrior | None:
-        """The study GP's lengthscale prior, learned once per knowledge, space and own tasks."""
-        from metahpo.surrogates.meta import tasks_to_data
-
-        assert self.knowledge is not None  # checked by the caller
-        key = (self._provider.key(self.knowledge, encoding), own)
-        if key not in self._lengthscale_priors:
-            tasks = [t for t in self.knowledge.tasks(encoding.space) if t.name not in own]
-            data = tasks_to_data(tasks, encoding)
-            self._lengthscale_priors[key] = learn_lengthscale_prior([(d.X, d.y) for d in data])
-        return self._lengthscale_priors[key]
 
     # Study end ----------------------------------------------------------------------------
     def on_study_end(self, history: History) -> dict[str, Any] | None:

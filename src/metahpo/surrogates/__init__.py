@@ -19,8 +19,7 @@ from metahpo.surrogates._acquisition import (
 )
 from metahpo.surrogates._deep_kernel import DeepKernelGP, DeepKernelNet
 from metahpo.surrogates._encoding import SpaceEncoding
-from metahpo.surrogates._gp import NOISE_PRIORS, ExactGP, GPHyperparameters, LengthscalePrior
-from metahpo.surrogates._kernel_prior import learn_lengthscale_prior
+from metahpo.surrogates._gp import NOISE_PRIORS, ExactGP, GPHyperparameters
 from metahpo.surrogates._kernels import matern52
 from metahpo.surrogates._loo import loo_nll_of_losses
 from metahpo.surrogates._multistart import AcquisitionOptimizer, Candidates, TrustRegion
@@ -39,7 +38,6 @@ __all__ = [
     "DeepKernelNet",
     "ExactGP",
     "GPHyperparameters",
-    "LengthscalePrior",
     "LogExpectedImprovement",
     "LowerConfidenceBound",
     "OutputTransform",
@@ -49,7 +47,6 @@ __all__ = [
     "SpaceEncoding",
     "Surrogate",
     "TrustRegion",
-    "learn_lengthscale_prior",
     "log_expected_improvement",
     "loo_nll_of_losses",
     "lower_confidence_bound",

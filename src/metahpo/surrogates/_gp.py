@@ -18,7 +18,7 @@ from metahpo.surrogates._kernels import matern52
 from metahpo.surrogates._threads import torch_threads
 from metahpo.surrogates._transforms import AUTO_CANDIDATES, OutputTransform
 
-__all__ = ["NOISE_PRIORS", "ExactGP", "GPHyperparameters", "LengthscalePrior"]
+__all__ = ["NOISE_PRIORS", "ExactGP", "GPHyperparameters"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +37,6 @@ NOISE_PRIORS = ("gamma", "lognormal")
 _NOISE_GAMMA = (1.1, 30.0)
 # Location and scale of the log-normal noise prior (the "lognormal" choice).
 _NOISE_LOGNORMAL = (-4.0, 1.0)
-# Scale of the default log-normal lengthscale prior (median 1, the width of the unit cube).
-DEFAULT_LENGTHSCALE_SCALE = math.sqrt(3.0)
 
 
 @dataclass(frozen=True)
@@ -70,42 +68,6 @@ class GPHyperparameters:
         )
 
 
-@dataclass(frozen=True)
-class LengthscalePrior:
-    """A log-normal prior on each input column's lengthscale: ``log ℓ_d ~ N(location_d, scale_d²)``.
-
-    :func:`~metahpo.surrogates.learn_lengthscale_prior` learns one from related tasks.
-    """
-
-    location: tuple[float, ...]
-    scale: tuple[float, ...]
-
-    def __post_init__(self) -> None:
-        if len(self.location) != len(self.scale) or not self.location:
-            raise InvalidParameterError(
-                "The 'location' and 'scale' of a LengthscalePrior must have the same length (> 0). "
-                f"Got {len(self.location)} and {len(self.scale)} instead."
-            )
-        if not all(math.isfinite(v) for v in self.location) or not all(
-            math.isfinite(v) and v > 0 for v in self.scale
-        ):
-            raise InvalidParameterError(
-                "The 'location' of a LengthscalePrior must be finite and its 'scale' finite and > 0. "
-                f"Got {describe(self.location)} and {describe(self.scale)} instead."
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"location": [float(v) for v in self.location], "scale": [float(v) for v in self.scale]}
-
-    @classmethod
-    def from_dict(cls, data: Any) -> LengthscalePrior:
-        if not isinstance(data, dict) or not {"location", "scale"} <= set(data):
-            raise InvalidParameterError(
-                f"A lengthscale prior must be a dict with 'location' and 'scale'. Got {describe(data)} instead."
-            )
-        return cls(tuple(float(v) for v in data["location"]), tuple(float(v) for v in data["scale"]))
-
-
 class ExactGP:
     """A zero-mean GP on standardised losses with a Matérn-5/2 ARD kernel, in float64.
 
@@ -113,8 +75,7 @@ class ExactGP:
     variance) maximise the log marginal likelihood plus log priors:
 
     * lengthscales: log-normal with median 1 (the width of the unit cube) and scale
-      ``√3``, weak enough for the data to choose between short and long, or the
-      ``lengthscale_prior`` given (for example learned from related tasks). (The
+      ``√3``, weak enough for the data to choose between short and long. (The
       dimension-scaled location ``√2 + log(d) / 2`` of Hvarfner, Hellsten & Nardi,
       2024, pulled fits on Hartmann-6 to the "everything is noise" optimum and lost
       to this prior on 3 of 4 seeds; see ``docs/gpbo.md``.)
@@ -153,8 +114,6 @@ class ExactGP:
         fit_hyperparameters: ``False`` keeps ``warm_start`` as given (it is required).
         seed: seeds the prior draws of the restarts.
         noise_prior: ``"gamma"`` or ``"lognormal"`` (see above).
-        lengthscale_prior: a :class:`LengthscalePrior` with one entry per input column,
-            instead of the default.
 
     Example:
         >>> import numpy as np, torch
@@ -175,7 +134,6 @@ class ExactGP:
         fit_hyperparameters: bool = True,
         seed: int = 0,
         noise_prior: str = "gamma",
-        lengthscale_prior: LengthscalePrior | None = None,
     ) -> None:
         self.output_transform = output_transform
         self.n_restarts = n_restarts
@@ -185,7 +143,6 @@ class ExactGP:
         self.fit_hyperparameters = fit_hyperparameters
         self.seed = seed
         self.noise_prior = noise_prior
-        self.lengthscale_prior = lengthscale_prior
 
     # Fitting ------------------------------------------------------------------------------
     def fit(self, X: np.ndarray, y: np.ndarray) -> ExactGP:
@@ -207,14 +164,6 @@ class ExactGP:
             raise InvalidParameterError(
                 f"The 'noise_prior' parameter of ExactGP must be one of {list(NOISE_PRIORS)}. "
                 f"Got {describe(self.noise_prior)} instead."
-            )
-        prior = self.lengthscale_prior
-        if prior is not None and (
-            not isinstance(prior, LengthscalePrior) or len(prior.location) != X.shape[1]
-        ):
-            raise InvalidParameterError(
-                f"The 'lengthscale_prior' parameter of ExactGP must be a LengthscalePrior with "
-                f"{X.shape[1]} entries (one per input column). Got {describe(prior)} instead."
             )
         with torch_threads(1):
             return self._fit(X, y, n_restarts)
@@ -272,7 +221,6 @@ class ExactGP:
             fit_hyperparameters=False,
             seed=self.seed,
             noise_prior=self.noise_prior,
-            lengthscale_prior=self.lengthscale_prior,
         )
         other.transform_ = self.transform_
         other.hyperparameters_ = self.hyperparameters_
@@ -287,15 +235,7 @@ class ExactGP:
 
     def _prior_mode(self, dims: int) -> np.ndarray:
         # Log lengthscales, log output scale, log noise variance.
-        prior = self.lengthscale_prior
-        location = np.zeros(dims) if prior is None else np.asarray(prior.location, dtype=float)
-        return np.concatenate([location, [0.0, _NOISE_LOGNORMAL[0]]])
-
-    def _prior_widths(self, dims: int) -> np.ndarray:
-        # Scales of the log-normal priors: lengthscales, output scale, noise variance.
-        prior = self.lengthscale_prior
-        widths = np.full(dims, DEFAULT_LENGTHSCALE_SCALE) if prior is None else np.asarray(prior.scale, dtype=float)
-        return np.concatenate([widths, [1.0, _NOISE_LOGNORMAL[1]]])
+        return np.concatenate([np.zeros(dims), [0.0, _NOISE_LOGNORMAL[0]]])
 
     def _optimize(
         self, X: torch.Tensor, y: torch.Tensor, dims: int, n_restarts: int
@@ -310,7 +250,7 @@ class ExactGP:
         starts = [short, mode]
         if self.warm_start is not None and len(self.warm_start.lengthscales) == dims:
             starts.insert(0, self._to_raw(self.warm_start))
-        scales = np.concatenate([self._prior_widths(dims)[:dims], [1.0, 1.0]])
+        scales = np.concatenate([np.full(dims, math.sqrt(3.0)), [1.0, 1.0]])
         while len(starts) < n_restarts:
             starts.append(mode + scales * rng.standard_normal(dims + 2))
         bounds = self._bounds(dims)
@@ -387,7 +327,9 @@ class ExactGP:
             # Log-normal priors on the lengthscales and output scale (and the noise if chosen).
             n_lognormal = dims + 1 if self.noise_prior == "gamma" else dims + 2
             mode = torch.as_tensor(self._prior_mode(dims)[:n_lognormal], dtype=_DTYPE)
-            widths = torch.as_tensor(self._prior_widths(dims)[:n_lognormal], dtype=_DTYPE)
+            widths = torch.tensor(
+                [math.sqrt(3.0)] * dims + [1.0, _NOISE_LOGNORMAL[1]], dtype=_DTYPE
+            )[:n_lognormal]
             deviation = theta[:n_lognormal] - mode
             value += 0.5 * float(((deviation / widths) ** 2).sum())
             gradient[:n_lognormal] += deviation / widths**2
