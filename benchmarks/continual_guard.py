@@ -101,11 +101,16 @@ def main() -> None:
             f"{summary['new_tasks_meta_test_loss_before']:.4f} → {summary['new_tasks_meta_test_loss_after']:.4f} | "
             f"{unseen(model):.4f} | {forgotten(model):.4f} |"
         )
-    lines += ["", f"Kept {kept} of {args.studies} updates. Run time {(time.perf_counter() - started) / 60:.1f} min."]
+    write_report(lines, args.out, f"{args.preset}.md", started, f"Kept {kept} of {args.studies} updates. ")
+
+
+def write_report(lines: list[str], out: Path, filename: str, started: float, summary: str = "") -> None:
+    """Print the report's lines, then ``summary`` and the run time, and write them to ``out/filename``."""
+    lines = [*lines, "", f"{summary}Run time {(time.perf_counter() - started) / 60:.1f} min."]
     text = "\n".join(lines) + "\n"
     print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{args.preset}.md").write_text(text)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / filename).write_text(text)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from metahpo.surrogates.meta._train import tasks_to_data
 from metahpo.surrogates.meta._update import continual_update
 
 sys.path.insert(0, str(Path(__file__).parent))
-from continual_guard import updates_setup
+from continual_guard import updates_setup, write_report
 
 
 def main() -> None:
@@ -90,11 +90,7 @@ def main() -> None:
                 cells.append(f"{d.mean():+.4f} ± {d.std(ddof=1):.4f} | {int((d <= tolerance).sum())}/{len(d)}")
             lines.append(f"| {task.name} (study {k + 1}) | {tolerance:.4f} | {cells[0]} | {cells[1]} |")
             print(lines[-1], flush=True)
-    lines += ["", f"Run time {(time.perf_counter() - started) / 60:.1f} min."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{args.preset}.md").write_text(text)
+    write_report(lines, args.out, f"{args.preset}.md", started)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from continual_guard import updates_setup
+from continual_guard import updates_setup, write_report
 
 
 def main() -> None:
@@ -48,11 +48,7 @@ def main() -> None:
             f"{s['old_tasks_meta_test_loss_anchor']:.4f} → {s['old_tasks_meta_test_loss_after']:.4f} | "
             f"{s['new_tasks_meta_test_loss_before']:.4f} → {s['new_tasks_meta_test_loss_after']:.4f} |"
         )
-    lines += ["", f"Run time {(time.perf_counter() - started) / 60:.1f} min."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"null_update_{args.preset}.md").write_text(text)
+    write_report(lines, args.out, f"null_update_{args.preset}.md", started)
 
 
 if __name__ == "__main__":

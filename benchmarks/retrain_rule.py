@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from continual_guard import tuned_tasks
+from continual_guard import tuned_tasks, write_report
 
 import metahpo as mh
 from metahpo.surrogates import SpaceEncoding
@@ -90,11 +90,7 @@ def main() -> None:
             + " | ".join(f"{p:.4f}" for p in parts)
             + f" | {diff.mean():+.4f} ± {se:.4f} ({int((diff < 0).sum())}/{int((diff > 0).sum())}) |"
         )
-    lines += ["", f"Run time {(time.perf_counter() - started) / 60:.1f} min."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"retrain_rule_{args.preset}.md").write_text(text)
+    write_report(lines, args.out, f"retrain_rule_{args.preset}.md", started)
 
 
 if __name__ == "__main__":
