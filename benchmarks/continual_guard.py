@@ -9,6 +9,10 @@ resulting model on ``--held-out`` further held-out datasets (does what is kept p
 unseen studies better?) and on every task of the bundle (does it forget them?).
 
     .venv/bin/python benchmarks/continual_guard.py --preset random-forest-classifier --studies 10 --held-out 6 --out benchmarks/results/continual_guard
+
+Two variants of the update, for experiments: ``--interpolate A`` keeps θ + A (θ' − θ)
+of an update from θ to θ' (weight-space interpolation between the model and its
+fine-tuned version, Wortsman et al., 2022), and ``--no-guard`` keeps every update.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ import shlex
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import metahpo as mh
+import metahpo.surrogates.meta._provider as provider_module
 from metahpo.surrogates import SpaceEncoding
 from metahpo.surrogates.meta import MetaModelProvider, meta_test_loss
 from metahpo.surrogates.meta._train import tasks_to_data
@@ -60,9 +66,12 @@ def main() -> None:
     parser.add_argument("--cv", type=int, default=3)
     parser.add_argument("--max-rows", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/continual_guard"))
+    parser.add_argument("--interpolate", type=float, default=1.0)
+    parser.add_argument("--no-guard", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("METAHPO_HOME", tempfile.mkdtemp())
     started = time.perf_counter()
+    _vary_update(args.interpolate, args.no_guard)
     preset, knowledge, tasks, encoding, provider, model = updates_setup(
         args.preset, args.studies + args.held_out, args.trials, args.cv, args.max_rows)
     held_out = tasks_to_data(tasks[args.studies:], encoding)
@@ -85,6 +94,8 @@ def main() -> None:
         f"support configs per task, under each model's trend prior (lower is better). Unseen: "
         f"{args.held_out} further held-out datasets' studies, never used for an update.",
         "",
+        f"Update: interpolation {args.interpolate:g}; guard {'off' if args.no_guard else 'on'}.",
+        "",
         "| study | kept | old tasks before → after | new task before → after | unseen tasks after | bundle tasks after |",
         "|---|---|---|---|---:|---:|",
         f"| (bundle's model) | | | | {unseen(model):.4f} | {forgotten(model):.4f} |",
@@ -102,6 +113,21 @@ def main() -> None:
             f"{unseen(model):.4f} | {forgotten(model):.4f} |"
         )
     write_report(lines, args.out, f"{args.preset}.md", started, f"Kept {kept} of {args.studies} updates. ")
+
+
+def _vary_update(alpha: float, no_guard: bool) -> None:
+    """The experiment's variants, set on the provider module the update is made in."""
+    if alpha != 1.0:
+        fine_tune = provider_module.continual_update
+
+        def interpolated(model, new, old, **kwargs):  # type: ignore[no-untyped-def]
+            tuned = fine_tune(model, new, old, **kwargs)
+            params = {k: v + alpha * (tuned.params[k] - v) for k, v in model.params.items()}
+            return replace(tuned, params=params)
+
+        provider_module.continual_update = interpolated  # type: ignore[assignment]
+    if no_guard:
+        provider_module._verdict = lambda *scores: None  # type: ignore[assignment]
 
 
 def write_report(lines: list[str], out: Path, filename: str, started: float, summary: str = "") -> None:
