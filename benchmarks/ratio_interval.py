@@ -21,7 +21,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+
+from metahpo_bench.runner._records import read_records
+from metahpo_bench.runner._regret import TaskBounds
+from metahpo_bench.runner._report import CHECKPOINTS, build_curves
 
 
 def main() -> None:
@@ -32,17 +35,23 @@ def main() -> None:
     parser.add_argument("--trials", type=int, required=True)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    checkpoints = [n for n in (5, 10, 25, 50) if n <= args.trials]
-    frames, bounds = [], {}
+    checkpoints = [c for c in CHECKPOINTS if c <= args.trials]
+    records, source, bounds = [], {}, {}
     for folder in args.dirs:
-        rows = pd.read_json(folder / "results.jsonl", lines=True, dtype={"task": str})
-        frames.append(rows[rows.optimizer.isin([args.first, args.second])].assign(source=str(folder)))
+        for record in read_records(folder / "results.jsonl"):
+            if record.optimizer in (args.first, args.second):
+                run = (record.optimizer, record.task, record.seed)
+                if source.setdefault(run, folder) != folder:
+                    parser.error(f"the run {run} appears in {source[run]} and {folder}")
+                records.append(record)
         for task, (low, high) in json.loads((folder / "bounds.json").read_text()).items():
-            old = bounds.get(task, (low, high))
-            bounds[task] = (min(low, old[0]), max(high, old[1]))
-    runs = pd.concat(frames)
-    if runs.duplicated(["task", "optimizer", "seed", "trial"]).any():
-        parser.error("a (task, optimizer, seed) run appears in more than one directory")
+            bounds[task] = bounds.get(task, TaskBounds(low, high)).widen([low, high])
+    full = max((r.budget or 1.0) for r in records)
+    curves = build_curves(records, bounds, full, args.trials, checkpoints)
+    # Both optimizers' regrets on the runs they share, and the directory of each run.
+    shared = sorted(set(curves.runs[args.first]) & set(curves.runs[args.second]))
+    rows = {name: [curves.runs[name].index(run) for run in shared] for name in (args.first, args.second)}
+    origin = np.array([str(source[(args.first, *run)]) for run in shared])
     lines = [
         f"# {args.first} ÷ {args.second}: mean normalised regret and its ratio", "",
         "Command: `.venv/bin/python " + " ".join(shlex.quote(a) for a in sys.argv) + "`", "",
@@ -52,19 +61,15 @@ def main() -> None:
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     rng = np.random.default_rng(0)
-    groups = [("all", None), *((str(d), str(d)) for d in args.dirs)]
     for n in checkpoints:
-        best = runs[runs.trial < n].groupby(["source", "task", "seed", "optimizer"]).loss.min().reset_index()
-        low = best.task.map(lambda t: bounds[t][0])
-        high = best.task.map(lambda t: bounds[t][1])
-        best["regret"] = (best.loss - low) / (high - low)
-        table = best.pivot_table(index=["source", "task", "seed"], columns="optimizer", values="regret").dropna()
-        for label, source in groups:
-            part = table if source is None else table.xs(source, level="source", drop_level=False)
-            a, b = part[args.first].to_numpy(), part[args.second].to_numpy()
+        column = int(np.argmin(np.abs(curves.grid - n)))
+        first = curves.regret[args.first][rows[args.first], column]
+        second = curves.regret[args.second][rows[args.second], column]
+        for label in ["all", *map(str, args.dirs)]:
+            keep = np.ones(len(shared), bool) if label == "all" else origin == label
+            a, b = first[keep], second[keep]
             picks = rng.integers(len(a), size=(2000, len(a)))
-            ratios = a[picks].mean(axis=1) / b[picks].mean(axis=1)
-            lo, hi = np.percentile(ratios, [5, 95])
+            lo, hi = np.percentile(a[picks].mean(axis=1) / b[picks].mean(axis=1), [5, 95])
             lines.append(f"| {label} | {len(a)} | {n} | {a.mean():.4f} | {b.mean():.4f} | "
                          f"{a.mean() / b.mean():.2f} | {lo:.2f}–{hi:.2f} |")
     text = "\n".join(lines) + "\n"
