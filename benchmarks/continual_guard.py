@@ -12,7 +12,10 @@ unseen studies better?) and on every task of the bundle (does it forget them?).
 
 Two variants of the update, for experiments: ``--interpolate A`` keeps θ + A (θ' − θ)
 of an update from θ to θ' (weight-space interpolation between the model and its
-fine-tuned version, Wortsman et al., 2022), and ``--no-guard`` keeps every update.
+fine-tuned version, Wortsman et al., 2022), ``--proximal L`` adds (L / 2) ||θ' − θ||² to
+every meta-batch loss of the update (a pull toward the parameters it starts from, as
+L2-SP, Li et al., 2018, and EWC with a flat Fisher do), and ``--no-guard`` keeps every
+update.
 """
 
 from __future__ import annotations
@@ -67,11 +70,12 @@ def main() -> None:
     parser.add_argument("--max-rows", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/continual_guard"))
     parser.add_argument("--interpolate", type=float, default=1.0)
+    parser.add_argument("--proximal", type=float, default=0.0)
     parser.add_argument("--no-guard", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("METAHPO_HOME", tempfile.mkdtemp())
     started = time.perf_counter()
-    _vary_update(args.interpolate, args.no_guard)
+    _vary_update(args.interpolate, args.no_guard, args.proximal)
     preset, knowledge, tasks, encoding, provider, model = updates_setup(
         args.preset, args.studies + args.held_out, args.trials, args.cv, args.max_rows)
     held_out = tasks_to_data(tasks[args.studies:], encoding)
@@ -94,7 +98,8 @@ def main() -> None:
         f"support configs per task, under each model's trend prior (lower is better). Unseen: "
         f"{args.held_out} further held-out datasets' studies, never used for an update.",
         "",
-        f"Update: interpolation {args.interpolate:g}; guard {'off' if args.no_guard else 'on'}.",
+        f"Update: interpolation {args.interpolate:g}; proximal weight {args.proximal:g}; "
+        f"guard {'off' if args.no_guard else 'on'}.",
         "",
         "| study | kept | old tasks before → after | new task before → after | unseen tasks after | bundle tasks after |",
         "|---|---|---|---|---:|---:|",
@@ -115,8 +120,32 @@ def main() -> None:
     write_report(lines, args.out, f"{args.preset}.md", started, f"Kept {kept} of {args.studies} updates. ")
 
 
-def _vary_update(alpha: float, no_guard: bool) -> None:
+def _vary_update(alpha: float, no_guard: bool, proximal: float = 0.0) -> None:
     """The experiment's variants, set on the provider module the update is made in."""
+    if proximal:
+        import metahpo.metalearn as metalearn
+
+        meta_batch_loss = metalearn.maml_loss
+        start: dict = {}
+
+        def pulled(model, params, *args, **kwargs):  # type: ignore[no-untyped-def]
+            loss = meta_batch_loss(model, params, *args, **kwargs)
+            if not start:  # meta-training anew, not an update
+                return loss
+            return loss + 0.5 * proximal * sum(((params[k] - v) ** 2).sum() for k, v in start.items())
+
+        # meta_train imports maml_loss when it runs, so the module attribute is what it calls.
+        metalearn.maml_loss = pulled  # type: ignore[assignment]
+        update = provider_module.continual_update
+
+        def anchored(model, new, old, **kwargs):  # type: ignore[no-untyped-def]
+            start.update({k: v.detach().clone() for k, v in model.params.items()})
+            try:
+                return update(model, new, old, **kwargs)
+            finally:
+                start.clear()
+
+        provider_module.continual_update = anchored  # type: ignore[assignment]
     if alpha != 1.0:
         fine_tune = provider_module.continual_update
 
