@@ -123,29 +123,7 @@ def main() -> None:
 def _vary_update(alpha: float, no_guard: bool, proximal: float = 0.0) -> None:
     """The experiment's variants, set on the provider module the update is made in."""
     if proximal:
-        import metahpo.metalearn as metalearn
-
-        meta_batch_loss = metalearn.maml_loss
-        start: dict = {}
-
-        def pulled(model, params, *args, **kwargs):  # type: ignore[no-untyped-def]
-            loss = meta_batch_loss(model, params, *args, **kwargs)
-            if not start:  # meta-training anew, not an update
-                return loss
-            return loss + 0.5 * proximal * sum(((params[k] - v) ** 2).sum() for k, v in start.items())
-
-        # meta_train imports maml_loss when it runs, so the module attribute is what it calls.
-        metalearn.maml_loss = pulled  # type: ignore[assignment]
-        update = provider_module.continual_update
-
-        def anchored(model, new, old, **kwargs):  # type: ignore[no-untyped-def]
-            start.update({k: v.detach().clone() for k, v in model.params.items()})
-            try:
-                return update(model, new, old, **kwargs)
-            finally:
-                start.clear()
-
-        provider_module.continual_update = anchored  # type: ignore[assignment]
+        _pull_toward_start(proximal)
     if alpha != 1.0:
         fine_tune = provider_module.continual_update
 
@@ -157,6 +135,34 @@ def _vary_update(alpha: float, no_guard: bool, proximal: float = 0.0) -> None:
         provider_module.continual_update = interpolated  # type: ignore[assignment]
     if no_guard:
         provider_module._verdict = lambda *scores: None  # type: ignore[assignment]
+
+
+def _pull_toward_start(weight: float) -> None:
+    """Add (weight / 2) ||θ' − θ||² to every meta-batch loss of an update from θ; meta-training
+    anew is left as it is."""
+    import metahpo.metalearn as metalearn
+
+    meta_batch_loss = metalearn.maml_loss
+    start: dict = {}  # θ while an update runs, else empty
+
+    def pulled(model, params, *args, **kwargs):  # type: ignore[no-untyped-def]
+        loss = meta_batch_loss(model, params, *args, **kwargs)
+        if not start:
+            return loss
+        return loss + 0.5 * weight * sum(((params[k] - v) ** 2).sum() for k, v in start.items())
+
+    update = provider_module.continual_update
+
+    def anchored(model, new, old, **kwargs):  # type: ignore[no-untyped-def]
+        start.update({k: v.detach().clone() for k, v in model.params.items()})
+        try:
+            return update(model, new, old, **kwargs)
+        finally:
+            start.clear()
+
+    # meta_train imports maml_loss when it runs, so the module attribute is what it calls.
+    metalearn.maml_loss = pulled  # type: ignore[assignment]
+    provider_module.continual_update = anchored  # type: ignore[assignment]
 
 
 def write_report(lines: list[str], out: Path, filename: str, started: float, summary: str = "") -> None:
