@@ -15,10 +15,10 @@ reference = Path(__file__).parent.parent / "multifidelity_study_gp_gate" / "lcbe
 out = Path(sys.argv[1])
 out.mkdir(parents=True, exist_ok=True)
 with open(out / "results.jsonl", "w") as merged:
-    for line in open(reference / "results.jsonl"):
-        name = json.loads(line)["optimizer"]
-        if name == "metabo" or name.endswith(";before"):
-            merged.write(line)
-    merged.write(open(here / "results.jsonl").read())
+    merged.writelines(
+        line for line in (reference / "results.jsonl").read_text().splitlines(keepends=True)
+        if json.loads(line)["optimizer"] == "metabo" or json.loads(line)["optimizer"].endswith(";before")
+    )
+    merged.write((here / "results.jsonl").read_text())
 shutil.copy(here / "bounds.json", out / "bounds.json")
 shutil.copy(reference / "run_before.json", out / "run.json")
