@@ -7,7 +7,7 @@ import numpy as np
 import metahpo as mh
 from metahpo.history import history_from
 from metahpo.optimizers import GPBO
-from metahpo.optimizers._taken import Taken, tie_radii
+from metahpo.optimizers._taken import Taken, tie_radii, tied_neighbours
 from metahpo.trial import FrozenTrial, TrialState
 
 SPACE = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Float(0.0, 1.0), "c": mh.Categorical(["a", "b"])})
@@ -57,6 +57,10 @@ def test_ties_of_two_losses_show_a_resolution_that_holds_around_every_config() -
     losses = np.array([0.3, 0.3, 0.35, 0.35, 0.7, 0.7, 0.5, 0.5, 0.31])
     radii = tie_radii(SPACE, _unit(configs), np.ones(9), losses)
     np.testing.assert_allclose(radii, [0.1, 0.1, 0.1, 0.1, 0.4, 0.4, 0.1, 0.1, 0.1])
+    # Only the configs that tied with a neighbour count as tied, not those the radius
+    # was spread to.
+    tied = tied_neighbours(SPACE, _unit(configs), np.ones(9), losses)
+    np.testing.assert_array_equal(tied, [True] * 6 + [False] * 3)
     # The repeat stays short of the second config, which the objective told apart from it;
     # the first's radius is not cut to nothing by its own noisy repeat.
     assert radii[8] < np.linalg.norm(_unit(configs)[8, :2] - _unit(configs)[1, :2])
@@ -96,6 +100,66 @@ def test_a_candidate_repeats_a_tied_config_within_its_radius_only() -> None:
     assert {"x": 0.9, "y": 0.1005, "c": "a"} in taken  # within the fixed resolution
     taken.add({"x": 0.9, "y": 0.2, "c": "a"})
     assert {"x": 0.9, "y": 0.2, "c": "a"} in taken
+
+
+def test_a_candidate_nearest_to_a_tied_config_repeats_it_beyond_its_radius() -> None:
+    # The first two tied, the third was told apart: a table cell, or a plateau, reaches as
+    # far as the configs told apart leave it, not only as far as the tie's own distance.
+    configs = [{"x": 0.2, "y": 0.2, "c": "a"}, {"x": 0.3, "y": 0.3, "c": "a"}, {"x": 0.9, "y": 0.9, "c": "a"}]
+    taken = Taken(SPACE, configs, np.array([0.14, 0.14, 0.0]), np.array([True, True, False]))
+    assert {"x": 0.5, "y": 0.5, "c": "a"} in taken  # 0.28 from the second, 0.57 from the third
+    assert {"x": 0.0, "y": 0.0, "c": "a"} in taken
+    assert {"x": 0.7, "y": 0.7, "c": "a"} not in taken  # nearest to the config told apart
+    assert {"x": 0.5, "y": 0.5, "c": "b"} not in taken  # another category: nothing known there
+    taken.add({"x": 0.5, "y": 0.5, "c": "a"})  # a new config splits the cell
+    assert {"x": 0.55, "y": 0.55, "c": "a"} not in taken
+    assert {"x": 0.0, "y": 0.0, "c": "a"} not in taken.without_cells()
+    assert {"x": 0.0, "y": 0.0, "c": "a"} in taken  # the copy left the cells in place
+
+
+def test_a_promoted_config_that_tied_has_its_cell() -> None:
+    # A config run at a low budget and again at the target one has a row for each, at the
+    # same place; only the target budget's row tied.
+    configs = [{"x": 0.2, "y": 0.2, "c": "a"}, {"x": 0.2, "y": 0.2, "c": "a"}, {"x": 0.9, "y": 0.9, "c": "a"}]
+    taken = Taken(SPACE, configs, np.zeros(3), np.array([False, True, False]))
+    assert {"x": 0.4, "y": 0.4, "c": "a"} in taken
+
+
+def test_when_every_config_tied_gpbo_proposes_a_new_config_not_a_repeat() -> None:
+    # Two pairs of neighbours tied, at two losses: every place in the box is nearest to a
+    # tied config, so the cells take it all; a new config is still better than a repeat.
+    plane = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Float(0.0, 1.0)})
+    configs = [{"x": 0.2, "y": 0.2}, {"x": 0.25, "y": 0.2}, {"x": 0.8, "y": 0.8}, {"x": 0.8, "y": 0.75}]
+    trials = [
+        FrozenTrial(i, TrialState.COMPLETE, c, value=v) for i, (c, v) in enumerate(zip(configs, [0.5, 0.5, 0.6, 0.6], strict=True))
+    ]
+    history = history_from(plane, trials, seed=0)
+    assert tied_neighbours(plane, *history.observations()).all()
+    config = GPBO().suggest(history, 1)[0]
+    assert plane.config_key(config) not in set(plane.config_keys(configs))
+    assert config not in Taken(plane, configs, tie_radii(plane, *history.observations()))
+
+
+_CELLS = np.random.default_rng(7).uniform(size=(12, 2))
+_CELL_LOSSES = np.random.default_rng(8).uniform(size=12)
+
+
+def test_gpbo_on_a_coarse_table_rarely_lands_in_a_cell_twice() -> None:
+    # Twelve configs were evaluated, and any other config gets the loss of the nearest of
+    # them (how pool benchmarks snap): the cells are far wider than the distance between
+    # two configs that happened to tie. Twelve trials from four seeds; with the tied
+    # configs' radii alone 20 of the 48 landed in a cell already evaluated (13 with the cells).
+    plane = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Float(0.0, 1.0)})
+    repeats = 0
+    for seed in range(4):
+        trials: list[FrozenTrial] = []
+        cells = []
+        for number in range(12):
+            config = GPBO().suggest(history_from(plane, trials, seed=seed), 1)[0]
+            cells.append(int(np.argmin(np.linalg.norm(_CELLS - [config["x"], config["y"]], axis=1))))
+            trials.append(FrozenTrial(number, TrialState.COMPLETE, config, value=float(_CELL_LOSSES[cells[-1]])))
+        repeats += len(cells) - len(set(cells))
+    assert repeats <= 16
 
 
 def _snapped(config: dict) -> tuple[float, float, str]:
@@ -177,14 +241,16 @@ def test_ties_below_the_top_budget_do_not_restrict_the_search(monkeypatch) -> No
     seen: list[np.ndarray] = []
 
     class Recording(bo.Taken):
-        def __init__(self, space, configs, radii=None) -> None:
+        def __init__(self, space, configs, radii=None, tied=None) -> None:
             seen.append(np.asarray(radii))
-            super().__init__(space, configs, radii)
+            seen.append(np.asarray(tied))
+            super().__init__(space, configs, radii, tied)
 
     monkeypatch.setattr(bo, "Taken", Recording)
     GPBO().suggest(history, 1)
     # Only the budget-3 tie restricts the search for budget 3.
     np.testing.assert_allclose(seen[0], [0.0] * 10 + [0.1, 0.1])
+    np.testing.assert_array_equal(seen[1], [False] * 10 + [True, True])
 
 
 def test_without_ties_the_first_new_optimum_in_the_acquisition_order_is_proposed() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from metahpo.history import History
-from metahpo.optimizers._taken import Taken, tie_radii
+from metahpo.optimizers._taken import Taken, tie_radii, tied_neighbours
 from metahpo.space import Config, Space
 from metahpo.surrogates import (
     AcquisitionOptimizer,
@@ -165,8 +165,10 @@ def propose(
     # objective resolves there is what counts.
     radii = np.zeros(len(losses) + len(pending) + len(stopped))
     radii[: len(losses)][at_top] = tie_radii(space, x_unit[at_top], budgets[at_top], losses[at_top])
+    tied = np.zeros(len(radii), dtype=bool)
+    tied[: len(losses)][at_top] = tied_neighbours(space, x_unit[at_top], budgets[at_top], losses[at_top])
     observed = space.from_unit(x_unit)
-    taken = Taken(space, [*observed, *pending, *stopped], radii)
+    taken = Taken(space, [*observed, *pending, *stopped], radii, tied)
     rng = history.rng(_SALT_ACQUISITION)
     optimizer = AcquisitionOptimizer(**THOROUGH_SEARCH) if thorough else AcquisitionOptimizer()
     chosen: list[Config] = []
@@ -179,6 +181,8 @@ def propose(
             objective = PriorWeighted(objective, prior[0], prior_best, prior[1], target_feature)
         candidates = optimizer.optimize(objective, encoding, anchors, rng, trust)
         config = _first_new(space, encoding, candidates, taken, history, objective, known_good)
+        if config is None and np.any(taken.tied):
+            config = _first_new(space, encoding, candidates, taken.without_cells(), history, objective, known_good)
         if config is None:
             # Nothing new is left (a small discrete space, all evaluated): a repeat it is,
             # of a config that completed at the target budget (a noisy objective may tell

@@ -17,7 +17,11 @@ evaluated config, in whichever category (a table's resolution is the table's): a
 objective would otherwise spend a trial on each of its configs before its neighbourhood
 was known.
 Around each config it stays short of the nearest config of its kind and budget that the
-objective told apart. The
+objective told apart. Beyond the radii, a candidate whose nearest evaluated config of its
+kind tied with a neighbour counts as a repeat: a table snaps a config to its nearest
+evaluated one, so a tied config's cell reaches as far as the configs told apart leave it,
+which on a coarse table is far wider than the distance between two configs that happened
+to tie. The
 price: once it holds, a config closer to an evaluated one than that resolution is not
 proposed, whatever the loss would have been (an objective that ties by coarseness, an
 error rate on a small validation set, gives up refinement below it).
@@ -25,13 +29,14 @@ error rate on a small validation set, gives up refinement below it).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 
 import numpy as np
 
 from metahpo.space import Categorical, Config, Space
 
-__all__ = ["RESOLUTION", "STEP_OUT", "Taken", "tie_radii"]
+__all__ = ["RESOLUTION", "STEP_OUT", "Taken", "tie_radii", "tied_neighbours"]
 
 # Candidates closer than this to an evaluated or pending config, in every unit-cube
 # coordinate, repeat it: an acquisition optimum that converges on the incumbent (at a
@@ -66,32 +71,8 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
         >>> tie_radii(space, x, np.ones(4), np.array([0.7, 0.1, 0.7, 0.7])).round(3).tolist()
         [0.1, 0.0, 0.1, 0.0]
     """
-    radii = np.zeros(len(losses))
-    # Only observations that share their loss and budget with another can tie: usually none.
-    _, group, size = np.unique(
-        np.column_stack([losses, budgets]), axis=0, return_inverse=True, return_counts=True
-    )
-    group = group.ravel()
-    shared = [int(i) for i in np.flatnonzero(size[group] > 1)]
-    if not shared:
-        return radii
-    kinds = _kinds(space, x_unit)
-    kind = np.unique(kinds, axis=0, return_inverse=True)[1].ravel()
-    x_ordered = x_unit[:, _columns(space)[1]]
-    apart: dict[int, np.ndarray] = {}
-    for i in shared:
-        distance = np.linalg.norm(x_ordered - x_ordered[i], axis=1)
-        apart[i] = np.where((kind == kind[i]) & (budgets == budgets[i]) & (distance > 0.0), distance, np.inf)
-    nearest = {i: int(np.argmin(apart[i])) for i in shared}
-    members: dict[int, list[int]] = {}
-    for i in shared:
-        members.setdefault(int(group[i]), []).append(i)
-    for i in shared:
-        for j in members[int(group[i])]:
-            if np.isfinite(apart[i][j]) and (nearest[i] == j or nearest[j] == i):
-                radii[i] = max(radii[i], float(apart[i][j]))
+    radii, x_ordered, kind = _neighbour_radii(space, x_unit, budgets, losses)
     tied = np.flatnonzero(radii > 0.0)
-    _short_of_told_apart(radii, tied, x_ordered, kind, budgets, losses)
     # The configs at one budget share a resolution once ties of two losses show it: a
     # table's resolution is its own, whatever the categories (spreading within a kind
     # only lost most of the gain on the pool with a categorical, the `[per_kind]` rows of
@@ -105,6 +86,45 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
             spread_to.extend(spread.tolist())
     _short_of_told_apart(radii, spread_to, x_ordered, kind, budgets, losses)
     return radii
+
+
+def tied_neighbours(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.ndarray) -> np.ndarray:
+    """Which observations tied with a neighbour (see :func:`tie_radii`): the configs whose
+    radius the ties themselves showed, not those it was spread to."""
+    return _neighbour_radii(space, x_unit, budgets, losses)[0] > 0.0
+
+
+def _neighbour_radii(
+    space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The radii of the configs that tied with a neighbour (0 elsewhere), before any
+    spreading, with the ordered unit-cube columns and each observation's kind."""
+    radii = np.zeros(len(losses))
+    kinds = _kinds(space, x_unit)
+    kind = np.unique(kinds, axis=0, return_inverse=True)[1].ravel()
+    x_ordered = x_unit[:, _columns(space)[1]]
+    # Only observations that share their loss and budget with another can tie: usually none.
+    _, group, size = np.unique(
+        np.column_stack([losses, budgets]), axis=0, return_inverse=True, return_counts=True
+    )
+    group = group.ravel()
+    shared = [int(i) for i in np.flatnonzero(size[group] > 1)]
+    if not shared:
+        return radii, x_ordered, kind
+    apart: dict[int, np.ndarray] = {}
+    for i in shared:
+        distance = np.linalg.norm(x_ordered - x_ordered[i], axis=1)
+        apart[i] = np.where((kind == kind[i]) & (budgets == budgets[i]) & (distance > 0.0), distance, np.inf)
+    nearest = {i: int(np.argmin(apart[i])) for i in shared}
+    members: dict[int, list[int]] = {}
+    for i in shared:
+        members.setdefault(int(group[i]), []).append(i)
+    for i in shared:
+        for j in members[int(group[i])]:
+            if np.isfinite(apart[i][j]) and (nearest[i] == j or nearest[j] == i):
+                radii[i] = max(radii[i], float(apart[i][j]))
+    _short_of_told_apart(radii, np.flatnonzero(radii > 0.0), x_ordered, kind, budgets, losses)
+    return radii, x_ordered, kind
 
 
 def _short_of_told_apart(
@@ -132,10 +152,20 @@ class Taken:
         configs: the configs evaluated or pending.
         radii: the resolution learned around each of ``configs`` (:func:`tie_radii`;
             0 where none is known), aligned with ``configs``.
+        tied: which of ``configs`` tied with a neighbour (:func:`tied_neighbours`), aligned
+            with ``configs``: a candidate nearer to one of them than to any other config of
+            its kind repeats it.
     """
 
-    def __init__(self, space: Space, configs: list[Config], radii: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        space: Space,
+        configs: list[Config],
+        radii: np.ndarray | None = None,
+        tied: np.ndarray | None = None,
+    ) -> None:
         self.space = space
+        self.tied = np.zeros(len(configs), dtype=bool) if tied is None else np.asarray(tied, dtype=bool)
         self.keys = set(space.config_keys(configs))
         self.rows = space.to_unit(configs) if configs else np.empty((0, len(space)))
         self.radii = np.zeros(len(configs)) if radii is None else np.asarray(radii, dtype=float)
@@ -150,7 +180,25 @@ class Taken:
         row = self.space.to_unit([config])[0]
         if np.any(np.max(np.abs(self.rows - row), axis=1) < RESOLUTION):
             return True
-        return bool(np.any(self._depth(row) >= 0.0))
+        return bool(np.any(self._depth(row) >= 0.0)) or self._in_tied_cell(row)
+
+    def without_cells(self) -> Taken:
+        """The same configs and radii, without the tied configs' cells: when the cells cover
+        every candidate the acquisition offers, a config in one is still better than a repeat."""
+        bare = copy.copy(self)
+        bare.tied = np.zeros_like(self.tied)
+        return bare
+
+    def _in_tied_cell(self, row: np.ndarray) -> bool:
+        """Whether an evaluated config of ``row``'s kind nearest to it tied with a neighbour."""
+        if not np.any(self.tied):
+            return False
+        same_kind = np.all(self._kinds == _kinds(self.space, row[None, :])[0], axis=1)
+        distance = np.where(
+            same_kind, np.linalg.norm(self.rows[:, self._ordered] - row[self._ordered], axis=1), np.inf
+        )
+        # Every row at the least distance: a promoted config has a row per budget.
+        return bool(np.isfinite(distance.min()) and np.any(self.tied & (distance <= distance.min())))
 
     def step_out(self, config: Config) -> Config | None:
         """``config`` moved out of the resolution shown around evaluated configs, or ``None``.
@@ -183,6 +231,7 @@ class Taken:
         self.rows = np.vstack([self.rows, row])
         self._kinds = np.vstack([self._kinds, _kinds(self.space, row)])
         self.radii = np.r_[self.radii, 0.0]
+        self.tied = np.r_[self.tied, False]
 
     def _depth(self, row: np.ndarray) -> np.ndarray:
         """How far inside each config's radius ``row`` lies (negative: outside or no radius)."""
