@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import metahpo as mh
 from metahpo.history import history_from
@@ -115,6 +116,20 @@ def test_a_candidate_nearest_to_a_tied_config_repeats_it_beyond_its_radius() -> 
     assert {"x": 0.55, "y": 0.55, "c": "a"} not in taken
     assert {"x": 0.0, "y": 0.0, "c": "a"} not in taken.without_cells()
     assert {"x": 0.0, "y": 0.0, "c": "a"} in taken  # the copy left the cells in place
+    bare = taken.without_cells()
+    bare.add({"x": 0.05, "y": 0.05, "c": "a"})  # the batch of the copy is its own
+    assert {"x": 0.05, "y": 0.05, "c": "a"} in bare
+    assert {"x": 0.05, "y": 0.05, "c": "a"} in taken  # still the first config's cell...
+    assert len(taken.rows) == 4  # ...but not a row of the original
+
+
+def test_a_pending_config_splits_a_cell_and_misaligned_flags_are_refused() -> None:
+    configs = [{"x": 0.2, "y": 0.2, "c": "a"}, {"x": 0.3, "y": 0.3, "c": "a"}, {"x": 0.6, "y": 0.6, "c": "a"}]
+    taken = Taken(SPACE, configs, np.array([0.14, 0.14, 0.0]), np.array([True, True, False]))
+    assert {"x": 0.55, "y": 0.55, "c": "a"} not in taken  # nearest to the pending third
+    assert {"x": 0.4, "y": 0.4, "c": "a"} in taken
+    with pytest.raises(ValueError, match="aligned with the 3 configs"):
+        Taken(SPACE, configs, np.zeros(3), np.array([True]))
 
 
 def test_a_promoted_config_that_tied_has_its_cell() -> None:

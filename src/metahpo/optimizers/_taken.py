@@ -1,8 +1,9 @@
 """Which candidate configs would repeat one already evaluated or pending.
 
 A candidate repeats a config when it is the same config (:meth:`Space.config_key`), when it
-lies within ``RESOLUTION`` of it in every unit-cube coordinate, or when it lies within the
-resolution the objective has shown around that config.
+lies within ``RESOLUTION`` of it in every unit-cube coordinate, when it lies within the
+resolution the objective has shown around that config, or when that config tied with a
+neighbour and is the nearest to the candidate (its "cell").
 
 The objective shows its resolution through ties. Two different configs that returned
 exactly the same loss at the same budget tell that the objective does not tell them apart:
@@ -17,14 +18,17 @@ evaluated config, in whichever category (a table's resolution is the table's): a
 objective would otherwise spend a trial on each of its configs before its neighbourhood
 was known.
 Around each config it stays short of the nearest config of its kind and budget that the
-objective told apart. Beyond the radii, a candidate whose nearest evaluated config of its
-kind tied with a neighbour counts as a repeat: a table snaps a config to its nearest
-evaluated one, so a tied config's cell reaches as far as the configs told apart leave it,
-which on a coarse table is far wider than the distance between two configs that happened
-to tie. The
-price: once it holds, a config closer to an evaluated one than that resolution is not
-proposed, whatever the loss would have been (an objective that ties by coarseness, an
-error rate on a small validation set, gives up refinement below it).
+objective told apart. The price: once it holds, a config closer to an evaluated one than
+that resolution is not proposed, whatever the loss would have been (an objective that ties
+by coarseness, an error rate on a small validation set, gives up refinement below it).
+
+Beyond the radii, a candidate whose nearest config of its kind (evaluated, pending or
+stopped, at any budget) tied with a neighbour counts as a repeat: a table snaps a config to
+its nearest table config, so a tied config's cell reaches as far as its neighbouring
+configs leave it, which on a coarse table is far wider than the distance between two
+configs that happened to tie. Each new config splits the cell it lands in. The cells are
+the weakest rule: a search left with nothing new outside them sets them aside
+(:meth:`Taken.without_cells`) before it repeats a config.
 """
 
 from __future__ import annotations
@@ -153,8 +157,8 @@ class Taken:
         radii: the resolution learned around each of ``configs`` (:func:`tie_radii`;
             0 where none is known), aligned with ``configs``.
         tied: which of ``configs`` tied with a neighbour (:func:`tied_neighbours`), aligned
-            with ``configs``: a candidate nearer to one of them than to any other config of
-            its kind repeats it.
+            with ``configs``: a candidate no farther from one of them than from every other
+            config of its kind repeats it.
     """
 
     def __init__(
@@ -171,6 +175,11 @@ class Taken:
         self.radii = np.zeros(len(configs)) if radii is None else np.asarray(radii, dtype=float)
         self._kinds = _kinds(space, self.rows)
         self._ordered = _columns(space)[1]
+        if len(self.radii) != len(configs) or len(self.tied) != len(configs):
+            raise ValueError(
+                f"Taken needs radii and tied aligned with the {len(configs)} configs, "
+                f"got {len(self.radii)} radii and {len(self.tied)} tied flags"
+            )
 
     def __contains__(self, config: Config) -> bool:
         if self.space.config_key(config) in self.keys:
@@ -186,11 +195,12 @@ class Taken:
         """The same configs and radii, without the tied configs' cells: when the cells cover
         every candidate the acquisition offers, a config in one is still better than a repeat."""
         bare = copy.copy(self)
+        bare.keys = set(self.keys)  # add() grows the set in place
         bare.tied = np.zeros_like(self.tied)
         return bare
 
     def _in_tied_cell(self, row: np.ndarray) -> bool:
-        """Whether an evaluated config of ``row``'s kind nearest to it tied with a neighbour."""
+        """Whether a config of ``row``'s kind nearest to it tied with a neighbour."""
         if not np.any(self.tied):
             return False
         same_kind = np.all(self._kinds == _kinds(self.space, row[None, :])[0], axis=1)
