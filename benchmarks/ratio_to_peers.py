@@ -1,0 +1,56 @@
+"""MetaBO's mean normalised regret divided by the best peer's, with and without the portfolio.
+
+The continuous targets compare MetaBO with the best of the other optimizers of a result
+directory at each checkpoint. Whether the zero-shot portfolio (MetaBO's own warm start)
+counts as one of them changes the answer at 10 trials, so both ratios are printed, each
+with the peer it divides by. Regret uses the directory's bounds and the same curves as
+``metahpo-bench`` and ``benchmarks/paired.py``.
+
+    .venv/bin/python benchmarks/ratio_to_peers.py benchmarks/results/pibo_prior/lcbench_256 --trials 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from metahpo_bench.runner._records import read_records
+from metahpo_bench.runner._regret import TaskBounds
+from metahpo_bench.runner._report import CHECKPOINTS, build_curves
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dir", type=Path)
+    parser.add_argument("--trials", type=int, required=True, help="Full-budget evaluations in the runs.")
+    parser.add_argument("--metabo", default="metabo", help="The optimizer to divide (default: metabo).")
+    args = parser.parse_args()
+
+    bounds = {t: TaskBounds(*b) for t, b in json.loads((args.dir / "bounds.json").read_text()).items()}
+    records = list(read_records(args.dir / "results.jsonl"))
+    names = {r.optimizer for r in records}
+    if args.metabo not in names:
+        parser.error(f"--metabo {args.metabo!r} has no runs in {args.dir}; it has {sorted(names)}")
+    # Other variants of MetaBO (`metabo;before`, `metabo[...]`) are not peers.
+    peers = sorted(n for n in names if not n.startswith("metabo"))
+    full = max((r.budget or 1.0) for r in records)
+    checkpoints = [c for c in CHECKPOINTS if c <= args.trials]
+    curves = build_curves(records, bounds, full, args.trials, checkpoints)
+    print(f"{args.dir}: {args.metabo} ÷ the best peer ({', '.join(peers)})\n")
+    print("| N | MetaBO | best peer, portfolio counted | ratio | best peer, portfolio not counted | ratio |")
+    print("|---:|---:|---|---:|---|---:|")
+    for checkpoint in checkpoints:
+        column = int(np.argmin(np.abs(curves.grid - checkpoint)))
+        mean = {n: float(np.nanmean(curves.regret[n][:, column])) for n in [args.metabo, *peers]}
+        cells = [f"{mean[args.metabo]:.4f}"]
+        for pool in (peers, [p for p in peers if not p.startswith("portfolio")]):
+            best = min(pool, key=mean.__getitem__)
+            cells += [f"{best} {mean[best]:.4f}", f"{mean[args.metabo] / mean[best]:.2f}×"]
+        print(f"| {checkpoint} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
