@@ -25,7 +25,20 @@ def _space() -> mh.Space:
     return mh.Space({"x": mh.Float(0.0, 1.0)})
 
 
-def test_an_interrupt_stops_worker_threads_from_starting_trials(tmp_path):
+@pytest.fixture
+def ctrl_c_handled():
+    """Ctrl+C raising KeyboardInterrupt, as in a terminal, even when the suite itself was
+    started in the background by a shell, which starts it with SIGINT ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def _default_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Python then installs KeyboardInterrupt
+
+
+def test_an_interrupt_stops_worker_threads_from_starting_trials(tmp_path, ctrl_c_handled):
     study = mh.create_study(space=_space(), storage=f"sqlite:///{tmp_path}/s.db", optimizer="random", seed=0)
 
     def objective(trial: mh.TrialHandle) -> float:
@@ -57,7 +70,7 @@ def test_ctrl_c_stops_the_commands_tune_runs_on_worker_threads(tmp_path):
         [sys.executable, "-c", "from metahpo.cli import main; main()", "tune", "--space", "space.yaml",
          "--trials", "6", "--jobs", "2", "--optimizer", "random", "--storage", "sqlite:///t.db", "--",
          "sh", "-c", f"echo $$ >> {pids}; exec sleep 60"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=_default_ctrl_c,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(pids.read_text().split() if pids.exists() else []) < 2:
