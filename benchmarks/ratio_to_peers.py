@@ -34,8 +34,9 @@ def main() -> None:
     names = {r.optimizer for r in records}
     if args.metabo not in names:
         parser.error(f"--metabo {args.metabo!r} has no runs in {args.dir}; it has {sorted(names)}")
-    # Other variants of MetaBO (`metabo;before`, `metabo[...]`) are not peers.
-    peers = sorted(n for n in names if not n.startswith("metabo"))
+    # Other variants of MetaBO (`metabo[...]`) and relabelled runs of other code
+    # (`gpbo;before`) are not peers.
+    peers = sorted(n for n in names if n != args.metabo and not n.startswith("metabo") and ";" not in n)
     full = max((r.budget or 1.0) for r in records)
     checkpoints = [c for c in CHECKPOINTS if c <= args.trials]
     curves = build_curves(records, bounds, full, args.trials, checkpoints)

@@ -31,11 +31,7 @@ def ctrl_c_handled():
     started in the background by a shell, which starts it with SIGINT ignored."""
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
-    signal.signal(signal.SIGINT, previous)
-
-
-def _default_ctrl_c() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Python then installs KeyboardInterrupt
+    signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
 def test_an_interrupt_stops_worker_threads_from_starting_trials(tmp_path, ctrl_c_handled):
@@ -63,14 +59,15 @@ def _alive(pid: int) -> bool:
         return stat.read().split(")")[-1].split()[0] != "Z"
 
 
-def test_ctrl_c_stops_the_commands_tune_runs_on_worker_threads(tmp_path):
+def test_ctrl_c_stops_the_commands_tune_runs_on_worker_threads(tmp_path, ctrl_c_handled):
+    # A handled signal is reset to its default in a child: the command's Python gets Ctrl+C.
     (tmp_path / "space.yaml").write_text("x: {type: float, low: 0, high: 1}\n")
     pids = tmp_path / "pids"
     process = subprocess.Popen(
         [sys.executable, "-c", "from metahpo.cli import main; main()", "tune", "--space", "space.yaml",
          "--trials", "6", "--jobs", "2", "--optimizer", "random", "--storage", "sqlite:///t.db", "--",
          "sh", "-c", f"echo $$ >> {pids}; exec sleep 60"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=_default_ctrl_c,
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(pids.read_text().split() if pids.exists() else []) < 2:
@@ -382,7 +379,7 @@ def test_an_ignored_sigint_stays_ignored_while_tune_runs():
             assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
 def test_two_openings_of_one_database_are_one_study_whatever_the_driver_or_password():
