@@ -75,8 +75,11 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
         >>> tie_radii(space, x, np.ones(4), np.array([0.7, 0.1, 0.7, 0.7])).round(3).tolist()
         [0.1, 0.0, 0.1, 0.0]
     """
-    radii, x_ordered, kind = _neighbour_radii(space, x_unit, budgets, losses)
+    radii = _neighbour_radii(space, x_unit, budgets, losses)
     tied = np.flatnonzero(radii > 0.0)
+    if not len(tied):
+        return radii
+    x_ordered, kind = _geometry(space, x_unit)
     # The configs at one budget share a resolution once ties of two losses show it: a
     # table's resolution is its own, whatever the categories (spreading within a kind
     # only lost most of the gain on the pool with a categorical, the `[per_kind]` rows of
@@ -95,18 +98,18 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
 def tied_neighbours(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.ndarray) -> np.ndarray:
     """Which observations tied with a neighbour (see :func:`tie_radii`): the configs whose
     radius the ties themselves showed, not those it was spread to."""
-    return _neighbour_radii(space, x_unit, budgets, losses)[0] > 0.0
+    return _neighbour_radii(space, x_unit, budgets, losses) > 0.0
 
 
-def _neighbour_radii(
-    space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The radii of the configs that tied with a neighbour (0 elsewhere), before any
-    spreading, with the ordered unit-cube columns and each observation's kind."""
+def _geometry(space: Space, x_unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ordered unit-cube columns of ``x_unit`` and each row's kind (an integer label)."""
+    kind = np.unique(_kinds(space, x_unit), axis=0, return_inverse=True)[1].ravel()
+    return x_unit[:, _columns(space)[1]], kind
+
+
+def _neighbour_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.ndarray) -> np.ndarray:
+    """The radii of the configs that tied with a neighbour (0 elsewhere), before any spreading."""
     radii = np.zeros(len(losses))
-    kinds = _kinds(space, x_unit)
-    kind = np.unique(kinds, axis=0, return_inverse=True)[1].ravel()
-    x_ordered = x_unit[:, _columns(space)[1]]
     # Only observations that share their loss and budget with another can tie: usually none.
     _, group, size = np.unique(
         np.column_stack([losses, budgets]), axis=0, return_inverse=True, return_counts=True
@@ -114,7 +117,8 @@ def _neighbour_radii(
     group = group.ravel()
     shared = [int(i) for i in np.flatnonzero(size[group] > 1)]
     if not shared:
-        return radii, x_ordered, kind
+        return radii
+    x_ordered, kind = _geometry(space, x_unit)
     apart: dict[int, np.ndarray] = {}
     for i in shared:
         distance = np.linalg.norm(x_ordered - x_ordered[i], axis=1)
@@ -128,7 +132,7 @@ def _neighbour_radii(
             if np.isfinite(apart[i][j]) and (nearest[i] == j or nearest[j] == i):
                 radii[i] = max(radii[i], float(apart[i][j]))
     _short_of_told_apart(radii, np.flatnonzero(radii > 0.0), x_ordered, kind, budgets, losses)
-    return radii, x_ordered, kind
+    return radii
 
 
 def _short_of_told_apart(
