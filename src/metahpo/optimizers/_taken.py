@@ -207,10 +207,7 @@ class Taken:
         """Whether a config of ``row``'s kind nearest to it tied with a neighbour."""
         if not np.any(self.tied):
             return False
-        same_kind = np.all(self._kinds == _kinds(self.space, row[None, :])[0], axis=1)
-        distance = np.where(
-            same_kind, np.linalg.norm(self.rows[:, self._ordered] - row[self._ordered], axis=1), np.inf
-        )
+        distance = self._kin_distance(row)
         # Every row at the least distance: a promoted config has a row per budget.
         return bool(np.isfinite(distance.min()) and np.any(self.tied & (distance <= distance.min())))
 
@@ -249,10 +246,13 @@ class Taken:
 
     def _depth(self, row: np.ndarray) -> np.ndarray:
         """How far inside each config's radius ``row`` lies (negative: outside or no radius)."""
-        distance = np.linalg.norm(self.rows[:, self._ordered] - row[self._ordered], axis=1)
-        depth = self.radii - distance
+        return np.where(self.radii > 0.0, self.radii - self._kin_distance(row), -np.inf)
+
+    def _kin_distance(self, row: np.ndarray) -> np.ndarray:
+        """The distance from ``row`` to each config of its kind (``inf`` to the others)."""
         same_kind = np.all(self._kinds == _kinds(self.space, row[None, :])[0], axis=1)
-        return np.where(same_kind & (self.radii > 0.0), depth, -np.inf)
+        distance = np.linalg.norm(self.rows[:, self._ordered] - row[self._ordered], axis=1)
+        return np.where(same_kind, distance, np.inf)
 
 
 def _kinds(space: Space, rows: np.ndarray) -> np.ndarray:
