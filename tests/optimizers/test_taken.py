@@ -8,7 +8,7 @@ import pytest
 import metahpo as mh
 from metahpo.history import history_from
 from metahpo.optimizers import GPBO
-from metahpo.optimizers._taken import Taken, tie_radii, tied_neighbours
+from metahpo.optimizers._taken import Taken, tie_geometry, tie_radii, tied_neighbours
 from metahpo.trial import FrozenTrial, TrialState
 
 SPACE = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Float(0.0, 1.0), "c": mh.Categorical(["a", "b"])})
@@ -62,6 +62,10 @@ def test_ties_of_two_losses_show_a_resolution_that_holds_around_every_config() -
     # was spread to.
     tied = tied_neighbours(SPACE, _unit(configs), np.ones(9), losses)
     np.testing.assert_array_equal(tied, [True] * 6 + [False] * 3)
+    # Found together (as a proposal does), the flags are still those before the spread.
+    together = tie_geometry(SPACE, _unit(configs), np.ones(9), losses)
+    np.testing.assert_allclose(together[0], radii)
+    np.testing.assert_array_equal(together[1], tied)
     # The repeat stays short of the second config, which the objective told apart from it;
     # the first's radius is not cut to nothing by its own noisy repeat.
     assert radii[8] < np.linalg.norm(_unit(configs)[8, :2] - _unit(configs)[1, :2])

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from metahpo.history import History
-from metahpo.optimizers._taken import Taken, tie_radii, tied_neighbours
+from metahpo.optimizers._taken import Taken, tie_geometry
 from metahpo.space import Config, Space
 from metahpo.surrogates import (
     AcquisitionOptimizer,
@@ -164,9 +164,10 @@ def propose(
     # Proposals are for the target budget (the largest observed stands for it): what the
     # objective resolves there is what counts.
     radii = np.zeros(len(losses) + len(pending) + len(stopped))
-    radii[: len(losses)][at_top] = tie_radii(space, x_unit[at_top], budgets[at_top], losses[at_top])
     tied = np.zeros(len(radii), dtype=bool)
-    tied[: len(losses)][at_top] = tied_neighbours(space, x_unit[at_top], budgets[at_top], losses[at_top])
+    radii[: len(losses)][at_top], tied[: len(losses)][at_top] = tie_geometry(
+        space, x_unit[at_top], budgets[at_top], losses[at_top]
+    )
     observed = space.from_unit(x_unit)
     taken = Taken(space, [*observed, *pending, *stopped], radii, tied)
     rng = history.rng(_SALT_ACQUISITION)

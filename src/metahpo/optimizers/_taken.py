@@ -40,7 +40,7 @@ import numpy as np
 
 from metahpo.space import Categorical, Config, Space
 
-__all__ = ["RESOLUTION", "STEP_OUT", "Taken", "tie_radii", "tied_neighbours"]
+__all__ = ["RESOLUTION", "STEP_OUT", "Taken", "tie_geometry", "tie_radii", "tied_neighbours"]
 
 # Candidates closer than this to an evaluated or pending config, in every unit-cube
 # coordinate, repeat it: an acquisition optimum that converges on the incumbent (at a
@@ -75,10 +75,18 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
         >>> tie_radii(space, x, np.ones(4), np.array([0.7, 0.1, 0.7, 0.7])).round(3).tolist()
         [0.1, 0.0, 0.1, 0.0]
     """
+    return tie_geometry(space, x_unit, budgets, losses)[0]
+
+
+def tie_geometry(
+    space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`tie_radii` and :func:`tied_neighbours` together, the neighbour ties found once."""
     radii = _neighbour_radii(space, x_unit, budgets, losses)
-    tied = np.flatnonzero(radii > 0.0)
+    neighbours = radii > 0.0
+    tied = np.flatnonzero(neighbours)
     if not len(tied):
-        return radii
+        return radii, neighbours
     x_ordered, kind = _geometry(space, x_unit)
     # The configs at one budget share a resolution once ties of two losses show it: a
     # table's resolution is its own, whatever the categories (spreading within a kind
@@ -92,7 +100,7 @@ def tie_radii(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.
             radii[spread] = float(np.median(radii[cell & (radii > 0.0)]))
             spread_to.extend(spread.tolist())
     _short_of_told_apart(radii, spread_to, x_ordered, kind, budgets, losses)
-    return radii
+    return radii, neighbours
 
 
 def tied_neighbours(space: Space, x_unit: np.ndarray, budgets: np.ndarray, losses: np.ndarray) -> np.ndarray:
