@@ -75,6 +75,53 @@ def count_missing(values: Any) -> int:
     return 0
 
 
+def numeric_matrix(X: Any, owner: str) -> Any:
+    """``X`` as a float array, its missing values (None, NaN, pandas' ``NA`` in nullable
+    ``Int64``/``Float64`` columns) as NaN. A sparse matrix, or text and categories, are
+    refused naming the columns that are not numbers."""
+    import numpy as np
+
+    if hasattr(X, "tocsr") and hasattr(X, "nnz"):  # a scipy sparse matrix: numeric, but not dense
+        raise InvalidParameterError(
+            f"The 'X' parameter of {owner} must be a dense array. Got a sparse "
+            f"{type(X).__name__} of shape {X.shape} instead; pass X.toarray() (or a sample of its rows)."
+        )
+    try:
+        if hasattr(X, "to_numpy"):  # pandas: its NA is not a number NumPy can convert
+            return X.to_numpy(dtype=float, na_value=np.nan)
+        return np.asarray(X, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            f"The 'X' parameter of {owner} must be numeric (encode categorical or text columns "
+            f"first, e.g. with sklearn's OrdinalEncoder). Got {_non_numeric(X)} instead."
+        ) from None
+
+
+def _non_numeric(X: Any) -> str:
+    """What is not numeric in ``X``: a DataFrame's columns by name, else ``X`` itself."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and hasattr(dtypes, "items"):
+        named = [str(name) for name, dtype in dtypes.items() if getattr(dtype, "kind", "O") not in "biuf"]
+        if named:
+            return f"the non-numeric columns {named}"
+    return describe(X)
+
+
+def class_labels(target: Any, owner: str) -> Any:
+    """The classes of ``target`` and each row's index among them (``np.unique``), or a
+    clear error when its labels mix types that do not sort together (text and numbers)."""
+    import numpy as np
+
+    try:
+        return np.unique(target, return_inverse=True)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in np.asarray(target).tolist()})
+        raise InvalidParameterError(
+            f"The 'y' parameter of {owner} must hold labels of one type (all text or all "
+            f"numbers). Got a mix of {kinds}; convert them first, e.g. with y.astype(str)."
+        ) from None
+
+
 def init_params(obj: Any) -> dict[str, Any]:
     """The constructor arguments of ``obj``, read back from attributes of the same names
     (scikit-learn's ``get_params`` convention: ``__init__`` stores its arguments as is)."""

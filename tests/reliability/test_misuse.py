@@ -239,6 +239,10 @@ _Y = np.array([0, 1] * 20)
         ("hgb-classifier", _with(_X, (2, 1), np.inf), _Y, 3, r"'X'.*infinite"),
         ("mlp-classifier", _with(_X, (2, 1), np.nan), _Y, 3, r"'X'.*1 missing values.*impute"),
         ("logistic-regression", _with(_X, (2, 1), np.nan), _Y, 3, r"'X'.*1 missing values.*impute"),
+        ("hgb-classifier", np.full((40, 3), np.nan), _Y, 3, r"'X'.*entirely missing"),
+        ("random-forest-classifier", _with(_X, (2, 1), 1e300), _Y, 3, r"'X'.*float32's range.*Got 1 values"),
+        ("hgb-regressor", _X, _with(_X[:, 0], 5, np.inf), 3, r"'y'.*finite.*Got 1 infinite"),
+        ("hgb-classifier", _X, np.array(["a", 1] * 20, dtype=object), 3, r"'y'.*one type.*\['int', 'str'\]"),
     ],
 )
 def test_a_preset_objective_refuses_data_no_trial_could_learn_from(preset, X, y, cv, match):
@@ -262,6 +266,39 @@ def test_tree_presets_take_missing_features_and_a_few_rare_classes():
     objective = mh.presets.objective("hgb-classifier", X, y, cv=3)
     trial = mh.create_study(preset="hgb-classifier", optimizer="random", seed=0).ask()
     assert np.isfinite(objective(trial))
+
+
+@pytest.mark.filterwarnings("ignore:The least populated class")
+@pytest.mark.parametrize("preset", ["hgb-classifier", "logistic-regression"])
+def test_a_fold_that_trains_on_one_class_scores_the_constant_prediction(preset):
+    y = np.zeros(40, dtype=int)
+    y[0] = 1  # the fold that validates on it trains on class 0 alone
+    objective = mh.presets.objective(preset, _X, y, cv=4)
+    trial = mh.create_study(preset=preset, optimizer="random", seed=0).ask()
+    # The lone member's fold: 9 rows at no cost and one certain miss, floored at 1e-15.
+    from metahpo.presets._losses import WORST_LOG_LOSS
+
+    assert objective(trial) >= WORST_LOG_LOSS / 10 / 4
+
+
+def test_nullable_pandas_columns_and_a_column_never_observed_are_taken():
+    import pandas as pd
+
+    frame = pd.DataFrame(_X, columns=["a", "b", "c"])
+    frame["count"] = pd.array([1, None, 3, 4] * 10, dtype="Int64")
+    frame["empty"] = np.nan  # no value in any row: no fold can learn from it
+    for preset in ("hgb-classifier", "random-forest-classifier"):
+        trial = mh.create_study(preset=preset, optimizer="random", seed=0).ask()
+        assert np.isfinite(mh.presets.objective(preset, frame, _Y, cv=3)(trial))
+    assert mh.Task.from_data(frame, _Y).descriptor["n_features"] == 5
+    with pytest.raises(InvalidParameterError, match=r"'y'.*Task.from_data.*one type"):
+        mh.Task.from_data(_X, np.array(["a", 1] * 20, dtype=object))
+
+
+def test_a_preset_study_refuses_a_scheduler_beyond_its_budgets():
+    with pytest.raises(InvalidParameterError, match=r"'scheduler'.*'hgb-regressor'.*\[1, 27\].*min_budget=27 and max_budget=81"):
+        mh.create_study(preset="hgb-regressor", scheduler=mh.Hyperband(min_budget=27, max_budget=81))
+    assert mh.create_study(preset="hgb-regressor", scheduler=mh.Hyperband(min_budget=1, max_budget=27)).scheduler
 
 
 def test_a_task_of_the_other_type_is_refused_with_a_preset(tmp_path):

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from metahpo._validation import count_missing, describe
+from metahpo._validation import class_labels, count_missing, describe, numeric_matrix
 from metahpo.exceptions import InvalidParameterError
 
 __all__ = [
@@ -145,29 +145,8 @@ def harmonise_descriptor(descriptor: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def _non_numeric(X: Any) -> str:
-    """What is not numeric in ``X``: a DataFrame's columns by name, else ``X`` itself."""
-    dtypes = getattr(X, "dtypes", None)
-    if dtypes is not None and hasattr(dtypes, "items"):
-        named = [str(name) for name, dtype in dtypes.items() if getattr(dtype, "kind", "O") not in "biuf"]
-        if named:
-            return f"the non-numeric columns {named}"
-    return describe(X)
-
-
 def _check_data(X: Any, y: Any, task_type: str | None) -> tuple[np.ndarray, np.ndarray, str]:
-    if hasattr(X, "tocsr") and hasattr(X, "nnz"):  # a scipy sparse matrix: numeric, but not dense
-        raise InvalidParameterError(
-            "The 'X' parameter of Task.from_data must be a dense array. Got a sparse "
-            f"{type(X).__name__} of shape {X.shape} instead; pass X.toarray() (or a sample of its rows)."
-        )
-    try:
-        x = np.asarray(X, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(
-            "The 'X' parameter of Task.from_data must be numeric (encode categorical columns first). "
-            f"Got {_non_numeric(X)} instead."
-        ) from exc
+    x = numeric_matrix(X, "Task.from_data")
     if x.ndim == 1:
         x = x[:, None]
     if x.ndim != 2 or x.shape[0] < 2 * _FOLDS or x.shape[1] < 1:
@@ -195,6 +174,8 @@ def _check_data(X: Any, y: Any, task_type: str | None) -> tuple[np.ndarray, np.n
             f"The 'y' parameter of Task.from_data has {missing} missing values (NaN or None): "
             "drop those rows first."
         )
+    if target.dtype.kind == "O":
+        class_labels(target, "Task.from_data")  # labels that do not sort together: said clearly
     if task_type is None:
         from sklearn.utils.multiclass import type_of_target
 
@@ -214,7 +195,7 @@ def _check_data(X: Any, y: Any, task_type: str | None) -> tuple[np.ndarray, np.n
             f"Got {describe(task_type)} instead."
         )
     if task_type == "classification":
-        _, target = np.unique(target, return_inverse=True)
+        _, target = class_labels(target, "Task.from_data")
     else:
         try:
             target = target.astype(float)

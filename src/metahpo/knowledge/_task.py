@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from metahpo._validation import describe
+from metahpo._validation import describe, numeric_matrix
 from metahpo.exceptions import InvalidParameterError
 from metahpo.space import Config, Space, round_unit
 
@@ -212,7 +212,7 @@ class Task:
         if name is None:
             # meta_features accepted X as numbers, so hashing its float bytes is exact and fast.
             digest = hashlib.sha256()
-            digest.update(np.ascontiguousarray(np.asarray(X, dtype=float)).tobytes())
+            digest.update(np.ascontiguousarray(numeric_matrix(X, "Task.from_data")).tobytes())
             digest.update(np.ascontiguousarray(np.asarray(y).astype(str)).tobytes())
             name = f"data-{digest.hexdigest()[:10]}"
         return cls(name=name, descriptor=descriptor, source="data")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from metahpo._validation import check_int, count_missing, describe
+from metahpo._validation import check_int, class_labels, count_missing, describe, numeric_matrix
 from metahpo.exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -20,13 +20,7 @@ def make_objective(
     from sklearn.model_selection import KFold, StratifiedKFold
 
     owner = f"the {preset.name!r} preset's objective"
-    try:
-        x = np.asarray(X, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(
-            f"The 'X' parameter of {owner} must be numeric (encode categorical or text columns "
-            f"first, e.g. with an OrdinalEncoder). Got values that are not numbers: {exc}."
-        ) from None
+    x = numeric_matrix(X, owner)
     target = np.asarray(y)
     if x.ndim != 2 or target.ndim != 1 or len(x) != len(target) or len(x) == 0:
         raise InvalidParameterError(
@@ -40,7 +34,7 @@ def make_objective(
     seed = check_int(seed, "seed", f"the {preset.name!r} preset's objective", minimum=0,
                      maximum=2**32 - 1)
     if preset.task_type == "classification":
-        classes, labels = np.unique(target, return_inverse=True)
+        classes, labels = class_labels(target, owner)
         n_classes = len(classes)
         _check_classes(classes, owner)
         _check_class_sizes(np.bincount(labels), cv, owner)
@@ -54,6 +48,11 @@ def make_objective(
                 f"The 'y' parameter of {owner} must be numbers (a regression target). Got "
                 f"values such as {describe(target[0])}; a classifier's preset takes labels."
             ) from None
+        if not np.isfinite(labels).all():
+            raise InvalidParameterError(
+                f"The 'y' parameter of {owner} must be finite (a regression target). Got "
+                f"{int(np.isinf(labels).sum())} infinite values."
+            )
         n_classes = 0
         folds = list(KFold(n_splits=cv, shuffle=True, random_state=seed).split(x))
     splits = [
@@ -85,7 +84,17 @@ def _check_values(preset: Preset, x: np.ndarray, target: np.ndarray, owner: str)
             f"The 'X' parameter of {owner} must not contain infinite values. Got "
             f"{int(np.isinf(x).sum())}."
         )
+    # Tree models store features as float32, where a larger magnitude is infinite.
+    huge = int((np.abs(x) > np.finfo(np.float32).max).sum())
+    if huge:
+        raise InvalidParameterError(
+            f"The 'X' parameter of {owner} must hold values within float32's range "
+            f"(|x| <= {float(np.finfo(np.float32).max):.3g}), as the models store features. "
+            f"Got {huge} values beyond it; rescale those columns first."
+        )
     holes = int(np.isnan(x).sum())
+    if holes == x.size:
+        raise InvalidParameterError(f"The 'X' parameter of {owner} is entirely missing (NaN).")
     if holes and not preset.handles_missing:
         raise InvalidParameterError(
             f"The 'X' parameter of {owner} has {holes} missing values (NaN), which the "
@@ -134,4 +143,7 @@ def _split(
 
     if len(train) == 0 or len(valid) == 0:
         raise InvalidParameterError(f"A fold has no rows. Got {describe(len(x))} rows.")
-    return Split(x[train], y[train], x[valid], y[valid], task_type, n_classes)
+    # A column with no value in the training rows teaches no model anything, and
+    # HistGradientBoosting's binning fails on one: it is left out of this fold.
+    seen = ~np.isnan(x[train]).all(axis=0)
+    return Split(x[train][:, seen], y[train], x[valid][:, seen], y[valid], task_type, n_classes)

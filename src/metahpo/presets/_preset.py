@@ -113,6 +113,12 @@ class Preset:
         clean = self.space.validate(config)
         steps = [self.check_budget(b) for b in budgets]
         scoring = check_scoring(scoring, self.task_type, self.name)
+        seen = np.unique(split.y_train) if self.task_type == "classification" else ()
+        if len(seen) == 1:
+            # A fold that trains on one class (a class of one member is validated on
+            # alone): any classifier predicts that class, and some refuse to be fitted.
+            certain = np.ones((len(split.y_valid), 1))
+            return [split.classification_loss(certain, seen, scoring)] * len(steps)
         if self._one_fit_per_budget:
 
             def build(budget: int) -> Any:

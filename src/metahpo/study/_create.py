@@ -109,6 +109,8 @@ def create_study(
         seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
     seed = check_int(seed, "seed", "create_study", minimum=0, maximum=2**63 - 1)
     resolved_scheduler = make_scheduler(scheduler)
+    if preset is not None:
+        _check_preset_budgets(preset, resolved_scheduler)
     store = get_storage(storage)
     # A resumed study's optimizer reopens with its stored knowledge unless knowledge is
     # given: the preset's default is for the optimizer "auto" would build, which may not
@@ -260,6 +262,21 @@ def _preset_space_and_knowledge(
             knowledge.append(url)
         knowledge = knowledge or None
     return space, knowledge
+
+
+def _check_preset_budgets(preset: str, scheduler: Any) -> None:
+    """Budgets the preset's objective cannot train at would fail every trial that gets them."""
+    from metahpo.presets import get
+
+    chosen = get(preset)
+    low, high = getattr(scheduler, "min_budget", None), getattr(scheduler, "max_budget", None)
+    if low is None or high is None or chosen.min_budget <= low <= high <= chosen.max_budget:
+        return
+    raise InvalidParameterError(
+        f"The 'scheduler' parameter of create_study must have budgets within the {chosen.name!r} "
+        f"preset's range of {chosen.budget_unit}, [{chosen.min_budget}, {chosen.max_budget}]. "
+        f"Got min_budget={low:g} and max_budget={high:g} instead."
+    )
 
 
 def _check_task_type(preset: str, descriptor: dict[str, float] | None) -> None:
