@@ -216,6 +216,25 @@ def test_parse_value_refuses_non_values(stdout):
         parse_value(stdout)
 
 
+@pytest.mark.parametrize("stdout", ["nan\n", "-inf\n", "Infinity\n", '{"value": NaN}\n'])
+def test_a_value_that_is_not_finite_is_called_so_however_it_is_spelt(stdout):
+    with pytest.raises(CommandFailed, match="must be a finite number"):
+        parse_value(stdout)
+
+
+def test_a_command_s_output_that_is_not_utf8_keeps_its_value_and_a_kill_is_named():
+    from metahpo.cli._command import command_objective
+
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    latin1 = "import sys; sys.stdout.buffer.write('temp\\xe9rature\\n0.42\\n'.encode('latin-1'))"
+    study = mh.create_study(space=space, optimizer="random", seed=0)
+    study.optimize(command_objective([sys.executable, "-c", latin1]), n_trials=1, show_progress=False)
+    assert study.trials[0].value == 0.42
+    killed = mh.create_study(space=space, optimizer="random", seed=0)
+    killed.optimize(command_objective(["sh", "-c", "kill -9 $$"]), n_trials=1, show_progress=False)
+    assert "killed by signal 9 (SIGKILL)" in killed.trials[0].error
+
+
 
 def test_tables_are_as_wide_as_the_terminal_when_the_command_runs(tmp_path):
     # The console is made per command. It used to be made when the CLI was imported, and

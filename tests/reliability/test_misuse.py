@@ -535,3 +535,19 @@ def test_numpy_integers_are_ints_where_ints_are_asked_for():
                              optimizer=mh.GPBO(n_initial=np.int64(3), n_restarts=np.int64(2)),
                              scheduler=mh.Hyperband(1, 9, eta=np.int64(3)))
     assert stored.optimizer.n_initial == 3 and type(stored.optimizer.n_initial) is int
+
+
+def test_a_file_that_is_no_database_is_named_in_the_error(tmp_path):
+    junk = tmp_path / "notes.db"
+    junk.write_text("not a database\n")
+    with pytest.raises(mh.StorageError, match=rf"The database sqlite:///{junk} failed .*not a database"):
+        mh.create_study(space=mh.Space({"x": mh.Float(0.0, 1.0)}), storage=f"sqlite:///{junk}")
+    assert junk.read_text() == "not a database\n"
+
+
+def test_telling_a_trial_number_the_study_does_not_have_is_a_parameter_error():
+    study = mh.create_study(space=mh.Space({"x": mh.Float(0.0, 1.0)}), optimizer="random", seed=0)
+    study.tell(study.ask(), 0.5)
+    with pytest.raises(InvalidParameterError, match=r"'trial' parameter of Study.tell.*Got 999"):
+        study.tell(999, 0.3)
+    assert [t.value for t in study.trials] == [0.5]

@@ -113,6 +113,15 @@ def test_scalar_arrays_tensors_and_numpy_scalars_are_values(value: object) -> No
     study.tell(handle, value)  # type: ignore[arg-type]
 
 
+def test_a_report_that_is_not_finite_names_report_once() -> None:
+    handle = mh.create_study(space=SPACE, optimizer="random", seed=0).ask()
+    with pytest.raises(mh.InvalidParameterError) as info:
+        handle.report(1, float("nan"))
+    message = str(info.value)
+    assert message.startswith("The 'value' parameter of TrialHandle.report must be a finite number. Got nan")
+    assert message.count("must be") == 1 and "TrialState.FAILED" in message
+
+
 @pytest.mark.parametrize(
     ("value", "match"),
     [([0.5], "Got a list"), (np.array([0.5, 0.1]), r"shape \(2,\)"), (torch.ones(3), r"shape \(3,\)")],

@@ -235,11 +235,14 @@ def parse_result(stdout: str) -> tuple[float, dict[str, Any]]:
         raise CommandFailed("The command printed nothing; its last line must be the objective value.")
     last = lines[-1]
     try:
-        parsed = json.loads(last)
-    except json.JSONDecodeError:
-        raise CommandFailed(
-            f"The command's last line must be a number or a JSON object with \"value\". Got {last[:200]!r}."
-        ) from None
+        parsed: Any = float(last)  # Python's spelling too: "nan" and "inf" are numbers, not finite
+    except ValueError:
+        try:
+            parsed = json.loads(last)
+        except json.JSONDecodeError:
+            raise CommandFailed(
+                f"The command's last line must be a number or a JSON object with \"value\". Got {last[:200]!r}."
+            ) from None
     extras: dict[str, Any] = {}
     if isinstance(parsed, dict):
         if "value" not in parsed:
@@ -278,10 +281,7 @@ class CommandObjective:
                 f"The command ran longer than {self.timeout} s; it and every process it started were killed."
             ) from exc
         if returncode != 0:
-            raise CommandFailed(
-                f"The command exited with status {returncode}. stderr (tail):\n"
-                f"{stderr[-_STDERR_TAIL:]}"
-            )
+            raise CommandFailed(f"{_exit_text(returncode)}. stderr (tail):\n{stderr[-_STDERR_TAIL:]}")
         value, extras = parse_result(stdout)
         for key, metric in extras.items():
             _keep_metric(trial, key, metric)
@@ -346,8 +346,9 @@ def _run_in_own_group(
     """
     if stopping is not None and stopping.is_set():
         raise KeyboardInterrupt  # stopped before it started
+    # A byte that is not UTF-8 (a log line in Latin-1) must not cost the trial its value.
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+                               encoding="utf-8", errors="replace", start_new_session=True)
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
         while True:
@@ -366,6 +367,17 @@ def _run_in_own_group(
         _kill_group(process)
         raise
     return process.returncode, stdout, stderr
+
+
+def _exit_text(returncode: int) -> str:
+    """How the command ended: its exit status, or the signal that killed it (a negative code)."""
+    if returncode >= 0:
+        return f"The command exited with status {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = "an unknown signal"
+    return f"The command was killed by signal {-returncode} ({name})"
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:

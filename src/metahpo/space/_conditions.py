@@ -217,7 +217,9 @@ def condition_from_dict(data: Any) -> Condition:
     """Rebuild a condition from its :meth:`to_dict` output."""
     if not isinstance(data, Mapping) or "type" not in data:
         raise InvalidParameterError(
-            f"A condition description must be a dict with a 'type' key. Got {describe(data)} instead."
+            "A condition description must be a dict with a 'type' key, one of 'equals' "
+            "({type: equals, parent: P, value: V}), 'in' (values: [...]), 'range' (low:, high:), "
+            f"'all' or 'any' (conditions: [...]). Got {describe(data)} instead."
         )
     kind = data["type"]
     try:

@@ -84,23 +84,24 @@ def _space_of(space_json: str) -> Space | None:
         return None
 
 
-def check_objective_value(value: Any) -> float:
+def check_objective_value(value: Any, subject: str = "The 'value' of a trial") -> float:
     """An objective's return value as a finite float, or an error saying what was wrong.
 
     Python and numpy scalars, 0-d numpy arrays and 0-d tensors (anything with a ``shape``
     of ``()`` and an ``item()`` method, such as ``torch.tensor(0.3)``) are accepted. A list
     or an array with one or more axes is refused: the objective must return one number.
+    ``subject`` starts the error message.
     """
     if isinstance(value, (list, tuple)):
         raise InvalidParameterError(
-            f"The 'value' of a trial must be a finite number (one scalar). Got a {type(value).__name__} "
+            f"{subject} must be a finite number (one scalar). Got a {type(value).__name__} "
             f"{describe(value)} instead; return one number (multi-objective studies are not supported)."
         )
     shape = getattr(value, "shape", None)
     if shape is not None and not isinstance(value, (int, float)) and hasattr(value, "item"):
         if tuple(shape) != ():
             raise InvalidParameterError(
-                f"The 'value' of a trial must be a finite number (one scalar). Got an array of shape "
+                f"{subject} must be a finite number (one scalar). Got an array of shape "
                 f"{tuple(shape)} instead; return a scalar (for example array.item() after reducing it)."
             )
         value = value.item()
@@ -108,19 +109,19 @@ def check_objective_value(value: Any) -> float:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidParameterError(
-            f"The 'value' of a trial must be a finite number. Got {describe(value)} instead."
+            f"{subject} must be a finite number. Got {describe(value)} instead."
         )
     try:
         value = float(value)
     except OverflowError:
         raise InvalidParameterError(
-            f"The 'value' of a trial must be a finite number. Got {describe(value)} instead, "
+            f"{subject} must be a finite number. Got {describe(value)} instead, "
             "an int too large for a float."
         ) from None
     if not math.isfinite(value):
         raise InvalidParameterError(
-            f"The 'value' of a trial must be a finite number. Got {value!r} instead; "
-            "report a failure with state=TrialState.FAILED instead of NaN or infinity."
+            f"{subject} must be a finite number. Got {value!r} instead; "
+            "tell a failure with state=TrialState.FAILED instead of NaN or infinity."
         )
     return value
 

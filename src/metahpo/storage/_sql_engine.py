@@ -217,8 +217,9 @@ def _configure_sqlite(engine: Engine, *, memory: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def _map_error(exc: SQLAlchemyError) -> StorageError:
-    """The metahpo error for a database error (the caller raises it ``from exc``)."""
+def _map_error(exc: SQLAlchemyError, where: str = "") -> StorageError:
+    """The metahpo error for a database error (the caller raises it ``from exc``);
+    ``where`` names the database in the message of an error no other kind explains."""
     original = getattr(exc, "orig", None)
     text = str(original if original is not None else exc).strip()
     sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
@@ -238,7 +239,8 @@ def _map_error(exc: SQLAlchemyError) -> StorageError:
         if META_MODEL_VERSION_CONSTRAINT in text or "metahpo_meta_models.key" in text:
             # Another writer took this version first; the next attempt takes the next one.
             return _RetryableError(f"A meta-model version was taken concurrently: {text}")
-    return StorageError(f"The database failed ({type(exc).__name__}): {text}")
+    named = f" {where}" if where else ""
+    return StorageError(f"The database{named} failed ({type(exc).__name__}): {text}")
 
 
 def _is_server(exc: DBAPIError) -> bool:
@@ -332,7 +334,7 @@ class Database:
                 with connection.begin():
                     yield connection
         except SQLAlchemyError as exc:
-            raise _map_error(exc) from exc
+            raise _map_error(exc, self.describe()) from exc
 
     def run(self, work: Callable[[Connection], T], *, write: bool) -> T:
         """Run ``work`` in a session, again with backoff while the database is locked."""

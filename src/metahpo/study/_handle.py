@@ -156,9 +156,4 @@ Objective = Callable[[TrialHandle], float]
 
 def check_report_value(value: Any) -> float:
     """An intermediate value: a number, numpy scalar, 0-d array or 0-d tensor."""
-    try:
-        return check_objective_value(value)
-    except InvalidParameterError as exc:
-        raise InvalidParameterError(
-            f"The 'value' parameter of TrialHandle.report must be a finite number. {exc}"
-        ) from exc
+    return check_objective_value(value, "The 'value' parameter of TrialHandle.report")

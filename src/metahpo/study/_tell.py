@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from metahpo._validation import describe
-from metahpo.exceptions import InvalidParameterError, TrialStateError
+from metahpo.exceptions import InvalidParameterError, StudyNotFoundError, TrialStateError
 from metahpo.knowledge import spec_identity
 from metahpo.storage import Storage, absolute_sqlite_url, check_objective_value, is_stale_failure
 from metahpo.trial import FrozenTrial, TrialState
@@ -33,7 +33,15 @@ def finish_told_trial(
 ) -> FrozenTrial:
     """Finish trial ``number`` as :meth:`Study.tell <metahpo.study.Study.tell>` was told."""
     final = _parse_state(state, value)
-    current = storage.get_trial(study_id, number)
+    try:
+        current = storage.get_trial(study_id, number)
+    except StudyNotFoundError:
+        if all(record.study_id != study_id for record in storage.list_studies()):
+            raise  # the study itself is gone (deleted by another process)
+        raise InvalidParameterError(
+            f"The 'trial' parameter of Study.tell must be a handle from ask() or the number of "
+            f"a trial of this study. Got {number}, which no trial of the study has."
+        ) from None
     if current.state.is_finished and not is_stale_failure(current):
         raise TrialStateError(
             f"Trial {number} is already {current.state.value}: a trial is told once. Inside "
