@@ -138,3 +138,38 @@ def test_the_meta_model_versions_say_whether_each_update_was_kept(tmp_path):
         "discarded": "continual update discarded (the new tasks' meta-test loss would rise from "
         "0.4000 to 0.4100)",
     }
+
+
+def test_a_study_deleted_while_the_list_is_read_is_left_out(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    for name in ("kept", "gone"):
+        mh.create_study(name=name, space=SPACE, storage=url, optimizer="random", seed=0).optimize(
+            _objective, n_trials=2, show_progress=False)
+    storage = get_storage(url)
+    listed = storage.list_studies()  # what the page read just before `metahpo delete gone`
+    storage.delete_study("gone")
+    storage.list_studies = lambda: listed  # type: ignore[method-assign]
+    assert [row["name"] for row in study_summaries(storage)] == ["kept"]
+
+
+def test_a_figure_request_with_a_trial_that_is_not_a_number_is_a_400_naming_it(tmp_path):
+    import asyncio
+
+    import httpx
+
+    from metahpo.dashboard import create_app
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    mh.create_study(name="s", space=SPACE, storage=url, optimizer="random", seed=0).optimize(
+        _objective, n_trials=2, show_progress=False)
+
+    async def answers() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=create_app(url))
+        async with httpx.AsyncClient(transport=transport, base_url="http://dashboard") as client:
+            return [await client.get("/api/figure", params={"study": "s", "kind": "why", "trial": t})
+                    for t in ("abc", "", "1e3", "-1", "1")]
+
+    *bad, good = asyncio.run(answers())
+    for answer in bad:
+        assert answer.status_code == 400 and "'trial' query parameter" in answer.json()["error"]
+    assert good.status_code == 200

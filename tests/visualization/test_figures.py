@@ -54,6 +54,29 @@ def test_unknown_kind_is_refused_in_sklearn_form(drawn_storage):
         plot("finished-hb", "pie", drawn_storage)
 
 
+def test_a_conditional_space_draws_every_kind_with_its_inactive_trials_marked():
+    space = mh.Space(
+        {"model": mh.Categorical(["svm", "rf"]), "C": mh.Float(1e-3, 10.0, log=True), "depth": mh.Int(1, 10),
+         "lr": mh.Float(0.0, 1.0)},
+        conditions={"C": mh.Equals("model", "svm"), "depth": mh.Equals("model", "rf")},
+    )
+    study = mh.create_study(name="conditional", space=space, optimizer="random", seed=1)
+    study.optimize(lambda t: (t.config.get("C") or t.config.get("depth")) + t.config["lr"], n_trials=12,
+                   show_progress=False)
+    for kind in KINDS:
+        if kind not in ("compare", "why", "knowledge-map"):
+            figure = plot(study, kind)  # none fails on inactive parameters
+            # The contour's default pair is the first two numeric parameters active together.
+            assert kind not in ("parallel", "slice", "contour", "importance") or len(figure.data) >= 1, kind
+    axes = {d["label"]: d for d in plot(study, "parallel").data[0].dimensions}
+    inactive_c = sum(t.config.get("C") is None for t in study.trials)
+    assert 0 < inactive_c < 12 and axes["C"]["ticktext"][0] == "inactive"
+    assert sum(v == axes["C"]["tickvals"][0] for v in axes["C"]["values"]) == inactive_c
+    # C and depth are never active together: no trial to interpolate, and the figure says why.
+    contour = plot(study, "contour", params=["C", "depth"])
+    assert "both C and depth active" in contour.layout.annotations[0].text
+
+
 def _one_numeric_study() -> mh.Study:
     space = mh.Space({"x": mh.Float(0.0, 1.0), "act": mh.Categorical(["relu", "tanh"])})
     study = mh.create_study(name="one-numeric", space=space, optimizer="random", seed=0)
@@ -213,3 +236,15 @@ def test_why_says_when_the_study_alone_shaped_a_suggestion(tmp_path):
     default = plot_why("s", url)  # the latest trial the knowledge shaped
     assert default.layout.title.text.startswith("Why trial 0") and "(meta-learned)" in default.layout.title.text
     assert list(default.data[0].y) == ["b", "a"]
+
+
+def test_importances_are_the_same_for_values_near_the_float_limit():
+    space = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Float(0.0, 1.0)})
+    studies = {}
+    for scale in (1.0, 1e300, 1e308):
+        study = mh.create_study(space=space, optimizer="random", seed=0)
+        study.optimize(lambda t, s=scale: s * t.config["x"], n_trials=20, show_progress=False)
+        studies[scale] = param_importances(study)
+    assert studies[1.0]["x"] > 0.9
+    for scale in (1e300, 1e308):
+        assert studies[scale] == pytest.approx(studies[1.0], abs=1e-3)

@@ -112,8 +112,12 @@ def create_app(storage: Storage | str) -> Starlette:
 
     def api_figure(request: Request) -> Response:
         query = request.query_params
+        text = query.get("trial")
+        if text is not None and not text.strip().isdigit():
+            return JSONResponse({"error": "The 'trial' query parameter must be a trial number (an int "
+                                          f">= 0). Got {text!r} instead."}, status_code=400)
         try:
-            trial = int(query["trial"]) if "trial" in query else None
+            trial = None if text is None else int(text)
             return _figure(plot(query.get("study", ""), query.get("kind", ""), store, trial=trial))
         except StudyNotFoundError:
             return JSONResponse({"error": "No such study."}, status_code=404)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from metahpo.exceptions import StudyNotFoundError
 from metahpo.storage import Storage
 from metahpo.study import optimizer_label
 from metahpo.visualization import StudyData, read_study, source_of
@@ -28,7 +29,10 @@ def study_summaries(storage: Storage) -> list[dict[str, Any]]:
     """
     rows = []
     for record in storage.list_studies():
-        data = read_study(record.name, storage)
+        try:
+            data = read_study(record.name, storage)
+        except StudyNotFoundError:
+            continue  # deleted since the list was read (`metahpo delete` while the page is open)
         best = data.best()
         counts: dict[str, int] = {}
         for trial in data.trials:

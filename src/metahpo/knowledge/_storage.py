@@ -123,7 +123,8 @@ def write_storage(tasks: Sequence[Task], storage: Storage | str) -> list[str]:
     clash = sorted(t.name for t in chosen if t.name in existing)
     if clash:
         raise InvalidParameterError(
-            f"Cannot write tasks {clash[:5]} to {storage_label(store)}: studies of those names exist."
+            f"Cannot write tasks {clash[:5]}{f' and {len(clash) - 5} more' if len(clash) > 5 else ''} "
+            f"to {storage_label(store)}: studies of those names exist."
         )
     # What a study of random search at full budget stores (optimizers and schedulers sit
     # above the knowledge layer, so their specs are written out here).

@@ -50,6 +50,11 @@ def param_importances(study: Any, storage: Storage | str | None = None, seed: in
         features = np.column_stack([features, column])
         names = [*names, "budget"]
     target = np.array([float(t.value) for t in done])  # type: ignore[arg-type]
+    # Values near float's limit overflow the forest's squared errors; a tree's splits, and
+    # so the shares, do not change when every value is divided by one number.
+    largest = float(np.max(np.abs(target)))
+    if largest > 0:
+        target = target / largest
     forest = RandomForestRegressor(n_estimators=50, random_state=seed, n_jobs=1)
     forest.fit(features, target)
     result = permutation_importance(forest, features, target, n_repeats=5, random_state=seed, n_jobs=1)

@@ -31,22 +31,8 @@ def plot_parallel_coordinate(study: Any, storage: Storage | str | None = None) -
     done = data.complete()
     if not done:
         return empty_figure(title, "No COMPLETE trial yet")
-    dimensions: list[dict[str, Any]] = []
-    for name, param in data.space.items():
-        values: list[Any] = [t.config.get(name) for t in done]
-        if isinstance(param, Categorical):
-            choices = list(param.choices)
-            codes = [choices.index(v) if v in choices else -1 for v in values]
-            dimensions.append({"label": name, "values": codes, "tickvals": list(range(len(choices))),
-                               "ticktext": [str(c) for c in choices]})
-        elif getattr(param, "log", False):
-            logs = np.log10([float(v) for v in values])
-            ticks = np.linspace(np.log10(param.low), np.log10(param.high), 5)
-            dimensions.append({"label": name, "values": logs, "range": [ticks[0], ticks[-1]],
-                               "tickvals": ticks, "ticktext": [f"{10 ** v:.3g}" for v in ticks]})
-        else:
-            dimensions.append({"label": name, "values": [float(v) for v in values],
-                               "range": [param.low, param.high]})
+    dimensions = [_dimension(name, param, [t.config.get(name) for t in done])
+                  for name, param in data.space.items()]
     objective = [float(t.value) for t in done]  # type: ignore[arg-type]
     dimensions.append({"label": "value", "values": objective})
     fig = go.Figure(go.Parcoords(
@@ -56,6 +42,30 @@ def plot_parallel_coordinate(study: Any, storage: Storage | str | None = None) -
     ))
     fig.update_layout(title=title)
     return fig
+
+
+def _dimension(name: str, param: Any, values: list[Any]) -> dict[str, Any]:
+    """One parallel-coordinates axis; a conditional parameter's inactive trials (no value)
+    sit on an "inactive" tick below its range."""
+    inactive = [v is None for v in values]
+    if isinstance(param, Categorical):
+        choices = list(param.choices)
+        codes = [-1 if off else choices.index(v) for v, off in zip(values, inactive, strict=True)]
+        ticks = list(range(len(choices)))
+        labels = [str(c) for c in choices]
+        if any(inactive):
+            ticks, labels = [-1, *ticks], ["inactive", *labels]
+        return {"label": name, "values": codes, "tickvals": ticks, "ticktext": labels,
+                "range": [ticks[0], ticks[-1]]}
+    log = bool(getattr(param, "log", False))
+    low, high = (np.log10(param.low), np.log10(param.high)) if log else (float(param.low), float(param.high))
+    ticks = list(np.linspace(low, high, 5))
+    labels = [f"{10 ** v:.3g}" if log else f"{v:.3g}" for v in ticks]
+    below = low - 0.15 * (high - low or 1.0)
+    shown = [below if off else (np.log10(float(v)) if log else float(v)) for v, off in zip(values, inactive, strict=True)]
+    if any(inactive):
+        ticks, labels, low = [below, *ticks], ["inactive", *labels], below
+    return {"label": name, "values": shown, "range": [low, high], "tickvals": ticks, "ticktext": labels}
 
 
 def plot_slice(study: Any, storage: Storage | str | None = None) -> Any:
@@ -99,11 +109,14 @@ def plot_contour(
     from scipy.spatial import QhullError
 
     data = read_study(study, storage)
-    pair = _contour_pair(data.space, data.name, params)
+    pair = _contour_pair(data.space, data.name, params, [t.config for t in data.complete()])
     title = f"Contour of {data.name}: {pair[0]} × {pair[1]}"
-    done = data.complete()
+    # A conditional parameter has no value where it is inactive: those trials are not on it.
+    done = [t for t in data.complete() if t.config.get(pair[0]) is not None
+            and t.config.get(pair[1]) is not None]
     if len(done) < 4:
-        return empty_figure(title, "A contour needs at least 4 COMPLETE trials")
+        return empty_figure(title, f"A contour needs at least 4 COMPLETE trials with both "
+                                   f"{pair[0]} and {pair[1]} active")
     first, second = (data.space[p] for p in pair)
     unit = np.array([[first.to_unit(t.config[pair[0]]), second.to_unit(t.config[pair[1]])] for t in done])
     values = np.array([float(t.value) for t in done])  # type: ignore[arg-type]
@@ -130,8 +143,13 @@ def plot_contour(
     return fig
 
 
-def _contour_pair(space: Space, study_name: str, params: Sequence[str] | None) -> list[str]:
-    """The two parameters of a contour, or an error that names the study's parameters."""
+def _contour_pair(
+    space: Space, study_name: str, params: Sequence[str] | None, configs: Sequence[Any] = ()
+) -> list[str]:
+    """The two parameters of a contour, or an error that names the study's parameters.
+
+    By default the first two numeric parameters that ``configs`` (the COMPLETE trials')
+    have active together in 4 of them, else the first two numeric ones."""
     numeric = [n for n, p in space.items() if isinstance(p, (Float, Int))]
     slice_hint = ("" if len(numeric) >= 2 else
                   " Its slice plot shows one parameter: plot_slice(study), or `metahpo plot STUDY slice`.")
@@ -142,7 +160,9 @@ def _contour_pair(space: Space, study_name: str, params: Sequence[str] | None) -
                 f"A contour needs two numeric (float or int) parameters; study {study_name!r} has "
                 f"{has}, among its parameters {list(space)}.{slice_hint}"
             )
-        return numeric[:2]
+        together = [[a, b] for i, a in enumerate(numeric) for b in numeric[i + 1:]
+                    if sum(c.get(a) is not None and c.get(b) is not None for c in configs) >= 4]
+        return together[0] if together else numeric[:2]
     pair = [params] if isinstance(params, str) else list(params)
     problems = [f"{name!r} is not a parameter of the study" if name not in list(space) else f"{name!r} is categorical"
                 for i, name in enumerate(pair) if name not in numeric and name not in pair[:i]]  # said once
