@@ -31,8 +31,7 @@ def plot_parallel_coordinate(study: Any, storage: Storage | str | None = None) -
     done = data.complete()
     if not done:
         return empty_figure(title, "No COMPLETE trial yet")
-    dimensions = [_dimension(name, param, [t.config.get(name) for t in done])
-                  for name, param in data.space.items()]
+    dimensions = [_dimension(name, param, [t.config for t in done]) for name, param in data.space.items()]
     objective = [float(t.value) for t in done]  # type: ignore[arg-type]
     dimensions.append({"label": "value", "values": objective})
     fig = go.Figure(go.Parcoords(
@@ -44,10 +43,11 @@ def plot_parallel_coordinate(study: Any, storage: Storage | str | None = None) -
     return fig
 
 
-def _dimension(name: str, param: Any, values: list[Any]) -> dict[str, Any]:
-    """One parallel-coordinates axis; a conditional parameter's inactive trials (no value)
-    sit on an "inactive" tick below its range."""
-    inactive = [v is None for v in values]
+def _dimension(name: str, param: Any, configs: list[Any]) -> dict[str, Any]:
+    """One parallel-coordinates axis; the trials a condition leaves without ``name`` (it
+    was inactive) sit on an "inactive" tick below its range."""
+    inactive = [name not in config for config in configs]
+    values = [config.get(name) for config in configs]
     if isinstance(param, Categorical):
         choices = list(param.choices)
         codes = [-1 if off else choices.index(v) for v, off in zip(values, inactive, strict=True)]
@@ -59,13 +59,13 @@ def _dimension(name: str, param: Any, values: list[Any]) -> dict[str, Any]:
                 "range": [ticks[0], ticks[-1]]}
     log = bool(getattr(param, "log", False))
     low, high = (np.log10(param.low), np.log10(param.high)) if log else (float(param.low), float(param.high))
-    ticks = list(np.linspace(low, high, 5))
-    labels = [f"{10 ** v:.3g}" if log else f"{v:.3g}" for v in ticks]
+    marks = [float(v) for v in np.linspace(low, high, 5)]
+    texts = [f"{10 ** v:.3g}" if log else f"{v:.3g}" for v in marks]
     below = low - 0.15 * (high - low or 1.0)
     shown = [below if off else (np.log10(float(v)) if log else float(v)) for v, off in zip(values, inactive, strict=True)]
     if any(inactive):
-        ticks, labels, low = [below, *ticks], ["inactive", *labels], below
-    return {"label": name, "values": shown, "range": [low, high], "tickvals": ticks, "ticktext": labels}
+        marks, texts, low = [below, *marks], ["inactive", *texts], below
+    return {"label": name, "values": shown, "range": [low, high], "tickvals": marks, "ticktext": texts}
 
 
 def plot_slice(study: Any, storage: Storage | str | None = None) -> Any:
@@ -112,8 +112,7 @@ def plot_contour(
     pair = _contour_pair(data.space, data.name, params, [t.config for t in data.complete()])
     title = f"Contour of {data.name}: {pair[0]} × {pair[1]}"
     # A conditional parameter has no value where it is inactive: those trials are not on it.
-    done = [t for t in data.complete() if t.config.get(pair[0]) is not None
-            and t.config.get(pair[1]) is not None]
+    done = [t for t in data.complete() if pair[0] in t.config and pair[1] in t.config]
     if len(done) < 4:
         return empty_figure(title, f"A contour needs at least 4 COMPLETE trials with both "
                                    f"{pair[0]} and {pair[1]} active")
@@ -161,7 +160,7 @@ def _contour_pair(
                 f"{has}, among its parameters {list(space)}.{slice_hint}"
             )
         together = [[a, b] for i, a in enumerate(numeric) for b in numeric[i + 1:]
-                    if sum(c.get(a) is not None and c.get(b) is not None for c in configs) >= 4]
+                    if sum(a in c and b in c for c in configs) >= 4]
         return together[0] if together else numeric[:2]
     pair = [params] if isinstance(params, str) else list(params)
     problems = [f"{name!r} is not a parameter of the study" if name not in list(space) else f"{name!r} is categorical"
