@@ -87,8 +87,11 @@ def numeric_matrix(X: Any, owner: str) -> Any:
             f"{type(X).__name__} of shape {X.shape} instead; pass X.toarray() (or a sample of its rows)."
         )
     try:
-        if hasattr(X, "to_numpy"):  # pandas: its NA is not a number NumPy can convert
-            return X.to_numpy(dtype=float, na_value=np.nan)
+        if hasattr(X, "to_numpy"):
+            try:  # pandas: its NA is not a number NumPy can convert
+                return X.to_numpy(dtype=float, na_value=np.nan)
+            except TypeError:  # another library's to_numpy (pyarrow, polars) takes no such arguments
+                pass
         return np.asarray(X, dtype=float)
     except (TypeError, ValueError):
         raise InvalidParameterError(

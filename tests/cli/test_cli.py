@@ -634,3 +634,20 @@ def test_an_error_message_keeps_its_brackets(workdir):
     result = runner.invoke(app, ["tune", "--space", "space[abc].yaml", "--", "echo", "1"])
     assert result.exit_code == 1
     assert "'space[abc].yaml' cannot be read" in " ".join(result.output.split())
+
+
+def test_a_yaml_range_condition_reads_its_bounds_as_numbers(tmp_path):
+    from metahpo.cli._command import load_space_file
+
+    path = tmp_path / "space.yaml"
+    path.write_text(
+        "alpha: {type: float, low: 1e-5, high: 1, log: true}\n"
+        "beta: {type: float, low: 0, high: 1, condition: {type: range, parent: alpha, low: 1e-3}}\n"
+    )
+    space = load_space_file(path)
+    assert space.active_names({"alpha": 0.01, "beta": 0.5}) == ["alpha", "beta"]
+    assert space.active_names({"alpha": 1e-4, "beta": 0.5}) == ["alpha"]
+    path.write_text("m: {type: categorical, choices: [a, b]}\n"
+                    "x: {type: float, low: 0, high: 1, condition: {type: equals, parent: m}}\n")
+    with pytest.raises(mh.InvalidParameterError, match=r"'equals' condition description needs the key 'value'"):
+        load_space_file(path)

@@ -212,3 +212,19 @@ def test_configs_checked_for_one_space_are_checked_again_for_another() -> None:
     assert Task("t", space, configs, [1.0]).configs == ({"x": 0.9},)
     with pytest.raises(InvalidParameterError, match="row 0"):
         Task("t", narrow, configs, [1.0])
+
+
+def test_data_from_another_library_whose_to_numpy_takes_no_arguments_is_read():
+    class Table:  # as pyarrow's and polars' objects: to_numpy() without pandas' arguments
+        def __init__(self, values):
+            self.values = values
+
+        def to_numpy(self):
+            return self.values
+
+        def __array__(self, dtype=None, copy=None):
+            return np.asarray(self.values, dtype=dtype)
+
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = np.arange(40) % 2
+    assert Task.from_data(Table(X), y).descriptor == Task.from_data(X, y).descriptor

@@ -240,7 +240,8 @@ _Y = np.array([0, 1] * 20)
         ("mlp-classifier", _with(_X, (2, 1), np.nan), _Y, 3, r"'X'.*1 missing values.*impute"),
         ("logistic-regression", _with(_X, (2, 1), np.nan), _Y, 3, r"'X'.*1 missing values.*impute"),
         ("hgb-classifier", np.full((40, 3), np.nan), _Y, 3, r"'X'.*entirely missing"),
-        ("random-forest-classifier", _with(_X, (2, 1), 1e300), _Y, 3, r"'X'.*float32's range.*Got 1 values"),
+        ("random-forest-classifier", _with(_X, (2, 1), 1e300), _Y, 3, r"'X'.*within ±3\.4e\+38.*RandomForest.*Got 1 values"),
+        ("logistic-regression", _with(_X, (2, 1), 1e300), _Y, 3, r"'X'.*within ±1e\+150.*LogisticRegression"),
         ("hgb-regressor", _X, _with(_X[:, 0], 5, np.inf), 3, r"'y'.*finite.*Got 1 infinite"),
         ("hgb-classifier", _X, np.array(["a", 1] * 20, dtype=object), 3, r"'y'.*one type.*\['int', 'str'\]"),
     ],
@@ -293,6 +294,11 @@ def test_nullable_pandas_columns_and_a_column_never_observed_are_taken():
     assert mh.Task.from_data(frame, _Y).descriptor["n_features"] == 5
     with pytest.raises(InvalidParameterError, match=r"'y'.*Task.from_data.*one type"):
         mh.Task.from_data(_X, np.array(["a", 1] * 20, dtype=object))
+
+
+def test_huge_features_stay_allowed_for_the_models_that_compute_with_them():
+    trial = mh.create_study(preset="hgb-classifier", optimizer="random", seed=0).ask()
+    assert np.isfinite(mh.presets.objective("hgb-classifier", _with(_X, (2, 1), 1e300), _Y, cv=3)(trial))
 
 
 def test_a_preset_study_refuses_a_scheduler_beyond_its_budgets():

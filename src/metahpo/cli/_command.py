@@ -97,6 +97,8 @@ def load_space_file(path: Path) -> Space:
             f"{{{reserved[0]}}} in the command is the trial's {reserved[0]}. Rename the parameter."
         )
     for name, param in data.items():
+        if isinstance(param, dict) and isinstance(param.get("condition"), dict):
+            _range_numbers(param["condition"])
         if not isinstance(param, dict) or param.get("type") not in ("float", "int"):
             continue
         for field in _NUMBER_FIELDS:
@@ -112,6 +114,18 @@ def load_space_file(path: Path) -> Space:
             if param["type"] == "int" and isinstance(param.get(field), float) and param[field].is_integer():
                 param[field] = int(param[field])  # 1e3 for an int
     return Space.from_dict(_without_marks(data), strict=True)
+
+
+def _range_numbers(condition: dict[Any, Any]) -> None:
+    """A range condition's bounds read as numbers (``low: 1e-3`` on a log-scale parent),
+    in combined conditions too; what an equals or in condition compares stays as written."""
+    if condition.get("type") == "range":
+        for field in ("low", "high"):
+            if isinstance(condition.get(field), _UnquotedNumber):
+                condition[field] = float(condition[field])
+    for part in condition.get("conditions") or []:
+        if isinstance(part, dict):
+            _range_numbers(part)
 
 
 def _unquote_hint(text: str) -> str:
@@ -235,7 +249,9 @@ def parse_result(stdout: str) -> tuple[float, dict[str, Any]]:
         raise CommandFailed("The command printed nothing; its last line must be the objective value.")
     last = lines[-1]
     try:
-        parsed: Any = float(last)  # Python's spelling too: "nan" and "inf" are numbers, not finite
+        # Python's spelling of a number: "nan" and "inf" are then told not finite, as the
+        # JSON object's NaN is ("1_000" is a number too).
+        parsed: Any = float(last)
     except ValueError:
         try:
             parsed = json.loads(last)

@@ -113,7 +113,7 @@ def create_app(storage: Storage | str) -> Starlette:
     def api_figure(request: Request) -> Response:
         query = request.query_params
         text = query.get("trial")
-        if text is not None and not text.strip().isdigit():
+        if text is not None and not (text.isascii() and text.strip().isdecimal()):
             return JSONResponse({"error": "The 'trial' query parameter must be a trial number (an int "
                                           f">= 0). Got {text!r} instead."}, status_code=400)
         try:

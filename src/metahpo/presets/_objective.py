@@ -84,13 +84,12 @@ def _check_values(preset: Preset, x: np.ndarray, target: np.ndarray, owner: str)
             f"The 'X' parameter of {owner} must not contain infinite values. Got "
             f"{int(np.isinf(x).sum())}."
         )
-    # Tree models store features as float32, where a larger magnitude is infinite.
-    huge = int((np.abs(x) > np.finfo(np.float32).max).sum())
+    huge = int((np.abs(x) > preset.feature_limit).sum())
     if huge:
         raise InvalidParameterError(
-            f"The 'X' parameter of {owner} must hold values within float32's range "
-            f"(|x| <= {float(np.finfo(np.float32).max):.3g}), as the models store features. "
-            f"Got {huge} values beyond it; rescale those columns first."
+            f"The 'X' parameter of {owner} must hold values within ±{preset.feature_limit:.3g}, "
+            f"the largest the {preset.family} model computes with. Got {huge} values beyond "
+            "it; rescale those columns first."
         )
     holes = int(np.isnan(x).sum())
     if holes == x.size:
@@ -146,4 +145,10 @@ def _split(
     # A column with no value in the training rows teaches no model anything, and
     # HistGradientBoosting's binning fails on one: it is left out of this fold.
     seen = ~np.isnan(x[train]).all(axis=0)
+    if not seen.any():
+        raise InvalidParameterError(
+            f"The 'X' parameter of the preset's objective must have a value in some column of "
+            f"each fold's training rows. Got a fold of {len(train)} training rows that are all "
+            "missing (NaN); drop rows without any value."
+        )
     return Split(x[train][:, seen], y[train], x[valid][:, seen], y[valid], task_type, n_classes)

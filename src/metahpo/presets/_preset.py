@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from metahpo.surrogates.meta import MetaModel
 
 TASK_TYPES = ("classification", "regression")
+# The largest feature magnitude a model computes with: scikit-learn's forests and XGBoost
+# store features as float32; a standardisation squares them (its variance overflows).
+FLOAT32_LIMIT = float(np.finfo(np.float32).max)
+SQUARE_LIMIT = 1e150
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Preset:
         knowledge_name: the bundled knowledge directory (spec ``"bundled:<knowledge_name>"``).
         extra: the pip extra that installs the family's library, if it needs one.
         handles_missing: whether the model takes missing feature values (NaN) as they are.
+        feature_limit: the largest feature magnitude the model computes with.
     """
 
     name: str
@@ -64,6 +69,7 @@ class Preset:
     knowledge_name: str
     extra: str | None = None
     handles_missing: bool = True
+    feature_limit: float = math.inf
     _build: Callable[[dict[str, Any], int, str], Any] = field(default=None, repr=False)  # type: ignore[assignment]
     _staged: Callable[..., list[float]] = field(default=None, repr=False)  # type: ignore[assignment]
     _one_fit_per_budget: bool = field(default=False, repr=False)

@@ -11,7 +11,7 @@ from typing import Any
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.presets import _boosting, _mlp, _trees
-from metahpo.presets._preset import Preset
+from metahpo.presets._preset import FLOAT32_LIMIT, SQUARE_LIMIT, Preset
 
 _PRESETS: dict[str, Preset] = {
     preset.name: preset
@@ -49,6 +49,7 @@ _PRESETS: dict[str, Preset] = {
             32,
             "trees",
             "random-forest-classifier",
+            feature_limit=FLOAT32_LIMIT,
             _build=_trees.build_forest,
             _staged=_trees.staged_forest,
         ),
@@ -64,6 +65,7 @@ _PRESETS: dict[str, Preset] = {
             _build=_trees.build_logistic,
             _staged=_trees.staged_logistic,
             handles_missing=False,
+            feature_limit=SQUARE_LIMIT,
             _one_fit_per_budget=True,
         ),
         Preset(
@@ -76,6 +78,7 @@ _PRESETS: dict[str, Preset] = {
             "boosting rounds",
             "xgboost-classifier",
             extra="xgboost",
+            feature_limit=FLOAT32_LIMIT,
             _build=_boosting.build_xgboost,
             _staged=_boosting.staged_xgboost,
         ),

@@ -213,13 +213,16 @@ def _check_parts(conditions: tuple[Any, ...], owner: str) -> tuple[Condition, ..
     return tuple(conditions)
 
 
+_FORMS = ("one of 'equals' ({type: equals, parent: P, value: V}), 'in' (values: [...]), "
+          "'range' (low:, high:), 'all' or 'any' (conditions: [...])")
+
+
 def condition_from_dict(data: Any) -> Condition:
     """Rebuild a condition from its :meth:`to_dict` output."""
     if not isinstance(data, Mapping) or "type" not in data:
         raise InvalidParameterError(
-            "A condition description must be a dict with a 'type' key, one of 'equals' "
-            "({type: equals, parent: P, value: V}), 'in' (values: [...]), 'range' (low:, high:), "
-            f"'all' or 'any' (conditions: [...]). Got {describe(data)} instead."
+            f"A condition description must be a dict with a 'type' key, {_FORMS}. "
+            f"Got {describe(data)} instead."
         )
     kind = data["type"]
     try:
@@ -232,7 +235,12 @@ def condition_from_dict(data: Any) -> Condition:
         if kind in ("all", "any"):
             parts = [condition_from_dict(part) for part in data["conditions"]]
             return AllOf(*parts) if kind == "all" else AnyOf(*parts)
-    except (KeyError, TypeError) as exc:
+    except KeyError as exc:
+        raise InvalidParameterError(
+            f"A {kind!r} condition description needs the key {exc.args[0]!r} ({_FORMS}). "
+            f"Got {describe(data)} instead."
+        ) from None
+    except TypeError as exc:
         raise InvalidParameterError(f"Malformed {kind!r} condition description {describe(data)}: {exc!r}") from exc
     raise InvalidParameterError(
         "The 'type' of a condition must be one of 'equals', 'in', 'range', 'all', 'any'. "

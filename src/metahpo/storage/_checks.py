@@ -84,13 +84,18 @@ def _space_of(space_json: str) -> Space | None:
         return None
 
 
-def check_objective_value(value: Any, subject: str = "The 'value' of a trial") -> float:
+_TELL_ADVICE = "report a failure with state=TrialState.FAILED instead of NaN or infinity."
+
+
+def check_objective_value(
+    value: Any, subject: str = "The 'value' of a trial", advice: str = _TELL_ADVICE
+) -> float:
     """An objective's return value as a finite float, or an error saying what was wrong.
 
     Python and numpy scalars, 0-d numpy arrays and 0-d tensors (anything with a ``shape``
     of ``()`` and an ``item()`` method, such as ``torch.tensor(0.3)``) are accepted. A list
     or an array with one or more axes is refused: the objective must return one number.
-    ``subject`` starts the error message.
+    ``subject`` starts the error message; ``advice`` ends the one for NaN or infinity.
     """
     if isinstance(value, (list, tuple)):
         raise InvalidParameterError(
@@ -120,8 +125,7 @@ def check_objective_value(value: Any, subject: str = "The 'value' of a trial") -
         ) from None
     if not math.isfinite(value):
         raise InvalidParameterError(
-            f"{subject} must be a finite number. Got {value!r} instead; "
-            "tell a failure with state=TrialState.FAILED instead of NaN or infinity."
+            f"{subject} must be a finite number. Got {value!r} instead; {advice}"
         )
     return value
 

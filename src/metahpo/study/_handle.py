@@ -156,4 +156,7 @@ Objective = Callable[[TrialHandle], float]
 
 def check_report_value(value: Any) -> float:
     """An intermediate value: a number, numpy scalar, 0-d array or 0-d tensor."""
-    return check_objective_value(value, "The 'value' parameter of TrialHandle.report")
+    return check_objective_value(
+        value, "The 'value' parameter of TrialHandle.report",
+        "a run that diverged raises an exception (its trial fails) or mh.TrialPruned instead.",
+    )

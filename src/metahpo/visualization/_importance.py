@@ -50,11 +50,11 @@ def param_importances(study: Any, storage: Storage | str | None = None, seed: in
         features = np.column_stack([features, column])
         names = [*names, "budget"]
     target = np.array([float(t.value) for t in done])  # type: ignore[arg-type]
-    # Values near float's limit overflow the forest's squared errors; a tree's splits, and
-    # so the shares, do not change when every value is divided by one number.
+    # Values near float's limit overflow the forest's squared errors. Scaling every value
+    # by one power of two is exact, so the forest, and the shares, are those of the values.
     largest = float(np.max(np.abs(target)))
     if largest > 0:
-        target = target / largest
+        target = np.ldexp(target, -int(np.frexp(largest)[1]))
     forest = RandomForestRegressor(n_estimators=50, random_state=seed, n_jobs=1)
     forest.fit(features, target)
     result = permutation_importance(forest, features, target, n_repeats=5, random_state=seed, n_jobs=1)

@@ -109,10 +109,11 @@ def plot_contour(
     from scipy.spatial import QhullError
 
     data = read_study(study, storage)
-    pair = _contour_pair(data.space, data.name, params, [t.config for t in data.complete()])
+    complete = data.complete()
+    pair = _contour_pair(data.space, data.name, params, [t.config for t in complete])
     title = f"Contour of {data.name}: {pair[0]} × {pair[1]}"
     # A conditional parameter has no value where it is inactive: those trials are not on it.
-    done = [t for t in data.complete() if pair[0] in t.config and pair[1] in t.config]
+    done = [t for t in complete if pair[0] in t.config and pair[1] in t.config]
     if len(done) < 4:
         return empty_figure(title, f"A contour needs at least 4 COMPLETE trials with both "
                                    f"{pair[0]} and {pair[1]} active")
@@ -159,9 +160,11 @@ def _contour_pair(
                 f"A contour needs two numeric (float or int) parameters; study {study_name!r} has "
                 f"{has}, among its parameters {list(space)}.{slice_hint}"
             )
-        together = [[a, b] for i, a in enumerate(numeric) for b in numeric[i + 1:]
-                    if sum(a in c and b in c for c in configs) >= 4]
-        return together[0] if together else numeric[:2]
+        if not space.conditions:
+            return numeric[:2]
+        pairs = ([a, b] for i, a in enumerate(numeric) for b in numeric[i + 1:])
+        together = next((p for p in pairs if sum(p[0] in c and p[1] in c for c in configs) >= 4), None)
+        return together or numeric[:2]
     pair = [params] if isinstance(params, str) else list(params)
     problems = [f"{name!r} is not a parameter of the study" if name not in list(space) else f"{name!r} is categorical"
                 for i, name in enumerate(pair) if name not in numeric and name not in pair[:i]]  # said once
