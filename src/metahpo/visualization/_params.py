@@ -50,7 +50,9 @@ def _dimension(name: str, param: Any, configs: list[Any]) -> dict[str, Any]:
     values = [config.get(name) for config in configs]
     if isinstance(param, Categorical):
         choices = list(param.choices)
-        codes = [-1 if off else choices.index(v) for v, off in zip(values, inactive, strict=True)]
+        # -1 also for a stored value the choices no longer hold (a tuple read back as a list).
+        codes = [choices.index(v) if not off and v in choices else -1
+                 for v, off in zip(values, inactive, strict=True)]
         ticks = list(range(len(choices)))
         labels = [str(c) for c in choices]
         if any(inactive):
