@@ -557,3 +557,34 @@ def test_telling_a_trial_number_the_study_does_not_have_is_a_parameter_error():
     with pytest.raises(InvalidParameterError, match=r"'trial' parameter of Study.tell.*Got 999"):
         study.tell(999, 0.3)
     assert [t.value for t in study.trials] == [0.5]
+
+
+@pytest.mark.parametrize("writer", ["tune", "presets-tune", "kb-import"])
+def test_writers_refuse_another_programs_sqlite_file(tmp_path, monkeypatch, writer):
+    # Opening a storage creates metahpo's tables: into another program's file they must not go.
+    monkeypatch.chdir(tmp_path)
+    foreign = tmp_path / "other.db"
+    before = _foreign_sqlite(foreign)
+    url = f"sqlite:///{foreign}"
+    if writer == "tune":
+        (tmp_path / "space.yaml").write_text("x: {type: float, low: 0, high: 1}\n")
+        args = ["tune", "--space", "space.yaml", "--trials", "1", "--storage", url, "--",
+                sys.executable, "-c", "print(0.5)"]
+    elif writer == "presets-tune":
+        rows = ["a,b,label", *(f"{i},{i % 3},{i % 2}" for i in range(40))]
+        (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
+        args = ["presets", "tune", "hgb-classifier", "--data", "data.csv", "--target", "label", "--trials", "1",
+                "--storage", url]
+    else:
+        space = mh.Space({"x": mh.Float(0.0, 1.0)})
+        kb = mh.KnowledgeBase()
+        configs = space.sobol(8, seed=0)
+        kb.add_task(space, configs, [c["x"] for c in configs], name="t")
+        kb.save(tmp_path / "knowledge")
+        args = ["kb", "import", "knowledge", "--storage", url]
+    result = runner.invoke(app, args)
+    said = " ".join(result.output.split())
+    assert result.exit_code != 0 and "another program's sqlite database" in said.lower(), said
+    assert foreign.read_bytes() == before
+    # A new file in the same folder is set up as before.
+    assert not (tmp_path / "metahpo.db").exists()

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from metahpo.cli._app import STORAGE_HELP, app
-from metahpo.cli._studies import console, storage_url
+from metahpo.cli._studies import console, storage_url, writable_storage_url
 from metahpo.exceptions import MetahpoError
 from metahpo.knowledge import MIN_TASK_TRIALS, KnowledgeBase, Task, bundled_names
 from metahpo.space import Categorical, Float, Int, Space
@@ -270,7 +270,7 @@ def _import(build: Callable[[], KnowledgeBase], storage: str | None, what: str) 
         kb = build()
         if not len(kb):
             raise BadInput(f"{what} holds no task to import.")
-        url = storage_url(storage)
+        url = writable_storage_url(storage)
         names = kb.to_storage(url)
     from metahpo.storage import mask_password
 

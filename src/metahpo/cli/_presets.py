@@ -17,8 +17,8 @@ from metahpo.cli._studies import (
     console,
     fail,
     finish_and_say,
-    storage_url,
     stored_study,
+    writable_storage_url,
 )
 from metahpo.exceptions import MetahpoError
 
@@ -90,7 +90,7 @@ def tune_command(
         chosen = get(preset)
         X, y, encoded = _read_data(data, target)
         study_name = name or f"{chosen.name}-{data.stem}"
-        url = storage_url(storage)
+        url = writable_storage_url(storage)
         stored = stored_study(url, study_name)
         recorded = stored.user_attrs.get(OBJECTIVE_KEY) if stored is not None else None
         # A resumed study's new trials are scored on the folds its earlier trials were

@@ -75,6 +75,16 @@ def existing_storage_url(storage: str | None) -> str:
     return url
 
 
+def writable_storage_url(storage: str | None) -> str:
+    """:func:`storage_url` for commands that store studies: a SQLite file of another
+    program's is an error, not a database to add metahpo's tables to."""
+    from metahpo.storage import check_not_foreign_sqlite
+
+    url = storage_url(storage)
+    check_not_foreign_sqlite(url)
+    return url
+
+
 def fail(message: str) -> typer.Exit:
     # Escaped: rich would take "[lightgbm]" in "pip install 'metahpo[lightgbm]'" for a tag and drop it.
     Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}")

@@ -21,8 +21,8 @@ from metahpo.cli._studies import (
     console,
     fail,
     finish_and_say,
-    storage_url,
     stored_study,
+    writable_storage_url,
 )
 from metahpo.exceptions import MetahpoError
 
@@ -76,7 +76,7 @@ def tune(
         check_placeholders(command, parsed_space)
         check_program(command)
         study_name = default_study_name(command, parsed_space) if name is None else name
-        url = storage_url(storage)
+        url = writable_storage_url(storage)
         resolved_scheduler = _scheduler(scheduler, min_budget, max_budget, eta)
         stored = stored_study(url, study_name)
         if stored is not None:

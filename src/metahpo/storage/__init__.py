@@ -16,7 +16,11 @@ from metahpo.storage._base import (
 )
 from metahpo.storage._cache import TrialCache
 from metahpo.storage._checks import check_objective_value, check_study_name, mask_password
-from metahpo.storage._existing import check_existing_sqlite, existing_storage
+from metahpo.storage._existing import (
+    check_existing_sqlite,
+    check_not_foreign_sqlite,
+    existing_storage,
+)
 from metahpo.storage._finished import (
     FINISHED_KEY,
     ended_trials,
@@ -56,6 +60,7 @@ __all__ = [
     "absolute_sqlite_url",
     "artefacts_of",
     "check_existing_sqlite",
+    "check_not_foreign_sqlite",
     "check_objective_value",
     "check_study_name",
     "ended_trials",

@@ -11,7 +11,7 @@ from metahpo.storage._base import Storage
 from metahpo.storage._checks import mask_password
 from metahpo.storage._url import get_storage, sqlite_file
 
-__all__ = ["check_existing_sqlite", "existing_storage"]
+__all__ = ["check_existing_sqlite", "check_not_foreign_sqlite", "existing_storage"]
 
 
 def existing_storage(storage: Any) -> Storage:
@@ -47,6 +47,29 @@ def check_existing_sqlite(url: str) -> None:
         raise StorageError(
             f"{shown} is not a metahpo database (it has no metahpo_studies table); it was left "
             f"unchanged.{optuna}"
+        )
+
+
+def check_not_foreign_sqlite(url: str) -> None:
+    """Refuse a SQLite URL whose file holds another program's tables and none of metahpo's,
+    reading the file without writing to it: a command that stores studies would add its
+    tables to that program's database. A missing or empty file, a metahpo database and
+    other URLs pass."""
+    database = sqlite_file(url)
+    if database is None or not Path(database).exists():
+        return
+    tables = _table_names(Path(database))
+    if tables and "metahpo_studies" not in tables:
+        optuna = (
+            " It is an Optuna storage: `metahpo kb import-optuna URL` imports its studies "
+            "into a metahpo database."
+            if tables >= _OPTUNA_TABLES else ""
+        )
+        raise StorageError(
+            f"{mask_password(url)} is another program's SQLite database (it has "
+            f"{len(tables)} tables and no metahpo_studies table); metahpo writes only to its "
+            f"own database or a new file, and left this one unchanged.{optuna} Give another "
+            "path, e.g. sqlite:///metahpo.db."
         )
 
 
