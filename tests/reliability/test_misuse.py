@@ -318,6 +318,16 @@ def test_a_task_of_the_other_type_is_refused_with_a_preset(tmp_path):
     assert mh.create_study(preset="hgb-regressor", task=task, storage=mh.InMemoryStorage()).space.names
 
 
+def test_a_1d_x_is_refused_alike_by_the_descriptor_and_the_objective():
+    # One reading for both: a study's descriptor and its objective see the same data.
+    one_column = _X[:, 0]
+    with pytest.raises(InvalidParameterError, match=r"'X'.*Task.from_data.*2-D.*reshape\(-1, 1\)"):
+        mh.Task.from_data(one_column, _Y)
+    with pytest.raises(InvalidParameterError, match=r"'X'.*2-D.*reshape\(-1, 1\)"):
+        mh.presets.objective("hgb-classifier", one_column, _Y, cv=3)
+    assert mh.Task.from_data(one_column.reshape(-1, 1), _Y).descriptor["n_features"] == 1
+
+
 def test_task_from_data_refuses_missing_labels():
     import pandas as pd
 

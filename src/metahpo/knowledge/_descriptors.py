@@ -148,7 +148,12 @@ def harmonise_descriptor(descriptor: dict[str, float]) -> dict[str, float]:
 def _check_data(X: Any, y: Any, task_type: str | None) -> tuple[np.ndarray, np.ndarray, str]:
     x = numeric_matrix(X, "Task.from_data")
     if x.ndim == 1:
-        x = x[:, None]
+        # As scikit-learn and the presets' objectives read it: a single feature or a single
+        # sample is for the caller to say, not for a descriptor to guess.
+        raise InvalidParameterError(
+            f"The 'X' parameter of Task.from_data must be a 2-D array (samples × features). Got "
+            f"a 1-D array of shape {x.shape} instead; pass X.reshape(-1, 1) for one feature."
+        )
     if x.ndim != 2 or x.shape[0] < 2 * _FOLDS or x.shape[1] < 1:
         raise InvalidParameterError(
             f"The 'X' parameter of Task.from_data must be a 2-D array with at least {2 * _FOLDS} rows "

@@ -26,7 +26,8 @@ def make_objective(
         raise InvalidParameterError(
             f"The 'X' and 'y' parameters of the {preset.name!r} preset's objective must be a "
             f"2-D array and a 1-D array with the same number of rows. Got X of shape "
-            f"{x.shape} and y of shape {target.shape} instead."
+            f"{x.shape} and y of shape {target.shape} instead"
+            + ("; pass X.reshape(-1, 1) for one feature." if x.ndim == 1 else ".")
         )
     _check_values(preset, x, target, owner)
     cv = check_int(cv, "cv", f"the {preset.name!r} preset's objective", minimum=2, maximum=len(x))
