@@ -65,3 +65,23 @@ def test_warm_start_from_conditional_studies() -> None:
     study.optimize(lambda t: t.config["alpha"], n_trials=4, show_progress=False)
     assert all(t.state == mh.TrialState.COMPLETE for t in study.trials)
     assert all(space.contains(dict(t.config)) for t in study.trials)
+
+
+def test_a_bad_cell_of_a_conditional_parameter_names_its_row_of_the_file(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import pytest
+
+    from metahpo.exceptions import InvalidParameterError
+
+    task = _task(_space())
+    write_knowledge([task], tmp_path / "kb")
+    table_path = tmp_path / "kb" / "evaluations-0.parquet"
+    columns = pq.read_table(table_path).to_pydict()
+    # The last row where max_depth is active: not the last of the active rows' own count.
+    row = max(i for i, value in enumerate(columns["max_depth"]) if value is not None)
+    assert row != sum(value is not None for value in columns["max_depth"]) - 1
+    columns["max_depth"][row] = 99
+    pq.write_table(pa.Table.from_pydict(columns, schema=pq.read_schema(table_path)), table_path)
+    with pytest.raises(InvalidParameterError, match=rf"row {row + 1}, field 'max_depth' must be an integer"):
+        read_knowledge(tmp_path / "kb")

@@ -246,6 +246,51 @@ def test_saving_refuses_to_replace_what_is_not_knowledge(tmp_path: Path) -> None
     assert KnowledgeBase.from_files(tmp_path / "kb").names == ["a", "b", "c", "d"]
 
 
+@pytest.mark.parametrize("given", [".", "..", "work/.."])
+def test_saving_refuses_the_working_directory_and_its_parents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    # The directory is swapped as a whole: "." had its files moved into the staging folder,
+    # which was then deleted with them.
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    for i in range(20):
+        (work / f"file{i}.txt").write_text(str(i))
+    (work / "sub" / "keep.txt").write_text("kept")
+    (tmp_path / "beside.txt").write_text("beside")
+    monkeypatch.chdir(work)
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    with pytest.raises(InvalidParameterError, match=r"'path'.*working directory.*left unchanged"):
+        _kb().save(given)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+    assert (work / "file7.txt").read_text() == "7"
+
+
+def test_a_failed_swap_puts_the_users_files_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    folder = tmp_path / "kb"
+    _kb().save(folder)
+    (folder / "parts").mkdir()
+    (folder / "parts" / "t.csv").write_text("kept")
+    real_replace = os.replace
+
+    def failing(src, dst):  # type: ignore[no-untyped-def]
+        if Path(dst) == folder and Path(src).name.startswith(".kb."):  # the new one moving in
+            raise OSError("disk full")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(OSError, match="disk full"):
+        _kb().save(folder)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert (folder / "parts" / "t.csv").read_text() == "kept"
+    assert KnowledgeBase.from_files(folder).names == ["a", "b", "c", "d"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kb"]  # no staging or old folder left
+
+
 def test_duplicate_names_are_refused_as_a_whole(tmp_path: Path) -> None:
     _kb().save(tmp_path / "kb")
     kb = KnowledgeBase()

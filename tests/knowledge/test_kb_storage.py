@@ -88,6 +88,24 @@ def test_knowledge_base_round_trips_through_storage(tmp_path: Path) -> None:
     assert len(mh.list_studies(url)) == 2
 
 
+def test_filled_in_parameters_stay_marked_through_storage(tmp_path: Path) -> None:
+    # A task of a smaller space mapped onto SPACE: its "k" values are filled in, not observed.
+    rng = np.random.default_rng(0)
+    task = Task("mapped", space=SPACE, configs=SPACE.sample(rng, 6), losses=rng.random(6),
+                missing=("k",))
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    KnowledgeBase([task]).to_storage(url)
+    assert KnowledgeBase.from_storage(url)["mapped"].missing == ("k",)
+
+
+def test_exclude_takes_a_list_of_names_not_a_string(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    _fill(url)
+    with pytest.raises(InvalidParameterError, match=r"'exclude'.*list of study names.*\['min'\]"):
+        KnowledgeBase.from_storage(url, exclude="min")
+    assert "min" not in KnowledgeBase.from_storage(url, exclude=["min"]).names
+
+
 def test_storage_import_is_all_or_nothing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'kb.db'}"
     _fill(url)

@@ -13,6 +13,7 @@ KEPT = ("metabo", "optuna-gp", "gpbo", "smac")
 
 def main() -> None:
     reference, variant, out = map(Path, sys.argv[1:4])
+    label = sys.argv[4] if len(sys.argv) > 4 else "metabo[faces]"
     out.mkdir(parents=True, exist_ok=True)
     old = json.loads((reference / "bounds.json").read_text())
     new = json.loads((variant / "bounds.json").read_text())
@@ -24,7 +25,7 @@ def main() -> None:
             lines.append(line)
     for line in (variant / "results.jsonl").read_text().splitlines():
         record = json.loads(line)
-        record["optimizer"] = "metabo[faces]"
+        record["optimizer"] = label
         lines.append(json.dumps(record))
     (out / "results.jsonl").write_text("\n".join(lines) + "\n")
 

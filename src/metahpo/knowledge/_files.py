@@ -87,8 +87,10 @@ def write_knowledge(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    target = Path(path)
-    _check_replaceable(target)
+    # Absolute and without "." or "..": the swap below moves the directory as a whole, and
+    # its staging folder is made beside it, in its parent.
+    target = Path(path).resolve()
+    _check_replaceable(target, path)
     extra = _check_provenance(provenance)
     if portfolio_rules is not None:
         # Refused before anything is written.
@@ -106,6 +108,8 @@ def write_knowledge(
             )
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    kept_files: list[str] = []  # the user's files moved into staging, put back on a failure
+    swapped_out: Path | None = None  # where the old directory is while the new one moves in
     try:
         manifest: dict[str, Any] = {"format": FORMAT, "version": VERSION, "spaces": [], "tasks": []}
         for index, fingerprint in enumerate(fingerprints):
@@ -138,26 +142,49 @@ def write_knowledge(
             for entry in target.iterdir():
                 if not _owned(entry.name):
                     os.replace(entry, staging / entry.name)
+                    kept_files.append(entry.name)
         if target.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-            os.replace(target, backup / "old")
+            swapped_out = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            os.replace(target, swapped_out / "old")
             os.replace(staging, target)
-            shutil.rmtree(backup, ignore_errors=True)
+            shutil.rmtree(swapped_out, ignore_errors=True)
         else:
             os.replace(staging, target)
+    except BaseException:
+        # Nothing of the user's may go with the staging folder: the old directory and the
+        # files carried over come back where they were.
+        if swapped_out is not None:
+            if (swapped_out / "old").exists() and not target.exists():
+                os.replace(swapped_out / "old", target)
+            if not (swapped_out / "old").exists():
+                shutil.rmtree(swapped_out, ignore_errors=True)
+        for name in kept_files:
+            if (staging / name).exists() or (staging / name).is_symlink():
+                os.replace(staging / name, target / name)
+        raise
     finally:
-        if staging.exists():
+        # (Kept only when a user's file could not be put back: better left than lost.)
+        if staging.exists() and not any((staging / name).exists() for name in kept_files):
             shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return Path(path)
 
 
-def _check_replaceable(target: Path) -> None:
+def _check_replaceable(target: Path, given: str | os.PathLike[str]) -> None:
     """Refuse a path whose replacement would lose what is not knowledge: a file (swapped
-    for the directory) or another program's ``manifest.json`` (a web app's, say)."""
+    for the directory), the working directory or one holding it (the directory is moved
+    as a whole), or another program's ``manifest.json`` (a web app's, say)."""
     if target.exists() and not target.is_dir():
         raise InvalidParameterError(
             f"The 'path' of a knowledge directory must be a directory or a new path. Got "
-            f"{str(target)!r}, which is a file; it was left unchanged."
+            f"{str(given)!r}, which is a file; it was left unchanged."
+        )
+    here = Path.cwd().resolve()
+    if here == target or target in here.parents:
+        raise InvalidParameterError(
+            f"The 'path' of a knowledge directory must not be the working directory or one "
+            f"holding it, since the directory is replaced as a whole. Got {str(given)!r} "
+            f"({str(target)!r}); it was left unchanged. Give a folder of its own, e.g. "
+            "'./knowledge'."
         )
     manifest = target / MANIFEST
     if not manifest.is_file():

@@ -139,26 +139,37 @@ def _column_of(file_path: Path, space: Any, column: Any, field: str) -> list[Any
     raw = column.to_numpy(dtype=object).tolist()
     null = [v is None or (isinstance(v, float) and math.isnan(v)) for v in raw]
     present = [i for i, is_null in enumerate(null) if not is_null]
-    values = _param_column(file_path, space[field], column.iloc[present], field) if present else []
+    values = (
+        _param_column(file_path, space[field], column.iloc[present], field, present) if present else []
+    )
     out: list[Any] = [_ABSENT] * len(raw)
     for i, value in zip(present, values, strict=True):
         out[i] = value
     return out
 
 
-def _param_column(file_path: Path, param: Param, column: Any, field: str) -> list[Any]:
-    """The column as metahpo values (Python int, float or the categorical choice itself)."""
+def _param_column(
+    file_path: Path, param: Param, column: Any, field: str, rows: list[int] | None = None
+) -> list[Any]:
+    """The column as metahpo values (Python int, float or the categorical choice itself).
+
+    ``rows`` are the table rows (0-based) of the column's cells when it is a subset (the
+    rows where a conditional parameter is active); errors name the row of the file."""
     raw = column.to_numpy(dtype=object).tolist()
+
+    def file_row(i: int) -> int:
+        return (i if rows is None else rows[i]) + 1
+
     if isinstance(param, Categorical):
         decoded: dict[Any, Any] = {}
         out = []
-        for row, value in enumerate(raw, start=1):
+        for row, value in enumerate(raw):
             if value not in decoded:
                 decoded[value] = _choice(param, value)
             choice = decoded[value]
             if choice is _INVALID:
                 raise InvalidParameterError(
-                    f"{file_path}: row {row}, field {field!r} must be one of {list(param.choices)!r} "
+                    f"{file_path}: row {file_row(row)}, field {field!r} must be one of {list(param.choices)!r} "
                     f"(as JSON text). Got {value!r} instead."
                 )
             out.append(choice)
@@ -186,7 +197,7 @@ def _param_column(file_path: Path, param: Param, column: Any, field: str) -> lis
         else:
             return [_as_number(v, is_int) for v in raw]
     raise InvalidParameterError(
-        f"{file_path}: row {row + 1}, field {field!r} must be {kind} in [{param.low!r}, {param.high!r}]. "
+        f"{file_path}: row {file_row(row)}, field {field!r} must be {kind} in [{param.low!r}, {param.high!r}]. "
         f"Got {bad!r} instead."
     )
 

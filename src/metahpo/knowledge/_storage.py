@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from metahpo._validation import check_int
+from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError, MetahpoError, StudyNotFoundError
 from metahpo.knowledge._task import MIN_TASK_TRIALS, Task, descriptor_of
 from metahpo.space import Space
@@ -45,11 +45,19 @@ def read_storage(
 
     A maximised study's values are negated. Trials without a budget count as run at the
     study's largest budget when other trials have budgets. The descriptor is read from the
-    study's ``user_attrs["task"]`` (written by ``create_study(task=...)``) when present.
+    study's ``user_attrs["task"]`` (written by ``create_study(task=...)``) when present,
+    with the parameters a written task lacked (:attr:`Task.missing`).
     """
     min_trials = check_int(min_trials, "min_trials", "KnowledgeBase.from_storage", minimum=1)
     store = get_storage(storage)
     label = storage_label(store)
+    if isinstance(exclude, str) or not all(isinstance(name, str) for name in exclude):
+        # A single name would be read as its letters: set("rich") excludes "r", "i", "c", "h".
+        hint = f"; pass [{exclude!r}] for one study" if isinstance(exclude, str) else ""
+        raise InvalidParameterError(
+            "The 'exclude' parameter of KnowledgeBase.from_storage must be a list of study "
+            f"names. Got {describe(exclude)} instead{hint}."
+        )
     skipped = set(exclude)
     tasks = []
     for record in store.list_studies():
@@ -65,7 +73,9 @@ def read_storage(
         where = f"study {record.name!r} in {label}"
         try:
             space = Space.from_dict(record.space)
-            descriptor = descriptor_of(record.user_attrs.get("task"))
+            recorded = record.user_attrs.get("task")
+            descriptor = descriptor_of(recorded)
+            missing = recorded.get("missing") if isinstance(recorded, dict) else None
             sign = -1.0 if record.direction == "maximize" else 1.0
             raw = [t.budget for t in done]
             budgets = None
@@ -81,6 +91,7 @@ def read_storage(
                     budgets=budgets,
                     descriptor=descriptor,
                     source=f"study:{record.name}@{label}",
+                    missing=tuple(missing) if isinstance(missing, list) else (),
                 )
             )
         except InvalidParameterError as exc:
@@ -113,7 +124,8 @@ def write_storage(tasks: Sequence[Task], storage: Storage | str) -> list[str]:
     """Store each task with evaluations as a finished study of the same name.
 
     Every evaluation becomes a COMPLETE trial (value = loss, direction ``"minimize"``);
-    the descriptor goes to ``user_attrs["task"]``, where :func:`read_storage` finds it.
+    the descriptor and :attr:`Task.missing` go to ``user_attrs["task"]``, where
+    :func:`read_storage` finds them.
     Refuses if a study of one of the names exists; if writing fails midway, the studies
     written so far are deleted again.
     """
@@ -138,6 +150,8 @@ def write_storage(tasks: Sequence[Task], storage: Storage | str) -> list[str]:
                     "name": task.name,
                     "source": task.source,
                     "descriptor": None if task.descriptor is None else dict(task.descriptor),
+                    # Parameters the source task lacked: their stored values were filled in.
+                    **({"missing": list(task.missing)} if task.missing else {}),
                 }
             }
             record = store.create_study(
