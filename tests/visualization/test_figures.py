@@ -18,6 +18,7 @@ from metahpo.visualization import (
     plot_contour,
     plot_knowledge_map,
     plot_optimization_history,
+    plot_param_importances,
     plot_studies,
     plot_why,
     read_study,
@@ -137,6 +138,15 @@ def test_importance_finds_the_parameter_that_matters():
     assert set(importances) == {"x", "y", "z"}
     assert sum(importances.values()) == pytest.approx(1.0)
     assert importances["y"] > 0.9
+
+
+def test_importance_of_a_constant_objective_is_none_not_equal_shares():
+    space = mh.Space({"x": mh.Float(0, 1), "y": mh.Float(0, 1)})
+    study = mh.create_study(space=space, optimizer="random", seed=0)
+    study.optimize(lambda t: 0.25, n_trials=8, show_progress=False)
+    assert param_importances(study) == {"x": 0.0, "y": 0.0}
+    fig = plot_param_importances(study)
+    assert not fig.data and "No parameter explains the values" in fig.layout.annotations[0].text
 
 
 def test_compare_keeps_best_so_far(drawn_storage):

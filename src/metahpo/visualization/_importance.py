@@ -23,7 +23,9 @@ def param_importances(study: Any, storage: Storage | str | None = None, seed: in
     increase of the forest's squared error on the trials when that input's column is
     shuffled (permutation importance, 5 repeats), clipped at 0 and normalised. It is a
     property of the forest, not of the study's surrogate, and it is the same for every
-    optimizer. Empty when there are fewer than 4 COMPLETE trials.
+    optimizer. Empty when there are fewer than 4 COMPLETE trials; every share 0 when no
+    input explains the values (they are all equal, or the forest finds no input that
+    matters), which equal shares would misreport as a result.
 
     Example:
         >>> import metahpo as mh
@@ -60,7 +62,7 @@ def param_importances(study: Any, storage: Storage | str | None = None, seed: in
     result = permutation_importance(forest, features, target, n_repeats=5, random_state=seed, n_jobs=1)
     raw = np.clip(result.importances_mean, 0.0, None)
     total = float(raw.sum())
-    shares = raw / total if total > 0 else np.full(len(names), 1.0 / len(names))
+    shares = raw / total if total > 0 else np.zeros(len(names))
     return {name: float(share) for name, share in zip(names, shares, strict=True)}
 
 
@@ -73,6 +75,8 @@ def plot_param_importances(study: Any, storage: Storage | str | None = None, see
     importances = param_importances(data, seed=seed)
     if not importances:
         return empty_figure(title, f"Parameter importance needs at least {_MIN_TRIALS} COMPLETE trials")
+    if not any(importances.values()):
+        return empty_figure(title, "No parameter explains the values: they do not vary with the parameters")
     ranked = sorted(importances.items(), key=lambda kv: kv[1])
     fig = go.Figure(go.Bar(x=[v for _, v in ranked], y=[k for k, _ in ranked], orientation="h",
                            marker={"color": "#1f77b4"}, hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
