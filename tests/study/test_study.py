@@ -68,6 +68,21 @@ def test_catch_nothing_reraises_after_recording_the_failure():
     assert [t.state for t in study.trials] == [TrialState.FAILED]
 
 
+def test_metahpos_errors_inside_the_objective_follow_catch_too():
+    # A report of NaN raises metahpo's InvalidParameterError from inside the objective: it
+    # is the objective's error, re-raised under catch=() and kept with its traceback.
+    def objective(trial):
+        trial.report(1, float("nan"))
+        return 1.0
+
+    study = mh.create_study(space=SPACE, optimizer="random", seed=1)
+    with pytest.raises(mh.InvalidParameterError):
+        study.optimize(objective, n_trials=3, catch=(), show_progress=False)
+    assert [t.state for t in study.trials] == [TrialState.FAILED]
+    study.optimize(objective, n_trials=2, show_progress=False)
+    assert "Traceback" in study.trials[-1].error and "report" in study.trials[-1].error
+
+
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), "0.1", None, [1.0]])
 def test_nan_inf_and_non_numbers_fail_the_trial_with_a_clear_message(bad):
     study = mh.create_study(space=SPACE, optimizer="random", seed=1)
@@ -344,6 +359,21 @@ def test_trials_dataframe_has_one_row_per_evaluation():
     for column in ("number", "state", "value", "budget", "bracket", "rung", "parent", "config_x", "config_c"):
         assert column in frame.columns
     assert frame["value"].min() == study.best_value
+    empty = mh.create_study(space=SPACE, optimizer="random", seed=2).trials_dataframe()
+    assert len(empty) == 0 and {c for c in frame.columns if not c.startswith("user_attrs_")} == set(empty.columns)
+
+
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
+def test_get_trials_takes_a_state_its_name_or_several_alike_on_every_storage(tmp_path, storage):
+    url = None if storage == "memory" else f"sqlite:///{tmp_path / 's.db'}"
+    study = mh.create_study(space=SPACE, optimizer="random", seed=2, storage=url)
+    study.optimize(quadratic, n_trials=3, show_progress=False)
+    study.tell(study.ask(), state=TrialState.FAILED)
+    for states in (TrialState.COMPLETE, "COMPLETE", ["complete"], {TrialState.COMPLETE}):
+        assert len(study.get_trials(states)) == 3
+    assert len(study.get_trials(["COMPLETE", TrialState.FAILED])) == 4
+    with pytest.raises(mh.InvalidParameterError, match=r"'states' parameter of Study.get_trials.*'done'"):
+        study.get_trials("done")
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 
@@ -27,6 +29,25 @@ def _check_parent(parent: Any, owner: str) -> str:
             f"Got {describe(parent)} instead."
         )
     return parent
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar (an array element, a DataFrame cell) as the Python value it stands
+    for, as parameters read it; anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _condition_value(value: Any, owner: str, name: str) -> Any:
+    """A value a condition compares with: stored as JSON, so a JSON scalar."""
+    value = _plain(value)
+    if value is None or isinstance(value, (str, bool, int)) or (
+        isinstance(value, float) and math.isfinite(value)
+    ):
+        return value
+    raise InvalidParameterError(
+        f"The {name!r} parameter of {owner} must hold a string, number, bool or None (what a "
+        f"parameter's value can be). Got {describe(value)} instead."
+    )
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -50,12 +71,13 @@ class Equals:
 
     def __post_init__(self) -> None:
         _check_parent(self.parent, "Equals")
+        object.__setattr__(self, "value", _condition_value(self.value, "Equals", "value"))
 
     def parents(self) -> tuple[str, ...]:
         return (self.parent,)
 
     def holds(self, config: Mapping[str, Any]) -> bool:
-        return self.parent in config and _same(config[self.parent], self.value)
+        return self.parent in config and _same(_plain(config[self.parent]), self.value)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "equals", "parent": self.parent, "value": self.value}
@@ -82,7 +104,7 @@ class In:
             raise InvalidParameterError(
                 f"The 'values' parameter of In must be a list of values. Got {describe(values)} instead."
             )
-        items = tuple(values)
+        items = tuple(_condition_value(value, "In", "values") for value in values)
         if not items:
             raise InvalidParameterError("The 'values' parameter of In must not be empty. Got [] instead.")
         object.__setattr__(self, "parent", parent)
@@ -92,7 +114,10 @@ class In:
         return (self.parent,)
 
     def holds(self, config: Mapping[str, Any]) -> bool:
-        return self.parent in config and any(_same(config[self.parent], v) for v in self.values)
+        if self.parent not in config:
+            return False
+        value = _plain(config[self.parent])
+        return any(_same(value, v) for v in self.values)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "in", "parent": self.parent, "values": list(self.values)}
@@ -117,7 +142,8 @@ class Range:
     def __post_init__(self) -> None:
         _check_parent(self.parent, "Range")
         for name in ("low", "high"):
-            value = getattr(self, name)
+            value = _plain(getattr(self, name))
+            object.__setattr__(self, name, value)
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
             ):
@@ -137,7 +163,7 @@ class Range:
     def holds(self, config: Mapping[str, Any]) -> bool:
         if self.parent not in config:
             return False
-        value = config[self.parent]
+        value = _plain(config[self.parent])
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
         return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
@@ -217,6 +243,15 @@ _FORMS = ("one of 'equals' ({type: equals, parent: P, value: V}), 'in' (values: 
           "'range' (low:, high:), 'all' or 'any' (conditions: [...])")
 
 
+_KEYS = {
+    "equals": {"type", "parent", "value"},
+    "in": {"type", "parent", "values"},
+    "range": {"type", "parent", "low", "high"},
+    "all": {"type", "conditions"},
+    "any": {"type", "conditions"},
+}
+
+
 def condition_from_dict(data: Any) -> Condition:
     """Rebuild a condition from its :meth:`to_dict` output."""
     if not isinstance(data, Mapping) or "type" not in data:
@@ -225,6 +260,14 @@ def condition_from_dict(data: Any) -> Condition:
             f"Got {describe(data)} instead."
         )
     kind = data["type"]
+    allowed = _KEYS.get(kind, set()) if isinstance(kind, str) else set()
+    unknown = sorted(str(key) for key in data if allowed and key not in allowed)
+    if unknown:
+        # A misspelt bound ("hgh") would leave the range open without a word.
+        raise InvalidParameterError(
+            f"A {kind!r} condition description takes the keys {sorted(allowed)}. Got the unknown "
+            f"key(s) {unknown} in {describe(data)} instead."
+        )
     try:
         if kind == "equals":
             return Equals(data["parent"], data["value"])

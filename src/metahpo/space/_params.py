@@ -241,6 +241,16 @@ class Categorical:
             )
         object.__setattr__(self, "default", default)
 
+    def __eq__(self, other: object) -> bool:
+        # Choices compare as JSON keeps them (True is not 1), as contains() reads them.
+        return isinstance(other, Categorical) and self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+    def _identity(self) -> tuple[Any, ...]:
+        return (tuple(map(_choice_key, self.choices)), self.ordered, _choice_key(self.default))
+
     def index(self, value: Any) -> int:
         key = _choice_key(value)
         for i, choice in enumerate(self.choices):

@@ -106,7 +106,8 @@ class Space(Mapping[str, Param]):
         return f"Space({self._params!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Space) and self.to_dict() == other.to_dict()
+        # As JSON, where True and 1 (and 1 and 1.0) differ, as they do in the fingerprint.
+        return isinstance(other, Space) and _canonical(self.to_dict()) == _canonical(other.to_dict())
 
     def __hash__(self) -> int:
         return hash(self.fingerprint())
@@ -200,7 +201,7 @@ class Space(Mapping[str, Param]):
     def sample(self, rng: np.random.Generator | int | None, n: int) -> list[Config]:
         """Draw ``n`` configurations uniformly in the unit cube (log-uniform for log parameters)."""
         n = check_int(n, "n", "Space.sample", minimum=0)
-        generator = np.random.default_rng(rng)
+        generator = _generator(rng, "rng", "Space.sample")
         return self.from_unit(generator.random((n, len(self))))
 
     def sobol(self, n: int, seed: int | None = None, skip: int = 0) -> list[Config]:
@@ -209,6 +210,7 @@ class Space(Mapping[str, Param]):
 
         n = check_int(n, "n", "Space.sobol", minimum=0)
         skip = check_int(skip, "skip", "Space.sobol", minimum=0)
+        _generator(seed, "seed", "Space.sobol")  # checked only: SciPy seeds an int its own way
         engine = qmc.Sobol(d=len(self), scramble=True, seed=seed)
         if skip:
             engine.fast_forward(skip)
@@ -226,6 +228,12 @@ class Space(Mapping[str, Param]):
         naming it; a value past a bound by no more than rounding (:data:`UNIT_TOLERANCE` of
         the range) is encoded as the bound.
         """
+        if isinstance(configs, Mapping) or not all(isinstance(c, Mapping) for c in configs):
+            hint = " (one config: pass [config])" if isinstance(configs, Mapping) else ""
+            raise InvalidParameterError(
+                f"The 'configs' parameter of Space.to_unit must be a list of configs (dicts){hint}. "
+                f"Got {describe(configs)} instead."
+            )
         out = np.empty((len(configs), len(self)), dtype=float)
         for i, config in enumerate(configs):
             active = set(self.active_names(config)) if self._conditions else self._params
@@ -555,7 +563,8 @@ def _unit_of(param: Param, key: str, config: Mapping[str, Any], row: int) -> flo
         if isinstance(param, Int):
             # Every value in range lies inside (0, 1): the cells reach half a step past the bounds.
             slack = UNIT_TOLERANCE * (param.high - param.low)
-            if param.low - slack <= value <= param.high + slack:
+            integral = abs(value - round(value)) <= 1e-9 * max(1.0, abs(value))
+            if integral and param.low - slack <= value <= param.high + slack:
                 return param.to_unit(value)
         else:
             unit = param.to_unit(value)
@@ -582,3 +591,19 @@ UNIT_KEY_DECIMALS = 9
 def round_unit(unit: np.ndarray) -> np.ndarray:
     """Unit-cube rows rounded to config identity: equal rows are the same config."""
     return np.round(np.asarray(unit, dtype=float), UNIT_KEY_DECIMALS)
+
+
+def _canonical(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, allow_nan=True)
+
+
+def _generator(seed: Any, name: str, owner: str) -> np.random.Generator:
+    """NumPy's generator for ``seed`` (a generator, a non-negative int or None), or an error
+    naming the parameter instead of NumPy's."""
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be a non-negative integer, a NumPy "
+            f"Generator or None. Got {describe(seed)} instead."
+        ) from None

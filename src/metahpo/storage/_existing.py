@@ -84,5 +84,9 @@ def _table_names(path: Path) -> set[str]:
         with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
             rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
     except sqlite3.DatabaseError as exc:
-        raise StorageError(f"{str(path)!r} is not a readable SQLite database: {exc}") from exc
+        # A WAL database whose folder is read-only cannot be opened by SQLite at all.
+        hint = (" If it is on a read-only filesystem, open it with "
+                f"sqlite:///file:{path}?immutable=1&uri=true."
+                if "unable to open" in str(exc) else "")
+        raise StorageError(f"{str(path)!r} is not a readable SQLite database: {exc}.{hint}") from exc
     return {name for (name,) in rows}

@@ -38,17 +38,18 @@ def run_trial(
     try:
         with heartbeat(study.storage, study.study_id, handle.number):
             value = objective(handle)
-        value = check_objective_value(value)
     except TrialPruned:
         return study.tell(handle, state=TrialState.PRUNED)
-    except InvalidParameterError as exc:
-        logger.warning("Trial %d failed: %s", handle.number, exc)
-        return study.tell(handle, state=TrialState.FAILED, error=str(exc))
-    except BaseException as exc:
+    except BaseException as exc:  # the objective's own errors, metahpo's it raised included
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         study.tell(handle, state=TrialState.FAILED, error=text[-4000:])
         if isinstance(exc, catch):
             logger.warning("Trial %d failed: %r", handle.number, exc)
             return study.storage.get_trial(study.study_id, handle.number)
         raise
+    try:
+        value = check_objective_value(value)
+    except InvalidParameterError as exc:  # a returned value that is not a loss: that trial failed
+        logger.warning("Trial %d failed: %s", handle.number, exc)
+        return study.tell(handle, state=TrialState.FAILED, error=str(exc))
     return study.tell(handle, value)

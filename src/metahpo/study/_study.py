@@ -190,8 +190,11 @@ class Study:
         """
         return self._trial_cache.read()
 
-    def get_trials(self, states: Iterable[TrialState] | None = None) -> list[FrozenTrial]:
-        return self.storage.get_trials(self.study_id, None if states is None else set(states))
+    def get_trials(
+        self, states: TrialState | str | Iterable[TrialState | str] | None = None
+    ) -> list[FrozenTrial]:
+        """The trials in ``states`` (a state, its name in any case, or several), or all."""
+        return self.storage.get_trials(self.study_id, None if states is None else _states(states))
 
     def history(self, trials: Sequence[FrozenTrial] | None = None) -> History:
         """What the optimizer and the scheduler see; trials still being created are left out."""
@@ -466,8 +469,28 @@ class Study:
             row.update({f"config_{k}": t.config.get(k) for k in self.space})
             row.update({f"user_attrs_{k}": v for k, v in public_user_attrs(t.user_attrs).items()})
             rows.append(row)
-        return pd.DataFrame(rows)
+        # A study without trials yet has the columns too: scripts select them from the start.
+        columns = ["number", "state", "value", "budget", "bracket", "rung", "parent",
+                   "started_at", "finished_at", "duration", "error",
+                   *(f"config_{k}" for k in self.space)]
+        return pd.DataFrame(rows) if rows else pd.DataFrame(columns=columns)
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, direction={self.direction!r}, optimizer={self.optimizer!r})"
 
+
+def _states(states: Any) -> set[TrialState]:
+    """``states`` as a set of :class:`TrialState` (a single one or name is not split into
+    letters, as ``set("COMPLETE")`` would)."""
+    items = [states] if isinstance(states, (str, TrialState)) else states
+    names = ", ".join(state.name for state in TrialState)
+    try:
+        return {
+            state if isinstance(state, TrialState) else TrialState(str(state).upper())
+            for state in items
+        }
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            f"The 'states' parameter of Study.get_trials must be trial states ({names}) or "
+            f"their names. Got {describe(states)} instead."
+        ) from None

@@ -1,0 +1,71 @@
+"""NumPy values in conditions, equality as JSON sees it, and the unit-cube inputs' checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import metahpo as mh
+from metahpo.exceptions import InvalidParameterError
+
+
+def _conditional() -> mh.Space:
+    return mh.Space(
+        {"layers": mh.Int(1, 8), "lr": mh.Float(0, 1), "use": mh.Categorical([True, False]),
+         "w": mh.Float(0, 1)},
+        conditions={"lr": mh.Range("layers", low=4), "w": mh.Equals("use", True)},
+    )
+
+
+def test_numpy_parents_make_their_children_active_as_python_values_do():
+    space = _conditional()
+    plain = {"layers": 5, "lr": 0.3, "use": True, "w": 0.2}
+    numpy = {"layers": np.int64(5), "lr": 0.3, "use": np.True_, "w": np.float32(0.25)}
+    assert space.validate(numpy)["layers"] == 5
+    assert space.active_names(numpy) == space.active_names(plain) == ["layers", "lr", "use", "w"]
+    assert space.to_unit([numpy])[0, 1] == pytest.approx(0.3)  # lr encoded, not left inactive
+
+
+def test_numpy_values_in_a_condition_are_stored_as_python_values():
+    space = mh.Space({"n": mh.Int(0, 5), "x": mh.Float(0, 1)},
+                     conditions={"x": mh.In("n", np.array([1, 2]))})
+    assert mh.Space.from_json(space.to_json()) == space
+    assert mh.Equals("n", np.int64(2)).to_dict()["value"] == 2
+    assert mh.Range("n", low=np.int64(1)).low == 1
+    with pytest.raises(InvalidParameterError, match=r"'value' parameter of Equals.*Got \[1\]"):
+        mh.Equals("n", [1])
+
+
+@pytest.mark.parametrize(
+    "condition, unknown",
+    [({"type": "range", "parent": "n", "low": 3, "hgh": 5}, "hgh"),
+     ({"type": "in", "parent": "n", "values": [1], "value": 2}, "value")],
+)
+def test_a_misspelt_condition_key_is_refused(condition, unknown):
+    data = {"n": {"type": "int", "low": 0, "high": 10},
+            "y": {"type": "float", "low": 0, "high": 1, "condition": condition}}
+    with pytest.raises(InvalidParameterError, match=rf"unknown key\(s\) \['{unknown}'\]"):
+        mh.Space.from_dict(data)
+
+
+def test_spaces_and_choices_are_equal_only_when_their_json_is():
+    ints = mh.Space({"c": mh.Categorical([1, 0])})
+    bools = mh.Space({"c": mh.Categorical([True, False])})
+    assert ints != bools and len({ints, bools}) == 2
+    assert mh.Categorical([1, 0]) != mh.Categorical([True, False])
+    assert len({mh.Categorical([1, 0]), mh.Categorical([1, 0])}) == 1
+    reordered = mh.Space({"b": mh.Int(1, 3), "a": mh.Float(0, 1)})
+    assert mh.Space({"a": mh.Float(0, 1), "b": mh.Int(1, 3)}) == reordered
+
+
+def test_unit_cube_inputs_are_checked_naming_the_parameter():
+    space = mh.Space({"n": mh.Int(1, 10), "x": mh.Float(0, 1)})
+    with pytest.raises(InvalidParameterError, match=r"'configs'.*pass \[config\]"):
+        space.to_unit({"n": 5, "x": 0.5})
+    with pytest.raises(InvalidParameterError, match=r"'n' in configs\[0\].*Got 5.5"):
+        space.to_unit([{"n": 5.5, "x": 0.1}])
+    assert space.to_unit([{"n": 5.0, "x": 0.1}])[0, 0] == space.to_unit([{"n": 5, "x": 0.1}])[0, 0]
+    with pytest.raises(InvalidParameterError, match=r"'rng' parameter of Space.sample.*Got -1"):
+        space.sample(-1, 1)
+    with pytest.raises(InvalidParameterError, match=r"'seed' parameter of Space.sobol.*Got 'a'"):
+        space.sobol(2, seed="a")
