@@ -75,3 +75,56 @@ def test_maximize_and_stepped_distributions_stay_on_their_grid() -> None:
     study.optimize(lambda t: -abs(t.suggest_float("x", 0, 1, step=0.25) - 0.5) + t.suggest_int("n", 2, 10, step=2), n_trials=10)
     for t in study.trials:
         assert t.params["x"] in (0.0, 0.25, 0.5, 0.75, 1.0) and t.params["n"] in (2, 4, 6, 8, 10)
+
+
+def test_stepped_distributions_keep_their_grid_values_in_knowledge() -> None:
+    from optuna.distributions import FloatDistribution
+
+    from metahpo.integrations.optuna import space_from_distributions
+
+    past = []
+    for i in range(3):
+        study = optuna.create_study(study_name=f"grid-{i}", sampler=optuna.samplers.RandomSampler(seed=i))
+        study.optimize(lambda t: t.suggest_float("dropout", 0.1, 0.5, step=0.1), n_trials=8)
+        past.append(study)
+    kb = knowledge_from_optuna(past)
+    # The grid's values, not its index: 0.5 on the old grid is not index 4 of another.
+    for study, name in zip(past, kb.names, strict=True):
+        values = [t.params["dropout"] for t in study.trials]
+        assert [c["dropout"] for c in kb[name].configs] == pytest.approx(values)
+    other = space_from_distributions({"dropout": FloatDistribution(0.0, 0.4, step=0.1)})
+    assert kb["grid-0"].space.fingerprint() != other.fingerprint()
+    for task in kb.tasks(other):  # rows at 0.5 have no place on the other grid
+        assert all(c["dropout"] in (0.1, 0.2, 0.3, 0.4) for c in task.configs)
+
+
+def test_a_fine_grid_is_searched_over_its_range_and_rounded_onto_it() -> None:
+    study = optuna.create_study(sampler=MetaHPOSampler(optimizer="gpbo", seed=0))
+    study.optimize(lambda t: (t.suggest_int("m", 0, 1000, step=2) - 500) ** 2, n_trials=8)
+    assert all(t.params["m"] % 2 == 0 for t in study.trials)
+
+
+def test_the_sobol_optimizer_takes_one_sequence_from_trial_to_trial() -> None:
+    study = optuna.create_study(sampler=MetaHPOSampler(optimizer="sobol", seed=0))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) + t.suggest_float("y", 0, 1), n_trials=8)
+    # The first trial is Optuna's independent draw; the next seven are Sobol points.
+    cells = {int(t.params["x"] * 8) for t in study.trials[1:]}
+    assert len(cells) == 7
+
+
+def test_choices_metahpo_cannot_hold_are_sampled_independently() -> None:
+    import warnings
+
+    study = optuna.create_study(sampler=MetaHPOSampler(optimizer="gpbo", seed=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna's own warning about tuple choices
+        study.optimize(lambda t: t.suggest_float("x", 0, 1) + len(t.suggest_categorical("h", [(50,), (100, 50)]))
+                       + t.suggest_categorical("r", [1, 1.0, 2]), n_trials=5, catch=())
+    assert len(study.trials) == 5 and all(t.state.name == "COMPLETE" for t in study.trials)
+
+
+def test_an_unknown_optimizer_is_refused_before_a_trial_runs() -> None:
+    from metahpo.exceptions import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=r"'optimizer' parameter of MetaHPOSampler.*'tpe'"):
+        MetaHPOSampler(optimizer="tpe")

@@ -11,8 +11,10 @@ already uses Optuna gains warm starts by changing only the sampler.
 
 Optuna distributions map to metahpo parameters: ``FloatDistribution`` -> ``Float`` (log
 scale kept), ``IntDistribution`` -> ``Int``, ``CategoricalDistribution`` ->
-``Categorical``; a distribution with a ``step`` becomes an ``Int`` over the grid index,
-so proposals stay on the grid.
+``Categorical``. A distribution with a ``step`` keeps its grid's values: a grid of at most
+16 values becomes an ordered ``Categorical`` of them, a finer one is searched over its
+range with each proposal rounded onto the grid. So proposals stay on the grid, and past
+studies on another grid are not taken for this one.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
 from metahpo.knowledge import KnowledgeBase, Task
-from metahpo.optimizers import MIN_RELATED_TASKS, Optimizer, make_optimizer
+from metahpo.optimizers import MIN_RELATED_TASKS, Optimizer, make_optimizer, optimizer_names
 from metahpo.space import Categorical, Float, Int, Param, Space
 from metahpo.trial import FrozenTrial, TrialState
 
@@ -36,7 +38,6 @@ try:
     from optuna.distributions import (
         BaseDistribution,
         CategoricalDistribution,
-        FloatDistribution,
         IntDistribution,
     )
     from optuna.samplers import BaseSampler, RandomSampler
@@ -50,17 +51,43 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 __all__ = ["MetaHPOSampler", "knowledge_from_optuna", "space_from_distributions", "task_from_optuna"]
 
 
+# A grid of at most this many values is searched as its values (an ordered Categorical);
+# a finer one over its range, each proposal rounded onto the grid.
+_MAX_GRID_CHOICES = 16
+
+
+def _grid(distribution: Any) -> list[Any] | None:
+    """The values of a stepped distribution's grid, or ``None`` without a step."""
+    step = getattr(distribution, "step", None)
+    if step is None or (isinstance(distribution, IntDistribution) and step == 1):
+        return None
+    n_steps = round((distribution.high - distribution.low) / step)
+    if isinstance(distribution, IntDistribution):
+        return [int(distribution.low + k * step) for k in range(n_steps + 1)]
+    # Rounded as Optuna rounds its own grid values, so stored values are found among them.
+    return [float(np.round(distribution.low + k * step, 12)) for k in range(n_steps + 1)]
+
+
 def _param_of(distribution: Any) -> Param:
     if isinstance(distribution, CategoricalDistribution):
         return Categorical(list(distribution.choices))
-    step = getattr(distribution, "step", None)
-    if isinstance(distribution, IntDistribution) and (step or 1) == 1:
+    grid = _grid(distribution)
+    if grid is not None and len(grid) <= _MAX_GRID_CHOICES:
+        # The grid's own values: a past study on another grid keeps its values apart.
+        return Categorical(grid, ordered=True)
+    if isinstance(distribution, IntDistribution):
         return Int(int(distribution.low), int(distribution.high), log=distribution.log)
-    if isinstance(distribution, FloatDistribution) and step is None:
-        return Float(float(distribution.low), float(distribution.high), log=distribution.log)
-    # A stepped grid: search its index, so every proposal lies on the grid.
-    n_steps = round((distribution.high - distribution.low) / step)
-    return Int(0, n_steps)
+    return Float(float(distribution.low), float(distribution.high), log=distribution.log)
+
+
+def _mappable(distribution: Any) -> bool:
+    """Whether metahpo has a parameter for ``distribution``: Optuna also takes categorical
+    choices that are not JSON scalars (tuples) or that JSON confuses (1 and 1.0)."""
+    try:
+        _param_of(distribution)
+    except InvalidParameterError:
+        return False
+    return True
 
 
 def space_from_distributions(distributions: Mapping[str, BaseDistribution]) -> Space:
@@ -68,25 +95,27 @@ def space_from_distributions(distributions: Mapping[str, BaseDistribution]) -> S
     return Space({name: _param_of(distributions[name]) for name in sorted(distributions)})
 
 
-def _to_metahpo(distribution: Any, value: Any) -> Any:
-    step = getattr(distribution, "step", None)
-    if isinstance(distribution, CategoricalDistribution) or step is None or (
-        isinstance(distribution, IntDistribution) and step == 1
-    ):
+def _on_grid(distribution: Any, value: Any) -> Any:
+    """``value`` moved to the nearest point of a stepped distribution's grid (as is without
+    a step)."""
+    grid = _grid(distribution)
+    if grid is None:
         return value
-    return round((value - distribution.low) / step)
+    index = min(max(round((float(value) - distribution.low) / distribution.step), 0), len(grid) - 1)
+    return grid[index]
+
+
+def _to_metahpo(distribution: Any, value: Any) -> Any:
+    return value if isinstance(distribution, CategoricalDistribution) else _on_grid(distribution, value)
 
 
 def _to_optuna(distribution: Any, value: Any) -> Any:
     if isinstance(distribution, CategoricalDistribution):
         return value
-    step: Any = getattr(distribution, "step", None)
+    value = _on_grid(distribution, value)
     if isinstance(distribution, IntDistribution):
-        out = int(value) if step == 1 else int(distribution.low + int(value) * step)
-        return min(max(out, int(distribution.low)), int(distribution.high))
-    if step is not None:
-        return float(min(distribution.low + int(value) * step, distribution.high))
-    return float(value)
+        return min(max(round(float(value)), int(distribution.low)), int(distribution.high))
+    return float(min(max(float(value), distribution.low), distribution.high))
 
 
 def _usable(trial: Any, distributions: Mapping[str, BaseDistribution]) -> bool:
@@ -109,7 +138,8 @@ def task_from_optuna(study: Any, name: str | None = None) -> Task | None:
             f"{study.study_name!r} with {len(study.directions)} objectives."
         )
     distributions = {
-        k: v for k, v in IntersectionSearchSpace().calculate(study).items() if not v.single()
+        k: v for k, v in IntersectionSearchSpace().calculate(study).items()
+        if not v.single() and _mappable(v)
     }
     if not distributions:
         return None
@@ -170,6 +200,12 @@ class MetaHPOSampler(BaseSampler):
                 "The 'optimizer' parameter of MetaHPOSampler must be an optimizer name such as "
                 f"'auto', 'gpbo' or 'metabo'. Got {describe(optimizer)} instead."
             )
+        if optimizer not in optimizer_names():
+            # Refused now, not after the first trial has run.
+            raise InvalidParameterError(
+                "The 'optimizer' parameter of MetaHPOSampler must be one of "
+                f"{optimizer_names()}. Got {describe(optimizer)} instead."
+            )
         self.optimizer = optimizer
         self.knowledge = knowledge
         self.seed = seed
@@ -191,7 +227,8 @@ class MetaHPOSampler(BaseSampler):
         return {
             name: distribution
             for name, distribution in self._intersection.calculate(study).items()
-            if not distribution.single()
+            # Parameters metahpo cannot represent are sampled independently, at random.
+            if not distribution.single() and _mappable(distribution)
         }
 
     def sample_relative(
@@ -236,8 +273,12 @@ class MetaHPOSampler(BaseSampler):
     ) -> History:
         states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)
         records: list[Any] = []
+        hidden = False  # a trial in flight whose params are not sampled yet
         for past in study.get_trials(deepcopy=False, states=states):
-            if past.number == trial.number or not _usable(past, distributions):
+            if past.number == trial.number:
+                continue
+            if not _usable(past, distributions):
+                hidden = hidden or past.state == optuna.trial.TrialState.RUNNING
                 continue
             value = past.value
             complete = past.state == optuna.trial.TrialState.COMPLETE
@@ -249,8 +290,11 @@ class MetaHPOSampler(BaseSampler):
                 config=space.validate(config), value=float(value) if complete else None,
             ))
         direction = "maximize" if study.direction == optuna.study.StudyDirection.MAXIMIZE else "minimize"
-        # Keyed by the trial number, so parallel trials draw different points.
-        seed = int(np.random.SeedSequence([self._seed, trial.number]).generate_state(1)[0])
+        # The sampler's seed, so a sequence (Sobol) goes on from trial to trial; keyed by the
+        # trial number while a parallel trial is hidden from this history, so the two do not
+        # draw the same point.
+        seed = (int(np.random.SeedSequence([self._seed, trial.number]).generate_state(1)[0])
+                if hidden else self._seed)
         return History(space=space, trials=tuple(records), direction=direction, seed=seed)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
+from metahpo.space._params import is_json_scalar
 
 __all__ = ["AllOf", "AnyOf", "Condition", "Equals", "In", "Range", "condition_from_dict"]
 
@@ -40,9 +41,7 @@ def _plain(value: Any) -> Any:
 def _condition_value(value: Any, owner: str, name: str) -> Any:
     """A value a condition compares with: stored as JSON, so a JSON scalar."""
     value = _plain(value)
-    if value is None or isinstance(value, (str, bool, int)) or (
-        isinstance(value, float) and math.isfinite(value)
-    ):
+    if is_json_scalar(value):
         return value
     raise InvalidParameterError(
         f"The {name!r} parameter of {owner} must hold a string, number, bool or None (what a "

@@ -222,7 +222,7 @@ class Categorical:
             )
         seen: set[tuple[str, Any]] = set()
         for value in values:
-            if not _is_json_scalar(value):
+            if not is_json_scalar(value):
                 raise InvalidParameterError(
                     f"The 'choices' parameter of Categorical must hold JSON scalars (str, int, float, bool, None). Got {describe(value)} instead."
                 )
@@ -265,7 +265,7 @@ class Categorical:
             # A NumPy scalar (a cell of a DataFrame row, an array element) stands for the
             # Python one, as it does for Float and Int.
             value = value.item()
-        if not _is_json_scalar(value):
+        if not is_json_scalar(value):
             return False
         key = _choice_key(value)
         return any(_choice_key(choice) == key for choice in self.choices)
@@ -346,7 +346,8 @@ def _check_bool(value: Any, name: str, owner: str) -> None:
         )
 
 
-def _is_json_scalar(value: Any) -> bool:
+def is_json_scalar(value: Any) -> bool:
+    """Whether ``value`` is what a parameter's value can be: str, int, bool, None or a finite float."""
     if value is None or isinstance(value, (str, bool, int)):
         return True
     return isinstance(value, float) and math.isfinite(value)
