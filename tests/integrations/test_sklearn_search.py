@@ -118,3 +118,62 @@ def test_a_study_name_fitted_twice_says_what_to_do_in_metasearchcv_terms(tmp_pat
     search.fit(X, y)
     with pytest.raises(mh.exceptions.DuplicatedStudyError, match=r"'study_name' parameter of MetaSearchCV .*'cv'.*study_name=None"):
         search.fit(X, y)
+
+
+def test_groups_go_to_the_splitter_as_in_grid_search() -> None:
+    from sklearn.model_selection import GroupKFold
+
+    X, y = load_iris(return_X_y=True)
+    groups = np.arange(len(y)) % 5
+    search = MetaSearchCV(LogisticRegression(max_iter=300), {"C": mh.Float(0.1, 1.0)}, n_trials=2,
+                          cv=GroupKFold(3), optimizer="random", random_state=0)
+    search.fit(X, y, groups=groups)
+    assert search.n_splits_ == 3 and np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def _failing_search(error_score) -> MetaSearchCV:  # type: ignore[no-untyped-def]
+    # lbfgs takes no l1 penalty: those fits fail on every fold.
+    return MetaSearchCV(LogisticRegression(max_iter=300), {"penalty": mh.Categorical(["l2", "l1"])},
+                        n_trials=4, cv=3, optimizer="random", random_state=0, error_score=error_score)
+
+
+def test_error_score_scores_failed_fits_as_grid_search_does() -> None:
+    import warnings
+
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scored = _failing_search(0.0).fit(X, y)
+        failed = _failing_search(np.nan).fit(X, y)
+    for search in (scored, failed):
+        assert len(search.cv_results_["params"]) == 4  # every trial has its row
+        l1 = np.array([p["penalty"] == "l1" for p in search.cv_results_["params"]])
+        assert any(l1) and search.best_params_ == {"penalty": "l2"}
+        ranks = search.cv_results_["rank_test_score"]
+        assert min(ranks[l1]) > max(ranks[np.logical_not(l1)])  # failed fits rank last
+    assert np.all(scored.cv_results_["mean_test_score"][l1] == 0.0)
+    assert np.all(np.isnan(failed.cv_results_["mean_test_score"][l1]))
+    with pytest.raises(ValueError, match="penalty"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _failing_search("raise").fit(X, y)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [({"scoring": ["accuracy", "roc_auc"]}, "'scoring' parameter of MetaSearchCV must be one scorer"),
+     ({"refit": "accuracy"}, "'refit' parameter of MetaSearchCV must be True or False"),
+     ({"error_score": "ignore"}, "'error_score' parameter of MetaSearchCV"),
+     ({"space": {"C": mh.Float(0.1, 1.0), "penalty": ["l2"]}}, r"Got \['l2'\] for 'penalty'")],
+)
+def test_options_it_cannot_honour_are_refused_before_a_trial(kwargs, fragment) -> None:  # type: ignore[no-untyped-def]
+    X, y = load_iris(return_X_y=True)
+    options = {"space": {"C": mh.Float(0.1, 1.0)}, **kwargs}
+    with pytest.raises(mh.InvalidParameterError, match=fragment):
+        MetaSearchCV(LogisticRegression(), n_trials=np.int64(2), cv=2, optimizer="random", **options).fit(X, y)
+
+
+def test_cv_results_have_the_time_spreads_of_grid_search() -> None:
+    X, y = load_iris(return_X_y=True)
+    search = MetaSearchCV(LogisticRegression(max_iter=300), {"C": mh.Float(0.1, 1.0)}, n_trials=np.int64(2),
+                          cv=2, optimizer="random", random_state=0).fit(X, y)
+    assert {"std_fit_time", "std_score_time"} <= set(search.cv_results_)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from copy import deepcopy
 from typing import Any
 
@@ -53,7 +54,8 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         space: a :class:`~metahpo.space.Space` or a dict of parameter name -> metahpo
             parameter, over ``estimator.set_params`` names (``"clf__C"`` in a pipeline).
         n_trials: the number of configs evaluated.
-        cv, scoring: as in ``GridSearchCV``.
+        cv, scoring: as in ``GridSearchCV`` (one scorer; ``fit(X, y, groups=...)`` hands
+            ``groups`` to the splitter).
         scheduler: a metahpo scheduler (Hyperband, ASHA...) with ``budget_param``, the
             estimator parameter set to ``int(trial.budget)`` (``n_estimators``, ``max_iter``).
             ``best_index_``, ``best_params_`` and ``best_score_`` are then the study's best
@@ -63,7 +65,9 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         optimizer, knowledge: as in :func:`metahpo.create_study`.
         refit: refit the best config on the whole data.
         random_state: the study's seed.
-        error_score: the score of a fit that fails (``np.nan`` fails the trial).
+        error_score: the score of a fit that fails: a number scores it (``np.nan``, the
+            default, fails the trial, which ``cv_results_`` keeps with NaN scores ranked
+            last); ``"raise"`` raises the fit's error from ``fit``.
         study_name: the study's name (a fresh one per fit by default).
 
     Example:
@@ -121,11 +125,37 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.sparse = inner.input_tags.sparse
         return tags
 
+    def _check_scoring_options(self) -> None:
+        """Refuse what GridSearchCV takes but this search does not: several metrics (a
+        study has one objective), a refit by metric name, an error_score that is no score."""
+        if isinstance(self.scoring, (list, tuple, set, dict)):
+            raise InvalidParameterError(
+                "The 'scoring' parameter of MetaSearchCV must be one scorer (a name or a "
+                f"callable): a study maximises one score. Got {describe(self.scoring)} instead."
+            )
+        if not isinstance(self.refit, bool):
+            raise InvalidParameterError(
+                f"The 'refit' parameter of MetaSearchCV must be True or False. Got {describe(self.refit)} instead."
+            )
+        score = self.error_score
+        if score != "raise" and (isinstance(score, bool) or not isinstance(score, numbers.Real)):
+            raise InvalidParameterError(
+                "The 'error_score' parameter of MetaSearchCV must be 'raise' or a number "
+                f"(np.nan by default). Got {describe(score)} instead."
+            )
+
     def _space(self) -> Space:
         if isinstance(self.space, Space):
             return self.space
-        if isinstance(self.space, dict) and all(isinstance(p, Param) for p in self.space.values()):
-            return Space(self.space)
+        if isinstance(self.space, dict):
+            bad = next(((k, v) for k, v in self.space.items() if not isinstance(v, Param)), None)
+            if bad is None:
+                return Space(self.space)
+            raise InvalidParameterError(
+                "The 'space' parameter of MetaSearchCV must map each parameter name to a "
+                f"metahpo Float, Int or Categorical. Got {describe(bad[1])} for {bad[0]!r} "
+                "instead (a list of values is mh.Categorical([...]))."
+            )
         raise InvalidParameterError(
             "The 'space' parameter of MetaSearchCV must be a metahpo Space or a dict of "
             f"parameter name -> Float / Int / Categorical. Got {describe(self.space)} instead."
@@ -133,10 +163,11 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None, **fit_params: Any) -> MetaSearchCV:
         """Run the study and refit the best config (see the class docstring)."""
-        if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or self.n_trials < 1:
+        if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, (int, np.integer)) or self.n_trials < 1:
             raise InvalidParameterError(
                 f"The 'n_trials' parameter of MetaSearchCV must be an int >= 1. Got {describe(self.n_trials)} instead."
             )
+        self._check_scoring_options()
         space = self._space()
         if self.scheduler is not None and self.budget_param is None:
             raise InvalidParameterError(
@@ -152,9 +183,12 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
                 f"The 'space' and 'budget_param' parameters of MetaSearchCV must name parameters "
                 f"of the estimator (estimator.get_params()). Got {unknown}, which it does not have."
             )
-        X, y = indexable(X, y)
+        # As GridSearchCV without metadata routing: groups go to the splitter, the rest to fit.
+        groups = fit_params.pop("groups", None)
+        X, y, groups = indexable(X, y, groups)
         classifier = get_tags(self.estimator).estimator_type == "classifier"
         cv = check_cv(self.cv, y, classifier=classifier)
+        n_splits = cv.get_n_splits(X, y, groups)
         scorer = check_scoring(self.estimator, self.scoring)
         try:
             study = create_study(
@@ -175,11 +209,26 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         def objective(trial: Any) -> float:
             params = self._params(trial.config, trial.budget)
             estimator = clone(self.estimator).set_params(**params)
-            result = cross_validate(
-                estimator, X, y, cv=cv, scoring=scorer, params=fit_params,
-                error_score=self.error_score,
-            )
-            scores = np.asarray(result["test_score"], dtype=float)
+            scores: np.ndarray
+            times: tuple[Any, Any]
+            try:
+                result = cross_validate(
+                    estimator, X, y, groups=groups, cv=cv, scoring=scorer, params=fit_params,
+                    error_score=self.error_score,
+                )
+                scores = np.asarray(result["test_score"], dtype=float)
+                times = (result["fit_time"], result["score_time"])
+            except ValueError as exc:
+                # scikit-learn raises this when every fold's fit failed (with error_score
+                # not "raise"); GridSearchCV scores such a candidate error_score, so do we.
+                if self.error_score == "raise" or "fits failed" not in str(exc):
+                    raise
+                scores = np.full(n_splits, float(self.error_score))
+                times = (np.full(n_splits, np.nan), np.full(n_splits, np.nan))
+            # Kept in cv_results_ even when the trial fails, as GridSearchCV keeps it.
+            rows.append({"number": trial.number, "params": params, "config": dict(trial.config),
+                         "budget": trial.budget, "scores": scores, "fit_time": times[0],
+                         "score_time": times[1]})
             if not np.all(np.isfinite(scores)):
                 # A failed fit scores error_score (NaN by default): the trial fails, as
                 # metahpo refuses NaN values; a finite error_score is a value like any other.
@@ -187,14 +236,12 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
                     f"Cross-validation scored {scores.tolist()}: a fit failed (see the "
                     "FitFailedWarning); set error_score='raise' to see why."
                 )
-            rows.append({"number": trial.number, "params": params, "config": dict(trial.config),
-                         "budget": trial.budget,
-                         "scores": scores, "fit_time": result["fit_time"],
-                         "score_time": result["score_time"]})
             return float(np.mean(scores))
 
-        study.optimize(objective, n_trials=self.n_trials, show_progress=False)
-        if not rows:
+        # error_score="raise" stops the search at the first failed fit, as GridSearchCV does.
+        catch: tuple[type[BaseException], ...] = () if self.error_score == "raise" else (Exception,)
+        study.optimize(objective, n_trials=self.n_trials, show_progress=False, catch=catch)
+        if not any(np.all(np.isfinite(row["scores"])) for row in rows):
             # Every trial failed. A fit on the whole data with the first config raises the
             # estimator's own error (bad input: NaN, wrong target type), as GridSearchCV's
             # refit does; otherwise say why with the first trial's error.
@@ -208,8 +255,8 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
                 + (errors[0] if errors else "unknown")
             )
         self.study_ = study
-        self.cv_results_ = self._results(rows, space, cv.get_n_splits(X, y))
-        self.n_splits_ = cv.get_n_splits(X, y)
+        self.cv_results_ = self._results(rows, space, n_splits)
+        self.n_splits_ = n_splits
         # The study's best trial: under a scheduler, the best at the largest budget reached,
         # which the refit trains at the full budget (a low budget's score may rank higher).
         self.best_index_ = [row["number"] for row in rows].index(study.best_trial.number)
@@ -251,7 +298,9 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
             "params": [row["params"] for row in rows],
             "budget": np.array([np.nan if row["budget"] is None else row["budget"] for row in rows]),
             "mean_fit_time": np.array([np.mean(row["fit_time"]) for row in rows]),
+            "std_fit_time": np.array([np.std(row["fit_time"]) for row in rows]),
             "mean_score_time": np.array([np.mean(row["score_time"]) for row in rows]),
+            "std_score_time": np.array([np.std(row["score_time"]) for row in rows]),
             "mean_test_score": means,
             "std_test_score": np.nanstd(scores, axis=1) if scores.size else np.zeros(0),
             "rank_test_score": ranks,
