@@ -422,3 +422,21 @@ def test_a_study_reopened_from_its_storage_is_not_replayed_as_an_old_task(tmp_pa
     summary = reopened.finish()
     assert summary["new_task_evaluations"] == 6
     assert summary["replayed_tasks"] + summary["probe_tasks"] == 4
+
+
+def test_a_resumed_study_does_not_name_itself_among_the_similar_tasks(tmp_path):
+    url = _team_storage(tmp_path)
+
+    def resume(n_trials):
+        optimizer = metabo(mh.KnowledgeBase.open(url), store=tmp_path / "models")
+        study = mh.create_study(name="mine", space=FAMILY.space, storage=url, optimizer=optimizer,
+                                seed=0, load_if_exists=True)
+        study.optimize(lambda t: FAMILY.evaluate(TARGET, t.config), n_trials=n_trials, show_progress=False)
+        return study
+
+    resume(6)  # stored: the knowledge now reads it as a task of the storage
+    assert "mine" in mh.KnowledgeBase.open(url).names
+    why = resume(1).trials[-1].user_attrs["why"]
+    assert why["source"] == "surrogate"
+    names = [name for name, _ in why["similar_tasks"]]
+    assert len(names) == 3 and "mine" not in names

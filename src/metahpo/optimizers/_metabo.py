@@ -235,7 +235,10 @@ class MetaBO(BaseOptimizer):
                 known_good=self._portfolio.untried(history) if self.n_warm_start else (),
                 prior=prior,
             )
-        similar = kb.nearest(_target(history), k=3, space=history.space)
+        # The study's own task, once stored, is the nearest of all: it is not a past task.
+        own = own_tasks(kb, history)
+        nearest = kb.nearest(_target(history), k=3 + len(own), space=history.space)
+        similar = [(task, weight) for task, weight in nearest if task.name not in own][:3]
         why = {
             "source": "surrogate",
             "observations": len(losses),
