@@ -63,3 +63,52 @@ def test_n_jobs_with_an_executor_is_refused(tmp_path):
                             optimizer="random")
     with pytest.raises(mh.exceptions.InvalidParameterError, match=r"'n_jobs'.*Dask executor.*n_jobs=2"):
         study.optimize(lambda t: t.config["x"], n_trials=2, n_jobs=2, executor=object())
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+        c.run(lambda: __import__("metahpo.optimizers"))  # warm: imports do not eat a timeout
+        yield c
+
+
+def test_knowledge_built_in_memory_travels_to_the_workers(tmp_path, client):
+    from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig
+    from metahpo.testing.synthetic import ShiftedBranin
+
+    family = ShiftedBranin(n_tasks=5, seed=0)
+    design = family.space.sobol(32, seed=0)
+    kb = mh.KnowledgeBase()
+    for task in family.tasks[1:]:
+        kb.add_task(family.space, design, [family.evaluate(task, c) for c in design], name=task)
+    provider = MetaModelProvider(MetaTrainingConfig(meta_steps=20), store=tmp_path / "models")
+    optimizer = mh.MetaBO(kb, meta_models=provider, continual_update=False)
+    study = mh.create_study(name="kb", space=family.space, storage=f"sqlite:///{tmp_path / 'kb.db'}",
+                            optimizer=optimizer, seed=0)
+    study.optimize(lambda t: family.evaluate(family.tasks[0], t.config), n_trials=5, executor=client)
+    sources = [t.user_attrs["why"]["source"] for t in study.trials]
+    # Reopened without it, each worker's MetaBO was GP-BO: "0 related tasks (< 3)".
+    assert sources.count("portfolio") == 3 and "surrogate" in sources
+
+
+def test_plateau_and_timeout_stop_the_run_as_they_do_locally(tmp_path, client):
+    import time
+
+    url = f"sqlite:///{tmp_path / 'stop.db'}"
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    for i in range(3):  # knowledge for MetaBO: three finished studies in the storage
+        past = mh.create_study(name=f"past-{i}", space=space, storage=url, optimizer="random", seed=i)
+        past.optimize(lambda t: t.config["x"], n_trials=6, show_progress=False)
+    optimizer = mh.MetaBO(mh.KnowledgeBase.open(url), plateau_patience=2, continual_update=False,
+                          meta_models=str(tmp_path / "models"))
+    flat = mh.create_study(name="flat", space=space, storage=url, optimizer=optimizer, seed=0)
+    flat.optimize(lambda t: 0.0 if t.number == 0 else 1.0, n_trials=12, executor=client)
+    assert 3 <= len(flat.trials) <= 5  # 3 trials locally; a worker may be one trial ahead
+
+    slow = mh.create_study(name="slow", space=space, storage=url, optimizer="random", seed=0)
+    started = time.monotonic()
+    slow.optimize(lambda t: time.sleep(3) or t.config["x"], n_trials=8, timeout=1.5, executor=client)
+    assert time.monotonic() - started >= 3  # the running trials were waited for
+    trials = mh.load_study("slow", url).trials
+    assert 1 <= len(trials) <= 2 and all(t.state is TrialState.COMPLETE for t in trials)

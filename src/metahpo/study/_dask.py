@@ -36,7 +36,8 @@ def _storage_key(storage_class: type[Any], settings: dict[str, Any]) -> str:
 
 
 def _worker_study(
-    study_class: type[RunnableStudy], storage_class: type[Any], settings: dict[str, Any], name: str
+    study_class: type[RunnableStudy], storage_class: type[Any], settings: dict[str, Any], name: str,
+    knowledge: Any,
 ) -> Any:
     key = _storage_key(storage_class, settings)
     with _worker_lock:
@@ -48,7 +49,7 @@ def _worker_study(
             storage = object.__new__(storage_class)
             storage.__setstate__(dict(settings))
             _worker_storages[key] = storage
-        study = _worker_studies[(key, name)] = study_class.load(name, storage)
+        study = _worker_studies[(key, name)] = study_class.load(name, storage, knowledge)
         return study
 
 
@@ -64,13 +65,18 @@ def _close_worker_storage(key: str) -> None:
 def _run_one(
     study_class: type[RunnableStudy], storage_class: type[Any], settings: dict[str, Any], name: str,
     objective: Objective, catch: tuple[type[BaseException], ...], retries: int, dispatch: str,
-) -> int:
+    knowledge: Any, deadline: float | None,
+) -> int | None:
     # Runs on a worker: open the study from the shared storage, ask, evaluate, tell. The
     # class travels with the task (pickled by reference), so this module needs no import
     # of the study module. The storage travels by its settings (URL, heartbeat, grace),
     # not as an object: a worker unpickles the arguments of every task it is sent when it
     # receives them, and each unpickled storage would connect at once.
-    study = _worker_study(study_class, storage_class, settings, name)
+    study = _worker_study(study_class, storage_class, settings, name, knowledge)
+    # A task a worker takes up after the run's deadline, or once the optimizer says the
+    # study has converged, starts no trial (``None``), as the local loop would not.
+    if (deadline is not None and time.time() > deadline) or study.converged():
+        return None
     # `dispatch` makes the task idempotent: Dask runs a finished task again when the
     # worker holding its result dies, and must then get the same trial back.
     return study.run_trial(objective, catch, retries, dispatch=dispatch).number
@@ -88,11 +94,13 @@ def optimize_on_dask(
 ) -> None:
     """Submit one task per trial; each worker asks the shared storage for its trial.
 
-    Exactly ``n_trials`` trials are started, whatever Dask re-runs after a lost worker: a
+    At most ``n_trials`` trials are started, whatever Dask re-runs after a lost worker: a
     task that lost its worker mid-trial starts a new trial (the old one is failed once its
-    heartbeat is older than the grace period), and a finished task that Dask runs again
-    returns the trial it already ran. When ``optimize`` raises (an objective error not in
-    ``catch``, a timeout, Ctrl-C) the tasks not yet started are cancelled.
+    heartbeat is older than the grace period, at the latest when the run ends), and a
+    finished task that Dask runs again returns the trial it already ran. A task taken up
+    after the ``timeout`` or once the optimizer says the study has converged starts none;
+    the run returns when the trials already running have ended. When ``optimize`` raises
+    (an objective error not in ``catch``, Ctrl-C) the tasks not yet started are cancelled.
     """
     try:
         from distributed import Client, as_completed
@@ -118,24 +126,41 @@ def optimize_on_dask(
         )
     if n_trials is None:
         raise InvalidParameterError("optimize(executor=...) needs 'n_trials'. Got None instead.")
-    deadline = None if timeout is None else time.monotonic() + timeout
+    # Wall-clock time: the workers compare it with their own clocks.
+    deadline = None if timeout is None else time.time() + timeout
     run = uuid.uuid4().hex[:12]
     settings = study.storage.__getstate__()  # type: ignore[attr-defined]
+    # Knowledge built in memory has no spec a worker could reopen it from: it travels
+    # with the tasks, sent to each worker once. Reopened without it, MetaBO would run
+    # as GP-BO there while the study says MetaBO.
+    knowledge = getattr(study.optimizer, "knowledge", None)
+    shipped = None
+    if knowledge is not None and knowledge.spec is None:
+        shipped = client.scatter(knowledge, broadcast=True)
     futures = [
         client.submit(_run_one, type(study), type(study.storage), settings,
-                      study.name, objective, catch, retries, f"{run}:{i}", pure=False)
+                      study.name, objective, catch, retries, f"{run}:{i}", shipped, deadline,
+                      pure=False)
         for i in range(n_trials)
     ]
+    stopped = True
     try:
+        # Every task ends: those past the deadline or after convergence start no trial,
+        # and the trials already running are waited for, as the local loop waits.
         for future in as_completed(futures):
             number = future.result()
+            if number is None:
+                continue
             for callback in callbacks or ():
                 callback(study, study.storage.get_trial(study.study_id, number))
-            if deadline is not None and time.monotonic() > deadline:
-                break
+        stopped = False
     finally:
-        # Tasks already running finish their trial; the others never start.
-        client.cancel([f for f in futures if not f.done()])
+        if stopped:  # an error or Ctrl-C: the tasks not yet started never start
+            client.cancel([f for f in futures if not f.done()])
+        # A trial whose worker died is failed now if its heartbeat is already stale,
+        # rather than when the study is next asked for a trial.
+        with contextlib.suppress(Exception):
+            study.storage.fail_stale_trials(study.study_id)
         # Release the workers' pools: nothing stays connected between runs. A task still
         # running (after an error here) reopens a pool of its own and drops it when done.
         # A worker that died or is shutting down has nothing left to close.

@@ -32,9 +32,13 @@ class RunnableStudy(Protocol):
     @property
     def storage(self) -> Storage: ...
 
+    @property
+    def optimizer(self) -> Any: ...
+
     @classmethod
-    def load(cls, name: str, storage: Any = None) -> Self:
-        """The stored study ``name``, opened from ``storage`` (a URL in another process)."""
+    def load(cls, name: str, storage: Any = None, knowledge: Any = None) -> Self:
+        """The stored study ``name``, opened from ``storage`` (a URL in another process),
+        with ``knowledge`` for its optimizer when given."""
         ...
 
     def run_trial(
