@@ -94,3 +94,31 @@ def test_every_kind_maps_and_comes_back() -> None:
         mh.Space.from_configspace(CS.ConfigurationSpace({"a": CS.CategoricalHyperparameter("a", [1, 2], weights=[1, 3])}))
     with pytest.raises(InvalidParameterError, match="ConfigurationSpace"):
         mh.Space.from_configspace({"a": (0, 1)})
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [mh.Range("n", high=8), mh.Range("n", low=1), mh.Range("n", low=2, high=100),
+     mh.Range("n", low=3, high=5), mh.Range("n", low=1, high=8), mh.Range("n", low=2.5)],
+)
+def test_an_integer_range_at_or_past_the_parents_bounds_exports(condition):
+    # ConfigSpace's greater/less-than values must be legal values of the parent.
+    space = mh.Space({"n": mh.Int(1, 8), "k": mh.Float(0, 1)}, {"k": condition})
+    back = mh.Space.from_configspace(space.to_configspace())
+    for n in range(1, 9):
+        assert back.conditions["k"].holds({"n": n}) == condition.holds({"n": n}), n
+
+
+@pytest.mark.parametrize(
+    ("sequence", "kind", "value", "active"),
+    [(["lo", "mid", "hi"], "GreaterThanCondition", "lo", ("mid", "hi")),
+     ([1, 2, 3], "LessThanCondition", 3, (1, 2))],
+)
+def test_greater_and_less_than_on_an_ordinal_are_its_later_or_earlier_choices(sequence, kind, value, active):
+    cs = pytest.importorskip("ConfigSpace")
+    space = cs.ConfigurationSpace()
+    parent = cs.OrdinalHyperparameter("s", sequence)
+    child = cs.UniformFloatHyperparameter("y", 0, 1)
+    space.add([parent, child])
+    space.add(getattr(cs, kind)(child, parent, value))
+    assert mh.Space.from_configspace(space).conditions["y"] == mh.In("s", list(active))

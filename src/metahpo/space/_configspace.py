@@ -21,6 +21,7 @@ Non-uniform distributions (normal, beta, weighted categoricals) are refused.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -131,7 +132,12 @@ def _condition_from(cs: Any, condition: Any, params: dict[str, Param]) -> Condit
         return In(parent, [c for c in param.choices if c != excluded])
     if isinstance(condition, (cs.GreaterThanCondition, cs.LessThanCondition)):
         value = _plain(condition.value)
-        step = 1 if isinstance(params[parent], Int) else 0
+        param = params[parent]
+        if isinstance(param, Categorical):  # an ordinal: the choices after (before) the value
+            at = param.index(value)
+            later = isinstance(condition, cs.GreaterThanCondition)
+            return In(parent, param.choices[at + 1:] if later else param.choices[:at])
+        step = 1 if isinstance(param, Int) else 0
         if isinstance(condition, cs.GreaterThanCondition):
             return Range(parent, low=value + step)
         return Range(parent, high=value - step)
@@ -173,16 +179,32 @@ def _condition_to(cs: Any, child: Any, condition: Condition, hps: dict[str, Any]
         return cs.EqualsCondition(child, parent, condition.value)
     if isinstance(condition, In):
         return cs.InCondition(child, parent, list(condition.values))
-    step = 1 if isinstance(space[condition.parent], Int) else 0
-    low = None if condition.low is None else condition.low - step
-    high = None if condition.high is None else condition.high + step
-    if low is not None and high is not None:
-        return cs.AndConjunction(
-            cs.GreaterThanCondition(child, parent, low), cs.LessThanCondition(child, parent, high)
-        )
-    if low is not None:
-        return cs.GreaterThanCondition(child, parent, low)
-    return cs.LessThanCondition(child, parent, high)
+    return _range_to(cs, child, parent, condition, space[condition.parent])
+
+
+def _range_to(cs: Any, child: Any, parent: Any, condition: Range, param: Param) -> Any:
+    """``Range`` (bounds included) as ConfigSpace's strict greater/less-than conditions,
+    whose values must be legal values of the parent: a bound at or past the parent's own
+    is no bound, and an integer bound moves one step out."""
+    assert not isinstance(param, Categorical)  # Space refuses a Range on a categorical
+    is_int = isinstance(param, Int)
+    parts = []
+    if condition.low is not None:
+        low = math.ceil(condition.low) if is_int else condition.low
+        if low > param.low:
+            parts.append(cs.GreaterThanCondition(child, parent, low - 1 if is_int else low))
+    if condition.high is not None:
+        high = math.floor(condition.high) if is_int else condition.high
+        if high < param.high:
+            parts.append(cs.LessThanCondition(child, parent, high + 1 if is_int else high))
+    if len(parts) == 2:
+        return cs.AndConjunction(*parts)
+    if parts:
+        return parts[0]
+    # The range holds the parent's whole range: active whenever the parent is.
+    if is_int:
+        return cs.InCondition(child, parent, list(range(int(param.low), int(param.high) + 1)))
+    return cs.GreaterThanCondition(child, parent, param.low)  # all but the low end itself
 
 
 def _plain(value: Any) -> Any:
