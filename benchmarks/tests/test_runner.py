@@ -222,6 +222,43 @@ def test_resume_keeps_finished_runs_and_does_the_others(tmp_path: Path) -> None:
     assert "no random draws" in (tmp_path / "summary.md").read_text()
 
 
+@pytest.mark.parametrize(
+    ("change", "option"),
+    [({"n_full_evals": 8}, "--trials"), ({"problem": "branin", "test_tasks": None}, "--problem"),
+     ({"test_tasks": 3}, "--test-tasks")],
+)
+def test_resume_refuses_other_settings_and_counts_only_this_runs_units(
+    tmp_path: Path, change: dict, option: str
+) -> None:
+    from dataclasses import replace
+
+    spec = BenchmarkSpec(problem="quadratic", optimizers=("random",), seeds=(0, 1),
+                         n_full_evals=4, test_tasks=2, n_draws=0)
+    run_benchmark(spec, tmp_path)
+    before = (tmp_path / "results.jsonl").read_text()
+    with pytest.raises(InvalidParameterError, match=f"The {option} option of bench run must match"):
+        run_benchmark(replace(spec, **change), tmp_path, resume=True)
+    assert (tmp_path / "results.jsonl").read_text() == before
+    fewer = run_benchmark(replace(spec, seeds=(0,)), tmp_path, resume=True)
+    assert fewer.status["random"].startswith("ran 2 of 2 runs")  # not "4 of 2"
+
+
+@pytest.mark.parametrize(("change", "name"), [({"eta": 1}, "'eta'"), ({"n_draws": -5}, "'draws'")])
+def test_eta_and_draws_are_checked_before_any_run(tmp_path: Path, change: dict, name: str) -> None:
+    from dataclasses import replace
+
+    spec = BenchmarkSpec(problem="quadratic", optimizers=("random",), seeds=(0,), n_full_evals=4,
+                         test_tasks=1, n_draws=0)
+    with pytest.raises(InvalidParameterError, match=name):
+        run_benchmark(replace(spec, **change), tmp_path)
+    assert not (tmp_path / "results.jsonl").exists()
+    if "eta" in change:  # the Hyperband rungs of eta = 1 never ended
+        from metahpo_bench.runner._run import parse_meta_train_budgets
+
+        with pytest.raises(InvalidParameterError, match="'eta'"):
+            parse_meta_train_budgets("hyperband", "mf_branin", 1)
+
+
 def test_a_peer_interpreter_comes_only_from_its_environment_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -115,3 +115,11 @@ def test_oracles_refuse_bad_radii_and_boxes() -> None:
         BoxLMO(1.0, 0.0)
     with pytest.raises(InvalidParameterError, match="NuclearNormBallLMO needs a matrix"):
         NuclearNormBallLMO()(torch.ones(3))
+
+
+def test_line_search_on_a_nan_objective_stops_as_open_loop_does():
+    start = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    for rule in ("line_search", "open_loop"):
+        result = frank_wolfe(lambda x: (x**2).sum() * float("nan"), SimplexLMO(), start,
+                             max_iter=5, step_rule=rule)
+        assert not result.converged

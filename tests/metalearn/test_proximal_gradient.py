@@ -227,3 +227,13 @@ def test_step_rules_refuse_bad_parameters_by_name() -> None:
         nonmonotone_accept(
             torch.tensor(1.0), torch.ones(2), s, torch.tensor(1.0), sufficient_decrease=1.5
         )
+
+
+@pytest.mark.parametrize("step_rule", ["fixed", "backtracking", "barzilai_borwein"])
+def test_every_step_rule_takes_a_matrix_iterate(step_rule):
+    # argmin (w - 1)² + 0.1 |w| is 0.95 in every entry.
+    result = proximal_gradient(lambda W: ((W - 1) ** 2).sum(), L1Penalty(0.1),
+                               torch.zeros(2, 2, dtype=torch.float64), method="ista",
+                               step_rule=step_rule, step=0.25)
+    assert result.x.shape == (2, 2)
+    assert torch.allclose(result.x, torch.full((2, 2), 0.95, dtype=torch.float64), atol=1e-6)

@@ -84,3 +84,19 @@ def test_adapted_steps_says_how_many_steps_the_parameters_took() -> None:
     # Too few points to validate on: every step is kept.
     two = DeepKernelGP(net, params, adapt_steps=4, inner_lr=0.05, validate=True)
     assert two.fit(x[:2].numpy(), y[:2].numpy()).adapted_steps_ == 4
+
+
+def test_an_adaptation_that_breaks_the_kernel_keeps_the_meta_parameters():
+    import pytest
+
+    from metahpo.exceptions import InvalidParameterError
+
+    torch.manual_seed(0)
+    net = DeepKernelNet(2).double()
+    meta = {k: v.detach() for k, v in net.named_parameters()}
+    X = np.random.default_rng(0).random((6, 2))
+    gp = DeepKernelGP(net, meta, inner_lr=100.0).fit(X, X.sum(1))
+    assert gp.adapted_steps_ == 0
+    assert all(torch.equal(gp.params_[k], meta[k]) for k in meta)
+    with pytest.raises(InvalidParameterError, match="must be finite"):
+        DeepKernelGP(net, meta).fit(X, np.r_[X.sum(1)[:5], np.nan])

@@ -258,3 +258,14 @@ def test_auto_transform_without_fitting_scores_the_warm_start() -> None:
     hp = ExactGP(output_transform="log", seed=0).fit(X, y).hyperparameters_
     gp = ExactGP(output_transform="auto", warm_start=hp, fit_hyperparameters=False).fit(X, y)
     assert gp.hyperparameters_ == hp and gp.transform_.kind == "log"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: ExactGP(min_noise=-1.0), lambda: ExactGP(min_noise=0.0), lambda: ExactGP(max_iter=-1),
+     lambda: GPHyperparameters((1.0,), 1.0, 0.0), lambda: GPHyperparameters((0.0,), 1.0, 1e-3)],
+)
+def test_a_zero_or_negative_noise_or_scale_is_refused(make):
+    # A zero noise left the Cholesky retry loop multiplying zero by ten forever.
+    with pytest.raises(InvalidParameterError, match=r"must be (a finite number > 0|an int >= 0)"):
+        make()

@@ -223,6 +223,11 @@ def _backtrack(
     # the quadratic upper bound holds at the step that minimises it.
     slope = float(-(grad * direction).sum())
     squared = float((direction * direction).sum())
+    if not (squared > 0 and math.isfinite(slope) and math.isfinite(float(value))):
+        # No direction to move along (the vertex is the iterate), or a non-finite objective
+        # (then the oracle returns the iterate's own vertex): no step, as open-loop takes
+        # none that helps either.
+        return 0.0, lipschitz
     trial_lipschitz = 0.9 * lipschitz
     # Near the solution the predicted decrease falls below the rounding error of
     # f(x⁺) - f(x). A step that passes the test only within that error is taken, but it

@@ -209,7 +209,8 @@ def proximal_gradient(
                 recent = torch.tensor(history[-memory:], dtype=fy.dtype)
                 accepted = bool(
                     nonmonotone_accept(
-                        f_trial + penalty.value(trial), recent, moved, torch.tensor(step)
+                        # The rules batch over leading dimensions: one iterate is one vector.
+                        f_trial + penalty.value(trial), recent, moved.reshape(-1), torch.tensor(step)
                     )
                 )
             if accepted or step < 1e-12:
@@ -232,7 +233,8 @@ def proximal_gradient(
             if step_rule == "barzilai_borwein":
                 step = float(
                     barzilai_borwein_step(
-                        moved, g_trial - gy, torch.tensor(step), max_step=min(largest, 1e10)
+                        moved.reshape(-1), (g_trial - gy).reshape(-1), torch.tensor(step),
+                        max_step=min(largest, 1e10),
                     )
                 )
             x, y, fy, gy = trial, trial, f_trial, g_trial

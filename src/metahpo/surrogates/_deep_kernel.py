@@ -264,6 +264,8 @@ class DeepKernelGP:
                 f"DeepKernelGP.fit needs X of shape (n, {self.net.n_features}) and n > 0 losses. "
                 f"Got X {X.shape} and {len(y)} losses instead."
             )
+        if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
+            raise InvalidParameterError("The 'X' and 'y' parameters of DeepKernelGP.fit must be finite.")
         self.transform_ = OutputTransform(self.output_transform).fit(y)
         x_t = torch.as_tensor(X, dtype=_DTYPE)
         y_t = torch.as_tensor(self.transform_.transform(y), dtype=_DTYPE)
@@ -294,8 +296,11 @@ class DeepKernelGP:
         with torch.enable_grad():
             current = start
             for _ in range(self.adapt_steps if self.validate else 1):
-                current = adapt(self.net, current, marginal_nll, (x, y), steps=steps,
-                                inner_lr=self.inner_lr, first_order=True)
+                try:
+                    current = adapt(self.net, current, marginal_nll, (x, y), steps=steps,
+                                    inner_lr=self.inner_lr, first_order=True)
+                except torch.linalg.LinAlgError:
+                    break  # Diverged within the steps: its kernel matrix lost definiteness.
                 current = {k: v.detach() for k, v in current.items()}
                 if not all(torch.isfinite(v).all() for v in current.values()):
                     break  # A diverged adaptation must not poison the suggestion.

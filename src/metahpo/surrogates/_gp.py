@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 
-from metahpo._validation import check_int, describe
+from metahpo._validation import check_int, describe, is_real_number
 from metahpo.exceptions import InvalidParameterError
 from metahpo.surrogates._fit_rows import fit_index
 from metahpo.surrogates._kernels import matern52
@@ -46,6 +46,16 @@ class GPHyperparameters:
     lengthscales: tuple[float, ...]
     outputscale: float
     noise: float
+
+    def __post_init__(self) -> None:
+        # Each is a variance or a scale: zero or less has no kernel (and a zero noise left
+        # the Cholesky retry loop multiplying zero forever).
+        for name, value in (("outputscale", self.outputscale), ("noise", self.noise),
+                            *((f"lengthscales[{i}]", v) for i, v in enumerate(self.lengthscales))):
+            if not (math.isfinite(value) and value > 0):
+                raise InvalidParameterError(
+                    f"The {name!r} of GPHyperparameters must be a finite number > 0. Got {describe(value)} instead."
+                )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,10 +145,16 @@ class ExactGP:
         seed: int = 0,
         noise_prior: str = "gamma",
     ) -> None:
+        if isinstance(min_noise, bool) or not is_real_number(min_noise) or not (
+            math.isfinite(min_noise) and min_noise > 0
+        ):
+            raise InvalidParameterError(
+                f"The 'min_noise' parameter of ExactGP must be a finite number > 0. Got {describe(min_noise)} instead."
+            )
         self.output_transform = output_transform
-        self.n_restarts = n_restarts
-        self.max_iter = max_iter
-        self.min_noise = min_noise
+        self.n_restarts = check_int(n_restarts, "n_restarts", "ExactGP", minimum=0)
+        self.max_iter = check_int(max_iter, "max_iter", "ExactGP", minimum=0)
+        self.min_noise = float(min_noise)
         self.warm_start = warm_start
         self.fit_hyperparameters = fit_hyperparameters
         self.seed = seed

@@ -105,6 +105,9 @@ def run_benchmark(
     started = time.perf_counter()
     n_full_evals = check_int(spec.n_full_evals, "trials", "bench run", minimum=1)
     jobs = check_int(spec.jobs, "jobs", "bench run", minimum=1)
+    # Checked before any run: a bad one failed every Hyperband-like run, or drew nothing.
+    check_int(spec.eta, "eta", "bench run", minimum=2)
+    check_int(spec.n_draws, "draws", "bench run", minimum=0)
     if not spec.seeds:
         raise InvalidParameterError(
             "The 'seeds' option of bench run must give at least one seed. Got none."
@@ -162,10 +165,11 @@ def run_benchmark(
     finished: dict[str, int] = {}
     done_units: set[tuple[str, str, int]] = set()
     if resume and results.exists():
-        _check_same_accounting(out, spec)
+        _check_same_run(out, spec)
         # A run's records are written together when it ends: a run in the file is complete.
+        wanted = set(all_units)
         for record in read_records(results):
-            if record.optimizer in adapters:
+            if (record.optimizer, record.task, record.seed) in wanted:
                 counts[record.optimizer] = counts.get(record.optimizer, 0) + 1
                 done_units.add((record.optimizer, record.task, record.seed))
         for name, _, _ in done_units:
@@ -302,12 +306,34 @@ def _run_unit_safely(
     return [r.to_json() for r in records], None
 
 
-def _check_same_accounting(out: Path, spec: BenchmarkSpec) -> None:
-    """Refuse to resume a run made with the other budget accounting: its lines would mix."""
+# What a resumed run must share with the run it resumes, by the option that sets it: its
+# records would otherwise be read as runs of this one (another problem's tasks, runs of
+# fewer trials reported at more, other test tasks or meta-train data). Optimizers and
+# seeds may be added; --jobs is free.
+_SAME_ON_RESUME = {
+    "problem": "--problem", "problem_kwargs": "--problem-arg", "n_full_evals": "--trials",
+    "test_tasks": "--test-tasks", "split": "--split", "split_seed": "--split-seed",
+    "tasks": "--tasks", "meta_train_size": "--meta-train-size",
+    "meta_train_seed": "meta_train_seed", "meta_train_budgets": "--meta-train-budgets",
+    "n_draws": "--draws", "regret_table": "--regret-table", "eta": "--eta",
+}
+
+
+def _check_same_run(out: Path, spec: BenchmarkSpec) -> None:
+    """Refuse to resume a run made with other settings: its lines would mix with these."""
     run_file = out / RUN_FILE
     if not run_file.exists():
         return
-    stored = bool(json.loads(run_file.read_text()).get("spec", {}).get("continuation", False))
+    recorded = json.loads(run_file.read_text()).get("spec", {})
+    given = json.loads(json.dumps(spec.to_dict()))  # as run.json holds it (tuples as lists)
+    for field_name, option in _SAME_ON_RESUME.items():
+        if field_name in recorded and recorded[field_name] != given[field_name]:
+            raise InvalidParameterError(
+                f"The {option} option of bench run must match the run being resumed in {out}: "
+                f"it was made with {recorded[field_name]!r}. Got {given[field_name]!r} instead "
+                "(give another --out for another run)."
+            )
+    stored = bool(recorded.get("continuation", False))
     if stored != spec.continuation:
         raise InvalidParameterError(
             f"The 'continuation' option of bench run must match the run being resumed in {out}: "
@@ -386,6 +412,7 @@ def parse_meta_train_budgets(text: str | None, problem: str, eta: int = 3) -> tu
         from metahpo_bench import get_problem
         from metahpo_bench.runner._budget import budget_steps
 
+        check_int(eta, "eta", "bench run", minimum=2)  # the rungs of eta = 1 never end
         return tuple(float(b) for b in budget_steps(get_problem(problem), eta)[:-1])
     try:
         values = tuple(float(p) for p in str(text).split(",") if p.strip())
