@@ -54,3 +54,9 @@ def test_stack_tasks():
     stacked = stack_tasks([a, b])
     assert stacked is not None and stacked.support[0].shape == (2, 3, 1)
     assert stack_tasks([a, Task((torch.zeros(4, 1),), (torch.zeros(2, 1),))]) is None
+
+
+def test_a_first_order_flag_that_is_no_bool_is_refused(setup):
+    model, params, task = setup
+    with pytest.raises(InvalidParameterError, match=r"'first_order'.*'no'"):
+        maml_loss(model, params, [task], mse_loss, first_order="no")

@@ -269,3 +269,12 @@ def test_a_zero_or_negative_noise_or_scale_is_refused(make):
     # A zero noise left the Cholesky retry loop multiplying zero by ten forever.
     with pytest.raises(InvalidParameterError, match=r"must be (a finite number > 0|an int >= 0)"):
         make()
+
+
+def test_predict_before_fit_or_on_other_columns_is_refused():
+    gp = ExactGP()
+    with pytest.raises(InvalidParameterError, match="call fit first"):
+        gp.predict(torch.zeros((1, 2), dtype=torch.float64))
+    gp.fit(np.random.default_rng(0).random((5, 2)), np.arange(5.0))
+    with pytest.raises(InvalidParameterError, match=r"2 input columns.*\(1, 3\)"):
+        gp.predict(torch.zeros((1, 3), dtype=torch.float64))

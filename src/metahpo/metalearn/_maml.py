@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import grad_and_value, vmap
 
+from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.metalearn._adapt import adapt
 from metahpo.metalearn._checks import (
@@ -93,6 +94,10 @@ def task_losses(
     inner_steps = check_steps(inner_steps, owner, "inner_steps")
     lr = check_inner_lr(inner_lr, params, owner)
     vectorize = check_vectorize(vectorize, owner)
+    if not isinstance(first_order, bool):  # "no" would be read as True
+        raise InvalidParameterError(
+            f"The 'first_order' parameter of {owner} must be True or False. Got {describe(first_order)} instead."
+        )
     query_fn = loss_fn if query_loss_fn is None else query_loss_fn
 
     stacked = stack_tasks(tasks) if vectorize is not False else None

@@ -383,7 +383,14 @@ class ExactGP:
 
         Differentiable in ``X``; on the model scale (see :meth:`transform_losses`).
         """
-        cross = matern52(X, self.X_train_, self.lengthscales_, self.outputscale_)
+        train = getattr(self, "X_train_", None)
+        if train is None or X.shape[-1] != train.shape[1]:
+            raise InvalidParameterError(
+                "ExactGP.predict needs a fitted GP (call fit first) and rows of its "
+                f"{'?' if train is None else train.shape[1]} input columns. Got "
+                f"{'an unfitted GP' if train is None else f'rows of shape {tuple(X.shape)}'} instead."
+            )
+        cross = matern52(X, train, self.lengthscales_, self.outputscale_)
         mean = cross @ self.alpha_
         v = cross @ self.cholesky_inverse_.T
         variance = (self.outputscale_ - (v * v).sum(-1)).clamp_min(1e-20)
