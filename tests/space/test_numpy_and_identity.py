@@ -69,3 +69,11 @@ def test_unit_cube_inputs_are_checked_naming_the_parameter():
         space.sample(-1, 1)
     with pytest.raises(InvalidParameterError, match=r"'seed' parameter of Space.sobol.*Got 'a'"):
         space.sobol(2, seed="a")
+
+
+def test_numpy_choices_are_stored_as_python_values():
+    choice = mh.Categorical(np.array([16, 32, 64]), default=np.int64(32))
+    assert choice.choices == (16, 32, 64) and type(choice.choices[0]) is int
+    assert type(choice.default) is int
+    space = mh.Space({"width": choice})
+    assert mh.Space.from_json(space.to_json()) == space

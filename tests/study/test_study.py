@@ -446,3 +446,9 @@ def test_each_trial_records_why_it_was_suggested_and_the_end_hook_runs():
     plain = mh.create_study(space=SPACE, optimizer="sobol", seed=0)
     plain.optimize(quadratic, n_trials=1, show_progress=False)
     assert plain.trials[0].user_attrs["why"] == {"source": "sobol"}
+
+
+@pytest.mark.parametrize("optimizer", ["metabo", "auto"])
+def test_an_empty_knowledge_list_is_refused(optimizer):
+    with pytest.raises(mh.InvalidParameterError, match=r"'knowledge'.*at least one source.*Got \[\]"):
+        mh.create_study(space=SPACE, optimizer=optimizer, knowledge=[])

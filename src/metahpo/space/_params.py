@@ -211,11 +211,15 @@ class Categorical:
     default: JSONScalar = None
 
     def __init__(self, choices: Any, ordered: bool = False, default: JSONScalar = None) -> None:
+        if isinstance(default, np.generic):
+            default = default.item()
         if isinstance(choices, (str, bytes)) or not hasattr(choices, "__iter__"):
             raise InvalidParameterError(
                 f"The 'choices' parameter of Categorical must be a list of JSON scalars. Got {describe(choices)} instead."
             )
-        values = tuple(choices)
+        # NumPy scalars (np.array([16, 32, 64]), a DataFrame column's values) stand for the
+        # Python ones and are stored as them, so the space serialises.
+        values = tuple(v.item() if isinstance(v, np.generic) else v for v in choices)
         if not values:
             raise InvalidParameterError(
                 "The 'choices' parameter of Categorical must not be empty. Got [] instead."

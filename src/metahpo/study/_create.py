@@ -31,7 +31,7 @@ from metahpo.storage import (
     get_storage,
     missing_sqlite_file,
 )
-from metahpo.study._knowledge import build_optimizer
+from metahpo.study._knowledge import build_optimizer, check_given_knowledge
 from metahpo.study._study import Study
 
 
@@ -100,6 +100,7 @@ def create_study(
         from metahpo.presets import get
 
         get(preset)
+    check_given_knowledge(knowledge)
     if not isinstance(load_if_exists, bool):
         raise InvalidParameterError(
             f"The 'load_if_exists' parameter of create_study must be a bool. Got {describe(load_if_exists)} instead."

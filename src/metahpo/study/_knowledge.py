@@ -46,6 +46,16 @@ __all__ = [
 logger = logging.getLogger("metahpo.study")
 
 
+def check_given_knowledge(knowledge: Any) -> None:
+    """Refuse ``knowledge=[]`` from a user: no source at all is neither the default
+    knowledge (``None``) nor knowledge, and it would silently learn from nothing."""
+    if isinstance(knowledge, Sequence) and not isinstance(knowledge, str) and not knowledge:
+        raise InvalidParameterError(
+            "The 'knowledge' parameter must name at least one source ('bundled:NAME', a "
+            "storage URL or a directory), or be None for the default knowledge. Got [] instead."
+        )
+
+
 def resolve_knowledge(knowledge: Any) -> KnowledgeBase | None:
     """A :class:`KnowledgeBase` from what users pass as ``knowledge=``: a knowledge base, a
     spec (``"bundled:NAME"``, a storage URL, a directory) or a list of specs."""
@@ -94,6 +104,7 @@ def reopened_knowledge(record: StudyRecord, storage: Storage, knowledge: Any) ->
     optimizer that learns from no knowledge (GP-BO) takes ``knowledge`` and does not use it.
     """
     spec = dict(record.optimizer)
+    check_given_knowledge(knowledge)
     if knowledge is not None and _auto_chose_a_non_learner(record):
         # Resumed with the knowledge it was created with, as create_study(..., knowledge=kb,
         # load_if_exists=True) does: "auto" chose when the study was created, and what the
@@ -179,6 +190,7 @@ def build_optimizer(
     surrogate predicts them better than a GP on the study alone. An optimizer that learns
     from knowledge and is named without any gets :func:`default_knowledge`.
     """
+    check_given_knowledge(knowledge)
     kb = resolve_knowledge(knowledge)
     if isinstance(optimizer, str):
         if optimizer == "auto":
