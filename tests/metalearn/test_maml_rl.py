@@ -283,3 +283,10 @@ def test_bad_input_is_refused_with_the_parameter_named(small):
         clipped_surrogate_loss(policy, params, batch, clip=0.0)
     with pytest.raises(InvalidParameterError, match="'trajectories' parameter"):
         policy_gradient_batch(batch)
+
+
+def test_float64_goals_run_with_a_float32_policy(small) -> None:
+    env, policy = small
+    params = {name: value.detach() for name, value in policy.named_parameters()}
+    batch = rollout(policy, params, env, torch.zeros(2, 2, dtype=torch.float64), 2)
+    assert batch is not None

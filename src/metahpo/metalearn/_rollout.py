@@ -107,6 +107,11 @@ def rollout(
             f"{n_tasks} on every tensor when per_task=True."
         )
     detached = {name: value.detach() for name, value in params.items()}
+    # The environment runs in the policy's precision: float64 goals for a float32 policy
+    # (or the other way round) would meet in a matrix product of mixed dtypes.
+    floating = [v.dtype for v in detached.values() if v.is_floating_point()]
+    if floating:
+        goals = goals.to(floating[0])
 
     def policy(observations: Tensor) -> tuple[Tensor, Tensor]:
         if per_task:
