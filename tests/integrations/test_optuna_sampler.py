@@ -128,3 +128,20 @@ def test_an_unknown_optimizer_is_refused_before_a_trial_runs() -> None:
 
     with pytest.raises(InvalidParameterError, match=r"'optimizer' parameter of MetaHPOSampler.*'tpe'"):
         MetaHPOSampler(optimizer="tpe")
+
+
+@pytest.mark.parametrize("optimizer", ["sobol", "gpbo"])
+def test_failed_and_pruned_trials_are_not_proposed_again(optimizer: str) -> None:
+    study = optuna.create_study(sampler=MetaHPOSampler(optimizer=optimizer, seed=0))
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number in (2, 3):
+            raise optuna.TrialPruned()
+        if trial.number == 4:
+            raise ValueError("diverged")
+        return x
+
+    study.optimize(objective, n_trials=8, catch=(ValueError,))
+    xs = [t.params["x"] for t in study.trials]
+    assert len(set(xs)) == len(xs)  # each failure or prune was not the next draw again

@@ -177,3 +177,28 @@ def test_cv_results_have_the_time_spreads_of_grid_search() -> None:
     search = MetaSearchCV(LogisticRegression(max_iter=300), {"C": mh.Float(0.1, 1.0)}, n_trials=np.int64(2),
                           cv=2, optimizer="random", random_state=0).fit(X, y)
     assert {"std_fit_time", "std_score_time"} <= set(search.cv_results_)
+
+
+class _FailsOnOneFold(Ridge):
+    """A ridge whose fit fails on the 6-row training fold when alpha > 5 (3-fold CV of 10 rows)."""
+
+    def fit(self, X, y, sample_weight=None):  # type: ignore[no-untyped-def]
+        if self.alpha > 5 and len(X) == 6:
+            raise RuntimeError("bad fold")
+        return super().fit(X, y, sample_weight)
+
+
+def test_a_config_that_failed_on_one_fold_ranks_last_not_on_its_other_folds() -> None:
+    import warnings
+
+    X, y = np.arange(20.0).reshape(10, 2), np.arange(10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search = MetaSearchCV(_FailsOnOneFold(), {"alpha": mh.Float(0.1, 10.0)}, n_trials=8, cv=3,
+                              optimizer="random", random_state=0).fit(X, y)
+    results = search.cv_results_
+    failed = np.array([p["alpha"] > 5 for p in results["params"]])
+    assert failed.any() and not failed.all()
+    assert np.all(np.isnan(results["mean_test_score"][failed]))
+    assert min(results["rank_test_score"][failed]) > max(results["rank_test_score"][~failed])
+    assert results["rank_test_score"][search.best_index_] == 1

@@ -98,12 +98,26 @@ def test_filled_in_parameters_stay_marked_through_storage(tmp_path: Path) -> Non
     assert KnowledgeBase.from_storage(url)["mapped"].missing == ("k",)
 
 
+def test_a_study_given_a_mapped_task_for_its_descriptor_is_all_observed(tmp_path: Path) -> None:
+    # create_study(task=...) stores the task's dict, "missing" included: the study's own
+    # values are observed, and its space may not even hold those names.
+    rng = np.random.default_rng(0)
+    mapped = Task("mapped", space=SPACE, configs=SPACE.sample(rng, 6), losses=rng.random(6),
+                  missing=("k",), descriptor={"n_samples": 100.0})
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    small = mh.Space({"x": mh.Float(0.0, 1.0)})
+    study = mh.create_study(name="mine", space=small, storage=url, optimizer="random", task=mapped)
+    study.optimize(lambda t: t.config["x"], n_trials=6, show_progress=False)
+    assert KnowledgeBase.from_storage(url)["mine"].missing == ()
+
+
 def test_exclude_takes_a_list_of_names_not_a_string(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'kb.db'}"
     _fill(url)
     with pytest.raises(InvalidParameterError, match=r"'exclude'.*list of study names.*\['min'\]"):
         KnowledgeBase.from_storage(url, exclude="min")
     assert "min" not in KnowledgeBase.from_storage(url, exclude=["min"]).names
+    assert "min" not in KnowledgeBase.from_storage(url, exclude=(n for n in ["min"])).names
 
 
 def test_storage_import_is_all_or_nothing(tmp_path: Path) -> None:

@@ -271,7 +271,10 @@ class MetaHPOSampler(BaseSampler):
     def _history(
         self, study: Any, trial: Any, space: Space, distributions: Mapping[str, BaseDistribution]
     ) -> History:
-        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)
+        done = optuna.trial.TrialState
+        # Failed and pruned trials too, as FAILED: their configs are not proposed again,
+        # and they count, so the next proposal is not the same draw as theirs.
+        states = (done.COMPLETE, done.RUNNING, done.FAIL, done.PRUNED)
         records: list[Any] = []
         hidden = False  # a trial in flight whose params are not sampled yet
         for past in study.get_trials(deepcopy=False, states=states):
@@ -281,13 +284,13 @@ class MetaHPOSampler(BaseSampler):
                 hidden = hidden or past.state == optuna.trial.TrialState.RUNNING
                 continue
             value = past.value
-            complete = past.state == optuna.trial.TrialState.COMPLETE
-            if complete and (value is None or not math.isfinite(value)):
-                continue
+            complete = past.state == done.COMPLETE and value is not None and math.isfinite(value)
+            running = past.state == done.RUNNING
+            state = TrialState.COMPLETE if complete else TrialState.RUNNING if running else TrialState.FAILED
             config = {k: _to_metahpo(d, past.params[k]) for k, d in distributions.items()}
             records.append(FrozenTrial(
-                number=len(records), state=TrialState.COMPLETE if complete else TrialState.RUNNING,
-                config=space.validate(config), value=float(value) if complete else None,
+                number=len(records), state=state, config=space.validate(config),
+                value=float(value) if complete else None,
             ))
         direction = "maximize" if study.direction == optuna.study.StudyDirection.MAXIMIZE else "minimize"
         # The sampler's seed, so a sequence (Sobol) goes on from trial to trial; keyed by the

@@ -288,8 +288,8 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     def _results(self, rows: list[dict[str, Any]], space: Space, n_splits: int) -> dict[str, Any]:
         scores = np.array([row["scores"] for row in rows]).reshape(len(rows), n_splits)
-        means = np.nanmean(scores, axis=1) if scores.size else np.zeros(0)
-        # Failed fits (NaN) rank last, as in GridSearchCV.
+        # A fold that failed (NaN) makes the mean NaN, ranked last, as in GridSearchCV.
+        means = np.mean(scores, axis=1) if scores.size else np.zeros(0)
         from scipy.stats import rankdata
 
         filled = np.where(np.isnan(means), -np.inf, means)
@@ -302,7 +302,7 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
             "mean_score_time": np.array([np.mean(row["score_time"]) for row in rows]),
             "std_score_time": np.array([np.std(row["score_time"]) for row in rows]),
             "mean_test_score": means,
-            "std_test_score": np.nanstd(scores, axis=1) if scores.size else np.zeros(0),
+            "std_test_score": np.std(scores, axis=1) if scores.size else np.zeros(0),
             "rank_test_score": ranks,
         }
         for k in range(n_splits):

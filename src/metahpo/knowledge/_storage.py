@@ -51,12 +51,15 @@ def read_storage(
     min_trials = check_int(min_trials, "min_trials", "KnowledgeBase.from_storage", minimum=1)
     store = get_storage(storage)
     label = storage_label(store)
-    if isinstance(exclude, str) or not all(isinstance(name, str) for name in exclude):
+    given = exclude
+    if not isinstance(exclude, str) and hasattr(exclude, "__iter__"):
+        exclude = list(exclude)  # a generator is read once
+    if not isinstance(exclude, list) or not all(isinstance(name, str) for name in exclude):
         # A single name would be read as its letters: set("rich") excludes "r", "i", "c", "h".
-        hint = f"; pass [{exclude!r}] for one study" if isinstance(exclude, str) else ""
+        hint = f"; pass [{given!r}] for one study" if isinstance(given, str) else ""
         raise InvalidParameterError(
             "The 'exclude' parameter of KnowledgeBase.from_storage must be a list of study "
-            f"names. Got {describe(exclude)} instead{hint}."
+            f"names. Got {describe(given)} instead{hint}."
         )
     skipped = set(exclude)
     tasks = []
@@ -75,7 +78,8 @@ def read_storage(
             space = Space.from_dict(record.space)
             recorded = record.user_attrs.get("task")
             descriptor = descriptor_of(recorded)
-            missing = recorded.get("missing") if isinstance(recorded, dict) else None
+            filled = recorded.get("filled_in") if isinstance(recorded, dict) else None
+            missing = [n for n in filled if n in space] if isinstance(filled, list) else []
             sign = -1.0 if record.direction == "maximize" else 1.0
             raw = [t.budget for t in done]
             budgets = None
@@ -91,7 +95,7 @@ def read_storage(
                     budgets=budgets,
                     descriptor=descriptor,
                     source=f"study:{record.name}@{label}",
-                    missing=tuple(missing) if isinstance(missing, list) else (),
+                    missing=tuple(missing),
                 )
             )
         except InvalidParameterError as exc:
@@ -151,7 +155,9 @@ def write_storage(tasks: Sequence[Task], storage: Storage | str) -> list[str]:
                     "source": task.source,
                     "descriptor": None if task.descriptor is None else dict(task.descriptor),
                     # Parameters the source task lacked: their stored values were filled in.
-                    **({"missing": list(task.missing)} if task.missing else {}),
+                    # Not "missing", the key of Task.to_dict, which create_study(task=...)
+                    # stores for a study whose own values are all observed.
+                    **({"filled_in": list(task.missing)} if task.missing else {}),
                 }
             }
             record = store.create_study(

@@ -201,10 +201,12 @@ def _range_to(cs: Any, child: Any, parent: Any, condition: Range, param: Param) 
         return cs.AndConjunction(*parts)
     if parts:
         return parts[0]
-    # The range holds the parent's whole range: active whenever the parent is.
-    if is_int:
-        return cs.InCondition(child, parent, list(range(int(param.low), int(param.high) + 1)))
-    return cs.GreaterThanCondition(child, parent, param.low)  # all but the low end itself
+    # The range holds the parent's whole range: active whenever the parent is, which
+    # ConfigSpace says as "at its low end, or above it".
+    low_end = int(param.low) if is_int else param.low
+    return cs.OrConjunction(
+        cs.EqualsCondition(child, parent, low_end), cs.GreaterThanCondition(child, parent, low_end)
+    )
 
 
 def _plain(value: Any) -> Any:

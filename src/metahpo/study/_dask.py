@@ -96,7 +96,8 @@ def optimize_on_dask(
 
     At most ``n_trials`` trials are started, whatever Dask re-runs after a lost worker: a
     task that lost its worker mid-trial starts a new trial (the old one is failed once its
-    heartbeat is older than the grace period, at the latest when the run ends), and a
+    heartbeat is older than the grace period: when the run ends if it is by then, else
+    when the study is next asked for a trial), and a
     finished task that Dask runs again returns the trial it already ran. A task taken up
     after the ``timeout`` or once the optimizer says the study has converged starts none;
     the run returns when the trials already running have ended. When ``optimize`` raises

@@ -108,6 +108,8 @@ def run_benchmark(
     # Checked before any run: a bad one failed every Hyperband-like run, or drew nothing.
     check_int(spec.eta, "eta", "bench run", minimum=2)
     check_int(spec.n_draws, "draws", "bench run", minimum=0)
+    if resume and (out / RESULTS_FILE).exists():
+        _check_same_run(out, spec)  # before the meta-train data are built
     if not spec.seeds:
         raise InvalidParameterError(
             "The 'seeds' option of bench run must give at least one seed. Got none."
@@ -165,7 +167,6 @@ def run_benchmark(
     finished: dict[str, int] = {}
     done_units: set[tuple[str, str, int]] = set()
     if resume and results.exists():
-        _check_same_run(out, spec)
         # A run's records are written together when it ends: a run in the file is complete.
         wanted = set(all_units)
         for record in read_records(results):
@@ -314,7 +315,8 @@ _SAME_ON_RESUME = {
     "problem": "--problem", "problem_kwargs": "--problem-arg", "n_full_evals": "--trials",
     "test_tasks": "--test-tasks", "split": "--split", "split_seed": "--split-seed",
     "tasks": "--tasks", "meta_train_size": "--meta-train-size",
-    "meta_train_seed": "meta_train_seed", "meta_train_budgets": "--meta-train-budgets",
+    "meta_train_seed": "meta_train_seed (of BenchmarkSpec)",
+    "meta_train_budgets": "--meta-train-budgets",
     "n_draws": "--draws", "regret_table": "--regret-table", "eta": "--eta",
 }
 
