@@ -61,6 +61,20 @@ def check_int(
     return int(value)
 
 
+def numpy_generator(seed: Any, name: str, owner: str) -> Any:
+    """NumPy's generator for ``seed`` (a generator, a non-negative int or None), or an error
+    naming the parameter instead of NumPy's."""
+    import numpy as np
+
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be a non-negative integer, a NumPy "
+            f"Generator or None. Got {describe(seed)} instead."
+        ) from None
+
+
 def count_missing(values: Any) -> int:
     """How many entries of a 1-D array are missing: NaN, or None in an object array."""
     import numpy as np

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from metahpo._validation import check_int, describe, is_real_number
+from metahpo._validation import check_int, describe, is_real_number, numpy_generator
 from metahpo.exceptions import InvalidParameterError
 from metahpo.space._conditions import CONDITION_TYPES, Condition, condition_from_dict
 from metahpo.space._params import (
@@ -201,7 +201,7 @@ class Space(Mapping[str, Param]):
     def sample(self, rng: np.random.Generator | int | None, n: int) -> list[Config]:
         """Draw ``n`` configurations uniformly in the unit cube (log-uniform for log parameters)."""
         n = check_int(n, "n", "Space.sample", minimum=0)
-        generator = _generator(rng, "rng", "Space.sample")
+        generator = numpy_generator(rng, "rng", "Space.sample")
         return self.from_unit(generator.random((n, len(self))))
 
     def sobol(self, n: int, seed: int | None = None, skip: int = 0) -> list[Config]:
@@ -210,7 +210,7 @@ class Space(Mapping[str, Param]):
 
         n = check_int(n, "n", "Space.sobol", minimum=0)
         skip = check_int(skip, "skip", "Space.sobol", minimum=0)
-        _generator(seed, "seed", "Space.sobol")  # checked only: SciPy seeds an int its own way
+        numpy_generator(seed, "seed", "Space.sobol")  # checked only: SciPy seeds an int its own way
         engine = qmc.Sobol(d=len(self), scramble=True, seed=seed)
         if skip:
             engine.fast_forward(skip)
@@ -595,15 +595,3 @@ def round_unit(unit: np.ndarray) -> np.ndarray:
 
 def _canonical(data: Any) -> str:
     return json.dumps(data, sort_keys=True, allow_nan=True)
-
-
-def _generator(seed: Any, name: str, owner: str) -> np.random.Generator:
-    """NumPy's generator for ``seed`` (a generator, a non-negative int or None), or an error
-    naming the parameter instead of NumPy's."""
-    try:
-        return np.random.default_rng(seed)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(
-            f"The {name!r} parameter of {owner} must be a non-negative integer, a NumPy "
-            f"Generator or None. Got {describe(seed)} instead."
-        ) from None
