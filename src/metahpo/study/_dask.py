@@ -97,11 +97,11 @@ def optimize_on_dask(
     At most ``n_trials`` trials are started, whatever Dask re-runs after a lost worker: a
     task that lost its worker mid-trial starts a new trial (the old one is failed once its
     heartbeat is older than the grace period: when the run ends if it is by then, else
-    when the study is next asked for a trial), and a
-    finished task that Dask runs again returns the trial it already ran. A task taken up
-    after the ``timeout`` or once the optimizer says the study has converged starts none;
-    the run returns when the trials already running have ended. When ``optimize`` raises
-    (an objective error not in ``catch``, Ctrl-C) the tasks not yet started are cancelled.
+    when the study is next asked for a trial), and a finished task that Dask runs again
+    returns the trial it already ran. A task taken up after the ``timeout`` or once the
+    optimizer says the study has converged starts none; the run returns when the trials
+    already running have ended. When ``optimize`` raises (an objective error not in
+    ``catch``, Ctrl-C) the tasks not yet started are cancelled.
     """
     try:
         from distributed import Client, as_completed
