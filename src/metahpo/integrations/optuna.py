@@ -56,25 +56,30 @@ __all__ = ["MetaHPOSampler", "knowledge_from_optuna", "space_from_distributions"
 _MAX_GRID_CHOICES = 16
 
 
-def _grid(distribution: Any) -> list[Any] | None:
-    """The values of a stepped distribution's grid, or ``None`` without a step."""
+def _grid_size(distribution: Any) -> int | None:
+    """How many values a stepped distribution's grid has, or ``None`` without a step."""
     step = getattr(distribution, "step", None)
     if step is None or (isinstance(distribution, IntDistribution) and step == 1):
         return None
-    n_steps = round((distribution.high - distribution.low) / step)
+    return round((distribution.high - distribution.low) / step) + 1
+
+
+def _grid_value(distribution: Any, k: int) -> Any:
+    """The ``k``-th value of a stepped distribution's grid."""
+    value = distribution.low + k * distribution.step
     if isinstance(distribution, IntDistribution):
-        return [int(distribution.low + k * step) for k in range(n_steps + 1)]
+        return int(value)
     # Rounded as Optuna rounds its own grid values, so stored values are found among them.
-    return [float(np.round(distribution.low + k * step, 12)) for k in range(n_steps + 1)]
+    return float(np.round(value, 12))
 
 
 def _param_of(distribution: Any) -> Param:
     if isinstance(distribution, CategoricalDistribution):
         return Categorical(list(distribution.choices))
-    grid = _grid(distribution)
-    if grid is not None and len(grid) <= _MAX_GRID_CHOICES:
+    size = _grid_size(distribution)
+    if size is not None and size <= _MAX_GRID_CHOICES:
         # The grid's own values: a past study on another grid keeps its values apart.
-        return Categorical(grid, ordered=True)
+        return Categorical([_grid_value(distribution, k) for k in range(size)], ordered=True)
     if isinstance(distribution, IntDistribution):
         return Int(int(distribution.low), int(distribution.high), log=distribution.log)
     return Float(float(distribution.low), float(distribution.high), log=distribution.log)
@@ -98,11 +103,11 @@ def space_from_distributions(distributions: Mapping[str, BaseDistribution]) -> S
 def _on_grid(distribution: Any, value: Any) -> Any:
     """``value`` moved to the nearest point of a stepped distribution's grid (as is without
     a step)."""
-    grid = _grid(distribution)
-    if grid is None:
+    size = _grid_size(distribution)
+    if size is None:
         return value
-    index = min(max(round((float(value) - distribution.low) / distribution.step), 0), len(grid) - 1)
-    return grid[index]
+    index = min(max(round((float(value) - distribution.low) / distribution.step), 0), size - 1)
+    return _grid_value(distribution, index)
 
 
 def _to_metahpo(distribution: Any, value: Any) -> Any:
