@@ -290,3 +290,12 @@ def test_float64_goals_run_with_a_float32_policy(small) -> None:
     params = {name: value.detach() for name, value in policy.named_parameters()}
     batch = rollout(policy, params, env, torch.zeros(2, 2, dtype=torch.float64), 2)
     assert batch is not None
+
+
+def test_normalised_advantages_of_a_single_step_are_zero_not_nan(small) -> None:
+    _, policy = small
+    params = {name: value.detach() for name, value in policy.named_parameters()}
+    one_step = PointNavigation(horizon=1)
+    trajectories = rollout(policy, params, one_step, torch.zeros(2, 2), 1)
+    advantages = policy_gradient_batch(trajectories, normalize=True)[2]
+    assert torch.all(torch.isfinite(advantages)) and torch.all(advantages == 0)

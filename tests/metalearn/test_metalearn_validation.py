@@ -60,3 +60,15 @@ def test_a_first_order_flag_that_is_no_bool_is_refused(setup):
     model, params, task = setup
     with pytest.raises(InvalidParameterError, match=r"'first_order'.*'no'"):
         maml_loss(model, params, [task], mse_loss, first_order="no")
+
+
+def test_params_the_model_has_not_are_refused_and_errors_name_the_function_called(setup):
+    from metahpo.metalearn import meta_gradient
+
+    model, params, task = setup
+    with pytest.raises(InvalidParameterError, match=r"'params' parameter of adapt.*\['w'\]"):
+        adapt(model, {"w": torch.zeros(1, 2)}, mse_loss, task.support)
+    with pytest.raises(InvalidParameterError, match=r"'params' parameter of task_losses.*\['w'\]"):
+        maml_loss(model, {"w": torch.zeros(1, 2)}, [task], mse_loss)
+    with pytest.raises(InvalidParameterError, match="'tasks' parameter of meta_gradient"):
+        meta_gradient(model, params, [], mse_loss)

@@ -263,7 +263,8 @@ def test_auto_transform_without_fitting_scores_the_warm_start() -> None:
 @pytest.mark.parametrize(
     "make",
     [lambda: ExactGP(min_noise=-1.0), lambda: ExactGP(min_noise=0.0), lambda: ExactGP(max_iter=-1),
-     lambda: GPHyperparameters((1.0,), 1.0, 0.0), lambda: GPHyperparameters((0.0,), 1.0, 1e-3)],
+     lambda: GPHyperparameters((1.0,), 1.0, 0.0), lambda: GPHyperparameters((0.0,), 1.0, 1e-3),
+     lambda: ExactGP(seed="a")],
 )
 def test_a_zero_or_negative_noise_or_scale_is_refused(make):
     # A zero noise left the Cholesky retry loop multiplying zero by ten forever.

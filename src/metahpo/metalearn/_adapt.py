@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import grad
 
-from metahpo.metalearn._checks import check_inner_lr, check_params, check_steps
+from metahpo.metalearn._checks import check_inner_lr, check_param_names, check_params, check_steps
 from metahpo.metalearn._types import Batch, InnerLR, LossFn, Params
 
 __all__ = ["adapt"]
@@ -95,6 +95,7 @@ def adapt(
         3.0
     """
     params = check_params(params, "adapt")
+    check_param_names(model, params, "adapt")
     steps = check_steps(steps, "adapt")
     lr = check_inner_lr(inner_lr, params, "adapt")
 

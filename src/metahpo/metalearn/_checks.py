@@ -36,6 +36,18 @@ def check_params(params: Any, owner: str) -> Params:
     return dict(params)
 
 
+def check_param_names(model: Any, params: Params, owner: str) -> None:
+    """Refuse names the model has not: ``functional_call`` would run the model's own weights
+    for its names and ignore the others, so nothing would be adapted."""
+    known = {name for name, _ in model.named_parameters()} | {name for name, _ in model.named_buffers()}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise InvalidParameterError(
+            f"The 'params' parameter of {owner} must name parameters of the model "
+            f"({sorted(known)[:5]}...). Got {unknown[:5]}, which it does not have."
+        )
+
+
 def check_steps(steps: Any, owner: str, name: str = "steps") -> int:
     """A non-negative number of gradient steps."""
     return check_int(steps, name, owner, minimum=0)

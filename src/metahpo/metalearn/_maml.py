@@ -14,6 +14,7 @@ from metahpo.exceptions import InvalidParameterError
 from metahpo.metalearn._adapt import adapt
 from metahpo.metalearn._checks import (
     check_inner_lr,
+    check_param_names,
     check_params,
     check_steps,
     check_tasks,
@@ -90,6 +91,7 @@ def task_losses(
     """
     owner = "task_losses"
     params = check_params(params, owner)
+    check_param_names(model, params, owner)
     tasks = check_tasks(tasks, owner)
     inner_steps = check_steps(inner_steps, owner, "inner_steps")
     lr = check_inner_lr(inner_lr, params, owner)
@@ -217,6 +219,11 @@ def meta_gradient(
     """
     owner = "meta_gradient"
     params = check_params(params, owner)
+    # Checked here too, so that errors name the function the user called.
+    check_param_names(model, params, owner)
+    check_tasks(tasks, owner)
+    check_steps(inner_steps, owner, "inner_steps")
+    check_vectorize(vectorize, owner)
     lr = check_inner_lr(inner_lr, params, owner)
 
     def objective(meta_params: Params, learning_rates: InnerLR) -> Tensor:

@@ -128,7 +128,9 @@ def policy_gradient_batch(
     advantages = returns - linear_feature_baseline(trajectories.observations, returns)
     if normalize:
         mean = advantages.mean(dim=(1, 2), keepdim=True)
-        std = advantages.std(dim=(1, 2), keepdim=True)
+        # A task of one step has no spread (its unbiased estimate is NaN): its advantage is 0.
+        per_task = advantages[0].numel()
+        std = advantages.std(dim=(1, 2), keepdim=True, correction=1 if per_task > 1 else 0)
         advantages = (advantages - mean) / (std + 1e-8)
     return (trajectories.observations, trajectories.actions, advantages, trajectories.log_probs)
 

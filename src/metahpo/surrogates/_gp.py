@@ -157,7 +157,7 @@ class ExactGP:
         self.min_noise = float(min_noise)
         self.warm_start = warm_start
         self.fit_hyperparameters = fit_hyperparameters
-        self.seed = seed
+        self.seed = check_int(seed, "seed", "ExactGP", minimum=0)  # NumPy's seeds are >= 0
         self.noise_prior = noise_prior
 
     # Fitting ------------------------------------------------------------------------------
