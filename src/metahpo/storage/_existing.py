@@ -39,14 +39,9 @@ def check_existing_sqlite(url: str) -> None:
         )
     tables = _table_names(path)
     if "metahpo_studies" not in tables:
-        # `metahpo kb import sqlite:///optuna.db` is the natural first try: say what reads it.
-        optuna = (
-            " It is an Optuna storage: `metahpo kb import-optuna URL` imports its studies."
-            if tables >= _OPTUNA_TABLES else ""
-        )
         raise StorageError(
             f"{shown} is not a metahpo database (it has no metahpo_studies table); it was left "
-            f"unchanged.{optuna}"
+            f"unchanged.{_optuna_hint(tables)}"
         )
 
 
@@ -60,21 +55,23 @@ def check_not_foreign_sqlite(url: str) -> None:
         return
     tables = _table_names(Path(database))
     if tables and "metahpo_studies" not in tables:
-        optuna = (
-            " It is an Optuna storage: `metahpo kb import-optuna URL` imports its studies "
-            "into a metahpo database."
-            if tables >= _OPTUNA_TABLES else ""
-        )
         raise StorageError(
             f"{mask_password(url)} is another program's SQLite database (it has "
             f"{len(tables)} tables and no metahpo_studies table); metahpo writes only to its "
-            f"own database or a new file, and left this one unchanged.{optuna} Give another "
-            "path, e.g. sqlite:///metahpo.db."
+            f"own database or a new file, and left this one unchanged.{_optuna_hint(tables)} "
+            "Give another path, e.g. sqlite:///metahpo.db."
         )
 
 
 # Tables every Optuna RDB storage has.
 _OPTUNA_TABLES = frozenset({"studies", "trials", "version_info"})
+
+
+def _optuna_hint(tables: set[str]) -> str:
+    # Pointing metahpo at optuna.db is the natural first try: say what reads it.
+    if tables >= _OPTUNA_TABLES:
+        return " It is an Optuna storage: `metahpo kb import-optuna URL` imports its studies."
+    return ""
 
 
 def _table_names(path: Path) -> set[str]:
