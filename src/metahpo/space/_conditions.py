@@ -14,11 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
-from metahpo.space._params import is_json_scalar
+from metahpo.space._params import is_json_scalar, python_scalar
 
 __all__ = ["AllOf", "AnyOf", "Condition", "Equals", "In", "Range", "condition_from_dict"]
 
@@ -32,15 +30,9 @@ def _check_parent(parent: Any, owner: str) -> str:
     return parent
 
 
-def _plain(value: Any) -> Any:
-    """A NumPy scalar (an array element, a DataFrame cell) as the Python value it stands
-    for, as parameters read it; anything else as it is."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _condition_value(value: Any, owner: str, name: str) -> Any:
     """A value a condition compares with: stored as JSON, so a JSON scalar."""
-    value = _plain(value)
+    value = python_scalar(value)
     if is_json_scalar(value):
         return value
     raise InvalidParameterError(
@@ -76,7 +68,7 @@ class Equals:
         return (self.parent,)
 
     def holds(self, config: Mapping[str, Any]) -> bool:
-        return self.parent in config and _same(_plain(config[self.parent]), self.value)
+        return self.parent in config and _same(python_scalar(config[self.parent]), self.value)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "equals", "parent": self.parent, "value": self.value}
@@ -115,7 +107,7 @@ class In:
     def holds(self, config: Mapping[str, Any]) -> bool:
         if self.parent not in config:
             return False
-        value = _plain(config[self.parent])
+        value = python_scalar(config[self.parent])
         return any(_same(value, v) for v in self.values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -141,7 +133,7 @@ class Range:
     def __post_init__(self) -> None:
         _check_parent(self.parent, "Range")
         for name in ("low", "high"):
-            value = _plain(getattr(self, name))
+            value = python_scalar(getattr(self, name))
             object.__setattr__(self, name, value)
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
@@ -162,7 +154,7 @@ class Range:
     def holds(self, config: Mapping[str, Any]) -> bool:
         if self.parent not in config:
             return False
-        value = _plain(config[self.parent])
+        value = python_scalar(config[self.parent])
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
         return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)

@@ -211,15 +211,14 @@ class Categorical:
     default: JSONScalar = None
 
     def __init__(self, choices: Any, ordered: bool = False, default: JSONScalar = None) -> None:
-        if isinstance(default, np.generic):
-            default = default.item()
+        default = python_scalar(default)
         if isinstance(choices, (str, bytes)) or not hasattr(choices, "__iter__"):
             raise InvalidParameterError(
                 f"The 'choices' parameter of Categorical must be a list of JSON scalars. Got {describe(choices)} instead."
             )
         # NumPy scalars (np.array([16, 32, 64]), a DataFrame column's values) stand for the
         # Python ones and are stored as them, so the space serialises.
-        values = tuple(v.item() if isinstance(v, np.generic) else v for v in choices)
+        values = tuple(python_scalar(v) for v in choices)
         if not values:
             raise InvalidParameterError(
                 "The 'choices' parameter of Categorical must not be empty. Got [] instead."
@@ -265,10 +264,9 @@ class Categorical:
         )
 
     def contains(self, value: Any) -> bool:
-        if isinstance(value, np.generic):
-            # A NumPy scalar (a cell of a DataFrame row, an array element) stands for the
-            # Python one, as it does for Float and Int.
-            value = value.item()
+        # A NumPy scalar (a cell of a DataFrame row, an array element) stands for the
+        # Python one, as it does for Float and Int.
+        value = python_scalar(value)
         if not is_json_scalar(value):
             return False
         key = _choice_key(value)
@@ -348,6 +346,12 @@ def _check_bool(value: Any, name: str, owner: str) -> None:
         raise InvalidParameterError(
             f"The {name!r} parameter of {owner} must be a bool. Got {describe(value)} instead."
         )
+
+
+def python_scalar(value: Any) -> Any:
+    """A NumPy scalar (an array element, a DataFrame cell) as the Python value it stands
+    for; anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def is_json_scalar(value: Any) -> bool:
