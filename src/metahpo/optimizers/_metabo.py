@@ -216,8 +216,11 @@ class MetaBO(BaseOptimizer):
         if history.new_config_count() < self.n_warm_start:
             return self._portfolio.suggest_explained(history, n)
         encoding = SpaceEncoding(history.space, history.min_budget, history.max_budget)
+        # The study's own task, once it is in the knowledge's storage, is neither growth to
+        # learn from nor a past task to name.
+        own = own_tasks(kb, history)
         with torch_threads(1):
-            surrogate, meta, checked = self._fit(history, encoding)
+            surrogate, meta, checked = self._fit(history, encoding, own)
             # Where the study's own GP predicts better, the search is GP-BO's, trust region
             # included (the portfolio's configs still compete, as measured), with what the
             # meta-learned model believes as a fading prior over where to look: without it
@@ -235,8 +238,7 @@ class MetaBO(BaseOptimizer):
                 known_good=self._portfolio.untried(history) if self.n_warm_start else (),
                 prior=prior,
             )
-        # The study's own task, once stored, is the nearest of all: it is not a past task.
-        own = own_tasks(kb, history)
+        # (Once stored, the study's own task is the nearest of all.)
         nearest = kb.nearest(_target(history), k=3 + len(own), space=history.space)
         similar = [(task, weight) for task, weight in nearest if task.name not in own][:3]
         why = {
@@ -257,7 +259,9 @@ class MetaBO(BaseOptimizer):
             for config, key in zip(configs, keys, strict=True)
         ]
 
-    def _fit(self, history: History, encoding: SpaceEncoding) -> tuple[Any, Any, dict[str, Any]]:
+    def _fit(
+        self, history: History, encoding: SpaceEncoding, own: tuple[str, ...]
+    ) -> tuple[Any, Any, dict[str, Any]]:
         """The surrogate of this round, the meta-learned one, and what the check between
         models found.
 
@@ -269,10 +273,7 @@ class MetaBO(BaseOptimizer):
         knowledge misleads, the study's own data say so, and the search stops following it.
         """
         assert self.knowledge is not None  # checked by the caller
-        # The study's own task, once it is in the knowledge's storage, is not growth to learn from.
-        model = self._provider.model(
-            self.knowledge, encoding, exclude=own_tasks(self.knowledge, history)
-        )
+        model = self._provider.model(self.knowledge, encoding, exclude=own)
         x_unit, budgets, losses = history.observations()
         inputs = encoding.inputs(x_unit, budgets)
         fits = [
