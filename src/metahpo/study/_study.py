@@ -458,21 +458,17 @@ class Study:
         times, error, ``config_<name>`` columns and ``user_attrs_<key>`` columns."""
         import pandas as pd
 
+        fields = ("number", "state", "value", "budget", "bracket", "rung", "parent",
+                  "started_at", "finished_at", "duration", "error")
         rows = []
         for t in self.trials:
-            row: dict[str, Any] = {
-                "number": t.number, "state": t.state.value, "value": t.value, "budget": t.budget,
-                "bracket": t.bracket, "rung": t.rung, "parent": t.parent,
-                "started_at": t.started_at, "finished_at": t.finished_at,
-                "duration": t.duration, "error": t.error,
-            }
+            row: dict[str, Any] = {field: getattr(t, field) for field in fields}
+            row["state"] = t.state.value
             row.update({f"config_{k}": t.config.get(k) for k in self.space})
             row.update({f"user_attrs_{k}": v for k, v in public_user_attrs(t.user_attrs).items()})
             rows.append(row)
         # A study without trials yet has the columns too: scripts select them from the start.
-        columns = ["number", "state", "value", "budget", "bracket", "rung", "parent",
-                   "started_at", "finished_at", "duration", "error",
-                   *(f"config_{k}" for k in self.space)]
+        columns = [*fields, *(f"config_{k}" for k in self.space)]
         return pd.DataFrame(rows) if rows else pd.DataFrame(columns=columns)
 
     def __repr__(self) -> str:
