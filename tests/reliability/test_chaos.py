@@ -112,6 +112,38 @@ def test_sigkill_of_a_worker_process_loses_no_result(sqlite_db):
     assert retried[0].config == killed[0].config
 
 
+# SIGKILL while the optimizer suggests ------------------------------------------------------------
+_DIES_IN_SUGGEST = """
+import os, signal, sys, time
+import metahpo as mh
+from metahpo.optimizers import RandomSearch
+from metahpo.storage import SQLStorage
+
+suggest = RandomSearch.suggest
+def slow(self, history, n=1):
+    if history.trials:  # a long meta-training, then the process dies (out of memory, say)
+        time.sleep(0.6)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return suggest(self, history, n)
+RandomSearch.suggest = slow
+study = mh.load_study("chaos", SQLStorage(sys.argv[1], heartbeat_interval=0.2, grace_period=1.0))
+study.optimize(lambda trial: trial.config["x"], n_trials=3)
+"""
+
+
+def test_a_process_killed_while_the_optimizer_suggests_leaves_a_trial_others_fail(sqlite_db):
+    study = _new_study(sqlite_db)
+    dying = subprocess.run([sys.executable, "-c", _DIES_IN_SUGGEST, sqlite_db], env=_env(),
+                           capture_output=True, timeout=120)
+    assert dying.returncode == -signal.SIGKILL, dying.stderr.decode()[-2000:]
+    stuck = study.get_trials([TrialState.RUNNING])
+    assert [t.number for t in stuck] == [1] and stuck[0].config == {}
+    time.sleep(GRACE + 0.3)
+    assert study.storage.fail_stale_trials(study.study_id) == [1]
+    study.optimize(lambda trial: trial.config["x"], n_trials=2)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.FAILED] + [TrialState.COMPLETE] * 2
+
+
 # SIGSTOP and SIGCONT of a worker process -----------------------------------------------------
 def test_sigstop_past_the_grace_period_then_sigcont_loses_no_result(sqlite_db):
     study = _new_study(sqlite_db)

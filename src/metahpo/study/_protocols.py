@@ -63,7 +63,9 @@ class TrialRunner(Protocol):
     @property
     def trials(self) -> list[FrozenTrial]: ...
 
-    def ask(self, *, retries: int = 0) -> TrialHandle: ...
+    def _ask(self, retries: int, beating: bool) -> TrialHandle:
+        """``ask``, with the new trial's heartbeat running during the suggestion when ``beating``."""
+        ...
 
     def tell(
         self,

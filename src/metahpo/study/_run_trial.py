@@ -10,6 +10,7 @@ from metahpo.exceptions import InvalidParameterError, TrialPruned
 from metahpo.storage import check_objective_value, is_stale_failure
 from metahpo.study._heartbeat import heartbeat
 from metahpo.study._protocols import TrialRunner
+from metahpo.study._retry import check_retries
 from metahpo.study._state import DISPATCH_KEY
 from metahpo.trial import FrozenTrial, TrialState
 
@@ -32,7 +33,9 @@ def run_trial(
                      and t.state.is_finished and not is_stale_failure(t)), None)
         if done is not None:
             return done
-    handle = study.ask(retries=retries)
+    # The heartbeat runs from the trial's creation: a process dying in the suggestion
+    # (minutes of meta-training, say) leaves a trial the others can fail.
+    handle = study._ask(check_retries(retries, "run_trial"), beating=True)
     if dispatch is not None:
         study.storage.set_trial_user_attrs(study.study_id, handle.number, {DISPATCH_KEY: dispatch})
     try:

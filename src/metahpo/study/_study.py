@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ from metahpo.storage import (
 from metahpo.study._checkpoints import study_checkpoint_dir
 from metahpo.study._enqueue import add_to_queue, take_waiting_entry
 from metahpo.study._handle import Objective, TrialHandle
+from metahpo.study._heartbeat import heartbeat
 from metahpo.study._knowledge import learner_after_auto, reopened_knowledge, reopened_optimizer
 from metahpo.study._propose import component_seed, keyed_history, propose_config
 from metahpo.study._retry import check_retries, retry_dead_trial
@@ -242,7 +244,13 @@ class Study:
                 retries. 0 (the default) never retries. Objective errors are not retried:
                 they would fail again.
         """
-        retries = check_retries(retries, "ask")
+        return self._ask(check_retries(retries, "ask"), beating=False)
+
+    def _ask(self, retries: int, beating: bool) -> TrialHandle:
+        """:meth:`ask`; with ``beating``, the new trial's heartbeat runs while the optimizer
+        suggests, so that a process that dies there (a long meta-training, say) leaves a
+        trial the others can fail. A hand-driven ask starts no heartbeat: its trial would
+        be failed while the user evaluates it."""
         dead = self.storage.fail_stale_trials(self.study_id)
         if retries:
             self._dead_to_retry.extend(dead)
@@ -271,7 +279,8 @@ class Study:
             record = self.storage.create_trial(
                 self.study_id, budget=job.budget, bracket=job.bracket, rung=job.rung
             )
-            return TrialHandle(self, self._choose_config(record, trials, history))
+            with heartbeat(self.storage, self.study_id, record.number) if beating else nullcontext():
+                return TrialHandle(self, self._choose_config(record, trials, history))
         raise MetahpoError(
             f"Study {self.name!r}: {_PROMOTION_RETRIES} promotions in a row were taken by other workers."
         )
