@@ -266,3 +266,23 @@ def test_a_queue_stored_before_taken_entries_were_marked_goes_on(tmp_path: objec
     assert [entry["id"] for entry in again.user_attrs["enqueued_configs"]] == [0, 1, 2]
     assert dict(again.ask().config) == {"x": 0.3}
     assert "enqueued" not in again.ask().user_attrs  # The queue is empty: the optimizer's turn.
+
+
+def test_an_ask_that_loses_its_entry_takes_one_enqueued_since_it_read_the_queue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    study = mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), optimizer="random", seed=0)
+    study.enqueue({"x": 0.1})
+    real = study.storage.create_trial
+    raced: list[int] = []
+
+    def racing(study_id: int, **fields: Any) -> Any:
+        if fields.get("enqueued") == 0 and not raced:
+            raced.append(real(study_id, **fields).number)  # another asker takes entry 0 first,
+            study.enqueue({"x": 0.2})  # and another process enqueues
+        return real(study_id, **fields)
+
+    monkeypatch.setattr(study.storage, "create_trial", racing)
+    trial = study.ask()
+    assert raced == [0]
+    assert dict(trial.config) == {"x": 0.2} and trial.user_attrs["enqueued"] == 1

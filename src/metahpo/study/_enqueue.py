@@ -73,14 +73,20 @@ def take_waiting_entry(
     storage: Storage, study_id: int, name: str, trials: Sequence[FrozenTrial], job: Job
 ) -> FrozenTrial | None:
     """The trial of the oldest waiting entry, in place of ``job``'s new config; ``None``
-    when no entry waits. An entry another asker took meanwhile is passed over."""
-    queue = storage.get_study(name).user_attrs.get(QUEUE_KEY) or []
-    for entry in waiting_entries(queue, trials):
-        try:
-            return storage.create_trial(study_id, **trial_fields(entry, job))
-        except EnqueuedConfigTakenError:
-            continue
-    return None
+    when no entry waits. An entry another asker took meanwhile is passed over, and the
+    queue read again: entries added since the last read wait too."""
+    tried: set[Any] = set()
+    while True:
+        queue = storage.get_study(name).user_attrs.get(QUEUE_KEY) or []
+        waiting = [e for e in waiting_entries(queue, trials) if e["id"] not in tried]
+        if not waiting:
+            return None
+        for entry in waiting:
+            tried.add(entry["id"])
+            try:
+                return storage.create_trial(study_id, **trial_fields(entry, job))
+            except EnqueuedConfigTakenError:
+                continue
 
 
 def trial_fields(entry: Mapping[str, Any], job: Job) -> dict[str, Any]:
