@@ -59,13 +59,17 @@ def _alive(pid: int) -> bool:
         return stat.read().split(")")[-1].split()[0] != "Z"
 
 
-def test_ctrl_c_stops_the_commands_tune_runs_on_worker_threads(tmp_path, ctrl_c_handled):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_stopping_signal_stops_the_commands_tune_runs_on_worker_threads(tmp_path, ctrl_c_handled, stop):
+    # SIGTERM (kill, a supervisor) and SIGHUP (a closed terminal) reach tune, not the
+    # commands: each runs in a process group of its own.
     # A handled signal is reset to its default in a child: the command's Python gets Ctrl+C.
     (tmp_path / "space.yaml").write_text("x: {type: float, low: 0, high: 1}\n")
     pids = tmp_path / "pids"
     process = subprocess.Popen(
         [sys.executable, "-c", "from metahpo.cli import main; main()", "tune", "--space", "space.yaml",
-         "--trials", "6", "--jobs", "2", "--optimizer", "random", "--storage", "sqlite:///t.db", "--",
+         "--trials", "6", "--jobs", "2", "--optimizer", "random", "--storage", "sqlite:///t.db", "--name", "t",
+         "--",
          "sh", "-c", f"echo $$ >> {pids}; exec sleep 60"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -74,11 +78,13 @@ def test_ctrl_c_stops_the_commands_tune_runs_on_worker_threads(tmp_path, ctrl_c_
         time.sleep(0.1)
     started = [int(p) for p in pids.read_text().split()]
     assert len(started) == 2
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     output, _ = process.communicate(timeout=30)  # not the 60 s the commands would run
-    assert process.returncode != 0, output
+    assert process.returncode == 128 + stop, output
     assert not any(_alive(pid) for pid in started)
     assert len(pids.read_text().split()) == 2, "no command started after the interrupt"
+    states = [t.state for t in mh.load_study("t", f"sqlite:///{tmp_path}/t.db").trials]
+    assert states == [TrialState.FAILED] * 2
 
 
 def test_tune_checks_its_options_before_creating_a_study(tmp_path, monkeypatch):

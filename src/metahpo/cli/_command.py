@@ -33,6 +33,8 @@ _STDERR_TAIL = 2000
 RESERVED_PLACEHOLDERS = ("trial", "budget")
 # Seconds a command's process group has between SIGTERM and SIGKILL after a timeout.
 _KILL_GRACE = 5.0
+# Signals that stop `metahpo tune` and the commands it runs (each in its own group).
+_STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # Seconds between looks at whether another thread saw Ctrl+C while a command runs.
 _POLL = 0.2
 
@@ -305,31 +307,42 @@ class CommandObjective:
 
     @contextlib.contextmanager
     def stop_on_interrupt(self) -> Iterator[None]:
-        """While inside: Ctrl+C (SIGINT) also stops the commands running on other threads.
+        """While inside: Ctrl+C (SIGINT), SIGTERM and SIGHUP also stop the commands running
+        on other threads, and their trials end FAILED.
 
-        Python delivers the signal to the main thread alone; a command a worker thread
-        waits for would otherwise run to its end before the interrupt could go on.
+        Python delivers a signal to the main thread alone; a command a worker thread waits
+        for would otherwise run to its end before the interrupt could go on. The commands
+        run in process groups of their own, so a signal sent to ``tune``'s group (``kill``,
+        a closed terminal, a supervisor stopping it) would not reach them either.
         """
         self.stopping.clear()
-        previous = signal.getsignal(signal.SIGINT)
-        # Off the main thread no handler can be set; an ignored SIGINT (a job started with
-        # `&` by a shell, a supervisor) stays ignored; one not set from Python is left alone.
-        if threading.current_thread() is not threading.main_thread() or previous in (signal.SIG_IGN, None):
+        # Off the main thread no handler can be set.
+        if threading.current_thread() is not threading.main_thread():
             yield
             return
+        previous = {number: signal.getsignal(number) for number in _STOPPING_SIGNALS}
 
         def interrupt(signum: int, frame: Any) -> None:
             self.stopping.set()
-            if callable(previous):
-                previous(signum, frame)
-            else:
+            before = previous[signum]
+            if callable(before):
+                before(signum, frame)
+            elif signum == signal.SIGINT:
                 raise KeyboardInterrupt
+            else:  # the exit status of a process the signal ended
+                raise SystemExit(128 + signum)
 
-        signal.signal(signal.SIGINT, interrupt)
+        for number, before in previous.items():
+            # An ignored signal (SIGINT of a job started with `&`, SIGHUP under nohup) stays
+            # ignored; one not set from Python is left alone.
+            if before not in (signal.SIG_IGN, None):
+                signal.signal(number, interrupt)
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for number, before in previous.items():
+                if before is not None:
+                    signal.signal(number, before)
 
 
 def _keep_metric(trial: TrialHandle, key: str, value: Any) -> None:
