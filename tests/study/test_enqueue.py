@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from fractions import Fraction
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -101,7 +102,9 @@ def test_enqueue_takes_a_numpy_budget(budget: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [np.array(0.5), torch.tensor(0.5), np.float32(0.5), np.float64(0.5), np.int64(1), torch.tensor(1)]
+    "value",
+    [np.array(0.5), torch.tensor(0.5), np.float32(0.5), np.float64(0.5), np.int64(1), torch.tensor(1),
+     np.longdouble(0.5), np.array(0.5, dtype=np.longdouble), Fraction(1, 2)],
 )
 def test_scalar_arrays_tensors_and_numpy_scalars_are_values(value: object) -> None:
     study = mh.create_study(space=SPACE, optimizer="random", seed=0)

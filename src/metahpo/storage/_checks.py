@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from metahpo._validation import describe
+from metahpo._validation import describe, is_real_number
 from metahpo.exceptions import InvalidParameterError
 from metahpo.space import Space
 
@@ -112,7 +112,8 @@ def check_objective_value(
         value = value.item()
     if isinstance(value, np.generic) and np.ndim(value) == 0:
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    # Any real number: NumPy's long double (which item() keeps) and a Fraction too.
+    if not is_real_number(value):
         raise InvalidParameterError(
             f"{subject} must be a finite number. Got {describe(value)} instead."
         )
