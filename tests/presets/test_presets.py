@@ -214,6 +214,41 @@ def test_a_scheduler_over_the_bundles_budgets_starts_from_the_shipped_model(
         other.ask()
 
 
+def test_a_shipped_model_starts_only_a_study_of_the_space_it_was_trained_on(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from metahpo.surrogates.meta import _provider
+
+    monkeypatch.setenv("METAHPO_HOME", str(tmp_path))
+
+    class MetaTrained(Exception):
+        """Raised instead of a meta-training the test only needs to see asked for."""
+
+    def no_training(*args, **kwargs):
+        raise MetaTrained
+
+    monkeypatch.setattr(_provider, "meta_train", no_training)
+    X, y = tiny_data("classification")
+    objective = mh.presets.objective("hgb-classifier", X, y, cv=2)
+    space = mh.presets.get("hgb-classifier").space.to_dict()
+    narrower = mh.Space.from_dict({**space, "learning_rate": {**space["learning_rate"], "low": 0.01, "high": 0.3}})
+    studies = {
+        # The regressor's model has as many inputs; its last one is another parameter.
+        "another bundle": dict(preset="hgb-classifier", knowledge="bundled:hgb-regressor"),
+        # Same names and width; the learning rate's column means other values.
+        "other bounds": dict(space=narrower, knowledge="bundled:hgb-classifier"),
+    }
+    for name, settings in studies.items():
+        study = mh.create_study(task=mh.Task.from_data(X, y), seed=0, optimizer="auto", **settings)
+        assert study.optimizer.name == "metabo", name
+        study.optimize(objective, n_trials=3, show_progress=False)  # the warm start
+        with pytest.raises(MetaTrained):
+            study.ask()
+    same = mh.create_study(preset="hgb-classifier", task=mh.Task.from_data(X, y), seed=0)
+    same.optimize(objective, n_trials=4, show_progress=False)
+    assert same.trials[-1].user_attrs["why"]["source"] == "surrogate"
+
+
 def test_a_preset_study_resumes_with_auto_whichever_optimizer_it_was_created_with(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
     for optimizer in ("random", "metabo"):
@@ -255,3 +290,33 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     X, y = tiny_data("classification")
     with pytest.raises(ImportError, match=r"metahpo\[lightgbm\]"):
         mh.presets.objective("lightgbm-classifier", X, y)
+
+
+def test_values_the_model_would_overflow_on_are_refused_before_any_trial() -> None:
+    X, y = tiny_data("classification")
+    # The MLP standardises its features (squaring them): at 1e155 every one became 0.
+    with pytest.raises(InvalidParameterError, match=r"'X' parameter .* within ±1e\+150"):
+        mh.presets.objective("mlp-classifier", X * 1e155, y, cv=2)
+    X, target = tiny_data("regression")
+    # The regression loss squares the errors: every trial scored NaN.
+    with pytest.raises(InvalidParameterError, match=r"'y' parameter .* within ±1e\+150"):
+        mh.presets.objective("hgb-regressor", X, target * 1e160, cv=2)
+    mh.presets.objective("hgb-regressor", X, target * 1e100, cv=2)  # large, and fine
+
+
+def test_task_from_data_names_an_infinite_target_whatever_the_task_type() -> None:
+    X, target = tiny_data("regression")
+    target[3] = np.inf
+    with pytest.raises(InvalidParameterError, match=r"'y' parameter of Task\.from_data must be finite\. Got 1"):
+        mh.Task.from_data(X, target)
+
+
+@pytest.mark.parametrize("budgets", [[], 9, "9"])
+def test_validation_losses_names_budgets_that_are_not_a_list(budgets: object) -> None:
+    X, y = tiny_data("classification")
+    preset = mh.presets.get("hgb-classifier")
+    split = Split(X[:40], (y[:40] == "yes").astype(int), X[40:], (y[40:] == "yes").astype(int),
+                  "classification", 2)
+    config = preset.space.sobol(1, seed=0)[0]
+    with pytest.raises(InvalidParameterError, match=r"'budgets' parameter of Preset\.validation_losses"):
+        preset.validation_losses(config, split, budgets)  # type: ignore[arg-type]

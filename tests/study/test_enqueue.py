@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-from fractions import Fraction
 from concurrent.futures import ProcessPoolExecutor
+from fractions import Fraction
 from typing import Any
 
 import numpy as np

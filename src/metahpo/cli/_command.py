@@ -320,7 +320,7 @@ class CommandObjective:
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        previous = {number: signal.getsignal(number) for number in _STOPPING_SIGNALS}
+        previous: dict[int, Any] = {number: signal.getsignal(number) for number in _STOPPING_SIGNALS}
 
         def interrupt(signum: int, frame: Any) -> None:
             self.stopping.set()

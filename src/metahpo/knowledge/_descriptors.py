@@ -181,6 +181,12 @@ def _check_data(X: Any, y: Any, task_type: str | None) -> tuple[np.ndarray, np.n
         )
     if target.dtype.kind == "O":
         class_labels(target, "Task.from_data")  # labels that do not sort together: said clearly
+    if target.dtype.kind == "f" and np.isinf(target).any():
+        # Before scikit-learn reads the target's kind, which raises on it without a name.
+        raise InvalidParameterError(
+            f"The 'y' parameter of Task.from_data must be finite. Got {int(np.isinf(target).sum())} "
+            "infinite values."
+        )
     if task_type is None:
         from sklearn.utils.multiclass import type_of_target
 

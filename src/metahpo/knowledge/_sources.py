@@ -103,7 +103,13 @@ def bundled_meta_model(name: str, budgets: bool = False) -> Any:
         return None
     from metahpo.surrogates.meta import MetaModel
 
-    return MetaModel.from_bytes(resource.read_bytes())
+    model = MetaModel.from_bytes(resource.read_bytes())
+    manifest = json.loads(_data_root().joinpath(name, "manifest.json").read_text(encoding="utf-8"))
+    if len(manifest["spaces"]) == 1:
+        # The space it reads: a study of another space (wider bounds, another parameter in
+        # the same column) must not start from it, whatever the width of its inputs.
+        model.info["space"] = manifest["spaces"][0]["space"]
+    return model
 
 
 def bundled_portfolio_rule(name: str) -> dict[str, int | None]:

@@ -3,13 +3,18 @@
 Two hidden ReLU layers of the same width with dropout, trained with AdamW (decoupled
 weight decay) on shuffled minibatches of standardised features, cross-entropy loss.
 Training is deterministic: the initial weights, the shuffling and the dropout masks come
-from ``random_state``, inside ``torch.random.fork_rng`` so the caller's random state is
-untouched, and it runs on one thread. Epochs are nested (no schedule depends on the
-total), so one run gives the validation loss after every smaller budget.
+from generators of its own seeded with ``random_state`` (never torch's global one, which
+trials running on other threads share with the caller), and it runs on one thread.
+Epochs are nested (no schedule depends on the total), so one run gives the validation
+loss after every smaller budget.
 """
 
 from __future__ import annotations
 
+import itertools
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -68,46 +73,43 @@ class TorchMLPClassifier:
         import torch
         from torch import nn
 
+        from metahpo.presets._mlp_layers import Dropout, linear
+
         x = np.asarray(X, dtype=np.float64)
         self.classes_, labels = np.unique(np.asarray(y), return_inverse=True)
         self.mean_ = x.mean(axis=0)
         scale = x.std(axis=0)
         scale[scale == 0] = 1.0  # a constant column stays at zero instead of becoming NaN
         self.scale_ = scale
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.random_state)
-                shuffle = torch.Generator().manual_seed(self.random_state)
-                x_train = torch.tensor((x - self.mean_) / self.scale_, dtype=torch.float32)
-                y_train = torch.tensor(labels, dtype=torch.int64)
-                self.model_ = nn.Sequential(
-                    nn.Linear(x_train.shape[1], self.width),
-                    nn.ReLU(),
-                    nn.Dropout(self.dropout),
-                    nn.Linear(self.width, self.width),
-                    nn.ReLU(),
-                    nn.Dropout(self.dropout),
-                    nn.Linear(self.width, len(self.classes_)),
-                )
-                optimizer = torch.optim.AdamW(
-                    self.model_.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
-                )
-                criterion = nn.CrossEntropyLoss()
-                wanted = set(epochs)
-                for epoch in range(1, max(epochs) + 1):
-                    self.model_.train()
-                    order = torch.randperm(len(y_train), generator=shuffle)
-                    for start in range(0, len(order), self.batch_size):
-                        index = order[start : start + self.batch_size]
-                        optimizer.zero_grad()
-                        criterion(self.model_(x_train[index]), y_train[index]).backward()
-                        optimizer.step()
-                    if epoch in wanted:
-                        yield epoch, self
-        finally:
-            torch.set_num_threads(threads)
+        with _one_thread():
+            # One generator draws the weights and then the dropout masks, in the order
+            # torch's global one would after manual_seed(random_state): the same numbers.
+            draws = torch.Generator().manual_seed(self.random_state)
+            shuffle = torch.Generator().manual_seed(self.random_state)
+            x_train = torch.tensor((x - self.mean_) / self.scale_, dtype=torch.float32)
+            y_train = torch.tensor(labels, dtype=torch.int64)
+            widths = [x_train.shape[1], self.width, self.width, len(self.classes_)]
+            layers: list[nn.Module] = []
+            for fan_in, fan_out in itertools.pairwise(widths):
+                if layers:
+                    layers += [nn.ReLU(), Dropout(self.dropout, draws)]
+                layers.append(linear(fan_in, fan_out, draws))
+            self.model_ = nn.Sequential(*layers)
+            optimizer = torch.optim.AdamW(
+                self.model_.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+            )
+            criterion = nn.CrossEntropyLoss()
+            wanted = set(epochs)
+            for epoch in range(1, max(epochs) + 1):
+                self.model_.train()
+                order = torch.randperm(len(y_train), generator=shuffle)
+                for start in range(0, len(order), self.batch_size):
+                    index = order[start : start + self.batch_size]
+                    optimizer.zero_grad()
+                    criterion(self.model_(x_train[index]), y_train[index]).backward()
+                    optimizer.step()
+                if epoch in wanted:
+                    yield epoch, self
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, one column per entry of ``classes_``."""
@@ -122,6 +124,32 @@ class TorchMLPClassifier:
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row."""
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+_THREADS_LOCK = threading.Lock()
+_THREADS_USERS = 0
+_THREADS_BEFORE = 0
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Torch on one thread while any model trains; the caller's setting back after the
+    last one (the setting is process-wide: trials on threads of one process share it)."""
+    import torch
+
+    global _THREADS_USERS, _THREADS_BEFORE
+    with _THREADS_LOCK:
+        if _THREADS_USERS == 0:
+            _THREADS_BEFORE = torch.get_num_threads()
+            torch.set_num_threads(1)
+        _THREADS_USERS += 1
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _THREADS_USERS -= 1
+            if _THREADS_USERS == 0:
+                torch.set_num_threads(_THREADS_BEFORE)
 
 
 def build_mlp(config: dict[str, Any], budget: int, task_type: str) -> TorchMLPClassifier:

@@ -9,6 +9,7 @@ import numpy as np
 
 from metahpo._validation import check_int, class_labels, count_missing, describe, numeric_matrix
 from metahpo.exceptions import InvalidParameterError
+from metahpo.presets._preset import SQUARE_LIMIT
 
 if TYPE_CHECKING:
     from metahpo.presets._preset import Preset, Split
@@ -53,6 +54,13 @@ def make_objective(
             raise InvalidParameterError(
                 f"The 'y' parameter of {owner} must be finite (a regression target). Got "
                 f"{int(np.isinf(labels).sum())} infinite values."
+            )
+        huge = int((np.abs(labels) > SQUARE_LIMIT).sum())
+        if huge:  # the loss squares the errors: every trial would score NaN or infinity
+            raise InvalidParameterError(
+                f"The 'y' parameter of {owner} must hold values within ±{SQUARE_LIMIT:.3g} (a "
+                f"regression target; its loss squares the errors). Got {huge} values beyond it; "
+                "rescale y first."
             )
         n_classes = 0
         folds = list(KFold(n_splits=cv, shuffle=True, random_state=seed).split(x))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -117,6 +117,11 @@ class Preset:
         computes on each fold, so the bundle and a user's objective agree.
         """
         clean = self.space.validate(config)
+        if isinstance(budgets, (str, bytes)) or not isinstance(budgets, Sequence) or not budgets:
+            raise InvalidParameterError(
+                "The 'budgets' parameter of Preset.validation_losses must be a non-empty list "
+                f"of budgets. Got {describe(budgets)} instead."
+            )
         steps = [self.check_budget(b) for b in budgets]
         scoring = check_scoring(scoring, self.task_type, self.name)
         seen = np.unique(split.y_train) if self.task_type == "classification" else ()

@@ -105,6 +105,7 @@ _PRESETS: dict[str, Preset] = {
             "epochs",
             "mlp-classifier",
             handles_missing=False,
+            feature_limit=SQUARE_LIMIT,  # it standardises the features, squaring them
             _build=_mlp.build_mlp,
             _staged=_mlp.staged_mlp,
         ),

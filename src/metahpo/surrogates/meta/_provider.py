@@ -424,9 +424,13 @@ def _with_guard(model: MetaModel, guard: dict[str, Any] | None) -> MetaModel:
 
 def _fits(model: MetaModel, encoding: SpaceEncoding) -> bool:
     """Whether a ready-trained ``model`` reads ``encoding``'s inputs as it was trained to:
-    the same width and, with a budget column, the same budget range (the column is the
-    log budget scaled to the range, so another range would shift what it means)."""
+    the same space when the model names it (else the same width) and, with a budget
+    column, the same budget range (the column is the log budget scaled to the range, so
+    another range would shift what it means)."""
     if model.n_features != encoding.n_features:
+        return False
+    trained_space = model.info.get("space")
+    if trained_space is not None and _encoded(trained_space) != _encoded(encoding.space.to_dict()):
         return False
     trained_range = model.info.get("budget_range")
     if trained_range is None:  # a model that does not say: its width is all there is to check
@@ -434,6 +438,12 @@ def _fits(model: MetaModel, encoding: SpaceEncoding) -> bool:
     return encoding.has_budget and [float(b) for b in trained_range] == [
         float(encoding.min_budget), float(encoding.max_budget)  # type: ignore[arg-type]
     ]
+
+
+def _encoded(space: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """What of a space's description its encoding depends on: the parameters in order,
+    without their defaults."""
+    return [(name, {k: v for k, v in entry.items() if k != "default"}) for name, entry in space.items()]
 
 
 def _training_due(model: MetaModel, n_tasks: int) -> bool:
