@@ -159,6 +159,31 @@ def test_when_every_config_tied_gpbo_proposes_a_new_config_not_a_repeat() -> Non
     assert config not in Taken(plane, configs, tie_radii(plane, *history.observations()))
 
 
+# The first 38 trials of a MetaBO run on the 50 configs of a small integer grid, whose
+# objective has exact ties: the radii they show cover every config not yet tried.
+_GRID = mh.Space({"a": mh.Int(0, 4), "b": mh.Int(0, 4), "c": mh.Categorical(["p", "q"])})
+_GRID_RUN = [
+    (2, 3, "q"), (1, 3, "q"), (3, 1, "q"), (3, 4, "q"), (2, 2, "q"), (1, 1, "q"), (2, 1, "p"), (1, 2, "p"),
+    (2, 1, "q"), (0, 2, "q"), (3, 2, "q"), (2, 0, "q"), (1, 4, "q"), (1, 2, "q"), (3, 3, "q"), (3, 0, "q"),
+    (4, 2, "q"), (0, 0, "q"), (0, 4, "q"), (4, 4, "q"), (4, 0, "q"), (0, 1, "q"), (2, 4, "q"), (4, 1, "q"),
+    (1, 0, "q"), (0, 3, "q"), (4, 3, "q"), (3, 3, "p"), (2, 4, "p"), (4, 2, "p"), (0, 4, "p"), (4, 0, "p"),
+    (4, 4, "p"), (4, 1, "p"), (1, 4, "p"), (3, 4, "p"), (4, 3, "p"), (0, 0, "p"),
+]
+
+
+def test_when_the_shown_resolution_covers_every_untried_config_gpbo_still_proposes_one() -> None:
+    configs = [{"a": a, "b": b, "c": c} for a, b, c in _GRID_RUN]
+    losses = [(c["a"] - 2) ** 2 + (c["b"] - 2) ** 2 + (0.5 if c["c"] == "p" else 0.0) for c in configs]
+    trials = [FrozenTrial(i, TrialState.COMPLETE, c, value=float(v)) for i, (c, v) in enumerate(zip(configs, losses, strict=True))]
+    history = history_from(_GRID, trials, seed=0)
+    taken = Taken(_GRID, configs, *tie_geometry(_GRID, *history.observations()))
+    untried = [{"a": a, "b": b, "c": c} for a in range(5) for b in range(5) for c in "pq"
+               if (a, b, c) not in _GRID_RUN]
+    assert len(untried) == 12 and all(c in taken.without_cells() for c in untried)
+    config = GPBO().suggest(history, 1)[0]
+    assert (config["a"], config["b"], config["c"]) not in _GRID_RUN
+
+
 _CELLS = np.random.default_rng(7).uniform(size=(12, 2))
 _CELL_LOSSES = np.random.default_rng(8).uniform(size=12)
 

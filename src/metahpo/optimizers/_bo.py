@@ -184,6 +184,8 @@ def propose(
         config = _first_new(space, encoding, candidates, taken, history, objective, known_good)
         if config is None and np.any(taken.tied):
             config = _first_new(space, encoding, candidates, taken.without_cells(), history, objective, known_good)
+        if config is None and np.any(taken.radii > 0.0):
+            config = _first_new(space, encoding, candidates, taken.exact(), history, objective, known_good)
         if config is None:
             # Nothing new is left (a small discrete space, all evaluated): a repeat it is,
             # of a config that completed at the target budget (a noisy objective may tell

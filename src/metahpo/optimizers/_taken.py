@@ -211,6 +211,13 @@ class Taken:
         bare.tied = np.zeros_like(self.tied)
         return bare
 
+    def exact(self) -> Taken:
+        """The same configs without the resolution learned from ties: when it covers every
+        candidate, a config not evaluated yet is still better than a repeat."""
+        bare = self.without_cells()
+        bare.radii = np.zeros_like(self.radii)
+        return bare
+
     def _in_tied_cell(self, row: np.ndarray) -> bool:
         """Whether a config of ``row``'s kind nearest to it tied with a neighbour."""
         if not np.any(self.tied):
