@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -327,7 +329,7 @@ def test_meta_models_are_versioned_in_the_knowledge_storage(tmp_path):
     assert not (tmp_path / "folder").exists()
 
 
-def test_the_next_study_learns_from_studies_finished_in_the_storage_once(tmp_path):
+def test_the_next_study_learns_from_studies_finished_in_the_storage_once(tmp_path, caplog):
     url = f"sqlite:///{tmp_path / 'team.sqlite'}"
 
     def past(name, task, seed=0):
@@ -345,7 +347,10 @@ def test_the_next_study_learns_from_studies_finished_in_the_storage_once(tmp_pat
     assert first.info["version"] == 1 and len(first.info["seen"]) == 4
     assert model_of_a_new_study().info["version"] == 1  # nothing grew: no update
     past("ask-tell-user", FAMILY.tasks[5])  # a study nobody finished explicitly
-    grown = model_of_a_new_study()
+    with caplog.at_level(logging.INFO, logger="metahpo.surrogates"):
+        grown = model_of_a_new_study()
+    assert re.search(r"Continual update on 1 task\(s\) not learned from yet \(.*ask-tell-user.*\): (kept|discarded)",
+                     caplog.text)
     assert grown.info["version"] == 2 and len(grown.info["seen"]) == 5
     assert model_of_a_new_study().info["version"] == 2  # considered once, not again
     assert grown.info["trained_on"] == 4  # a continual update, not a new meta-training

@@ -197,7 +197,12 @@ class MetaModelProvider:
             new = [t for t in usable if _signature(t) not in seen]
             if new:
                 old = [t for t in tasks if _signature(t) in seen]
-                model, _ = self._grow(model, new, old, encoding, seed=len(seen))
+                model, summary = self._grow(model, new, old, encoding, seed=len(seen))
+                # Studies nobody finished are learned from here, in the next study's
+                # suggestion: say so, as finish() would have in its summary.
+                logger.info("Continual update on %d task(s) not learned from yet (%s): %s.",
+                            len(new), ", ".join(sorted(str(t.name) for t in new)[:5]),
+                            "kept" if summary["kept"] else f"discarded, {summary['reason']}")
                 if store is not None:
                     store.save(key, model)
             self._remember(key, model)
