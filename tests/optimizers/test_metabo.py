@@ -277,6 +277,15 @@ def test_plateau_stops_the_study():
     assert len(study.trials) == 3
 
 
+def test_under_a_scheduler_the_plateau_counts_full_budget_trials_only():
+    optimizer = mh.MetaBO(knowledge=None, plateau_patience=1, continual_update=False)
+    study = mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), optimizer=optimizer, seed=0,
+                            scheduler=mh.Hyperband(min_budget=1, max_budget=9, eta=3))
+    study.optimize(lambda t: 1.0, n_trials=60, show_progress=False)  # nothing ever improves
+    # It stopped at the second full-budget trial, not among the first rung's (budget 1).
+    assert [t.budget for t in study.trials].count(9) == 2 and study.trials[-1].budget == 9
+
+
 def test_get_params_is_json_and_reload_works(tmp_path):
     import json
 

@@ -323,13 +323,16 @@ class MetaBO(BaseOptimizer):
         """True after ``plateau_patience`` full-budget trials without a new best."""
         if self.plateau_patience is None:
             return False
-        top = max(((t.budget or math.inf) for t in history.complete), default=None)
+        # Under a scheduler, trials at its full budget only: the first rung's low-budget
+        # trials would otherwise stop the study before any config ran in full.
+        full = history.max_budget
+        top = full if full is not None else max(((t.budget or math.inf) for t in history.complete), default=None)
         if top is None:
             return False
         losses = [
             history.loss(float(t.value))  # type: ignore[arg-type]
             for t in history.complete
-            if (t.budget or math.inf) == top
+            if math.isclose(t.budget or math.inf, top)
         ]
         if len(losses) <= self.plateau_patience:
             return False
