@@ -136,6 +136,22 @@ def test_asha_stopping_mode_stops_bad_curves():
     assert asha.next_job(history).budget == 9
 
 
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_asha_stopping_judges_a_run_that_skipped_the_rungs_step_by_its_value(direction):
+    sign = 1 if direction == "minimize" else -1
+    study = mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), optimizer="random", seed=0,
+                            direction=direction, scheduler=mh.ASHA(1, 27, eta=3, mode="stopping"))
+    for value in (0.5, 0.6, 0.7):  # runs that reported every epoch
+        trial = study.ask()
+        for epoch in range(1, 28):
+            trial.report(epoch, sign * value)
+        study.tell(trial, sign * value)
+    best, worst = study.ask(), study.ask()
+    best.report(2, sign * 0.01)  # first reports at epoch 2, past the 1-epoch rung
+    worst.report(2, sign * 100.0)
+    assert not best.should_stop() and worst.should_stop()
+
+
 def test_pruning_in_process_with_report_and_should_stop():
     def train(trial):
         level = trial.config["x"]

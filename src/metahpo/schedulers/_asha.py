@@ -9,7 +9,7 @@ from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
 from metahpo.schedulers._base import BaseScheduler, Job
 from metahpo.schedulers._ladder import Ladder, make_ladder
-from metahpo.schedulers._rungs import finite_or_inf, in_rung, promoted_parents, ranked, value_at
+from metahpo.schedulers._rungs import in_rung, promoted_parents, ranked, value_at
 from metahpo.trial import FrozenTrial
 
 _MODES = ("promotion", "stopping")
@@ -75,7 +75,10 @@ class ASHA(BaseScheduler):
         if not passed:
             return False
         step = self.rung_budget(passed[-1])
-        mine = history.loss(finite_or_inf(value_at(trial, step)))
+        # A run that first reported past the rung's step is judged by that first value
+        # (as if it were the rung's), not taken for an infinite loss.
+        value = value_at(trial, step)
+        mine = history.loss(trial.intermediate[min(trial.intermediate)] if value is None else value)
         others = [
             history.loss(v) for t in history.trials
             if t.number != trial.number and (v := value_at(t, step)) is not None

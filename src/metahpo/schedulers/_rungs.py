@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 from metahpo.history import History
@@ -27,7 +26,3 @@ def value_at(trial: FrozenTrial, step: float) -> float | None:
     """The last intermediate value reported at or before ``step``."""
     steps = [s for s in trial.intermediate if s <= step + 1e-12]
     return None if not steps else trial.intermediate[max(steps)]
-
-
-def finite_or_inf(value: float | None) -> float:
-    return math.inf if value is None else value
