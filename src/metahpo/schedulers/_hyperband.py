@@ -13,6 +13,7 @@ from metahpo.history import History
 from metahpo.schedulers._base import BaseScheduler, Job
 from metahpo.schedulers._ladder import Ladder, make_ladder
 from metahpo.schedulers._rungs import in_rung, promoted_parents, ranked
+from metahpo.storage import is_stale_failure
 from metahpo.trial import TrialState
 
 
@@ -66,7 +67,9 @@ class Hyperband(BaseScheduler):
         if len(below) < wanted:
             return Job(budget=self.ladder.budget(s, 0), bracket=bracket, rung=0)
         for rung in range(1, s + 1):
-            here = in_rung(history, bracket, rung)
+            # A promotion whose process died holds no place: its retry (a trial of the same
+            # config and rung) or the next config takes it.
+            here = [t for t in in_rung(history, bracket, rung) if not is_stale_failure(t)]
             if any(t.state is TrialState.RUNNING for t in below):
                 return None  # Synchronous: the rung below must finish first.
             best = ranked(history, below)[: self.ladder.rung_size(wanted, rung)]
