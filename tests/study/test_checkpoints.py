@@ -89,6 +89,8 @@ def test_folders_sit_beside_sqlite_and_survive_a_reload(tmp_path):
     assert study.checkpoint_dir.parent == tmp_path / "runs-checkpoints"
     reloaded = mh.load_study("reload", url)
     assert reloaded.checkpoint_dir == study.checkpoint_dir
+    # The same file named with its driver: the same folders.
+    assert mh.load_study("reload", url.replace("sqlite:", "sqlite+pysqlite:")).checkpoint_dir == study.checkpoint_dir
     reloaded.optimize(checkpointing(seen), n_trials=4, show_progress=False)  # rungs 1 and 2
     promoted = [t for t in reloaded.trials if t.parent is not None]
     assert len(promoted) == 4

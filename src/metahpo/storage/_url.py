@@ -62,13 +62,10 @@ def _missing_members(storage: Any) -> list[str]:
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file of a ``sqlite:///`` URL, or ``None`` for other URLs and in-memory SQLite."""
-    if not isinstance(url, str) or not url.startswith("sqlite:///"):
-        return None
-    path = url[len("sqlite:///"):].split("?", 1)[0]
-    if path in ("", ":memory:"):
-        return None
-    return Path(path)
+    """The file of a SQLite URL (any driver: ``sqlite+pysqlite:///`` names the same file as
+    ``sqlite:///``), or ``None`` for other URLs and in-memory SQLite."""
+    database = sqlite_file(url)
+    return None if database is None else Path(database)
 
 
 def _sqlite_database(url: Any) -> str | None:
