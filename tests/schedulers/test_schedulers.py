@@ -136,6 +136,18 @@ def test_asha_stopping_mode_stops_bad_curves():
     assert asha.next_job(history).budget == 9
 
 
+@pytest.mark.parametrize("kind", [mh.Hyperband, mh.ASHA])
+def test_numpy_budgets_are_budgets(kind):
+    import numpy as np
+
+    scheduler = kind(np.int64(1), np.int64(27))
+    assert scheduler.ladder.integer and (scheduler.min_budget, scheduler.max_budget) == (1, 27)
+    assert type(scheduler.max_budget) is int
+    study = mh.create_study(space=SPACE, optimizer="random", seed=0, scheduler=scheduler)
+    assert float(study.ask().budget).is_integer()
+    assert type(kind(np.float64(0.5), np.float64(4.0)).min_budget) is float
+
+
 def test_a_hyperband_promotion_whose_process_died_leaves_its_place_to_its_retry():
     from metahpo.storage import STALE_TRIAL_ERROR
     from metahpo.study._retry import retry_dead_trial

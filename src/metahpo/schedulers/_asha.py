@@ -42,6 +42,7 @@ class ASHA(BaseScheduler):
         self.mode = mode
         self.ladder: Ladder = make_ladder(min_budget, max_budget, eta, type(self).__name__)
         self.eta = self.ladder.eta  # a plain int, stored as JSON with the study
+        self.min_budget, self.max_budget = self.ladder.plain_range()  # NumPy numbers too
         if mode not in _MODES:
             raise InvalidParameterError(
                 f"The 'mode' parameter of ASHA must be 'promotion' or 'stopping'. Got {describe(mode)} instead."

@@ -45,6 +45,7 @@ class Hyperband(BaseScheduler):
         self.eta = eta
         self.ladder: Ladder = make_ladder(min_budget, max_budget, eta, type(self).__name__)
         self.eta = self.ladder.eta  # a plain int, stored as JSON with the study
+        self.min_budget, self.max_budget = self.ladder.plain_range()  # NumPy numbers too
 
     def bracket_s(self, bracket: int) -> int:
         """The number of halvings of bracket ``bracket`` (brackets cycle s_max .. 0)."""

@@ -12,6 +12,8 @@ import logging
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from metahpo._validation import check_finite_number, check_int
 from metahpo.exceptions import InvalidParameterError
 
@@ -33,6 +35,12 @@ class Ladder:
     @property
     def s_max(self) -> int:
         return math.floor(math.log(self.max_budget / self.min_budget) / math.log(self.eta) + _LOG_TOLERANCE)
+
+    def plain_range(self) -> tuple[float, float]:
+        """``(min_budget, max_budget)`` as JSON stores them: ints for an integer ladder."""
+        if self.integer:
+            return int(self.min_budget), int(self.max_budget)
+        return float(self.min_budget), float(self.max_budget)
 
     def budget(self, bracket_s: int, rung: int) -> float:
         """Budget of rung ``rung`` in the bracket with ``bracket_s`` halvings: R * eta**(rung - s)."""
@@ -72,7 +80,8 @@ def make_ladder(min_budget: object, max_budget: object, eta: object, owner: str)
             f"The 'max_budget' parameter of {owner} must be larger than 'min_budget'. "
             f"Got min_budget={min_budget!r}, max_budget={max_budget!r} instead."
         )
-    integer = isinstance(min_budget, int) and isinstance(max_budget, int)
+    # NumPy's integers count: arithmetic on arrays hands them to users.
+    integer = all(isinstance(b, (int, np.integer)) and not isinstance(b, bool) for b in (min_budget, max_budget))
     ladder = Ladder(low, high, eta, integer)
     if ladder.s_max == 0:
         # Not refused: a study stored with such a scheduler must still open.
