@@ -18,6 +18,7 @@ from metahpo.exceptions import (
     StudyNotFoundError,
     TrialStateError,
 )
+from metahpo.schedulers import BaseScheduler, Job
 from metahpo.storage import InMemoryStorage
 from metahpo.trial import TrialState
 
@@ -338,6 +339,37 @@ def test_a_study_of_an_unregistered_optimizer_reopens_with_its_instance(tmp_path
     again = mh.create_study(name="part", space=SPACE, storage=url, optimizer=_Unregistered(), load_if_exists=True)
     again.optimize(quadratic, n_trials=2, show_progress=False)
     assert [dict(t.config) for t in again.trials] == [dict(t.config) for t in whole.trials]
+
+
+class _Screen(BaseScheduler):
+    """Every config at the screening budget: a scheduler of the user's own."""
+
+    name = "screen"
+
+    def __init__(self, min_budget: float, max_budget: float) -> None:
+        self.min_budget, self.max_budget = min_budget, max_budget
+
+    def next_job(self, history):
+        return Job(budget=self.min_budget, bracket=0, rung=0)
+
+    def get_params(self):
+        return {"min_budget": self.min_budget, "max_budget": self.max_budget}
+
+
+@pytest.mark.parametrize("optimizer", ["random", _Unregistered()], ids=["by name", "instance"])
+def test_a_study_of_a_users_scheduler_reopens_with_its_instance(tmp_path, optimizer):
+    url = f"sqlite:///{tmp_path}/own.db"
+    study = mh.create_study(name="s", space=SPACE, storage=url, optimizer=optimizer, scheduler=_Screen(1, 10), seed=0)
+    study.optimize(quadratic, n_trials=2, show_progress=False)
+    with pytest.raises(InvalidParameterError, match=r"'(screen|unregistered-random)', which is not (built in|registered)"):
+        mh.load_study("s", url)
+    again = mh.create_study(name="s", space=SPACE, storage=url, optimizer=optimizer, scheduler=_Screen(1, 10),
+                            load_if_exists=True)
+    again.optimize(quadratic, n_trials=2, show_progress=False)
+    assert [t.budget for t in again.trials] == [1, 1, 1, 1]
+    with pytest.raises(InvalidParameterError, match="scheduler"):
+        mh.create_study(name="s", space=SPACE, storage=url, optimizer=optimizer, scheduler=_Screen(2, 10),
+                        load_if_exists=True)
 
 
 def test_resume_continues_the_same_trajectory():

@@ -20,7 +20,7 @@ from metahpo.optimizers import (
     refuse_knowledge,
     takes_knowledge,
 )
-from metahpo.schedulers import make_scheduler, scheduler_spec
+from metahpo.schedulers import Scheduler, make_scheduler, scheduler_spec
 from metahpo.space import Space
 from metahpo.storage import (
     ENV_VAR,
@@ -32,7 +32,7 @@ from metahpo.storage import (
     missing_sqlite_file,
 )
 from metahpo.study._knowledge import build_optimizer, check_given_knowledge
-from metahpo.study._study import Study
+from metahpo.study._study import Study, reopened_scheduler
 
 
 def create_study(
@@ -163,12 +163,15 @@ def create_study(
         # study.set_user_attr("task", ...) would, rather than dropped in silence.
         store.set_study_user_attrs(record.study_id, {"task": task_record})
         record = store.get_study(name)
+    # A scheduler instance given is the stored one (checked above): used as given, so that
+    # one not built in (the user's own) reopens too.
+    given_scheduler = resolved_scheduler if isinstance(scheduler, Scheduler) else None
     if instance is not None:
         # The instance given is the stored optimizer (checked above): use it, so that a
         # class never registered by name (one of the user's own) reopens too. Its state
         # is loaded from the trials before each suggestion, as for a rebuilt one.
-        return Study(record, store, instance, make_scheduler(dict(record.scheduler)))
-    return Study.from_record(record, store, given_knowledge)
+        return Study(record, store, instance, given_scheduler or reopened_scheduler(record))
+    return Study.from_record(record, store, given_knowledge, given_scheduler)
 
 
 def _stored_study(store: Storage, name: str) -> StudyRecord | None:

@@ -20,7 +20,7 @@ from metahpo.exceptions import (
 from metahpo.history import History
 from metahpo.knowledge import descriptor_of
 from metahpo.optimizers import BaseOptimizer, Optimizer, optimizer_names
-from metahpo.schedulers import Scheduler, make_scheduler
+from metahpo.schedulers import Scheduler, make_scheduler, scheduler_names
 from metahpo.space import Space
 from metahpo.storage import (
     ENV_VAR,
@@ -93,11 +93,15 @@ class Study:
         self._dead_to_retry: list[int] = []
 
     @classmethod
-    def from_record(cls, record: StudyRecord, storage: Storage, knowledge: Any = None) -> Study:
+    def from_record(
+        cls, record: StudyRecord, storage: Storage, knowledge: Any = None, scheduler: Scheduler | None = None
+    ) -> Study:
         """The study of ``record`` with the optimizer and scheduler it was created with.
 
         The optimizer's knowledge is opened from the spec it stored, unless ``knowledge``
-        (a knowledge base or a spec) is given: knowledge built in memory has no spec.
+        (a knowledge base or a spec) is given: knowledge built in memory has no spec. The
+        scheduler is rebuilt from its stored spec, unless ``scheduler`` (the instance the
+        study was created with, for one that is not built in) is given.
         """
         name = record.optimizer.get("name")
         if name not in optimizer_names():
@@ -108,7 +112,7 @@ class Study:
                 "'module:Class'), or pass an instance to create_study(..., load_if_exists=True)."
             )
         kb = reopened_knowledge(record, storage, knowledge)
-        return cls(record, storage, reopened_optimizer(record, kb), make_scheduler(dict(record.scheduler)))
+        return cls(record, storage, reopened_optimizer(record, kb), scheduler or reopened_scheduler(record))
 
     @classmethod
     def load(cls, name: str, storage: Storage | str | None = None, knowledge: Any = None) -> Study:
@@ -499,3 +503,16 @@ def _states(states: Any) -> set[TrialState]:
             f"The 'states' parameter of Study.get_trials must be trial states ({names}) or "
             f"their names. Got {describe(states)} instead."
         ) from None
+
+
+def reopened_scheduler(record: StudyRecord) -> Scheduler:
+    """The scheduler of a stored study, rebuilt from its spec; a clear error for one that
+    is not built in (its class cannot be found by name)."""
+    name = record.scheduler.get("name")
+    if name not in scheduler_names():
+        raise InvalidParameterError(
+            f"Study {record.name!r} was created with the scheduler {name!r}, which is not built "
+            f"in (built in: {scheduler_names()}). Open it with the same instance: "
+            "create_study(..., scheduler=<the instance>, load_if_exists=True)."
+        )
+    return make_scheduler(dict(record.scheduler))
