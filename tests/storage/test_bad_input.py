@@ -278,3 +278,28 @@ def test_a_password_with_at_signs_is_hidden_from_sql_url_errors() -> None:
     with pytest.raises(InvalidParameterError, match="'url' parameter") as info:
         get_storage("postgresql+psycopg://user:p@ss@localhost:notaport/db")
     assert "p@ss" not in str(info.value) and "ss@" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # A message quoting other URLs before the one with a password.
+        ("Got 'sqlite:///' or 'postgresql+psycopg://' or a directory. Got 'mysql://u:s3cret@h/db' instead.",
+         "Got 'sqlite:///' or 'postgresql+psycopg://' or a directory. Got 'mysql://u:***@h/db' instead."),
+        ("postgresql://u@localhost:1/db?password=s3cret", "postgresql://u@localhost:1/db?password=***"),
+        ("postgresql://u:p@ss@h/db?sslmode=require&Password=zz", "postgresql://u:***@h/db?sslmode=require&Password=***"),
+        ("sqlite:///runs/a.db", "sqlite:///runs/a.db"),
+    ],
+)
+def test_passwords_are_masked_wherever_a_message_quotes_them(text: str, masked: str) -> None:
+    from metahpo.storage import mask_password
+
+    assert mask_password(text) == masked
+
+
+def test_an_unreachable_server_is_named_without_a_password_in_its_query() -> None:
+    from metahpo.exceptions import StorageError
+
+    with pytest.raises(StorageError, match="unreachable") as info:
+        get_storage("postgresql+psycopg://u@localhost:1/db?password=s3cret&connect_timeout=2")
+    assert "s3cret" not in str(info.value) and "password=***" in str(info.value)

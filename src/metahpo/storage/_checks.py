@@ -209,12 +209,15 @@ def check_meta_version(version: Any) -> int | None:
 
 # The password of a URL, from the ':' after the user name to the last '@' (a password
 # may itself hold '@'); hidden in error messages.
-_PASSWORD = re.compile(r"(://[^:/@]*:).*@")
+# A URL's user:password@ (the user part stops at the first ":", "/" or "@", the password
+# runs to the URL's last "@"; a URL holds no blank or quote), and a password= query value.
+_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s'\"]*:)[^\s'\"]*@")
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&\s'\"]*", re.IGNORECASE)
 
 
-def mask_password(url: str) -> str:
-    """``url`` with its password replaced by ``***``, for error messages."""
-    return _PASSWORD.sub(r"\1***@", url)
+def mask_password(text: str) -> str:
+    """``text`` (a URL, or a message quoting URLs) with every password replaced by ``***``."""
+    return _QUERY_PASSWORD.sub(r"\1***", _PASSWORD.sub(r"\1***@", text))
 
 
 MAX_SEED = 2**63 - 1

@@ -146,7 +146,7 @@ def parse_url(url: Any) -> URL:
         raise InvalidParameterError(
             f"The 'url' parameter of SQLStorage must be {expected}; a SQLite URL has three "
             f"slashes before a relative path and four before an absolute one. Got "
-            f"{describe(parsed.render_as_string(hide_password=True))} instead."
+            f"{describe(mask_password(parsed.render_as_string(hide_password=True)))} instead."
         )
     return parsed
 
@@ -400,7 +400,8 @@ class Database:
             self._file_identity = (stat.st_dev, stat.st_ino)
 
     def describe(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+        # SQLAlchemy hides the user:password one; a password= query value is masked too.
+        return mask_password(self.url.render_as_string(hide_password=True))
 
     def initialize(self) -> None:
         """Create missing tables and check (or record) the schema version."""
