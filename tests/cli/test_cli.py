@@ -202,6 +202,25 @@ def test_an_unknown_key_in_the_space_file_names_the_parameter_and_the_allowed_ke
     assert "parameter 'act'" in output and "unknown key 'choice'" in output and "'choices'" in output
 
 
+@pytest.mark.parametrize("command", [["studies"], ["show", "s"], ["plot", "s", "history", "--out", "h.html"],
+                                     ["tune", "--space", "space.yaml", "--", "echo", "{x}"]])
+def test_a_file_path_given_as_storage_is_refused_with_its_url(workdir, command):
+    (workdir / "space.yaml").write_text("x: {type: float, low: 0, high: 1}\n")
+    result = runner.invoke(app, [*command, "--storage", "e.db"] if command[0] != "tune"
+                           else ["tune", "--storage", "e.db", *command[1:]])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1 and "--storage (or $METAHPO_STORAGE) must be a database URL" in output
+    assert "give sqlite:///e.db" in output and "Storage object" not in output
+    assert not (workdir / "e.db").exists()
+
+
+@pytest.mark.parametrize("name", ['"a.b"', '"w[0]"', '"0"', '"x}"', '"r:2"'])
+def test_a_parameter_name_no_placeholder_can_reach_is_refused_naming_it(workdir, name):
+    output = _tune_error(workdir, f"{name}: {{type: float, low: 0, high: 1}}\n")
+    assert f"names a parameter '{name.strip(chr(34))}', which no command placeholder can reach" in output
+    assert not (workdir / "metahpo.db").exists()
+
+
 @pytest.mark.parametrize(
     ("stdout", "value"),
     [("1.5\n", 1.5), ("log\n\n  2\n", 2.0), ('noise\n{"value": 0.25, "acc": 0.9}\n', 0.25)],

@@ -67,6 +67,8 @@ def test_tune_runs_a_finished_preset_study_on_the_file(workdir, suffix):
         (["hgb-classifier", "--data", "data.csv", "--target", "count"], "use a regressor's preset"),
         (["hgb-classifier", "--data", "data.csv", "--target", "label", "--cv", "1"], "'cv' parameter"),
         (["hgb-classifier", "--data", "data.csv", "--target", "label", "--trials", "0"], "--trials must be at least 1"),
+        (["hgb-classifier", "--data", "data.csv", "--target", "label", "--timeout", "inf"],
+         "--timeout must be a positive, finite number of seconds"),
         (["hgb-classifier", "--data", "data.csv", "--target", "label", "--optimizer", "rnadom"],
          "--optimizer must be one of gpbo, metabo, portfolio, random, sobol, auto. Got 'rnadom'."),
     ],

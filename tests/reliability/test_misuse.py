@@ -90,7 +90,8 @@ def test_a_stopping_signal_stops_the_commands_tune_runs_on_worker_threads(tmp_pa
 def test_tune_checks_its_options_before_creating_a_study(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "space.yaml").write_text("x: {type: float, low: 0, high: 1}\n")
-    for option, value in (("--trials", "-1"), ("--jobs", "0"), ("--trial-timeout", "0")):
+    for option, value in (("--trials", "-1"), ("--jobs", "0"), ("--trial-timeout", "0"), ("--timeout", "inf"),
+                          ("--trial-timeout", "1e400")):
         result = runner.invoke(app, ["tune", "--space", "space.yaml", option, value, "--name", "z",
                                      "--", "echo", "{x}"])
         assert result.exit_code == 1 and option in result.output

@@ -98,6 +98,14 @@ def load_space_file(path: Path) -> Space:
             f"The '--space' file {str(path)!r} must not name a parameter {reserved[0]!r}: "
             f"{{{reserved[0]}}} in the command is the trial's {reserved[0]}. Rename the parameter."
         )
+    unreachable = next((str(name) for name in data if not _placeholder_can_name(str(name))), None)
+    if unreachable is not None:
+        # str.format reads "{a.b}" as attribute b of a, "{0}" as a position, "{x:}" as a spec.
+        raise InvalidParameterError(
+            f"The '--space' file {str(path)!r} names a parameter {unreachable!r}, which no command "
+            "placeholder can reach: rename it without '.', '[', ']', '{', '}', ':' or '!', and "
+            "not all digits (such as 'optimizer_lr' for 'optimizer.lr')."
+        )
     for name, param in data.items():
         if isinstance(param, dict) and isinstance(param.get("condition"), dict):
             _range_numbers(param["condition"])
@@ -149,6 +157,11 @@ def _without_marks(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_marks(v) for v in value]
     return value
+
+
+def _placeholder_can_name(name: str) -> bool:
+    """Whether ``{name}`` in a command is read as the key ``name`` by ``str.format_map``."""
+    return bool(name) and not name.isdigit() and not any(char in name for char in ".[]{}:!")
 
 
 def check_placeholders(command: Sequence[str], space: Space) -> None:

@@ -34,7 +34,7 @@ def plot_command(
         _check_exists(url)
         figure = plot(study, kind, url, trial=trial, others=others, params=params or None)
         written = write_figure(figure, out)
-    except MetahpoError as exc:
+    except (MetahpoError, ImportError) as exc:  # ImportError: an extra not installed, named
         raise fail(str(exc)) from exc
     Console().print(f"wrote {written}", markup=False)
 
@@ -46,7 +46,7 @@ def dashboard_command(
     port: int = typer.Option(8080, help="The port to listen on (0: a free one, printed)."),
 ) -> None:
     """Serve the read-only web dashboard of a storage."""
-    from metahpo.dashboard import is_loopback, serve
+    from metahpo.dashboard import serve
 
     try:
         url = storage_url(storage)
@@ -54,13 +54,11 @@ def dashboard_command(
     except MetahpoError as exc:
         raise fail(str(exc)) from exc
     err = Console(stderr=True)
-    if not is_loopback(host):
-        err.print(f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this "
-                  "address can read every study in the storage.")
+    # A host other than loopback is warned about by serve() itself (logged).
     try:
         serve(url, host=host, port=port,
               on_start=lambda address: err.print(f"metahpo dashboard on {address} (read-only; Ctrl+C stops it)"))
-    except MetahpoError as exc:
+    except (MetahpoError, ImportError) as exc:  # ImportError: the extra not installed, named
         raise fail(str(exc)) from exc
 
 

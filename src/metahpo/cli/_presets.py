@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +84,8 @@ def tune_command(
 
     if trials < 1:
         raise fail(f"--trials must be at least 1. Got {trials}.")
-    if timeout is not None and not timeout > 0:
-        raise fail(f"--timeout must be a positive number of seconds. Got {timeout}.")
+    if timeout is not None and not 0 < timeout < math.inf:
+        raise fail(f"--timeout must be a positive, finite number of seconds. Got {timeout}.")
     check_optimizer_option(optimizer)
     try:
         chosen = get(preset)

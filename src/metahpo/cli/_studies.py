@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -25,6 +26,13 @@ def console() -> Console:
 def storage_url(storage: str | None) -> str:
     """The storage URL a command uses: the flag, else $METAHPO_STORAGE, else the SQLite file."""
     url = storage or os.environ.get(ENV_VAR) or CLI_DEFAULT_URL
+    if "://" not in url and not Path(url).is_dir():  # a knowledge directory is read by kb
+        # A file path typed where a URL goes: the storage's own error speaks of Python objects.
+        raise InvalidParameterError(
+            f"--storage (or ${ENV_VAR}) must be a database URL: sqlite:///PATH for a SQLite file, "
+            f"postgresql+psycopg://USER:PASSWORD@HOST/DB for PostgreSQL. Got {url!r}; for that "
+            f"file, give sqlite:///{url}."
+        )
     if is_memory_sqlite(url):
         # `sqlite://` is a typo of `sqlite:///` away: a study would vanish when the command exits.
         raise InvalidParameterError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -111,8 +112,8 @@ def _check_options(
     if jobs < 1 and jobs != -1:
         raise fail(f"--jobs must be at least 1, or -1 for one per core. Got {jobs}.")
     for option, seconds in (("--timeout", timeout), ("--trial-timeout", trial_timeout)):
-        if seconds is not None and not seconds > 0:
-            raise fail(f"{option} must be a positive number of seconds. Got {seconds}.")
+        if seconds is not None and not 0 < seconds < math.inf:
+            raise fail(f"{option} must be a positive, finite number of seconds. Got {seconds}.")
     if direction not in ("minimize", "maximize"):
         raise fail(f"--direction must be minimize or maximize. Got {direction!r}.")
 

@@ -45,9 +45,15 @@ def serve(
     a free port. ``on_start`` is called with the dashboard's URL once it listens (with the
     port the system gave, for ``port=0``).
     """
-    import uvicorn
+    try:
+        import uvicorn
 
-    from metahpo.dashboard._app import create_app
+        from metahpo.dashboard._app import create_app
+    except ImportError as exc:
+        raise ImportError(
+            f"The dashboard needs {exc.name or 'its web server'}: install the 'dashboard' extra "
+            "(pip install 'metahpo[dashboard]')."
+        ) from exc
 
     if not is_loopback(host):
         logger.warning("The dashboard listens on %s: anyone who can reach it can read every study.", host)
