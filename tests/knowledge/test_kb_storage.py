@@ -64,6 +64,11 @@ def test_open_resolves_a_storage_url(tmp_path: Path) -> None:
     _fill(url)
     kb = KnowledgeBase.open(url)
     assert kb.names == ["min", "max"] and kb.spec == url
+    # The same file with its driver named: the same knowledge, also for "auto"'s default.
+    with_driver = url.replace("sqlite:", "sqlite+pysqlite:")
+    assert KnowledgeBase.open(with_driver).names == ["min", "max"]
+    study = mh.create_study(name="new", space=mh.Space({"x": mh.Float(0, 1)}), storage=with_driver, seed=0)
+    assert study.optimizer.name in ("gpbo", "metabo")
 
 
 def test_knowledge_base_round_trips_through_storage(tmp_path: Path) -> None:

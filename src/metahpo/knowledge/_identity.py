@@ -10,7 +10,8 @@ from metahpo.exceptions import InvalidParameterError
 
 __all__ = ["SQL_PREFIXES", "check_spec", "spec_identity", "spec_with_credentials", "spec_without_passwords"]
 
-SQL_PREFIXES = ("sqlite:", "postgresql:", "postgresql+")
+# Any driver of the two databases the storage speaks ("sqlite+pysqlite:", "postgresql+psycopg:").
+SQL_PREFIXES = ("sqlite:", "sqlite+", "postgresql:", "postgresql+")
 
 
 def check_spec(spec: Any) -> list[str] | None:
