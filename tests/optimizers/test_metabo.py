@@ -324,6 +324,18 @@ def _team_storage(tmp_path) -> str:
     return url
 
 
+def test_a_reloaded_study_does_not_count_itself_among_the_related_tasks(tmp_path):
+    url = f"sqlite:///{tmp_path / 'team.sqlite'}"
+    for task in FAMILY.tasks[1:3]:  # two past tasks: one short of what MetaBO needs
+        past = mh.create_study(name=f"past-{task}", space=FAMILY.space, storage=url, optimizer="random", seed=0)
+        past.optimize(lambda t, task=task: FAMILY.evaluate(task, t.config), n_trials=8, show_progress=False)
+    study = mh.create_study(name="mine", space=FAMILY.space, storage=url, optimizer="metabo", seed=0)
+    study.optimize(lambda t: FAMILY.evaluate(TARGET, t.config), n_trials=5, show_progress=False)
+    reloaded = mh.load_study("mine", url)  # its own five trials are a task of the storage now
+    reloaded.optimize(lambda t: FAMILY.evaluate(TARGET, t.config), n_trials=1, show_progress=False)
+    assert reloaded.trials[-1].user_attrs["why"]["reason"] == "2 related tasks (< 3)"
+
+
 def test_meta_models_are_versioned_in_the_knowledge_storage(tmp_path):
     url = _team_storage(tmp_path)  # four finished studies: the team's knowledge
     optimizer = metabo(mh.KnowledgeBase.open(url), store=tmp_path / "folder", continual_update=True)

@@ -203,7 +203,10 @@ class MetaBO(BaseOptimizer):
     def suggest_explained(self, history: History, n: int = 1) -> list[Suggestion]:
         n = check_int(n, "n", "MetaBO.suggest", minimum=1)
         kb = self.knowledge
-        tasks = kb.tasks(history.space) if kb is not None else []
+        # The study's own task, once it is in the knowledge's storage, is neither growth to
+        # learn from, nor a past task to name, nor one of the related tasks MetaBO needs.
+        own = own_tasks(kb, history) if kb is not None else ()
+        tasks = [t for t in kb.tasks(history.space) if t.name not in own] if kb is not None else []
         if kb is None or len(tasks) < MIN_RELATED_TASKS:
             reason = f"{len(tasks)} related tasks (< {MIN_RELATED_TASKS})"
             return [Suggestion(s.config, {**s.why, "reason": reason})
@@ -216,9 +219,6 @@ class MetaBO(BaseOptimizer):
         if history.new_config_count() < self.n_warm_start:
             return self._portfolio.suggest_explained(history, n)
         encoding = SpaceEncoding(history.space, history.min_budget, history.max_budget)
-        # The study's own task, once it is in the knowledge's storage, is neither growth to
-        # learn from nor a past task to name.
-        own = own_tasks(kb, history)
         with torch_threads(1):
             surrogate, meta, checked = self._fit(history, encoding, own)
             # Where the study's own GP predicts better, the search is GP-BO's, trust region
