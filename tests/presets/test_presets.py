@@ -241,10 +241,12 @@ def test_a_shipped_model_starts_only_a_study_of_the_space_it_was_trained_on(
     for name, settings in studies.items():
         study = mh.create_study(task=mh.Task.from_data(X, y), seed=0, optimizer="auto", **settings)
         assert study.optimizer.name == "metabo", name
+        assert "ready-trained" not in study.user_attrs["optimizer_choice"]["reason"], name
         study.optimize(objective, n_trials=3, show_progress=False)  # the warm start
         with pytest.raises(MetaTrained):
             study.ask()
     same = mh.create_study(preset="hgb-classifier", task=mh.Task.from_data(X, y), seed=0)
+    assert "ready-trained" in same.user_attrs["optimizer_choice"]["reason"]
     same.optimize(objective, n_trials=4, show_progress=False)
     assert same.trials[-1].user_attrs["why"]["source"] == "surrogate"
 

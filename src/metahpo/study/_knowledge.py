@@ -207,7 +207,7 @@ def build_optimizer(
                 return make_optimizer("gpbo"), choice
             reason = (f"{related} related tasks {where}; each suggestion checks the meta-learned "
                       "surrogate against a GP on the study alone")
-            metabo, ready = _auto_metabo(kb)
+            metabo, ready = _auto_metabo(kb, space)
             if ready:
                 # A budget column over another range than the bundle's means another model.
                 reason += ("; starting from the bundle's ready-trained meta-model (under a "
@@ -226,19 +226,23 @@ def build_optimizer(
     return make_optimizer(optimizer), None
 
 
-def _ready_meta_models(kb: KnowledgeBase) -> list[Any]:
+def _ready_meta_models(kb: KnowledgeBase, space: Space) -> list[Any]:
     """The ready-trained meta-models shipped with the one bundle of ``kb`` (without and with
-    a budget column); none when it holds no bundle or several."""
+    a budget column) that were trained on ``space``; none when it holds no bundle or several."""
     specs = [kb.spec] if isinstance(kb.spec, str) else list(kb.spec or [])
     bundles = [s[8:] for s in specs if s.startswith("bundled:")]
-    ready = [] if len(bundles) != 1 else [bundled_meta_model(bundles[0], budgets=b) for b in (False, True)]
-    return [model for model in ready if model is not None]
+    if len(bundles) != 1:
+        return []
+    from metahpo.surrogates.meta import reads_space  # torch, imported with a bundle's models only
+
+    ready = [bundled_meta_model(bundles[0], budgets=b) for b in (False, True)]
+    return [model for model in ready if model is not None and reads_space(model, space)]
 
 
-def _auto_metabo(kb: KnowledgeBase) -> tuple[Optimizer, bool]:
-    """The MetaBO ``"auto"`` makes for ``kb``, and whether it starts from ready-trained
-    meta-models (no meta-training)."""
-    ready = _ready_meta_models(kb)
+def _auto_metabo(kb: KnowledgeBase, space: Space) -> tuple[Optimizer, bool]:
+    """The MetaBO ``"auto"`` makes for ``kb`` and a study of ``space``, and whether it starts
+    from ready-trained meta-models (no meta-training)."""
+    ready = _ready_meta_models(kb, space)
     if ready:
         from metahpo.surrogates.meta import MetaModelProvider
 
@@ -253,7 +257,7 @@ def reopened_optimizer(record: StudyRecord, kb: Any) -> Optimizer:
     model-based suggestion does not meta-train on the bundle."""
     spec = dict(record.optimizer)
     choice = record.user_attrs.get("optimizer_choice")
-    ready = _ready_meta_models(kb) if isinstance(kb, KnowledgeBase) else []
+    ready = _ready_meta_models(kb, Space.from_dict(record.space)) if isinstance(kb, KnowledgeBase) else []
     if isinstance(choice, dict) and choice.get("optimizer") == "metabo" and ready:
         from metahpo.surrogates.meta import MetaModelProvider
 
@@ -281,4 +285,4 @@ def learner_after_auto(record: StudyRecord, storage: Storage) -> Optimizer | Non
     except Exception as exc:  # a moved directory, a server gone: nothing to learn into
         logger.warning("Study %r: its knowledge could not be opened to learn from it (%s).", record.name, exc)
         return None
-    return None if kb is None else _auto_metabo(kb)[0]
+    return None if kb is None else _auto_metabo(kb, Space.from_dict(record.space))[0]

@@ -20,7 +20,7 @@ from metahpo.surrogates.meta._config import (
     check_task_transform,
 )
 from metahpo.surrogates.meta._model import MetaModel
-from metahpo.surrogates.meta._provider import KnowledgeSource, MetaModelProvider
+from metahpo.surrogates.meta._provider import KnowledgeSource, MetaModelProvider, reads_space
 from metahpo.surrogates.meta._store import (
     ArtefactMetaModelStore,
     MetaModelStore,
@@ -46,6 +46,7 @@ __all__ = [
     "meta_test_loss",
     "meta_train",
     "model_key",
+    "reads_space",
     "tasks_to_data",
     "trend_prior",
 ]

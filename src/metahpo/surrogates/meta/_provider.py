@@ -434,8 +434,7 @@ def _fits(model: MetaModel, encoding: SpaceEncoding) -> bool:
     another range would shift what it means)."""
     if model.n_features != encoding.n_features:
         return False
-    trained_space = model.info.get("space")
-    if trained_space is not None and _encoded(trained_space) != _encoded(encoding.space.to_dict()):
+    if not reads_space(model, encoding.space):
         return False
     trained_range = model.info.get("budget_range")
     if trained_range is None:  # a model that does not say: its width is all there is to check
@@ -443,6 +442,13 @@ def _fits(model: MetaModel, encoding: SpaceEncoding) -> bool:
     return encoding.has_budget and [float(b) for b in trained_range] == [
         float(encoding.min_budget), float(encoding.max_budget)  # type: ignore[arg-type]
     ]
+
+
+def reads_space(model: MetaModel, space: Any) -> bool:
+    """Whether a ready-trained ``model`` was trained on ``space`` (the same parameters, in
+    the same order, over the same ranges); a model that does not name its space may be."""
+    trained = model.info.get("space")
+    return trained is None or _encoded(trained) == _encoded(space.to_dict())
 
 
 def _encoded(space: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
