@@ -145,3 +145,50 @@ def test_failed_and_pruned_trials_are_not_proposed_again(optimizer: str) -> None
     study.optimize(objective, n_trials=8, catch=(ValueError,))
     xs = [t.params["x"] for t in study.trials]
     assert len(set(xs)) == len(xs)  # each failure or prune was not the next draw again
+
+
+def test_a_finished_trial_outside_todays_range_is_passed_over() -> None:
+    study = optuna.create_study(sampler=MetaHPOSampler(optimizer="gpbo", seed=0))
+    with pytest.warns(UserWarning, match="out of range"):
+        study.enqueue_trial({"x": 5.0})  # last project's best, outside today's range
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1) - 0.3) ** 2, n_trials=4)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 4
+
+
+@pytest.mark.parametrize("optimizer", ["sobol", "gpbo"])
+def test_under_hyperband_pruning_each_bracket_does_not_replay_the_same_configs(optimizer: str) -> None:
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        for step in range(9):
+            trial.report((x - 0.3) ** 2 + 1 / (step + 1), step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return (x - 0.3) ** 2
+
+    pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=9)
+    study = optuna.create_study(sampler=MetaHPOSampler(optimizer=optimizer, seed=0), pruner=pruner)
+    study.optimize(objective, n_trials=16)
+    xs = [t.params["x"] for t in study.trials]
+    assert len(set(xs)) == len(xs)
+
+
+def test_one_sampler_serves_one_study_after_another() -> None:
+    sampler = MetaHPOSampler(optimizer="gpbo", seed=0)
+    for name in ("x", "lr"):
+        study = optuna.create_study(sampler=sampler)
+        study.optimize(lambda t, name=name: (t.suggest_float(name, 0, 1) - 0.9) ** 2, n_trials=6)
+        assert set(sampler.infer_relative_search_space(study, study.trials[-1])) == {name}
+
+
+def test_a_parallel_trial_whose_params_are_not_all_stored_yet_is_not_proposed_again() -> None:
+    study = optuna.create_study(sampler=MetaHPOSampler(optimizer="gpbo", seed=0))
+    study.optimize(lambda t: (t.suggest_float("x", -2, 2) - 0.5) ** 2 + (t.suggest_float("y", -2, 2) + 0.3) ** 2,
+                   n_trials=6)
+    # Optuna stores a relative proposal's params one by one, as the objective asks: the
+    # first trial holds x only when the second is proposed.
+    first = study.ask()
+    first.suggest_float("x", -2, 2)
+    second = study.ask()
+    second_x = second.suggest_float("x", -2, 2)
+    first_y, second_y = first.suggest_float("y", -2, 2), second.suggest_float("y", -2, 2)
+    assert (first.params["x"], first_y) != (second_x, second_y)

@@ -198,6 +198,25 @@ def test_trials_with_only_a_non_finite_value_are_left_out_before_the_space_is_ch
         KnowledgeBase.from_optuna(url, ["refusing"], min_trials=7)
 
 
+def test_a_trial_run_outside_its_distribution_is_left_out_not_the_storage(tmp_path, caplog):
+    from metahpo.integrations.optuna import knowledge_from_optuna
+
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    for name, enqueued in (("a_good", None), ("b_enqueued", {"x": 5.0})):
+        study = optuna.create_study(study_name=name, storage=url, sampler=optuna.samplers.RandomSampler(seed=0))
+        if enqueued is not None:
+            with pytest.warns(UserWarning, match="out of range"):
+                study.enqueue_trial(enqueued)  # Optuna runs it, with a warning
+                study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=8)
+        else:
+            study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=8)
+    with caplog.at_level(logging.WARNING):
+        kb = KnowledgeBase.from_optuna(url)
+    assert kb.names == ["a_good", "b_enqueued"] and kb["b_enqueued"].n_evaluations == 7
+    assert "1 trials with values outside their distributions skipped" in caplog.text
+    assert knowledge_from_optuna([optuna.load_study(study_name="b_enqueued", storage=url)])["b_enqueued"].n_evaluations == 7
+
+
 def test_a_named_study_that_cannot_be_a_task_is_an_error_and_nothing_is_added(optuna_url):
     kb = KnowledgeBase()
     with pytest.raises(InvalidParameterError, match=r"'multi'.*2 objectives"):

@@ -20,6 +20,7 @@ studies on another grid are not taken for this one.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -154,8 +155,10 @@ def task_from_optuna(study: Any, name: str | None = None) -> Task | None:
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
         if not _usable(trial, distributions) or trial.value is None or not math.isfinite(trial.value):
             continue
-        configs.append({k: _to_metahpo(d, trial.params[k]) for k, d in distributions.items()})
-        losses.append(sign * float(trial.value))
+        config = {k: _to_metahpo(d, trial.params[k]) for k, d in distributions.items()}
+        if space.contains(config):  # an enqueued value outside its distribution is not
+            configs.append(config)
+            losses.append(sign * float(trial.value))
     if not configs:
         return None
     return Task(
@@ -220,8 +223,15 @@ class MetaHPOSampler(BaseSampler):
         )
         self._seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
         self._random = RandomSampler(seed=seed)
-        self._intersection = IntersectionSearchSpace(include_pruned=True)
+        # Per study: Optuna's intersection keeps one study's state, and one sampler is
+        # naturally reused for one study per dataset.
+        self._intersections: dict[tuple[str, Any], IntersectionSearchSpace] = {}
         self._optimizers: dict[str, Optimizer] = {}
+        # This process's proposals for trials still running: Optuna fills a trial's params
+        # only as the objective asks for them, so a parallel trial's config is not in the
+        # study yet, and a deterministic acquisition would propose it again.
+        self._in_flight: dict[tuple[tuple[str, Any], int], dict[str, Any]] = {}
+        self._lock = threading.Lock()
 
     def reseed_rng(self) -> None:
         self._random.reseed_rng()
@@ -229,9 +239,13 @@ class MetaHPOSampler(BaseSampler):
 
     def infer_relative_search_space(self, study: Any, trial: Any) -> dict[str, BaseDistribution]:
         _check_single_objective(study)
+        study = _whole(study)
+        with self._lock:
+            intersection = self._intersections.setdefault(_study_key(study), IntersectionSearchSpace(include_pruned=True))
+            distributions = intersection.calculate(study)
         return {
             name: distribution
-            for name, distribution in self._intersection.calculate(study).items()
+            for name, distribution in distributions.items()
             # Parameters metahpo cannot represent are sampled independently, at random.
             if not distribution.single() and _mappable(distribution)
         }
@@ -243,8 +257,11 @@ class MetaHPOSampler(BaseSampler):
         if not search_space:
             return {}
         space = space_from_distributions(search_space)
+        study = _whole(study)
         history = self._history(study, trial, space, search_space)
         config = self._make_optimizer(space).suggest(history, 1)[0]
+        with self._lock:
+            self._in_flight[(_study_key(study), trial.number)] = config
         return {name: _to_optuna(search_space[name], config[name]) for name in search_space}
 
     def sample_independent(
@@ -282,17 +299,32 @@ class MetaHPOSampler(BaseSampler):
         states = (done.COMPLETE, done.RUNNING, done.FAIL, done.PRUNED)
         records: list[Any] = []
         hidden = False  # a trial in flight whose params are not sampled yet
-        for past in study.get_trials(deepcopy=False, states=states):
+        key = _study_key(study)
+        trials = study.get_trials(deepcopy=False, states=states)
+        running = {past.number for past in trials if past.state == done.RUNNING}
+        with self._lock:
+            for stale in [k for k in self._in_flight if k[0] == key and k[1] not in running]:
+                del self._in_flight[stale]
+            in_flight = {number: config for (study_key, number), config in self._in_flight.items() if study_key == key}
+        for past in trials:
             if past.number == trial.number:
                 continue
             if not _usable(past, distributions):
-                hidden = hidden or past.state == optuna.trial.TrialState.RUNNING
+                if past.number in in_flight and space.contains(in_flight[past.number]):
+                    records.append(FrozenTrial(number=len(records), state=TrialState.RUNNING,
+                                               config=in_flight[past.number]))
+                else:
+                    hidden = hidden or past.state == done.RUNNING
                 continue
             value = past.value
             complete = past.state == done.COMPLETE and value is not None and math.isfinite(value)
-            running = past.state == done.RUNNING
-            state = TrialState.COMPLETE if complete else TrialState.RUNNING if running else TrialState.FAILED
+            state = (TrialState.COMPLETE if complete else TrialState.RUNNING if past.state == done.RUNNING
+                     else TrialState.FAILED)
             config = {k: _to_metahpo(d, past.params[k]) for k, d in distributions.items()}
+            if not space.contains(config):
+                # A value outside today's range (enqueue_trial, a fixed param): not a config
+                # of the space; Optuna's own samplers pass over it too.
+                continue
             records.append(FrozenTrial(
                 number=len(records), state=state, config=space.validate(config),
                 value=float(value) if complete else None,
@@ -304,6 +336,18 @@ class MetaHPOSampler(BaseSampler):
         seed = (int(np.random.SeedSequence([self._seed, trial.number]).generate_state(1)[0])
                 if hidden else self._seed)
         return History(space=space, trials=tuple(records), direction=direction, seed=seed)
+
+
+def _whole(study: Any) -> Any:
+    """The study itself when Optuna hands a view of it (HyperbandPruner's one-bracket study):
+    every bracket's finished trials are full-budget results, and a sampler seeing one
+    bracket alone would replay the same proposals in each."""
+    return getattr(study, "_study", study)
+
+
+def _study_key(study: Any) -> tuple[str, Any]:
+    """What tells a sampler's studies apart: the name and the storage's study id."""
+    return study.study_name, getattr(study, "_study_id", None)
 
 
 def _check_single_objective(study: Any) -> None:

@@ -240,9 +240,12 @@ def _study_task(
         leave_out("no parameter is suggested, with one kind of distribution, in every trial.")
         return None
     sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
-    configs, losses, budgets, non_finite = _evaluations(state, usable, space, sign)
+    configs, losses, budgets, non_finite, outside = _evaluations(state, usable, space, sign)
     if non_finite:
         logger.warning("%s: %d non-finite values skipped.", where, non_finite)
+    if outside:
+        # Optuna runs enqueued or fixed values outside the declared range, with a warning.
+        logger.warning("%s: %d trials with values outside their distributions skipped.", where, outside)
     try:
         return Task(
             name=prefix + name,
@@ -254,7 +257,8 @@ def _study_task(
             source=f"optuna:{label}:{name}",
         )
     except InvalidParameterError as exc:
-        raise InvalidParameterError(f"Cannot import {where}: {exc}") from exc
+        leave_out(str(exc))  # one study that cannot be read does not stop a whole storage's
+        return None
 
 
 def _finite(value: Any) -> bool:
@@ -263,15 +267,20 @@ def _finite(value: Any) -> bool:
 
 def _evaluations(
     state: Any, trials: list[Any], space: Space, sign: float
-) -> tuple[list[dict[str, Any]], list[float], list[float] | None, int]:
+) -> tuple[list[dict[str, Any]], list[float], list[float] | None, int, int]:
+    """Each trial's evaluations, and how many non-finite values and trials with a value
+    outside the space were left out."""
     steps = [step for t in trials for step in t.intermediate_values]
     full = None if not steps else float(max(steps) + 1)
     configs: list[dict[str, Any]] = []
     losses: list[float] = []
     budgets: list[float] = []
-    non_finite = 0
+    non_finite = outside = 0
     for trial in trials:
         config = {n: trial.params[n] for n in space.names}
+        if not space.contains(config):
+            outside += 1
+            continue
         rows: list[tuple[float | None, Any]] = []
         if full is not None:
             # A COMPLETE trial's value at the last step stands for that step.
@@ -287,7 +296,7 @@ def _evaluations(
             configs.append(config)
             losses.append(sign * float(value))
             budgets.append(0.0 if budget is None else budget)
-    return configs, losses, None if full is None else budgets, non_finite
+    return configs, losses, None if full is None else budgets, non_finite, outside
 
 
 def _common_space(optuna: Any, trials: list[Any], where: str) -> Space | None:
