@@ -60,7 +60,21 @@ def test_search_in_a_pipeline_with_conditions_and_clone() -> None:
     inactive = [p["clf__kernel"] == "linear" for p in fitted.cv_results_["params"]]
     assert any(inactive) and not all(inactive)
     assert list(np.ma.getmaskarray(column)) == inactive
+    # Typed as GridSearchCV types them: numbers as numbers, text as objects.
+    assert column.dtype == np.float64 and fitted.cv_results_["param_clf__kernel"].dtype == object
+    assert np.all(np.log10(column.compressed()) < 0.1)
     assert outer.score(X, y) > 0.9 and outer.predict(X).shape == y.shape
+
+
+def test_with_refit_false_the_best_estimators_methods_are_not_there() -> None:
+    X, y = load_iris(return_X_y=True)
+    search = MetaSearchCV(LogisticRegression(max_iter=200), {"C": mh.Float(0.1, 10.0, log=True)},
+                          n_trials=2, cv=2, optimizer="random", random_state=0, refit=False)
+    assert hasattr(search, "predict")  # before fit: as the estimator has it
+    search.fit(X, y)
+    assert not hasattr(search, "predict") and not hasattr(search, "predict_proba")
+    with pytest.raises(AttributeError, match="has no attribute 'predict'"):  # as GridSearchCV says
+        search.predict(X)
 
 
 def test_hyperband_budget_goes_to_the_budget_parameter() -> None:

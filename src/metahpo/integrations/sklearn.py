@@ -33,6 +33,10 @@ def _best_has(attr: str) -> Any:
     def check(self: MetaSearchCV) -> bool:
         if hasattr(self, "best_estimator_"):
             getattr(self.best_estimator_, attr)
+        elif hasattr(self, "cv_results_"):
+            # Fitted with refit=False: there is no estimator to delegate to (GridSearchCV's
+            # behaviour: the method is not there, rather than "not fitted").
+            raise AttributeError(f"This {type(self).__name__} was fitted with refit=False: it has no {attr!r}.")
         else:
             getattr(self.estimator, attr)
         return True
@@ -308,11 +312,14 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         for k in range(n_splits):
             results[f"split{k}_test_score"] = scores[:, k]
         for name in space:
-            # Masked where the parameter is inactive (conditional spaces), as in GridSearchCV.
-            values = np.ma.MaskedArray(np.empty(len(rows), dtype=object), mask=True)
-            for i, row in enumerate(rows):
-                if name in row["config"]:
-                    values[i] = row["config"][name]
+            # Masked where the parameter is inactive (conditional spaces), and typed by its
+            # values (numbers as numbers, text as objects), as in GridSearchCV.
+            present = {i: row["config"][name] for i, row in enumerate(rows) if name in row["config"]}
+            inferred = np.array(list(present.values()))
+            dtype = inferred.dtype if present and inferred.dtype.kind not in "UO" and inferred.ndim == 1 else object
+            values = np.ma.MaskedArray(np.empty(len(rows), dtype=dtype), mask=True)
+            for i, value in present.items():
+                values[i] = value
             results[f"param_{name}"] = values
         return results
 
