@@ -122,3 +122,26 @@ def test_greater_and_less_than_on_an_ordinal_are_its_later_or_earlier_choices(se
     space.add([parent, child])
     space.add(getattr(cs, kind)(child, parent, value))
     assert mh.Space.from_configspace(space).conditions["y"] == mh.In("s", list(active))
+
+
+def test_an_or_over_a_conditional_parent_is_refused_both_ways() -> None:
+    # ConfigSpace: gamma is active for a tree (any part holds). metahpo: gamma reads kernel,
+    # which a tree leaves inactive, so it would be inactive. Not the same space: refused.
+    cs = CS.ConfigurationSpace({"model": ["svm", "tree"], "kernel": ["rbf", "linear"], "gamma": (1e-3, 1.0)})
+    cs.add(CS.EqualsCondition(cs["kernel"], cs["model"], "svm"))
+    cs.add(CS.OrConjunction(CS.EqualsCondition(cs["gamma"], cs["kernel"], "rbf"),
+                            CS.EqualsCondition(cs["gamma"], cs["model"], "tree")))
+    with pytest.raises(InvalidParameterError, match="condition of 'gamma' is an OR .* 'kernel' has a condition"):
+        mh.Space.from_configspace(cs)
+    space = mh.Space(
+        {"model": mh.Categorical(["svm", "tree"]), "kernel": mh.Categorical(["rbf", "linear"]),
+         "gamma": mh.Float(1e-3, 1.0)},
+        {"kernel": mh.Equals("model", "svm"),
+         "gamma": mh.AnyOf(mh.Equals("kernel", "rbf"), mh.Equals("model", "tree"))},
+    )
+    with pytest.raises(InvalidParameterError, match="condition of 'gamma' is an OR"):
+        space.to_configspace()
+    # An OR over one parent, or over parents that are always active, means the same to both.
+    plain = mh.Space(dict(space.items()),
+                     {"gamma": mh.AnyOf(mh.Equals("kernel", "rbf"), mh.Equals("model", "tree"))})
+    assert mh.Space.from_configspace(plain.to_configspace()).conditions == plain.conditions

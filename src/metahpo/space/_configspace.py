@@ -12,7 +12,8 @@ What maps, both ways:
   ``GreaterThanCondition`` / ``LessThanCondition`` <-> :class:`Range` (an integer bound
   is exact; a real bound differs only at the bound itself, where ConfigSpace is strict
   and ``Range`` inclusive), ``AndConjunction`` / ``OrConjunction`` <-> :class:`AllOf` /
-  :class:`AnyOf`.
+  :class:`AnyOf` (an OR over several parents of which one is conditional is refused both
+  ways: ConfigSpace and metahpo read it differently).
 
 Forbidden clauses have no counterpart in a metahpo space: ``forbidden="raise"`` (the
 default) refuses a space that has them, ``forbidden="ignore"`` drops them with a warning.
@@ -84,7 +85,28 @@ def from_configspace(configspace: Any, forbidden: str = "raise") -> Space:
         condition.child.name: _condition_from(cs, condition, params)
         for condition in configspace.conditions
     }
+    for child, condition in conditions.items():
+        _check_any_of(child, condition, set(conditions))
     return Space(params, conditions)
+
+
+def _check_any_of(child: str, condition: Condition, conditional: set[str]) -> None:
+    """Refuse an OR over several parents of which one is conditional itself: ConfigSpace
+    makes ``child`` active when any part holds, metahpo only when every parent it reads is
+    active too, so the same clause would describe two different spaces."""
+    if isinstance(condition, AnyOf) and len(condition.parents()) > 1:
+        inactive = [p for p in condition.parents() if p in conditional]
+        if inactive:
+            raise InvalidParameterError(
+                f"The condition of {child!r} is an OR over the parents {list(condition.parents())}, "
+                f"and {inactive[0]!r} has a condition of its own: ConfigSpace makes {child!r} "
+                "active when any part holds, metahpo only when every parent it reads is "
+                "active, so the two would not describe the same space. Write it with one "
+                "parent per OR, or split the parameter."
+            )
+    if isinstance(condition, (AllOf, AnyOf)):
+        for part in condition.conditions:
+            _check_any_of(child, part, conditional)
 
 
 def _param_from(cs: Any, hp: Any) -> Param:
@@ -148,6 +170,8 @@ def to_configspace(space: Space, seed: int | None = None) -> Any:
     """``space`` as a ConfigSpace ``ConfigurationSpace`` (see the module docstring)."""
     cs = _import_configspace()
     out = cs.ConfigurationSpace(seed=seed)
+    for child, condition in space.conditions.items():
+        _check_any_of(child, condition, set(space.conditions))
     hyperparameters = {name: _param_to(cs, name, param) for name, param in space.items()}
     out.add(list(hyperparameters.values()))
     conditions = [
