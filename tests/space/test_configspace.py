@@ -131,7 +131,7 @@ def test_an_or_over_a_conditional_parent_is_refused_both_ways() -> None:
     cs.add(CS.EqualsCondition(cs["kernel"], cs["model"], "svm"))
     cs.add(CS.OrConjunction(CS.EqualsCondition(cs["gamma"], cs["kernel"], "rbf"),
                             CS.EqualsCondition(cs["gamma"], cs["model"], "tree")))
-    with pytest.raises(InvalidParameterError, match="condition of 'gamma' is an OR .* 'kernel' has a condition"):
+    with pytest.raises(InvalidParameterError, match=r"condition of 'gamma' is an OR .* 'kernel' has a condition"):
         mh.Space.from_configspace(cs)
     space = mh.Space(
         {"model": mh.Categorical(["svm", "tree"]), "kernel": mh.Categorical(["rbf", "linear"]),
