@@ -176,19 +176,24 @@ def test_create_study_with_a_preset_uses_its_space_and_bundle() -> None:
     assert gp.optimizer.name == "gpbo"
 
 
-def test_a_scheduler_over_the_bundles_budgets_starts_from_the_shipped_model(
-    monkeypatch: pytest.MonkeyPatch, tmp_path
-) -> None:
-    from metahpo.surrogates.meta import _provider
+class MetaTrained(Exception):
+    """Raised instead of a meta-training (25 s) a test only needs to see asked for."""
 
-    monkeypatch.setenv("METAHPO_HOME", str(tmp_path))  # no meta-model stored by another run
-    class MetaTrained(Exception):
-        """Raised instead of a meta-training (25 s) the test only needs to see asked for."""
+
+@pytest.fixture
+def no_meta_training(monkeypatch: pytest.MonkeyPatch, tmp_path) -> type[MetaTrained]:
+    """A fresh METAHPO_HOME (no meta-model stored by another run) where meta-training raises."""
+    from metahpo.surrogates.meta import _provider
 
     def no_training(*args, **kwargs):
         raise MetaTrained
 
+    monkeypatch.setenv("METAHPO_HOME", str(tmp_path))
     monkeypatch.setattr(_provider, "meta_train", no_training)
+    return MetaTrained
+
+
+def test_a_scheduler_over_the_bundles_budgets_starts_from_the_shipped_model(no_meta_training, tmp_path) -> None:
     X, y = tiny_data("classification")
     objective = mh.presets.objective("hgb-classifier", X, y, cv=2)
     url = f"sqlite:///{tmp_path / 's.db'}"
@@ -210,24 +215,11 @@ def test_a_scheduler_over_the_bundles_budgets_starts_from_the_shipped_model(
     assert reopened.trials[-1].user_attrs["why"]["source"] == "surrogate"
     # Another range: the budget column would mean other budgets, so it meta-trains.
     other = study(9)
-    with pytest.raises(MetaTrained):
+    with pytest.raises(no_meta_training):
         other.ask()
 
 
-def test_a_shipped_model_starts_only_a_study_of_the_space_it_was_trained_on(
-    monkeypatch: pytest.MonkeyPatch, tmp_path
-) -> None:
-    from metahpo.surrogates.meta import _provider
-
-    monkeypatch.setenv("METAHPO_HOME", str(tmp_path))
-
-    class MetaTrained(Exception):
-        """Raised instead of a meta-training the test only needs to see asked for."""
-
-    def no_training(*args, **kwargs):
-        raise MetaTrained
-
-    monkeypatch.setattr(_provider, "meta_train", no_training)
+def test_a_shipped_model_starts_only_a_study_of_the_space_it_was_trained_on(no_meta_training) -> None:
     X, y = tiny_data("classification")
     objective = mh.presets.objective("hgb-classifier", X, y, cv=2)
     space = mh.presets.get("hgb-classifier").space.to_dict()
@@ -243,7 +235,7 @@ def test_a_shipped_model_starts_only_a_study_of_the_space_it_was_trained_on(
         assert study.optimizer.name == "metabo", name
         assert "ready-trained" not in study.user_attrs["optimizer_choice"]["reason"], name
         study.optimize(objective, n_trials=3, show_progress=False)  # the warm start
-        with pytest.raises(MetaTrained):
+        with pytest.raises(no_meta_training):
             study.ask()
     same = mh.create_study(preset="hgb-classifier", task=mh.Task.from_data(X, y), seed=0)
     assert "ready-trained" in same.user_attrs["optimizer_choice"]["reason"]
