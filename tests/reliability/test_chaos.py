@@ -144,6 +144,48 @@ def test_a_process_killed_while_the_optimizer_suggests_leaves_a_trial_others_fai
     assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.FAILED] + [TrialState.COMPLETE] * 2
 
 
+_PAUSES_IN_SUGGEST = """
+import os, signal, sys, time
+import metahpo as mh
+from metahpo.optimizers import RandomSearch
+from metahpo.storage import SQLStorage
+
+suggest = RandomSearch.suggest
+paused = []
+def pausing(self, history, n=1):
+    if history.trials and not paused:  # once: a laptop put to sleep in a long meta-training, say
+        paused.append(True)
+        time.sleep(0.5)  # the trial's heartbeat is beating by now
+        os.kill(os.getpid(), signal.SIGSTOP)
+    return suggest(self, history, n)
+RandomSearch.suggest = pausing
+study = mh.load_study("chaos", SQLStorage(sys.argv[1], heartbeat_interval=0.2, grace_period=1.0))
+study.optimize(lambda trial: trial.config["x"], n_trials=3)
+"""
+
+
+def _stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(")")[-1].split()[0] == "T"
+
+
+def test_a_process_paused_while_the_optimizer_suggests_goes_on_with_another_trial(sqlite_db):
+    study = _new_study(sqlite_db)
+    paused = subprocess.Popen([sys.executable, "-c", _PAUSES_IN_SUGGEST, sqlite_db], env=_env(),
+                              stderr=subprocess.PIPE)
+    try:
+        _wait_for(lambda: _stopped(paused.pid), 60, "the worker paused in its suggestion")
+        time.sleep(GRACE + 0.3)
+        assert study.storage.fail_stale_trials(study.study_id) == [1]  # taken for dead
+    finally:
+        paused.send_signal(signal.SIGCONT)
+    stderr = _finish(paused)
+    assert "taken for dead while its config was chosen" in stderr
+    trials = study.trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.FAILED] + [TrialState.COMPLETE] * 2
+    assert trials[1].config == {} and "heartbeat" in (trials[1].error or "")
+
+
 # SIGSTOP and SIGCONT of a worker process -----------------------------------------------------
 def test_sigstop_past_the_grace_period_then_sigcont_loses_no_result(sqlite_db):
     study = _new_study(sqlite_db)

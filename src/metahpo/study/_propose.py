@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from metahpo.exceptions import TrialStateError
 from metahpo.history import History
 from metahpo.optimizers import Optimizer
 from metahpo.space import Space
-from metahpo.storage import Storage
+from metahpo.storage import Storage, is_stale_failure
 from metahpo.study._retry import taken_elsewhere
 from metahpo.study._state import OPTIMIZER_STATE_KEY, state_of_history
 from metahpo.trial import FrozenTrial, TrialState
@@ -89,6 +90,8 @@ def propose_config(
                 t for t in configured() if t.number != record.number
             )), record.number)
     except BaseException as exc:
+        if isinstance(exc, TrialStateError) and is_stale_failure(storage.get_trial(study_id, record.number)):
+            raise  # taken for dead while it suggested (a paused process): failed already
         storage.finish_trial(
             study_id, record.number, TrialState.FAILED,
             error=f"The optimizer failed to propose a config: {exc!r}",

@@ -16,6 +16,7 @@ from metahpo.exceptions import (
     InvalidParameterError,
     MetahpoError,
     StudyNotFoundError,
+    TrialStateError,
 )
 from metahpo.history import History
 from metahpo.knowledge import descriptor_of
@@ -31,6 +32,7 @@ from metahpo.storage import (
     ended_trials,
     finished_marker,
     get_storage,
+    is_stale_failure,
     missing_sqlite_file,
 )
 from metahpo.study._checkpoints import study_checkpoint_dir
@@ -284,7 +286,14 @@ class Study:
                 self.study_id, budget=job.budget, bracket=job.bracket, rung=job.rung
             )
             with heartbeat(self.storage, self.study_id, record.number) if beating else nullcontext():
-                return TrialHandle(self, self._choose_config(record, trials, history))
+                try:
+                    return TrialHandle(self, self._choose_config(record, trials, history))
+                except TrialStateError:
+                    if not is_stale_failure(self.storage.get_trial(self.study_id, record.number)):
+                        raise
+            # Paused past the grace period while suggesting: another process failed the
+            # trial as dead; this one is alive, and reserves another.
+            logger.warning("Trial %d was taken for dead while its config was chosen; asking again.", record.number)
         raise MetahpoError(
             f"Study {self.name!r}: {_PROMOTION_RETRIES} promotions in a row were taken by other workers."
         )
