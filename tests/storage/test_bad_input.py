@@ -281,20 +281,30 @@ def test_a_password_with_at_signs_is_hidden_from_sql_url_errors() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "masked"),
+    ("url", "masked"),
     [
-        # A message quoting other URLs before the one with a password.
-        ("Got 'sqlite:///' or 'postgresql+psycopg://' or a directory. Got 'mysql://u:s3cret@h/db' instead.",
-         "Got 'sqlite:///' or 'postgresql+psycopg://' or a directory. Got 'mysql://u:***@h/db' instead."),
         ("postgresql://u@localhost:1/db?password=s3cret", "postgresql://u@localhost:1/db?password=***"),
-        ("postgresql://u:p@ss@h/db?sslmode=require&Password=zz", "postgresql://u:***@h/db?sslmode=require&Password=***"),
+        ("postgresql://u:p@ss@h/db?sslmode=require&sslpassword=zz", "postgresql://u:***@h/db?sslmode=require&sslpassword=***"),
+        # One raw URL: its password may hold a blank or a quote.
+        ("postgresql+psycopg://user:my secret@localhost:notaport/db", "postgresql+psycopg://user:***@localhost:notaport/db"),
+        ("postgresql+psycopg://:sec'ret@h/db", "postgresql+psycopg://:***@h/db"),
         ("sqlite:///runs/a.db", "sqlite:///runs/a.db"),
     ],
 )
-def test_passwords_are_masked_wherever_a_message_quotes_them(text: str, masked: str) -> None:
+def test_a_urls_password_is_masked_whatever_it_holds(url: str, masked: str) -> None:
     from metahpo.storage import mask_password
 
-    assert mask_password(text) == masked
+    assert mask_password(url) == masked
+
+
+def test_passwords_are_masked_in_a_message_quoting_several_urls() -> None:
+    from metahpo.storage import mask_passwords_in
+
+    text = ("Got 'sqlite:///' or 'postgresql+psycopg://' or a directory. Got 'mysql://u:s3cret@h/db' or "
+            "'postgresql+;://v:pw@h/db?password=q' instead.")
+    assert mask_passwords_in(text) == (
+        "Got 'sqlite:///' or 'postgresql+psycopg://' or a directory. Got 'mysql://u:***@h/db' or "
+        "'postgresql+;://v:***@h/db?password=***' instead.")
 
 
 def test_an_unreachable_server_is_named_without_a_password_in_its_query() -> None:

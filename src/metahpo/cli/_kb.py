@@ -42,11 +42,11 @@ class BadInput(Exception):
 
 
 def _fail(message: str) -> NoReturn:
-    from metahpo.storage import mask_password
+    from metahpo.storage import mask_passwords_in
 
     # Messages may quote a URL the user typed; its password is never printed.
     Console(stderr=True, soft_wrap=True).print(
-        f"[bold red]error:[/] {escape(mask_password(message))}", highlight=False
+        f"[bold red]error:[/] {escape(mask_passwords_in(message))}", highlight=False
     )
     raise typer.Exit(code=BAD_INPUT)
 

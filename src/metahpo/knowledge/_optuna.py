@@ -44,7 +44,7 @@ from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._task import MIN_TASK_TRIALS, Task, check_descriptor, descriptor_of
 from metahpo.space import Categorical, Float, Int, Param, Space
-from metahpo.storage import mask_password, missing_sqlite_file
+from metahpo.storage import mask_password, mask_passwords_in, missing_sqlite_file
 
 __all__ = ["read_optuna"]
 
@@ -158,7 +158,7 @@ def _reason(exc: BaseException) -> str:
     # Optuna wraps database errors in a generic message; the cause says what went wrong.
     cause = exc.__cause__ or exc
     text = str(cause).splitlines()[0] if str(cause) else ""
-    return mask_password(f"{type(cause).__name__}: {text}"[:300])
+    return mask_passwords_in(f"{type(cause).__name__}: {text}"[:300])
 
 
 

@@ -15,7 +15,12 @@ from metahpo.storage._base import (
     reads_from_number,
 )
 from metahpo.storage._cache import TrialCache
-from metahpo.storage._checks import check_objective_value, check_study_name, mask_password
+from metahpo.storage._checks import (
+    check_objective_value,
+    check_study_name,
+    mask_password,
+    mask_passwords_in,
+)
 from metahpo.storage._existing import (
     check_existing_sqlite,
     check_not_foreign_sqlite,
@@ -72,6 +77,7 @@ __all__ = [
     "is_memory_sqlite",
     "is_stale_failure",
     "mask_password",
+    "mask_passwords_in",
     "missing_sqlite_file",
     "reads_from_number",
     "sqlite_path",

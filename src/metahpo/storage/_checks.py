@@ -209,15 +209,23 @@ def check_meta_version(version: Any) -> int | None:
 
 # The password of a URL, from the ':' after the user name to the last '@' (a password
 # may itself hold '@'); hidden in error messages.
-# A URL's user:password@ (the user part stops at the first ":", "/" or "@", the password
-# runs to the URL's last "@"; a URL holds no blank or quote), and a password= query value.
-_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s'\"]*:)[^\s'\"]*@")
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&\s'\"]*", re.IGNORECASE)
+# In one URL, the password runs from the user's ":" to the last "@" (it may hold anything,
+# a blank or a quote included); a password= or sslpassword= query value is hidden too.
+_URL_PASSWORD = re.compile(r"(://[^:/@]*:).*@")
+_QUERY_PASSWORD = re.compile(r"([?&](?:ssl)?password=)[^&\s'\"]*", re.IGNORECASE)
+# In a message quoting URLs, each URL ends at a blank or a quote: another URL quoted
+# before it must not be taken for its start.
+_MESSAGE_PASSWORD = re.compile(r"([A-Za-z][^\s'\"/:@]*://[^:/@\s'\"]*:)[^\s'\"]*@")
 
 
-def mask_password(text: str) -> str:
-    """``text`` (a URL, or a message quoting URLs) with every password replaced by ``***``."""
-    return _QUERY_PASSWORD.sub(r"\1***", _PASSWORD.sub(r"\1***@", text))
+def mask_password(url: str) -> str:
+    """``url`` (one storage URL, as given) with its password replaced by ``***``."""
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", url))
+
+
+def mask_passwords_in(text: str) -> str:
+    """``text``, a message that may quote several URLs, with every password replaced by ``***``."""
+    return _QUERY_PASSWORD.sub(r"\1***", _MESSAGE_PASSWORD.sub(r"\1***@", text))
 
 
 MAX_SEED = 2**63 - 1
