@@ -32,3 +32,4 @@ def test_a_missing_extra_is_one_error_line(stored, tmp_path, monkeypatch, missin
     assert result.exit_code == 1
     assert "pip install 'metahpo[dashboard]'" in " ".join(result.output.split())
     assert not isinstance(result.exception, ImportError)  # refused as an error, not raised
+

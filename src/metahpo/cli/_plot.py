@@ -64,6 +64,8 @@ def dashboard_command(
 
 def _check_exists(url: str) -> None:
     """Refuse a SQLite file that does not exist (opening it would create an empty one)."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and url != prefix + ":memory:" and not Path(url[len(prefix):]).exists():
-        raise MetahpoError(f"No database at {url[len(prefix):]!r}: check --storage (or $METAHPO_STORAGE).")
+    from metahpo.storage import missing_sqlite_file
+
+    missing = missing_sqlite_file(url)  # any driver's spelling
+    if missing is not None:
+        raise MetahpoError(f"No database at {missing!r}: check --storage (or $METAHPO_STORAGE).")

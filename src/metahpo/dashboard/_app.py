@@ -24,7 +24,7 @@ from metahpo.dashboard._html import escape, page
 from metahpo.dashboard._pages import compare_body, knowledge_body, studies_body, study_body
 from metahpo.dashboard._reader import study_summaries
 from metahpo.exceptions import InvalidParameterError, StudyNotFoundError
-from metahpo.storage import Storage, existing_storage
+from metahpo.storage import Storage, existing_storage, mask_password
 from metahpo.visualization import plot, plot_knowledge_map, plot_knowledge_updates, plot_studies
 
 __all__ = ["create_app"]
@@ -184,5 +184,5 @@ def _import_drawing_modules() -> None:
 def _label(store: Storage) -> str:
     url = getattr(store, "url", None)
     if isinstance(url, str):
-        return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+        return mask_password(url)
     return type(store).__name__

@@ -12,9 +12,6 @@ loss after every smaller budget.
 from __future__ import annotations
 
 import itertools
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -74,6 +71,7 @@ class TorchMLPClassifier:
         from torch import nn
 
         from metahpo.presets._mlp_layers import Dropout, linear
+        from metahpo.surrogates import torch_threads
 
         x = np.asarray(X, dtype=np.float64)
         self.classes_, labels = np.unique(np.asarray(y), return_inverse=True)
@@ -81,7 +79,7 @@ class TorchMLPClassifier:
         scale = x.std(axis=0)
         scale[scale == 0] = 1.0  # a constant column stays at zero instead of becoming NaN
         self.scale_ = scale
-        with _one_thread():
+        with torch_threads(1):
             # One generator draws the weights and then the dropout masks, in the order
             # torch's global one would after manual_seed(random_state): the same numbers.
             draws = torch.Generator().manual_seed(self.random_state)
@@ -124,32 +122,6 @@ class TorchMLPClassifier:
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row."""
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-
-_THREADS_LOCK = threading.Lock()
-_THREADS_USERS = 0
-_THREADS_BEFORE = 0
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Torch on one thread while any model trains; the caller's setting back after the
-    last one (the setting is process-wide: trials on threads of one process share it)."""
-    import torch
-
-    global _THREADS_USERS, _THREADS_BEFORE
-    with _THREADS_LOCK:
-        if _THREADS_USERS == 0:
-            _THREADS_BEFORE = torch.get_num_threads()
-            torch.set_num_threads(1)
-        _THREADS_USERS += 1
-    try:
-        yield
-    finally:
-        with _THREADS_LOCK:
-            _THREADS_USERS -= 1
-            if _THREADS_USERS == 0:
-                torch.set_num_threads(_THREADS_BEFORE)
 
 
 def build_mlp(config: dict[str, Any], budget: int, task_type: str) -> TorchMLPClassifier:
