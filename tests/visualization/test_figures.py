@@ -258,3 +258,17 @@ def test_importances_are_the_same_for_values_near_the_float_limit():
     assert studies[1.0]["x"] > 0.9
     for scale in (1e300, 1e308):
         assert studies[scale] == pytest.approx(studies[1.0], abs=1e-3)
+
+
+def test_a_multi_fidelity_studys_best_is_the_studys_best_everywhere(tmp_path):
+    from metahpo.visualization import plot_optimization_history, plot_studies, read_study
+
+    url = f"sqlite:///{tmp_path / 'hb.db'}"
+    study = mh.create_study(name="hb", space=mh.Space({"x": mh.Float(0, 1)}), storage=url, optimizer="random",
+                            seed=0, scheduler=mh.Hyperband(min_budget=1, max_budget=9, eta=3))
+    # Loss grows with the budget: a low-budget trial's loss is not comparable, however low.
+    study.optimize(lambda t: t.config["x"] + t.budget / 10, n_trials=13, show_progress=False)
+    assert read_study(study).best().number == study.best_trial.number
+    line = plot_optimization_history(study).data[-1]
+    assert line.name == "best so far" and line.y[-1] == pytest.approx(study.best_value)
+    assert plot_studies([study]).data[0].y[-1] == pytest.approx(study.best_value)

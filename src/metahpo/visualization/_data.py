@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,8 +54,27 @@ class StudyData:
         return [t for t in self.trials if t.state is TrialState.COMPLETE and t.value is not None]
 
     def best(self) -> FrozenTrial | None:
+        """The best COMPLETE trial at the largest budget reached (the study's own rule: a
+        trial at a lower budget is not comparable, however low its loss)."""
         done = self.complete()
-        return min(done, key=lambda t: self.sign * float(t.value)) if done else None  # type: ignore[arg-type]
+        if not done:
+            return None
+        top = max(_budget(t) for t in done)
+        return min((t for t in done if _budget(t) == top), key=lambda t: self.sign * float(t.value))  # type: ignore[arg-type]
+
+    def best_so_far(self, trials: list[FrozenTrial]) -> list[float | None]:
+        """After each of ``trials`` (in order), the value :meth:`best` would give then; ``None``
+        before the first COMPLETE one. A trial at a larger budget starts the comparison anew."""
+        top, best, out = -math.inf, math.inf, []
+        for trial in trials:
+            if trial.state is TrialState.COMPLETE and trial.value is not None:
+                budget, loss = _budget(trial), self.sign * float(trial.value)
+                if budget > top:
+                    top, best = budget, loss
+                elif budget == top:
+                    best = min(best, loss)
+            out.append(None if math.isinf(best) else self.sign * best)
+        return out
 
     @property
     def state(self) -> str:
@@ -127,3 +147,7 @@ def empty_figure(title: str, message: str) -> Any:
                       annotations=[{"text": message, "showarrow": False, "font": {"size": 14},
                                     "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}])
     return fig
+
+
+def _budget(trial: FrozenTrial) -> float:
+    return math.inf if trial.budget is None else float(trial.budget)

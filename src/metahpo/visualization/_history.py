@@ -52,9 +52,9 @@ def plot_optimization_history(study: Any, storage: Storage | str | None = None) 
             customdata=[[t.budget if t.budget is not None else "-"] for t in trials],
             hovertemplate="trial %{x}<br>value %{y:.6g}<br>budget %{customdata[0]}<extra>%{fullData.name}</extra>",
         ))
-    values = np.array([data.sign * float(t.value) for t in done])  # type: ignore[arg-type]
+    # The study's best as it stood after each trial: at the largest budget reached so far.
     fig.add_trace(go.Scatter(
-        x=[t.number for t in done], y=data.sign * np.minimum.accumulate(values), mode="lines",
+        x=[t.number for t in done], y=data.best_so_far(done), mode="lines",
         name="best so far", line={"color": "black", "shape": "hv"},
     ))
     fig.update_layout(title=title, xaxis_title="trial", yaxis_title="value", legend_title="suggested by")
@@ -86,13 +86,11 @@ def plot_studies(
             axis = [t.number for t in finished]
         else:
             axis = list(np.cumsum([1.0 if t.budget is None else float(t.budget) for t in finished]))
-        best, xs, ys = np.inf, [], []
-        for position, trial in zip(axis, finished, strict=True):
-            if trial.value is not None and trial.state.value == "COMPLETE":
-                best = min(best, data.sign * float(trial.value))
-            if np.isfinite(best):
+        xs, ys = [], []
+        for position, best in zip(axis, data.best_so_far(finished), strict=True):
+            if best is not None:
                 xs.append(position)
-                ys.append(data.sign * best)
+                ys.append(best)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=data.name, line={"shape": "hv"}))
     fig.update_layout(title=title, xaxis_title="trial" if x == "trial" else "budget spent",
                       yaxis_title="best value so far")
