@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib.resources
 import json
 import os
@@ -55,6 +57,13 @@ def read_bundled(name: str) -> list[Task]:
         return read_directory(folder, source=f"bundled:{name}")
 
 
+@functools.cache
+def _manifest(name: str) -> dict[str, Any]:
+    """The manifest of the bundled knowledge ``name``: package data, read once per process
+    (the study's "auto" choice and its ready-trained models each look at it)."""
+    return json.loads(_data_root().joinpath(name, "manifest.json").read_text(encoding="utf-8"))
+
+
 def bundled_space_counts(name: str) -> dict[str, int]:
     """How many tasks of each space (by fingerprint) the bundled knowledge ``name`` holds.
 
@@ -66,7 +75,7 @@ def bundled_space_counts(name: str) -> dict[str, int]:
         raise InvalidParameterError(
             f"The 'name' parameter of bundled_space_counts must be one of {names}. Got {describe(name)} instead."
         )
-    manifest = json.loads(_data_root().joinpath(name, "manifest.json").read_text(encoding="utf-8"))
+    manifest = _manifest(name)
     fingerprints = [entry["fingerprint"] for entry in manifest["spaces"]]
     counts: dict[str, int] = {}
     for task in manifest["tasks"]:
@@ -104,11 +113,11 @@ def bundled_meta_model(name: str, budgets: bool = False) -> Any:
     from metahpo.surrogates.meta import MetaModel
 
     model = MetaModel.from_bytes(resource.read_bytes())
-    manifest = json.loads(_data_root().joinpath(name, "manifest.json").read_text(encoding="utf-8"))
+    manifest = _manifest(name)
     if len(manifest["spaces"]) == 1:
         # The space it reads: a study of another space (wider bounds, another parameter in
         # the same column) must not start from it, whatever the width of its inputs.
-        model.info["space"] = manifest["spaces"][0]["space"]
+        model.info["space"] = copy.deepcopy(manifest["spaces"][0]["space"])  # the cached manifest stays as read
     return model
 
 
