@@ -466,3 +466,21 @@ def test_a_resumed_study_does_not_name_itself_among_the_similar_tasks(tmp_path):
     assert why["source"] == "surrogate"
     names = [name for name, _ in why["similar_tasks"]]
     assert len(names) == 3 and "mine" not in names
+
+
+def test_a_discarded_update_in_the_next_study_is_logged_once(tmp_path, caplog, monkeypatch):
+    from metahpo.surrogates.meta import _provider
+
+    url = f"sqlite:///{tmp_path / 'team.sqlite'}"
+    for i, task in enumerate(FAMILY.tasks[1:6]):
+        if i == 4:  # trained on four; the fifth is learned from in the next suggestion
+            metabo(mh.KnowledgeBase.open(url))._provider.model(mh.KnowledgeBase.open(url), _encoding())
+        study = mh.create_study(name=f"past-{i}", space=FAMILY.space, storage=url, optimizer="random", seed=i)
+        study.optimize(lambda t, task=task: FAMILY.evaluate(task, t.config), n_trials=12, show_progress=False)
+    monkeypatch.setattr(_provider, "_verdict", lambda *scores: "the old tasks' loss would rise")
+    optimizer = metabo(mh.KnowledgeBase.open(url))
+    with caplog.at_level(logging.INFO, logger="metahpo.surrogates"):
+        optimizer._provider.model(optimizer.knowledge, _encoding())
+    outcomes = [r.getMessage() for r in caplog.records
+                if r.getMessage().startswith(("Continual update on", "Discarded"))]
+    assert len(outcomes) == 1 and "discarded, the old tasks' loss would rise" in outcomes[0]

@@ -292,6 +292,8 @@ class MetaModelProvider:
         if _signature(new_task) in seen:
             return None
         updated, summary = self._grow(model, [new_task], old, encoding, seed)
+        if not summary["kept"]:
+            logger.info("Discarded the continual update of the meta-model: %s.", summary["reason"])
         version = store.save(key, updated) if store is not None else None
         with self._lock:
             self._remember(key, updated)
@@ -373,7 +375,6 @@ class MetaModelProvider:
         if reason is None:
             kept = _with_seen(updated, seen, model.info.get("trained_on"))
             return _with_guard(kept, kept_guard), {**summary, "kept": True}
-        logger.info("Discarded the continual update of the meta-model: %s.", reason)
         return _with_guard(_with_seen(model, seen), kept_guard), {**summary, "kept": False, "reason": reason}
 
     # Helpers ------------------------------------------------------------------------------
