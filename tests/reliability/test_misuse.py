@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import contextlib
 import os
 import signal
 import subprocess
@@ -85,6 +86,36 @@ def test_a_stopping_signal_stops_the_commands_tune_runs_on_worker_threads(tmp_pa
     assert len(pids.read_text().split()) == 2, "no command started after the interrupt"
     states = [t.state for t in mh.load_study("t", f"sqlite:///{tmp_path}/t.db").trials]
     assert states == [TrialState.FAILED] * 2
+
+
+def test_a_second_signal_during_tune_s_grace_period_still_kills_the_command(tmp_path):
+    # A command that ignores SIGTERM gets the grace period, then SIGKILL. An impatient
+    # second signal must not cut that short and leave the command running.
+    (tmp_path / "space.yaml").write_text("x: {type: float, low: 0, high: 1}\n")
+    pids = tmp_path / "pids"
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from metahpo.cli import main; main()", "tune", "--space", "space.yaml",
+         "--trials", "2", "--optimizer", "random", "--storage", "sqlite:///t.db", "--name", "t", "--",
+         "sh", "-c", f"trap '' TERM; echo $$ >> {pids}; exec sleep 60"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (pids.exists() and pids.read_text().strip()):
+        time.sleep(0.1)
+    command = int(pids.read_text())
+    try:
+        process.send_signal(signal.SIGTERM)
+        time.sleep(1.0)  # inside the grace period: the command ignored SIGTERM
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+        assert process.returncode == 128 + signal.SIGTERM, output
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _alive(command):
+            time.sleep(0.1)
+        assert not _alive(command)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(command, signal.SIGKILL)
 
 
 def test_tune_checks_its_options_before_creating_a_study(tmp_path, monkeypatch):

@@ -423,14 +423,17 @@ def _exit_text(returncode: int) -> str:
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)  # A chance to clean up ...
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.communicate(timeout=_KILL_GRACE)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # ... and then the whole group goes.
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.communicate(timeout=_KILL_GRACE)
+    try:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)  # A chance to clean up ...
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=_KILL_GRACE)
+    finally:
+        # ... and then the whole group goes, at once if a second Ctrl+C cut the grace short.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=_KILL_GRACE)
 
 
 def _placeholder_values(
