@@ -113,3 +113,24 @@ def test_plateau_and_timeout_stop_the_run_as_they_do_locally(tmp_path, client):
     assert time.monotonic() - started >= 4  # the running trials were waited for
     trials = mh.load_study("slow", url).trials
     assert 1 <= len(trials) <= 2 and all(t.state is TrialState.COMPLETE for t in trials)
+
+
+def test_a_scheduler_of_the_user_s_own_travels_to_the_workers(tmp_path, client):
+    from metahpo.schedulers import BaseScheduler, Job
+
+    class TwoBudgets(BaseScheduler):  # defined here: the workers cannot import it by name
+        name = "two_budgets"
+
+        def __init__(self) -> None:
+            self.min_budget, self.max_budget = 1.0, 4.0
+
+        def next_job(self, history):
+            return Job(budget=2.0, bracket=0, rung=0)
+
+    url = f"sqlite:///{tmp_path / 'own.db'}"
+    study = mh.create_study(name="own", space=mh.Space({"x": mh.Float(0, 1)}), storage=url,
+                            optimizer="random", scheduler=TwoBudgets(), seed=0)
+    study.optimize(lambda t: t.config["x"] * t.budget, n_trials=6, executor=client)
+    trials = study.trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 6
+    assert {t.budget for t in trials} == {2.0}  # the workers' jobs came from the user's scheduler

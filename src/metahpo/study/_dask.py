@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
+from metahpo.schedulers import scheduler_names
 from metahpo.study._protocols import RunnableStudy
 from metahpo.trial import FrozenTrial
 
@@ -37,7 +38,7 @@ def _storage_key(storage_class: type[Any], settings: dict[str, Any]) -> str:
 
 def _worker_study(
     study_class: type[RunnableStudy], storage_class: type[Any], settings: dict[str, Any], name: str,
-    knowledge: Any,
+    knowledge: Any, scheduler: Any,
 ) -> Any:
     key = _storage_key(storage_class, settings)
     with _worker_lock:
@@ -49,7 +50,7 @@ def _worker_study(
             storage = object.__new__(storage_class)
             storage.__setstate__(dict(settings))
             _worker_storages[key] = storage
-        study = _worker_studies[(key, name)] = study_class.load(name, storage, knowledge)
+        study = _worker_studies[(key, name)] = study_class.load(name, storage, knowledge, scheduler)
         return study
 
 
@@ -65,14 +66,14 @@ def _close_worker_storage(key: str) -> None:
 def _run_one(
     study_class: type[RunnableStudy], storage_class: type[Any], settings: dict[str, Any], name: str,
     objective: Objective, catch: tuple[type[BaseException], ...], retries: int, dispatch: str,
-    knowledge: Any, deadline: float | None,
+    knowledge: Any, scheduler: Any, deadline: float | None,
 ) -> int | None:
     # Runs on a worker: open the study from the shared storage, ask, evaluate, tell. The
     # class travels with the task (pickled by reference), so this module needs no import
     # of the study module. The storage travels by its settings (URL, heartbeat, grace),
     # not as an object: a worker unpickles the arguments of every task it is sent when it
     # receives them, and each unpickled storage would connect at once.
-    study = _worker_study(study_class, storage_class, settings, name, knowledge)
+    study = _worker_study(study_class, storage_class, settings, name, knowledge, scheduler)
     # A task a worker takes up after the run's deadline, or once the optimizer says the
     # study has converged, starts no trial (``None``), as the local loop would not.
     if (deadline is not None and time.time() > deadline) or study.converged():
@@ -138,9 +139,12 @@ def optimize_on_dask(
     shipped = None
     if knowledge is not None and knowledge.spec is None:
         shipped = client.scatter(knowledge, broadcast=True)
+    # A scheduler of the user's own cannot be rebuilt from its name on a worker: the
+    # instance travels too (schedulers keep no state, so a copy decides as it would).
+    scheduler = None if study.scheduler.name in scheduler_names() else client.scatter(study.scheduler, broadcast=True)
     futures = [
         client.submit(_run_one, type(study), type(study.storage), settings,
-                      study.name, objective, catch, retries, f"{run}:{i}", shipped, deadline,
+                      study.name, objective, catch, retries, f"{run}:{i}", shipped, scheduler, deadline,
                       pure=False)
         for i in range(n_trials)
     ]

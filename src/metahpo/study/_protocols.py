@@ -35,10 +35,13 @@ class RunnableStudy(Protocol):
     @property
     def optimizer(self) -> Any: ...
 
+    @property
+    def scheduler(self) -> Any: ...
+
     @classmethod
-    def load(cls, name: str, storage: Any = None, knowledge: Any = None) -> Self:
+    def load(cls, name: str, storage: Any = None, knowledge: Any = None, scheduler: Any = None) -> Self:
         """The stored study ``name``, opened from ``storage`` (a URL in another process),
-        with ``knowledge`` for its optimizer when given."""
+        with ``knowledge`` for its optimizer and the ``scheduler`` instance when given."""
         ...
 
     def run_trial(

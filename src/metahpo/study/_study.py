@@ -117,8 +117,12 @@ class Study:
         return cls(record, storage, reopened_optimizer(record, kb), scheduler or reopened_scheduler(record))
 
     @classmethod
-    def load(cls, name: str, storage: Storage | str | None = None, knowledge: Any = None) -> Study:
-        """Open the stored study ``name`` (what :func:`~metahpo.load_study` does)."""
+    def load(
+        cls, name: str, storage: Storage | str | None = None, knowledge: Any = None,
+        scheduler: Scheduler | None = None,
+    ) -> Study:
+        """Open the stored study ``name`` (what :func:`~metahpo.load_study` does); a
+        scheduler that is not built in is given again as ``scheduler``."""
         url = storage if storage is not None else os.environ.get(ENV_VAR) or None
         missing = missing_sqlite_file(url)
         if missing is not None:
@@ -128,7 +132,7 @@ class Study:
                 f"{missing!r} does not exist); nothing was created."
             )
         store = get_storage(storage)
-        return cls.from_record(store.get_study(name), store, knowledge)
+        return cls.from_record(store.get_study(name), store, knowledge, scheduler)
 
     # Facts -------------------------------------------------------------------------------
     @property
