@@ -197,3 +197,28 @@ def test_a_parallel_trial_whose_params_are_not_all_stored_yet_is_pending_for_the
     pending = [t for t in histories[-1].trials if t.state.name == "RUNNING"]
     assert len(pending) == 1 and pending[0].config["x"] == first.params["x"]
     assert first.suggest_float("y", -2, 2) == pending[0].config["y"]  # the proposal it holds
+
+
+def test_a_trial_another_process_has_in_flight_is_pending_too(tmp_path) -> None:
+    # Two processes on one RDB study: each has its own sampler and reads the other's
+    # trials from the database, where a proposal's params are not stored yet.
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+
+    def objective(t):
+        return (t.suggest_float("x", -2, 2) - 0.5) ** 2 + (t.suggest_float("y", -2, 2) + 0.3) ** 2
+
+    optuna.create_study(study_name="s", storage=url, sampler=MetaHPOSampler(optimizer="gpbo", seed=0)).optimize(
+        objective, n_trials=6)
+    one = optuna.load_study(study_name="s", storage=url, sampler=MetaHPOSampler(optimizer="gpbo", seed=0))
+    other_sampler = MetaHPOSampler(optimizer="gpbo", seed=0)
+    other = optuna.load_study(study_name="s", storage=url, sampler=other_sampler)
+    histories = []
+    history_of = other_sampler._history
+    other_sampler._history = lambda *args: histories.append(history_of(*args)) or histories[-1]  # type: ignore[method-assign]
+    first = one.ask()
+    first.suggest_float("x", -2, 2)  # proposed x and y; y is stored when the objective asks
+    second = other.ask()
+    second.suggest_float("x", -2, 2)
+    pending = [t for t in histories[-1].trials if t.state.name == "RUNNING"]
+    assert len(pending) == 1 and pending[0].config["x"] == first.params["x"]
+    assert first.suggest_float("y", -2, 2) == pending[0].config["y"]  # the proposal it holds

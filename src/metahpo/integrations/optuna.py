@@ -56,6 +56,9 @@ __all__ = ["MetaHPOSampler", "knowledge_from_optuna", "space_from_distributions"
 # a finer one over its range, each proposal rounded onto the grid.
 _MAX_GRID_CHOICES = 16
 
+# The trial system attribute that holds the sampler's proposal until Optuna stores its params.
+_PROPOSAL_KEY = "metahpo:proposal"
+
 
 def _grid_size(distribution: Any) -> int | None:
     """How many values a stepped distribution's grid has, or ``None`` without a step."""
@@ -227,10 +230,6 @@ class MetaHPOSampler(BaseSampler):
         # naturally reused for one study per dataset.
         self._intersections: dict[tuple[str, Any], IntersectionSearchSpace] = {}
         self._optimizers: dict[str, Optimizer] = {}
-        # This process's proposals for trials still running: Optuna fills a trial's params
-        # only as the objective asks for them, so a parallel trial's config is not in the
-        # study yet, and a deterministic acquisition would propose it again.
-        self._in_flight: dict[tuple[tuple[str, Any], int], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def reseed_rng(self) -> None:
@@ -260,8 +259,10 @@ class MetaHPOSampler(BaseSampler):
         study = _whole(study)
         history = self._history(study, trial, space, search_space)
         config = self._make_optimizer(space).suggest(history, 1)[0]
-        with self._lock:
-            self._in_flight[(_study_key(study), trial.number)] = config
+        # Optuna stores a trial's params only as the objective asks for them: the proposal
+        # is kept with the trial, so that the samplers of parallel trials, in this process
+        # or another on the same storage, count it as pending rather than propose it again.
+        study._storage.set_trial_system_attr(trial._trial_id, _PROPOSAL_KEY, config)
         return {name: _to_optuna(search_space[name], config[name]) for name in search_space}
 
     def sample_independent(
@@ -299,20 +300,14 @@ class MetaHPOSampler(BaseSampler):
         states = (done.COMPLETE, done.RUNNING, done.FAIL, done.PRUNED)
         records: list[Any] = []
         hidden = False  # a trial in flight whose params are not sampled yet
-        key = _study_key(study)
-        trials = study.get_trials(deepcopy=False, states=states)
-        running = {past.number for past in trials if past.state == done.RUNNING}
-        with self._lock:
-            for stale in [k for k in self._in_flight if k[0] == key and k[1] not in running]:
-                del self._in_flight[stale]
-            in_flight = {number: config for (study_key, number), config in self._in_flight.items() if study_key == key}
-        for past in trials:
+        for past in study.get_trials(deepcopy=False, states=states):
             if past.number == trial.number:
                 continue
             if not _usable(past, distributions):
-                if past.number in in_flight and space.contains(in_flight[past.number]):
+                proposal = past.system_attrs.get(_PROPOSAL_KEY) if past.state == done.RUNNING else None
+                if isinstance(proposal, dict) and space.contains(proposal):
                     records.append(FrozenTrial(number=len(records), state=TrialState.RUNNING,
-                                               config=in_flight[past.number]))
+                                               config=space.validate(proposal)))
                 else:
                     hidden = hidden or past.state == done.RUNNING
                 continue
