@@ -168,3 +168,29 @@ def test_every_page_of_a_given_storage(page, serve_dashboard):
                 Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
     assert page.errors == []
+
+
+def test_markup_in_a_studys_strings_is_drawn_as_text(page, serve_dashboard, tmp_path):
+    import metahpo as mh
+
+    name, param, choice = '<a href="https://example.com">linked</a>', "<b>lr</b>", "<i>adam</i>"
+    url = f"sqlite:///{tmp_path / 'markup.db'}"
+    space = mh.Space({param: mh.Float(1e-3, 1.0, log=True), "x": mh.Float(0.0, 1.0),
+                      "opt": mh.Categorical([choice, "sgd"])})
+    study = mh.create_study(name=name, space=space, storage=url, optimizer="random", seed=0)
+    study.optimize(lambda t: t.config[param] + t.config["x"] + (t.config["opt"] == choice), n_trials=8,
+                   show_progress=False)
+    with serve_dashboard(url) as dashboard:
+        page.goto(dashboard + "/study?name=" + quote(name))
+        _rendered(page)
+        # Plotly draws <a href> as an SVG link and <b> as a bold tspan: neither is drawn.
+        assert page.locator("div.plot svg a").count() == 0
+        assert page.locator("div.plot tspan[style*='bold']").count() == 0
+        titles = page.locator("div.plot .gtitle").all_text_contents()
+        assert f"Optimization history of {name}" in titles
+        ticks = page.locator("#plot-slice .xaxislayer-above text").all_text_contents()
+        assert choice in ticks, ticks
+        assert param in page.locator("#plot-contour .g-xtitle text").all_text_contents()
+        assert param in page.locator("#plot-parallel .axis-title").all_text_contents()
+        assert choice in page.locator("#plot-parallel .tick text").all_text_contents()
+    assert page.errors == []

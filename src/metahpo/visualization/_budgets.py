@@ -6,7 +6,7 @@ from typing import Any
 
 from metahpo.storage import Storage
 from metahpo.trial import FrozenTrial
-from metahpo.visualization._data import StudyData, empty_figure, read_study
+from metahpo.visualization._data import StudyData, empty_figure, read_study, text
 
 __all__ = ["plot_brackets", "plot_learning_curves"]
 
@@ -42,7 +42,7 @@ def plot_learning_curves(study: Any, storage: Storage | str | None = None) -> An
     from plotly.subplots import make_subplots
 
     data = read_study(study, storage)
-    title = f"Learning curves of {data.name}"
+    title = f"Learning curves of {text(data.name)}"
     groups = lineages(data)
     if not any(t.value is not None or t.intermediate for ts in groups.values() for t in ts):
         return empty_figure(title, "No trial has reported a value yet")
@@ -96,7 +96,7 @@ def plot_brackets(study: Any, storage: Storage | str | None = None) -> Any:
     from plotly.subplots import make_subplots
 
     data = read_study(study, storage)
-    title = f"Brackets of {data.name}"
+    title = f"Brackets of {text(data.name)}"
     groups = lineages(data)
     if not any(t.budget is not None for ts in groups.values() for t in ts):
         return empty_figure(title, "This study ran every trial at full budget: it has no brackets")

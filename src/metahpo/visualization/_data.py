@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -138,8 +139,21 @@ def read_studies(studies: Sequence[Any] | Any, storage: Storage | str | None = N
     return [read_study(s, storage) for s in studies]
 
 
+def text(value: Any) -> str:
+    """``value`` as text for a Plotly title, name, tick, annotation or hover label.
+
+    Plotly draws a subset of HTML in those (``<b>``, ``<a href>``, ``<br>``...): a study,
+    parameter or task name holding markup would be drawn as markup, a link included.
+    Escaped, it shows as typed. Quotes are left as they are: plotly.js decodes ``&lt;``,
+    ``&gt;``, ``&amp;`` and numeric entities but shows ``&quot;`` literally.
+    """
+    return html.escape(str(value), quote=False)
+
+
 def empty_figure(title: str, message: str) -> Any:
-    """A figure with only a title and a centred message (when there is nothing to draw)."""
+    """A figure with only a title and a centred message (when there is nothing to draw).
+
+    Both are Plotly markup: user strings in them go through :func:`text`."""
     import plotly.graph_objects as go
 
     fig = go.Figure()

@@ -15,6 +15,7 @@ from metahpo.visualization._data import (
     read_studies,
     read_study,
     source_of,
+    text,
 )
 
 __all__ = ["plot_optimization_history", "plot_studies"]
@@ -37,7 +38,7 @@ def plot_optimization_history(study: Any, storage: Storage | str | None = None) 
     import plotly.graph_objects as go
 
     data = read_study(study, storage)
-    title = f"Optimization history of {data.name}"
+    title = f"Optimization history of {text(data.name)}"
     done = data.complete()
     if not done:
         return empty_figure(title, "No COMPLETE trial yet")
@@ -48,7 +49,7 @@ def plot_optimization_history(study: Any, storage: Storage | str | None = None) 
     for source, trials in sorted(by_source.items()):
         fig.add_trace(go.Scatter(
             x=[t.number for t in trials], y=[t.value for t in trials], mode="markers",
-            name=source, marker={"color": SOURCE_COLOURS.get(source, SOURCE_COLOURS["unknown"])},
+            name=text(source), marker={"color": SOURCE_COLOURS.get(source, SOURCE_COLOURS["unknown"])},
             customdata=[[t.budget if t.budget is not None else "-"] for t in trials],
             hovertemplate="trial %{x}<br>value %{y:.6g}<br>budget %{customdata[0]}<extra>%{fullData.name}</extra>",
         ))
@@ -91,7 +92,7 @@ def plot_studies(
             if best is not None:
                 xs.append(position)
                 ys.append(best)
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=data.name, line={"shape": "hv"}))
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=text(data.name), line={"shape": "hv"}))
     fig.update_layout(title=title, xaxis_title="trial" if x == "trial" else "budget spent",
                       yaxis_title="best value so far")
     return fig

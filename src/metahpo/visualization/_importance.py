@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from metahpo.storage import Storage
-from metahpo.visualization._data import empty_figure, read_study
+from metahpo.visualization._data import empty_figure, read_study, text
 
 __all__ = ["param_importances", "plot_param_importances"]
 
@@ -71,14 +71,14 @@ def plot_param_importances(study: Any, storage: Storage | str | None = None, see
     import plotly.graph_objects as go
 
     data = read_study(study, storage)
-    title = f"Parameter importance in {data.name} (random-forest permutation importance)"
+    title = f"Parameter importance in {text(data.name)} (random-forest permutation importance)"
     importances = param_importances(data, seed=seed)
     if not importances:
         return empty_figure(title, f"Parameter importance needs at least {_MIN_TRIALS} COMPLETE trials")
     if not any(importances.values()):
         return empty_figure(title, "No parameter explains the values: they do not vary with the parameters")
     ranked = sorted(importances.items(), key=lambda kv: kv[1])
-    fig = go.Figure(go.Bar(x=[v for _, v in ranked], y=[k for k, _ in ranked], orientation="h",
+    fig = go.Figure(go.Bar(x=[v for _, v in ranked], y=[text(k) for k, _ in ranked], orientation="h",
                            marker={"color": "#1f77b4"}, hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
     fig.update_layout(title=title, xaxis_title="share of the importance", yaxis_title="parameter")
     return fig

@@ -13,7 +13,7 @@ from metahpo.knowledge import KnowledgeBase, Task, task_map
 from metahpo.space import Space
 from metahpo.storage import Storage, artefacts_of, existing_storage
 from metahpo.study import knowledge_update_label, study_knowledge
-from metahpo.visualization._data import StudyData, empty_figure, read_study
+from metahpo.visualization._data import StudyData, empty_figure, read_study, text
 
 logger = logging.getLogger("metahpo.visualization")
 
@@ -124,7 +124,7 @@ def plot_knowledge_map(
     if data is not None and data.name not in {t.name for t in tasks}:
         extra = _study_task(data)
         tasks = tasks + ([extra] if extra is not None else [])
-    title = "Knowledge map" + (f": tasks of the space of {data.name}" if data is not None else "")
+    title = "Knowledge map" + (f": tasks of the space of {text(data.name)}" if data is not None else "")
     if not tasks:
         return empty_figure(title, "The knowledge holds no task of this space")
     embedded = task_map(tasks)
@@ -138,10 +138,10 @@ def plot_knowledge_map(
                 y=coords[idx, 1],
                 mode="markers+text",
                 name=f"cluster {label}",
-                text=[tasks[i].name for i in idx],
+                text=[text(tasks[i].name) for i in idx],
                 textposition="top center",
                 marker={"size": 12, "color": _CLUSTER_COLOURS[label % len(_CLUSTER_COLOURS)]},
-                customdata=[[tasks[i].source, tasks[i].n_evaluations] for i in idx],
+                customdata=[[text(tasks[i].source), tasks[i].n_evaluations] for i in idx],
                 hovertemplate="%{text}<br>%{customdata[0]}<br>%{customdata[1]} evaluations<extra></extra>",
             )
         )
@@ -152,7 +152,7 @@ def plot_knowledge_map(
                 x=[coords[i, 0]],
                 y=[coords[i, 1]],
                 mode="markers",
-                name=f"this study ({data.name})",
+                name=f"this study ({text(data.name)})",
                 marker={
                     "symbol": "star",
                     "size": 22,
@@ -176,7 +176,7 @@ def plot_why(study: Any, storage: Storage | str | None = None, trial: int | None
 
     data = read_study(study, storage)
     if not data.trials:
-        return empty_figure(f"Why trials of {data.name} were suggested", "No trial yet")
+        return empty_figure(f"Why trials of {text(data.name)} were suggested", "No trial yet")
     if trial is None:
         named = [t for t in data.trials if _similar(t.user_attrs.get("why")) and not _study_alone(t.user_attrs.get("why"))]
         chosen = (named or list(data.trials))[-1]
@@ -190,7 +190,7 @@ def plot_why(study: Any, storage: Storage | str | None = None, trial: int | None
         chosen = matches[0]
     why = chosen.user_attrs.get("why")
     source = why.get("source", "unknown") if isinstance(why, Mapping) else "unknown"
-    title = f"Why trial {chosen.number} of {data.name}: suggested by {source}"
+    title = f"Why trial {chosen.number} of {text(data.name)}: suggested by {text(source)}"
     if isinstance(why, Mapping) and _study_alone(why):
         # MetaBO's check chose the GP fitted on the study alone: the similar tasks it lists
         # are the nearest ones, but none of them shaped this suggestion.
@@ -199,8 +199,8 @@ def plot_why(study: Any, storage: Storage | str | None = None, trial: int | None
         return empty_figure(
             f"{title} (a GP on this study alone)",
             "A GP fitted on this study alone predicted its trials better than the meta-learned "
-            f"surrogate (leave-one-out NLL {scores.get('study GP', '?')} against "
-            f"{scores.get('meta-learned', '?')}): no past task shaped this suggestion",
+            f"surrogate (leave-one-out NLL {text(scores.get('study GP', '?'))} against "
+            f"{text(scores.get('meta-learned', '?'))}): no past task shaped this suggestion",
         )
     if isinstance(why, Mapping) and why.get("model") == "meta-learned":
         title += " (meta-learned)"
@@ -211,7 +211,7 @@ def plot_why(study: Any, storage: Storage | str | None = None, trial: int | None
     fig = go.Figure(
         go.Bar(
             x=[w for _, w in similar],
-            y=[n for n, _ in similar],
+            y=[text(n) for n, _ in similar],
             orientation="h",
             marker={"color": "#d62728"},
             hovertemplate="%{y}: %{x:.3f}<extra></extra>",
@@ -292,7 +292,7 @@ def plot_knowledge_updates(storage: Storage | str) -> Any:
     title = "Meta-model updates: meta-test loss on old tasks"
     if not rows:
         return empty_figure(title, "No meta-model update recorded")
-    labels = [f"{r['key'][:12]} v{r['version']} ({r['study']})" for r in rows]
+    labels = [text(f"{r['key'][:12]} v{r['version']} ({r['study']})") for r in rows]
     fig = go.Figure(
         [
             go.Bar(x=labels, y=[r["before"] for r in rows], name="before"),

@@ -11,7 +11,7 @@ from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.space import Categorical, Float, Int, Space
 from metahpo.storage import Storage
-from metahpo.visualization._data import empty_figure, read_study
+from metahpo.visualization._data import empty_figure, read_study, text
 
 __all__ = ["plot_contour", "plot_parallel_coordinate", "plot_slice"]
 
@@ -27,7 +27,7 @@ def plot_parallel_coordinate(study: Any, storage: Storage | str | None = None) -
     import plotly.graph_objects as go
 
     data = read_study(study, storage)
-    title = f"Parallel coordinates of {data.name}"
+    title = f"Parallel coordinates of {text(data.name)}"
     done = data.complete()
     if not done:
         return empty_figure(title, "No COMPLETE trial yet")
@@ -45,7 +45,10 @@ def plot_parallel_coordinate(study: Any, storage: Storage | str | None = None) -
 
 def _dimension(name: str, param: Any, configs: list[Any]) -> dict[str, Any]:
     """One parallel-coordinates axis; the trials a condition leaves without ``name`` (it
-    was inactive) sit on an "inactive" tick below its range."""
+    was inactive) sit on an "inactive" tick below its range.
+
+    Its label is Plotly markup, escaped; its tick texts are not: plotly.js draws a
+    parallel-coordinates tick as plain text, where ``&lt;`` would show as typed."""
     inactive = [name not in config for config in configs]
     values = [config.get(name) for config in configs]
     if isinstance(param, Categorical):
@@ -57,7 +60,7 @@ def _dimension(name: str, param: Any, configs: list[Any]) -> dict[str, Any]:
         labels = [str(c) for c in choices]
         if any(inactive):
             ticks, labels = [-1, *ticks], ["inactive", *labels]
-        return {"label": name, "values": codes, "tickvals": ticks, "ticktext": labels,
+        return {"label": text(name), "values": codes, "tickvals": ticks, "ticktext": labels,
                 "range": [ticks[0], ticks[-1]]}
     log = bool(getattr(param, "log", False))
     low, high = (np.log10(param.low), np.log10(param.high)) if log else (float(param.low), float(param.high))
@@ -67,7 +70,7 @@ def _dimension(name: str, param: Any, configs: list[Any]) -> dict[str, Any]:
     shown = [below if off else (np.log10(float(v)) if log else float(v)) for v, off in zip(values, inactive, strict=True)]
     if any(inactive):
         marks, texts, low = [below, *marks], ["inactive", *texts], below
-    return {"label": name, "values": shown, "range": [low, high], "tickvals": marks, "ticktext": texts}
+    return {"label": text(name), "values": shown, "range": [low, high], "tickvals": marks, "ticktext": texts}
 
 
 def plot_slice(study: Any, storage: Storage | str | None = None) -> Any:
@@ -76,16 +79,17 @@ def plot_slice(study: Any, storage: Storage | str | None = None) -> Any:
     from plotly.subplots import make_subplots
 
     data = read_study(study, storage)
-    title = f"Slices of {data.name}"
+    title = f"Slices of {text(data.name)}"
     done = data.complete()
     if not done:
         return empty_figure(title, "No COMPLETE trial yet")
     names = list(data.space)
-    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, subplot_titles=names)
+    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, subplot_titles=[text(n) for n in names])
     for column, name in enumerate(names, start=1):
         fig.add_trace(go.Scatter(
-            x=[t.config.get(name) for t in done], y=[t.value for t in done], mode="markers",
-            name=name, showlegend=False,
+            # Categorical choices are the axis's tick texts, which Plotly draws as markup.
+            x=[_shown(t.config.get(name)) for t in done], y=[t.value for t in done], mode="markers",
+            name=text(name), showlegend=False,
             marker={"color": [t.number for t in done], "colorscale": "Blues",
                     "showscale": column == len(names), "colorbar": {"title": "trial"}},
         ), row=1, col=column)
@@ -93,6 +97,11 @@ def plot_slice(study: Any, storage: Storage | str | None = None) -> Any:
     fig.update_yaxes(title_text="value", row=1, col=1)
     fig.update_layout(title=title)
     return fig
+
+
+def _shown(value: Any) -> Any:
+    """A parameter's value as a slice plot's x: a string escaped (it is a tick text)."""
+    return text(value) if isinstance(value, str) else value
 
 
 def plot_contour(
@@ -113,12 +122,12 @@ def plot_contour(
     data = read_study(study, storage)
     complete = data.complete()
     pair = _contour_pair(data.space, data.name, params, [t.config for t in complete])
-    title = f"Contour of {data.name}: {pair[0]} × {pair[1]}"
+    title = f"Contour of {text(data.name)}: {text(pair[0])} × {text(pair[1])}"
     # A conditional parameter has no value where it is inactive: those trials are not on it.
     done = [t for t in complete if pair[0] in t.config and pair[1] in t.config]
     if len(done) < 4:
         return empty_figure(title, f"A contour needs at least 4 COMPLETE trials with both "
-                                   f"{pair[0]} and {pair[1]} active")
+                                   f"{text(pair[0])} and {text(pair[1])} active")
     first, second = (data.space[p] for p in pair)
     unit = np.array([[first.to_unit(t.config[pair[0]]), second.to_unit(t.config[pair[1]])] for t in done])
     values = np.array([float(t.value) for t in done])  # type: ignore[arg-type]
@@ -139,8 +148,8 @@ def plot_contour(
         marker={"color": "white", "line": {"color": "black", "width": 1}}, name="trials",
         text=[f"trial {t.number}" for t in done],
     ))
-    fig.update_xaxes(title_text=pair[0], type=_axis_type(first))
-    fig.update_yaxes(title_text=pair[1], type=_axis_type(second))
+    fig.update_xaxes(title_text=text(pair[0]), type=_axis_type(first))
+    fig.update_yaxes(title_text=text(pair[1]), type=_axis_type(second))
     fig.update_layout(title=title)
     return fig
 
