@@ -17,6 +17,7 @@ from metahpo.visualization import (
     plot_brackets,
     plot_contour,
     plot_knowledge_map,
+    plot_learning_curves,
     plot_optimization_history,
     plot_param_importances,
     plot_studies,
@@ -272,3 +273,35 @@ def test_a_multi_fidelity_studys_best_is_the_studys_best_everywhere(tmp_path):
     line = plot_optimization_history(study).data[-1]
     assert line.name == "best so far" and line.y[-1] == pytest.approx(study.best_value)
     assert plot_studies([study]).data[0].y[-1] == pytest.approx(study.best_value)
+
+
+def test_learning_curves_without_budgets_end_at_the_last_reported_step(tmp_path):
+    # The final value of a trial without a budget was drawn at x = (number of reports + 1):
+    # at step 4 after reports at steps 10, 20 and 30.
+    study = mh.create_study(name="steps", space=mh.Space({"x": mh.Float(0, 1)}), optimizer="random", seed=0)
+    reports = {10: 0.5, 20: 0.3, 30: 0.4}
+
+    def objective(trial):
+        if trial.number == 2:
+            return 0.9  # reported nothing: no step to draw it at
+        for step, value in reports.items():
+            trial.report(step, value)
+        return 0.4 if trial.number == 0 else 0.3  # the last report, or the best one
+
+    study.optimize(objective, n_trials=3, show_progress=False)
+    fig = plot_learning_curves(study)
+    curves = {trace.name: trace for trace in fig.data if trace.name.startswith("config of trial")}
+    assert sorted(curves) == ["config of trial 0", "config of trial 1"]
+    last_report = curves["config of trial 0"]
+    assert list(last_report.x) == [10, 20, 30] and list(last_report.y) == [0.5, 0.3, 0.4]
+    best = curves["config of trial 1"]
+    assert list(best.x) == [10, 20, 30, 30] and list(best.y) == [0.5, 0.3, 0.4, 0.3]
+    assert list(best.marker.symbol) == ["circle", "circle", "circle", "diamond"]
+    assert fig.layout.xaxis.title.text == "step" and fig.layout.xaxis.type == "linear"
+
+
+def test_learning_curves_of_a_study_without_budgets_or_reports_say_why_they_are_empty():
+    study = mh.create_study(name="plain", space=mh.Space({"x": mh.Float(0, 1)}), optimizer="random", seed=0)
+    study.optimize(lambda t: t.config["x"], n_trials=3, show_progress=False)
+    fig = plot_learning_curves(study)
+    assert not fig.data and "reported an intermediate value" in fig.layout.annotations[0].text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from metahpo.storage import Storage
@@ -36,7 +37,10 @@ def plot_learning_curves(study: Any, storage: Storage | str | None = None) -> An
     """The value of each configuration against the budget, one panel per bracket.
 
     Each line is one configuration through its rungs (and any intermediate values it
-    reported); markers are coloured by rung. A study without a scheduler has one panel.
+    reported); markers are coloured by rung. A study without a scheduler has one panel,
+    and its trials, which have no budget, are drawn as Optuna's intermediate-values plot
+    draws them: each trial's reports against their step. A final value that is not the
+    last report is a diamond at the last step; a trial that reported nothing is not drawn.
     """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -46,43 +50,75 @@ def plot_learning_curves(study: Any, storage: Storage | str | None = None) -> An
     groups = lineages(data)
     if not any(t.value is not None or t.intermediate for ts in groups.values() for t in ts):
         return empty_figure(title, "No trial has reported a value yet")
+    curves = {root: [point for trial in trials for point in _curve(trial)] for root, trials in groups.items()}
+    if not any(curves.values()):
+        return empty_figure(title, "No trial ran at a budget or reported an intermediate value "
+                                   "(trial.report): there is no curve to draw")
+    log_x = any(t.budget is not None for ts in groups.values() for t in ts)
+    axis = "budget" if log_x else "step"
     brackets = sorted({ts[0].bracket if ts[0].bracket is not None else -1 for ts in groups.values()})
     fig = make_subplots(rows=1, cols=len(brackets), shared_yaxes=True,
                         subplot_titles=[("bracket " + str(b)) if b >= 0 else "all trials" for b in brackets])
     shown_rungs: set[int] = set()
+    finals_apart = False
     for root, trials in sorted(groups.items()):
+        points = curves[root]
+        if not points:
+            continue
         bracket = trials[0].bracket if trials[0].bracket is not None else -1
         column = brackets.index(bracket) + 1
-        xs: list[float] = []
-        ys: list[float] = []
-        colours: list[str] = []
-        for trial in trials:
-            rung = trial.rung or 0
-            for step, value in sorted(trial.intermediate.items()):
-                xs.append(float(step))
-                ys.append(float(value))
-                colours.append(_RUNG_COLOURS[rung % len(_RUNG_COLOURS)])
-            if trial.value is not None:
-                xs.append(float(trial.budget) if trial.budget is not None else float(len(xs) + 1))
-                ys.append(float(trial.value))
-                colours.append(_RUNG_COLOURS[rung % len(_RUNG_COLOURS)])
-        if not xs:
-            continue
+        finals_apart = finals_apart or any(p.final_apart for p in points)
         fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="lines+markers", name=f"config of trial {root}", showlegend=False,
-            line={"color": "rgba(100,100,100,0.4)", "width": 1}, marker={"color": colours, "size": 7},
-            hovertemplate=f"config of trial {root}<br>budget %{{x}}<br>value %{{y:.6g}}<extra></extra>",
+            x=[p.x for p in points], y=[p.y for p in points], mode="lines+markers",
+            name=f"config of trial {root}", showlegend=False,
+            line={"color": "rgba(100,100,100,0.4)", "width": 1},
+            marker={"color": [_RUNG_COLOURS[p.rung % len(_RUNG_COLOURS)] for p in points], "size": 7,
+                    "symbol": ["diamond" if p.final_apart else "circle" for p in points]},
+            text=["<br>final value" if p.final_apart else "" for p in points],
+            hovertemplate=f"config of trial {root}<br>{axis} %{{x}}<br>value %{{y:.6g}}%{{text}}<extra></extra>",
         ), row=1, col=column)
-        for trial in trials:
-            shown_rungs.add(trial.rung or 0)
+        shown_rungs.update(p.rung for p in points)
     for rung in sorted(shown_rungs):  # A legend for the rung colours.
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"rung {rung}",
                                  marker={"color": _RUNG_COLOURS[rung % len(_RUNG_COLOURS)]}))
-    log_x = any(t.budget is not None for ts in groups.values() for t in ts)
-    fig.update_xaxes(title_text="budget", type="log" if log_x else "linear")
+    if finals_apart:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="final value, not the last report",
+                                 marker={"color": "#7f7f7f", "symbol": "diamond"}))
+    fig.update_xaxes(title_text=axis, type="log" if log_x else "linear")
     fig.update_yaxes(title_text="value", row=1, col=1)
     fig.update_layout(title=title)
     return fig
+
+
+@dataclass(frozen=True)
+class _Point:
+    x: float
+    y: float
+    rung: int
+    final_apart: bool  # a final value drawn beside the last report it differs from
+
+
+def _curve(trial: FrozenTrial) -> list[_Point]:
+    """One trial's points: its reports by step, then its final value at its budget.
+
+    A trial without a budget ends at its last reported step, so its final value is drawn
+    there, and only when it is not that report's value (the usual objective returns its
+    last report). A trial without a budget that reported nothing has no step to draw at.
+    """
+    rung = trial.rung or 0
+    points = [_Point(float(step), float(value), rung, False) for step, value in sorted(trial.intermediate.items())]
+    if trial.value is None:
+        return points
+    final = float(trial.value)
+    if trial.budget is not None:
+        at = float(trial.budget)
+    elif points:
+        at = points[-1].x
+    else:
+        return points
+    if points and points[-1].x == at and points[-1].y == final:
+        return points
+    return [*points, _Point(at, final, rung, trial.budget is None)]
 
 
 def plot_brackets(study: Any, storage: Storage | str | None = None) -> Any:
