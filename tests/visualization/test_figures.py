@@ -305,3 +305,34 @@ def test_learning_curves_of_a_study_without_budgets_or_reports_say_why_they_are_
     study.optimize(lambda t: t.config["x"], n_trials=3, show_progress=False)
     fig = plot_learning_curves(study)
     assert not fig.data and "reported an intermediate value" in fig.layout.annotations[0].text
+
+
+def test_why_defaults_to_the_latest_trial_the_knowledge_shaped_a_portfolio_trial_included(tmp_path):
+    url = f"sqlite:///{tmp_path / 'why.db'}"
+    study = mh.create_study(name="s", space=mh.Space({"x": mh.Float(0, 1)}), storage=url,
+                            optimizer="random", seed=0)
+    portfolio = {"source": "portfolio", "rank": 2, "tasks": ["t1", "t2"], "n_tasks": 12, "chosen_among": 20}
+    attrs = [
+        {"source": "surrogate", "model": "meta-learned", "similar_tasks": [["a", 0.6], ["b", 0.4]]},
+        portfolio,
+        {"source": "random"},
+        {"source": "surrogate", "model": "study GP", "similar_tasks": [["a", 0.6], ["b", 0.4]]},
+    ]
+    for why in attrs:
+        trial = study.ask()
+        study.storage.set_trial_user_attrs(study.study_id, trial.number, {"why": why})
+        study.tell(trial, trial.config["x"])
+    for fig in (plot_why("s", url), plot_why("s", url, trial=1)):
+        title = fig.layout.title.text
+        assert title.startswith("Why trial 1 of s: suggested by portfolio (config 3 of the portfolio)"), title
+        table = fig.data[0]
+        assert table.type == "table" and "among the 20 tasks" in table.header.values[1]
+        assert [list(column) for column in table.cells.values] == [["1", "2", ""], ["t1", "t2", "and 10 more"]]
+
+
+def test_why_of_a_portfolio_study_names_the_tasks_each_config_was_chosen_for(drawn_storage):
+    data = read_study("warm", drawn_storage)
+    first = data.trials[0].user_attrs["why"]
+    assert first["source"] == "portfolio" and first["tasks"]
+    fig = plot_why("warm", drawn_storage, trial=0)
+    assert list(fig.data[0].cells.values[1])[: len(first["tasks"])] == first["tasks"]

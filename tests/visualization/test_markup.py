@@ -142,3 +142,15 @@ def test_empty_figures_escape_the_study_name(tmp_path):
     for kind in KINDS:
         if kind != "knowledge-map":
             _check(plot(NAME, kind, url), [NAME])
+
+
+def test_why_of_a_portfolio_trial_escapes_its_tasks(tmp_path):
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    study = mh.create_study(
+        name=NAME, space=mh.Space({"x": mh.Float(0, 1)}), storage=url, optimizer="random", seed=0
+    )
+    trial = study.ask()
+    why = {"source": "portfolio", "rank": 0, "tasks": [TASK], "n_tasks": 1, "chosen_among": 3}
+    study.storage.set_trial_user_attrs(study.study_id, trial.number, {"why": why})
+    study.tell(trial, 0.5)
+    _check(plot(NAME, "why", url), [NAME, TASK])

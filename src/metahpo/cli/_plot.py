@@ -21,7 +21,7 @@ def plot_command(
     kind: str = typer.Argument(..., help=f"The figure: {_KINDS_HELP}."),
     out: Path = typer.Option(..., "--out", "-o", help="The file to write: .html or .png."),
     storage: str | None = typer.Option(None, help=STORAGE_HELP),
-    trial: int | None = typer.Option(None, help="The trial of 'why' (default: the latest that names similar tasks)."),
+    trial: int | None = typer.Option(None, help="The trial of 'why' (default: the latest the knowledge shaped)."),
     others: list[str] = typer.Option([], "--with", help="Another study for 'compare' (repeatable)."),
     params: list[str] = typer.Option(
         [], "--param", help="A parameter of 'contour', given twice: x then y (default: the first two numeric ones)."),

@@ -168,9 +168,13 @@ def plot_knowledge_map(
 
 
 def plot_why(study: Any, storage: Storage | str | None = None, trial: int | None = None) -> Any:
-    """Why one trial was suggested: its source and the similar tasks with their weights.
+    """Why one trial was suggested: its source and the past tasks that shaped it.
 
-    ``trial`` defaults to the latest trial that names similar tasks (else the latest).
+    A surrogate's trial shows the similar tasks with their weights; a portfolio's trial
+    the tasks its config was chosen for (``why["tasks"]``: those whose best regret in the
+    portfolio it lowered, most lowered first). ``trial`` defaults to the latest trial the
+    knowledge shaped, one of those two (not a trial MetaBO suggested with a GP on the
+    study alone); else the latest trial.
     """
     import plotly.graph_objects as go
 
@@ -178,8 +182,8 @@ def plot_why(study: Any, storage: Storage | str | None = None, trial: int | None
     if not data.trials:
         return empty_figure(f"Why trials of {text(data.name)} were suggested", "No trial yet")
     if trial is None:
-        named = [t for t in data.trials if _similar(t.user_attrs.get("why")) and not _study_alone(t.user_attrs.get("why"))]
-        chosen = (named or list(data.trials))[-1]
+        shaped = [t for t in data.trials if _shaped_by_knowledge(t.user_attrs.get("why"))]
+        chosen = (shaped or list(data.trials))[-1]
     else:
         matches = [t for t in data.trials if t.number == trial]
         if not matches:
@@ -205,27 +209,69 @@ def plot_why(study: Any, storage: Storage | str | None = None, trial: int | None
     if isinstance(why, Mapping) and why.get("model") == "meta-learned":
         title += " (meta-learned)"
     similar = _similar(why)
-    if not similar:
-        return empty_figure(title, "This trial names no similar task")
-    similar = sorted(similar, key=lambda nw: nw[1])
+    if similar:
+        similar = sorted(similar, key=lambda nw: nw[1])
+        fig = go.Figure(
+            go.Bar(
+                x=[w for _, w in similar],
+                y=[text(n) for n, _ in similar],
+                orientation="h",
+                marker={"color": "#d62728"},
+                hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+            )
+        )
+        fig.update_layout(
+            title=title, xaxis_title="weight (similarity to this study)", yaxis_title="task"
+        )
+        return fig
+    tasks = _chosen_for(why)
+    if tasks and isinstance(why, Mapping):
+        return _portfolio_figure(title, why, tasks)
+    return empty_figure(title, "This trial names no past task")
+
+
+def _portfolio_figure(title: str, why: Mapping[str, Any], tasks: list[str]) -> Any:
+    """The tasks a portfolio config was chosen for, in the order stored (most helped first)."""
+    import plotly.graph_objects as go
+
+    rank, named, among = why.get("rank"), why.get("n_tasks"), why.get("chosen_among")
+    if isinstance(rank, int):
+        title += f" (config {rank + 1} of the portfolio)"
+    places = [str(i) for i in range(1, len(tasks) + 1)]
+    names = [text(t) for t in tasks]
+    if isinstance(named, int) and named > len(tasks):  # at most 10 are named
+        places.append("")
+        names.append(f"and {named - len(tasks)} more")
+    header = "the tasks this config was chosen for (its best regret lowered most first)"
+    if isinstance(among, int):
+        header += f", among the {among} tasks the portfolio was chosen on"
     fig = go.Figure(
-        go.Bar(
-            x=[w for _, w in similar],
-            y=[text(n) for n, _ in similar],
-            orientation="h",
-            marker={"color": "#d62728"},
-            hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+        go.Table(
+            columnwidth=[1, 12],
+            header={"values": ["", header], "align": "left"},
+            cells={"values": [places, names], "align": "left"},
         )
     )
-    fig.update_layout(
-        title=title, xaxis_title="weight (similarity to this study)", yaxis_title="task"
-    )
+    fig.update_layout(title=title)
     return fig
+
+
+def _shaped_by_knowledge(why: Any) -> bool:
+    """Whether the knowledge shaped the trial: it names similar tasks a surrogate learned
+    from, or the tasks its portfolio config was chosen for."""
+    return bool((_similar(why) and not _study_alone(why)) or _chosen_for(why))
 
 
 def _study_alone(why: Any) -> bool:
     """Whether MetaBO suggested the trial with the GP on the study alone (its check chose it)."""
     return isinstance(why, Mapping) and why.get("model") == "study GP"
+
+
+def _chosen_for(why: Any) -> list[str]:
+    """The tasks a portfolio config was chosen for (``why["tasks"]``), as stored."""
+    if not isinstance(why, Mapping) or not isinstance(why.get("tasks"), (list, tuple)):
+        return []
+    return [str(task) for task in why["tasks"]]
 
 
 def _similar(why: Any) -> list[tuple[str, float]]:
