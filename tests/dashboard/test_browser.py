@@ -194,3 +194,33 @@ def test_markup_in_a_studys_strings_is_drawn_as_text(page, serve_dashboard, tmp_
         assert param in page.locator("#plot-parallel .axis-title").all_text_contents()
         assert choice in page.locator("#plot-parallel .tick text").all_text_contents()
     assert page.errors == []
+
+
+def test_an_idle_studys_page_shows_trials_that_start_later(page, serve_dashboard, tmp_path):
+    import metahpo as mh
+
+    url = f"sqlite:///{tmp_path / 'idle.db'}"
+    space = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Float(0.0, 1.0)})  # two: it has a contour
+    study = mh.create_study(name="idle", space=space, storage=url, optimizer="random", seed=0)
+    study.optimize(lambda t: t.config["x"], n_trials=2, show_progress=False)
+    with serve_dashboard(url) as dashboard:
+        figures: list[str] = []
+        page.on("request", lambda request: figures.append(request.url) if "/api/figure" in request.url else None)
+        page.goto(dashboard + "/study?name=idle")
+        drawn = _rendered(page)
+        assert len(figures) == drawn
+        assert page.locator("table#trials tbody tr").count() == 2
+        # While nothing changes the page asks, modestly, and draws nothing again.
+        with page.expect_response(lambda r: "/api/study?" in r.url, timeout=30_000) as asked:
+            pass
+        assert asked.value.ok and len(figures) == drawn
+        study.optimize(lambda t: t.config["x"], n_trials=1, show_progress=False)
+        page.wait_for_function("document.querySelectorAll('table#trials tbody tr').length === 3",
+                               timeout=30_000)
+        assert "3 trials" in page.locator("#facts").inner_text()
+        page.wait_for_function("document.querySelector('div#study').dataset.refreshed", timeout=TIMEOUT_MS)
+        points = page.evaluate(
+            "document.getElementById('plot-history').data"
+            ".filter(t => t.name !== 'best so far').reduce((n, t) => n + t.x.length, 0)")
+        assert points == 3
+    assert page.errors == []

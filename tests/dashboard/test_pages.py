@@ -6,7 +6,7 @@ import re
 from html import unescape
 
 import metahpo as mh
-from metahpo.dashboard._pages import knowledge_body, studies_body
+from metahpo.dashboard._pages import knowledge_body, studies_body, study_body
 from metahpo.dashboard._reader import study_summaries
 from metahpo.storage import get_storage
 
@@ -176,3 +176,40 @@ def test_a_figure_request_with_a_trial_that_is_not_a_number_is_a_400_naming_it(t
     for answer in bad:
         assert answer.status_code == 400 and "'trial' query parameter" in answer.json()["error"]
     assert good.status_code == 200
+
+
+def test_a_study_page_is_told_when_its_study_changed(tmp_path):
+    import asyncio
+    import concurrent.futures
+
+    import httpx
+
+    from metahpo.dashboard import create_app
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = mh.create_study(name="s", space=SPACE, storage=url, optimizer="random", seed=0)
+    study.optimize(_objective, n_trials=2, show_progress=False)
+    app = create_app(url)
+
+    async def ask(name: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://dashboard") as client:
+            return await client.get("/api/study", params={"name": name})
+
+    def answer(name: str = "s") -> httpx.Response:
+        # On a thread of its own: another test (the browser's) may leave this thread's loop running.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, ask(name)).result()
+
+    before, same = answer().json(), answer().json()
+    assert before == same and before["state"] == "idle" and len(before["rows"]) == 2
+    # The page carries the version it was drawn at.
+    assert f'data-version="{before["version"]}"' in study_body(get_storage(url), "s")
+    running = study.ask()
+    during = answer().json()
+    assert during["state"] == "running" and during["version"] != before["version"]
+    study.tell(running, 0.5)
+    after = answer().json()
+    assert after["version"] != during["version"] and "3 trials" in after["facts"]
+    assert [row[0] for row in after["rows"]] == ["0", "1", "2"]
+    assert answer("nope").status_code == 404

@@ -1,7 +1,7 @@
 """The read-only web dashboard: ``metahpo dashboard --storage URL``.
 
-Pages: the studies (refreshed while they run), one study (its figures and trials), studies
-compared, and the knowledge (tasks, clusters, the map, meta-model versions). Every route
+Pages: the studies (refreshed while they run), one study (its figures and trials, drawn
+again when it changes), studies compared, and the knowledge (tasks, clusters, the map, meta-model versions). Every route
 only reads the storage; plotly.js is served from the installed ``plotly`` package.
 Needs the ``dashboard`` extra (Starlette and uvicorn).
 """

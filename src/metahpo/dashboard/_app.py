@@ -22,10 +22,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from metahpo.dashboard._html import escape, page
 from metahpo.dashboard._pages import compare_body, knowledge_body, studies_body, study_body
-from metahpo.dashboard._reader import study_summaries
+from metahpo.dashboard._reader import study_snapshot, study_summaries
 from metahpo.exceptions import InvalidParameterError, StudyNotFoundError
 from metahpo.storage import Storage, existing_storage, mask_password
-from metahpo.visualization import plot, plot_knowledge_map, plot_knowledge_updates, plot_studies
+from metahpo.visualization import (
+    plot,
+    plot_knowledge_map,
+    plot_knowledge_updates,
+    plot_studies,
+    read_study,
+)
 
 __all__ = ["create_app"]
 
@@ -110,6 +116,13 @@ def create_app(storage: Storage | str) -> Starlette:
     def api_studies(request: Request) -> Response:
         return Response(json.dumps(study_summaries(store), default=str), media_type="application/json")
 
+    def api_study(request: Request) -> Response:
+        try:
+            data = read_study(request.query_params.get("name", ""), store)
+        except StudyNotFoundError:
+            return JSONResponse({"error": "No such study."}, status_code=404)
+        return Response(json.dumps(study_snapshot(data), default=str), media_type="application/json")
+
     def api_figure(request: Request) -> Response:
         query = request.query_params
         text = query.get("trial")
@@ -152,6 +165,7 @@ def create_app(storage: Storage | str) -> Starlette:
         Route("/compare", compare, methods=["GET"]),
         Route("/knowledge", knowledge, methods=["GET"]),
         Route("/api/studies", api_studies, methods=["GET"]),
+        Route("/api/study", api_study, methods=["GET"]),
         Route("/api/figure", api_figure, methods=["GET"]),
         Route("/api/compare", api_compare, methods=["GET"]),
         Route("/api/knowledge/map", api_knowledge_map, methods=["GET"]),

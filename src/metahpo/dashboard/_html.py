@@ -7,7 +7,7 @@ from html import escape as _escape
 from typing import Any
 from urllib.parse import urlencode
 
-__all__ = ["escape", "link", "page", "plot_div", "table"]
+__all__ = ["escape", "link", "page", "plot_div", "table", "url"]
 
 
 def escape(value: Any) -> str:
@@ -26,10 +26,9 @@ def link(text: Any, path: str, **query: Any) -> str:
     return f'<a href="{url(path, **query)}">{escape(text)}</a>'
 
 
-def plot_div(source: str, ident: str, refresh: bool = False, **query: Any) -> str:
+def plot_div(source: str, ident: str, **query: Any) -> str:
     """A placeholder that ``app.js`` fills with the Plotly figure served at ``source``."""
-    extra = ' data-refresh="1"' if refresh else ""
-    return f'<div class="plot" id="{escape(ident)}" data-src="{url(source, **query)}"{extra}></div>'
+    return f'<div class="plot" id="{escape(ident)}" data-src="{url(source, **query)}"></div>'
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], ident: str = "",

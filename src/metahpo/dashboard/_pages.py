@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from metahpo.dashboard._html import escape, link, plot_div, table
-from metahpo.dashboard._reader import study_summaries, trial_rows
+from metahpo.dashboard._html import escape, link, plot_div, table, url
+from metahpo.dashboard._reader import TRIAL_COLUMNS, study_snapshot, study_summaries
 from metahpo.knowledge import KnowledgeBase
 from metahpo.storage import Storage
 from metahpo.visualization import KINDS, knowledge_updates, read_study, tasks_by_space
@@ -31,25 +31,27 @@ def studies_body(storage: Storage) -> str:
 
 
 def study_body(storage: Storage, name: str) -> str:
-    """The figures of one study and its trials table."""
+    """The figures of one study and its trials table.
+
+    ``app.js`` asks ``/api/study`` whether the study changed, every few seconds while it
+    runs and less often while it does not (its trials may start later); when it did, the
+    facts, the table and the figures are drawn again.
+    """
     data = read_study(name, storage)
-    running = data.state == "running"
+    snapshot = study_snapshot(data)
     plots = "".join(
         f'<section><h2>{escape(kind)}</h2>'
-        + plot_div("/api/figure", f"plot-{kind}", refresh=running, study=name, kind=kind)
+        + plot_div("/api/figure", f"plot-{kind}", study=name, kind=kind)
         + "</section>"
         for kind in [*_STUDY_KINDS, "knowledge-map"]
     )
-    rows = [[r["number"], r["state"], r["value"], r["budget"], r["bracket"], r["rung"], r["parent"],
-             r["config"], r["why"], r["error"]] for r in trial_rows(data)]
-    best = data.best()
-    facts = (
-        f"<p>direction {escape(data.direction)} · state {escape(data.state)} · "
-        f"{len(data.trials)} trials · best {escape('-' if best is None else f'{best.value:.6g}')}</p>"
+    return (
+        f'<div id="study" data-src="{url("/api/study", name=name)}" '
+        f'data-version="{escape(snapshot["version"])}" data-state="{escape(snapshot["state"])}">'
+        f'<p id="facts">{escape(snapshot["facts"])}</p><div class="plots">{plots}</div><h2>Trials</h2>'
+        + table([header for header, _ in TRIAL_COLUMNS], snapshot["rows"], ident="trials")
+        + "</div>"
     )
-    return (facts + f'<div class="plots">{plots}</div><h2>Trials</h2>'
-            + table(["#", "state", "value", "budget", "bracket", "rung", "parent", "config",
-                     "why suggested", "error"], rows, ident="trials"))
 
 
 def compare_body(storage: Storage, names: Sequence[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -11,7 +12,14 @@ from metahpo.storage import Storage
 from metahpo.study import optimizer_label
 from metahpo.visualization import StudyData, read_study, source_of
 
-__all__ = ["study_summaries", "trial_rows", "why_text"]
+__all__ = ["TRIAL_COLUMNS", "study_facts", "study_snapshot", "study_summaries", "trial_rows", "why_text"]
+
+# The trials table: (header, key of a trial_rows row), in the order the page shows them.
+TRIAL_COLUMNS = (
+    ("#", "number"), ("state", "state"), ("value", "value"), ("budget", "budget"),
+    ("bracket", "bracket"), ("rung", "rung"), ("parent", "parent"), ("config", "config"),
+    ("why suggested", "why"), ("error", "error"),
+)
 
 
 def _spec_text(spec: Mapping[str, Any]) -> str:
@@ -88,3 +96,22 @@ def trial_rows(data: StudyData) -> list[dict[str, Any]]:
             "error": trial.error or "",
         })
     return rows
+
+
+def study_facts(data: StudyData) -> str:
+    """The line above a study's figures: direction, state, trials and best value (plain text)."""
+    best = data.best()
+    shown = "-" if best is None else f"{best.value:.6g}"
+    return f"direction {data.direction} · state {data.state} · {len(data.trials)} trials · best {shown}"
+
+
+def study_snapshot(data: StudyData) -> dict[str, Any]:
+    """What an open study page shows, JSON-able: ``state``, ``facts``, the trials table's
+    ``rows`` (cells in :data:`TRIAL_COLUMNS` order) and a ``version`` that changes whenever
+    any of it or a figure of the study's trials would (a trial added, ended, or reporting)."""
+    rows = [[row[key] for _, key in TRIAL_COLUMNS] for row in trial_rows(data)]
+    facts = study_facts(data)
+    reports = [[t.number, len(t.intermediate), t.user_attrs.get("why")] for t in data.trials]
+    text = json.dumps([facts, rows, reports], default=str, sort_keys=True)
+    version = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return {"state": data.state, "facts": facts, "version": version, "rows": rows}
