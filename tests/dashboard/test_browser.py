@@ -206,15 +206,17 @@ def test_an_idle_studys_page_shows_trials_that_start_later(page, serve_dashboard
     with serve_dashboard(url) as dashboard:
         figures: list[str] = []
         page.on("request", lambda request: figures.append(request.url) if "/api/figure" in request.url else None)
+        page.clock.install()  # time flows as usual, and the test may skip ahead to a poll
         page.goto(dashboard + "/study?name=idle")
         drawn = _rendered(page)
         assert len(figures) == drawn
         assert page.locator("table#trials tbody tr").count() == 2
         # While nothing changes the page asks, modestly, and draws nothing again.
         with page.expect_response(lambda r: "/api/study?" in r.url, timeout=30_000) as asked:
-            pass
+            page.clock.fast_forward(10_000)  # the idle page's poll interval
         assert asked.value.ok and len(figures) == drawn
         study.optimize(lambda t: t.config["x"], n_trials=1, show_progress=False)
+        page.clock.fast_forward(10_000)
         page.wait_for_function("document.querySelectorAll('table#trials tbody tr').length === 3",
                                timeout=30_000)
         assert "3 trials" in page.locator("#facts").inner_text()
