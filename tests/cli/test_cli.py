@@ -193,6 +193,20 @@ def test_unquoted_numbers_yaml_1_1_reads_as_text_stay_numbers(workdir):
     assert all(type(c) in (str, float) for c in space["c"].choices)
 
 
+def test_yaml_1_1_boolean_words_are_refused_rather_than_read_as_booleans(workdir):
+    from metahpo.cli._command import load_space_file
+
+    for text in ("shuffle: {type: categorical, choices: [yes, no]}\n", "on: {type: int, low: 0, high: 3}\n",
+                 "lr: {type: float, low: 0.1, high: 1, log: Yes}\n"):
+        (workdir / "s.yaml").write_text(text)
+        with pytest.raises(mh.InvalidParameterError, match=r"unquoted '(yes|on|Yes)' is a boolean in YAML 1.1.*quote it"):
+            load_space_file(workdir / "s.yaml")
+    (workdir / "s.yaml").write_text("shuffle: {type: categorical, choices: ['yes', 'no', true]}\n"
+                                    "lr: {type: float, low: 0.1, high: 1, log: True}\n")
+    space = load_space_file(workdir / "s.yaml")
+    assert space["shuffle"].choices == ("yes", "no", True) and space["lr"].log is True
+
+
 def test_an_unknown_key_in_the_space_file_names_the_parameter_and_the_allowed_keys(workdir):
     output = _tune_error(workdir, "lr: {type: float, low: 0.1, high: 1, lg: true}\n")
     assert "unexpected keyword" not in output

@@ -57,6 +57,32 @@ def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
+# YAML 1.1 (PyYAML) also reads an unquoted yes/no/on/off as a boolean, where YAML 1.2 and
+# JSON read text: `choices: [yes, no]` would reach the command as True/False, and a
+# parameter named `on` would be the key True. Such a word is refused, so that the file
+# says which it means; true and false stay booleans.
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_AMBIGUOUS_TAG = "tag:metahpo:yaml-1.1-boolean"
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_UniqueKeyLoader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_UniqueKeyLoader.add_implicit_resolver(
+    _AMBIGUOUS_TAG, re.compile(r"^(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)$"), list("yYnNoO")
+)
+
+
+def _ambiguous_boolean(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
+    word = loader.construct_scalar(node)
+    raise yaml.constructor.ConstructorError(
+        None, None,
+        f"the unquoted {word!r} is a boolean in YAML 1.1 but text in YAML 1.2 and JSON: write "
+        f"true or false for a boolean, or quote it ('{word}') for text", node.start_mark)
+
+
+_UniqueKeyLoader.add_constructor(_AMBIGUOUS_TAG, _ambiguous_boolean)
+
 
 class _UnquotedNumber(str):
     """An unquoted scalar YAML 1.2 (and JSON) reads as a number but PyYAML's YAML 1.1 as
