@@ -27,3 +27,36 @@ def test_the_dashboards_storage_label_shows_no_password(url):
     store = Stored()
     store.url = url  # type: ignore[attr-defined]
     assert "pw" not in _label(store).replace("password=", "")  # type: ignore[arg-type]
+
+
+def test_a_study_stores_and_shows_no_password_given_in_its_urls_query(postgres_url):
+    import json
+
+    from sqlalchemy.engine import make_url
+
+    import metahpo as mh
+    from metahpo.storage import get_storage
+
+    # libpq takes the password from the query as well as from the user's part of the URL
+    # (a server that trusts local connections ignores it).
+    url = make_url(postgres_url)
+    secrets = {"password": url.password or "unused", "sslpassword": "k3y"}
+    url = url.set(password=None).update_query_dict(secrets)
+    url_text = url.render_as_string(hide_password=False)
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    auto = mh.create_study(name="auto", space=space, storage=url_text, optimizer="auto", seed=0)
+    auto.optimize(lambda t: t.config["x"], n_trials=5, show_progress=False)
+    mh.create_study(name="metabo", space=space, storage=url_text, optimizer="metabo", seed=0)
+    storage = get_storage(url_text)
+    for name in ("auto", "metabo"):
+        record = storage.get_study(name)
+        stored = json.dumps([record.optimizer, record.user_attrs])
+        assert "knowledge" in stored and "password" not in stored and "k3y" not in stored
+        shown = runner.invoke(app, ["show", name, "--storage", url_text])
+        assert shown.exit_code == 0, shown.output
+        assert "password" not in shown.output and "k3y" not in shown.output
+    shown = runner.invoke(app, ["show", "auto", "--storage", url_text])
+    assert "optimizer: GPBO (auto: " in shown.output
+    # Reopened, the knowledge finds the password again in the storage's URL.
+    reopened = mh.load_study("metabo", url_text)
+    assert reopened.optimizer.knowledge is not None and "auto" in reopened.optimizer.knowledge

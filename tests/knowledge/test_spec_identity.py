@@ -40,3 +40,28 @@ def test_the_key_depends_on_the_meta_training_seed():
 def test_metabo_keys_the_meta_model_by_the_database_not_the_role():
     assert _key(f"postgresql+psycopg://alice:secret@{SHARED}") == _key(f"postgresql://bob:other@{SHARED}")
     assert _key(f"postgresql://alice@{SHARED}") != _key(f"postgresql://alice@{SHARED.replace('team', 'b')}")
+
+
+# libpq takes a password from the query too: it is a credential like the URL's own.
+QUERY_SECRET = f"postgresql+psycopg://alice@{SHARED}&password=s3cret&sslpassword=k3y"
+
+
+def test_a_password_in_the_query_is_neither_stored_nor_part_of_the_identity():
+    from metahpo.knowledge import spec_with_credentials, spec_without_passwords
+
+    stored = spec_without_passwords(QUERY_SECRET)
+    assert stored == f"postgresql+psycopg://alice@{SHARED}"
+    assert spec_identity(QUERY_SECRET) == f"postgresql://{SHARED}"
+    assert spec_identity(f"postgresql://bob:other@{SHARED}") == f"postgresql://{SHARED}"
+    assert spec_identity(f"postgresql://{SHARED}&user=bob&PASSWORD=x") == f"postgresql://{SHARED}"
+    kb = mh.KnowledgeBase(spec=[QUERY_SECRET, "bundled:keel-hgb"])
+    shown = repr(kb) + repr(kb.spec) + repr(kb.identity)
+    assert "s3cret" not in shown and "k3y" not in shown
+    # Reopened through the study's own URL, the query password comes back where it was.
+    own = QUERY_SECRET.replace("/team", "/studies")
+    assert spec_with_credentials(stored, [own]) == (
+        f"postgresql+psycopg://alice@{SHARED}&password=s3cret&sslpassword=k3y"
+    )
+    assert spec_with_credentials(stored, [own.replace("alice", "bob")]) == stored
+    # A URL without a password is kept as given.
+    assert spec_without_passwords(f"postgresql://alice@{SHARED}") == f"postgresql://alice@{SHARED}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from metahpo._validation import describe
@@ -12,6 +12,9 @@ __all__ = ["SQL_PREFIXES", "check_spec", "spec_identity", "spec_with_credentials
 
 # Any driver of the two databases the storage speaks ("sqlite+pysqlite:", "postgresql+psycopg:").
 SQL_PREFIXES = ("sqlite:", "sqlite+", "postgresql:", "postgresql+")
+# libpq also takes credentials from the query (postgresql://alice@host/db?password=...);
+# these keys hold secrets as the URL's own password does (mask_password hides the same ones).
+_SECRET_QUERY_KEYS = ("password", "sslpassword")
 
 
 def check_spec(spec: Any) -> list[str] | None:
@@ -32,7 +35,8 @@ def spec_identity(spec: str | Sequence[str] | None) -> Any:
 
     Teammates reach one database with their own roles (and perhaps another driver); the
     knowledge, and so the meta-model key, is the same for all of them. Host, port,
-    database and query (e.g. a schema in ``options``) still tell databases apart.
+    database and query (e.g. a schema in ``options``) still tell databases apart; a user
+    or password given in the query (``?user=``, ``?password=``, ``?sslpassword=``) does not.
     """
     from sqlalchemy.engine import URL, make_url
 
@@ -40,8 +44,10 @@ def spec_identity(spec: str | Sequence[str] | None) -> Any:
         if not item.startswith(SQL_PREFIXES):
             return item
         url = make_url(item)
-        bare = URL.create(url.get_backend_name(), host=url.host, port=url.port, database=url.database,
-                          query=url.query)
+        query = _query_without(url.query, ("user", *_SECRET_QUERY_KEYS))
+        bare = URL.create(
+            url.get_backend_name(), host=url.host, port=url.port, database=url.database, query=query
+        )
         return bare.render_as_string(hide_password=False)
 
     if spec is None or isinstance(spec, str):
@@ -50,19 +56,27 @@ def spec_identity(spec: str | Sequence[str] | None) -> Any:
 
 
 def spec_without_passwords(spec: str | Sequence[str] | None) -> Any:
-    """``spec`` with the password of every storage URL left out (the user name stays).
+    """``spec`` with the password of every storage URL left out (the user name stays), the
+    ``password=`` and ``sslpassword=`` query values included.
 
     This is the spec that is stored with a study and shown: a password is never written
     anywhere. Reopening it finds the password again (:func:`spec_with_credentials`).
     """
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
     def bare(item: str) -> str:
-        if not item.startswith(SQL_PREFIXES) or ":" not in item.split("//", 1)[-1].split("@", 1)[0]:
+        if not item.startswith(SQL_PREFIXES):
             return item
-        url = make_url(item)
+        try:
+            url = make_url(item)
+        except ArgumentError:  # not a URL, so no password: opening it says what is wrong
+            return item
+        query = _query_without(url.query, _SECRET_QUERY_KEYS)
+        if url.password is None and len(query) == len(url.query):
+            return item  # as given: nothing to leave out
         # URL.set() keeps the password when given None; a new URL without one drops it.
-        return item if url.password is None else _url_with_password(url, None)
+        return _url_with(url, None, query)
 
     if spec is None or isinstance(spec, str):
         return None if spec is None else bare(spec)
@@ -73,38 +87,53 @@ def spec_with_credentials(spec: Any, known_urls: Sequence[str]) -> Any:
     """``spec`` with the password of each storage URL that has none taken from the first of
     ``known_urls`` on the same server with the same user (the study's own storage URL).
 
-    A URL that still has no password connects as PostgreSQL clients do: with
+    The password comes back where the known URL holds it: after the user name, or as
+    ``password=`` and ``sslpassword=`` query values (:func:`spec_without_passwords` leaves
+    out both). A URL that still has no password connects as PostgreSQL clients do: with
     ``PGPASSWORD`` or the ``~/.pgpass`` file (libpq's rules, which psycopg follows).
     """
     from sqlalchemy.engine import make_url
 
+    def user(url: Any) -> Any:
+        return url.username if url.username is not None else url.query.get("user")
+
     def server(url: Any) -> tuple[Any, ...]:
-        return (url.get_backend_name(), url.host, url.port, url.username)
+        return (url.get_backend_name(), url.host, url.port, user(url))
+
+    def secrets(url: Any) -> dict[str, Any]:
+        return {key: value for key, value in url.query.items() if key.lower() in _SECRET_QUERY_KEYS}
 
     known = []
     for item in known_urls:
         if isinstance(item, str) and item.startswith(SQL_PREFIXES):
             url = make_url(item)
-            if url.password is not None:
+            if url.password is not None or secrets(url):
                 known.append(url)
 
     def complete(item: Any) -> Any:
         if not isinstance(item, str) or not item.startswith(SQL_PREFIXES):
             return item
         url = make_url(item)
-        if url.password is not None or url.username is None:
+        if url.password is not None or secrets(url) or user(url) is None:
             return item
         match = next((k for k in known if server(k) == server(url)), None)
-        return item if match is None else _url_with_password(url, match.password)
+        if match is None:
+            return item
+        return _url_with(url, match.password, {**url.query, **secrets(match)})
 
     if spec is None or isinstance(spec, str):
         return complete(spec)
     return [complete(item) for item in spec]
 
 
-def _url_with_password(url: Any, password: Any) -> str:
+def _query_without(query: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    # libpq's keywords are lower case; any case is left out, as mask_password hides any case.
+    return {key: value for key, value in query.items() if key.lower() not in keys}
+
+
+def _url_with(url: Any, password: Any, query: Mapping[str, Any]) -> str:
     from sqlalchemy.engine import URL
 
     new = URL.create(url.drivername, username=url.username, password=password, host=url.host,
-                     port=url.port, database=url.database, query=url.query)
+                     port=url.port, database=url.database, query=query)
     return new.render_as_string(hide_password=False)
