@@ -57,6 +57,30 @@ def test_save_and_from_files_round_trip(tmp_path: Path) -> None:
     assert KnowledgeBase.from_files(tmp_path / "kb").names == ["c"]
 
 
+def test_spaces_alike_but_for_defaults_or_order_each_round_trip(tmp_path: Path) -> None:
+    # One fingerprint for all three (it leaves out defaults and parameter order), yet each
+    # task's space comes back exactly as it was saved.
+    plain = mh.Space({"x": mh.Float(0.0, 1.0), "c": mh.Categorical(["a", "b"])})
+    defaults = mh.Space(
+        {"x": mh.Float(0.0, 1.0, default=0.25), "c": mh.Categorical(["a", "b"], default="b")}
+    )
+    reordered = mh.Space({"c": mh.Categorical(["a", "b"]), "x": mh.Float(0.0, 1.0)})
+    assert plain.fingerprint() == defaults.fingerprint() == reordered.fingerprint()
+    kb = KnowledgeBase()
+    for name, space in (("plain", plain), ("defaults", defaults), ("reordered", reordered)):
+        kb.add_task(space, [{"x": 0.5, "c": "a"}, {"x": 0.1, "c": "b"}], [1.0, 2.0], name=name)
+    back = KnowledgeBase.from_files(kb.save(tmp_path / "kb"))
+    for task in kb:
+        assert back[task.name].space.to_dict() == task.space.to_dict()
+        assert back[task.name].space.names == task.space.names
+        assert [list(c) for c in back[task.name].configs] == [list(c) for c in task.configs]
+        assert back[task.name].configs == task.configs
+    # Spaces that are equal share one table.
+    kb.add_task(plain, [{"x": 0.3, "c": "b"}], [0.5], name="plain again")
+    kb.save(tmp_path / "again")
+    assert len(json.loads((tmp_path / "again" / "manifest.json").read_text())["spaces"]) == 3
+
+
 def test_open_resolves_a_directory_spec(tmp_path: Path) -> None:
     _kb().save(tmp_path / "kb")
     assert KnowledgeBase.open(str(tmp_path / "kb")).names == ["a", "b", "c", "d"]

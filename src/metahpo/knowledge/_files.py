@@ -95,11 +95,13 @@ def write_knowledge(
     if portfolio_rules is not None:
         # Refused before anything is written.
         portfolio_rule_text(portfolio_rules, "The 'portfolio_rules' parameter of write_knowledge")
+    # One table per space as described, not per fingerprint: the fingerprint leaves out
+    # defaults and parameter order, and each task must come back with its own space.
     groups: dict[str, tuple[Space, list[Task]]] = {}
     for task in tasks:
         if task.space is not None:
-            groups.setdefault(task.space.fingerprint(), (task.space, []))[1].append(task)
-    fingerprints = list(groups)
+            groups.setdefault(_description(task.space), (task.space, []))[1].append(task)
+    descriptions = list(groups)
     for space, _ in groups.values():
         clash = sorted(set(space.names) & set(_RESERVED))
         if clash:
@@ -112,11 +114,11 @@ def write_knowledge(
     swapped_out: Path | None = None  # where the old directory is while the new one moves in
     try:
         manifest: dict[str, Any] = {"format": FORMAT, "version": VERSION, "spaces": [], "tasks": []}
-        for index, fingerprint in enumerate(fingerprints):
-            space, members = groups[fingerprint]
+        for index, description in enumerate(descriptions):
+            space, members = groups[description]
             table_name = f"evaluations-{index}.parquet"
             manifest["spaces"].append(
-                {"space": space.to_dict(), "fingerprint": fingerprint, "table": table_name}
+                {"space": space.to_dict(), "fingerprint": space.fingerprint(), "table": table_name}
             )
             columns, schema = _columns(space, members)
             table = pa.Table.from_pydict(columns, schema=pa.schema(schema))
@@ -127,14 +129,15 @@ def write_knowledge(
                     "name": task.name,
                     "space": None
                     if task.space is None
-                    else fingerprints.index(task.space.fingerprint()),
+                    else descriptions.index(_description(task.space)),
                     "descriptor": None if task.descriptor is None else dict(task.descriptor),
                     "missing": list(task.missing),
                 }
             )
         manifest["provenance"] = extra
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        kept = {f: r for f, r in dict(portfolio_rules or {}).items() if f in groups}
+        fingerprints = {space.fingerprint() for space, _ in groups.values()}
+        kept = {f: r for f, r in dict(portfolio_rules or {}).items() if f in fingerprints}
         if kept:
             (staging / PORTFOLIO_FILE).write_text(portfolio_rule_text(kept), encoding="utf-8")
         if target.is_dir():
@@ -167,6 +170,11 @@ def write_knowledge(
         if staging.exists() and not any((staging / name).exists() for name in kept_files):
             shutil.rmtree(staging, ignore_errors=True)
     return Path(path)
+
+
+def _description(space: Space) -> str:
+    """``space`` as written, defaults and parameter order included."""
+    return json.dumps(space.to_dict())
 
 
 def _check_replaceable(target: Path, given: str | os.PathLike[str]) -> None:
