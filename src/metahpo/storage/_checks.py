@@ -68,7 +68,8 @@ def check_trial_config(space: Mapping[str, Any], config: Any) -> dict[str, Any]:
     """
     if isinstance(config, Mapping) and not config:
         return {}
-    parsed = _space_of(json.dumps(space, sort_keys=True))
+    # Not sort_keys: the parsed space's parameter order is the order the config is stored in.
+    parsed = _space_of(json.dumps(space))
     if parsed is None:
         return dict(config) if isinstance(config, Mapping) else config
     return parsed.validate(config, "config")
@@ -76,8 +77,8 @@ def check_trial_config(space: Mapping[str, Any], config: Any) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=64)
 def _space_of(space_json: str) -> Space | None:
-    # Bounded and keyed by the whole space description: parsing a space once per
-    # distinct space, not once per trial.
+    # Bounded and keyed by the whole space description, its parameter order included:
+    # parsing a space once per distinct space, not once per trial.
     try:
         return Space.from_dict(json.loads(space_json))
     except InvalidParameterError:

@@ -53,6 +53,7 @@ __all__ = [
     "STORAGE_CHECKS",
     "check_any_error_text_is_stored",
     "check_bad_input_leaves_storage_unchanged",
+    "check_configs_keep_the_space_order",
     "check_create_get_list_studies",
     "check_delete_study_removes_its_trials",
     "check_duplicate_study_name",
@@ -215,6 +216,32 @@ def check_reserve_then_set_config(storage: Storage) -> None:
         storage.set_trial_config(study.study_id, reserved.number, {"x": 0.9, "a": 1})
     _check(snapshot(storage) == before, "a refused set_trial_config changed the storage")
     _check(storage.get_trial(study.study_id, 0).config == {"x": 0.5, "a": 4}, "config changed")
+
+
+def check_configs_keep_the_space_order(storage: Storage) -> None:
+    """A config comes back with its keys in the order of the space's parameters, however it
+    was given (an objective, a table or a listing reads them in that order)."""
+    space = {
+        "zeta": {"type": "float", "low": 0.0, "high": 1.0, "log": False},
+        "alpha": {"type": "int", "low": 1, "high": 5, "log": False},
+        "mid": {"type": "categorical", "choices": ["a", "b"]},
+    }
+    names = list(space)
+    study = make_study(storage, space=space)
+    given = {"mid": "b", "alpha": 2, "zeta": 0.5}
+    storage.create_trial(study.study_id, config=given)
+    reserved = storage.create_trial(study.study_id)
+    storage.set_trial_config(study.study_id, reserved.number, given)
+    entry = storage.enqueue_config(study.study_id, given)
+    storage.create_trial(study.study_id, enqueued=entry)
+    for trial in storage.get_trials(study.study_id):
+        _check(
+            list(trial.config) == names,
+            f"trial {trial.number}'s config keys are {list(trial.config)}, not in the space's "
+            f"order {names}",
+        )
+    first = storage.get_trial(study.study_id, 0)
+    _check(list(first.config) == names, "get_trial reorders the config")
 
 
 def check_finish_trial(storage: Storage) -> None:
@@ -537,6 +564,7 @@ STORAGE_CHECKS: tuple[Callable[[Storage], None], ...] = (
     check_trial_numbering,
     check_trial_numbering_across_threads,
     check_reserve_then_set_config,
+    check_configs_keep_the_space_order,
     check_finish_trial,
     check_any_error_text_is_stored,
     check_intermediate_reports,
