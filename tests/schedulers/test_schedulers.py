@@ -148,24 +148,6 @@ def test_numpy_budgets_are_budgets(kind):
     assert type(kind(np.float64(0.5), np.float64(4.0)).min_budget) is float
 
 
-def test_a_hyperband_promotion_whose_process_died_leaves_its_place_to_its_retry():
-    from metahpo.storage import STALE_TRIAL_ERROR
-    from metahpo.study._retry import retry_dead_trial
-
-    study = mh.create_study(space=SPACE, optimizer="random", seed=0, scheduler=mh.Hyperband(1, 9, eta=3))
-    for _ in range(9):
-        trial = study.ask()
-        study.tell(trial, objective(trial))
-    best_three = sorted(study.trials, key=lambda t: t.value)[:3]
-    dead = study.ask()
-    assert dead.parent_number == best_three[0].number
-    study.tell(dead, state="FAILED", error=f"{STALE_TRIAL_ERROR}: the worker was killed")
-    retry = retry_dead_trial(study.storage, study.study_id, dead.number, retries=1)
-    study.tell(retry.number, 0.5)
-    parents = [study.ask().parent_number for _ in range(2)]
-    assert parents == [best_three[1].number, best_three[2].number]
-
-
 @pytest.mark.parametrize("direction", ["minimize", "maximize"])
 def test_asha_stopping_judges_a_run_that_skipped_the_rungs_step_by_its_value(direction):
     sign = 1 if direction == "minimize" else -1

@@ -9,7 +9,14 @@ from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
 from metahpo.schedulers._base import BaseScheduler, Job
 from metahpo.schedulers._ladder import Ladder, make_ladder
-from metahpo.schedulers._rungs import in_rung, promoted_parents, ranked, value_at
+from metahpo.schedulers._rungs import (
+    first_attempt,
+    in_rung,
+    one_per_config,
+    promoted_configs,
+    ranked,
+    value_at,
+)
 from metahpo.trial import FrozenTrial
 
 _MODES = ("promotion", "stopping")
@@ -55,14 +62,15 @@ class ASHA(BaseScheduler):
         s_max = self.ladder.s_max
         if self.mode == "stopping":
             return Job(budget=self.max_budget, bracket=0, rung=s_max)
-        promoted = promoted_parents(history)
+        promoted = promoted_configs(history)
         for rung in range(s_max - 1, -1, -1):
             # Only finished trials count (Li et al. 2020, Algorithm 2): a rung's pending
             # trials have no result yet, so they neither rank nor widen the top 1/eta.
-            # A failed or pruned trial is finished and ranks last.
-            finished = [t for t in in_rung(history, 0, rung) if t.state.is_finished]
+            # A failed or pruned trial is finished and ranks last. A config counts once:
+            # a trial whose process died and its retry are one config.
+            finished = [t for t in one_per_config(in_rung(history, 0, rung)) if t.state.is_finished]
             top = ranked(history, finished)[: len(finished) // self.eta]
-            waiting = [t for t in top if t.number not in promoted]
+            waiting = [t for t in top if first_attempt(t) not in promoted]
             if waiting:
                 return Job(budget=self.rung_budget(rung + 1), bracket=0, rung=rung + 1,
                            parent=waiting[0])

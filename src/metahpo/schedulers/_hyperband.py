@@ -12,7 +12,13 @@ from typing import Any, ClassVar
 from metahpo.history import History
 from metahpo.schedulers._base import BaseScheduler, Job
 from metahpo.schedulers._ladder import Ladder, make_ladder
-from metahpo.schedulers._rungs import in_rung, promoted_parents, ranked
+from metahpo.schedulers._rungs import (
+    first_attempt,
+    in_rung,
+    one_per_config,
+    promoted_configs,
+    ranked,
+)
 from metahpo.storage import is_stale_failure
 from metahpo.trial import TrialState
 
@@ -53,7 +59,7 @@ class Hyperband(BaseScheduler):
 
     def next_job(self, history: History) -> Job:
         brackets = sorted({t.bracket for t in history.trials if t.bracket is not None})
-        promoted = promoted_parents(history)
+        promoted = promoted_configs(history)
         for bracket in brackets:
             job = self._job_in(history, bracket, promoted)
             if job is not None:
@@ -64,17 +70,17 @@ class Hyperband(BaseScheduler):
     def _job_in(self, history: History, bracket: int, promoted: set[int]) -> Job | None:
         s = self.bracket_s(bracket)
         wanted = self.ladder.bracket_size(s)
-        below = in_rung(history, bracket, 0)
+        below = one_per_config(in_rung(history, bracket, 0))
         if len(below) < wanted:
             return Job(budget=self.ladder.budget(s, 0), bracket=bracket, rung=0)
         for rung in range(1, s + 1):
-            # A promotion whose process died holds no place: its retry (a trial of the same
-            # config and rung) or the next config takes it.
-            here = [t for t in in_rung(history, bracket, rung) if not is_stale_failure(t)]
+            # A config holds one place whatever number of its trials ran there, and a
+            # promotion whose process died none: its retry or the next config takes it.
+            here = [t for t in one_per_config(in_rung(history, bracket, rung)) if not is_stale_failure(t)]
             if any(t.state is TrialState.RUNNING for t in below):
                 return None  # Synchronous: the rung below must finish first.
             best = ranked(history, below)[: self.ladder.rung_size(wanted, rung)]
-            waiting = [t for t in best if t.number not in promoted]
+            waiting = [t for t in best if first_attempt(t) not in promoted]
             if len(here) < len(best) and waiting:
                 return Job(budget=self.ladder.budget(s, rung), bracket=bracket, rung=rung,
                            parent=waiting[0])

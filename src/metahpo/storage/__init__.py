@@ -8,6 +8,7 @@ from metahpo.storage._artefacts import (
 )
 from metahpo.storage._base import (
     SCHEMA_VERSION,
+    STALE_KEY,
     STALE_TRIAL_ERROR,
     Storage,
     StudyRecord,
@@ -52,6 +53,7 @@ __all__ = [
     "FINISHED_KEY",
     "QUEUE_KEY",
     "SCHEMA_VERSION",
+    "STALE_KEY",
     "STALE_TRIAL_ERROR",
     "TAKEN_KEY",
     "ArtefactRecord",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,11 +17,27 @@ SCHEMA_VERSION = 1
 # presumption (the process was paused, not dead, or its network was down): a late result
 # still finishes the trial, see :func:`is_stale_failure`.
 STALE_TRIAL_ERROR = "The trial's heartbeat stopped"
+# The ``user_attrs`` key a storage sets (to the UTC time, ISO 8601) on a trial it fails for
+# a stopped heartbeat. It stays when a late result finishes the trial, which then reads as
+# "taken for dead, told late"; an objective's own error text can never look like it.
+STALE_KEY = "taken_for_dead"
+# The whole error text fail_stale_trials wrote before trials carried STALE_KEY: stored
+# trials failed that way are still stale failures.
+_UNMARKED_STALE_ERROR = re.compile(
+    re.escape(STALE_TRIAL_ERROR) + r": no heartbeat for more than \S+ seconds \(the grace "
+    r"period\), so its process is taken to be dead\."
+)
 
 
 def is_stale_failure(trial: FrozenTrial) -> bool:
-    """Whether ``trial`` was FAILED only because its heartbeat stopped (it may still be told)."""
-    return trial.state is TrialState.FAILED and (trial.error or "").startswith(STALE_TRIAL_ERROR)
+    """Whether ``trial`` was FAILED only because its heartbeat stopped (it may still be told).
+
+    Read off :data:`STALE_KEY` in its ``user_attrs``; a trial failed so before that key
+    existed is known by its whole error text.
+    """
+    if trial.state is not TrialState.FAILED:
+        return False
+    return STALE_KEY in trial.user_attrs or _UNMARKED_STALE_ERROR.fullmatch(trial.error or "") is not None
 
 
 def utcnow() -> datetime:
@@ -156,7 +173,11 @@ class Storage(Protocol):
 
     def heartbeat(self, study_id: int, number: int) -> None: ...
 
-    def fail_stale_trials(self, study_id: int) -> list[int]: ...
+    def fail_stale_trials(self, study_id: int) -> list[int]:
+        """FAIL the RUNNING trials whose heartbeat stopped and return their numbers; each gets
+        :data:`STALE_KEY` in its ``user_attrs`` (see :func:`is_stale_failure`), and may
+        still be finished once by ``finish_trial``."""
+        ...
 
     def get_trial(self, study_id: int, number: int) -> FrozenTrial: ...
 

@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import Connection, delete, exists, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from metahpo._validation import describe
@@ -18,7 +18,13 @@ from metahpo.exceptions import (
     StudyNotFoundError,
     TrialStateError,
 )
-from metahpo.storage._base import STALE_TRIAL_ERROR, StudyRecord, utcnow
+from metahpo.storage._base import (
+    STALE_KEY,
+    STALE_TRIAL_ERROR,
+    StudyRecord,
+    is_stale_failure,
+    utcnow,
+)
 from metahpo.storage._checks import (
     check_min_number,
     check_objective_value,
@@ -472,12 +478,19 @@ class SQLStorage:
         )
 
         def fail(connection: Connection) -> list[int]:
-            numbers = connection.execute(
-                update(trials).where(*stale_where)
-                .values(state=TrialState.FAILED.value, error=message, finished_at=utcnow())
-                .returning(trials.c.number)
-            ).scalars().all()
-            return sorted(numbers)
+            now = utcnow()
+            # Row by row, to add STALE_KEY to each trial's own user_attrs; the error text
+            # stays what older versions read.
+            rows = connection.execute(
+                select(trials.c.id, trials.c.number, trials.c.user_attrs)
+                .where(*stale_where).with_for_update()
+            ).all()
+            for row in rows:
+                connection.execute(update(trials).where(trials.c.id == row.id).values(
+                    state=TrialState.FAILED.value, error=message, finished_at=now,
+                    user_attrs={**row.user_attrs, STALE_KEY: now.isoformat()},
+                ))
+            return sorted(row.number for row in rows)
 
         return self._db.run(fail, write=True)
 
@@ -533,18 +546,16 @@ class SQLStorage:
                         revive: bool = False, **changes: Any) -> FrozenTrial:
         # `revive`: a trial FAILED only for a stopped heartbeat may still be finished by
         # its process, which was paused or cut off rather than dead; its result counts.
-        open_state = trials.c.state == TrialState.RUNNING.value
-        if revive:
-            open_state = or_(open_state, and_(trials.c.state == TrialState.FAILED.value,
-                                              trials.c.error.startswith(STALE_TRIAL_ERROR)))
-
         def work(connection: Connection) -> FrozenTrial:
             row = None
             if is_key(study_id) and is_key(number):
                 row = connection.execute(
-                    update(trials).where(*trial_key(study_id, number), open_state)
+                    update(trials).where(*trial_key(study_id, number),
+                                         trials.c.state == TrialState.RUNNING.value)
                     .values(**changes).returning(*trials.c)
                 ).first()
+                if row is None and revive:
+                    row = _revived(connection, study_id, number, changes)
             if row is None:
                 current = locked_trial(connection, study_id, number)
                 check_running(current.state, number)
@@ -554,3 +565,16 @@ class SQLStorage:
             return frozen_trial(row, intermediate(connection, trials.c.id == row.id).get(row.id, {}))
 
         return self._db.run(work, write=True)
+
+
+def _revived(connection: Connection, study_id: int, number: int, changes: dict[str, Any]) -> Any:
+    """The row of trial ``number`` with ``changes`` made if it is a stale failure, else ``None``."""
+    row = connection.execute(
+        select(trials).where(*trial_key(study_id, number)).with_for_update()
+    ).first()
+    if row is None or not is_stale_failure(frozen_trial(row, {})):
+        return None
+    return connection.execute(
+        update(trials).where(trials.c.id == row.id, trials.c.state == TrialState.FAILED.value)
+        .values(**changes).returning(*trials.c)
+    ).first()

@@ -45,7 +45,8 @@ class TrialHandle:
         budget: the budget to train for (epochs, rounds, data fraction), or ``None``
             for a study without budgets.
         parent_number: for a promotion, the number of the trial it continues (the same
-            config at a smaller budget); ``None`` otherwise.
+            config at a smaller budget), also for a retry of a promotion whose process
+            died (``retries=``); ``None`` otherwise.
         bracket, rung: where the scheduler placed the trial.
 
     A promotion can continue its parent's training instead of starting over: save the
@@ -64,7 +65,8 @@ class TrialHandle:
         self.budget = record.budget
         self.bracket = record.bracket
         self.rung = record.rung
-        self.parent_number = record.parent
+        # A retry of a promotion has no ``parent`` of its own but continues the promotion's.
+        self.parent_number = record.parent if parent is None else parent.number
         self._parent = parent
         self._intermediate: dict[float, float] = {}
 

@@ -29,6 +29,9 @@ def retry_dead_trial(storage: Storage, study_id: int, number: int, retries: int)
 
     The retry's ``user_attrs["why"]`` is ``{"source": "retry", "retry_of": first,
     "previous": number, "attempt": k}``, ``first`` being the trial first run with the config.
+    The retry of a promotion continues the same parent, which ``why["parent"]`` names (see
+    :func:`retried_parent`): its ``parent`` field stays ``None``, since the storage lets a
+    trial be the parent of one trial only.
     """
     dead = storage.get_trial(study_id, number)
     why = dead.user_attrs.get("why") or {}
@@ -37,13 +40,30 @@ def retry_dead_trial(storage: Storage, study_id: int, number: int, retries: int)
     if not is_stale_failure(dead) or not dead.config or attempt > retries:
         return None
     first = why.get("retry_of", number) if is_retry else number
+    retry_why: dict[str, Any] = {"source": "retry", "retry_of": first, "previous": number, "attempt": attempt}
+    parent = retried_parent(dead)
+    if parent is not None:
+        retry_why["parent"] = parent
     record = storage.create_trial(
         study_id, config=dead.config, budget=dead.budget, bracket=dead.bracket, rung=dead.rung,
-        user_attrs={"why": {"source": "retry", "retry_of": first, "previous": number, "attempt": attempt}},
+        user_attrs={"why": retry_why},
     )
     logger.warning("Trial %d's process died; trial %d runs its config again (retry %d of %d).",
                    number, record.number, attempt, retries)
     return record
+
+
+def retried_parent(trial: FrozenTrial) -> int | None:
+    """The trial that ``trial`` continues: its ``parent``, or for a retry of a promotion,
+    the parent of the promotion it runs again."""
+    if trial.parent is not None:
+        return trial.parent
+    why = trial.user_attrs.get("why")
+    if isinstance(why, dict) and why.get("source") == "retry":
+        parent = why.get("parent")
+        if isinstance(parent, int) and not isinstance(parent, bool):
+            return parent
+    return None
 
 
 def taken_elsewhere(space: Space, configured: Iterable[FrozenTrial], record: FrozenTrial,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from metahpo.storage import ENQUEUED_KEY, FINISHED_KEY, QUEUE_KEY
+from metahpo.storage import ENQUEUED_KEY, FINISHED_KEY, QUEUE_KEY, STALE_KEY
 from metahpo.trial import FrozenTrial
 
 OPTIMIZER_STATE_KEY = "optimizer_state"
@@ -21,8 +21,8 @@ OPTIMIZER_STATE_KEY = "optimizer_state"
 DISPATCH_KEY = "dispatch"
 RESERVED_USER_ATTRS = frozenset({OPTIMIZER_STATE_KEY, DISPATCH_KEY})
 # What metahpo writes on a trial and reads back (why it was suggested, its enqueued
-# entry, the state above): set_user_attr may not overwrite them.
-OWN_TRIAL_ATTRS = RESERVED_USER_ATTRS | {"why", ENQUEUED_KEY}
+# entry, when it was taken for dead, the state above): set_user_attr may not overwrite them.
+OWN_TRIAL_ATTRS = RESERVED_USER_ATTRS | {"why", ENQUEUED_KEY, STALE_KEY}
 # Study-level keys metahpo writes and reads back: the queue of enqueued configs, the task
 # descriptor the knowledge reads (settable, if it is one), auto's choice, the last
 # continual update's summary and when the study was finished (Study.finish). The storage

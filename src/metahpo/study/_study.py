@@ -41,7 +41,7 @@ from metahpo.study._handle import Objective, TrialHandle
 from metahpo.study._heartbeat import heartbeat
 from metahpo.study._knowledge import learner_after_auto, reopened_knowledge, reopened_optimizer
 from metahpo.study._propose import component_seed, keyed_history, propose_config
-from metahpo.study._retry import check_retries, retry_dead_trial
+from metahpo.study._retry import check_retries, retried_parent, retry_dead_trial
 from metahpo.study._run_trial import run_trial
 from metahpo.study._state import RESERVED_STUDY_ATTRS, public_user_attrs
 from metahpo.study._tell import finish_told_trial, storage_key
@@ -304,7 +304,12 @@ class Study:
 
     def _retry(self, number: int, retries: int) -> TrialHandle | None:
         record = retry_dead_trial(self.storage, self.study_id, number, retries)
-        return None if record is None else TrialHandle(self, record)
+        if record is None:
+            return None
+        # A retried promotion resumes from its parent's checkpoint, as the promotion would have.
+        parent = retried_parent(record)
+        parent_record = None if parent is None else self.storage.get_trial(self.study_id, parent)
+        return TrialHandle(self, record, parent_record)
 
     def enqueue(self, config: dict[str, Any], budget: float | None = None) -> None:
         """Queue a known config: the next :meth:`ask` that starts a new config returns it.

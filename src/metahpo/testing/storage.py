@@ -38,7 +38,7 @@ from metahpo.exceptions import (
     StudyNotFoundError,
     TrialStateError,
 )
-from metahpo.storage import ENQUEUED_KEY, QUEUE_KEY, TAKEN_KEY, Storage
+from metahpo.storage import ENQUEUED_KEY, QUEUE_KEY, STALE_KEY, TAKEN_KEY, Storage, is_stale_failure
 from metahpo.testing._helpers import _check, _in_threads, _NotJSON, _raises, make_study, snapshot
 from metahpo.testing._storage_meta import (
     check_meta_model_bad_input,
@@ -500,6 +500,8 @@ def check_heartbeats_and_stale_trials(storage: Storage) -> None:
     _check(record.state is TrialState.FAILED and "heartbeat" in (record.error or ""),
            f"a stale trial became {record.state.value} with error {record.error!r}")
     _check(record.finished_at is not None, "a stale trial needs a finished_at")
+    _check(STALE_KEY in record.user_attrs and is_stale_failure(record),
+           f"a stale trial is not marked with user_attrs[{STALE_KEY!r}]: {dict(record.user_attrs)!r}")
     for trial in (silent, alive):
         state = storage.get_trial(study.study_id, trial.number).state
         _check(state is TrialState.RUNNING, f"trial {trial.number} became {state.value}")
