@@ -330,6 +330,19 @@ def test_map_refuses_a_bad_output(storage_url, workdir, out, message):
     assert "Traceback" not in result.output
 
 
+def test_map_draws_dollar_signs_in_names_as_text(workdir):
+    # matplotlib reads "$...$" as math: "a$^$b" failed to parse, and a parsed one was drawn as math.
+    space = mh.Space({"cost $": mh.Float(0, 1)})
+    design = space.sobol(8, seed=0)
+    knowledge = mh.KnowledgeBase()
+    for i, name in enumerate(["a$^$b", "price $x_1$", "plain"]):
+        knowledge.add_task(space, design, [(c["cost $"] - 0.3 * i) ** 2 for c in design], name=name)
+    knowledge.save(workdir / "kb")
+    result = kb("map", "--out", "map.png", "--knowledge", str(workdir / "kb"))
+    assert result.exit_code == 0, result.output
+    assert png_size((workdir / "map.png").read_bytes()) == (990, 770)
+
+
 def test_map_counts_the_tasks_of_exactly_the_space_among_the_related(workdir):
     # Three tasks of a space with one parameter more: related (most parameters shared), not exact.
     wider = mh.Space({**dict(SPACE.items()), "extra": mh.Categorical(["a", "b"])})

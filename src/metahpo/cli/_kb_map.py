@@ -54,8 +54,10 @@ def write_map_png(mapped: TaskMap, out: Path, title: str) -> None:
                        label=f"cluster {label} ({len(rows)})", zorder=3)
         if len(mapped.names) <= MAX_LABELS:
             for (x, y), name in zip(mapped.xy, mapped.names, strict=True):
-                ax.annotate(name, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7)
-        ax.set_title(textwrap.fill(title, 90), fontsize=10)
+                # Names are text: a "$" would start matplotlib's math mode.
+                ax.annotate(name, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7,
+                            parse_math=False)
+        ax.set_title(textwrap.fill(title, 90), fontsize=10, parse_math=False)
         ax.set_xlabel("MDS 1 (distance = 1 - task similarity)")
         ax.set_ylabel("MDS 2")
         ax.grid(alpha=0.3)
