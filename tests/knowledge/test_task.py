@@ -90,6 +90,14 @@ def test_to_dict_round_trips_through_json() -> None:
     assert back.missing == ("depth",)
 
 
+@pytest.mark.parametrize("losses", [["0.5", "0.25", "0.1"], [True, False, True], [[0.5], [0.25], [0.1]],
+                                    ["abc", 0.2, 0.1]])
+def test_from_dict_checks_losses_as_the_constructor_does(losses) -> None:
+    data = {**Task("t", SPACE, _configs(3), [0.3, 0.2, 0.1]).to_dict(), "losses": losses}
+    with pytest.raises(InvalidParameterError, match=r"row 0, field 'loss' must be a finite number"):
+        Task.from_dict(data)
+
+
 def test_descriptor_only_task_stores_no_evaluations() -> None:
     task = Task("d", descriptor={"n_samples": 100.0})
     assert set(task.to_dict()) == {"name", "source", "descriptor"}

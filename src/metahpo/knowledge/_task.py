@@ -286,7 +286,7 @@ class Task:
             name=data["name"],
             space=space,
             configs=data.get("configs") or (),
-            losses=np.asarray(data.get("losses") or [], dtype=float),
+            losses=data.get("losses") or [],  # checked as given, as the constructor checks them
             budgets=data.get("budgets"),
             descriptor=data.get("descriptor"),
             source=data.get("source", "memory"),
