@@ -334,6 +334,11 @@ def test_add_task_is_validated_and_names_row_and_field() -> None:
         )
     with pytest.raises(InvalidParameterError, match="row 0, field 'loss'"):
         kb.add_task(OTHER, [{"x": 0.0}], [float("inf")])
+    for configs in ([0.1, 0.2], np.array([[0.1], [0.2]])):  # values, not configs
+        with pytest.raises(InvalidParameterError, match=r"row 0: The 'configs\[0\]' parameter must be a dict"):
+            kb.add_task(OTHER, configs, [1.0, 2.0])
+    with pytest.raises(InvalidParameterError, match=r"'configs' parameter of .* must be a list of dicts"):
+        kb.add_task(OTHER, "xy", [1.0, 2.0])
     assert len(kb) == 0
     kb.add_task(OTHER, [{"x": 0.0}], [1.0])
     assert kb.names == ["task-0"] and kb.spec is None

@@ -295,3 +295,9 @@ def test_from_dict_refuses_malformed_descriptions():
         mh.Space.from_dict({"x": {"type": "float", "low": 0}})
     with pytest.raises(InvalidParameterError, match="valid JSON"):
         mh.Space.from_json("{")
+
+
+def test_from_json_refuses_what_is_not_text() -> None:
+    for text in (None, {"x": {"type": "float", "low": 0, "high": 1}}):
+        with pytest.raises(InvalidParameterError, match=r"'text' parameter of Space\.from_json must be JSON text"):
+            mh.Space.from_json(text)

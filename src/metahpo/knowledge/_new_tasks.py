@@ -40,7 +40,9 @@ def task_from_values(
     return Task(
         name=name,
         space=space,
-        configs=[dict(c) for c in configs],
+        # Any iterable of configs, each checked (and copied) by the Task, naming its row.
+        configs=list(configs) if isinstance(configs, Iterable) and not isinstance(configs, (str, bytes, Mapping))
+        else configs,
         losses=losses,
         budgets=budgets,
         descriptor=descriptor,
