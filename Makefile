@@ -27,7 +27,7 @@ demo: $(STAMP)
 # One test process per core (pytest-xdist): the suite is mostly single-threaded.
 test: $(STAMP)
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q -n auto --dist worksteal
+	$(PY) -m pytest -q -n auto --dist worksteal --durations=30
 
 test-all: $(STAMP)
 	$(VENV)/bin/lint-imports
