@@ -60,3 +60,35 @@ def test_a_study_stores_and_shows_no_password_given_in_its_urls_query(postgres_u
     # Reopened, the knowledge finds the password again in the storage's URL.
     reopened = mh.load_study("metabo", url_text)
     assert reopened.optimizer.knowledge is not None and "auto" in reopened.optimizer.knowledge
+
+
+def test_kb_import_from_a_storage_neither_prints_nor_stores_its_password(postgres_url, tmp_path):
+    import json
+
+    from sqlalchemy.engine import make_url
+
+    import metahpo as mh
+    from metahpo.storage import get_storage
+
+    url = make_url(postgres_url)
+    password = url.password or "unused"
+
+    def leaks(text: str) -> bool:  # the test role's password may also be its name; rich wraps lines
+        text = text.replace("\n", "")
+        return f":{password}@" in text or f"password={password}" in text
+
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    study = mh.create_study(name="past", space=space, storage=postgres_url, optimizer="random", seed=0)
+    study.optimize(lambda t: t.config["x"], n_trials=6, show_progress=False)
+    in_query = url.set(password=None).update_query_dict({"password": password}).render_as_string(hide_password=False)
+    for i, source in enumerate((postgres_url, in_query)):
+        target = f"sqlite:///{tmp_path / f'copy{i}.db'}"
+        imported = runner.invoke(app, ["kb", "import", source, "--storage", target])
+        assert imported.exit_code == 0, imported.output
+        assert "imported 1 tasks from" in imported.output and not leaks(imported.output)
+        # What the tasks' source carried into the copies: stored, and shown.
+        record = get_storage(target).get_study("past")
+        assert not leaks(json.dumps([record.optimizer, record.user_attrs]))
+        shown = runner.invoke(app, ["show", "past", "--storage", target])
+        assert shown.exit_code == 0 and not leaks(shown.output)
+    assert not any(leaks(t.source) for t in mh.KnowledgeBase.open(in_query))

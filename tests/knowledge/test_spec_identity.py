@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import metahpo as mh
-from metahpo.knowledge._identity import spec_identity
+from metahpo.knowledge._identity import spec_identity, spec_with_credentials
 from metahpo.surrogates import SpaceEncoding
 from metahpo.surrogates.meta import MetaModelProvider
 
@@ -65,3 +65,17 @@ def test_a_password_in_the_query_is_neither_stored_nor_part_of_the_identity():
     assert spec_with_credentials(stored, [own.replace("alice", "bob")]) == stored
     # A URL without a password is kept as given.
     assert spec_without_passwords(f"postgresql://alice@{SHARED}") == f"postgresql://alice@{SHARED}"
+
+
+def test_the_study_s_own_database_is_read_with_the_opener_s_credentials() -> None:
+    # Alice created the study; Bob, with a role of his own, opens it on the same database.
+    stored = "postgresql+psycopg://alice@db.example:5432/team"
+    bob = "postgresql+psycopg://bob:b0b@db.example:5432/team"
+    assert spec_with_credentials(stored, [bob]) == bob
+    assert spec_with_credentials([stored, "./kb"], [bob]) == [bob, "./kb"]
+    # Another database on the server is not the study's own: Alice's URL, as stored.
+    other = "postgresql+psycopg://alice@db.example:5432/archive"
+    assert spec_with_credentials(other, [bob]) == other
+    # Nor is another schema of the same database.
+    schema = stored + "?options=-csearch_path%3Dold"
+    assert spec_with_credentials(schema, [bob]) == schema

@@ -312,5 +312,9 @@ def test_a_knowledge_spec_is_stored_and_shown_without_its_password(tmp_path):
     from metahpo.knowledge import spec_with_credentials
 
     assert spec_with_credentials(kb.spec, ["postgresql+psycopg://user:SECRET@db.example:5432/other"])[0] == secret_url
-    assert spec_with_credentials(kb.spec, ["postgresql+psycopg://admin:X@db.example:5432/kb"])[0] == kb.spec[0]
+    # Another user's password never goes into this user's URL; on the study's own database
+    # the opener reads as themselves.
+    assert spec_with_credentials(kb.spec, ["postgresql+psycopg://admin:X@db.example:5432/other"])[0] == kb.spec[0]
+    own = "postgresql+psycopg://admin:X@db.example:5432/kb"
+    assert spec_with_credentials(kb.spec, [own])[0] == own
     del url

@@ -275,7 +275,7 @@ def _import(build: Callable[[], KnowledgeBase], storage: str | None, what: str) 
     from metahpo.storage import mask_password
 
     console().print(
-        f"imported {len(names)} tasks from {what} into {mask_password(url)}: " + ", ".join(names),
+        f"imported {len(names)} tasks from {mask_password(what)} into {mask_password(url)}: " + ", ".join(names),
         markup=False,
     )
     # Stored, but the storage's knowledge would not learn from them: say so, not "imported".

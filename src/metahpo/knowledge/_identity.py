@@ -85,7 +85,9 @@ def spec_without_passwords(spec: str | Sequence[str] | None) -> Any:
 
 def spec_with_credentials(spec: Any, known_urls: Sequence[str]) -> Any:
     """``spec`` with the password of each storage URL that has none taken from the first of
-    ``known_urls`` on the same server with the same user (the study's own storage URL).
+    ``known_urls`` on the same server with the same user (the study's own storage URL). A
+    URL naming the same database as a known URL (:func:`spec_identity`) is that URL, with
+    its user: whoever opens the study reads its own database's knowledge as themselves.
 
     The password comes back where the known URL holds it: after the user name, or as
     ``password=`` and ``sslpassword=`` query values (:func:`spec_without_passwords` leaves
@@ -114,7 +116,15 @@ def spec_with_credentials(spec: Any, known_urls: Sequence[str]) -> Any:
         if not isinstance(item, str) or not item.startswith(SQL_PREFIXES):
             return item
         url = make_url(item)
-        if url.password is not None or secrets(url) or user(url) is None:
+        if url.password is not None or secrets(url):
+            return item
+        # The knowledge of the study's own database is read as the study is opened: a
+        # teammate with a role of their own reads it with theirs, not the creator's.
+        same = next((k for k in known_urls if isinstance(k, str) and k.startswith(SQL_PREFIXES)
+                     and spec_identity(k) == spec_identity(item)), None)
+        if same is not None:
+            return same
+        if user(url) is None:
             return item
         match = next((k for k in known if server(k) == server(url)), None)
         if match is None:

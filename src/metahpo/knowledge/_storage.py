@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ from metahpo.storage import (
     absolute_sqlite_url,
     finished_marker,
     get_storage,
+    mask_password,
     missing_sqlite_file,
 )
 from metahpo.trial import TrialState
@@ -32,7 +32,7 @@ def storage_label(storage: Storage) -> str:
     """The storage's URL with any password masked, or its type name."""
     url = getattr(storage, "url", None)
     if isinstance(url, str):
-        return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+        return mask_password(url)  # after the user name, or a password= query value
     return type(storage).__name__
 
 
