@@ -41,13 +41,17 @@ def task_from_values(
         name=name,
         space=space,
         # Any iterable of configs, each checked (and copied) by the Task, naming its row.
-        configs=list(configs) if isinstance(configs, Iterable) and not isinstance(configs, (str, bytes, Mapping))
-        else configs,
+        configs=_listed(configs),
         losses=losses,
         budgets=budgets,
         descriptor=descriptor,
         source=source,
     )
+
+
+def _listed(configs: Any) -> Any:
+    """Any iterable of configs as a list; anything else as given, for the Task to refuse."""
+    return list(configs) if isinstance(configs, Iterable) and not isinstance(configs, (str, bytes, Mapping)) else configs
 
 
 def design_tasks(
