@@ -72,3 +72,45 @@ def test_params_the_model_has_not_are_refused_and_errors_name_the_function_calle
         maml_loss(model, {"w": torch.zeros(1, 2)}, [task], mse_loss)
     with pytest.raises(InvalidParameterError, match="'tasks' parameter of meta_gradient"):
         meta_gradient(model, params, [], mse_loss)
+
+
+@pytest.mark.parametrize("value", ["False", "no", 0, None])
+def test_adapt_and_meta_gradient_refuse_a_first_order_flag_that_is_no_bool(setup, value):
+    from metahpo.metalearn import meta_gradient
+
+    model, params, task = setup
+    with pytest.raises(InvalidParameterError, match=r"'first_order' parameter of adapt must be True or False"):
+        adapt(model, params, mse_loss, task.support, first_order=value)
+    with pytest.raises(InvalidParameterError, match=r"'first_order' parameter of meta_gradient"):
+        meta_gradient(model, params, [task], mse_loss, first_order=value)
+
+
+@pytest.mark.parametrize("vectorize", [None, True, False])
+@pytest.mark.parametrize("empty", ["support", "query"])
+def test_a_task_with_an_empty_support_or_query_set_is_refused(setup, vectorize, empty):
+    model, params, task = setup
+    x, y = task.support
+    sets = {"support": (x, y), "query": (x, y), empty: (x[:0], y[:0])}
+    with pytest.raises(InvalidParameterError, match=rf"at least one row in task 1's {empty} set.*shape \(0, 2\)"):
+        maml_loss(model, params, [task, Task(**sets)], mse_loss, vectorize=vectorize)
+
+
+def test_adapt_refuses_an_empty_support_set(setup):
+    model, params, task = setup
+    x, y = task.support
+    with pytest.raises(InvalidParameterError, match=r"'support' parameter of adapt must hold at least one row"):
+        adapt(model, params, mse_loss, (x[:0], y[:0]))
+
+
+def test_inputs_of_another_dtype_than_the_params_and_integer_params_are_refused(setup):
+    model, params, task = setup
+    x, y = task.support
+    double = Task((x.double(), y.double()), (x.double(), y.double()))
+    with pytest.raises(InvalidParameterError, match=r"inputs of the parameters' dtype torch.float32 in task 0's"):
+        maml_loss(model, params, [double], mse_loss)
+    with pytest.raises(InvalidParameterError, match=r"'support' parameter of adapt.*torch.float64"):
+        adapt(model, params, mse_loss, double.support)
+    with pytest.raises(InvalidParameterError, match=r"floating-point tensors.*torch.int64.*'weight'"):
+        maml_loss(model, {k: v.detach().long() for k, v in params.items()}, [task], mse_loss)
+    # Targets of another float dtype are promoted by torch, and stay accepted.
+    maml_loss(model, params, [Task((x, y.double()), (x, y.double()))], mse_loss)

@@ -8,10 +8,19 @@ import torch
 from torch import Tensor, nn
 from torch.func import grad
 
-from metahpo.metalearn._checks import check_inner_lr, check_param_names, check_params, check_steps
+from metahpo.metalearn._buffers import with_buffer_copies
+from metahpo.metalearn._checks import (
+    check_batch,
+    check_differentiable,
+    check_first_order,
+    check_inner_lr,
+    check_param_names,
+    check_params,
+    check_steps,
+)
 from metahpo.metalearn._types import Batch, InnerLR, LossFn, Params
 
-__all__ = ["adapt"]
+__all__ = ["adapt", "inner_loop"]
 
 
 def _step(params: Params, grads: Params, inner_lr: float | dict[str, Tensor]) -> Params:
@@ -66,7 +75,9 @@ def adapt(
     ``θ_{j+1} = θ_j − α ⊙ ∇_θ loss_fn(model, θ_j, support)`` (Finn et al., 2017, eq. 1;
     with a tensor ``α`` per parameter it is Meta-SGD, Li et al., 2017). The function is
     pure: ``model`` is only called through :func:`torch.func.functional_call` by
-    ``loss_fn``, and nothing is mutated. Under an outer :func:`torch.func.grad` or
+    ``loss_fn``, and nothing is mutated. A module with buffers has fresh copies of them
+    passed in ``params`` to each ``loss_fn`` call, so batch norm in training mode normalises
+    with each batch's statistics and its running statistics stay as they were. Under an outer :func:`torch.func.grad` or
     ``torch.autograd`` the result stays differentiable in ``params`` (and in a tensor
     ``inner_lr``): the second-order path. With ``first_order=True`` the inner gradients
     are treated as constants, the first-order approximation.
@@ -94,10 +105,27 @@ def adapt(
         >>> round(adapted["weight"].item(), 3)
         3.0
     """
-    params = check_params(params, "adapt")
-    check_param_names(model, params, "adapt")
-    steps = check_steps(steps, "adapt")
-    lr = check_inner_lr(inner_lr, params, "adapt")
+    owner = "adapt"
+    params = check_params(params, owner)
+    check_param_names(model, params, owner)
+    check_differentiable(params, owner)
+    steps = check_steps(steps, owner)
+    lr = check_inner_lr(inner_lr, params, owner)
+    first_order = check_first_order(first_order, owner)
+    check_batch(support, params, owner, "support", "each tensor")
+    return inner_loop(model, params, with_buffer_copies(model, loss_fn), support, steps, lr, first_order)
+
+
+def inner_loop(
+    model: nn.Module,
+    params: Params,
+    loss_fn: LossFn,
+    support: Batch,
+    steps: int,
+    lr: float | dict[str, Tensor],
+    first_order: bool,
+) -> Params:
+    """:func:`adapt` on checked arguments, ``loss_fn`` already given the module's buffers."""
 
     def support_loss(current: Params) -> Tensor:
         return loss_fn(model, current, support)

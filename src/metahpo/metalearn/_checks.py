@@ -86,8 +86,52 @@ def check_inner_lr(inner_lr: Any, params: Params, owner: str) -> float | dict[st
     return float(inner_lr)
 
 
-def check_tasks(tasks: Any, owner: str) -> list[Task]:
-    """A non-empty sequence of :class:`Task`."""
+def check_first_order(first_order: Any, owner: str) -> bool:
+    """``True`` or ``False``: a string such as ``"no"`` would be read as ``True``."""
+    if not isinstance(first_order, bool):
+        raise InvalidParameterError(
+            f"The 'first_order' parameter of {owner} must be True or False. Got {describe(first_order)} instead."
+        )
+    return first_order
+
+
+def check_differentiable(params: Params, owner: str) -> None:
+    """Floating-point parameters: the inner loop differentiates in them."""
+    for name, value in params.items():
+        if not (value.is_floating_point() or value.is_complex()):
+            raise InvalidParameterError(
+                f"The 'params' parameter of {owner} must hold floating-point tensors, which can be "
+                f"differentiated. Got {describe_tensor(value)} for {name!r} instead."
+            )
+
+
+def check_batch(batch: Any, params: Params, owner: str, parameter: str, label: str) -> None:
+    """Tensors with at least one row, the first (the inputs) of the parameters' dtype.
+
+    An empty set has a NaN mean loss whose gradient is zero in a loop and a division by zero
+    under ``vmap``; inputs of another dtype fail deep inside the model's first layer. Only
+    the inputs are held to the dtype: torch promotes targets of another float dtype.
+    """
+    if not isinstance(batch, (tuple, list)):
+        return  # the loss decides what a batch is; Task has checked its own
+    for tensor in batch:
+        if isinstance(tensor, Tensor) and tensor.dim() > 0 and tensor.shape[0] == 0:
+            raise InvalidParameterError(
+                f"The {parameter!r} parameter of {owner} must hold at least one row in {label}. "
+                f"Got {describe_tensor(tensor)} instead."
+            )
+    inputs = batch[0] if batch else None
+    dtypes = {value.dtype for value in params.values() if value.is_floating_point()}
+    if isinstance(inputs, Tensor) and inputs.is_floating_point() and len(dtypes) == 1 and inputs.dtype not in dtypes:
+        raise InvalidParameterError(
+            f"The {parameter!r} parameter of {owner} must hold inputs of the parameters' dtype "
+            f"{next(iter(dtypes))} in {label}. Got {describe_tensor(inputs)} instead; convert the one "
+            "or the other (e.g. model.double() and float64 inputs)."
+        )
+
+
+def check_tasks(tasks: Any, owner: str, params: Params | None = None) -> list[Task]:
+    """A non-empty sequence of :class:`Task`; with ``params``, each set is checked by :func:`check_batch`."""
     if isinstance(tasks, Task):
         tasks = [tasks]
     if not isinstance(tasks, Sequence) or not tasks or not all(isinstance(t, Task) for t in tasks):
@@ -95,6 +139,10 @@ def check_tasks(tasks: Any, owner: str) -> list[Task]:
             f"The 'tasks' parameter of {owner} must be a non-empty sequence of Task. "
             f"Got {describe(tasks)} instead."
         )
+    if params is not None:
+        for index, task in enumerate(tasks):
+            check_batch(task.support, params, owner, "tasks", f"task {index}'s support set")
+            check_batch(task.query, params, owner, "tasks", f"task {index}'s query set")
     return list(tasks)
 
 

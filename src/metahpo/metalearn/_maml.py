@@ -9,10 +9,12 @@ import torch
 from torch import Tensor, nn
 from torch.func import grad_and_value, vmap
 
-from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
-from metahpo.metalearn._adapt import adapt
+from metahpo.metalearn._adapt import inner_loop
+from metahpo.metalearn._buffers import loop_over_training_buffers, with_buffer_copies
 from metahpo.metalearn._checks import (
+    check_differentiable,
+    check_first_order,
     check_inner_lr,
     check_param_names,
     check_params,
@@ -52,7 +54,7 @@ def _one_task_loss(
     inner_steps: int,
     first_order: bool,
 ) -> Tensor:
-    adapted = adapt(model, params, loss_fn, support, inner_steps, inner_lr, first_order=first_order)
+    adapted = inner_loop(model, params, loss_fn, support, inner_steps, inner_lr, first_order)
     return query_loss_fn(model, adapted, query)
 
 
@@ -82,8 +84,13 @@ def task_losses(
         vectorize: ``True`` runs the tasks through :func:`torch.func.vmap` (their shapes
             must match), ``False`` loops over them, ``None`` vectorizes when the shapes
             allow. Both give the same values. Modules that draw random numbers (dropout)
-            or update buffers in their forward pass (batch norm in training mode) cannot
-            run under ``vmap``: pass ``vectorize=False`` for them.
+            cannot run under ``vmap``: pass ``vectorize=False`` for them. Modules with
+            buffers in training mode (batch norm) are looped over when ``None``, and
+            refused when ``True``: ``vmap`` cannot batch their in-place updates.
+
+    A module's buffers are passed to each loss call as fresh copies beside ``params``, so
+    batch norm in training mode normalises with each batch's statistics and the module's
+    running statistics stay as they were: the module is never changed.
 
     Returns:
         A tensor of shape ``(len(tasks),)``, differentiable in ``params`` and in a tensor
@@ -92,15 +99,14 @@ def task_losses(
     owner = "task_losses"
     params = check_params(params, owner)
     check_param_names(model, params, owner)
-    tasks = check_tasks(tasks, owner)
+    check_differentiable(params, owner)
+    tasks = check_tasks(tasks, owner, params)
     inner_steps = check_steps(inner_steps, owner, "inner_steps")
     lr = check_inner_lr(inner_lr, params, owner)
-    vectorize = check_vectorize(vectorize, owner)
-    if not isinstance(first_order, bool):  # "no" would be read as True
-        raise InvalidParameterError(
-            f"The 'first_order' parameter of {owner} must be True or False. Got {describe(first_order)} instead."
-        )
-    query_fn = loss_fn if query_loss_fn is None else query_loss_fn
+    vectorize = loop_over_training_buffers(model, check_vectorize(vectorize, owner), owner)
+    first_order = check_first_order(first_order, owner)
+    query_fn = with_buffer_copies(model, loss_fn if query_loss_fn is None else query_loss_fn)
+    loss_fn = with_buffer_copies(model, loss_fn)
 
     stacked = stack_tasks(tasks) if vectorize is not False else None
     if vectorize is True and stacked is None:
@@ -221,9 +227,11 @@ def meta_gradient(
     params = check_params(params, owner)
     # Checked here too, so that errors name the function the user called.
     check_param_names(model, params, owner)
-    check_tasks(tasks, owner)
+    check_differentiable(params, owner)
+    check_tasks(tasks, owner, params)
     check_steps(inner_steps, owner, "inner_steps")
-    check_vectorize(vectorize, owner)
+    loop_over_training_buffers(model, check_vectorize(vectorize, owner), owner)
+    check_first_order(first_order, owner)
     lr = check_inner_lr(inner_lr, params, owner)
 
     def objective(meta_params: Params, learning_rates: InnerLR) -> Tensor:

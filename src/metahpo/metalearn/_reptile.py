@@ -11,7 +11,9 @@ from torch.func import vmap
 from metahpo._validation import check_finite_number
 from metahpo.exceptions import InvalidParameterError
 from metahpo.metalearn._adapt import adapt
+from metahpo.metalearn._buffers import loop_over_training_buffers
 from metahpo.metalearn._checks import (
+    check_batch,
     check_inner_lr,
     check_params,
     check_steps,
@@ -48,7 +50,9 @@ def reptile_gradient(
         inner_steps: Gradient steps per task, ``>= 1``.
         inner_lr: Inner step size: a float or one tensor per parameter.
         vectorize: ``True`` uses :func:`torch.func.vmap`, ``False`` a loop, ``None``
-            vectorizes when the task shapes allow. Both give the same values.
+            vectorizes when the task shapes allow. Both give the same values. Modules
+            with buffers in training mode (batch norm) are looped over, as in
+            :func:`~metahpo.metalearn.task_losses`.
 
     Returns:
         One detached tensor per parameter.
@@ -56,6 +60,8 @@ def reptile_gradient(
     owner = "reptile_gradient"
     params = check_params(params, owner)
     tasks = check_tasks(tasks, owner)
+    for index, task in enumerate(tasks):  # the query sets are unused, and may be empty
+        check_batch(task.support, params, owner, "tasks", f"task {index}'s support set")
     inner_steps = check_steps(inner_steps, owner, "inner_steps")
     if inner_steps < 1:
         raise InvalidParameterError(
@@ -64,7 +70,7 @@ def reptile_gradient(
     lr = check_inner_lr(inner_lr, params, owner)
     if isinstance(lr, dict):
         lr = {name: value.detach() for name, value in lr.items()}
-    vectorize = check_vectorize(vectorize, owner)
+    vectorize = loop_over_training_buffers(model, check_vectorize(vectorize, owner), owner)
     start = {name: value.detach() for name, value in params.items()}
 
     def adapted(support: Batch) -> Params:

@@ -21,6 +21,7 @@ Batch = tuple[Tensor, ...]
 #: ``loss_fn(model, params, batch) -> scalar``: the loss of ``model`` called with
 #: ``params`` (through :func:`torch.func.functional_call`) on ``batch``. Any scalar works,
 #: e.g. a mean-squared error, a cross-entropy or a GP's negative marginal likelihood.
+#: For a module with buffers the dict holds copies of them too, which the forward pass may update.
 LossFn = Callable[[nn.Module, Params, Batch], Tensor]
 
 #: One inner learning rate for every parameter, or one tensor per parameter (Meta-SGD):
