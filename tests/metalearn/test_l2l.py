@@ -239,6 +239,32 @@ def test_torch_optimizer_follows_the_functional_run() -> None:
     assert state["hidden"].shape == (2, 6, 20) and isinstance(state["cell"], torch.Tensor)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_torch_optimizer_resumes_from_its_state_dict_on_the_same_trajectory(dtype: torch.dtype) -> None:
+    torch.manual_seed(0)
+    optimizer = LearnedOptimizer()  # float32, whatever the model's dtype
+    x, y = torch.randn(16, 3, dtype=dtype), torch.randn(16, 1, dtype=dtype)
+
+    def step(model: torch.nn.Module, stepper: LearnedTorchOptimizer) -> None:
+        stepper.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        stepper.step()
+
+    model = torch.nn.Linear(3, 1).to(dtype)
+    stepper = LearnedTorchOptimizer(model.parameters(), optimizer)
+    step(model, stepper)
+    resumed = torch.nn.Linear(3, 1).to(dtype)
+    resumed.load_state_dict(model.state_dict())
+    resumed_stepper = LearnedTorchOptimizer(resumed.parameters(), optimizer)
+    resumed_stepper.load_state_dict(stepper.state_dict())
+    for _ in range(2):
+        step(model, stepper)
+        step(resumed, resumed_stepper)
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[name], value, rtol=0, atol=0)
+    assert resumed_stepper.state[resumed.weight]["hidden"].dtype == torch.float32
+
+
 def test_divergence_is_reported() -> None:
     optimizer = LearnedOptimizer()
 

@@ -84,17 +84,17 @@ class LearnedTorchOptimizer(torch.optim.Optimizer):
                 if parameter.grad is None:
                     continue
                 state = self.state[parameter]
+                dtype = self._weights["head.weight"].dtype
                 if not state:
                     initial = self._learned.initial_state(
-                        parameter.numel(),
-                        dtype=self._weights["head.weight"].dtype,
-                        device=parameter.device,
+                        parameter.numel(), dtype=dtype, device=parameter.device
                     )
                     state["hidden"], state["cell"] = initial.hidden, initial.cell
+                # load_state_dict casts floating state to the parameter's dtype (float64 for
+                # a double model); the LSTM runs in its own.
+                hidden, cell = state["hidden"].to(dtype), state["cell"].to(dtype)
                 update, new_state = functional_call(
-                    self._learned,
-                    self._weights,
-                    (parameter.grad, LSTMState(state["hidden"], state["cell"])),
+                    self._learned, self._weights, (parameter.grad, LSTMState(hidden, cell))
                 )
                 parameter.add_(update)
                 state["hidden"], state["cell"] = new_state.hidden, new_state.cell
