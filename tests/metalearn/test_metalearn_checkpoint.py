@@ -52,3 +52,21 @@ def test_errors_name_the_parameter(tmp_path):
         save_checkpoint(
             tmp_path / "x.safetensors", clone_params(torch.nn.Linear(1, 1)), metadata={"a": 1}
         )
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".pt"])
+def test_a_step_size_shared_by_every_parameter_and_tied_weights_round_trip(tmp_path, suffix):
+    params = clone_params(torch.nn.Linear(2, 2))
+    params["tied"] = params["weight"]
+    alpha = torch.tensor(0.01, requires_grad=True)
+    path = save_checkpoint(tmp_path / f"shared{suffix}", params, inner_lr={name: alpha for name in params})
+    loaded = load_checkpoint(path)
+    assert all(torch.equal(value, torch.tensor(0.01)) for value in loaded.inner_lr.values())
+    assert torch.equal(loaded.params["tied"], params["weight"].detach())
+
+
+@pytest.mark.parametrize("inner_lr", [0.01, {"weight": 0.01, "bias": 0.01}, [torch.tensor(0.01)]])
+def test_step_sizes_that_are_no_dict_of_tensors_are_refused(tmp_path, inner_lr):
+    params = clone_params(torch.nn.Linear(2, 1))
+    with pytest.raises(ValueError, match="'inner_lr' parameter of save_checkpoint must be None or a dict"):
+        save_checkpoint(tmp_path / "x.safetensors", params, inner_lr=inner_lr)

@@ -38,15 +38,29 @@ class Checkpoint:
 
 
 def _flat(params: Params, inner_lr: Mapping[str, Tensor] | None) -> dict[str, Tensor]:
-    tensors = {_PARAMS + name: value.detach().cpu().contiguous() for name, value in params.items()}
+    # Copies: safetensors refuses tensors that share memory, as tied weights or one Meta-SGD
+    # step size shared by every parameter do.
+    def copy(value: Tensor) -> Tensor:
+        return value.detach().cpu().contiguous().clone()
+
+    tensors = {_PARAMS + name: copy(value) for name, value in params.items()}
     if inner_lr is not None:
-        tensors.update(
-            {
-                _INNER_LR + name: value.detach().cpu().contiguous()
-                for name, value in inner_lr.items()
-            }
-        )
+        tensors.update({_INNER_LR + name: copy(value) for name, value in inner_lr.items()})
     return tensors
+
+
+def _check_inner_lr(inner_lr: object) -> Mapping[str, Tensor] | None:
+    """``None`` or a mapping of names to tensors, the Meta-SGD step sizes."""
+    if inner_lr is None:
+        return None
+    if not isinstance(inner_lr, Mapping) or not all(
+        isinstance(name, str) and isinstance(value, Tensor) for name, value in inner_lr.items()
+    ):
+        raise InvalidParameterError(
+            "The 'inner_lr' parameter of save_checkpoint must be None or a dict of names to tensors "
+            f"(per-parameter step sizes). Got {describe(inner_lr)} instead."
+        )
+    return inner_lr
 
 
 def _unflat(tensors: Mapping[str, Tensor], metadata: dict[str, str]) -> Checkpoint:
@@ -93,7 +107,7 @@ def save_checkpoint(
                 f"Got {describe(key)}: {describe(value)} instead."
             )
     target = Path(path)
-    tensors = _flat(params, inner_lr)
+    tensors = _flat(params, _check_inner_lr(inner_lr))
     if target.suffix == _SAFETENSORS_SUFFIX:
         from safetensors.torch import save_file
 
