@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from metahpo._validation import check_int
+from metahpo._validation import check_finite_number, check_int, describe
 from metahpo.exceptions import InvalidParameterError
 
 __all__ = ["TASK_TRANSFORMS", "MetaTrainingConfig", "TaskData", "check_task_transform", "meta_steps_for"]
@@ -41,11 +41,38 @@ def check_task_transform(value: Any, owner: str) -> str:
 
 @dataclass(frozen=True)
 class TaskData:
-    """One task's evaluations as surrogate inputs: features ``X`` (n, d) and losses ``y`` (n,)."""
+    """One task's evaluations as surrogate inputs: features ``X`` (n, d) and losses ``y`` (n,).
+
+    Both must be finite: a NaN loss would make every meta-step that samples it non-finite.
+    Leave failed evaluations out.
+    """
 
     X: np.ndarray
     y: np.ndarray
     name: str = ""
+
+    def __post_init__(self) -> None:
+        try:
+            X = np.asarray(self.X, dtype=float)
+            y = np.asarray(self.y, dtype=float)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(
+                f"The 'X' and 'y' parameters of TaskData must be numeric arrays. Got {describe(self.X)} "
+                f"and {describe(self.y)} instead."
+            ) from None
+        if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+            raise InvalidParameterError(
+                "The 'X' and 'y' parameters of TaskData must be an (n, d) array and n losses. "
+                f"Got X of shape {X.shape} and y of shape {y.shape} instead."
+            )
+        if not (np.isfinite(X).all() and np.isfinite(y).all()):
+            raise InvalidParameterError(
+                f"The 'X' and 'y' parameters of TaskData must be finite (leave failed evaluations out). "
+                f"Got {int((~np.isfinite(y)).sum())} non-finite losses and "
+                f"{int((~np.isfinite(X)).any(axis=1).sum())} rows of X with non-finite values in task {self.name!r}."
+            )
+        object.__setattr__(self, "X", X)  # frozen; lists kept as arrays
+        object.__setattr__(self, "y", y)
 
 
 @dataclass(frozen=True)
@@ -126,6 +153,40 @@ class MetaTrainingConfig:
                 f"Got {self.learned_step_sizes!r} instead."
             )
         check_task_transform(self.task_transform, "MetaTrainingConfig")
+        self._check_counts()
+        self._check_rates()
+
+    def _check_counts(self) -> None:
+        owner = "MetaTrainingConfig"
+        for name, minimum in (("hidden", 1), ("n_outputs", 1), ("meta_batch", 1), ("support_min", 1),
+                              ("support_max", 1), ("query", 1), ("inner_steps", 0), ("continual_steps", 0),
+                              ("seed", 0)):
+            object.__setattr__(self, name, check_int(getattr(self, name), name, owner, minimum=minimum))
+        if self.support_min > self.support_max:
+            raise InvalidParameterError(
+                f"The 'support_min' parameter of {owner} must be <= 'support_max'. "
+                f"Got support_min={self.support_min}, support_max={self.support_max} instead."
+            )
+
+    def _check_rates(self) -> None:
+        owner = "MetaTrainingConfig"
+        if not isinstance(self.first_order, bool):  # "no" would be read as True
+            raise InvalidParameterError(
+                f"The 'first_order' parameter of {owner} must be a bool. Got {self.first_order!r} instead."
+            )
+        meta_lr = check_finite_number(self.meta_lr, "meta_lr", owner)
+        if meta_lr <= 0:
+            raise InvalidParameterError(
+                f"The 'meta_lr' parameter of {owner} must be a finite number > 0. Got {self.meta_lr!r} instead."
+            )
+        inner_lr = check_finite_number(self.inner_lr, "inner_lr", owner)
+        # Learned step sizes start from log(inner_lr); a fixed one of 0 only switches adaptation off.
+        if inner_lr < 0 or (inner_lr == 0 and self.learned_step_sizes):
+            expected = "> 0 with learned_step_sizes=True" if self.learned_step_sizes else ">= 0"
+            raise InvalidParameterError(
+                f"The 'inner_lr' parameter of {owner} must be a finite number {expected}. "
+                f"Got {self.inner_lr!r} instead."
+            )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MetaTrainingConfig:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from metahpo._validation import describe, is_real_number
 from metahpo.exceptions import InvalidParameterError
 from metahpo.surrogates.meta._config import MetaTrainingConfig, TaskData, meta_steps_for
 from metahpo.surrogates.meta._model import MetaModel
@@ -40,9 +41,18 @@ def meta_train(
 
     Returns:
         The trained :class:`MetaModel`; ``info`` holds the loss curve and timing.
+
+    Raises:
+        FloatingPointError: when steps were asked for and the meta-loss was non-finite on
+            every sampled batch, so that not one step was taken.
     """
     from metahpo.surrogates._threads import torch_threads
 
+    if not is_real_number(replay_fraction) or not 0.0 <= replay_fraction <= 1.0:
+        raise InvalidParameterError(
+            f"The 'replay_fraction' parameter of meta_train must be a number in [0, 1]. "
+            f"Got {describe(replay_fraction)} instead."
+        )
     # Many small kernels: one thread is faster, and parallel studies do not oversubscribe.
     with torch_threads(1):
         config = config or (init.config if init is not None else MetaTrainingConfig())
@@ -133,6 +143,12 @@ def _meta_train(
         torch.nn.utils.clip_grad_norm_([*params.values(), *log_steps.values()], 10.0)
         optimizer.step()
         losses.append(float(loss.detach()))
+    if n_steps > 0 and not losses:
+        raise FloatingPointError(
+            f"meta_train took none of its {n_steps} meta-steps: the meta-loss was not finite on any "
+            "sampled batch, so the model would be untrained. Check the tasks' losses (constant or "
+            f"extreme values) and the config's inner_lr ({config.inner_lr}) and inner_steps ({config.inner_steps})."
+        )
     info = {
         "tasks": len(usable),
         "replayed_tasks": len(old),
