@@ -92,6 +92,7 @@ def test_frank_wolfe_solves_a_projection_onto_the_l1_ball() -> None:
         ({"away_steps": True}, "away_steps"),
         ({"max_iter": -1}, "max_iter"),
         ({"tol": float("nan")}, "tol"),
+        ({"tol": -1.0}, "tol"),  # the gap is >= 0: the run would never stop
         ({"x0": torch.tensor([0.5, 0.6], dtype=DOUBLE)}, "x0"),
         ({"x0": [1.0, 0.0]}, "x0"),
         ({"lmo": "simplex"}, "lmo"),

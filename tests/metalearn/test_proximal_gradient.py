@@ -187,6 +187,7 @@ def test_fixed_steps_too_large_diverge_and_are_reported_as_not_converged() -> No
         ({"x0": torch.tensor([1, 2])}, "x0"),
         ({"penalty": 0.1}, "penalty"),
         ({"objective": "f"}, "objective"),
+        ({"penalty": GroupLassoPenalty(0.1, [[0, 5]])}, "x0"),
     ],
 )
 def test_bad_input_is_refused_by_name(kwargs: dict[str, object], name: str) -> None:
@@ -237,3 +238,27 @@ def test_every_step_rule_takes_a_matrix_iterate(step_rule):
                                step_rule=step_rule, step=0.25)
     assert result.x.shape == (2, 2)
     assert torch.allclose(result.x, torch.full((2, 2), 0.95, dtype=torch.float64), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: BoxIndicator(float("nan"), 1.0), "'lower' parameter of BoxIndicator must hold numbers"),
+        (lambda: BoxIndicator(0.0, torch.tensor([1.0, float("nan")])), "'upper' parameter of BoxIndicator"),
+        (lambda: gradient_mapping_norm(lambda x: (x**2).sum(), L1Penalty(1.0), torch.zeros(2, dtype=DOUBLE), step=-1.0),
+         "'step' parameter of gradient_mapping_norm must be > 0. Got -1.0"),
+        (lambda: gradient_mapping_norm(lambda x: (x**2).sum(), L1Penalty(1.0), torch.zeros(2, dtype=DOUBLE), step=0.0),
+         "'step' parameter of gradient_mapping_norm must be > 0"),
+        (lambda: gradient_mapping_norm(lambda x: (x**2).sum(), GroupLassoPenalty(1.0, [[0, 3]]),
+                                       torch.zeros(3, dtype=DOUBLE), step=1.0),
+         r"'x' parameter of gradient_mapping_norm must have at least 4 entries.*largest index is 3"),
+    ],
+)
+def test_penalties_and_the_gradient_mapping_refuse_what_they_cannot_measure(call, message) -> None:
+    with pytest.raises(InvalidParameterError, match=message):
+        call()
+
+
+def test_an_infinite_box_bound_is_no_bound() -> None:
+    box = BoxIndicator(float("-inf"), 1.0)
+    assert box.prox(torch.tensor([-5.0, 3.0], dtype=DOUBLE), 1.0).tolist() == [-5.0, 1.0]

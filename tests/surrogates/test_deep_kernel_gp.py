@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
+from metahpo.exceptions import InvalidParameterError
 from metahpo.surrogates._deep_kernel import DeepKernelGP, DeepKernelNet, loo_nll, predictive_nll
 
 
@@ -100,3 +102,42 @@ def test_an_adaptation_that_breaks_the_kernel_keeps_the_meta_parameters():
     assert all(torch.equal(gp.params_[k], meta[k]) for k in meta)
     with pytest.raises(InvalidParameterError, match="must be finite"):
         DeepKernelGP(net, meta).fit(X, np.r_[X.sum(1)[:5], np.nan])
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"adapt_steps": -1}, r"'adapt_steps' parameter of DeepKernelGP must be an int >= 0"),
+        ({"validate": "yes"}, r"'validate' parameter of DeepKernelGP must be True or False"),
+        ({"meta_params": "drop log_noise"}, r"'meta_params' parameter of DeepKernelGP.*none for \['log_noise'\]"),
+        ({"meta_params": "reshape log_noise"}, r"'meta_params' parameter.*other shapes for \['log_noise'\]"),
+        ({"net": torch.nn.Linear(2, 1)}, r"'net' parameter of DeepKernelGP must be a DeepKernelNet"),
+    ],
+)
+def test_the_constructor_names_a_bad_argument(options, message):
+    net = _net()
+    params = _params(net)
+    if options.get("meta_params") == "drop log_noise":
+        options["meta_params"] = {k: v for k, v in params.items() if k != "log_noise"}
+    elif options.get("meta_params") == "reshape log_noise":
+        options["meta_params"] = {**params, "log_noise": torch.zeros(2, dtype=torch.float64)}
+    with pytest.raises(InvalidParameterError, match=message):
+        DeepKernelGP(**{"net": net, "meta_params": params, **options})
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (torch.zeros(2, 2), r"torch.float64 rows of its 2 input columns. Got torch.float32 rows of shape \(2, 2\)"),
+        (torch.zeros(2, 5, dtype=torch.float64), r"Got torch.float64 rows of shape \(2, 5\)"),
+        (None, r"call fit first.*Got an unfitted model"),
+    ],
+)
+def test_predict_names_rows_it_cannot_use(rows, message):
+    net = _net()
+    x, y = _data()
+    gp = DeepKernelGP(net, _params(net), adapt_steps=0)
+    if rows is not None:
+        gp.fit(x.numpy(), y.numpy())
+    with pytest.raises(InvalidParameterError, match=message):
+        gp.predict(torch.zeros(2, 2, dtype=torch.float64) if rows is None else rows)

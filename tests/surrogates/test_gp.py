@@ -279,3 +279,22 @@ def test_predict_before_fit_or_on_other_columns_is_refused():
     gp.fit(np.random.default_rng(0).random((5, 2)), np.arange(5.0))
     with pytest.raises(InvalidParameterError, match=r"2 input columns.*\(1, 3\)"):
         gp.predict(torch.zeros((1, 3), dtype=torch.float64))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda gp: gp.predict_with_grad(torch.zeros((3, 5), dtype=torch.float64)),
+         r"ExactGP.predict_with_grad needs .* 2 input columns.*\(3, 5\)"),
+        (lambda gp: ExactGP().predict_with_grad(torch.zeros((3, 2), dtype=torch.float64)),
+         r"predict_with_grad needs a fitted GP \(call fit first\).*an unfitted GP"),
+        (lambda gp: gp.condition(np.zeros((1, 3)), np.zeros(1)), r"ExactGP.condition needs .* 2 input columns"),
+        (lambda gp: gp.condition(np.zeros((2, 2)), np.zeros(1)), r"'y_model' parameters of ExactGP.condition.*2 rows"),
+        (lambda gp: gp.condition(np.zeros((1, 2)), np.array([np.nan])), r"ExactGP.condition must be finite"),
+        (lambda gp: ExactGP(fit_hyperparameters="no"), r"'fit_hyperparameters' parameter of ExactGP.*'no'"),
+    ],
+)
+def test_prediction_conditioning_and_flags_name_their_bad_input(call, message):
+    gp = ExactGP().fit(np.random.default_rng(0).random((6, 2)), np.arange(6.0))
+    with pytest.raises(InvalidParameterError, match=message):
+        call(gp)

@@ -89,3 +89,24 @@ def test_rejects_bad_parameters() -> None:
         ProximalGradient(initial_step=0.0)
     with pytest.raises(InvalidParameterError, match="max_iter"):
         ProximalGradient(max_iter=-1)
+
+
+@pytest.mark.parametrize(
+    ("make", "call", "message"),
+    [
+        (lambda: ProximalGradient(min_step=0), None, r"'min_step' and 'max_step' parameters of ProximalGradient"),
+        (lambda: ProximalGradient(min_step=1.0, max_step=0.5), None, r"of ProximalGradient must satisfy"),
+        (ProximalGradient, lambda pg: pg.minimize(lambda z: (z**2).sum(), torch.zeros(3, 2, dtype=torch.float64)),
+         r"'f' parameter of ProximalGradient.minimize must map \(3, d\) rows to 3 values.*shape \(\)"),
+        (ProximalGradient, lambda pg: pg.minimize(lambda z: (z**2).sum(-1), torch.zeros(2, 2, dtype=torch.float64),
+                                                  lower=1.0, upper=0.0),
+         r"'lower' and 'upper' parameters of ProximalGradient.minimize.*lower=1.0, upper=0.0"),
+        (ProximalGradient, lambda pg: pg.minimize(lambda z: (z**2).sum(-1), torch.zeros(2, 2, dtype=torch.float64),
+                                                  lower=float("nan")),
+         r"'lower' and 'upper' parameters of ProximalGradient.minimize"),
+    ],
+)
+def test_bad_step_bounds_boxes_and_objectives_are_refused_by_name(make, call, message) -> None:
+    with pytest.raises(InvalidParameterError, match=message):
+        optimizer = make()
+        call(optimizer)

@@ -143,6 +143,8 @@ def frank_wolfe(
         )
     max_iter = check_int(max_iter, "max_iter", owner, minimum=0)
     tol = check_finite_number(tol, "tol", owner)
+    if tol < 0:  # the gap is >= 0: a negative tol would never stop the run
+        raise InvalidParameterError(f"The 'tol' parameter of {owner} must be >= 0. Got {tol!r} instead.")
 
     value_and_grad = grad_and_value(objective)
     x = x0.detach().clone()

@@ -102,6 +102,16 @@ class GroupLassoPenalty:
                 )
             seen |= set(members)
 
+    def check_fits(self, x: Tensor, owner: str, parameter: str) -> None:
+        """Refuse groups that index beyond ``x``: torch's IndexError would name neither."""
+        largest = max((i for group in self.groups for i in group), default=-1)
+        if x.dim() == 0 or largest >= len(x):
+            raise InvalidParameterError(
+                f"The {parameter!r} parameter of {owner} must have at least {largest + 1} entries "
+                f"(along its first dimension) for the groups of GroupLassoPenalty, whose largest index is {largest}. "
+                f"Got a tensor of shape {tuple(x.shape)} instead."
+            )
+
     def value(self, x: Tensor) -> Tensor:
         total = x.new_zeros(())
         for group in self.groups:
@@ -127,6 +137,12 @@ class BoxIndicator:
     upper: float | Tensor
 
     def __post_init__(self) -> None:
+        for name in ("lower", "upper"):
+            if bool(torch.isnan(torch.as_tensor(getattr(self, name))).any()):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of BoxIndicator must hold numbers (infinite for no bound), "
+                    f"not NaN. Got lower={self.lower!r}, upper={self.upper!r} instead."
+                )
         if bool(torch.any(torch.as_tensor(self.lower) > torch.as_tensor(self.upper))):
             raise InvalidParameterError(
                 "The 'lower' parameter of BoxIndicator must be <= 'upper' everywhere. "

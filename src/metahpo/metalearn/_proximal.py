@@ -75,9 +75,23 @@ def gradient_mapping_norm(objective: Objective, penalty: Penalty, x: Tensor, ste
         >>> gradient_mapping_norm(f, L1Penalty(1.0), torch.tensor([2.0]), step=1.0)
         0.0
     """
+    owner = "gradient_mapping_norm"
+    if not isinstance(x, Tensor) or not x.is_floating_point():
+        raise InvalidParameterError(
+            f"The 'x' parameter of {owner} must be a floating-point tensor. Got {describe(x)} instead."
+        )
+    if check_finite_number(step, "step", owner) <= 0:  # a norm divided by the step
+        raise InvalidParameterError(f"The 'step' parameter of {owner} must be > 0. Got {step!r} instead.")
+    _check_penalty_fits(penalty, x, owner, "x")
     grad, _ = grad_and_value(objective)(x.detach())
     moved = x - penalty.prox(x - step * grad, step)
     return float(torch.linalg.vector_norm(moved) / step)
+
+
+def _check_penalty_fits(penalty: object, x: Tensor, owner: str, parameter: str) -> None:
+    check_fits = getattr(penalty, "check_fits", None)  # group lasso: its groups index x
+    if callable(check_fits):
+        check_fits(x, owner, parameter)
 
 
 def _check(
@@ -132,6 +146,7 @@ def _check(
         raise InvalidParameterError(
             f"The 'tol' parameter of {owner} must be >= 0. Got {tol!r} instead."
         )
+    _check_penalty_fits(penalty, x0, owner, "x0")
     return x0.detach().clone(), step_value, tol_value
 
 

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
+from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.surrogates._fit_rows import fit_index
 from metahpo.surrogates._kernels import matern52
@@ -248,11 +249,21 @@ class DeepKernelGP:
         validate: bool = False,
         trend_prior: tuple[float, float] = (0.0, 1.0),
     ) -> None:
+        owner = "DeepKernelGP"
+        if not isinstance(net, nn.Module) or not isinstance(getattr(net, "n_features", None), int):
+            raise InvalidParameterError(
+                f"The 'net' parameter of {owner} must be a DeepKernelNet. Got {describe(net)} instead."
+            )
+        _check_meta_params(net, meta_params)
+        if not isinstance(validate, bool):
+            raise InvalidParameterError(
+                f"The 'validate' parameter of {owner} must be True or False. Got {describe(validate)} instead."
+            )
         self.net = net
         self.validate = validate
         self.trend_prior = (float(trend_prior[0]), float(trend_prior[1]))
         self.meta_params = meta_params
-        self.adapt_steps = adapt_steps
+        self.adapt_steps = check_int(adapt_steps, "adapt_steps", owner, minimum=0)
         self.inner_lr = inner_lr
         self.output_transform = output_transform
 
@@ -359,12 +370,44 @@ class DeepKernelGP:
 
     def predict(self, X: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior mean and std at ``(batch, d)`` rows, differentiable in ``X``."""
+        # Shape and dtype only: prediction runs in the acquisition optimiser's loop.
+        if getattr(self, "bound_", None) is None or X.shape[-1] != self.net.n_features or X.dtype != _DTYPE:
+            raise InvalidParameterError(
+                f"DeepKernelGP.predict needs a fitted model (call fit first) and {_DTYPE} rows of its "
+                f"{self.net.n_features} input columns. Got "
+                f"{'an unfitted model' if getattr(self, 'bound_', None) is None else _describe_rows(X)} instead."
+            )
         features, prior = _prior_mean_features(self.net, self.bound_(X), self.trend_prior)
         cross = covariance(self.net, features, self.features_train_, self.lengthscales_, self.outputscale_)
         mean = prior + cross @ self.alpha_
         v = cross @ self.cholesky_inverse_.T
         variance = (prior_variance(self.net, features, self.outputscale_) - (v * v).sum(-1)).clamp_min(1e-20)
         return mean, torch.sqrt(variance)
+
+
+def _describe_rows(X: object) -> str:
+    if isinstance(X, Tensor):
+        return f"{X.dtype} rows of shape {tuple(X.shape)}"
+    return describe(X)
+
+
+def _check_meta_params(net: nn.Module, meta_params: object) -> None:
+    """Every parameter of ``net`` as a tensor of its shape: the posterior reads them by name."""
+    expected = {name: tuple(value.shape) for name, value in net.named_parameters()}
+    if not isinstance(meta_params, Mapping) or not all(isinstance(v, Tensor) for v in meta_params.values()):
+        raise InvalidParameterError(
+            "The 'meta_params' parameter of DeepKernelGP must be a dict of the network's parameters "
+            f"(name to tensor). Got {describe(meta_params)} instead."
+        )
+    missing = sorted(set(expected) - set(meta_params))
+    shared = expected.keys() & meta_params.keys()
+    wrong = sorted(name for name in shared if tuple(meta_params[name].shape) != expected[name])
+    if missing or wrong:
+        raise InvalidParameterError(
+            "The 'meta_params' parameter of DeepKernelGP must hold every parameter of the network in "
+            f"its shape. Got {'none for ' + repr(missing[:5]) if missing else 'other shapes for ' + repr(wrong[:5])} "
+            "instead."
+        )
 
 
 def _safe_score(

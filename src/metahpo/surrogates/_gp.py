@@ -155,6 +155,11 @@ class ExactGP:
         self.n_restarts = check_int(n_restarts, "n_restarts", "ExactGP", minimum=0)
         self.max_iter = check_int(max_iter, "max_iter", "ExactGP", minimum=0)
         self.min_noise = float(min_noise)
+        if not isinstance(fit_hyperparameters, bool):  # "no" would be read as True
+            raise InvalidParameterError(
+                "The 'fit_hyperparameters' parameter of ExactGP must be True or False. "
+                f"Got {describe(fit_hyperparameters)} instead."
+            )
         self.warm_start = warm_start
         self.fit_hyperparameters = fit_hyperparameters
         self.seed = check_int(seed, "seed", "ExactGP", minimum=0)  # NumPy's seeds are >= 0
@@ -238,10 +243,16 @@ class ExactGP:
             seed=self.seed,
             noise_prior=self.noise_prior,
         )
+        train = self._check_rows(np.atleast_2d(np.asarray(X, dtype=float)), "condition")
+        X_new = torch.as_tensor(np.atleast_2d(np.asarray(X, dtype=float)), dtype=_DTYPE)
+        y_new = torch.as_tensor(np.asarray(y_model, dtype=float).reshape(-1), dtype=_DTYPE)
+        if len(X_new) != len(y_new) or not (bool(torch.isfinite(X_new).all()) and bool(torch.isfinite(y_new).all())):
+            raise InvalidParameterError(
+                "The 'X' and 'y_model' parameters of ExactGP.condition must be finite and have the same "
+                f"number of rows. Got {len(X_new)} rows of {train.shape[1]} columns and {len(y_new)} values instead."
+            )
         other.transform_ = self.transform_
         other.hyperparameters_ = self.hyperparameters_
-        X_new = torch.as_tensor(np.atleast_2d(X), dtype=_DTYPE)
-        y_new = torch.as_tensor(np.asarray(y_model, dtype=float).reshape(-1), dtype=_DTYPE)
         other._set_posterior(torch.cat([self.X_train_, X_new]), torch.cat([self.y_train_, y_new]))
         return other
 
@@ -383,18 +394,24 @@ class ExactGP:
 
         Differentiable in ``X``; on the model scale (see :meth:`transform_losses`).
         """
-        train = getattr(self, "X_train_", None)
-        if train is None or X.shape[-1] != train.shape[1]:
-            raise InvalidParameterError(
-                "ExactGP.predict needs a fitted GP (call fit first) and rows of its "
-                f"{'?' if train is None else train.shape[1]} input columns. Got "
-                f"{'an unfitted GP' if train is None else f'rows of shape {tuple(X.shape)}'} instead."
-            )
+        train = self._check_rows(X, "predict")
         cross = matern52(X, train, self.lengthscales_, self.outputscale_)
         mean = cross @ self.alpha_
         v = cross @ self.cholesky_inverse_.T
         variance = (self.outputscale_ - (v * v).sum(-1)).clamp_min(1e-20)
         return mean, torch.sqrt(variance)
+
+    def _check_rows(self, X: Any, method: str) -> torch.Tensor:
+        """The training inputs, once ``X`` is known to be rows of as many columns (a shape check:
+        prediction runs in the acquisition optimiser's loop)."""
+        train = getattr(self, "X_train_", None)
+        if train is None or X.shape[-1] != train.shape[1]:
+            raise InvalidParameterError(
+                f"ExactGP.{method} needs a fitted GP (call fit first) and rows of its "
+                f"{'?' if train is None else train.shape[1]} input columns. Got "
+                f"{'an unfitted GP' if train is None else f'rows of shape {tuple(X.shape)}'} instead."
+            )
+        return train
 
     def predict_with_grad(
         self, X: torch.Tensor
@@ -407,6 +424,7 @@ class ExactGP:
         uses ``K⁻¹ k(x)`` the same way. The acquisition optimiser calls this every
         iteration; skipping the autograd graph makes a suggestion markedly faster.
         """
+        self._check_rows(X, "predict_with_grad")
         with torch.no_grad():
             lengthscales, scale = self.lengthscales_, self.outputscale_
             a = X / lengthscales

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
-from metahpo._validation import check_finite_number, check_int
+from metahpo._validation import check_finite_number, check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.metalearn import barzilai_borwein_step
 
@@ -112,8 +112,13 @@ class ProximalGradient:
         self.max_iter = check_int(max_iter, "max_iter", "ProximalGradient", minimum=0)
         self.initial_step = check_finite_number(initial_step, "initial_step", "ProximalGradient")
         self.tol = check_finite_number(tol, "tol", "ProximalGradient")
-        self.min_step = min_step
-        self.max_step = max_step
+        self.min_step = check_finite_number(min_step, "min_step", "ProximalGradient")
+        self.max_step = check_finite_number(max_step, "max_step", "ProximalGradient")
+        if not 0 < self.min_step <= self.max_step:
+            raise InvalidParameterError(
+                "The 'min_step' and 'max_step' parameters of ProximalGradient must satisfy "
+                f"0 < min_step <= max_step. Got min_step={min_step!r}, max_step={max_step!r} instead."
+            )
         if not self.initial_step > 0:
             raise InvalidParameterError(
                 f"The 'initial_step' parameter of ProximalGradient must be > 0. Got {initial_step!r} instead."
@@ -136,6 +141,11 @@ class ProximalGradient:
         penalty_t = torch.as_tensor(penalty, dtype=dtype)
         if penalty_t.dim() == 1:
             penalty_t = penalty_t[:, None]
+        if bool((lower_t > upper_t).any()) or bool(lower_t.isnan().any() | upper_t.isnan().any()):
+            raise InvalidParameterError(
+                "The 'lower' and 'upper' parameters of ProximalGradient.minimize must be numbers with "
+                f"lower <= upper everywhere. Got lower={describe(lower)}, upper={describe(upper)} instead."
+            )
 
         def composite(x: torch.Tensor, fx: torch.Tensor) -> torch.Tensor:
             if center is None:
@@ -144,6 +154,11 @@ class ProximalGradient:
 
         x = proximal_box(x0.detach(), 0.0, lower_t, upper_t).clone()
         fx, grad = _value_and_grad(f, x)
+        if fx.shape != (batch,):  # checked once: rows are independent, one value each
+            raise InvalidParameterError(
+                f"The 'f' parameter of ProximalGradient.minimize must map ({batch}, d) rows to "
+                f"{batch} values, one per row. Got values of shape {tuple(fx.shape)} instead."
+            )
         evaluations = batch
         step = torch.full((batch, 1), self.initial_step, dtype=dtype)
         active = torch.ones(batch, dtype=torch.bool)
