@@ -9,6 +9,7 @@ GP as in FSBO, Wistuba & Grabocka, 2021).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +22,8 @@ from metahpo.surrogates.meta._config import MetaTrainingConfig, TaskData, meta_s
 from metahpo.surrogates.meta._model import MetaModel
 
 __all__ = ["meta_train", "split_task", "tasks_to_data", "warp_task"]
+
+logger = logging.getLogger("metahpo.surrogates")
 
 
 def meta_train(
@@ -42,9 +45,8 @@ def meta_train(
     Returns:
         The trained :class:`MetaModel`; ``info`` holds the loss curve and timing.
 
-    Raises:
-        FloatingPointError: when steps were asked for and the meta-loss was non-finite on
-            every sampled batch, so that not one step was taken.
+    When steps were asked for and the meta-loss was non-finite on every sampled batch, so
+    that not one step was taken, a warning says so and ``info["loss_last"]`` is ``None``.
     """
     from metahpo.surrogates._threads import torch_threads
 
@@ -144,11 +146,13 @@ def _meta_train(
         optimizer.step()
         losses.append(float(loss.detach()))
     if n_steps > 0 and not losses:
-        raise FloatingPointError(
-            f"meta_train took none of its {n_steps} meta-steps: the meta-loss was not finite on any "
-            "sampled batch, so the model would be untrained. Check the tasks' losses (constant or "
-            f"extreme values) and the config's inner_lr ({config.inner_lr}) and inner_steps ({config.inner_steps})."
-        )
+        # Not raised: a study's suggestion goes on (MetaBO's check then prefers the study's
+        # own GP to an untrained model), but the user is told why nothing was learned.
+        logger.warning(
+            "Meta-training took none of its %d meta-steps: the meta-loss was not finite on any "
+            "sampled batch, so the model is untrained. Check the tasks' losses (constant or extreme "
+            "values) and the config's inner_lr (%s) and inner_steps (%s).",
+            n_steps, config.inner_lr, config.inner_steps)
     info = {
         "tasks": len(usable),
         "replayed_tasks": len(old),
