@@ -92,3 +92,27 @@ def test_vectorize_true_is_refused_for_buffers_in_training_mode_and_runs_in_eval
     looped = meta_gradient(model, params, _tasks(), mse_loss, vectorize=False)
     for name, value in looped.params.items():
         torch.testing.assert_close(vectorized.params[name], value, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("norm", [nn.LayerNorm(4), nn.BatchNorm1d(4, track_running_stats=False)],
+                         ids=["layer-norm", "batch-norm-without-statistics"])
+def test_second_order_gradients_through_norm_layers_match_plain_autograd(norm) -> None:
+    # vmap's batched backward of these layers gives wrong second derivatives: by default
+    # the tasks are looped over, and asking for vmap is refused.
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 4), norm, nn.Tanh(), nn.Linear(4, 1)).double()
+    params = clone_params(model)
+    tasks = _tasks()
+    total = 0.0
+    for task in tasks:  # MAML by hand: one inner step, create_graph for the second order
+        support = mse_loss(model, params, task.support)
+        grads = torch.autograd.grad(support, list(params.values()), create_graph=True)
+        fast = {name: value - 0.1 * g for (name, value), g in zip(params.items(), grads, strict=True)}
+        total = total + mse_loss(model, fast, task.query)
+    expected = torch.autograd.grad(total / len(tasks), list(params.values()))
+    loss = maml_loss(model, params, tasks, mse_loss, inner_lr=0.1, inner_steps=1)
+    got = torch.autograd.grad(loss, list(params.values()))
+    for g, e in zip(got, expected, strict=True):
+        torch.testing.assert_close(g, e, rtol=1e-10, atol=1e-12)
+    with pytest.raises(InvalidParameterError, match=r"second derivatives vmap computes wrongly"):
+        maml_loss(model, params, tasks, mse_loss, vectorize=True)
