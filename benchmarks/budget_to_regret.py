@@ -1,7 +1,7 @@
 """Total budget each optimizer needs to reach a regret, from a `metahpo-bench run` directory.
 
 For each target regret, the mean normalised regret curve over tasks x seeds (incumbent =
-best loss at any budget, as in the run's summary) is read off at every cumulative budget;
+best loss at the full budget, as in the run's summary) is read off at every cumulative budget;
 the table gives the first full-budget-equivalent count at which each optimizer's mean
 curve reaches the target, the ratio to the reference optimizer's, and a 90% bootstrap
 interval of that ratio (tasks x seeds resampled, the same units for every optimizer).
@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from metahpo_bench.runner._regret import counts_as_incumbent
 
 N_BOOTSTRAP = 1000
 
@@ -72,7 +74,9 @@ def read_runs(run_dir: Path) -> tuple[list[Run], float]:
                 cum,
                 sim,
                 np.array([r["budget"] for r in records]),
-                np.array([(r["loss"] - low) / (high - low) for r in records]),
+                # A lower budget's loss is no result: regret 1 until a full-budget one.
+                np.array([(r["loss"] - low) / (high - low) if counts_as_incumbent(r["budget"], max_budget)
+                          else 1.0 for r in records]),
             )
         )
     return runs, max_budget

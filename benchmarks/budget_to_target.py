@@ -1,7 +1,8 @@
 """Budget each run needs to reach a fixed normalised regret, from a `metahpo-bench run` directory.
 
-Per run (task x seed), the budget spent when the incumbent (best loss at any budget, as
-in the run's summary) first reaches each target regret, under both accountings: restart
+Per run (task x seed), the budget spent when the incumbent (the best loss at the full
+budget, as in the run's summary: a loss seen at a lower budget is not a result) first
+reaches each target regret, under both accountings: restart
 (every evaluation costs its budget) and continuation (a promotion costs only the budget
 it adds to its parent's). The table gives, per optimizer, the median over runs (a run
 that never gets there counts as infinite), the share of runs that got there, and the
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from metahpo_bench.runner._records import Record, read_records
-from metahpo_bench.runner._regret import TaskBounds
+from metahpo_bench.runner._regret import TaskBounds, counts_as_incumbent
 
 
 def read_runs(run_dir: Path) -> tuple[dict[tuple[str, str, int], list[Record]], dict[str, TaskBounds]]:
@@ -44,14 +45,16 @@ def read_runs(run_dir: Path) -> tuple[dict[tuple[str, str, int], list[Record]], 
     return runs, bounds
 
 
-def budget_to_reach(records: list[Record], bounds: TaskBounds, target: float) -> tuple[float, float]:
+def budget_to_reach(
+    records: list[Record], bounds: TaskBounds, target: float, full_budget: float
+) -> tuple[float, float]:
     """(restart, continuation) budget spent when the incumbent's regret first is <= target."""
     restart = continuation = 0.0
     for r in records:
         budget = 1.0 if r.budget is None else r.budget  # one evaluation without fidelity
         restart += budget
         continuation += budget - (r.parent_budget or 0.0)
-        if bounds.regret(r.loss) <= target + 1e-12:
+        if counts_as_incumbent(r.budget, full_budget) and bounds.regret(r.loss) <= target + 1e-12:
             return restart, continuation
     return math.inf, math.inf
 
@@ -62,9 +65,12 @@ def table(
     reference: str,
     target: float,
 ) -> list[str]:
+    # The full budget: the largest any evaluation of the run directory was given (MetaBO
+    # alone evaluates every config at it).
+    full_budget = max((r.budget or 1.0 for records in runs.values() for r in records), default=1.0)
     need: dict[str, dict[tuple[str, int], tuple[float, float]]] = defaultdict(dict)
     for (optimizer, task, seed), records in runs.items():
-        need[optimizer][(task, seed)] = budget_to_reach(records, bounds[task], target)
+        need[optimizer][(task, seed)] = budget_to_reach(records, bounds[task], target, full_budget)
     medians = {
         name: tuple(float(np.median([v[i] for v in cells.values()])) for i in (0, 1))
         for name, cells in need.items()

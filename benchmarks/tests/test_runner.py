@@ -220,6 +220,14 @@ def test_resume_keeps_finished_runs_and_does_the_others(tmp_path: Path) -> None:
     assert run["status"] == second.status
     summarize(tmp_path)  # observed losses only (n_draws=0)
     assert "no random draws" in (tmp_path / "summary.md").read_text()
+    assert "also holds runs" not in (tmp_path / "summary.md").read_text()
+    # A resume with fewer optimizers and seeds keeps the others' records: the report says so.
+    narrower = BenchmarkSpec(problem="quadratic", optimizers=("random",), seeds=(0,), n_full_evals=4,
+                             test_tasks=2, n_draws=0)
+    run_benchmark(narrower, tmp_path, resume=True)
+    summarize(tmp_path)
+    assert ("The results file also holds runs of optimizers sobol and seeds 1, which the command above "
+            "did not ask for") in (tmp_path / "summary.md").read_text()
 
 
 @pytest.mark.parametrize(

@@ -116,6 +116,22 @@ def test_summary_regret_and_ranks_on_a_hand_made_run() -> None:
     assert ranks == {"x": 2.0, "y": 1.0}
 
 
+def test_only_full_budget_evaluations_are_a_multi_fidelity_run_s_incumbent() -> None:
+    # Budget 1 of 9: a low-budget loss is no result (a study's best is at the largest
+    # budget), so the run has regret 1 until its first full-budget evaluation.
+    bounds = {"a": TaskBounds(0.0, 1.0)}
+    records = [
+        _record("x", "a", 0, 0, 1.0, 0.05, 1.0),
+        _record("x", "a", 0, 1, 1.0, 0.9, 2.0),
+        _record("x", "a", 0, 2, 9.0, 0.4, 10.0),
+        _record("x", "a", 0, 3, 9.0, 0.3, 19.0),
+    ]
+    curves = build_curves(records, bounds, full_budget=9.0, n_full_evals=2)
+    at = {float(g): float(v) for g, v in zip(curves.grid, curves.regret["x"][0], strict=True)}
+    assert at[1.0] == pytest.approx(1.0)  # 2 budget units spent, no full-budget result yet
+    assert at[2.0] == pytest.approx(0.4)  # not the 0.05 seen at budget 1
+
+
 def test_ties_share_the_mean_rank() -> None:
     bounds = {"a": TaskBounds(0.0, 1.0)}
     records = [_record(name, "a", 0, 0, 1.0, 0.4, 1.0) for name in ("x", "y", "z")]

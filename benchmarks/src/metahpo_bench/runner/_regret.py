@@ -61,6 +61,16 @@ class TaskBounds:
         return TaskBounds(min(self.low, float(values.min())), max(self.high, float(values.max())))
 
 
+def counts_as_incumbent(budget: float | None, full_budget: float) -> bool:
+    """Whether an evaluation at ``budget`` can be a run's incumbent: every evaluation of a
+    problem without fidelity, and on a multi-fidelity problem those at the full budget.
+
+    A study's best is its best at the largest budget (what the user trains and deploys); a
+    loss seen at a lower budget, even a lower one, is not a result of the run.
+    """
+    return budget is None or budget >= full_budget * (1 - 1e-9)
+
+
 def normalized_regret(loss: float | np.ndarray, low: float, high: float) -> Any:
     """``(loss - low) / (high - low)``; 0 when the range is empty (every loss equal).
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from metahpo_bench.runner._paired import paired_lines
 from metahpo_bench.runner._records import Record
-from metahpo_bench.runner._regret import TaskBounds
+from metahpo_bench.runner._regret import TaskBounds, counts_as_incumbent
 
 __all__ = ["CHECKPOINTS", "Curves", "build_curves", "report_checkpoints", "summary_rows", "write_report"]
 
@@ -120,7 +120,10 @@ def build_curves(
     problem = records[0].problem if records else ""
     for (optimizer, task, seed), group in sorted(groups.items()):
         cum = np.array([r.cum_budget for r in group])
-        losses = np.array([r.loss for r in group])
+        # Until its first full-budget evaluation a run has no incumbent: regret 1, the
+        # task's worst known loss.
+        losses = np.array([r.loss if counts_as_incumbent(r.budget, full_budget) else bounds[task].high
+                           for r in group])
         regret.setdefault(optimizer, []).append(
             incumbent_regret(cum, losses, bounds[task], full_budget, grid)
         )
@@ -315,8 +318,9 @@ def _write_markdown(
         "Regret: (loss - low) / (high - low) per task; low/high: the bounds named above "
         "(bounds.json). Full-budget-equivalent "
         "evaluations = cumulative budget / max budget, with the budget accounting named above. "
-        "The incumbent is the best loss observed "
-        "at any budget. Standard error: the sample standard deviation over tasks x seeds / "
+        "The incumbent is the best loss observed at the full budget (on a multi-fidelity "
+        "problem a lower budget's loss is no result; before its first full-budget evaluation "
+        "a run has regret 1). Standard error: the sample standard deviation over tasks x seeds / "
         "sqrt(runs). Distinct configs: the configs a run evaluated that differ (a repeat, or "
         "on a pool problem a suggestion snapped to a config already evaluated, counts once). "
         "Wall time: the optimizer's own time plus the evaluation, measured with "

@@ -13,7 +13,13 @@ from metahpo.testing.synthetic import Problem
 from metahpo_bench._registry import get_problem
 from metahpo_bench.pool import PoolProblem
 from metahpo_bench.runner._records import Record, read_records
-from metahpo_bench.runner._regret import EMPTY_BOUNDS, TaskBounds, pool_bounds, table_bounds
+from metahpo_bench.runner._regret import (
+    EMPTY_BOUNDS,
+    TaskBounds,
+    counts_as_incumbent,
+    pool_bounds,
+    table_bounds,
+)
 from metahpo_bench.runner._report import write_report
 from metahpo_bench.runner._run import RESULTS_FILE, RUN_FILE, bounds_of
 
@@ -38,15 +44,19 @@ def summarize(
     records = list(read_records(results))
     problem = get_problem(spec["problem"], **spec["problem_kwargs"])
     tasks = sorted({r.task for r in records})
+    full_budget = 1.0 if problem.max_budget is None else float(problem.max_budget)
     if isinstance(problem, PoolProblem):
         bounds = _pool_bounds(problem, records, tasks)
     else:
         draws = _given_bounds(spec, tasks, cache_dir, jobs)
+        # Only results count: a loss seen at a lower budget neither sets the zero nor the one.
         bounds = {
-            task: draws[task].widen(r.loss for r in records if r.task == task) for task in tasks
+            task: draws[task].widen(
+                r.loss for r in records if r.task == task and counts_as_incumbent(r.budget, full_budget)
+            )
+            for task in tasks
         }
-    full_budget = 1.0 if problem.max_budget is None else float(problem.max_budget)
-    header = _header(spec, run, command or run.get("command", ""), problem)
+    header = _header(spec, run, command or run.get("command", ""), problem) + _beyond_spec(spec, records)
     return write_report(
         out, records, bounds, full_budget, int(spec["n_full_evals"]), run["status"], header
     )
@@ -134,6 +144,24 @@ def _header(spec: dict[str, Any], run: dict[str, Any], command: str, problem: Pr
     if command:
         lines += ["", f"Command: `{command}`"]
     return "\n".join(lines)
+
+
+def _beyond_spec(spec: dict[str, Any], records: list[Record]) -> str:
+    """A note naming the runs of the results file that the spec does not ask for: a resume
+    with fewer optimizers or seeds keeps the others' records, and they are reported (and
+    widen the regret bounds) too."""
+    optimizers = sorted({r.optimizer for r in records} - set(spec["optimizers"]))
+    seeds = sorted({r.seed for r in records} - set(spec["seeds"]))
+    if not optimizers and not seeds:
+        return ""
+    parts = ([f"optimizers {', '.join(optimizers)}"] if optimizers else []) + (
+        [f"seeds {', '.join(map(str, seeds))}"] if seeds else []
+    )
+    return (
+        f"\n\nThe results file also holds runs of {' and '.join(parts)}, which the command above "
+        "did not ask for (an earlier run or a relabelled one): they are in the tables, and their "
+        "losses widen the regret bounds."
+    )
 
 
 def _accounting_text(spec: dict[str, Any]) -> str:
