@@ -276,6 +276,14 @@ def main() -> None:
     results: dict[str, Any] = {}
     args.out.mkdir(parents=True, exist_ok=True)
     log = args.out / "runs.jsonl"
+    # The keys below leave out how each study is run: the first invocation records it, and
+    # a resume with other settings is refused instead of mixing their curves.
+    settings = {"datasets": args.datasets, "cv": args.cv, "max_rows": args.max_rows}
+    settings_file = args.out / "settings.json"
+    if settings_file.exists() and json.loads(settings_file.read_text()) != settings:
+        parser.error(f"{args.out} holds runs made with {settings_file.read_text().strip()}, not {settings}: "
+                     "give another --out.")
+    settings_file.write_text(json.dumps(settings) + "\n")
     done = {}
     if log.exists():
         done = {row["key"]: row["curves"] for row in map(json.loads, log.read_text().splitlines())}

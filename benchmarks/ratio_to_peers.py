@@ -27,6 +27,8 @@ def main() -> None:
     parser.add_argument("dir", type=Path)
     parser.add_argument("--trials", type=int, required=True, help="Full-budget evaluations in the runs.")
     parser.add_argument("--metabo", default="metabo", help="The optimizer to divide (default: metabo).")
+    parser.add_argument("--peers", help="Comma-separated peers (default: every optimizer of the directory "
+                        "that is no MetaBO variant, relabelled run or ablation `name[...]`).")
     args = parser.parse_args()
 
     bounds = {t: TaskBounds(*b) for t, b in json.loads((args.dir / "bounds.json").read_text()).items()}
@@ -34,12 +36,24 @@ def main() -> None:
     names = {r.optimizer for r in records}
     if args.metabo not in names:
         parser.error(f"--metabo {args.metabo!r} has no runs in {args.dir}; it has {sorted(names)}")
-    # Other variants of MetaBO (`metabo[...]`) and relabelled runs of other code
-    # (`gpbo;before`) are not peers.
-    peers = sorted(n for n in names if n != args.metabo and not n.startswith("metabo") and ";" not in n)
+    # Other variants of MetaBO (`metabo[...]`), relabelled runs of other code (`gpbo;before`)
+    # and ablations (`gpbo[inverse]`) are not peers.
+    if args.peers:
+        peers = sorted(p.strip() for p in args.peers.split(",") if p.strip())
+        missing = sorted(set(peers) - names)
+        if missing:
+            parser.error(f"--peers {missing} have no runs in {args.dir}; it has {sorted(names)}")
+    else:
+        peers = sorted(n for n in names if not n.startswith("metabo") and ";" not in n and "[" not in n)
     full = max((r.budget or 1.0) for r in records)
     checkpoints = [c for c in CHECKPOINTS if c <= args.trials]
     curves = build_curves(records, bounds, full, args.trials, checkpoints)
+    # Means over the same runs only: a peer run on fewer tasks or seeds is not comparable.
+    units = {n: set(curves.runs[n]) for n in [args.metabo, *peers]}
+    unpaired = [n for n in peers if units[n] != units[args.metabo]]
+    if unpaired:
+        parser.error(f"{unpaired} were not run on the same tasks x seeds as {args.metabo!r}: their means are "
+                     "not comparable. Name the peers that were with --peers.")
     print(f"{args.dir}: {args.metabo} ÷ the best peer ({', '.join(peers)})\n")
     print("| N | MetaBO | best peer, portfolio counted | ratio | best peer, portfolio not counted | ratio |")
     print("|---:|---:|---|---:|---|---:|")
