@@ -79,3 +79,17 @@ def test_the_study_s_own_database_is_read_with_the_opener_s_credentials() -> Non
     # Nor is another schema of the same database.
     schema = stored + "?options=-csearch_path%3Dold"
     assert spec_with_credentials(schema, [bob]) == schema
+
+
+def test_a_password_never_follows_a_stored_url_to_a_host_its_query_names() -> None:
+    # libpq connects to host= or hostaddr= from the query: such a URL is another server.
+    opener = "postgresql+psycopg://alice:SECRET@db.internal:5432/study"
+    for planted in ("postgresql+psycopg://alice@db.internal:5432/kb?hostaddr=6.6.6.6",
+                    "postgresql+psycopg://alice@db.internal:5432/kb?host=evil.example.com"):
+        assert "SECRET" not in str(spec_with_credentials(planted, [opener]))
+    on_socket = "postgresql+psycopg://alice:SECRET@/study?host=db.internal"
+    assert "SECRET" not in str(spec_with_credentials("postgresql+psycopg://alice@/kb?host=evil.example.com", [on_socket]))
+    # The same server, another database: the password still comes back.
+    assert spec_with_credentials("postgresql+psycopg://alice@db.internal:5432/kb", [opener]) == (
+        "postgresql+psycopg://alice:SECRET@db.internal:5432/kb"
+    )

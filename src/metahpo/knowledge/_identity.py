@@ -100,7 +100,10 @@ def spec_with_credentials(spec: Any, known_urls: Sequence[str]) -> Any:
         return url.username if url.username is not None else url.query.get("user")
 
     def server(url: Any) -> tuple[Any, ...]:
-        return (url.get_backend_name(), url.host, url.port, user(url))
+        # The query too: libpq also takes the host to connect to from it (host=,
+        # hostaddr=, service=), and a password must not follow a stored URL elsewhere.
+        target = sorted((k, str(v)) for k, v in _query_without(url.query, ("user", *_SECRET_QUERY_KEYS)).items())
+        return (url.get_backend_name(), url.host, url.port, user(url), tuple(target))
 
     def secrets(url: Any) -> dict[str, Any]:
         return {key: value for key, value in url.query.items() if key.lower() in _SECRET_QUERY_KEYS}
