@@ -193,18 +193,23 @@ def test_unquoted_numbers_yaml_1_1_reads_as_text_stay_numbers(workdir):
     assert all(type(c) in (str, float) for c in space["c"].choices)
 
 
-def test_yaml_1_1_boolean_words_are_refused_rather_than_read_as_booleans(workdir):
+def test_yaml_1_1_boolean_words_are_refused_where_text_is_meant(workdir):
     from metahpo.cli._command import load_space_file
 
     for text in ("shuffle: {type: categorical, choices: [yes, no]}\n", "on: {type: int, low: 0, high: 3}\n",
-                 "lr: {type: float, low: 0.1, high: 1, log: Yes}\n"):
+                 "a: {type: categorical, choices: [x, y]}\nb: {type: int, low: 0, high: 3, "
+                 "condition: {parent: a, type: equals, value: Off}}\n"):
         (workdir / "s.yaml").write_text(text)
-        with pytest.raises(mh.InvalidParameterError, match=r"unquoted '(yes|on|Yes)' is a boolean in YAML 1.1.*quote it"):
+        with pytest.raises(mh.InvalidParameterError, match=r"unquoted '(yes|on|Off)', a boolean in YAML 1\.1.*quote it"):
             load_space_file(workdir / "s.yaml")
+    # Where a boolean is meant, the word is the boolean it always was.
     (workdir / "s.yaml").write_text("shuffle: {type: categorical, choices: ['yes', 'no', true]}\n"
-                                    "lr: {type: float, low: 0.1, high: 1, log: True}\n")
+                                    "lr: {type: float, low: 0.1, high: 1, log: Yes}\n"
+                                    "depth: {type: categorical, choices: [1, 2], ordered: on}\n"
+                                    "n: {type: int, low: 1, high: 9, log: no}\n")
     space = load_space_file(workdir / "s.yaml")
-    assert space["shuffle"].choices == ("yes", "no", True) and space["lr"].log is True
+    assert space["shuffle"].choices == ("yes", "no", True)
+    assert space["lr"].log is True and space["depth"].ordered is True and space["n"].log is False
 
 
 def test_an_unknown_key_in_the_space_file_names_the_parameter_and_the_allowed_keys(workdir):

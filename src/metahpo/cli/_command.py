@@ -59,8 +59,9 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 # YAML 1.1 (PyYAML) also reads an unquoted yes/no/on/off as a boolean, where YAML 1.2 and
 # JSON read text: `choices: [yes, no]` would reach the command as True/False, and a
-# parameter named `on` would be the key True. Such a word is refused, so that the file
-# says which it means; true and false stay booleans.
+# parameter named `on` would be the key True. Such a word is marked: a boolean field
+# (`log: yes`) reads it as the boolean it always was, anywhere else it is refused, so that
+# the file says which it means. true and false stay booleans.
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _AMBIGUOUS_TAG = "tag:metahpo:yaml-1.1-boolean"
 _UniqueKeyLoader.yaml_implicit_resolvers = {
@@ -73,15 +74,15 @@ _UniqueKeyLoader.add_implicit_resolver(
 )
 
 
-def _ambiguous_boolean(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
-    word = loader.construct_scalar(node)
-    raise yaml.constructor.ConstructorError(
-        None, None,
-        f"the unquoted {word!r} is a boolean in YAML 1.1 but text in YAML 1.2 and JSON: write "
-        f"true or false for a boolean, or quote it ('{word}') for text", node.start_mark)
+class _Yaml11Boolean(str):
+    """An unquoted yes/no/on/off, kept as written until its place says what it means."""
 
 
-_UniqueKeyLoader.add_constructor(_AMBIGUOUS_TAG, _ambiguous_boolean)
+_UniqueKeyLoader.add_constructor(
+    _AMBIGUOUS_TAG, lambda loader, node: _Yaml11Boolean(loader.construct_scalar(node))
+)
+# The fields of a parameter that hold booleans.
+_BOOLEAN_FIELDS = ("log", "ordered")
 
 
 class _UnquotedNumber(str):
@@ -118,6 +119,16 @@ def load_space_file(path: Path) -> Space:
         raise InvalidParameterError(
             f"The '--space' file {str(path)!r} must map parameter names to descriptions. Got {describe(data)} instead."
         )
+    for param in data.values():
+        for field in _BOOLEAN_FIELDS if isinstance(param, dict) else ():
+            if isinstance(param.get(field), _Yaml11Boolean):
+                param[field] = param[field].lower() in ("yes", "on")
+    word = _yaml_11_boolean_in(data)
+    if word is not None:
+        raise InvalidParameterError(
+            f"The '--space' file {str(path)!r} holds the unquoted {str(word)!r}, a boolean in YAML 1.1 but "
+            f"text in YAML 1.2 and JSON: write true or false for a boolean, or quote it ('{word}') for text."
+        )
     reserved = sorted(set(RESERVED_PLACEHOLDERS) & set(data))
     if reserved:
         raise InvalidParameterError(
@@ -150,6 +161,14 @@ def load_space_file(path: Path) -> Space:
             if param["type"] == "int" and isinstance(param.get(field), float) and param[field].is_integer():
                 param[field] = int(param[field])  # 1e3 for an int
     return Space.from_dict(_without_marks(data), strict=True)
+
+
+def _yaml_11_boolean_in(value: Any) -> _Yaml11Boolean | None:
+    """The first unquoted yes/no/on/off left in ``value`` (keys included)."""
+    if isinstance(value, _Yaml11Boolean):
+        return value
+    items = [*value.keys(), *value.values()] if isinstance(value, dict) else value if isinstance(value, list) else []
+    return next((word for word in map(_yaml_11_boolean_in, items) if word is not None), None)
 
 
 def _range_numbers(condition: dict[Any, Any]) -> None:
