@@ -208,6 +208,10 @@ def test_a_study_page_is_told_when_its_study_changed(tmp_path):
     running = study.ask()
     during = answer().json()
     assert during["state"] == "running" and during["version"] != before["version"]
+    running.report(1, 0.9)
+    reported = answer().json()["version"]
+    running.report(1, 0.7)  # the same step again: its value replaced, the curve redrawn
+    assert answer().json()["version"] != reported
     study.tell(running, 0.5)
     after = answer().json()
     assert after["version"] != during["version"] and "3 trials" in after["facts"]

@@ -134,3 +134,17 @@ def test_a_scheduler_of_the_user_s_own_travels_to_the_workers(tmp_path, client):
     trials = study.trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 6
     assert {t.budget for t in trials} == {2.0}  # the workers' jobs came from the user's scheduler
+
+
+def test_a_subclass_of_a_built_in_scheduler_travels_to_the_workers(tmp_path, client):
+    from metahpo.schedulers import FullBudget, Job
+
+    class FullAtTwo(FullBudget):  # keeps the name "full", not the class
+        def next_job(self, history):
+            return Job(budget=2.0, bracket=0, rung=0)
+
+    study = mh.create_study(name="sub", space=mh.Space({"x": mh.Float(0, 1)}),
+                            storage=f"sqlite:///{tmp_path / 'sub.db'}", optimizer="random",
+                            scheduler=FullAtTwo(), seed=0)
+    study.optimize(lambda t: t.config["x"], n_trials=4, executor=client)
+    assert [t.budget for t in study.trials] == [2.0] * 4  # rebuilt by name, the workers would run None

@@ -111,7 +111,9 @@ def study_snapshot(data: StudyData) -> dict[str, Any]:
     any of it or a figure of the study's trials would (a trial added, ended, or reporting)."""
     rows = [[row[key] for _, key in TRIAL_COLUMNS] for row in trial_rows(data)]
     facts = study_facts(data)
-    reports = [[t.number, len(t.intermediate), t.user_attrs.get("why")] for t in data.trials]
+    # The last report too, not only how many: a report may replace the value at its step.
+    reports = [[t.number, len(t.intermediate), max(t.intermediate.items(), default=None), t.user_attrs.get("why")]
+               for t in data.trials]
     text = json.dumps([facts, rows, reports], default=str, sort_keys=True)
     version = hashlib.sha256(text.encode()).hexdigest()[:16]
     return {"state": data.state, "facts": facts, "version": version, "rows": rows}

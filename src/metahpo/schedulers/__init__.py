@@ -4,7 +4,12 @@ from metahpo.schedulers._asha import ASHA
 from metahpo.schedulers._base import BaseScheduler, FullBudget, Job, Scheduler
 from metahpo.schedulers._hyperband import Hyperband, SuccessiveHalving
 from metahpo.schedulers._ladder import Ladder
-from metahpo.schedulers._registry import make_scheduler, scheduler_names, scheduler_spec
+from metahpo.schedulers._registry import (
+    make_scheduler,
+    rebuilt_by_name,
+    scheduler_names,
+    scheduler_spec,
+)
 
 __all__ = [
     "ASHA",
@@ -16,6 +21,7 @@ __all__ = [
     "Scheduler",
     "SuccessiveHalving",
     "make_scheduler",
+    "rebuilt_by_name",
     "scheduler_names",
     "scheduler_spec",
 ]

@@ -22,6 +22,13 @@ def scheduler_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def rebuilt_by_name(scheduler: Scheduler) -> bool:
+    """Whether ``scheduler`` is exactly the built-in class its name stands for, so that its
+    stored spec rebuilds it in another process (a subclass keeps the name, not the class)."""
+    target = _REGISTRY.get(getattr(scheduler, "name", None) or "")
+    return target is not None and f"{type(scheduler).__module__}:{type(scheduler).__qualname__}" == target
+
+
 def make_scheduler(spec: Any) -> Scheduler:
     """A scheduler from ``None`` (full budget), a name, a stored dict or an instance."""
     if spec is None:

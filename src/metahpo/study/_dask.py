@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
-from metahpo.schedulers import scheduler_names
+from metahpo.schedulers import rebuilt_by_name
 from metahpo.study._protocols import RunnableStudy
 from metahpo.trial import FrozenTrial
 
@@ -139,9 +139,10 @@ def optimize_on_dask(
     shipped = None
     if knowledge is not None and knowledge.spec is None:
         shipped = client.scatter(knowledge, broadcast=True)
-    # A scheduler of the user's own cannot be rebuilt from its name on a worker: the
-    # instance travels too (schedulers keep no state, so a copy decides as it would).
-    scheduler = None if study.scheduler.name in scheduler_names() else client.scatter(study.scheduler, broadcast=True)
+    # A scheduler of the user's own (a subclass of a built-in one too) cannot be rebuilt
+    # from its name on a worker: the instance travels (schedulers keep no state, so a
+    # copy decides as it would).
+    scheduler = None if rebuilt_by_name(study.scheduler) else client.scatter(study.scheduler, broadcast=True)
     futures = [
         client.submit(_run_one, type(study), type(study.storage), settings,
                       study.name, objective, catch, retries, f"{run}:{i}", shipped, scheduler, deadline,
