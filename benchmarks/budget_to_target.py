@@ -121,7 +121,7 @@ def main() -> None:
         parser.error(f"--targets must be comma-separated numbers such as 0.1,0.05; got {args.targets!r}")
     runs, bounds = read_runs(args.run_dir)
     run_info = json.loads((args.run_dir / "run.json").read_text())
-    if not run_info["spec"].get("continuation", False):
+    if run_info.get("spec", {}).get("continuation", True) is False:
         # Without it no record names its parent: the continuation column would repeat the
         # restart one, and a stopping-mode run would be charged every report in full.
         parser.error(f"{args.run_dir} was run without --continuation; its records name no parent budget.")

@@ -49,13 +49,7 @@ def summarize(
         bounds = _pool_bounds(problem, records, tasks)
     else:
         draws = _given_bounds(spec, tasks, cache_dir, jobs)
-        # Only results count: a loss seen at a lower budget neither sets the zero nor the one.
-        bounds = {
-            task: draws[task].widen(
-                r.loss for r in records if r.task == task and counts_as_incumbent(r.budget, full_budget)
-            )
-            for task in tasks
-        }
+        bounds = {task: draws[task].widen(_result_losses(records, task, full_budget)) for task in tasks}
     header = _header(spec, run, command or run.get("command", ""), problem) + _beyond_spec(spec, records)
     return write_report(
         out, records, bounds, full_budget, int(spec["n_full_evals"]), run["status"], header
@@ -144,6 +138,15 @@ def _header(spec: dict[str, Any], run: dict[str, Any], command: str, problem: Pr
     if command:
         lines += ["", f"Command: `{command}`"]
     return "\n".join(lines)
+
+
+def _result_losses(records: list[Record], task: str, full_budget: float) -> list[float]:
+    """The losses that may set ``task``'s bounds: only results count (a loss seen at a lower
+    budget neither sets the zero nor the one), unless no run reached the full budget, when
+    every loss gives the scale."""
+    losses = [r.loss for r in records if r.task == task]
+    full = [r.loss for r in records if r.task == task and counts_as_incumbent(r.budget, full_budget)]
+    return full or losses
 
 
 def _beyond_spec(spec: dict[str, Any], records: list[Record]) -> str:
