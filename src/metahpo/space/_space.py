@@ -386,9 +386,7 @@ class Space(Mapping[str, Param]):
     @classmethod
     def from_json(cls, text: str) -> Space:
         if not isinstance(text, (str, bytes, bytearray)):
-            raise InvalidParameterError(
-                f"The 'text' parameter of Space.from_json must be JSON text. Got {describe(text)} instead."
-            )
+            raise InvalidParameterError(f"The 'text' parameter of Space.from_json must be JSON text. Got {describe(text)} instead.")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
