@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,45 @@ def test_configured_leaves_out_reserved_and_failed_without_config() -> None:
         trials, configured = cache.read_with_configured()
         assert [t.number for t in trials] == [0, 1, 2, 3]
         assert [t.number for t in configured] == [0, 2]
+
+
+def _fail_as_stale(storage: SQLStorage, study_id: int, numbers: list[int]) -> None:
+    """Let the heartbeats of trials ``numbers`` stop, then fail them as stale."""
+    for number in numbers:
+        storage.heartbeat(study_id, number)
+    time.sleep(3 * (storage.grace_period or 0.0))
+    assert storage.fail_stale_trials(study_id) == numbers
+
+
+@pytest.mark.parametrize("n_stale", [1, 9])  # Re-read one by one, and as one read.
+def test_a_late_result_of_a_trial_taken_for_dead_is_seen(tmp_path: Path, n_stale: int) -> None:
+    storage = SQLStorage(f"sqlite:///{tmp_path}/late.db", heartbeat_interval=0.01, grace_period=0.02)
+    study_id = make_study(storage).study_id
+    cache = TrialCache(storage, study_id)
+    paused = [storage.create_trial(study_id, config={"x": 0.1 * n}).number for n in range(n_stale)]
+    failing = storage.create_trial(study_id, config={"x": 0.95}).number
+    storage.finish_trial(study_id, failing, TrialState.FAILED, error="objective failed")
+    _fail_as_stale(storage, study_id, paused)
+    trials, configured = cache.read_with_configured()
+    assert all(trials[n].state is TrialState.FAILED for n in paused)
+    assert cache.first_open == n_stale + 1
+    # The processes were only paused: their results arrive after this cache kept the failures.
+    storage.finish_trial(study_id, paused[0], TrialState.COMPLETE, 0.25)
+    if n_stale > 1:
+        storage.finish_trial(study_id, paused[-1], TrialState.PRUNED, 0.5)
+    storage.create_trial(study_id, config={"x": 0.99})
+    trials, configured = cache.read_with_configured()
+    assert trials == storage.get_trials(study_id)
+    assert trials[paused[0]].state is TrialState.COMPLETE and trials[paused[0]].value == 0.25
+    assert trials[paused[-1]].state is (TrialState.PRUNED if n_stale > 1 else TrialState.COMPLETE)
+    assert [t for t in configured if t.state.is_finished] == trials[:n_stale + 1]
+    assert cache.first_open == n_stale + 1  # Still reading on from the first open trial.
+    storage.finish_trial(study_id, n_stale + 1, TrialState.COMPLETE, 0.75)
+    if n_stale > 1:
+        storage.finish_trial(study_id, paused[1], TrialState.FAILED, error="late failure")
+    assert cache.read() == storage.get_trials(study_id)
+    assert cache.first_open == n_stale + 2
+    storage.close()
 
 
 def test_a_storage_without_min_number_is_read_whole() -> None:

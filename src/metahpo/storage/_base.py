@@ -94,10 +94,12 @@ class Storage(Protocol):
     taken twice, when threads, processes or machines enqueue and take at once. The queue is changed
     only through these two methods; ``set_study_user_attrs`` of that key would replace it.
 
-    Finished trials (COMPLETE, PRUNED, FAILED) never change, so a reader may keep
-    them and ask ``get_trials(study_id, min_number=k)`` only for the trials numbered
-    ``k`` and above, where ``k`` is the smallest number that was not finished at its
-    last read (see :class:`~metahpo.storage.TrialCache`). ``min_number`` is optional
+    Finished trials (COMPLETE, PRUNED, FAILED) never change, but for a trial FAILED
+    for a stopped heartbeat, which its process may still finish late (see
+    :func:`is_stale_failure`). So a reader may keep them and ask
+    ``get_trials(study_id, min_number=k)`` only for the trials numbered ``k`` and above,
+    where ``k`` is the smallest number that was not finished at its last read, re-reading
+    the stale failures it keeps (see :class:`~metahpo.storage.TrialCache`). ``min_number`` is optional
     for storages written before it existed: :func:`~metahpo.storage.reads_from_number`
     says whether a storage accepts it.
 

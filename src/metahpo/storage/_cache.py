@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import threading
 
-from metahpo.storage._base import Storage, reads_from_number
-from metahpo.trial import FrozenTrial
+from metahpo.storage._base import Storage, is_stale_failure, reads_from_number
+from metahpo.trial import FrozenTrial, TrialState
+
+# Up to this many kept stale failures are re-read one by one (one small read each); more
+# are re-read with one read of the study's FAILED trials from the oldest of them on.
+_STALE_ONE_BY_ONE = 8
 
 
 class TrialCache:
@@ -18,6 +22,12 @@ class TrialCache:
     ones still waiting for their config, and every trial created since, by this process
     or any other. A read therefore returns what the storage holds at that moment, at
     the cost of the trials still open rather than of the whole study.
+
+    The one exception is a trial FAILED because its heartbeat stopped
+    (:func:`~metahpo.storage.is_stale_failure`): its process may still tell it late.
+    The kept trials that are such failures are re-read too, on every read, until they
+    are finished for good; they are few (one per process taken for dead) and do not
+    hold back the numbers from which the rest is read.
 
     Thread-safe: reads are serialised by a lock, so that threads sharing a study (as
     ``optimize(n_jobs=k)`` does) see one consistent list. The records returned are
@@ -50,6 +60,7 @@ class TrialCache:
         self._trials: list[FrozenTrial] = []
         self._configured: list[FrozenTrial] = []  # the finished trials that have a config
         self._first_open = 0
+        self._stale: list[int] = []  # numbers of the kept trials that may still be told late
 
     @property
     def first_open(self) -> int:
@@ -72,13 +83,15 @@ class TrialCache:
                 trials = self.storage.get_trials(self.study_id)
                 return trials, tuple(t for t in trials if t.config)
             start = self._first_open
-            fresh = self.storage.get_trials(self.study_id, min_number=start)
             trials = self._trials[:start]
-            trials.extend(fresh)
+            if self._reread_stale(trials):
+                self._configured = [t for t in trials if t.config]
+            trials.extend(self.storage.get_trials(self.study_id, min_number=start))
             first_open = start
             while first_open < len(trials) and trials[first_open].state.is_finished:
                 first_open += 1
             self._configured.extend(t for t in trials[start:first_open] if t.config)
+            self._stale.extend(t.number for t in trials[start:first_open] if is_stale_failure(t))
             self._trials, self._first_open = trials, first_open
             configured = (*self._configured, *(t for t in trials[first_open:] if t.config))
             return list(trials), configured
@@ -86,4 +99,23 @@ class TrialCache:
     def clear(self) -> None:
         """Forget every kept trial: the next read fetches the whole study."""
         with self._lock:
-            self._trials, self._configured, self._first_open = [], [], 0
+            self._trials, self._configured, self._first_open, self._stale = [], [], 0, []
+
+    def _reread_stale(self, kept: list[FrozenTrial]) -> bool:
+        """Put the stored version of each kept stale failure into ``kept``; whether one changed."""
+        if not self._stale:
+            return False
+        if len(self._stale) <= _STALE_ONE_BY_ONE:
+            fresh = {n: self.storage.get_trial(self.study_id, n) for n in self._stale}
+        else:
+            # A late FAILED keeps the trial FAILED; one told COMPLETE or PRUNED is missing
+            # here and read alone, which happens once per such trial.
+            fresh = {t.number: t for t in self.storage.get_trials(
+                self.study_id, states=[TrialState.FAILED], min_number=self._stale[0])}
+            fresh = {n: fresh.get(n) or self.storage.get_trial(self.study_id, n) for n in self._stale}
+        changed = False
+        for number, trial in fresh.items():
+            if trial != kept[number]:
+                kept[number], changed = trial, True
+        self._stale = [n for n in self._stale if is_stale_failure(kept[n])]
+        return changed
