@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import metahpo as mh
 from metahpo.knowledge._identity import spec_identity, spec_with_credentials
 from metahpo.surrogates import SpaceEncoding
@@ -93,3 +95,38 @@ def test_a_password_never_follows_a_stored_url_to_a_host_its_query_names() -> No
     assert spec_with_credentials("postgresql+psycopg://alice@db.internal:5432/kb", [opener]) == (
         "postgresql+psycopg://alice:SECRET@db.internal:5432/kb"
     )
+
+
+def test_a_url_without_a_port_is_the_default_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PGPORT", raising=False)
+    opener = "postgresql+psycopg://bob:b0b@db.example:5432/team"
+    # The study's own database, written without its port: read as the opener.
+    assert spec_with_credentials("postgresql+psycopg://alice@db.example/team", [opener]) == opener
+    assert spec_with_credentials("postgresql://alice@db.example:5432/team",
+                                 ["postgresql://bob:b0b@db.example/team"]) == "postgresql://bob:b0b@db.example/team"
+    # The same user on the same server, one of the two URLs without its port: the password comes back.
+    alice = "postgresql+psycopg://alice:SECRET@db.example:5432/study"
+    assert spec_with_credentials("postgresql+psycopg://alice@db.example/kb", [alice]) == (
+        "postgresql+psycopg://alice:SECRET@db.example/kb")
+    assert spec_with_credentials("postgresql+psycopg://alice@db.example:5432/kb",
+                                 ["postgresql+psycopg://alice:SECRET@db.example/study"]) == (
+        "postgresql+psycopg://alice:SECRET@db.example:5432/kb")
+    # Another port, host, database or routing query key never gets it.
+    for planted in ("postgresql+psycopg://alice@db.example:6432/kb",
+                    "postgresql+psycopg://alice@evil.example/kb",
+                    "postgresql+psycopg://alice@db.example/kb?port=6432",
+                    "postgresql+psycopg://alice@db.example/kb?hostaddr=6.6.6.6"):
+        assert "SECRET" not in str(spec_with_credentials(planted, [alice])), planted
+    for other in ("postgresql+psycopg://alice@db.example:6432/team",
+                  "postgresql+psycopg://alice@db.example/archive",
+                  "postgresql+psycopg://alice@db.example/team?options=-csearch_path%3Dold"):
+        assert spec_with_credentials(other, [opener]) == other
+    # libpq sends a URL without a port to PGPORT: then 5432 is another server.
+    monkeypatch.setenv("PGPORT", "6432")
+    assert spec_with_credentials("postgresql+psycopg://alice@db.example/kb", [alice]) == (
+        "postgresql+psycopg://alice@db.example/kb")
+    assert spec_with_credentials("postgresql+psycopg://alice@db.example/team", [opener]) == (
+        "postgresql+psycopg://alice@db.example/team")
+    assert spec_with_credentials("postgresql+psycopg://alice@db.example:6432/kb",
+                                 ["postgresql+psycopg://alice:SECRET@db.example/study"]) == (
+        "postgresql+psycopg://alice:SECRET@db.example:6432/kb")

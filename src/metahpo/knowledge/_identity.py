@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -93,6 +94,9 @@ def spec_with_credentials(spec: Any, known_urls: Sequence[str]) -> Any:
     ``password=`` and ``sslpassword=`` query values (:func:`spec_without_passwords` leaves
     out both). A URL that still has no password connects as PostgreSQL clients do: with
     ``PGPASSWORD`` or the ``~/.pgpass`` file (libpq's rules, which psycopg follows).
+
+    A PostgreSQL URL without a port is compared as the port libpq connects it to
+    (``PGPORT`` when set, else 5432): ``db/x`` and ``db:5432/x`` are one database.
     """
     from sqlalchemy.engine import make_url
 
@@ -103,7 +107,7 @@ def spec_with_credentials(spec: Any, known_urls: Sequence[str]) -> Any:
         # The query too: libpq also takes the host to connect to from it (host=,
         # hostaddr=, service=), and a password must not follow a stored URL elsewhere.
         target = sorted((k, str(v)) for k, v in _query_without(url.query, ("user", *_SECRET_QUERY_KEYS)).items())
-        return (url.get_backend_name(), url.host, url.port, user(url), tuple(target))
+        return (url.get_backend_name(), url.host, _port(url), user(url), tuple(target))
 
     def secrets(url: Any) -> dict[str, Any]:
         return {key: value for key, value in url.query.items() if key.lower() in _SECRET_QUERY_KEYS}
@@ -124,7 +128,7 @@ def spec_with_credentials(spec: Any, known_urls: Sequence[str]) -> Any:
         # The knowledge of the study's own database is read as the study is opened: a
         # teammate with a role of their own reads it with theirs, not the creator's.
         same = next((k for k in known_urls if isinstance(k, str) and k.startswith(SQL_PREFIXES)
-                     and spec_identity(k) == spec_identity(item)), None)
+                     and _database(make_url(k)) == _database(url)), None)
         if same is not None:
             return same
         if user(url) is None:
@@ -137,6 +141,23 @@ def spec_with_credentials(spec: Any, known_urls: Sequence[str]) -> Any:
     if spec is None or isinstance(spec, str):
         return complete(spec)
     return [complete(item) for item in spec]
+
+
+def _port(url: Any) -> Any:
+    """The port ``url`` connects to: a PostgreSQL URL without one goes where libpq sends
+    it, to ``PGPORT`` when set, else 5432 (so ``db/x`` and ``db:5432/x`` are one server)."""
+    if url.port is not None or url.get_backend_name() != "postgresql":
+        return url.port
+    default = os.environ.get("PGPORT") or "5432"
+    # A PGPORT that is not one number (a list, for several hosts) is compared as written.
+    return int(default) if default.isascii() and default.isdigit() else default
+
+
+def _database(url: Any) -> tuple[Any, ...]:
+    """What names the database ``url`` reaches: :func:`spec_identity`'s parts, with the port
+    a URL leaves out filled in (:func:`_port`)."""
+    query = sorted((k, str(v)) for k, v in _query_without(url.query, ("user", *_SECRET_QUERY_KEYS)).items())
+    return (url.get_backend_name(), url.host, _port(url), url.database, tuple(query))
 
 
 def _query_without(query: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
