@@ -8,6 +8,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -97,6 +98,34 @@ def test_folders_sit_beside_sqlite_and_survive_a_reload(tmp_path):
     for trial in promoted:
         parent = reloaded.storage.get_trial(reloaded.study_id, trial.parent)
         assert seen[trial.number]["parent_wrote"] == f"{parent.number}:{parent.budget:g}"
+
+
+def test_a_sqlite_uri_url_keeps_its_folders_beside_its_file(tmp_path, monkeypatch):
+    from metahpo.storage import SQLStorage
+    from metahpo.study._checkpoints import checkpoint_root
+
+    (tmp_path / "a b").mkdir()
+    url = f"sqlite:///file:{tmp_path}/a%2520b/runs.db?uri=true"  # SQLite decodes %20 too.
+    study = mh.create_study(name="uri", space=SPACE, storage=url, optimizer="random", seed=0)
+    study.optimize(lambda trial: trial.config["x"], n_trials=1, show_progress=False)
+    assert (tmp_path / "a b" / "runs.db").is_file()
+    assert study.checkpoint_dir.parent == tmp_path / "a b" / "runs-checkpoints"
+    assert mh.load_study("uri", url).checkpoint_dir == study.checkpoint_dir
+    monkeypatch.chdir(tmp_path)
+    # checkpoint_root reads only the URL: a stand-in spares opening each database.
+    def root(url: str) -> Any:
+        return checkpoint_root(SimpleNamespace(url=url))  # type: ignore[arg-type]
+
+    for same in (f"sqlite:///file://localhost{tmp_path}/a%2520b/runs.db?mode=ro&uri=true",
+                 "sqlite:///file:a%2520b/runs.db?uri=1"):
+        assert root(same) == tmp_path / "a b" / "runs-checkpoints"
+        SQLStorage(same).close()  # ... and it is the file SQLite opens.
+    # In-memory databases, and a name SQLite does not read as a URI, keep theirs in $METAHPO_HOME.
+    home = tmp_path / "home" / "checkpoints"
+    for elsewhere in ("sqlite:///file::memory:?uri=true",
+                      "sqlite:///file:shared?mode=memory&cache=shared&uri=true",
+                      "sqlite:///file:plain.db", "sqlite://"):
+        assert root(elsewhere) == home, elsewhere
 
 
 def test_a_study_created_again_under_its_name_gets_fresh_folders(tmp_path):

@@ -63,9 +63,43 @@ def _missing_members(storage: Any) -> list[str]:
 
 def sqlite_path(url: str) -> Path | None:
     """The file of a SQLite URL (any driver: ``sqlite+pysqlite:///`` names the same file as
-    ``sqlite:///``), or ``None`` for other URLs and in-memory SQLite."""
+    ``sqlite:///``), a URI URL (``sqlite:///file:/path/x.db?uri=true``) included, or
+    ``None`` for other URLs and in-memory SQLite."""
     database = sqlite_file(url)
+    if database is None:
+        database = _sqlite_uri_file(url)
     return None if database is None else Path(database)
+
+
+def _sqlite_uri_file(url: str) -> str | None:
+    """The file a SQLite URI URL names, read as SQLite reads a URI filename
+    (https://www.sqlite.org/uri.html), or ``None`` for in-memory and malformed ones."""
+    database = _sqlite_database(url)
+    if not database or not database.startswith("file:"):
+        return None
+    from urllib.parse import unquote
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.util import asbool
+
+    query = make_url(url).query
+    try:
+        # Only with uri=true does SQLAlchemy hand the name to SQLite as a URI.
+        if not asbool(query.get("uri", False)):
+            return None
+    except ValueError:
+        return None
+    if query.get("mode") == "memory" or query.get("vfs") == "memdb":
+        return None
+    path = database.removeprefix("file:").split("#", 1)[0]
+    if path.startswith("//"):  # file://localhost/abs/x.db or file:///abs/x.db
+        authority, slash, rest = path[2:].partition("/")
+        if authority not in ("", "localhost") or not slash:
+            return None
+        path = "/" + rest
+    # SQLAlchemy decoded the URL once; SQLite decodes %HH in the URI name once more.
+    path = unquote(path)
+    return None if path in ("", ":memory:") else path
 
 
 def _sqlite_database(url: Any) -> str | None:

@@ -24,7 +24,8 @@ def checkpoint_root(storage: Storage) -> Path:
     """The folder of every study's checkpoints in ``storage``.
 
     Beside a SQLite file (``runs/metahpo.db`` -> ``runs/metahpo-checkpoints``), so that
-    the checkpoints live and move with the database; for other storages (in memory,
+    the checkpoints live and move with the database, whether its URL names it as a path or
+    as a URI (``sqlite:///file:runs/metahpo.db?uri=true``); for other storages (in memory,
     PostgreSQL), ``$METAHPO_HOME/checkpoints`` (default ``~/.cache/metahpo/checkpoints``).
     """
     url = getattr(storage, "url", None)
