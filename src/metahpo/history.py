@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from metahpo.space import Space
-from metahpo.trial import FrozenTrial, TrialState
+from metahpo.trial import FrozenTrial, TrialState, lineage_parent
 
 __all__ = ["DIRECTIONS", "History"]
 
@@ -63,8 +63,8 @@ class History:
         return [t for t in self.trials if t.state is TrialState.RUNNING]
 
     def new_config_count(self) -> int:
-        """How many trials started a new config (promotions continue an old one)."""
-        return sum(1 for t in self.trials if t.parent is None)
+        """How many trials started a new config (promotions, and their retries, continue an old one)."""
+        return sum(1 for t in self.trials if lineage_parent(t) is None)
 
     def observations(
         self, budget: float | None = None
@@ -122,7 +122,8 @@ class History:
         budgets = {t.number: t.budget for t in self.trials}
         extra = []
         for trial, reached, _ in runs:
-            start = budgets.get(trial.parent) if trial.parent is not None else None
+            parent = lineage_parent(trial)
+            start = budgets.get(parent) if parent is not None else None
             for step in stops:
                 if not _below(step, reached) or (start is not None and not _below(start, step)):
                     continue

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-__all__ = ["FrozenTrial", "TrialState"]
+__all__ = ["FrozenTrial", "TrialState", "lineage_parent"]
 
 
 class TrialState(str, enum.Enum):
@@ -60,3 +60,22 @@ class FrozenTrial:
     def evolve(self, **changes: Any) -> FrozenTrial:
         """A copy with some fields changed (records are immutable)."""
         return replace(self, **changes)
+
+
+def lineage_parent(trial: FrozenTrial) -> int | None:
+    """The number of the trial that ``trial`` continues, or ``None`` for a new config.
+
+    That is its ``parent``, or for the retry of a promotion whose process died, the
+    promotion's parent, which the retry's ``user_attrs["why"]["parent"]`` names: the
+    storage lets a trial be the parent of one trial only, so the retry's own ``parent``
+    stays ``None`` (see :meth:`metahpo.Study.ask`'s ``retries``). Read lineage through this,
+    not through ``parent``.
+    """
+    if trial.parent is not None:
+        return trial.parent
+    why = trial.user_attrs.get("why")
+    if isinstance(why, dict) and why.get("source") == "retry":
+        parent = why.get("parent")
+        if isinstance(parent, int) and not isinstance(parent, bool):
+            return parent
+    return None

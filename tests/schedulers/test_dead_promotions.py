@@ -8,10 +8,15 @@ import time
 import pytest
 
 import metahpo as mh
+from metahpo.dashboard._reader import trial_rows
 from metahpo.exceptions import TrialStateError
+from metahpo.history import History
 from metahpo.storage import STALE_KEY, SQLStorage, is_stale_failure
 from metahpo.study import Study
-from metahpo.trial import TrialState
+from metahpo.study._retry import taken_elsewhere
+from metahpo.trial import FrozenTrial, TrialState, lineage_parent
+from metahpo.visualization import read_study
+from metahpo.visualization._budgets import lineages
 
 SPACE = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Float(0.0, 1.0)})
 # The storages' heartbeat interval; the grace period is four of them.
@@ -205,3 +210,61 @@ def test_a_retry_of_a_retried_promotion_continues_the_same_parent(tmp_path):
     again = Study.load("s", _storage(tmp_path)).ask(retries=2)
     assert again.user_attrs["why"]["previous"] == retry.number
     assert again.parent_number == 1 and again.parent is not None and again.parent.number == 1
+
+
+# Every reader of lineage sees a retried promotion's parent -------------------------------
+
+VALUES = [0.5, 0.1, 0.7, 0.2, 0.8, 0.9, 0.3, 0.6, 0.4]
+
+
+def test_lineage_parent_reads_the_stored_parent_else_the_retried_one():
+    stored = FrozenTrial(number=9, state=TrialState.RUNNING, config={}, parent=1)
+    assert lineage_parent(stored) == 1
+    retry = FrozenTrial(number=10, state=TrialState.RUNNING, config={},
+                        user_attrs={"why": {"source": "retry", "retry_of": 9, "parent": 1}})
+    assert lineage_parent(retry) == 1
+    # A retry of a new config, and a why that only looks like a retry's, continue nothing.
+    plain = retry.evolve(user_attrs={"why": {"source": "retry", "retry_of": 9}})
+    other = retry.evolve(user_attrs={"why": {"source": "promotion", "parent": 1}})
+    flag = retry.evolve(user_attrs={"why": {"source": "retry", "parent": True}})
+    assert [lineage_parent(t) for t in (plain, other, flag)] == [None, None, None]
+
+
+def test_every_reader_of_lineage_sees_the_parent_of_a_retried_promotion(tmp_path):
+    _, other, dead, retry = _promote_best_and_kill_it(tmp_path, mh.Hyperband(1, 9, eta=3), VALUES)
+    other.tell(retry, 0.05)
+    trials = other.trials
+    record = trials[retry.number]
+    assert record.parent is None and lineage_parent(record) == dead.parent_number == 1
+    # Nine configs were started; the dead promotion and its retry continue one of them.
+    history = History(SPACE, tuple(trials), min_budget=1.0, max_budget=9.0)
+    assert history.new_config_count() == len(VALUES)
+    frame = other.trials_dataframe().set_index("number")
+    assert frame.loc[retry.number, "parent"] == 1
+    data = read_study("s", other.storage)
+    assert lineages(data)[1] == [trials[1], trials[dead.number], record]
+    assert trial_rows(data)[retry.number]["parent"] == "1"
+    # The retry is a promotion: a new config drawn alike at its budget does not clash with it.
+    fresh = other.storage.create_trial(other.study_id, budget=retry.budget, bracket=1, rung=0)
+    assert not taken_elsewhere(SPACE, trials, fresh, retry.config)
+
+
+def test_a_retried_promotion_is_not_observed_at_its_parents_budget(tmp_path):
+    study = _study(tmp_path, mh.Hyperband(1, 9, eta=3))
+    for value in VALUES:
+        trial = study.ask()
+        trial.report(1, value)
+        # One run stopped at budget 1, so runs that went on are observed there too.
+        study.tell(trial, state="PRUNED") if value == 0.9 else study.tell(trial, value)
+    dead = study.ask()
+    assert dead.parent_number == 1
+    _stop_beating(study, dead.number)
+    other = Study.load("s", _storage(tmp_path))
+    retry = other.ask(retries=1)
+    retry.report(1, 0.1)  # an objective that reports from step 1 even when it continues
+    retry.report(3, 0.05)
+    other.tell(retry, 0.05)
+    history = History(SPACE, tuple(other.trials), min_budget=1.0, max_budget=9.0)
+    # At budget 1: the nine rung-0 runs; the retry is not, since its parent is seen there.
+    assert len(history.observations(budget=1.0)[1]) == len(VALUES)
+    assert len(history.observations(budget=3.0)[1]) == 1

@@ -10,6 +10,7 @@ from typing import Any
 from metahpo.exceptions import StudyNotFoundError
 from metahpo.storage import Storage
 from metahpo.study import optimizer_label
+from metahpo.trial import lineage_parent
 from metahpo.visualization import StudyData, read_study, source_of
 
 __all__ = ["TRIAL_COLUMNS", "study_facts", "study_snapshot", "study_summaries", "trial_rows", "why_text"]
@@ -89,7 +90,7 @@ def trial_rows(data: StudyData) -> list[dict[str, Any]]:
             "budget": "-" if trial.budget is None else f"{trial.budget:g}",
             "bracket": "-" if trial.bracket is None else str(trial.bracket),
             "rung": "-" if trial.rung is None else str(trial.rung),
-            "parent": "-" if trial.parent is None else str(trial.parent),
+            "parent": "-" if (parent := lineage_parent(trial)) is None else str(parent),
             "config": json.dumps(dict(trial.config), default=str),
             "source": source_of(trial),
             "why": why_text(trial.user_attrs.get("why")),

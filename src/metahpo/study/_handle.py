@@ -10,7 +10,7 @@ from metahpo._validation import check_finite_number
 from metahpo.exceptions import InvalidParameterError
 from metahpo.storage import check_objective_value
 from metahpo.study._state import OWN_TRIAL_ATTRS
-from metahpo.trial import FrozenTrial
+from metahpo.trial import FrozenTrial, lineage_parent
 
 if TYPE_CHECKING:
     from metahpo.history import History
@@ -66,7 +66,7 @@ class TrialHandle:
         self.bracket = record.bracket
         self.rung = record.rung
         # A retry of a promotion has no ``parent`` of its own but continues the promotion's.
-        self.parent_number = record.parent if parent is None else parent.number
+        self.parent_number = lineage_parent(record) if parent is None else parent.number
         self._parent = parent
         self._intermediate: dict[float, float] = {}
 

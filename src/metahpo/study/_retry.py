@@ -10,7 +10,7 @@ from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.space import Space
 from metahpo.storage import Storage, is_stale_failure
-from metahpo.trial import FrozenTrial, TrialState
+from metahpo.trial import FrozenTrial, TrialState, lineage_parent
 
 logger = logging.getLogger("metahpo.study")
 
@@ -30,8 +30,8 @@ def retry_dead_trial(storage: Storage, study_id: int, number: int, retries: int)
     The retry's ``user_attrs["why"]`` is ``{"source": "retry", "retry_of": first,
     "previous": number, "attempt": k}``, ``first`` being the trial first run with the config.
     The retry of a promotion continues the same parent, which ``why["parent"]`` names (see
-    :func:`retried_parent`): its ``parent`` field stays ``None``, since the storage lets a
-    trial be the parent of one trial only.
+    :func:`metahpo.trial.lineage_parent`): its ``parent`` field stays ``None``, since the
+    storage lets a trial be the parent of one trial only.
     """
     dead = storage.get_trial(study_id, number)
     why = dead.user_attrs.get("why") or {}
@@ -41,7 +41,7 @@ def retry_dead_trial(storage: Storage, study_id: int, number: int, retries: int)
         return None
     first = why.get("retry_of", number) if is_retry else number
     retry_why: dict[str, Any] = {"source": "retry", "retry_of": first, "previous": number, "attempt": attempt}
-    parent = retried_parent(dead)
+    parent = lineage_parent(dead)
     if parent is not None:
         retry_why["parent"] = parent
     record = storage.create_trial(
@@ -53,26 +53,13 @@ def retry_dead_trial(storage: Storage, study_id: int, number: int, retries: int)
     return record
 
 
-def retried_parent(trial: FrozenTrial) -> int | None:
-    """The trial that ``trial`` continues: its ``parent``, or for a retry of a promotion,
-    the parent of the promotion it runs again."""
-    if trial.parent is not None:
-        return trial.parent
-    why = trial.user_attrs.get("why")
-    if isinstance(why, dict) and why.get("source") == "retry":
-        parent = why.get("parent")
-        if isinstance(parent, int) and not isinstance(parent, bool):
-            return parent
-    return None
-
-
 def taken_elsewhere(space: Space, configured: Iterable[FrozenTrial], record: FrozenTrial,
                     config: dict[str, Any]) -> bool:
     """Whether a trial other than ``record`` (not a promotion, not FAILED) has ``config`` at
     ``record``'s budget."""
     key = space.config_key(config)
     return any(
-        other.number != record.number and other.parent is None and other.budget == record.budget
+        other.number != record.number and lineage_parent(other) is None and other.budget == record.budget
         and other.state is not TrialState.FAILED and space.config_key(other.config) == key
         for other in configured
     )

@@ -41,11 +41,11 @@ from metahpo.study._handle import Objective, TrialHandle
 from metahpo.study._heartbeat import heartbeat
 from metahpo.study._knowledge import learner_after_auto, reopened_knowledge, reopened_optimizer
 from metahpo.study._propose import component_seed, keyed_history, propose_config
-from metahpo.study._retry import check_retries, retried_parent, retry_dead_trial
+from metahpo.study._retry import check_retries, retry_dead_trial
 from metahpo.study._run_trial import run_trial
 from metahpo.study._state import RESERVED_STUDY_ATTRS, public_user_attrs
 from metahpo.study._tell import finish_told_trial, storage_key
-from metahpo.trial import FrozenTrial, TrialState
+from metahpo.trial import FrozenTrial, TrialState, lineage_parent
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -307,7 +307,7 @@ class Study:
         if record is None:
             return None
         # A retried promotion resumes from its parent's checkpoint, as the promotion would have.
-        parent = retried_parent(record)
+        parent = lineage_parent(record)
         parent_record = None if parent is None else self.storage.get_trial(self.study_id, parent)
         return TrialHandle(self, record, parent_record)
 
@@ -485,8 +485,9 @@ class Study:
 
     # Tables ------------------------------------------------------------------------------
     def trials_dataframe(self) -> pd.DataFrame:
-        """One row per evaluation: number, state, value, budget, bracket, rung, parent,
-        times, error, ``config_<name>`` columns and ``user_attrs_<key>`` columns."""
+        """One row per evaluation: number, state, value, budget, bracket, rung, parent (the
+        trial it continues, also for a retried promotion), times, error, ``config_<name>``
+        columns and ``user_attrs_<key>`` columns."""
         import pandas as pd
 
         fields = ("number", "state", "value", "budget", "bracket", "rung", "parent",
@@ -494,6 +495,7 @@ class Study:
         rows = []
         for t in self.trials:
             row: dict[str, Any] = {field: getattr(t, field) for field in fields}
+            row["parent"] = lineage_parent(t)
             row["state"] = t.state.value
             row.update({f"config_{k}": t.config.get(k) for k in self.space})
             row.update({f"user_attrs_{k}": v for k, v in public_user_attrs(t.user_attrs).items()})

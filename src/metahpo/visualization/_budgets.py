@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from metahpo.storage import Storage
-from metahpo.trial import FrozenTrial
+from metahpo.trial import FrozenTrial, lineage_parent
 from metahpo.visualization._data import StudyData, empty_figure, read_study, text
 
 __all__ = ["plot_brackets", "plot_learning_curves"]
@@ -17,15 +17,16 @@ _RUNG_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
 def lineages(data: StudyData) -> dict[int, list[FrozenTrial]]:
     """The trials of each configuration, by the number of its first trial, in budget order.
 
-    A promotion (``parent``) continues its parent's configuration at a larger budget.
+    A promotion (and a promotion's retry: :func:`~metahpo.trial.lineage_parent`) continues
+    its parent's configuration at a larger budget.
     """
     by_number = {t.number: t for t in data.trials}
     roots: dict[int, list[FrozenTrial]] = {}
     for trial in data.trials:
         root = trial
         seen = {root.number}
-        while root.parent is not None and root.parent in by_number and root.parent not in seen:
-            root = by_number[root.parent]
+        while (parent := lineage_parent(root)) is not None and parent in by_number and parent not in seen:
+            root = by_number[parent]
             seen.add(root.number)
         roots.setdefault(root.number, []).append(trial)
     for trials in roots.values():
@@ -153,7 +154,8 @@ def plot_brackets(study: Any, storage: Storage | str | None = None) -> Any:
             for trial in trials:
                 budget = float(trial.budget) if trial.budget is not None else 1.0
                 points.append((budget, row, trial))
-                parent = by_number.get(trial.parent) if trial.parent is not None else None
+                number = lineage_parent(trial)
+                parent = by_number.get(number) if number is not None else None
                 if parent is not None:
                     xs_line += [float(parent.budget or 1.0), budget, None]
                     ys_line += [row, row, None]
