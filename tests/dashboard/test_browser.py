@@ -226,3 +226,35 @@ def test_an_idle_studys_page_shows_trials_that_start_later(page, serve_dashboard
             ".filter(t => t.name !== 'best so far').reduce((n, t) => n + t.x.length, 0)")
         assert points == 3
     assert page.errors == []
+
+
+def test_the_compare_page_redraws_when_a_compared_study_gets_a_trial(page, serve_dashboard, tmp_path):
+    import metahpo as mh
+
+    url = f"sqlite:///{tmp_path / 'compare.db'}"
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    studies = {name: mh.create_study(name=name, space=space, storage=url, optimizer="random", seed=seed)
+               for seed, name in enumerate(("a", "b"))}
+    for study in studies.values():
+        study.optimize(lambda t: t.config["x"], n_trials=2, show_progress=False)
+    with serve_dashboard(url) as dashboard:
+        figures: list[str] = []
+        page.on("request", lambda request: figures.append(request.url) if "/api/compare" in request.url else None)
+        page.clock.install()  # time flows as usual, and the test may skip ahead to a poll
+        page.goto(dashboard + "/compare?name=a&name=b")
+        drawn = _rendered(page)
+        assert drawn == 2 and len(figures) == drawn
+        points = ("document.getElementById('plot-compare').data"
+                  ".find(t => t.name === 'b').x.length")
+        assert page.evaluate(points) == 2
+        # While nothing changes the page asks about each study and draws nothing again.
+        with page.expect_response(lambda r: "/api/study?name=b" in r.url, timeout=30_000) as asked:
+            page.clock.fast_forward(10_000)  # the idle page's poll interval
+        assert asked.value.ok and len(figures) == drawn
+        studies["b"].optimize(lambda t: t.config["x"], n_trials=1, show_progress=False)
+        page.clock.fast_forward(10_000)
+        page.wait_for_function("document.querySelector('#compare').dataset.refreshed", timeout=30_000)
+        assert page.evaluate(points) == 3
+        assert len(figures) == 2 * drawn
+        assert "3 trials" in page.locator("li", has=page.get_by_role("link", name="b", exact=True)).inner_text()
+    assert page.errors == []

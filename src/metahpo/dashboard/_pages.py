@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from metahpo.dashboard._html import escape, link, plot_div, table, url
 from metahpo.dashboard._reader import TRIAL_COLUMNS, study_snapshot, study_summaries
+from metahpo.exceptions import StudyNotFoundError
 from metahpo.knowledge import KnowledgeBase
 from metahpo.storage import Storage
 from metahpo.visualization import KINDS, knowledge_updates, read_study, tasks_by_space
@@ -48,24 +49,40 @@ def study_body(storage: Storage, name: str) -> str:
     return (
         f'<div id="study" data-src="{url("/api/study", name=name)}" '
         f'data-version="{escape(snapshot["version"])}" data-state="{escape(snapshot["state"])}">'
-        f'<p id="facts">{escape(snapshot["facts"])}</p><div class="plots">{plots}</div><h2>Trials</h2>'
+        f'<p id="facts" class="facts">{escape(snapshot["facts"])}</p><div class="plots">{plots}</div><h2>Trials</h2>'
         + table([header for header, _ in TRIAL_COLUMNS], snapshot["rows"], ident="trials")
         + "</div>"
     )
 
 
 def compare_body(storage: Storage, names: Sequence[str]) -> str:
-    """A form to pick studies, and their best values on one axis."""
+    """A form to pick studies, the chosen studies' facts, and their best values on one axis.
+
+    Each chosen study carries the version of ``/api/study`` it was drawn at, as a study
+    page does: ``app.js`` asks about each the same way and draws the figures again when
+    one changed.
+    """
     known = [record.name for record in storage.list_studies()]
     boxes = "".join(
         f'<label><input type="checkbox" name="name" value="{escape(n)}"'
         f'{" checked" if n in names else ""}> {escape(n)}</label> ' for n in known)
     form = f'<form method="get" action="/compare">{boxes}<button type="submit">Compare</button></form>'
-    chosen = [n for n in names if n in known]
+    items, chosen = [], []
+    for name in dict.fromkeys(n for n in names if n in known):
+        try:
+            snapshot = study_snapshot(read_study(name, storage))
+        except StudyNotFoundError:
+            continue  # deleted since the list was read
+        items.append(
+            f'<li data-src="{url("/api/study", name=name)}" data-version="{escape(snapshot["version"])}" '
+            f'data-state="{escape(snapshot["state"])}">{link(name, "/study", name=name)}: '
+            f'<span class="facts">{escape(snapshot["facts"])}</span></li>')
+        chosen.append(name)
     if not chosen:
         return form + "<p>Pick studies to compare.</p>"
-    return (form + plot_div("/api/compare", "plot-compare", name=chosen, x="trial")
-            + plot_div("/api/compare", "plot-compare-budget", name=chosen, x="budget"))
+    return (form + f'<div id="compare"><ul>{"".join(items)}</ul>'
+            + plot_div("/api/compare", "plot-compare", name=chosen, x="trial")
+            + plot_div("/api/compare", "plot-compare-budget", name=chosen, x="budget") + "</div>")
 
 
 def knowledge_body(storage: Storage) -> str:

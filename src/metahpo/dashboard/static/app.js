@@ -1,5 +1,5 @@
 // Fills every div.plot from its data-src (a Plotly figure as JSON) and keeps the studies
-// table and an open study's page fresh. Text goes in through textContent only.
+// table, an open study's page and the compare page fresh. Text goes in through textContent only.
 "use strict";
 
 const REFRESH_MS = 3000;
@@ -48,32 +48,50 @@ async function refreshStudies(table) {
   table.dataset.refreshed = String(Date.now());
 }
 
-async function refreshStudy(root) {
-  const response = await fetch(root.dataset.src, { headers: { Accept: "application/json" } });
-  if (!response.ok) return;
+// Asks `/api/study` whether the study of `source` (an element with data-src, data-version
+// and data-state) changed; when it did, writes the facts and trials table it holds, if
+// any, and returns the new version (null when nothing changed).
+async function changedVersion(source) {
+  const response = await fetch(source.dataset.src, { headers: { Accept: "application/json" } });
+  if (!response.ok) return null;
   const study = await response.json();
-  root.dataset.state = study.state;
-  if (study.version === root.dataset.version) return;
-  document.getElementById("facts").textContent = study.facts;
-  const table = document.getElementById("trials");
-  const body = document.createElement("tbody");
-  for (const cells of study.rows) {
-    const row = document.createElement("tr");
-    for (const text of cells) cell(row, text);
-    body.appendChild(row);
+  source.dataset.state = study.state;
+  if (study.version === source.dataset.version) return null;
+  const facts = source.querySelector(".facts");
+  if (facts) facts.textContent = study.facts;
+  const table = source.querySelector("table#trials");
+  if (table) {
+    const body = document.createElement("tbody");
+    for (const cells of study.rows) {
+      const row = document.createElement("tr");
+      for (const text of cells) cell(row, text);
+      body.appendChild(row);
+    }
+    table.replaceChild(body, table.tBodies[0]);
   }
-  table.replaceChild(body, table.tBodies[0]);
+  return study.version;
+}
+
+// A study page watches its study; the compare page each of the studies it compares.
+// The figures under `root` are drawn again when any of them changed.
+async function refreshWatched(root, sources) {
+  const versions = await Promise.all(sources.map(changedVersion));
+  if (versions.every((version) => version === null)) return;
   await Promise.all([...root.querySelectorAll("div.plot[data-src]")].map(drawPlot));
-  root.dataset.version = study.version;
+  // Only once drawn: a figure that failed to draw is asked for again at the next poll.
+  versions.forEach((version, i) => {
+    if (version !== null) sources[i].dataset.version = version;
+  });
   root.dataset.refreshed = String(Date.now());
 }
 
-function watchStudy(root) {
+function watchStudies(root) {
+  const sources = root.matches("[data-version]") ? [root] : [...root.querySelectorAll("[data-version]")];
   // One question at a time: the next is asked once the last is answered and drawn.
-  const delay = () => (root.dataset.state === "running" ? REFRESH_MS : IDLE_REFRESH_MS);
+  const delay = () => (sources.some((s) => s.dataset.state === "running") ? REFRESH_MS : IDLE_REFRESH_MS);
   const tick = async () => {
     try {
-      if (!document.hidden) await refreshStudy(root);
+      if (!document.hidden) await refreshWatched(root, sources);
     } catch {
       // The dashboard stopped or the network failed: ask again later.
     } finally {
@@ -85,8 +103,8 @@ function watchStudy(root) {
 
 document.addEventListener("DOMContentLoaded", () => {
   for (const div of document.querySelectorAll("div.plot[data-src]")) drawPlot(div);
-  const study = document.querySelector("div#study[data-src]");
-  if (study) watchStudy(study);
+  const watched = document.querySelector("div#study[data-src], div#compare");
+  if (watched) watchStudies(watched);
   const studies = document.querySelector("table#studies[data-src]");
   if (studies) setInterval(() => refreshStudies(studies), REFRESH_MS);
 });
