@@ -336,3 +336,43 @@ def test_why_of_a_portfolio_study_names_the_tasks_each_config_was_chosen_for(dra
     assert first["source"] == "portfolio" and first["tasks"]
     fig = plot_why("warm", drawn_storage, trial=0)
     assert list(fig.data[0].cells.values[1])[: len(first["tasks"])] == first["tasks"]
+
+
+def _learning_curves_of_promotions(count_steps: str) -> dict[str, list[float | None]]:
+    """The x of each configuration's curve when promotions count their steps ``count_steps``."""
+    study = mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), optimizer="random", seed=0,
+                            scheduler=mh.SuccessiveHalving(min_budget=1, max_budget=9, eta=3))
+
+    def objective(trial):
+        done = int(trial.parent_budget or 0)  # the epochs the parent's checkpoint holds
+        epochs = range(done + 1, int(trial.budget) + 1)
+        for epoch in epochs:
+            step = {"on": epoch, "from 1": epoch - done, "from scratch": epoch}[count_steps]
+            if count_steps == "from scratch" and epoch == done + 1:
+                for early in range(1, done + 1):  # the parent's epochs trained again
+                    trial.report(early, trial.config["x"] + 1 / early)
+            trial.report(step, trial.config["x"] + 1 / epoch)
+        return trial.config["x"] + 1 / trial.budget
+
+    study.optimize(objective, n_trials=13, show_progress=False)
+    assert sum(1 for t in study.trials if t.parent is not None) == 4
+    fig = plot_learning_curves(study)
+    return {trace.name: list(trace.x) for trace in fig.data if trace.name.startswith("config of trial")}
+
+
+def test_a_promotion_that_counts_its_steps_from_1_again_moves_forward_on_the_x_axis():
+    # Such a promotion's curve went back to step 1, joined to its parent's at its budget.
+    counted_on = _learning_curves_of_promotions("on")
+    from_one = _learning_curves_of_promotions("from 1")
+    assert from_one == counted_on
+    assert max(counted_on.values(), key=len) == [float(step) for step in range(1, 10)]  # through 3 rungs
+    # A promotion that trained from scratch (steps 1 .. its budget) is drawn apart.
+    scratch = max(_learning_curves_of_promotions("from scratch").values(), key=len)
+    segments: list[list[float]] = [[]]
+    for x in scratch:
+        if x is None:
+            segments.append([])
+        else:
+            segments[-1].append(x)
+    assert [s[0] for s in segments] == [1, 1, 1] and [s[-1] for s in segments] == [1, 3, 9]
+    assert all(s == sorted(s) for s in segments)

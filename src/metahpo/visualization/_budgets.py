@@ -38,7 +38,11 @@ def plot_learning_curves(study: Any, storage: Storage | str | None = None) -> An
     """The value of each configuration against the budget, one panel per bracket.
 
     Each line is one configuration through its rungs (and any intermediate values it
-    reported); markers are coloured by rung. A study without a scheduler has one panel,
+    reported); markers are coloured by rung. A promotion that counts its reported steps
+    from its parent's checkpoint (from 1 again) is drawn after its parent, its steps
+    shifted by the parent's budget; one whose steps would then pass its own budget
+    counted them from scratch, and its curve is drawn where its steps are, not joined to
+    its parent's. A study without a scheduler has one panel,
     and its trials, which have no budget, are drawn as Optuna's intermediate-values plot
     draws them: each trial's reports against their step. A final value that is not the
     last report is a diamond at the last step; a trial that reported nothing is not drawn.
@@ -51,7 +55,7 @@ def plot_learning_curves(study: Any, storage: Storage | str | None = None) -> An
     groups = lineages(data)
     if not any(t.value is not None or t.intermediate for ts in groups.values() for t in ts):
         return empty_figure(title, "No trial has reported a value yet")
-    curves = {root: [point for trial in trials for point in _curve(trial)] for root, trials in groups.items()}
+    curves = {root: _lineage_curve(trials) for root, trials in groups.items()}
     if not any(curves.values()):
         return empty_figure(title, "No trial ran at a budget or reported an intermediate value "
                                    "(trial.report): there is no curve to draw")
@@ -68,17 +72,19 @@ def plot_learning_curves(study: Any, storage: Storage | str | None = None) -> An
             continue
         bracket = trials[0].bracket if trials[0].bracket is not None else -1
         column = brackets.index(bracket) + 1
-        finals_apart = finals_apart or any(p.final_apart for p in points)
+        drawn = [p for p in points if p is not None]
+        finals_apart = finals_apart or any(p.final_apart for p in drawn)
         fig.add_trace(go.Scatter(
-            x=[p.x for p in points], y=[p.y for p in points], mode="lines+markers",
-            name=f"config of trial {root}", showlegend=False,
+            # None breaks the line: a promotion trained from scratch is not joined to its parent.
+            x=[None if p is None else p.x for p in points], y=[None if p is None else p.y for p in points],
+            mode="lines+markers", name=f"config of trial {root}", showlegend=False,
             line={"color": "rgba(100,100,100,0.4)", "width": 1},
-            marker={"color": [_RUNG_COLOURS[p.rung % len(_RUNG_COLOURS)] for p in points], "size": 7,
-                    "symbol": ["diamond" if p.final_apart else "circle" for p in points]},
-            text=["<br>final value" if p.final_apart else "" for p in points],
+            marker={"color": [_RUNG_COLOURS[(0 if p is None else p.rung) % len(_RUNG_COLOURS)] for p in points],
+                    "size": 7, "symbol": ["diamond" if p is not None and p.final_apart else "circle" for p in points]},
+            text=["<br>final value" if p is not None and p.final_apart else "" for p in points],
             hovertemplate=f"config of trial {root}<br>{axis} %{{x}}<br>value %{{y:.6g}}%{{text}}<extra></extra>",
         ), row=1, col=column)
-        shown_rungs.update(p.rung for p in points)
+        shown_rungs.update(p.rung for p in drawn)
     for rung in sorted(shown_rungs):  # A legend for the rung colours.
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"rung {rung}",
                                  marker={"color": _RUNG_COLOURS[rung % len(_RUNG_COLOURS)]}))
@@ -99,15 +105,55 @@ class _Point:
     final_apart: bool  # a final value drawn beside the last report it differs from
 
 
-def _curve(trial: FrozenTrial) -> list[_Point]:
-    """One trial's points: its reports by step, then its final value at its budget.
+def _lineage_curve(trials: list[FrozenTrial]) -> list[_Point | None]:
+    """A configuration's points through its rungs; ``None`` breaks the line."""
+    by_number = {t.number: t for t in trials}
+    points: list[_Point | None] = []
+    for trial in trials:
+        parent = by_number.get(trial.parent) if trial.parent is not None else None
+        shift, joined = _continuation(trial, parent)
+        if points and not joined:
+            points.append(None)
+        points += _curve(trial, shift)
+    return points
+
+
+def _continuation(trial: FrozenTrial, parent: FrozenTrial | None) -> tuple[float, bool]:
+    """How far to shift ``trial``'s reported steps, and whether its curve joins its parent's.
+
+    A promotion continued from its parent's checkpoint may count its steps on from the
+    parent's (drawn as they are) or from 1 again, as a training loop over the epochs it
+    lacks does: then step 1 is the parent's budget plus 1, so the steps are shifted by the
+    parent's budget (the steps its checkpoint holds), else the curve would go back on the
+    x axis. Steps that, shifted, would pass the trial's own budget counted a training from
+    scratch: they are drawn as they are, apart from the parent's curve.
+    """
+    if parent is None or not trial.intermediate:
+        return 0.0, True
+    if parent.budget is not None:
+        parent_end = float(parent.budget)
+    elif parent.intermediate:
+        parent_end = float(max(parent.intermediate))
+    else:
+        return 0.0, True
+    first, last = float(min(trial.intermediate)), float(max(trial.intermediate))
+    if first > parent_end:
+        return 0.0, True
+    if trial.budget is None or parent_end + last <= float(trial.budget) * (1 + 1e-9):
+        return parent_end, True
+    return 0.0, False
+
+
+def _curve(trial: FrozenTrial, shift: float = 0.0) -> list[_Point]:
+    """One trial's points: its reports by step (plus ``shift``), then its final value at its budget.
 
     A trial without a budget ends at its last reported step, so its final value is drawn
     there, and only when it is not that report's value (the usual objective returns its
     last report). A trial without a budget that reported nothing has no step to draw at.
     """
     rung = trial.rung or 0
-    points = [_Point(float(step), float(value), rung, False) for step, value in sorted(trial.intermediate.items())]
+    points = [_Point(shift + float(step), float(value), rung, False)
+              for step, value in sorted(trial.intermediate.items())]
     if trial.value is None:
         return points
     final = float(trial.value)
