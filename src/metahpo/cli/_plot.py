@@ -25,6 +25,10 @@ def plot_command(
     others: list[str] = typer.Option([], "--with", help="Another study for 'compare' (repeatable)."),
     params: list[str] = typer.Option(
         [], "--param", help="A parameter of 'contour', given twice: x then y (default: the first two numeric ones)."),
+    plotlyjs: str | None = typer.Option(
+        None, "--plotlyjs", help="How an .html file gets plotly.js: inline (embedded, about 4.8 MB, opens offline; "
+        "the default), directory (plotly.min.js written beside it, shared by a folder's pages) or cdn "
+        "(loaded from cdn.plot.ly: a few kB, needs the internet)."),
 ) -> None:
     """Draw one figure of a study and write it as HTML or PNG."""
     from metahpo.visualization import plot, write_figure
@@ -33,7 +37,7 @@ def plot_command(
         url = storage_url(storage)
         _check_exists(url)
         figure = plot(study, kind, url, trial=trial, others=others, params=params or None)
-        written = write_figure(figure, out)
+        written = write_figure(figure, out, plotlyjs=plotlyjs)
     except (MetahpoError, ImportError) as exc:  # ImportError: an extra not installed, named
         raise fail(str(exc)) from exc
     Console().print(f"wrote {written}", markup=False)

@@ -31,6 +31,8 @@ _STUDY_FIGURES: dict[str, Callable[..., Any]] = {
 # Every kind of figure of a study, in the order the dashboard shows them.
 KINDS: tuple[str, ...] = (*_STUDY_FIGURES, "knowledge-map", "why", "compare")
 _FORMATS = (".html", ".png")
+# How an HTML page gets plotly.js: the ``include_plotlyjs`` of ``Figure.write_html``.
+_PLOTLYJS: dict[str, bool | str] = {"inline": True, "directory": "directory", "cdn": "cdn"}
 
 
 def plot(
@@ -84,18 +86,31 @@ def plot(
     return plot_knowledge_map(storage, study=study)
 
 
-def write_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
-    """Write ``fig`` to ``path``: a self-contained HTML page or a PNG image, by extension.
+def write_figure(fig: Any, path: str | os.PathLike[str], *, plotlyjs: str | None = None) -> Path:
+    """Write ``fig`` to ``path``: an HTML page or a PNG image, by extension.
 
-    The HTML embeds plotly.js (it opens offline). PNG goes through Kaleido, which drives
-    a Chromium already installed on the machine (``$BROWSER_PATH``, else ``chromium`` on
-    the ``PATH``); it never downloads one.
+    ``plotlyjs`` says how an HTML page gets plotly.js: ``"inline"`` (the default) embeds
+    it, about 4.8 MB, and the page opens offline on its own; ``"directory"`` writes
+    ``plotly.min.js`` beside the page (once for all the pages of a folder, still offline);
+    ``"cdn"`` loads it from cdn.plot.ly (a page of a few kB that needs the internet).
+    PNG goes through Kaleido, which drives a Chromium already installed on the machine
+    (``$BROWSER_PATH``, else ``chromium`` on the ``PATH``); it never downloads one.
     """
+    if plotlyjs is not None and plotlyjs not in _PLOTLYJS:
+        raise InvalidParameterError(
+            f"The 'plotlyjs' parameter of write_figure (`metahpo plot --plotlyjs`) must be one of "
+            f"{list(_PLOTLYJS)}. Got {describe(plotlyjs)} instead."
+        )
     out = Path(path)
     suffix = out.suffix.lower()
     if suffix not in _FORMATS:
         raise InvalidParameterError(
             f"The 'path' parameter of write_figure (`metahpo plot --out`) must end in one of {list(_FORMATS)}. Got {str(out)!r} instead."
+        )
+    if plotlyjs is not None and suffix != ".html":
+        raise InvalidParameterError(
+            f"The 'plotlyjs' parameter of write_figure (`metahpo plot --plotlyjs`) is for an .html file "
+            f"only. Got plotlyjs={plotlyjs!r} with {str(out)!r} instead."
         )
     if not out.parent.is_dir():
         raise InvalidParameterError(
@@ -109,7 +124,11 @@ def write_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
         )
     if suffix == ".html":
         try:
-            fig.write_html(out, include_plotlyjs=True, full_html=True)
+            if plotlyjs == "directory":
+                # plotly leaves a plotly.min.js already there, which may be an older
+                # plotly's: the page gets the one its figure was made for.
+                shutil.copyfile(_plotly_bundle(), out.parent / "plotly.min.js")
+            fig.write_html(out, include_plotlyjs=_PLOTLYJS[plotlyjs or "inline"], full_html=True)
         except OSError as exc:  # no permission, a full disk: one line, not a traceback
             raise MetahpoError(f"Cannot write the figure to {str(out)!r}: {exc}") from exc
         return out
@@ -141,3 +160,10 @@ def write_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
                     "an .html file instead."
                 ) from exc
     return out
+
+
+def _plotly_bundle() -> Path:
+    """The installed plotly package's plotly.min.js."""
+    import plotly
+
+    return Path(plotly.__file__).with_name("package_data") / "plotly.min.js"
