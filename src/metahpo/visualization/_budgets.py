@@ -110,7 +110,7 @@ def _lineage_curve(trials: list[FrozenTrial]) -> list[_Point | None]:
     by_number = {t.number: t for t in trials}
     points: list[_Point | None] = []
     for trial in trials:
-        parent = by_number.get(trial.parent) if trial.parent is not None else None
+        parent = by_number.get(number) if (number := lineage_parent(trial)) is not None else None
         shift, joined = _continuation(trial, parent)
         if points and not joined:
             points.append(None)
