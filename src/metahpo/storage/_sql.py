@@ -574,6 +574,9 @@ def _revived(connection: Connection, study_id: int, number: int, changes: dict[s
     ).first()
     if row is None or not is_stale_failure(frozen_trial(row, {})):
         return None
+    if changes.get("state") == TrialState.FAILED.value:
+        # Its own process's failure is final: without the mark it cannot be told again.
+        changes = {**changes, "user_attrs": {k: v for k, v in row.user_attrs.items() if k != STALE_KEY}}
     return connection.execute(
         update(trials).where(trials.c.id == row.id, trials.c.state == TrialState.FAILED.value)
         .values(**changes).returning(*trials.c)
