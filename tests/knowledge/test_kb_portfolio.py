@@ -133,3 +133,13 @@ def test_a_descriptor_nothing_shares_selects_every_task() -> None:
     target = Task("new", descriptor={"n_samples": 100.0})
     assert len(kb.relevant(family.space, target)) == 6
     assert kb.portfolio(family.space, 3, target=target) == kb.portfolio(family.space, 3)
+
+
+def test_neighbouring_integers_of_a_wide_range_are_different_candidates() -> None:
+    space = mh.Space({"seed": mh.Int(0, 2**53)})
+    n = 2**53 - 2
+    configs = [{"seed": n}, {"seed": n + 1}, {"seed": n + 2}]
+    tasks = [Task(f"t{i}", space, configs, losses) for i, losses in enumerate([[0.0, 1.0, 2.0], [2.0, 0.0, 1.0]])]
+    assert len(set(tasks[0].config_keys())) == 3
+    # Three seeds, three configs, however close they are.
+    assert greedy_portfolio(tasks, 3) == [{"seed": n}, {"seed": n + 1}, {"seed": n + 2}]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import metahpo as mh
 from metahpo.exceptions import InvalidParameterError
@@ -77,3 +79,32 @@ def test_numpy_choices_are_stored_as_python_values():
     assert type(choice.default) is int
     space = mh.Space({"width": choice})
     assert mh.Space.from_json(space.to_json()) == space
+
+
+def test_neighbouring_integers_of_a_wide_range_are_different_configs():
+    space = mh.Space({"seed": mh.Int(0, 2**53), "x": mh.Float(0, 1), "c": mh.Categorical(list(range(3000)))})
+    for n in (10**12, 2**53 - 1):
+        keys = space.config_keys([{"seed": n, "x": 0.5, "c": 7}, {"seed": n + 1, "x": 0.5, "c": 7}])
+        assert keys[0] != keys[1]
+    assert space.config_key({"seed": 10**12, "x": 0.5, "c": 7}) != space.config_key({"seed": 10**12, "x": 0.5, "c": 8})
+    # The same config given another way keeps its identity: an integral float, a float
+    # within rounding of the key's resolution.
+    assert space.config_key({"seed": 5.0, "x": 0.5, "c": 7}) == space.config_key({"seed": 5, "x": 0.5 + 1e-12, "c": 7})
+
+
+def test_an_inactive_parameter_has_no_part_in_identity():
+    space = mh.Space({"on": mh.Categorical([True, False]), "n": mh.Int(0, 2**40)},
+                     conditions={"n": mh.Equals("on", True)})
+    assert space.config_key({"on": False}) == (1, None)
+    assert space.config_key({"on": True, "n": 2**39}) != space.config_key({"on": True, "n": 2**39 + 1})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([(0, 2**53), (-(2**53), 0), (-(2**52), 2**52), (1, 2**50 + 3)]), st.data())
+def test_wide_ints_round_trip_exactly(bounds, data):
+    low, high = bounds
+    space = mh.Space({"n": mh.Int(low, high)})
+    value = data.draw(st.one_of(st.integers(low, high), st.sampled_from([low, low + 1, high - 1, high])))
+    unit = space.to_unit([{"n": value}])
+    assert 0.0 <= unit[0, 0] <= 1.0
+    assert space.from_unit(unit) == [{"n": value}]

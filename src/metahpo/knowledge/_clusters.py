@@ -19,7 +19,6 @@ from metahpo.knowledge._similarity import (
     similarity_of_predictions,
 )
 from metahpo.knowledge._task import Task
-from metahpo.space import round_unit
 
 __all__ = ["Clustering", "cluster_tasks", "similarity_matrix"]
 
@@ -170,17 +169,15 @@ def _shared_design_responses(
         return {}
     from scipy import stats
 
-    groups: dict[bytes, list[int]] = {}
+    groups: dict[tuple[str, tuple[Any, ...]], list[int]] = {}
     for index, task in enumerate(tasks):
         if task.space is None or task.n_evaluations < 3 or task.missing:
             continue
-        rows = round_unit(task.unit)
-        if task.budgets is not None:
-            rows = np.column_stack([rows, task.budgets])
-        if len(np.unique(rows, axis=0)) != len(rows):
+        budgets = [None] * task.n_evaluations if task.budgets is None else task.budgets.tolist()
+        rows = tuple(zip(task.config_keys(), budgets, strict=True))
+        if len(set(rows)) != len(rows):
             continue
-        signature = task.space.fingerprint().encode() + np.ascontiguousarray(rows).tobytes()
-        groups.setdefault(signature, []).append(index)
+        groups.setdefault((task.space.fingerprint(), rows), []).append(index)
     out: dict[tuple[int, int], float | None] = {}
     for members in groups.values():
         if len(members) < 2:

@@ -12,7 +12,7 @@ from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._mapping import map_task
 from metahpo.knowledge._task import Task
-from metahpo.space import Config, Space, round_unit
+from metahpo.space import Config, ConfigKey, Space
 
 __all__ = ["greedy_portfolio", "greedy_portfolio_sources", "regret_matrix"]
 
@@ -127,10 +127,9 @@ def _common_space(tasks: Sequence[Task], owner: str) -> Space:
 def _distinct_configs(space: Space, configs: Sequence[Config]) -> list[Config]:
     if not configs:
         return []
-    keys = round_unit(space.to_unit(list(configs)))
-    seen: set[tuple[float, ...]] = set()
+    seen: set[ConfigKey] = set()
     out = []
-    for key, config in zip(map(tuple, keys), configs, strict=True):
+    for key, config in zip(space.config_keys(list(configs)), configs, strict=True):
         if key not in seen:
             seen.add(key)
             out.append(dict(config))

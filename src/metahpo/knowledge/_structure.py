@@ -194,21 +194,21 @@ def task_structure(
     return TaskStructure(names, features, descriptors, tuple(groups))
 
 
-def _rows(task: Task) -> np.ndarray:
-    rows = round_unit(task.unit)
+def _budgets(task: Task) -> np.ndarray:
     # Budgets are positive: -1 marks a full-budget row (NaN would not compare equal).
-    budgets = np.full(len(rows), -1.0) if task.budgets is None else task.budgets
-    return np.column_stack([rows, budgets])
+    return np.full(task.n_evaluations, -1.0) if task.budgets is None else task.budgets
+
+
+def _rows(task: Task) -> np.ndarray:
+    """The task's points for a lookup: unit-cube rows (rounded) with their budgets."""
+    return np.column_stack([round_unit(task.unit), _budgets(task)])
 
 
 def _profiles(tasks: Sequence[Task], max_reference: int, rng: np.random.Generator) -> np.ndarray:
     """Each task's losses at the reference rows of its space, ``(len(tasks), m)``."""
-    rows = [_rows(task) for task in tasks]
-    first = rows[0]
-    shared = all(r.shape == first.shape and np.array_equal(r, first) for r in rows) and len(
-        np.unique(first, axis=0)
-    ) == len(first)
-    if shared:
+    designs = [list(zip(task.config_keys(), _budgets(task).tolist(), strict=True)) for task in tasks]
+    first = designs[0]
+    if all(design == first for design in designs) and len(set(first)) == len(first):
         # One design without repeats (a meta-dataset's): the losses are the profile.
         losses = np.vstack([task.losses for task in tasks])
         if losses.shape[1] > max_reference:
@@ -216,7 +216,7 @@ def _profiles(tasks: Sequence[Task], max_reference: int, rng: np.random.Generato
         return losses
     # Each task's own missing parameters are ignored by its lookup; full-budget rows read
     # every task's largest level.
-    reference = np.unique(np.vstack(rows), axis=0)
+    reference = np.unique(np.vstack([_rows(task) for task in tasks]), axis=0)
     if len(reference) > max_reference:
         reference = reference[np.sort(rng.choice(len(reference), max_reference, replace=False))]
     budgets = [None if b < 0 else float(b) for b in reference[:, -1]]

@@ -14,7 +14,7 @@ import numpy as np
 
 from metahpo._validation import describe, numeric_matrix
 from metahpo.exceptions import InvalidParameterError
-from metahpo.space import Config, Space, round_unit
+from metahpo.space import Config, ConfigKey, Space
 
 if TYPE_CHECKING:
     from metahpo.history import History
@@ -23,9 +23,6 @@ __all__ = ["MIN_TASK_TRIALS", "Task", "check_descriptor", "descriptor_of"]
 
 #: COMPLETE trials a study needs to count as a task of the knowledge, and to teach it.
 MIN_TASK_TRIALS = 5
-
-# Unit-cube coordinates are rounded to this many decimals to decide that two configs
-# are the same point (integers and categoricals encode to exact cell centres).
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,9 +161,16 @@ class Task:
             raise InvalidParameterError(f"Task {self.name!r} has no evaluations.")
         return dict(final.configs[int(np.argmin(final.losses))])
 
-    def config_keys(self) -> list[tuple[float, ...]]:
-        """A hashable key per row: the unit-cube point rounded, so equal configs match."""
-        return [tuple(row) for row in round_unit(self.unit)]
+    def config_keys(self) -> list[ConfigKey]:
+        """A hashable key per row, :meth:`Space.config_keys <metahpo.space.Space.config_keys>`:
+        equal keys are the same config."""
+        return list(self._config_keys)
+
+    @functools.cached_property
+    def _config_keys(self) -> tuple[ConfigKey, ...]:
+        if self.space is None or not self.configs:
+            return ()
+        return tuple(self.space.config_keys(list(self.configs)))
 
     def with_descriptor(self, descriptor: Mapping[str, float] | None) -> Task:
         other = copy.copy(self)  # the evaluations were checked once; only the descriptor is new

@@ -9,13 +9,12 @@ from metahpo.space._conditions import (
     Range,
     condition_from_dict,
 )
+from metahpo.space._identity import UNIT_KEY_DECIMALS, ConfigKey, round_unit
 from metahpo.space._params import UNIT_TOLERANCE, Categorical, Float, Int, Param, param_from_dict
 from metahpo.space._space import (
     INACTIVE_UNIT,
-    UNIT_KEY_DECIMALS,
     Config,
     Space,
-    round_unit,
 )
 
 __all__ = [
@@ -27,6 +26,7 @@ __all__ = [
     "Categorical",
     "Condition",
     "Config",
+    "ConfigKey",
     "Equals",
     "Float",
     "In",

@@ -8,8 +8,10 @@ uniform draw on ``[0, 1]`` gives every value the same (or log-scaled) mass.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,9 @@ from metahpo.exceptions import InvalidParameterError
 
 JSONScalar = str | int | float | bool | None
 _MAX_EXACT_INT = 2**53
+# Past this many values, or this far from zero, the float arithmetic of an Int's cell
+# formula can err by half a cell: such an Int encodes and decodes with exact fractions.
+_FLOAT_CELLS_EXACT_UP_TO = 2**50
 # How far outside [0, 1] a unit-cube coordinate may lie and still be taken for its bound:
 # a value computed a rounding error past its range (a relative 1e-9 of the range), or a
 # point an optimiser's arithmetic left a hair outside the cube. Farther out is refused.
@@ -121,6 +126,10 @@ class Float:
 class Int:
     """An integer hyperparameter on ``[low, high]`` (both included), optionally log-scaled.
 
+    Every value round-trips through the unit interval when the range is at most 2**53
+    wide; a wider one, or a log-scaled one past about 2**47, has neighbouring values that
+    share a float coordinate. Config identity compares values, so they stay different configs.
+
     Example:
         >>> import metahpo as mh
         >>> mh.Int(1, 10).from_unit(0.99)
@@ -174,9 +183,36 @@ class Int:
         return self.low - 0.5, self.high + 0.5
 
     def to_unit(self, value: Any) -> float:
+        if self._exact_cells:
+            return self._exact_unit(value)
         lo, hi = self._edges()
         x = math.log(value) if self.log else float(value)
         return (x - lo) / (hi - lo)
+
+    @functools.cached_property
+    def _exact_cells(self) -> bool:  # cached: every encoding and decoding asks
+        return not self.log and max(self.high - self.low + 1, abs(self.low), abs(self.high)) > _FLOAT_CELLS_EXACT_UP_TO
+
+    def _exact_unit(self, value: Any) -> float:
+        """The centre of ``value``'s cell, correctly rounded; for an integer in range, the
+        float inside its cell nearest the centre. A cell may be barely one float wide (2**53
+        values), and the float nearest its centre may then lie in the next one."""
+        cells = self.high - self.low + 1
+        # Exact for a float and for an int past 2**53 (which float() would round).
+        exact = Fraction(int(value)) if isinstance(value, (int, np.integer)) else Fraction(float(value))
+        u = float((exact - self.low + Fraction(1, 2)) / cells)
+        if exact.denominator != 1 or not self.low <= exact <= self.high:
+            return u
+        decoded = self._exact_value_at(u)
+        if decoded != exact:
+            u = math.nextafter(u, 0.0 if decoded > exact else 1.0)
+        return u
+
+    def _exact_value_at(self, u: float) -> int:
+        # The cell holding u, by integer arithmetic on u's exact binary fraction.
+        numerator, denominator = u.as_integer_ratio()
+        cells = self.high - self.low + 1
+        return self.low + min(numerator * cells // denominator, cells - 1)
 
     def from_unit(self, u: float) -> int:
         """The value at ``u`` in ``[0, 1]`` (see :func:`unit_coordinate` for what is refused)."""
@@ -184,6 +220,8 @@ class Int:
 
     def _value_at(self, u: float) -> int:
         """:meth:`from_unit` of a coordinate already checked to lie in ``[0, 1]``."""
+        if self._exact_cells:
+            return self._exact_value_at(u)
         lo, hi = self._edges()
         x = lo + u * (hi - lo)
         value = round(math.exp(x)) if self.log else round(x)

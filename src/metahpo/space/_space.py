@@ -24,6 +24,7 @@ import numpy as np
 from metahpo._validation import check_int, describe, is_real_number, numpy_generator
 from metahpo.exceptions import InvalidParameterError
 from metahpo.space._conditions import CONDITION_TYPES, Condition, condition_from_dict
+from metahpo.space._identity import ConfigKey, config_keys
 from metahpo.space._params import (
     UNIT_TOLERANCE,
     Categorical,
@@ -308,19 +309,20 @@ class Space(Mapping[str, Param]):
         return out
 
     # Serialisation ----------------------------------------------------------------------
-    def config_keys(self, configs: Sequence[Mapping[str, Any]]) -> list[tuple[float, ...]]:
-        """The identity of each config: its unit-cube row rounded by :func:`round_unit`.
+    def config_keys(self, configs: Sequence[Mapping[str, Any]]) -> list[ConfigKey]:
+        """The identity of each config: a tuple with an entry per parameter.
 
-        Two configs are the same config exactly when their keys are equal: integers and
-        categoricals are compared after encoding, floats to 9 decimals of the unit cube.
-        This is metahpo's one definition of config identity (duplicates, portfolios,
-        shared configs between tasks).
+        Two configs are the same config exactly when their keys are equal: integers by
+        value, categoricals by choice, floats to 9 decimals of the unit cube (see
+        :func:`round_unit`), inactive parameters as ``None``. This is metahpo's one
+        definition of config identity (duplicates, portfolios, shared configs between
+        tasks). Keys live in memory only: nothing stores them.
         """
         if not configs:
             return []
-        return [tuple(row) for row in round_unit(self.to_unit(configs))]
+        return config_keys(self, configs, self.to_unit(configs))
 
-    def config_key(self, config: Mapping[str, Any]) -> tuple[float, ...]:
+    def config_key(self, config: Mapping[str, Any]) -> ConfigKey:
         """The identity of one config (see :meth:`config_keys`)."""
         return self.config_keys([config])[0]
 
@@ -584,15 +586,6 @@ def _native(param: Param, value: Any) -> Any:
     if isinstance(param, Float):
         return float(value)
     return param.choices[param.index(value)]
-
-
-# Unit-cube coordinates closer than this are the same config (see Space.config_keys).
-UNIT_KEY_DECIMALS = 9
-
-
-def round_unit(unit: np.ndarray) -> np.ndarray:
-    """Unit-cube rows rounded to config identity: equal rows are the same config."""
-    return np.round(np.asarray(unit, dtype=float), UNIT_KEY_DECIMALS)
 
 
 def _canonical(data: Any) -> str:

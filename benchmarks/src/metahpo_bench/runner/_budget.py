@@ -111,7 +111,7 @@ class Evaluator:
 
     def identity(self, config: Mapping[str, Any]) -> Hashable:
         """What makes two evaluated configs the same: the pool config a suggestion snaps
-        to on a pool problem, else the space's config identity (its rounded unit row)."""
+        to on a pool problem, else the space's config identity (:meth:`Space.config_key`)."""
         if isinstance(self.problem, PoolProblem):
             return self.problem.nearest(self.task, config)
         return self.problem.space.config_key(self.problem.space.validate(config))
