@@ -68,13 +68,16 @@ def test_every_kind_maps_and_comes_back() -> None:
         CS.GreaterThanCondition(cs["width2"], cs["layers"], 1),
         CS.AndConjunction(
             CS.EqualsCondition(cs["both"], cs["act"], "relu"),
-            CS.LessThanCondition(cs["both"], cs["lr"], 0.5),
+            # lr <= 0.5: ConfigSpace compares only strictly.
+            CS.OrConjunction(CS.EqualsCondition(cs["both"], cs["lr"], 0.5),
+                             CS.LessThanCondition(cs["both"], cs["lr"], 0.5)),
         ),
     ])
     space = mh.Space.from_configspace(cs)
     assert space["size"] == mh.Categorical(["s", "m", "l"], ordered=True, default="m")
     assert space["lr"].default == 0.01 and space["lr"].log
     assert space.conditions["width2"] == mh.Range("layers", low=2)
+    assert space.conditions["both"] == mh.AllOf(mh.Equals("act", "relu"), mh.Range("lr", high=0.5))
     assert space.validate({"lr": 0.1, "layers": 1, "act": "tanh", "size": "s"})
     assert space.to_configspace() == cs
     other = CS.ConfigurationSpace({"c": "fixed", "k": ["u", "v", "w"], "x": (0.0, 1.0)})
@@ -107,6 +110,34 @@ def test_an_integer_range_at_or_past_the_parents_bounds_exports(condition):
     back = mh.Space.from_configspace(space.to_configspace())
     for n in range(1, 9):
         assert back.conditions["k"].holds({"n": n}) == condition.holds({"n": n}), n
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [mh.Range("x", low=0.25), mh.Range("x", high=0.75), mh.Range("x", low=0.25, high=0.75),
+     mh.Range("x", low=0.1), mh.Range("x", high=1.0)],
+)
+@pytest.mark.parametrize("log", [False, True])
+def test_a_real_range_keeps_its_bounds_in_configspace(condition, log):
+    space = mh.Space({"x": mh.Float(0.1, 1.0, log=log), "y": mh.Float(0, 1)}, {"y": condition})
+    exported = space.to_configspace()
+    back = mh.Space.from_configspace(exported)
+    if condition.low is None or condition.high is None:
+        # A bound at the parent's own is no bound: the whole range comes back as low=0.1.
+        assert back.conditions["y"] == (mh.Range("x", low=0.1) if condition.high == 1.0 else condition)
+    for x in (0.1, 0.25, 0.75, 1.0, 0.5, 0.2499999, 0.7500001):
+        active = condition.holds({"x": x})
+        assert back.conditions["y"].holds({"x": x}) == active, x
+        # ConfigSpace refuses a value for an inactive child and wants one for an active child.
+        CS.Configuration(exported, values={"x": x, "y": 0.5} if active else {"x": x}).check_valid_configuration()
+
+
+def test_a_strict_real_bound_of_configspace_reads_as_inclusive() -> None:
+    cs = CS.ConfigurationSpace({"x": (0.0, 1.0), "y": (0.0, 1.0)})
+    cs.add(CS.GreaterThanCondition(cs["y"], cs["x"], 0.5))
+    space = mh.Space.from_configspace(cs)
+    assert space.conditions["y"] == mh.Range("x", low=0.5)  # differs at x = 0.5 only
+    assert "x == 0.5" in str(space.to_configspace().conditions[0])
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,10 @@ What maps, both ways:
 * ``EqualsCondition`` <-> :class:`Equals`, ``InCondition`` <-> :class:`In`,
   ``NotEqualsCondition`` -> :class:`In` over the other choices,
   ``GreaterThanCondition`` / ``LessThanCondition`` <-> :class:`Range` (an integer bound
-  is exact; a real bound differs only at the bound itself, where ConfigSpace is strict
-  and ``Range`` inclusive), ``AndConjunction`` / ``OrConjunction`` <-> :class:`AllOf` /
+  is exact; ConfigSpace's strict comparison on a real parent is read as an inclusive
+  ``Range``, so it differs at the bound itself, and a real ``Range`` bound is written as
+  "equal to the bound, or greater (less) than it", which reads back as the ``Range``),
+  ``AndConjunction`` / ``OrConjunction`` <-> :class:`AllOf` /
   :class:`AnyOf` (an OR over several parents of which one is conditional is refused both
   ways: ConfigSpace and metahpo read it differently).
 
@@ -135,6 +137,9 @@ def _param_from(cs: Any, hp: Any) -> Param:
 
 
 def _condition_from(cs: Any, condition: Any, params: dict[str, Param]) -> Condition:
+    inclusive = _inclusive_range_from(cs, condition, params)
+    if inclusive is not None:
+        return inclusive
     if isinstance(condition, (cs.AndConjunction, cs.OrConjunction)):
         parts = [_condition_from(cs, c, params) for c in condition.components]
         return AllOf(*parts) if isinstance(condition, cs.AndConjunction) else AnyOf(*parts)
@@ -164,6 +169,21 @@ def _condition_from(cs: Any, condition: Any, params: dict[str, Param]) -> Condit
             return Range(parent, low=value + step)
         return Range(parent, high=value - step)
     raise InvalidParameterError(f"The condition {condition} of type {type(condition).__name__} cannot be mapped.")
+
+
+def _inclusive_range_from(cs: Any, condition: Any, params: dict[str, Param]) -> Range | None:
+    """The ``Range`` of a numeric parent's "equal to v, or greater (less) than v", the form
+    :func:`_inclusive` writes; ``None`` for any other condition."""
+    if not isinstance(condition, cs.OrConjunction) or len(condition.components) != 2:
+        return None
+    equal = [c for c in condition.components if isinstance(c, cs.EqualsCondition)]
+    strict = [c for c in condition.components if isinstance(c, (cs.GreaterThanCondition, cs.LessThanCondition))]
+    if len(equal) != 1 or len(strict) != 1:
+        return None
+    parent, value = equal[0].parent.name, _plain(equal[0].value)
+    if strict[0].parent.name != parent or _plain(strict[0].value) != value or isinstance(params[parent], Categorical):
+        return None
+    return Range(parent, low=value) if isinstance(strict[0], cs.GreaterThanCondition) else Range(parent, high=value)
 
 
 def to_configspace(space: Space, seed: int | None = None) -> Any:
@@ -207,20 +227,23 @@ def _condition_to(cs: Any, child: Any, condition: Condition, hps: dict[str, Any]
 
 
 def _range_to(cs: Any, child: Any, parent: Any, condition: Range, param: Param) -> Any:
-    """``Range`` (bounds included) as ConfigSpace's strict greater/less-than conditions,
+    """``Range`` (bounds included) with ConfigSpace's strict greater/less-than conditions,
     whose values must be legal values of the parent: a bound at or past the parent's own
-    is no bound, and an integer bound moves one step out."""
+    is no bound, an integer bound moves one step out, and a real bound is included by
+    :func:`_inclusive`."""
     assert not isinstance(param, Categorical)  # Space refuses a Range on a categorical
     is_int = isinstance(param, Int)
     parts = []
     if condition.low is not None:
         low = math.ceil(condition.low) if is_int else condition.low
         if low > param.low:
-            parts.append(cs.GreaterThanCondition(child, parent, low - 1 if is_int else low))
+            parts.append(cs.GreaterThanCondition(child, parent, low - 1) if is_int
+                         else _inclusive(cs, cs.GreaterThanCondition, child, parent, low))
     if condition.high is not None:
         high = math.floor(condition.high) if is_int else condition.high
         if high < param.high:
-            parts.append(cs.LessThanCondition(child, parent, high + 1 if is_int else high))
+            parts.append(cs.LessThanCondition(child, parent, high + 1) if is_int
+                         else _inclusive(cs, cs.LessThanCondition, child, parent, high))
     if len(parts) == 2:
         return cs.AndConjunction(*parts)
     if parts:
@@ -228,9 +251,14 @@ def _range_to(cs: Any, child: Any, parent: Any, condition: Range, param: Param) 
     # The range holds the parent's whole range: active whenever the parent is, which
     # ConfigSpace says as "at its low end, or above it".
     low_end = int(param.low) if is_int else param.low
-    return cs.OrConjunction(
-        cs.EqualsCondition(child, parent, low_end), cs.GreaterThanCondition(child, parent, low_end)
-    )
+    return _inclusive(cs, cs.GreaterThanCondition, child, parent, low_end)
+
+
+def _inclusive(cs: Any, strict: Any, child: Any, parent: Any, bound: Any) -> Any:
+    """``parent >= bound`` (``<=`` for ``LessThanCondition``): ConfigSpace compares only
+    strictly, and a real bound has no next value to move to (the next float may encode to
+    the same point in ConfigSpace's vector form, where it evaluates conditions)."""
+    return cs.OrConjunction(cs.EqualsCondition(child, parent, bound), strict(child, parent, bound))
 
 
 def _plain(value: Any) -> Any:
