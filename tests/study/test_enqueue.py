@@ -83,13 +83,39 @@ def test_enqueue_validates(config: object, budget: object, match: str) -> None:
 def test_enqueue_with_a_budget_under_hyperband() -> None:
     study = mh.create_study(space=SPACE, optimizer="random", seed=0,
                             scheduler=mh.Hyperband(min_budget=1, max_budget=9, eta=3))
-    with pytest.raises(InvalidParameterError, match=r"in \[1"):
+    with pytest.raises(InvalidParameterError, match=r"rung budgets \[1, 3, 9\]"):
         study.enqueue({"booster": "linear", "lr": 0.1}, budget=27)
     study.enqueue({"booster": "linear", "lr": 0.1}, budget=9)
     study.enqueue({"booster": "linear", "lr": 0.2})
     a, b = study.ask(), study.ask()
     assert (a.budget, b.budget) == (9.0, 1.0)
     assert b.bracket is not None
+
+
+@pytest.mark.parametrize(
+    ("scheduler", "budget", "rungs"),
+    [(mh.Hyperband(min_budget=1, max_budget=9, eta=3), 2, "[1, 3, 9]"),
+     (mh.SuccessiveHalving(min_budget=1, max_budget=27, eta=3), 4.5, "[1, 3, 9, 27]"),
+     (mh.ASHA(min_budget=0.1, max_budget=0.9, eta=3), 0.2, "[0.1, 0.3, 0.9]"),
+     (mh.ASHA(min_budget=1, max_budget=9, eta=3, mode="stopping"), 5, "[1, 3, 9]")],
+)
+def test_enqueue_refuses_a_budget_off_the_rungs(scheduler: Any, budget: float, rungs: str) -> None:
+    study = mh.create_study(space=SPACE, optimizer="random", seed=0, scheduler=scheduler)
+    message = (f"The 'budget' parameter of enqueue must be one of the scheduler's rung budgets "
+               f"{rungs}, or None to let the scheduler choose. Got {budget!r} instead.")
+    with pytest.raises(InvalidParameterError) as info:
+        study.enqueue({"booster": "linear", "lr": 0.1}, budget=budget)
+    assert str(info.value) == message
+    assert not study.user_attrs.get("enqueued_configs")
+
+
+def test_an_enqueued_budget_on_a_float_rung_is_the_rungs_own() -> None:
+    # The lowest rung is 0.9 / 3**2 = 0.09999999999999999: 0.1 names it.
+    study = mh.create_study(space=SPACE, optimizer="random", seed=0,
+                            scheduler=mh.ASHA(min_budget=0.1, max_budget=0.9, eta=3))
+    study.enqueue({"booster": "linear", "lr": 0.1}, budget=0.1)
+    enqueued, proposed = study.ask(), study.ask()
+    assert enqueued.budget == proposed.budget and (enqueued.bracket, enqueued.rung) == (0, 0)
 
 
 @pytest.mark.parametrize("budget", [np.int64(9), np.float32(9.0)])

@@ -49,6 +49,10 @@ class Ladder:
             value = float(max(round(value), math.ceil(self.min_budget)))
         return min(value, self.max_budget)
 
+    def budgets(self) -> list[float]:
+        """Every rung's budget, ascending: the budgets any bracket runs at."""
+        return [self.budget(self.s_max, rung) for rung in range(self.s_max + 1)]
+
     def bracket_size(self, bracket_s: int) -> int:
         """n = ceil((s_max + 1) / (s + 1) * eta**s): configs the bracket starts."""
         return math.ceil((self.s_max + 1) / (bracket_s + 1) * self.eta**bracket_s - 1e-9)

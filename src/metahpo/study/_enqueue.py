@@ -18,7 +18,7 @@ from typing import Any
 
 from metahpo._validation import describe, is_real_number
 from metahpo.exceptions import EnqueuedConfigTakenError, InvalidParameterError
-from metahpo.schedulers import Job, Scheduler
+from metahpo.schedulers import Job, Ladder, Scheduler
 from metahpo.space import Space
 from metahpo.storage import ENQUEUED_KEY, QUEUE_KEY, TAKEN_KEY, Storage
 from metahpo.trial import FrozenTrial
@@ -27,7 +27,8 @@ __all__ = ["add_to_queue", "check_enqueue_budget", "take_waiting_entry", "trial_
 
 
 def check_enqueue_budget(budget: Any, scheduler: Scheduler) -> float | None:
-    """``budget`` checked against the scheduler's range (``None``: the scheduler decides)."""
+    """``budget`` checked against the scheduler's rung budgets, or its range when it has
+    no rungs (``None``: the scheduler decides)."""
     if budget is None:
         return None
     # NumPy scalars count (what arithmetic on arrays hands users), as for the other numbers.
@@ -40,6 +41,21 @@ def check_enqueue_budget(budget: Any, scheduler: Scheduler) -> float | None:
         raise InvalidParameterError(
             f"The 'budget' parameter of enqueue must be None: the study's scheduler runs every "
             f"trial at full budget. Got {budget!r} instead."
+        )
+    ladder = getattr(scheduler, "ladder", None)
+    if isinstance(ladder, Ladder):
+        # A budget off the rungs is no other trial's: its value compares with none, and
+        # the study leaves the scheduler's grid. Snapping it to a rung would run a budget
+        # other than the one asked for, so it is refused. (A float rung may print as 0.3
+        # and be 0.30000000000000004: close is the rung, stored as the rung's own value.)
+        rungs = ladder.budgets()
+        for rung in rungs:
+            if math.isclose(budget, rung, rel_tol=1e-9):
+                return rung
+        shown = [int(b) if ladder.integer else float(f"{b:.12g}") for b in rungs]  # 0.1, not 0.09999999999999999
+        raise InvalidParameterError(
+            f"The 'budget' parameter of enqueue must be one of the scheduler's rung budgets "
+            f"{shown}, or None to let the scheduler choose. Got {budget!r} instead."
         )
     if not (low or 0.0) <= budget <= high:
         raise InvalidParameterError(

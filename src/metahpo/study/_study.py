@@ -317,7 +317,9 @@ class Study:
         The config is validated against the space (conditions included) now. Queued
         configs are asked in order, before the optimizer proposes anything, and each such
         trial records ``user_attrs["enqueued"]`` (the entry's id) and a ``why`` of
-        ``{"source": "enqueued"}``. ``budget=None`` lets the scheduler choose the budget.
+        ``{"source": "enqueued"}``. ``budget=None`` lets the scheduler choose the budget;
+        under successive halving, Hyperband or ASHA a budget must be one of the
+        scheduler's rung budgets (``scheduler.ladder.budgets()``).
         The queue is kept by the storage: any number of Study objects, threads and
         processes sharing it may enqueue and ask at once; no entry is lost, and each is
         asked once.
