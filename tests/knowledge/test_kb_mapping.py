@@ -77,3 +77,18 @@ def test_tasks_of_knowledge_base_excludes_disjoint_spaces() -> None:
     assert [t.name for t in kb.tasks(SOURCE)] == ["src"]
     assert len(kb.tasks()) == 3
     assert map_task(_source_task(), mh.Space({"lr": mh.Float(2.0, 3.0)})) is None  # no row in range
+
+
+def test_one_shared_name_is_not_related_even_for_a_one_parameter_study() -> None:
+    from metahpo.knowledge._mapping import is_related
+
+    one = mh.Space({"x": mh.Float(0.0, 1.0)})
+    two = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Float(0.0, 1.0)})
+    # x is all of the new study's parameters and half of the old one's, but one name only.
+    assert not is_related(two, one)
+    assert not is_related(mh.Space({"x": mh.Float(0.0, 2.0)}), one)
+    assert is_related(mh.Space({"x": mh.Float(0.0, 1.0)}), one)  # the same space
+    three = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Float(0.0, 1.0), "z": mh.Int(1, 4)})
+    assert is_related(three, two) and is_related(two, three)
+    task = mh.Task("old", two, [{"x": 0.1, "y": 0.2}, {"x": 0.5, "y": 0.9}], [1.0, 2.0])
+    assert map_task(task, one) is None
