@@ -192,3 +192,16 @@ def test_a_missing_extra_is_one_error_line_and_stores_nothing(workdir, monkeypat
     assert result.exit_code == 1
     assert "pip install 'metahpo[lightgbm]'" in " ".join(result.output.split())
     assert not (workdir / "metahpo.db").exists()
+
+
+def test_a_study_resumed_without_cv_or_scoring_keeps_its_own(workdir):
+    base = ["presets", "tune", "logistic-regression", "--data", "data.csv", "--target", "label",
+            "--optimizer", "random", "--trials", "2", "--seed", "1"]
+    assert runner.invoke(app, [*base, "--cv", "3", "--scoring", "error"]).exit_code == 0
+    result = runner.invoke(app, base)  # neither option: the study's own, not the defaults
+    assert result.exit_code == 0, result.output
+    assert "best error" in result.output
+    study = mh.load_study("logistic-regression-data", "sqlite:///metahpo.db")
+    assert len(study.trials) == 4
+    assert study.user_attrs["presets_tune"]["cv"] == 3
+    assert runner.invoke(app, [*base, "--cv", "5"]).exit_code == 1  # given, it must be the study's

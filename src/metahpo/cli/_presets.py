@@ -62,9 +62,11 @@ def tune_command(
     data: Path = typer.Option(..., help="A CSV or Parquet file: one row per example."),
     target: str = typer.Option(..., help="The column to predict; every other column is a feature."),
     trials: int = typer.Option(30, help="Number of trials to run."),
-    cv: int = typer.Option(5, help="Cross-validation folds of each trial."),
+    cv: int | None = typer.Option(
+        None, help="Cross-validation folds of each trial (default 5; a resumed study keeps its own)."),
     scoring: str | None = typer.Option(
-        None, help="Classifiers: log_loss (default) or error; regressors: 1-r2 (default) or rmse."),
+        None, help="Classifiers: log_loss (default) or error; regressors: 1-r2 (default) or rmse. "
+                   "A resumed study keeps its own."),
     name: str | None = typer.Option(None, help="Study name (resumed if it exists)."),
     storage: str | None = typer.Option(None, help=STORAGE_HELP),
     optimizer: str = typer.Option("auto", help="random, sobol, gpbo, portfolio, metabo or auto."),
@@ -97,6 +99,10 @@ def tune_command(
         # A resumed study's new trials are scored on the folds its earlier trials were
         # (--seed, when given, must be the study's: checked below).
         fold_seed = _recorded(recorded, "fold_seed", seed if seed is not None else 0)
+        # Left out, --cv and --scoring are the resumed study's own (given, they must be).
+        cv = cv if cv is not None else _recorded(recorded, "cv", 5)
+        if scoring is None and isinstance(recorded, dict) and isinstance(recorded.get("scoring"), str):
+            scoring = recorded["scoring"]
         # The objective checks the target and --cv first: its errors name the options.
         objective = chosen.objective(X, y, cv=cv, scoring=scoring, seed=fold_seed)
         task = Task.from_data(X, y, task_type=chosen.task_type)
