@@ -121,18 +121,21 @@ def main() -> None:
         parser.error(f"--targets must be comma-separated numbers such as 0.1,0.05; got {args.targets!r}")
     runs, bounds = read_runs(args.run_dir)
     run_info = json.loads((args.run_dir / "run.json").read_text())
-    if run_info.get("spec", {}).get("continuation", True) is False:
+    # A run file the runner wrote holds its spec, where a missing `continuation` means
+    # restart (runs from before the option existed; the runner reads it so on resume); a
+    # hand-made run file has no spec, and its records say what they hold.
+    if "spec" in run_info and not run_info["spec"].get("continuation", False):
         # Without it no record names its parent: the continuation column would repeat the
         # restart one, and a stopping-mode run would be charged every report in full.
-        parser.error(f"{args.run_dir} was run without --continuation; its records name no parent budget.")
+        parser.error(f"{args.run_dir} was run without --continuation (its run.json spec has continuation "
+                     f"{run_info['spec'].get('continuation', 'unset')}); its records name no parent budget.")
     command = ".venv/bin/python " + " ".join(shlex.quote(a) for a in sys.argv)
     lines = [
         f"# Budget to reach a normalised regret ({args.run_dir.name})",
         "",
         f"Command: `{command}`",
         "",
-        f"Run: `{run_info['command']}`",
-        "",
+        *([f"Run: `{run_info['command']}`", ""] if "command" in run_info else []),
         "Per run: the budget spent when the incumbent first reaches the target regret. "
         "Restart: every evaluation costs its budget; continuation: a promotion costs only "
         "what it adds to its parent's budget. Medians over runs (a run that never reaches "

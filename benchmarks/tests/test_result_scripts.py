@@ -20,7 +20,8 @@ def _script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _write(folder: Path, runs: dict[tuple[str, str, int], list[tuple[float | None, float, float | None]]]) -> None:
+def _write(folder: Path, runs: dict[tuple[str, str, int], list[tuple[float | None, float, float | None]]],
+           run_file: dict[str, object] | None = None) -> None:
     # runs: (optimizer, task, seed) -> [(budget, loss, parent budget)], in trial order.
     folder.mkdir()
     lines, tasks = [], set()
@@ -36,7 +37,7 @@ def _write(folder: Path, runs: dict[tuple[str, str, int], list[tuple[float | Non
             lines.append(json.dumps(record))
     (folder / "results.jsonl").write_text("\n".join(lines) + "\n")
     (folder / "bounds.json").write_text(json.dumps({task: [0.0, 1.0] for task in tasks}))
-    (folder / "run.json").write_text(json.dumps({"command": "made by hand"}))
+    (folder / "run.json").write_text(json.dumps({"command": "made by hand"} if run_file is None else run_file))
 
 
 def test_paired_compares_at_the_checkpoints_asked_for(tmp_path: Path) -> None:
@@ -83,3 +84,31 @@ def test_budget_to_target_has_no_restart_figure_for_a_run_that_reports(tmp_path:
     assert done.returncode == 0, done.stderr
     plain = next(line for line in done.stdout.splitlines() if line.startswith("| m |"))
     assert [c.strip() for c in plain.split("|")[2:-1]] == ["1", "100%", "16", "n/a", "16", "2.00"]
+
+
+def test_budget_to_target_refuses_a_restart_accounted_run(tmp_path: Path) -> None:
+    # A promotion from 2 to 8 epochs: only its parent budget tells the two accountings apart.
+    runs = {("m", "t", 0): [(2.0, 0.5, None), (8.0, 0.01, 2.0)]}
+    spec = {"problem": "p", "optimizers": ["m"], "seeds": [0], "n_full_evals": 1}
+    accepted = {
+        "hand-made, no spec": {"command": "made by hand"},
+        "hand-made, no command either": {},
+        "continuation run": {"command": "bench run", "spec": {**spec, "continuation": True}},
+    }
+    for name, run_file in accepted.items():
+        _write(tmp_path / name, runs, run_file)
+        done = _script("budget_to_target.py", str(tmp_path / name), "--reference", "m", "--targets", "0.05")
+        assert done.returncode == 0, (name, done.stderr)
+        row = next(line for line in done.stdout.splitlines() if line.startswith("| m |"))
+        assert [c.strip() for c in row.split("|")[2:-1]] == ["1", "100%", "10", "1.00", "8", "1.00"], name
+        assert ("Run: `" in done.stdout) == ("command" in run_file), name
+
+    # The runner reads a spec without `continuation` (runs from before the option) as restart.
+    for name, stored in {"restart run": {"continuation": False}, "older restart run": {}}.items():
+        _write(tmp_path / name, runs, {"command": "bench run", "spec": {**spec, **stored}})
+        refused = _script("budget_to_target.py", str(tmp_path / name), "--reference", "m")
+        assert refused.returncode == 2, (name, refused.stderr)
+        expected = "continuation False" if stored else "continuation unset"
+        assert f"was run without --continuation (its run.json spec has {expected})" in refused.stderr, name
+        assert refused.stdout == "", name
+
