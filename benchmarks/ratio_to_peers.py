@@ -43,17 +43,26 @@ def main() -> None:
         missing = sorted(set(peers) - names)
         if missing:
             parser.error(f"--peers {missing} have no runs in {args.dir}; it has {sorted(names)}")
+        if args.metabo in peers:
+            parser.error(f"--peers must not name --metabo {args.metabo!r}, the optimizer they are compared with.")
     else:
-        peers = sorted(n for n in names if not n.startswith("metabo") and ";" not in n and "[" not in n)
+        peers = sorted(n for n in names if n != args.metabo and not n.startswith("metabo") and ";" not in n
+                       and "[" not in n)
+    if not peers:
+        parser.error(f"{args.dir} has no peer of {args.metabo!r} (MetaBO variants, relabelled runs and "
+                     f"ablations are not peers); it has {sorted(names)}. Name them with --peers.")
     full = max((r.budget or 1.0) for r in records)
     checkpoints = [c for c in CHECKPOINTS if c <= args.trials]
     curves = build_curves(records, bounds, full, args.trials, checkpoints)
     # Means over the same runs only: a peer run on fewer tasks or seeds is not comparable.
     units = {n: set(curves.runs[n]) for n in [args.metabo, *peers]}
-    unpaired = [n for n in peers if units[n] != units[args.metabo]]
+    unpaired = [
+        f"{n} (lacks {_runs(units[args.metabo] - units[n])}, adds {_runs(units[n] - units[args.metabo])})"
+        for n in peers if units[n] != units[args.metabo]
+    ]
     if unpaired:
-        parser.error(f"{unpaired} were not run on the same tasks x seeds as {args.metabo!r}: their means are "
-                     "not comparable. Name the peers that were with --peers.")
+        parser.error(f"{'; '.join(unpaired)}: not run on the same tasks x seeds as {args.metabo!r}, so their "
+                     "means are not comparable. Name the peers that were with --peers.")
     print(f"{args.dir}: {args.metabo} ÷ the best peer ({', '.join(peers)})\n")
     print("| N | MetaBO | best peer, portfolio counted | ratio | best peer, portfolio not counted | ratio |")
     print("|---:|---:|---|---:|---|---:|")
@@ -62,9 +71,18 @@ def main() -> None:
         mean = {n: float(np.nanmean(curves.regret[n][:, column])) for n in [args.metabo, *peers]}
         cells = [f"{mean[args.metabo]:.4f}"]
         for pool in (peers, [p for p in peers if not p.startswith("portfolio")]):
+            if not pool:  # every peer is a portfolio
+                cells += ["n/a", "n/a"]
+                continue
             best = min(pool, key=mean.__getitem__)
             cells += [f"{best} {mean[best]:.4f}", f"{mean[args.metabo] / mean[best]:.2f}×"]
         print(f"| {checkpoint} | " + " | ".join(cells) + " |")
+
+
+def _runs(units: set[tuple[str, int]]) -> str:
+    """Runs as `task/seed`, the first few only: a peer may miss whole tasks."""
+    named = [f"{task}/{seed}" for task, seed in sorted(units)]
+    return ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "") if named else "none"
 
 
 if __name__ == "__main__":

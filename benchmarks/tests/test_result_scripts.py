@@ -1,4 +1,4 @@
-"""The result scripts ``paired.py`` and ``budget_to_target.py`` on a results folder made by hand."""
+"""The result scripts ``paired.py``, ``budget_to_target.py`` and ``ratio_to_peers.py`` on a results folder made by hand."""
 
 from __future__ import annotations
 
@@ -112,3 +112,72 @@ def test_budget_to_target_refuses_a_restart_accounted_run(tmp_path: Path) -> Non
         assert f"was run without --continuation (its run.json spec has {expected})" in refused.stderr, name
         assert refused.stdout == "", name
 
+
+def _peer_runs(losses: dict[str, float], tasks: tuple[str, ...] = ("t1", "t2"), seeds: tuple[int, ...] = (0, 1),
+               ) -> dict[tuple[str, str, int], list[tuple[float | None, float, float | None]]]:
+    # Five evaluations without fidelity per run, the last finding the optimizer's loss.
+    return {(name, task, seed): [(None, 0.9, None)] * 4 + [(None, loss, None)]
+            for name, loss in losses.items() for task in tasks for seed in seeds}
+
+
+def _ratio_rows(stdout: str) -> list[list[str]]:
+    return [[c.strip() for c in line.split("|")[1:-1]] for line in stdout.splitlines() if line.startswith("| 5 |")]
+
+
+def test_ratio_to_peers_leaves_out_ablations_and_relabelled_runs(tmp_path: Path) -> None:
+    runs = _peer_runs({"metabo": 0.2, "gpbo": 0.4, "random": 0.5, "portfolio": 0.1})
+    # Ablations, relabelled runs and MetaBO variants, run on one task x seed only: not peers,
+    # so they neither win nor make the peers unpaired.
+    runs |= _peer_runs({"gpbo[inverse]": 0.0, "gpbo;before": 0.0, "metabo[nowarm]": 0.0}, ("t1",), (0,))
+    _write(tmp_path / "r", runs)
+    done = _script("ratio_to_peers.py", str(tmp_path / "r"), "--trials", "5")
+    assert done.returncode == 0, done.stderr
+    assert "metabo ÷ the best peer (gpbo, portfolio, random)" in done.stdout
+    assert _ratio_rows(done.stdout) == [["5", "0.2000", "portfolio 0.1000", "2.00×", "gpbo 0.4000", "0.50×"]]
+
+    # Divided by another optimizer, that optimizer is no peer of itself.
+    done = _script("ratio_to_peers.py", str(tmp_path / "r"), "--trials", "5", "--metabo", "random")
+    assert done.returncode == 0, done.stderr
+    assert "random ÷ the best peer (gpbo, portfolio)" in done.stdout
+    assert _ratio_rows(done.stdout) == [["5", "0.5000", "portfolio 0.1000", "5.00×", "gpbo 0.4000", "1.25×"]]
+
+    # Portfolio peers alone leave the second comparison empty.
+    done = _script("ratio_to_peers.py", str(tmp_path / "r"), "--trials", "5", "--peers", "portfolio")
+    assert done.returncode == 0, done.stderr
+    assert _ratio_rows(done.stdout) == [["5", "0.2000", "portfolio 0.1000", "2.00×", "n/a", "n/a"]]
+
+
+def test_ratio_to_peers_refuses_unpaired_peers(tmp_path: Path) -> None:
+    runs = _peer_runs({"metabo": 0.2, "gpbo": 0.4})
+    runs |= _peer_runs({"random": 0.1}, ("t1", "t3"))  # t2 missing, t3 extra
+    _write(tmp_path / "r", runs)
+    refused = _script("ratio_to_peers.py", str(tmp_path / "r"), "--trials", "5")
+    assert refused.returncode == 2, refused.stderr
+    assert "random (lacks t2/0, t2/1, adds t3/0, t3/1): not run on the same tasks x seeds as 'metabo'" in refused.stderr
+    assert "gpbo (" not in refused.stderr  # paired: not named
+    assert refused.stdout == ""
+
+    # The peers that were paired, named, are compared.
+    done = _script("ratio_to_peers.py", str(tmp_path / "r"), "--trials", "5", "--peers", "gpbo")
+    assert done.returncode == 0, done.stderr
+    assert "metabo ÷ the best peer (gpbo)" in done.stdout
+    assert _ratio_rows(done.stdout) == [["5", "0.2000", "gpbo 0.4000", "0.50×", "gpbo 0.4000", "0.50×"]]
+
+
+def test_ratio_to_peers_refuses_peers_it_cannot_divide_by(tmp_path: Path) -> None:
+    _write(tmp_path / "r", _peer_runs({"metabo": 0.2, "gpbo": 0.4, "gpbo[inverse]": 0.3}))
+    cases = {
+        ("--peers", "gpbo,sgd"): "--peers ['sgd'] have no runs in",
+        ("--peers", "gpbo,metabo"): "--peers must not name --metabo 'metabo'",
+        ("--peers", " , "): "has no peer of 'metabo'",
+    }
+    for arguments, message in cases.items():
+        refused = _script("ratio_to_peers.py", str(tmp_path / "r"), "--trials", "5", *arguments)
+        assert refused.returncode == 2, (arguments, refused.stderr)
+        assert message in refused.stderr, (arguments, refused.stderr)
+
+    # Nothing but MetaBO and ablations: no peer to divide by.
+    _write(tmp_path / "alone", _peer_runs({"metabo": 0.2, "gpbo[inverse]": 0.3, "metabo[nowarm]": 0.1}))
+    refused = _script("ratio_to_peers.py", str(tmp_path / "alone"), "--trials", "5")
+    assert refused.returncode == 2, refused.stderr
+    assert "has no peer of 'metabo'" in refused.stderr and "['gpbo[inverse]', 'metabo', 'metabo[nowarm]']" in refused.stderr
