@@ -258,6 +258,28 @@ def plot(results: dict[str, Any], out: Path, checkpoints: tuple[int, ...] = (5, 
     return path
 
 
+def keep_settings(out: Path, settings: dict[str, Any]) -> str | None:
+    """Record ``settings`` in ``out/settings.json``; or, if ``out`` holds runs made with other
+    settings or unknown ones, leave it as it is and return why those runs cannot be resumed.
+
+    The keys of ``runs.jsonl`` leave out how each study is run (``--datasets``, ``--cv``,
+    ``--max-rows``): a resume with other settings would mix their curves under one report.
+    """
+    settings_file, log = out / "settings.json", out / "runs.jsonl"
+    if settings_file.exists():
+        recorded = json.loads(settings_file.read_text())
+        differ = [f"--{key.replace('_', '-')} {recorded.get(key)!r} (given: {settings.get(key)!r})"
+                  for key in sorted({*recorded, *settings}) if recorded.get(key) != settings.get(key)]
+        if differ:
+            return f"{out} holds runs made with {', '.join(differ)}: give the same settings or another --out."
+    elif log.exists():
+        # Folders from before settings.json: their runs' settings are not known.
+        return (f"{log} has no settings.json beside it, so the settings of its runs are unknown: if they "
+                f"are these, write {json.dumps(settings)} to {settings_file}; otherwise give another --out.")
+    settings_file.write_text(json.dumps(settings) + "\n")
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--presets", default="hgb-classifier,logistic-regression,random-forest-classifier")
@@ -276,14 +298,9 @@ def main() -> None:
     results: dict[str, Any] = {}
     args.out.mkdir(parents=True, exist_ok=True)
     log = args.out / "runs.jsonl"
-    # The keys below leave out how each study is run: the first invocation records it, and
-    # a resume with other settings is refused instead of mixing their curves.
-    settings = {"datasets": args.datasets, "cv": args.cv, "max_rows": args.max_rows}
-    settings_file = args.out / "settings.json"
-    if settings_file.exists() and json.loads(settings_file.read_text()) != settings:
-        parser.error(f"{args.out} holds runs made with {settings_file.read_text().strip()}, not {settings}: "
-                     "give another --out.")
-    settings_file.write_text(json.dumps(settings) + "\n")
+    refusal = keep_settings(args.out, {"datasets": args.datasets, "cv": args.cv, "max_rows": args.max_rows})
+    if refusal:
+        parser.error(refusal)
     done = {}
     if log.exists():
         done = {row["key"]: row["curves"] for row in map(json.loads, log.read_text().splitlines())}
