@@ -130,6 +130,7 @@ def test_a_late_result_of_a_trial_taken_for_dead_is_seen(tmp_path: Path, n_stale
     if n_stale > 1:
         storage.finish_trial(study_id, paused[-1], TrialState.PRUNED, 0.5)
     storage.create_trial(study_id, config={"x": 0.99})
+    time.sleep(0.05)  # Stale failures are re-read once per heartbeat interval.
     trials, configured = cache.read_with_configured()
     assert trials == storage.get_trials(study_id)
     assert trials[paused[0]].state is TrialState.COMPLETE and trials[paused[0]].value == 0.25
@@ -139,6 +140,7 @@ def test_a_late_result_of_a_trial_taken_for_dead_is_seen(tmp_path: Path, n_stale
     storage.finish_trial(study_id, n_stale + 1, TrialState.COMPLETE, 0.75)
     if n_stale > 1:
         storage.finish_trial(study_id, paused[1], TrialState.FAILED, error="late failure")
+    time.sleep(0.05)
     assert cache.read() == storage.get_trials(study_id)
     assert cache.first_open == n_stale + 2
     storage.close()
@@ -291,3 +293,25 @@ def test_in_memory_study_records_are_copies() -> None:
     again = storage.get_study("study")
     assert again.user_attrs == {"owner": "tests"} and again.space["x"]["low"] == 0.0
     assert again.optimizer["state"] == [1, 2, 3]
+
+
+def test_stale_failures_are_re_read_once_per_heartbeat_interval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A trial whose process really died is never told: re-reading it on every read would
+    # slow every later ask of the study.
+    storage = SQLStorage(f"sqlite:///{tmp_path}/dead.db", heartbeat_interval=0.01, grace_period=0.02)
+    study_id = make_study(storage).study_id
+    cache = TrialCache(storage, study_id)
+    dead = [storage.create_trial(study_id, config={"x": 0.5}).number]
+    _fail_as_stale(storage, study_id, dead)
+    cache.read()
+    calls: list[object] = []
+    real = storage.get_trial
+    monkeypatch.setattr(storage, "get_trial", lambda *a, **k: calls.append(a) or real(*a, **k))
+    monkeypatch.setattr(storage, "heartbeat_interval", 3600.0)
+    for _ in range(5):
+        cache.read()
+    assert len(calls) == 1
+    monkeypatch.setattr(storage, "heartbeat_interval", 0.0)
+    cache.read()
+    assert len(calls) == 2
+    storage.close()

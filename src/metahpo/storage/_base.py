@@ -18,8 +18,9 @@ SCHEMA_VERSION = 1
 # still finishes the trial, see :func:`is_stale_failure`.
 STALE_TRIAL_ERROR = "The trial's heartbeat stopped"
 # The ``user_attrs`` key a storage sets (to the UTC time, ISO 8601) on a trial it fails for
-# a stopped heartbeat. It stays when a late result finishes the trial, which then reads as
-# "taken for dead, told late"; an objective's own error text can never look like it.
+# a stopped heartbeat. It stays when a late result finishes the trial COMPLETE or PRUNED,
+# which then reads as "taken for dead, told late"; a late FAILED drops it (that failure is
+# the objective's own, and final); an objective's own error text can never look like it.
 STALE_KEY = "taken_for_dead"
 # The whole error text fail_stale_trials wrote before trials carried STALE_KEY: stored
 # trials failed that way are still stale failures.

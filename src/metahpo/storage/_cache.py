@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from metahpo.storage._base import Storage, is_stale_failure, reads_from_number
 from metahpo.trial import FrozenTrial, TrialState
@@ -25,9 +26,9 @@ class TrialCache:
 
     The one exception is a trial FAILED because its heartbeat stopped
     (:func:`~metahpo.storage.is_stale_failure`): its process may still tell it late.
-    The kept trials that are such failures are re-read too, on every read, until they
-    are finished for good; they are few (one per process taken for dead) and do not
-    hold back the numbers from which the rest is read.
+    The kept trials that are such failures are re-read too, at most once per heartbeat
+    interval, until they are finished for good; they are few (one per process taken for
+    dead) and do not hold back the numbers from which the rest is read.
 
     Thread-safe: reads are serialised by a lock, so that threads sharing a study (as
     ``optimize(n_jobs=k)`` does) see one consistent list. The records returned are
@@ -61,6 +62,7 @@ class TrialCache:
         self._configured: list[FrozenTrial] = []  # the finished trials that have a config
         self._first_open = 0
         self._stale: list[int] = []  # numbers of the kept trials that may still be told late
+        self._stale_read_at = -float("inf")
 
     @property
     def first_open(self) -> int:
@@ -105,6 +107,12 @@ class TrialCache:
         """Put the stored version of each kept stale failure into ``kept``; whether one changed."""
         if not self._stale:
             return False
+        # A process that really died never tells its trial: re-read such trials once per
+        # heartbeat interval, not on every read, which would cost every ask for good.
+        now = time.monotonic()
+        if now - self._stale_read_at < (getattr(self.storage, "heartbeat_interval", None) or 0.0):
+            return False
+        self._stale_read_at = now
         if len(self._stale) <= _STALE_ONE_BY_ONE:
             fresh = {n: self.storage.get_trial(self.study_id, n) for n in self._stale}
         else:
