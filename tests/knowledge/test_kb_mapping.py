@@ -86,7 +86,8 @@ def test_one_shared_name_is_not_related_even_for_a_one_parameter_study() -> None
     two = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Float(0.0, 1.0)})
     # x is all of the new study's parameters and half of the old one's, but one name only.
     assert not is_related(two, one)
-    assert not is_related(mh.Space({"x": mh.Float(0.0, 2.0)}), one)
+    assert is_related(mh.Space({"x": mh.Float(0.0, 2.0)}), one)  # its one parameter, other bounds
+    assert not is_related(mh.Space({"x": mh.Categorical(["a", "b"])}), one)  # not compatible
     assert is_related(mh.Space({"x": mh.Float(0.0, 1.0)}), one)  # the same space
     three = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Float(0.0, 1.0), "z": mh.Int(1, 4)})
     assert is_related(three, two) and is_related(two, three)

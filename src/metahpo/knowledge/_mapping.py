@@ -16,8 +16,8 @@ unit cube and listed in :attr:`Task.missing`, so a surrogate can marginalise ove
 (ignore those inputs); nearest-neighbour lookups ignore them too, and a portfolio config
 taken from such a task carries the midpoint there.
 
-Only a *related* task is mapped: it has the target's space, or shares most of the target's
-parameters (more than half), at least half of its own, and at least two. Two spaces that merely share a name or two (an ``x``,
+Only a *related* task is mapped: it has the target's parameters (ranges may differ), or
+shares most of them (more than half), at least half of its own, and at least two. Two spaces that merely share a name or two (an ``x``,
 a ``learning_rate``) describe different problems, and transferring between them would
 mislead more often than help. A task that is not related, or keeps no evaluation, is not
 mapped.
@@ -53,13 +53,16 @@ def shared_parameters(source: Space, target: Space) -> list[str]:
 
 
 def is_related(source: Space, target: Space) -> bool:
-    """Whether a task of ``source`` transfers to ``target``: the same space, or one that
-    shares more than half of the target's parameters, at least half of its own, and at
-    least two (see the module docstring)."""
+    """Whether a task of ``source`` transfers to ``target``: the same parameters (ranges
+    may differ), or more than half of the target's, at least half of its own, and at least
+    two (see the module docstring)."""
     if source.fingerprint() == target.fingerprint():
         return True
     shared = len(shared_parameters(source, target))
-    # One name in common says little: a one-parameter study is related only to its own space.
+    # One name in common says little: a one-parameter study is related only to studies of
+    # that one parameter (its own space, or its bounds changed).
+    if shared == len(source) == len(target):
+        return True
     return shared >= 2 and shared > _MIN_SHARED * len(target) and shared >= _MIN_SHARED * len(source)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from metahpo._validation import describe, numeric_matrix
 from metahpo.exceptions import InvalidParameterError
-from metahpo.space import Config, ConfigKey, Space
+from metahpo.space import Config, ConfigKey, Space, config_keys
 
 if TYPE_CHECKING:
     from metahpo.history import History
@@ -170,7 +170,7 @@ class Task:
     def _config_keys(self) -> tuple[ConfigKey, ...]:
         if self.space is None or not self.configs:
             return ()
-        return tuple(self.space.config_keys(list(self.configs)))
+        return tuple(config_keys(self.space, self.configs, self.unit))  # the encoding kept
 
     def with_descriptor(self, descriptor: Mapping[str, float] | None) -> Task:
         other = copy.copy(self)  # the evaluations were checked once; only the descriptor is new

@@ -9,7 +9,7 @@ from metahpo.space._conditions import (
     Range,
     condition_from_dict,
 )
-from metahpo.space._identity import UNIT_KEY_DECIMALS, ConfigKey, round_unit
+from metahpo.space._identity import UNIT_KEY_DECIMALS, ConfigKey, config_keys, round_unit
 from metahpo.space._params import UNIT_TOLERANCE, Categorical, Float, Int, Param, param_from_dict
 from metahpo.space._space import (
     INACTIVE_UNIT,
@@ -35,6 +35,7 @@ __all__ = [
     "Range",
     "Space",
     "condition_from_dict",
+    "config_keys",
     "param_from_dict",
     "round_unit",
 ]

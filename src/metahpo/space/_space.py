@@ -313,7 +313,8 @@ class Space(Mapping[str, Param]):
         """The identity of each config: a tuple with an entry per parameter.
 
         Two configs are the same config exactly when their keys are equal: integers by
-        value, categoricals by choice, floats to 9 decimals of the unit cube (see
+        value, categoricals by choice (both by their cell of the unit cube, an Int of over
+        a million values by its value), floats to 9 decimals of the unit cube (see
         :func:`round_unit`), inactive parameters as ``None``. This is metahpo's one
         definition of config identity (duplicates, portfolios, shared configs between
         tasks). Keys live in memory only: nothing stores them.
