@@ -69,7 +69,7 @@ def test_docs_page_examples_run(page: Path, tmp_path: Path) -> None:
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=600,  # a guard against a hang only
         env=env,
     )
     assert done.returncode == 0, f"{page.name} examples failed:\n{done.stderr[-3000:]}"
