@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -91,7 +93,8 @@ def write_figure(fig: Any, path: str | os.PathLike[str], *, plotlyjs: str | None
 
     ``plotlyjs`` says how an HTML page gets plotly.js: ``"inline"`` (the default) embeds
     it, about 4.8 MB, and the page opens offline on its own; ``"directory"`` writes
-    ``plotly.min.js`` beside the page (once for all the pages of a folder, still offline);
+    ``plotly.min.js`` beside the page (once for all the pages of a folder, still offline;
+    a regular file, replacing a symlink there rather than writing through it);
     ``"cdn"`` loads it from cdn.plot.ly (a page of a few kB that needs the internet).
     PNG goes through Kaleido, which drives a Chromium already installed on the machine
     (``$BROWSER_PATH``, else ``chromium`` on the ``PATH``); it never downloads one.
@@ -127,7 +130,7 @@ def write_figure(fig: Any, path: str | os.PathLike[str], *, plotlyjs: str | None
             if plotlyjs == "directory":
                 # plotly leaves a plotly.min.js already there, which may be an older
                 # plotly's: the page gets the one its figure was made for.
-                shutil.copyfile(_plotly_bundle(), out.parent / "plotly.min.js")
+                _place_plotly_bundle(out.parent / "plotly.min.js")
             fig.write_html(out, include_plotlyjs=_PLOTLYJS[plotlyjs or "inline"], full_html=True)
         except OSError as exc:  # no permission, a full disk: one line, not a traceback
             raise MetahpoError(f"Cannot write the figure to {str(out)!r}: {exc}") from exc
@@ -160,6 +163,46 @@ def write_figure(fig: Any, path: str | os.PathLike[str], *, plotlyjs: str | None
                     "an .html file instead."
                 ) from exc
     return out
+
+
+def _place_plotly_bundle(target: Path) -> None:
+    """Make ``target`` a regular file holding the installed plotly.min.js.
+
+    A symlink at ``target`` is replaced, never written through (that would overwrite the
+    file it points to, perhaps the package's own bundle); a symlinked bundle is copied by
+    content. An identical regular file already there is left as it is.
+    """
+    source = _plotly_bundle()
+    try:
+        there = os.lstat(target)
+    except FileNotFoundError:
+        there = None
+    if there is not None and stat.S_ISREG(there.st_mode) and _same_bytes(source, target):
+        return
+    # Written beside it, then renamed over it: a rename replaces a symlink, not its target.
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
+    # O_EXCL: never opens an existing file or a symlink; 0o666 less the umask, as a copy gets.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with open(descriptor, "wb") as written, open(source, "rb") as read:
+            shutil.copyfileobj(read, written)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _same_bytes(first: Path, second: Path) -> bool:
+    """Whether the two files hold the same bytes (read in full: no cache, no timestamps)."""
+    if first.stat().st_size != second.stat().st_size:
+        return False
+    with open(first, "rb") as one, open(second, "rb") as other:
+        while True:
+            chunk = one.read(1 << 20)
+            if chunk != other.read(1 << 20):
+                return False
+            if not chunk:
+                return True
 
 
 def _plotly_bundle() -> Path:
