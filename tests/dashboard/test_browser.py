@@ -3,6 +3,7 @@ should not, and no console error."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from urllib.parse import quote
@@ -214,7 +215,7 @@ def test_an_idle_studys_page_shows_trials_that_start_later(page, serve_dashboard
         # While nothing changes the page asks, modestly, and draws nothing again.
         with page.expect_response(lambda r: "/api/study?" in r.url, timeout=30_000) as asked:
             page.clock.fast_forward(10_000)  # the idle page's poll interval
-        assert asked.value.ok and len(figures) == drawn
+        assert asked.value.status == 304 and len(figures) == drawn
         study.optimize(lambda t: t.config["x"], n_trials=1, show_progress=False)
         page.clock.fast_forward(10_000)
         page.wait_for_function("document.querySelectorAll('table#trials tbody tr').length === 3",
@@ -250,11 +251,65 @@ def test_the_compare_page_redraws_when_a_compared_study_gets_a_trial(page, serve
         # While nothing changes the page asks about each study and draws nothing again.
         with page.expect_response(lambda r: "/api/study?name=b" in r.url, timeout=30_000) as asked:
             page.clock.fast_forward(10_000)  # the idle page's poll interval
-        assert asked.value.ok and len(figures) == drawn
+        assert asked.value.status == 304 and len(figures) == drawn
         studies["b"].optimize(lambda t: t.config["x"], n_trials=1, show_progress=False)
         page.clock.fast_forward(10_000)
         page.wait_for_function("document.querySelector('#compare').dataset.refreshed", timeout=30_000)
         assert page.evaluate(points) == 3
         assert len(figures) == 2 * drawn
         assert "3 trials" in page.locator("li", has=page.get_by_role("link", name="b", exact=True)).inner_text()
+    assert page.errors == []
+
+
+@pytest.mark.parametrize(("path", "root", "points"), [
+    ("/study?name=b", "div#study",
+     "document.getElementById('plot-history').data.filter(t => t.name !== 'best so far')"
+     ".reduce((n, t) => n + t.x.length, 0)"),
+    ("/compare?name=a&name=b", "#compare",
+     "document.getElementById('plot-compare').data.find(t => t.name === 'b').x.length"),
+], ids=["study", "compare"])
+def test_a_polling_page_downloads_a_study_only_when_it_changed(page, serve_dashboard, tmp_path, path, root, points):
+    import metahpo as mh
+
+    url = f"sqlite:///{tmp_path / 'poll.db'}"
+    space = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Float(0.0, 1.0)})
+    studies = {name: mh.create_study(name=name, space=space, storage=url, optimizer="random", seed=seed)
+               for seed, name in enumerate(("a", "b"))}
+    for study in studies.values():
+        study.optimize(lambda t: t.config["x"], n_trials=2, show_progress=False)
+    watched = ["b"] if root == "div#study" else ["a", "b"]
+    with serve_dashboard(url) as dashboard:
+        answers: list = []  # every answer of /api/study, the page's polls
+        page.on("response", lambda r: answers.append(r) if "/api/study?" in r.url else None)
+        page.clock.install()  # time flows as usual, and the test may skip ahead to a poll
+        page.goto(dashboard + path)
+        _rendered(page)
+        assert page.evaluate(points) == 2
+
+        def poll() -> list[tuple[str, int]]:
+            """Skip to the next poll (the idle interval); the statuses of its answers by study."""
+            first, polls = len(answers), page.evaluate(f"Number(document.querySelector({root!r}).dataset.polls || 0)")
+            with contextlib.ExitStack() as stack:
+                for name in watched:
+                    stack.enter_context(page.expect_response(lambda r, n=name: f"/api/study?name={n}" in r.url,
+                                                             timeout=30_000))
+                page.clock.fast_forward(10_000)
+            # Answered and done with: the next poll is set, the one after this skips to it.
+            page.wait_for_function(f"Number(document.querySelector({root!r}).dataset.polls) > {polls}",
+                                   timeout=30_000)
+            return sorted((r.url.rsplit("=", 1)[1], r.status) for r in answers[first:])
+
+        # Unchanged, poll after poll: each study is asked about, its payload never sent.
+        for _ in range(3):
+            assert poll() == [(name, 304) for name in watched]
+        assert all(r.request.sizes()["responseBodySize"] == 0 for r in answers)
+        assert page.evaluate(f"document.querySelector({root!r}).dataset.refreshed") is None
+        studies["b"].optimize(lambda t: t.config["x"], n_trials=1, show_progress=False)
+        # Changed: b's payload is sent once, and the page draws it.
+        assert poll() == [(name, 200 if name == "b" else 304) for name in watched]
+        page.wait_for_function(f"document.querySelector({root!r}).dataset.refreshed", timeout=30_000)
+        assert page.evaluate(points) == 3
+        assert "3 trials" in page.locator(".facts", has_text="trials").last.inner_text()
+        # Drawn: the page now holds the new version, and asks with it.
+        assert poll() == [(name, 304) for name in watched]
     assert page.errors == []

@@ -217,3 +217,45 @@ def test_a_study_page_is_told_when_its_study_changed(tmp_path):
     assert after["version"] != during["version"] and "3 trials" in after["facts"]
     assert [row[0] for row in after["rows"]] == ["0", "1", "2"]
     assert answer("nope").status_code == 404
+
+
+def test_a_study_is_sent_again_only_when_its_version_changed(tmp_path):
+    import asyncio
+    import concurrent.futures
+
+    import httpx
+
+    from metahpo.dashboard import create_app
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = mh.create_study(name="s", space=SPACE, storage=url, optimizer="random", seed=0)
+    study.optimize(_objective, n_trials=2, show_progress=False)
+    app = create_app(url)
+
+    async def ask(tag: str | None, method: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://dashboard") as client:
+            headers = {} if tag is None else {"If-None-Match": tag}
+            return await client.request(method, "/api/study", params={"name": "s"}, headers=headers)
+
+    def answer(tag: str | None = None, method: str = "GET") -> httpx.Response:
+        # On a thread of its own: another test (the browser's) may leave this thread's loop running.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, ask(tag, method)).result()
+
+    full = answer()
+    version = full.json()["version"]
+    assert full.status_code == 200 and full.headers["etag"] == f'"{version}"'
+    assert full.headers["cache-control"] == "no-cache"
+    # Unchanged: an empty 304, however the tag is written (a list, a weak tag, any).
+    for tag in (f'"{version}"', f'"other", W/"{version}"', "*"):
+        same = answer(tag)
+        assert same.status_code == 304 and same.content == b"" and same.headers["etag"] == f'"{version}"'
+    assert answer(f'"{version}"', "HEAD").status_code == 304
+    stale = answer('"0123456789abcdef"')
+    assert stale.status_code == 200 and stale.json() == full.json()
+    study.tell(study.ask(), 0.5)
+    changed = answer(f'"{version}"')
+    assert changed.status_code == 200 and len(changed.json()["rows"]) == 3
+    assert changed.headers["etag"] == f'"{changed.json()["version"]}"' != f'"{version}"'
+    assert answer("*").status_code == 304

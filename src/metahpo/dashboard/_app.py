@@ -121,7 +121,14 @@ def create_app(storage: Storage | str) -> Starlette:
             data = read_study(request.query_params.get("name", ""), store)
         except StudyNotFoundError:
             return JSONResponse({"error": "No such study."}, status_code=404)
-        return Response(json.dumps(study_snapshot(data), default=str), media_type="application/json")
+        snapshot = study_snapshot(data)
+        # The version is the entity tag: a page that polls sends the one it drew with
+        # If-None-Match and gets an empty 304 until the study changes. "no-cache": a cache
+        # may keep the answer but must ask again before using it.
+        headers = {"ETag": f'"{snapshot["version"]}"', "Cache-Control": "no-cache"}
+        if _not_modified(request.headers.get("if-none-match"), headers["ETag"]):
+            return Response(status_code=304, headers=headers)
+        return Response(json.dumps(snapshot, default=str), media_type="application/json", headers=headers)
 
     def api_figure(request: Request) -> Response:
         query = request.query_params
@@ -176,6 +183,16 @@ def create_app(storage: Storage | str) -> Starlette:
     app = Starlette(routes=routes)
     app.add_middleware(_Guard)
     return app
+
+
+def _not_modified(if_none_match: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header names ``etag``: RFC 9110's weak comparison, as
+    Starlette's StaticFiles makes it (``*``, a list, ``W/`` tags)."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    return etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
 
 
 def _import_drawing_modules() -> None:

@@ -35,8 +35,9 @@ def study_body(storage: Storage, name: str) -> str:
     """The figures of one study and its trials table.
 
     ``app.js`` asks ``/api/study`` whether the study changed, every few seconds while it
-    runs and less often while it does not (its trials may start later); when it did, the
-    facts, the table and the figures are drawn again.
+    runs and less often while it does not (its trials may start later), sending the
+    version it drew as ``If-None-Match``: an unchanged study is an empty 304. When it
+    changed, the facts, the table and the figures are drawn again.
     """
     data = read_study(name, storage)
     snapshot = study_snapshot(data)

@@ -50,10 +50,15 @@ async function refreshStudies(table) {
 
 // Asks `/api/study` whether the study of `source` (an element with data-src, data-version
 // and data-state) changed; when it did, writes the facts and trials table it holds, if
-// any, and returns the new version (null when nothing changed).
+// any, and returns the new version (null when nothing changed). The version drawn is the
+// entity tag sent in If-None-Match: while the study is unchanged the answer is an empty
+// 304, and the study (its trials table may be large) is downloaded only when it changed.
 async function changedVersion(source) {
-  const response = await fetch(source.dataset.src, { headers: { Accept: "application/json" } });
-  if (!response.ok) return null;
+  const response = await fetch(source.dataset.src, {
+    headers: { Accept: "application/json", "If-None-Match": `"${source.dataset.version}"` },
+    cache: "no-store", // the 304 itself comes back, not the browser's stored copy
+  });
+  if (response.status === 304 || !response.ok) return null;
   const study = await response.json();
   source.dataset.state = study.state;
   if (study.version === source.dataset.version) return null;
@@ -96,6 +101,7 @@ function watchStudies(root) {
       // The dashboard stopped or the network failed: ask again later.
     } finally {
       setTimeout(tick, delay());
+      root.dataset.polls = String(Number(root.dataset.polls || 0) + 1); // the next is set
     }
   };
   setTimeout(tick, delay());
