@@ -101,7 +101,8 @@ function watchStudies(root) {
       // The dashboard stopped or the network failed: ask again later.
     } finally {
       setTimeout(tick, delay());
-      root.dataset.polls = String(Number(root.dataset.polls || 0) + 1); // the next is set
+      // Polls done, each counted once the next is scheduled: a test skipping ahead waits for it.
+      root.dataset.polls = String(Number(root.dataset.polls || 0) + 1);
     }
   };
   setTimeout(tick, delay());
