@@ -176,3 +176,51 @@ def test_an_or_over_a_conditional_parent_is_refused_both_ways() -> None:
     plain = mh.Space(dict(space.items()),
                      {"gamma": mh.AnyOf(mh.Equals("kernel", "rbf"), mh.Equals("model", "tree"))})
     assert mh.Space.from_configspace(plain.to_configspace()).conditions == plain.conditions
+
+
+@pytest.mark.parametrize(
+    ("parent", "condition"),
+    [(mh.Float(0.0, 1.0, default=0.5), mh.Range("x", low=0.25, high=0.75)),
+     (mh.Float(1e-3, 1.0, log=True, default=0.01), mh.Range("x", low=0.0123456789, high=0.5)),
+     (mh.Float(0.0, 1.0, default=0.5), mh.Range("x", low=0.5, high=0.5)),
+     (mh.Int(1, 10, default=5), mh.Range("x", low=3, high=7))],
+)
+def test_a_two_sided_range_comes_back_as_one_range(parent, condition):
+    space = mh.Space(
+        {"x": parent, "a": mh.Categorical(["u", "v"], default="u"),
+         "y": mh.Float(0, 1, default=0.5), "z": mh.Float(0, 1, default=0.5)},
+        {"y": condition, "z": mh.AllOf(mh.Equals("a", "u"), condition)},
+    )
+    exported = space.to_configspace()
+    back = mh.Space.from_configspace(exported)
+    assert back.conditions == {"y": condition, "z": mh.AllOf(mh.Equals("a", "u"), condition)}
+    assert back == space
+    assert back.fingerprint() == space.fingerprint()
+    assert back.to_configspace() == exported
+
+
+def test_a_configspace_conjunction_of_both_bounds_reads_as_one_range() -> None:
+    cs = CS.ConfigurationSpace({"n": (1, 10), "a": ["u", "v"], **{k: (0.0, 1.0) for k in "yvwz"}})
+    n = cs["n"]
+    cs.add([
+        CS.AndConjunction(CS.GreaterThanCondition(cs["y"], n, 2), CS.LessThanCondition(cs["y"], n, 8)),
+        # Not both bounds of one parent (or no value between them): each stays a conjunction.
+        CS.AndConjunction(CS.GreaterThanCondition(cs["v"], n, 2), CS.GreaterThanCondition(cs["v"], n, 4)),
+        CS.AndConjunction(CS.GreaterThanCondition(cs["w"], n, 2), CS.EqualsCondition(cs["w"], cs["a"], "u")),
+        CS.AndConjunction(CS.GreaterThanCondition(cs["z"], n, 5), CS.LessThanCondition(cs["z"], n, 6)),
+    ])
+    space = mh.Space.from_configspace(cs)
+    assert space.conditions == {
+        "y": mh.Range("n", low=3, high=7),
+        "v": mh.AllOf(mh.Range("n", low=3), mh.Range("n", low=5)),
+        "w": mh.AllOf(mh.Range("n", low=3), mh.Equals("a", "u")),
+        "z": mh.AllOf(mh.Range("n", low=6), mh.Range("n", high=5)),
+    }
+    assert space.to_configspace() == cs
+    assert mh.Space.from_configspace(space.to_configspace()) == space
+    # Written upper bound first, it is the same range.
+    swapped = CS.ConfigurationSpace({"n": (1, 10), "y": (0.0, 1.0)})
+    swapped.add(CS.AndConjunction(CS.LessThanCondition(swapped["y"], swapped["n"], 8),
+                                  CS.GreaterThanCondition(swapped["y"], swapped["n"], 2)))
+    assert mh.Space.from_configspace(swapped).conditions["y"] == mh.Range("n", low=3, high=7)
+

@@ -12,7 +12,9 @@ What maps, both ways:
   ``GreaterThanCondition`` / ``LessThanCondition`` <-> :class:`Range` (an integer bound
   is exact; ConfigSpace's strict comparison on a real parent is read as an inclusive
   ``Range``, so it differs at the bound itself, and a real ``Range`` bound is written as
-  "equal to the bound, or greater (less) than it", which reads back as the ``Range``),
+  "equal to the bound, or greater (less) than it", which reads back as the ``Range``; a
+  ``Range`` with both bounds is an ``AndConjunction`` of its two sides, read back as the
+  one ``Range``),
   ``AndConjunction`` / ``OrConjunction`` <-> :class:`AllOf` /
   :class:`AnyOf` (an OR over several parents of which one is conditional is refused both
   ways: ConfigSpace and metahpo read it differently).
@@ -142,7 +144,9 @@ def _condition_from(cs: Any, condition: Any, params: dict[str, Param]) -> Condit
         return inclusive
     if isinstance(condition, (cs.AndConjunction, cs.OrConjunction)):
         parts = [_condition_from(cs, c, params) for c in condition.components]
-        return AllOf(*parts) if isinstance(condition, cs.AndConjunction) else AnyOf(*parts)
+        if isinstance(condition, cs.OrConjunction):
+            return AnyOf(*parts)
+        return _two_sided_range(parts) or AllOf(*parts)
     parent = condition.parent.name
     if isinstance(condition, cs.EqualsCondition):
         return Equals(parent, _plain(condition.value))
@@ -184,6 +188,19 @@ def _inclusive_range_from(cs: Any, condition: Any, params: dict[str, Param]) -> 
     if strict[0].parent.name != parent or _plain(strict[0].value) != value or isinstance(params[parent], Categorical):
         return None
     return Range(parent, low=value) if isinstance(strict[0], cs.GreaterThanCondition) else Range(parent, high=value)
+
+
+def _two_sided_range(parts: list[Condition]) -> Range | None:
+    """The ``Range`` of "parent >= low and parent <= high" on one parent, the form
+    :func:`_range_to` writes for a range with both bounds; ``None`` for any other conjunction."""
+    lower = [p for p in parts if isinstance(p, Range) and p.high is None]
+    upper = [p for p in parts if isinstance(p, Range) and p.low is None]
+    if len(parts) != 2 or len(lower) != 1 or len(upper) != 1 or lower[0].parent != upper[0].parent:
+        return None
+    low, high = lower[0].low, upper[0].high
+    if low is None or high is None or low > high:  # an empty range stays the conjunction it is
+        return None
+    return Range(lower[0].parent, low=low, high=high)
 
 
 def to_configspace(space: Space, seed: int | None = None) -> Any:
