@@ -224,3 +224,23 @@ def test_a_configspace_conjunction_of_both_bounds_reads_as_one_range() -> None:
                                   CS.GreaterThanCondition(swapped["y"], swapped["n"], 2)))
     assert mh.Space.from_configspace(swapped).conditions["y"] == mh.Range("n", low=3, high=7)
 
+
+@pytest.mark.parametrize("choices", [[None, "balanced"], ["balanced", None]])
+def test_a_none_default_of_a_categorical_survives_both_ways(choices):
+    cs = CS.ConfigurationSpace()
+    cs.add([CS.CategoricalHyperparameter("class_weight", choices, default_value=None),
+            CS.OrdinalHyperparameter("depth", [*choices[:1], 3, *choices[1:]], default_value=None),
+            CS.CategoricalHyperparameter("solver", ["lbfgs", None], default_value="lbfgs")])
+    space = mh.Space.from_configspace(cs)
+    assert space["class_weight"] == mh.Categorical(choices, default=None)
+    assert space["class_weight"] != mh.Categorical(choices)  # no default is another thing
+    assert space["depth"].to_dict()["default"] is None
+    assert space["solver"].default == "lbfgs"
+    assert space.to_configspace() == cs
+    assert mh.Space.from_json(space.to_json()) == space
+    # metahpo first: the None default, and no default (ConfigSpace's first choice).
+    mine = mh.Space({"class_weight": mh.Categorical(choices, default=None), "other": mh.Categorical(choices)})
+    exported = mine.to_configspace()
+    assert exported["class_weight"].default_value is None
+    assert exported["other"].default_value == choices[0]
+    assert mh.Space.from_configspace(exported)["class_weight"] == mine["class_weight"]

@@ -301,3 +301,21 @@ def test_from_json_refuses_what_is_not_text() -> None:
     for text in (None, {"x": {"type": "float", "low": 0, "high": 1}}):
         with pytest.raises(InvalidParameterError, match=r"'text' parameter of Space\.from_json must be JSON text"):
             mh.Space.from_json(text)
+
+
+def test_a_categorical_default_of_none_is_the_none_choice() -> None:
+    # Without a default, and with the None choice as its default: two different parameters.
+    none_default = mh.Categorical(["balanced", None], default=None)
+    no_default = mh.Categorical(["balanced", None])
+    assert none_default != no_default and none_default.default is None and no_default.default is None
+    assert none_default.to_dict() == {"type": "categorical", "choices": ["balanced", None], "default": None}
+    assert "default" not in no_default.to_dict()
+    for param in (none_default, no_default):
+        assert mh.space.param_from_dict(param.to_dict()) == param
+        assert eval(repr(param), {"Categorical": mh.Categorical}) == param
+    space = mh.Space({"class_weight": none_default})
+    assert mh.Space.from_json(space.to_json()) == space != mh.Space({"class_weight": no_default})
+    assert space.fingerprint() == mh.Space({"class_weight": no_default}).fingerprint()
+    # None that is no choice is no default, as it always was.
+    assert mh.Categorical(["a", "b"], default=None) == mh.Categorical(["a", "b"])
+    assert "default" not in mh.Categorical(["a", "b"], default=None).to_dict()

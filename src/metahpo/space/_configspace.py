@@ -4,7 +4,8 @@ What maps, both ways:
 
 * ``UniformFloatHyperparameter`` <-> :class:`Float` and ``UniformIntegerHyperparameter``
   <-> :class:`Int`, with ranges, log scales and defaults;
-* ``CategoricalHyperparameter`` <-> :class:`Categorical` (uniform weights only);
+* ``CategoricalHyperparameter`` <-> :class:`Categorical` (uniform weights only; a ``None``
+  choice can be the default);
 * ``OrdinalHyperparameter`` <-> ``Categorical(sequence, ordered=True)``;
 * ``Constant`` -> a one-choice :class:`Categorical` (exported back as a categorical);
 * ``EqualsCondition`` <-> :class:`Equals`, ``InCondition`` <-> :class:`In`,
@@ -225,7 +226,9 @@ def _param_to(cs: Any, name: str, param: Param) -> Any:
         return cs.UniformFloatHyperparameter(name, param.low, param.high, default_value=param.default, log=param.log)
     if isinstance(param, Int):
         return cs.UniformIntegerHyperparameter(name, param.low, param.high, default_value=param.default, log=param.log)
-    options = {} if param.default is None else {"default_value": param.default}
+    # A categorical without a default takes ConfigSpace's (the first choice); None can be
+    # a choice and the default, which to_dict tells apart.
+    options = {"default_value": param.default} if "default" in param.to_dict() else {}
     if param.ordered:
         return cs.OrdinalHyperparameter(name, list(param.choices), **options)
     return cs.CategoricalHyperparameter(name, list(param.choices), **options)

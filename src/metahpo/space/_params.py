@@ -12,7 +12,7 @@ import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -231,6 +231,17 @@ class Int:
         return _with_default({"type": "int", "low": self.low, "high": self.high, "log": self.log}, self.default)
 
 
+class _NoDefault:
+    """What a :class:`Categorical` built without a ``default`` receives (``None`` can be a
+    choice, and the default)."""
+
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+_NO_DEFAULT = _NoDefault()
+
+
 @dataclass(frozen=True)
 class Categorical:
     """A choice among JSON scalars (str, int, float, bool or None).
@@ -238,17 +249,27 @@ class Categorical:
     ``ordered=True`` marks an ordinal: the choices are listed in their order (the unit
     cube keeps it; ConfigSpace's ``OrdinalHyperparameter`` maps here).
 
+    Leave ``default`` out for no default. ``default=None`` names the ``None`` choice when
+    ``None`` is one of the choices (scikit-learn's ``class_weight=None``, say), and is no
+    default otherwise.
+
     Example:
         >>> import metahpo as mh
         >>> mh.Categorical(["relu", "tanh"]).from_unit(0.9)
         'tanh'
+        >>> mh.Categorical(["balanced", None], default=None).to_dict()
+        {'type': 'categorical', 'choices': ['balanced', None], 'default': None}
     """
 
     choices: tuple[JSONScalar, ...]
     ordered: bool = False
     default: JSONScalar = None
+    # Set per instance in __init__; a ClassVar so that it is no field (and no JSON key).
+    _has_default: ClassVar[bool] = False
 
-    def __init__(self, choices: Any, ordered: bool = False, default: JSONScalar = None) -> None:
+    def __init__(
+        self, choices: Any, ordered: bool = False, default: JSONScalar | _NoDefault = _NO_DEFAULT
+    ) -> None:
         default = python_scalar(default)
         if isinstance(choices, (str, bytes)) or not hasattr(choices, "__iter__"):
             raise InvalidParameterError(
@@ -276,11 +297,23 @@ class Categorical:
         object.__setattr__(self, "choices", values)
         _check_bool(ordered, "ordered", "Categorical")
         object.__setattr__(self, "ordered", ordered)
-        if default is not None and not self.contains(default):
-            raise InvalidParameterError(
-                f"The 'default' parameter of Categorical must be one of the choices {list(values)!r}. Got {describe(default)} instead."
-            )
+        if isinstance(default, _NoDefault):
+            has_default, default = False, None
+        else:
+            # An explicit None that is no choice stays "no default", as it always was.
+            has_default = default is not None or self.contains(None)
+            if has_default and not self.contains(default):
+                raise InvalidParameterError(
+                    f"The 'default' parameter of Categorical must be one of the choices {list(values)!r}. Got {describe(default)} instead."
+                )
         object.__setattr__(self, "default", default)
+        # Not a field: "default" is None both without a default and for the None choice.
+        object.__setattr__(self, "_has_default", has_default)
+
+    def __repr__(self) -> str:
+        # Without a default, no "default=None": that would name the None choice.
+        default = f", default={self.default!r}" if self._has_default else ""
+        return f"Categorical(choices={self.choices!r}, ordered={self.ordered!r}{default})"
 
     def __eq__(self, other: object) -> bool:
         # Choices compare as JSON keeps them (True is not 1), as contains() reads them.
@@ -290,7 +323,7 @@ class Categorical:
         return hash(self._identity())
 
     def _identity(self) -> tuple[Any, ...]:
-        return (tuple(map(_choice_key, self.choices)), self.ordered, _choice_key(self.default))
+        return (tuple(map(_choice_key, self.choices)), self.ordered, self._has_default, _choice_key(self.default))
 
     def index(self, value: Any) -> int:
         key = _choice_key(value)
@@ -325,7 +358,9 @@ class Categorical:
         data: dict[str, Any] = {"type": "categorical", "choices": list(self.choices)}
         if self.ordered:
             data["ordered"] = True
-        return _with_default(data, self.default)
+        if self._has_default:
+            data["default"] = self.default  # None too, when the None choice is the default
+        return data
 
 
 Param = Float | Int | Categorical
