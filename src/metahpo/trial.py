@@ -8,7 +8,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-__all__ = ["FrozenTrial", "TrialState", "lineage_parent"]
+__all__ = ["RESUMED_KEY", "FrozenTrial", "TrialState", "lineage_parent", "resumed"]
+
+# Written on a promotion when its objective asks for the parent's checkpoint
+# (``TrialHandle.parent_checkpoint_dir``): whether it was handed one to resume from.
+RESUMED_KEY = "resumed"
 
 
 class TrialState(str, enum.Enum):
@@ -79,3 +83,14 @@ def lineage_parent(trial: FrozenTrial) -> int | None:
         if isinstance(parent, int) and not isinstance(parent, bool):
             return parent
     return None
+
+
+def resumed(trial: FrozenTrial) -> bool | None:
+    """Whether a promotion's objective was handed its parent's checkpoint to resume from.
+
+    ``True`` when it asked for it (``parent_checkpoint_dir``) and the parent had saved
+    one, ``False`` when it asked and there was none (it trained from scratch), ``None``
+    when it never asked: then only its reported steps can tell.
+    """
+    value = trial.user_attrs.get(RESUMED_KEY)
+    return value if isinstance(value, bool) else None

@@ -376,3 +376,49 @@ def test_a_promotion_that_counts_its_steps_from_1_again_moves_forward_on_the_x_a
             segments[-1].append(x)
     assert [s[0] for s in segments] == [1, 1, 1] and [s[-1] for s in segments] == [1, 3, 9]
     assert all(s == sorted(s) for s in segments)
+
+
+def _segments(xs: list[float | None]) -> list[list[float]]:
+    segments: list[list[float]] = [[]]
+    for x in xs:
+        if x is None:
+            segments.append([])
+        else:
+            segments[-1].append(x)
+    return segments
+
+
+@pytest.mark.parametrize("saves", [True, False])
+def test_a_running_promotion_is_drawn_by_whether_it_was_handed_its_parents_checkpoint(saves):
+    # A promotion at budget 9 that has reported steps 1 and 2 so far: from its steps alone
+    # it may have counted from 1 again after resuming (joined, shifted by 3) or be training
+    # from scratch. What the objective was handed settles it.
+    study = mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), optimizer="random", seed=0,
+                            scheduler=mh.SuccessiveHalving(min_budget=3, max_budget=9, eta=3))
+    for _ in range(3):
+        trial = study.ask()
+        if saves:
+            (trial.checkpoint_dir / "model.txt").write_text("3 epochs")
+        study.tell(trial, trial.config["x"])
+    promotion = study.ask()
+    assert promotion.parent_number is not None and promotion.budget == 9
+    assert (promotion.parent_checkpoint_dir is not None) is saves
+    promotion.report(1, 0.5)
+    promotion.report(2, 0.4)
+    record = next(t for t in study.trials if t.number == promotion.number)
+    assert mh.trial.resumed(record) is saves
+    curves = {trace.name: list(trace.x) for trace in plot_learning_curves(study).data
+              if trace.name == f"config of trial {promotion.parent_number}"}
+    (xs,) = curves.values()
+    segments = _segments(xs)
+    if saves:  # counted from 1 again over the epochs it adds: 4, 5 after the parent's 3
+        assert segments == [[3.0, 4.0, 5.0]]
+    else:  # a training from scratch, apart from the parent's curve
+        assert segments == [[3.0], [1.0, 2.0]]
+
+
+def test_the_resumed_record_is_metahpos_own():
+    study = mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), optimizer="random", seed=0)
+    trial = study.ask()
+    with pytest.raises(InvalidParameterError, match="resumed"):
+        trial.set_user_attr("resumed", True)

@@ -10,7 +10,7 @@ from metahpo._validation import check_finite_number
 from metahpo.exceptions import InvalidParameterError
 from metahpo.storage import check_objective_value
 from metahpo.study._state import OWN_TRIAL_ATTRS
-from metahpo.trial import FrozenTrial, lineage_parent
+from metahpo.trial import RESUMED_KEY, FrozenTrial, lineage_parent
 
 if TYPE_CHECKING:
     from metahpo.history import History
@@ -69,6 +69,7 @@ class TrialHandle:
         self.parent_number = lineage_parent(record) if parent is None else parent.number
         self._parent = parent
         self._intermediate: dict[float, float] = {}
+        self._resumed: bool | None = None
 
     @property
     def parent(self) -> FrozenTrial | None:
@@ -100,12 +101,21 @@ class TrialHandle:
 
         ``None`` for a new config, and for a promotion whose parent saved nothing (it
         then trains from scratch). Read from it; write to :attr:`checkpoint_dir`, so the
-        parent's checkpoint stays as the parent left it.
+        parent's checkpoint stays as the parent left it. A promotion records what it was
+        handed (:func:`metahpo.trial.resumed`), which the learning-curve figure draws by.
         """
         if self.parent_number is None:
             return None
         path = self._study.checkpoint_dir / str(self.parent_number)
-        return path if path.is_dir() and any(path.iterdir()) else None
+        found = path if path.is_dir() and any(path.iterdir()) else None
+        if self._resumed is not (found is not None):
+            # Recorded so that learning curves know a continuation from a fresh start
+            # while the trial runs, rather than guessing it from the steps it reports.
+            self._resumed = found is not None
+            self._study.storage.set_trial_user_attrs(
+                self._study.study_id, self.number, {RESUMED_KEY: self._resumed}
+            )
+        return found
 
     def report(self, step: float, value: float) -> None:
         """Store an intermediate value (e.g. validation loss after ``step`` epochs); the

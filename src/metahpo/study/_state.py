@@ -14,15 +14,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from metahpo.storage import ENQUEUED_KEY, FINISHED_KEY, QUEUE_KEY, STALE_KEY
-from metahpo.trial import FrozenTrial
+from metahpo.trial import RESUMED_KEY, FrozenTrial
 
 OPTIMIZER_STATE_KEY = "optimizer_state"
 # The Dask task that ran a trial: a task run again returns that trial (see Study.run_trial).
 DISPATCH_KEY = "dispatch"
 RESERVED_USER_ATTRS = frozenset({OPTIMIZER_STATE_KEY, DISPATCH_KEY})
 # What metahpo writes on a trial and reads back (why it was suggested, its enqueued
-# entry, when it was taken for dead, the state above): set_user_attr may not overwrite them.
-OWN_TRIAL_ATTRS = RESERVED_USER_ATTRS | {"why", ENQUEUED_KEY, STALE_KEY}
+# entry, when it was taken for dead, whether it resumed its parent's checkpoint, the state
+# above): set_user_attr may not overwrite them.
+OWN_TRIAL_ATTRS = RESERVED_USER_ATTRS | {"why", ENQUEUED_KEY, STALE_KEY, RESUMED_KEY}
 # Study-level keys metahpo writes and reads back: the queue of enqueued configs, the task
 # descriptor the knowledge reads (settable, if it is one), auto's choice, the last
 # continual update's summary and when the study was finished (Study.finish). The storage

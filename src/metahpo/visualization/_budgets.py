@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from metahpo.storage import Storage
-from metahpo.trial import FrozenTrial, lineage_parent
+from metahpo.trial import FrozenTrial, lineage_parent, resumed
 from metahpo.visualization._data import StudyData, empty_figure, read_study, text
 
 __all__ = ["plot_brackets", "plot_learning_curves"]
@@ -125,10 +125,16 @@ def _continuation(trial: FrozenTrial, parent: FrozenTrial | None) -> tuple[float
     parent's (drawn as they are) or from 1 again, as a training loop over the epochs it
     lacks does: then step 1 is the parent's budget plus 1, so the steps are shifted by the
     parent's budget (the steps its checkpoint holds), else the curve would go back on the
-    x axis. Steps that, shifted, would pass the trial's own budget counted a training from
-    scratch: they are drawn as they are, apart from the parent's curve.
+    x axis. Whether it continued at all is what the trial recorded when its objective asked
+    for the parent's checkpoint (:func:`~metahpo.trial.resumed`); handed none, it trained
+    from scratch and is drawn apart. An objective that never asked is judged by its steps:
+    steps that, shifted, would pass the trial's own budget counted a training from scratch.
     """
-    if parent is None or not trial.intermediate:
+    if parent is None:
+        return 0.0, True
+    if resumed(trial) is False:
+        return 0.0, False
+    if not trial.intermediate:
         return 0.0, True
     if parent.budget is not None:
         parent_end = float(parent.budget)
@@ -139,7 +145,7 @@ def _continuation(trial: FrozenTrial, parent: FrozenTrial | None) -> tuple[float
     first, last = float(min(trial.intermediate)), float(max(trial.intermediate))
     if first > parent_end:
         return 0.0, True
-    if trial.budget is None or parent_end + last <= float(trial.budget) * (1 + 1e-9):
+    if resumed(trial) or trial.budget is None or parent_end + last <= float(trial.budget) * (1 + 1e-9):
         return parent_end, True
     return 0.0, False
 
