@@ -34,6 +34,23 @@ def _shot(page, name: str) -> None:
         page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
 
 
+def _next_poll(page, root: str, answered: list[str], interval_ms: int = 10_000) -> list:
+    """Skip the page's clock to the next poll of ``root`` (the element whose ``data-polls``
+    app.js counts) and wait until that poll is done: one answer for each URL part in
+    ``answered``, and the poll after it scheduled, so that a skip ahead reaches it.
+
+    Returns the answers, in the order of ``answered``. Waiting only for the answers
+    would race app.js: skipping ahead before it has scheduled its next poll skips nothing.
+    """
+    polls = page.evaluate(f"Number(document.querySelector({root!r}).dataset.polls || 0)")
+    with contextlib.ExitStack() as stack:
+        asked = [stack.enter_context(page.expect_response(lambda r, part=part: part in r.url, timeout=30_000))
+                 for part in answered]
+        page.clock.fast_forward(interval_ms)
+    page.wait_for_function(f"Number(document.querySelector({root!r}).dataset.polls) > {polls}", timeout=30_000)
+    return [answer.value for answer in asked]
+
+
 def test_studies_page_lists_every_study_and_refreshes(page, dashboard_url):
     page.goto(dashboard_url + "/")
     table = page.locator("table#studies")
@@ -212,12 +229,12 @@ def test_an_idle_studys_page_shows_trials_that_start_later(page, serve_dashboard
         drawn = _rendered(page)
         assert len(figures) == drawn
         assert page.locator("table#trials tbody tr").count() == 2
-        # While nothing changes the page asks, modestly, and draws nothing again.
-        with page.expect_response(lambda r: "/api/study?" in r.url, timeout=30_000) as asked:
-            page.clock.fast_forward(10_000)  # the idle page's poll interval
-        assert asked.value.status == 304 and len(figures) == drawn
+        # While nothing changes the page asks, modestly (the idle interval), and draws nothing again.
+        [asked] = _next_poll(page, "div#study", ["/api/study?"])
+        assert asked.status == 304 and len(figures) == drawn
         study.optimize(lambda t: t.config["x"], n_trials=1, show_progress=False)
-        page.clock.fast_forward(10_000)
+        [asked] = _next_poll(page, "div#study", ["/api/study?"])
+        assert asked.status == 200
         page.wait_for_function("document.querySelectorAll('table#trials tbody tr').length === 3",
                                timeout=30_000)
         assert "3 trials" in page.locator("#facts").inner_text()
@@ -248,12 +265,12 @@ def test_the_compare_page_redraws_when_a_compared_study_gets_a_trial(page, serve
         points = ("document.getElementById('plot-compare').data"
                   ".find(t => t.name === 'b').x.length")
         assert page.evaluate(points) == 2
-        # While nothing changes the page asks about each study and draws nothing again.
-        with page.expect_response(lambda r: "/api/study?name=b" in r.url, timeout=30_000) as asked:
-            page.clock.fast_forward(10_000)  # the idle page's poll interval
-        assert asked.value.status == 304 and len(figures) == drawn
+        # While nothing changes the page asks about each study (the idle interval) and draws nothing again.
+        asked = _next_poll(page, "#compare", ["/api/study?name=a", "/api/study?name=b"])
+        assert [r.status for r in asked] == [304, 304] and len(figures) == drawn
         studies["b"].optimize(lambda t: t.config["x"], n_trials=1, show_progress=False)
-        page.clock.fast_forward(10_000)
+        asked = _next_poll(page, "#compare", ["/api/study?name=a", "/api/study?name=b"])
+        assert [r.status for r in asked] == [304, 200]
         page.wait_for_function("document.querySelector('#compare').dataset.refreshed", timeout=30_000)
         assert page.evaluate(points) == 3
         assert len(figures) == 2 * drawn
@@ -288,15 +305,8 @@ def test_a_polling_page_downloads_a_study_only_when_it_changed(page, serve_dashb
 
         def poll() -> list[tuple[str, int]]:
             """Skip to the next poll (the idle interval); the statuses of its answers by study."""
-            first, polls = len(answers), page.evaluate(f"Number(document.querySelector({root!r}).dataset.polls || 0)")
-            with contextlib.ExitStack() as stack:
-                for name in watched:
-                    stack.enter_context(page.expect_response(lambda r, n=name: f"/api/study?name={n}" in r.url,
-                                                             timeout=30_000))
-                page.clock.fast_forward(10_000)
-            # Answered and done with: the next poll is set, the one after this skips to it.
-            page.wait_for_function(f"Number(document.querySelector({root!r}).dataset.polls) > {polls}",
-                                   timeout=30_000)
+            first = len(answers)
+            _next_poll(page, root, [f"/api/study?name={name}" for name in watched])
             return sorted((r.url.rsplit("=", 1)[1], r.status) for r in answers[first:])
 
         # Unchanged, poll after poll: each study is asked about, its payload never sent.
