@@ -51,6 +51,13 @@ def _next_poll(page, root: str, answered: list[str], interval_ms: int = 10_000) 
     return [answer.value for answer in asked]
 
 
+def _list_drawn_again(page) -> None:
+    """Make the studies table's version stale, so that app.js draws the list it is sent at its
+    next poll (an unchanged list is an empty 304, drawn by nobody), and wait until it did."""
+    page.evaluate("document.querySelector('table#studies').dataset.version = 'stale'")
+    page.wait_for_function("document.querySelector('table#studies').dataset.refreshed", timeout=TIMEOUT_MS)
+
+
 def test_studies_page_lists_every_study_and_refreshes(page, dashboard_url):
     page.goto(dashboard_url + "/")
     table = page.locator("table#studies")
@@ -67,7 +74,7 @@ def test_studies_page_lists_every_study_and_refreshes(page, dashboard_url):
     expected = {"running": ("running", "RandomSearch"), "finished-hb": ("finished", "RandomSearch"),
                 "past-1": ("idle", "RandomSearch"), "warm": ("idle", "Portfolio")}
     assert states_and_optimizers() == expected
-    page.wait_for_function("document.querySelector('table#studies').dataset.refreshed", timeout=TIMEOUT_MS)
+    _list_drawn_again(page)
     assert table.get_by_role("link", name="finished-hb", exact=True).count() == 1
     assert states_and_optimizers() == expected  # as app.js writes them
     _shot(page, "dashboard-studies")
@@ -105,8 +112,8 @@ def test_script_study_name_is_text(page, dashboard_url):
     page.goto(dashboard_url + "/")
     link = page.get_by_role("link", name=SCRIPT_NAME, exact=True)
     assert link.count() == 1
-    page.wait_for_function("document.querySelector('table#studies').dataset.refreshed", timeout=TIMEOUT_MS)
-    assert page.get_by_role("link", name=SCRIPT_NAME, exact=True).count() == 1  # after the refresh
+    _list_drawn_again(page)
+    assert page.get_by_role("link", name=SCRIPT_NAME, exact=True).count() == 1  # as app.js writes it
     with page.expect_navigation():  # else the checks below may still see the list page
         page.get_by_role("link", name=SCRIPT_NAME, exact=True).click()
     assert page.locator("h1").inner_text() == f"Study {SCRIPT_NAME}"
@@ -322,4 +329,53 @@ def test_a_polling_page_downloads_a_study_only_when_it_changed(page, serve_dashb
         assert "3 trials" in page.locator(".facts", has_text="trials").last.inner_text()
         # Drawn: the page now holds the new version, and asks with it.
         assert poll() == [(name, 304) for name in watched]
+    assert page.errors == []
+
+
+def test_the_studies_page_downloads_the_list_only_when_it_changed(page, serve_dashboard, tmp_path):
+    import metahpo as mh
+
+    url = f"sqlite:///{tmp_path / 'list.db'}"
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    study = mh.create_study(name="a", space=space, storage=url, optimizer="random", seed=0)
+    study.optimize(lambda t: t.config["x"], n_trials=2, show_progress=False)
+    with serve_dashboard(url) as dashboard:
+        answers: list = []  # every answer of /api/studies, the page's polls
+        page.on("response", lambda r: answers.append(r) if "/api/studies" in r.url else None)
+        # The clock stands still: the list page draws no figure, and only the skips below
+        # fire its polls (every three seconds), none in between.
+        page.clock.install()
+        page.clock.pause_at(page.evaluate("Date.now()") + 1_000)
+        page.goto(dashboard + "/")
+
+        def poll() -> list[int]:
+            """Skip to the next poll; the statuses of the answers it got."""
+            first = len(answers)
+            _next_poll(page, "table#studies", ["/api/studies"], interval_ms=3_000)
+            return [r.status for r in answers[first:]]
+
+        def rows() -> dict[str, str]:
+            """The trials column of the table, by study."""
+            cells = page.eval_on_selector_all(
+                "table#studies tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+            return {row[0]: row[3] for row in cells}
+
+        assert rows() == {"a": "2"}
+        # Unchanged, poll after poll: the list is asked for, never sent.
+        for _ in range(3):
+            assert poll() == [304]
+        assert all(r.request.sizes()["responseBodySize"] == 0 for r in answers)
+        assert page.evaluate("document.querySelector('table#studies').dataset.refreshed") is None
+        # A new trial, then a new study: each is sent once, and drawn.
+        study.optimize(lambda t: t.config["x"], n_trials=1, show_progress=False)
+        assert poll() == [200]
+        assert rows() == {"a": "3"}
+        assert poll() == [304]
+        mh.create_study(name="b", space=space, storage=url, optimizer="random", seed=1)
+        assert poll() == [200]
+        assert rows() == {"a": "3", "b": "0"}
+        # Drawn: the page now holds the new version, and asks with it.
+        assert poll() == [304]
+        assert page.evaluate("document.querySelector('table#studies').dataset.version") == \
+            answers[-1].headers["etag"].strip('"')
     assert page.errors == []

@@ -259,3 +259,65 @@ def test_a_study_is_sent_again_only_when_its_version_changed(tmp_path):
     assert changed.status_code == 200 and len(changed.json()["rows"]) == 3
     assert changed.headers["etag"] == f'"{changed.json()["version"]}"' != f'"{version}"'
     assert answer("*").status_code == 304
+
+
+def test_the_studies_list_is_sent_again_only_when_it_changed(tmp_path):
+    import asyncio
+    import concurrent.futures
+
+    import httpx
+
+    from metahpo.dashboard import create_app
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = mh.create_study(name="s", space=SPACE, storage=url, optimizer="random", seed=0)
+    study.optimize(_objective, n_trials=2, show_progress=False)
+    app = create_app(url)
+
+    async def ask(tag: str | None, method: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://dashboard") as client:
+            headers = {} if tag is None else {"If-None-Match": tag}
+            return await client.request(method, "/api/studies", headers=headers)
+
+    def answer(tag: str | None = None, method: str = "GET") -> httpx.Response:
+        # On a thread of its own: another test (the browser's) may leave this thread's loop running.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, ask(tag, method)).result()
+
+    full = answer()
+    etag = full.headers["etag"]
+    assert full.status_code == 200 and [row["trials"] for row in full.json()] == [2]
+    assert re.fullmatch(r'"[0-9a-f]{16}"', etag) and full.headers["cache-control"] == "no-cache"
+    # The page carries the version of the list it was drawn at.
+    assert f"data-version={etag}" in studies_body(get_storage(url))
+    # Unchanged: an empty 304, however the tag is written (a list, a weak tag, any).
+    for tag in (etag, f'"other", W/{etag}', "*"):
+        same = answer(tag)
+        assert same.status_code == 304 and same.content == b"" and same.headers["etag"] == etag
+    assert answer(etag, "HEAD").status_code == 304
+    stale = answer('"0123456789abcdef"')
+    assert stale.status_code == 200 and stale.json() == full.json() and stale.headers["etag"] == etag
+
+    def changed(before: str) -> httpx.Response:
+        """The list asked for with the tag ``before``: sent again, under a new tag."""
+        again = answer(before)
+        assert again.status_code == 200 and again.headers["etag"] != before
+        assert answer(again.headers["etag"]).status_code == 304
+        return again
+
+    running = study.ask()
+    started = changed(etag)
+    assert started.json()[0]["state"] == "running" and started.json()[0]["trials"] == 3
+    # A report changes nothing the list shows: the list is not sent again.
+    running.report(1, 0.9)
+    assert answer(started.headers["etag"]).status_code == 304
+    study.tell(running, -1.0)
+    told = changed(started.headers["etag"])
+    assert told.json()[0]["state"] == "idle" and told.json()[0]["best"] == -1.0
+    mh.create_study(name="new", space=SPACE, storage=url, optimizer="random", seed=1)
+    added = changed(told.headers["etag"])
+    assert [row["name"] for row in added.json()] == ["s", "new"]
+    get_storage(url).delete_study("new")
+    removed = changed(added.headers["etag"])
+    assert removed.json() == told.json() and removed.headers["etag"] == told.headers["etag"]

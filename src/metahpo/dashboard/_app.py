@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from metahpo.dashboard._html import escape, page
 from metahpo.dashboard._pages import compare_body, knowledge_body, studies_body, study_body
-from metahpo.dashboard._reader import study_snapshot, study_summaries
+from metahpo.dashboard._reader import study_snapshot, study_summaries, summaries_version
 from metahpo.exceptions import InvalidParameterError, StudyNotFoundError
 from metahpo.storage import Storage, existing_storage, mask_password
 from metahpo.visualization import (
@@ -114,7 +114,8 @@ def create_app(storage: Storage | str) -> Starlette:
         return html("Knowledge", knowledge_body(store))
 
     def api_studies(request: Request) -> Response:
-        return Response(json.dumps(study_summaries(store), default=str), media_type="application/json")
+        summaries = study_summaries(store)
+        return _versioned_json(request, summaries, summaries_version(summaries))
 
     def api_study(request: Request) -> Response:
         try:
@@ -122,13 +123,7 @@ def create_app(storage: Storage | str) -> Starlette:
         except StudyNotFoundError:
             return JSONResponse({"error": "No such study."}, status_code=404)
         snapshot = study_snapshot(data)
-        # The version is the entity tag: a page that polls sends the one it drew with
-        # If-None-Match and gets an empty 304 until the study changes. "no-cache": a cache
-        # may keep the answer but must ask again before using it.
-        headers = {"ETag": f'"{snapshot["version"]}"', "Cache-Control": "no-cache"}
-        if _not_modified(request.headers.get("if-none-match"), headers["ETag"]):
-            return Response(status_code=304, headers=headers)
-        return Response(json.dumps(snapshot, default=str), media_type="application/json", headers=headers)
+        return _versioned_json(request, snapshot, snapshot["version"])
 
     def api_figure(request: Request) -> Response:
         query = request.query_params
@@ -183,6 +178,19 @@ def create_app(storage: Storage | str) -> Starlette:
     app = Starlette(routes=routes)
     app.add_middleware(_Guard)
     return app
+
+
+def _versioned_json(request: Request, payload: Any, version: str) -> Response:
+    """``payload`` as JSON with ``version`` as its entity tag, or an empty 304 when the
+    request's If-None-Match names it.
+
+    A page that polls sends the version it drew and gets an empty 304 until what it shows
+    changes. "no-cache": a cache may keep the answer but must ask again before using it.
+    """
+    headers = {"ETag": f'"{version}"', "Cache-Control": "no-cache"}
+    if _not_modified(request.headers.get("if-none-match"), headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    return Response(json.dumps(payload, default=str), media_type="application/json", headers=headers)
 
 
 def _not_modified(if_none_match: str | None, etag: str) -> bool:

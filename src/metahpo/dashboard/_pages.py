@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from metahpo.dashboard._html import escape, link, plot_div, table, url
-from metahpo.dashboard._reader import TRIAL_COLUMNS, study_snapshot, study_summaries
+from metahpo.dashboard._reader import (
+    TRIAL_COLUMNS,
+    study_snapshot,
+    study_summaries,
+    summaries_version,
+)
 from metahpo.exceptions import StudyNotFoundError
 from metahpo.knowledge import KnowledgeBase
 from metahpo.storage import Storage
@@ -17,17 +22,23 @@ _STUDY_KINDS = [k for k in KINDS if k not in ("compare", "knowledge-map")]
 
 
 def studies_body(storage: Storage) -> str:
-    """The studies table; ``app.js`` refreshes it from ``/api/studies`` while the page is open."""
+    """The studies table; ``app.js`` refreshes it from ``/api/studies`` while the page is open.
+
+    The table carries the version of the list it was drawn at: ``app.js`` sends it as
+    ``If-None-Match``, and an unchanged list is an empty 304.
+    """
+    summaries = study_summaries(storage)
     rows = [
         [link(s["name"], "/study", name=s["name"]), escape(s["state"]), escape(s["best"]),
          escape(s["trials"]), escape(s["optimizer"]), escape(s["scheduler"]), escape(s["created"])]
-        for s in study_summaries(storage)
+        for s in summaries
     ]
     return (
         '<p>Refreshed every few seconds while this page is open.</p>'
         + table(["study", "state", "best", "trials", "optimizer", "scheduler", "created"], rows,
                 ident="studies", raw_columns=range(7))
-        .replace('<table id="studies">', '<table id="studies" data-src="/api/studies">')
+        .replace('<table id="studies">', '<table id="studies" data-src="/api/studies" '
+                 f'data-version="{escape(summaries_version(summaries))}">')
     )
 
 

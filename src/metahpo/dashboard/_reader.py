@@ -13,7 +13,10 @@ from metahpo.study import optimizer_label
 from metahpo.trial import lineage_parent
 from metahpo.visualization import StudyData, read_study, source_of
 
-__all__ = ["TRIAL_COLUMNS", "study_facts", "study_snapshot", "study_summaries", "trial_rows", "why_text"]
+__all__ = [
+    "TRIAL_COLUMNS", "study_facts", "study_snapshot", "study_summaries", "summaries_version", "trial_rows",
+    "why_text",
+]
 
 # The trials table: (header, key of a trial_rows row), in the order the page shows them.
 TRIAL_COLUMNS = (
@@ -59,6 +62,17 @@ def study_summaries(storage: Storage) -> list[dict[str, Any]]:
             "created": record.created_at.strftime("%Y-%m-%d %H:%M UTC") if record.created_at else "-",
         })
     return rows
+
+
+def summaries_version(summaries: list[dict[str, Any]]) -> str:
+    """A version of the studies list that changes whenever any of :func:`study_summaries`'s
+    rows does (a study added or deleted, its state, best value or trial counts).
+
+    A hash of the rows themselves: they are read in full anyway, and a trial's report,
+    which changes its study's version but nothing the list shows, leaves it unchanged.
+    """
+    text = json.dumps(summaries, default=str, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def why_text(why: Any) -> str:

@@ -27,9 +27,15 @@ function cell(row, text) {
   return td;
 }
 
+// Asks `/api/studies` whether the list changed since the version `table` was drawn at (its
+// data-version, sent in If-None-Match: an unchanged list is an empty 304); when it did,
+// draws the rows again and keeps the new version, the answer's ETag.
 async function refreshStudies(table) {
-  const response = await fetch(table.dataset.src);
-  if (!response.ok) return;
+  const response = await fetch(table.dataset.src, {
+    headers: { Accept: "application/json", "If-None-Match": `"${table.dataset.version}"` },
+    cache: "no-store", // the 304 itself comes back, not the browser's stored copy
+  });
+  if (response.status === 304 || !response.ok) return;
   const studies = await response.json();
   const body = document.createElement("tbody");
   for (const study of studies) {
@@ -45,6 +51,7 @@ async function refreshStudies(table) {
     body.appendChild(row);
   }
   table.replaceChild(body, table.tBodies[0]);
+  table.dataset.version = (response.headers.get("ETag") || "").replace(/^W\//, "").replace(/"/g, "");
   table.dataset.refreshed = String(Date.now());
 }
 
@@ -90,13 +97,12 @@ async function refreshWatched(root, sources) {
   root.dataset.refreshed = String(Date.now());
 }
 
-function watchStudies(root) {
-  const sources = root.matches("[data-version]") ? [root] : [...root.querySelectorAll("[data-version]")];
-  // One question at a time: the next is asked once the last is answered and drawn.
-  const delay = () => (sources.some((s) => s.dataset.state === "running") ? REFRESH_MS : IDLE_REFRESH_MS);
+// Calls `refresh` every `delay()` ms while the page is open, skipping it while the page is
+// hidden. One question at a time: the next is asked once the last is answered and drawn.
+function keepPolling(root, refresh, delay) {
   const tick = async () => {
     try {
-      if (!document.hidden) await refreshWatched(root, sources);
+      if (!document.hidden) await refresh();
     } catch {
       // The dashboard stopped or the network failed: ask again later.
     } finally {
@@ -108,10 +114,16 @@ function watchStudies(root) {
   setTimeout(tick, delay());
 }
 
+function watchStudies(root) {
+  const sources = root.matches("[data-version]") ? [root] : [...root.querySelectorAll("[data-version]")];
+  const delay = () => (sources.some((s) => s.dataset.state === "running") ? REFRESH_MS : IDLE_REFRESH_MS);
+  keepPolling(root, () => refreshWatched(root, sources), delay);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   for (const div of document.querySelectorAll("div.plot[data-src]")) drawPlot(div);
   const watched = document.querySelector("div#study[data-src], div#compare");
   if (watched) watchStudies(watched);
   const studies = document.querySelector("table#studies[data-src]");
-  if (studies) setInterval(() => refreshStudies(studies), REFRESH_MS);
+  if (studies) keepPolling(studies, () => refreshStudies(studies), () => REFRESH_MS);
 });
