@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from metahpo.space import Space
-from metahpo.trial import FrozenTrial, TrialState, lineage_parent
+from metahpo.trial import FrozenTrial, TrialState, lineage_parent, retried_trial
 
 __all__ = ["DIRECTIONS", "History"]
 
@@ -63,8 +63,10 @@ class History:
         return [t for t in self.trials if t.state is TrialState.RUNNING]
 
     def new_config_count(self) -> int:
-        """How many trials started a new config (promotions, and their retries, continue an old one)."""
-        return sum(1 for t in self.trials if lineage_parent(t) is None)
+        """How many trials started a new config: promotions continue an old one, and a
+        trial run again after its process died (:func:`~metahpo.trial.retried_trial`)
+        runs the config of the trial it retries, which counts once."""
+        return sum(1 for t in self.trials if lineage_parent(t) is None and retried_trial(t) is None)
 
     def observations(
         self, budget: float | None = None

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-__all__ = ["RESUMED_KEY", "FrozenTrial", "TrialState", "lineage_parent", "resumed"]
+__all__ = ["RESUMED_KEY", "FrozenTrial", "TrialState", "lineage_parent", "resumed", "retried_trial"]
 
 # Written on a promotion when its objective asks for the parent's checkpoint
 # (``TrialHandle.parent_checkpoint_dir``): whether it was handed one to resume from.
@@ -94,3 +94,15 @@ def resumed(trial: FrozenTrial) -> bool | None:
     """
     value = trial.user_attrs.get(RESUMED_KEY)
     return value if isinstance(value, bool) else None
+
+
+def retried_trial(trial: FrozenTrial) -> int | None:
+    """The number of the trial first run with ``trial``'s config, when ``trial`` runs it
+    again after that trial's process died (``user_attrs["why"]["retry_of"]``); ``None``
+    for a trial that is no retry. A retry and the trials it retries are one config."""
+    why = trial.user_attrs.get("why")
+    if isinstance(why, dict) and why.get("source") == "retry":
+        first = why.get("retry_of")
+        if isinstance(first, int) and not isinstance(first, bool):
+            return first
+    return None

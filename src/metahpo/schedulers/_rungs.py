@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from metahpo.history import History
 from metahpo.storage import is_stale_failure
-from metahpo.trial import FrozenTrial, TrialState
+from metahpo.trial import FrozenTrial, TrialState, retried_trial
 
 
 def in_rung(history: History, bracket: int, rung: int) -> list[FrozenTrial]:
@@ -16,12 +16,8 @@ def in_rung(history: History, bracket: int, rung: int) -> list[FrozenTrial]:
 def first_attempt(trial: FrozenTrial) -> int:
     """The number of the trial first run with ``trial``'s config in its rung: its own, or
     for a retry of a trial whose process died, the ``retry_of`` its ``why`` records."""
-    why = trial.user_attrs.get("why")
-    if isinstance(why, dict) and why.get("source") == "retry":
-        first = why.get("retry_of")
-        if isinstance(first, int) and not isinstance(first, bool):
-            return first
-    return trial.number
+    first = retried_trial(trial)
+    return trial.number if first is None else first
 
 
 def one_per_config(trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
