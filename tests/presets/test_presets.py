@@ -225,13 +225,14 @@ def test_a_shipped_model_starts_only_a_study_of_the_space_it_was_trained_on(no_m
     space = mh.presets.get("hgb-classifier").space.to_dict()
     narrower = mh.Space.from_dict({**space, "learning_rate": {**space["learning_rate"], "low": 0.01, "high": 0.3}})
     studies = {
-        # The regressor's model has as many inputs; its last one is another parameter.
-        "another bundle": dict(preset="hgb-classifier", knowledge="bundled:hgb-regressor"),
+        # The regressor's model has as many inputs; its last one is another parameter. (A
+        # study without a task records no kind of problem: the regressor's tasks count.)
+        "another bundle": dict(preset="hgb-classifier", knowledge="bundled:hgb-regressor", task=None),
         # Same names and width; the learning rate's column means other values.
-        "other bounds": dict(space=narrower, knowledge="bundled:hgb-classifier"),
+        "other bounds": dict(space=narrower, knowledge="bundled:hgb-classifier", task=mh.Task.from_data(X, y)),
     }
     for name, settings in studies.items():
-        study = mh.create_study(task=mh.Task.from_data(X, y), seed=0, optimizer="auto", **settings)
+        study = mh.create_study(seed=0, optimizer="auto", **settings)
         assert study.optimizer.name == "metabo", name
         assert "ready-trained" not in study.user_attrs["optimizer_choice"]["reason"], name
         study.optimize(objective, n_trials=3, show_progress=False)  # the warm start

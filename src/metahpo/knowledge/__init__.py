@@ -4,7 +4,9 @@ What a meta-learning optimizer needs, in the order it uses it:
 
 * :class:`KnowledgeBase` — :meth:`~KnowledgeBase.open` a spec (``"bundled:keel-hgb"``, a
   storage URL, a directory) or read Optuna studies (:meth:`~KnowledgeBase.from_optuna`), then :meth:`~KnowledgeBase.tasks` ``(space)`` gives every
-  task mapped onto the study's space (:attr:`Task.missing` lists inputs to marginalise).
+  task mapped onto the study's space (:attr:`Task.missing` lists inputs to marginalise);
+  :meth:`~KnowledgeBase.of_task_type` leaves out the tasks of another kind of problem
+  (classification, regression: :attr:`Task.task_type`).
 * :class:`Task` — one task's evaluations: :attr:`Task.unit` (configs in the unit cube),
   :attr:`Task.losses`, :attr:`Task.budgets`, :meth:`Task.at_budget`;
   :meth:`Task.from_history` turns a running study into a target task.
@@ -38,6 +40,7 @@ from metahpo.knowledge._descriptors import (
     REGRESSION_FEATURES,
     harmonise_descriptor,
     meta_features,
+    task_type_of,
 )
 from metahpo.knowledge._ensemble import BaseClustering, base_clusterings
 from metahpo.knowledge._files import KnowledgeFiles, read_knowledge, write_knowledge
@@ -124,6 +127,7 @@ __all__ = [
     "spec_without_passwords",
     "task_map",
     "task_structure",
+    "task_type_of",
     "write_knowledge",
     "write_portfolio_rule",
 ]

@@ -13,12 +13,14 @@ import numpy as np
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._clusters import Clustering
+from metahpo.knowledge._descriptors import TASK_TYPES
 from metahpo.knowledge._identity import (
     SQL_PREFIXES,
     check_spec,
     spec_identity,
     spec_without_passwords,
 )
+from metahpo.knowledge._mapping import same_task_type
 from metahpo.knowledge._new_tasks import check_new_tasks, design_tasks, task_from_values, told_apart
 from metahpo.knowledge._portfolio import greedy_portfolio
 from metahpo.knowledge._portfolio_file import read_portfolio_rule
@@ -74,6 +76,11 @@ class KnowledgeBase:
         # Per space fingerprint, the k nearest tasks its portfolio is chosen on, as the
         # knowledge directories that hold the space recorded it (see docs/knowledge.md).
         self._portfolio_k: dict[str, int | None] = {}
+        # of_task_type: the knowledge of each kind of problem (made once, until a task is
+        # added), and for such a part the kind it keeps and the whole it was taken from.
+        self._of_type: dict[str, KnowledgeBase] = {}
+        self._task_type: str | None = None
+        self._whole: KnowledgeBase | None = None
         self._add_all(list(tasks))
 
     # Collection ---------------------------------------------------------------------------
@@ -93,7 +100,8 @@ class KnowledgeBase:
             raise KeyError(f"No task named {name!r} in the knowledge base.") from None
 
     def __repr__(self) -> str:
-        return f"KnowledgeBase({len(self)} tasks, spec={self.spec!r})"
+        kind = "" if self._task_type is None else f", task_type={self._task_type!r}"
+        return f"KnowledgeBase({len(self)} tasks, spec={self.spec!r}{kind})"
 
     @property
     def names(self) -> list[str]:
@@ -117,12 +125,16 @@ class KnowledgeBase:
         process and for every database role), or for knowledge built in memory a summary
         of its tasks (names, evaluation counts and loss sums)."""
         if self._specs is not None:
-            return spec_identity(self._specs)
+            identity = spec_identity(self._specs)
+            # The tasks of one kind of problem are not the whole (of_task_type).
+            return identity if self._task_type is None else {"knowledge": identity, "task_type": self._task_type}
         return [[t.name, t.n_evaluations, float(np.sum(t.losses))] for t in self]
 
     def artefacts(self) -> ArtefactStore | None:
         """Where meta-models learned from this knowledge are shared: the artefact store of
         the first storage URL in the spec (opened once and kept), or ``None``."""
+        if self._whole is not None:
+            return self._whole.artefacts()
         if self._artefact_storage is None:
             url = next((s for s in self._specs or [] if s.startswith(SQL_PREFIXES)), None)
             if url is None:
@@ -230,6 +242,7 @@ class KnowledgeBase:
             self._tasks[task.name] = task
         if batch:
             self._views.clear()
+            self._of_type.clear()
 
     def _append_spec(self, spec: str) -> None:
         if self._specs is not None:
@@ -242,7 +255,8 @@ class KnowledgeBase:
         Tasks of the same space (same fingerprint, any parameter order) come as they are;
         tasks of an overlapping space are projected onto the shared parameters, with the
         others filled in and flagged (see :mod:`metahpo.knowledge._mapping` and
-        :attr:`Task.missing`); tasks sharing no parameter are left out.
+        :attr:`Task.missing`); tasks sharing no parameter are left out. Every kind of
+        problem is here: :meth:`of_task_type` leaves out those of another kind than a study's.
         """
         if space is None:
             return list(self._tasks.values())
@@ -259,13 +273,14 @@ class KnowledgeBase:
         """The ``k`` tasks most similar to ``target`` with their similarity, best first.
 
         Tasks are mapped onto ``space`` (default ``target.space``); a descriptor-only
-        target is compared with every task by descriptor. See
+        target is compared with every task by descriptor. Tasks of another kind of problem
+        than the target's (:attr:`Task.task_type`, when both record one) are left out. See
         :func:`~metahpo.knowledge.nearest`.
         """
         space = space if space is not None else target.space
         if space is None:
-            return nearest(target, [t for t in self if t.descriptor], k)
-        return self._views.nearest(target, self.tasks(space), k, space)
+            return nearest(target, [t for t in self._same_type(self, target) if t.descriptor], k)
+        return self._views.nearest(target, self._same_type(self.tasks(space), target), k, space)
 
     def clusters(
         self, space: Space | None = None, method: str = "meta", **kwargs: Any
@@ -282,7 +297,8 @@ class KnowledgeBase:
     def relevant(
         self, space: Space, target: Task | None = None, k: int | None = None
     ) -> list[Task]:
-        """The tasks to learn from for a new task in ``space``.
+        """The tasks to learn from for a new task in ``space``: those of :meth:`tasks`, less
+        the tasks of another kind of problem than the target's when both record one.
 
         Without information to compare the target with the tasks (no descriptor sharing
         a feature with some task's, and fewer than three observations): every mapped
@@ -291,7 +307,55 @@ class KnowledgeBase:
         portfolio optimizers pass the ``k`` the knowledge records,
         :meth:`portfolio_neighbours`).
         """
-        return relevant_tasks(self.tasks(space), target, k, lambda t: self.nearest(t, k, space))
+        pool = self._same_type(self.tasks(space), target)
+        return relevant_tasks(pool, target, k, lambda t: self.nearest(t, k, space))
+
+    def of_task_type(self, task_type: str | None) -> KnowledgeBase:
+        """The knowledge a study of ``task_type`` (``"classification"`` or ``"regression"``)
+        learns from: without the tasks that record another kind of problem
+        (:attr:`Task.task_type`); tasks that record none stay, as they would for a study
+        that records none (``task_type=None``: the knowledge itself).
+
+        Knowledge without a task of another kind is returned itself. Otherwise the part is
+        made once and kept until a task is added: it has this knowledge's :attr:`spec` and
+        artefact store, and an :attr:`identity` that names the kind, so a meta-model learned
+        from the part is never taken for one of the whole.
+
+        Example:
+            >>> import metahpo as mh
+            >>> space = mh.Space({"x": mh.Float(0.0, 1.0)})
+            >>> kb = mh.KnowledgeBase()
+            >>> for name, n_classes in [("iris", 3.0), ("housing", 0.0), ("mine", None)]:
+            ...     descriptor = None if n_classes is None else {"n_classes": n_classes}
+            ...     _ = kb.add_task(space, [{"x": 0.5}], [1.0], descriptor=descriptor, name=name)
+            >>> kb.of_task_type("regression").names
+            ['housing', 'mine']
+        """
+        if task_type is None:
+            return self
+        if task_type not in TASK_TYPES:
+            raise InvalidParameterError(
+                "The 'task_type' parameter of KnowledgeBase.of_task_type must be 'classification', "
+                f"'regression' or None. Got {describe(task_type)} instead."
+            )
+        part = self._of_type.get(task_type)
+        if part is None:
+            kept = [t for t in self._tasks.values() if same_task_type(t.task_type, task_type)]
+            part = self
+            if len(kept) < len(self._tasks):
+                part = KnowledgeBase(kept)
+                part._specs = None if self._specs is None else list(self._specs)
+                part._portfolio_k = dict(self._portfolio_k)
+                part._task_type = task_type
+                part._whole = self._whole or self
+            self._of_type[task_type] = part
+        return part
+
+    @staticmethod
+    def _same_type(tasks: Iterable[Task], target: Task | None) -> list[Task]:
+        """``tasks`` less those of another kind of problem than ``target``'s."""
+        kind = None if target is None else target.task_type
+        return [t for t in tasks if same_task_type(t.task_type, kind)]
 
     def portfolio_neighbours(self, space: Space) -> int | None:
         """How many nearest tasks the knowledge directories holding ``space`` recorded for
@@ -425,8 +489,11 @@ class KnowledgeBase:
 
     def reopened(self) -> KnowledgeBase:
         """The knowledge as opening its spec finds it now (studies finished in its storage
-        since included); itself when it was built in memory."""
-        return self if not self._specs else type(self).open(list(self._specs))
+        since included), of the same kind of problem (:meth:`of_task_type`); itself when it
+        was built in memory."""
+        if not self._specs:
+            return self
+        return type(self).open(list(self._specs)).of_task_type(self._task_type)
 
     @classmethod
     def open(cls, spec: str | Sequence[str]) -> KnowledgeBase:

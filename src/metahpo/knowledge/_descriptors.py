@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -20,9 +21,14 @@ from metahpo.exceptions import InvalidParameterError
 __all__ = [
     "CLASSIFICATION_FEATURES",
     "REGRESSION_FEATURES",
+    "TASK_TYPES",
     "harmonise_descriptor",
     "meta_features",
+    "task_type_of",
 ]
+
+#: The kinds of problem a descriptor records, in the words of ``Task.from_data(task_type=)``.
+TASK_TYPES = ("classification", "regression")
 
 _COMMON = (
     "n_samples",
@@ -122,6 +128,24 @@ def meta_features(X: Any, y: Any, task_type: str | None = None) -> dict[str, flo
     return {name: float(features[name]) for name in names}
 
 
+def task_type_of(descriptor: Mapping[str, float] | None) -> str | None:
+    """The kind of problem a descriptor records: ``"regression"`` when its ``n_classes`` is
+    0 (as :func:`meta_features` writes for a continuous target), ``"classification"`` when
+    it is positive, and ``None`` when it records none (no ``n_classes``).
+
+    Example:
+        >>> from metahpo.knowledge import task_type_of
+        >>> task_type_of({"n_classes": 0.0}), task_type_of({"n_classes": 3.0}), task_type_of(None)
+        ('regression', 'classification', None)
+    """
+    n_classes = None if descriptor is None else descriptor.get("n_classes")
+    if n_classes is None:
+        return None
+    if n_classes == 0:
+        return "regression"
+    return "classification" if n_classes > 0 else None
+
+
 def harmonise_descriptor(descriptor: dict[str, float]) -> dict[str, float]:
     """A descriptor from elsewhere in the names of :func:`meta_features`.
 
@@ -200,7 +224,7 @@ def _check_data(X: Any, y: Any, task_type: str | None) -> tuple[np.ndarray, np.n
                 f"The 'y' parameter of Task.from_data must be a class label or a continuous target; "
                 f"scikit-learn reads it as {kind!r}. Pass task_type= to say which."
             )
-    if task_type not in ("classification", "regression"):
+    if task_type not in TASK_TYPES:
         raise InvalidParameterError(
             "The 'task_type' parameter of Task.from_data must be 'classification', 'regression' or None. "
             f"Got {describe(task_type)} instead."

@@ -22,6 +22,14 @@ a ``learning_rate``) describe different problems, and transferring between them 
 mislead more often than help. A task that is not related, or keeps no evaluation, is not
 mapped.
 
+A space does not say what is being solved: a classifier and a regressor of one model
+family share their space, but their losses measure different things on different kinds
+of data. So a task is related only when its kind of problem agrees with the target's
+(:attr:`Task.task_type`, read from the descriptor's ``n_classes``) whenever both record
+one; a task or a study that records none is compared by its space alone.
+:meth:`KnowledgeBase.of_task_type <metahpo.knowledge.KnowledgeBase.of_task_type>` applies
+this rule for a study of a known kind.
+
 Conditional spaces: a mapped config holds exactly the parameters the target space makes
 active under its values (the target's conditions decide, parents first). A shared
 parameter the source config left out (inactive there) but the target needs is filled
@@ -37,7 +45,7 @@ import numpy as np
 from metahpo.knowledge._task import Task
 from metahpo.space import Categorical, Float, Int, Param, Space
 
-__all__ = ["is_related", "map_task", "shared_parameters"]
+__all__ = ["is_related", "map_task", "same_task_type", "shared_parameters"]
 
 # "Most" of the target's parameters: strictly more than this share of them.
 _MIN_SHARED = 0.5
@@ -52,10 +60,36 @@ def shared_parameters(source: Space, target: Space) -> list[str]:
     ]
 
 
-def is_related(source: Space, target: Space) -> bool:
+def same_task_type(source: str | None, target: str | None) -> bool:
+    """Whether two kinds of problem (``"classification"``, ``"regression"`` or ``None``
+    for unrecorded) agree: they are equal, or one of them is not recorded."""
+    return source is None or target is None or source == target
+
+
+def is_related(
+    source: Space,
+    target: Space,
+    *,
+    source_type: str | None = None,
+    target_type: str | None = None,
+) -> bool:
     """Whether a task of ``source`` transfers to ``target``: the same parameters (ranges
     may differ), or more than half of the target's, at least half of its own, and at least
-    two (see the module docstring)."""
+    two; and the same kind of problem when both record one (``source_type`` and
+    ``target_type``: ``"classification"``, ``"regression"`` or ``None``, see
+    :attr:`Task.task_type`). See the module docstring.
+
+    Example:
+        >>> import metahpo as mh
+        >>> from metahpo.knowledge import is_related
+        >>> space = mh.Space({"lr": mh.Float(1e-3, 1.0, log=True), "depth": mh.Int(1, 8)})
+        >>> is_related(space, space), is_related(space, space, source_type="classification")
+        (True, True)
+        >>> is_related(space, space, source_type="classification", target_type="regression")
+        False
+    """
+    if not same_task_type(source_type, target_type):
+        return False
     if source.fingerprint() == target.fingerprint():
         return True
     shared = len(shared_parameters(source, target))

@@ -14,6 +14,7 @@ import numpy as np
 
 from metahpo._validation import describe, numeric_matrix
 from metahpo.exceptions import InvalidParameterError
+from metahpo.knowledge._descriptors import meta_features, task_type_of
 from metahpo.space import Config, ConfigKey, Space, config_keys
 
 if TYPE_CHECKING:
@@ -108,6 +109,13 @@ class Task:
     @property
     def has_evaluations(self) -> bool:
         return len(self.configs) > 0
+
+    @property
+    def task_type(self) -> str | None:
+        """``"classification"`` or ``"regression"`` as the descriptor records it (its
+        ``n_classes``, 0 for regression; see :func:`~metahpo.knowledge.task_type_of`), or
+        ``None`` when it records none. Tasks of different kinds are never related."""
+        return task_type_of(self.descriptor)
 
     @functools.cached_property
     def unit(self) -> np.ndarray:
@@ -210,8 +218,6 @@ class Task:
             >>> task.descriptor["n_samples"], task.descriptor["n_classes"]
             (200.0, 2.0)
         """
-        from metahpo.knowledge._descriptors import meta_features
-
         descriptor = meta_features(X, y, task_type=task_type)
         if name is None:
             # meta_features accepted X as numbers, so hashing its float bytes is exact and fast.

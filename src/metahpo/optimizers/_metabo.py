@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
-from metahpo.knowledge import MIN_TASK_TRIALS
+from metahpo.knowledge import MIN_TASK_TRIALS, descriptor_of, task_type_of
 from metahpo.optimizers._base import MIN_RELATED_TASKS, BaseOptimizer, Suggestion
 from metahpo.optimizers._bo import (
     ACQUISITIONS,
@@ -76,7 +76,11 @@ class MetaBO(BaseOptimizer):
        meta-training, meta-trains the model anew instead, so that the next study starts
        with it.
 
-    With fewer than three related tasks it is :class:`GPBO`. Each suggestion records why
+    With fewer than three related tasks it is :class:`GPBO`. A study whose task descriptor
+    records its kind of problem (``n_classes``: classification or regression) learns from no
+    task that records the other kind, in any of these steps
+    (:meth:`KnowledgeBase.of_task_type <metahpo.knowledge.KnowledgeBase.of_task_type>`).
+    Each suggestion records why
     it was made: the portfolio's source tasks, or the number of observations the surrogate
     adapted on and the three most similar tasks with their similarity.
 
@@ -202,7 +206,7 @@ class MetaBO(BaseOptimizer):
 
     def suggest_explained(self, history: History, n: int = 1) -> list[Suggestion]:
         n = check_int(n, "n", "MetaBO.suggest", minimum=1)
-        kb = self.knowledge
+        kb = None if self.knowledge is None else _of_study_type(self.knowledge, history)
         # The study's own task, once it is in the knowledge's storage, is neither growth to
         # learn from, nor a past task to name, nor one of the related tasks MetaBO needs.
         own = own_tasks(kb, history) if kb is not None else ()
@@ -220,7 +224,7 @@ class MetaBO(BaseOptimizer):
             return self._portfolio.suggest_explained(history, n)
         encoding = SpaceEncoding(history.space, history.min_budget, history.max_budget)
         with torch_threads(1):
-            surrogate, meta, checked = self._fit(history, encoding, own)
+            surrogate, meta, checked = self._fit(kb, history, encoding, own)
             # Where the study's own GP predicts better, the search is GP-BO's, trust region
             # included (the portfolio's configs still compete, as measured), with what the
             # meta-learned model believes as a fading prior over where to look: without it
@@ -260,7 +264,7 @@ class MetaBO(BaseOptimizer):
         ]
 
     def _fit(
-        self, history: History, encoding: SpaceEncoding, own: tuple[str, ...]
+        self, kb: KnowledgeBase, history: History, encoding: SpaceEncoding, own: tuple[str, ...]
     ) -> tuple[Any, Any, dict[str, Any]]:
         """The surrogate of this round, the meta-learned one, and what the check between
         models found.
@@ -272,8 +276,7 @@ class MetaBO(BaseOptimizer):
         on, a GP fitted on the study alone competes with it the same way: where the
         knowledge misleads, the study's own data say so, and the search stops following it.
         """
-        assert self.knowledge is not None  # checked by the caller
-        model = self._provider.model(self.knowledge, encoding, exclude=own)
+        model = self._provider.model(kb, encoding, exclude=own)
         x_unit, budgets, losses = history.observations()
         inputs = encoding.inputs(x_unit, budgets)
         fits = [
@@ -311,6 +314,7 @@ class MetaBO(BaseOptimizer):
             logger.warning("Reopening the knowledge to learn from the study failed (%s); "
                            "learning with the knowledge as it was opened.", exc)
             kb = self.knowledge
+        kb = _of_study_type(kb, history)
         own = own_tasks(kb, history)
         others = [t for t in kb.tasks(history.space) if t.name not in own]
         if len(others) + (1 if own else 0) < MIN_RELATED_TASKS:
@@ -340,6 +344,12 @@ class MetaBO(BaseOptimizer):
         return min(losses[-self.plateau_patience :]) >= best_before - 1e-12 * max(
             1.0, abs(best_before)
         )
+
+
+def _of_study_type(kb: KnowledgeBase, history: History) -> KnowledgeBase:
+    """The tasks of ``kb`` a study of ``history`` learns from: not those of another kind of
+    problem than its task descriptor records (:meth:`KnowledgeBase.of_task_type`)."""
+    return kb.of_task_type(task_type_of(descriptor_of(history.descriptor)))
 
 
 def _target(history: History) -> Any:

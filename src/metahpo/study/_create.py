@@ -12,7 +12,7 @@ import numpy as np
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import DuplicatedStudyError, InvalidParameterError, StudyNotFoundError
 from metahpo.history import DIRECTIONS
-from metahpo.knowledge import descriptor_of
+from metahpo.knowledge import descriptor_of, task_type_of
 from metahpo.optimizers import (
     Optimizer,
     optimizer_class,
@@ -85,11 +85,12 @@ def create_study(
             f"The 'direction' parameter of create_study must be 'minimize' or 'maximize'. Got {describe(direction)} instead."
         )
     task_record = None
+    task_type = None  # the kind of problem the task records: "auto" counts tasks of that kind
     if task is not None:  # refused before a database file is created
         task_record = task.to_dict() if hasattr(task, "to_dict") else task
-        descriptor = descriptor_of(task_record)
+        task_type = task_type_of(descriptor_of(task_record))
         if preset is not None:
-            _check_task_type(preset, descriptor)
+            _check_task_type(preset, task_type)
     # Every argument that needs no storage is checked before one is opened, so that a
     # mistake does not leave an empty database file behind.
     if name is not None:
@@ -130,7 +131,7 @@ def create_study(
     record = _stored_study(store, name) if load_if_exists else None
     built = None
     if record is None:
-        resolved_optimizer, choice = build_optimizer(optimizer, knowledge, space, store)
+        resolved_optimizer, choice = build_optimizer(optimizer, knowledge, space, store, task_type)
         built = resolved_optimizer
         user_attrs: dict[str, Any] = {}
         if task_record is not None:
@@ -155,7 +156,7 @@ def create_study(
     # Only an instance is needed as given: it is compared with the stored one and used.
     instance = None
     if not isinstance(optimizer, str):
-        instance = built if built is not None else build_optimizer(optimizer, knowledge, space, store)[0]
+        instance = built if built is not None else build_optimizer(optimizer, knowledge, space, store, task_type)[0]
     _check_same_study(record, space, direction, optimizer, instance,
                       scheduler, resolved_scheduler, seed if seed_given else None, task_record)
     if task_record is not None and "task" not in record.user_attrs:
@@ -283,14 +284,13 @@ def _check_preset_budgets(preset: str, scheduler: Any) -> None:
     )
 
 
-def _check_task_type(preset: str, descriptor: dict[str, float] | None) -> None:
+def _check_task_type(preset: str, task_type: str | None) -> None:
     """A task described as regression for a classifier's preset, or the other way round, is
     a mistake the losses would not show (a whole-number target reads as classes)."""
     from metahpo.presets import get
 
-    if descriptor is None or "n_classes" not in descriptor:
+    if task_type is None:
         return
-    task_type = "regression" if descriptor["n_classes"] == 0 else "classification"
     wanted = get(preset).task_type
     if task_type != wanted:
         raise InvalidParameterError(

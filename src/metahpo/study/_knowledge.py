@@ -13,8 +13,10 @@ from metahpo.knowledge import (
     bundled_meta_model,
     bundled_names,
     bundled_space_counts,
+    descriptor_of,
     spec_with_credentials,
     spec_without_passwords,
+    task_type_of,
 )
 from metahpo.optimizers import (
     MIN_RELATED_TASKS,
@@ -179,12 +181,13 @@ def default_knowledge(space: Space, storage: Storage) -> KnowledgeBase:
 
 
 def build_optimizer(
-    optimizer: Any, knowledge: Any, space: Space, storage: Storage
+    optimizer: Any, knowledge: Any, space: Space, storage: Storage, task_type: str | None = None
 ) -> tuple[Optimizer, dict[str, Any] | None]:
     """The study's optimizer, and for ``"auto"`` which one it chose and why.
 
     ``"auto"`` is MetaBO when the knowledge holds at least three tasks related to the
-    space (the same space, or one sharing most parameters; see
+    study (the same space, or one sharing most parameters, and not of another kind of
+    problem than ``task_type``, the one the study's task descriptor records; see
     :func:`~metahpo.knowledge.is_related`) and GP-BO otherwise; once the study has
     observations, MetaBO itself checks, suggestion by suggestion, that its meta-learned
     surrogate predicts them better than a GP on the study alone. An optimizer that learns
@@ -195,9 +198,12 @@ def build_optimizer(
     if isinstance(optimizer, str):
         if optimizer == "auto":
             kb = kb if kb is not None else default_knowledge(space, storage)
-            related = len(kb.tasks(space))
+            related = len(kb.of_task_type(task_type).tasks(space))
             source = "built in memory" if kb.spec is None else repr(kb.identity)  # no credentials
             where = f"among the {len(kb)} tasks of the knowledge ({source})"
+            other_kind = len(kb.tasks(space)) - related
+            if other_kind:
+                where += f", {other_kind} of another kind of problem than this {task_type} study left out"
             if related < MIN_RELATED_TASKS:
                 tasks = "task" if related == 1 else "tasks"
                 reason = f"{related} related {tasks} {where} (MetaBO needs {MIN_RELATED_TASKS})"
@@ -207,7 +213,7 @@ def build_optimizer(
                 return make_optimizer("gpbo"), choice
             reason = (f"{related} related tasks {where}; each suggestion checks the meta-learned "
                       "surrogate against a GP on the study alone")
-            metabo, ready = _auto_metabo(kb, space)
+            metabo, ready = _auto_metabo(kb, space, task_type)
             if ready:
                 # A budget column over another range than the bundle's means another model.
                 reason += ("; starting from the bundle's ready-trained meta-model (under a "
@@ -226,23 +232,26 @@ def build_optimizer(
     return make_optimizer(optimizer), None
 
 
-def _ready_meta_models(kb: KnowledgeBase, space: Space) -> list[Any]:
+def _ready_meta_models(kb: KnowledgeBase, space: Space, task_type: str | None = None) -> list[Any]:
     """The ready-trained meta-models shipped with the one bundle of ``kb`` (without and with
-    a budget column) that were trained on ``space``; none when it holds no bundle or several."""
+    a budget column) that were trained on ``space``; none when it holds no bundle or several,
+    or when none of the bundle's tasks is of the study's kind of problem ``task_type``."""
     specs = [kb.spec] if isinstance(kb.spec, str) else list(kb.spec or [])
     bundles = [s[8:] for s in specs if s.startswith("bundled:")]
     if len(bundles) != 1:
         return []
+    if not any(t.source == f"bundled:{bundles[0]}" for t in kb.of_task_type(task_type)):
+        return []  # a classifier's model is no start for a regression study
     from metahpo.surrogates.meta import reads_space  # torch, imported with a bundle's models only
 
     ready = [bundled_meta_model(bundles[0], budgets=b) for b in (False, True)]
     return [model for model in ready if model is not None and reads_space(model, space)]
 
 
-def _auto_metabo(kb: KnowledgeBase, space: Space) -> tuple[Optimizer, bool]:
-    """The MetaBO ``"auto"`` makes for ``kb`` and a study of ``space``, and whether it starts
-    from ready-trained meta-models (no meta-training)."""
-    ready = _ready_meta_models(kb, space)
+def _auto_metabo(kb: KnowledgeBase, space: Space, task_type: str | None) -> tuple[Optimizer, bool]:
+    """The MetaBO ``"auto"`` makes for ``kb`` and a study of ``space`` and ``task_type``, and
+    whether it starts from ready-trained meta-models (no meta-training)."""
+    ready = _ready_meta_models(kb, space, task_type)
     if ready:
         from metahpo.surrogates.meta import MetaModelProvider
 
@@ -257,7 +266,8 @@ def reopened_optimizer(record: StudyRecord, kb: Any) -> Optimizer:
     model-based suggestion does not meta-train on the bundle."""
     spec = dict(record.optimizer)
     choice = record.user_attrs.get("optimizer_choice")
-    ready = _ready_meta_models(kb, Space.from_dict(record.space)) if isinstance(kb, KnowledgeBase) else []
+    ready = (_ready_meta_models(kb, Space.from_dict(record.space), _task_type(record))
+             if isinstance(kb, KnowledgeBase) else [])
     if isinstance(choice, dict) and choice.get("optimizer") == "metabo" and ready:
         from metahpo.surrogates.meta import MetaModelProvider
 
@@ -285,4 +295,9 @@ def learner_after_auto(record: StudyRecord, storage: Storage) -> Optimizer | Non
     except Exception as exc:  # a moved directory, a server gone: nothing to learn into
         logger.warning("Study %r: its knowledge could not be opened to learn from it (%s).", record.name, exc)
         return None
-    return None if kb is None else _auto_metabo(kb, Space.from_dict(record.space))[0]
+    return None if kb is None else _auto_metabo(kb, Space.from_dict(record.space), _task_type(record))[0]
+
+
+def _task_type(record: StudyRecord) -> str | None:
+    """The kind of problem the stored study's task descriptor records, or ``None``."""
+    return task_type_of(descriptor_of(record.user_attrs.get("task")))

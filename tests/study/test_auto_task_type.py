@@ -1,0 +1,103 @@
+"""A study whose task records its kind of problem learns only from tasks of that kind:
+``"auto"`` counts them, MetaBO warm-starts and meta-learns from them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import metahpo as mh
+
+BOTH = ["bundled:hgb-classifier", "bundled:hgb-regressor"]
+
+
+def _task(task_type: str) -> mh.Task:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = (X[:, 0] > 0).astype(int) if task_type == "classification" else X[:, 0] * 3.0 + rng.normal(size=60)
+    return mh.Task.from_data(X, y)
+
+
+def _reason(study: mh.Study) -> str:
+    return study.user_attrs["optimizer_choice"]["reason"]
+
+
+def test_auto_does_not_count_a_classifiers_tasks_for_a_regression_study():
+    n_classifier = len(mh.bundled_knowledge("hgb-classifier"))
+    n_regressor = len(mh.bundled_knowledge("hgb-regressor"))
+    alone = mh.create_study(preset="hgb-regressor", task=_task("regression"), knowledge="bundled:hgb-classifier")
+    assert alone.optimizer.name == "gpbo"
+    assert _reason(alone).startswith(f"0 related tasks among the {n_classifier} tasks")
+    assert f"{n_classifier} of another kind of problem than this regression study left out" in _reason(alone)
+    # Beside the regressor's own tasks, the classifier's are left out of the count.
+    space = mh.presets.get("hgb-regressor").space
+    both = mh.create_study(space=space, task=_task("regression"), knowledge=BOTH)
+    assert both.optimizer.name == "metabo"
+    assert _reason(both).startswith(f"{n_regressor} related tasks among the {n_classifier + n_regressor} tasks")
+
+
+def test_auto_still_counts_a_classifiers_tasks_for_a_classifier_or_a_study_of_no_recorded_kind():
+    n_classifier = len(mh.bundled_knowledge("hgb-classifier"))
+    classifier = mh.create_study(preset="hgb-classifier", task=_task("classification"),
+                                 knowledge="bundled:hgb-classifier")
+    assert classifier.optimizer.name == "metabo"
+    assert _reason(classifier).startswith(f"{n_classifier} related tasks") and "left out" not in _reason(classifier)
+    assert "ready-trained" in _reason(classifier)
+    # No task: the study records no kind of problem, and every task of a related space counts.
+    unknown = mh.create_study(preset="hgb-regressor", knowledge="bundled:hgb-classifier")
+    assert unknown.optimizer.name == "metabo"
+    assert _reason(unknown).startswith(f"{n_classifier} related tasks")
+
+
+def test_metabo_warm_starts_a_regression_study_from_regression_tasks_only():
+    space = mh.presets.get("hgb-regressor").space
+    study = mh.create_study(space=space, task=_task("regression"), knowledge=BOTH, seed=0)
+    regressors = set(mh.bundled_knowledge("hgb-regressor").names)
+    for _ in range(2):
+        trial = study.ask()
+        why = study.trials[trial.number].user_attrs["why"]
+        assert why["source"] == "portfolio" and why["n_tasks"] > 0
+        assert set(why["tasks"]) <= regressors
+        study.tell(trial, 0.5)
+    # MetaBO named directly agrees with "auto": no related task, so GP-BO's suggestions.
+    named = mh.create_study(preset="hgb-regressor", task=_task("regression"),
+                            knowledge="bundled:hgb-classifier", optimizer="metabo", seed=0)
+    trial = named.ask()
+    assert named.trials[trial.number].user_attrs["why"]["reason"] == "0 related tasks (< 3)"
+
+
+def test_a_classifiers_ready_trained_model_does_not_start_a_regression_study(tmp_path):
+    regression = mh.bundled_knowledge("hgb-regressor")
+    mh.KnowledgeBase([regression[name] for name in regression.names[:3]]).save(tmp_path / "mine")
+    knowledge = ["bundled:hgb-classifier", str(tmp_path / "mine")]
+    # On the classifier's space, which its shipped model reads: three regression tasks are
+    # related, but the model learned from the classifier's tasks is no start for them.
+    space = mh.presets.get("hgb-classifier").space
+    study = mh.create_study(space=space, task=_task("regression"), knowledge=knowledge)
+    assert study.optimizer.name == "metabo"
+    assert _reason(study).startswith("3 related tasks") and "ready-trained" not in _reason(study)
+    classifier = mh.create_study(space=space, task=_task("classification"), knowledge=knowledge)
+    assert "ready-trained" in _reason(classifier)
+
+
+class _Asked(Exception):
+    pass
+
+
+def test_metabo_meta_learns_from_the_tasks_of_the_studys_kind(monkeypatch):
+    from metahpo.surrogates.meta import MetaModelProvider
+
+    asked = []
+
+    def model(self, knowledge, encoding, exclude=()):
+        asked.append(knowledge)
+        raise _Asked
+
+    monkeypatch.setattr(MetaModelProvider, "model", model)
+    space = mh.presets.get("hgb-regressor").space
+    study = mh.create_study(space=space, task=_task("regression"), knowledge=BOTH, seed=0)
+    for _ in range(study.optimizer.n_warm_start):
+        study.tell(study.ask(), 0.5)
+    with pytest.raises(_Asked):
+        study.ask()
+    assert sorted(asked[0].names) == sorted(mh.bundled_knowledge("hgb-regressor").names)
