@@ -40,6 +40,9 @@ class History:
         min_budget, max_budget: the scheduler's budget range (``None`` without budgets).
         descriptor: the study's task descriptor (``create_study(task=...)``: named
             meta-features), which meta-learning optimizers compare tasks by; ``None`` without.
+        task_type: the study's kind of problem, ``"classification"`` or ``"regression"``, as
+            its descriptor or its preset records it (``None`` when neither does): past tasks
+            of another kind are no knowledge for it.
     """
 
     space: Space
@@ -49,6 +52,7 @@ class History:
     min_budget: float | None = None
     max_budget: float | None = None
     descriptor: Mapping[str, Any] | None = None
+    task_type: str | None = None
 
     def loss(self, value: float) -> float:
         """The value to minimise: ``value`` itself, or its negation when maximising."""

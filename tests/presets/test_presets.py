@@ -226,8 +226,9 @@ def test_a_shipped_model_starts_only_a_study_of_the_space_it_was_trained_on(no_m
     narrower = mh.Space.from_dict({**space, "learning_rate": {**space["learning_rate"], "low": 0.01, "high": 0.3}})
     studies = {
         # The regressor's model has as many inputs; its last one is another parameter. (A
-        # study without a task records no kind of problem: the regressor's tasks count.)
-        "another bundle": dict(preset="hgb-classifier", knowledge="bundled:hgb-regressor", task=None),
+        # study of the space, with no task and no preset, records no kind of problem: the
+        # regressor's tasks count.)
+        "another bundle": dict(space=mh.Space.from_dict(space), knowledge="bundled:hgb-regressor", task=None),
         # Same names and width; the learning rate's column means other values.
         "other bounds": dict(space=narrower, knowledge="bundled:hgb-classifier", task=mh.Task.from_data(X, y)),
     }

@@ -43,10 +43,38 @@ def test_auto_still_counts_a_classifiers_tasks_for_a_classifier_or_a_study_of_no
     assert classifier.optimizer.name == "metabo"
     assert _reason(classifier).startswith(f"{n_classifier} related tasks") and "left out" not in _reason(classifier)
     assert "ready-trained" in _reason(classifier)
-    # No task: the study records no kind of problem, and every task of a related space counts.
-    unknown = mh.create_study(preset="hgb-regressor", knowledge="bundled:hgb-classifier")
+    # No task and no preset: the study records no kind of problem, and every task of a
+    # related space counts.
+    space = mh.presets.get("hgb-regressor").space
+    unknown = mh.create_study(space=space, knowledge="bundled:hgb-classifier")
     assert unknown.optimizer.name == "metabo"
     assert _reason(unknown).startswith(f"{n_classifier} related tasks")
+    assert "task_type" not in unknown.user_attrs and unknown.history().task_type is None
+
+
+def test_a_preset_study_without_a_task_records_the_presets_kind(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'kinds.db'}"
+    n_classifier = len(mh.bundled_knowledge("hgb-classifier"))
+    study = mh.create_study(preset="hgb-regressor", knowledge="bundled:hgb-classifier", storage=storage,
+                            name="regression")
+    assert study.optimizer.name == "gpbo"
+    assert f"{n_classifier} of another kind of problem than this regression study left out" in _reason(study)
+    assert study.user_attrs["task_type"] == "regression"
+    reopened = mh.load_study("regression", storage)
+    assert reopened.history().task_type == "regression"
+    with pytest.raises(mh.exceptions.InvalidParameterError, match="task_type"):
+        reopened.set_user_attr("task_type", "classification")
+    # A task given with the preset is what the study records: no second record of its kind.
+    given = mh.create_study(preset="hgb-regressor", task=_task("regression"), storage=storage, name="given")
+    assert "task_type" not in given.user_attrs and given.history().task_type == "regression"
+
+
+def test_metabo_leaves_out_another_kind_for_a_preset_study_without_a_task():
+    study = mh.create_study(preset="hgb-regressor", optimizer="metabo", knowledge=BOTH, seed=0)
+    regressors = set(mh.bundled_knowledge("hgb-regressor").names)
+    trial = study.ask()
+    why = study.trials[trial.number].user_attrs["why"]
+    assert why["source"] == "portfolio" and set(why["tasks"]) <= regressors
 
 
 def test_metabo_warm_starts_a_regression_study_from_regression_tasks_only():

@@ -38,6 +38,7 @@ from metahpo.knowledge._clusters import Clustering, cluster_tasks, similarity_ma
 from metahpo.knowledge._descriptors import (
     CLASSIFICATION_FEATURES,
     REGRESSION_FEATURES,
+    TASK_TYPES,
     harmonise_descriptor,
     meta_features,
     task_type_of,
@@ -85,6 +86,7 @@ __all__ = [
     "MIN_TASK_TRIALS",
     "PORTFOLIO_FILE",
     "REGRESSION_FEATURES",
+    "TASK_TYPES",
     "BaseClustering",
     "Clustering",
     "DescriptorScale",

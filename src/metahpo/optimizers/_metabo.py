@@ -348,8 +348,8 @@ class MetaBO(BaseOptimizer):
 
 def _of_study_type(kb: KnowledgeBase, history: History) -> KnowledgeBase:
     """The tasks of ``kb`` a study of ``history`` learns from: not those of another kind of
-    problem than its task descriptor records (:meth:`KnowledgeBase.of_task_type`)."""
-    return kb.of_task_type(task_type_of(descriptor_of(history.descriptor)))
+    problem than its task descriptor, or its preset, records (:meth:`KnowledgeBase.of_task_type`)."""
+    return kb.of_task_type(history.task_type or task_type_of(descriptor_of(history.descriptor)))
 
 
 def _target(history: History) -> Any:

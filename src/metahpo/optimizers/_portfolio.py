@@ -134,14 +134,16 @@ class Portfolio(BaseOptimizer):
         it was chosen among."""
         from metahpo.knowledge import KnowledgeBase, Task, descriptor_of, greedy_portfolio_sources
 
-        kb = self.knowledge
-        if kb is None:
+        if self.knowledge is None:
             return [], 0
+        # A study of a known kind of problem (its preset's, say) chooses among tasks of that kind.
+        kb = self.knowledge.of_task_type(history.task_type)
         descriptor = descriptor_of(history.descriptor)
         own = own_tasks(kb, history)
         k = self._neighbours(kb, history)
         key = (
             len(kb),
+            history.task_type,
             k,
             history.space.fingerprint(),
             tuple(history.space.names),

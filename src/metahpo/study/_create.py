@@ -31,7 +31,7 @@ from metahpo.storage import (
     get_storage,
     missing_sqlite_file,
 )
-from metahpo.study._knowledge import build_optimizer, check_given_knowledge
+from metahpo.study._knowledge import TASK_TYPE_KEY, build_optimizer, check_given_knowledge
 from metahpo.study._study import Study, reopened_scheduler
 
 
@@ -100,7 +100,9 @@ def create_study(
     else:
         from metahpo.presets import get
 
-        get(preset)
+        chosen_preset = get(preset)
+        if task_record is None:  # the preset's kind: what the study records of itself
+            task_type = chosen_preset.task_type
     check_given_knowledge(knowledge)
     if not isinstance(load_if_exists, bool):
         raise InvalidParameterError(
@@ -136,6 +138,8 @@ def create_study(
         user_attrs: dict[str, Any] = {}
         if task_record is not None:
             user_attrs["task"] = task_record
+        elif task_type is not None:
+            user_attrs[TASK_TYPE_KEY] = task_type
         if choice is not None:
             user_attrs["optimizer_choice"] = choice
         try:

@@ -9,6 +9,7 @@ from typing import Any
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge import (
+    TASK_TYPES,
     KnowledgeBase,
     bundled_meta_model,
     bundled_names,
@@ -35,6 +36,7 @@ from metahpo.storage import (
 )
 
 __all__ = [
+    "TASK_TYPE_KEY",
     "build_optimizer",
     "default_knowledge",
     "learner_after_auto",
@@ -43,9 +45,14 @@ __all__ = [
     "reopened_optimizer",
     "resolve_knowledge",
     "study_knowledge",
+    "study_task_type",
 ]
 
 logger = logging.getLogger("metahpo.study")
+
+# The kind of problem a study created with a preset and no task descriptor records (the
+# preset's), so that past tasks of the other kind are no knowledge for it.
+TASK_TYPE_KEY = "task_type"
 
 
 def check_given_knowledge(knowledge: Any) -> None:
@@ -266,7 +273,7 @@ def reopened_optimizer(record: StudyRecord, kb: Any) -> Optimizer:
     model-based suggestion does not meta-train on the bundle."""
     spec = dict(record.optimizer)
     choice = record.user_attrs.get("optimizer_choice")
-    ready = (_ready_meta_models(kb, Space.from_dict(record.space), _task_type(record))
+    ready = (_ready_meta_models(kb, Space.from_dict(record.space), study_task_type(record))
              if isinstance(kb, KnowledgeBase) else [])
     if isinstance(choice, dict) and choice.get("optimizer") == "metabo" and ready:
         from metahpo.surrogates.meta import MetaModelProvider
@@ -295,9 +302,12 @@ def learner_after_auto(record: StudyRecord, storage: Storage) -> Optimizer | Non
     except Exception as exc:  # a moved directory, a server gone: nothing to learn into
         logger.warning("Study %r: its knowledge could not be opened to learn from it (%s).", record.name, exc)
         return None
-    return None if kb is None else _auto_metabo(kb, Space.from_dict(record.space), _task_type(record))[0]
+    return None if kb is None else _auto_metabo(kb, Space.from_dict(record.space), study_task_type(record))[0]
 
 
-def _task_type(record: StudyRecord) -> str | None:
-    """The kind of problem the stored study's task descriptor records, or ``None``."""
-    return task_type_of(descriptor_of(record.user_attrs.get("task")))
+def study_task_type(record: StudyRecord) -> str | None:
+    """The kind of problem a stored study records: its task descriptor's, else its preset's
+    (stored as ``"task_type"`` by a study created with a preset and no ``task``), or ``None``."""
+    kind = task_type_of(descriptor_of(record.user_attrs.get("task")))
+    stored = record.user_attrs.get(TASK_TYPE_KEY)
+    return kind if kind is not None else stored if stored in TASK_TYPES else None

@@ -3,6 +3,7 @@ the optimizer's state, and proposed again when a concurrent worker took the same
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -38,11 +39,7 @@ def keyed_history(history: History, number: int) -> History:
     # so in-flight trials hidden from the history cannot make two workers collide.
     if len(history.trials) == number:
         return history
-    return History(
-        history.space, history.trials, history.direction,
-        component_seed(history.seed, number), history.min_budget, history.max_budget,
-        history.descriptor,
-    )
+    return dataclasses.replace(history, seed=component_seed(history.seed, number))
 
 
 def propose_config(

@@ -25,10 +25,13 @@ RESERVED_USER_ATTRS = frozenset({OPTIMIZER_STATE_KEY, DISPATCH_KEY})
 # above): set_user_attr may not overwrite them.
 OWN_TRIAL_ATTRS = RESERVED_USER_ATTRS | {"why", ENQUEUED_KEY, STALE_KEY, RESUMED_KEY}
 # Study-level keys metahpo writes and reads back: the queue of enqueued configs, the task
-# descriptor the knowledge reads (settable, if it is one), auto's choice, the last
+# descriptor the knowledge reads (settable, if it is one), the kind of problem a preset
+# records without one, auto's choice, the last
 # continual update's summary and when the study was finished (Study.finish). The storage
 # keeps the queue (QUEUE_KEY) and writes the entry a trial runs (ENQUEUED_KEY).
-RESERVED_STUDY_ATTRS = frozenset({QUEUE_KEY, "task", "optimizer_choice", "knowledge_update", FINISHED_KEY})
+RESERVED_STUDY_ATTRS = frozenset(
+    {QUEUE_KEY, "task", "task_type", "optimizer_choice", "knowledge_update", FINISHED_KEY}
+)
 
 
 def state_of_history(trials: Iterable[FrozenTrial], initial: Mapping[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,12 @@ from metahpo.study._checkpoints import study_checkpoint_dir
 from metahpo.study._enqueue import add_to_queue, take_waiting_entry
 from metahpo.study._handle import Objective, TrialHandle
 from metahpo.study._heartbeat import heartbeat
-from metahpo.study._knowledge import learner_after_auto, reopened_knowledge, reopened_optimizer
+from metahpo.study._knowledge import (
+    learner_after_auto,
+    reopened_knowledge,
+    reopened_optimizer,
+    study_task_type,
+)
 from metahpo.study._propose import component_seed, keyed_history, propose_config
 from metahpo.study._retry import check_retries, retry_dead_trial
 from metahpo.study._run_trial import run_trial
@@ -88,6 +93,7 @@ class Study:
         # The descriptor given to create_study(task=...) is what meta-learning optimizers
         # compare tasks by; they read it from the history.
         self._descriptor = descriptor_of(record.user_attrs.get("task"))
+        self._task_type = study_task_type(record)
         # Threads of one process share the optimizer: loading the history's state,
         # suggesting and reading the new state must not interleave.
         self._suggest_lock = threading.Lock()
@@ -225,6 +231,7 @@ class Study:
             min_budget=self.scheduler.min_budget,
             max_budget=self.scheduler.max_budget,
             descriptor=self._descriptor,
+            task_type=self._task_type,
         )
 
     @property
