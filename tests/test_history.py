@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import metahpo as mh
+from metahpo.history import History
 from metahpo.storage import SQLStorage
 from metahpo.study import Study
 from metahpo.trial import FrozenTrial, TrialState, retried_trial
@@ -60,3 +61,20 @@ def test_retried_trial_reads_the_first_attempt_of_a_retry_only():
     plain = retry.evolve(user_attrs={"why": {"source": "sobol"}})
     flag = retry.evolve(user_attrs={"why": {"source": "retry", "retry_of": True}})
     assert [retried_trial(t) for t in (plain, flag, retry.evolve(user_attrs={}))] == [None, None, None]
+
+
+def test_a_config_counts_once_by_its_first_attempt_whichever_attempts_the_history_holds():
+    def trial(number: int, why: dict) -> FrozenTrial:
+        return FrozenTrial(number=number, state=TrialState.COMPLETE, config={"x": 0.5, "y": 0.5},
+                           value=1.0, user_attrs={"why": why})
+
+    first = trial(0, {"source": "sobol"})
+    retries = [trial(n, {"source": "retry", "retry_of": 0, "previous": n - 1, "attempt": n}) for n in (1, 2)]
+    other = trial(3, {"source": "sobol"})
+
+    def count(*trials: FrozenTrial) -> int:
+        return History(SPACE, tuple(trials)).new_config_count()
+
+    assert count(first, *retries, other) == 2  # trial 0's config, attempted three times, and trial 3's
+    assert count(*retries) == 1  # the first attempt left out of this history: its config still counts
+    assert count(retries[1], other) == 2

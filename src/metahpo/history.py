@@ -70,7 +70,11 @@ class History:
         """How many trials started a new config: promotions continue an old one, and a
         trial run again after its process died (:func:`~metahpo.trial.retried_trial`)
         runs the config of the trial it retries, which counts once."""
-        return sum(1 for t in self.trials if lineage_parent(t) is None and retried_trial(t) is None)
+        # Counted by first attempt, so a retry whose first attempt is not in this history
+        # (a history of some trials only) still counts its config.
+        firsts = {t.number if (first := retried_trial(t)) is None else first
+                  for t in self.trials if lineage_parent(t) is None}
+        return len(firsts)
 
     def observations(
         self, budget: float | None = None

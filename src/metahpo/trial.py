@@ -12,7 +12,7 @@ __all__ = ["RESUMED_KEY", "FrozenTrial", "TrialState", "lineage_parent", "resume
 
 # Written on a promotion when its objective asks for the parent's checkpoint
 # (``TrialHandle.parent_checkpoint_dir``): whether it was handed one to resume from.
-RESUMED_KEY = "resumed"
+RESUMED_KEY = "resumed_parent_checkpoint"
 
 
 class TrialState(str, enum.Enum):

@@ -72,6 +72,18 @@ def test_of_task_type_leaves_out_the_other_kind_and_keeps_tasks_that_record_none
         kb.of_task_type("ranking")
 
 
+def test_a_part_of_one_kind_follows_a_spec_that_grew_without_tasks(tmp_path):
+    kb = KnowledgeBase.open(["bundled:hgb-classifier", "bundled:hgb-regressor"])
+    before = kb.of_task_type("regression")
+    # A storage with no study to learn from adds no task, but it is a source of the spec.
+    storage = f"sqlite:///{tmp_path / 'empty.db'}"
+    mh.create_study(space=SPACE, storage=storage, optimizer="random")
+    kb.add_storage(storage)
+    after = kb.of_task_type("regression")
+    assert after is not before and after.spec == kb.spec and len(kb.spec) == 3
+    assert after.identity == KnowledgeBase.open(kb.spec).of_task_type("regression").identity
+
+
 def test_a_part_of_one_kind_has_its_own_identity_and_reopens_as_that_kind():
     kb = KnowledgeBase.open(["bundled:hgb-classifier", "bundled:hgb-regressor"])
     regression = kb.of_task_type("regression")
@@ -94,7 +106,8 @@ def test_nearest_and_relevant_tasks_are_of_the_targets_kind():
     observed = mh.Task("new", SPACE, DESIGN[:4], [(c["x"] - 0.2) ** 2 + c["y"] for c in DESIGN[:4]],
                        descriptor={"n_classes": 2.0})
     assert {t.name for t, _ in kb.nearest(observed)} == {"iris", "wine", "mine"}
-    assert {t.name for t in kb.relevant(SPACE, observed)} <= {"iris", "wine", "mine"}
+    chosen = {t.name for t in kb.relevant(SPACE, observed)}
+    assert chosen and chosen <= {"iris", "wine", "mine"}
     # A target that records no kind is compared with every task, as before.
     unknown = mh.Task("new", descriptor={"n_samples": 150.0})
     assert {t.name for t, _ in kb.nearest(unknown)} == {"iris", "wine", "housing", "diabetes"}

@@ -417,8 +417,19 @@ def test_a_running_promotion_is_drawn_by_whether_it_was_handed_its_parents_check
         assert segments == [[3.0], [1.0, 2.0]]
 
 
-def test_the_resumed_record_is_metahpos_own():
-    study = mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), optimizer="random", seed=0)
+def test_the_resumed_record_is_metahpos_own_and_never_fails_a_late_read(tmp_path):
+    study = mh.create_study(space=mh.Space({"x": mh.Float(0, 1)}), optimizer="random", seed=0,
+                            scheduler=mh.SuccessiveHalving(min_budget=3, max_budget=9, eta=3),
+                            storage=f"sqlite:///{tmp_path / 'late.db'}")
     trial = study.ask()
-    with pytest.raises(InvalidParameterError, match="resumed"):
-        trial.set_user_attr("resumed", True)
+    with pytest.raises(InvalidParameterError, match="resumed_parent_checkpoint"):
+        trial.set_user_attr(mh.trial.RESUMED_KEY, True)
+    study.tell(trial, 0.5)
+    for _ in range(2):
+        trial = study.ask()
+        study.tell(trial, trial.config["x"])
+    promotion = study.ask()
+    study.tell(promotion, 0.1)
+    # Read after the trial was told: nothing to record any more, and no error.
+    assert promotion.parent_checkpoint_dir is None
+    assert mh.trial.resumed(study.trials[promotion.number]) is None

@@ -242,7 +242,9 @@ class KnowledgeBase:
             self._tasks[task.name] = task
         if batch:
             self._views.clear()
-            self._of_type.clear()
+        # Every way of adding goes through here, also those that change only the spec or
+        # the portfolio rules (a storage with no study to add): a kept part copied both.
+        self._of_type.clear()
 
     def _append_spec(self, spec: str) -> None:
         if self._specs is not None:

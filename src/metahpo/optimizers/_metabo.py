@@ -76,13 +76,13 @@ class MetaBO(BaseOptimizer):
        meta-training, meta-trains the model anew instead, so that the next study starts
        with it.
 
-    With fewer than three related tasks it is :class:`GPBO`. A study whose task descriptor
-    records its kind of problem (``n_classes``: classification or regression) learns from no
-    task that records the other kind, in any of these steps
+    With fewer than three related tasks it is :class:`GPBO`. A study that records its kind
+    of problem (its task descriptor's ``n_classes``, or its preset's: classification or
+    regression) learns from no task that records the other kind, in any of these steps
     (:meth:`KnowledgeBase.of_task_type <metahpo.knowledge.KnowledgeBase.of_task_type>`).
-    Each suggestion records why
-    it was made: the portfolio's source tasks, or the number of observations the surrogate
-    adapted on and the three most similar tasks with their similarity.
+    Each suggestion records why it was made: the portfolio's source tasks, or the number of
+    observations the surrogate adapted on and the three most similar tasks with their
+    similarity.
 
     Args:
         knowledge: the :class:`~metahpo.knowledge.KnowledgeBase` to learn from

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from metahpo._validation import check_finite_number
-from metahpo.exceptions import InvalidParameterError
+from metahpo.exceptions import InvalidParameterError, TrialStateError
 from metahpo.storage import check_objective_value
 from metahpo.study._state import OWN_TRIAL_ATTRS
 from metahpo.trial import RESUMED_KEY, FrozenTrial, lineage_parent
@@ -110,11 +111,13 @@ class TrialHandle:
         found = path if path.is_dir() and any(path.iterdir()) else None
         if self._resumed is not (found is not None):
             # Recorded so that learning curves know a continuation from a fresh start
-            # while the trial runs, rather than guessing it from the steps it reports.
+            # while the trial runs, rather than guessing it from the steps it reports. Only
+            # a record: read after the trial ended (told, or taken for dead), it is not one.
             self._resumed = found is not None
-            self._study.storage.set_trial_user_attrs(
-                self._study.study_id, self.number, {RESUMED_KEY: self._resumed}
-            )
+            with contextlib.suppress(TrialStateError):
+                self._study.storage.set_trial_user_attrs(
+                    self._study.study_id, self.number, {RESUMED_KEY: self._resumed}
+                )
         return found
 
     def report(self, step: float, value: float) -> None:
