@@ -68,6 +68,16 @@ def test_list_shows_the_finished_studies_by_space_and_source(storage_url):
     assert spaces in ([True] * 6 + [False], [False] + [True] * 6)
 
 
+def test_list_names_each_tasks_kind_of_problem():
+    result = kb("list", "--knowledge", "bundled:hgb-classifier", "--knowledge", "bundled:hgb-regressor")
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if "bundled:" in line]
+    kinds = {"bundled:hgb-classifier": "classification", "bundled:hgb-regressor": "regression"}
+    for source, kind in kinds.items():
+        mine = [row for row in rows if source in row]
+        assert mine and all(row.rstrip(" │").endswith(kind) for row in mine), source
+
+
 def test_list_names_the_portfolio_rule_of_the_knowledge():
     xgboost = mh.presets.get("xgboost-classifier")
     result = kb("list", "--knowledge", f"bundled:{xgboost.knowledge_name}")
@@ -136,7 +146,7 @@ def test_show_one_task(storage_url):
     out = result.output
     assert "low-b" in out and f"study:low-b@{storage_url}" in out
     assert "x" in out and "float" in out and "[0, 1]" in out and "int" in out and "[1, 8]" in out
-    assert "descriptor: none" in out and "12 evaluations" in out
+    assert "descriptor: none" in out and "kind of problem: not recorded" in out and "12 evaluations" in out
     task = KnowledgeBase.from_storage(storage_url)["low-b"]
     assert json.dumps(task.best_config()) in out.replace("\n", "")
     assert f"{task.losses.min():.6g}" in out
@@ -145,7 +155,7 @@ def test_show_one_task(storage_url):
     # Two bundles both hold a dataset: the second is told apart by its source, and named.
     both = kb("show", "banana", "--knowledge", "bundled:hgb-classifier", "--knowledge", "bundled:xgboost-classifier")
     assert both.exit_code == 0, both.output
-    assert "source bundled:hgb-classifier" in both.output
+    assert "source bundled:hgb-classifier" in both.output and "kind of problem: classification" in both.output
     assert "also named 'banana' in other sources: banana (bundled:xgboost-classifier)" in both.output
 
     missing = kb("show", "nope", "--storage", storage_url)

@@ -174,6 +174,7 @@ def list_tasks(
         Column("#evals", justify="right"),
         Column("budgets", no_wrap=True),
         Column("descriptor", no_wrap=True),
+        Column("kind", no_wrap=True),
         title=f"{len(kb)} tasks",
     )
     rows = sorted(
@@ -191,6 +192,7 @@ def list_tasks(
             str(task.n_evaluations),
             _budgets(task) if task.has_evaluations else "-",
             "yes" if task.descriptor else "no",
+            task.task_type or "-",  # tasks of another kind of problem are never related
         )
     console().print(table)
     spaces = {t.space.fingerprint(): t.space for t in kb if t.space is not None}
@@ -240,6 +242,7 @@ def show_task(
         )
     else:
         console().print("descriptor: none")
+    console().print(f"kind of problem: {record.task_type or 'not recorded'}", highlight=False)
     if not record.has_evaluations:
         console().print("no evaluations")
         return
