@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from typing import Any
 
 from metahpo.exceptions import InvalidParameterError
@@ -13,6 +14,19 @@ def describe(value: Any) -> str:
     """A short repr of a user value for error messages."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def is_ordered_collection(value: Any) -> bool:
+    """Whether ``value`` lists its items in an order of its own: a list, tuple, range, NumPy
+    array or pandas Series, but not a str, a set, a dict or an iterator. A set iterates in
+    an order that changes from one process to the next (``PYTHONHASHSEED``), so what is
+    built from it (a space's fingerprint, a seed's draws) would too."""
+    if isinstance(value, (str, bytes)):
+        return False
+    if isinstance(value, Sequence):
+        return True
+    # Arrays and pandas objects are no Sequence, but keep their order; a 0-d array has none.
+    return hasattr(value, "__array__") and hasattr(value, "__iter__") and getattr(value, "ndim", 1) >= 1
 
 
 def is_real_number(value: Any) -> bool:

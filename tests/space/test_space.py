@@ -41,7 +41,7 @@ def make_space() -> mh.Space:
         (lambda: mh.Categorical([1, 1.0]), "must not repeat"),
         (lambda: mh.Categorical([[1]]), "JSON scalars"),
         (lambda: mh.Categorical([float("inf")]), "JSON scalars"),
-        (lambda: mh.Categorical("abc"), "list of JSON scalars"),
+        (lambda: mh.Categorical("abc"), "list or tuple of JSON scalars"),
         (lambda: mh.Space({}), "at least one parameter"),
         (lambda: mh.Space({"a": 3}), "must be a Float, Int or Categorical"),
     ],
@@ -319,3 +319,31 @@ def test_a_categorical_default_of_none_is_the_none_choice() -> None:
     # None that is no choice is no default, as it always was.
     assert mh.Categorical(["a", "b"], default=None) == mh.Categorical(["a", "b"])
     assert "default" not in mh.Categorical(["a", "b"], default=None).to_dict()
+
+
+@pytest.mark.parametrize(
+    "choices",
+    [{"b", "a"}, frozenset({"b", "a"}), {"a": 1, "b": 2}, {"a": 1, "b": 2}.keys(), iter(["a", "b"]),
+     (c for c in "ab")],
+    ids=["set", "frozenset", "dict", "dict-keys", "iterator", "generator"],
+)
+def test_categorical_refuses_choices_without_an_order_of_their_own(choices):
+    # A set's order follows the hash seed: the space's fingerprint, and the configs a seed
+    # draws, would change from one process to the next.
+    described = re.escape(repr(choices)[:40])
+    with pytest.raises(InvalidParameterError, match=r"The 'choices' parameter of Categorical must be a "
+                       rf"list or tuple of JSON scalars.*sorted\(\.\.\.\).*Got {described}"):
+        mh.Categorical(choices)
+    with pytest.raises(InvalidParameterError, match=r"The 'values' parameter of In must be a list or tuple"):
+        mh.In("x", choices)
+
+
+def test_categorical_keeps_the_order_of_ordered_collections():
+    import pandas as pd
+
+    for choices in (["b", "a"], ("b", "a"), np.array(["b", "a"]), pd.Series(["b", "a"])):
+        assert mh.Categorical(choices).choices == ("b", "a")
+        assert mh.In("x", choices).values == ("b", "a")
+    assert mh.Categorical(range(3)).choices == (0, 1, 2)
+    with pytest.raises(InvalidParameterError, match=r"list or tuple of JSON scalars.*Got array\(1\) instead"):
+        mh.Categorical(np.array(1))

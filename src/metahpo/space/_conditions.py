@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from metahpo._validation import describe
+from metahpo._validation import describe, is_ordered_collection
 from metahpo.exceptions import InvalidParameterError
 from metahpo.space._params import is_json_scalar, python_scalar
 
@@ -91,9 +91,12 @@ class In:
 
     def __init__(self, parent: str, values: Iterable[Any]) -> None:
         _check_parent(parent, "In")
-        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        if not is_ordered_collection(values):
+            # A set's order changes with the process's hash seed, and so would the space's
+            # fingerprint, which covers conditions.
             raise InvalidParameterError(
-                f"The 'values' parameter of In must be a list of values. Got {describe(values)} instead."
+                "The 'values' parameter of In must be a list or tuple of values (for a set, "
+                f"sorted(...) of it). Got {describe(values)} instead."
             )
         items = tuple(_condition_value(value, "In", "values") for value in values)
         if not items:

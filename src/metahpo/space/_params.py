@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from metahpo._validation import check_finite_number, describe, is_real_number
+from metahpo._validation import check_finite_number, describe, is_ordered_collection, is_real_number
 from metahpo.exceptions import InvalidParameterError
 
 JSONScalar = str | int | float | bool | None
@@ -271,9 +271,13 @@ class Categorical:
         self, choices: Any, ordered: bool = False, default: JSONScalar | _NoDefault = _NO_DEFAULT
     ) -> None:
         default = python_scalar(default)
-        if isinstance(choices, (str, bytes)) or not hasattr(choices, "__iter__"):
+        if not is_ordered_collection(choices):
+            # A set or a dict's keys would give the choices (and the space's fingerprint, and
+            # the configs a seed draws) an order that changes with the process's hash seed.
             raise InvalidParameterError(
-                f"The 'choices' parameter of Categorical must be a list of JSON scalars. Got {describe(choices)} instead."
+                "The 'choices' parameter of Categorical must be a list or tuple of JSON scalars, "
+                "in the order to keep (for a set, sorted(...) of it). Got "
+                f"{describe(choices)} instead."
             )
         # NumPy scalars (np.array([16, 32, 64]), a DataFrame column's values) stand for the
         # Python ones and are stored as them, so the space serialises.
