@@ -199,6 +199,16 @@ def test_imported_studies_name_their_source_not_an_optimizer(storage_url, workdi
     assert "optimizer: none (imported from file:knowledge)" in shown.output
 
 
+def test_a_metahpo_storage_given_as_an_optuna_one_points_to_kb_import(workdir, storage_url):
+    pytest.importorskip("optuna")
+    result = kb("import-optuna", storage_url, "--storage", "sqlite:///target.db")
+    assert result.exit_code == 2
+    assert "is not an Optuna storage. It is a metahpo storage" in result.output
+    assert "`metahpo kb import URL` imports them" in result.output
+    assert "version_info" not in result.output
+    assert not (workdir / "target.db").exists()
+
+
 def test_import_refuses_bad_sources(workdir):
     for args in (
         ["import", "no-such-dir"],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
 
 import numpy as np
 import pytest
@@ -252,8 +254,18 @@ def test_bad_sources_are_refused_without_creating_files(tmp_path):
     study = mh.create_study(name="s", space=mh.Space({"x": mh.Float(0, 1)}),
                             storage=f"sqlite:///{other}", optimizer="random", seed=0)
     study.optimize(lambda t: t.config["x"], n_trials=2, show_progress=False)
-    with pytest.raises(InvalidParameterError, match=r"Cannot (open|read) .*Optuna"):
+    # The driver's "no such table: version_info" said it only to who knows Optuna's schema.
+    with pytest.raises(InvalidParameterError, match=r"metahpo\.db is not an Optuna storage\. It is a "
+                       r"metahpo storage: KnowledgeBase\.open\(url\) reads its finished studies"):
         KnowledgeBase.from_optuna(f"sqlite:///{other}")
+    unrelated = tmp_path / "unrelated.db"
+    with sqlite3.connect(unrelated) as db:
+        db.execute("CREATE TABLE mine (a INTEGER)")
+    with pytest.raises(InvalidParameterError, match=r"unrelated\.db is not an Optuna storage: it has no "
+                       "'version_info' table"):
+        KnowledgeBase.from_optuna(f"sqlite:///{unrelated}")
+    with sqlite3.connect(unrelated) as db:
+        assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("mine",)]
     with pytest.raises(InvalidParameterError, match="must be an Optuna storage URL"):
         KnowledgeBase.from_optuna(42)
     with pytest.raises(InvalidParameterError, match=r"postgresql\+psycopg://user:\*\*\*@"):
@@ -277,6 +289,27 @@ def test_descriptors_given_by_study_name(optuna_url):
     assert kb["loss"].descriptor == {"n_samples": 10.0}
     with pytest.raises(InvalidParameterError, match="not imported"):
         KnowledgeBase.from_optuna(optuna_url, ["loss"], descriptors={"clf": {"n_samples": 1}})
+
+
+@pytest.mark.parametrize("named", [None, ["loss"]])
+@pytest.mark.parametrize(
+    ("descriptor", "fragment"),
+    [({"n_samples": "b"}, "The descriptor field 'n_samples' of descriptors['loss'] must be a finite number"),
+     ({"n_samples": float("nan")}, "must be a finite number"),
+     (5, "must be a dict of name -> number or None")],
+)
+def test_an_invalid_descriptor_given_is_an_error_not_a_skipped_study(optuna_url, caplog, named, descriptor, fragment):
+    # The caller's own mistake: before, without study_names, the study was skipped with a
+    # log line and the knowledge base came back without it.
+    expected = (r"The 'descriptors' parameter of KnowledgeBase\.from_optuna holds an invalid "
+                rf"descriptor for the Optuna study 'loss': .*{re.escape(fragment)}")
+    with caplog.at_level(logging.WARNING, logger="metahpo.knowledge._optuna"), \
+            pytest.raises(InvalidParameterError, match=expected):
+        KnowledgeBase.from_optuna(optuna_url, named, descriptors={"loss": descriptor})
+    assert "Skipped" not in caplog.text
+    with pytest.raises(InvalidParameterError, match=r"must map study names \(strings\) to descriptors. "
+                       "Got the key 5 instead"):
+        KnowledgeBase.from_optuna(optuna_url, named, descriptors={5: {"n_samples": 1.0}})
 
 
 def test_missing_optuna_names_the_extra(monkeypatch):

@@ -461,7 +461,8 @@ class KnowledgeBase:
                 values) a study needs.
             prefix: put before each study name to make the task name.
             descriptors: ``{study name: {feature: number}}``; by default a study's
-                ``user_attrs["task"]`` or ``user_attrs["descriptor"]`` when valid.
+                ``user_attrs["task"]`` or ``user_attrs["descriptor"]`` when valid. An
+                invalid one is an error, naming its study.
         """
         kb = cls()
         kb.add_optuna(

@@ -27,6 +27,7 @@ The mapping, decided once here and documented in ``docs/knowledge.md``:
   usable trials (COMPLETE, or PRUNED with intermediate values), or none of whose
   parameters is shared by every trial: skipped with a warning when every study of a
   storage is read; an error when the study was named in ``study_names`` or passed itself.
+  An invalid descriptor in ``descriptors`` is the caller's mistake: always an error.
 * **Provenance.** The task is named after the study (with ``prefix``); its source is
   ``optuna:<storage URL, password masked>:<study>``; its descriptor is ``descriptors[name]``
   when given, else the study's ``user_attrs["task"]`` (what metahpo's ``create_study(task=)``
@@ -51,6 +52,8 @@ __all__ = ["read_optuna"]
 logger = logging.getLogger(__name__)
 
 OPTUNA_EXTRA = "pip install 'metahpo[optuna]'"
+# The table every Optuna storage has (its schema version): a database without it is not one.
+_OPTUNA_TABLE = "version_info"
 
 
 def _import_optuna() -> Any:
@@ -80,12 +83,7 @@ def read_optuna(
         raise InvalidParameterError(
             f"The 'prefix' parameter of {owner} must be a string. Got {describe(prefix)} instead."
         )
-    if descriptors is not None and not isinstance(descriptors, Mapping):
-        raise InvalidParameterError(
-            f"The 'descriptors' parameter of {owner} must map study names to descriptors or be "
-            f"None. Got {describe(descriptors)} instead."
-        )
-    descriptors = dict(descriptors or {})
+    given = _check_descriptors(descriptors, owner)
     if isinstance(source, optuna.Study):
         if study_names is not None:
             raise InvalidParameterError(
@@ -100,14 +98,14 @@ def read_optuna(
             available = optuna.get_all_study_names(storage)
         except _read_errors(optuna) as exc:
             raise InvalidParameterError(
-                f"Cannot read Optuna studies from {label}: {_reason(exc)}"
+                _not_optuna(source, label) or f"Cannot read Optuna studies from {label}: {_reason(exc)}"
             ) from exc
         names = _check_names(study_names, available, label, owner)
         explicit = study_names is not None
         studies = [
             (optuna.load_study(study_name=name, storage=storage), explicit) for name in names
         ]
-    unknown = sorted(set(descriptors) - {study.study_name for study, _ in studies})
+    unknown = sorted(set(given) - {study.study_name for study, _ in studies})
     if unknown:
         raise InvalidParameterError(
             f"The 'descriptors' parameter of {owner} names studies that are not imported: "
@@ -115,10 +113,38 @@ def read_optuna(
         )
     tasks = []
     for study, explicit in studies:
-        task = _study_task(optuna, study, label, min_trials, prefix, descriptors, explicit)
+        task = _study_task(optuna, study, label, min_trials, prefix, given, explicit)
         if task is not None:
             tasks.append(task)
     return tasks
+
+
+def _check_descriptors(descriptors: Any, owner: str) -> dict[str, dict[str, float] | None]:
+    """The caller's descriptors, each checked: a bad one is the caller's mistake, refused
+    whether or not its study is named in ``study_names`` (only what a study's own data
+    lacks skips it)."""
+    if descriptors is None:
+        return {}
+    if not isinstance(descriptors, Mapping):
+        raise InvalidParameterError(
+            f"The 'descriptors' parameter of {owner} must map study names to descriptors or be "
+            f"None. Got {describe(descriptors)} instead."
+        )
+    checked: dict[str, dict[str, float] | None] = {}
+    for study_name, descriptor in descriptors.items():
+        if not isinstance(study_name, str):
+            raise InvalidParameterError(
+                f"The 'descriptors' parameter of {owner} must map study names (strings) to "
+                f"descriptors. Got the key {describe(study_name)} instead."
+            )
+        try:
+            checked[study_name] = check_descriptor(descriptor, f"descriptors[{study_name!r}]")
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(
+                f"The 'descriptors' parameter of {owner} holds an invalid descriptor for the "
+                f"Optuna study {study_name!r}: {exc}"
+            ) from exc
+    return checked
 
 
 # Sources ------------------------------------------------------------------------------------
@@ -142,7 +168,36 @@ def _open_storage(optuna: Any, source: Any, owner: str) -> tuple[Any, str]:
         # when its studies are listed.
         return optuna.storages.RDBStorage(source, skip_table_creation=True), label
     except _read_errors(optuna) as exc:
-        raise InvalidParameterError(f"Cannot open the Optuna storage {label}: {_reason(exc)}") from exc
+        raise InvalidParameterError(
+            _not_optuna(source, label) or f"Cannot open the Optuna storage {label}: {_reason(exc)}"
+        ) from exc
+
+
+def _not_optuna(source: Any, label: str) -> str | None:
+    """Why the database at ``source`` is no Optuna storage, when its tables say so (the
+    driver's "no such table: version_info" says it only to who knows Optuna's schema);
+    ``None`` when they do not, and the driver's error is the one to give."""
+    if not isinstance(source, str):
+        return None
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        engine = create_engine(source)
+        try:
+            tables = set(inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+    except SQLAlchemyError:
+        return None
+    if _OPTUNA_TABLE in tables:
+        return None
+    if any(table.startswith("metahpo_") for table in tables):
+        return (
+            f"{label} is not an Optuna storage. It is a metahpo storage: KnowledgeBase.open(url) "
+            "reads its finished studies, and `metahpo kb import URL` imports them."
+        )
+    return f"{label} is not an Optuna storage: it has no {_OPTUNA_TABLE!r} table, which every Optuna storage has."
 
 
 def _read_errors(optuna: Any) -> tuple[type[BaseException], ...]:
@@ -204,7 +259,7 @@ def _study_task(
     label: str,
     min_trials: int,
     prefix: str,
-    descriptors: Mapping[str, Mapping[str, float]],
+    descriptors: Mapping[str, dict[str, float] | None],
     explicit: bool,
 ) -> Task | None:
     name = study.study_name
@@ -339,11 +394,11 @@ def _merge(optuna: Any, distributions: list[Any]) -> Param | None:
 def _descriptor(
     name: str,
     user_attrs: Mapping[str, Any],
-    given: Mapping[str, Mapping[str, float]],
+    given: Mapping[str, dict[str, float] | None],
     where: str,
 ) -> dict[str, float] | None:
     if name in given:
-        return check_descriptor(given[name], f"descriptors[{name!r}]")
+        return given[name]  # checked by read_optuna
     for key in ("task", "descriptor"):
         if key in user_attrs:
             try:
