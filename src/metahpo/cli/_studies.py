@@ -192,7 +192,7 @@ def show(
             console().print(f"trial {t.number} why: {json.dumps(t.user_attrs['why'], default=str)}",
                             markup=False, highlight=False, soft_wrap=True)
         if t.error:
-            console().print(f"trial {t.number} {t.state.value}: {_error_line(t.error)}", markup=False,
+            console().print(f"trial {t.number} {t.state.value}: {_indented(t.error)}", markup=False,
                           highlight=False, soft_wrap=True)
         attrs_shown = _own_attrs(t.user_attrs)
         if attrs_shown:
@@ -249,13 +249,14 @@ def _own_attrs(attrs: Any) -> dict[str, Any]:
     return {k: v for k, v in public_user_attrs(attrs).items() if k != "why"}
 
 
-def _error_line(error: str | None) -> str:
-    """The line of an error that says what went wrong: a traceback's last line."""
-    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
-    if not lines:
-        return ""
-    text = lines[-1]
-    return text if len(text) <= 120 else text[:117] + "..."
+def _indented(error: str) -> str:
+    """A stored error whole, its lines after the first indented under the trial's line.
+
+    Whole, because no one line says what went wrong for every error: a traceback says it
+    last, a command that failed says it first ("The command exited with status 4"), before
+    its stderr's tail."""
+    lines = error.strip("\n").splitlines()
+    return "\n".join([lines[0], *(f"    {line}" for line in lines[1:])]) if lines else ""
 
 
 def _fmt(value: object) -> str:
