@@ -11,6 +11,9 @@ Every test of ``BasicSamplerTestCase`` and ``RelativeSamplerTestCase`` runs.
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pytest
 
 optuna = pytest.importorskip("optuna")
@@ -128,6 +131,18 @@ def test_an_unknown_optimizer_is_refused_before_a_trial_runs() -> None:
 
     with pytest.raises(InvalidParameterError, match=r"'optimizer' parameter of MetaHPOSampler.*'tpe'"):
         MetaHPOSampler(optimizer="tpe")
+
+
+@pytest.mark.parametrize(("seed", "shown"), [(-1, "-1"), (2**32, "4294967296"), (2.5, "2.5"), ("3", "'3'"),
+                                             (True, "True")])
+def test_a_bad_seed_is_refused_naming_the_parameter(seed, shown) -> None:
+    from metahpo.exceptions import InvalidParameterError
+
+    # Before: NumPy's "expected non-negative integer", or a failure at the first trial.
+    with pytest.raises(InvalidParameterError, match=rf"The 'seed' parameter of MetaHPOSampler must be an "
+                       rf"int >= 0.* Got {re.escape(shown)} instead"):
+        MetaHPOSampler(optimizer="random", seed=seed)
+    assert MetaHPOSampler(optimizer="random", seed=np.int64(2**32 - 1)).seed == 2**32 - 1
 
 
 @pytest.mark.parametrize("optimizer", ["sobol", "gpbo"])

@@ -177,7 +177,10 @@ def test_error_score_scores_failed_fits_as_grid_search_does() -> None:
     [({"scoring": ["accuracy", "roc_auc"]}, "'scoring' parameter of MetaSearchCV must be one scorer"),
      ({"refit": "accuracy"}, "'refit' parameter of MetaSearchCV must be True or False"),
      ({"error_score": "ignore"}, "'error_score' parameter of MetaSearchCV"),
-     ({"space": {"C": mh.Float(0.1, 1.0), "penalty": ["l2"]}}, r"Got \['l2'\] for 'penalty'")],
+     ({"space": {"C": mh.Float(0.1, 1.0), "penalty": ["l2"]}}, r"Got \['l2'\] for 'penalty'"),
+     # Before, the error named create_study's 'seed', a parameter the user never passed.
+     ({"random_state": -1}, r"The 'random_state' parameter of MetaSearchCV must be an int >= 0.* Got -1"),
+     ({"random_state": np.random.RandomState(0)}, r"'random_state' parameter of MetaSearchCV must be an int")],
 )
 def test_options_it_cannot_honour_are_refused_before_a_trial(kwargs, fragment) -> None:  # type: ignore[no-untyped-def]
     X, y = load_iris(return_X_y=True)

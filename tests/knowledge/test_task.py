@@ -236,3 +236,31 @@ def test_data_from_another_library_whose_to_numpy_takes_no_arguments_is_read():
     X = np.random.default_rng(0).normal(size=(40, 2))
     y = np.arange(40) % 2
     assert Task.from_data(Table(X), y).descriptor == Task.from_data(X, y).descriptor
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (lambda: mh.KnowledgeBase(5), r"'tasks' parameter of KnowledgeBase must be an iterable of Task "
+                                      r"records. Got 5 instead"),
+        (lambda: mh.KnowledgeBase().add(5), r"'tasks' parameter of KnowledgeBase.add must be a Task or an "
+                                            r"iterable of Task records. Got 5 instead"),
+        (lambda: mh.KnowledgeBase({"a": 1}), r"must be an iterable of Task records. Got \{'a': 1\} instead"),
+        # A spec given as the tasks was read one letter per task ("Got 'b' instead").
+        (lambda: mh.KnowledgeBase("bundled:keel-hgb"), r"Got 'bundled:keel-hgb' instead; to read a knowledge "
+                                                       r"spec .* use KnowledgeBase\.open\(spec\)"),
+        (lambda: mh.KnowledgeBase().add("bundled:keel-hgb"), r"KnowledgeBase\.open\(spec\)"),
+        (lambda: mh.KnowledgeBase([5]), "A knowledge base holds metahpo Task records. Got 5 instead"),
+    ],
+)
+def test_a_knowledge_base_refuses_what_is_no_collection_of_tasks(build, expected) -> None:
+    with pytest.raises(InvalidParameterError, match=expected):
+        build()
+
+
+def test_a_knowledge_base_takes_tasks_from_any_iterable_and_add_takes_one() -> None:
+    task = Task(name="t", space=SPACE, configs=_configs(2), losses=[0.1, 0.2])
+    assert mh.KnowledgeBase(t for t in [task]).names == ["t"]
+    kb = mh.KnowledgeBase()
+    kb.add(task)
+    assert kb.names == ["t"]

@@ -211,6 +211,9 @@ class _FlakyFigure:
         self.failures = failures
         self.calls = 0
 
+    def write_html(self, path, **kwargs):
+        raise AssertionError("a PNG is asked for")
+
     def write_image(self, path, **kwargs):
         self.calls += 1
         if self.calls <= self.failures:
@@ -433,3 +436,15 @@ def test_the_resumed_record_is_metahpos_own_and_never_fails_a_late_read(tmp_path
     # Read after the trial was told: nothing to record any more, and no error.
     assert promotion.parent_checkpoint_dir is None
     assert mh.trial.resumed(study.trials[promotion.number]) is None
+
+
+def test_write_figure_refuses_what_is_no_figure_or_path(drawn_storage, tmp_path):
+    # Before: AttributeError ('int' object has no attribute 'write_html') and TypeError.
+    with pytest.raises(InvalidParameterError, match=r"The 'fig' parameter of write_figure must be a Plotly "
+                       r"figure .* Got 5 instead"):
+        write_figure(5, tmp_path / "f.html")
+    fig = plot("finished-hb", "history", drawn_storage)
+    with pytest.raises(InvalidParameterError, match=r"The 'path' parameter of write_figure must be a file "
+                       r"path .* Got 5 instead"):
+        write_figure(fig, 5)
+    assert list(tmp_path.iterdir()) == []

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from metahpo._validation import describe
+from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
 from metahpo.knowledge import KnowledgeBase, Task
@@ -194,7 +194,8 @@ class MetaHPOSampler(BaseSampler):
             knowledge holds at least three tasks of the search space, GP-BO otherwise.
         knowledge: a :class:`~metahpo.knowledge.KnowledgeBase` (for example from
             :func:`knowledge_from_optuna`), a knowledge spec, or ``None``.
-        seed: seeds every draw; the same seed gives the same proposals.
+        seed: seeds every draw (an int from 0 to 2**32 - 1, as Optuna's samplers take, or
+            ``None``); the same seed gives the same proposals.
 
     Example:
         >>> import optuna
@@ -217,6 +218,10 @@ class MetaHPOSampler(BaseSampler):
                 "The 'optimizer' parameter of MetaHPOSampler must be one of "
                 f"{optimizer_names()}. Got {describe(optimizer)} instead."
             )
+        if seed is not None:
+            # Optuna's RandomSampler, which draws the independent parameters, takes seeds
+            # below 2**32 (NumPy's RandomState).
+            seed = check_int(seed, "seed", "MetaHPOSampler", minimum=0, maximum=2**32 - 1)
         self.optimizer = optimizer
         self.knowledge = knowledge
         self.seed = seed

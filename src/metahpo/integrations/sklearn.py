@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from metahpo._validation import describe
+from metahpo._validation import check_int, describe
 from metahpo.exceptions import DuplicatedStudyError, InvalidParameterError
 from metahpo.space import Param, Space
 from metahpo.study import create_study
@@ -68,7 +68,7 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
         storage: where the study is kept (``None``: in memory).
         optimizer, knowledge: as in :func:`metahpo.create_study`.
         refit: refit the best config on the whole data.
-        random_state: the study's seed.
+        random_state: the study's seed, an int from 0 to 2**63 - 1 (``None``: a fresh one).
         error_score: the score of a fit that fails: a number scores it (``np.nan``, the
             default, fails the trial, which ``cv_results_`` keeps with NaN scores ranked
             last); ``"raise"`` raises the fit's error from ``fit``.
@@ -172,6 +172,10 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
                 f"The 'n_trials' parameter of MetaSearchCV must be an int >= 1. Got {describe(self.n_trials)} instead."
             )
         self._check_scoring_options()
+        # Checked here, under its own name: create_study would name its 'seed' parameter.
+        seed = None if self.random_state is None else check_int(
+            self.random_state, "random_state", "MetaSearchCV", minimum=0, maximum=2**63 - 1
+        )
         space = self._space()
         if self.scheduler is not None and self.budget_param is None:
             raise InvalidParameterError(
@@ -198,7 +202,7 @@ class MetaSearchCV(MetaEstimatorMixin, BaseEstimator):
             study = create_study(
                 name=self.study_name, space=space, storage=self.storage, direction="maximize",
                 optimizer=self.optimizer, knowledge=self.knowledge, scheduler=self.scheduler,
-                seed=self.random_state,
+                seed=seed,
             )
         except DuplicatedStudyError as exc:
             # create_study's advice (load_if_exists=True) is no option of MetaSearchCV.

@@ -21,7 +21,13 @@ from metahpo.knowledge._identity import (
     spec_without_passwords,
 )
 from metahpo.knowledge._mapping import same_task_type
-from metahpo.knowledge._new_tasks import check_new_tasks, design_tasks, task_from_values, told_apart
+from metahpo.knowledge._new_tasks import (
+    check_new_tasks,
+    design_tasks,
+    listed_tasks,
+    task_from_values,
+    told_apart,
+)
 from metahpo.knowledge._portfolio import greedy_portfolio
 from metahpo.knowledge._portfolio_file import read_portfolio_rule
 from metahpo.knowledge._similarity import nearest
@@ -81,7 +87,7 @@ class KnowledgeBase:
         self._of_type: dict[str, KnowledgeBase] = {}
         self._task_type: str | None = None
         self._whole: KnowledgeBase | None = None
-        self._add_all(list(tasks))
+        self._add_all(listed_tasks(tasks, "KnowledgeBase"))
 
     # Collection ---------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -145,8 +151,7 @@ class KnowledgeBase:
     # Adding -------------------------------------------------------------------------------
     def add(self, tasks: Task | Iterable[Task]) -> None:
         """Add tasks (all or none: names must be new and distinct). Clears :attr:`spec`."""
-        batch = [tasks] if isinstance(tasks, Task) else list(tasks)
-        self._add_all(batch)
+        self._add_all(listed_tasks(tasks, "KnowledgeBase.add", one=True))
         self._specs = None
 
     def add_task(

@@ -4,6 +4,7 @@ before any of them is added, and renamed apart from the tasks already there."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._task import Task
 from metahpo.space import Space
 
-__all__ = ["check_new_tasks", "design_tasks", "task_from_values", "told_apart"]
+__all__ = ["check_new_tasks", "design_tasks", "listed_tasks", "task_from_values", "told_apart"]
 
 
 def task_from_values(
@@ -83,6 +84,26 @@ def design_tasks(
             )
         )
     return tasks
+
+
+def listed_tasks(tasks: Any, owner: str, one: bool = False) -> list[Any]:
+    """``tasks`` as a list, for :func:`check_new_tasks` to check each of (``one``: a single
+    Task is taken too). A str or path is refused pointing to ``KnowledgeBase.open``, which
+    reads specs: iterated, it was one letter per task."""
+    if one and isinstance(tasks, Task):
+        return [tasks]
+    expected = "a Task or an iterable of Task records" if one else "an iterable of Task records"
+    if isinstance(tasks, (str, bytes, os.PathLike)):
+        raise InvalidParameterError(
+            f"The 'tasks' parameter of {owner} must be {expected}. Got {describe(tasks)} instead; "
+            "to read a knowledge spec ('bundled:NAME', a storage URL, a directory) use "
+            "KnowledgeBase.open(spec)."
+        )
+    if isinstance(tasks, Mapping) or not isinstance(tasks, Iterable):
+        raise InvalidParameterError(
+            f"The 'tasks' parameter of {owner} must be {expected}. Got {describe(tasks)} instead."
+        )
+    return list(tasks)
 
 
 def check_new_tasks(batch: Sequence[Any], taken: Collection[str]) -> None:

@@ -99,6 +99,16 @@ def write_figure(fig: Any, path: str | os.PathLike[str], *, plotlyjs: str | None
     PNG goes through Kaleido, which drives a Chromium already installed on the machine
     (``$BROWSER_PATH``, else ``chromium`` on the ``PATH``); it never downloads one.
     """
+    if not all(callable(getattr(fig, method, None)) for method in ("write_html", "write_image")):
+        raise InvalidParameterError(
+            "The 'fig' parameter of write_figure must be a Plotly figure (what plot() and the "
+            f"plot_* functions return). Got {describe(fig)} instead."
+        )
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidParameterError(
+            "The 'path' parameter of write_figure must be a file path (a str or a Path). "
+            f"Got {describe(path)} instead."
+        )
     if plotlyjs is not None and plotlyjs not in _PLOTLYJS:
         raise InvalidParameterError(
             f"The 'plotlyjs' parameter of write_figure (`metahpo plot --plotlyjs`) must be one of "
