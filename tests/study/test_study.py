@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -424,6 +425,49 @@ def test_get_trials_takes_a_state_its_name_or_several_alike_on_every_storage(tmp
 def test_bad_create_study_arguments(kwargs, fragment):
     with pytest.raises(InvalidParameterError, match=fragment):
         mh.create_study(**kwargs)
+
+
+_NOT_FOR_FAILED = r"'error' parameter of tell is for a FAILED trial only .*Got error='x' with state="
+
+
+@pytest.mark.parametrize(
+    ("told", "fragment"),
+    [
+        # Stored on a COMPLETE trial, `metahpo show` printed "trial 0 COMPLETE: x".
+        ({"value": 0.1, "error": "x"}, _NOT_FOR_FAILED + "'COMPLETE'"),
+        ({"value": 0.1, "state": "COMPLETE", "error": "x"}, _NOT_FOR_FAILED + "'COMPLETE'"),
+        ({"state": "PRUNED", "error": "x"}, _NOT_FOR_FAILED + "'PRUNED'"),
+        # Stored as the text '5'.
+        ({"state": "FAILED", "error": 5}, r"'error' parameter of tell must be a string or None. Got 5 instead"),
+        ({"state": "FAILED", "error": ValueError("boom")}, r"must be a string or None. Got ValueError\('boom'\)"),
+    ],
+)
+def test_tell_refuses_an_error_that_is_no_failed_trials_text(tmp_path, told, fragment):
+    study = mh.create_study(space=SPACE, optimizer="random", seed=1, storage=f"sqlite:///{tmp_path / 's.db'}")
+    trial = study.ask()
+    before = study.storage.get_trials(study.study_id)
+    with pytest.raises(InvalidParameterError, match=fragment):
+        study.tell(trial, **told)
+    assert study.storage.get_trials(study.study_id) == before  # still RUNNING, nothing stored
+    assert study.tell(trial, state="FAILED", error="diverged").error == "diverged"
+
+
+@pytest.mark.parametrize("key", [5, "", None, ["a"]])
+def test_user_attribute_keys_are_non_empty_strings(tmp_path, key):
+    # JSON stored 5 as "5": reading back by the key given missed it.
+    study = mh.create_study(space=SPACE, optimizer="random", seed=1, storage=f"sqlite:///{tmp_path / 's.db'}")
+    trial = study.ask()
+    trial_attrs, study_attrs = dict(trial.user_attrs), study.user_attrs
+    got = re.escape(repr(key))
+    with pytest.raises(InvalidParameterError, match=rf"The 'key' parameter of set_user_attr must be a "
+                       rf"non-empty string. Got {got} instead"):
+        trial.set_user_attr(key, "five")
+    with pytest.raises(InvalidParameterError, match=rf"The 'key' parameter of Study.set_user_attr must be a "
+                       rf"non-empty string. Got {got} instead"):
+        study.set_user_attr(key, "five")
+    assert dict(trial.user_attrs) == trial_attrs and study.user_attrs == study_attrs
+    trial.set_user_attr("note", "five")
+    assert trial.user_attrs["note"] == "five"
 
 
 @settings(max_examples=60, deadline=None)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from metahpo._validation import check_finite_number
 from metahpo.exceptions import InvalidParameterError, TrialStateError
 from metahpo.storage import check_objective_value
-from metahpo.study._state import OWN_TRIAL_ATTRS
+from metahpo.study._state import OWN_TRIAL_ATTRS, check_attr_key
 from metahpo.trial import RESUMED_KEY, FrozenTrial, lineage_parent
 
 if TYPE_CHECKING:
@@ -149,8 +149,9 @@ class TrialHandle:
         return self._study.scheduler.should_stop(record, self._study.history())
 
     def set_user_attr(self, key: str, value: Any) -> None:
-        """Attach a JSON-able value to the trial (shown by ``metahpo show``)."""
-        if key in OWN_TRIAL_ATTRS:
+        """Attach a JSON-able value to the trial under ``key``, a non-empty string (shown by
+        ``metahpo show``)."""
+        if check_attr_key(key, "set_user_attr") in OWN_TRIAL_ATTRS:
             raise InvalidParameterError(
                 f"The 'key' parameter of set_user_attr must not be one of {sorted(OWN_TRIAL_ATTRS)} "
                 f"(the study keeps the trial's own records there: why it was suggested, the "

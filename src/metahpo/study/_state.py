@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError
 from metahpo.storage import ENQUEUED_KEY, FINISHED_KEY, QUEUE_KEY, STALE_KEY
 from metahpo.trial import RESUMED_KEY, FrozenTrial
 
@@ -32,6 +34,16 @@ OWN_TRIAL_ATTRS = RESERVED_USER_ATTRS | {"why", ENQUEUED_KEY, STALE_KEY, RESUMED
 RESERVED_STUDY_ATTRS = frozenset(
     {QUEUE_KEY, "task", "task_type", "optimizer_choice", "knowledge_update", FINISHED_KEY}
 )
+
+
+def check_attr_key(key: Any, owner: str) -> str:
+    """A user attribute's key: a non-empty str. JSON would store ``5`` as ``"5"``, which
+    reading back by the key given then misses."""
+    if not isinstance(key, str) or not key:
+        raise InvalidParameterError(
+            f"The 'key' parameter of {owner} must be a non-empty string. Got {describe(key)} instead."
+        )
+    return key
 
 
 def state_of_history(trials: Iterable[FrozenTrial], initial: Mapping[str, Any]) -> dict[str, Any]:

@@ -48,7 +48,7 @@ from metahpo.study._knowledge import (
 from metahpo.study._propose import component_seed, keyed_history, propose_config
 from metahpo.study._retry import check_retries, retry_dead_trial
 from metahpo.study._run_trial import run_trial
-from metahpo.study._state import RESERVED_STUDY_ATTRS, public_user_attrs
+from metahpo.study._state import RESERVED_STUDY_ATTRS, check_attr_key, public_user_attrs
 from metahpo.study._tell import finish_told_trial, storage_key
 from metahpo.trial import FrozenTrial, TrialState, lineage_parent
 
@@ -186,8 +186,9 @@ class Study:
         return dict(self.storage.get_study(self.name).user_attrs)
 
     def set_user_attr(self, key: str, value: Any) -> None:
-        """Store ``value`` (JSON) with the study under ``key``; metahpo's own keys are refused."""
-        if key == "task":
+        """Store ``value`` (JSON) with the study under ``key``, a non-empty string; metahpo's
+        own keys are refused."""
+        if check_attr_key(key, "Study.set_user_attr") == "task":
             descriptor_of(value)  # a task descriptor may be given later, checked as at creation
         elif key in RESERVED_STUDY_ATTRS:
             raise InvalidParameterError(
@@ -377,7 +378,8 @@ class Study:
             value: the objective value; required for COMPLETE, optional for PRUNED
                 (the last reported value is used when omitted).
             state: COMPLETE (the default when a value is given), PRUNED or FAILED.
-            error: the error text stored with a FAILED trial.
+            error: the error text (a str) stored with a FAILED trial; refused with any
+                other state, as a value is refused with FAILED.
         """
         number = trial if isinstance(trial, int) else getattr(trial, "number", None)
         if isinstance(number, bool) or not isinstance(number, int):

@@ -33,6 +33,7 @@ def finish_told_trial(
 ) -> FrozenTrial:
     """Finish trial ``number`` as :meth:`Study.tell <metahpo.study.Study.tell>` was told."""
     final = _parse_state(state, value)
+    _check_error(error, final)
     try:
         current = storage.get_trial(study_id, number)
     except StudyNotFoundError:
@@ -64,6 +65,22 @@ def finish_told_trial(
         if now.state is final and now.value == value:
             return now
         raise
+
+
+def _check_error(error: Any, final: TrialState) -> None:
+    """An error message is text, and only a FAILED trial's: on a COMPLETE trial it would
+    read as a failure the trial never had (``metahpo show`` prints it)."""
+    if error is None:
+        return
+    if not isinstance(error, str):
+        raise InvalidParameterError(
+            f"The 'error' parameter of tell must be a string or None. Got {describe(error)} instead."
+        )
+    if final is not TrialState.FAILED:
+        raise InvalidParameterError(
+            "The 'error' parameter of tell is for a FAILED trial only (state='FAILED', no "
+            f"value). Got error={describe(error)} with state={final.value!r}."
+        )
 
 
 def _parse_state(state: TrialState | str | None, value: float | None) -> TrialState:
