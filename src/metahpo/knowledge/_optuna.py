@@ -98,7 +98,7 @@ def read_optuna(
             available = optuna.get_all_study_names(storage)
         except _read_errors(optuna) as exc:
             raise InvalidParameterError(
-                _not_optuna(source, label) or f"Cannot read Optuna studies from {label}: {_reason(exc)}"
+                _not_optuna(source, label, exc) or f"Cannot read Optuna studies from {label}: {_reason(exc)}"
             ) from exc
         names = _check_names(study_names, available, label, owner)
         explicit = study_names is not None
@@ -169,15 +169,16 @@ def _open_storage(optuna: Any, source: Any, owner: str) -> tuple[Any, str]:
         return optuna.storages.RDBStorage(source, skip_table_creation=True), label
     except _read_errors(optuna) as exc:
         raise InvalidParameterError(
-            _not_optuna(source, label) or f"Cannot open the Optuna storage {label}: {_reason(exc)}"
+            _not_optuna(source, label, exc) or f"Cannot open the Optuna storage {label}: {_reason(exc)}"
         ) from exc
 
 
-def _not_optuna(source: Any, label: str) -> str | None:
-    """Why the database at ``source`` is no Optuna storage, when its tables say so (the
-    driver's "no such table: version_info" says it only to who knows Optuna's schema);
-    ``None`` when they do not, and the driver's error is the one to give."""
-    if not isinstance(source, str):
+def _not_optuna(source: Any, label: str, exc: BaseException) -> str | None:
+    """Why the database at ``source`` is no Optuna storage, when reading it failed for a
+    missing Optuna table and its tables say so (the driver's "no such table: version_info"
+    says it only to who knows Optuna's schema); ``None`` otherwise, and the driver's error
+    is the one to give. Other failures (a server that does not answer) are not tried again."""
+    if not isinstance(source, str) or _OPTUNA_TABLE not in str(exc.__cause__ or exc):
         return None
     from sqlalchemy import create_engine, inspect
     from sqlalchemy.exc import SQLAlchemyError
