@@ -75,6 +75,7 @@ from metahpo.knowledge._sources import (
     bundled_meta_model,
     bundled_names,
     bundled_space_counts,
+    check_sources,
 )
 from metahpo.knowledge._structure import TaskStructure, task_structure
 from metahpo.knowledge._task import MIN_TASK_TRIALS, Task, descriptor_of
@@ -102,6 +103,7 @@ __all__ = [
     "bundled_meta_model",
     "bundled_names",
     "bundled_space_counts",
+    "check_sources",
     "choose_portfolio_neighbours",
     "cluster_tasks",
     "consensus_clustering",

@@ -31,7 +31,12 @@ from metahpo.knowledge._new_tasks import (
 from metahpo.knowledge._portfolio import greedy_portfolio
 from metahpo.knowledge._portfolio_file import read_portfolio_rule
 from metahpo.knowledge._similarity import nearest
-from metahpo.knowledge._sources import bundled_portfolio_rule, read_bundled, read_directory
+from metahpo.knowledge._sources import (
+    bundled_portfolio_rule,
+    check_sources,
+    read_bundled,
+    read_directory,
+)
 from metahpo.knowledge._task import MIN_TASK_TRIALS, Task
 from metahpo.knowledge._views import SpaceViews, cluster_with, relevant_tasks
 from metahpo.space import Config, Space
@@ -513,7 +518,7 @@ class KnowledgeBase:
             >>> len(kb), kb.spec
             (0, 'sqlite:///:memory:')
         """
-        specs = check_spec(spec)
+        specs = check_sources(spec)  # every source exists before any is read
         kb = cls(spec=[])
         for item in specs or []:
             part = cls(spec=[])
@@ -521,13 +526,8 @@ class KnowledgeBase:
                 part.add_bundled(item[len("bundled:") :])
             elif item.startswith(SQL_PREFIXES):
                 part.add_storage(item)
-            elif item.startswith("file:") or Path(item).is_dir():
-                part.add_files(item[len("file:") :] if item.startswith("file:") else item)
-            else:
-                raise InvalidParameterError(
-                    "A knowledge spec must be 'bundled:NAME', a storage URL ('sqlite:///...', "
-                    f"'postgresql+psycopg://...') or an existing directory. Got {item!r} instead."
-                )
+            else:  # a knowledge directory, "file:" before it or not
+                part.add_files(item.removeprefix("file:"))
             if part._specs and kb._specs is not None and set(part._specs) <= set(kb._specs):
                 continue  # the same source named twice ("kb", "./kb"): its tasks count once
             kb._add_all(told_apart(part, kb))

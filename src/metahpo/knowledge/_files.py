@@ -42,7 +42,7 @@ from metahpo.knowledge._portfolio_file import PORTFOLIO_FILE, portfolio_rule_tex
 from metahpo.knowledge._task import CheckedConfigs, Task, check_descriptor
 from metahpo.space import Categorical, Int, Space
 
-__all__ = ["FORMAT", "VERSION", "KnowledgeFiles", "read_knowledge", "write_knowledge"]
+__all__ = ["FORMAT", "VERSION", "KnowledgeFiles", "check_knowledge_directory", "read_knowledge", "write_knowledge"]
 
 FORMAT = "metahpo-knowledge"
 VERSION = 2
@@ -322,12 +322,17 @@ def read_knowledge(path: str | os.PathLike[str], source: str | None = None) -> K
     return KnowledgeFiles(tuple(tasks), dict(provenance))
 
 
-def _read_manifest(folder: Path, manifest_path: Path) -> Mapping[str, Any]:
-    if not manifest_path.is_file():
+def check_knowledge_directory(folder: Path) -> None:
+    """Refuse a folder that is no knowledge directory: one without ``manifest.json``."""
+    if not (folder / MANIFEST).is_file():
         raise InvalidParameterError(
             f"The 'path' parameter must be a knowledge directory holding {MANIFEST}. "
             f"Got {str(folder)!r}, which has no {MANIFEST}."
         )
+
+
+def _read_manifest(folder: Path, manifest_path: Path) -> Mapping[str, Any]:
+    check_knowledge_directory(folder)
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -7,18 +7,23 @@ import functools
 import importlib.resources
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
+from metahpo.knowledge._identity import SQL_PREFIXES, check_spec
 from metahpo.knowledge._portfolio_file import PORTFOLIO_FILE, parse_portfolio_rule
 from metahpo.knowledge._task import Task
+from metahpo.storage import sqlite_path
 
 __all__ = [
     "bundled_meta_model",
     "bundled_names",
     "bundled_portfolio_rule",
     "bundled_space_counts",
+    "check_bundled_name",
+    "check_sources",
     "read_bundled",
     "read_directory",
 ]
@@ -46,12 +51,53 @@ def bundled_names() -> list[str]:
     )
 
 
-def read_bundled(name: str) -> list[Task]:
+def check_bundled_name(name: Any) -> None:
+    """Refuse a name that is not one of :func:`bundled_names`."""
     names = bundled_names()
     if not isinstance(name, str) or name not in names:
         raise InvalidParameterError(
             f"The 'name' parameter of bundled_knowledge must be one of {names}. Got {describe(name)} instead."
         )
+
+
+def check_sources(spec: Any, creating: str | None = None) -> list[str] | None:
+    """The items of a knowledge spec, each checked to name a source that exists, none opened:
+    a bundle of :func:`bundled_names`, a SQLite file that exists, or a knowledge directory
+    (one holding ``manifest.json``). A PostgreSQL URL is taken as it is: only connecting
+    tells whether its database exists.
+
+    Args:
+        spec: ``"bundled:NAME"``, a storage URL, a directory, or a list of these.
+        creating: the URL of the storage about to be opened to write a study: its SQLite
+            file may be named before it exists, as opening that storage creates it.
+    """
+    from metahpo.knowledge._files import check_knowledge_directory
+    from metahpo.knowledge._storage import check_storage_source
+
+    items = check_spec(spec)
+    for item in items or []:
+        if item.startswith("bundled:"):
+            check_bundled_name(item[len("bundled:") :])
+        elif item.startswith(SQL_PREFIXES):
+            if creating is None or not _same_sqlite_file(item, creating):
+                check_storage_source(item)
+        elif item.startswith("file:") or Path(item).is_dir():
+            check_knowledge_directory(Path(item.removeprefix("file:")))
+        else:
+            raise InvalidParameterError(
+                "A knowledge spec must be 'bundled:NAME', a storage URL ('sqlite:///...', "
+                f"'postgresql+psycopg://...') or an existing directory. Got {item!r} instead."
+            )
+    return items
+
+
+def _same_sqlite_file(url: str, other: str) -> bool:
+    path, other_path = sqlite_path(url), sqlite_path(other)
+    return path is not None and other_path is not None and path.resolve() == other_path.resolve()
+
+
+def read_bundled(name: str) -> list[Task]:
+    check_bundled_name(name)
     resource = _data_root().joinpath(name)
     with importlib.resources.as_file(resource) as folder:
         return read_directory(folder, source=f"bundled:{name}")

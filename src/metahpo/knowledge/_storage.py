@@ -23,7 +23,7 @@ from metahpo.storage import (
 )
 from metahpo.trial import TrialState
 
-__all__ = ["read_storage", "read_storage_source", "storage_label", "write_storage"]
+__all__ = ["check_storage_source", "read_storage", "read_storage_source", "storage_label", "write_storage"]
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,16 @@ def read_storage(
     return tasks
 
 
+def check_storage_source(storage: Storage | str) -> None:
+    """Refuse a SQLite URL naming a file that does not exist: reading it must not create an
+    empty database where a typo or a moved file points."""
+    if isinstance(storage, str) and missing_sqlite_file(storage):
+        raise InvalidParameterError(
+            f"The knowledge storage {storage!r} does not exist (no file "
+            f"{missing_sqlite_file(storage)!r}); nothing was created. Check the path."
+        )
+
+
 def read_storage_source(
     storage: Storage | str, min_trials: int = MIN_TASK_TRIALS, exclude: Sequence[str] = ()
 ) -> tuple[list[Task], str | None]:
@@ -111,12 +121,7 @@ def read_storage_source(
 
     A SQLite URL naming a file that does not exist is an error; nothing is created.
     """
-    if isinstance(storage, str) and missing_sqlite_file(storage):
-        # Reading must not create an empty database where a typo or a moved file points.
-        raise InvalidParameterError(
-            f"The knowledge storage {storage!r} does not exist (no file "
-            f"{missing_sqlite_file(storage)!r}); nothing was created. Check the path."
-        )
+    check_storage_source(storage)
     tasks = read_storage(storage, min_trials=min_trials, exclude=exclude)
     if isinstance(storage, str) and min_trials == 5 and not exclude:
         # Absolute, so that a study reopened from another folder learns from the same file.

@@ -8,6 +8,7 @@ from typing import Any
 from metahpo.optimizers._base import MIN_RELATED_TASKS, BaseOptimizer, Optimizer, Suggestion
 from metahpo.optimizers._random import RandomSearch, Sobol
 from metahpo.optimizers._registry import (
+    check_optimizer,
     make_optimizer,
     optimizer_class,
     optimizer_class_name,
@@ -36,6 +37,7 @@ __all__ = [
     "RandomSearch",
     "Sobol",
     "Suggestion",
+    "check_optimizer",
     "make_optimizer",
     "optimizer_class",
     "optimizer_class_name",

@@ -54,12 +54,10 @@ def resolve_auto() -> str:
     return "gpbo" if "gpbo" in _REGISTRY else "sobol"
 
 
-def make_optimizer(spec: Any, knowledge: Any = None) -> Optimizer:
-    """An optimizer from a name, a stored ``{"name", "params", "state"}`` dict or an instance.
-
-    ``knowledge`` (a resolved :class:`~metahpo.knowledge.KnowledgeBase`) is handed to the
-    optimizers that take one, in place of the spec a stored dict holds.
-    """
+def check_optimizer(spec: Any) -> None:
+    """Refuse what :func:`make_optimizer` cannot build, without building (or importing) an
+    optimizer: a name not registered, a class, anything but a name, a stored spec or an
+    instance. ``"auto"`` passes: the optimizer it stands for is chosen later."""
     if isinstance(spec, type):
         # A class has the methods a runtime protocol check looks for, so it would pass as
         # an instance and fail later, calling get_params() without one.
@@ -67,21 +65,36 @@ def make_optimizer(spec: Any, knowledge: Any = None) -> Optimizer:
             f"The 'optimizer' parameter must be one of {optimizer_names()} or an Optimizer instance. "
             f"Got the class {spec.__name__} instead; pass an instance, {spec.__name__}()."
         )
+    if isinstance(spec, str):
+        if spec != "auto" and spec not in _REGISTRY:
+            optimizer_class(spec)  # refuses it
+    elif isinstance(spec, dict) and "name" in spec:
+        if spec["name"] not in _REGISTRY:
+            optimizer_class(spec["name"])
+    elif not isinstance(spec, Optimizer):
+        raise InvalidParameterError(
+            f"The 'optimizer' parameter must be one of {optimizer_names()} or an Optimizer instance. "
+            f"Got {describe(spec)} instead."
+        )
+
+
+def make_optimizer(spec: Any, knowledge: Any = None) -> Optimizer:
+    """An optimizer from a name, a stored ``{"name", "params", "state"}`` dict or an instance.
+
+    ``knowledge`` (a resolved :class:`~metahpo.knowledge.KnowledgeBase`) is handed to the
+    optimizers that take one, in place of the spec a stored dict holds.
+    """
+    check_optimizer(spec)
     if isinstance(spec, Optimizer):
         return spec
     if isinstance(spec, str):
         cls = optimizer_class(resolve_auto() if spec == "auto" else spec)
         return cls(**_with_knowledge(cls, {}, knowledge))
-    if isinstance(spec, dict) and "name" in spec:
-        cls = optimizer_class(spec["name"])
-        params = _known_params(cls, dict(spec.get("params", {})))
-        optimizer = cls(**_with_knowledge(cls, params, knowledge))
-        optimizer.load_state_dict(spec.get("state", {}))
-        return optimizer
-    raise InvalidParameterError(
-        f"The 'optimizer' parameter must be one of {optimizer_names()} or an Optimizer instance. "
-        f"Got {describe(spec)} instead."
-    )
+    cls = optimizer_class(spec["name"])  # a stored spec, the one thing left
+    params = _known_params(cls, dict(spec.get("params", {})))
+    optimizer = cls(**_with_knowledge(cls, params, knowledge))
+    optimizer.load_state_dict(spec.get("state", {}))
+    return optimizer
 
 
 def optimizer_spec(optimizer: Optimizer) -> dict[str, Any]:

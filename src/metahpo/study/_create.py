@@ -15,9 +15,9 @@ from metahpo.history import DIRECTIONS
 from metahpo.knowledge import descriptor_of, task_type_of
 from metahpo.optimizers import (
     Optimizer,
+    check_optimizer,
     optimizer_class,
     optimizer_spec,
-    refuse_knowledge,
     takes_knowledge,
 )
 from metahpo.schedulers import Scheduler, make_scheduler, scheduler_spec
@@ -31,7 +31,7 @@ from metahpo.storage import (
     get_storage,
     missing_sqlite_file,
 )
-from metahpo.study._knowledge import TASK_TYPE_KEY, build_optimizer, check_given_knowledge
+from metahpo.study._knowledge import TASK_TYPE_KEY, build_optimizer, check_knowledge_argument
 from metahpo.study._study import Study, reopened_scheduler
 
 
@@ -78,32 +78,34 @@ def create_study(
         >>> study.name, study.direction
         ('demo', 'minimize')
     """
-    if isinstance(optimizer, str) and optimizer != "auto":
-        optimizer_class(optimizer)  # a misspelt name is refused before a database file is created
+    # Every argument that needs no storage is checked before one is opened, so that a
+    # mistake does not leave an empty database file behind.
+    check_optimizer(optimizer)
     if direction not in DIRECTIONS:
         raise InvalidParameterError(
             f"The 'direction' parameter of create_study must be 'minimize' or 'maximize'. Got {describe(direction)} instead."
         )
     task_record = None
     task_type = None  # the kind of problem the task records: "auto" counts tasks of that kind
-    if task is not None:  # refused before a database file is created
+    if task is not None:
         task_record = task.to_dict() if hasattr(task, "to_dict") else task
         task_type = task_type_of(descriptor_of(task_record))
         if preset is not None:
             _check_task_type(preset, task_type)
-    # Every argument that needs no storage is checked before one is opened, so that a
-    # mistake does not leave an empty database file behind.
     if name is not None:
         check_study_name(name)
     if preset is None:
-        _check_space(space)
+        space = _check_space(space)
     else:
         from metahpo.presets import get
 
         chosen_preset = get(preset)
+        space = _preset_space(chosen_preset, space)
         if task_record is None:  # the preset's kind: what the study records of itself
             task_type = chosen_preset.task_type
-    check_given_knowledge(knowledge)
+    # The study's own SQLite file may be named as knowledge before opening it creates it.
+    url = _url_or_default(storage)
+    check_knowledge_argument(knowledge, optimizer, url if isinstance(url, str) else None)
     if not isinstance(load_if_exists, bool):
         raise InvalidParameterError(
             f"The 'load_if_exists' parameter of create_study must be a bool. Got {describe(load_if_exists)} instead."
@@ -121,12 +123,8 @@ def create_study(
     # be the stored one (a random search learns from nothing, and refuses knowledge).
     given_knowledge = knowledge
     if preset is not None:
-        space, knowledge = _preset_space_and_knowledge(preset, space, knowledge, optimizer, store)
-    space = _check_space(space)
+        knowledge = _preset_knowledge(chosen_preset, knowledge, optimizer, store)
     name = name if name is not None else f"study-{uuid.uuid4().hex[:10]}"
-    if isinstance(optimizer, str) and optimizer != "auto":
-        # Refused whether the study is created or resumed, as building the optimizer would.
-        refuse_knowledge(optimizer_class(optimizer), knowledge)
     # A stored study is looked for before an optimizer is built: it resumes with its stored
     # optimizer, so one built now ("auto" opening the knowledge to choose, a learner its
     # default knowledge) would be thrown away.
@@ -243,22 +241,22 @@ def _params(spec: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in dict(spec.get("params", {})).items() if k != "knowledge"}
 
 
-def _preset_space_and_knowledge(
-    preset: Any, space: Any, knowledge: Any, optimizer: Any, store: Storage
-) -> tuple[Space, Any]:
-    """The preset's space (``space`` must be it when given) and, without ``knowledge``,
-    the preset's bundle plus the storage's finished studies."""
-    from metahpo.presets import get
-
-    chosen = get(preset)
+def _preset_space(chosen: Any, space: Any) -> Space:
+    """The space of the preset ``chosen``: ``space`` must be it when given."""
     if space is None:
-        space = chosen.space
-    elif not isinstance(space, Space) or space.fingerprint() != chosen.space.fingerprint():
+        return chosen.space
+    if not isinstance(space, Space) or space.fingerprint() != chosen.space.fingerprint():
         raise InvalidParameterError(
             f"The 'space' parameter of create_study must be omitted or be the space of the "
             f"{chosen.name!r} preset ({chosen.space.to_dict()}) when 'preset' is given. "
             f"Got {describe(space)} instead."
         )
+    return space
+
+
+def _preset_knowledge(chosen: Any, knowledge: Any, optimizer: Any, store: Storage) -> Any:
+    """``knowledge``, or without it (for an optimizer that learns) the bundle of the preset
+    ``chosen`` plus the storage's finished studies."""
     learns = isinstance(optimizer, str) and (
         optimizer == "auto" or takes_knowledge(optimizer_class(optimizer))
     )
@@ -270,7 +268,7 @@ def _preset_space_and_knowledge(
         if url is not None:
             knowledge.append(url)
         knowledge = knowledge or None
-    return space, knowledge
+    return knowledge
 
 
 def _check_preset_budgets(preset: str, scheduler: Any) -> None:

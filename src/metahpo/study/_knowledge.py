@@ -14,6 +14,7 @@ from metahpo.knowledge import (
     bundled_meta_model,
     bundled_names,
     bundled_space_counts,
+    check_sources,
     descriptor_of,
     spec_with_credentials,
     spec_without_passwords,
@@ -24,6 +25,7 @@ from metahpo.optimizers import (
     Optimizer,
     make_optimizer,
     optimizer_class,
+    refuse_knowledge,
     takes_knowledge,
 )
 from metahpo.space import Space
@@ -38,6 +40,8 @@ from metahpo.storage import (
 __all__ = [
     "TASK_TYPE_KEY",
     "build_optimizer",
+    "check_given_knowledge",
+    "check_knowledge_argument",
     "default_knowledge",
     "learner_after_auto",
     "reachable_knowledge",
@@ -65,19 +69,56 @@ def check_given_knowledge(knowledge: Any) -> None:
         )
 
 
+def check_knowledge_argument(knowledge: Any, optimizer: Any, creating: str | None) -> None:
+    """Refuse ``knowledge=`` that :func:`build_optimizer` would refuse, without opening a
+    storage: a value of another type, a source that does not exist (see
+    :func:`~metahpo.knowledge.check_sources`; ``creating`` is the URL of the study's own
+    storage, whose file opening it creates), knowledge for an optimizer named that learns
+    from none, or a spec with an optimizer instance."""
+    check_given_knowledge(knowledge)
+    if knowledge is None:
+        return
+    if not isinstance(knowledge, KnowledgeBase) and not _is_spec(knowledge):
+        raise _knowledge_type_error(knowledge)
+    if isinstance(optimizer, str) and optimizer != "auto":
+        refuse_knowledge(optimizer_class(optimizer), knowledge)
+    if not isinstance(knowledge, KnowledgeBase):
+        check_sources(knowledge, creating)
+    if not isinstance(optimizer, str) and not (
+        isinstance(knowledge, KnowledgeBase) and getattr(optimizer, "knowledge", None) is knowledge
+    ):
+        raise _instance_knowledge_error(optimizer)
+
+
+def _is_spec(knowledge: Any) -> bool:
+    return isinstance(knowledge, str) or (
+        isinstance(knowledge, Sequence) and all(isinstance(s, str) for s in knowledge)
+    )
+
+
+def _knowledge_type_error(knowledge: Any) -> InvalidParameterError:
+    return InvalidParameterError(
+        "The 'knowledge' parameter must be a KnowledgeBase, a knowledge spec ('bundled:NAME', "
+        f"a storage URL or a directory), a list of specs or None. Got {describe(knowledge)} instead."
+    )
+
+
+def _instance_knowledge_error(optimizer: Any) -> InvalidParameterError:
+    return InvalidParameterError(
+        "The 'knowledge' parameter of create_study goes with an optimizer name ('auto', "
+        "'metabo', 'portfolio'); an optimizer instance takes its knowledge in its "
+        f"constructor, e.g. MetaBO(knowledge=kb). Got knowledge with {describe(optimizer)}."
+    )
+
+
 def resolve_knowledge(knowledge: Any) -> KnowledgeBase | None:
     """A :class:`KnowledgeBase` from what users pass as ``knowledge=``: a knowledge base, a
     spec (``"bundled:NAME"``, a storage URL, a directory) or a list of specs."""
     if knowledge is None or isinstance(knowledge, KnowledgeBase):
         return knowledge
-    if isinstance(knowledge, str) or (
-        isinstance(knowledge, Sequence) and all(isinstance(s, str) for s in knowledge)
-    ):
+    if _is_spec(knowledge):
         return KnowledgeBase.open(knowledge if isinstance(knowledge, str) else list(knowledge))
-    raise InvalidParameterError(
-        "The 'knowledge' parameter must be a KnowledgeBase, a knowledge spec ('bundled:NAME', "
-        f"a storage URL or a directory), a list of specs or None. Got {describe(knowledge)} instead."
-    )
+    raise _knowledge_type_error(knowledge)
 
 
 def reachable_knowledge(spec: Any, storage: Storage, study: str) -> Any:
@@ -231,11 +272,7 @@ def build_optimizer(
             kb = default_knowledge(space, storage)
         return make_optimizer(optimizer, knowledge=kb), None
     if kb is not None and getattr(optimizer, "knowledge", None) is not kb:
-        raise InvalidParameterError(
-            "The 'knowledge' parameter of create_study goes with an optimizer name ('auto', "
-            "'metabo', 'portfolio'); an optimizer instance takes its knowledge in its "
-            f"constructor, e.g. MetaBO(knowledge=kb). Got knowledge with {describe(optimizer)}."
-        )
+        raise _instance_knowledge_error(optimizer)
     return make_optimizer(optimizer), None
 
 

@@ -1,0 +1,96 @@
+"""What create_study refuses before it opens a storage, and how it says it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import metahpo as mh
+from metahpo.exceptions import InvalidParameterError
+
+SPACE = mh.Space({"x": mh.Float(0.0, 1.0), "n": mh.Int(1, 5)})
+
+
+def _bad_arguments(tmp_path):
+    """Arguments create_study refuses, each with the start of its message."""
+    no_manifest = tmp_path / "not-knowledge"
+    no_manifest.mkdir()
+    return {
+        "knowledge-int": ({"knowledge": 5}, "The 'knowledge' parameter must be a KnowledgeBase"),
+        "knowledge-list-of-int": ({"knowledge": ["bundled:keel-hgb", 5]}, "The 'knowledge' parameter must be"),
+        "unknown-bundle": ({"knowledge": "bundled:nope"}, "The 'name' parameter of bundled_knowledge"),
+        "missing-directory": ({"knowledge": str(tmp_path / "no" / "such" / "dir")}, "A knowledge spec must be"),
+        "missing-file-directory": ({"knowledge": f"file:{tmp_path}/gone"}, "must be a knowledge directory"),
+        "directory-without-manifest": ({"knowledge": str(no_manifest)}, "must be a knowledge directory"),
+        "missing-sqlite": ({"knowledge": f"sqlite:///{tmp_path}/missing.db"}, "The knowledge storage"),
+        "optimizer-int": ({"optimizer": 5}, "The 'optimizer' parameter must be one of"),
+        "optimizer-none": ({"optimizer": None}, "The 'optimizer' parameter must be one of"),
+        "optimizer-class": ({"optimizer": mh.RandomSearch}, "Got the class RandomSearch instead"),
+        "knowledge-for-random": ({"optimizer": "random", "knowledge": "bundled:keel-hgb"},
+                                 "The optimizer RandomSearch does not learn from knowledge"),
+        "spec-with-instance": ({"optimizer": mh.RandomSearch(), "knowledge": "bundled:keel-hgb"},
+                               "an optimizer instance takes its knowledge in its constructor"),
+        "preset-with-another-space": ({"preset": "hgb-classifier"},
+                                      "The 'space' parameter of create_study must be omitted or be the space"),
+    }
+
+
+@pytest.mark.parametrize("case", [
+    "knowledge-int", "knowledge-list-of-int", "unknown-bundle", "missing-directory",
+    "missing-file-directory", "directory-without-manifest", "missing-sqlite", "optimizer-int",
+    "optimizer-none", "optimizer-class", "knowledge-for-random", "spec-with-instance",
+    "preset-with-another-space",
+])
+def test_a_bad_argument_is_refused_before_a_database_file_is_created(tmp_path, case):
+    arguments, message = _bad_arguments(tmp_path)[case]
+    database = tmp_path / "study.db"
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        mh.create_study(name="s", space=SPACE, storage=f"sqlite:///{database}", **arguments)
+    assert not database.exists()
+    assert not (tmp_path / "missing.db").exists()
+
+
+@pytest.mark.parametrize("case", ["unknown-bundle", "missing-sqlite", "knowledge-for-random", "optimizer-class"])
+def test_a_resume_with_a_bad_argument_is_refused_and_the_study_is_unchanged(tmp_path, case):
+    arguments, message = _bad_arguments(tmp_path)[case]
+    url = f"sqlite:///{tmp_path}/study.db"
+    mh.create_study(name="s", space=SPACE, storage=url, optimizer="random", seed=1)
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        mh.create_study(name="s", space=SPACE, storage=url, load_if_exists=True, **arguments)
+    stored = mh.load_study("s", url)
+    assert stored.optimizer.name == "random" and stored.seed == 1 and stored.trials == []
+
+
+def test_the_studys_own_new_database_may_be_named_as_its_knowledge(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path}/new.db"
+    study = mh.create_study(name="s", space=SPACE, storage=url, knowledge=url, optimizer="portfolio", seed=0)
+    assert study.optimizer.knowledge.spec == url and len(study.optimizer.knowledge) == 0
+    # ... through another spelling of its path, and as $METAHPO_STORAGE.
+    monkeypatch.chdir(tmp_path)
+    other = mh.create_study(name="t", space=SPACE, storage="sqlite:///./other.db",
+                            knowledge=["sqlite:///other.db"], optimizer="portfolio", seed=0)
+    assert other.optimizer.knowledge.spec == f"sqlite:///{tmp_path}/other.db"
+    monkeypatch.setenv("METAHPO_STORAGE", "sqlite:///env.db")
+    assert mh.create_study(name="u", space=SPACE, knowledge="sqlite:///env.db", optimizer="portfolio").name == "u"
+    # Another missing file is still refused, with the storage left uncreated.
+    with pytest.raises(InvalidParameterError, match=r"The knowledge storage 'sqlite:///typo\.db' does not exist"):
+        mh.create_study(name="v", space=SPACE, storage="sqlite:///fresh.db", knowledge="sqlite:///typo.db",
+                        optimizer="portfolio")
+    assert not (tmp_path / "fresh.db").exists() and not (tmp_path / "typo.db").exists()
+
+
+def test_a_study_made_with_a_preset_and_knowledge_resumes_as_before(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    made = mh.create_study(name="p", preset="hgb-classifier", storage=url, optimizer="portfolio", seed=2)
+    made.optimize(lambda t: t.config["learning_rate"], n_trials=2, show_progress=False)
+    again = mh.create_study(name="p", preset="hgb-classifier", storage=url, optimizer="portfolio",
+                            load_if_exists=True)
+    assert again.study_id == made.study_id and len(again.trials) == 2
+    assert again.optimizer.knowledge.spec == made.optimizer.knowledge.spec
+    learnt = mh.create_study(name="k", space=SPACE, storage=url, optimizer="metabo", seed=0,
+                             knowledge=["bundled:keel-hgb", url])
+    resumed = mh.create_study(name="k", space=SPACE, storage=url, optimizer="metabo",
+                              knowledge=["bundled:keel-hgb", url], load_if_exists=True)
+    assert resumed.study_id == learnt.study_id
+    assert resumed.optimizer.knowledge.spec == learnt.optimizer.knowledge.spec
