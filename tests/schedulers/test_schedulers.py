@@ -240,6 +240,12 @@ def test_bad_scheduler_arguments(build, fragment):
 
 
 @pytest.mark.parametrize("build", [mh.Hyperband, mh.SuccessiveHalving, mh.ASHA])
+def test_a_missing_budget_is_said_of_the_class_called(build):
+    with pytest.raises(TypeError, match=rf"^{build.__name__}\.__init__\(\) missing 1 required .*'max_budget'"):
+        build(min_budget=1)
+
+
+@pytest.mark.parametrize("build", [mh.Hyperband, mh.SuccessiveHalving, mh.ASHA])
 def test_a_budget_range_narrower_than_eta_is_warned_about(build, caplog):
     with caplog.at_level(logging.WARNING, logger="metahpo.schedulers"):
         scheduler = build(min_budget=1, max_budget=2, eta=3)

@@ -105,5 +105,9 @@ class SuccessiveHalving(Hyperband):
 
     name: ClassVar[str] = "successive_halving"
 
+    def __init__(self, min_budget: float, max_budget: float, eta: int = 3) -> None:
+        # Its own signature, so that a missing argument is said of SuccessiveHalving.
+        super().__init__(min_budget, max_budget, eta)
+
     def bracket_s(self, bracket: int) -> int:
         return self.ladder.s_max
