@@ -94,3 +94,21 @@ def test_a_study_made_with_a_preset_and_knowledge_resumes_as_before(tmp_path):
                               knowledge=["bundled:keel-hgb", url], load_if_exists=True)
     assert resumed.study_id == learnt.study_id
     assert resumed.optimizer.knowledge.spec == learnt.optimizer.knowledge.spec
+
+
+@pytest.mark.parametrize(("given", "difference"), [
+    (mh.Space({"x": mh.Float(0.0, 2.0), "n": mh.Int(1, 5)}), "whose 'x' has high 2.0 where the study's has high 1.0"),
+    (mh.Space({"x": mh.Float(0.0, 1.0)}), "which lacks the study's parameters ['n']"),
+    (mh.Space({"x": mh.Float(0.0, 1.0), "n": mh.Int(1, 5), "z": mh.Float(0, 1)}),
+     "whose parameters ['z'] are not the study's"),
+    (mh.Space({"x": mh.Float(0.0, 1.0), "n": mh.Int(1, 5, log=True)}),
+     "whose 'n' has log true where the study's has log false"),
+])
+def test_a_resume_with_another_space_names_the_first_difference(given, difference):
+    storage = mh.InMemoryStorage()
+    mh.create_study(name="s", space=SPACE, storage=storage, optimizer="random")
+    with pytest.raises(InvalidParameterError, match=re.escape(
+            "The 'space' parameter of create_study must match the stored study 's' when "
+            f"load_if_exists=True: it was created with another search space. Got a space {difference} "
+            "instead.")):
+        mh.create_study(name="s", space=given, storage=storage, load_if_exists=True)

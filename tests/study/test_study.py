@@ -205,7 +205,7 @@ def test_duplicate_names_and_load_if_exists():
     again = mh.create_study(name="s", space=SPACE, storage=storage, load_if_exists=True)
     assert len(again.trials) == 3 and again.optimizer.name == "sobol" and again.seed == 4
     other = mh.Space({"y": mh.Float(0, 1)})
-    with pytest.raises(InvalidParameterError, match="different search space"):
+    with pytest.raises(InvalidParameterError, match=r"another search space\. Got a space which lacks the study's parameters \['x', 'n', 'c'\]"):
         mh.create_study(name="s", space=other, storage=storage, load_if_exists=True)
 
 

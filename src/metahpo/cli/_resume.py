@@ -82,33 +82,13 @@ def check_same_scheduler(stored: StudyRecord, scheduler: Mapping[str, Any]) -> N
 
 def check_same_space(stored: StudyRecord, space: Space, path: Path) -> None:
     """Refuse a --space file whose space is not the stored study's, naming a difference."""
+    from metahpo.study import space_difference
+
     stored_space = Space.from_dict(stored.space)
     if stored_space.fingerprint() == space.fingerprint():
         return
     raise InvalidParameterError(
         f"--space must describe the search space of study {stored.name!r} to resume it. Got "
-        f"{str(path)!r}, {_space_difference(stored_space.to_dict(), space.to_dict())}: give the "
-        "space file the study was created with, or another --name for a new study."
+        f"{str(path)!r}, {space_difference(stored_space, space)}: give the space file the "
+        "study was created with, or another --name for a new study."
     )
-
-
-def _space_difference(stored: Mapping[str, Any], given: Mapping[str, Any]) -> str:
-    """The first difference between two space descriptions, as the file's ("whose 'x' ...")."""
-    missing = [name for name in stored if name not in given]
-    if missing:
-        return f"which lacks the study's parameters {missing}"
-    extra = [name for name in given if name not in stored]
-    if extra:
-        return f"whose parameters {extra} are not the study's"
-    for name, entry in given.items():
-        # Defaults do not change what is searched: the fingerprint leaves them out too.
-        fields = [k for k in dict.fromkeys([*stored[name], *entry])
-                  if k != "default" and stored[name].get(k) != entry.get(k)]
-        if fields:
-            return (f"whose {name!r} has {_fields(entry, fields)} where the study's has "
-                    f"{_fields(stored[name], fields)}")
-    return "whose parameters are described otherwise"
-
-
-def _fields(entry: Mapping[str, Any], fields: list[str]) -> str:
-    return ", ".join(f"{k} {json.dumps(entry[k])}" if k in entry else f"no {k}" for k in fields)

@@ -3,7 +3,12 @@
 from metahpo.study._create import create_study, delete_study, list_studies, load_study
 from metahpo.study._handle import TrialHandle
 from metahpo.study._knowledge import study_knowledge
-from metahpo.study._labels import knowledge_update_label, optimizer_label, study_state
+from metahpo.study._labels import (
+    knowledge_update_label,
+    optimizer_label,
+    space_difference,
+    study_state,
+)
 from metahpo.study._state import OWN_TRIAL_ATTRS, public_user_attrs
 from metahpo.study._study import Study
 
@@ -18,6 +23,7 @@ __all__ = [
     "load_study",
     "optimizer_label",
     "public_user_attrs",
+    "space_difference",
     "study_knowledge",
     "study_state",
 ]

@@ -32,6 +32,7 @@ from metahpo.storage import (
     missing_sqlite_file,
 )
 from metahpo.study._knowledge import TASK_TYPE_KEY, build_optimizer, check_knowledge_argument
+from metahpo.study._labels import space_difference
 from metahpo.study._study import Study, reopened_scheduler
 
 
@@ -210,8 +211,10 @@ def _check_same_study(
     else:
         asked_optimizer = optimizer_spec(instance)
     differences = []
-    if Space.from_dict(record.space).fingerprint() != space.fingerprint():
-        differences.append(("space", "a different search space", "the stored one"))
+    stored_space = Space.from_dict(record.space)
+    if stored_space.fingerprint() != space.fingerprint():
+        differences.append(("space", f"a space {space_difference(stored_space, space)}",
+                            "another search space"))
     if record.direction != direction:
         differences.append(("direction", repr(direction), repr(record.direction)))
     # "auto" stands for whatever was chosen when the study was created.

@@ -3,15 +3,17 @@ knowledge. The command line and the dashboard both show these, in the same words
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from metahpo.optimizers import optimizer_class_name
+from metahpo.space import Space
 from metahpo.storage import imported_from, is_finished
 from metahpo.trial import FrozenTrial, TrialState
 
-__all__ = ["knowledge_update_label", "optimizer_label", "study_state"]
+__all__ = ["knowledge_update_label", "optimizer_label", "space_difference", "study_state"]
 
 
 def optimizer_label(optimizer: Mapping[str, Any], user_attrs: Mapping[str, Any], reason: bool = True) -> str:
@@ -75,3 +77,35 @@ def study_state(trials: Sequence[FrozenTrial], user_attrs: Mapping[str, Any]) ->
     if not trials:
         return "empty"
     return "finished" if is_finished(trials, user_attrs) else "idle"
+
+
+def space_difference(stored: Space, given: Space) -> str:
+    """The first difference between a study's space ``stored`` and another space, as words
+    about the other: a parameter only in one of them, or one described otherwise.
+
+    Example:
+        >>> import metahpo as mh
+        >>> from metahpo.study import space_difference
+        >>> space_difference(mh.Space({"x": mh.Float(0, 1)}), mh.Space({"x": mh.Float(0, 2)}))
+        "whose 'x' has high 2.0 where the study's has high 1.0"
+    """
+    stored_dict, given_dict = stored.to_dict(), given.to_dict()
+    missing = [name for name in stored_dict if name not in given_dict]
+    if missing:
+        return f"which lacks the study's parameters {missing}"
+    extra = [name for name in given_dict if name not in stored_dict]
+    if extra:
+        return f"whose parameters {extra} are not the study's"
+    for name, entry in given_dict.items():
+        # Defaults do not change what is searched: the fingerprint leaves them out too.
+        fields = [k for k in dict.fromkeys([*stored_dict[name], *entry])
+                  if k != "default" and stored_dict[name].get(k) != entry.get(k)]
+        if fields:
+            return (f"whose {name!r} has {_fields(entry, fields)} where the study's has "
+                    f"{_fields(stored_dict[name], fields)}")
+    return "whose parameters are described otherwise"
+
+
+def _fields(entry: Mapping[str, Any], fields: list[str]) -> str:
+    return ", ".join(f"{k} {json.dumps(entry[k])}" if k in entry else f"no {k}" for k in fields)
+
