@@ -1,4 +1,4 @@
-"""What create_study refuses before it opens a storage, and how it says it."""
+"""What create_study and load_study refuse before they open a storage, and how they say it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import pytest
 
 import metahpo as mh
-from metahpo.exceptions import InvalidParameterError
+from metahpo.exceptions import InvalidParameterError, StudyNotFoundError
 
 SPACE = mh.Space({"x": mh.Float(0.0, 1.0), "n": mh.Int(1, 5)})
 
@@ -112,3 +112,26 @@ def test_a_resume_with_another_space_names_the_first_difference(given, differenc
             f"load_if_exists=True: it was created with another search space. Got a space {difference} "
             "instead.")):
         mh.create_study(name="s", space=given, storage=storage, load_if_exists=True)
+
+
+@pytest.mark.parametrize("name", [None, "", "  ", 5])
+def test_load_study_refuses_a_name_that_is_not_a_non_empty_string(tmp_path, name):
+    with pytest.raises(InvalidParameterError, match=re.escape(
+            "The 'name' parameter of load_study must be a non-empty string")):
+        mh.load_study(name, f"sqlite:///{tmp_path}/none.db")
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_a_study_not_found_lists_a_few_of_the_names_stored(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    mh.create_study(name="first", space=SPACE, storage=url, optimizer="random")
+    with pytest.raises(StudyNotFoundError, match=re.escape(
+            "No study named 'frist' in this storage. The storage holds 'first'.")):
+        mh.load_study("frist", url)
+    for name in "bcdefg":
+        mh.create_study(name=name, space=SPACE, storage=url, optimizer="random")
+    with pytest.raises(StudyNotFoundError, match=re.escape(
+            "The storage holds 'first', 'b', 'c', 'd', 'e' and 2 more.")):
+        mh.load_study("frist", url)
+    with pytest.raises(StudyNotFoundError, match=r"The storage holds no study\.$"):
+        mh.load_study("s", mh.InMemoryStorage())

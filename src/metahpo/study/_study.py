@@ -45,6 +45,7 @@ from metahpo.study._knowledge import (
     reopened_optimizer,
     study_task_type,
 )
+from metahpo.study._labels import stored_names
 from metahpo.study._propose import component_seed, keyed_history, propose_config
 from metahpo.study._retry import check_retries, retry_dead_trial
 from metahpo.study._run_trial import run_trial
@@ -129,6 +130,11 @@ class Study:
     ) -> Study:
         """Open the stored study ``name`` (what :func:`~metahpo.load_study` does); a
         scheduler that is not built in is given again as ``scheduler``."""
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidParameterError(
+                "The 'name' parameter of load_study must be a non-empty string, the name of a "
+                f"stored study. Got {describe(name)} instead."
+            )
         url = storage if storage is not None else os.environ.get(ENV_VAR) or None
         missing = missing_sqlite_file(url)
         if missing is not None:
@@ -138,7 +144,11 @@ class Study:
                 f"{missing!r} does not exist); nothing was created."
             )
         store = get_storage(storage)
-        return cls.from_record(store.get_study(name), store, knowledge, scheduler)
+        try:
+            record = store.get_study(name)
+        except StudyNotFoundError as exc:
+            raise StudyNotFoundError(f"{exc} {stored_names(store)}") from exc
+        return cls.from_record(record, store, knowledge, scheduler)
 
     # Facts -------------------------------------------------------------------------------
     @property
