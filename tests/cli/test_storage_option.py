@@ -17,6 +17,25 @@ def test_a_missing_sqlite_file_is_not_created_by_plot_whatever_its_driver(tmp_pa
     assert not (tmp_path / "missing.db").exists()
 
 
+@pytest.mark.parametrize("command", [["studies"], ["show", "s"], ["kb", "list"], ["delete", "s", "--yes"],
+                                     ["tune", "--space", "space.yaml", "--trials", "1"]])
+@pytest.mark.parametrize("storage", ["", "  "])
+def test_an_empty_storage_option_is_refused_not_taken_for_the_default(tmp_path, monkeypatch, command, storage):
+    import metahpo as mh
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("METAHPO_STORAGE", raising=False)
+    (tmp_path / "space.yaml").write_text("x: {type: float, low: 0, high: 1}\n")
+    mh.create_study(name="s", space=mh.Space({"x": mh.Float(0, 1)}), storage="sqlite:///metahpo.db",
+                    optimizer="random")
+    tail = ["--", "echo", "0.5"] if command[0] == "tune" else []
+    result = runner.invoke(app, [*command, "--storage", storage, *tail])
+    assert result.exit_code == (2 if command[0] == "kb" else 1)  # each command's bad-input code
+    expected = f"--storage must be a database URL such as sqlite:///metahpo.db. Got {storage!r}; leave --storage out"
+    assert " ".join(expected.split()) in " ".join(result.output.split())
+    assert [study.name for study in mh.list_studies("sqlite:///metahpo.db")] == ["s"]
+
+
 @pytest.mark.parametrize("url", ["postgresql+psycopg://:pw@db/x", "postgresql+psycopg://bob:pw@db/x?password=pw2"])
 def test_the_dashboards_storage_label_shows_no_password(url):
     from metahpo.dashboard._app import _label

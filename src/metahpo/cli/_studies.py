@@ -25,6 +25,12 @@ def console() -> Console:
 
 def storage_url(storage: str | None) -> str:
     """The storage URL a command uses: the flag, else $METAHPO_STORAGE, else the SQLite file."""
+    if storage is not None and not storage.strip():
+        # Not the default: an empty variable in `--storage "$DB"` would write somewhere else.
+        raise InvalidParameterError(
+            f"--storage must be a database URL such as {CLI_DEFAULT_URL}. Got {storage!r}; leave "
+            f"--storage out to use ${ENV_VAR} or {CLI_DEFAULT_URL}."
+        )
     url = storage or os.environ.get(ENV_VAR) or CLI_DEFAULT_URL
     if "://" not in url and not Path(url).is_dir():  # a knowledge directory is read by kb
         # A file path typed where a URL goes: the storage's own error speaks of Python objects.
