@@ -46,7 +46,7 @@ from metahpo.metalearn import (
     random_quadratics,
     train_learned_optimizer,
 )
-from metahpo_bench.l2l_digits import digits, mean_curve, mlp_problems
+from metahpo_bench.l2l_digits import digits, mean_curve, mean_final_loss, mlp_problems
 
 STEPS = 100
 LSTM = "LSTM (learned)"
@@ -86,11 +86,11 @@ FULL = Settings(
     meta_lr=3e-3,
 )
 QUICK = Settings(
-    quadratic_meta_iterations=100,
-    quadratic_batch=64,
-    tuning_quadratics=512,
-    held_out_quadratics=512,
-    mlp_meta_iterations=10,
+    quadratic_meta_iterations=70,
+    quadratic_batch=32,
+    tuning_quadratics=256,
+    held_out_quadratics=256,
+    mlp_meta_iterations=5,
     mlp_batch=1,
     mlp_tuning_inits=1,
     mlp_test_inits=2,
@@ -206,7 +206,9 @@ def _mlp_experiment(settings: Settings) -> dict[str, object]:
     for method, make in BASELINES.items():
 
         def final_loss(lr: float, make: OptimizerFactory = make) -> float:
-            return float(curve(make, lr, tuning_seeds)[-1])
+            return mean_final_loss(
+                lambda network: make(network.parameters(), lr), inputs, targets, tuning_seeds, STEPS
+            )
 
         learning_rates[method], _ = _tune(final_loss, MLP_LEARNING_RATES)
         curves[method] = curve(make, learning_rates[method], test_seeds)
@@ -299,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short meta-training, for the tests")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(
+            f"argument --out: expected a directory (made if missing), got the file {args.out}"
+        )
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
     settings = QUICK if args.quick else FULL

@@ -86,9 +86,10 @@ def test_l2l_quadratic_quick(tmp_path: Path) -> None:
     assert "python benchmarks/l2l_quadratic.py --quick" in (tmp_path / "README.md").read_text()
     # A short meta-training beats the untrained LSTM and plain gradient descent on held-out
     # quadratics, even SGD with its rate tuned on those quadratics themselves (the rate tuned
-    # on the training ones diverges on a few of them). It also beat tuned Adam in quick mode
-    # when this test was written, by 8% only, so that is not asserted here; the full run's
-    # comparison with every tuned baseline is in benchmarks/results/l2l_quadratic/.
+    # on the training ones diverges on a few of them): at each of the seeds 0-7 the learned
+    # optimizer's mean and median final losses were at most 0.67 times SGD's. Tuned Adam is
+    # still ahead of it after the quick run's 70 meta-iterations, so that is not asserted;
+    # the full run's comparison with every tuned baseline is in benchmarks/results/l2l_quadratic/.
     learned = final["LSTM (learned)"]
     assert learned < float(summary["untrained_lstm_final_loss"])  # type: ignore[arg-type]
     assert learned < summary["held_out_tuned_baselines"]["SGD"]["final_loss"]  # type: ignore[index]

@@ -20,7 +20,7 @@ from torch.func import functional_call, vmap
 
 from metahpo.metalearn import OptimizeeBatch
 
-__all__ = ["digits", "mlp", "mlp_problems", "train_mlp"]
+__all__ = ["digits", "mean_curve", "mean_final_loss", "mlp", "mlp_problems", "train_mlp"]
 
 BATCH_SIZE = 128
 
@@ -81,14 +81,20 @@ def mlp_problems(
     return OptimizeeBatch(x0=x0, loss_fn=loss_fn)
 
 
-def train_mlp(
+def _train(
     make_optimizer: Callable[[nn.Module], torch.optim.Optimizer],
     inputs: Tensor,
     targets: Tensor,
     seed: int,
     steps: int,
+    *,
+    every_step: bool,
 ) -> Tensor:
-    """Full-batch training loss after 0..steps minibatch steps from initialisation ``seed``."""
+    """The full-batch training losses after 0..steps steps, or after the last one only.
+
+    The full-batch loss is measured without gradients and changes nothing else, so the
+    training, and the last loss, are the same either way.
+    """
     model = mlp()
     generator = torch.Generator().manual_seed(seed)
     flat = _initial_weights(model, generator)
@@ -98,8 +104,9 @@ def train_mlp(
     optimizer = make_optimizer(model)
     curve = []
     for step in range(steps + 1):
-        with torch.no_grad():
-            curve.append(nn.functional.cross_entropy(model(inputs), targets))
+        if every_step or step == steps:
+            with torch.no_grad():
+                curve.append(nn.functional.cross_entropy(model(inputs), targets))
         if step == steps:
             break
         index = torch.randint(len(inputs), (BATCH_SIZE,), generator=generator)
@@ -107,6 +114,17 @@ def train_mlp(
         nn.functional.cross_entropy(model(inputs[index]), targets[index]).backward()
         optimizer.step()
     return torch.stack(curve)
+
+
+def train_mlp(
+    make_optimizer: Callable[[nn.Module], torch.optim.Optimizer],
+    inputs: Tensor,
+    targets: Tensor,
+    seed: int,
+    steps: int,
+) -> Tensor:
+    """Full-batch training loss after 0..steps minibatch steps from initialisation ``seed``."""
+    return _train(make_optimizer, inputs, targets, seed, steps, every_step=True)
 
 
 def mean_curve(
@@ -119,3 +137,20 @@ def mean_curve(
     """:func:`train_mlp`'s curve averaged over the initialisations ``seeds``."""
     curves = [train_mlp(make_optimizer, inputs, targets, seed, steps) for seed in seeds]
     return torch.stack(curves).mean(dim=0)
+
+
+def mean_final_loss(
+    make_optimizer: Callable[[nn.Module], torch.optim.Optimizer],
+    inputs: Tensor,
+    targets: Tensor,
+    seeds: Sequence[int],
+    steps: int,
+) -> float:
+    """The last entry of :func:`mean_curve`, without measuring the full-batch loss at every
+    step (for tuning a learning rate, where only the end counts)."""
+    finals = [
+        _train(make_optimizer, inputs, targets, seed, steps, every_step=False)
+        for seed in seeds
+    ]
+    # Averaged over the same dimension as mean_curve's, so the number is the same bit for bit.
+    return float(torch.stack(finals).mean(dim=0)[-1])
