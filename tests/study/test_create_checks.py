@@ -8,6 +8,7 @@ import pytest
 
 import metahpo as mh
 from metahpo.exceptions import InvalidParameterError, StudyNotFoundError
+from metahpo.knowledge import check_sources
 
 SPACE = mh.Space({"x": mh.Float(0.0, 1.0), "n": mh.Int(1, 5)})
 
@@ -135,3 +136,30 @@ def test_a_study_not_found_lists_a_few_of_the_names_stored(tmp_path):
         mh.load_study("frist", url)
     with pytest.raises(StudyNotFoundError, match=r"The storage holds no study\.$"):
         mh.load_study("s", mh.InMemoryStorage())
+
+
+def test_the_early_check_takes_a_postgresql_url_without_connecting_and_a_file_directory(tmp_path):
+    unreachable = "postgresql+psycopg://nobody@nohost.invalid:1/none"
+    # Only connecting tells whether a server's database exists: the check leaves it to the
+    # opening, which names the unreachable server.
+    assert check_sources([unreachable]) == [unreachable]
+    directory = tmp_path / "kb"
+    mh.bundled_knowledge("keel-hgb").save(directory)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = mh.create_study(name="s", space=mh.presets.get("hgb-classifier").space, storage=url,
+                            optimizer="portfolio", knowledge=f"file:{directory}")
+    assert study.optimizer.knowledge is not None and len(study.optimizer.knowledge) > 0
+
+
+def test_a_study_not_found_is_reported_even_when_the_names_cannot_be_listed(tmp_path, monkeypatch):
+    from metahpo.storage import SQLStorage
+
+    storage = SQLStorage(f"sqlite:///{tmp_path / 'db.sqlite'}")
+
+    def broken():
+        raise RuntimeError("connection lost")
+
+    monkeypatch.setattr(storage, "list_studies", broken)
+    with pytest.raises(StudyNotFoundError, match="nope") as missing:
+        mh.load_study("nope", storage)
+    assert "connection lost" not in str(missing.value)

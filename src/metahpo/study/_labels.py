@@ -115,8 +115,12 @@ def _fields(entry: Mapping[str, Any], fields: list[str]) -> str:
 
 def stored_names(storage: Storage) -> str:
     """A sentence naming the studies ``storage`` holds (at most a handful), for an error
-    about a study it does not hold."""
-    names = [record.name for record in storage.list_studies()]
+    about a study it does not hold; empty when they cannot be read (the error at hand is
+    the one to report, not a second one from listing)."""
+    try:
+        names = [record.name for record in storage.list_studies()]
+    except Exception:  # a failed listing must not replace the not-found error
+        return ""
     if not names:
         return "The storage holds no study."
     shown = ", ".join(map(repr, names[:_NAMES_SHOWN]))

@@ -147,7 +147,7 @@ class Study:
         try:
             record = store.get_study(name)
         except StudyNotFoundError as exc:
-            raise StudyNotFoundError(f"{exc} {stored_names(store)}") from exc
+            raise StudyNotFoundError(f"{exc} {stored_names(store)}".rstrip()) from exc
         return cls.from_record(record, store, knowledge, scheduler)
 
     # Facts -------------------------------------------------------------------------------
