@@ -163,3 +163,19 @@ def test_a_study_not_found_is_reported_even_when_the_names_cannot_be_listed(tmp_
     with pytest.raises(StudyNotFoundError, match="nope") as missing:
         mh.load_study("nope", storage)
     assert "connection lost" not in str(missing.value)
+
+
+@pytest.mark.parametrize("name", [None, "", 5])
+def test_delete_study_refuses_a_name_that_is_not_a_non_empty_string(tmp_path, name):
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    mh.create_study(name="kept", space=SPACE, storage=url, optimizer="random")
+    with pytest.raises(InvalidParameterError, match="'name' parameter of delete_study"):
+        mh.delete_study(name, url)
+    assert [s.name for s in mh.list_studies(url)] == ["kept"]
+
+
+def test_deleting_a_study_not_stored_lists_the_names_stored(tmp_path):
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    mh.create_study(name="kept", space=SPACE, storage=url, optimizer="random")
+    with pytest.raises(StudyNotFoundError, match=re.escape("The storage holds 'kept'.")):
+        mh.delete_study("nope", url)

@@ -32,7 +32,7 @@ from metahpo.storage import (
     missing_sqlite_file,
 )
 from metahpo.study._knowledge import TASK_TYPE_KEY, build_optimizer, check_knowledge_argument
-from metahpo.study._labels import space_difference
+from metahpo.study._labels import space_difference, stored_names
 from metahpo.study._study import Study, reopened_scheduler
 
 
@@ -322,7 +322,16 @@ def delete_study(name: str, storage: Storage | str | None = None) -> None:
 
     A SQLite URL must name an existing metahpo database, as for :func:`list_studies`.
     """
-    existing_storage(_url_or_default(storage)).delete_study(name)
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidParameterError(
+            "The 'name' parameter of delete_study must be a non-empty string, the name of a "
+            f"stored study. Got {describe(name)} instead."
+        )
+    store = existing_storage(_url_or_default(storage))
+    try:
+        store.delete_study(name)
+    except StudyNotFoundError as exc:
+        raise StudyNotFoundError(f"{exc} {stored_names(store)}".rstrip()) from exc
 
 
 def _same_task(stored: Any, given: Any) -> bool:
