@@ -9,7 +9,7 @@ benchmark harness's meta-dataset builder, whose final output is this format)::
          "spaces": [{"space": <Space.to_dict()>, "fingerprint": <Space.fingerprint()>,
                      "table": "evaluations-0.parquet"}, ...],
          "tasks": [{"name": ..., "space": 0 | null, "descriptor": {...} | null,
-                    "missing": [...]}, ...],
+                    "missing": [...], "kind": "regression"}, ...],   # "kind": optional
          "provenance": {...}}           # free JSON: who wrote the data and how
     DIR/portfolio.json                  # optional: which tasks each space's portfolio is
                                         # chosen on (metahpo.knowledge._portfolio_file)
@@ -37,6 +37,7 @@ import numpy as np
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
+from metahpo.knowledge._descriptors import TASK_TYPES
 from metahpo.knowledge._files_read import read_table
 from metahpo.knowledge._portfolio_file import PORTFOLIO_FILE, portfolio_rule_text
 from metahpo.knowledge._task import CheckedConfigs, Task, check_descriptor
@@ -132,6 +133,7 @@ def write_knowledge(
                     else descriptions.index(_description(task.space)),
                     "descriptor": None if task.descriptor is None else dict(task.descriptor),
                     "missing": list(task.missing),
+                    **({} if task.kind is None else {"kind": task.kind}),
                 }
             )
         manifest["provenance"] = extra
@@ -310,6 +312,7 @@ def read_knowledge(path: str | os.PathLike[str], source: str | None = None) -> K
                     descriptor=entry["descriptor"],
                     source=origin,
                     missing=tuple(entry["missing"]),
+                    kind=entry["kind"],
                 )
             )
         except InvalidParameterError as exc:
@@ -431,5 +434,10 @@ def _read_task_entries(
             raise InvalidParameterError(
                 f"{where}: tasks[{i}].missing must be a list of parameter names."
             )
-        out.append({"name": name, "space": index, "descriptor": descriptor, "missing": missing})
+        kind = entry.get("kind")
+        if kind is not None and kind not in TASK_TYPES:
+            raise InvalidParameterError(
+                f"{where}: tasks[{i}].kind must be one of {list(TASK_TYPES)} or absent. Got {describe(kind)} instead."
+            )
+        out.append({"name": name, "space": index, "descriptor": descriptor, "missing": missing, "kind": kind})
     return out

@@ -10,6 +10,7 @@ import numpy as np
 
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError, MetahpoError, StudyNotFoundError
+from metahpo.knowledge._descriptors import TASK_TYPES, task_type_of
 from metahpo.knowledge._task import MIN_TASK_TRIALS, Task, descriptor_of
 from metahpo.space import Space
 from metahpo.storage import (
@@ -96,6 +97,8 @@ def read_storage(
                     descriptor=descriptor,
                     source=f"study:{record.name}@{label}",
                     missing=tuple(missing),
+                    # A descriptor given later (set_user_attr("task", ...)) says it first.
+                    kind=_stored_kind(record.user_attrs) if task_type_of(descriptor) is None else None,
                 )
             )
         except InvalidParameterError as exc:
@@ -163,7 +166,9 @@ def write_storage(tasks: Sequence[Task], storage: Storage | str) -> list[str]:
                     # Not "missing", the key of Task.to_dict, which create_study(task=...)
                     # stores for a study whose own values are all observed.
                     **({"filled_in": list(task.missing)} if task.missing else {}),
-                }
+                },
+                # The kind a descriptor does not record, read back by _stored_kind.
+                **({"task_type": task.kind} if task.kind is not None else {}),
             }
             record = store.create_study(
                 task.name,
@@ -192,3 +197,10 @@ def write_storage(tasks: Sequence[Task], storage: Storage | str) -> list[str]:
                 logger.warning("Could not roll back study %r: it is already gone.", name)
         raise
     return written
+
+
+def _stored_kind(attrs: Any) -> str | None:
+    """The kind of problem a study created with a preset and no task descriptor stored
+    (``user_attrs["task_type"]``), or ``None``."""
+    kind = attrs.get("task_type")
+    return kind if kind in TASK_TYPES else None

@@ -14,7 +14,7 @@ import numpy as np
 
 from metahpo._validation import describe, numeric_matrix
 from metahpo.exceptions import InvalidParameterError
-from metahpo.knowledge._descriptors import meta_features, task_type_of
+from metahpo.knowledge._descriptors import TASK_TYPES, meta_features, task_type_of
 from metahpo.space import Config, ConfigKey, Space, config_keys
 
 if TYPE_CHECKING:
@@ -50,6 +50,9 @@ class Task:
             filled with the parameter's midpoint when the task was mapped onto ``space``
             (see :meth:`KnowledgeBase.tasks <metahpo.knowledge.KnowledgeBase.tasks>`), so a
             surrogate should marginalise over them (ignore those inputs).
+        kind: the kind of problem, ``"classification"`` or ``"regression"``, for a task whose
+            descriptor does not record it (a study created with a preset and no task
+            descriptor); ``None`` otherwise. :attr:`task_type` reads either.
 
     Example:
         >>> import metahpo as mh
@@ -69,6 +72,7 @@ class Task:
     descriptor: Mapping[str, float] | None = None
     source: str = "memory"
     missing: tuple[str, ...] = ()
+    kind: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -100,6 +104,12 @@ class Task:
                 f"{self.space.names}. Got {list(missing)!r} instead."
             )
         object.__setattr__(self, "missing", missing)
+        recorded = task_type_of(self.descriptor)
+        if self.kind is not None and (self.kind not in TASK_TYPES or recorded not in (None, self.kind)):
+            expected = f"{recorded!r}, as its descriptor records" if recorded else f"one of {list(TASK_TYPES)} or None"
+            raise InvalidParameterError(
+                f"The 'kind' parameter of Task {self.name!r} must be {expected}. Got {describe(self.kind)} instead."
+            )
 
     # Facts --------------------------------------------------------------------------------
     @property
@@ -114,8 +124,9 @@ class Task:
     def task_type(self) -> str | None:
         """``"classification"`` or ``"regression"`` as the descriptor records it (its
         ``n_classes``, 0 for regression; see :func:`~metahpo.knowledge.task_type_of`), or
-        ``None`` when it records none. Tasks of different kinds are never related."""
-        return task_type_of(self.descriptor)
+        ``None`` when it records none; else :attr:`kind`. Tasks of different kinds are never
+        related."""
+        return task_type_of(self.descriptor) or self.kind
 
     @functools.cached_property
     def unit(self) -> np.ndarray:
@@ -147,7 +158,7 @@ class Task:
         """The task restricted to ``rows`` (indices), without validating again."""
         index = np.asarray(rows, dtype=int)
         subset = object.__new__(Task)
-        for name in ("name", "space", "descriptor", "source", "missing"):
+        for name in ("name", "space", "descriptor", "source", "missing", "kind"):
             object.__setattr__(subset, name, getattr(self, name))
         object.__setattr__(subset, "configs", tuple(self.configs[int(i)] for i in index))
         for name in ("losses", "budgets"):
@@ -275,6 +286,8 @@ class Task:
             out["budgets"] = None if self.budgets is None else [float(b) for b in self.budgets]
         if self.missing:
             out["missing"] = list(self.missing)
+        if self.kind is not None:
+            out["kind"] = self.kind
         return out
 
     @classmethod
@@ -285,7 +298,7 @@ class Task:
             )
         unknown = sorted(
             set(data)
-            - {"name", "source", "descriptor", "space", "configs", "losses", "budgets", "missing"}
+            - {"name", "source", "descriptor", "space", "configs", "losses", "budgets", "missing", "kind"}
         )
         if unknown:
             raise InvalidParameterError(
@@ -301,6 +314,7 @@ class Task:
             descriptor=data.get("descriptor"),
             source=data.get("source", "memory"),
             missing=tuple(data.get("missing") or ()),
+            kind=data.get("kind"),
         )
 
     def __repr__(self) -> str:
