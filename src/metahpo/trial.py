@@ -75,14 +75,7 @@ def lineage_parent(trial: FrozenTrial) -> int | None:
     stays ``None`` (see :meth:`metahpo.Study.ask`'s ``retries``). Read lineage through this,
     not through ``parent``.
     """
-    if trial.parent is not None:
-        return trial.parent
-    why = trial.user_attrs.get("why")
-    if isinstance(why, dict) and why.get("source") == "retry":
-        parent = why.get("parent")
-        if isinstance(parent, int) and not isinstance(parent, bool):
-            return parent
-    return None
+    return trial.parent if trial.parent is not None else _named_by_retry(trial, "parent")
 
 
 def resumed(trial: FrozenTrial) -> bool | None:
@@ -100,9 +93,14 @@ def retried_trial(trial: FrozenTrial) -> int | None:
     """The number of the trial first run with ``trial``'s config, when ``trial`` runs it
     again after that trial's process died (``user_attrs["why"]["retry_of"]``); ``None``
     for a trial that is no retry. A retry and the trials it retries are one config."""
+    return _named_by_retry(trial, "retry_of")
+
+
+def _named_by_retry(trial: FrozenTrial, key: str) -> int | None:
+    """The trial number a retry's ``why`` names under ``key``, or ``None``."""
     why = trial.user_attrs.get("why")
     if isinstance(why, dict) and why.get("source") == "retry":
-        first = why.get("retry_of")
-        if isinstance(first, int) and not isinstance(first, bool):
-            return first
+        number = why.get(key)
+        if isinstance(number, int) and not isinstance(number, bool):
+            return number
     return None

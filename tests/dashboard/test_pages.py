@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from typing import Any
 
 import metahpo as mh
 from metahpo.dashboard._pages import knowledge_body, studies_body, study_body
@@ -220,11 +221,6 @@ def test_a_study_page_is_told_when_its_study_changed(tmp_path):
 
 
 def test_a_study_is_sent_again_only_when_its_version_changed(tmp_path):
-    import asyncio
-    import concurrent.futures
-
-    import httpx
-
     from metahpo.dashboard import create_app
 
     url = f"sqlite:///{tmp_path / 's.db'}"
@@ -232,16 +228,8 @@ def test_a_study_is_sent_again_only_when_its_version_changed(tmp_path):
     study.optimize(_objective, n_trials=2, show_progress=False)
     app = create_app(url)
 
-    async def ask(tag: str | None, method: str) -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://dashboard") as client:
-            headers = {} if tag is None else {"If-None-Match": tag}
-            return await client.request(method, "/api/study", params={"name": "s"}, headers=headers)
-
-    def answer(tag: str | None = None, method: str = "GET") -> httpx.Response:
-        # On a thread of its own: another test (the browser's) may leave this thread's loop running.
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(asyncio.run, ask(tag, method)).result()
+    def answer(tag: str | None = None, method: str = "GET") -> Any:
+        return _conditional(app, "/api/study?name=s", tag, method)
 
     full = answer()
     version = full.json()["version"]
@@ -262,11 +250,6 @@ def test_a_study_is_sent_again_only_when_its_version_changed(tmp_path):
 
 
 def test_the_studies_list_is_sent_again_only_when_it_changed(tmp_path):
-    import asyncio
-    import concurrent.futures
-
-    import httpx
-
     from metahpo.dashboard import create_app
 
     url = f"sqlite:///{tmp_path / 's.db'}"
@@ -274,16 +257,8 @@ def test_the_studies_list_is_sent_again_only_when_it_changed(tmp_path):
     study.optimize(_objective, n_trials=2, show_progress=False)
     app = create_app(url)
 
-    async def ask(tag: str | None, method: str) -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://dashboard") as client:
-            headers = {} if tag is None else {"If-None-Match": tag}
-            return await client.request(method, "/api/studies", headers=headers)
-
-    def answer(tag: str | None = None, method: str = "GET") -> httpx.Response:
-        # On a thread of its own: another test (the browser's) may leave this thread's loop running.
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(asyncio.run, ask(tag, method)).result()
+    def answer(tag: str | None = None, method: str = "GET") -> Any:
+        return _conditional(app, "/api/studies", tag, method)
 
     full = answer()
     etag = full.headers["etag"]
@@ -299,7 +274,7 @@ def test_the_studies_list_is_sent_again_only_when_it_changed(tmp_path):
     stale = answer('"0123456789abcdef"')
     assert stale.status_code == 200 and stale.json() == full.json() and stale.headers["etag"] == etag
 
-    def changed(before: str) -> httpx.Response:
+    def changed(before: str) -> Any:
         """The list asked for with the tag ``before``: sent again, under a new tag."""
         again = answer(before)
         assert again.status_code == 200 and again.headers["etag"] != before
@@ -321,3 +296,21 @@ def test_the_studies_list_is_sent_again_only_when_it_changed(tmp_path):
     get_storage(url).delete_study("new")
     removed = changed(added.headers["etag"])
     assert removed.json() == told.json() and removed.headers["etag"] == told.headers["etag"]
+
+
+def _conditional(app: Any, path: str, tag: str | None, method: str) -> Any:
+    """The app's answer to ``method path`` with ``If-None-Match: tag`` (none for ``None``)."""
+    import asyncio
+    import concurrent.futures
+
+    import httpx
+
+    async def ask() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://dashboard") as client:
+            headers = {} if tag is None else {"If-None-Match": tag}
+            return await client.request(method, path, headers=headers)
+
+    # On a thread of its own: another test (the browser's) may leave this thread's loop running.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, ask()).result()
