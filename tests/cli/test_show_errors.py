@@ -54,3 +54,11 @@ def test_a_traceback_is_printed_whole(workdir):
     assert "trial 0 FAILED: Traceback (most recent call last):" in shown.output
     assert "    ValueError: diverged" in shown.output.splitlines()
     assert "in objective" in shown.output
+
+
+def test_show_of_a_study_not_stored_lists_the_names_stored(tmp_path):
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    mh.create_study(name="kept", space=mh.Space({"x": mh.Float(0.0, 1.0)}), storage=url, optimizer="random")
+    result = runner.invoke(app, ["show", "nope", "--storage", url], env={"COLUMNS": "200"})
+    assert result.exit_code != 0
+    assert "nope" in result.output and "The storage holds 'kept'." in result.output

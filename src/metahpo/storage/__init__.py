@@ -26,6 +26,7 @@ from metahpo.storage._existing import (
     check_existing_sqlite,
     check_not_foreign_sqlite,
     existing_storage,
+    stored_names,
 )
 from metahpo.storage._finished import (
     FINISHED_KEY,
@@ -83,6 +84,7 @@ __all__ = [
     "missing_sqlite_file",
     "reads_from_number",
     "sqlite_path",
+    "stored_names",
 ]
 
 

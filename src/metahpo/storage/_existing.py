@@ -11,7 +11,10 @@ from metahpo.storage._base import Storage
 from metahpo.storage._checks import mask_password
 from metahpo.storage._url import get_storage, sqlite_file
 
-__all__ = ["check_existing_sqlite", "check_not_foreign_sqlite", "existing_storage"]
+__all__ = ["check_existing_sqlite", "check_not_foreign_sqlite", "existing_storage", "stored_names"]
+
+# Study names an error about a missing study lists, at most.
+_NAMES_SHOWN = 5
 
 
 def existing_storage(storage: Any) -> Storage:
@@ -87,3 +90,18 @@ def _table_names(path: Path) -> set[str]:
                 if "unable to open" in str(exc) else "")
         raise StorageError(f"{str(path)!r} is not a readable SQLite database: {exc}.{hint}") from exc
     return {name for (name,) in rows}
+
+
+def stored_names(storage: Storage) -> str:
+    """A sentence naming the studies ``storage`` holds (at most a handful), for an error
+    about a study it does not hold; empty when they cannot be read (the error at hand is
+    the one to report, not a second one from listing)."""
+    try:
+        names = [record.name for record in storage.list_studies()]
+    except Exception:  # a failed listing must not replace the not-found error
+        return ""
+    if not names:
+        return "The storage holds no study."
+    shown = ", ".join(map(repr, names[:_NAMES_SHOWN]))
+    more = len(names) - _NAMES_SHOWN
+    return f"The storage holds {shown}{f' and {more} more' if more > 0 else ''}."

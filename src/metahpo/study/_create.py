@@ -30,9 +30,10 @@ from metahpo.storage import (
     existing_storage,
     get_storage,
     missing_sqlite_file,
+    stored_names,
 )
 from metahpo.study._knowledge import TASK_TYPE_KEY, build_optimizer, check_knowledge_argument
-from metahpo.study._labels import space_difference, stored_names
+from metahpo.study._labels import space_difference
 from metahpo.study._study import Study, reopened_scheduler
 
 

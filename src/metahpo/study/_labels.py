@@ -10,13 +10,10 @@ from typing import Any
 
 from metahpo.optimizers import optimizer_class_name
 from metahpo.space import Space
-from metahpo.storage import Storage, imported_from, is_finished
+from metahpo.storage import imported_from, is_finished
 from metahpo.trial import FrozenTrial, TrialState
 
-__all__ = ["knowledge_update_label", "optimizer_label", "space_difference", "stored_names", "study_state"]
-
-# A study not found lists at most this many of the names stored.
-_NAMES_SHOWN = 5
+__all__ = ["knowledge_update_label", "optimizer_label", "space_difference", "study_state"]
 
 
 def optimizer_label(optimizer: Mapping[str, Any], user_attrs: Mapping[str, Any], reason: bool = True) -> str:
@@ -111,18 +108,3 @@ def space_difference(stored: Space, given: Space) -> str:
 
 def _fields(entry: Mapping[str, Any], fields: list[str]) -> str:
     return ", ".join(f"{k} {json.dumps(entry[k])}" if k in entry else f"no {k}" for k in fields)
-
-
-def stored_names(storage: Storage) -> str:
-    """A sentence naming the studies ``storage`` holds (at most a handful), for an error
-    about a study it does not hold; empty when they cannot be read (the error at hand is
-    the one to report, not a second one from listing)."""
-    try:
-        names = [record.name for record in storage.list_studies()]
-    except Exception:  # a failed listing must not replace the not-found error
-        return ""
-    if not names:
-        return "The storage holds no study."
-    shown = ", ".join(map(repr, names[:_NAMES_SHOWN]))
-    more = len(names) - _NAMES_SHOWN
-    return f"The storage holds {shown}{f' and {more} more' if more > 0 else ''}."

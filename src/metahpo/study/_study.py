@@ -34,6 +34,7 @@ from metahpo.storage import (
     get_storage,
     is_stale_failure,
     missing_sqlite_file,
+    stored_names,
 )
 from metahpo.study._checkpoints import study_checkpoint_dir
 from metahpo.study._enqueue import add_to_queue, take_waiting_entry
@@ -45,7 +46,6 @@ from metahpo.study._knowledge import (
     reopened_optimizer,
     study_task_type,
 )
-from metahpo.study._labels import stored_names
 from metahpo.study._propose import component_seed, keyed_history, propose_config
 from metahpo.study._retry import check_retries, retry_dead_trial
 from metahpo.study._run_trial import run_trial

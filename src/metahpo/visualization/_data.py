@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from metahpo._validation import describe
-from metahpo.exceptions import InvalidParameterError
+from metahpo.exceptions import InvalidParameterError, StudyNotFoundError
 from metahpo.space import Space
-from metahpo.storage import Storage, existing_storage
+from metahpo.storage import Storage, existing_storage, stored_names
 from metahpo.study import study_state
 from metahpo.trial import FrozenTrial, TrialState
 
@@ -119,7 +119,10 @@ def read_study(study: Any, storage: Storage | str | None = None) -> StudyData:
             "The 'study' parameter of metahpo.visualization must be a study name, a Study or a "
             f"StudyData. Got {describe(study)} instead."
         )
-    record = store.get_study(name)
+    try:
+        record = store.get_study(name)
+    except StudyNotFoundError as exc:
+        raise StudyNotFoundError(f"{exc} {stored_names(store)}".rstrip()) from exc
     trials = tuple(store.get_trials(record.study_id))
     return StudyData(
         name=record.name,
