@@ -180,27 +180,10 @@ def test_a_figure_request_with_a_trial_that_is_not_a_number_is_a_400_naming_it(t
 
 
 def test_a_study_page_is_told_when_its_study_changed(tmp_path):
-    import asyncio
-    import concurrent.futures
+    study, url, app = _served_study(tmp_path)
 
-    import httpx
-
-    from metahpo.dashboard import create_app
-
-    url = f"sqlite:///{tmp_path / 's.db'}"
-    study = mh.create_study(name="s", space=SPACE, storage=url, optimizer="random", seed=0)
-    study.optimize(_objective, n_trials=2, show_progress=False)
-    app = create_app(url)
-
-    async def ask(name: str) -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://dashboard") as client:
-            return await client.get("/api/study", params={"name": name})
-
-    def answer(name: str = "s") -> httpx.Response:
-        # On a thread of its own: another test (the browser's) may leave this thread's loop running.
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(asyncio.run, ask(name)).result()
+    def answer(name: str = "s") -> Any:
+        return _conditional(app, f"/api/study?name={name}", None, "GET")
 
     before, same = answer().json(), answer().json()
     assert before == same and before["state"] == "idle" and len(before["rows"]) == 2
@@ -221,12 +204,7 @@ def test_a_study_page_is_told_when_its_study_changed(tmp_path):
 
 
 def test_a_study_is_sent_again_only_when_its_version_changed(tmp_path):
-    from metahpo.dashboard import create_app
-
-    url = f"sqlite:///{tmp_path / 's.db'}"
-    study = mh.create_study(name="s", space=SPACE, storage=url, optimizer="random", seed=0)
-    study.optimize(_objective, n_trials=2, show_progress=False)
-    app = create_app(url)
+    study, _, app = _served_study(tmp_path)
 
     def answer(tag: str | None = None, method: str = "GET") -> Any:
         return _conditional(app, "/api/study?name=s", tag, method)
@@ -250,12 +228,7 @@ def test_a_study_is_sent_again_only_when_its_version_changed(tmp_path):
 
 
 def test_the_studies_list_is_sent_again_only_when_it_changed(tmp_path):
-    from metahpo.dashboard import create_app
-
-    url = f"sqlite:///{tmp_path / 's.db'}"
-    study = mh.create_study(name="s", space=SPACE, storage=url, optimizer="random", seed=0)
-    study.optimize(_objective, n_trials=2, show_progress=False)
-    app = create_app(url)
+    study, url, app = _served_study(tmp_path)
 
     def answer(tag: str | None = None, method: str = "GET") -> Any:
         return _conditional(app, "/api/studies", tag, method)
@@ -314,3 +287,13 @@ def _conditional(app: Any, path: str, tag: str | None, method: str) -> Any:
     # On a thread of its own: another test (the browser's) may leave this thread's loop running.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, ask()).result()
+
+
+def _served_study(tmp_path: Any) -> tuple[mh.Study, str, Any]:
+    """A stored study of two trials, its storage URL and the dashboard app serving it."""
+    from metahpo.dashboard import create_app
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = mh.create_study(name="s", space=SPACE, storage=url, optimizer="random", seed=0)
+    study.optimize(_objective, n_trials=2, show_progress=False)
+    return study, url, create_app(url)
