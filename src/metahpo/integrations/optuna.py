@@ -7,7 +7,9 @@ outside that space (conditional ones, or any parameter at the first trial) are s
 *independently*, uniformly at random, as Optuna's own model-based samplers do.
 
 Past Optuna studies become knowledge with :func:`knowledge_from_optuna`, so code that
-already uses Optuna gains warm starts by changing only the sampler.
+already uses Optuna gains warm starts by changing only the sampler. Told the study's kind
+of problem (``task=`` a descriptor, as ``create_study(task=...)`` takes, or ``task_type=``),
+``"auto"``, MetaBO and the portfolio learn from no past task of another kind.
 
 Optuna distributions map to metahpo parameters: ``FloatDistribution`` -> ``Float`` (log
 scale kept), ``IntDistribution`` -> ``Int``, ``CategoricalDistribution`` ->
@@ -29,7 +31,7 @@ import numpy as np
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
-from metahpo.knowledge import KnowledgeBase, Task
+from metahpo.knowledge import TASK_TYPES, KnowledgeBase, Task, descriptor_of, task_type_of
 from metahpo.optimizers import MIN_RELATED_TASKS, Optimizer, make_optimizer, optimizer_names
 from metahpo.space import Categorical, Float, Int, Param, Space
 from metahpo.trial import FrozenTrial, TrialState
@@ -191,11 +193,23 @@ class MetaHPOSampler(BaseSampler):
     Args:
         optimizer: a metahpo optimizer name (``"auto"``, ``"gpbo"``, ``"metabo"``,
             ``"sobol"``, ``"random"``, ``"portfolio"``). ``"auto"`` is MetaBO when the
-            knowledge holds at least three tasks of the search space, GP-BO otherwise.
+            knowledge holds at least three tasks related to the search space (and not of
+            another kind of problem than the study's), GP-BO otherwise.
         knowledge: a :class:`~metahpo.knowledge.KnowledgeBase` (for example from
             :func:`knowledge_from_optuna`), a knowledge spec, or ``None``.
         seed: seeds every draw (an int from 0 to 2**32 - 1, as Optuna's samplers take, or
             ``None``); the same seed gives the same proposals.
+        task: the study's task descriptor, as ``create_study(task=...)`` takes it: a
+            :class:`~metahpo.knowledge.Task` (``Task.from_data(X, y)``), its ``to_dict()``
+            form or a descriptor dict. MetaBO compares past tasks with it, and the kind of
+            problem it records (:attr:`Task.task_type <metahpo.knowledge.Task.task_type>`)
+            is the study's.
+        task_type: the study's kind of problem, ``"classification"`` or ``"regression"``,
+            when there is no descriptor to say it (``None``: the kind ``task`` records, if
+            any). With a kind, ``"auto"`` counts, and MetaBO and the portfolio learn from,
+            only the tasks not of another kind
+            (:meth:`KnowledgeBase.of_task_type <metahpo.knowledge.KnowledgeBase.of_task_type>`);
+            without one, every related task counts.
 
     Example:
         >>> import optuna
@@ -206,7 +220,14 @@ class MetaHPOSampler(BaseSampler):
         8
     """
 
-    def __init__(self, optimizer: str = "auto", knowledge: Any = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        optimizer: str = "auto",
+        knowledge: Any = None,
+        seed: int | None = None,
+        task: Any = None,
+        task_type: str | None = None,
+    ) -> None:
         if not isinstance(optimizer, str):
             raise InvalidParameterError(
                 "The 'optimizer' parameter of MetaHPOSampler must be an optimizer name such as "
@@ -222,9 +243,15 @@ class MetaHPOSampler(BaseSampler):
             # Optuna's RandomSampler, which draws the independent parameters, takes seeds
             # below 2**32 (NumPy's RandomState).
             seed = check_int(seed, "seed", "MetaHPOSampler", minimum=0, maximum=2**32 - 1)
+        descriptor, kind = _study_kind(task, task_type)
         self.optimizer = optimizer
         self.knowledge = knowledge
         self.seed = seed
+        self.task = task
+        self.task_type = task_type
+        # What the study's history tells its optimizer, as a metahpo study's does.
+        self._descriptor = descriptor
+        self._task_type = kind
         self._knowledge = (
             knowledge if knowledge is None or isinstance(knowledge, KnowledgeBase)
             else KnowledgeBase.open(knowledge)
@@ -290,7 +317,8 @@ class MetaHPOSampler(BaseSampler):
         kb = self._knowledge
         name = self.optimizer
         if name == "auto":
-            related = 0 if kb is None else len(kb.tasks(space))
+            # As create_study's "auto": tasks of another kind of problem do not count.
+            related = 0 if kb is None else len(kb.of_task_type(self._task_type).tasks(space))
             name = "metabo" if related >= MIN_RELATED_TASKS else "gpbo"
         if name in ("metabo", "portfolio") and kb is None:
             kb = KnowledgeBase([])
@@ -335,7 +363,44 @@ class MetaHPOSampler(BaseSampler):
         # draw the same point.
         seed = (int(np.random.SeedSequence([self._seed, trial.number]).generate_state(1)[0])
                 if hidden else self._seed)
-        return History(space=space, trials=tuple(records), direction=direction, seed=seed)
+        return History(space=space, trials=tuple(records), direction=direction, seed=seed,
+                       descriptor=self._descriptor, task_type=self._task_type)
+
+
+def _study_kind(task: Any, task_type: Any) -> tuple[dict[str, float] | None, str | None]:
+    """The descriptor of ``task`` and the study's kind of problem: ``task_type``, else the
+    kind ``task`` records. A ``task_type`` that is no kind, or that contradicts ``task``, is
+    refused."""
+    if task_type is not None and task_type not in TASK_TYPES:
+        raise InvalidParameterError(
+            "The 'task_type' parameter of MetaHPOSampler must be 'classification', 'regression' "
+            f"or None. Got {describe(task_type)} instead."
+        )
+    if task is not None and not isinstance(task, (Task, Mapping)):
+        raise InvalidParameterError(
+            "The 'task' parameter of MetaHPOSampler must be a metahpo Task (e.g. Task.from_data(X, y)), "
+            f"its to_dict() form, a descriptor dict or None. Got {describe(task)} instead."
+        )
+    try:
+        descriptor = descriptor_of(task)
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(f"The 'task' parameter of MetaHPOSampler is not a valid task: {exc}") from exc
+    recorded = task_type_of(descriptor)
+    if recorded is None and task is not None:
+        # A task that records its kind without a descriptor (Task(..., kind=...)).
+        recorded = task.kind if isinstance(task, Task) else task.get("kind") if "name" in task else None
+        if recorded is not None and recorded not in TASK_TYPES:
+            raise InvalidParameterError(
+                "The 'kind' of the 'task' parameter of MetaHPOSampler must be 'classification', "
+                f"'regression' or None. Got {describe(recorded)} instead."
+            )
+    if task_type is not None and recorded is not None and task_type != recorded:
+        raise InvalidParameterError(
+            f"The 'task_type' parameter of MetaHPOSampler is {task_type!r}, but its 'task' records a "
+            f"{recorded} problem. Give the kind the task records, or leave task_type out. "
+            f"Got task_type={task_type!r} instead."
+        )
+    return descriptor, task_type if task_type is not None else recorded
 
 
 def _whole(study: Any) -> Any:
