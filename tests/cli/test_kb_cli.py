@@ -188,6 +188,44 @@ def test_export_then_import_into_another_storage(storage_url, workdir):
     assert len(KnowledgeBase.from_storage("sqlite:///copy.db")) == 7  # nothing half-added
 
 
+def test_export_one_kind_of_problem(storage_url, workdir):
+    both = ["--knowledge", "bundled:hgb-classifier", "--knowledge", "bundled:hgb-regressor"]
+    classifiers = mh.bundled_knowledge("hgb-classifier").names
+    regressors = mh.bundled_knowledge("hgb-regressor").names
+    result = kb("export", "regression", *both, "--kind", "regression")
+    assert result.exit_code == 0, result.output
+    assert (f"wrote {len(regressors)} tasks of 1 spaces to regression ({len(classifiers)} tasks of another "
+            "kind of problem left out, 0 that record no kind kept)") in result.output
+    exported = KnowledgeBase.from_files(workdir / "regression")
+    assert sorted(exported.names) == sorted(regressors)
+    assert {t.task_type for t in exported} == {"regression"}
+    # What a classification study learns from: the classifier's tasks and the storage's
+    # studies, which record no kind (the same tasks KnowledgeBase.of_task_type keeps).
+    mixed = ["--knowledge", "bundled:hgb-regressor", "--knowledge", storage_url]
+    result = kb("export", "classification", *mixed, "--kind", "classification")
+    assert result.exit_code == 0, result.output
+    assert f"({len(regressors)} tasks of another kind of problem left out, 7 that record no kind kept)" in result.output
+    expected = KnowledgeBase.open(["bundled:hgb-regressor", storage_url]).of_task_type("classification")
+    assert sorted(KnowledgeBase.from_files(workdir / "classification").names) == sorted(expected.names)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--kind", "regresion"], "--kind must be 'classification' or 'regression', the kinds of problem "
+                                  "`metahpo kb list` shows. Got 'regresion' instead."),
+        (["--kind", "regression"], "All 44 tasks in bundled:hgb-classifier are of another kind of problem than "
+                                   "'regression'. Nothing was written."),
+    ],
+)
+def test_export_refuses_a_bad_kind_and_writes_nothing(workdir, args, message):
+    assert len(mh.bundled_knowledge("hgb-classifier")) == 44
+    result = kb("export", "out", "--knowledge", "bundled:hgb-classifier", *args)
+    assert result.exit_code == 2
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (workdir / "out").exists()
+
+
 def test_imported_studies_name_their_source_not_an_optimizer(storage_url, workdir):
     assert kb("export", "knowledge", "--storage", storage_url).exit_code == 0
     assert kb("import", "knowledge", "--storage", "sqlite:///copy.db").exit_code == 0

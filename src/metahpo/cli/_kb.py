@@ -16,7 +16,7 @@ from rich.table import Column, Table
 from metahpo.cli._app import STORAGE_HELP, app
 from metahpo.cli._studies import console, storage_url, writable_storage_url
 from metahpo.exceptions import MetahpoError
-from metahpo.knowledge import MIN_TASK_TRIALS, KnowledgeBase, Task, bundled_names
+from metahpo.knowledge import MIN_TASK_TRIALS, TASK_TYPES, KnowledgeBase, Task, bundled_names
 from metahpo.space import Categorical, Float, Int, Space
 from metahpo.storage import check_existing_sqlite
 
@@ -375,16 +375,39 @@ def export_knowledge(
     storage: str | None = StorageOption,
     knowledge: list[str] | None = KnowledgeOption,
     bundled: bool = BundledOption,
+    kind: str | None = typer.Option(
+        None,
+        "--kind",
+        help="Only the knowledge a study of this kind of problem learns from: 'classification' "
+        "or 'regression' (the kinds `kb list` shows); tasks that record no kind are kept.",
+    ),
 ) -> None:
     """Write the knowledge to a knowledge directory (manifest.json + Parquet tables)."""
     with _one_line_errors():
+        if kind is not None and kind not in TASK_TYPES:
+            raise BadInput(
+                "--kind must be 'classification' or 'regression', the kinds of problem `metahpo kb "
+                f"list` shows. Got {kind!r} instead."
+            )
         kb = _open(storage, knowledge, bundled)
         if not len(kb):
             raise BadInput(_empty(_where(storage, knowledge)) + " Nothing was written.")
+        # What KnowledgeBase.of_task_type(kind).save(out) writes from Python.
+        chosen = kb.of_task_type(kind)
+        if not len(chosen):
+            raise BadInput(
+                f"All {len(kb)} tasks in {_where(storage, knowledge)} are of another kind of problem "
+                f"than {kind!r}. Nothing was written."
+            )
         if out.exists() and not out.is_dir():
             raise BadInput(f"{str(out)!r} is a file; give a directory to write the knowledge to.")
-        written = kb.save(out)
-    console().print(f"wrote {len(kb)} tasks of {len(_spaces(list(kb)))} spaces to {written}", markup=False)
+        written = chosen.save(out)
+    message = f"wrote {len(chosen)} tasks of {len(_spaces(list(chosen)))} spaces to {written}"
+    if kind is not None:
+        unrecorded = sum(t.task_type is None for t in chosen)
+        message += (f" ({len(kb) - len(chosen)} tasks of another kind of problem left out, "
+                    f"{unrecorded} that record no kind kept)")
+    console().print(message, markup=False)
 
 
 @kb_app.command("clusters")
