@@ -1,13 +1,12 @@
-"""--storage as users spell it: any SQLite driver, and no password shown."""
+"""--storage as users spell it: any SQLite driver, no password shown, and not a file path
+or an in-memory database."""
 
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
+from _tune_cli import runner, tune
 
 from metahpo.cli import app
-
-runner = CliRunner()
 
 
 def test_a_missing_sqlite_file_is_not_created_by_plot_whatever_its_driver(tmp_path):
@@ -111,3 +110,30 @@ def test_kb_import_from_a_storage_neither_prints_nor_stores_its_password(postgre
         shown = runner.invoke(app, ["show", "past", "--storage", target])
         assert shown.exit_code == 0 and not leaks(shown.output)
     assert not any(leaks(t.source) for t in mh.KnowledgeBase.open(in_query))
+
+
+@pytest.mark.parametrize("command", [["studies"], ["show", "s"], ["plot", "s", "history", "--out", "h.html"],
+                                     ["tune", "--space", "space.yaml", "--", "echo", "{x}"]])
+def test_a_file_path_given_as_storage_is_refused_with_its_url(workdir, command):
+    (workdir / "space.yaml").write_text("x: {type: float, low: 0, high: 1}\n")
+    result = runner.invoke(app, [*command, "--storage", "e.db"] if command[0] != "tune"
+                           else ["tune", "--storage", "e.db", *command[1:]])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1 and "--storage (or $METAHPO_STORAGE) must be a database URL" in output
+    assert "give sqlite:///e.db" in output and "Storage object" not in output
+    assert not (workdir / "e.db").exists()
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:"])
+def test_an_in_memory_sqlite_storage_is_refused(workdir, url, monkeypatch):
+    # `sqlite://` (one slash short) ran the study in memory: its trials were gone at exit.
+    result = tune("--trials", "1", "--name", "lost", "--storage", url)
+    assert result.exit_code == 1
+    assert f"Got {url!r}, an in-memory SQLite database" in " ".join(result.output.split())
+    for args in (["studies", "--storage", url], ["kb", "list", "--storage", url],
+                 ["plot", "lost", "history", "--out", "h.html", "--storage", url]):
+        refused = runner.invoke(app, args)
+        assert refused.exit_code in (1, 2) and "in-memory SQLite database" in refused.output, args
+    monkeypatch.setenv("METAHPO_STORAGE", url)
+    assert "in-memory SQLite database" in runner.invoke(app, ["studies"]).output
+    assert not (workdir / "metahpo.db").exists()
