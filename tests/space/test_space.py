@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -319,6 +320,20 @@ def test_a_categorical_default_of_none_is_the_none_choice() -> None:
     # None that is no choice is no default, as it always was.
     assert mh.Categorical(["a", "b"], default=None) == mh.Categorical(["a", "b"])
     assert "default" not in mh.Categorical(["a", "b"], default=None).to_dict()
+
+
+def test_dataclasses_replace_keeps_a_categorical_without_a_default_without_one() -> None:
+    no_default = mh.Categorical(["balanced", None])
+    # replace() passes the "default" it reads, None, so default=None is no change either.
+    for copy in (dataclasses.replace(no_default), dataclasses.replace(no_default, default=None)):
+        assert copy == no_default and "default" not in copy.to_dict()
+    assert "default" not in dataclasses.replace(no_default, ordered=True).to_dict()
+    assert dataclasses.replace(no_default, default="balanced").to_dict()["default"] == "balanced"
+    none_default = mh.Categorical(["balanced", None], default=None)
+    assert dataclasses.replace(none_default) == none_default
+    assert dataclasses.replace(none_default, default="balanced").default == "balanced"
+    # The rule the constructor follows: a default of None that is no choice is no default.
+    assert "default" not in dataclasses.replace(none_default, choices=["a", "b"]).to_dict()
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from fractions import Fraction
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -251,7 +251,8 @@ class Categorical:
 
     Leave ``default`` out for no default. ``default=None`` names the ``None`` choice when
     ``None`` is one of the choices (scikit-learn's ``class_weight=None``, say), and is no
-    default otherwise.
+    default otherwise. A copy by ``dataclasses.replace`` keeps "no default" unless given
+    another ``default`` than ``None`` (for the ``None`` choice, build a new Categorical).
 
     Example:
         >>> import metahpo as mh
@@ -264,11 +265,17 @@ class Categorical:
     choices: tuple[JSONScalar, ...]
     ordered: bool = False
     default: JSONScalar = None
-    # Set per instance in __init__; a ClassVar so that it is no field (and no JSON key).
-    _has_default: ClassVar[bool] = False
+    # Set per instance in __init__. An InitVar, so no field (and no JSON key), that
+    # dataclasses.replace hands back to __init__: there "default" reads None both without a
+    # default and for the None choice, and a copy must keep "no default".
+    _has_default: InitVar[bool | None] = None
 
     def __init__(
-        self, choices: Any, ordered: bool = False, default: JSONScalar | _NoDefault = _NO_DEFAULT
+        self,
+        choices: Any,
+        ordered: bool = False,
+        default: JSONScalar | _NoDefault = _NO_DEFAULT,
+        _has_default: bool | None = None,
     ) -> None:
         default = python_scalar(default)
         if not is_ordered_collection(choices):
@@ -301,7 +308,9 @@ class Categorical:
         object.__setattr__(self, "choices", values)
         _check_bool(ordered, "ordered", "Categorical")
         object.__setattr__(self, "ordered", ordered)
-        if isinstance(default, _NoDefault):
+        # A default of None with _has_default=False comes from dataclasses.replace of a
+        # Categorical without a default (with or without default=None): it keeps none.
+        if isinstance(default, _NoDefault) or (default is None and _has_default is False):
             has_default, default = False, None
         else:
             # An explicit None that is no choice stays "no default", as it always was.
@@ -314,9 +323,14 @@ class Categorical:
         # Not a field: "default" is None both without a default and for the None choice.
         object.__setattr__(self, "_has_default", has_default)
 
+    @property
+    def _default_given(self) -> bool:
+        # The instance's _has_default (mypy reads no instance attribute of an InitVar).
+        return bool(vars(self)["_has_default"])
+
     def __repr__(self) -> str:
         # Without a default, no "default=None": that would name the None choice.
-        default = f", default={self.default!r}" if self._has_default else ""
+        default = f", default={self.default!r}" if self._default_given else ""
         return f"Categorical(choices={self.choices!r}, ordered={self.ordered!r}{default})"
 
     def __eq__(self, other: object) -> bool:
@@ -327,7 +341,7 @@ class Categorical:
         return hash(self._identity())
 
     def _identity(self) -> tuple[Any, ...]:
-        return (tuple(map(_choice_key, self.choices)), self.ordered, self._has_default, _choice_key(self.default))
+        return (tuple(map(_choice_key, self.choices)), self.ordered, self._default_given, _choice_key(self.default))
 
     def index(self, value: Any) -> int:
         key = _choice_key(value)
@@ -362,7 +376,7 @@ class Categorical:
         data: dict[str, Any] = {"type": "categorical", "choices": list(self.choices)}
         if self.ordered:
             data["ordered"] = True
-        if self._has_default:
+        if self._default_given:
             data["default"] = self.default  # None too, when the None choice is the default
         return data
 
