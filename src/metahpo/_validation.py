@@ -164,3 +164,26 @@ def init_params(obj: Any) -> dict[str, Any]:
         if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     ]
     return {name: getattr(obj, name) for name in names}
+
+
+def check_string_keys(value: Any, name: str, owner: str | None = None) -> None:
+    """Refuse a dict key that is no str at any depth of ``value`` (dicts in lists too),
+    naming the parameter and the key's place. JSON stores every key as a string, so
+    ``{1: 2}`` would come back as ``{"1": 2}``, which reading back by the key given misses."""
+    pending: list[tuple[Any, str]] = [(value, name)]
+    seen: set[int] = set()  # a cyclic value is not walked forever (json.dumps refuses it)
+    while pending:
+        item, path = pending.pop()
+        if not isinstance(item, (dict, list, tuple)) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        children = item.items() if isinstance(item, dict) else enumerate(item)
+        for key, child in children:
+            if isinstance(item, dict) and not isinstance(key, str):
+                of_owner = f" of {owner}" if owner else ""
+                raise InvalidParameterError(
+                    f"The {name!r} parameter{of_owner} must be JSON whose objects have string keys "
+                    f"at every depth (JSON stores any other key as a string, and reading back by "
+                    f"the key given then misses). Got the key {describe(key)} in {path} instead."
+                )
+            pending.append((child, f"{path}[{key!r}]"))

@@ -213,6 +213,24 @@ def test_non_json_trial_fields_are_refused(storage: Storage, value: Any, call: s
     assert snapshot(storage) == before
 
 
+@pytest.mark.parametrize("call", ["make_study", "set_study_user_attrs", "create_trial_attrs", "set_trial_user_attrs"])
+def test_user_attrs_with_keys_that_are_no_strings_are_refused(storage: Storage, call: str) -> None:
+    # JSON would store {1: 2} as {"1": 2}, and the key given no longer finds it.
+    study_id = storage.get_study("seeded").study_id
+    value = {"note": [{"ok": {1: "one"}}]}
+    calls = {
+        "make_study": lambda: make_study(storage, "new", user_attrs=value),
+        "set_study_user_attrs": lambda: storage.set_study_user_attrs(study_id, value),
+        "create_trial_attrs": lambda: storage.create_trial(study_id, user_attrs=value),
+        "set_trial_user_attrs": lambda: storage.set_trial_user_attrs(study_id, 0, value),
+    }
+    before = snapshot(storage)
+    with pytest.raises(InvalidParameterError, match=r"'user_attrs' parameter must be JSON whose objects have "
+                       r"string keys .*Got the key 1 in user_attrs\['note'\]\[0\]\['ok'\] instead"):
+        calls[call]()
+    assert snapshot(storage) == before
+
+
 _BAD_NAMES = st.one_of(
     st.text(" \t\n\r", max_size=5),  # empty or blank
     st.text(min_size=MAX_NAME_LENGTH + 1, max_size=MAX_NAME_LENGTH + 20),

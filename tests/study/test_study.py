@@ -470,6 +470,25 @@ def test_user_attribute_keys_are_non_empty_strings(tmp_path, key):
     assert trial.user_attrs["note"] == "five"
 
 
+@pytest.mark.parametrize(("value", "key", "where"), [
+    ({1: 2}, 1, "value"), ({"a": [{"b": {None: 1}}]}, None, "value['a'][0]['b']"), ([{True: 1}], True, "value[0]"),
+])
+def test_user_attribute_values_keep_string_keys_at_every_depth(tmp_path, value, key, where):
+    # JSON stored {1: 2} as {"1": 2}: reading back by the key given missed it.
+    study = mh.create_study(space=SPACE, optimizer="random", seed=1, storage=f"sqlite:///{tmp_path / 's.db'}")
+    trial = study.ask()
+    trial_attrs, study_attrs = dict(trial.user_attrs), study.user_attrs
+    for owner, set_user_attr in (("set_user_attr", trial.set_user_attr), ("Study.set_user_attr", study.set_user_attr)):
+        with pytest.raises(InvalidParameterError, match=rf"The 'value' parameter of {owner} must be JSON whose "
+                           rf"objects have string keys at every depth .* Got the key {key} in "
+                           rf"{re.escape(where)} instead"):
+            set_user_attr("d", value)
+    assert dict(trial.user_attrs) == trial_attrs and study.user_attrs == study_attrs
+    trial.set_user_attr("d", {"1": [{"2": None}]})
+    study.set_user_attr("d", {"1": [{"2": None}]})
+    assert trial.user_attrs["d"] == study.user_attrs["d"] == {"1": [{"2": None}]}
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.one_of(st.text(max_size=20), st.integers(), st.floats(), st.none(), st.lists(st.integers(), max_size=2)))
 def test_tell_rejects_garbage_and_storage_is_unchanged(garbage):

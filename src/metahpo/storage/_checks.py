@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from metahpo._validation import describe, is_real_number
+from metahpo._validation import check_string_keys, describe, is_real_number
 from metahpo.exceptions import InvalidParameterError
 from metahpo.space import Space
 
@@ -46,7 +46,8 @@ def check_study_name(name: Any) -> str:
 
 
 def check_value_json(value: Any, name: str) -> Any:
-    """A deep copy of ``value`` through strict JSON (no NaN), or an error naming ``name``."""
+    """A deep copy of ``value`` through strict JSON (no NaN, only string keys), or an error
+    naming ``name``."""
     try:
         text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -54,6 +55,7 @@ def check_value_json(value: Any, name: str) -> Any:
             f"The {name!r} parameter must be JSON-serialisable (no NaN or infinity). "
             f"Got {describe(value)} instead: {exc}"
         ) from exc
+    check_string_keys(value, name)
     return json.loads(text)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from metahpo._validation import check_finite_number
+from metahpo._validation import check_finite_number, check_string_keys
 from metahpo.exceptions import InvalidParameterError, TrialStateError
 from metahpo.storage import check_objective_value
 from metahpo.study._state import OWN_TRIAL_ATTRS, check_attr_key
@@ -149,14 +149,15 @@ class TrialHandle:
         return self._study.scheduler.should_stop(record, self._study.history())
 
     def set_user_attr(self, key: str, value: Any) -> None:
-        """Attach a JSON-able value to the trial under ``key``, a non-empty string (shown by
-        ``metahpo show``)."""
+        """Attach a JSON-able value (string keys only) to the trial under ``key``, a non-empty
+        string (shown by ``metahpo show``)."""
         if check_attr_key(key, "set_user_attr") in OWN_TRIAL_ATTRS:
             raise InvalidParameterError(
                 f"The 'key' parameter of set_user_attr must not be one of {sorted(OWN_TRIAL_ATTRS)} "
                 f"(the study keeps the trial's own records there: why it was suggested, the "
                 f"optimizer's state, its enqueued entry). Got {key!r}; choose another key."
             )
+        check_string_keys(value, "value", "set_user_attr")
         self._study.storage.set_trial_user_attrs(self._study.study_id, self.number, {key: value})
 
     @property

@@ -10,7 +10,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from metahpo._validation import describe
+from metahpo._validation import check_string_keys, describe
 from metahpo.exceptions import (
     DuplicatedPromotionError,
     InvalidParameterError,
@@ -196,8 +196,8 @@ class Study:
         return dict(self.storage.get_study(self.name).user_attrs)
 
     def set_user_attr(self, key: str, value: Any) -> None:
-        """Store ``value`` (JSON) with the study under ``key``, a non-empty string; metahpo's
-        own keys are refused."""
+        """Store ``value`` (JSON, string keys only) with the study under ``key``, a non-empty
+        string; metahpo's own keys are refused."""
         if check_attr_key(key, "Study.set_user_attr") == "task":
             descriptor_of(value)  # a task descriptor may be given later, checked as at creation
         elif key in RESERVED_STUDY_ATTRS:
@@ -206,6 +206,7 @@ class Study:
                 f"{sorted(RESERVED_STUDY_ATTRS - {'task'})} ('task' takes a task descriptor "
                 f"only): metahpo keeps the study's state there. Got {key!r}; choose another key."
             )
+        check_string_keys(value, "value", "Study.set_user_attr")
         self.storage.set_study_user_attrs(self.study_id, {key: value})
 
     @property
