@@ -205,3 +205,25 @@ def test_a_study_resumed_without_cv_or_scoring_keeps_its_own(workdir):
     assert len(study.trials) == 4
     assert study.user_attrs["presets_tune"]["cv"] == 3
     assert runner.invoke(app, [*base, "--cv", "5"]).exit_code == 1  # given, it must be the study's
+
+
+def test_a_study_of_another_preset_or_of_none_is_refused_by_the_command_line_names(workdir):
+    base = ["--data", "data.csv", "--target", "label", "--cv", "2", "--trials", "2",
+            "--optimizer", "random", "--seed", "1", "--name", "mine"]
+    assert runner.invoke(app, ["presets", "tune", "logistic-regression", *base]).exit_code == 0
+    result = runner.invoke(app, ["presets", "tune", "hgb-classifier", *base])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert ("PRESET must be 'logistic-regression' to resume study 'mine' (--name), a study of that "
+            "preset. Got 'hgb-classifier': give logistic-regression, or another --name for a new study.") in text
+    mh.create_study(name="plain", space=mh.Space({"x": mh.Float(0, 1)}), storage="sqlite:///metahpo.db",
+                    optimizer="random", seed=1)
+    result = runner.invoke(app, ["presets", "tune", "hgb-classifier", *base[:-1], "plain"])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert ("--name 'plain' names a stored study of no preset (its parameters: ['x']), which PRESET "
+            "'hgb-classifier' cannot resume") in text
+    for refused in (text, " ".join(runner.invoke(app, ["presets", "tune", "hgb-classifier", *base]).output.split())):
+        assert "create_study" not in refused and "load_if_exists" not in refused
+    assert len(mh.load_study("mine", "sqlite:///metahpo.db").trials) == 2  # nothing ran
+    assert not mh.load_study("plain", "sqlite:///metahpo.db").trials

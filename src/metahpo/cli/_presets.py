@@ -95,6 +95,9 @@ def tune_command(
         study_name = name or f"{chosen.name}-{data.stem}"
         url = writable_storage_url(storage)
         stored = stored_study(url, study_name)
+        if stored is not None:
+            # Before the stored scoring and folds are read: another preset's may not apply.
+            _check_same_preset(stored, chosen.name)
         recorded = stored.user_attrs.get(OBJECTIVE_KEY) if stored is not None else None
         # A resumed study's new trials are scored on the folds its earlier trials were
         # (--seed, when given, must be the study's: checked below).
@@ -133,6 +136,30 @@ def tune_command(
         f"{best.value:.6g} at trial {best.number}", markup=False,
     )
     console().print(dict(best.config))
+
+
+def _check_same_preset(stored: Any, preset: str) -> None:
+    """Refuse to resume a study of another preset's search space (or of none) under
+    --name: create_study would refuse it naming its own 'space' parameter and load_if_exists,
+    which the command's user never wrote."""
+    from metahpo.exceptions import InvalidParameterError
+    from metahpo.presets import get, names
+    from metahpo.space import Space
+
+    fingerprint = Space.from_dict(stored.space).fingerprint()
+    if fingerprint == get(preset).space.fingerprint():
+        return
+    owners = [other for other in names() if get(other).space.fingerprint() == fingerprint]
+    if owners:
+        raise InvalidParameterError(
+            f"PRESET must be {owners[0]!r} to resume study {stored.name!r} (--name), a study of "
+            f"that preset. Got {preset!r}: give {owners[0]}, or another --name for a new study."
+        )
+    raise InvalidParameterError(
+        f"--name {stored.name!r} names a stored study of no preset (its parameters: "
+        f"{list(stored.space)}), which PRESET {preset!r} cannot resume. Give another --name "
+        "for a new study."
+    )
 
 
 def _check_same_objective(stored: Any, name: str, objective: dict[str, Any], path: Path) -> None:
