@@ -35,6 +35,17 @@ def test_an_empty_storage_option_is_refused_not_taken_for_the_default(tmp_path, 
     assert [study.name for study in mh.list_studies("sqlite:///metahpo.db")] == ["s"]
 
 
+@pytest.mark.parametrize("command", [["list"], ["show", "t"], ["clusters"], ["export", "out"],
+                                     ["map", "--out", "map.html"]])
+def test_an_empty_storage_option_is_refused_by_kb_commands_given_knowledge_too(tmp_path, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["kb", *command, "--knowledge", "bundled:hgb-classifier", "--storage", ""])
+    assert result.exit_code == 2
+    expected = "--storage must be a database URL such as sqlite:///metahpo.db. Got ''; leave --storage out"
+    assert expected in " ".join(result.output.split())
+    assert not list(tmp_path.iterdir())  # nothing exported or drawn
+
+
 @pytest.mark.parametrize("url", ["postgresql+psycopg://:pw@db/x", "postgresql+psycopg://bob:pw@db/x?password=pw2"])
 def test_the_dashboards_storage_label_shows_no_password(url):
     from metahpo.dashboard._app import _label

@@ -63,6 +63,10 @@ def _one_line_errors() -> Iterator[None]:
 
 def _open(storage: str | None, knowledge: list[str] | None, bundled: bool) -> KnowledgeBase:
     """The knowledge a read-only command shows: --knowledge specs, else the storage."""
+    if storage is not None:
+        # Unread with --knowledge, but refused as everywhere when empty ("--storage $DB"
+        # with DB unset) or malformed: the user meant some storage.
+        storage_url(storage)
     specs = list(knowledge) if knowledge else [storage_url(storage)]
     for spec in specs:
         check_existing_sqlite(spec)  # reading creates nothing, changes no other program's file
