@@ -439,6 +439,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a short run, for the tests")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(
+            f"argument --out: expected a directory (made if missing), got the file {args.out}"
+        )
     command = (
         "python benchmarks/maml_rl_navigation.py"
         + (" --quick" if args.quick else "")

@@ -158,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small problems, for the tests")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(
+            f"argument --out: expected a directory (made if missing), got the file {args.out}"
+        )
     program_start = time.perf_counter()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
