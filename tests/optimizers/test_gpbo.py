@@ -308,3 +308,23 @@ def test_state_with_an_unknown_output_transform_is_refused(transform: object) ->
     # "auto" is a choice among transforms, never the transform a fit used.
     with pytest.raises(InvalidParameterError, match="output_transform"):
         GPBO().load_state_dict({"hyperparameters": None, "output_transform": transform})
+
+
+@pytest.mark.filterwarnings("error")  # NumPy's overflow RuntimeWarnings among them
+@pytest.mark.parametrize("output_transform", ["auto", "standardize", "log", "rank", "none"])
+def test_losses_near_the_largest_float_are_modelled_without_overflow(output_transform: str) -> None:
+    study = mh.create_study(space=SPACE, optimizer=GPBO(output_transform=output_transform), seed=0)
+    for value in (1e307, -1e307, 5e306, 1.7e308, -1.7e308, 2e306, 0.0):
+        study.tell(study.ask(), value)
+    trial = study.ask()  # pending: a liar at the worst loss joins the next fit
+    study.tell(study.ask(), 3e307)
+    study.tell(trial, -4e306)
+    assert [t.user_attrs["why"]["source"] for t in study.trials[3:]] == ["gpbo"] * 6
+
+
+@pytest.mark.filterwarnings("error")
+def test_huge_losses_suggest_what_the_same_losses_divided_by_a_power_of_two_do() -> None:
+    # Standardised, losses and their multiples by 2**1000 (about 1e301) are one model.
+    small = _run(GPBO(output_transform="standardize"), 8)
+    huge = _run(GPBO(output_transform="standardize"), 8, objective=lambda c: 2.0**1000 * _quadratic(c))
+    assert [t.config for t in huge] == [t.config for t in small]

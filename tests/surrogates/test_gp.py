@@ -298,3 +298,19 @@ def test_prediction_conditioning_and_flags_name_their_bad_input(call, message):
     gp = ExactGP().fit(np.random.default_rng(0).random((6, 2)), np.arange(6.0))
     with pytest.raises(InvalidParameterError, match=message):
         call(gp)
+
+
+@pytest.mark.filterwarnings("error")  # NumPy's overflow RuntimeWarnings among them
+@pytest.mark.parametrize("kind", ["standardize", "log", "rank", "none"])
+def test_output_transforms_of_losses_near_the_largest_float_stay_finite(kind: str) -> None:
+    y = np.array([1e307, -1e307, 5e306, 1.7e308, -1.7e308, 0.0])
+    transform = OutputTransform(kind).fit(y)
+    z = transform.transform(y)
+    assert np.all(np.isfinite(z)) and np.all(np.abs(z) < 10.0)
+    assert np.argmin(z) == 4 and np.argmax(z) == 3
+    if kind == "standardize":  # the same map as of the losses divided by a power of two
+        np.testing.assert_array_equal(z, OutputTransform(kind).fit(y / 2.0**900).transform(y / 2.0**900))
+    if kind != "rank":
+        h = 1e302  # a step the model scale resolves at every loss
+        slopes = (transform.transform(y + h) - transform.transform(y - h)) / (2 * h)
+        assert transform.log_jacobian(y) == pytest.approx(float(np.sum(np.log(slopes))), rel=1e-6)

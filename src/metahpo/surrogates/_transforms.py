@@ -6,6 +6,7 @@ the argmin of the posterior mean are the same on either scale.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,10 @@ __all__ = ["AUTO_CANDIDATES", "OUTPUT_TRANSFORMS", "OutputTransform"]
 # the one under which the losses are most probable (see ExactGP).
 OUTPUT_TRANSFORMS = ("standardize", "log", "rank", "none", "auto")
 AUTO_CANDIDATES = ("standardize", "log")
+# Losses larger than this in magnitude (about 3.3e150) are divided by a power of two before
+# any arithmetic: the squares of their spread (the standard deviation), or a GP's
+# likelihood of them, would overflow. The division is exact, so the map is the same.
+_LARGE = 2.0**500
 
 
 @dataclass
@@ -36,6 +41,11 @@ class OutputTransform:
             interpolated between observed losses for new ones; robust to any outlier.
         ``"none"``: the identity.
 
+    Losses larger than about ``3e150`` in magnitude are first divided by a power of two,
+    ``unit_``, that brings them below 2 (exact, so the standardised and log scales and the
+    ranks are those of the losses themselves; ``"none"`` then models the divided losses):
+    their squares would overflow. Below that size ``unit_`` is 1.
+
     ``"auto"`` is accepted by the surrogates (which choose among
     :data:`AUTO_CANDIDATES`), not by this class.
     """
@@ -49,6 +59,7 @@ class OutputTransform:
                 f"The 'output_transform' parameter must be one of {kinds}. "
                 f"Got {describe(self.kind)} instead."
             )
+        self.unit_ = 1.0
         self.shift_ = 0.0
         self.floor_ = 1e-12
         self.center_ = 0.0
@@ -58,6 +69,11 @@ class OutputTransform:
 
     def fit(self, y: np.ndarray) -> OutputTransform:
         y = np.asarray(y, dtype=float)
+        largest = float(np.max(np.abs(y))) if len(y) else 0.0
+        # 2**(e - 1) for the largest loss m * 2**e (0.5 <= m < 1): 2**e itself overflows near
+        # the largest float.
+        self.unit_ = math.ldexp(1.0, math.frexp(largest)[1] - 1) if largest > _LARGE else 1.0
+        y = y / self.unit_
         if self.kind == "rank":
             n = len(y)
             z = ndtri((rankdata(y) - 0.5) / n) if n else np.empty(0)
@@ -80,6 +96,7 @@ class OutputTransform:
         return self
 
     def _pre(self, y: np.ndarray) -> np.ndarray:
+        """``y``, losses already divided by ``unit_``, logged for "log"."""
         if self.kind == "log":
             # Losses below the fitted minimum map to a floor instead of log of a negative.
             return np.log(np.maximum(y - self.shift_, self.floor_))
@@ -87,7 +104,7 @@ class OutputTransform:
 
     def transform(self, y: np.ndarray) -> np.ndarray:
         """Map losses to the model scale."""
-        y = np.asarray(y, dtype=float)
+        y = np.asarray(y, dtype=float) / self.unit_
         if self.kind == "rank":
             if len(self.sorted_y_) == 0:
                 return np.zeros_like(y)
@@ -104,13 +121,15 @@ class OutputTransform:
         plus this term compares models fitted under different transforms on one scale.
         The rank transform is a step function (no density); asking for it is an error.
         """
-        y = np.asarray(y, dtype=float)
+        y = np.asarray(y, dtype=float) / self.unit_
         if self.kind == "rank":
             raise InvalidParameterError(
                 "The rank output transform has no Jacobian: it cannot be compared by likelihood. "
                 f"Got output_transform={self.kind!r}."
             )
         total = -len(y) * float(np.log(self.scale_)) if self.kind != "none" else 0.0
+        if self.unit_ != 1.0:  # t(y) is a map of y / unit_: each t'(y_i) has a factor 1 / unit_
+            total -= len(y) * math.log(self.unit_)
         if self.kind == "log":
             total -= float(np.sum(np.log(np.maximum(y - self.shift_, self.floor_))))
         return total
