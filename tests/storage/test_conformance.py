@@ -116,3 +116,31 @@ def test_the_suite_catches_a_backend_that_takes_an_entry_twice() -> None:
 
     with pytest.raises(AssertionError, match="EnqueuedConfigTakenError"):
         check_enqueued_configs(_TakesEntriesTwice())
+
+
+class _FingerprintOfStudiesOnly(InMemoryStorage):
+    """A broken backend: its fingerprint sees studies come and go, but no trial."""
+
+    def fingerprint(self) -> str:
+        return repr([(s.study_id, s.name, s.user_attrs) for s in self.list_studies()])
+
+
+def test_the_suite_catches_a_fingerprint_blind_to_trials() -> None:
+    from metahpo.testing.storage import check_fingerprint
+
+    with pytest.raises(AssertionError, match="did not change when a trial was created"):
+        check_fingerprint(_FingerprintOfStudiesOnly())
+    with pytest.raises(AssertionError, match="has no fingerprint"):
+        check_fingerprint(_StorageWithoutFingerprint())  # type: ignore[arg-type]
+
+
+class _StorageWithoutFingerprint:
+    """A storage class written before the protocol had fingerprint()."""
+
+    def __init__(self) -> None:
+        self._inner = InMemoryStorage()
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "fingerprint":
+            raise AttributeError(name)
+        return getattr(self._inner, name)

@@ -1,4 +1,5 @@
-"""The docstring examples of the SQL storage and of the conformance suite run as written.
+"""The docstring examples of the storage protocol, the SQL storage and of the conformance suite
+run as written.
 
 (The examples of docs/storage.md run in tests/test_doc_examples.py with every docs page.)
 """
@@ -9,12 +10,14 @@ import doctest
 
 import pytest
 
+import metahpo.storage._base
 import metahpo.storage._cache
 import metahpo.storage._sql
 import metahpo.testing.storage
 
 
-@pytest.mark.parametrize("module", [metahpo.storage._cache, metahpo.storage._sql, metahpo.testing.storage])
+@pytest.mark.parametrize("module", [metahpo.storage._base, metahpo.storage._cache, metahpo.storage._sql,
+                                    metahpo.testing.storage])
 def test_docstring_examples(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0

@@ -14,6 +14,7 @@ from metahpo.storage._base import (
     StudyRecord,
     is_stale_failure,
     reads_from_number,
+    storage_fingerprint,
 )
 from metahpo.storage._cache import TrialCache
 from metahpo.storage._checks import (
@@ -84,6 +85,7 @@ __all__ = [
     "missing_sqlite_file",
     "reads_from_number",
     "sqlite_path",
+    "storage_fingerprint",
     "stored_names",
 ]
 

@@ -104,6 +104,14 @@ class Storage(Protocol):
     for storages written before it existed: :func:`~metahpo.storage.reads_from_number`
     says whether a storage accepts it.
 
+    ``fingerprint()`` returns a short text, read without loading any trial, that changes
+    whenever a study is created or deleted or its ``user_attrs`` change, and whenever a
+    trial is created or ends (its state, value and error are set only then). Other writes
+    (reports, heartbeats, a trial's config or ``user_attrs``) may change it or not. A reader
+    that polls (the dashboard's studies list) reads the studies again only when it changed.
+    It is optional for storages written before it existed: :func:`storage_fingerprint`
+    reads it, or says there is none.
+
     Artefacts such as meta-models are not part of this protocol: a storage that keeps
     them offers an :class:`~metahpo.storage.ArtefactStore` as its ``artefacts`` attribute.
     """
@@ -207,3 +215,20 @@ def reads_from_number(storage: Any) -> bool:
     return "min_number" in parameters or any(
         p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
     )
+
+
+def storage_fingerprint(storage: Any) -> str | None:
+    """``storage.fingerprint()`` (see :class:`Storage`), or ``None`` for a storage that has
+    none (written before it was added to the protocol), whose readers must read it whole.
+
+    Example:
+        >>> from metahpo.storage import InMemoryStorage, storage_fingerprint
+        >>> storage = InMemoryStorage()
+        >>> before = storage_fingerprint(storage)
+        >>> _ = storage.create_study("demo", space={}, direction="minimize", seed=0,
+        ...                          optimizer={}, scheduler={})
+        >>> storage_fingerprint(storage) != before
+        True
+    """
+    method = getattr(storage, "fingerprint", None)
+    return str(method()) if callable(method) else None

@@ -57,6 +57,7 @@ class InMemoryStorage:
         self._studies: dict[str, StudyRecord] = {}
         self._trials: dict[int, list[FrozenTrial]] = {}
         self._next_id = 0
+        self._writes = 0  # every change counts: see fingerprint()
         # Meta-models and other artefacts, under their own protocol.
         self.artefacts = InMemoryArtefactStore()
 
@@ -82,6 +83,7 @@ class InMemoryStorage:
                 payload[3], utcnow(),
             )
             self._next_id += 1
+            self._writes += 1
             self._studies[name] = record
             self._trials[record.study_id] = []
             return _study_copy(record)
@@ -104,12 +106,14 @@ class InMemoryStorage:
                 raise StudyNotFoundError(f"No study named {name!r} in this storage. {_IN_MEMORY}")
             del self._studies[name]
             del self._trials[record.study_id]
+            self._writes += 1
 
     def set_study_user_attrs(self, study_id: int, attrs: Mapping[str, Any]) -> None:
         attrs = check_value_json(attrs, "user_attrs")
         with self._lock:
             record = self._study_by_id(study_id)
             self._studies[record.name] = replace(record, user_attrs={**record.user_attrs, **attrs})
+            self._writes += 1
 
     def enqueue_config(
         self, study_id: int, config: Mapping[str, Any], budget: float | None = None
@@ -120,6 +124,7 @@ class InMemoryStorage:
             config_json = check_value_json(check_enqueued_config(record.space, config), "config")
             queue, entry_id = queue_with_entry(record.user_attrs.get(QUEUE_KEY, []), config_json, budget)
             self._studies[record.name] = replace(record, user_attrs={**record.user_attrs, QUEUE_KEY: queue})
+            self._writes += 1
             return entry_id
 
     def create_trial(
@@ -155,6 +160,7 @@ class InMemoryStorage:
             if queue is not None:
                 self._studies[record.name] = replace(record, user_attrs={**record.user_attrs, QUEUE_KEY: queue})
             trials.append(trial)
+            self._writes += 1
             return _trial_copy(trial)
 
     def set_trial_config(self, study_id: int, number: int, config: Mapping[str, Any]) -> None:
@@ -212,6 +218,11 @@ class InMemoryStorage:
             trials = [t for t in trials if t.state in states]
         return [_trial_copy(t) for t in trials]
 
+    def fingerprint(self) -> str:
+        """Changes with every write (see :class:`~metahpo.storage.Storage`): how many there were."""
+        with self._lock:
+            return str(self._writes)
+
     def close(self) -> None:
         pass
 
@@ -242,6 +253,7 @@ class InMemoryStorage:
                 )
             updated = replace(trial, **changes)
             self._trials[study_id][number] = updated
+            self._writes += 1
             return updated
 
 

@@ -53,6 +53,7 @@ from metahpo.storage._sql_rows import (
     check_running,
     check_storable_name,
     check_study,
+    fingerprint,
     frozen_trial,
     intermediate,
     is_key,
@@ -534,6 +535,10 @@ class SQLStorage:
             return [frozen_trial(row, values.get(row.id, {})) for row in rows]
 
         return self._db.run(work, write=False)
+
+    def fingerprint(self) -> str:
+        """See :class:`~metahpo.storage.Storage`: two aggregate queries; no trial is loaded."""
+        return self._db.run(fingerprint, write=False)
 
     # Meta-models ---------------------------------------------------------------------------
     def close(self) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from typing import Any, NoReturn
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, Text, func, select, type_coerce
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError, StudyNotFoundError, TrialStateError
@@ -103,6 +105,28 @@ def frozen_trial(row: Row[Any], intermediate: dict[float, float]) -> FrozenTrial
         finished_at=row.finished_at, error=row.error, user_attrs=row.user_attrs,
         parent=row.parent, bracket=row.bracket, rung=row.rung,
     )
+
+
+def fingerprint(connection: Connection) -> str:
+    """:meth:`SQLStorage.fingerprint`: a hash of each study's id, name, trial counter and
+    ``user_attrs``, and of the number of trials and the latest end by study and state.
+
+    Two aggregate queries in one snapshot: no trial row is loaded. A trial created bumps
+    its study's counter and a count, one that ends moves between states (or, failed for a
+    stopped heartbeat and told late, gets a later end); a deleted study's id is never reused.
+    """
+    study_rows = connection.execute(
+        select(studies.c.id, studies.c.name, studies.c.next_trial_number,
+               type_coerce(studies.c.user_attrs, Text))  # the stored text, not parsed
+        .order_by(studies.c.id)
+    ).all()
+    trial_rows = connection.execute(
+        select(trials.c.study_id, trials.c.state, func.count(), func.max(trials.c.finished_at))
+        .group_by(trials.c.study_id, trials.c.state)
+        .order_by(trials.c.study_id, trials.c.state)
+    ).all()
+    text = json.dumps([[list(row) for row in study_rows], [list(row) for row in trial_rows]], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def check_study(connection: Connection, study_id: int) -> None:

@@ -40,6 +40,7 @@ from metahpo.exceptions import (
 )
 from metahpo.storage import ENQUEUED_KEY, QUEUE_KEY, STALE_KEY, TAKEN_KEY, Storage, is_stale_failure
 from metahpo.testing._helpers import _check, _in_threads, _NotJSON, _raises, make_study, snapshot
+from metahpo.testing._storage_fingerprint import check_fingerprint
 from metahpo.testing._storage_meta import (
     check_meta_model_bad_input,
     check_meta_model_round_trip,
@@ -59,6 +60,7 @@ __all__ = [
     "check_duplicate_study_name",
     "check_enqueued_configs",
     "check_enqueued_configs_across_threads",
+    "check_fingerprint",
     "check_finish_trial",
     "check_heartbeats_and_stale_trials",
     "check_intermediate_reports",
@@ -235,11 +237,8 @@ def check_configs_keep_the_space_order(storage: Storage) -> None:
     entry = storage.enqueue_config(study.study_id, given)
     storage.create_trial(study.study_id, enqueued=entry)
     for trial in storage.get_trials(study.study_id):
-        _check(
-            list(trial.config) == names,
-            f"trial {trial.number}'s config keys are {list(trial.config)}, not in the space's "
-            f"order {names}",
-        )
+        _check(list(trial.config) == names,
+               f"trial {trial.number}'s config keys are {list(trial.config)}, not in the space's order {names}")
     first = storage.get_trial(study.study_id, 0)
     _check(list(first.config) == names, "get_trial reorders the config")
 
@@ -582,6 +581,7 @@ STORAGE_CHECKS: tuple[Callable[[Storage], None], ...] = (
     check_min_number,
     check_heartbeats_and_stale_trials,
     check_bad_input_leaves_storage_unchanged,
+    check_fingerprint,
     check_meta_model_round_trip,
     check_meta_model_versions,
     check_meta_model_versions_across_threads,
