@@ -18,6 +18,7 @@ SCRIPT_NAME = "<script>alert(1)</script>"  # as in tests/conftest.py
 SCREENSHOTS = os.environ.get("METAHPO_SCREENSHOTS")
 GIVEN_STORAGE = os.environ.get("METAHPO_DASHBOARD_STORAGE")
 TIMEOUT_MS = 15_000
+LONGEST_WAIT_MS = 30_000  # app.js's longest wait between two polls (MAX_IDLE_REFRESH_MS)
 
 
 def _rendered(page, selector: str = "div.plot[data-src]") -> int:
@@ -34,7 +35,7 @@ def _shot(page, name: str) -> None:
         page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
 
 
-def _next_poll(page, root: str, answered: list[str], interval_ms: int = 10_000) -> list:
+def _next_poll(page, root: str, answered: list[str], interval_ms: int = LONGEST_WAIT_MS) -> list:
     """Skip the page's clock to the next poll of ``root`` (the element whose ``data-polls``
     app.js counts) and wait until that poll is done: one answer for each URL part in
     ``answered``, and the poll after it scheduled, so that a skip ahead reaches it.
@@ -236,9 +237,12 @@ def test_an_idle_studys_page_shows_trials_that_start_later(page, serve_dashboard
         drawn = _rendered(page)
         assert len(figures) == drawn
         assert page.locator("table#trials tbody tr").count() == 2
-        # While nothing changes the page asks, modestly (the idle interval), and draws nothing again.
+        # While nothing changes the page asks, less and less often, and draws nothing again.
+        delay = "Number(document.querySelector('div#study').dataset.delay)"
+        first = page.evaluate(delay)
         [asked] = _next_poll(page, "div#study", ["/api/study?"])
         assert asked.status == 304 and len(figures) == drawn
+        assert page.evaluate(delay) > first
         study.optimize(lambda t: t.config["x"], n_trials=1, show_progress=False)
         [asked] = _next_poll(page, "div#study", ["/api/study?"])
         assert asked.status == 200
@@ -343,7 +347,7 @@ def test_the_studies_page_downloads_the_list_only_when_it_changed(page, serve_da
         answers: list = []  # every answer of /api/studies, the page's polls
         page.on("response", lambda r: answers.append(r) if "/api/studies" in r.url else None)
         # The clock stands still: the list page draws no figure, and only the skips below
-        # fire its polls (every three seconds), none in between.
+        # fire its polls, none in between.
         page.clock.install()
         page.clock.pause_at(page.evaluate("Date.now()") + 1_000)
         page.goto(dashboard + "/")
@@ -351,7 +355,7 @@ def test_the_studies_page_downloads_the_list_only_when_it_changed(page, serve_da
         def poll() -> list[int]:
             """Skip to the next poll; the statuses of the answers it got."""
             first = len(answers)
-            _next_poll(page, "table#studies", ["/api/studies"], interval_ms=3_000)
+            _next_poll(page, "table#studies", ["/api/studies"])
             return [r.status for r in answers[first:]]
 
         def rows() -> dict[str, str]:
@@ -378,4 +382,81 @@ def test_the_studies_page_downloads_the_list_only_when_it_changed(page, serve_da
         assert poll() == [304]
         assert page.evaluate("document.querySelector('table#studies').dataset.version") == \
             answers[-1].headers["etag"].strip('"')
+    assert page.errors == []
+
+
+def _set_hidden(page, hidden: bool) -> None:
+    """Make the page hidden (another tab in front) or shown again, as the browser tells it:
+    ``document.hidden`` and ``visibilityState`` change, then a ``visibilitychange`` event."""
+    page.evaluate("""hidden => {
+        Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+        Object.defineProperty(document, "visibilityState", { configurable: true,
+                                                             get: () => (hidden ? "hidden" : "visible") });
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""", hidden)
+
+
+def test_an_idle_studies_page_asks_less_often_and_not_while_hidden(page, serve_dashboard, tmp_path):
+    import metahpo as mh
+
+    url = f"sqlite:///{tmp_path / 'idle-list.db'}"
+    study = mh.create_study(name="a", space=mh.Space({"x": mh.Float(0.0, 1.0)}), storage=url,
+                            optimizer="random", seed=0)
+    study.optimize(lambda t: t.config["x"], n_trials=2, show_progress=False)
+    with serve_dashboard(url) as dashboard:
+        answers: list = []  # every answer of /api/studies, the page's polls
+        page.on("response", lambda r: answers.append(r) if "/api/studies" in r.url else None)
+        # The clock stands still: only the skips below fire polls (or showing the page again).
+        page.clock.install()
+        page.clock.pause_at(page.evaluate("Date.now()") + 1_000)
+        page.goto(dashboard + "/")
+        table = "document.querySelector('table#studies')"
+
+        def waits() -> int:
+            """How long app.js waits before its next poll, in ms (as it says on the table)."""
+            return int(page.evaluate(f"{table}.dataset.delay"))
+
+        def state_and_trials() -> list[str]:
+            return page.eval_on_selector("table#studies tbody tr", "r => [r.cells[1].textContent, r.cells[3].textContent]")
+
+        first = waits()
+        assert page.evaluate(f"{table}.dataset.running") == "false" and first <= 5_000
+        # Nothing runs: each wait is longer than the one before, up to a bound.
+        seen = []
+        for _ in range(6):
+            [asked] = _next_poll(page, "table#studies", ["/api/studies"])
+            assert asked.status == 304
+            seen.append(waits())
+        assert seen == sorted(seen) and seen[0] > first and seen[-1] == seen[-2], seen
+        assert 10_000 <= seen[-1] <= LONGEST_WAIT_MS, seen
+        # A key press (the reader is back) brings the short wait back at once.
+        page.keyboard.press("Shift")
+        assert waits() == first
+        for _ in range(2):
+            _next_poll(page, "table#studies", ["/api/studies"])
+        assert waits() > first
+        # A trial starts: the next poll shows it, and the page asks often while it runs.
+        running = study.ask()
+        [asked] = _next_poll(page, "table#studies", ["/api/studies"])
+        assert asked.status == 200 and state_and_trials() == ["running", "3"]
+        assert page.evaluate(f"{table}.dataset.running") == "true" and waits() == first
+        [asked] = _next_poll(page, "table#studies", ["/api/studies"])
+        assert asked.status == 304 and waits() == first
+        study.tell(running, 0.5)
+        [asked] = _next_poll(page, "table#studies", ["/api/studies"])
+        assert asked.status == 200 and state_and_trials() == ["idle", "3"] and waits() > first
+        # Hidden, the page asks nothing, however long it waits.
+        _set_hidden(page, True)
+        polls, asked_before = page.evaluate(f"Number({table}.dataset.polls)"), len(answers)
+        for _ in range(3):
+            page.clock.fast_forward(2 * LONGEST_WAIT_MS)
+        page.wait_for_timeout(500)  # an answer that was asked for would have come by now
+        assert len(answers) == asked_before and page.evaluate(f"Number({table}.dataset.polls)") == polls
+        # Shown again, it asks at once (the clock still stands) and shows what started meanwhile.
+        study.ask()
+        with page.expect_response(lambda r: "/api/studies" in r.url, timeout=TIMEOUT_MS) as shown:
+            _set_hidden(page, False)
+        assert shown.value.status == 200
+        page.wait_for_function(f"Number({table}.dataset.polls) > {polls}", timeout=TIMEOUT_MS)
+        assert state_and_trials() == ["running", "4"] and waits() == first
     assert page.errors == []

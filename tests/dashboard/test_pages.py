@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from html import unescape
 from typing import Any
+
+import pytest
 
 import metahpo as mh
 from metahpo.dashboard._pages import knowledge_body, studies_body, study_body
 from metahpo.dashboard._reader import study_summaries
-from metahpo.storage import get_storage
+from metahpo.storage import InMemoryStorage, SQLStorage, Storage, get_storage
 
 SPACE = mh.Space({"x": mh.Float(0.0, 1.0)})
 
@@ -269,6 +272,115 @@ def test_the_studies_list_is_sent_again_only_when_it_changed(tmp_path):
     get_storage(url).delete_study("new")
     removed = changed(added.headers["etag"])
     assert removed.json() == told.json() and removed.headers["etag"] == told.headers["etag"]
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def served_and_written(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[tuple[Storage, Storage]]:
+    """The storage a dashboard serves, and the one studies are written through: the same
+    object in memory; two connections to one database otherwise, as for a dashboard
+    watching other processes."""
+    if request.param == "memory":
+        storage = InMemoryStorage()
+        yield storage, storage
+        return
+    url = f"sqlite:///{tmp_path / 's.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    served, written = SQLStorage(url), SQLStorage(url)
+    yield served, written
+    served.close()
+    written.close()
+
+
+def test_an_unchanged_list_is_answered_without_reading_a_study(served_and_written, monkeypatch):
+    from metahpo.dashboard import _reader, create_app
+
+    served, written = served_and_written
+    study = mh.create_study(name="s", space=SPACE, storage=written, optimizer="random", seed=0)
+    study.optimize(_objective, n_trials=2, show_progress=False)
+    mh.create_study(name="t", space=SPACE, storage=written, optimizer="random", seed=1)
+    app = create_app(served)
+    reads: list[str] = []  # the studies read whole (every trial), by name
+    read_study = _reader.read_study
+    monkeypatch.setattr(_reader, "read_study", lambda name, store: reads.append(name) or read_study(name, store))
+
+    def answer(tag: str | None) -> Any:
+        """The list asked for with ``tag``, and the studies read to answer."""
+        reads.clear()
+        return _conditional(app, "/api/studies", tag, "GET"), list(reads)
+
+    full, read = answer(None)
+    assert full.status_code == 200 and read == ["s", "t"]
+    etag = full.headers["etag"]
+    for _ in range(3):
+        again, read = answer(etag)
+        assert again.status_code == 304 and read == []
+    # A page opened since, which holds no version, is sent the list kept, unread.
+    fresh, read = answer(None)
+    assert fresh.status_code == 200 and fresh.json() == full.json() and read == []
+
+    def changed(before: str) -> list[dict[str, Any]]:
+        """The list asked for with the tag ``before``: read again and sent, under a new tag;
+        asked for again with that tag, an empty 304, read from nothing."""
+        again, read = answer(before)
+        assert again.status_code == 200 and again.headers["etag"] != before and read
+        same, read = answer(again.headers["etag"])
+        assert same.status_code == 304 and read == []
+        rows: list[dict[str, Any]] = again.json()
+        return rows
+
+    def row(rows: list[dict[str, Any]], name: str = "s") -> dict[str, Any]:
+        return next(r for r in rows if r["name"] == name)
+
+    running = study.ask()
+    rows = changed(etag)
+    assert row(rows)["state"] == "running" and row(rows)["trials"] == 3 and row(rows)["counts"]["RUNNING"] == 1
+    etag = answer(None)[0].headers["etag"]
+    running.report(1, 0.9)  # nothing the list shows: read again or not, the same version
+    assert answer(etag)[0].status_code == 304
+    study.tell(running, -1.0)
+    rows = changed(etag)
+    assert row(rows)["state"] == "idle" and row(rows)["best"] == -1.0 and row(rows)["counts"]["COMPLETE"] == 3
+    etag = answer(None)[0].headers["etag"]
+    study.tell(study.ask(), 5.0)  # no better: the count, not the best, changes
+    rows = changed(etag)
+    assert row(rows)["best"] == -1.0 and row(rows)["trials"] == 4
+    etag = answer(None)[0].headers["etag"]
+    record = written.get_study("t")
+    written.set_study_user_attrs(record.study_id, {"optimizer_choice": {"optimizer": "random", "reason": "why not"}})
+    rows = changed(etag)
+    assert row(rows, "t")["optimizer"] == "RandomSearch (auto: why not)"
+    etag = answer(None)[0].headers["etag"]
+    study.finish()
+    rows = changed(etag)
+    assert row(rows)["state"] == "finished"
+    etag = answer(None)[0].headers["etag"]
+    mh.create_study(name="u", space=SPACE, storage=written, optimizer="random", seed=2)
+    rows = changed(etag)
+    assert [r["name"] for r in rows] == ["s", "t", "u"]
+    etag = answer(None)[0].headers["etag"]
+    written.delete_study("t")
+    rows = changed(etag)
+    assert [r["name"] for r in rows] == ["s", "u"]
+
+
+def test_a_storage_without_a_fingerprint_is_read_at_every_poll(monkeypatch):
+    from metahpo.dashboard import _reader, create_app
+
+    storage = _WithoutFingerprint()
+    mh.create_study(name="s", space=SPACE, storage=storage, optimizer="random", seed=0).optimize(
+        _objective, n_trials=2, show_progress=False)
+    app = create_app(storage)
+    reads: list[str] = []
+    read_study = _reader.read_study
+    monkeypatch.setattr(_reader, "read_study", lambda name, store: reads.append(name) or read_study(name, store))
+    etag = _conditional(app, "/api/studies", None, "GET").headers["etag"]
+    assert _conditional(app, "/api/studies", etag, "GET").status_code == 304
+    assert reads == ["s", "s"]
+
+
+class _WithoutFingerprint(InMemoryStorage):
+    """A storage of one's own written before the protocol had fingerprint()."""
+
+    fingerprint = None  # type: ignore[assignment]
 
 
 def _conditional(app: Any, path: str, tag: str | None, method: str) -> Any:

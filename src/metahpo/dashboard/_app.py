@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from metahpo.dashboard._html import escape, page
 from metahpo.dashboard._pages import compare_body, knowledge_body, studies_body, study_body
-from metahpo.dashboard._reader import study_snapshot, study_summaries, summaries_version
+from metahpo.dashboard._reader import StudiesList, study_snapshot
 from metahpo.exceptions import InvalidParameterError, StudyNotFoundError
 from metahpo.storage import Storage, existing_storage, mask_password
 from metahpo.visualization import (
@@ -92,6 +92,7 @@ def create_app(storage: Storage | str) -> Starlette:
     """
     store = existing_storage(storage)
     label = _label(store)
+    studies_list = StudiesList(store)
     _import_drawing_modules()
 
     def html(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -114,8 +115,8 @@ def create_app(storage: Storage | str) -> Starlette:
         return html("Knowledge", knowledge_body(store))
 
     def api_studies(request: Request) -> Response:
-        summaries = study_summaries(store)
-        return _versioned_json(request, summaries, summaries_version(summaries))
+        summaries, version = studies_list.read()  # one small query while nothing changed
+        return _versioned_json(request, summaries, version)
 
     def api_study(request: Request) -> Response:
         try:

@@ -25,7 +25,8 @@ def studies_body(storage: Storage) -> str:
     """The studies table; ``app.js`` refreshes it from ``/api/studies`` while the page is open.
 
     The table carries the version of the list it was drawn at: ``app.js`` sends it as
-    ``If-None-Match``, and an unchanged list is an empty 304.
+    ``If-None-Match``, and an unchanged list is an empty 304. It also says whether a study
+    runs (``data-running``): while none does, ``app.js`` asks less and less often.
     """
     summaries = study_summaries(storage)
     rows = [
@@ -33,12 +34,14 @@ def studies_body(storage: Storage) -> str:
          escape(s["trials"]), escape(s["optimizer"]), escape(s["scheduler"]), escape(s["created"])]
         for s in summaries
     ]
+    running = any(s["state"] == "running" for s in summaries)
     return (
-        '<p>Refreshed every few seconds while this page is open.</p>'
+        '<p>Refreshed every few seconds while a study runs, less often while none does.</p>'
         + table(["study", "state", "best", "trials", "optimizer", "scheduler", "created"], rows,
                 ident="studies", raw_columns=range(7))
         .replace('<table id="studies">', '<table id="studies" data-src="/api/studies" '
-                 f'data-version="{escape(summaries_version(summaries))}">')
+                 f'data-version="{escape(summaries_version(summaries))}" '
+                 f'data-running="{str(running).lower()}">')
     )
 
 

@@ -8,14 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from metahpo.exceptions import StudyNotFoundError
-from metahpo.storage import Storage
+from metahpo.storage import Storage, storage_fingerprint
 from metahpo.study import optimizer_label
 from metahpo.trial import lineage_parent
 from metahpo.visualization import StudyData, read_study, source_of
 
 __all__ = [
-    "TRIAL_COLUMNS", "study_facts", "study_snapshot", "study_summaries", "summaries_version", "trial_rows",
-    "why_text",
+    "TRIAL_COLUMNS", "StudiesList", "study_facts", "study_snapshot", "study_summaries", "summaries_version",
+    "trial_rows", "why_text",
 ]
 
 # The trials table: (header, key of a trial_rows row), in the order the page shows them.
@@ -68,11 +68,41 @@ def summaries_version(summaries: list[dict[str, Any]]) -> str:
     """A version of the studies list that changes whenever any of :func:`study_summaries`'s
     rows does (a study added or deleted, its state, best value or trial counts).
 
-    A hash of the rows themselves: they are read in full anyway, and a trial's report,
-    which changes its study's version but nothing the list shows, leaves it unchanged.
+    A hash of the rows themselves, made when they are read (:class:`StudiesList` reads them
+    only when the storage's fingerprint changed): a trial's report, which changes its
+    study's version but nothing the list shows, leaves it unchanged.
     """
     text = json.dumps(summaries, default=str, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class StudiesList:
+    """:func:`study_summaries` and their :func:`summaries_version`, read again only when the
+    storage's fingerprint (:func:`~metahpo.storage.storage_fingerprint`) changed.
+
+    The studies page asks for the list every few seconds; while nothing changed, an answer
+    costs one small query instead of reading every trial of every study. Keeps one list
+    (the last read); a storage without a fingerprint is read whole every time. Threads
+    may share it: the kept list is replaced whole, never changed.
+    """
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._kept: tuple[str, list[dict[str, Any]], str] | None = None  # fingerprint, list, version
+
+    def read(self) -> tuple[list[dict[str, Any]], str]:
+        """The list as stored now and its version (the caller must not change the list)."""
+        before = storage_fingerprint(self.storage)
+        kept = self._kept  # one read of the attribute: threads may replace it meanwhile
+        if before is not None and kept is not None and kept[0] == before:
+            return kept[1], kept[2]
+        summaries = study_summaries(self.storage)
+        version = summaries_version(summaries)
+        # Kept only when the fingerprint is the same after the read as before it: the list
+        # kept is then the one of that fingerprint, not one a write made meanwhile changed.
+        if before is not None and storage_fingerprint(self.storage) == before:
+            self._kept = (before, summaries, version)
+        return summaries, version
 
 
 def why_text(why: Any) -> str:

@@ -3,9 +3,9 @@
 "use strict";
 
 const REFRESH_MS = 3000;
-// A study that runs nothing now may start trials later: its page asks whether it changed,
-// less often. Figures are drawn again only when it did.
-const IDLE_REFRESH_MS = 10000;
+// A page that shows nothing running may still see trials start later: it keeps asking
+// whether anything changed, each time waiting twice as long as the last, up to this.
+const MAX_IDLE_REFRESH_MS = 30000;
 
 async function drawPlot(div) {
   const response = await fetch(div.dataset.src, { headers: { Accept: "application/json" } });
@@ -51,6 +51,7 @@ async function refreshStudies(table) {
     body.appendChild(row);
   }
   table.replaceChild(body, table.tBodies[0]);
+  table.dataset.running = String(studies.some((study) => study.state === "running"));
   table.dataset.version = (response.headers.get("ETag") || "").replace(/^W\//, "").replace(/"/g, "");
   table.dataset.refreshed = String(Date.now());
 }
@@ -97,27 +98,56 @@ async function refreshWatched(root, sources) {
   root.dataset.refreshed = String(Date.now());
 }
 
-// Calls `refresh` every `delay()` ms while the page is open, skipping it while the page is
-// hidden. One question at a time: the next is asked once the last is answered and drawn.
-function keepPolling(root, refresh, delay) {
+// Calls `refresh` while the page is visible: REFRESH_MS after the last answer while
+// `running()` says something runs, else twice the last wait, up to
+// MAX_IDLE_REFRESH_MS. A click or a key press brings the wait back to REFRESH_MS. A hidden
+// page (another tab, a minimised window) asks nothing, and asks at once when shown again.
+// One question at a time: the next is asked once the last is answered and drawn. The wait
+// for the next is written to root's data-delay (ms), the polls done to its data-polls.
+function keepPolling(root, refresh, running) {
+  let delay = REFRESH_MS;
+  let timer = null;
+  let asking = false;
+  const schedule = () => {
+    clearTimeout(timer);
+    timer = setTimeout(tick, delay);
+    root.dataset.delay = String(delay);
+  };
   const tick = async () => {
+    timer = null;
+    if (document.hidden) return; // asked again once shown
+    asking = true;
     try {
-      if (!document.hidden) await refresh();
+      await refresh();
     } catch {
       // The dashboard stopped or the network failed: ask again later.
     } finally {
-      setTimeout(tick, delay());
+      asking = false;
+      delay = running() ? REFRESH_MS : Math.min(2 * delay, MAX_IDLE_REFRESH_MS);
+      if (!document.hidden) schedule();
       // Polls done, each counted once the next is scheduled: a test skipping ahead waits for it.
       root.dataset.polls = String(Number(root.dataset.polls || 0) + 1);
     }
   };
-  setTimeout(tick, delay());
+  document.addEventListener("visibilitychange", () => {
+    clearTimeout(timer);
+    timer = null;
+    delay = REFRESH_MS;
+    if (!document.hidden && !asking) tick();
+  });
+  const hurry = () => {
+    if (timer === null || delay === REFRESH_MS) return;
+    delay = REFRESH_MS;
+    schedule();
+  };
+  document.addEventListener("pointerdown", hurry);
+  document.addEventListener("keydown", hurry);
+  schedule();
 }
 
 function watchStudies(root) {
   const sources = root.matches("[data-version]") ? [root] : [...root.querySelectorAll("[data-version]")];
-  const delay = () => (sources.some((s) => s.dataset.state === "running") ? REFRESH_MS : IDLE_REFRESH_MS);
-  keepPolling(root, () => refreshWatched(root, sources), delay);
+  keepPolling(root, () => refreshWatched(root, sources), () => sources.some((s) => s.dataset.state === "running"));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -125,5 +155,5 @@ document.addEventListener("DOMContentLoaded", () => {
   const watched = document.querySelector("div#study[data-src], div#compare");
   if (watched) watchStudies(watched);
   const studies = document.querySelector("table#studies[data-src]");
-  if (studies) keepPolling(studies, () => refreshStudies(studies), () => REFRESH_MS);
+  if (studies) keepPolling(studies, () => refreshStudies(studies), () => studies.dataset.running === "true");
 });
