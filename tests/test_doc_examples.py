@@ -27,6 +27,7 @@ DOCTEST_MODULES = [
     "metahpo.study._study",
     "metahpo.study._create",
     "metahpo.study._labels",
+    "metahpo.knowledge._kind",
     "metahpo.presets",
     "metahpo.presets._preset",
     "metahpo.presets._registry",

@@ -129,3 +129,58 @@ def test_metabo_meta_learns_from_the_tasks_of_the_studys_kind(monkeypatch):
     with pytest.raises(_Asked):
         study.ask()
     assert sorted(asked[0].names) == sorted(mh.bundled_knowledge("hgb-regressor").names)
+
+
+def test_a_task_recording_only_its_kind_is_the_studys_kind(tmp_path):
+    # Task(kind=) without a descriptor: the study is of that kind, as MetaHPOSampler(task=)
+    # reads it, and the classifier's tasks are no knowledge for it.
+    storage = f"sqlite:///{tmp_path / 'kinds.db'}"
+    n_classifier = len(mh.bundled_knowledge("hgb-classifier"))
+    space = mh.presets.get("hgb-classifier").space
+    study = mh.create_study(space=space, task=mh.Task("mine", kind="regression"), knowledge="bundled:hgb-classifier",
+                            storage=storage, name="mine", optimizer="auto", seed=0)
+    assert study.optimizer.name == "gpbo"
+    assert f"{n_classifier} of another kind of problem than this regression study left out" in _reason(study)
+    assert study.history().task_type == "regression"
+    # Stored with the study: reopened, and once finished, a task of its kind.
+    reopened = mh.load_study("mine", storage)
+    assert reopened.history().task_type == "regression"
+    for _ in range(5):
+        trial = reopened.ask()
+        reopened.tell(trial, float(trial.config["learning_rate"]))
+    assert mh.KnowledgeBase.from_storage(storage)["mine"].task_type == "regression"
+    # Its to_dict() form says the same; with a preset, the task's kind must be the preset's.
+    assert mh.create_study(space=space, task=mh.Task("d", kind="regression").to_dict(),
+                           optimizer="random").history().task_type == "regression"
+    with pytest.raises(mh.exceptions.InvalidParameterError, match="'hgb-classifier' preset is for classification"):
+        mh.create_study(preset="hgb-classifier", task=mh.Task("mine", kind="regression"))
+
+
+def test_a_preset_gives_its_kind_to_a_task_that_records_none():
+    study = mh.create_study(preset="hgb-regressor", task={"n_samples": 100.0}, optimizer="random")
+    assert study.history().task_type == "regression" and study.user_attrs["task_type"] == "regression"
+
+
+@pytest.mark.parametrize(
+    ("task", "message"),
+    [
+        ({"name": "t", "descriptor": {"n_classes": 2.0}, "kind": "regression"},
+         r"The 'kind' of the 'task' parameter of create_study must be 'classification', as the n_classes of "
+         r"its descriptor records\. Got 'regression' instead"),
+        ({"name": "t", "kind": "ranking"},
+         r"The 'kind' of the 'task' parameter of create_study must be 'classification', 'regression' or None\. "
+         r"Got 'ranking' instead"),
+        ("credit", r"The 'task' parameter of create_study must be a metahpo Task.*Got 'credit' instead"),
+    ],
+)
+def test_a_task_whose_kind_is_wrong_is_refused_before_the_study_is_stored(task, message):
+    storage = mh.InMemoryStorage()
+    with pytest.raises(mh.exceptions.InvalidParameterError, match=message):
+        mh.create_study(space=mh.Space({"x": mh.Float(0.0, 1.0)}), task=task, storage=storage)
+    assert storage.list_studies() == []
+    # The same task is refused by the Optuna sampler with the same check.
+    pytest.importorskip("optuna")
+    from metahpo.integrations.optuna import MetaHPOSampler
+
+    with pytest.raises(mh.exceptions.InvalidParameterError, match=message.replace("create_study", "MetaHPOSampler")):
+        MetaHPOSampler(task=task)

@@ -31,7 +31,12 @@ import numpy as np
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.history import History
-from metahpo.knowledge import TASK_TYPES, KnowledgeBase, Task, descriptor_of, task_type_of
+from metahpo.knowledge import (
+    TASK_TYPES,
+    KnowledgeBase,
+    Task,
+    task_kind,
+)
 from metahpo.optimizers import MIN_RELATED_TASKS, Optimizer, make_optimizer, optimizer_names
 from metahpo.space import Categorical, Float, Int, Param, Space
 from metahpo.trial import FrozenTrial, TrialState
@@ -369,31 +374,15 @@ class MetaHPOSampler(BaseSampler):
 
 def _study_kind(task: Any, task_type: Any) -> tuple[dict[str, float] | None, str | None]:
     """The descriptor of ``task`` and the study's kind of problem: ``task_type``, else the
-    kind ``task`` records. A ``task_type`` that is no kind, or that contradicts ``task``, is
-    refused."""
+    kind ``task`` records, checked as ``create_study(task=)`` checks it
+    (:func:`~metahpo.knowledge.task_kind`). A ``task_type`` that is no kind, or that
+    contradicts ``task``, is refused."""
     if task_type is not None and task_type not in TASK_TYPES:
         raise InvalidParameterError(
             "The 'task_type' parameter of MetaHPOSampler must be 'classification', 'regression' "
             f"or None. Got {describe(task_type)} instead."
         )
-    if task is not None and not isinstance(task, (Task, Mapping)):
-        raise InvalidParameterError(
-            "The 'task' parameter of MetaHPOSampler must be a metahpo Task (e.g. Task.from_data(X, y)), "
-            f"its to_dict() form, a descriptor dict or None. Got {describe(task)} instead."
-        )
-    try:
-        descriptor = descriptor_of(task)
-    except InvalidParameterError as exc:
-        raise InvalidParameterError(f"The 'task' parameter of MetaHPOSampler is not a valid task: {exc}") from exc
-    recorded = task_type_of(descriptor)
-    if recorded is None and task is not None:
-        # A task that records its kind without a descriptor (Task(..., kind=...)).
-        recorded = task.kind if isinstance(task, Task) else task.get("kind") if "name" in task else None
-        if recorded is not None and recorded not in TASK_TYPES:
-            raise InvalidParameterError(
-                "The 'kind' of the 'task' parameter of MetaHPOSampler must be 'classification', "
-                f"'regression' or None. Got {describe(recorded)} instead."
-            )
+    descriptor, recorded = task_kind(task, "the 'task' parameter of MetaHPOSampler")
     if task_type is not None and recorded is not None and task_type != recorded:
         raise InvalidParameterError(
             f"The 'task_type' parameter of MetaHPOSampler is {task_type!r}, but its 'task' records a "

@@ -6,7 +6,8 @@ What a meta-learning optimizer needs, in the order it uses it:
   storage URL, a directory) or read Optuna studies (:meth:`~KnowledgeBase.from_optuna`), then :meth:`~KnowledgeBase.tasks` ``(space)`` gives every
   task mapped onto the study's space (:attr:`Task.missing` lists inputs to marginalise);
   :meth:`~KnowledgeBase.of_task_type` leaves out the tasks of another kind of problem
-  (classification, regression: :attr:`Task.task_type`).
+  (classification, regression: :attr:`Task.task_type`; :func:`task_kind` reads the kind a
+  study's task records, :func:`stored_task_type` the kind a stored study records).
 * :class:`Task` — one task's evaluations: :attr:`Task.unit` (configs in the unit cube),
   :attr:`Task.losses`, :attr:`Task.budgets`, :meth:`Task.at_budget`;
   :meth:`Task.from_history` turns a running study into a target task.
@@ -46,6 +47,7 @@ from metahpo.knowledge._descriptors import (
 from metahpo.knowledge._ensemble import BaseClustering, base_clusterings
 from metahpo.knowledge._files import KnowledgeFiles, read_knowledge, write_knowledge
 from metahpo.knowledge._identity import spec_identity, spec_with_credentials, spec_without_passwords
+from metahpo.knowledge._kind import TASK_TYPE_KEY, stored_task_type, task_kind
 from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._map import TaskMap, task_map
 from metahpo.knowledge._mapping import is_related, map_task, shared_parameters
@@ -88,6 +90,7 @@ __all__ = [
     "PORTFOLIO_FILE",
     "REGRESSION_FEATURES",
     "TASK_TYPES",
+    "TASK_TYPE_KEY",
     "BaseClustering",
     "Clustering",
     "DescriptorScale",
@@ -129,6 +132,8 @@ __all__ = [
     "spec_identity",
     "spec_with_credentials",
     "spec_without_passwords",
+    "stored_task_type",
+    "task_kind",
     "task_map",
     "task_structure",
     "task_type_of",

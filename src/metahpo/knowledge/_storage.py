@@ -10,7 +10,8 @@ import numpy as np
 
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError, MetahpoError, StudyNotFoundError
-from metahpo.knowledge._descriptors import TASK_TYPES, task_type_of
+from metahpo.knowledge._descriptors import task_type_of
+from metahpo.knowledge._kind import TASK_TYPE_KEY, stored_task_type
 from metahpo.knowledge._task import MIN_TASK_TRIALS, Task, descriptor_of
 from metahpo.space import Space
 from metahpo.storage import (
@@ -47,7 +48,9 @@ def read_storage(
     A maximised study's values are negated. Trials without a budget count as run at the
     study's largest budget when other trials have budgets. The descriptor is read from the
     study's ``user_attrs["task"]`` (written by ``create_study(task=...)``) when present,
-    with the parameters a written task lacked (:attr:`Task.missing`).
+    with the parameters a written task lacked (:attr:`Task.missing`); the kind of problem
+    the study records is the task's :attr:`Task.kind` when the descriptor records none
+    (:func:`~metahpo.knowledge.stored_task_type`).
     """
     min_trials = check_int(min_trials, "min_trials", "KnowledgeBase.from_storage", minimum=1)
     store = get_storage(storage)
@@ -97,8 +100,10 @@ def read_storage(
                     descriptor=descriptor,
                     source=f"study:{record.name}@{label}",
                     missing=tuple(missing),
-                    # A descriptor given later (set_user_attr("task", ...)) says it first.
-                    kind=_stored_kind(record.user_attrs) if task_type_of(descriptor) is None else None,
+                    # The kind the study records (its task's, else its preset's) when the
+                    # descriptor does not; a descriptor given later (set_user_attr("task",
+                    # ...)) says it first.
+                    kind=stored_task_type(record.user_attrs) if task_type_of(descriptor) is None else None,
                 )
             )
         except InvalidParameterError as exc:
@@ -167,8 +172,8 @@ def write_storage(tasks: Sequence[Task], storage: Storage | str) -> list[str]:
                     # stores for a study whose own values are all observed.
                     **({"filled_in": list(task.missing)} if task.missing else {}),
                 },
-                # The kind a descriptor does not record, read back by _stored_kind.
-                **({"task_type": task.kind} if task.kind is not None else {}),
+                # The kind a descriptor does not record, read back by stored_task_type.
+                **({TASK_TYPE_KEY: task.kind} if task.kind is not None else {}),
             }
             record = store.create_study(
                 task.name,
@@ -198,9 +203,3 @@ def write_storage(tasks: Sequence[Task], storage: Storage | str) -> list[str]:
         raise
     return written
 
-
-def _stored_kind(attrs: Any) -> str | None:
-    """The kind of problem a study created with a preset and no task descriptor stored
-    (``user_attrs["task_type"]``), or ``None``."""
-    kind = attrs.get("task_type")
-    return kind if kind in TASK_TYPES else None

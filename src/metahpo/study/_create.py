@@ -12,7 +12,7 @@ import numpy as np
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import DuplicatedStudyError, InvalidParameterError, StudyNotFoundError
 from metahpo.history import DIRECTIONS
-from metahpo.knowledge import descriptor_of, task_type_of
+from metahpo.knowledge import TASK_TYPE_KEY, task_kind
 from metahpo.optimizers import (
     Optimizer,
     check_optimizer,
@@ -32,7 +32,7 @@ from metahpo.storage import (
     missing_sqlite_file,
     stored_names,
 )
-from metahpo.study._knowledge import TASK_TYPE_KEY, build_optimizer, check_knowledge_argument
+from metahpo.study._knowledge import build_optimizer, check_knowledge_argument
 from metahpo.study._labels import space_difference
 from metahpo.study._study import Study, reopened_scheduler
 
@@ -63,7 +63,13 @@ def create_study(
         scheduler: ``None`` (full budget), a scheduler instance or its name.
         seed: the master seed; every random draw of the study derives from it.
         load_if_exists: load the stored study of this name instead of failing.
-        task: an optional task descriptor for meta-learning.
+        task: an optional task descriptor for meta-learning: a
+            :class:`~metahpo.knowledge.Task` (``Task.from_data(X, y)``), its ``to_dict()``
+            form or a descriptor dict. The kind of problem it records (its descriptor's
+            ``n_classes``, else the task's ``kind``: ``Task("mine", kind="regression")``) is
+            the study's, else the preset's; ``"auto"``, MetaBO and the portfolio then learn
+            from no task of another kind. A kind contradicting the descriptor or the preset
+            is refused.
         knowledge: what ``"auto"``, ``"metabo"`` and ``"portfolio"`` learn from: a
             :class:`~metahpo.knowledge.KnowledgeBase`, a spec (``"bundled:NAME"``, a storage
             URL, a directory) or a list of specs. Default: the finished studies of
@@ -87,13 +93,14 @@ def create_study(
         raise InvalidParameterError(
             f"The 'direction' parameter of create_study must be 'minimize' or 'maximize'. Got {describe(direction)} instead."
         )
-    task_record = None
-    task_type = None  # the kind of problem the task records: "auto" counts tasks of that kind
-    if task is not None:
-        task_record = task.to_dict() if hasattr(task, "to_dict") else task
-        task_type = task_type_of(descriptor_of(task_record))
-        if preset is not None:
-            _check_task_type(preset, task_type)
+    task_record = task.to_dict() if task is not None and hasattr(task, "to_dict") else task
+    # The study's kind of problem: the task's (its descriptor's n_classes, else its kind),
+    # else the preset's; "auto" counts, and MetaBO learns from, the tasks of that kind only.
+    # Checked as MetaHPOSampler(task=) checks it.
+    task_type = task_kind(task_record, "the 'task' parameter of create_study")[1]
+    task_records_kind = task_type is not None
+    if preset is not None:
+        _check_task_type(preset, task_type)
     if name is not None:
         check_study_name(name)
     if preset is None:
@@ -103,7 +110,7 @@ def create_study(
 
         chosen_preset = get(preset)
         space = _preset_space(chosen_preset, space)
-        if task_record is None:  # the preset's kind: what the study records of itself
+        if task_type is None:  # the preset's kind: what the study records of itself
             task_type = chosen_preset.task_type
     # The study's own SQLite file may be named as knowledge before opening it creates it.
     url = _url_or_default(storage)
@@ -137,9 +144,9 @@ def create_study(
         built = resolved_optimizer
         user_attrs: dict[str, Any] = {}
         if task_record is not None:
-            user_attrs["task"] = task_record
-        elif task_type is not None:
-            user_attrs[TASK_TYPE_KEY] = task_type
+            user_attrs["task"] = task_record  # with the kind it records
+        if task_type is not None and not task_records_kind:
+            user_attrs[TASK_TYPE_KEY] = task_type  # the preset's
         if choice is not None:
             user_attrs["optimizer_choice"] = choice
         try:

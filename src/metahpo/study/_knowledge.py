@@ -9,16 +9,14 @@ from typing import Any
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge import (
-    TASK_TYPES,
     KnowledgeBase,
     bundled_meta_model,
     bundled_names,
     bundled_space_counts,
     check_sources,
-    descriptor_of,
     spec_with_credentials,
     spec_without_passwords,
-    task_type_of,
+    stored_task_type,
 )
 from metahpo.optimizers import (
     MIN_RELATED_TASKS,
@@ -38,7 +36,6 @@ from metahpo.storage import (
 )
 
 __all__ = [
-    "TASK_TYPE_KEY",
     "build_optimizer",
     "check_given_knowledge",
     "check_knowledge_argument",
@@ -53,10 +50,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("metahpo.study")
-
-# The kind of problem a study created with a preset and no task descriptor records (the
-# preset's), so that past tasks of the other kind are no knowledge for it.
-TASK_TYPE_KEY = "task_type"
 
 
 def check_given_knowledge(knowledge: Any) -> None:
@@ -235,7 +228,7 @@ def build_optimizer(
 
     ``"auto"`` is MetaBO when the knowledge holds at least three tasks related to the
     study (the same space, or one sharing most parameters, and not of another kind of
-    problem than ``task_type``, the one the study's task descriptor records; see
+    problem than ``task_type``, the one the study records: its task's, else its preset's; see
     :func:`~metahpo.knowledge.is_related`) and GP-BO otherwise; once the study has
     observations, MetaBO itself checks, suggestion by suggestion, that its meta-learned
     surrogate predicts them better than a GP on the study alone. An optimizer that learns
@@ -343,8 +336,8 @@ def learner_after_auto(record: StudyRecord, storage: Storage) -> Optimizer | Non
 
 
 def study_task_type(record: StudyRecord) -> str | None:
-    """The kind of problem a stored study records: its task descriptor's, else its preset's
-    (stored as ``"task_type"`` by a study created with a preset and no ``task``), or ``None``."""
-    kind = task_type_of(descriptor_of(record.user_attrs.get("task")))
-    stored = record.user_attrs.get(TASK_TYPE_KEY)
-    return kind if kind is not None else stored if stored in TASK_TYPES else None
+    """The kind of problem a stored study records: its task's (the descriptor's, else the
+    task's ``kind``), else its preset's (stored as ``"task_type"`` by a study created with a
+    preset and a task that records no kind), or ``None``; read as the knowledge reads it
+    (:func:`~metahpo.knowledge.stored_task_type`), so the finished study's task keeps it."""
+    return stored_task_type(record.user_attrs, f"the 'task' of the study {record.name!r}")

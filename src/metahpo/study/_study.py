@@ -19,7 +19,7 @@ from metahpo.exceptions import (
     TrialStateError,
 )
 from metahpo.history import History
-from metahpo.knowledge import descriptor_of
+from metahpo.knowledge import descriptor_of, task_kind
 from metahpo.optimizers import BaseOptimizer, Optimizer, optimizer_names
 from metahpo.schedulers import Scheduler, make_scheduler, scheduler_names
 from metahpo.space import Space
@@ -199,7 +199,8 @@ class Study:
         """Store ``value`` (JSON, string keys only) with the study under ``key``, a non-empty
         string; metahpo's own keys are refused."""
         if check_attr_key(key, "Study.set_user_attr") == "task":
-            descriptor_of(value)  # a task descriptor may be given later, checked as at creation
+            # A task descriptor may be given later, checked as at creation (its kind too).
+            task_kind(value, "the 'value' parameter of Study.set_user_attr for the key 'task'")
         elif key in RESERVED_STUDY_ATTRS:
             raise InvalidParameterError(
                 f"The 'key' parameter of Study.set_user_attr must not be one of "

@@ -1,0 +1,87 @@
+"""The kind of problem (classification, regression) a study's task records, read one way
+wherever a task is given (``create_study(task=)``, ``MetaHPOSampler(task=)``) or stored
+(a study's ``user_attrs``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from metahpo._validation import describe
+from metahpo.exceptions import InvalidParameterError
+from metahpo.knowledge._descriptors import TASK_TYPES, task_type_of
+from metahpo.knowledge._task import Task, descriptor_of
+
+__all__ = ["TASK_TYPE_KEY", "stored_task_type", "task_kind"]
+
+#: The study attribute holding the kind of problem a study records when its task does not:
+#: a study created with a preset, and no task or one that records no kind, stores its
+#: preset's kind there; a task written back as a study (``KnowledgeBase.to_storage``) its
+#: :attr:`Task.kind`.
+TASK_TYPE_KEY = "task_type"
+
+
+def task_kind(task: Any, where: str) -> tuple[dict[str, float] | None, str | None]:
+    """The descriptor of ``task`` and the kind of problem it records.
+
+    ``task`` is a :class:`Task`, its ``to_dict()`` form, a descriptor dict or ``None``. Its
+    kind is the descriptor's (``n_classes``, see :func:`task_type_of`), else the task's
+    ``kind`` (``Task("mine", kind="regression")`` records a kind without a descriptor),
+    else ``None``. ``where`` names the task in errors (``"the 'task' parameter of
+    create_study"``): a task that is none of those forms, an invalid descriptor, a kind that
+    is no kind, and a kind that contradicts the descriptor's ``n_classes`` are refused.
+
+    Example:
+        >>> from metahpo.knowledge import Task
+        >>> task_kind(Task("mine", kind="regression"), "the task")
+        (None, 'regression')
+        >>> task_kind({"n_classes": 3.0}, "the task")
+        ({'n_classes': 3.0}, 'classification')
+    """
+    if task is None:
+        return None, None
+    if not isinstance(task, (Task, Mapping)):
+        raise InvalidParameterError(
+            f"{_capitalised(where)} must be a metahpo Task (e.g. Task.from_data(X, y)), its "
+            f"to_dict() form, a descriptor dict or None. Got {describe(task)} instead."
+        )
+    try:
+        descriptor = descriptor_of(task)
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(f"{_capitalised(where)} is not a valid task: {exc}") from exc
+    recorded = task_type_of(descriptor)
+    # A mapping is a task's to_dict() form, with a kind of its own, when descriptor_of reads
+    # it as one; otherwise it is a descriptor.
+    if isinstance(task, Task):
+        kind = task.kind
+    else:
+        kind = task.get("kind") if "name" in task or "descriptor" in task else None
+    if kind is not None and (kind not in TASK_TYPES or recorded not in (None, kind)):
+        expected = (
+            f"{recorded!r}, as the n_classes of its descriptor records" if recorded is not None
+            else "'classification', 'regression' or None"
+        )
+        raise InvalidParameterError(f"The 'kind' of {where} must be {expected}. Got {describe(kind)} instead.")
+    return descriptor, recorded if recorded is not None else kind
+
+
+def stored_task_type(user_attrs: Mapping[str, Any], where: str = "the study's user_attrs['task']") -> str | None:
+    """The kind of problem a stored study records: the kind its ``user_attrs["task"]``
+    records (:func:`task_kind`), else its ``user_attrs["task_type"]`` (a preset's kind),
+    else ``None``.
+
+    Example:
+        >>> stored_task_type({"task": {"name": "mine", "kind": "regression"}})
+        'regression'
+        >>> stored_task_type({"task_type": "classification"}), stored_task_type({})
+        ('classification', None)
+    """
+    kind = task_kind(user_attrs.get("task"), where)[1]
+    if kind is None:
+        stored = user_attrs.get(TASK_TYPE_KEY)
+        kind = stored if stored in TASK_TYPES else None
+    return kind
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
