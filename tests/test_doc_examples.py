@@ -28,6 +28,7 @@ DOCTEST_MODULES = [
     "metahpo.study._create",
     "metahpo.study._labels",
     "metahpo.knowledge._kind",
+    "metahpo.knowledge._optuna",
     "metahpo.presets",
     "metahpo.presets._preset",
     "metahpo.presets._registry",

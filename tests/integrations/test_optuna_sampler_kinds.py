@@ -109,3 +109,33 @@ def test_a_descriptor_records_the_kind_and_is_what_metabo_compares_tasks_with() 
 def test_a_bad_kind_or_task_is_refused_when_the_sampler_is_built(kwargs, message) -> None:
     with pytest.raises(InvalidParameterError, match=message):
         MetaHPOSampler(**kwargs)
+
+
+def test_knowledge_from_optuna_reads_a_studys_task_as_knowledge_base_from_optuna_does(caplog) -> None:
+    from metahpo.integrations.optuna import knowledge_from_optuna
+
+    storage = optuna.storages.InMemoryStorage()
+    records = {
+        "kind-only": mh.Task("kind-only", kind="regression").to_dict(),
+        "described": {"name": "described", "descriptor": {"n_samples": 500.0, "n_classes": 2.0}},
+        "plain": None,
+        "not-a-task": "credit",
+    }
+    studies = []
+    for name, record in records.items():
+        study = optuna.create_study(study_name=name, storage=storage, sampler=optuna.samplers.RandomSampler(seed=0))
+        if record is not None:
+            study.set_user_attr("task", record)
+        study.optimize(_objective, n_trials=5)
+        studies.append(study)
+    with caplog.at_level("WARNING", logger="metahpo.knowledge._optuna"):
+        sampled = knowledge_from_optuna(studies)
+    imported = mh.KnowledgeBase.from_optuna(storage)
+    expected = {"kind-only": "regression", "described": "classification", "plain": None, "not-a-task": None}
+    for kb in (sampled, imported):
+        assert {name: kb[name].task_type for name in records} == expected
+        assert kb["described"].descriptor == {"n_samples": 500.0, "n_classes": 2.0}
+        assert kb["kind-only"].descriptor is None
+        # A regression study learns from no classification task, and from the task of its kind.
+        assert sorted(kb.of_task_type("regression").names) == ["kind-only", "not-a-task", "plain"]
+    assert "user_attrs['task'] is not a task descriptor, ignored" in caplog.text

@@ -35,7 +35,9 @@ from metahpo.knowledge import (
     TASK_TYPES,
     KnowledgeBase,
     Task,
+    optuna_task_record,
     task_kind,
+    task_type_of,
 )
 from metahpo.optimizers import MIN_RELATED_TASKS, Optimizer, make_optimizer, optimizer_names
 from metahpo.space import Categorical, Float, Int, Param, Space
@@ -145,8 +147,12 @@ def task_from_optuna(study: Any, name: str | None = None) -> Task | None:
     """One finished Optuna study as a knowledge :class:`~metahpo.knowledge.Task`.
 
     The task's space is the study's intersection search space; its losses are the
-    COMPLETE trials' values (negated for a maximised study). ``None`` when the study has
-    no usable trial. Multi-objective studies are refused.
+    COMPLETE trials' values (negated for a maximised study). Its descriptor and kind of
+    problem are what the study's ``user_attrs["task"]`` (or ``user_attrs["descriptor"]``)
+    records, read as :meth:`KnowledgeBase.from_optuna
+    <metahpo.knowledge.KnowledgeBase.from_optuna>` reads them
+    (:func:`~metahpo.knowledge.optuna_task_record`). ``None`` when the study has no usable
+    trial. Multi-objective studies are refused.
     """
     if len(study.directions) != 1:
         raise InvalidParameterError(
@@ -171,9 +177,11 @@ def task_from_optuna(study: Any, name: str | None = None) -> Task | None:
             losses.append(sign * float(trial.value))
     if not configs:
         return None
+    descriptor, kind = optuna_task_record(study.user_attrs, f"Optuna study {study.study_name!r}")
     return Task(
         name=name or study.study_name, space=space, configs=configs,
-        losses=np.asarray(losses), source="optuna",
+        losses=np.asarray(losses), source="optuna", descriptor=descriptor,
+        kind=kind if task_type_of(descriptor) is None else None,
     )
 
 

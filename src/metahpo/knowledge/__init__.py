@@ -57,6 +57,7 @@ from metahpo.knowledge._neighbours import (
     choose_portfolio_neighbours,
     held_out_portfolio_regrets,
 )
+from metahpo.knowledge._optuna import optuna_task_record
 from metahpo.knowledge._portfolio import greedy_portfolio, greedy_portfolio_sources, regret_matrix
 from metahpo.knowledge._portfolio_file import (
     PORTFOLIO_FILE,
@@ -121,6 +122,7 @@ __all__ = [
     "meta_cluster_tasks",
     "meta_features",
     "nearest",
+    "optuna_task_record",
     "rank_correlation",
     "read_knowledge",
     "read_portfolio_rule",

@@ -31,7 +31,9 @@ The mapping, decided once here and documented in ``docs/knowledge.md``:
 * **Provenance.** The task is named after the study (with ``prefix``); its source is
   ``optuna:<storage URL, password masked>:<study>``; its descriptor is ``descriptors[name]``
   when given, else the study's ``user_attrs["task"]`` (what metahpo's ``create_study(task=)``
-  writes) or ``user_attrs["descriptor"]`` when that is a valid ``{name: number}`` dict.
+  writes) or ``user_attrs["descriptor"]`` when that is a valid ``{name: number}`` dict; its
+  kind of problem is the descriptor's ``n_classes``, else the kind ``user_attrs["task"]``
+  records (``Task(..., kind="regression").to_dict()``): :func:`optuna_task_record`.
 """
 
 from __future__ import annotations
@@ -43,11 +45,13 @@ from typing import Any
 
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
-from metahpo.knowledge._task import MIN_TASK_TRIALS, Task, check_descriptor, descriptor_of
+from metahpo.knowledge._descriptors import task_type_of
+from metahpo.knowledge._kind import task_kind
+from metahpo.knowledge._task import MIN_TASK_TRIALS, Task, check_descriptor
 from metahpo.space import Categorical, Float, Int, Param, Space
 from metahpo.storage import mask_password, mask_passwords_in, missing_sqlite_file
 
-__all__ = ["read_optuna"]
+__all__ = ["optuna_task_record", "read_optuna"]
 
 logger = logging.getLogger(__name__)
 
@@ -297,6 +301,10 @@ def _study_task(
         return None
     sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
     configs, losses, budgets, non_finite, outside = _evaluations(state, usable, space, sign)
+    recorded, kind = optuna_task_record(study.user_attrs, where)
+    # A descriptor given by the caller replaces the study's; the kind the study records
+    # still counts when that descriptor records none.
+    descriptor = descriptors.get(name, recorded)
     if non_finite:
         logger.warning("%s: %d non-finite values skipped.", where, non_finite)
     if outside:
@@ -309,8 +317,9 @@ def _study_task(
             configs=configs,
             losses=losses,
             budgets=budgets,
-            descriptor=_descriptor(name, study.user_attrs, descriptors, where),
+            descriptor=descriptor,
             source=f"optuna:{label}:{name}",
+            kind=kind if task_type_of(descriptor) is None else None,
         )
     except InvalidParameterError as exc:
         leave_out(str(exc))  # one study that cannot be read does not stop a whole storage's
@@ -392,18 +401,25 @@ def _merge(optuna: Any, distributions: list[Any]) -> Param | None:
     return Categorical([float(low)]) if low == high else Float(float(low), float(high), log=log)
 
 
-def _descriptor(
-    name: str,
-    user_attrs: Mapping[str, Any],
-    given: Mapping[str, dict[str, float] | None],
-    where: str,
-) -> dict[str, float] | None:
-    if name in given:
-        return given[name]  # checked by read_optuna
+def optuna_task_record(user_attrs: Mapping[str, Any], where: str) -> tuple[dict[str, float] | None, str | None]:
+    """The descriptor and the kind of problem an Optuna study's ``user_attrs`` record.
+
+    Read from ``user_attrs["task"]`` (what metahpo's ``create_study(task=)`` writes: a
+    :class:`~metahpo.knowledge.Task`'s ``to_dict()`` form or a descriptor dict), else from
+    ``user_attrs["descriptor"]``, as :func:`~metahpo.knowledge.task_kind` reads a task: the
+    kind is the descriptor's ``n_classes``, else the task's ``kind``. An attribute that is
+    no valid task is ignored with a warning naming ``where`` (the study): it is the study's
+    own data, not the caller's argument. ``KnowledgeBase.from_optuna`` and
+    ``metahpo.integrations.optuna.knowledge_from_optuna`` both read a study's task here.
+
+    Example:
+        >>> optuna_task_record({"task": {"name": "past", "kind": "regression"}}, "study 'past'")
+        (None, 'regression')
+    """
     for key in ("task", "descriptor"):
         if key in user_attrs:
             try:
-                return descriptor_of(user_attrs[key])
+                return task_kind(user_attrs[key], f"the study's user_attrs[{key!r}]")
             except InvalidParameterError as exc:
-                logger.warning("%s: user_attrs[%r] is not a descriptor, ignored: %s", where, key, exc)
-    return None
+                logger.warning("%s: user_attrs[%r] is not a task descriptor, ignored: %s", where, key, exc)
+    return None, None
