@@ -461,7 +461,7 @@ class KnowledgeBase:
         trials are skipped, and so are (with a warning) multi-objective studies and those
         with fewer than ``min_trials`` usable trials, unless named in ``study_names``
         (then they are an error). The source is ``optuna:<URL, password masked>:<study>``.
-        Needs ``pip install 'metahpo[optuna]'``. See ``docs/knowledge.md``.
+        Needs ``pip install 'metahpo[optuna]'``. See ``docs/knowledge-sources.md``.
 
         Args:
             storage: ``"sqlite:///optuna.db"`` (or any Optuna RDB URL; a missing SQLite file

@@ -1,6 +1,6 @@
 """Optuna studies as knowledge: one task per study, pruned trials as lower-budget evaluations.
 
-The mapping, decided once here and documented in ``docs/knowledge.md``:
+The mapping, decided once here and documented in ``docs/knowledge-sources.md``:
 
 * **Space.** ``FloatDistribution(low, high, log, step)`` becomes ``Float(low, high, log=log)``
   and ``IntDistribution(low, high, log, step)`` becomes ``Int(low, high, log=log)``: a
