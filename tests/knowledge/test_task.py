@@ -123,6 +123,42 @@ def test_from_history_takes_complete_trials_as_losses() -> None:
     assert task.descriptor == {"a": 1.0}
 
 
+@pytest.mark.parametrize(
+    ("descriptor", "task_type", "kind"),
+    [
+        ({"a": 1.0}, "regression", "regression"),  # a kind the descriptor does not record
+        ({"n_classes": 3.0}, "classification", None),  # the descriptor records it
+        ({"a": 1.0}, None, None),
+    ],
+)
+def test_from_history_records_the_studys_kind(descriptor, task_type, kind) -> None:
+    space = mh.Space({"x": mh.Float(0.0, 1.0)})
+    trials = [FrozenTrial(0, TrialState.COMPLETE, {"x": 0.1}, value=2.0)]
+    history = history_from(space, trials, descriptor=descriptor, task_type=task_type)
+    task = Task.from_history(history)
+    assert task.kind == kind
+    assert task.task_type == task_type
+
+
+@pytest.mark.parametrize(
+    "made_with",
+    [
+        {"space": mh.presets.get("hgb-regressor").space, "task": mh.Task("mine", kind="regression")},
+        {"preset": "hgb-regressor", "task": {"n_samples": 100.0}},  # the preset's kind
+    ],
+    ids=["task-kind", "preset"],
+)
+def test_from_history_is_of_the_kind_of_the_studys_stored_task(tmp_path, made_with) -> None:
+    storage = f"sqlite:///{tmp_path / 'kind.db'}"
+    study = mh.create_study(**made_with, storage=storage, name="mine", optimizer="random", seed=0)
+    for i in range(5):
+        study.tell(study.ask(), 0.1 * i)
+    running = Task.from_history(study.history())
+    stored = mh.KnowledgeBase.from_storage(storage)["mine"]
+    assert running.kind == stored.kind == "regression"
+    assert running.task_type == stored.task_type == "regression"
+
+
 def _classification(n: int = 1000, d: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, d))

@@ -248,6 +248,8 @@ class Task:
         """The task of a running study: its COMPLETE trials (as losses) and a descriptor.
 
         Without ``descriptor``, the one of ``history.descriptor`` is used when present.
+        When the descriptor records no kind of problem, the task's ``kind`` is the study's
+        (``history.task_type``), as the study's task read from storage records it.
         Trials run without a budget count as run at ``history.max_budget`` when other
         trials have budgets.
         """
@@ -268,6 +270,7 @@ class Task:
             budgets=budgets,
             descriptor=descriptor,
             source="study",
+            kind=history.task_type if task_type_of(descriptor) is None else None,
         )
 
     # JSON ---------------------------------------------------------------------------------
