@@ -17,7 +17,6 @@ import argparse
 import shlex
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +27,7 @@ from metahpo.surrogates.meta import MetaTrainingConfig, meta_test_loss
 from metahpo.surrogates.meta._provider import _with_trend_prior
 from metahpo.surrogates.meta._train import meta_train, tasks_to_data
 from metahpo_bench._registry import get_problem
+from metahpo_bench.options import out_directory
 from metahpo_bench.runner._meta_train import build_meta_train
 from metahpo_bench.runner._regret import default_cache_dir
 from metahpo_bench.runner._split import split_tasks
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test-tasks", type=int, default=10)
     parser.add_argument("--meta-train-size", type=int, default=256)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=out_directory, required=True)
     args = parser.parse_args()
 
     problem = get_problem(args.problem)

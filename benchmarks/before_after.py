@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metahpo_bench.options import out_file
 from metahpo_bench.runner._paired import paired_table
 from metahpo_bench.runner._records import read_records
 from metahpo_bench.runner._regret import TaskBounds
@@ -36,7 +37,7 @@ def main() -> None:
     parser.add_argument("--optimizer", default="metabo")
     parser.add_argument("--against", default="", help="Comma-separated optimizers of the after run.")
     parser.add_argument("--evaluation", type=int, default=0, help="Also the regret of the K-th evaluation (1-based).")
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--out", type=out_file)
     args = parser.parse_args()
 
     spec = json.loads((args.after / "run.json").read_text())["spec"]

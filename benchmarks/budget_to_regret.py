@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from metahpo_bench.options import out_file
 from metahpo_bench.runner._regret import counts_as_incumbent
 
 N_BOOTSTRAP = 1000
@@ -312,7 +313,7 @@ def main() -> None:
     )
     parser.add_argument("--fidelity-configs", type=int, default=0)
     parser.add_argument("--note", type=Path, help="A Markdown file appended under 'Why'.")
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--out", type=out_file)
     args = parser.parse_args()
 
     run_info = json.loads((args.run_dir / "run.json").read_text())

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metahpo_bench.options import out_file
 from metahpo_bench.runner._records import Record, read_records
 from metahpo_bench.runner._regret import TaskBounds, counts_as_incumbent
 
@@ -113,7 +114,7 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--reference", default="metabo")
     parser.add_argument("--targets", default="0.1,0.05", help="Comma-separated normalised regrets.")
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--out", type=out_file)
     args = parser.parse_args()
     try:
         targets = [float(t) for t in args.targets.split(",")]

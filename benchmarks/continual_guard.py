@@ -35,6 +35,7 @@ from metahpo.surrogates import SpaceEncoding
 from metahpo.surrogates.meta import MetaModelProvider, meta_test_loss
 from metahpo.surrogates.meta._train import tasks_to_data
 from metahpo_bench.keel import keel_held_out, load_keel_xy
+from metahpo_bench.options import out_directory
 
 
 def tuned_tasks(preset: mh.presets.Preset, names: list[str], trials: int, cv: int, max_rows: int) -> list[mh.Task]:
@@ -68,7 +69,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--cv", type=int, default=3)
     parser.add_argument("--max-rows", type=int, default=1000)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/continual_guard"))
+    parser.add_argument("--out", type=out_directory, default="benchmarks/results/continual_guard")
     parser.add_argument("--interpolate", type=float, default=1.0)
     parser.add_argument("--proximal", type=float, default=0.0)
     parser.add_argument("--no-guard", action="store_true")

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import metahpo as mh
+from metahpo_bench.options import out_file
 
 SPACE = mh.Space({
     "x": mh.Float(-2.0, 2.0),
@@ -62,7 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--studies", type=int, default=7)
     parser.add_argument("--trials", type=int, default=12)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=out_file, required=True)
     args = parser.parse_args()
     results = {}
     for finish in (True, False):

@@ -18,7 +18,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import scipy.linalg
@@ -26,6 +25,7 @@ import scipy.optimize
 import torch
 
 from metahpo.metalearn import BoxLMO, L1BallLMO, NuclearNormBallLMO, SimplexLMO, frank_wolfe
+from metahpo_bench.options import out_directory
 
 
 def _problem(
@@ -82,7 +82,7 @@ def _refine_on_support(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small problems, for the tests")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=out_directory, required=True)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)

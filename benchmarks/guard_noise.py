@@ -33,6 +33,7 @@ from metahpo.surrogates.meta._provider import (
 )
 from metahpo.surrogates.meta._train import tasks_to_data
 from metahpo.surrogates.meta._update import continual_update
+from metahpo_bench.options import out_directory
 
 sys.path.insert(0, str(Path(__file__).parent))
 from continual_guard import updates_setup, write_report
@@ -44,7 +45,7 @@ def main() -> None:
     parser.add_argument("--studies", type=int, default=4)
     parser.add_argument("--draws", type=int, default=8)
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/guard_noise"))
+    parser.add_argument("--out", type=out_directory, default="benchmarks/results/guard_noise")
     args = parser.parse_args()
     os.environ.setdefault("METAHPO_HOME", tempfile.mkdtemp())
     started = time.perf_counter()

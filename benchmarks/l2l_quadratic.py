@@ -47,6 +47,7 @@ from metahpo.metalearn import (
     train_learned_optimizer,
 )
 from metahpo_bench.l2l_digits import digits, mean_curve, mean_final_loss, mlp_problems
+from metahpo_bench.options import out_directory
 
 STEPS = 100
 LSTM = "LSTM (learned)"
@@ -299,12 +300,8 @@ def _plot(path: Path, quadratic: dict[str, Tensor], mlp: dict[str, Tensor]) -> N
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short meta-training, for the tests")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=out_directory, required=True)
     args = parser.parse_args(argv)
-    if args.out.exists() and not args.out.is_dir():
-        parser.error(
-            f"argument --out: expected a directory (made if missing), got the file {args.out}"
-        )
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
     settings = QUICK if args.quick else FULL

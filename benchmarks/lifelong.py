@@ -43,6 +43,7 @@ import numpy as np
 
 import metahpo as mh
 from metahpo_bench.keel import keel_held_out, load_keel_xy
+from metahpo_bench.options import out_directory
 from metahpo_bench.shifted import is_shifted, load_shifted_xy, shifted_family
 
 WAYS = ("metabo+bundle", "metabo-empty", "gpbo", "optuna", "bundle-alone")
@@ -290,7 +291,7 @@ def main() -> None:
     parser.add_argument("--datasets", choices=("keel", "shifted"), default="keel",
                         help="KEEL datasets held out of each bundle, or a generated family unlike them")
     parser.add_argument("--max-rows", type=int, default=1000)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/lifelong"))
+    parser.add_argument("--out", type=out_directory, default="benchmarks/results/lifelong")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     os.environ.setdefault("METAHPO_HOME", tempfile.mkdtemp())

@@ -28,6 +28,7 @@ import metahpo as mh
 from metahpo.knowledge import bundled_meta_model
 from metahpo.surrogates.meta import MetaModelProvider
 from metahpo_bench.keel import keel_held_out
+from metahpo_bench.options import out_directory
 
 sys.path.insert(0, str(Path(__file__).parent))
 from lifelong import best_so_far, load_xy
@@ -68,7 +69,7 @@ def main() -> None:
     parser.add_argument("--orderings", type=int, default=3)
     parser.add_argument("--cv", type=int, default=3)
     parser.add_argument("--max-rows", type=int, default=1000)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=out_directory, required=True)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     os.environ.setdefault("METAHPO_HOME", tempfile.mkdtemp())

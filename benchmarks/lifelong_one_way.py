@@ -24,13 +24,14 @@ import lifelong  # the benchmark program next to this one
 
 import metahpo as mh
 from metahpo_bench.keel import keel_held_out
+from metahpo_bench.options import out_directory
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("preset")
     parser.add_argument("orderings", help="comma-separated ordering numbers, e.g. 1,2")
-    parser.add_argument("out", type=Path)
+    parser.add_argument("out", type=out_directory)
     parser.add_argument("--way", default="metabo-empty", choices=[w for w in lifelong.WAYS if w != "optuna"])
     cli = parser.parse_args()
     args = argparse.Namespace(studies=20, trials=20, cv=3, datasets="keel", max_rows=1000, out=cli.out)

@@ -40,6 +40,7 @@ from metahpo.metalearn import (
     sample_maml_rl_tasks,
     save_checkpoint,
 )
+from metahpo_bench.options import out_directory
 
 METHODS = ("maml", "pretrained", "random")
 STEPS = 3
@@ -437,12 +438,8 @@ def _plot(path: Path, summary: dict[str, Any], settings: Settings) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run, for the tests")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=out_directory, required=True)
     args = parser.parse_args(argv)
-    if args.out.exists() and not args.out.is_dir():
-        parser.error(
-            f"argument --out: expected a directory (made if missing), got the file {args.out}"
-        )
     command = (
         "python benchmarks/maml_rl_navigation.py"
         + (" --quick" if args.quick else "")

@@ -39,6 +39,7 @@ from metahpo.metalearn import (
 )
 from metahpo_bench.fewshot import N_WAY, digits_classes, fewshot_cnn, sample_tasks
 from metahpo_bench.maml_sinusoid import sample_sinusoid_tasks, sinusoid_network
+from metahpo_bench.options import out_directory
 
 
 def conv4(n_way: int = N_WAY, channels: int = 32) -> nn.Module:
@@ -177,7 +178,7 @@ def _cases() -> dict[str, tuple[nn.Module, Params, list[Task], LossFn, int, floa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out", type=out_directory, required=True)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)

@@ -56,6 +56,7 @@ from metahpo.knowledge import (
     regret_matrix,
 )
 from metahpo.space import Config
+from metahpo_bench.options import out_directory
 
 CHECKPOINTS = (1, 3, 5, 10)
 SIZE = max(CHECKPOINTS)
@@ -338,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         "--folds", type=int, default=None, help="folds per knowledge base (default 5, quick 3)"
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=out_directory, required=True)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     folds = args.folds or (3 if args.quick else 5)

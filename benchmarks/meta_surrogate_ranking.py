@@ -34,6 +34,7 @@ from metahpo.knowledge import KnowledgeBase
 from metahpo.surrogates import SpaceEncoding, torch_threads
 from metahpo.surrogates.meta import MetaTrainingConfig, meta_train, tasks_to_data
 from metahpo_bench import get_problem
+from metahpo_bench.options import out_file
 from metahpo_bench.runner._meta_train import build_meta_train
 
 VARIANTS = {
@@ -50,7 +51,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--ks", default="5,10,25")
     parser.add_argument("--repeats", type=int, default=4)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=out_file, required=True)
     args = parser.parse_args()
     problem = get_problem(args.problem)
     bounds = json.loads(Path(f"benchmarks/results/meta_{args.problem}/bounds.json").read_text())

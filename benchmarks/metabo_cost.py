@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -21,6 +20,7 @@ import metahpo as mh
 from metahpo.surrogates import torch_threads
 from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig, TaskData, meta_train
 from metahpo.testing.synthetic import ShiftedHartmann6
+from metahpo_bench.options import out_file
 
 
 def family_tasks(n_tasks: int, n_evals: int) -> tuple[ShiftedHartmann6, list[TaskData], mh.KnowledgeBase]:
@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--evals", type=int, default=500)
     parser.add_argument("--sizes", default="50,100,200")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/metabo_cost.md"))
+    parser.add_argument("--out", type=out_file, default="benchmarks/results/metabo_cost.md")
     args = parser.parse_args()
     load_start = os.getloadavg()[0]
     family, data, kb = family_tasks(args.tasks, args.evals)

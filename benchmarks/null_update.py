@@ -16,16 +16,17 @@ import shlex
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 from continual_guard import updates_setup, write_report
+
+from metahpo_bench.options import out_directory
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="random-forest-classifier")
     parser.add_argument("--updates", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/continual_diagnosis"))
+    parser.add_argument("--out", type=out_directory, default="benchmarks/results/continual_diagnosis")
     args = parser.parse_args()
     os.environ.setdefault("METAHPO_HOME", tempfile.mkdtemp())
     started = time.perf_counter()

@@ -16,13 +16,13 @@ import argparse
 import os
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
 import metahpo as mh
 from metahpo.surrogates.meta import MetaModelProvider, MetaTrainingConfig
 from metahpo.testing.synthetic import ShiftedBranin
+from metahpo_bench.options import out_file
 
 
 def knowledge(family: ShiftedBranin) -> mh.KnowledgeBase:
@@ -51,7 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--meta-steps", type=int, default=2000)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/optimize_overhead.md"))
+    parser.add_argument("--out", type=out_file, default="benchmarks/results/optimize_overhead.md")
     args = parser.parse_args()
     os.environ.setdefault("METAHPO_HOME", tempfile.mkdtemp())
     family = ShiftedBranin(n_tasks=8, seed=0)

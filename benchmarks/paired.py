@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metahpo_bench.options import out_file
 from metahpo_bench.runner._paired import paired_table
 from metahpo_bench.runner._records import read_records
 from metahpo_bench.runner._regret import TaskBounds
@@ -37,7 +38,7 @@ def main() -> None:
     parser.add_argument(
         "--checkpoints", help="Comma-separated evaluation counts to compare at (default: 5, 10, 25, 50 up to --trials)."
     )
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--out", type=out_file)
     args = parser.parse_args()
 
     pairs = [tuple(p.split(":", 1)) for p in args.pairs.split(",") if p]

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
 from metahpo.knowledge import KnowledgeBase, Task, greedy_portfolio
 from metahpo.presets import get, names
+from metahpo_bench.options import out_file
 
 RULES: list[tuple[str, int | None]] = [("cluster", None), ("3", 3), ("5", 5), ("10", 10), ("20", 20)]
 FIRST = (1, 3, 5)
@@ -51,7 +51,7 @@ def held_out_regrets(preset: str) -> tuple[dict[str, np.ndarray], list[int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", default=",".join(names()))
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/portfolio_neighbours.md"))
+    parser.add_argument("--out", type=out_file, default="benchmarks/results/portfolio_neighbours.md")
     args = parser.parse_args()
     started = time.perf_counter()
     lines = [

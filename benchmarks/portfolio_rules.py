@@ -23,6 +23,7 @@ from pathlib import Path
 
 from metahpo import presets
 from metahpo.knowledge import bundled_knowledge, choose_portfolio_neighbours, write_portfolio_rule
+from metahpo_bench.options import out_file
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "metahpo" / "knowledge" / "data"
 
@@ -36,7 +37,7 @@ def main() -> None:
     parser.add_argument("presets", nargs="*", default=presets.names())
     parser.add_argument("--write", action="store_true", help="write portfolio.json beside each bundle")
     parser.add_argument("--cluster", default="", help="presets kept on the cluster: their choice failed the held-out check")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/portfolio_rules/rules.md"))
+    parser.add_argument("--out", type=out_file, default="benchmarks/results/portfolio_rules/rules.md")
     args = parser.parse_args()
     lines = [
         "# Each preset bundle's portfolio rule, chosen with one bundled task held out at a time",

@@ -28,11 +28,11 @@ import shlex
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import metahpo as mh
 from metahpo.knowledge import bundled_meta_model, bundled_names
+from metahpo_bench.options import out_file
 
 
 def dataset(task_type: str) -> tuple[Any, Any]:
@@ -73,7 +73,7 @@ def first_model_suggestion(name: str, optimizer: str, hyperband: bool) -> tuple[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--out", type=out_file, default=None)
     parser.add_argument("--hyperband", action="store_true", help="under Hyperband over the bundle's budgets")
     parser.add_argument("presets", nargs="*")
     args = parser.parse_args()

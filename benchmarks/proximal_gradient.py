@@ -23,7 +23,6 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -37,6 +36,7 @@ from metahpo.metalearn import (
     gradient_mapping_norm,
     proximal_gradient,
 )
+from metahpo_bench.options import out_directory
 
 Objective = Callable[[torch.Tensor], torch.Tensor]
 
@@ -156,12 +156,8 @@ def _by_family(row: dict[str, object]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small problems, for the tests")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=out_directory, required=True)
     args = parser.parse_args(argv)
-    if args.out.exists() and not args.out.is_dir():
-        parser.error(
-            f"argument --out: expected a directory (made if missing), got the file {args.out}"
-        )
     program_start = time.perf_counter()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)

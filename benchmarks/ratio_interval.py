@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metahpo_bench.options import out_file
 from metahpo_bench.runner._records import read_records
 from metahpo_bench.runner._regret import TaskBounds
 from metahpo_bench.runner._report import CHECKPOINTS, build_curves
@@ -33,7 +34,7 @@ def main() -> None:
     parser.add_argument("--first", required=True)
     parser.add_argument("--second", required=True)
     parser.add_argument("--trials", type=int, required=True)
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--out", type=out_file)
     args = parser.parse_args()
     checkpoints = [c for c in CHECKPOINTS if c <= args.trials]
     records, source, bounds = [], {}, {}

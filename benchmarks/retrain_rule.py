@@ -19,7 +19,6 @@ import shlex
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 from continual_guard import tuned_tasks, write_report
@@ -30,6 +29,7 @@ from metahpo.surrogates.meta import MetaTrainingConfig, meta_test_loss, meta_tra
 from metahpo.surrogates.meta._provider import _with_trend_prior
 from metahpo.surrogates.meta._train import tasks_to_data
 from metahpo_bench.keel import keel_held_out
+from metahpo_bench.options import out_directory
 
 RULES = {"doubled (MetaBO's rule)": 2.0, "grown by half": 1.5, "every study": 1.0}
 STUDIES = 20
@@ -49,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="random-forest-classifier")
     parser.add_argument("--orderings", default="1,2,3")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/continual_diagnosis"))
+    parser.add_argument("--out", type=out_directory, default="benchmarks/results/continual_diagnosis")
     args = parser.parse_args()
     os.environ.setdefault("METAHPO_HOME", tempfile.mkdtemp())
     started = time.perf_counter()

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from metahpo_bench.options import out_directory
+
 FULL_EVALS = (15, 40)
 TARGET = 0.05
 Rule = Callable[[dict[float, float], list[dict[float, float]], dict[float, float] | None, float], bool]
@@ -183,7 +185,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--proposals", type=int, default=40)
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=out_directory, required=True)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     record(args.out, [int(s) for s in args.seeds.split(",")], args.proposals)

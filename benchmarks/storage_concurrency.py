@@ -39,6 +39,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from metahpo_bench.options import out_file
+
 RESULTS = Path(__file__).parent / "results" / "storage_concurrency.md"
 STUDY_NAME = "storage-concurrency"
 
@@ -191,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--modes", nargs="+", default=["study", "storage"], choices=["study", "storage"]
     )
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--output", type=out_file, default=str(RESULTS))
     args = parser.parse_args(argv)
     outcomes = []
     load_before = os.getloadavg()[0]

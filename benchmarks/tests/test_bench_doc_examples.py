@@ -24,6 +24,7 @@ DOCTEST_MODULES = [
     "metahpo_bench.keel",
     "metahpo_bench.training",
     "metahpo_bench.metadata",
+    "metahpo_bench.options",
     "metahpo_bench.pool._snap",
     "metahpo_bench.pool._problem",
     "metahpo_bench.pool._surrogate",

@@ -1,15 +1,22 @@
-"""Benchmark programs refuse an ``--out`` that is an existing file, before any work."""
+"""Benchmark programs refuse an ``--out`` they cannot write, before any work."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from typer.testing import CliRunner
+
+from metahpo_bench.cli import app
+from metahpo_bench.options import out_directory, out_file
 
 ROOT = Path(__file__).resolve().parents[2]
+NOT_A_DIRECTORY = "argument --out: expected a directory (made if missing), got the file {}"
 
 
 def _program(name: str) -> ModuleType:
@@ -24,15 +31,112 @@ def _program(name: str) -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize("name", ["proximal_gradient", "maml_rl_navigation"])
-def test_refuses_an_out_that_is_a_file(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _refused(name: str, args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> str:
+    """Run the program's ``main`` on ``args`` (as its command line): it must stop with a
+    usage error; returns what it printed."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # programs that import a sibling
+    monkeypatch.setattr(sys, "argv", [f"{name}.py", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        _program(name).main()
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("l2l_quadratic", ["--quick"]),
+        ("proximal_gradient", ["--quick"]),
+        ("maml_rl_navigation", ["--quick"]),
+        ("frank_wolfe", ["--quick"]),
+        ("meta_clustering", ["--quick"]),
+        ("stopping_bound", []),
+        ("lifelong", ["--studies", "1", "--trials", "1"]),
+        ("maml_fewshot", ["--quick"]),
+    ],
+)
+def test_refuses_an_out_that_is_a_file(
+    name: str, args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     existing = tmp_path / "summary.json"
     existing.write_text("{}\n")
-    with pytest.raises(SystemExit) as exit_info:
-        _program(name).main(["--quick", "--out", str(existing)])
-    assert exit_info.value.code == 2
-    assert (
-        f"argument --out: expected a directory (made if missing), got the file {existing}"
-        in capsys.readouterr().err
-    )
+    err = _refused(name, [*args, "--out", str(existing)], monkeypatch, capsys)
+    assert NOT_A_DIRECTORY.format(existing) in err
     assert existing.read_text() == "{}\n" and list(tmp_path.iterdir()) == [existing]
+
+
+def test_refuses_an_out_under_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    existing = tmp_path / "summary.json"
+    existing.write_text("{}\n")
+    err = _refused("frank_wolfe", ["--quick", "--out", str(existing / "run")], monkeypatch, capsys)
+    assert (
+        f"argument --out: expected a directory (made if missing), got {existing / 'run'}, "
+        f"which is under the file {existing}"
+    ) in err
+    assert list(tmp_path.iterdir()) == [existing]
+
+
+def test_a_positional_out_directory_is_checked_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    existing = tmp_path / "runs"
+    existing.write_text("")
+    err = _refused("lifelong_one_way", ["hgb-classifier", "1", str(existing)], monkeypatch, capsys)
+    assert f"argument out: expected a directory (made if missing), got the file {existing}" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("budget_to_regret", ["{runs}"]),
+        ("ratio_interval", ["{runs}", "--first", "a", "--second", "b", "--trials", "5"]),
+    ],
+)
+def test_refuses_an_out_file_that_is_a_directory(
+    name: str, args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = tmp_path / "table.md"
+    taken.mkdir()
+    runs = str(tmp_path / "no-runs")  # refused before the runs are read
+    err = _refused(name, [a.format(runs=runs) for a in args] + ["--out", str(taken)], monkeypatch, capsys)
+    assert f"argument --out: expected a file to write, got the directory {taken}" in err
+    assert list(tmp_path.iterdir()) == [taken] and not any(taken.iterdir())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["maml-sinusoid", "--quick"],
+        ["run", "--problem", "branin", "--trials", "1", "--seeds", "1"],
+        ["build-metadata", "--problem", "branin"],
+    ],
+    ids=lambda args: args[0],
+)
+def test_the_command_line_refuses_an_out_that_is_a_file(args: list[str], tmp_path: Path) -> None:
+    existing = tmp_path / "summary.json"
+    existing.write_text("{}\n")
+    result = CliRunner().invoke(app, [*args, "--out", str(existing)])
+    assert result.exit_code == 2, result.output
+    # The message is in a box, wrapped anywhere (a long path too): compare without spaces.
+    message = "".join(re.sub("[│╭╮╰╯─]", "", result.output).split())
+    expected = f"Invalid value for '--out': expected a directory (made if missing), got the file {existing}"
+    assert "".join(expected.split()) in message
+    assert list(tmp_path.iterdir()) == [existing]
+
+
+def test_defaults_are_checked_and_become_paths(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=out_directory, default="results/demo")
+    parser.add_argument("--table", type=out_file, default="results/demo.md")
+    args = parser.parse_args([])
+    assert args.out == Path("results/demo") and args.table == Path("results/demo.md")
+    existing = tmp_path / "taken"
+    existing.write_text("")
+    assert out_file(str(existing)) == existing  # a file is overwritten, as before
+    assert out_directory(str(tmp_path)) == tmp_path
+    with pytest.raises(argparse.ArgumentTypeError, match="got the file"):
+        out_directory(str(existing))
+    with pytest.raises(argparse.ArgumentTypeError, match="which is under the file"):
+        out_file(str(existing / "table.md"))

@@ -39,6 +39,7 @@ from metahpo.metalearn import (
     cross_entropy_loss,
     maml_loss,
 )
+from metahpo_bench.options import out_directory
 
 __all__ = [
     "FewShotSettings",
@@ -469,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="5-way few-shot digits: MAML vs non-meta baselines"
     )
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out", type=out_directory, required=True)
     parser.add_argument("--quick", action="store_true", help="200 iterations, 100 test tasks")
     parser.add_argument("--iterations", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)

@@ -41,6 +41,7 @@ from metahpo.metalearn import (
     reptile_gradient,
     save_checkpoint,
 )
+from metahpo_bench.options import out_directory
 
 __all__ = [
     "FULL",
@@ -466,7 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help=f"{QUICK.meta_iterations} meta-iterations per method"
     )
-    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--out", type=out_directory, required=True, help="output directory")
     parser.add_argument("--iterations", type=int, default=None, help="override the meta-iterations")
     parser.add_argument(
         "--test-tasks", type=int, default=None, help="override the number of test tasks"

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
+
 import typer
 from rich.console import Console
+
+from metahpo_bench.options import out_directory
 
 app = typer.Typer(
     name="metahpo-bench",
@@ -17,3 +22,14 @@ def fail(message: str) -> typer.Exit:
     """Print ``message`` as an error and return the exit to raise."""
     Console(stderr=True).print(f"[bold red]error:[/] {message}")
     return typer.Exit(code=1)
+
+
+def out_directory_option(value: Path | None) -> Path | None:
+    """A typer ``callback=`` for an ``--out`` directory, checked as
+    :func:`metahpo_bench.options.out_directory` checks the programs' ``--out``."""
+    if value is None:
+        return None
+    try:
+        return out_directory(str(value))
+    except argparse.ArgumentTypeError as error:
+        raise typer.BadParameter(str(error)) from error

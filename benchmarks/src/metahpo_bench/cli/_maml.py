@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from metahpo_bench.cli._app import app
+from metahpo_bench.cli._app import app, out_directory_option
 
 
 @app.command("maml-sinusoid")
@@ -16,7 +16,9 @@ def maml_sinusoid(
     out: Annotated[
         Path,
         typer.Option(
-            "--out", help="Directory for summary.json, results.md/.csv, the PNG and checkpoints."
+            "--out",
+            help="Directory for summary.json, results.md/.csv, the PNG and checkpoints.",
+            callback=out_directory_option,
         ),
     ],
     quick: Annotated[

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from metahpo.exceptions import MetahpoError
-from metahpo_bench.cli._app import app, fail
+from metahpo_bench.cli._app import app, fail, out_directory_option
 
 console = Console(stderr=True)
 
@@ -23,7 +23,12 @@ def build_metadata_command(
     problem: Annotated[
         str, typer.Option(help="Problem name (keel-hgb, sklearn-hgb, keel-mlp, ...).")
     ],
-    out: Annotated[Path, typer.Option(help="Output directory (an existing build resumes).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Output directory (an existing build resumes).", callback=out_directory_option
+        ),
+    ],
     configs: Annotated[int, typer.Option(help="Number of Sobol configs.")] = 200,
     budgets: Annotated[
         str, typer.Option(help="Comma-separated budgets, e.g. 3,9,27,81.")

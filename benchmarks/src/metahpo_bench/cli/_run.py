@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from metahpo.exceptions import MetahpoError
-from metahpo_bench.cli._app import app, fail
+from metahpo_bench.cli._app import app, fail, out_directory_option
 
 console = Console(stderr=True)
 
@@ -36,7 +36,11 @@ def bench_run(
         str, typer.Option(help="Problem name (lcbench, rbv2_xgboost, branin, ...).")
     ],
     out: Annotated[
-        Path, typer.Option(help="Directory for results.jsonl, run.json, summary, PNGs.")
+        Path,
+        typer.Option(
+            help="Directory for results.jsonl, run.json, summary, PNGs.",
+            callback=out_directory_option,
+        ),
     ],
     optimizers: Annotated[str, typer.Option(help=OPTIMIZERS_HELP)] = "random",
     seeds: Annotated[str, typer.Option(help="A count (5: seeds 0..4) or a list (0,3,7).")] = "5",
