@@ -26,6 +26,7 @@ DOCTEST_MODULES = [
     "metahpo.exceptions",
     "metahpo.study._study",
     "metahpo.study._create",
+    "metahpo.study._knowledge",
     "metahpo.study._labels",
     "metahpo.knowledge._kind",
     "metahpo.knowledge._optuna",

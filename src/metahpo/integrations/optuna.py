@@ -21,6 +21,7 @@ studies on another grid are not taken for this one.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Iterable, Mapping
@@ -39,8 +40,9 @@ from metahpo.knowledge import (
     task_kind,
     task_type_of,
 )
-from metahpo.optimizers import MIN_RELATED_TASKS, Optimizer, make_optimizer, optimizer_names
+from metahpo.optimizers import Optimizer, make_optimizer, optimizer_names
 from metahpo.space import Categorical, Float, Int, Param, Space
+from metahpo.study import auto_optimizer
 from metahpo.trial import FrozenTrial, TrialState
 
 try:
@@ -60,6 +62,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 __all__ = ["MetaHPOSampler", "knowledge_from_optuna", "space_from_distributions", "task_from_optuna"]
 
+logger = logging.getLogger("metahpo.integrations")
 
 # A grid of at most this many values is searched as its values (an ordered Categorical);
 # a finer one over its range, each proposal rounded onto the grid.
@@ -205,9 +208,11 @@ class MetaHPOSampler(BaseSampler):
 
     Args:
         optimizer: a metahpo optimizer name (``"auto"``, ``"gpbo"``, ``"metabo"``,
-            ``"sobol"``, ``"random"``, ``"portfolio"``). ``"auto"`` is MetaBO when the
+            ``"sobol"``, ``"random"``, ``"portfolio"``). ``"auto"`` chooses as
+            ``create_study`` does (:func:`metahpo.study.auto_optimizer`): MetaBO when the
             knowledge holds at least three tasks related to the search space (and not of
-            another kind of problem than the study's), GP-BO otherwise.
+            another kind of problem than the study's), starting from a bundle's
+            ready-trained meta-model when that model reads the space; GP-BO otherwise.
         knowledge: a :class:`~metahpo.knowledge.KnowledgeBase` (for example from
             :func:`knowledge_from_optuna`), a knowledge spec, or ``None``.
         seed: seeds every draw (an int from 0 to 2**32 - 1, as Optuna's samplers take, or
@@ -223,6 +228,13 @@ class MetaHPOSampler(BaseSampler):
             only the tasks not of another kind
             (:meth:`KnowledgeBase.of_task_type <metahpo.knowledge.KnowledgeBase.of_task_type>`);
             without one, every related task counts.
+
+    Attributes:
+        optimizer_choice: which optimizer ``"auto"`` chose for the latest search space it
+            proposed in, and why: ``{"optimizer", "reason"}`` as ``create_study`` stores it
+            in ``user_attrs["optimizer_choice"]`` (also logged at INFO on the
+            ``metahpo.integrations`` logger). ``None`` before the first proposal over the
+            intersection search space, and for an optimizer named other than ``"auto"``.
 
     Example:
         >>> import optuna
@@ -275,6 +287,8 @@ class MetaHPOSampler(BaseSampler):
         # naturally reused for one study per dataset.
         self._intersections: dict[tuple[str, Any], IntersectionSearchSpace] = {}
         self._optimizers: dict[str, Optimizer] = {}
+        self._spaces: dict[str, Space] = {}
+        self.optimizer_choice: dict[str, Any] | None = None
         self._lock = threading.Lock()
 
     def reseed_rng(self) -> None:
@@ -300,10 +314,10 @@ class MetaHPOSampler(BaseSampler):
         _check_single_objective(study)
         if not search_space:
             return {}
-        space = space_from_distributions(search_space)
+        space, optimizer = self._make_optimizer(space_from_distributions(search_space))
         study = _whole(study)
         history = self._history(study, trial, space, search_space)
-        config = self._make_optimizer(space).suggest(history, 1)[0]
+        config = optimizer.suggest(history, 1)[0]
         # Optuna stores a trial's params only as the objective asks for them: the proposal
         # is kept with the trial, so that the samplers of parallel trials, in this process
         # or another on the same storage, count it as pending rather than propose it again.
@@ -316,26 +330,46 @@ class MetaHPOSampler(BaseSampler):
         _check_single_objective(study)
         return self._random.sample_independent(study, trial, param_name, param_distribution)
 
-    def _make_optimizer(self, space: Space) -> Optimizer:
+    def _make_optimizer(self, space: Space) -> tuple[Space, Optimizer]:
+        """The optimizer of the search space ``space``, and the space as it proposes in
+        (see :meth:`_in_knowledge_order`)."""
         # One optimizer per search space, kept: MetaBO meta-trains its model once, not at
         # every trial (a bounded cache: one entry per distinct intersection space).
         key = space.fingerprint()
         if key not in self._optimizers:
             if len(self._optimizers) >= 8:
-                self._optimizers.pop(next(iter(self._optimizers)))
-            self._optimizers[key] = self._new_optimizer(space)
-        return self._optimizers[key]
+                oldest = next(iter(self._optimizers))
+                self._optimizers.pop(oldest)
+                self._spaces.pop(oldest)
+            self._spaces[key] = self._in_knowledge_order(space)
+            self._optimizers[key] = self._new_optimizer(self._spaces[key])
+        return self._spaces[key], self._optimizers[key]
+
+    def _in_knowledge_order(self, space: Space) -> Space:
+        """``space`` with its parameters in the order the knowledge's first task of the same
+        space lists them (Optuna's distributions come in name order): a ready-trained
+        meta-model reads its inputs in its space's order, so a bundle's model starts MetaBO
+        only in that order."""
+        if self._knowledge is None:
+            return space
+        fingerprint = space.fingerprint()
+        for task in self._knowledge.tasks():
+            if task.space is not None and task.space.fingerprint() == fingerprint:
+                return Space({name: space[name] for name in task.space.names})
+        return space
 
     def _new_optimizer(self, space: Space) -> Optimizer:
         kb = self._knowledge
-        name = self.optimizer
-        if name == "auto":
-            # As create_study's "auto": tasks of another kind of problem do not count.
-            related = 0 if kb is None else len(kb.of_task_type(self._task_type).tasks(space))
-            name = "metabo" if related >= MIN_RELATED_TASKS else "gpbo"
-        if name in ("metabo", "portfolio") and kb is None:
-            kb = KnowledgeBase([])
-        return make_optimizer(name, knowledge=kb if name in ("metabo", "portfolio") else None)
+        if self.optimizer == "auto":
+            # The rule create_study's "auto" follows, with no storage to add default knowledge.
+            optimizer, choice = auto_optimizer(kb if kb is not None else KnowledgeBase([]), space, self._task_type)
+            self.optimizer_choice = choice
+            logger.info("MetaHPOSampler: optimizer='auto' chose %s for the space (%s): %s.",
+                        choice["optimizer"], ", ".join(space.names), choice["reason"])
+            return optimizer
+        if self.optimizer not in ("metabo", "portfolio"):
+            return make_optimizer(self.optimizer)
+        return make_optimizer(self.optimizer, knowledge=kb if kb is not None else KnowledgeBase([]))
 
     def _history(
         self, study: Any, trial: Any, space: Space, distributions: Mapping[str, BaseDistribution]

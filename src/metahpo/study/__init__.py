@@ -2,7 +2,7 @@
 
 from metahpo.study._create import create_study, delete_study, list_studies, load_study
 from metahpo.study._handle import TrialHandle
-from metahpo.study._knowledge import study_knowledge
+from metahpo.study._knowledge import auto_optimizer, study_knowledge
 from metahpo.study._labels import (
     knowledge_update_label,
     optimizer_label,
@@ -16,6 +16,7 @@ __all__ = [
     "OWN_TRIAL_ATTRS",
     "Study",
     "TrialHandle",
+    "auto_optimizer",
     "create_study",
     "delete_study",
     "knowledge_update_label",

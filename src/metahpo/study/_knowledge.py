@@ -9,6 +9,7 @@ from typing import Any
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge import (
+    TASK_TYPES,
     KnowledgeBase,
     bundled_meta_model,
     bundled_names,
@@ -36,6 +37,7 @@ from metahpo.storage import (
 )
 
 __all__ = [
+    "auto_optimizer",
     "build_optimizer",
     "check_given_knowledge",
     "check_knowledge_argument",
@@ -226,47 +228,89 @@ def build_optimizer(
 ) -> tuple[Optimizer, dict[str, Any] | None]:
     """The study's optimizer, and for ``"auto"`` which one it chose and why.
 
-    ``"auto"`` is MetaBO when the knowledge holds at least three tasks related to the
-    study (the same space, or one sharing most parameters, and not of another kind of
-    problem than ``task_type``, the one the study records: its task's, else its preset's; see
-    :func:`~metahpo.knowledge.is_related`) and GP-BO otherwise; once the study has
-    observations, MetaBO itself checks, suggestion by suggestion, that its meta-learned
-    surrogate predicts them better than a GP on the study alone. An optimizer that learns
-    from knowledge and is named without any gets :func:`default_knowledge`.
+    ``"auto"`` is :func:`auto_optimizer`'s choice for the knowledge (else
+    :func:`default_knowledge`), the study's space and ``task_type``, the kind of problem the
+    study records (its task's, else its preset's); once the study has observations, MetaBO
+    itself checks, suggestion by suggestion, that its meta-learned surrogate predicts them
+    better than a GP on the study alone. An optimizer that learns from knowledge and is
+    named without any gets :func:`default_knowledge`.
     """
     check_given_knowledge(knowledge)
     kb = resolve_knowledge(knowledge)
     if isinstance(optimizer, str):
         if optimizer == "auto":
-            kb = kb if kb is not None else default_knowledge(space, storage)
-            related = len(kb.of_task_type(task_type).tasks(space))
-            source = "built in memory" if kb.spec is None else repr(kb.identity)  # no credentials
-            where = f"among the {len(kb)} tasks of the knowledge ({source})"
-            other_kind = len(kb.tasks(space)) - related
-            if other_kind:
-                where += f", {other_kind} of another kind of problem than this {task_type} study left out"
-            if related < MIN_RELATED_TASKS:
-                tasks = "task" if related == 1 else "tasks"
-                reason = f"{related} related {tasks} {where} (MetaBO needs {MIN_RELATED_TASKS})"
-                choice = {"optimizer": "gpbo", "reason": reason}
-                if kb.spec is not None:  # what the study's end adds to (learner_after_auto)
-                    choice["knowledge"] = spec_without_passwords(kb.spec)
-                return make_optimizer("gpbo"), choice
-            reason = (f"{related} related tasks {where}; each suggestion checks the meta-learned "
-                      "surrogate against a GP on the study alone")
-            metabo, ready = _auto_metabo(kb, space, task_type)
-            if ready:
-                # A budget column over another range than the bundle's means another model.
-                reason += ("; starting from the bundle's ready-trained meta-model (under a "
-                           "scheduler, from the one over the bundle's lowest to highest budget; "
-                           "another budget range meta-trains once on the bundle instead)")
-            return metabo, {"optimizer": "metabo", "reason": reason}
+            return auto_optimizer(kb if kb is not None else default_knowledge(space, storage), space, task_type)
         if kb is None and takes_knowledge(optimizer_class(optimizer)):
             kb = default_knowledge(space, storage)
         return make_optimizer(optimizer, knowledge=kb), None
     if kb is not None and getattr(optimizer, "knowledge", None) is not kb:
         raise _instance_knowledge_error(optimizer)
     return make_optimizer(optimizer), None
+
+
+def auto_optimizer(
+    knowledge: KnowledgeBase, space: Space, task_type: str | None = None
+) -> tuple[Optimizer, dict[str, Any]]:
+    """The optimizer ``optimizer="auto"`` stands for, and which one it chose and why.
+
+    MetaBO when ``knowledge`` holds at least three tasks related to a study of ``space``
+    (the same space, or one sharing most parameters, and not of another kind of problem
+    than ``task_type``, ``"classification"`` or ``"regression"``; see
+    :func:`~metahpo.knowledge.is_related`), GP-BO otherwise. A MetaBO over the one bundle
+    whose ready-trained meta-model reads ``space`` (the same parameters in the same order)
+    starts from that model instead of meta-training on the bundle. ``create_study`` and the
+    Optuna sampler both decide with this function; the choice is what ``create_study``
+    stores in ``user_attrs["optimizer_choice"]``: ``{"optimizer", "reason"}``, and for
+    GP-BO over knowledge opened from a spec that spec as ``"knowledge"`` (without
+    passwords).
+
+    Example:
+        >>> import metahpo as mh
+        >>> from metahpo.study import auto_optimizer
+        >>> space = mh.Space({"x": mh.Float(0.0, 1.0)})
+        >>> optimizer, choice = auto_optimizer(mh.KnowledgeBase(), space)
+        >>> optimizer.name, choice["optimizer"]
+        ('gpbo', 'gpbo')
+        >>> choice["reason"]
+        '0 related tasks among the 0 tasks of the knowledge (built in memory) (MetaBO needs 3)'
+    """
+    if not isinstance(knowledge, KnowledgeBase):
+        raise InvalidParameterError(
+            "The 'knowledge' parameter of auto_optimizer must be a KnowledgeBase (open a spec "
+            f"with KnowledgeBase.open). Got {describe(knowledge)} instead."
+        )
+    if not isinstance(space, Space):
+        raise InvalidParameterError(
+            f"The 'space' parameter of auto_optimizer must be a metahpo Space. Got {describe(space)} instead."
+        )
+    if task_type is not None and task_type not in TASK_TYPES:
+        raise InvalidParameterError(
+            "The 'task_type' parameter of auto_optimizer must be 'classification', 'regression' "
+            f"or None. Got {describe(task_type)} instead."
+        )
+    kb = knowledge
+    related = len(kb.of_task_type(task_type).tasks(space))
+    source = "built in memory" if kb.spec is None else repr(kb.identity)  # no credentials
+    where = f"among the {len(kb)} tasks of the knowledge ({source})"
+    other_kind = len(kb.tasks(space)) - related
+    if other_kind:
+        where += f", {other_kind} of another kind of problem than this {task_type} study left out"
+    if related < MIN_RELATED_TASKS:
+        tasks = "task" if related == 1 else "tasks"
+        reason = f"{related} related {tasks} {where} (MetaBO needs {MIN_RELATED_TASKS})"
+        choice = {"optimizer": "gpbo", "reason": reason}
+        if kb.spec is not None:  # what the study's end adds to (learner_after_auto)
+            choice["knowledge"] = spec_without_passwords(kb.spec)
+        return make_optimizer("gpbo"), choice
+    reason = (f"{related} related tasks {where}; each suggestion checks the meta-learned "
+              "surrogate against a GP on the study alone")
+    metabo, ready = _auto_metabo(kb, space, task_type)
+    if ready:
+        # A budget column over another range than the bundle's means another model.
+        reason += ("; starting from the bundle's ready-trained meta-model (under a "
+                   "scheduler, from the one over the bundle's lowest to highest budget; "
+                   "another budget range meta-trains once on the bundle instead)")
+    return metabo, {"optimizer": "metabo", "reason": reason}
 
 
 def _ready_meta_models(kb: KnowledgeBase, space: Space, task_type: str | None = None) -> list[Any]:
