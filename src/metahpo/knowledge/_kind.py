@@ -4,6 +4,7 @@ wherever a task is given (``create_study(task=)``, ``MetaHPOSampler(task=)``) or
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,8 @@ from metahpo.knowledge._descriptors import TASK_TYPES, task_type_of
 from metahpo.knowledge._task import Task, descriptor_of
 
 __all__ = ["TASK_TYPE_KEY", "stored_task_type", "task_kind"]
+
+logger = logging.getLogger(__name__)
 
 #: The study attribute holding the kind of problem a study records when its task does not:
 #: a study created with a preset, and no task or one that records no kind, stores its
@@ -38,29 +41,9 @@ def task_kind(task: Any, where: str) -> tuple[dict[str, float] | None, str | Non
         >>> task_kind({"n_classes": 3.0}, "the task")
         ({'n_classes': 3.0}, 'classification')
     """
-    if task is None:
-        return None, None
-    if not isinstance(task, (Task, Mapping)):
-        raise InvalidParameterError(
-            f"{_capitalised(where)} must be a metahpo Task (e.g. Task.from_data(X, y)), its "
-            f"to_dict() form, a descriptor dict or None. Got {describe(task)} instead."
-        )
-    try:
-        descriptor = descriptor_of(task)
-    except InvalidParameterError as exc:
-        raise InvalidParameterError(f"{_capitalised(where)} is not a valid task: {exc}") from exc
-    recorded = task_type_of(descriptor)
-    # A mapping is a task's to_dict() form, with a kind of its own, when descriptor_of reads
-    # it as one; otherwise it is a descriptor.
-    if isinstance(task, Task):
-        kind = task.kind
-    else:
-        kind = task.get("kind") if "name" in task or "descriptor" in task else None
-    if kind is not None and (kind not in TASK_TYPES or recorded not in (None, kind)):
-        expected = (
-            f"{recorded!r}, as the n_classes of its descriptor records" if recorded is not None
-            else "'classification', 'regression' or None"
-        )
+    descriptor, recorded, kind = _read_task(task, where)
+    expected = _expected_kind(kind, recorded)
+    if expected is not None:
         raise InvalidParameterError(f"The 'kind' of {where} must be {expected}. Got {describe(kind)} instead.")
     return descriptor, recorded if recorded is not None else kind
 
@@ -70,17 +53,63 @@ def stored_task_type(user_attrs: Mapping[str, Any], where: str = "the study's us
     records (:func:`task_kind`), else its ``user_attrs["task_type"]`` (a preset's kind),
     else ``None``.
 
+    A stored ``kind`` that is no kind, or that contradicts the descriptor's ``n_classes``,
+    is ignored with a warning naming ``where`` (the descriptor's kind wins): it is the
+    study's own data, written before such kinds were refused, and one study must not stop
+    the study or a whole storage from opening.
+
     Example:
         >>> stored_task_type({"task": {"name": "mine", "kind": "regression"}})
         'regression'
         >>> stored_task_type({"task_type": "classification"}), stored_task_type({})
         ('classification', None)
     """
-    kind = task_kind(user_attrs.get("task"), where)[1]
+    _, recorded, kind = _read_task(user_attrs.get("task"), where)
+    expected = _expected_kind(kind, recorded)
+    if expected is not None:
+        logger.warning(
+            "The 'kind' of %s must be %s. Got %s instead; it is ignored.", where, expected, describe(kind)
+        )
+        kind = None
+    if recorded is not None:
+        return recorded
     if kind is None:
         stored = user_attrs.get(TASK_TYPE_KEY)
         kind = stored if stored in TASK_TYPES else None
     return kind
+
+
+def _read_task(task: Any, where: str) -> tuple[dict[str, float] | None, str | None, Any]:
+    """The descriptor of ``task``, the kind its descriptor records and the ``kind`` it
+    gives (unchecked); a task of no known form or with an invalid descriptor is refused."""
+    if task is None:
+        return None, None, None
+    if not isinstance(task, (Task, Mapping)):
+        raise InvalidParameterError(
+            f"{_capitalised(where)} must be a metahpo Task (e.g. Task.from_data(X, y)), its "
+            f"to_dict() form, a descriptor dict or None. Got {describe(task)} instead."
+        )
+    try:
+        descriptor = descriptor_of(task)
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(f"{_capitalised(where)} is not a valid task: {exc}") from exc
+    # A mapping is a task's to_dict() form, with a kind of its own, when descriptor_of reads
+    # it as one; otherwise it is a descriptor.
+    if isinstance(task, Task):
+        kind = task.kind
+    else:
+        kind = task.get("kind") if "name" in task or "descriptor" in task else None
+    return descriptor, task_type_of(descriptor), kind
+
+
+def _expected_kind(kind: Any, recorded: str | None) -> str | None:
+    """What ``kind`` should have been when it is no kind or contradicts ``recorded`` (the
+    descriptor's kind), else ``None``."""
+    if kind is None or (kind in TASK_TYPES and recorded in (None, kind)):
+        return None
+    if recorded is not None:
+        return f"{recorded!r}, as the n_classes of its descriptor records"
+    return "'classification', 'regression' or None"
 
 
 def _capitalised(text: str) -> str:

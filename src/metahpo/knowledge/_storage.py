@@ -103,7 +103,11 @@ def read_storage(
                     # The kind the study records (its task's, else its preset's) when the
                     # descriptor does not; a descriptor given later (set_user_attr("task",
                     # ...)) says it first.
-                    kind=stored_task_type(record.user_attrs) if task_type_of(descriptor) is None else None,
+                    kind=(
+                        stored_task_type(record.user_attrs, f"the 'task' of {where}")
+                        if task_type_of(descriptor) is None
+                        else None
+                    ),
                 )
             )
         except InvalidParameterError as exc:
