@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from scipy.special import ndtri
 
 from metahpo.exceptions import InvalidParameterError
 from metahpo.surrogates import ExactGP, GPHyperparameters, OutputTransform, matern52
@@ -306,7 +307,8 @@ def test_output_transforms_of_losses_near_the_largest_float_stay_finite(kind: st
     y = np.array([1e307, -1e307, 5e306, 1.7e308, -1.7e308, 0.0])
     transform = OutputTransform(kind).fit(y)
     z = transform.transform(y)
-    assert np.all(np.isfinite(z)) and np.all(np.abs(z) < 10.0)
+    # "none" models the losses divided by as much as brings them below 2**500.
+    assert np.all(np.isfinite(z)) and np.all(np.abs(z) < (2.0**500 if kind == "none" else 10.0))
     assert np.argmin(z) == 4 and np.argmax(z) == 3
     if kind == "standardize":  # the same map as of the losses divided by a power of two
         np.testing.assert_array_equal(z, OutputTransform(kind).fit(y / 2.0**900).transform(y / 2.0**900))
@@ -314,3 +316,20 @@ def test_output_transforms_of_losses_near_the_largest_float_stay_finite(kind: st
         h = 1e302  # a step the model scale resolves at every loss
         slopes = (transform.transform(y + h) - transform.transform(y - h)) / (2 * h)
         assert transform.log_jacobian(y) == pytest.approx(float(np.sum(np.log(slopes))), rel=1e-6)
+
+
+@pytest.mark.filterwarnings("error")
+def test_small_losses_beside_a_huge_one_keep_their_log_scale_and_ranks() -> None:
+    y = np.array([1e-30, 2e-30, 3e-30, 1e300])
+    rank = OutputTransform("rank").fit(y)
+    np.testing.assert_allclose(rank.transform(y), ndtri((np.arange(4) + 0.5) / 4))
+    log = OutputTransform("log").fit(y)
+    shift = 1e-30 - 0.1 * (2.5e-30 - 1e-30)  # a tenth of the gap to the median below the best
+    logged = np.log(y - shift)
+    np.testing.assert_allclose(log.transform(y), (logged - logged.mean()) / logged.std(), rtol=1e-9)
+    assert rank.unit_ == log.unit_ == 1.0
+    # Standardised, the losses are divided by no more than brings the largest below 2**500.
+    standardized = OutputTransform("standardize").fit(y)
+    assert 2.0**499 <= 1e300 / standardized.unit_ < 2.0**500
+    z = standardized.transform(y)
+    assert np.all(np.isfinite(z)) and z[3] > 0 > z[0]

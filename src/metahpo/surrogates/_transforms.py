@@ -22,10 +22,13 @@ __all__ = ["AUTO_CANDIDATES", "OUTPUT_TRANSFORMS", "OutputTransform"]
 # the one under which the losses are most probable (see ExactGP).
 OUTPUT_TRANSFORMS = ("standardize", "log", "rank", "none", "auto")
 AUTO_CANDIDATES = ("standardize", "log")
-# Losses larger than this in magnitude (about 3.3e150) are divided by a power of two before
-# any arithmetic: the squares of their spread (the standard deviation), or a GP's
-# likelihood of them, would overflow. The division is exact, so the map is the same.
-_LARGE = 2.0**500
+# The binary exponent each transform keeps the largest loss below, dividing the losses by
+# a power of two when it is larger. "standardize" and "none" square them (the standard
+# deviation, a GP's likelihood): up to 2**500, about 3.3e150. "log" and "rank" only take
+# their differences (the spread, the shift below the best loss, the interpolation of new
+# losses), which overflow only near the largest float (about 1.8e308, 2**1024). Dividing by
+# no more than needed keeps small losses from underflowing to zero beside huge ones.
+_MAX_EXPONENT = {"standardize": 500, "none": 500, "log": 1022, "rank": 1022}
 
 
 @dataclass
@@ -41,10 +44,15 @@ class OutputTransform:
             interpolated between observed losses for new ones; robust to any outlier.
         ``"none"``: the identity.
 
-    Losses larger than about ``3e150`` in magnitude are first divided by a power of two,
-    ``unit_``, that brings them below 2 (exact, so the standardised and log scales and the
-    ranks are those of the losses themselves; ``"none"`` then models the divided losses):
-    their squares would overflow. Below that size ``unit_`` is 1.
+    Losses whose squares would overflow, larger than about ``3e150`` in magnitude, are
+    first divided by a power of two, ``unit_``, for ``"standardize"`` and ``"none"``: by as
+    much as brings the largest below ``2**500``, so that the standardised scale is that of
+    the losses themselves (``"none"`` then models the divided losses). ``"log"`` and
+    ``"rank"`` divide only losses within a factor of four of the largest float (about
+    ``4e307``), whose differences would overflow, and then by at most 4: their scale and
+    ranks are those of the losses, small ones beside huge ones included. A division by a
+    power of two is exact unless a quotient falls below the smallest normal float (about
+    ``2e-308``). Otherwise ``unit_`` is 1.
 
     ``"auto"`` is accepted by the surrogates (which choose among
     :data:`AUTO_CANDIDATES`), not by this class.
@@ -70,9 +78,10 @@ class OutputTransform:
     def fit(self, y: np.ndarray) -> OutputTransform:
         y = np.asarray(y, dtype=float)
         largest = float(np.max(np.abs(y))) if len(y) else 0.0
-        # 2**(e - 1) for the largest loss m * 2**e (0.5 <= m < 1): 2**e itself overflows near
-        # the largest float.
-        self.unit_ = math.ldexp(1.0, math.frexp(largest)[1] - 1) if largest > _LARGE else 1.0
+        # The largest loss is m * 2**e (0.5 <= m < 1), below 2**e: 2**(e - limit) brings it
+        # below 2**limit.
+        excess = math.frexp(largest)[1] - _MAX_EXPONENT[self.kind]
+        self.unit_ = math.ldexp(1.0, excess) if excess > 0 else 1.0
         y = y / self.unit_
         if self.kind == "rank":
             n = len(y)
