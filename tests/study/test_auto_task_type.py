@@ -184,3 +184,30 @@ def test_a_task_whose_kind_is_wrong_is_refused_before_the_study_is_stored(task, 
 
     with pytest.raises(mh.exceptions.InvalidParameterError, match=message.replace("create_study", "MetaHPOSampler")):
         MetaHPOSampler(task=task)
+
+
+def test_a_task_given_later_must_not_contradict_the_presets_stored_kind(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'later.db'}"
+    study = mh.create_study(preset="hgb-regressor", optimizer="random", storage=storage, name="reg")
+    space = mh.presets.get("hgb-regressor").space
+    message = r"describes a classification dataset, but the study 'reg' records regression"
+    with pytest.raises(mh.exceptions.InvalidParameterError, match=r"The 'value' parameter of Study.set_user_attr.*" + message):
+        study.set_user_attr("task", _task("classification").to_dict())
+    with pytest.raises(mh.exceptions.InvalidParameterError, match=r"The 'task' parameter of create_study " + message):
+        mh.create_study(name="reg", space=space, storage=storage, task=_task("classification"), load_if_exists=True)
+    assert "task" not in mh.load_study("reg", storage).user_attrs
+    assert study.history().task_type == "regression"
+    # A task of the preset's kind, or of none, is taken.
+    study.set_user_attr("task", _task("regression").to_dict())
+    assert mh.load_study("reg", storage).history().task_type == "regression"
+
+
+def test_a_task_given_later_is_what_the_live_study_records_at_once():
+    study = mh.create_study(space=mh.Space({"x": mh.Float(0.0, 1.0)}), optimizer="random")
+    assert study.history().task_type is None and study.history().descriptor is None
+    task = _task("classification")
+    study.set_user_attr("task", task.to_dict())
+    assert study.history().task_type == "classification"
+    assert study.history().descriptor == dict(task.descriptor)
+    study.set_user_attr("task", mh.Task("mine", kind="regression").to_dict())
+    assert study.history().task_type == "regression" and study.history().descriptor is None

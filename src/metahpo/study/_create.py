@@ -32,7 +32,7 @@ from metahpo.storage import (
     missing_sqlite_file,
     stored_names,
 )
-from metahpo.study._knowledge import build_optimizer, check_knowledge_argument
+from metahpo.study._knowledge import build_optimizer, check_knowledge_argument, task_type_with
 from metahpo.study._labels import space_difference
 from metahpo.study._study import Study, reopened_scheduler
 
@@ -172,7 +172,9 @@ def create_study(
                       scheduler, resolved_scheduler, seed if seed_given else None, task_record)
     if task_record is not None and "task" not in record.user_attrs:
         # A descriptor given now to a study stored without one: kept, as
-        # study.set_user_attr("task", ...) would, rather than dropped in silence.
+        # study.set_user_attr("task", ...) would, rather than dropped in silence, and
+        # checked as it checks it.
+        task_type_with(record, task_type if task_records_kind else None, "The 'task' parameter of create_study")
         store.set_study_user_attrs(record.study_id, {"task": task_record})
         record = store.get_study(name)
     # A scheduler instance given is the stored one (checked above): used as given, so that

@@ -9,6 +9,7 @@ from typing import Any
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge import (
+    TASK_TYPE_KEY,
     TASK_TYPES,
     KnowledgeBase,
     bundled_meta_model,
@@ -49,6 +50,7 @@ __all__ = [
     "resolve_knowledge",
     "study_knowledge",
     "study_task_type",
+    "task_type_with",
 ]
 
 logger = logging.getLogger("metahpo.study")
@@ -385,3 +387,24 @@ def study_task_type(record: StudyRecord) -> str | None:
     preset and a task that records no kind), or ``None``; read as the knowledge reads it
     (:func:`~metahpo.knowledge.stored_task_type`), so the finished study's task keeps it."""
     return stored_task_type(record.user_attrs, f"the 'task' of the study {record.name!r}")
+
+
+def task_type_with(record: StudyRecord, kind: str | None, where: str) -> str | None:
+    """The kind of problem the study of ``record`` records once given a task recording
+    ``kind`` (the task's, else the kind stored as its ``"task_type"``, a preset's).
+
+    A ``kind`` contradicting that stored kind is refused as ``create_study`` refuses a task
+    contradicting its preset: ``where`` names the task (``"The 'task' parameter of
+    create_study"``).
+    """
+    stored = record.user_attrs.get(TASK_TYPE_KEY)
+    stored = stored if stored in TASK_TYPES else None
+    if kind is not None and stored is not None and kind != stored:
+        raise InvalidParameterError(
+            f"{where} describes a {kind} dataset, but the study {record.name!r} records "
+            f"{stored} (its stored 'task_type', its preset's kind). Give a task of {stored} "
+            f"data, describing it with mh.Task.from_data(X, y, task_type={stored!r}) if its "
+            "target was misread (a regression target of whole numbers reads as classes), or "
+            f"create another study for {kind} data."
+        )
+    return kind if kind is not None else stored

@@ -45,6 +45,7 @@ from metahpo.study._knowledge import (
     reopened_knowledge,
     reopened_optimizer,
     study_task_type,
+    task_type_with,
 )
 from metahpo.study._propose import component_seed, keyed_history, propose_config
 from metahpo.study._retry import check_retries, retry_dead_trial
@@ -198,9 +199,13 @@ class Study:
     def set_user_attr(self, key: str, value: Any) -> None:
         """Store ``value`` (JSON, string keys only) with the study under ``key``, a non-empty
         string; metahpo's own keys are refused."""
-        if check_attr_key(key, "Study.set_user_attr") == "task":
-            # A task descriptor may be given later, checked as at creation (its kind too).
-            task_kind(value, "the 'value' parameter of Study.set_user_attr for the key 'task'")
+        is_task = check_attr_key(key, "Study.set_user_attr") == "task"
+        if is_task:
+            # A task descriptor may be given later, checked as at creation (its kind too,
+            # against the preset's the study stored).
+            where = "'value' parameter of Study.set_user_attr for the key 'task'"
+            descriptor, kind = task_kind(value, f"the {where}")
+            task_type = task_type_with(self._record, kind, f"The {where}")
         elif key in RESERVED_STUDY_ATTRS:
             raise InvalidParameterError(
                 f"The 'key' parameter of Study.set_user_attr must not be one of "
@@ -209,6 +214,8 @@ class Study:
             )
         check_string_keys(value, "value", "Study.set_user_attr")
         self.storage.set_study_user_attrs(self.study_id, {key: value})
+        if is_task:  # what the optimizer reads from the history from now on
+            self._descriptor, self._task_type = descriptor, task_type
 
     @property
     def trials(self) -> list[FrozenTrial]:
