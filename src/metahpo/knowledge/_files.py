@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from metahpo._validation import describe
+from metahpo._validation import check_string_keys, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._descriptors import TASK_TYPES
 from metahpo.knowledge._files_read import read_table
@@ -260,6 +260,9 @@ def _columns(space: Space, members: list[Task]) -> tuple[dict[str, list[Any]], l
 def _check_provenance(provenance: Mapping[str, Any] | None) -> dict[str, Any]:
     if provenance is None:
         return {}
+    if isinstance(provenance, Mapping):
+        # JSON would store {0: "a"} as {"0": "a"}, which reading back by 0 then misses.
+        check_string_keys(dict(provenance), "provenance", "write_knowledge")
     try:
         if not isinstance(provenance, Mapping):
             raise TypeError
