@@ -392,6 +392,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
 
 

@@ -111,6 +111,7 @@ def main() -> None:
         ]
     )
     if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")
     print(text)
 

@@ -76,6 +76,7 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
 
 

@@ -24,11 +24,10 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def out_directory_option(value: Path | None) -> Path | None:
-    """A typer ``callback=`` for an ``--out`` directory, checked as
-    :func:`metahpo_bench.options.out_directory` checks the programs' ``--out``."""
-    if value is None:
-        return None
+def out_directory_option(value: str) -> Path:
+    """A typer ``parser=`` for an ``--out`` directory, checked as
+    :func:`metahpo_bench.options.out_directory` checks the programs' ``--out``. A parser
+    sees the text given: a ``Path`` option's ``--out ''`` would already be ``Path(".")``."""
     try:
         return out_directory(str(value))
     except argparse.ArgumentTypeError as error:

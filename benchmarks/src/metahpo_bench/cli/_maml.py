@@ -18,7 +18,7 @@ def maml_sinusoid(
         typer.Option(
             "--out",
             help="Directory for summary.json, results.md/.csv, the PNG and checkpoints.",
-            callback=out_directory_option,
+            parser=out_directory_option, metavar="DIRECTORY",
         ),
     ],
     quick: Annotated[

@@ -26,7 +26,9 @@ def build_metadata_command(
     out: Annotated[
         Path,
         typer.Option(
-            help="Output directory (an existing build resumes).", callback=out_directory_option
+            help="Output directory (an existing build resumes).",
+            parser=out_directory_option,
+            metavar="DIRECTORY",
         ),
     ],
     configs: Annotated[int, typer.Option(help="Number of Sobol configs.")] = 200,

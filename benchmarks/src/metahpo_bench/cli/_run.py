@@ -39,7 +39,7 @@ def bench_run(
         Path,
         typer.Option(
             help="Directory for results.jsonl, run.json, summary, PNGs.",
-            callback=out_directory_option,
+            parser=out_directory_option, metavar="DIRECTORY",
         ),
     ],
     optimizers: Annotated[str, typer.Option(help=OPTIMIZERS_HELP)] = "random",
