@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import math
 import re
@@ -334,6 +335,14 @@ def test_dataclasses_replace_keeps_a_categorical_without_a_default_without_one()
     assert dataclasses.replace(none_default, default="balanced").default == "balanced"
     # The rule the constructor follows: a default of None that is no choice is no default.
     assert "default" not in dataclasses.replace(none_default, choices=["a", "b"]).to_dict()
+
+
+def test_the_flag_replace_hands_back_is_no_positional_parameter() -> None:
+    parameter = inspect.signature(mh.Categorical).parameters["_has_default"]
+    assert parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    with pytest.raises(TypeError):
+        mh.Categorical(["a", None], False, None, False)  # type: ignore[misc]
+    assert [f.name for f in dataclasses.fields(mh.Categorical)] == ["choices", "ordered", "default"]
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from dataclasses import InitVar, dataclass
+from dataclasses import InitVar, dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -267,14 +267,16 @@ class Categorical:
     default: JSONScalar = None
     # Set per instance in __init__. An InitVar, so no field (and no JSON key), that
     # dataclasses.replace hands back to __init__: there "default" reads None both without a
-    # default and for the None choice, and a copy must keep "no default".
-    _has_default: InitVar[bool | None] = None
+    # default and for the None choice, and a copy must keep "no default". Keyword-only: it
+    # is no argument of the user's.
+    _has_default: InitVar[bool | None] = field(default=None, kw_only=True)
 
     def __init__(
         self,
         choices: Any,
         ordered: bool = False,
         default: JSONScalar | _NoDefault = _NO_DEFAULT,
+        *,
         _has_default: bool | None = None,
     ) -> None:
         default = python_scalar(default)
