@@ -325,3 +325,25 @@ def test_missing_optuna_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_optuna)
     with pytest.raises(ImportError, match=r"pip install 'metahpo\[optuna\]'"):
         KnowledgeBase.from_optuna("sqlite:///x.db")
+
+
+def test_a_descriptor_given_with_its_kind_replaces_the_studys_task_unread(tmp_path, caplog):
+    storage = f"sqlite:///{tmp_path / 'given.db'}"
+    for name, record in (("broken", "credit"), ("kind-only", {"name": "kind-only", "kind": "regression"})):
+        study = optuna.create_study(study_name=name, storage=storage, sampler=optuna.samplers.RandomSampler(seed=0))
+        study.set_user_attr("task", record)
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=5)
+    # The caller's descriptor records a kind: the study's task is replaced whole, with no
+    # warning about it.
+    with caplog.at_level(logging.WARNING, logger="metahpo.knowledge._optuna"):
+        kb = KnowledgeBase.from_optuna(storage, descriptors={"broken": {"n_classes": 3.0},
+                                                             "kind-only": {"n_classes": 2.0}})
+    assert "not a task descriptor" not in caplog.text
+    assert kb["broken"].task_type == kb["kind-only"].task_type == "classification"
+    # One recording no kind leaves the study's kind to count, so the study's task is read.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="metahpo.knowledge._optuna"):
+        kb = KnowledgeBase.from_optuna(storage, descriptors={"broken": {"n_samples": 9.0},
+                                                             "kind-only": {"n_samples": 9.0}})
+    assert kb["kind-only"].task_type == "regression" and kb["kind-only"].descriptor == {"n_samples": 9.0}
+    assert "'broken' in" in caplog.text and "user_attrs['task'] is not a task descriptor, ignored" in caplog.text

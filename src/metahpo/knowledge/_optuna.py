@@ -301,9 +301,13 @@ def _study_task(
         return None
     sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
     configs, losses, budgets, non_finite, outside = _evaluations(state, usable, space, sign)
-    recorded, kind = optuna_task_record(study.user_attrs, where)
     # A descriptor given by the caller replaces the study's; the kind the study records
-    # still counts when that descriptor records none.
+    # still counts when that descriptor records none. The study's task is read only then:
+    # one that the caller's descriptor replaces whole is no concern of a warning.
+    if name in descriptors and task_type_of(descriptors[name]) is not None:
+        recorded, kind = None, None
+    else:
+        recorded, kind = optuna_task_record(study.user_attrs, where)
     descriptor = descriptors.get(name, recorded)
     if non_finite:
         logger.warning("%s: %d non-finite values skipped.", where, non_finite)
