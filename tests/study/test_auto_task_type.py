@@ -152,8 +152,14 @@ def test_a_task_recording_only_its_kind_is_the_studys_kind(tmp_path):
     # Its to_dict() form says the same; with a preset, the task's kind must be the preset's.
     assert mh.create_study(space=space, task=mh.Task("d", kind="regression").to_dict(),
                            optimizer="random").history().task_type == "regression"
-    with pytest.raises(mh.exceptions.InvalidParameterError, match="'hgb-classifier' preset is for classification"):
+    with pytest.raises(mh.exceptions.InvalidParameterError, match="'hgb-classifier' preset is for classification") as refused:
         mh.create_study(preset="hgb-classifier", task=mh.Task("mine", kind="regression"))
+    # A kind given as such is corrected as such; a kind read from data may be a misread target.
+    assert "give the task the kind 'classification' (mh.Task(name, kind='classification'))" in str(refused.value)
+    assert "from_data" not in str(refused.value)
+    with pytest.raises(mh.exceptions.InvalidParameterError, match="'hgb-classifier' preset is for classification") as refused:
+        mh.create_study(preset="hgb-classifier", task={"n_samples": 60.0, "n_classes": 0.0})
+    assert "mh.Task.from_data(X, y, task_type='classification') if its target was misread" in str(refused.value)
 
 
 def test_a_preset_gives_its_kind_to_a_task_that_records_none():
@@ -197,6 +203,8 @@ def test_a_task_given_later_must_not_contradict_the_presets_stored_kind(tmp_path
         mh.create_study(name="reg", space=space, storage=storage, task=_task("classification"), load_if_exists=True)
     assert "task" not in mh.load_study("reg", storage).user_attrs
     assert study.history().task_type == "regression"
+    with pytest.raises(mh.exceptions.InvalidParameterError, match="give the task the kind 'regression'"):
+        study.set_user_attr("task", mh.Task("mine", kind="classification").to_dict())
     # A task of the preset's kind, or of none, is taken.
     study.set_user_attr("task", _task("regression").to_dict())
     assert mh.load_study("reg", storage).history().task_type == "regression"

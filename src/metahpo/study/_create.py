@@ -12,7 +12,7 @@ import numpy as np
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import DuplicatedStudyError, InvalidParameterError, StudyNotFoundError
 from metahpo.history import DIRECTIONS
-from metahpo.knowledge import TASK_TYPE_KEY, task_kind
+from metahpo.knowledge import TASK_TYPE_KEY, task_kind, task_type_of
 from metahpo.optimizers import (
     Optimizer,
     check_optimizer,
@@ -32,7 +32,12 @@ from metahpo.storage import (
     missing_sqlite_file,
     stored_names,
 )
-from metahpo.study._knowledge import build_optimizer, check_knowledge_argument, task_type_with
+from metahpo.study._knowledge import (
+    build_optimizer,
+    check_knowledge_argument,
+    kind_advice,
+    task_type_with,
+)
 from metahpo.study._labels import space_difference
 from metahpo.study._study import Study, reopened_scheduler
 
@@ -97,10 +102,11 @@ def create_study(
     # The study's kind of problem: the task's (its descriptor's n_classes, else its kind),
     # else the preset's; "auto" counts, and MetaBO learns from, the tasks of that kind only.
     # Checked as MetaHPOSampler(task=) checks it.
-    task_type = task_kind(task_record, "the 'task' parameter of create_study")[1]
+    task_descriptor, task_type = task_kind(task_record, "the 'task' parameter of create_study")
     task_records_kind = task_type is not None
+    kind_from_descriptor = task_type_of(task_descriptor) is not None
     if preset is not None:
-        _check_task_type(preset, task_type)
+        _check_task_type(preset, task_type, kind_from_descriptor)
     if name is not None:
         check_study_name(name)
     if preset is None:
@@ -174,7 +180,8 @@ def create_study(
         # A descriptor given now to a study stored without one: kept, as
         # study.set_user_attr("task", ...) would, rather than dropped in silence, and
         # checked as it checks it.
-        task_type_with(record, task_type if task_records_kind else None, "The 'task' parameter of create_study")
+        task_type_with(record, task_type if task_records_kind else None, "The 'task' parameter of create_study",
+                       kind_from_descriptor)
         store.set_study_user_attrs(record.study_id, {"task": task_record})
         record = store.get_study(name)
     # A scheduler instance given is the stored one (checked above): used as given, so that
@@ -299,9 +306,11 @@ def _check_preset_budgets(preset: str, scheduler: Any) -> None:
     )
 
 
-def _check_task_type(preset: str, task_type: str | None) -> None:
+def _check_task_type(preset: str, task_type: str | None, from_descriptor: bool) -> None:
     """A task described as regression for a classifier's preset, or the other way round, is
-    a mistake the losses would not show (a whole-number target reads as classes)."""
+    a mistake the losses would not show (a whole-number target reads as classes).
+    ``from_descriptor``: the descriptor's ``n_classes`` records the kind, not the task's
+    ``kind``."""
     from metahpo.presets import get
 
     if task_type is None:
@@ -310,9 +319,8 @@ def _check_task_type(preset: str, task_type: str | None) -> None:
     if task_type != wanted:
         raise InvalidParameterError(
             f"The 'task' parameter of create_study describes a {task_type} dataset, but the "
-            f"{preset!r} preset is for {wanted}. Use a {wanted} preset, or describe the data "
-            f"with mh.Task.from_data(X, y, task_type={wanted!r}) if its target was misread "
-            "(a regression target of whole numbers reads as classes)."
+            f"{preset!r} preset is for {wanted}. Use a {wanted} preset, or "
+            f"{kind_advice(wanted, from_descriptor)}."
         )
 
 

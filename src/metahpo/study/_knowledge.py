@@ -43,6 +43,7 @@ __all__ = [
     "check_given_knowledge",
     "check_knowledge_argument",
     "default_knowledge",
+    "kind_advice",
     "learner_after_auto",
     "reachable_knowledge",
     "reopened_knowledge",
@@ -389,13 +390,14 @@ def study_task_type(record: StudyRecord) -> str | None:
     return stored_task_type(record.user_attrs, f"the 'task' of the study {record.name!r}")
 
 
-def task_type_with(record: StudyRecord, kind: str | None, where: str) -> str | None:
+def task_type_with(record: StudyRecord, kind: str | None, where: str, from_descriptor: bool) -> str | None:
     """The kind of problem the study of ``record`` records once given a task recording
     ``kind`` (the task's, else the kind stored as its ``"task_type"``, a preset's).
 
     A ``kind`` contradicting that stored kind is refused as ``create_study`` refuses a task
     contradicting its preset: ``where`` names the task (``"The 'task' parameter of
-    create_study"``).
+    create_study"``), ``from_descriptor`` says whether its descriptor's ``n_classes``
+    records the kind (else the task's ``kind`` does).
     """
     stored = record.user_attrs.get(TASK_TYPE_KEY)
     stored = stored if stored in TASK_TYPES else None
@@ -403,8 +405,19 @@ def task_type_with(record: StudyRecord, kind: str | None, where: str) -> str | N
         raise InvalidParameterError(
             f"{where} describes a {kind} dataset, but the study {record.name!r} records "
             f"{stored} (its stored 'task_type', its preset's kind). Give a task of {stored} "
-            f"data, describing it with mh.Task.from_data(X, y, task_type={stored!r}) if its "
-            "target was misread (a regression target of whole numbers reads as classes), or "
-            f"create another study for {kind} data."
+            f"data: {kind_advice(stored, from_descriptor)}; or create another study for "
+            f"{kind} data."
         )
     return kind if kind is not None else stored
+
+
+def kind_advice(wanted: str, from_descriptor: bool) -> str:
+    """How to give a task of the kind ``wanted`` when the kind given was another: the
+    descriptor's (``from_descriptor``, from data whose target may have been misread), else
+    the task's own ``kind``."""
+    if from_descriptor:
+        return (
+            f"describe the data with mh.Task.from_data(X, y, task_type={wanted!r}) if its "
+            "target was misread (a regression target of whole numbers reads as classes)"
+        )
+    return f"give the task the kind {wanted!r} (mh.Task(name, kind={wanted!r}))"

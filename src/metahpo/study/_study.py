@@ -19,7 +19,7 @@ from metahpo.exceptions import (
     TrialStateError,
 )
 from metahpo.history import History
-from metahpo.knowledge import descriptor_of, task_kind
+from metahpo.knowledge import descriptor_of, task_kind, task_type_of
 from metahpo.optimizers import BaseOptimizer, Optimizer, optimizer_names
 from metahpo.schedulers import Scheduler, make_scheduler, scheduler_names
 from metahpo.space import Space
@@ -205,7 +205,7 @@ class Study:
             # against the preset's the study stored).
             where = "'value' parameter of Study.set_user_attr for the key 'task'"
             descriptor, kind = task_kind(value, f"the {where}")
-            task_type = task_type_with(self._record, kind, f"The {where}")
+            task_type = task_type_with(self._record, kind, f"The {where}", task_type_of(descriptor) is not None)
         elif key in RESERVED_STUDY_ATTRS:
             raise InvalidParameterError(
                 f"The 'key' parameter of Study.set_user_attr must not be one of "
