@@ -115,7 +115,9 @@ def create_app(storage: Storage | str) -> Starlette:
         return html("Knowledge", knowledge_body(store))
 
     def api_studies(request: Request) -> Response:
-        summaries, version = studies_list.read()  # one small query while nothing changed
+        # While nothing changed, only the storage's fingerprint is read: two aggregate
+        # queries on SQL.
+        summaries, version = studies_list.read()
         return _versioned_json(request, summaries, version)
 
     def api_study(request: Request) -> Response:
