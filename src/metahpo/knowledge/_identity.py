@@ -16,8 +16,6 @@ SQL_PREFIXES = ("sqlite:", "sqlite+", "postgresql:", "postgresql+")
 # libpq also takes credentials from the query (postgresql://alice@host/db?password=...);
 # these keys hold secrets as the URL's own password does (mask_password hides the same ones).
 _SECRET_QUERY_KEYS = ("password", "sslpassword")
-# The port a URL without one reaches: given or not, it is the same database.
-_DEFAULT_PORTS = {"postgresql": 5432}
 
 
 def check_spec(spec: Any) -> list[str] | None:
@@ -48,10 +46,9 @@ def spec_identity(spec: str | Sequence[str] | None) -> Any:
             return item
         url = make_url(item)
         query = _query_without(url.query, ("user", *_SECRET_QUERY_KEYS))
-        backend = url.get_backend_name()
-        port = None if url.port == _DEFAULT_PORTS.get(backend) else url.port
-        host = None if url.host is None else url.host.lower()
-        bare = URL.create(backend, host=host, port=port, database=url.database, query=query)
+        bare = URL.create(
+            url.get_backend_name(), host=url.host, port=url.port, database=url.database, query=query
+        )
         return bare.render_as_string(hide_password=False)
 
     if spec is None or isinstance(spec, str):
