@@ -347,3 +347,21 @@ def test_a_descriptor_given_with_its_kind_replaces_the_studys_task_unread(tmp_pa
                                                              "kind-only": {"n_samples": 9.0}})
     assert kb["kind-only"].task_type == "regression" and kb["kind-only"].descriptor == {"n_samples": 9.0}
     assert "'broken' in" in caplog.text and "user_attrs['task'] is not a task descriptor, ignored" in caplog.text
+
+
+def test_a_stored_kind_that_is_no_kind_is_dropped_and_the_descriptor_kept(tmp_path, caplog):
+    from metahpo.integrations.optuna import knowledge_from_optuna
+
+    storage = f"sqlite:///{tmp_path / 'kinds.db'}"
+    descriptor = {"n_classes": 10.0, "n_samples": 70000.0}
+    study = optuna.create_study(study_name="mnist", storage=storage, sampler=optuna.samplers.RandomSampler(seed=0))
+    # What create_study(task=...) stored before such kinds were refused.
+    study.set_user_attr("task", {"name": "mnist", "kind": "multiclass", "descriptor": descriptor})
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=5)
+    with caplog.at_level(logging.WARNING, logger="metahpo"):
+        read = (KnowledgeBase.from_optuna(storage)["mnist"], knowledge_from_optuna([study])["mnist"])
+    for task in read:
+        assert task.descriptor == descriptor and task.task_type == "classification"
+    assert "The 'kind' of the user_attrs['task'] of Optuna study 'mnist'" in caplog.text
+    assert "Got 'multiclass' instead; it is ignored" in caplog.text
+    assert "not a task descriptor" not in caplog.text

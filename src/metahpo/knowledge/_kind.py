@@ -13,7 +13,7 @@ from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._descriptors import TASK_TYPES, task_type_of
 from metahpo.knowledge._task import Task, descriptor_of
 
-__all__ = ["TASK_TYPE_KEY", "stored_task_type", "task_kind"]
+__all__ = ["TASK_TYPE_KEY", "stored_task_kind", "stored_task_type", "task_kind"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def task_kind(task: Any, where: str) -> tuple[dict[str, float] | None, str | Non
 
 def stored_task_type(user_attrs: Mapping[str, Any], where: str = "the study's user_attrs['task']") -> str | None:
     """The kind of problem a stored study records: the kind its ``user_attrs["task"]``
-    records (:func:`task_kind`), else its ``user_attrs["task_type"]`` (a preset's kind),
+    records (:func:`stored_task_kind`), else its ``user_attrs["task_type"]`` (a preset's kind),
     else ``None``.
 
     A stored ``kind`` that is no kind, or that contradicts the descriptor's ``n_classes``,
@@ -64,19 +64,33 @@ def stored_task_type(user_attrs: Mapping[str, Any], where: str = "the study's us
         >>> stored_task_type({"task_type": "classification"}), stored_task_type({})
         ('classification', None)
     """
-    _, recorded, kind = _read_task(user_attrs.get("task"), where)
+    _, kind = stored_task_kind(user_attrs.get("task"), where)
+    if kind is None:
+        stored = user_attrs.get(TASK_TYPE_KEY)
+        kind = stored if stored in TASK_TYPES else None
+    return kind
+
+
+def stored_task_kind(task: Any, where: str) -> tuple[dict[str, float] | None, str | None]:
+    """The descriptor of a stored study's ``task`` and the kind of problem it records, read
+    as :func:`task_kind` reads a task given, except that a ``kind`` that is no kind, or that
+    contradicts the descriptor's ``n_classes``, is ignored with a warning naming ``where``
+    (the descriptor's kind wins; the descriptor is kept): the study's own data, written
+    before such kinds were refused, must not cost the study its task. A task of no known
+    form, or with an invalid descriptor, is still refused.
+
+    Example:
+        >>> stored_task_kind({"name": "t", "kind": "multiclass", "descriptor": {"n_classes": 3.0}}, "the task")
+        ({'n_classes': 3.0}, 'classification')
+    """
+    descriptor, recorded, kind = _read_task(task, where)
     expected = _expected_kind(kind, recorded)
     if expected is not None:
         logger.warning(
             "The 'kind' of %s must be %s. Got %s instead; it is ignored.", where, expected, describe(kind)
         )
         kind = None
-    if recorded is not None:
-        return recorded
-    if kind is None:
-        stored = user_attrs.get(TASK_TYPE_KEY)
-        kind = stored if stored in TASK_TYPES else None
-    return kind
+    return descriptor, recorded if recorded is not None else kind
 
 
 def _read_task(task: Any, where: str) -> tuple[dict[str, float] | None, str | None, Any]:

@@ -46,7 +46,7 @@ from typing import Any
 from metahpo._validation import check_int, describe
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._descriptors import task_type_of
-from metahpo.knowledge._kind import task_kind
+from metahpo.knowledge._kind import stored_task_kind
 from metahpo.knowledge._task import MIN_TASK_TRIALS, Task, check_descriptor
 from metahpo.space import Categorical, Float, Int, Param, Space
 from metahpo.storage import mask_password, mask_passwords_in, missing_sqlite_file
@@ -410,10 +410,12 @@ def optuna_task_record(user_attrs: Mapping[str, Any], where: str) -> tuple[dict[
 
     Read from ``user_attrs["task"]`` (what metahpo's ``create_study(task=)`` writes: a
     :class:`~metahpo.knowledge.Task`'s ``to_dict()`` form or a descriptor dict), else from
-    ``user_attrs["descriptor"]``, as :func:`~metahpo.knowledge.task_kind` reads a task: the
-    kind is the descriptor's ``n_classes``, else the task's ``kind``. An attribute that is
-    no valid task is ignored with a warning naming ``where`` (the study): it is the study's
-    own data, not the caller's argument. ``KnowledgeBase.from_optuna`` and
+    ``user_attrs["descriptor"]``, as :func:`~metahpo.knowledge.stored_task_type` reads a
+    stored study's task: the kind is the descriptor's ``n_classes``, else the task's
+    ``kind``. It is the study's own data, not the caller's argument: a ``kind`` that is no
+    kind, or that contradicts the descriptor, is ignored with a warning (the descriptor and
+    its kind are kept), and an attribute that is no valid task is ignored with a warning
+    naming ``where`` (the study). ``KnowledgeBase.from_optuna`` and
     ``metahpo.integrations.optuna.knowledge_from_optuna`` both read a study's task here.
 
     Example:
@@ -423,7 +425,7 @@ def optuna_task_record(user_attrs: Mapping[str, Any], where: str) -> tuple[dict[
     for key in ("task", "descriptor"):
         if key in user_attrs:
             try:
-                return task_kind(user_attrs[key], f"the study's user_attrs[{key!r}]")
+                return stored_task_kind(user_attrs[key], f"the user_attrs[{key!r}] of {where}")
             except InvalidParameterError as exc:
                 logger.warning("%s: user_attrs[%r] is not a task descriptor, ignored: %s", where, key, exc)
     return None, None
