@@ -64,9 +64,10 @@ def test_a_preset_study_without_a_task_records_the_presets_kind(tmp_path):
     assert reopened.history().task_type == "regression"
     with pytest.raises(mh.exceptions.InvalidParameterError, match="task_type"):
         reopened.set_user_attr("task_type", "classification")
-    # A task given with the preset is what the study records: no second record of its kind.
+    # A task given with the preset is what the study records; the preset's kind is stored
+    # beside it, so that a task given later is checked against the preset too.
     given = mh.create_study(preset="hgb-regressor", task=_task("regression"), storage=storage, name="given")
-    assert "task_type" not in given.user_attrs and given.history().task_type == "regression"
+    assert given.user_attrs["task_type"] == "regression" and given.history().task_type == "regression"
 
 
 def test_metabo_leaves_out_another_kind_for_a_preset_study_without_a_task():
@@ -196,7 +197,7 @@ def test_a_task_given_later_must_not_contradict_the_presets_stored_kind(tmp_path
     storage = f"sqlite:///{tmp_path / 'later.db'}"
     study = mh.create_study(preset="hgb-regressor", optimizer="random", storage=storage, name="reg")
     space = mh.presets.get("hgb-regressor").space
-    message = r"describes a classification dataset, but the study 'reg' records regression"
+    message = r"describes a classification dataset, but the study 'reg' \(its stored 'task_type'\) is for regression"
     with pytest.raises(mh.exceptions.InvalidParameterError, match=r"The 'value' parameter of Study.set_user_attr.*" + message):
         study.set_user_attr("task", _task("classification").to_dict())
     with pytest.raises(mh.exceptions.InvalidParameterError, match=r"The 'task' parameter of create_study " + message):
@@ -208,6 +209,26 @@ def test_a_task_given_later_must_not_contradict_the_presets_stored_kind(tmp_path
     # A task of the preset's kind, or of none, is taken.
     study.set_user_attr("task", _task("regression").to_dict())
     assert mh.load_study("reg", storage).history().task_type == "regression"
+
+
+def test_a_task_given_later_is_checked_against_the_preset_of_a_study_created_with_a_task(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'later.db'}"
+    study = mh.create_study(preset="hgb-classifier", task=mh.Task("a", kind="classification"), optimizer="random",
+                            storage=storage, name="clf")
+    message = (r"The 'value' parameter of Study.set_user_attr for the key 'task' describes a regression dataset, "
+               r"but the study 'clf' \(its stored 'task_type'\) is for classification\. Give a task of "
+               r"classification data: give the task the kind 'classification'")
+    for opened in (study, mh.load_study("clf", storage)):
+        with pytest.raises(mh.exceptions.InvalidParameterError, match=message):
+            opened.set_user_attr("task", mh.Task("b", kind="regression").to_dict())
+        assert opened.history().task_type == "classification"
+    assert mh.load_study("clf", storage).user_attrs["task"]["name"] == "a"
+    # One rule and one message: at creation, the preset refuses the same task alike.
+    with pytest.raises(mh.exceptions.InvalidParameterError,
+                       match=message.replace("The 'value' parameter of Study.set_user_attr for the key 'task'",
+                                             "The 'task' parameter of create_study")
+                                    .replace(r"the study 'clf' \(its stored 'task_type'\)", "the 'hgb-classifier' preset")):
+        mh.create_study(preset="hgb-classifier", task=mh.Task("b", kind="regression"))
 
 
 def test_a_task_given_later_is_what_the_live_study_records_at_once():

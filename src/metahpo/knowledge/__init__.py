@@ -47,7 +47,7 @@ from metahpo.knowledge._descriptors import (
 from metahpo.knowledge._ensemble import BaseClustering, base_clusterings
 from metahpo.knowledge._files import KnowledgeFiles, read_knowledge, write_knowledge
 from metahpo.knowledge._identity import spec_identity, spec_with_credentials, spec_without_passwords
-from metahpo.knowledge._kind import TASK_TYPE_KEY, stored_task_type, task_kind
+from metahpo.knowledge._kind import TASK_TYPE_KEY, stored_task_type, task_kind, task_type_attr
 from metahpo.knowledge._lookup import LossLookup
 from metahpo.knowledge._map import TaskMap, task_map
 from metahpo.knowledge._mapping import is_related, map_task, shared_parameters
@@ -138,6 +138,7 @@ __all__ = [
     "task_kind",
     "task_map",
     "task_structure",
+    "task_type_attr",
     "task_type_of",
     "write_knowledge",
     "write_portfolio_rule",

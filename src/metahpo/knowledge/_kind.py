@@ -13,14 +13,14 @@ from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge._descriptors import TASK_TYPES, task_type_of
 from metahpo.knowledge._task import Task, descriptor_of
 
-__all__ = ["TASK_TYPE_KEY", "stored_task_kind", "stored_task_type", "task_kind"]
+__all__ = ["TASK_TYPE_KEY", "stored_task_kind", "stored_task_type", "task_kind", "task_type_attr"]
 
 logger = logging.getLogger(__name__)
 
 #: The study attribute holding the kind of problem a study records when its task does not:
-#: a study created with a preset, and no task or one that records no kind, stores its
-#: preset's kind there; a task written back as a study (``KnowledgeBase.to_storage``) its
-#: :attr:`Task.kind`.
+#: a study created with a preset stores its preset's kind there (beside a task recording the
+#: same kind too: a task given later is checked against it); a task written back as a study
+#: (``KnowledgeBase.to_storage``) its :attr:`Task.kind`.
 TASK_TYPE_KEY = "task_type"
 
 
@@ -65,10 +65,20 @@ def stored_task_type(user_attrs: Mapping[str, Any], where: str = "the study's us
         ('classification', None)
     """
     _, kind = stored_task_kind(user_attrs.get("task"), where)
-    if kind is None:
-        stored = user_attrs.get(TASK_TYPE_KEY)
-        kind = stored if stored in TASK_TYPES else None
-    return kind
+    return kind if kind is not None else task_type_attr(user_attrs)
+
+
+def task_type_attr(user_attrs: Mapping[str, Any]) -> str | None:
+    """The kind stored as a study's ``user_attrs["task_type"]`` (:data:`TASK_TYPE_KEY`): its
+    preset's, or the kind of a task written back as a study; ``None`` when there is none or
+    it is no kind.
+
+    Example:
+        >>> task_type_attr({"task_type": "regression"}), task_type_attr({"task_type": "multiclass"})
+        ('regression', None)
+    """
+    stored = user_attrs.get(TASK_TYPE_KEY)
+    return stored if stored in TASK_TYPES else None
 
 
 def stored_task_kind(task: Any, where: str) -> tuple[dict[str, float] | None, str | None]:

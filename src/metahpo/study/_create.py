@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,11 +35,14 @@ from metahpo.storage import (
 from metahpo.study._knowledge import (
     build_optimizer,
     check_knowledge_argument,
-    kind_advice,
+    check_task_kind,
     task_type_with,
 )
 from metahpo.study._labels import space_difference
 from metahpo.study._study import Study, reopened_scheduler
+
+if TYPE_CHECKING:
+    from metahpo.presets import Preset
 
 
 def create_study(
@@ -74,7 +77,7 @@ def create_study(
             ``n_classes``, else the task's ``kind``: ``Task("mine", kind="regression")``) is
             the study's, else the preset's; ``"auto"``, MetaBO and the portfolio then learn
             from no task of another kind. A kind contradicting the descriptor or the preset
-            is refused.
+            is refused, and so is a task given later that contradicts the preset.
         knowledge: what ``"auto"``, ``"metabo"`` and ``"portfolio"`` learn from: a
             :class:`~metahpo.knowledge.KnowledgeBase`, a spec (``"bundled:NAME"``, a storage
             URL, a directory) or a list of specs. Default: the finished studies of
@@ -105,16 +108,18 @@ def create_study(
     task_descriptor, task_type = task_kind(task_record, "the 'task' parameter of create_study")
     task_records_kind = task_type is not None
     kind_from_descriptor = task_type_of(task_descriptor) is not None
+    chosen_preset: Preset | None = None
     if preset is not None:
-        _check_task_type(preset, task_type, kind_from_descriptor)
-    if name is not None:
-        check_study_name(name)
-    if preset is None:
-        space = _check_space(space)
-    else:
         from metahpo.presets import get
 
         chosen_preset = get(preset)
+        check_task_kind(task_type, chosen_preset.task_type, "The 'task' parameter of create_study",
+                        f"the {preset!r} preset", kind_from_descriptor)
+    if name is not None:
+        check_study_name(name)
+    if chosen_preset is None:
+        space = _check_space(space)
+    else:
         space = _preset_space(chosen_preset, space)
         if task_type is None:  # the preset's kind: what the study records of itself
             task_type = chosen_preset.task_type
@@ -137,7 +142,7 @@ def create_study(
     # given: the preset's default is for the optimizer "auto" would build, which may not
     # be the stored one (a random search learns from nothing, and refuses knowledge).
     given_knowledge = knowledge
-    if preset is not None:
+    if chosen_preset is not None:
         knowledge = _preset_knowledge(chosen_preset, knowledge, optimizer, store)
     name = name if name is not None else f"study-{uuid.uuid4().hex[:10]}"
     # A stored study is looked for before an optimizer is built: it resumes with its stored
@@ -151,8 +156,10 @@ def create_study(
         user_attrs: dict[str, Any] = {}
         if task_record is not None:
             user_attrs["task"] = task_record  # with the kind it records
-        if task_type is not None and not task_records_kind:
-            user_attrs[TASK_TYPE_KEY] = task_type  # the preset's
+        if chosen_preset is not None:
+            # The preset's kind, also beside a task recording it: a task given later
+            # (study.set_user_attr("task", ...)) is checked against it.
+            user_attrs[TASK_TYPE_KEY] = chosen_preset.task_type
         if choice is not None:
             user_attrs["optimizer_choice"] = choice
         try:
@@ -304,24 +311,6 @@ def _check_preset_budgets(preset: str, scheduler: Any) -> None:
         f"preset's range of {chosen.budget_unit}, [{chosen.min_budget}, {chosen.max_budget}]. "
         f"Got min_budget={low:g} and max_budget={high:g} instead."
     )
-
-
-def _check_task_type(preset: str, task_type: str | None, from_descriptor: bool) -> None:
-    """A task described as regression for a classifier's preset, or the other way round, is
-    a mistake the losses would not show (a whole-number target reads as classes).
-    ``from_descriptor``: the descriptor's ``n_classes`` records the kind, not the task's
-    ``kind``."""
-    from metahpo.presets import get
-
-    if task_type is None:
-        return
-    wanted = get(preset).task_type
-    if task_type != wanted:
-        raise InvalidParameterError(
-            f"The 'task' parameter of create_study describes a {task_type} dataset, but the "
-            f"{preset!r} preset is for {wanted}. Use a {wanted} preset, or "
-            f"{kind_advice(wanted, from_descriptor)}."
-        )
 
 
 def load_study(name: str, storage: Storage | str | None = None, knowledge: Any = None) -> Study:
