@@ -63,3 +63,26 @@ def test_stored_task_type_lets_the_descriptor_win_and_task_kind_stays_strict():
         mh.create_study(space=SPACE, task={"name": "mnist", "kind": "multiclass"})
     with pytest.raises(mh.InvalidParameterError, match=r"must be 'classification', as the n_classes"):
         mh.create_study(space=SPACE, task={"name": "t", "descriptor": {"n_classes": 3.0}, "kind": "regression"})
+
+
+def test_an_ignored_kind_is_warned_of_once_per_study_not_at_each_opening(tmp_path, caplog):
+    url = f"sqlite:///{tmp_path / 'once.db'}"
+    store = get_storage(url)
+    record = store.create_study(
+        "warned-once", space=SPACE.to_dict(), direction="minimize", seed=0,
+        optimizer={"name": "random", "params": {}, "state": {}},
+        scheduler={"name": "full", "params": {}}, user_attrs={"task": {"name": "mnist", "kind": "multiclass"}},
+    )
+    for value in range(5):
+        trial = store.create_trial(record.study_id, config={"x": value / 5}, budget=None)
+        store.finish_trial(record.study_id, trial.number, mh.TrialState.COMPLETE, float(value))
+    with caplog.at_level(logging.WARNING, logger="metahpo"):
+        for _ in range(3):
+            mh.load_study("warned-once", url)
+            mh.create_study(name="warned-once", space=SPACE, storage=url, optimizer="random", load_if_exists=True)
+            KnowledgeBase.from_storage(url)
+    warnings = [r.getMessage() for r in caplog.records if "it is ignored" in r.getMessage()]
+    # One for the study opened, one for its storage read as knowledge (which names the storage).
+    assert len(warnings) == 2
+    assert any("of the study 'warned-once' must be" in w for w in warnings)
+    assert any(f"of study 'warned-once' in sqlite:///{tmp_path / 'once.db'} must be" in w for w in warnings)

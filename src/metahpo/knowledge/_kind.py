@@ -17,6 +17,12 @@ __all__ = ["TASK_TYPE_KEY", "stored_task_kind", "stored_task_type", "task_kind",
 
 logger = logging.getLogger(__name__)
 
+# The ignored kinds already reported, by their message (which names the study, and its
+# storage when read as knowledge): a study's is logged once per process, not again at each
+# opening of the study, of its optimizer or of its storage as knowledge. One short line per
+# such study, and only studies written before such kinds were refused have one.
+_warned: set[str] = set()
+
 #: The study attribute holding the kind of problem a study records when its task does not:
 #: a study created with a preset stores its preset's kind there (beside a task recording the
 #: same kind too: a task given later is checked against it); a task written back as a study
@@ -54,9 +60,9 @@ def stored_task_type(user_attrs: Mapping[str, Any], where: str = "the study's us
     else ``None``.
 
     A stored ``kind`` that is no kind, or that contradicts the descriptor's ``n_classes``,
-    is ignored with a warning naming ``where`` (the descriptor's kind wins): it is the
-    study's own data, written before such kinds were refused, and one study must not stop
-    the study or a whole storage from opening.
+    is ignored with a warning naming ``where``, once per process (the descriptor's kind
+    wins): it is the study's own data, written before such kinds were refused, and one
+    study must not stop the study or a whole storage from opening.
 
     Example:
         >>> stored_task_type({"task": {"name": "mine", "kind": "regression"}})
@@ -86,7 +92,8 @@ def stored_task_kind(task: Any, where: str) -> tuple[dict[str, float] | None, st
     as :func:`task_kind` reads a task given, except that a ``kind`` that is no kind, or that
     contradicts the descriptor's ``n_classes``, is ignored with a warning naming ``where``
     (the descriptor's kind wins; the descriptor is kept): the study's own data, written
-    before such kinds were refused, must not cost the study its task. A task of no known
+    before such kinds were refused, must not cost the study its task. The warning is logged
+    once per process for each ``where``. A task of no known
     form, or with an invalid descriptor, is still refused.
 
     Example:
@@ -96,9 +103,10 @@ def stored_task_kind(task: Any, where: str) -> tuple[dict[str, float] | None, st
     descriptor, recorded, kind = _read_task(task, where)
     expected = _expected_kind(kind, recorded)
     if expected is not None:
-        logger.warning(
-            "The 'kind' of %s must be %s. Got %s instead; it is ignored.", where, expected, describe(kind)
-        )
+        message = f"The 'kind' of {where} must be {expected}. Got {describe(kind)} instead; it is ignored."
+        if message not in _warned:
+            _warned.add(message)
+            logger.warning(message)
         kind = None
     return descriptor, recorded if recorded is not None else kind
 
