@@ -234,13 +234,19 @@ def test_tables_have_typed_columns_and_provenance_round_trips(tmp_path: Path) ->
     files = mh.knowledge.read_knowledge(tmp_path / "kb")
     assert files.provenance == {"problem": "toy", "seed": 3}
     assert [t.name for t in files.tasks] == ["a", "b", "c", "d"]
-    with pytest.raises(InvalidParameterError, match="'provenance'"):
+    # Each mistake names the function called: KnowledgeBase.save, or write_knowledge.
+    with pytest.raises(InvalidParameterError, match=r"'provenance' parameter of KnowledgeBase\.save must be a JSON-able"):
         _kb().save(tmp_path / "kb2", provenance={"x": float("nan")})
+    with pytest.raises(InvalidParameterError, match=r"'provenance' parameter of write_knowledge must be a JSON-able"):
+        mh.knowledge.write_knowledge(list(_kb()), tmp_path / "kb2", provenance={"x": float("nan")})
     # JSON would store these keys as strings: refused at any depth, nothing written.
     for provenance, where in (({0: "a"}, "provenance"), ({"runs": [{1: "b"}]}, r"provenance\['runs'\]\[0\]")):
-        with pytest.raises(InvalidParameterError, match=rf"'provenance' parameter of write_knowledge must be JSON whose objects have string keys.*in {where} instead"):
-            _kb().save(tmp_path / "kb3", provenance=provenance)
-    assert not (tmp_path / "kb3").exists()
+        for write, caller in ((_kb().save, r"KnowledgeBase\.save"),
+                              (lambda path, provenance: mh.knowledge.write_knowledge(list(_kb()), path, provenance),
+                               "write_knowledge")):
+            with pytest.raises(InvalidParameterError, match=rf"'provenance' parameter of {caller} must be JSON whose objects have string keys.*in {where} instead"):
+                write(tmp_path / "kb3", provenance=provenance)
+    assert not (tmp_path / "kb2").exists() and not (tmp_path / "kb3").exists()
 
 
 def test_saving_keeps_files_that_are_not_part_of_the_format(tmp_path: Path) -> None:

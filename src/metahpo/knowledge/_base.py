@@ -399,8 +399,10 @@ class KnowledgeBase:
         portfolio rules the knowledge records (:meth:`portfolio_neighbours`); see
         :func:`metahpo.knowledge.write_knowledge`. An existing directory is replaced.
         """
-        from metahpo.knowledge._files import write_knowledge
+        from metahpo.knowledge._files import check_provenance, write_knowledge
 
+        # Checked here too, so that a mistake names this method rather than write_knowledge.
+        check_provenance(provenance, "KnowledgeBase.save")
         rules = {fingerprint: {"k_nearest": k} for fingerprint, k in self._portfolio_k.items()}
         return write_knowledge(list(self), path, provenance=provenance, portfolio_rules=rules)
 

@@ -43,7 +43,15 @@ from metahpo.knowledge._portfolio_file import PORTFOLIO_FILE, portfolio_rule_tex
 from metahpo.knowledge._task import CheckedConfigs, Task, check_descriptor
 from metahpo.space import Categorical, Int, Space
 
-__all__ = ["FORMAT", "VERSION", "KnowledgeFiles", "check_knowledge_directory", "read_knowledge", "write_knowledge"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "KnowledgeFiles",
+    "check_knowledge_directory",
+    "check_provenance",
+    "read_knowledge",
+    "write_knowledge",
+]
 
 FORMAT = "metahpo-knowledge"
 VERSION = 2
@@ -92,7 +100,7 @@ def write_knowledge(
     # its staging folder is made beside it, in its parent.
     target = Path(path).resolve()
     _check_replaceable(target, path)
-    extra = _check_provenance(provenance)
+    extra = check_provenance(provenance, "write_knowledge")
     if portfolio_rules is not None:
         # Refused before anything is written.
         portfolio_rule_text(portfolio_rules, "The 'portfolio_rules' parameter of write_knowledge")
@@ -257,19 +265,22 @@ def _columns(space: Space, members: list[Task]) -> tuple[dict[str, list[Any]], l
     return columns, schema
 
 
-def _check_provenance(provenance: Mapping[str, Any] | None) -> dict[str, Any]:
+def check_provenance(provenance: Mapping[str, Any] | None, caller: str) -> dict[str, Any]:
+    """``provenance`` as the manifest keeps it; one that is not a JSON-able dict with string
+    keys is refused, naming the ``provenance`` parameter of ``caller`` (the function the
+    user called: ``"write_knowledge"``, ``"KnowledgeBase.save"``)."""
     if provenance is None:
         return {}
     if isinstance(provenance, Mapping):
         # JSON would store {0: "a"} as {"0": "a"}, which reading back by 0 then misses.
-        check_string_keys(dict(provenance), "provenance", "write_knowledge")
+        check_string_keys(dict(provenance), "provenance", caller)
     try:
         if not isinstance(provenance, Mapping):
             raise TypeError
         return dict(json.loads(json.dumps(dict(provenance), allow_nan=False)))
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError(
-            "The 'provenance' parameter of write_knowledge must be a JSON-able dict. "
+            f"The 'provenance' parameter of {caller} must be a JSON-able dict. "
             f"Got {describe(provenance)} instead."
         ) from exc
 
