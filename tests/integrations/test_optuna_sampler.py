@@ -69,7 +69,7 @@ def test_auto_is_metabo_with_enough_past_studies() -> None:
     sampler = MetaHPOSampler(knowledge=_past_knowledge(), seed=0)
     study = optuna.create_study(sampler=sampler)
     study.optimize(_objective, n_trials=5)
-    assert type(next(iter(sampler._optimizers.values()))).__name__ == "MetaBO"
+    assert type(next(iter(sampler._proposers.values())).optimizer).__name__ == "MetaBO"
     assert study.best_value < 1.0
 
 

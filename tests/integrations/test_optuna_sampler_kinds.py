@@ -43,7 +43,7 @@ def _run(sampler: MetaHPOSampler, n_trials: int = 2) -> optuna.Study:
 
 
 def _chosen(sampler: MetaHPOSampler) -> str:
-    (optimizer,) = sampler._optimizers.values()
+    (optimizer,) = [proposer.optimizer for proposer in sampler._proposers.values()]
     return optimizer.name
 
 

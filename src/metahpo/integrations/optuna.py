@@ -25,7 +25,7 @@ import logging
 import math
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -42,7 +42,7 @@ from metahpo.knowledge import (
 )
 from metahpo.optimizers import Optimizer, make_optimizer, optimizer_names
 from metahpo.space import Categorical, Float, Int, Param, Space
-from metahpo.study import auto_optimizer
+from metahpo.study import auto_optimizer, knowledge_order
 from metahpo.trial import FrozenTrial, TrialState
 
 try:
@@ -230,11 +230,13 @@ class MetaHPOSampler(BaseSampler):
             without one, every related task counts.
 
     Attributes:
-        optimizer_choice: which optimizer ``"auto"`` chose for the latest search space it
-            proposed in, and why: ``{"optimizer", "reason"}`` as ``create_study`` stores it
-            in ``user_attrs["optimizer_choice"]`` (also logged at INFO on the
-            ``metahpo.integrations`` logger). ``None`` before the first proposal over the
-            intersection search space, and for an optimizer named other than ``"auto"``.
+        optimizer_choice: which optimizer ``"auto"`` chose for the search space of the
+            latest proposal, and why: ``{"optimizer", "reason"}`` as ``create_study``
+            stores it in ``user_attrs["optimizer_choice"]`` (also logged at INFO on the
+            ``metahpo.integrations`` logger, once per space). A sampler shared by studies
+            of several spaces keeps one choice per space. ``None`` before the first
+            proposal over the intersection search space, and for an optimizer named other
+            than ``"auto"``.
 
     Example:
         >>> import optuna
@@ -286,8 +288,7 @@ class MetaHPOSampler(BaseSampler):
         # Per study: Optuna's intersection keeps one study's state, and one sampler is
         # naturally reused for one study per dataset.
         self._intersections: dict[tuple[str, Any], IntersectionSearchSpace] = {}
-        self._optimizers: dict[str, Optimizer] = {}
-        self._spaces: dict[str, Space] = {}
+        self._proposers: dict[str, _Proposer] = {}
         self.optimizer_choice: dict[str, Any] | None = None
         self._lock = threading.Lock()
 
@@ -314,7 +315,9 @@ class MetaHPOSampler(BaseSampler):
         _check_single_objective(study)
         if not search_space:
             return {}
-        space, optimizer = self._make_optimizer(space_from_distributions(search_space))
+        space, optimizer, choice = self._proposer(space_from_distributions(search_space))
+        # The choice for this space: one sampler may serve studies of several spaces.
+        self.optimizer_choice = choice
         study = _whole(study)
         history = self._history(study, trial, space, search_space)
         config = optimizer.suggest(history, 1)[0]
@@ -330,46 +333,37 @@ class MetaHPOSampler(BaseSampler):
         _check_single_objective(study)
         return self._random.sample_independent(study, trial, param_name, param_distribution)
 
-    def _make_optimizer(self, space: Space) -> tuple[Space, Optimizer]:
-        """The optimizer of the search space ``space``, and the space as it proposes in
-        (see :meth:`_in_knowledge_order`)."""
+    def _proposer(self, space: Space) -> _Proposer:
+        """What proposes in the search space ``space``: the space as it proposes in (the
+        knowledge's order, :func:`~metahpo.study.knowledge_order`), its optimizer, and what
+        ``"auto"`` chose for it."""
         # One optimizer per search space, kept: MetaBO meta-trains its model once, not at
-        # every trial (a bounded cache: one entry per distinct intersection space).
+        # every trial (a bounded cache: one entry per distinct intersection space). Built
+        # under the lock, so that threads sharing the sampler build one optimizer per space
+        # and evict one entry at a time (building MetaBO from ready-trained models is quick;
+        # meta-training waits for its first suggestion).
         key = space.fingerprint()
-        if key not in self._optimizers:
-            if len(self._optimizers) >= 8:
-                oldest = next(iter(self._optimizers))
-                self._optimizers.pop(oldest)
-                self._spaces.pop(oldest)
-            self._spaces[key] = self._in_knowledge_order(space)
-            self._optimizers[key] = self._new_optimizer(self._spaces[key])
-        return self._spaces[key], self._optimizers[key]
+        with self._lock:
+            proposer = self._proposers.get(key)
+            if proposer is None:
+                ordered = space if self._knowledge is None else knowledge_order(self._knowledge, space)
+                optimizer, choice = self._new_optimizer(ordered)
+                if len(self._proposers) >= 8:
+                    self._proposers.pop(next(iter(self._proposers)))
+                proposer = self._proposers[key] = _Proposer(ordered, optimizer, choice)
+            return proposer
 
-    def _in_knowledge_order(self, space: Space) -> Space:
-        """``space`` with its parameters in the order the knowledge's first task of the same
-        space lists them (Optuna's distributions come in name order): a ready-trained
-        meta-model reads its inputs in its space's order, so a bundle's model starts MetaBO
-        only in that order."""
-        if self._knowledge is None:
-            return space
-        fingerprint = space.fingerprint()
-        for task in self._knowledge.tasks():
-            if task.space is not None and task.space.fingerprint() == fingerprint:
-                return Space({name: space[name] for name in task.space.names})
-        return space
-
-    def _new_optimizer(self, space: Space) -> Optimizer:
+    def _new_optimizer(self, space: Space) -> tuple[Optimizer, dict[str, Any] | None]:
         kb = self._knowledge
         if self.optimizer == "auto":
             # The rule create_study's "auto" follows, with no storage to add default knowledge.
             optimizer, choice = auto_optimizer(kb if kb is not None else KnowledgeBase([]), space, self._task_type)
-            self.optimizer_choice = choice
             logger.info("MetaHPOSampler: optimizer='auto' chose %s for the space (%s): %s.",
                         choice["optimizer"], ", ".join(space.names), choice["reason"])
-            return optimizer
+            return optimizer, choice
         if self.optimizer not in ("metabo", "portfolio"):
-            return make_optimizer(self.optimizer)
-        return make_optimizer(self.optimizer, knowledge=kb if kb is not None else KnowledgeBase([]))
+            return make_optimizer(self.optimizer), None
+        return make_optimizer(self.optimizer, knowledge=kb if kb is not None else KnowledgeBase([])), None
 
     def _history(
         self, study: Any, trial: Any, space: Space, distributions: Mapping[str, BaseDistribution]
@@ -412,6 +406,14 @@ class MetaHPOSampler(BaseSampler):
                 if hidden else self._seed)
         return History(space=space, trials=tuple(records), direction=direction, seed=seed,
                        descriptor=self._descriptor, task_type=self._task_type)
+
+
+class _Proposer(NamedTuple):
+    """What the sampler keeps per search space."""
+
+    space: Space  # in the order the optimizer proposes in
+    optimizer: Optimizer
+    choice: dict[str, Any] | None  # what "auto" chose, and why; None for an optimizer named
 
 
 def _study_kind(task: Any, task_type: Any) -> tuple[dict[str, float] | None, str | None]:

@@ -2,7 +2,7 @@
 
 from metahpo.study._create import create_study, delete_study, list_studies, load_study
 from metahpo.study._handle import TrialHandle
-from metahpo.study._knowledge import auto_optimizer, study_knowledge
+from metahpo.study._knowledge import auto_optimizer, knowledge_order, study_knowledge
 from metahpo.study._labels import (
     knowledge_update_label,
     optimizer_label,
@@ -19,6 +19,7 @@ __all__ = [
     "auto_optimizer",
     "create_study",
     "delete_study",
+    "knowledge_order",
     "knowledge_update_label",
     "list_studies",
     "load_study",

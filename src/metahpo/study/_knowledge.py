@@ -44,6 +44,7 @@ __all__ = [
     "check_knowledge_argument",
     "check_task_kind",
     "default_knowledge",
+    "knowledge_order",
     "learner_after_auto",
     "reachable_knowledge",
     "reopened_knowledge",
@@ -316,19 +317,64 @@ def auto_optimizer(
     return metabo, {"optimizer": "metabo", "reason": reason}
 
 
+def knowledge_order(knowledge: KnowledgeBase, space: Space) -> Space:
+    """``space`` with its parameters in the order ``knowledge`` lists them for tasks of the
+    same space (the same parameters over the same ranges, in any order).
+
+    A bundle's ready-trained meta-model reads its inputs in the order of the space it was
+    trained on, its bundle's, so it starts a study (:func:`auto_optimizer`) only in that
+    order: when ``knowledge`` has such a bundle (the one bundle its spec names) with tasks
+    of the space, their order is taken; else the order of the first task of the space;
+    else ``space`` as given. The Optuna sampler, whose distributions come in name order,
+    proposes in this order.
+
+    Example:
+        >>> import metahpo as mh
+        >>> from metahpo.study import knowledge_order
+        >>> kb = mh.KnowledgeBase.open("bundled:hgb-classifier")
+        >>> by_name = mh.Space({n: kb[kb.names[0]].space[n] for n in sorted(kb[kb.names[0]].space.names)})
+        >>> knowledge_order(kb, by_name).names == kb[kb.names[0]].space.names
+        True
+    """
+    if not isinstance(knowledge, KnowledgeBase):
+        raise InvalidParameterError(
+            "The 'knowledge' parameter of knowledge_order must be a KnowledgeBase (open a spec "
+            f"with KnowledgeBase.open). Got {describe(knowledge)} instead."
+        )
+    if not isinstance(space, Space):
+        raise InvalidParameterError(
+            f"The 'space' parameter of knowledge_order must be a metahpo Space. Got {describe(space)} instead."
+        )
+    fingerprint = space.fingerprint()
+    same = [(task.source, task.space) for task in knowledge.tasks()
+            if task.space is not None and task.space.fingerprint() == fingerprint]
+    if not same:
+        return space
+    bundled = f"bundled:{bundle}" if (bundle := _ready_bundle(knowledge)) is not None else None
+    _, order = next(((source, s) for source, s in same if source == bundled), same[0])
+    return Space({name: space[name] for name in order.names})
+
+
+def _ready_bundle(kb: KnowledgeBase) -> str | None:
+    """The bundle whose ready-trained meta-models may start a study over ``kb``: the one
+    bundle its spec names; ``None`` when it names none or several."""
+    specs = [kb.spec] if isinstance(kb.spec, str) else list(kb.spec or [])
+    bundles = [s[8:] for s in specs if s.startswith("bundled:")]
+    return bundles[0] if len(bundles) == 1 else None
+
+
 def _ready_meta_models(kb: KnowledgeBase, space: Space, task_type: str | None = None) -> list[Any]:
     """The ready-trained meta-models shipped with the one bundle of ``kb`` (without and with
     a budget column) that were trained on ``space``; none when it holds no bundle or several,
     or when none of the bundle's tasks is of the study's kind of problem ``task_type``."""
-    specs = [kb.spec] if isinstance(kb.spec, str) else list(kb.spec or [])
-    bundles = [s[8:] for s in specs if s.startswith("bundled:")]
-    if len(bundles) != 1:
+    bundle = _ready_bundle(kb)
+    if bundle is None:
         return []
-    if not any(t.source == f"bundled:{bundles[0]}" for t in kb.of_task_type(task_type)):
+    if not any(t.source == f"bundled:{bundle}" for t in kb.of_task_type(task_type)):
         return []  # a classifier's model is no start for a regression study
     from metahpo.surrogates.meta import reads_space  # torch, imported with a bundle's models only
 
-    ready = [bundled_meta_model(bundles[0], budgets=b) for b in (False, True)]
+    ready = [bundled_meta_model(bundle, budgets=b) for b in (False, True)]
     return [model for model in ready if model is not None and reads_space(model, space)]
 
 
