@@ -1,8 +1,9 @@
-"""Paired comparison of the ``bundle-alone`` runs in this directory: a variant minus the
-current code (``base``), per study, after 3, 5, 10 and 20 trials; the regret's zero is the
-best loss any way found on the dataset (these runs and the lifelong benchmark's records).
+"""Paired comparison of ``bundle-alone`` runs (``PRESET_NAME_ORDERING.json``, written by
+``bundle_alone.py``) in a directory, this one unless named: a variant minus the current
+code (``base``), per study, after 3, 5, 10 and 20 trials; the regret's zero is the best
+loss any way found on the dataset (these runs and the lifelong benchmark's records).
 
-    compare.py PRESET VARIANT [LIFELONG_RUNS_JSONL]
+    compare.py PRESET VARIANT [DIRECTORY]
 """
 
 import json
@@ -19,11 +20,11 @@ WAYS = ("optuna", "gpbo", "bundle-alone", "metabo+bundle", "metabo-empty")
 
 def main() -> None:
     preset, variant = sys.argv[1:3]
-    source = Path(sys.argv[3]) if len(sys.argv) > 3 else REFERENCE
-    records = {row["key"]: row["curves"] for row in map(json.loads, source.read_text().splitlines())}
+    folder = Path(sys.argv[3]) if len(sys.argv) > 3 else HERE
+    records = {row["key"]: row["curves"] for row in map(json.loads, REFERENCE.read_text().splitlines())}
     base, changed, refs = [], [], {way: [] for way in WAYS}
     for ordering in range(3):
-        b, v = (HERE / f"{preset}_{name}_{ordering}.json" for name in ("base", variant))
+        b, v = (folder / f"{preset}_{name}_{ordering}.json" for name in ("base", variant))
         if not (b.exists() and v.exists()):
             continue
         base.append(np.array(json.loads(b.read_text())["curves"]))

@@ -278,15 +278,7 @@ def auto_optimizer(
         >>> choice["reason"]
         '0 related tasks among the 0 tasks of the knowledge (built in memory) (MetaBO needs 3)'
     """
-    if not isinstance(knowledge, KnowledgeBase):
-        raise InvalidParameterError(
-            "The 'knowledge' parameter of auto_optimizer must be a KnowledgeBase (open a spec "
-            f"with KnowledgeBase.open). Got {describe(knowledge)} instead."
-        )
-    if not isinstance(space, Space):
-        raise InvalidParameterError(
-            f"The 'space' parameter of auto_optimizer must be a metahpo Space. Got {describe(space)} instead."
-        )
+    _check_knowledge_and_space(knowledge, space, "auto_optimizer")
     if task_type is not None and task_type not in TASK_TYPES:
         raise InvalidParameterError(
             "The 'task_type' parameter of auto_optimizer must be 'classification', 'regression' "
@@ -336,15 +328,7 @@ def knowledge_order(knowledge: KnowledgeBase, space: Space) -> Space:
         >>> knowledge_order(kb, by_name).names == kb[kb.names[0]].space.names
         True
     """
-    if not isinstance(knowledge, KnowledgeBase):
-        raise InvalidParameterError(
-            "The 'knowledge' parameter of knowledge_order must be a KnowledgeBase (open a spec "
-            f"with KnowledgeBase.open). Got {describe(knowledge)} instead."
-        )
-    if not isinstance(space, Space):
-        raise InvalidParameterError(
-            f"The 'space' parameter of knowledge_order must be a metahpo Space. Got {describe(space)} instead."
-        )
+    _check_knowledge_and_space(knowledge, space, "knowledge_order")
     fingerprint = space.fingerprint()
     same = [(task.source, task.space) for task in knowledge.tasks()
             if task.space is not None and task.space.fingerprint() == fingerprint]
@@ -353,6 +337,18 @@ def knowledge_order(knowledge: KnowledgeBase, space: Space) -> Space:
     bundled = f"bundled:{bundle}" if (bundle := _ready_bundle(knowledge)) is not None else None
     _, order = next(((source, s) for source, s in same if source == bundled), same[0])
     return Space({name: space[name] for name in order.names})
+
+
+def _check_knowledge_and_space(knowledge: Any, space: Any, owner: str) -> None:
+    if not isinstance(knowledge, KnowledgeBase):
+        raise InvalidParameterError(
+            f"The 'knowledge' parameter of {owner} must be a KnowledgeBase (open a spec "
+            f"with KnowledgeBase.open). Got {describe(knowledge)} instead."
+        )
+    if not isinstance(space, Space):
+        raise InvalidParameterError(
+            f"The 'space' parameter of {owner} must be a metahpo Space. Got {describe(space)} instead."
+        )
 
 
 def _ready_bundle(kb: KnowledgeBase) -> str | None:
