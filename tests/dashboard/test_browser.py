@@ -336,21 +336,31 @@ def test_a_polling_page_downloads_a_study_only_when_it_changed(page, serve_dashb
     assert page.errors == []
 
 
+@contextlib.contextmanager
+def _studies_page_on_a_still_clock(page, serve_dashboard, url: str):
+    """The studies page of a storage holding one two-trial study ``"a"``, served, under a
+    paused clock (only skips fire its polls, none in between), and the list of every
+    answer of ``/api/studies`` it gets; yields ``(study, answers)``."""
+    import metahpo as mh
+
+    study = mh.create_study(name="a", space=mh.Space({"x": mh.Float(0.0, 1.0)}), storage=url,
+                            optimizer="random", seed=0)
+    study.optimize(lambda t: t.config["x"], n_trials=2, show_progress=False)
+    with serve_dashboard(url) as dashboard:
+        answers: list = []
+        page.on("response", lambda r: answers.append(r) if "/api/studies" in r.url else None)
+        page.clock.install()
+        page.clock.pause_at(page.evaluate("Date.now()") + 1_000)
+        page.goto(dashboard + "/")
+        yield study, answers
+
+
 def test_the_studies_page_downloads_the_list_only_when_it_changed(page, serve_dashboard, tmp_path):
     import metahpo as mh
 
     url = f"sqlite:///{tmp_path / 'list.db'}"
     space = mh.Space({"x": mh.Float(0.0, 1.0)})
-    study = mh.create_study(name="a", space=space, storage=url, optimizer="random", seed=0)
-    study.optimize(lambda t: t.config["x"], n_trials=2, show_progress=False)
-    with serve_dashboard(url) as dashboard:
-        answers: list = []  # every answer of /api/studies, the page's polls
-        page.on("response", lambda r: answers.append(r) if "/api/studies" in r.url else None)
-        # The clock stands still: the list page draws no figure, and only the skips below
-        # fire its polls, none in between.
-        page.clock.install()
-        page.clock.pause_at(page.evaluate("Date.now()") + 1_000)
-        page.goto(dashboard + "/")
+    with _studies_page_on_a_still_clock(page, serve_dashboard, url) as (study, answers):
 
         def poll() -> list[int]:
             """Skip to the next poll; the statuses of the answers it got."""
@@ -397,19 +407,9 @@ def _set_hidden(page, hidden: bool) -> None:
 
 
 def test_an_idle_studies_page_asks_less_often_and_not_while_hidden(page, serve_dashboard, tmp_path):
-    import metahpo as mh
-
     url = f"sqlite:///{tmp_path / 'idle-list.db'}"
-    study = mh.create_study(name="a", space=mh.Space({"x": mh.Float(0.0, 1.0)}), storage=url,
-                            optimizer="random", seed=0)
-    study.optimize(lambda t: t.config["x"], n_trials=2, show_progress=False)
-    with serve_dashboard(url) as dashboard:
-        answers: list = []  # every answer of /api/studies, the page's polls
-        page.on("response", lambda r: answers.append(r) if "/api/studies" in r.url else None)
-        # The clock stands still: only the skips below fire polls (or showing the page again).
-        page.clock.install()
-        page.clock.pause_at(page.evaluate("Date.now()") + 1_000)
-        page.goto(dashboard + "/")
+    # Only the skips below fire polls (or showing the page again).
+    with _studies_page_on_a_still_clock(page, serve_dashboard, url) as (study, answers):
         table = "document.querySelector('table#studies')"
 
         def waits() -> int:
