@@ -59,6 +59,32 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
 # --- end PostgreSQL -----------------------------------------------------------------------
 
 
+# --- Meta-training (presets, studies, the Optuna sampler) ---------------------------------
+# A test that a study starts from a bundle's ready-trained meta-model needs to see whether
+# it meta-trained, not wait tens of seconds for it.
+
+
+class MetaTrained(Exception):
+    """Raised instead of a meta-training (tens of seconds on a bundle)."""
+
+
+@pytest.fixture
+def no_meta_training(monkeypatch: pytest.MonkeyPatch, tmp_path) -> type[MetaTrained]:
+    """A fresh METAHPO_HOME (no meta-model stored by another run) where meta-training raises
+    :class:`MetaTrained`, the fixture's value."""
+    from metahpo.surrogates.meta import _provider
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise MetaTrained
+
+    monkeypatch.setenv("METAHPO_HOME", str(tmp_path))
+    monkeypatch.setattr(_provider, "meta_train", no_training)
+    return MetaTrained
+
+
+# --- end meta-training --------------------------------------------------------------------
+
+
 # --- Studies to draw (visualization and dashboard) ----------------------------------------
 # A SQLite storage holding a finished Hyperband study, two more finished studies (so that
 # the knowledge has tasks), a warm-started portfolio study, a study that is still running

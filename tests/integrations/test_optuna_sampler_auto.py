@@ -18,23 +18,6 @@ from metahpo.study import auto_optimizer  # noqa: E402
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-class MetaTrained(Exception):
-    """Raised instead of a meta-training (tens of seconds on a bundle)."""
-
-
-@pytest.fixture
-def no_meta_training(monkeypatch: pytest.MonkeyPatch, tmp_path) -> type[MetaTrained]:
-    """A fresh METAHPO_HOME (no meta-model stored by another run) where meta-training raises."""
-    from metahpo.surrogates.meta import _provider
-
-    def no_training(*args: Any, **kwargs: Any) -> None:
-        raise MetaTrained
-
-    monkeypatch.setenv("METAHPO_HOME", str(tmp_path))
-    monkeypatch.setattr(_provider, "meta_train", no_training)
-    return MetaTrained
-
-
 def _suggest_preset_space(trial: optuna.Trial, space: mh.Space) -> dict[str, Any]:
     """The params of a metahpo space without conditions or grids, asked of an Optuna trial
     as its exact distributions."""

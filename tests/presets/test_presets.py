@@ -176,23 +176,6 @@ def test_create_study_with_a_preset_uses_its_space_and_bundle() -> None:
     assert gp.optimizer.name == "gpbo"
 
 
-class MetaTrained(Exception):
-    """Raised instead of a meta-training (25 s) a test only needs to see asked for."""
-
-
-@pytest.fixture
-def no_meta_training(monkeypatch: pytest.MonkeyPatch, tmp_path) -> type[MetaTrained]:
-    """A fresh METAHPO_HOME (no meta-model stored by another run) where meta-training raises."""
-    from metahpo.surrogates.meta import _provider
-
-    def no_training(*args, **kwargs):
-        raise MetaTrained
-
-    monkeypatch.setenv("METAHPO_HOME", str(tmp_path))
-    monkeypatch.setattr(_provider, "meta_train", no_training)
-    return MetaTrained
-
-
 def test_a_scheduler_over_the_bundles_budgets_starts_from_the_shipped_model(no_meta_training, tmp_path) -> None:
     X, y = tiny_data("classification")
     objective = mh.presets.objective("hgb-classifier", X, y, cv=2)
