@@ -40,7 +40,8 @@ def test_a_handle_is_told_through_another_opening_of_its_study(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "key", ["enqueued_configs", "task", "optimizer_choice", "knowledge_update", "study_finished", "task_type"]
+    "key", ["enqueued_configs", "task", "optimizer_choice", "ready_meta_models", "knowledge_update",
+            "study_finished", "task_type"]
 )
 def test_a_studys_own_attributes_cannot_be_overwritten(key):  # "task" only by a descriptor
     study = mh.create_study(space=_space(), optimizer="random", seed=0)
@@ -48,8 +49,8 @@ def test_a_studys_own_attributes_cannot_be_overwritten(key):  # "task" only by a
     with pytest.raises(InvalidParameterError, match=key) as refused:
         study.set_user_attr(key, "garbage")
     if key != "task":  # the message names the keys refused, not 'task', which a descriptor may set
-        assert ("'enqueued_configs', 'knowledge_update', 'optimizer_choice', 'study_finished', 'task_type'] ("
-                in str(refused.value))
+        assert ("'enqueued_configs', 'knowledge_update', 'optimizer_choice', 'ready_meta_models', "
+                "'study_finished', 'task_type'] (" in str(refused.value))
     assert study.ask().config == {"x": 0.25}  # the queue still works
     study.set_user_attr("note", "mine")
     assert study.user_attrs["note"] == "mine"

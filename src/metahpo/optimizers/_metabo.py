@@ -90,7 +90,10 @@ class MetaBO(BaseOptimizer):
         meta_models: the :class:`~metahpo.surrogates.meta.MetaModelProvider` that trains,
             keeps and updates meta-models, or the folder where the default provider keeps
             them when the knowledge names no storage (default ``$METAHPO_HOME/meta``), or a
-            provider's ``to_dict()`` (as a study stores it).
+            provider's ``to_dict()`` (as a study stores it). With the default provider
+            (``None`` or a folder), ``create_study`` starts a study over a bundle from the
+            bundle's ready-trained meta-model when it reads the study's space; a provider
+            given is used as it is.
         n_warm_start: portfolio configs before the surrogate takes over.
         k_nearest: how many nearest tasks the portfolio is chosen on (``None``: the number
             the knowledge records for the space, else the nearest task's cluster;

@@ -67,7 +67,10 @@ def create_study(
             ``"sqlite:///metahpo.db"`` / ``"postgresql+psycopg://..."``, or a storage object.
         direction: ``"minimize"`` or ``"maximize"``.
         optimizer: an optimizer instance or its name (``"random"``, ``"sobol"``, ``"gpbo"``,
-            ``"metabo"``, ``"auto"``).
+            ``"metabo"``, ``"auto"``). A MetaBO named, or given with the default meta-model
+            provider (``meta_models`` ``None`` or a folder), over a bundle whose ready-trained
+            meta-model reads ``space`` (a preset's) starts from that model, as ``"auto"``'s
+            does, rather than meta-training on the bundle; a provider given is used as it is.
         scheduler: ``None`` (full budget), a scheduler instance or its name.
         seed: the master seed; every random draw of the study derives from it.
         load_if_exists: load the stored study of this name instead of failing.
@@ -151,7 +154,7 @@ def create_study(
     record = _stored_study(store, name) if load_if_exists else None
     built = None
     if record is None:
-        resolved_optimizer, choice = build_optimizer(optimizer, knowledge, space, store, task_type)
+        resolved_optimizer, how_built = build_optimizer(optimizer, knowledge, space, store, task_type)
         built = resolved_optimizer
         user_attrs: dict[str, Any] = {}
         if task_record is not None:
@@ -160,8 +163,9 @@ def create_study(
             # The preset's kind, also beside a task recording it: a task given later
             # (study.set_user_attr("task", ...)) is checked against it.
             user_attrs[TASK_TYPE_KEY] = chosen_preset.task_type
-        if choice is not None:
-            user_attrs["optimizer_choice"] = choice
+        # Auto's choice, or the bundle whose ready-trained meta-models start a MetaBO named
+        # or given: what reopening the study rebuilds its optimizer by.
+        user_attrs.update(how_built)
         try:
             record = store.create_study(
                 name, space=space.to_dict(), direction=direction, seed=seed,

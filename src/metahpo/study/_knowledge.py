@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from metahpo._validation import describe
+from metahpo._validation import describe, init_params
 from metahpo.exceptions import InvalidParameterError
 from metahpo.knowledge import (
     TASK_TYPES,
@@ -36,6 +37,7 @@ from metahpo.storage import (
     missing_sqlite_file,
     sqlite_path,
 )
+from metahpo.study._state import READY_META_MODELS_KEY
 
 __all__ = [
     "auto_optimizer",
@@ -47,6 +49,7 @@ __all__ = [
     "knowledge_order",
     "learner_after_auto",
     "reachable_knowledge",
+    "ready_start",
     "reopened_knowledge",
     "reopened_optimizer",
     "resolve_knowledge",
@@ -229,8 +232,11 @@ def default_knowledge(space: Space, storage: Storage) -> KnowledgeBase:
 
 def build_optimizer(
     optimizer: Any, knowledge: Any, space: Space, storage: Storage, task_type: str | None = None
-) -> tuple[Optimizer, dict[str, Any] | None]:
-    """The study's optimizer, and for ``"auto"`` which one it chose and why.
+) -> tuple[Optimizer, dict[str, Any]]:
+    """The study's optimizer, and what the study stores in its ``user_attrs`` about how it
+    was built: for ``"auto"``, which optimizer it chose and why (``"optimizer_choice"``);
+    for a MetaBO named or given that starts from a bundle's ready-trained meta-models, the
+    bundle (``"ready_meta_models"``, see :func:`ready_start`).
 
     ``"auto"`` is :func:`auto_optimizer`'s choice for the knowledge (else
     :func:`default_knowledge`), the study's space and ``task_type``, the kind of problem the
@@ -243,13 +249,59 @@ def build_optimizer(
     kb = resolve_knowledge(knowledge)
     if isinstance(optimizer, str):
         if optimizer == "auto":
-            return auto_optimizer(kb if kb is not None else default_knowledge(space, storage), space, task_type)
+            chosen, choice = auto_optimizer(kb if kb is not None else default_knowledge(space, storage),
+                                            space, task_type)
+            return chosen, {"optimizer_choice": choice}
         if kb is None and takes_knowledge(optimizer_class(optimizer)):
             kb = default_knowledge(space, storage)
-        return make_optimizer(optimizer, knowledge=kb), None
+        return ready_start(make_optimizer(optimizer, knowledge=kb), space, task_type)
     if kb is not None and getattr(optimizer, "knowledge", None) is not kb:
         raise _instance_knowledge_error(optimizer)
-    return make_optimizer(optimizer), None
+    return ready_start(make_optimizer(optimizer), space, task_type)
+
+
+def ready_start(
+    optimizer: Optimizer, space: Space, task_type: str | None = None
+) -> tuple[Optimizer, dict[str, Any]]:
+    """``optimizer``, started from its bundle's ready-trained meta-models when ``"auto"``'s
+    MetaBO would be; and what the study stores of that start.
+
+    A MetaBO with the default meta-model provider (``meta_models`` ``None`` or a folder)
+    over knowledge whose ready-trained models read ``space`` (the one bundle its spec
+    names, the same parameters in the same order, a task of the study's kind
+    ``task_type``; see :func:`_ready_meta_models`) becomes an equal MetaBO whose provider
+    starts from those models instead of meta-training on the bundle at the first
+    model-based suggestion, with ``{"ready_meta_models": "bundled:NAME"}`` to store, so
+    that a reopened study starts from them again (:func:`reopened_optimizer`). Any other
+    optimizer, and a MetaBO given a provider of the user's own (a training configuration,
+    models of their own), is returned as it is, with nothing to store.
+
+    A space that lists the bundle's parameters in another order is not reordered: it is
+    the study's, as the user wrote it, and its MetaBO meta-trains once on the bundle, as
+    ``"auto"``'s does (:func:`knowledge_order` gives the order the models read).
+    """
+    knowledge = getattr(optimizer, "knowledge", None)
+    meta_models = getattr(optimizer, "meta_models", None)
+    # By name first: the class check imports MetaBO's module (torch), which a random
+    # search should not pay for.
+    if (getattr(optimizer, "name", None) != "metabo" or not isinstance(knowledge, KnowledgeBase)
+            or not (meta_models is None or isinstance(meta_models, (str, Path)))):
+        return optimizer, {}
+    metabo = optimizer_class("metabo")
+    # A subclass may use its arguments otherwise than MetaBO does: not rebuilt.
+    if type(optimizer) is not metabo:
+        return optimizer, {}
+    ready = _ready_meta_models(knowledge, space, task_type)
+    if not ready:
+        return optimizer, {}
+    from metahpo.surrogates.meta import MetaModelProvider  # torch, as MetaBO already is
+
+    provider = MetaModelProvider(store=meta_models, initial=ready)
+    # An equal MetaBO (its stored spec is the same: a provider's models are not part of
+    # it), not the given instance changed, which the user may be sharing between studies.
+    started: Optimizer = metabo(**{**init_params(optimizer), "meta_models": provider})
+    started.load_state_dict(optimizer.state_dict())
+    return started, {READY_META_MODELS_KEY: f"bundled:{_ready_bundle(knowledge)}"}
 
 
 def auto_optimizer(
@@ -377,24 +429,25 @@ def _ready_meta_models(kb: KnowledgeBase, space: Space, task_type: str | None = 
 def _auto_metabo(kb: KnowledgeBase, space: Space, task_type: str | None) -> tuple[Optimizer, bool]:
     """The MetaBO ``"auto"`` makes for ``kb`` and a study of ``space`` and ``task_type``, and
     whether it starts from ready-trained meta-models (no meta-training)."""
-    ready = _ready_meta_models(kb, space, task_type)
-    if ready:
-        from metahpo.surrogates.meta import MetaModelProvider
-
-        return optimizer_class("metabo")(knowledge=kb, meta_models=MetaModelProvider(initial=ready)), True
-    return make_optimizer("metabo", knowledge=kb), False
+    metabo, started = ready_start(make_optimizer("metabo", knowledge=kb), space, task_type)
+    return metabo, bool(started)
 
 
 def reopened_optimizer(record: StudyRecord, kb: Any) -> Optimizer:
     """The optimizer of a stored study, rebuilt from its spec with knowledge ``kb``; a
-    MetaBO ``"auto"`` chose gets the bundle's ready-trained meta-models again (the spec
-    keeps the provider's settings, not the models), so a study reopened before its first
-    model-based suggestion does not meta-train on the bundle."""
+    MetaBO ``"auto"`` chose, or one named or given that started from a bundle's
+    ready-trained meta-models (``user_attrs["ready_meta_models"]``, see
+    :func:`ready_start`), gets them again (the spec keeps the provider's settings, not the
+    models), so a study reopened before its first model-based suggestion does not
+    meta-train on the bundle. A MetaBO given a provider of the user's own stored no such
+    start, and reopens without one."""
     spec = dict(record.optimizer)
     choice = record.user_attrs.get("optimizer_choice")
+    started = (isinstance(choice, dict) and choice.get("optimizer") == "metabo") or (
+        READY_META_MODELS_KEY in record.user_attrs)
     ready = (_ready_meta_models(kb, Space.from_dict(record.space), study_task_type(record))
-             if isinstance(kb, KnowledgeBase) else [])
-    if isinstance(choice, dict) and choice.get("optimizer") == "metabo" and ready:
+             if started and spec.get("name") == "metabo" and isinstance(kb, KnowledgeBase) else [])
+    if ready:
         from metahpo.surrogates.meta import MetaModelProvider
 
         params = dict(spec.get("params") or {})

@@ -26,13 +26,17 @@ RESERVED_USER_ATTRS = frozenset({OPTIMIZER_STATE_KEY, DISPATCH_KEY})
 # entry, when it was taken for dead, whether it resumed its parent's checkpoint, the state
 # above): set_user_attr may not overwrite them.
 OWN_TRIAL_ATTRS = RESERVED_USER_ATTRS | {"why", ENQUEUED_KEY, STALE_KEY, RESUMED_KEY}
+# The bundle ("bundled:NAME") whose ready-trained meta-models start the MetaBO a study was
+# created with by name or as an instance (auto's choice says so in its reason): a study
+# reopened from its storage starts from them again.
+READY_META_MODELS_KEY = "ready_meta_models"
 # Study-level keys metahpo writes and reads back: the queue of enqueued configs, the task
 # descriptor the knowledge reads (settable, if it is one), the kind of problem a preset
-# records without one, auto's choice, the last
+# records without one, auto's choice, the ready-trained start above, the last
 # continual update's summary and when the study was finished (Study.finish). The storage
 # keeps the queue (QUEUE_KEY) and writes the entry a trial runs (ENQUEUED_KEY).
 RESERVED_STUDY_ATTRS = frozenset(
-    {QUEUE_KEY, "task", "task_type", "optimizer_choice", "knowledge_update", FINISHED_KEY}
+    {QUEUE_KEY, "task", "task_type", "optimizer_choice", READY_META_MODELS_KEY, "knowledge_update", FINISHED_KEY}
 )
 
 
