@@ -132,22 +132,54 @@ def test_the_suite_catches_a_fingerprint_blind_to_trials() -> None:
         check_fingerprint(_FingerprintOfStudiesOnly())
 
 
-def test_a_storage_without_a_fingerprint_passes_its_check() -> None:
-    from metahpo.testing.storage import check_fingerprint
+def test_a_storage_without_a_fingerprint_passes_its_checks() -> None:
+    from metahpo.testing.storage import check_fingerprint, check_study_fingerprint
 
-    # fingerprint() is optional: nothing to check, and nothing is written.
+    # fingerprint() and study_fingerprint() are optional: nothing to check, and nothing is written.
     storage = _StorageWithoutFingerprint()
     check_fingerprint(storage)  # type: ignore[arg-type]
+    check_study_fingerprint(storage)  # type: ignore[arg-type]
     assert storage.list_studies() == []
 
 
 class _StorageWithoutFingerprint:
-    """A storage class written before the protocol had fingerprint()."""
+    """A storage class written before the protocol had fingerprint() and study_fingerprint()."""
 
     def __init__(self) -> None:
         self._inner = InMemoryStorage()
 
     def __getattr__(self, name: str) -> Any:
-        if name == "fingerprint":
+        if name in ("fingerprint", "study_fingerprint"):
             raise AttributeError(name)
         return getattr(self._inner, name)
+
+
+class _StudyFingerprintOfStatesOnly(InMemoryStorage):
+    """A broken backend: its study fingerprint sees trials come and end, but no config,
+    attribute or report of a running trial."""
+
+    def study_fingerprint(self, study_id: int) -> str:
+        states = [t.state.value for t in self.get_trials(study_id)]
+        return repr((study_id, self._study_by_id(study_id).user_attrs, states))
+
+
+class _StudyFingerprintOfTheWholeStorage(InMemoryStorage):
+    """A broken backend: its study fingerprint changes with any write, to any study."""
+
+    def study_fingerprint(self, study_id: int) -> str:
+        self._study_by_id(study_id)
+        return f"{study_id}:{self.fingerprint()}"
+
+
+def test_the_suite_catches_a_study_fingerprint_blind_to_running_trials() -> None:
+    from metahpo.testing.storage import check_study_fingerprint
+
+    with pytest.raises(AssertionError, match="did not change when a reserved trial's config was set"):
+        check_study_fingerprint(_StudyFingerprintOfStatesOnly())
+
+
+def test_the_suite_catches_a_study_fingerprint_that_other_studies_change() -> None:
+    from metahpo.testing.storage import check_study_fingerprint
+
+    with pytest.raises(AssertionError, match="writing to another study changed"):
+        check_study_fingerprint(_StudyFingerprintOfTheWholeStorage())

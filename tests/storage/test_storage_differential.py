@@ -57,6 +57,8 @@ class SameAsReference(RuleBasedStateMachine):
                 study = storage.create_study(name, space={}, direction="minimize", seed=0,
                                              optimizer={}, scheduler={})
                 storage.create_trial(study.study_id, config={"x": 1})
+        # By storage (0: the reference, 1: the subject), what each study fingerprint stood for.
+        self.fingerprinted: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
 
     def teardown(self) -> None:
         for name in ("a", "b", "c", "missing"):
@@ -151,6 +153,19 @@ class SameAsReference(RuleBasedStateMachine):
                     for study in storage.list_studies()]
 
         assert content(self.reference) == content(self.subject)
+
+    @invariant()
+    def a_study_fingerprint_stands_for_one_content(self) -> None:
+        """A study's fingerprint, whenever it is seen again, stands for what it stood for: its
+        study, ``user_attrs`` and trials (of each trial's reports, how many and the latest,
+        as the protocol lets a replaced earlier step go unnoticed)."""
+        for storage, fingerprinted in zip((self.reference, self.subject), self.fingerprinted, strict=True):
+            for study in storage.list_studies():
+                trials = [(*view[:5], len(t.intermediate), max(t.intermediate.items(), default=None), *view[6:])
+                          for t in storage.get_trials(study.study_id) for view in [_trial_view(t)]]
+                shown = (study.study_id, dict(study.user_attrs), trials)
+                stood_for = fingerprinted.setdefault(storage.study_fingerprint(study.study_id), shown)  # type: ignore[attr-defined]
+                assert stood_for == shown, f"study {study.name!r} changed, its fingerprint did not"
 
 
 def _run(make_storage: Any, max_examples: int) -> None:

@@ -15,6 +15,7 @@ from metahpo.storage._base import (
     is_stale_failure,
     reads_from_number,
     storage_fingerprint,
+    study_fingerprint,
 )
 from metahpo.storage._cache import TrialCache
 from metahpo.storage._checks import (
@@ -87,6 +88,7 @@ __all__ = [
     "sqlite_path",
     "storage_fingerprint",
     "stored_names",
+    "study_fingerprint",
 ]
 
 

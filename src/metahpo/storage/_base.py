@@ -112,6 +112,17 @@ class Storage(Protocol):
     It is optional for storages written before it existed: :func:`storage_fingerprint`
     reads it, or says there is none.
 
+    ``study_fingerprint(study_id)`` is the same for one study, finer: read without loading
+    the study's trials, it changes whenever the study's ``user_attrs`` change, a trial is
+    created, a trial's config or ``user_attrs`` are set, a trial reports a step it had not
+    reported or its latest step again with another value, and a trial ends. Heartbeats and
+    a report that replaces the value of an earlier step may change it or not. Two studies
+    never share one (a study made under the name of a deleted one included), and it raises
+    :class:`~metahpo.exceptions.StudyNotFoundError` for a study that does not exist. A
+    reader that shows one study (the dashboard's study page) reads its trials again only
+    when it changed. It is optional too: :func:`study_fingerprint` reads it, or says there
+    is none.
+
     Artefacts such as meta-models are not part of this protocol: a storage that keeps
     them offers an :class:`~metahpo.storage.ArtefactStore` as its ``artefacts`` attribute.
     """
@@ -232,3 +243,22 @@ def storage_fingerprint(storage: Any) -> str | None:
     """
     method = getattr(storage, "fingerprint", None)
     return str(method()) if callable(method) else None
+
+
+def study_fingerprint(storage: Any, study_id: int) -> str | None:
+    """``storage.study_fingerprint(study_id)`` (see :class:`Storage`), or ``None`` for a
+    storage that has none (written before it was added to the protocol), whose readers must
+    read the study whole.
+
+    Example:
+        >>> from metahpo.storage import InMemoryStorage, study_fingerprint
+        >>> storage = InMemoryStorage()
+        >>> study = storage.create_study("demo", space={}, direction="minimize", seed=0,
+        ...                              optimizer={}, scheduler={})
+        >>> before = study_fingerprint(storage, study.study_id)
+        >>> _ = storage.create_trial(study.study_id, config={})
+        >>> study_fingerprint(storage, study.study_id) != before
+        True
+    """
+    method = getattr(storage, "study_fingerprint", None)
+    return str(method(study_id)) if callable(method) else None

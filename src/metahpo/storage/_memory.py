@@ -58,6 +58,7 @@ class InMemoryStorage:
         self._trials: dict[int, list[FrozenTrial]] = {}
         self._next_id = 0
         self._writes = 0  # every change counts: see fingerprint()
+        self._changed_at: dict[int, int] = {}  # by study id, the write that last changed it
         # Meta-models and other artefacts, under their own protocol.
         self.artefacts = InMemoryArtefactStore()
 
@@ -83,9 +84,9 @@ class InMemoryStorage:
                 payload[3], utcnow(),
             )
             self._next_id += 1
-            self._writes += 1
             self._studies[name] = record
             self._trials[record.study_id] = []
+            self._wrote(record.study_id)
             return _study_copy(record)
 
     def get_study(self, name: str) -> StudyRecord:
@@ -106,6 +107,7 @@ class InMemoryStorage:
                 raise StudyNotFoundError(f"No study named {name!r} in this storage. {_IN_MEMORY}")
             del self._studies[name]
             del self._trials[record.study_id]
+            del self._changed_at[record.study_id]
             self._writes += 1
 
     def set_study_user_attrs(self, study_id: int, attrs: Mapping[str, Any]) -> None:
@@ -113,7 +115,7 @@ class InMemoryStorage:
         with self._lock:
             record = self._study_by_id(study_id)
             self._studies[record.name] = replace(record, user_attrs={**record.user_attrs, **attrs})
-            self._writes += 1
+            self._wrote(study_id)
 
     def enqueue_config(
         self, study_id: int, config: Mapping[str, Any], budget: float | None = None
@@ -124,7 +126,7 @@ class InMemoryStorage:
             config_json = check_value_json(check_enqueued_config(record.space, config), "config")
             queue, entry_id = queue_with_entry(record.user_attrs.get(QUEUE_KEY, []), config_json, budget)
             self._studies[record.name] = replace(record, user_attrs={**record.user_attrs, QUEUE_KEY: queue})
-            self._writes += 1
+            self._wrote(study_id)
             return entry_id
 
     def create_trial(
@@ -160,7 +162,7 @@ class InMemoryStorage:
             if queue is not None:
                 self._studies[record.name] = replace(record, user_attrs={**record.user_attrs, QUEUE_KEY: queue})
             trials.append(trial)
-            self._writes += 1
+            self._wrote(study_id)
             return _trial_copy(trial)
 
     def set_trial_config(self, study_id: int, number: int, config: Mapping[str, Any]) -> None:
@@ -223,8 +225,20 @@ class InMemoryStorage:
         with self._lock:
             return str(self._writes)
 
+    def study_fingerprint(self, study_id: int) -> str:
+        """Changes with every write to the study (see :class:`~metahpo.storage.Storage`): the
+        study's id and the number of the storage's write that last changed it."""
+        with self._lock:
+            self._trials_of(study_id)
+            return f"{study_id}:{self._changed_at[study_id]}"
+
     def close(self) -> None:
         pass
+
+    def _wrote(self, study_id: int) -> None:
+        """Count a write that changed study ``study_id`` (the caller holds the lock)."""
+        self._writes += 1
+        self._changed_at[study_id] = self._writes
 
     def _trials_of(self, study_id: int) -> list[FrozenTrial]:
         if study_id not in self._trials:
@@ -253,7 +267,7 @@ class InMemoryStorage:
                 )
             updated = replace(trial, **changes)
             self._trials[study_id][number] = updated
-            self._writes += 1
+            self._wrote(study_id)
             return updated
 
 

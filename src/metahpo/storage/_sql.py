@@ -61,6 +61,7 @@ from metahpo.storage._sql_rows import (
     locked_trial,
     optional_positive,
     raise_missing,
+    study_fingerprint,
     study_record,
     trial_key,
 )
@@ -539,6 +540,10 @@ class SQLStorage:
     def fingerprint(self) -> str:
         """See :class:`~metahpo.storage.Storage`: two aggregate queries; no trial is loaded."""
         return self._db.run(fingerprint, write=False)
+
+    def study_fingerprint(self, study_id: int) -> str:
+        """See :class:`~metahpo.storage.Storage`: three small queries; no finished trial is loaded."""
+        return self._db.run(lambda connection: study_fingerprint(connection, study_id), write=False)
 
     # Meta-models ---------------------------------------------------------------------------
     def close(self) -> None:

@@ -129,6 +129,50 @@ def fingerprint(connection: Connection) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def study_fingerprint(connection: Connection, study_id: int) -> str:
+    """:meth:`SQLStorage.study_fingerprint`: a hash of the study's id, trial counter and
+    ``user_attrs``, of its number of trials and latest end by state, and of each RUNNING
+    trial's config, ``user_attrs``, number of reports and latest report.
+
+    Three queries in one snapshot: the study's row; an aggregate of its trials by state
+    (no config, attribute or report is loaded); and the RUNNING trials alone (as many as
+    the workers), each with one row of its reports' count and latest step. A finished trial
+    never changes but for a stale failure told late, which moves between states or gets a
+    later end (as in :func:`fingerprint`); a trial reports only while it runs.
+    """
+    study = None
+    if is_key(study_id):
+        study = connection.execute(
+            select(studies.c.id, studies.c.next_trial_number, type_coerce(studies.c.user_attrs, Text))
+            .where(studies.c.id == study_id)
+        ).first()
+    if study is None:
+        raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
+    by_state = connection.execute(
+        select(trials.c.state, func.count(), func.max(trials.c.finished_at))
+        .where(trials.c.study_id == study_id).group_by(trials.c.state).order_by(trials.c.state)
+    ).all()
+    running_where = (trials.c.study_id == study_id, trials.c.state == TrialState.RUNNING.value)
+    reports = (
+        select(intermediate_values.c.trial_id, func.count().label("reports"),
+               func.max(intermediate_values.c.step).label("step"))
+        .join(trials, trials.c.id == intermediate_values.c.trial_id)
+        .where(*running_where).group_by(intermediate_values.c.trial_id).subquery()
+    )
+    latest = intermediate_values.alias("latest")
+    running = connection.execute(
+        select(trials.c.number, type_coerce(trials.c.config, Text), type_coerce(trials.c.user_attrs, Text),
+               reports.c.reports, reports.c.step, latest.c.value)
+        .select_from(
+            trials.outerjoin(reports, reports.c.trial_id == trials.c.id)
+            .outerjoin(latest, (latest.c.trial_id == reports.c.trial_id) & (latest.c.step == reports.c.step))
+        )
+        .where(*running_where).order_by(trials.c.number)
+    ).all()
+    text = json.dumps([list(study), [list(row) for row in by_state], [list(row) for row in running]], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def check_study(connection: Connection, study_id: int) -> None:
     if not is_key(study_id) or connection.execute(
         select(studies.c.id).where(studies.c.id == study_id)

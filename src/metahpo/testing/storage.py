@@ -29,7 +29,7 @@ from collections.abc import Callable
 from metahpo.storage import Storage
 from metahpo.testing._helpers import make_study, snapshot
 from metahpo.testing._storage_bad_input import check_bad_input_leaves_storage_unchanged
-from metahpo.testing._storage_fingerprint import check_fingerprint
+from metahpo.testing._storage_fingerprint import check_fingerprint, check_study_fingerprint
 from metahpo.testing._storage_heartbeats import MAX_WAITED_GRACE, check_heartbeats_and_stale_trials
 from metahpo.testing._storage_meta import (
     check_meta_model_bad_input,
@@ -87,6 +87,7 @@ __all__ = [
     "check_reserve_then_set_config",
     "check_states_filter",
     "check_storage",
+    "check_study_fingerprint",
     "check_trial_numbering",
     "check_trial_numbering_across_threads",
     "check_user_attrs_merge",
@@ -117,6 +118,7 @@ STORAGE_CHECKS: tuple[Callable[[Storage], None], ...] = (
     check_heartbeats_and_stale_trials,
     check_bad_input_leaves_storage_unchanged,
     check_fingerprint,
+    check_study_fingerprint,
     check_meta_model_round_trip,
     check_meta_model_versions,
     check_meta_model_versions_across_threads,
