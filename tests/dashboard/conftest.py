@@ -7,8 +7,10 @@ import shutil
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -47,6 +49,33 @@ def serving(storage: str) -> Iterator[str]:
 def serve_dashboard():
     """:func:`serving`, for a test that serves a storage of its own."""
     return serving
+
+
+class CountingStorage:
+    """A storage that counts the calls of each method of the one it wraps (``hidden``: the
+    methods it lacks, as a storage written before the protocol had them)."""
+
+    def __init__(self, storage: Any, hidden: tuple[str, ...] = ()) -> None:
+        self.storage, self.hidden, self.calls = storage, hidden, Counter[str]()
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self.hidden:
+            raise AttributeError(name)
+        found = getattr(self.storage, name)
+        if not callable(found):
+            return found
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return found(*args, **kwargs)
+
+        return counted
+
+
+@pytest.fixture(scope="session")
+def counting_storage() -> type[CountingStorage]:
+    """:class:`CountingStorage`, for a test that counts what the dashboard reads."""
+    return CountingStorage
 
 
 @pytest.fixture(scope="session")

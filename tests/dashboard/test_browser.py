@@ -336,6 +336,55 @@ def test_a_polling_page_downloads_a_study_only_when_it_changed(page, serve_dashb
     assert page.errors == []
 
 
+def test_a_study_page_keeps_what_it_drew_while_the_server_reads_nothing(page, serve_dashboard, counting_storage,
+                                                                       tmp_path):
+    import metahpo as mh
+    from metahpo.storage import SQLStorage
+
+    url = f"sqlite:///{tmp_path / 'kept.db'}"
+    space = mh.Space({"x": mh.Float(0.0, 1.0), "y": mh.Float(0.0, 1.0)})
+    study = mh.create_study(name="kept", space=space, storage=url, optimizer="random", seed=0)
+    study.optimize(lambda t: t.config["x"], n_trials=2, show_progress=False)
+    served = counting_storage(SQLStorage(url))  # the dashboard's reads, counted
+    with serve_dashboard(served) as dashboard:
+        page.clock.install()  # time flows as usual, and the test may skip ahead to a poll
+        page.goto(dashboard + "/study?name=kept")
+        drawn = _rendered(page)
+        history = ("document.getElementById('plot-history').data.filter(t => t.name !== 'best so far')"
+                   ".reduce((n, t) => n + t.x.length, 0)")
+
+        def shown() -> tuple[int, str, int, int]:
+            """The trials table's rows, the facts, the history's points and the figures drawn."""
+            return (page.locator("table#trials tbody tr").count(), page.locator("#facts").inner_text(),
+                    page.evaluate(history), page.locator("div.plot[data-rendered='1'] .main-svg").count())
+
+        def polled(status: int) -> None:
+            """Skip to the next poll; it got ``status``, and a 304 read no trial to answer."""
+            served.calls.clear()
+            [asked] = _next_poll(page, "div#study", ["/api/study?"])
+            assert asked.status == status
+            if status == 304:
+                assert served.calls["get_trials"] == 0 and served.calls["study_fingerprint"] >= 1
+
+        drew = shown()
+        assert drew[0] == 2 and "2 trials" in drew[1] and drew[2] == 2 and drew[3] >= drawn
+        # Unchanged: the server answers from the study's fingerprint, and the page keeps it all.
+        for _ in range(3):
+            polled(304)
+        assert shown() == drew
+        assert page.evaluate("document.querySelector('div#study').dataset.refreshed") is None
+        # A trial added: sent once, and drawn.
+        study.optimize(lambda t: t.config["x"], n_trials=1, show_progress=False)
+        polled(200)
+        page.wait_for_function("document.querySelector('div#study').dataset.refreshed", timeout=30_000)
+        now = shown()
+        assert now[0] == 3 and "3 trials" in now[1] and now[2] == 3 and now[3] >= drawn
+        # Unchanged again: nothing read, and what was drawn stays.
+        polled(304)
+        assert shown() == now
+    assert page.errors == []
+
+
 @contextlib.contextmanager
 def _studies_page_on_a_still_clock(page, serve_dashboard, url: str):
     """The studies page of a storage holding one two-trial study ``"a"``, served, under a

@@ -290,7 +290,8 @@ def served_and_written(request: pytest.FixtureRequest, tmp_path: Any) -> Iterato
     written.close()
 
 
-def test_an_unchanged_list_is_answered_without_reading_a_study(served_and_written, monkeypatch):
+def test_an_unchanged_list_is_answered_without_reading_a_study_and_a_change_reads_that_study(
+        served_and_written, monkeypatch):
     from metahpo.dashboard import _reader, create_app
 
     served, written = served_and_written
@@ -316,12 +317,17 @@ def test_an_unchanged_list_is_answered_without_reading_a_study(served_and_writte
     # A page opened since, which holds no version, is sent the list kept, unread.
     fresh, read = answer(None)
     assert fresh.status_code == 200 and fresh.json() == full.json() and read == []
+    # So is the studies page opened since: it is drawn from the list kept, at its version.
+    reads.clear()
+    page = _conditional(app, "/", None, "GET")
+    assert page.status_code == 200 and f"data-version={etag}" in page.text and reads == []
 
-    def changed(before: str) -> list[dict[str, Any]]:
-        """The list asked for with the tag ``before``: read again and sent, under a new tag;
-        asked for again with that tag, an empty 304, read from nothing."""
+    def changed(before: str, studies_read: list[str]) -> list[dict[str, Any]]:
+        """The list asked for with the tag ``before``: read again and sent, under a new tag,
+        having read the trials of ``studies_read`` alone (the others are unchanged); asked
+        for again with that tag, an empty 304, read from nothing."""
         again, read = answer(before)
-        assert again.status_code == 200 and again.headers["etag"] != before and read
+        assert again.status_code == 200 and again.headers["etag"] != before and read == studies_read
         same, read = answer(again.headers["etag"])
         assert same.status_code == 304 and read == []
         rows: list[dict[str, Any]] = again.json()
@@ -331,34 +337,34 @@ def test_an_unchanged_list_is_answered_without_reading_a_study(served_and_writte
         return next(r for r in rows if r["name"] == name)
 
     running = study.ask()
-    rows = changed(etag)
+    rows = changed(etag, ["s"])
     assert row(rows)["state"] == "running" and row(rows)["trials"] == 3 and row(rows)["counts"]["RUNNING"] == 1
     etag = answer(None)[0].headers["etag"]
     running.report(1, 0.9)  # nothing the list shows: read again or not, the same version
     assert answer(etag)[0].status_code == 304
     study.tell(running, -1.0)
-    rows = changed(etag)
+    rows = changed(etag, ["s"])
     assert row(rows)["state"] == "idle" and row(rows)["best"] == -1.0 and row(rows)["counts"]["COMPLETE"] == 3
     etag = answer(None)[0].headers["etag"]
     study.tell(study.ask(), 5.0)  # no better: the count, not the best, changes
-    rows = changed(etag)
+    rows = changed(etag, ["s"])
     assert row(rows)["best"] == -1.0 and row(rows)["trials"] == 4
     etag = answer(None)[0].headers["etag"]
     record = written.get_study("t")
     written.set_study_user_attrs(record.study_id, {"optimizer_choice": {"optimizer": "random", "reason": "why not"}})
-    rows = changed(etag)
+    rows = changed(etag, ["t"])
     assert row(rows, "t")["optimizer"] == "RandomSearch (auto: why not)"
     etag = answer(None)[0].headers["etag"]
     study.finish()
-    rows = changed(etag)
+    rows = changed(etag, ["s"])
     assert row(rows)["state"] == "finished"
     etag = answer(None)[0].headers["etag"]
     mh.create_study(name="u", space=SPACE, storage=written, optimizer="random", seed=2)
-    rows = changed(etag)
+    rows = changed(etag, ["u"])
     assert [r["name"] for r in rows] == ["s", "t", "u"]
     etag = answer(None)[0].headers["etag"]
     written.delete_study("t")
-    rows = changed(etag)
+    rows = changed(etag, [])
     assert [r["name"] for r in rows] == ["s", "u"]
 
 
@@ -377,10 +383,119 @@ def test_a_storage_without_a_fingerprint_is_read_at_every_poll(monkeypatch):
     assert reads == ["s", "s"]
 
 
+def test_an_unchanged_study_is_answered_without_reading_its_trials(served_and_written, counting_storage):
+    from metahpo.dashboard import create_app
+
+    served, written = served_and_written
+    study = mh.create_study(name="s", space=SPACE, storage=written, optimizer="random", seed=0)
+    study.optimize(_objective, n_trials=2, show_progress=False)
+    other = mh.create_study(name="t", space=SPACE, storage=written, optimizer="random", seed=1)
+    counting = counting_storage(served)
+    app = create_app(counting)
+
+    def answer(tag: str | None, path: str = "/api/study?name=s") -> tuple[Any, int]:
+        """The answer to ``path`` asked with ``tag``, and how many reads of trials it took."""
+        counting.calls.clear()
+        response = _conditional(app, path, tag, "GET")
+        return response, counting.calls["get_trials"] + counting.calls["get_trial"]
+
+    def unchanged(tag: str) -> None:
+        for _ in range(3):
+            same, reads = answer(tag)
+            assert same.status_code == 304 and same.content == b"" and same.headers["etag"] == tag
+            assert reads == 0
+
+    # The study's page, as a browser opens it: the version it is drawn at is kept, and the
+    # page's questions with it are answered from the study's fingerprint.
+    page, reads = answer(None, "/study?name=s")
+    assert page.status_code == 200 and reads == 1
+    etag = '"' + re.search(r'<div id="study"[^>]*data-version="([0-9a-f]+)"', page.text).group(1) + '"'
+    unchanged(etag)
+    stale, reads = answer('"0123456789abcdef"')  # a page that holds another version is sent this one
+    assert stale.status_code == 200 and stale.headers["etag"] == etag and reads == 1
+
+    def changed(before: str) -> dict[str, Any]:
+        """The study asked for with ``before``: read and sent under a new tag, then unread."""
+        again, reads = answer(before)
+        assert again.status_code == 200 and again.headers["etag"] != before and reads == 1
+        unchanged(again.headers["etag"])
+        return {"etag": again.headers["etag"], **again.json()}
+
+    running = study.ask()  # a new trial
+    seen = changed(etag)
+    assert seen["state"] == "running" and [row[1] for row in seen["rows"]] == ["COMPLETE", "COMPLETE", "RUNNING"]
+    running.report(1, 0.9)  # a new intermediate value
+    seen = changed(seen["etag"])
+    running.report(1, 0.7)  # the latest step again, another value: the curve is drawn again
+    seen = changed(seen["etag"])
+    written.set_trial_user_attrs(study.study_id, running.number, {"why": {"source": "portfolio"}})
+    seen = changed(seen["etag"])
+    assert seen["rows"][2][8] == "portfolio"
+    # Another study's writes leave this one's answer unread.
+    other.optimize(_objective, n_trials=1, show_progress=False)
+    unchanged(seen["etag"])
+    study.tell(running, 0.01)  # a state change, and a better value
+    seen = changed(seen["etag"])
+    assert seen["rows"][2][1] == "COMPLETE" and "best 0.01" in seen["facts"] and seen["state"] == "idle"
+    study.finish()
+    seen = changed(seen["etag"])
+    assert seen["state"] == "finished"
+    written.delete_study("s")
+    assert answer(seen["etag"])[0].status_code == 404
+    mh.create_study(name="s", space=SPACE, storage=written, optimizer="random", seed=2)
+    made, reads = answer(seen["etag"])  # another study under the name: never the old one's answer
+    assert made.status_code == 200 and made.json()["state"] == "empty" and reads == 1
+
+
+def test_a_study_written_while_it_is_read_is_read_again_at_the_next_question(counting_storage):
+    from metahpo.dashboard import create_app
+
+    storage = InMemoryStorage()
+    study = mh.create_study(name="s", space=SPACE, storage=storage, optimizer="random", seed=0)
+    running = study.ask()
+
+    class WrittenDuringTheRead(counting_storage):  # type: ignore[misc,valid-type]
+        def __getattr__(self, name: str) -> Any:
+            found = super().__getattr__(name)
+            if name != "get_trials" or self.calls["get_trials"] > 0:
+                return found
+
+            def read_then_written(*args: Any, **kwargs: Any) -> Any:
+                trials = found(*args, **kwargs)
+                running.report(1, 0.5)  # by another process, just after the read
+                return trials
+
+            return read_then_written
+
+    counting = WrittenDuringTheRead(storage)
+    app = create_app(counting)
+    first = _conditional(app, "/api/study?name=s", None, "GET")
+    assert first.json()["rows"][0][0] == "0" and counting.calls["get_trials"] == 1
+    # What was read is not the study's version now: asked with it, the study is read again.
+    again = _conditional(app, "/api/study?name=s", first.headers["etag"], "GET")
+    assert again.status_code == 200 and again.headers["etag"] != first.headers["etag"]
+    assert counting.calls["get_trials"] == 2
+
+
+def test_a_storage_without_study_fingerprints_reads_the_study_at_every_question(counting_storage):
+    from metahpo.dashboard import create_app
+
+    storage = InMemoryStorage()
+    mh.create_study(name="s", space=SPACE, storage=storage, optimizer="random", seed=0).optimize(
+        _objective, n_trials=2, show_progress=False)
+    counting = counting_storage(storage, hidden=("study_fingerprint",))
+    app = create_app(counting)
+    etag = _conditional(app, "/api/study?name=s", None, "GET").headers["etag"]
+    for _ in range(2):
+        assert _conditional(app, "/api/study?name=s", etag, "GET").status_code == 304
+    assert counting.calls["get_trials"] == 3
+
+
 class _WithoutFingerprint(InMemoryStorage):
-    """A storage of one's own written before the protocol had fingerprint()."""
+    """A storage of one's own written before the protocol had fingerprint() and study_fingerprint()."""
 
     fingerprint = None  # type: ignore[assignment]
+    study_fingerprint = None  # type: ignore[assignment]
 
 
 def _conditional(app: Any, path: str, tag: str | None, method: str) -> Any:

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from metahpo.dashboard._html import escape, page
 from metahpo.dashboard._pages import compare_body, knowledge_body, studies_body, study_body
-from metahpo.dashboard._reader import StudiesList, study_snapshot
+from metahpo.dashboard._reader import StudiesList, StudyVersions
 from metahpo.exceptions import InvalidParameterError, StudyNotFoundError
 from metahpo.storage import Storage, existing_storage, mask_password
 from metahpo.visualization import (
@@ -30,7 +30,6 @@ from metahpo.visualization import (
     plot_knowledge_map,
     plot_knowledge_updates,
     plot_studies,
-    read_study,
 )
 
 __all__ = ["create_app"]
@@ -93,23 +92,24 @@ def create_app(storage: Storage | str) -> Starlette:
     store = existing_storage(storage)
     label = _label(store)
     studies_list = StudiesList(store)
+    study_versions = StudyVersions(store)
     _import_drawing_modules()
 
     def html(title: str, body: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(page(title, body, label), status_code=status)
 
     def studies(request: Request) -> Response:
-        return html("Studies", studies_body(store))
+        return html("Studies", studies_body(store, studies_list))
 
     def study(request: Request) -> Response:
         name = request.query_params.get("name", "")
         try:
-            return html(f"Study {name}", study_body(store, name))
+            return html(f"Study {name}", study_body(store, name, study_versions))
         except StudyNotFoundError:
             return html("Study not found", f"<p>No study named {escape(repr(name))}.</p>", 404)
 
     def compare(request: Request) -> Response:
-        return html("Compare studies", compare_body(store, request.query_params.getlist("name")))
+        return html("Compare studies", compare_body(store, request.query_params.getlist("name"), study_versions))
 
     def knowledge(request: Request) -> Response:
         return html("Knowledge", knowledge_body(store))
@@ -121,11 +121,16 @@ def create_app(storage: Storage | str) -> Starlette:
         return _versioned_json(request, summaries, version)
 
     def api_study(request: Request) -> Response:
+        name = request.query_params.get("name", "")
         try:
-            data = read_study(request.query_params.get("name", ""), store)
+            # While the study is unchanged, the version the page holds is answered from its
+            # fingerprint (a few small queries on SQL); its trials are read only otherwise.
+            version = study_versions.current(name)
+            if version is not None and _not_modified(request.headers.get("if-none-match"), f'"{version}"'):
+                return Response(status_code=304, headers=_version_headers(version))
+            snapshot = study_versions.read(name)
         except StudyNotFoundError:
             return JSONResponse({"error": "No such study."}, status_code=404)
-        snapshot = study_snapshot(data)
         return _versioned_json(request, snapshot, snapshot["version"])
 
     def api_figure(request: Request) -> Response:
@@ -190,10 +195,14 @@ def _versioned_json(request: Request, payload: Any, version: str) -> Response:
     A page that polls sends the version it drew and gets an empty 304 until what it shows
     changes. "no-cache": a cache may keep the answer but must ask again before using it.
     """
-    headers = {"ETag": f'"{version}"', "Cache-Control": "no-cache"}
+    headers = _version_headers(version)
     if _not_modified(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     return Response(json.dumps(payload, default=str), media_type="application/json", headers=headers)
+
+
+def _version_headers(version: str) -> dict[str, str]:
+    return {"ETag": f'"{version}"', "Cache-Control": "no-cache"}
 
 
 def _not_modified(if_none_match: str | None, etag: str) -> bool:

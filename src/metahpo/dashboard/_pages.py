@@ -5,30 +5,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from metahpo.dashboard._html import escape, link, plot_div, table, url
-from metahpo.dashboard._reader import (
-    TRIAL_COLUMNS,
-    study_snapshot,
-    study_summaries,
-    summaries_version,
-)
+from metahpo.dashboard._reader import TRIAL_COLUMNS, StudiesList, StudyVersions
 from metahpo.exceptions import StudyNotFoundError
 from metahpo.knowledge import KnowledgeBase
 from metahpo.storage import Storage
-from metahpo.visualization import KINDS, knowledge_updates, read_study, tasks_by_space
+from metahpo.visualization import KINDS, knowledge_updates, tasks_by_space
 
 __all__ = ["compare_body", "knowledge_body", "studies_body", "study_body"]
 
 _STUDY_KINDS = [k for k in KINDS if k not in ("compare", "knowledge-map")]
 
 
-def studies_body(storage: Storage) -> str:
+def studies_body(storage: Storage, studies: StudiesList | None = None) -> str:
     """The studies table; ``app.js`` refreshes it from ``/api/studies`` while the page is open.
 
     The table carries the version of the list it was drawn at: ``app.js`` sends it as
     ``If-None-Match``, and an unchanged list is an empty 304. It also says whether a study
     runs (``data-running``): while none does, ``app.js`` asks less and less often.
+    ``studies`` is the list ``/api/studies`` keeps (a page opened while nothing changed
+    reads no study); without it, every study is read.
     """
-    summaries = study_summaries(storage)
+    summaries, version = (studies or StudiesList(storage)).read()
     rows = [
         [link(s["name"], "/study", name=s["name"]), escape(s["state"]), escape(s["best"]),
          escape(s["trials"]), escape(s["optimizer"]), escape(s["scheduler"]), escape(s["created"])]
@@ -40,21 +37,22 @@ def studies_body(storage: Storage) -> str:
         + table(["study", "state", "best", "trials", "optimizer", "scheduler", "created"], rows,
                 ident="studies", raw_columns=range(7))
         .replace('<table id="studies">', '<table id="studies" data-src="/api/studies" '
-                 f'data-version="{escape(summaries_version(summaries))}" '
+                 f'data-version="{escape(version)}" '
                  f'data-running="{str(running).lower()}">')
     )
 
 
-def study_body(storage: Storage, name: str) -> str:
+def study_body(storage: Storage, name: str, versions: StudyVersions | None = None) -> str:
     """The figures of one study and its trials table.
 
     ``app.js`` asks ``/api/study`` whether the study changed, every few seconds while it
     runs and less often while it does not (its trials may start later), sending the
     version it drew as ``If-None-Match``: an unchanged study is an empty 304. When it
-    changed, the facts, the table and the figures are drawn again.
+    changed, the facts, the table and the figures are drawn again. ``versions`` is where
+    ``/api/study`` keeps the versions it knows: the study read here is kept there, so that
+    its page's questions are answered without reading it again while it is unchanged.
     """
-    data = read_study(name, storage)
-    snapshot = study_snapshot(data)
+    snapshot = (versions or StudyVersions(storage)).read(name)
     plots = "".join(
         f'<section><h2>{escape(kind)}</h2>'
         + plot_div("/api/figure", f"plot-{kind}", study=name, kind=kind)
@@ -70,13 +68,14 @@ def study_body(storage: Storage, name: str) -> str:
     )
 
 
-def compare_body(storage: Storage, names: Sequence[str]) -> str:
+def compare_body(storage: Storage, names: Sequence[str], versions: StudyVersions | None = None) -> str:
     """A form to pick studies, the chosen studies' facts, and their best values on one axis.
 
     Each chosen study carries the version of ``/api/study`` it was drawn at, as a study
-    page does: ``app.js`` asks about each the same way and draws the figures again when
-    one changed.
+    page does (and kept in ``versions`` as :func:`study_body` keeps it): ``app.js`` asks
+    about each the same way and draws the figures again when one changed.
     """
+    versions = versions or StudyVersions(storage)
     known = [record.name for record in storage.list_studies()]
     boxes = "".join(
         f'<label><input type="checkbox" name="name" value="{escape(n)}"'
@@ -85,7 +84,7 @@ def compare_body(storage: Storage, names: Sequence[str]) -> str:
     items, chosen = [], []
     for name in dict.fromkeys(n for n in names if n in known):
         try:
-            snapshot = study_snapshot(read_study(name, storage))
+            snapshot = versions.read(name)
         except StudyNotFoundError:
             continue  # deleted since the list was read
         items.append(

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 from metahpo.exceptions import StudyNotFoundError
-from metahpo.storage import Storage, storage_fingerprint
+from metahpo.storage import Storage, StudyRecord, storage_fingerprint, study_fingerprint
 from metahpo.study import optimizer_label
 from metahpo.trial import lineage_parent
 from metahpo.visualization import StudyData, read_study, source_of
 
 __all__ = [
-    "TRIAL_COLUMNS", "StudiesList", "study_facts", "study_snapshot", "study_summaries", "summaries_version",
-    "trial_rows", "why_text",
+    "TRIAL_COLUMNS", "StudiesList", "StudyVersions", "study_facts", "study_snapshot", "study_summaries",
+    "study_summary", "summaries_version", "trial_rows", "why_text",
 ]
 
 # The trials table: (header, key of a trial_rows row), in the order the page shows them.
@@ -45,23 +46,32 @@ def study_summaries(storage: Storage) -> list[dict[str, Any]]:
             data = read_study(record.name, storage)
         except StudyNotFoundError:
             continue  # deleted since the list was read (`metahpo delete` while the page is open)
-        best = data.best()
-        counts: dict[str, int] = {}
-        for trial in data.trials:
-            counts[trial.state.value] = counts.get(trial.state.value, 0) + 1
-        rows.append({
-            "name": record.name,
-            "state": data.state,
-            "direction": record.direction,
-            "best": None if best is None else best.value,
-            "trials": len(data.trials),
-            "counts": counts,
-            "optimizer": optimizer_label(record.optimizer, record.user_attrs),
-            "scheduler": _spec_text(record.scheduler),
-            # Readers of a served page may be in any time zone: it says which one it uses.
-            "created": record.created_at.strftime("%Y-%m-%d %H:%M UTC") if record.created_at else "-",
-        })
+        rows.append(study_summary(record, data))
     return rows
+
+
+def study_summary(record: StudyRecord, data: StudyData) -> dict[str, Any]:
+    """The row of :func:`study_summaries` of the study ``record``, read as ``data``.
+
+    Its ``user_attrs`` are ``data``'s, read with the trials (and after the fingerprint the
+    row is kept with), not the listed record's, which may be older.
+    """
+    best = data.best()
+    counts: dict[str, int] = {}
+    for trial in data.trials:
+        counts[trial.state.value] = counts.get(trial.state.value, 0) + 1
+    return {
+        "name": record.name,
+        "state": data.state,
+        "direction": record.direction,
+        "best": None if best is None else best.value,
+        "trials": len(data.trials),
+        "counts": counts,
+        "optimizer": optimizer_label(data.optimizer, data.user_attrs),
+        "scheduler": _spec_text(data.scheduler),
+        # Readers of a served page may be in any time zone: it says which one it uses.
+        "created": record.created_at.strftime("%Y-%m-%d %H:%M UTC") if record.created_at else "-",
+    }
 
 
 def summaries_version(summaries: list[dict[str, Any]]) -> str:
@@ -78,17 +88,21 @@ def summaries_version(summaries: list[dict[str, Any]]) -> str:
 
 class StudiesList:
     """:func:`study_summaries` and their :func:`summaries_version`, read again only when the
-    storage's fingerprint (:func:`~metahpo.storage.storage_fingerprint`) changed.
+    storage's fingerprint (:func:`~metahpo.storage.storage_fingerprint`) changed, and then
+    only for the studies whose own fingerprint (:func:`~metahpo.storage.study_fingerprint`)
+    changed.
 
     The studies page asks for the list every few seconds; while nothing changed, an answer
-    costs one small query instead of reading every trial of every study. Keeps one list
-    (the last read); a storage without a fingerprint is read whole every time. Threads
-    may share it: the kept list is replaced whole, never changed.
+    costs one small query instead of reading every trial of every study, and a change to
+    one study reads that study's trials alone. Keeps one list (the last read) and its row
+    of each study; a storage without fingerprints is read whole every time. Threads may
+    share it: what it keeps is replaced whole, never changed.
     """
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self._kept: tuple[str, list[dict[str, Any]], str] | None = None  # fingerprint, list, version
+        self._rows: dict[str, tuple[str, dict[str, Any]]] = {}  # by name: study fingerprint, row
 
     def read(self) -> tuple[list[dict[str, Any]], str]:
         """The list as stored now and its version (the caller must not change the list)."""
@@ -96,13 +110,84 @@ class StudiesList:
         kept = self._kept  # one read of the attribute: threads may replace it meanwhile
         if before is not None and kept is not None and kept[0] == before:
             return kept[1], kept[2]
-        summaries = study_summaries(self.storage)
+        summaries = self._summaries()
         version = summaries_version(summaries)
         # Kept only when the fingerprint is the same after the read as before it: the list
         # kept is then the one of that fingerprint, not one a write made meanwhile changed.
         if before is not None and storage_fingerprint(self.storage) == before:
             self._kept = (before, summaries, version)
         return summaries, version
+
+    def _summaries(self) -> list[dict[str, Any]]:
+        """:func:`study_summaries`, reading only the studies whose fingerprint changed."""
+        kept, rows = self._rows, []
+        fresh: dict[str, tuple[str, dict[str, Any]]] = {}
+        for record in self.storage.list_studies():
+            try:
+                before = study_fingerprint(self.storage, record.study_id)
+                same = kept.get(record.name)
+                if before is not None and same is not None and same[0] == before:
+                    fresh[record.name] = same
+                    rows.append(same[1])
+                    continue
+                row = study_summary(record, read_study(record.name, self.storage))
+                # Kept only when no write came during the read (as for the whole list).
+                if before is not None and study_fingerprint(self.storage, record.study_id) == before:
+                    fresh[record.name] = (before, row)
+            except StudyNotFoundError:
+                continue  # deleted since the list was read (`metahpo delete` while the page is open)
+            rows.append(row)
+        self._rows = fresh
+        return rows
+
+
+class StudyVersions:
+    """The version of each study's :func:`study_snapshot`, kept with the study's fingerprint
+    (:func:`~metahpo.storage.study_fingerprint`) read before and after it was read.
+
+    A study page asks ``/api/study`` every few seconds whether its study changed, sending
+    the version it drew. While the study's fingerprint is the one kept, that version is
+    still the study's: the answer (an empty 304) costs the study's record and fingerprint,
+    a few small queries, instead of reading every trial and report. Keeps the versions of
+    the ``size`` studies read last; a storage without study fingerprints is read whole at
+    every question, as before it had them. Threads may share it.
+    """
+
+    def __init__(self, storage: Storage, size: int = 256) -> None:
+        self.storage = storage
+        self.size = size
+        self._lock = threading.Lock()
+        self._kept: dict[str, tuple[str, str]] = {}  # by name: study fingerprint, version
+
+    def current(self, name: str) -> str | None:
+        """The version of study ``name`` as stored now, when it is known without reading its
+        trials (``None`` otherwise); raises StudyNotFoundError for a study that is gone."""
+        with self._lock:
+            kept = self._kept.get(name)
+        if kept is None:
+            return None
+        return kept[1] if self._fingerprint(name) == kept[0] else None
+
+    def read(self, name: str) -> dict[str, Any]:
+        """The :func:`study_snapshot` of study ``name``, read whole; its version is kept."""
+        before = self._fingerprint(name)
+        snapshot = study_snapshot(read_study(name, self.storage))
+        try:
+            unchanged = before is not None and self._fingerprint(name) == before
+        except StudyNotFoundError:
+            unchanged = False  # deleted since: what was read is sent, and not kept
+        if unchanged:
+            with self._lock:
+                self._kept.pop(name, None)  # the latest read goes last, the first to drop is first
+                self._kept[name] = (str(before), snapshot["version"])
+                while len(self._kept) > self.size:
+                    del self._kept[next(iter(self._kept))]
+        return snapshot
+
+    def _fingerprint(self, name: str) -> str | None:
+        if not callable(getattr(self.storage, "study_fingerprint", None)):
+            return None
+        return study_fingerprint(self.storage, self.storage.get_study(name).study_id)
 
 
 def why_text(why: Any) -> str:
