@@ -1,5 +1,6 @@
 """MetaHPOSampler's ``"auto"`` is create_study's: the same choice, recorded and logged, and a
-MetaBO over a bundle that starts from the bundle's ready-trained meta-model."""
+MetaBO over a bundle that starts from the bundle's ready-trained meta-model; a MetaBO named
+starts from it under the same rule, as create_study's named MetaBO does."""
 
 from __future__ import annotations
 
@@ -62,6 +63,46 @@ def test_auto_over_a_bundle_starts_from_its_ready_trained_meta_model(no_meta_tra
     assert auto_optimizer(kb, space)[1] == choice
     made = mh.create_study(space=space, knowledge="bundled:hgb-classifier", seed=0)
     assert made.user_attrs["optimizer_choice"] == choice
+
+
+def test_a_named_metabo_over_a_bundle_starts_from_its_ready_trained_meta_model(no_meta_training) -> None:
+    sampler = MetaHPOSampler(optimizer="metabo", knowledge="bundled:hgb-classifier", seed=0)
+    study = optuna.create_study(sampler=sampler)
+    # Trial 0 is Optuna's independent draw, then the warm start's portfolio configs, then
+    # MetaBO's surrogate: meta-training on the bundle would raise MetaTrained here.
+    study.optimize(_hgb_objective, n_trials=6)
+    assert len(study.trials) == 6
+    (proposer,) = sampler._proposers.values()
+    # The order of the space the bundle's model was trained on, not Optuna's name order.
+    assert proposer.space.names == mh.presets.get("hgb-classifier").space.names
+    assert proposer.optimizer.name == "metabo"
+    assert proposer.optimizer._provider.initial  # the bundle's models, handed in
+    assert len(proposer.optimizer._provider._cache) == 1  # a model was asked for: the surrogate proposed
+    assert sampler.optimizer_choice is None  # named, not chosen
+
+
+def test_a_named_metabo_for_another_kind_of_problem_does_not_take_the_bundles_model() -> None:
+    # The rule auto follows: a classifier's model is no start for a regression study.
+    space = mh.presets.get("hgb-classifier").space
+    by_name = mh.Space({name: space[name] for name in sorted(space.names)})
+    for task_type, started in (("regression", False), ("classification", True)):
+        sampler = MetaHPOSampler(optimizer="metabo", knowledge="bundled:hgb-classifier", seed=0,
+                                 task_type=task_type)
+        proposer = sampler._proposer(by_name)
+        assert proposer.optimizer.name == "metabo"
+        assert bool(proposer.optimizer._provider.initial) is started
+
+
+def test_a_named_metabo_over_knowledge_of_no_bundle_has_no_ready_model() -> None:
+    design = mh.Space({"x": mh.Float(0.0, 1.0)}).sobol(8, seed=0)
+    kb = mh.KnowledgeBase()
+    for i in range(3):
+        kb.add_task(mh.Space({"x": mh.Float(0.0, 1.0)}), design, [(c["x"] - 0.3 * i) ** 2 for c in design], name=f"x-{i}")
+    sampler = MetaHPOSampler(optimizer="metabo", knowledge=kb, seed=0)
+    proposer = sampler._proposer(mh.Space({"x": mh.Float(0.0, 1.0)}))
+    assert proposer.optimizer.name == "metabo"
+    assert proposer.optimizer.knowledge is kb
+    assert not proposer.optimizer._provider.initial
 
 
 def test_auto_without_enough_knowledge_records_gpbo() -> None:

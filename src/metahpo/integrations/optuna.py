@@ -42,7 +42,7 @@ from metahpo.knowledge import (
 )
 from metahpo.optimizers import Optimizer, make_optimizer, optimizer_names
 from metahpo.space import Categorical, Float, Int, Param, Space
-from metahpo.study import auto_optimizer, knowledge_order
+from metahpo.study import auto_optimizer, knowledge_order, ready_start
 from metahpo.trial import FrozenTrial, TrialState
 
 try:
@@ -213,6 +213,8 @@ class MetaHPOSampler(BaseSampler):
             knowledge holds at least three tasks related to the search space (and not of
             another kind of problem than the study's), starting from a bundle's
             ready-trained meta-model when that model reads the space; GP-BO otherwise.
+            ``"metabo"`` named starts from that model under the same rule
+            (:func:`metahpo.study.ready_start`), as ``create_study``'s does.
         knowledge: a :class:`~metahpo.knowledge.KnowledgeBase` (for example from
             :func:`knowledge_from_optuna`), a knowledge spec, or ``None``.
         seed: seeds every draw (an int from 0 to 2**32 - 1, as Optuna's samplers take, or
@@ -363,7 +365,11 @@ class MetaHPOSampler(BaseSampler):
             return optimizer, choice
         if self.optimizer not in ("metabo", "portfolio"):
             return make_optimizer(self.optimizer), None
-        return make_optimizer(self.optimizer, knowledge=kb if kb is not None else KnowledgeBase([])), None
+        optimizer = make_optimizer(self.optimizer, knowledge=kb if kb is not None else KnowledgeBase([]))
+        # A MetaBO named starts from the bundle's ready-trained meta-models whenever "auto"'s
+        # would, as create_study's named MetaBO does; the space is already in the order they
+        # read (knowledge_order). Nothing is recorded: an Optuna study stores no optimizer.
+        return ready_start(optimizer, space, self._task_type)[0], None
 
     def _history(
         self, study: Any, trial: Any, space: Space, distributions: Mapping[str, BaseDistribution]

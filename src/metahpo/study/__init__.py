@@ -2,7 +2,7 @@
 
 from metahpo.study._create import create_study, delete_study, list_studies, load_study
 from metahpo.study._handle import TrialHandle
-from metahpo.study._knowledge import auto_optimizer, knowledge_order, study_knowledge
+from metahpo.study._knowledge import auto_optimizer, knowledge_order, ready_start, study_knowledge
 from metahpo.study._labels import (
     knowledge_update_label,
     optimizer_label,
@@ -25,6 +25,7 @@ __all__ = [
     "load_study",
     "optimizer_label",
     "public_user_attrs",
+    "ready_start",
     "space_difference",
     "study_knowledge",
     "study_state",

@@ -278,7 +278,19 @@ def ready_start(
 
     A space that lists the bundle's parameters in another order is not reordered: it is
     the study's, as the user wrote it, and its MetaBO meta-trains once on the bundle, as
-    ``"auto"``'s does (:func:`knowledge_order` gives the order the models read).
+    ``"auto"``'s does (:func:`knowledge_order` gives the order the models read). The Optuna
+    sampler starts its MetaBO named with this function too, in the knowledge's order.
+
+    Example:
+        >>> import metahpo as mh
+        >>> from metahpo.study import ready_start
+        >>> kb = mh.KnowledgeBase.open("bundled:hgb-classifier")
+        >>> space = mh.presets.get("hgb-classifier").space
+        >>> started, stored = ready_start(mh.MetaBO(knowledge=kb), space)
+        >>> stored
+        {'ready_meta_models': 'bundled:hgb-classifier'}
+        >>> ready_start(mh.GPBO(), space)[1]
+        {}
     """
     knowledge = getattr(optimizer, "knowledge", None)
     meta_models = getattr(optimizer, "meta_models", None)
