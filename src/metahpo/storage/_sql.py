@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from metahpo._validation import describe
@@ -19,10 +19,8 @@ from metahpo.exceptions import (
     TrialStateError,
 )
 from metahpo.storage._base import (
-    STALE_KEY,
     STALE_TRIAL_ERROR,
     StudyRecord,
-    is_stale_failure,
     utcnow,
 )
 from metahpo.storage._checks import (
@@ -36,36 +34,38 @@ from metahpo.storage._checks import (
     storable_error,
 )
 from metahpo.storage._queue import (
-    ENQUEUED_KEY,
     QUEUE_KEY,
     check_config_or_enqueued,
     check_enqueued_config,
     check_queue_budget,
     queue_with_entry,
-    queue_with_taken,
 )
 from metahpo.storage._sql_artefacts import SQLArtefactStore
 from metahpo.storage._sql_engine import Database, parse_url
 from metahpo.storage._sql_rows import (
     GRACE_FACTOR,
     HEARTBEAT_INTERVAL,
-    INT32,
-    check_running,
     check_storable_name,
-    check_study,
     fingerprint,
-    frozen_trial,
-    intermediate,
     is_key,
     is_storable_name,
-    locked_trial,
     optional_positive,
-    raise_missing,
     study_fingerprint,
     study_record,
-    trial_key,
 )
 from metahpo.storage._sql_schema import intermediate_values, studies, trials
+from metahpo.storage._sql_trials import (
+    fail_stale,
+    has_stale,
+    insert_trial,
+    merge_trial_attrs,
+    read_trial,
+    read_trials,
+    save_report,
+    stale_conditions,
+    stamp_heartbeat,
+    update_running,
+)
 from metahpo.storage._url import missing_sqlite_folder
 from metahpo.trial import FrozenTrial, TrialState
 
@@ -330,47 +330,12 @@ class SQLStorage:
         checked_config = self._checked_config(study_id, config or {})
         checked_attrs = check_value_json(user_attrs or {}, "user_attrs")
         budget_value = None if budget is None else float(budget)
-        queue_column = (studies.c.user_attrs,) if enqueued is not None else ()
 
         def work(connection: Connection) -> FrozenTrial:
-            config_json, attrs_json = checked_config, checked_attrs
-            row = None
-            if is_key(study_id):
-                # Bumping the counter locks the study row until commit: the next creator
-                # of a trial in this study waits here and then gets the next number (and,
-                # taking an enqueued config, the queue as the previous creator left it).
-                row = connection.execute(
-                    update(studies).where(studies.c.id == study_id)
-                    .values(next_trial_number=studies.c.next_trial_number + 1)
-                    .returning(studies.c.next_trial_number, *queue_column)
-                ).first()
-            if row is None:
-                raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
-            number = row.next_trial_number - 1
-            if parent is not None and connection.execute(
-                select(trials.c.id).where(trials.c.study_id == study_id, trials.c.parent == parent)
-            ).first():
-                raise DuplicatedPromotionError(f"Trial {parent} was already promoted.")
-            if enqueued is not None:
-                queue, entry = queue_with_taken(row.user_attrs.get(QUEUE_KEY, []), enqueued, number)
-                config_json, attrs_json = entry["config"], {**attrs_json, ENQUEUED_KEY: enqueued}
-                connection.execute(
-                    update(studies).where(studies.c.id == study_id)
-                    .values(user_attrs={**row.user_attrs, QUEUE_KEY: queue})
-                )
-            trial = FrozenTrial(
-                number=number, state=TrialState.RUNNING, config=config_json,
-                budget=budget_value, started_at=utcnow(), user_attrs=attrs_json,
-                parent=parent, bracket=bracket, rung=rung,
+            return insert_trial(
+                connection, study_id, config=checked_config, user_attrs=checked_attrs,
+                budget=budget_value, bracket=bracket, rung=rung, parent=parent, enqueued=enqueued,
             )
-            connection.execute(
-                insert(trials).values(
-                    study_id=study_id, number=trial.number, state=trial.state.value,
-                    config=config_json, budget=budget_value, user_attrs=attrs_json,
-                    parent=parent, bracket=bracket, rung=rung, started_at=trial.started_at,
-                )
-            )
-            return trial
 
         try:
             return self._db.run(work, write=True)
@@ -391,7 +356,8 @@ class SQLStorage:
 
     def set_trial_config(self, study_id: int, number: int, config: Mapping[str, Any]) -> None:
         config_json = self._checked_config(study_id, config)
-        self._update_running(study_id, number, config=config_json)
+        self._db.run(lambda connection: update_running(connection, study_id, number, {"config": config_json}),
+                     write=True)
 
     def finish_trial(
         self,
@@ -405,107 +371,39 @@ class SQLStorage:
             raise TrialStateError(f"finish_trial needs a final state. Got {state.value} instead.")
         if value is not None:
             value = check_objective_value(value)  # Refused alike on every backend.
-        return self._update_running(
-            study_id, number, state=state.value, value=value,
-            error=storable_error(error), finished_at=utcnow(), reload=True, revive=True,
+        changes = {"state": state.value, "value": value, "error": storable_error(error), "finished_at": utcnow()}
+        # A trial FAILED only for a stopped heartbeat may still be finished by its process,
+        # which was paused or cut off rather than dead: revived, its result counts.
+        return self._db.run(
+            lambda connection: update_running(connection, study_id, number, changes, reload=True, revive=True),
+            write=True,
         )
 
     def report(self, study_id: int, number: int, step: float, value: float) -> None:
-        def work(connection: Connection) -> None:
-            row = locked_trial(connection, study_id, number)
-            step_value, reported = float(step), float(value)
-            check_running(row.state, number)
-            where = (intermediate_values.c.trial_id == row.id,
-                     intermediate_values.c.step == step_value)
-            if connection.execute(update(intermediate_values).where(*where)
-                                  .values(value=reported)).rowcount == 0:
-                connection.execute(insert(intermediate_values).values(
-                    trial_id=row.id, step=step_value, value=reported))
-
-        self._db.run(work, write=True)
+        self._db.run(lambda connection: save_report(connection, study_id, number, step, value), write=True)
 
     def set_trial_user_attrs(self, study_id: int, number: int, attrs: Mapping[str, Any]) -> None:
         attrs = check_value_json(attrs, "user_attrs")
-
-        def work(connection: Connection) -> None:
-            row = locked_trial(connection, study_id, number)
-            check_running(row.state, number)
-            connection.execute(update(trials).where(trials.c.id == row.id)
-                               .values(user_attrs={**row.user_attrs, **attrs}))
-
-        self._db.run(work, write=True)
+        self._db.run(lambda connection: merge_trial_attrs(connection, study_id, number, attrs), write=True)
 
     def heartbeat(self, study_id: int, number: int) -> None:
-        def work(connection: Connection) -> None:
-            stamped = 0
-            if is_key(study_id) and is_key(number):
-                stamped = connection.execute(
-                    update(trials).where(*trial_key(study_id, number),
-                                         trials.c.state == TrialState.RUNNING.value)
-                    .values(heartbeat_at=utcnow())
-                ).rowcount
-            if stamped == 0:  # Finished trials need no heartbeat; missing ones are an error.
-                locked_trial(connection, study_id, number)
-
-        self._db.run(work, write=True)
+        self._db.run(lambda connection: stamp_heartbeat(connection, study_id, number), write=True)
 
     def fail_stale_trials(self, study_id: int) -> list[int]:
         stale_where: tuple[Any, ...] = ()
         if self.grace_period is not None and self.heartbeat_interval is not None:
-            cutoff = utcnow() - timedelta(seconds=self.grace_period)
-            stale_where = (trials.c.study_id == study_id,
-                           trials.c.state == TrialState.RUNNING.value,
-                           trials.c.heartbeat_at.is_not(None), trials.c.heartbeat_at < cutoff)
-
-        def find(connection: Connection) -> bool:
-            if not stale_where:
-                check_study(connection, study_id)
-                return False
-            row = None
-            if is_key(study_id):
-                any_stale = exists(select(trials.c.id).where(*stale_where))
-                row = connection.execute(
-                    select(studies.c.id, any_stale).where(studies.c.id == study_id)
-                ).first()
-            if row is None:
-                raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
-            return bool(row[1])
-
+            stale_where = stale_conditions(study_id, utcnow() - timedelta(seconds=self.grace_period))
         # Most calls find nothing: look first, so that they do not queue for the write lock.
-        if not self._db.run(find, write=False):
+        if not self._db.run(lambda connection: has_stale(connection, study_id, stale_where), write=False):
             return []
         message = (
             f"{STALE_TRIAL_ERROR}: no heartbeat for more than {self.grace_period:g} "
             "seconds (the grace period), so its process is taken to be dead."
         )
-
-        def fail(connection: Connection) -> list[int]:
-            now = utcnow()
-            # Row by row, to add STALE_KEY to each trial's own user_attrs; the error text
-            # stays what older versions read.
-            rows = connection.execute(
-                select(trials.c.id, trials.c.number, trials.c.user_attrs)
-                .where(*stale_where).with_for_update()
-            ).all()
-            for row in rows:
-                connection.execute(update(trials).where(trials.c.id == row.id).values(
-                    state=TrialState.FAILED.value, error=message, finished_at=now,
-                    user_attrs={**row.user_attrs, STALE_KEY: now.isoformat()},
-                ))
-            return sorted(row.number for row in rows)
-
-        return self._db.run(fail, write=True)
+        return self._db.run(lambda connection: fail_stale(connection, stale_where, message), write=True)
 
     def get_trial(self, study_id: int, number: int) -> FrozenTrial:
-        def work(connection: Connection) -> FrozenTrial:
-            row = None
-            if is_key(study_id) and is_key(number):
-                row = connection.execute(select(trials).where(*trial_key(study_id, number))).first()
-            if row is None:
-                raise_missing(connection, study_id, number)
-            return frozen_trial(row, intermediate(connection, trials.c.id == row.id).get(row.id, {}))
-
-        return self._db.run(work, write=False)
+        return self._db.run(lambda connection: read_trial(connection, study_id, number), write=False)
 
     def get_trials(
         self,
@@ -515,27 +413,7 @@ class SQLStorage:
     ) -> list[FrozenTrial]:
         wanted = None if states is None else [TrialState(s).value for s in states]
         min_number = check_min_number(min_number)
-
-        def work(connection: Connection) -> list[FrozenTrial]:
-            if not is_key(study_id):
-                raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
-            if min_number > INT32:  # No number is that large (nor can PostgreSQL bind it).
-                check_study(connection, study_id)
-                return []
-            where = [trials.c.study_id == study_id]
-            if min_number > 0:
-                # The unique (study_id, number) index serves this range.
-                where.append(trials.c.number >= min_number)
-            if wanted is not None:
-                where.append(trials.c.state.in_(wanted))
-            rows = connection.execute(select(trials).where(*where).order_by(trials.c.number)).all()
-            if not rows:  # Trials exist only in existing studies: check only when there are none.
-                check_study(connection, study_id)
-                return []
-            values = intermediate(connection, *where)
-            return [frozen_trial(row, values.get(row.id, {})) for row in rows]
-
-        return self._db.run(work, write=False)
+        return self._db.run(lambda connection: read_trials(connection, study_id, wanted, min_number), write=False)
 
     def fingerprint(self) -> str:
         """See :class:`~metahpo.storage.Storage`: two aggregate queries; no trial is loaded."""
@@ -545,49 +423,7 @@ class SQLStorage:
         """See :class:`~metahpo.storage.Storage`: three small queries; no finished trial is loaded."""
         return self._db.run(lambda connection: study_fingerprint(connection, study_id), write=False)
 
-    # Meta-models ---------------------------------------------------------------------------
+    # Connections ---------------------------------------------------------------------------
     def close(self) -> None:
         """Close the pooled connections; the object opens new ones if used again."""
         self._db.dispose()
-
-    # Helpers --------------------------------------------------------------------------------
-
-    def _update_running(self, study_id: int, number: int, *, reload: bool = False,
-                        revive: bool = False, **changes: Any) -> FrozenTrial:
-        # `revive`: a trial FAILED only for a stopped heartbeat may still be finished by
-        # its process, which was paused or cut off rather than dead; its result counts.
-        def work(connection: Connection) -> FrozenTrial:
-            row = None
-            if is_key(study_id) and is_key(number):
-                row = connection.execute(
-                    update(trials).where(*trial_key(study_id, number),
-                                         trials.c.state == TrialState.RUNNING.value)
-                    .values(**changes).returning(*trials.c)
-                ).first()
-                if row is None and revive:
-                    row = _revived(connection, study_id, number, changes)
-            if row is None:
-                current = locked_trial(connection, study_id, number)
-                check_running(current.state, number)
-                raise StorageError(f"Trial {number} of study {study_id} could not be updated.")
-            if not reload:
-                return None  # type: ignore[return-value]
-            return frozen_trial(row, intermediate(connection, trials.c.id == row.id).get(row.id, {}))
-
-        return self._db.run(work, write=True)
-
-
-def _revived(connection: Connection, study_id: int, number: int, changes: dict[str, Any]) -> Any:
-    """The row of trial ``number`` with ``changes`` made if it is a stale failure, else ``None``."""
-    row = connection.execute(
-        select(trials).where(*trial_key(study_id, number)).with_for_update()
-    ).first()
-    if row is None or not is_stale_failure(frozen_trial(row, {})):
-        return None
-    if changes.get("state") == TrialState.FAILED.value:
-        # Its own process's failure is final: without the mark it cannot be told again.
-        changes = {**changes, "user_attrs": {k: v for k, v in row.user_attrs.items() if k != STALE_KEY}}
-    return connection.execute(
-        update(trials).where(trials.c.id == row.id, trials.c.state == TrialState.FAILED.value)
-        .values(**changes).returning(*trials.c)
-    ).first()
