@@ -39,7 +39,8 @@ from metahpo.study._knowledge import (
     task_type_with,
 )
 from metahpo.study._labels import space_difference
-from metahpo.study._study import Study, reopened_scheduler
+from metahpo.study._reopen import reopened_scheduler
+from metahpo.study._study import Study
 
 if TYPE_CHECKING:
     from metahpo.presets import Preset

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
@@ -15,43 +14,27 @@ from metahpo.exceptions import (
     DuplicatedPromotionError,
     InvalidParameterError,
     MetahpoError,
-    StudyNotFoundError,
     TrialStateError,
 )
 from metahpo.history import History
 from metahpo.knowledge import descriptor_of, task_kind, task_type_of
-from metahpo.optimizers import BaseOptimizer, Optimizer, optimizer_names
-from metahpo.schedulers import Scheduler, make_scheduler, scheduler_names
+from metahpo.optimizers import BaseOptimizer, Optimizer
+from metahpo.schedulers import Scheduler
 from metahpo.space import Space
-from metahpo.storage import (
-    ENV_VAR,
-    FINISHED_KEY,
-    Storage,
-    StudyRecord,
-    TrialCache,
-    ended_trials,
-    finished_marker,
-    get_storage,
-    is_stale_failure,
-    missing_sqlite_file,
-    stored_names,
-)
+from metahpo.storage import Storage, StudyRecord, TrialCache, is_stale_failure
 from metahpo.study._checkpoints import study_checkpoint_dir
 from metahpo.study._enqueue import add_to_queue, take_waiting_entry
+from metahpo.study._finish import finish_study
 from metahpo.study._handle import Objective, TrialHandle
 from metahpo.study._heartbeat import heartbeat
-from metahpo.study._knowledge import (
-    learner_after_auto,
-    reopened_knowledge,
-    reopened_optimizer,
-    study_task_type,
-    task_type_with,
-)
+from metahpo.study._knowledge import study_task_type, task_type_with
 from metahpo.study._propose import component_seed, keyed_history, propose_config
+from metahpo.study._reopen import reopened_parts, stored_study
 from metahpo.study._retry import check_retries, retry_dead_trial
 from metahpo.study._run_trial import run_trial
-from metahpo.study._state import RESERVED_STUDY_ATTRS, check_attr_key, public_user_attrs
+from metahpo.study._state import RESERVED_STUDY_ATTRS, check_attr_key
 from metahpo.study._tell import finish_told_trial, storage_key
+from metahpo.study._trials_table import trial_states, trials_dataframe
 from metahpo.trial import FrozenTrial, TrialState, lineage_parent
 
 if TYPE_CHECKING:
@@ -113,16 +96,7 @@ class Study:
         scheduler is rebuilt from its stored spec, unless ``scheduler`` (the instance the
         study was created with, for one that is not built in) is given.
         """
-        name = record.optimizer.get("name")
-        if name not in optimizer_names():
-            raise InvalidParameterError(
-                f"Study {record.name!r} was created with the optimizer {name!r}, which is not "
-                f"registered in this process (registered: {optimizer_names()}). Register its "
-                f"class before opening the study: metahpo.optimizers.register_optimizer({name!r}, "
-                "'module:Class'), or pass an instance to create_study(..., load_if_exists=True)."
-            )
-        kb = reopened_knowledge(record, storage, knowledge)
-        return cls(record, storage, reopened_optimizer(record, kb), scheduler or reopened_scheduler(record))
+        return cls(record, storage, *reopened_parts(record, storage, knowledge, scheduler))
 
     @classmethod
     def load(
@@ -131,24 +105,7 @@ class Study:
     ) -> Study:
         """Open the stored study ``name`` (what :func:`~metahpo.load_study` does); a
         scheduler that is not built in is given again as ``scheduler``."""
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidParameterError(
-                "The 'name' parameter of load_study must be a non-empty string, the name of a "
-                f"stored study. Got {describe(name)} instead."
-            )
-        url = storage if storage is not None else os.environ.get(ENV_VAR) or None
-        missing = missing_sqlite_file(url)
-        if missing is not None:
-            # Opening it would create an empty database where a typo points.
-            raise StudyNotFoundError(
-                f"No study named {name!r}: there is no database at {url} (the file "
-                f"{missing!r} does not exist); nothing was created."
-            )
-        store = get_storage(storage)
-        try:
-            record = store.get_study(name)
-        except StudyNotFoundError as exc:
-            raise StudyNotFoundError(f"{exc} {stored_names(store)}".rstrip()) from exc
+        record, store = stored_study(name, storage)
         return cls.from_record(record, store, knowledge, scheduler)
 
     # Facts -------------------------------------------------------------------------------
@@ -232,7 +189,7 @@ class Study:
         self, states: TrialState | str | Iterable[TrialState | str] | None = None
     ) -> list[FrozenTrial]:
         """The trials in ``states`` (a state, its name in any case, or several), or all."""
-        return self.storage.get_trials(self.study_id, None if states is None else _states(states))
+        return self.storage.get_trials(self.study_id, None if states is None else trial_states(states))
 
     def history(self, trials: Sequence[FrozenTrial] | None = None) -> History:
         """What the optimizer and the scheduler see; trials still being created are left out."""
@@ -479,27 +436,7 @@ class Study:
             >>> study.finish() is None   # random search learns nothing across studies
             True
         """
-        record = self.storage.get_study(self.name)
-        n_ended = ended_trials(self.trials)  # one still running ends after: not part of it
-        learner = learner_after_auto(record, self.storage)
-        hook = getattr(self.optimizer if learner is None else learner, "on_study_end", None)
-        try:
-            summary = hook(self.history()) if hook is not None else None
-        except Exception as exc:
-            if learner is None:
-                raise
-            # What a GP-BO study's end learns for the next study is a bonus, not its result.
-            logger.warning("Study %r: learning from it for the next study failed (%s).", self.name, exc)
-            summary = None
-        marker = record.user_attrs.get(FINISHED_KEY)
-        attrs: dict[str, Any] = {}
-        if not (isinstance(marker, dict) and marker.get("trials") == n_ended):  # else finished already
-            attrs[FINISHED_KEY] = finished_marker(n_ended)
-        if summary:
-            attrs["knowledge_update"] = summary
-        if attrs:
-            self.storage.set_study_user_attrs(self.study_id, attrs)
-        return summary
+        return finish_study(self)
 
     def run_trial(
         self, objective: Objective, catch: tuple[type[BaseException], ...], retries: int = 0,
@@ -518,51 +455,7 @@ class Study:
         """One row per evaluation: number, state, value, budget, bracket, rung, parent (the
         trial it continues, also for a retried promotion), times, error, ``config_<name>``
         columns and ``user_attrs_<key>`` columns."""
-        import pandas as pd
-
-        fields = ("number", "state", "value", "budget", "bracket", "rung", "parent",
-                  "started_at", "finished_at", "duration", "error")
-        rows = []
-        for t in self.trials:
-            row: dict[str, Any] = {field: getattr(t, field) for field in fields}
-            row["parent"] = lineage_parent(t)
-            row["state"] = t.state.value
-            row.update({f"config_{k}": t.config.get(k) for k in self.space})
-            row.update({f"user_attrs_{k}": v for k, v in public_user_attrs(t.user_attrs).items()})
-            rows.append(row)
-        # A study without trials yet has the columns too: scripts select them from the start.
-        columns = [*fields, *(f"config_{k}" for k in self.space)]
-        return pd.DataFrame(rows) if rows else pd.DataFrame(columns=columns)
+        return trials_dataframe(self.trials, self.space)
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, direction={self.direction!r}, optimizer={self.optimizer!r})"
-
-
-def _states(states: Any) -> set[TrialState]:
-    """``states`` as a set of :class:`TrialState` (a single one or name is not split into
-    letters, as ``set("COMPLETE")`` would)."""
-    items = [states] if isinstance(states, (str, TrialState)) else states
-    names = ", ".join(state.name for state in TrialState)
-    try:
-        return {
-            state if isinstance(state, TrialState) else TrialState(str(state).upper())
-            for state in items
-        }
-    except (TypeError, ValueError):
-        raise InvalidParameterError(
-            f"The 'states' parameter of Study.get_trials must be trial states ({names}) or "
-            f"their names. Got {describe(states)} instead."
-        ) from None
-
-
-def reopened_scheduler(record: StudyRecord) -> Scheduler:
-    """The scheduler of a stored study, rebuilt from its spec; a clear error for one that
-    is not built in (its class cannot be found by name)."""
-    name = record.scheduler.get("name")
-    if name not in scheduler_names():
-        raise InvalidParameterError(
-            f"Study {record.name!r} was created with the scheduler {name!r}, which is not built "
-            f"in (built in: {scheduler_names()}). Open it with the same instance: "
-            "create_study(..., scheduler=<the instance>, load_if_exists=True)."
-        )
-    return make_scheduler(dict(record.scheduler))
