@@ -36,6 +36,8 @@ from metahpo.study._knowledge import (
     build_optimizer,
     check_knowledge_argument,
     check_task_kind,
+    given_optimizer,
+    resumed_start,
     task_type_with,
 )
 from metahpo.study._labels import space_difference
@@ -153,10 +155,8 @@ def create_study(
     # optimizer, so one built now ("auto" opening the knowledge to choose, a learner its
     # default knowledge) would be thrown away.
     record = _stored_study(store, name) if load_if_exists else None
-    built = None
     if record is None:
         resolved_optimizer, how_built = build_optimizer(optimizer, knowledge, space, store, task_type)
-        built = resolved_optimizer
         user_attrs: dict[str, Any] = {}
         if task_record is not None:
             user_attrs["task"] = task_record  # with the kind it records
@@ -183,9 +183,10 @@ def create_study(
         else:
             return Study(record, store, resolved_optimizer, resolved_scheduler)
     # Only an instance is needed as given: it is compared with the stored one and used.
-    instance = None
-    if not isinstance(optimizer, str):
-        instance = built if built is not None else build_optimizer(optimizer, knowledge, space, store, task_type)[0]
+    # Whether it starts from a bundle's ready-trained meta-models is the stored study's
+    # to say (below), not this call's arguments: a study of another kind of problem, or
+    # made with a provider of the user's own, did not.
+    instance = None if isinstance(optimizer, str) else given_optimizer(optimizer, knowledge)
     _check_same_study(record, space, direction, optimizer, instance,
                       scheduler, resolved_scheduler, seed if seed_given else None, task_record)
     if task_record is not None and "task" not in record.user_attrs:
@@ -203,7 +204,7 @@ def create_study(
         # The instance given is the stored optimizer (checked above): use it, so that a
         # class never registered by name (one of the user's own) reopens too. Its state
         # is loaded from the trials before each suggestion, as for a rebuilt one.
-        return Study(record, store, instance, given_scheduler or reopened_scheduler(record))
+        return Study(record, store, resumed_start(instance, record), given_scheduler or reopened_scheduler(record))
     return Study.from_record(record, store, given_knowledge, given_scheduler)
 
 

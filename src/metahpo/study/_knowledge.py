@@ -46,6 +46,7 @@ __all__ = [
     "check_knowledge_argument",
     "check_task_kind",
     "default_knowledge",
+    "given_optimizer",
     "knowledge_order",
     "learner_after_auto",
     "reachable_knowledge",
@@ -53,6 +54,7 @@ __all__ = [
     "reopened_knowledge",
     "reopened_optimizer",
     "resolve_knowledge",
+    "resumed_start",
     "study_knowledge",
     "study_task_type",
     "task_type_with",
@@ -255,9 +257,19 @@ def build_optimizer(
         if kb is None and takes_knowledge(optimizer_class(optimizer)):
             kb = default_knowledge(space, storage)
         return ready_start(make_optimizer(optimizer, knowledge=kb), space, task_type)
+    return ready_start(given_optimizer(optimizer, kb), space, task_type)
+
+
+def given_optimizer(optimizer: Optimizer, knowledge: Any) -> Optimizer:
+    """The optimizer instance given to ``create_study``, as it is given: ``knowledge``, if
+    any, must be its own knowledge base (an instance takes its knowledge in its
+    constructor). Neither started from ready-trained meta-models nor changed: for a new
+    study :func:`ready_start` decides that, for a stored one :func:`resumed_start`."""
+    check_given_knowledge(knowledge)
+    kb = resolve_knowledge(knowledge)
     if kb is not None and getattr(optimizer, "knowledge", None) is not kb:
         raise _instance_knowledge_error(optimizer)
-    return ready_start(make_optimizer(optimizer), space, task_type)
+    return make_optimizer(optimizer)
 
 
 def ready_start(
@@ -272,9 +284,10 @@ def ready_start(
     ``task_type``; see :func:`_ready_meta_models`) becomes an equal MetaBO whose provider
     starts from those models instead of meta-training on the bundle at the first
     model-based suggestion, with ``{"ready_meta_models": "bundled:NAME"}`` to store, so
-    that a reopened study starts from them again (:func:`reopened_optimizer`). Any other
-    optimizer, and a MetaBO given a provider of the user's own (a training configuration,
-    models of their own), is returned as it is, with nothing to store.
+    that a reopened study starts from them again (:func:`reopened_optimizer`,
+    :func:`resumed_start`). Any other optimizer, and a MetaBO given a provider of the
+    user's own (a training configuration, models of their own), is returned as it is, with
+    nothing to store.
 
     A space that lists the bundle's parameters in another order is not reordered: it is
     the study's, as the user wrote it, and its MetaBO meta-trains once on the bundle, as
@@ -292,28 +305,79 @@ def ready_start(
         >>> ready_start(mh.GPBO(), space)[1]
         {}
     """
+    knowledge = _default_metabo_knowledge(optimizer)
+    if knowledge is None:
+        return optimizer, {}
+    ready = _ready_meta_models(knowledge, space, task_type)
+    if not ready:
+        return optimizer, {}
+    return _started(optimizer, ready), {READY_META_MODELS_KEY: f"bundled:{_ready_bundle(knowledge)}"}
+
+
+def resumed_start(optimizer: Optimizer, record: StudyRecord) -> Optimizer:
+    """``optimizer``, an instance given to resume the stored study of ``record``
+    (``create_study(..., load_if_exists=True)``), started from its bundle's ready-trained
+    meta-models when the study was: decided from what the study stores, as
+    :func:`reopened_optimizer` decides for ``load_study`` (``"auto"``'s choice of MetaBO,
+    else ``user_attrs["ready_meta_models"]`` naming the bundle of the instance's knowledge;
+    the study's space and the kind of problem it records), not from the arguments of the
+    call that resumes it. A MetaBO given a provider of the user's own, and a study that
+    stored no such start (created with one), are left as they are.
+    """
+    knowledge = _default_metabo_knowledge(optimizer)
+    ready = _stored_start(record, knowledge) if knowledge is not None else []
+    return _started(optimizer, ready) if ready else optimizer
+
+
+def _default_metabo_knowledge(optimizer: Optimizer) -> KnowledgeBase | None:
+    """The knowledge base of ``optimizer`` when it is a MetaBO (the class itself) with the
+    default meta-model provider (``meta_models`` ``None`` or a folder), one
+    :func:`_started` may rebuild; ``None`` for any other optimizer."""
     knowledge = getattr(optimizer, "knowledge", None)
     meta_models = getattr(optimizer, "meta_models", None)
     # By name first: the class check imports MetaBO's module (torch), which a random
     # search should not pay for.
     if (getattr(optimizer, "name", None) != "metabo" or not isinstance(knowledge, KnowledgeBase)
             or not (meta_models is None or isinstance(meta_models, (str, Path)))):
-        return optimizer, {}
-    metabo = optimizer_class("metabo")
+        return None
     # A subclass may use its arguments otherwise than MetaBO does: not rebuilt.
-    if type(optimizer) is not metabo:
-        return optimizer, {}
-    ready = _ready_meta_models(knowledge, space, task_type)
-    if not ready:
-        return optimizer, {}
+    return knowledge if type(optimizer) is optimizer_class("metabo") else None
+
+
+def _started(optimizer: Optimizer, ready: list[Any]) -> Optimizer:
+    """A MetaBO equal to ``optimizer`` (see :func:`_default_metabo_knowledge`) whose
+    provider starts from the ready-trained meta-models ``ready``; ``optimizer`` itself is
+    not changed (the user may be sharing it between studies), and the stored spec is the
+    same (a provider's models are not part of it)."""
     from metahpo.surrogates.meta import MetaModelProvider  # torch, as MetaBO already is
 
-    provider = MetaModelProvider(store=meta_models, initial=ready)
-    # An equal MetaBO (its stored spec is the same: a provider's models are not part of
-    # it), not the given instance changed, which the user may be sharing between studies.
-    started: Optimizer = metabo(**{**init_params(optimizer), "meta_models": provider})
+    provider = MetaModelProvider(store=getattr(optimizer, "meta_models", None), initial=ready)
+    started: Optimizer = optimizer_class("metabo")(**{**init_params(optimizer), "meta_models": provider})
     started.load_state_dict(optimizer.state_dict())
-    return started, {READY_META_MODELS_KEY: f"bundled:{_ready_bundle(knowledge)}"}
+    return started
+
+
+def _stored_start(record: StudyRecord, kb: Any) -> list[Any]:
+    """The ready-trained meta-models the MetaBO of the stored study ``record``, over the
+    knowledge ``kb`` it reopens with, starts from again: when ``"auto"`` chose it, or when
+    the study stored the start in ``user_attrs["ready_meta_models"]`` as
+    ``"bundled:NAME"`` with NAME the one bundle of ``kb`` (any other value, such as one a
+    user set before metahpo reserved the key, starts nothing), the models of that bundle
+    that read the study's space, for the kind of problem it records."""
+    if not isinstance(kb, KnowledgeBase):
+        return []
+    choice = record.user_attrs.get("optimizer_choice")
+    if not (isinstance(choice, dict) and choice.get("optimizer") == "metabo"):
+        marker = record.user_attrs.get(READY_META_MODELS_KEY)
+        if marker is None:
+            return []
+        bundle = _ready_bundle(kb)
+        if bundle is None or marker != f"bundled:{bundle}":
+            logger.debug("Study %r: its %r is %r, not the bundle of the knowledge it reopens with "
+                         "(%s): no ready-trained start.", record.name, READY_META_MODELS_KEY, marker,
+                         "none" if bundle is None else f"'bundled:{bundle}'")
+            return []
+    return _ready_meta_models(kb, Space.from_dict(record.space), study_task_type(record))
 
 
 def auto_optimizer(
@@ -448,17 +512,14 @@ def _auto_metabo(kb: KnowledgeBase, space: Space, task_type: str | None) -> tupl
 def reopened_optimizer(record: StudyRecord, kb: Any) -> Optimizer:
     """The optimizer of a stored study, rebuilt from its spec with knowledge ``kb``; a
     MetaBO ``"auto"`` chose, or one named or given that started from a bundle's
-    ready-trained meta-models (``user_attrs["ready_meta_models"]``, see
-    :func:`ready_start`), gets them again (the spec keeps the provider's settings, not the
-    models), so a study reopened before its first model-based suggestion does not
-    meta-train on the bundle. A MetaBO given a provider of the user's own stored no such
-    start, and reopens without one."""
+    ready-trained meta-models (``user_attrs["ready_meta_models"]`` is ``"bundled:NAME"``,
+    NAME the bundle of ``kb``; see :func:`ready_start`), gets them again (the spec keeps
+    the provider's settings, not the models), so a study reopened before its first
+    model-based suggestion does not meta-train on the bundle. A MetaBO given a provider of
+    the user's own stored no such start, and reopens without one. An instance given to
+    resume a study is started the same way by :func:`resumed_start`."""
     spec = dict(record.optimizer)
-    choice = record.user_attrs.get("optimizer_choice")
-    started = (isinstance(choice, dict) and choice.get("optimizer") == "metabo") or (
-        READY_META_MODELS_KEY in record.user_attrs)
-    ready = (_ready_meta_models(kb, Space.from_dict(record.space), study_task_type(record))
-             if started and spec.get("name") == "metabo" and isinstance(kb, KnowledgeBase) else [])
+    ready = _stored_start(record, kb) if spec.get("name") == "metabo" else []
     if ready:
         from metahpo.surrogates.meta import MetaModelProvider
 
