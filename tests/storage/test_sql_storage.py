@@ -322,3 +322,36 @@ def test_a_killed_worker_s_trial_is_failed_once_its_heartbeat_stops(sqlite_url: 
     time.sleep(1.2)
     assert storage.fail_stale_trials(study.study_id) == [0]
     assert storage.get_trial(study.study_id, 0).state is TrialState.FAILED
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_stale_failure_told_late_as_failed_changes_both_fingerprints(
+    backend: str, request: pytest.FixtureRequest, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trial failed for a stopped heartbeat, then told FAILED by its own process, whose
+    clock is behind: the study's FAILED count and latest end stay as they were, its error
+    changes, and the fingerprints with it (a page showing the stale error is read again)."""
+    from datetime import timedelta
+
+    from metahpo.storage import _sql, is_stale_failure, storage_fingerprint, study_fingerprint
+
+    url = sqlite_url if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    storage = SQLStorage(url, heartbeat_interval=1.0, grace_period=1.0)
+    study = make_study(storage)
+    dying = storage.create_trial(study.study_id, config={"x": 0.5})
+    storage.heartbeat(study.study_id, dying.number)
+    now = _sql.utcnow()
+    monkeypatch.setattr(_sql, "utcnow", lambda: now + timedelta(hours=1))  # long past the grace period
+    assert storage.fail_stale_trials(study.study_id) == [dying.number]
+    broken = storage.create_trial(study.study_id, config={"x": 0.25})
+    monkeypatch.setattr(_sql, "utcnow", lambda: now + timedelta(hours=2))
+    storage.finish_trial(study.study_id, broken.number, TrialState.FAILED, error="broken")
+    before = study_fingerprint(storage, study.study_id), storage_fingerprint(storage)
+    monkeypatch.setattr(_sql, "utcnow", lambda: now)  # the dying trial's process, its clock behind
+    told = storage.finish_trial(study.study_id, dying.number, TrialState.FAILED, error="CUDA out of memory")
+    assert told.error == "CUDA out of memory" and not is_stale_failure(told)
+    assert told.finished_at is not None
+    assert told.finished_at < storage.get_trial(study.study_id, broken.number).finished_at  # type: ignore[operator]
+    after = study_fingerprint(storage, study.study_id), storage_fingerprint(storage)
+    unchanged = [what for what, was, now in zip(("study", "storage"), before, after, strict=True) if was == now]
+    assert unchanged == [], f"these fingerprints did not change: {unchanged}"

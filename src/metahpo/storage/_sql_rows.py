@@ -7,11 +7,11 @@ import json
 import math
 from typing import Any, NoReturn
 
-from sqlalchemy import Connection, Row, Text, func, select, type_coerce
+from sqlalchemy import Connection, Row, Text, case, func, select, type_coerce
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError, StudyNotFoundError, TrialStateError
-from metahpo.storage._base import StudyRecord
+from metahpo.storage._base import STALE_TRIAL_ERROR, StudyRecord
 from metahpo.storage._sql_schema import intermediate_values, studies, trials
 from metahpo.trial import FrozenTrial, TrialState
 
@@ -107,13 +107,31 @@ def frozen_trial(row: Row[Any], intermediate: dict[float, float]) -> FrozenTrial
     )
 
 
+def _stale_failures() -> Any:
+    """An aggregate column: how many of the grouped trials hold the error of a trial failed
+    for a stopped heartbeat (:data:`~metahpo.storage.STALE_TRIAL_ERROR`).
+
+    Such a trial told late as FAILED by its own process stays FAILED, and its new end may
+    be earlier than the latest one (that process's clock may be behind), so neither the
+    count nor the latest end by state need change; its error, its own now, does, and this
+    count with it. A few more comparisons in the scan the aggregate makes anyway: no row
+    is sent back for it. (An error that begins as the stale one does would not be seen;
+    an objective's error is its traceback.)
+    """
+    return func.count(case((trials.c.error.startswith(STALE_TRIAL_ERROR, autoescape=True), 1)))
+
+
 def fingerprint(connection: Connection) -> str:
     """:meth:`SQLStorage.fingerprint`: a hash of each study's id, name, trial counter and
-    ``user_attrs``, and of the number of trials and the latest end by study and state.
+    ``user_attrs``, and of the number of trials, the latest end and the number of stale
+    failures (:func:`_stale_failures`) by study and state.
 
     Two aggregate queries in one snapshot: no trial row is loaded. A trial created bumps
-    its study's counter and a count, one that ends moves between states (or, failed for a
-    stopped heartbeat and told late, gets a later end); a deleted study's id is never reused.
+    its study's counter and a count, one that ends moves between states, and one failed
+    for a stopped heartbeat and told late moves between states or leaves the stale
+    failures; a deleted study's id is never reused. The aggregate reads every trial row
+    in the database (the index on study and state does not hold the end or the error),
+    but sends back one row by study and state.
     """
     study_rows = connection.execute(
         select(studies.c.id, studies.c.name, studies.c.next_trial_number,
@@ -121,7 +139,8 @@ def fingerprint(connection: Connection) -> str:
         .order_by(studies.c.id)
     ).all()
     trial_rows = connection.execute(
-        select(trials.c.study_id, trials.c.state, func.count(), func.max(trials.c.finished_at))
+        select(trials.c.study_id, trials.c.state, func.count(), func.max(trials.c.finished_at),
+               _stale_failures())
         .group_by(trials.c.study_id, trials.c.state)
         .order_by(trials.c.study_id, trials.c.state)
     ).all()
@@ -131,14 +150,18 @@ def fingerprint(connection: Connection) -> str:
 
 def study_fingerprint(connection: Connection, study_id: int) -> str:
     """:meth:`SQLStorage.study_fingerprint`: a hash of the study's id, trial counter and
-    ``user_attrs``, of its number of trials and latest end by state, and of each RUNNING
-    trial's config, ``user_attrs``, number of reports and latest report.
+    ``user_attrs``, of its number of trials, latest end and number of stale failures
+    (:func:`_stale_failures`) by state, and of each RUNNING trial's config,
+    ``user_attrs``, number of reports and latest report.
 
-    Three queries in one snapshot: the study's row; an aggregate of its trials by state
-    (no config, attribute or report is loaded); and the RUNNING trials alone (as many as
-    the workers), each with one row of its reports' count and latest step. A finished trial
-    never changes but for a stale failure told late, which moves between states or gets a
-    later end (as in :func:`fingerprint`); a trial reports only while it runs.
+    Three queries in one snapshot: the study's row; an aggregate of its trials by state,
+    which reads each of the study's trial rows in the database (the index on study and
+    state does not hold the end or the error) but loads no config, attribute or report
+    and sends back one row by state; and the RUNNING trials alone (as many as the
+    workers), each with one row of its reports' count and latest step. A finished trial
+    never changes but for a stale failure told late, which moves between states or, told
+    as FAILED, leaves the stale failures (as in :func:`fingerprint`); a trial reports
+    only while it runs.
     """
     study = None
     if is_key(study_id):
@@ -149,7 +172,7 @@ def study_fingerprint(connection: Connection, study_id: int) -> str:
     if study is None:
         raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
     by_state = connection.execute(
-        select(trials.c.state, func.count(), func.max(trials.c.finished_at))
+        select(trials.c.state, func.count(), func.max(trials.c.finished_at), _stale_failures())
         .where(trials.c.study_id == study_id).group_by(trials.c.state).order_by(trials.c.state)
     ).all()
     running_where = (trials.c.study_id == study_id, trials.c.state == TrialState.RUNNING.value)
