@@ -491,6 +491,31 @@ def test_a_storage_without_study_fingerprints_reads_the_study_at_every_question(
     assert counting.calls["get_trials"] == 3
 
 
+def test_a_storage_whose_fingerprints_are_none_is_read_at_every_question():
+    from metahpo.dashboard import create_app
+
+    storage = _FingerprintsOfNone()
+    study = mh.create_study(name="s", space=SPACE, storage=storage, optimizer="random", seed=0)
+    study.optimize(_objective, n_trials=2, show_progress=False)
+    app = create_app(storage)
+    tags = {path: _conditional(app, path, None, "GET").headers["etag"]
+            for path in ("/api/study?name=s", "/api/studies")}
+    study.optimize(_objective, n_trials=1, show_progress=False)
+    for path, tag in tags.items():
+        again = _conditional(app, path, tag, "GET")
+        assert again.status_code == 200 and again.headers["etag"] != tag, path
+
+
+class _FingerprintsOfNone(InMemoryStorage):
+    """A storage of one's own whose fingerprints are ``None``: it has none to give."""
+
+    def fingerprint(self) -> None:  # type: ignore[override]
+        return None
+
+    def study_fingerprint(self, study_id: int) -> None:  # type: ignore[override]
+        return None
+
+
 class _WithoutFingerprint(InMemoryStorage):
     """A storage of one's own written before the protocol had fingerprint() and study_fingerprint()."""
 

@@ -142,6 +142,29 @@ def test_a_storage_without_a_fingerprint_passes_its_checks() -> None:
     assert storage.list_studies() == []
 
 
+class _FingerprintsOfNone(InMemoryStorage):
+    """A storage of one's own whose fingerprints are ``None``: it has none to give."""
+
+    def fingerprint(self) -> None:  # type: ignore[override]
+        return None
+
+    def study_fingerprint(self, study_id: int) -> None:  # type: ignore[override]
+        return None
+
+
+def test_a_fingerprint_of_none_is_no_fingerprint() -> None:
+    from metahpo.storage import storage_fingerprint, study_fingerprint
+    from metahpo.testing.storage import check_fingerprint, check_study_fingerprint, make_study
+
+    # Not the text "None", which would never change: its readers read it whole.
+    storage = _FingerprintsOfNone()
+    study = make_study(storage)
+    assert storage_fingerprint(storage) is None
+    assert study_fingerprint(storage, study.study_id) is None
+    check_fingerprint(_FingerprintsOfNone())
+    check_study_fingerprint(_FingerprintsOfNone())
+
+
 class _StorageWithoutFingerprint:
     """A storage class written before the protocol had fingerprint() and study_fingerprint()."""
 

@@ -110,7 +110,7 @@ class Storage(Protocol):
     (reports, heartbeats, a trial's config or ``user_attrs``) may change it or not. A reader
     that polls (the dashboard's studies list) reads the studies again only when it changed.
     It is optional for storages written before it existed: :func:`storage_fingerprint`
-    reads it, or says there is none.
+    reads it, or says there is none (also when it returns ``None``).
 
     ``study_fingerprint(study_id)`` is the same for one study, finer: read without loading
     the study's trials, it changes whenever the study's ``user_attrs`` change, a trial is
@@ -121,7 +121,7 @@ class Storage(Protocol):
     :class:`~metahpo.exceptions.StudyNotFoundError` for a study that does not exist. A
     reader that shows one study (the dashboard's study page) reads its trials again only
     when it changed. It is optional too: :func:`study_fingerprint` reads it, or says there
-    is none.
+    is none (also when it returns ``None``).
 
     Artefacts such as meta-models are not part of this protocol: a storage that keeps
     them offers an :class:`~metahpo.storage.ArtefactStore` as its ``artefacts`` attribute.
@@ -230,7 +230,8 @@ def reads_from_number(storage: Any) -> bool:
 
 def storage_fingerprint(storage: Any) -> str | None:
     """``storage.fingerprint()`` (see :class:`Storage`), or ``None`` for a storage that has
-    none (written before it was added to the protocol), whose readers must read it whole.
+    none (written before it was added to the protocol, or whose ``fingerprint()`` returns
+    ``None``), whose readers must read it whole.
 
     Example:
         >>> from metahpo.storage import InMemoryStorage, storage_fingerprint
@@ -242,13 +243,16 @@ def storage_fingerprint(storage: Any) -> str | None:
         True
     """
     method = getattr(storage, "fingerprint", None)
-    return str(method()) if callable(method) else None
+    # A None returned is no fingerprint, not the text "None": one that never changes would
+    # leave a reader on what it read first.
+    found = method() if callable(method) else None
+    return None if found is None else str(found)
 
 
 def study_fingerprint(storage: Any, study_id: int) -> str | None:
     """``storage.study_fingerprint(study_id)`` (see :class:`Storage`), or ``None`` for a
-    storage that has none (written before it was added to the protocol), whose readers must
-    read the study whole.
+    storage that has none (written before it was added to the protocol, or whose
+    ``study_fingerprint`` returns ``None``), whose readers must read the study whole.
 
     Example:
         >>> from metahpo.storage import InMemoryStorage, study_fingerprint
@@ -261,4 +265,5 @@ def study_fingerprint(storage: Any, study_id: int) -> str | None:
         True
     """
     method = getattr(storage, "study_fingerprint", None)
-    return str(method(study_id)) if callable(method) else None
+    found = method(study_id) if callable(method) else None  # None: no fingerprint (as above)
+    return None if found is None else str(found)

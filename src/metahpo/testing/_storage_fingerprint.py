@@ -20,7 +20,8 @@ def check_fingerprint(storage: Storage) -> None:
     sequence (which never comes back to an earlier content). Reads leave it unchanged.
 
     ``fingerprint()`` is optional (see :class:`~metahpo.storage.Storage`): a storage
-    without one passes, with nothing written, as its readers read it whole.
+    without one, or whose ``fingerprint()`` returns ``None``, passes, with nothing written,
+    as its readers read it whole.
     """
     first = storage_fingerprint(storage)
     if first is None:
@@ -86,7 +87,8 @@ def check_study_fingerprint(storage: Storage) -> None:
     not exist raises StudyNotFoundError.
 
     ``study_fingerprint()`` is optional (see :class:`~metahpo.storage.Storage`): a storage
-    without one passes, with nothing written, as its readers read the study whole.
+    without one passes, with nothing written, as its readers read the study whole; so does
+    one whose ``study_fingerprint()`` returns ``None``.
     """
     if not callable(getattr(storage, "study_fingerprint", None)):
         return
@@ -97,6 +99,8 @@ def check_study_fingerprint(storage: Storage) -> None:
         return study_fingerprint(storage, study.study_id)
 
     seen: list[str | None] = [fingerprint()]
+    if seen[0] is None:
+        return
     _check(study_fingerprint(storage, other.study_id) != seen[0],
            f"two studies share the fingerprint {seen[0]!r}")
 
