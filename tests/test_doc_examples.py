@@ -26,7 +26,7 @@ DOCTEST_MODULES = [
     "metahpo.exceptions",
     "metahpo.study._study",
     "metahpo.study._create",
-    "metahpo.study._knowledge",
+    "metahpo.study._optimizer_choice",
     "metahpo.study._labels",
     "metahpo.knowledge._kind",
     "metahpo.knowledge._optuna",

@@ -32,17 +32,12 @@ from metahpo.storage import (
     missing_sqlite_file,
     stored_names,
 )
-from metahpo.study._knowledge import (
-    build_optimizer,
-    check_knowledge_argument,
-    check_task_kind,
-    given_optimizer,
-    resumed_start,
-    task_type_with,
-)
+from metahpo.study._knowledge import check_knowledge_argument
 from metahpo.study._labels import space_difference
+from metahpo.study._optimizer_choice import build_optimizer, given_optimizer, resumed_start
 from metahpo.study._reopen import reopened_scheduler
 from metahpo.study._study import Study
+from metahpo.study._task_type import check_task_kind, task_type_with
 
 if TYPE_CHECKING:
     from metahpo.presets import Preset

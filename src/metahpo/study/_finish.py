@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
 from metahpo.storage import FINISHED_KEY, ended_trials, finished_marker
-from metahpo.study._knowledge import learner_after_auto
+from metahpo.study._optimizer_choice import learner_after_auto
 
 if TYPE_CHECKING:
     from metahpo.history import History

@@ -18,7 +18,8 @@ from metahpo.storage import (
     missing_sqlite_file,
     stored_names,
 )
-from metahpo.study._knowledge import reopened_knowledge, reopened_optimizer
+from metahpo.study._knowledge import reopened_knowledge
+from metahpo.study._optimizer_choice import reopened_optimizer
 
 __all__ = ["reopened_parts", "reopened_scheduler", "stored_study"]
 

@@ -27,12 +27,12 @@ from metahpo.study._enqueue import add_to_queue, take_waiting_entry
 from metahpo.study._finish import finish_study
 from metahpo.study._handle import Objective, TrialHandle
 from metahpo.study._heartbeat import heartbeat
-from metahpo.study._knowledge import study_task_type, task_type_with
 from metahpo.study._propose import component_seed, keyed_history, propose_config
 from metahpo.study._reopen import reopened_parts, stored_study
 from metahpo.study._retry import check_retries, retry_dead_trial
 from metahpo.study._run_trial import run_trial
 from metahpo.study._state import RESERVED_STUDY_ATTRS, check_attr_key
+from metahpo.study._task_type import study_task_type, task_type_with
 from metahpo.study._tell import finish_told_trial, storage_key
 from metahpo.study._trials_table import trial_states, trials_dataframe
 from metahpo.trial import FrozenTrial, TrialState, lineage_parent
