@@ -38,6 +38,15 @@ def _hgb_objective(trial: optuna.Trial) -> float:
     params = _suggest_preset_space(trial, mh.presets.get("hgb-classifier").space)
     return abs(params["learning_rate"] - 0.1) + params["max_features"] / 10.0
 
+def _three_tasks_of_x() -> mh.KnowledgeBase:
+    """Knowledge built in memory: three past tasks of one parameter ``x`` (MetaBO's minimum)."""
+    design = mh.Space({"x": mh.Float(0.0, 1.0)}).sobol(8, seed=0)
+    kb = mh.KnowledgeBase()
+    for i in range(3):
+        kb.add_task(mh.Space({"x": mh.Float(0.0, 1.0)}), design, [(c["x"] - 0.3 * i) ** 2 for c in design], name=f"x-{i}")
+    return kb
+
+
 
 def test_auto_over_a_bundle_starts_from_its_ready_trained_meta_model(no_meta_training, caplog) -> None:
     sampler = MetaHPOSampler(optimizer="auto", knowledge="bundled:hgb-classifier", seed=0)
@@ -94,10 +103,7 @@ def test_a_named_metabo_for_another_kind_of_problem_does_not_take_the_bundles_mo
 
 
 def test_a_named_metabo_over_knowledge_of_no_bundle_has_no_ready_model() -> None:
-    design = mh.Space({"x": mh.Float(0.0, 1.0)}).sobol(8, seed=0)
-    kb = mh.KnowledgeBase()
-    for i in range(3):
-        kb.add_task(mh.Space({"x": mh.Float(0.0, 1.0)}), design, [(c["x"] - 0.3 * i) ** 2 for c in design], name=f"x-{i}")
+    kb = _three_tasks_of_x()
     sampler = MetaHPOSampler(optimizer="metabo", knowledge=kb, seed=0)
     proposer = sampler._proposer(mh.Space({"x": mh.Float(0.0, 1.0)}))
     assert proposer.optimizer.name == "metabo"
@@ -143,10 +149,7 @@ def test_a_storage_listed_before_the_bundle_does_not_hide_its_ready_trained_mode
 
 def test_the_choice_is_the_current_spaces_when_one_sampler_serves_two_spaces() -> None:
     # Three past tasks of x (MetaBO for it), none of y (GP-BO for it).
-    design = mh.Space({"x": mh.Float(0.0, 1.0)}).sobol(8, seed=0)
-    kb = mh.KnowledgeBase()
-    for i in range(3):
-        kb.add_task(mh.Space({"x": mh.Float(0.0, 1.0)}), design, [(c["x"] - 0.3 * i) ** 2 for c in design], name=f"x-{i}")
+    kb = _three_tasks_of_x()
     sampler = MetaHPOSampler(optimizer="auto", knowledge=kb, seed=0)
     on_x, on_y = optuna.create_study(sampler=sampler), optuna.create_study(sampler=sampler)
     on_x.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=2)

@@ -3,12 +3,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from metahpo.exceptions import StudyNotFoundError
 from metahpo.storage import Storage, storage_fingerprint, study_fingerprint
 from metahpo.testing._helpers import _check, _raises, make_study
 from metahpo.trial import TrialState
 
 __all__ = ["check_fingerprint", "check_study_fingerprint"]
+
+
+class _Sequence:
+    """The fingerprints seen so far: each write the check names must give a new one."""
+
+    def __init__(self, read: Callable[[], str | None], whose: str) -> None:
+        self.read, self.whose = read, whose
+        self.seen: list[str | None] = [read()]
+
+    def changed(self, what: str) -> None:
+        now = self.read()
+        _check(now not in self.seen, f"{self.whose} fingerprint did not change when {what}: {now!r} again")
+        self.seen.append(now)
+
+    def either(self) -> None:
+        """After a write that may change the fingerprint or not."""
+        self.seen.append(self.read())
 
 
 def check_fingerprint(storage: Storage) -> None:
@@ -23,15 +42,10 @@ def check_fingerprint(storage: Storage) -> None:
     without one, or whose ``fingerprint()`` returns ``None``, passes, with nothing written,
     as its readers read it whole.
     """
-    first = storage_fingerprint(storage)
-    if first is None:
+    sequence = _Sequence(lambda: storage_fingerprint(storage), "the")
+    if sequence.seen[0] is None:
         return
-    seen: list[str | None] = [first]
-
-    def changed(what: str) -> None:
-        now = storage_fingerprint(storage)
-        _check(now not in seen, f"the fingerprint did not change when {what}: {now!r} again")
-        seen.append(now)
+    changed, seen = sequence.changed, sequence.seen
 
     other = make_study(storage, "other")
     changed("a study was created")
@@ -53,7 +67,7 @@ def check_fingerprint(storage: Storage) -> None:
     storage.finish_trial(study.study_id, better.number, TrialState.COMPLETE, 1.0)
     changed("a trial ended COMPLETE with a better value")
     storage.set_trial_config(study.study_id, reserved.number, {"x": 0.75, "a": 3})
-    seen.append(storage_fingerprint(storage))  # it may change or not
+    sequence.either()
     storage.finish_trial(study.study_id, reserved.number, TrialState.PRUNED, 3.0)
     changed("a trial ended PRUNED")
     failing = storage.create_trial(study.study_id, enqueued=entry)
@@ -98,16 +112,12 @@ def check_study_fingerprint(storage: Storage) -> None:
     def fingerprint() -> str | None:
         return study_fingerprint(storage, study.study_id)
 
-    seen: list[str | None] = [fingerprint()]
-    if seen[0] is None:
+    sequence = _Sequence(fingerprint, "the study's")
+    if sequence.seen[0] is None:
         return
+    changed, seen = sequence.changed, sequence.seen
     _check(study_fingerprint(storage, other.study_id) != seen[0],
            f"two studies share the fingerprint {seen[0]!r}")
-
-    def changed(what: str) -> None:
-        now = fingerprint()
-        _check(now not in seen, f"the study's fingerprint did not change when {what}: {now!r} again")
-        seen.append(now)
 
     for note in (1, 2):
         storage.set_study_user_attrs(study.study_id, {"note": note})
@@ -132,7 +142,7 @@ def check_study_fingerprint(storage: Storage) -> None:
     storage.report(study.study_id, reserved.number, 1, 0.8)
     changed("a second trial reported a step")
     storage.heartbeat(study.study_id, running.number)
-    seen.append(fingerprint())  # it may change or not
+    sequence.either()
     storage.finish_trial(study.study_id, running.number, TrialState.COMPLETE, 0.6)
     changed("a trial ended COMPLETE")
     storage.finish_trial(study.study_id, reserved.number, TrialState.PRUNED, 0.8)
