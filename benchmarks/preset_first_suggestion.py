@@ -3,8 +3,8 @@ ready-trained meta-model beside GP-BO, in the same run.
 
 For each preset with bundled knowledge and a shipped meta-model, on a small scikit-learn
 dataset of its task type: ``create_study(preset=..., task=Task.from_data(X, y))``
-(``optimizer="auto"``, which is MetaBO with the bundle) and the same with
-``optimizer="gpbo"``. Each study is asked and told until its first model-based
+(``optimizer="auto"``, which is MetaBO with the bundle), the same with MetaBO named
+(``optimizer="metabo"``) and with ``optimizer="gpbo"``. Each study is asked and told until its first model-based
 suggestion (MetaBO: after the 3 warm-start portfolio configs; GP-BO: after its Sobol
 design of d + 1 points), with losses from the preset's own objective as a user runs it
 (3-fold CV at the trial's budget, the preset's full budget; not timed). The table gives
@@ -91,10 +91,10 @@ def main() -> None:
         "|---|---|---:|---:|---:|---:|",
     ]
     runs = [(names[0], "auto", " (first in process)")] if names else []
-    runs += [(name, optimizer, "") for name in names for optimizer in ("auto", "gpbo")]
+    runs += [(name, optimizer, "") for name in names for optimizer in ("auto", "metabo", "gpbo")]
     for name, optimizer, note in runs:
         used, first, model, n_design, evaluating = first_model_suggestion(name, optimizer, args.hyperband)
-        label = (f"{used} (ready meta-model)" if optimizer == "auto" else used) + note
+        label = {"auto": f"{used} (auto)", "metabo": f"{used} (named)"}.get(optimizer, used) + note
         rows.append(f"| {name} | {label} | {n_design} | {evaluating:.2f} | {first:.3f} | {model:.3f} |")
         print(rows[-1], flush=True)
     command = shlex.join(["python", "benchmarks/preset_first_suggestion.py", *sys.argv[1:]])
