@@ -38,6 +38,7 @@ def _hgb_objective(trial: optuna.Trial) -> float:
     params = _suggest_preset_space(trial, mh.presets.get("hgb-classifier").space)
     return abs(params["learning_rate"] - 0.1) + params["max_features"] / 10.0
 
+
 def _three_tasks_of_x() -> mh.KnowledgeBase:
     """Knowledge built in memory: three past tasks of one parameter ``x`` (MetaBO's minimum)."""
     design = mh.Space({"x": mh.Float(0.0, 1.0)}).sobol(8, seed=0)
@@ -45,7 +46,6 @@ def _three_tasks_of_x() -> mh.KnowledgeBase:
     for i in range(3):
         kb.add_task(mh.Space({"x": mh.Float(0.0, 1.0)}), design, [(c["x"] - 0.3 * i) ** 2 for c in design], name=f"x-{i}")
     return kb
-
 
 
 def test_auto_over_a_bundle_starts_from_its_ready_trained_meta_model(no_meta_training, caplog) -> None:
@@ -102,12 +102,15 @@ def test_a_named_metabo_for_another_kind_of_problem_does_not_take_the_bundles_mo
         assert bool(proposer.optimizer._provider.initial) is started
 
 
-def test_a_named_metabo_over_knowledge_of_no_bundle_has_no_ready_model() -> None:
-    kb = _three_tasks_of_x()
+def test_a_named_metabo_over_a_copy_of_a_bundle_has_no_ready_model(tmp_path) -> None:
+    # The bundle's own tasks saved in a folder of the user's: the same space and data, but
+    # the ready-trained models ship with the bundle, not with copies of its tasks.
+    mh.bundled_knowledge("hgb-classifier").save(tmp_path / "copy")
+    kb = mh.KnowledgeBase.open(str(tmp_path / "copy"))
     sampler = MetaHPOSampler(optimizer="metabo", knowledge=kb, seed=0)
-    proposer = sampler._proposer(mh.Space({"x": mh.Float(0.0, 1.0)}))
+    proposer = sampler._proposer(mh.presets.get("hgb-classifier").space)
     assert proposer.optimizer.name == "metabo"
-    assert proposer.optimizer.knowledge is kb
+    assert proposer.space.names == mh.presets.get("hgb-classifier").space.names
     assert not proposer.optimizer._provider.initial
 
 

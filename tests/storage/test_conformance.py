@@ -165,6 +165,26 @@ def test_a_fingerprint_of_none_is_no_fingerprint() -> None:
     check_study_fingerprint(_FingerprintsOfNone())
 
 
+class _FingerprintsOfNoneWhileEmpty(InMemoryStorage):
+    """Fingerprints of None while nothing is stored, then one that never changes."""
+
+    def fingerprint(self) -> str | None:
+        return None if not self.list_studies() else "frozen"
+
+    def study_fingerprint(self, study_id: int) -> str | None:
+        return None if not self.get_trials(study_id) else "frozen"
+
+
+def test_a_fingerprint_of_none_that_later_appears_is_refused() -> None:
+    from metahpo.testing.storage import check_fingerprint, check_study_fingerprint
+
+    # Its readers would read it whole while empty, then trust "frozen" for ever.
+    with pytest.raises(AssertionError, match="fingerprint\\(\\) was None, then 'frozen'"):
+        check_fingerprint(_FingerprintsOfNoneWhileEmpty())
+    with pytest.raises(AssertionError, match="study_fingerprint\\(\\) was None, then 'frozen'"):
+        check_study_fingerprint(_FingerprintsOfNoneWhileEmpty())
+
+
 class _StorageWithoutFingerprint:
     """A storage class written before the protocol had fingerprint() and study_fingerprint()."""
 

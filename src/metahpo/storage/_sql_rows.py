@@ -7,11 +7,13 @@ import json
 import math
 from typing import Any, NoReturn
 
-from sqlalchemy import Connection, Row, Text, case, func, select, type_coerce
+from sqlalchemy import Connection, Integer, Row, Text, func, select, type_coerce
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from metahpo._validation import describe
 from metahpo.exceptions import InvalidParameterError, StudyNotFoundError, TrialStateError
-from metahpo.storage._base import STALE_TRIAL_ERROR, StudyRecord
+from metahpo.storage._base import StudyRecord
 from metahpo.storage._sql_schema import intermediate_values, studies, trials
 from metahpo.trial import FrozenTrial, TrialState
 
@@ -107,29 +109,47 @@ def frozen_trial(row: Row[Any], intermediate: dict[float, float]) -> FrozenTrial
     )
 
 
-def _stale_failures() -> Any:
-    """An aggregate column: how many of the grouped trials hold the error of a trial failed
-    for a stopped heartbeat (:data:`~metahpo.storage.STALE_TRIAL_ERROR`).
+class _ErrorBytes(FunctionElement[int]):
+    """The length in bytes of a trial's error (``NULL`` without one)."""
 
-    Such a trial told late as FAILED by its own process stays FAILED, and its new end may
-    be earlier than the latest one (that process's clock may be behind), so neither the
-    count nor the latest end by state need change; its error, its own now, does, and this
-    count with it. A few more comparisons in the scan the aggregate makes anyway: no row
-    is sent back for it. (An error that begins as the stale one does would not be seen;
-    an objective's error is its traceback.)
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_ErrorBytes)
+def _error_bytes_sql(element: _ErrorBytes, compiler: Any, **kw: Any) -> str:
+    # PostgreSQL reads a text's length in bytes from its header: a long traceback stored
+    # compressed or out of line is not unpacked, as a comparison of its text would be.
+    return f"octet_length({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_ErrorBytes, "sqlite")
+def _error_bytes_sqlite(element: _ErrorBytes, compiler: Any, **kw: Any) -> str:
+    return f"length(CAST({compiler.process(element.clauses, **kw)} AS BLOB))"
+
+
+def _error_bytes() -> Any:
+    """An aggregate column: the bytes of the grouped trials' errors, summed.
+
+    A trial failed for a stopped heartbeat (:data:`~metahpo.storage.STALE_TRIAL_ERROR`)
+    and told late as FAILED by its own process stays FAILED, and its new end may be
+    earlier than the latest one (that process's clock may be behind), so neither the count
+    nor the latest end by state need change; its error, its own now, does, and with it
+    this sum, unless the two errors have exactly as many bytes. No row is sent back for it,
+    and no error's text is read.
     """
-    return func.count(case((trials.c.error.startswith(STALE_TRIAL_ERROR, autoescape=True), 1)))
+    return func.coalesce(func.sum(_ErrorBytes(trials.c.error)), 0)
 
 
 def fingerprint(connection: Connection) -> str:
     """:meth:`SQLStorage.fingerprint`: a hash of each study's id, name, trial counter and
-    ``user_attrs``, and of the number of trials, the latest end and the number of stale
-    failures (:func:`_stale_failures`) by study and state.
+    ``user_attrs``, and of the number of trials, the latest end and the bytes of the
+    errors (:func:`_error_bytes`) by study and state.
 
     Two aggregate queries in one snapshot: no trial row is loaded. A trial created bumps
     its study's counter and a count, one that ends moves between states, and one failed
-    for a stopped heartbeat and told late moves between states or leaves the stale
-    failures; a deleted study's id is never reused. The aggregate reads every trial row
+    for a stopped heartbeat and told late moves between states or changes its error; a
+    deleted study's id is never reused. The aggregate reads every trial row
     in the database (the index on study and state does not hold the end or the error),
     but sends back one row by study and state.
     """
@@ -140,7 +160,7 @@ def fingerprint(connection: Connection) -> str:
     ).all()
     trial_rows = connection.execute(
         select(trials.c.study_id, trials.c.state, func.count(), func.max(trials.c.finished_at),
-               _stale_failures())
+               _error_bytes())
         .group_by(trials.c.study_id, trials.c.state)
         .order_by(trials.c.study_id, trials.c.state)
     ).all()
@@ -150,8 +170,8 @@ def fingerprint(connection: Connection) -> str:
 
 def study_fingerprint(connection: Connection, study_id: int) -> str:
     """:meth:`SQLStorage.study_fingerprint`: a hash of the study's id, trial counter and
-    ``user_attrs``, of its number of trials, latest end and number of stale failures
-    (:func:`_stale_failures`) by state, and of each RUNNING trial's config,
+    ``user_attrs``, of its number of trials, latest end and bytes of errors
+    (:func:`_error_bytes`) by state, and of each RUNNING trial's config,
     ``user_attrs``, number of reports and latest report.
 
     Three queries in one snapshot: the study's row; an aggregate of its trials by state,
@@ -160,7 +180,7 @@ def study_fingerprint(connection: Connection, study_id: int) -> str:
     and sends back one row by state; and the RUNNING trials alone (as many as the
     workers), each with one row of its reports' count and latest step. A finished trial
     never changes but for a stale failure told late, which moves between states or, told
-    as FAILED, leaves the stale failures (as in :func:`fingerprint`); a trial reports
+    as FAILED, changes its error (as in :func:`fingerprint`); a trial reports
     only while it runs.
     """
     study = None
@@ -172,7 +192,7 @@ def study_fingerprint(connection: Connection, study_id: int) -> str:
     if study is None:
         raise StudyNotFoundError(f"No study with id {study_id} in this storage.")
     by_state = connection.execute(
-        select(trials.c.state, func.count(), func.max(trials.c.finished_at), _stale_failures())
+        select(trials.c.state, func.count(), func.max(trials.c.finished_at), _error_bytes())
         .where(trials.c.study_id == study_id).group_by(trials.c.state).order_by(trials.c.state)
     ).all()
     running_where = (trials.c.study_id == study_id, trials.c.state == TrialState.RUNNING.value)

@@ -30,6 +30,11 @@ class _Sequence:
         self.seen.append(self.read())
 
 
+def _none_stays_none(now: str | None, method: str) -> None:
+    _check(now is None, f"{method} was None, then {now!r} after a write: a storage's fingerprint is "
+           "None always (it is read whole) or never")
+
+
 def check_fingerprint(storage: Storage) -> None:
     """``fingerprint()`` changes with every write a list of studies shows, and not on reads.
 
@@ -39,11 +44,16 @@ def check_fingerprint(storage: Storage) -> None:
     sequence (which never comes back to an earlier content). Reads leave it unchanged.
 
     ``fingerprint()`` is optional (see :class:`~metahpo.storage.Storage`): a storage
-    without one, or whose ``fingerprint()`` returns ``None``, passes, with nothing written,
-    as its readers read it whole.
+    without one passes, with nothing written, as its readers read it whole; so does one
+    whose ``fingerprint()`` is ``None``, provided it stays ``None`` once a study is written
+    (a fingerprint that appears later would be trusted from then on).
     """
+    if not callable(getattr(storage, "fingerprint", None)):
+        return
     sequence = _Sequence(lambda: storage_fingerprint(storage), "the")
     if sequence.seen[0] is None:
+        make_study(storage, "study")
+        _none_stays_none(storage_fingerprint(storage), "fingerprint()")
         return
     changed, seen = sequence.changed, sequence.seen
 
@@ -102,7 +112,8 @@ def check_study_fingerprint(storage: Storage) -> None:
 
     ``study_fingerprint()`` is optional (see :class:`~metahpo.storage.Storage`): a storage
     without one passes, with nothing written, as its readers read the study whole; so does
-    one whose ``study_fingerprint()`` returns ``None``.
+    one whose ``study_fingerprint()`` is ``None``, provided it stays ``None`` once the study
+    has a trial.
     """
     if not callable(getattr(storage, "study_fingerprint", None)):
         return
@@ -114,6 +125,8 @@ def check_study_fingerprint(storage: Storage) -> None:
 
     sequence = _Sequence(fingerprint, "the study's")
     if sequence.seen[0] is None:
+        storage.create_trial(study.study_id, config={"x": 0.5, "a": 2})
+        _none_stays_none(fingerprint(), "study_fingerprint()")
         return
     changed, seen = sequence.changed, sequence.seen
     _check(study_fingerprint(storage, other.study_id) != seen[0],
