@@ -231,3 +231,20 @@ def test_a_named_metabo_of_another_kind_of_problem_does_not_start_from_the_class
     other = mh.create_study(space=SPACE, knowledge=f"bundled:{BUNDLE}", optimizer="metabo", seed=0,
                             task=mh.Task("mine", kind="classification"))
     assert other.user_attrs["ready_meta_models"] == f"bundled:{BUNDLE}"
+
+
+def test_show_says_a_named_metabo_starts_from_the_ready_trained_model(tmp_path: Path) -> None:
+    from metahpo.storage import get_storage
+    from metahpo.study import optimizer_label
+
+    url = f"sqlite:///{tmp_path / 'label.db'}"
+    mh.create_study(name="named", preset=BUNDLE, optimizer="metabo", storage=url, seed=0)
+    mh.create_study(name="mine", preset=BUNDLE, storage=url, seed=0,
+                    optimizer=mh.MetaBO(mh.KnowledgeBase.open(f"bundled:{BUNDLE}"), meta_models=MetaModelProvider()))
+    record = {r.name: r for r in get_storage(url).list_studies()}
+    assert optimizer_label(record["named"].optimizer, record["named"].user_attrs) == (
+        f"MetaBO (starting from the ready-trained meta-model of 'bundled:{BUNDLE}')")
+    assert optimizer_label(record["named"].optimizer, record["named"].user_attrs, reason=False) == "MetaBO (ready-trained)"
+    assert optimizer_label(record["mine"].optimizer, record["mine"].user_attrs) == "MetaBO"
+    # A value an older version let a user set is not a start.
+    assert optimizer_label({"name": "metabo"}, {"ready_meta_models": False}) == "MetaBO"

@@ -11,6 +11,7 @@ from typing import Any
 from metahpo.optimizers import optimizer_class_name
 from metahpo.space import Space
 from metahpo.storage import imported_from, is_finished
+from metahpo.study._state import READY_META_MODELS_KEY
 from metahpo.trial import FrozenTrial, TrialState
 
 __all__ = ["knowledge_update_label", "optimizer_label", "space_difference", "study_state"]
@@ -18,7 +19,8 @@ __all__ = ["knowledge_update_label", "optimizer_label", "space_difference", "stu
 
 def optimizer_label(optimizer: Mapping[str, Any], user_attrs: Mapping[str, Any], reason: bool = True) -> str:
     """A stored optimizer spec by its class name; for ``"auto"``, what it chose and why
-    (``reason=False``: only that ``auto`` chose it, for a one-line listing).
+    (``reason=False``: only that ``auto`` chose it, for a one-line listing); for a MetaBO
+    named over a bundle, that it starts from the bundle's ready-trained meta-model.
 
     Example:
         >>> from metahpo.study import optimizer_label
@@ -27,6 +29,8 @@ def optimizer_label(optimizer: Mapping[str, Any], user_attrs: Mapping[str, Any],
         >>> choice = {"optimizer": "gpbo", "reason": "1 related task (MetaBO needs 3)"}
         >>> optimizer_label({"name": "gpbo"}, {"optimizer_choice": choice})
         'GPBO (auto: 1 related task (MetaBO needs 3))'
+        >>> optimizer_label({"name": "metabo"}, {"ready_meta_models": "bundled:xgboost-classifier"})
+        "MetaBO (starting from the ready-trained meta-model of 'bundled:xgboost-classifier')"
     """
     source = imported_from(user_attrs)
     if source is not None:
@@ -35,7 +39,10 @@ def optimizer_label(optimizer: Mapping[str, Any], user_attrs: Mapping[str, Any],
     name = optimizer_class_name(str(optimizer.get("name") or ""))
     choice = user_attrs.get("optimizer_choice")
     if not isinstance(choice, Mapping):
-        return name
+        ready = user_attrs.get(READY_META_MODELS_KEY)
+        if not (isinstance(ready, str) and ready.startswith("bundled:")) or optimizer.get("name") != "metabo":
+            return name
+        return f"{name} (starting from the ready-trained meta-model of {ready!r})" if reason else f"{name} (ready-trained)"
     return f"{name} (auto: {choice.get('reason', '')})" if reason else f"{name} (auto)"
 
 
