@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from metahpo.exceptions import StudyNotFoundError
 from metahpo.storage import Storage, storage_fingerprint, study_fingerprint
@@ -28,6 +29,22 @@ class _Sequence:
     def either(self) -> None:
         """After a write that may change the fingerprint or not."""
         self.seen.append(self.read())
+
+
+def _first_writes(storage: Storage, study_id: int, changed: Callable[[str], None]) -> tuple[int, Any, Any]:
+    """The writes both checks begin with, each followed by ``changed``: the study's
+    ``user_attrs`` set twice, a config enqueued, a trial created with a config and one
+    reserved. Returns the queue entry, the running trial and the reserved one."""
+    for note in (1, 2):
+        storage.set_study_user_attrs(study_id, {"note": note})
+        changed(f"the study's user_attrs were set (note={note})")
+    entry = storage.enqueue_config(study_id, {"x": 0.25, "a": 1})
+    changed("a config was enqueued")
+    running = storage.create_trial(study_id, config={"x": 0.5, "a": 2})
+    changed("a trial was created")
+    reserved = storage.create_trial(study_id)
+    changed("a trial was reserved")
+    return entry, running, reserved
 
 
 def _none_stays_none(now: str | None, method: str) -> None:
@@ -61,15 +78,7 @@ def check_fingerprint(storage: Storage) -> None:
     changed("a study was created")
     study = make_study(storage, "study")
     changed("a second study was created")
-    for note in (1, 2):
-        storage.set_study_user_attrs(study.study_id, {"note": note})
-        changed(f"a study's user_attrs were set (note={note})")
-    entry = storage.enqueue_config(study.study_id, {"x": 0.25, "a": 1})
-    changed("a config was enqueued")
-    running = storage.create_trial(study.study_id, config={"x": 0.5, "a": 2})
-    changed("a trial was created")
-    reserved = storage.create_trial(study.study_id)
-    changed("a trial was reserved")
+    entry, running, reserved = _first_writes(storage, study.study_id, changed)
     storage.finish_trial(study.study_id, running.number, TrialState.COMPLETE, 2.0)
     changed("a trial ended COMPLETE")
     better = storage.create_trial(study.study_id, config={"x": 0.1, "a": 2})
@@ -132,15 +141,7 @@ def check_study_fingerprint(storage: Storage) -> None:
     _check(study_fingerprint(storage, other.study_id) != seen[0],
            f"two studies share the fingerprint {seen[0]!r}")
 
-    for note in (1, 2):
-        storage.set_study_user_attrs(study.study_id, {"note": note})
-        changed(f"its user_attrs were set (note={note})")
-    entry = storage.enqueue_config(study.study_id, {"x": 0.25, "a": 1})
-    changed("a config was enqueued")
-    running = storage.create_trial(study.study_id, config={"x": 0.5, "a": 2})
-    changed("a trial was created")
-    reserved = storage.create_trial(study.study_id)
-    changed("a trial was reserved")
+    entry, running, reserved = _first_writes(storage, study.study_id, changed)
     storage.set_trial_config(study.study_id, reserved.number, {"x": 0.75, "a": 3})
     changed("a reserved trial's config was set")
     for source in ("portfolio", "model"):
