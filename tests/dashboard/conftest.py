@@ -78,6 +78,24 @@ def counting_storage() -> type[CountingStorage]:
     return CountingStorage
 
 
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def served_and_written(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[tuple[Any, Any]]:
+    """The storage a dashboard serves, and the one studies are written through: the same
+    object in memory; two connections to one database otherwise, as for a dashboard
+    watching other processes."""
+    from metahpo.storage import InMemoryStorage, SQLStorage
+
+    if request.param == "memory":
+        storage = InMemoryStorage()
+        yield storage, storage
+        return
+    url = f"sqlite:///{tmp_path / 's.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    served, written = SQLStorage(url), SQLStorage(url)
+    yield served, written
+    served.close()
+    written.close()
+
+
 @pytest.fixture(scope="session")
 def dashboard_url(drawn_storage) -> Iterator[str]:
     with serving(drawn_storage) as url:

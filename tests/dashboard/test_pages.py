@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html import unescape
 from typing import Any
-
-import pytest
 
 import metahpo as mh
 from metahpo.dashboard._pages import knowledge_body, studies_body, study_body
 from metahpo.dashboard._reader import study_summaries
-from metahpo.storage import InMemoryStorage, SQLStorage, Storage, get_storage
+from metahpo.storage import InMemoryStorage, get_storage
 
 SPACE = mh.Space({"x": mh.Float(0.0, 1.0)})
 
@@ -272,22 +269,6 @@ def test_the_studies_list_is_sent_again_only_when_it_changed(tmp_path):
     get_storage(url).delete_study("new")
     removed = changed(added.headers["etag"])
     assert removed.json() == told.json() and removed.headers["etag"] == told.headers["etag"]
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def served_and_written(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[tuple[Storage, Storage]]:
-    """The storage a dashboard serves, and the one studies are written through: the same
-    object in memory; two connections to one database otherwise, as for a dashboard
-    watching other processes."""
-    if request.param == "memory":
-        storage = InMemoryStorage()
-        yield storage, storage
-        return
-    url = f"sqlite:///{tmp_path / 's.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    served, written = SQLStorage(url), SQLStorage(url)
-    yield served, written
-    served.close()
-    written.close()
 
 
 def test_an_unchanged_list_is_answered_without_reading_a_study_and_a_change_reads_that_study(

@@ -141,7 +141,10 @@ def create_app(storage: Storage | str) -> Starlette:
                                           f">= 0). Got {text!r} instead."}, status_code=400)
         try:
             trial = None if text is None else int(text)
-            return _figure(plot(query.get("study", ""), query.get("kind", ""), store, trial=trial))
+            # The study /api/study or another figure read is drawn while its fingerprint is
+            # unchanged: a page's figures read its trials once, not once each.
+            data = study_versions.data(query.get("study", ""))
+            return _figure(plot(data, query.get("kind", ""), store, trial=trial))
         except StudyNotFoundError:
             return JSONResponse({"error": "No such study."}, status_code=404)
         except (InvalidParameterError, ValueError) as exc:

@@ -142,22 +142,26 @@ class StudiesList:
 
 
 class StudyVersions:
-    """The version of each study's :func:`study_snapshot`, kept with the study's fingerprint
-    (:func:`~metahpo.storage.study_fingerprint`) read before and after it was read.
+    """The version of each study's :func:`study_snapshot` and the study it was drawn from,
+    kept with the study's fingerprint (:func:`~metahpo.storage.study_fingerprint`) read
+    before and after it was read.
 
     A study page asks ``/api/study`` every few seconds whether its study changed, sending
     the version it drew. While the study's fingerprint is the one kept, that version is
     still the study's: the answer (an empty 304) costs the study's record and fingerprint,
-    a few small queries, instead of reading every trial and report. Keeps the versions of
-    the ``size`` studies read last; a storage without study fingerprints is read whole at
-    every question, as before it had them. Threads may share it.
+    a few small queries, instead of reading every trial and report. The page's figures
+    (``/api/figure``) are drawn from the study kept (:meth:`data`) the same way, so opening
+    a page, or drawing it again after a change, reads the study's trials once, not once per
+    figure. Keeps the ``size`` studies read last; a storage without study fingerprints is
+    read whole at every question, as before it had them. Threads may share it: what it
+    keeps is replaced whole, never changed.
     """
 
     def __init__(self, storage: Storage, size: int = 256) -> None:
         self.storage = storage
         self.size = size
         self._lock = threading.Lock()
-        self._kept: dict[str, tuple[str, str]] = {}  # by name: study fingerprint, version
+        self._kept: dict[str, tuple[str, str, StudyData]] = {}  # by name: study fingerprint, version, study
 
     def current(self, name: str) -> str | None:
         """The version of study ``name`` as stored now, when it is known without reading its
@@ -170,8 +174,24 @@ class StudyVersions:
 
     def read(self, name: str) -> dict[str, Any]:
         """The :func:`study_snapshot` of study ``name``, read whole; its version is kept."""
+        return self._read(name, self._fingerprint(name))[0]
+
+    def data(self, name: str) -> StudyData:
+        """Study ``name`` as stored now: the one kept while its fingerprint is the one kept
+        (its trials unread), else read whole and kept; raises StudyNotFoundError for a study
+        that is gone. The caller must not change it (threads share it)."""
         before = self._fingerprint(name)
-        snapshot = study_snapshot(read_study(name, self.storage))
+        with self._lock:
+            kept = self._kept.get(name)
+        if before is not None and kept is not None and kept[0] == before:
+            return kept[2]
+        return self._read(name, before)[1]
+
+    def _read(self, name: str, before: str | None) -> tuple[dict[str, Any], StudyData]:
+        """Study ``name`` read whole and its snapshot, kept when ``before``, its fingerprint
+        read before, is still its fingerprint after the read."""
+        data = read_study(name, self.storage)
+        snapshot = study_snapshot(data)
         try:
             unchanged = before is not None and self._fingerprint(name) == before
         except StudyNotFoundError:
@@ -179,10 +199,10 @@ class StudyVersions:
         if unchanged:
             with self._lock:
                 self._kept.pop(name, None)  # the latest read goes last, the first to drop is first
-                self._kept[name] = (str(before), snapshot["version"])
+                self._kept[name] = (str(before), snapshot["version"], data)
                 while len(self._kept) > self.size:
                     del self._kept[next(iter(self._kept))]
-        return snapshot
+        return snapshot, data
 
     def _fingerprint(self, name: str) -> str | None:
         if not callable(getattr(self.storage, "study_fingerprint", None)):
