@@ -157,7 +157,9 @@ class StudyVersions:
     keeps is replaced whole, never changed.
     """
 
-    def __init__(self, storage: Storage, size: int = 256) -> None:
+    # Each study kept is held whole (its trials and reports) in the server's memory: as many
+    # as a few people keep pages open for, not every study ever opened.
+    def __init__(self, storage: Storage, size: int = 32) -> None:
         self.storage = storage
         self.size = size
         self._lock = threading.Lock()
